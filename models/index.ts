@@ -1,0 +1,15 @@
+import type { RegisteredKind } from './model-kind.js';
+import { staging } from './staging/compile.js';
+
+/**
+ * Every model kind, one line each. Adding a kind:
+ *  1. models/<kind>/schema.ts (zod: the kind's own YAML fields) and compile.ts (`defineModelKind({…})`);
+ *  2. one line below;
+ *  3. golden SQL cases under test/golden/cases/ for the kind, executed on DuckDB and Postgres by test/golden;
+ *     the registry test counts the kinds.
+ */
+export const MODEL_KINDS: readonly RegisteredKind[] = [staging];
+
+export function modelKind(kind: string): RegisteredKind | undefined {
+  return MODEL_KINDS.find((k) => k.kind === kind);
+}

@@ -1,0 +1,99 @@
+import type { z } from 'zod';
+import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
+import type { Sql } from '../src/dialects/sql.js';
+import type { FieldPath } from '../src/project/problems.js';
+
+/**
+ * The contract of a model kind (identity, customers, rfm, ltv, audiences…). A kind is one folder under models/ with
+ * its YAML schema and its compiler, registered by one line in models/index.ts. The engine owns everything around it:
+ * loading and locating errors, checking references and columns, ordering models, running the steps, swapping the
+ * result in atomically, recording run results.
+ */
+export interface ModelKind<Spec> {
+  /** The value of `kind:` in YAML. */
+  readonly kind: string;
+  /** One line for `tideline --help` and the docs. */
+  readonly summary: string;
+  /**
+   * The kind's own fields. The engine adds the fields every model has (name, kind, description, tags, enabled) and
+   * validates the whole item strictly, so unknown keys are reported with a suggestion.
+   */
+  readonly schema: z.ZodObject;
+  /** The sources and models this model reads, with the columns it uses of each, and where each is written. */
+  inputs(spec: Spec): InputRef[];
+  /**
+   * Checks that need the inputs' columns and returns the model's output columns, or undefined when they cannot be
+   * known without the warehouse. Column references from `inputs` are checked by the engine before this runs;
+   * `columnsOf` is undefined for a source that was not introspected (offline validation), in which case checks
+   * depending on it are skipped.
+   */
+  analyse(spec: Spec, context: AnalyseContext): readonly OutputColumn[] | undefined;
+  /** The SQL steps that build the model into `context.output`. Pure: the same spec and context give the same SQL. */
+  compile(spec: Spec, context: CompileContext): ModelPlan;
+}
+
+export interface InputRef {
+  /** Name of a source or model. */
+  readonly relation: string;
+  /** Where the reference is written, relative to the model's YAML item. */
+  readonly at: FieldPath;
+  readonly columns: readonly ColumnRef[];
+}
+
+export interface ColumnRef {
+  readonly name: string;
+  readonly at: FieldPath;
+}
+
+export interface OutputColumn {
+  readonly name: string;
+  /** undefined when it cannot be known before the model runs (e.g. a source column not introspected). */
+  readonly type: LogicalType | undefined;
+}
+
+export interface AnalyseContext {
+  readonly dialect: Dialect;
+  columnsOf(relation: string): readonly OutputColumn[] | undefined;
+  /** Reports a problem located at `at` (relative to the model's YAML item). */
+  problem(at: FieldPath, message: string, code?: string): void;
+}
+
+export interface CompileContext {
+  readonly dialect: Dialect;
+  /** The model being compiled. */
+  readonly name: string;
+  /** A relation to read an input from (a table, or a file read in place), ready for a FROM clause. */
+  relation(name: string): Sql;
+  /** Output columns of an input, when known. */
+  columnsOf(relation: string): readonly OutputColumn[] | undefined;
+  /** The table the final step must create; the engine swaps it in for the model's table. */
+  readonly output: TableRef;
+  /** The model's visible table, e.g. to read the previous build (stable ids); it may not exist yet. */
+  readonly current: TableRef;
+  /** An intermediate table private to this build, dropped when the build ends. */
+  scratch(suffix: string): TableRef;
+  /** `--full-refresh`: ignore whatever the previous build left (kinds that carry state across runs rebuild it). */
+  readonly fullRefresh: boolean;
+  /** Project variables from tideline.yml `vars`. */
+  readonly vars: Readonly<Record<string, string | number | boolean>>;
+}
+
+/**
+ * What a build runs, in order. `repeat` runs its body until the `until` query (one row, one numeric column: how many
+ * things changed this round) returns 0, for algorithms driven by the CLI such as connected components; exceeding
+ * `maxRounds` fails the build rather than looping on.
+ */
+export type Step =
+  | { readonly kind: 'sql'; readonly label: string; readonly sql: Sql }
+  | { readonly kind: 'repeat'; readonly label: string; readonly body: readonly Step[]; readonly until: Sql; readonly maxRounds: number };
+
+export interface ModelPlan {
+  readonly steps: readonly Step[];
+}
+
+/** A kind with its spec type erased, as stored in the registry; specs reaching it were produced by its schema. */
+export type RegisteredKind = ModelKind<unknown>;
+
+export function defineModelKind<Spec>(kind: ModelKind<Spec>): RegisteredKind {
+  return kind as unknown as RegisteredKind;
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import type { CompileContext, ModelPlan, Step } from '../../models/model-kind.js';
+import type { TableRef } from '../dialects/dialect.js';
+import { Sql, sql } from '../dialects/sql.js';
+import type { Analysis } from '../project/analyse.js';
+import { sourceRelation } from '../project/analyse.js';
+import type { ModelDef, Project } from '../project/loader.js';
+
+/** Suffixes of the tables a build creates beside the model's own; leftovers from a killed run are dropped first. */
+export const BUILD_SUFFIX = '__tl_build';
+export const SCRATCH_PREFIX = '__tl_';
+
+/** A model compiled for one target: its plan, the tables it touches, and the full script for `tideline compile`. */
+export interface CompiledModel {
+  readonly model: ModelDef;
+  readonly plan: ModelPlan;
+  /** The model's visible table. */
+  readonly table: TableRef;
+  /** Where the build writes before the swap. */
+  readonly build: TableRef;
+  /** Intermediate tables the plan uses. */
+  readonly scratch: readonly TableRef[];
+  /** Statements that replace `table` with `build`. */
+  readonly swap: readonly Sql[];
+  /** The whole build as one readable script. */
+  readonly script: string;
+  /** SHA-256 of the script: changes exactly when the SQL does. */
+  readonly sqlHash: string;
+}
+
+export interface CompileOptions {
+  readonly fullRefresh?: boolean;
+}
+
+export function compileModel(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): CompiledModel {
+  const d = project.target.dialect;
+  const schema = project.target.schema;
+  const table: TableRef = { schema, name: model.name };
+  const build: TableRef = { schema, name: `${model.name}${BUILD_SUFFIX}` };
+  const scratch = new Map<string, TableRef>();
+  const context: CompileContext = {
+    dialect: d,
+    name: model.name,
+    output: build,
+    current: table,
+    fullRefresh: options.fullRefresh ?? false,
+    vars: project.vars,
+    columnsOf: (relation) => analysis.columns.get(relation),
+    relation: (name) => {
+      const source = project.sources.get(name);
+      if (source) return sourceRelation(project, source);
+      if (project.models.has(name)) return d.table({ schema, name });
+      throw new Error(`model ${model.name} compiled a reference to ${name}, which its inputs() did not declare`);
+    },
+    scratch: (suffix) => {
+      if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`scratch table suffix must be lower-case snake_case: ${suffix}`);
+      const ref = { schema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` };
+      scratch.set(suffix, ref);
+      return ref;
+    },
+  };
+  const plan = model.kind.compile(model.spec, context);
+  const swap = d.replaceTable(build, table);
+  const script = renderScript(project, model, build, [...scratch.values()], plan, swap);
+  return {
+    model,
+    plan,
+    table,
+    build,
+    scratch: [...scratch.values()],
+    swap,
+    script,
+    sqlHash: createHash('sha256').update(script).digest('hex'),
+  };
+}
+
+function renderScript(project: Project, model: ModelDef, build: TableRef, scratch: readonly TableRef[], plan: ModelPlan, swap: readonly Sql[]): string {
+  const d = project.target.dialect;
+  const parts: string[] = [
+    `-- ${model.name} (${model.kind.kind}) for target ${project.target.name} (${d.name})`,
+    `-- Built into ${d.table(build).text}, then swapped in${d.capabilities.transactionalDdl ? ' inside one transaction' : ' by an atomic replace'}.`,
+    '',
+    ...[build, ...scratch].map((t) => `${d.dropTable(t).text};`),
+    '',
+  ];
+  const render = (steps: readonly Step[], depth: number): void => {
+    const pad = '  '.repeat(depth);
+    for (const step of steps) {
+      if (step.kind === 'sql') {
+        parts.push(`${pad}-- ${step.label}`, indent(step.sql.text, pad) + ';', '');
+      } else {
+        parts.push(`${pad}-- repeat "${step.label}" (at most ${step.maxRounds} rounds) until this returns 0:`, indent(step.until.text, `${pad}--   `), '');
+        render(step.body, depth + 1);
+        parts.push(`${pad}-- end repeat "${step.label}"`, '');
+      }
+    }
+  };
+  render(plan.steps, 0);
+  parts.push('-- swap in', ...swap.map((s) => `${s.text};`));
+  if (scratch.length) parts.push('', '-- clean up', ...scratch.map((t) => `${d.dropTable(t).text};`));
+  return parts.join('\n') + '\n';
+}
+
+function indent(text: string, pad: string): string {
+  return text
+    .split('\n')
+    .map((line) => pad + line)
+    .join('\n');
+}
+
+/** `SELECT COUNT(*)` of a table, for run results. */
+export function countRows(project: Project, table: TableRef): Sql {
+  return sql`SELECT COUNT(*) AS ${project.target.dialect.id('n')} FROM ${project.target.dialect.table(table)}`;
+}

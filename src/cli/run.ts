@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runModels } from '../build/runner.js';
+import { createProgress } from '../log/progress.js';
+import { selectModels } from '../project/select.js';
+import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type GlobalOptions } from './context.js';
+import { VERSION } from './version.js';
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('build the selected models in dependency order, each swapped in atomically; writes target/run_results.json')
+    .option('-s, --select <selectors...>', 'models to build: names, tag:NAME, kind:KIND, +name (with upstream), name+ (with downstream)')
+    .option('--full-refresh', 'rebuild models that keep state across runs from scratch')
+    .action(async (options: { select?: string[]; fullRefresh?: boolean }, command: Command) => {
+      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const startedAt = new Date();
+        const project = await loadFor(context);
+        const selected = selectModels(project, options.select);
+        const { analysis, connection } = await analyse(context, project, false);
+        const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
+        try {
+          const results = await runModels(project, connection!, analysis, selected, {
+            fullRefresh: options.fullRefresh === true,
+            logger: context.logger,
+            onModel: ({ model, index, total, phase }) => {
+              if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
+            },
+          });
+          progress.stop();
+          const failed = results.filter((r) => r.status === 'error').length;
+          const skipped = results.filter((r) => r.status === 'skipped').length;
+          const status = failed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
+          await writeJson(join(targetDir(project), 'run_results.json'), {
+            tideline_version: VERSION,
+            command: 'run',
+            project: project.name,
+            target: project.target.name,
+            warehouse: project.target.dialect.name,
+            started_at: startedAt.toISOString(),
+            finished_at: new Date().toISOString(),
+            status,
+            results,
+          });
+          const built = results.length - failed - skipped;
+          const summary = `${built} built, ${failed} failed, ${skipped} skipped`;
+          if (failed) context.logger.error({ built, failed, skipped }, summary);
+          else context.logger.info({ built, failed, skipped }, summary);
+          return failed ? EXIT.failed : EXIT.ok;
+        } finally {
+          progress.stop();
+          await connection!.close();
+        }
+      });
+    });
+}

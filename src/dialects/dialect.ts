@@ -1,0 +1,284 @@
+import { Sql, joinSql, sql } from './sql.js';
+
+/**
+ * The Dialect contract: every difference between warehouses' SQL lives behind this class.
+ *
+ * Compilers (models/<kind>/compile.ts, the sync planner, the state schema) build SQL only through a Dialect:
+ * identifiers through `id`/`table`, values through `literal`/`string`, and everything that differs between warehouses
+ * through the methods and function maps below. They may branch on `capabilities`, never on `name`.
+ *
+ * An implementation is one folder under src/dialects/ and one line in registry.ts. It supplies:
+ *  - `capabilities`: facts the compilers branch on;
+ *  - `types`: the warehouse's spelling of each logical type;
+ *  - `functions`: a complete map of function templates (data, not if-chains). A function the warehouse lacks is
+ *    `null`, and calling it through `fn()` fails loudly, so a missing setting never becomes wrong SQL;
+ *  - the quoting rules (`id`, `string`), which the hostile-identifier suite in test/ checks for every dialect.
+ */
+
+export type DialectName = 'duckdb' | 'postgres' | 'bigquery' | 'snowflake';
+
+/** The column types Tideline produces. Each dialect spells them in `types`. */
+export const LOGICAL_TYPES = ['string', 'integer', 'float', 'decimal', 'boolean', 'date', 'timestamp'] as const;
+export type LogicalType = (typeof LOGICAL_TYPES)[number];
+
+/** Calendar units for date arithmetic. `week` starts on Monday (ISO) in every dialect. */
+export type DateUnit = 'day' | 'week' | 'month' | 'quarter' | 'year';
+
+/** A table or view: `catalog` is the BigQuery project / Snowflake database; `schema` the dataset / schema. */
+export interface TableRef {
+  readonly catalog?: string | undefined;
+  readonly schema?: string | undefined;
+  readonly name: string;
+}
+
+export interface DialectCapabilities {
+  /** CREATE/DROP/ALTER can run inside BEGIN…COMMIT, so replacing a model table is atomic by transaction. */
+  readonly transactionalDdl: boolean;
+  /** `QUALIFY` filters on window functions without a subquery. */
+  readonly supportsQualify: boolean;
+  /** `MERGE INTO … USING … WHEN [NOT] MATCHED` is available. */
+  readonly supportsMerge: boolean;
+  /** Local CSV and Parquet files can be read in place by path (`readFile`). */
+  readonly readsLocalFiles: boolean;
+  /**
+   * How the warehouse treats identifier case when comparing a name from YAML with an introspected name:
+   * `insensitive` (DuckDB, BigQuery columns), `exact` (Postgres quoted names), `upper-unless-quoted` (Snowflake).
+   */
+  readonly identifierCase: 'insensitive' | 'exact' | 'upper-unless-quoted';
+  /** Longest identifier the warehouse keeps intact, in bytes (Postgres silently truncates beyond 63). */
+  readonly maxIdentifierBytes: number;
+  /** Statements a model build needs before it runs (e.g. `CREATE EXTENSION` on Postgres for accent folding). */
+  readonly requiresSetup: boolean;
+}
+
+type Fn1 = (a: Sql) => Sql;
+type Fn2 = (a: Sql, b: Sql) => Sql;
+type Fn3 = (a: Sql, b: Sql, c: Sql) => Sql;
+
+/** Function templates. `null` means the warehouse has no such function; check before use or call `fn()`. */
+export interface FunctionMap {
+  readonly lower: Fn1;
+  readonly upper: Fn1;
+  readonly trim: Fn1;
+  readonly length: Fn1;
+  /** Lower-case hex SHA-256 of a string. */
+  readonly sha256Hex: Fn1;
+  /** Lower-case hex MD5 of a string. */
+  readonly md5Hex: Fn1;
+  /** Replaces every match of a (POSIX-compatible) regular expression. */
+  readonly regexpReplaceAll: Fn3;
+  /** TRUE when the string contains a match of the regular expression. */
+  readonly regexpContains: Fn2;
+  /** substring(text, start (1-based), length) */
+  readonly substring: Fn3;
+  /** Removes diacritics (é → e). Postgres needs the `unaccent` extension (see `setupStatements`). */
+  readonly foldAccents: Fn1 | null;
+  /** Jaro-Winkler similarity in [0, 1]. */
+  readonly jaroWinkler: Fn2 | null;
+  /** Levenshtein edit distance. */
+  readonly editDistance: Fn2 | null;
+  /** Cast that yields NULL instead of failing on a bad value (only from strings, to be portable). */
+  readonly tryCastFromString: ((a: Sql, type: Sql) => Sql) | null;
+}
+
+export type ScalarValue = string | number | bigint | boolean | null;
+
+/**
+ * Native type names → logical types, as data. The four warehouses' spellings overlap enough for one table; a dialect
+ * with an unusual spelling overrides `nativeTypes`. Order matters: the first match wins.
+ */
+export const NATIVE_TYPES: readonly (readonly [RegExp, LogicalType])[] = [
+  [/^(text|string|varchar|character varying|char|character|bpchar|name|uuid)\b/i, 'string'],
+  [/^(tinyint|smallint|integer|int|bigint|hugeint|int\d+|u(tiny|small|big|huge)?int(eger)?|serial|bigserial|byteint)\b/i, 'integer'],
+  [/^number\(\s*\d+\s*,\s*0\s*\)/i, 'integer'],
+  [/^(double|double precision|float\d*|real)\b/i, 'float'],
+  [/^(decimal|numeric|bignumeric|bigdecimal|number)\b/i, 'decimal'],
+  [/^bool/i, 'boolean'],
+  [/^date$/i, 'date'],
+  [/^(timestamp|datetime)/i, 'timestamp'],
+];
+
+export abstract class Dialect {
+  abstract readonly name: DialectName;
+  abstract readonly capabilities: DialectCapabilities;
+  abstract readonly types: Readonly<Record<LogicalType, string>>;
+  abstract readonly functions: FunctionMap;
+  readonly nativeTypes: readonly (readonly [RegExp, LogicalType])[] = NATIVE_TYPES;
+
+  // ---- quoting: the only way names and values enter generated SQL ----
+
+  /** Quotes one identifier so that any characters in it stay inert. Throws on names the warehouse cannot hold. */
+  abstract id(name: string): Sql;
+
+  /** Quotes a string literal so that any characters in it stay inert. */
+  abstract string(value: string): Sql;
+
+  /** A fully qualified table reference, each part quoted. */
+  table(ref: TableRef): Sql {
+    const parts = [ref.catalog, ref.schema, ref.name].filter((p): p is string => p !== undefined && p !== '');
+    return joinSql(
+      parts.map((p) => this.id(p)),
+      Sql.trusted('.'),
+    );
+  }
+
+  /** A literal for a scalar value. Non-finite numbers are rejected: they have no portable SQL spelling. */
+  literal(value: ScalarValue): Sql {
+    if (value === null) return Sql.trusted('NULL');
+    if (typeof value === 'boolean') return Sql.trusted(value ? 'TRUE' : 'FALSE');
+    if (typeof value === 'bigint') return Sql.trusted(value.toString());
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new RangeError(`cannot write ${value} as a SQL literal`);
+      return Sql.trusted(Number.isInteger(value) ? value.toFixed(0) : String(value));
+    }
+    return this.string(value);
+  }
+
+  /** A DATE literal from `YYYY-MM-DD`. */
+  dateLiteral(isoDate: string): Sql {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) throw new RangeError(`not an ISO date: ${JSON.stringify(isoDate)}`);
+    return sql`DATE ${this.string(isoDate)}`;
+  }
+
+  /** A timestamp literal (UTC, no time zone) from a JS Date. */
+  timestampLiteral(value: Date): Sql {
+    const text = value.toISOString().replace('T', ' ').replace('Z', '');
+    return sql`CAST(${this.string(text)} AS ${Sql.trusted(this.types.timestamp)})`;
+  }
+
+  /** Key under which the warehouse compares two names: YAML names are matched with introspected ones by it. */
+  identifierKey(name: string): string {
+    switch (this.capabilities.identifierCase) {
+      case 'insensitive':
+        return name.toLowerCase();
+      case 'exact':
+        return name;
+      case 'upper-unless-quoted':
+        return /^[a-z_][a-z0-9_$]*$/i.test(name) ? name.toUpperCase() : name;
+    }
+  }
+
+  /** A user-facing reason why `name` cannot be used as an identifier here, or undefined if it can. */
+  identifierProblem(name: string): string | undefined {
+    if (name.length === 0) return 'an empty name cannot be an identifier';
+    if (name.includes('\u0000')) return 'a name cannot contain the NUL character';
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes > this.capabilities.maxIdentifierBytes)
+      return `${this.name} keeps at most ${this.capabilities.maxIdentifierBytes} bytes in a name; this one has ${bytes}`;
+    return undefined;
+  }
+
+  protected assertIdentifier(name: string): void {
+    const problem = this.identifierProblem(name);
+    if (problem) throw new RangeError(`invalid identifier ${JSON.stringify(name)}: ${problem}`);
+  }
+
+  // ---- functions and expressions ----
+
+  /** A function from the map, failing loudly when this warehouse has none (callers should check first). */
+  fn<K extends keyof FunctionMap>(key: K): NonNullable<FunctionMap[K]> {
+    const f = this.functions[key];
+    if (f === null) throw new Error(`the ${this.name} dialect has no ${String(key)} function; check before using it`);
+    return f as NonNullable<FunctionMap[K]>;
+  }
+
+  /** The logical type of a native type name from introspection, when there is one. */
+  logicalType(nativeType: string): LogicalType | undefined {
+    return this.nativeTypes.find(([pattern]) => pattern.test(nativeType.trim()))?.[1];
+  }
+
+  type(type: LogicalType): Sql {
+    return Sql.trusted(this.types[type]);
+  }
+
+  cast(expr: Sql, type: LogicalType): Sql {
+    return sql`CAST(${expr} AS ${this.type(type)})`;
+  }
+
+  /** Today's date in UTC. */
+  abstract currentDate(): Sql;
+  /** The current instant as a timestamp without time zone, in UTC. */
+  abstract currentTimestamp(): Sql;
+  /** `expr` (a date or a timestamp, as `operand` says) plus `amount` units; `amount` may be negative. */
+  abstract dateAdd(expr: Sql, amount: Sql, unit: DateUnit, operand: 'date' | 'timestamp'): Sql;
+  /**
+   * Calendar units between the dates of `from` and `to` (boundaries crossed, as BigQuery DATE_DIFF and Snowflake
+   * DATEDIFF count them): 2024-01-31 → 2024-02-01 is 1 month. Only day, month and year, which every warehouse
+   * counts the same way.
+   */
+  abstract dateDiff(unit: 'day' | 'month' | 'year', from: Sql, to: Sql): Sql;
+  /** Truncates to the start of the unit; the result has the operand's type. */
+  abstract dateTrunc(unit: DateUnit, expr: Sql, operand: 'date' | 'timestamp'): Sql;
+
+  /**
+   * A non-negative integer in [0, 2^32) derived from MD5 of the text: the first 8 hex digits as an unsigned number.
+   * Identical in every warehouse, which makes hash-based holdouts and splits portable.
+   */
+  abstract hashToUint32(text: Sql): Sql;
+
+  /** Bucket in [0, buckets) from `hashToUint32`. */
+  hashBucket(text: Sql, buckets: number): Sql {
+    if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer`);
+    return sql`MOD(${this.hashToUint32(text)}, ${this.literal(buckets)})`;
+  }
+
+  // ---- statements ----
+
+  createSchema(schema: string): Sql {
+    return sql`CREATE SCHEMA IF NOT EXISTS ${this.id(schema)}`;
+  }
+
+  createTableAs(table: TableRef, select: Sql): Sql {
+    return sql`CREATE TABLE ${this.table(table)} AS\n${select}`;
+  }
+
+  dropTable(table: TableRef): Sql {
+    return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
+  }
+
+  /**
+   * Statements that replace `target` with the freshly built `staging` table, in the same schema. When
+   * `capabilities.transactionalDdl` is true, the runner executes them inside one transaction; otherwise the
+   * statements themselves must be atomic (a single replacing statement) and leave `target` intact on failure.
+   */
+  abstract replaceTable(staging: TableRef, target: TableRef): Sql[];
+
+  /** Statements to run once per connection before models build (extensions, settings). Empty by default. */
+  setupStatements(): Sql[] {
+    return [];
+  }
+
+  /**
+   * A relation reading a local CSV or Parquet file in place (only where `capabilities.readsLocalFiles`). `path` is
+   * relative to the project root, which the connection makes the base of relative paths. `types` overrides the
+   * detected type of some CSV columns.
+   */
+  readFile(_path: string, _format: 'csv' | 'parquet', _types: Readonly<Record<string, LogicalType>> = {}): Sql {
+    throw new Error(`the ${this.name} dialect cannot read local files; check capabilities.readsLocalFiles first`);
+  }
+
+  /**
+   * MERGE-style upsert of `source` (a SELECT producing `columns`) into `target` on `keys`: matching rows get the
+   * non-key columns updated, others are inserted. Uses MERGE where `supportsMerge`.
+   */
+  upsert(target: TableRef, source: Sql, keys: readonly string[], columns: readonly string[]): Sql {
+    if (!this.capabilities.supportsMerge) throw new Error(`the ${this.name} dialect needs an upsert implementation`);
+    const t = Sql.trusted('t');
+    const s = Sql.trusted('s');
+    const on = joinSql(
+      keys.map((k) => sql`${t}.${this.id(k)} = ${s}.${this.id(k)}`),
+      Sql.trusted(' AND '),
+    );
+    const updates = columns.filter((c) => !keys.includes(c));
+    const set = joinSql(updates.map((c) => sql`${this.id(c)} = ${s}.${this.id(c)}`));
+    const cols = joinSql(columns.map((c) => this.id(c)));
+    const vals = joinSql(columns.map((c) => sql`${s}.${this.id(c)}`));
+    const matched = updates.length ? sql`\nWHEN MATCHED THEN UPDATE SET ${set}` : Sql.trusted('');
+    return sql`MERGE INTO ${this.table(target)} AS ${t}\nUSING (\n${source}\n) AS ${s}\nON ${on}${matched}\nWHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`;
+  }
+}
+
+/** Shared by dialects that quote identifiers with double quotes and double any embedded quote (SQL standard). */
+export function doubleQuoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,88 @@
+import { Dialect, doubleQuoteIdentifier, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
+import { Sql, joinSql, sql } from '../sql.js';
+
+/** DuckDB (embedded default). Standard SQL quoting; strings keep backslashes literal. */
+export class DuckDbDialect extends Dialect {
+  readonly name = 'duckdb' as const;
+  readonly capabilities = {
+    transactionalDdl: true,
+    supportsQualify: true,
+    supportsMerge: true,
+    readsLocalFiles: true,
+    identifierCase: 'insensitive',
+    maxIdentifierBytes: 255,
+    requiresSetup: false,
+  } as const;
+  readonly types = {
+    string: 'VARCHAR',
+    integer: 'BIGINT',
+    float: 'DOUBLE',
+    decimal: 'DECIMAL(18,2)',
+    boolean: 'BOOLEAN',
+    date: 'DATE',
+    timestamp: 'TIMESTAMP',
+  } as const;
+  readonly functions: FunctionMap = {
+    lower: (a) => sql`lower(${a})`,
+    upper: (a) => sql`upper(${a})`,
+    trim: (a) => sql`trim(${a})`,
+    length: (a) => sql`length(${a})`,
+    sha256Hex: (a) => sql`sha256(${a})`,
+    md5Hex: (a) => sql`md5(${a})`,
+    regexpReplaceAll: (a, pattern, replacement) => sql`regexp_replace(${a}, ${pattern}, ${replacement}, 'g')`,
+    regexpContains: (a, pattern) => sql`regexp_matches(${a}, ${pattern})`,
+    substring: (a, start, length) => sql`substr(${a}, ${start}, ${length})`,
+    foldAccents: (a) => sql`strip_accents(${a})`,
+    jaroWinkler: (a, b) => sql`jaro_winkler_similarity(${a}, ${b})`,
+    editDistance: (a, b) => sql`levenshtein(${a}, ${b})`,
+    tryCastFromString: (a, type) => sql`TRY_CAST(${a} AS ${type})`,
+  };
+
+  id(name: string): Sql {
+    this.assertIdentifier(name);
+    return Sql.trusted(doubleQuoteIdentifier(name));
+  }
+
+  string(value: string): Sql {
+    if (value.includes('\u0000')) throw new RangeError('DuckDB strings cannot hold the NUL character');
+    return Sql.trusted(`'${value.replaceAll("'", "''")}'`);
+  }
+
+  currentDate(): Sql {
+    return sql`CAST(timezone('UTC', now()) AS DATE)`;
+  }
+
+  currentTimestamp(): Sql {
+    return sql`timezone('UTC', now())`;
+  }
+
+  dateAdd(expr: Sql, amount: Sql, unit: DateUnit, operand: 'date' | 'timestamp'): Sql {
+    const added = sql`${expr} + ${amount} * INTERVAL ${this.string(`1 ${unit}`)}`;
+    // DATE + INTERVAL yields a TIMESTAMP in DuckDB: cast back so the operand type is kept.
+    return operand === 'date' ? sql`CAST(${added} AS DATE)` : sql`(${added})`;
+  }
+
+  dateDiff(unit: 'day' | 'month' | 'year', from: Sql, to: Sql): Sql {
+    return sql`date_diff(${this.string(unit)}, CAST(${from} AS DATE), CAST(${to} AS DATE))`;
+  }
+
+  dateTrunc(unit: DateUnit, expr: Sql, operand: 'date' | 'timestamp'): Sql {
+    const truncated = sql`date_trunc(${this.string(unit)}, ${expr})`;
+    return operand === 'date' ? sql`CAST(${truncated} AS DATE)` : truncated;
+  }
+
+  hashToUint32(text: Sql): Sql {
+    return sql`CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT)`;
+  }
+
+  replaceTable(staging: TableRef, target: TableRef): Sql[] {
+    return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+  }
+
+  override readFile(path: string, format: 'csv' | 'parquet', types: Readonly<Record<string, LogicalType>> = {}): Sql {
+    if (format === 'parquet') return sql`read_parquet(${this.string(path)})`;
+    const entries = Object.entries(types).map(([column, type]) => sql`${this.string(column)}: ${this.string(this.types[type])}`);
+    const typed = entries.length ? sql`, types = {${joinSql(entries)}}` : Sql.trusted('');
+    return sql`read_csv(${this.string(path)}, header = true, auto_detect = true${typed})`;
+  }
+}

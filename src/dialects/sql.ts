@@ -1,0 +1,58 @@
+/**
+ * SQL text as a value that can only be built from trusted parts.
+ *
+ * Generated SQL is assembled with the `sql` template tag. Its literal parts are source code written by us; every
+ * interpolated part must itself be a `Sql` — produced by a Dialect's quoting functions (identifiers, literals), by
+ * another `sql` template, or by `Sql.trusted` for text written in our own code (keywords chosen from a map). A plain
+ * string from YAML therefore cannot reach generated SQL without passing through `Dialect.id` / `Dialect.literal`:
+ * the type checker refuses it.
+ *
+ * The one deliberate exception is `Sql.userExpression`, for the YAML fields documented as "a SQL expression" (custom
+ * computed columns). Analysts own that text; it is marked so that a reader of the compiler sees where it enters.
+ */
+export class Sql {
+  private constructor(readonly text: string) {
+    Object.freeze(this);
+  }
+
+  /** Text written in Tideline's own source (keywords, operators, function names taken from a dialect's maps). */
+  static trusted(text: string): Sql {
+    return new Sql(text);
+  }
+
+  /** A SQL expression written by the analyst in a field documented as SQL. Wrapped in parentheses. */
+  static userExpression(text: string): Sql {
+    return new Sql(`(${text})`);
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+/** Template tag: `sql\`select ${d.id(col)} from ${d.table(ref)}\``. Interpolations must be `Sql`. */
+export function sql(strings: TemplateStringsArray, ...parts: readonly Sql[]): Sql {
+  let text = strings[0] ?? '';
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (!(part instanceof Sql)) throw new TypeError(`sql\`\`: interpolation ${i} is not a Sql fragment`);
+    text += part.text + (strings[i + 1] ?? '');
+  }
+  return Sql.trusted(text);
+}
+
+/** Joins fragments with a separator (default `, `). */
+export function joinSql(parts: readonly Sql[], separator: Sql = Sql.trusted(', ')): Sql {
+  return Sql.trusted(parts.map((p) => p.text).join(separator.text));
+}
+
+/** Indents every line of a fragment, for readable compiled SQL. */
+export function indentSql(fragment: Sql, spaces = 2): Sql {
+  const pad = ' '.repeat(spaces);
+  return Sql.trusted(
+    fragment.text
+      .split('\n')
+      .map((line) => (line.length ? pad + line : line))
+      .join('\n'),
+  );
+}

@@ -1,0 +1,41 @@
+import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { redactor } from './redact.js';
+
+export type LogFormat = 'pretty' | 'json';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { Logger };
+
+export interface LoggerOptions {
+  format?: LogFormat | undefined;
+  level?: LogLevel | undefined;
+  /** Where lines go; stderr by default so that stdout carries only command output (SQL, tables, JSON). */
+  destination?: NodeJS.WritableStream | undefined;
+}
+
+/** Pretty on a terminal, JSON lines otherwise, unless the caller says which. */
+export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): LogFormat {
+  return stream.isTTY ? 'pretty' : 'json';
+}
+
+/**
+ * The Tideline logger. Every line passes through the secret redactor after serialisation, so a secret cannot leak
+ * through a field name nobody thought of, an error stack or a driver message.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const format = options.format ?? defaultLogFormat();
+  const destination = options.destination ?? process.stderr;
+  const stream =
+    format === 'pretty'
+      ? pretty({ destination, colorize: (destination as { isTTY?: boolean }).isTTY === true, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
+      : destination;
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: { streamWrite: (line: string) => redactor.scrub(line) },
+    },
+    stream,
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * Keeps secrets out of everything Tideline prints: log lines, error messages, run results.
+ *
+ * Secrets are registered when a target's configuration is loaded (each warehouse's config module says which of its
+ * fields are secret). On top of those exact values, credentials embedded in URLs and DSN-style `password=` pairs are
+ * masked by pattern, so a connection string quoted by a driver error is covered even if it was never registered.
+ */
+const MASK = '***';
+
+export class SecretRedactor {
+  readonly #secrets = new Set<string>();
+
+  /** Registers a secret value. Very short values are ignored: masking them would garble ordinary text. */
+  add(secret: string | undefined | null): void {
+    if (secret && secret.length >= 4) this.#secrets.add(secret);
+  }
+
+  /** Returns `text` with every registered secret and every URL/DSN credential masked. */
+  scrub(text: string): string {
+    let out = text;
+    // Longest first, so a secret containing another is masked whole.
+    for (const secret of [...this.#secrets].sort((a, b) => b.length - a.length)) out = out.split(secret).join(MASK);
+    out = out.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s/]+)@/gi, `$1${MASK}@`);
+    out = out.replace(/\b(password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key(?:[_-]?passphrase)?)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, `$1$2${MASK}`);
+    return out;
+  }
+
+  /** Forgets registered secrets (tests). */
+  clear(): void {
+    this.#secrets.clear();
+  }
+}
+
+/** The process-wide redactor: secrets belong to the process, whichever component loaded them. */
+export const redactor = new SecretRedactor();

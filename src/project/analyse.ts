@@ -1,0 +1,83 @@
+import type { OutputColumn } from '../../models/model-kind.js';
+import { sql } from '../dialects/sql.js';
+import type { Connection } from '../warehouses/connection.js';
+import { locate, type Project, type SourceDef } from './loader.js';
+import { Problems } from './problems.js';
+import { didYouMean } from './suggest.js';
+
+/** What the project looks like once checked against the warehouse: the columns of every source and model. */
+export interface Analysis {
+  /** Columns per source or model name; undefined when not known (offline, or the relation is not reachable). */
+  readonly columns: ReadonlyMap<string, readonly OutputColumn[] | undefined>;
+  /** True when sources were introspected in the warehouse. */
+  readonly online: boolean;
+}
+
+export function sourceRelation(project: Project, source: SourceDef) {
+  const d = project.target.dialect;
+  return source.table ? d.table(source.table) : d.readFile(source.file!.path, source.file!.format, source.file!.types);
+}
+
+/**
+ * Introspects every source (when a connection is given), checks every column a model references, and runs each
+ * model kind's own analysis in build order. Throws a ConfigError with every problem found.
+ */
+export async function analyseProject(project: Project, connection: Connection | undefined): Promise<Analysis> {
+  const problems = new Problems();
+  const d = project.target.dialect;
+  const columns = new Map<string, readonly OutputColumn[] | undefined>();
+
+  for (const source of project.sources.values()) {
+    columns.set(source.name, connection ? await introspect(project, source, connection, problems) : undefined);
+  }
+
+  for (const name of project.order) {
+    const model = project.models.get(name)!;
+    for (const input of model.inputs) {
+      const available = columns.get(input.relation);
+      if (!available) continue;
+      const keys = new Set(available.map((c) => d.identifierKey(c.name)));
+      for (const ref of input.columns) {
+        if (!keys.has(d.identifierKey(ref.name))) {
+          const kind = project.sources.has(input.relation) ? 'source' : 'model';
+          problems.error(
+            'unknown-column',
+            `unknown column "${ref.name}" in ${kind} "${input.relation}"${didYouMean(ref.name, available.map((c) => c.name))}`,
+            locate(model.origin, ref.at),
+            [...model.origin.path, ...ref.at],
+          );
+        }
+      }
+    }
+    const outputs = model.kind.analyse(model.spec, {
+      dialect: d,
+      columnsOf: (relation) => columns.get(relation),
+      problem: (at, message, code = 'invalid-model') => problems.error(code, message, locate(model.origin, at), [...model.origin.path, ...at]),
+    });
+    columns.set(name, outputs);
+  }
+  problems.throwIfErrors();
+  return { columns, online: connection !== undefined };
+}
+
+async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {
+  const d = project.target.dialect;
+  try {
+    if (source.table) {
+      const found = await connection.columns(source.table);
+      if (!found) {
+        const name = [source.table.catalog, source.table.schema, source.table.name].filter(Boolean).join('.');
+        problems.error('missing-table', `table ${name} does not exist in target "${project.target.name}" (${d.name})`, locate(source.origin, ['table']), [...source.origin.path, 'table']);
+        return undefined;
+      }
+      return found.map((c) => ({ name: c.name, type: c.type }));
+    }
+    const found = await connection.columnsOfQuery(sql`SELECT * FROM ${sourceRelation(project, source)}`);
+    return found.map((c) => ({ name: c.name, type: c.type }));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const field = source.table ? 'table' : 'file';
+    problems.error('unreadable-source', `cannot read source "${source.name}": ${message}`, locate(source.origin, [field]), [...source.origin.path, field]);
+    return undefined;
+  }
+}

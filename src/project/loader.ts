@@ -1,0 +1,343 @@
+import { existsSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+import { z } from 'zod';
+import { modelKind, MODEL_KINDS } from '../../models/index.js';
+import type { InputRef, RegisteredKind } from '../../models/model-kind.js';
+import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
+import { dialectFor } from '../dialects/registry.js';
+import { redactor } from '../log/redact.js';
+import { dialectOfTarget, modelSchemaOfTarget, secretsOfTarget, type TargetConfig } from '../warehouses/registry.js';
+import { projectEnv, type EnvLookup } from './env.js';
+import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
+import { modelCommonShape, modelFileSchema, projectFileSchema, sourceSchema, type ProjectFile } from './schema.js';
+import { didYouMean } from './suggest.js';
+import { validateAt } from './validate.js';
+import { YamlFile } from './yaml-file.js';
+
+export const PROJECT_FILE = 'tideline.yml';
+
+/** Where something was written: a YAML file and the path of the item inside it. */
+export interface Origin {
+  readonly file: YamlFile;
+  readonly path: FieldPath;
+}
+
+export function locate(origin: Origin, relativePath: FieldPath = []): Location {
+  return origin.file.locate([...origin.path, ...relativePath]);
+}
+
+export interface SourceDef {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly tags: readonly string[];
+  readonly table: TableRef | undefined;
+  /** A file read in place: the path as written (relative to the root) and its format. */
+  readonly file: { readonly path: string; readonly format: 'csv' | 'parquet'; readonly types: Readonly<Record<string, LogicalType>> } | undefined;
+  readonly origin: Origin;
+}
+
+export interface ModelDef {
+  readonly name: string;
+  readonly kind: RegisteredKind;
+  readonly spec: unknown;
+  readonly description: string | undefined;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly inputs: readonly InputRef[];
+  readonly origin: Origin;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly config: TargetConfig;
+  readonly dialect: Dialect;
+  /** Schema (dataset) where models are built. */
+  readonly schema: string;
+  readonly stateSchema: string;
+  /** True when no target is configured and the embedded DuckDB default is used. */
+  readonly implicit: boolean;
+}
+
+export interface Project {
+  readonly root: string;
+  readonly name: string;
+  readonly config: ProjectFile;
+  readonly target: Target;
+  readonly sources: ReadonlyMap<string, SourceDef>;
+  readonly models: ReadonlyMap<string, ModelDef>;
+  /** Model names, each after every model it reads. */
+  readonly order: readonly string[];
+  readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** Warnings found while loading (errors throw). */
+  readonly warnings: readonly Problem[];
+}
+
+export interface LoadOptions {
+  /** The project folder; by default the nearest folder holding tideline.yml, from `cwd` upwards. */
+  readonly projectDir?: string | undefined;
+  readonly cwd?: string | undefined;
+  /** Target name; by default the project's `target`. */
+  readonly target?: string | undefined;
+  /** The process environment (tests pass their own). */
+  readonly env?: NodeJS.ProcessEnv | undefined;
+}
+
+/** The folder holding tideline.yml: `start` or its nearest ancestor. */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, PROJECT_FILE))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * Loads and checks a project without touching the warehouse: every YAML file parsed and validated, names and
+ * references resolved, models ordered. All problems are collected; any error throws a ConfigError carrying them all.
+ * Column checks against the warehouse come after, in `analyseProject`.
+ */
+export async function loadProject(options: LoadOptions = {}): Promise<Project> {
+  const cwd = options.cwd ?? process.cwd();
+  const root = options.projectDir ? resolve(cwd, options.projectDir) : findProjectRoot(cwd);
+  if (!root || !existsSync(join(root, PROJECT_FILE))) {
+    const where = options.projectDir ? resolve(cwd, options.projectDir) : cwd;
+    throw new ConfigError([
+      {
+        code: 'no-project',
+        severity: 'error',
+        message: `no ${PROJECT_FILE} in ${where}${options.projectDir ? '' : ' or any folder above it'}; create one with \`tideline init\` or point to it with --project DIR`,
+      },
+    ]);
+  }
+  const problems = new Problems();
+  const env = projectEnv(root, options.env ?? process.env);
+  const configFile = await YamlFile.read(join(root, PROJECT_FILE), problems, env);
+  const config = configFile ? validateAt(projectFileSchema, configFile.value() ?? {}, configFile, [], problems) : undefined;
+  if (!configFile || !config) {
+    problems.throwIfErrors();
+    throw new Error('unreachable: invalid project file without problems');
+  }
+
+  for (const target of Object.values(config.targets ?? {})) for (const secret of secretsOfTarget(target)) redactor.add(secret);
+  const target = chooseTarget(config, configFile, options.target, problems);
+  const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
+  // References are checked even when some items were invalid, so one run reports both kinds of problem.
+  const order = loaded ? resolveReferences(loaded, problems) : [];
+  problems.throwIfErrors();
+  if (!target || !loaded) throw new Error('unreachable: missing target without problems');
+  return {
+    root,
+    name: config.name,
+    config,
+    target,
+    sources: loaded.sources,
+    models: loaded.models,
+    order,
+    vars: config.vars,
+    warnings: problems.all.filter((p) => p.severity === 'warning'),
+  };
+}
+
+function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | undefined, problems: Problems): Target | undefined {
+  const targets = config.targets ?? {};
+  const names = Object.keys(targets);
+  const wanted = requested ?? config.target ?? (names.length === 1 ? names[0] : undefined);
+  if (names.length === 0 && wanted === undefined) {
+    return makeTarget('dev', { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, config, true);
+  }
+  if (wanted === undefined) {
+    problems.error('no-default-target', `${names.length} targets and no default: add \`target: <name>\` (one of ${names.join(', ')}) or pass --target`, file.locate(['targets']), ['targets']);
+    return undefined;
+  }
+  const chosen = targets[wanted];
+  if (!chosen) {
+    const message = `unknown target "${wanted}"${didYouMean(wanted, names)}; targets: ${names.length ? names.join(', ') : 'none (add a `targets:` section)'}`;
+    if (requested !== undefined) problems.error('unknown-target', `--target: ${message}`);
+    else problems.error('unknown-target', message, file.locate(['target']), ['target']);
+    return undefined;
+  }
+  return makeTarget(wanted, chosen, config, false);
+}
+
+function makeTarget(name: string, config: TargetConfig, project: ProjectFile, implicit: boolean): Target {
+  return {
+    name,
+    config,
+    dialect: dialectFor(dialectOfTarget(config)),
+    schema: modelSchemaOfTarget(config) ?? project.schema,
+    stateSchema: project.state_schema,
+    implicit,
+  };
+}
+
+interface Loaded {
+  sources: Map<string, SourceDef>;
+  models: Map<string, ModelDef>;
+  /** Names of items that failed validation: known to exist, so references to them are not reported again. */
+  invalid: Set<string>;
+}
+
+async function loadModelFiles(root: string, config: ProjectFile, configFile: YamlFile, target: Target, env: EnvLookup, problems: Problems): Promise<Loaded> {
+  const sources = new Map<string, SourceDef>();
+  const models = new Map<string, ModelDef>();
+  const invalid = new Set<string>();
+  const seen = new Map<string, Origin>();
+  const nameOf = (item: unknown) => (item && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : undefined);
+  const files: string[] = [];
+  for (const [i, dir] of config.paths.models.entries()) {
+    const abs = resolve(root, dir);
+    if (!existsSync(abs)) {
+      if (dir !== 'models') problems.error('missing-path', `folder ${dir} does not exist`, configFile.locate(['paths', 'models', i]), ['paths', 'models', i]);
+      continue;
+    }
+    files.push(...(await glob(['**/*.yml', '**/*.yaml'], { cwd: abs, absolute: true })).sort());
+  }
+
+  const claim = (name: string, origin: Origin): boolean => {
+    const key = name.toLowerCase();
+    const previous = seen.get(key);
+    if (previous) {
+      const p = locate(previous, ['name']);
+      problems.error('duplicate-name', `"${name}" is already defined at ${relative(root, p.file)}:${p.line}:${p.col}; sources and models share one namespace`, locate(origin, ['name']), [...origin.path, 'name']);
+      return false;
+    }
+    seen.set(key, origin);
+    return true;
+  };
+
+  for (const path of [...new Set(files)]) {
+    const file = await YamlFile.read(path, problems, env);
+    if (!file) continue;
+    const content = file.value() ?? {};
+    const parsed = validateAt(modelFileSchema, content, file, [], problems);
+    if (!parsed) continue;
+
+    for (const [i, item] of (parsed.sources ?? []).entries()) {
+      const origin: Origin = { file, path: ['sources', i] };
+      const source = validateAt(sourceSchema, item, file, origin.path, problems);
+      const def = source && makeSource(root, source, origin, target, problems);
+      if (def && claim(def.name, origin)) sources.set(def.name, def);
+      else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
+    }
+
+    for (const [i, item] of (parsed.models ?? []).entries()) {
+      const origin: Origin = { file, path: ['models', i] };
+      const def = makeModel(item, origin, problems);
+      if (def && claim(def.name, origin)) models.set(def.name, def);
+      else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
+    }
+  }
+  return { sources, models, invalid };
+}
+
+function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: Origin, target: Target, problems: Problems): SourceDef | undefined {
+  const at = (field: string) => [...origin.path, field];
+  if ((source.table === undefined) === (source.file === undefined)) {
+    problems.error('bad-source', 'a source names either a warehouse `table` or a local `file`, exactly one of them', locate(origin), origin.path);
+    return undefined;
+  }
+  let file: SourceDef['file'];
+  if (source.file !== undefined) {
+    if (!target.dialect.capabilities.readsLocalFiles) {
+      problems.error(
+        'unsupported',
+        `target "${target.name}" (${target.dialect.name}) cannot read local files; load ${source.file} into a table and name it with \`table:\``,
+        locate(origin, ['file']),
+        at('file'),
+      );
+      return undefined;
+    }
+    const format = source.format ?? (extname(source.file).toLowerCase() === '.parquet' ? 'parquet' : extname(source.file).toLowerCase() === '.csv' ? 'csv' : undefined);
+    if (!format) {
+      problems.error('bad-source', `cannot tell the format of ${source.file} from its extension; add \`format: csv\` or \`format: parquet\``, locate(origin, ['file']), at('file'));
+      return undefined;
+    }
+    if (!existsSync(resolve(root, source.file))) {
+      problems.error('missing-file', `file ${source.file} does not exist (paths are relative to the project root ${root})`, locate(origin, ['file']), at('file'));
+      return undefined;
+    }
+    if (source.types && format !== 'csv') problems.error('bad-source', '`types` applies to CSV files only', locate(origin, ['types']), at('types'));
+    file = { path: source.file, format, types: source.types ?? {} };
+  } else if (source.types) {
+    problems.error('bad-source', '`types` applies to CSV files only; a table has its own column types', locate(origin, ['types']), at('types'));
+  }
+  const table: TableRef | undefined =
+    source.table === undefined
+      ? undefined
+      : typeof source.table === 'string'
+        ? parseTableName(source.table)
+        : source.table;
+  return { name: source.name, description: source.description, tags: source.tags, table, file, origin };
+}
+
+export function parseTableName(text: string): TableRef {
+  const parts = text.split('.');
+  if (parts.length === 3) return { catalog: parts[0]!, schema: parts[1]!, name: parts[2]! };
+  if (parts.length === 2) return { schema: parts[0]!, name: parts[1]! };
+  return { name: parts[0]! };
+}
+
+function makeModel(item: unknown, origin: Origin, problems: Problems): ModelDef | undefined {
+  const { file, path } = origin;
+  const kindValue = item && typeof item === 'object' ? (item as Record<string, unknown>)['kind'] : undefined;
+  if (typeof kindValue !== 'string') {
+    validateAt(z.strictObject(modelCommonShape).partial().required({ kind: true }).loose(), item, file, path, problems);
+    return undefined;
+  }
+  const kind = modelKind(kindValue);
+  if (!kind) {
+    const known = MODEL_KINDS.map((k) => k.kind);
+    problems.error('unknown-kind', `unknown model kind "${kindValue}"${didYouMean(kindValue, known)}; kinds: ${known.join(', ')}`, file.locate([...path, 'kind']), [...path, 'kind']);
+    return undefined;
+  }
+  const schema = z.strictObject({ ...modelCommonShape, ...kind.schema.shape });
+  const parsed = validateAt(schema, item, file, path, problems) as (Record<string, unknown> & z.infer<z.ZodObject<typeof modelCommonShape>>) | undefined;
+  if (!parsed) return undefined;
+  const { name, kind: _kind, description, tags, enabled, ...spec } = parsed;
+  return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), origin };
+}
+
+/** Checks that every input exists and that models do not read each other in a cycle; returns the build order. */
+function resolveReferences({ sources, models, invalid }: Loaded, problems: Problems): string[] {
+  const known = [...sources.keys(), ...models.keys()];
+  for (const model of models.values()) {
+    for (const input of model.inputs) {
+      if (input.relation === model.name) {
+        problems.error('cycle', `model "${model.name}" reads itself`, locate(model.origin, input.at), [...model.origin.path, ...input.at]);
+      } else if (!sources.has(input.relation) && !models.has(input.relation) && !invalid.has(input.relation)) {
+        problems.error(
+          'unknown-reference',
+          `unknown source or model "${input.relation}"${didYouMean(input.relation, known)}`,
+          locate(model.origin, input.at),
+          [...model.origin.path, ...input.at],
+        );
+      } else if (model.enabled && models.get(input.relation)?.enabled === false) {
+        problems.warning('disabled-input', `reads model "${input.relation}", which is disabled: its table may be missing or stale`, locate(model.origin, input.at), [...model.origin.path, ...input.at]);
+      }
+    }
+  }
+
+  // Depth-first topological order; a back edge is a cycle, reported once at the model that closes it.
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, stack: string[]): void => {
+    const model = models.get(name);
+    if (!model || state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      const closing = models.get(stack[stack.length - 1]!)!;
+      const input = closing.inputs.find((i) => i.relation === name)!;
+      problems.error('cycle', `models read each other in a cycle: ${cycle.join(' → ')}`, locate(closing.origin, input.at), [...closing.origin.path, ...input.at]);
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const input of model.inputs) if (input.relation !== name) visit(input.relation, [...stack, name]);
+    state.set(name, 'done');
+    order.push(name);
+  };
+  for (const name of models.keys()) visit(name, []);
+  return order;
+}

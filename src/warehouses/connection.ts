@@ -1,0 +1,94 @@
+import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
+import type { Sql } from '../dialects/sql.js';
+import { redactor } from '../log/redact.js';
+
+/**
+ * The Connection contract: how Tideline talks to a warehouse. One implementation per folder under
+ * src/warehouses/; the SDK of a warehouse is imported only inside its own folder, and lazily (see registry.ts), so
+ * a DuckDB user never loads the BigQuery client.
+ *
+ * Values come back normalised the same way from every warehouse, so that a diff or a hash computed over them does
+ * not depend on the driver: integers as numbers (as strings beyond 2^53), decimals as numbers, DATE as
+ * `YYYY-MM-DD`, TIMESTAMP (UTC) as Date, NULL as null.
+ */
+export type Value = string | number | boolean | Date | null | readonly Value[] | { readonly [key: string]: Value };
+export type Row = Record<string, Value>;
+
+export interface ColumnInfo {
+  readonly name: string;
+  /** The warehouse's own type name. */
+  readonly nativeType: string;
+  /** The logical type, when the native type maps to one. */
+  readonly type: LogicalType | undefined;
+}
+
+export interface StreamOptions {
+  /** Rows per yielded batch (default 10,000). */
+  readonly batchSize?: number;
+}
+
+export interface Connection {
+  readonly dialect: Dialect;
+  /** Runs one statement. */
+  execute(statement: Sql): Promise<void>;
+  /** Runs a query and returns every row: for small results (counts, reports, samples). */
+  query(statement: Sql): Promise<Row[]>;
+  /** Streams a query's rows in batches; memory stays bounded by the batch size whatever the result's size. */
+  stream(statement: Sql, options?: StreamOptions): AsyncIterable<Row[]>;
+  /** Columns of a table or view, or undefined when it does not exist. */
+  columns(table: TableRef): Promise<ColumnInfo[] | undefined>;
+  /** Columns a query would return, without running it in full. */
+  columnsOfQuery(select: Sql): Promise<ColumnInfo[]>;
+  /**
+   * Runs statements as one unit: inside a transaction where the warehouse supports it for these statements
+   * (DuckDB, Postgres; DML on BigQuery and Snowflake). On failure nothing of the unit remains and the error is thrown.
+   */
+  runAtomically(statements: readonly Sql[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A failure reported by the warehouse, carrying the statement that failed (shortened) and, where one is known, a
+ * hint. Its message is already scrubbed of secrets.
+ */
+export class WarehouseError extends Error {
+  readonly statement: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { statement?: Sql | string | undefined; hint?: string | undefined; cause?: unknown } = {}) {
+    super(redactor.scrub(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WarehouseError';
+    const text = options.statement === undefined ? undefined : String(options.statement);
+    this.statement = text === undefined ? undefined : redactor.scrub(shorten(text, 2000));
+    this.hint = options.hint;
+  }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}\n… (${text.length - max} more characters)`;
+}
+
+/** Groups an async stream of rows into batches of `size`. */
+export async function* rebatch(source: AsyncIterable<readonly Row[]>, size: number): AsyncGenerator<Row[]> {
+  let batch: Row[] = [];
+  for await (const rows of source) {
+    for (const row of rows) {
+      batch.push(row);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** Integers beyond JavaScript's safe range stay exact as decimal strings. */
+export function normaliseBigInt(value: bigint): number | string {
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+}
+
+/** `YYYY-MM-DD` of a Date that represents a calendar date at UTC midnight. */
+export function isoDate(value: Date): string {
+  return value.toISOString().slice(0, 10);
+}

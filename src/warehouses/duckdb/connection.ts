@@ -1,0 +1,132 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import type { TableRef } from '../../dialects/dialect.js';
+import { DIALECTS } from '../../dialects/registry.js';
+import { Sql, sql } from '../../dialects/sql.js';
+import { isoDate, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value } from '../connection.js';
+import type { OpenContext } from '../registry.js';
+import type { DuckDbTarget } from './config.js';
+
+/** Opens (creating if needed) the DuckDB database file of a target. */
+export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Promise<Connection> {
+  const path = target.path === ':memory:' ? ':memory:' : isAbsolute(target.path) ? target.path : resolve(context.root, target.path);
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+  const options: Record<string, string> = {};
+  if (target.threads) options['threads'] = String(target.threads);
+  if (target.memory_limit) options['memory_limit'] = target.memory_limit;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(path, options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new WarehouseError(`cannot open the DuckDB database ${path}: ${message}`, {
+      cause: error,
+      hint: /lock/i.test(message)
+        ? 'another process (a tideline command or a DuckDB shell) has this file open; DuckDB allows one writer at a time'
+        : undefined,
+    });
+  }
+  const connection = new DuckDbConnection(instance, await instance.connect());
+  // Files named by sources are relative to the project root, wherever the command was started from.
+  await connection.execute(sql`SET file_search_path = ${DIALECTS.duckdb.string(context.root)}`);
+  return connection;
+}
+
+class DuckDbConnection implements Connection {
+  readonly dialect = DIALECTS.duckdb;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  async execute(statement: Sql): Promise<void> {
+    await this.guard(statement, () => this.connection.run(statement.text));
+  }
+
+  async query(statement: Sql): Promise<Row[]> {
+    const reader = await this.guard(statement, () => this.connection.runAndReadAll(statement.text));
+    const convert = converters(reader.columnTypes());
+    return reader.getRowObjectsJS().map((row) => convertRow(row, reader.columnNames(), convert));
+  }
+
+  async *stream(statement: Sql, options: StreamOptions = {}): AsyncGenerator<Row[]> {
+    const result = await this.guard(statement, () => this.connection.stream(statement.text));
+    const names = result.columnNames();
+    const convert = converters(result.columnTypes());
+    async function* chunks(): AsyncGenerator<Row[]> {
+      for await (const rows of result.yieldRowObjectJs()) yield rows.map((row) => convertRow(row, names, convert));
+    }
+    yield* rebatch(chunks(), options.batchSize ?? 10_000);
+  }
+
+  async columns(table: TableRef): Promise<ColumnInfo[] | undefined> {
+    const d = this.dialect;
+    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.trusted('');
+    const rows = await this.query(sql`SELECT column_name, data_type FROM information_schema.columns
+WHERE table_schema = ${d.string(table.schema ?? 'main')} AND table_name = ${d.string(table.name)}${catalog}
+ORDER BY ordinal_position`);
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => column(String(r['column_name']), String(r['data_type'])));
+  }
+
+  async columnsOfQuery(select: Sql): Promise<ColumnInfo[]> {
+    const rows = await this.query(sql`DESCRIBE ${select}`);
+    return rows.map((r) => column(String(r['column_name']), String(r['column_type'])));
+  }
+
+  async runAtomically(statements: readonly Sql[]): Promise<void> {
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      for (const statement of statements) await this.execute(statement);
+      await this.connection.run('COMMIT');
+    } catch (error) {
+      await this.connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async guard<T>(statement: Sql, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new WarehouseError(error instanceof Error ? error.message : String(error), { statement, cause: error });
+    }
+  }
+}
+
+function column(name: string, nativeType: string): ColumnInfo {
+  return { name, nativeType, type: DIALECTS.duckdb.logicalType(nativeType) };
+}
+
+type Converter = (value: unknown) => Value;
+
+function converters(types: readonly DuckDBType[]): Converter[] {
+  return types.map((type) => (type.typeId === DuckDBTypeId.DATE ? convertDate : convertValue));
+}
+
+function convertDate(value: unknown): Value {
+  return value instanceof Date ? isoDate(value) : convertValue(value);
+}
+
+function convertValue(value: unknown): Value {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return normaliseBigInt(value);
+  if (Array.isArray(value)) return value.map(convertValue);
+  if (value instanceof Date || typeof value !== 'object') return value as Value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, convertValue(v)]));
+}
+
+function convertRow(row: Record<string, unknown>, names: readonly string[], convert: readonly Converter[]): Row {
+  const out: Row = {};
+  names.forEach((name, i) => {
+    out[name] = convert[i]!(row[name]);
+  });
+  return out;
+}

@@ -1,0 +1,154 @@
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { TableRef } from '../../dialects/dialect.js';
+import { DIALECTS } from '../../dialects/registry.js';
+import { Sql, sql } from '../../dialects/sql.js';
+import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions } from '../connection.js';
+import type { PostgresTarget } from './config.js';
+
+/** Type OIDs whose default parsing does not match the Connection contract. */
+const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114 } as const;
+
+/** Parsers local to Tideline's pools: the pg module's global parsers stay untouched. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
+    switch (oid) {
+      case OID.int8:
+        return (text: string) => normaliseBigInt(BigInt(text));
+      case OID.numeric:
+        return (text: string) => Number(text);
+      case OID.date:
+        return (text: string) => text;
+      case OID.timestamp:
+        return (text: string) => new Date(text.replace(' ', 'T') + 'Z');
+      default:
+        return pg.types.getTypeParser(oid, 'text');
+    }
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export async function openPostgres(target: PostgresTarget): Promise<Connection> {
+  const ssl = target.ssl === undefined || target.ssl === false || target.ssl === 'disable' ? undefined : { rejectUnauthorized: target.ssl !== 'no-verify' };
+  const pool = new pg.Pool({
+    ...(target.url ? { connectionString: target.url } : {}),
+    ...(target.host ? { host: target.host } : {}),
+    ...(target.port ? { port: target.port } : {}),
+    ...(target.user ? { user: target.user } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+    ...(target.database ? { database: target.database } : {}),
+    ...(ssl ? { ssl } : {}),
+    ...(target.statement_timeout_ms !== undefined ? { statement_timeout: target.statement_timeout_ms } : {}),
+    application_name: 'tideline',
+    max: 4,
+    types,
+  });
+  // An idle client losing its server must not crash the process; the next query reports the failure.
+  pool.on('error', () => undefined);
+  const connection = new PostgresConnection(pool);
+  await connection.query(sql`SELECT 1`);
+  return connection;
+}
+
+class PostgresConnection implements Connection {
+  readonly dialect = DIALECTS.postgres;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  async execute(statement: Sql): Promise<void> {
+    await this.guard(statement, () => this.pool.query(statement.text));
+  }
+
+  async query(statement: Sql): Promise<Row[]> {
+    const result = await this.guard(statement, () => this.pool.query(statement.text));
+    return result.rows as Row[];
+  }
+
+  async *stream(statement: Sql, options: StreamOptions = {}): AsyncGenerator<Row[]> {
+    const batchSize = options.batchSize ?? 10_000;
+    const client = await this.guard(statement, () => this.pool.connect());
+    const cursor = client.query(new Cursor<Row>(statement.text, undefined, { types }));
+    try {
+      for (;;) {
+        const rows = await this.guard(statement, () => cursor.read(batchSize));
+        if (rows.length === 0) break;
+        yield rows;
+      }
+    } finally {
+      await cursor.close().catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async columns(table: TableRef): Promise<ColumnInfo[] | undefined> {
+    const d = this.dialect;
+    const schema = table.schema ? d.string(table.schema) : sql`current_schema()`;
+    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.trusted('');
+    const rows = await this.query(sql`SELECT column_name, data_type FROM information_schema.columns
+WHERE table_schema = ${schema} AND table_name = ${d.string(table.name)}${catalog}
+ORDER BY ordinal_position`);
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => column(String(r['column_name']), String(r['data_type'])));
+  }
+
+  async columnsOfQuery(select: Sql): Promise<ColumnInfo[]> {
+    const statement = sql`SELECT * FROM (\n${select}\n) AS q LIMIT 0`;
+    const result = await this.guard(statement, () => this.pool.query(statement.text));
+    const oids = [...new Set(result.fields.map((f) => f.dataTypeID))];
+    const names = new Map<number, string>();
+    if (oids.length) {
+      const typeRows = await this.query(
+        sql`SELECT oid::bigint AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid IN (${Sql.trusted(oids.join(', '))})`,
+      );
+      for (const r of typeRows) names.set(Number(r['oid']), String(r['name']));
+    }
+    return result.fields.map((f) => column(f.name, names.get(f.dataTypeID) ?? `oid ${f.dataTypeID}`));
+  }
+
+  async runAtomically(statements: readonly Sql[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const statement of statements) await this.guard(statement, () => client.query(statement.text));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async guard<T>(statement: Sql, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw wrap(error, statement);
+    }
+  }
+}
+
+function column(name: string, nativeType: string): ColumnInfo {
+  return { name, nativeType, type: DIALECTS.postgres.logicalType(nativeType) };
+}
+
+/** Hints for the failures a data engineer meets first. */
+const HINTS: Record<string, string> = {
+  ECONNREFUSED: 'is the PostgreSQL server running, and are host and port right?',
+  ENOTFOUND: 'the host name does not resolve; check the target\'s host or url',
+  '28P01': 'password authentication failed: check the user and password of the target',
+  '28000': 'the server refused this user: check pg_hba.conf and the user name',
+  '3D000': 'the database does not exist: create it or fix the target\'s database',
+  '42P01': 'a table does not exist: check the source\'s table name and schema',
+  '42501': 'permission denied: the user needs CREATE on the schema and SELECT on the sources',
+};
+
+function wrap(error: unknown, statement: Sql): WarehouseError {
+  const e = error as { message?: string; code?: string; detail?: string; hint?: string };
+  const message = [e.message ?? String(error), e.detail].filter(Boolean).join(' — ');
+  return new WarehouseError(message, { statement, cause: error, hint: e.hint ?? (e.code ? HINTS[e.code] : undefined) });
+}

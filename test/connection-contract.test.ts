@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sql, sql } from '../src/dialects/sql.js';
+import { redactor } from '../src/log/redact.js';
+import { WarehouseError, type Connection } from '../src/warehouses/connection.js';
+import { engines, uniqueSchema } from './support/engines.js';
+
+/** The Connection contract, run for real against every engine reachable here (DuckDB, PostgreSQL). */
+for (const engine of engines()) {
+  describe(`Connection contract: ${engine.name}`, () => {
+    let connection: Connection;
+    const schema = uniqueSchema('conn');
+    const d = engine.dialect;
+    const table = (name: string) => d.table({ schema, name });
+
+    beforeAll(async () => {
+      connection = await engine.open();
+      await connection.execute(d.createSchema(schema));
+    });
+    afterAll(async () => {
+      await connection.execute(sql`DROP SCHEMA ${d.id(schema)} CASCADE`);
+      await connection.close();
+    });
+
+    it('normalises every logical type the same way', async () => {
+      const rows = await connection.query(sql`SELECT
+  ${d.cast(d.literal('text'), 'string')} AS s,
+  ${d.cast(d.literal(42), 'integer')} AS i,
+  ${d.cast(Sql.trusted('9007199254740993'), 'integer')} AS big,
+  ${d.cast(d.literal(1.5), 'float')} AS f,
+  ${d.cast(d.literal(12.34), 'decimal')} AS dec,
+  ${d.literal(true)} AS b,
+  ${d.dateLiteral('2024-02-29')} AS dt,
+  ${d.timestampLiteral(new Date('2024-03-01T12:34:56Z'))} AS ts,
+  ${d.cast(d.literal(null), 'string')} AS n`);
+      expect(rows).toEqual([
+        { s: 'text', i: 42, big: '9007199254740993', f: 1.5, dec: 12.34, b: true, dt: '2024-02-29', ts: new Date('2024-03-01T12:34:56Z'), n: null },
+      ]);
+    });
+
+    it('streams in batches no larger than asked, and yields every row once', async () => {
+      await connection.execute(sql`CREATE TABLE ${table('numbers')} AS SELECT ${d.cast(Sql.trusted('g'), 'integer')} AS n FROM ${engine.name === 'duckdb' ? sql`range(1, 25001) AS t(g)` : sql`generate_series(1, 25000) AS g`}`);
+      const sizes: number[] = [];
+      let sum = 0;
+      for await (const batch of connection.stream(sql`SELECT n FROM ${table('numbers')} ORDER BY n`, { batchSize: 4000 })) {
+        sizes.push(batch.length);
+        for (const row of batch) sum += row['n'] as number;
+      }
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(4000);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(25000);
+      expect(sum).toBe((25000 * 25001) / 2);
+    });
+
+    it('introspects columns of a table, and answers undefined for a missing one', async () => {
+      await connection.execute(sql`CREATE TABLE ${table('people')} (${d.id('Email')} ${d.type('string')}, age ${d.type('integer')}, born ${d.type('date')})`);
+      const columns = await connection.columns({ schema, name: 'people' });
+      expect(columns?.map((c) => [c.name, c.type])).toEqual([
+        ['Email', 'string'],
+        ['age', 'integer'],
+        ['born', 'date'],
+      ]);
+      expect(await connection.columns({ schema, name: 'nobody' })).toBeUndefined();
+    });
+
+    it('describes the columns of a query without returning its rows', async () => {
+      const columns = await connection.columnsOfQuery(sql`SELECT ${d.cast(d.literal(1), 'integer')} AS a, ${d.literal('x')} AS b, ${d.timestampLiteral(new Date(0))} AS c`);
+      expect(columns.map((c) => [c.name, c.type])).toEqual([
+        ['a', 'integer'],
+        ['b', 'string'],
+        ['c', 'timestamp'],
+      ]);
+    });
+
+    it('runs a unit atomically: a failing statement leaves nothing of the unit', async () => {
+      await connection.execute(sql`CREATE TABLE ${table('ledger')} (id ${d.type('integer')})`);
+      await expect(
+        connection.runAtomically([
+          sql`INSERT INTO ${table('ledger')} VALUES (1)`,
+          sql`CREATE TABLE ${table('ledger_copy')} AS SELECT * FROM ${table('ledger')}`,
+          sql`INSERT INTO ${table('no_such_table')} VALUES (2)`,
+        ]),
+      ).rejects.toBeInstanceOf(WarehouseError);
+      expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${table('ledger')}`)).toEqual([{ n: 0 }]);
+      expect(await connection.columns({ schema, name: 'ledger_copy' })).toBeUndefined();
+      await connection.runAtomically([sql`INSERT INTO ${table('ledger')} VALUES (1)`, sql`INSERT INTO ${table('ledger')} VALUES (2)`]);
+      expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${table('ledger')}`)).toEqual([{ n: 2 }]);
+    });
+
+    it('reports a failure as a WarehouseError carrying the statement, with secrets masked', async () => {
+      redactor.add('hunter2-secret-value');
+      const error = await connection.query(sql`SELECT ${d.literal('hunter2-secret-value')} FROM ${table('missing_table')}`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WarehouseError);
+      const e = error as WarehouseError;
+      expect(e.statement).toContain('missing_table');
+      expect(`${e.message} ${e.statement}`).not.toContain('hunter2-secret-value');
+      expect(e.statement).toContain('***');
+    });
+  });
+}

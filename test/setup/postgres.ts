@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+/**
+ * `npm test` needs a real PostgreSQL and no manual set-up. In order:
+ *  1. TIDELINE_TEST_PG_URL, if set, points at a server to use (its user must be allowed to create databases);
+ *  2. otherwise the local Debian cluster: installed with apt if absent (as root), started with pg_ctlcluster if
+ *     down, and a password role `tideline_test` created through the postgres superuser's socket (peer auth).
+ * A database named tideline_test_<random> is created for this run and dropped after it. Tests reach it through
+ * `inject('pgUrl')`. If no server can be had, tests needing one are skipped with a loud warning — unless
+ * TIDELINE_REQUIRE_PG=1 (set by .ci/run), in which case the run fails.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgUrl: string | null;
+  }
+}
+
+const ROLE = 'tideline_test';
+
+function sh(command: string, args: string[], options: { asPostgres?: boolean; input?: string } = {}): string {
+  const [cmd, argv] = options.asPostgres ? ['su', ['postgres', '-c', [command, ...args].map(quote).join(' ')]] : [command, args];
+  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: options.input }).trim();
+}
+
+function quote(arg: string): string {
+  return `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+function localCluster(): { version: string; port: number; status: string } | undefined {
+  if (!existsSync('/usr/bin/pg_lsclusters')) return undefined;
+  const line = sh('pg_lsclusters', ['--no-header']).split('\n').find((l) => l.trim());
+  if (!line) return undefined;
+  const [version, , port, status] = line.trim().split(/\s+/);
+  return { version: version!, port: Number(port), status: status! };
+}
+
+function installPostgres(): void {
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  console.warn('[tideline tests] PostgreSQL is not installed: installing it with apt-get (one time)…');
+  sh('apt-get', ['update', '-qq']);
+  sh('apt-get', ['install', '-y', '-qq', 'postgresql']);
+}
+
+function adminUrlFromLocalCluster(): string | undefined {
+  let cluster = localCluster();
+  if (!cluster) {
+    installPostgres();
+    cluster = localCluster();
+  }
+  if (!cluster) return undefined;
+  if (cluster.status !== 'online') sh('pg_ctlcluster', [cluster.version, 'main', 'start']);
+  const password = randomBytes(12).toString('hex');
+  const sql = `DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ROLE}') THEN CREATE ROLE ${ROLE} LOGIN CREATEDB; END IF;
+END $$;
+ALTER ROLE ${ROLE} WITH LOGIN CREATEDB PASSWORD '${password}';`;
+  sh('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-p', String(cluster.port), '-c', sql], { asPostgres: true });
+  return `postgres://${ROLE}:${password}@127.0.0.1:${cluster.port}/postgres`;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let adminUrl: string | undefined = process.env['TIDELINE_TEST_PG_URL'];
+  let failure = '';
+  if (!adminUrl) {
+    try {
+      adminUrl = adminUrlFromLocalCluster();
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+  }
+  if (!adminUrl) {
+    const message = `no PostgreSQL server available for tests${failure ? `: ${failure}` : ''}. Install PostgreSQL (apt-get install postgresql) or set TIDELINE_TEST_PG_URL.`;
+    if (process.env['TIDELINE_REQUIRE_PG'] === '1') throw new Error(message);
+    console.warn(`\n[tideline tests] WARNING: ${message} PostgreSQL tests are SKIPPED.\n`);
+    project.provide('pgUrl', null);
+    return async () => undefined;
+  }
+
+  const database = `tideline_test_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  // Accent folding and edit distance come from contrib extensions; create them once, as the database owner.
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const owner = new pg.Client({ connectionString: url.toString() });
+  await owner.connect();
+  for (const extension of ['unaccent', 'fuzzystrmatch']) {
+    await owner.query(`CREATE EXTENSION IF NOT EXISTS ${extension}`).catch((error: Error) => console.warn(`[tideline tests] cannot create extension ${extension}: ${error.message}`));
+  }
+  await owner.end();
+  project.provide('pgUrl', url.toString());
+
+  return async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  };
+}

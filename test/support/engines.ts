@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { Dialect } from '../../src/dialects/dialect.js';
+import { DIALECTS } from '../../src/dialects/registry.js';
+import type { Connection } from '../../src/warehouses/connection.js';
+import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
+
+/** An engine tests run for real: DuckDB always; PostgreSQL when the global set-up provided a server. */
+export interface Engine {
+  readonly name: 'duckdb' | 'postgres';
+  readonly dialect: Dialect;
+  /** A target config for it (tests write it into tideline.yml or open it directly). */
+  readonly target: TargetConfig;
+  /** Opens a fresh connection (DuckDB: a new in-memory database; Postgres: the run's throwaway database). */
+  open(root?: string): Promise<Connection>;
+}
+
+export function pgUrl(): string | null {
+  return inject('pgUrl');
+}
+
+let warned = false;
+
+/** The engines available in this run; warns loudly (once per file) when PostgreSQL is missing. */
+export function engines(): Engine[] {
+  const list: Engine[] = [
+    {
+      name: 'duckdb',
+      dialect: DIALECTS.duckdb,
+      target: { type: 'duckdb', path: ':memory:' },
+      open: (root = mkdtempSync(join(tmpdir(), 'tideline-'))) => openTarget({ type: 'duckdb', path: ':memory:' }, { root }),
+    },
+  ];
+  const url = pgUrl();
+  if (url) {
+    list.push({
+      name: 'postgres',
+      dialect: DIALECTS.postgres,
+      target: { type: 'postgres', url },
+      open: (root = tmpdir()) => openTarget({ type: 'postgres', url }, { root }),
+    });
+  } else if (!warned) {
+    warned = true;
+    console.warn('[tideline tests] WARNING: PostgreSQL unavailable — the postgres half of this suite is SKIPPED');
+  }
+  return list;
+}
+
+/** A schema name unique to this test, so that parallel test files never share tables. */
+export function uniqueSchema(prefix = 't'): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
