@@ -124,6 +124,8 @@ export const staging = defineModelKind<StagingSpec>({
       const order = joinSql([sql`${d.id(spec.deduplicate.by)} ${direction} NULLS LAST`, ...tieBreak]);
       const partition = joinSql(dedupeKeys(spec).map((k) => d.id(k)));
       const rank = d.id('__tideline_rank');
+      // NULL is nobody's duplicate: rows without a key are all kept.
+      const nullKey = joinSql(dedupeKeys(spec).map((k) => sql`${d.id(k)} IS NULL`), Sql.trusted(' OR '));
       select = sql`SELECT ${joinSql(names.map((n) => d.id(n)))}
 FROM (
   SELECT projected.*, ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${order}) AS ${rank}
@@ -131,7 +133,7 @@ FROM (
 ${indentSql(projected, 4)}
   ) AS projected
 ) AS ranked
-WHERE ${rank} = 1`;
+WHERE ${rank} = 1 OR ${nullKey}`;
     }
     return { steps: [{ kind: 'sql', label: 'build', sql: d.createTableAs(context.output, select) }] };
   },

@@ -146,6 +146,14 @@ export abstract class Dialect {
     return sql`CAST(${this.string(text)} AS ${Sql.trusted(this.types.timestamp)})`;
   }
 
+  /**
+   * The name the warehouse stores for `name` written in YAML — what `id(name)` resolves to. Only Snowflake differs:
+   * a simple lower-case name is stored upper-case, as if it had been written unquoted.
+   */
+  storedName(name: string): string {
+    return this.capabilities.identifierCase === 'upper-unless-quoted' && /^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name;
+  }
+
   /** Key under which the warehouse compares two names: YAML names are matched with introspected ones by it. */
   identifierKey(name: string): string {
     switch (this.capabilities.identifierCase) {
@@ -154,7 +162,7 @@ export abstract class Dialect {
       case 'exact':
         return name;
       case 'upper-unless-quoted':
-        return /^[a-z_][a-z0-9_$]*$/i.test(name) ? name.toUpperCase() : name;
+        return this.storedName(name);
     }
   }
 

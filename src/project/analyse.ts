@@ -24,12 +24,25 @@ export function sourceRelation(project: Project, source: SourceDef) {
  */
 export async function analyseProject(project: Project, connection: Connection | undefined): Promise<Analysis> {
   const problems = new Problems();
-  const d = project.target.dialect;
-  const columns = new Map<string, readonly OutputColumn[] | undefined>();
-
+  const sources = new Map<string, readonly OutputColumn[] | undefined>();
   for (const source of project.sources.values()) {
-    columns.set(source.name, connection ? await introspect(project, source, connection, problems) : undefined);
+    sources.set(source.name, connection ? await introspect(project, source, connection, problems) : undefined);
   }
+  return analyseWithSources(project, sources, connection !== undefined, problems);
+}
+
+/**
+ * The analysis given the columns of each source (from introspection, or declared by a test): column references
+ * checked, each model kind's own checks run, output columns derived.
+ */
+export function analyseWithSources(
+  project: Project,
+  sourceColumns: ReadonlyMap<string, readonly OutputColumn[] | undefined>,
+  online: boolean,
+  problems: Problems = new Problems(),
+): Analysis {
+  const d = project.target.dialect;
+  const columns = new Map<string, readonly OutputColumn[] | undefined>(sourceColumns);
 
   for (const name of project.order) {
     const model = project.models.get(name)!;
@@ -57,7 +70,7 @@ export async function analyseProject(project: Project, connection: Connection | 
     columns.set(name, outputs);
   }
   problems.throwIfErrors();
-  return { columns, online: connection !== undefined };
+  return { columns, online };
 }
 
 async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {

@@ -7,7 +7,7 @@ import type { InputRef, RegisteredKind } from '../../models/model-kind.js';
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { dialectFor } from '../dialects/registry.js';
 import { redactor } from '../log/redact.js';
-import { dialectOfTarget, modelSchemaOfTarget, secretsOfTarget, type TargetConfig } from '../warehouses/registry.js';
+import { dialectOfTarget, modelSchemaOfTarget, secretsOfTarget, targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, sourceSchema, type ProjectFile } from './schema.js';
@@ -115,11 +115,12 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const problems = new Problems();
   const env = projectEnv(root, options.env ?? process.env);
   const configFile = await YamlFile.read(join(root, PROJECT_FILE), problems, env);
-  const config = configFile ? validateAt(projectFileSchema, configFile.value() ?? {}, configFile, [], problems) : undefined;
-  if (!configFile || !config) {
+  if (!configFile) {
     problems.throwIfErrors();
-    throw new Error('unreachable: invalid project file without problems');
+    throw new Error('unreachable: unparsable project file without problems');
   }
+  // With problems in tideline.yml, carry on with its valid parts so model files are checked in the same run.
+  const config = validateAt(projectFileSchema, configFile.value() ?? {}, configFile, [], problems) ?? lenientConfig(configFile.value());
 
   for (const target of Object.values(config.targets ?? {})) for (const secret of secretsOfTarget(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, problems);
@@ -141,6 +142,17 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   };
 }
 
+/** The valid parts of a project file that failed validation; the invalid ones fall back to defaults. */
+function lenientConfig(raw: unknown): ProjectFile {
+  const value: Record<string, unknown> = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
+  const shape = projectFileSchema.shape as Record<string, z.ZodType>;
+  if (value['targets'] && typeof value['targets'] === 'object') {
+    value['targets'] = Object.fromEntries(Object.entries(value['targets'] as Record<string, unknown>).filter(([, t]) => targetSchema.safeParse(t).success));
+  }
+  for (const key of Object.keys(value)) if (!shape[key]?.safeParse(value[key]).success) delete value[key];
+  return projectFileSchema.parse({ name: 'project', ...value });
+}
+
 function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | undefined, problems: Problems): Target | undefined {
   const targets = config.targets ?? {};
   const names = Object.keys(targets);
@@ -153,6 +165,7 @@ function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | u
     return undefined;
   }
   const chosen = targets[wanted];
+  if (!chosen && problems.hasErrors && Object.hasOwn((file.value() as { targets?: object } | null)?.targets ?? {}, wanted)) return undefined;
   if (!chosen) {
     const message = `unknown target "${wanted}"${didYouMean(wanted, names)}; targets: ${names.length ? names.join(', ') : 'none (add a `targets:` section)'}`;
     if (requested !== undefined) problems.error('unknown-target', `--target: ${message}`);

@@ -25,7 +25,7 @@ export class BigQueryDialect extends Dialect {
     string: 'STRING',
     integer: 'INT64',
     float: 'FLOAT64',
-    decimal: 'NUMERIC',
+    decimal: 'NUMERIC(18,2)',
     boolean: 'BOOL',
     date: 'DATE',
     timestamp: 'TIMESTAMP',

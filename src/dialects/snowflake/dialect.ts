@@ -45,7 +45,7 @@ export class SnowflakeDialect extends Dialect {
 
   id(name: string): Sql {
     this.assertIdentifier(name);
-    return Sql.trusted(doubleQuoteIdentifier(this.identifierKey(name)));
+    return Sql.trusted(doubleQuoteIdentifier(this.storedName(name)));
   }
 
   string(value: string): Sql {

@@ -1,0 +1,423 @@
+/**
+ * Client-boundary tests: the real snowflake-sdk talks to an in-process HTTP server on 127.0.0.1 (the target's
+ * `access_url`) that implements the few endpoints of Snowflake's JSON protocol the connection needs: login-request,
+ * query-request, result chunks (whose URLs point back at the same server), telemetry and session deletion. The
+ * server records every login and statement and answers in the wire format (rowtype + rowset of strings), so the tests
+ * see exactly which statements a connection issues and how the driver's values come out normalised. Key-pair logins
+ * are checked for real: the server verifies the JWT signature with the public half of the key the test wrote.
+ */
+import { createHash, createPublicKey, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Sql, sql } from '../../dialects/sql.js';
+import { redactor } from '../../log/redact.js';
+import { WarehouseError, type Connection, type Row } from '../connection.js';
+import type { SnowflakeTarget } from './config.js';
+import { openSnowflake } from './connection.js';
+
+interface WireColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly scale?: number;
+  readonly precision?: number;
+}
+type WireValue = string | null;
+interface Result {
+  readonly rowtype: readonly WireColumn[];
+  readonly rows: readonly (readonly WireValue[])[];
+  /** Rows served as separate chunks downloaded from /chunks/<n>, after the inline rows. */
+  readonly chunks?: readonly (readonly (readonly WireValue[])[])[];
+}
+interface Failure {
+  readonly code: string;
+  readonly message: string;
+}
+type Scripted = Result | { readonly failure: Failure };
+
+interface Login {
+  readonly query: URLSearchParams;
+  readonly data: Record<string, unknown>;
+}
+interface Statement {
+  readonly sqlText: string;
+  readonly describeOnly?: boolean;
+  readonly authorization: string | undefined;
+}
+
+const SESSION_TOKEN = 'fake-session-token';
+const STATUS: Result = { rowtype: [{ name: 'status', type: 'text' }], rows: [['Statement executed successfully.']] };
+
+/** The slice of Snowflake's client protocol the connection uses. */
+class FakeSnowflake {
+  readonly logins: Login[] = [];
+  readonly statements: Statement[] = [];
+  readonly chunkDownloads: string[] = [];
+  sessionsDeleted = 0;
+  /** Answers by statement text; a function sees every statement the map does not know. */
+  readonly scripted = new Map<string, Scripted>();
+  fallback: (sqlText: string) => Scripted = () => STATUS;
+  password = '';
+  publicKey: KeyObject | undefined;
+  private chunks = new Map<string, string>();
+  private server: Server | undefined;
+  private base = '';
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((done) => this.server!.listen(0, '127.0.0.1', done));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.base;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((done) => this.server?.close(done));
+  }
+
+  reset(): void {
+    this.logins.length = 0;
+    this.statements.length = 0;
+    this.chunkDownloads.length = 0;
+    this.sessionsDeleted = 0;
+    this.scripted.clear();
+    this.fallback = () => STATUS;
+    this.chunks.clear();
+  }
+
+  /** Statements sent after the session setup, in order. */
+  sent(): string[] {
+    return this.statements.map((s) => s.sqlText).filter((text) => !text.startsWith('ALTER SESSION'));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(part as Buffer);
+    const raw = Buffer.concat(parts);
+    const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
+    const url = new URL(req.url ?? '/', this.base);
+    const json = (payload: unknown) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(payload));
+    };
+
+    if (url.pathname === '/session/v1/login-request') {
+      const data = (JSON.parse(text) as { data: Record<string, unknown> }).data;
+      this.logins.push({ query: url.searchParams, data });
+      const rejection = this.checkCredentials(data);
+      if (rejection) return json({ success: false, code: '390100', message: rejection, data: null });
+      return json({ success: true, data: { token: SESSION_TOKEN, masterToken: 'fake-master-token', sessionId: 1, parameters: [], sessionInfo: {} } });
+    }
+    if (url.pathname === '/queries/v1/query-request') {
+      const body = JSON.parse(text) as { sqlText: string; describeOnly?: boolean };
+      this.statements.push({ sqlText: body.sqlText, describeOnly: body.describeOnly, authorization: req.headers.authorization });
+      const scripted = this.scripted.get(body.sqlText) ?? this.fallback(body.sqlText);
+      if ('failure' in scripted) {
+        const { code, message } = scripted.failure;
+        return json({ success: false, code, message, data: { errorCode: code, sqlState: '42000', queryId: 'query-failed' } });
+      }
+      return json({ success: true, data: this.resultData(scripted) });
+    }
+    if (url.pathname.startsWith('/chunks/')) {
+      this.chunkDownloads.push(url.pathname);
+      res.writeHead(200, { 'content-type': 'binary/octet-stream' });
+      res.end(this.chunks.get(url.pathname) ?? '');
+      return;
+    }
+    if (url.pathname === '/telemetry/send') return json({ success: true, data: null });
+    if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
+      this.sessionsDeleted++;
+      return json({ success: true, data: null });
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ success: false, code: '000404', message: `the fake has no route for ${url.pathname}` }));
+  }
+
+  private checkCredentials(data: Record<string, unknown>): string | undefined {
+    if (data['AUTHENTICATOR'] !== 'SNOWFLAKE_JWT') return data['PASSWORD'] === this.password ? undefined : 'Incorrect username or password was specified.';
+    const token = String(data['TOKEN']);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    if (!this.publicKey || !verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.publicKey, Buffer.from(signature, 'base64url')))
+      return 'JWT token is invalid.';
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss: string };
+    const fingerprint = createHash('sha256').update(this.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    return claims.iss === `${String(data['ACCOUNT_NAME']).toUpperCase()}.${String(data['LOGIN_NAME']).toUpperCase()}.SHA256:${fingerprint}`
+      ? undefined
+      : `JWT issuer ${claims.iss} does not match the key`;
+  }
+
+  private resultData(result: Result): Record<string, unknown> {
+    const chunks = (result.chunks ?? []).map((rows, i) => {
+      const path = `/chunks/${this.chunks.size + i + 1}`;
+      return { path, rows };
+    });
+    for (const chunk of chunks) this.chunks.set(chunk.path, chunk.rows.map((r) => JSON.stringify(r)).join(','));
+    const total = result.rows.length + chunks.reduce((n, c) => n + c.rows.length, 0);
+    return {
+      parameters: [],
+      rowtype: result.rowtype.map((c) => ({ nullable: true, scale: null, precision: null, ...c })),
+      rowset: result.rows,
+      total,
+      returned: total,
+      queryId: `query-${this.statements.length}`,
+      queryResultFormat: 'json',
+      ...(chunks.length
+        ? { chunks: chunks.map((c) => ({ url: `${this.base}${c.path}`, rowCount: c.rows.length, uncompressedSize: 100, compressedSize: 100 })) }
+        : {}),
+    };
+  }
+}
+
+const fake = new FakeSnowflake();
+const PASSWORD = 'correct-horse-battery-staple';
+const PASSPHRASE = 'key-passphrase-1234';
+let accessUrl = '';
+let root = '';
+
+function passwordTarget(overrides: Partial<SnowflakeTarget> = {}): SnowflakeTarget {
+  return {
+    type: 'snowflake',
+    account: 'acme-test',
+    user: 'tideline',
+    password: PASSWORD,
+    warehouse: 'TRANSFORMING',
+    database: 'ANALYTICS',
+    schema: 'marts',
+    role: 'REVERSE_ETL',
+    access_url: accessUrl,
+    ...overrides,
+  };
+}
+
+function keyPairTarget(overrides: Partial<SnowflakeTarget> = {}): SnowflakeTarget {
+  const { password: _password, ...rest } = passwordTarget();
+  return { ...rest, private_key_path: 'keys/rsa_key.p8', private_key_passphrase: PASSPHRASE, ...overrides };
+}
+
+beforeAll(async () => {
+  accessUrl = await fake.start();
+  fake.password = PASSWORD;
+  root = await mkdtemp(join(tmpdir(), 'tideline-snowflake-'));
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  fake.publicKey = createPublicKey(keys.privateKey);
+  await mkdir(join(root, 'keys'));
+  await writeFile(
+    join(root, 'keys', 'rsa_key.p8'),
+    keys.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }),
+  );
+});
+
+afterAll(async () => {
+  await fake.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('Snowflake connection at the client boundary', () => {
+  let connection: Connection | undefined;
+
+  beforeEach(() => fake.reset());
+  afterEach(async () => {
+    await connection?.close();
+    connection = undefined;
+    redactor.clear();
+  });
+
+  async function open(target: SnowflakeTarget = passwordTarget()): Promise<Connection> {
+    connection = await openSnowflake(target, { root });
+    return connection;
+  }
+
+  it('logs in with the key pair read from private_key_path relative to the project root', async () => {
+    await open(keyPairTarget());
+
+    expect(fake.logins).toHaveLength(1);
+    const [login] = fake.logins;
+    expect(login?.data).toMatchObject({ AUTHENTICATOR: 'SNOWFLAKE_JWT', ACCOUNT_NAME: 'acme-test', LOGIN_NAME: 'tideline' });
+    expect(login?.data['PASSWORD']).toBeUndefined();
+    expect(Object.fromEntries(['warehouse', 'databaseName', 'schemaName', 'roleName'].map((k) => [k, login?.query.get(k)]))).toEqual({
+      warehouse: 'TRANSFORMING',
+      databaseName: 'ANALYTICS',
+      schemaName: 'marts',
+      roleName: 'REVERSE_ETL',
+    });
+  });
+
+  it('keeps the driver from probing cloud metadata endpoints for its telemetry', async () => {
+    await open();
+    expect((fake.logins[0]?.data['CLIENT_ENVIRONMENT'] as Record<string, unknown>)['PLATFORM']).toEqual(['disabled']);
+  });
+
+  it('reports an unreadable private key with its resolved path before contacting Snowflake', async () => {
+    const error = await openSnowflake(keyPairTarget({ private_key_path: 'keys/missing.p8' }), { root }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WarehouseError);
+    expect((error as WarehouseError).message).toContain(join(root, 'keys', 'missing.p8'));
+    expect(fake.logins).toHaveLength(0);
+  });
+
+  it('sets the session parameters the dialect relies on, first thing after login', async () => {
+    await open();
+    expect(fake.statements.map((s) => s.sqlText)).toEqual([
+      "ALTER SESSION SET WEEK_START = 1, TIMEZONE = 'UTC', QUOTED_IDENTIFIERS_IGNORE_CASE = FALSE",
+    ]);
+    expect(fake.statements[0]?.authorization).toBe(`Snowflake Token="${SESSION_TOKEN}"`);
+  });
+
+  it('turns a refused login into a WarehouseError with a hint', async () => {
+    const error = await openSnowflake(passwordTarget({ password: 'wrong-password-42' }), { root }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WarehouseError);
+    expect((error as WarehouseError).message).toMatch(/Incorrect username or password/);
+    expect((error as WarehouseError).hint).toMatch(/user and password/);
+    expect(fake.logins[0]?.data['PASSWORD']).toBe('wrong-password-42');
+  });
+
+  it('normalises every logical type', async () => {
+    const c = await open();
+    const statement = sql`SELECT * FROM typed`;
+    fake.scripted.set(statement.text, {
+      rowtype: [
+        { name: 'S', type: 'text' },
+        { name: 'I', type: 'fixed', precision: 38, scale: 0 },
+        { name: 'BIG', type: 'fixed', precision: 38, scale: 0 },
+        { name: 'F', type: 'real' },
+        { name: 'N', type: 'fixed', precision: 18, scale: 2 },
+        { name: 'B', type: 'boolean' },
+        { name: 'D', type: 'date' },
+        { name: 'TS', type: 'timestamp_ntz', scale: 9 },
+      ],
+      rows: [
+        ['Zoë', '42', '12345678901234567890', '1.5', '123.45', '1', '19724', '1704164645.123456789'],
+        [null, null, '-9007199254740993', '-0.25', '0.00', '0', null, null],
+      ],
+    });
+
+    const rows = await c.query(statement);
+
+    expect(rows).toEqual<Row[]>([
+      { S: 'Zoë', I: 42, BIG: '12345678901234567890', F: 1.5, N: 123.45, B: true, D: '2024-01-02', TS: new Date('2024-01-02T03:04:05.123Z') },
+      { S: null, I: null, BIG: '-9007199254740993', F: -0.25, N: 0, B: false, D: null, TS: null },
+    ]);
+    expect(rows[0]!['TS']).toBeInstanceOf(Date);
+    expect(Object.getPrototypeOf(rows[0]!['TS'])).toBe(Date.prototype);
+    expect(JSON.stringify(rows[0]!['TS'])).toBe('"2024-01-02T03:04:05.123Z"');
+  });
+
+  it('streams bounded batches across result chunks downloaded as it goes', async () => {
+    const c = await open();
+    const statement = sql`SELECT n FROM seven_rows`;
+    const n = (...values: number[]) => values.map((v) => [String(v)]);
+    fake.scripted.set(statement.text, { rowtype: [{ name: 'N', type: 'fixed', precision: 38, scale: 0 }], rows: n(1, 2), chunks: [n(3, 4, 5), n(6, 7)] });
+
+    const batches: Row[][] = [];
+    for await (const batch of c.stream(statement, { batchSize: 3 })) batches.push(batch);
+
+    expect(batches.map((b) => b.map((r) => r['N']))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+    expect(fake.chunkDownloads).toEqual(['/chunks/1', '/chunks/2']);
+  });
+
+  it('reads columns from INFORMATION_SCHEMA with names keyed as Snowflake stores them', async () => {
+    const c = await open();
+    fake.fallback = (text) =>
+      text.includes('INFORMATION_SCHEMA.COLUMNS')
+        ? {
+            rowtype: [
+              { name: 'COLUMN_NAME', type: 'text' },
+              { name: 'DATA_TYPE', type: 'text' },
+              { name: 'NUMERIC_PRECISION', type: 'fixed', precision: 38, scale: 0 },
+              { name: 'NUMERIC_SCALE', type: 'fixed', precision: 38, scale: 0 },
+            ],
+            rows: text.includes("table_name = 'ORDERS'")
+              ? [
+                  ['ID', 'NUMBER', '38', '0'],
+                  ['AMOUNT', 'NUMBER', '18', '2'],
+                  ['EMAIL', 'TEXT', null, null],
+                  ['PLACED_AT', 'TIMESTAMP_NTZ', null, null],
+                  ['Mixed Case', 'BOOLEAN', null, null],
+                ]
+              : [],
+          }
+        : STATUS;
+
+    expect(await c.columns({ catalog: 'raw', schema: 'shop', name: 'orders' })).toEqual([
+      { name: 'ID', nativeType: 'NUMBER(38,0)', type: 'integer' },
+      { name: 'AMOUNT', nativeType: 'NUMBER(18,2)', type: 'decimal' },
+      { name: 'EMAIL', nativeType: 'TEXT', type: 'string' },
+      { name: 'PLACED_AT', nativeType: 'TIMESTAMP_NTZ', type: 'timestamp' },
+      { name: 'Mixed Case', nativeType: 'BOOLEAN', type: 'boolean' },
+    ]);
+    const lookup = fake.sent().at(-1) ?? '';
+    expect(lookup).toContain('FROM "RAW".INFORMATION_SCHEMA.COLUMNS');
+    expect(lookup).toContain("WHERE table_schema = 'SHOP' AND table_name = 'ORDERS'");
+
+    expect(await c.columns({ name: 'Missing Table' })).toBeUndefined();
+    const missing = fake.sent().at(-1) ?? '';
+    expect(missing).toContain('FROM "ANALYTICS".INFORMATION_SCHEMA.COLUMNS');
+    expect(missing).toContain("WHERE table_schema = 'MARTS' AND table_name = 'Missing Table'");
+  });
+
+  it('describes a query without running it', async () => {
+    const c = await open();
+    const select = sql`SELECT id, email, score FROM customers`;
+    fake.scripted.set(select.text, {
+      rowtype: [
+        { name: 'ID', type: 'fixed', precision: 38, scale: 0 },
+        { name: 'EMAIL', type: 'text' },
+        { name: 'SCORE', type: 'real' },
+      ],
+      rows: [],
+    });
+
+    expect(await c.columnsOfQuery(select)).toEqual([
+      { name: 'ID', nativeType: 'NUMBER(38,0)', type: 'integer' },
+      { name: 'EMAIL', nativeType: 'VARCHAR', type: 'string' },
+      { name: 'SCORE', nativeType: 'FLOAT', type: 'float' },
+    ]);
+    expect(fake.statements.at(-1)).toMatchObject({ sqlText: select.text, describeOnly: true });
+  });
+
+  it('runs statements atomically between BEGIN and COMMIT', async () => {
+    const c = await open();
+    await c.runAtomically([sql`DELETE FROM t WHERE id = 1`, sql`INSERT INTO t VALUES (1)`]);
+    expect(fake.sent()).toEqual(['BEGIN TRANSACTION', 'DELETE FROM t WHERE id = 1', 'INSERT INTO t VALUES (1)', 'COMMIT']);
+  });
+
+  it('rolls back when a statement fails, and reports that statement', async () => {
+    const c = await open();
+    const failing = sql`INSERT INTO t VALUES ('x')`;
+    fake.scripted.set(failing.text, { failure: { code: '100038', message: "Numeric value 'x' is not recognized" } });
+
+    const error = await c.runAtomically([sql`DELETE FROM t`, failing, sql`UPDATE t SET y = 1`]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(WarehouseError);
+    expect((error as WarehouseError).statement).toBe(failing.text);
+    expect(fake.sent()).toEqual(['BEGIN TRANSACTION', 'DELETE FROM t', failing.text, 'ROLLBACK']);
+  });
+
+  it('wraps failures in WarehouseError with the statement, a hint and secrets scrubbed', async () => {
+    const c = await open();
+    redactor.add(PASSWORD);
+    const statement = Sql.trusted(`SELECT * FROM missing_table WHERE note = '${PASSWORD}'`);
+    fake.scripted.set(statement.text, {
+      failure: { code: '002003', message: `SQL compilation error:\nObject 'MISSING_TABLE' does not exist or not authorized. (${PASSWORD})` },
+    });
+
+    const error = await c.query(statement).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(WarehouseError);
+    const e = error as WarehouseError;
+    expect(e.message).toContain("Object 'MISSING_TABLE' does not exist");
+    expect(e.message).not.toContain(PASSWORD);
+    expect(e.message).toContain('***');
+    expect(e.statement).toBe("SELECT * FROM missing_table WHERE note = '***'");
+    expect(e.hint).toMatch(/does not exist or the role cannot see it/);
+  });
+
+  it('ends the server session on close', async () => {
+    const c = await open();
+    await c.close();
+    connection = undefined;
+    expect(fake.sessionsDeleted).toBe(1);
+  });
+});

@@ -1,0 +1,15 @@
+-- web_orders (staging) for target snowflake (snowflake)
+-- Built into "ANALYTICS"."WEB_ORDERS__TL_BUILD", then swapped in by an atomic replace.
+
+DROP TABLE IF EXISTS "ANALYTICS"."WEB_ORDERS__TL_BUILD";
+
+-- build
+CREATE TABLE "ANALYTICS"."WEB_ORDERS__TL_BUILD" AS
+SELECT
+  *
+FROM "ANALYTICS"."ORDERS_CLEAN" AS src
+WHERE "CHANNEL" = 'web';
+
+-- swap in
+CREATE OR REPLACE TABLE "ANALYTICS"."WEB_ORDERS" CLONE "ANALYTICS"."WEB_ORDERS__TL_BUILD";
+DROP TABLE IF EXISTS "ANALYTICS"."WEB_ORDERS__TL_BUILD";

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Dialect, DialectName } from '../src/dialects/dialect.js';
+import { DIALECTS } from '../src/dialects/registry.js';
+import { sql } from '../src/dialects/sql.js';
+import type { Connection } from '../src/warehouses/connection.js';
+import { engines, uniqueSchema } from './support/engines.js';
+
+/**
+ * Names and values an attacker (or an unlucky analyst) could put in YAML. Every one must come out of the dialect as
+ * exactly one quoted token that decodes back to itself, so that nothing in it can end the quote and become SQL.
+ */
+const HOSTILE = [
+  'plain',
+  'a"b',
+  'a""b',
+  "a'b",
+  "a''b",
+  'a`b',
+  'a\\b',
+  'ends with backslash\\',
+  "\\'",
+  '\\"',
+  '\\`',
+  '"; DROP TABLE sentinel; --',
+  "'; DROP TABLE sentinel; --",
+  '`; DROP TABLE sentinel; --',
+  "\\'; DROP TABLE sentinel; --",
+  '/* open comment',
+  '*/ close comment',
+  '-- line comment',
+  'new\nline; DROP TABLE sentinel',
+  'carriage\rreturn',
+  'tab\there',
+  '$$ dollar $$',
+  '$tag$ x $tag$',
+  '${env:HOME}',
+  "E'escape'",
+  'ünïcødé € 😀',
+  '\u0007bell\u001f',
+  ' leading and trailing ',
+  'UPPER lower',
+];
+
+/** Reads one quoted token at the start of `text` by the dialect's documented rules; returns its value and length. */
+type Lexer = (text: string) => { value: string; length: number };
+
+function doubledQuote(quote: string): Lexer {
+  return (text) => {
+    expect(text[0]).toBe(quote);
+    let value = '';
+    for (let i = 1; i < text.length; i++) {
+      if (text[i] === quote) {
+        if (text[i + 1] === quote) {
+          value += quote;
+          i++;
+          continue;
+        }
+        return { value, length: i + 1 };
+      }
+      value += text[i];
+    }
+    throw new Error(`unterminated token: ${text}`);
+  };
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', '`': '`', '0': '\u0000' };
+
+/** Backslash escapes (BigQuery identifiers and strings; Snowflake strings, which also accept a doubled quote). */
+function backslashed(quote: string, doubledToo: boolean): Lexer {
+  return (text) => {
+    expect(text[0]).toBe(quote);
+    let value = '';
+    for (let i = 1; i < text.length; i++) {
+      const ch = text[i]!;
+      expect(ch.charCodeAt(0) >= 0x20 || ch === undefined, `raw control character in ${JSON.stringify(text)}`).toBe(true);
+      if (ch === '\\') {
+        const next = text[i + 1]!;
+        if (next === 'x') {
+          value += String.fromCharCode(parseInt(text.slice(i + 2, i + 4), 16));
+          i += 3;
+        } else {
+          expect(ESCAPES[next], `unknown escape \\${next}`).toBeDefined();
+          value += ESCAPES[next];
+          i++;
+        }
+        continue;
+      }
+      if (ch === quote) {
+        if (doubledToo && text[i + 1] === quote) {
+          value += quote;
+          i++;
+          continue;
+        }
+        return { value, length: i + 1 };
+      }
+      value += ch;
+    }
+    throw new Error(`unterminated token: ${text}`);
+  };
+}
+
+/** Postgres: a plain '' string, or an E'' string where backslash escapes apply. */
+const postgresString: Lexer = (text) => {
+  if (text.startsWith("E'")) {
+    const inner = backslashed("'", true)(text.slice(1));
+    return { value: inner.value, length: inner.length + 1 };
+  }
+  expect(text).not.toContain('\\');
+  return doubledQuote("'")(text);
+};
+
+const LEXERS: Record<DialectName, { id: Lexer; string: Lexer }> = {
+  duckdb: { id: doubledQuote('"'), string: doubledQuote("'") },
+  postgres: { id: doubledQuote('"'), string: postgresString },
+  bigquery: { id: backslashed('`', false), string: backslashed("'", false) },
+  snowflake: { id: doubledQuote('"'), string: backslashed("'", true) },
+};
+
+function expectSingleToken(lexer: Lexer, text: string, expected: string): void {
+  const token = lexer(text);
+  expect(token.length, `the quote closes before the end: ${JSON.stringify(text)}`).toBe(text.length);
+  expect(token.value).toBe(expected);
+}
+
+describe('hostile names and values stay inert in every dialect', () => {
+  it('covers every registered dialect', () => {
+    expect(Object.keys(LEXERS).sort()).toEqual(Object.keys(DIALECTS).sort());
+  });
+
+  for (const [name, dialect] of Object.entries(DIALECTS) as [DialectName, Dialect][]) {
+    describe(name, () => {
+      const lexer = LEXERS[name];
+      for (const hostile of HOSTILE) {
+        it(`quotes ${JSON.stringify(hostile)}`, () => {
+          if (!dialect.identifierProblem(hostile)) expectSingleToken(lexer.id, dialect.id(hostile).text, dialect.storedName(hostile));
+          expectSingleToken(lexer.string, dialect.string(hostile).text, hostile);
+          expectSingleToken(lexer.string, dialect.literal(hostile).text, hostile);
+        });
+      }
+
+      it('quotes every part of a table reference separately', () => {
+        const ref = dialect.table({ catalog: 'c.x', schema: 's"`', name: "t'; --" }).text;
+        let rest = ref;
+        const parts: string[] = [];
+        while (rest.length) {
+          const token = lexer.id(rest);
+          parts.push(token.value);
+          rest = rest.slice(token.length);
+          if (rest.length) {
+            expect(rest[0]).toBe('.');
+            rest = rest.slice(1);
+          }
+        }
+        expect(parts).toEqual(['c.x', 's"`', "t'; --"].map((p) => dialect.storedName(p)));
+      });
+
+      it('refuses names it cannot hold instead of emitting wrong SQL', () => {
+        expect(() => dialect.id('')).toThrow(/empty/);
+        expect(() => dialect.id('nul\u0000byte')).toThrow(/NUL/);
+        expect(() => dialect.id('x'.repeat(dialect.capabilities.maxIdentifierBytes + 1))).toThrow(/bytes/);
+        expect(() => dialect.string('nul\u0000byte')).toThrow(/NUL/);
+        expect(() => dialect.literal(Number.NaN)).toThrow();
+      });
+    });
+  }
+});
+
+/** The same names and values, executed for real: round-trip exactly, and the sentinel table survives. */
+for (const engine of engines()) {
+  describe(`hostile names executed on ${engine.name}`, () => {
+    let connection: Connection;
+    const schema = uniqueSchema('hostile');
+    const d = engine.dialect;
+
+    beforeAll(async () => {
+      connection = await engine.open();
+      await connection.execute(d.createSchema(schema));
+      await connection.execute(sql`CREATE TABLE ${d.table({ schema, name: 'sentinel' })} (x ${d.type('integer')})`);
+    });
+    afterAll(async () => {
+      await connection.execute(sql`DROP SCHEMA ${d.id(schema)} CASCADE`);
+      await connection.close();
+    });
+
+    // DuckDB compares identifiers case-insensitively: names differing only in case would collide, so each name gets
+    // its own table.
+    HOSTILE.forEach((hostile, i) => {
+      it(`round-trips ${JSON.stringify(hostile)} as a table name, a column name and a value`, async () => {
+        if (d.identifierProblem(hostile)) return;
+        const table = { schema, name: `${hostile}` };
+        const created = sql`CREATE TABLE ${d.table(table)} (${d.id(hostile)} ${d.type('string')}, n ${d.type('integer')})`;
+        await connection.execute(created);
+        await connection.execute(sql`INSERT INTO ${d.table(table)} VALUES (${d.literal(hostile)}, ${d.literal(i)})`);
+        const rows = await connection.query(sql`SELECT ${d.id(hostile)} AS v, n FROM ${d.table(table)} WHERE ${d.id(hostile)} = ${d.literal(hostile)}`);
+        expect(rows).toEqual([{ v: hostile, n: i }]);
+        const columns = await connection.columns(table);
+        expect(columns?.map((c) => c.name)).toEqual([hostile, 'n']);
+        await connection.execute(d.dropTable(table));
+        expect(await connection.columns({ schema, name: 'sentinel' })).toHaveLength(1);
+      });
+    });
+  });
+}
