@@ -30,6 +30,28 @@ export interface ModelKind<Spec> {
   analyse(spec: Spec, context: AnalyseContext): readonly OutputColumn[] | undefined;
   /** The SQL steps that build the model into `context.output`. Pure: the same spec and context give the same SQL. */
   compile(spec: Spec, context: CompileContext): ModelPlan;
+  /**
+   * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
+   * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
+   */
+  summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
+}
+
+export interface SummaryContext {
+  readonly dialect: Dialect;
+  readonly name: string;
+  /** The model's table, now holding the new build. */
+  readonly table: TableRef;
+  /** Tables the model kept beside its own (e.g. `<name>_report`), by the suffix it gave them. */
+  companion(suffix: string): TableRef;
+  readonly io: HostIO;
+}
+
+export interface ModelSummary {
+  /** Lines for the terminal, each a sentence a marketer can read. */
+  readonly lines: readonly string[];
+  /** Structured figures for run_results.json. */
+  readonly data: Readonly<Record<string, unknown>>;
 }
 
 export interface InputRef {
@@ -79,13 +101,27 @@ export interface CompileContext {
 }
 
 /**
- * What a build runs, in order. `repeat` runs its body until the `until` query (one row, one numeric column: how many
- * things changed this round) returns 0, for algorithms driven by the CLI such as connected components; exceeding
- * `maxRounds` fails the build rather than looping on.
+ * What a build runs, in order.
+ * - `sql`: one statement.
+ * - `repeat`: runs its body until the `until` query (one row, one numeric column: how many things changed this round)
+ *   returns 0, for algorithms driven by the CLI such as connected components; exceeding `maxRounds` fails the build
+ *   rather than looping on. The number of rounds is reported in the build's summary data as `rounds.<label>`.
+ * - `host`: work done in TypeScript between SQL steps, when the work is small and the warehouse cannot do it (e.g. a
+ *   maximum-likelihood fit on a few thousand grouped rows). It reads and writes only through `io`, so it runs on
+ *   every warehouse; `describe` says in the compiled script what it does.
  */
 export type Step =
   | { readonly kind: 'sql'; readonly label: string; readonly sql: Sql }
-  | { readonly kind: 'repeat'; readonly label: string; readonly body: readonly Step[]; readonly until: Sql; readonly maxRounds: number };
+  | { readonly kind: 'repeat'; readonly label: string; readonly body: readonly Step[]; readonly until: Sql; readonly maxRounds: number }
+  | { readonly kind: 'host'; readonly label: string; readonly describe: string; run(io: HostIO): Promise<void> };
+
+/** What a host step or a summary may do with the warehouse: the Connection's reading and writing, nothing more. */
+export interface HostIO {
+  readonly dialect: Dialect;
+  execute(statement: Sql): Promise<void>;
+  query(statement: Sql): Promise<Readonly<Record<string, unknown>>[]>;
+  stream(statement: Sql, options?: { batchSize?: number }): AsyncIterable<Readonly<Record<string, unknown>>[]>;
+}
 
 export interface ModelPlan {
   readonly steps: readonly Step[];

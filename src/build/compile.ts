@@ -88,6 +88,8 @@ function renderScript(project: Project, model: ModelDef, build: TableRef, scratc
     for (const step of steps) {
       if (step.kind === 'sql') {
         parts.push(`${pad}-- ${step.label}`, indent(step.sql.text, pad) + ';', '');
+      } else if (step.kind === 'host') {
+        parts.push(`${pad}-- ${step.label}: computed by Tideline, not SQL`, indent(step.describe, `${pad}--   `), '');
       } else {
         parts.push(`${pad}-- repeat "${step.label}" (at most ${step.maxRounds} rounds) until this returns 0:`, indent(step.until.text, `${pad}--   `), '');
         render(step.body, depth + 1);

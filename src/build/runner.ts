@@ -1,4 +1,4 @@
-import type { Step } from '../../models/model-kind.js';
+import type { HostIO, ModelSummary, Step } from '../../models/model-kind.js';
 import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Analysis } from '../project/analyse.js';
@@ -16,6 +16,8 @@ export interface ModelResult {
   readonly seconds: number;
   readonly sqlHash: string;
   readonly error: string | null;
+  /** What the model kind reported after building (see ModelKind.summarise), plus rounds of repeated steps. */
+  readonly summary: ModelSummary | null;
 }
 
 export interface RunOptions {
@@ -47,10 +49,10 @@ export async function runModels(project: Project, connection: Connection, analys
     const blocking = model.inputs.map((i) => i.relation).filter((r) => failed.has(r));
     let result: ModelResult;
     if (!model.enabled) {
-      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: 'disabled (enabled: false)' };
+      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: 'disabled (enabled: false)', summary: null };
     } else if (blocking.length) {
       failed.add(name);
-      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${blocking.join(', ')}` };
+      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${blocking.join(', ')}`, summary: null };
       log.warn({ model: name, inputs: blocking }, `skipped ${name}: its input failed`);
     } else {
       result = await buildModel(project, connection, compiled, log);
@@ -70,38 +72,78 @@ async function buildModel(project: Project, connection: Connection, compiled: Co
   const dropWorkTables = async () => {
     for (const table of [compiled.build, ...compiled.scratch]) await connection.execute(d.dropTable(table));
   };
+  const io = hostIO(connection);
+  const rounds: Record<string, number> = {};
   try {
     // A build killed earlier may have left its work tables behind.
     await dropWorkTables();
-    await runSteps(connection, compiled.plan.steps, model.name, log);
+    await runSteps(io, compiled.plan.steps, model.name, log, rounds);
     const counted = await connection.query(countRows(project, compiled.build));
     const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
     if (d.capabilities.transactionalDdl) await connection.runAtomically(compiled.swap);
     else for (const statement of compiled.swap) await connection.execute(statement);
     for (const table of compiled.scratch) await connection.execute(d.dropTable(table));
     log.info({ model: model.name, rows, seconds: seconds() }, `built ${model.name}: ${rows} rows`);
-    return { model: model.name, kind: model.kind.kind, status: 'success', rows, seconds: seconds(), sqlHash: compiled.sqlHash, error: null };
+    const summary = await summarise(compiled, io, rounds, log);
+    return { model: model.name, kind: model.kind.kind, status: 'success', rows, seconds: seconds(), sqlHash: compiled.sqlHash, error: null, summary };
   } catch (error) {
     await dropWorkTables().catch(() => undefined);
     const text = describeError(error);
     log.error({ model: model.name, statement: error instanceof WarehouseError ? error.statement : undefined }, `failed to build ${model.name}: ${text}`);
-    return { model: model.name, kind: model.kind.kind, status: 'error', rows: null, seconds: seconds(), sqlHash: compiled.sqlHash, error: text };
+    return { model: model.name, kind: model.kind.kind, status: 'error', rows: null, seconds: seconds(), sqlHash: compiled.sqlHash, error: text, summary: null };
   }
 }
 
-async function runSteps(connection: Connection, steps: readonly Step[], model: string, log: Logger): Promise<void> {
+function hostIO(connection: Connection): HostIO {
+  return {
+    dialect: connection.dialect,
+    execute: (statement) => connection.execute(statement),
+    query: (statement) => connection.query(statement),
+    stream: (statement, options) => connection.stream(statement, options),
+  };
+}
+
+/** The kind's own summary (if it has one) and the rounds of repeated steps; a failing summary is logged, not fatal. */
+async function summarise(compiled: CompiledModel, io: HostIO, rounds: Readonly<Record<string, number>>, log: Logger): Promise<ModelSummary | null> {
+  const { model, table } = compiled;
+  let summary: ModelSummary | null = null;
+  if (model.kind.summarise) {
+    try {
+      summary = await model.kind.summarise(model.spec, {
+        dialect: io.dialect,
+        name: model.name,
+        table,
+        companion: (suffix) => ({ ...table, name: `${table.name}_${suffix}` }),
+        io,
+      });
+      for (const line of summary.lines) log.info({ model: model.name }, line);
+    } catch (error) {
+      log.warn({ model: model.name, err: message(error) }, `could not summarise ${model.name}`);
+    }
+  }
+  if (Object.keys(rounds).length === 0) return summary;
+  return { lines: summary?.lines ?? [], data: { ...(summary?.data ?? {}), rounds } };
+}
+
+async function runSteps(io: HostIO, steps: readonly Step[], model: string, log: Logger, rounds: Record<string, number>): Promise<void> {
   for (const step of steps) {
     if (step.kind === 'sql') {
       log.debug({ model, step: step.label }, step.sql.text);
-      await connection.execute(step.sql);
+      await io.execute(step.sql);
+      continue;
+    }
+    if (step.kind === 'host') {
+      log.debug({ model, step: step.label }, step.describe);
+      await step.run(io);
       continue;
     }
     for (let round = 1; ; round++) {
       if (round > step.maxRounds) throw new Error(`"${step.label}" did not converge within ${step.maxRounds} rounds`);
-      await runSteps(connection, step.body, model, log);
-      const rows = await connection.query(step.until);
+      await runSteps(io, step.body, model, log, rounds);
+      const rows = await io.query(step.until);
       const changed = Number(Object.values(rows[0] ?? {})[0] ?? 0);
       log.debug({ model, step: step.label, round, changed }, `${step.label}: round ${round}, ${changed} changed`);
+      rounds[step.label] = round;
       if (changed === 0) break;
     }
   }

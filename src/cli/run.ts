@@ -40,7 +40,16 @@ export function registerRun(program: Command): void {
             started_at: startedAt.toISOString(),
             finished_at: new Date().toISOString(),
             status,
-            results,
+            results: results.map((r) => ({
+              model: r.model,
+              kind: r.kind,
+              status: r.status,
+              rows: r.rows,
+              seconds: r.seconds,
+              sql_hash: r.sqlHash,
+              error: r.error,
+              summary: r.summary?.data ?? null,
+            })),
           });
           const built = results.length - failed - skipped;
           const summary = `${built} built, ${failed} failed, ${skipped} skipped`;

@@ -27,7 +27,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? process.stderr;
   const stream =
     format === 'pretty'
-      ? pretty({ destination, colorize: (destination as { isTTY?: boolean }).isTTY === true, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
+      ? pretty({ destination, colorize: (destination as { isTTY?: boolean }).isTTY === true, sync: true, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
       : destination;
   return pino(
     {
@@ -35,6 +35,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       hooks: { streamWrite: (line: string) => redactor.scrub(line) },
+      // JSON lines say `"level":"error"`, which is what a CI log reader greps for; pretty output keeps pino's numbers.
+      ...(format === 'json' ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
     },
     stream,
   );
