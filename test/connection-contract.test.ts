@@ -85,6 +85,34 @@ for (const engine of engines()) {
       expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${table('ledger')}`)).toEqual([{ n: 2 }]);
     });
 
+    it('inserts typed rows in streamed batches, NULLs and awkward strings included', async () => {
+      await connection.execute(
+        sql`CREATE TABLE ${table('typed')} (s ${d.type('string')}, i ${d.type('integer')}, f ${d.type('float')}, m ${d.type('decimal')}, b ${d.type('boolean')}, dt ${d.type('date')}, ts ${d.type('timestamp')})`,
+      );
+      const columns = [
+        { name: 's', type: 'string' },
+        { name: 'i', type: 'integer' },
+        { name: 'f', type: 'float' },
+        { name: 'm', type: 'decimal' },
+        { name: 'b', type: 'boolean' },
+        { name: 'dt', type: 'date' },
+        { name: 'ts', type: 'timestamp' },
+      ] as const;
+      async function* batches() {
+        yield [["it's \\ \"odd\"; --", 1, 0.25, 19.99, true, '2024-02-29', new Date('2024-03-01T10:00:00Z')]];
+        yield [
+          [null, null, null, null, null, null, null],
+          ['plain', '9007199254740993', -1.5, 0.1, false, '1999-12-31', new Date('1999-12-31T23:59:59Z')],
+        ];
+      }
+      expect(await connection.insertRows({ schema, name: 'typed' }, columns, batches())).toBe(3);
+      expect(await connection.query(sql`SELECT * FROM ${table('typed')} ORDER BY i NULLS LAST`)).toEqual([
+        { s: "it's \\ \"odd\"; --", i: 1, f: 0.25, m: 19.99, b: true, dt: '2024-02-29', ts: new Date('2024-03-01T10:00:00Z') },
+        { s: 'plain', i: '9007199254740993', f: -1.5, m: 0.1, b: false, dt: '1999-12-31', ts: new Date('1999-12-31T23:59:59Z') },
+        { s: null, i: null, f: null, m: null, b: null, dt: null, ts: null },
+      ]);
+    });
+
     it('reports a failure as a WarehouseError carrying the statement, with secrets masked', async () => {
       redactor.add('hunter2-secret-value');
       const error = await connection.query(sql`SELECT ${d.literal('hunter2-secret-value')} FROM ${table('missing_table')}`).catch((e: unknown) => e);

@@ -1,5 +1,5 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
-import type { Sql } from '../dialects/sql.js';
+import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import { redactor } from '../log/redact.js';
 
 /**
@@ -21,6 +21,15 @@ export interface ColumnInfo {
   /** The logical type, when the native type maps to one. */
   readonly type: LogicalType | undefined;
 }
+
+/** A column of rows being inserted: its name and the logical type of its values. */
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: LogicalType;
+}
+
+/** Rows to insert, as batches of value arrays in the order of the columns. */
+export type RowBatches = AsyncIterable<readonly (readonly Value[])[]> | Iterable<readonly (readonly Value[])[]>;
 
 export interface StreamOptions {
   /** Rows per yielded batch (default 10,000). */
@@ -44,7 +53,44 @@ export interface Connection {
    * (DuckDB, Postgres; DML on BigQuery and Snowflake). On failure nothing of the unit remains and the error is thrown.
    */
   runAtomically(statements: readonly Sql[]): Promise<void>;
+  /**
+   * Appends rows to an existing table (columns in the order given). Batches stream in, so memory stays bounded.
+   * Values follow the normalisation above: DATE as `YYYY-MM-DD`, TIMESTAMP as Date. Returns the number of rows.
+   */
+  insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * insertRows through multi-row INSERT statements with the dialect's literals: correct on every warehouse, and what
+ * BigQuery, Snowflake and Postgres use; DuckDB overrides it with its appender.
+ */
+export async function insertWithStatements(connection: Connection, table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches, rowsPerStatement = 500): Promise<number> {
+  const d = connection.dialect;
+  const names = joinSql(columns.map((c) => d.id(c.name)));
+  const literal = (value: Value, type: LogicalType): Sql => {
+    if (value === null) return d.cast(d.literal(null), type);
+    if (type === 'date') return d.dateLiteral(value instanceof Date ? isoDate(value) : String(value));
+    if (type === 'timestamp') return d.timestampLiteral(value instanceof Date ? value : new Date(String(value)));
+    if (typeof value === 'object') return d.literal(JSON.stringify(value));
+    return type === 'string' || type === 'boolean' ? d.literal(value) : d.cast(d.literal(value), type);
+  };
+  let count = 0;
+  let pending: Sql[] = [];
+  const flush = async () => {
+    if (!pending.length) return;
+    await connection.execute(sql`INSERT INTO ${d.table(table)} (${names}) VALUES\n${joinSql(pending, sql`,\n`)}`);
+    pending = [];
+  };
+  for await (const batch of batches) {
+    for (const row of batch) {
+      pending.push(sql`(${joinSql(columns.map((c, i) => literal(row[i] ?? null, c.type)))})`);
+      count++;
+      if (pending.length >= rowsPerStatement) await flush();
+    }
+  }
+  await flush();
+  return count;
 }
 
 /**

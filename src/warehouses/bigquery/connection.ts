@@ -4,7 +4,7 @@ import { BigQuery, type Job, type Query, type QueryResultsOptions, type TableFie
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
-import { normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value } from '../connection.js';
+import { normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { OpenContext } from '../registry.js';
 import type { BigQueryTarget } from './config.js';
 
@@ -90,6 +90,10 @@ class BigQueryConnection implements Connection {
   async runAtomically(statements: readonly Sql[]): Promise<void> {
     const body = statements.map((s) => `${s.text.trim().replace(/;+$/, '')};`).join('\n');
     await this.execute(Sql.trusted(`BEGIN TRANSACTION;\n${body}\nCOMMIT TRANSACTION;`));
+  }
+
+  insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number> {
+    return insertWithStatements(this, table, columns, batches);
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import Cursor from 'pg-cursor';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
-import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions } from '../connection.js';
+import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { PostgresTarget } from './config.js';
 
 /** Type OIDs whose default parsing does not match the Connection contract. */
@@ -117,6 +117,10 @@ ORDER BY ordinal_position`);
     } finally {
       client.release();
     }
+  }
+
+  insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number> {
+    return insertWithStatements(this, table, columns, batches);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import type { Column, Connection as SdkConnection, ConnectionOptions, RowStateme
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { sql, type Sql } from '../../dialects/sql.js';
-import { isoDate, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value } from '../connection.js';
+import { isoDate, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { OpenContext } from '../registry.js';
 import type { SnowflakeTarget } from './config.js';
 
@@ -172,6 +172,10 @@ ORDER BY ordinal_position`);
       await this.execute(sql`ROLLBACK`).catch(() => undefined);
       throw error;
     }
+  }
+
+  insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number> {
+    return insertWithStatements(this, table, columns, batches);
   }
 
   async close(): Promise<void> {

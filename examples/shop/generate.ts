@@ -1,0 +1,564 @@
+import { base, en, Faker, fr } from '@faker-js/faker';
+import type { LogicalType } from '../../src/dialects/dialect.js';
+import { joinSql, sql } from '../../src/dialects/sql.js';
+import type { ColumnSpec, Connection, Value } from '../../src/warehouses/connection.js';
+
+/**
+ * A deterministic, realistic retailer for the example project, tests and benchmarks.
+ *
+ * People exist once in the truth table and several times in the shop's systems — e-shop accounts, loyalty cards
+ * used at the till, newsletter sign-ups, CRM contacts — each copy with the inconsistencies of real data: case and
+ * spaces in e-mails, typos in names, phones written four ways, family e-mails shared by two people, a store's phone
+ * number typed on hundreds of tickets and loyalty cards, `test@test.com` sign-ups. Purchases follow a BG/NBD-like
+ * process (heterogeneous rates, drop-out after each purchase) so that LTV models have something real to find;
+ * orders have lines with categories, cancellations and returns; e-mail campaigns produce sent/delivered/opened
+ * (machine opens flagged)/clicked/unsubscribed/bounced events; web cart events and consent changes complete it.
+ *
+ * The same seed, size and anchor date always give the same rows. The anchor is the data's "today".
+ */
+export interface ShopOptions {
+  readonly customers: number;
+  readonly seed: number;
+  /** The data's "today", YYYY-MM-DD: orders and events happen before it. */
+  readonly anchor: string;
+  /** Schema receiving the raw tables. */
+  readonly schema: string;
+  /** Weekly e-mail campaigns over this many weeks before the anchor (0 = no e-mail events). */
+  readonly campaignWeeks: number;
+}
+
+export const DEFAULT_SHOP: Omit<ShopOptions, 'anchor'> = { customers: 10_000, seed: 42, schema: 'raw', campaignWeeks: 26 };
+
+export type ShopTable =
+  | 'dataset_info'
+  | 'stores'
+  | 'eshop_accounts'
+  | 'loyalty_cards'
+  | 'newsletter_signups'
+  | 'crm_contacts'
+  | 'orders'
+  | 'order_lines'
+  | 'email_events'
+  | 'web_events'
+  | 'consent_events'
+  | 'identity_truth';
+
+const c = (name: string, type: LogicalType): ColumnSpec => ({ name, type });
+
+/** The raw tables and their columns, in the order rows are written. */
+export const SHOP_TABLES: Readonly<Record<ShopTable, readonly ColumnSpec[]>> = {
+  dataset_info: [c('anchor_date', 'date'), c('seed', 'integer'), c('customers', 'integer'), c('generator_version', 'integer')],
+  stores: [c('store_id', 'string'), c('name', 'string'), c('city', 'string'), c('phone', 'string')],
+  eshop_accounts: [
+    c('account_id', 'string'),
+    c('email', 'string'),
+    c('first_name', 'string'),
+    c('last_name', 'string'),
+    c('phone', 'string'),
+    c('birth_date', 'date'),
+    c('postcode', 'string'),
+    c('city', 'string'),
+    c('country', 'string'),
+    c('created_at', 'timestamp'),
+    c('updated_at', 'timestamp'),
+  ],
+  loyalty_cards: [
+    c('card_number', 'string'),
+    c('first_name', 'string'),
+    c('last_name', 'string'),
+    c('phone', 'string'),
+    c('email', 'string'),
+    c('birth_date', 'date'),
+    c('postcode', 'string'),
+    c('store_id', 'string'),
+    c('enrolled_at', 'timestamp'),
+  ],
+  newsletter_signups: [c('signup_id', 'string'), c('email', 'string'), c('first_name', 'string'), c('source', 'string'), c('signed_up_at', 'timestamp')],
+  crm_contacts: [
+    c('contact_id', 'string'),
+    c('email', 'string'),
+    c('phone', 'string'),
+    c('first_name', 'string'),
+    c('last_name', 'string'),
+    c('birth_date', 'date'),
+    c('updated_at', 'timestamp'),
+  ],
+  orders: [
+    c('order_id', 'string'),
+    c('channel', 'string'),
+    c('store_id', 'string'),
+    c('account_id', 'string'),
+    c('card_number', 'string'),
+    c('contact_phone', 'string'),
+    c('ordered_at', 'timestamp'),
+    c('status', 'string'),
+    c('total_amount', 'decimal'),
+  ],
+  order_lines: [
+    c('order_id', 'string'),
+    c('line_number', 'integer'),
+    c('sku', 'string'),
+    c('category', 'string'),
+    c('quantity', 'integer'),
+    c('unit_price', 'decimal'),
+    c('unit_cost', 'decimal'),
+  ],
+  email_events: [
+    c('event_id', 'string'),
+    c('campaign_id', 'string'),
+    c('email', 'string'),
+    c('event_type', 'string'),
+    c('machine_open', 'boolean'),
+    c('occurred_at', 'timestamp'),
+  ],
+  web_events: [c('event_id', 'string'), c('account_id', 'string'), c('event_type', 'string'), c('sku', 'string'), c('occurred_at', 'timestamp')],
+  consent_events: [
+    c('event_id', 'string'),
+    c('subject_type', 'string'),
+    c('subject', 'string'),
+    c('channel', 'string'),
+    c('status', 'string'),
+    c('source', 'string'),
+    c('occurred_at', 'timestamp'),
+  ],
+  identity_truth: [c('source', 'string'), c('record_id', 'string'), c('person_id', 'string')],
+};
+
+/** Bumped whenever the generator's output changes for the same options, so stale example data is regenerated. */
+export const GENERATOR_VERSION = 2;
+
+const CATEGORIES = [
+  { name: 'Womenswear', price: 45 },
+  { name: 'Menswear', price: 40 },
+  { name: 'Kids', price: 22 },
+  { name: 'Shoes', price: 70 },
+  { name: 'Accessories', price: 18 },
+  { name: 'Home', price: 30 },
+  { name: 'Beauty', price: 25 },
+] as const;
+
+const DAY = 86_400_000;
+
+interface Person {
+  readonly id: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly email: string;
+  readonly mobile: string;
+  readonly birthDate: string;
+  readonly postcode: string;
+  readonly city: string;
+  readonly country: string;
+  readonly homeStore: number;
+  /** Purchase process: weekly rate, drop-out probability, spend level. */
+  readonly rate: number;
+  readonly dropout: number;
+  readonly spend: number;
+  readonly opens: number;
+}
+
+interface Store {
+  readonly id: string;
+  readonly name: string;
+  readonly city: string;
+  readonly phone: string;
+}
+
+export interface ShopSummary {
+  readonly rows: Readonly<Record<ShopTable, number>>;
+  readonly people: number;
+}
+
+/** Writes the raw tables into `options.schema` (replacing them). */
+export async function generateShop(connection: Connection, options: ShopOptions): Promise<ShopSummary> {
+  const d = connection.dialect;
+  await connection.execute(d.createSchema(options.schema));
+  for (const [name, columns] of Object.entries(SHOP_TABLES) as [ShopTable, readonly ColumnSpec[]][]) {
+    const ref = { schema: options.schema, name };
+    await connection.execute(d.dropTable(ref));
+    await connection.execute(sql`CREATE TABLE ${d.table(ref)} (${joinSql(columns.map((col) => sql`${d.id(col.name)} ${d.type(col.type)}`))})`);
+  }
+  const writer = new TableWriter(connection, options.schema);
+  const generator = new ShopGenerator(options, writer);
+  await generator.run();
+  await writer.flushAll();
+  // Written last: its presence says the dataset is complete (an interrupted run is regenerated next time).
+  await writer.add('dataset_info', [options.anchor, options.seed, options.customers, GENERATOR_VERSION]);
+  await writer.flush('dataset_info');
+  return { rows: writer.counts(), people: options.customers };
+}
+
+/** Buffers rows per table and appends them in batches, so a million customers never sit in memory. */
+class TableWriter {
+  readonly #buffers = new Map<ShopTable, Value[][]>();
+  readonly #counts = new Map<ShopTable, number>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly schema: string,
+    private readonly batchSize = 5_000,
+  ) {}
+
+  async add(table: ShopTable, row: Value[]): Promise<void> {
+    const buffer = this.#buffers.get(table) ?? [];
+    buffer.push(row);
+    this.#buffers.set(table, buffer);
+    if (buffer.length >= this.batchSize) await this.flush(table);
+  }
+
+  async flush(table: ShopTable): Promise<void> {
+    const buffer = this.#buffers.get(table);
+    if (!buffer?.length) return;
+    this.#buffers.set(table, []);
+    await this.connection.insertRows({ schema: this.schema, name: table }, SHOP_TABLES[table], [buffer]);
+    this.#counts.set(table, (this.#counts.get(table) ?? 0) + buffer.length);
+  }
+
+  async flushAll(): Promise<void> {
+    for (const table of Object.keys(SHOP_TABLES) as ShopTable[]) if (table !== 'dataset_info') await this.flush(table);
+  }
+
+  counts(): Record<ShopTable, number> {
+    return Object.fromEntries((Object.keys(SHOP_TABLES) as ShopTable[]).map((t) => [t, this.#counts.get(t) ?? 0])) as Record<ShopTable, number>;
+  }
+}
+
+class ShopGenerator {
+  private readonly faker: Faker;
+  private readonly anchor: number;
+  private readonly stores: Store[] = [];
+  private readonly seq = new Map<string, number>();
+  private previous: Person | undefined;
+
+  constructor(
+    private readonly options: ShopOptions,
+    private readonly out: TableWriter,
+  ) {
+    this.faker = new Faker({ locale: [fr, en, base] });
+    this.faker.seed(options.seed);
+    this.anchor = Date.parse(`${options.anchor}T00:00:00Z`);
+  }
+
+  async run(): Promise<void> {
+    for (let s = 1; s <= 12; s++) {
+      const city = this.faker.location.city();
+      const store = { id: `S${String(s).padStart(2, '0')}`, name: `Tideline ${city}`, city, phone: `01${this.digits(8)}` };
+      this.stores.push(store);
+      await this.out.add('stores', [store.id, store.name, store.city, store.phone]);
+    }
+    for (let i = 1; i <= this.options.customers; i++) await this.person(i);
+    // Sign-ups nobody is behind: test entries typed on the website and at the till.
+    for (let j = 1; j <= Math.max(3, Math.round(this.options.customers / 500)); j++) {
+      const id = this.next('N');
+      await this.out.add('newsletter_signups', [id, j % 2 ? 'test@test.com' : ' TEST@test.com', 'Test', 'footer', new Date(this.at(-this.int(1, 700)))]);
+      await this.out.add('identity_truth', ['newsletter_signups', id, `JUNK${j}`]);
+    }
+  }
+
+  private async person(index: number): Promise<void> {
+    const f = this.faker;
+    const household = this.previous && this.chance(0.06) ? this.previous : undefined;
+    const sex = f.person.sexType();
+    const firstName = f.person.firstName(sex);
+    const lastName = household?.lastName ?? f.person.lastName();
+    const emailUser = ascii(`${firstName}.${lastName}`).replace(/[^a-z.]/g, '') + (this.chance(0.5) ? String(this.int(1, 99)) : '');
+    const email = household && this.chance(0.5) ? household.email : `${emailUser}@${f.helpers.arrayElement(['gmail.com', 'orange.fr', 'free.fr', 'hotmail.fr', 'yahoo.fr', 'laposte.net', 'sfr.fr'])}`;
+    const person: Person = {
+      id: `P${String(index).padStart(7, '0')}`,
+      firstName,
+      lastName,
+      email,
+      mobile: `0${f.helpers.arrayElement(['6', '7'])}${this.digits(8)}`,
+      birthDate: isoDay(this.anchor - this.int(18 * 365, 80 * 365) * DAY),
+      postcode: household?.postcode ?? f.location.zipCode('#####'),
+      city: household?.city ?? f.location.city(),
+      country: this.chance(0.92) ? 'FR' : f.helpers.arrayElement(['BE', 'CH', 'GB', 'DE']),
+      homeStore: this.int(0, this.stores.length - 1),
+      rate: gamma(f, 0.8, 1 / 0.25) / 52,
+      dropout: beta(f, 1.2, 4),
+      spend: gamma(f, 6, 1 / 6),
+      opens: this.chance(0.25) ? 0 : beta(f, 2, 3),
+    };
+    this.previous = person;
+
+    const account = this.chance(0.7) ? await this.eshopAccount(person) : undefined;
+    if (account && this.chance(0.04)) await this.eshopAccount(person, true);
+    const card = this.chance(0.5) ? await this.loyaltyCard(person) : undefined;
+    const signup = this.chance(0.4) ? await this.newsletter(person) : undefined;
+    if (this.chance(0.3)) await this.crmContact(person);
+    const since = Math.min(...[account?.since, card?.since, signup?.since].filter((t): t is number => t !== undefined), this.anchor);
+    if (account || card) await this.orders(person, account?.id, card?.id, since);
+    if (account && this.chance(0.6)) await this.consent('email', person.email, 'email', 'opt_in', 'eshop', account.since);
+    if (account && this.chance(0.6)) await this.consent('email', person.email, 'ads', 'opt_in', 'eshop', account.since);
+    if (card && this.chance(0.4)) await this.consent('phone', person.mobile, 'sms', 'opt_in', 'store', card.since);
+    if (signup) await this.consent('email', person.email, 'email', 'opt_in', 'newsletter', signup.since);
+    if (account && this.chance(0.08)) await this.cart(person, account.id);
+    if (this.options.campaignWeeks > 0 && (account || signup) && this.chance(0.75)) await this.campaigns(person);
+  }
+
+  private async eshopAccount(p: Person, duplicate = false): Promise<{ id: string; since: number }> {
+    const id = this.next('A');
+    const since = this.at(-this.int(1, 4 * 365));
+    const email = duplicate ? this.typo(p.email.split('@')[0]!) + '@' + p.email.split('@')[1] : this.messyEmail(p.email);
+    await this.out.add('eshop_accounts', [
+      id,
+      email,
+      this.chance(0.1) ? p.firstName.toUpperCase() : p.firstName,
+      p.lastName,
+      this.chance(0.5) ? this.phoneWritten(p.mobile) : null,
+      this.chance(0.6) ? p.birthDate : null,
+      p.postcode,
+      p.city,
+      p.country,
+      new Date(since),
+      new Date(Math.min(this.anchor - DAY, since + this.int(0, 400) * DAY)),
+    ]);
+    await this.out.add('identity_truth', ['eshop_accounts', id, p.id]);
+    return { id, since };
+  }
+
+  private async loyaltyCard(p: Person): Promise<{ id: string; since: number }> {
+    const id = `L${this.digits(10)}`;
+    const since = this.at(-this.int(1, 5 * 365));
+    const store = this.stores[p.homeStore]!;
+    // At the till, a hurried cashier types the store's own number for customers who give none.
+    const phone = this.chance(0.03) ? store.phone : this.chance(0.9) ? this.phoneWritten(p.mobile) : null;
+    await this.out.add('loyalty_cards', [
+      id,
+      this.chance(0.05) ? this.typo(p.firstName) : p.firstName,
+      this.chance(0.3) ? p.lastName.toUpperCase() : this.chance(0.03) ? this.typo(p.lastName) : p.lastName,
+      phone,
+      this.chance(0.4) ? this.messyEmail(p.email) : null,
+      this.chance(0.5) ? p.birthDate : null,
+      p.postcode,
+      store.id,
+      new Date(since),
+    ]);
+    await this.out.add('identity_truth', ['loyalty_cards', id, p.id]);
+    return { id, since };
+  }
+
+  private async newsletter(p: Person): Promise<{ since: number }> {
+    const id = this.next('N');
+    const since = this.at(-this.int(1, 3 * 365));
+    await this.out.add('newsletter_signups', [id, this.messyEmail(p.email), this.chance(0.3) ? p.firstName : null, this.faker.helpers.arrayElement(['footer', 'popup', 'checkout', 'store']), new Date(since)]);
+    await this.out.add('identity_truth', ['newsletter_signups', id, p.id]);
+    return { since };
+  }
+
+  private async crmContact(p: Person): Promise<void> {
+    const id = this.next('C');
+    await this.out.add('crm_contacts', [
+      id,
+      this.chance(0.9) ? this.messyEmail(p.email) : null,
+      this.chance(0.7) ? this.phoneWritten(p.mobile) : null,
+      p.firstName,
+      this.chance(0.02) ? this.typo(p.lastName) : p.lastName,
+      this.chance(0.7) ? p.birthDate : null,
+      new Date(this.at(-this.int(1, 900))),
+    ]);
+    await this.out.add('identity_truth', ['crm_contacts', id, p.id]);
+  }
+
+  /** Repeat purchases as a Poisson process until the customer drops out (BG/NBD's story). */
+  private async orders(p: Person, accountId: string | undefined, cardNumber: string | undefined, since: number): Promise<void> {
+    let t = since + this.int(0, 60) * DAY;
+    for (let n = 0; t < this.anchor && n < 200; n++) {
+      await this.order(p, accountId, cardNumber, t);
+      if (this.chance(p.dropout)) break;
+      t += exponential(this.faker, p.rate) * 7 * DAY;
+    }
+  }
+
+  private async order(p: Person, accountId: string | undefined, cardNumber: string | undefined, at: number): Promise<void> {
+    const id = this.next('O');
+    const web = accountId !== undefined && (cardNumber === undefined || this.chance(0.6));
+    const store = web ? undefined : this.stores[this.chance(0.85) ? p.homeStore : this.int(0, this.stores.length - 1)]!;
+    const contactPhone = store && this.chance(0.15) ? store.phone : store && this.chance(0.3) ? this.phoneWritten(p.mobile) : null;
+    const cancelled = this.chance(0.05);
+    let total = 0;
+    const lines = this.int(1, 4);
+    for (let l = 1; l <= lines; l++) {
+      const category = this.faker.helpers.arrayElement(CATEGORIES);
+      const price = round2(category.price * p.spend * lognormal(this.faker, 0, 0.35));
+      const quantity = this.chance(0.8) ? 1 : this.int(2, 3);
+      total += price * quantity;
+      const sku = `${category.name.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`;
+      await this.out.add('order_lines', [id, l, sku, category.name, quantity, price, round2(price * 0.55)]);
+      if (!cancelled && this.chance(0.04)) {
+        await this.out.add('order_lines', [id, lines + l, sku, category.name, -quantity, price, round2(price * 0.55)]);
+        total -= price * quantity;
+      }
+    }
+    await this.out.add('orders', [
+      id,
+      web ? 'web' : 'store',
+      store?.id ?? null,
+      web ? accountId! : null,
+      web ? null : (cardNumber ?? null),
+      contactPhone,
+      // Opening hours on the day of `at`, never after the data's "today".
+      new Date(Math.min(at + this.int(8, 20) * 3_600_000 + this.int(0, 3599) * 1000, this.anchor - 1000)),
+      cancelled ? 'cancelled' : 'completed',
+      round2(total),
+    ]);
+  }
+
+  private async cart(p: Person, accountId: string): Promise<void> {
+    const at = this.at(-this.int(0, 13)) + this.int(8, 22) * 3_600_000;
+    const sku = `${this.faker.helpers.arrayElement(CATEGORIES).name.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`;
+    await this.out.add('web_events', [this.next('W'), accountId, 'add_to_cart', sku, new Date(at)]);
+    if (this.chance(0.4)) {
+      const checkout = at + this.int(1, 40) * 3_600_000;
+      if (checkout < this.anchor) {
+        await this.out.add('web_events', [this.next('W'), accountId, 'checkout', sku, new Date(checkout)]);
+        await this.order(p, accountId, undefined, checkout);
+      }
+    }
+  }
+
+  private async campaigns(p: Person): Promise<void> {
+    const weeks = this.options.campaignWeeks;
+    for (let w = weeks; w >= 1; w--) {
+      const sentAt = this.anchor - w * 7 * DAY + 9 * 3_600_000;
+      const campaign = `C${isoDay(sentAt)}`;
+      const email = p.email;
+      await this.event(campaign, email, 'sent', false, sentAt);
+      if (this.chance(0.015)) {
+        await this.event(campaign, email, 'bounced', false, sentAt + 60_000);
+        continue;
+      }
+      await this.event(campaign, email, 'delivered', false, sentAt + 60_000);
+      if (this.chance(0.08)) await this.event(campaign, email, 'opened', true, sentAt + 120_000);
+      if (this.chance(p.opens)) {
+        const openedAt = sentAt + this.int(1, 72) * 3_600_000;
+        await this.event(campaign, email, 'opened', false, openedAt);
+        if (this.chance(0.15)) await this.event(campaign, email, 'clicked', false, openedAt + 60_000);
+      }
+      if (this.chance(0.002)) {
+        await this.event(campaign, email, 'unsubscribed', false, sentAt + 3 * 3_600_000);
+        await this.consent('email', email, 'email', 'opt_out', 'unsubscribe_link', sentAt + 3 * 3_600_000);
+        return;
+      }
+    }
+  }
+
+  private async event(campaign: string, email: string, type: string, machine: boolean, at: number): Promise<void> {
+    await this.out.add('email_events', [this.next('E'), campaign, email, type, machine, new Date(at)]);
+  }
+
+  private async consent(subjectType: string, subject: string, channel: string, status: string, source: string, at: number): Promise<void> {
+    await this.out.add('consent_events', [this.next('K'), subjectType, subject, channel, status, source, new Date(at)]);
+  }
+
+  // ---- small helpers: every random draw goes through the seeded faker ----
+
+  private chance(p: number): boolean {
+    return this.faker.number.float({ min: 0, max: 1 }) < p;
+  }
+
+  private int(min: number, max: number): number {
+    return this.faker.number.int({ min, max });
+  }
+
+  private digits(n: number): string {
+    return this.faker.string.numeric({ length: n, allowLeadingZeros: true });
+  }
+
+  private at(daysFromAnchor: number): number {
+    return this.anchor + daysFromAnchor * DAY;
+  }
+
+  private next(prefix: string): string {
+    const n = (this.seq.get(prefix) ?? 0) + 1;
+    this.seq.set(prefix, n);
+    return `${prefix}${String(n).padStart(8, '0')}`;
+  }
+
+  /** The same address typed carelessly: capitals, surrounding spaces. */
+  private messyEmail(email: string): string {
+    const r = this.faker.number.float({ min: 0, max: 1 });
+    if (r < 0.1) return email.toUpperCase();
+    if (r < 0.2) return email.charAt(0).toUpperCase() + email.slice(1);
+    if (r < 0.27) return ` ${email} `;
+    return email;
+  }
+
+  /** A French mobile number as people write it: 06 12 34 56 78, 06.12.34.56.78, +33 6 12 34 56 78, 0033612345678. */
+  private phoneWritten(national: string): string {
+    const pairs = national.match(/../g)!;
+    switch (this.int(0, 3)) {
+      case 0:
+        return pairs.join(' ');
+      case 1:
+        return pairs.join('.');
+      case 2:
+        return `+33 ${national.slice(1, 2)} ${pairs.slice(1).join(' ')}`;
+      default:
+        return `0033${national.slice(1)}`;
+    }
+  }
+
+  /** One slip of the keyboard: a letter swapped with the next, doubled or dropped. */
+  private typo(word: string): string {
+    if (word.length < 3) return word;
+    const i = this.int(1, word.length - 2);
+    switch (this.int(0, 2)) {
+      case 0:
+        return word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2);
+      case 1:
+        return word.slice(0, i) + word[i] + word.slice(i);
+      default:
+        return word.slice(0, i) + word.slice(i + 1);
+    }
+  }
+}
+
+function ascii(text: string): string {
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase();
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** Marsaglia–Tsang gamma draw with shape k and scale θ. */
+function gamma(f: Faker, k: number, theta: number): number {
+  if (k < 1) return gamma(f, k + 1, theta) * Math.pow(uniform(f), 1 / k);
+  const d = k - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    const x = normal(f);
+    const v = (1 + c * x) ** 3;
+    if (v <= 0) continue;
+    if (Math.log(uniform(f)) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v * theta;
+  }
+}
+
+function beta(f: Faker, a: number, b: number): number {
+  const x = gamma(f, a, 1);
+  return x / (x + gamma(f, b, 1));
+}
+
+function exponential(f: Faker, rate: number): number {
+  return -Math.log(uniform(f)) / rate;
+}
+
+function lognormal(f: Faker, mu: number, sigma: number): number {
+  return Math.exp(mu + sigma * normal(f));
+}
+
+function uniform(f: Faker): number {
+  return f.number.float({ min: Number.EPSILON, max: 1 });
+}
+
+function normal(f: Faker): number {
+  return Math.sqrt(-2 * Math.log(uniform(f))) * Math.cos(2 * Math.PI * uniform(f));
+}
