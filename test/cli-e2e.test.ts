@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sql } from '../src/dialects/sql.js';
+import { Sql, sql } from '../src/dialects/sql.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { runCli, tempProject } from './support/cli.js';
 import { pgUrl, uniqueSchema } from './support/engines.js';
@@ -17,7 +17,7 @@ const results = (root: string): RunResults => JSON.parse(readFileSync(join(root,
 async function queryDuckDb(root: string, text: string) {
   const connection = await openTarget({ type: 'duckdb', path: '.tideline/warehouse.duckdb' }, { root });
   try {
-    return await connection.query(sql`${(await import('../src/dialects/sql.js')).Sql.trusted(text)}`);
+    return await connection.query(Sql.trusted(text));
   } finally {
     await connection.close();
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../src/build/compile.js';
@@ -83,9 +84,7 @@ for (const engine of engines()) {
     it('compiles, from the introspected sources, exactly the golden statements', async () => {
       const analysis = await analyseProject(project, connection);
       for (const model of project.order) {
-        expect(compileModel(project, analysis, project.models.get(model)!).script).toBe(
-          (await import('node:fs')).readFileSync(golden(model, engine.name), 'utf8'),
-        );
+        expect(compileModel(project, analysis, project.models.get(model)!).script).toBe(readFileSync(golden(model, engine.name), 'utf8'));
       }
     });
 
