@@ -1,4 +1,5 @@
 import type { RegisteredKind } from './model-kind.js';
+import { sqlModel } from './sql/compile.js';
 import { staging } from './staging/compile.js';
 
 /**
@@ -8,7 +9,7 @@ import { staging } from './staging/compile.js';
  *  3. golden SQL cases under test/golden/cases/ for the kind, executed on DuckDB and Postgres by test/golden;
  *     the registry test counts the kinds.
  */
-export const MODEL_KINDS: readonly RegisteredKind[] = [staging];
+export const MODEL_KINDS: readonly RegisteredKind[] = [staging, sqlModel];
 
 export function modelKind(kind: string): RegisteredKind | undefined {
   return MODEL_KINDS.find((k) => k.kind === kind);

@@ -75,6 +75,8 @@ export interface OutputColumn {
 
 export interface AnalyseContext {
   readonly dialect: Dialect;
+  /** Project variables from tideline.yml `vars`. */
+  readonly vars: Readonly<Record<string, string | number | boolean>>;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
   /** Reports a problem located at `at` (relative to the model's YAML item). */
   problem(at: FieldPath, message: string, code?: string): void;

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { MODEL_KINDS } from '../models/index.js';
 import { runCli, tempProject } from './support/cli.js';
 
 const SOURCES = `sources:
@@ -81,6 +82,38 @@ describe('configuration errors are located and exit 2', () => {
     expect(result.lines).toEqual(['error: models/customers.yml:7:22  models[0].columns.email.from  unknown column "emial" in source "raw_customers" (did you mean "email"?)']);
   });
 
+  it('sql models: unknown references, variables and placeholders', async () => {
+    const result = await validate(
+      project({
+        'tideline.yml': 'name: shop\nvars:\n  country: FR\n',
+        'models/report.yml': `models:
+  - name: report
+    kind: sql
+    sql: SELECT * FROM {{ ref('custmers') }}
+`,
+      }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.lines).toEqual(['error: models/report.yml:4:10  models[0].sql  unknown source or model "custmers" (did you mean "customers"?)']);
+
+    // Once references resolve, the model's own checks run: every placeholder problem at once.
+    const checked = await validate(
+      project({
+        'tideline.yml': 'name: shop\nvars:\n  country: FR\n',
+        'models/report.yml': `models:
+  - name: report
+    kind: sql
+    sql: SELECT * FROM {{ ref('customers') }} WHERE c = {{ var('contry') }} AND {{ oops }}
+`,
+      }),
+    );
+    expect(checked.code).toBe(2);
+    expect(checked.lines).toEqual([
+      'error: models/report.yml:4:10  models[0].sql  cannot read {{ oops }}: write {{ ref(\'model_or_source\') }} or {{ var(\'name\') }}',
+      "error: models/report.yml:4:10  models[0].sql  {{ var('contry') }}: no variable \"contry\" in tideline.yml vars (did you mean \"country\"?)",
+    ]);
+  });
+
   it('reports every problem at once, across files, in file order', async () => {
     const result = await validate(
       project({
@@ -94,7 +127,7 @@ describe('configuration errors are located and exit 2', () => {
     expect(result.lines).toEqual([
       'error: models/customers.yml:5:5  models[0].colums  unknown key "colums" (did you mean "columns"?)',
       'error: models/more.yml:7:11  models[1].from  models read each other in a cycle: a → b → a',
-      'error: models/more.yml:9:11  models[2].kind  unknown model kind "stagin" (did you mean "staging"?); kinds: staging',
+      `error: models/more.yml:9:11  models[2].kind  unknown model kind "stagin" (did you mean "staging"?); kinds: ${MODEL_KINDS.map((k) => k.kind).join(', ')}`,
       'error: models/more.yml:12:11  models[3].from  unknown source or model "nowhere"',
       'error: tideline.yml:2:9  schema  expected a string, got number 42',
     ]);

@@ -64,6 +64,7 @@ export function analyseWithSources(
     }
     const outputs = model.kind.analyse(model.spec, {
       dialect: d,
+      vars: project.vars,
       columnsOf: (relation) => columns.get(relation),
       problem: (at, message, code = 'invalid-model') => problems.error(code, message, locate(model.origin, at), [...model.origin.path, ...at]),
     });

@@ -58,6 +58,14 @@ const EXPECTED: Record<string, { orderBy: string; rows: Row[] }> = {
       { order_id: 'o2', customer_id: '2', ordered_at: at('2024-02-11T11:00:00Z'), order_date: '2024-02-11', amount: 12, quantity: 1, channel: 'store', line_value: 12 },
     ],
   },
+  home_customer_orders: {
+    orderBy: 'customer_id',
+    // FR customers of customers_clean are 2 and 4; bob (3) is in GB.
+    rows: [
+      { customer_id: '2', email: 'alice@example.com', orders: 1, revenue: 12 },
+      { customer_id: '4', email: null, orders: 1, revenue: 7.5 },
+    ],
+  },
   web_orders: {
     orderBy: 'order_id',
     rows: [{ order_id: 'o12', customer_id: '3', ordered_at: at('2024-10-10T10:10:00Z'), order_date: '2024-10-10', amount: 25, quantity: 2, channel: 'web', line_value: 50 }],
@@ -95,6 +103,7 @@ for (const engine of engines()) {
         ['customers_clean', 'success', 4],
         ['orders_clean', 'success', 3],
         ['web_orders', 'success', 1],
+        ['home_customer_orders', 'success', 2],
       ]);
       for (const [model, expected] of Object.entries(EXPECTED)) {
         const rows = await connection.query(sql`SELECT * FROM ${d.table({ schema: 'analytics', name: model })} ORDER BY ${d.id(expected.orderBy)}`);
