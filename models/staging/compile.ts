@@ -3,7 +3,8 @@ import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
 import { applyTransforms, transformProblem, type TransformName } from '../../src/compile/transforms.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import { defineModelKind, type AnalyseContext, type ColumnRef, type CompileContext, type InputRef, type OutputColumn } from '../model-kind.js';
-import { OPERATORS, stagingSchema, type Condition, type StagingSpec } from './schema.js';
+import { checkComparison, compileComparison } from '../../src/compile/conditions.js';
+import { stagingSchema, type StagingSpec } from './schema.js';
 
 /** A resolved output column: where it comes from and how it is shaped. */
 interface ColumnPlan {
@@ -33,10 +34,6 @@ function columnPlans(spec: StagingSpec): ColumnPlan[] | undefined {
 function dedupeKeys(spec: StagingSpec): string[] {
   const key = spec.deduplicate?.key;
   return key === undefined ? [] : typeof key === 'string' ? [key] : key;
-}
-
-function operatorOf(condition: Condition): (typeof OPERATORS)[number][] {
-  return OPERATORS.filter((op) => condition[op] !== undefined);
 }
 
 export const staging = defineModelKind<StagingSpec>({
@@ -71,22 +68,8 @@ export const staging = defineModelKind<StagingSpec>({
       }
     }
     (spec.where ?? []).forEach((condition, i) => {
-      const ops = operatorOf(condition);
-      if (ops.length !== 1) {
-        context.problem(['where', i], `a condition needs exactly one operator (${OPERATORS.join(', ')}); found ${ops.length ? ops.join(', ') : 'none'}`, 'bad-condition');
-        return;
-      }
       const type = input?.find((c) => context.dialect.identifierKey(c.name) === context.dialect.identifierKey(condition.column))?.type;
-      const op = ops[0]!;
-      const values = [condition[op]].flat().filter((v): v is string | number | boolean => typeof v !== 'boolean' || op !== 'is_null');
-      for (const value of values) {
-        if (type === 'date' && (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)))
-          context.problem(['where', i, op], `column "${condition.column}" is a date: compare it with a date written YYYY-MM-DD, not ${JSON.stringify(value)}`, 'wrong-type');
-        if (type === 'timestamp' && (typeof value !== 'string' || !parseUtc(value)))
-          context.problem(['where', i, op], `column "${condition.column}" is a timestamp: compare it with a date or time such as 2024-01-31 or 2024-01-31 12:00:00, not ${JSON.stringify(value)}`, 'wrong-type');
-        if ((type === 'integer' || type === 'float' || type === 'decimal') && typeof value !== 'number')
-          context.problem(['where', i, op], `column "${condition.column}" is numeric: compare it with a number, not ${JSON.stringify(value)}`, 'wrong-type');
-      }
+      checkComparison(condition, `column "${condition.column}"`, type, ['where', i], (at, message, code) => context.problem(at, message, code));
     });
     if (spec.deduplicate) {
       if (!outputs) {
@@ -112,7 +95,7 @@ export const staging = defineModelKind<StagingSpec>({
       ? joinSql(plans.map((p) => sql`${projectColumn(d, p)} AS ${d.id(p.name)}`), Sql.trusted(',\n'))
       : Sql.trusted('*');
     const where = spec.where?.length
-      ? sql`\nWHERE ${joinSql(spec.where.map((c) => condition(d, c, inputTypes.get(d.identifierKey(c.column)))), Sql.trusted('\n  AND '))}`
+      ? sql`\nWHERE ${joinSql(spec.where.map((c) => compileComparison(d, d.id(c.column), c, inputTypes.get(d.identifierKey(c.column)))), Sql.trusted('\n  AND '))}`
       : Sql.trusted('');
     const projected = sql`SELECT\n${indentSql(projection)}\nFROM ${context.relation(spec.from)} AS src${where}`;
 
@@ -143,41 +126,4 @@ function projectColumn(d: Dialect, plan: ColumnPlan): Sql {
   let expr = plan.sql !== undefined ? Sql.userExpression(plan.sql) : d.id(plan.from!);
   if (plan.clean.length) expr = applyTransforms(d, d.cast(expr, 'string'), plan.clean);
   return plan.type ? d.cast(expr, plan.type) : expr;
-}
-
-/** A literal matching the column's type, so that date comparisons work on warehouses without implicit casts. */
-function typedLiteral(d: Dialect, value: string | number | boolean, type: LogicalType | undefined): Sql {
-  if (typeof value === 'string' && type === 'date') return d.dateLiteral(value);
-  if (typeof value === 'string' && type === 'timestamp') {
-    const instant = parseUtc(value);
-    if (instant) return d.timestampLiteral(instant);
-  }
-  return d.literal(value);
-}
-
-/** A timestamp written in YAML, read as UTC unless it carries an offset; undefined when it is not one. */
-export function parseUtc(text: string): Date | undefined {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
-    ? `${text}T00:00:00Z`
-    : /(Z|[+-]\d\d:?\d\d)$/.test(text)
-      ? text.replace(' ', 'T')
-      : `${text.replace(' ', 'T')}Z`;
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-function condition(d: Dialect, c: Condition, type: LogicalType | undefined): Sql {
-  const column = d.id(c.column);
-  const lit = (v: string | number | boolean) => typedLiteral(d, v, type);
-  const list = (values: readonly (string | number | boolean)[]) => joinSql(values.map(lit));
-  if (c.equals !== undefined) return sql`${column} = ${lit(c.equals)}`;
-  if (c.not_equals !== undefined) return sql`(${column} <> ${lit(c.not_equals)} OR ${column} IS NULL)`;
-  if (c.in !== undefined) return sql`${column} IN (${list(c.in)})`;
-  if (c.not_in !== undefined) return sql`(${column} NOT IN (${list(c.not_in)}) OR ${column} IS NULL)`;
-  if (c.is_null !== undefined) return c.is_null ? sql`${column} IS NULL` : sql`${column} IS NOT NULL`;
-  if (c.gt !== undefined) return sql`${column} > ${lit(c.gt)}`;
-  if (c.gte !== undefined) return sql`${column} >= ${lit(c.gte)}`;
-  if (c.lt !== undefined) return sql`${column} < ${lit(c.lt)}`;
-  if (c.lte !== undefined) return sql`${column} <= ${lit(c.lte)}`;
-  throw new Error('condition without operator reached the compiler; analyse should have reported it');
 }

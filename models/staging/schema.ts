@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { LOGICAL_TYPES } from '../../src/dialects/dialect.js';
 import { TRANSFORM_NAMES } from '../../src/compile/transforms.js';
+import { columnConditionSchema } from '../../src/compile/conditions.js';
 import { columnName } from '../../src/project/names.js';
-
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** One output column: the input column it comes from (or a SQL expression), its type, and clean-ups. */
 export const stagingColumnSchema = z.union([
@@ -19,29 +18,13 @@ export const stagingColumnSchema = z.union([
   }),
 ]);
 
-/** A row filter on an input column: exactly one operator. */
-export const conditionSchema = z.strictObject({
-  column: z.string().min(1),
-  equals: scalar.optional(),
-  not_equals: scalar.optional(),
-  in: z.array(scalar).min(1).optional(),
-  not_in: z.array(scalar).min(1).optional(),
-  is_null: z.boolean().optional(),
-  gt: z.union([z.number(), z.string()]).optional(),
-  gte: z.union([z.number(), z.string()]).optional(),
-  lt: z.union([z.number(), z.string()]).optional(),
-  lte: z.union([z.number(), z.string()]).optional(),
-});
-export type Condition = z.infer<typeof conditionSchema>;
-export const OPERATORS = ['equals', 'not_equals', 'in', 'not_in', 'is_null', 'gt', 'gte', 'lt', 'lte'] as const;
-
 export const stagingSchema = z.strictObject({
   /** The source or model to read. */
   from: z.string().min(1),
   /** Output columns in order; all input columns as they are when left out. */
   columns: z.record(columnName, stagingColumnSchema).optional(),
   /** Rows kept: every condition must hold. */
-  where: z.array(conditionSchema).optional(),
+  where: z.array(columnConditionSchema).optional(),
   /** Keep one row per key: the latest (or earliest) by a column, ties broken by the other columns. */
   deduplicate: z
     .strictObject({
@@ -52,3 +35,6 @@ export const stagingSchema = z.strictObject({
     .optional(),
 });
 export type StagingSpec = z.infer<typeof stagingSchema>;
+
+/** Row conditions are shared with other kinds; these names are kept for the modules that import them from here. */
+export { columnConditionSchema as conditionSchema, COMPARISONS as OPERATORS, type ColumnCondition as Condition } from '../../src/compile/conditions.js';
