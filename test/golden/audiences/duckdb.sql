@@ -1,0 +1,189 @@
+-- segments (audiences) for target duckdb (duckdb)
+-- Built into "analytics"."segments__tl_build", then swapped in inside one transaction.
+
+DROP TABLE IF EXISTS "analytics"."segments__tl_build";
+
+-- memberships
+CREATE TABLE "analytics"."segments__tl_build" AS
+WITH "base" AS (
+  SELECT b."customer_id", b."email", b."phone", b."order_count", b."first_order_at", b."rfm_segment", b."predicted_clv", b."consent_email", b."consent_ads", b."consent_phone"
+  FROM "raw"."customers" AS b
+),
+"p_0_0" AS (
+  SELECT base."customer_id" AS k, ROW_NUMBER() OVER (ORDER BY base."predicted_clv" DESC, base."customer_id") AS rn, COUNT(*) OVER () AS n
+  FROM "base" AS base
+  WHERE base."predicted_clv" IS NOT NULL
+),
+"e_1_0" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."emails" AS ev
+  WHERE CAST(ev."occurred_at" AS DATE) <= DATE '2026-06-30'
+    AND CAST(ev."occurred_at" AS DATE) > CAST(DATE '2026-06-30' + -30 * INTERVAL '1 day' AS DATE)
+    AND ev."event_type" = 'delivered'
+  GROUP BY ev."customer_id"
+),
+"e_1_1" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."emails" AS ev
+  WHERE CAST(ev."occurred_at" AS DATE) <= DATE '2026-06-30'
+    AND CAST(ev."occurred_at" AS DATE) > CAST(DATE '2026-06-30' + -30 * INTERVAL '1 day' AS DATE)
+    AND ev."event_type" = 'opened'
+    AND ev."machine_open" = FALSE
+  GROUP BY ev."customer_id"
+),
+"e_2" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."orders" AS ev
+  WHERE CAST(ev."ordered_at" AS DATE) <= DATE '2026-06-30'
+    AND CAST(ev."ordered_at" AS DATE) > CAST(DATE '2026-06-30' + -12 * INTERVAL '1 month' AS DATE)
+  GROUP BY ev."customer_id"
+),
+"e_3_0" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."order_lines" AS ev
+  WHERE CAST(ev."ordered_at" AS DATE) <= DATE '2026-06-30'
+    AND ev."category" = 'Womenswear'
+  GROUP BY ev."customer_id"
+),
+"e_3_1" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."order_lines" AS ev
+  WHERE CAST(ev."ordered_at" AS DATE) <= DATE '2026-06-30'
+    AND ev."category" = 'Shoes'
+  GROUP BY ev."customer_id"
+),
+"e_5" AS (
+  SELECT ev."customer_id" AS k, COUNT(*) AS n
+  FROM "raw"."web" AS ev
+  WHERE CAST(ev."occurred_at" AS DATE) <= DATE '2026-06-30'
+    AND CAST(ev."occurred_at" AS DATE) > CAST(DATE '2026-06-30' + -3 * INTERVAL '1 day' AS DATE)
+    AND ev."event_type" = 'add_to_cart'
+    AND NOT EXISTS (SELECT 1 FROM "raw"."orders" AS nx WHERE nx."customer_id" = ev."customer_id" AND CAST(nx."ordered_at" AS TIMESTAMP) > CAST(ev."occurred_at" AS TIMESTAMP) AND CAST(CAST(nx."ordered_at" AS TIMESTAMP) AS DATE) <= DATE '2026-06-30')
+  GROUP BY ev."customer_id"
+),
+"a_0" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    LEFT JOIN "p_0_0" ON "p_0_0".k = base."customer_id"
+    WHERE (COALESCE("p_0_0".rn * 10000 <= "p_0_0".n * 2000, FALSE) OR COALESCE(base."rfm_segment" = 'Champions', FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_1" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    LEFT JOIN "e_1_0" ON "e_1_0".k = base."customer_id"
+    LEFT JOIN "e_1_1" ON "e_1_1".k = base."customer_id"
+    WHERE (COALESCE("e_1_0".n, 0) >= 3 AND COALESCE("e_1_1".n, 0) = 0)
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_2" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    LEFT JOIN "e_2" ON "e_2".k = base."customer_id"
+    WHERE COALESCE("e_2".n, 0) >= 1
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_3" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    LEFT JOIN "e_3_0" ON "e_3_0".k = base."customer_id"
+    LEFT JOIN "e_3_1" ON "e_3_1".k = base."customer_id"
+    WHERE (COALESCE("e_3_0".n, 0) >= 1 AND COALESCE("e_3_1".n, 0) = 0 AND COALESCE(CAST(base."first_order_at" AS DATE) BETWEEN CAST(DATE '2026-06-30' + -45 * INTERVAL '1 day' AS DATE) AND CAST(DATE '2026-06-30' + -30 * INTERVAL '1 day' AS DATE), FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_4" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    WHERE (COALESCE(base."rfm_segment" IN ('At Risk', 'Can''t Lose Them'), FALSE) AND COALESCE(base."predicted_clv" > 300, FALSE) AND COALESCE(base."phone" IS NOT NULL, FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_5" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    LEFT JOIN "e_5" ON "e_5".k = base."customer_id"
+    WHERE COALESCE("e_5".n, 0) >= 1
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_6" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    WHERE (COALESCE(base."order_count" = 1, FALSE) AND COALESCE(CAST(base."first_order_at" AS DATE) BETWEEN CAST(DATE '2026-06-30' + -45 * INTERVAL '1 day' AS DATE) AND CAST(DATE '2026-06-30' + -30 * INTERVAL '1 day' AS DATE), FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"a_7" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT k FROM "a_1"
+    UNION ALL
+    SELECT k FROM "a_5"
+  ) AS u
+  WHERE u.k IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM "a_6" AS x WHERE x.k = u.k)
+),
+"a_8" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."customer_id" AS k FROM "base" AS base
+    WHERE (NOT COALESCE(base."rfm_segment" = 'Champions', FALSE) AND EXISTS (SELECT 1 FROM "a_2" AS m WHERE m.k = base."customer_id"))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"eligible" AS (
+  SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, k FROM "a_0"
+  UNION ALL
+  SELECT 'email_non_openers' AS audience, 'email' AS channel, 1 AS priority, k FROM "a_1"
+  UNION ALL
+  SELECT 'current_customers' AS audience, 'ads' AS channel, 0 AS priority, k FROM "a_2"
+  UNION ALL
+  SELECT 'cross_sell_shoes' AS audience, 'email' AS channel, 3 AS priority, k FROM "a_3"
+  UNION ALL
+  SELECT 'winback' AS audience, 'phone' AS channel, 0 AS priority, k FROM "a_4"
+  UNION ALL
+  SELECT 'abandoned_cart' AS audience, 'email' AS channel, 10 AS priority, k FROM "a_5"
+  UNION ALL
+  SELECT 'second_purchase' AS audience, 'email' AS channel, 5 AS priority, k FROM "a_6"
+  UNION ALL
+  SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, k FROM "a_7"
+  UNION ALL
+  SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, k FROM "a_8"
+),
+"judged" AS (
+  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+    WHEN 'lookalike_seed' THEN COALESCE(base."consent_ads", FALSE)
+    WHEN 'email_non_openers' THEN COALESCE(base."consent_email", FALSE)
+    WHEN 'current_customers' THEN TRUE
+    WHEN 'cross_sell_shoes' THEN COALESCE(base."consent_email", FALSE)
+    WHEN 'winback' THEN COALESCE(base."consent_phone", FALSE)
+    WHEN 'abandoned_cart' THEN COALESCE(base."consent_email", FALSE)
+    WHEN 'second_purchase' THEN COALESCE(base."consent_email", FALSE)
+    WHEN 'retarget' THEN TRUE
+    WHEN 'not_champions_with_orders' THEN TRUE
+  END AS consented
+  FROM "eligible" AS e JOIN "base" AS base ON base."customer_id" = e.k
+),
+"ranked" AS (
+  SELECT j.*,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    MOD(CAST(('0x' || substr(md5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'test-salt'), 1, 8)) AS BIGINT), 10000) AS bucket
+  FROM "judged" AS j
+)
+SELECT
+  r.audience AS "audience",
+  CASE WHEN NOT r.consented THEN 'no_consent' WHEN r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "audience_status",
+  CASE r.audience
+    WHEN 'second_purchase' THEN CASE WHEN r.bucket < 5000 THEN 'holdout' ELSE 'treatment' END
+    ELSE 'treatment' END AS "audience_group",
+  r.channel AS "audience_channel",
+  r.priority AS "audience_priority",
+  base.*
+FROM "ranked" AS r
+JOIN "base" AS base ON base."customer_id" = r.k;
+
+-- swap in
+DROP TABLE IF EXISTS "analytics"."segments";
+ALTER TABLE "analytics"."segments__tl_build" RENAME TO "segments";
