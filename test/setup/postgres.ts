@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 
@@ -8,7 +10,8 @@ import type { TestProject } from 'vitest/node';
  * `npm test` needs a real PostgreSQL and no manual set-up. In order:
  *  1. TIDELINE_TEST_PG_URL, if set, points at a server to use (its user must be allowed to create databases);
  *  2. otherwise the local Debian cluster: installed with apt if absent (as root), started with pg_ctlcluster if
- *     down, and a password role `tideline_test` created through the postgres superuser's socket (peer auth).
+ *     down, and a password role `tideline_test` created through the postgres superuser's socket (peer auth), its
+ *     password kept in ~/.cache/tideline/test-pg-password so that concurrent runs agree on it.
  * A database named tideline_test_<random> is created for this run and dropped after it. Tests reach it through
  * `inject('pgUrl')`. If no server can be had, tests needing one are skipped with a loud warning — unless
  * TIDELINE_REQUIRE_PG=1 (set by .ci/run), in which case the run fails.
@@ -45,7 +48,36 @@ function installPostgres(): void {
   sh('apt-get', ['install', '-y', '-qq', 'postgresql']);
 }
 
-function adminUrlFromLocalCluster(): string | undefined {
+/**
+ * The test role's password, generated once per machine and kept in a private file, so that several test runs at the
+ * same time (two terminals, several engineers) share it instead of resetting it under each other. Created with the
+ * exclusive flag: when two runs start together, one writes it and the other reads it.
+ */
+function testPassword(): { password: string; created: boolean } {
+  const file = join(homedir(), '.cache', 'tideline', 'test-pg-password');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    const password = randomBytes(12).toString('hex');
+    writeFileSync(file, password, { flag: 'wx', mode: 0o600 });
+    return { password, created: true };
+  } catch {
+    return { password: readFileSync(file, 'utf8').trim(), created: false };
+  }
+}
+
+async function canLogIn(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function adminUrlFromLocalCluster(): Promise<string | undefined> {
   let cluster = localCluster();
   if (!cluster) {
     installPostgres();
@@ -53,13 +85,15 @@ function adminUrlFromLocalCluster(): string | undefined {
   }
   if (!cluster) return undefined;
   if (cluster.status !== 'online') sh('pg_ctlcluster', [cluster.version, 'main', 'start']);
-  const password = randomBytes(12).toString('hex');
+  const { password, created } = testPassword();
+  const url = `postgres://${ROLE}:${password}@127.0.0.1:${cluster.port}/postgres`;
+  if (!created && (await canLogIn(url))) return url;
   const sql = `DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${ROLE}') THEN CREATE ROLE ${ROLE} LOGIN CREATEDB; END IF;
 END $$;
 ALTER ROLE ${ROLE} WITH LOGIN CREATEDB PASSWORD '${password}';`;
   sh('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-p', String(cluster.port), '-c', sql], { asPostgres: true });
-  return `postgres://${ROLE}:${password}@127.0.0.1:${cluster.port}/postgres`;
+  return url;
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -67,7 +101,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let failure = '';
   if (!adminUrl) {
     try {
-      adminUrl = adminUrlFromLocalCluster();
+      adminUrl = await adminUrlFromLocalCluster();
     } catch (error) {
       failure = error instanceof Error ? error.message : String(error);
     }
