@@ -96,6 +96,14 @@ export interface CompileContext {
   readonly current: TableRef;
   /** An intermediate table private to this build, dropped when the build ends. */
   scratch(suffix: string): TableRef;
+  /**
+   * A table the model keeps beside its own, visible as `<name>_<suffix>` (e.g. identity's `_map` and `_report`).
+   * The build writes it into `build`; the engine swaps every companion in together with the model's table, after the
+   * whole build succeeded (in one transaction where the warehouse has transactional DDL, otherwise one atomic replace
+   * per table, the model's own table last), so a failed build leaves all of them as they were. `current` is the
+   * visible companion from the previous build, which may not exist yet.
+   */
+  companion(suffix: string): CompanionTables;
   /** `--full-refresh`: ignore whatever the previous build left (kinds that carry state across runs rebuild it). */
   readonly fullRefresh: boolean;
   /** Project variables from tideline.yml `vars`. */
@@ -123,6 +131,17 @@ export interface HostIO {
   execute(statement: Sql): Promise<void>;
   query(statement: Sql): Promise<Readonly<Record<string, unknown>>[]>;
   stream(statement: Sql, options?: { batchSize?: number }): AsyncIterable<Readonly<Record<string, unknown>>[]>;
+  /**
+   * Columns of a table, or undefined when it does not exist: how a host step learns whether a previous build left a
+   * table behind. The engine always provides it; it is optional only so that hand-made test doubles may leave it out.
+   */
+  columns?(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
+}
+
+/** A companion table of a model: where this build writes it, and its visible version (see CompileContext.companion). */
+export interface CompanionTables {
+  readonly build: TableRef;
+  readonly current: TableRef;
 }
 
 export interface ModelPlan {

@@ -20,12 +20,22 @@ export interface CompiledModel {
   readonly build: TableRef;
   /** Intermediate tables the plan uses. */
   readonly scratch: readonly TableRef[];
-  /** Statements that replace `table` with `build`. */
+  /** Tables kept beside the model's own (see CompileContext.companion), swapped in with it. */
+  readonly companions: readonly CompiledCompanion[];
+  /** Statements that replace `table` with `build`, after replacing each companion: the model's own table last. */
   readonly swap: readonly Sql[];
   /** The whole build as one readable script. */
   readonly script: string;
   /** SHA-256 of the script: changes exactly when the SQL does. */
   readonly sqlHash: string;
+}
+
+export interface CompiledCompanion {
+  readonly suffix: string;
+  /** The visible table, `<model>_<suffix>`. */
+  readonly table: TableRef;
+  /** Where the build writes it, `<model>__tl_<suffix>`: the same name budget as a scratch table. */
+  readonly build: TableRef;
 }
 
 export interface CompileOptions {
@@ -38,6 +48,7 @@ export function compileModel(project: Project, analysis: Analysis, model: ModelD
   const table: TableRef = { schema, name: model.name };
   const build: TableRef = { schema, name: `${model.name}${BUILD_SUFFIX}` };
   const scratch = new Map<string, TableRef>();
+  const companions = new Map<string, CompiledCompanion>();
   const context: CompileContext = {
     dialect: d,
     name: model.name,
@@ -54,33 +65,46 @@ export function compileModel(project: Project, analysis: Analysis, model: ModelD
     },
     scratch: (suffix) => {
       if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`scratch table suffix must be lower-case snake_case: ${suffix}`);
+      if (companions.has(suffix)) throw new Error(`"${suffix}" names a companion table of ${model.name}; a scratch table needs another suffix`);
       const ref = { schema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` };
       scratch.set(suffix, ref);
       return ref;
     },
+    companion: (suffix) => {
+      if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`companion table suffix must be lower-case snake_case: ${suffix}`);
+      if (scratch.has(suffix)) throw new Error(`"${suffix}" names a scratch table of ${model.name}; a companion table needs another suffix`);
+      const companion = companions.get(suffix) ?? { suffix, table: { schema, name: `${model.name}_${suffix}` }, build: { schema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` } };
+      companions.set(suffix, companion);
+      return { build: companion.build, current: companion.table };
+    },
   };
   const plan = model.kind.compile(model.spec, context);
-  const swap = d.replaceTable(build, table);
-  const script = renderScript(project, model, build, [...scratch.values()], plan, swap);
+  const swap = [...[...companions.values()].flatMap((c) => d.replaceTable(c.build, c.table)), ...d.replaceTable(build, table)];
+  const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap);
   return {
     model,
     plan,
     table,
     build,
     scratch: [...scratch.values()],
+    companions: [...companions.values()],
     swap,
     script,
     sqlHash: createHash('sha256').update(script).digest('hex'),
   };
 }
 
-function renderScript(project: Project, model: ModelDef, build: TableRef, scratch: readonly TableRef[], plan: ModelPlan, swap: readonly Sql[]): string {
+/** `builds` is the model's build table followed by its companions' build tables. */
+function renderScript(project: Project, model: ModelDef, builds: readonly TableRef[], scratch: readonly TableRef[], plan: ModelPlan, swap: readonly Sql[]): string {
   const d = project.target.dialect;
+  const [build, ...companions] = builds;
+  const into = [build!, ...companions].map((t) => d.table(t).text).join(', ');
+  const swapped = d.capabilities.transactionalDdl ? ' inside one transaction' : companions.length ? ' by atomic replaces, the model last' : ' by an atomic replace';
   const parts: string[] = [
     `-- ${model.name} (${model.kind.kind}) for target ${project.target.name} (${d.name})`,
-    `-- Built into ${d.table(build).text}, then swapped in${d.capabilities.transactionalDdl ? ' inside one transaction' : ' by an atomic replace'}.`,
+    `-- Built into ${into}, then swapped in${swapped}.`,
     '',
-    ...[build, ...scratch].map((t) => `${d.dropTable(t).text};`),
+    ...[...builds, ...scratch].map((t) => `${d.dropTable(t).text};`),
     '',
   ];
   const render = (steps: readonly Step[], depth: number): void => {

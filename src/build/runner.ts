@@ -70,7 +70,7 @@ async function buildModel(project: Project, connection: Connection, compiled: Co
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
   const dropWorkTables = async () => {
-    for (const table of [compiled.build, ...compiled.scratch]) await connection.execute(d.dropTable(table));
+    for (const table of [compiled.build, ...compiled.companions.map((c) => c.build), ...compiled.scratch]) await connection.execute(d.dropTable(table));
   };
   const io = hostIO(connection);
   const rounds: Record<string, number> = {};
@@ -80,6 +80,8 @@ async function buildModel(project: Project, connection: Connection, compiled: Co
     await runSteps(io, compiled.plan.steps, model.name, log, rounds);
     const counted = await connection.query(countRows(project, compiled.build));
     const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
+    // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
+    // transactional; otherwise each replace is atomic and a failure part-way leaves the model's table as it was.
     if (d.capabilities.transactionalDdl) await connection.runAtomically(compiled.swap);
     else for (const statement of compiled.swap) await connection.execute(statement);
     for (const table of compiled.scratch) await connection.execute(d.dropTable(table));
@@ -100,6 +102,7 @@ function hostIO(connection: Connection): HostIO {
     execute: (statement) => connection.execute(statement),
     query: (statement) => connection.query(statement),
     stream: (statement, options) => connection.stream(statement, options),
+    columns: async (table) => (await connection.columns(table))?.map((c) => ({ name: c.name, type: c.type })),
   };
 }
 
