@@ -23,7 +23,7 @@ describe('registries', () => {
   it('has every model kind built so far, each with a unique name and a summary', () => {
     const kinds = MODEL_KINDS.map((k) => k.kind);
     expect(new Set(kinds).size).toBe(kinds.length);
-    for (const expected of ['staging', 'sql']) expect(kinds).toContain(expected);
+    for (const expected of ['staging', 'sql', 'customers', 'rfm', 'ltv']) expect(kinds).toContain(expected);
     for (const kind of MODEL_KINDS) expect(kind.summary.length, kind.kind).toBeGreaterThan(10);
   });
 });

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { asOfSchema, ordersSchema } from '../customers/orders.js';
+
+export const TIME_UNITS = ['day', 'week', 'month'] as const;
+export type TimeUnit = (typeof TIME_UNITS)[number];
+
+/** Days per time unit: a month is the mean Gregorian month, so months of different lengths weigh the same. */
+export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { day: 1, week: 7, month: 365.25 / 12 };
+
+export const ltvSchema = z.strictObject({
+  orders: ordersSchema,
+  /** Historical value is measured up to this date; the default calibration end of the predictive fit. */
+  as_of: asOfSchema.default('today'),
+  /** What a purchase is worth: its revenue, or its margin (amount − cost; needs `orders.cost`). */
+  value: z.enum(['revenue', 'margin']).default('revenue'),
+  /** Historical value per `period` since the first order (calendar periods touched, at least 1). */
+  period: z.enum(['day', 'week', 'month', 'year']).default('month'),
+  /** BG/NBD + Gamma-Gamma predictions; left out, the model is historical only. */
+  predictive: z
+    .strictObject({
+      /** The unit of recency, age (T) and frequency rates; parameters are reported in it. */
+      time_unit: z.enum(TIME_UNITS).default('week'),
+      /** Orders up to this date calibrate the model (default: as_of). */
+      calibration_end: asOfSchema.optional(),
+      /** How far ahead expected purchases and CLV look, in months. */
+      horizon_months: z.number().int().positive().max(600).default(12),
+      /** Monthly discount rate for CLV: 0.01 discounts each month's value by 1 %. */
+      discount_rate_monthly: z.number().min(0).max(1).default(0),
+    })
+    .optional(),
+});
+export type LtvSpec = z.infer<typeof ltvSchema>;

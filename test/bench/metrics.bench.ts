@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runModels } from '../../src/build/runner.js';
+import { sql, Sql } from '../../src/dialects/sql.js';
+import { createLogger } from '../../src/log/logger.js';
+import { analyseProject } from '../../src/project/analyse.js';
+import { loadProject } from '../../src/project/loader.js';
+import type { Connection } from '../../src/warehouses/connection.js';
+import { openTarget } from '../../src/warehouses/registry.js';
+import { tempProject } from '../support/cli.js';
+import { option, report, round, timed } from './harness.js';
+
+/**
+ * `npm run bench -- metrics [--orders N] [--customers M] [--repeat R]`: N orders of M customers generated in DuckDB
+ * (default 10,000,000 of 1,000,000); Tideline's compiled customers model with its RFM block, timed against one
+ * hand-written SQL statement computing the same columns, alternately in the same run (best of R). Both results are
+ * compared row for row, so the baseline cannot win by computing less. Goal: ratio ≤ 1.2.
+ */
+const ORDERS_COLUMNS = `orders:
+      from: orders
+      customer_id: customer_id
+      order_id: order_id
+      ordered_at: order_date
+      amount: amount
+      channel: channel
+      store: store_id
+      exclude:
+        - { column: status, equals: cancelled }`;
+
+const MODELS = `models:
+  - name: bench_customers
+    kind: customers
+    ${ORDERS_COLUMNS}
+    as_of: '2024-12-31'
+    lifecycle:
+      new: { first_order_within_days: 30 }
+      active: { last_order_within_days: 90 }
+      at_risk: { last_order_within_days: 365 }
+      inactive: { last_order_after_days: 365 }
+    rfm:
+      period: { months: 12 }
+`;
+
+/** What an analyst fluent in DuckDB would write for the same columns: one statement, QUALIFY, FILTER. */
+const BASELINE = `CREATE OR REPLACE TABLE metrics_bench.baseline AS
+WITH o AS (
+  SELECT customer_id, order_id, order_date, amount, channel, store_id
+  FROM bench_raw.orders
+  WHERE customer_id IS NOT NULL AND order_date <= DATE '2024-12-31' AND coalesce(status <> 'cancelled', TRUE)
+),
+c AS (
+  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date, count(order_id) AS order_count,
+    sum(amount) AS revenue,
+    max(order_date) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_last,
+    count(order_id) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_frequency,
+    sum(amount) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_monetary,
+    CAST(('0x' || substr(md5(CAST(customer_id AS VARCHAR)), 1, 8)) AS BIGINT) AS tie
+  FROM o GROUP BY customer_id
+),
+ch AS (
+  SELECT customer_id, channel FROM o WHERE channel IS NOT NULL GROUP BY customer_id, channel
+  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY count(order_id) DESC, sum(amount) DESC, channel) = 1
+),
+st AS (
+  SELECT customer_id, store_id FROM o WHERE store_id IS NOT NULL GROUP BY customer_id, store_id
+  QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY count(order_id) DESC, sum(amount) DESC, store_id) = 1
+),
+s AS (
+  SELECT c.*, ch.channel, st.store_id, date_diff('day', last_order_date, DATE '2024-12-31') AS since_last,
+    date_diff('day', rfm_last, DATE '2024-12-31') AS rfm_recency,
+    CASE WHEN rfm_frequency > 0 THEN ntile(5) OVER (PARTITION BY rfm_frequency > 0 ORDER BY date_diff('day', rfm_last, DATE '2024-12-31') DESC, tie, c.customer_id) END AS r,
+    CASE WHEN rfm_frequency > 0 THEN ntile(5) OVER (PARTITION BY rfm_frequency > 0 ORDER BY rfm_frequency, tie, c.customer_id) END AS f,
+    CASE WHEN rfm_frequency > 0 THEN ntile(5) OVER (PARTITION BY rfm_frequency > 0 ORDER BY rfm_monetary, tie, c.customer_id) END AS m
+  FROM c LEFT JOIN ch USING (customer_id) LEFT JOIN st USING (customer_id)
+)
+SELECT customer_id, first_order_date, last_order_date, order_count, revenue,
+  CAST(revenue AS DOUBLE) / order_count AS average_basket,
+  since_last AS days_since_last_order,
+  CASE WHEN order_count > 1 THEN CAST(date_diff('day', first_order_date, last_order_date) AS DOUBLE) / (order_count - 1) END AS average_days_between_orders,
+  channel AS favourite_channel, store_id AS favourite_store,
+  CASE WHEN date_diff('day', first_order_date, DATE '2024-12-31') <= 30 THEN 'new' WHEN since_last <= 90 THEN 'active'
+       WHEN since_last <= 365 THEN 'at_risk' ELSE 'inactive' END AS lifecycle_stage,
+  CASE WHEN rfm_frequency > 0 THEN rfm_recency END AS rfm_recency_days,
+  CASE WHEN rfm_frequency > 0 THEN rfm_frequency END AS rfm_frequency,
+  CASE WHEN rfm_frequency > 0 THEN rfm_monetary END AS rfm_monetary,
+  r AS r_score, f AS f_score, m AS m_score, r * 100 + f * 10 + m AS rfm_cell,
+  CASE WHEN r = 5 AND f >= 4 THEN 'Champions' WHEN r IN (3, 4) AND f >= 4 THEN 'Loyal Customers'
+       WHEN r >= 4 AND f IN (2, 3) THEN 'Potential Loyalists' WHEN r = 5 AND f = 1 THEN 'New Customers'
+       WHEN r = 4 AND f = 1 THEN 'Promising' WHEN r = 3 AND f = 3 THEN 'Need Attention'
+       WHEN r = 3 AND f <= 2 THEN 'About to Sleep' WHEN r <= 2 AND f IN (3, 4) THEN 'At Risk'
+       WHEN r <= 2 AND f = 5 THEN 'Can''t Lose Them' WHEN r = 2 AND f <= 2 THEN 'Hibernating'
+       WHEN r = 1 AND f <= 2 THEN 'Lost' END AS rfm_segment
+FROM s`;
+
+export async function main(args: readonly string[]): Promise<void> {
+  const orders = option(args, 'orders', 10_000_000);
+  const customers = option(args, 'customers', 1_000_000);
+  const repeat = option(args, 'repeat', 3);
+  const scratch = mkdtempSync(join(tmpdir(), 'tideline-bench-'));
+  const connection = await openTarget({ type: 'duckdb', path: join(scratch, 'warehouse.duckdb') }, { root: scratch });
+  try {
+    const generated = await timed(() => generate(connection, orders, customers));
+    report({ bench: 'metrics', metric: 'generate_orders_seconds', value: round(generated.seconds, 3), unit: 's', orders, customers });
+
+    const root = tempProject({
+      'tideline.yml': `name: bench\nschema: metrics_bench\ntargets:\n  bench:\n    type: duckdb\n    path: warehouse.duckdb\n`,
+      'models/sources.yml': 'sources:\n  - name: orders\n    table: bench_raw.orders\n',
+      'models/models.yml': MODELS,
+    });
+    const project = await loadProject({ projectDir: root, env: {} });
+    const analysis = await analyseProject(project, connection);
+    const logger = createLogger({ level: 'silent' });
+    const tideline: number[] = [];
+    const baseline: number[] = [];
+    for (let i = 0; i < repeat; i++) {
+      const built = await timed(() => runModels(project, connection, analysis, ['bench_customers'], { logger }));
+      const failed = built.value.find((r) => r.status !== 'success');
+      if (failed) throw new Error(`bench_customers failed: ${failed.error}`);
+      tideline.push(built.seconds);
+      baseline.push((await timed(() => connection.execute(Sql.trusted(BASELINE)))).seconds);
+    }
+    const differing = await connection.query(
+      sql`SELECT (SELECT COUNT(*) FROM (SELECT * FROM metrics_bench.bench_customers EXCEPT SELECT * FROM metrics_bench.baseline) AS a) + (SELECT COUNT(*) FROM (SELECT * FROM metrics_bench.baseline EXCEPT SELECT * FROM metrics_bench.bench_customers) AS b) AS n`,
+    );
+    const rows = await connection.query(sql`SELECT COUNT(*) AS n FROM metrics_bench.bench_customers`);
+    const value = Math.min(...tideline);
+    const base = Math.min(...baseline);
+    report({
+      bench: 'metrics',
+      metric: 'customers_rfm_build_seconds',
+      value: round(value, 3),
+      unit: 's',
+      baseline: round(base, 3),
+      ratio: round(value / base, 3),
+      goal: 'ratio <= 1.2',
+      ok: value / base <= 1.2,
+      orders,
+      customers: Number(rows[0]!['n']),
+      runs: repeat,
+      identical_rows: Number(differing[0]!['n']) === 0,
+    });
+  } finally {
+    await connection.close();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Orders spread over 2022–2024, 2 % cancelled, four channels and fifty stores, generated by DuckDB itself. */
+async function generate(connection: Connection, orders: number, customers: number): Promise<void> {
+  await connection.execute(sql`CREATE SCHEMA IF NOT EXISTS bench_raw`);
+  await connection.execute(
+    Sql.trusted(`CREATE OR REPLACE TABLE bench_raw.orders AS
+SELECT i AS order_id,
+  CAST(hash(i) % ${customers} AS BIGINT) AS customer_id,
+  DATE '2022-01-01' + CAST(hash(i * 7 + 1) % 1096 AS INTEGER) AS order_date,
+  CAST((hash(i * 13 + 2) % 20000) / 100.0 AS DECIMAL(18,2)) AS amount,
+  ['web', 'store', 'app', 'phone'][1 + CAST(hash(i * 17 + 3) % 4 AS INTEGER)] AS channel,
+  'S' || CAST(hash(i * 19 + 4) % 50 AS VARCHAR) AS store_id,
+  CASE WHEN hash(i * 23 + 5) % 50 = 0 THEN 'cancelled' ELSE 'paid' END AS status
+FROM range(${orders}) AS t(i)`),
+  );
+}
