@@ -248,6 +248,7 @@ for (const engine of engines()) {
     const raw = uniqueSchema('aud_raw');
     const models = uniqueSchema('aud');
     let root: string;
+    let build: () => Promise<void>;
     const members = new Map<string, Record<string, string>>();
     const groups = new Map<string, string>();
 
@@ -266,9 +267,12 @@ for (const engine of engines()) {
         'models/audiences.yml': audiencesYaml(raw),
       });
       const project = await loadProject({ projectDir: root });
-      const analysis = await analyseProject(project, connection);
-      const results = await runModels(project, connection, analysis, project.order, { logger: createLogger({ level: 'silent' }) });
-      expect(results.map((r) => [r.model, r.status, r.error])).toEqual([['segments', 'success', null]]);
+      build = async () => {
+        const analysis = await analyseProject(project, connection);
+        const results = await runModels(project, connection, analysis, project.order, { logger: createLogger({ level: 'silent' }) });
+        expect(results.map((r) => [r.model, r.status, r.error])).toEqual([['segments', 'success', null]]);
+      };
+      await build();
       const rows = await connection.query(sql`SELECT audience, customer_id, audience_status, audience_group FROM ${dialect.table({ schema: models, name: 'segments' })} ORDER BY 1, 2`);
       for (const row of rows) {
         const audience = String(row['audience']);
@@ -290,6 +294,38 @@ for (const engine of engines()) {
     it('keeps holdout members with their group, and nobody else in a group', () => {
       expect(groups.get('second_purchase/c05')).toMatch(/^(holdout|treatment)$/);
       expect(groups.get('winback/c03')).toBe('treatment');
+    });
+
+    it('keeps a history: leavers are closed, stayers keep their entry time, an unchanged run moves nobody', async () => {
+      const dialect = connection.dialect;
+      const table = (name: string) => dialect.table({ schema: models, name });
+      const since = async () =>
+        (await connection.query(sql`SELECT audience_entered_at FROM ${table('segments')} WHERE audience = 'winback' AND customer_id = 'c03'`))[0]!['audience_entered_at'];
+      const first = await since();
+      expect(first).toBeInstanceOf(Date);
+      const report = async () =>
+        Object.fromEntries(
+          (await connection.query(sql`SELECT audience, members, entered, exited FROM ${table('segments_report')} ORDER BY audience`)).map((r) => [
+            String(r['audience']),
+            [r['members'], r['entered'], r['exited']],
+          ]),
+        );
+      // The first build: everybody entered.
+      expect((await report())['current_customers']).toEqual([8, 8, 0]);
+
+      // c08 buys shoes: it leaves the cross-sell audience; nothing else changes.
+      await connection.insertRows({ schema: raw, name: 'order_lines' }, TABLES['order_lines']!.columns.map(([name, type]) => ({ name, type })), [[['c08', t('2026-06-02 10:00:00'), 'Shoes']]]);
+      await build();
+      expect(await since()).toEqual(first);
+      expect((await report())['cross_sell_shoes']).toEqual([0, 0, 1]);
+      expect((await report())['winback']).toEqual([1, 0, 0]);
+      const stays = await connection.query(sql`SELECT exited_at FROM ${table('segments_history')} WHERE audience = 'cross_sell_shoes' AND customer_id = 'c08'`);
+      expect(stays).toHaveLength(1);
+      expect(stays[0]!['exited_at']).toBeInstanceOf(Date);
+
+      await build();
+      const unchanged = await report();
+      for (const [audience, [, entered, exited]] of Object.entries(unchanged)) expect([audience, entered, exited]).toEqual([audience, 0, 0]);
     });
 
     it('carries the customer columns on each membership row, for syncs', async () => {

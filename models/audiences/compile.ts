@@ -1,10 +1,20 @@
-import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
+import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
 import { checkComparison, compileComparison, comparisonsIn } from '../../src/compile/conditions.js';
 import type { Duration } from '../../src/compile/durations.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { defineModelKind, type AnalyseContext, type ColumnRef, type CompileContext, type InputRef, type ModelSummary, type OutputColumn, type SummaryContext } from '../model-kind.js';
+import {
+  defineModelKind,
+  type AnalyseContext,
+  type ColumnRef,
+  type CompanionTables,
+  type CompileContext,
+  type InputRef,
+  type ModelSummary,
+  type OutputColumn,
+  type SummaryContext,
+} from '../model-kind.js';
 import {
   audiencesSchema,
   RELATIVE_DATES,
@@ -19,12 +29,15 @@ import {
 } from './schema.js';
 
 /** Columns the membership table adds before the customer's own columns. */
-export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority'] as const;
+export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority', 'audience_entered_at'] as const;
 
 /** `audience_status` values: only `member` rows outside the holdout are ever synced. */
 export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capped' } as const;
 export const HOLDOUT = 'holdout';
 export const TREATMENT = 'treatment';
+
+/** Stands for the run's timestamp in compiled scripts; the build uses the actual time, one literal per run. */
+const RUN_TIME = Sql.trusted(':run_time');
 
 /** Hash buckets per audience: holdouts and splits are set in hundredths of a percent. */
 const BUCKETS = 10_000;
@@ -173,7 +186,40 @@ export const audiences = defineModelKind<AudiencesSpec>({
   },
 
   compile(spec, context) {
-    return { steps: [{ kind: 'sql', label: 'memberships', sql: context.dialect.createTableAs(context.output, membershipSelect(spec, context)) }] };
+    const d = context.dialect;
+    const members = context.scratch('members');
+    const history = context.companion('history');
+    const report = context.companion('report');
+    const tables = { members, history, report, output: context.output };
+    return {
+      steps: [
+        { kind: 'sql', label: 'memberships', sql: d.createTableAs(members, membershipSelect(spec, context)) },
+        {
+          kind: 'host',
+          label: 'history',
+          // The statements themselves are shown (with the run time as :run_time) so that compiled scripts and golden
+          // files carry every statement this step can issue.
+          describe: [
+            `Membership history, kept in ${d.table(history.current).text}: open rows of members still in carry over,`,
+            'rows of members who left are closed at the run time, new members are opened at the run time.',
+            `With a previous history${context.fullRefresh ? ' (not used: full refresh)' : ''}:`,
+            historySql(spec, context, tables, true, RUN_TIME).text + ';',
+            'Without one:',
+            historySql(spec, context, tables, false, RUN_TIME).text + ';',
+            'Then the memberships with the time each member entered, and the sizes and moves of this run:',
+            outputSql(spec, context, tables).text + ';',
+            reportSql(spec, context, tables, RUN_TIME).text + ';',
+          ].join('\n'),
+          run: async (io) => {
+            const runAt = d.timestampLiteral(new Date());
+            const previous = !context.fullRefresh && (await io.columns?.(history.current)) !== undefined;
+            await io.execute(historySql(spec, context, tables, previous, runAt));
+            await io.execute(outputSql(spec, context, tables));
+            await io.execute(reportSql(spec, context, tables, runAt));
+          },
+        },
+      ],
+    };
   },
 
   summarise(spec, context): Promise<ModelSummary> {
@@ -256,6 +302,7 @@ function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): readonl
     { name: 'audience_group', type: 'string' },
     { name: 'audience_channel', type: 'string' },
     { name: 'audience_priority', type: 'integer' },
+    { name: 'audience_entered_at', type: 'timestamp' },
     { name: key?.name ?? spec.key, type: key?.type },
     ...[...fields.values()].filter((f) => f !== key).map((f) => ({ name: f.name, type: f.type })),
   ];
@@ -496,49 +543,136 @@ function percentileCondition(c: Compiler, condition: PercentileCondition, name: 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// History, memberships with their entry time, and the run's report
+
+interface BuildTables {
+  readonly members: TableRef;
+  readonly history: CompanionTables;
+  readonly report: CompanionTables;
+  readonly output: TableRef;
+}
+
+/**
+ * `<name>_history`: one row per stay of a customer in an audience (entered_at, exited_at NULL while still in).
+ * Members in the holdout are in the audience: they enter and leave like the others.
+ */
+function historySql(spec: AudiencesSpec, context: CompileContext, t: BuildTables, previous: boolean, runAt: Sql): Sql {
+  const d = context.dialect;
+  const key = d.id(spec.key);
+  const member = sql`m.audience_status = ${d.literal(STATUS.member)}`;
+  const nullTime = sql`CAST(NULL AS ${d.type('timestamp')})`;
+  const entries = sql`SELECT m.audience, m.${key}, m.audience_group, ${runAt} AS entered_at, ${nullTime} AS exited_at
+FROM ${d.table(t.members)} AS m
+WHERE ${member}`;
+  if (!previous) return d.createTableAs(t.history.build, entries);
+  const prev = d.table(t.history.current);
+  const stillIn = sql`EXISTS (SELECT 1 FROM ${d.table(t.members)} AS m WHERE m.audience = p.audience AND m.${key} = p.${key} AND ${member})`;
+  return d.createTableAs(
+    t.history.build,
+    sql`SELECT p.audience, p.${key}, p.audience_group, p.entered_at, p.exited_at FROM ${prev} AS p WHERE p.exited_at IS NOT NULL
+UNION ALL
+SELECT p.audience, p.${key}, p.audience_group, p.entered_at, ${nullTime} FROM ${prev} AS p WHERE p.exited_at IS NULL AND ${stillIn}
+UNION ALL
+SELECT p.audience, p.${key}, p.audience_group, p.entered_at, ${runAt} FROM ${prev} AS p WHERE p.exited_at IS NULL AND NOT ${stillIn}
+UNION ALL
+${entries}
+  AND NOT EXISTS (SELECT 1 FROM ${prev} AS p WHERE p.exited_at IS NULL AND p.audience = m.audience AND p.${key} = m.${key})`,
+  );
+}
+
+/** The model's table: every membership row with the time its member entered the audience (NULL for non-members). */
+function outputSql(spec: AudiencesSpec, context: CompileContext, t: BuildTables): Sql {
+  const d = context.dialect;
+  const fields = fieldsOf(spec, d, context.columnsOf)!;
+  const key = fields.get(d.identifierKey(spec.key))!;
+  const columns = [
+    ...MEMBERSHIP_COLUMNS.filter((c) => c !== 'audience_entered_at').map((c) => sql`m.${d.id(c)}`),
+    sql`h.entered_at AS ${d.id('audience_entered_at')}`,
+    sql`m.${d.id(key.name)}`,
+    ...[...fields.values()].filter((f) => f !== key).map((f) => sql`m.${d.id(f.name)}`),
+  ];
+  return d.createTableAs(
+    t.output,
+    sql`SELECT ${joinSql(columns)}
+FROM ${d.table(t.members)} AS m
+LEFT JOIN ${d.table(t.history.build)} AS h ON h.audience = m.audience AND h.${d.id(spec.key)} = m.${d.id(spec.key)} AND h.exited_at IS NULL`,
+  );
+}
+
+/** `<name>_report`: per audience and run, its sizes and how many entered and left. */
+function reportSql(spec: AudiencesSpec, context: CompileContext, t: BuildTables, runAt: Sql): Sql {
+  const d = context.dialect;
+  const count = (condition: Sql) => sql`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
+  const names = joinSql(spec.audiences.map((a) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel`), Sql.trusted('\n  UNION ALL '));
+  const isMember = sql`audience_status = ${d.literal(STATUS.member)}`;
+  return d.createTableAs(
+    t.report.build,
+    sql`WITH names AS (
+  ${names}
+),
+sizes AS (
+  SELECT audience,
+    ${count(isMember)} AS members,
+    ${count(sql`${isMember} AND audience_group = ${d.literal(HOLDOUT)}`)} AS holdout,
+    ${count(sql`audience_status = ${d.literal(STATUS.noConsent)}`)} AS no_consent,
+    ${count(sql`audience_status = ${d.literal(STATUS.capped)}`)} AS capped
+  FROM ${d.table(t.members)} GROUP BY audience
+),
+moves AS (
+  SELECT audience, ${count(sql`entered_at = ${runAt}`)} AS entered, ${count(sql`exited_at = ${runAt}`)} AS exited
+  FROM ${d.table(t.history.build)} GROUP BY audience
+)
+SELECT n.audience, n.channel, ${runAt} AS built_at,
+  COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
+  COALESCE(s.capped, 0) AS capped, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
+FROM names AS n
+LEFT JOIN sizes AS s ON s.audience = n.audience
+LEFT JOIN moves AS v ON v.audience = n.audience`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // After the build
 
-export interface AudienceSize {
+/** One audience's line of `<name>_report`: its sizes after the last build and its moves in that build. */
+export interface AudienceReport {
   readonly audience: string;
+  readonly channel: string;
+  readonly builtAt: Date | null;
   readonly members: number;
   readonly holdout: number;
   readonly noConsent: number;
   readonly capped: number;
-  readonly groups: Readonly<Record<string, number>>;
+  readonly entered: number;
+  readonly exited: number;
 }
 
-export async function audienceSizes(context: Pick<SummaryContext, 'dialect' | 'table' | 'io'>): Promise<AudienceSize[]> {
-  const d = context.dialect;
-  const rows = await context.io.query(
-    sql`SELECT audience, audience_status AS status, audience_group AS grp, COUNT(*) AS n FROM ${d.table(context.table)} GROUP BY audience, audience_status, audience_group ORDER BY audience, audience_status, audience_group`,
-  );
-  const sizes = new Map<string, { members: number; holdout: number; noConsent: number; capped: number; groups: Record<string, number> }>();
-  for (const row of rows) {
-    const name = String(row['audience']);
-    const size = sizes.get(name) ?? { members: 0, holdout: 0, noConsent: 0, capped: 0, groups: {} };
-    const n = Number(row['n']);
-    if (row['status'] === STATUS.noConsent) size.noConsent += n;
-    else if (row['status'] === STATUS.capped) size.capped += n;
-    else {
-      size.members += n;
-      if (row['grp'] === HOLDOUT) size.holdout += n;
-      size.groups[String(row['grp'])] = (size.groups[String(row['grp'])] ?? 0) + n;
-    }
-    sizes.set(name, size);
-  }
-  return [...sizes.entries()].map(([audience, s]) => ({ audience, ...s }));
+export async function readReport(io: Pick<SummaryContext['io'], 'query'>, d: Dialect, report: TableRef): Promise<AudienceReport[]> {
+  const rows = await io.query(sql`SELECT * FROM ${d.table(report)} ORDER BY audience`);
+  return rows.map((r) => ({
+    audience: String(r['audience']),
+    channel: String(r['channel']),
+    builtAt: r['built_at'] instanceof Date ? r['built_at'] : null,
+    members: Number(r['members']),
+    holdout: Number(r['holdout']),
+    noConsent: Number(r['no_consent']),
+    capped: Number(r['capped']),
+    entered: Number(r['entered']),
+    exited: Number(r['exited']),
+  }));
 }
 
-async function summariseAudiences(spec: AudiencesSpec, context: SummaryContext): Promise<ModelSummary> {
-  const sizes = new Map((await audienceSizes(context)).map((s) => [s.audience, s]));
+/** A marketer's sentence for one audience. */
+export function describeAudience(r: AudienceReport): string {
   const n = (x: number) => x.toLocaleString('en');
-  const lines = spec.audiences.map((a) => {
-    const s = sizes.get(a.name) ?? { members: 0, holdout: 0, noConsent: 0, capped: 0, groups: {} };
-    const parts = [`${a.name} (${a.channel}): ${n(s.members)} members`];
-    if (s.holdout) parts.push(`${n(s.holdout)} held out`);
-    if (s.noConsent) parts.push(`${n(s.noConsent)} left out without ${a.channel} consent`);
-    if (s.capped) parts.push(`${n(s.capped)} dropped by marketing pressure`);
-    return parts.join(', ');
-  });
-  return { lines, data: { audiences: spec.audiences.map((a) => ({ audience: a.name, ...(sizes.get(a.name) ?? {}) })) } };
+  const parts = [`${r.audience} (${r.channel}): ${n(r.members)} members (+${n(r.entered)} / −${n(r.exited)} this run)`];
+  if (r.holdout) parts.push(`${n(r.holdout)} held out`);
+  if (r.noConsent) parts.push(`${n(r.noConsent)} left out without ${r.channel} consent`);
+  if (r.capped) parts.push(`${n(r.capped)} dropped by marketing pressure`);
+  return parts.join(', ');
+}
+
+async function summariseAudiences(_spec: AudiencesSpec, context: SummaryContext): Promise<ModelSummary> {
+  const report = await readReport(context.io, context.dialect, context.companion('report'));
+  return { lines: report.map(describeAudience), data: { audiences: report } };
 }
