@@ -1,5 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { analyseAsOf, asOfSql, type AsOf } from '../../src/compile/as-of.js';
 import { checkComparison, compileComparison, comparisonsIn } from '../../src/compile/conditions.js';
 import type { Duration } from '../../src/compile/durations.js';
 import type { FieldPath } from '../../src/project/problems.js';
@@ -139,6 +140,11 @@ function fieldsOf(spec: AudiencesSpec, d: Dialect, columnsOf: (relation: string)
   return fields;
 }
 
+/** The audiences' as-of date: their own `as_of`, else the project's `vars.as_of` when defined, else today. */
+function effectiveAsOf(spec: AudiencesSpec, vars: Readonly<Record<string, string | number | boolean>>): AsOf {
+  return spec.as_of ?? (vars['as_of'] !== undefined ? { var: 'as_of' } : 'today');
+}
+
 function consentColumn(spec: AudiencesSpec, channel: Channel): string | null {
   const configured = spec.consent[channel];
   return configured === undefined ? `consent_${channel}` : configured;
@@ -237,6 +243,7 @@ function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): readonl
     seen.add(a.name);
   });
 
+  analyseAsOf(effectiveAsOf(spec, context.vars), ['as_of'], context);
   const fields = fieldsOf(spec, d, context.columnsOf);
   if (fields) {
     for (const column of MEMBERSHIP_COLUMNS) {
@@ -350,8 +357,7 @@ export function membershipSelect(spec: AudiencesSpec, context: CompileContext): 
   const d = context.dialect;
   const fields = fieldsOf(spec, d, context.columnsOf);
   if (!fields) throw new Error('audiences compiled without the columns of their relations; analysis should have reported it');
-  const asOf = spec.as_of ?? (typeof context.vars['as_of'] === 'string' ? context.vars['as_of'] : undefined);
-  const c: Compiler = { d, spec, fields, key: d.id(spec.key), asOf: asOf ? d.dateLiteral(asOf) : d.currentDate(), context, ctes: [] };
+  const c: Compiler = { d, spec, fields, key: d.id(spec.key), asOf: asOfSql(d, effectiveAsOf(spec, context.vars), context.vars), context, ctes: [] };
 
   const keyField = fields.get(d.identifierKey(spec.key))!;
   const others = [...fields.values()].filter((f) => f !== keyField);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { asOfSchema } from '../../src/compile/as-of.js';
 import { columnConditionSchema, comparisonShape } from '../../src/compile/conditions.js';
 import { durationSchema, percentSchema } from '../../src/compile/durations.js';
 import { columnName, objectName } from '../../src/project/names.js';
@@ -127,8 +128,8 @@ export const audiencesSchema = z.strictObject({
   key: columnName.default('customer_id'),
   /** More per-customer relations (RFM, LTV…), left-joined on the key; their columns become fields. */
   join: z.array(z.string().min(1)).default([]),
-  /** The date relative windows count from: YYYY-MM-DD, else the project's `vars.as_of`, else today (UTC). */
-  as_of: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-DD').optional(),
+  /** The date relative windows count from: `today`, YYYY-MM-DD or `{var: name}`; by default `vars.as_of`, else today. */
+  as_of: asOfSchema.optional(),
   /** Mixed into the holdout and split hashes; change it to reshuffle every group. */
   salt: z.string().min(1).default('tideline'),
   /** Event tables conditions can use, by name. */

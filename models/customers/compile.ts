@@ -5,7 +5,8 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { defineModelKind, type AnalyseContext, type ColumnRef, type CompileContext, type InputRef, type ModelSummary, type OutputColumn, type SummaryContext } from '../model-kind.js';
 import { periodStart, scoreSql, scoringProblems, segmentsOf, segmentSql } from '../rfm/scoring.js';
 import { segmentMapProblems } from '../rfm/segments.js';
-import { analyseAsOf, analyseOrders, analyseRules, asOfSql, columnType, customerIdType, keptOrdersSql, keptSql, ORDER_COLUMNS, ordersInputs, rulesColumns } from './orders.js';
+import { analyseOrders, analyseRules, columnType, customerIdType, keptOrdersSql, keptSql, ORDER_COLUMNS, ordersInputs, rulesColumns } from './orders.js';
+import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
 import { CONSENT_CHANNELS, customersSchema, type CustomersSpec, type LifecycleSpec } from './schema.js';
 
 const NUMERIC: readonly (LogicalType | undefined)[] = ['integer', 'float', 'decimal'];

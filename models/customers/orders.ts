@@ -20,10 +20,6 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-
 export const ruleSchema = columnConditionSchema.extend({ starts_with: z.string().min(1).optional() });
 export type Rule = z.infer<typeof ruleSchema>;
 
-/** `today` (the warehouse's UTC date at run time), a fixed date, or a project variable holding one. */
-export const asOfSchema = z.union([z.literal('today'), isoDate, z.strictObject({ var: z.string().min(1) })]);
-export type AsOf = z.infer<typeof asOfSchema>;
-
 export const ordersSchema = z.strictObject({
   /** The relation holding orders (or order lines: see `grain`). */
   from: z.string().min(1),
@@ -90,30 +86,6 @@ export function analyseRules(rules: readonly Rule[], at: FieldPath, typeOf: (col
     const others = comparisonsIn(rule);
     if (others.length) context.problem([...at, i], `a rule needs exactly one operator; found starts_with, ${others.join(', ')}`, 'bad-condition');
   });
-}
-
-/** A problem when `asOf` names a variable that tideline.yml does not define as a date (checked where vars are known). */
-export function asOfProblem(asOf: AsOf, vars: Readonly<Record<string, string | number | boolean>>): string | undefined {
-  if (typeof asOf !== 'object') return undefined;
-  const value = vars[asOf.var];
-  if (value === undefined) return `variable "${asOf.var}" is not defined under \`vars:\` in tideline.yml`;
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return `variable "${asOf.var}" must hold a date written YYYY-MM-DD, not ${JSON.stringify(value)}`;
-  return undefined;
-}
-
-/** Reports an `as_of` (or calibration end) naming a variable that is missing or not a date. */
-export function analyseAsOf(asOf: AsOf, at: FieldPath, context: AnalyseContext): void {
-  const problem = asOfProblem(asOf, context.vars);
-  if (problem) context.problem(typeof asOf === 'object' ? [...at, 'var'] : at, problem, 'bad-variable');
-}
-
-/** The as-of date as a SQL DATE expression. */
-export function asOfSql(d: Dialect, asOf: AsOf, vars: Readonly<Record<string, string | number | boolean>>): Sql {
-  if (asOf === 'today') return d.currentDate();
-  if (typeof asOf === 'string') return d.dateLiteral(asOf);
-  const problem = asOfProblem(asOf, vars);
-  if (problem) throw new Error(`as_of: ${problem}`);
-  return d.dateLiteral(vars[asOf.var] as string);
 }
 
 /** TRUE when the row matches the rule; FALSE (never NULL) otherwise, so that `NOT (…)` is never NULL. */

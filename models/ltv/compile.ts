@@ -1,6 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
-import { analyseAsOf, analyseOrders, asOfSql, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
+import { analyseOrders, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
+import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
 import { defineModelKind, type CompileContext, type ModelSummary, type OutputColumn, type Step, type SummaryContext } from '../model-kind.js';
 import { runFit, type FitPlan } from './fit.js';
 import { DAYS_PER_UNIT, ltvSchema, type LtvSpec } from './schema.js';

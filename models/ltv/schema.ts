@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { asOfSchema, ordersSchema } from '../customers/orders.js';
+import { ordersSchema } from '../customers/orders.js';
+import { asOfSchema } from '../../src/compile/as-of.js';
 
 export const TIME_UNITS = ['day', 'week', 'month'] as const;
 export type TimeUnit = (typeof TIME_UNITS)[number];

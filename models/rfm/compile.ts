@@ -1,5 +1,6 @@
 import { indentSql, joinSql, sql } from '../../src/dialects/sql.js';
-import { analyseAsOf, analyseOrders, asOfSql, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
+import { analyseOrders, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
+import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
 import { countsBy } from '../customers/compile.js';
 import { defineModelKind, type ModelSummary, type OutputColumn } from '../model-kind.js';
 import { rfmSchema, type RfmSpec } from './schema.js';
