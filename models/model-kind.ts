@@ -31,10 +31,22 @@ export interface ModelKind<Spec> {
   /** The SQL steps that build the model into `context.output`. Pure: the same spec and context give the same SQL. */
   compile(spec: Spec, context: CompileContext): ModelPlan;
   /**
+   * Optional: the companion tables the model keeps beside its own (see CompileContext.companion), declared ahead of
+   * the build so that other models and syncs can read `<model>_<suffix>` like any relation: the reference orders the
+   * build after this model, and its columns are checked. Columns undefined when they cannot be known before a run.
+   */
+  companions?(spec: Spec): readonly CompanionDeclaration[];
+  /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
   summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
+}
+
+export interface CompanionDeclaration {
+  readonly suffix: string;
+  readonly description: string;
+  readonly columns: readonly OutputColumn[] | undefined;
 }
 
 export interface SummaryContext {

@@ -57,7 +57,15 @@ const PRIMITIVES: readonly Primitive[] = [
   { name: 'try cast failing', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('abc'), d.type('integer')) : null), expected: null },
   { name: 'try cast succeeding', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('12'), d.type('integer')) : null), expected: 12 },
   { name: 'cast to decimal rounds to cents', expr: (d) => d.cast(d.literal(12.345), 'decimal'), expected: 12.35 },
+  { name: 'string agg in a given order', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), ', ', { orderBy: sql`${d.id('x')} DESC` })} FROM ${letters(d, ['b', 'a', null, 'c'])})`, expected: 'c, b, a' },
+  { name: 'string agg of distinct values', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), '|', { distinct: true })} FROM ${letters(d, ['b', 'a', 'b', null])})`, expected: 'a|b' },
 ];
+
+/** A derived table of one string column `x`, built with UNION ALL (the one row constructor every warehouse has). */
+function letters(d: Dialect, values: readonly (string | null)[]): Sql {
+  const rows = values.map((v) => sql`SELECT ${d.cast(d.literal(v), 'string')} AS ${d.id('x')}`);
+  return sql`(${Sql.trusted(rows.map((r) => r.text).join(' UNION ALL '))}) AS t`;
+}
 
 describe('dialect primitives: golden SQL', () => {
   for (const [name, dialect] of Object.entries(DIALECTS) as [DialectName, Dialect][]) {
@@ -132,6 +140,67 @@ for (const engine of engines()) {
       // The build table is missing now: the replace fails, and the visible table must not have been dropped.
       await expect(connection.runAtomically(d.replaceTable(build, target))).rejects.toThrow();
       expect(await connection.query(sql`SELECT version FROM ${d.table(target)}`)).toEqual([{ version: 'v2' }]);
+    });
+  });
+}
+
+/**
+ * The primitives the sync engine's change detection rests on: `canonicalText` must give the same text on every
+ * engine for the same value (it feeds the hash of mapped fields), and `formatTimestamp` the same formatted date.
+ */
+const SYNC_PRIMITIVES: readonly Primitive[] = [
+  { name: 'canonical text of a decimal', expr: (d) => d.canonicalText(d.cast(d.literal(12.5), 'decimal'), 'decimal'), expected: '12.500000000' },
+  { name: 'canonical text of a float', expr: (d) => d.canonicalText(d.cast(sql`0.1 + 0.2`, 'float'), 'float'), expected: '0.300000' },
+  { name: 'canonical text of a large float', expr: (d) => d.canonicalText(d.cast(d.literal(1234567.1234567891), 'float'), 'float'), expected: '1234567.123457' },
+  { name: 'canonical text of an integer', expr: (d) => d.canonicalText(d.cast(d.literal(-42), 'integer'), 'integer'), expected: '-42' },
+  { name: 'canonical text of booleans', expr: (d) => sql`${d.canonicalText(sql`TRUE`, 'boolean')} || ${d.canonicalText(sql`FALSE`, 'boolean')}`, expected: 'truefalse' },
+  { name: 'canonical text of a date', expr: (d) => d.canonicalText(d.dateLiteral('2024-02-29'), 'date'), expected: '2024-02-29' },
+  { name: 'canonical text of a timestamp', expr: (d) => d.canonicalText(d.timestampLiteral(new Date('2024-03-01T09:30:05.123Z')), 'timestamp'), expected: '2024-03-01 09:30:05.123000' },
+  { name: 'canonical text of NULL stays NULL', expr: (d) => d.canonicalText(d.cast(d.literal(null), 'float'), 'float'), expected: null },
+  { name: 'date format with literals', expr: (d) => d.formatTimestamp(d.timestampLiteral(new Date('2024-03-01T09:30:05.123Z')), 'YYYY-MM-DDTHH:mm:ss.SSSZ'), expected: '2024-03-01T09:30:05.123Z' },
+  { name: 'date format of a date, day first', expr: (d) => d.formatTimestamp(d.dateLiteral('2024-12-07'), 'DD/MM/YYYY'), expected: '07/12/2024' },
+];
+
+describe('sync primitives: golden SQL', () => {
+  for (const [name, dialect] of Object.entries(DIALECTS) as [DialectName, Dialect][]) {
+    it(name, () => {
+      const lines = SYNC_PRIMITIVES.map((p) => `-- ${p.name}\n${p.expr(dialect)?.text ?? '(not available)'};`);
+      const table = { schema: 'state', name: 'locks' };
+      const statements = [dialect.createTable(table, [{ name: 'lock_key', type: 'string' }, { name: 'expires_at', type: 'timestamp' }], { primaryKey: ['lock_key'] }), dialect.upsert(table, sql`SELECT k, v FROM staged`, ['k'], ['k', 'v'], { keepWhenNull: ['v'] })].map((s) => `${s.text};`);
+      expectGolden(join(import.meta.dirname, 'golden', 'sync_primitives', `${name}.sql`), [...lines, ...statements].join('\n\n') + '\n');
+    });
+  }
+});
+
+for (const engine of engines()) {
+  describe(`sync primitives executed on ${engine.name}`, () => {
+    let connection: Connection;
+    beforeAll(async () => {
+      connection = await engine.open();
+    });
+    afterAll(async () => {
+      await connection.close();
+    });
+    for (const primitive of SYNC_PRIMITIVES) {
+      it(primitive.name, async () => {
+        const rows = await connection.query(sql`SELECT ${primitive.expr(engine.dialect)!} AS v`);
+        expect(rows[0]!['v']).toEqual(primitive.expected);
+      });
+    }
+
+    it('upsert keeps the target value where the source is NULL, for keepWhenNull columns', async () => {
+      const d = engine.dialect;
+      const schema = uniqueSchema('keep');
+      const table = { schema, name: 'people' };
+      await connection.execute(d.createSchema(schema));
+      try {
+        await connection.execute(d.createTable(table, [{ name: 'k', type: 'integer' }, { name: 'a', type: 'string' }, { name: 'b', type: 'string' }]));
+        await connection.execute(sql`INSERT INTO ${d.table(table)} VALUES (1, 'old a', 'old b')`);
+        await connection.execute(d.upsert(table, sql`SELECT 1 AS k, CAST(NULL AS ${d.type('string')}) AS a, CAST(NULL AS ${d.type('string')}) AS b`, ['k'], ['k', 'a', 'b'], { keepWhenNull: ['a'] }));
+        expect(await connection.query(sql`SELECT k, a, b FROM ${d.table(table)}`)).toEqual([{ k: 1, a: 'old a', b: null }]);
+      } finally {
+        await connection.execute(sql`DROP SCHEMA ${d.id(schema)} CASCADE`);
+      }
     });
   });
 }

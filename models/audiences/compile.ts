@@ -158,6 +158,32 @@ export const audiences = defineModelKind<AudiencesSpec>({
   summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
 
+  companions(spec) {
+    return [
+      {
+        suffix: 'history',
+        description: 'Every stay of a customer in an audience: entered_at, and exited_at once they left',
+        columns: [
+          { name: 'audience', type: 'string' },
+          { name: spec.key, type: undefined },
+          { name: 'audience_group', type: 'string' },
+          { name: 'entered_at', type: 'timestamp' },
+          { name: 'exited_at', type: 'timestamp' },
+        ],
+      },
+      {
+        suffix: 'report',
+        description: "Per audience, the last run's sizes, entries and exits",
+        columns: [
+          { name: 'audience', type: 'string' },
+          { name: 'channel', type: 'string' },
+          { name: 'built_at', type: 'timestamp' },
+          ...['members', 'holdout', 'no_consent', 'capped', 'entered', 'exited'].map((name) => ({ name, type: 'integer' as const })),
+        ],
+      },
+    ];
+  },
+
   inputs(spec): InputRef[] {
     const inputs: InputRef[] = [{ relation: spec.customers, at: ['customers'], columns: [{ name: spec.key, at: ['key'] }] }];
     spec.join.forEach((relation, i) => inputs.push({ relation, at: ['join', i], columns: [{ name: spec.key, at: ['key'] }] }));

@@ -32,6 +32,28 @@ export const ltv = defineModelKind<LtvSpec>({
   summary: 'Customer lifetime value: historical to date, and predicted with BG/NBD + Gamma-Gamma (P(alive), expected purchases, CLV)',
   schema: ltvSchema,
 
+  companions(spec) {
+    if (!spec.predictive) return [];
+    return [
+      {
+        suffix: 'params',
+        description: 'The fitted BG/NBD and Gamma-Gamma parameters, one row per parameter, with log-likelihood and convergence',
+        columns: [
+          { name: 'submodel', type: 'string' },
+          { name: 'parameter', type: 'string' },
+          { name: 'value', type: 'float' },
+          { name: 'log_likelihood', type: 'float' },
+          { name: 'converged', type: 'boolean' },
+          { name: 'iterations', type: 'integer' },
+          { name: 'customers', type: 'integer' },
+          { name: 'groups', type: 'integer' },
+          { name: 'time_unit', type: 'string' },
+          { name: 'calibration_end', type: 'date' },
+        ],
+      },
+    ];
+  },
+
   inputs(spec) {
     return [ordersInputs(spec.orders, ['orders'])];
   },

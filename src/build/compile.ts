@@ -60,7 +60,7 @@ export function compileModel(project: Project, analysis: Analysis, model: ModelD
     relation: (name) => {
       const source = project.sources.get(name);
       if (source) return sourceRelation(project, source);
-      if (project.models.has(name)) return d.table({ schema, name });
+      if (project.models.has(name) || project.companions.has(name)) return d.table({ schema, name });
       throw new Error(`model ${model.name} compiled a reference to ${name}, which its inputs() did not declare`);
     },
     scratch: (suffix) => {

@@ -2,7 +2,7 @@ import type { HostIO, ModelSummary, Step } from '../../models/model-kind.js';
 import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Analysis } from '../project/analyse.js';
-import type { Project } from '../project/loader.js';
+import { owningModel, type Project } from '../project/loader.js';
 import { WarehouseError, type Connection } from '../warehouses/connection.js';
 import { compileModel, countRows, type CompiledModel } from './compile.js';
 
@@ -46,7 +46,7 @@ export async function runModels(project: Project, connection: Connection, analys
     const model = project.models.get(name)!;
     const compiled = compileModel(project, analysis, model, { fullRefresh: options.fullRefresh ?? false });
     options.onModel?.({ model: name, index, total: selected.length, phase: 'start' });
-    const blocking = model.inputs.map((i) => i.relation).filter((r) => failed.has(r));
+    const blocking = [...new Set(model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)))];
     let result: ModelResult;
     if (!model.enabled) {
       result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: 'disabled (enabled: false)', summary: null };

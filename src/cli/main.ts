@@ -2,7 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './context.js';
 import { registerCompile } from './compile.js';
 import { registerInit } from './init.js';
+import { registerPlan } from './plan.js';
+import { registerRejected } from './rejected.js';
 import { registerRun } from './run.js';
+import { registerSandbox } from './sandbox.js';
+import { registerStatus } from './status.js';
+import { registerSync } from './sync.js';
 import { registerValidate } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -21,6 +26,11 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerCompile(program);
   registerRun(program);
+  registerPlan(program);
+  registerSync(program);
+  registerStatus(program);
+  registerRejected(program);
+  registerSandbox(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -224,6 +224,17 @@ export abstract class Dialect {
    */
   abstract hashToUint32(text: Sql): Sql;
 
+  /**
+   * Aggregate: the non-null values of `expr` in a group joined by `separator`, in the order of `orderBy`; with
+   * `distinct`, each value once, in the order of the values themselves (the only order every warehouse accepts with
+   * DISTINCT). The standard `STRING_AGG(… ORDER BY …)` of DuckDB, PostgreSQL and BigQuery; Snowflake spells it LISTAGG.
+   */
+  stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql } | { readonly distinct: true }): Sql {
+    return 'distinct' in order
+      ? sql`STRING_AGG(DISTINCT ${expr}, ${this.string(separator)} ORDER BY ${expr})`
+      : sql`STRING_AGG(${expr}, ${this.string(separator)} ORDER BY ${order.orderBy})`;
+  }
+
   /** Bucket in [0, buckets) from `hashToUint32`. */
   hashBucket(text: Sql, buckets: number): Sql {
     if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer`);
@@ -257,6 +268,16 @@ export abstract class Dialect {
   }
 
   /**
+   * Statements refreshing the planner's statistics of a table just created with `CREATE TABLE … AS`, before other
+   * statements join it. PostgreSQL plans a new table as if it were nearly empty until it is analysed (autovacuum
+   * comes later), which turns hash joins of large intermediate tables into nested loops; the other warehouses keep
+   * statistics themselves, so this is empty by default.
+   */
+  refreshStatistics(_table: TableRef): Sql[] {
+    return [];
+  }
+
+  /**
    * A relation reading a local CSV or Parquet file in place (only where `capabilities.readsLocalFiles`). `path` is
    * relative to the project root, which the connection makes the base of relative paths. `types` overrides the
    * detected type of some CSV columns.
@@ -267,9 +288,10 @@ export abstract class Dialect {
 
   /**
    * MERGE-style upsert of `source` (a SELECT producing `columns`) into `target` on `keys`: matching rows get the
-   * non-key columns updated, others are inserted. Uses MERGE where `supportsMerge`.
+   * non-key columns updated, others are inserted. Uses MERGE where `supportsMerge`. Columns in `keepWhenNull` keep
+   * the target's value when the source's is NULL (a sync's `null_policy: skip`).
    */
-  upsert(target: TableRef, source: Sql, keys: readonly string[], columns: readonly string[]): Sql {
+  upsert(target: TableRef, source: Sql, keys: readonly string[], columns: readonly string[], options: { readonly keepWhenNull?: readonly string[] } = {}): Sql {
     if (!this.capabilities.supportsMerge) throw new Error(`the ${this.name} dialect needs an upsert implementation`);
     const t = Sql.trusted('t');
     const s = Sql.trusted('s');
@@ -278,15 +300,116 @@ export abstract class Dialect {
       Sql.trusted(' AND '),
     );
     const updates = columns.filter((c) => !keys.includes(c));
-    const set = joinSql(updates.map((c) => sql`${this.id(c)} = ${s}.${this.id(c)}`));
+    const keep = new Set(options.keepWhenNull ?? []);
+    const set = joinSql(updates.map((c) => (keep.has(c) ? sql`${this.id(c)} = COALESCE(${s}.${this.id(c)}, ${t}.${this.id(c)})` : sql`${this.id(c)} = ${s}.${this.id(c)}`)));
     const cols = joinSql(columns.map((c) => this.id(c)));
     const vals = joinSql(columns.map((c) => sql`${s}.${this.id(c)}`));
     const matched = updates.length ? sql`\nWHEN MATCHED THEN UPDATE SET ${set}` : Sql.trusted('');
     return sql`MERGE INTO ${this.table(target)} AS ${t}\nUSING (\n${source}\n) AS ${s}\nON ${on}${matched}\nWHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`;
+  }
+
+  // ---- sync state and change detection ----
+
+  /**
+   * `CREATE TABLE IF NOT EXISTS` with typed columns and an optional primary key. The key is enforced by DuckDB and
+   * PostgreSQL; BigQuery and Snowflake accept it as information only (callers that rely on uniqueness there, like the
+   * sync lock, resolve races by reading back).
+   */
+  createTable(table: TableRef, columns: readonly { readonly name: string; readonly type: LogicalType }[], options: { readonly primaryKey?: readonly string[] } = {}): Sql {
+    const defs = columns.map((c) => sql`${this.id(c.name)} ${this.type(c.type)}`);
+    if (options.primaryKey?.length) defs.push(this.primaryKeyClause(options.primaryKey));
+    return sql`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${joinSql(defs)})`;
+  }
+
+  protected primaryKeyClause(columns: readonly string[]): Sql {
+    return sql`PRIMARY KEY (${joinSql(columns.map((c) => this.id(c)))})`;
+  }
+
+  /**
+   * A date or timestamp formatted as text with a portable pattern (see `parseDateFormat`): `YYYY-MM-DD`,
+   * `YYYY-MM-DDTHH:mm:ssZ`, `DD/MM/YYYY`… The value is read as a UTC timestamp without time zone.
+   */
+  formatTimestamp(expr: Sql, pattern: string): Sql {
+    const tokens = parseDateFormat(pattern);
+    if (typeof tokens === 'string') throw new RangeError(`bad date format ${JSON.stringify(pattern)}: ${tokens}`);
+    return this.renderDateFormat(expr, tokens);
+  }
+
+  /** The warehouse's formatting function for parsed tokens; `expr` may be a DATE or a TIMESTAMP. */
+  protected abstract renderDateFormat(expr: Sql, tokens: readonly DateFormatToken[]): Sql;
+
+  /**
+   * A JSON array of the values, as text: text values as JSON strings, numbers and booleans as JSON numbers and
+   * booleans, NULL as null. Callers pass text, numbers and booleans only (dates and timestamps formatted first, big
+   * integers as text), so every warehouse writes the same JSON. Used to read many rows as one value: a warehouse
+   * driver converts a row of typed cells far more slowly than the runtime parses JSON.
+   */
+  abstract jsonArray(items: readonly Sql[]): Sql;
+
+  /**
+   * The text of a value for change detection (the sync's hash of mapped fields). Contract: for the same logical
+   * value, DuckDB and PostgreSQL give the same text, so a hash does not depend on the engine; NULL stays NULL.
+   * Decimals are written with 9 decimals, floats with 6 (below 1e15; changes under 1e-6 are not seen), booleans as
+   * `true`/`false`, dates `YYYY-MM-DD`, timestamps to the microsecond. BigQuery and Snowflake follow the same
+   * recipe (checked by golden SQL); their text may differ in trailing zeros, which only matters if state moved
+   * between warehouses (a full resync then re-sends everything once).
+   */
+  canonicalText(expr: Sql, type: LogicalType | undefined): Sql {
+    switch (type) {
+      case 'string':
+        return expr;
+      case undefined:
+      case 'integer':
+        return this.cast(expr, 'string');
+      case 'decimal':
+        return this.cast(sql`CAST(${expr} AS DECIMAL(38,9))`, 'string');
+      case 'float':
+        return sql`CASE WHEN ABS(${expr}) < 1e15 THEN ${this.cast(sql`CAST(${expr} AS DECIMAL(38,6))`, 'string')} ELSE ${this.cast(expr, 'string')} END`;
+      case 'boolean':
+        return sql`CASE WHEN ${expr} THEN ${this.string('true')} WHEN NOT ${expr} THEN ${this.string('false')} END`;
+      case 'date':
+        return this.formatTimestamp(expr, 'YYYY-MM-DD');
+      case 'timestamp':
+        return this.formatTimestamp(expr, 'YYYY-MM-DD HH:mm:ss.SSSSSS');
+    }
   }
 }
 
 /** Shared by dialects that quote identifiers with double quotes and double any embedded quote (SQL standard). */
 export function doubleQuoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * One piece of a portable date format: a field, or literal text. `ss.SSS` and `ss.SSSSSS` are seconds with
+ * milliseconds or microseconds (one token, because BigQuery formats them together).
+ */
+export type DateFormatToken = 'YYYY' | 'MM' | 'DD' | 'HH' | 'mm' | 'ss' | 'ss.SSS' | 'ss.SSSSSS' | { readonly literal: string };
+
+const DATE_FIELDS = ['ss.SSSSSS', 'ss.SSS', 'YYYY', 'MM', 'DD', 'HH', 'mm', 'ss'] as const;
+const DATE_LITERALS = /^[-/:., TZ]$/;
+
+/**
+ * Parses a date pattern made of YYYY, MM, DD, HH (24 h), mm, ss, ss.SSS, ss.SSSSSS and the separators `- / : . ,`,
+ * space, `T` and `Z`. Returns the tokens, or a reason when the pattern has anything else (so every warehouse formats
+ * it the same way).
+ */
+export function parseDateFormat(pattern: string): DateFormatToken[] | string {
+  const tokens: DateFormatToken[] = [];
+  let rest = pattern;
+  while (rest.length) {
+    const field = DATE_FIELDS.find((f) => rest.startsWith(f));
+    if (field) {
+      tokens.push(field);
+      rest = rest.slice(field.length);
+      continue;
+    }
+    const ch = rest[0]!;
+    if (!DATE_LITERALS.test(ch)) return `unexpected ${JSON.stringify(ch)}; use YYYY, MM, DD, HH, mm, ss, ss.SSS, ss.SSSSSS and the separators - / : . , space T Z`;
+    const last = tokens[tokens.length - 1];
+    if (last !== undefined && typeof last === 'object') tokens[tokens.length - 1] = { literal: last.literal + ch };
+    else tokens.push({ literal: ch });
+    rest = rest.slice(1);
+  }
+  return tokens.length ? tokens : 'the pattern is empty';
 }

@@ -4,6 +4,7 @@ import type { Connection } from '../warehouses/connection.js';
 import { locate, type Project, type SourceDef } from './loader.js';
 import { Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
+import { checkSyncColumns } from '../sync/analyse.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -52,7 +53,7 @@ export function analyseWithSources(
       const keys = new Set(available.map((c) => d.identifierKey(c.name)));
       for (const ref of input.columns) {
         if (!keys.has(d.identifierKey(ref.name))) {
-          const kind = project.sources.has(input.relation) ? 'source' : 'model';
+          const kind = project.sources.has(input.relation) ? 'source' : project.companions.has(input.relation) ? 'table' : 'model';
           problems.error(
             'unknown-column',
             `unknown column "${ref.name}" in ${kind} "${input.relation}"${didYouMean(ref.name, available.map((c) => c.name))}`,
@@ -69,7 +70,9 @@ export function analyseWithSources(
       problem: (at, message, code = 'invalid-model') => problems.error(code, message, locate(model.origin, at), [...model.origin.path, ...at]),
     });
     columns.set(name, outputs);
+    for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
+  checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   problems.throwIfErrors();
   return { columns, online };
 }

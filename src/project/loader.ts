@@ -7,6 +7,7 @@ import type { InputRef, RegisteredKind } from '../../models/model-kind.js';
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { dialectFor } from '../dialects/registry.js';
 import { redactor } from '../log/redact.js';
+import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.js';
 import { dialectOfTarget, modelSchemaOfTarget, secretsOfTarget, targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
@@ -68,9 +69,24 @@ export interface Project {
   readonly models: ReadonlyMap<string, ModelDef>;
   /** Model names, each after every model it reads. */
   readonly order: readonly string[];
+  /** Companion tables readable as relations: `<model>_<suffix>` → its model and suffix. */
+  readonly companions: ReadonlyMap<string, CompanionRef>;
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   /** Warnings found while loading (errors throw). */
   readonly warnings: readonly Problem[];
+  /** Destinations and syncs from the sync files (paths.syncs), by name. */
+  readonly destinations: ReadonlyMap<string, DestinationDef>;
+  readonly syncs: ReadonlyMap<string, SyncDef>;
+}
+
+export interface CompanionRef {
+  readonly model: string;
+  readonly suffix: string;
+}
+
+/** The model a relation belongs to: itself for a model, the owner for a companion table, undefined for a source. */
+export function owningModel(project: Pick<Project, 'models' | 'companions'>, relation: string): string | undefined {
+  return project.models.has(relation) ? relation : project.companions.get(relation)?.model;
 }
 
 export interface LoadOptions {
@@ -127,6 +143,22 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
+  const synced =
+    target && loaded
+      ? await loadSyncFiles(
+          {
+            root,
+            config,
+            configFile,
+            env,
+            dialect: target.dialect,
+            models: new Set(loaded.models.keys()),
+            invalidModels: loaded.invalid,
+            targets: Object.keys(config.targets ?? {}),
+          },
+          problems,
+        )
+      : undefined;
   problems.throwIfErrors();
   if (!target || !loaded) throw new Error('unreachable: missing target without problems');
   return {
@@ -136,6 +168,9 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     target,
     sources: loaded.sources,
     models: loaded.models,
+    companions: loaded.companions,
+    destinations: synced?.destinations ?? new Map(),
+    syncs: synced?.syncs ?? new Map(),
     order,
     vars: config.vars,
     warnings: problems.all.filter((p) => p.severity === 'warning'),
@@ -189,6 +224,7 @@ function makeTarget(name: string, config: TargetConfig, project: ProjectFile, im
 interface Loaded {
   sources: Map<string, SourceDef>;
   models: Map<string, ModelDef>;
+  companions: Map<string, CompanionRef>;
   /** Names of items that failed validation: known to exist, so references to them are not reported again. */
   invalid: Set<string>;
 }
@@ -243,7 +279,15 @@ async function loadModelFiles(root: string, config: ProjectFile, configFile: Yam
       else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
     }
   }
-  return { sources, models, invalid };
+  // Companion tables are relations too; their names share the namespace of sources and models.
+  const companions = new Map<string, CompanionRef>();
+  for (const model of models.values()) {
+    for (const declared of model.kind.companions?.(model.spec) ?? []) {
+      const name = `${model.name}_${declared.suffix}`;
+      if (claim(name, model.origin)) companions.set(name, { model: model.name, suffix: declared.suffix });
+    }
+  }
+  return { sources, models, invalid, companions };
 }
 
 function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: Origin, target: Target, problems: Problems): SourceDef | undefined {
@@ -314,20 +358,21 @@ function makeModel(item: unknown, origin: Origin, problems: Problems): ModelDef 
 }
 
 /** Checks that every input exists and that models do not read each other in a cycle; returns the build order. */
-function resolveReferences({ sources, models, invalid }: Loaded, problems: Problems): string[] {
-  const known = [...sources.keys(), ...models.keys()];
+function resolveReferences({ sources, models, invalid, companions }: Loaded, problems: Problems): string[] {
+  const known = [...sources.keys(), ...models.keys(), ...companions.keys()];
+  const owner = (relation: string) => companions.get(relation)?.model ?? relation;
   for (const model of models.values()) {
     for (const input of model.inputs) {
-      if (input.relation === model.name) {
+      if (owner(input.relation) === model.name) {
         problems.error('cycle', `model "${model.name}" reads itself`, locate(model.origin, input.at), [...model.origin.path, ...input.at]);
-      } else if (!sources.has(input.relation) && !models.has(input.relation) && !invalid.has(input.relation)) {
+      } else if (!sources.has(input.relation) && !models.has(input.relation) && !companions.has(input.relation) && !invalid.has(input.relation)) {
         problems.error(
           'unknown-reference',
           `unknown source or model "${input.relation}"${didYouMean(input.relation, known)}`,
           locate(model.origin, input.at),
           [...model.origin.path, ...input.at],
         );
-      } else if (model.enabled && models.get(input.relation)?.enabled === false) {
+      } else if (model.enabled && models.get(owner(input.relation))?.enabled === false) {
         problems.warning('disabled-input', `reads model "${input.relation}", which is disabled: its table may be missing or stale`, locate(model.origin, input.at), [...model.origin.path, ...input.at]);
       }
     }
@@ -342,12 +387,12 @@ function resolveReferences({ sources, models, invalid }: Loaded, problems: Probl
     if (state.get(name) === 'visiting') {
       const cycle = [...stack.slice(stack.indexOf(name)), name];
       const closing = models.get(stack[stack.length - 1]!)!;
-      const input = closing.inputs.find((i) => i.relation === name)!;
+      const input = closing.inputs.find((i) => owner(i.relation) === name)!;
       problems.error('cycle', `models read each other in a cycle: ${cycle.join(' → ')}`, locate(closing.origin, input.at), [...closing.origin.path, ...input.at]);
       return;
     }
     state.set(name, 'visiting');
-    for (const input of model.inputs) if (input.relation !== name) visit(input.relation, [...stack, name]);
+    for (const input of model.inputs) if (owner(input.relation) !== name) visit(owner(input.relation), [...stack, name]);
     state.set(name, 'done');
     order.push(name);
   };

@@ -1,4 +1,4 @@
-import type { Project } from './loader.js';
+import { owningModel, type Project } from './loader.js';
 import { ConfigError } from './problems.js';
 import { didYouMean } from './suggest.js';
 
@@ -40,11 +40,11 @@ function match(project: Project, body: string): string[] {
 }
 
 function inputsOf(project: Project, name: string): string[] {
-  return (project.models.get(name)?.inputs ?? []).map((i) => i.relation).filter((r) => project.models.has(r));
+  return (project.models.get(name)?.inputs ?? []).map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined);
 }
 
 function readersOf(project: Project, name: string): string[] {
-  return [...project.models.values()].filter((m) => m.inputs.some((i) => i.relation === name)).map((m) => m.name);
+  return [...project.models.values()].filter((m) => m.inputs.some((i) => owningModel(project, i.relation) === name)).map((m) => m.name);
 }
 
 function closure(start: string, next: (name: string) => string[]): Set<string> {

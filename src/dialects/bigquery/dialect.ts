@@ -1,5 +1,5 @@
-import { Dialect, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, sql } from '../sql.js';
+import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
+import { Sql, joinSql, sql } from '../sql.js';
 
 /** BigQuery date-part keywords; weeks are ISO (Monday) as in the other dialects. */
 const PARTS: Record<DateUnit, string> = { day: 'DAY', week: 'ISOWEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
@@ -79,6 +79,21 @@ export class BigQueryDialect extends Dialect {
   dateTrunc(unit: DateUnit, expr: Sql, operand: 'date' | 'timestamp'): Sql {
     const part = Sql.trusted(PARTS[unit]);
     return operand === 'date' ? sql`DATE_TRUNC(${expr}, ${part})` : sql`TIMESTAMP_TRUNC(${expr}, ${part}, 'UTC')`;
+  }
+
+  protected renderDateFormat(expr: Sql, tokens: readonly DateFormatToken[]): Sql {
+    const spell: Record<Exclude<DateFormatToken, object>, string> = { YYYY: '%Y', MM: '%m', DD: '%d', HH: '%H', mm: '%M', ss: '%S', 'ss.SSS': '%E3S', 'ss.SSSSSS': '%E6S' };
+    const format = tokens.map((t) => (typeof t === 'object' ? t.literal : spell[t])).join('');
+    return sql`FORMAT_TIMESTAMP(${this.string(format)}, CAST(${expr} AS TIMESTAMP), 'UTC')`;
+  }
+
+  protected override primaryKeyClause(columns: readonly string[]): Sql {
+    // BigQuery accepts primary keys only as unenforced metadata.
+    return sql`${super.primaryKeyClause(columns)} NOT ENFORCED`;
+  }
+
+  jsonArray(items: readonly Sql[]): Sql {
+    return sql`TO_JSON_STRING(JSON_ARRAY(${joinSql(items)}))`;
   }
 
   hashToUint32(text: Sql): Sql {

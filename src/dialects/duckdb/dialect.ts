@@ -1,4 +1,4 @@
-import { Dialect, doubleQuoteIdentifier, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
+import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
 import { Sql, joinSql, sql } from '../sql.js';
 
 /** DuckDB (embedded default). Standard SQL quoting; strings keep backslashes literal. */
@@ -69,6 +69,16 @@ export class DuckDbDialect extends Dialect {
   dateTrunc(unit: DateUnit, expr: Sql, operand: 'date' | 'timestamp'): Sql {
     const truncated = sql`date_trunc(${this.string(unit)}, ${expr})`;
     return operand === 'date' ? sql`CAST(${truncated} AS DATE)` : truncated;
+  }
+
+  protected renderDateFormat(expr: Sql, tokens: readonly DateFormatToken[]): Sql {
+    const spell: Record<Exclude<DateFormatToken, object>, string> = { YYYY: '%Y', MM: '%m', DD: '%d', HH: '%H', mm: '%M', ss: '%S', 'ss.SSS': '%S.%g', 'ss.SSSSSS': '%S.%f' };
+    const format = tokens.map((t) => (typeof t === 'object' ? t.literal : spell[t])).join('');
+    return sql`strftime(CAST(${expr} AS TIMESTAMP), ${this.string(format)})`;
+  }
+
+  jsonArray(items: readonly Sql[]): Sql {
+    return sql`CAST(json_array(${joinSql(items)}) AS VARCHAR)`;
   }
 
   hashToUint32(text: Sql): Sql {

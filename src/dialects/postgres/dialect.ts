@@ -1,5 +1,5 @@
-import { Dialect, doubleQuoteIdentifier, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, sql } from '../sql.js';
+import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
+import { Sql, joinSql, sql } from '../sql.js';
 
 /**
  * PostgreSQL (15+, for MERGE). Strings containing a backslash are written as E'' literals with the backslash
@@ -90,6 +90,21 @@ export class PostgresDialect extends Dialect {
     return operand === 'date' ? sql`CAST(${truncated} AS DATE)` : truncated;
   }
 
+  protected renderDateFormat(expr: Sql, tokens: readonly DateFormatToken[]): Sql {
+    // to_char reads letters as patterns: literal text goes between double quotes.
+    const spell: Record<Exclude<DateFormatToken, object>, string> = { YYYY: 'YYYY', MM: 'MM', DD: 'DD', HH: 'HH24', mm: 'MI', ss: 'SS', 'ss.SSS': 'SS.MS', 'ss.SSSSSS': 'SS.US' };
+    const format = tokens.map((t) => (typeof t === 'object' ? `"${t.literal}"` : spell[t])).join('');
+    return sql`to_char(CAST(${expr} AS TIMESTAMP), ${this.string(format)})`;
+  }
+
+  jsonArray(items: readonly Sql[]): Sql {
+    // A function takes at most 100 arguments: longer arrays are built in parts and concatenated as jsonb.
+    if (items.length <= 90) return sql`CAST(json_build_array(${joinSql(items)}) AS TEXT)`;
+    const parts: Sql[] = [];
+    for (let i = 0; i < items.length; i += 90) parts.push(sql`CAST(json_build_array(${joinSql(items.slice(i, i + 90))}) AS JSONB)`);
+    return sql`CAST((${joinSql(parts, sql` || `)}) AS TEXT)`;
+  }
+
   hashToUint32(text: Sql): Sql {
     return sql`CAST(CAST(('x' || substr(md5(${text}), 1, 8)) AS BIT(32)) AS BIGINT)`;
   }
@@ -97,6 +112,10 @@ export class PostgresDialect extends Dialect {
   replaceTable(staging: TableRef, target: TableRef): Sql[] {
     // No CASCADE: if the user built views on the table, the swap fails and the old table stays as it was.
     return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+  }
+
+  override refreshStatistics(table: TableRef): Sql[] {
+    return [sql`ANALYZE ${this.table(table)}`];
   }
 
   override setupStatements(): Sql[] {

@@ -1,5 +1,5 @@
-import { Dialect, doubleQuoteIdentifier, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, sql } from '../sql.js';
+import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
+import { Sql, joinSql, sql } from '../sql.js';
 
 /**
  * Snowflake. Unquoted identifiers resolve upper-case, quoted ones are exact: a simple lower-case name from YAML
@@ -88,8 +88,25 @@ export class SnowflakeDialect extends Dialect {
     return sql`DATE_TRUNC(${this.string(unit.toUpperCase())}, ${expr})`;
   }
 
+  protected renderDateFormat(expr: Sql, tokens: readonly DateFormatToken[]): Sql {
+    const spell: Record<Exclude<DateFormatToken, object>, string> = { YYYY: 'YYYY', MM: 'MM', DD: 'DD', HH: 'HH24', mm: 'MI', ss: 'SS', 'ss.SSS': 'SS.FF3', 'ss.SSSSSS': 'SS.FF6' };
+    const format = tokens.map((t) => (typeof t === 'object' ? `"${t.literal}"` : spell[t])).join('');
+    return sql`TO_CHAR(CAST(${expr} AS TIMESTAMP_NTZ), ${this.string(format)})`;
+  }
+
+  jsonArray(items: readonly Sql[]): Sql {
+    // ARRAY_CONSTRUCT leaves SQL NULLs out of the JSON; a JSON null variant keeps each value's place.
+    return sql`TO_JSON(ARRAY_CONSTRUCT(${joinSql(items.map((item) => sql`COALESCE(TO_VARIANT(${item}), PARSE_JSON('null'))`))}))`;
+  }
+
   hashToUint32(text: Sql): Sql {
     return sql`TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX')`;
+  }
+
+  override stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql } | { readonly distinct: true }): Sql {
+    return 'distinct' in order
+      ? sql`LISTAGG(DISTINCT ${expr}, ${this.string(separator)}) WITHIN GROUP (ORDER BY ${expr})`
+      : sql`LISTAGG(${expr}, ${this.string(separator)}) WITHIN GROUP (ORDER BY ${order.orderBy})`;
   }
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {

@@ -97,6 +97,12 @@ SAFE_CAST('12' AS INT64);
 -- cast to decimal rounds to cents
 CAST(12.345 AS NUMERIC(18,2));
 
+-- string agg in a given order
+(SELECT STRING_AGG(`x`, ', ' ORDER BY `x` DESC) FROM (SELECT CAST('b' AS STRING) AS `x` UNION ALL SELECT CAST('a' AS STRING) AS `x` UNION ALL SELECT CAST(NULL AS STRING) AS `x` UNION ALL SELECT CAST('c' AS STRING) AS `x`) AS t);
+
+-- string agg of distinct values
+(SELECT STRING_AGG(DISTINCT `x`, '|' ORDER BY `x`) FROM (SELECT CAST('b' AS STRING) AS `x` UNION ALL SELECT CAST('a' AS STRING) AS `x` UNION ALL SELECT CAST('b' AS STRING) AS `x` UNION ALL SELECT CAST(NULL AS STRING) AS `x`) AS t);
+
 CREATE SCHEMA IF NOT EXISTS `analytics`;
 
 CREATE TABLE `analytics`.`members` AS

@@ -97,6 +97,12 @@ levenshtein('kitten', 'sitting');
 -- cast to decimal rounds to cents
 CAST(12.345 AS NUMERIC(18,2));
 
+-- string agg in a given order
+(SELECT STRING_AGG("x", ', ' ORDER BY "x" DESC) FROM (SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST('a' AS TEXT) AS "x" UNION ALL SELECT CAST(NULL AS TEXT) AS "x" UNION ALL SELECT CAST('c' AS TEXT) AS "x") AS t);
+
+-- string agg of distinct values
+(SELECT STRING_AGG(DISTINCT "x", '|' ORDER BY "x") FROM (SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST('a' AS TEXT) AS "x" UNION ALL SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST(NULL AS TEXT) AS "x") AS t);
+
 CREATE SCHEMA IF NOT EXISTS "analytics";
 
 CREATE TABLE "analytics"."members" AS

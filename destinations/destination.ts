@@ -1,0 +1,247 @@
+import type { z } from 'zod';
+import type { LogicalType } from '../src/dialects/dialect.js';
+import type { Logger } from '../src/log/logger.js';
+import type { Connection } from '../src/warehouses/connection.js';
+
+/**
+ * The Destination contract: everything that differs between the APIs Tideline writes to lives behind it.
+ *
+ * A destination author writes a few small verbs; the sync engine owns the order of work. The engine diffs the model
+ * against the sync's snapshot, decides which operation each record needs, batches records to the destination's
+ * limits, runs batches concurrently under its rate limit, retries what can be retried, splits batches the API refuses
+ * whole, and records every per-record outcome in the warehouse. A destination:
+ *  - declares its YAML configuration (`configSchema`), its secrets, the modes it supports, and its limits;
+ *  - `open`s a session whose `apply(batch)` sends one batch and answers **one outcome per record, in order** —
+ *    accepted (with the destination's id when the API returns one) or rejected (code, message, retryable). One bad
+ *    record never fails a batch;
+ *  - throws the typed errors below only for batch-wide failures (credentials, rate limit, outage, a batch the API
+ *    refused as a whole). It never retries, sleeps or loops on its own: the engine does, with one policy for all.
+ *  - ships an emulator of its API (destinations/emulator-kit) for tests and `tideline sandbox`.
+ * Adding one: see the checklist in destinations/index.ts.
+ */
+
+/** How a sync keeps its destination in step with its model. */
+export const SYNC_MODES = ['upsert', 'update', 'insert', 'mirror', 'audience'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+/**
+ * What the engine asks the destination to do with the records of one batch. Per mode:
+ * upsert → `upsert`; update → `update` (never creates); insert → `insert` (new keys only); mirror → `upsert` and
+ * `delete` for records that left the model; audience → `add` and `remove` of members.
+ */
+export const OPERATIONS = ['upsert', 'update', 'insert', 'delete', 'add', 'remove'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** A mapped value as the destination receives it. Dates arrive as `YYYY-MM-DD`, timestamps as ISO-8601 UTC text. */
+export type FieldValue = string | number | boolean | null;
+
+export interface OutboundRecord {
+  /** The record's identifier in the destination: the sync key's value, after its transforms. */
+  readonly key: string;
+  /**
+   * Mapped fields by destination field name. Under `null_policy: skip` (the default) fields whose value is null are
+   * left out, so the destination keeps what it has. For `delete` and `remove`, the fields the destination asked the
+   * snapshot to retain (`retainFields`), else none.
+   */
+  readonly fields: Readonly<Record<string, FieldValue>>;
+  /** The id the destination returned for this key on an earlier run, when it returns ids. */
+  readonly destinationId: string | null;
+}
+
+export interface Batch {
+  readonly object: string;
+  readonly operation: Operation;
+  /** The destination field the key is written to (the sync key's `field`). */
+  readonly keyField: string;
+  readonly records: readonly OutboundRecord[];
+  /** Aborted when the request's time budget (the destination's timeout) is spent: pass it to every request. */
+  readonly signal: AbortSignal;
+  /** The same for every attempt at this batch, different for any other batch: lets a receiver ignore a replay. */
+  readonly idempotencyKey: string;
+}
+
+export type RecordOutcome =
+  | { readonly ok: true; readonly destinationId?: string | undefined }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly retryable: boolean };
+
+export interface DestinationLimits {
+  /** Most records in one request. */
+  readonly maxBatchRecords: number;
+  /** Most bytes of payload in one request (as estimated by `recordBytes`). */
+  readonly maxBatchBytes: number;
+  /** Request ceiling of the API, or null when it has none. */
+  readonly requestsPerSecond: number | null;
+  /** Requests that may be in flight at once. */
+  readonly concurrency: number;
+  /** Time budget of one `apply` call. */
+  readonly timeoutMs: number;
+}
+
+/** What a destination session may use from the engine. */
+export interface DestinationContext {
+  readonly sync: string;
+  readonly runId: string;
+  readonly object: string;
+  readonly mode: SyncMode;
+  readonly keyField: string;
+  /** `skip`: a field absent from a record must keep the destination's value; `overwrite`: nulls are sent as null. */
+  readonly nullPolicy: 'skip' | 'overwrite';
+  /** Destination field names in mapping order, with the logical type of their values when known. */
+  readonly fields: readonly { readonly name: string; readonly type: LogicalType | undefined }[];
+  /** Project root: relative paths in a destination's config are resolved from it. */
+  readonly root: string;
+  readonly logger: Logger;
+  /**
+   * A connection to a warehouse target of the project, by name (undefined: the project's own target). The project's
+   * own connection is shared with the engine and serialised; others are opened for the session and closed by the
+   * engine after it.
+   */
+  warehouse(target: string | undefined): Promise<Connection>;
+}
+
+/** One run's conversation with the destination. */
+export interface DestinationSession {
+  /** Verifies credentials and reachability before anything is sent; throws AuthError (or another typed error). */
+  check(): Promise<void>;
+  /** Sends one batch; returns one outcome per record, in the order of `batch.records`. */
+  apply(batch: Batch): Promise<readonly RecordOutcome[]>;
+  /**
+   * Called once when every batch was answered or the run stopped (`complete` false). For destinations that finish
+   * a unit of work per run (a file and its manifest, an import job). Returns facts for the run record.
+   */
+  finish?(outcome: { readonly complete: boolean; readonly accepted: number; readonly rejected: number }): Promise<Readonly<Record<string, unknown>> | void>;
+  close(): Promise<void>;
+}
+
+/** A problem in a sync or destination entry found by the destination itself, at a path relative to the entry. */
+export interface ConfigProblem {
+  readonly at: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** What `checkSync` sees of a sync. */
+export interface SyncShape {
+  readonly object: string;
+  readonly mode: SyncMode;
+  readonly keyField: string;
+  readonly fields: readonly string[];
+}
+
+export interface ProjectFacts {
+  /** Warehouse target names of tideline.yml. */
+  readonly targets: readonly string[];
+}
+
+/** A local stand-in for the destination's API (or storage), for tests and `tideline sandbox`. */
+export interface Emulator {
+  /** Where the emulator listens (http://127.0.0.1:port) or what it writes to (a folder, a database file). */
+  readonly endpoint: string;
+  /** Everything the destination holds, by object, by key: what tests and `tideline sandbox` compare with the model. */
+  state(): Promise<EmulatorState>;
+  close(): Promise<void>;
+}
+
+export interface EmulatorState {
+  readonly objects: Readonly<Record<string, Readonly<Record<string, Readonly<Record<string, unknown>>>>>>;
+  /** Requests answered, by HTTP status (or one entry `writes` for storage emulators). */
+  readonly requests: Readonly<Record<string, number>>;
+}
+
+export interface SandboxContext {
+  readonly root: string;
+  /** A folder the destination's emulator may use (under target/sandbox/). */
+  readonly dir: string;
+}
+
+/**
+ * A destination type: one folder under destinations/, registered by one line in destinations/index.ts.
+ * `Config` is what `configSchema` parses (the entry's own fields; `name`, `type` and the engine's common fields
+ * — requests_per_second, concurrency, timeout_seconds, retries — are handled by the engine).
+ */
+export interface DestinationType<Config> {
+  /** The value of `type:` in YAML. */
+  readonly type: string;
+  /** One line for the docs. */
+  readonly summary: string;
+  readonly configSchema: z.ZodObject;
+  readonly modes: readonly SyncMode[];
+  /** Values of the config that must never be printed (tokens, secrets). */
+  secrets(config: Config): string[];
+  limits(config: Config): DestinationLimits;
+  /** Checks a sync against what the destination accepts (objects, fields, references to targets), located. */
+  checkSync?(config: Config, sync: SyncShape, project: ProjectFacts): ConfigProblem[];
+  /**
+   * What names the destination object for the sync lock: two runners never write to the same one at once
+   * (e.g. the URL, the account and object). Must not contain secrets.
+   */
+  lockScope(config: Config, object: string): string;
+  /** Fields the snapshot keeps for each accepted record, so that `delete` and `remove` can name it (ads audiences). */
+  retainFields?(config: Config): readonly string[];
+  /** Bytes a record adds to a request, for `maxBatchBytes` (default: its JSON length). */
+  recordBytes?(record: OutboundRecord): number;
+  open(config: Config, context: DestinationContext): Promise<DestinationSession>;
+  /** The emulator: started by tests and by `tideline sandbox`, with `sandboxConfig` pointing a config at it. */
+  readonly emulator: {
+    start(context: SandboxContext): Promise<Emulator>;
+    sandboxConfig(config: Config, emulator: Emulator): Config;
+  };
+}
+
+/** A registered destination type, its config type erased; configs reaching it were produced by its schema. */
+export type RegisteredDestination = DestinationType<unknown>;
+
+export function defineDestination<Config>(type: DestinationType<Config>): RegisteredDestination {
+  return type as unknown as RegisteredDestination;
+}
+
+// ---- batch-wide failures: the only errors a session throws ----
+
+/** Base of the typed failures. Messages are user-facing and must not contain secrets or record values. */
+export abstract class DestinationError extends Error {
+  abstract readonly kind: 'auth' | 'rate-limited' | 'transient' | 'batch-rejected' | 'stop';
+}
+
+/** Credentials missing, wrong or without the needed scope: the sync stops; retrying cannot help. */
+export class AuthError extends DestinationError {
+  readonly kind = 'auth' as const;
+  override readonly name = 'AuthError';
+}
+
+/** The API asked to slow down. The engine pauses every request to this destination for `retryAfterMs` (or backs off). */
+export class RateLimitedError extends DestinationError {
+  readonly kind = 'rate-limited' as const;
+  override readonly name = 'RateLimitedError';
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** A failure that may pass: 5xx, timeout, connection reset. Retried with exponential backoff and jitter, up to a limit. */
+export class TransientError extends DestinationError {
+  readonly kind = 'transient' as const;
+  override readonly name = 'TransientError';
+}
+
+/**
+ * The API refused the whole batch because of its content, without saying which record (a 400 for the batch). The
+ * engine splits the batch to isolate the bad record; a batch of one becomes that record's rejection with `code`.
+ */
+export class BatchRejectedError extends DestinationError {
+  readonly kind = 'batch-rejected' as const;
+  override readonly name = 'BatchRejectedError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The sync must stop now: daily quota spent, audience flagged, terms not accepted. Not retried this run. */
+export class StopSyncError extends DestinationError {
+  readonly kind = 'stop' as const;
+  override readonly name = 'StopSyncError';
+}

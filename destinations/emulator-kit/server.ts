@@ -1,0 +1,290 @@
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Emulator, EmulatorState } from '../destination.js';
+import { FaultInjector, type Fault, type FaultPlan } from './faults.js';
+
+/**
+ * The emulator kit: an in-process HTTP server on 127.0.0.1 that a destination's emulator configures with the API's
+ * contract. The kit owns what every API emulator needs — listening, reading bodies, the order of checks (fault
+ * injection, then authentication, then the rate limit, then the handler), answering 429s with the API's own status
+ * and headers, records kept in memory, counts per status — and a control endpoint (`/_emulator/…`) so that a test
+ * in another process, or a person using `tideline sandbox`, can read the state and inject faults.
+ */
+
+export interface EmulatorRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export interface EmulatorReply {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Sent as JSON, unless a string or Buffer (sent as is). Omitted for 204. */
+  readonly body?: unknown;
+}
+
+/** A token bucket, as most APIs enforce: `requests` of burst, refilled at `requests` per `perMs`. */
+export interface RateLimitSpec {
+  readonly requests: number;
+  readonly perMs: number;
+}
+
+export interface RateLimitState {
+  readonly limit: number;
+  readonly remaining: number;
+  /** Milliseconds until one more request is allowed (0 when allowed now). */
+  readonly retryAfterMs: number;
+  /** Milliseconds until the bucket is full again. */
+  readonly resetMs: number;
+}
+
+/** What a destination's emulator tells the kit about its API. */
+export interface ApiContract {
+  /** The API's answer to missing or wrong credentials, or undefined when the request may pass. */
+  authenticate(request: EmulatorRequest): EmulatorReply | undefined;
+  /** The API's 429, with its headers. */
+  tooManyRequests(state: RateLimitState): EmulatorReply;
+  /** The API's answer to an internal failure. */
+  serverError(status: number): EmulatorReply;
+  /** Rate headers the API puts on every answer (e.g. X-RateLimit-Remaining), if any. */
+  rateHeaders?(state: RateLimitState): Readonly<Record<string, string>>;
+  /** Answers a request that passed the checks. May change `store`. */
+  handle(request: EmulatorRequest, store: RecordStore): EmulatorReply | Promise<EmulatorReply>;
+}
+
+export interface EmulatorServerOptions {
+  readonly rateLimit?: RateLimitSpec | undefined;
+  readonly faults?: FaultPlan | undefined;
+  /** Port to listen on (0: any free port). */
+  readonly port?: number;
+}
+
+/** Records per object, by key, as the emulated API holds them; and how many times each key was created. */
+export class RecordStore {
+  readonly #objects = new Map<string, Map<string, Record<string, unknown>>>();
+  readonly #creations = new Map<string, number>();
+
+  object(name: string): Map<string, Record<string, unknown>> {
+    let found = this.#objects.get(name);
+    if (!found) this.#objects.set(name, (found = new Map()));
+    return found;
+  }
+
+  /** Counts a creation of `key` in `object`: a key created twice is a duplicate the API now holds. */
+  created(object: string, key: string): void {
+    const id = `${object}\u0000${key}`;
+    this.#creations.set(id, (this.#creations.get(id) ?? 0) + 1);
+  }
+
+  /** Keys created more than once, by object. */
+  duplicates(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [id, count] of this.#creations) {
+      if (count < 2) continue;
+      const [object, key] = id.split('\u0000') as [string, string];
+      (out[object] ??= []).push(key);
+    }
+    return out;
+  }
+
+  snapshot(): EmulatorState['objects'] {
+    const out: Record<string, Record<string, Record<string, unknown>>> = {};
+    for (const [name, records] of this.#objects) out[name] = Object.fromEntries(records);
+    return out;
+  }
+
+  clear(): void {
+    this.#objects.clear();
+    this.#creations.clear();
+  }
+}
+
+class TokenBucketLimit {
+  #tokens: number;
+  #last = performance.now();
+  constructor(private readonly spec: RateLimitSpec) {
+    this.#tokens = spec.requests;
+  }
+
+  take(): { ok: boolean; state: RateLimitState } {
+    const now = performance.now();
+    const perMs = this.spec.requests / this.spec.perMs;
+    this.#tokens = Math.min(this.spec.requests, this.#tokens + (now - this.#last) * perMs);
+    this.#last = now;
+    const ok = this.#tokens >= 1;
+    if (ok) this.#tokens -= 1;
+    const state: RateLimitState = {
+      limit: this.spec.requests,
+      remaining: Math.floor(this.#tokens),
+      retryAfterMs: ok ? 0 : Math.ceil((1 - this.#tokens) / perMs),
+      resetMs: Math.ceil((this.spec.requests - this.#tokens) / perMs),
+    };
+    return { ok, state };
+  }
+}
+
+export class EmulatorServer implements Emulator {
+  readonly store = new RecordStore();
+  readonly faults = new FaultInjector();
+  /** Answers given, by status; `hang` and `reset` for cut connections. */
+  readonly answered = new Map<string, number>();
+  #limit: TokenBucketLimit | undefined;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #firstOk: number | undefined;
+  #lastOk: number | undefined;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly api: ApiContract,
+    readonly endpoint: string,
+    options: EmulatorServerOptions,
+  ) {
+    this.setRateLimit(options.rateLimit);
+    this.faults.plan(options.faults);
+  }
+
+  /** Starts listening on 127.0.0.1 (never another interface: emulators are for this machine only). */
+  static async start(api: ApiContract, options: EmulatorServerOptions = {}): Promise<EmulatorServer> {
+    let emulator: EmulatorServer | undefined;
+    const server = createServer((req, res) => {
+      void emulator!.#serve(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) }));
+      });
+    });
+    server.keepAliveTimeout = 5000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    emulator = new EmulatorServer(server, api, `http://127.0.0.1:${port}`, options);
+    return emulator;
+  }
+
+  setRateLimit(spec: RateLimitSpec | undefined): void {
+    this.#limit = spec ? new TokenBucketLimit(spec) : undefined;
+  }
+
+  /** Requests answered with `status` (a number, or `hang` / `reset`). */
+  count(status: number | 'hang' | 'reset'): number {
+    return this.answered.get(String(status)) ?? 0;
+  }
+
+  /** When the first and the last successful (2xx) answers were given (performance.now()), for throughput. */
+  okWindow(): { first: number; last: number } | undefined {
+    return this.#firstOk === undefined || this.#lastOk === undefined ? undefined : { first: this.#firstOk, last: this.#lastOk };
+  }
+
+  /** Every API request answered so far, whatever the status. */
+  get requests(): number {
+    let total = 0;
+    for (const n of this.answered.values()) total += n;
+    return total;
+  }
+
+  async state(): Promise<EmulatorState> {
+    return { objects: this.store.snapshot(), requests: Object.fromEntries(this.answered) };
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/_emulator/')) return this.#control(url.pathname, body, res);
+    const request: EmulatorRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
+
+    const fault = this.faults.draw();
+    if (fault && fault.kind !== 'status') return this.#cut(fault, request, res);
+    if (fault) return this.#reply(res, fault.status === 429 ? this.api.tooManyRequests(forcedLimit(fault.retryAfterMs ?? 1000)) : this.api.serverError(fault.status));
+
+    const denied = this.api.authenticate(request);
+    if (denied) return this.#reply(res, denied);
+    const taken = this.#limit?.take();
+    if (taken && !taken.ok) return this.#reply(res, this.api.tooManyRequests(taken.state));
+    const reply = await this.api.handle(request, this.store);
+    const extra = taken && this.api.rateHeaders ? this.api.rateHeaders(taken.state) : {};
+    return this.#reply(res, { ...reply, headers: { ...extra, ...reply.headers } });
+  }
+
+  async #cut(fault: Exclude<Fault, { kind: 'status' }>, request: EmulatorRequest, res: ServerResponse): Promise<void> {
+    if (fault.kind === 'reset') {
+      this.#tally('reset');
+      res.socket?.destroy();
+      return;
+    }
+    if (fault.processed) await this.api.handle(request, this.store);
+    this.#tally('hang');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, fault.ms);
+      this.#timers.add(timer);
+      res.on('close', () => {
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+        resolve();
+      });
+    });
+    res.socket?.destroy();
+  }
+
+  #reply(res: ServerResponse, reply: EmulatorReply): void {
+    this.#tally(String(reply.status));
+    if (reply.status >= 200 && reply.status < 300) {
+      this.#lastOk = performance.now();
+      this.#firstOk ??= this.#lastOk;
+    }
+    const raw = reply.body === undefined || reply.status === 204 ? undefined : typeof reply.body === 'string' || Buffer.isBuffer(reply.body) ? reply.body : JSON.stringify(reply.body);
+    const type = raw !== undefined && !(typeof reply.body === 'string' || Buffer.isBuffer(reply.body)) ? { 'content-type': 'application/json' } : {};
+    res.writeHead(reply.status, { ...type, ...reply.headers });
+    res.end(raw);
+  }
+
+  #tally(key: string): void {
+    this.answered.set(key, (this.answered.get(key) ?? 0) + 1);
+  }
+
+  /** `GET /_emulator/state`, `POST /_emulator/faults` (a FaultPlan, or `null` to stop), `POST /_emulator/reset`. */
+  async #control(path: string, body: Buffer, res: ServerResponse): Promise<void> {
+    const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+    if (path === '/_emulator/state') return void json(200, { ...(await this.state()), duplicates: this.store.duplicates() });
+    if (path === '/_emulator/faults') {
+      this.faults.plan((JSON.parse(body.toString() || 'null') as FaultPlan | null) ?? undefined);
+      return void json(200, { ok: true });
+    }
+    if (path === '/_emulator/reset') {
+      this.store.clear();
+      this.answered.clear();
+      return void json(200, { ok: true });
+    }
+    json(404, { error: `unknown control path ${path}` });
+  }
+}
+
+function forcedLimit(retryAfterMs: number): RateLimitState {
+  return { limit: 0, remaining: 0, retryAfterMs, resetMs: retryAfterMs };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Reads an emulator's state over its control endpoint (for tests whose emulator runs in another process). */
+export async function fetchEmulatorState(endpoint: string): Promise<EmulatorState & { duplicates: Record<string, string[]> }> {
+  const response = await fetch(`${endpoint}/_emulator/state`);
+  return (await response.json()) as EmulatorState & { duplicates: Record<string, string[]> };
+}

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { ContractKit } from '../emulator-kit/contract.js';
+import { FileEmulator } from './emulator.js';
+
+export const kit: ContractKit = {
+  notApplicable: {
+    auth: 'a local folder has no credentials',
+    'rate-limit': 'writing a file has no rate limit',
+    'partial-failure': 'a file takes every record',
+  },
+  async start(options) {
+    const emulator = new FileEmulator(join(options.dir, 'files'));
+    return {
+      destination: (o = {}) => ({ type: 'file', path: emulator.endpoint, format: 'jsonl', ...(o.batchSize ? { batch_size: o.batchSize } : {}) }),
+      object: (mode) => (mode === 'audience' ? 'vip_list' : 'contacts'),
+      records: async (object) => new Map(Object.entries((await emulator.state()).objects[object] ?? {}).map(([k, v]) => [k, { ...v }])),
+      close: () => emulator.close(),
+    };
+  },
+};

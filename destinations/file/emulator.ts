@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { Emulator, EmulatorState } from '../destination.js';
+import type { Manifest } from './adapter.js';
+
+const OP = '_op';
+
+/**
+ * The file destination's stand-in for an API: a folder. Its state is what a consumer holds after replaying every
+ * data file that has a manifest, in run order (upserts merge fields, deletes and removals drop the key).
+ */
+export class FileEmulator implements Emulator {
+  constructor(readonly endpoint: string) {}
+
+  async state(): Promise<EmulatorState> {
+    await mkdir(this.endpoint, { recursive: true });
+    const objects: Record<string, Record<string, Record<string, unknown>>> = {};
+    let files = 0;
+    for (const sync of (await readdir(this.endpoint, { withFileTypes: true })).filter((e) => e.isDirectory())) {
+      const dir = join(this.endpoint, sync.name);
+      const manifests = (await readdir(dir)).filter((n) => n.endsWith('.manifest.json')).sort();
+      for (const name of manifests) {
+        const manifest = JSON.parse(await readFile(join(dir, name), 'utf8')) as Manifest;
+        if (!existsSync(join(dir, manifest.file))) continue;
+        files++;
+        const records = (objects[manifest.object] ??= {});
+        for (const row of await readRows(join(dir, manifest.file), manifest.format)) {
+          const { [OP]: op, ...rest } = row;
+          const keyField = Object.keys(rest)[0]!;
+          const { [keyField]: key, ...fields } = rest;
+          const id = String(key);
+          if (op === 'delete' || op === 'remove') delete records[id];
+          else records[id] = { ...records[id], ...fields };
+        }
+      }
+    }
+    return { objects, requests: { writes: files } };
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function readRows(path: string, format: 'csv' | 'jsonl'): Promise<Record<string, unknown>[]> {
+  const text = await readFile(path, 'utf8');
+  if (format === 'jsonl') return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const rows = parse(text, { columns: true }) as Record<string, string>[];
+  // An empty cell is a value that was not sent (null under null_policy: skip).
+  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, v]) => v !== '')));
+}

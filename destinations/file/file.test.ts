@@ -1,0 +1,67 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import type { Batch } from '../destination.js';
+import { file, type Manifest } from './adapter.js';
+import { FileEmulator } from './emulator.js';
+
+const context = (runId: string) => ({
+  sync: 'export',
+  runId,
+  object: 'contacts',
+  mode: 'mirror' as const,
+  keyField: 'id',
+  nullPolicy: 'skip' as const,
+  fields: [
+    { name: 'email', type: 'string' as const },
+    { name: 'orders', type: 'integer' as const },
+  ],
+  root: '/',
+  logger: createLogger({ level: 'silent' }),
+  warehouse: () => Promise.reject(new Error('no warehouse')),
+});
+
+const batch = (operation: Batch['operation'], rows: [string, Record<string, string | number>][]): Batch => ({
+  object: 'contacts',
+  operation,
+  keyField: 'id',
+  records: rows.map(([key, fields]) => ({ key, fields, destinationId: null })),
+  signal: AbortSignal.timeout(5000),
+  idempotencyKey: 'k',
+});
+
+describe('file destination', () => {
+  it('writes one CSV per run with a manifest, and a consumer replaying the files holds the sync', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    const config = file.configSchema.parse({ path: dir, format: 'csv' });
+    const first = await file.open(config, context('20260101T000000000Z-aaaaaa'));
+    await first.check();
+    await first.apply(batch('upsert', [['1', { email: 'a@x.com', orders: 2 }], ['2', { email: 'comma, "quoted"\nline', orders: 0 }]]));
+    await first.finish!({ complete: true, accepted: 2, rejected: 0 });
+    await first.close();
+    const second = await file.open(config, context('20260102T000000000Z-bbbbbb'));
+    await second.check();
+    await second.apply(batch('delete', [['1', {}]]));
+    await second.finish!({ complete: true, accepted: 1, rejected: 0 });
+
+    const files = readdirSync(join(dir, 'export')).sort();
+    expect(files).toEqual(['20260101T000000000Z-aaaaaa.csv', '20260101T000000000Z-aaaaaa.csv.manifest.json', '20260102T000000000Z-bbbbbb.csv', '20260102T000000000Z-bbbbbb.csv.manifest.json']);
+    expect(readFileSync(join(dir, 'export', files[0]!), 'utf8')).toBe('_op,id,email,orders\nupsert,1,a@x.com,2\nupsert,2,"comma, ""quoted""\nline",0\n');
+    const manifest = JSON.parse(readFileSync(join(dir, 'export', files[1]!), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ records: 2, operations: { upsert: 2 }, complete: true, columns: ['_op', 'id', 'email', 'orders'] });
+    expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '2': { email: 'comma, "quoted"\nline', orders: '0' } } });
+  });
+
+  it('a file left by a run that died is finished by the next run, marked incomplete', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    mkdirSync(join(dir, 'export'));
+    writeFileSync(join(dir, 'export', '20260101T000000000Z-dead00.jsonl.partial'), '{"_op":"upsert","id":"1","email":"a@x.com"}\n');
+    const session = await file.open(file.configSchema.parse({ path: dir }), context('20260102T000000000Z-cccccc'));
+    await session.check();
+    const manifest = JSON.parse(readFileSync(join(dir, 'export', '20260101T000000000Z-dead00.jsonl.manifest.json'), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ records: 1, complete: false, file: '20260101T000000000Z-dead00.jsonl' });
+    expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '1': { email: 'a@x.com' } } });
+  });
+});

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import {
+  BatchRejectedError,
+  defineDestination,
+  StopSyncError,
+  SYNC_MODES,
+  TransientError,
+  type Batch,
+  type DestinationSession,
+  type RecordOutcome,
+} from '../destination.js';
+import { describeRequest, raiseForCommonStatus, send, type HttpRequest } from '../http.js';
+import { startWebhookEmulator, WebhookEmulator } from './emulator.js';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, type WebhookBody, type WebhookResults } from './protocol.js';
+
+export const webhookConfigSchema = z.strictObject({
+  /** Where batches are POSTed. */
+  url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+  /** HMAC-SHA256 key for the X-Tideline-Signature header (recommended; from an environment variable). */
+  secret: z.string().min(16, 'at least 16 characters').optional(),
+  /** Sent as `Authorization: Bearer <token>` when set. */
+  token: z.string().min(1).optional(),
+  /** Records per request. */
+  batch_size: z.number().int().min(1).max(10_000).default(100),
+  /** Largest request body, in bytes. */
+  max_batch_bytes: z.number().int().min(1024).default(5_000_000),
+  /** Extra headers on every request (not secret: use `token` for credentials). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), z.string()).default({}),
+});
+export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
+
+/** JSON batches to any URL: the generic destination for a receiver of your own (or a workflow tool). */
+export const webhook = defineDestination<WebhookConfig>({
+  type: 'webhook',
+  summary: 'JSON batches POSTed to any URL, signed with HMAC-SHA256',
+  configSchema: webhookConfigSchema,
+  modes: SYNC_MODES,
+  secrets: (config) => [config.secret, config.token].filter((s): s is string => s !== undefined),
+  limits: (config) => ({
+    maxBatchRecords: config.batch_size,
+    maxBatchBytes: config.max_batch_bytes,
+    requestsPerSecond: null,
+    concurrency: 4,
+    timeoutMs: 30_000,
+  }),
+  lockScope: (config, object) => {
+    const url = new URL(config.url);
+    return `webhook:${url.host}${url.pathname}#${object}`;
+  },
+  open: async (config, context) => new WebhookSession(config, context.sync, context.object, context.keyField),
+  emulator: {
+    start: () => startWebhookEmulator(),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof WebhookEmulator)) throw new Error('the webhook sandbox needs a webhook emulator');
+      return { ...config, url: `${emulator.endpoint}/hook`, secret: emulator.secret, token: undefined };
+    },
+  },
+});
+
+class WebhookSession implements DestinationSession {
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly sync: string,
+    private readonly object: string,
+    private readonly keyField: string,
+  ) {}
+
+  async check(): Promise<void> {
+    const body: WebhookBody = { sync: this.sync, object: this.object, operation: 'check', key_field: this.keyField, records: [] };
+    await this.post(body, `check-${Date.now()}`, AbortSignal.timeout(30_000));
+  }
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const body: WebhookBody = {
+      sync: this.sync,
+      object: batch.object,
+      operation: batch.operation,
+      key_field: batch.keyField,
+      records: batch.records.map((r) => ({ key: r.key, fields: r.fields })),
+    };
+    const { status, results } = await this.post(body, batch.idempotencyKey, batch.signal);
+    if (!results) {
+      if (status >= 400) throw new BatchRejectedError(`the receiver refused the batch (${status})`, `http_${status}`);
+      return batch.records.map(() => ({ ok: true }));
+    }
+    const byKey = new Map(results.results.map((r) => [r.key, r]));
+    return batch.records.map((record): RecordOutcome => {
+      const result = byKey.get(record.key);
+      if (!result) return { ok: false, code: 'no_outcome', message: 'the receiver did not answer for this record', retryable: true };
+      if (result.ok) return { ok: true, destinationId: result.id };
+      return { ok: false, code: result.code ?? 'rejected', message: result.message ?? 'rejected by the receiver', retryable: result.retryable === true };
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  private async post(body: WebhookBody, idempotencyKey: string, signal: AbortSignal): Promise<{ status: number; results: WebhookResults | undefined }> {
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      ...this.config.headers,
+      'content-type': 'application/json',
+      [IDEMPOTENCY_HEADER]: idempotencyKey,
+      'user-agent': 'tideline-webhook',
+    };
+    if (this.config.secret) headers[SIGNATURE_HEADER] = sign(this.config.secret, text, Math.floor(Date.now() / 1000));
+    if (this.config.token) headers['authorization'] = `Bearer ${this.config.token}`;
+    const request: HttpRequest = { method: 'POST', url: this.config.url, headers, body: text, signal };
+    const response = raiseForCommonStatus(request, await send(request));
+    const results = parseResults(response.text);
+    if (response.status >= 300 && response.status < 400) throw new TransientError(`${describeRequest(request)} answered ${response.status}: redirects are not followed`);
+    if (response.status >= 400 && !BATCH_REFUSALS.has(response.status)) {
+      // 404, 405, 410…: the URL is wrong, not the records; splitting the batch could not help.
+      throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: check the destination's url`);
+    }
+    return { status: response.status, results };
+  }
+}
+
+/** Statuses by which a receiver refuses a batch for its content: the engine splits it to find the bad record. */
+const BATCH_REFUSALS = new Set([400, 413, 422]);
+
+function parseResults(text: string): WebhookResults | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    const value = JSON.parse(text) as { results?: unknown };
+    return Array.isArray(value.results) ? (value as WebhookResults) : undefined;
+  } catch {
+    return undefined;
+  }
+}

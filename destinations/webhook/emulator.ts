@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import type { Emulator, EmulatorState, Operation } from '../destination.js';
+import type { FaultPlan } from '../emulator-kit/faults.js';
+import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature, type WebhookBody, type WebhookRecord, type WebhookResults } from './protocol.js';
+
+/** Why the emulated receiver refuses one record (a partial failure), or undefined to accept it. */
+export type RecordRule = (record: WebhookRecord, object: string) => { code: string; message: string; retryable?: boolean } | undefined;
+
+export interface WebhookEmulatorOptions {
+  /** The HMAC secret requests must be signed with (default: a random one, see `secret`). */
+  readonly secret?: string;
+  /** Most records per request; larger batches get 413. */
+  readonly maxBatchRecords?: number;
+  readonly rateLimit?: RateLimitSpec;
+  readonly faults?: FaultPlan;
+  /** Records to reject one by one, answered with per-record results (200). */
+  readonly reject?: RecordRule;
+  /** Records that make the receiver refuse the whole batch with a 400 (as some APIs do), without saying which. */
+  readonly poison?: RecordRule;
+  readonly port?: number;
+}
+
+const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'check']);
+
+/** What the emulated receiver saw, beyond its records. */
+export interface WebhookStats {
+  /** Largest batch received. */
+  maxBatchSeen: number;
+  /** Records received in requests that took effect (replays not counted). */
+  recordsReceived: number;
+  /** Requests answered from the idempotency memory. */
+  replays: number;
+}
+
+/**
+ * A receiver that speaks the webhook protocol strictly: signature checked, batch size capped, body shape checked,
+ * records kept per object by key with each operation's meaning (insert refuses an existing key, update a missing
+ * one), replays of an Idempotency-Key answered from memory without applying them twice.
+ */
+export class WebhookEmulator implements Emulator {
+  constructor(
+    readonly server: EmulatorServer,
+    /** The HMAC secret requests must be signed with. */
+    readonly secret: string,
+    readonly stats: Readonly<WebhookStats>,
+  ) {}
+
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
+
+  /** Records of one object, by key. */
+  records(object: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
+    return this.server.store.object(object);
+  }
+
+  state(): Promise<EmulatorState> {
+    return this.server.state();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+export async function startWebhookEmulator(options: WebhookEmulatorOptions = {}): Promise<WebhookEmulator> {
+  const secret = options.secret ?? randomBytes(24).toString('hex');
+  const maxBatch = options.maxBatchRecords ?? 10_000;
+  const replies = new Map<string, EmulatorReply>();
+  const stats: WebhookStats = { maxBatchSeen: 0, recordsReceived: 0, replays: 0 };
+
+  const api: ApiContract = {
+    authenticate: (request) => {
+      const problem = verifySignature(secret, request.body.toString('utf8'), header(request, SIGNATURE_HEADER));
+      return problem ? { status: 401, body: { error: 'unauthorized', message: problem } } : undefined;
+    },
+    tooManyRequests: (state) => ({
+      status: 429,
+      headers: {
+        'retry-after': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))),
+        'x-ratelimit-limit': String(state.limit),
+        'x-ratelimit-remaining': '0',
+      },
+      body: { error: 'rate_limited', message: 'too many requests' },
+    }),
+    serverError: (status) => ({ status, body: { error: 'server_error', message: 'the receiver failed' } }),
+    rateHeaders: (state) => ({ 'x-ratelimit-limit': String(state.limit), 'x-ratelimit-remaining': String(state.remaining) }),
+    handle: (request, store) => {
+      const key = header(request, IDEMPOTENCY_HEADER);
+      const remembered = key ? replies.get(key) : undefined;
+      if (remembered) {
+        stats.replays++;
+        return remembered;
+      }
+      const reply = handle(request, store, stats, maxBatch, options);
+      // Only answers that took effect are remembered: a refused batch may be sent again, split or not.
+      if (key && reply.status < 300) {
+        replies.set(key, reply);
+        if (replies.size > 50_000) replies.delete(replies.keys().next().value!);
+      }
+      return reply;
+    },
+  };
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  return new WebhookEmulator(server, secret, stats);
+}
+
+function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStats, maxBatch: number, options: WebhookEmulatorOptions): EmulatorReply {
+  if (request.method !== 'POST') return { status: 405, body: { error: 'method_not_allowed' } };
+  let body: WebhookBody;
+  try {
+    body = JSON.parse(request.body.toString('utf8')) as WebhookBody;
+  } catch {
+    return { status: 400, body: { error: 'bad_request', message: 'the body is not JSON' } };
+  }
+  const shape = shapeProblem(body);
+  if (shape) return { status: 400, body: { error: 'bad_request', message: shape } };
+  if (body.operation === 'check') return { status: 204 };
+  if (body.records.length > maxBatch) return { status: 413, body: { error: 'too_large', message: `at most ${maxBatch} records per request` } };
+  if (options.poison && body.records.some((r) => options.poison!(r, body.object))) return { status: 400, body: { error: 'bad_request', message: 'a record is invalid' } };
+  stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.records.length);
+  stats.recordsReceived += body.records.length;
+
+  const records = store.object(body.object);
+  const results: WebhookResults['results'][number][] = [];
+  for (const record of body.records) {
+    const refused = options.reject?.(record, body.object);
+    if (refused) {
+      results.push({ key: record.key, ok: false, code: refused.code, message: refused.message, retryable: refused.retryable ?? false });
+      continue;
+    }
+    const existing = records.get(record.key);
+    switch (body.operation) {
+      case 'insert':
+        if (existing) {
+          results.push({ key: record.key, ok: false, code: 'duplicate', message: 'a record with this key exists', retryable: false });
+          continue;
+        }
+        records.set(record.key, { ...record.fields });
+        store.created(body.object, record.key);
+        break;
+      case 'update':
+        if (!existing) {
+          results.push({ key: record.key, ok: false, code: 'not_found', message: 'no record with this key', retryable: false });
+          continue;
+        }
+        records.set(record.key, { ...existing, ...record.fields });
+        break;
+      case 'upsert':
+      case 'add':
+        if (!existing) store.created(body.object, record.key);
+        records.set(record.key, { ...existing, ...record.fields });
+        break;
+      case 'delete':
+      case 'remove':
+        records.delete(record.key);
+        break;
+    }
+    results.push({ key: record.key, ok: true });
+  }
+  return { status: 200, body: { results } satisfies WebhookResults };
+}
+
+function shapeProblem(body: WebhookBody): string | undefined {
+  if (!body || typeof body !== 'object') return 'the body must be an object';
+  if (!OPERATIONS.has(body.operation)) return `unknown operation ${JSON.stringify(body.operation)}`;
+  if (typeof body.object !== 'string' || typeof body.key_field !== 'string') return 'object and key_field must be strings';
+  if (!Array.isArray(body.records)) return 'records must be a list';
+  const keys = new Set<string>();
+  for (const record of body.records) {
+    if (typeof record?.key !== 'string' || record.key === '') return 'every record needs a non-empty string key';
+    if (!record.fields || typeof record.fields !== 'object' || Array.isArray(record.fields)) return 'every record needs fields (an object)';
+    if (keys.has(record.key)) return `key ${JSON.stringify(record.key)} appears twice in one batch`;
+    keys.add(record.key);
+  }
+  return undefined;
+}
+
+function header(request: EmulatorRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

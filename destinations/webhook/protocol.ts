@@ -1,0 +1,59 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FieldValue, Operation } from '../destination.js';
+
+/**
+ * The webhook protocol, shared by the adapter and its emulator (and documented in destinations/webhook/README.md).
+ *
+ * Each batch is one `POST` of a JSON body {@link WebhookBody}, signed when the destination has a `secret`:
+ * `X-Tideline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`. Every attempt at the
+ * same batch carries the same `Idempotency-Key`, so a receiver can ignore a replay after a timeout.
+ * The receiver answers 2xx when it took every record; or 200/207 with {@link WebhookResults} to accept some and
+ * reject others; 400/413/422 when it refuses the batch as a whole (Tideline splits it to find the bad record);
+ * 401/403 for bad credentials; 429 with Retry-After to slow down; 5xx or no answer for a transient failure.
+ */
+export interface WebhookBody {
+  readonly sync: string;
+  readonly object: string;
+  /** `check` (no records) verifies the URL and credentials before a run sends anything. */
+  readonly operation: Operation | 'check';
+  readonly key_field: string;
+  readonly records: readonly WebhookRecord[];
+}
+
+export interface WebhookRecord {
+  readonly key: string;
+  readonly fields: Readonly<Record<string, FieldValue>>;
+}
+
+export interface WebhookResults {
+  readonly results: readonly {
+    readonly key: string;
+    readonly ok: boolean;
+    readonly id?: string;
+    readonly code?: string;
+    readonly message?: string;
+    readonly retryable?: boolean;
+  }[];
+}
+
+export const SIGNATURE_HEADER = 'x-tideline-signature';
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** A signature older than this is refused, so a captured request cannot be replayed later. */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+export function sign(secret: string, body: string, unixSeconds: number): string {
+  const digest = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+  return `t=${unixSeconds},v1=${digest}`;
+}
+
+/** Checks a signature header against the body; returns why it is refused, or undefined when valid. */
+export function verifySignature(secret: string, body: string, header: string | undefined, nowSeconds = Math.floor(Date.now() / 1000)): string | undefined {
+  if (!header) return 'missing signature';
+  const parts = Object.fromEntries(header.split(',').map((p) => p.split('=', 2) as [string, string]));
+  const t = Number(parts['t']);
+  if (!Number.isInteger(t) || !parts['v1']) return 'malformed signature';
+  if (Math.abs(nowSeconds - t) > SIGNATURE_TOLERANCE_SECONDS) return 'signature too old';
+  const expected = Buffer.from(sign(secret, body, t).split('v1=')[1]!, 'hex');
+  const given = Buffer.from(parts['v1'], 'hex');
+  return expected.length === given.length && timingSafeEqual(expected, given) ? undefined : 'signature mismatch';
+}

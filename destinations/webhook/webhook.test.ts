@@ -1,0 +1,86 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { AuthError, BatchRejectedError, StopSyncError, type Batch } from '../destination.js';
+import { webhook } from './adapter.js';
+import { startWebhookEmulator, type WebhookEmulator } from './emulator.js';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verifySignature } from './protocol.js';
+
+const context = {
+  sync: 'crm',
+  runId: 'r1',
+  object: 'contacts',
+  mode: 'upsert' as const,
+  keyField: 'id',
+  nullPolicy: 'skip' as const,
+  fields: [{ name: 'email', type: 'string' as const }],
+  root: '/tmp',
+  logger: createLogger({ level: 'silent' }),
+  warehouse: () => Promise.reject(new Error('no warehouse')),
+};
+
+function batch(keys: string[], operation: Batch['operation'] = 'upsert', idempotencyKey = `k-${keys.join(',')}`): Batch {
+  return { object: 'contacts', operation, keyField: 'id', records: keys.map((key) => ({ key, fields: { email: `${key}@example.com` }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey };
+}
+
+describe('webhook signature', () => {
+  it('verifies what it signed, and refuses a changed body, another secret or an old signature', () => {
+    const now = 1_800_000_000;
+    const header = sign('secret-of-the-hook-0123', '{"a":1}', now);
+    expect(verifySignature('secret-of-the-hook-0123', '{"a":1}', header, now)).toBeUndefined();
+    expect(verifySignature('secret-of-the-hook-0123', '{"a":2}', header, now)).toBe('signature mismatch');
+    expect(verifySignature('another-secret-entirely', '{"a":1}', header, now)).toBe('signature mismatch');
+    expect(verifySignature('secret-of-the-hook-0123', '{"a":1}', header, now + 301)).toBe('signature too old');
+    expect(verifySignature('secret-of-the-hook-0123', '{"a":1}', undefined, now)).toBe('missing signature');
+  });
+});
+
+describe('webhook adapter against its emulator', () => {
+  let emulator: WebhookEmulator;
+  afterEach(() => emulator.close());
+
+  const open = async (overrides: Record<string, unknown> = {}) => {
+    const config = webhook.configSchema.parse({ url: `${emulator.endpoint}/hook`, secret: emulator.secret, ...overrides });
+    return webhook.open(config, context);
+  };
+
+  it('sends signed batches with an idempotency key; a replay is answered without applying twice', async () => {
+    emulator = await startWebhookEmulator();
+    const session = await open();
+    await session.check();
+    expect(await session.apply(batch(['1', '2'], 'insert', 'same'))).toEqual([{ ok: true }, { ok: true }]);
+    expect(await session.apply(batch(['1', '2'], 'insert', 'same'))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.stats.replays).toBe(1);
+    expect(emulator.server.store.duplicates()).toEqual({});
+    // The same records in a new batch are a new insert: refused per record, as an API with unique keys does.
+    expect(await session.apply(batch(['2'], 'insert', 'other'))).toMatchObject([{ ok: false, code: 'duplicate', retryable: false }]);
+  });
+
+  it('maps the receiver\'s answers to typed failures', async () => {
+    emulator = await startWebhookEmulator({ maxBatchRecords: 2, poison: (r) => (r.key === 'bad' ? { code: 'x', message: 'x' } : undefined) });
+    await expect((await open({ secret: 'a-wrong-secret-of-24-chars' })).apply(batch(['1']))).rejects.toBeInstanceOf(AuthError);
+    const session = await open();
+    await expect(session.apply(batch(['1', '2', '3']))).rejects.toMatchObject({ name: 'BatchRejectedError', code: 'http_413' });
+    await expect(session.apply(batch(['1', 'bad']))).rejects.toBeInstanceOf(BatchRejectedError);
+  });
+
+  it('a URL that is not a receiver stops the sync rather than splitting batches', async () => {
+    emulator = await startWebhookEmulator();
+    const { createServer } = await import('node:http');
+    const server = createServer((_, res) => res.writeHead(404).end('not found'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const config = webhook.configSchema.parse({ url: `http://127.0.0.1:${port}/nothing`, secret: emulator.secret });
+    await expect((await webhook.open(config, context)).apply(batch(['1']))).rejects.toBeInstanceOf(StopSyncError);
+    server.close();
+  });
+
+  it('the emulator refuses duplicate keys in one batch and unsigned requests', async () => {
+    emulator = await startWebhookEmulator();
+    const body = JSON.stringify({ sync: 's', object: 'o', operation: 'upsert', key_field: 'id', records: [{ key: 'a', fields: {} }, { key: 'a', fields: {} }] });
+    const signed = await fetch(`${emulator.endpoint}/hook`, { method: 'POST', body, headers: { [SIGNATURE_HEADER]: sign(emulator.secret, body, Math.floor(Date.now() / 1000)), [IDEMPOTENCY_HEADER]: 'x' } });
+    expect(signed.status).toBe(400);
+    expect(await signed.json()).toMatchObject({ message: 'key "a" appears twice in one batch' });
+    const unsigned = await fetch(`${emulator.endpoint}/hook`, { method: 'POST', body });
+    expect(unsigned.status).toBe(401);
+  });
+});

@@ -1,0 +1,321 @@
+import type { Dialect, TableRef } from '../dialects/dialect.js';
+import { joinSql, sql, type Sql } from '../dialects/sql.js';
+import type { Connection, Row, Value } from '../warehouses/connection.js';
+import {
+  changesTable,
+  JOURNAL_COLUMNS,
+  journalTable,
+  LOCK_COLUMNS,
+  META_COLUMNS,
+  REJECTED_COLUMNS,
+  RUNS_COLUMNS,
+  SHARED_TABLES,
+  SNAPSHOT_COLUMNS,
+  snapshotTable,
+  stateTable,
+  type ColumnDef,
+} from './tables.js';
+
+/** One per-record outcome, as appended to the journal: the record is the change set's row `seq`. */
+export interface JournalEntry {
+  readonly seq: number;
+  readonly accepted: boolean;
+  readonly destinationId: string | null;
+  readonly retained: string | null;
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly retryable: boolean | null;
+}
+
+export interface RunCounts {
+  readonly added: number;
+  readonly changed: number;
+  readonly removed: number;
+  readonly heldBack: number;
+  readonly invalid: number;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly requests: number;
+}
+
+export type RunStatus = 'running' | 'success' | 'partial' | 'failed' | 'interrupted';
+
+export interface RunRecord extends RunCounts {
+  readonly runId: string;
+  readonly sync: string;
+  readonly mode: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly status: RunStatus;
+  readonly error: string | null;
+}
+
+/**
+ * Reads and writes the state schema through the Dialect, so it works on every warehouse. All statements are
+ * generated here (and golden-tested); the sync engine only calls methods.
+ */
+export class StateStore {
+  readonly dialect: Dialect;
+
+  constructor(
+    readonly connection: Connection,
+    readonly schema: string,
+  ) {
+    this.dialect = connection.dialect;
+  }
+
+  table(name: keyof typeof SHARED_TABLES): TableRef {
+    return stateTable(this.schema, SHARED_TABLES[name]);
+  }
+
+  snapshot(sync: string): TableRef {
+    return snapshotTable(this.schema, sync);
+  }
+
+  journal(sync: string): TableRef {
+    return journalTable(this.schema, sync);
+  }
+
+  changes(sync: string): TableRef {
+    return changesTable(this.schema, sync);
+  }
+
+  /** The statements creating the schema and the shared tables (idempotent). */
+  setupStatements(): Sql[] {
+    const d = this.dialect;
+    return [
+      d.createSchema(this.schema),
+      d.createTable(this.table('runs'), RUNS_COLUMNS),
+      d.createTable(this.table('rejected'), REJECTED_COLUMNS),
+      // The key makes two runners racing for a lock fail on DuckDB and PostgreSQL; elsewhere lock.ts reads back.
+      d.createTable(this.table('locks'), LOCK_COLUMNS, { primaryKey: ['lock_key'] }),
+      d.createTable(this.table('meta'), META_COLUMNS),
+    ];
+  }
+
+  /** The statements creating a sync's own tables (idempotent). */
+  syncSetupStatements(sync: string): Sql[] {
+    const d = this.dialect;
+    // Keys are unique by construction (every write is a MERGE on the key), so no constraint is declared.
+    return [d.createTable(this.snapshot(sync), SNAPSHOT_COLUMNS), d.createTable(this.journal(sync), JOURNAL_COLUMNS)];
+  }
+
+  async setup(): Promise<void> {
+    for (const statement of this.setupStatements()) await this.connection.execute(statement);
+  }
+
+  async setupSync(sync: string): Promise<void> {
+    for (const statement of this.syncSetupStatements(sync)) await this.connection.execute(statement);
+  }
+
+  async exists(table: TableRef): Promise<boolean> {
+    return (await this.connection.columns(table)) !== undefined;
+  }
+
+  // ---- runs ----
+
+  async insertRun(run: RunRecord): Promise<void> {
+    await this.connection.execute(sql`INSERT INTO ${this.dialect.table(this.table('runs'))} (${this.names(RUNS_COLUMNS)}) VALUES (${joinSql(this.runValues(run))})`);
+  }
+
+  async updateRun(run: RunRecord): Promise<void> {
+    const d = this.dialect;
+    const values = this.runValues(run);
+    const set = joinSql(RUNS_COLUMNS.slice(1).map((c, i) => sql`${d.id(c.name)} = ${values[i + 1]!}`));
+    await this.connection.execute(sql`UPDATE ${d.table(this.table('runs'))} SET ${set} WHERE ${d.id('run_id')} = ${d.string(run.runId)}`);
+  }
+
+  /** Runs of a sync still marked running that no process finishes any more (their lock was taken over). */
+  async markInterrupted(sync: string, exceptRunId: string): Promise<void> {
+    const d = this.dialect;
+    await this.connection.execute(
+      sql`UPDATE ${d.table(this.table('runs'))} SET ${d.id('status')} = ${d.string('interrupted')} WHERE ${d.id('sync_name')} = ${d.string(sync)} AND ${d.id('status')} = ${d.string('running')} AND ${d.id('run_id')} <> ${d.string(exceptRunId)}`,
+    );
+  }
+
+  /** The latest run of each sync (for `tideline status`). */
+  async latestRuns(): Promise<Row[]> {
+    const d = this.dialect;
+    const runs = d.table(this.table('runs'));
+    return this.connection.query(sql`SELECT * FROM (
+  SELECT r.*, ROW_NUMBER() OVER (PARTITION BY ${d.id('sync_name')} ORDER BY ${d.id('started_at')} DESC, ${d.id('run_id')} DESC) AS ${d.id('rn')} FROM ${runs} AS r
+) AS x WHERE ${d.id('rn')} = 1`);
+  }
+
+  // ---- rejected ----
+
+  /** Rejected records per sync, with how many a later run will retry. */
+  async rejectedCounts(): Promise<Row[]> {
+    const d = this.dialect;
+    const retryable = sql`SUM(CASE WHEN ${d.id('retryable')} THEN 1 ELSE 0 END)`;
+    return this.connection.query(
+      sql`SELECT ${d.id('sync_name')}, COUNT(*) AS ${d.id('rejected')}, ${retryable} AS ${d.id('retryable')} FROM ${d.table(this.table('rejected'))} GROUP BY ${d.id('sync_name')}`,
+    );
+  }
+
+  async rejectedRows(sync: string, limit: number): Promise<Row[]> {
+    const d = this.dialect;
+    return this.connection.query(
+      sql`SELECT ${this.names(REJECTED_COLUMNS)} FROM ${d.table(this.table('rejected'))} WHERE ${d.id('sync_name')} = ${d.string(sync)} ORDER BY ${d.id('last_rejected_at')} DESC, ${d.id('record_key')} LIMIT ${d.literal(limit)}`,
+    );
+  }
+
+  /**
+   * Rows whose key is shared by several model rows are recorded as rejected (`duplicate_key`, not retryable) so
+   * that `tideline rejected` shows them; and rejections of keys the change set no longer mentions (they left the
+   * model, or were accepted since) are forgotten.
+   */
+  invalidKeyStatements(sync: string, runId: string, now: Date): Sql[] {
+    const d = this.dialect;
+    const changes = d.table(this.changes(sync));
+    const rejected = d.table(this.table('rejected'));
+    const c = (name: string) => sql`c.${d.id(name)}`;
+    const p = (name: string) => sql`p.${d.id(name)}`;
+    const source = sql`SELECT ${d.string(sync)} AS ${d.id('sync_name')}, ${c('record_key')} AS ${d.id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${d.id('record_hash')}, ${d.cast(d.literal(null), 'string')} AS ${d.id('operation')}, ${d.string(runId)} AS ${d.id('run_id')}, ${d.string('duplicate_key')} AS ${d.id('error_code')}, ${d.string('several model rows share this key: none is sent until it is unique')} AS ${d.id('error_message')}, FALSE AS ${d.id('retryable')}, COALESCE(${p('attempts')}, 0) + 1 AS ${d.id('attempts')}, COALESCE(${p('first_rejected_at')}, ${d.timestampLiteral(now)}) AS ${d.id('first_rejected_at')}, ${d.timestampLiteral(now)} AS ${d.id('last_rejected_at')}
+FROM (SELECT DISTINCT ${d.id('record_key')} FROM ${changes} WHERE ${d.id('op')} = ${d.string('duplicate_key')}) AS c
+LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('record_key')} = ${c('record_key')}`;
+    return [
+      sql`DELETE FROM ${rejected} WHERE ${d.id('sync_name')} = ${d.string(sync)} AND ${d.id('record_key')} NOT IN (SELECT ${d.id('record_key')} FROM ${changes} WHERE ${d.id('record_key')} IS NOT NULL)`,
+      d.upsert(this.table('rejected'), source, ['sync_name', 'record_key'], REJECTED_COLUMNS.map((col) => col.name)),
+    ];
+  }
+
+  // ---- journal ----
+
+  async appendJournal(sync: string, entries: readonly JournalEntry[]): Promise<void> {
+    if (!entries.length) return;
+    const rows: Value[][] = entries.map((e) => [e.seq, e.accepted, e.destinationId, e.retained, e.code, e.message, e.retryable]);
+    await this.connection.insertRows(this.journal(sync), JOURNAL_COLUMNS, [rows]);
+  }
+
+  /** Records the destination holds as far as the snapshot knows. */
+  async snapshotSize(sync: string): Promise<number> {
+    const rows = await this.connection.query(sql`SELECT COUNT(*) AS ${this.dialect.id('n')} FROM ${this.dialect.table(this.snapshot(sync))}`);
+    return Number(rows[0]?.['n'] ?? 0);
+  }
+
+  async journalSize(sync: string): Promise<number> {
+    const rows = await this.connection.query(sql`SELECT COUNT(*) AS ${this.dialect.id('n')} FROM ${this.dialect.table(this.journal(sync))}`);
+    return Number(rows[0]?.['n'] ?? 0);
+  }
+
+  /**
+   * Folds the journal into the snapshot and the rejected table, then empties it — one atomic unit, so a crash
+   * leaves either the journal (applied again next time) or its effect, never half of it. Each outcome is joined to
+   * its change-set row for the key, hash and op. Accepted writes advance the snapshot (keeping an earlier
+   * destination id when the API returned none), accepted removals drop the snapshot row, rejections are counted in
+   * the rejected table (and flag the snapshot row), and an accepted key leaves the rejected table. `runId` is the run
+   * the outcomes belong to.
+   */
+  applyJournalStatements(sync: string, runId: string, now: Date): Sql[] {
+    const d = this.dialect;
+    const journal = d.table(this.journal(sync));
+    const snapshot = d.table(this.snapshot(sync));
+    const rejected = d.table(this.table('rejected'));
+    const id = (name: string) => d.id(name);
+    const x = (name: string) => sql`x.${id(name)}`;
+    const p = (name: string) => sql`p.${id(name)}`;
+    const at = d.timestampLiteral(now);
+    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}, j.* FROM ${journal} AS j JOIN ${d.table(this.changes(sync))} AS c ON c.${id('seq')} = j.${id('seq')})`;
+    const keysWhere = (condition: Sql) => sql`SELECT ${x('record_key')} FROM ${outcomes} AS x WHERE ${condition}`;
+    const removed = sql`${x('op')} = ${d.string('removed')}`;
+
+    const snapshotSource = sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}
+FROM ${outcomes} AS x LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = ${x('record_key')}
+WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}`;
+
+    const rejectedSource = sql`SELECT ${d.string(sync)} AS ${id('sync_name')}, ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, ${x('op')} AS ${id('operation')}, ${d.string(runId)} AS ${id('run_id')}, ${x('error_code')} AS ${id('error_code')}, ${x('error_message')} AS ${id('error_message')}, ${x('retryable')} AS ${id('retryable')}, COALESCE(${p('attempts')}, 0) + 1 AS ${id('attempts')}, COALESCE(${p('first_rejected_at')}, ${at}) AS ${id('first_rejected_at')}, ${at} AS ${id('last_rejected_at')}
+FROM ${outcomes} AS x LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('record_key')} = ${x('record_key')}
+WHERE NOT ${x('accepted')}`;
+
+    return [
+      d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
+      sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
+      sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
+      sql`DELETE FROM ${rejected} WHERE ${id('sync_name')} = ${d.string(sync)} AND ${id('record_key')} IN (${keysWhere(x('accepted'))})`,
+      d.upsert(this.table('rejected'), rejectedSource, ['sync_name', 'record_key'], REJECTED_COLUMNS.map((c) => c.name)),
+      sql`DELETE FROM ${journal} WHERE 1 = 1`,
+    ];
+  }
+
+  async applyJournal(sync: string, runId: string, now = new Date()): Promise<void> {
+    await this.connection.runAtomically(this.applyJournalStatements(sync, runId, now));
+  }
+
+  /** The run whose journal was left behind by a process that died: the latest one that never finished. */
+  async unfinishedRun(sync: string): Promise<string | undefined> {
+    const d = this.dialect;
+    const rows = await this.connection.query(
+      sql`SELECT ${d.id('run_id')} FROM ${d.table(this.table('runs'))} WHERE ${d.id('sync_name')} = ${d.string(sync)} AND ${d.id('status')} IN (${d.string('running')}, ${d.string('interrupted')}) ORDER BY ${d.id('started_at')} DESC LIMIT 1`,
+    );
+    const value = rows[0]?.['run_id'];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Empties the journal without applying it (its change set is gone): those records are simply sent again. */
+  async discardJournal(sync: string): Promise<void> {
+    await this.connection.execute(sql`DELETE FROM ${this.dialect.table(this.journal(sync))} WHERE 1 = 1`);
+  }
+
+  // ---- reset ----
+
+  /** Forgets everything about a sync (`--full-resync`): the next run sends every record again. */
+  resetStatements(sync: string): Sql[] {
+    const d = this.dialect;
+    return [
+      d.dropTable(this.snapshot(sync)),
+      d.dropTable(this.journal(sync)),
+      d.dropTable(this.changes(sync)),
+      sql`DELETE FROM ${d.table(this.table('rejected'))} WHERE ${d.id('sync_name')} = ${d.string(sync)}`,
+    ];
+  }
+
+  async reset(sync: string): Promise<void> {
+    for (const statement of this.resetStatements(sync)) await this.connection.execute(statement);
+  }
+
+  // ---- meta ----
+
+  async getMeta(name: string): Promise<string | undefined> {
+    const d = this.dialect;
+    const rows = await this.connection.query(sql`SELECT ${d.id('value')} FROM ${d.table(this.table('meta'))} WHERE ${d.id('name')} = ${d.string(name)}`);
+    const value = rows[0]?.['value'];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  async setMeta(name: string, value: string): Promise<void> {
+    const d = this.dialect;
+    const source = sql`SELECT ${d.string(name)} AS ${d.id('name')}, ${d.string(value)} AS ${d.id('value')}`;
+    await this.connection.execute(d.upsert(this.table('meta'), source, ['name'], ['name', 'value']));
+  }
+
+  private names(columns: readonly ColumnDef[]): Sql {
+    return joinSql(columns.map((c) => this.dialect.id(c.name)));
+  }
+
+  private runValues(run: RunRecord): Sql[] {
+    const d = this.dialect;
+    const ts = (value: Date | null) => (value ? d.timestampLiteral(value) : d.cast(d.literal(null), 'timestamp'));
+    const int = (n: number) => d.literal(n);
+    return [
+      d.string(run.runId),
+      d.string(run.sync),
+      d.string(run.mode),
+      ts(run.startedAt),
+      ts(run.finishedAt),
+      d.string(run.status),
+      int(run.added),
+      int(run.changed),
+      int(run.removed),
+      int(run.heldBack),
+      int(run.invalid),
+      int(run.sent),
+      int(run.accepted),
+      int(run.rejected),
+      int(run.requests),
+      run.error === null ? d.cast(d.literal(null), 'string') : d.string(run.error),
+    ];
+  }
+}
+

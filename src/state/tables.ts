@@ -1,0 +1,121 @@
+import type { LogicalType, TableRef } from '../dialects/dialect.js';
+
+/**
+ * The state schema (`state_schema`, default `tideline_state`): what Tideline remembers between runs, in the
+ * warehouse itself, so that any stateless runner can sync.
+ *
+ * Shared tables, one row per sync and key or run:
+ *  - `sync_runs`: one row per run (start, end, counts per operation, status);
+ *  - `sync_rejected`: the records a destination refused, with its message, whether a later run may retry them, and
+ *    how often they were tried;
+ *  - `sync_locks`: one row per destination object being written, with a lease (see lock.ts);
+ *  - `sync_meta`: small facts (the sandbox session the sandbox state belongs to).
+ * Per sync `<name>`:
+ *  - `snapshot__<name>`: what the destination holds, as far as Tideline knows — key, hash of the mapped fields when
+ *    it was accepted, the destination's id, retained identifiers, last status and attempt;
+ *  - `changes__<name>`: the current run's change set, materialised by the planner, numbered (`seq`) and read in
+ *    pages; it is kept until the run's journal is folded in;
+ *  - `journal__<name>`: per-record outcomes of the current run by change-set `seq` (a row a record, mostly a number
+ *    and a flag, so that journaling a million outcomes costs little), appended in chunks as they arrive and folded
+ *    into the snapshot and rejected tables in one atomic step at the end of the run — or at the start of the next
+ *    one if the process died.
+ */
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: LogicalType;
+}
+
+export const RUNS_COLUMNS: readonly ColumnDef[] = [
+  { name: 'run_id', type: 'string' },
+  { name: 'sync_name', type: 'string' },
+  { name: 'mode', type: 'string' },
+  { name: 'started_at', type: 'timestamp' },
+  { name: 'finished_at', type: 'timestamp' },
+  { name: 'status', type: 'string' },
+  { name: 'added', type: 'integer' },
+  { name: 'changed', type: 'integer' },
+  { name: 'removed', type: 'integer' },
+  { name: 'held_back', type: 'integer' },
+  { name: 'invalid', type: 'integer' },
+  { name: 'sent', type: 'integer' },
+  { name: 'accepted', type: 'integer' },
+  { name: 'rejected', type: 'integer' },
+  { name: 'requests', type: 'integer' },
+  { name: 'error', type: 'string' },
+];
+
+export const REJECTED_COLUMNS: readonly ColumnDef[] = [
+  { name: 'sync_name', type: 'string' },
+  { name: 'record_key', type: 'string' },
+  { name: 'record_hash', type: 'string' },
+  { name: 'operation', type: 'string' },
+  { name: 'run_id', type: 'string' },
+  { name: 'error_code', type: 'string' },
+  { name: 'error_message', type: 'string' },
+  { name: 'retryable', type: 'boolean' },
+  { name: 'attempts', type: 'integer' },
+  { name: 'first_rejected_at', type: 'timestamp' },
+  { name: 'last_rejected_at', type: 'timestamp' },
+];
+
+export const LOCK_COLUMNS: readonly ColumnDef[] = [
+  { name: 'lock_key', type: 'string' },
+  { name: 'sync_name', type: 'string' },
+  { name: 'run_id', type: 'string' },
+  { name: 'host', type: 'string' },
+  { name: 'pid', type: 'integer' },
+  { name: 'acquired_at', type: 'timestamp' },
+  { name: 'expires_at', type: 'timestamp' },
+];
+
+export const META_COLUMNS: readonly ColumnDef[] = [
+  { name: 'name', type: 'string' },
+  { name: 'value', type: 'string' },
+];
+
+export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
+  { name: 'record_key', type: 'string' },
+  { name: 'record_hash', type: 'string' },
+  { name: 'destination_id', type: 'string' },
+  /** JSON of the fields the destination asked to keep for deletes and removals (ads: hashed identifiers). */
+  { name: 'retained', type: 'string' },
+  /** `synced`, or `rejected` when a newer version was refused (the row still describes what the destination holds). */
+  { name: 'last_status', type: 'string' },
+  { name: 'last_attempt_at', type: 'timestamp' },
+  { name: 'last_run_id', type: 'string' },
+  { name: 'synced_at', type: 'timestamp' },
+];
+
+export const JOURNAL_COLUMNS: readonly ColumnDef[] = [
+  /** The record's row in the run's change set (`changes__<name>.seq`), which holds its key, hash and op. */
+  { name: 'seq', type: 'integer' },
+  { name: 'accepted', type: 'boolean' },
+  { name: 'destination_id', type: 'string' },
+  { name: 'retained', type: 'string' },
+  { name: 'error_code', type: 'string' },
+  { name: 'error_message', type: 'string' },
+  { name: 'retryable', type: 'boolean' },
+];
+
+export function stateTable(schema: string, name: string): TableRef {
+  return { schema, name };
+}
+
+export const SHARED_TABLES = {
+  runs: 'sync_runs',
+  rejected: 'sync_rejected',
+  locks: 'sync_locks',
+  meta: 'sync_meta',
+} as const;
+
+export function snapshotTable(schema: string, sync: string): TableRef {
+  return { schema, name: `snapshot__${sync}` };
+}
+
+export function journalTable(schema: string, sync: string): TableRef {
+  return { schema, name: `journal__${sync}` };
+}
+
+export function changesTable(schema: string, sync: string): TableRef {
+  return { schema, name: `changes__${sync}` };
+}

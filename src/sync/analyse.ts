@@ -1,0 +1,38 @@
+import type { OutputColumn } from '../../models/model-kind.js';
+import type { Dialect } from '../dialects/dialect.js';
+import type { Problems } from '../project/problems.js';
+import { didYouMean } from '../project/suggest.js';
+import type { SyncDef } from './load.js';
+
+/**
+ * Checks the columns a sync reads against its model's output columns: every key and field column exists, and a
+ * `date_format` is applied to a date or timestamp. Models whose columns are unknown (offline) are skipped.
+ */
+export function checkSyncColumns(
+  syncs: Iterable<SyncDef>,
+  columnsOf: (model: string) => readonly OutputColumn[] | undefined,
+  dialect: Dialect,
+  problems: Problems,
+): void {
+  for (const sync of syncs) {
+    const columns = columnsOf(sync.model);
+    if (!columns) continue;
+    const byKey = new Map(columns.map((c) => [dialect.identifierKey(c.name), c]));
+    for (const field of [sync.key, ...sync.fields]) {
+      if (field.column === undefined) continue;
+      const path = [...sync.origin.path, ...field.at];
+      const column = byKey.get(dialect.identifierKey(field.column));
+      if (!column) {
+        problems.error(
+          'unknown-column',
+          `unknown column "${field.column}" in model "${sync.model}"${didYouMean(field.column, columns.map((c) => c.name))}`,
+          sync.origin.file.locate(path),
+          path,
+        );
+      } else if (field.dateFormat !== undefined && column.type !== undefined && column.type !== 'date' && column.type !== 'timestamp') {
+        const at = [...sync.origin.path, 'fields', field.name, 'date_format'];
+        problems.error('bad-date-format', `date_format needs a date or timestamp column; "${field.column}" is ${column.type}`, sync.origin.file.locate(at), at);
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { JournalEntry, StateStore } from '../state/store.js';
+
+export interface JournalOptions {
+  /** Outcomes buffered before a write (default 20,000). */
+  readonly flushRows?: number;
+  /** Longest time an outcome waits in memory (default 2 s). */
+  readonly flushMs?: number;
+}
+
+/**
+ * Writes per-record outcomes to the sync's journal table in chunks as they arrive, so that a crash loses at most the
+ * outcomes of the last two seconds (those records are sent again by the next run, which is safe: destination writes are
+ * idempotent by key). Writes are chained, never concurrent; a failed write is kept and reported by `close`, and
+ * `failed` tells the executor to stop sending what could not be recorded.
+ */
+export class JournalWriter {
+  #buffer: JournalEntry[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #error: unknown;
+  readonly #timer: NodeJS.Timeout;
+  readonly #flushRows: number;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly sync: string,
+    options: JournalOptions = {},
+  ) {
+    this.#flushRows = options.flushRows ?? 20_000;
+    this.#timer = setInterval(() => this.flush(), options.flushMs ?? 2000);
+    this.#timer.unref();
+  }
+
+  get failed(): boolean {
+    return this.#error !== undefined;
+  }
+
+  add(entry: JournalEntry): void {
+    this.#buffer.push(entry);
+    if (this.#buffer.length >= this.#flushRows) this.flush();
+  }
+
+  flush(): Promise<void> {
+    if (!this.#buffer.length) return this.#chain;
+    const entries = this.#buffer;
+    this.#buffer = [];
+    this.#chain = this.#chain.then(async () => {
+      if (this.#error !== undefined) return;
+      try {
+        await this.store.appendJournal(this.sync, entries);
+      } catch (error) {
+        this.#error = error;
+      }
+    });
+    return this.#chain;
+  }
+
+  /** Writes what is buffered; throws the first write failure, if any. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+    if (this.#error !== undefined) throw this.#error;
+  }
+}

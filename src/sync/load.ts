@@ -1,0 +1,302 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { glob } from 'tinyglobby';
+import { z } from 'zod';
+import { destinationType, DESTINATIONS } from '../../destinations/index.js';
+import type { RegisteredDestination, SyncMode } from '../../destinations/destination.js';
+import { transformProblem, type TransformName } from '../compile/transforms.js';
+import { parseDateFormat } from '../dialects/dialect.js';
+import type { Dialect } from '../dialects/dialect.js';
+import { redactor } from '../log/redact.js';
+import type { EnvLookup } from '../project/env.js';
+import type { FieldPath, Problems } from '../project/problems.js';
+import type { ProjectFile } from '../project/schema.js';
+import { didYouMean } from '../project/suggest.js';
+import { validateAt } from '../project/validate.js';
+import { YamlFile } from '../project/yaml-file.js';
+import { destinationCommonShape, syncFileSchema, syncSchema, type SyncOptions } from './schema.js';
+
+/** Where an item was written: its file and its path inside (the loader's Origin, repeated to keep imports one-way). */
+export interface SyncOrigin {
+  readonly file: YamlFile;
+  readonly path: FieldPath;
+}
+
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** A destination entry: its type, its parsed config, and the engine's common settings. */
+export interface DestinationDef {
+  readonly name: string;
+  readonly type: RegisteredDestination;
+  /** What the type's configSchema produced. */
+  readonly config: unknown;
+  readonly requestsPerSecond: number | undefined;
+  readonly concurrency: number | undefined;
+  readonly timeoutSeconds: number | undefined;
+  readonly retries: RetryPolicy;
+  readonly origin: SyncOrigin;
+}
+
+/** A value sent to the destination: from a model column or a constant, then formatted and cleaned. */
+export interface MappedField {
+  /** Destination field name. */
+  readonly name: string;
+  readonly column: string | undefined;
+  readonly constant: string | number | boolean | undefined;
+  readonly dateFormat: string | undefined;
+  readonly transforms: readonly TransformName[];
+  /** Where it is written, relative to the sync item (for column problems found later). */
+  readonly at: FieldPath;
+}
+
+export interface SyncDef {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly tags: readonly string[];
+  readonly enabled: boolean;
+  readonly model: string;
+  readonly destination: DestinationDef;
+  readonly object: string;
+  readonly mode: SyncMode;
+  /** The key: its model column, the destination field it fills, its clean-ups. */
+  readonly key: MappedField & { readonly column: string };
+  readonly fields: readonly MappedField[];
+  readonly options: SyncOptions;
+  readonly origin: SyncOrigin;
+}
+
+export interface LoadedSyncs {
+  readonly destinations: ReadonlyMap<string, DestinationDef>;
+  readonly syncs: ReadonlyMap<string, SyncDef>;
+}
+
+export interface SyncLoadContext {
+  readonly root: string;
+  readonly config: ProjectFile;
+  readonly configFile: YamlFile;
+  readonly env: EnvLookup;
+  readonly dialect: Dialect;
+  /** Model names (valid ones) and names of models that failed validation (known to exist). */
+  readonly models: ReadonlySet<string>;
+  readonly invalidModels: ReadonlySet<string>;
+  readonly targets: readonly string[];
+}
+
+/**
+ * Loads every sync file: destinations and syncs validated, destination types and modes checked, references to
+ * destinations and models resolved, secrets registered with the redactor. Columns are checked later, against the
+ * models' output columns (`checkSyncColumns`).
+ */
+export async function loadSyncFiles(context: SyncLoadContext, problems: Problems): Promise<LoadedSyncs> {
+  const { root, config, configFile } = context;
+  const files: string[] = [];
+  for (const [i, dir] of config.paths.syncs.entries()) {
+    const abs = resolve(root, dir);
+    if (!existsSync(abs)) {
+      if (dir !== 'syncs') problems.error('missing-path', `folder ${dir} does not exist`, configFile.locate(['paths', 'syncs', i]), ['paths', 'syncs', i]);
+      continue;
+    }
+    files.push(...(await glob(['**/*.yml', '**/*.yaml'], { cwd: abs, absolute: true })).sort());
+  }
+
+  const destinations = new Map<string, DestinationDef>();
+  const invalidDestinations = new Set<string>();
+  const pendingSyncs: { item: unknown; origin: SyncOrigin }[] = [];
+  const seen = new Map<string, SyncOrigin>();
+  const claim = (kind: string, name: string, origin: SyncOrigin): boolean => {
+    const id = `${kind}:${name.toLowerCase()}`;
+    const previous = seen.get(id);
+    if (previous) {
+      const p = previous.file.locate([...previous.path, 'name']);
+      problems.error('duplicate-name', `${kind} "${name}" is already defined at ${relative(root, p.file)}:${p.line}:${p.col}`, origin.file.locate([...origin.path, 'name']), [...origin.path, 'name']);
+      return false;
+    }
+    seen.set(id, origin);
+    return true;
+  };
+
+  for (const path of [...new Set(files)]) {
+    const file = await YamlFile.read(path, problems, context.env);
+    if (!file) continue;
+    const parsed = validateAt(syncFileSchema, file.value() ?? {}, file, [], problems);
+    if (!parsed) continue;
+    for (const [i, item] of (parsed.destinations ?? []).entries()) {
+      const origin: SyncOrigin = { file, path: ['destinations', i] };
+      const def = makeDestination(item, origin, problems);
+      if (def && claim('destination', def.name, origin)) destinations.set(def.name, def);
+      else if (!def && nameOf(item)) invalidDestinations.add(nameOf(item)!);
+    }
+    for (const [i, item] of (parsed.syncs ?? []).entries()) pendingSyncs.push({ item, origin: { file, path: ['syncs', i] } });
+  }
+
+  const syncs = new Map<string, SyncDef>();
+  for (const { item, origin } of pendingSyncs) {
+    const def = makeSync(item, origin, destinations, invalidDestinations, context, problems);
+    if (def && claim('sync', def.name, origin)) syncs.set(def.name, def);
+  }
+  return { destinations, syncs };
+}
+
+function nameOf(item: unknown): string | undefined {
+  return item && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : undefined;
+}
+
+const COMMON_KEYS = Object.keys(destinationCommonShape);
+
+function makeDestination(item: unknown, origin: SyncOrigin, problems: Problems): DestinationDef | undefined {
+  const { file, path } = origin;
+  const typeValue = item && typeof item === 'object' ? (item as Record<string, unknown>)['type'] : undefined;
+  if (typeof typeValue !== 'string') {
+    validateAt(z.strictObject(destinationCommonShape).partial().required({ type: true }).loose(), item, file, path, problems);
+    return undefined;
+  }
+  const type = destinationType(typeValue);
+  if (!type) {
+    const known = DESTINATIONS.map((d) => d.type);
+    problems.error('unknown-destination-type', `unknown destination type "${typeValue}"${didYouMean(typeValue, known)}; types: ${known.join(', ')}`, file.locate([...path, 'type']), [...path, 'type']);
+    return undefined;
+  }
+  const schema = z.strictObject({ ...destinationCommonShape, ...type.configSchema.shape });
+  const parsed = validateAt(schema, item, file, path, problems) as Record<string, unknown> | undefined;
+  if (!parsed) return undefined;
+  const own = Object.fromEntries(Object.entries(parsed).filter(([k]) => !COMMON_KEYS.includes(k)));
+  const config = type.configSchema.parse(own);
+  for (const secret of type.secrets(config)) redactor.add(secret);
+  const retries = parsed['retries'] as { attempts: number; base_ms: number; max_ms: number };
+  return {
+    name: parsed['name'] as string,
+    type,
+    config,
+    requestsPerSecond: parsed['requests_per_second'] as number | undefined,
+    concurrency: parsed['concurrency'] as number | undefined,
+    timeoutSeconds: parsed['timeout_seconds'] as number | undefined,
+    retries: { attempts: retries.attempts, baseMs: retries.base_ms, maxMs: retries.max_ms },
+    origin,
+  };
+}
+
+function makeSync(
+  item: unknown,
+  origin: SyncOrigin,
+  destinations: ReadonlyMap<string, DestinationDef>,
+  invalidDestinations: ReadonlySet<string>,
+  context: SyncLoadContext,
+  problems: Problems,
+): SyncDef | undefined {
+  const { file, path } = origin;
+  const parsed = validateAt(syncSchema, item, file, path, problems);
+  if (!parsed) return undefined;
+  const at = (...rel: FieldPath) => [...path, ...rel];
+  const error = (code: string, message: string, ...rel: FieldPath) => problems.error(code, message, file.locate(at(...rel)), at(...rel));
+  let ok = true;
+
+  if (!context.models.has(parsed.model) && !context.invalidModels.has(parsed.model)) {
+    error('unknown-model', `unknown model "${parsed.model}"${didYouMean(parsed.model, context.models)}`, 'model');
+    ok = false;
+  }
+  const destination = destinations.get(parsed.destination);
+  if (!destination) {
+    if (!invalidDestinations.has(parsed.destination)) {
+      const known = [...destinations.keys()];
+      error('unknown-destination', `unknown destination "${parsed.destination}"${didYouMean(parsed.destination, known)}; destinations: ${known.length ? known.join(', ') : 'none (add a `destinations:` list to a sync file)'}`, 'destination');
+    }
+    return undefined;
+  }
+  const type = destination.type;
+  if (!type.modes.includes(parsed.mode)) {
+    error('unsupported-mode', `destination "${destination.name}" (${type.type}) does not support mode "${parsed.mode}"; it supports ${type.modes.join(', ')}`, 'mode');
+    ok = false;
+  }
+
+  const key = typeof parsed.key === 'string' ? { from: parsed.key, field: parsed.key, transform: [] } : { ...parsed.key, field: parsed.key.field ?? parsed.key.from };
+  const keyField: MappedField & { column: string } = {
+    name: key.field,
+    column: key.from,
+    constant: undefined,
+    dateFormat: undefined,
+    transforms: normaliseTransforms(key.transform),
+    at: typeof parsed.key === 'string' ? ['key'] : ['key', 'from'],
+  };
+  const fields: MappedField[] = [];
+  for (const [name, spec] of Object.entries(parsed.fields)) {
+    if (typeof spec === 'string') {
+      fields.push({ name, column: spec, constant: undefined, dateFormat: undefined, transforms: [], at: ['fields', name] });
+      continue;
+    }
+    if ((spec.from === undefined) === (spec.constant === undefined)) {
+      error('bad-field', 'a field takes its value either `from` a model column or from a `constant`, exactly one of them', 'fields', name);
+      ok = false;
+      continue;
+    }
+    if (spec.date_format !== undefined) {
+      const tokens = parseDateFormat(spec.date_format);
+      if (typeof tokens === 'string') {
+        error('bad-date-format', `bad date format: ${tokens}`, 'fields', name, 'date_format');
+        ok = false;
+      }
+      if (spec.constant !== undefined) {
+        error('bad-field', '`date_format` applies to a column, not a constant', 'fields', name, 'date_format');
+        ok = false;
+      }
+    }
+    fields.push({
+      name,
+      column: spec.from,
+      constant: spec.constant,
+      dateFormat: spec.date_format,
+      transforms: normaliseTransforms(spec.transform),
+      at: spec.from !== undefined ? ['fields', name, 'from'] : ['fields', name, 'constant'],
+    });
+  }
+  if (fields.some((f) => f.name === keyField.name)) {
+    error('bad-field', `"${keyField.name}" is the key's destination field; it cannot also be mapped as a field`, 'fields', keyField.name);
+    ok = false;
+  }
+  for (const field of [keyField, ...fields]) {
+    for (const transform of field.transforms) {
+      const problem = transformProblem(context.dialect, transform);
+      if (problem) {
+        problems.error('unsupported', problem, file.locate(at(...field.at)), at(...field.at));
+        ok = false;
+      }
+    }
+  }
+
+  const limits = type.limits(destination.config);
+  if (parsed.options.batch_size !== undefined && parsed.options.batch_size > limits.maxBatchRecords) {
+    error('bad-option', `destination "${destination.name}" takes at most ${limits.maxBatchRecords} records per request`, 'options', 'batch_size');
+    ok = false;
+  }
+  if (parsed.options.max_deletes !== undefined && parsed.mode !== 'mirror' && (item as { options?: { max_deletes?: unknown } }).options?.max_deletes !== undefined) {
+    error('bad-option', '`max_deletes` guards mirror syncs only (other modes never delete)', 'options', 'max_deletes');
+    ok = false;
+  }
+  const shape = { object: parsed.object, mode: parsed.mode, keyField: keyField.name, fields: fields.map((f) => f.name) };
+  for (const problem of type.checkSync?.(destination.config, shape, { targets: context.targets }) ?? []) {
+    problems.error('invalid-sync', problem.message, file.locate(at(...problem.at)), at(...problem.at));
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return {
+    name: parsed.name,
+    description: parsed.description,
+    tags: parsed.tags,
+    enabled: parsed.enabled,
+    model: parsed.model,
+    destination,
+    object: parsed.object,
+    mode: parsed.mode,
+    key: keyField,
+    fields,
+    options: parsed.options,
+    origin,
+  };
+}
+
+function normaliseTransforms(names: readonly string[]): TransformName[] {
+  return names.map((n) => (n === 'hash' ? 'sha256' : n) as TransformName);
+}

@@ -1,0 +1,202 @@
+import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
+import { joinSql, Sql, sql } from '../dialects/sql.js';
+import { REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
+import type { Connection, Row } from '../warehouses/connection.js';
+import type { SyncDef } from './load.js';
+import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping } from './mapping.js';
+
+/**
+ * The planner: the diff between a sync's model and its snapshot, as SQL run in the warehouse.
+ *
+ * Every model row is mapped (key and fields, with their clean-ups) and hashed; rows are then classified against the
+ * snapshot and the rejected table:
+ *  - `added` (key not in the snapshot), `changed` (hash differs), `removed` (in the snapshot, gone from the model —
+ *    only for modes that act on it: mirror and audience);
+ *  - `held_back`: refused before by the destination for good (not retryable) and unchanged since: not sent again
+ *    until the row changes or `--full-resync`;
+ *  - `null_key`, `duplicate_key`: invalid, never sent. A key held by several rows is not `removed` either.
+ * Retryable rejections need no special case: they never advanced the snapshot, so they come back as added/changed.
+ * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages.
+ */
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'duplicate_key', 'null_key'] as const;
+export type DiffOp = (typeof OPS)[number];
+/** Ops that are sent to the destination. */
+export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
+
+export interface PlanInput {
+  readonly dialect: Dialect;
+  readonly sync: SyncDef;
+  readonly model: TableRef;
+  readonly types: ColumnTypes;
+  /** The snapshot table, or undefined before the first run (read as empty). */
+  readonly snapshot: TableRef | undefined;
+  /** The shared rejected table, or undefined before the first run. */
+  readonly rejected: TableRef | undefined;
+}
+
+/** Whether a mode acts on rows that left the model. */
+export function modeRemoves(mode: SyncDef['mode']): boolean {
+  return mode === 'mirror' || mode === 'audience';
+}
+
+/** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, f_0…f_n. */
+export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
+  const { dialect: d, sync } = input;
+  const mapping = compileMapping(d, sync, input.types);
+  const id = (name: string) => d.id(name);
+  const col = (alias: string, name: string) => sql`${Sql.trusted(alias)}.${id(name)}`;
+  const text = d.type('string');
+  const nullText = sql`CAST(NULL AS ${text})`;
+  const snapshot = input.snapshot ? d.table(input.snapshot) : emptyRelation(d, SNAPSHOT_COLUMNS.map((c) => c.name));
+  const rejected = input.rejected
+    ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
+    : emptyRelation(d, ['record_key', 'record_hash']);
+  const fieldsOf = (alias: string) => mapping.columns.map((c) => col(alias, c));
+
+  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
+  FROM ${d.table(input.model)}`;
+  // Keys held by several rows: a grouped count is far cheaper than a window over every row.
+  const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
+  const keyed = sql`SELECT m.*, ${hashExpression(d, sync, mapping, Sql.trusted('m'))} AS ${id('record_hash')}
+  FROM mapped AS m`;
+  const isShared = sql`EXISTS (SELECT 1 FROM shared AS k WHERE ${col('k', 'record_key')} = ${col('m', 'record_key')})`;
+
+  const sendable = sync.mode === 'insert' ? sql`${col('s', 'record_key')} IS NULL` : sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'record_hash')} <> ${col('m', 'record_hash')})`;
+  const present = sql`SELECT CASE WHEN ${col('r', 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${col('s', 'record_key')} IS NULL THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
+    ${col('m', 'record_key')}, ${col('m', 'record_hash')}, ${col('s', 'destination_id')}, ${col('s', 'retained')}${prefixed(fieldsOf('m'))}
+  FROM keyed AS m
+  LEFT JOIN ${snapshot} AS s ON ${col('s', 'record_key')} = ${col('m', 'record_key')}
+  LEFT JOIN ${rejected} AS r ON ${col('r', 'record_key')} = ${col('m', 'record_key')} AND ${col('r', 'record_hash')} = ${col('m', 'record_hash')}
+  WHERE ${col('m', 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
+  const invalid = sql`SELECT CASE WHEN ${col('m', 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
+    ${col('m', 'record_key')}, ${nullText}, ${nullText}, ${nullText}${prefixed(fieldsOf('m'))}
+  FROM keyed AS m
+  WHERE ${col('m', 'record_key')} IS NULL OR ${isShared}`;
+  const removed = sql`SELECT ${d.string('removed')}, ${col('s', 'record_key')}, ${nullText}, ${col('s', 'destination_id')}, ${col('s', 'retained')}${prefixed(mapping.columns.map(() => sql`NULL`))}
+  FROM ${snapshot} AS s
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE ${col('m', 'record_key')} = ${col('s', 'record_key')})`;
+
+  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : [])];
+  const select = sql`WITH mapped AS (
+  ${mapped}
+),
+shared AS (
+  ${shared}
+),
+keyed AS (
+  ${keyed}
+)
+${joinSql(branches, sql`\nUNION ALL\n`)}`;
+  return { select, mapping };
+}
+
+/** The statement that materialises the change set, numbered in send order. */
+export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): Sql {
+  const rank = sql`CASE ${d.id('op')} ${joinSql(
+    OPS.map((op, i) => sql`WHEN ${d.string(op)} THEN ${d.literal(i + 1)}`),
+    sql` `,
+  )} END`;
+  // Stored in seq order, so that reading a page of seq values touches only the blocks holding them.
+  return d.createTableAs(changes, sql`SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY ${rank}, ${d.id('record_key')}) AS ${d.id('seq')}, d.* FROM (
+${diff}
+) AS d
+) AS numbered ORDER BY ${d.id('seq')}`);
+}
+
+export type OpCounts = Readonly<Record<DiffOp, number>>;
+
+export function emptyCounts(): Record<DiffOp, number> {
+  return { removed: 0, changed: 0, added: 0, held_back: 0, duplicate_key: 0, null_key: 0 };
+}
+
+export function countsStatement(d: Dialect, changes: TableRef): Sql {
+  return sql`SELECT ${d.id('op')}, COUNT(*) AS ${d.id('n')} FROM ${d.table(changes)} GROUP BY ${d.id('op')}`;
+}
+
+export function readCounts(rows: readonly Row[]): Record<DiffOp, number> {
+  const counts = emptyCounts();
+  for (const row of rows) counts[row['op'] as DiffOp] = Number(row['n'] ?? row['op_rows'] ?? 0);
+  return counts;
+}
+
+/**
+ * One page of the materialised change set — `seq` in (after, after + size] — as a single JSON text: an array of
+ * rows `[seq, op, record_key, destination_id, retained, value…]`. Drivers convert typed cells slowly (a million
+ * rows would cost the executor most of its time); one string parsed by the runtime costs a fraction. Values are
+ * written so that they decode to what the Connection would return: dates as `YYYY-MM-DD`, timestamps as ISO-8601
+ * UTC text, integers as text (exact beyond 2^53, turned back into numbers where safe).
+ */
+export function pageStatement(d: Dialect, changes: TableRef, after: number, size: number, mapping: CompiledMapping): Sql {
+  const seq = d.id('seq');
+  const values = mapping.fields.map((f, i) => pageValue(d, d.id(mapping.columns[i]!), f.type));
+  const line = d.jsonArray([seq, d.id('op'), d.id('record_key'), d.id('destination_id'), d.id('retained'), ...values]);
+  return sql`SELECT ${d.stringAgg(line, ',', { orderBy: seq })} AS ${d.id('page')} FROM ${d.table(changes)} WHERE ${seq} > ${d.literal(after)} AND ${seq} <= ${d.literal(after + size)}`;
+}
+
+function pageValue(d: Dialect, expr: Sql, type: LogicalType | undefined): Sql {
+  switch (type) {
+    case 'date':
+      return d.formatTimestamp(expr, 'YYYY-MM-DD');
+    case 'timestamp':
+      return d.formatTimestamp(expr, 'YYYY-MM-DDTHH:mm:ss.SSSZ');
+    case 'string':
+    case 'decimal':
+    case 'float':
+    case 'boolean':
+      return expr;
+    default:
+      return d.cast(expr, 'string');
+  }
+}
+
+/** A row of a page, decoded. */
+export interface PageRow {
+  readonly seq: number;
+  readonly op: DiffOp;
+  readonly key: string;
+  readonly destinationId: string | null;
+  readonly retained: string | null;
+  /** Field values in mapping order. */
+  readonly values: readonly (string | number | boolean | null)[];
+}
+
+export function decodePage(rows: readonly Row[], mapping: CompiledMapping): PageRow[] {
+  const text = rows[0]?.['page'];
+  if (typeof text !== 'string') return [];
+  const integers = mapping.fields.map((f) => f.type === 'integer');
+  return (JSON.parse(`[${text}]`) as (string | number | boolean | null)[][]).map((line) => {
+    const values = line.slice(5);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (integers[i] && typeof value === 'string') {
+        const n = Number(value);
+        if (Number.isSafeInteger(n)) values[i] = n;
+      }
+    }
+    return { seq: line[0] as number, op: line[1] as DiffOp, key: String(line[2]), destinationId: line[3] as string | null, retained: line[4] as string | null, values };
+  });
+}
+
+/**
+ * For `tideline plan`, without writing anything: the count of each op and its first rows by key, in one pass over
+ * the diff.
+ */
+export function previewStatement(d: Dialect, diff: Sql, samples: number): Sql {
+  return sql`SELECT * FROM (
+  SELECT p.*, ROW_NUMBER() OVER (PARTITION BY ${d.id('op')} ORDER BY ${d.id('record_key')}) AS ${d.id('sample_rank')}, COUNT(*) OVER (PARTITION BY ${d.id('op')}) AS ${d.id('op_rows')}
+  FROM (
+${diff}
+  ) AS p
+) AS x WHERE ${d.id('sample_rank')} <= ${d.literal(Math.max(1, samples))}`;
+}
+
+/** A relation with these text columns and no rows: stands for state tables that do not exist yet. */
+function emptyRelation(d: Dialect, columns: readonly string[]): Sql {
+  const types = new Map([...SNAPSHOT_COLUMNS, ...REJECTED_COLUMNS].map((c) => [c.name, c.type]));
+  return sql`(SELECT ${joinSql(columns.map((c) => sql`CAST(NULL AS ${d.type(types.get(c) ?? 'string')}) AS ${d.id(c)}`))} FROM (SELECT 1 AS ${d.id('one')}) AS e WHERE 1 = 0)`;
+}
+
+function prefixed(parts: readonly Sql[]): Sql {
+  return parts.length ? sql`, ${joinSql(parts)}` : sql``;
+}

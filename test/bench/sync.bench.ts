@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startWebhookEmulator } from '../../destinations/webhook/emulator.js';
+import { runModels } from '../../src/build/runner.js';
+import { sql } from '../../src/dialects/sql.js';
+import { createLogger } from '../../src/log/logger.js';
+import { analyseProject } from '../../src/project/analyse.js';
+import { loadProject } from '../../src/project/loader.js';
+import { SyncEngine } from '../../src/sync/engine.js';
+import { countsStatement, diffSelect, materialiseStatement, readCounts } from '../../src/sync/planner.js';
+import { openTarget } from '../../src/warehouses/registry.js';
+import { BIN } from '../support/cli.js';
+import { option, report, round } from './harness.js';
+
+/**
+ * `npm run bench -- sync [--rows N] [--rate R] [--batch B]`
+ *
+ * 1. A model of N people (default 1,000,000) on DuckDB is synced by `tideline sync`, in a child process, into the
+ *    webhook emulator (run here) limited to R requests a second of B records (default 50 × 1,000). Results: the
+ *    achieved throughput while sending, beside the API's ceiling R × B (goal ≥ 95 %); the whole command's throughput;
+ *    and the child's peak RSS (goal ≤ 300 MB).
+ * 2. 1 % of the rows change; the diff alone (change set materialised and counted in the warehouse) is timed
+ *    (goal ≤ 3 s for 1M rows).
+ */
+export async function main(args: readonly string[]): Promise<void> {
+  const rows = option(args, 'rows', 1_000_000);
+  const rate = option(args, 'rate', 50);
+  const batch = option(args, 'batch', 1000);
+  const ceiling = rate * batch;
+  const root = await mkdtemp(join(tmpdir(), 'tideline-bench-sync-'));
+  const logger = createLogger({ level: 'silent' });
+
+  const emulator = await startWebhookEmulator({ maxBatchRecords: batch, rateLimit: { requests: rate, perMs: 1000 } });
+  const env = { BENCH_HOOK_URL: `${emulator.endpoint}/hook`, BENCH_HOOK_SECRET: emulator.secret };
+  await writeProject(root, rate, batch);
+
+  // The model, built in-process once.
+  const project = await loadProject({ projectDir: root, env });
+  let connection = await openTarget(project.target.config, { root });
+  await connection.execute(sql`CREATE SCHEMA raw`);
+  await connection.execute(
+    sql`CREATE TABLE raw.people AS SELECT i AS id, 'person' || i || '@example.com' AS email, 'Name ' || i AS first_name, CAST(i % 7 AS BIGINT) AS orders, DATE '2024-01-01' + CAST(i % 365 AS INTEGER) AS signed_up FROM range(1, ${connection.dialect.literal(rows + 1)}) AS t(i)`,
+  );
+  const build = async () => {
+    const analysis = await analyseProject(project, connection);
+    await runModels(project, connection, analysis, project.order, { logger });
+  };
+  await build();
+  await connection.close();
+
+  // 1. The sync, in a child process whose memory is measured.
+  const started = performance.now();
+  const { code, peakRssBytes, stderr } = await runMeasured(['sync', '--log-format', 'json'], root, env);
+  const wall = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`tideline sync exited ${code}:\n${stderr.slice(-4000)}`);
+  const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { accepted: number; seconds: number; requests: number }[] };
+  const result = results.results[0]!;
+  const held = emulator.records('contacts').size;
+  if (result.accepted !== rows || held !== rows) throw new Error(`expected ${rows} records accepted and held, got ${result.accepted} and ${held}`);
+  // From the first answer to the last, plus the one request interval the first answer stands for.
+  const window = emulator.server.okWindow();
+  const sending = window ? (window.last - window.first) / 1000 + 1 / rate : wall;
+  const throughput = rows / sending;
+  report({
+    bench: 'sync',
+    metric: 'throughput_while_sending',
+    value: round(throughput, 0),
+    unit: 'records/s',
+    baseline: ceiling,
+    goal: '≥ 95 % of the API ceiling',
+    ok: throughput >= 0.95 * ceiling,
+    rows,
+    requests: result.requests,
+    rate_limited: emulator.server.count(429),
+  });
+  report({ bench: 'sync', metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds });
+  report({ bench: 'sync', metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows });
+  await emulator.close();
+
+  // 2. The diff alone, after 1 % of the rows changed.
+  connection = await openTarget(project.target.config, { root });
+  await connection.execute(sql`UPDATE raw.people SET orders = orders + 100 WHERE id % 100 = 0`);
+  await build();
+  const engine = new SyncEngine({ project, connection, logger });
+  const sync = project.syncs.get('bench')!;
+  const model = await engine.modelColumns(sync);
+  const store = engine.store;
+  const d = connection.dialect;
+  const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+  const diffStarted = performance.now();
+  await connection.execute(d.dropTable(store.changes(sync.name)));
+  await connection.execute(materialiseStatement(d, store.changes(sync.name), select));
+  const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
+  const diffSeconds = (performance.now() - diffStarted) / 1000;
+  await connection.execute(d.dropTable(store.changes(sync.name)));
+  await connection.close();
+  const expectedChanged = Math.floor(rows / 100);
+  if (counts.changed !== expectedChanged) throw new Error(`the diff found ${counts.changed} changed rows, expected ${expectedChanged}`);
+  report({ bench: 'sync', metric: 'diff_seconds', value: round(diffSeconds, 2), unit: 's', baseline: 3, goal: '≤ 3 s for 1M rows, 1 % changed', ok: diffSeconds <= 3 * Math.max(1, rows / 1_000_000), rows, changed: counts.changed });
+}
+
+async function writeProject(root: string, rate: number, batch: number): Promise<void> {
+  const files: Record<string, unknown> = {
+    'tideline.yml': { name: 'bench', targets: { dev: { type: 'duckdb', path: 'warehouse.duckdb', threads: 2, memory_limit: '128MB' } }, target: 'dev' },
+    'models/people.yml': { sources: [{ name: 'raw_people', table: 'raw.people' }], models: [{ name: 'people', kind: 'staging', from: 'raw_people' }] },
+    'syncs/bench.yml': {
+      destinations: [
+        { name: 'hook', type: 'webhook', url: '${env:BENCH_HOOK_URL}', secret: '${env:BENCH_HOOK_SECRET}', batch_size: batch, requests_per_second: rate, concurrency: 8, timeout_seconds: 30 },
+      ],
+      syncs: [{ name: 'bench', model: 'people', destination: 'hook', object: 'contacts', mode: 'upsert', key: { from: 'id', field: 'external_id' }, fields: { email: 'email', first_name: 'first_name', orders: 'orders', signed_up: 'signed_up' } }],
+    },
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), stringify(content));
+  }
+}
+
+/** Runs the CLI in a child process, sampling its resident memory; VmHWM is the kernel's own peak. */
+function runMeasured(args: readonly string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; peakRssBytes: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let peak = 0;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-20_000);
+    });
+    const sample = () => {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+        if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+      } catch {
+        // The process has exited between two samples.
+      }
+    };
+    const timer = setInterval(sample, 100);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(timer);
+      resolve({ code, peakRssBytes: peak, stderr });
+    });
+  });
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DESTINATIONS } from '../destinations/index.js';
+import { CONTRACT_CASES, type ContractCase, type ContractEnvironment, type ContractKit, type ContractOptions } from '../destinations/emulator-kit/contract.js';
+import { contractSync, expected, people, SyncHarness, type Person } from './support/sync-harness.js';
+
+/**
+ * The shared contract suite: every registered destination, through the real sync engine, against its emulator.
+ * A destination finds its way here by its registry line and its destinations/<type>/contract.ts; a case that cannot
+ * apply is skipped with the reason its kit gives.
+ */
+const kits = new Map<string, ContractKit>();
+for (const type of DESTINATIONS) {
+  const module = (await import(`../destinations/${type.type}/contract.ts`).catch(() => undefined)) as { kit?: ContractKit } | undefined;
+  if (module?.kit) kits.set(type.type, module.kit);
+}
+
+describe('every registered destination has a contract kit', () => {
+  for (const type of DESTINATIONS) {
+    it(type.type, () => {
+      expect(kits.has(type.type), `destinations/${type.type}/contract.ts must export \`kit\``).toBe(true);
+      for (const name of Object.keys(kits.get(type.type)!.notApplicable)) expect(CONTRACT_CASES).toContain(name);
+    });
+  }
+});
+
+for (const [type, kit] of kits) {
+  describe(`destination contract: ${type}`, () => {
+    const open: { env?: ContractEnvironment; harness?: SyncHarness }[] = [];
+    afterEach(async () => {
+      for (const o of open.splice(0)) {
+        await o.harness?.close();
+        await o.env?.close();
+      }
+    });
+
+    /** A fresh environment and project syncing `rows` with one sync named `s`. */
+    async function setup(rows: readonly Person[], mode: string, options: Omit<ContractOptions, 'dir'> = {}, destination: Parameters<ContractEnvironment['destination']>[0] = {}, syncOptions: Record<string, unknown> = {}) {
+      const env = await kit.start({ dir: mkdtempSync(join(tmpdir(), `tideline-contract-${type}-`)), ...options });
+      const slot: { env?: ContractEnvironment; harness?: SyncHarness } = { env };
+      open.push(slot);
+      const harness = await SyncHarness.start({
+        destinations: [{ name: 'dest', ...env.destination(destination) }],
+        syncs: [contractSync('s', 'dest', env.object(mode), mode, syncOptions)],
+        rows,
+      });
+      slot.harness = harness;
+      return { env, harness, object: env.object(mode) };
+    }
+
+    const check = (name: ContractCase, body: () => Promise<void>) => {
+      const reason = kit.notApplicable[name];
+      if (reason) it.skip(`${name} (not applicable: ${reason})`, body);
+      else it(name, body, 60_000);
+    };
+
+    check('auth', async () => {
+      const { env, harness, object } = await setup(people(5), 'upsert', {}, { badCredentials: true });
+      const result = await harness.sync('s');
+      expect(result.status).toBe('failed');
+      expect(result.error).toMatch(/401|credential|auth/i);
+      expect(result.accepted).toBe(0);
+      expect((await env.records(object)).size).toBe(0);
+      // Nothing was recorded as sent: the next run with the right credentials sends everything.
+      expect(await harness.engine().store.snapshotSize('s')).toBe(0);
+    });
+
+    check('batch-limits', async () => {
+      const { env, harness, object } = await setup(people(95), 'upsert', { maxBatchRecords: 10 }, { batchSize: 10 });
+      const result = await harness.sync('s');
+      expect(result.status).toBe('success');
+      expect(result.requests).toBe(10);
+      if (env.maxBatch) expect(env.maxBatch()).toBeLessThanOrEqual(10);
+      expect(await env.records(object)).toEqual(expected(people(95)));
+    });
+
+    check('rate-limit', async () => {
+      // The emulator allows 20 requests a second and answers 429 beyond: the sync must wait, not lose records.
+      const rows = people(80);
+      const { env, harness, object } = await setup(rows, 'upsert', { requestsPerSecond: 20 }, { batchSize: 2 });
+      const result = await harness.sync('s');
+      expect(result.status).toBe('success');
+      expect(env.rateLimited!()).toBeGreaterThan(0);
+      expect(result.rateLimited).toBeGreaterThan(0);
+      expect(await env.records(object)).toEqual(expected(rows));
+    });
+
+    check('partial-failure', async () => {
+      const rows = people(40);
+      const { env, harness, object } = await setup(rows, 'upsert', { rejectKeys: ['7', '23'] }, { batchSize: 10 });
+      const result = await harness.sync('s');
+      expect(result.status).toBe('partial');
+      expect(result.accepted).toBe(38);
+      expect(result.rejected).toBe(2);
+      const held = await env.records(object);
+      expect([...held.keys()].sort()).toEqual(rows.map((p) => String(p.id)).filter((k) => k !== '7' && k !== '23').sort());
+      const rejected = await harness.engine().store.rejectedRows('s', 10);
+      expect(rejected.map((r) => r['record_key']).sort()).toEqual(['23', '7']);
+      expect(rejected.every((r) => r['retryable'] === false && typeof r['error_message'] === 'string')).toBe(true);
+      // Refused for good and unchanged: not sent again.
+      const again = await harness.sync('s');
+      expect(again.counts.held_back).toBe(2);
+      expect(again.requests).toBe(0);
+    });
+
+    check('idempotent-rerun', async () => {
+      const rows = people(30);
+      const { env, harness, object } = await setup(rows, 'upsert');
+      expect((await harness.sync('s')).accepted).toBe(30);
+      const second = await harness.sync('s');
+      expect(second.status).toBe('success');
+      expect(second.requests).toBe(0);
+      const changed = rows.map((p) => (p.id === 12 ? { ...p, first_name: 'Renamed' } : p));
+      await harness.setRows(changed);
+      const third = await harness.sync('s');
+      expect(third.counts).toMatchObject({ changed: 1, added: 0 });
+      expect(third.settled).toBe(1);
+      expect(third.requests).toBe(1);
+      expect(await env.records(object)).toEqual(expected(changed));
+      // A full resync sends everything again and converges to the same state.
+      const full = await harness.sync('s', { fullResync: true });
+      expect(full.accepted).toBe(30);
+      expect(await env.records(object)).toEqual(expected(changed));
+    });
+
+    check('audience', async () => {
+      const { env, harness, object } = await setup(people(10), 'audience');
+      await harness.sync('s');
+      expect([...(await env.records(object)).keys()].sort()).toEqual(people(10).map((p) => String(p.id)).sort());
+      const next = [...people(7), ...people(2, 50)];
+      await harness.setRows(next);
+      const result = await harness.sync('s');
+      expect(result.counts).toMatchObject({ added: 2, removed: 3, changed: 0 });
+      expect(result.status).toBe('success');
+      expect([...(await env.records(object)).keys()].sort()).toEqual(next.map((p) => String(p.id)).sort());
+    });
+
+    check('mirror-delete', async () => {
+      const { env, harness, object } = await setup(people(20), 'mirror', {}, {}, { max_deletes: '50%' });
+      await harness.sync('s');
+      const kept = people(15);
+      await harness.setRows(kept);
+      const result = await harness.sync('s');
+      expect(result.counts.removed).toBe(5);
+      expect(result.status).toBe('success');
+      expect(await env.records(object)).toEqual(expected(kept));
+      // Beyond max_deletes the run aborts before sending anything.
+      await harness.setRows(people(2));
+      const guarded = await harness.sync('s');
+      expect(guarded.status).toBe('failed');
+      expect(guarded.error).toMatch(/max_deletes/);
+      expect(guarded.requests).toBe(0);
+      expect(await env.records(object)).toEqual(expected(kept));
+    });
+
+    check('thousand-records', async () => {
+      const rows = people(1000);
+      const { env, harness, object } = await setup(rows, 'upsert', {}, { batchSize: 100 });
+      const result = await harness.sync('s');
+      expect(result).toMatchObject({ status: 'success', accepted: 1000, rejected: 0 });
+      expect(await env.records(object)).toEqual(expected(rows));
+    });
+  });
+}

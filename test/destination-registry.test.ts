@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { DESTINATIONS, destinationType } from '../destinations/index.js';
+import { SYNC_MODES } from '../destinations/destination.js';
+
+/** The destination registry must not lose entries silently, and each entry must be complete. */
+describe('destination registry', () => {
+  it('has the generic destinations, each complete and named once', () => {
+    const types = DESTINATIONS.map((d) => d.type);
+    expect(new Set(types).size).toBe(types.length);
+    for (const expected of ['webhook', 'file', 'table']) expect(types).toContain(expected);
+    for (const d of DESTINATIONS) {
+      expect(destinationType(d.type)).toBe(d);
+      expect(d.summary.length, d.type).toBeGreaterThan(10);
+      expect(d.modes.length, d.type).toBeGreaterThan(0);
+      for (const mode of d.modes) expect(SYNC_MODES).toContain(mode);
+      expect(typeof d.emulator.start, d.type).toBe('function');
+      expect(typeof d.emulator.sandboxConfig, d.type).toBe('function');
+    }
+  });
+});

@@ -1,0 +1,138 @@
+-- state schema
+CREATE SCHEMA IF NOT EXISTS "tideline_state";
+
+CREATE TABLE IF NOT EXISTS "tideline_state"."sync_runs" ("run_id" VARCHAR, "sync_name" VARCHAR, "mode" VARCHAR, "started_at" TIMESTAMP, "finished_at" TIMESTAMP, "status" VARCHAR, "added" BIGINT, "changed" BIGINT, "removed" BIGINT, "held_back" BIGINT, "invalid" BIGINT, "sent" BIGINT, "accepted" BIGINT, "rejected" BIGINT, "requests" BIGINT, "error" VARCHAR);
+
+CREATE TABLE IF NOT EXISTS "tideline_state"."sync_rejected" ("sync_name" VARCHAR, "record_key" VARCHAR, "record_hash" VARCHAR, "operation" VARCHAR, "run_id" VARCHAR, "error_code" VARCHAR, "error_message" VARCHAR, "retryable" BOOLEAN, "attempts" BIGINT, "first_rejected_at" TIMESTAMP, "last_rejected_at" TIMESTAMP);
+
+CREATE TABLE IF NOT EXISTS "tideline_state"."sync_locks" ("lock_key" VARCHAR, "sync_name" VARCHAR, "run_id" VARCHAR, "host" VARCHAR, "pid" BIGINT, "acquired_at" TIMESTAMP, "expires_at" TIMESTAMP, PRIMARY KEY ("lock_key"));
+
+CREATE TABLE IF NOT EXISTS "tideline_state"."sync_meta" ("name" VARCHAR, "value" VARCHAR);
+
+-- tables of the sync
+CREATE TABLE IF NOT EXISTS "tideline_state"."snapshot__crm_contacts" ("record_key" VARCHAR, "record_hash" VARCHAR, "destination_id" VARCHAR, "retained" VARCHAR, "last_status" VARCHAR, "last_attempt_at" TIMESTAMP, "last_run_id" VARCHAR, "synced_at" TIMESTAMP);
+
+CREATE TABLE IF NOT EXISTS "tideline_state"."journal__crm_contacts" ("seq" BIGINT, "accepted" BOOLEAN, "destination_id" VARCHAR, "retained" VARCHAR, "error_code" VARCHAR, "error_message" VARCHAR, "retryable" BOOLEAN);
+
+-- materialise the change set
+CREATE TABLE "tideline_state"."changes__crm_contacts" AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "op" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'duplicate_key' THEN 5 WHEN 'null_key' THEN 6 END, "record_key") AS "seq", d.* FROM (
+WITH mapped AS (
+  SELECT lower(trim("email")) AS "record_key", "first_name" AS "f_0", strftime(CAST("created_at" AS TIMESTAMP), '%d/%m/%Y') AS "f_1", strftime(CAST("last_order_at" AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ') AS "f_2", sha256(lower(trim("email"))) AS "f_3", "ltv" AS "f_4", "p_churn" AS "f_5", "is_vip" AS "f_6", 'tideline' AS "f_7"
+  FROM "analytics"."customers"
+),
+shared AS (
+  SELECT "record_key" FROM mapped WHERE "record_key" IS NOT NULL GROUP BY "record_key" HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT m.*, md5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(length(m."f_0") AS VARCHAR) || ':' || m."f_0", '~') || '10:signup_day' || COALESCE(CAST(length(m."f_1") AS VARCHAR) || ':' || m."f_1", '~') || '10:last_order' || COALESCE(CAST(length(m."f_2") AS VARCHAR) || ':' || m."f_2", '~') || '12:email_sha256' || COALESCE(CAST(length(m."f_3") AS VARCHAR) || ':' || m."f_3", '~') || '14:lifetime_value' || COALESCE(CAST(length(CAST(CAST(m."f_4" AS DECIMAL(38,9)) AS VARCHAR)) AS VARCHAR) || ':' || CAST(CAST(m."f_4" AS DECIMAL(38,9)) AS VARCHAR), '~') || '10:churn_risk' || COALESCE(CAST(length(CASE WHEN ABS(m."f_5") < 1e15 THEN CAST(CAST(m."f_5" AS DECIMAL(38,6)) AS VARCHAR) ELSE CAST(m."f_5" AS VARCHAR) END) AS VARCHAR) || ':' || CASE WHEN ABS(m."f_5") < 1e15 THEN CAST(CAST(m."f_5" AS DECIMAL(38,6)) AS VARCHAR) ELSE CAST(m."f_5" AS VARCHAR) END, '~') || '3:vip' || COALESCE(CAST(length(CASE WHEN m."f_6" THEN 'true' WHEN NOT m."f_6" THEN 'false' END) AS VARCHAR) || ':' || CASE WHEN m."f_6" THEN 'true' WHEN NOT m."f_6" THEN 'false' END, '~') || '6:source' || COALESCE(CAST(length(m."f_7") AS VARCHAR) || ':' || m."f_7", '~')) AS "record_hash"
+  FROM mapped AS m
+)
+SELECT CASE WHEN r."record_key" IS NOT NULL THEN 'held_back' WHEN s."record_key" IS NULL THEN 'added' ELSE 'changed' END AS "op",
+    m."record_key", m."record_hash", s."destination_id", s."retained", m."f_0", m."f_1", m."f_2", m."f_3", m."f_4", m."f_5", m."f_6", m."f_7"
+  FROM keyed AS m
+  LEFT JOIN "tideline_state"."snapshot__crm_contacts" AS s ON s."record_key" = m."record_key"
+  LEFT JOIN (SELECT "record_key", "record_hash" FROM "tideline_state"."sync_rejected" WHERE "sync_name" = 'crm_contacts' AND "retryable" = FALSE) AS r ON r."record_key" = m."record_key" AND r."record_hash" = m."record_hash"
+  WHERE m."record_key" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS k WHERE k."record_key" = m."record_key") AND (s."record_key" IS NULL OR s."record_hash" <> m."record_hash")
+UNION ALL
+SELECT CASE WHEN m."record_key" IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    m."record_key", CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), m."f_0", m."f_1", m."f_2", m."f_3", m."f_4", m."f_5", m."f_6", m."f_7"
+  FROM keyed AS m
+  WHERE m."record_key" IS NULL OR EXISTS (SELECT 1 FROM shared AS k WHERE k."record_key" = m."record_key")
+UNION ALL
+SELECT 'removed', s."record_key", CAST(NULL AS VARCHAR), s."destination_id", s."retained", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM "tideline_state"."snapshot__crm_contacts" AS s
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE m."record_key" = s."record_key")
+) AS d
+) AS numbered ORDER BY "seq";
+
+-- count it
+SELECT "op", COUNT(*) AS "n" FROM "tideline_state"."changes__crm_contacts" GROUP BY "op";
+
+-- read a page
+SELECT STRING_AGG(CAST(json_array("seq", "op", "record_key", "destination_id", "retained", "f_0", "f_1", "f_2", "f_3", "f_4", "f_5", "f_6", "f_7") AS VARCHAR), ',' ORDER BY "seq") AS "page" FROM "tideline_state"."changes__crm_contacts" WHERE "seq" > 20000 AND "seq" <= 30000;
+
+-- record invalid keys, forget stale rejections
+DELETE FROM "tideline_state"."sync_rejected" WHERE "sync_name" = 'crm_contacts' AND "record_key" NOT IN (SELECT "record_key" FROM "tideline_state"."changes__crm_contacts" WHERE "record_key" IS NOT NULL);
+
+MERGE INTO "tideline_state"."sync_rejected" AS t
+USING (
+SELECT 'crm_contacts' AS "sync_name", c."record_key" AS "record_key", CAST(NULL AS VARCHAR) AS "record_hash", CAST(NULL AS VARCHAR) AS "operation", 'run-1' AS "run_id", 'duplicate_key' AS "error_code", 'several model rows share this key: none is sent until it is unique' AS "error_message", FALSE AS "retryable", COALESCE(p."attempts", 0) + 1 AS "attempts", COALESCE(p."first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS "first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_rejected_at"
+FROM (SELECT DISTINCT "record_key" FROM "tideline_state"."changes__crm_contacts" WHERE "op" = 'duplicate_key') AS c
+LEFT JOIN "tideline_state"."sync_rejected" AS p ON p."sync_name" = 'crm_contacts' AND p."record_key" = c."record_key"
+) AS s
+ON t."sync_name" = s."sync_name" AND t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "operation" = s."operation", "run_id" = s."run_id", "error_code" = s."error_code", "error_message" = s."error_message", "retryable" = s."retryable", "attempts" = s."attempts", "first_rejected_at" = s."first_rejected_at", "last_rejected_at" = s."last_rejected_at"
+WHEN NOT MATCHED THEN INSERT ("sync_name", "record_key", "record_hash", "operation", "run_id", "error_code", "error_message", "retryable", "attempts", "first_rejected_at", "last_rejected_at") VALUES (s."sync_name", s."record_key", s."record_hash", s."operation", s."run_id", s."error_code", s."error_message", s."retryable", s."attempts", s."first_rejected_at", s."last_rejected_at");
+
+-- fold the journal into the snapshot (one atomic unit)
+MERGE INTO "tideline_state"."snapshot__crm_contacts" AS t
+USING (
+SELECT x."record_key" AS "record_key", x."record_hash" AS "record_hash", COALESCE(x."destination_id", p."destination_id") AS "destination_id", COALESCE(x."retained", p."retained") AS "retained", 'synced' AS "last_status", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_attempt_at", 'run-1' AS "last_run_id", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "synced_at"
+FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq") AS x LEFT JOIN "tideline_state"."snapshot__crm_contacts" AS p ON p."record_key" = x."record_key"
+WHERE x."accepted" AND x."op" <> 'removed'
+) AS s
+ON t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "destination_id" = s."destination_id", "retained" = s."retained", "last_status" = s."last_status", "last_attempt_at" = s."last_attempt_at", "last_run_id" = s."last_run_id", "synced_at" = s."synced_at"
+WHEN NOT MATCHED THEN INSERT ("record_key", "record_hash", "destination_id", "retained", "last_status", "last_attempt_at", "last_run_id", "synced_at") VALUES (s."record_key", s."record_hash", s."destination_id", s."retained", s."last_status", s."last_attempt_at", s."last_run_id", s."synced_at");
+
+DELETE FROM "tideline_state"."snapshot__crm_contacts" WHERE "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq") AS x WHERE x."accepted" AND x."op" = 'removed');
+
+UPDATE "tideline_state"."snapshot__crm_contacts" SET "last_status" = 'rejected', "last_attempt_at" = CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) WHERE "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq") AS x WHERE NOT x."accepted");
+
+DELETE FROM "tideline_state"."sync_rejected" WHERE "sync_name" = 'crm_contacts' AND "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq") AS x WHERE x."accepted");
+
+MERGE INTO "tideline_state"."sync_rejected" AS t
+USING (
+SELECT 'crm_contacts' AS "sync_name", x."record_key" AS "record_key", x."record_hash" AS "record_hash", x."op" AS "operation", 'run-1' AS "run_id", x."error_code" AS "error_code", x."error_message" AS "error_message", x."retryable" AS "retryable", COALESCE(p."attempts", 0) + 1 AS "attempts", COALESCE(p."first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS "first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_rejected_at"
+FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq") AS x LEFT JOIN "tideline_state"."sync_rejected" AS p ON p."sync_name" = 'crm_contacts' AND p."record_key" = x."record_key"
+WHERE NOT x."accepted"
+) AS s
+ON t."sync_name" = s."sync_name" AND t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "operation" = s."operation", "run_id" = s."run_id", "error_code" = s."error_code", "error_message" = s."error_message", "retryable" = s."retryable", "attempts" = s."attempts", "first_rejected_at" = s."first_rejected_at", "last_rejected_at" = s."last_rejected_at"
+WHEN NOT MATCHED THEN INSERT ("sync_name", "record_key", "record_hash", "operation", "run_id", "error_code", "error_message", "retryable", "attempts", "first_rejected_at", "last_rejected_at") VALUES (s."sync_name", s."record_key", s."record_hash", s."operation", s."run_id", s."error_code", s."error_message", s."retryable", s."attempts", s."first_rejected_at", s."last_rejected_at");
+
+DELETE FROM "tideline_state"."journal__crm_contacts" WHERE 1 = 1;
+
+-- plan before any state exists (read-only preview)
+SELECT * FROM (
+  SELECT p.*, ROW_NUMBER() OVER (PARTITION BY "op" ORDER BY "record_key") AS "sample_rank", COUNT(*) OVER (PARTITION BY "op") AS "op_rows"
+  FROM (
+WITH mapped AS (
+  SELECT lower(trim("email")) AS "record_key", "first_name" AS "f_0", strftime(CAST("created_at" AS TIMESTAMP), '%d/%m/%Y') AS "f_1", strftime(CAST("last_order_at" AS TIMESTAMP), '%Y-%m-%dT%H:%M:%S.%gZ') AS "f_2", sha256(lower(trim("email"))) AS "f_3", "ltv" AS "f_4", "p_churn" AS "f_5", "is_vip" AS "f_6", 'tideline' AS "f_7"
+  FROM "analytics"."customers"
+),
+shared AS (
+  SELECT "record_key" FROM mapped WHERE "record_key" IS NOT NULL GROUP BY "record_key" HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT m.*, md5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(length(m."f_0") AS VARCHAR) || ':' || m."f_0", '~') || '10:signup_day' || COALESCE(CAST(length(m."f_1") AS VARCHAR) || ':' || m."f_1", '~') || '10:last_order' || COALESCE(CAST(length(m."f_2") AS VARCHAR) || ':' || m."f_2", '~') || '12:email_sha256' || COALESCE(CAST(length(m."f_3") AS VARCHAR) || ':' || m."f_3", '~') || '14:lifetime_value' || COALESCE(CAST(length(CAST(CAST(m."f_4" AS DECIMAL(38,9)) AS VARCHAR)) AS VARCHAR) || ':' || CAST(CAST(m."f_4" AS DECIMAL(38,9)) AS VARCHAR), '~') || '10:churn_risk' || COALESCE(CAST(length(CASE WHEN ABS(m."f_5") < 1e15 THEN CAST(CAST(m."f_5" AS DECIMAL(38,6)) AS VARCHAR) ELSE CAST(m."f_5" AS VARCHAR) END) AS VARCHAR) || ':' || CASE WHEN ABS(m."f_5") < 1e15 THEN CAST(CAST(m."f_5" AS DECIMAL(38,6)) AS VARCHAR) ELSE CAST(m."f_5" AS VARCHAR) END, '~') || '3:vip' || COALESCE(CAST(length(CASE WHEN m."f_6" THEN 'true' WHEN NOT m."f_6" THEN 'false' END) AS VARCHAR) || ':' || CASE WHEN m."f_6" THEN 'true' WHEN NOT m."f_6" THEN 'false' END, '~') || '6:source' || COALESCE(CAST(length(m."f_7") AS VARCHAR) || ':' || m."f_7", '~')) AS "record_hash"
+  FROM mapped AS m
+)
+SELECT CASE WHEN r."record_key" IS NOT NULL THEN 'held_back' WHEN s."record_key" IS NULL THEN 'added' ELSE 'changed' END AS "op",
+    m."record_key", m."record_hash", s."destination_id", s."retained", m."f_0", m."f_1", m."f_2", m."f_3", m."f_4", m."f_5", m."f_6", m."f_7"
+  FROM keyed AS m
+  LEFT JOIN (SELECT CAST(NULL AS VARCHAR) AS "record_key", CAST(NULL AS VARCHAR) AS "record_hash", CAST(NULL AS VARCHAR) AS "destination_id", CAST(NULL AS VARCHAR) AS "retained", CAST(NULL AS VARCHAR) AS "last_status", CAST(NULL AS TIMESTAMP) AS "last_attempt_at", CAST(NULL AS VARCHAR) AS "last_run_id", CAST(NULL AS TIMESTAMP) AS "synced_at" FROM (SELECT 1 AS "one") AS e WHERE 1 = 0) AS s ON s."record_key" = m."record_key"
+  LEFT JOIN (SELECT CAST(NULL AS VARCHAR) AS "record_key", CAST(NULL AS VARCHAR) AS "record_hash" FROM (SELECT 1 AS "one") AS e WHERE 1 = 0) AS r ON r."record_key" = m."record_key" AND r."record_hash" = m."record_hash"
+  WHERE m."record_key" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS k WHERE k."record_key" = m."record_key") AND (s."record_key" IS NULL OR s."record_hash" <> m."record_hash")
+UNION ALL
+SELECT CASE WHEN m."record_key" IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    m."record_key", CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), m."f_0", m."f_1", m."f_2", m."f_3", m."f_4", m."f_5", m."f_6", m."f_7"
+  FROM keyed AS m
+  WHERE m."record_key" IS NULL OR EXISTS (SELECT 1 FROM shared AS k WHERE k."record_key" = m."record_key")
+UNION ALL
+SELECT 'removed', s."record_key", CAST(NULL AS VARCHAR), s."destination_id", s."retained", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM (SELECT CAST(NULL AS VARCHAR) AS "record_key", CAST(NULL AS VARCHAR) AS "record_hash", CAST(NULL AS VARCHAR) AS "destination_id", CAST(NULL AS VARCHAR) AS "retained", CAST(NULL AS VARCHAR) AS "last_status", CAST(NULL AS TIMESTAMP) AS "last_attempt_at", CAST(NULL AS VARCHAR) AS "last_run_id", CAST(NULL AS TIMESTAMP) AS "synced_at" FROM (SELECT 1 AS "one") AS e WHERE 1 = 0) AS s
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE m."record_key" = s."record_key")
+  ) AS p
+) AS x WHERE "sample_rank" <= 3;
+
+-- full resync
+DROP TABLE IF EXISTS "tideline_state"."snapshot__crm_contacts";
+
+DROP TABLE IF EXISTS "tideline_state"."journal__crm_contacts";
+
+DROP TABLE IF EXISTS "tideline_state"."changes__crm_contacts";
+
+DELETE FROM "tideline_state"."sync_rejected" WHERE "sync_name" = 'crm_contacts';

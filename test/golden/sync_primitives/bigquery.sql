@@ -1,0 +1,39 @@
+-- canonical text of a decimal
+CAST(CAST(CAST(12.5 AS NUMERIC(18,2)) AS DECIMAL(38,9)) AS STRING);
+
+-- canonical text of a float
+CASE WHEN ABS(CAST(0.1 + 0.2 AS FLOAT64)) < 1e15 THEN CAST(CAST(CAST(0.1 + 0.2 AS FLOAT64) AS DECIMAL(38,6)) AS STRING) ELSE CAST(CAST(0.1 + 0.2 AS FLOAT64) AS STRING) END;
+
+-- canonical text of a large float
+CASE WHEN ABS(CAST(1234567.1234567892 AS FLOAT64)) < 1e15 THEN CAST(CAST(CAST(1234567.1234567892 AS FLOAT64) AS DECIMAL(38,6)) AS STRING) ELSE CAST(CAST(1234567.1234567892 AS FLOAT64) AS STRING) END;
+
+-- canonical text of an integer
+CAST(CAST(-42 AS INT64) AS STRING);
+
+-- canonical text of booleans
+CASE WHEN TRUE THEN 'true' WHEN NOT TRUE THEN 'false' END || CASE WHEN FALSE THEN 'true' WHEN NOT FALSE THEN 'false' END;
+
+-- canonical text of a date
+FORMAT_TIMESTAMP('%Y-%m-%d', CAST(DATE '2024-02-29' AS TIMESTAMP), 'UTC');
+
+-- canonical text of a timestamp
+FORMAT_TIMESTAMP('%Y-%m-%d %H:%M:%E6S', CAST(CAST('2024-03-01 09:30:05.123' AS TIMESTAMP) AS TIMESTAMP), 'UTC');
+
+-- canonical text of NULL stays NULL
+CASE WHEN ABS(CAST(NULL AS FLOAT64)) < 1e15 THEN CAST(CAST(CAST(NULL AS FLOAT64) AS DECIMAL(38,6)) AS STRING) ELSE CAST(CAST(NULL AS FLOAT64) AS STRING) END;
+
+-- date format with literals
+FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(CAST('2024-03-01 09:30:05.123' AS TIMESTAMP) AS TIMESTAMP), 'UTC');
+
+-- date format of a date, day first
+FORMAT_TIMESTAMP('%d/%m/%Y', CAST(DATE '2024-12-07' AS TIMESTAMP), 'UTC');
+
+CREATE TABLE IF NOT EXISTS `state`.`locks` (`lock_key` STRING, `expires_at` TIMESTAMP, PRIMARY KEY (`lock_key`) NOT ENFORCED);
+
+MERGE INTO `state`.`locks` AS t
+USING (
+SELECT k, v FROM staged
+) AS s
+ON t.`k` = s.`k`
+WHEN MATCHED THEN UPDATE SET `v` = COALESCE(s.`v`, t.`v`)
+WHEN NOT MATCHED THEN INSERT (`k`, `v`) VALUES (s.`k`, s.`v`);

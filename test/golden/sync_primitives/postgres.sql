@@ -1,0 +1,39 @@
+-- canonical text of a decimal
+CAST(CAST(CAST(12.5 AS NUMERIC(18,2)) AS DECIMAL(38,9)) AS TEXT);
+
+-- canonical text of a float
+CASE WHEN ABS(CAST(0.1 + 0.2 AS DOUBLE PRECISION)) < 1e15 THEN CAST(CAST(CAST(0.1 + 0.2 AS DOUBLE PRECISION) AS DECIMAL(38,6)) AS TEXT) ELSE CAST(CAST(0.1 + 0.2 AS DOUBLE PRECISION) AS TEXT) END;
+
+-- canonical text of a large float
+CASE WHEN ABS(CAST(1234567.1234567892 AS DOUBLE PRECISION)) < 1e15 THEN CAST(CAST(CAST(1234567.1234567892 AS DOUBLE PRECISION) AS DECIMAL(38,6)) AS TEXT) ELSE CAST(CAST(1234567.1234567892 AS DOUBLE PRECISION) AS TEXT) END;
+
+-- canonical text of an integer
+CAST(CAST(-42 AS BIGINT) AS TEXT);
+
+-- canonical text of booleans
+CASE WHEN TRUE THEN 'true' WHEN NOT TRUE THEN 'false' END || CASE WHEN FALSE THEN 'true' WHEN NOT FALSE THEN 'false' END;
+
+-- canonical text of a date
+to_char(CAST(DATE '2024-02-29' AS TIMESTAMP), 'YYYY"-"MM"-"DD');
+
+-- canonical text of a timestamp
+to_char(CAST(CAST('2024-03-01 09:30:05.123' AS TIMESTAMP) AS TIMESTAMP), 'YYYY"-"MM"-"DD" "HH24":"MI":"SS.US');
+
+-- canonical text of NULL stays NULL
+CASE WHEN ABS(CAST(NULL AS DOUBLE PRECISION)) < 1e15 THEN CAST(CAST(CAST(NULL AS DOUBLE PRECISION) AS DECIMAL(38,6)) AS TEXT) ELSE CAST(CAST(NULL AS DOUBLE PRECISION) AS TEXT) END;
+
+-- date format with literals
+to_char(CAST(CAST('2024-03-01 09:30:05.123' AS TIMESTAMP) AS TIMESTAMP), 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS.MS"Z"');
+
+-- date format of a date, day first
+to_char(CAST(DATE '2024-12-07' AS TIMESTAMP), 'DD"/"MM"/"YYYY');
+
+CREATE TABLE IF NOT EXISTS "state"."locks" ("lock_key" TEXT, "expires_at" TIMESTAMP, PRIMARY KEY ("lock_key"));
+
+MERGE INTO "state"."locks" AS t
+USING (
+SELECT k, v FROM staged
+) AS s
+ON t."k" = s."k"
+WHEN MATCHED THEN UPDATE SET "v" = COALESCE(s."v", t."v")
+WHEN NOT MATCHED THEN INSERT ("k", "v") VALUES (s."k", s."v");

@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+import type { DialectName, LogicalType } from '../src/dialects/dialect.js';
+import { DIALECTS } from '../src/dialects/registry.js';
+import { loadProject } from '../src/project/loader.js';
+import { StateStore } from '../src/state/store.js';
+import { countsStatement, diffSelect, materialiseStatement, pageStatement, previewStatement } from '../src/sync/planner.js';
+import type { Connection } from '../src/warehouses/connection.js';
+import { expectGolden } from './support/golden.js';
+
+const FIXTURE = join(import.meta.dirname, 'fixtures/sync-mini');
+
+/** The model's columns, as introspection would give them. */
+const TYPES = new Map<string, LogicalType>([
+  ['email', 'string'],
+  ['first_name', 'string'],
+  ['created_at', 'date'],
+  ['last_order_at', 'timestamp'],
+  ['ltv', 'decimal'],
+  ['p_churn', 'float'],
+  ['is_vip', 'boolean'],
+]);
+
+/**
+ * Golden SQL of the sync engine for every dialect: the state schema, the diff (hash of mapped fields, classification,
+ * materialisation, pages, preview), and the journal's atomic fold into the snapshot. DuckDB and PostgreSQL run the
+ * same statements for real in the sync and contract suites; BigQuery and Snowflake are checked here.
+ */
+describe('golden SQL of the sync engine', () => {
+  for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
+    it(dialect, async () => {
+      const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
+      const d = project.target.dialect;
+      const sync = project.syncs.get('crm_contacts')!;
+      const store = new StateStore({ dialect: d } as Connection, project.target.stateSchema);
+      const types = new Map([...TYPES].map(([k, v]) => [d.identifierKey(k), v]));
+      const model = { schema: project.target.schema, name: sync.model };
+      const { select, mapping } = diffSelect({ dialect: d, sync, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+      const first = diffSelect({ dialect: d, sync, model, types, snapshot: undefined, rejected: undefined });
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      const sections: [string, readonly { text: string }[]][] = [
+        ['state schema', store.setupStatements()],
+        ['tables of the sync', store.syncSetupStatements(sync.name)],
+        ['materialise the change set', [materialiseStatement(d, store.changes(sync.name), select)]],
+        ['count it', [countsStatement(d, store.changes(sync.name))]],
+        ['read a page', [pageStatement(d, store.changes(sync.name), 20_000, 10_000, mapping)]],
+        ['record invalid keys, forget stale rejections', store.invalidKeyStatements(sync.name, 'run-1', at)],
+        ['fold the journal into the snapshot (one atomic unit)', store.applyJournalStatements(sync.name, 'run-1', at)],
+        ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
+        ['full resync', store.resetStatements(sync.name)],
+      ];
+      const text = sections.map(([title, statements]) => `-- ${title}\n${statements.map((s) => `${s.text};`).join('\n\n')}`).join('\n\n') + '\n';
+      expectGolden(join(import.meta.dirname, 'golden', 'sync_engine', `${dialect}.sql`), text);
+    });
+  }
+});
