@@ -1,9 +1,10 @@
-import { audiences } from './audiences/compile.js';
 import { customers } from './customers/compile.js';
+import { audiences } from './audiences/compile.js';
+import { identity } from './identity/compile.js';
 import { ltv } from './ltv/compile.js';
 import type { RegisteredKind } from './model-kind.js';
-import { rfm } from './rfm/compile.js';
 import { sqlModel } from './sql/compile.js';
+import { rfm } from './rfm/compile.js';
 import { staging } from './staging/compile.js';
 
 /**
@@ -13,7 +14,7 @@ import { staging } from './staging/compile.js';
  *  3. golden SQL cases under test/golden/cases/ for the kind, executed on DuckDB and Postgres by test/golden;
  *     the registry test counts the kinds.
  */
-export const MODEL_KINDS: readonly RegisteredKind[] = [staging, sqlModel, customers, rfm, ltv, audiences];
+export const MODEL_KINDS: readonly RegisteredKind[] = [staging, sqlModel, identity, customers, rfm, ltv, audiences];
 
 export function modelKind(kind: string): RegisteredKind | undefined {
   return MODEL_KINDS.find((k) => k.kind === kind);

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT } from './context.js';
 import { registerCompile } from './compile.js';
+import { registerIdentity } from './identity.js';
 import { registerInit } from './init.js';
 import { registerPlan } from './plan.js';
 import { registerRejected } from './rejected.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerRejected(program);
   registerSandbox(program);
+  registerIdentity(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

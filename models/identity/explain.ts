@@ -1,0 +1,214 @@
+import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
+import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
+import type { HostIO } from '../model-kind.js';
+import { normaliseInline } from './normalise.js';
+import { resolvePlan } from './plan.js';
+import { inputOptions } from './records.js';
+import type { IdentitySpec } from './schema.js';
+import { col, text, unionAll } from './tables.js';
+
+/**
+ * `tideline identity explain`: why records were linked into one customer. It reads the model's visible tables
+ * (`<name>`, `<name>_map`, `<name>_links`) and, to find a customer by e-mail, the sources themselves through the
+ * same normalisation as the build — so no table of every identifier value is kept only for this.
+ */
+export interface ExplainContext {
+  readonly dialect: Dialect;
+  readonly io: Pick<HostIO, 'query'>;
+  readonly spec: IdentitySpec;
+  /** The golden table; the map and links are its `_map` and `_links` companions. */
+  readonly table: TableRef;
+  /** A relation to read a source or model from, as in a build. */
+  relation(name: string): Sql;
+}
+
+export interface ExplainedRecord {
+  readonly key: string;
+  readonly rule: string | null;
+  readonly holdsId: boolean;
+  readonly previousCustomerId: string | null;
+}
+
+export interface ExplainedLink {
+  readonly rule: string;
+  readonly rank: number;
+  readonly matchedOn: string;
+  readonly from: string;
+  readonly to: string;
+  readonly fromCustomer: string;
+  readonly toCustomer: string;
+  readonly used: boolean;
+}
+
+export interface Explanation {
+  readonly customerId: string;
+  readonly golden: Readonly<Record<string, unknown>>;
+  readonly records: readonly ExplainedRecord[];
+  readonly links: readonly ExplainedLink[];
+}
+
+const companion = (table: TableRef, suffix: string): TableRef => ({ ...table, name: `${table.name}_${suffix}` });
+
+function reader(d: Dialect) {
+  return (row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? null;
+}
+
+/**
+ * The customer ids `who` designates: a customer id, a `source:id` record key, or an e-mail address (any record
+ * holding it, normalised like the build does).
+ */
+export async function findCustomers(context: ExplainContext, who: string): Promise<string[]> {
+  const d = context.dialect;
+  const map = companion(context.table, 'map');
+  const m = (name: string) => col(d, 'm', name);
+  const read = reader(d);
+  const ids = (rows: readonly Readonly<Record<string, unknown>>[]) => [...new Set(rows.map((r) => String(read(r, 'customer_id'))))].sort();
+
+  const direct = await context.io.query(sql`SELECT DISTINCT ${m('customer_id')} FROM ${d.table(map)} AS m WHERE ${m('customer_id')} = ${d.string(who)}`);
+  if (direct.length) return ids(direct);
+  const colon = who.indexOf(':');
+  if (colon > 0 && !who.includes('@')) {
+    const byKey = await context.io.query(
+      sql`SELECT DISTINCT ${m('customer_id')} FROM ${d.table(map)} AS m WHERE ${m('source')} = ${d.string(who.slice(0, colon))} AND ${m('source_id')} = ${d.string(who.slice(colon + 1))}`,
+    );
+    if (byKey.length) return ids(byKey);
+  }
+  if (!who.includes('@')) return [];
+
+  const plan = resolvePlan(context.spec);
+  const branches: Sql[] = [];
+  for (const source of plan.sources) {
+    for (const input of source.inputs) {
+      const identifier = input.role === 'identifier' ? plan.identifiers.get(input.field) : undefined;
+      if (!identifier || identifier.type !== 'email') continue;
+      const options = inputOptions(plan, identifier, input);
+      const raw = input.sql !== undefined ? Sql.userExpression(input.sql) : col(d, 'src', input.column!);
+      branches.push(sql`SELECT ${text(d, source.label)} AS ${d.id('source')}, ${d.cast(col(d, 'src', source.id), 'string')} AS ${d.id('source_id')}
+FROM ${context.relation(source.relation)} AS src
+WHERE ${normaliseInline(d, 'email', options, raw)} = ${normaliseInline(d, 'email', options, d.literal(who))}`);
+    }
+  }
+  if (!branches.length) return [];
+  const found = await context.io.query(sql`SELECT DISTINCT ${m('customer_id')}
+FROM ${d.table(map)} AS m
+JOIN (
+${unionAll(branches)}
+) AS f ON ${col(d, 'f', 'source')} = ${m('source')} AND ${col(d, 'f', 'source_id')} = ${m('source_id')}`);
+  return ids(found);
+}
+
+export async function explainCustomer(context: ExplainContext, customerId: string): Promise<Explanation | undefined> {
+  const d = context.dialect;
+  const read = reader(d);
+  const id = d.string(customerId);
+  const golden = await context.io.query(sql`SELECT * FROM ${d.table(context.table)} WHERE ${d.id('customer_id')} = ${id}`);
+  if (!golden.length) return undefined;
+  const records = await context.io.query(
+    sql`SELECT ${joinSql(['source', 'source_id', 'rule', 'holds_id', 'previous_customer_id'].map((c) => d.id(c)))}
+FROM ${d.table(companion(context.table, 'map'))}
+WHERE ${d.id('customer_id')} = ${id}
+ORDER BY ${d.id('source')}, ${d.id('source_id')}`,
+  );
+  const links = await context.io.query(
+    sql`SELECT ${joinSql(['rule', 'rank', 'matched_on', 'source', 'source_id', 'linked_source', 'linked_source_id', 'customer_id', 'linked_customer_id', 'used'].map((c) => d.id(c)))}
+FROM ${d.table(companion(context.table, 'links'))}
+WHERE ${d.id('customer_id')} = ${id} OR ${d.id('linked_customer_id')} = ${id}
+ORDER BY ${d.id('rank')}, ${d.id('source')}, ${d.id('source_id')}, ${d.id('linked_source')}, ${d.id('linked_source_id')}`,
+  );
+  const key = (row: Readonly<Record<string, unknown>>, source: string, sourceId: string) => `${String(read(row, source))}:${String(read(row, sourceId))}`;
+  const row = golden[0]!;
+  return {
+    customerId,
+    golden: Object.fromEntries(Object.keys(row).map((k) => [k.toLowerCase(), row[k]])),
+    records: records.map((r) => ({
+      key: key(r, 'source', 'source_id'),
+      rule: read(r, 'rule') === null ? null : String(read(r, 'rule')),
+      holdsId: read(r, 'holds_id') === true,
+      previousCustomerId: read(r, 'previous_customer_id') === null ? null : String(read(r, 'previous_customer_id')),
+    })),
+    links: links.map((r) => ({
+      rule: String(read(r, 'rule')),
+      rank: Number(read(r, 'rank')),
+      matchedOn: String(read(r, 'matched_on')),
+      from: key(r, 'source', 'source_id'),
+      to: key(r, 'linked_source', 'linked_source_id'),
+      fromCustomer: String(read(r, 'customer_id')),
+      toCustomer: String(read(r, 'linked_customer_id')),
+      used: read(r, 'used') === true,
+    })),
+  };
+}
+
+/** At most this many records are drawn in the path; a larger customer is summarised. */
+const MAX_TREE = 200;
+
+/**
+ * The explanation as text: the golden record, the records, then the path that links each record to the one holding
+ * the id — a breadth-first tree over the links used, strongest rules first, so every line reads "this record joined
+ * through that rule on that value" — and finally the links that were found but not used.
+ */
+export function renderExplanation(e: Explanation, model: string): string {
+  const lines: string[] = [];
+  const sources = String(e.golden['sources'] ?? '');
+  lines.push(`Customer ${e.customerId} (model ${model}): ${e.records.length} record${e.records.length === 1 ? '' : 's'} from ${sources}`);
+  const skip = new Set(['customer_id', 'records', 'sources', 'source_ids']);
+  const fields = Object.entries(e.golden).filter(([k]) => !skip.has(k));
+  const width = Math.max(0, ...fields.map(([k]) => k.length));
+  for (const [k, v] of fields) lines.push(`  ${k.padEnd(width)}  ${v instanceof Date ? v.toISOString() : v === null ? '—' : String(v)}`);
+
+  lines.push('', 'Records:');
+  const keyWidth = Math.max(0, ...e.records.map((r) => r.key.length));
+  for (const r of e.records) {
+    const notes = [r.holdsId ? 'holds the customer id' : r.rule ? `linked by ${r.rule}` : 'no link'];
+    if (r.previousCustomerId && r.previousCustomerId !== e.customerId) notes.push(`was customer ${r.previousCustomerId}`);
+    lines.push(`  ${r.key.padEnd(keyWidth)}  ${notes.join('; ')}`);
+  }
+
+  const used = e.links.filter((l) => l.used && l.fromCustomer === e.customerId && l.toCustomer === e.customerId);
+  const root = e.records.find((r) => r.holdsId)?.key ?? e.records[0]?.key;
+  if (root && used.length) {
+    lines.push('', `How they are linked (from ${root}, strongest rules first):`, `  ${root}`);
+    const adjacent = new Map<string, ExplainedLink[]>();
+    for (const link of used) {
+      for (const end of [link.from, link.to]) adjacent.set(end, [...(adjacent.get(end) ?? []), link]);
+    }
+    for (const list of adjacent.values()) list.sort((a, b) => a.rank - b.rank);
+    // Breadth-first: each record is attached to the first record that reached it, by its strongest link.
+    const children = new Map<string, { link: ExplainedLink; child: string }[]>();
+    const seen = new Set([root]);
+    const queue = [root];
+    while (queue.length) {
+      const node = queue.shift()!;
+      for (const link of adjacent.get(node) ?? []) {
+        const other = link.from === node ? link.to : link.from;
+        if (seen.has(other)) continue;
+        seen.add(other);
+        children.set(node, [...(children.get(node) ?? []), { link, child: other }]);
+        queue.push(other);
+      }
+    }
+    let drawn = 0;
+    const draw = (node: string, prefix: string): void => {
+      const list = children.get(node) ?? [];
+      list.forEach(({ link, child }, i) => {
+        if (drawn >= MAX_TREE) return;
+        drawn++;
+        const last = i === list.length - 1;
+        lines.push(`  ${prefix}${last ? '└─' : '├─'} ${link.rule} [${link.matchedOn}] → ${child}`);
+        draw(child, `${prefix}${last ? '   ' : '│  '}`);
+      });
+    };
+    draw(root, '');
+    if (seen.size - 1 > drawn) lines.push(`  … and ${seen.size - 1 - drawn} more records`);
+  }
+
+  const unused = e.links.filter((l) => !l.used || l.fromCustomer !== l.toCustomer);
+  if (unused.length) {
+    lines.push('', 'Links found but not used (set aside by a cap on distinct values per customer):');
+    for (const l of unused) {
+      const other = l.fromCustomer === e.customerId ? l.toCustomer : l.fromCustomer;
+      lines.push(`  ${l.rule} [${l.matchedOn}]: ${l.from} ↔ ${l.to}${other !== e.customerId ? ` (now customer ${other})` : ''}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,155 @@
+import type { Dialect } from '../../src/dialects/dialect.js';
+import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import type { ModelSummary, SummaryContext } from '../model-kind.js';
+import { maskKey, maskValue } from './mask.js';
+import type { IdentityPlan } from './plan.js';
+import { keyColumn, keyText, withinLimit } from './rules.js';
+import { col, text, unionAll, type IdentityTables } from './tables.js';
+
+/**
+ * `<name>_report`: (metric, item, detail, value) rows, what `tideline run` prints after the build.
+ *  rows_in / rows_without_id / records_in   per source
+ *  customers_out                            customers built
+ *  records_linked                           per rule: records whose strongest link is that rule
+ *  links / links_set_aside                  per rule: links used, and set aside by a cap
+ *  customers_capped                         customers over a cap whose weakest links were set aside
+ *  ignored_keys / ignored_key               per rule: keys shared by too many records (count, then the largest ten)
+ *  junk_value                               per identifier: junk values met, with the records holding them
+ *  largest_customer                         the five customers with most records
+ *  rounds                                   rounds of each repeated step
+ *  ids_kept / ids_new / ids_retired         customer ids carried over, created, and retired by merges
+ */
+export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): Sql {
+  const metric = (name: string) => text(d, name);
+  const none = text(d, null);
+  const row = (name: string, item: Sql, detail: Sql, value: Sql, from: Sql) =>
+    sql`SELECT ${metric(name)} AS ${d.id('metric')}, ${item} AS ${d.id('item')}, ${detail} AS ${d.id('detail')}, ${value} AS ${d.id('value')}\nFROM ${from}`;
+  const n = Sql.trusted('COUNT(*)');
+  const id = (name: string) => d.id(name);
+  const g = (name: string) => col(d, 'g', name);
+  const ruleKey = sql`CASE ${g('rule')} ${joinSql(
+    plan.rules.map((rule) => sql`WHEN ${d.string(rule.name)} THEN ${keyText(d, rule, 'g')}`),
+    Sql.trusted(' '),
+  )} END`;
+  const keyOrder = joinSql(Array.from({ length: Math.max(...plan.rules.map((r) => r.parts.length)) }, (_, i) => g(keyColumn(i))));
+  const rows = [
+    row('rows_in', id('source'), none, n, sql`${d.table(t.rows)}\nGROUP BY ${id('source')}`),
+    row('rows_without_id', id('source'), none, n, sql`${d.table(t.rows)}\nWHERE ${id('rec')} IS NULL\nGROUP BY ${id('source')}`),
+    row('records_in', id('source'), none, n, sql`${d.table(t.records)}\nGROUP BY ${id('source')}`),
+    row('customers_out', none, none, n, d.table(t.customers)),
+    row('records_linked', id('rule'), none, n, sql`${d.table(t.map.build)}\nWHERE ${id('rule')} IS NOT NULL\nGROUP BY ${id('rule')}`),
+    row('links', id('rule'), none, n, sql`${d.table(t.links.build)}\nWHERE ${id('used')}\nGROUP BY ${id('rule')}`),
+    row('links_set_aside', id('rule'), none, n, sql`${d.table(t.links.build)}\nWHERE NOT ${id('used')}\nGROUP BY ${id('rule')}`),
+    row('customers_capped', none, none, sql`COUNT(DISTINCT ${id('customer_id')})`, sql`${d.table(t.links.build)}\nWHERE NOT ${id('used')}`),
+    row('ignored_keys', g('rule'), none, n, sql`${d.table(t.groups)} AS g\nWHERE NOT (${withinLimit(d, plan, 'g')})\nGROUP BY ${g('rule')}`),
+    row(
+      'ignored_key',
+      id('rule'),
+      id('matched_on'),
+      id('records'),
+      sql`(
+  SELECT ${g('rule')}, ${ruleKey} AS ${id('matched_on')}, ${g('records')},
+    ROW_NUMBER() OVER (PARTITION BY ${g('rule')} ORDER BY ${g('records')} DESC, ${keyOrder}) AS ${id('pick')}
+  FROM ${d.table(t.groups)} AS g
+  WHERE NOT (${withinLimit(d, plan, 'g')})
+) AS ranked
+WHERE ${id('pick')} <= 10`,
+    ),
+    row('junk_value', id('field'), id('value'), sql`COUNT(DISTINCT ${id('rec')})`, sql`${d.table(t.values)}\nWHERE ${id('junk')}\nGROUP BY ${id('field')}, ${id('value')}`),
+    row(
+      'largest_customer',
+      id('customer_id'),
+      none,
+      id('records'),
+      sql`(
+  SELECT ${id('customer_id')}, ${id('records')}, ROW_NUMBER() OVER (ORDER BY ${id('records')} DESC, ${id('customer_id')}) AS ${id('pick')}
+  FROM ${d.table(t.golden)}
+) AS ranked
+WHERE ${id('pick')} <= 5 AND ${id('records')} > 1`,
+    ),
+    row('rounds', id('phase'), none, n, sql`${d.table(t.rounds)}\nGROUP BY ${id('phase')}`),
+    row('ids_kept', none, none, n, sql`${d.table(t.customers)}\nWHERE ${id('origin')} = ${d.string('kept')}`),
+    row('ids_new', none, none, n, sql`${d.table(t.customers)}\nWHERE ${id('origin')} = ${d.string('new')}`),
+    row(
+      'ids_retired',
+      none,
+      none,
+      sql`COUNT(DISTINCT ${col(d, 'p', 'customer_id')})`,
+      sql`${d.table(t.prev)} AS p
+WHERE NOT EXISTS (SELECT 1 FROM ${d.table(t.customers)} AS c WHERE ${col(d, 'c', 'customer_id')} = ${col(d, 'p', 'customer_id')})`,
+    ),
+  ];
+  return sql`SELECT * FROM (\n${indentSql(unionAll(rows))}\n) AS report`;
+}
+
+/** One report row as read back. */
+interface ReportRow {
+  readonly metric: string;
+  readonly item: string | null;
+  readonly detail: string | null;
+  readonly value: number;
+}
+
+/** Reads the report and says it in sentences; values that could be personal data are masked. */
+export async function summariseReport(plan: IdentityPlan, context: SummaryContext): Promise<ModelSummary> {
+  const d = context.dialect;
+  const table = context.companion('report');
+  const raw = await context.io.query(sql`SELECT ${d.id('metric')}, ${d.id('item')}, ${d.id('detail')}, ${d.id('value')} FROM ${d.table(table)}`);
+  const field = (r: Readonly<Record<string, unknown>>, name: string) => r[d.storedName(name)] ?? r[name] ?? null;
+  const rows: ReportRow[] = raw.map((r) => ({
+    metric: String(field(r, 'metric')),
+    item: field(r, 'item') === null ? null : String(field(r, 'item')),
+    detail: field(r, 'detail') === null ? null : String(field(r, 'detail')),
+    value: Number(field(r, 'value')),
+  }));
+  const of = (metric: string) => rows.filter((r) => r.metric === metric).sort((a, b) => b.value - a.value || String(a.item).localeCompare(String(b.item)));
+  const total = (metric: string) => of(metric).reduce((sum, r) => sum + r.value, 0);
+  const count = (value: number) => value.toLocaleString('en-US');
+  const perItem = (metric: string) => Object.fromEntries(of(metric).map((r) => [r.item ?? '', r.value]));
+  const typesOfRule = new Map(plan.rules.map((rule) => [rule.name, rule.parts.map((p) => plan.identifiers.get(p.identifier)?.type)]));
+
+  const recordsIn = total('records_in');
+  const customers = total('customers_out');
+  const lines: string[] = [];
+  const bySource = of('records_in')
+    .map((r) => `${r.item} ${count(r.value)}`)
+    .join(', ');
+  lines.push(`${context.name}: ${count(recordsIn)} records (${bySource}) became ${count(customers)} customers; ${count(recordsIn - customers)} records were merged into another.`);
+  const withoutId = of('rows_without_id');
+  if (withoutId.length) lines.push(`Left out for lack of an id: ${withoutId.map((r) => `${count(r.value)} rows of ${r.item}`).join(', ')}.`);
+  const linked = of('records_linked');
+  if (linked.length) lines.push(`Linked by rule: ${linked.map((r) => `${r.item} ${count(r.value)} records`).join(', ')}.`);
+  const ignored = of('ignored_keys');
+  if (ignored.length) {
+    const examples = of('ignored_key')
+      .slice(0, 3)
+      .map((r) => `${r.item} ${maskKey(typesOfRule.get(r.item ?? '') ?? [], r.detail ?? '')} (${count(r.value)} records)`);
+    lines.push(`Ignored ${count(total('ignored_keys'))} values shared by too many records, e.g. ${examples.join(', ')}.`);
+  }
+  const junk = of('junk_value');
+  if (junk.length)
+    lines.push(`Junk values dropped: ${junk.map((r) => `${r.item} ${maskValue(plan.identifiers.get(r.item ?? '')?.type, r.detail ?? '')} (${count(r.value)} records)`).join(', ')}.`);
+  const capped = total('customers_capped');
+  if (capped) lines.push(`${count(capped)} customers were over a cap of distinct values: ${count(total('links_set_aside'))} of their weakest links were set aside.`);
+  const largest = of('largest_customer')[0];
+  if (largest) lines.push(`Largest customer: ${count(largest.value)} records (${largest.item}).`);
+  lines.push(`Customer ids: ${count(total('ids_kept'))} kept from the previous build, ${count(total('ids_new'))} new, ${count(total('ids_retired'))} retired by merges.`);
+
+  return {
+    lines,
+    data: {
+      records_in: perItem('records_in'),
+      rows_without_id: perItem('rows_without_id'),
+      customers: customers,
+      records_linked: perItem('records_linked'),
+      links: perItem('links'),
+      links_set_aside: perItem('links_set_aside'),
+      customers_capped: capped,
+      ignored_keys: perItem('ignored_keys'),
+      junk_values: junk.length,
+      largest_customer: largest?.value ?? 1,
+      identity_rounds: perItem('rounds'),
+      ids: { kept: total('ids_kept'), new: total('ids_new'), retired: total('ids_retired') },
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { columnName, objectName } from '../../src/project/names.js';
+
+/**
+ * The YAML of an identity model. Vocabulary:
+ *  - an *identifier* is a named kind of value that can tell two records are the same person (`email`, `last_name`),
+ *    with a *type* that says how it is normalised;
+ *  - a *source* lists, for one table or model, its record id and which of its columns carry which identifier;
+ *  - a *rule* links two records that agree exactly on one identifier or a combination, optionally also requiring a
+ *    fuzzy match on another identifier inside that exact block;
+ *  - the *golden* record picks, per output field, one value among a customer's records by a survivorship rule.
+ */
+
+/** How values are normalised before matching (see normalise.ts). */
+export const IDENTIFIER_TYPES = ['email', 'phone', 'name', 'postcode', 'date', 'code', 'address', 'text'] as const;
+export type IdentifierType = (typeof IDENTIFIER_TYPES)[number];
+
+/** The order of day, month and year in dates written as text. ISO dates (2024-01-31) are read in every order. */
+export const DATE_ORDERS = ['ymd', 'dmy', 'mdy'] as const;
+export type DateOrder = (typeof DATE_ORDERS)[number];
+
+export const SURVIVORSHIP_RULES = ['source_priority', 'most_recent', 'most_frequent', 'longest'] as const;
+export type SurvivorshipRule = (typeof SURVIVORSHIP_RULES)[number];
+
+const countryCode = z.string().regex(/^[A-Za-z]{2}$/, 'a two-letter ISO 3166 country code such as FR or GB');
+
+export const identifierSchema = z.union([
+  z.enum(IDENTIFIER_TYPES),
+  z.strictObject({
+    type: z.enum(IDENTIFIER_TYPES),
+    description: z.string().optional(),
+    /** Values that never identify anyone (`test@test.com`), compared after normalisation; dropped and reported. */
+    junk: z.array(z.union([z.string(), z.number()])).optional(),
+    /** At most this many distinct values per customer; beyond it, the weakest links of that customer are not used. */
+    max_per_customer: z.int().min(1).optional(),
+    /** Phones: the country of numbers written without an international prefix (overrides the model's). */
+    country: countryCode.optional(),
+    /** Dates: how dates written as text are ordered. */
+    date_format: z.enum(DATE_ORDERS).optional(),
+  }),
+]);
+
+/** One column of a source carrying an identifier: its name, or a SQL expression over the source's columns. */
+export const inputSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    column: z.string().min(1).optional(),
+    /** A SQL expression over the source's columns, instead of `column`; it is normalised like a column. */
+    sql: z.string().min(1).optional(),
+    country: countryCode.optional(),
+    date_format: z.enum(DATE_ORDERS).optional(),
+  }),
+]);
+export type InputEntry = z.infer<typeof inputSchema>;
+
+export const identitySourceSchema = z.strictObject({
+  /** The source or model to read. */
+  from: z.string().min(1),
+  /** The label of this source in the outputs (`<label>:<record id>`); defaults to `from`. */
+  name: objectName.optional(),
+  /** The column holding the source's own record id. Rows without one are counted and left out. */
+  id: z.string().min(1),
+  /** When the record last changed: recency for survivorship (`most_recent`). */
+  updated_at: z.string().min(1).optional(),
+  /** When the record was created: decides the oldest record of a customer, whose id survives merges. */
+  created_at: z.string().min(1).optional(),
+  /** Survivorship rank of this source, 1 being the most trusted; defaults to the order of the sources. */
+  priority: z.int().min(1).optional(),
+  /** Identifier name → the column(s) carrying it. */
+  identifiers: z.record(z.string().min(1), z.union([inputSchema, z.array(inputSchema).min(1)])),
+  /** Other columns kept for the golden record without being used for matching (city, opt-in…). */
+  attributes: z.record(columnName, z.union([z.string().min(1), z.strictObject({ column: z.string().min(1).optional(), sql: z.string().min(1).optional() })])).optional(),
+});
+export type IdentitySourceSpec = z.infer<typeof identitySourceSchema>;
+
+/** A part of a rule's exact key: an identifier, or its first `prefix` characters (a first name's initial). */
+export const rulePartSchema = z.union([z.string().min(1), z.strictObject({ identifier: z.string().min(1), prefix: z.int().min(1) })]);
+export type RulePartSpec = z.infer<typeof rulePartSchema>;
+
+export const ruleSchema = z.strictObject({
+  /** Named in the map, the report and `identity explain`; defaults to the identifiers joined by `+`. */
+  name: objectName.optional(),
+  /** Identifiers that must be equal (after normalisation) on both records. */
+  match: z.array(rulePartSchema).min(1),
+  /** A fuzzy comparison, applied only to pairs of records that already agree on `match`. */
+  similar: z
+    .strictObject({
+      identifier: z.string().min(1),
+      /** Minimum Jaro-Winkler similarity, in (0, 1]. */
+      jaro_winkler: z.number().gt(0).max(1).optional(),
+      /** Maximum edit (Levenshtein) distance. */
+      edit_distance: z.int().min(0).optional(),
+    })
+    .optional(),
+  /** Overrides `max_records_per_value` for this rule. */
+  max_records: z.int().min(2).optional(),
+});
+export type RuleSpec = z.infer<typeof ruleSchema>;
+
+export const goldenFieldSchema = z.union([
+  z.enum(SURVIVORSHIP_RULES),
+  z.strictObject({
+    /** The identifier or attribute the field is taken from; defaults to the field's name. */
+    from: z.string().min(1).optional(),
+    rule: z.enum(SURVIVORSHIP_RULES),
+  }),
+]);
+
+export const identitySchema = z.strictObject({
+  /** Country of phone numbers written without an international prefix (ISO code, e.g. FR). */
+  phone_country: countryCode.optional(),
+  identifiers: z.record(columnName, identifierSchema),
+  sources: z.array(identitySourceSchema).min(1),
+  /** Ordered from the strongest evidence to the weakest: when a customer is over a cap, the last rules give way. */
+  rules: z.array(ruleSchema).min(1),
+  /** A rule key (a value, or a combination) shared by more records than this is ignored and reported. */
+  max_records_per_value: z.int().min(2).default(50),
+  /** Output field → survivorship rule; every identifier and attribute with its type's default when left out. */
+  golden: z.record(columnName, goldenFieldSchema).optional(),
+});
+export type IdentitySpec = z.infer<typeof identitySchema>;

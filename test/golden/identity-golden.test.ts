@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileModel } from '../../src/build/compile.js';
+import type { DialectName } from '../../src/dialects/dialect.js';
+import { DIALECTS } from '../../src/dialects/registry.js';
+import { sql } from '../../src/dialects/sql.js';
+import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
+import { loadProject, type Project } from '../../src/project/loader.js';
+import type { Connection, Row } from '../../src/warehouses/connection.js';
+import { tempProject } from '../support/cli.js';
+import { SEED_SCHEMA, seedSourceColumns, seedStatements } from '../fixtures/identity-shop/seed.js';
+import { engines, pgUrl } from '../support/engines.js';
+import { expectGolden } from '../support/golden.js';
+import { build } from '../support/identity-project.js';
+
+const FIXTURE = join(import.meta.dirname, '../fixtures/identity-shop');
+const golden = (name: string, dialect: string) => join(import.meta.dirname, name, `${dialect}.sql`);
+
+/** The fixture with its fuzzy rule turned into Jaro-Winkler, for the warehouses that have it. */
+function jaroWinklerFixture(): string {
+  const model = readFileSync(join(FIXTURE, 'models/people.yml'), 'utf8').replace('edit_distance: 1', 'jaro_winkler: 0.9');
+  return tempProject({ 'models/people.yml': model }, FIXTURE);
+}
+
+/** Every statement of an identity build, per warehouse (BigQuery and Snowflake are checked this way only). */
+for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
+  describe(`identity golden SQL: ${dialect}`, () => {
+    it('identity_people', async () => {
+      const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
+      const analysis = analyseWithSources(project, seedSourceColumns(), true);
+      expectGolden(golden('identity_people', dialect), compileModel(project, analysis, project.models.get('people')!).script);
+    });
+    it('identity_people, full refresh', async () => {
+      const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
+      const analysis = analyseWithSources(project, seedSourceColumns(), true);
+      const script = compileModel(project, analysis, project.models.get('people')!, { fullRefresh: true }).script;
+      expectGolden(golden('identity_people_full_refresh', dialect), script);
+    });
+    it.runIf(DIALECTS[dialect].functions.jaroWinkler !== null)('identity_people_jw', async () => {
+      const project = await loadProject({ projectDir: jaroWinklerFixture(), target: dialect, env: {} });
+      const analysis = analyseWithSources(project, seedSourceColumns(), true);
+      expectGolden(golden('identity_people_jw', dialect), compileModel(project, analysis, project.models.get('people')!).script);
+    });
+  });
+}
+
+const id = (key: string) => createHash('md5').update(key).digest('hex').slice(0, 16);
+const at = (iso: string) => new Date(iso);
+
+/** Customers of the fixture, worked out by hand (see the seed's comment): records, and the golden record of some. */
+const CUSTOMERS: readonly (readonly string[])[] = [
+  ['crm:C1', 'eshop:1', 'newsletter:1', 'tills:4411 0001', 'tills:4411-0001'],
+  ['crm:C2', 'eshop:2'],
+  ['crm:C3', 'eshop:3'],
+  ['crm:C4', 'newsletter:3'],
+  ['crm:C5', 'crm:C6'],
+  ['eshop:4'],
+  ['eshop:5'],
+  ['eshop:6', 'newsletter:4'],
+  ['newsletter:2'],
+  ['newsletter:5'],
+  ['tills:5001'],
+  ['tills:5002'],
+  ['tills:5003'],
+  ['tills:5004'],
+];
+/** The record whose key the id is derived from: the oldest (created_at, else updated_at). */
+const HOLDERS = ['newsletter:1', 'eshop:2', 'eshop:3', 'newsletter:3', 'crm:C5', 'eshop:4', 'eshop:5', 'eshop:6', 'newsletter:2', 'newsletter:5', 'tills:5001', 'tills:5002', 'tills:5003', 'tills:5004'];
+
+const ALICE: Row = {
+  customer_id: id('newsletter:1'),
+  email: 'alice.martin@example.com',
+  // most_frequent: three records agree on it
+  phone: '+33612345678',
+  // source_priority: the e-shop (priority 1) wins over the CRM and the tills, and keeps its accents and case
+  first_name: 'Alice',
+  last_name: 'Martin',
+  birth_date: '1990-01-02',
+  postcode: '75011',
+  // longest: the CRM's town beats the e-shop's city
+  city: 'Paris 11e',
+  records: 5,
+  sources: 'crm, eshop, newsletter, tills',
+  source_ids: 'crm:C1, eshop:1, newsletter:1, tills:4411 0001, tills:4411-0001',
+  first_seen: at('2019-05-05T10:00:00Z'),
+  last_seen: at('2024-04-01T10:00:00Z'),
+};
+const CHLOE: Row = {
+  customer_id: id('eshop:2'),
+  email: 'chloe.d@example.fr',
+  phone: null,
+  first_name: 'Chloé',
+  last_name: 'Dupont-Martin',
+  birth_date: '1985-07-14',
+  postcode: '69002',
+  city: 'Lyon',
+  records: 2,
+  sources: 'crm, eshop',
+  source_ids: 'crm:C2, eshop:2',
+  first_seen: at('2021-03-01T10:00:00Z'),
+  last_seen: at('2024-01-15T10:00:00Z'),
+};
+
+/** The same statements, executed. */
+for (const engine of engines()) {
+  describe(`identity golden SQL executed on ${engine.name}`, () => {
+    let connection: Connection;
+    let project: Project;
+    const d = engine.dialect;
+    const table = (name: string) => d.table({ schema: 'idshop', name });
+
+    beforeAll(async () => {
+      connection = await engine.open(FIXTURE);
+      for (const statement of d.setupStatements()) await connection.execute(statement).catch(() => undefined);
+      for (const statement of seedStatements(d)) await connection.execute(statement);
+      project = await loadProject({ projectDir: FIXTURE, target: engine.name, env: { TIDELINE_TEST_PG_URL: pgUrl() ?? undefined } });
+    });
+    afterAll(async () => {
+      for (const schema of [SEED_SCHEMA, 'idshop']) await connection.execute(sql`DROP SCHEMA IF EXISTS ${d.id(schema)} CASCADE`);
+      await connection.close();
+    });
+
+    it('compiles, from the introspected sources, exactly the golden statements', async () => {
+      const analysis = await analyseProject(project, connection);
+      expect(compileModel(project, analysis, project.models.get('people')!).script).toBe(readFileSync(golden('identity_people', engine.name), 'utf8'));
+    });
+
+    it('builds the customers worked out by hand', async () => {
+      const result = await build(project, connection, 'people');
+      expect(result.rows).toBe(CUSTOMERS.length);
+
+      const map = await connection.query(sql`SELECT * FROM ${table('people_map')} ORDER BY ${d.id('source')}, ${d.id('source_id')}`);
+      const groups = new Map<string, string[]>();
+      for (const row of map) groups.set(String(row['customer_id']), [...(groups.get(String(row['customer_id'])) ?? []), `${row['source']}:${row['source_id']}`]);
+      expect([...groups.values()].map((g) => g.sort()).sort()).toEqual([...CUSTOMERS].map((c) => [...c].sort()).sort());
+      // Each customer's id comes from its oldest record, which the map marks.
+      for (const [i, customer] of CUSTOMERS.entries()) {
+        const rows = map.filter((r) => customer.includes(`${r['source']}:${r['source_id']}`));
+        expect(new Set(rows.map((r) => r['customer_id'])), customer.join(' ')).toEqual(new Set([id(HOLDERS[i]!)]));
+        expect(rows.filter((r) => r['holds_id'] === true).map((r) => `${r['source']}:${r['source_id']}`)).toEqual([HOLDERS[i]]);
+      }
+      const ruleOf = (key: string) => map.find((r) => `${r['source']}:${r['source_id']}` === key)?.['rule'];
+      expect(
+        ['eshop:1', 'tills:4411-0001', 'crm:C2', 'crm:C3', 'crm:C5', 'eshop:5'].map((k) => [k, ruleOf(k)]),
+        'strongest rule of each record',
+      ).toEqual([
+        ['eshop:1', 'same_email'],
+        ['tills:4411-0001', 'same_card'],
+        ['crm:C2', 'name_birth_date'],
+        ['crm:C3', 'similar_first_name'],
+        ['crm:C5', 'name_birth_date'],
+        ['eshop:5', null],
+      ]);
+
+      const goldenRows = await connection.query(sql`SELECT * FROM ${table('people')} WHERE ${d.id('customer_id')} IN (${d.string(id('newsletter:1'))}, ${d.string(id('eshop:2'))}) ORDER BY ${d.id('records')} DESC`);
+      expect(goldenRows).toEqual([ALICE, CHLOE]);
+
+      const report = await connection.query(
+        sql`SELECT ${d.id('metric')}, ${d.id('item')}, ${d.id('detail')}, ${d.id('value')} FROM ${table('people_report')}
+WHERE ${d.id('metric')} IN ('ignored_key', 'junk_value', 'links_set_aside', 'rows_without_id', 'customers_out')
+ORDER BY ${d.id('metric')}, ${d.id('item')}`,
+      );
+      expect(report).toEqual([
+        { metric: 'customers_out', item: null, detail: null, value: 14 },
+        // The store's phone: eshop 4 and four cards, over max_records_per_value (3).
+        { metric: 'ignored_key', item: 'same_phone', detail: '+33140000000', value: 5 },
+        { metric: 'junk_value', item: 'email', detail: 'test@test.com', value: 2 },
+        // Eve and Emile together would hold three e-mails (cap: 2): the two weakest rules' links between them go.
+        { metric: 'links_set_aside', item: 'name_postcode_initial', detail: null, value: 1 },
+        { metric: 'links_set_aside', item: 'similar_first_name', detail: null, value: 1 },
+        { metric: 'rows_without_id', item: 'eshop', detail: null, value: 1 },
+        { metric: 'rows_without_id', item: 'tills', detail: null, value: 1 },
+      ]);
+    });
+  });
+}
