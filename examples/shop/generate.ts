@@ -41,7 +41,13 @@ export type ShopTable =
   | 'email_events'
   | 'web_events'
   | 'consent_events'
-  | 'identity_truth';
+  | 'identity_truth'
+  | 'campaign_assignments'
+  | 'campaign_truth'
+  | 'sms_events'
+  | 'push_events'
+  | 'mail_events'
+  | 'phone_calls';
 
 const c = (name: string, type: LogicalType): ColumnSpec => ({ name, type });
 
@@ -122,10 +128,26 @@ export const SHOP_TABLES: Readonly<Record<ShopTable, readonly ColumnSpec[]>> = {
     c('occurred_at', 'timestamp'),
   ],
   identity_truth: [c('source', 'string'), c('record_id', 'string'), c('person_id', 'string')],
+  // For the report kind (see ReportExtras below).
+  campaign_assignments: [c('campaign', 'string'), c('email', 'string'), c('group_name', 'string'), c('entered_at', 'timestamp')],
+  campaign_truth: [
+    c('campaign', 'string'),
+    c('window_days', 'integer'),
+    c('holdout_share', 'float'),
+    c('extra_order_probability', 'float'),
+    c('treated', 'integer'),
+    c('holdout', 'integer'),
+    c('caused_conversions', 'integer'),
+    c('caused_revenue', 'decimal'),
+  ],
+  sms_events: [c('event_id', 'string'), c('campaign_id', 'string'), c('phone', 'string'), c('event_type', 'string'), c('occurred_at', 'timestamp')],
+  push_events: [c('event_id', 'string'), c('campaign_id', 'string'), c('account_id', 'string'), c('event_type', 'string'), c('occurred_at', 'timestamp')],
+  mail_events: [c('event_id', 'string'), c('campaign_id', 'string'), c('card_number', 'string'), c('event_type', 'string'), c('occurred_at', 'timestamp')],
+  phone_calls: [c('call_id', 'string'), c('campaign_id', 'string'), c('phone', 'string'), c('called_at', 'timestamp'), c('outcome', 'string'), c('duration_seconds', 'integer')],
 };
 
 /** Bumped whenever the generator's output changes for the same options, so stale example data is regenerated. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 const CATEGORIES = [
   { name: 'Womenswear', price: 45 },
@@ -229,6 +251,7 @@ class ShopGenerator {
   private readonly stores: Store[] = [];
   private readonly seq = new Map<string, number>();
   private previous: Person | undefined;
+  private readonly extras: ReportExtras;
 
   constructor(
     private readonly options: ShopOptions,
@@ -237,6 +260,7 @@ class ShopGenerator {
     this.faker = new Faker({ locale: [fr, en, base] });
     this.faker.seed(options.seed);
     this.anchor = Date.parse(`${options.anchor}T00:00:00Z`);
+    this.extras = new ReportExtras(options, out, this.anchor);
   }
 
   async run(): Promise<void> {
@@ -253,10 +277,12 @@ class ShopGenerator {
       await this.out.add('newsletter_signups', [id, j % 2 ? 'test@test.com' : ' TEST@test.com', 'Test', 'footer', new Date(this.at(-this.int(1, 700)))]);
       await this.out.add('identity_truth', ['newsletter_signups', id, `JUNK${j}`]);
     }
+    await this.extras.finish();
   }
 
   private async person(index: number): Promise<void> {
     const f = this.faker;
+    this.extras.beginPerson();
     const household = this.previous && this.chance(0.06) ? this.previous : undefined;
     const sex = f.person.sexType();
     const firstName = f.person.firstName(sex);
@@ -294,6 +320,7 @@ class ShopGenerator {
     if (signup) await this.consent('email', person.email, 'email', 'opt_in', 'newsletter', signup.since);
     if (account && this.chance(0.08)) await this.cart(person, account.id);
     if (this.options.campaignWeeks > 0 && (account || signup) && this.chance(0.75)) await this.campaigns(person);
+    await this.extras.endPerson(person, account, card);
   }
 
   private async eshopAccount(p: Person, duplicate = false): Promise<{ id: string; since: number }> {
@@ -390,6 +417,9 @@ class ShopGenerator {
         total -= price * quantity;
       }
     }
+    // Opening hours on the day of `at`, never after the data's "today".
+    const orderedAt = Math.min(at + this.int(8, 20) * 3_600_000 + this.int(0, 3599) * 1000, this.anchor - 1000);
+    if (web && !cancelled) this.extras.webOrder(orderedAt);
     await this.out.add('orders', [
       id,
       web ? 'web' : 'store',
@@ -397,8 +427,7 @@ class ShopGenerator {
       web ? accountId! : null,
       web ? null : (cardNumber ?? null),
       contactPhone,
-      // Opening hours on the day of `at`, never after the data's "today".
-      new Date(Math.min(at + this.int(8, 20) * 3_600_000 + this.int(0, 3599) * 1000, this.anchor - 1000)),
+      new Date(orderedAt),
       cancelled ? 'cancelled' : 'completed',
       round2(total),
     ]);
@@ -561,4 +590,202 @@ function uniform(f: Faker): number {
 
 function normal(f: Faker): number {
   return Math.sqrt(-2 * Math.log(uniform(f))) * Math.cos(2 * Math.PI * uniform(f));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// For the report kind: a past campaign with a random holdout and a treatment effect of known size, and the events
+// of the other channels (SMS, push, postal mail, phone calls). Drawn from a second seeded faker and written with
+// their own id prefixes (X…), so every row above is the same with or without them.
+
+/** The past campaign whose effect the report's holdout uplift must recover. */
+export const PAST_CAMPAIGN = {
+  name: 'spring_offer',
+  /** Entries are spread over `entryDays` days, the first `startDaysBeforeAnchor` days before the anchor. */
+  startDaysBeforeAnchor: 90,
+  entryDays: 14,
+  /** Share of e-shop account holders targeted (keyed by e-mail, one entry per address), and of them held out. */
+  targeted: 0.6,
+  holdout: 0.2,
+  /** The campaign's orders come within this many days of entering. */
+  windowDays: 30,
+  /** Probability that a treated customer places one extra order because of the campaign. */
+  extraOrder: 0.12,
+} as const;
+
+interface Assignment {
+  readonly email: string;
+  readonly treated: boolean;
+  readonly entered: number;
+  readonly extraRevenue: number;
+  /** A completed web order under this e-mail within the window, without the campaign (the counterfactual). */
+  naturalConversion: boolean;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * Writes the report's extra rows. The truth of the campaign goes to `campaign_truth`: the effect on the treated it
+ * actually caused — extra orders for customers who would not have ordered in the window anyway (conversions), and
+ * the revenue of every extra order — so a test can check that the measured uplift's interval contains it.
+ */
+class ReportExtras {
+  private readonly faker: Faker;
+  private readonly seq = new Map<string, number>();
+  private webOrders: number[] = [];
+  private readonly assigned = new Set<string>();
+  /** The latest assignment: a household member sharing its e-mail may still add orders to it. */
+  private open: Assignment | undefined;
+  private readonly extraOrders: { accountId: string; at: number; amount: number; category: string }[] = [];
+  private readonly truth = { treated: 0, holdout: 0, causedConversions: 0, causedRevenue: 0 };
+
+  constructor(
+    private readonly options: ShopOptions,
+    private readonly out: TableWriter,
+    private readonly anchor: number,
+  ) {
+    this.faker = new Faker({ locale: [fr, en, base] });
+    this.faker.seed(options.seed + 7919);
+  }
+
+  beginPerson(): void {
+    this.webOrders = [];
+  }
+
+  /** A completed web order of the person being generated, on their e-shop account. */
+  webOrder(at: number): void {
+    this.webOrders.push(at);
+  }
+
+  async endPerson(p: Person, account: { id: string; since: number } | undefined, card: { id: string; since: number } | undefined): Promise<void> {
+    if (this.open?.email === p.email) this.open.naturalConversion ||= this.convertedNaturally(this.open.entered);
+    else this.close();
+    if (account && !this.assigned.has(p.email) && this.chance(PAST_CAMPAIGN.targeted)) await this.assign(p, account);
+    if (card && this.chance(0.3)) await this.sms(p);
+    if (account && this.chance(0.25)) await this.push(account.id);
+    if (card && this.chance(0.2)) await this.mail(card.id);
+    if (card && this.chance(0.03)) await this.calls(p);
+  }
+
+  async finish(): Promise<void> {
+    this.close();
+    for (const o of this.extraOrders) {
+      const id = this.next('XO');
+      await this.out.add('orders', [id, 'web', null, o.accountId, null, null, new Date(o.at), 'completed', o.amount]);
+      await this.out.add('order_lines', [id, 1, `${o.category.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`, o.category, 1, o.amount, round2(o.amount * 0.55)]);
+    }
+    const c = PAST_CAMPAIGN;
+    await this.out.add('campaign_truth', [c.name, c.windowDays, c.holdout, c.extraOrder, this.truth.treated, this.truth.holdout, this.truth.causedConversions, round2(this.truth.causedRevenue)]);
+  }
+
+  private convertedNaturally(entered: number): boolean {
+    return this.webOrders.some((at) => at > entered && at <= entered + PAST_CAMPAIGN.windowDays * DAY);
+  }
+
+  private close(): void {
+    const a = this.open;
+    this.open = undefined;
+    if (!a?.treated) return;
+    this.truth.causedRevenue += a.extraRevenue;
+    if (a.extraRevenue > 0 && !a.naturalConversion) this.truth.causedConversions++;
+  }
+
+  private async assign(p: Person, account: { id: string; since: number }): Promise<void> {
+    const c = PAST_CAMPAIGN;
+    const entered = this.anchor - c.startDaysBeforeAnchor * DAY + this.int(0, c.entryDays - 1) * DAY + this.int(8, 18) * HOUR + this.int(0, 3599) * 1000;
+    if (entered <= account.since) return;
+    const treated = !this.chance(c.holdout);
+    this.assigned.add(p.email);
+    await this.out.add('campaign_assignments', [c.name, p.email, treated ? 'treatment' : 'holdout', new Date(entered)]);
+    let extraRevenue = 0;
+    if (treated) {
+      this.truth.treated++;
+      if (this.chance(c.extraOrder)) {
+        const category = this.faker.helpers.arrayElement(CATEGORIES);
+        extraRevenue = round2(category.price * p.spend * lognormal(this.faker, 0, 0.35));
+        const at = entered + this.int(1, c.windowDays - 2) * DAY + this.int(0, 23) * HOUR;
+        this.extraOrders.push({ accountId: account.id, at, amount: extraRevenue, category: category.name });
+      }
+      if (this.options.campaignWeeks > 0) await this.campaignEmail(p.email, entered);
+    } else {
+      this.truth.holdout++;
+    }
+    this.open = { email: p.email, treated, entered, extraRevenue, naturalConversion: this.convertedNaturally(entered) };
+  }
+
+  /** The campaign's e-mail, to the treated only: the holdout receives nothing. */
+  private async campaignEmail(email: string, at: number): Promise<void> {
+    const event = (type: string, machine: boolean, when: number) => this.out.add('email_events', [this.next('XE'), PAST_CAMPAIGN.name, email, type, machine, new Date(when)]);
+    await event('sent', false, at);
+    if (this.chance(0.02)) return event('bounced', false, at + 60_000);
+    await event('delivered', false, at + 60_000);
+    if (this.chance(0.1)) await event('opened', true, at + 120_000);
+    if (this.chance(0.35)) {
+      const opened = at + this.int(1, 48) * HOUR;
+      await event('opened', false, opened);
+      if (this.chance(0.3)) await event('clicked', false, opened + 60_000);
+      if (this.chance(0.01)) await event('unsubscribed', false, opened + 120_000);
+    }
+  }
+
+  /** Monthly SMS campaigns to loyalty members' mobiles, written in E.164 as SMS tools export them. */
+  private async sms(p: Person): Promise<void> {
+    const phone = `+33${p.mobile.slice(1)}`;
+    for (let m = 6; m >= 1; m--) {
+      const at = this.anchor - m * 30 * DAY + 11 * HOUR;
+      const campaign = `SMS-${isoDay(at)}`;
+      const event = (type: string, when: number) => this.out.add('sms_events', [this.next('XS'), campaign, phone, type, new Date(when)]);
+      await event('sent', at);
+      if (!this.chance(0.96)) continue;
+      await event('delivered', at + 5_000);
+      if (this.chance(0.07)) await event('clicked', at + this.int(1, 180) * 60_000);
+      if (this.chance(0.008)) await event('stop', at + this.int(1, 60) * 60_000);
+    }
+  }
+
+  /** Fortnightly push notifications to app users (by e-shop account). */
+  private async push(accountId: string): Promise<void> {
+    for (let w = 16; w >= 2; w -= 2) {
+      const at = this.anchor - w * 7 * DAY + 18 * HOUR;
+      const campaign = `PUSH-${isoDay(at)}`;
+      const event = (type: string, when: number) => this.out.add('push_events', [this.next('XP'), campaign, accountId, type, new Date(when)]);
+      await event('sent', at);
+      if (!this.chance(0.8)) continue;
+      await event('displayed', at + 2_000);
+      if (this.chance(0.1)) await event('opened', at + this.int(1, 240) * 60_000);
+    }
+  }
+
+  /** Two printed catalogues to loyalty members; some come back undeliverable (NPAI). */
+  private async mail(cardNumber: string): Promise<void> {
+    for (const days of [150, 40]) {
+      const at = this.anchor - days * DAY + 8 * HOUR;
+      const campaign = `CAT-${isoDay(at)}`;
+      await this.out.add('mail_events', [this.next('XM'), campaign, cardNumber, 'sent', new Date(at)]);
+      if (this.chance(0.05)) await this.out.add('mail_events', [this.next('XM'), campaign, cardNumber, 'returned', new Date(at + this.int(7, 20) * DAY)]);
+    }
+  }
+
+  /** Win-back calls from the customer service. */
+  private async calls(p: Person): Promise<void> {
+    for (let i = this.int(1, 2); i > 0; i--) {
+      const at = this.anchor - this.int(1, 120) * DAY + this.int(9, 18) * HOUR;
+      const r = this.faker.number.float({ min: 0, max: 1 });
+      const [outcome, seconds] = r < 0.45 ? ['answered', this.int(30, 600)] : r < 0.65 ? ['voicemail', this.int(20, 45)] : ['no_answer', 0];
+      await this.out.add('phone_calls', [this.next('XC'), 'winback_calls', `+33${p.mobile.slice(1)}`, new Date(at), outcome, seconds]);
+    }
+  }
+
+  private chance(p: number): boolean {
+    return this.faker.number.float({ min: 0, max: 1 }) < p;
+  }
+
+  private int(min: number, max: number): number {
+    return this.faker.number.int({ min, max });
+  }
+
+  private next(prefix: string): string {
+    const n = (this.seq.get(prefix) ?? 0) + 1;
+    this.seq.set(prefix, n);
+    return `${prefix}${String(n).padStart(8, '0')}`;
+  }
 }

@@ -3,6 +3,7 @@ import { EXIT } from './context.js';
 import { registerCompile } from './compile.js';
 import { registerIdentity } from './identity.js';
 import { registerInit } from './init.js';
+import { registerReport } from './report.js';
 import { registerPlan } from './plan.js';
 import { registerRejected } from './rejected.js';
 import { registerRun } from './run.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerCompile(program);
   registerRun(program);
+  registerReport(program);
   registerPlan(program);
   registerSync(program);
   registerStatus(program);

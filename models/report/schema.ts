@@ -1,0 +1,241 @@
+import { z } from 'zod';
+import { columnConditionSchema } from '../../src/compile/conditions.js';
+import { durationSchema } from '../../src/compile/durations.js';
+import { objectName } from '../../src/project/names.js';
+
+/**
+ * The YAML of a `report` model. Every input is named generically (a relation and the roles of its columns), so the
+ * report works with whatever the project has: the identity and customers models, an audiences model's history, or
+ * tables loaded by the user's ETL (an e-mailing tool's export, imported campaign assignments…).
+ */
+
+const relation = z.string().min(1);
+const column = z.string().min(1);
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date written YYYY-MM-DD');
+
+/** Event type values: one value or a list; `[]` means the tool does not export that event (its KPIs are left out). */
+const eventValues = z.union([z.string().min(1), z.array(z.string().min(1))]).transform((v) => (typeof v === 'string' ? [v] : v));
+
+/** A threshold: a rate written as a percentage (`"0.2%"`), or a plain number for counts and seconds. */
+export const thresholdValueSchema = z.union([z.number(), z.string()]);
+export type ThresholdValue = z.infer<typeof thresholdValueSchema>;
+
+/**
+ * Where a KPI is good and where it is bad. The direction is the KPI's own (a delivery rate is better higher, an
+ * unsubscribe rate lower): better than `good` is good, worse than `bad` is bad, in between fair. Either may be left
+ * out (then it equals the other). `null` removes a default.
+ */
+export const thresholdSchema = z.strictObject({ good: thresholdValueSchema.optional(), bad: thresholdValueSchema.optional() });
+export type ThresholdSpec = z.infer<typeof thresholdSchema>;
+
+export const ordersSchema = z.strictObject({
+  /** One row per order. */
+  from: relation,
+  /** The customer key, in the same id space as the memberships' and customers' keys. */
+  customer: column,
+  /** Date or timestamp of the order. */
+  time: column,
+  /** The order's amount. */
+  revenue: column,
+  /** Only orders matching every condition count (e.g. not cancelled). */
+  where: z.array(columnConditionSchema).optional(),
+});
+export type OrdersSpec = z.infer<typeof ordersSchema>;
+
+const messageShape = {
+  /** One row per event (sent, delivered, opened…). */
+  from: relation,
+  /** The recipient (any key: customer id, e-mail, phone). A message is one campaign sent to one recipient. */
+  customer: column,
+  /** Date or timestamp of the event; a message belongs to the period of its first event. */
+  time: column,
+  /** The campaign (or audience) the message belongs to: KPIs are given per campaign and for all of them. */
+  campaign: column,
+  /** The column holding the event type. */
+  event_type: column.default('event_type'),
+  /** Only events matching every condition count. */
+  where: z.array(columnConditionSchema).optional(),
+};
+
+export const emailSchema = z.strictObject({
+  ...messageShape,
+  /** Event type values of each kind of event, when the tool names them differently. */
+  events: z
+    .strictObject({
+      sent: eventValues.default(['sent']),
+      delivered: eventValues.default(['delivered']),
+      opened: eventValues.default(['opened']),
+      clicked: eventValues.default(['clicked']),
+      unsubscribed: eventValues.default(['unsubscribed']),
+      bounced: eventValues.default(['bounced']),
+      complained: eventValues.default([]),
+    })
+    .prefault({}),
+  /** A boolean column flagging machine opens (Apple Mail Privacy Protection): open rates are then also given without them. */
+  machine_open: column.optional(),
+  /** Events that are clicks on the unsubscribe link; by default the unsubscribe events themselves. */
+  unsubscribe_click: z.array(columnConditionSchema).min(1).optional(),
+});
+export type EmailSpec = z.infer<typeof emailSchema>;
+
+export const smsSchema = z.strictObject({
+  ...messageShape,
+  events: z
+    .strictObject({
+      sent: eventValues.default(['sent']),
+      delivered: eventValues.default(['delivered']),
+      clicked: eventValues.default(['clicked']),
+      stop: eventValues.default(['stop']),
+    })
+    .prefault({}),
+});
+export type SmsSpec = z.infer<typeof smsSchema>;
+
+export const pushSchema = z.strictObject({
+  ...messageShape,
+  events: z
+    .strictObject({
+      sent: eventValues.default(['sent']),
+      displayed: eventValues.default(['displayed']),
+      opened: eventValues.default(['opened']),
+    })
+    .prefault({}),
+});
+export type PushSpec = z.infer<typeof pushSchema>;
+
+export const mailSchema = z.strictObject({
+  ...messageShape,
+  events: z
+    .strictObject({
+      sent: eventValues.default(['sent']),
+      /** Returned as undeliverable (NPAI: "n'habite pas à l'adresse indiquée"). */
+      returned: eventValues.default(['returned']),
+    })
+    .prefault({}),
+});
+export type MailSpec = z.infer<typeof mailSchema>;
+
+export const phoneSchema = z.strictObject({
+  /** One row per call made. */
+  from: relation,
+  time: column,
+  campaign: column.optional(),
+  /** Calls matching every condition were answered, e.g. `[{column: outcome, equals: answered}]`. */
+  answered: z.array(columnConditionSchema).min(1),
+  /** Length of the call in seconds. */
+  duration: column.optional(),
+  where: z.array(columnConditionSchema).optional(),
+});
+export type PhoneSpec = z.infer<typeof phoneSchema>;
+
+export const messagesSchema = z.strictObject({
+  email: emailSchema.optional(),
+  sms: smsSchema.optional(),
+  push: pushSchema.optional(),
+  mail: mailSchema.optional(),
+  phone: phoneSchema.optional(),
+});
+export type MessagesSpec = z.infer<typeof messagesSchema>;
+
+/**
+ * Who entered which audience, in which group, when. Either an audiences model (its `<name>_history` is read, with
+ * every stay, so members who left are still measured) or any relation with those columns (imported campaign
+ * assignments).
+ */
+export const membershipsSchema = z.strictObject({
+  /** An audiences model: reads `<name>_history`. */
+  audiences: objectName.optional(),
+  /** Or a relation with one row per entry. */
+  from: relation.optional(),
+  customer: column.default('customer_id'),
+  audience: column.optional(),
+  group: column.optional(),
+  entered_at: column.optional(),
+  /** The group value of the holdout; every other group is compared with it. */
+  holdout: z.string().min(1).default('holdout'),
+});
+export type MembershipsSpec = z.infer<typeof membershipsSchema>;
+
+export const upliftSchema = z.strictObject({
+  /** Orders placed within this time after entering count: conversion and revenue per customer. */
+  window: durationSchema.default({ amount: 30, unit: 'day' }),
+  /** Below this many customers in either group, the result is flagged too small to conclude. */
+  min_group: z.number().int().min(2).default(100),
+  /** Only these audiences (default: every audience with a holdout). */
+  audiences: z.array(z.string().min(1)).min(1).optional(),
+  /** Only entries from this date on. */
+  since: isoDate.optional(),
+});
+export type UpliftSpec = z.infer<typeof upliftSchema>;
+
+export const programKpiSchema = z.strictObject({
+  /** How the KPI is written in the report, e.g. "second purchase within 45 days". */
+  label: z.string().min(1).optional(),
+  /** Share of the program's audience entrants (outside the holdout) who ordered within this time after entering. */
+  converted_within: durationSchema.optional(),
+  /** Share of first-time buyers who ordered again within this time after their first order. */
+  repeat_within: durationSchema.optional(),
+  good: thresholdValueSchema.optional(),
+  bad: thresholdValueSchema.optional(),
+});
+export type ProgramKpiSpec = z.infer<typeof programKpiSchema>;
+
+export const programSchema = z.strictObject({
+  name: objectName,
+  description: z.string().optional(),
+  /** Audience names, as in the memberships. */
+  audiences: z.array(z.string().min(1)).default([]),
+  /** Names of the syncs that carry this program's audiences (shown with it). */
+  syncs: z.array(z.string().min(1)).default([]),
+  kpi: programKpiSchema,
+});
+export type ProgramSpec = z.infer<typeof programSchema>;
+
+export const cohortsSchema = z.strictObject({
+  /** How many monthly cohorts, the current month included (24: the older half has its 12-month figures). */
+  months: z.number().int().min(1).max(120).default(24),
+  /** Months after the first purchase at which repeat rate and cumulative revenue are read. */
+  horizons: z.array(z.number().int().min(1).max(120)).min(1).default([1, 2, 3, 6, 12]),
+  /** The first purchase date per customer (e.g. the customers model); by default the first order in `orders`. */
+  first_order: z.strictObject({ from: relation, customer: column, date: column }).optional(),
+});
+export type CohortsSpec = z.infer<typeof cohortsSchema>;
+
+export const segmentsSchema = z.strictObject({
+  /** One row per customer (and per snapshot, with `at`): an RFM model or snapshots of it. */
+  from: relation,
+  customer: column.default('customer_id'),
+  segment: column.default('segment'),
+  /**
+   * The snapshot date column, when the relation keeps several snapshots. Without it, the report keeps its own
+   * monthly snapshots in `<name>_snapshots`.
+   */
+  at: column.optional(),
+  /** Migration between these two snapshot dates; by default the latest one and the latest of an earlier month. */
+  compare: z.tuple([isoDate, isoDate]).optional(),
+  /** Revenue per segment counts orders in this period up to the as-of date. */
+  revenue_period: durationSchema.default({ amount: 12, unit: 'month' }),
+  /** Self-kept snapshots older than this are dropped. */
+  keep: durationSchema.default({ amount: 13, unit: 'month' }),
+});
+export type SegmentsSpec = z.infer<typeof segmentsSchema>;
+
+export const PERIOD_UNITS = ['week', 'month', 'quarter'] as const;
+export type PeriodUnit = (typeof PERIOD_UNITS)[number];
+
+export const reportSchema = z.strictObject({
+  /** The date the report is read at: YYYY-MM-DD, else the project's `vars.as_of`, else today (UTC). */
+  as_of: isoDate.optional(),
+  /** KPI periods: the current one and the `count - 1` before it. */
+  periods: z.strictObject({ every: z.enum(PERIOD_UNITS).default('month'), count: z.number().int().min(1).max(120).default(12) }).prefault({}),
+  orders: ordersSchema.optional(),
+  messages: messagesSchema.optional(),
+  /** Per channel and KPI, `{good, bad}` overriding the defaults, or `null` for no flag. */
+  thresholds: z.record(z.string(), z.record(z.string(), thresholdSchema.nullable())).default({}),
+  memberships: membershipsSchema.optional(),
+  uplift: upliftSchema.prefault({}),
+  programs: z.array(programSchema).default([]),
+  cohorts: cohortsSchema.prefault({}),
+  segments: segmentsSchema.optional(),
+});
+export type ReportSpec = z.infer<typeof reportSchema>;

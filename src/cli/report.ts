@@ -1,0 +1,53 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { chartJsSource, renderHtml } from '../../models/report/html.js';
+import { readReport, reportTables, type ReportData } from '../../models/report/read.js';
+import { renderTerminal } from '../../models/report/terminal.js';
+import { ConfigError } from '../project/problems.js';
+import { selectModels } from '../project/select.js';
+import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('print what the report models measured (KPIs, programs, uplift, cohorts, segments) as last built by `tideline run`')
+    .option('-s, --select <selectors...>', 'report models to show: names, tag:NAME… (default: every report model)')
+    .option('--html <file>', 'also write one self-contained HTML page with charts (no network needed to view it)')
+    .action(async (options: { select?: string[]; html?: string }, command: Command) => {
+      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await loadFor(context);
+        const reports = selectModels(project, options.select).filter((name) => project.models.get(name)!.kind.kind === 'report');
+        const all = [...project.models.values()].filter((m) => m.kind.kind === 'report').map((m) => m.name);
+        if (reports.length === 0) {
+          const message = all.length ? `no report model selected; report models: ${all.join(', ')}` : 'the project has no model of kind `report`; add one (see models/report/README.md)';
+          throw new ConfigError([{ code: 'no-report', severity: 'error', message }]);
+        }
+        if (options.html && reports.length > 1) {
+          throw new ConfigError([{ code: 'usage', severity: 'error', message: `--html writes one report: choose it with --select (selected: ${reports.join(', ')})` }]);
+        }
+        const { connection } = await analyse(context, project, false);
+        try {
+          const data: ReportData[] = [];
+          for (const name of reports) {
+            const tables = reportTables({ schema: project.target.schema, name });
+            if (!(await connection!.columns(tables.scorecard))) {
+              context.logger.error({ model: name }, `report ${name} has not been built in target ${project.target.name}: run \`tideline run --select +${name}\` first`);
+              return EXIT.failed;
+            }
+            data.push(await readReport(connection!, project.target.dialect, name, tables));
+          }
+          process.stdout.write(data.map(renderTerminal).join('\n'));
+          if (options.html) {
+            const file = resolve(options.html);
+            await mkdir(dirname(file), { recursive: true });
+            await writeFile(file, renderHtml(data[0]!, { chartJs: chartJsSource() }));
+            context.logger.info({ model: data[0]!.name, file }, `wrote the HTML report to ${file}`);
+          }
+          return EXIT.ok;
+        } finally {
+          await connection!.close();
+        }
+      });
+    });
+}
