@@ -88,6 +88,11 @@ export interface DestinationContext {
   readonly nullPolicy: 'skip' | 'overwrite';
   /** Destination field names in mapping order, with the logical type of their values when known. */
   readonly fields: readonly { readonly name: string; readonly type: LogicalType | undefined }[];
+  /**
+   * How many records this run will send, by change: lets a destination choose its way of sending (Salesforce's
+   * Bulk API above a threshold, an import job rather than single calls).
+   */
+  readonly planned: { readonly added: number; readonly changed: number; readonly removed: number };
   /** Project root: relative paths in a destination's config are resolved from it. */
   readonly root: string;
   readonly logger: Logger;
@@ -130,6 +135,21 @@ export interface SyncShape {
 export interface ProjectFacts {
   /** Warehouse target names of tideline.yml. */
   readonly targets: readonly string[];
+}
+
+/** A field of a destination object, as the API describes it. */
+export interface RemoteField {
+  readonly name: string;
+  /** Computed or system fields a sync cannot write. */
+  readonly readOnly?: boolean;
+  /** The API's own type name, for messages. */
+  readonly type?: string;
+}
+
+/** What a remote check may use: the logger and the request budget (no warehouse). */
+export interface RemoteContext {
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
 }
 
 /** A local stand-in for the destination's API (or storage), for tests and `tideline sandbox`. */
@@ -180,6 +200,13 @@ export interface DestinationType<Config> {
   /** Bytes a record adds to a request, for `maxBatchBytes` (default: its JSON length). */
   recordBytes?(record: OutboundRecord): number;
   open(config: Config, context: DestinationContext): Promise<DestinationSession>;
+  /**
+   * `tideline validate --remote`: the fields the destination object has, asked of the API (or its emulator), so that
+   * unknown or read-only target fields are reported before a sync. Absent: the destination takes any field.
+   */
+  remoteFields?(config: Config, object: string, context: RemoteContext): Promise<readonly RemoteField[]>;
+  /** Creates a missing custom field, when the sync says `create_missing_fields: true`. */
+  createField?(config: Config, object: string, field: { readonly name: string; readonly type: LogicalType | undefined }, context: RemoteContext): Promise<void>;
   /** The emulator: started by tests and by `tideline sandbox`, with `sandboxConfig` pointing a config at it. */
   readonly emulator: {
     start(context: SandboxContext): Promise<Emulator>;

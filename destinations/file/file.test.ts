@@ -14,6 +14,7 @@ const context = (runId: string) => ({
   mode: 'mirror' as const,
   keyField: 'id',
   nullPolicy: 'skip' as const,
+  planned: { added: 0, changed: 0, removed: 0 },
   fields: [
     { name: 'email', type: 'string' as const },
     { name: 'orders', type: 'integer' as const },

@@ -12,6 +12,7 @@ const context = {
   mode: 'upsert' as const,
   keyField: 'id',
   nullPolicy: 'skip' as const,
+  planned: { added: 0, changed: 0, removed: 0 },
   fields: [{ name: 'email', type: 'string' as const }],
   root: '/tmp',
   logger: createLogger({ level: 'silent' }),

@@ -315,6 +315,7 @@ class SyncRun {
       keyField: sync.key.name,
       nullPolicy: sync.options.null_policy,
       fields: mapping.fields.map((f) => ({ name: f.name, type: f.type })),
+      planned: { added: this.counts.added, changed: this.counts.changed, removed: this.counts.removed },
       root: engineOptions.project.root,
       logger: this.log,
       warehouse: (target) => this.warehouse(target),
