@@ -29,16 +29,17 @@ async function withConnection<T>(body: (connection: Connection, schema: string) 
   }
 }
 
-async function ensureData(customers: number, seed: number, regenerate: boolean): Promise<void> {
-  await withConnection(async (connection) => {
+/** Generates the data unless it is there; answers the day the data ends (windows such as "last 30 days" count from it). */
+async function ensureData(customers: number, seed: number, regenerate: boolean): Promise<string> {
+  return withConnection(async (connection) => {
     const d = connection.dialect;
     const info = (await connection.columns({ schema: 'raw', name: 'dataset_info' }))
-      ? await connection.query(sql`SELECT seed, customers, generator_version FROM ${d.table({ schema: 'raw', name: 'dataset_info' })}`)
+      ? await connection.query(sql`SELECT CAST(anchor_date AS VARCHAR) AS anchor_date, seed, customers, generator_version FROM ${d.table({ schema: 'raw', name: 'dataset_info' })}`)
       : [];
     const current = info[0];
     if (!regenerate && current && current['seed'] === seed && current['customers'] === customers && current['generator_version'] === GENERATOR_VERSION) {
-      console.log(`Example data already generated (${customers.toLocaleString('en')} people, seed ${seed}); --regenerate to start over.\n`);
-      return;
+      console.log(`Example data already generated (${customers.toLocaleString('en')} people, seed ${seed}, data up to ${String(current['anchor_date'])}); --regenerate to start over.\n`);
+      return String(current['anchor_date']);
     }
     const anchor = new Date().toISOString().slice(0, 10);
     console.log(`Generating a shop with ${customers.toLocaleString('en')} people (seed ${seed}, data up to ${anchor})…`);
@@ -46,11 +47,13 @@ async function ensureData(customers: number, seed: number, regenerate: boolean):
     const summary = await generateShop(connection, { ...DEFAULT_SHOP, customers, seed, anchor });
     const rows = Object.values(summary.rows).reduce((a, b) => a + b, 0);
     console.log(`  ${rows.toLocaleString('en')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    return anchor;
   });
 }
 
+let asOf = '';
 function tideline(...args: string[]): number {
-  const result = spawnSync(process.execPath, [BIN, ...args, '--project', ROOT], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [BIN, ...args, '--project', ROOT], { stdio: 'inherit', env: { ...process.env, SHOP_AS_OF: asOf } });
   return result.status ?? 1;
 }
 
@@ -80,7 +83,7 @@ async function summary(): Promise<void> {
 
 const customers = option('customers', DEFAULT_SHOP.customers);
 const seed = option('seed', DEFAULT_SHOP.seed);
-await ensureData(customers, seed, process.argv.includes('--regenerate'));
+asOf = await ensureData(customers, seed, process.argv.includes('--regenerate'));
 const status = tideline('run');
 await summary();
 process.exitCode = status;

@@ -29,6 +29,26 @@ export const identity = defineModelKind<IdentitySpec>({
   inputs: identityInputs,
   analyse: analyseIdentity,
 
+  companions() {
+    const s = (name: string) => ({ name, type: 'string' as const });
+    return [
+      {
+        suffix: 'map',
+        description: 'Every source record with the customer id it belongs to, the rule that linked it and its previous id',
+        columns: [s('source'), s('source_id'), s('customer_id'), s('rule'), s('previous_customer_id'), { name: 'holds_id', type: 'boolean' }],
+      },
+      {
+        suffix: 'links',
+        description: 'Every link between two source records: the rule, the value matched on, and whether it was used',
+        columns: [
+          s('customer_id'), s('rule'), { name: 'rank', type: 'integer' }, s('matched_on'), s('source'), s('source_id'),
+          s('linked_source'), s('linked_source_id'), s('linked_customer_id'), { name: 'used', type: 'boolean' },
+        ],
+      },
+      { suffix: 'report', description: 'Records in, customers out, merges per rule, ignored junk values, largest clusters', columns: undefined },
+    ];
+  },
+
   compile(spec, context): ModelPlan {
     const d = context.dialect;
     const plan = resolvePlan(spec);
