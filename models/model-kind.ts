@@ -37,10 +37,22 @@ export interface ModelKind<Spec> {
    */
   companions?(spec: Spec): readonly CompanionDeclaration[];
   /**
+   * Optional: the model's rows belong to named parts (an audiences model: one audience each), and a sync must name
+   * the part it sends (`audience:` in the sync). `filter` selects the rows of a part that may ever be sent.
+   */
+  syncParts?(spec: Spec): SyncParts;
+  /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
   summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
+}
+
+export interface SyncParts {
+  /** What a part is called, for messages and the sync field (`audience`). */
+  readonly noun: 'audience';
+  readonly names: readonly string[];
+  filter(d: Dialect, name: string): Sql;
 }
 
 export interface CompanionDeclaration {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESTINATIONS as DESTINATION_TYPES } from '../destinations/index.js';
 import { startWebhookEmulator, type WebhookEmulator } from '../destinations/webhook/emulator.js';
 import { runCli, tempProject } from './support/cli.js';
 
@@ -92,7 +93,7 @@ ${SYNC}  - name: broken
     const result = await runCli(['validate', '--log-format', 'pretty'], { cwd: root, env: { HOOK_URL: 'http://127.0.0.1:1/h', HOOK_SECRET: 'a-secret-of-24-characters' } });
     expect(result.code).toBe(2);
     expect(lines(result.stderr)).toEqual([
-      'error: syncs/crm.yml:8:11  destinations[1].type  unknown destination type "fyle" (did you mean "file"?); types: webhook, file, table',
+      `error: syncs/crm.yml:8:11  destinations[1].type  unknown destination type "fyle" (did you mean "file"?); types: ${DESTINATION_TYPES.map((d) => d.type).join(', ')}`,
       'error: syncs/crm.yml:28:12  syncs[1].model  unknown model "peple" (did you mean "people"?)',
       'error: syncs/crm.yml:29:18  syncs[1].destination  unknown destination "crm_hok" (did you mean "crm_hook"?); destinations: crm_hook, warehouse_copy',
       'error: syncs/crm.yml:37:11  syncs[2].mode  expected one of "upsert", "update", "insert", "mirror", "audience", got "upsrt" (did you mean "upsert"?)',

@@ -158,6 +158,16 @@ export const audiences = defineModelKind<AudiencesSpec>({
   summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
 
+  syncParts(spec) {
+    return {
+      noun: 'audience',
+      names: spec.audiences.map((a) => a.name),
+      // Members only: never those left out for consent or pressure, never the holdout.
+      filter: (d, name) =>
+        sql`${d.id('audience')} = ${d.string(name)} AND ${d.id('audience_status')} = ${d.string(STATUS.member)} AND ${d.id('audience_group')} <> ${d.string(HOLDOUT)}`,
+    };
+  },
+
   companions(spec) {
     return [
       {

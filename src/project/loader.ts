@@ -155,6 +155,10 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
             models: new Set(loaded.models.keys()),
             invalidModels: loaded.invalid,
             targets: Object.keys(config.targets ?? {}),
+            syncParts: (name) => {
+              const model = loaded.models.get(name);
+              return model?.kind.syncParts?.(model.spec);
+            },
           },
           problems,
         )

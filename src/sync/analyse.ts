@@ -1,4 +1,5 @@
 import type { OutputColumn } from '../../models/model-kind.js';
+import { checkComparison } from '../compile/conditions.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Problems } from '../project/problems.js';
 import { didYouMean } from '../project/suggest.js';
@@ -33,6 +34,16 @@ export function checkSyncColumns(
         const at = [...sync.origin.path, 'fields', field.name, 'date_format'];
         problems.error('bad-date-format', `date_format needs a date or timestamp column; "${field.column}" is ${column.type}`, sync.origin.file.locate(at), at);
       }
+    }
+    for (const [i, condition] of sync.where.entries()) {
+      const path = [...sync.origin.path, 'where', i];
+      const column = byKey.get(dialect.identifierKey(condition.column));
+      if (!column) {
+        const at = [...path, 'column'];
+        problems.error('unknown-column', `unknown column "${condition.column}" in model "${sync.model}"${didYouMean(condition.column, columns.map((c) => c.name))}`, sync.origin.file.locate(at), at);
+        continue;
+      }
+      checkComparison(condition, condition.column, column.type, path, (at, message, code) => problems.error(code, message, sync.origin.file.locate(at), at));
     }
   }
 }

@@ -4,7 +4,10 @@ import { glob } from 'tinyglobby';
 import { z } from 'zod';
 import { destinationType, DESTINATIONS } from '../../destinations/index.js';
 import type { RegisteredDestination, SyncMode } from '../../destinations/destination.js';
+import type { SyncParts } from '../../models/model-kind.js';
+import type { ColumnCondition } from '../compile/conditions.js';
 import { transformProblem, type TransformName } from '../compile/transforms.js';
+import type { Sql } from '../dialects/sql.js';
 import { parseDateFormat } from '../dialects/dialect.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { redactor } from '../log/redact.js';
@@ -59,6 +62,10 @@ export interface SyncDef {
   readonly tags: readonly string[];
   readonly enabled: boolean;
   readonly model: string;
+  /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
+  readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
+  /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
+  readonly where: readonly ColumnCondition[];
   readonly destination: DestinationDef;
   readonly object: string;
   readonly mode: SyncMode;
@@ -84,6 +91,8 @@ export interface SyncLoadContext {
   readonly models: ReadonlySet<string>;
   readonly invalidModels: ReadonlySet<string>;
   readonly targets: readonly string[];
+  /** The named parts of a model a sync must choose from (the audiences of an audiences model), if it has any. */
+  readonly syncParts: (model: string) => SyncParts | undefined;
 }
 
 /**
@@ -198,6 +207,22 @@ function makeSync(
     error('unknown-model', `unknown model "${parsed.model}"${didYouMean(parsed.model, context.models)}`, 'model');
     ok = false;
   }
+  let audience: SyncDef['audience'];
+  const parts = context.syncParts(parsed.model);
+  if (parts) {
+    if (parsed.audience === undefined) {
+      error('missing-audience', `model "${parsed.model}" holds several audiences (${parts.names.join(', ')}): name the one this sync sends with \`audience:\``, 'model');
+      ok = false;
+    } else if (!parts.names.includes(parsed.audience)) {
+      error('unknown-audience', `unknown audience "${parsed.audience}" in model "${parsed.model}"${didYouMean(parsed.audience, parts.names)}; it has ${parts.names.join(', ')}`, 'audience');
+      ok = false;
+    } else {
+      audience = { name: parsed.audience, filter: parts.filter(context.dialect, parsed.audience) };
+    }
+  } else if (parsed.audience !== undefined && context.models.has(parsed.model)) {
+    error('bad-field', `\`audience\` picks an audience of an audiences model; "${parsed.model}" is not one`, 'audience');
+    ok = false;
+  }
   const destination = destinations.get(parsed.destination);
   if (!destination) {
     if (!invalidDestinations.has(parsed.destination)) {
@@ -287,6 +312,8 @@ function makeSync(
     tags: parsed.tags,
     enabled: parsed.enabled,
     model: parsed.model,
+    audience,
+    where: parsed.where ?? [],
     destination,
     object: parsed.object,
     mode: parsed.mode,

@@ -1,4 +1,5 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
+import { compileComparison } from '../compile/conditions.js';
 import { joinSql, Sql, sql } from '../dialects/sql.js';
 import { REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
@@ -53,8 +54,10 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
     : emptyRelation(d, ['record_key', 'record_hash']);
   const fieldsOf = (alias: string) => mapping.columns.map((c) => col(alias, c));
 
+  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
+  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, Sql.trusted(' AND '))}` : Sql.trusted('');
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
-  FROM ${d.table(input.model)}`;
+  FROM ${d.table(input.model)}${where}`;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT m.*, ${hashExpression(d, sync, mapping, Sql.trusted('m'))} AS ${id('record_hash')}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SYNC_MODES } from '../../destinations/destination.js';
+import { columnConditionSchema } from '../compile/conditions.js';
 import { TRANSFORM_NAMES } from '../compile/transforms.js';
 import { objectName } from '../project/names.js';
 
@@ -8,8 +9,8 @@ import { objectName } from '../project/names.js';
  * credentials from environment variables) and `syncs:` (what to send), each a list; names are project-wide.
  */
 export const syncFileSchema = z.strictObject({
-  destinations: z.array(z.unknown()).optional(),
-  syncs: z.array(z.unknown()).optional(),
+  destinations: z.array(z.unknown()).optional().describe('Destinations: see below, by `type`.'),
+  syncs: z.array(z.unknown()).optional().describe('Syncs: see below.'),
 });
 
 /** Clean-ups a mapped value can go through: the model clean-ups, plus `hash` (SHA-256 hex, as ad platforms expect). */
@@ -17,11 +18,9 @@ export const SYNC_TRANSFORMS = [...TRANSFORM_NAMES, 'hash'] as const;
 export type SyncTransform = (typeof SYNC_TRANSFORMS)[number];
 
 const retriesSchema = z.strictObject({
-  /** Attempts per batch before giving up on it (the first try included). */
-  attempts: z.number().int().min(1).max(20).default(5),
-  /** Backoff: full jitter, a random wait in [0, min(max_ms, base_ms · 2^attempt)]. */
-  base_ms: z.number().int().min(1).default(500),
-  max_ms: z.number().int().min(1).default(30_000),
+  attempts: z.number().int().min(1).max(20).default(5).describe('Attempts per batch before giving up on it (the first try included).'),
+  base_ms: z.number().int().min(1).default(500).describe('Backoff: full jitter, a random wait in [0, min(max_ms, base_ms · 2^attempt)].'),
+  max_ms: z.number().int().min(1).default(30_000).describe('Backoff: the longest wait between two attempts.'),
 });
 
 /**
@@ -32,27 +31,20 @@ export const destinationCommonShape = {
   name: objectName,
   type: z.string().min(1),
   description: z.string().optional(),
-  /** Request ceiling, replacing the API's default. */
-  requests_per_second: z.number().positive().optional(),
-  /** Requests in flight at once, replacing the destination's default. */
-  concurrency: z.number().int().min(1).max(64).optional(),
-  /** Time budget of one request, in seconds. */
-  timeout_seconds: z.number().positive().max(3600).optional(),
-  retries: retriesSchema.prefault({}),
+  requests_per_second: z.number().positive().optional().describe("Request ceiling, replacing the API's default."),
+  concurrency: z.number().int().min(1).max(64).optional().describe("Requests in flight at once, replacing the destination's default."),
+  timeout_seconds: z.number().positive().max(3600).optional().describe('Time budget of one request, in seconds.'),
+  retries: retriesSchema.prefault({}).describe('Retries of a batch that failed transiently (5xx, timeout, connection reset).'),
 };
 
 /** A mapped value: a model column, with optional clean-ups and date format, or a constant. */
 export const fieldSpecSchema = z.union([
   z.string().min(1),
   z.strictObject({
-    /** The model column. */
-    from: z.string().min(1).optional(),
-    /** A fixed value instead of a column. */
-    constant: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    /** Format a date or timestamp column as text first: YYYY, MM, DD, HH, mm, ss, ss.SSS and separators. */
-    date_format: z.string().min(1).optional(),
-    /** Clean-ups, in order, on the value as text. */
-    transform: z.array(z.enum(SYNC_TRANSFORMS)).default([]),
+    from: z.string().min(1).optional().describe('The model column.'),
+    constant: z.union([z.string(), z.number(), z.boolean()]).optional().describe('A fixed value instead of a column.'),
+    date_format: z.string().min(1).optional().describe('Format a date or timestamp column as text first: YYYY, MM, DD, HH, mm, ss, ss.SSS and separators.'),
+    transform: z.array(z.enum(SYNC_TRANSFORMS)).default([]).describe('Clean-ups, in order, on the value as text.'),
   }),
 ]);
 export type FieldSpec = z.infer<typeof fieldSpecSchema>;
@@ -60,10 +52,8 @@ export type FieldSpec = z.infer<typeof fieldSpecSchema>;
 const keySchema = z.union([
   z.string().min(1),
   z.strictObject({
-    /** The model column identifying a record. */
-    from: z.string().min(1),
-    /** The destination's identifier field (default: the column's name). */
-    field: z.string().min(1).optional(),
+    from: z.string().min(1).describe('The model column identifying a record.'),
+    field: z.string().min(1).optional().describe("The destination's identifier field (default: the column's name)."),
     transform: z.array(z.enum(SYNC_TRANSFORMS)).default([]),
   }),
 ]);
@@ -76,18 +66,13 @@ const thresholdSchema = z.union([
 export type Threshold = z.infer<typeof thresholdSchema>;
 
 export const syncOptionsSchema = z.strictObject({
-  /** `skip` (default): a NULL is not sent, so the destination keeps its value; `overwrite`: NULLs are sent. */
-  null_policy: z.enum(['skip', 'overwrite']).default('skip'),
-  /** Records per request, at most the destination's limit. */
-  batch_size: z.number().int().min(1).optional(),
-  /** Requests in flight at once for this sync, at most the destination's. */
-  concurrency: z.number().int().min(1).max(64).optional(),
-  /** When this sync should run (cron text), for the scheduler that runs Tideline; Tideline only reports it. */
-  schedule: z.string().min(1).optional(),
-  /** mirror: most deletions one run may send (a count or a share of the records synced before); more aborts the run. */
-  max_deletes: thresholdSchema.default('10%'),
-  /** Rejected records above which the sync counts as failed (exit 1); unset, rejections are reported only. */
-  max_rejected: thresholdSchema.optional(),
+  null_policy: z.enum(['skip', 'overwrite']).default('skip').describe('`skip` (default): a NULL is not sent, so the destination keeps its value; `overwrite`: NULLs are sent.'),
+  batch_size: z.number().int().min(1).optional().describe("Records per request, at most the destination's limit."),
+  concurrency: z.number().int().min(1).max(64).optional().describe("Requests in flight at once for this sync, at most the destination's."),
+  schedule: z.string().min(1).optional().describe('When this sync should run (cron text), for the scheduler that runs Tideline; Tideline only reports it.'),
+  max_deletes: thresholdSchema.default('10%').describe('mirror: most deletions one run may send (a count or a share of the records synced before); more aborts the run.'),
+  max_rejected: thresholdSchema.optional().describe('Rejected records above which the sync counts as failed (exit 1); unset, rejections are reported only.'),
+  create_missing_fields: z.boolean().default(false).describe('`tideline validate --remote` creates mapped fields the destination lacks (where its API allows: HubSpot properties, Brevo attributes) instead of reporting them.'),
 });
 export type SyncOptions = z.infer<typeof syncOptionsSchema>;
 
@@ -95,18 +80,22 @@ export const syncSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
   tags: z.array(z.string().min(1)).default([]),
-  /** `false` pauses the sync: it is loaded and checked, never run. */
-  enabled: z.boolean().default(true),
-  /** The model whose rows are sent. */
-  model: z.string().min(1),
-  /** A destination named under `destinations:` in a sync file. */
-  destination: z.string().min(1),
-  /** The destination object: contacts, a list, a table, a custom audience… */
-  object: z.string().min(1),
-  mode: z.enum(SYNC_MODES),
-  key: keySchema,
-  /** Destination field → model column, or `{from, transform, date_format}`, or `{constant}`. */
-  fields: z.record(z.string().min(1), fieldSpecSchema).default({}),
-  options: syncOptionsSchema.prefault({}),
+  enabled: z.boolean().default(true).describe('`false` pauses the sync: it is loaded and checked, never run.'),
+  model: z.string().min(1).describe('The model whose rows are sent.'),
+  audience: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('For an audiences model: the audience whose members are sent — never its holdout, never customers left out for consent or pressure.'),
+  where: z
+    .array(columnConditionSchema)
+    .optional()
+    .describe('Only model rows meeting every condition are sent; a row that stops meeting them counts as having left the model.'),
+  destination: z.string().min(1).describe('A destination named under `destinations:` in a sync file.'),
+  object: z.string().min(1).describe('The destination object: contacts, a list, a table, a custom audience…'),
+  mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members).'),
+  key: keySchema.describe('The model column identifying a record, or `{from, field, transform}`.'),
+  fields: z.record(z.string().min(1), fieldSpecSchema).default({}).describe('Destination field → model column, or `{from, transform, date_format}`, or `{constant}`.'),
+  options: syncOptionsSchema.prefault({}).describe('How the sync runs.'),
 });
 export type SyncEntry = z.infer<typeof syncSchema>;
