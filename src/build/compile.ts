@@ -42,7 +42,20 @@ export interface CompileOptions {
   readonly fullRefresh?: boolean;
 }
 
-export function compileModel(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): CompiledModel {
+/** A model's compile context with the scratch and companion tables it handed out, by suffix. */
+export interface ModelCompileContext {
+  readonly context: CompileContext;
+  readonly scratch: ReadonlyMap<string, TableRef>;
+  readonly companions: ReadonlyMap<string, CompiledCompanion>;
+}
+
+/**
+ * The context a model kind compiles in for this project and target: relations resolved to sources and models,
+ * scratch and companion tables named after the model. Building it touches no warehouse, so commands that only read
+ * (e.g. `tideline audience preview`, which runs an audience's SELECT as a query) compile with the same context as
+ * `tideline run`.
+ */
+export function modelCompileContext(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): ModelCompileContext {
   const d = project.target.dialect;
   const schema = project.target.schema;
   const table: TableRef = { schema, name: model.name };
@@ -78,6 +91,14 @@ export function compileModel(project: Project, analysis: Analysis, model: ModelD
       return { build: companion.build, current: companion.table };
     },
   };
+  return { context, scratch, companions };
+}
+
+export function compileModel(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): CompiledModel {
+  const d = project.target.dialect;
+  const { context, scratch, companions } = modelCompileContext(project, analysis, model, options);
+  const table = context.current;
+  const build = context.output;
   const plan = model.kind.compile(model.spec, context);
   const swap = [...[...companions.values()].flatMap((c) => d.replaceTable(c.build, c.table)), ...d.replaceTable(build, table)];
   const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap);

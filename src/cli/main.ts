@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerAudience } from './audience.js';
 import { EXIT } from './context.js';
 import { registerCompile } from './compile.js';
 import { registerIdentity } from './identity.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerRejected(program);
   registerSandbox(program);
   registerIdentity(program);
+  registerAudience(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

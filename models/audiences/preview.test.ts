@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { modelCompileContext } from '../../src/build/compile.js';
+import { DIALECTS } from '../../src/dialects/registry.js';
+import type { Sql } from '../../src/dialects/sql.js';
+import { analyseWithSources } from '../../src/project/analyse.js';
+import { loadProject } from '../../src/project/loader.js';
+import { tempProject } from '../../test/support/cli.js';
+import { expectGolden } from '../../test/support/golden.js';
+import { membershipSelect } from './compile.js';
+import { readStanding } from './listing.js';
+import { previewAudience, type AudiencesQuery } from './preview.js';
+import type { AudiencesSpec } from './schema.js';
+
+/**
+ * The statements `tideline audience preview` and `list` send, per dialect: golden SQL (BigQuery and Snowflake are
+ * only checked here; DuckDB and PostgreSQL also run them in test/audience-cli.test.ts), and none of them writes.
+ */
+
+const targets = `targets:
+  duckdb: { type: duckdb }
+  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
+  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
+  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
+target: duckdb
+schema: analytics
+`;
+const models = `sources:
+  - { name: customers, table: raw.customers }
+models:
+  - name: segs
+    kind: audiences
+    customers: customers
+    pressure: { email: { max: 1 } }
+    audiences:
+      - { name: buyers, channel: email, holdout: 20%, splits: { a: 50%, b: 50% }, where: { field: orders, gte: 1 } }
+      - { name: vip, channel: email, priority: 5, where: { field: orders, gte: 3 } }
+  - name: promos
+    kind: audiences
+    customers: customers
+    audiences:
+      - { name: newsletter, channel: email, where: { field: email, is_null: false } }
+`;
+const columns = new Map([
+  [
+    'customers',
+    [
+      { name: 'customer_id', type: 'string' as const },
+      { name: 'email', type: 'string' as const },
+      { name: 'orders', type: 'integer' as const },
+      { name: 'consent_email', type: 'boolean' as const },
+    ],
+  ],
+]);
+
+describe('audience preview and list: the statements sent', () => {
+  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/all.yml': models });
+  for (const dialect of Object.keys(DIALECTS)) {
+    it(dialect, async () => {
+      const project = await loadProject({ projectDir: root, target: dialect });
+      const analysis = analyseWithSources(project, columns, true);
+      const query = (name: string): AudiencesQuery => {
+        const model = project.models.get(name)!;
+        const spec = model.spec as AudiencesSpec;
+        return { model: name, spec, select: membershipSelect(spec, modelCompileContext(project, analysis, model).context) };
+      };
+      const sent: Sql[] = [];
+      const io = {
+        query: async (statement: Sql) => {
+          sent.push(statement);
+          return [];
+        },
+        columns: async () => [{}],
+      };
+      const d = project.target.dialect;
+      const preview = await previewAudience(io, d, query('segs'), 'buyers', [query('promos')], 10);
+      expect(preview.groups).toEqual([
+        { group: 'holdout', members: 0 },
+        { group: 'a', members: 0 },
+        { group: 'b', members: 0 },
+      ]);
+      expect(preview.overlap.map((o) => `${o.model}.${o.audience}`)).toEqual(['segs.vip', 'promos.newsletter']);
+      const tables = { report: { schema: 'analytics', name: 'segs_report' }, history: { schema: 'analytics', name: 'segs_history' } };
+      await readStanding(io, d, 'segs', project.models.get('segs')!.spec as AudiencesSpec, tables);
+      expect(sent).toHaveLength(5);
+      for (const statement of sent) expect(statement.text).not.toMatch(/\b(CREATE|INSERT|UPDATE|DELETE|DROP|MERGE|ALTER|TRUNCATE)\b/i);
+      expectGolden(join(import.meta.dirname, '../../test/golden/audience_preview', `${dialect}.sql`), sent.map((s) => `${s.text};\n`).join('\n'));
+    });
+  }
+});

@@ -1,0 +1,198 @@
+import type { Command } from 'commander';
+import { membershipSelect } from '../../models/audiences/compile.js';
+import { readStanding, type ModelStanding } from '../../models/audiences/listing.js';
+import { previewAudience, type AudiencePreview, type AudiencesQuery } from '../../models/audiences/preview.js';
+import type { AudiencesSpec } from '../../models/audiences/schema.js';
+import { modelCompileContext } from '../build/compile.js';
+import type { Analysis } from '../project/analyse.js';
+import { owningModel, type ModelDef, type Project } from '../project/loader.js';
+import { ConfigError } from '../project/problems.js';
+import { didYouMean } from '../project/suggest.js';
+import { maskValue } from '../sync/mask.js';
+import type { Connection } from '../warehouses/connection.js';
+import { analyse, connect, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+
+export function registerAudience(program: Command): void {
+  const audience = program.command('audience').description('preview and list the audiences of audiences models');
+  audience
+    .command('preview')
+    .argument('<name>', 'the audience')
+    .description('show what an audience would hold if built now (size, groups, overlaps, drops, sample members); creates nothing')
+    .option('-m, --model <name>', 'the audiences model holding it (needed when several have an audience of that name)')
+    .option('--samples <n>', 'sample members to show', (v) => Number.parseInt(v, 10), 10)
+    .option('--show-pii', 'print sample members unmasked (they are personal data)')
+    .option('--json', 'print one JSON object instead of text')
+    .exitOverride()
+    .action(async (name: string, options: { model?: string; samples: number; showPii?: boolean; json?: boolean }, command: Command) => {
+      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await loadFor(context);
+        const model = audiencesModelOf(project, name, options.model);
+        const { analysis, connection } = await analyse(context, project, false);
+        try {
+          const missing = await unbuiltInputs(project, connection!, model);
+          if (missing.length) {
+            const which = missing.length === 1 ? `${missing[0]}, which is` : `${missing.join(', ')}, which are`;
+            context.logger.error(
+              { model: model.name, missing },
+              `audience ${name} (model ${model.name}) reads ${which} not built in target ${project.target.name}: run \`tideline run --select +${model.name}\` first (or \`tideline run --select ${missing.map((m) => `+${m}`).join(' ')}\` to build only what the preview reads)`,
+            );
+            return EXIT.failed;
+          }
+          const others: AudiencesQuery[] = [];
+          const skipped: string[] = [];
+          for (const other of audiencesModels(project)) {
+            if (other === model) continue;
+            if ((await unbuiltInputs(project, connection!, other)).length) skipped.push(other.name);
+            else others.push(audiencesQuery(project, analysis, other));
+          }
+          for (const other of skipped) context.logger.warn({ model: other }, `no overlap with the audiences of ${other}: its inputs are not built in target ${project.target.name}`);
+          const samples = Number.isFinite(options.samples) && options.samples >= 0 ? options.samples : 10;
+          const preview = await previewAudience(connection!, project.target.dialect, audiencesQuery(project, analysis, model), name, others, samples);
+          const shown: AudiencePreview = options.showPii ? preview : { ...preview, samples: preview.samples.map(maskSample) };
+          process.stdout.write(options.json ? JSON.stringify({ ...shown, overlap_skipped: skipped, pii_masked: !options.showPii }) + '\n' : renderPreview(shown, skipped, !options.showPii));
+          return EXIT.ok;
+        } finally {
+          await connection!.close();
+        }
+      });
+    });
+  audience
+    .command('list')
+    .description('list every audience with its size after the last `tideline run` and how it changed in that run')
+    .option('--json', 'one JSON object per audience')
+    .exitOverride()
+    .action(async (options: { json?: boolean }, command: Command) => {
+      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await loadFor(context);
+        const models = audiencesModels(project);
+        if (!models.length) {
+          process.stdout.write('this project has no audiences model (kind: audiences)\n');
+          return EXIT.ok;
+        }
+        const connection = await connect(context, project);
+        try {
+          const d = project.target.dialect;
+          const schema = project.target.schema;
+          const standings: ModelStanding[] = [];
+          for (const model of models) {
+            const tables = { report: { schema, name: `${model.name}_report` }, history: { schema, name: `${model.name}_history` } };
+            standings.push(await readStanding(connection, d, model.name, model.spec as AudiencesSpec, tables));
+          }
+          process.stdout.write(options.json ? standings.flatMap(listJson).join('\n') + '\n' : standings.map((s) => renderStanding(s, project.target.name)).join('\n'));
+          return EXIT.ok;
+        } finally {
+          await connection.close();
+        }
+      });
+    });
+}
+
+function audiencesModels(project: Project): ModelDef[] {
+  return project.order.map((name) => project.models.get(name)!).filter((m) => m.kind.kind === 'audiences');
+}
+
+/** The audiences model defining audience `name` (the one named by --model, when given). */
+function audiencesModelOf(project: Project, name: string, modelName: string | undefined): ModelDef {
+  const problem = (code: string, message: string) => new ConfigError([{ code, severity: 'error', message }]);
+  const models = audiencesModels(project);
+  if (!models.length) throw problem('no-audiences', 'this project has no audiences model (kind: audiences); see the audiences section of README.md');
+  let candidates = models;
+  if (modelName !== undefined) {
+    const model = models.find((m) => m.name === modelName);
+    if (!model) throw problem('bad-option', `--model: no audiences model named "${modelName}"${didYouMean(modelName, models.map((m) => m.name))}; audiences models: ${models.map((m) => m.name).join(', ')}`);
+    candidates = [model];
+  }
+  const names = (m: ModelDef) => (m.spec as AudiencesSpec).audiences.map((a) => a.name);
+  const holding = candidates.filter((m) => names(m).includes(name));
+  if (holding.length === 1) return holding[0]!;
+  if (holding.length > 1) throw problem('ambiguous-audience', `audience "${name}" is in several audiences models (${holding.map((m) => m.name).join(', ')}): choose one with --model`);
+  const known = candidates.flatMap(names);
+  const where = modelName === undefined ? '' : ` in model ${modelName}`;
+  throw problem('unknown-audience', `unknown audience "${name}"${where}${didYouMean(name, known)}; audiences: ${known.join(', ')}`);
+}
+
+/** Models (or their companion tables) a model reads that do not exist in the target yet. */
+async function unbuiltInputs(project: Project, connection: Connection, model: ModelDef): Promise<string[]> {
+  const missing: string[] = [];
+  for (const relation of new Set(model.inputs.map((i) => i.relation))) {
+    if (owningModel(project, relation) === undefined) continue;
+    if (!(await connection.columns({ schema: project.target.schema, name: relation }))) missing.push(relation);
+  }
+  return missing;
+}
+
+function audiencesQuery(project: Project, analysis: Analysis, model: ModelDef): AudiencesQuery {
+  const spec = model.spec as AudiencesSpec;
+  return { model: model.name, spec, select: membershipSelect(spec, modelCompileContext(project, analysis, model).context) };
+}
+
+/** Customers' columns masked; the group is Tideline's, not personal. */
+function maskSample(row: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column, column === 'audience_group' ? value : maskValue(value)]));
+}
+
+const count = (n: number) => n.toLocaleString('en');
+const share = (n: number, of: number) => (of ? ` (${((100 * n) / of).toFixed(1)} %)` : '');
+
+function renderPreview(p: AudiencePreview, skipped: readonly string[], masked: boolean): string {
+  const row = (label: string, value: string, depth = 1) => `${'  '.repeat(depth)}${label.padEnd(40 - 2 * depth)} ${value}`;
+  const lines = [
+    `${p.audience} (model ${p.model}, channel ${p.channel}): preview, nothing built`,
+    row('size', `${count(p.size)} members (${count(p.qualified)} qualified)`),
+    row('per group', ''),
+    ...p.groups.map((g) => row(g.group, `${count(g.members)}${share(g.members, p.size)}`, 2)),
+    row('dropped', ''),
+    row(`no ${p.channel} consent`, count(p.dropped.noConsent), 2),
+    row('marketing pressure', count(p.dropped.capped), 2),
+    row('overlap (members of both)', ''),
+    ...p.overlap.map((o) => row(`${o.audience} (${o.model})`, `${count(o.members)}${share(o.members, p.size)}`, 2)),
+    ...skipped.map((m) => row(`audiences of ${m}`, 'not computed: its inputs are not built', 2)),
+    row(`sample members${masked ? ' (personal data masked; --show-pii to show)' : ''}`, p.samples.length ? '' : 'none'),
+    ...p.samples.map((s) => `    ${JSON.stringify(s)}`),
+  ];
+  return lines.map((l) => l.trimEnd()).join('\n') + '\n';
+}
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString().replace('.000Z', 'Z') : null;
+}
+
+function renderStanding(s: ModelStanding, target: string): string {
+  const lines = [s.builtAt ? `${s.model}: last built ${iso(s.builtAt)}` : `${s.model}: never built in target ${target}; run \`tideline run --select +${s.model}\``];
+  const width = Math.max(...s.audiences.map((a) => a.audience.length));
+  for (const a of s.audiences) {
+    const head = `  ${a.audience.padEnd(width)}  ${a.channel.padEnd(5)}`;
+    const r = a.last;
+    if (!r) {
+      lines.push(`${head}  ${s.builtAt ? 'not built yet (added since the last build)' : 'never built'}`);
+      continue;
+    }
+    const change = a.previous === null ? `first build: ${count(r.entered)} entered` : `${signed(r.members - a.previous)} since the previous build: ${count(r.entered)} entered, ${count(r.exited)} left`;
+    const extra = [r.holdout ? `${count(r.holdout)} held out` : '', r.noConsent ? `${count(r.noConsent)} without consent` : '', r.capped ? `${count(r.capped)} capped by pressure` : ''].filter(Boolean);
+    lines.push(`${head}  ${count(r.members)} members; ${change}${extra.length ? ` (${extra.join(', ')})` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${count(n)}` : n < 0 ? `-${count(-n)}` : '±0';
+}
+
+function listJson(s: ModelStanding): string[] {
+  return s.audiences.map((a) =>
+    JSON.stringify({
+      model: a.model,
+      audience: a.audience,
+      channel: a.channel,
+      built_at: iso(a.last?.builtAt ?? null),
+      members: a.last?.members ?? null,
+      holdout: a.last?.holdout ?? null,
+      no_consent: a.last?.noConsent ?? null,
+      capped: a.last?.capped ?? null,
+      entered: a.last?.entered ?? null,
+      exited: a.last?.exited ?? null,
+      previous_members: a.previous,
+      change: a.last && a.previous !== null ? a.last.members - a.previous : null,
+    }),
+  );
+}
