@@ -12,12 +12,9 @@ export type Channel = (typeof CHANNELS)[number];
 export const fieldConditionSchema = z.strictObject({
   field: z.string().min(1),
   ...comparisonShape,
-  /** The date falls in the last N units up to the as-of date: `in_last: 30 days`. */
-  in_last: durationSchema.optional(),
-  /** The date is at least N units before the as-of date: `older_than: 12 months`. */
-  older_than: durationSchema.optional(),
-  /** The date is between A and B before the as-of date, both included: `between_ago: [30 days, 45 days]`. */
-  between_ago: z.tuple([durationSchema, durationSchema]).optional(),
+  in_last: durationSchema.optional().describe('The date falls in the last N units up to the as-of date: `in_last: 30 days`.'),
+  older_than: durationSchema.optional().describe('The date is at least N units before the as-of date: `older_than: 12 months`.'),
+  between_ago: z.tuple([durationSchema, durationSchema]).optional().describe('The date is between A and B before the as-of date, both included: `between_ago: [30 days, 45 days]`.'),
 });
 export type FieldCondition = z.infer<typeof fieldConditionSchema>;
 export const RELATIVE_DATES = ['in_last', 'older_than', 'between_ago'] as const;
@@ -40,28 +37,21 @@ export type CountCondition = z.infer<typeof countSchema>;
 
 /** What the customer did (or did not do) in an event table. */
 export const eventConditionSchema = z.strictObject({
-  /** A name under `events:`. */
-  event: z.string().min(1),
-  /** Filters on the event table's columns (event type, category…). */
-  where: z.array(columnConditionSchema).optional(),
-  /** Only events in the last N units up to the as-of date. */
-  within: durationSchema.optional(),
-  /** Only events between A and B before the as-of date. */
-  between_ago: z.tuple([durationSchema, durationSchema]).optional(),
-  /** `false`: the customer has no such event. Default `true` (at least one). */
-  did: z.boolean().default(true),
-  /** How many such events (instead of `did`). */
-  count: countSchema.optional(),
-  /** Count distinct values of this column instead of events (e.g. distinct campaigns). */
-  distinct: z.string().min(1).optional(),
-  /** Only events with no later event of another kind (within a delay): "cart not followed by an order in 3 days". */
+  event: z.string().min(1).describe('A name under `events:`.'),
+  where: z.array(columnConditionSchema).optional().describe("Filters on the event table's columns (event type, category…)."),
+  within: durationSchema.optional().describe('Only events in the last N units up to the as-of date.'),
+  between_ago: z.tuple([durationSchema, durationSchema]).optional().describe('Only events between A and B before the as-of date.'),
+  did: z.boolean().default(true).describe('`false`: the customer has no such event. Default `true` (at least one).'),
+  count: countSchema.optional().describe('How many such events (instead of `did`).'),
+  distinct: z.string().min(1).optional().describe('Count distinct values of this column instead of events (e.g. distinct campaigns).'),
   not_followed_by: z
     .strictObject({
       event: z.string().min(1),
       where: z.array(columnConditionSchema).optional(),
       within: durationSchema.optional(),
     })
-    .optional(),
+    .optional()
+    .describe('Only events with no later event of another kind (within a delay): "cart not followed by an order in 3 days".'),
 });
 export type EventCondition = z.infer<typeof eventConditionSchema>;
 
@@ -91,12 +81,9 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
 ) as z.ZodType<Condition>;
 
 export const eventTableSchema = z.strictObject({
-  /** A source or model with one row per event. */
-  from: z.string().min(1),
-  /** Its column holding the customer key. */
-  customer: z.string().min(1),
-  /** Its date or timestamp column. */
-  time: z.string().min(1),
+  from: z.string().min(1).describe('A source or model with one row per event.'),
+  customer: z.string().min(1).describe('Its column holding the customer key.'),
+  time: z.string().min(1).describe('Its date or timestamp column.'),
 });
 export type EventTable = z.infer<typeof eventTableSchema>;
 
@@ -104,40 +91,25 @@ export const audienceSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
   channel: z.enum(CHANNELS),
-  /** Who qualifies. A list means all of them. */
-  where: z.union([conditionSchema, z.array(conditionSchema).min(1)]).optional(),
-  /** Members of these audiences qualify too. */
-  include: z.array(objectName).optional(),
-  /** Members of these audiences never qualify. */
-  exclude: z.array(objectName).optional(),
-  /** `false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`. */
-  require_consent: z.boolean().default(true),
-  /** Under marketing pressure, higher priorities keep their members first. */
-  priority: z.number().int().default(0),
-  /** Share kept out of every sync to measure impact: `holdout: 10%`. */
-  holdout: percentSchema.optional(),
-  /** Named groups of the treated members, in percent summing to 100: `{subject_a: 50%, subject_b: 50%}`. */
-  splits: z.record(objectName, percentSchema).optional(),
+  where: z.union([conditionSchema, z.array(conditionSchema).min(1)]).optional().describe('Who qualifies. A list means all of them.'),
+  include: z.array(objectName).optional().describe('Members of these audiences qualify too.'),
+  exclude: z.array(objectName).optional().describe('Members of these audiences never qualify.'),
+  require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`.'),
+  priority: z.number().int().default(0).describe('Under marketing pressure, higher priorities keep their members first.'),
+  holdout: percentSchema.optional().describe('Share kept out of every sync to measure impact: `holdout: 10%`.'),
+  splits: z.record(objectName, percentSchema).optional().describe('Named groups of the treated members, in percent summing to 100: `{subject_a: 50%, subject_b: 50%}`.'),
 });
 export type AudienceSpec = z.infer<typeof audienceSchema>;
 
 export const audiencesSchema = z.strictObject({
-  /** One row per customer: the customers model (or any relation with the key). */
-  customers: z.string().min(1),
-  /** The customer key column of `customers`, `join` relations and event tables' `customer` columns. */
-  key: columnName.default('customer_id'),
-  /** More per-customer relations (RFM, LTV…), left-joined on the key; their columns become fields. */
-  join: z.array(z.string().min(1)).default([]),
-  /** The date relative windows count from: `today`, YYYY-MM-DD or `{var: name}`; by default `vars.as_of`, else today. */
-  as_of: asOfSchema.optional(),
-  /** Mixed into the holdout and split hashes; change it to reshuffle every group. */
-  salt: z.string().min(1).default('tideline'),
-  /** Event tables conditions can use, by name. */
-  events: z.record(objectName, eventTableSchema).default({}),
-  /** The customers' consent column per channel; `consent_<channel>` when not given; `null` for none needed. */
-  consent: z.partialRecord(z.enum(CHANNELS), columnName.nullable()).default({}),
-  /** Per channel, the most audiences a customer may be in at once; lower priorities are dropped first. */
-  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}),
+  customers: z.string().min(1).describe('One row per customer: the customers model (or any relation with the key).'),
+  key: columnName.default('customer_id').describe("The customer key column of `customers`, `join` relations and event tables' `customer` columns."),
+  join: z.array(z.string().min(1)).default([]).describe('More per-customer relations (RFM, LTV…), left-joined on the key; their columns become fields.'),
+  as_of: asOfSchema.optional().describe('The date relative windows count from: `today`, YYYY-MM-DD or `{var: name}`; by default `vars.as_of`, else today.'),
+  salt: z.string().min(1).default('tideline').describe('Mixed into the holdout and split hashes; change it to reshuffle every group.'),
+  events: z.record(objectName, eventTableSchema).default({}).describe('Event tables conditions can use, by name.'),
+  consent: z.partialRecord(z.enum(CHANNELS), columnName.nullable()).default({}).describe("The customers' consent column per channel; `consent_<channel>` when not given; `null` for none needed."),
+  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}).describe('Per channel, the most audiences a customer may be in at once; lower priorities are dropped first.'),
   audiences: z.array(audienceSchema).min(1),
 });
 export type AudiencesSpec = z.infer<typeof audiencesSchema>;

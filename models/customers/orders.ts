@@ -21,23 +21,16 @@ export const ruleSchema = columnConditionSchema.extend({ starts_with: z.string()
 export type Rule = z.infer<typeof ruleSchema>;
 
 export const ordersSchema = z.strictObject({
-  /** The relation holding orders (or order lines: see `grain`). */
-  from: z.string().min(1),
-  /** The column identifying the customer, e.g. the unified id from an identity map. */
-  customer_id: z.string().min(1),
+  from: z.string().min(1).describe('The relation holding orders (or order lines: see `grain`).'),
+  customer_id: z.string().min(1).describe('The column identifying the customer, e.g. the unified id from an identity map.'),
   order_id: z.string().min(1),
-  /** Date or timestamp of the order; only its date is used. */
-  ordered_at: z.string().min(1),
-  /** Revenue of the row (numeric). */
-  amount: z.string().min(1),
-  /** Cost of the row: gives margin = amount − cost. */
-  cost: z.string().min(1).optional(),
+  ordered_at: z.string().min(1).describe('Date or timestamp of the order; only its date is used.'),
+  amount: z.string().min(1).describe('Revenue of the row (numeric).'),
+  cost: z.string().min(1).optional().describe('Cost of the row: gives margin = amount − cost.'),
   channel: z.string().min(1).optional(),
   store: z.string().min(1).optional(),
-  /** `order`: one row per order (counts rows); `line`: several rows per order (counts distinct order ids). */
-  grain: z.enum(['order', 'line']).default('order'),
-  /** Rows matching any of these rules are left out: cancellations, returns, tests. */
-  exclude: z.array(ruleSchema).default([]),
+  grain: z.enum(['order', 'line']).default('order').describe('`order`: one row per order (counts rows); `line`: several rows per order (counts distinct order ids).'),
+  exclude: z.array(ruleSchema).default([]).describe('Rows matching any of these rules are left out: cancellations, returns, tests.'),
 });
 export type OrdersSpec = z.infer<typeof ordersSchema>;
 

@@ -15,14 +15,11 @@ const label = z.string().min(1).optional();
 
 /** Lifecycle stages by days since the first and last order, each threshold explicit. */
 export const lifecycleSchema = z.strictObject({
-  /** Label of customers without a kept order (only those listed in `population` can have none). */
-  prospect: z.strictObject({ label }).prefault({}),
-  /** First order at most this many days before the as-of date. Takes precedence over the stages below. */
-  new: z.strictObject({ first_order_within_days: days, label }),
+  prospect: z.strictObject({ label }).prefault({}).describe('Label of customers without a kept order (only those listed in `population` can have none).'),
+  new: z.strictObject({ first_order_within_days: days, label }).describe('First order at most this many days before the as-of date. Takes precedence over the stages below.'),
   active: z.strictObject({ last_order_within_days: days, label }),
   at_risk: z.strictObject({ last_order_within_days: days, label }),
-  /** Must start exactly where at_risk ends: stated explicitly so nobody is inactive by accident. */
-  inactive: z.strictObject({ last_order_after_days: days, label }),
+  inactive: z.strictObject({ last_order_after_days: days, label }).describe('Must start exactly where at_risk ends: stated explicitly so nobody is inactive by accident.'),
 });
 export type LifecycleSpec = z.infer<typeof lifecycleSchema>;
 
@@ -39,7 +36,6 @@ export const fieldSchema = z.union([
 
 export const customersSchema = z.strictObject({
   orders: ordersSchema,
-  /** Order lines: favourite category, item counts, line-level exclusion (returned items). */
   lines: z
     .strictObject({
       from: z.string().min(1),
@@ -48,10 +44,9 @@ export const customersSchema = z.strictObject({
       quantity: z.string().min(1).optional(),
       exclude: z.array(ruleSchema).default([]),
     })
-    .optional(),
-  /** Everyone who is a customer (e.g. the identity model), so people without orders appear as prospects. */
-  population: z.strictObject({ from: z.string().min(1), customer_id: z.string().min(1) }).optional(),
-  /** Consent events; for each channel the latest event wins (an opt-out wins a tie at the same instant). */
+    .optional()
+    .describe('Order lines: favourite category, item counts, line-level exclusion (returned items).'),
+  population: z.strictObject({ from: z.string().min(1), customer_id: z.string().min(1) }).optional().describe('Everyone who is a customer (e.g. the identity model), so people without orders appear as prospects.'),
   consent: z
     .strictObject({
       from: z.string().min(1),
@@ -67,11 +62,11 @@ export const customersSchema = z.strictObject({
       /** Output channel → value of the channel column, e.g. `{ email: EMAIL, sms: SMS }`. */
       channels: z.record(z.string(), scalar),
     })
-    .optional(),
+    .optional()
+    .describe('Consent events; for each channel the latest event wins (an opt-out wins a tie at the same instant).'),
   as_of: asOfSchema.default('today'),
   lifecycle: lifecycleSchema,
   fields: z.record(columnName, fieldSchema).default({}),
-  /** RFM scores and segment computed in the same pass (see the rfm kind for the fields). */
-  rfm: rfmBlockSchema.optional(),
+  rfm: rfmBlockSchema.optional().describe('RFM scores and segment computed in the same pass (see the rfm kind for the fields).'),
 });
 export type CustomersSpec = z.infer<typeof customersSchema>;

@@ -29,14 +29,10 @@ export const identifierSchema = z.union([
   z.strictObject({
     type: z.enum(IDENTIFIER_TYPES),
     description: z.string().optional(),
-    /** Values that never identify anyone (`test@test.com`), compared after normalisation; dropped and reported. */
-    junk: z.array(z.union([z.string(), z.number()])).optional(),
-    /** At most this many distinct values per customer; beyond it, the weakest links of that customer are not used. */
-    max_per_customer: z.int().min(1).optional(),
-    /** Phones: the country of numbers written without an international prefix (overrides the model's). */
-    country: countryCode.optional(),
-    /** Dates: how dates written as text are ordered. */
-    date_format: z.enum(DATE_ORDERS).optional(),
+    junk: z.array(z.union([z.string(), z.number()])).optional().describe('Values that never identify anyone (`test@test.com`), compared after normalisation; dropped and reported.'),
+    max_per_customer: z.int().min(1).optional().describe('At most this many distinct values per customer; beyond it, the weakest links of that customer are not used.'),
+    country: countryCode.optional().describe("Phones: the country of numbers written without an international prefix (overrides the model's)."),
+    date_format: z.enum(DATE_ORDERS).optional().describe('Dates: how dates written as text are ordered.'),
   }),
 ]);
 
@@ -45,8 +41,7 @@ export const inputSchema = z.union([
   z.string().min(1),
   z.strictObject({
     column: z.string().min(1).optional(),
-    /** A SQL expression over the source's columns, instead of `column`; it is normalised like a column. */
-    sql: z.string().min(1).optional(),
+    sql: z.string().min(1).optional().describe("A SQL expression over the source's columns, instead of `column`; it is normalised like a column."),
     country: countryCode.optional(),
     date_format: z.enum(DATE_ORDERS).optional(),
   }),
@@ -54,22 +49,14 @@ export const inputSchema = z.union([
 export type InputEntry = z.infer<typeof inputSchema>;
 
 export const identitySourceSchema = z.strictObject({
-  /** The source or model to read. */
-  from: z.string().min(1),
-  /** The label of this source in the outputs (`<label>:<record id>`); defaults to `from`. */
-  name: objectName.optional(),
-  /** The column holding the source's own record id. Rows without one are counted and left out. */
-  id: z.string().min(1),
-  /** When the record last changed: recency for survivorship (`most_recent`). */
-  updated_at: z.string().min(1).optional(),
-  /** When the record was created: decides the oldest record of a customer, whose id survives merges. */
-  created_at: z.string().min(1).optional(),
-  /** Survivorship rank of this source, 1 being the most trusted; defaults to the order of the sources. */
-  priority: z.int().min(1).optional(),
-  /** Identifier name → the column(s) carrying it. */
-  identifiers: z.record(z.string().min(1), z.union([inputSchema, z.array(inputSchema).min(1)])),
-  /** Other columns kept for the golden record without being used for matching (city, opt-in…). */
-  attributes: z.record(columnName, z.union([z.string().min(1), z.strictObject({ column: z.string().min(1).optional(), sql: z.string().min(1).optional() })])).optional(),
+  from: z.string().min(1).describe('The source or model to read.'),
+  name: objectName.optional().describe('The label of this source in the outputs (`<label>:<record id>`); defaults to `from`.'),
+  id: z.string().min(1).describe("The column holding the source's own record id. Rows without one are counted and left out."),
+  updated_at: z.string().min(1).optional().describe('When the record last changed: recency for survivorship (`most_recent`).'),
+  created_at: z.string().min(1).optional().describe('When the record was created: decides the oldest record of a customer, whose id survives merges.'),
+  priority: z.int().min(1).optional().describe('Survivorship rank of this source, 1 being the most trusted; defaults to the order of the sources.'),
+  identifiers: z.record(z.string().min(1), z.union([inputSchema, z.array(inputSchema).min(1)])).describe('Identifier name → the column(s) carrying it.'),
+  attributes: z.record(columnName, z.union([z.string().min(1), z.strictObject({ column: z.string().min(1).optional(), sql: z.string().min(1).optional() })])).optional().describe('Other columns kept for the golden record without being used for matching (city, opt-in…).'),
 });
 export type IdentitySourceSpec = z.infer<typeof identitySourceSchema>;
 
@@ -78,11 +65,8 @@ export const rulePartSchema = z.union([z.string().min(1), z.strictObject({ ident
 export type RulePartSpec = z.infer<typeof rulePartSchema>;
 
 export const ruleSchema = z.strictObject({
-  /** Named in the map, the report and `identity explain`; defaults to the identifiers joined by `+`. */
-  name: objectName.optional(),
-  /** Identifiers that must be equal (after normalisation) on both records. */
-  match: z.array(rulePartSchema).min(1),
-  /** A fuzzy comparison, applied only to pairs of records that already agree on `match`. */
+  name: objectName.optional().describe('Named in the map, the report and `identity explain`; defaults to the identifiers joined by `+`.'),
+  match: z.array(rulePartSchema).min(1).describe('Identifiers that must be equal (after normalisation) on both records.'),
   similar: z
     .strictObject({
       identifier: z.string().min(1),
@@ -91,31 +75,26 @@ export const ruleSchema = z.strictObject({
       /** Maximum edit (Levenshtein) distance. */
       edit_distance: z.int().min(0).optional(),
     })
-    .optional(),
-  /** Overrides `max_records_per_value` for this rule. */
-  max_records: z.int().min(2).optional(),
+    .optional()
+    .describe('A fuzzy comparison, applied only to pairs of records that already agree on `match`.'),
+  max_records: z.int().min(2).optional().describe('Overrides `max_records_per_value` for this rule.'),
 });
 export type RuleSpec = z.infer<typeof ruleSchema>;
 
 export const goldenFieldSchema = z.union([
   z.enum(SURVIVORSHIP_RULES),
   z.strictObject({
-    /** The identifier or attribute the field is taken from; defaults to the field's name. */
-    from: z.string().min(1).optional(),
+    from: z.string().min(1).optional().describe("The identifier or attribute the field is taken from; defaults to the field's name."),
     rule: z.enum(SURVIVORSHIP_RULES),
   }),
 ]);
 
 export const identitySchema = z.strictObject({
-  /** Country of phone numbers written without an international prefix (ISO code, e.g. FR). */
-  phone_country: countryCode.optional(),
+  phone_country: countryCode.optional().describe('Country of phone numbers written without an international prefix (ISO code, e.g. FR).'),
   identifiers: z.record(columnName, identifierSchema),
   sources: z.array(identitySourceSchema).min(1),
-  /** Ordered from the strongest evidence to the weakest: when a customer is over a cap, the last rules give way. */
-  rules: z.array(ruleSchema).min(1),
-  /** A rule key (a value, or a combination) shared by more records than this is ignored and reported. */
-  max_records_per_value: z.int().min(2).default(50),
-  /** Output field → survivorship rule; every identifier and attribute with its type's default when left out. */
-  golden: z.record(columnName, goldenFieldSchema).optional(),
+  rules: z.array(ruleSchema).min(1).describe('Ordered from the strongest evidence to the weakest: when a customer is over a cap, the last rules give way.'),
+  max_records_per_value: z.int().min(2).default(50).describe('A rule key (a value, or a combination) shared by more records than this is ignored and reported.'),
+  golden: z.record(columnName, goldenFieldSchema).optional().describe("Output field → survivorship rule; every identifier and attribute with its type's default when left out."),
 });
 export type IdentitySpec = z.infer<typeof identitySchema>;

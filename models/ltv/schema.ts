@@ -10,13 +10,9 @@ export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { day: 1, week:
 
 export const ltvSchema = z.strictObject({
   orders: ordersSchema,
-  /** Historical value is measured up to this date; the default calibration end of the predictive fit. */
-  as_of: asOfSchema.default('today'),
-  /** What a purchase is worth: its revenue, or its margin (amount − cost; needs `orders.cost`). */
-  value: z.enum(['revenue', 'margin']).default('revenue'),
-  /** Historical value per `period` since the first order (calendar periods touched, at least 1). */
-  period: z.enum(['day', 'week', 'month', 'year']).default('month'),
-  /** BG/NBD + Gamma-Gamma predictions; left out, the model is historical only. */
+  as_of: asOfSchema.default('today').describe('Historical value is measured up to this date; the default calibration end of the predictive fit.'),
+  value: z.enum(['revenue', 'margin']).default('revenue').describe('What a purchase is worth: its revenue, or its margin (amount − cost; needs `orders.cost`).'),
+  period: z.enum(['day', 'week', 'month', 'year']).default('month').describe('Historical value per `period` since the first order (calendar periods touched, at least 1).'),
   predictive: z
     .strictObject({
       /** The unit of recency, age (T) and frequency rates; parameters are reported in it. */
@@ -28,6 +24,7 @@ export const ltvSchema = z.strictObject({
       /** Monthly discount rate for CLV: 0.01 discounts each month's value by 1 %. */
       discount_rate_monthly: z.number().min(0).max(1).default(0),
     })
-    .optional(),
+    .optional()
+    .describe('BG/NBD + Gamma-Gamma predictions; left out, the model is historical only.'),
 });
 export type LtvSpec = z.infer<typeof ltvSchema>;

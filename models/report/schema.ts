@@ -29,37 +29,25 @@ export const thresholdSchema = z.strictObject({ good: thresholdValueSchema.optio
 export type ThresholdSpec = z.infer<typeof thresholdSchema>;
 
 export const ordersSchema = z.strictObject({
-  /** One row per order. */
-  from: relation,
-  /** The customer key, in the same id space as the memberships' and customers' keys. */
-  customer: column,
-  /** Date or timestamp of the order. */
-  time: column,
-  /** The order's amount. */
-  revenue: column,
-  /** Only orders matching every condition count (e.g. not cancelled). */
-  where: z.array(columnConditionSchema).optional(),
+  from: relation.describe('One row per order.'),
+  customer: column.describe("The customer key, in the same id space as the memberships' and customers' keys."),
+  time: column.describe('Date or timestamp of the order.'),
+  revenue: column.describe("The order's amount."),
+  where: z.array(columnConditionSchema).optional().describe('Only orders matching every condition count (e.g. not cancelled).'),
 });
 export type OrdersSpec = z.infer<typeof ordersSchema>;
 
 const messageShape = {
-  /** One row per event (sent, delivered, opened…). */
-  from: relation,
-  /** The recipient (any key: customer id, e-mail, phone). A message is one campaign sent to one recipient. */
-  customer: column,
-  /** Date or timestamp of the event; a message belongs to the period of its first event. */
-  time: column,
-  /** The campaign (or audience) the message belongs to: KPIs are given per campaign and for all of them. */
-  campaign: column,
-  /** The column holding the event type. */
-  event_type: column.default('event_type'),
-  /** Only events matching every condition count. */
-  where: z.array(columnConditionSchema).optional(),
+  from: relation.describe('One row per event (sent, delivered, opened…).'),
+  customer: column.describe('The recipient (any key: customer id, e-mail, phone). A message is one campaign sent to one recipient.'),
+  time: column.describe('Date or timestamp of the event; a message belongs to the period of its first event.'),
+  campaign: column.describe('The campaign (or audience) the message belongs to: KPIs are given per campaign and for all of them.'),
+  event_type: column.default('event_type').describe('The column holding the event type.'),
+  where: z.array(columnConditionSchema).optional().describe('Only events matching every condition count.'),
 };
 
 export const emailSchema = z.strictObject({
   ...messageShape,
-  /** Event type values of each kind of event, when the tool names them differently. */
   events: z
     .strictObject({
       sent: eventValues.default(['sent']),
@@ -70,11 +58,10 @@ export const emailSchema = z.strictObject({
       bounced: eventValues.default(['bounced']),
       complained: eventValues.default([]),
     })
-    .prefault({}),
-  /** A boolean column flagging machine opens (Apple Mail Privacy Protection): open rates are then also given without them. */
-  machine_open: column.optional(),
-  /** Events that are clicks on the unsubscribe link; by default the unsubscribe events themselves. */
-  unsubscribe_click: z.array(columnConditionSchema).min(1).optional(),
+    .prefault({})
+    .describe('Event type values of each kind of event, when the tool names them differently.'),
+  machine_open: column.optional().describe('A boolean column flagging machine opens (Apple Mail Privacy Protection): open rates are then also given without them.'),
+  unsubscribe_click: z.array(columnConditionSchema).min(1).optional().describe('Events that are clicks on the unsubscribe link; by default the unsubscribe events themselves.'),
 });
 export type EmailSpec = z.infer<typeof emailSchema>;
 
@@ -108,22 +95,18 @@ export const mailSchema = z.strictObject({
   events: z
     .strictObject({
       sent: eventValues.default(['sent']),
-      /** Returned as undeliverable (NPAI: "n'habite pas à l'adresse indiquée"). */
-      returned: eventValues.default(['returned']),
+      returned: eventValues.default(['returned']).describe('Returned as undeliverable (NPAI: "n\'habite pas à l\'adresse indiquée").'),
     })
     .prefault({}),
 });
 export type MailSpec = z.infer<typeof mailSchema>;
 
 export const phoneSchema = z.strictObject({
-  /** One row per call made. */
-  from: relation,
+  from: relation.describe('One row per call made.'),
   time: column,
   campaign: column.optional(),
-  /** Calls matching every condition were answered, e.g. `[{column: outcome, equals: answered}]`. */
-  answered: z.array(columnConditionSchema).min(1),
-  /** Length of the call in seconds. */
-  duration: column.optional(),
+  answered: z.array(columnConditionSchema).min(1).describe('Calls matching every condition were answered, e.g. `[{column: outcome, equals: answered}]`.'),
+  duration: column.optional().describe('Length of the call in seconds.'),
   where: z.array(columnConditionSchema).optional(),
 });
 export type PhoneSpec = z.infer<typeof phoneSchema>;
@@ -143,38 +126,28 @@ export type MessagesSpec = z.infer<typeof messagesSchema>;
  * assignments).
  */
 export const membershipsSchema = z.strictObject({
-  /** An audiences model: reads `<name>_history`. */
-  audiences: objectName.optional(),
-  /** Or a relation with one row per entry. */
-  from: relation.optional(),
+  audiences: objectName.optional().describe('An audiences model: reads `<name>_history`.'),
+  from: relation.optional().describe('Or a relation with one row per entry.'),
   customer: column.default('customer_id'),
   audience: column.optional(),
   group: column.optional(),
   entered_at: column.optional(),
-  /** The group value of the holdout; every other group is compared with it. */
-  holdout: z.string().min(1).default('holdout'),
+  holdout: z.string().min(1).default('holdout').describe('The group value of the holdout; every other group is compared with it.'),
 });
 export type MembershipsSpec = z.infer<typeof membershipsSchema>;
 
 export const upliftSchema = z.strictObject({
-  /** Orders placed within this time after entering count: conversion and revenue per customer. */
-  window: durationSchema.default({ amount: 30, unit: 'day' }),
-  /** Below this many customers in either group, the result is flagged too small to conclude. */
-  min_group: z.number().int().min(2).default(100),
-  /** Only these audiences (default: every audience with a holdout). */
-  audiences: z.array(z.string().min(1)).min(1).optional(),
-  /** Only entries from this date on. */
-  since: isoDate.optional(),
+  window: durationSchema.default({ amount: 30, unit: 'day' }).describe('Orders placed within this time after entering count: conversion and revenue per customer.'),
+  min_group: z.number().int().min(2).default(100).describe('Below this many customers in either group, the result is flagged too small to conclude.'),
+  audiences: z.array(z.string().min(1)).min(1).optional().describe('Only these audiences (default: every audience with a holdout).'),
+  since: isoDate.optional().describe('Only entries from this date on.'),
 });
 export type UpliftSpec = z.infer<typeof upliftSchema>;
 
 export const programKpiSchema = z.strictObject({
-  /** How the KPI is written in the report, e.g. "second purchase within 45 days". */
-  label: z.string().min(1).optional(),
-  /** Share of the program's audience entrants (outside the holdout) who ordered within this time after entering. */
-  converted_within: durationSchema.optional(),
-  /** Share of first-time buyers who ordered again within this time after their first order. */
-  repeat_within: durationSchema.optional(),
+  label: z.string().min(1).optional().describe('How the KPI is written in the report, e.g. "second purchase within 45 days".'),
+  converted_within: durationSchema.optional().describe("Share of the program's audience entrants (outside the holdout) who ordered within this time after entering."),
+  repeat_within: durationSchema.optional().describe('Share of first-time buyers who ordered again within this time after their first order.'),
   good: thresholdValueSchema.optional(),
   bad: thresholdValueSchema.optional(),
 });
@@ -183,40 +156,27 @@ export type ProgramKpiSpec = z.infer<typeof programKpiSchema>;
 export const programSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
-  /** Audience names, as in the memberships. */
-  audiences: z.array(z.string().min(1)).default([]),
-  /** Names of the syncs that carry this program's audiences (shown with it). */
-  syncs: z.array(z.string().min(1)).default([]),
+  audiences: z.array(z.string().min(1)).default([]).describe('Audience names, as in the memberships.'),
+  syncs: z.array(z.string().min(1)).default([]).describe("Names of the syncs that carry this program's audiences (shown with it)."),
   kpi: programKpiSchema,
 });
 export type ProgramSpec = z.infer<typeof programSchema>;
 
 export const cohortsSchema = z.strictObject({
-  /** How many monthly cohorts, the current month included (24: the older half has its 12-month figures). */
-  months: z.number().int().min(1).max(120).default(24),
-  /** Months after the first purchase at which repeat rate and cumulative revenue are read. */
-  horizons: z.array(z.number().int().min(1).max(120)).min(1).default([1, 2, 3, 6, 12]),
-  /** The first purchase date per customer (e.g. the customers model); by default the first order in `orders`. */
-  first_order: z.strictObject({ from: relation, customer: column, date: column }).optional(),
+  months: z.number().int().min(1).max(120).default(24).describe('How many monthly cohorts, the current month included (24: the older half has its 12-month figures).'),
+  horizons: z.array(z.number().int().min(1).max(120)).min(1).default([1, 2, 3, 6, 12]).describe('Months after the first purchase at which repeat rate and cumulative revenue are read.'),
+  first_order: z.strictObject({ from: relation, customer: column, date: column }).optional().describe('The first purchase date per customer (e.g. the customers model); by default the first order in `orders`.'),
 });
 export type CohortsSpec = z.infer<typeof cohortsSchema>;
 
 export const segmentsSchema = z.strictObject({
-  /** One row per customer (and per snapshot, with `at`): an RFM model or snapshots of it. */
-  from: relation,
+  from: relation.describe('One row per customer (and per snapshot, with `at`): an RFM model or snapshots of it.'),
   customer: column.default('customer_id'),
   segment: column.default('segment'),
-  /**
-   * The snapshot date column, when the relation keeps several snapshots. Without it, the report keeps its own
-   * monthly snapshots in `<name>_snapshots`.
-   */
-  at: column.optional(),
-  /** Migration between these two snapshot dates; by default the latest one and the latest of an earlier month. */
-  compare: z.tuple([isoDate, isoDate]).optional(),
-  /** Revenue per segment counts orders in this period up to the as-of date. */
-  revenue_period: durationSchema.default({ amount: 12, unit: 'month' }),
-  /** Self-kept snapshots older than this are dropped. */
-  keep: durationSchema.default({ amount: 13, unit: 'month' }),
+  at: column.optional().describe('The snapshot date column, when the relation keeps several snapshots. Without it, the report keeps its own monthly snapshots in `<name>_snapshots`.'),
+  compare: z.tuple([isoDate, isoDate]).optional().describe('Migration between these two snapshot dates; by default the latest one and the latest of an earlier month.'),
+  revenue_period: durationSchema.default({ amount: 12, unit: 'month' }).describe('Revenue per segment counts orders in this period up to the as-of date.'),
+  keep: durationSchema.default({ amount: 13, unit: 'month' }).describe('Self-kept snapshots older than this are dropped.'),
 });
 export type SegmentsSpec = z.infer<typeof segmentsSchema>;
 
@@ -224,14 +184,11 @@ export const PERIOD_UNITS = ['week', 'month', 'quarter'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
 export const reportSchema = z.strictObject({
-  /** The date the report is read at: YYYY-MM-DD, else the project's `vars.as_of`, else today (UTC). */
-  as_of: isoDate.optional(),
-  /** KPI periods: the current one and the `count - 1` before it. */
-  periods: z.strictObject({ every: z.enum(PERIOD_UNITS).default('month'), count: z.number().int().min(1).max(120).default(12) }).prefault({}),
+  as_of: isoDate.optional().describe("The date the report is read at: YYYY-MM-DD, else the project's `vars.as_of`, else today (UTC)."),
+  periods: z.strictObject({ every: z.enum(PERIOD_UNITS).default('month'), count: z.number().int().min(1).max(120).default(12) }).prefault({}).describe('KPI periods: the current one and the `count - 1` before it.'),
   orders: ordersSchema.optional(),
   messages: messagesSchema.optional(),
-  /** Per channel and KPI, `{good, bad}` overriding the defaults, or `null` for no flag. */
-  thresholds: z.record(z.string(), z.record(z.string(), thresholdSchema.nullable())).default({}),
+  thresholds: z.record(z.string(), z.record(z.string(), thresholdSchema.nullable())).default({}).describe('Per channel and KPI, `{good, bad}` overriding the defaults, or `null` for no flag.'),
   memberships: membershipsSchema.optional(),
   uplift: upliftSchema.prefault({}),
   programs: z.array(programSchema).default([]),

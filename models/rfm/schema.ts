@@ -11,8 +11,7 @@ export const scoresSchema = z.union([
 export type Scores = z.infer<typeof scoresSchema>;
 
 export const segmentSchema = z.strictObject({
-  /** The label written into the `segment` column, in any language. */
-  name: z.string().min(1),
+  name: z.string().min(1).describe('The label written into the `segment` column, in any language.'),
   r: scoresSchema,
   f: scoresSchema,
   description: z.string().optional(),
@@ -23,13 +22,7 @@ const cuts = z.array(z.number()).length(4, 'four cut points: the boundaries betw
 
 /** The RFM fields, shared by the rfm kind and the `rfm:` block of the customers kind. */
 export const rfmFields = {
-  /** Orders considered: those in the last `months` (or `days`) up to the as-of date; all history when left out. */
-  period: z.union([z.strictObject({ months: z.number().int().positive() }), z.strictObject({ days: z.number().int().positive() })]).optional(),
-  /**
-   * `quintiles` (NTILE(5) over a total order: ties broken by a hash of the customer id, identical in every warehouse)
-   * or `thresholds`: recency_days are upper bounds for scores 5, 4, 3, 2; frequency and monetary lower bounds for
-   * scores 2, 3, 4, 5.
-   */
+  period: z.union([z.strictObject({ months: z.number().int().positive() }), z.strictObject({ days: z.number().int().positive() })]).optional().describe('Orders considered: those in the last `months` (or `days`) up to the as-of date; all history when left out.'),
   scoring: z
     .strictObject({
       method: z.enum(['quintiles', 'thresholds']).default('quintiles'),
@@ -37,11 +30,10 @@ export const rfmFields = {
       frequency: cuts.optional(),
       monetary: cuts.optional(),
     })
-    .prefault({}),
-  /** Monetary as the total of the period's orders, or their average. */
-  monetary: z.enum(['total', 'average']).default('total'),
-  /** `default` (the 11 usual segments on R and F) or your own map, covering each of the 25 R×F cells once. */
-  segments: z.union([z.literal('default'), z.array(segmentSchema).min(1)]).default('default'),
+    .prefault({})
+    .describe('`quintiles` (NTILE(5) over a total order: ties broken by a hash of the customer id, identical in every warehouse) or `thresholds`: recency_days are upper bounds for scores 5, 4, 3, 2; frequency and monetary lower bounds for scores 2, 3, 4, 5.'),
+  monetary: z.enum(['total', 'average']).default('total').describe("Monetary as the total of the period's orders, or their average."),
+  segments: z.union([z.literal('default'), z.array(segmentSchema).min(1)]).default('default').describe('`default` (the 11 usual segments on R and F) or your own map, covering each of the 25 R×F cells once.'),
 };
 
 export const rfmBlockSchema = z.strictObject(rfmFields);

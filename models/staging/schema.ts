@@ -8,10 +8,8 @@ import { columnName } from '../../src/project/names.js';
 export const stagingColumnSchema = z.union([
   z.string().min(1),
   z.strictObject({
-    /** Input column; defaults to the output column's name. */
-    from: z.string().min(1).optional(),
-    /** A SQL expression over the input's columns, instead of `from`. */
-    sql: z.string().min(1).optional(),
+    from: z.string().min(1).optional().describe("Input column; defaults to the output column's name."),
+    sql: z.string().min(1).optional().describe("A SQL expression over the input's columns, instead of `from`."),
     type: z.enum(LOGICAL_TYPES).optional(),
     clean: z.array(z.enum(TRANSFORM_NAMES)).optional(),
     description: z.string().optional(),
@@ -19,20 +17,17 @@ export const stagingColumnSchema = z.union([
 ]);
 
 export const stagingSchema = z.strictObject({
-  /** The source or model to read. */
-  from: z.string().min(1),
-  /** Output columns in order; all input columns as they are when left out. */
-  columns: z.record(columnName, stagingColumnSchema).optional(),
-  /** Rows kept: every condition must hold. */
-  where: z.array(columnConditionSchema).optional(),
-  /** Keep one row per key: the latest (or earliest) by a column, ties broken by the other columns. */
+  from: z.string().min(1).describe('The source or model to read.'),
+  columns: z.record(columnName, stagingColumnSchema).optional().describe('Output columns in order; all input columns as they are when left out.'),
+  where: z.array(columnConditionSchema).optional().describe('Rows kept: every condition must hold.'),
   deduplicate: z
     .strictObject({
       key: z.union([columnName, z.array(columnName).min(1)]),
       by: columnName,
       keep: z.enum(['latest', 'earliest']).default('latest'),
     })
-    .optional(),
+    .optional()
+    .describe('Keep one row per key: the latest (or earliest) by a column, ties broken by the other columns.'),
 });
 export type StagingSpec = z.infer<typeof stagingSchema>;
 

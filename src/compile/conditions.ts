@@ -12,18 +12,15 @@ const ordered = z.union([z.number(), z.string()]);
 
 export const comparisonShape = {
   equals: scalar.optional(),
-  /** Keeps NULLs: "not cancelled" includes rows whose status is unknown. */
-  not_equals: scalar.optional(),
+  not_equals: scalar.optional().describe('Keeps NULLs: "not cancelled" includes rows whose status is unknown.'),
   in: z.array(scalar).min(1).optional(),
-  /** Keeps NULLs, like not_equals. */
-  not_in: z.array(scalar).min(1).optional(),
+  not_in: z.array(scalar).min(1).optional().describe('Keeps NULLs, like not_equals.'),
   is_null: z.boolean().optional(),
   gt: ordered.optional(),
   gte: ordered.optional(),
   lt: ordered.optional(),
   lte: ordered.optional(),
-  /** Inclusive range [low, high]. */
-  between: z.tuple([ordered, ordered]).optional(),
+  between: z.tuple([ordered, ordered]).optional().describe('Inclusive range [low, high].'),
 };
 
 export const COMPARISONS = Object.keys(comparisonShape) as (keyof typeof comparisonShape)[];

@@ -6,25 +6,19 @@ const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.str
 
 /** tideline.yml */
 export const projectFileSchema = z.strictObject({
-  /** Project name, used in logs and run results. */
-  name: objectName,
-  /** The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB). */
-  target: z.string().min(1).optional(),
-  /** Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb. */
-  targets: z.record(z.string().min(1), targetSchema).optional(),
-  /** Schema (BigQuery: dataset) where models are built; a target may override it. */
-  schema: z.string().min(1).default('tideline'),
-  /** Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks. */
-  state_schema: z.string().min(1).default('tideline_state'),
-  /** Folders holding model files and sync files, relative to the project root. */
+  name: objectName.describe('Project name, used in logs and run results.'),
+  target: z.string().min(1).optional().describe('The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB).'),
+  targets: z.record(z.string().min(1), targetSchema).optional().describe('Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb.'),
+  schema: z.string().min(1).default('tideline').describe('Schema (BigQuery: dataset) where models are built; a target may override it.'),
+  state_schema: z.string().min(1).default('tideline_state').describe('Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks.'),
   paths: z
     .strictObject({
-      models: pathList.default(['models']),
-      syncs: pathList.default(['syncs']),
+      models: pathList.default(['models']).describe('Folder or folders of model files (default `models`).'),
+      syncs: pathList.default(['syncs']).describe('Folder or folders of sync files (default `syncs`).'),
     })
-    .prefault({}),
-  /** Values available to models (`vars`), e.g. an as-of date for reproducible runs. */
-  vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}),
+    .prefault({})
+    .describe('Folders holding model files and sync files, relative to the project root.'),
+  vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Values available to models (`vars`), e.g. an as-of date for reproducible runs.'),
 });
 export type ProjectFile = z.infer<typeof projectFileSchema>;
 
@@ -40,29 +34,24 @@ export const sourceSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
   tags: z.array(z.string().min(1)).default([]),
-  /** `schema.table` in the warehouse (or `{schema, name}` for names containing dots). */
-  table: tableRefSchema.optional(),
-  /** A CSV or Parquet file, relative to the project root (DuckDB targets only). */
-  file: z.string().min(1).optional(),
-  /** File format; inferred from the extension when left out. */
-  format: z.enum(['csv', 'parquet']).optional(),
-  /** Column types for a CSV file where automatic detection would be wrong (e.g. phone numbers with a leading 0). */
-  types: z.record(z.string().min(1), fileTypeSchema).optional(),
+  table: tableRefSchema.optional().describe('`schema.table` in the warehouse (or `{schema, name}` for names containing dots).'),
+  file: z.string().min(1).optional().describe('A CSV or Parquet file, relative to the project root (DuckDB targets only).'),
+  format: z.enum(['csv', 'parquet']).optional().describe('File format; inferred from the extension when left out.'),
+  types: z.record(z.string().min(1), fileTypeSchema).optional().describe('Column types for a CSV file where automatic detection would be wrong (e.g. phone numbers with a leading 0).'),
 });
 export type SourceFileEntry = z.infer<typeof sourceSchema>;
 
 /** The fields every model has, whatever its kind. */
 export const modelCommonShape = {
-  name: objectName,
-  kind: z.string().min(1),
-  description: z.string().optional(),
-  tags: z.array(z.string().min(1)).default([]),
-  /** `false` keeps the model in the project but skips building it. */
-  enabled: z.boolean().default(true),
+  name: objectName.describe('Model name, unique in the project: the name of its table.'),
+  kind: z.string().min(1).describe('The model kind: one of the sections below.'),
+  description: z.string().optional().describe('Free text for readers.'),
+  tags: z.array(z.string().min(1)).default([]).describe('Labels for selection (`--select tag:NAME`).'),
+  enabled: z.boolean().default(true).describe('`false` keeps the model in the project but skips building it.'),
 };
 
 /** A file under paths.models: sources and models, each a list. */
 export const modelFileSchema = z.strictObject({
-  sources: z.array(z.unknown()).optional(),
-  models: z.array(z.unknown()).optional(),
+  sources: z.array(z.unknown()).optional().describe('Sources: see below.'),
+  models: z.array(z.unknown()).optional().describe('Models: see below, by `kind`.'),
 });

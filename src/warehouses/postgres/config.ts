@@ -6,17 +6,15 @@ import { z } from 'zod';
  */
 export const postgresTargetSchema = z.strictObject({
   type: z.literal('postgres'),
-  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
-  host: z.string().min(1).optional(),
-  port: z.coerce.number().int().min(1).max(65535).optional(),
-  user: z.string().min(1).optional(),
-  password: z.string().optional(),
-  database: z.string().min(1).optional(),
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional().describe('Connection URL, postgres://user:password@host:port/db, instead of the separate fields.'),
+  host: z.string().min(1).optional().describe('Server host (default: PGHOST).'),
+  port: z.coerce.number().int().min(1).max(65535).optional().describe('Server port (default: PGPORT, else 5432).'),
+  user: z.string().min(1).optional().describe('User name (default: PGUSER).'),
+  password: z.string().optional().describe('Password (default: PGPASSWORD); never printed.'),
+  database: z.string().min(1).optional().describe('Database name (default: PGDATABASE).'),
   ssl: z.union([z.boolean(), z.enum(['disable', 'require', 'no-verify'])]).optional(),
-  /** Schema where models are built, overriding the project's `schema`. */
-  schema: z.string().min(1).optional(),
-  /** Per-statement timeout in milliseconds (0 = none). */
-  statement_timeout_ms: z.coerce.number().int().min(0).optional(),
+  schema: z.string().min(1).optional().describe("Schema where models are built, overriding the project's `schema`."),
+  statement_timeout_ms: z.coerce.number().int().min(0).optional().describe('Per-statement timeout in milliseconds (0 = none).'),
 });
 export type PostgresTarget = z.infer<typeof postgresTargetSchema>;
 
