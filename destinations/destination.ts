@@ -93,6 +93,12 @@ export interface DestinationContext {
    * Bulk API above a threshold, an import job rather than single calls).
    */
   readonly planned: { readonly added: number; readonly changed: number; readonly removed: number };
+  /**
+   * True on a `--full-resync` run: the snapshot was cleared, so every record of the model comes as added and nothing
+   * as removed. Destinations that hold a set (ads audiences) replace it rather than add to it (Google `removeAll`
+   * then creates, Meta `usersreplace`). Absent means false.
+   */
+  readonly fullResync?: boolean;
   /** Project root: relative paths in a destination's config are resolved from it. */
   readonly root: string;
   readonly logger: Logger;
@@ -158,6 +164,13 @@ export interface Emulator {
   readonly endpoint: string;
   /** Everything the destination holds, by object, by key: what tests and `tideline sandbox` compare with the model. */
   state(): Promise<EmulatorState>;
+  /**
+   * Optional: what the emulator keeps for the next sandbox session (JSON), so that `npm run example` or a CI job run
+   * twice finds the destination as it left it and the second sync sends nothing. Given back as
+   * `SandboxContext.saved`. Emulators whose state lives in their folder return `{}`; emulators without `save`
+   * start empty every session, and the sandbox state of their syncs starts over with them.
+   */
+  save?(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -171,6 +184,8 @@ export interface SandboxContext {
   readonly root: string;
   /** A folder the destination's emulator may use (under target/sandbox/). */
   readonly dir: string;
+  /** What this emulator's `save()` returned at the end of the previous session, when resuming it; else undefined. */
+  readonly saved?: unknown;
 }
 
 /**
@@ -197,6 +212,12 @@ export interface DestinationType<Config> {
   lockScope(config: Config, object: string): string;
   /** Fields the snapshot keeps for each accepted record, so that `delete` and `remove` can name it (ads audiences). */
   retainFields?(config: Config): readonly string[];
+  /**
+   * What the snapshot keeps of a retained field's value (default: the value as sent). Ads destinations return the
+   * normalised SHA-256 here, so the state never holds a raw e-mail or phone; `delete` and `remove` then receive these
+   * values, which the destination must accept as they are (a 64-hex digest is passed through).
+   */
+  retainValue?(config: Config, field: string, value: FieldValue): FieldValue;
   /** Bytes a record adds to a request, for `maxBatchBytes` (default: its JSON length). */
   recordBytes?(record: OutboundRecord): number;
   open(config: Config, context: DestinationContext): Promise<DestinationSession>;

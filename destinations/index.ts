@@ -1,5 +1,13 @@
 import type { RegisteredDestination } from './destination.js';
+import { braze } from './braze/adapter.js';
+import { brevo } from './brevo/adapter.js';
 import { file } from './file/adapter.js';
+import { googleAds } from './google-ads/adapter.js';
+import { klaviyo } from './klaviyo/adapter.js';
+import { mailchimp } from './mailchimp/adapter.js';
+import { meta } from './meta/adapter.js';
+import { hubspot } from './hubspot/adapter.js';
+import { salesforce } from './salesforce/adapter.js';
 import { table } from './table/adapter.js';
 import { webhook } from './webhook/adapter.js';
 
@@ -14,7 +22,7 @@ import { webhook } from './webhook/adapter.js';
  *  3. one line below; the registry test counts the types;
  *  4. a row in destinations/README.md (objects, modes, batch size, rate limit, what delete means, credentials).
  */
-export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table];
+export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta];
 
 export function destinationType(type: string): RegisteredDestination | undefined {
   return DESTINATIONS.find((d) => d.type === type);

@@ -13,7 +13,10 @@ import { contractSync, expected, people, SyncHarness, type Person } from './supp
  */
 const kits = new Map<string, ContractKit>();
 for (const type of DESTINATIONS) {
-  const module = (await import(`../destinations/${type.type}/contract.ts`).catch(() => undefined)) as { kit?: ContractKit } | undefined;
+  // The folder is the type's name, with `-` for `_` where the type has one (google_ads → destinations/google-ads/).
+  const module = (await import(`../destinations/${type.type}/contract.ts`).catch(() => import(`../destinations/${type.type.replaceAll('_', '-')}/contract.ts`)).catch(() => undefined)) as
+    | { kit?: ContractKit }
+    | undefined;
   if (module?.kit) kits.set(type.type, module.kit);
 }
 

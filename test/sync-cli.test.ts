@@ -219,4 +219,13 @@ describe('plan, sync, status and rejected through the CLI', () => {
     expect(sandbox.stderr).toContain('sandbox crm_hook now holds contacts: 3');
     expect(emulator.server.requests).toBe(before);
   });
+
+  it('a second sync --sandbox resumes the emulators as the first left them and sends nothing', async () => {
+    const again = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('sandbox crm_hook now holds contacts: 3');
+    const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { sandbox: boolean; results: { sync: string; sent: number; requests: number }[] };
+    expect(results.sandbox).toBe(true);
+    expect(results.results.find((r) => r.sync === 'crm_contacts')).toMatchObject({ sent: 0, requests: 0 });
+  });
 });

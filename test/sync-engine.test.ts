@@ -180,7 +180,7 @@ for (const engine of engines()) {
       const other = await acquireLock(store, scope, 'crm', 'other-run', { leaseMs: 60_000, host: 'another-machine' });
       const blocked = await harness.sync('crm');
       expect(blocked.status).toBe('failed');
-      expect(blocked.error).toMatch(/being synced by run other-run/);
+      expect(blocked.error).toMatch(/locked by run other-run since \d{4}-\d\d-\d\dT[\d:.]+Z \(sync crm, another-machine pid \d+/);
       expect(emulator.server.requests).toBe(0);
       await other.release();
       // A holder on this host whose process is gone: its lock is stale.

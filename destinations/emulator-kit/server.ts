@@ -100,6 +100,14 @@ export class RecordStore {
     this.#objects.clear();
     this.#creations.clear();
   }
+
+  /** Loads what `snapshot()` returned (a saved sandbox session). */
+  load(objects: EmulatorState['objects']): void {
+    for (const [name, records] of Object.entries(objects)) {
+      const target = this.object(name);
+      for (const [key, record] of Object.entries(records)) target.set(key, { ...record });
+    }
+  }
 }
 
 class TokenBucketLimit {

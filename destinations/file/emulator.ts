@@ -14,6 +14,11 @@ const OP = '_op';
 export class FileEmulator implements Emulator {
   constructor(readonly endpoint: string) {}
 
+  /** The files are the state, and stay in the sandbox folder. */
+  async save(): Promise<unknown> {
+    return {};
+  }
+
   async state(): Promise<EmulatorState> {
     await mkdir(this.endpoint, { recursive: true });
     const objects: Record<string, Record<string, Record<string, unknown>>> = {};

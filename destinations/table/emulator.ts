@@ -12,6 +12,11 @@ import type { Emulator, EmulatorState } from '../destination.js';
 export class TableEmulator implements Emulator {
   constructor(readonly endpoint: string) {}
 
+  /** The database file is the state, and stays in the sandbox folder. */
+  async save(): Promise<unknown> {
+    return {};
+  }
+
   async state(): Promise<EmulatorState> {
     if (!existsSync(this.endpoint)) return { objects: {}, requests: {} };
     await mkdir(dirname(this.endpoint), { recursive: true });

@@ -49,7 +49,7 @@ export const webhook = defineDestination<WebhookConfig>({
   },
   open: async (config, context) => new WebhookSession(config, context.sync, context.object, context.keyField),
   emulator: {
-    start: () => startWebhookEmulator(),
+    start: (context) => startWebhookEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof WebhookEmulator)) throw new Error('the webhook sandbox needs a webhook emulator');
       return { ...config, url: `${emulator.endpoint}/hook`, secret: emulator.secret, token: undefined };

@@ -19,6 +19,8 @@ export interface WebhookEmulatorOptions {
   /** Records that make the receiver refuse the whole batch with a 400 (as some APIs do), without saying which. */
   readonly poison?: RecordRule;
   readonly port?: number;
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
 }
 
 const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'check']);
@@ -57,6 +59,10 @@ export class WebhookEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return { objects: this.server.store.snapshot() };
   }
 
   close(): Promise<void> {
@@ -103,6 +109,8 @@ export async function startWebhookEmulator(options: WebhookEmulatorOptions = {})
     },
   };
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  const saved = options.saved as { objects?: EmulatorState['objects'] } | undefined;
+  if (saved?.objects) server.store.load(saved.objects);
   return new WebhookEmulator(server, secret, stats);
 }
 

@@ -1,17 +1,22 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import pLimit from 'p-limit';
 import { ConfigError } from '../project/problems.js';
 import type { Project } from '../project/loader.js';
-import { SyncEngine, type SyncResult } from '../sync/engine.js';
+import { newRunId, SyncEngine, type SyncResult } from '../sync/engine.js';
 import type { SyncDef } from '../sync/load.js';
 import { createSyncProgress } from '../sync/progress.js';
 import { destinationsOf, runningSandbox, sandboxStateSchema, startEmulators, type RunningEmulators } from '../sync/sandbox.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
+import { LockHeldError, type LockSet } from '../state/lock.js';
+import { lockNotePath, readLockNote, removeLockNote } from '../state/lock-note.js';
 import { StateStore } from '../state/store.js';
-import type { Connection } from '../warehouses/connection.js';
-import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
+import { WarehouseBusyError, type Connection } from '../warehouses/connection.js';
+import { analyseProject } from '../project/analyse.js';
+import { connect, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
 import { VERSION } from './version.js';
 
 interface SyncOptions {
@@ -21,7 +26,12 @@ interface SyncOptions {
   sandbox?: boolean;
   maxRejected?: string;
   parallel: number;
+  /** `--wait` alone: true; `--wait 30`: "30". */
+  wait?: true | string;
 }
+
+/** `--wait` without a number: ten minutes. */
+const DEFAULT_WAIT_SECONDS = 600;
 
 export function registerSync(program: Command): void {
   program
@@ -33,6 +43,7 @@ export function registerSync(program: Command): void {
     .option('--sandbox', 'send to local emulators of the destinations (see `tideline sandbox`), with sandbox state')
     .option('--max-rejected <threshold>', 'fail a sync whose rejected records exceed a count (10) or share (1%) of those sent')
     .option('--parallel <n>', 'syncs running at once (syncs writing the same destination object run one after the other)', (v) => Number.parseInt(v, 10), 4)
+    .option('--wait [seconds]', `when another run holds a destination object (or the embedded warehouse), wait for it up to this long (default ${DEFAULT_WAIT_SECONDS}) instead of exiting with code 1`)
     .action(async (options: SyncOptions, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), (context) => runSyncs(context, options));
     });
@@ -41,9 +52,26 @@ export function registerSync(program: Command): void {
 async function runSyncs(context: CommandContext, options: SyncOptions): Promise<number> {
   const startedAt = new Date();
   const maxRejected = parseThreshold(options.maxRejected);
+  const deadline = startedAt.getTime() + parseWait(options.wait) * 1000;
   const project = await loadFor(context);
   const selected = selectSyncs(project, options.select);
-  const { connection } = await analyse(context, project, false);
+  const opened = await openWaiting(context, project, deadline, options.wait !== undefined);
+  if (typeof opened === 'string') {
+    context.logger.error(opened);
+    return EXIT.failed;
+  }
+  const connection = opened;
+  // Chosen now so that, on a warehouse only this process can open, a second command learns at once who holds it.
+  const runIds = new Map(selected.map((s) => [s.name, newRunId()]));
+  let noted = false;
+  try {
+    if (connection.exclusive && !options.dryRun) noted = await noteHolder(project, runIds, selected);
+    await analyseProject(project, connection);
+  } catch (error) {
+    if (noted) await removeLockNote(targetDir(project));
+    await connection.close();
+    throw error;
+  }
   const abort = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -56,6 +84,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   process.on('SIGTERM', onSignal);
   let sandbox: RunningEmulators | undefined;
   const progress = createSyncProgress({ tty: context.format === 'pretty' && process.stderr.isTTY === true, logger: context.logger });
+  let locks: LockSet | undefined;
   try {
     const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected) : undefined;
     sandbox = sandboxed?.running;
@@ -68,7 +97,20 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       onProgress: (event) => progress.update(event),
       signal: abort.signal,
     });
-    const results = await runGrouped(engine, selected, options, maxRejected);
+    if (!options.dryRun) {
+      try {
+        locks = await engine.lock(selected, {
+          waitMs: Math.max(0, deadline - Date.now()),
+          runIds,
+          onWait: (holder) => context.logger.info({ runId: holder.runId }, `waiting: sync ${holder.sync} is locked by run ${holder.runId} since ${holder.acquiredAt.toISOString()}`),
+        });
+      } catch (error) {
+        if (!(error instanceof LockHeldError)) throw error;
+        context.logger.error({ runId: error.holder?.runId }, `${error.message}; nothing was sent${options.wait === undefined ? ' (--wait waits for it)' : ' (gave up waiting)'}`);
+        return EXIT.failed;
+      }
+    }
+    const results = await runGrouped(engine, selected, options, maxRejected, locks);
     progress.stop();
     for (const result of results) summarise(context, result);
     if (sandboxed) await describeSandbox(context, sandboxed.running, sandboxed.external);
@@ -94,20 +136,60 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await locks?.release().catch((error: unknown) => context.logger.warn({ err: String(error) }, 'releasing the sync locks failed; they expire with their lease'));
+    if (noted) await removeLockNote(targetDir(project));
     await sandbox?.close();
-    await connection!.close();
+    await connection.close();
   }
+}
+
+/**
+ * Connects to the project's target. An embedded warehouse held by another process (WarehouseBusyError) is waited
+ * for until `deadline`; past it, the answer is the message to print (which run holds it, when the holder's note
+ * says so).
+ */
+async function openWaiting(context: CommandContext, project: Project, deadline: number, waiting: boolean): Promise<Connection | string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connect(context, project);
+    } catch (error) {
+      if (!(error instanceof WarehouseBusyError)) throw error;
+      // The holder writes its note just after opening: a command started at the same instant looks twice.
+      const note = (await readLockNote(targetDir(project))) ?? (await sleep(200).then(() => readLockNote(targetDir(project))));
+      const holder =
+        note && note.pid === error.holderPid
+          ? `the warehouse is locked by run ${note.runId} since ${note.since} (syncs ${note.syncs.join(', ')}, ${note.host} pid ${note.pid})`
+          : `the warehouse is in use by another process${error.holderPid === undefined ? '' : ` (pid ${error.holderPid})`}: ${error.hint ?? error.message}`;
+      const pause = Math.min(5000, 250 * 1.6 ** attempt);
+      if (Date.now() + pause > deadline) return `${holder}; nothing was sent${waiting ? ' (gave up waiting)' : ' (--wait waits for it)'}`;
+      if (attempt === 0) context.logger.info({ pid: error.holderPid }, `waiting: ${holder}`);
+      await sleep(pause);
+    }
+  }
+}
+
+/** On an exclusive warehouse, tells a second command which run holds it (see lock-note.ts). */
+async function noteHolder(project: Project, runIds: ReadonlyMap<string, string>, syncs: readonly SyncDef[]): Promise<boolean> {
+  const enabled = syncs.filter((s) => s.enabled);
+  if (enabled.length === 0) return false;
+  await writeJson(lockNotePath(targetDir(project)), {
+    runId: runIds.get(enabled[0]!.name),
+    syncs: enabled.map((s) => s.name),
+    host: hostname(),
+    pid: process.pid,
+    since: new Date().toISOString(),
+  });
+  return true;
 }
 
 /**
  * Syncs that write the same destination object run one after the other (they share its lock); other syncs run
  * `--parallel` at a time. Results keep the order of the selection.
  */
-async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options: SyncOptions, maxRejected: Threshold | undefined): Promise<SyncResult[]> {
+async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options: SyncOptions, maxRejected: Threshold | undefined, locks: LockSet | undefined): Promise<SyncResult[]> {
   const groups = new Map<string, SyncDef[]>();
   for (const sync of syncs) {
-    const config = engine.engineOptions.configFor?.(sync.destination) ?? sync.destination.config;
-    const scope = sync.destination.type.lockScope(config, sync.object);
+    const scope = engine.lockScope(sync);
     groups.set(scope, [...(groups.get(scope) ?? []), sync]);
   }
   const limit = pLimit(Math.max(1, Number.isFinite(options.parallel) ? options.parallel : 4));
@@ -115,7 +197,7 @@ async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options
   await Promise.all(
     [...groups.values()].map((group) =>
       limit(async () => {
-        for (const sync of group) results.set(sync.name, await engine.run(sync, { dryRun: options.dryRun, fullResync: options.fullResync, maxRejected }));
+        for (const sync of group) results.set(sync.name, await engine.run(sync, { dryRun: options.dryRun, fullResync: options.fullResync, maxRejected, locks }));
       }),
     ),
   );
@@ -138,8 +220,9 @@ async function prepareSandbox(context: CommandContext, project: Project, connect
     return { configs, running: undefined, external: running.destinations };
   }
   const started = await startEmulators(project, destinationsOf(syncs));
-  // Fresh emulators hold nothing: the sandbox state of these syncs starts over with them.
-  for (const sync of syncs) await store.reset(sync.name);
+  // Fresh emulators hold nothing: the sandbox state of their syncs starts over with them. Resumed ones hold what
+  // the previous session sent, which their syncs' sandbox state describes.
+  for (const sync of syncs) if (!started.resumed.has(sync.destination.name)) await store.reset(sync.name);
   await store.setMeta('sandbox_session', started.session);
   for (const [name, emulator] of started.emulators) context.logger.info({ destination: name, endpoint: emulator.endpoint }, `sandbox: ${name} → ${emulator.endpoint}`);
   return { configs: started.configs, running: started, external: undefined };
@@ -200,6 +283,13 @@ function toJson(r: SyncResult) {
 
 function count(results: readonly SyncResult[], status: SyncResult['status']): number {
   return results.filter((r) => r.status === status).length;
+}
+
+function parseWait(wait: true | string | undefined): number {
+  if (wait === undefined) return 0;
+  if (wait === true) return DEFAULT_WAIT_SECONDS;
+  if (/^\d+(\.\d+)?$/.test(wait)) return Number(wait);
+  throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--wait: expected a number of seconds, got "${wait}"` }]);
 }
 
 function parseThreshold(text: string | undefined): Threshold | undefined {

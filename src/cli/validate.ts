@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { compileModel } from '../build/compile.js';
+import { ConfigError } from '../project/problems.js';
+import { checkRemoteFields } from '../sync/remote.js';
+import { destinationsOf, startEmulators } from '../sync/sandbox.js';
 import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
 
 export function registerValidate(program: Command): void {
@@ -7,13 +10,32 @@ export function registerValidate(program: Command): void {
     .command('validate')
     .description('check every YAML file, reference and source column; exit 2 listing every problem')
     .option('--offline', 'do not connect to the warehouse: skip the checks that need source columns')
-    .action(async (options: { offline?: boolean }, command: Command) => {
+    .option('--remote', "ask each sync's destination which fields its object has: unknown or read-only mapped fields are errors")
+    .option('--sandbox', 'with --remote: ask fresh local emulators of the destinations instead of the real APIs')
+    .action(async (options: { offline?: boolean; remote?: boolean; sandbox?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
         const { analysis, connection } = await analyse(context, project, options.offline === true);
         await connection?.close();
         // Compiling every model catches what only the compiler sees, before anything runs.
         for (const name of project.order) compileModel(project, analysis, project.models.get(name)!);
+        if (options.remote) {
+          const syncs = [...project.syncs.values()].filter((s) => s.enabled && s.destination.type.remoteFields);
+          const sandbox = options.sandbox ? await startEmulators(project, destinationsOf(syncs)) : undefined;
+          try {
+            const remote = await checkRemoteFields(syncs, {
+              logger: context.logger,
+              configFor: sandbox ? (d) => sandbox.configs.get(d.name) : undefined,
+              columnType: (model, column) => analysis.columns.get(model)?.find((c) => c.name === column)?.type,
+            });
+            remote.problems.throwIfErrors();
+            context.logger.info({ checked: remote.checked, created: remote.created }, `${remote.checked} sync${remote.checked === 1 ? '' : 's'} checked against ${sandbox ? 'sandbox emulators' : 'their destinations'}${remote.created.length ? `; created ${remote.created.join(', ')}` : ''}`);
+          } finally {
+            await sandbox?.close();
+          }
+        } else if (options.sandbox) {
+          throw new ConfigError([{ code: 'bad-option', severity: 'error', message: '--sandbox goes with --remote (validate asks destinations only with --remote)' }]);
+        }
         const sources = project.sources.size;
         const models = project.models.size;
         context.logger.info(

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from '../dialects/sql.js';
 import type { Row } from '../warehouses/connection.js';
 import type { StateStore } from './store.js';
@@ -18,6 +19,14 @@ import type { StateStore } from './store.js';
  */
 export class LockHeldError extends Error {
   override readonly name = 'LockHeldError';
+
+  /** The runner holding the lock, when it is known. */
+  constructor(
+    message: string,
+    readonly holder?: LockHolder,
+  ) {
+    super(message);
+  }
 }
 
 export interface LockHolder {
@@ -25,6 +34,7 @@ export interface LockHolder {
   readonly sync: string;
   readonly host: string;
   readonly pid: number;
+  readonly acquiredAt: Date;
   readonly expiresAt: Date;
 }
 
@@ -42,9 +52,33 @@ export interface LockOptions {
   readonly pid?: number;
   /** Whether a process id on this host is alive (tests replace it). */
   readonly isAlive?: (pid: number) => boolean;
+  /**
+   * How long to wait for a held lock, polling with backoff (250 ms growing to 5 s), before giving up with
+   * LockHeldError. Default 0: give up at once.
+   */
+  readonly waitMs?: number;
+  /** Called once when the lock is found held and the runner starts waiting for it. */
+  readonly onWait?: (holder: LockHolder) => void;
 }
 
+/** `acquireLock`, waiting up to `options.waitMs` for a held lock to be released (or to go stale). */
 export async function acquireLock(store: StateStore, lockKey: string, sync: string, runId: string, options: LockOptions): Promise<Lease> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  let waited = false;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await tryLock(store, lockKey, sync, runId, options);
+    } catch (error) {
+      const pause = Math.min(5000, 250 * 1.6 ** attempt);
+      if (!(error instanceof LockHeldError) || Date.now() + pause > deadline) throw error;
+      if (!waited && error.holder) options.onWait?.(error.holder);
+      waited = true;
+      await sleep(pause);
+    }
+  }
+}
+
+async function tryLock(store: StateStore, lockKey: string, sync: string, runId: string, options: LockOptions): Promise<Lease> {
   const d = store.dialect;
   const locks = d.table(store.table('locks'));
   const host = options.host ?? hostname();
@@ -58,7 +92,7 @@ export async function acquireLock(store: StateStore, lockKey: string, sync: stri
   for (let attempt = 0; attempt < 3; attempt++) {
     for (const current of await read()) {
       const stale = current.expiresAt.getTime() < Date.now() || (current.host === host && current.pid !== pid && !isAlive(current.pid));
-      if (!stale) throw new LockHeldError(describe(lockKey, current));
+      if (!stale) throw new LockHeldError(describe(lockKey, current), current);
       await store.connection.execute(sql`DELETE FROM ${locks} WHERE ${where} AND ${d.id('run_id')} = ${d.string(current.runId)}`);
       tookOver.push(current);
     }
@@ -87,7 +121,7 @@ export async function acquireLock(store: StateStore, lockKey: string, sync: stri
       };
     }
     await store.connection.execute(sql`DELETE FROM ${locks} WHERE ${where} AND ${d.id('run_id')} = ${d.string(runId)}`);
-    if (holders[0]) throw new LockHeldError(describe(lockKey, holders[0]));
+    if (holders[0]) throw new LockHeldError(describe(lockKey, holders[0]), holders[0]);
   }
   throw new LockHeldError(`could not take the lock on ${lockKey}: other runners kept claiming it`);
 }
@@ -98,12 +132,18 @@ function holder(row: Row): LockHolder {
     sync: String(row['sync_name']),
     host: String(row['host']),
     pid: Number(row['pid']),
-    expiresAt: row['expires_at'] instanceof Date ? row['expires_at'] : new Date(String(row['expires_at'])),
+    acquiredAt: timestamp(row['acquired_at']),
+    expiresAt: timestamp(row['expires_at']),
   };
 }
 
+function timestamp(value: unknown): Date {
+  return value instanceof Date ? value : new Date(String(value));
+}
+
+/** Who holds a lock, for the user: the run and since when; the lock key names no secret (see lockScope). */
 function describe(lockKey: string, h: LockHolder): string {
-  return `${lockKey} is being synced by run ${h.runId} (sync ${h.sync}, ${h.host} pid ${h.pid}); its lease ends at ${h.expiresAt.toISOString()}`;
+  return `${lockKey} is locked by run ${h.runId} since ${h.acquiredAt.toISOString()} (sync ${h.sync}, ${h.host} pid ${h.pid}; lease until ${h.expiresAt.toISOString()})`;
 }
 
 function processAlive(pid: number): boolean {
@@ -113,4 +153,65 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+export interface LockRequest {
+  readonly lockKey: string;
+  readonly sync: string;
+  readonly runId: string;
+}
+
+/**
+ * Locks taken together and kept alive together until released: what one `tideline sync` command holds for every
+ * destination object it is about to write, so that a second command either gets all of them or none.
+ *
+ * Keys are taken in sorted order: two commands wanting overlapping sets both ask for their first common key first,
+ * so one of them gets everything and neither holds a key the other waits for (no deadlock). Syncs sharing a key
+ * share its lease; its row names the run of the first of them.
+ */
+export interface LockSet {
+  lease(lockKey: string): Lease | undefined;
+  /** The run id a sync's lock was requested for. */
+  runIdOf(sync: string): string | undefined;
+  /** Aborted, with the reason as a message, when another runner took the lock of `lockKey` (its lease ran out). */
+  lost(lockKey: string): AbortSignal;
+  /** The holders this set took over because their locks were stale. */
+  readonly tookOver: readonly LockHolder[];
+  release(): Promise<void>;
+}
+
+export async function acquireLocks(store: StateStore, requests: readonly LockRequest[], options: LockOptions): Promise<LockSet> {
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  const first = new Map<string, LockRequest>();
+  for (const request of requests) if (!first.has(request.lockKey)) first.set(request.lockKey, request);
+  const leases = new Map<string, Lease>();
+  const lost = new Map<string, AbortController>();
+  const heartbeat = setInterval(() => {
+    for (const [key, lease] of leases) {
+      lease.renew().catch((error: unknown) => lost.get(key)?.abort(error instanceof Error ? error.message : String(error)));
+    }
+  }, Math.max(1000, options.leaseMs / 3));
+  heartbeat.unref();
+  const release = async () => {
+    clearInterval(heartbeat);
+    for (const lease of leases.values()) await lease.release();
+    leases.clear();
+  };
+  try {
+    for (const key of [...first.keys()].sort()) {
+      const request = first.get(key)!;
+      lost.set(key, new AbortController());
+      leases.set(key, await acquireLock(store, key, request.sync, request.runId, { ...options, waitMs: Math.max(0, deadline - Date.now()) }));
+    }
+  } catch (error) {
+    await release().catch(() => undefined);
+    throw error;
+  }
+  return {
+    lease: (key) => leases.get(key),
+    runIdOf: (sync) => requests.find((r) => r.sync === sync)?.runId,
+    lost: (key) => lost.get(key)?.signal ?? AbortSignal.abort(`no lock was taken on ${key}`),
+    tookOver: [...leases.values()].flatMap((l) => l.tookOver),
+    release,
+  };
 }

@@ -4,7 +4,7 @@ import type { LogicalType, TableRef } from '../dialects/dialect.js';
 import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Project } from '../project/loader.js';
-import { acquireLock, LockHeldError, type Lease } from '../state/lock.js';
+import { acquireLock, acquireLocks, LockHeldError, type Lease, type LockHolder, type LockSet } from '../state/lock.js';
 import { StateStore, type RunRecord, type RunStatus } from '../state/store.js';
 import { WarehouseError, type Connection, type Row, type Value } from '../warehouses/connection.js';
 import { openTarget } from '../warehouses/registry.js';
@@ -16,6 +16,9 @@ import { countsStatement, decodePage, diffSelect, emptyCounts, materialiseStatem
 import { backoffMs, RateGate, sleep, withTimeout } from './rate.js';
 import type { Threshold } from './schema.js';
 import { serialConnection } from './serial.js';
+
+/** How long a sync lock lasts without renewal; runners renew it every third of that. */
+const DEFAULT_LEASE_MS = 120_000;
 
 export type SyncStatus = 'success' | 'partial' | 'failed' | 'skipped' | 'dry_run';
 
@@ -88,6 +91,16 @@ export interface SyncRunOptions {
   readonly fullResync?: boolean;
   /** Overrides every sync's `max_rejected`. */
   readonly maxRejected?: Threshold;
+  /** Locks taken beforehand by `SyncEngine.lock`; the run uses its lease (and run id) instead of taking one. */
+  readonly locks?: LockSet;
+}
+
+export interface LockWaitOptions {
+  /** How long to wait for locks other runners hold (default 0: fail at once with LockHeldError). */
+  readonly waitMs?: number;
+  readonly onWait?: (holder: LockHolder) => void;
+  /** Run ids chosen beforehand by the caller (who may have announced them), by sync name. */
+  readonly runIds?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -150,7 +163,7 @@ export class SyncEngine {
       }
     }
 
-    const runId = newRunId();
+    const runId = runOptions.locks?.runIdOf(sync.name) ?? newRunId();
     const run = new SyncRun(this, sync, runId, runOptions, log);
     try {
       await run.execute();
@@ -179,6 +192,25 @@ export class SyncEngine {
       details: run.details,
     };
     return result;
+  }
+
+  /**
+   * Takes the locks of every enabled sync at once, before any runs (see LockSet): a command then either writes all
+   * its destination objects or, when another runner holds one of them, none (LockHeldError naming the holder).
+   * The caller releases the set after the runs.
+   */
+  async lock(syncs: readonly SyncDef[], options: LockWaitOptions = {}): Promise<LockSet> {
+    await this.store.setup();
+    const requests = syncs
+      .filter((sync) => sync.enabled)
+      .map((sync) => ({ lockKey: this.lockScope(sync), sync: sync.name, runId: options.runIds?.get(sync.name) ?? newRunId() }));
+    return acquireLocks(this.store, requests, { leaseMs: this.options.leaseMs ?? DEFAULT_LEASE_MS, waitMs: options.waitMs, onWait: options.onWait });
+  }
+
+  /** The destination object a sync writes, as its lock names it. */
+  lockScope(sync: SyncDef): string {
+    const config = this.options.configFor?.(sync.destination) ?? sync.destination.config;
+    return sync.destination.type.lockScope(config, sync.object);
   }
 
   /** @internal the pieces a run uses */
@@ -219,6 +251,7 @@ class SyncRun {
   error: string | undefined;
   details: Readonly<Record<string, unknown>> | null = null;
   #lease: Lease | undefined;
+  #ownsLease = true;
   #heartbeat: NodeJS.Timeout | undefined;
   #session: DestinationSession | undefined;
   #extraConnections: Connection[] = [];
@@ -249,22 +282,38 @@ class SyncRun {
     const model = await this.engine.modelColumns(sync);
 
     await store.setup();
-    const leaseMs = engineOptions.leaseMs ?? 120_000;
-    try {
-      this.#lease = await acquireLock(store, type.lockScope(config, sync.object), sync.name, this.runId, { leaseMs });
-    } catch (error) {
-      if (error instanceof LockHeldError) throw new SyncFailure(error.message);
-      throw error;
+    const leaseMs = engineOptions.leaseMs ?? DEFAULT_LEASE_MS;
+    const scope = type.lockScope(config, sync.object);
+    const held = this.options.locks?.lease(scope);
+    if (held) {
+      // The command holds the lock and keeps it alive; the run stops if it is lost.
+      this.#lease = held;
+      this.#ownsLease = false;
+      const lost = this.options.locks!.lost(scope);
+      const onLost = () => {
+        this.error ??= redactor.scrub(String(lost.reason));
+        this.#stop.abort();
+      };
+      if (lost.aborted) throw new SyncFailure(String(lost.reason));
+      lost.addEventListener('abort', onLost, { once: true });
+      this.#stop.signal.addEventListener('abort', () => lost.removeEventListener('abort', onLost), { once: true });
+    } else {
+      try {
+        this.#lease = await acquireLock(store, scope, sync.name, this.runId, { leaseMs });
+      } catch (error) {
+        if (error instanceof LockHeldError) throw new SyncFailure(error.message);
+        throw error;
+      }
+      this.#heartbeat = setInterval(() => {
+        this.#lease?.renew().catch((error: unknown) => {
+          this.error ??= describe(error);
+          this.#stop.abort();
+        });
+      }, Math.max(1000, leaseMs / 3));
+      this.#heartbeat.unref();
     }
     for (const holder of this.#lease.tookOver) this.log.warn({ staleRun: holder.runId }, `took over the stale lock of run ${holder.runId} (${holder.host} pid ${holder.pid})`);
     if (this.#lease.tookOver.length) await store.markInterrupted(sync.name, this.runId);
-    this.#heartbeat = setInterval(() => {
-      this.#lease?.renew().catch((error: unknown) => {
-        this.error ??= describe(error);
-        this.#stop.abort();
-      });
-    }, Math.max(1000, leaseMs / 3));
-    this.#heartbeat.unref();
 
     if (this.options.fullResync) {
       await store.reset(sync.name);
@@ -316,6 +365,7 @@ class SyncRun {
       nullPolicy: sync.options.null_policy,
       fields: mapping.fields.map((f) => ({ name: f.name, type: f.type })),
       planned: { added: this.counts.added, changed: this.counts.changed, removed: this.counts.removed },
+      fullResync: this.options.fullResync === true,
       root: engineOptions.project.root,
       logger: this.log,
       warehouse: (target) => this.warehouse(target),
@@ -327,6 +377,7 @@ class SyncRun {
     const journal = new JournalWriter(store, sync.name, engineOptions.journal);
     this.#journalApplied = false;
     const retain = type.retainFields?.(config) ?? [];
+    const retainValue = type.retainValue ? (field: string, value: FieldValue) => type.retainValue!(config, field, value) : undefined;
     let settledCount = 0;
     const settle = (settled: Settled) => {
       const { record } = settled;
@@ -368,7 +419,7 @@ class SyncRun {
       for (let after = 0; next; after += pageSize) {
         const rows = decodePage(await next, mapping);
         next = after + pageSize < total ? read(after + pageSize) : undefined;
-        yield rows.map((row) => pending(row, operationFor, names, retain, sync.options.null_policy));
+        yield rows.map((row) => pending(row, operationFor, names, retain, sync.options.null_policy, retainValue));
       }
     }
     await executor.run(pages());
@@ -422,7 +473,7 @@ class SyncRun {
       else if (this.error !== undefined) await quietly('recording the run', () => this.store.insertRun(this.record('failed')));
       // The change set stays while outcomes that refer to it could not be applied: the next run applies them first.
       if (this.#journalApplied) await quietly('dropping the change set', () => this.store.connection.execute(this.store.dialect.dropTable(this.store.changes(this.sync.name))));
-      await quietly('releasing the lock', () => this.#lease!.release());
+      if (this.#ownsLease) await quietly('releasing the lock', () => this.#lease!.release());
     }
     this.progress('finished', this.counts.removed + this.counts.changed + this.counts.added);
   }
@@ -515,7 +566,14 @@ function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
   }
 }
 
-function pending(row: PageRow, operationFor: (op: DiffOp) => Operation, names: readonly string[], retain: readonly string[], nullPolicy: 'skip' | 'overwrite'): PendingRecord {
+function pending(
+  row: PageRow,
+  operationFor: (op: DiffOp) => Operation,
+  names: readonly string[],
+  retain: readonly string[],
+  nullPolicy: 'skip' | 'overwrite',
+  retainValue?: (field: string, value: FieldValue) => FieldValue,
+): PendingRecord {
   const operation = operationFor(row.op);
   if (row.op === 'removed') {
     const retained = row.retained === null ? {} : (JSON.parse(row.retained) as Record<string, FieldValue>);
@@ -526,7 +584,7 @@ function pending(row: PageRow, operationFor: (op: DiffOp) => Operation, names: r
     const value = row.values[i] ?? null;
     if (value !== null || nullPolicy === 'overwrite') fields[names[i]!] = value;
   }
-  const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, fields[f]]))) : null;
+  const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, retainValue ? retainValue(f, fields[f]!) : fields[f]]))) : null;
   return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId }, retained };
 }
 
@@ -557,7 +615,7 @@ export function thresholdValue(threshold: Threshold, of: number): number {
   return Math.ceil((Number(threshold.slice(0, -1)) / 100) * of);
 }
 
-function newRunId(): string {
+export function newRunId(): string {
   // Sortable to the millisecond: files and journal entries of successive runs order by it.
   return `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
 }

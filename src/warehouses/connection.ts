@@ -58,6 +58,11 @@ export interface Connection {
    * Values follow the normalisation above: DATE as `YYYY-MM-DD`, TIMESTAMP as Date. Returns the number of rows.
    */
   insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number>;
+  /**
+   * True when this connection keeps the warehouse to its process until closed (embedded DuckDB on a file): another
+   * process cannot open it meanwhile (WarehouseBusyError), so it cannot read this process's locks either.
+   */
+  readonly exclusive?: boolean;
   close(): Promise<void>;
 }
 
@@ -107,6 +112,21 @@ export class WarehouseError extends Error {
     const text = options.statement === undefined ? undefined : String(options.statement);
     this.statement = text === undefined ? undefined : redactor.scrub(shorten(text, 2000));
     this.hint = options.hint;
+  }
+}
+
+/**
+ * The warehouse cannot be opened because another process holds it exclusively: embedded DuckDB allows one process
+ * per database file. `holderPid` is that process, when the warehouse says.
+ */
+export class WarehouseBusyError extends WarehouseError {
+  constructor(
+    message: string,
+    readonly holderPid: number | undefined,
+    options: { hint?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'WarehouseBusyError';
   }
 }
 

@@ -8,6 +8,7 @@ import {
   isoDate,
   normaliseBigInt,
   rebatch,
+  WarehouseBusyError,
   WarehouseError,
   type ColumnInfo,
   type ColumnSpec,
@@ -32,14 +33,15 @@ export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Pr
     instance = await DuckDBInstance.create(path, options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new WarehouseError(`cannot open the DuckDB database ${path}: ${message}`, {
-      cause: error,
-      hint: /lock/i.test(message)
-        ? 'another process (a tideline command or a DuckDB shell) has this file open; DuckDB allows one writer at a time'
-        : undefined,
-    });
+    const hint = 'another process (a tideline command or a DuckDB shell) has this file open; DuckDB allows one writer at a time';
+    // DuckDB: `Could not set lock on file "…": Conflicting lock is held in /usr/bin/node (PID 1234)`.
+    if (/conflicting lock/i.test(message)) {
+      const pid = /\(PID (\d+)\)/i.exec(message)?.[1];
+      throw new WarehouseBusyError(`cannot open the DuckDB database ${path}: ${message}`, pid === undefined ? undefined : Number(pid), { cause: error, hint });
+    }
+    throw new WarehouseError(`cannot open the DuckDB database ${path}: ${message}`, { cause: error, hint: /lock/i.test(message) ? hint : undefined });
   }
-  const connection = new DuckDbConnection(instance, await instance.connect());
+  const connection = new DuckDbConnection(instance, await instance.connect(), path !== ':memory:');
   // Files named by sources are relative to the project root, wherever the command was started from.
   await connection.execute(sql`SET file_search_path = ${DIALECTS.duckdb.string(context.root)}`);
   return connection;
@@ -51,6 +53,7 @@ class DuckDbConnection implements Connection {
   constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    readonly exclusive: boolean,
   ) {}
 
   async execute(statement: Sql): Promise<void> {

@@ -1,0 +1,188 @@
+import { z } from 'zod';
+import { redactor } from '../../src/log/redact.js';
+import {
+  BatchRejectedError,
+  defineDestination,
+  RateLimitedError,
+  StopSyncError,
+  type Batch,
+  type ConfigProblem,
+  type DestinationSession,
+  type FieldValue,
+  type OutboundRecord,
+  type RecordOutcome,
+} from '../destination.js';
+import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { BrazeEmulator, startBrazeEmulator } from './emulator.js';
+
+export const brazeConfigSchema = z.strictObject({
+  /** REST API key with the `users.track` permission (and `users.delete` for mirror syncs). */
+  api_key: z.string().min(1),
+  /** The workspace's REST endpoint, e.g. https://rest.iad-01.braze.com (Settings → APIs and identifiers). */
+  rest_endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://rest.iad-01.braze.com' }),
+  /**
+   * Objects per /users/track request. Braze's docs differ between 75 per array and 75 combined: 75 combined is
+   * safe either way (Tideline sends attributes only).
+   */
+  objects_per_request: z.number().int().min(1).max(75).default(75),
+  /** The array custom attribute that audience syncs add their object name to (and remove it from). */
+  audience_attribute: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'a custom attribute name (letters, digits, _)').default('tideline_audiences'),
+});
+export type BrazeConfig = z.infer<typeof brazeConfigSchema>;
+
+/** The object of upsert and mirror syncs: Braze users by external_id. Audience syncs name the audience instead. */
+export const BRAZE_USERS_OBJECT = 'users';
+/** Braze allows 50 external_ids per /users/delete request. */
+const DELETE_IDS_PER_REQUEST = 50;
+
+/**
+ * Braze users through `/users/track` attributes, keyed by `external_id`.
+ * - upsert: attributes objects (Braze creates unknown users). A field mapped to null under `null_policy: overwrite`
+ *   removes the attribute.
+ * - mirror: `delete` is `POST /users/delete` — irreversible: the user, their history and their devices are gone.
+ * - audience: the sync's object is an audience name added to (removed from) the array custom attribute
+ *   `audience_attribute` of each user (segment on "`tideline_audiences` includes value"). Removals never create a
+ *   user (`_update_existing_only`). Braze caps array attributes (25 values by default, up to 100 in the dashboard).
+ * Non-fatal errors (`errors[]` with an `index`) reject the record they name; the rest were processed.
+ * Rate: 3,000 /users/track requests per 3 s, with X-RateLimit-Reset (epoch seconds) honoured on 429.
+ */
+export const braze = defineDestination<BrazeConfig>({
+  type: 'braze',
+  summary: 'Braze users via /users/track attributes (audiences as an array attribute), deletes via /users/delete',
+  configSchema: brazeConfigSchema,
+  modes: ['upsert', 'mirror', 'audience'],
+  secrets: (config) => [config.api_key],
+  limits: (config) => ({
+    maxBatchRecords: config.objects_per_request,
+    maxBatchBytes: 4_000_000,
+    requestsPerSecond: 1000,
+    concurrency: 8,
+    timeoutMs: 30_000,
+  }),
+  checkSync: (config, sync) => checkBrazeSync(config, sync),
+  lockScope: (config, object) => `braze:${new URL(endpointOf(config)).host}#${object}`,
+  open: async (config, context) => new BrazeSession(config, context.mode === 'audience'),
+  emulator: {
+    start: () => startBrazeEmulator(),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof BrazeEmulator)) throw new Error('the braze sandbox needs a braze emulator');
+      return { ...config, rest_endpoint: emulator.endpoint, api_key: emulator.apiKey };
+    },
+  },
+});
+
+function checkBrazeSync(config: BrazeConfig, sync: { object: string; mode: string; keyField: string; fields: readonly string[] }): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (sync.keyField !== 'external_id') problems.push({ at: ['key'], message: `Braze users are keyed by external_id: write the key to field "external_id", not "${sync.keyField}"` });
+  if (sync.mode !== 'audience' && sync.object !== BRAZE_USERS_OBJECT) problems.push({ at: ['object'], message: `the Braze object is "${BRAZE_USERS_OBJECT}" (audience syncs name an audience)` });
+  for (const field of sync.fields) {
+    if (field.startsWith('$')) problems.push({ at: ['fields', field], message: 'Braze attribute names may not start with $' });
+    if (field === config.audience_attribute) problems.push({ at: ['fields', field], message: `"${field}" is the destination's audience_attribute` });
+  }
+  return problems;
+}
+
+function endpointOf(config: BrazeConfig): string {
+  return config.rest_endpoint.replace(/\/+$/, '');
+}
+
+type Attributes = Record<string, FieldValue | { add?: string[]; remove?: string[] }>;
+
+interface TrackResponse {
+  readonly message?: string;
+  readonly errors?: readonly ({ readonly type?: string; readonly input_array?: string; readonly index?: number } | string)[];
+}
+
+class BrazeSession implements DestinationSession {
+  readonly #endpoint: string;
+
+  constructor(
+    private readonly config: BrazeConfig,
+    private readonly audience: boolean,
+  ) {
+    this.#endpoint = endpointOf(config);
+  }
+
+  /**
+   * Nothing to ask: Braze has no read-only endpoint that every key allowed to call /users/track may call. Wrong
+   * credentials surface as the first batch's 401, which stops the sync before any record is recorded as sent.
+   */
+  async check(): Promise<void> {}
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    if (batch.operation === 'delete') return this.delete(batch);
+    const objects = batch.records.map((record) => this.attributes(batch, record));
+    const response = await this.post('/users/track', { attributes: objects }, batch.signal);
+    const body = parseJson<TrackResponse>(response.text);
+    const refused = new Map<number, string>();
+    for (const error of body?.errors ?? []) {
+      if (typeof error === 'object' && error.input_array === 'attributes' && typeof error.index === 'number') refused.set(error.index, error.type ?? 'refused by Braze');
+    }
+    return batch.records.map((_, i): RecordOutcome => {
+      const type = refused.get(i);
+      return type === undefined ? { ok: true } : { ok: false, code: codeOf(type), message: type, retryable: false };
+    });
+  }
+
+  async close(): Promise<void> {}
+
+  private attributes(batch: Batch, record: OutboundRecord): Attributes {
+    const attribute = this.config.audience_attribute;
+    if (batch.operation === 'remove') return { external_id: record.key, _update_existing_only: true, [attribute]: { remove: [batch.object] } };
+    const object: Attributes = { ...record.fields, external_id: record.key };
+    if (this.audience) object[attribute] = { add: [batch.object] };
+    return object;
+  }
+
+  private async delete(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const ids = batch.records.map((r) => r.key);
+    for (let start = 0; start < ids.length; start += DELETE_IDS_PER_REQUEST) {
+      await this.post('/users/delete', { external_ids: ids.slice(start, start + DELETE_IDS_PER_REQUEST) }, batch.signal);
+    }
+    return batch.records.map(() => ({ ok: true }));
+  }
+
+  private async post(path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
+    const request: HttpRequest = {
+      method: 'POST',
+      url: `${this.#endpoint}${path}`,
+      headers: { authorization: `Bearer ${this.config.api_key}`, 'content-type': 'application/json', 'user-agent': 'tideline-braze' },
+      body: JSON.stringify(body),
+      signal,
+    };
+    const response = await send(request);
+    if (response.status === 429) throw new RateLimitedError(`${describeRequest(request)} answered 429`, untilReset(response.headers));
+    raiseForCommonStatus(request, response, messageOf(response));
+    if (response.status >= 200 && response.status < 300) return response;
+    if (response.status === 404 || response.status === 405) throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: check the destination's rest_endpoint`);
+    // A fatal 4xx refuses the request as a whole (a malformed object, too many objects): the engine splits it.
+    throw new BatchRejectedError(redactor.scrub(`${describeRequest(request)} answered ${response.status}: ${messageOf(response)}`), `braze_${response.status}`);
+  }
+}
+
+/** Milliseconds until X-RateLimit-Reset (epoch seconds); undefined when absent. */
+export function untilReset(headers: Headers, now = Date.now()): number | undefined {
+  const reset = Number(headers.get('x-ratelimit-reset'));
+  if (!headers.get('x-ratelimit-reset') || !Number.isFinite(reset)) return undefined;
+  // Whole seconds: wait at least a little so a reset "now" is not hammered.
+  return Math.max(250, reset * 1000 - now);
+}
+
+function codeOf(type: string): string {
+  if (/external_id|braze_id|user_alias/.test(type)) return 'missing_identifier';
+  if (/email/i.test(type)) return 'invalid_email';
+  return 'invalid_attribute';
+}
+
+function messageOf(response: HttpResponse): string {
+  const body = parseJson<{ message?: unknown }>(response.text);
+  return typeof body?.message === 'string' ? body.message.slice(0, 300) : '';
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

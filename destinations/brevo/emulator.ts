@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import type { Emulator, EmulatorState } from '../destination.js';
+import type { FaultPlan } from '../emulator-kit/faults.js';
+import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+
+/**
+ * A local Brevo API v3 (contacts, contact attributes, list membership), strict where Brevo is:
+ *  - `api-key` header or 401 `unauthorized`;
+ *  - `POST /contacts` creates (201 `{id}`), or updates an existing contact with `updateEnabled` (204), else 400
+ *    `duplicate_parameter`; `POST /contacts/batch` only updates: one unknown contact makes the whole request 404
+ *    `document_not_found` "No contact found for indexes i,j" and nothing is applied (Brevo behaves so); a batch
+ *    above its size is a 400, the same identifier twice a 400 `duplicate_parameter`;
+ *  - attribute names are upper-case and unknown attributes are ignored (as Brevo does: `validate --remote` is what
+ *    catches them); values of calculated and global attributes cannot be set (400);
+ *  - lists: add / remove at most 150 e-mails per request, answered 201 `{contacts:{success[],failure[]}}`;
+ *  - 10 requests per second, 429 `too_many_requests` with x-sib-ratelimit-limit / -remaining / -reset (seconds).
+ * Contacts are kept in the object `contacts` by contact id (`{email, ext_id, <ATTRIBUTE>…}`), list members in
+ * `list:<listId>` by contact id.
+ */
+export interface BrevoAttributeDef {
+  readonly name: string;
+  /** text, float, date, boolean, category… */
+  readonly type: string;
+  /** normal (writable), category, transactional, calculated or global (read-only). */
+  readonly category?: string;
+}
+
+export interface BrevoEmulatorOptions {
+  readonly apiKey?: string;
+  /** Attributes beyond Brevo's defaults. */
+  readonly attributes?: readonly BrevoAttributeDef[];
+  /** Default: 10 requests per second. */
+  readonly rateLimit?: RateLimitSpec;
+  /** Contacts per `/contacts/batch` request (not documented by Brevo; default 100). */
+  readonly maxBatchRecords?: number;
+  /** Contacts refused on creation or update (400 invalid_parameter), by identifier (e-mail or ext_id). */
+  readonly reject?: (identifier: string) => { readonly message: string } | undefined;
+  /** E-mails a list add answers in `failure[]` (a blocklisted contact, say). */
+  readonly refuseList?: (email: string) => boolean;
+  readonly faults?: FaultPlan;
+}
+
+export const BREVO_LIST_LIMIT = 150;
+
+const DEFAULT_ATTRIBUTES: readonly BrevoAttributeDef[] = [
+  { name: 'FIRSTNAME', type: 'text', category: 'normal' },
+  { name: 'LASTNAME', type: 'text', category: 'normal' },
+  { name: 'SMS', type: 'text', category: 'normal' },
+  { name: 'WHATSAPP', type: 'text', category: 'normal' },
+  { name: 'CONTACT_SCORE', type: 'float', category: 'calculated' },
+];
+
+const READ_ONLY_CATEGORIES = new Set(['calculated', 'global']);
+
+export class BrevoEmulator implements Emulator {
+  constructor(
+    readonly server: EmulatorServer,
+    readonly apiKey: string,
+    readonly attributes: Map<string, BrevoAttributeDef>,
+    readonly stats: { readonly maxBatchSeen: number },
+  ) {}
+
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
+
+  /** Contacts by id. */
+  contacts(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
+    return this.server.store.object('contacts');
+  }
+
+  listMembers(listId: string): string[] {
+    return [...this.server.store.object(`list:${listId}`).keys()];
+  }
+
+  state(): Promise<EmulatorState> {
+    return this.server.state();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Promise<BrevoEmulator> {
+  const apiKey = options.apiKey ?? `xkeysib-${randomBytes(32).toString('hex')}-${randomBytes(8).toString('hex')}`;
+  const attributes = new Map([...DEFAULT_ATTRIBUTES, ...(options.attributes ?? [])].map((a) => [a.name, a]));
+  const maxBatch = options.maxBatchRecords ?? 100;
+  const stats = { maxBatchSeen: 0 };
+  let nextId = 1;
+
+  const api: ApiContract = {
+    authenticate: (request) => (header(request, 'api-key') === apiKey ? undefined : { status: 401, body: { code: 'unauthorized', message: 'Key not found' } }),
+    tooManyRequests: (state) => ({
+      status: 429,
+      headers: { 'x-sib-ratelimit-limit': String(state.limit), 'x-sib-ratelimit-remaining': '0', 'x-sib-ratelimit-reset': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
+      body: { code: 'too_many_requests', message: 'Too many requests' },
+    }),
+    serverError: (status) => ({ status, body: { code: 'internal_error', message: 'Internal error' } }),
+    rateHeaders: (state) => ({ 'x-sib-ratelimit-limit': String(state.limit), 'x-sib-ratelimit-remaining': String(state.remaining), 'x-sib-ratelimit-reset': String(Math.ceil(state.resetMs / 1000)) }),
+    handle: (request, store) => route(request, store),
+  };
+
+  function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    const { method, path } = request;
+    if (method === 'GET' && path === '/v3/account') return { status: 200, body: { email: 'owner@example.com', companyName: 'Emulated', plan: [{ type: 'free', credits: 300 }] } };
+    if (method === 'GET' && path === '/v3/contacts/attributes') return { status: 200, body: { attributes: [...attributes.values()].map((a) => ({ name: a.name, category: a.category ?? 'normal', type: a.type })) } };
+    const createAttribute = /^\/v3\/contacts\/attributes\/(\w+)\/([A-Za-z0-9_-]+)$/.exec(path);
+    if (method === 'POST' && createAttribute) return addAttribute(createAttribute[1]!, createAttribute[2]!, json(request));
+    if (method === 'POST' && path === '/v3/contacts') return createContact(store, json(request));
+    if (method === 'POST' && path === '/v3/contacts/batch') return updateBatch(store, json(request));
+    const list = /^\/v3\/contacts\/lists\/(\d+)\/contacts\/(add|remove)$/.exec(path);
+    if (method === 'POST' && list) return membership(store, list[1]!, list[2] as 'add' | 'remove', json(request));
+    return { status: 404, body: { code: 'document_not_found', message: `no route for ${method} ${path}` } };
+  }
+
+  function find(store: RecordStore, by: { email?: unknown; ext_id?: unknown; id?: unknown }): string | undefined {
+    const contacts = store.object('contacts');
+    if (by.id !== undefined) return contacts.has(String(by.id)) ? String(by.id) : undefined;
+    for (const [id, c] of contacts) {
+      if (by.ext_id !== undefined && c['ext_id'] === String(by.ext_id)) return id;
+      if (by.ext_id === undefined && by.email !== undefined && c['email'] === String(by.email).trim().toLowerCase()) return id;
+    }
+    return undefined;
+  }
+
+  /** The 400 for a value of a read-only attribute, or undefined. Unknown attributes are dropped silently. */
+  function readOnlyProblem(attrs: Record<string, unknown>): EmulatorReply | undefined {
+    const name = Object.keys(attrs).find((n) => READ_ONLY_CATEGORIES.has(attributes.get(n)?.category ?? 'normal'));
+    return name ? { status: 400, body: { code: 'invalid_parameter', message: `attributes should be an object: ${name} cannot be set (${attributes.get(name)!.category} attribute)` } } : undefined;
+  }
+
+  function apply(store: RecordStore, id: string | undefined, contact: { email?: unknown; ext_id?: unknown; attributes?: unknown; listIds?: unknown; unlinkListIds?: unknown }): string {
+    const contacts = store.object('contacts');
+    const key = id ?? String(nextId++);
+    const next: Record<string, unknown> = { ...(contacts.get(key) ?? {}) };
+    if (typeof contact.email === 'string') next['email'] = contact.email.trim().toLowerCase();
+    if (contact.ext_id !== undefined) next['ext_id'] = String(contact.ext_id);
+    for (const [name, value] of Object.entries((contact.attributes as Record<string, unknown> | undefined) ?? {})) {
+      if (name === 'EMAIL' && typeof value === 'string') next['email'] = value.trim().toLowerCase();
+      if (!attributes.has(name)) continue;
+      if (value === null || value === '') delete next[name];
+      else next[name] = value;
+    }
+    contacts.set(key, next);
+    if (!id) store.created('contacts', key);
+    for (const list of Array.isArray(contact.listIds) ? contact.listIds : []) store.object(`list:${list}`).set(key, { email: next['email'] ?? null });
+    for (const list of Array.isArray(contact.unlinkListIds) ? contact.unlinkListIds : []) store.object(`list:${list}`).delete(key);
+    return key;
+  }
+
+  function invalid(contact: { email?: unknown; ext_id?: unknown }): EmulatorReply | undefined {
+    if (contact.email !== undefined && (typeof contact.email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(contact.email.trim()))) return { status: 400, body: { code: 'invalid_parameter', message: 'Invalid email address' } };
+    const rejected = options.reject?.(String(contact.ext_id ?? contact.email ?? ''));
+    return rejected ? { status: 400, body: { code: 'invalid_parameter', message: rejected.message } } : undefined;
+  }
+
+  function createContact(store: RecordStore, body: unknown): EmulatorReply {
+    const contact = (body ?? {}) as { email?: unknown; ext_id?: unknown; attributes?: unknown; updateEnabled?: unknown; listIds?: unknown };
+    if (contact.email === undefined && contact.ext_id === undefined) return { status: 400, body: { code: 'missing_parameter', message: 'email, ext_id or SMS is required' } };
+    const refused = invalid(contact) ?? readOnlyProblem((contact.attributes as Record<string, unknown> | undefined) ?? {});
+    if (refused) return refused;
+    const existing = find(store, contact.ext_id !== undefined ? { ext_id: contact.ext_id } : { email: contact.email });
+    if (existing && contact.updateEnabled !== true) return { status: 400, body: { code: 'duplicate_parameter', message: 'Unable to create contact, email is already associated with another Contact' } };
+    const id = apply(store, existing, contact);
+    return existing ? { status: 204 } : { status: 201, body: { id: Number(id) } };
+  }
+
+  function updateBatch(store: RecordStore, body: unknown): EmulatorReply {
+    const contacts = (body as { contacts?: unknown } | undefined)?.contacts;
+    if (!Array.isArray(contacts) || !contacts.length) return { status: 400, body: { code: 'invalid_parameter', message: 'contacts: a non-empty list is required' } };
+    if (contacts.length > maxBatch) return { status: 400, body: { code: 'invalid_parameter', message: `contacts: at most ${maxBatch} contacts per request` } };
+    stats.maxBatchSeen = Math.max(stats.maxBatchSeen, contacts.length);
+    const seen = new Set<string>();
+    for (const c of contacts as { email?: unknown; id?: unknown; sms?: unknown }[]) {
+      const identifiers = [c.email, c.id, c.sms].filter((v) => v !== undefined);
+      if (identifiers.length !== 1) return { status: 400, body: { code: 'invalid_parameter', message: 'each contact needs exactly one identifier: email, id or sms' } };
+      const identifier = c.email !== undefined ? `email:${String(c.email).trim().toLowerCase()}` : `id:${String(c.id)}`;
+      if (seen.has(identifier)) return { status: 400, body: { code: 'duplicate_parameter', message: `duplicate contact identifier in the request: ${identifier.split(':')[0]}` } };
+      seen.add(identifier);
+    }
+    const ids = (contacts as { email?: unknown; id?: unknown }[]).map((c) => find(store, c.id !== undefined ? { id: c.id } : { email: c.email }));
+    const missing = ids.flatMap((id, i) => (id === undefined ? [i] : []));
+    if (missing.length) return { status: 404, body: { code: 'document_not_found', message: `No contact found for indexes ${missing.join(',')}` } };
+    for (const [i, c] of (contacts as Record<string, unknown>[]).entries()) {
+      const refused = invalid({ email: c['email'], ext_id: c['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['email'] }) ?? readOnlyProblem((c['attributes'] as Record<string, unknown> | undefined) ?? {});
+      if (refused) return refused;
+    }
+    (contacts as Record<string, unknown>[]).forEach((c, i) => apply(store, ids[i], c));
+    return { status: 204 };
+  }
+
+  function membership(store: RecordStore, listId: string, action: 'add' | 'remove', body: unknown): EmulatorReply {
+    const emails = (body as { emails?: unknown } | undefined)?.emails;
+    if (!Array.isArray(emails) || !emails.length) return { status: 400, body: { code: 'missing_parameter', message: 'emails: a non-empty list is required' } };
+    if (emails.length > BREVO_LIST_LIMIT) return { status: 400, body: { code: 'invalid_parameter', message: `emails: at most ${BREVO_LIST_LIMIT} per request` } };
+    const members = store.object(`list:${listId}`);
+    const success: string[] = [];
+    const failure: string[] = [];
+    for (const raw of emails) {
+      const email = String(raw);
+      const id = find(store, { email });
+      if (action === 'add' && id && !options.refuseList?.(email)) {
+        members.set(id, { email: store.object('contacts').get(id)!['email'] ?? null });
+        success.push(email);
+      } else if (action === 'remove' && id && members.delete(id)) success.push(email);
+      else failure.push(email);
+    }
+    return { status: 201, body: { contacts: { success, failure } } };
+  }
+
+  function addAttribute(category: string, name: string, body: unknown): EmulatorReply {
+    const upper = name.toUpperCase();
+    if (attributes.has(upper)) return { status: 400, body: { code: 'duplicate_parameter', message: 'Attribute name already exist' } };
+    const type = (body as { type?: unknown } | undefined)?.type;
+    if (category === 'normal' && !['text', 'date', 'float', 'boolean', 'id'].includes(String(type))) return { status: 400, body: { code: 'invalid_parameter', message: 'type: text, date, float, boolean or id' } };
+    attributes.set(upper, { name: upper, type: String(type ?? 'text'), category });
+    return { status: 201 };
+  }
+
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults });
+  return new BrevoEmulator(server, apiKey, attributes, stats);
+}
+
+function json(request: EmulatorRequest): unknown {
+  try {
+    return JSON.parse(request.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function header(request: EmulatorRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,296 @@
+import { z } from 'zod';
+import type { LogicalType } from '../../src/dialects/dialect.js';
+import { redactor } from '../../src/log/redact.js';
+import {
+  BatchRejectedError,
+  defineDestination,
+  RateLimitedError,
+  StopSyncError,
+  type Batch,
+  type ConfigProblem,
+  type DestinationSession,
+  type FieldValue,
+  type OutboundRecord,
+  type RecordOutcome,
+  type RemoteContext,
+  type RemoteField,
+  type SyncMode,
+} from '../destination.js';
+import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { HUBSPOT_MAX_BATCH, HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
+
+export const hubspotConfigSchema = z.strictObject({
+  /** A private-app access token (scopes crm.objects.contacts.read/write, crm.schemas.contacts.read/write, crm.lists.read/write). */
+  token: z.string().min(1),
+  /** The API root; the sandbox points it at the emulator. */
+  base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.hubapi.com'),
+  /** Inputs per batch request (HubSpot takes at most 100). */
+  batch_size: z.number().int().min(1).max(HUBSPOT_MAX_BATCH).default(HUBSPOT_MAX_BATCH),
+  /** The app's rolling limit: 100 per 10 s on free and starter accounts, 190 on professional and enterprise. */
+  requests_per_10_seconds: z.number().int().min(1).max(1000).default(100),
+});
+export type HubSpotConfig = z.infer<typeof hubspotConfigSchema>;
+
+/**
+ * Objects: `contacts` (upsert, update and mirror, by the sync key's field as `idProperty`: `email` or a unique custom
+ * property) and `list:<listId>` (audience: contacts are upserted, then added to or removed from the MANUAL or
+ * SNAPSHOT list by record id). A mirror delete archives the contact (HubSpot keeps it 90 days in the recycle bin).
+ */
+const MODES: readonly SyncMode[] = ['upsert', 'update', 'mirror', 'audience'];
+const LIST = /^list:(\d+)$/;
+
+export const hubspot = defineDestination<HubSpotConfig>({
+  type: 'hubspot',
+  summary: 'HubSpot CRM contacts (batch upsert by idProperty, archive) and list memberships',
+  configSchema: hubspotConfigSchema,
+  modes: MODES,
+  secrets: (config) => [config.token],
+  limits: (config) => ({
+    maxBatchRecords: config.batch_size,
+    maxBatchBytes: 3_000_000,
+    requestsPerSecond: config.requests_per_10_seconds / 10,
+    concurrency: 4,
+    timeoutMs: 60_000,
+  }),
+  checkSync: (_config, sync) => {
+    const problems: ConfigProblem[] = [];
+    const list = LIST.test(sync.object);
+    if (sync.mode === 'audience' && !list) problems.push({ at: ['object'], message: 'an audience sync to HubSpot names a list: `list:<listId>` (a MANUAL or SNAPSHOT list)' });
+    if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `HubSpot objects: \`contacts\`, or \`list:<listId>\` for audience syncs; got "${sync.object}"` });
+    for (const field of [sync.keyField, ...sync.fields]) {
+      if (!/^[a-z][a-z0-9_]*$/.test(field)) problems.push({ at: field === sync.keyField ? ['key'] : ['fields', field], message: `"${field}" is not a HubSpot property internal name (lower-case letters, digits and underscores)` });
+    }
+    return problems;
+  },
+  lockScope: (config, object) => `hubspot:${new URL(config.base_url).host}#${object}`,
+  open: async (config, context) => new HubSpotSession(new HubSpotClient(config), context.nullPolicy),
+  remoteFields: async (config, _object, context) => new HubSpotClient(config).properties(context),
+  createField: async (config, _object, field, context) => new HubSpotClient(config).createProperty(field, context),
+  emulator: {
+    start: () => startHubSpotEmulator(),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof HubSpotEmulator)) throw new Error('the hubspot sandbox needs a hubspot emulator');
+      return { ...config, base_url: emulator.endpoint, token: emulator.token };
+    },
+  },
+});
+
+/** HubSpot's batch answer (200 or 207). */
+interface BatchResponse {
+  readonly results?: readonly { readonly id: string; readonly properties?: Readonly<Record<string, string | null>> }[];
+  readonly errors?: readonly { readonly category?: string; readonly message?: string; readonly context?: { readonly ids?: readonly string[] } }[];
+}
+
+/** HubSpot's error envelope. */
+interface ErrorBody {
+  readonly message?: string;
+  readonly category?: string;
+  readonly policyName?: string;
+  readonly errors?: readonly { readonly message?: string; readonly code?: string; readonly in?: string }[];
+}
+
+/** The requests Tideline makes to HubSpot, with HubSpot's failures turned into the typed errors. */
+class HubSpotClient {
+  constructor(private readonly config: HubSpotConfig) {}
+
+  async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
+    const request: HttpRequest = {
+      method,
+      url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
+      headers: { authorization: `Bearer ${this.config.token}`, 'content-type': 'application/json', 'user-agent': 'tideline-hubspot' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    };
+    const response = await send(request);
+    if (response.status === 429) {
+      const error = parse<ErrorBody>(response.text);
+      if (error?.policyName === 'DAILY') {
+        throw new StopSyncError(`${describeRequest(request)} answered 429: the HubSpot account's daily API limit is spent (${response.headers.get('x-hubspot-ratelimit-daily') ?? 'unknown'} requests); the sync stops and the rest is sent by a run after midnight (the account's time zone)`);
+      }
+      const interval = Number(response.headers.get('x-hubspot-ratelimit-interval-milliseconds'));
+      throw new RateLimitedError(`${describeRequest(request)} answered 429 (${error?.policyName ?? 'rate limit'})`, Number.isFinite(interval) && interval > 0 ? interval : 10_000);
+    }
+    raiseForCommonStatus(request, response);
+    if (response.status >= 400 && response.status !== 404) {
+      const error = parse<ErrorBody>(response.text);
+      const unwritable = error?.errors?.filter((e) => e.code === 'PROPERTY_DOESNT_EXIST' || e.code === 'READ_ONLY_VALUE') ?? [];
+      if (unwritable.length) {
+        throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${unwritable.map((e) => `${e.in} ${e.code === 'READ_ONLY_VALUE' ? 'is read-only' : 'does not exist'}`).join(', ')} on HubSpot contacts; fix the mapping, or check it with \`tideline validate --remote\``);
+      }
+      throw new BatchRejectedError(redactor.scrub(`${describeRequest(request)} answered ${response.status}: ${error?.message ?? 'refused'}`), (error?.category ?? `http_${response.status}`).toLowerCase());
+    }
+    return response;
+  }
+
+  async properties(context: RemoteContext): Promise<RemoteField[]> {
+    const response = await this.call('GET', '/crm/v3/properties/contacts', undefined, context.signal);
+    const body = parse<{ results?: { name: string; type?: string; calculated?: boolean; modificationMetadata?: { readOnlyValue?: boolean } }[] }>(response.text);
+    return (body?.results ?? []).map((p) => ({ name: p.name, type: p.type, readOnly: p.modificationMetadata?.readOnlyValue === true || p.calculated === true }));
+  }
+
+  async createProperty(field: { readonly name: string; readonly type: LogicalType | undefined }, context: RemoteContext): Promise<void> {
+    const [type, fieldType] = propertyType(field.type);
+    await this.call('POST', '/crm/v3/properties/contacts', { name: field.name, label: field.name, type, fieldType, groupName: 'contactinformation' }, context.signal);
+  }
+}
+
+/** HubSpot's type and field type for a model column's logical type. */
+function propertyType(type: LogicalType | undefined): [string, string] {
+  switch (type) {
+    case 'integer':
+    case 'float':
+    case 'decimal':
+      return ['number', 'number'];
+    case 'date':
+      return ['date', 'date'];
+    case 'timestamp':
+      return ['datetime', 'date'];
+    case 'boolean':
+      return ['enumeration', 'booleancheckbox'];
+    default:
+      return ['string', 'text'];
+  }
+}
+
+class HubSpotSession implements DestinationSession {
+  constructor(
+    private readonly client: HubSpotClient,
+    private readonly nullPolicy: 'skip' | 'overwrite',
+  ) {}
+
+  async check(): Promise<void> {
+    await this.client.call('GET', '/crm/v3/objects/contacts?limit=1', undefined, AbortSignal.timeout(30_000));
+  }
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    switch (batch.operation) {
+      case 'upsert':
+      case 'update':
+        return this.write(batch, batch.operation);
+      case 'add':
+        return this.add(batch);
+      case 'delete':
+        return this.archive(batch);
+      case 'remove':
+        return this.removeFromList(batch);
+      case 'insert':
+        throw new StopSyncError('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Batch upsert or update by idProperty; one outcome per record from the results and the 207 errors, matched by id. */
+  private async write(batch: Batch, operation: 'upsert' | 'update'): Promise<RecordOutcome[]> {
+    const idProperty = batch.keyField;
+    const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
+    const byId = new Map<string, number>();
+    const inputs: unknown[] = [];
+    batch.records.forEach((record, i) => {
+      const id = normaliseId(idProperty, record.key);
+      if (byId.has(id)) {
+        outcomes[i] = { ok: false, code: 'duplicate_key', message: `another record of the batch has the same ${idProperty} once normalised`, retryable: false };
+        return;
+      }
+      byId.set(id, i);
+      inputs.push({ id, idProperty, properties: this.properties(record) });
+    });
+    if (inputs.length) {
+      const response = await this.client.call('POST', `/crm/v3/objects/contacts/batch/${operation}`, { inputs }, batch.signal);
+      const body = parse<BatchResponse>(response.text) ?? {};
+      for (const result of body.results ?? []) {
+        const value = result.properties?.[idProperty];
+        const i = value === undefined || value === null ? undefined : byId.get(normaliseId(idProperty, value));
+        if (i !== undefined) outcomes[i] = { ok: true, destinationId: result.id };
+      }
+      for (const error of body.errors ?? []) {
+        for (const id of error.context?.ids ?? []) {
+          const i = byId.get(normaliseId(idProperty, id));
+          if (i === undefined) continue;
+          const category = (error.category ?? 'error').toLowerCase();
+          outcomes[i] = { ok: false, code: category === 'object_not_found' ? 'not_found' : category, message: redactor.scrub(error.message ?? 'refused by HubSpot'), retryable: category === 'rate_limits' };
+        }
+      }
+    }
+    return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'HubSpot answered neither a result nor an error for this record', retryable: true });
+  }
+
+  /** Audience add: the contacts are upserted (so that they exist, with their fields), then their record ids added. */
+  private async add(batch: Batch): Promise<RecordOutcome[]> {
+    const listId = listOf(batch.object);
+    const upserted = await this.write({ ...batch, operation: 'upsert' }, 'upsert');
+    const ids = upserted.flatMap((o) => (o.ok && o.destinationId ? [o.destinationId] : []));
+    if (!ids.length) return upserted;
+    const response = await this.client.call('PUT', `/crm/v3/lists/${listId}/memberships/add-and-remove`, { recordIdsToAdd: ids, recordIdsToRemove: [] }, batch.signal);
+    if (response.status === 404) throw new StopSyncError(`HubSpot has no list ${listId} (or it is not a MANUAL or SNAPSHOT list)`);
+    const missing = new Set((parse<{ recordIdsMissing?: string[] }>(response.text)?.recordIdsMissing ?? []).map(String));
+    return upserted.map((o) => (o.ok && o.destinationId && missing.has(o.destinationId) ? { ok: false, code: 'not_found', message: 'HubSpot could not find the contact to add to the list', retryable: true } : o));
+  }
+
+  /** Record ids of the batch: kept in the snapshot (destinationId), else looked up by idProperty (absent: undefined). */
+  private async recordIds(batch: Batch): Promise<(string | undefined)[]> {
+    const ids: (string | undefined)[] = batch.records.map((r) => r.destinationId ?? undefined);
+    const unknown = batch.records.flatMap((r, i) => (ids[i] === undefined ? [normaliseId(batch.keyField, r.key)] : []));
+    if (!unknown.length) return ids;
+    const response = await this.client.call('POST', '/crm/v3/objects/contacts/batch/read', { idProperty: batch.keyField, properties: [batch.keyField], inputs: [...new Set(unknown)].map((id) => ({ id })) }, batch.signal);
+    const found = new Map<string, string>();
+    for (const result of parse<BatchResponse>(response.text)?.results ?? []) {
+      const value = result.properties?.[batch.keyField];
+      if (value) found.set(normaliseId(batch.keyField, value), result.id);
+    }
+    return batch.records.map((r, i) => ids[i] ?? found.get(normaliseId(batch.keyField, r.key)));
+  }
+
+  /** Mirror delete: archive by record id (HubSpot answers 204 whatever the prior state). A contact not found is gone already. */
+  private async archive(batch: Batch): Promise<RecordOutcome[]> {
+    const ids = await this.recordIds(batch);
+    const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
+    if (known.length) await this.client.call('POST', '/crm/v3/objects/contacts/batch/archive', { inputs: known.map((id) => ({ id })) }, batch.signal);
+    return batch.records.map(() => ({ ok: true }));
+  }
+
+  private async removeFromList(batch: Batch): Promise<RecordOutcome[]> {
+    const listId = listOf(batch.object);
+    const ids = await this.recordIds(batch);
+    const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
+    if (known.length) {
+      const response = await this.client.call('PUT', `/crm/v3/lists/${listId}/memberships/add-and-remove`, { recordIdsToAdd: [], recordIdsToRemove: known }, batch.signal);
+      if (response.status === 404) throw new StopSyncError(`HubSpot has no list ${listId} (or it is not a MANUAL or SNAPSHOT list)`);
+    }
+    // A contact that is not in the list (or no longer exists) is where a removal wants it.
+    return batch.records.map(() => ({ ok: true }));
+  }
+
+  /** Property values as HubSpot takes them: text; under `null_policy: overwrite` a null clears the property (""). */
+  private properties(record: OutboundRecord): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(record.fields)) {
+      if (value === null && this.nullPolicy === 'skip') continue;
+      out[name] = text(value);
+    }
+    return out;
+  }
+}
+
+function text(value: FieldValue): string {
+  return value === null ? '' : String(value);
+}
+
+function listOf(object: string): string {
+  const match = LIST.exec(object);
+  if (!match) throw new StopSyncError(`"${object}" is not a HubSpot list: audience syncs name \`list:<listId>\``);
+  return match[1]!;
+}
+
+/** HubSpot matches e-mail addresses case-insensitively and stores them lower-cased. */
+function normaliseId(idProperty: string, id: string): string {
+  return idProperty === 'email' ? id.trim().toLowerCase() : id;
+}
+
+function parse<T>(text: string): T | undefined {
+  try {
+    return text.trim() ? (JSON.parse(text) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}

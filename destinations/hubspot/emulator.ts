@@ -1,0 +1,367 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Emulator, EmulatorState } from '../destination.js';
+import type { FaultPlan } from '../emulator-kit/faults.js';
+import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+
+/**
+ * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is:
+ *  - `Authorization: Bearer <token>` or 401 INVALID_AUTHENTICATION;
+ *  - at most 100 inputs per batch (400 VALIDATION_ERROR), the same id twice in one batch refused (400), an unknown
+ *    or read-only property refused for the whole batch (400 VALIDATION_ERROR, PROPERTY_DOESNT_EXIST / READ_ONLY_VALUE);
+ *  - per-record failures answered 207 Multi-Status `{status, results, errors[{category, context: {ids}}], numErrors}`;
+ *    results come back in reverse order: HubSpot does not promise any order, so an adapter must match by id;
+ *  - the ten-second rolling limit answered 429 `errorType: RATE_LIMIT, policyName: SECONDLY` with the
+ *    X-HubSpot-RateLimit-* headers (also on every answer), and a daily limit answered with `policyName: DAILY`;
+ *  - property values held as strings, as HubSpot returns them; an empty string clears a property.
+ * Contacts are kept in the object `contacts` by record id (`hs_object_id`); list members in `list:<listId>`.
+ */
+export interface HubSpotPropertyDef {
+  readonly name: string;
+  /** HubSpot's types: string, number, date, datetime, enumeration, bool. */
+  readonly type: string;
+  readonly readOnly?: boolean;
+  /** A unique property can be an `idProperty` for upserts. */
+  readonly unique?: boolean;
+}
+
+export interface HubSpotEmulatorOptions {
+  readonly token?: string;
+  /** Contact properties beyond HubSpot's defaults (custom properties the account has). */
+  readonly properties?: readonly HubSpotPropertyDef[];
+  /** Default: 100 per 10 s (free and starter accounts). */
+  readonly rateLimit?: RateLimitSpec;
+  /** Requests allowed per day before 429 `policyName: DAILY` (default: unlimited). */
+  readonly dailyLimit?: number;
+  /** Inputs refused one by one (a 207), by their id. */
+  readonly reject?: (id: string) => { readonly message: string } | undefined;
+  readonly faults?: FaultPlan;
+  /** Inputs per batch request (HubSpot: 100); more is a 400. */
+  readonly maxBatchRecords?: number;
+}
+
+export const HUBSPOT_MAX_BATCH = 100;
+
+/** The contact properties every HubSpot account has (a representative subset), with the read-only system ones. */
+const DEFAULT_PROPERTIES: readonly HubSpotPropertyDef[] = [
+  { name: 'email', type: 'string', unique: true },
+  { name: 'firstname', type: 'string' },
+  { name: 'lastname', type: 'string' },
+  { name: 'phone', type: 'string' },
+  { name: 'mobilephone', type: 'string' },
+  { name: 'company', type: 'string' },
+  { name: 'website', type: 'string' },
+  { name: 'jobtitle', type: 'string' },
+  { name: 'city', type: 'string' },
+  { name: 'state', type: 'string' },
+  { name: 'country', type: 'string' },
+  { name: 'zip', type: 'string' },
+  { name: 'lifecyclestage', type: 'enumeration' },
+  { name: 'hs_object_id', type: 'number', readOnly: true },
+  { name: 'createdate', type: 'datetime', readOnly: true },
+  { name: 'lastmodifieddate', type: 'datetime', readOnly: true },
+  { name: 'hs_email_domain', type: 'string', readOnly: true },
+];
+
+export class HubSpotEmulator implements Emulator {
+  constructor(
+    readonly server: EmulatorServer,
+    readonly token: string,
+    /** Contact properties by name (defaults, custom ones given at start, and those created through the API). */
+    readonly properties: Map<string, HubSpotPropertyDef>,
+    /** Largest batch of inputs received. */
+    readonly stats: { readonly maxBatchSeen: number },
+  ) {}
+
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
+
+  /** Contacts by record id, properties as strings. */
+  contacts(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
+    return this.server.store.object('contacts');
+  }
+
+  /** Record ids in a list. */
+  listMembers(listId: string): string[] {
+    return [...this.server.store.object(`list:${listId}`).keys()];
+  }
+
+  state(): Promise<EmulatorState> {
+    return this.server.state();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {}): Promise<HubSpotEmulator> {
+  const token = options.token ?? `pat-na1-${randomBytes(16).toString('hex')}`;
+  const properties = new Map([...DEFAULT_PROPERTIES, ...(options.properties ?? [])].map((p) => [p.name, p]));
+  const rateLimit = options.rateLimit ?? { requests: 100, perMs: 10_000 };
+  const maxBatch = options.maxBatchRecords ?? HUBSPOT_MAX_BATCH;
+  const stats = { maxBatchSeen: 0 };
+  const listIds = new Set<string>();
+  let nextId = 1001;
+  let today = 0;
+  const dailyHeaders = (): Record<string, string> =>
+    options.dailyLimit === undefined ? {} : { 'x-hubspot-ratelimit-daily': String(options.dailyLimit), 'x-hubspot-ratelimit-daily-remaining': String(Math.max(0, options.dailyLimit - today)) };
+
+  const api: ApiContract = {
+    authenticate: (request) =>
+      header(request, 'authorization') === `Bearer ${token}`
+        ? undefined
+        : error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview'),
+    tooManyRequests: (state) => ({
+      status: 429,
+      headers: {
+        'x-hubspot-ratelimit-max': String(state.limit),
+        'x-hubspot-ratelimit-remaining': '0',
+        'x-hubspot-ratelimit-interval-milliseconds': String(rateLimit.perMs),
+      },
+      body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'SECONDLY' },
+    }),
+    serverError: (status) => error(status, 'INTERNAL_ERROR', 'internal error'),
+    rateHeaders: (state) => ({
+      'x-hubspot-ratelimit-max': String(state.limit),
+      'x-hubspot-ratelimit-remaining': String(state.remaining),
+      'x-hubspot-ratelimit-interval-milliseconds': String(rateLimit.perMs),
+      ...dailyHeaders(),
+    }),
+    handle: (request, store) => {
+      if (options.dailyLimit !== undefined && ++today > options.dailyLimit) {
+        return {
+          status: 429,
+          headers: dailyHeaders(),
+          body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'DAILY' },
+        };
+      }
+      return route(request, store);
+    },
+  };
+
+  function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    const { method, path } = request;
+    if (method === 'GET' && path === '/crm/v3/objects/contacts') return { status: 200, body: { results: [...store.object('contacts').entries()].slice(0, 1).map(([id, p]) => view(id, p)) } };
+    if (method === 'GET' && path === '/crm/v3/properties/contacts') return { status: 200, body: { results: [...properties.values()].map(describeProperty) } };
+    if (method === 'POST' && path === '/crm/v3/properties/contacts') return createProperty(json(request));
+    const batch = /^\/crm\/v3\/objects\/contacts\/batch\/(upsert|update|read|archive)$/.exec(path);
+    if (method === 'POST' && batch) {
+      const body = json(request) as { inputs?: unknown; idProperty?: unknown } | undefined;
+      if (!body || !Array.isArray(body.inputs)) return error(400, 'VALIDATION_ERROR', 'Invalid input JSON: `inputs` must be a list');
+      if (body.inputs.length > maxBatch) return error(400, 'VALIDATION_ERROR', `Batch input of ${body.inputs.length} inputs exceeds the limit of ${maxBatch}`);
+      stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.inputs.length);
+      const inputs = body.inputs as { id?: unknown; idProperty?: unknown; properties?: unknown }[];
+      switch (batch[1]) {
+        case 'upsert':
+          return upsert(store, inputs);
+        case 'update':
+          return update(store, inputs);
+        case 'read':
+          return read(store, inputs, body.idProperty);
+        default:
+          for (const input of inputs) archive(store, String(input.id));
+          return { status: 204 };
+      }
+    }
+    const list = /^\/crm\/v3\/lists\/([^/]+)\/memberships\/add-and-remove$/.exec(path);
+    if (method === 'PUT' && list) return memberships(store, list[1]!, json(request));
+    return error(404, 'OBJECT_NOT_FOUND', `no route for ${method} ${path}`);
+  }
+
+  /** The 400 HubSpot gives for a batch naming a property it cannot write, or undefined. */
+  function propertyProblem(inputs: readonly { properties?: unknown }[]): EmulatorReply | undefined {
+    const bad: { message: string; code: string; in: string }[] = [];
+    for (const input of inputs) {
+      for (const name of Object.keys((input.properties as Record<string, unknown> | undefined) ?? {})) {
+        const def = properties.get(name);
+        if (!def) bad.push({ message: `Property "${name}" does not exist`, code: 'PROPERTY_DOESNT_EXIST', in: name });
+        else if (def.readOnly) bad.push({ message: `"${name}" is a read only property; its value cannot be set.`, code: 'READ_ONLY_VALUE', in: name });
+      }
+    }
+    if (!bad.length) return undefined;
+    const unique = [...new Map(bad.map((b) => [b.in, b])).values()];
+    return error(400, 'VALIDATION_ERROR', `Property values were not valid: ${JSON.stringify(unique)}`, unique);
+  }
+
+  function duplicateProblem(inputs: readonly { id?: unknown; idProperty?: unknown }[]): EmulatorReply | undefined {
+    const seen = new Set<string>();
+    const dupes = new Set<string>();
+    for (const input of inputs) {
+      const id = normaliseId(String(input.idProperty ?? 'hs_object_id'), String(input.id ?? ''));
+      if (seen.has(id)) dupes.add(id);
+      seen.add(id);
+    }
+    return dupes.size ? error(400, 'VALIDATION_ERROR', `Duplicate IDs found in batch input: [${[...dupes].join(', ')}]. IDs must be unique`) : undefined;
+  }
+
+  function findBy(store: RecordStore, idProperty: string, id: string): string | undefined {
+    const contacts = store.object('contacts');
+    if (idProperty === 'hs_object_id') return contacts.has(id) ? id : undefined;
+    const wanted = normaliseId(idProperty, id);
+    for (const [recordId, props] of contacts) if (props[idProperty] !== undefined && normaliseId(idProperty, String(props[idProperty])) === wanted) return recordId;
+    return undefined;
+  }
+
+  function write(store: RecordStore, recordId: string | undefined, values: Record<string, unknown>): { id: string; created: boolean } {
+    const contacts = store.object('contacts');
+    const now = new Date().toISOString();
+    const id = recordId ?? String(nextId++);
+    const next: Record<string, unknown> = { ...(contacts.get(id) ?? { hs_object_id: id, createdate: now }) };
+    for (const [name, value] of Object.entries(values)) {
+      const text = value === null || value === undefined ? '' : String(value);
+      if (text === '') delete next[name];
+      else next[name] = name === 'email' ? text.toLowerCase() : text;
+    }
+    next['lastmodifieddate'] = now;
+    contacts.set(id, next);
+    if (!recordId) store.created('contacts', id);
+    return { id, created: !recordId };
+  }
+
+  function upsert(store: RecordStore, inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply {
+    for (const input of inputs) {
+      const idProperty = String(input.idProperty ?? '');
+      if (!properties.get(idProperty)?.unique) return error(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique property "${idProperty}"`);
+      if (typeof input.id !== 'string' || input.id === '') return error(400, 'VALIDATION_ERROR', 'every input needs an `id`');
+    }
+    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs);
+    if (refused) return refused;
+    const results: unknown[] = [];
+    const errors: unknown[] = [];
+    for (const input of inputs) {
+      const id = input.id as string;
+      const idProperty = input.idProperty as string;
+      const rejected = options.reject?.(id);
+      if (rejected) {
+        errors.push(recordError('VALIDATION_ERROR', rejected.message, [id]));
+        continue;
+      }
+      const written = write(store, findBy(store, idProperty, id), { ...(input.properties as Record<string, unknown>), [idProperty]: id });
+      results.push({ ...view(written.id, store.object('contacts').get(written.id)!), new: written.created });
+    }
+    return batchReply(results, errors);
+  }
+
+  function update(store: RecordStore, inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply {
+    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs);
+    if (refused) return refused;
+    const results: unknown[] = [];
+    const errors: unknown[] = [];
+    for (const input of inputs) {
+      const id = String(input.id);
+      const recordId = findBy(store, String(input.idProperty ?? 'hs_object_id'), id);
+      const rejected = options.reject?.(id);
+      if (rejected) errors.push(recordError('VALIDATION_ERROR', rejected.message, [id]));
+      else if (!recordId) errors.push(recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', [id]));
+      else results.push(view(recordId, store.object('contacts').get(write(store, recordId, input.properties as Record<string, unknown>).id)!));
+    }
+    return batchReply(results, errors);
+  }
+
+  function read(store: RecordStore, inputs: readonly { id?: unknown }[], idProperty: unknown): EmulatorReply {
+    const by = typeof idProperty === 'string' ? idProperty : 'hs_object_id';
+    const results: unknown[] = [];
+    const missing: string[] = [];
+    for (const input of inputs) {
+      const recordId = findBy(store, by, String(input.id));
+      if (recordId) results.push(view(recordId, store.object('contacts').get(recordId)!));
+      else missing.push(String(input.id));
+    }
+    return batchReply(results, missing.length ? [recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', missing)] : []);
+  }
+
+  function archive(store: RecordStore, recordId: string): void {
+    store.object('contacts').delete(recordId);
+    for (const list of listIds) store.object(`list:${list}`).delete(recordId);
+  }
+
+  function memberships(store: RecordStore, listId: string, body: unknown): EmulatorReply {
+    const { recordIdsToAdd = [], recordIdsToRemove = [] } = (body ?? {}) as { recordIdsToAdd?: unknown[]; recordIdsToRemove?: unknown[] };
+    if (!Array.isArray(recordIdsToAdd) || !Array.isArray(recordIdsToRemove)) return error(400, 'VALIDATION_ERROR', 'recordIdsToAdd and recordIdsToRemove must be lists');
+    if (recordIdsToAdd.length + recordIdsToRemove.length > 100_000) return error(400, 'VALIDATION_ERROR', 'too many record ids in one request');
+    listIds.add(listId);
+    const members = store.object(`list:${listId}`);
+    const contacts = store.object('contacts');
+    const added: string[] = [];
+    const removed: string[] = [];
+    const missing: string[] = [];
+    for (const raw of recordIdsToAdd) {
+      const id = String(raw);
+      if (!contacts.has(id)) missing.push(id);
+      else if (!members.has(id)) {
+        members.set(id, { email: contacts.get(id)!['email'] ?? null });
+        added.push(id);
+      }
+    }
+    for (const raw of recordIdsToRemove) {
+      const id = String(raw);
+      if (members.delete(id)) removed.push(id);
+      else if (!contacts.has(id)) missing.push(id);
+    }
+    return { status: 200, body: { recordsIdsAdded: added, recordIdsRemoved: removed, recordIdsMissing: missing } };
+  }
+
+  function createProperty(body: unknown): EmulatorReply {
+    const { name, type, fieldType, label, groupName } = (body ?? {}) as Record<string, unknown>;
+    if (typeof name !== 'string' || !/^[a-z][a-z0-9_]*$/.test(name)) return error(400, 'VALIDATION_ERROR', 'name must be lower-case letters, digits and underscores, starting with a letter');
+    if (typeof type !== 'string' || typeof fieldType !== 'string' || typeof label !== 'string' || typeof groupName !== 'string') return error(400, 'VALIDATION_ERROR', 'name, label, type, fieldType and groupName are required');
+    if (properties.has(name)) return error(409, 'OBJECT_ALREADY_EXISTS', `A property named '${name}' already exists.`);
+    const def: HubSpotPropertyDef = { name, type, unique: (body as { hasUniqueValue?: boolean }).hasUniqueValue === true };
+    properties.set(name, def);
+    return { status: 201, body: describeProperty(def) };
+  }
+
+  const server = await EmulatorServer.start(api, { rateLimit, faults: options.faults });
+  return new HubSpotEmulator(server, token, properties, stats);
+}
+
+function describeProperty(def: HubSpotPropertyDef) {
+  return {
+    name: def.name,
+    label: def.name,
+    type: def.type,
+    fieldType: def.type === 'number' ? 'number' : def.type === 'enumeration' ? 'select' : 'text',
+    groupName: 'contactinformation',
+    hasUniqueValue: def.unique === true,
+    calculated: false,
+    modificationMetadata: { archivable: !def.readOnly, readOnlyDefinition: true, readOnlyValue: def.readOnly === true },
+  };
+}
+
+function view(id: string, props: Readonly<Record<string, unknown>>) {
+  const at = String(props['lastmodifieddate'] ?? new Date().toISOString());
+  return { id, properties: { ...props }, createdAt: String(props['createdate'] ?? at), updatedAt: at, archived: false };
+}
+
+function batchReply(results: unknown[], errors: unknown[]): EmulatorReply {
+  const now = new Date().toISOString();
+  const body = { status: 'COMPLETE', results: results.reverse(), startedAt: now, completedAt: now };
+  return errors.length ? { status: 207, body: { ...body, errors, numErrors: errors.length } } : { status: 200, body };
+}
+
+function recordError(category: string, message: string, ids: string[]) {
+  return { status: 'error', category, message, context: { ids }, errors: [{ message, code: category }] };
+}
+
+function error(status: number, category: string, message: string, errors: { message: string; in?: string }[] = []): EmulatorReply {
+  return { status, body: { status: 'error', message, correlationId: randomUUID(), category, errors } };
+}
+
+/** How HubSpot compares ids: e-mail addresses case-insensitively. */
+function normaliseId(idProperty: string, id: string): string {
+  return idProperty === 'email' ? id.trim().toLowerCase() : id;
+}
+
+function json(request: EmulatorRequest): unknown {
+  try {
+    return JSON.parse(request.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function header(request: EmulatorRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,47 @@
+import type { ContractKit } from '../emulator-kit/contract.js';
+import { KLAVIYO_PROFILES_OBJECT } from './adapter.js';
+import { startKlaviyoEmulator } from './emulator.js';
+
+const LIST = 'VipL1st';
+
+export const kit: ContractKit = {
+  notApplicable: {
+    'mirror-delete': 'Klaviyo has no profile delete (only irreversible data-privacy deletion): mirror is not offered',
+  },
+  async start(options) {
+    const rejected = new Set(options.rejectKeys ?? []);
+    const emulator = await startKlaviyoEmulator({
+      lists: [LIST],
+      maxProfiles: options.maxBatchRecords,
+      // The same rate in quarter-second buckets: a small burst, so that 429s come even when the machine is slow.
+      rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
+      reject: (attributes) => (rejected.has(String(attributes['external_id'])) ? 'Invalid email address.' : undefined),
+    });
+    return {
+      destination: (o = {}) => ({
+        type: 'klaviyo',
+        api_key: o.badCredentials ? 'pk_not_the_right_key' : emulator.apiKey,
+        base_url: emulator.endpoint,
+        poll_interval_ms: 10,
+        ...(o.batchSize ? { batch_size: o.batchSize } : {}),
+        // Each batch is a job and its polls: under the emulator's burst of 10/s unless a case asks for 429s.
+        requests_per_second: options.requestsPerSecond ? options.requestsPerSecond * 3 : 4,
+        retries: { attempts: 5, base_ms: 20, max_ms: 200 },
+      }),
+      object: (mode) => (mode === 'audience' ? LIST : KLAVIYO_PROFILES_OBJECT),
+      records: async (object) => {
+        const members = object === KLAVIYO_PROFILES_OBJECT ? undefined : new Set(emulator.members(object));
+        const out = new Map<string, Record<string, unknown>>();
+        for (const [id, profile] of emulator.profiles()) {
+          if (members && !members.has(id)) continue;
+          const { external_id: key, properties, ...attributes } = profile;
+          out.set(String(key), { ...attributes, ...properties });
+        }
+        return out;
+      },
+      maxBatch: () => emulator.stats.maxProfilesSeen,
+      rateLimited: () => emulator.server.count(429),
+      close: () => emulator.close(),
+    };
+  },
+};

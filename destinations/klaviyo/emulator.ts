@@ -1,0 +1,303 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Emulator, EmulatorState } from '../destination.js';
+import type { FaultPlan } from '../emulator-kit/faults.js';
+import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { ACCEPTED_ATTRIBUTES, E164, IDENTIFIERS, MAX_JOB_BYTES, MAX_PROFILE_BYTES, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
+
+/** Where the emulator keeps profiles (by profile id) and list members (`list:<id>`, by profile id). */
+export const KLAVIYO_PROFILES = 'profiles';
+export const listObject = (listId: string) => `list:${listId}`;
+
+/** A profile as the emulator keeps it: its attributes, with `properties` merged over time. */
+export type EmulatedProfile = Readonly<Record<string, unknown>> & { readonly properties?: Readonly<Record<string, unknown>> };
+
+/** Why the import refuses one profile (an import error), or undefined to import it. */
+export type KlaviyoProfileRule = (attributes: Readonly<Record<string, unknown>>) => string | undefined;
+
+export interface KlaviyoEmulatorOptions {
+  readonly apiKey?: string;
+  /** Lists that exist. Absent (the sandbox): any list id is created on first use. */
+  readonly lists?: readonly string[];
+  /** Most profiles per import job (Klaviyo: 10,000). */
+  readonly maxProfiles?: number;
+  /** Most profile ids per list relationship request (Klaviyo: 1,000). */
+  readonly maxListProfiles?: number;
+  /** How long a job stays `processing` before it is `complete`. */
+  readonly processingMs?: number;
+  /** Klaviyo: 10/s burst (and 150/min steady) on bulk import and list endpoints. */
+  readonly rateLimit?: RateLimitSpec;
+  readonly faults?: FaultPlan;
+  readonly reject?: KlaviyoProfileRule;
+  readonly port?: number;
+}
+
+export interface KlaviyoStats {
+  maxProfilesSeen: number;
+  jobs: number;
+}
+
+interface StoredJob {
+  readonly job: ImportJob;
+  readonly readyAt: number;
+  readonly errors: readonly ImportError[];
+}
+
+/**
+ * Klaviyo's JSON:API as Tideline uses it: `POST /api/profile-bulk-import-jobs` (≤ 10,000 profiles, ≤ 5 MB, ≤ 100 KB
+ * each; 202 and a job), `GET …/{id}` (queued → processing → complete), `GET …/{id}/import-errors` (paginated, with
+ * `source.pointer` and `original_payload`), `GET /api/profiles?filter=any(field,[…])`, `GET /api/lists/{id}`,
+ * `POST|DELETE /api/lists/{id}/relationships/profiles` (≤ 1,000 ids). Profiles are matched by external_id, then
+ * email, then phone_number, and updated in place (an upsert). Every request needs the `revision` header; an unknown
+ * profile attribute refuses the request (400); a profile without identifier, with a bad e-mail, a phone number not in
+ * E.164, or an identifier repeated within the job becomes an import error.
+ */
+export class KlaviyoEmulator implements Emulator {
+  constructor(
+    readonly server: EmulatorServer,
+    readonly apiKey: string,
+    readonly stats: Readonly<KlaviyoStats>,
+  ) {}
+
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
+
+  profiles(): ReadonlyMap<string, EmulatedProfile> {
+    return this.server.store.object(KLAVIYO_PROFILES);
+  }
+
+  /** Profile ids in a list. */
+  members(listId: string): readonly string[] {
+    return [...this.server.store.object(listObject(listId)).keys()];
+  }
+
+  state(): Promise<EmulatorState> {
+    return this.server.state();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
+export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {}): Promise<KlaviyoEmulator> {
+  const apiKey = options.apiKey ?? `pk_${randomBytes(17).toString('hex')}`;
+  const maxProfiles = options.maxProfiles ?? 10_000;
+  const maxListProfiles = options.maxListProfiles ?? 1_000;
+  const processingMs = options.processingMs ?? 0;
+  const lists = new Set(options.lists ?? []);
+  const lenient = options.lists === undefined;
+  const jobs = new Map<string, StoredJob>();
+  const stats: KlaviyoStats = { maxProfilesSeen: 0, jobs: 0 };
+
+  const listExists = (id: string) => {
+    if (!lists.has(id) && lenient) lists.add(id);
+    return lists.has(id);
+  };
+
+  const api: ApiContract = {
+    authenticate: (request) =>
+      request.headers['authorization'] === `Klaviyo-API-Key ${apiKey}`
+        ? undefined
+        : errors(401, { code: 'not_authenticated', title: 'Authentication credentials were not provided.', detail: 'Missing or invalid private key.' }),
+    tooManyRequests: (state) => {
+      const seconds = Math.max(1, Math.ceil(state.retryAfterMs / 1000));
+      return {
+        ...errors(429, { code: 'throttled', title: 'Request was throttled.', detail: `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.` }),
+        headers: { 'content-type': 'application/vnd.api+json', 'retry-after': String(seconds) },
+      };
+    },
+    serverError: (status) => errors(status, { code: 'error', title: 'A server error occurred.', detail: 'A server error occurred.' }),
+    rateHeaders: (state) => ({ 'ratelimit-limit': String(state.limit), 'ratelimit-remaining': String(state.remaining), 'ratelimit-reset': String(Math.ceil(state.resetMs / 1000)) }),
+    handle: (request, store) => {
+      if (!request.headers['revision']) return errors(400, { code: 'invalid', title: 'Invalid input.', detail: 'The revision header is required.' });
+      const parts = request.path.replace(/\/+$/, '').split('/').slice(1);
+      if (parts[0] !== 'api') return notFound();
+      const [, resource, id, sub, relation] = parts;
+      if (resource === 'profile-bulk-import-jobs') {
+        if (!id && request.method === 'POST') return createJob(request, store);
+        const stored = id ? jobs.get(id) : undefined;
+        if (!stored) return notFound();
+        if (!sub && request.method === 'GET') return { status: 200, body: { data: jobView(stored) } };
+        if (sub === 'import-errors' && request.method === 'GET') return importErrors(request, stored);
+        return notFound();
+      }
+      if (resource === 'profiles' && !id && request.method === 'GET') return findProfiles(request, store);
+      if (resource === 'lists' && id) {
+        if (!listExists(id)) return notFound();
+        if (!sub && request.method === 'GET') return { status: 200, body: { data: { type: 'list', id, attributes: { name: id } } } };
+        if (sub === 'relationships' && relation === 'profiles' && (request.method === 'POST' || request.method === 'DELETE')) return listProfiles(request, store, id);
+      }
+      return notFound();
+    },
+  };
+
+  function createJob(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    if (request.body.length > MAX_JOB_BYTES) return errors(413, { code: 'invalid', title: 'Request entity too large.', detail: `The payload exceeds ${MAX_JOB_BYTES} bytes.` });
+    const body = parseJson(request);
+    const data = body?.['data'] as Record<string, unknown> | undefined;
+    if (data?.['type'] !== 'profile-bulk-import-job') return invalid('/data/type', "type must be 'profile-bulk-import-job'");
+    const profiles = ((data['attributes'] as Record<string, unknown> | undefined)?.['profiles'] as Record<string, unknown> | undefined)?.['data'];
+    if (!Array.isArray(profiles) || profiles.length === 0) return invalid('/data/attributes/profiles/data', 'profiles must be a non-empty list');
+    if (profiles.length > maxProfiles) return invalid('/data/attributes/profiles/data', `A bulk import job accepts at most ${maxProfiles} profiles.`);
+    for (const [i, profile] of (profiles as Record<string, unknown>[]).entries()) {
+      const pointer = `/data/attributes/profiles/data/${i}`;
+      if (profile?.['type'] !== 'profile') return invalid(`${pointer}/type`, "type must be 'profile'");
+      const attributes = profile['attributes'];
+      if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) return invalid(`${pointer}/attributes`, 'attributes must be an object');
+      for (const name of Object.keys(attributes)) if (!ACCEPTED_ATTRIBUTES.has(name)) return invalid(`${pointer}/attributes/${name}`, `'${name}' is not a valid field for the resource 'profile'.`);
+      if (Buffer.byteLength(JSON.stringify(profile)) > MAX_PROFILE_BYTES) return invalid(pointer, `A profile may take at most ${MAX_PROFILE_BYTES} bytes.`);
+    }
+    const listIds = ((((data['relationships'] as Record<string, unknown> | undefined)?.['lists'] as Record<string, unknown> | undefined)?.['data'] ?? []) as { id?: string }[]).map((l) => String(l.id));
+    if (listIds.length > 1) return invalid('/data/relationships/lists/data', 'A bulk import job adds profiles to at most one list.');
+    for (const listId of listIds) if (!listExists(listId)) return errors(404, { code: 'not_found', title: 'Not found.', detail: `List ${listId} does not exist.` });
+    stats.maxProfilesSeen = Math.max(stats.maxProfilesSeen, profiles.length);
+    stats.jobs++;
+
+    const importErrors: ImportError[] = [];
+    const seen = new Map<string, number>();
+    (profiles as { attributes: Record<string, unknown> }[]).forEach(({ attributes }, i) => {
+      const problem = profileProblem(attributes, seen, i) ?? options.reject?.(attributes);
+      if (problem) {
+        importErrors.push({
+          type: 'import-error',
+          id: randomUUID(),
+          attributes: { code: 'invalid', title: 'Invalid input.', detail: problem, source: { pointer: `/data/attributes/profiles/data/${i}/attributes` }, original_payload: attributes },
+        });
+        return;
+      }
+      const profileId = upsertProfile(store, attributes);
+      for (const listId of listIds) store.object(listObject(listId)).set(profileId, {});
+    });
+    const now = new Date().toISOString();
+    const job: ImportJob = {
+      type: 'profile-bulk-import-job',
+      id: randomUUID().replaceAll('-', ''),
+      attributes: { status: 'queued', total_count: profiles.length, completed_count: profiles.length - importErrors.length, failed_count: importErrors.length, created_at: now, completed_at: null },
+    };
+    const stored: StoredJob = { job, readyAt: Date.now() + processingMs, errors: importErrors };
+    jobs.set(job.id, stored);
+    return { status: 202, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: { ...job, attributes: { ...job.attributes, completed_count: 0, failed_count: 0 } } } };
+  }
+
+  /** The job as a GET sees it: processing until `readyAt`, then complete with its counts. */
+  function jobView(stored: StoredJob): ImportJob {
+    if (Date.now() < stored.readyAt) return { ...stored.job, attributes: { ...stored.job.attributes, status: 'processing', completed_count: 0, failed_count: 0 } };
+    return { ...stored.job, attributes: { ...stored.job.attributes, status: 'complete', completed_at: new Date(stored.readyAt).toISOString() } };
+  }
+
+  function importErrors(request: EmulatorRequest, stored: StoredJob): EmulatorReply {
+    const size = Math.min(100, Math.max(1, Number(request.query.get('page[size]') ?? 20)));
+    const start = Number(request.query.get('page[cursor]') ?? 0);
+    const visible = Date.now() < stored.readyAt ? [] : stored.errors;
+    const page = visible.slice(start, start + size);
+    const next = start + size < visible.length ? `${request.path}?page[size]=${size}&page[cursor]=${start + size}` : null;
+    return { status: 200, body: { data: page, links: { self: request.path, next } } };
+  }
+
+  function findProfiles(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    const filter = request.query.get('filter') ?? '';
+    const size = Number(request.query.get('page[size]') ?? 20);
+    if (!Number.isInteger(size) || size < 1 || size > 100) return invalid('page[size]', 'page[size] must be between 1 and 100');
+    const match = /^(any|equals)\((email|phone_number|external_id|id),(.*)\)$/.exec(filter);
+    if (filter && !match) return errors(400, { code: 'invalid', title: 'Invalid input.', detail: `Invalid filter: ${filter}` });
+    let wanted: Set<string> | undefined;
+    if (match) {
+      try {
+        const values = JSON.parse(match[1] === 'any' ? match[3]! : `[${match[3]}]`) as unknown[];
+        if (match[1] === 'any' && values.length > 100) return invalid('filter', 'any() takes at most 100 values');
+        wanted = new Set(values.map(String));
+      } catch {
+        return errors(400, { code: 'invalid', title: 'Invalid input.', detail: `Invalid filter: ${filter}` });
+      }
+    }
+    const field = match?.[2];
+    const found = [...store.object(KLAVIYO_PROFILES).entries()]
+      .filter(([id, p]) => !wanted || wanted.has(String(field === 'id' ? id : p[field!])))
+      .slice(0, size)
+      .map(([id, attributes]) => ({ type: 'profile', id, attributes }));
+    return { status: 200, body: { data: found, links: { self: request.path, next: null } } };
+  }
+
+  function listProfiles(request: EmulatorRequest, store: RecordStore, listId: string): EmulatorReply {
+    const data = parseJson(request)?.['data'];
+    if (!Array.isArray(data)) return invalid('/data', 'data must be a list of profile identifiers');
+    if (data.length > maxListProfiles) return invalid('/data', `At most ${maxListProfiles} profiles per request.`);
+    const profiles = store.object(KLAVIYO_PROFILES);
+    const members = store.object(listObject(listId));
+    for (const [i, item] of (data as { type?: string; id?: string }[]).entries()) {
+      if (item?.type !== 'profile' || typeof item.id !== 'string') return invalid(`/data/${i}`, 'each entry is {"type":"profile","id":…}');
+      if (!profiles.has(item.id)) return invalid(`/data/${i}/id`, `Profile ${item.id} does not exist.`);
+    }
+    for (const { id } of data as { id: string }[]) {
+      if (request.method === 'POST') members.set(id, {});
+      else members.delete(id);
+    }
+    return { status: 204 };
+  }
+
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults, port: options.port });
+  return new KlaviyoEmulator(server, apiKey, stats);
+}
+
+/** Why Klaviyo would refuse one profile of a job, or undefined. */
+function profileProblem(attributes: Record<string, unknown>, seen: Map<string, number>, index: number): string | undefined {
+  const given = IDENTIFIERS.filter((k) => typeof attributes[k] === 'string' && attributes[k] !== '');
+  if (!given.length) return 'A profile needs an email, a phone_number or an external_id.';
+  const email = attributes['email'];
+  if (email !== undefined && email !== null && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) return 'Invalid email address.';
+  const phone = attributes['phone_number'];
+  if (phone !== undefined && phone !== null && (typeof phone !== 'string' || !E164.test(phone))) return 'Invalid phone number format (expected E.164, e.g. +14155552671).';
+  const properties = attributes['properties'];
+  if (properties !== undefined && (typeof properties !== 'object' || properties === null || Array.isArray(properties))) return 'properties must be an object.';
+  for (const k of given) {
+    const id = `${k}\u0000${String(attributes[k])}`;
+    if (seen.has(id)) return `The same ${k} appears more than once in this job.`;
+    seen.set(id, index);
+  }
+  return undefined;
+}
+
+/** Finds the profile by external_id, email, then phone_number, and merges the attributes into it; returns its id. */
+function upsertProfile(store: RecordStore, attributes: Record<string, unknown>): string {
+  const profiles = store.object(KLAVIYO_PROFILES);
+  let id: string | undefined;
+  for (const k of ['external_id', 'email', 'phone_number'] as const) {
+    const value = attributes[k];
+    if (typeof value !== 'string' || value === '' || id) continue;
+    id = [...profiles.entries()].find(([, p]) => p[k] === value)?.[0];
+  }
+  const existing = id ? profiles.get(id) : undefined;
+  const { properties, location, ...rest } = attributes as { properties?: Record<string, unknown>; location?: Record<string, unknown> };
+  const next: Record<string, unknown> = { ...existing, ...rest };
+  if (location) next['location'] = { ...(existing?.['location'] as object | undefined), ...location };
+  if (properties) next['properties'] = { ...(existing?.['properties'] as object | undefined), ...properties };
+  for (const [k, v] of Object.entries(next)) if (v === null) delete next[k];
+  if (!id) {
+    id = `01${randomBytes(12).toString('hex').toUpperCase()}`;
+    store.created(KLAVIYO_PROFILES, id);
+  }
+  profiles.set(id, next);
+  return id;
+}
+
+function errors(status: number, error: Omit<KlaviyoError, 'id' | 'status'>): EmulatorReply {
+  return { status, headers: { 'content-type': 'application/vnd.api+json' }, body: JSON.stringify({ errors: [{ id: randomUUID(), status, ...error }] }) };
+}
+
+function invalid(pointer: string, detail: string): EmulatorReply {
+  return errors(400, { code: 'invalid', title: 'Invalid input.', detail, source: { pointer } });
+}
+
+function notFound(): EmulatorReply {
+  return errors(404, { code: 'not_found', title: 'Not found.', detail: 'The requested resource was not found.' });
+}
+
+function parseJson(request: EmulatorRequest): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(request.body.toString('utf8')) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

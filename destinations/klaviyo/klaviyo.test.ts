@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
+import { klaviyo, profileOf, sentIndex } from './adapter.js';
+import { startKlaviyoEmulator, type KlaviyoEmulator } from './emulator.js';
+import { toE164 } from './protocol.js';
+
+const logger = createLogger({ level: 'silent' });
+const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => ({
+  sync: 's',
+  runId: 'r1',
+  object,
+  mode,
+  keyField,
+  nullPolicy: 'skip',
+  planned: { added: 0, changed: 0, removed: 0 },
+  fields: [],
+  root: '/tmp',
+  logger,
+  warehouse: () => Promise.reject(new Error('no warehouse')),
+});
+
+function batch(keys: string[], operation: Batch['operation'] = 'upsert', fields: (key: string) => Record<string, FieldValue> = (k) => ({ email: `p${k}@example.com` }), object = 'profiles', signal = AbortSignal.timeout(5000)): Batch {
+  return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null })), signal, idempotencyKey: 'k' };
+}
+
+describe('klaviyo profiles', () => {
+  it('normalises phone numbers to E.164 with the default country, and refuses invalid ones before sending', () => {
+    expect(toE164('(415) 555-2671', 'US')).toBe('+14155552671');
+    expect(toE164('020 7946 0958', 'GB')).toBe('+442079460958');
+    expect(toE164('020 7946 0958', undefined)).toBeUndefined();
+    const record = { key: '1', fields: { phone_number: '020 7946 0958', first_name: 'Ann', 'location.city': 'Leeds', orders: 3, 'properties.tier': 'gold' }, destinationId: null };
+    expect(profileOf(record, 'external_id', 'GB')).toEqual({
+      identifier: '1',
+      attributes: { external_id: '1', phone_number: '+442079460958', first_name: 'Ann', location: { city: 'Leeds' }, properties: { orders: 3, tier: 'gold' } },
+    });
+    expect(profileOf(record, 'external_id', undefined)).toMatchObject({ outcome: { ok: false, code: 'invalid_phone', retryable: false } });
+    expect(JSON.stringify(profileOf(record, 'external_id', undefined))).not.toContain('7946');
+  });
+
+  it('maps an import error to its profile by source.pointer, else by the key in original_payload', () => {
+    const sent = [{ attributes: { external_id: 'a' }, identifier: 'a' }, { attributes: { external_id: 'b' }, identifier: 'b' }];
+    const error = (pointer: string, payload: Record<string, unknown>) =>
+      ({ type: 'import-error', id: 'e', attributes: { code: 'invalid', title: 'Invalid input.', detail: 'x', source: { pointer }, original_payload: payload } }) as const;
+    expect(sentIndex(error('/data/attributes/profiles/data/1/attributes/email', {}), sent, 'external_id')).toBe(1);
+    expect(sentIndex(error('', { external_id: 'a', email: 'x' }), sent, 'external_id')).toBe(0);
+    expect(sentIndex(error('/data/attributes/profiles/data/7', { external_id: 'zz' }), sent, 'external_id')).toBeUndefined();
+  });
+
+  it('checks syncs: an identifier as key, profiles or a list id, location parts', () => {
+    const config = klaviyo.configSchema.parse({ api_key: 'pk_x' });
+    expect(klaviyo.checkSync!(config, { object: 'contacts', mode: 'upsert', keyField: 'id', fields: ['location.planet'] }, { targets: [] }).map((p) => p.at)).toEqual([['key'], ['object'], ['fields', 'location.planet']]);
+    expect(klaviyo.checkSync!(config, { object: 'Y6nRLr', mode: 'audience', keyField: 'email', fields: ['first_name'] }, { targets: [] })).toEqual([]);
+    expect(klaviyo.modes).not.toContain('mirror');
+    expect(klaviyo.limits(config)).toMatchObject({ maxBatchRecords: 10_000, requestsPerSecond: 2.5 });
+  });
+});
+
+describe('klaviyo adapter against its emulator', () => {
+  let emulator: KlaviyoEmulator;
+  afterEach(() => emulator.close());
+  const config = (overrides: Record<string, unknown> = {}) => klaviyo.configSchema.parse({ api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10, ...overrides });
+  const open = (mode: DestinationContext['mode'] = 'upsert', object = 'profiles', overrides: Record<string, unknown> = {}) => klaviyo.open(config(overrides), context(mode, object));
+
+  it('imports a job, polls it, and maps import errors back to their records', async () => {
+    emulator = await startKlaviyoEmulator({ processingMs: 40, reject: (a) => (a['external_id'] === '3' ? 'Invalid email address.' : undefined) });
+    const session = await open();
+    await session.check();
+    const outcomes = await session.apply(batch(['1', '2', '3', '4'], 'upsert', (k) => ({ email: k === '2' ? 'nope' : `p${k}@example.com`, first_name: `N${k}`, orders: Number(k) })));
+    expect(outcomes).toEqual([
+      { ok: true },
+      { ok: false, code: 'invalid_email', message: 'Invalid email address.', retryable: false },
+      { ok: false, code: 'invalid_email', message: 'Invalid email address.', retryable: false },
+      { ok: true },
+    ]);
+    const profiles = [...emulator.profiles().values()];
+    expect(profiles).toHaveLength(2);
+    expect(profiles[0]).toEqual({ external_id: '1', email: 'p1@example.com', first_name: 'N1', properties: { orders: 1 } });
+    // The same key again updates the profile in place, merging properties.
+    await session.apply(batch(['1'], 'upsert', () => ({ tier: 'gold' })));
+    expect([...emulator.profiles().values()][0]).toMatchObject({ email: 'p1@example.com', properties: { orders: 1, tier: 'gold' } });
+    expect(emulator.profiles().size).toBe(2);
+  });
+
+  it('a job still processing when the batch signal fires is a TransientError', async () => {
+    emulator = await startKlaviyoEmulator({ processingMs: 60_000 });
+    const session = await open();
+    await expect(session.apply(batch(['1'], 'upsert', undefined, 'profiles', AbortSignal.timeout(150)))).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('audience add imports into the list; remove looks profile ids up and deletes the relationship', async () => {
+    emulator = await startKlaviyoEmulator({ lists: ['Vip1'] });
+    const session = await open('audience', 'Vip1');
+    await session.check();
+    await session.apply(batch(['1', '2', '3'], 'add', undefined, 'Vip1'));
+    expect(emulator.members('Vip1')).toHaveLength(3);
+    expect(await session.apply(batch(['2', 'never-synced'], 'remove', () => ({}), 'Vip1'))).toEqual([{ ok: true }, { ok: true }]);
+    const left = emulator.members('Vip1').map((id) => emulator.profiles().get(id)?.['external_id']);
+    expect(left.sort()).toEqual(['1', '3']);
+    expect(emulator.profiles().size).toBe(3);
+    await expect((await open('audience', 'Missing')).check()).rejects.toBeInstanceOf(StopSyncError);
+  });
+
+  it('the emulator enforces the API: 401, revision header, unknown attributes, 10,000 profiles, 429 with Retry-After', async () => {
+    emulator = await startKlaviyoEmulator({ maxProfiles: 5, rateLimit: { requests: 3, perMs: 60_000 } });
+    await expect((await open('upsert', 'profiles', { api_key: 'pk_wrong' })).check()).rejects.toBeInstanceOf(AuthError);
+    const post = (body: unknown, headers: Record<string, string> = { revision: '2025-10-15' }) =>
+      fetch(`${emulator.endpoint}/api/profile-bulk-import-jobs`, { method: 'POST', headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, ...headers }, body: JSON.stringify(body) });
+    const job = (attributes: Record<string, unknown>[]) => ({ data: { type: 'profile-bulk-import-job', attributes: { profiles: { data: attributes.map((a) => ({ type: 'profile', attributes: a })) } } } });
+    expect((await post(job([{ email: 'a@example.com' }]), {})).status).toBe(400);
+    const unknown = await post(job([{ email: 'a@example.com', favourite_colour: 'red' }]));
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ errors: [{ code: 'invalid', source: { pointer: '/data/attributes/profiles/data/0/attributes/favourite_colour' } }] });
+    const session = await open();
+    await expect(session.apply(batch(['1', '2', '3', '4', '5', '6']))).rejects.toBeInstanceOf(BatchRejectedError);
+    const limited = await session.apply(batch(['1'])).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(RateLimitedError);
+    expect((limited as RateLimitedError).retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+});

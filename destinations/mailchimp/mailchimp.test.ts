@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
+import { mailchimp } from './adapter.js';
+import { startMailchimpEmulator, type MailchimpEmulator } from './emulator.js';
+import { dataCenterOf, subscriberHash } from './protocol.js';
+
+const LIST = 'aud1';
+const logger = createLogger({ level: 'silent' });
+const context = (mode: DestinationContext['mode'], object = 'members', keyField = 'email'): DestinationContext => ({
+  sync: 's',
+  runId: 'r1',
+  object,
+  mode,
+  keyField,
+  nullPolicy: 'skip',
+  planned: { added: 0, changed: 0, removed: 0 },
+  fields: [],
+  root: '/tmp',
+  logger,
+  warehouse: () => Promise.reject(new Error('no warehouse')),
+});
+
+function batch(emails: string[], operation: Batch['operation'] = 'upsert', fields: (email: string) => Record<string, FieldValue> = () => ({ first_name: 'Ann' }), object = 'members'): Batch {
+  return { object, operation, keyField: 'email', records: emails.map((key) => ({ key, fields: fields(key), destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+}
+
+describe('mailchimp identity', () => {
+  it('subscriber hash is the MD5 of the lower-cased address; the data center is the key suffix', () => {
+    expect(subscriberHash(' Urist.McVankab@FreddiesJokes.com ')).toBe(subscriberHash('urist.mcvankab@freddiesjokes.com'));
+    expect(subscriberHash('test@example.com')).toBe('55502f40dc8b7c769880b10874abc9d0');
+    expect(dataCenterOf('0123456789abcdef-us21')).toBe('us21');
+    expect(dataCenterOf('nodatacenter')).toBeUndefined();
+  });
+
+  it('checks syncs: members or a numeric segment, an e-mail to identify members, merge-tag names', () => {
+    const config = mailchimp.configSchema.parse({ api_key: 'abc-us1', list_id: LIST });
+    const check = (sync: { object: string; mode: 'upsert' | 'audience'; keyField: string; fields: string[] }) => mailchimp.checkSync!(config, sync, { targets: [] }).map((p) => p.message);
+    expect(check({ object: 'members', mode: 'upsert', keyField: 'email', fields: ['first_name'] })).toEqual([]);
+    expect(check({ object: 'members', mode: 'upsert', keyField: 'external_id', fields: ['first_name'] })).toEqual(['Mailchimp members are identified by e-mail: map a field "email" (or make it the key)']);
+    expect(check({ object: 'vip', mode: 'audience', keyField: 'email', fields: ['first-name'] })).toHaveLength(2);
+    expect(mailchimp.limits(config)).toMatchObject({ maxBatchRecords: 500, concurrency: 10, requestsPerSecond: null });
+  });
+});
+
+describe('mailchimp adapter against its emulator', () => {
+  let emulator: MailchimpEmulator;
+  afterEach(() => emulator.close());
+  const lists = { [LIST]: { mergeFields: [{ tag: 'FIRST_NAME' }, { tag: 'ORDERS', type: 'number' as const }], segments: ['7'] } };
+  const config = (overrides: Record<string, unknown> = {}) => mailchimp.configSchema.parse({ api_key: emulator.apiKey, list_id: LIST, base_url: `${emulator.endpoint}/3.0`, ...overrides });
+  const open = (mode: DestinationContext['mode'] = 'upsert', overrides: Record<string, unknown> = {}, object = 'members') => mailchimp.open(config(overrides), context(mode, object));
+
+  it('upserts members by e-mail, maps errors[] per member without repeating the address, and returns the member id', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    const session = await open();
+    await session.check();
+    const outcomes = await session.apply(batch(['Ann@Example.com', 'bad-address', 'bob@example.com'], 'upsert', (e): Record<string, FieldValue> => (e.startsWith('bob') ? { nickname: 'B' } : { first_name: 'Ann', orders: 3 })));
+    expect(outcomes[0]).toEqual({ ok: true, destinationId: subscriberHash('ann@example.com') });
+    expect(outcomes[1]).toMatchObject({ ok: false, code: 'generic', retryable: false });
+    expect(outcomes[2]).toMatchObject({ ok: false, code: 'invalid_merge_field', retryable: false });
+    expect((outcomes[2] as { message: string }).message).toContain('NICKNAME');
+    expect(emulator.members(LIST).get('ann@example.com')).toMatchObject({ status: 'subscribed', merge_fields: { FIRST_NAME: 'Ann', ORDERS: 3 } });
+    // Updating keeps the status and merges the fields.
+    await session.apply(batch(['ann@example.com'], 'upsert', () => ({ orders: 4 })));
+    expect(emulator.members(LIST).get('ann@example.com')).toMatchObject({ status: 'subscribed', merge_fields: { FIRST_NAME: 'Ann', ORDERS: 4 } });
+  });
+
+  it('insert refuses existing members (contact_exists) and keeps addresses out of the message', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    await (await open()).apply(batch(['ann@example.com']));
+    const [outcome] = await (await open('insert')).apply(batch(['ann@example.com'], 'insert'));
+    expect(outcome).toMatchObject({ ok: false, code: 'contact_exists', retryable: false });
+    expect((outcome as { message: string }).message).not.toContain('ann@example.com');
+  });
+
+  it('mirror delete archives by default and unsubscribes when configured', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    await (await open()).apply(batch(['a@example.com', 'b@example.com']));
+    expect(await (await open('mirror')).apply(batch(['a@example.com', 'gone@example.com'], 'delete', () => ({})))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.members(LIST).get('a@example.com')?.status).toBe('archived');
+    await (await open('mirror', { delete_action: 'unsubscribe' })).apply(batch(['b@example.com'], 'delete', () => ({})));
+    expect(emulator.members(LIST).get('b@example.com')?.status).toBe('unsubscribed');
+    // An archived member comes back when the model has it again.
+    expect(await (await open('mirror')).apply(batch(['a@example.com']))).toMatchObject([{ ok: true }]);
+    expect(emulator.members(LIST).get('a@example.com')?.status).toBe('subscribed');
+  });
+
+  it('audience syncs subscribe then add to the static segment, and remove by retained e-mail', async () => {
+    emulator = await startMailchimpEmulator({ lists: { [LIST]: { ...lists[LIST], mergeFields: [{ tag: 'EXTERNAL_ID' }] } } });
+    const session = await mailchimp.open(config(), context('audience', '7', 'external_id'));
+    await session.check();
+    const add: Batch = { ...batch([], 'add', undefined, '7'), keyField: 'external_id', records: ['1', '2'].map((key) => ({ key, fields: { email: `p${key}@example.com` }, destinationId: null })) };
+    await expect(session.apply(add)).resolves.toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
+    expect([...emulator.segment(LIST, '7')].sort()).toEqual(['p1@example.com', 'p2@example.com']);
+    expect(emulator.members(LIST).get('p1@example.com')?.merge_fields).toEqual({ EXTERNAL_ID: '1' });
+    const remove: Batch = { ...add, operation: 'remove', records: [{ key: '1', fields: { email: 'p1@example.com' }, destinationId: null }] };
+    await session.apply(remove);
+    expect(emulator.segment(LIST, '7')).toEqual(['p2@example.com']);
+    await expect(mailchimp.open(config(), context('audience', '999', 'external_id')).then((s) => s.check())).rejects.toBeInstanceOf(StopSyncError);
+  });
+
+  it('duplicate addresses or more than 500 members refuse the batch (400); bad keys are 401', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    const session = await open();
+    await expect(session.apply(batch(['a@example.com', 'A@example.com']))).rejects.toBeInstanceOf(BatchRejectedError);
+    await expect(session.apply(batch(Array.from({ length: 501 }, (_, i) => `p${i}@example.com`)))).rejects.toMatchObject({ code: 'mailchimp_400' });
+    await expect((await open('upsert', { api_key: '0123456789abcdef-us1' })).check()).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('more than 10 connections at once are answered 429 (the adapter caps its concurrency at 10)', async () => {
+    emulator = await startMailchimpEmulator({ lists, latencyMs: 100 });
+    const session = await open();
+    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => session.apply(batch([`p${i}@example.com`]))));
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof RateLimitedError)).toHaveLength(2);
+    expect(emulator.stats.maxInFlight).toBe(10);
+  });
+
+  it('remoteFields lists the audience merge fields', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    const fields = await mailchimp.remoteFields!(config(), 'members', { logger, signal: AbortSignal.timeout(5000) });
+    expect(fields.map((f) => f.name)).toEqual(['email_address', 'email', 'FIRST_NAME', 'first_name', 'ORDERS', 'orders']);
+    expect(fields.find((f) => f.name === 'ORDERS')?.type).toBe('number');
+  });
+});

@@ -1,0 +1,316 @@
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as stringifyCsv } from 'csv-stringify/sync';
+import { z } from 'zod';
+import { redactor } from '../../src/log/redact.js';
+import type { Logger } from '../../src/log/logger.js';
+import {
+  BatchRejectedError,
+  defineDestination,
+  StopSyncError,
+  TransientError,
+  type Batch,
+  type ConfigProblem,
+  type DestinationContext,
+  type DestinationSession,
+  type FieldValue,
+  type OutboundRecord,
+  type RecordOutcome,
+  type RemoteContext,
+  type RemoteField,
+} from '../destination.js';
+import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { SALESFORCE_COLLECTION_LIMIT, SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
+
+export const salesforceConfigSchema = z.strictObject({
+  /** `https://<domain>.my.salesforce.com` (the sandbox points it at the emulator). */
+  instance_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
+  /** An OAuth access token of a user with API Enabled and read/edit (and delete, for mirror) on the object. */
+  access_token: z.string().min(1),
+  api_version: z.string().regex(/^\d+\.\d$/, 'like 62.0').default('62.0'),
+  /** Records per sObject Collections request (Salesforce takes at most 200). */
+  batch_size: z.number().int().min(1).max(SALESFORCE_COLLECTION_LIMIT).default(SALESFORCE_COLLECTION_LIMIT),
+  /** Upserts planned by a run (added + changed) above which it sends Bulk API 2.0 ingest jobs instead. */
+  bulk_threshold: z.number().int().min(0).default(10_000),
+  /** Rows per Bulk API 2.0 job; also the most records handed to the adapter at once (split into `batch_size` requests). */
+  bulk_batch_size: z.number().int().min(1).max(150_000).default(10_000),
+  /** Between two polls of a Bulk job's state. */
+  bulk_poll_seconds: z.number().positive().max(300).default(5),
+  /** Most time one Bulk job may take before the run gives up on it (its records are sent again next run). */
+  bulk_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
+});
+export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
+
+/** Time budget of one REST call (a collection request), within the longer budget of a whole `apply`. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+/**
+ * The object is an sObject API name (`Contact`, `Lead`, `Account`, `My_Object__c`); the sync key's field is an
+ * External ID field of it. Modes: upsert and mirror (a delete removes the record to the org's Recycle Bin).
+ */
+export const salesforce = defineDestination<SalesforceConfig>({
+  type: 'salesforce',
+  summary: 'Salesforce sObjects: Collections upsert by external id, Bulk API 2.0 above a threshold, deletes for mirror',
+  configSchema: salesforceConfigSchema,
+  modes: ['upsert', 'mirror'],
+  secrets: (config) => [config.access_token],
+  limits: (config) => ({
+    maxBatchRecords: config.bulk_batch_size,
+    maxBatchBytes: 90_000_000,
+    // Salesforce limits API requests per org and day, not per second (REQUEST_LIMIT_EXCEEDED stops the sync).
+    requestsPerSecond: null,
+    concurrency: 4,
+    timeoutMs: config.bulk_timeout_seconds * 1000,
+  }),
+  checkSync: (_config, sync) => {
+    const problems: ConfigProblem[] = [];
+    if (!/^[A-Za-z]\w*$/.test(sync.object)) problems.push({ at: ['object'], message: `"${sync.object}" is not an sObject API name (Contact, Lead, My_Object__c)` });
+    for (const field of [sync.keyField, ...sync.fields]) {
+      if (!/^[A-Za-z]\w*$/.test(field)) problems.push({ at: field === sync.keyField ? ['key'] : ['fields', field], message: `"${field}" is not a Salesforce field API name` });
+    }
+    return problems;
+  },
+  lockScope: (config, object) => `salesforce:${new URL(config.instance_url).host}#${object.toLowerCase()}`,
+  open: async (config, context) => new SalesforceSession(new SalesforceClient(config), config, context),
+  remoteFields: async (config, object, context) => new SalesforceClient(config).describe(object, context.signal),
+  emulator: {
+    start: () => startSalesforceEmulator(),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof SalesforceEmulator)) throw new Error('the salesforce sandbox needs a salesforce emulator');
+      return { ...config, instance_url: emulator.endpoint, access_token: emulator.token, bulk_poll_seconds: 0.05 };
+    },
+  },
+});
+
+/** One record's result in a Collections answer (Salesforce's SaveResult). */
+interface SaveResult {
+  readonly id?: string;
+  readonly success: boolean;
+  readonly created?: boolean;
+  readonly errors?: readonly { readonly statusCode?: string; readonly message?: string; readonly fields?: readonly string[] }[];
+}
+
+interface JobInfo {
+  readonly id: string;
+  readonly state: string;
+  readonly errorMessage?: string;
+}
+
+/** Statuses of a record worth sending again later (a lock held by another transaction). */
+const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
+
+class SalesforceClient {
+  /** The org's API usage from the last `Sforce-Limit-Info` header (`N/M`). */
+  usage: string | undefined;
+
+  constructor(private readonly config: SalesforceConfig) {}
+
+  async call(method: HttpRequest['method'], path: string, body: string | undefined, signal: AbortSignal, contentType = 'application/json'): Promise<HttpResponse> {
+    const request: HttpRequest = {
+      method,
+      url: `${this.config.instance_url.replace(/\/$/, '')}/services/data/v${this.config.api_version}${path}`,
+      headers: { authorization: `Bearer ${this.config.access_token}`, 'content-type': contentType, accept: 'application/json', 'user-agent': 'tideline-salesforce' },
+      body,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+    };
+    const response = await send(request);
+    const usage = /api-usage=(\d+\/\d+)/.exec(response.headers.get('sforce-limit-info') ?? '');
+    if (usage) this.usage = usage[1];
+    const errors = response.status >= 300 ? errorsOf(response.text) : [];
+    if (errors.some((e) => e.errorCode === 'REQUEST_LIMIT_EXCEEDED')) {
+      throw new StopSyncError(`${describeRequest(request)} answered ${response.status} REQUEST_LIMIT_EXCEEDED: the org's daily API request allowance is spent (${this.usage ?? 'usage unknown'}); the sync stops, the rest is sent once the rolling 24-hour window frees requests`);
+    }
+    raiseForCommonStatus(request, response, errors[0]?.errorCode);
+    if (response.status >= 300) {
+      const detail = redactor.scrub(errors.map((e) => `${e.errorCode}: ${e.message}`).join('; ') || response.text.slice(0, 200));
+      if (errors.some((e) => e.errorCode === 'INVALID_FIELD' || e.errorCode === 'NOT_FOUND' || e.errorCode === 'INVALID_TYPE')) {
+        throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${detail}; fix the object or mapping, or check it with \`tideline validate --remote\``);
+      }
+      throw new BatchRejectedError(`${describeRequest(request)} answered ${response.status}: ${detail}`, (errors[0]?.errorCode ?? `http_${response.status}`).toLowerCase());
+    }
+    return response;
+  }
+
+  async describe(object: string, signal: AbortSignal): Promise<RemoteField[]> {
+    const response = await this.call('GET', `/sobjects/${encodeURIComponent(object)}/describe`, undefined, signal);
+    const body = JSON.parse(response.text) as { fields: { name: string; type: string; createable: boolean; updateable: boolean }[] };
+    return body.fields.map((f) => ({ name: f.name, type: f.type, readOnly: !f.createable || !f.updateable }));
+  }
+}
+
+class SalesforceSession implements DestinationSession {
+  readonly #bulk: boolean;
+  readonly #logger: Logger;
+  #jobs = 0;
+
+  constructor(
+    private readonly client: SalesforceClient,
+    private readonly config: SalesforceConfig,
+    private readonly context: DestinationContext,
+  ) {
+    const upserts = context.planned.added + context.planned.changed;
+    this.#bulk = upserts > config.bulk_threshold;
+    this.#logger = context.logger;
+    if (this.#bulk) this.#logger.info({ upserts, threshold: config.bulk_threshold }, `salesforce: ${upserts} upserts are above bulk_threshold (${config.bulk_threshold}): sending Bulk API 2.0 jobs`);
+  }
+
+  async check(): Promise<void> {
+    await this.client.call('GET', '/limits', undefined, AbortSignal.timeout(30_000));
+  }
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    switch (batch.operation) {
+      case 'upsert':
+        return this.#bulk ? this.bulkUpsert(batch) : this.inChunks(batch, (records) => this.collectionUpsert(batch, records));
+      case 'delete':
+        return this.inChunks(batch, (records) => this.collectionDelete(batch, records));
+      default:
+        throw new StopSyncError(`Salesforce syncs take modes upsert and mirror, not the operation ${batch.operation}`);
+    }
+  }
+
+  async finish(): Promise<Readonly<Record<string, unknown>>> {
+    return { method: this.#bulk ? 'bulk' : 'collections', bulk_jobs: this.#jobs, api_usage: this.client.usage ?? null };
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Sends a batch `batch_size` records per request, one request after another. When a later request fails transiently,
+   * the records already answered keep their outcomes and the rest come back as retryable.
+   */
+  private async inChunks(batch: Batch, send: (records: readonly OutboundRecord[]) => Promise<RecordOutcome[]>): Promise<RecordOutcome[]> {
+    const outcomes: RecordOutcome[] = [];
+    for (let i = 0; i < batch.records.length; i += this.config.batch_size) {
+      try {
+        outcomes.push(...(await send(batch.records.slice(i, i + this.config.batch_size))));
+      } catch (error) {
+        if (!(error instanceof TransientError) || i === 0) throw error;
+        const rest: RecordOutcome = { ok: false, code: 'transient', message: error.message, retryable: true };
+        return [...outcomes, ...batch.records.slice(i).map(() => rest)];
+      }
+    }
+    return outcomes;
+  }
+
+  private async collectionUpsert(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    const body = {
+      allOrNone: false,
+      records: records.map((r) => ({ attributes: { type: batch.object }, ...this.values(r.fields), [batch.keyField]: r.key })),
+    };
+    const response = await this.client.call('PATCH', `/composite/sobjects/${encodeURIComponent(batch.object)}/${encodeURIComponent(batch.keyField)}`, JSON.stringify(body), batch.signal);
+    const results = JSON.parse(response.text) as SaveResult[];
+    return records.map((_, i) => outcomeOf(results[i]));
+  }
+
+  /** Deletes by Salesforce Id: kept in the snapshot, else looked up by external id. A record already gone is fine. */
+  private async collectionDelete(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    const ids = records.map((r) => r.destinationId ?? undefined);
+    const unknown = records.filter((_, i) => ids[i] === undefined).map((r) => r.key);
+    if (unknown.length) {
+      const found = await this.lookup(batch, unknown);
+      records.forEach((r, i) => (ids[i] ??= found.get(r.key.toLowerCase())));
+    }
+    const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
+    if (!known.length) return records.map(() => ({ ok: true }));
+    const response = await this.client.call('DELETE', `/composite/sobjects?ids=${known.map(encodeURIComponent).join(',')}&allOrNone=false`, undefined, batch.signal);
+    const byId = new Map((JSON.parse(response.text) as SaveResult[]).map((r) => [r.id, r]));
+    return records.map((_, i): RecordOutcome => {
+      const result = ids[i] === undefined ? undefined : byId.get(ids[i]);
+      if (!result || result.success) return { ok: true };
+      const code = result.errors?.[0]?.statusCode;
+      if (code === 'ENTITY_IS_DELETED' || code === 'INVALID_CROSS_REFERENCE_KEY') return { ok: true };
+      return outcomeOf(result);
+    });
+  }
+
+  private async lookup(batch: Batch, keys: readonly string[]): Promise<Map<string, string>> {
+    const quoted = keys.map((k) => `'${k.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
+    const soql = `SELECT Id, ${batch.keyField} FROM ${batch.object} WHERE ${batch.keyField} IN (${quoted})`;
+    const response = await this.client.call('GET', `/query?q=${encodeURIComponent(soql)}`, undefined, batch.signal);
+    const records = (JSON.parse(response.text) as { records: Record<string, unknown>[] }).records;
+    const key = (r: Record<string, unknown>) => String(Object.entries(r).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase();
+    return new Map(records.map((r) => [key(r), String(r['Id'])]));
+  }
+
+  /**
+   * One Bulk API 2.0 upsert job for the batch: create, upload the CSV, close, poll until it ends, then read the
+   * per-row results (successfulResults, failedResults, unprocessedrecords) and match them to records by external id.
+   */
+  private async bulkUpsert(batch: Batch): Promise<RecordOutcome[]> {
+    const columns = [batch.keyField, ...this.context.fields.map((f) => f.name)];
+    // Bulk CSV: an empty cell leaves the field as it is, #N/A clears it.
+    const rows = batch.records.map((r) => [r.key, ...columns.slice(1).map((c) => (c in r.fields ? csvValue(r.fields[c]!) : ''))]);
+    const job = JSON.parse(
+      (await this.client.call('POST', '/jobs/ingest', JSON.stringify({ object: batch.object, operation: 'upsert', externalIdFieldName: batch.keyField, contentType: 'CSV', lineEnding: 'LF' }), batch.signal)).text,
+    ) as JobInfo;
+    this.#jobs++;
+    await this.client.call('PUT', `/jobs/ingest/${job.id}/batches`, stringifyCsv([columns, ...rows]), batch.signal, 'text/csv');
+    await this.client.call('PATCH', `/jobs/ingest/${job.id}`, JSON.stringify({ state: 'UploadComplete' }), batch.signal);
+    let info = job;
+    while (!['JobComplete', 'Failed', 'Aborted'].includes(info.state)) {
+      await pause(this.config.bulk_poll_seconds * 1000, batch.signal);
+      if (batch.signal.aborted) throw new TransientError(`Bulk job ${job.id} did not finish within bulk_timeout_seconds (${this.config.bulk_timeout_seconds} s)`);
+      info = JSON.parse((await this.client.call('GET', `/jobs/ingest/${job.id}`, undefined, batch.signal)).text) as JobInfo;
+    }
+    this.#logger.debug({ job: job.id, state: info.state }, `salesforce bulk job ${job.id}: ${info.state}`);
+    if (info.state === 'Failed' && /field name not found|InvalidBatch/i.test(info.errorMessage ?? '')) {
+      throw new StopSyncError(`Salesforce Bulk job ${job.id} failed: ${redactor.scrub(info.errorMessage ?? '')}; fix the mapping, or check it with \`tideline validate --remote\``);
+    }
+    const byKey = new Map(batch.records.map((r, i) => [r.key.toLowerCase(), i]));
+    const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
+    const read = async (kind: string) => parseCsv((await this.client.call('GET', `/jobs/ingest/${job.id}/${kind}/`, undefined, batch.signal)).text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    const index = (row: Record<string, string>) => byKey.get(String(row[batch.keyField] ?? Object.entries(row).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase());
+    for (const row of await read('successfulResults')) {
+      const i = index(row);
+      if (i !== undefined) outcomes[i] = { ok: true, destinationId: row['sf__Id'] || undefined };
+    }
+    for (const row of await read('failedResults')) {
+      const i = index(row);
+      if (i === undefined) continue;
+      const [code = 'bulk_error', message = 'refused by Salesforce'] = (row['sf__Error'] ?? '').split(':');
+      outcomes[i] = { ok: false, code: code.toLowerCase(), message: redactor.scrub(message), retryable: RETRYABLE_CODES.has(code) };
+    }
+    const missing: RecordOutcome = { ok: false, code: info.state === 'JobComplete' ? 'no_outcome' : `job_${info.state.toLowerCase()}`, message: `not processed by Bulk job ${job.id} (${info.state})`, retryable: true };
+    return outcomes.map((o) => o ?? missing);
+  }
+
+  /** Field values for a Collections request: under `null_policy: overwrite` a null clears the field. */
+  private values(fields: Readonly<Record<string, FieldValue>>): Record<string, FieldValue> {
+    return this.context.nullPolicy === 'overwrite' ? { ...fields } : Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null));
+  }
+}
+
+function outcomeOf(result: SaveResult | undefined): RecordOutcome {
+  if (!result) return { ok: false, code: 'no_outcome', message: 'Salesforce answered no result for this record', retryable: true };
+  if (result.success) return { ok: true, destinationId: result.id };
+  const error = result.errors?.[0];
+  const code = error?.statusCode ?? 'error';
+  const fields = error?.fields?.length ? ` (${error.fields.join(', ')})` : '';
+  return { ok: false, code: code.toLowerCase(), message: redactor.scrub(`${error?.message ?? 'refused by Salesforce'}${fields}`), retryable: RETRYABLE_CODES.has(code) };
+}
+
+function csvValue(value: FieldValue): string {
+  return value === null ? '#N/A' : String(value);
+}
+
+function errorsOf(text: string): { errorCode?: string; message?: string }[] {
+  try {
+    const body = JSON.parse(text) as unknown;
+    return Array.isArray(body) ? (body as { errorCode?: string; message?: string }[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
