@@ -63,7 +63,7 @@ export const braze = defineDestination<BrazeConfig>({
   lockScope: (config, object) => `braze:${new URL(endpointOf(config)).host}#${object}`,
   open: async (config, context) => new BrazeSession(config, context.mode === 'audience'),
   emulator: {
-    start: () => startBrazeEmulator(),
+    start: (context) => startBrazeEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof BrazeEmulator)) throw new Error('the braze sandbox needs a braze emulator');
       return { ...config, rest_endpoint: emulator.endpoint, api_key: emulator.apiKey };

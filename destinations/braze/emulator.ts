@@ -10,6 +10,8 @@ export const BRAZE_USERS = 'users';
 export type BrazeRecordRule = (externalId: string, attributes: Readonly<Record<string, unknown>>) => string | undefined;
 
 export interface BrazeEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   /** The REST API key requests must carry as `Authorization: Bearer <key>` (default: a random one). */
   readonly apiKey?: string;
   /** Most attributes + events + purchases objects per /users/track request (Braze: 75). */
@@ -55,6 +57,10 @@ export class BrazeEmulator implements Emulator {
     return this.server.state();
   }
 
+  async save(): Promise<unknown> {
+    return this.server.save();
+  }
+
   close(): Promise<void> {
     return this.server.close();
   }
@@ -91,6 +97,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
     },
   };
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 3000, perMs: 3000 }, faults: options.faults, port: options.port });
+  server.restore(options.saved);
   return new BrazeEmulator(server, apiKey, stats);
 }
 

@@ -76,7 +76,7 @@ export const brevo = defineDestination<BrevoConfig>({
   remoteFields: async (config, _object, context) => new BrevoClient(config).attributes(context),
   createField: async (config, _object, field, context) => new BrevoClient(config).createAttribute(field, context),
   emulator: {
-    start: () => startBrevoEmulator(),
+    start: (context) => startBrevoEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof BrevoEmulator)) throw new Error('the brevo sandbox needs a brevo emulator');
       return { ...config, base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey };

@@ -26,6 +26,8 @@ export interface BrevoAttributeDef {
 }
 
 export interface BrevoEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly apiKey?: string;
   /** Attributes beyond Brevo's defaults. */
   readonly attributes?: readonly BrevoAttributeDef[];
@@ -75,6 +77,10 @@ export class BrevoEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -219,6 +225,9 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   }
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults });
+  server.restore(options.saved);
+  // Contact ids go on from the restored ones.
+  for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);
   return new BrevoEmulator(server, apiKey, attributes, stats);
 }
 

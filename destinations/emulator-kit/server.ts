@@ -172,6 +172,17 @@ export class EmulatorServer implements Emulator {
     return emulator;
   }
 
+  /** The records, for the next sandbox session (`Emulator.save`). */
+  async save(): Promise<unknown> {
+    return { objects: this.store.snapshot() };
+  }
+
+  /** Loads what `save()` returned in an earlier sandbox session; nothing when undefined. */
+  restore(saved: unknown): void {
+    const objects = (saved as { objects?: EmulatorState['objects'] } | undefined)?.objects;
+    if (objects) this.store.load(objects);
+  }
+
   setRateLimit(spec: RateLimitSpec | undefined): void {
     this.#limit = spec ? new TokenBucketLimit(spec) : undefined;
   }

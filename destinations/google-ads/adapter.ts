@@ -120,7 +120,7 @@ export const googleAds = defineDestination<GoogleAdsConfig>({
   },
   open: async (config, context) => new GoogleAdsSession(config, context, targetOf(context.object)!),
   emulator: {
-    start: () => startGoogleAdsEmulator(),
+    start: (context) => startGoogleAdsEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof GoogleAdsEmulator)) throw new Error('the google_ads sandbox needs a Google Ads emulator');
       const { accessToken, developerToken, customerId: id } = emulator.credentials;

@@ -18,6 +18,8 @@ import {
 } from './protocol.js';
 
 export interface GoogleAdsEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly accessToken?: string;
   readonly developerToken?: string;
   /** The one customer (account) the credentials reach. */
@@ -105,6 +107,10 @@ export class GoogleAdsEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -318,6 +324,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
   }
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  server.restore(options.saved);
   return new GoogleAdsEmulator(server, bodies, credentials, stats, jobs);
 }
 

@@ -67,7 +67,7 @@ export const hubspot = defineDestination<HubSpotConfig>({
   remoteFields: async (config, _object, context) => new HubSpotClient(config).properties(context),
   createField: async (config, _object, field, context) => new HubSpotClient(config).createProperty(field, context),
   emulator: {
-    start: () => startHubSpotEmulator(),
+    start: (context) => startHubSpotEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof HubSpotEmulator)) throw new Error('the hubspot sandbox needs a hubspot emulator');
       return { ...config, base_url: emulator.endpoint, token: emulator.token };

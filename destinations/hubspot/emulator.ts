@@ -25,6 +25,8 @@ export interface HubSpotPropertyDef {
 }
 
 export interface HubSpotEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly token?: string;
   /** Contact properties beyond HubSpot's defaults (custom properties the account has). */
   readonly properties?: readonly HubSpotPropertyDef[];
@@ -88,6 +90,10 @@ export class HubSpotEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -313,6 +319,9 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   }
 
   const server = await EmulatorServer.start(api, { rateLimit, faults: options.faults });
+  server.restore(options.saved);
+  // Record ids go on from the restored ones.
+  for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);
   return new HubSpotEmulator(server, token, properties, stats);
 }
 

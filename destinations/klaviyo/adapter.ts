@@ -102,7 +102,7 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
     return fields;
   },
   emulator: {
-    start: () => startKlaviyoEmulator(),
+    start: (context) => startKlaviyoEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof KlaviyoEmulator)) throw new Error('the klaviyo sandbox needs a klaviyo emulator');
       return { ...config, api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 50 };

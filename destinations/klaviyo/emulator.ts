@@ -15,6 +15,8 @@ export type EmulatedProfile = Readonly<Record<string, unknown>> & { readonly pro
 export type KlaviyoProfileRule = (attributes: Readonly<Record<string, unknown>>) => string | undefined;
 
 export interface KlaviyoEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly apiKey?: string;
   /** Lists that exist. Absent (the sandbox): any list id is created on first use. */
   readonly lists?: readonly string[];
@@ -73,6 +75,10 @@ export class KlaviyoEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -237,6 +243,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
   }
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults, port: options.port });
+  server.restore(options.saved);
   return new KlaviyoEmulator(server, apiKey, stats);
 }
 

@@ -84,7 +84,7 @@ export const mailchimp = defineDestination<MailchimpConfig>({
     return fields;
   },
   emulator: {
-    start: () => startMailchimpEmulator(),
+    start: (context) => startMailchimpEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof MailchimpEmulator)) throw new Error('the mailchimp sandbox needs a mailchimp emulator');
       return { ...config, api_key: emulator.apiKey, base_url: `${emulator.endpoint}/3.0` };

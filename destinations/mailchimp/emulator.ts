@@ -22,6 +22,8 @@ export interface MailchimpListSpec {
 export type MailchimpMemberRule = (member: { readonly email_address: string; readonly merge_fields: Readonly<Record<string, unknown>> }) => string | undefined;
 
 export interface MailchimpEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   /** The API key (`<hex>-<dc>`) requests must carry as the Basic-auth password (default: a random one). */
   readonly apiKey?: string;
   /**
@@ -92,6 +94,10 @@ export class MailchimpEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -261,6 +267,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
   }
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  server.restore(options.saved);
   return new MailchimpEmulator(server, apiKey, stats);
 }
 

@@ -83,7 +83,7 @@ export const meta = defineDestination<MetaConfig>({
   },
   open: async (config, context) => new MetaSession(config, context),
   emulator: {
-    start: () => startMetaEmulator(),
+    start: (context) => startMetaEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof MetaEmulator)) throw new Error('the meta sandbox needs a Meta emulator');
       return { ...config, endpoint: emulator.endpoint, access_token: emulator.accessToken };

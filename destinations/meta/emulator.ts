@@ -5,6 +5,8 @@ import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequ
 import { BUSINESS_USAGE_HEADER, FLAGGED_SUBCODE, MAX_ROWS, SCHEMA_KEYS, type ErrorBody, type SchemaKey, type UsersRequest, type UsersResponse } from './protocol.js';
 
 export interface MetaEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly accessToken?: string;
   /** The ad account the usage header reports on. */
   readonly adAccountId?: string;
@@ -65,6 +67,10 @@ export class MetaEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -198,6 +204,7 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
   }
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  server.restore(options.saved);
   return new MetaEmulator(server, accessToken, stats, bodies);
 }
 

@@ -73,7 +73,7 @@ export const salesforce = defineDestination<SalesforceConfig>({
   open: async (config, context) => new SalesforceSession(new SalesforceClient(config), config, context),
   remoteFields: async (config, object, context) => new SalesforceClient(config).describe(object, context.signal),
   emulator: {
-    start: () => startSalesforceEmulator(),
+    start: (context) => startSalesforceEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof SalesforceEmulator)) throw new Error('the salesforce sandbox needs a salesforce emulator');
       return { ...config, instance_url: emulator.endpoint, access_token: emulator.token, bulk_poll_seconds: 0.05 };

@@ -30,6 +30,8 @@ export interface SalesforceFieldDef {
 }
 
 export interface SalesforceEmulatorOptions {
+  /** Records to start with: what `save()` returned in an earlier sandbox session. */
+  readonly saved?: unknown;
   readonly token?: string;
   /** Objects and their fields (default: Contact with its usual fields and an External ID field External_Id__c). */
   readonly objects?: Readonly<Record<string, readonly SalesforceFieldDef[]>>;
@@ -105,6 +107,10 @@ export class SalesforceEmulator implements Emulator {
 
   state(): Promise<EmulatorState> {
     return this.server.state();
+  }
+
+  async save(): Promise<unknown> {
+    return this.server.save();
   }
 
   close(): Promise<void> {
@@ -357,6 +363,12 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   }
 
   const server = await EmulatorServer.start(api, { faults: options.faults });
+  server.restore(options.saved);
+  // Record ids go on from the restored ones.
+  for (const records of Object.values(server.store.snapshot())) for (const key of Object.keys(records)) {
+    const m = /^003(\d{12})$/.exec(key);
+    if (m) nextId = Math.max(nextId, Number(m[1]) + 1);
+  }
   return new SalesforceEmulator(server, token, stats, objects);
 }
 

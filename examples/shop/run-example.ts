@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from '../../src/dialects/sql.js';
 import { loadProject } from '../../src/project/loader.js';
@@ -57,33 +58,88 @@ function tideline(...args: string[]): number {
   return result.status ?? 1;
 }
 
+interface SyncResultLine {
+  readonly sync: string;
+  readonly destination: string;
+  readonly type: string;
+  readonly object: string;
+  readonly mode: string;
+  readonly status: string;
+  readonly counts: { readonly added: number; readonly changed: number; readonly removed: number };
+  readonly sent: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly requests: number;
+}
+
+/** What happened, in words a marketer reads: read back from the warehouse and target/sync_results.json. */
 async function summary(): Promise<void> {
   await withConnection(async (connection, schema) => {
     const d = connection.dialect;
-    const count = async (schemaName: string, table: string) => {
-      if (!(await connection.columns({ schema: schemaName, name: table }))) return undefined;
-      const rows = await connection.query(sql`SELECT COUNT(*) AS n FROM ${d.table({ schema: schemaName, name: table })}`);
-      return Number(rows[0]!['n']);
-    };
-    const line = (label: string, value: number | undefined) => console.log(`  ${label.padEnd(44, '.')} ${value === undefined ? 'not built' : value.toLocaleString('en').padStart(10)}`);
-    console.log('\nWhat the shop holds');
-    line('e-shop accounts', await count('raw', 'eshop_accounts'));
-    line('loyalty cards', await count('raw', 'loyalty_cards'));
-    line('newsletter sign-ups', await count('raw', 'newsletter_signups'));
-    line('CRM contacts', await count('raw', 'crm_contacts'));
-    line('orders (all channels)', await count('raw', 'orders'));
-    line('e-mail events', await count('raw', 'email_events'));
-    console.log('\nWhat Tideline built');
-    line('e-shop customers, cleaned', await count(schema, 'eshop_customers'));
-    line('loyalty members, one per card', await count(schema, 'loyalty_members'));
-    line('newsletter subscribers, one per e-mail', await count(schema, 'newsletter_subscribers'));
-    line('completed orders', await count(schema, 'completed_orders'));
+    const t = (name: string, s = schema) => d.table({ schema: s, name });
+    const built = async (name: string) => (await connection.columns({ schema, name })) !== undefined;
+    const one = async (query: ReturnType<typeof sql>) => (await connection.query(query))[0] ?? {};
+    const n = (v: unknown) => Number(v ?? 0).toLocaleString('en');
+    const money = (v: unknown) => `€${Number(v ?? 0).toLocaleString('en', { maximumFractionDigits: 0 })}`;
+    const line = (label: string, value: string) => console.log(`  ${label.padEnd(46, '.')} ${value.padStart(12)}`);
+
+    console.log('\n━━ One customer per person');
+    if (await built('people')) {
+      const records = await one(sql`SELECT COUNT(*) AS n FROM ${t('people_map')}`);
+      const people = await one(sql`SELECT COUNT(DISTINCT person_id) AS n FROM ${t('identity_truth', 'raw')}`);
+      const customers = await one(sql`SELECT COUNT(*) AS n FROM ${t('people')}`);
+      line('records in the e-shop, tills, CRM, newsletter', n(records['n']));
+      line('customers after identity resolution', n(customers['n']));
+      line('real people behind them (the generator knows)', n(people['n']));
+    }
+
+    if (await built('rfm')) {
+      console.log('\n━━ RFM segments (customers who ordered in the last 24 months)');
+      for (const row of await connection.query(sql`SELECT segment, COUNT(*) AS n, SUM(monetary) AS revenue FROM ${t('rfm')} GROUP BY segment ORDER BY COUNT(*) DESC`))
+        line(String(row['segment']), `${n(row['n'])}  ${money(row['revenue']).padStart(10)}`);
+    }
+
+    if (await built('ltv')) {
+      const ltv = await one(
+        sql`SELECT quantile_cont(clv, 0.5) AS p50, quantile_cont(clv, 0.9) AS p90, quantile_cont(clv, 0.99) AS p99, SUM(clv) AS total, AVG(p_alive) AS alive FROM ${t('ltv')}`,
+      );
+      console.log('\n━━ Predicted value over the next 12 months (BG/NBD + Gamma-Gamma)');
+      line('median customer', money(ltv['p50']));
+      line('top 10 % start at', money(ltv['p90']));
+      line('top 1 % start at', money(ltv['p99']));
+      line('all customers together', money(ltv['total']));
+      line('average chance a customer is still active', `${(Number(ltv['alive']) * 100).toFixed(0)} %`);
+    }
+
+    if (await built('audiences_report')) {
+      console.log('\n━━ Audiences (members; held out to measure impact; left out without consent or by pressure)');
+      for (const row of await connection.query(sql`SELECT * FROM ${t('audiences_report')} ORDER BY audience`))
+        line(`${String(row['audience'])} (${String(row['channel'] ?? row['audience_channel'] ?? '')})`, `${n(row['members'])}  ${n(row['holdout']).padStart(5)} ${n(row['no_consent']).padStart(6)} ${n(row['capped']).padStart(5)}`);
+    }
   });
+
+  const resultsFile = join(ROOT, 'target', 'sync_results.json');
+  if (!existsSync(resultsFile)) return;
+  const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { sandbox: boolean; results: SyncResultLine[] };
+  console.log(`\n━━ What each destination received${results.sandbox ? ' (local emulators: tideline sync --sandbox)' : ''}`);
+  for (const r of results.results) {
+    const what =
+      r.status === 'failed'
+        ? 'FAILED: see the log above'
+        : r.sent === 0
+          ? 'nothing new to send'
+          : `${r.accepted.toLocaleString('en')} accepted${r.rejected ? `, ${r.rejected.toLocaleString('en')} refused` : ''} in ${r.requests} requests`;
+    console.log(`  ${`${r.sync} → ${r.destination} (${r.type}) ${r.object}`.padEnd(70)} ${what}`);
+  }
+  if (results.results.some((r) => r.status === 'failed')) console.log('\n  Some syncs failed: `tideline status` and the log above say why.');
+  else if (results.results.every((r) => r.sent === 0)) console.log('\n  Nothing changed since the last sync, so nothing was sent again.');
+  else console.log('\n  Run `npm run example` again: only what changed is sent — here, nothing.');
 }
 
 const customers = option('customers', DEFAULT_SHOP.customers);
 const seed = option('seed', DEFAULT_SHOP.seed);
 asOf = await ensureData(customers, seed, process.argv.includes('--regenerate'));
-const status = tideline('run');
+// Build every model, show what each sync would send, then send it to local emulators of the destinations.
+const status = tideline('run') || tideline('plan') || tideline('sync', '--sandbox');
 await summary();
 process.exitCode = status;
