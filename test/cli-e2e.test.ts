@@ -12,6 +12,9 @@ interface RunResults {
   results: { model: string; status: string; rows: number | null; sql_hash: string; error: string | null }[];
 }
 
+// These tests run the CLI the way users do, through tsx, rather than the bundle the rest of the suite uses.
+delete process.env['TIDELINE_CLI_BUNDLE'];
+
 const results = (root: string): RunResults => JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults;
 
 async function queryDuckDb(root: string, text: string) {
