@@ -86,7 +86,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   const progress = createSyncProgress({ tty: context.format === 'pretty' && process.stderr.isTTY === true, logger: context.logger });
   let locks: LockSet | undefined;
   try {
-    const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected) : undefined;
+    const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected, options.fullResync === true) : undefined;
     sandbox = sandboxed?.running;
     const engine = new SyncEngine({
       project,
@@ -204,7 +204,7 @@ async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options
   return syncs.map((s) => results.get(s.name)!);
 }
 
-async function prepareSandbox(context: CommandContext, project: Project, connection: Connection, syncs: readonly SyncDef[]) {
+async function prepareSandbox(context: CommandContext, project: Project, connection: Connection, syncs: readonly SyncDef[], fresh: boolean) {
   const running = await runningSandbox(project.root);
   const store = new StateStore(connection, sandboxStateSchema(project));
   await store.setup();
@@ -219,7 +219,8 @@ async function prepareSandbox(context: CommandContext, project: Project, connect
     context.logger.info({ pid: running.pid }, `sandbox: using the emulators of \`tideline sandbox\` (pid ${running.pid})`);
     return { configs, running: undefined, external: running.destinations };
   }
-  const started = await startEmulators(project, destinationsOf(syncs));
+  // --full-resync starts the emulators empty too: everything is sent again to destinations holding nothing.
+  const started = await startEmulators(project, destinationsOf(syncs), { fresh });
   // Fresh emulators hold nothing: the sandbox state of their syncs starts over with them. Resumed ones hold what
   // the previous session sent, which their syncs' sandbox state describes.
   for (const sync of syncs) if (!started.resumed.has(sync.destination.name)) await store.reset(sync.name);

@@ -102,11 +102,29 @@ export class StateStore {
   }
 
   async setup(): Promise<void> {
-    for (const statement of this.setupStatements()) await this.connection.execute(statement);
+    for (const statement of this.setupStatements()) await this.createIfMissing(statement);
   }
 
   async setupSync(sync: string): Promise<void> {
-    for (const statement of this.syncSetupStatements(sync)) await this.connection.execute(statement);
+    for (const statement of this.syncSetupStatements(sync)) await this.createIfMissing(statement);
+  }
+
+  /**
+   * A `CREATE … IF NOT EXISTS`, tolerating a runner creating the same object at the same moment: PostgreSQL checks
+   * existence before it inserts into its catalog, so two of them can both pass the check and one fails with a
+   * duplicate key. The object then exists, which is all the statement asked; trying again confirms it.
+   */
+  private async createIfMissing(statement: Sql): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.connection.execute(statement);
+        return;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (attempt >= 3 || !/already exists|duplicate key value|tuple concurrently updated/i.test(message)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   }
 
   async exists(table: TableRef): Promise<boolean> {

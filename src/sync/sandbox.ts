@@ -42,7 +42,7 @@ interface SavedEmulator {
 }
 
 export interface StartOptions {
-  /** Start every emulator empty, even when a previous session saved its state (`tideline sandbox --reset`). */
+  /** Start every emulator empty, even when a previous session saved its state (`tideline sync --sandbox --full-resync`). */
   readonly fresh?: boolean;
 }
 
