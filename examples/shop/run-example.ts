@@ -8,8 +8,9 @@ import { openTarget } from '../../src/warehouses/registry.js';
 import { DEFAULT_SHOP, generateShop, GENERATOR_VERSION } from './generate.js';
 
 /**
- * `npm run example`: generates the shop's data into its embedded DuckDB if it is not there yet, runs
- * `tideline run` on the project, and prints what happened in words a marketer reads.
+ * `npm run example`: generates the shop's data into its embedded DuckDB if it is not there yet, runs `tideline run`,
+ * `tideline plan` and `tideline sync --sandbox` on the project (the destinations are local emulators, whose state is
+ * kept under target/sandbox/ so that a second run sends nothing), and prints what happened in words a marketer reads.
  * Options: --customers N (default 10,000), --seed S, --regenerate.
  */
 const ROOT = import.meta.dirname;
