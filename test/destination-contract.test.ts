@@ -3,13 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DESTINATIONS } from '../destinations/index.js';
-import { CONTRACT_CASES, type ContractCase, type ContractEnvironment, type ContractKit, type ContractOptions } from '../destinations/emulator-kit/contract.js';
+import {
+  CONTACT_COLUMNS,
+  CONTRACT_CASES,
+  contacts,
+  type Contact,
+  type ContractCase,
+  type ContractEnvironment,
+  type ContractKit,
+  type ContractOptions,
+  type ContractShape,
+} from '../destinations/emulator-kit/contract.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './support/sync-harness.js';
 
 /**
  * The shared contract suite: every registered destination, through the real sync engine, against its emulator.
  * A destination finds its way here by its registry line and its destinations/<type>/contract.ts; a case that cannot
- * apply is skipped with the reason its kit gives.
+ * apply is skipped with the reason its kit gives. A kit with a `shape` (ads audiences: identifiers only, hashed) runs
+ * the cases with generated contacts in that shape, and is checked against what its shape says it should hold.
  */
 const kits = new Map<string, ContractKit>();
 for (const type of DESTINATIONS) {
@@ -29,8 +40,34 @@ describe('every registered destination has a contract kit', () => {
   }
 });
 
+/** The sync of a shape: key ← id, each identifier field ← the contact's column of the same name. */
+function shapeSync(name: string, destination: string, object: string, shape: ContractShape, mode: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name,
+    model: 'people',
+    destination,
+    object,
+    mode,
+    key: { from: 'id', field: shape.keyField },
+    fields: Object.fromEntries(shape.fields.map((f) => [f, f])),
+    ...(Object.keys(options).length ? { options } : {}),
+  };
+}
+
+type Row = Person | Contact;
+
 for (const [type, kit] of kits) {
   describe(`destination contract: ${type}`, () => {
+    const shape = kit.shape;
+    /** The mode of the cases' writes: upsert with the contract mapping, else the shape's. */
+    const writes = shape?.mode ?? 'upsert';
+    /** Rows of the model: people for the contract mapping, contacts for a shape. */
+    const rowsOf = (count: number, start = 1): Row[] => (shape ? contacts(count, start) : people(count, start));
+    /** What the destination should hold for these rows. */
+    const want = (rows: readonly Row[]) => (shape ? shape.expected(rows as Contact[]) : expected(rows as Person[]));
+    /** A row changed in a mapped field (for a shape: its first name and its phone). */
+    const changedRow = (row: Row): Row => (shape ? { ...(row as Contact), first_name: 'Renamed', phone: '+33 7 12 34 56 78' } : { ...row, first_name: 'Renamed' });
+
     const open: { env?: ContractEnvironment; harness?: SyncHarness }[] = [];
     afterEach(async () => {
       for (const o of open.splice(0)) {
@@ -40,14 +77,15 @@ for (const [type, kit] of kits) {
     });
 
     /** A fresh environment and project syncing `rows` with one sync named `s`. */
-    async function setup(rows: readonly Person[], mode: string, options: Omit<ContractOptions, 'dir'> = {}, destination: Parameters<ContractEnvironment['destination']>[0] = {}, syncOptions: Record<string, unknown> = {}) {
+    async function setup(rows: readonly Row[], mode: string, options: Omit<ContractOptions, 'dir'> = {}, destination: Parameters<ContractEnvironment['destination']>[0] = {}, syncOptions: Record<string, unknown> = {}) {
       const env = await kit.start({ dir: mkdtempSync(join(tmpdir(), `tideline-contract-${type}-`)), ...options });
       const slot: { env?: ContractEnvironment; harness?: SyncHarness } = { env };
       open.push(slot);
       const harness = await SyncHarness.start({
         destinations: [{ name: 'dest', ...env.destination(destination) }],
-        syncs: [contractSync('s', 'dest', env.object(mode), mode, syncOptions)],
+        syncs: [shape ? shapeSync('s', 'dest', env.object(mode), shape, mode, syncOptions) : contractSync('s', 'dest', env.object(mode), mode, syncOptions)],
         rows,
+        ...(shape ? { columns: CONTACT_COLUMNS } : {}),
       });
       slot.harness = harness;
       return { env, harness, object: env.object(mode) };
@@ -60,7 +98,7 @@ for (const [type, kit] of kits) {
     };
 
     check('auth', async () => {
-      const { env, harness, object } = await setup(people(5), 'upsert', {}, { badCredentials: true });
+      const { env, harness, object } = await setup(rowsOf(5), writes, {}, { badCredentials: true });
       const result = await harness.sync('s');
       expect(result.status).toBe('failed');
       expect(result.error).toMatch(/401|credential|auth/i);
@@ -71,34 +109,36 @@ for (const [type, kit] of kits) {
     });
 
     check('batch-limits', async () => {
-      const { env, harness, object } = await setup(people(95), 'upsert', { maxBatchRecords: 10 }, { batchSize: 10 });
+      const { env, harness, object } = await setup(rowsOf(95), writes, { maxBatchRecords: 10 }, { batchSize: 10 });
       const result = await harness.sync('s');
       expect(result.status).toBe('success');
       expect(result.requests).toBe(10);
       if (env.maxBatch) expect(env.maxBatch()).toBeLessThanOrEqual(10);
-      expect(await env.records(object)).toEqual(expected(people(95)));
+      expect(await env.records(object)).toEqual(want(rowsOf(95)));
     });
 
     check('rate-limit', async () => {
       // The emulator allows 20 requests a second and answers 429 beyond: the sync must wait, not lose records.
-      const rows = people(80);
-      const { env, harness, object } = await setup(rows, 'upsert', { requestsPerSecond: 20 }, { batchSize: 2 });
+      const rows = rowsOf(80);
+      const { env, harness, object } = await setup(rows, writes, { requestsPerSecond: 20 }, { batchSize: 2 });
       const result = await harness.sync('s');
       expect(result.status).toBe('success');
       expect(env.rateLimited!()).toBeGreaterThan(0);
       expect(result.rateLimited).toBeGreaterThan(0);
-      expect(await env.records(object)).toEqual(expected(rows));
+      expect(await env.records(object)).toEqual(want(rows));
     });
 
     check('partial-failure', async () => {
-      const rows = people(40);
-      const { env, harness, object } = await setup(rows, 'upsert', { rejectKeys: ['7', '23'] }, { batchSize: 10 });
+      const rows = rowsOf(40);
+      const { env, harness, object } = await setup(rows, writes, { rejectKeys: ['7', '23'] }, { batchSize: 10 });
       const result = await harness.sync('s');
       expect(result.status).toBe('partial');
       expect(result.accepted).toBe(38);
       expect(result.rejected).toBe(2);
       const held = await env.records(object);
-      expect([...held.keys()].sort()).toEqual(rows.map((p) => String(p.id)).filter((k) => k !== '7' && k !== '23').sort());
+      const kept = rows.filter((p) => p.id !== 7 && p.id !== 23);
+      if (shape) expect(held).toEqual(want(kept));
+      else expect([...held.keys()].sort()).toEqual(kept.map((p) => String(p.id)).sort());
       const rejected = await harness.engine().store.rejectedRows('s', 10);
       expect(rejected.map((r) => r['record_key']).sort()).toEqual(['23', '7']);
       expect(rejected.every((r) => r['retryable'] === false && typeof r['error_message'] === 'string')).toBe(true);
@@ -109,61 +149,63 @@ for (const [type, kit] of kits) {
     });
 
     check('idempotent-rerun', async () => {
-      const rows = people(30);
-      const { env, harness, object } = await setup(rows, 'upsert');
+      const rows = rowsOf(30);
+      const { env, harness, object } = await setup(rows, writes);
       expect((await harness.sync('s')).accepted).toBe(30);
       const second = await harness.sync('s');
       expect(second.status).toBe('success');
       expect(second.requests).toBe(0);
-      const changed = rows.map((p) => (p.id === 12 ? { ...p, first_name: 'Renamed' } : p));
+      const changed = rows.map((p) => (p.id === 12 ? changedRow(p) : p));
       await harness.setRows(changed);
       const third = await harness.sync('s');
       expect(third.counts).toMatchObject({ changed: 1, added: 0 });
       expect(third.settled).toBe(1);
       expect(third.requests).toBe(1);
-      expect(await env.records(object)).toEqual(expected(changed));
+      expect(await env.records(object)).toEqual(want(changed));
       // A full resync sends everything again and converges to the same state.
       const full = await harness.sync('s', { fullResync: true });
       expect(full.accepted).toBe(30);
-      expect(await env.records(object)).toEqual(expected(changed));
+      expect(await env.records(object)).toEqual(want(changed));
     });
 
     check('audience', async () => {
-      const { env, harness, object } = await setup(people(10), 'audience');
+      const { env, harness, object } = await setup(rowsOf(10), 'audience');
       await harness.sync('s');
-      expect([...(await env.records(object)).keys()].sort()).toEqual(people(10).map((p) => String(p.id)).sort());
-      const next = [...people(7), ...people(2, 50)];
+      if (shape) expect(await env.records(object)).toEqual(want(rowsOf(10)));
+      else expect([...(await env.records(object)).keys()].sort()).toEqual(people(10).map((p) => String(p.id)).sort());
+      const next = [...rowsOf(7), ...rowsOf(2, 50)];
       await harness.setRows(next);
       const result = await harness.sync('s');
       expect(result.counts).toMatchObject({ added: 2, removed: 3, changed: 0 });
       expect(result.status).toBe('success');
-      expect([...(await env.records(object)).keys()].sort()).toEqual(next.map((p) => String(p.id)).sort());
+      if (shape) expect(await env.records(object)).toEqual(want(next));
+      else expect([...(await env.records(object)).keys()].sort()).toEqual(next.map((p) => String(p.id)).sort());
     });
 
     check('mirror-delete', async () => {
-      const { env, harness, object } = await setup(people(20), 'mirror', {}, {}, { max_deletes: '50%' });
+      const { env, harness, object } = await setup(rowsOf(20), 'mirror', {}, {}, { max_deletes: '50%' });
       await harness.sync('s');
-      const kept = people(15);
+      const kept = rowsOf(15);
       await harness.setRows(kept);
       const result = await harness.sync('s');
       expect(result.counts.removed).toBe(5);
       expect(result.status).toBe('success');
-      expect(await env.records(object)).toEqual(expected(kept));
+      expect(await env.records(object)).toEqual(want(kept));
       // Beyond max_deletes the run aborts before sending anything.
-      await harness.setRows(people(2));
+      await harness.setRows(rowsOf(2));
       const guarded = await harness.sync('s');
       expect(guarded.status).toBe('failed');
       expect(guarded.error).toMatch(/max_deletes/);
       expect(guarded.requests).toBe(0);
-      expect(await env.records(object)).toEqual(expected(kept));
+      expect(await env.records(object)).toEqual(want(kept));
     });
 
     check('thousand-records', async () => {
-      const rows = people(1000);
-      const { env, harness, object } = await setup(rows, 'upsert', {}, { batchSize: 100 });
+      const rows = rowsOf(1000);
+      const { env, harness, object } = await setup(rows, writes, {}, { batchSize: 100 });
       const result = await harness.sync('s');
       expect(result).toMatchObject({ status: 'success', accepted: 1000, rejected: 0 });
-      expect(await env.records(object)).toEqual(expected(rows));
+      expect(await env.records(object)).toEqual(want(rows));
     });
   });
 }

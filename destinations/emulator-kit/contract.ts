@@ -3,6 +3,11 @@
  * destinations/<type>/contract.ts as `export const kit: ContractKit`. The suite syncs a fixed mapping — key
  * `external_id`, fields `email`, `first_name`, `orders` (see CONTRACT_MAPPING) — into a fresh environment per case,
  * and checks what the destination then holds.
+ *
+ * A destination that cannot take that mapping (an ads audience, which only takes identifiers it hashes) declares its
+ * own `shape` instead: the mode, key field and identifier fields it syncs from generated contacts (`contacts()`,
+ * raw identifiers as a warehouse holds them), and what it should then hold for those contacts. The suite's cases
+ * then run in that shape: writes in the shape's mode, to `object(shape.mode)`, compared with `shape.expected`.
  */
 export const CONTRACT_CASES = ['auth', 'batch-limits', 'rate-limit', 'partial-failure', 'idempotent-rerun', 'audience', 'mirror-delete', 'thousand-records'] as const;
 export type ContractCase = (typeof CONTRACT_CASES)[number];
@@ -12,6 +17,64 @@ export const CONTRACT_MAPPING = {
   fields: ['email', 'first_name', 'orders'],
 } as const;
 
+/** A generated contact: raw identifiers, written the way a warehouse holds them (capitals, spaces, punctuation). */
+export interface Contact {
+  readonly id: number;
+  readonly email: string | null;
+  readonly phone: string | null;
+  readonly first_name: string | null;
+  readonly last_name: string | null;
+  readonly orders: number;
+}
+
+/** Columns of a contact, in the source table of the suite's model. */
+export const CONTACT_COLUMNS = [
+  { name: 'id', type: 'integer' },
+  { name: 'email', type: 'string' },
+  { name: 'phone', type: 'string' },
+  { name: 'first_name', type: 'string' },
+  { name: 'last_name', type: 'string' },
+  { name: 'orders', type: 'integer' },
+] as const;
+
+/** Distinct lower-case letters for a number (0 → a, 1 → b, 26 → ba): names that differ once reduced to a–z. */
+function letters(n: number): string {
+  return [...n.toString(26)].map((c) => String.fromCharCode(97 + Number.parseInt(c, 26))).join('');
+}
+
+/** The contact of an id: e-mail ` Contact<id>@Example.COM`, phone `+33 6 10 00 …<id>` (French mobile), names. */
+export function contact(id: number): Contact {
+  const d = String(10_000_000 + id);
+  const name = letters(id);
+  return {
+    id,
+    email: ` Contact${id}@Example.COM`,
+    phone: `+33 6 ${d.slice(0, 2)} ${d.slice(2, 4)} ${d.slice(4, 6)} ${d.slice(6)}`,
+    first_name: `Ann ${name[0]!.toUpperCase()}${name.slice(1)}`,
+    last_name: `O'${name}-Lee`,
+    orders: id % 7,
+  };
+}
+
+export function contacts(count: number, start = 1): Contact[] {
+  return Array.from({ length: count }, (_, i) => contact(start + i));
+}
+
+/** An identifier field a shape may map: the contact's column of the same name. */
+export type ContactField = Exclude<keyof Contact, 'id' | 'orders'>;
+
+/** The sync a destination needs instead of the contract mapping. */
+export interface ContractShape {
+  /** The mode of the suite's writes (removals, in audience mode, are the leavers of the model). */
+  readonly mode: 'audience';
+  /** The sync's key field; the key comes from the contact's id. */
+  readonly keyField: string;
+  /** Identifier fields, each mapped from the contact's column of the same name. */
+  readonly fields: readonly ContactField[];
+  /** What the destination should hold (as `records()` shows it) for exactly these contacts. */
+  expected(contacts: readonly Contact[]): Map<string, Record<string, unknown>>;
+}
+
 export interface ContractOptions {
   /** A folder for the environment's files. */
   readonly dir: string;
@@ -19,7 +82,7 @@ export interface ContractOptions {
   readonly maxBatchRecords?: number;
   /** The emulator's request ceiling (answered with the API's 429 beyond it). */
   readonly requestsPerSecond?: number;
-  /** Keys the destination refuses one by one (a partial failure, in the API's own format). */
+  /** Keys (contact or person ids) the destination refuses one by one (a partial failure, in the API's own format). */
   readonly rejectKeys?: readonly string[];
 }
 
@@ -30,7 +93,7 @@ export interface ContractEnvironment {
   object(mode: string): string;
   /** What the destination holds in `object`: key → fields (as the contract mapping names them). */
   records(object: string): Promise<Map<string, Record<string, unknown>>>;
-  /** Most records seen in one request, when the environment can tell. */
+  /** Most records (people, members) seen in one request, when the environment can tell. */
   maxBatch?(): number;
   /** Rate-limit answers given so far, when the environment has a rate limit. */
   rateLimited?(): number;
@@ -40,5 +103,7 @@ export interface ContractEnvironment {
 export interface ContractKit {
   /** Cases that cannot apply to this destination, each with the reason (printed as the skip reason). */
   readonly notApplicable: Partial<Record<ContractCase, string>>;
+  /** The sync shape the cases use instead of the contract mapping, for a destination that cannot take it. */
+  readonly shape?: ContractShape;
   start(options: ContractOptions): Promise<ContractEnvironment>;
 }

@@ -1,30 +1,39 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { createHash } from 'node:crypto';
+import { contact, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startGoogleAdsEmulator } from './emulator.js';
 
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+/** Google's normalised e-mail of a contact (trimmed, lower case), written out here rather than taken from the adapter. */
+const email = (c: Contact) => c.email!.trim().toLowerCase();
+/** Google's normalised phone: E.164 with its `+`. */
+const phone = (c: Contact) => `+${c.phone!.replace(/\D/g, '')}`;
+
 /**
- * Customer Match takes only mode audience, and only identifiers (email, phone, an address) as fields; conversions
- * take only mode insert. The shared cases sync the contract mapping (`email`, `first_name`, `orders`) in upsert or
- * mirror mode, and compare fields Google never holds back (it keeps hashes, not values). Their equivalents — bad
- * credentials, batch ceilings, rate limits, partial failures by index, reruns, removals, a full resync, a thousand
- * members — run through the real engine in destinations/google-ads/google-ads.test.ts.
+ * Customer Match takes only mode audience, keyed by a customer id kept in Tideline's state, with identifiers as
+ * fields. The suite syncs contacts' raw e-mails and phones; the list then holds, per member (keyed by its hashed
+ * e-mail), the SHA-256 of each normalised identifier. Each member carries 2 identifiers (email, phone): the request
+ * ceiling the suite asks for in records is set in identifiers, and `maxBatch` reports operations (members).
  */
-const AUDIENCE_ONLY = 'Customer Match takes mode audience with identifier fields only; covered in google-ads.test.ts';
+const IDENTIFIERS_PER_MEMBER = 2;
+export const shape: ContractShape = {
+  mode: 'audience',
+  keyField: 'customer_id',
+  fields: ['email', 'phone'],
+  expected: (contacts) => new Map(contacts.map((c) => [sha(email(c)), { hashedEmail: [sha(email(c))], hashedPhoneNumber: [sha(phone(c))] }])),
+};
 
 export const kit: ContractKit = {
+  shape,
   notApplicable: {
-    auth: AUDIENCE_ONLY,
-    'batch-limits': AUDIENCE_ONLY,
-    'rate-limit': AUDIENCE_ONLY,
-    'partial-failure': AUDIENCE_ONLY,
-    'idempotent-rerun': AUDIENCE_ONLY,
-    audience: 'the contract mapping\'s `orders` and a lone `first_name` are not Customer Match identifiers; covered in google-ads.test.ts',
     'mirror-delete': 'Customer Match has no mirror mode: members are added and removed (audience)',
-    'thousand-records': AUDIENCE_ONLY,
   },
   async start(options) {
+    // Refused one by one through partialFailureError, by operation index: the rejected contacts' hashed e-mails.
+    const rejected = new Set((options.rejectKeys ?? []).map((k) => sha(email(contact(Number(k))))));
     const emulator = await startGoogleAdsEmulator({
-      maxIdentifiersPerRequest: options.maxBatchRecords,
+      maxIdentifiersPerRequest: options.maxBatchRecords === undefined ? undefined : options.maxBatchRecords * IDENTIFIERS_PER_MEMBER,
       rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
+      reject: rejected.size ? (user) => (user.userIdentifiers.some((i) => rejected.has(i.hashedEmail ?? '')) ? 'INVALID_USER_IDENTIFIER' : undefined) : undefined,
     });
     const { accessToken, developerToken, customerId } = emulator.credentials;
     return {
@@ -40,7 +49,7 @@ export const kit: ContractKit = {
       }),
       object: (mode) => (mode === 'insert' ? 'conversion_actions/200' : 'user_lists/100'),
       records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
-      maxBatch: () => emulator.stats.maxIdentifiersSeen,
+      maxBatch: () => emulator.stats.maxOperationsSeen,
       rateLimited: () => emulator.server.count(429),
       close: () => emulator.close(),
     };

@@ -61,6 +61,8 @@ interface Job {
 export interface GoogleAdsStats {
   /** Largest number of identifiers in one addOperations request. */
   maxIdentifiersSeen: number;
+  /** Largest number of operations (users added or removed) in one addOperations request. */
+  maxOperationsSeen: number;
   /** Jobs created, run, and finished (SUCCESS or FAILED). */
   jobsCreated: number;
   jobsRun: number;
@@ -127,7 +129,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     customerId: options.customerId ?? '1234567890',
   };
   const jobs = new Map<string, Job>();
-  const stats: GoogleAdsStats = { maxIdentifiersSeen: 0, jobsCreated: 0, jobsRun: 0, jobsDone: 0, tooLarge: 0 };
+  const stats: GoogleAdsStats = { maxIdentifiersSeen: 0, maxOperationsSeen: 0, jobsCreated: 0, jobsRun: 0, jobsDone: 0, tooLarge: 0 };
   const bodies: string[] = [];
   let nextJob = 1000;
 
@@ -199,6 +201,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     if (!body || !Array.isArray(body.operations) || body.operations.length === 0) return invalid('requestError', 'EMPTY_OPERATIONS', 'The request needs operations.');
     const identifiers = body.operations.reduce((n, op) => n + ('create' in op ? (op.create.userIdentifiers?.length ?? 0) : 'remove' in op ? (op.remove.userIdentifiers?.length ?? 0) : 0), 0);
     stats.maxIdentifiersSeen = Math.max(stats.maxIdentifiersSeen, identifiers);
+    stats.maxOperationsSeen = Math.max(stats.maxOperationsSeen, body.operations.length);
     if (identifiers > (options.maxIdentifiersPerRequest ?? LIMITS.identifiersPerRequest)) {
       stats.tooLarge++;
       return invalid('offlineUserDataJobError', 'TOO_MANY_USER_IDENTIFIERS_IN_REQUEST', `At most ${options.maxIdentifiersPerRequest ?? LIMITS.identifiersPerRequest} user identifiers per request.`);

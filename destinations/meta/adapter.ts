@@ -244,7 +244,7 @@ export function metaError(request: Pick<HttpRequest, 'method' | 'url'>, response
     return new StopSyncError(`${what}: the audience is flagged for integrity restrictions (Audience Upload Blocked); resolve them in Audience Manager or sync to a new audience — nothing more is sent this run`);
   }
   if (THROTTLE_CODES.has(code) || response.status === 429) return new RateLimitedError(`${what}: throttled`, regainAccessMs(response.headers.get(BUSINESS_USAGE_HEADER)));
-  if (AUTH_CODES.has(code) || response.status === 401 || response.status === 403) return new AuthError(`${what} (check the destination's access_token and its ads_management permission)`);
+  if (AUTH_CODES.has(code) || response.status === 401 || response.status === 403) return new AuthError(`${what}: authentication refused (check the destination's access_token and its ads_management permission)`);
   if (TRANSIENT_CODES.has(code) || response.status === 408 || response.status >= 500) return new TransientError(what);
   if (response.status === 404 || code === 803) return new StopSyncError(`${what}: check the sync's object (the custom audience id)`);
   if (response.status === 400) return new BatchRejectedError(`${what}: ${redactor.scrub(error?.message ?? 'invalid request').slice(0, 300)}`, `meta_${code || 400}`);

@@ -1,25 +1,34 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { createHash } from 'node:crypto';
+import type { Contact, ContractKit, ContractShape } from '../emulator-kit/contract.js';
 import { startMetaEmulator } from './emulator.js';
 
+const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+/** Meta's normalised names (lower-case letters only), written out here rather than taken from the adapter. */
+const name = (s: string) => s.toLowerCase().replace(/[^a-z]/g, '');
+
 /**
- * Meta Custom Audiences take only mode audience, and only audience keys (email, phone, names, …) as fields. The
- * shared cases sync the contract mapping (`email`, `first_name`, `orders`) in upsert or mirror mode, and compare
- * fields Meta never holds back (it keeps hashes, not values). Their equivalents — bad credentials, batch ceilings,
- * throttling, reruns, removals, a full resync with usersreplace, a thousand members — run through the real engine in
- * destinations/meta/meta.test.ts.
+ * Meta Custom Audiences take only mode audience with audience keys. The suite syncs contacts keyed by
+ * `external_id` (sent unhashed as EXTERN_ID) with their raw e-mail, phone and names; the audience then holds, per
+ * member (keyed by EXTERN_ID), the SHA-256 of each normalised value (phone: digits with the country code, no `+`).
  */
-const AUDIENCE_ONLY = 'Meta Custom Audiences take mode audience with audience keys only; covered in meta.test.ts';
+export const shape: ContractShape = {
+  mode: 'audience',
+  keyField: 'external_id',
+  fields: ['email', 'phone', 'first_name', 'last_name'],
+  expected: (contacts) =>
+    new Map(
+      contacts.map((c: Contact) => [
+        String(c.id),
+        { EXTERN_ID: String(c.id), EMAIL: sha(c.email!.trim().toLowerCase()), PHONE: sha(c.phone!.replace(/\D/g, '')), FN: sha(name(c.first_name!)), LN: sha(name(c.last_name!)) },
+      ]),
+    ),
+};
 
 export const kit: ContractKit = {
+  shape,
   notApplicable: {
-    auth: AUDIENCE_ONLY,
-    'batch-limits': AUDIENCE_ONLY,
-    'rate-limit': AUDIENCE_ONLY,
     'partial-failure': 'Meta counts invalid rows (num_invalid_entries) without naming them: no per-record refusal exists',
-    'idempotent-rerun': AUDIENCE_ONLY,
-    audience: 'the contract mapping\'s `orders` is not a Meta audience key; covered in meta.test.ts',
     'mirror-delete': 'Meta audiences have no mirror mode: members are added and removed (audience)',
-    'thousand-records': AUDIENCE_ONLY,
   },
   async start(options) {
     const emulator = await startMetaEmulator({

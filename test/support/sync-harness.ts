@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject, type Project } from '../../src/project/loader.js';
 import { SyncEngine, type EngineOptions, type SyncResult, type SyncRunOptions } from '../../src/sync/engine.js';
-import type { Connection } from '../../src/warehouses/connection.js';
+import type { ColumnSpec, Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
 import { uniqueSchema, type Engine } from './engines.js';
 
@@ -19,6 +19,14 @@ export interface Person {
   readonly first_name: string | null;
   readonly orders: number;
 }
+
+/** Columns of raw.people holding people. */
+const PERSON_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'id', type: 'integer' },
+  { name: 'email', type: 'string' },
+  { name: 'first_name', type: 'string' },
+  { name: 'orders', type: 'integer' },
+];
 
 export function people(count: number, start = 1): Person[] {
   return Array.from({ length: count }, (_, i) => {
@@ -42,7 +50,10 @@ export interface HarnessOptions {
   readonly engine?: Engine;
   readonly destinations: readonly Record<string, unknown>[];
   readonly syncs: readonly Record<string, unknown>[];
-  readonly rows: readonly Person[];
+  /** The source rows: people by default, or rows of `columns` (by column name). */
+  readonly rows: readonly object[];
+  /** Columns of raw.people when the rows are not people (the contract suite's contacts, for instance). */
+  readonly columns?: readonly ColumnSpec[];
   /** Environment variables for ${env:…} references in the project. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -66,16 +77,14 @@ export class SyncHarness {
     harness.connection = await openTarget(harness.project.target.config, { root: harness.root });
     const d = harness.connection.dialect;
     await harness.connection.execute(d.createSchema(harness.schemas.source));
-    await harness.connection.execute(
-      d.createTable({ schema: harness.schemas.source, name: 'people' }, [
-        { name: 'id', type: 'integer' },
-        { name: 'email', type: 'string' },
-        { name: 'first_name', type: 'string' },
-        { name: 'orders', type: 'integer' },
-      ]),
-    );
+    await harness.connection.execute(d.createTable({ schema: harness.schemas.source, name: 'people' }, harness.columns));
     await harness.setRows(options.rows);
     return harness;
+  }
+
+  /** Columns of raw.people. */
+  get columns(): readonly ColumnSpec[] {
+    return this.options.columns ?? PERSON_COLUMNS;
   }
 
   get target(): TargetConfig {
@@ -100,17 +109,12 @@ export class SyncHarness {
   }
 
   /** Replaces the source rows and rebuilds the model. */
-  async setRows(rows: readonly Person[]): Promise<void> {
+  async setRows(rows: readonly object[]): Promise<void> {
     const d = this.connection.dialect;
     const table = { schema: this.schemas.source, name: 'people' };
     await this.connection.execute(sql`DELETE FROM ${d.table(table)} WHERE 1 = 1`);
-    const columns = [
-      { name: 'id', type: 'integer' },
-      { name: 'email', type: 'string' },
-      { name: 'first_name', type: 'string' },
-      { name: 'orders', type: 'integer' },
-    ] as const;
-    await this.connection.insertRows(table, columns, [rows.map((p) => [p.id, p.email, p.first_name, p.orders])]);
+    const columns = this.columns;
+    await this.connection.insertRows(table, columns, [rows.map((row) => columns.map((c) => ((row as Record<string, unknown>)[c.name] ?? null) as string | number | null))]);
     const analysis = await analyseProject(this.project, this.connection);
     const results = await runModels(this.project, this.connection, analysis, this.project.order, { logger: this.logger });
     if (results.some((r) => r.status !== 'success')) throw new Error(`model build failed: ${results.map((r) => r.error).join('; ')}`);
