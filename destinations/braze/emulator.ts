@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /** The object under which the emulator keeps users, by external_id (what `state()` shows). */
 export const BRAZE_USERS = 'users';
@@ -37,32 +36,18 @@ export interface BrazeStats {
  * attributes take `{"add": […]}` / `{"remove": […]}`; `null` removes an attribute; `_update_existing_only` never
  * creates a user. Braze does not refuse an external_id repeated in one request: objects are applied in order.
  */
-export class BrazeEmulator implements Emulator {
+export class BrazeEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly apiKey: string,
     readonly stats: Readonly<BrazeStats>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Users by external_id. */
   users(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(BRAZE_USERS);
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

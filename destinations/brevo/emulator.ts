@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local Brevo API v3 (contacts, contact attributes, list membership), strict where Brevo is:
@@ -54,16 +53,14 @@ const DEFAULT_ATTRIBUTES: readonly BrevoAttributeDef[] = [
 
 const READ_ONLY_CATEGORIES = new Set(['calculated', 'global']);
 
-export class BrevoEmulator implements Emulator {
+export class BrevoEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly apiKey: string,
     readonly attributes: Map<string, BrevoAttributeDef>,
     readonly stats: { readonly maxBatchSeen: number },
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Contacts by id. */
@@ -73,18 +70,6 @@ export class BrevoEmulator implements Emulator {
 
   listMembers(listId: string): string[] {
     return [...this.server.store.object(`list:${listId}`).keys()];
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

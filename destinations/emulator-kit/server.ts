@@ -303,6 +303,30 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Reads an emulator's state over its control endpoint (for tests whose emulator runs in another process). */
+/**
+ * Base of the HTTP emulators: where they listen, what they hold, what they keep for the next sandbox session and
+ * how they stop are their EmulatorServer's. Subclasses add what their tests read (credentials, records, stats).
+ */
+export abstract class ServerEmulator implements Emulator {
+  constructor(readonly server: EmulatorServer) {}
+
+  get endpoint(): string {
+    return this.server.endpoint;
+  }
+
+  state(): Promise<EmulatorState> {
+    return this.server.state();
+  }
+
+  save(): Promise<unknown> {
+    return this.server.save();
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}
+
 export async function fetchEmulatorState(endpoint: string): Promise<EmulatorState & { duplicates: Record<string, string[]> }> {
   const response = await fetch(`${endpoint}/_emulator/state`);
   return (await response.json()) as EmulatorState & { duplicates: Record<string, string[]> };

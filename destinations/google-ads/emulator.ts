@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import {
   errorBody,
   LIMITS,
@@ -81,18 +80,16 @@ export interface GoogleAdsStats {
  * object `user_lists/<id>` → member (its hashed e-mail, else hashed phone, else address) → identifiers; uploaded
  * conversions as `conversion_actions/<id>` → order id (else gclid) → conversion.
  */
-export class GoogleAdsEmulator implements Emulator {
+export class GoogleAdsEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     /** Request bodies received, when `recordBodies` is set. */
     readonly bodies: readonly string[],
     readonly credentials: { readonly accessToken: string; readonly developerToken: string; readonly customerId: string },
     readonly stats: Readonly<GoogleAdsStats>,
     private readonly jobs: ReadonlyMap<string, Job>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Members (or conversions) of a store object, by key. */
@@ -105,18 +102,6 @@ export class GoogleAdsEmulator implements Emulator {
     const out: Record<string, number> = {};
     for (const job of this.jobs.values()) out[job.status] = (out[job.status] ?? 0) + 1;
     return out;
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is:
@@ -64,18 +63,16 @@ const DEFAULT_PROPERTIES: readonly HubSpotPropertyDef[] = [
   { name: 'hs_email_domain', type: 'string', readOnly: true },
 ];
 
-export class HubSpotEmulator implements Emulator {
+export class HubSpotEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly token: string,
     /** Contact properties by name (defaults, custom ones given at start, and those created through the API). */
     readonly properties: Map<string, HubSpotPropertyDef>,
     /** Largest batch of inputs received. */
     readonly stats: { readonly maxBatchSeen: number },
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Contacts by record id, properties as strings. */
@@ -86,18 +83,6 @@ export class HubSpotEmulator implements Emulator {
   /** Record ids in a list. */
   listMembers(listId: string): string[] {
     return [...this.server.store.object(`list:${listId}`).keys()];
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { ACCEPTED_ATTRIBUTES, E164, IDENTIFIERS, MAX_JOB_BYTES, MAX_PROFILE_BYTES, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 /** Where the emulator keeps profiles (by profile id) and list members (`list:<id>`, by profile id). */
@@ -53,15 +52,13 @@ interface StoredJob {
  * profile attribute refuses the request (400); a profile without identifier, with a bad e-mail, a phone number not in
  * E.164, or an identifier repeated within the job becomes an import error.
  */
-export class KlaviyoEmulator implements Emulator {
+export class KlaviyoEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly apiKey: string,
     readonly stats: Readonly<KlaviyoStats>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   profiles(): ReadonlyMap<string, EmulatedProfile> {
@@ -71,18 +68,6 @@ export class KlaviyoEmulator implements Emulator {
   /** Profile ids in a list. */
   members(listId: string): readonly string[] {
     return [...this.server.store.object(listObject(listId)).keys()];
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

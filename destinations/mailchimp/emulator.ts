@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { subscriberHash } from './protocol.js';
 
 /** A merge field of an audience, as `GET /lists/{id}/merge-fields` describes it. */
@@ -71,15 +70,13 @@ export const segmentObject = (listId: string, segmentId: string) => `segment:${l
  * Errors are `application/problem+json`; more than `maxConnections` requests at once get 429 (no rate headers).
  * The same e-mail twice in one batch subscribe refuses the batch (400).
  */
-export class MailchimpEmulator implements Emulator {
+export class MailchimpEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly apiKey: string,
     readonly stats: Readonly<MailchimpStats>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Members of a list (archived ones included, with that status), by lower-cased email. */
@@ -90,18 +87,6 @@ export class MailchimpEmulator implements Emulator {
   /** Lower-cased emails in a static segment. */
   segment(listId: string, segmentId: string): readonly string[] {
     return [...this.server.store.object(segmentObject(listId, segmentId)).keys()];
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

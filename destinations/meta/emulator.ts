@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { BUSINESS_USAGE_HEADER, FLAGGED_SUBCODE, MAX_ROWS, SCHEMA_KEYS, type ErrorBody, type SchemaKey, type UsersRequest, type UsersResponse } from './protocol.js';
 
 export interface MetaEmulatorOptions {
@@ -48,33 +47,19 @@ interface Session {
  * Membership lives in the store as object `<audience_id>` → member (EXTERN_ID, else the e-mail hash, else the phone
  * hash) → schema key → value.
  */
-export class MetaEmulator implements Emulator {
+export class MetaEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly accessToken: string,
     readonly stats: Readonly<MetaStats>,
     /** Request bodies (and query strings) received, when `recordBodies` is set. */
     readonly bodies: readonly string[],
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   records(audience: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(audience);
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

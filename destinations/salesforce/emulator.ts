@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
-import type { Emulator, EmulatorState } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local Salesforce org (REST API `/services/data/vXX.X`), strict where Salesforce is:
@@ -88,33 +87,19 @@ export interface SalesforceStats {
   bulkJobs: number;
 }
 
-export class SalesforceEmulator implements Emulator {
+export class SalesforceEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     readonly token: string,
     readonly stats: Readonly<SalesforceStats>,
     readonly objects: ReadonlyMap<string, readonly SalesforceFieldDef[]>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Records of an object, by Id. */
   records(object: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(object);
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return this.server.save();
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { Emulator, EmulatorState, Operation } from '../destination.js';
+import type { EmulatorState, Operation } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature, type WebhookBody, type WebhookRecord, type WebhookResults } from './protocol.js';
 
 /** Why the emulated receiver refuses one record (a partial failure), or undefined to accept it. */
@@ -40,33 +40,19 @@ export interface WebhookStats {
  * records kept per object by key with each operation's meaning (insert refuses an existing key, update a missing
  * one), replays of an Idempotency-Key answered from memory without applying them twice.
  */
-export class WebhookEmulator implements Emulator {
+export class WebhookEmulator extends ServerEmulator {
   constructor(
-    readonly server: EmulatorServer,
+    server: EmulatorServer,
     /** The HMAC secret requests must be signed with. */
     readonly secret: string,
     readonly stats: Readonly<WebhookStats>,
-  ) {}
-
-  get endpoint(): string {
-    return this.server.endpoint;
+  ) {
+    super(server);
   }
 
   /** Records of one object, by key. */
   records(object: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(object);
-  }
-
-  state(): Promise<EmulatorState> {
-    return this.server.state();
-  }
-
-  async save(): Promise<unknown> {
-    return { objects: this.server.store.snapshot() };
-  }
-
-  close(): Promise<void> {
-    return this.server.close();
   }
 }
 
