@@ -8,7 +8,7 @@ import { BIN, runCli, tempProject } from './support/cli.js';
 /**
  * HubSpot, Salesforce and Brevo end to end: a DuckDB project, `tideline sandbox` running the three emulators in its
  * own process, and `tideline sync --sandbox` sending to them. What each emulator holds is read over its control
- * endpoint and compared with the model.
+ * endpoint and compared with the model. Last, an audience sync adds the Salesforce Contacts to a campaign.
  */
 const CUSTOMERS = [
   { id: 1, email: 'alice@example.com', first: 'Alice', last: 'Archer', orders: 3 },
@@ -167,6 +167,27 @@ describe('hubspot, salesforce and brevo: tideline sync --sandbox end to end', ()
     }
     const requestsAfter = await requests(endpoints);
     for (const name of Object.keys(endpoints)) expect(requestsAfter[name]! - requestsBefore[name]!, name).toBe(2); // check() + the one update
+  });
+
+  it('a Salesforce audience sync makes the Contacts members of a campaign (one the sandbox creates on first use)', async () => {
+    const campaign = '701000000000123';
+    writeFileSync(
+      join(root, 'syncs', 'campaign.yml'),
+      `syncs:\n  - name: salesforce_campaign\n    model: customers\n    destination: salesforce\n    object: campaign:${campaign}\n    mode: audience\n    key: { from: customer_id, field: External_Id__c }\n`,
+    );
+    const members = async () => {
+      const state = await fetchEmulatorState(endpoints['salesforce']!);
+      const contacts = state.objects['Contact'] ?? {};
+      return Object.values(state.objects['CampaignMember'] ?? {})
+        .filter((m) => m['CampaignId'] === campaign)
+        .map((m) => String(contacts[String(m['ContactId'])]?.['External_Id__c']))
+        .sort();
+    };
+    // Removals are covered against the emulator in destinations/salesforce/salesforce.test.ts (a run here costs seconds).
+    const result = await runCli(['sync', '--sandbox', '--select', 'salesforce_campaign', '--log-format', 'json'], { cwd: root, env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(results().map((r) => [r.sync, r.status, r.counts['added'], r.accepted])).toEqual([['salesforce_campaign', 'success', 4, 4]]);
+    expect(await members()).toEqual(['1', '2', '3', '4']);
   });
 });
 

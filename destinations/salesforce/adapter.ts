@@ -17,6 +17,7 @@ import {
   type RecordOutcome,
   type RemoteContext,
   type RemoteField,
+  type SyncMode,
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { SALESFORCE_COLLECTION_LIMIT, SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
@@ -37,6 +38,11 @@ export const salesforceConfigSchema = z.strictObject({
   bulk_poll_seconds: z.number().positive().max(300).default(5),
   /** Most time one Bulk job may take before the run gives up on it (its records are sent again next run). */
   bulk_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
+  /**
+   * Audience syncs: the Status of the CampaignMembers they create (one of the campaign's member statuses, e.g. `Sent`);
+   * absent, the campaign's default. A mapped field `Status` sets it per member instead, on every change.
+   */
+  campaign_member_status: z.string().min(1).optional(),
 });
 export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
 
@@ -44,14 +50,21 @@ export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
 const REQUEST_TIMEOUT_MS = 120_000;
 
 /**
- * The object is an sObject API name (`Contact`, `Lead`, `Account`, `My_Object__c`); the sync key's field is an
- * External ID field of it. Modes: upsert and mirror (a delete removes the record to the org's Recycle Bin).
+ * Objects: an sObject API name (`Contact`, `Lead`, `Account`, `My_Object__c`), the sync key's field being an External
+ * ID field of it, for upsert and mirror (a delete removes the record to the org's Recycle Bin); and
+ * `campaign:<Campaign Id>` for audience syncs (campaign membership). There the key's field is a field of Contact
+ * that finds one Contact (an External ID field, or `Email`); `add` creates a CampaignMember for it (mapped fields are
+ * CampaignMember fields: `Status`, custom ones), `remove` deletes that CampaignMember (the Contact stays). The
+ * CampaignMember Id is the record's destination id, so a removal or an update needs no lookup.
  */
+const MODES: readonly SyncMode[] = ['upsert', 'mirror', 'audience'];
+const CAMPAIGN = /^campaign:(701[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?)$/;
+
 export const salesforce = defineDestination<SalesforceConfig>({
   type: 'salesforce',
-  summary: 'Salesforce sObjects: Collections upsert by external id, Bulk API 2.0 above a threshold, deletes for mirror',
+  summary: 'Salesforce sObjects: Collections upsert by external id, Bulk API 2.0 above a threshold, deletes for mirror; campaign membership',
   configSchema: salesforceConfigSchema,
-  modes: ['upsert', 'mirror'],
+  modes: MODES,
   secrets: (config) => [config.access_token],
   limits: (config) => ({
     maxBatchRecords: config.bulk_batch_size,
@@ -63,7 +76,11 @@ export const salesforce = defineDestination<SalesforceConfig>({
   }),
   checkSync: (_config, sync) => {
     const problems: ConfigProblem[] = [];
-    if (!/^[A-Za-z]\w*$/.test(sync.object)) problems.push({ at: ['object'], message: `"${sync.object}" is not an sObject API name (Contact, Lead, My_Object__c)` });
+    if (sync.mode === 'audience') {
+      if (!CAMPAIGN.test(sync.object)) problems.push({ at: ['object'], message: `an audience sync to Salesforce names a campaign: \`campaign:<Campaign Id>\` (701…, 15 or 18 characters); got "${sync.object}"` });
+    } else if (sync.object.startsWith('campaign:')) {
+      problems.push({ at: ['object'], message: `"${sync.object}" is a campaign: it takes mode audience (campaign membership)` });
+    } else if (!/^[A-Za-z]\w*$/.test(sync.object)) problems.push({ at: ['object'], message: `"${sync.object}" is not an sObject API name (Contact, Lead, My_Object__c)` });
     for (const field of [sync.keyField, ...sync.fields]) {
       if (!/^[A-Za-z]\w*$/.test(field)) problems.push({ at: field === sync.keyField ? ['key'] : ['fields', field], message: `"${field}" is not a Salesforce field API name` });
     }
@@ -71,7 +88,14 @@ export const salesforce = defineDestination<SalesforceConfig>({
   },
   lockScope: (config, object) => `salesforce:${new URL(config.instance_url).host}#${object.toLowerCase()}`,
   open: async (config, context) => new SalesforceSession(new SalesforceClient(config), config, context),
-  remoteFields: async (config, object, context) => new SalesforceClient(config).describe(object, context.signal),
+  remoteFields: async (config, object, context) => {
+    const client = new SalesforceClient(config);
+    if (!CAMPAIGN.test(object)) return client.describe(object, context.signal);
+    // Mapped fields are CampaignMember's; the key is a Contact field that finds one Contact (read-only here).
+    const [member, contact] = await Promise.all([client.describe('CampaignMember', context.signal), client.describe('Contact', context.signal, true)]);
+    const own = new Set(member.map((f) => f.name.toLowerCase()));
+    return [...member, ...contact.filter((f) => !own.has(f.name.toLowerCase())).map((f) => ({ ...f, readOnly: true }))];
+  },
   emulator: {
     start: (context) => startSalesforceEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -97,6 +121,8 @@ interface JobInfo {
 
 /** Statuses of a record worth sending again later (a lock held by another transaction). */
 const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
+/** Statuses saying a record to delete (or update) no longer exists. */
+const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
 
 class SalesforceClient {
   /** The org's API usage from the last `Sforce-Limit-Info` header (`N/M`). */
@@ -130,10 +156,30 @@ class SalesforceClient {
     return response;
   }
 
-  async describe(object: string, signal: AbortSignal): Promise<RemoteField[]> {
+  /** The object's fields; `lookupOnly`: only those that can find a record (External ID fields, Id, Email). */
+  async describe(object: string, signal: AbortSignal, lookupOnly = false): Promise<RemoteField[]> {
     const response = await this.call('GET', `/sobjects/${encodeURIComponent(object)}/describe`, undefined, signal);
-    const body = JSON.parse(response.text) as { fields: { name: string; type: string; createable: boolean; updateable: boolean }[] };
-    return body.fields.map((f) => ({ name: f.name, type: f.type, readOnly: !f.createable || !f.updateable }));
+    const body = JSON.parse(response.text) as { fields: { name: string; type: string; createable: boolean; updateable: boolean; idLookup?: boolean }[] };
+    return body.fields.filter((f) => !lookupOnly || f.idLookup === true || f.type === 'email').map((f) => ({ name: f.name, type: f.type, readOnly: !f.createable || !f.updateable }));
+  }
+
+  /** `POST` (create) or `PATCH` (update by Id) `/composite/sobjects` with `allOrNone: false`: one result per record, in order. */
+  async collection(method: 'POST' | 'PATCH', records: readonly Record<string, unknown>[], signal: AbortSignal): Promise<SaveResult[]> {
+    const response = await this.call(method, '/composite/sobjects', JSON.stringify({ allOrNone: false, records }), signal);
+    return JSON.parse(response.text) as SaveResult[];
+  }
+
+  /**
+   * `SELECT Id, <field> FROM <object> WHERE [<eq field> = '<value>' AND] <field> IN (…)`: the records whose field holds
+   * one of `values`, as [Id, value]. Names come from checked config (API names, Ids), values are quoted.
+   */
+  async find(object: string, field: string, values: readonly string[], signal: AbortSignal, eq?: readonly [string, string]): Promise<[string, string][]> {
+    const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    const soql = `SELECT Id, ${field} FROM ${object} WHERE ${eq ? `${eq[0]} = ${quote(eq[1])} AND ` : ''}${field} IN (${values.map(quote).join(',')})`;
+    const response = await this.call('GET', `/query?q=${encodeURIComponent(soql)}`, undefined, signal);
+    const records = (JSON.parse(response.text) as { records: Record<string, unknown>[] }).records;
+    const value = (r: Record<string, unknown>) => String(Object.entries(r).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? '');
+    return records.map((r) => [String(r['Id']), value(r)]);
   }
 }
 
@@ -148,13 +194,25 @@ class SalesforceSession implements DestinationSession {
     private readonly context: DestinationContext,
   ) {
     const upserts = context.planned.added + context.planned.changed;
-    this.#bulk = upserts > config.bulk_threshold;
+    this.#bulk = context.mode !== 'audience' && upserts > config.bulk_threshold;
     this.#logger = context.logger;
     if (this.#bulk) this.#logger.info({ upserts, threshold: config.bulk_threshold }, `salesforce: ${upserts} upserts are above bulk_threshold (${config.bulk_threshold}): sending Bulk API 2.0 jobs`);
   }
 
+  /** Credentials; for an audience sync, also that the campaign exists (it stops the sync before anything is sent). */
   async check(): Promise<void> {
-    await this.client.call('GET', '/limits', undefined, AbortSignal.timeout(30_000));
+    const signal = AbortSignal.timeout(30_000);
+    if (this.context.mode !== 'audience') {
+      await this.client.call('GET', '/limits', undefined, signal);
+      return;
+    }
+    const campaignId = campaignOf(this.context.object);
+    try {
+      await this.client.call('GET', `/sobjects/Campaign/${campaignId}?fields=Id`, undefined, signal);
+    } catch (error) {
+      if (error instanceof StopSyncError && /NOT_FOUND/.test(error.message)) throw new StopSyncError(`Salesforce has no Campaign ${campaignId} (object \`${this.context.object}\`), or this user cannot read it`);
+      throw error;
+    }
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -163,8 +221,12 @@ class SalesforceSession implements DestinationSession {
         return this.#bulk ? this.bulkUpsert(batch) : this.inChunks(batch, (records) => this.collectionUpsert(batch, records));
       case 'delete':
         return this.inChunks(batch, (records) => this.collectionDelete(batch, records));
+      case 'add':
+        return this.inChunks(batch, (records) => this.addMembers(batch, records));
+      case 'remove':
+        return this.inChunks(batch, (records) => this.removeMembers(batch, records));
       default:
-        throw new StopSyncError(`Salesforce syncs take modes upsert and mirror, not the operation ${batch.operation}`);
+        throw new StopSyncError(`Salesforce syncs take modes upsert, mirror and audience, not the operation ${batch.operation}`);
     }
   }
 
@@ -207,29 +269,117 @@ class SalesforceSession implements DestinationSession {
     const ids = records.map((r) => r.destinationId ?? undefined);
     const unknown = records.filter((_, i) => ids[i] === undefined).map((r) => r.key);
     if (unknown.length) {
-      const found = await this.lookup(batch, unknown);
+      const found = new Map((await this.client.find(batch.object, batch.keyField, unknown, batch.signal)).map(([id, value]) => [value.toLowerCase(), id]));
       records.forEach((r, i) => (ids[i] ??= found.get(r.key.toLowerCase())));
     }
+    return this.deleteIds(ids, batch.signal);
+  }
+
+  /** `DELETE /composite/sobjects?ids=…`: one outcome per id; no id, or a record already gone, is done. */
+  private async deleteIds(ids: readonly (string | undefined)[], signal: AbortSignal): Promise<RecordOutcome[]> {
     const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
-    if (!known.length) return records.map(() => ({ ok: true }));
-    const response = await this.client.call('DELETE', `/composite/sobjects?ids=${known.map(encodeURIComponent).join(',')}&allOrNone=false`, undefined, batch.signal);
+    if (!known.length) return ids.map(() => ({ ok: true }));
+    const response = await this.client.call('DELETE', `/composite/sobjects?ids=${known.map(encodeURIComponent).join(',')}&allOrNone=false`, undefined, signal);
     const byId = new Map((JSON.parse(response.text) as SaveResult[]).map((r) => [r.id, r]));
-    return records.map((_, i): RecordOutcome => {
-      const result = ids[i] === undefined ? undefined : byId.get(ids[i]);
-      if (!result || result.success) return { ok: true };
-      const code = result.errors?.[0]?.statusCode;
-      if (code === 'ENTITY_IS_DELETED' || code === 'INVALID_CROSS_REFERENCE_KEY') return { ok: true };
+    return ids.map((id): RecordOutcome => {
+      const result = id === undefined ? undefined : byId.get(id);
+      if (!result || result.success || GONE_CODES.has(result.errors?.[0]?.statusCode ?? '')) return { ok: true };
       return outcomeOf(result);
     });
   }
 
-  private async lookup(batch: Batch, keys: readonly string[]): Promise<Map<string, string>> {
-    const quoted = keys.map((k) => `'${k.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
-    const soql = `SELECT Id, ${batch.keyField} FROM ${batch.object} WHERE ${batch.keyField} IN (${quoted})`;
-    const response = await this.client.call('GET', `/query?q=${encodeURIComponent(soql)}`, undefined, batch.signal);
-    const records = (JSON.parse(response.text) as { records: Record<string, unknown>[] }).records;
-    const key = (r: Record<string, unknown>) => String(Object.entries(r).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase();
-    return new Map(records.map((r) => [key(r), String(r['Id'])]));
+  /**
+   * Audience add. A known member (its destination id: the CampaignMember Id) whose fields changed is updated by Id;
+   * one deleted since, and every new member, is created: its key finds its Contact (none, or several: rejected), then
+   * a CampaignMember is created. "Already a campaign member" (DUPLICATE_VALUE) is done: the member is looked up for
+   * its Id, and updated when the sync maps fields.
+   */
+  private async addMembers(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    const campaignId = campaignOf(batch.object);
+    const outcomes: (RecordOutcome | undefined)[] = new Array(records.length);
+    const fields = records.map((r) => this.values(r.fields));
+    const known = records.flatMap((r, i) => (r.destinationId ? [i] : []));
+    const updated = await this.updateMembers(known.map((i) => [records[i]!.destinationId!, fields[i]!]), batch.signal);
+    known.forEach((i, n) => (outcomes[i] = updated[n]));
+
+    const fresh = records.flatMap((_, i) => (outcomes[i] ? [] : [i]));
+    if (!fresh.length) return outcomes as RecordOutcome[];
+    const contacts = await this.contacts(batch, fresh.map((i) => records[i]!.key));
+    const sendable: [number, string][] = [];
+    for (const i of fresh) {
+      const found = contacts.get(records[i]!.key.toLowerCase()) ?? [];
+      if (found.length === 1) sendable.push([i, found[0]!]);
+      else if (!found.length) outcomes[i] = { ok: false, code: 'contact_not_found', message: `no Salesforce Contact has this ${batch.keyField} yet: sync the Contacts first (an upsert sync to Contact); the member is added by the run after`, retryable: true };
+      else outcomes[i] = { ok: false, code: 'ambiguous_contact', message: `${found.length} Salesforce Contacts have this ${batch.keyField}: key the sync by a unique External ID field`, retryable: false };
+    }
+    if (!sendable.length) return outcomes as RecordOutcome[];
+    const status = this.config.campaign_member_status === undefined ? {} : { Status: this.config.campaign_member_status };
+    const results = await this.client.collection(
+      'POST',
+      sendable.map(([i, contactId]) => ({ attributes: { type: 'CampaignMember' }, ...status, ...fields[i], CampaignId: campaignId, ContactId: contactId })),
+      batch.signal,
+    );
+    const members: [number, string][] = [];
+    sendable.forEach(([i, contactId], n) => {
+      if (results[n]?.errors?.[0]?.statusCode === 'DUPLICATE_VALUE') members.push([i, contactId]);
+      else outcomes[i] = outcomeOf(results[n]);
+    });
+    if (members.length) {
+      const ids = await this.memberIds(campaignId, members.map(([, c]) => c), batch.signal);
+      const existing = members.flatMap(([i, c]) => {
+        const id = ids.get(c.slice(0, 15));
+        if (id === undefined) outcomes[i] = { ok: false, code: 'member_not_found', message: 'Salesforce answered "already a campaign member" but the member is gone', retryable: true };
+        return id === undefined ? [] : [[i, id] as const];
+      });
+      const again = await this.updateMembers(existing.map(([i, id]) => [id, fields[i]!]), batch.signal);
+      existing.forEach(([i], n) => (outcomes[i] = again[n]));
+    }
+    return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'no outcome for this member', retryable: true });
+  }
+
+  /**
+   * Updates members by CampaignMember Id with their fields (no fields: nothing to send, done). Answers each one's
+   * outcome, or undefined for a member deleted meanwhile (to be created again).
+   */
+  private async updateMembers(members: readonly (readonly [string, Record<string, FieldValue>])[], signal: AbortSignal): Promise<(RecordOutcome | undefined)[]> {
+    const outcomes: (RecordOutcome | undefined)[] = members.map(([id, fields]) => (Object.keys(fields).length ? undefined : { ok: true, destinationId: id }));
+    const sent = members.flatMap(([id, fields], n) => (outcomes[n] ? [] : [{ n, record: { attributes: { type: 'CampaignMember' }, ...fields, Id: id } }]));
+    if (!sent.length) return outcomes;
+    const results = await this.client.collection('PATCH', sent.map((s) => s.record), signal);
+    sent.forEach(({ n }, k) => {
+      const result = results[k];
+      outcomes[n] = result && !result.success && GONE_CODES.has(result.errors?.[0]?.statusCode ?? '') ? undefined : outcomeOf(result && result.success ? { ...result, id: result.id ?? members[n]![0] } : result);
+    });
+    return outcomes;
+  }
+
+  /** Audience remove: deletes the CampaignMember (kept as the destination id, else found by Contact). Gone is done. */
+  private async removeMembers(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    const ids = records.map((r) => r.destinationId ?? undefined);
+    const unknown = records.filter((_, i) => ids[i] === undefined).map((r) => r.key);
+    if (unknown.length) {
+      const contacts = await this.contacts(batch, unknown);
+      const contactIds = [...new Set([...contacts.values()].flat())];
+      const members = contactIds.length ? await this.memberIds(campaignOf(batch.object), contactIds, batch.signal) : new Map<string, string>();
+      records.forEach((r, i) => (ids[i] ??= (contacts.get(r.key.toLowerCase()) ?? []).map((c) => members.get(c.slice(0, 15))).find((m) => m !== undefined)));
+    }
+    return this.deleteIds(ids, batch.signal);
+  }
+
+  /** Contact Ids by key (lower-cased: External IDs and e-mails match ignoring case), through the key's Contact field. */
+  private async contacts(batch: Batch, keys: readonly string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    for (const [id, value] of await this.client.find('Contact', batch.keyField, [...new Set(keys)], batch.signal)) {
+      const key = value.toLowerCase();
+      found.set(key, [...(found.get(key) ?? []), id]);
+    }
+    return found;
+  }
+
+  /** CampaignMember Ids of a campaign by Contact Id (its first 15 characters). */
+  private async memberIds(campaignId: string, contactIds: readonly string[], signal: AbortSignal): Promise<Map<string, string>> {
+    const rows = await this.client.find('CampaignMember', 'ContactId', contactIds, signal, ['CampaignId', campaignId]);
+    return new Map(rows.map(([id, contactId]) => [contactId.slice(0, 15), id]));
   }
 
   /**
@@ -287,6 +437,12 @@ function outcomeOf(result: SaveResult | undefined): RecordOutcome {
   const code = error?.statusCode ?? 'error';
   const fields = error?.fields?.length ? ` (${error.fields.join(', ')})` : '';
   return { ok: false, code: code.toLowerCase(), message: redactor.scrub(`${error?.message ?? 'refused by Salesforce'}${fields}`), retryable: RETRYABLE_CODES.has(code) };
+}
+
+function campaignOf(object: string): string {
+  const match = CAMPAIGN.exec(object);
+  if (!match) throw new StopSyncError(`"${object}" is not a Salesforce campaign: audience syncs name \`campaign:<Campaign Id>\``);
+  return match[1]!;
 }
 
 function csvValue(value: FieldValue): string {

@@ -14,8 +14,15 @@ import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, t
  *    400 `INVALID_FIELD` for the whole request; delete by ids;
  *  - Bulk API 2.0 ingest jobs (create, upload CSV, UploadComplete, then InProgress and JobComplete on later polls),
  *    with successfulResults / failedResults / unprocessedrecords CSVs; an unknown column fails the job;
- *  - `describe`, `limits`, and the one SOQL form Tideline uses (`SELECT Id, F FROM O WHERE F IN (…)`).
- * Field names are case-insensitive, as in Salesforce. Records are kept by object (`Contact`), by Id.
+ *  - sObject Collections create (`POST /composite/sobjects`) and update by Id (`PATCH /composite/sobjects`), ≤ 200
+ *    records, answered the same way; used for campaign membership: a CampaignMember needs a Campaign and a Contact
+ *    (or Lead) that exist (else `INVALID_CROSS_REFERENCE_KEY` for that record) and is refused `DUPLICATE_VALUE`
+ *    ("Already a campaign member.") when the Contact is already a member of the Campaign;
+ *  - `GET /sobjects/{object}/{id}` (404 `NOT_FOUND` for an unknown id);
+ *  - `describe`, `limits`, and the SOQL forms Tideline uses (`SELECT Id, F FROM O WHERE F IN (…)`, optionally
+ *    narrowed by one `G = '…' AND` before the IN); any other query is a 400 `MALFORMED_QUERY`.
+ * Field names are case-insensitive, as in Salesforce. Records are kept by object (`Contact`, `Campaign`,
+ * `CampaignMember`), by Id; an Id matches in its 15- or 18-character form.
  */
 export interface SalesforceFieldDef {
   readonly name: string;
@@ -40,6 +47,11 @@ export interface SalesforceEmulatorOptions {
   readonly reject?: (externalId: string) => { readonly message: string } | undefined;
   /** Records per collection request (Salesforce: 200). */
   readonly maxBatchRecords?: number;
+  /**
+   * Campaigns that exist (Ids `701…`, or names: each gets an Id). Absent (the sandbox): any well-formed Campaign Id is
+   * created on first use, since the sandbox does not know the project's campaigns in advance.
+   */
+  readonly campaigns?: readonly string[];
   readonly faults?: FaultPlan;
 }
 
@@ -63,6 +75,27 @@ const DEFAULT_OBJECTS: Readonly<Record<string, readonly SalesforceFieldDef[]>> =
     { name: 'External_Id__c', type: 'string', externalId: true },
   ],
 };
+
+/** Objects every org has, whatever `objects` says (fields given for them in `objects` are added, as custom fields). */
+const STANDARD_OBJECTS: Readonly<Record<string, readonly SalesforceFieldDef[]>> = {
+  Campaign: [
+    { name: 'Id', type: 'id', readOnly: true },
+    { name: 'Name', type: 'string', required: true },
+    { name: 'IsActive', type: 'boolean' },
+  ],
+  CampaignMember: [
+    { name: 'Id', type: 'id', readOnly: true },
+    { name: 'CampaignId', type: 'reference', required: true },
+    { name: 'ContactId', type: 'reference' },
+    { name: 'LeadId', type: 'reference' },
+    { name: 'Status', type: 'picklist' },
+    { name: 'CreatedDate', type: 'datetime', readOnly: true },
+  ],
+};
+
+/** Key prefixes of the Ids the emulator makes (Salesforce's own for these objects). */
+const ID_PREFIX: Readonly<Record<string, string>> = { Contact: '003', Lead: '00Q', Campaign: '701', CampaignMember: '00v' };
+const CAMPAIGN_ID = /^701[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$/;
 
 interface IngestJob {
   readonly id: string;
@@ -93,6 +126,7 @@ export class SalesforceEmulator extends ServerEmulator {
     readonly token: string,
     readonly stats: Readonly<SalesforceStats>,
     readonly objects: ReadonlyMap<string, readonly SalesforceFieldDef[]>,
+    private readonly create: (object: string, values: Readonly<Record<string, unknown>>) => string,
   ) {
     super(server);
   }
@@ -101,11 +135,26 @@ export class SalesforceEmulator extends ServerEmulator {
   records(object: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(object);
   }
+
+  /** CampaignMember records of a campaign (by its 15- or 18-character Id), by member Id. */
+  members(campaignId: string): Map<string, Readonly<Record<string, unknown>>> {
+    return new Map([...this.records('CampaignMember')].filter(([, m]) => sameId(String(m['CampaignId']), campaignId)));
+  }
+
+  /** Creates a record as an org user would (seeding Contacts for a campaign, say); answers its Id. */
+  insert(object: string, values: Readonly<Record<string, unknown>>): string {
+    return this.create(object, values);
+  }
 }
 
 export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
   const token = options.token ?? `00D${randomBytes(6).toString('hex')}!${randomBytes(24).toString('base64url')}`;
   const objects = new Map(Object.entries(options.objects ?? DEFAULT_OBJECTS));
+  for (const [name, standard] of Object.entries(STANDARD_OBJECTS)) {
+    const custom = (options.objects?.[name] ?? []).filter((f) => !standard.some((s) => s.name.toLowerCase() === f.name.toLowerCase()));
+    objects.set(name, [...standard, ...custom]);
+  }
+  const lenientCampaigns = options.campaigns === undefined;
   const dailyLimit = options.dailyLimit ?? 100_000;
   const maxBatch = options.maxBatchRecords ?? SALESFORCE_COLLECTION_LIMIT;
   const stats: SalesforceStats = { maxBatchSeen: 0, collectionRequests: 0, bulkJobs: 0 };
@@ -134,7 +183,11 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     if (method === 'GET' && path === '/limits') return { status: 200, body: { DailyApiRequests: { Max: dailyLimit, Remaining: Math.max(0, dailyLimit - used) } } };
     const describe = /^\/sobjects\/(\w+)\/describe$/.exec(path);
     if (method === 'GET' && describe) return describeObject(describe[1]!);
+    const one = /^\/sobjects\/(\w+)\/(\w+)$/.exec(path);
+    if (method === 'GET' && one) return readOne(store, one[1]!, one[2]!);
     if (method === 'GET' && path === '/query') return query(store, request.query.get('q') ?? '');
+    if (method === 'POST' && path === '/composite/sobjects') return collectionWrite(store, 'create', json(request));
+    if (method === 'PATCH' && path === '/composite/sobjects') return collectionWrite(store, 'update', json(request));
     const upsert = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(path);
     if (method === 'PATCH' && upsert) return collectionUpsert(store, upsert[1]!, upsert[2]!, json(request));
     if (method === 'DELETE' && path === '/composite/sobjects') return collectionDelete(store, request.query);
@@ -174,7 +227,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   }
 
   /** Upserts one record by external id; answers its result (Salesforce's SaveResult shape). */
-  function upsertOne(store: RecordStore, object: string, extField: SalesforceFieldDef, values: Record<string, unknown>): { id?: string; success: boolean; created?: boolean; errors: { statusCode: string; message: string; fields: string[] }[] } {
+  function upsertOne(store: RecordStore, object: string, extField: SalesforceFieldDef, values: Record<string, unknown>): SaveResultBody {
     const extValue = values[extField.name];
     if (extValue === undefined || extValue === null || extValue === '') return failure('REQUIRED_FIELD_MISSING', `Required fields are missing: [${extField.name}]`, [extField.name]);
     const rejected = options.reject?.(String(extValue));
@@ -251,23 +304,132 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     if (ids.length > maxBatch) return { status: 400, body: [{ message: `The number of ids exceeds the limit of ${maxBatch}`, errorCode: 'EXCEEDED_ID_LIMIT' }] };
     stats.collectionRequests++;
     const results = ids.map((id) => {
-      for (const object of objects.keys()) if (store.object(object).delete(id)) return { id, success: true, errors: [] };
+      for (const object of objects.keys()) {
+        if (!store.object(object).delete(id)) continue;
+        // A deleted Contact or Lead leaves its campaigns, as in Salesforce.
+        for (const [memberId, m] of store.object('CampaignMember')) if (m['ContactId'] === id || m['LeadId'] === id) store.object('CampaignMember').delete(memberId);
+        return { id, success: true, errors: [] };
+      }
       return { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
     });
     return { status: 200, body: results };
   }
 
   function query(store: RecordStore, soql: string): EmulatorReply {
-    const match = /^SELECT\s+Id\s*,\s*(\w+)\s+FROM\s+(\w+)\s+WHERE\s+(\w+)\s+IN\s*\((.*)\)\s*$/i.exec(soql.trim());
-    if (!match || match[1]!.toLowerCase() !== match[3]!.toLowerCase()) return { status: 400, body: [{ message: 'the emulator answers only SELECT Id, F FROM O WHERE F IN (…)', errorCode: 'MALFORMED_QUERY' }] };
-    const [, fieldName, object] = match as unknown as [string, string, string];
+    const match = /^SELECT\s+Id\s*,\s*(\w+)\s+FROM\s+(\w+)\s+WHERE\s+(?:(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s+AND\s+)?(\w+)\s+IN\s*\((.*)\)\s*$/i.exec(soql.trim());
+    if (!match || match[1]!.toLowerCase() !== match[5]!.toLowerCase()) return { status: 400, body: [{ message: "the emulator answers only SELECT Id, F FROM O WHERE [G = '…' AND] F IN (…)", errorCode: 'MALFORMED_QUERY' }] };
+    const [, fieldName, object, eqName, eqRaw] = match as unknown as [string, string, string, string | undefined, string | undefined];
+    if (!fieldsOf(object)) return { status: 400, body: [{ message: `sObject type '${object}' is not supported.`, errorCode: 'INVALID_TYPE' }] };
     const ext = field(object, fieldName);
-    if (!ext) return { status: 400, body: [{ message: `No such column '${fieldName}' on entity '${object}'`, errorCode: 'INVALID_FIELD' }] };
-    const values = new Set([...match[4]!.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1').toLowerCase()));
+    const eq = eqName === undefined ? undefined : field(object, eqName);
+    if (!ext || (eqName !== undefined && !eq)) return { status: 400, body: [{ message: `No such column '${ext ? eqName : fieldName}' on entity '${object}'`, errorCode: 'INVALID_FIELD' }] };
+    // Ids compare in their 15-character form, case-sensitively; other values ignoring case, as SOQL does.
+    const comparable = (def: SalesforceFieldDef, value: unknown) => (def.type === 'id' || def.type === 'reference' ? String(value ?? '').slice(0, 15) : String(value ?? '').toLowerCase());
+    const values = new Set([...match[6]!.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => comparable(ext, m[1]!.replace(/\\(.)/g, '$1'))));
+    const equal = eq && eqRaw !== undefined ? comparable(eq, eqRaw.replace(/\\(.)/g, '$1')) : undefined;
     const records = [...store.object(canonicalObject(object)).values()]
-      .filter((r) => values.has(String(r[ext.name] ?? '').toLowerCase()))
+      .filter((r) => values.has(comparable(ext, r[ext.name])) && (eq === undefined || comparable(eq, r[eq.name]) === equal))
       .map((r) => ({ attributes: { type: canonicalObject(object) }, Id: r['Id'], [ext.name]: r[ext.name] }));
     return { status: 200, body: { totalSize: records.length, done: true, records } };
+  }
+
+  /** `GET /sobjects/{object}/{id}`; in the sandbox, an unknown Campaign Id is a campaign created on first use. */
+  function readOne(store: RecordStore, object: string, id: string): EmulatorReply {
+    if (!fieldsOf(object)) return { status: 404, body: [{ message: `The requested resource does not exist: sObject type '${object}' is not supported.`, errorCode: 'NOT_FOUND' }] };
+    const found = canonicalObject(object) === 'Campaign' ? campaign(store, id) : findId(store, canonicalObject(object), id);
+    if (found === undefined) return notFound();
+    return { status: 200, body: { attributes: { type: canonicalObject(object) }, ...store.object(canonicalObject(object)).get(found) } };
+  }
+
+  /** The stored Id of a campaign; in the sandbox a well-formed unknown Id is created as a campaign. */
+  function campaign(store: RecordStore, id: string): string | undefined {
+    const found = findId(store, 'Campaign', id);
+    if (found !== undefined || !lenientCampaigns || !CAMPAIGN_ID.test(id)) return found;
+    store.object('Campaign').set(id, { Id: id, Name: `Sandbox campaign ${id}`, IsActive: true });
+    store.created('Campaign', id);
+    return id;
+  }
+
+  function findId(store: RecordStore, object: string, id: string): string | undefined {
+    const records = store.object(object);
+    if (records.has(id)) return id;
+    return [...records.keys()].find((k) => sameId(k, id));
+  }
+
+  /** Creates a record (no checks but the required fields): the org's own records, seeded by tests. */
+  function createRecord(store: RecordStore, object: string, values: Readonly<Record<string, unknown>>): string {
+    const name = canonicalObject(object);
+    const id = `${ID_PREFIX[name] ?? 'a00'}${String(nextId++).padStart(12, '0')}`;
+    const record: Record<string, unknown> = { Id: id };
+    for (const [k, v] of Object.entries(values)) record[field(name, k)?.name ?? k] = v;
+    if (field(name, 'CreatedDate')) record['CreatedDate'] ??= new Date().toISOString();
+    store.object(name).set(id, record);
+    store.created(name, id);
+    return id;
+  }
+
+  /** Creates one record of a collection request; answers its SaveResult. */
+  function createOne(store: RecordStore, object: string, values: Record<string, unknown>): SaveResultBody {
+    const readOnly = Object.keys(values).filter((name) => field(object, name)?.readOnly);
+    if (readOnly.length) return failure('INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: ${readOnly.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, readOnly);
+    const next = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null && v !== undefined));
+    const missing = (fieldsOf(object) ?? []).filter((f) => f.required && (next[f.name] === undefined || next[f.name] === '')).map((f) => f.name);
+    if (missing.length) return failure('REQUIRED_FIELD_MISSING', `Required fields are missing: [${missing.join(', ')}]`, missing);
+    if (object === 'CampaignMember') {
+      const campaignId = campaign(store, String(next['CampaignId']));
+      if (campaignId === undefined) return failure('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', ['CampaignId']);
+      next['CampaignId'] = campaignId;
+      const who = next['ContactId'] !== undefined ? 'Contact' : next['LeadId'] !== undefined ? 'Lead' : undefined;
+      if (!who) return failure('REQUIRED_FIELD_MISSING', 'Required fields are missing: [ContactId, LeadId]', ['ContactId', 'LeadId']);
+      const whoId = fieldsOf(who) ? findId(store, who, String(next[`${who}Id`])) : undefined;
+      if (whoId === undefined) return failure('INVALID_CROSS_REFERENCE_KEY', 'invalid cross reference id', [`${who}Id`]);
+      next[`${who}Id`] = whoId;
+      const member = [...store.object('CampaignMember').values()].some((m) => m['CampaignId'] === campaignId && m[`${who}Id`] === whoId);
+      if (member) return failure('DUPLICATE_VALUE', 'Already a campaign member.', []);
+      next['Status'] ??= 'Sent';
+    }
+    return { id: createRecord(store, object, next), success: true, errors: [] };
+  }
+
+  /** Updates one record by its Id; an Id the org does not hold is `ENTITY_IS_DELETED`. */
+  function updateOne(store: RecordStore, object: string, values: Record<string, unknown>): SaveResultBody {
+    const { Id: rawId, ...rest } = values;
+    const id = typeof rawId === 'string' ? findId(store, object, rawId) : undefined;
+    if (id === undefined) return failure('ENTITY_IS_DELETED', 'entity is deleted', []);
+    const readOnly = Object.keys(rest).filter((name) => field(object, name)?.readOnly);
+    if (readOnly.length) return failure('INVALID_FIELD_FOR_INSERT_UPDATE', `Unable to create/update fields: ${readOnly.join(', ')}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`, readOnly);
+    const record = { ...store.object(object).get(id)! };
+    for (const [name, value] of Object.entries(rest)) {
+      if (value === null) delete record[name];
+      else record[name] = value;
+    }
+    if (field(object, 'LastModifiedDate')) record['LastModifiedDate'] = new Date().toISOString();
+    store.object(object).set(id, record);
+    return { id, success: true, errors: [] };
+  }
+
+  /** `POST /composite/sobjects` (create) and `PATCH /composite/sobjects` (update by Id): types from `attributes`. */
+  function collectionWrite(store: RecordStore, action: 'create' | 'update', body: unknown): EmulatorReply {
+    const records = (body as { records?: unknown } | undefined)?.records;
+    if (!Array.isArray(records)) return { status: 400, body: [{ message: 'records: a list is required', errorCode: 'JSON_PARSER_ERROR' }] };
+    if (records.length > maxBatch) return { status: 400, body: [{ message: `The number of records exceeds the limit of ${maxBatch}`, errorCode: 'EXCEEDED_ID_LIMIT' }] };
+    for (const r of records as Record<string, unknown>[]) {
+      const type = (r['attributes'] as { type?: unknown } | undefined)?.type;
+      if (typeof type !== 'string') return { status: 400, body: [{ message: 'Each record must name its type in attributes', errorCode: 'JSON_PARSER_ERROR' }] };
+      if (!fieldsOf(type)) return { status: 400, body: [{ message: `sObject type '${type}' is not supported.`, errorCode: 'INVALID_TYPE' }] };
+      const refused = unknownField(type, Object.keys(r));
+      if (refused) return refused;
+      if (action === 'create' && Object.keys(r).some((k) => k.toLowerCase() === 'id')) return { status: 400, body: [{ message: 'Records with an Id cannot be created: update them', errorCode: 'INVALID_FIELD' }] };
+    }
+    stats.maxBatchSeen = Math.max(stats.maxBatchSeen, records.length);
+    stats.collectionRequests++;
+    const results = (records as Record<string, unknown>[]).map((r) => {
+      const { attributes, ...values } = r;
+      const object = canonicalObject((attributes as { type: string }).type);
+      const canonical = Object.fromEntries(Object.entries(values).map(([k, v]) => [field(object, k)!.name, v]));
+      return action === 'create' ? createOne(store, object, canonical) : updateOne(store, object, canonical);
+    });
+    return { status: 200, body: results };
   }
 
   function createJob(body: unknown): EmulatorReply {
@@ -351,10 +513,15 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   server.restore(options.saved);
   // Record ids go on from the restored ones.
   for (const records of Object.values(server.store.snapshot())) for (const key of Object.keys(records)) {
-    const m = /^003(\d{12})$/.exec(key);
+    const m = /^\w{3}(\d{12})$/.exec(key);
     if (m) nextId = Math.max(nextId, Number(m[1]) + 1);
   }
-  return new SalesforceEmulator(server, token, stats, objects);
+  for (const c of options.campaigns ?? []) {
+    if (CAMPAIGN_ID.test(c)) {
+      if (findId(server.store, 'Campaign', c) === undefined) server.store.object('Campaign').set(c, { Id: c, Name: c, IsActive: true });
+    } else if (![...server.store.object('Campaign').values()].some((r) => r['Name'] === c)) createRecord(server.store, 'Campaign', { Name: c, IsActive: true });
+  }
+  return new SalesforceEmulator(server, token, stats, objects, (object, values) => createRecord(server.store, object, values));
 }
 
 function jobInfo(job: IngestJob) {
@@ -384,8 +551,21 @@ function valueOf(record: Record<string, unknown>, name: string): unknown {
   return key === undefined ? undefined : record[key];
 }
 
+/** Salesforce's SaveResult, as a collection request answers it per record. */
+interface SaveResultBody {
+  id?: string;
+  success: boolean;
+  created?: boolean;
+  errors: { statusCode: string; message: string; fields: string[] }[];
+}
+
 function failure(statusCode: string, message: string, fields: string[]) {
   return { success: false as const, errors: [{ statusCode, message, fields }] };
+}
+
+/** Salesforce Ids are the same record in their 15- and 18-character forms (the first 15 are case-sensitive). */
+function sameId(a: string, b: string): boolean {
+  return a === b || (a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15));
 }
 
 function csvReply(text: string): EmulatorReply {
