@@ -26,40 +26,63 @@ export interface EmulatorReply {
   readonly body?: unknown;
 }
 
-/** A token bucket, as most APIs enforce: `requests` of burst, refilled at `requests` per `perMs`. */
+/**
+ * One window of an API's rate limit. `token-bucket` (the default, as most APIs enforce): a burst of `requests`,
+ * refilled at `requests` per `perMs`. `fixed-window`: at most `requests` in a window of `perMs`, which opens with the
+ * first request after the previous one closed (Klaviyo's algorithm; a refused request waits for the window's end).
+ */
 export interface RateLimitSpec {
   readonly requests: number;
   readonly perMs: number;
+  readonly algorithm?: 'token-bucket' | 'fixed-window';
 }
+
+/** An API's rate limit: one window, or several enforced together (Klaviyo: 10 a second and 150 a minute). */
+export type RateLimit = RateLimitSpec | readonly RateLimitSpec[];
 
 export interface RateLimitState {
   readonly limit: number;
   readonly remaining: number;
   /** Milliseconds until one more request is allowed (0 when allowed now). */
   readonly retryAfterMs: number;
-  /** Milliseconds until the bucket is full again. */
+  /** Milliseconds until the window is whole again (a bucket full, a fixed window closed). */
   readonly resetMs: number;
+  /** The window's length (`perMs`). */
+  readonly windowMs: number;
 }
 
 /** What a destination's emulator tells the kit about its API. */
 export interface ApiContract {
   /** The API's answer to missing or wrong credentials, or undefined when the request may pass. */
   authenticate(request: EmulatorRequest): EmulatorReply | undefined;
-  /** The API's 429, with its headers. */
-  tooManyRequests(state: RateLimitState): EmulatorReply;
+  /**
+   * The API's 429, with its headers. `state` is the window that refused the request (when several did, the one
+   * that frees up last); `windows` every window of the limit, in the order they were given.
+   */
+  tooManyRequests(state: RateLimitState, windows: readonly RateLimitState[]): EmulatorReply;
   /** The API's answer to an internal failure. */
   serverError(status: number): EmulatorReply;
-  /** Rate headers the API puts on every answer (e.g. X-RateLimit-Remaining), if any. */
-  rateHeaders?(state: RateLimitState): Readonly<Record<string, string>>;
+  /**
+   * Rate headers the API puts on every answer (e.g. X-RateLimit-Remaining), if any. `state` is the tightest window
+   * after this request (fewest requests left; on a tie, the one that resets last); `windows` all of them.
+   */
+  rateHeaders?(state: RateLimitState, windows: readonly RateLimitState[]): Readonly<Record<string, string>>;
+  /**
+   * Which rate quota a request counts against, when the API keeps one per endpoint (Klaviyo). Requests of the same
+   * scope share the windows of the limit; absent, every request shares one quota.
+   */
+  rateScope?(request: EmulatorRequest): string;
   /** Answers a request that passed the checks. May change `store`. */
   handle(request: EmulatorRequest, store: RecordStore): EmulatorReply | Promise<EmulatorReply>;
 }
 
 export interface EmulatorServerOptions {
-  readonly rateLimit?: RateLimitSpec | undefined;
+  readonly rateLimit?: RateLimit | undefined;
   readonly faults?: FaultPlan | undefined;
   /** Port to listen on (0: any free port). */
   readonly port?: number;
+  /** Milliseconds of a monotonic clock, for the rate limit (default performance.now): tests move time themselves. */
+  readonly clock?: () => number;
 }
 
 /** Records per object, by key, as the emulated API holds them; and how many times each key was created. */
@@ -110,27 +133,94 @@ export class RecordStore {
   }
 }
 
-class TokenBucketLimit {
+/** One window's count: whether a request may pass now, and taking it. */
+interface RateWindow {
+  peek(now: number): RateLimitState;
+  take(now: number): RateLimitState;
+}
+
+class TokenBucketWindow implements RateWindow {
   #tokens: number;
-  #last = performance.now();
-  constructor(private readonly spec: RateLimitSpec) {
+  #last: number;
+  constructor(
+    private readonly spec: RateLimitSpec,
+    now: number,
+  ) {
     this.#tokens = spec.requests;
+    this.#last = now;
   }
 
-  take(): { ok: boolean; state: RateLimitState } {
-    const now = performance.now();
+  peek(now: number): RateLimitState {
     const perMs = this.spec.requests / this.spec.perMs;
     this.#tokens = Math.min(this.spec.requests, this.#tokens + (now - this.#last) * perMs);
     this.#last = now;
-    const ok = this.#tokens >= 1;
-    if (ok) this.#tokens -= 1;
-    const state: RateLimitState = {
+    return {
       limit: this.spec.requests,
       remaining: Math.floor(this.#tokens),
-      retryAfterMs: ok ? 0 : Math.ceil((1 - this.#tokens) / perMs),
+      retryAfterMs: this.#tokens >= 1 ? 0 : Math.ceil((1 - this.#tokens) / perMs),
       resetMs: Math.ceil((this.spec.requests - this.#tokens) / perMs),
+      windowMs: this.spec.perMs,
     };
-    return { ok, state };
+  }
+
+  take(now: number): RateLimitState {
+    this.peek(now);
+    this.#tokens -= 1;
+    return { ...this.peek(now), retryAfterMs: 0 };
+  }
+}
+
+class FixedWindow implements RateWindow {
+  #opened: number | undefined;
+  #count = 0;
+  constructor(private readonly spec: RateLimitSpec) {}
+
+  peek(now: number): RateLimitState {
+    if (this.#opened === undefined || now >= this.#opened + this.spec.perMs) {
+      this.#opened = undefined;
+      this.#count = 0;
+    }
+    const resetMs = this.#opened === undefined ? 0 : Math.ceil(this.#opened + this.spec.perMs - now);
+    const remaining = this.spec.requests - this.#count;
+    return { limit: this.spec.requests, remaining, retryAfterMs: remaining >= 1 ? 0 : resetMs, resetMs, windowMs: this.spec.perMs };
+  }
+
+  take(now: number): RateLimitState {
+    this.peek(now);
+    this.#opened ??= now;
+    this.#count++;
+    return this.peek(now);
+  }
+}
+
+/**
+ * The windows of one rate limit, enforced together: a request passes only when every window has room, and then
+ * counts in each; a refused request counts in none.
+ */
+export class RateLimiter {
+  readonly #windows: readonly RateWindow[];
+  constructor(
+    limit: RateLimit,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    const specs: readonly RateLimitSpec[] = Array.isArray(limit) ? limit : [limit as RateLimitSpec];
+    if (!specs.length) throw new Error('a rate limit needs at least one window');
+    const now = clock();
+    this.#windows = specs.map((spec) => (spec.algorithm === 'fixed-window' ? new FixedWindow(spec) : new TokenBucketWindow(spec, now)));
+  }
+
+  /**
+   * Takes one request if every window allows it. `state` is, when refused, the refusing window that frees up last
+   * (its `retryAfterMs` is the wait); when allowed, the tightest window after the request.
+   */
+  take(): { readonly ok: boolean; readonly state: RateLimitState; readonly windows: readonly RateLimitState[] } {
+    const now = this.clock();
+    const seen = this.#windows.map((w) => w.peek(now));
+    const refusing = seen.filter((s) => s.retryAfterMs > 0);
+    if (refusing.length) return { ok: false, state: refusing.reduce((a, b) => (b.retryAfterMs > a.retryAfterMs ? b : a)), windows: seen };
+    const windows = this.#windows.map((w) => w.take(now));
+    const state = windows.reduce((a, b) => (b.remaining < a.remaining || (b.remaining === a.remaining && b.resetMs > a.resetMs) ? b : a));
+    return { ok: true, state, windows };
   }
 }
 
@@ -139,7 +229,10 @@ export class EmulatorServer implements Emulator {
   readonly faults = new FaultInjector();
   /** Answers given, by status; `hang` and `reset` for cut connections. */
   readonly answered = new Map<string, number>();
-  #limit: TokenBucketLimit | undefined;
+  #limit: RateLimit | undefined;
+  /** One limiter per rate scope (`ApiContract.rateScope`), created on the scope's first request. */
+  readonly #limiters = new Map<string, RateLimiter>();
+  readonly #clock: () => number;
   readonly #timers = new Set<NodeJS.Timeout>();
   #firstOk: number | undefined;
   #lastOk: number | undefined;
@@ -150,6 +243,7 @@ export class EmulatorServer implements Emulator {
     readonly endpoint: string,
     options: EmulatorServerOptions,
   ) {
+    this.#clock = options.clock ?? (() => performance.now());
     this.setRateLimit(options.rateLimit);
     this.faults.plan(options.faults);
   }
@@ -183,8 +277,10 @@ export class EmulatorServer implements Emulator {
     if (objects) this.store.load(objects);
   }
 
-  setRateLimit(spec: RateLimitSpec | undefined): void {
-    this.#limit = spec ? new TokenBucketLimit(spec) : undefined;
+  /** Replaces the rate limit; every scope starts with its windows whole. */
+  setRateLimit(limit: RateLimit | undefined): void {
+    this.#limit = limit;
+    this.#limiters.clear();
   }
 
   /** Requests answered with `status` (a number, or `hang` / `reset`). */
@@ -222,15 +318,23 @@ export class EmulatorServer implements Emulator {
 
     const fault = this.faults.draw();
     if (fault && fault.kind !== 'status') return this.#cut(fault, request, res);
-    if (fault) return this.#reply(res, fault.status === 429 ? this.api.tooManyRequests(forcedLimit(fault.retryAfterMs ?? 1000)) : this.api.serverError(fault.status));
+    if (fault) return this.#reply(res, fault.status === 429 ? this.api.tooManyRequests(forcedLimit(fault.retryAfterMs ?? 1000), [forcedLimit(fault.retryAfterMs ?? 1000)]) : this.api.serverError(fault.status));
 
     const denied = this.api.authenticate(request);
     if (denied) return this.#reply(res, denied);
-    const taken = this.#limit?.take();
-    if (taken && !taken.ok) return this.#reply(res, this.api.tooManyRequests(taken.state));
+    const taken = this.#limiter(request)?.take();
+    if (taken && !taken.ok) return this.#reply(res, this.api.tooManyRequests(taken.state, taken.windows));
     const reply = await this.api.handle(request, this.store);
-    const extra = taken && this.api.rateHeaders ? this.api.rateHeaders(taken.state) : {};
+    const extra = taken && this.api.rateHeaders ? this.api.rateHeaders(taken.state, taken.windows) : {};
     return this.#reply(res, { ...reply, headers: { ...extra, ...reply.headers } });
+  }
+
+  #limiter(request: EmulatorRequest): RateLimiter | undefined {
+    if (!this.#limit) return undefined;
+    const scope = this.api.rateScope?.(request) ?? '';
+    let limiter = this.#limiters.get(scope);
+    if (!limiter) this.#limiters.set(scope, (limiter = new RateLimiter(this.#limit, this.#clock)));
+    return limiter;
   }
 
   async #cut(fault: Exclude<Fault, { kind: 'status' }>, request: EmulatorRequest, res: ServerResponse): Promise<void> {
@@ -290,7 +394,7 @@ export class EmulatorServer implements Emulator {
 }
 
 function forcedLimit(retryAfterMs: number): RateLimitState {
-  return { limit: 0, remaining: 0, retryAfterMs, resetMs: retryAfterMs };
+  return { limit: 0, remaining: 0, retryAfterMs, resetMs: retryAfterMs, windowMs: retryAfterMs };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -1,11 +1,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { ACCEPTED_ATTRIBUTES, E164, IDENTIFIERS, MAX_JOB_BYTES, MAX_PROFILE_BYTES, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 /** Where the emulator keeps profiles (by profile id) and list members (`list:<id>`, by profile id). */
 export const KLAVIYO_PROFILES = 'profiles';
 export const listObject = (listId: string) => `list:${listId}`;
+
+/**
+ * Klaviyo's rate limit, as documented: per account and per endpoint, in fixed windows, a burst window of one second
+ * and a steady window of one minute; the bulk import and list endpoints Tideline uses have 10/s and 150/min.
+ */
+export const KLAVIYO_RATE_LIMIT: readonly RateLimitSpec[] = [
+  { requests: 10, perMs: 1_000, algorithm: 'fixed-window' },
+  { requests: 150, perMs: 60_000, algorithm: 'fixed-window' },
+];
 
 /** A profile as the emulator keeps it: its attributes, with `properties` merged over time. */
 export type EmulatedProfile = Readonly<Record<string, unknown>> & { readonly properties?: Readonly<Record<string, unknown>> };
@@ -25,8 +34,13 @@ export interface KlaviyoEmulatorOptions {
   readonly maxListProfiles?: number;
   /** How long a job stays `processing` before it is `complete`. */
   readonly processingMs?: number;
-  /** Klaviyo: 10/s burst (and 150/min steady) on bulk import and list endpoints. */
-  readonly rateLimit?: RateLimitSpec;
+  /**
+   * Each endpoint's quota (per account, per endpoint; fixed windows). Default: Klaviyo's tier of the bulk import and
+   * list endpoints, 10 a second (burst) and 150 a minute (steady) — `KLAVIYO_RATE_LIMIT`.
+   */
+  readonly rateLimit?: RateLimit;
+  /** Milliseconds of a monotonic clock for the rate windows (tests move time themselves). */
+  readonly clock?: () => number;
   readonly faults?: FaultPlan;
   readonly reject?: KlaviyoProfileRule;
   readonly port?: number;
@@ -99,7 +113,16 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
       };
     },
     serverError: (status) => errors(status, { code: 'error', title: 'A server error occurred.', detail: 'A server error occurred.' }),
-    rateHeaders: (state) => ({ 'ratelimit-limit': String(state.limit), 'ratelimit-remaining': String(state.remaining), 'ratelimit-reset': String(Math.ceil(state.resetMs / 1000)) }),
+    // Klaviyo's headers describe the steady (longest) window, not the burst one.
+    rateHeaders: (_state, windows) => {
+      const steady = windows.reduce((a, b) => (b.windowMs > a.windowMs ? b : a));
+      return { 'ratelimit-limit': String(steady.limit), 'ratelimit-remaining': String(steady.remaining), 'ratelimit-reset': String(Math.ceil(steady.resetMs / 1000)) };
+    },
+    // One quota per endpoint: the method and the path with its ids replaced.
+    rateScope: (request) => {
+      const [, resource, id, ...rest] = request.path.replace(/\/+$/, '').split('/').slice(1);
+      return [request.method, resource, id === undefined ? '' : '{id}', ...rest].join(' ');
+    },
     handle: (request, store) => {
       if (!request.headers['revision']) return errors(400, { code: 'invalid', title: 'Invalid input.', detail: 'The revision header is required.' });
       const parts = request.path.replace(/\/+$/, '').split('/').slice(1);
@@ -227,7 +250,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     return { status: 204 };
   }
 
-  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults, port: options.port });
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? KLAVIYO_RATE_LIMIT, faults: options.faults, port: options.port, clock: options.clock });
   server.restore(options.saved);
   return new KlaviyoEmulator(server, apiKey, stats);
 }

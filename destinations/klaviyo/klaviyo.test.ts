@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { contractSync, expected, people, SyncHarness } from '../../test/support/sync-harness.js';
 import { createLogger } from '../../src/log/logger.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
 import { klaviyo, profileOf, sentIndex } from './adapter.js';
-import { startKlaviyoEmulator, type KlaviyoEmulator } from './emulator.js';
+import { KLAVIYO_RATE_LIMIT, startKlaviyoEmulator, type KlaviyoEmulator } from './emulator.js';
 import { toE164 } from './protocol.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -52,7 +53,9 @@ describe('klaviyo profiles', () => {
     expect(klaviyo.checkSync!(config, { object: 'contacts', mode: 'upsert', keyField: 'id', fields: ['location.planet'] }, { targets: [] }).map((p) => p.at)).toEqual([['key'], ['object'], ['fields', 'location.planet']]);
     expect(klaviyo.checkSync!(config, { object: 'Y6nRLr', mode: 'audience', keyField: 'email', fields: ['first_name'] }, { targets: [] })).toEqual([]);
     expect(klaviyo.modes).not.toContain('mirror');
-    expect(klaviyo.limits(config)).toMatchObject({ maxBatchRecords: 10_000, requestsPerSecond: 2.5 });
+    expect(klaviyo.limits(config)).toMatchObject({ maxBatchRecords: 10_000 });
+    // One import job per batch, paced under the steady window of 150 a minute.
+    expect(klaviyo.limits(config).requestsPerSecond! * 60).toBeLessThan(150);
   });
 });
 
@@ -116,5 +119,84 @@ describe('klaviyo adapter against its emulator', () => {
     const limited = await session.apply(batch(['1'])).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(RateLimitedError);
     expect((limited as RateLimitedError).retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("the emulator keeps Klaviyo's two windows per endpoint: the 11th request in a second and the 151st in a minute get 429", async () => {
+    let now = 0;
+    emulator = await startKlaviyoEmulator({ clock: () => now });
+    const get = async (path = '/api/profiles?page[size]=1') => {
+      const response = await fetch(`${emulator.endpoint}${path}`, { headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: '2025-10-15' } });
+      await response.arrayBuffer();
+      return { status: response.status, retryAfter: response.headers.get('retry-after'), limit: response.headers.get('ratelimit-limit'), remaining: response.headers.get('ratelimit-remaining'), reset: response.headers.get('ratelimit-reset') };
+    };
+    // The headers describe the steady window, as Klaviyo's do.
+    expect(await get()).toEqual({ status: 200, retryAfter: null, limit: '150', remaining: '149', reset: '60' });
+    for (let i = 2; i <= 10; i++) expect((await get()).status).toBe(200);
+    now = 400;
+    expect(await get()).toMatchObject({ status: 429, retryAfter: '1', limit: null });
+    // Another endpoint has its own quota.
+    expect((await get('/api/lists/AnyList')).status).toBe(200);
+    // 14 more full seconds: 150 requests in all, then the steady window refuses until the minute is over.
+    for (let second = 1; second <= 14; second++) {
+      now = second * 1_000;
+      for (let i = 0; i < 10; i++) expect((await get()).status).toBe(200);
+    }
+    now = 15_000;
+    expect(await get()).toMatchObject({ status: 429, retryAfter: '45' });
+    now = 59_999;
+    expect((await get()).status).toBe(429);
+    now = 60_000;
+    expect(await get()).toMatchObject({ status: 200, remaining: '149', reset: '60' });
+    expect(emulator.server.count(429)).toBe(3);
+    expect(KLAVIYO_RATE_LIMIT.map((w) => [w.requests, w.perMs])).toEqual([[10, 1_000], [150, 60_000]]);
+  });
+
+  it('a long sync through the engine stays under the steady window: no 429, every profile imported', async () => {
+    // Klaviyo's windows shrunk to a second: 3 per quarter second (burst), 8 a second (steady); the destination's
+    // requests_per_second scaled alike from the adapter's own pace (2.4/s for 150 a minute).
+    const steadyPerSecond = 8;
+    emulator = await startKlaviyoEmulator({
+      rateLimit: [
+        { requests: 3, perMs: 250, algorithm: 'fixed-window' },
+        { requests: steadyPerSecond, perMs: 1_000, algorithm: 'fixed-window' },
+      ],
+    });
+    const pace = klaviyo.limits(klaviyo.configSchema.parse({ api_key: 'pk_x' })).requestsPerSecond! / (150 / 60);
+    const rows = people(20);
+    const harness = await SyncHarness.start({
+      rows,
+      destinations: [{ name: 'k', type: 'klaviyo', api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10, batch_size: 1, requests_per_second: steadyPerSecond * pace }],
+      syncs: [contractSync('s', 'k', 'profiles', 'upsert')],
+    });
+    try {
+      const result = await harness.sync('s');
+      expect(result).toMatchObject({ status: 'success', accepted: 20, rateLimited: 0 });
+      expect(emulator.server.count(429)).toBe(0);
+      const held = new Map([...emulator.profiles().values()].map(({ external_id: key, properties, ...attributes }) => [String(key), { ...attributes, ...properties }]));
+      expect(held).toEqual(expected(rows));
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it("a sync faster than the window waits out each 429's Retry-After: a few refusals per window, not a storm", async () => {
+    emulator = await startKlaviyoEmulator({ rateLimit: { requests: 5, perMs: 1_000, algorithm: 'fixed-window' } });
+    const rows = people(12);
+    const harness = await SyncHarness.start({
+      rows,
+      destinations: [{ name: 'k', type: 'klaviyo', api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10, batch_size: 1, requests_per_second: 50 }],
+      syncs: [contractSync('s', 'k', 'profiles', 'upsert')],
+    });
+    try {
+      const result = await harness.sync('s');
+      expect(result).toMatchObject({ status: 'success', accepted: 12 });
+      // 12 jobs at 5 a window: two windows spent; each refusal pauses every request (3 in flight at most) until it ends.
+      expect(emulator.server.count(429)).toBeGreaterThan(0);
+      expect(emulator.server.count(429)).toBeLessThanOrEqual(6);
+      expect(result.rateLimited).toBe(emulator.server.count(429));
+      expect(emulator.profiles().size).toBe(12);
+    } finally {
+      await harness.close();
+    }
   });
 });

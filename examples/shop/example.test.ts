@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '../../src/dialects/sql.js';
+import { GOOGLE, identifier, META } from '../../destinations/ads-identifiers.js';
+import type { EmulatorState } from '../../destinations/destination.js';
+import { FileEmulator } from '../../destinations/file/emulator.js';
+import { Sql, sql } from '../../src/dialects/sql.js';
 import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
@@ -11,10 +15,157 @@ import { DEFAULT_SHOP, generateShop } from './generate.js';
 
 /**
  * The example project end to end, as `npm run example` drives it, on a small shop: every model builds, every sync
- * reaches its destination's emulator (`tideline sync --sandbox`) and the emulators hold the audiences; a second
- * sync sends nothing; one customer leaving an audience is removed from the destinations it was sent to.
+ * reaches its destination's emulator (`tideline sync --sandbox`) and each emulator's saved state equals the model
+ * mapped by the sync, record by record and field by field; a second sync sends nothing; one customer's city changed
+ * at the source sends one record to exactly the syncs that map the city, and their emulators hold the new value.
  */
 const ANCHOR = '2026-06-30';
+
+type Records = Map<string, Record<string, unknown>>;
+type Row = Record<string, unknown>;
+type Objects = EmulatorState['objects'];
+
+/** A mapped row as a destination holds it under `null_policy: skip`: null fields are not sent. */
+function present(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== null && v !== undefined));
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const fr = { defaultCountry: 'FR' as const };
+
+/**
+ * Per sync of examples/shop/syncs/*.yml: its rows (the model, or the sendable members of its audience), the mapping
+ * of a row to what the destination should hold (written here from the YAML; the test checks that `key` and `fields`
+ * are the sync's, so that a change of either is seen), and what the destination holds, read from its emulator's state.
+ */
+interface SyncView {
+  readonly destination: string;
+  /** The key's model column and destination field. */
+  readonly key: readonly [string, string];
+  /** Destination field → model column, as the sync maps them. */
+  readonly fields: Readonly<Record<string, string>>;
+  readonly rows: string;
+  expected(rows: readonly Row[]): Records;
+  held(objects: Objects): Records;
+}
+
+const members = (audience: string) => `audience = '${audience}' AND audience_status = 'member' AND audience_group <> 'holdout'`;
+const lower = (v: unknown) => (v === null ? null : String(v).trim().toLowerCase());
+
+const VIEWS: Record<string, SyncView> = {
+  hubspot_contacts: {
+    destination: 'hubspot',
+    key: ['email', 'email'],
+    fields: { firstname: 'first_name', lastname: 'last_name', phone: 'phone', city: 'city', country: 'country', zip: 'postcode' },
+    rows: 'SELECT * FROM analytics.customer_profile WHERE email IS NOT NULL',
+    expected: (rows) =>
+      new Map(rows.map((r) => [lower(r['email'])!, present({ firstname: r['first_name'], lastname: r['last_name'], phone: r['phone'], city: r['city'], country: r['country'], zip: r['postcode'] })])),
+    // Contacts by HubSpot id; the key is their e-mail property; HubSpot's own properties are left out.
+    held: (objects) =>
+      new Map(Object.values(objects['contacts'] ?? {}).map(({ email, hs_object_id: _id, createdate: _c, lastmodifieddate: _m, ...properties }) => [String(email), properties])),
+  },
+  brevo_newsletter: {
+    destination: 'brevo',
+    key: ['email', 'email'],
+    fields: { FIRSTNAME: 'first_name' },
+    rows: `SELECT * FROM analytics.audiences WHERE ${members('newsletter')}`,
+    expected: (rows) => new Map(rows.map((r) => [lower(r['email'])!, present({ FIRSTNAME: r['first_name'] })])),
+    // Members of list 2, by e-mail, with their contact's attributes.
+    held: (objects) => {
+      const contacts = objects['contacts'] ?? {};
+      return new Map(Object.keys(objects['list:2'] ?? {}).map((id) => {
+        const { email, ...attributes } = contacts[id]!;
+        return [String(email), attributes];
+      }));
+    },
+  },
+  klaviyo_winback: {
+    destination: 'klaviyo',
+    key: ['customer_id', 'external_id'],
+    fields: { email: 'email', first_name: 'first_name', segment: 'rfm_segment' },
+    rows: `SELECT * FROM analytics.audiences WHERE ${members('winback_email')}`,
+    // Fields that are not profile attributes are custom properties.
+    expected: (rows) =>
+      new Map(rows.map((r) => [String(r['customer_id']), present({ email: r['email'], first_name: r['first_name'], properties: r['rfm_segment'] === null ? null : { segment: r['rfm_segment'] } })])),
+    // Profiles in list WinBack1, by external_id.
+    held: (objects) => {
+      const profiles = objects['profiles'] ?? {};
+      return new Map(Object.keys(objects['list:WinBack1'] ?? {}).map((id) => {
+        const { external_id, ...attributes } = profiles[id]!;
+        return [String(external_id), attributes];
+      }));
+    },
+  },
+  meta_lookalike_seed: {
+    destination: 'meta_ads',
+    key: ['customer_id', 'external_id'],
+    fields: { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', country_code: 'country', postal_code: 'postcode', city: 'city' },
+    rows: `SELECT * FROM analytics.audiences WHERE ${members('lookalike_seed')}`,
+    // Meta's schema keys, hashed after Meta's normalisation; EXTERN_ID (the key) in clear.
+    expected: (rows) =>
+      new Map(rows.map((r) => {
+        const id = String(r['customer_id']);
+        const phone = r['phone'] === null ? null : sha256(String(r['phone']).replace(/^\+/, ''));
+        return [id, present({
+          EMAIL: r['email'] === null ? null : sha256(lower(r['email'])!),
+          PHONE: phone,
+          FN: identifier(META.first_name, r['first_name'] as string | null),
+          LN: identifier(META.last_name, r['last_name'] as string | null),
+          COUNTRY: identifier(META.country_code, r['country'] as string | null),
+          ZIP: identifier(META.postal_code, r['postcode'] as string | null),
+          CT: identifier(META.city, r['city'] as string | null),
+          EXTERN_ID: id,
+        })];
+      })),
+    held: (objects) => new Map(Object.entries(objects['23850000000000001'] ?? {}).map(([key, member]) => [key, { ...member }])),
+  },
+  google_non_openers: googleView('user_lists/501', 'email_non_openers'),
+  google_exclude_customers: googleView('user_lists/502', 'current_customers'),
+  winback_calls: {
+    destination: 'call_centre',
+    key: ['customer_id', 'customer_id'],
+    fields: { phone: 'phone', first_name: 'first_name', last_name: 'last_name', segment: 'rfm_segment', predicted_clv: 'predicted_clv', last_order: 'last_order_date' },
+    rows: `SELECT *, strftime(last_order_date, '%d/%m/%Y') AS last_order_text FROM analytics.audiences WHERE ${members('winback')}`,
+    // A CSV: every value is text.
+    expected: (rows) =>
+      new Map(rows.map((r) => [String(r['customer_id']), Object.fromEntries(Object.entries(present({
+        phone: r['phone'], first_name: r['first_name'], last_name: r['last_name'], segment: r['rfm_segment'], predicted_clv: r['predicted_clv'], last_order: r['last_order_text'],
+      })).map(([k, v]) => [k, String(v)]))])),
+    held: (objects) => new Map(Object.entries(objects['winback_calls'] ?? {}).map(([key, fields]) => [key, { ...fields }])),
+  },
+  customer_profiles: {
+    destination: 'order_service',
+    key: ['customer_id', 'customer_id'],
+    fields: { email: 'email', lifecycle: 'lifecycle_stage', segment: 'rfm_segment', predicted_clv: 'predicted_clv', orders: 'order_count' },
+    rows: 'SELECT * FROM analytics.customer_profile',
+    expected: (rows) =>
+      new Map(rows.map((r) => [String(r['customer_id']), present({ email: lower(r['email']), lifecycle: r['lifecycle_stage'], segment: r['rfm_segment'], predicted_clv: r['predicted_clv'], orders: r['order_count'] === null ? null : Number(r['order_count']) })])),
+    held: (objects) => new Map(Object.entries(objects['customer_profiles'] ?? {}).map(([key, fields]) => [key, { ...fields }])),
+  },
+};
+
+/**
+ * A Customer Match list: members are known to Google only by their hashed identifiers (e-mail trimmed and
+ * lower-cased, phone E.164 with +), keyed by the hashed e-mail, else the phone; a member with neither is refused.
+ */
+function googleView(list: string, audience: string): SyncView {
+  return {
+    destination: 'google_ads',
+    key: ['customer_id', 'customer_id'],
+    fields: { email: 'email', phone: 'phone' },
+    rows: `SELECT * FROM analytics.audiences WHERE ${members(audience)}`,
+    expected: (rows) =>
+      new Map(rows.flatMap((r) => {
+        const email = r['email'] === null ? null : sha256(lower(r['email'])!);
+        const phone = identifier(GOOGLE.phone!, r['phone'] as string | null, fr);
+        // The warehouse already holds phones in E.164: Google's normalisation leaves them as they are.
+        if (phone !== null) expect(phone).toBe(sha256(String(r['phone'])));
+        const key = email ?? phone;
+        return key === null ? [] : [[key, present({ hashedEmail: email && [email], hashedPhoneNumber: phone && [phone] })] as const];
+      })),
+    held: (objects) => new Map(Object.entries(objects[list] ?? {}).map(([key, member]) => [key, { ...member }])),
+  };
+}
 
 interface SyncLine {
   readonly sync: string;
@@ -23,6 +174,7 @@ interface SyncLine {
   readonly accepted: number;
   readonly rejected: number;
   readonly requests: number;
+  readonly counts: Readonly<Record<string, number>>;
 }
 
 describe('the example shop, end to end on a small generated shop', () => {
@@ -41,13 +193,33 @@ describe('the example shop, end to end on a small generated shop', () => {
   const results = () => (JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: SyncLine[] }).results;
   const byName = () => new Map(results().map((r) => [r.sync, r]));
 
+  /** What each destination's emulator saved at the end of the last `sync --sandbox` (the file destination: its files). */
+  async function savedObjects(destination: string): Promise<Objects> {
+    const dir = join(root, 'target', 'sandbox', destination);
+    const saved = JSON.parse(readFileSync(join(dir, 'emulator-state.json'), 'utf8')) as { type: string; state: { objects?: Objects } };
+    if (saved.type === 'file') return (await new FileEmulator(join(dir, 'files')).state()).objects;
+    return saved.state.objects ?? {};
+  }
+
+  /** Per sync: what its destination holds, and what the model mapped by the sync says it should hold. */
+  async function heldAndExpected(): Promise<Map<string, { held: Records; expected: Records }>> {
+    const rows = await withWarehouse(async (connection) => {
+      const out = new Map<string, Row[]>();
+      for (const [name, view] of Object.entries(VIEWS)) out.set(name, await connection.query(Sql.trusted(view.rows)));
+      return out;
+    });
+    const out = new Map<string, { held: Records; expected: Records }>();
+    for (const [name, view] of Object.entries(VIEWS)) out.set(name, { held: view.held(await savedObjects(view.destination)), expected: view.expected(rows.get(name)!) });
+    return out;
+  }
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'tideline-example-'));
     for (const part of ['tideline.yml', 'models', 'syncs']) cpSync(join(import.meta.dirname, part), join(root, part), { recursive: true });
     await withWarehouse((connection) => generateShop(connection, { ...DEFAULT_SHOP, customers: 600, campaignWeeks: 8, anchor: ANCHOR }));
   });
 
-  it('builds every model, and each sync reaches its emulator holding exactly the audience', async () => {
+  it('builds every model, and each emulator holds exactly the model mapped by its sync, field by field', async () => {
     const run = await runCli(['run', '--log-format', 'json'], { cwd: root, env });
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
 
@@ -83,11 +255,59 @@ describe('the example shop, end to end on a small generated shop', () => {
     }
     // The call list file holds one row per member of the phone win-back audience.
     expect(sync.stderr).toContain(`sandbox call_centre now holds winback_calls: ${first.get('winback_calls')!.accepted}`);
+
+    // The mappings below are the syncs' own.
+    const project = await loadProject({ projectDir: root, env });
+    expect([...project.syncs.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
+    for (const [name, s] of project.syncs) {
+      const view = VIEWS[name]!;
+      expect({ destination: s.destination.name, key: [s.key.column, s.key.name], fields: Object.fromEntries(s.fields.map((f) => [f.name, f.column])) }, name).toEqual({ destination: view.destination, key: view.key, fields: view.fields });
+    }
+    // Each destination holds exactly what it accepted: the model mapped by its sync, key by key, field by field.
+    for (const [name, { held, expected }] of await heldAndExpected()) {
+      expect(held.size, name).toBe(first.get(name)!.accepted);
+      expect(held, name).toEqual(expected);
+    }
   });
 
   it('a second sync sends nothing, to any destination', async () => {
     const again = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
     expect(again.code, again.stderr.slice(-3000)).toBe(0);
     for (const r of results()) expect({ sync: r.sync, sent: r.sent, requests: r.requests }).toEqual({ sync: r.sync, sent: 0, requests: 0 });
+  });
+
+  it("one customer's city changed at the source: one record to each sync mapping the city, nothing to the others", async () => {
+    const city = 'Saint-Malo';
+    // A lookalike seed with an e-mail (so also a HubSpot contact) and a single e-shop account, the one source of cities.
+    const chosen = await withWarehouse(async (connection) => {
+      const [row] = await connection.query(sql`
+        SELECT a.customer_id, a.email, e.account_id
+        FROM analytics.audiences AS a
+        JOIN analytics.people_map AS m ON m.customer_id = a.customer_id AND m.source = 'eshop'
+        JOIN raw.eshop_accounts AS e ON e.account_id = m.source_id
+        WHERE a.audience = 'lookalike_seed' AND a.audience_status = 'member' AND a.audience_group <> 'holdout'
+          AND a.email IS NOT NULL AND e.city IS NOT NULL AND e.city <> 'Saint-Malo'
+          AND (SELECT COUNT(*) FROM analytics.people_map AS o WHERE o.customer_id = a.customer_id AND o.source = 'eshop') = 1
+        ORDER BY a.customer_id
+        LIMIT 1`);
+      expect(row, 'a lookalike seed with one e-shop account').toBeDefined();
+      const d = connection.dialect;
+      await connection.execute(sql`UPDATE raw.eshop_accounts SET city = ${d.string(city)} WHERE account_id = ${d.string(String(row!['account_id']))}`);
+      return { customer: String(row!['customer_id']), email: String(row!['email']).trim().toLowerCase() };
+    });
+
+    const run = await runCli(['run', '--log-format', 'json'], { cwd: root, env });
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const sync = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
+    expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
+    const mapsCity = new Set(['hubspot_contacts', 'meta_lookalike_seed']);
+    for (const r of results()) {
+      const one = mapsCity.has(r.sync);
+      expect({ sync: r.sync, changed: r.counts['changed'], added: r.counts['added'], removed: r.counts['removed'], sent: r.sent, accepted: r.accepted }).toEqual({ sync: r.sync, changed: one ? 1 : 0, added: 0, removed: 0, sent: one ? 1 : 0, accepted: one ? 1 : 0 });
+    }
+    const after = await heldAndExpected();
+    for (const [name, { held, expected }] of after) expect(held, name).toEqual(expected);
+    expect(after.get('hubspot_contacts')!.held.get(chosen.email)).toMatchObject({ city });
+    expect(after.get('meta_lookalike_seed')!.held.get(chosen.customer)).toMatchObject({ CT: sha256('saintmalo') });
   });
 });
