@@ -12,8 +12,10 @@ interface RunResults {
   results: { model: string; status: string; rows: number | null; sql_hash: string; error: string | null }[];
 }
 
-// These tests run the CLI the way users do, through tsx, rather than the bundle the rest of the suite uses.
+// These tests run the CLI from its TypeScript sources through tsx (what a clone runs before `npm run build`, or after
+// editing a source), rather than the bundle the rest of the suite uses.
 delete process.env['TIDELINE_CLI_BUNDLE'];
+process.env['TIDELINE_CLI'] = 'tsx';
 
 const results = (root: string): RunResults => JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults;
 

@@ -12,10 +12,14 @@ import { Executor, type PendingRecord, type Settled } from './executor.js';
 import { JournalWriter, type JournalOptions } from './journal.js';
 import type { DestinationDef, SyncDef } from './load.js';
 import { maskRecord } from './mask.js';
+import { collectGarbage } from './memory.js';
 import { countsStatement, decodePage, diffSelect, emptyCounts, materialiseStatement, pageStatement, previewStatement, readCounts, type DiffOp, type OpCounts, type PageRow } from './planner.js';
 import { backoffMs, RateGate, sleep, withTimeout } from './rate.js';
 import type { Threshold } from './schema.js';
 import { serialConnection } from './serial.js';
+
+/** Records sent from which a run collects garbage before folding its journal (see collectGarbage). */
+const LARGE_RUN = 100_000;
 
 /** How long a sync lock lasts without renewal; runners renew it every third of that. */
 const DEFAULT_LEASE_MS = 120_000;
@@ -430,6 +434,7 @@ class SyncRun {
       this.details = (await this.#session.finish?.({ complete, accepted: executor.stats.accepted, rejected: executor.stats.rejected }).catch((error: unknown) => {
         this.log.warn({ err: describe(error) }, 'the destination could not finish the run');
       })) ?? null;
+      if (executor.stats.sent >= LARGE_RUN) collectGarbage();
       await store.applyJournal(sync.name, this.runId);
       this.#journalApplied = true;
     }

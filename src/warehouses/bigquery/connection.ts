@@ -1,6 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { BigQuery, type Job, type Query, type QueryResultsOptions, type TableField } from '@google-cloud/bigquery';
+import type { BigQuery, Job, Query, QueryResultsOptions, TableField } from '@google-cloud/bigquery';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
@@ -23,6 +23,8 @@ const INTEGERS = { integerTypeCastFunction: (value: string) => normaliseBigInt(B
  */
 export async function openBigQuery(target: BigQueryTarget, context: OpenContext): Promise<Connection> {
   const keyFilename = target.key_file === undefined ? undefined : await readableKeyFile(resolvePath(context.root, target.key_file));
+  // Loaded here, not at the top: a command on another warehouse never loads the SDK (and its ~15 MB).
+  const { BigQuery } = await import('@google-cloud/bigquery');
   const client = new BigQuery({
     projectId: target.project,
     ...(target.location ? { location: target.location } : {}),

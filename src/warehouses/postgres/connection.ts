@@ -1,5 +1,5 @@
-import pg from 'pg';
-import Cursor from 'pg-cursor';
+import type pg from 'pg';
+import type CursorClass from 'pg-cursor';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
@@ -9,10 +9,22 @@ import type { PostgresTarget } from './config.js';
 /** Type OIDs whose default parsing does not match the Connection contract. */
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114 } as const;
 
+/** The driver, loaded with the first PostgreSQL target (a command on another warehouse never loads it). */
+interface Driver {
+  readonly pg: typeof pg;
+  readonly Cursor: typeof CursorClass;
+  readonly types: pg.CustomTypesConfig;
+}
+let driver: Promise<Driver> | undefined;
+function loadDriver(): Promise<Driver> {
+  return (driver ??= Promise.all([import('pg'), import('pg-cursor')]).then(([{ default: module }, { default: Cursor }]) => ({ pg: module as unknown as typeof pg, Cursor, types: parsers(module as unknown as typeof pg) })));
+}
+
 /** Parsers local to Tideline's pools: the pg module's global parsers stay untouched. */
-const types: pg.CustomTypesConfig = {
+function parsers(driver: typeof pg): pg.CustomTypesConfig {
+  return {
   getTypeParser: ((oid: number, format?: string) => {
-    if (format === 'binary') return pg.types.getTypeParser(oid, 'binary');
+    if (format === 'binary') return driver.types.getTypeParser(oid, 'binary');
     switch (oid) {
       case OID.int8:
         return (text: string) => normaliseBigInt(BigInt(text));
@@ -23,12 +35,14 @@ const types: pg.CustomTypesConfig = {
       case OID.timestamp:
         return (text: string) => new Date(text.replace(' ', 'T') + 'Z');
       default:
-        return pg.types.getTypeParser(oid, 'text');
+        return driver.types.getTypeParser(oid, 'text');
     }
   }) as pg.CustomTypesConfig['getTypeParser'],
-};
+  };
+}
 
 export async function openPostgres(target: PostgresTarget): Promise<Connection> {
+  const { pg, Cursor, types } = await loadDriver();
   const ssl = target.ssl === undefined || target.ssl === false || target.ssl === 'disable' ? undefined : { rejectUnauthorized: target.ssl !== 'no-verify' };
   const pool = new pg.Pool({
     ...(target.url ? { connectionString: target.url } : {}),
@@ -45,7 +59,7 @@ export async function openPostgres(target: PostgresTarget): Promise<Connection> 
   });
   // An idle client losing its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
-  const connection = new PostgresConnection(pool);
+  const connection = new PostgresConnection(pool, Cursor, types);
   await connection.query(sql`SELECT 1`);
   return connection;
 }
@@ -53,7 +67,11 @@ export async function openPostgres(target: PostgresTarget): Promise<Connection> 
 class PostgresConnection implements Connection {
   readonly dialect = DIALECTS.postgres;
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly Cursor: typeof CursorClass,
+    private readonly types: pg.CustomTypesConfig,
+  ) {}
 
   async execute(statement: Sql): Promise<void> {
     await this.guard(statement, () => this.pool.query(statement.text));
@@ -67,7 +85,7 @@ class PostgresConnection implements Connection {
   async *stream(statement: Sql, options: StreamOptions = {}): AsyncGenerator<Row[]> {
     const batchSize = options.batchSize ?? 10_000;
     const client = await this.guard(statement, () => this.pool.connect());
-    const cursor = client.query(new Cursor<Row>(statement.text, undefined, { types }));
+    const cursor = client.query(new this.Cursor<Row>(statement.text, undefined, { types: this.types }));
     try {
       for (;;) {
         const rows = await this.guard(statement, () => cursor.read(batchSize));

@@ -45,7 +45,7 @@ SELECT 'removed', s.`record_key`, CAST(NULL AS STRING), s.`destination_id`, s.`r
   FROM `tideline_state`.`snapshot__crm_contacts` AS s
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE m.`record_key` = s.`record_key`)
 ) AS d
-) AS numbered ORDER BY `seq`;
+) AS numbered;
 
 -- count it
 SELECT `op`, COUNT(*) AS `n` FROM `tideline_state`.`changes__crm_contacts` GROUP BY `op`;
