@@ -34,7 +34,7 @@ export async function main(args: readonly string[]): Promise<void> {
   const ceiling = rate * batch;
   // What `npm install` leaves: the built CLI (bin/tideline would otherwise run the sources through tsx, ~40 MB more).
   if (!process.env['TIDELINE_CLI_BUNDLE'] && !builtCliIsFresh()) await buildCli();
-  const cli = process.env['TIDELINE_CLI_BUNDLE'] ? 'TIDELINE_CLI_BUNDLE' : builtCliIsFresh() ? 'built' : 'tsx';
+  const cli = process.env['TIDELINE_CLI_BUNDLE'] ? 'TIDELINE_CLI_BUNDLE' : process.env['TIDELINE_CLI'] !== 'tsx' && builtCliIsFresh() ? 'built' : 'tsx';
   const root = await mkdtemp(join(tmpdir(), 'tideline-bench-sync-'));
   const logger = createLogger({ level: 'silent' });
 
