@@ -17,27 +17,32 @@ interface Driver {
 }
 let driver: Promise<Driver> | undefined;
 function loadDriver(): Promise<Driver> {
-  return (driver ??= Promise.all([import('pg'), import('pg-cursor')]).then(([{ default: module }, { default: Cursor }]) => ({ pg: module as unknown as typeof pg, Cursor, types: parsers(module as unknown as typeof pg) })));
+  // The dynamic import types pg as an ES module; its default export is the same object as `import pg from 'pg'`.
+  driver ??= Promise.all([import('pg'), import('pg-cursor')]).then(([{ default: module }, { default: Cursor }]) => {
+    const pg = module as unknown as typeof import('pg').default;
+    return { pg, Cursor, types: parsers(pg) };
+  });
+  return driver;
 }
 
 /** Parsers local to Tideline's pools: the pg module's global parsers stay untouched. */
 function parsers(driver: typeof pg): pg.CustomTypesConfig {
   return {
-  getTypeParser: ((oid: number, format?: string) => {
-    if (format === 'binary') return driver.types.getTypeParser(oid, 'binary');
-    switch (oid) {
-      case OID.int8:
-        return (text: string) => normaliseBigInt(BigInt(text));
-      case OID.numeric:
-        return (text: string) => Number(text);
-      case OID.date:
-        return (text: string) => text;
-      case OID.timestamp:
-        return (text: string) => new Date(text.replace(' ', 'T') + 'Z');
-      default:
-        return driver.types.getTypeParser(oid, 'text');
-    }
-  }) as pg.CustomTypesConfig['getTypeParser'],
+    getTypeParser: ((oid: number, format?: string) => {
+      if (format === 'binary') return driver.types.getTypeParser(oid, 'binary');
+      switch (oid) {
+        case OID.int8:
+          return (text: string) => normaliseBigInt(BigInt(text));
+        case OID.numeric:
+          return (text: string) => Number(text);
+        case OID.date:
+          return (text: string) => text;
+        case OID.timestamp:
+          return (text: string) => new Date(text.replace(' ', 'T') + 'Z');
+        default:
+          return driver.types.getTypeParser(oid, 'text');
+      }
+    }) as pg.CustomTypesConfig['getTypeParser'],
   };
 }
 
