@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -102,6 +102,8 @@ export async function main(args: readonly string[]): Promise<void> {
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
   await connection.close();
+  // The project holds a DuckDB file of ~90 MB: leave nothing behind in the temporary folder.
+  await rm(root, { recursive: true, force: true });
   const expectedChanged = Math.floor(rows / 100);
   if (counts.changed !== expectedChanged) throw new Error(`the diff found ${counts.changed} changed rows, expected ${expectedChanged}`);
   report({ bench: 'sync', metric: 'diff_seconds', value: round(diffSeconds, 2), unit: 's', baseline: 3, goal: '≤ 3 s for 1M rows, 1 % changed', ok: diffSeconds <= 3 * Math.max(1, rows / 1_000_000), rows, changed: counts.changed });
