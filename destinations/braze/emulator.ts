@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /** The object under which the emulator keeps users, by external_id (what `state()` shows). */
 export const BRAZE_USERS = 'users';
@@ -74,7 +74,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
     rateHeaders: (state) => rateHeaders(state.limit, state.remaining, state.resetMs),
     handle: (request, store) => {
       if (request.method !== 'POST') return { status: 405, body: { message: 'Method not allowed', errors: [] } };
-      const body = parseJson(request);
+      const body = requestObject(request);
       if (body === undefined) return fatal('Invalid JSON in request body');
       if (request.path === '/users/track') return track(body, store, stats, maxObjects, options.reject);
       if (request.path === '/users/delete') return remove(body, store, maxDeleteIds);
@@ -157,13 +157,4 @@ function isArrayOperation(value: unknown): value is { add?: unknown[]; remove?: 
 
 function fatal(message: string): EmulatorReply {
   return { status: 400, body: { message, errors: [message] } };
-}
-
-function parseJson(request: EmulatorRequest): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(request.body.toString('utf8')) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

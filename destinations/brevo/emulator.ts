@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local Brevo API v3 (contacts, contact attributes, list membership), strict where Brevo is:
@@ -81,7 +81,7 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   let nextId = 1;
 
   const api: ApiContract = {
-    authenticate: (request) => (header(request, 'api-key') === apiKey ? undefined : { status: 401, body: { code: 'unauthorized', message: 'Key not found' } }),
+    authenticate: (request) => (requestHeader(request, 'api-key') === apiKey ? undefined : { status: 401, body: { code: 'unauthorized', message: 'Key not found' } }),
     tooManyRequests: (state) => ({
       status: 429,
       headers: { 'x-sib-ratelimit-limit': String(state.limit), 'x-sib-ratelimit-remaining': '0', 'x-sib-ratelimit-reset': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
@@ -97,11 +97,11 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     if (method === 'GET' && path === '/v3/account') return { status: 200, body: { email: 'owner@example.com', companyName: 'Emulated', plan: [{ type: 'free', credits: 300 }] } };
     if (method === 'GET' && path === '/v3/contacts/attributes') return { status: 200, body: { attributes: [...attributes.values()].map((a) => ({ name: a.name, category: a.category ?? 'normal', type: a.type })) } };
     const createAttribute = /^\/v3\/contacts\/attributes\/(\w+)\/([A-Za-z0-9_-]+)$/.exec(path);
-    if (method === 'POST' && createAttribute) return addAttribute(createAttribute[1]!, createAttribute[2]!, json(request));
-    if (method === 'POST' && path === '/v3/contacts') return createContact(store, json(request));
-    if (method === 'POST' && path === '/v3/contacts/batch') return updateBatch(store, json(request));
+    if (method === 'POST' && createAttribute) return addAttribute(createAttribute[1]!, createAttribute[2]!, requestJson(request));
+    if (method === 'POST' && path === '/v3/contacts') return createContact(store, requestJson(request));
+    if (method === 'POST' && path === '/v3/contacts/batch') return updateBatch(store, requestJson(request));
     const list = /^\/v3\/contacts\/lists\/(\d+)\/contacts\/(add|remove)$/.exec(path);
-    if (method === 'POST' && list) return membership(store, list[1]!, list[2] as 'add' | 'remove', json(request));
+    if (method === 'POST' && list) return membership(store, list[1]!, list[2] as 'add' | 'remove', requestJson(request));
     return { status: 404, body: { code: 'document_not_found', message: `no route for ${method} ${path}` } };
   }
 
@@ -214,17 +214,4 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   // Contact ids go on from the restored ones.
   for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);
   return new BrevoEmulator(server, apiKey, attributes, stats);
-}
-
-function json(request: EmulatorRequest): unknown {
-  try {
-    return JSON.parse(request.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function header(request: EmulatorRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -19,6 +19,27 @@ export interface EmulatorRequest {
   readonly body: Buffer;
 }
 
+/** The request's body read as JSON, or undefined when it is not JSON (the emulator then answers as the API does). */
+export function requestJson<T = unknown>(request: EmulatorRequest): T | undefined {
+  try {
+    return JSON.parse(request.body.toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request's JSON body when it is an object, else undefined. */
+export function requestObject(request: EmulatorRequest): Record<string, unknown> | undefined {
+  const value = requestJson(request);
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** A request header's value (the first, when it was sent several times). */
+export function requestHeader(request: EmulatorRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 export interface EmulatorReply {
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import {
   errorBody,
   LIMITS,
@@ -121,10 +121,10 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
   const api: ApiContract = {
     authenticate: (request) => {
       if (options.recordBodies && request.body.length) bodies.push(request.body.toString('utf8'));
-      if (header(request, 'authorization') !== `Bearer ${credentials.accessToken}`) {
+      if (requestHeader(request, 'authorization') !== `Bearer ${credentials.accessToken}`) {
         return { status: 401, body: errorBody(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.', [{ errorCode: { authenticationError: 'OAUTH_TOKEN_INVALID' }, message: 'Oauth token is invalid.' }]) };
       }
-      if (header(request, 'developer-token') !== credentials.developerToken) {
+      if (requestHeader(request, 'developer-token') !== credentials.developerToken) {
         return { status: 401, body: errorBody(401, 'UNAUTHENTICATED', 'The developer token is not valid.', [{ errorCode: { authenticationError: 'DEVELOPER_TOKEN_INVALID' }, message: 'The developer token is not valid.' }]) };
       }
       return undefined;
@@ -153,11 +153,11 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     const path = request.path;
     let m: RegExpExecArray | null;
     if (request.method !== 'POST') return notFound();
-    if ((m = /^\/v\d+\/customers\/(\d+)\/offlineUserDataJobs:create$/.exec(path))) return customer(m[1]!) ?? createJob(m[1]!, parse<CreateJobRequest>(request));
-    if ((m = /^\/v\d+\/customers\/(\d+)\/offlineUserDataJobs\/(\d+):addOperations$/.exec(path))) return customer(m[1]!) ?? addOperations(m[2]!, parse<AddOperationsRequest>(request));
+    if ((m = /^\/v\d+\/customers\/(\d+)\/offlineUserDataJobs:create$/.exec(path))) return customer(m[1]!) ?? createJob(m[1]!, requestJson<CreateJobRequest>(request));
+    if ((m = /^\/v\d+\/customers\/(\d+)\/offlineUserDataJobs\/(\d+):addOperations$/.exec(path))) return customer(m[1]!) ?? addOperations(m[2]!, requestJson<AddOperationsRequest>(request));
     if ((m = /^\/v\d+\/customers\/(\d+)\/offlineUserDataJobs\/(\d+):run$/.exec(path))) return customer(m[1]!) ?? runJob(m[2]!);
-    if ((m = /^\/v\d+\/customers\/(\d+)\/googleAds:search$/.exec(path))) return customer(m[1]!) ?? search(m[1]!, parse<{ query?: string }>(request), store);
-    if ((m = /^\/v\d+\/customers\/(\d+):uploadClickConversions$/.exec(path))) return customer(m[1]!) ?? uploadConversions(parse<UploadClickConversionsRequest>(request), store);
+    if ((m = /^\/v\d+\/customers\/(\d+)\/googleAds:search$/.exec(path))) return customer(m[1]!) ?? search(m[1]!, requestJson<{ query?: string }>(request), store);
+    if ((m = /^\/v\d+\/customers\/(\d+):uploadClickConversions$/.exec(path))) return customer(m[1]!) ?? uploadConversions(requestJson<UploadClickConversionsRequest>(request), store);
     return notFound();
   }
 
@@ -382,23 +382,10 @@ function merged(ids: readonly UserIdentifier[]): Record<string, unknown> {
   return out;
 }
 
-function parse<T>(request: EmulatorRequest): T | undefined {
-  try {
-    return JSON.parse(request.body.toString('utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 function invalid(category: string, code: string, message: string): EmulatorReply {
   return { status: 400, body: errorBody(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', [{ errorCode: { [category]: code }, message }]) };
 }
 
 function notFound(): EmulatorReply {
   return { status: 404, body: { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } } };
-}
-
-function header(request: EmulatorRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

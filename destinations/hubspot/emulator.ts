@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is:
@@ -100,7 +100,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
 
   const api: ApiContract = {
     authenticate: (request) =>
-      header(request, 'authorization') === `Bearer ${token}`
+      requestHeader(request, 'authorization') === `Bearer ${token}`
         ? undefined
         : error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview'),
     tooManyRequests: (state) => ({
@@ -135,10 +135,10 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     const { method, path } = request;
     if (method === 'GET' && path === '/crm/v3/objects/contacts') return { status: 200, body: { results: [...store.object('contacts').entries()].slice(0, 1).map(([id, p]) => view(id, p)) } };
     if (method === 'GET' && path === '/crm/v3/properties/contacts') return { status: 200, body: { results: [...properties.values()].map(describeProperty) } };
-    if (method === 'POST' && path === '/crm/v3/properties/contacts') return createProperty(json(request));
+    if (method === 'POST' && path === '/crm/v3/properties/contacts') return createProperty(requestJson(request));
     const batch = /^\/crm\/v3\/objects\/contacts\/batch\/(upsert|update|read|archive)$/.exec(path);
     if (method === 'POST' && batch) {
-      const body = json(request) as { inputs?: unknown; idProperty?: unknown } | undefined;
+      const body = requestJson(request) as { inputs?: unknown; idProperty?: unknown } | undefined;
       if (!body || !Array.isArray(body.inputs)) return error(400, 'VALIDATION_ERROR', 'Invalid input JSON: `inputs` must be a list');
       if (body.inputs.length > maxBatch) return error(400, 'VALIDATION_ERROR', `Batch input of ${body.inputs.length} inputs exceeds the limit of ${maxBatch}`);
       stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.inputs.length);
@@ -156,7 +156,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       }
     }
     const list = /^\/crm\/v3\/lists\/([^/]+)\/memberships\/add-and-remove$/.exec(path);
-    if (method === 'PUT' && list) return memberships(store, list[1]!, json(request));
+    if (method === 'PUT' && list) return memberships(store, list[1]!, requestJson(request));
     return error(404, 'OBJECT_NOT_FOUND', `no route for ${method} ${path}`);
   }
 
@@ -345,17 +345,4 @@ function error(status: number, category: string, message: string, errors: { mess
 /** How HubSpot compares ids: e-mail addresses case-insensitively. */
 function normaliseId(idProperty: string, id: string): string {
   return idProperty === 'email' ? id.trim().toLowerCase() : id;
-}
-
-function json(request: EmulatorRequest): unknown {
-  try {
-    return JSON.parse(request.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function header(request: EmulatorRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { ACCEPTED_ATTRIBUTES, E164, IDENTIFIERS, MAX_JOB_BYTES, MAX_PROFILE_BYTES, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 /** Where the emulator keeps profiles (by profile id) and list members (`list:<id>`, by profile id). */
@@ -148,7 +148,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
 
   function createJob(request: EmulatorRequest, store: RecordStore): EmulatorReply {
     if (request.body.length > MAX_JOB_BYTES) return errors(413, { code: 'invalid', title: 'Request entity too large.', detail: `The payload exceeds ${MAX_JOB_BYTES} bytes.` });
-    const body = parseJson(request);
+    const body = requestObject(request);
     const data = body?.['data'] as Record<string, unknown> | undefined;
     if (data?.['type'] !== 'profile-bulk-import-job') return invalid('/data/type', "type must be 'profile-bulk-import-job'");
     const profiles = ((data['attributes'] as Record<string, unknown> | undefined)?.['profiles'] as Record<string, unknown> | undefined)?.['data'];
@@ -234,7 +234,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
   }
 
   function listProfiles(request: EmulatorRequest, store: RecordStore, listId: string): EmulatorReply {
-    const data = parseJson(request)?.['data'];
+    const data = requestObject(request)?.['data'];
     if (!Array.isArray(data)) return invalid('/data', 'data must be a list of profile identifiers');
     if (data.length > maxListProfiles) return invalid('/data', `At most ${maxListProfiles} profiles per request.`);
     const profiles = store.object(KLAVIYO_PROFILES);
@@ -306,13 +306,4 @@ function invalid(pointer: string, detail: string): EmulatorReply {
 
 function notFound(): EmulatorReply {
   return errors(404, { code: 'not_found', title: 'Not found.', detail: 'The requested resource was not found.' });
-}
-
-function parseJson(request: EmulatorRequest): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(request.body.toString('utf8')) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { subscriberHash } from './protocol.js';
 
 /** A merge field of an audience, as `GET /lists/{id}/merge-fields` describes it. */
@@ -167,7 +167,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
   }
 
   function batchSubscribe(request: EmulatorRequest, store: RecordStore, listId: string, mergeFields: MergeFieldSpec[]): EmulatorReply {
-    const body = parseJson(request);
+    const body = requestObject(request);
     if (!body || !Array.isArray(body['members'])) return invalid('members', 'Required field was not provided');
     const input = body['members'] as Record<string, unknown>[];
     if (input.length > maxMembers) return invalid('members', `Schema describes array, maximum ${maxMembers} items`);
@@ -222,7 +222,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
   }
 
   function segmentMembers(request: EmulatorRequest, store: RecordStore, listId: string, segmentId: string): EmulatorReply {
-    const body = parseJson(request);
+    const body = requestObject(request);
     const add = body?.['members_to_add'] ?? [];
     const remove = body?.['members_to_remove'] ?? [];
     if (!Array.isArray(add) || !Array.isArray(remove)) return invalid('members_to_add', 'Schema describes array');
@@ -270,13 +270,4 @@ function problem(status: number, title: string, detail: string, extra: Record<st
 
 function invalid(field: string, message: string): EmulatorReply {
   return problem(400, 'Invalid Resource', "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", { errors: [{ field, message }] });
-}
-
-function parseJson(request: EmulatorRequest): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(request.body.toString('utf8')) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { BUSINESS_USAGE_HEADER, FLAGGED_SUBCODE, MAX_ROWS, SCHEMA_KEYS, type ErrorBody, type SchemaKey, type UsersRequest, type UsersResponse } from './protocol.js';
 
 export interface MetaEmulatorOptions {
@@ -77,7 +77,7 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
   const api: ApiContract = {
     authenticate: (request) => {
       if (options.recordBodies) bodies.push(`${request.query.toString()}\n${request.body.toString('utf8')}`);
-      const token = request.query.get('access_token') ?? parse<UsersRequest>(request)?.access_token;
+      const token = request.query.get('access_token') ?? requestJson<UsersRequest>(request)?.access_token;
       if (token === accessToken) return undefined;
       return { status: 400, headers: { 'www-authenticate': 'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."' }, body: error(190, 'Invalid OAuth access token - Cannot parse access token', 'OAuthException') };
     },
@@ -95,8 +95,8 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
     if ((m = /^\/v\d+\.\d+\/(\d+)$/.exec(request.path)) && request.method === 'GET') return { status: 200, body: { id: m[1], name: `Audience ${m[1]}`, operation_status: { code: flagged.has(m[1]!) ? 471 : 200, description: flagged.has(m[1]!) ? 'Audience upload blocked' : 'Normal' } } };
     if ((m = /^\/v\d+\.\d+\/(\d+)\/(users|usersreplace)$/.exec(request.path))) {
       const audience = m[1]!;
-      if (m[2] === 'users' && (request.method === 'POST' || request.method === 'DELETE')) return write(audience, request.method === 'POST' ? 'add' : 'remove', parse<UsersRequest>(request), store);
-      if (m[2] === 'usersreplace' && request.method === 'POST') return write(audience, 'replace', parse<UsersRequest>(request), store);
+      if (m[2] === 'users' && (request.method === 'POST' || request.method === 'DELETE')) return write(audience, request.method === 'POST' ? 'add' : 'remove', requestJson<UsersRequest>(request), store);
+      if (m[2] === 'usersreplace' && request.method === 'POST') return write(audience, 'replace', requestJson<UsersRequest>(request), store);
     }
     return { status: 400, body: error(100, 'Unsupported request - method type or path not supported', 'GraphMethodException', 33) };
   }
@@ -210,12 +210,4 @@ function find(members: ReadonlyMap<string, Record<string, unknown>>, member: Rec
 
 function error(code: number, message: string, type: string, subcode?: number): ErrorBody {
   return { error: { message, type, code, ...(subcode !== undefined ? { error_subcode: subcode } : {}), fbtrace_id: randomBytes(8).toString('base64url') } };
-}
-
-function parse<T>(request: EmulatorRequest): T | undefined {
-  try {
-    return request.body.length ? (JSON.parse(request.body.toString('utf8')) as T) : undefined;
-  } catch {
-    return undefined;
-  }
 }

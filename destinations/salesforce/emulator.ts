@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../emulator-kit/server.js';
 
 /**
  * A local Salesforce org (REST API `/services/data/vXX.X`), strict where Salesforce is:
@@ -165,7 +165,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 
   const api: ApiContract = {
     authenticate: (request) =>
-      header(request, 'authorization') === `Bearer ${token}` ? undefined : { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] },
+      requestHeader(request, 'authorization') === `Bearer ${token}` ? undefined : { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] },
     tooManyRequests: () => ({ status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }),
     serverError: (status) => ({ status, body: [{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support', errorCode: 'UNKNOWN_EXCEPTION' }] }),
     handle: (request, store) => {
@@ -186,12 +186,12 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const one = /^\/sobjects\/(\w+)\/(\w+)$/.exec(path);
     if (method === 'GET' && one) return readOne(store, one[1]!, one[2]!);
     if (method === 'GET' && path === '/query') return query(store, request.query.get('q') ?? '');
-    if (method === 'POST' && path === '/composite/sobjects') return collectionWrite(store, 'create', json(request));
-    if (method === 'PATCH' && path === '/composite/sobjects') return collectionWrite(store, 'update', json(request));
+    if (method === 'POST' && path === '/composite/sobjects') return collectionWrite(store, 'create', requestJson(request));
+    if (method === 'PATCH' && path === '/composite/sobjects') return collectionWrite(store, 'update', requestJson(request));
     const upsert = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(path);
-    if (method === 'PATCH' && upsert) return collectionUpsert(store, upsert[1]!, upsert[2]!, json(request));
+    if (method === 'PATCH' && upsert) return collectionUpsert(store, upsert[1]!, upsert[2]!, requestJson(request));
     if (method === 'DELETE' && path === '/composite/sobjects') return collectionDelete(store, request.query);
-    if (method === 'POST' && path === '/jobs/ingest') return createJob(json(request));
+    if (method === 'POST' && path === '/jobs/ingest') return createJob(requestJson(request));
     const job = /^\/jobs\/ingest\/(\w+)(\/batches|\/successfulResults\/?|\/failedResults\/?|\/unprocessedrecords\/?)?$/.exec(path);
     if (job) return jobRoute(store, method, job[1]!, job[2] ?? '', request);
     return notFound();
@@ -456,7 +456,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       return { status: 201 };
     }
     if (sub === '' && method === 'PATCH') {
-      const state = (json(request) as { state?: string } | undefined)?.state;
+      const state = (requestJson(request) as { state?: string } | undefined)?.state;
       if (state === 'Aborted') job.state = 'Aborted';
       else if (state === 'UploadComplete' && job.state === 'Open') {
         job.state = 'UploadComplete';
@@ -574,17 +574,4 @@ function csvReply(text: string): EmulatorReply {
 
 function notFound(): EmulatorReply {
   return { status: 404, body: [{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }] };
-}
-
-function json(request: EmulatorRequest): unknown {
-  try {
-    return JSON.parse(request.body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function header(request: EmulatorRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

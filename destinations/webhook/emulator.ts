@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorState, Operation } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature, type WebhookBody, type WebhookRecord, type WebhookResults } from './protocol.js';
 
 /** Why the emulated receiver refuses one record (a partial failure), or undefined to accept it. */
@@ -64,7 +64,7 @@ export async function startWebhookEmulator(options: WebhookEmulatorOptions = {})
 
   const api: ApiContract = {
     authenticate: (request) => {
-      const problem = verifySignature(secret, request.body.toString('utf8'), header(request, SIGNATURE_HEADER));
+      const problem = verifySignature(secret, request.body.toString('utf8'), requestHeader(request, SIGNATURE_HEADER));
       return problem ? { status: 401, body: { error: 'unauthorized', message: problem } } : undefined;
     },
     tooManyRequests: (state) => ({
@@ -79,7 +79,7 @@ export async function startWebhookEmulator(options: WebhookEmulatorOptions = {})
     serverError: (status) => ({ status, body: { error: 'server_error', message: 'the receiver failed' } }),
     rateHeaders: (state) => ({ 'x-ratelimit-limit': String(state.limit), 'x-ratelimit-remaining': String(state.remaining) }),
     handle: (request, store) => {
-      const key = header(request, IDEMPOTENCY_HEADER);
+      const key = requestHeader(request, IDEMPOTENCY_HEADER);
       const remembered = key ? replies.get(key) : undefined;
       if (remembered) {
         stats.replays++;
@@ -169,9 +169,4 @@ function shapeProblem(body: WebhookBody): string | undefined {
     keys.add(record.key);
   }
   return undefined;
-}
-
-function header(request: EmulatorRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
