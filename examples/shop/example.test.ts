@@ -51,6 +51,14 @@ interface SyncView {
 
 const members = (audience: string) => `audience = '${audience}' AND audience_status = 'member' AND audience_group <> 'holdout'`;
 const lower = (v: unknown) => (v === null ? null : String(v).trim().toLowerCase());
+/** The records a list holds (the list object is keyed by record id), by their `key` field, with their other fields. */
+function listMembers(objects: Objects, list: string, records: string, key: string): Map<string, Record<string, unknown>> {
+  const byId = objects[records] ?? {};
+  return new Map(Object.keys(objects[list] ?? {}).map((id) => {
+    const { [key]: value, ...fields } = byId[id]!;
+    return [String(value), fields];
+  }));
+}
 
 const VIEWS: Record<string, SyncView> = {
   hubspot_contacts: {
@@ -71,13 +79,7 @@ const VIEWS: Record<string, SyncView> = {
     rows: `SELECT * FROM analytics.audiences WHERE ${members('newsletter')}`,
     expected: (rows) => new Map(rows.map((r) => [lower(r['email'])!, present({ FIRSTNAME: r['first_name'] })])),
     // Members of list 2, by e-mail, with their contact's attributes.
-    held: (objects) => {
-      const contacts = objects['contacts'] ?? {};
-      return new Map(Object.keys(objects['list:2'] ?? {}).map((id) => {
-        const { email, ...attributes } = contacts[id]!;
-        return [String(email), attributes];
-      }));
-    },
+    held: (objects) => listMembers(objects, 'list:2', 'contacts', 'email'),
   },
   klaviyo_winback: {
     destination: 'klaviyo',
@@ -88,13 +90,7 @@ const VIEWS: Record<string, SyncView> = {
     expected: (rows) =>
       new Map(rows.map((r) => [String(r['customer_id']), present({ email: r['email'], first_name: r['first_name'], properties: r['rfm_segment'] === null ? null : { segment: r['rfm_segment'] } })])),
     // Profiles in list WinBack1, by external_id.
-    held: (objects) => {
-      const profiles = objects['profiles'] ?? {};
-      return new Map(Object.keys(objects['list:WinBack1'] ?? {}).map((id) => {
-        const { external_id, ...attributes } = profiles[id]!;
-        return [String(external_id), attributes];
-      }));
-    },
+    held: (objects) => listMembers(objects, 'list:WinBack1', 'profiles', 'external_id'),
   },
   meta_lookalike_seed: {
     destination: 'meta_ads',
