@@ -46,6 +46,14 @@ export interface OutboundRecord {
   readonly fields: Readonly<Record<string, FieldValue>>;
   /** The id the destination returned for this key on an earlier run, when it returns ids. */
   readonly destinationId: string | null;
+  /**
+   * Names this change of this record: the same on every attempt and in every run that sends it again (after a crash,
+   * a lost answer or a retryable refusal), different for any later change of the record (even back to an earlier
+   * value). Derived from the sync, the mode, the operation, the key, the content hash and the run that last
+   * delivered the record. A receiver that remembers the keys of the records it took can drop re-sends: Tideline's
+   * delivery is at-least-once, and exactly-once for such a receiver. Pass it to APIs that de-duplicate (an event id).
+   */
+  readonly idempotencyKey: string;
 }
 
 export interface Batch {
@@ -56,13 +64,28 @@ export interface Batch {
   readonly records: readonly OutboundRecord[];
   /** Aborted when the request's time budget (the destination's timeout) is spent: pass it to every request. */
   readonly signal: AbortSignal;
-  /** The same for every attempt at this batch, different for any other batch: lets a receiver ignore a replay. */
+  /**
+   * Derived from the records' own idempotency keys: the same for every attempt at this batch and for the same
+   * records sent again as one batch by a later run; different for any other batch. Lets a receiver ignore a replay.
+   */
   readonly idempotencyKey: string;
 }
 
 export type RecordOutcome =
   | { readonly ok: true; readonly destinationId?: string | undefined }
-  | { readonly ok: false; readonly code: string; readonly message: string; readonly retryable: boolean };
+  | {
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly retryable: boolean;
+      /**
+       * An `insert` refused because the destination already holds the key. When Tideline may have delivered this
+       * very record before — an attempt whose answer was lost, or a run that died after sending it — the engine
+       * counts it as delivered; otherwise it is the rejection it says (someone else created the key).
+       */
+      readonly alreadyExists?: boolean;
+      readonly destinationId?: string | undefined;
+    };
 
 export interface DestinationLimits {
   /** Most records in one request. */
@@ -99,6 +122,12 @@ export interface DestinationContext {
    * then creates, Meta `usersreplace`). Absent means false.
    */
   readonly fullResync?: boolean;
+  /**
+   * Earlier runs of this sync that died or stopped before finishing, with how many records each delivered according
+   * to the journal (applied before this run planned). A destination that keeps one unit of work per run (a file)
+   * cuts what such a run left to exactly those records: the others are sent again by this run. Absent means none.
+   */
+  readonly interruptedRuns?: readonly { readonly runId: string; readonly delivered: number }[];
   /** Project root: relative paths in a destination's config are resolved from it. */
   readonly root: string;
   readonly logger: Logger;

@@ -87,7 +87,7 @@ for (const engine of engines()) {
       const first = await harness.sync('ins');
       expect(first).toMatchObject({ status: 'partial', accepted: 9, rejected: 1 });
       const rejected = await harness.engine().store.rejectedRows('ins', 5);
-      expect(rejected).toMatchObject([{ record_key: '3', error_code: 'duplicate', retryable: false }]);
+      expect(rejected).toMatchObject([{ record_key: '3', error_code: 'already_exists', retryable: false }]);
       await harness.setRows(rows.map((p) => (p.id === 5 ? { ...p, orders: 99 } : p)).concat(people(1, 11)));
       const second = await harness.sync('ins');
       // The change to 5 is not an insert; the new key 11 is; the refused 3 is held back.

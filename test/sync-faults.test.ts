@@ -56,7 +56,7 @@ describe('fault injection on the webhook emulator', () => {
       const faults = [...emulator.server.faults.injected.values()].reduce((a, b) => a + b, 0);
       console.info(
         `[fault injection] ${mode} seed ${seed}: ${answered} requests, ${faults} faults (${Math.round((100 * faults) / answered)} %) ${JSON.stringify(injected)}; ` +
-          `${result.retries} retries, ${result.rateLimited} rate-limited, ${emulator.stats.replays} replays answered from the idempotency memory; ${result.seconds} s`,
+          `${result.retries} retries, ${result.rateLimited} rate-limited, ${emulator.stats.replays} records answered from the idempotency memory; ${result.seconds} s`,
       );
 
       expect(result.status, result.error ?? '').toBe('success');

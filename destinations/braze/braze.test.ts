@@ -19,7 +19,7 @@ const context = (mode: DestinationContext['mode'], object = 'users'): Destinatio
 });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', object = 'users', fields: (key: string) => Record<string, FieldValue> = (k) => ({ email: `${k}@example.com` })): Batch {
-  return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+  return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
 describe('braze adapter against its emulator', () => {

@@ -20,7 +20,7 @@ const context: DestinationContext = {
 };
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', object = 'contacts'): Batch {
-  return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { first_name: `F ${key}`, shoe_size: 42 }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+  return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { first_name: `F ${key}`, shoe_size: 42 }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
 describe('brevo adapter against its emulator', () => {

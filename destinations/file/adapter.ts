@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
@@ -31,7 +31,10 @@ export interface Manifest {
   readonly operations: Readonly<Record<string, number>>;
   readonly columns: readonly string[];
   readonly sha256: string;
-  /** False when the run stopped early (or died and the file was recovered by the next run). */
+  /**
+   * False when the run stopped early, or died and the file was recovered by the next run: it then holds exactly the
+   * records the run's journal recorded as delivered (the rest are in a later run's file), never a row twice.
+   */
   readonly complete: boolean;
   readonly finished_at: string;
 }
@@ -39,8 +42,13 @@ export interface Manifest {
 /**
  * Files: one data file per run (CSV or JSON Lines) in `<path>/<sync>/`, each with a `.manifest.json` written last.
  * Every row carries its operation in `_op`, so a consumer replays the files in order to hold what the sync holds.
- * A record is accepted once written to the file. A run that dies leaves `<run>.<ext>.partial`; the next run of the
- * sync renames it and writes its manifest with `complete: false`, so no accepted record is lost.
+ * A record is accepted once written to the file and flushed to disk. A run that dies leaves `<run>.<ext>.partial`
+ * (or, dying while finishing, a data file without a manifest). The next run of the sync cuts that file to the
+ * records the dead run's journal recorded as delivered (`DestinationContext.interruptedRuns`: rows are written in
+ * the order their outcomes are journaled, so they are its first rows), renames it and writes its manifest with
+ * `complete: false`; the records cut are sent again in the new run's file. So every manifested row was delivered
+ * once: no row is in two manifested files, and none is lost. A file of a run the state does not know (state reset)
+ * is kept whole, with a warning.
  */
 export const file = defineDestination<FileConfig>({
   type: 'file',
@@ -83,7 +91,7 @@ class FileSession implements DestinationSession {
     } catch (error) {
       throw new StopSyncError(`cannot create the folder ${this.#dir}: ${(error as Error).message}`);
     }
-    await recoverPartials(this.#dir, this.context.sync, this.context.object);
+    await recoverUnfinished(this.#dir, this.context);
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -97,6 +105,8 @@ class FileSession implements DestinationSession {
         ? stringify(rows.map((row) => this.#columns.map((c) => csvCell(row[c]))))
         : rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
     await this.write(text);
+    // Accepted means on disk: the journal will say so, and a recovery trusts the rows the journal counts.
+    await this.#handle!.datasync();
     this.#records += rows.length;
     this.#operations[batch.operation] = (this.#operations[batch.operation] ?? 0) + rows.length;
     return batch.records.map(() => ({ ok: true }));
@@ -140,29 +150,91 @@ function csvCell(value: FieldValue | undefined): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-/** Finishes the files of runs that died: renamed, with a manifest saying they are incomplete. */
-async function recoverPartials(dir: string, sync: string, object: string): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.partial')) continue;
-    const base = name.slice(0, -'.partial'.length);
-    const format = base.endsWith('.csv') ? 'csv' : 'jsonl';
-    const text = await readFile(join(dir, name), 'utf8');
-    const records = format === 'csv' ? Math.max(0, parse(text, { relax_column_count: true }).length - 1) : text.split('\n').filter((l) => l.length > 0).length;
-    await rename(join(dir, name), join(dir, base));
-    if (existsSync(join(dir, `${base}.manifest.json`))) continue;
+/**
+ * Finishes the files of runs that died: `<run>.<ext>.partial`, or a data file without its manifest (the run died
+ * while finishing). Each is cut to the records its run delivered, when the state knows the run, then renamed and
+ * given a manifest that lists exactly what it holds, marked incomplete.
+ */
+async function recoverUnfinished(dir: string, context: DestinationContext): Promise<void> {
+  const names = new Set(await readdir(dir));
+  const delivered = new Map((context.interruptedRuns ?? []).map((r) => [r.runId, r.delivered]));
+  for (const name of names) {
+    const partial = name.endsWith('.partial');
+    const base = partial ? name.slice(0, -'.partial'.length) : name;
+    const format = base.endsWith('.csv') ? 'csv' : base.endsWith('.jsonl') ? 'jsonl' : undefined;
+    if (!format || (!partial && names.has(`${base}.manifest.json`))) continue;
+    const runId = base.slice(0, base.lastIndexOf('.'));
+    const path = join(dir, name);
+    const keep = delivered.get(runId);
+    if (keep === undefined) context.logger.warn({ file: base }, `the file of run ${runId} was left unfinished by a run the sync's state does not know: kept whole`);
+    const rows = await readRows(path, format, keep);
+    if (keep !== undefined && rows.records < keep) {
+      context.logger.warn({ file: base, delivered: keep, rows: rows.records }, `the file of run ${runId} holds fewer rows (${rows.records}) than its journal recorded (${keep})`);
+    }
+    await truncate(path, rows.bytes);
+    await rename(path, join(dir, base));
+    const text = await readFile(join(dir, base));
     const manifest: Manifest = {
-      sync,
-      run_id: base.slice(0, base.lastIndexOf('.')),
-      object,
+      sync: context.sync,
+      run_id: runId,
+      object: context.object,
       format,
       file: base,
-      records,
-      operations: {},
-      columns: [],
+      records: rows.records,
+      operations: rows.operations,
+      columns: rows.columns,
       sha256: createHash('sha256').update(text).digest('hex'),
       complete: false,
       finished_at: new Date().toISOString(),
     };
     await writeFile(join(dir, `${base}.manifest.json`), JSON.stringify(manifest, null, 2) + '\n');
   }
+}
+
+/**
+ * The first `limit` whole records of a data file (all of them when undefined): how many bytes they take (the header
+ * included), their operations and columns. A last record cut short by the crash is never counted.
+ */
+async function readRows(path: string, format: 'csv' | 'jsonl', limit: number | undefined): Promise<{ records: number; bytes: number; operations: Record<string, number>; columns: string[] }> {
+  const buffer = await readFile(path);
+  const operations: Record<string, number> = {};
+  const count = (op: unknown) => (operations[String(op)] = (operations[String(op)] ?? 0) + 1);
+  const max = limit ?? Infinity;
+  if (format === 'jsonl') {
+    const columns = new Set<string>();
+    let bytes = 0;
+    let records = 0;
+    while (records < max) {
+      const end = buffer.indexOf(0x0a, bytes);
+      if (end < 0) break;
+      const row = JSON.parse(buffer.subarray(bytes, end).toString('utf8')) as Record<string, unknown>;
+      for (const column of Object.keys(row)) columns.add(column);
+      count(row[OP_COLUMN]);
+      bytes = end + 1;
+      records++;
+    }
+    return { records, bytes, operations, columns: [...columns] };
+  }
+  const ends: number[] = [];
+  const rows: string[][] = [];
+  try {
+    parse(buffer, {
+      relax_column_count: true,
+      to: max === Infinity ? -1 : max + 1,
+      on_record: (record: string[], info: { bytes: number }) => {
+        // Only records ended by their newline are whole: the writer ends every row with one.
+        if (buffer[info.bytes - 1] === 0x0a) {
+          ends.push(info.bytes);
+          rows.push(record);
+        }
+        return null;
+      },
+    });
+  } catch {
+    // An unfinished last record (a quote never closed): the records before it stand.
+  }
+  const [header, ...records] = rows.slice(0, max === Infinity ? undefined : max + 1);
+  const opIndex = header ? header.indexOf(OP_COLUMN) : -1;
+  for (const record of records) count(record[opIndex]);
+  return { records: records.length, bytes: ends[records.length] ?? ends.at(-1) ?? 0, operations, columns: header ?? [] };
 }

@@ -28,7 +28,7 @@ const batch = (operation: Batch['operation'], rows: [string, Record<string, stri
   object: 'contacts',
   operation,
   keyField: 'id',
-  records: rows.map(([key, fields]) => ({ key, fields, destinationId: null })),
+  records: rows.map(([key, fields]) => ({ key, fields, destinationId: null, idempotencyKey: `ik-${key}` })),
   signal: AbortSignal.timeout(5000),
   idempotencyKey: 'k',
 });
@@ -64,5 +64,31 @@ describe('file destination', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'export', '20260101T000000000Z-dead00.jsonl.manifest.json'), 'utf8')) as Manifest;
     expect(manifest).toMatchObject({ records: 1, complete: false, file: '20260101T000000000Z-dead00.jsonl' });
     expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '1': { email: 'a@x.com' } } });
+  });
+
+  it("cuts a dead run's file to the records its journal delivered, so no row is in two manifested files", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    mkdirSync(join(dir, 'export'));
+    // Three whole rows and one cut short by the kill; the journal recorded two of them as delivered.
+    const csv = '_op,id,email,orders\nupsert,1,a@x.com,1\nupsert,2,"two\nlines, quoted",2\ndelete,3,,\nupsert,4,"unfinis';
+    writeFileSync(join(dir, 'export', '20260101T000000000Z-dead01.csv.partial'), csv);
+    // A run that died after renaming its file, before writing the manifest: all three of its rows were delivered.
+    writeFileSync(join(dir, 'export', '20260101T000000001Z-dead02.jsonl'), '{"_op":"upsert","id":"7"}\n{"_op":"delete","id":"8"}\n{"_op":"upsert","id":"9"}\n');
+    const interruptedRuns = [
+      { runId: '20260101T000000000Z-dead01', delivered: 2 },
+      { runId: '20260101T000000001Z-dead02', delivered: 3 },
+    ];
+    const session = await file.open(file.configSchema.parse({ path: dir, format: 'csv' }), { ...context('20260102T000000000Z-cccccc'), interruptedRuns });
+    await session.check();
+    const folder = join(dir, 'export');
+    expect(readFileSync(join(folder, '20260101T000000000Z-dead01.csv'), 'utf8')).toBe('_op,id,email,orders\nupsert,1,a@x.com,1\nupsert,2,"two\nlines, quoted",2\n');
+    const first = JSON.parse(readFileSync(join(folder, '20260101T000000000Z-dead01.csv.manifest.json'), 'utf8')) as Manifest;
+    expect(first).toMatchObject({ records: 2, operations: { upsert: 2 }, columns: ['_op', 'id', 'email', 'orders'], complete: false });
+    const second = JSON.parse(readFileSync(join(folder, '20260101T000000001Z-dead02.jsonl.manifest.json'), 'utf8')) as Manifest;
+    expect(second).toMatchObject({ records: 3, operations: { upsert: 2, delete: 1 }, complete: false });
+    expect(readdirSync(folder).filter((n) => n.endsWith('.partial'))).toEqual([]);
+    // The manifest's digest is the file's.
+    const { createHash } = await import('node:crypto');
+    expect(first.sha256).toBe(createHash('sha256').update(readFileSync(join(folder, first.file))).digest('hex'));
   });
 });

@@ -21,7 +21,7 @@ const context: DestinationContext = {
 };
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', fields: Record<string, string> = {}, object = 'contacts'): Batch {
-  return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { firstname: `F ${key}`, ...fields }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+  return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { firstname: `F ${key}`, ...fields }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
 describe('hubspot adapter against its emulator', () => {

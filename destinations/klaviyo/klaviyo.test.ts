@@ -22,7 +22,7 @@ const context = (mode: DestinationContext['mode'], object = 'profiles', keyField
 });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', fields: (key: string) => Record<string, FieldValue> = (k) => ({ email: `p${k}@example.com` }), object = 'profiles', signal = AbortSignal.timeout(5000)): Batch {
-  return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null })), signal, idempotencyKey: 'k' };
+  return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal, idempotencyKey: 'k' };
 }
 
 describe('klaviyo profiles', () => {
@@ -30,7 +30,7 @@ describe('klaviyo profiles', () => {
     expect(toE164('(415) 555-2671', 'US')).toBe('+14155552671');
     expect(toE164('020 7946 0958', 'GB')).toBe('+442079460958');
     expect(toE164('020 7946 0958', undefined)).toBeUndefined();
-    const record = { key: '1', fields: { phone_number: '020 7946 0958', first_name: 'Ann', 'location.city': 'Leeds', orders: 3, 'properties.tier': 'gold' }, destinationId: null };
+    const record = { key: '1', fields: { phone_number: '020 7946 0958', first_name: 'Ann', 'location.city': 'Leeds', orders: 3, 'properties.tier': 'gold' }, destinationId: null, idempotencyKey: 'ik-1' };
     expect(profileOf(record, 'external_id', 'GB')).toEqual({
       identifier: '1',
       attributes: { external_id: '1', phone_number: '+442079460958', first_name: 'Ann', location: { city: 'Leeds' }, properties: { orders: 3, tier: 'gold' } },

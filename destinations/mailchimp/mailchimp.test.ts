@@ -22,7 +22,7 @@ const context = (mode: DestinationContext['mode'], object = 'members', keyField 
 });
 
 function batch(emails: string[], operation: Batch['operation'] = 'upsert', fields: (email: string) => Record<string, FieldValue> = () => ({ first_name: 'Ann' }), object = 'members'): Batch {
-  return { object, operation, keyField: 'email', records: emails.map((key) => ({ key, fields: fields(key), destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+  return { object, operation, keyField: 'email', records: emails.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
 describe('mailchimp identity', () => {
@@ -89,11 +89,11 @@ describe('mailchimp adapter against its emulator', () => {
     emulator = await startMailchimpEmulator({ lists: { [LIST]: { ...lists[LIST], mergeFields: [{ tag: 'EXTERNAL_ID' }] } } });
     const session = await mailchimp.open(config(), context('audience', '7', 'external_id'));
     await session.check();
-    const add: Batch = { ...batch([], 'add', undefined, '7'), keyField: 'external_id', records: ['1', '2'].map((key) => ({ key, fields: { email: `p${key}@example.com` }, destinationId: null })) };
+    const add: Batch = { ...batch([], 'add', undefined, '7'), keyField: 'external_id', records: ['1', '2'].map((key) => ({ key, fields: { email: `p${key}@example.com` }, destinationId: null, idempotencyKey: `ik-${key}` })) };
     await expect(session.apply(add)).resolves.toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
     expect([...emulator.segment(LIST, '7')].sort()).toEqual(['p1@example.com', 'p2@example.com']);
     expect(emulator.members(LIST).get('p1@example.com')?.merge_fields).toEqual({ EXTERNAL_ID: '1' });
-    const remove: Batch = { ...add, operation: 'remove', records: [{ key: '1', fields: { email: 'p1@example.com' }, destinationId: null }] };
+    const remove: Batch = { ...add, operation: 'remove', records: [{ key: '1', fields: { email: 'p1@example.com' }, destinationId: null, idempotencyKey: 'ik-1' }] };
     await session.apply(remove);
     expect(emulator.segment(LIST, '7')).toEqual(['p2@example.com']);
     await expect(mailchimp.open(config(), context('audience', '999', 'external_id')).then((s) => s.check())).rejects.toBeInstanceOf(StopSyncError);

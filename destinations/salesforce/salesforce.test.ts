@@ -28,7 +28,7 @@ const CONTRACT_CONTACT: SalesforceFieldDef[] = [
 ];
 
 function batch(keys: string[], operation: Batch['operation'], fields: Record<string, string> = {}): Batch {
-  return { object: 'Contact', operation, keyField: 'External_Id__c', records: keys.map((key) => ({ key, fields: { LastName: `L${key}`, ...fields }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+  return { object: 'Contact', operation, keyField: 'External_Id__c', records: keys.map((key) => ({ key, fields: { LastName: `L${key}`, ...fields }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
 describe('salesforce adapter against its emulator', () => {
@@ -76,7 +76,7 @@ describe('salesforce adapter against its emulator', () => {
   it('maps success:false per record, stops on an unknown field, deletes by ids found by external id', async () => {
     emulator = await startSalesforceEmulator();
     const session = await open();
-    const outcomes = await session.apply({ ...batch(['a', 'b'], 'upsert'), records: [{ key: 'a', fields: { LastName: 'Archer' }, destinationId: null }, { key: 'b', fields: { FirstName: 'Bea' }, destinationId: null }] });
+    const outcomes = await session.apply({ ...batch(['a', 'b'], 'upsert'), records: [{ key: 'a', fields: { LastName: 'Archer' }, destinationId: null, idempotencyKey: 'ik-a' }, { key: 'b', fields: { FirstName: 'Bea' }, destinationId: null, idempotencyKey: 'ik-b' }] });
     expect(outcomes).toMatchObject([
       { ok: true, destinationId: expect.stringMatching(/^003/) },
       { ok: false, code: 'required_field_missing', retryable: false, message: expect.stringContaining('LastName') },
@@ -114,7 +114,7 @@ describe('salesforce campaign membership (audience mode)', () => {
     object: `campaign:${CAMPAIGN}`,
     operation,
     keyField: 'External_Id__c',
-    records: keys.map((key, i) => ({ key, fields, destinationId: ids[i] ?? null })),
+    records: keys.map((key, i) => ({ key, fields, destinationId: ids[i] ?? null, idempotencyKey: `ik-${key}` })),
     signal: AbortSignal.timeout(5000),
     idempotencyKey: 'k',
   });

@@ -11,7 +11,7 @@ import {
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest } from '../http.js';
 import { startWebhookEmulator, WebhookEmulator } from './emulator.js';
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, type WebhookBody, type WebhookResults } from './protocol.js';
+import { ALREADY_EXISTS, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, type WebhookBody, type WebhookResults } from './protocol.js';
 
 export const webhookConfigSchema = z.strictObject({
   /** Where batches are POSTed. */
@@ -76,7 +76,7 @@ class WebhookSession implements DestinationSession {
       object: batch.object,
       operation: batch.operation,
       key_field: batch.keyField,
-      records: batch.records.map((r) => ({ key: r.key, fields: r.fields })),
+      records: batch.records.map((r) => ({ key: r.key, fields: r.fields, idempotency_key: r.idempotencyKey })),
     };
     const { status, results } = await this.post(body, batch.idempotencyKey, batch.signal);
     if (!results) {
@@ -88,7 +88,8 @@ class WebhookSession implements DestinationSession {
       const result = byKey.get(record.key);
       if (!result) return { ok: false, code: 'no_outcome', message: 'the receiver did not answer for this record', retryable: true };
       if (result.ok) return { ok: true, destinationId: result.id };
-      return { ok: false, code: result.code ?? 'rejected', message: result.message ?? 'rejected by the receiver', retryable: result.retryable === true };
+      const code = result.code ?? 'rejected';
+      return { ok: false, code, message: result.message ?? 'rejected by the receiver', retryable: result.retryable === true, alreadyExists: code === ALREADY_EXISTS };
     });
   }
 

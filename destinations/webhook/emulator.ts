@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EmulatorState, Operation } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature, type WebhookBody, type WebhookRecord, type WebhookResults } from './protocol.js';
+import { ALREADY_EXISTS, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifySignature, type WebhookBody, type WebhookRecord, type WebhookResults } from './protocol.js';
 
 /** Why the emulated receiver refuses one record (a partial failure), or undefined to accept it. */
 export type RecordRule = (record: WebhookRecord, object: string) => { code: string; message: string; retryable?: boolean } | undefined;
@@ -31,14 +31,15 @@ export interface WebhookStats {
   maxBatchSeen: number;
   /** Records received in requests that took effect (replays not counted). */
   recordsReceived: number;
-  /** Requests answered from the idempotency memory. */
+  /** Records answered from the idempotency memory (sent again after a lost answer, or by a later run). */
   replays: number;
 }
 
 /**
  * A receiver that speaks the webhook protocol strictly: signature checked, batch size capped, body shape checked,
  * records kept per object by key with each operation's meaning (insert refuses an existing key, update a missing
- * one), replays of an Idempotency-Key answered from memory without applying them twice.
+ * one), and a record whose idempotency key it took before answered with success without applying it twice, in
+ * whatever batch it comes back (the per-record de-duplication the protocol recommends).
  */
 export class WebhookEmulator extends ServerEmulator {
   constructor(
@@ -59,7 +60,7 @@ export class WebhookEmulator extends ServerEmulator {
 export async function startWebhookEmulator(options: WebhookEmulatorOptions = {}): Promise<WebhookEmulator> {
   const secret = options.secret ?? randomBytes(24).toString('hex');
   const maxBatch = options.maxBatchRecords ?? 10_000;
-  const replies = new Map<string, EmulatorReply>();
+  const taken = new Set<string>();
   const stats: WebhookStats = { maxBatchSeen: 0, recordsReceived: 0, replays: 0 };
 
   const api: ApiContract = {
@@ -78,21 +79,7 @@ export async function startWebhookEmulator(options: WebhookEmulatorOptions = {})
     }),
     serverError: (status) => ({ status, body: { error: 'server_error', message: 'the receiver failed' } }),
     rateHeaders: (state) => ({ 'x-ratelimit-limit': String(state.limit), 'x-ratelimit-remaining': String(state.remaining) }),
-    handle: (request, store) => {
-      const key = requestHeader(request, IDEMPOTENCY_HEADER);
-      const remembered = key ? replies.get(key) : undefined;
-      if (remembered) {
-        stats.replays++;
-        return remembered;
-      }
-      const reply = handle(request, store, stats, maxBatch, options);
-      // Only answers that took effect are remembered: a refused batch may be sent again, split or not.
-      if (key && reply.status < 300) {
-        replies.set(key, reply);
-        if (replies.size > 50_000) replies.delete(replies.keys().next().value!);
-      }
-      return reply;
-    },
+    handle: (request, store) => handle(request, store, stats, maxBatch, options, taken),
   };
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
   const saved = options.saved as { objects?: EmulatorState['objects'] } | undefined;
@@ -100,7 +87,7 @@ export async function startWebhookEmulator(options: WebhookEmulatorOptions = {})
   return new WebhookEmulator(server, secret, stats);
 }
 
-function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStats, maxBatch: number, options: WebhookEmulatorOptions): EmulatorReply {
+function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStats, maxBatch: number, options: WebhookEmulatorOptions, taken: Set<string>): EmulatorReply {
   if (request.method !== 'POST') return { status: 405, body: { error: 'method_not_allowed' } };
   let body: WebhookBody;
   try {
@@ -114,11 +101,16 @@ function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStat
   if (body.records.length > maxBatch) return { status: 413, body: { error: 'too_large', message: `at most ${maxBatch} records per request` } };
   if (options.poison && body.records.some((r) => options.poison!(r, body.object))) return { status: 400, body: { error: 'bad_request', message: 'a record is invalid' } };
   stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.records.length);
-  stats.recordsReceived += body.records.length;
 
   const records = store.object(body.object);
   const results: WebhookResults['results'][number][] = [];
   for (const record of body.records) {
+    if (taken.has(record.idempotency_key)) {
+      stats.replays++;
+      results.push({ key: record.key, ok: true });
+      continue;
+    }
+    stats.recordsReceived++;
     const refused = options.reject?.(record, body.object);
     if (refused) {
       results.push({ key: record.key, ok: false, code: refused.code, message: refused.message, retryable: refused.retryable ?? false });
@@ -128,7 +120,7 @@ function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStat
     switch (body.operation) {
       case 'insert':
         if (existing) {
-          results.push({ key: record.key, ok: false, code: 'duplicate', message: 'a record with this key exists', retryable: false });
+          results.push({ key: record.key, ok: false, code: ALREADY_EXISTS, message: 'a record with this key exists', retryable: false });
           continue;
         }
         records.set(record.key, { ...record.fields });
@@ -151,6 +143,8 @@ function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStat
         records.delete(record.key);
         break;
     }
+    taken.add(record.idempotency_key);
+    if (taken.size > 1_000_000) taken.delete(taken.values().next().value!);
     results.push({ key: record.key, ok: true });
   }
   return { status: 200, body: { results } satisfies WebhookResults };
@@ -165,6 +159,7 @@ function shapeProblem(body: WebhookBody): string | undefined {
   for (const record of body.records) {
     if (typeof record?.key !== 'string' || record.key === '') return 'every record needs a non-empty string key';
     if (!record.fields || typeof record.fields !== 'object' || Array.isArray(record.fields)) return 'every record needs fields (an object)';
+    if (typeof record.idempotency_key !== 'string' || record.idempotency_key === '') return 'every record needs an idempotency_key';
     if (keys.has(record.key)) return `key ${JSON.stringify(record.key)} appears twice in one batch`;
     keys.add(record.key);
   }

@@ -5,11 +5,20 @@ import type { FieldValue, Operation } from '../destination.js';
  * The webhook protocol, shared by the adapter and its emulator (and documented in destinations/webhook/README.md).
  *
  * Each batch is one `POST` of a JSON body {@link WebhookBody}, signed when the destination has a `secret`:
- * `X-Tideline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`. Every attempt at the
- * same batch carries the same `Idempotency-Key`, so a receiver can ignore a replay after a timeout.
+ * `X-Tideline-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`.
+ *
+ * Delivery is at-least-once: a batch whose answer was lost (timeout, reset, 5xx) is sent again, and so are the
+ * records in flight when a run died. Every record carries an `idempotency_key` naming this change of this record —
+ * the same on every re-send, in any batch, by any run; a new one for any later change. A receiver that remembers the
+ * keys of the records it took, and answers a known key with success without applying it again, sees each change
+ * exactly once. The `Idempotency-Key` header names the batch (derived from its records' keys): enough to ignore a
+ * replay of the same batch, but a later run may group re-sent records differently, so de-duplicate per record.
+ *
  * The receiver answers 2xx when it took every record; or 200/207 with {@link WebhookResults} to accept some and
  * reject others; 400/413/422 when it refuses the batch as a whole (Tideline splits it to find the bad record);
- * 401/403 for bad credentials; 429 with Retry-After to slow down; 5xx or no answer for a transient failure.
+ * 401/403 for bad credentials; 429 with Retry-After to slow down; 5xx or no answer for a transient failure. An
+ * `insert` of a key the receiver holds is refused with code {@link ALREADY_EXISTS}: Tideline counts it as delivered
+ * when it may have sent that record before (a lost answer, a run that died), and as a rejection otherwise.
  */
 export interface WebhookBody {
   readonly sync: string;
@@ -23,7 +32,12 @@ export interface WebhookBody {
 export interface WebhookRecord {
   readonly key: string;
   readonly fields: Readonly<Record<string, FieldValue>>;
+  /** This change of this record: the same whenever it is sent again (see above). */
+  readonly idempotency_key: string;
 }
+
+/** The result code of an `insert` refused because the receiver already holds the key. */
+export const ALREADY_EXISTS = 'already_exists';
 
 export interface WebhookResults {
   readonly results: readonly {

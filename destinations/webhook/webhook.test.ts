@@ -20,7 +20,7 @@ const context = {
 };
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', idempotencyKey = `k-${keys.join(',')}`): Batch {
-  return { object: 'contacts', operation, keyField: 'id', records: keys.map((key) => ({ key, fields: { email: `${key}@example.com` }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey };
+  return { object: 'contacts', operation, keyField: 'id', records: keys.map((key) => ({ key, fields: { email: `${key}@example.com` }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey };
 }
 
 describe('webhook signature', () => {
@@ -44,16 +44,19 @@ describe('webhook adapter against its emulator', () => {
     return webhook.open(config, context);
   };
 
-  it('sends signed batches with an idempotency key; a replay is answered without applying twice', async () => {
+  it("sends signed batches with each record's idempotency key; a re-sent record is answered without applying twice", async () => {
     emulator = await startWebhookEmulator();
     const session = await open();
     await session.check();
     expect(await session.apply(batch(['1', '2'], 'insert', 'same'))).toEqual([{ ok: true }, { ok: true }]);
     expect(await session.apply(batch(['1', '2'], 'insert', 'same'))).toEqual([{ ok: true }, { ok: true }]);
-    expect(emulator.stats.replays).toBe(1);
+    // Re-sent in another batch (a later run groups records differently): still recognised, record by record.
+    expect(await session.apply(batch(['2'], 'insert', 'other'))).toEqual([{ ok: true }]);
+    expect(emulator.stats.replays).toBe(3);
     expect(emulator.server.store.duplicates()).toEqual({});
-    // The same records in a new batch are a new insert: refused per record, as an API with unique keys does.
-    expect(await session.apply(batch(['2'], 'insert', 'other'))).toMatchObject([{ ok: false, code: 'duplicate', retryable: false }]);
+    // Another change inserting an existing key (a new idempotency key): refused as existing, which the adapter flags.
+    const other = { ...batch(['2'], 'insert', 'third'), records: [{ key: '2', fields: {}, destinationId: null, idempotencyKey: 'another-change' }] };
+    expect(await session.apply(other)).toMatchObject([{ ok: false, code: 'already_exists', retryable: false, alreadyExists: true }]);
   });
 
   it('maps the receiver\'s answers to typed failures', async () => {
@@ -77,7 +80,7 @@ describe('webhook adapter against its emulator', () => {
 
   it('the emulator refuses duplicate keys in one batch and unsigned requests', async () => {
     emulator = await startWebhookEmulator();
-    const body = JSON.stringify({ sync: 's', object: 'o', operation: 'upsert', key_field: 'id', records: [{ key: 'a', fields: {} }, { key: 'a', fields: {} }] });
+    const body = JSON.stringify({ sync: 's', object: 'o', operation: 'upsert', key_field: 'id', records: [{ key: 'a', fields: {}, idempotency_key: 'i1' }, { key: 'a', fields: {}, idempotency_key: 'i2' }] });
     const signed = await fetch(`${emulator.endpoint}/hook`, { method: 'POST', body, headers: { [SIGNATURE_HEADER]: sign(emulator.secret, body, Math.floor(Date.now() / 1000)), [IDEMPOTENCY_HEADER]: 'x' } });
     expect(signed.status).toBe(400);
     expect(await signed.json()).toMatchObject({ message: 'key "a" appears twice in one batch' });

@@ -275,6 +275,7 @@ function toJson(r: SyncResult) {
     rate_limited: r.rateLimited,
     retries: r.retries,
     splits: r.splits,
+    already_delivered: r.alreadyDelivered,
     recovered: r.recovered,
     seconds: r.seconds,
     error: r.error,

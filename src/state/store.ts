@@ -3,6 +3,7 @@ import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import type { Connection, Row, Value } from '../warehouses/connection.js';
 import {
   changesTable,
+  IN_DOUBT_STATUS,
   JOURNAL_COLUMNS,
   journalTable,
   LOCK_COLUMNS,
@@ -16,7 +17,10 @@ import {
   type ColumnDef,
 } from './tables.js';
 
-/** One per-record outcome, as appended to the journal: the record is the change set's row `seq`. */
+/**
+ * One per-record outcome, as appended to the journal: the record is the change set's row `seq`. A row with
+ * `accepted` NULL is not an outcome but a dispatch mark (see `markDispatched`).
+ */
 export interface JournalEntry {
   readonly seq: number;
   readonly accepted: boolean;
@@ -26,6 +30,9 @@ export interface JournalEntry {
   readonly message: string | null;
   readonly retryable: boolean | null;
 }
+
+/** The `error_code` of a dispatch mark in the journal. */
+const DISPATCHED = 'dispatched';
 
 export interface RunCounts {
   readonly added: number;
@@ -213,9 +220,28 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
     return Number(rows[0]?.['n'] ?? 0);
   }
 
+  /** Outcomes in the journal (dispatch marks not counted). */
   async journalSize(sync: string): Promise<number> {
-    const rows = await this.connection.query(sql`SELECT COUNT(*) AS ${this.dialect.id('n')} FROM ${this.dialect.table(this.journal(sync))}`);
-    return Number(rows[0]?.['n'] ?? 0);
+    return (await this.journalCounts(sync)).outcomes;
+  }
+
+  /** Rows in the journal: outcomes, and all rows (outcomes and dispatch marks). */
+  async journalCounts(sync: string): Promise<{ outcomes: number; rows: number }> {
+    const d = this.dialect;
+    const outcomes = sql`SUM(CASE WHEN ${d.id('accepted')} IS NULL THEN 0 ELSE 1 END)`;
+    const rows = await this.connection.query(sql`SELECT COUNT(*) AS ${d.id('n')}, ${outcomes} AS ${d.id('outcomes')} FROM ${d.table(this.journal(sync))}`);
+    return { outcomes: Number(rows[0]?.['outcomes'] ?? 0), rows: Number(rows[0]?.['n'] ?? 0) };
+  }
+
+  /**
+   * Records, durably and before they are sent, that change-set rows may be sent from now on: each row given (with
+   * what the snapshot must keep of it, for destinations that retain fields), or every row up to `seq` at once. If the
+   * run dies, the next one knows which records without an outcome may have reached the destination: they are kept
+   * in doubt (see applyJournalStatements) rather than forgotten.
+   */
+  async markDispatched(sync: string, rows: readonly { readonly seq: number; readonly retained: string | null }[]): Promise<void> {
+    if (!rows.length) return;
+    await this.connection.insertRows(this.journal(sync), JOURNAL_COLUMNS, [rows.map((r) => [r.seq, null, null, r.retained, DISPATCHED, null, null])]);
   }
 
   /**
@@ -223,19 +249,26 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
    * leaves either the journal (applied again next time) or its effect, never half of it. Each outcome is joined to
    * its change-set row for the key, hash and op. Accepted writes advance the snapshot (keeping an earlier
    * destination id when the API returned none), accepted removals drop the snapshot row, rejections are counted in
-   * the rejected table (and flag the snapshot row), and an accepted key leaves the rejected table. `runId` is the run
-   * the outcomes belong to.
+   * the rejected table (and flag the snapshot row), and an accepted key leaves the rejected table. The run's record
+   * counts the outcomes, so a run that died still says what it delivered. `runId` is the run the outcomes belong to.
+   *
+   * Rows the run had dispatched (up to its latest dispatch mark) but that have no outcome — it died, or gave up on
+   * their batch after sending it — may or may not have reached the destination. Their snapshot row is kept `in_doubt`
+   * with no hash (created for a key the snapshot did not hold, with the fields to retain the dispatch mark recorded),
+   * so the next run sends them again whatever the model says: the record if it is still in the model, its removal if
+   * it left; and an insert answered "already exists" then counts as delivered.
    */
   applyJournalStatements(sync: string, runId: string, now: Date): Sql[] {
     const d = this.dialect;
     const journal = d.table(this.journal(sync));
     const snapshot = d.table(this.snapshot(sync));
     const rejected = d.table(this.table('rejected'));
+    const changes = d.table(this.changes(sync));
     const id = (name: string) => d.id(name);
     const x = (name: string) => sql`x.${id(name)}`;
     const p = (name: string) => sql`p.${id(name)}`;
     const at = d.timestampLiteral(now);
-    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}, j.* FROM ${journal} AS j JOIN ${d.table(this.changes(sync))} AS c ON c.${id('seq')} = j.${id('seq')})`;
+    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}, j.* FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')} WHERE j.${id('accepted')} IS NOT NULL)`;
     const keysWhere = (condition: Sql) => sql`SELECT ${x('record_key')} FROM ${outcomes} AS x WHERE ${condition}`;
     const removed = sql`${x('op')} = ${d.string('removed')}`;
 
@@ -247,18 +280,49 @@ WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}`;
 FROM ${outcomes} AS x LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('record_key')} = ${x('record_key')}
 WHERE NOT ${x('accepted')}`;
 
+    const marks = sql`(SELECT ${id('seq')}, MAX(${id('retained')}) AS ${id('retained')} FROM ${journal} WHERE ${id('accepted')} IS NULL GROUP BY ${id('seq')})`;
+    const inDoubtSource = sql`SELECT c.${id('record_key')} AS ${id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${id('record_hash')}, ${p('destination_id')} AS ${id('destination_id')}, COALESCE(m.${id('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string(IN_DOUBT_STATUS)} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${p('last_run_id')} AS ${id('last_run_id')}, ${p('synced_at')} AS ${id('synced_at')}
+FROM ${changes} AS c
+LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = c.${id('record_key')}
+LEFT JOIN ${marks} AS m ON m.${id('seq')} = c.${id('seq')}
+WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.string(op)))})
+  AND c.${id('seq')} <= (SELECT MAX(${id('seq')}) FROM ${journal} WHERE ${id('accepted')} IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND j.${id('accepted')} IS NOT NULL)`;
+    const count = (condition: Sql) => sql`(SELECT COUNT(*) FROM ${journal} WHERE ${condition})`;
+    const runs = d.table(this.table('runs'));
+    const tally = (column: string, condition: Sql) => sql`${id(column)} = COALESCE(${id(column)}, 0) + ${count(condition)}`;
+
     return [
       d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
       sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
       sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
+      d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
       sql`DELETE FROM ${rejected} WHERE ${id('sync_name')} = ${d.string(sync)} AND ${id('record_key')} IN (${keysWhere(x('accepted'))})`,
       d.upsert(this.table('rejected'), rejectedSource, ['sync_name', 'record_key'], REJECTED_COLUMNS.map((c) => c.name)),
+      sql`UPDATE ${runs} SET ${joinSql([
+        tally('sent', sql`${id('accepted')} IS NOT NULL`),
+        tally('accepted', sql`${id('accepted')}`),
+        tally('rejected', sql`NOT ${id('accepted')}`),
+      ])} WHERE ${id('run_id')} = ${d.string(runId)}`,
       sql`DELETE FROM ${journal} WHERE 1 = 1`,
     ];
   }
 
   async applyJournal(sync: string, runId: string, now = new Date()): Promise<void> {
     await this.connection.runAtomically(this.applyJournalStatements(sync, runId, now));
+  }
+
+  /**
+   * Runs of a sync that died or stopped without finishing (status running or interrupted, other than `exceptRunId`),
+   * with the records their journal says were delivered: destinations that keep one unit of work per run (a file) cut
+   * what such a run left to exactly that.
+   */
+  async interruptedRuns(sync: string, exceptRunId: string): Promise<{ runId: string; delivered: number }[]> {
+    const d = this.dialect;
+    const rows = await this.connection.query(
+      sql`SELECT ${d.id('run_id')}, ${d.id('accepted')} FROM ${d.table(this.table('runs'))} WHERE ${d.id('sync_name')} = ${d.string(sync)} AND ${d.id('status')} IN (${d.string('running')}, ${d.string('interrupted')}) AND ${d.id('run_id')} <> ${d.string(exceptRunId)}`,
+    );
+    return rows.map((row) => ({ runId: String(row['run_id']), delivered: Number(row['accepted'] ?? 0) }));
   }
 
   /** The run whose journal was left behind by a process that died: the latest one that never finished. */

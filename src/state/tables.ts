@@ -79,12 +79,18 @@ export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
   { name: 'destination_id', type: 'string' },
   /** JSON of the fields the destination asked to keep for deletes and removals (ads: hashed identifiers). */
   { name: 'retained', type: 'string' },
-  /** `synced`, or `rejected` when a newer version was refused (the row still describes what the destination holds). */
+  /**
+   * `synced`; `rejected` when a newer version was refused (the row still describes what the destination holds); or
+   * `in_doubt` for an insert sent without a known answer (no hash: it is sent again, see the planner).
+   */
   { name: 'last_status', type: 'string' },
   { name: 'last_attempt_at', type: 'timestamp' },
   { name: 'last_run_id', type: 'string' },
   { name: 'synced_at', type: 'timestamp' },
 ];
+
+/** The snapshot status of an insert whose delivery is unknown. */
+export const IN_DOUBT_STATUS = 'in_doubt';
 
 export const JOURNAL_COLUMNS: readonly ColumnDef[] = [
   /** The record's row in the run's change set (`changes__<name>.seq`), which holds its key, hash and op. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { RateLimitedError, TransientError, type DestinationContext, type DestinationLimits, type DestinationSession, type FieldValue, type Operation, type OutboundRecord } from '../../destinations/destination.js';
 import type { LogicalType, TableRef } from '../dialects/dialect.js';
 import type { Logger } from '../log/logger.js';
@@ -45,6 +45,8 @@ export interface SyncResult {
   readonly rateLimited: number;
   readonly retries: number;
   readonly splits: number;
+  /** Inserts answered "already exists" that an earlier attempt or a run that died had delivered (in `accepted`). */
+  readonly alreadyDelivered: number;
   /** Outcomes of an interrupted earlier run, applied before this one planned. */
   readonly recovered: number;
   readonly seconds: number;
@@ -156,7 +158,7 @@ export class SyncEngine {
       mode: sync.mode,
     };
     const seconds = () => Math.round(performance.now() - started) / 1000;
-    const empty = { settled: 0, accepted: 0, rejected: 0, requests: 0, rateLimited: 0, retries: 0, splits: 0, recovered: 0, details: null };
+    const empty = { settled: 0, accepted: 0, rejected: 0, requests: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0, recovered: 0, details: null };
     if (!sync.enabled) return { ...base, ...empty, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error: 'disabled (enabled: false)' };
     if (runOptions.dryRun) {
       try {
@@ -190,6 +192,7 @@ export class SyncEngine {
       rateLimited: run.stats.rateLimited,
       retries: run.stats.retries,
       splits: run.stats.splits,
+      alreadyDelivered: run.stats.alreadyDelivered,
       recovered: run.recovered,
       seconds: seconds(),
       error: run.error ?? null,
@@ -250,7 +253,7 @@ export class SyncFailure extends Error {
 /** The state of one sync run; `SyncEngine.run` drives it. */
 class SyncRun {
   counts: Record<DiffOp, number> = emptyCounts();
-  stats = { requests: 0, accepted: 0, rejected: 0, rateLimited: 0, retries: 0, splits: 0 };
+  stats = { requests: 0, accepted: 0, rejected: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0 };
   recovered = 0;
   error: string | undefined;
   details: Readonly<Record<string, unknown>> | null = null;
@@ -324,12 +327,12 @@ class SyncRun {
       this.log.info('full resync: the snapshot is cleared, every record is sent again');
     }
     await store.setupSync(sync.name);
-    const leftover = await store.journalSize(sync.name);
-    if (leftover) {
+    const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync.name);
+    if (journalRows) {
       if (await store.exists(store.changes(sync.name))) {
         await store.applyJournal(sync.name, (await store.unfinishedRun(sync.name)) ?? this.runId);
         this.recovered = leftover;
-        this.log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
+        if (leftover) this.log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
       } else {
         await store.discardJournal(sync.name);
         this.log.warn({ discarded: leftover }, `an interrupted run left ${leftover} outcomes without their change set: those records are sent again`);
@@ -370,6 +373,7 @@ class SyncRun {
       fields: mapping.fields.map((f) => ({ name: f.name, type: f.type })),
       planned: { added: this.counts.added, changed: this.counts.changed, removed: this.counts.removed },
       fullResync: this.options.fullResync === true,
+      interruptedRuns: await store.interruptedRuns(sync.name, this.runId),
       root: engineOptions.project.root,
       logger: this.log,
       warehouse: (target) => this.warehouse(target),
@@ -397,12 +401,24 @@ class SyncRun {
       // Progress every few hundred records: per record, the events would cost more than the work they report.
       if (++settledCount % 250 === 0 || settledCount === total) this.progress('sending', total);
     };
+    // What the run may have sent is recorded before it is sent, so that a run that dies leaves the records it sent
+    // without an answer in doubt rather than unknown (StateStore.markDispatched): each record, with what the snapshot
+    // keeps of it, where the destination retains fields (ads); else a mark a few rounds of batches ahead.
+    let dispatchedUpTo = 0;
+    const lookahead = limits.maxBatchRecords * limits.concurrency * 4;
+    const beforeDispatch = async (batch: readonly PendingRecord[]) => {
+      const last = batch[batch.length - 1]!.seq;
+      if (retain.length) return store.markDispatched(sync.name, batch.map((p) => ({ seq: p.seq, retained: p.retained })));
+      if (last <= dispatchedUpTo) return;
+      dispatchedUpTo = Math.min(last + lookahead, total);
+      await store.markDispatched(sync.name, [{ seq: dispatchedUpTo, retained: null }]);
+    };
     const executor = new Executor({
       session: this.#session,
       object: sync.object,
       keyField: sync.key.name,
-      runId: this.runId,
       limits,
+      beforeDispatch,
       gate,
       retries: sync.destination.retries,
       recordBytes: type.recordBytes ?? jsonBytes,
@@ -417,14 +433,19 @@ class SyncRun {
     const names = mapping.fields.map((f) => f.name);
     const connection = store.connection;
     const read = (after: number) => connection.query(pageStatement(d, changes, after, pageSize, mapping));
+    const identify = recordIdentity(sync);
+    let yielded = 0;
     // One page is read ahead while the executor sends the current one, so the warehouse and the API work at once.
+    // Sendable rows are numbered 1…total; pages never read the others (held back, invalid).
     async function* pages(): AsyncGenerator<PendingRecord[]> {
       let next: Promise<Row[]> | undefined = total > 0 ? read(0) : undefined;
       for (let after = 0; next; after += pageSize) {
         const rows = decodePage(await next, mapping);
         next = after + pageSize < total ? read(after + pageSize) : undefined;
-        yield rows.map((row) => pending(row, operationFor, names, retain, sync.options.null_policy, retainValue));
+        yielded += rows.length;
+        yield rows.map((row) => pending(row, operationFor, names, retain, sync.options.null_policy, identify, retainValue));
       }
+      if (yielded !== total) throw new SyncFailure(`internal error: the change set held ${yielded} records to send where the plan counted ${total}; nothing more is sent`);
     }
     await executor.run(pages());
     try {
@@ -571,18 +592,30 @@ function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
   }
 }
 
+/**
+ * A record's idempotency key (see OutboundRecord.idempotencyKey): a digest of the sync, its mode, the operation, the
+ * key, the content hash and the run that last delivered the record, each length-prefixed so none can be confused.
+ */
+function recordIdentity(sync: SyncDef): (row: PageRow, operation: Operation) => string {
+  const piece = (text: string | null) => (text === null ? '~' : `${text.length}:${text}`);
+  const prefix = piece(sync.name) + piece(sync.mode);
+  return (row, operation) => createHash('sha256').update(prefix + piece(operation) + piece(row.key) + piece(row.hash) + piece(row.priorRun)).digest('hex').slice(0, 32);
+}
+
 function pending(
   row: PageRow,
   operationFor: (op: DiffOp) => Operation,
   names: readonly string[],
   retain: readonly string[],
   nullPolicy: 'skip' | 'overwrite',
+  identify: (row: PageRow, operation: Operation) => string,
   retainValue?: (field: string, value: FieldValue) => FieldValue,
 ): PendingRecord {
   const operation = operationFor(row.op);
+  const idempotencyKey = identify(row, operation);
   if (row.op === 'removed') {
     const retained = row.retained === null ? {} : (JSON.parse(row.retained) as Record<string, FieldValue>);
-    return { seq: row.seq, operation, record: { key: row.key, fields: retained, destinationId: row.destinationId }, retained: null };
+    return { seq: row.seq, operation, record: { key: row.key, fields: retained, destinationId: row.destinationId, idempotencyKey }, retained: null, inDoubt: false };
   }
   const fields: Record<string, FieldValue> = {};
   for (let i = 0; i < names.length; i++) {
@@ -590,7 +623,7 @@ function pending(
     if (value !== null || nullPolicy === 'overwrite') fields[names[i]!] = value;
   }
   const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, retainValue ? retainValue(f, fields[f]!) : fields[f]]))) : null;
-  return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId }, retained };
+  return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId, idempotencyKey }, retained, inDoubt: row.inDoubt };
 }
 
 /** A warehouse value as a destination receives it: timestamps as ISO-8601 text, structures as JSON text. */

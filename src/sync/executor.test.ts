@@ -5,7 +5,7 @@ import { Executor, type PendingRecord, type Settled } from './executor.js';
 import { RateGate } from './rate.js';
 
 const records = (n: number, operation: PendingRecord['operation'] = 'upsert', start = 0): PendingRecord[] =>
-  Array.from({ length: n }, (_, i) => ({ seq: start + i + 1, operation, record: { key: `k${start + i + 1}`, fields: { v: start + i }, destinationId: null }, retained: null }));
+  Array.from({ length: n }, (_, i) => ({ seq: start + i + 1, operation, record: { key: `k${start + i + 1}`, fields: { v: start + i }, destinationId: null, idempotencyKey: `ik${start + i + 1}` }, retained: null, inDoubt: false }));
 
 async function* pages(...lists: PendingRecord[][]) {
   for (const list of lists) yield list;
@@ -31,7 +31,6 @@ function executor(s: DestinationSession, overrides: Partial<ConstructorParameter
     session: s,
     object: 'contacts',
     keyField: 'id',
-    runId: 'run',
     limits: { maxBatchRecords: 10, maxBatchBytes: 1_000_000, requestsPerSecond: null, concurrency: 2, timeoutMs: 1000 },
     gate: new RateGate(null),
     retries: { attempts: 4, baseMs: 1, maxMs: 5 },
@@ -88,6 +87,77 @@ describe('executor', () => {
     expect(batches.map((b) => b.records.map((r) => r.key))).toEqual([['k1', 'k2', 'k3'], ['k2'], ['k2'], ['k2']]);
     expect(settled.find((x) => x.record.record.key === 'k1')).toMatchObject({ ok: false, retryable: false });
     expect(settled.find((x) => x.record.record.key === 'k2')).toMatchObject({ ok: false, code: 'busy', retryable: true });
+  });
+
+  it('takes "already exists" as delivered only for a record that may have arrived before', async () => {
+    const exists = { ok: false as const, code: 'already_exists', message: 'exists', retryable: false, alreadyExists: true };
+    // k1 was left in doubt by a run that died; k2 was not sent before: someone else created it.
+    const { session: s } = session((batch) => batch.records.map(() => exists));
+    const list = records(2, 'insert').map((r, i) => ({ ...r, inDoubt: i === 0 }));
+    const { ex, settled } = executor(s);
+    await ex.run(pages(list));
+    expect(settled.map((x) => [x.record.record.key, x.ok])).toEqual([
+      ['k1', true],
+      ['k2', false],
+    ]);
+    expect(ex.stats.alreadyDelivered).toBe(1);
+
+    // An attempt of this run whose answer was lost (it took effect): the retry's "already exists" is its delivery.
+    const lost = session((_, call) => {
+      if (call === 1) throw new TransientError('socket hang up');
+      return [exists];
+    });
+    const again = executor(lost.session);
+    await again.ex.run(pages(records(1, 'insert')));
+    expect(again.settled).toMatchObject([{ ok: true }]);
+    expect(again.ex.stats.alreadyDelivered).toBe(1);
+
+    // A refused batch (429) took no effect: "already exists" after it is a real rejection.
+    const limited = session((_, call) => {
+      if (call === 1) throw new RateLimitedError('slow down', 1);
+      return [exists];
+    });
+    const third = executor(limited.session);
+    await third.ex.run(pages(records(1, 'insert')));
+    expect(third.settled).toMatchObject([{ ok: false, code: 'already_exists' }]);
+  });
+
+  it('waits for beforeDispatch before each batch, with its records, and stops if it fails', async () => {
+    const events: string[] = [];
+    const { session: s } = session((batch) => {
+      events.push(`send ${batch.records.at(-1)!.key}`);
+      return ok(batch);
+    });
+    const { ex } = executor(s, {
+      limits: { maxBatchRecords: 10, maxBatchBytes: 1_000_000, requestsPerSecond: null, concurrency: 1, timeoutMs: 1000 },
+      beforeDispatch: async (batch) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`mark ${batch[0]!.seq}-${batch.at(-1)!.seq}`);
+      },
+    });
+    await ex.run(pages(records(25)));
+    expect(events).toEqual(['mark 1-10', 'send k10', 'mark 11-20', 'send k20', 'mark 21-25', 'send k25']);
+
+    const broken = session(ok);
+    const failing = executor(broken.session, {
+      beforeDispatch: async () => {
+        throw new Error('journal unavailable');
+      },
+    });
+    await failing.ex.run(pages(records(5)));
+    expect(broken.batches).toHaveLength(0);
+    expect(failing.ex.failure?.message).toBe('journal unavailable');
+  });
+
+  it("derives the batch's idempotency key from its records' keys, whatever the run", async () => {
+    const first = session(ok);
+    await executor(first.session).ex.run(pages(records(3)));
+    const second = session(ok);
+    await executor(second.session).ex.run(pages(records(3)));
+    expect(second.batches[0]!.idempotencyKey).toBe(first.batches[0]!.idempotencyKey);
+    const other = session(ok);
+    await executor(other.session).ex.run(pages(records(3, 'upsert', 1)));
+    expect(other.batches[0]!.idempotencyKey).not.toBe(first.batches[0]!.idempotencyKey);
   });
 
   it('retries transient failures with the same idempotency key, and stops the sync when they persist', async () => {

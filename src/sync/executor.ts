@@ -25,6 +25,8 @@ export interface PendingRecord {
   readonly record: OutboundRecord;
   /** What the snapshot keeps for this record (JSON), when the destination asks for it. */
   readonly retained: string | null;
+  /** An earlier run may have delivered this record already (an insert whose answer was lost). */
+  readonly inDoubt: boolean;
 }
 
 /** The final outcome of one record in this run. */
@@ -36,13 +38,17 @@ export interface ExecutorOptions {
   readonly session: DestinationSession;
   readonly object: string;
   readonly keyField: string;
-  readonly runId: string;
   readonly limits: DestinationLimits;
   readonly gate: RateGate;
   readonly retries: RetryPolicy;
   readonly recordBytes: (record: OutboundRecord) => number;
   /** Called once per record, as soon as its outcome is final. */
   readonly onSettled: (settled: Settled) => void;
+  /**
+   * Called before a batch is handed to the destination, with its records (in increasing `seq` order, batch after
+   * batch); sending waits for it. The engine records durably what a run may have sent.
+   */
+  readonly beforeDispatch?: (records: readonly PendingRecord[]) => Promise<void>;
   /** True when outcomes can no longer be recorded: stop sending. */
   readonly mustStop?: () => boolean;
   readonly logger: Logger;
@@ -60,6 +66,8 @@ export interface ExecutorStats {
   rateLimited: number;
   retries: number;
   splits: number;
+  /** Inserts answered "already exists" that an earlier attempt or run had delivered: counted as accepted. */
+  alreadyDelivered: number;
 }
 
 /**
@@ -75,10 +83,14 @@ export interface ExecutorStats {
  *  - Splitting: a batch refused whole (BatchRejectedError) is halved until the bad record is alone; it is rejected
  *    with the destination's message, and the rest go through. Permanent per-record failures are never retried.
  *  - Auth failures and StopSyncError stop the sync: no new request starts, requests in flight finish.
+ *  - Already delivered: an insert answered "already exists" is accepted when this record may have arrived before —
+ *    an attempt of this run whose answer was lost, or an earlier run that died (`inDoubt`); otherwise rejected.
  * Every record gets exactly one `onSettled` unless the sync stopped before sending it.
  */
 export class Executor {
-  readonly stats: ExecutorStats = { requests: 0, sent: 0, accepted: 0, rejected: 0, rateLimited: 0, retries: 0, splits: 0 };
+  readonly stats: ExecutorStats = { requests: 0, sent: 0, accepted: 0, rejected: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0 };
+  /** Records sent in an attempt whose answer was lost (timeout, reset, 5xx): the destination may hold them. */
+  readonly #maybeDelivered = new WeakSet<PendingRecord>();
   /** Why the sync stopped, if it did. */
   failure: Error | undefined;
 
@@ -100,6 +112,14 @@ export class Executor {
       const records = batch;
       batch = [];
       bytes = 0;
+      if (this.options.beforeDispatch) {
+        try {
+          await this.options.beforeDispatch(records);
+        } catch (error) {
+          return this.fail(error instanceof Error ? error : new Error(String(error)));
+        }
+        if (this.stopped) return;
+      }
       const task = limit(() => this.send(records)).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
@@ -148,6 +168,8 @@ export class Executor {
           continue;
         }
         if (failure instanceof TransientError) {
+          // The request may have taken effect before the answer was lost.
+          for (const record of pending) this.#maybeDelivered.add(record);
           attempt++;
           if (attempt >= retries.attempts) return this.fail(new TransientError(`gave up after ${attempt} attempts: ${failure.message}`));
           this.stats.retries++;
@@ -172,9 +194,14 @@ export class Executor {
       const retry: { record: PendingRecord; code: string; message: string }[] = [];
       pending.forEach((record, i) => {
         const outcome = outcomes[i];
-        if (outcome === undefined) retry.push({ record, code: 'no_outcome', message: 'the destination did not answer for this record' });
-        else if (outcome.ok) this.settle({ record, ok: true, destinationId: outcome.destinationId ?? null });
-        else if (outcome.retryable) retry.push({ record, code: outcome.code, message: outcome.message });
+        if (outcome === undefined) {
+          this.#maybeDelivered.add(record);
+          retry.push({ record, code: 'no_outcome', message: 'the destination did not answer for this record' });
+        } else if (outcome.ok) this.settle({ record, ok: true, destinationId: outcome.destinationId ?? null });
+        else if (outcome.alreadyExists && (record.inDoubt || this.#maybeDelivered.has(record))) {
+          this.stats.alreadyDelivered++;
+          this.settle({ record, ok: true, destinationId: outcome.destinationId ?? null });
+        } else if (outcome.retryable) retry.push({ record, code: outcome.code, message: outcome.message });
         else this.settle({ record, ok: false, code: outcome.code, message: outcome.message, retryable: false });
       });
       if (!retry.length) return;
@@ -207,7 +234,7 @@ export class Executor {
           keyField: this.options.keyField,
           records: pending.map((p) => p.record),
           signal: controller.signal,
-          idempotencyKey: idempotencyKey(this.options.runId, pending),
+          idempotencyKey: batchIdempotencyKey(pending),
         }),
         timedOut,
       ]);
@@ -228,11 +255,14 @@ export class Executor {
   }
 }
 
-/** Stable for the same records of the same run, whatever the attempt. */
-function idempotencyKey(runId: string, records: readonly PendingRecord[]): string {
-  const hash = createHash('sha256').update(runId).update(records[0]!.operation);
-  for (const r of records) hash.update('\u0000').update(r.record.key);
-  return `${runId}-${hash.digest('hex').slice(0, 24)}`;
+/**
+ * The batch's key, from its records' own keys: stable whatever the attempt, and for the same records sent as one
+ * batch by a later run (after a crash).
+ */
+function batchIdempotencyKey(records: readonly PendingRecord[]): string {
+  const hash = createHash('sha256').update(records[0]!.operation);
+  for (const r of records) hash.update('\u0000').update(r.record.idempotencyKey);
+  return `tl-${hash.digest('hex').slice(0, 32)}`;
 }
 
 /** Typed errors pass; anything else thrown by a destination is a bug or an unclassified failure: treated as transient. */

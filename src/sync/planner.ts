@@ -1,7 +1,7 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { compileComparison } from '../compile/conditions.js';
 import { joinSql, Sql, sql } from '../dialects/sql.js';
-import { REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
+import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
 import type { SyncDef } from './load.js';
 import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping } from './mapping.js';
@@ -17,11 +17,21 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    until the row changes or `--full-resync`;
  *  - `null_key`, `duplicate_key`: invalid, never sent. A key held by several rows is not `removed` either.
  * Retryable rejections need no special case: they never advanced the snapshot, so they come back as added/changed.
- * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages.
+ * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages;
+ * the rows that are not sent (held back, invalid) come last and are never read by a page (`pageStatement`).
+ *
+ * Two more columns serve delivery guarantees:
+ *  - `prior_run`: the run that last advanced the snapshot row (NULL for a key the snapshot does not hold). With the
+ *    record's hash it names one change of one record: a record re-sent after a crash carries the same idempotency
+ *    key as before, while a later change of the same record (even back to an earlier value) carries a new one.
+ *  - `in_doubt`: a record sent by a run whose answer was lost (it died, or gave up): the snapshot row is `in_doubt`
+ *    with no hash (see StateStore.applyJournalStatements), so it is sent again — the record if it is in the model,
+ *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
+ *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
 export const OPS = ['removed', 'changed', 'added', 'held_back', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
-/** Ops that are sent to the destination. */
+/** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
 
 export interface PlanInput {
@@ -40,7 +50,7 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
   return mode === 'mirror' || mode === 'audience';
 }
 
-/** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, f_0…f_n. */
+/** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
@@ -64,18 +74,23 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   FROM mapped AS m`;
   const isShared = sql`EXISTS (SELECT 1 FROM shared AS k WHERE ${col('k', 'record_key')} = ${col('m', 'record_key')})`;
 
-  const sendable = sync.mode === 'insert' ? sql`${col('s', 'record_key')} IS NULL` : sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'record_hash')} <> ${col('m', 'record_hash')})`;
-  const present = sql`SELECT CASE WHEN ${col('r', 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${col('s', 'record_key')} IS NULL THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
-    ${col('m', 'record_key')}, ${col('m', 'record_hash')}, ${col('s', 'destination_id')}, ${col('s', 'retained')}${prefixed(fieldsOf('m'))}
+  const inDoubt = sql`${col('s', 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
+  const sendable =
+    sync.mode === 'insert'
+      ? sql`(${col('s', 'record_key')} IS NULL OR ${inDoubt})`
+      : sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'record_hash')} IS NULL OR ${col('s', 'record_hash')} <> ${col('m', 'record_hash')})`;
+  const neverConfirmed = sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'synced_at')} IS NULL)`;
+  const present = sql`SELECT CASE WHEN ${col('r', 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
+    ${col('m', 'record_key')}, ${col('m', 'record_hash')}, ${col('s', 'destination_id')}, ${col('s', 'retained')}, ${col('s', 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${prefixed(fieldsOf('m'))}
   FROM keyed AS m
   LEFT JOIN ${snapshot} AS s ON ${col('s', 'record_key')} = ${col('m', 'record_key')}
   LEFT JOIN ${rejected} AS r ON ${col('r', 'record_key')} = ${col('m', 'record_key')} AND ${col('r', 'record_hash')} = ${col('m', 'record_hash')}
   WHERE ${col('m', 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col('m', 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
-    ${col('m', 'record_key')}, ${nullText}, ${nullText}, ${nullText}${prefixed(fieldsOf('m'))}
+    ${col('m', 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(fieldsOf('m'))}
   FROM keyed AS m
   WHERE ${col('m', 'record_key')} IS NULL OR ${isShared}`;
-  const removed = sql`SELECT ${d.string('removed')}, ${col('s', 'record_key')}, ${nullText}, ${col('s', 'destination_id')}, ${col('s', 'retained')}${prefixed(mapping.columns.map(() => sql`NULL`))}
+  const removed = sql`SELECT ${d.string('removed')}, ${col('s', 'record_key')}, ${nullText}, ${col('s', 'destination_id')}, ${col('s', 'retained')}, ${col('s', 'last_run_id')}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
   FROM ${snapshot} AS s
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE ${col('m', 'record_key')} = ${col('s', 'record_key')})`;
 
@@ -127,17 +142,19 @@ export function readCounts(rows: readonly Row[]): Record<DiffOp, number> {
 }
 
 /**
- * One page of the materialised change set — `seq` in (after, after + size] — as a single JSON text: an array of
- * rows `[seq, op, record_key, destination_id, retained, value…]`. Drivers convert typed cells slowly (a million
- * rows would cost the executor most of its time); one string parsed by the runtime costs a fraction. Values are
- * written so that they decode to what the Connection would return: dates as `YYYY-MM-DD`, timestamps as ISO-8601
- * UTC text, integers as text (exact beyond 2^53, turned back into numbers where safe).
+ * One page of the materialised change set — `seq` in (after, after + size], sendable rows only — as a single JSON
+ * text: an array of rows `[seq, op, record_key, destination_id, retained, record_hash, prior_run, in_doubt, value…]`.
+ * Drivers convert typed cells slowly (a million rows would cost the executor most of its time); one string parsed by
+ * the runtime costs a fraction. Values are written so that they decode to what the Connection would return: dates as
+ * `YYYY-MM-DD`, timestamps as ISO-8601 UTC text, integers as text (exact beyond 2^53, turned back into numbers where
+ * safe).
  */
 export function pageStatement(d: Dialect, changes: TableRef, after: number, size: number, mapping: CompiledMapping): Sql {
   const seq = d.id('seq');
   const values = mapping.fields.map((f, i) => pageValue(d, d.id(mapping.columns[i]!), f.type));
-  const line = d.jsonArray([seq, d.id('op'), d.id('record_key'), d.id('destination_id'), d.id('retained'), ...values]);
-  return sql`SELECT ${d.stringAgg(line, ',', { orderBy: seq })} AS ${d.id('page')} FROM ${d.table(changes)} WHERE ${seq} > ${d.literal(after)} AND ${seq} <= ${d.literal(after + size)}`;
+  const line = d.jsonArray([seq, d.id('op'), d.id('record_key'), d.id('destination_id'), d.id('retained'), d.id('record_hash'), d.id('prior_run'), d.id('in_doubt'), ...values]);
+  const sendable = joinSql(SENDABLE.map((op) => d.string(op)));
+  return sql`SELECT ${d.stringAgg(line, ',', { orderBy: seq })} AS ${d.id('page')} FROM ${d.table(changes)} WHERE ${seq} > ${d.literal(after)} AND ${seq} <= ${d.literal(after + size)} AND ${d.id('op')} IN (${sendable})`;
 }
 
 function pageValue(d: Dialect, expr: Sql, type: LogicalType | undefined): Sql {
@@ -163,6 +180,11 @@ export interface PageRow {
   readonly key: string;
   readonly destinationId: string | null;
   readonly retained: string | null;
+  /** The record's hash (NULL for removals) and the run that last advanced its snapshot row: see diffSelect. */
+  readonly hash: string | null;
+  readonly priorRun: string | null;
+  /** An insert whose earlier delivery is unknown (see diffSelect). */
+  readonly inDoubt: boolean;
   /** Field values in mapping order. */
   readonly values: readonly (string | number | boolean | null)[];
 }
@@ -172,7 +194,7 @@ export function decodePage(rows: readonly Row[], mapping: CompiledMapping): Page
   if (typeof text !== 'string') return [];
   const integers = mapping.fields.map((f) => f.type === 'integer');
   return (JSON.parse(`[${text}]`) as (string | number | boolean | null)[][]).map((line) => {
-    const values = line.slice(5);
+    const values = line.slice(8);
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       if (integers[i] && typeof value === 'string') {
@@ -180,7 +202,17 @@ export function decodePage(rows: readonly Row[], mapping: CompiledMapping): Page
         if (Number.isSafeInteger(n)) values[i] = n;
       }
     }
-    return { seq: line[0] as number, op: line[1] as DiffOp, key: String(line[2]), destinationId: line[3] as string | null, retained: line[4] as string | null, values };
+    return {
+      seq: line[0] as number,
+      op: line[1] as DiffOp,
+      key: String(line[2]),
+      destinationId: line[3] as string | null,
+      retained: line[4] as string | null,
+      hash: line[5] as string | null,
+      priorRun: line[6] as string | null,
+      inDoubt: line[7] === true,
+      values,
+    };
   });
 }
 
