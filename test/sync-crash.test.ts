@@ -1,134 +1,264 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../destinations/emulator-kit/faults.js';
-import { startWebhookEmulator, type WebhookEmulator } from '../destinations/webhook/emulator.js';
+import { runModels } from '../src/build/runner.js';
+import { sql } from '../src/dialects/sql.js';
 import { createLogger } from '../src/log/logger.js';
+import { analyseProject } from '../src/project/analyse.js';
 import { loadProject } from '../src/project/loader.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import { openTarget } from '../src/warehouses/registry.js';
-import { BIN, runCli } from './support/cli.js';
-import { contractSync, expected, people, SyncHarness } from './support/sync-harness.js';
+import { runCli } from './support/cli.js';
+import { runAndKill, type KillPoint } from './support/crash.js';
+import { PlainReceiver, type Arrival } from './support/plain-receiver.js';
+import { contractSync, people, SyncHarness, type Person } from './support/sync-harness.js';
 
 /**
- * Crash safety: `tideline sync` runs in a child process and is killed with SIGKILL at a random moment — while
- * starting, planning, sending, journaling or applying outcomes. The emulator runs here, in the test process, so it
- * outlives the child. A re-run must complete, the emulator must then hold exactly the model, and the state must
- * know it (a further plan has nothing to send).
+ * Crashes and faults, judged by an independent receiver (test/support/plain-receiver.ts: it logs every record it is
+ * sent and shares no code with the webhook adapter or its emulator) and, for files, by reading the files back.
+ *
+ * Each trial copies a built project and runs the real CLI three times: a run killed with SIGKILL at a random moment
+ * after it planned, a run killed at a random moment after it started (while recovering, planning or sending), and a
+ * run left to finish. Between the first two the model changes (a seventh of the people leave, a fifth change, a
+ * hundred arrive), so records in flight at a crash later leave the model or change. The receiver fails a fifth of
+ * its requests — 429, 500, 503, hangs past the timeout and connection resets, before or after the request took
+ * effect. Half the trials' receivers de-duplicate by the records' idempotency keys, half apply whatever comes.
+ *
+ * After the final run: the receiver holds exactly what the mode promises (0 lost, nothing extra); a de-duplicating
+ * receiver applied no record twice; nothing was rejected (an insert re-sent after a crash is not a rejection); the
+ * final run sent what it planned; the state knows everything (a further plan sends nothing). Files: every manifested
+ * row appears once across all files, and replaying them gives the model.
  */
-const ROWS = people(3000);
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const ROWS = people(800);
+const CHANGED: readonly Person[] = [
+  ...ROWS.filter((p) => p.id % 7 !== 0).map((p) => (p.id % 5 === 0 ? { ...p, orders: p.orders + 100 } : p)),
+  ...people(100, ROWS.length + 1),
+];
+const MODES = ['insert', 'upsert', 'audience'] as const;
+type Mode = (typeof MODES)[number];
 
-describe('crash safety: SIGKILL at random points', () => {
-  let template: string;
-  let emulatorSecret: string;
-  const env = (emulator: WebhookEmulator) => ({ HOOK_URL: `${emulator.endpoint}/hook`, HOOK_SECRET: emulatorSecret, NO_COLOR: '1' });
+const fields = (p: Person) => ({ email: p.email, first_name: p.first_name, orders: p.orders });
 
-  beforeAll(async () => {
-    emulatorSecret = 'crash-test-secret-0123456789';
-    // The model is built once, in-process; each seed copies the project (and its DuckDB file).
-    const harness = await SyncHarness.start({
-      rows: ROWS,
-      destinations: [
-        {
-          name: 'hook',
-          type: 'webhook',
-          url: '${env:HOOK_URL}',
-          secret: '${env:HOOK_SECRET}',
-          batch_size: 50,
-          concurrency: 2,
-          requests_per_second: 40,
-          retries: { attempts: 5, base_ms: 20, max_ms: 200 },
-        },
-      ],
-      syncs: [contractSync('crash', 'hook', 'contacts', 'upsert')],
-      env: { HOOK_URL: 'http://127.0.0.1:1/hook', HOOK_SECRET: emulatorSecret },
-    });
-    template = harness.root;
-    await harness.connection.close();
-  }, 120_000);
+/**
+ * Whether the receiver holds what the mode promises after the model changed from ROWS to CHANGED; the problems, if
+ * not. Audience: exactly the new model. Upsert: every record of the new model with its latest values, and nothing
+ * else but people who left it with the values they had. Insert: every key of the new model, each with one of the
+ * values it had (an insert never updates), and nothing else but people who left, as they were.
+ */
+function heldProblems(mode: Mode, held: ReadonlyMap<string, Record<string, unknown>>): string[] {
+  const before = new Map(ROWS.map((p) => [String(p.id), fields(p)]));
+  const after = new Map(CHANGED.map((p) => [String(p.id), fields(p)]));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const problems: string[] = [];
+  for (const [key, value] of after) {
+    const got = held.get(key);
+    if (!got) problems.push(`${key} lost`);
+    else if (mode === 'insert' ? !same(got, value) && !same(got, before.get(key)) : !same(got, value)) problems.push(`${key} holds ${JSON.stringify(got)}`);
+  }
+  for (const [key, got] of held) {
+    if (after.has(key)) continue;
+    if (mode === 'audience') problems.push(`${key} left the audience but is still held`);
+    else if (!same(got, before.get(key))) problems.push(`${key} is extra: ${JSON.stringify(got)}`);
+  }
+  return problems.slice(0, 10);
+}
 
-  const phases: string[] = [];
-  afterAll(() => {
-    console.info(`[crash]\n${phases.join('\n')}`);
+const report: string[] = [];
+let template: string;
+
+beforeAll(async () => {
+  const harness = await SyncHarness.start({
+    rows: ROWS,
+    destinations: [
+      {
+        name: 'hook',
+        type: 'webhook',
+        url: '${env:HOOK_URL}',
+        batch_size: 20,
+        concurrency: 4,
+        requests_per_second: 150,
+        timeout_seconds: 0.3,
+        retries: { attempts: 12, base_ms: 10, max_ms: 200 },
+      },
+      { name: 'files', type: 'file', path: 'out', format: 'csv', batch_size: 10, requests_per_second: 100 },
+    ],
+    syncs: [
+      ...MODES.map((mode) => contractSync(mode, 'hook', `contacts_${mode}`, mode)),
+      contractSync('file_insert', 'files', 'contacts', 'insert'),
+    ],
+    env: { HOOK_URL: 'http://127.0.0.1:1/hook' },
   });
+  template = harness.root;
+  await harness.connection.close();
+}, 120_000);
 
-  for (const seed of SEEDS) {
-    it(`seed ${seed}: the re-run completes and the destination equals the model`, async () => {
-      const root = mkdtempSync(join(tmpdir(), `tideline-crash-${seed}-`));
-      cpSync(template, root, { recursive: true });
-      const emulator = await startWebhookEmulator({ secret: emulatorSecret });
-      try {
-        const random = seededRandom(seed);
-        // Seed 1 dies while starting; the others at a random moment after the plan is made (sending 3,000 records
-        // at 40 requests of 50 a second takes about 1.5 s, then outcomes are applied).
-        const kill: KillPoint = seed === 1 ? { afterStartMs: 400 } : { afterPlanMs: Math.floor(random() * 2200) };
-        const crashed = await runAndKill(['sync', '--log-format', 'json'], root, env(emulator), kill);
-        const held = emulator.records('contacts').size;
-        phases.push(`seed ${seed}: ${crashed.phase} (${held} held)`);
+afterAll(() => {
+  const max = Math.max(0, ...resends);
+  console.info(`[crash and faults]\n${report.join('\n')}\nre-sends per crash to receivers that do not de-duplicate: max ${max}, mean ${Math.round(resends.reduce((a, b) => a + b, 0) / Math.max(1, resends.length))} over ${resends.length} crashes`);
+});
 
-        const project = await loadProject({ projectDir: root, env: env(emulator) });
-        if (seed <= 2) {
-          // The re-run through the CLI, as a user would do it.
-          const rerun = await runCli(['sync', '--log-format', 'json'], { cwd: root, env: env(emulator) });
-          expect(rerun.code, rerun.stderr).toBe(0);
-        } else {
-          const connection = await openTarget(project.target.config, { root });
-          try {
-            const result = await new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) }).run(project.syncs.get('crash')!);
-            expect(result.status, result.error ?? '').toBe('success');
-          } finally {
-            await connection.close();
-          }
-        }
-        expect(emulator.records('contacts')).toEqual(expected(ROWS));
-        expect(emulator.server.store.duplicates()).toEqual({});
+/** A copy of the built project for one trial. */
+function copyProject(name: string): string {
+  const root = mkdtempSync(join(tmpdir(), `tideline-crash-${name}-`));
+  cpSync(template, root, { recursive: true });
+  return root;
+}
 
-        // The state knows everything the destination holds: nothing left to send.
-        const connection = await openTarget(project.target.config, { root });
+/** Replaces the source rows with CHANGED and rebuilds the model, as the nightly load and `tideline run` would. */
+async function changeModel(root: string): Promise<void> {
+  const project = await loadProject({ projectDir: root, env: { HOOK_URL: 'http://127.0.0.1:1/hook' } });
+  const connection = await openTarget(project.target.config, { root });
+  try {
+    const source = project.sources.get('raw_people')!;
+    const table = source.table!;
+    const d = connection.dialect;
+    await connection.execute(sql`DELETE FROM ${d.table(table)} WHERE 1 = 1`);
+    const columns = ['id', 'email', 'first_name', 'orders'].map((name) => ({ name, type: name === 'id' || name === 'orders' ? ('integer' as const) : ('string' as const) }));
+    await connection.insertRows(table, columns, [CHANGED.map((p) => [p.id, p.email, p.first_name, p.orders])]);
+    const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger: createLogger({ level: 'silent' }) });
+    expect(results.every((r) => r.status === 'success')).toBe(true);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** After the final run: what the state says — rejections, and what a further plan would send. */
+async function stateAfter(root: string, sync: string, env: Record<string, string>) {
+  const project = await loadProject({ projectDir: root, env });
+  const connection = await openTarget(project.target.config, { root });
+  try {
+    const engine = new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) });
+    const preview = await engine.plan(project.syncs.get(sync)!, 0);
+    return { rejected: await engine.store.rejectedRows(sync, 10), counts: preview.counts, pendingJournal: preview.pendingJournal };
+  } finally {
+    await connection.close();
+  }
+}
+
+function lastResult(root: string): { status: string; counts: Record<string, number>; sent: number; accepted: number; rejected: number; already_delivered: number } {
+  return (JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: ReturnType<typeof lastResult>[] }).results[0]!;
+}
+
+/** Deterministic kill points per seed, after the plan: while sending, journaling or folding outcomes. */
+function killPoints(seed: number): [KillPoint, KillPoint] {
+  let x = seed * 2654435761;
+  const next = () => ((x = (x * 1103515245 + 12345) >>> 0) / 4294967296);
+  return [{ afterPlanMs: Math.floor(next() * 1000) }, { afterPlanMs: Math.floor(next() * 600) }];
+}
+
+/** Arrivals that took effect, or met a record the receiver held (an insert of a held key), by content. */
+const delivered = (a: Arrival) => a.outcome === 'applied' || a.outcome === 'exists';
+const identity = (a: Arrival) => `${a.operation}\u0000${a.key}\u0000${JSON.stringify(a.fields)}`;
+
+/** Changes a de-duplicating receiver applied more than once: a re-send it could not recognise. */
+function appliedTwice(arrivals: readonly Arrival[]): number {
+  const seen = new Set<string>();
+  let count = 0;
+  for (const a of arrivals.filter((x) => x.outcome === 'applied')) {
+    if (seen.has(identity(a))) count++;
+    seen.add(identity(a));
+  }
+  return count;
+}
+
+/** Records of `later` that `earlier` had already delivered with the same content: what a crash made Tideline re-send. */
+function resent(earlier: readonly Arrival[], later: readonly Arrival[]): number {
+  const seen = new Set(earlier.filter(delivered).map(identity));
+  return new Set(later.filter((a) => delivered(a) && seen.has(identity(a))).map(identity)).size;
+}
+
+/** Re-sends per crash measured with receivers that do not de-duplicate. */
+const resends: number[] = [];
+
+describe.concurrent('crash and faults against an independent receiver (webhook)', () => {
+  for (const mode of MODES) {
+    for (const seed of SEEDS) {
+      const dedupe = seed % 2 === 0;
+      it(`${mode}, seed ${seed}, ${dedupe ? 'de-duplicating' : 'plain'} receiver: 0 lost, 0 duplicated, 0 false rejections`, async () => {
+        const receiver = await PlainReceiver.start({ faultRate: 0.2, seed: seed * 31 + MODES.indexOf(mode), hangMs: 800, dedupe });
         try {
-          const preview = await new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) }).plan(project.syncs.get('crash')!, 0);
-          expect(preview.counts).toMatchObject({ added: 0, changed: 0, removed: 0 });
-          expect(preview.pendingJournal).toBe(0);
+          const root = copyProject(`${mode}-${seed}`);
+          const env = { HOOK_URL: receiver.url };
+          const args = ['sync', '--select', mode];
+          const [first, second] = killPoints(seed * 7 + MODES.indexOf(mode));
+          const crash1 = await runAndKill(args, root, env, first);
+          const afterFirst = receiver.arrivals.length;
+          await changeModel(root);
+          const crash2 = await runAndKill(args, root, env, second);
+          const afterSecond = receiver.arrivals.length;
+          const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
+          expect(final.code, final.stderr.slice(-2000)).toBe(0);
+
+          // 0 lost and nothing extra: the receiver holds what the mode promises.
+          expect(heldProblems(mode, receiver.records(`contacts_${mode}`))).toEqual([]);
+          // 0 false rejections, and the state knows everything the receiver holds.
+          const state = await stateAfter(root, mode, env);
+          expect(state.rejected).toEqual([]);
+          expect(state.counts).toMatchObject({ added: 0, changed: 0, removed: 0, held_back: 0 });
+          expect(state.pendingJournal).toBe(0);
+          // The final run sent exactly what it planned.
+          const result = lastResult(root);
+          expect(result.status).toBe('success');
+          expect(result.sent).toBe(result.counts['added']! + result.counts['changed']! + result.counts['removed']!);
+          // A de-duplicating receiver never applied the same change twice.
+          const twice = appliedTwice(receiver.arrivals);
+          if (dedupe) expect(twice).toBe(0);
+          const runs = [receiver.arrivals.slice(0, afterFirst), receiver.arrivals.slice(afterFirst, afterSecond), receiver.arrivals.slice(afterSecond)];
+          const perCrash = [resent(runs[0]!, [...runs[1]!, ...runs[2]!]), resent(runs[1]!, runs[2]!)];
+          if (!dedupe) resends.push(...perCrash);
+          const faults = [...receiver.faults.values()].reduce((a, b) => a + b, 0);
+          report.push(
+            `${mode} seed ${seed} (${dedupe ? 'dedupe' : 'plain'}): [${crash1.phase}] [${crash2.phase}]; ${receiver.requests} requests, ${faults} faults; ` +
+              `re-sent after each crash ${perCrash.join(' and ')}; applied twice ${twice}; replays absorbed ${receiver.arrivals.filter((a) => a.outcome === 'replay').length}; ` +
+              `final run: ${result.sent} sent, ${result.already_delivered} already delivered`,
+          );
+          expect(faults / receiver.requests).toBeGreaterThan(0.08);
         } finally {
-          await connection.close();
+          await receiver.close();
         }
-      } finally {
-        await emulator.close();
-      }
-    }, 60_000);
+      }, 90_000);
+    }
   }
 });
 
-type KillPoint = { readonly afterStartMs: number } | { readonly afterPlanMs: number };
+describe.concurrent('crash against the file destination', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: every manifested row once, none lost, no partial file left`, async () => {
+      const root = copyProject(`file-${seed}`);
+      const env = { HOOK_URL: 'http://127.0.0.1:1/hook' };
+      const args = ['sync', '--select', 'file_insert'];
+      const [first, second] = killPoints(seed * 13 + 5);
+      const crash1 = await runAndKill(args, root, env, first);
+      const crash2 = await runAndKill(args, root, env, second);
+      const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
+      expect(final.code, final.stderr.slice(-2000)).toBe(0);
 
-/** Runs the CLI and kills it with SIGKILL at the kill point; reports the last thing it logged. */
-function runAndKill(args: readonly string[], cwd: string, env: Record<string, string>, kill: KillPoint): Promise<{ phase: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let last = 'starting';
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (ms: number) => {
-      timer ??= setTimeout(() => child.kill('SIGKILL'), ms);
-    };
-    if ('afterStartMs' in kill) arm(kill.afterStartMs);
-    child.stderr.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; event?: string; phase?: string; settled?: number };
-          last = entry.event === 'sync_progress' ? `${entry.phase}, ${entry.settled} settled` : (entry.msg ?? last);
-          if ('afterPlanMs' in kill && entry.event === 'sync_progress' && entry.phase === 'planned') arm(kill.afterPlanMs);
-        } catch {
-          last = line.slice(0, 60);
-        }
+      const dir = join(root, 'out', 'file_insert');
+      const names = readdirSync(dir);
+      expect(names.filter((n) => n.endsWith('.partial'))).toEqual([]);
+      const manifests = names.filter((n) => n.endsWith('.manifest.json')).sort();
+      const rows = new Map<string, number>();
+      let incomplete = 0;
+      for (const name of manifests) {
+        const manifest = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { file: string; records: number; complete: boolean };
+        expect(existsSync(join(dir, manifest.file))).toBe(true);
+        const records = parse(readFileSync(join(dir, manifest.file)), { columns: true }) as Record<string, string>[];
+        // The manifest lists precisely the rows its file holds.
+        expect(records.length).toBe(manifest.records);
+        if (!manifest.complete) incomplete++;
+        for (const record of records) rows.set(record['external_id']!, (rows.get(record['external_id']!) ?? 0) + 1);
       }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ phase: signal === 'SIGKILL' ? `killed ${'afterPlanMs' in kill ? `${kill.afterPlanMs} ms after planning` : 'while starting'}, last log: ${last}` : `finished before the kill (exit ${code})` });
-    });
-  });
-}
+      // Every data file has its manifest.
+      expect(names.filter((n) => n.endsWith('.csv')).length).toBe(manifests.length);
+      const repeated = [...rows.values()].filter((n) => n > 1).length;
+      expect(repeated).toBe(0);
+      expect([...rows.keys()].sort()).toEqual(ROWS.map((p) => String(p.id)).sort());
+      const state = await stateAfter(root, 'file_insert', env);
+      expect(state.counts).toMatchObject({ added: 0, changed: 0, removed: 0 });
+      report.push(`file seed ${seed}: [${crash1.phase}] [${crash2.phase}]; ${manifests.length} files (${incomplete} recovered from a dead run), ${rows.size} rows, 0 twice`);
+    }, 90_000);
+  }
+});

@@ -3,14 +3,14 @@ import type { JournalEntry, StateStore } from '../state/store.js';
 export interface JournalOptions {
   /** Outcomes buffered before a write (default 20,000). */
   readonly flushRows?: number;
-  /** Longest time an outcome waits in memory (default 2 s). */
+  /** Longest time an outcome waits in memory (default 0.25 s). */
   readonly flushMs?: number;
 }
 
 /**
  * Writes per-record outcomes to the sync's journal table in chunks as they arrive, so that a crash loses at most the
- * outcomes of the last two seconds (those records are sent again by the next run, which is safe: destination writes are
- * idempotent by key). Writes are chained, never concurrent; a failed write is kept and reported by `close`, and
+ * outcomes of the last quarter of a second, and never more than one chunk (those records are sent again by the next run, with
+ * the same idempotency keys). Writes are chained, never concurrent; a failed write is kept and reported by `close`, and
  * `failed` tells the executor to stop sending what could not be recorded.
  */
 export class JournalWriter {
@@ -26,7 +26,7 @@ export class JournalWriter {
     options: JournalOptions = {},
   ) {
     this.#flushRows = options.flushRows ?? 20_000;
-    this.#timer = setInterval(() => this.flush(), options.flushMs ?? 2000);
+    this.#timer = setInterval(() => this.flush(), options.flushMs ?? 250);
     this.#timer.unref();
   }
 

@@ -82,6 +82,11 @@ export class SyncHarness {
     return harness;
   }
 
+  /** Opens the warehouse again after `connection.close()` (a child process needed the DuckDB file meanwhile). */
+  async reopen(): Promise<void> {
+    this.connection = await openTarget(this.project.target.config, { root: this.root });
+  }
+
   /** Columns of raw.people. */
   get columns(): readonly ColumnSpec[] {
     return this.options.columns ?? PERSON_COLUMNS;
