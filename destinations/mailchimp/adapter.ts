@@ -257,7 +257,7 @@ function memberError(error: NonNullable<BatchResponse['errors']>[number]): Recor
   const field = error.field && !isEmailField(error.field) ? error.field : undefined;
   const code = error.error_code === 'ERROR_CONTACT_EXISTS' ? 'contact_exists' : field ? 'invalid_merge_field' : (error.error_code ?? 'error').toLowerCase().replace(/^error_/, '');
   const detail = [error.error, field ? `${field}: ${error.field_message ?? ''}`.trim() : ''].filter(Boolean).join(' — ');
-  return { ok: false, code, message: scrubEmails(detail || 'refused by Mailchimp'), retryable: false };
+  return { ok: false, code, message: scrubEmails(detail || 'refused by Mailchimp'), retryable: false, alreadyExists: code === 'contact_exists' };
 }
 
 function noOutcome(): RecordOutcome {

@@ -69,7 +69,7 @@ describe('mailchimp adapter against its emulator', () => {
     emulator = await startMailchimpEmulator({ lists });
     await (await open()).apply(batch(['ann@example.com']));
     const [outcome] = await (await open('insert')).apply(batch(['ann@example.com'], 'insert'));
-    expect(outcome).toMatchObject({ ok: false, code: 'contact_exists', retryable: false });
+    expect(outcome).toMatchObject({ ok: false, code: 'contact_exists', retryable: false, alreadyExists: true });
     expect((outcome as { message: string }).message).not.toContain('ann@example.com');
   });
 

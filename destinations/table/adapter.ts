@@ -110,7 +110,7 @@ class TableSession implements DestinationSession {
       existing = new Set(rows.map((r) => String(r['k'])));
     }
     const refused = (key: string): RecordOutcome | undefined => {
-      if (batch.operation === 'insert' && existing.has(key)) return { ok: false, code: 'duplicate', message: 'a row with this key exists', retryable: false };
+      if (batch.operation === 'insert' && existing.has(key)) return { ok: false, code: 'duplicate', message: 'a row with this key exists', retryable: false, alreadyExists: true };
       if (batch.operation === 'update' && !existing.has(key)) return { ok: false, code: 'not_found', message: 'no row with this key', retryable: false };
       return undefined;
     };
