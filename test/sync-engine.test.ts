@@ -7,6 +7,7 @@ import { acquireLock } from '../src/state/lock.js';
 import { canonicalRecordText } from '../src/sync/mapping.js';
 import { diffSelect, materialiseStatement } from '../src/sync/planner.js';
 import { engines } from './support/engines.js';
+import { PlainReceiver } from './support/plain-receiver.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './support/sync-harness.js';
 
 /** The engine end to end on each warehouse, against the webhook emulator. */
@@ -149,6 +150,31 @@ for (const engine of engines()) {
       expect(second).toMatchObject({ status: 'success', accepted: 1 });
       expect(emulator.records('contacts')).toEqual(expected(people(5)));
       expect(await harness.engine().store.rejectedRows('crm', 5)).toEqual([]);
+    });
+
+    it('a batch that took effect but whose answer was lost, then failed, is kept in doubt: its members are removed once they leave', async () => {
+      // A plain receiver: the first batch (1, 2) is applied but its answer never comes; every retry then fails.
+      let down = true;
+      const receiver = await PlainReceiver.start({ hangMs: 400, script: (n) => (!down ? undefined : n === 1 ? 'hang-after' : '503') });
+      cleanup.push(() => receiver.close());
+      const rows = people(4);
+      const harness = await SyncHarness.start({
+        engine,
+        rows,
+        destinations: [{ name: 'hook', type: 'webhook', url: receiver.url, timeout_seconds: 0.2, concurrency: 1, retries: { attempts: 3, base_ms: 10, max_ms: 20 } }],
+        syncs: [contractSync('aud', 'hook', 'members', 'audience', { batch_size: 2 })],
+      });
+      cleanup.push(() => harness.close());
+      const first = await harness.sync('aud');
+      expect(first.status).toBe('failed');
+      expect([...receiver.records('members').keys()].sort()).toEqual(['1', '2']);
+      // 1 and 2 leave the audience before the next run: they are removed, though no answer ever confirmed them.
+      down = false;
+      await harness.setRows(rows.filter((p) => p.id > 2));
+      const second = await harness.sync('aud');
+      expect(second).toMatchObject({ status: 'success', counts: { added: 2, removed: 2 } });
+      expect([...receiver.records('members').keys()].sort()).toEqual(['3', '4']);
+      expect((await harness.engine().plan(harness.project.syncs.get('aud')!, 0)).counts).toMatchObject({ added: 0, changed: 0, removed: 0 });
     });
 
     it('splits a batch the API refuses whole until the bad record is alone', async () => {

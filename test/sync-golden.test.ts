@@ -46,6 +46,7 @@ describe('golden SQL of the sync engine', () => {
         ['read a page', [pageStatement(d, store.changes(sync.name), 20_000, 10_000, mapping)]],
         ['record invalid keys, forget stale rejections', store.invalidKeyStatements(sync.name, 'run-1', at)],
         ['fold the journal into the snapshot (one atomic unit; records sent without an answer are kept in doubt)', store.applyJournalStatements(sync.name, 'run-1', at)],
+        ["fold the journal of a run that died (what it dispatched without an outcome is in doubt)", store.applyJournalStatements(sync.name, 'run-0', at, { deadRun: true })],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
         ['full resync', store.resetStatements(sync.name)],
       ];

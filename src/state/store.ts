@@ -23,7 +23,8 @@ import {
  */
 export interface JournalEntry {
   readonly seq: number;
-  readonly accepted: boolean;
+  /** NULL for a record the run sent without learning its outcome (code `in_doubt`). */
+  readonly accepted: boolean | null;
   readonly destinationId: string | null;
   readonly retained: string | null;
   readonly code: string | null;
@@ -33,6 +34,8 @@ export interface JournalEntry {
 
 /** The `error_code` of a dispatch mark in the journal. */
 const DISPATCHED = 'dispatched';
+/** The `error_code` of a record a live run sent without learning its outcome (JournalEntry with `accepted` NULL). */
+export const IN_DOUBT_CODE = 'in_doubt';
 
 export interface RunCounts {
   readonly added: number;
@@ -252,13 +255,15 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
    * the rejected table (and flag the snapshot row), and an accepted key leaves the rejected table. The run's record
    * counts the outcomes, so a run that died still says what it delivered. `runId` is the run the outcomes belong to.
    *
-   * Rows the run had dispatched (up to its latest dispatch mark) but that have no outcome — it died, or gave up on
-   * their batch after sending it — may or may not have reached the destination. Their snapshot row is kept `in_doubt`
-   * with no hash (created for a key the snapshot did not hold, with the fields to retain the dispatch mark recorded),
-   * so the next run sends them again whatever the model says: the record if it is still in the model, its removal if
-   * it left; and an insert answered "already exists" then counts as delivered.
+   * Records that may or may not have reached the destination are kept `in_doubt`: their snapshot row loses its hash
+   * (one is created for a key the snapshot did not hold, with the fields to retain), so the next run sends them again
+   * whatever the model says — the record if it is still in the model, its removal if it left — and an insert answered
+   * "already exists" then counts as delivered. Which records: for a run that finished (`deadRun` false), those it
+   * journaled as in doubt (sent in an attempt whose answer was lost, and never accepted nor refused for good since);
+   * for a run that died, every record it had dispatched (up to its latest dispatch mark) that it did not journal as
+   * accepted or refused for good — a retryable refusal after a lost answer may hide a delivery.
    */
-  applyJournalStatements(sync: string, runId: string, now: Date): Sql[] {
+  applyJournalStatements(sync: string, runId: string, now: Date, options: { deadRun?: boolean } = {}): Sql[] {
     const d = this.dialect;
     const journal = d.table(this.journal(sync));
     const snapshot = d.table(this.snapshot(sync));
@@ -286,8 +291,12 @@ FROM ${changes} AS c
 LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = c.${id('record_key')}
 LEFT JOIN ${marks} AS m ON m.${id('seq')} = c.${id('seq')}
 WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.string(op)))})
-  AND c.${id('seq')} <= (SELECT MAX(${id('seq')}) FROM ${journal} WHERE ${id('accepted')} IS NULL)
-  AND NOT EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND j.${id('accepted')} IS NOT NULL)`;
+  AND ${
+    options.deadRun
+      ? sql`c.${id('seq')} <= (SELECT MAX(${id('seq')}) FROM ${journal} WHERE ${id('accepted')} IS NULL)`
+      : sql`EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND ${sql`j.${id('error_code')}`} = ${d.string(IN_DOUBT_CODE)})`
+  }
+  AND NOT EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND (j.${id('accepted')} OR j.${id('retryable')} = FALSE))`;
     const count = (condition: Sql) => sql`(SELECT COUNT(*) FROM ${journal} WHERE ${condition})`;
     const runs = d.table(this.table('runs'));
     const tally = (column: string, condition: Sql) => sql`${id(column)} = COALESCE(${id(column)}, 0) + ${count(condition)}`;
@@ -308,8 +317,8 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
     ];
   }
 
-  async applyJournal(sync: string, runId: string, now = new Date()): Promise<void> {
-    await this.connection.runAtomically(this.applyJournalStatements(sync, runId, now));
+  async applyJournal(sync: string, runId: string, options: { deadRun?: boolean; now?: Date } = {}): Promise<void> {
+    await this.connection.runAtomically(this.applyJournalStatements(sync, runId, options.now ?? new Date(), options));
   }
 
   /**

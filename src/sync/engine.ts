@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Project } from '../project/loader.js';
 import { acquireLock, acquireLocks, LockHeldError, type Lease, type LockHolder, type LockSet } from '../state/lock.js';
-import { StateStore, type RunRecord, type RunStatus } from '../state/store.js';
+import { IN_DOUBT_CODE, StateStore, type RunRecord, type RunStatus } from '../state/store.js';
 import { WarehouseError, type Connection, type Row, type Value } from '../warehouses/connection.js';
 import { openTarget } from '../warehouses/registry.js';
 import { Executor, type PendingRecord, type Settled } from './executor.js';
@@ -330,7 +330,7 @@ class SyncRun {
     const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync.name);
     if (journalRows) {
       if (await store.exists(store.changes(sync.name))) {
-        await store.applyJournal(sync.name, (await store.unfinishedRun(sync.name)) ?? this.runId);
+        await store.applyJournal(sync.name, (await store.unfinishedRun(sync.name)) ?? this.runId, { deadRun: true });
         this.recovered = leftover;
         if (leftover) this.log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
       } else {
@@ -448,6 +448,10 @@ class SyncRun {
       if (yielded !== total) throw new SyncFailure(`internal error: the change set held ${yielded} records to send where the plan counted ${total}; nothing more is sent`);
     }
     await executor.run(pages());
+    // Records sent whose answer was lost and never settled for sure: the destination may hold them.
+    for (const record of executor.inDoubt()) {
+      journal.add({ seq: record.seq, accepted: null, destinationId: null, retained: record.retained, code: IN_DOUBT_CODE, message: null, retryable: null });
+    }
     try {
       await journal.close();
     } finally {

@@ -89,8 +89,11 @@ export interface ExecutorStats {
  */
 export class Executor {
   readonly stats: ExecutorStats = { requests: 0, sent: 0, accepted: 0, rejected: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0 };
-  /** Records sent in an attempt whose answer was lost (timeout, reset, 5xx): the destination may hold them. */
-  readonly #maybeDelivered = new WeakSet<PendingRecord>();
+  /**
+   * Records sent in an attempt whose answer was lost (timeout, reset, 5xx) and not settled for sure since (accepted,
+   * or refused for good): the destination may hold them.
+   */
+  readonly #maybeDelivered = new Set<PendingRecord>();
   /** Why the sync stopped, if it did. */
   failure: Error | undefined;
 
@@ -244,7 +247,16 @@ export class Executor {
     }
   }
 
+  /**
+   * Records the destination may hold though the run does not know it: sent in an attempt whose answer was lost, then
+   * left without an outcome (the sync stopped) or refused as retryable.
+   */
+  inDoubt(): readonly PendingRecord[] {
+    return [...this.#maybeDelivered];
+  }
+
   private settle(settled: Settled): void {
+    if (settled.ok || !settled.retryable) this.#maybeDelivered.delete(settled.record);
     if (settled.ok) this.stats.accepted++;
     else this.stats.rejected++;
     this.options.onSettled(settled);

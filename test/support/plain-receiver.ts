@@ -23,6 +23,8 @@ export interface PlainReceiverOptions {
   /** How long a hang lasts before the connection is cut (longer than the client's timeout). */
   readonly hangMs?: number;
   readonly dedupe?: boolean;
+  /** Faults chosen by the test instead of drawn: the fault for the n-th request carrying records (1-based), if any. */
+  readonly script?: (n: number) => ReceiverFault | undefined;
 }
 
 export type ReceiverFault = '429' | '500' | '503' | 'hang-before' | 'hang-after' | 'reset-before' | 'reset-after';
@@ -47,6 +49,7 @@ export class PlainReceiver {
   readonly objects = new Map<string, Map<string, Record<string, unknown>>>();
   readonly faults = new Map<ReceiverFault, number>();
   requests = 0;
+  #dataRequests = 0;
   readonly #seen = new Set<string>();
   readonly #sockets = new Set<Socket>();
   #state: number;
@@ -127,7 +130,8 @@ export class PlainReceiver {
     }
     const batchKey = request.headers['idempotency-key'] as string | undefined;
     const object = body.object ?? '';
-    const fault = (this.options.faultRate ?? 0) > 0 && this.#random() < this.options.faultRate! ? FAULTS[Math.floor(this.#random() * FAULTS.length)]! : undefined;
+    const scripted = this.options.script?.(++this.#dataRequests);
+    const fault = scripted ?? ((this.options.faultRate ?? 0) > 0 && this.#random() < this.options.faultRate! ? FAULTS[Math.floor(this.#random() * FAULTS.length)]! : undefined);
     if (fault) this.faults.set(fault, (this.faults.get(fault) ?? 0) + 1);
     const lost = () => {
       for (const r of records) this.arrivals.push({ request: number, operation, object, key: r.key, fields: r.fields, idempotencyKey: r.idempotency_key, batchKey, outcome: 'lost' });

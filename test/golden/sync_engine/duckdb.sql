@@ -88,8 +88,8 @@ FROM "tideline_state"."changes__crm_contacts" AS c
 LEFT JOIN "tideline_state"."snapshot__crm_contacts" AS p ON p."record_key" = c."record_key"
 LEFT JOIN (SELECT "seq", MAX("retained") AS "retained" FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NULL GROUP BY "seq") AS m ON m."seq" = c."seq"
 WHERE c."op" IN ('removed', 'changed', 'added')
-  AND c."seq" <= (SELECT MAX("seq") FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NULL)
-  AND NOT EXISTS (SELECT 1 FROM "tideline_state"."journal__crm_contacts" AS j WHERE j."seq" = c."seq" AND j."accepted" IS NOT NULL)
+  AND EXISTS (SELECT 1 FROM "tideline_state"."journal__crm_contacts" AS j WHERE j."seq" = c."seq" AND j."error_code" = 'in_doubt')
+  AND NOT EXISTS (SELECT 1 FROM "tideline_state"."journal__crm_contacts" AS j WHERE j."seq" = c."seq" AND (j."accepted" OR j."retryable" = FALSE))
 ) AS s
 ON t."record_key" = s."record_key"
 WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "destination_id" = s."destination_id", "retained" = s."retained", "last_status" = s."last_status", "last_attempt_at" = s."last_attempt_at", "last_run_id" = s."last_run_id", "synced_at" = s."synced_at"
@@ -108,6 +108,51 @@ WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "operation" = s."o
 WHEN NOT MATCHED THEN INSERT ("sync_name", "record_key", "record_hash", "operation", "run_id", "error_code", "error_message", "retryable", "attempts", "first_rejected_at", "last_rejected_at") VALUES (s."sync_name", s."record_key", s."record_hash", s."operation", s."run_id", s."error_code", s."error_message", s."retryable", s."attempts", s."first_rejected_at", s."last_rejected_at");
 
 UPDATE "tideline_state"."sync_runs" SET "sent" = COALESCE("sent", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NOT NULL), "accepted" = COALESCE("accepted", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE "accepted"), "rejected" = COALESCE("rejected", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE NOT "accepted") WHERE "run_id" = 'run-1';
+
+DELETE FROM "tideline_state"."journal__crm_contacts" WHERE 1 = 1;
+
+-- fold the journal of a run that died (what it dispatched without an outcome is in doubt)
+MERGE INTO "tideline_state"."snapshot__crm_contacts" AS t
+USING (
+SELECT x."record_key" AS "record_key", x."record_hash" AS "record_hash", COALESCE(x."destination_id", p."destination_id") AS "destination_id", COALESCE(x."retained", p."retained") AS "retained", 'synced' AS "last_status", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_attempt_at", 'run-0' AS "last_run_id", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "synced_at"
+FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq" WHERE j."accepted" IS NOT NULL) AS x LEFT JOIN "tideline_state"."snapshot__crm_contacts" AS p ON p."record_key" = x."record_key"
+WHERE x."accepted" AND x."op" <> 'removed'
+) AS s
+ON t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "destination_id" = s."destination_id", "retained" = s."retained", "last_status" = s."last_status", "last_attempt_at" = s."last_attempt_at", "last_run_id" = s."last_run_id", "synced_at" = s."synced_at"
+WHEN NOT MATCHED THEN INSERT ("record_key", "record_hash", "destination_id", "retained", "last_status", "last_attempt_at", "last_run_id", "synced_at") VALUES (s."record_key", s."record_hash", s."destination_id", s."retained", s."last_status", s."last_attempt_at", s."last_run_id", s."synced_at");
+
+DELETE FROM "tideline_state"."snapshot__crm_contacts" WHERE "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq" WHERE j."accepted" IS NOT NULL) AS x WHERE x."accepted" AND x."op" = 'removed');
+
+UPDATE "tideline_state"."snapshot__crm_contacts" SET "last_status" = 'rejected', "last_attempt_at" = CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) WHERE "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq" WHERE j."accepted" IS NOT NULL) AS x WHERE NOT x."accepted");
+
+MERGE INTO "tideline_state"."snapshot__crm_contacts" AS t
+USING (
+SELECT c."record_key" AS "record_key", CAST(NULL AS VARCHAR) AS "record_hash", p."destination_id" AS "destination_id", COALESCE(m."retained", p."retained") AS "retained", 'in_doubt' AS "last_status", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_attempt_at", p."last_run_id" AS "last_run_id", p."synced_at" AS "synced_at"
+FROM "tideline_state"."changes__crm_contacts" AS c
+LEFT JOIN "tideline_state"."snapshot__crm_contacts" AS p ON p."record_key" = c."record_key"
+LEFT JOIN (SELECT "seq", MAX("retained") AS "retained" FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NULL GROUP BY "seq") AS m ON m."seq" = c."seq"
+WHERE c."op" IN ('removed', 'changed', 'added')
+  AND c."seq" <= (SELECT MAX("seq") FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM "tideline_state"."journal__crm_contacts" AS j WHERE j."seq" = c."seq" AND (j."accepted" OR j."retryable" = FALSE))
+) AS s
+ON t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "destination_id" = s."destination_id", "retained" = s."retained", "last_status" = s."last_status", "last_attempt_at" = s."last_attempt_at", "last_run_id" = s."last_run_id", "synced_at" = s."synced_at"
+WHEN NOT MATCHED THEN INSERT ("record_key", "record_hash", "destination_id", "retained", "last_status", "last_attempt_at", "last_run_id", "synced_at") VALUES (s."record_key", s."record_hash", s."destination_id", s."retained", s."last_status", s."last_attempt_at", s."last_run_id", s."synced_at");
+
+DELETE FROM "tideline_state"."sync_rejected" WHERE "sync_name" = 'crm_contacts' AND "record_key" IN (SELECT x."record_key" FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq" WHERE j."accepted" IS NOT NULL) AS x WHERE x."accepted");
+
+MERGE INTO "tideline_state"."sync_rejected" AS t
+USING (
+SELECT 'crm_contacts' AS "sync_name", x."record_key" AS "record_key", x."record_hash" AS "record_hash", x."op" AS "operation", 'run-0' AS "run_id", x."error_code" AS "error_code", x."error_message" AS "error_message", x."retryable" AS "retryable", COALESCE(p."attempts", 0) + 1 AS "attempts", COALESCE(p."first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS "first_rejected_at", CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS "last_rejected_at"
+FROM (SELECT c."record_key", c."record_hash", c."op", j.* FROM "tideline_state"."journal__crm_contacts" AS j JOIN "tideline_state"."changes__crm_contacts" AS c ON c."seq" = j."seq" WHERE j."accepted" IS NOT NULL) AS x LEFT JOIN "tideline_state"."sync_rejected" AS p ON p."sync_name" = 'crm_contacts' AND p."record_key" = x."record_key"
+WHERE NOT x."accepted"
+) AS s
+ON t."sync_name" = s."sync_name" AND t."record_key" = s."record_key"
+WHEN MATCHED THEN UPDATE SET "record_hash" = s."record_hash", "operation" = s."operation", "run_id" = s."run_id", "error_code" = s."error_code", "error_message" = s."error_message", "retryable" = s."retryable", "attempts" = s."attempts", "first_rejected_at" = s."first_rejected_at", "last_rejected_at" = s."last_rejected_at"
+WHEN NOT MATCHED THEN INSERT ("sync_name", "record_key", "record_hash", "operation", "run_id", "error_code", "error_message", "retryable", "attempts", "first_rejected_at", "last_rejected_at") VALUES (s."sync_name", s."record_key", s."record_hash", s."operation", s."run_id", s."error_code", s."error_message", s."retryable", s."attempts", s."first_rejected_at", s."last_rejected_at");
+
+UPDATE "tideline_state"."sync_runs" SET "sent" = COALESCE("sent", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE "accepted" IS NOT NULL), "accepted" = COALESCE("accepted", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE "accepted"), "rejected" = COALESCE("rejected", 0) + (SELECT COUNT(*) FROM "tideline_state"."journal__crm_contacts" WHERE NOT "accepted") WHERE "run_id" = 'run-0';
 
 DELETE FROM "tideline_state"."journal__crm_contacts" WHERE 1 = 1;
 
