@@ -85,6 +85,31 @@ for (const engine of engines()) {
       expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${table('ledger')}`)).toEqual([{ n: 2 }]);
     });
 
+    it.runIf(d.capabilities.buildsInTransaction)('runs work in one transaction on one session: unseen by others until it commits, gone if it throws', async () => {
+      expect(connection.transaction).toBeDefined();
+      const seenFromOutside = async (name: string) => (await connection.columns({ schema, name })) !== undefined;
+      const committed = await connection.transaction!(async (session) => {
+        await session.execute(sql`CREATE TABLE ${table('kept')} AS SELECT 1 AS n`);
+        // A savepoint inside: its failure undoes the unit only, and the transaction goes on.
+        await expect(session.runAtomically([sql`INSERT INTO ${table('kept')} VALUES (2)`, sql`INSERT INTO ${table('no_such_table')} VALUES (3)`])).rejects.toBeInstanceOf(WarehouseError);
+        const inside = await session.query(sql`SELECT COUNT(*) AS n FROM ${table('kept')}`);
+        let streamed = 0;
+        for await (const batch of session.stream(sql`SELECT n FROM ${table('kept')}`)) streamed += batch.length;
+        return { inside, streamed, columns: await session.columns({ schema, name: 'kept' }), outside: await seenFromOutside('kept') };
+      });
+      expect(committed).toMatchObject({ inside: [{ n: 1 }], streamed: 1, outside: false });
+      expect(committed.columns?.map((c) => c.name)).toEqual(['n']);
+      expect(await seenFromOutside('kept')).toBe(true);
+
+      await expect(
+        connection.transaction!(async (session) => {
+          await session.execute(sql`CREATE TABLE ${table('dropped_with_it')} AS SELECT 1 AS n`);
+          throw new Error('the work failed');
+        }),
+      ).rejects.toThrow('the work failed');
+      expect(await seenFromOutside('dropped_with_it')).toBe(false);
+    });
+
     it('inserts typed rows in streamed batches, NULLs and awkward strings included', async () => {
       await connection.execute(
         sql`CREATE TABLE ${table('typed')} (s ${d.type('string')}, i ${d.type('integer')}, f ${d.type('float')}, m ${d.type('decimal')}, b ${d.type('boolean')}, dt ${d.type('date')}, ts ${d.type('timestamp')})`,

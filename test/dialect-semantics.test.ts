@@ -141,6 +141,20 @@ for (const engine of engines()) {
       await expect(connection.runAtomically(d.replaceTable(build, target))).rejects.toThrow();
       expect(await connection.query(sql`SELECT version FROM ${d.table(target)}`)).toEqual([{ version: 'v2' }]);
     });
+
+    it('replaces a table with one built in another schema (the work schema), which is gone afterwards', async () => {
+      const work = `${schema}__tl_work`;
+      const target = { schema, name: 'moved' };
+      const build = { schema: work, name: 'moved__tl_build' };
+      await connection.execute(d.createSchema(work));
+      await connection.execute(d.createTableAs(target, sql`SELECT 'v1' AS version`));
+      await connection.execute(d.createTableAs(build, sql`SELECT 'v2' AS version, 1 AS n`));
+      await connection.runAtomically(d.replaceTable(build, target));
+      expect(await connection.query(sql`SELECT version, n FROM ${d.table(target)}`)).toEqual([{ version: 'v2', n: 1 }]);
+      expect(await connection.columns(build)).toBeUndefined();
+      expect(await connection.columns({ schema: work, name: 'moved' })).toBeUndefined();
+      await connection.execute(d.dropSchema(work));
+    });
   });
 }
 

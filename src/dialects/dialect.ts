@@ -34,6 +34,14 @@ export interface TableRef {
 export interface DialectCapabilities {
   /** CREATE/DROP/ALTER can run inside BEGIN…COMMIT, so replacing a model table is atomic by transaction. */
   readonly transactionalDdl: boolean;
+  /**
+   * A model's whole build — every work table, the swap, the work tables' removal — runs inside one transaction on
+   * one session (the connection's `transaction`). Work tables then never become visible to other sessions, and a
+   * build that fails or is killed leaves none behind: the server rolls the transaction back. PostgreSQL, where DDL is
+   * transactional and a table created in a transaction costs no more than any other. Where false, work tables are
+   * committed as they are built, in the work schema, which every run empties when it starts and when it ends.
+   */
+  readonly buildsInTransaction: boolean;
   /** `QUALIFY` filters on window functions without a subquery. */
   readonly supportsQualify: boolean;
   /** `MERGE INTO … USING … WHEN [NOT] MATCHED` is available. */
@@ -255,10 +263,16 @@ export abstract class Dialect {
     return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
   }
 
+  /** Drops a schema and everything in it (the work schema, emptied by every run). */
+  dropSchema(schema: string): Sql {
+    return sql`DROP SCHEMA IF EXISTS ${this.id(schema)} CASCADE`;
+  }
+
   /**
-   * Statements that replace `target` with the freshly built `staging` table, in the same schema. When
-   * `capabilities.transactionalDdl` is true, the runner executes them inside one transaction; otherwise the
-   * statements themselves must be atomic (a single replacing statement) and leave `target` intact on failure.
+   * Statements that replace `target` with the freshly built `staging` table, which may be in another schema (the
+   * work schema) and is gone afterwards. When `capabilities.transactionalDdl` is true, the runner executes them
+   * inside one transaction; otherwise the statements themselves must be atomic (a single replacing statement) and
+   * leave `target` intact on failure.
    */
   abstract replaceTable(staging: TableRef, target: TableRef): Sql[];
 
@@ -373,6 +387,11 @@ export abstract class Dialect {
         return this.formatTimestamp(expr, 'YYYY-MM-DD HH:mm:ss.SSSSSS');
     }
   }
+}
+
+/** True when two tables are in the same schema (and catalog). */
+export function sameSchema(a: TableRef, b: TableRef): boolean {
+  return (a.catalog ?? '') === (b.catalog ?? '') && (a.schema ?? '') === (b.schema ?? '');
 }
 
 /** Shared by dialects that quote identifiers with double quotes and double any embedded quote (SQL standard). */

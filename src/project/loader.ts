@@ -55,6 +55,11 @@ export interface Target {
   readonly dialect: Dialect;
   /** Schema (dataset) where models are built. */
   readonly schema: string;
+  /**
+   * Schema (dataset) of the tables a build works in before it swaps its result in: `<schema>__tl_work`, so that they
+   * are never where the models' readers look (see capabilities.buildsInTransaction for how it is kept empty).
+   */
+  readonly workSchema: string;
   readonly stateSchema: string;
   /** True when no target is configured and the embedded DuckDB default is used. */
   readonly implicit: boolean;
@@ -140,6 +145,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
 
   for (const target of Object.values(config.targets ?? {})) for (const secret of secretsOfTarget(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, problems);
+  if (target) checkWorkSchema(target, configFile, problems);
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
@@ -214,15 +220,28 @@ function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | u
   return makeTarget(wanted, chosen, config, false);
 }
 
+/** Suffix of the work schema's name, after the model schema's. */
+export const WORK_SCHEMA_SUFFIX = '__tl_work';
+
 function makeTarget(name: string, config: TargetConfig, project: ProjectFile, implicit: boolean): Target {
+  const schema = modelSchemaOfTarget(config) ?? project.schema;
   return {
     name,
     config,
     dialect: dialectFor(dialectOfTarget(config)),
-    schema: modelSchemaOfTarget(config) ?? project.schema,
+    schema,
+    workSchema: `${schema}${WORK_SCHEMA_SUFFIX}`,
     stateSchema: project.state_schema,
     implicit,
   };
+}
+
+/** The work schema's name must hold in the warehouse: a schema name near its length limit leaves no room for it. */
+function checkWorkSchema(target: Target, file: YamlFile, problems: Problems): void {
+  const problem = target.dialect.identifierProblem(target.workSchema);
+  if (!problem) return;
+  const path = modelSchemaOfTarget(target.config) === undefined ? ['schema'] : ['targets', target.name];
+  problems.error('bad-schema', `schema "${target.schema}" leaves no room for its work schema "${target.workSchema}": ${problem}; choose a shorter schema`, file.locate(path), path);
 }
 
 interface Loaded {

@@ -9,7 +9,11 @@ export const projectFileSchema = z.strictObject({
   name: objectName.describe('Project name, used in logs and run results.'),
   target: z.string().min(1).optional().describe('The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB).'),
   targets: z.record(z.string().min(1), targetSchema).optional().describe('Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb.'),
-  schema: z.string().min(1).default('tideline').describe('Schema (BigQuery: dataset) where models are built; a target may override it.'),
+  schema: z
+    .string()
+    .min(1)
+    .default('tideline')
+    .describe('Schema (BigQuery: dataset) where models are built; a target may override it. Builds work in a schema of their own named after it, `<schema>__tl_work`.'),
   state_schema: z.string().min(1).default('tideline_state').describe('Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks.'),
   paths: z
     .strictObject({

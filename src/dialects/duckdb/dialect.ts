@@ -1,4 +1,4 @@
-import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
+import { Dialect, doubleQuoteIdentifier, sameSchema, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
 import { Sql, joinSql, sql } from '../sql.js';
 
 /** DuckDB (embedded default). Standard SQL quoting; strings keep backslashes literal. */
@@ -6,6 +6,7 @@ export class DuckDbDialect extends Dialect {
   readonly name = 'duckdb' as const;
   readonly capabilities = {
     transactionalDdl: true,
+    buildsInTransaction: false,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: true,
@@ -86,7 +87,9 @@ export class DuckDbDialect extends Dialect {
   }
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {
-    return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    if (sameSchema(staging, target)) return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    // DuckDB cannot move a table to another schema (no ALTER TABLE … SET SCHEMA): a build in the work schema is copied.
+    return [this.dropTable(target), sql`CREATE TABLE ${this.table(target)} AS SELECT * FROM ${this.table(staging)}`, this.dropTable(staging)];
   }
 
   override readFile(path: string, format: 'csv' | 'parquet', types: Readonly<Record<string, LogicalType>> = {}): Sql {
