@@ -138,6 +138,69 @@ for (const engine of engines()) {
       ]);
     });
 
+    it('keeps row values out of failure messages, and the type, column and constraint in', async () => {
+      // The values come from a table, as they would from a source: the statements' text holds none of them.
+      const person = { name: 'person', columns: [['email', 'string'], ['phone', 'integer'], ['amount', 'float']] as const };
+      await connection.execute(sql`CREATE TABLE ${table(person.name)} (email ${d.type('string')}, phone ${d.type('integer')}, amount ${d.type('float')})`);
+      await connection.insertRows({ schema, name: person.name }, person.columns.map(([name, type]) => ({ name, type })), [[[`jane's "mail"\njane.doe@example.com`, 33612345678, 12345.678]]]);
+      await connection.execute(sql`CREATE TABLE ${table('unique_emails')} (email ${d.type('string')} PRIMARY KEY)`);
+      await connection.execute(sql`CREATE TABLE ${table('positive')} (email ${d.type('string')}, n ${d.type('integer')} CHECK (n > 0))`);
+      await connection.execute(sql`CREATE TABLE ${table('referring')} (email ${d.type('string')} REFERENCES ${table('unique_emails')} (email))`);
+      const from = table(person.name);
+      const failures: readonly { statement: Sql; says: Record<typeof engine.name, RegExp> }[] = [
+        {
+          statement: sql`SELECT CAST(email AS INTEGER) AS n FROM ${from}`,
+          says: { duckdb: /Could not convert string <value> to INT32 when casting from source column email/, postgres: /invalid input syntax for type integer: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS DATE) AS n FROM ${from}`,
+          says: { duckdb: /invalid date field format: <value>, expected format is/, postgres: /invalid input syntax for type date: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS TIMESTAMP) AS n FROM ${from}`,
+          says: { duckdb: /invalid timestamp field format: <value>, expected format is/, postgres: /invalid input syntax for type timestamp: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(phone AS INTEGER) AS n FROM ${from}`,
+          says: { duckdb: /Type INT64 with value <value> can't be cast because the value is out of range for the destination type INT32 when casting from source column phone/, postgres: /integer out of range/ },
+        },
+        {
+          statement: sql`SELECT CAST(amount AS DECIMAL(3,2)) AS n FROM ${from}`,
+          says: { duckdb: /Could not cast value <value> to DECIMAL\(3,2\) when casting from source column amount/, postgres: /numeric field overflow/ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('unique_emails')} SELECT email FROM ${from} UNION ALL SELECT email FROM ${from}`,
+          says: { duckdb: /duplicate key <value>|Duplicate key "email: <value>"/, postgres: /unique constraint "unique_emails_pkey" — Key \(email\)=\(<value>\) already exists\./ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS JSON) AS n FROM ${from}`,
+          says: { duckdb: /Malformed JSON at byte 0 of input: unexpected character\.  Input: <value> when casting from source column email/, postgres: /invalid input syntax for type json — Token <value> is invalid\./ },
+        },
+        {
+          statement: sql`SELECT phone * phone AS n FROM ${from}`,
+          says: { duckdb: /Overflow in multiplication of INT64 \(<value>\)/, postgres: /bigint out of range/ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('referring')} SELECT email FROM ${from}`,
+          says: { duckdb: /foreign key constraint because key "email: <value>" does not exist/, postgres: /Key \(email\)=\(<value>\) is not present in table "unique_emails"\./ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('positive')} SELECT email, -1 FROM ${from}`,
+          says: { duckdb: /CHECK constraint failed on table positive/, postgres: /check constraint "positive_n_check" — Failing row contains \(<value>\)\./ },
+        },
+      ];
+      for (const failure of failures) {
+        const error = await connection.execute(failure.statement).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, failure.statement.text).toBeInstanceOf(WarehouseError);
+        const message = (error as WarehouseError).message;
+        expect(message, message).not.toMatch(/jane|33612345678|12345\.6/);
+        expect(message).toMatch(failure.says[engine.name]);
+      }
+    });
+
     it('reports a failure as a WarehouseError carrying the statement, with secrets masked', async () => {
       redactor.add('hunter2-secret-value');
       const error = await connection.query(sql`SELECT ${d.literal('hunter2-secret-value')} FROM ${table('missing_table')}`).catch((e: unknown) => e);

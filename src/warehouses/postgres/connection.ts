@@ -5,6 +5,7 @@ import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
 import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { PostgresTarget } from './config.js';
+import { hidePostgresRowValues } from './row-values.js';
 
 /** Type OIDs whose default parsing does not match the Connection contract. */
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114 } as const;
@@ -235,6 +236,7 @@ const HINTS: Record<string, string> = {
 
 function wrap(error: unknown, statement: Sql): WarehouseError {
   const e = error as { message?: string; code?: string; detail?: string; hint?: string };
-  const message = [e.message ?? String(error), e.detail].filter(Boolean).join(' — ');
+  const said = hidePostgresRowValues(e.message ?? String(error), e.detail);
+  const message = [said.message, said.detail].filter(Boolean).join(' — ');
   return new WarehouseError(message, { statement, cause: error, hint: e.hint ?? (e.code ? HINTS[e.code] : undefined) });
 }
