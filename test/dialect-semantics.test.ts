@@ -77,7 +77,7 @@ describe('dialect primitives: golden SQL', () => {
         dialect.createTableAs(table, sql`SELECT 1 AS id`),
         ...dialect.replaceTable({ schema: 'analytics', name: 'members__tl_build' }, table),
         dialect.upsert(table, sql`SELECT id, name FROM staged`, ['id'], ['id', 'name']),
-        ...(dialect.capabilities.readsLocalFiles ? [dialect.readFile('data/people.csv', 'csv', { phone: 'string' })] : []),
+        ...(dialect.capabilities.readsLocalFiles ? [dialect.readFile('data/people.csv', 'csv', { types: { phone: 'string' } })] : []),
         dialect.currentDate(),
         dialect.currentTimestamp(),
       ].map((s) => `${s.text};`);

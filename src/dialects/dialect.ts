@@ -31,6 +31,21 @@ export interface TableRef {
   readonly name: string;
 }
 
+/** How `readFile` reads a CSV file. */
+export interface CsvReading {
+  /** Column types overriding the detected ones. */
+  readonly types?: Readonly<Record<string, LogicalType>>;
+  /** A broken line fails the read instead of being skipped. */
+  readonly strict?: boolean;
+}
+
+/** See `Dialect.csvRejects`. */
+export interface CsvRejectQueries {
+  readonly scan: readonly Sql[];
+  readonly list: Sql;
+  readonly cleanup: readonly Sql[];
+}
+
 export interface DialectCapabilities {
   /** CREATE/DROP/ALTER can run inside BEGIN…COMMIT, so replacing a model table is atomic by transaction. */
   readonly transactionalDdl: boolean;
@@ -293,10 +308,23 @@ export abstract class Dialect {
 
   /**
    * A relation reading a local CSV or Parquet file in place (only where `capabilities.readsLocalFiles`). `path` is
-   * relative to the project root, which the connection makes the base of relative paths. `types` overrides the
-   * detected type of some CSV columns.
+   * relative to the project root, which the connection makes the base of relative paths. For a CSV file, `types`
+   * overrides the detected type of some columns, and a broken line (too many or too few columns, a value not of its
+   * column's type) is skipped — `csvRejects` lists those lines — unless `strict`, where it fails the read.
    */
-  readFile(_path: string, _format: 'csv' | 'parquet', _types: Readonly<Record<string, LogicalType>> = {}): Sql {
+  readFile(_path: string, _format: 'csv' | 'parquet', _csv: CsvReading = {}): Sql {
+    throw new Error(`the ${this.name} dialect cannot read local files; check capabilities.readsLocalFiles first`);
+  }
+
+  /**
+   * The lines of a CSV file that `readFile` skips (not strict, the same `types`) when every column is read — a query
+   * reading some columns converts only those, and keeps a line whose broken value is in another — found in one read
+   * of the file: run the `scan` statements in order, then `list` returns one row per skipped line, in no particular
+   * order: `line`, counted from 1 with the header, and `reason`, which names the column and the expected type or the
+   * column counts and never quotes a value of the file (personal data). `cleanup` drops what the scan kept (the
+   * lines' text).
+   */
+  csvRejects(_path: string, _types: Readonly<Record<string, LogicalType>> = {}): CsvRejectQueries {
     throw new Error(`the ${this.name} dialect cannot read local files; check capabilities.readsLocalFiles first`);
   }
 

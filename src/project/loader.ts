@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { z } from 'zod';
@@ -33,9 +33,18 @@ export interface SourceDef {
   readonly description: string | undefined;
   readonly tags: readonly string[];
   readonly table: TableRef | undefined;
-  /** A file read in place: the path as written (relative to the root) and its format. */
-  readonly file: { readonly path: string; readonly format: 'csv' | 'parquet'; readonly types: Readonly<Record<string, LogicalType>> } | undefined;
+  /** A file read in place: the path as written (relative to the root), its format, and how to read a CSV file. */
+  readonly file: FileSource | undefined;
   readonly origin: Origin;
+}
+
+export interface FileSource {
+  readonly path: string;
+  readonly format: 'csv' | 'parquet';
+  /** CSV: declared column types, overriding detection. */
+  readonly types: Readonly<Record<string, LogicalType>>;
+  /** CSV: a broken line makes the file unreadable, instead of being skipped and reported (see `strict` in YAML). */
+  readonly strict: boolean;
 }
 
 export interface ModelDef {
@@ -339,10 +348,18 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
       problems.error('missing-file', `file ${source.file} does not exist (paths are relative to the project root ${root})`, locate(origin, ['file']), at('file'));
       return undefined;
     }
+    // An empty file has no header: the warehouse would invent a column and fail on the first one a model names.
+    if (statSync(resolve(root, source.file)).size === 0) {
+      problems.error('empty-file', `${source.file} is empty (0 bytes)`, locate(origin, ['file']), at('file'));
+      return undefined;
+    }
     if (source.types && format !== 'csv') problems.error('bad-source', '`types` applies to CSV files only', locate(origin, ['types']), at('types'));
-    file = { path: source.file, format, types: source.types ?? {} };
+    if (source.strict && format !== 'csv') problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
+    file = { path: source.file, format, types: source.types ?? {}, strict: source.strict };
   } else if (source.types) {
     problems.error('bad-source', '`types` applies to CSV files only; a table has its own column types', locate(origin, ['types']), at('types'));
+  } else if (source.strict) {
+    problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
   }
   const table: TableRef | undefined =
     source.table === undefined
