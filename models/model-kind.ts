@@ -114,11 +114,14 @@ export interface CompileContext {
   relation(name: string): Sql;
   /** Output columns of an input, when known. */
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
-  /** The table the final step must create; the engine swaps it in for the model's table. */
+  /** The table the final step must create, in the work schema; the engine swaps it in for the model's table. */
   readonly output: TableRef;
   /** The model's visible table, e.g. to read the previous build (stable ids); it may not exist yet. */
   readonly current: TableRef;
-  /** An intermediate table private to this build, dropped when the build ends. */
+  /**
+   * An intermediate table private to this build, in the work schema (never the model schema: it may hold raw
+   * personal data), dropped when the build ends.
+   */
   scratch(suffix: string): TableRef;
   /**
    * A table the model keeps beside its own, visible as `<name>_<suffix>` (e.g. identity's `_map` and `_report`).

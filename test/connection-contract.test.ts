@@ -85,6 +85,31 @@ for (const engine of engines()) {
       expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${table('ledger')}`)).toEqual([{ n: 2 }]);
     });
 
+    it.runIf(d.capabilities.buildsInTransaction)('runs work in one transaction on one session: unseen by others until it commits, gone if it throws', async () => {
+      expect(connection.transaction).toBeDefined();
+      const seenFromOutside = async (name: string) => (await connection.columns({ schema, name })) !== undefined;
+      const committed = await connection.transaction!(async (session) => {
+        await session.execute(sql`CREATE TABLE ${table('kept')} AS SELECT 1 AS n`);
+        // A savepoint inside: its failure undoes the unit only, and the transaction goes on.
+        await expect(session.runAtomically([sql`INSERT INTO ${table('kept')} VALUES (2)`, sql`INSERT INTO ${table('no_such_table')} VALUES (3)`])).rejects.toBeInstanceOf(WarehouseError);
+        const inside = await session.query(sql`SELECT COUNT(*) AS n FROM ${table('kept')}`);
+        let streamed = 0;
+        for await (const batch of session.stream(sql`SELECT n FROM ${table('kept')}`)) streamed += batch.length;
+        return { inside, streamed, columns: await session.columns({ schema, name: 'kept' }), outside: await seenFromOutside('kept') };
+      });
+      expect(committed).toMatchObject({ inside: [{ n: 1 }], streamed: 1, outside: false });
+      expect(committed.columns?.map((c) => c.name)).toEqual(['n']);
+      expect(await seenFromOutside('kept')).toBe(true);
+
+      await expect(
+        connection.transaction!(async (session) => {
+          await session.execute(sql`CREATE TABLE ${table('dropped_with_it')} AS SELECT 1 AS n`);
+          throw new Error('the work failed');
+        }),
+      ).rejects.toThrow('the work failed');
+      expect(await seenFromOutside('dropped_with_it')).toBe(false);
+    });
+
     it('inserts typed rows in streamed batches, NULLs and awkward strings included', async () => {
       await connection.execute(
         sql`CREATE TABLE ${table('typed')} (s ${d.type('string')}, i ${d.type('integer')}, f ${d.type('float')}, m ${d.type('decimal')}, b ${d.type('boolean')}, dt ${d.type('date')}, ts ${d.type('timestamp')})`,
@@ -111,6 +136,69 @@ for (const engine of engines()) {
         { s: 'plain', i: '9007199254740993', f: -1.5, m: 0.1, b: false, dt: '1999-12-31', ts: new Date('1999-12-31T23:59:59Z') },
         { s: null, i: null, f: null, m: null, b: null, dt: null, ts: null },
       ]);
+    });
+
+    it('keeps row values out of failure messages, and the type, column and constraint in', async () => {
+      // The values come from a table, as they would from a source: the statements' text holds none of them.
+      const person = { name: 'person', columns: [['email', 'string'], ['phone', 'integer'], ['amount', 'float']] as const };
+      await connection.execute(sql`CREATE TABLE ${table(person.name)} (email ${d.type('string')}, phone ${d.type('integer')}, amount ${d.type('float')})`);
+      await connection.insertRows({ schema, name: person.name }, person.columns.map(([name, type]) => ({ name, type })), [[[`jane's "mail"\njane.doe@example.com`, 33612345678, 12345.678]]]);
+      await connection.execute(sql`CREATE TABLE ${table('unique_emails')} (email ${d.type('string')} PRIMARY KEY)`);
+      await connection.execute(sql`CREATE TABLE ${table('positive')} (email ${d.type('string')}, n ${d.type('integer')} CHECK (n > 0))`);
+      await connection.execute(sql`CREATE TABLE ${table('referring')} (email ${d.type('string')} REFERENCES ${table('unique_emails')} (email))`);
+      const from = table(person.name);
+      const failures: readonly { statement: Sql; says: Record<typeof engine.name, RegExp> }[] = [
+        {
+          statement: sql`SELECT CAST(email AS INTEGER) AS n FROM ${from}`,
+          says: { duckdb: /Could not convert string <value> to INT32 when casting from source column email/, postgres: /invalid input syntax for type integer: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS DATE) AS n FROM ${from}`,
+          says: { duckdb: /invalid date field format: <value>, expected format is/, postgres: /invalid input syntax for type date: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS TIMESTAMP) AS n FROM ${from}`,
+          says: { duckdb: /invalid timestamp field format: <value>, expected format is/, postgres: /invalid input syntax for type timestamp: <value>/ },
+        },
+        {
+          statement: sql`SELECT CAST(phone AS INTEGER) AS n FROM ${from}`,
+          says: { duckdb: /Type INT64 with value <value> can't be cast because the value is out of range for the destination type INT32 when casting from source column phone/, postgres: /integer out of range/ },
+        },
+        {
+          statement: sql`SELECT CAST(amount AS DECIMAL(3,2)) AS n FROM ${from}`,
+          says: { duckdb: /Could not cast value <value> to DECIMAL\(3,2\) when casting from source column amount/, postgres: /numeric field overflow/ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('unique_emails')} SELECT email FROM ${from} UNION ALL SELECT email FROM ${from}`,
+          says: { duckdb: /duplicate key <value>|Duplicate key "email: <value>"/, postgres: /unique constraint "unique_emails_pkey" — Key \(email\)=\(<value>\) already exists\./ },
+        },
+        {
+          statement: sql`SELECT CAST(email AS JSON) AS n FROM ${from}`,
+          says: { duckdb: /Malformed JSON at byte 0 of input: unexpected character\.  Input: <value> when casting from source column email/, postgres: /invalid input syntax for type json — Token <value> is invalid\./ },
+        },
+        {
+          statement: sql`SELECT phone * phone AS n FROM ${from}`,
+          says: { duckdb: /Overflow in multiplication of INT64 \(<value>\)/, postgres: /bigint out of range/ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('referring')} SELECT email FROM ${from}`,
+          says: { duckdb: /foreign key constraint because key "email: <value>" does not exist/, postgres: /Key \(email\)=\(<value>\) is not present in table "unique_emails"\./ },
+        },
+        {
+          statement: sql`INSERT INTO ${table('positive')} SELECT email, -1 FROM ${from}`,
+          says: { duckdb: /CHECK constraint failed on table positive/, postgres: /check constraint "positive_n_check" — Failing row contains \(<value>\)\./ },
+        },
+      ];
+      for (const failure of failures) {
+        const error = await connection.execute(failure.statement).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, failure.statement.text).toBeInstanceOf(WarehouseError);
+        const message = (error as WarehouseError).message;
+        expect(message, message).not.toMatch(/jane|33612345678|12345\.6/);
+        expect(message).toMatch(failure.says[engine.name]);
+      }
     });
 
     it('reports a failure as a WarehouseError carrying the statement, with secrets masked', async () => {

@@ -77,7 +77,7 @@ describe('dialect primitives: golden SQL', () => {
         dialect.createTableAs(table, sql`SELECT 1 AS id`),
         ...dialect.replaceTable({ schema: 'analytics', name: 'members__tl_build' }, table),
         dialect.upsert(table, sql`SELECT id, name FROM staged`, ['id'], ['id', 'name']),
-        ...(dialect.capabilities.readsLocalFiles ? [dialect.readFile('data/people.csv', 'csv', { phone: 'string' })] : []),
+        ...(dialect.capabilities.readsLocalFiles ? [dialect.readFile('data/people.csv', 'csv', { types: { phone: 'string' } })] : []),
         dialect.currentDate(),
         dialect.currentTimestamp(),
       ].map((s) => `${s.text};`);
@@ -140,6 +140,20 @@ for (const engine of engines()) {
       // The build table is missing now: the replace fails, and the visible table must not have been dropped.
       await expect(connection.runAtomically(d.replaceTable(build, target))).rejects.toThrow();
       expect(await connection.query(sql`SELECT version FROM ${d.table(target)}`)).toEqual([{ version: 'v2' }]);
+    });
+
+    it('replaces a table with one built in another schema (the work schema), which is gone afterwards', async () => {
+      const work = `${schema}__tl_work`;
+      const target = { schema, name: 'moved' };
+      const build = { schema: work, name: 'moved__tl_build' };
+      await connection.execute(d.createSchema(work));
+      await connection.execute(d.createTableAs(target, sql`SELECT 'v1' AS version`));
+      await connection.execute(d.createTableAs(build, sql`SELECT 'v2' AS version, 1 AS n`));
+      await connection.runAtomically(d.replaceTable(build, target));
+      expect(await connection.query(sql`SELECT version, n FROM ${d.table(target)}`)).toEqual([{ version: 'v2', n: 1 }]);
+      expect(await connection.columns(build)).toBeUndefined();
+      expect(await connection.columns({ schema: work, name: 'moved' })).toBeUndefined();
+      await connection.execute(d.dropSchema(work));
     });
   });
 }

@@ -24,21 +24,32 @@ for (const engine of engines()) {
     const tables = ['people', 'people_map', 'people_links', 'people_report'];
     const snapshot = async (): Promise<Record<string, Row[]>> =>
       Object.fromEntries(await Promise.all(tables.map(async (name) => [name, await connection.query(sql`SELECT * FROM ${d.table({ schema, name })} ORDER BY 1, 2, 3`)] as const)));
-    const workTables = async () =>
-      (await connection.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${d.string(schema)} AND table_name LIKE '%\\_\\_tl\\_%' ESCAPE '\\'`)).map((r) => r['table_name']);
+    const work = `${schema}__tl_work`;
+    /** Work tables in the model schema and the work schema, as `through` sees them (a build's session sees its own). */
+    const workTables = async (through: Connection = connection) =>
+      (
+        await through.query(
+          sql`SELECT table_name FROM information_schema.tables WHERE table_schema IN (${d.string(schema)}, ${d.string(work)}) AND table_name LIKE '%\\_\\_tl\\_%' ESCAPE '\\'`,
+        )
+      ).map((r) => r['table_name']);
     const attempt = async (through: Connection = connection) => {
       const analysis = await analyseProject(project, connection);
       return (await runModels(project, through, analysis, ['people'], { logger: createLogger({ level: 'silent' }) }))[0]!;
     };
-    /** The connection, except that the statement `when` picks fails as if the warehouse had refused it. */
-    const failing = (when: (statement: Sql) => Promise<boolean>): Connection =>
-      new Proxy(connection, {
+    /**
+     * The connection, except that the statement `when` picks fails as if the warehouse had refused it; `when` is told
+     * which connection runs it (on PostgreSQL, the session of the build's transaction).
+     */
+    const failing = (when: (statement: Sql, through: Connection) => Promise<boolean>, on: Connection = connection): Connection =>
+      new Proxy(on, {
         get(target, property) {
           if (property === 'execute')
             return async (statement: Sql) => {
-              if (await when(statement)) throw new WarehouseError('injected failure', { statement });
+              if (await when(statement, target)) throw new WarehouseError('injected failure', { statement });
               return target.execute(statement);
             };
+          if (property === 'transaction' && target.transaction)
+            return <T>(work: (session: Connection) => Promise<T>) => target.transaction!((session) => work(failing(when, session)));
           const value: unknown = Reflect.get(target, property);
           return typeof value === 'function' ? value.bind(target) : value;
         },
@@ -96,9 +107,9 @@ models:
       await connection.execute(sql`INSERT INTO ${d.table({ schema, name: 'contacts' })} VALUES (6, 'f@example.com', '5')`);
       let builtBeforeFailing: unknown[] = [];
       const result = await attempt(
-        failing(async (statement) => {
-          if (!statement.text.startsWith(`CREATE TABLE ${d.table({ schema, name: 'people__tl_build' }).text}`)) return false;
-          builtBeforeFailing = await workTables();
+        failing(async (statement, through) => {
+          if (!statement.text.startsWith(`CREATE TABLE ${d.table({ schema: work, name: 'people__tl_build' }).text}`)) return false;
+          builtBeforeFailing = await workTables(through);
           return true;
         }),
       );

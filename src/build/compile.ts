@@ -6,7 +6,11 @@ import type { Analysis } from '../project/analyse.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { ModelDef, Project } from '../project/loader.js';
 
-/** Suffixes of the tables a build creates beside the model's own; leftovers from a killed run are dropped first. */
+/**
+ * Names of the tables a build works in, all in the target's work schema (never the model schema, where a killed
+ * build would leave them readable): `<model>__tl_build` for the model's new table, `<model>__tl_<suffix>` for its
+ * companions' and its scratch tables.
+ */
 export const BUILD_SUFFIX = '__tl_build';
 export const SCRATCH_PREFIX = '__tl_';
 
@@ -16,9 +20,9 @@ export interface CompiledModel {
   readonly plan: ModelPlan;
   /** The model's visible table. */
   readonly table: TableRef;
-  /** Where the build writes before the swap. */
+  /** Where the build writes before the swap, in the work schema. */
   readonly build: TableRef;
-  /** Intermediate tables the plan uses. */
+  /** Intermediate tables the plan uses, in the work schema. */
   readonly scratch: readonly TableRef[];
   /** Tables kept beside the model's own (see CompileContext.companion), swapped in with it. */
   readonly companions: readonly CompiledCompanion[];
@@ -34,7 +38,7 @@ export interface CompiledCompanion {
   readonly suffix: string;
   /** The visible table, `<model>_<suffix>`. */
   readonly table: TableRef;
-  /** Where the build writes it, `<model>__tl_<suffix>`: the same name budget as a scratch table. */
+  /** Where the build writes it, `<model>__tl_<suffix>` in the work schema: the same name budget as a scratch table. */
   readonly build: TableRef;
 }
 
@@ -57,9 +61,9 @@ export interface ModelCompileContext {
  */
 export function modelCompileContext(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): ModelCompileContext {
   const d = project.target.dialect;
-  const schema = project.target.schema;
+  const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
-  const build: TableRef = { schema, name: `${model.name}${BUILD_SUFFIX}` };
+  const build: TableRef = { schema: workSchema, name: `${model.name}${BUILD_SUFFIX}` };
   const scratch = new Map<string, TableRef>();
   const companions = new Map<string, CompiledCompanion>();
   const context: CompileContext = {
@@ -79,14 +83,14 @@ export function modelCompileContext(project: Project, analysis: Analysis, model:
     scratch: (suffix) => {
       if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`scratch table suffix must be lower-case snake_case: ${suffix}`);
       if (companions.has(suffix)) throw new Error(`"${suffix}" names a companion table of ${model.name}; a scratch table needs another suffix`);
-      const ref = { schema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` };
+      const ref = { schema: workSchema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` };
       scratch.set(suffix, ref);
       return ref;
     },
     companion: (suffix) => {
       if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`companion table suffix must be lower-case snake_case: ${suffix}`);
       if (scratch.has(suffix)) throw new Error(`"${suffix}" names a scratch table of ${model.name}; a companion table needs another suffix`);
-      const companion = companions.get(suffix) ?? { suffix, table: { schema, name: `${model.name}_${suffix}` }, build: { schema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` } };
+      const companion = companions.get(suffix) ?? { suffix, table: { schema, name: `${model.name}_${suffix}` }, build: { schema: workSchema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` } };
       companions.set(suffix, companion);
       return { build: companion.build, current: companion.table };
     },
@@ -123,7 +127,9 @@ function renderScript(project: Project, model: ModelDef, builds: readonly TableR
   const swapped = d.capabilities.transactionalDdl ? ' inside one transaction' : companions.length ? ' by atomic replaces, the model last' : ' by an atomic replace';
   const parts: string[] = [
     `-- ${model.name} (${model.kind.kind}) for target ${project.target.name} (${d.name})`,
-    `-- Built into ${into}, then swapped in${swapped}.`,
+    d.capabilities.buildsInTransaction
+      ? `-- Built inside one transaction, into ${into}, then swapped in before it commits.`
+      : `-- Built into ${into}, then swapped in${swapped}.`,
     '',
     ...[...builds, ...scratch].map((t) => `${d.dropTable(t).text};`),
     '',

@@ -1,4 +1,5 @@
 import type { HostIO, ModelSummary, Step } from '../../models/model-kind.js';
+import type { TableRef } from '../dialects/dialect.js';
 import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Analysis } from '../project/analyse.js';
@@ -31,6 +32,10 @@ export interface RunOptions {
  * Builds the selected models in dependency order. Each model is built into a separate table and swapped in for the
  * visible one only when the whole build succeeded, so a failed or killed run leaves the previous version in place.
  * A model whose input failed in this run is skipped; independent models still build.
+ *
+ * Work tables hold personal data (identity's copies of raw e-mails, say) and are never left in the model schema:
+ * they are built in the target's work schema, which the run empties when it starts and when it ends — or, where the
+ * dialect `buildsInTransaction`, inside the build's transaction, which a killed run never commits.
  */
 export async function runModels(project: Project, connection: Connection, analysis: Analysis, selected: readonly string[], options: RunOptions): Promise<ModelResult[]> {
   const d = project.target.dialect;
@@ -39,7 +44,36 @@ export async function runModels(project: Project, connection: Connection, analys
     await connection.execute(statement).catch((error: unknown) => log.warn({ err: message(error) }, `setup statement failed: ${statement.text}`));
   }
   await connection.execute(d.createSchema(project.target.schema));
+  await openWorkSchema(project, connection);
+  try {
+    return await buildSelected(project, connection, analysis, selected, options);
+  } finally {
+    await closeWorkSchema(project, connection, log);
+  }
+}
 
+/**
+ * Where builds commit as they go, a killed run may have left work tables in the work schema: it is emptied, whatever
+ * models this run builds. Where each build is one transaction nothing can be left there, and emptying it would
+ * break the builds of a run going on at the same time: it is only created.
+ */
+async function openWorkSchema(project: Project, connection: Connection): Promise<void> {
+  const d = project.target.dialect;
+  if (!d.capabilities.buildsInTransaction) await connection.execute(d.dropSchema(project.target.workSchema));
+  await connection.execute(d.createSchema(project.target.workSchema));
+}
+
+/** Drops the work schema where builds commit as they go; if that fails, the next run's start drops it. */
+async function closeWorkSchema(project: Project, connection: Connection, log: Logger): Promise<void> {
+  const d = project.target.dialect;
+  if (d.capabilities.buildsInTransaction) return;
+  await connection
+    .execute(d.dropSchema(project.target.workSchema))
+    .catch((error: unknown) => log.warn({ err: message(error) }, `could not drop the work schema ${project.target.workSchema}; the next run will`));
+}
+
+async function buildSelected(project: Project, connection: Connection, analysis: Analysis, selected: readonly string[], options: RunOptions): Promise<ModelResult[]> {
+  const log = options.logger;
   const failed = new Set<string>();
   const results: ModelResult[] = [];
   for (const [index, name] of selected.entries()) {
@@ -69,31 +103,64 @@ async function buildModel(project: Project, connection: Connection, compiled: Co
   const { model } = compiled;
   const started = performance.now();
   const seconds = () => Math.round(performance.now() - started) / 1000;
-  const dropWorkTables = async () => {
-    for (const table of [compiled.build, ...compiled.companions.map((c) => c.build), ...compiled.scratch]) await connection.execute(d.dropTable(table));
-  };
-  const io = hostIO(connection);
   const rounds: Record<string, number> = {};
   try {
-    // A build killed earlier may have left its work tables behind.
-    await dropWorkTables();
-    await runSteps(io, compiled.plan.steps, model.name, log, rounds);
-    const counted = await connection.query(countRows(project, compiled.build));
-    const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
-    // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
-    // transactional; otherwise each replace is atomic and a failure part-way leaves the model's table as it was.
-    if (d.capabilities.transactionalDdl) await connection.runAtomically(compiled.swap);
-    else for (const statement of compiled.swap) await connection.execute(statement);
-    for (const table of compiled.scratch) await connection.execute(d.dropTable(table));
+    let rows: number;
+    if (d.capabilities.buildsInTransaction) {
+      if (!connection.transaction) throw new Error(`the ${d.name} connection lacks transaction(), which builds on ${d.name} need`);
+      rows = await connection.transaction(async (session) => {
+        await dropTables(session, earlierWorkTables(project, compiled));
+        return buildAndSwap(project, session, compiled, log, rounds);
+      });
+    } else {
+      try {
+        await dropTables(connection, earlierWorkTables(project, compiled));
+        rows = await buildAndSwap(project, connection, compiled, log, rounds);
+      } catch (error) {
+        await dropTables(connection, workTables(compiled)).catch(() => undefined);
+        throw error;
+      }
+    }
     log.info({ model: model.name, rows, seconds: seconds() }, `built ${model.name}: ${rows} rows`);
-    const summary = await summarise(compiled, io, rounds, log);
+    const summary = await summarise(compiled, hostIO(connection), rounds, log);
     return { model: model.name, kind: model.kind.kind, status: 'success', rows, seconds: seconds(), sqlHash: compiled.sqlHash, error: null, summary };
   } catch (error) {
-    await dropWorkTables().catch(() => undefined);
     const text = describeError(error);
     log.error({ model: model.name, statement: error instanceof WarehouseError ? error.statement : undefined }, `failed to build ${model.name}: ${text}`);
     return { model: model.name, kind: model.kind.kind, status: 'error', rows: null, seconds: seconds(), sqlHash: compiled.sqlHash, error: text, summary: null };
   }
+}
+
+/** Runs the plan, counts the new table's rows, swaps it in with its companions and drops the scratch tables. */
+async function buildAndSwap(project: Project, connection: Connection, compiled: CompiledModel, log: Logger, rounds: Record<string, number>): Promise<number> {
+  const d = project.target.dialect;
+  await runSteps(hostIO(connection), compiled.plan.steps, compiled.model.name, log, rounds);
+  const counted = await connection.query(countRows(project, compiled.build));
+  const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
+  // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
+  // transactional (a savepoint inside a build's transaction); otherwise each replace is atomic and a failure part-way
+  // leaves the model's table as it was.
+  if (d.capabilities.transactionalDdl) await connection.runAtomically(compiled.swap);
+  else for (const statement of compiled.swap) await connection.execute(statement);
+  await dropTables(connection, compiled.scratch);
+  return rows;
+}
+
+/** The tables a build works in: the model's and its companions' new tables, then its scratch tables. */
+function workTables(compiled: CompiledModel): TableRef[] {
+  return [compiled.build, ...compiled.companions.map((c) => c.build), ...compiled.scratch];
+}
+
+/**
+ * The work tables' names in the model schema, where Tideline built before it had a work schema: a build killed then
+ * may have left them there, readable, so every build drops them first.
+ */
+function earlierWorkTables(project: Project, compiled: CompiledModel): TableRef[] {
+  return workTables(compiled).map((table) => ({ ...table, schema: project.target.schema }));
+}
+
+async function dropTables(connection: Connection, tables: readonly TableRef[]): Promise<void> {
+  for (const table of tables) await connection.execute(connection.dialect.dropTable(table));
 }
 
 function hostIO(connection: Connection): HostIO {

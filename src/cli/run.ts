@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { reportRejectedLines } from '../build/csv-sources.js';
 import { runModels } from '../build/runner.js';
 import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
@@ -20,6 +21,7 @@ export function registerRun(program: Command): void {
         const { analysis, connection } = await analyse(context, project, false);
         const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
         try {
+          const sources = await reportRejectedLines(project, connection!, selected, context.logger);
           const results = await runModels(project, connection!, analysis, selected, {
             fullRefresh: options.fullRefresh === true,
             logger: context.logger,
@@ -50,11 +52,13 @@ export function registerRun(program: Command): void {
               error: r.error,
               summary: r.summary?.data ?? null,
             })),
+            sources,
           });
           const built = results.length - failed - skipped;
-          const summary = `${built} built, ${failed} failed, ${skipped} skipped`;
-          if (failed) context.logger.error({ built, failed, skipped }, summary);
-          else context.logger.info({ built, failed, skipped }, summary);
+          const rejected = sources.reduce((sum, s) => sum + s.rejected, 0);
+          const summary = `${built} built, ${failed} failed, ${skipped} skipped${rejected ? `; ${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : ''}`;
+          if (failed) context.logger.error({ built, failed, skipped, rejected }, summary);
+          else context.logger.info({ built, failed, skipped, rejected }, summary);
           return failed ? EXIT.failed : EXIT.ok;
         } finally {
           progress.stop();

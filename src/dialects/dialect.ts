@@ -31,9 +31,32 @@ export interface TableRef {
   readonly name: string;
 }
 
+/** How `readFile` reads a CSV file. */
+export interface CsvReading {
+  /** Column types overriding the detected ones. */
+  readonly types?: Readonly<Record<string, LogicalType>>;
+  /** A broken line fails the read instead of being skipped. */
+  readonly strict?: boolean;
+}
+
+/** See `Dialect.csvRejects`. */
+export interface CsvRejectQueries {
+  readonly scan: readonly Sql[];
+  readonly list: Sql;
+  readonly cleanup: readonly Sql[];
+}
+
 export interface DialectCapabilities {
   /** CREATE/DROP/ALTER can run inside BEGIN…COMMIT, so replacing a model table is atomic by transaction. */
   readonly transactionalDdl: boolean;
+  /**
+   * A model's whole build — every work table, the swap, the work tables' removal — runs inside one transaction on
+   * one session (the connection's `transaction`). Work tables then never become visible to other sessions, and a
+   * build that fails or is killed leaves none behind: the server rolls the transaction back. PostgreSQL, where DDL is
+   * transactional and a table created in a transaction costs no more than any other. Where false, work tables are
+   * committed as they are built, in the work schema, which every run empties when it starts and when it ends.
+   */
+  readonly buildsInTransaction: boolean;
   /** `QUALIFY` filters on window functions without a subquery. */
   readonly supportsQualify: boolean;
   /** `MERGE INTO … USING … WHEN [NOT] MATCHED` is available. */
@@ -255,10 +278,16 @@ export abstract class Dialect {
     return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
   }
 
+  /** Drops a schema and everything in it (the work schema, emptied by every run). */
+  dropSchema(schema: string): Sql {
+    return sql`DROP SCHEMA IF EXISTS ${this.id(schema)} CASCADE`;
+  }
+
   /**
-   * Statements that replace `target` with the freshly built `staging` table, in the same schema. When
-   * `capabilities.transactionalDdl` is true, the runner executes them inside one transaction; otherwise the
-   * statements themselves must be atomic (a single replacing statement) and leave `target` intact on failure.
+   * Statements that replace `target` with the freshly built `staging` table, which may be in another schema (the
+   * work schema) and is gone afterwards. When `capabilities.transactionalDdl` is true, the runner executes them
+   * inside one transaction; otherwise the statements themselves must be atomic (a single replacing statement) and
+   * leave `target` intact on failure.
    */
   abstract replaceTable(staging: TableRef, target: TableRef): Sql[];
 
@@ -279,10 +308,23 @@ export abstract class Dialect {
 
   /**
    * A relation reading a local CSV or Parquet file in place (only where `capabilities.readsLocalFiles`). `path` is
-   * relative to the project root, which the connection makes the base of relative paths. `types` overrides the
-   * detected type of some CSV columns.
+   * relative to the project root, which the connection makes the base of relative paths. For a CSV file, `types`
+   * overrides the detected type of some columns, and a broken line (too many or too few columns, a value not of its
+   * column's type) is skipped — `csvRejects` lists those lines — unless `strict`, where it fails the read.
    */
-  readFile(_path: string, _format: 'csv' | 'parquet', _types: Readonly<Record<string, LogicalType>> = {}): Sql {
+  readFile(_path: string, _format: 'csv' | 'parquet', _csv: CsvReading = {}): Sql {
+    throw new Error(`the ${this.name} dialect cannot read local files; check capabilities.readsLocalFiles first`);
+  }
+
+  /**
+   * The lines of a CSV file that `readFile` skips (not strict, the same `types`) when every column is read — a query
+   * reading some columns converts only those, and keeps a line whose broken value is in another — found in one read
+   * of the file: run the `scan` statements in order, then `list` returns one row per skipped line, in no particular
+   * order: `line`, counted from 1 with the header, and `reason`, which names the column and the expected type or the
+   * column counts and never quotes a value of the file (personal data). `cleanup` drops what the scan kept (the
+   * lines' text).
+   */
+  csvRejects(_path: string, _types: Readonly<Record<string, LogicalType>> = {}): CsvRejectQueries {
     throw new Error(`the ${this.name} dialect cannot read local files; check capabilities.readsLocalFiles first`);
   }
 
@@ -373,6 +415,11 @@ export abstract class Dialect {
         return this.formatTimestamp(expr, 'YYYY-MM-DD HH:mm:ss.SSSSSS');
     }
   }
+}
+
+/** True when two tables are in the same schema (and catalog). */
+export function sameSchema(a: TableRef, b: TableRef): boolean {
+  return (a.catalog ?? '') === (b.catalog ?? '') && (a.schema ?? '') === (b.schema ?? '');
 }
 
 /** Shared by dialects that quote identifiers with double quotes and double any embedded quote (SQL standard). */

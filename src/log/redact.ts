@@ -33,3 +33,24 @@ export class SecretRedactor {
 
 /** The process-wide redactor: secrets belong to the process, whichever component loaded them. */
 export const redactor = new SecretRedactor();
+
+/**
+ * Row values are personal data (e-mails, phones, names, birth dates), and warehouses quote them in their error
+ * messages: "Could not convert string 'jane@example.com' to INT32". Each warehouse lists, beside its connection, the
+ * shapes of its messages that quote a value, found by triggering them on the real database; its failures pass
+ * through `hideRowValues` before they become a WarehouseError, so that no log line, run result or sync result
+ * carries the value. What the message says about the failure — the type, the column, the constraint — stays, and
+ * the value reads as ROW_VALUE.
+ */
+export const ROW_VALUE = '<value>';
+
+export interface RowValueShape {
+  /** Matches a value and the words around it that identify the shape; `g` to hide every occurrence. */
+  readonly pattern: RegExp;
+  /** The same words with ROW_VALUE for the value (`$1`… keep the pattern's groups). */
+  readonly replacement: string;
+}
+
+export function hideRowValues(text: string, shapes: readonly RowValueShape[]): string {
+  return shapes.reduce((out, shape) => out.replace(shape.pattern, shape.replacement), text);
+}

@@ -1,6 +1,7 @@
 import type { OutputColumn } from '../../models/model-kind.js';
 import { sql } from '../dialects/sql.js';
 import type { Connection } from '../warehouses/connection.js';
+import { locatedLine, rejectedLines } from './csv-rejects.js';
 import { locate, type Project, type SourceDef } from './loader.js';
 import { Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
@@ -16,7 +17,7 @@ export interface Analysis {
 
 export function sourceRelation(project: Project, source: SourceDef) {
   const d = project.target.dialect;
-  return source.table ? d.table(source.table) : d.readFile(source.file!.path, source.file!.format, source.file!.types);
+  return source.table ? d.table(source.table) : d.readFile(source.file!.path, source.file!.format, { types: source.file!.types, strict: source.file!.strict });
 }
 
 /**
@@ -88,6 +89,15 @@ async function introspect(project: Project, source: SourceDef, connection: Conne
         return undefined;
       }
       return found.map((c) => ({ name: c.name, type: c.type }));
+    }
+    if (source.file?.strict) {
+      const { count, first: [first] } = await rejectedLines(project, source, connection, 1);
+      if (first) {
+        const more = count - 1;
+        const others = more ? ` (and ${more} more broken line${more === 1 ? '' : 's'})` : '';
+        problems.error('broken-line', `${locatedLine(source, first)}${others}; strict: true refuses a file with broken lines`, locate(source.origin, ['file']), [...source.origin.path, 'file']);
+        return undefined;
+      }
     }
     const found = await connection.columnsOfQuery(sql`SELECT * FROM ${sourceRelation(project, source)}`);
     return found.map((c) => ({ name: c.name, type: c.type }));

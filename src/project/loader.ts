@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { z } from 'zod';
@@ -33,9 +33,18 @@ export interface SourceDef {
   readonly description: string | undefined;
   readonly tags: readonly string[];
   readonly table: TableRef | undefined;
-  /** A file read in place: the path as written (relative to the root) and its format. */
-  readonly file: { readonly path: string; readonly format: 'csv' | 'parquet'; readonly types: Readonly<Record<string, LogicalType>> } | undefined;
+  /** A file read in place: the path as written (relative to the root), its format, and how to read a CSV file. */
+  readonly file: FileSource | undefined;
   readonly origin: Origin;
+}
+
+export interface FileSource {
+  readonly path: string;
+  readonly format: 'csv' | 'parquet';
+  /** CSV: declared column types, overriding detection. */
+  readonly types: Readonly<Record<string, LogicalType>>;
+  /** CSV: a broken line makes the file unreadable, instead of being skipped and reported (see `strict` in YAML). */
+  readonly strict: boolean;
 }
 
 export interface ModelDef {
@@ -55,6 +64,11 @@ export interface Target {
   readonly dialect: Dialect;
   /** Schema (dataset) where models are built. */
   readonly schema: string;
+  /**
+   * Schema (dataset) of the tables a build works in before it swaps its result in: `<schema>__tl_work`, so that they
+   * are never where the models' readers look (see capabilities.buildsInTransaction for how it is kept empty).
+   */
+  readonly workSchema: string;
   readonly stateSchema: string;
   /** True when no target is configured and the embedded DuckDB default is used. */
   readonly implicit: boolean;
@@ -140,6 +154,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
 
   for (const target of Object.values(config.targets ?? {})) for (const secret of secretsOfTarget(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, problems);
+  if (target) checkWorkSchema(target, configFile, problems);
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
@@ -214,15 +229,28 @@ function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | u
   return makeTarget(wanted, chosen, config, false);
 }
 
+/** Suffix of the work schema's name, after the model schema's. */
+export const WORK_SCHEMA_SUFFIX = '__tl_work';
+
 function makeTarget(name: string, config: TargetConfig, project: ProjectFile, implicit: boolean): Target {
+  const schema = modelSchemaOfTarget(config) ?? project.schema;
   return {
     name,
     config,
     dialect: dialectFor(dialectOfTarget(config)),
-    schema: modelSchemaOfTarget(config) ?? project.schema,
+    schema,
+    workSchema: `${schema}${WORK_SCHEMA_SUFFIX}`,
     stateSchema: project.state_schema,
     implicit,
   };
+}
+
+/** The work schema's name must hold in the warehouse: a schema name near its length limit leaves no room for it. */
+function checkWorkSchema(target: Target, file: YamlFile, problems: Problems): void {
+  const problem = target.dialect.identifierProblem(target.workSchema);
+  if (!problem) return;
+  const path = modelSchemaOfTarget(target.config) === undefined ? ['schema'] : ['targets', target.name];
+  problems.error('bad-schema', `schema "${target.schema}" leaves no room for its work schema "${target.workSchema}": ${problem}; choose a shorter schema`, file.locate(path), path);
 }
 
 interface Loaded {
@@ -320,10 +348,18 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
       problems.error('missing-file', `file ${source.file} does not exist (paths are relative to the project root ${root})`, locate(origin, ['file']), at('file'));
       return undefined;
     }
+    // An empty file has no header: the warehouse would invent a column and fail on the first one a model names.
+    if (statSync(resolve(root, source.file)).size === 0) {
+      problems.error('empty-file', `${source.file} is empty (0 bytes)`, locate(origin, ['file']), at('file'));
+      return undefined;
+    }
     if (source.types && format !== 'csv') problems.error('bad-source', '`types` applies to CSV files only', locate(origin, ['types']), at('types'));
-    file = { path: source.file, format, types: source.types ?? {} };
+    if (source.strict && format !== 'csv') problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
+    file = { path: source.file, format, types: source.types ?? {}, strict: source.strict };
   } else if (source.types) {
     problems.error('bad-source', '`types` applies to CSV files only; a table has its own column types', locate(origin, ['types']), at('types'));
+  } else if (source.strict) {
+    problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
   }
   const table: TableRef | undefined =
     source.table === undefined

@@ -9,7 +9,11 @@ export const projectFileSchema = z.strictObject({
   name: objectName.describe('Project name, used in logs and run results.'),
   target: z.string().min(1).optional().describe('The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB).'),
   targets: z.record(z.string().min(1), targetSchema).optional().describe('Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb.'),
-  schema: z.string().min(1).default('tideline').describe('Schema (BigQuery: dataset) where models are built; a target may override it.'),
+  schema: z
+    .string()
+    .min(1)
+    .default('tideline')
+    .describe('Schema (BigQuery: dataset) where models are built; a target may override it. Builds work in a schema of their own named after it, `<schema>__tl_work`.'),
   state_schema: z.string().min(1).default('tideline_state').describe('Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks.'),
   paths: z
     .strictObject({
@@ -38,6 +42,14 @@ export const sourceSchema = z.strictObject({
   file: z.string().min(1).optional().describe('A CSV or Parquet file, relative to the project root (DuckDB targets only).'),
   format: z.enum(['csv', 'parquet']).optional().describe('File format; inferred from the extension when left out.'),
   types: z.record(z.string().min(1), fileTypeSchema).optional().describe('Column types for a CSV file where automatic detection would be wrong (e.g. phone numbers with a leading 0).'),
+  // Lenient by default so that one bad line of an export does not stop every model reading the file; the lines
+  // skipped are still listed by `tideline run`, by file:line and reason, never by their values (personal data).
+  strict: z
+    .boolean()
+    .default(false)
+    .describe(
+      'CSV only. When false, a broken line (too many or too few columns, a value not of its column\'s type) is skipped, and `tideline run` reports it as `file:line` and reason, counts it in its summary and in run_results.json; when true, a file with a broken line is a configuration error naming the first one, and nothing runs.',
+    ),
 });
 export type SourceFileEntry = z.infer<typeof sourceSchema>;
 

@@ -54,6 +54,15 @@ export interface Connection {
    */
   runAtomically(statements: readonly Sql[]): Promise<void>;
   /**
+   * Runs `work` inside one transaction on one session of the warehouse, handing it a connection bound to that
+   * session: what `work` creates is seen by its own statements and by no other session until `work` returns and the
+   * transaction commits. If `work` throws, or the process dies (the server then ends the session), the transaction
+   * is rolled back and nothing of it remains. Inside it, `runAtomically` is a savepoint, a stream must be read to
+   * its end before the next statement, and `close` does nothing. Required where the dialect's
+   * `capabilities.buildsInTransaction` is true (a model build runs in it); optional elsewhere.
+   */
+  transaction?<T>(work: (session: Connection) => Promise<T>): Promise<T>;
+  /**
    * Appends rows to an existing table (columns in the order given). Batches stream in, so memory stays bounded.
    * Values follow the normalisation above: DATE as `YYYY-MM-DD`, TIMESTAMP as Date. Returns the number of rows.
    */

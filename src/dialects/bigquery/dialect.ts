@@ -14,6 +14,7 @@ export class BigQueryDialect extends Dialect {
   readonly name = 'bigquery' as const;
   readonly capabilities = {
     transactionalDdl: false,
+    buildsInTransaction: false,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: false,

@@ -1,4 +1,4 @@
-import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
+import { Dialect, doubleQuoteIdentifier, sameSchema, type CsvReading, type CsvRejectQueries, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
 import { Sql, joinSql, sql } from '../sql.js';
 
 /** DuckDB (embedded default). Standard SQL quoting; strings keep backslashes literal. */
@@ -6,6 +6,7 @@ export class DuckDbDialect extends Dialect {
   readonly name = 'duckdb' as const;
   readonly capabilities = {
     transactionalDdl: true,
+    buildsInTransaction: false,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: true,
@@ -86,13 +87,44 @@ export class DuckDbDialect extends Dialect {
   }
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {
-    return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    if (sameSchema(staging, target)) return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    // DuckDB cannot move a table to another schema (no ALTER TABLE … SET SCHEMA): a build in the work schema is copied.
+    return [this.dropTable(target), sql`CREATE TABLE ${this.table(target)} AS SELECT * FROM ${this.table(staging)}`, this.dropTable(staging)];
   }
 
-  override readFile(path: string, format: 'csv' | 'parquet', types: Readonly<Record<string, LogicalType>> = {}): Sql {
+  override readFile(path: string, format: 'csv' | 'parquet', csv: CsvReading = {}): Sql {
     if (format === 'parquet') return sql`read_parquet(${this.string(path)})`;
+    // ignore_errors also lets the sniffer see the file's real columns past a broken line, where a strict read
+    // would detect a single column and fail on the first typed one ("Columns with names: … do not exist").
+    return this.readCsv(path, csv.types ?? {}, csv.strict ? Sql.trusted('') : sql`, ignore_errors = true`);
+  }
+
+  override csvRejects(path: string, types: Readonly<Record<string, LogicalType>> = {}): CsvRejectQueries {
+    // store_rejects skips the lines ignore_errors skips, and keeps them in temporary tables of the session.
+    const errors: TableRef = { catalog: 'temp', schema: 'main', name: 'tideline_csv_rejects' };
+    const scans: TableRef = { catalog: 'temp', schema: 'main', name: 'tideline_csv_scans' };
+    const cleanup = [this.dropTable(errors), this.dropTable(scans)];
+    const read = this.readCsv(path, types, sql`, store_rejects = true, rejects_table = ${this.string(errors.name)}, rejects_scan = ${this.string(scans.name)}`);
+    // error_message quotes the value for a CAST error ("Could not convert string \"…\" to 'BIGINT'"): only the
+    // type at its end, the column counts and the column name are read from it.
+    const counts = sql`regexp_extract(error_message, 'Found: ([0-9]+)', 1) || ' where the header has ' || regexp_extract(error_message, 'Expected Number of Columns: ([0-9]+)', 1)`;
+    const reason = sql`CASE error_type
+    WHEN 'CAST' THEN 'column "' || column_name || '" is not a valid ' || regexp_extract(error_message, '''([A-Z][A-Z0-9_(), ]*)''$', 1)
+    WHEN 'TOO MANY COLUMNS' THEN 'too many columns: ' || ${counts}
+    WHEN 'MISSING COLUMNS' THEN 'too few columns: ' || ${counts}
+    ELSE lower(error_type) || COALESCE(' in column "' || column_name || '"', '')
+  END`;
+    return {
+      // COUNT of the whole row converts every column: COUNT(*) would convert none, and see no value of a wrong type.
+      scan: [...cleanup, sql`SELECT COUNT(${this.id('line')}) AS ${this.id('n')} FROM ${read} AS ${this.id('line')}`],
+      list: sql`SELECT CAST(line AS BIGINT) AS ${this.id('line')}, ${reason} AS ${this.id('reason')}\nFROM ${this.table(errors)}`,
+      cleanup,
+    };
+  }
+
+  private readCsv(path: string, types: Readonly<Record<string, LogicalType>>, reading: Sql): Sql {
     const entries = Object.entries(types).map(([column, type]) => sql`${this.string(column)}: ${this.string(this.types[type])}`);
     const typed = entries.length ? sql`, types = {${joinSql(entries)}}` : Sql.trusted('');
-    return sql`read_csv(${this.string(path)}, header = true, auto_detect = true${typed})`;
+    return sql`read_csv(${this.string(path)}, header = true, auto_detect = true${typed}${reading})`;
   }
 }

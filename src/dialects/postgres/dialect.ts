@@ -1,4 +1,4 @@
-import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
+import { Dialect, doubleQuoteIdentifier, sameSchema, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
 import { Sql, joinSql, sql } from '../sql.js';
 
 /**
@@ -11,6 +11,7 @@ export class PostgresDialect extends Dialect {
   readonly name = 'postgres' as const;
   readonly capabilities = {
     transactionalDdl: true,
+    buildsInTransaction: true,
     supportsQualify: false,
     supportsMerge: true,
     readsLocalFiles: false,
@@ -111,7 +112,11 @@ export class PostgresDialect extends Dialect {
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {
     // No CASCADE: if the user built views on the table, the swap fails and the old table stays as it was.
-    return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    const renamed = [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
+    if (sameSchema(staging, target)) return renamed;
+    if (target.schema === undefined) throw new Error(`cannot move ${this.table(staging).text} to a table without a schema`);
+    // From the work schema: renamed there first, where no table has a model's name, then moved.
+    return [...renamed, sql`ALTER TABLE ${this.table({ ...staging, name: target.name })} SET SCHEMA ${this.id(target.schema)}`];
   }
 
   override refreshStatistics(table: TableRef): Sql[] {

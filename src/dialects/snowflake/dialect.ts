@@ -11,6 +11,7 @@ export class SnowflakeDialect extends Dialect {
   readonly name = 'snowflake' as const;
   readonly capabilities = {
     transactionalDdl: false,
+    buildsInTransaction: false,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: false,

@@ -20,6 +20,7 @@ import {
 } from '../connection.js';
 import type { OpenContext } from '../registry.js';
 import type { DuckDbTarget } from './config.js';
+import { hideDuckDbRowValues } from './row-values.js';
 
 /** Opens (creating if needed) the DuckDB database file of a target. */
 export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Promise<Connection> {
@@ -122,7 +123,7 @@ ORDER BY ordinal_position`);
       }
       appender.flushSync();
     } catch (error) {
-      throw new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${error instanceof Error ? error.message : String(error)}`, { statement: target, cause: error });
+      throw new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${hideDuckDbRowValues(error instanceof Error ? error.message : String(error))}`, { statement: target, cause: error });
     } finally {
       appender.closeSync();
     }
@@ -138,7 +139,7 @@ ORDER BY ordinal_position`);
     try {
       return await run();
     } catch (error) {
-      throw new WarehouseError(error instanceof Error ? error.message : String(error), { statement, cause: error });
+      throw new WarehouseError(hideDuckDbRowValues(error instanceof Error ? error.message : String(error)), { statement, cause: error });
     }
   }
 }

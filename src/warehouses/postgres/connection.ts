@@ -5,6 +5,7 @@ import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
 import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { PostgresTarget } from './config.js';
+import { hidePostgresRowValues } from './row-values.js';
 
 /** Type OIDs whose default parsing does not match the Connection contract. */
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114 } as const;
@@ -64,32 +65,67 @@ export async function openPostgres(target: PostgresTarget): Promise<Connection> 
   });
   // An idle client losing its server must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
-  const connection = new PostgresConnection(pool, Cursor, types);
+  const connection = new PostgresConnection(poolClients(pool), Cursor, types, pool);
   await connection.query(sql`SELECT 1`);
   return connection;
+}
+
+/** Where a connection's statements run: the pool (each on whichever client is free), or the one client of a transaction. */
+interface Clients {
+  query(text: string): Promise<pg.QueryResult>;
+  /** A client for several statements in a row (a cursor, a transaction), given back with `done`. */
+  acquire(): Promise<{ readonly client: pg.PoolClient; done(): void }>;
+}
+
+function poolClients(pool: pg.Pool): Clients {
+  return {
+    query: (text) => pool.query(text),
+    acquire: async () => {
+      const client = await pool.connect();
+      return { client, done: () => client.release() };
+    },
+  };
+}
+
+/** The client of a transaction; `end` makes any later use a loud bug rather than a statement outside it. */
+function sessionClients(client: pg.PoolClient): Clients & { end(): void } {
+  let ended = false;
+  const live = () => {
+    if (ended) throw new Error('this session ended with its transaction');
+    return client;
+  };
+  return {
+    query: async (text) => live().query(text),
+    acquire: async () => ({ client: live(), done: () => undefined }),
+    end: () => {
+      ended = true;
+    },
+  };
 }
 
 class PostgresConnection implements Connection {
   readonly dialect = DIALECTS.postgres;
 
+  /** `pool` is undefined for the session of a transaction, which neither nests transactions nor closes the pool. */
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly clients: Clients,
     private readonly Cursor: typeof CursorClass,
     private readonly types: pg.CustomTypesConfig,
+    private readonly pool: pg.Pool | undefined,
   ) {}
 
   async execute(statement: Sql): Promise<void> {
-    await this.guard(statement, () => this.pool.query(statement.text));
+    await this.guard(statement, () => this.clients.query(statement.text));
   }
 
   async query(statement: Sql): Promise<Row[]> {
-    const result = await this.guard(statement, () => this.pool.query(statement.text));
+    const result = await this.guard(statement, () => this.clients.query(statement.text));
     return result.rows as Row[];
   }
 
   async *stream(statement: Sql, options: StreamOptions = {}): AsyncGenerator<Row[]> {
     const batchSize = options.batchSize ?? 10_000;
-    const client = await this.guard(statement, () => this.pool.connect());
+    const { client, done } = await this.guard(statement, () => this.clients.acquire());
     const cursor = client.query(new this.Cursor<Row>(statement.text, undefined, { types: this.types }));
     try {
       for (;;) {
@@ -99,7 +135,7 @@ class PostgresConnection implements Connection {
       }
     } finally {
       await cursor.close().catch(() => undefined);
-      client.release();
+      done();
     }
   }
 
@@ -116,7 +152,7 @@ ORDER BY ordinal_position`);
 
   async columnsOfQuery(select: Sql): Promise<ColumnInfo[]> {
     const statement = sql`SELECT * FROM (\n${select}\n) AS q LIMIT 0`;
-    const result = await this.guard(statement, () => this.pool.query(statement.text));
+    const result = await this.guard(statement, () => this.clients.query(statement.text));
     const oids = [...new Set(result.fields.map((f) => f.dataTypeID))];
     const names = new Map<number, string>();
     if (oids.length) {
@@ -129,16 +165,40 @@ ORDER BY ordinal_position`);
   }
 
   async runAtomically(statements: readonly Sql[]): Promise<void> {
-    const client = await this.pool.connect();
+    // Inside a transaction, a savepoint: a failure undoes the unit and leaves the transaction usable.
+    const [begin, commit, rollback] = this.pool ? ['BEGIN', 'COMMIT', 'ROLLBACK'] : ['SAVEPOINT tideline_unit', 'RELEASE SAVEPOINT tideline_unit', 'ROLLBACK TO SAVEPOINT tideline_unit'];
+    const { client, done } = await this.clients.acquire();
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       for (const statement of statements) await this.guard(statement, () => client.query(statement.text));
-      await client.query('COMMIT');
+      await client.query(commit);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query(rollback).catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      done();
+    }
+  }
+
+  async transaction<T>(work: (session: Connection) => Promise<T>): Promise<T> {
+    if (!this.pool) throw new Error('PostgreSQL transactions do not nest: inside one, use runAtomically (a savepoint)');
+    const client = await this.guard(sql`BEGIN`, () => this.pool!.connect());
+    const clients = sessionClients(client);
+    let broken = false;
+    try {
+      await this.guard(sql`BEGIN`, () => client.query('BEGIN'));
+      const result = await work(new PostgresConnection(clients, this.Cursor, this.types, undefined));
+      await this.guard(sql`COMMIT`, () => client.query('COMMIT'));
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      clients.end();
+      // A client whose rollback failed may still hold the transaction: destroyed rather than reused.
+      client.release(broken);
     }
   }
 
@@ -147,7 +207,7 @@ ORDER BY ordinal_position`);
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.pool?.end();
   }
 
   private async guard<T>(statement: Sql, run: () => Promise<T>): Promise<T> {
@@ -176,6 +236,7 @@ const HINTS: Record<string, string> = {
 
 function wrap(error: unknown, statement: Sql): WarehouseError {
   const e = error as { message?: string; code?: string; detail?: string; hint?: string };
-  const message = [e.message ?? String(error), e.detail].filter(Boolean).join(' — ');
+  const said = hidePostgresRowValues(e.message ?? String(error), e.detail);
+  const message = [said.message, said.detail].filter(Boolean).join(' — ');
   return new WarehouseError(message, { statement, cause: error, hint: e.hint ?? (e.code ? HINTS[e.code] : undefined) });
 }

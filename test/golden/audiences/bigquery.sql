@@ -1,13 +1,13 @@
 -- segments (audiences) for target bigquery (bigquery)
--- Built into `analytics`.`segments__tl_build`, `analytics`.`segments__tl_history`, `analytics`.`segments__tl_report`, then swapped in by atomic replaces, the model last.
+-- Built into `analytics__tl_work`.`segments__tl_build`, `analytics__tl_work`.`segments__tl_history`, `analytics__tl_work`.`segments__tl_report`, then swapped in by atomic replaces, the model last.
 
-DROP TABLE IF EXISTS `analytics`.`segments__tl_build`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_history`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_report`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_members`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_history`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_report`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_members`;
 
 -- memberships
-CREATE TABLE `analytics`.`segments__tl_members` AS
+CREATE TABLE `analytics__tl_work`.`segments__tl_members` AS
 WITH `base` AS (
   SELECT b.`customer_id`, b.`email`, b.`phone`, b.`order_count`, b.`first_order_at`, b.`rfm_segment`, b.`predicted_clv`, b.`consent_email`, b.`consent_ads`, b.`consent_phone`
   FROM `raw`.`customers` AS b
@@ -191,28 +191,28 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 --   Membership history, kept in `analytics`.`segments_history`: open rows of members still in carry over,
 --   rows of members who left are closed at the run time, new members are opened at the run time.
 --   With a previous history:
---   CREATE TABLE `analytics`.`segments__tl_history` AS
+--   CREATE TABLE `analytics__tl_work`.`segments__tl_history` AS
 --   SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, p.exited_at FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NOT NULL
 --   UNION ALL
---   SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, CAST(NULL AS TIMESTAMP) FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND EXISTS (SELECT 1 FROM `analytics`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
+--   SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, CAST(NULL AS TIMESTAMP) FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND EXISTS (SELECT 1 FROM `analytics__tl_work`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
 --   UNION ALL
---   SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, :run_time FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND NOT EXISTS (SELECT 1 FROM `analytics`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
+--   SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, :run_time FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND NOT EXISTS (SELECT 1 FROM `analytics__tl_work`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
 --   UNION ALL
 --   SELECT m.audience, m.`customer_id`, m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP) AS exited_at
---   FROM `analytics`.`segments__tl_members` AS m
+--   FROM `analytics__tl_work`.`segments__tl_members` AS m
 --   WHERE m.audience_status = 'member'
 --     AND NOT EXISTS (SELECT 1 FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND p.audience = m.audience AND p.`customer_id` = m.`customer_id`);
 --   Without one:
---   CREATE TABLE `analytics`.`segments__tl_history` AS
+--   CREATE TABLE `analytics__tl_work`.`segments__tl_history` AS
 --   SELECT m.audience, m.`customer_id`, m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP) AS exited_at
---   FROM `analytics`.`segments__tl_members` AS m
+--   FROM `analytics__tl_work`.`segments__tl_members` AS m
 --   WHERE m.audience_status = 'member';
 --   Then the memberships with the time each member entered, and the sizes and moves of this run:
---   CREATE TABLE `analytics`.`segments__tl_build` AS
+--   CREATE TABLE `analytics__tl_work`.`segments__tl_build` AS
 --   SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`, m.`phone`, m.`order_count`, m.`first_order_at`, m.`rfm_segment`, m.`predicted_clv`, m.`consent_email`, m.`consent_ads`, m.`consent_phone`
---   FROM `analytics`.`segments__tl_members` AS m
---   LEFT JOIN `analytics`.`segments__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
---   CREATE TABLE `analytics`.`segments__tl_report` AS
+--   FROM `analytics__tl_work`.`segments__tl_members` AS m
+--   LEFT JOIN `analytics__tl_work`.`segments__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
+--   CREATE TABLE `analytics__tl_work`.`segments__tl_report` AS
 --   WITH names AS (
 --     SELECT 'lookalike_seed' AS audience, 'ads' AS channel
 --     UNION ALL SELECT 'email_non_openers' AS audience, 'email' AS channel
@@ -230,11 +230,11 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 --       SUM(CASE WHEN audience_status = 'member' AND audience_group = 'holdout' THEN 1 ELSE 0 END) AS holdout,
 --       SUM(CASE WHEN audience_status = 'no_consent' THEN 1 ELSE 0 END) AS no_consent,
 --       SUM(CASE WHEN audience_status = 'capped' THEN 1 ELSE 0 END) AS capped
---     FROM `analytics`.`segments__tl_members` GROUP BY audience
+--     FROM `analytics__tl_work`.`segments__tl_members` GROUP BY audience
 --   ),
 --   moves AS (
 --     SELECT audience, SUM(CASE WHEN entered_at = :run_time THEN 1 ELSE 0 END) AS entered, SUM(CASE WHEN exited_at = :run_time THEN 1 ELSE 0 END) AS exited
---     FROM `analytics`.`segments__tl_history` GROUP BY audience
+--     FROM `analytics__tl_work`.`segments__tl_history` GROUP BY audience
 --   )
 --   SELECT n.audience, n.channel, :run_time AS built_at,
 --     COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
@@ -244,12 +244,12 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 --   LEFT JOIN moves AS v ON v.audience = n.audience;
 
 -- swap in
-CREATE OR REPLACE TABLE `analytics`.`segments_history` COPY `analytics`.`segments__tl_history`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_history`;
-CREATE OR REPLACE TABLE `analytics`.`segments_report` COPY `analytics`.`segments__tl_report`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_report`;
-CREATE OR REPLACE TABLE `analytics`.`segments` COPY `analytics`.`segments__tl_build`;
-DROP TABLE IF EXISTS `analytics`.`segments__tl_build`;
+CREATE OR REPLACE TABLE `analytics`.`segments_history` COPY `analytics__tl_work`.`segments__tl_history`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_history`;
+CREATE OR REPLACE TABLE `analytics`.`segments_report` COPY `analytics__tl_work`.`segments__tl_report`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_report`;
+CREATE OR REPLACE TABLE `analytics`.`segments` COPY `analytics__tl_work`.`segments__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_build`;
 
 -- clean up
-DROP TABLE IF EXISTS `analytics`.`segments__tl_members`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_members`;

@@ -1,10 +1,10 @@
 -- customers_clean (staging) for target bigquery (bigquery)
--- Built into `analytics`.`customers_clean__tl_build`, then swapped in by an atomic replace.
+-- Built into `analytics__tl_work`.`customers_clean__tl_build`, then swapped in by an atomic replace.
 
-DROP TABLE IF EXISTS `analytics`.`customers_clean__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`customers_clean__tl_build`;
 
 -- build
-CREATE TABLE `analytics`.`customers_clean__tl_build` AS
+CREATE TABLE `analytics__tl_work`.`customers_clean__tl_build` AS
 SELECT `customer_id`, `email`, `phone_digits`, `first_name`, `country`, `email_sha256`, `created_at`
 FROM (
   SELECT projected.*, ROW_NUMBER() OVER (PARTITION BY `email` ORDER BY `created_at` DESC NULLS LAST, `customer_id` ASC NULLS LAST, `email` ASC NULLS LAST, `phone_digits` ASC NULLS LAST, `first_name` ASC NULLS LAST, `country` ASC NULLS LAST, `email_sha256` ASC NULLS LAST) AS `__tideline_rank`
@@ -25,5 +25,5 @@ FROM (
 WHERE `__tideline_rank` = 1 OR `email` IS NULL;
 
 -- swap in
-CREATE OR REPLACE TABLE `analytics`.`customers_clean` COPY `analytics`.`customers_clean__tl_build`;
-DROP TABLE IF EXISTS `analytics`.`customers_clean__tl_build`;
+CREATE OR REPLACE TABLE `analytics`.`customers_clean` COPY `analytics__tl_work`.`customers_clean__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`customers_clean__tl_build`;

@@ -1,10 +1,10 @@
 -- customers_clean (staging) for target duckdb (duckdb)
--- Built into "analytics"."customers_clean__tl_build", then swapped in inside one transaction.
+-- Built into "analytics__tl_work"."customers_clean__tl_build", then swapped in inside one transaction.
 
-DROP TABLE IF EXISTS "analytics"."customers_clean__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."customers_clean__tl_build";
 
 -- build
-CREATE TABLE "analytics"."customers_clean__tl_build" AS
+CREATE TABLE "analytics__tl_work"."customers_clean__tl_build" AS
 SELECT "customer_id", "email", "phone_digits", "first_name", "country", "email_sha256", "created_at"
 FROM (
   SELECT projected.*, ROW_NUMBER() OVER (PARTITION BY "email" ORDER BY "created_at" DESC NULLS LAST, "customer_id" ASC NULLS LAST, "email" ASC NULLS LAST, "phone_digits" ASC NULLS LAST, "first_name" ASC NULLS LAST, "country" ASC NULLS LAST, "email_sha256" ASC NULLS LAST) AS "__tideline_rank"
@@ -26,4 +26,5 @@ WHERE "__tideline_rank" = 1 OR "email" IS NULL;
 
 -- swap in
 DROP TABLE IF EXISTS "analytics"."customers_clean";
-ALTER TABLE "analytics"."customers_clean__tl_build" RENAME TO "customers_clean";
+CREATE TABLE "analytics"."customers_clean" AS SELECT * FROM "analytics__tl_work"."customers_clean__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."customers_clean__tl_build";

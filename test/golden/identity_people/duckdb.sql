@@ -1,38 +1,38 @@
 -- people (identity) for target duckdb (duckdb)
--- Built into "idshop"."people__tl_build", "idshop"."people__tl_map", "idshop"."people__tl_links", "idshop"."people__tl_report", then swapped in inside one transaction.
+-- Built into "idshop__tl_work"."people__tl_build", "idshop__tl_work"."people__tl_map", "idshop__tl_work"."people__tl_links", "idshop__tl_work"."people__tl_report", then swapped in inside one transaction.
 
-DROP TABLE IF EXISTS "idshop"."people__tl_build";
-DROP TABLE IF EXISTS "idshop"."people__tl_map";
-DROP TABLE IF EXISTS "idshop"."people__tl_links";
-DROP TABLE IF EXISTS "idshop"."people__tl_report";
-DROP TABLE IF EXISTS "idshop"."people__tl_prev";
-DROP TABLE IF EXISTS "idshop"."people__tl_rows";
-DROP TABLE IF EXISTS "idshop"."people__tl_records";
-DROP TABLE IF EXISTS "idshop"."people__tl_values";
-DROP TABLE IF EXISTS "idshop"."people__tl_keys";
-DROP TABLE IF EXISTS "idshop"."people__tl_groups";
-DROP TABLE IF EXISTS "idshop"."people__tl_edges";
-DROP TABLE IF EXISTS "idshop"."people__tl_dropped";
-DROP TABLE IF EXISTS "idshop"."people__tl_cut";
-DROP TABLE IF EXISTS "idshop"."people__tl_graph";
-DROP TABLE IF EXISTS "idshop"."people__tl_graph_next";
-DROP TABLE IF EXISTS "idshop"."people__tl_labels";
-DROP TABLE IF EXISTS "idshop"."people__tl_rounds";
-DROP TABLE IF EXISTS "idshop"."people__tl_members";
-DROP TABLE IF EXISTS "idshop"."people__tl_customers";
-DROP TABLE IF EXISTS "idshop"."people__tl_fields";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_build";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_map";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_links";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_report";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_prev";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_rows";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_records";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_values";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_keys";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_groups";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_edges";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_dropped";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_cut";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph_next";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_labels";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_rounds";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_members";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_customers";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_fields";
 
 -- previous ids: computed by Tideline, not SQL
 --   When "idshop"."people_map" exists (a previous build), its ids are carried over:
---   CREATE TABLE "idshop"."people__tl_prev" AS
+--   CREATE TABLE "idshop__tl_work"."people__tl_prev" AS
 --   SELECT CAST("source" AS VARCHAR) AS "source", CAST("source_id" AS VARCHAR) AS "source_id", CAST("customer_id" AS VARCHAR) AS "customer_id"
 --   FROM "idshop"."people_map";
 --   Otherwise this is the first build:
---   CREATE TABLE "idshop"."people__tl_prev" AS
+--   CREATE TABLE "idshop__tl_work"."people__tl_prev" AS
 --   SELECT CAST(NULL AS VARCHAR) AS "source", CAST(NULL AS VARCHAR) AS "source_id", CAST(NULL AS VARCHAR) AS "customer_id" LIMIT 0;
 
 -- read every source once
-CREATE TABLE "idshop"."people__tl_rows" AS
+CREATE TABLE "idshop__tl_work"."people__tl_rows" AS
 SELECT
   CASE WHEN u."source_id" IS NULL THEN NULL ELSE DENSE_RANK() OVER (ORDER BY u."source", u."source_id") END AS "rec",
   u.*
@@ -159,7 +159,7 @@ FROM (
 ) AS u;
 
 -- one record per source and id
-CREATE TABLE "idshop"."people__tl_records" AS
+CREATE TABLE "idshop__tl_work"."people__tl_records" AS
 SELECT
   r."rec",
   r."source",
@@ -167,12 +167,12 @@ SELECT
   MAX(r."updated_at") AS "updated_at",
   MIN(COALESCE(r."created_at", r."updated_at")) AS "first_seen",
   MIN(r."priority") AS "priority"
-FROM "idshop"."people__tl_rows" AS r
+FROM "idshop__tl_work"."people__tl_rows" AS r
 WHERE r."rec" IS NOT NULL
 GROUP BY r."rec", r."source", r."source_id";
 
 -- normalised values
-CREATE TABLE "idshop"."people__tl_values" AS
+CREATE TABLE "idshop__tl_work"."people__tl_values" AS
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN x."value" IN (CASE WHEN regexp_matches(lower(regexp_replace(CAST('test@test.com' AS VARCHAR), '[[:space:]]', '', 'g')), '^[^@]+@[^@.][^@]*[.][^@.]{2,}$') AND NOT regexp_matches(lower(regexp_replace(CAST('test@test.com' AS VARCHAR), '[[:space:]]', '', 'g')), '[.][.]') THEN lower(regexp_replace(CAST('test@test.com' AS VARCHAR), '[[:space:]]', '', 'g')) END) THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('email' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
@@ -181,11 +181,11 @@ FROM (
     FROM (
       SELECT DISTINCT "rec", "raw", lower(regexp_replace("v", '[[:space:]]', '', 'g')) AS "v"
       FROM (
-        SELECT "rec", "s1" AS "raw", "s1" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s1" IS NOT NULL
+        SELECT "rec", "s1" AS "raw", "s1" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s1" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s13" AS "raw", "s13" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s13" IS NOT NULL
+        SELECT "rec", "s13" AS "raw", "s13" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s13" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s22" AS "raw", "s22" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s22" IS NOT NULL
+        SELECT "rec", "s22" AS "raw", "s22" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s22" IS NOT NULL
       ) AS n1
     ) AS n2
   ) AS n0
@@ -193,7 +193,7 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('phone' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
@@ -212,11 +212,11 @@ FROM (
         FROM (
           SELECT DISTINCT "rec", "raw", regexp_replace(regexp_replace("v", '[(]0[)]', '', 'g'), '[^0-9+]', '', 'g') AS "v"
           FROM (
-            SELECT "rec", "s2" AS "raw", "s2" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s2" IS NOT NULL
+            SELECT "rec", "s2" AS "raw", "s2" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s2" IS NOT NULL
             UNION ALL
-            SELECT "rec", "s9" AS "raw", "s9" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s9" IS NOT NULL
+            SELECT "rec", "s9" AS "raw", "s9" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s9" IS NOT NULL
             UNION ALL
-            SELECT "rec", "s15" AS "raw", "s15" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s15" IS NOT NULL
+            SELECT "rec", "s15" AS "raw", "s15" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s15" IS NOT NULL
           ) AS n1
         ) AS n2
       ) AS n3
@@ -226,7 +226,7 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('first_name' AS VARCHAR) AS "field", "v" AS "value", NULLIF(trim(regexp_replace("raw", '[[:space:]]+', ' ', 'g')), '') AS "display"
@@ -235,11 +235,11 @@ FROM (
     FROM (
       SELECT DISTINCT "rec", "raw", CASE WHEN regexp_matches("v", '[^ -~]') THEN lower(strip_accents(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower("v"), 'ß', 'ss', 'g'), 'æ', 'ae', 'g'), 'œ', 'oe', 'g'), '[øØ]', 'o', 'g'), '[łŁ]', 'l', 'g'), '[đĐð]', 'd', 'g'), 'þ', 'th', 'g'), 'ı', 'i', 'g'))) ELSE lower("v") END AS "v"
       FROM (
-        SELECT "rec", "s3" AS "raw", "s3" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s3" IS NOT NULL
+        SELECT "rec", "s3" AS "raw", "s3" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s3" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s11" AS "raw", "s11" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s11" IS NOT NULL
+        SELECT "rec", "s11" AS "raw", "s11" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s11" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s16" AS "raw", "s16" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s16" IS NOT NULL
+        SELECT "rec", "s16" AS "raw", "s16" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s16" IS NOT NULL
       ) AS n1
     ) AS n2
   ) AS n0
@@ -247,7 +247,7 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('last_name' AS VARCHAR) AS "field", "v" AS "value", NULLIF(trim(regexp_replace("raw", '[[:space:]]+', ' ', 'g')), '') AS "display"
@@ -256,11 +256,11 @@ FROM (
     FROM (
       SELECT DISTINCT "rec", "raw", CASE WHEN regexp_matches("v", '[^ -~]') THEN lower(strip_accents(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(lower("v"), 'ß', 'ss', 'g'), 'æ', 'ae', 'g'), 'œ', 'oe', 'g'), '[øØ]', 'o', 'g'), '[łŁ]', 'l', 'g'), '[đĐð]', 'd', 'g'), 'þ', 'th', 'g'), 'ı', 'i', 'g'))) ELSE lower("v") END AS "v"
       FROM (
-        SELECT "rec", "s4" AS "raw", "s4" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s4" IS NOT NULL
+        SELECT "rec", "s4" AS "raw", "s4" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s4" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s10" AS "raw", "s10" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s10" IS NOT NULL
+        SELECT "rec", "s10" AS "raw", "s10" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s10" IS NOT NULL
         UNION ALL
-        SELECT "rec", "s17" AS "raw", "s17" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s17" IS NOT NULL
+        SELECT "rec", "s17" AS "raw", "s17" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s17" IS NOT NULL
       ) AS n1
     ) AS n2
   ) AS n0
@@ -268,7 +268,7 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('birth_date' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
@@ -281,7 +281,7 @@ FROM (
       FROM (
         SELECT DISTINCT "rec", "raw", CASE WHEN length("v") > 10 THEN regexp_replace(trim("v"), '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[ T].*$', '\1', 'g') ELSE trim("v") END AS "v"
         FROM (
-          SELECT "rec", "s5" AS "raw", "s5" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s5" IS NOT NULL
+          SELECT "rec", "s5" AS "raw", "s5" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s5" IS NOT NULL
         ) AS n1
       ) AS n2
     ) AS n3
@@ -290,54 +290,54 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('postcode' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
   FROM (
     SELECT DISTINCT "rec", "raw", NULLIF(upper(regexp_replace("v", '[[:space:]]', '', 'g')), '') AS "v"
     FROM (
-      SELECT "rec", "s6" AS "raw", "s6" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s6" IS NOT NULL
+      SELECT "rec", "s6" AS "raw", "s6" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s6" IS NOT NULL
       UNION ALL
-      SELECT "rec", "s12" AS "raw", "s12" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s12" IS NOT NULL
+      SELECT "rec", "s12" AS "raw", "s12" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s12" IS NOT NULL
       UNION ALL
-      SELECT "rec", "s19" AS "raw", "s19" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s19" IS NOT NULL
+      SELECT "rec", "s19" AS "raw", "s19" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s19" IS NOT NULL
     ) AS n1
   ) AS n0
 ) AS x
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('city' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
   FROM (
-    SELECT "rec", "s7" AS "raw", "s7" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s7" IS NOT NULL
+    SELECT "rec", "s7" AS "raw", "s7" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s7" IS NOT NULL
     UNION ALL
-    SELECT "rec", "s21" AS "raw", "s21" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s21" IS NOT NULL
+    SELECT "rec", "s21" AS "raw", "s21" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s21" IS NOT NULL
   ) AS n0
 ) AS x
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('loyalty_card' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
   FROM (
     SELECT DISTINCT "rec", "raw", NULLIF(upper(regexp_replace("v", '[^0-9A-Za-z]', '', 'g')), '') AS "v"
     FROM (
-      SELECT "rec", "s8" AS "raw", "s8" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s8" IS NOT NULL
+      SELECT "rec", "s8" AS "raw", "s8" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s8" IS NOT NULL
       UNION ALL
-      SELECT "rec", "s20" AS "raw", "s20" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s20" IS NOT NULL
+      SELECT "rec", "s20" AS "raw", "s20" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s20" IS NOT NULL
     ) AS n1
   ) AS n0
 ) AS x
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('phone' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
@@ -356,7 +356,7 @@ FROM (
         FROM (
           SELECT DISTINCT "rec", "raw", regexp_replace(regexp_replace("v", '[(]0[)]', '', 'g'), '[^0-9+]', '', 'g') AS "v"
           FROM (
-            SELECT "rec", "s14" AS "raw", "s14" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s14" IS NOT NULL
+            SELECT "rec", "s14" AS "raw", "s14" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s14" IS NOT NULL
           ) AS n1
         ) AS n2
       ) AS n3
@@ -366,7 +366,7 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- more normalised values
-INSERT INTO "idshop"."people__tl_values"
+INSERT INTO "idshop__tl_work"."people__tl_values"
 SELECT x."rec", x."field", x."value", x."display", CASE WHEN FALSE THEN TRUE ELSE FALSE END AS "junk"
 FROM (
   SELECT "rec", CAST('birth_date' AS VARCHAR) AS "field", "v" AS "value", "v" AS "display"
@@ -379,7 +379,7 @@ FROM (
       FROM (
         SELECT DISTINCT "rec", "raw", CASE WHEN length("v") > 10 THEN regexp_replace(trim("v"), '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[ T].*$', '\1', 'g') ELSE trim("v") END AS "v"
         FROM (
-          SELECT "rec", "s18" AS "raw", "s18" AS "v" FROM "idshop"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s18" IS NOT NULL
+          SELECT "rec", "s18" AS "raw", "s18" AS "v" FROM "idshop__tl_work"."people__tl_rows" WHERE "rec" IS NOT NULL AND "s18" IS NOT NULL
         ) AS n1
       ) AS n2
     ) AS n3
@@ -388,164 +388,164 @@ FROM (
 WHERE x."value" IS NOT NULL;
 
 -- rule keys
-CREATE TABLE "idshop"."people__tl_keys" AS
+CREATE TABLE "idshop__tl_work"."people__tl_keys" AS
 SELECT DISTINCT *
 FROM (
   SELECT CAST('same_email' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", CAST('' AS VARCHAR) AS "k2", CAST('' AS VARCHAR) AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
+  FROM "idshop__tl_work"."people__tl_values" AS p1
   WHERE p1."field" = 'email' AND NOT p1."junk"
   UNION ALL
   SELECT CAST('same_phone' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", CAST('' AS VARCHAR) AS "k2", CAST('' AS VARCHAR) AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
+  FROM "idshop__tl_work"."people__tl_values" AS p1
   WHERE p1."field" = 'phone' AND NOT p1."junk"
   UNION ALL
   SELECT CAST('same_card' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", CAST('' AS VARCHAR) AS "k2", CAST('' AS VARCHAR) AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
+  FROM "idshop__tl_work"."people__tl_values" AS p1
   WHERE p1."field" = 'loyalty_card' AND NOT p1."junk"
   UNION ALL
   SELECT CAST('name_birth_date' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", p2."value" AS "k2", p3."value" AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
-  JOIN "idshop"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'first_name' AND NOT p2."junk"
-  JOIN "idshop"."people__tl_values" AS p3 ON p3."rec" = p1."rec" AND p3."field" = 'birth_date' AND NOT p3."junk"
+  FROM "idshop__tl_work"."people__tl_values" AS p1
+  JOIN "idshop__tl_work"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'first_name' AND NOT p2."junk"
+  JOIN "idshop__tl_work"."people__tl_values" AS p3 ON p3."rec" = p1."rec" AND p3."field" = 'birth_date' AND NOT p3."junk"
   WHERE p1."field" = 'last_name' AND NOT p1."junk"
   UNION ALL
   SELECT CAST('name_postcode_initial' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", p2."value" AS "k2", substr(p3."value", 1, 1) AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
-  JOIN "idshop"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'postcode' AND NOT p2."junk"
-  JOIN "idshop"."people__tl_values" AS p3 ON p3."rec" = p1."rec" AND p3."field" = 'first_name' AND NOT p3."junk"
+  FROM "idshop__tl_work"."people__tl_values" AS p1
+  JOIN "idshop__tl_work"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'postcode' AND NOT p2."junk"
+  JOIN "idshop__tl_work"."people__tl_values" AS p3 ON p3."rec" = p1."rec" AND p3."field" = 'first_name' AND NOT p3."junk"
   WHERE p1."field" = 'last_name' AND NOT p1."junk"
   UNION ALL
   SELECT CAST('similar_first_name' AS VARCHAR) AS "rule", p1."rec", p1."value" AS "k1", p2."value" AS "k2", CAST('' AS VARCHAR) AS "k3"
-  FROM "idshop"."people__tl_values" AS p1
-  JOIN "idshop"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'birth_date' AND NOT p2."junk"
+  FROM "idshop__tl_work"."people__tl_values" AS p1
+  JOIN "idshop__tl_work"."people__tl_values" AS p2 ON p2."rec" = p1."rec" AND p2."field" = 'birth_date' AND NOT p2."junk"
   WHERE p1."field" = 'last_name' AND NOT p1."junk"
 ) AS k;
 
 -- records per key
-CREATE TABLE "idshop"."people__tl_groups" AS
+CREATE TABLE "idshop__tl_work"."people__tl_groups" AS
 SELECT "rule", "k1", "k2", "k3", COUNT(*) AS "records", MIN("rec") AS "root"
-FROM "idshop"."people__tl_keys"
+FROM "idshop__tl_work"."people__tl_keys"
 GROUP BY "rule", "k1", "k2", "k3";
 
 -- links
-CREATE TABLE "idshop"."people__tl_edges" AS
+CREATE TABLE "idshop__tl_work"."people__tl_edges" AS
 SELECT ROW_NUMBER() OVER (ORDER BY e."rank", e."a", e."b", e."key") AS "edge", e.*
 FROM (
   SELECT k."rec" AS "a", g."root" AS "b", CAST(1 AS BIGINT) AS "rank", k."rule", k."k1" AS "key"
-  FROM "idshop"."people__tl_keys" AS k
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
+  FROM "idshop__tl_work"."people__tl_keys" AS k
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
   WHERE k."rule" = 'same_email' AND g."records" <= 3 AND k."rec" <> g."root"
   UNION ALL
   SELECT k."rec" AS "a", g."root" AS "b", CAST(2 AS BIGINT) AS "rank", k."rule", k."k1" AS "key"
-  FROM "idshop"."people__tl_keys" AS k
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
+  FROM "idshop__tl_work"."people__tl_keys" AS k
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
   WHERE k."rule" = 'same_phone' AND g."records" <= 3 AND k."rec" <> g."root"
   UNION ALL
   SELECT k."rec" AS "a", g."root" AS "b", CAST(3 AS BIGINT) AS "rank", k."rule", k."k1" AS "key"
-  FROM "idshop"."people__tl_keys" AS k
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
+  FROM "idshop__tl_work"."people__tl_keys" AS k
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
   WHERE k."rule" = 'same_card' AND g."records" <= 3 AND k."rec" <> g."root"
   UNION ALL
   SELECT k."rec" AS "a", g."root" AS "b", CAST(4 AS BIGINT) AS "rank", k."rule", k."k1" || ' + ' || k."k2" || ' + ' || k."k3" AS "key"
-  FROM "idshop"."people__tl_keys" AS k
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
+  FROM "idshop__tl_work"."people__tl_keys" AS k
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
   WHERE k."rule" = 'name_birth_date' AND g."records" <= 3 AND k."rec" <> g."root"
   UNION ALL
   SELECT k."rec" AS "a", g."root" AS "b", CAST(5 AS BIGINT) AS "rank", k."rule", k."k1" || ' + ' || k."k2" || ' + ' || k."k3" AS "key"
-  FROM "idshop"."people__tl_keys" AS k
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
+  FROM "idshop__tl_work"."people__tl_keys" AS k
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = k."rule" AND g."k1" = k."k1" AND g."k2" = k."k2" AND g."k3" = k."k3"
   WHERE k."rule" = 'name_postcode_initial' AND g."records" <= 3 AND k."rec" <> g."root"
   UNION ALL
   SELECT DISTINCT x."rec" AS "a", y."rec" AS "b", CAST(6 AS BIGINT) AS "rank", x."rule",
     x."k1" || ' + ' || x."k2" || ' ~ ' || fx."value" || ' / ' || fy."value" AS "key"
-  FROM "idshop"."people__tl_keys" AS x
-  JOIN "idshop"."people__tl_keys" AS y ON y."rule" = x."rule" AND y."k1" = x."k1" AND y."k2" = x."k2" AND y."k3" = x."k3" AND y."rec" > x."rec"
-  JOIN "idshop"."people__tl_groups" AS g ON g."rule" = x."rule" AND g."k1" = x."k1" AND g."k2" = x."k2" AND g."k3" = x."k3"
-  JOIN "idshop"."people__tl_values" AS fx ON fx."rec" = x."rec" AND fx."field" = 'first_name' AND NOT fx."junk"
-  JOIN "idshop"."people__tl_values" AS fy ON fy."rec" = y."rec" AND fy."field" = 'first_name' AND NOT fy."junk"
+  FROM "idshop__tl_work"."people__tl_keys" AS x
+  JOIN "idshop__tl_work"."people__tl_keys" AS y ON y."rule" = x."rule" AND y."k1" = x."k1" AND y."k2" = x."k2" AND y."k3" = x."k3" AND y."rec" > x."rec"
+  JOIN "idshop__tl_work"."people__tl_groups" AS g ON g."rule" = x."rule" AND g."k1" = x."k1" AND g."k2" = x."k2" AND g."k3" = x."k3"
+  JOIN "idshop__tl_work"."people__tl_values" AS fx ON fx."rec" = x."rec" AND fx."field" = 'first_name' AND NOT fx."junk"
+  JOIN "idshop__tl_work"."people__tl_values" AS fy ON fy."rec" = y."rec" AND fy."field" = 'first_name' AND NOT fy."junk"
   WHERE x."rule" = 'similar_first_name' AND g."records" <= 3 AND levenshtein(fx."value", fy."value") <= 1
 ) AS e;
 
 -- round counter
-CREATE TABLE "idshop"."people__tl_rounds" AS
+CREATE TABLE "idshop__tl_work"."people__tl_rounds" AS
 SELECT CAST(NULL AS VARCHAR) AS "phase" LIMIT 0;
 
 -- no link set aside yet
-CREATE TABLE "idshop"."people__tl_dropped" AS
+CREATE TABLE "idshop__tl_work"."people__tl_dropped" AS
 SELECT CAST(NULL AS BIGINT) AS "edge" LIMIT 0;
 
 -- repeat "caps" (at most 7 rounds) until this returns 0:
---   SELECT COUNT(*) AS "set_aside" FROM "idshop"."people__tl_cut"
+--   SELECT COUNT(*) AS "set_aside" FROM "idshop__tl_work"."people__tl_cut"
 
   -- drop graph
-  DROP TABLE IF EXISTS "idshop"."people__tl_graph";
+  DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph";
 
   -- graph
-  CREATE TABLE "idshop"."people__tl_graph" AS
+  CREATE TABLE "idshop__tl_work"."people__tl_graph" AS
   SELECT DISTINCT GREATEST(e."a", e."b") AS "u", LEAST(e."a", e."b") AS "v"
-  FROM (SELECT * FROM "idshop"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
+  FROM (SELECT * FROM "idshop__tl_work"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop__tl_work"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
   WHERE e."a" <> e."b";
 
   -- repeat "components" (at most 100 rounds) until this returns 0:
   --   SELECT
-  --     (SELECT COUNT(*) FROM "idshop"."people__tl_graph" AS e WHERE e."v" IN (SELECT "u" FROM "idshop"."people__tl_graph"))
-  --     + (SELECT COUNT(*) FROM "idshop"."people__tl_graph")
-  --     - (SELECT COUNT(DISTINCT "u") FROM "idshop"."people__tl_graph") AS "unsettled"
+  --     (SELECT COUNT(*) FROM "idshop__tl_work"."people__tl_graph" AS e WHERE e."v" IN (SELECT "u" FROM "idshop__tl_work"."people__tl_graph"))
+  --     + (SELECT COUNT(*) FROM "idshop__tl_work"."people__tl_graph")
+  --     - (SELECT COUNT(DISTINCT "u") FROM "idshop__tl_work"."people__tl_graph") AS "unsettled"
 
     -- large-star
-    CREATE TABLE "idshop"."people__tl_graph_next" AS
+    CREATE TABLE "idshop__tl_work"."people__tl_graph_next" AS
     SELECT DISTINCT e."u", COALESCE(m."m", e."v") AS "v"
-    FROM "idshop"."people__tl_graph" AS e
-    LEFT JOIN (SELECT "u", MIN("v") AS "m" FROM "idshop"."people__tl_graph" GROUP BY "u") AS m ON m."u" = e."v";
+    FROM "idshop__tl_work"."people__tl_graph" AS e
+    LEFT JOIN (SELECT "u", MIN("v") AS "m" FROM "idshop__tl_work"."people__tl_graph" GROUP BY "u") AS m ON m."u" = e."v";
 
     -- drop previous graph
-    DROP TABLE IF EXISTS "idshop"."people__tl_graph";
+    DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph";
 
     -- small-star
-    CREATE TABLE "idshop"."people__tl_graph" AS
+    CREATE TABLE "idshop__tl_work"."people__tl_graph" AS
     SELECT DISTINCT s."u", s."v"
     FROM (
       SELECT e."v" AS "u", m."m" AS "v"
-      FROM "idshop"."people__tl_graph_next" AS e
-      JOIN (SELECT "u", MIN("v") AS "m" FROM "idshop"."people__tl_graph_next" GROUP BY "u") AS m ON m."u" = e."u"
+      FROM "idshop__tl_work"."people__tl_graph_next" AS e
+      JOIN (SELECT "u", MIN("v") AS "m" FROM "idshop__tl_work"."people__tl_graph_next" GROUP BY "u") AS m ON m."u" = e."u"
       WHERE e."v" <> m."m"
       UNION ALL
-      SELECT "u", MIN("v") AS "m" FROM "idshop"."people__tl_graph_next" GROUP BY "u"
+      SELECT "u", MIN("v") AS "m" FROM "idshop__tl_work"."people__tl_graph_next" GROUP BY "u"
     ) AS s;
 
     -- drop half-round graph
-    DROP TABLE IF EXISTS "idshop"."people__tl_graph_next";
+    DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph_next";
 
     -- count the round
-    INSERT INTO "idshop"."people__tl_rounds" ("phase") VALUES ('components');
+    INSERT INTO "idshop__tl_work"."people__tl_rounds" ("phase") VALUES ('components');
 
   -- end repeat "components"
 
   -- drop labels
-  DROP TABLE IF EXISTS "idshop"."people__tl_labels";
+  DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_labels";
 
   -- labels
-  CREATE TABLE "idshop"."people__tl_labels" AS
+  CREATE TABLE "idshop__tl_work"."people__tl_labels" AS
   SELECT r."rec", COALESCE(g."v", r."rec") AS "comp"
-  FROM "idshop"."people__tl_records" AS r
-  LEFT JOIN "idshop"."people__tl_graph" AS g ON g."u" = r."rec";
+  FROM "idshop__tl_work"."people__tl_records" AS r
+  LEFT JOIN "idshop__tl_work"."people__tl_graph" AS g ON g."u" = r."rec";
 
   -- drop previous cut
-  DROP TABLE IF EXISTS "idshop"."people__tl_cut";
+  DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_cut";
 
   -- weakest links of customers over a cap
-  CREATE TABLE "idshop"."people__tl_cut" AS
+  CREATE TABLE "idshop__tl_work"."people__tl_cut" AS
   WITH capped AS (
     SELECT l."comp"
-    FROM "idshop"."people__tl_labels" AS l
-    JOIN "idshop"."people__tl_values" AS v ON v."rec" = l."rec"
+    FROM "idshop__tl_work"."people__tl_labels" AS l
+    JOIN "idshop__tl_work"."people__tl_values" AS v ON v."rec" = l."rec"
     WHERE v."field" = 'email' AND NOT v."junk"
     GROUP BY l."comp"
     HAVING COUNT(DISTINCT v."value") > 2
   ), linked AS (
     SELECT e."edge", e."rank", l."comp"
-    FROM (SELECT * FROM "idshop"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
-    JOIN "idshop"."people__tl_labels" AS l ON l."rec" = e."a"
+    FROM (SELECT * FROM "idshop__tl_work"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop__tl_work"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
+    JOIN "idshop__tl_work"."people__tl_labels" AS l ON l."rec" = e."a"
   ), weakest AS (
     SELECT a."comp", MAX(a."rank") AS "rank"
     FROM linked AS a
@@ -558,26 +558,26 @@ SELECT CAST(NULL AS BIGINT) AS "edge" LIMIT 0;
   JOIN weakest AS w ON w."comp" = a."comp" AND w."rank" = a."rank";
 
   -- set them aside
-  INSERT INTO "idshop"."people__tl_dropped" ("edge") SELECT "edge" FROM "idshop"."people__tl_cut";
+  INSERT INTO "idshop__tl_work"."people__tl_dropped" ("edge") SELECT "edge" FROM "idshop__tl_work"."people__tl_cut";
 
   -- count the round
-  INSERT INTO "idshop"."people__tl_rounds" ("phase") VALUES ('caps');
+  INSERT INTO "idshop__tl_work"."people__tl_rounds" ("phase") VALUES ('caps');
 
 -- end repeat "caps"
 
 -- records with their component and previous id
-CREATE TABLE "idshop"."people__tl_members" AS
+CREATE TABLE "idshop__tl_work"."people__tl_members" AS
 SELECT r."rec", l."comp", r."source", r."source_id", p."customer_id" AS "old_id",
   ROW_NUMBER() OVER (ORDER BY r."first_seen" ASC NULLS LAST, r."source", r."source_id") AS "age"
-FROM "idshop"."people__tl_records" AS r
-JOIN "idshop"."people__tl_labels" AS l ON l."rec" = r."rec"
-LEFT JOIN "idshop"."people__tl_prev" AS p ON p."source" = r."source" AND p."source_id" = r."source_id";
+FROM "idshop__tl_work"."people__tl_records" AS r
+JOIN "idshop__tl_work"."people__tl_labels" AS l ON l."rec" = r."rec"
+LEFT JOIN "idshop__tl_work"."people__tl_prev" AS p ON p."source" = r."source" AND p."source_id" = r."source_id";
 
 -- customer ids
-CREATE TABLE "idshop"."people__tl_customers" AS
+CREATE TABLE "idshop__tl_work"."people__tl_customers" AS
 WITH claims AS (
   SELECT "comp", "old_id", MIN("age") AS "oldest"
-  FROM "idshop"."people__tl_members"
+  FROM "idshop__tl_work"."people__tl_members"
   WHERE "old_id" IS NOT NULL
   GROUP BY "comp", "old_id"
 ), awarded AS (
@@ -593,12 +593,12 @@ WITH claims AS (
   SELECT "comp", "old_id", "oldest" FROM chosen WHERE "pick" = 1
 ), firsts AS (
   SELECT "comp", MIN("age") AS "oldest"
-  FROM "idshop"."people__tl_members"
+  FROM "idshop__tl_work"."people__tl_members"
   GROUP BY "comp"
 ), fresh AS (
   SELECT s."comp", s."oldest", m."source" || ':' || m."source_id" AS "anchor_key"
   FROM firsts AS s
-  JOIN "idshop"."people__tl_members" AS m ON m."age" = s."oldest"
+  JOIN "idshop__tl_work"."people__tl_members" AS m ON m."age" = s."oldest"
   WHERE NOT EXISTS (SELECT 1 FROM keep_ids AS k WHERE k."comp" = s."comp")
 ), hashed AS (
   SELECT f."comp", f."oldest",
@@ -616,11 +616,11 @@ LEFT JOIN keep_ids AS t0 ON t0."old_id" = h."h0"
 LEFT JOIN keep_ids AS t1 ON t1."old_id" = h."h1";
 
 -- map
-CREATE TABLE "idshop"."people__tl_map" AS
+CREATE TABLE "idshop__tl_work"."people__tl_map" AS
 WITH ends AS (
-  SELECT e."a" AS "rec", e."rank", e."rule" FROM (SELECT * FROM "idshop"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
+  SELECT e."a" AS "rec", e."rank", e."rule" FROM (SELECT * FROM "idshop__tl_work"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop__tl_work"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
   UNION ALL
-  SELECT e."b", e."rank", e."rule" FROM (SELECT * FROM "idshop"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
+  SELECT e."b", e."rank", e."rule" FROM (SELECT * FROM "idshop__tl_work"."people__tl_edges" AS x WHERE NOT EXISTS (SELECT 1 FROM "idshop__tl_work"."people__tl_dropped" AS y WHERE y."edge" = x."edge")) AS e
 ), strongest AS (
   SELECT "rec", "rule"
   FROM (
@@ -632,41 +632,41 @@ WITH ends AS (
 SELECT m."source", m."source_id", c."customer_id", s."rule",
   m."old_id" AS "previous_customer_id",
   (m."age" = c."anchor") AS "holds_id"
-FROM "idshop"."people__tl_members" AS m
-JOIN "idshop"."people__tl_customers" AS c ON c."comp" = m."comp"
+FROM "idshop__tl_work"."people__tl_members" AS m
+JOIN "idshop__tl_work"."people__tl_customers" AS c ON c."comp" = m."comp"
 LEFT JOIN strongest AS s ON s."rec" = m."rec";
 
 -- links kept for explain
-CREATE TABLE "idshop"."people__tl_links" AS
+CREATE TABLE "idshop__tl_work"."people__tl_links" AS
 SELECT ca."customer_id", e."rule", e."rank", e."key" AS "matched_on",
   ma."source", ma."source_id",
   mb."source" AS "linked_source", mb."source_id" AS "linked_source_id", cb."customer_id" AS "linked_customer_id",
   (x."edge" IS NULL) AS "used"
-FROM "idshop"."people__tl_edges" AS e
-JOIN "idshop"."people__tl_members" AS ma ON ma."rec" = e."a"
-JOIN "idshop"."people__tl_members" AS mb ON mb."rec" = e."b"
-JOIN "idshop"."people__tl_customers" AS ca ON ca."comp" = ma."comp"
-JOIN "idshop"."people__tl_customers" AS cb ON cb."comp" = mb."comp"
-LEFT JOIN "idshop"."people__tl_dropped" AS x ON x."edge" = e."edge";
+FROM "idshop__tl_work"."people__tl_edges" AS e
+JOIN "idshop__tl_work"."people__tl_members" AS ma ON ma."rec" = e."a"
+JOIN "idshop__tl_work"."people__tl_members" AS mb ON mb."rec" = e."b"
+JOIN "idshop__tl_work"."people__tl_customers" AS ca ON ca."comp" = ma."comp"
+JOIN "idshop__tl_work"."people__tl_customers" AS cb ON cb."comp" = mb."comp"
+LEFT JOIN "idshop__tl_work"."people__tl_dropped" AS x ON x."edge" = e."edge";
 
 -- candidate values of golden fields
-CREATE TABLE "idshop"."people__tl_fields" AS
+CREATE TABLE "idshop__tl_work"."people__tl_fields" AS
 SELECT c."customer_id", v."field", v."value", v."display", r."updated_at", r."priority",
   COUNT(*) OVER (PARTITION BY c."customer_id", v."field", v."value") AS "frequency"
-FROM "idshop"."people__tl_values" AS v
-JOIN "idshop"."people__tl_members" AS m ON m."rec" = v."rec"
-JOIN "idshop"."people__tl_customers" AS c ON c."comp" = m."comp"
-JOIN "idshop"."people__tl_records" AS r ON r."rec" = v."rec"
+FROM "idshop__tl_work"."people__tl_values" AS v
+JOIN "idshop__tl_work"."people__tl_members" AS m ON m."rec" = v."rec"
+JOIN "idshop__tl_work"."people__tl_customers" AS c ON c."comp" = m."comp"
+JOIN "idshop__tl_work"."people__tl_records" AS r ON r."rec" = v."rec"
 WHERE NOT v."junk" AND v."field" IN ('email', 'phone', 'first_name', 'last_name', 'birth_date', 'postcode', 'city');
 
 -- golden record
-CREATE TABLE "idshop"."people__tl_build" AS
+CREATE TABLE "idshop__tl_work"."people__tl_build" AS
 WITH winners AS (
   SELECT "customer_id", "rule", "field", "display"
   FROM (
     SELECT f."customer_id", CAST('most_recent' AS VARCHAR) AS "rule", f."field", f."display",
       ROW_NUMBER() OVER (PARTITION BY f."customer_id", f."field" ORDER BY f."updated_at" DESC NULLS LAST, f."priority" ASC, f."value" ASC, f."display" ASC) AS "pick"
-    FROM "idshop"."people__tl_fields" AS f
+    FROM "idshop__tl_work"."people__tl_fields" AS f
     WHERE f."field" IN ('email')
   ) AS ranked
   WHERE "pick" = 1
@@ -675,7 +675,7 @@ WITH winners AS (
   FROM (
     SELECT f."customer_id", CAST('most_frequent' AS VARCHAR) AS "rule", f."field", f."display",
       ROW_NUMBER() OVER (PARTITION BY f."customer_id", f."field" ORDER BY f."frequency" DESC, f."updated_at" DESC NULLS LAST, f."priority" ASC, f."value" ASC, f."display" ASC) AS "pick"
-    FROM "idshop"."people__tl_fields" AS f
+    FROM "idshop__tl_work"."people__tl_fields" AS f
     WHERE f."field" IN ('phone', 'birth_date')
   ) AS ranked
   WHERE "pick" = 1
@@ -684,7 +684,7 @@ WITH winners AS (
   FROM (
     SELECT f."customer_id", CAST('source_priority' AS VARCHAR) AS "rule", f."field", f."display",
       ROW_NUMBER() OVER (PARTITION BY f."customer_id", f."field" ORDER BY f."priority" ASC, f."updated_at" DESC NULLS LAST, f."value" ASC, f."display" ASC) AS "pick"
-    FROM "idshop"."people__tl_fields" AS f
+    FROM "idshop__tl_work"."people__tl_fields" AS f
     WHERE f."field" IN ('first_name', 'last_name', 'postcode')
   ) AS ranked
   WHERE "pick" = 1
@@ -693,7 +693,7 @@ WITH winners AS (
   FROM (
     SELECT f."customer_id", CAST('longest' AS VARCHAR) AS "rule", f."field", f."display",
       ROW_NUMBER() OVER (PARTITION BY f."customer_id", f."field" ORDER BY length(f."display") DESC, f."updated_at" DESC NULLS LAST, f."priority" ASC, f."value" ASC, f."display" ASC) AS "pick"
-    FROM "idshop"."people__tl_fields" AS f
+    FROM "idshop__tl_work"."people__tl_fields" AS f
     WHERE f."field" IN ('city')
   ) AS ranked
   WHERE "pick" = 1
@@ -703,9 +703,9 @@ WITH winners AS (
     STRING_AGG(m."source" || ':' || m."source_id", ', ' ORDER BY m."source", m."source_id") AS "source_ids",
     MIN(r."first_seen") AS "first_seen",
     MAX(r."updated_at") AS "last_seen"
-  FROM "idshop"."people__tl_members" AS m
-  JOIN "idshop"."people__tl_customers" AS c ON c."comp" = m."comp"
-  JOIN "idshop"."people__tl_records" AS r ON r."rec" = m."rec"
+  FROM "idshop__tl_work"."people__tl_members" AS m
+  JOIN "idshop__tl_work"."people__tl_customers" AS c ON c."comp" = m."comp"
+  JOIN "idshop__tl_work"."people__tl_records" AS r ON r."rec" = m."rec"
   GROUP BY c."customer_id"
 )
 SELECT
@@ -727,45 +727,45 @@ LEFT JOIN winners AS w ON w."customer_id" = s."customer_id"
 GROUP BY s."customer_id", s."records", s."sources", s."source_ids", s."first_seen", s."last_seen";
 
 -- report
-CREATE TABLE "idshop"."people__tl_report" AS
+CREATE TABLE "idshop__tl_work"."people__tl_report" AS
 SELECT * FROM (
   SELECT CAST('rows_in' AS VARCHAR) AS "metric", "source" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_rows"
+  FROM "idshop__tl_work"."people__tl_rows"
   GROUP BY "source"
   UNION ALL
   SELECT CAST('rows_without_id' AS VARCHAR) AS "metric", "source" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_rows"
+  FROM "idshop__tl_work"."people__tl_rows"
   WHERE "rec" IS NULL
   GROUP BY "source"
   UNION ALL
   SELECT CAST('records_in' AS VARCHAR) AS "metric", "source" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_records"
+  FROM "idshop__tl_work"."people__tl_records"
   GROUP BY "source"
   UNION ALL
   SELECT CAST('customers_out' AS VARCHAR) AS "metric", CAST(NULL AS VARCHAR) AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_customers"
+  FROM "idshop__tl_work"."people__tl_customers"
   UNION ALL
   SELECT CAST('records_linked' AS VARCHAR) AS "metric", "rule" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_map"
+  FROM "idshop__tl_work"."people__tl_map"
   WHERE "rule" IS NOT NULL
   GROUP BY "rule"
   UNION ALL
   SELECT CAST('links' AS VARCHAR) AS "metric", "rule" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_links"
+  FROM "idshop__tl_work"."people__tl_links"
   WHERE "used"
   GROUP BY "rule"
   UNION ALL
   SELECT CAST('links_set_aside' AS VARCHAR) AS "metric", "rule" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_links"
+  FROM "idshop__tl_work"."people__tl_links"
   WHERE NOT "used"
   GROUP BY "rule"
   UNION ALL
   SELECT CAST('customers_capped' AS VARCHAR) AS "metric", CAST(NULL AS VARCHAR) AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(DISTINCT "customer_id") AS "value"
-  FROM "idshop"."people__tl_links"
+  FROM "idshop__tl_work"."people__tl_links"
   WHERE NOT "used"
   UNION ALL
   SELECT CAST('ignored_keys' AS VARCHAR) AS "metric", g."rule" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_groups" AS g
+  FROM "idshop__tl_work"."people__tl_groups" AS g
   WHERE NOT (g."records" <= 3)
   GROUP BY g."rule"
   UNION ALL
@@ -773,64 +773,68 @@ SELECT * FROM (
   FROM (
     SELECT g."rule", CASE g."rule" WHEN 'same_email' THEN g."k1" WHEN 'same_phone' THEN g."k1" WHEN 'same_card' THEN g."k1" WHEN 'name_birth_date' THEN g."k1" || ' + ' || g."k2" || ' + ' || g."k3" WHEN 'name_postcode_initial' THEN g."k1" || ' + ' || g."k2" || ' + ' || g."k3" WHEN 'similar_first_name' THEN g."k1" || ' + ' || g."k2" END AS "matched_on", g."records",
       ROW_NUMBER() OVER (PARTITION BY g."rule" ORDER BY g."records" DESC, g."k1", g."k2", g."k3") AS "pick"
-    FROM "idshop"."people__tl_groups" AS g
+    FROM "idshop__tl_work"."people__tl_groups" AS g
     WHERE NOT (g."records" <= 3)
   ) AS ranked
   WHERE "pick" <= 10
   UNION ALL
   SELECT CAST('junk_value' AS VARCHAR) AS "metric", "field" AS "item", "value" AS "detail", COUNT(DISTINCT "rec") AS "value"
-  FROM "idshop"."people__tl_values"
+  FROM "idshop__tl_work"."people__tl_values"
   WHERE "junk"
   GROUP BY "field", "value"
   UNION ALL
   SELECT CAST('largest_customer' AS VARCHAR) AS "metric", "customer_id" AS "item", CAST(NULL AS VARCHAR) AS "detail", "records" AS "value"
   FROM (
     SELECT "customer_id", "records", ROW_NUMBER() OVER (ORDER BY "records" DESC, "customer_id") AS "pick"
-    FROM "idshop"."people__tl_build"
+    FROM "idshop__tl_work"."people__tl_build"
   ) AS ranked
   WHERE "pick" <= 5 AND "records" > 1
   UNION ALL
   SELECT CAST('rounds' AS VARCHAR) AS "metric", "phase" AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_rounds"
+  FROM "idshop__tl_work"."people__tl_rounds"
   GROUP BY "phase"
   UNION ALL
   SELECT CAST('ids_kept' AS VARCHAR) AS "metric", CAST(NULL AS VARCHAR) AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_customers"
+  FROM "idshop__tl_work"."people__tl_customers"
   WHERE "origin" = 'kept'
   UNION ALL
   SELECT CAST('ids_new' AS VARCHAR) AS "metric", CAST(NULL AS VARCHAR) AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(*) AS "value"
-  FROM "idshop"."people__tl_customers"
+  FROM "idshop__tl_work"."people__tl_customers"
   WHERE "origin" = 'new'
   UNION ALL
   SELECT CAST('ids_retired' AS VARCHAR) AS "metric", CAST(NULL AS VARCHAR) AS "item", CAST(NULL AS VARCHAR) AS "detail", COUNT(DISTINCT p."customer_id") AS "value"
-  FROM "idshop"."people__tl_prev" AS p
-  WHERE NOT EXISTS (SELECT 1 FROM "idshop"."people__tl_customers" AS c WHERE c."customer_id" = p."customer_id")
+  FROM "idshop__tl_work"."people__tl_prev" AS p
+  WHERE NOT EXISTS (SELECT 1 FROM "idshop__tl_work"."people__tl_customers" AS c WHERE c."customer_id" = p."customer_id")
 ) AS report;
 
 -- swap in
 DROP TABLE IF EXISTS "idshop"."people_map";
-ALTER TABLE "idshop"."people__tl_map" RENAME TO "people_map";
+CREATE TABLE "idshop"."people_map" AS SELECT * FROM "idshop__tl_work"."people__tl_map";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_map";
 DROP TABLE IF EXISTS "idshop"."people_links";
-ALTER TABLE "idshop"."people__tl_links" RENAME TO "people_links";
+CREATE TABLE "idshop"."people_links" AS SELECT * FROM "idshop__tl_work"."people__tl_links";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_links";
 DROP TABLE IF EXISTS "idshop"."people_report";
-ALTER TABLE "idshop"."people__tl_report" RENAME TO "people_report";
+CREATE TABLE "idshop"."people_report" AS SELECT * FROM "idshop__tl_work"."people__tl_report";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_report";
 DROP TABLE IF EXISTS "idshop"."people";
-ALTER TABLE "idshop"."people__tl_build" RENAME TO "people";
+CREATE TABLE "idshop"."people" AS SELECT * FROM "idshop__tl_work"."people__tl_build";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_build";
 
 -- clean up
-DROP TABLE IF EXISTS "idshop"."people__tl_prev";
-DROP TABLE IF EXISTS "idshop"."people__tl_rows";
-DROP TABLE IF EXISTS "idshop"."people__tl_records";
-DROP TABLE IF EXISTS "idshop"."people__tl_values";
-DROP TABLE IF EXISTS "idshop"."people__tl_keys";
-DROP TABLE IF EXISTS "idshop"."people__tl_groups";
-DROP TABLE IF EXISTS "idshop"."people__tl_edges";
-DROP TABLE IF EXISTS "idshop"."people__tl_dropped";
-DROP TABLE IF EXISTS "idshop"."people__tl_cut";
-DROP TABLE IF EXISTS "idshop"."people__tl_graph";
-DROP TABLE IF EXISTS "idshop"."people__tl_graph_next";
-DROP TABLE IF EXISTS "idshop"."people__tl_labels";
-DROP TABLE IF EXISTS "idshop"."people__tl_rounds";
-DROP TABLE IF EXISTS "idshop"."people__tl_members";
-DROP TABLE IF EXISTS "idshop"."people__tl_customers";
-DROP TABLE IF EXISTS "idshop"."people__tl_fields";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_prev";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_rows";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_records";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_values";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_keys";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_groups";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_edges";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_dropped";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_cut";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_graph_next";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_labels";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_rounds";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_members";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_customers";
+DROP TABLE IF EXISTS "idshop__tl_work"."people__tl_fields";

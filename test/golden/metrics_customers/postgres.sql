@@ -1,10 +1,10 @@
 -- metrics_customers (customers) for target postgres (postgres)
--- Built into "metrics"."metrics_customers__tl_build", then swapped in inside one transaction.
+-- Built inside one transaction, into "metrics__tl_work"."metrics_customers__tl_build", then swapped in before it commits.
 
-DROP TABLE IF EXISTS "metrics"."metrics_customers__tl_build";
+DROP TABLE IF EXISTS "metrics__tl_work"."metrics_customers__tl_build";
 
 -- build
-CREATE TABLE "metrics"."metrics_customers__tl_build" AS
+CREATE TABLE "metrics__tl_work"."metrics_customers__tl_build" AS
 WITH kept AS (
   SELECT src."customer_id" AS "__tl_customer_id", src."order_id" AS "__tl_order_id", CAST(src."ordered_at" AS DATE) AS "__tl_order_date", CAST(src."amount" AS NUMERIC(18,2)) AS "__tl_amount", CAST(src."cost" AS NUMERIC(18,2)) AS "__tl_cost", CAST(src."channel" AS TEXT) AS "__tl_channel", CAST(src."store_id" AS TEXT) AS "__tl_store", src.*
   FROM "metrics_raw"."orders" AS src
@@ -145,4 +145,5 @@ FROM scored;
 
 -- swap in
 DROP TABLE IF EXISTS "metrics"."metrics_customers";
-ALTER TABLE "metrics"."metrics_customers__tl_build" RENAME TO "metrics_customers";
+ALTER TABLE "metrics__tl_work"."metrics_customers__tl_build" RENAME TO "metrics_customers";
+ALTER TABLE "metrics__tl_work"."metrics_customers" SET SCHEMA "metrics";

@@ -1,10 +1,10 @@
 -- metrics_ltv (ltv) for target bigquery (bigquery)
--- Built into `metrics`.`metrics_ltv__tl_build`, then swapped in by an atomic replace.
+-- Built into `metrics__tl_work`.`metrics_ltv__tl_build`, then swapped in by an atomic replace.
 
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv__tl_build`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv__tl_build`;
 
 -- build
-CREATE TABLE `metrics`.`metrics_ltv__tl_build` AS
+CREATE TABLE `metrics__tl_work`.`metrics_ltv__tl_build` AS
 WITH kept AS (
   SELECT src.`customer_id` AS `__tl_customer_id`, src.`order_id` AS `__tl_order_id`, CAST(src.`ordered_at` AS DATE) AS `__tl_order_date`, CAST(src.`amount` AS NUMERIC(18,2)) AS `__tl_amount`, CAST(src.`cost` AS NUMERIC(18,2)) AS `__tl_cost`
   FROM `metrics_raw`.`orders` AS src
@@ -30,5 +30,5 @@ SELECT
 FROM history AS h;
 
 -- swap in
-CREATE OR REPLACE TABLE `metrics`.`metrics_ltv` COPY `metrics`.`metrics_ltv__tl_build`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv__tl_build`;
+CREATE OR REPLACE TABLE `metrics`.`metrics_ltv` COPY `metrics__tl_work`.`metrics_ltv__tl_build`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv__tl_build`;

@@ -1,13 +1,13 @@
 -- metrics_ltv_predictive (ltv) for target bigquery (bigquery)
--- Built into `metrics`.`metrics_ltv_predictive__tl_build`, `metrics`.`metrics_ltv_predictive__tl_params`, then swapped in by atomic replaces, the model last.
+-- Built into `metrics__tl_work`.`metrics_ltv_predictive__tl_build`, `metrics__tl_work`.`metrics_ltv_predictive__tl_params`, then swapped in by atomic replaces, the model last.
 
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_build`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_params`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_summary`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_scores`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_build`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_params`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_summary`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_scores`;
 
 -- summarise customers (frequency, recency, age, mean value)
-CREATE TABLE `metrics`.`metrics_ltv_predictive__tl_summary` AS
+CREATE TABLE `metrics__tl_work`.`metrics_ltv_predictive__tl_summary` AS
 WITH kept AS (
   SELECT src.`customer_id` AS `__tl_customer_id`, src.`order_id` AS `__tl_order_id`, CAST(src.`ordered_at` AS DATE) AS `__tl_order_date`, CAST(src.`amount` AS NUMERIC(18,2)) AS `__tl_amount`
   FROM `metrics_raw`.`orders` AS src
@@ -34,13 +34,13 @@ FROM marked
 GROUP BY `__tl_customer_id`;
 
 -- fit BG/NBD and Gamma-Gamma: computed by Tideline, not SQL
---   Reads the distinct (frequency, recency_days, age_days) triples of `metrics`.`metrics_ltv_predictive__tl_summary` with their counts, and the distinct
+--   Reads the distinct (frequency, recency_days, age_days) triples of `metrics__tl_work`.`metrics_ltv_predictive__tl_summary` with their counts, and the distinct
 --   (frequency, mean_value) pairs of repeat customers; fits BG/NBD and Gamma-Gamma by maximum likelihood (time unit: week);
---   writes the parameters, log-likelihoods and convergence into `metrics`.`metrics_ltv_predictive__tl_params`, and P(alive), expected purchases over
---   12 months and discounted expected purchases (monthly rate 0.01) per triple into `metrics`.`metrics_ltv_predictive__tl_scores`.
+--   writes the parameters, log-likelihoods and convergence into `metrics__tl_work`.`metrics_ltv_predictive__tl_params`, and P(alive), expected purchases over
+--   12 months and discounted expected purchases (monthly rate 0.01) per triple into `metrics__tl_work`.`metrics_ltv_predictive__tl_scores`.
 
 -- build
-CREATE TABLE `metrics`.`metrics_ltv_predictive__tl_build` AS
+CREATE TABLE `metrics__tl_work`.`metrics_ltv_predictive__tl_build` AS
 WITH kept AS (
   SELECT src.`customer_id` AS `__tl_customer_id`, src.`order_id` AS `__tl_order_id`, CAST(src.`ordered_at` AS DATE) AS `__tl_order_date`, CAST(src.`amount` AS NUMERIC(18,2)) AS `__tl_amount`
   FROM `metrics_raw`.`orders` AS src
@@ -56,7 +56,7 @@ history AS (
 ),
 gg AS (
   SELECT MAX(CASE WHEN `submodel` = 'gamma_gamma' AND `parameter` = 'p' THEN `value` END) AS `p`, MAX(CASE WHEN `submodel` = 'gamma_gamma' AND `parameter` = 'q' THEN `value` END) AS `q`, MAX(CASE WHEN `submodel` = 'gamma_gamma' AND `parameter` = 'v' THEN `value` END) AS `v`
-  FROM `metrics`.`metrics_ltv_predictive__tl_params`
+  FROM `metrics__tl_work`.`metrics_ltv_predictive__tl_params`
 )
 SELECT
   h.`customer_id` AS `customer_id`,
@@ -76,16 +76,16 @@ SELECT
   CASE WHEN s.`customer_id` IS NULL THEN NULL WHEN s.`frequency` > 0 AND s.`mean_value` > 0 THEN pr.`p` * (pr.`v` + s.`frequency` * s.`mean_value`) / (pr.`p` * s.`frequency` + pr.`q` - 1) ELSE pr.`p` * pr.`v` / (pr.`q` - 1) END AS `expected_value`,
   sc.`discounted_purchases` * (CASE WHEN s.`customer_id` IS NULL THEN NULL WHEN s.`frequency` > 0 AND s.`mean_value` > 0 THEN pr.`p` * (pr.`v` + s.`frequency` * s.`mean_value`) / (pr.`p` * s.`frequency` + pr.`q` - 1) ELSE pr.`p` * pr.`v` / (pr.`q` - 1) END) AS `clv`
 FROM history AS h
-LEFT JOIN `metrics`.`metrics_ltv_predictive__tl_summary` AS s ON s.`customer_id` = h.`customer_id`
-LEFT JOIN `metrics`.`metrics_ltv_predictive__tl_scores` AS sc ON sc.`frequency` = s.`frequency` AND sc.`recency_days` = s.`recency_days` AND sc.`age_days` = s.`age_days`
+LEFT JOIN `metrics__tl_work`.`metrics_ltv_predictive__tl_summary` AS s ON s.`customer_id` = h.`customer_id`
+LEFT JOIN `metrics__tl_work`.`metrics_ltv_predictive__tl_scores` AS sc ON sc.`frequency` = s.`frequency` AND sc.`recency_days` = s.`recency_days` AND sc.`age_days` = s.`age_days`
 CROSS JOIN gg AS pr;
 
 -- swap in
-CREATE OR REPLACE TABLE `metrics`.`metrics_ltv_predictive_params` COPY `metrics`.`metrics_ltv_predictive__tl_params`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_params`;
-CREATE OR REPLACE TABLE `metrics`.`metrics_ltv_predictive` COPY `metrics`.`metrics_ltv_predictive__tl_build`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_build`;
+CREATE OR REPLACE TABLE `metrics`.`metrics_ltv_predictive_params` COPY `metrics__tl_work`.`metrics_ltv_predictive__tl_params`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_params`;
+CREATE OR REPLACE TABLE `metrics`.`metrics_ltv_predictive` COPY `metrics__tl_work`.`metrics_ltv_predictive__tl_build`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_build`;
 
 -- clean up
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_summary`;
-DROP TABLE IF EXISTS `metrics`.`metrics_ltv_predictive__tl_scores`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_summary`;
+DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_ltv_predictive__tl_scores`;

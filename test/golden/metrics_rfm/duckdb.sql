@@ -1,10 +1,10 @@
 -- metrics_rfm (rfm) for target duckdb (duckdb)
--- Built into "metrics"."metrics_rfm__tl_build", then swapped in inside one transaction.
+-- Built into "metrics__tl_work"."metrics_rfm__tl_build", then swapped in inside one transaction.
 
-DROP TABLE IF EXISTS "metrics"."metrics_rfm__tl_build";
+DROP TABLE IF EXISTS "metrics__tl_work"."metrics_rfm__tl_build";
 
 -- build
-CREATE TABLE "metrics"."metrics_rfm__tl_build" AS
+CREATE TABLE "metrics__tl_work"."metrics_rfm__tl_build" AS
 WITH kept AS (
   SELECT src."customer_id" AS "__tl_customer_id", src."order_id" AS "__tl_order_id", CAST(src."ordered_at" AS DATE) AS "__tl_order_date", CAST(src."amount" AS DECIMAL(18,2)) AS "__tl_amount"
   FROM "metrics_raw"."orders" AS src
@@ -37,4 +37,5 @@ FROM scored;
 
 -- swap in
 DROP TABLE IF EXISTS "metrics"."metrics_rfm";
-ALTER TABLE "metrics"."metrics_rfm__tl_build" RENAME TO "metrics_rfm";
+CREATE TABLE "metrics"."metrics_rfm" AS SELECT * FROM "metrics__tl_work"."metrics_rfm__tl_build";
+DROP TABLE IF EXISTS "metrics__tl_work"."metrics_rfm__tl_build";

@@ -1,10 +1,10 @@
 -- orders_clean (staging) for target bigquery (bigquery)
--- Built into `analytics`.`orders_clean__tl_build`, then swapped in by an atomic replace.
+-- Built into `analytics__tl_work`.`orders_clean__tl_build`, then swapped in by an atomic replace.
 
-DROP TABLE IF EXISTS `analytics`.`orders_clean__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`orders_clean__tl_build`;
 
 -- build
-CREATE TABLE `analytics`.`orders_clean__tl_build` AS
+CREATE TABLE `analytics__tl_work`.`orders_clean__tl_build` AS
 SELECT
   `order_id` AS `order_id`,
   CAST(`customer_id` AS STRING) AS `customer_id`,
@@ -25,5 +25,5 @@ WHERE `cancelled` = FALSE
   AND `order_id` IS NOT NULL;
 
 -- swap in
-CREATE OR REPLACE TABLE `analytics`.`orders_clean` COPY `analytics`.`orders_clean__tl_build`;
-DROP TABLE IF EXISTS `analytics`.`orders_clean__tl_build`;
+CREATE OR REPLACE TABLE `analytics`.`orders_clean` COPY `analytics__tl_work`.`orders_clean__tl_build`;
+DROP TABLE IF EXISTS `analytics__tl_work`.`orders_clean__tl_build`;

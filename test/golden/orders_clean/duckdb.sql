@@ -1,10 +1,10 @@
 -- orders_clean (staging) for target duckdb (duckdb)
--- Built into "analytics"."orders_clean__tl_build", then swapped in inside one transaction.
+-- Built into "analytics__tl_work"."orders_clean__tl_build", then swapped in inside one transaction.
 
-DROP TABLE IF EXISTS "analytics"."orders_clean__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."orders_clean__tl_build";
 
 -- build
-CREATE TABLE "analytics"."orders_clean__tl_build" AS
+CREATE TABLE "analytics__tl_work"."orders_clean__tl_build" AS
 SELECT
   "order_id" AS "order_id",
   CAST("customer_id" AS VARCHAR) AS "customer_id",
@@ -26,4 +26,5 @@ WHERE "cancelled" = FALSE
 
 -- swap in
 DROP TABLE IF EXISTS "analytics"."orders_clean";
-ALTER TABLE "analytics"."orders_clean__tl_build" RENAME TO "orders_clean";
+CREATE TABLE "analytics"."orders_clean" AS SELECT * FROM "analytics__tl_work"."orders_clean__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."orders_clean__tl_build";

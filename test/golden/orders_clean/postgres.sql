@@ -1,10 +1,10 @@
 -- orders_clean (staging) for target postgres (postgres)
--- Built into "analytics"."orders_clean__tl_build", then swapped in inside one transaction.
+-- Built inside one transaction, into "analytics__tl_work"."orders_clean__tl_build", then swapped in before it commits.
 
-DROP TABLE IF EXISTS "analytics"."orders_clean__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."orders_clean__tl_build";
 
 -- build
-CREATE TABLE "analytics"."orders_clean__tl_build" AS
+CREATE TABLE "analytics__tl_work"."orders_clean__tl_build" AS
 SELECT
   "order_id" AS "order_id",
   CAST("customer_id" AS TEXT) AS "customer_id",
@@ -26,4 +26,5 @@ WHERE "cancelled" = FALSE
 
 -- swap in
 DROP TABLE IF EXISTS "analytics"."orders_clean";
-ALTER TABLE "analytics"."orders_clean__tl_build" RENAME TO "orders_clean";
+ALTER TABLE "analytics__tl_work"."orders_clean__tl_build" RENAME TO "orders_clean";
+ALTER TABLE "analytics__tl_work"."orders_clean" SET SCHEMA "analytics";

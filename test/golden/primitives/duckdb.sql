@@ -120,7 +120,7 @@ ON t."id" = s."id"
 WHEN MATCHED THEN UPDATE SET "name" = s."name"
 WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES (s."id", s."name");
 
-read_csv('data/people.csv', header = true, auto_detect = true, types = {'phone': 'VARCHAR'});
+read_csv('data/people.csv', header = true, auto_detect = true, types = {'phone': 'VARCHAR'}, ignore_errors = true);
 
 CAST(timezone('UTC', now()) AS DATE);
 

@@ -1,17 +1,17 @@
 -- shop_report (report) for target postgres (postgres)
--- Built into "analytics"."shop_report__tl_build", "analytics"."shop_report__tl_kpis", "analytics"."shop_report__tl_programs", "analytics"."shop_report__tl_uplift", "analytics"."shop_report__tl_cohorts", "analytics"."shop_report__tl_segments", "analytics"."shop_report__tl_migration", then swapped in inside one transaction.
+-- Built inside one transaction, into "analytics__tl_work"."shop_report__tl_build", "analytics__tl_work"."shop_report__tl_kpis", "analytics__tl_work"."shop_report__tl_programs", "analytics__tl_work"."shop_report__tl_uplift", "analytics__tl_work"."shop_report__tl_cohorts", "analytics__tl_work"."shop_report__tl_segments", "analytics__tl_work"."shop_report__tl_migration", then swapped in before it commits.
 
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_build";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_kpis";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_programs";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_uplift";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_cohorts";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_segments";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_migration";
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_orders";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_kpis";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_programs";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_uplift";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_cohorts";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_segments";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_migration";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_orders";
 
 -- orders counted by the report
-CREATE TABLE "analytics"."shop_report__tl_orders" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_orders" AS
 SELECT CAST(o."customer_id" AS TEXT) AS k, CAST(o."ordered_at" AS TIMESTAMP) AS ordered_at, CAST(o."ordered_at" AS DATE) AS order_day, CAST(COALESCE(o."amount", 0) AS DOUBLE PRECISION) AS revenue
 FROM "raw"."orders" AS o
 WHERE o."customer_id" IS NOT NULL
@@ -20,7 +20,7 @@ WHERE o."customer_id" IS NOT NULL
   AND COALESCE(o."status" = 'completed', FALSE);
 
 -- channel KPIs per campaign and period
-CREATE TABLE "analytics"."shop_report__tl_kpis" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_kpis" AS
 WITH "email_messages" AS (
   SELECT CAST(ev."campaign_id" AS TEXT) AS campaign, ev."customer_id" AS customer, MIN(CAST(ev."occurred_at" AS DATE)) AS first_day,
     MAX(CASE WHEN ev."event_type" IN ('sent', 'delivered', 'bounced') THEN 1 ELSE 0 END) AS "messages",
@@ -192,7 +192,7 @@ SELECT v.channel, v.campaign, v.period_start, v.kpi, v.numerator, v.denominator,
 FROM "kpi_values" AS v;
 
 -- program KPIs
-CREATE TABLE "analytics"."shop_report__tl_programs" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_programs" AS
 WITH "entries" AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
     SELECT CAST(m."campaign" AS TEXT) AS audience, CAST(m."customer_id" AS TEXT) AS k, CAST(m."grp" AS TEXT) AS grp, CAST(m."assigned_at" AS TIMESTAMP) AS entered_at,
@@ -207,19 +207,19 @@ WITH "entries" AS (
   WHERE x.rn = 1
 ),
 "first_orders" AS (
-  SELECT k, MIN(ordered_at) AS first_at FROM "analytics"."shop_report__tl_orders" GROUP BY k
+  SELECT k, MIN(ordered_at) AS first_at FROM "analytics__tl_work"."shop_report__tl_orders" GROUP BY k
 ),
 "program_0" AS (
   SELECT f.k, f.first_at AS since, MAX(CASE WHEN o.k IS NULL THEN 0 ELSE 1 END) AS converted
   FROM "first_orders" AS f
-  LEFT JOIN "analytics"."shop_report__tl_orders" AS o ON o.k = f.k AND o.ordered_at > f.first_at AND o.ordered_at <= (f.first_at + 45 * INTERVAL '1 day')
+  LEFT JOIN "analytics__tl_work"."shop_report__tl_orders" AS o ON o.k = f.k AND o.ordered_at > f.first_at AND o.ordered_at <= (f.first_at + 45 * INTERVAL '1 day')
   WHERE CAST(f.first_at AS DATE) >= CAST(CAST(date_trunc('month', CAST(DATE '2026-06-30' AS TIMESTAMP)) AS DATE) + -2 * INTERVAL '1 month' AS DATE) AND (f.first_at + 45 * INTERVAL '1 day') <= CAST(DATE '2026-06-30' AS TIMESTAMP)
   GROUP BY f.k, f.first_at
 ),
 "program_1" AS (
   SELECT e.k, e.entered_at AS since, MAX(CASE WHEN o.k IS NULL THEN 0 ELSE 1 END) AS converted
   FROM "entries" AS e
-  LEFT JOIN "analytics"."shop_report__tl_orders" AS o ON o.k = e.k AND o.ordered_at > e.entered_at AND o.ordered_at <= (e.entered_at + 7 * INTERVAL '1 day')
+  LEFT JOIN "analytics__tl_work"."shop_report__tl_orders" AS o ON o.k = e.k AND o.ordered_at > e.entered_at AND o.ordered_at <= (e.entered_at + 7 * INTERVAL '1 day')
   WHERE e.audience IN ('newcombe') AND e.grp <> 'control'
     AND CAST(e.entered_at AS DATE) >= CAST(CAST(date_trunc('month', CAST(DATE '2026-06-30' AS TIMESTAMP)) AS DATE) + -2 * INTERVAL '1 month' AS DATE) AND (e.entered_at + 7 * INTERVAL '1 day') <= CAST(DATE '2026-06-30' AS TIMESTAMP)
   GROUP BY e.audience, e.k, e.entered_at
@@ -251,7 +251,7 @@ SELECT v.program, v.kpi, v.measure, v.within_length, v.audiences, v.syncs, v.per
 FROM "program_values" AS v;
 
 -- holdout uplift
-CREATE TABLE "analytics"."shop_report__tl_uplift" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_uplift" AS
 WITH "entries" AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
     SELECT CAST(m."campaign" AS TEXT) AS audience, CAST(m."customer_id" AS TEXT) AS k, CAST(m."grp" AS TEXT) AS grp, CAST(m."assigned_at" AS TIMESTAMP) AS entered_at,
@@ -273,7 +273,7 @@ WITH "entries" AS (
 "outcomes" AS (
   SELECT e.audience, e.grp, e.k, e.entered_at, COUNT(o.k) AS orders, COALESCE(SUM(o.revenue), 0) AS revenue
   FROM "measured" AS e
-  LEFT JOIN "analytics"."shop_report__tl_orders" AS o ON o.k = e.k AND o.ordered_at > e.entered_at AND o.ordered_at <= (e.entered_at + 30 * INTERVAL '1 day')
+  LEFT JOIN "analytics__tl_work"."shop_report__tl_orders" AS o ON o.k = e.k AND o.ordered_at > e.entered_at AND o.ordered_at <= (e.entered_at + 30 * INTERVAL '1 day')
   WHERE e.complete = 1
   GROUP BY e.audience, e.grp, e.k, e.entered_at
 ),
@@ -346,9 +346,9 @@ LEFT JOIN "intervals" AS i ON i.audience = g.audience AND i.treated_group = g.tr
 LEFT JOIN "pending" AS p ON p.audience = g.audience;
 
 -- cohorts by month of first purchase
-CREATE TABLE "analytics"."shop_report__tl_cohorts" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_cohorts" AS
 WITH "first_purchases" AS (
-  SELECT k, MIN(order_day) AS first_day FROM "analytics"."shop_report__tl_orders" GROUP BY k
+  SELECT k, MIN(order_day) AS first_day FROM "analytics__tl_work"."shop_report__tl_orders" GROUP BY k
 ),
 "cohort_members" AS (
   SELECT k, first_day, CAST(date_trunc('month', CAST(first_day AS TIMESTAMP)) AS DATE) AS cohort_month FROM "first_purchases" WHERE first_day >= CAST(CAST(date_trunc('month', CAST(DATE '2026-06-30' AS TIMESTAMP)) AS DATE) + -11 * INTERVAL '1 month' AS DATE) AND first_day <= DATE '2026-06-30'
@@ -367,7 +367,7 @@ WITH "first_purchases" AS (
     SUM(CASE WHEN o.order_day <= CAST(c.first_day + 12 * INTERVAL '1 month' AS DATE) THEN o.revenue ELSE 0 END) AS "revenue_12",
     MAX(CASE WHEN o.order_day > c.first_day AND o.order_day <= CAST(c.first_day + 12 * INTERVAL '1 month' AS DATE) THEN 1 ELSE 0 END) AS "repeat_12"
   FROM "cohort_members" AS c
-  LEFT JOIN "analytics"."shop_report__tl_orders" AS o ON o.k = c.k AND o.order_day >= c.first_day
+  LEFT JOIN "analytics__tl_work"."shop_report__tl_orders" AS o ON o.k = c.k AND o.order_day >= c.first_day
   GROUP BY c.cohort_month, c.k
 ),
 "cohort_totals" AS (
@@ -414,7 +414,7 @@ SELECT t.cohort_month, CAST(t.customers AS BIGINT) AS customers, 12 AS months_af
 FROM "cohort_totals" AS t;
 
 -- revenue per segment
-CREATE TABLE "analytics"."shop_report__tl_segments" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_segments" AS
 WITH "snapshots" AS (
   SELECT CAST(r."snapshot_date" AS DATE) AS snapshot_date, CAST(r."customer_id" AS TEXT) AS k, CAST(r."segment" AS TEXT) AS segment
   FROM "raw"."rfm_snapshots" AS r
@@ -427,7 +427,7 @@ WITH "snapshots" AS (
   SELECT s.snapshot_date, s.k, s.segment FROM "snapshots" AS s JOIN "latest" AS l ON l.snapshot_date = s.snapshot_date
 ),
 "customer_revenue" AS (
-  SELECT k, COUNT(*) AS orders, SUM(revenue) AS revenue FROM "analytics"."shop_report__tl_orders"
+  SELECT k, COUNT(*) AS orders, SUM(revenue) AS revenue FROM "analytics__tl_work"."shop_report__tl_orders"
   WHERE order_day > CAST(DATE '2026-06-30' + -12 * INTERVAL '1 month' AS DATE)
   GROUP BY k
 )
@@ -438,7 +438,7 @@ LEFT JOIN "customer_revenue" AS r ON r.k = m.k
 GROUP BY m.snapshot_date, m.segment;
 
 -- segment migration
-CREATE TABLE "analytics"."shop_report__tl_migration" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_migration" AS
 WITH "snapshots" AS (
   SELECT CAST(r."snapshot_date" AS DATE) AS snapshot_date, CAST(r."customer_id" AS TEXT) AS k, CAST(r."segment" AS TEXT) AS segment
   FROM "raw"."rfm_snapshots" AS r
@@ -467,42 +467,49 @@ WHERE x.from_date IS NOT NULL AND x.to_date IS NOT NULL
 GROUP BY x.from_date, x.to_date, m.from_segment, m.to_segment;
 
 -- scorecard
-CREATE TABLE "analytics"."shop_report__tl_build" AS
+CREATE TABLE "analytics__tl_work"."shop_report__tl_build" AS
 SELECT 'channel' AS section, k.channel AS subject, k.kpi, k.value, CAST(NULL AS DOUBLE PRECISION) AS low, CAST(NULL AS DOUBLE PRECISION) AS high, k.status,
   CASE WHEN k.status = 'bad' THEN TRUE ELSE FALSE END AS flagged, DATE '2026-06-30' AS as_of
-FROM "analytics"."shop_report__tl_kpis" AS k
+FROM "analytics__tl_work"."shop_report__tl_kpis" AS k
 WHERE k.campaign IS NULL AND k.period_start IS NULL
 UNION ALL
 SELECT 'program' AS section, p.program AS subject, p.kpi, p.value, CAST(NULL AS DOUBLE PRECISION) AS low, CAST(NULL AS DOUBLE PRECISION) AS high, p.status,
   CASE WHEN p.status = 'bad' THEN TRUE ELSE FALSE END AS flagged, DATE '2026-06-30' AS as_of
-FROM "analytics"."shop_report__tl_programs" AS p
+FROM "analytics__tl_work"."shop_report__tl_programs" AS p
 WHERE p.period_start IS NULL
 UNION ALL
 SELECT 'uplift' AS section, u.audience || ' / ' || u.treated_group AS subject, 'conversion_uplift' AS kpi,
   u.conversion_uplift AS value, u.conversion_uplift_low AS low, u.conversion_uplift_high AS high,
   CASE WHEN u.too_small THEN 'too_small' WHEN u.conversion_significant THEN 'significant' ELSE 'not_significant' END AS status, CASE WHEN u.too_small THEN TRUE ELSE FALSE END AS flagged, DATE '2026-06-30' AS as_of
-FROM "analytics"."shop_report__tl_uplift" AS u
+FROM "analytics__tl_work"."shop_report__tl_uplift" AS u
 UNION ALL
 SELECT 'uplift' AS section, u.audience || ' / ' || u.treated_group AS subject, 'revenue_uplift' AS kpi,
   u.revenue_uplift AS value, u.revenue_uplift_low AS low, u.revenue_uplift_high AS high,
   CASE WHEN u.too_small THEN 'too_small' WHEN u.revenue_significant THEN 'significant' ELSE 'not_significant' END AS status, CASE WHEN u.too_small THEN TRUE ELSE FALSE END AS flagged, DATE '2026-06-30' AS as_of
-FROM "analytics"."shop_report__tl_uplift" AS u;
+FROM "analytics__tl_work"."shop_report__tl_uplift" AS u;
 
 -- swap in
 DROP TABLE IF EXISTS "analytics"."shop_report_kpis";
-ALTER TABLE "analytics"."shop_report__tl_kpis" RENAME TO "shop_report_kpis";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_kpis" RENAME TO "shop_report_kpis";
+ALTER TABLE "analytics__tl_work"."shop_report_kpis" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report_programs";
-ALTER TABLE "analytics"."shop_report__tl_programs" RENAME TO "shop_report_programs";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_programs" RENAME TO "shop_report_programs";
+ALTER TABLE "analytics__tl_work"."shop_report_programs" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report_uplift";
-ALTER TABLE "analytics"."shop_report__tl_uplift" RENAME TO "shop_report_uplift";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_uplift" RENAME TO "shop_report_uplift";
+ALTER TABLE "analytics__tl_work"."shop_report_uplift" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report_cohorts";
-ALTER TABLE "analytics"."shop_report__tl_cohorts" RENAME TO "shop_report_cohorts";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_cohorts" RENAME TO "shop_report_cohorts";
+ALTER TABLE "analytics__tl_work"."shop_report_cohorts" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report_segments";
-ALTER TABLE "analytics"."shop_report__tl_segments" RENAME TO "shop_report_segments";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_segments" RENAME TO "shop_report_segments";
+ALTER TABLE "analytics__tl_work"."shop_report_segments" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report_migration";
-ALTER TABLE "analytics"."shop_report__tl_migration" RENAME TO "shop_report_migration";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_migration" RENAME TO "shop_report_migration";
+ALTER TABLE "analytics__tl_work"."shop_report_migration" SET SCHEMA "analytics";
 DROP TABLE IF EXISTS "analytics"."shop_report";
-ALTER TABLE "analytics"."shop_report__tl_build" RENAME TO "shop_report";
+ALTER TABLE "analytics__tl_work"."shop_report__tl_build" RENAME TO "shop_report";
+ALTER TABLE "analytics__tl_work"."shop_report" SET SCHEMA "analytics";
 
 -- clean up
-DROP TABLE IF EXISTS "analytics"."shop_report__tl_orders";
+DROP TABLE IF EXISTS "analytics__tl_work"."shop_report__tl_orders";

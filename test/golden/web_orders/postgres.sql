@@ -1,10 +1,10 @@
 -- web_orders (staging) for target postgres (postgres)
--- Built into "analytics"."web_orders__tl_build", then swapped in inside one transaction.
+-- Built inside one transaction, into "analytics__tl_work"."web_orders__tl_build", then swapped in before it commits.
 
-DROP TABLE IF EXISTS "analytics"."web_orders__tl_build";
+DROP TABLE IF EXISTS "analytics__tl_work"."web_orders__tl_build";
 
 -- build
-CREATE TABLE "analytics"."web_orders__tl_build" AS
+CREATE TABLE "analytics__tl_work"."web_orders__tl_build" AS
 SELECT
   *
 FROM "analytics"."orders_clean" AS src
@@ -12,4 +12,5 @@ WHERE "channel" = 'web';
 
 -- swap in
 DROP TABLE IF EXISTS "analytics"."web_orders";
-ALTER TABLE "analytics"."web_orders__tl_build" RENAME TO "web_orders";
+ALTER TABLE "analytics__tl_work"."web_orders__tl_build" RENAME TO "web_orders";
+ALTER TABLE "analytics__tl_work"."web_orders" SET SCHEMA "analytics";
