@@ -17,7 +17,8 @@ import {
   type SyncMode,
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
-import { BREVO_LIST_LIMIT, BrevoEmulator, startBrevoEmulator } from './emulator.js';
+import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
+import { API_KEY_HEADER, attributeName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, LIST_EMAILS_PER_REQUEST, RATE_HEADERS, READ_ONLY_CATEGORIES, UNKNOWN_INDEXES } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -25,7 +26,7 @@ export const brevoConfigSchema = z.strictObject({
   /** The API root; the sandbox points it at the emulator. */
   base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.brevo.com/v3'),
   /** Contacts per `POST /contacts/batch` (Brevo documents no maximum). */
-  batch_size: z.number().int().min(1).max(1000).default(100),
+  batch_size: z.number().int().min(1).max(1000).default(DEFAULT_BATCH_CONTACTS),
 });
 export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
 
@@ -52,7 +53,7 @@ export const brevo = defineDestination<BrevoConfig>({
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 5_000_000,
-    requestsPerSecond: 10,
+    requestsPerSecond: CONTACTS_RATE_LIMIT.perSecond,
     // One batch at a time: creating new contacts takes one request each, and 10 a second are all Brevo allows.
     concurrency: 1,
     timeoutMs: 120_000,
@@ -84,11 +85,6 @@ export const brevo = defineDestination<BrevoConfig>({
   },
 });
 
-/** The name of the attribute a mapped field writes. */
-export function attributeName(field: string): string {
-  return field.toUpperCase();
-}
-
 class BrevoClient {
   constructor(private readonly config: BrevoConfig) {}
 
@@ -97,13 +93,13 @@ class BrevoClient {
     const request: HttpRequest = {
       method,
       url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
-      headers: { 'api-key': this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
+      headers: { [API_KEY_HEADER]: this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     };
     const response = await send(request);
     if (response.status === 429) {
-      const reset = Number(response.headers.get('x-sib-ratelimit-reset'));
+      const reset = Number(response.headers.get(RATE_HEADERS.reset));
       throw new RateLimitedError(`${describeRequest(request)} answered 429`, Number.isFinite(reset) && reset >= 0 ? Math.max(1, reset) * 1000 : undefined);
     }
     raiseForCommonStatus(request, response);
@@ -118,7 +114,7 @@ class BrevoClient {
     if (response.status >= 400) throw new StopSyncError(`GET /contacts/attributes answered ${response.status}: ${errorOf(response).message}`);
     const body = JSON.parse(response.text) as { attributes?: { name: string; category?: string; type?: string }[] };
     const fields: RemoteField[] = [...TOP_LEVEL].map((name) => ({ name, type: 'identifier' }));
-    for (const a of body.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: a.category === 'calculated' || a.category === 'global' });
+    for (const a of body.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: READ_ONLY_CATEGORIES.has(a.category ?? 'normal') });
     return fields;
   }
 
@@ -189,7 +185,7 @@ class BrevoSession implements DestinationSession {
         break;
       }
       const error = errorOf(response);
-      const indexes = response.status === 404 ? /indexes\s+([\d,\s]+)/.exec(error.message)?.[1] : undefined;
+      const indexes = response.status === 404 ? UNKNOWN_INDEXES.exec(error.message)?.[1] : undefined;
       if (!indexes) throw new BatchRejectedError(`POST /contacts/batch answered ${response.status}: ${redactor.scrub(error.message)}`, error.code);
       const unknown = new Set(indexes.split(',').map((i) => Number(i.trim())));
       missing.push(...pending.filter((_, i) => unknown.has(i)));
@@ -238,8 +234,8 @@ class BrevoSession implements DestinationSession {
   private async listCall(listId: string, action: 'add' | 'remove', emails: readonly string[], signal: AbortSignal): Promise<Set<string>> {
     const failed = new Set<string>();
     const unique = [...new Set(emails)];
-    for (let i = 0; i < unique.length; i += BREVO_LIST_LIMIT) {
-      const response = await this.client.call('POST', `/contacts/lists/${listId}/contacts/${action}`, { emails: unique.slice(i, i + BREVO_LIST_LIMIT) }, signal);
+    for (let i = 0; i < unique.length; i += LIST_EMAILS_PER_REQUEST) {
+      const response = await this.client.call('POST', `/contacts/lists/${listId}/contacts/${action}`, { emails: unique.slice(i, i + LIST_EMAILS_PER_REQUEST) }, signal);
       if (response.status === 404) throw new StopSyncError(`Brevo has no list ${listId}`);
       if (response.status >= 400) throw new BatchRejectedError(`list ${action} answered ${response.status}: ${redactor.scrub(errorOf(response).message)}`, errorOf(response).code);
       for (const email of (JSON.parse(response.text) as { contacts?: { failure?: string[] } }).contacts?.failure ?? []) failed.add(normaliseEmail(email));
