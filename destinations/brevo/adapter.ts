@@ -6,6 +6,7 @@ import {
   defineDestination,
   RateLimitedError,
   StopSyncError,
+  TransientError,
   type Batch,
   type ConfigProblem,
   type DestinationSession,
@@ -27,6 +28,11 @@ export const brevoConfigSchema = z.strictObject({
   base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.brevo.com/v3'),
   /** Contacts per `POST /contacts/batch` (Brevo documents no maximum). */
   batch_size: z.number().int().min(1).max(1000).default(DEFAULT_BATCH_CONTACTS),
+  /**
+   * Time budget of each request, in seconds. A batch of new contacts makes one request per contact: a create that
+   * gets no answer in time is retried alone, while the batch's `timeout_seconds` bounds the whole batch.
+   */
+  request_timeout_seconds: z.number().positive().max(600).default(30),
 });
 export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
 
@@ -39,6 +45,14 @@ export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
  * previous run kept). Brevo answers that request 404 naming the indexes it does not know, applying nothing; those
  * contacts are then created one by one with `POST /contacts` + `updateEnabled` (idempotent) and the batch is sent
  * again without them. So a contact costs one request the first time, and a hundredth of one afterwards.
+ *
+ * Failures of those single creates are the records' own, not the batch's: a create that failed transiently (5xx,
+ * timeout, reset) is that record's retryable outcome, so the engine retries it alone while the others are accepted;
+ * the batch throws only when nothing of it succeeded. A 429 on any request is the account's rate, not a record's: it
+ * throws RateLimitedError, so that the engine pauses every request for `x-sib-ratelimit-reset` and retries the batch
+ * without spending a retry attempt (a first sync of new contacts meets the 10 requests a second every ten creates);
+ * the session remembers what that batch already wrote, so the retry does not write it again. Audience adds put in
+ * the list every contact the batch wrote, retried ones when their retry writes them.
  */
 const MODES: readonly SyncMode[] = ['upsert', 'update', 'audience'];
 const LIST = /^list:(\d+)$/;
@@ -88,14 +102,17 @@ export const brevo = defineDestination<BrevoConfig>({
 class BrevoClient {
   constructor(private readonly config: BrevoConfig) {}
 
-  /** One request; 429 waits x-sib-ratelimit-reset; 400/404 are returned for the caller to read. */
+  /**
+   * One request, within `request_timeout_seconds` and the batch's signal; 429 waits x-sib-ratelimit-reset; 400/404
+   * are returned for the caller to read.
+   */
   async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
     const request: HttpRequest = {
       method,
       url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
       headers: { [API_KEY_HEADER]: this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.request_timeout_seconds * 1000)]),
     };
     const response = await send(request);
     if (response.status === 429) {
@@ -130,7 +147,16 @@ interface Pending {
   readonly record: OutboundRecord;
 }
 
+/** What the session already wrote of one batch, by record key: kept while the engine retries the batch. */
+type Progress = Map<string, RecordOutcome>;
+
 class BrevoSession implements DestinationSession {
+  /**
+   * Outcomes already obtained for batches whose `apply` threw (a 429, a batch-wide failure), by idempotency key: the
+   * engine's retry of the same batch answers them without sending them again. Dropped once the batch is answered.
+   */
+  readonly #progress = new Map<string, Progress>();
+
   constructor(
     private readonly client: BrevoClient,
     private readonly nullPolicy: 'skip' | 'overwrite',
@@ -141,13 +167,21 @@ class BrevoSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const progress = this.#progress.get(batch.idempotencyKey) ?? new Map<string, RecordOutcome>();
+    this.#progress.set(batch.idempotencyKey, progress);
+    const outcomes = await this.#apply(batch, progress);
+    this.#progress.delete(batch.idempotencyKey);
+    return outcomes;
+  }
+
+  #apply(batch: Batch, progress: Progress): Promise<readonly RecordOutcome[]> {
     switch (batch.operation) {
       case 'upsert':
-        return this.write(batch, true);
+        return this.write(batch, true, progress);
       case 'update':
-        return this.write(batch, false);
+        return this.write(batch, false, progress);
       case 'add':
-        return this.add(batch);
+        return this.add(batch, progress);
       case 'remove':
         return this.remove(batch);
       default:
@@ -155,32 +189,39 @@ class BrevoSession implements DestinationSession {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#progress.clear();
+  }
 
   /**
    * Updates through `/contacts/batch`; contacts Brevo does not know are created one by one (`create`) or rejected
-   * `not_found` (update mode). Outcomes carry the contact id when Brevo gave one (or the one kept from before).
+   * `not_found` (update mode). Outcomes carry the contact id when Brevo gave one (or the one kept from before). Records
+   * written by an earlier attempt at this batch (`progress`) are answered as they were, without a request.
    */
-  private async write(batch: Batch, create: boolean): Promise<RecordOutcome[]> {
+  private async write(batch: Batch, create: boolean, progress: Progress): Promise<RecordOutcome[]> {
     const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
     const byEmail = batch.keyField === 'email';
     let pending: Pending[] = [];
     const seen = new Set<string>();
     batch.records.forEach((record, index) => {
       const identity = byEmail ? normaliseEmail(record.key) : record.key;
+      const done = progress.get(record.key);
       if (seen.has(identity)) outcomes[index] = { ok: false, code: 'duplicate_key', message: `another record of the batch has the same ${batch.keyField}`, retryable: false };
-      else {
-        seen.add(identity);
-        pending.push({ index, record });
-      }
+      else if (done) outcomes[index] = done;
+      else pending.push({ index, record });
+      seen.add(identity);
     });
+    const settle = (p: Pending, outcome: RecordOutcome) => {
+      outcomes[p.index] = outcome;
+      if (outcome.ok) progress.set(p.record.key, outcome);
+    };
     // Keyed by ext_id, a contact can be named in a batch only by the id a previous run kept.
     const missing: Pending[] = byEmail ? [] : pending.filter((p) => p.record.destinationId === null);
     pending = pending.filter((p) => !missing.includes(p));
     for (let round = 0; pending.length && round < 3; round++) {
       const response = await this.client.call('POST', '/contacts/batch', { contacts: pending.map((p) => this.batchContact(p.record, byEmail)) }, batch.signal);
       if (response.status < 300) {
-        for (const p of pending) outcomes[p.index] = { ok: true, destinationId: p.record.destinationId ?? undefined };
+        for (const p of pending) settle(p, { ok: true, destinationId: p.record.destinationId ?? undefined });
         pending = [];
         break;
       }
@@ -191,8 +232,24 @@ class BrevoSession implements DestinationSession {
       missing.push(...pending.filter((_, i) => unknown.has(i)));
       pending = pending.filter((_, i) => !unknown.has(i));
     }
-    for (const p of pending) outcomes[p.index] = { ok: false, code: 'not_found', message: 'Brevo kept answering that the contact does not exist', retryable: true };
-    for (const p of missing) outcomes[p.index] = create ? await this.create(p.record, batch) : { ok: false, code: 'not_found', message: 'no Brevo contact has this identifier (mode update never creates)', retryable: false };
+    for (const p of pending) settle(p, { ok: false, code: 'not_found', message: 'Brevo kept answering that the contact does not exist', retryable: true });
+    let transient: TransientError | undefined;
+    for (const p of missing) {
+      if (!create) {
+        settle(p, { ok: false, code: 'not_found', message: 'no Brevo contact has this identifier (mode update never creates)', retryable: false });
+        continue;
+      }
+      try {
+        settle(p, await this.create(p.record, batch));
+      } catch (error) {
+        // A 429, a credentials error or a spent batch budget concern every record: the engine handles the batch.
+        if (!(error instanceof TransientError) || batch.signal.aborted) throw error;
+        transient = error;
+        settle(p, { ok: false, code: 'transient', message: error.message, retryable: true });
+      }
+    }
+    // Nothing of the batch went through, every create failing as the destination does when it is down.
+    if (transient && outcomes.every((o) => o !== undefined && !o.ok && o.retryable)) throw new TransientError(`every create of the batch failed, the last one: ${transient.message}`);
     return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'no answer for this record', retryable: true });
   }
 
@@ -209,10 +266,13 @@ class BrevoSession implements DestinationSession {
     return { ok: false, code: error.code, message: redactor.scrub(error.message), retryable: false };
   }
 
-  /** Audience add: the contacts are upserted, then their e-mails added to the list (`failure[]` mapped per record). */
-  private async add(batch: Batch): Promise<RecordOutcome[]> {
+  /**
+   * Audience add: the contacts are upserted, then the e-mails of those written added to the list (`failure[]` mapped
+   * per record). A record whose write failed transiently joins the list when the engine's retry writes it.
+   */
+  private async add(batch: Batch, progress: Progress): Promise<RecordOutcome[]> {
     const listId = listOf(batch.object);
-    const written = await this.write(batch, true);
+    const written = await this.write(batch, true, progress);
     const emails = batch.records.map((r) => emailOf(batch, r));
     const wanted = written.flatMap((o, i) => (o.ok && emails[i] ? [emails[i]] : []));
     const failed = await this.listCall(listId, 'add', wanted, batch.signal);
