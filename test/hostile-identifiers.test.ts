@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect, DialectName } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
@@ -267,5 +269,34 @@ syncs:
     ]);
     // Nothing ran: no warehouse was created.
     expect(result.stderr).toContain('nothing was run');
+  });
+
+  it('the table destination refuses a hostile schema as it refuses a hostile table name, and a hostile key column', async () => {
+    const syncs = `destinations:
+  - name: copy
+    type: table
+    schema: 'crm"; DROP TABLE sentinel; --'
+syncs:
+  - name: to_table
+    model: people
+    destination: copy
+    object: 'people"; --'
+    mode: upsert
+    key: { from: email, field: 'e"mail' }
+`;
+    const root = tempProject({ 'tideline.yml': 'name: shop\n', 'data/people.csv': 'id,email\n1,a@x.com\n', 'models/people.yml': MODELS.split('  - name: hostile')[0]!, 'syncs/s.yml': syncs });
+    const result = await runCli(['validate', '--log-format', 'pretty'], { cwd: root });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('types.'))).toEqual([
+      'error: syncs/s.yml:4:13  destinations[0].schema  a schema name of letters, digits and underscores, starting with a letter or underscore',
+    ]);
+    // With the schema fixed, the sync's own names are checked: the table name and the key column, each at its place.
+    writeFileSync(join(root, 'syncs/s.yml'), syncs.replace(`'crm"; DROP TABLE sentinel; --'`, 'crm'));
+    const fixed = await runCli(['validate', '--log-format', 'pretty'], { cwd: root });
+    expect(fixed.code, fixed.stderr).toBe(2);
+    expect(fixed.stderr.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('types.'))).toEqual([
+      'error: syncs/s.yml:9:13  syncs[0].object  a table name of letters, digits and underscores, starting with a letter or underscore',
+      'error: syncs/s.yml:11:32  syncs[0].key  "e\"mail" cannot be a column name (letters, digits, underscores; not _synced_at)',
+    ]);
   });
 });
