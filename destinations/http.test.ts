@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError, RateLimitedError, TransientError } from './destination.js';
-import { describeRequest, raiseForCommonStatus, retryAfterMs, send } from './http.js';
+import { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send } from './http.js';
 
 const request = { method: 'POST', url: 'http://127.0.0.1:1/hook?token=abcdef123' } as const;
 const response = (status: number, headers: Record<string, string> = {}) => ({ status, headers: new Headers(headers), text: '' });
 
 describe('http helpers shared by destinations', () => {
+  it('scrubEmails takes out every address an API message quotes, malformed ones included', () => {
+    expect(scrubEmails('Email address x@@y.com is invalid; [{"message":"Email address Ann.O\'Neil+news@example.co.uk is invalid"}], a@b, 50% off')).toBe(
+      'Email address <email> is invalid; [{"message":"Email address <email> is invalid"}], <email>, 50% off',
+    );
+  });
+
   it('never names the query string, which may hold a token', () => {
     expect(describeRequest(request)).toBe('POST 127.0.0.1:1/hook');
   });

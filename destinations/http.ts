@@ -61,6 +61,15 @@ export function raiseForCommonStatus(request: Pick<HttpRequest, 'method' | 'url'
   return response;
 }
 
+/**
+ * `text` with every e-mail address replaced by `<email>`. APIs quote the values they refuse ("Email address … is
+ * invalid"); an address is personal data, and such messages end up in logs and in the state's rejected records.
+ * Anything holding an `@` between non-separators is taken for one, malformed ones (`x@@y.com`) included.
+ */
+export function scrubEmails(text: string): string {
+  return text.replace(/[^\s"<>,;:()[\]{}\\]*@[^\s"<>,;:()[\]{}\\]*/g, '<email>');
+}
+
 /** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
   const value = headers.get('retry-after');

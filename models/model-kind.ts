@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
 import type { Sql } from '../src/dialects/sql.js';
-import type { FieldPath } from '../src/project/problems.js';
+import type { FieldPath, Place } from '../src/project/problems.js';
 
 /**
  * The contract of a model kind (identity, customers, rfm, ltv, audiences…). A kind is one folder under models/ with
@@ -102,8 +102,11 @@ export interface AnalyseContext {
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
-  /** Reports a problem located at `at` (relative to the model's YAML item). */
-  problem(at: FieldPath, message: string, code?: string): void;
+  /**
+   * Reports a problem located at `at` (relative to the model's YAML item): a value, or `keyOf(path)` for a problem
+   * about a name written as a key.
+   */
+  problem(at: Place, message: string, code?: string): void;
 }
 
 export interface CompileContext {

@@ -70,6 +70,20 @@ describe('configuration errors are located and exit 2', () => {
     ]);
   });
 
+  it('a malformed PostgreSQL URL is located at its value, written or from the environment, and never printed', async () => {
+    const URL_PROBLEM = 'not a connection URL the driver can read: the port must be a number, and the user and password must percent-encode their special characters (%40 for @, %3A for :, %2F for /, %25 for %)';
+    const sources = { 'models/sources.yml': 'sources:\n  - name: raw_customers\n    table: raw.customers\n', 'models/customers.yml': MODEL };
+    const written = await validate(project({ 'tideline.yml': 'name: shop\ntargets:\n  pg:\n    type: postgres\n    url: postgres://user:pa ss@host:xx/db\ntarget: pg\n', ...sources }));
+    expect(written.code, written.stderr).toBe(2);
+    expect(written.lines).toEqual([`error: tideline.yml:5:10  targets.pg.url  ${URL_PROBLEM}`]);
+    const fromEnv = await validate(project({ 'tideline.yml': 'name: shop\ntargets:\n  pg:\n    type: postgres\n    url: ${env:SHOP_PG_URL}\ntarget: pg\n', ...sources }), { SHOP_PG_URL: 'postgres://ann:s3cr3t-pw@db.internal:54x2/shop' });
+    expect(fromEnv.code, fromEnv.stderr).toBe(2);
+    expect(fromEnv.lines).toEqual([`error: tideline.yml:5:10  targets.pg.url  ${URL_PROBLEM}`]);
+    for (const result of [written, fromEnv]) {
+      for (const leak of ['pa ss', 's3cr3t-pw', 'Invalid URL']) expect(result.stderr + result.stdout).not.toContain(leak);
+    }
+  });
+
   it('a .env file beside tideline.yml provides the variable', async () => {
     const root = project({ 'tideline.yml': 'name: shop\nschema: ${env:SHOP_SCHEMA}\n', '.env': 'SHOP_SCHEMA=marts\n' });
     const result = await validate(root, { SHOP_SCHEMA: undefined });

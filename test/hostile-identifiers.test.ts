@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect, DialectName } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { sql } from '../src/dialects/sql.js';
 import type { Connection } from '../src/warehouses/connection.js';
+import { runCli, tempProject } from './support/cli.js';
 import { engines, uniqueSchema } from './support/engines.js';
 
 /**
@@ -201,3 +204,99 @@ for (const engine of engines()) {
     });
   });
 }
+
+/**
+ * Hostile names written as YAML keys (output columns, CSV column types, sync fields) are refused before anything runs,
+ * each problem located at the key that holds the name — not at its value — on one line however the key is written.
+ */
+describe('hostile keys in YAML are located at the key', () => {
+  const MODELS = `sources:
+  - name: raw_people
+    file: data/people.csv
+  - name: raw_typed
+    file: data/people.csv
+    types:
+      '': string
+models:
+  - name: people
+    kind: staging
+    from: raw_people
+  - name: hostile
+    kind: staging
+    from: raw_people
+    columns:
+      '"; DROP TABLE sentinel; --': { from: id }
+      "new\\nline": { from: email }
+      email: email
+`;
+  const SYNCS = `destinations:
+  - name: copy
+    type: table
+    schema: crm
+  - name: brevo
+    type: brevo
+    api_key: xkeysib-test
+syncs:
+  - name: to_table
+    model: people
+    destination: copy
+    object: people_copy
+    mode: upsert
+    key: { from: email, field: email }
+    fields:
+      'a"b; DROP TABLE x': id
+  - name: to_brevo
+    model: people
+    destination: brevo
+    object: contacts
+    mode: upsert
+    key: email
+    fields:
+      'first name': id
+`;
+
+  it('output columns, a types key and sync field names: exit 2, file:line:col of each key', async () => {
+    const root = tempProject({ 'tideline.yml': 'name: shop\n', 'data/people.csv': 'id,email\n1,a@x.com\n', 'models/people.yml': MODELS, 'syncs/s.yml': SYNCS });
+    const result = await runCli(['validate', '--log-format', 'pretty'], { cwd: root });
+    expect(result.code, result.stderr).toBe(2);
+    const COLUMN = 'a column name of letters, digits and underscores, starting with a letter or underscore';
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('error: '))).toEqual([
+      'error: models/people.yml:7:7  sources[1].types.  "" cannot be a key here: Too small: expected string to have >=1 characters',
+      `error: models/people.yml:16:7  models[1].columns."; DROP TABLE sentinel; --  "\\"; DROP TABLE sentinel; --" cannot be a key here: ${COLUMN}`,
+      `error: models/people.yml:17:7  models[1].columns.new\\nline  "new\\nline" cannot be a key here: ${COLUMN}`,
+      'error: syncs/s.yml:16:7  syncs[0].fields.a"b; DROP TABLE x  "a"b; DROP TABLE x" cannot be a column name (letters, digits, underscores; not _synced_at)',
+      'error: syncs/s.yml:24:7  syncs[1].fields.first name  "first name" cannot be a Brevo attribute name (letters, digits, underscores)',
+    ]);
+    // Nothing ran: no warehouse was created.
+    expect(result.stderr).toContain('nothing was run');
+  });
+
+  it('the table destination refuses a hostile schema as it refuses a hostile table name, and a hostile key column', async () => {
+    const syncs = `destinations:
+  - name: copy
+    type: table
+    schema: 'crm"; DROP TABLE sentinel; --'
+syncs:
+  - name: to_table
+    model: people
+    destination: copy
+    object: 'people"; --'
+    mode: upsert
+    key: { from: email, field: 'e"mail' }
+`;
+    const root = tempProject({ 'tideline.yml': 'name: shop\n', 'data/people.csv': 'id,email\n1,a@x.com\n', 'models/people.yml': MODELS.split('  - name: hostile')[0]!, 'syncs/s.yml': syncs });
+    const result = await runCli(['validate', '--log-format', 'pretty'], { cwd: root });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('types.'))).toEqual([
+      'error: syncs/s.yml:4:13  destinations[0].schema  a schema name of letters, digits and underscores, starting with a letter or underscore',
+    ]);
+    // With the schema fixed, the sync's own names are checked: the table name and the key column, each at its place.
+    writeFileSync(join(root, 'syncs/s.yml'), syncs.replace(`'crm"; DROP TABLE sentinel; --'`, 'crm'));
+    const fixed = await runCli(['validate', '--log-format', 'pretty'], { cwd: root });
+    expect(fixed.code, fixed.stderr).toBe(2);
+    expect(fixed.stderr.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('types.'))).toEqual([
+      'error: syncs/s.yml:9:13  syncs[0].object  a table name of letters, digits and underscores, starting with a letter or underscore',
+      'error: syncs/s.yml:11:32  syncs[0].key  "e\"mail" cannot be a column name (letters, digits, underscores; not _synced_at)',
+    ]);
+  });
+});

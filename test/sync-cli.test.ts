@@ -97,7 +97,7 @@ ${SYNC}  - name: broken
       'error: syncs/crm.yml:28:12  syncs[1].model  unknown model "peple" (did you mean "people"?)',
       'error: syncs/crm.yml:29:18  syncs[1].destination  unknown destination "crm_hok" (did you mean "crm_hook"?); destinations: crm_hook, warehouse_copy',
       'error: syncs/crm.yml:37:11  syncs[2].mode  expected one of "upsert", "update", "insert", "mirror", "audience", got "upsrt" (did you mean "upsert"?)',
-      'error: syncs/crm.yml:49:28  syncs[3].fields.customer_id  "customer_id" is the key\'s destination field; it cannot also be mapped as a field',
+      'error: syncs/crm.yml:49:15  syncs[3].fields.customer_id  "customer_id" is the key\'s destination field; it cannot also be mapped as a field',
       'error: syncs/crm.yml:50:28  syncs[3].options.batch_size  destination "crm_hook" takes at most 100 records per request',
       'error: syncs/crm.yml:53:18  syncs[4].destination  the destination writes to target "analytics", which tideline.yml does not define (targets: none)',
     ]);
@@ -228,4 +228,41 @@ describe('plan, sync, status and rejected through the CLI', () => {
     expect(results.sandbox).toBe(true);
     expect(results.results.find((r) => r.sync === 'crm_contacts')).toMatchObject({ sent: 0, requests: 0 });
   });
+});
+
+describe('after a --sandbox sync with rejections', () => {
+  it('the hint names `tideline rejected <sync> --sandbox`, which lists them; the address is never printed', async () => {
+    const csv = 'id,email,first_name,signed_up,orders\n1,alice@example.com,Alice,2024-01-05 10:00:00,3\n2,x@@y.com,Bob,2024-02-11 11:30:00,1\n';
+    const root = tempProject({
+      'tideline.yml': 'name: shop\n',
+      'data/people.csv': csv,
+      'models/people.yml': MODELS,
+      'syncs/crm.yml': `destinations:
+  - name: hubspot
+    type: hubspot
+    token: \${env:HUBSPOT_TOKEN:-sandbox-token}
+    retries: { attempts: 2, base_ms: 10, max_ms: 50 }
+syncs:
+  - name: hs_contacts
+    model: people
+    destination: hubspot
+    object: contacts
+    mode: upsert
+    key: email
+    fields:
+      firstname: first_name
+`,
+    });
+    expect((await runCli(['run'], { cwd: root })).code).toBe(0);
+    const sync = await runCli(['sync', '--sandbox', '--log-format', 'pretty'], { cwd: root });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stderr).toContain('hs_contacts: 2 sent (1 accepted, 1 rejected)');
+    expect(sync.stderr).toContain('see `tideline rejected hs_contacts --sandbox`');
+    const listed = await runCli(['rejected', 'hs_contacts', '--sandbox'], { cwd: root });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/ {2}invalid_email {2}×1 {2}.*HubSpot refuses an e-mail address as invalid/);
+    // The production state has no rejection: without --sandbox the hint would have shown nothing.
+    expect((await runCli(['rejected', 'hs_contacts'], { cwd: root })).stdout).toBe('no rejected records for hs_contacts\n');
+    for (const output of [sync.stderr, sync.stdout, listed.stdout, listed.stderr]) expect(output).not.toContain('x@@y.com');
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import {
   defineDestination,
   RateLimitedError,
   StopSyncError,
+  TransientError,
   type Batch,
   type ConfigProblem,
   type DestinationSession,
@@ -17,7 +18,8 @@ import {
   type SyncMode,
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
-import { BREVO_LIST_LIMIT, BrevoEmulator, startBrevoEmulator } from './emulator.js';
+import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
+import { API_KEY_HEADER, attributeName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, LIST_EMAILS_PER_REQUEST, RATE_HEADERS, READ_ONLY_CATEGORIES, UNKNOWN_INDEXES } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -25,7 +27,12 @@ export const brevoConfigSchema = z.strictObject({
   /** The API root; the sandbox points it at the emulator. */
   base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.brevo.com/v3'),
   /** Contacts per `POST /contacts/batch` (Brevo documents no maximum). */
-  batch_size: z.number().int().min(1).max(1000).default(100),
+  batch_size: z.number().int().min(1).max(1000).default(DEFAULT_BATCH_CONTACTS),
+  /**
+   * Time budget of each request, in seconds. A batch of new contacts makes one request per contact: a create that
+   * gets no answer in time is retried alone, while the batch's `timeout_seconds` bounds the whole batch.
+   */
+  request_timeout_seconds: z.number().positive().max(600).default(30),
 });
 export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
 
@@ -38,6 +45,14 @@ export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
  * previous run kept). Brevo answers that request 404 naming the indexes it does not know, applying nothing; those
  * contacts are then created one by one with `POST /contacts` + `updateEnabled` (idempotent) and the batch is sent
  * again without them. So a contact costs one request the first time, and a hundredth of one afterwards.
+ *
+ * Failures of those single creates are the records' own, not the batch's: a create that failed transiently (5xx,
+ * timeout, reset) is that record's retryable outcome, so the engine retries it alone while the others are accepted;
+ * the batch throws only when nothing of it succeeded. A 429 on any request is the account's rate, not a record's: it
+ * throws RateLimitedError, so that the engine pauses every request for `x-sib-ratelimit-reset` and retries the batch
+ * without spending a retry attempt (a first sync of new contacts meets the 10 requests a second every ten creates);
+ * the session remembers what that batch already wrote, so the retry does not write it again. Audience adds put in
+ * the list every contact the batch wrote, retried ones when their retry writes them.
  */
 const MODES: readonly SyncMode[] = ['upsert', 'update', 'audience'];
 const LIST = /^list:(\d+)$/;
@@ -52,7 +67,7 @@ export const brevo = defineDestination<BrevoConfig>({
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 5_000_000,
-    requestsPerSecond: 10,
+    requestsPerSecond: CONTACTS_RATE_LIMIT.perSecond,
     // One batch at a time: creating new contacts takes one request each, and 10 a second are all Brevo allows.
     concurrency: 1,
     timeoutMs: 120_000,
@@ -84,26 +99,24 @@ export const brevo = defineDestination<BrevoConfig>({
   },
 });
 
-/** The name of the attribute a mapped field writes. */
-export function attributeName(field: string): string {
-  return field.toUpperCase();
-}
-
 class BrevoClient {
   constructor(private readonly config: BrevoConfig) {}
 
-  /** One request; 429 waits x-sib-ratelimit-reset; 400/404 are returned for the caller to read. */
+  /**
+   * One request, within `request_timeout_seconds` and the batch's signal; 429 waits x-sib-ratelimit-reset; 400/404
+   * are returned for the caller to read.
+   */
   async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
     const request: HttpRequest = {
       method,
       url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
-      headers: { 'api-key': this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
+      headers: { [API_KEY_HEADER]: this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.request_timeout_seconds * 1000)]),
     };
     const response = await send(request);
     if (response.status === 429) {
-      const reset = Number(response.headers.get('x-sib-ratelimit-reset'));
+      const reset = Number(response.headers.get(RATE_HEADERS.reset));
       throw new RateLimitedError(`${describeRequest(request)} answered 429`, Number.isFinite(reset) && reset >= 0 ? Math.max(1, reset) * 1000 : undefined);
     }
     raiseForCommonStatus(request, response);
@@ -118,7 +131,7 @@ class BrevoClient {
     if (response.status >= 400) throw new StopSyncError(`GET /contacts/attributes answered ${response.status}: ${errorOf(response).message}`);
     const body = JSON.parse(response.text) as { attributes?: { name: string; category?: string; type?: string }[] };
     const fields: RemoteField[] = [...TOP_LEVEL].map((name) => ({ name, type: 'identifier' }));
-    for (const a of body.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: a.category === 'calculated' || a.category === 'global' });
+    for (const a of body.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: READ_ONLY_CATEGORIES.has(a.category ?? 'normal') });
     return fields;
   }
 
@@ -134,7 +147,16 @@ interface Pending {
   readonly record: OutboundRecord;
 }
 
+/** What the session already wrote of one batch, by record key: kept while the engine retries the batch. */
+type Progress = Map<string, RecordOutcome>;
+
 class BrevoSession implements DestinationSession {
+  /**
+   * Outcomes already obtained for batches whose `apply` threw (a 429, a batch-wide failure), by idempotency key: the
+   * engine's retry of the same batch answers them without sending them again. Dropped once the batch is answered.
+   */
+  readonly #progress = new Map<string, Progress>();
+
   constructor(
     private readonly client: BrevoClient,
     private readonly nullPolicy: 'skip' | 'overwrite',
@@ -145,13 +167,21 @@ class BrevoSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const progress = this.#progress.get(batch.idempotencyKey) ?? new Map<string, RecordOutcome>();
+    this.#progress.set(batch.idempotencyKey, progress);
+    const outcomes = await this.#apply(batch, progress);
+    this.#progress.delete(batch.idempotencyKey);
+    return outcomes;
+  }
+
+  #apply(batch: Batch, progress: Progress): Promise<readonly RecordOutcome[]> {
     switch (batch.operation) {
       case 'upsert':
-        return this.write(batch, true);
+        return this.write(batch, true, progress);
       case 'update':
-        return this.write(batch, false);
+        return this.write(batch, false, progress);
       case 'add':
-        return this.add(batch);
+        return this.add(batch, progress);
       case 'remove':
         return this.remove(batch);
       default:
@@ -159,44 +189,67 @@ class BrevoSession implements DestinationSession {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#progress.clear();
+  }
 
   /**
    * Updates through `/contacts/batch`; contacts Brevo does not know are created one by one (`create`) or rejected
-   * `not_found` (update mode). Outcomes carry the contact id when Brevo gave one (or the one kept from before).
+   * `not_found` (update mode). Outcomes carry the contact id when Brevo gave one (or the one kept from before). Records
+   * written by an earlier attempt at this batch (`progress`) are answered as they were, without a request.
    */
-  private async write(batch: Batch, create: boolean): Promise<RecordOutcome[]> {
+  private async write(batch: Batch, create: boolean, progress: Progress): Promise<RecordOutcome[]> {
     const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
     const byEmail = batch.keyField === 'email';
     let pending: Pending[] = [];
     const seen = new Set<string>();
     batch.records.forEach((record, index) => {
       const identity = byEmail ? normaliseEmail(record.key) : record.key;
+      const done = progress.get(record.key);
       if (seen.has(identity)) outcomes[index] = { ok: false, code: 'duplicate_key', message: `another record of the batch has the same ${batch.keyField}`, retryable: false };
-      else {
-        seen.add(identity);
-        pending.push({ index, record });
-      }
+      else if (done) outcomes[index] = done;
+      else pending.push({ index, record });
+      seen.add(identity);
     });
+    const settle = (p: Pending, outcome: RecordOutcome) => {
+      outcomes[p.index] = outcome;
+      if (outcome.ok) progress.set(p.record.key, outcome);
+    };
     // Keyed by ext_id, a contact can be named in a batch only by the id a previous run kept.
     const missing: Pending[] = byEmail ? [] : pending.filter((p) => p.record.destinationId === null);
     pending = pending.filter((p) => !missing.includes(p));
     for (let round = 0; pending.length && round < 3; round++) {
       const response = await this.client.call('POST', '/contacts/batch', { contacts: pending.map((p) => this.batchContact(p.record, byEmail)) }, batch.signal);
       if (response.status < 300) {
-        for (const p of pending) outcomes[p.index] = { ok: true, destinationId: p.record.destinationId ?? undefined };
+        for (const p of pending) settle(p, { ok: true, destinationId: p.record.destinationId ?? undefined });
         pending = [];
         break;
       }
       const error = errorOf(response);
-      const indexes = response.status === 404 ? /indexes\s+([\d,\s]+)/.exec(error.message)?.[1] : undefined;
+      const indexes = response.status === 404 ? UNKNOWN_INDEXES.exec(error.message)?.[1] : undefined;
       if (!indexes) throw new BatchRejectedError(`POST /contacts/batch answered ${response.status}: ${redactor.scrub(error.message)}`, error.code);
       const unknown = new Set(indexes.split(',').map((i) => Number(i.trim())));
       missing.push(...pending.filter((_, i) => unknown.has(i)));
       pending = pending.filter((_, i) => !unknown.has(i));
     }
-    for (const p of pending) outcomes[p.index] = { ok: false, code: 'not_found', message: 'Brevo kept answering that the contact does not exist', retryable: true };
-    for (const p of missing) outcomes[p.index] = create ? await this.create(p.record, batch) : { ok: false, code: 'not_found', message: 'no Brevo contact has this identifier (mode update never creates)', retryable: false };
+    for (const p of pending) settle(p, { ok: false, code: 'not_found', message: 'Brevo kept answering that the contact does not exist', retryable: true });
+    let transient: TransientError | undefined;
+    for (const p of missing) {
+      if (!create) {
+        settle(p, { ok: false, code: 'not_found', message: 'no Brevo contact has this identifier (mode update never creates)', retryable: false });
+        continue;
+      }
+      try {
+        settle(p, await this.create(p.record, batch));
+      } catch (error) {
+        // A 429, a credentials error or a spent batch budget concern every record: the engine handles the batch.
+        if (!(error instanceof TransientError) || batch.signal.aborted) throw error;
+        transient = error;
+        settle(p, { ok: false, code: 'transient', message: error.message, retryable: true });
+      }
+    }
+    // Nothing of the batch went through, every create failing as the destination does when it is down.
+    if (transient && outcomes.every((o) => o !== undefined && !o.ok && o.retryable)) throw new TransientError(`every create of the batch failed, the last one: ${transient.message}`);
     return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'no answer for this record', retryable: true });
   }
 
@@ -213,10 +266,13 @@ class BrevoSession implements DestinationSession {
     return { ok: false, code: error.code, message: redactor.scrub(error.message), retryable: false };
   }
 
-  /** Audience add: the contacts are upserted, then their e-mails added to the list (`failure[]` mapped per record). */
-  private async add(batch: Batch): Promise<RecordOutcome[]> {
+  /**
+   * Audience add: the contacts are upserted, then the e-mails of those written added to the list (`failure[]` mapped
+   * per record). A record whose write failed transiently joins the list when the engine's retry writes it.
+   */
+  private async add(batch: Batch, progress: Progress): Promise<RecordOutcome[]> {
     const listId = listOf(batch.object);
-    const written = await this.write(batch, true);
+    const written = await this.write(batch, true, progress);
     const emails = batch.records.map((r) => emailOf(batch, r));
     const wanted = written.flatMap((o, i) => (o.ok && emails[i] ? [emails[i]] : []));
     const failed = await this.listCall(listId, 'add', wanted, batch.signal);
@@ -238,8 +294,8 @@ class BrevoSession implements DestinationSession {
   private async listCall(listId: string, action: 'add' | 'remove', emails: readonly string[], signal: AbortSignal): Promise<Set<string>> {
     const failed = new Set<string>();
     const unique = [...new Set(emails)];
-    for (let i = 0; i < unique.length; i += BREVO_LIST_LIMIT) {
-      const response = await this.client.call('POST', `/contacts/lists/${listId}/contacts/${action}`, { emails: unique.slice(i, i + BREVO_LIST_LIMIT) }, signal);
+    for (let i = 0; i < unique.length; i += LIST_EMAILS_PER_REQUEST) {
+      const response = await this.client.call('POST', `/contacts/lists/${listId}/contacts/${action}`, { emails: unique.slice(i, i + LIST_EMAILS_PER_REQUEST) }, signal);
       if (response.status === 404) throw new StopSyncError(`Brevo has no list ${listId}`);
       if (response.status >= 400) throw new BatchRejectedError(`list ${action} answered ${response.status}: ${redactor.scrub(errorOf(response).message)}`, errorOf(response).code);
       for (const email of (JSON.parse(response.text) as { contacts?: { failure?: string[] } }).contacts?.failure ?? []) failed.add(normaliseEmail(email));

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
-import { RateLimitedError, type Batch, type DestinationContext } from '../destination.js';
+import { requestJson } from '../emulator-kit/server.js';
+import { RateLimitedError, TransientError, type Batch, type DestinationContext } from '../destination.js';
 import { brevo } from './adapter.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
 
@@ -23,10 +24,108 @@ function batch(keys: string[], operation: Batch['operation'] = 'upsert', object 
   return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { first_name: `F ${key}`, shoe_size: 42 }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
 }
 
+/** A batch keyed by ext_id, contacts never seen before (no contact id kept): each one is a create. */
+function extBatch(ids: string[], operation: Batch['operation'] = 'upsert', object = 'contacts', idempotencyKey = `k-${ids.join('-')}`): Batch {
+  return { object, operation, keyField: 'ext_id', records: ids.map((key) => ({ key, fields: { email: `c${key}@x.com` }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey };
+}
+
 describe('brevo adapter against its emulator', () => {
   let emulator: BrevoEmulator;
   afterEach(() => emulator.close());
-  const open = (mode: DestinationContext['mode'] = 'upsert') => brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey }), { ...context, mode });
+  const open = (mode: DestinationContext['mode'] = 'upsert', config: Record<string, unknown> = {}) =>
+    brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, ...config }), { ...context, mode });
+
+  /** The requests answered, as `METHOD path status [identifiers written]`. */
+  function journal(): string[] {
+    const seen: string[] = [];
+    emulator.server.observe((request, answer) => {
+      const body = requestJson<{ email?: string; ext_id?: string; contacts?: { email?: string }[]; emails?: string[] }>(request);
+      const who = body?.contacts?.map((c) => c.email) ?? body?.emails ?? (body?.ext_id ?? body?.email ? [body.ext_id ?? body.email] : []);
+      seen.push(`${request.method} ${request.path} ${answer} ${who.join(',')}`.trim());
+    });
+    return seen;
+  }
+
+  it('a create that fails transiently is a retryable outcome of that record alone; the others are accepted', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open();
+    emulator.server.faults.queue({ kind: 'status', status: 503 });
+    const outcomes = await session.apply(extBatch(['1', '2', '3']));
+    expect(outcomes).toMatchObject([{ ok: false, code: 'transient', retryable: true }, { ok: true, destinationId: '1' }, { ok: true, destinationId: '2' }]);
+    expect([...emulator.contacts().values()].map((c) => c['ext_id'])).toEqual(['2', '3']);
+    // The engine retries that record alone.
+    expect(await session.apply(extBatch(['1']))).toMatchObject([{ ok: true, destinationId: '3' }]);
+    expect(emulator.server.store.duplicates()).toEqual({});
+  });
+
+  it('a create that gets no answer within request_timeout_seconds is retried alone, long before the batch budget', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open('upsert', { request_timeout_seconds: 0.2 });
+    emulator.server.faults.queue({ kind: 'hang', ms: 4000, processed: false });
+    const started = performance.now();
+    expect(await session.apply(extBatch(['1', '2']))).toMatchObject([{ ok: false, code: 'transient', retryable: true, message: expect.stringMatching(/timed out/) }, { ok: true }]);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('when every create of a batch fails transiently, the batch fails (the destination looks down)', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open();
+    emulator.server.faults.queue({ kind: 'status', status: 500 }, { kind: 'reset' });
+    await expect(session.apply(extBatch(['1', '2']))).rejects.toBeInstanceOf(TransientError);
+  });
+
+  it('a 429 on a create pauses the engine (RateLimitedError); its retry of the batch does not write again what was written', async () => {
+    // Three requests a minute: the batch (404 naming the four), two creates, then 429.
+    emulator = await startBrevoEmulator({ rateLimit: { requests: 3, perMs: 60_000 } });
+    const session = await open();
+    const seen = journal();
+    const keys = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com'];
+    const error = await session.apply(batch(keys)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThanOrEqual(1000);
+    emulator.server.setRateLimit(undefined);
+    expect(await session.apply(batch(keys))).toMatchObject([
+      { ok: true, destinationId: '1' },
+      { ok: true, destinationId: '2' },
+      { ok: true, destinationId: '3' },
+      { ok: true, destinationId: '4' },
+    ]);
+    expect(seen).toEqual([
+      'POST /v3/contacts/batch 404 a@x.com,b@x.com,c@x.com,d@x.com',
+      'POST /v3/contacts 201 a@x.com',
+      'POST /v3/contacts 201 b@x.com',
+      'POST /v3/contacts 429 c@x.com',
+      // The retry: a and b are answered from what the first attempt wrote.
+      'POST /v3/contacts/batch 404 c@x.com,d@x.com',
+      'POST /v3/contacts 201 c@x.com',
+      'POST /v3/contacts 201 d@x.com',
+    ]);
+  });
+
+  it('audience add: the contacts written join the list even when another create failed; that one joins on its retry', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open('audience');
+    emulator.server.faults.queue({ kind: 'status', status: 502 });
+    expect(await session.apply(extBatch(['1', '2', '3'], 'add', 'list:3'))).toMatchObject([{ ok: false, code: 'transient', retryable: true }, { ok: true }, { ok: true }]);
+    const members = () => emulator.listMembers('3').map((id) => emulator.contacts().get(id)!['ext_id']).sort();
+    expect(members()).toEqual(['2', '3']);
+    expect(await session.apply(extBatch(['1'], 'add', 'list:3'))).toMatchObject([{ ok: true }]);
+    expect(members()).toEqual(['1', '2', '3']);
+  });
+
+  it('audience add: a list request that fails transiently is retried without writing the contacts again', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open('audience');
+    const seen = journal();
+    const add = extBatch(['1', '2'], 'add', 'list:3');
+    // The two creates pass, the list add answers 500: the batch fails (the engine retries it).
+    emulator.server.faults.plan({ rate: 1, faults: [{ kind: 'status', status: 500 }], seed: 1, only: { method: 'POST', path: '/v3/contacts/lists/3/contacts/add' } });
+    await expect(session.apply(add)).rejects.toBeInstanceOf(TransientError);
+    emulator.server.faults.plan(undefined);
+    expect(await session.apply(add)).toMatchObject([{ ok: true }, { ok: true }]);
+    expect(seen).toEqual(['POST /v3/contacts 201 1', 'POST /v3/contacts 201 2', 'POST /v3/contacts/lists/3/contacts/add 500 c1@x.com,c2@x.com', 'POST /v3/contacts/lists/3/contacts/add 201 c1@x.com,c2@x.com']);
+    expect(emulator.listMembers('3')).toHaveLength(2);
+  });
 
   it('upsert: one batch updates the known contacts; those Brevo names as unknown are created one by one, then the batch again', async () => {
     emulator = await startBrevoEmulator({ attributes: [{ name: 'FIRST_NAME', type: 'text' }] });

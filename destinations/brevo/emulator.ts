@@ -1,18 +1,35 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import {
+  API_KEY_HEADER,
+  BATCH_IDENTIFIERS,
+  CONTACTS_RATE_LIMIT,
+  DEFAULT_BATCH_CONTACTS,
+  isPlausibleEmail,
+  LIST_EMAILS_PER_REQUEST,
+  NORMAL_ATTRIBUTE_TYPES,
+  RATE_HEADERS,
+  READ_ONLY_CATEGORIES,
+} from './protocol.js';
 
 /**
- * A local Brevo API v3 (contacts, contact attributes, list membership), strict where Brevo is:
- *  - `api-key` header or 401 `unauthorized`;
+ * A local Brevo API v3 (contacts, contact attributes, list membership), strict where Brevo is. Each rule is a fact of
+ * protocol.ts, with its source there:
+ *  - `api-key` header or 401 `unauthorized` (API_KEY_HEADER);
  *  - `POST /contacts` creates (201 `{id}`), or updates an existing contact with `updateEnabled` (204), else 400
- *    `duplicate_parameter`; `POST /contacts/batch` only updates: one unknown contact makes the whole request 404
- *    `document_not_found` "No contact found for indexes i,j" and nothing is applied (Brevo behaves so); a batch
- *    above its size is a 400, the same identifier twice a 400 `duplicate_parameter`;
- *  - attribute names are upper-case and unknown attributes are ignored (as Brevo does: `validate --remote` is what
- *    catches them); values of calculated and global attributes cannot be set (400);
- *  - lists: add / remove at most 150 e-mails per request, answered 201 `{contacts:{success[],failure[]}}`;
- *  - 10 requests per second, 429 `too_many_requests` with x-sib-ratelimit-limit / -remaining / -reset (seconds).
+ *    `duplicate_parameter` (CreateContactBody); `POST /contacts/batch` only updates, each contact named by exactly
+ *    one of email, id, sms; one unknown contact makes the whole request 404 `document_not_found` "No contact found
+ *    for indexes i,j" and nothing is applied (UNKNOWN_INDEXES, observed); a batch above its size is a 400
+ *    (DEFAULT_BATCH_CONTACTS, not documented), the same identifier twice a 400 `duplicate_parameter` (not documented);
+ *  - attribute names are upper-case and unknown attributes are ignored (attributeName); values of calculated and
+ *    global attributes cannot be set (READ_ONLY_CATEGORIES; Brevo's answer not documented, 400 here); normal
+ *    attributes are created as text, date, float or boolean (NORMAL_ATTRIBUTE_TYPES);
+ *  - an e-mail must look like one (isPlausibleEmail: Brevo's rule is not documented), else 400 invalid_parameter;
+ *  - lists: add / remove at most 150 e-mails per request, answered 201 `{contacts:{success[],failure[]}}`
+ *    (LIST_EMAILS_PER_REQUEST);
+ *  - 10 requests per second, 429 `too_many_requests` with x-sib-ratelimit-limit / -remaining / -reset in seconds
+ *    (CONTACTS_RATE_LIMIT, RATE_HEADERS).
  * Contacts are kept in the object `contacts` by contact id (`{email, ext_id, <ATTRIBUTE>…}`), list members in
  * `list:<listId>` by contact id.
  */
@@ -32,7 +49,7 @@ export interface BrevoEmulatorOptions {
   readonly attributes?: readonly BrevoAttributeDef[];
   /** Default: 10 requests per second. */
   readonly rateLimit?: RateLimitSpec;
-  /** Contacts per `/contacts/batch` request (not documented by Brevo; default 100). */
+  /** Contacts per `/contacts/batch` request (not documented by Brevo; default DEFAULT_BATCH_CONTACTS). */
   readonly maxBatchRecords?: number;
   /** Contacts refused on creation or update (400 invalid_parameter), by identifier (e-mail or ext_id). */
   readonly reject?: (identifier: string) => { readonly message: string } | undefined;
@@ -41,8 +58,6 @@ export interface BrevoEmulatorOptions {
   readonly faults?: FaultPlan;
 }
 
-export const BREVO_LIST_LIMIT = 150;
-
 const DEFAULT_ATTRIBUTES: readonly BrevoAttributeDef[] = [
   { name: 'FIRSTNAME', type: 'text', category: 'normal' },
   { name: 'LASTNAME', type: 'text', category: 'normal' },
@@ -50,8 +65,6 @@ const DEFAULT_ATTRIBUTES: readonly BrevoAttributeDef[] = [
   { name: 'WHATSAPP', type: 'text', category: 'normal' },
   { name: 'CONTACT_SCORE', type: 'float', category: 'calculated' },
 ];
-
-const READ_ONLY_CATEGORIES = new Set(['calculated', 'global']);
 
 export class BrevoEmulator extends ServerEmulator {
   constructor(
@@ -76,19 +89,19 @@ export class BrevoEmulator extends ServerEmulator {
 export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Promise<BrevoEmulator> {
   const apiKey = options.apiKey ?? `xkeysib-${randomBytes(32).toString('hex')}-${randomBytes(8).toString('hex')}`;
   const attributes = new Map([...DEFAULT_ATTRIBUTES, ...(options.attributes ?? [])].map((a) => [a.name, a]));
-  const maxBatch = options.maxBatchRecords ?? 100;
+  const maxBatch = options.maxBatchRecords ?? DEFAULT_BATCH_CONTACTS;
   const stats = { maxBatchSeen: 0 };
   let nextId = 1;
 
   const api: ApiContract = {
-    authenticate: (request) => (requestHeader(request, 'api-key') === apiKey ? undefined : { status: 401, body: { code: 'unauthorized', message: 'Key not found' } }),
+    authenticate: (request) => (requestHeader(request, API_KEY_HEADER) === apiKey ? undefined : { status: 401, body: { code: 'unauthorized', message: 'Key not found' } }),
     tooManyRequests: (state) => ({
       status: 429,
-      headers: { 'x-sib-ratelimit-limit': String(state.limit), 'x-sib-ratelimit-remaining': '0', 'x-sib-ratelimit-reset': String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
+      headers: { [RATE_HEADERS.limit]: String(state.limit), [RATE_HEADERS.remaining]: '0', [RATE_HEADERS.reset]: String(Math.max(1, Math.ceil(state.retryAfterMs / 1000))) },
       body: { code: 'too_many_requests', message: 'Too many requests' },
     }),
     serverError: (status) => ({ status, body: { code: 'internal_error', message: 'Internal error' } }),
-    rateHeaders: (state) => ({ 'x-sib-ratelimit-limit': String(state.limit), 'x-sib-ratelimit-remaining': String(state.remaining), 'x-sib-ratelimit-reset': String(Math.ceil(state.resetMs / 1000)) }),
+    rateHeaders: (state) => ({ [RATE_HEADERS.limit]: String(state.limit), [RATE_HEADERS.remaining]: String(state.remaining), [RATE_HEADERS.reset]: String(Math.ceil(state.resetMs / 1000)) }),
     handle: (request, store) => route(request, store),
   };
 
@@ -141,7 +154,7 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   }
 
   function invalid(contact: { email?: unknown; ext_id?: unknown }): EmulatorReply | undefined {
-    if (contact.email !== undefined && (typeof contact.email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(contact.email.trim()))) return { status: 400, body: { code: 'invalid_parameter', message: 'Invalid email address' } };
+    if (contact.email !== undefined && (typeof contact.email !== 'string' || !isPlausibleEmail(contact.email))) return { status: 400, body: { code: 'invalid_parameter', message: 'Invalid email address' } };
     const rejected = options.reject?.(String(contact.ext_id ?? contact.email ?? ''));
     return rejected ? { status: 400, body: { code: 'invalid_parameter', message: rejected.message } } : undefined;
   }
@@ -164,7 +177,7 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     stats.maxBatchSeen = Math.max(stats.maxBatchSeen, contacts.length);
     const seen = new Set<string>();
     for (const c of contacts as { email?: unknown; id?: unknown; sms?: unknown }[]) {
-      const identifiers = [c.email, c.id, c.sms].filter((v) => v !== undefined);
+      const identifiers = BATCH_IDENTIFIERS.filter((name) => (c as Record<string, unknown>)[name] !== undefined);
       if (identifiers.length !== 1) return { status: 400, body: { code: 'invalid_parameter', message: 'each contact needs exactly one identifier: email, id or sms' } };
       const identifier = c.email !== undefined ? `email:${String(c.email).trim().toLowerCase()}` : `id:${String(c.id)}`;
       if (seen.has(identifier)) return { status: 400, body: { code: 'duplicate_parameter', message: `duplicate contact identifier in the request: ${identifier.split(':')[0]}` } };
@@ -184,7 +197,7 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   function membership(store: RecordStore, listId: string, action: 'add' | 'remove', body: unknown): EmulatorReply {
     const emails = (body as { emails?: unknown } | undefined)?.emails;
     if (!Array.isArray(emails) || !emails.length) return { status: 400, body: { code: 'missing_parameter', message: 'emails: a non-empty list is required' } };
-    if (emails.length > BREVO_LIST_LIMIT) return { status: 400, body: { code: 'invalid_parameter', message: `emails: at most ${BREVO_LIST_LIMIT} per request` } };
+    if (emails.length > LIST_EMAILS_PER_REQUEST) return { status: 400, body: { code: 'invalid_parameter', message: `emails: at most ${LIST_EMAILS_PER_REQUEST} per request` } };
     const members = store.object(`list:${listId}`);
     const success: string[] = [];
     const failure: string[] = [];
@@ -204,12 +217,12 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     const upper = name.toUpperCase();
     if (attributes.has(upper)) return { status: 400, body: { code: 'duplicate_parameter', message: 'Attribute name already exist' } };
     const type = (body as { type?: unknown } | undefined)?.type;
-    if (category === 'normal' && !['text', 'date', 'float', 'boolean', 'id'].includes(String(type))) return { status: 400, body: { code: 'invalid_parameter', message: 'type: text, date, float, boolean or id' } };
+    if (category === 'normal' && !NORMAL_ATTRIBUTE_TYPES.includes(String(type))) return { status: 400, body: { code: 'invalid_parameter', message: `type: ${NORMAL_ATTRIBUTE_TYPES.join(', ')}` } };
     attributes.set(upper, { name: upper, type: String(type ?? 'text'), category });
     return { status: 201 };
   }
 
-  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 10, perMs: 1000 }, faults: options.faults });
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: CONTACTS_RATE_LIMIT.perSecond, perMs: 1000 }, faults: options.faults });
   server.restore(options.saved);
   // Contact ids go on from the restored ones.
   for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);

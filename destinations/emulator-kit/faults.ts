@@ -19,6 +19,17 @@ export interface FaultPlan {
   /** Faults to draw from, uniformly. */
   readonly faults: readonly Fault[];
   readonly seed: number;
+  /**
+   * Only requests with this method and path may fail (the others never draw), e.g. the single-record creates of an
+   * API that also has batch endpoints. Default: every API request.
+   */
+  readonly only?: { readonly method?: string; readonly path?: string };
+}
+
+/** What a fault plan looks at in a request. */
+export interface FaultTarget {
+  readonly method: string;
+  readonly path: string;
 }
 
 /** mulberry32: small, fast, good enough to pick faults reproducibly. */
@@ -52,9 +63,9 @@ export class FaultInjector {
     this.#queue.push(...faults);
   }
 
-  /** The fault for the request being answered, if any. */
-  draw(): Fault | undefined {
-    const fault = this.#queue.shift() ?? this.#fromPlan();
+  /** The fault for the request being answered, if any. Queued faults apply to whatever request comes next. */
+  draw(request?: FaultTarget): Fault | undefined {
+    const fault = this.#queue.shift() ?? this.#fromPlan(request);
     if (fault) {
       const name = fault.kind === 'status' ? `status-${fault.status}` : fault.kind === 'hang' ? `hang-${fault.processed ? 'after' : 'before'}` : fault.kind;
       this.injected.set(name, (this.injected.get(name) ?? 0) + 1);
@@ -62,9 +73,11 @@ export class FaultInjector {
     return fault;
   }
 
-  #fromPlan(): Fault | undefined {
+  #fromPlan(request: FaultTarget | undefined): Fault | undefined {
     const plan = this.#plan;
-    if (!plan || this.#random() >= plan.rate) return undefined;
+    if (!plan) return undefined;
+    if (plan.only && (!request || (plan.only.method !== undefined && plan.only.method !== request.method) || (plan.only.path !== undefined && plan.only.path !== request.path))) return undefined;
+    if (this.#random() >= plan.rate) return undefined;
     return plan.faults[Math.floor(this.#random() * plan.faults.length)];
   }
 }

@@ -123,3 +123,30 @@ describe('the emulator server with a rate limit', () => {
     expect(server.count(429)).toBe(2);
   });
 });
+
+describe('the emulator server with faults', () => {
+  let server: EmulatorServer | undefined;
+  afterEach(() => server?.close());
+
+  const api: ApiContract = {
+    authenticate: () => undefined,
+    tooManyRequests: () => ({ status: 429 }),
+    serverError: (status) => ({ status }),
+    handle: () => ({ status: 200, body: { ok: true } }),
+  };
+
+  it('a plan limited to one method and path fails only those requests; an observer sees every answer', async () => {
+    server = await EmulatorServer.start(api, { faults: { rate: 1, faults: [{ kind: 'status', status: 503 }], seed: 1, only: { method: 'POST', path: '/contacts' } } });
+    const seen: string[] = [];
+    const stop = server.observe((request, answer) => seen.push(`${request.method} ${request.path} ${answer}`));
+    const call = async (method: string, path: string) => (await fetch(`${server!.endpoint}${path}`, { method, ...(method === 'POST' ? { body: '{}' } : {}) })).status;
+    expect(await call('POST', '/contacts')).toBe(503);
+    expect(await call('POST', '/contacts/batch')).toBe(200);
+    expect(await call('GET', '/contacts')).toBe(200);
+    expect(await call('POST', '/contacts')).toBe(503);
+    stop();
+    expect(await call('POST', '/contacts')).toBe(503);
+    expect(seen).toEqual(['POST /contacts 503', 'POST /contacts/batch 200', 'GET /contacts 200', 'POST /contacts 503']);
+    expect(server.faults.injected.get('status-503')).toBe(3);
+  });
+});

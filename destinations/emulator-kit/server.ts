@@ -97,6 +97,12 @@ export interface ApiContract {
   handle(request: EmulatorRequest, store: RecordStore): EmulatorReply | Promise<EmulatorReply>;
 }
 
+/** What the kit did with an API request: answered with a status, or cut the connection (`hang`, `reset`). */
+export type Answer = number | 'hang' | 'reset';
+
+/** Sees every API request with its answer, once answered (control requests excepted). */
+export type AnswerObserver = (request: EmulatorRequest, answer: Answer) => void;
+
 export interface EmulatorServerOptions {
   readonly rateLimit?: RateLimit | undefined;
   readonly faults?: FaultPlan | undefined;
@@ -255,6 +261,7 @@ export class EmulatorServer implements Emulator {
   readonly #limiters = new Map<string, RateLimiter>();
   readonly #clock: () => number;
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #observers = new Set<AnswerObserver>();
   #firstOk: number | undefined;
   #lastOk: number | undefined;
 
@@ -314,6 +321,15 @@ export class EmulatorServer implements Emulator {
     return this.#firstOk === undefined || this.#lastOk === undefined ? undefined : { first: this.#firstOk, last: this.#lastOk };
   }
 
+  /**
+   * Calls `observer` with every API request and its answer from now on (a test counting which records were sent
+   * how often, say); returns the function that stops it.
+   */
+  observe(observer: AnswerObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
   /** Every API request answered so far, whatever the status. */
   get requests(): number {
     let total = 0;
@@ -337,17 +353,17 @@ export class EmulatorServer implements Emulator {
     if (url.pathname.startsWith('/_emulator/')) return this.#control(url.pathname, body, res);
     const request: EmulatorRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
 
-    const fault = this.faults.draw();
+    const fault = this.faults.draw(request);
     if (fault && fault.kind !== 'status') return this.#cut(fault, request, res);
-    if (fault) return this.#reply(res, fault.status === 429 ? this.api.tooManyRequests(forcedLimit(fault.retryAfterMs ?? 1000), [forcedLimit(fault.retryAfterMs ?? 1000)]) : this.api.serverError(fault.status));
+    if (fault) return this.#reply(request, res, fault.status === 429 ? this.api.tooManyRequests(forcedLimit(fault.retryAfterMs ?? 1000), [forcedLimit(fault.retryAfterMs ?? 1000)]) : this.api.serverError(fault.status));
 
     const denied = this.api.authenticate(request);
-    if (denied) return this.#reply(res, denied);
+    if (denied) return this.#reply(request, res, denied);
     const taken = this.#limiter(request)?.take();
-    if (taken && !taken.ok) return this.#reply(res, this.api.tooManyRequests(taken.state, taken.windows));
+    if (taken && !taken.ok) return this.#reply(request, res, this.api.tooManyRequests(taken.state, taken.windows));
     const reply = await this.api.handle(request, this.store);
     const extra = taken && this.api.rateHeaders ? this.api.rateHeaders(taken.state, taken.windows) : {};
-    return this.#reply(res, { ...reply, headers: { ...extra, ...reply.headers } });
+    return this.#reply(request, res, { ...reply, headers: { ...extra, ...reply.headers } });
   }
 
   #limiter(request: EmulatorRequest): RateLimiter | undefined {
@@ -360,12 +376,12 @@ export class EmulatorServer implements Emulator {
 
   async #cut(fault: Exclude<Fault, { kind: 'status' }>, request: EmulatorRequest, res: ServerResponse): Promise<void> {
     if (fault.kind === 'reset') {
-      this.#tally('reset');
+      this.#tally(request, 'reset');
       res.socket?.destroy();
       return;
     }
     if (fault.processed) await this.api.handle(request, this.store);
-    this.#tally('hang');
+    this.#tally(request, 'hang');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
@@ -381,8 +397,8 @@ export class EmulatorServer implements Emulator {
     res.socket?.destroy();
   }
 
-  #reply(res: ServerResponse, reply: EmulatorReply): void {
-    this.#tally(String(reply.status));
+  #reply(request: EmulatorRequest, res: ServerResponse, reply: EmulatorReply): void {
+    this.#tally(request, reply.status);
     if (reply.status >= 200 && reply.status < 300) {
       this.#lastOk = performance.now();
       this.#firstOk ??= this.#lastOk;
@@ -393,8 +409,10 @@ export class EmulatorServer implements Emulator {
     res.end(raw);
   }
 
-  #tally(key: string): void {
+  #tally(request: EmulatorRequest, answer: Answer): void {
+    const key = String(answer);
     this.answered.set(key, (this.answered.get(key) ?? 0) + 1);
+    for (const observer of this.#observers) observer(request, answer);
   }
 
   /** `GET /_emulator/state`, `POST /_emulator/faults` (a FaultPlan, or `null` to stop), `POST /_emulator/reset`. */

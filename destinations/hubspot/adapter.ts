@@ -16,8 +16,9 @@ import {
   type RemoteField,
   type SyncMode,
 } from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { describeRequest, raiseForCommonStatus, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { HUBSPOT_MAX_BATCH, HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
+import { INVALID_EMAIL } from './protocol.js';
 
 export const hubspotConfigSchema = z.strictObject({
   /** A private-app access token (scopes crm.objects.contacts.read/write, crm.schemas.contacts.read/write, crm.lists.read/write). */
@@ -117,7 +118,10 @@ class HubSpotClient {
       if (unwritable.length) {
         throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${unwritable.map((e) => `${e.in} ${e.code === 'READ_ONLY_VALUE' ? 'is read-only' : 'does not exist'}`).join(', ')} on HubSpot contacts; fix the mapping, or check it with \`tideline validate --remote\``);
       }
-      throw new BatchRejectedError(redactor.scrub(`${describeRequest(request)} answered ${response.status}: ${error?.message ?? 'refused'}`), (error?.category ?? `http_${response.status}`).toLowerCase());
+      // An invalid e-mail address refuses the whole batch: the engine splits it down to the record.
+      const invalidEmail = error?.errors?.some((e) => e.code === INVALID_EMAIL) === true || (error?.message ?? '').includes(INVALID_EMAIL);
+      if (invalidEmail) throw new BatchRejectedError(`${describeRequest(request)} answered ${response.status}: HubSpot refuses an e-mail address as invalid (${INVALID_EMAIL})`, 'invalid_email');
+      throw new BatchRejectedError(redactor.scrub(scrubEmails(`${describeRequest(request)} answered ${response.status}: ${error?.message ?? 'refused'}`)), (error?.category ?? `http_${response.status}`).toLowerCase());
     }
     return response;
   }
@@ -208,7 +212,7 @@ class HubSpotSession implements DestinationSession {
           const i = byId.get(normaliseId(idProperty, id));
           if (i === undefined) continue;
           const category = (error.category ?? 'error').toLowerCase();
-          outcomes[i] = { ok: false, code: category === 'object_not_found' ? 'not_found' : category, message: redactor.scrub(error.message ?? 'refused by HubSpot'), retryable: category === 'rate_limits' };
+          outcomes[i] = { ok: false, code: category === 'object_not_found' ? 'not_found' : category, message: redactor.scrub(scrubEmails(error.message ?? 'refused by HubSpot')), retryable: category === 'rate_limits' };
         }
       }
     }

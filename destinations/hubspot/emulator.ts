@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { INVALID_EMAIL, isValidHubSpotEmail } from './protocol.js';
 
 /**
  * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is:
@@ -11,6 +12,9 @@ import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiCon
  *    results come back in reverse order: HubSpot does not promise any order, so an adapter must match by id;
  *  - the ten-second rolling limit answered 429 `errorType: RATE_LIMIT, policyName: SECONDLY` with the
  *    X-HubSpot-RateLimit-* headers (also on every answer), and a daily limit answered with `policyName: DAILY`;
+ *  - an e-mail address (the `email` property, or the id of an upsert by email) must pass HubSpot's documented
+ *    validation (protocol.ts: RFC 2822, unquoted local part, a TLD), else the batch is a 400 VALIDATION_ERROR naming
+ *    the value with INVALID_EMAIL;
  *  - property values held as strings, as HubSpot returns them; an empty string clears a property.
  * Contacts are kept in the object `contacts` by record id (`hs_object_id`); list members in `list:<listId>`.
  */
@@ -175,6 +179,15 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     return error(400, 'VALIDATION_ERROR', `Property values were not valid: ${JSON.stringify(unique)}`, unique);
   }
 
+  /** The 400 HubSpot gives for a batch holding an e-mail address it refuses, or undefined. */
+  function emailProblem(inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply | undefined {
+    const values = inputs.flatMap((input) => [(input.properties as Record<string, unknown> | undefined)?.['email'], input.idProperty === 'email' ? input.id : undefined]);
+    const bad = values.filter((v): v is string => typeof v === 'string' && v !== '' && !isValidHubSpotEmail(v.trim()));
+    if (!bad.length) return undefined;
+    const invalid = [...new Set(bad)].map((value) => ({ isValid: false, message: `Email address ${value} is invalid`, error: INVALID_EMAIL, name: 'email' }));
+    return error(400, 'VALIDATION_ERROR', `Property values were not valid: ${JSON.stringify(invalid)}`, invalid.map((i) => ({ message: i.message, code: INVALID_EMAIL, in: 'email' })));
+  }
+
   function duplicateProblem(inputs: readonly { id?: unknown; idProperty?: unknown }[]): EmulatorReply | undefined {
     const seen = new Set<string>();
     const dupes = new Set<string>();
@@ -216,7 +229,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       if (!properties.get(idProperty)?.unique) return error(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique property "${idProperty}"`);
       if (typeof input.id !== 'string' || input.id === '') return error(400, 'VALIDATION_ERROR', 'every input needs an `id`');
     }
-    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs);
+    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs) ?? emailProblem(inputs);
     if (refused) return refused;
     const results: unknown[] = [];
     const errors: unknown[] = [];
@@ -235,7 +248,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   }
 
   function update(store: RecordStore, inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply {
-    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs);
+    const refused = duplicateProblem(inputs) ?? propertyProblem(inputs) ?? emailProblem(inputs.map((input) => ({ properties: input.properties })));
     if (refused) return refused;
     const results: unknown[] = [];
     const errors: unknown[] = [];
@@ -338,7 +351,7 @@ function recordError(category: string, message: string, ids: string[]) {
   return { status: 'error', category, message, context: { ids }, errors: [{ message, code: category }] };
 }
 
-function error(status: number, category: string, message: string, errors: { message: string; in?: string }[] = []): EmulatorReply {
+function error(status: number, category: string, message: string, errors: { message: string; code?: string; in?: string }[] = []): EmulatorReply {
   return { status, body: { status: 'error', message, correlationId: randomUUID(), category, errors } };
 }
 

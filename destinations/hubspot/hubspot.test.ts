@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { contractSync, people, SyncHarness } from '../../test/support/sync-harness.js';
-import { RateLimitedError, StopSyncError, type Batch, type DestinationContext } from '../destination.js';
+import { BatchRejectedError, RateLimitedError, StopSyncError, type Batch, type DestinationContext } from '../destination.js';
 import { hubspot } from './adapter.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from './emulator.js';
 
@@ -126,5 +126,44 @@ describe('hubspot adapter against its emulator', () => {
     expect(twice.status).toBe(400);
     expect(((await twice.json()) as { message: string }).message).toMatch(/Duplicate IDs/);
     expect(emulator.contacts().size).toBe(0);
+  });
+
+  it('the emulator validates e-mail addresses as HubSpot documents: RFC 2822, no quoted local part, a TLD', async () => {
+    emulator = await startHubSpotEmulator();
+    const upsert = async (email: string) =>
+      (
+        await fetch(`${emulator.endpoint}/crm/v3/objects/contacts/batch/upsert`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: [{ id: email, idProperty: 'email', properties: {} }] }),
+        })
+      ).status;
+    const valid = ['a.b+c@example.co.uk', "o'brien@example.com", 'user@email.삼성', 'x@sub.xn--p1ai', 'UPPER@Example.COM'];
+    const invalid = ['x@@y.com', '"quoted"@example.com', 'a..b@example.com', '.a@example.com', 'a.@example.com', 'a b@example.com', 'a@example', 'a@example.c0m', 'a@example.com.', 'a@[192.0.2.1]', '@example.com', 'a@'];
+    for (const email of valid) expect(await upsert(email), email).toBe(200);
+    for (const email of invalid) expect(await upsert(email), email).toBe(400);
+    expect(emulator.contacts().size).toBe(valid.length);
+  });
+
+  it('an invalid e-mail refuses the batch without naming the address; the engine splits it down to that record', async () => {
+    emulator = await startHubSpotEmulator();
+    const error = await (await open()).apply(batch(['ok@x.com', 'x@@y.com'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BatchRejectedError);
+    expect(error).toMatchObject({ code: 'invalid_email' });
+    expect((error as Error).message).not.toContain('x@@y.com');
+    expect(emulator.contacts().size).toBe(0);
+
+    const rows = people(6).map((p) => (p.id === 4 ? { ...p, email: 'x@@y.com' } : p));
+    harness = await SyncHarness.start({
+      destinations: [{ name: 'hs', type: 'hubspot', base_url: emulator.endpoint, token: emulator.token, retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ name: 's', model: 'people', destination: 'hs', object: 'contacts', mode: 'upsert', key: { from: 'email', field: 'email' }, fields: { firstname: 'first_name' } }],
+      rows,
+    });
+    const result = await harness.sync('s');
+    expect(result).toMatchObject({ status: 'partial', accepted: 5, rejected: 1 });
+    const rejected = await harness.engine().store.rejectedRows('s', 5);
+    expect(rejected).toMatchObject([{ record_key: 'x@@y.com', error_code: 'invalid_email', retryable: false }]);
+    expect(String(rejected[0]!['error_message'])).not.toContain('x@@y.com');
+    expect([...emulator.contacts().values()].map((c) => c['email']).sort()).toEqual(rows.filter((p) => p.id !== 4).map((p) => p.email).sort());
   });
 });

@@ -21,8 +21,8 @@ export const tableConfigSchema = z.strictObject({
   target: z.string().min(1).optional(),
   /** Or a local DuckDB database file, relative to the project root (the sandbox uses this). */
   database: z.string().min(1).optional(),
-  /** Schema (BigQuery dataset) of the tables; each sync's `object` names its table. */
-  schema: z.string().min(1),
+  /** Schema (BigQuery dataset) of the tables; each sync's `object` names its table. A name like the table's. */
+  schema: z.string().regex(NAME_PATTERN, 'a schema name of letters, digits and underscores, starting with a letter or underscore'),
   batch_size: z.number().int().min(1).max(50_000).default(5000),
 });
 export type TableConfig = z.infer<typeof tableConfigSchema>;
@@ -50,8 +50,8 @@ export const table = defineDestination<TableConfig>({
       problems.push({ at: ['destination'], message: `the destination writes to target "${config.target}", which tideline.yml does not define (targets: ${project.targets.join(', ') || 'none'})` });
     }
     if (!NAME_PATTERN.test(sync.object)) problems.push({ at: ['object'], message: 'a table name of letters, digits and underscores, starting with a letter or underscore' });
-    for (const name of [sync.keyField, ...sync.fields]) {
-      if (!NAME_PATTERN.test(name) || name === SYNCED_AT) problems.push({ at: ['fields', name], message: `"${name}" cannot be a column name (letters, digits, underscores; not ${SYNCED_AT})` });
+    for (const [name, at] of [[sync.keyField, ['key']] as const, ...sync.fields.map((f) => [f, ['fields', f]] as const)]) {
+      if (!NAME_PATTERN.test(name) || name === SYNCED_AT) problems.push({ at: [...at], message: `"${name}" cannot be a column name (letters, digits, underscores; not ${SYNCED_AT})` });
     }
     return problems;
   },

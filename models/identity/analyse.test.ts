@@ -76,7 +76,7 @@ describe('identity: bad YAML is reported where it is written', () => {
 
   it('a source column mapped to an identifier that is not declared', async () => {
     expect(await problems(VALID.replace('          phone: phone', '          mobile: phone'))).toEqual([
-      'models/people.yml:19:19  models[0].sources[0].identifiers.mobile  unknown identifier "mobile"; declared under `identifiers`: email, phone, first_name, last_name',
+      'models/people.yml:19:11  models[0].sources[0].identifiers.mobile  unknown identifier "mobile"; declared under `identifiers`: email, phone, first_name, last_name',
     ]);
   });
 

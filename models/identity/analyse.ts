@@ -1,4 +1,5 @@
 import type { LogicalType } from '../../src/dialects/dialect.js';
+import { keyOf } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import type { AnalyseContext, ColumnRef, InputRef, OutputColumn } from '../model-kind.js';
 import { goldenType } from './golden.js';
@@ -33,7 +34,7 @@ export function analyseIdentity(spec: IdentitySpec, context: AnalyseContext): re
 
   checkCountry(plan.phoneCountry, ['phone_country']);
   for (const identifier of plan.identifiers.values()) {
-    if (reserved.has(identifier.name)) problem(identifier.at, `"${identifier.name}" is a column of the golden record (${GOLDEN_COLUMNS.join(', ')}); give the identifier another name`, 'reserved-name');
+    if (reserved.has(identifier.name)) problem(keyOf(identifier.at), `"${identifier.name}" is a column of the golden record (${GOLDEN_COLUMNS.join(', ')}); give the identifier another name`, 'reserved-name');
     if (identifier.country !== undefined && identifier.type !== 'phone') problem([...identifier.at, 'country'], '`country` applies to phone identifiers only', 'invalid-option');
     if (identifier.dateOrder !== undefined && identifier.type !== 'date') problem([...identifier.at, 'date_format'], '`date_format` applies to date identifiers only', 'invalid-option');
     checkCountry(identifier.country, [...identifier.at, 'country']);
@@ -60,13 +61,13 @@ export function analyseIdentity(spec: IdentitySpec, context: AnalyseContext): re
       if ((input.column === undefined) === (input.sql === undefined)) problem(input.at, 'give either `column` or `sql` (an expression over the source\'s columns), exactly one', 'conflicting-fields');
       if (input.role === 'attribute') {
         attributes.add(input.field);
-        if (plan.identifiers.has(input.field)) problem(input.at, `"${input.field}" is an identifier; an attribute needs another name`, 'duplicate-name');
-        if (reserved.has(input.field)) problem(input.at, `"${input.field}" is a column of the golden record; give the attribute another name`, 'reserved-name');
+        if (plan.identifiers.has(input.field)) problem(keyOf(input.at), `"${input.field}" is an identifier; an attribute needs another name`, 'duplicate-name');
+        if (reserved.has(input.field)) problem(keyOf(input.at), `"${input.field}" is a column of the golden record; give the attribute another name`, 'reserved-name');
         continue;
       }
       const identifier = plan.identifiers.get(input.field);
       if (!identifier) {
-        problem(input.at.slice(0, source.at.length + 2), `unknown identifier "${input.field}"${didYouMean(input.field, declared)}; declared under \`identifiers\`: ${declared.join(', ') || 'none'}`, 'unknown-identifier');
+        problem(keyOf(input.at.slice(0, source.at.length + 2)), `unknown identifier "${input.field}"${didYouMean(input.field, declared)}; declared under \`identifiers\`: ${declared.join(', ') || 'none'}`, 'unknown-identifier');
         continue;
       }
       provided.add(input.field);
@@ -107,7 +108,7 @@ export function analyseIdentity(spec: IdentitySpec, context: AnalyseContext): re
 
   const fields = new Set([...declared, ...attributes]);
   for (const field of plan.golden) {
-    if (reserved.has(field.name)) problem(field.at, `"${field.name}" is a column of the golden record already; name the field otherwise`, 'reserved-name');
+    if (reserved.has(field.name)) problem(keyOf(field.at), `"${field.name}" is a column of the golden record already; name the field otherwise`, 'reserved-name');
     if (!fields.has(field.from))
       problem(spec.golden?.[field.name] !== undefined && typeof spec.golden[field.name] === 'object' ? [...field.at, 'from'] : field.at, `unknown identifier or attribute "${field.from}"${didYouMean(field.from, fields)}`, 'unknown-identifier');
   }

@@ -112,7 +112,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     }
     const results = await runGrouped(engine, selected, options, maxRejected, locks);
     progress.stop();
-    for (const result of results) summarise(context, result);
+    for (const result of results) summarise(context, result, options.sandbox === true);
     if (sandboxed) await describeSandbox(context, sandboxed.running, sandboxed.external);
     const failed = results.filter((r) => r.status === 'failed').length;
     await writeJson(join(targetDir(project), 'sync_results.json'), {
@@ -240,7 +240,8 @@ async function describeSandbox(context: CommandContext, running: RunningEmulator
   if (external) for (const [name, d] of Object.entries(external)) context.logger.info({ destination: name }, `sandbox ${name}: inspect it at ${d.endpoint}`);
 }
 
-function summarise(context: CommandContext, r: SyncResult): void {
+/** One line per sync; a sync with rejections names the command that lists them (with `--sandbox` after a sandbox run). */
+function summarise(context: CommandContext, r: SyncResult, sandbox: boolean): void {
   const fields = { sync: r.sync, status: r.status, runId: r.runId, ...r.counts, accepted: r.accepted, rejected: r.rejected, requests: r.requests, seconds: r.seconds };
   if (r.status === 'skipped') return context.logger.info(fields, `${r.sync}: skipped (${r.error})`);
   const counts = `added ${r.counts.added}, changed ${r.counts.changed}${r.mode === 'mirror' || r.mode === 'audience' ? `, removed ${r.counts.removed}` : ''}`;
@@ -253,7 +254,7 @@ function summarise(context: CommandContext, r: SyncResult): void {
   if (r.status === 'dry_run') return context.logger.info(fields, `${r.sync}: would send ${r.counts.added + r.counts.changed + r.counts.removed} (${counts})${tail}`);
   const sent = `${r.settled} sent (${r.accepted} accepted, ${r.rejected} rejected) in ${r.requests} requests, ${r.seconds} s — ${counts}${tail}`;
   if (r.status === 'failed') context.logger.error(fields, `${r.sync} failed: ${r.error}; ${sent}`);
-  else if (r.status === 'partial') context.logger.warn(fields, `${r.sync}: ${sent}; see \`tideline rejected ${r.sync}\``);
+  else if (r.status === 'partial') context.logger.warn(fields, `${r.sync}: ${sent}; see \`tideline rejected ${r.sync}${sandbox ? ' --sandbox' : ''}\``);
   else context.logger.info(fields, `${r.sync}: ${sent}`);
 }
 

@@ -3,7 +3,7 @@ import { sql } from '../dialects/sql.js';
 import type { Connection } from '../warehouses/connection.js';
 import { locatedLine, rejectedLines } from './csv-rejects.js';
 import { locate, type Project, type SourceDef } from './loader.js';
-import { Problems } from './problems.js';
+import { isKeyOf, keyOf, pathOf, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
 
@@ -68,7 +68,10 @@ export function analyseWithSources(
       dialect: d,
       vars: project.vars,
       columnsOf: (relation) => columns.get(relation),
-      problem: (at, message, code = 'invalid-model') => problems.error(code, message, locate(model.origin, at), [...model.origin.path, ...at]),
+      problem: (at, message, code = 'invalid-model') => {
+        const path = [...model.origin.path, ...pathOf(at)];
+        problems.error(code, message, model.origin.file.place(isKeyOf(at) ? keyOf(path) : path), path);
+      },
     });
     columns.set(name, outputs);
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);

@@ -23,8 +23,36 @@ export interface Problem {
 
 export type FieldPath = readonly (string | number)[];
 
+/**
+ * The key of the mapping entry at `path`, rather than its value: where a problem about a name written as a key is
+ * located (an output column of `columns:`, a field of a sync's `fields:`), so that it points at the name.
+ */
+export interface KeyOf {
+  readonly key: FieldPath;
+}
+
+/** Where a problem is in a YAML item: a value (a path), or a key (`keyOf(path)`). */
+export type Place = FieldPath | KeyOf;
+
+export function keyOf(path: FieldPath): KeyOf {
+  return { key: path };
+}
+
+export function pathOf(place: Place): FieldPath {
+  return isKeyOf(place) ? place.key : place;
+}
+
+export function isKeyOf(place: Place): place is KeyOf {
+  return !Array.isArray(place);
+}
+
+/** `a.b[0].c`; control characters of keys are escaped (`\n`), so that a hostile key cannot break the line. */
 export function formatField(path: FieldPath): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${escapeControls(p)}`)).join('');
+}
+
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
 export function formatProblem(problem: Problem, root?: string): string {

@@ -53,6 +53,13 @@ function reportIssues(
         problems.error('invalid-value', `expected one of ${values.join(', ')}, got ${describe(found)}${hint}`, file.locate(path), path);
         break;
       }
+      case 'invalid_key': {
+        // A key of a record (`columns:`, `fields:`, `types:`) that is not a valid name: the problem is the key's.
+        const key = path[path.length - 1];
+        const why = [...new Set(issue.issues.map((i) => i.message))].join('; ');
+        problems.error('invalid-key', `${JSON.stringify(String(key))} cannot be a key here: ${why}`, file.locateKey(path), path);
+        break;
+      }
       case 'invalid_union': {
         const found = valueAt(data, local);
         const options = (issue as { options?: unknown[] }).options;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import { interpolateEnv, type EnvLookup } from './env.js';
-import type { FieldPath, Location, Problems } from './problems.js';
+import { isKeyOf, type FieldPath, type Location, type Place, type Problems } from './problems.js';
 
 /**
  * A YAML file kept with its syntax tree, so that any field path of its parsed value can be turned back into the
@@ -57,7 +57,12 @@ export class YamlFile {
     return this.at(located);
   }
 
-  /** Location of the key `path[last]` itself (for unknown keys), falling back to `locate`. */
+  /** Location of a value (a path) or of a key (`keyOf(path)`). */
+  place(place: Place): Location {
+    return isKeyOf(place) ? this.locateKey(place.key) : this.locate(place);
+  }
+
+  /** Location of the key `path[last]` itself (unknown keys, names written as keys), falling back to `locate`. */
   locateKey(path: FieldPath): Location {
     const parent = this.nodeAt(path.slice(0, -1));
     const last = path[path.length - 1];

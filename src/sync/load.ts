@@ -278,7 +278,7 @@ function makeSync(
     });
   }
   if (fields.some((f) => f.name === keyField.name)) {
-    error('bad-field', `"${keyField.name}" is the key's destination field; it cannot also be mapped as a field`, 'fields', keyField.name);
+    problems.error('bad-field', `"${keyField.name}" is the key's destination field; it cannot also be mapped as a field`, file.locateKey(at('fields', keyField.name)), at('fields', keyField.name));
     ok = false;
   }
   for (const field of [keyField, ...fields]) {
@@ -302,7 +302,12 @@ function makeSync(
   }
   const shape = { object: parsed.object, mode: parsed.mode, keyField: keyField.name, fields: fields.map((f) => f.name) };
   for (const problem of type.checkSync?.(destination.config, shape, { targets: context.targets }) ?? []) {
-    problems.error('invalid-sync', problem.message, file.locate(at(...problem.at)), at(...problem.at));
+    // A destination sees the mapped fields by name only: a problem at ['fields', name] is about the name, a key; one
+    // at ['key'] is about the key's field name, written at `key.field` (else `key` itself).
+    const fieldName = problem.at.length === 2 && problem.at[0] === 'fields';
+    const keyName = problem.at.length === 1 && problem.at[0] === 'key';
+    const place = fieldName ? file.locateKey(at(...problem.at)) : file.locate(keyName ? at('key', 'field') : at(...problem.at));
+    problems.error('invalid-sync', problem.message, place, at(...problem.at));
     ok = false;
   }
   if (!ok) return undefined;
