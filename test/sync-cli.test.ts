@@ -263,6 +263,10 @@ syncs:
     expect(listed.stdout).toMatch(/ {2}invalid_email {2}×1 {2}.*HubSpot refuses an e-mail address as invalid/);
     // The production state has no rejection: without --sandbox the hint would have shown nothing.
     expect((await runCli(['rejected', 'hs_contacts'], { cwd: root })).stdout).toBe('no rejected records for hs_contacts\n');
-    for (const output of [sync.stderr, sync.stdout, listed.stdout, listed.stderr]) expect(output).not.toContain('x@@y.com');
+    // A sync failed by --max-rejected names the same command.
+    const failing = await runCli(['sync', '--sandbox', '--full-resync', '--max-rejected', '0', '--log-format', 'pretty'], { cwd: root });
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toContain('more than max_rejected allows (0); see `tideline rejected hs_contacts --sandbox`');
+    for (const output of [sync.stderr, sync.stdout, listed.stdout, listed.stderr, failing.stderr]) expect(output).not.toContain('x@@y.com');
   }, 120_000);
 });

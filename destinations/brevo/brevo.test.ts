@@ -26,7 +26,7 @@ function batch(keys: string[], operation: Batch['operation'] = 'upsert', object 
 
 /** A batch keyed by ext_id, contacts never seen before (no contact id kept): each one is a create. */
 function extBatch(ids: string[], operation: Batch['operation'] = 'upsert', object = 'contacts', idempotencyKey = `k-${ids.join('-')}`): Batch {
-  return { object, operation, keyField: 'ext_id', records: ids.map((key) => ({ key, fields: { email: `c${key}@x.com` }, destinationId: null })), signal: AbortSignal.timeout(5000), idempotencyKey };
+  return { object, operation, keyField: 'ext_id', records: ids.map((key) => ({ key, fields: { email: `c${key}@x.com` }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey };
 }
 
 describe('brevo adapter against its emulator', () => {

@@ -94,6 +94,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       logger: context.logger,
       stateSchema: sandboxed ? sandboxStateSchema(project) : undefined,
       configFor: sandboxed ? (destination) => sandboxed.configs.get(destination.name) : undefined,
+      sandbox: sandboxed !== undefined,
       onProgress: (event) => progress.update(event),
       signal: abort.signal,
     });

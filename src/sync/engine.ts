@@ -79,6 +79,8 @@ export interface EngineOptions {
   readonly logger: Logger;
   /** Where state lives (the sandbox uses its own schema). Default: the project's state schema. */
   readonly stateSchema?: string;
+  /** True when the run sends to the sandbox's emulators and keeps the sandbox's state: hints name `--sandbox`. */
+  readonly sandbox?: boolean;
   /** The config to use for a destination instead of the project's (the sandbox points them at emulators). */
   readonly configFor?: (destination: DestinationDef) => unknown;
   /** Opens another warehouse target by name, for table destinations (default: the project's targets). */
@@ -470,7 +472,7 @@ class SyncRun {
       const settled = executor.stats.accepted + executor.stats.rejected;
       const allowed = thresholdValue(limit, settled);
       if (executor.stats.rejected > allowed) {
-        throw new SyncFailure(`${executor.stats.rejected} of ${settled} records were rejected, more than max_rejected allows (${allowed}); see \`tideline rejected ${sync.name}\``);
+        throw new SyncFailure(`${executor.stats.rejected} of ${settled} records were rejected, more than max_rejected allows (${allowed}); see \`tideline rejected ${sync.name}${engineOptions.sandbox ? ' --sandbox' : ''}\``);
       }
     }
   }
