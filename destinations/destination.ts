@@ -249,6 +249,8 @@ export interface DestinationType<Config> {
   retainValue?(config: Config, field: string, value: FieldValue): FieldValue;
   /** Bytes a record adds to a request, for `maxBatchBytes` (default: its JSON length). */
   recordBytes?(record: OutboundRecord): number;
+  /** The vendor API version this config speaks (HTTP destinations of versioned APIs); absent for unversioned ones. */
+  apiVersion?(config: Config): ApiVersion;
   open(config: Config, context: DestinationContext): Promise<DestinationSession>;
   /**
    * `tideline validate --remote`: the fields the destination object has, asked of the API (or its emulator), so that
@@ -262,6 +264,20 @@ export interface DestinationType<Config> {
     start(context: SandboxContext): Promise<Emulator>;
     sandboxConfig(config: Config, emulator: Emulator): Config;
   };
+}
+
+/**
+ * The version of a vendor API a destination speaks, with the vendor's published end of support. Declared in the
+ * destination's `protocol.ts` with the source of each date; `tideline validate` warns within 90 days of `sunset` and
+ * fails past it, and the emulator refuses versions outside the vendor's window with the vendor's own error.
+ */
+export interface ApiVersion {
+  /** As the API spells it in paths or headers: `v24.0`, `202511`, `2026-03`. */
+  readonly version: string;
+  /** The day the vendor stops serving it (`YYYY-MM-DD`), or undefined when none is announced. */
+  readonly sunset: string | undefined;
+  /** Where the dates come from (the vendor's page), for the README and reviewers. */
+  readonly source: string;
 }
 
 /** A registered destination type, its config type erased; configs reaching it were produced by its schema. */
