@@ -46,7 +46,10 @@ const META_VECTORS: readonly Vector[] = [
   ['last_name', "d'Artagnan Jr.", 'dartagnanjr'],
   ['city', ' Saint-Étienne ', 'saintetienne'],
   ['city', 'New York 10', 'newyork'],
-  ['postal_code', ' SW1A 1AA ', 'sw1a1aa'],
+  // UK: area, district and sector only.
+  ['postal_code', ' SW1A 1AA ', 'sw1a1'],
+  ['postal_code', 'M1 1AE', 'm11'],
+  ['postal_code', '75 001', '75001'],
   ['postal_code', '94043-1351', '94043'],
   ['country_code', 'FR', 'fr'],
   ['country_code', 'FRA', null],
@@ -57,6 +60,20 @@ const META_VECTORS: readonly Vector[] = [
   ['gender', ' M ', 'm'],
   ['gender', 'x', null],
   ['external_id', ' C-0042 ', 'C-0042'],
+  ['first_initial', ' Émile ', 'é'],
+  ['first_initial', '-', null],
+  ['state', 'CA', 'ca'],
+  ['state', 'New York', 'ny'],
+  ['state', 'Île-de-France', 'iledefrance'],
+  ['birth_month', '1985-03-02', '03'],
+  ['birth_month', '7', '07'],
+  ['birth_month', '13', null],
+  ['birth_day', '1985-03-02', '02'],
+  ['birth_day', 31, '31'],
+  ['birth_day', '32', null],
+  // Advertising ids are sent as they are (lower-case, hyphens kept): never hashed.
+  ['mobile_advertiser_id', ' AECE52E7-03EE-455A-B3C4-E57283966239 ', 'aece52e7-03ee-455a-b3c4-e57283966239'],
+  ['mobile_advertiser_id', 'not-an-id', null],
 ];
 
 function check(rules: Readonly<Partial<Record<IdentifierField, IdentifierRule>>>, vectors: readonly Vector[]) {

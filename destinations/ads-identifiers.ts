@@ -16,8 +16,27 @@ import type { FieldValue } from './destination.js';
  * digits **without** it (`33612345678`).
  */
 
-/** Mapped field names an ads sync may use, shared by both platforms (a sync can switch platform unchanged). */
-export const IDENTIFIER_FIELDS = ['email', 'phone', 'first_name', 'last_name', 'city', 'postal_code', 'country_code', 'birth_year', 'gender', 'external_id'] as const;
+/**
+ * Mapped field names an ads sync may use, shared by both platforms (a sync can switch platform unchanged); a platform
+ * leaves out the fields it has no key for (Google takes the first six). The last five are Meta's alone.
+ */
+export const IDENTIFIER_FIELDS = [
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'city',
+  'postal_code',
+  'country_code',
+  'birth_year',
+  'gender',
+  'external_id',
+  'state',
+  'birth_month',
+  'birth_day',
+  'first_initial',
+  'mobile_advertiser_id',
+] as const;
 export type IdentifierField = (typeof IDENTIFIER_FIELDS)[number];
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
@@ -86,21 +105,38 @@ export const GOOGLE: Readonly<Partial<Record<IdentifierField, IdentifierRule>>> 
 };
 
 /**
- * Meta Custom Audiences multi-key schema. All hashed but EXTERN_ID: EMAIL trimmed and lower-cased; PHONE digits
- * only with the country code, no `+`, no leading zeros; FN/LN lower-case letters only, no punctuation or spaces
- * (letters beyond a–z kept as UTF-8, as Meta documents); CT lower-case a–z only (accents folded, no spaces); ZIP
- * lower-case without spaces (US: the first 5 digits); COUNTRY ISO alpha-2 lower-case; DOBY `YYYY`; GEN `m` | `f`.
+ * Meta Custom Audiences multi-key schema, as the hashing table of "Customer File Custom Audiences" says
+ * (https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences, updated 2026-04-28; the key
+ * names are in destinations/meta/protocol.ts). All SHA-256 hashed but EXTERN_ID and MADID:
+ *  - EMAIL: trimmed, lower-cased;
+ *  - PHONE: digits only with the country code, no `+`, no leading zeros (a national number takes
+ *    `default_phone_country`);
+ *  - FN, LN: lower-case letters only, no punctuation or spaces (letters beyond a–z kept, UTF-8); FI: the first of them;
+ *  - CT: lower-case a–z only, no punctuation, special characters or spaces (accents folded);
+ *  - ST: a US state as its 2-letter ANSI code, lower-case (full names mapped); elsewhere lower-case a–z only;
+ *  - ZIP: lower-case without spaces; US: the first 5 digits; UK: area, district and sector (`sw1a 1aa` → `sw1a1`);
+ *  - COUNTRY: ISO 3166-1 alpha-2, lower-case;
+ *  - DOBY `YYYY` (1900 to this year), DOBM `MM` (01–12), DOBD `DD` (01–31): each also read from a full date
+ *    `YYYY-MM-DD`, so one date column can fill all three;
+ *  - GEN: `m` | `f`;
+ *  - MADID (an IDFA or Android advertising id): lower-case, hyphens kept, **not hashed**;
+ *  - EXTERN_ID: the advertiser's own id, as it is, **not hashed**.
  */
 export const META: Readonly<Record<IdentifierField, IdentifierRule>> = {
   email: { hashed: true, normalise: (s) => email(s.toLowerCase()) },
   phone: { hashed: true, normalise: (s, o) => e164(s, o.defaultCountry)?.slice(1) ?? null },
-  first_name: { hashed: true, normalise: (s) => lettersOnly(s.toLowerCase()) },
-  last_name: { hashed: true, normalise: (s) => lettersOnly(s.toLowerCase()) },
-  city: { hashed: true, normalise: (s) => withoutDiacritics(s.toLowerCase()).replace(/[^a-z]+/g, '') },
+  first_name: { hashed: true, normalise: (s) => lettersOnly(s.toLowerCase()) || null },
+  first_initial: { hashed: true, normalise: (s) => [...lettersOnly(s.toLowerCase())][0] ?? null },
+  last_name: { hashed: true, normalise: (s) => lettersOnly(s.toLowerCase()) || null },
+  city: { hashed: true, normalise: (s) => asciiLetters(s) },
+  state: { hashed: true, normalise: (s) => usState(s) ?? asciiLetters(s) },
   postal_code: { hashed: true, normalise: (s) => metaZip(s) },
   country_code: { hashed: true, normalise: (s) => countryCode(s) },
   birth_year: { hashed: true, normalise: (s) => birthYear(s) },
+  birth_month: { hashed: true, normalise: (s) => datePart(s, 'month') },
+  birth_day: { hashed: true, normalise: (s) => datePart(s, 'day') },
   gender: { hashed: true, normalise: (s) => gender(s) },
+  mobile_advertiser_id: { hashed: false, normalise: (s) => advertisingId(s) },
   external_id: { hashed: false, normalise: (s) => s },
 };
 
@@ -113,11 +149,17 @@ function countryCode(s: string): string | null {
   return /^[a-z]{2}$/.test(code) ? code : null;
 }
 
+/** UK postcodes: outward code (area and district), then the inward code's sector digit and unit letters. */
+const UK_POSTCODE = /^([a-z]{1,2}\d[a-z\d]?)(\d)[abd-hjlnp-uw-z]{2}$/;
+
 function metaZip(s: string): string | null {
   const zip = s.toLowerCase().replace(/\s+/gu, '');
   // A US ZIP+4 keeps its first five digits.
   const us = /^(\d{5})-\d{4}$/.exec(zip);
-  return us ? us[1]! : zip;
+  if (us) return us[1]!;
+  // A full UK postcode keeps area, district and sector.
+  const uk = UK_POSTCODE.exec(zip);
+  return uk ? `${uk[1]}${uk[2]}` : zip || null;
 }
 
 function birthYear(s: string): string | null {
@@ -125,6 +167,45 @@ function birthYear(s: string): string | null {
   if (year === undefined) return null;
   const n = Number(year);
   return n >= 1900 && n <= new Date().getUTCFullYear() ? year : null;
+}
+
+/** Month (`MM`) or day (`DD`) of a birth date: a number, or read from a full date `YYYY-MM-DD`. */
+function datePart(s: string, part: 'month' | 'day'): string | null {
+  const full = /^\d{4}-(\d{1,2})-(\d{1,2})(?:$|[T ])/.exec(s);
+  const text = full ? full[part === 'month' ? 1 : 2]! : /^\d{1,2}$/.test(s) ? s : undefined;
+  if (text === undefined) return null;
+  const n = Number(text);
+  return n >= 1 && n <= (part === 'month' ? 12 : 31) ? String(n).padStart(2, '0') : null;
+}
+
+/** Lower-case a–z only: accents folded, everything else (spaces, digits, punctuation) dropped. */
+function asciiLetters(s: string): string | null {
+  return withoutDiacritics(s.toLowerCase()).replace(/[^a-z]+/g, '') || null;
+}
+
+/** An IDFA or Android advertising id: a UUID, lower-cased with its hyphens. */
+function advertisingId(s: string): string | null {
+  const id = s.trim().toLowerCase();
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : null;
+}
+
+/** The ANSI (USPS) codes of the US states, the District of Columbia and the territories, by full name. */
+const US_STATES: Readonly<Record<string, string>> = {
+  alabama: 'al', alaska: 'ak', arizona: 'az', arkansas: 'ar', california: 'ca', colorado: 'co', connecticut: 'ct',
+  delaware: 'de', districtofcolumbia: 'dc', florida: 'fl', georgia: 'ga', hawaii: 'hi', idaho: 'id', illinois: 'il',
+  indiana: 'in', iowa: 'ia', kansas: 'ks', kentucky: 'ky', louisiana: 'la', maine: 'me', maryland: 'md',
+  massachusetts: 'ma', michigan: 'mi', minnesota: 'mn', mississippi: 'ms', missouri: 'mo', montana: 'mt',
+  nebraska: 'ne', nevada: 'nv', newhampshire: 'nh', newjersey: 'nj', newmexico: 'nm', newyork: 'ny',
+  northcarolina: 'nc', northdakota: 'nd', ohio: 'oh', oklahoma: 'ok', oregon: 'or', pennsylvania: 'pa',
+  rhodeisland: 'ri', southcarolina: 'sc', southdakota: 'sd', tennessee: 'tn', texas: 'tx', utah: 'ut', vermont: 'vt',
+  virginia: 'va', washington: 'wa', westvirginia: 'wv', wisconsin: 'wi', wyoming: 'wy', puertorico: 'pr',
+  guam: 'gu', americansamoa: 'as', northernmarianaislands: 'mp', usvirginislands: 'vi',
+};
+
+/** A US state written as its full name, mapped to its code; undefined for anything else. */
+function usState(s: string): string | undefined {
+  const letters = asciiLetters(s);
+  return letters === null ? undefined : US_STATES[letters];
 }
 
 function gender(s: string): string | null {
