@@ -110,6 +110,11 @@ export interface EmulatorServerOptions {
   readonly port?: number;
   /** Milliseconds of a monotonic clock, for the rate limit (default performance.now): tests move time themselves. */
   readonly clock?: () => number;
+  /**
+   * Largest request line and headers accepted, in bytes (Node's default: 16 KiB), for APIs whose clients send data
+   * in the URL (Meta's removals).
+   */
+  readonly maxHeaderSize?: number;
 }
 
 /** Records per object, by key, as the emulated API holds them; and how many times each key was created. */
@@ -279,7 +284,7 @@ export class EmulatorServer implements Emulator {
   /** Starts listening on 127.0.0.1 (never another interface: emulators are for this machine only). */
   static async start(api: ApiContract, options: EmulatorServerOptions = {}): Promise<EmulatorServer> {
     let emulator: EmulatorServer | undefined;
-    const server = createServer((req, res) => {
+    const server = createServer({ maxHeaderSize: options.maxHeaderSize }, (req, res) => {
       void emulator!.#serve(req, res).catch((error: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) }));
       });

@@ -19,16 +19,21 @@ import {
   type RecordOutcome,
   type SyncShape,
 } from '../destination.js';
-import { describeRequest, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { describeRequest, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
 import {
-  AUTH_CODES,
+  API_VERSION_PATTERN,
   BUSINESS_USAGE_HEADER,
+  CHECK_FIELDS,
+  DEFAULT_API_VERSION,
   FIELD_OF,
-  FLAGGED_SUBCODE,
+  FLAGGED_OPERATION_STATUS,
+  marketingApiVersion,
+  MAX_DELETE_URL_CHARS,
   MAX_ROWS,
   regainAccessMs,
   SCHEMA_KEYS,
+  stopAnswer,
   THROTTLE_CODES,
   TRANSIENT_CODES,
   type ErrorBody,
@@ -46,7 +51,8 @@ export const metaConfigSchema = z.strictObject({
   access_token: z.string().min(1),
   /** The ad account owning the audiences (`act_<id>`), for the lock and messages. */
   ad_account_id: z.string().regex(/^(act_)?\d+$/, 'an ad account id: act_<digits>').optional(),
-  api_version: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version such as v23.0').default('v23.0'),
+  /** The Marketing API version (protocol.ts lists Meta's versions and their expiry). */
+  api_version: z.string().regex(API_VERSION_PATTERN, `a Marketing API version such as ${DEFAULT_API_VERSION}`).default(DEFAULT_API_VERSION),
   endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://graph.facebook.com'),
   /** Country of phone numbers written without their country code (ISO alpha-2). */
   default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional(),
@@ -75,6 +81,7 @@ export const meta = defineDestination<MetaConfig>({
     timeoutMs: 120_000,
   }),
   checkSync: (_config, sync) => checkSync(sync),
+  apiVersion: (config) => marketingApiVersion(config.api_version),
   lockScope: (config, object) => `meta:${config.ad_account_id ?? 'audience'}#${object}`,
   retainFields: () => IDENTIFIER_FIELDS,
   retainValue: (config, field, value) => {
@@ -122,16 +129,22 @@ class MetaSession implements DestinationSession {
     private readonly context: DestinationContext,
   ) {
     const names = new Set(context.fields.map((f) => f.name));
-    if (context.keyField === 'external_id') names.add('external_id');
+    // The key fills its own column when it is an identifier (external_id → EXTERN_ID).
+    if ((IDENTIFIER_FIELDS as readonly string[]).includes(context.keyField)) names.add(context.keyField);
     this.#schema = SCHEMA_KEYS.filter((key) => names.has(FIELD_OF[key]));
     this.#replace = context.fullResync && context.mode === 'audience' ? { sessionId: randomInt(1, 2 ** 47), seq: 0, sent: 0, lastRows: [], closed: false, queue: Promise.resolve() } : undefined;
   }
 
+  /**
+   * Reads the audience (`GET /{id}?fields=id,operation_status`): the token, the version and the audience are checked
+   * by one request before anything is sent, and an audience flagged for integrity restrictions stops the sync here.
+   */
   async check(): Promise<void> {
-    const url = new URL(`${this.base()}/${this.context.object}`);
-    url.searchParams.set('fields', 'id,operation_status');
-    url.searchParams.set('access_token', this.config.access_token);
-    await this.call({ method: 'GET', url: url.toString(), signal: AbortSignal.timeout(30_000) });
+    const request: HttpRequest = { method: 'GET', url: this.url(this.context.object, { fields: CHECK_FIELDS.join(',') }), signal: AbortSignal.timeout(30_000) };
+    const audience = (await this.call(request)) as { operation_status?: { code?: number } };
+    if (audience.operation_status?.code === FLAGGED_OPERATION_STATUS) {
+      throw new StopSyncError(`${describeRequest(request)}: the audience is flagged for integrity restrictions (operation_status ${FLAGGED_OPERATION_STATUS}); resolve or appeal them in Audience Manager, or sync to a new audience — nothing was sent`);
+    }
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -146,8 +159,9 @@ class MetaSession implements DestinationSession {
     });
     if (!rows.length) return outcomes;
     const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    if (!remove && this.#replace) await this.replaceBatch(rows, batch.signal);
-    else await this.users(remove ? 'DELETE' : 'POST', 'users', { schema: this.#schema, data: rows }, undefined, batch.signal);
+    if (remove) await this.remove(rows, batch.signal);
+    else if (this.#replace) await this.replaceBatch(rows, batch.signal);
+    else await this.users('POST', 'users', { schema: this.#schema, data: rows }, undefined, batch.signal);
     // Meta counts invalid rows without naming them (num_invalid_entries, in the run facts): every row sent is answered.
     return outcomes;
   }
@@ -177,7 +191,7 @@ class MetaSession implements DestinationSession {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
     const row = this.#schema.map((key) => {
       const field = FIELD_OF[key];
-      const value = key === 'EXTERN_ID' && this.context.keyField === 'external_id' ? record.key : record.fields[field];
+      const value = field === this.context.keyField ? record.key : record.fields[field];
       return identifier(META[field], value, options) ?? '';
     });
     return row.some((v) => v !== '') ? row : undefined;
@@ -208,9 +222,36 @@ class MetaSession implements DestinationSession {
     if (last) replace.closed = true;
   }
 
+  /**
+   * Removals go as the official SDK sends them: `DELETE /{id}/users` with `payload` in the query string. Rows are
+   * split so that no URL exceeds MAX_DELETE_URL_CHARS; a removal is idempotent, so a batch the engine retries after a
+   * failure part-way sends its first requests again harmlessly.
+   */
+  private async remove(rows: string[][], signal: AbortSignal): Promise<void> {
+    let start = 0;
+    while (start < rows.length) {
+      let end = rows.length;
+      while (end - start > 1 && this.deleteUrl(rows.slice(start, end)).length > MAX_DELETE_URL_CHARS) end = start + Math.ceil((end - start) / 2);
+      await this.users('DELETE', 'users', { schema: this.#schema, data: rows.slice(start, end) }, undefined, signal);
+      start = end;
+    }
+  }
+
+  private deleteUrl(rows: string[][]): string {
+    return this.url(`${this.context.object}/users`, { payload: JSON.stringify({ schema: this.#schema, data: rows }) });
+  }
+
+  /**
+   * One users request, with the parameters where the official SDK's transport puts them (FacebookAdsApi.call): a JSON
+   * body for POST, the query string for DELETE (objects JSON-encoded); the access token in the query string.
+   */
   private async users(method: 'POST' | 'DELETE', edge: 'users' | 'usersreplace', payload: Payload, session: ReplaceSession | undefined, signal: AbortSignal): Promise<UsersResponse> {
-    const body = JSON.stringify({ payload, ...(session ? { session } : {}), access_token: this.config.access_token });
-    const request: HttpRequest = { method, url: `${this.base()}/${this.context.object}/${edge}`, headers: { 'content-type': 'application/json', 'user-agent': 'tideline-meta' }, body, signal };
+    const params = { payload, ...(session ? { session } : {}) };
+    const path = `${this.context.object}/${edge}`;
+    const request: HttpRequest =
+      method === 'DELETE'
+        ? { method, url: this.url(path, { payload: JSON.stringify(payload) }), headers: { 'user-agent': USER_AGENT }, signal }
+        : { method, url: this.url(path, {}), headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT }, body: JSON.stringify(params), signal };
     const answer = (await this.call(request)) as Partial<UsersResponse>;
     this.#facts.requests++;
     this.#facts.num_received += Number(answer.num_received ?? 0);
@@ -218,8 +259,10 @@ class MetaSession implements DestinationSession {
     return answer as UsersResponse;
   }
 
-  private base(): string {
-    return `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}`;
+  /** `{endpoint}/{version}/{path}?{params}&access_token=…`, parameters in the SDK's order (its own, then the token). */
+  private url(path: string, params: Readonly<Record<string, string>>): string {
+    const query = new URLSearchParams({ ...params, access_token: this.config.access_token });
+    return `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}/${path}?${query.toString()}`;
   }
 
   private async call(request: HttpRequest): Promise<unknown> {
@@ -229,7 +272,13 @@ class MetaSession implements DestinationSession {
   }
 }
 
-/** The typed error for a Graph API error answer. Messages carry codes, never values or tokens. */
+const USER_AGENT = 'tideline-meta';
+
+/**
+ * The typed error for a Graph API error answer. Version, permission, allow-list and policy answers (protocol.ts
+ * `stopAnswer`) stop the sync at the first request, naming the cause and the fix: no retry, no halving. Messages
+ * carry codes and Meta's text with e-mail addresses scrubbed, never tokens or record values.
+ */
 export function metaError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse): Error {
   let error: ErrorBody['error'] | undefined;
   try {
@@ -240,13 +289,16 @@ export function metaError(request: Pick<HttpRequest, 'method' | 'url'>, response
   const code = Number(error?.code ?? 0);
   const subcode = error?.error_subcode;
   const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${code ? ` (code ${code}${subcode ? `/${subcode}` : ''})` : ''}`);
-  if (code === 100 && subcode === FLAGGED_SUBCODE) {
-    return new StopSyncError(`${what}: the audience is flagged for integrity restrictions (Audience Upload Blocked); resolve them in Audience Manager or sync to a new audience — nothing more is sent this run`);
+  const stop = stopAnswer(code, subcode, response.status);
+  if (stop) {
+    const version = /\/(v\d+\.\d+)\//.exec(describeRequest(request))?.[1];
+    const cause = code === 2635 && version ? stop.cause.replace('version', `version ${version}`) : stop.cause;
+    const message = `${what}: ${cause}; ${stop.fix} — nothing more is sent this run`;
+    return stop.kind === 'auth' ? new AuthError(message) : new StopSyncError(message);
   }
   if (THROTTLE_CODES.has(code) || response.status === 429) return new RateLimitedError(`${what}: throttled`, regainAccessMs(response.headers.get(BUSINESS_USAGE_HEADER)));
-  if (AUTH_CODES.has(code) || response.status === 401 || response.status === 403) return new AuthError(`${what}: authentication refused (check the destination's access_token and its ads_management permission)`);
+  if (response.status === 401 || response.status === 403) return new AuthError(`${what}: authentication refused (check the destination's access_token and its ads_management permission)`);
   if (TRANSIENT_CODES.has(code) || response.status === 408 || response.status >= 500) return new TransientError(what);
-  if (response.status === 404 || code === 803) return new StopSyncError(`${what}: check the sync's object (the custom audience id)`);
-  if (response.status === 400) return new BatchRejectedError(`${what}: ${redactor.scrub(error?.message ?? 'invalid request').slice(0, 300)}`, `meta_${code || 400}`);
+  if (response.status === 400) return new BatchRejectedError(`${what}: ${redactor.scrub(scrubEmails(error?.message ?? 'invalid request')).slice(0, 300)}`, `meta_${code || 400}`);
   return new StopSyncError(what);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Contact, ContractKit, ContractShape } from '../emulator-kit/contract.js';
 import { startMetaEmulator } from './emulator.js';
+import { sdkDefinitions } from './sdk-definitions.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 /** Meta's normalised names (lower-case letters only), written out here rather than taken from the adapter. */
@@ -10,6 +11,8 @@ const name = (s: string) => s.toLowerCase().replace(/[^a-z]/g, '');
  * Meta Custom Audiences take only mode audience with audience keys. The suite syncs contacts keyed by
  * `external_id` (sent unhashed as EXTERN_ID) with their raw e-mail, phone and names; the audience then holds, per
  * member (keyed by EXTERN_ID), the SHA-256 of each normalised value (phone: digits with the country code, no `+`).
+ * The emulator validates every request against the official Business SDK's definitions of a CustomAudience (its
+ * fields and edges, sdk-definitions.ts) and refuses what they lack.
  */
 export const shape: ContractShape = {
   mode: 'audience',
@@ -32,6 +35,7 @@ export const kit: ContractKit = {
   },
   async start(options) {
     const emulator = await startMetaEmulator({
+      definitions: sdkDefinitions(),
       maxRows: options.maxBatchRecords,
       rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
     });
@@ -47,7 +51,11 @@ export const kit: ContractKit = {
       records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
       maxBatch: () => emulator.stats.maxRowsSeen,
       rateLimited: () => emulator.stats.throttled,
-      close: () => emulator.close(),
+      close: async () => {
+        // A request outside Meta's definitions fails the case even when the sync recovered from its answer.
+        await emulator.close();
+        if (emulator.stats.contractViolations) throw new Error(`${emulator.stats.contractViolations} request(s) broke the SDK's definitions of a CustomAudience`);
+      },
     };
   },
 };

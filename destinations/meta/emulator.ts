@@ -1,7 +1,44 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { BUSINESS_USAGE_HEADER, FLAGGED_SUBCODE, MAX_ROWS, SCHEMA_KEYS, type ErrorBody, type SchemaKey, type UsersRequest, type UsersResponse } from './protocol.js';
+import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import {
+  API_VERSION_PATTERN,
+  BUSINESS_USAGE_HEADER,
+  FLAGGED_OPERATION_STATUS,
+  FLAGGED_SUBCODE,
+  LATEST_API_VERSION,
+  MAX_ROWS,
+  PAYLOAD_KEYS,
+  paramsInQuery,
+  SCHEMA_KEYS,
+  SESSION_KEYS,
+  SESSION_REQUIRED,
+  UNHASHED_KEYS,
+  UNSUPPORTED_REQUEST_SUBCODE,
+  USERS_PARAMS,
+  VERSION_EXPIRED_CODE,
+  versionExpired,
+  type ErrorBody,
+  type SchemaKey,
+  type UsersResponse,
+} from './protocol.js';
+
+/**
+ * What the vendor's machine-readable definitions say about a CustomAudience node, for the emulator to enforce on top
+ * of the documented facts of protocol.ts. Tests build it from the official Business SDK (sdk-definitions.ts, a dev
+ * dependency); without it (`tideline sandbox`) the emulator takes the documented edges and any field.
+ */
+export interface MetaDefinitions {
+  /** Where the definitions come from, for messages (`facebook-nodejs-business-sdk 24.0.1`). */
+  readonly source: string;
+  /** Readable fields of the node (the SDK's CustomAudience.Fields). */
+  readonly fields: ReadonlySet<string>;
+  /** Edges of the node with the method the SDK sends them with: `POST users`, `DELETE users`, `GET sessions`… */
+  readonly edges: ReadonlySet<string>;
+}
+
+/** Writes refused as Meta refuses them when the token, the app or the account is not allowed to (see protocol.ts). */
+export type WriteRefusal = 'permissions' | 'terms' | 'policy';
 
 export interface MetaEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
@@ -11,9 +48,15 @@ export interface MetaEmulatorOptions {
   readonly adAccountId?: string;
   /** Most rows per request (Meta: 10,000); more is refused with code 100. */
   readonly maxRows?: number;
-  /** Audiences flagged for integrity restrictions: every write answers code 100 / subcode 1713230. */
+  /** Audiences flagged for integrity restrictions: operation_status 471, and every write answers code 100 / subcode 1713230. */
   readonly flagged?: readonly string[];
-  /** Keep every request body (tests check that no raw PII was sent). */
+  /** Every write to an audience is refused so (reads pass: a token with ads_read but not ads_management). */
+  readonly refuseWrites?: WriteRefusal;
+  /** Today, `YYYY-MM-DD` (UTC): versions expired on that day are answered #2635. Default: the real date. */
+  readonly today?: () => string;
+  /** The vendor's definitions to validate requests and answers against (tests: the official SDK's). */
+  readonly definitions?: MetaDefinitions;
+  /** Keep every request (tests compare them with the SDK's and check that no raw PII was sent). */
   readonly recordBodies?: boolean;
   readonly rateLimit?: RateLimitSpec;
   readonly faults?: FaultPlan;
@@ -30,6 +73,21 @@ export interface MetaStats {
   throttled: number;
   /** Replace sessions completed (last batch received). */
   replacements: number;
+  /** Requests refused for an expired version (#2635). */
+  expiredVersion: number;
+  /** Requests that broke the vendor's definitions (unknown edge, field or parameter). */
+  contractViolations: number;
+}
+
+/** A request as the emulator received it: method, path, query parameters and the body's parameters. */
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  /** The body's top-level parameters (JSON object or form), `{}` when there is none. */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** The raw query string and body, for checks that no raw PII was sent. */
+  readonly raw: string;
 }
 
 interface Session {
@@ -40,20 +98,26 @@ interface Session {
 }
 
 /**
- * Meta Custom Audiences as the Graph API answers: `access_token` checked (code 190), multi-key payloads checked
- * against their schema, ≤ 10,000 rows per request, every hashed column SHA-256 lower-case hex (other rows are counted
- * in `num_invalid_entries` and never added), flagged audiences refused (100 / 1713230), throttling answered with code
- * 80004 and `X-Business-Use-Case-Usage`, `usersreplace` sessions that swap the membership on their last batch.
+ * Meta Custom Audiences as the Graph API answers (facts in protocol.ts): versions past their expiry refused with
+ * #2635; `access_token` checked (code 190); parameters read where the SDK sends them (POST: body and query; GET and
+ * DELETE: the query string only, so a DELETE whose payload is in a body finds none); unknown parameters, payload keys
+ * and session keys refused; multi-key payloads checked against their schema, ≤ 10,000 rows per request, every hashed
+ * column SHA-256 lower-case hex and MADID a lower-case advertising id (other rows are counted in
+ * `num_invalid_entries` and never added); flagged audiences refused (100 / 1713230); throttling answered with code
+ * 80004 and `X-Business-Use-Case-Usage`; `usersreplace` sessions that swap the membership on their last batch. With
+ * `definitions`, edges and fields outside the vendor's definitions are refused too.
  * Membership lives in the store as object `<audience_id>` → member (EXTERN_ID, else the e-mail hash, else the phone
- * hash) → schema key → value.
+ * hash, else the MADID) → schema key → value.
  */
 export class MetaEmulator extends ServerEmulator {
   constructor(
     server: EmulatorServer,
     readonly accessToken: string,
     readonly stats: Readonly<MetaStats>,
-    /** Request bodies (and query strings) received, when `recordBodies` is set. */
+    /** Request query strings and bodies received, when `recordBodies` is set. */
     readonly bodies: readonly string[],
+    /** Requests received, parsed, when `recordBodies` is set. */
+    readonly requests: readonly ReceivedRequest[],
   ) {
     super(server);
   }
@@ -64,21 +128,38 @@ export class MetaEmulator extends ServerEmulator {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const ADVERTISING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const today = () => new Date().toISOString().slice(0, 10);
 
 export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Promise<MetaEmulator> {
   const accessToken = options.accessToken ?? `EAAB${randomBytes(24).toString('hex')}`;
   const account = options.adAccountId ?? 'act_1000000000';
   const flagged = new Set(options.flagged ?? []);
-  const stats: MetaStats = { maxRowsSeen: 0, rowsReceived: 0, invalidEntries: 0, unhashedValues: 0, throttled: 0, replacements: 0 };
+  const stats: MetaStats = { maxRowsSeen: 0, rowsReceived: 0, invalidEntries: 0, unhashedValues: 0, throttled: 0, replacements: 0, expiredVersion: 0, contractViolations: 0 };
   const sessions = new Map<string, Session>();
   const bodies: string[] = [];
+  const received: ReceivedRequest[] = [];
   const usage = (minutes: number, callCount: number) => JSON.stringify({ [account]: [{ type: 'custom_audience', call_count: callCount, total_cputime: 1, total_time: 1, estimated_time_to_regain_access: minutes }] });
+  const parsed = new WeakMap<EmulatorRequest, Params>();
+  const paramsOf = (request: EmulatorRequest): Params => {
+    let params = parsed.get(request);
+    if (!params) parsed.set(request, (params = readParams(request)));
+    return params;
+  };
 
   const api: ApiContract = {
     authenticate: (request) => {
-      if (options.recordBodies) bodies.push(`${request.query.toString()}\n${request.body.toString('utf8')}`);
-      const token = request.query.get('access_token') ?? requestJson<UsersRequest>(request)?.access_token;
-      if (token === accessToken) return undefined;
+      const params = paramsOf(request);
+      if (options.recordBodies) {
+        bodies.push(`${request.query.toString()}\n${request.body.toString('utf8')}`);
+        received.push({ method: request.method, path: request.path, query: Object.fromEntries(request.query), body: params.body, raw: `${request.query.toString()}\n${request.body.toString('utf8')}` });
+      }
+      const version = /^\/(v\d+\.\d+)\//.exec(request.path)?.[1];
+      if (version && API_VERSION_PATTERN.test(version) && versionExpired(version, (options.today ?? today)())) {
+        stats.expiredVersion++;
+        return { status: 400, body: error(VERSION_EXPIRED_CODE, `(#${VERSION_EXPIRED_CODE}) You are calling a deprecated version of the Ads API. Please update to the latest version: ${LATEST_API_VERSION}.`, 'OAuthException') };
+      }
+      if (params.all['access_token'] === accessToken) return undefined;
       return { status: 400, headers: { 'www-authenticate': 'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."' }, body: error(190, 'Invalid OAuth access token - Cannot parse access token', 'OAuthException') };
     },
     tooManyRequests: (state) => {
@@ -87,21 +168,48 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
     },
     serverError: (status) => ({ status, body: status === 500 ? error(1, 'An unknown error occurred', 'OAuthException') : error(2, 'Service temporarily unavailable', 'OAuthException') }),
     rateHeaders: (state) => ({ [BUSINESS_USAGE_HEADER]: usage(0, Math.round(100 * (1 - state.remaining / Math.max(1, state.limit)))) }),
-    handle: (request, store) => route(request, store),
+    handle: (request, store) => route(request, paramsOf(request), store),
   };
 
-  function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
-    let m: RegExpExecArray | null;
-    if ((m = /^\/v\d+\.\d+\/(\d+)$/.exec(request.path)) && request.method === 'GET') return { status: 200, body: { id: m[1], name: `Audience ${m[1]}`, operation_status: { code: flagged.has(m[1]!) ? 471 : 200, description: flagged.has(m[1]!) ? 'Audience upload blocked' : 'Normal' } } };
-    if ((m = /^\/v\d+\.\d+\/(\d+)\/(users|usersreplace)$/.exec(request.path))) {
-      const audience = m[1]!;
-      if (m[2] === 'users' && (request.method === 'POST' || request.method === 'DELETE')) return write(audience, request.method === 'POST' ? 'add' : 'remove', requestJson<UsersRequest>(request), store);
-      if (m[2] === 'usersreplace' && request.method === 'POST') return write(audience, 'replace', requestJson<UsersRequest>(request), store);
-    }
-    return { status: 400, body: error(100, 'Unsupported request - method type or path not supported', 'GraphMethodException', 33) };
+  /** Meta's answer to a request outside the definitions: code 100, as the Graph API answers an unknown edge or field. */
+  function violation(message: string, subcode?: number): EmulatorReply {
+    stats.contractViolations++;
+    return { status: 400, body: error(100, message, 'GraphMethodException', subcode) };
   }
 
-  function write(audience: string, kind: 'add' | 'remove' | 'replace', body: UsersRequest | undefined, store: RecordStore): EmulatorReply {
+  function route(request: EmulatorRequest, params: Params, store: RecordStore): EmulatorReply {
+    if (params.problem) return violation(params.problem);
+    const m = /^\/v\d+\.\d+\/(\d+)(?:\/([a-z_]+))?$/.exec(request.path);
+    const audience = m?.[1];
+    const edge = m?.[2];
+    const unsupported = () => violation(`Unsupported ${request.method.toLowerCase()} request. Object with ID '${audience ?? request.path}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, UNSUPPORTED_REQUEST_SUBCODE);
+    if (!audience) return unsupported();
+    if (edge === undefined) return request.method === 'GET' ? read(audience, params) : unsupported();
+    const known = options.definitions ? options.definitions.edges.has(`${request.method} ${edge}`) : DOCUMENTED_EDGES.has(`${request.method} ${edge}`);
+    if (!known) return unsupported();
+    if (edge === 'users' && (request.method === 'POST' || request.method === 'DELETE')) return write(audience, request.method === 'POST' ? 'add' : 'remove', params, store);
+    if (edge === 'usersreplace' && request.method === 'POST') return write(audience, 'replace', params, store);
+    // An edge of the definitions this emulator does not serve.
+    return unsupported();
+  }
+
+  /** `GET /{id}?fields=…`: the requested fields that the node has; an unknown field is refused as Meta does. */
+  function read(audience: string, params: Params): EmulatorReply {
+    const requested = String(params.all['fields'] ?? 'id').split(',').map((f) => f.trim()).filter(Boolean);
+    const unknown = options.definitions ? requested.find((f) => !options.definitions!.fields.has(f)) : undefined;
+    if (unknown !== undefined) return violation(`(#100) Tried accessing nonexisting field (${unknown}) on node type (CustomAudience)`);
+    const node: Record<string, unknown> = {
+      id: audience,
+      name: `Audience ${audience}`,
+      subtype: 'CUSTOM',
+      operation_status: flagged.has(audience) ? { code: FLAGGED_OPERATION_STATUS, description: 'This audience is flagged for integrity restrictions' } : { code: 200, description: 'Normal' },
+    };
+    return { status: 200, body: Object.fromEntries(requested.filter((f) => f in node).map((f) => [f, node[f]])) };
+  }
+
+  function write(audience: string, kind: 'add' | 'remove' | 'replace', params: Params, store: RecordStore): EmulatorReply {
+    const unknownParam = Object.keys(params.all).find((p) => !USERS_PARAMS.has(p));
+    if (unknownParam !== undefined) return violation(`(#100) ${unknownParam} is not a parameter of this edge: ${[...USERS_PARAMS].join(', ')}`);
     if (flagged.has(audience)) {
       return {
         status: 400,
@@ -109,45 +217,54 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
           error: {
             ...error(100, 'Invalid parameter', 'OAuthException', FLAGGED_SUBCODE).error,
             error_user_title: 'Audience Upload Blocked',
-            error_user_msg: 'Before updating user memberships, you must resolve integrity restrictions on this Data File Custom Audience.',
+            error_user_msg: 'Before updating user memberships, you must resolve integrity restrictions on this Data File Custom Audience. Go to Audience Manager to appeal the restrictions or create a new audience with updated data',
           },
         },
       };
     }
-    const payload = body?.payload;
-    if (!payload || !Array.isArray(payload.schema) || !Array.isArray(payload.data)) return { status: 400, body: error(100, '(#100) The parameter payload is required: {schema, data}', 'OAuthException') };
-    const unknown = payload.schema.find((k) => !SCHEMA_KEYS.includes(k));
-    if (unknown !== undefined || payload.schema.length === 0 || new Set(payload.schema).size !== payload.schema.length) return { status: 400, body: error(100, '(#100) Invalid schema: use distinct keys among EMAIL, PHONE, FN, LN, ZIP, CT, COUNTRY, DOBY, GEN, EXTERN_ID', 'OAuthException') };
+    if (options.refuseWrites) return refusal(options.refuseWrites);
+    const payload = asObject(params.all['payload']);
+    if (!payload || !Array.isArray(payload['schema']) || !Array.isArray(payload['data'])) return { status: 400, body: error(100, '(#100) The parameter payload is required: {schema, data}', 'OAuthException') };
+    const unknownKey = Object.keys(payload).find((k) => !PAYLOAD_KEYS.has(k));
+    if (unknownKey !== undefined) return violation(`(#100) payload.${unknownKey} is not a payload key: ${[...PAYLOAD_KEYS].join(', ')}`);
+    const schema = payload['schema'] as unknown[];
+    const data = payload['data'] as unknown[];
+    const unknown = schema.find((k) => !SCHEMA_KEYS.includes(k as SchemaKey));
+    if (unknown !== undefined || schema.length === 0 || new Set(schema).size !== schema.length) return { status: 400, body: error(100, `(#100) Invalid schema: use distinct keys among ${SCHEMA_KEYS.join(', ')}`, 'OAuthException') };
+    const keys = schema as SchemaKey[];
     const max = options.maxRows ?? MAX_ROWS;
-    stats.maxRowsSeen = Math.max(stats.maxRowsSeen, payload.data.length);
-    if (payload.data.length === 0 || payload.data.length > max) return { status: 400, body: error(100, `(#100) payload.data must hold 1 to ${max} rows`, 'OAuthException') };
+    stats.maxRowsSeen = Math.max(stats.maxRowsSeen, data.length);
+    if (data.length === 0 || data.length > max) return { status: 400, body: error(100, `(#100) payload.data must hold 1 to ${max} rows`, 'OAuthException') };
 
     let session: Session | undefined;
+    const s = asObject(params.all['session']);
     if (kind === 'replace') {
-      const s = body.session;
-      if (!s || !Number.isSafeInteger(s.session_id) || !Number.isInteger(s.batch_seq) || s.batch_seq < 1 || typeof s.last_batch_flag !== 'boolean') {
+      const unknownSessionKey = s ? Object.keys(s).find((k) => !SESSION_KEYS.has(k)) : undefined;
+      if (unknownSessionKey !== undefined) return violation(`(#100) session.${unknownSessionKey} is not a session key: ${[...SESSION_KEYS].join(', ')}`);
+      if (!s || SESSION_REQUIRED.some((k) => s[k] === undefined) || !Number.isSafeInteger(s['session_id']) || !Number.isInteger(s['batch_seq']) || (s['batch_seq'] as number) < 1 || typeof s['last_batch_flag'] !== 'boolean') {
         return { status: 400, body: error(100, '(#100) session {session_id, batch_seq, last_batch_flag, estimated_num_total} is required', 'OAuthException') };
       }
-      const id = `${audience}:${s.session_id}`;
+      const id = `${audience}:${String(s['session_id'])}`;
       session = sessions.get(id) ?? { audience, members: new Map(), batches: new Set(), closed: false };
       sessions.set(id, session);
       if (session.closed) return { status: 400, body: error(100, '(#100) The replace session has already ended', 'OAuthException') };
-      session.batches.add(s.batch_seq);
+      session.batches.add(s['batch_seq'] as number);
     }
 
     const members = session ? session.members : store.object(audience);
     const samples: Record<string, string> = {};
     let invalid = 0;
-    payload.data.forEach((row, index) => {
-      const problem = rowProblem(payload.schema, row);
+    data.forEach((row, index) => {
+      const problem = rowProblem(keys, row);
       if (problem) {
         invalid++;
         if (Object.keys(samples).length < 5) samples[`row ${index}`] = problem;
         return;
       }
       const member: Record<string, string> = {};
-      payload.schema.forEach((key, i) => {
-        if (row[i] !== '') member[key] = row[i]!;
+      keys.forEach((key, i) => {
+        const value = (row as string[])[i]!;
+        if (value !== '') member[key] = value;
       });
       const existing = find(members, member);
       if (kind === 'remove') {
@@ -158,17 +275,23 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
       if (!existing && !session) store.created(audience, key);
       members.set(key, { ...members.get(key), ...member });
     });
-    stats.rowsReceived += payload.data.length;
+    stats.rowsReceived += data.length;
     stats.invalidEntries += invalid;
 
-    if (session && body.session!.last_batch_flag) {
+    if (session && s?.['last_batch_flag'] === true) {
       const live = store.object(audience);
       live.clear();
       for (const [key, member] of session.members) live.set(key, member);
       session.closed = true;
       stats.replacements++;
     }
-    const answer: UsersResponse = { audience_id: audience, session_id: body.session?.session_id ?? Number.parseInt(randomBytes(6).toString('hex'), 16), num_received: payload.data.length, num_invalid_entries: invalid, invalid_entry_samples: samples };
+    const answer: UsersResponse = {
+      audience_id: audience,
+      session_id: typeof s?.['session_id'] === 'number' ? s['session_id'] : Number.parseInt(randomBytes(6).toString('hex'), 16),
+      num_received: data.length,
+      num_invalid_entries: invalid,
+      invalid_entry_samples: samples,
+    };
     return { status: 200, body: answer };
   }
 
@@ -177,29 +300,93 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
     let values = 0;
     for (let i = 0; i < schema.length; i++) {
       const value: unknown = row[i];
-      if (typeof value !== 'string') return `${schema[i]} must be a string`;
+      const key = schema[i]!;
+      if (typeof value !== 'string') return `${key} must be a string`;
       if (value === '') continue;
       values++;
-      if (schema[i] !== 'EXTERN_ID' && !HEX64.test(value)) {
+      if (key === 'MADID' && !ADVERTISING_ID.test(value)) return 'MADID is not a lower-case advertising id';
+      if (!UNHASHED_KEYS.has(key) && !HEX64.test(value)) {
         stats.unhashedValues++;
-        return `${schema[i]} is not a SHA-256 lower-case hex digest`;
+        return `${key} is not a SHA-256 lower-case hex digest`;
       }
     }
     return values ? undefined : 'the row has no value';
   }
 
-  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port, maxHeaderSize: 64 * 1024 });
   server.restore(options.saved);
-  return new MetaEmulator(server, accessToken, stats, bodies);
+  return new MetaEmulator(server, accessToken, stats, bodies, received);
+}
+
+/** The edges protocol.ts documents, used when no vendor definitions are given. */
+const DOCUMENTED_EDGES: ReadonlySet<string> = new Set(['POST users', 'DELETE users', 'POST usersreplace']);
+
+interface Params {
+  /** Every parameter, from where the SDK's transport puts it for this method. */
+  readonly all: Readonly<Record<string, unknown>>;
+  /** The body's own parameters. */
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Why the parameters cannot be read (a body that is neither JSON nor a form). */
+  readonly problem?: string;
+}
+
+/**
+ * Parameters as the Graph API reads them: the query string always; for POST also the body, a JSON object (the Node
+ * SDK) or a form (`payload=%7B…%7D`, Meta's examples). GET and DELETE take the query string only, as the SDKs send
+ * them: a body on those is not read.
+ */
+function readParams(request: EmulatorRequest): Params {
+  const query: Record<string, unknown> = Object.fromEntries(request.query);
+  const text = request.body.toString('utf8').trim();
+  let body: Record<string, unknown> = {};
+  let problem: string | undefined;
+  if (text) {
+    const type = requestHeader(request, 'content-type') ?? '';
+    if (type.includes('application/x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(text));
+    else {
+      try {
+        const value = JSON.parse(text) as unknown;
+        if (value && typeof value === 'object' && !Array.isArray(value)) body = value as Record<string, unknown>;
+        else problem = '(#100) the request body must be a JSON object or a form';
+      } catch {
+        problem = '(#100) the request body must be a JSON object or a form';
+      }
+    }
+  }
+  return { all: paramsInQuery(request.method) ? query : { ...query, ...body }, body, ...(problem ? { problem } : {}) };
+}
+
+/** A parameter holding an object: as the object itself (a JSON body) or as its JSON text (query string, form). */
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  let v = value;
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function refusal(kind: WriteRefusal): EmulatorReply {
+  switch (kind) {
+    case 'permissions':
+      return { status: 403, body: error(200, '(#200) Requires ads_management permission to manage the object', 'OAuthException') };
+    case 'terms':
+      return { status: 400, body: error(2663, '(#2663) Terms of service has not been accepted. To accept, go to https://business.facebook.com/ads/manage/customaudiences/tos/?act=1000000000', 'OAuthException') };
+    case 'policy':
+      return { status: 400, body: error(368, 'The action attempted has been deemed abusive or is otherwise disallowed', 'OAuthException') };
+  }
 }
 
 function memberKey(member: Record<string, string>): string {
-  return member['EXTERN_ID'] ?? member['EMAIL'] ?? member['PHONE'] ?? Object.values(member)[0]!;
+  return member['EXTERN_ID'] ?? member['EMAIL'] ?? member['PHONE'] ?? member['MADID'] ?? Object.values(member)[0]!;
 }
 
-/** The member sharing its EXTERN_ID, e-mail or phone with `member`. */
+/** The member sharing its EXTERN_ID, e-mail, phone or advertising id with `member`. */
 function find(members: ReadonlyMap<string, Record<string, unknown>>, member: Record<string, string>): string | undefined {
-  for (const key of ['EXTERN_ID', 'EMAIL', 'PHONE'] as const) {
+  for (const key of ['EXTERN_ID', 'EMAIL', 'PHONE', 'MADID'] as const) {
     const value = member[key];
     if (value === undefined) continue;
     if (members.get(value)?.[key] === value) return value;

@@ -1,32 +1,122 @@
+import type { ApiVersion } from '../destination.js';
 import type { IdentifierField } from '../ads-identifiers.js';
 
 /**
  * The slice of the Meta Marketing API (Graph API, `https://graph.facebook.com/vXX.X`) that Custom Audiences use,
- * shared by the adapter and its emulator. Facts: ../shared/destinations.md.
+ * shared by the adapter and its emulator (the emulator imports these facts; the adapter never imports the emulator).
+ * Facts checked on 2026-12-06 against Meta's pages cited below, and against the official Business SDK for Node
+ * (facebook-nodejs-business-sdk 24.0.1, a dev dependency: tests derive its CustomAudience fields, edges and transport
+ * from it, see sdk-definitions.ts).
  *
  * Members are added with `POST /{audience_id}/users`, removed with `DELETE /{audience_id}/users`, and replaced as a
- * whole with `POST /{audience_id}/usersreplace` in a session of numbered batches, the last one flagged. Each body
- * holds `payload: {schema, data}` — one row per person, one column per schema key — and the `access_token`. Meta
- * answers how many rows it received and how many were invalid (with a few samples), never which ones.
+ * whole with `POST /{audience_id}/usersreplace` in a session of numbered batches, the last one flagged. Each request
+ * holds `payload: {schema, data}` — one row per person, one column per schema key. Meta answers how many rows it
+ * received and how many were invalid (with a few samples), never which ones.
+ * Source: Custom Audience Users reference (updated 2025-10-08),
+ * https://developers.facebook.com/documentation/ads-commerce/marketing-api/reference/custom-audience/users
  */
 
-/** Multi-key schema columns, in the order the adapter writes them; all hashed but EXTERN_ID. */
-export const SCHEMA_KEYS = ['EMAIL', 'PHONE', 'FN', 'LN', 'ZIP', 'CT', 'COUNTRY', 'DOBY', 'GEN', 'EXTERN_ID'] as const;
-export type SchemaKey = (typeof SCHEMA_KEYS)[number];
+// ---- API versions ----
 
-/** The sync field that fills each schema column. */
-export const FIELD_OF: Readonly<Record<SchemaKey, IdentifierField>> = {
+export interface MarketingApiVersion {
+  readonly version: string;
+  readonly released: string;
+  /** The day Meta stops serving it; undefined while Meta says "TBD". */
+  readonly expires: string | undefined;
+}
+
+export const VERSIONS_SOURCE =
+  'https://developers.facebook.com/documentation/ads-commerce/marketing-api/marketing-api-changelog/versions (Marketing API version history, read 2026-12-06)';
+
+/**
+ * The Marketing API's versions, newest first, as Meta's version history lists them (the Marketing API's own table:
+ * its expiry dates differ from the Graph API's). A version is served up to the day before its expiration date.
+ * After that "calls made to that version number may fail or be upgraded to the next available version" (Versioning,
+ * https://developers.facebook.com/docs/marketing-api/overview/versioning): an app that disabled the auto-upgrade, or
+ * an endpoint that changed, is answered error #2635 (see VERSION_EXPIRED_CODE).
+ */
+export const MARKETING_API_VERSIONS: readonly MarketingApiVersion[] = [
+  { version: 'v27.0', released: '2026-11-04', expires: undefined },
+  { version: 'v26.0', released: '2026-07-29', expires: undefined },
+  { version: 'v25.0', released: '2026-02-18', expires: '2027-02-23' },
+  { version: 'v24.0', released: '2025-10-08', expires: '2026-11-10' },
+  { version: 'v23.0', released: '2025-05-29', expires: '2026-06-09' },
+  { version: 'v22.0', released: '2025-01-21', expires: '2026-02-19' },
+  { version: 'v21.0', released: '2024-10-02', expires: '2025-09-09' },
+  { version: 'v20.0', released: '2024-05-21', expires: '2025-05-06' },
+];
+
+/**
+ * The version the adapter speaks unless the destination says `api_version`: the newest, whose expiry is not even
+ * announced (the longest runway on 2026-12-06; v25.0 expires within 90 days of that day).
+ */
+export const DEFAULT_API_VERSION = 'v27.0';
+
+export const API_VERSION_PATTERN = /^v(\d+)\.(\d+)$/;
+
+function versionNumber(version: string): number | undefined {
+  const m = API_VERSION_PATTERN.exec(version);
+  return m ? Number(m[1]) * 1000 + Number(m[2]) : undefined;
+}
+
+/**
+ * What Meta publishes about a version: its expiry from the table; a version older than the table's oldest expired
+ * no later than that one did; a version newer than the table has no announced expiry.
+ */
+export function marketingApiVersion(version: string): ApiVersion {
+  const listed = MARKETING_API_VERSIONS.find((v) => v.version === version);
+  if (listed) return { version, sunset: listed.expires, source: VERSIONS_SOURCE };
+  const oldest = MARKETING_API_VERSIONS[MARKETING_API_VERSIONS.length - 1]!;
+  const n = versionNumber(version);
+  if (n !== undefined && n < versionNumber(oldest.version)!) return { version, sunset: oldest.expires, source: `${VERSIONS_SOURCE}: older than ${oldest.version}, which expired on ${oldest.expires}` };
+  return { version, sunset: undefined, source: `${VERSIONS_SOURCE}: not listed there` };
+}
+
+/** True when Meta no longer serves `version` on `day` (`YYYY-MM-DD`, UTC). */
+export function versionExpired(version: string, day: string): boolean {
+  const sunset = marketingApiVersion(version).sunset;
+  return sunset !== undefined && day >= sunset;
+}
+
+/** The newest version the table lists: what an expired-version answer tells the caller to move to. */
+export const LATEST_API_VERSION = MARKETING_API_VERSIONS[0]!.version;
+
+// ---- customer list payloads ----
+
+/**
+ * Multi-key schema columns, in the order the adapter writes them, with the sync field filling each. The keys are
+ * those of the Custom Audiences hashing table (Customer File Custom Audiences, "Hashing and normalizing data",
+ * https://developers.facebook.com/docs/marketing-api/audiences/guides/custom-audiences, updated 2026-04-28) and of
+ * the Business SDKs' MultiKeySchema (EXTERN_ID, EMAIL, PHONE, GEN, DOBY, DOBM, DOBD, LN, FN, FI, CT, ST, ZIP, MADID,
+ * COUNTRY; APPUID and PAGEUID need app or page ids, which a customer list from a warehouse does not have).
+ */
+export const FIELD_OF = {
   EMAIL: 'email',
   PHONE: 'phone',
   FN: 'first_name',
+  FI: 'first_initial',
   LN: 'last_name',
   ZIP: 'postal_code',
   CT: 'city',
+  ST: 'state',
   COUNTRY: 'country_code',
   DOBY: 'birth_year',
+  DOBM: 'birth_month',
+  DOBD: 'birth_day',
   GEN: 'gender',
+  MADID: 'mobile_advertiser_id',
   EXTERN_ID: 'external_id',
-};
+} as const satisfies Record<string, IdentifierField>;
+export type SchemaKey = keyof typeof FIELD_OF;
+export const SCHEMA_KEYS = Object.keys(FIELD_OF) as readonly SchemaKey[];
+
+/**
+ * Columns sent as they are (normalised, never hashed): EXTERN_ID ("hashing not required", the advertiser's own id)
+ * and MADID ("use all lowercase, keep hyphens", not hashed: Meta matches the device id itself). Every other column
+ * is SHA-256 lower-case hex of its normalised value. Source: the hashing table above. (The Python SDK's helper hashes
+ * MADID in multi-key payloads; the documentation is followed here.)
+ */
+export const UNHASHED_KEYS: ReadonlySet<SchemaKey> = new Set(['EXTERN_ID', 'MADID']);
 
 export interface Payload {
   readonly schema: readonly SchemaKey[];
@@ -34,19 +124,31 @@ export interface Payload {
   readonly data: readonly (readonly string[])[];
 }
 
+/** Keys a `payload` object may hold (Custom Audience Users reference: schema, data; app_ids, page_ids for APPUID / PAGEUID; is_raw, data_source as the SDK helpers send). */
+export const PAYLOAD_KEYS: ReadonlySet<string> = new Set(['schema', 'data', 'is_raw', 'app_ids', 'page_ids', 'data_source']);
+
+/** `session` of a `usersreplace` (or a multi-request `users`) upload. Source: Custom Audience Users reference. */
 export interface ReplaceSession {
-  /** A number the client picks, the same for every batch of one replacement. */
+  /** A number the client picks, the same for every batch of one replacement (int64). */
   readonly session_id: number;
   /** 1, 2, 3… */
   readonly batch_seq: number;
   readonly last_batch_flag: boolean;
   readonly estimated_num_total: number;
 }
+export const SESSION_KEYS: ReadonlySet<string> = new Set(['session_id', 'batch_seq', 'last_batch_flag', 'estimated_num_total']);
+export const SESSION_REQUIRED = ['session_id', 'batch_seq', 'last_batch_flag'] as const;
 
-export interface UsersRequest {
-  readonly payload: Payload;
-  readonly access_token?: string;
-  readonly session?: ReplaceSession;
+/**
+ * Parameters of `POST|DELETE /{id}/users` and `POST /{id}/usersreplace`: the documented `namespace`, `payload`,
+ * `session` (Custom Audience Users reference), the Graph-wide `access_token` and `appsecret_proof`, and `id`, which
+ * the Node SDK adds to every edge call (`exportData()`).
+ */
+export const USERS_PARAMS: ReadonlySet<string> = new Set(['namespace', 'payload', 'session', 'access_token', 'appsecret_proof', 'id']);
+
+/** Where a parameter travels, as the official SDK's transport (FacebookAdsApi.call) sends it: POST and PUT in a JSON body, GET and DELETE in the query string (objects JSON-encoded); the access token always in the query. */
+export function paramsInQuery(method: string): boolean {
+  return method !== 'POST' && method !== 'PUT';
 }
 
 export interface UsersResponse {
@@ -56,6 +158,13 @@ export interface UsersResponse {
   readonly num_invalid_entries: number;
   readonly invalid_entry_samples: Readonly<Record<string, string>>;
 }
+/** The documented return type of the users edges (Custom Audience Users reference, "Return type"). */
+export const USERS_RESPONSE_KEYS: ReadonlySet<string> = new Set(['audience_id', 'session_id', 'num_received', 'num_invalid_entries', 'invalid_entry_samples']);
+
+/** Fields `check()` reads from the audience node; each is a CustomAudience field of the SDK (tests check it). */
+export const CHECK_FIELDS = ['id', 'operation_status'] as const;
+/** `operation_status.code` of an audience flagged for integrity restrictions (Custom Audience reference, from 2025-09-02). */
+export const FLAGGED_OPERATION_STATUS = 471;
 
 export interface ErrorBody {
   readonly error: {
@@ -69,17 +178,66 @@ export interface ErrorBody {
   };
 }
 
-/** Most rows in one request. */
+/** Most rows in one request ("only a maximum of 10000 at a time", Custom Audience Users reference). */
 export const MAX_ROWS = 10_000;
-/** Throttling codes: application (4), user (17), custom-level (613), ads management business use case (80004). */
+
+/**
+ * Longest URL of a removal. The official SDKs send DELETE parameters in the query string (the Node SDK's
+ * FacebookAdsApi.call), so a removal's rows travel in its URL. Meta documents no URL limit; removals of 1,000 to
+ * 2,000 single-key rows (70 to 140 kB of URL) are reported to fail (facebook-java-business-sdk#179 and #345,
+ * facebook-python-business-sdk#367). The adapter splits a removal into requests whose URL stays under this bound.
+ */
+export const MAX_DELETE_URL_CHARS = 48_000;
+
+// ---- errors ----
+
+/** Throttling codes: application (4), user (17), custom-level (613), ads management business use case (80000–80014). */
 export const THROTTLE_CODES: ReadonlySet<number> = new Set([4, 17, 32, 613, 80000, 80003, 80004, 80014]);
-/** Transient failures: retry later. */
+/** Transient failures: retry later (Error Codes reference: 1 unknown error, 2 service unavailable). */
 export const TRANSIENT_CODES: ReadonlySet<number> = new Set([1, 2]);
-/** Invalid, expired or under-scoped token. */
-export const AUTH_CODES: ReadonlySet<number> = new Set([10, 102, 190, 200]);
-/** With code 100: the audience is flagged for integrity restrictions; no write passes until resolved. */
-export const FLAGGED_SUBCODE = 1713230;
 export const BUSINESS_USAGE_HEADER = 'x-business-use-case-usage';
+
+/** `(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: vXX.0.` (HTTP 400, OAuthException). Source: "Upcoming change in Marketing API version deprecation", Meta developer blog, 2024-04-16. */
+export const VERSION_EXPIRED_CODE = 2635;
+/** With code 100: the audience is flagged for integrity restrictions ("Audience Upload Blocked"); no write passes until resolved (Custom Audience Users reference). */
+export const FLAGGED_SUBCODE = 1713230;
+/** With code 100: "Unsupported post request": the object does not exist or the token's system user is not on the ad account owning it (Error Codes reference). */
+export const UNSUPPORTED_REQUEST_SUBCODE = 33;
+/** "(#2663) Terms of service has not been accepted. To accept, go to …customaudiences/app/tos/?act=…" (2655 in older answers). Sources: facebook-nodejs-business-sdk#26, facebook-php-business-sdk#43; Custom Audience reference: "business users must first sign our Terms Of Service". */
+export const TERMS_CODES: ReadonlySet<number> = new Set([2663, 2655]);
+
+/**
+ * Answers that no retry, wait or smaller batch can change: the sync stops after the first one, naming the cause and
+ * the fix. `auth` ones are credentials problems (AuthError), the others StopSyncError. Codes from the Marketing API
+ * Error Codes reference (https://developers.facebook.com/documentation/ads-commerce/marketing-api/error-reference,
+ * updated 2025-12-11) and the Custom Audience Users reference; the rest as cited on each constant.
+ */
+export interface StopAnswer {
+  readonly kind: 'auth' | 'stop';
+  readonly cause: string;
+  readonly fix: string;
+}
+
+export function stopAnswer(code: number, subcode: number | undefined, status: number): StopAnswer | undefined {
+  if (code === VERSION_EXPIRED_CODE) {
+    return { kind: 'stop', cause: 'the Marketing API version is expired (Meta no longer serves it)', fix: `set the destination's api_version to a supported version (${LATEST_API_VERSION} is the newest Tideline knows), or leave it out for the default ${DEFAULT_API_VERSION}` };
+  }
+  if (code === 190 || code === 102) return { kind: 'auth', cause: 'the access token is invalid or expired (credentials refused)', fix: "renew the destination's access_token (a system-user token with ads_management)" };
+  if (code === 10 || (code >= 200 && code <= 299)) {
+    return { kind: 'auth', cause: 'the token lacks a permission for this call', fix: 'give the token ads_management and make its system user an admin of the ad account that owns the audience' };
+  }
+  if (code === 3) return { kind: 'stop', cause: 'the app is not allowed to call this method (Marketing API access not granted)', fix: 'add the Marketing API product to the app and request ads_management access for it' };
+  if (code === 100 && subcode === FLAGGED_SUBCODE) {
+    return { kind: 'stop', cause: 'the audience is flagged for integrity restrictions (Audience Upload Blocked)', fix: 'resolve or appeal the restrictions in Audience Manager, or sync to a new audience' };
+  }
+  if ((code === 100 && subcode === UNSUPPORTED_REQUEST_SUBCODE) || code === 803 || status === 404) {
+    return { kind: 'stop', cause: 'the audience does not exist or this token cannot reach it', fix: "check the sync's object (the custom audience id) and that the token's system user is an admin of the ad account owning it" };
+  }
+  if (TERMS_CODES.has(code)) return { kind: 'stop', cause: 'the Custom Audience terms of service are not accepted for this ad account', fix: 'accept them in Ads Manager (business.facebook.com/ads/manage/customaudiences/tos/?act=<ad account id>), then run the sync again' };
+  if (code === 368) return { kind: 'stop', cause: 'Meta deemed the action abusive or otherwise disallowed (policy)', fix: "review the ad account's status and Meta's advertising policies in Account Quality" };
+  if (code === 2650) return { kind: 'stop', cause: 'Meta failed to update the custom audience (its data source or type does not take customer list rows)', fix: 'sync to a customer list custom audience (subtype CUSTOM, customer_file_source set)' };
+  return undefined;
+}
 
 /**
  * Minutes until access is regained, from `X-Business-Use-Case-Usage`
