@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { compileModel } from '../build/compile.js';
-import { ConfigError } from '../project/problems.js';
+import { ConfigError, Problems } from '../project/problems.js';
+import { checkApiVersions, parseDay, utcToday } from '../sync/api-versions.js';
 import { checkRemoteFields } from '../sync/remote.js';
 import { destinationsOf, startEmulators } from '../sync/sandbox.js';
-import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+import { analyse, EXIT, loadFor, reportProblems, runCommand, type GlobalOptions } from './context.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -12,9 +13,18 @@ export function registerValidate(program: Command): void {
     .option('--offline', 'do not connect to the warehouse: skip the checks that need source columns')
     .option('--remote', "ask each sync's destination which fields its object has: unknown or read-only mapped fields are errors")
     .option('--sandbox', 'with --remote: ask fresh local emulators of the destinations instead of the real APIs')
-    .action(async (options: { offline?: boolean; remote?: boolean; sandbox?: boolean }, command: Command) => {
+    .option('--today <YYYY-MM-DD>', "the day to check destinations' API versions against their sunsets (default: today, UTC)")
+    .action(async (options: { offline?: boolean; remote?: boolean; sandbox?: boolean; today?: string }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        if (options.today !== undefined && parseDay(options.today) === undefined) {
+          throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--today takes a day written YYYY-MM-DD, not "${options.today}"` }]);
+        }
         const project = await loadFor(context);
+        // Each destination's API version against its vendor's published sunset: a warning within 90 days, an error past it.
+        const versions = new Problems();
+        checkApiVersions(project.destinations.values(), options.today ?? utcToday(), versions);
+        if (versions.hasErrors) throw new ConfigError(versions.sorted());
+        reportProblems(context, versions.all, project.root);
         const { analysis, connection } = await analyse(context, project, options.offline === true);
         await connection?.close();
         // Compiling every model catches what only the compiler sees, before anything runs.
