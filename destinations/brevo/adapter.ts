@@ -19,7 +19,7 @@ import {
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
-import { API_KEY_HEADER, attributeName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, LIST_EMAILS_PER_REQUEST, RATE_HEADERS, READ_ONLY_CATEGORIES, UNKNOWN_INDEXES } from './protocol.js';
+import { API_KEY_HEADER, BREVO_API_VERSION, attributeName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, LIST_EMAILS_PER_REQUEST, RATE_HEADERS, READ_ONLY_CATEGORIES, UNKNOWN_INDEXES } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -84,6 +84,7 @@ export const brevo = defineDestination<BrevoConfig>({
     }
     return problems;
   },
+  apiVersion: () => BREVO_API_VERSION,
   lockScope: (config, object) => `brevo:${new URL(config.base_url).host}#${object}`,
   // Lists take e-mails: the snapshot keeps the e-mail of contacts keyed by ext_id, so that they can be removed.
   retainFields: () => ['email'],

@@ -6,6 +6,14 @@
  * under https://developers.brevo.com/docs/.
  */
 
+import type { ApiVersion } from '../destination.js';
+
+/**
+ * The API version: v3, in every path (`https://api.brevo.com/v3/…`). Brevo has one version and announces no end of
+ * support for it (API reference and changelog, https://developers.brevo.com/reference/, read 2026-12-06).
+ */
+export const BREVO_API_VERSION: ApiVersion = { version: 'v3', sunset: undefined, source: 'https://developers.brevo.com/reference/ (v3, no end of support announced; read 2026-12-06)' };
+
 /**
  * Every request carries the key in the `api-key` header; without it, or with a wrong one, Brevo answers 401
  * `unauthorized`. Source: docs/how-it-works ("Include your API key in the api-key header for every request"),

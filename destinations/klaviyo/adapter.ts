@@ -23,6 +23,7 @@ import {
   IDENTIFIERS,
   isIdentifier,
   KLAVIYO_REVISION,
+  klaviyoRevision,
   LOCATION_ATTRIBUTES,
   MAX_JOB_BYTES,
   MAX_PROFILE_BYTES,
@@ -97,6 +98,7 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
     timeoutMs: 600_000,
   }),
   checkSync: (_config, sync) => checkKlaviyoSync(sync),
+  apiVersion: (config) => klaviyoRevision(config.revision),
   lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? 'https://a.klaviyo.com').host}#${object}`,
   open: async (config, context) => new KlaviyoSession(config, context.mode, context.object, context.logger),
   remoteFields: async () => {

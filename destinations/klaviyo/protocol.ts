@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { ApiVersion } from '../destination.js';
 
 /**
  * Klaviyo's profile model as the adapter and its emulator share it (JSON:API, revision 2025-10-15).
@@ -6,6 +7,20 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
  * `location` object, and free-form custom `properties`. Any other attribute name is a validation error (400).
  */
 export const KLAVIYO_REVISION = '2025-10-15';
+
+export const REVISION_POLICY_SOURCE =
+  'https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy (read 2026-12-06: a revision is stable for a year, deprecated the second year, retired after two)';
+
+/**
+ * The revision a config sends, with its end of support: two years after its date (stable the first year, deprecated
+ * the second, then retired: answered 410 or moved forward). The pinned 2025-10-15 is deprecated since 2026-10-15 (the
+ * current stable revision is 2026-10-15) and retired on 2027-10-15; moving to a newer one is another issue's work.
+ * A `.pre` (beta) revision carries no support promise: no sunset is declared for it.
+ */
+export function klaviyoRevision(revision: string): ApiVersion {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(revision);
+  return { version: revision, sunset: m ? `${Number(m[1]) + 2}-${m[2]}-${m[3]}` : undefined, source: REVISION_POLICY_SOURCE };
+}
 
 /** Identifiers a profile can be matched by: the key of a Klaviyo sync is one of them. */
 export const IDENTIFIERS = ['email', 'phone_number', 'external_id'] as const;

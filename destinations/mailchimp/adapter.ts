@@ -15,7 +15,7 @@ import {
 } from '../destination.js';
 import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { MailchimpEmulator, startMailchimpEmulator } from './emulator.js';
-import { dataCenterOf, subscriberHash } from './protocol.js';
+import { dataCenterOf, MAILCHIMP_API_VERSION, subscriberHash } from './protocol.js';
 
 export const mailchimpConfigSchema = z.strictObject({
   /** Marketing API key; its suffix names the data center (`…-us21` → https://us21.api.mailchimp.com/3.0). */
@@ -68,6 +68,7 @@ export const mailchimp = defineDestination<MailchimpConfig>({
     timeoutMs: 300_000,
   }),
   checkSync: (_config, sync) => checkMailchimpSync(sync),
+  apiVersion: () => MAILCHIMP_API_VERSION,
   lockScope: (config, object) => `mailchimp:${dataCenterOf(config.api_key)}:${config.list_id}#${object}`,
   retainFields: () => EMAIL_FIELDS,
   open: async (config, context) => new MailchimpSession(config, context.mode, context.object),
