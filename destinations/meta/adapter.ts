@@ -228,17 +228,21 @@ class MetaSession implements DestinationSession {
    * failure part-way sends its first requests again harmlessly.
    */
   private async remove(rows: string[][], signal: AbortSignal): Promise<void> {
-    let start = 0;
-    while (start < rows.length) {
-      let end = rows.length;
-      while (end - start > 1 && this.deleteUrl(rows.slice(start, end)).length > MAX_DELETE_URL_CHARS) end = start + Math.ceil((end - start) / 2);
-      await this.users('DELETE', 'users', { schema: this.#schema, data: rows.slice(start, end) }, undefined, signal);
-      start = end;
+    const empty = this.url(`${this.context.object}/users`, { payload: JSON.stringify({ schema: this.#schema, data: [] }) }).length;
+    let chunk: string[][] = [];
+    let length = empty;
+    for (const row of rows) {
+      // The row's JSON as the query string encodes it, and the comma before it (`%2C`).
+      const cost = new URLSearchParams({ v: JSON.stringify(row) }).toString().length - 2 + 3;
+      if (chunk.length && length + cost > MAX_DELETE_URL_CHARS) {
+        await this.users('DELETE', 'users', { schema: this.#schema, data: chunk }, undefined, signal);
+        chunk = [];
+        length = empty;
+      }
+      chunk.push(row);
+      length += cost;
     }
-  }
-
-  private deleteUrl(rows: string[][]): string {
-    return this.url(`${this.context.object}/users`, { payload: JSON.stringify({ schema: this.#schema, data: rows }) });
+    if (chunk.length) await this.users('DELETE', 'users', { schema: this.#schema, data: chunk }, undefined, signal);
   }
 
   /**
