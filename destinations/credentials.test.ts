@@ -147,7 +147,7 @@ describe('sendWithToken and renewingToken', () => {
     const source: AccessTokenSource = staticToken('static-token-value', '`access_token` of destination `sf`');
     const error = await sendWithToken(source, get(api.url)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AuthError);
-    expect((error as Error).message).toMatch(/refused `access_token` of destination `sf`, which cannot be renewed/);
+    expect((error as Error).message).toMatch(/refused `access_token` of destination `sf` \(401\), which cannot be renewed/);
     expect((error as Error).message).not.toContain('static-token-value');
     expect(api.seen).toEqual(['static-token-value']);
   });

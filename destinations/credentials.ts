@@ -33,7 +33,7 @@ export function staticToken(token: string, field: string): AccessTokenSource {
     credential: field,
     token: async () => token,
     renew: async () => {
-      throw new AuthError(`the destination refused ${field}, which cannot be renewed: give a refresh token or a key that renews instead, or a new ${field}`);
+      throw new AuthError(`the destination refused ${field} (401), which cannot be renewed: give credentials that renew (a refresh token or a key), or a new ${field}`);
     },
   };
 }
