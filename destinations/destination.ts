@@ -103,6 +103,8 @@ export interface DestinationLimits {
 /** What a destination session may use from the engine. */
 export interface DestinationContext {
   readonly sync: string;
+  /** The destination's name in the project (`name:` of its entry), for messages that name one of its credentials. */
+  readonly destination?: string;
   readonly runId: string;
   readonly object: string;
   readonly mode: SyncMode;
@@ -185,6 +187,10 @@ export interface RemoteField {
 export interface RemoteContext {
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** The destination's name in the project, for messages. */
+  readonly destination?: string;
+  /** Project root: relative paths in a destination's config (a key file) are resolved from it. */
+  readonly root?: string;
 }
 
 /** A local stand-in for the destination's API (or storage), for tests and `tideline sandbox`. */

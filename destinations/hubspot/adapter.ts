@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import { redactor } from '../../src/log/redact.js';
 import {
+  AuthError,
   BatchRejectedError,
   defineDestination,
   RateLimitedError,
@@ -16,20 +17,44 @@ import {
   type RemoteField,
   type SyncMode,
 } from '../destination.js';
-import { describeRequest, raiseForCommonStatus, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
-import { HUBSPOT_MAX_BATCH, HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
-import { INVALID_EMAIL } from './protocol.js';
+import { credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource } from '../credentials.js';
+import { describeRequest, raiseForCommonStatus, scrubEmails, type HttpRequest, type HttpResponse } from '../http.js';
+import { HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
+import { CRM_API_VERSION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, REFRESH_TOKEN_GRANT, TOKEN_PATH } from './protocol.js';
 
-export const hubspotConfigSchema = z.strictObject({
-  /** A private-app access token (scopes crm.objects.contacts.read/write, crm.schemas.contacts.read/write, crm.lists.read/write). */
-  token: z.string().min(1),
-  /** The API root; the sandbox points it at the emulator. */
-  base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.hubapi.com'),
-  /** Inputs per batch request (HubSpot takes at most 100). */
-  batch_size: z.number().int().min(1).max(HUBSPOT_MAX_BATCH).default(HUBSPOT_MAX_BATCH),
-  /** The app's rolling limit: 100 per 10 s on free and starter accounts, 190 on professional and enterprise. */
-  requests_per_10_seconds: z.number().int().min(1).max(1000).default(100),
-});
+const OAUTH_FIELDS = ['client_id', 'client_secret', 'refresh_token'] as const;
+
+export const hubspotConfigSchema = z
+  .strictObject({
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'A static key: a service key (Settings > Integrations > Service Keys, the replacement of private apps) or a legacy private app access token (`pat-…`, unsupported from September 2027), e.g. `${env:HUBSPOT_TOKEN}`. Scopes: crm.objects.contacts.read/write; crm.schemas.contacts.read/write for `validate --remote` and create_missing_fields; crm.lists.read/write for audience syncs. Or give the OAuth fields instead.',
+      ),
+    client_id: z.string().min(1).optional().describe("OAuth: the app's client ID (with `client_secret` and `refresh_token`; instead of `token`)."),
+    client_secret: z.string().min(1).optional().describe("OAuth: the app's client secret, e.g. `${env:HUBSPOT_CLIENT_SECRET}`."),
+    refresh_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('OAuth: the refresh token the app got when installed in the account, e.g. `${env:HUBSPOT_REFRESH_TOKEN}`. Access tokens (30 minutes) are obtained from it at `/oauth/2026-03/token` and renewed a minute ahead of their expiry.'),
+    base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.hubapi.com').describe('The API root (also where tokens come from); the sandbox points it at the emulator.'),
+    batch_size: z.number().int().min(1).max(HUBSPOT_MAX_BATCH).default(HUBSPOT_MAX_BATCH).describe('Inputs per batch request (HubSpot takes at most 100).'),
+    requests_per_10_seconds: z.number().int().min(1).max(1000).default(100).describe("The app's rolling limit: 100 per 10 s on free and starter accounts, 190 on professional and enterprise."),
+  })
+  .superRefine((config, ctx) => {
+    const oauth = OAUTH_FIELDS.filter((f) => config[f] !== undefined);
+    if (config.token !== undefined && oauth.length) {
+      ctx.addIssue({ code: 'custom', path: [oauth[0]!], message: `\`${oauth[0]}\` is OAuth, but \`token\` (a static key) is given too: give exactly one kind of HubSpot credentials` });
+    } else if (config.token === undefined && !oauth.length) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'no HubSpot credentials: give `token` (a service key or private app token), or OAuth: `client_id`, `client_secret` and `refresh_token`' });
+    } else if (oauth.length && oauth.length < OAUTH_FIELDS.length) {
+      const missing = OAUTH_FIELDS.filter((f) => config[f] === undefined);
+      ctx.addIssue({ code: 'custom', path: [oauth[0]!], message: `OAuth needs ${missing.map((f) => `\`${f}\``).join(' and ')} too (client_id, client_secret and refresh_token)` });
+    }
+  });
 export type HubSpotConfig = z.infer<typeof hubspotConfigSchema>;
 
 /**
@@ -45,7 +70,8 @@ export const hubspot = defineDestination<HubSpotConfig>({
   summary: 'HubSpot CRM contacts (batch upsert by idProperty, archive) and list memberships',
   configSchema: hubspotConfigSchema,
   modes: MODES,
-  secrets: (config) => [config.token],
+  secrets: (config) => [config.token, config.client_secret, config.refresh_token].filter((s): s is string => s !== undefined),
+  apiVersion: () => CRM_API_VERSION,
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 3_000_000,
@@ -64,14 +90,14 @@ export const hubspot = defineDestination<HubSpotConfig>({
     return problems;
   },
   lockScope: (config, object) => `hubspot:${new URL(config.base_url).host}#${object}`,
-  open: async (config, context) => new HubSpotSession(new HubSpotClient(config), context.nullPolicy),
-  remoteFields: async (config, _object, context) => new HubSpotClient(config).properties(context),
-  createField: async (config, _object, field, context) => new HubSpotClient(config).createProperty(field, context),
+  open: async (config, context) => new HubSpotSession(new HubSpotClient(config, hubspotTokens(config, context.destination)), context.nullPolicy),
+  remoteFields: async (config, _object, context) => new HubSpotClient(config, hubspotTokens(config, context.destination)).properties(context),
+  createField: async (config, _object, field, context) => new HubSpotClient(config, hubspotTokens(config, context.destination)).createProperty(field, context),
   emulator: {
-    start: (context) => startHubSpotEmulator({ saved: context.saved }),
+    start: (context) => startHubSpotEmulator({ saved: context.saved, sandbox: true }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof HubSpotEmulator)) throw new Error('the hubspot sandbox needs a hubspot emulator');
-      return { ...config, base_url: emulator.endpoint, token: emulator.token };
+      return { ...config, base_url: emulator.endpoint, ...emulator.sandboxCredentials(config.token === undefined) };
     },
   },
 });
@@ -90,19 +116,43 @@ interface ErrorBody {
   readonly errors?: readonly { readonly message?: string; readonly code?: string; readonly in?: string }[];
 }
 
+/**
+ * The session's tokens: the static key as it is, or OAuth access tokens from the refresh token, each renewed ahead
+ * of the expiry HubSpot gives with it (`expires_in`), or on a 401.
+ */
+function hubspotTokens(config: HubSpotConfig, destination: string | undefined): AccessTokenSource {
+  if (config.token !== undefined) return staticToken(config.token, credentialName('token', destination, 'hubspot'));
+  const credential = credentialName('refresh_token', destination, 'hubspot');
+  const url = `${config.base_url.replace(/\/$/, '')}${TOKEN_PATH}`;
+  return renewingToken({
+    credential,
+    obtain: async (signal) => {
+      const obtainedAt = Date.now();
+      const body = await requestToken(url, { grant_type: REFRESH_TOKEN_GRANT, client_id: config.client_id!, client_secret: config.client_secret!, refresh_token: config.refresh_token! }, credential, signal);
+      const token = body['access_token'];
+      const expiresIn = body['expires_in'];
+      if (typeof token !== 'string' || token === '') throw new AuthError(`getting an access token with ${credential}: HubSpot's answer has no access_token`);
+      return { token, expiresAt: typeof expiresIn === 'number' && expiresIn > 0 ? obtainedAt + expiresIn * 1000 : undefined };
+    },
+  });
+}
+
 /** The requests Tideline makes to HubSpot, with HubSpot's failures turned into the typed errors. */
 class HubSpotClient {
-  constructor(private readonly config: HubSpotConfig) {}
+  constructor(
+    private readonly config: HubSpotConfig,
+    private readonly tokens: AccessTokenSource,
+  ) {}
 
   async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
     const request: HttpRequest = {
       method,
       url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
-      headers: { authorization: `Bearer ${this.config.token}`, 'content-type': 'application/json', 'user-agent': 'tideline-hubspot' },
+      headers: { 'content-type': 'application/json', 'user-agent': 'tideline-hubspot' },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     };
-    const response = await send(request);
+    const response = await sendWithToken(this.tokens, request);
     if (response.status === 429) {
       const error = parse<ErrorBody>(response.text);
       if (error?.policyName === 'DAILY') {

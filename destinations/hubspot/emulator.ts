@@ -1,11 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { INVALID_EMAIL, isValidHubSpotEmail } from './protocol.js';
+import { ACCESS_TOKEN_LIFETIME_SECONDS, BAD_REFRESH_TOKEN, EXPIRED_AUTHENTICATION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, isValidHubSpotEmail, REFRESH_TOKEN_GRANT, TOKEN_PATH } from './protocol.js';
 
 /**
- * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is:
- *  - `Authorization: Bearer <token>` or 401 INVALID_AUTHENTICATION;
+ * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is (protocol.ts has
+ * the rules and their sources):
+ *  - the OAuth token endpoint `POST /oauth/2026-03/token` when `oauth` is given: the refresh token grant (form body,
+ *    the app's client id and secret, a refresh token not revoked), answering HubSpot's token model with `expires_in`;
+ *    refusals 400 with `error`/`error_description` and HubSpot's `status`/`message`. An access token works for
+ *    `accessTokenSeconds`, then the API answers 401 EXPIRED_AUTHENTICATION;
+ *  - `Authorization: Bearer <token>` (a static key, or an access token it issued) or 401 INVALID_AUTHENTICATION;
  *  - at most 100 inputs per batch (400 VALIDATION_ERROR), the same id twice in one batch refused (400), an unknown
  *    or read-only property refused for the whole batch (400 VALIDATION_ERROR, PROPERTY_DOESNT_EXIST / READ_ONLY_VALUE);
  *  - per-record failures answered 207 Multi-Status `{status, results, errors[{category, context: {ids}}], numErrors}`;
@@ -27,10 +32,25 @@ export interface HubSpotPropertyDef {
   readonly unique?: boolean;
 }
 
+/** The OAuth app the emulated account has installed, for the token endpoint. */
+export interface HubSpotOAuthOptions {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Refresh tokens issued to the app, valid until revoked. */
+  readonly refreshTokens: readonly string[];
+  /** Life of an access token in whole seconds (HubSpot: 1800). */
+  readonly accessTokenSeconds?: number;
+}
+
 export interface HubSpotEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
   readonly saved?: unknown;
+  /** A static key (service key or private app token) that never expires; random when absent. */
   readonly token?: string;
+  /** The OAuth app, to serve the token endpoint. */
+  readonly oauth?: HubSpotOAuthOptions;
+  /** `tideline sandbox`: an OAuth app of its own, for `sandboxCredentials`. */
+  readonly sandbox?: boolean;
   /** Contact properties beyond HubSpot's defaults (custom properties the account has). */
   readonly properties?: readonly HubSpotPropertyDef[];
   /** Default: 100 per 10 s (free and starter accounts). */
@@ -44,7 +64,6 @@ export interface HubSpotEmulatorOptions {
   readonly maxBatchRecords?: number;
 }
 
-export const HUBSPOT_MAX_BATCH = 100;
 
 /** The contact properties every HubSpot account has (a representative subset), with the read-only system ones. */
 const DEFAULT_PROPERTIES: readonly HubSpotPropertyDef[] = [
@@ -67,16 +86,50 @@ const DEFAULT_PROPERTIES: readonly HubSpotPropertyDef[] = [
   { name: 'hs_email_domain', type: 'string', readOnly: true },
 ];
 
+/** What the emulated account saw, beyond its records. */
+export interface HubSpotStats {
+  /** Largest batch of inputs received. */
+  maxBatchSeen: number;
+  /** Requests to the token endpoint, and how many it refused. */
+  tokenRequests: number;
+  tokenRefusals: number;
+  /** API requests refused 401 because their access token had expired. */
+  expiredTokens: number;
+  /** The forms the token endpoint received (tests compare them with HubSpot's SDK). */
+  readonly tokenForms: URLSearchParams[];
+}
+
 export class HubSpotEmulator extends ServerEmulator {
   constructor(
     server: EmulatorServer,
     readonly token: string,
     /** Contact properties by name (defaults, custom ones given at start, and those created through the API). */
     readonly properties: Map<string, HubSpotPropertyDef>,
-    /** Largest batch of inputs received. */
-    readonly stats: { readonly maxBatchSeen: number },
+    readonly stats: Readonly<HubSpotStats>,
+    private readonly accessTokens: Map<string, number>,
+    private readonly refreshTokens: Set<string>,
+    private readonly sandbox: HubSpotOAuthOptions | undefined,
   ) {
     super(server);
+  }
+
+  /** Every access token the token endpoint issued, in order. */
+  get issuedTokens(): string[] {
+    return [...this.accessTokens.keys()];
+  }
+
+  /** Revokes a refresh token (the app uninstalled, say). */
+  revoke(refreshToken: string): void {
+    this.refreshTokens.delete(refreshToken);
+  }
+
+  /**
+   * Credentials of the kind a config uses that this emulator accepts, for `tideline sandbox`: OAuth configs get the
+   * sandbox's own app and refresh token, so a sandbox run renews tokens as the real one does.
+   */
+  sandboxCredentials(oauth: boolean): { token: string | undefined; client_id: string | undefined; client_secret: string | undefined; refresh_token: string | undefined } {
+    if (!oauth || !this.sandbox) return { token: this.token, client_id: undefined, client_secret: undefined, refresh_token: undefined };
+    return { token: undefined, client_id: this.sandbox.clientId, client_secret: this.sandbox.clientSecret, refresh_token: this.sandbox.refreshTokens[0] };
   }
 
   /** Contacts by record id, properties as strings. */
@@ -95,7 +148,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   const properties = new Map([...DEFAULT_PROPERTIES, ...(options.properties ?? [])].map((p) => [p.name, p]));
   const rateLimit = options.rateLimit ?? { requests: 100, perMs: 10_000 };
   const maxBatch = options.maxBatchRecords ?? HUBSPOT_MAX_BATCH;
-  const stats = { maxBatchSeen: 0 };
+  const stats: HubSpotStats = { maxBatchSeen: 0, tokenRequests: 0, tokenRefusals: 0, expiredTokens: 0, tokenForms: [] };
+  const sandbox: HubSpotOAuthOptions | undefined = options.sandbox
+    ? { clientId: randomUUID(), clientSecret: randomUUID(), refreshTokens: [`na1-${randomBytes(4).toString('hex')}-${randomUUID()}`] }
+    : undefined;
+  const oauth = options.oauth ?? sandbox;
+  const refreshTokens = new Set(oauth?.refreshTokens ?? []);
+  /** Issued access tokens and when each expires (ms since the epoch). */
+  const accessTokens = new Map<string, number>();
   const listIds = new Set<string>();
   let nextId = 1001;
   let today = 0;
@@ -103,10 +163,19 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     options.dailyLimit === undefined ? {} : { 'x-hubspot-ratelimit-daily': String(options.dailyLimit), 'x-hubspot-ratelimit-daily-remaining': String(Math.max(0, options.dailyLimit - today)) };
 
   const api: ApiContract = {
-    authenticate: (request) =>
-      requestHeader(request, 'authorization') === `Bearer ${token}`
-        ? undefined
-        : error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview'),
+    authenticate: (request) => {
+      if (request.path === TOKEN_PATH) return undefined;
+      const presented = /^Bearer (.+)$/.exec(requestHeader(request, 'authorization') ?? '')?.[1];
+      if (presented === token) return undefined;
+      const expires = presented === undefined ? undefined : accessTokens.get(presented);
+      if (expires !== undefined && Date.now() < expires) return undefined;
+      if (expires !== undefined) {
+        stats.expiredTokens++;
+        const minutes = Math.floor((Date.now() - expires) / 60_000);
+        return { status: 401, body: { status: 'error', message: `The OAuth token used to make this call expired ${minutes} minute(s) ago.`, correlationId: randomUUID(), category: EXPIRED_AUTHENTICATION } };
+      }
+      return error(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview');
+    },
     tooManyRequests: (state) => ({
       status: 429,
       headers: {
@@ -124,6 +193,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       ...dailyHeaders(),
     }),
     handle: (request, store) => {
+      if (request.path === TOKEN_PATH) return tokenEndpoint(request);
       if (options.dailyLimit !== undefined && ++today > options.dailyLimit) {
         return {
           status: 429,
@@ -134,6 +204,31 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       return route(request, store);
     },
   };
+
+  /**
+   * `POST /oauth/2026-03/token`: the refresh token grant, as protocol.ts describes it. HubSpot documents the legacy
+   * `status` of a bad refresh token (BAD_REFRESH_TOKEN); those of the other refusals are the emulator's stand-ins.
+   */
+  function tokenEndpoint(request: EmulatorRequest): EmulatorReply {
+    stats.tokenRequests++;
+    const refuse = (error: string, description: string, status: string): EmulatorReply => {
+      stats.tokenRefusals++;
+      return { status: 400, body: { status, message: description, correlationId: randomUUID(), error, error_description: description } };
+    };
+    if (request.method !== 'POST') return { status: 405, body: { status: 'error', message: 'Method not allowed', correlationId: randomUUID() } };
+    if (request.query.size > 0) return refuse('invalid_request', 'parameters go in the request body, not the query', 'BAD_REQUEST');
+    const form = new URLSearchParams(request.body.toString('utf8'));
+    stats.tokenForms.push(form);
+    if (form.get('grant_type') !== REFRESH_TOKEN_GRANT) return refuse('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token', 'BAD_GRANT_TYPE');
+    if (!oauth || form.get('client_id') !== oauth.clientId) return refuse('invalid_client', 'missing or unknown client id', 'BAD_CLIENT_ID');
+    if (form.get('client_secret') !== oauth.clientSecret) return refuse('invalid_client', 'missing or invalid client secret', 'BAD_CLIENT_SECRET');
+    const refreshToken = form.get('refresh_token') ?? '';
+    if (!refreshTokens.has(refreshToken)) return refuse(BAD_REFRESH_TOKEN.error, BAD_REFRESH_TOKEN.message, BAD_REFRESH_TOKEN.status);
+    const lifetime = oauth.accessTokenSeconds ?? ACCESS_TOKEN_LIFETIME_SECONDS;
+    const accessToken = `C${randomBytes(48).toString('base64url')}`;
+    accessTokens.set(accessToken, Date.now() + lifetime * 1000);
+    return { status: 200, body: { token_type: 'bearer', refresh_token: refreshToken, access_token: accessToken, expires_in: lifetime } };
+  }
 
   function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
     const { method, path } = request;
@@ -320,7 +415,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   server.restore(options.saved);
   // Record ids go on from the restored ones.
   for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);
-  return new HubSpotEmulator(server, token, properties, stats);
+  return new HubSpotEmulator(server, token, properties, stats, accessTokens, refreshTokens, sandbox);
 }
 
 function describeProperty(def: HubSpotPropertyDef) {

@@ -19,31 +19,70 @@ import {
   type RemoteField,
   type SyncMode,
 } from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
-import { SALESFORCE_COLLECTION_LIMIT, SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
+import { sendWithToken } from '../credentials.js';
+import { describeRequest, raiseForCommonStatus, type HttpRequest, type HttpResponse } from '../http.js';
+import { credentialKind, credentialProblems, salesforceAuth, type SalesforceAuth } from './auth.js';
+import { SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
+import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, SALESFORCE_COLLECTION_LIMIT, salesforceApiVersion } from './protocol.js';
 
-export const salesforceConfigSchema = z.strictObject({
-  /** `https://<domain>.my.salesforce.com` (the sandbox points it at the emulator). */
-  instance_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }),
-  /** An OAuth access token of a user with API Enabled and read/edit (and delete, for mirror) on the object. */
-  access_token: z.string().min(1),
-  api_version: z.string().regex(/^\d+\.\d$/, 'like 62.0').default('62.0'),
-  /** Records per sObject Collections request (Salesforce takes at most 200). */
-  batch_size: z.number().int().min(1).max(SALESFORCE_COLLECTION_LIMIT).default(SALESFORCE_COLLECTION_LIMIT),
-  /** Upserts planned by a run (added + changed) above which it sends Bulk API 2.0 ingest jobs instead. */
-  bulk_threshold: z.number().int().min(0).default(10_000),
-  /** Rows per Bulk API 2.0 job; also the most records handed to the adapter at once (split into `batch_size` requests). */
-  bulk_batch_size: z.number().int().min(1).max(150_000).default(10_000),
-  /** Between two polls of a Bulk job's state. */
-  bulk_poll_seconds: z.number().positive().max(300).default(5),
-  /** Most time one Bulk job may take before the run gives up on it (its records are sent again next run). */
-  bulk_timeout_seconds: z.number().int().min(10).max(86_400).default(1800),
-  /**
-   * Audience syncs: the Status of the CampaignMembers they create (one of the campaign's member statuses, e.g. `Sent`);
-   * absent, the campaign's default. A mapped field `Status` sets it per member instead, on every change.
-   */
-  campaign_member_status: z.string().min(1).optional(),
-});
+const url = (what: string) => z.url({ protocol: /^https?$/, error: `an http(s) URL (${what})` });
+
+export const salesforceConfigSchema = z
+  .strictObject({
+    instance_url: url('the org, https://<domain>.my.salesforce.com')
+      .optional()
+      .describe(
+        'The org: `https://<domain>.my.salesforce.com`. Required with `access_token`; with the OAuth flows it may be left out, the token answer names it (set it to pin the lock scope to the org).',
+      ),
+    access_token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A static OAuth access token (e.g. `${env:SALESFORCE_ACCESS_TOKEN}`, scope `api`): it cannot renew, so a run that outlives the session stops at its 401. Prefer the JWT bearer or refresh token flow.'),
+    client_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The connected app's consumer key (its OAuth client_id): the JWT's `iss` in the JWT bearer flow, the client in the refresh token flow."),
+    username: z.string().min(1).optional().describe('JWT bearer flow: the Salesforce username the sync acts as (the JWT\'s `sub`); the user, or its profile, must have approved the connected app.'),
+    private_key_file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JWT bearer flow: a PEM file holding the RSA private key whose certificate is uploaded to the connected app ("Use digital signatures"), relative to the project root.'),
+    private_key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JWT bearer flow: the PEM private key itself, e.g. `${env:SALESFORCE_PRIVATE_KEY}` (line breaks may be written `\\n`); instead of `private_key_file`.'),
+    refresh_token: z.string().min(1).optional().describe('Refresh token flow: a refresh token of the connected app (e.g. `${env:SALESFORCE_REFRESH_TOKEN}`), obtained once by a user through a web flow with the `refresh_token` scope.'),
+    client_secret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Refresh token flow: the connected app's consumer secret; required unless the app clears \"Require Secret for Refresh Token Flow\"."),
+    login_url: url('the login server')
+      .default(DEFAULT_LOGIN_URL)
+      .describe('Where tokens come from (`<login_url>/services/oauth2/token`): `https://login.salesforce.com`, `https://test.salesforce.com` for a sandbox, or the org\'s My Domain login URL.'),
+    api_version: z
+      .string()
+      .regex(/^\d+\.\d$/, 'like 62.0')
+      .default(DEFAULT_API_VERSION)
+      .describe('The REST API version, as in `/services/data/v62.0`. 62.0 (Winter \'25) has no retirement announced; Salesforce retires 31.0–40.0 in Summer \'28 (`tideline validate` warns ahead of a sunset).'),
+    batch_size: z.number().int().min(1).max(SALESFORCE_COLLECTION_LIMIT).default(SALESFORCE_COLLECTION_LIMIT).describe('Records per sObject Collections request (Salesforce takes at most 200).'),
+    bulk_threshold: z.number().int().min(0).default(10_000).describe('Upserts planned by a run (added + changed) above which it sends Bulk API 2.0 ingest jobs instead.'),
+    bulk_batch_size: z.number().int().min(1).max(150_000).default(10_000).describe('Rows per Bulk API 2.0 job; also the most records handed to the adapter at once (split into `batch_size` requests).'),
+    bulk_poll_seconds: z.number().positive().max(300).default(5).describe("Between two polls of a Bulk job's state."),
+    bulk_timeout_seconds: z.number().int().min(10).max(86_400).default(1800).describe('Most time one Bulk job may take before the run gives up on it (its records are sent again next run).'),
+    campaign_member_status: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Audience syncs: the Status of the CampaignMembers they create (one of the campaign's member statuses, e.g. `Sent`); absent, the campaign's default. A mapped field `Status` sets it per member instead."),
+  })
+  .superRefine((config, ctx) => {
+    for (const problem of credentialProblems(config)) ctx.addIssue({ code: 'custom', path: [...problem.at], message: problem.message });
+  });
 export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
 
 /** Time budget of one REST call (a collection request), within the longer budget of a whole `apply`. */
@@ -65,7 +104,8 @@ export const salesforce = defineDestination<SalesforceConfig>({
   summary: 'Salesforce sObjects: Collections upsert by external id, Bulk API 2.0 above a threshold, deletes for mirror; campaign membership',
   configSchema: salesforceConfigSchema,
   modes: MODES,
-  secrets: (config) => [config.access_token],
+  secrets: (config) => [config.access_token, config.client_secret, config.refresh_token, config.private_key].filter((s): s is string => s !== undefined),
+  apiVersion: (config) => salesforceApiVersion(config.api_version),
   limits: (config) => ({
     maxBatchRecords: config.bulk_batch_size,
     maxBatchBytes: 90_000_000,
@@ -86,10 +126,11 @@ export const salesforce = defineDestination<SalesforceConfig>({
     }
     return problems;
   },
-  lockScope: (config, object) => `salesforce:${new URL(config.instance_url).host}#${object.toLowerCase()}`,
-  open: async (config, context) => new SalesforceSession(new SalesforceClient(config), config, context),
+  // The org when the config names it; else the user (a username is unique across every org) or the connected app.
+  lockScope: (config, object) => `salesforce:${config.instance_url ? new URL(config.instance_url).host : `${new URL(config.login_url).host}/${config.username ?? config.client_id}`}#${object.toLowerCase()}`,
+  open: async (config, context) => new SalesforceSession(new SalesforceClient(config, salesforceAuth(config, context)), config, context),
   remoteFields: async (config, object, context) => {
-    const client = new SalesforceClient(config);
+    const client = new SalesforceClient(config, salesforceAuth(config, { root: context.root, destination: context.destination }));
     if (!CAMPAIGN.test(object)) return client.describe(object, context.signal);
     // Mapped fields are CampaignMember's; the key is a Contact field that finds one Contact (read-only here).
     const [member, contact] = await Promise.all([client.describe('CampaignMember', context.signal), client.describe('Contact', context.signal, true)]);
@@ -97,10 +138,10 @@ export const salesforce = defineDestination<SalesforceConfig>({
     return [...member, ...contact.filter((f) => !own.has(f.name.toLowerCase())).map((f) => ({ ...f, readOnly: true }))];
   },
   emulator: {
-    start: (context) => startSalesforceEmulator({ saved: context.saved }),
+    start: (context) => startSalesforceEmulator({ saved: context.saved, sandbox: true }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof SalesforceEmulator)) throw new Error('the salesforce sandbox needs a salesforce emulator');
-      return { ...config, instance_url: emulator.endpoint, access_token: emulator.token, bulk_poll_seconds: 0.05 };
+      return { ...config, ...emulator.sandboxCredentials(credentialKind(config) ?? 'access_token'), bulk_poll_seconds: 0.05 };
     },
   },
 });
@@ -128,17 +169,23 @@ class SalesforceClient {
   /** The org's API usage from the last `Sforce-Limit-Info` header (`N/M`). */
   usage: string | undefined;
 
-  constructor(private readonly config: SalesforceConfig) {}
+  constructor(
+    private readonly config: SalesforceConfig,
+    private readonly auth: SalesforceAuth,
+  ) {}
 
+  /** One REST call with a token of the session's credentials (renewed once on a 401), failures typed. */
   async call(method: HttpRequest['method'], path: string, body: string | undefined, signal: AbortSignal, contentType = 'application/json'): Promise<HttpResponse> {
+    const budget = AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
+    const instance = await this.auth.instanceUrl(budget);
     const request: HttpRequest = {
       method,
-      url: `${this.config.instance_url.replace(/\/$/, '')}/services/data/v${this.config.api_version}${path}`,
-      headers: { authorization: `Bearer ${this.config.access_token}`, 'content-type': contentType, accept: 'application/json', 'user-agent': 'tideline-salesforce' },
+      url: `${instance.replace(/\/$/, '')}/services/data/v${this.config.api_version}${path}`,
+      headers: { 'content-type': contentType, accept: 'application/json', 'user-agent': 'tideline-salesforce' },
       body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      signal: budget,
     };
-    const response = await send(request);
+    const response = await sendWithToken(this.auth.source, request);
     const usage = /api-usage=(\d+\/\d+)/.exec(response.headers.get('sforce-limit-info') ?? '');
     if (usage) this.usage = usage[1];
     const errors = response.status >= 300 ? errorsOf(response.text) : [];

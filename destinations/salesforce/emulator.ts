@@ -1,11 +1,33 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../emulator-kit/server.js';
+import type { SalesforceCredentialKind } from './auth.js';
+import {
+  DEFAULT_LOGIN_URL,
+  INVALID_SESSION,
+  isRetired,
+  JWT_ALGORITHM,
+  JWT_BEARER_GRANT,
+  JWT_MAX_LIFETIME_SECONDS,
+  REFRESH_TOKEN_GRANT,
+  RETIRED_VERSION_STATUS,
+  SALESFORCE_COLLECTION_LIMIT,
+  TOKEN_PATH,
+  type TokenError,
+} from './protocol.js';
 
 /**
- * A local Salesforce org (REST API `/services/data/vXX.X`), strict where Salesforce is:
+ * A local Salesforce org (REST API `/services/data/vXX.X`), strict where Salesforce is (protocol.ts has the rules and
+ * their sources):
+ *  - its login server's token endpoint (`/services/oauth2/token`, served on the same port) when `oauth` is given:
+ *    the JWT bearer grant — the assertion's RS256 signature verified against the app's public key, `iss` the consumer
+ *    key, `aud` the login server, `exp` in the future and at most 3 minutes ahead, `sub` a user who approved the app —
+ *    and the refresh token grant (consumer key, secret when the app has one, a refresh token not revoked); refusals
+ *    are 400 `{error, error_description}`. Sessions last `sessionSeconds`, after which the API answers 401;
+ *  - a retired API version (protocol.ts: 21.0–30.0 since Summer '25) answered 410;
  *  - `Authorization: Bearer <token>` or 401 `INVALID_SESSION_ID`; `Sforce-Limit-Info: api-usage=N/M` on every answer
  *    and 403 `REQUEST_LIMIT_EXCEEDED` once the org's daily request allowance is spent;
  *  - sObject Collections: upsert by an External ID field (≤ 200 records, else 400), answered 200 with one result per
@@ -35,10 +57,33 @@ export interface SalesforceFieldDef {
   readonly required?: boolean;
 }
 
+/** The connected app the emulated org knows, for its token endpoint. */
+export interface SalesforceOAuthOptions {
+  /** The consumer key (OAuth client_id). */
+  readonly clientId: string;
+  /** The consumer secret: when set, the refresh token flow requires it ("Require Secret for Refresh Token Flow"). */
+  readonly clientSecret?: string;
+  /** The public key of the certificate uploaded to the app (PEM: SPKI, or an X.509 certificate): JWT bearer flow. */
+  readonly publicKey?: string | KeyObject;
+  /** Usernames that approved the app: the only subjects a JWT may name. */
+  readonly users?: readonly string[];
+  /** Refresh tokens the org issued to the app, valid until revoked. */
+  readonly refreshTokens?: readonly string[];
+  /** The audience the login server accepts (default https://login.salesforce.com). */
+  readonly audience?: string;
+  /** How long a session lasts, in seconds (Salesforce: the org's session timeout, two hours by default). */
+  readonly sessionSeconds?: number;
+}
+
 export interface SalesforceEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
   readonly saved?: unknown;
+  /** A session that never expires (a static access_token); random when absent. */
   readonly token?: string;
+  /** The connected app, to serve the token endpoint; absent, only `token` works. */
+  readonly oauth?: SalesforceOAuthOptions;
+  /** Today (`YYYY-MM-DD`), for which API versions are retired (default: the clock's). */
+  readonly today?: string;
   /** Objects and their fields (default: Contact with its usual fields and an External ID field External_Id__c). */
   readonly objects?: Readonly<Record<string, readonly SalesforceFieldDef[]>>;
   /** API requests the org allows per day (default 100,000). */
@@ -53,9 +98,10 @@ export interface SalesforceEmulatorOptions {
    */
   readonly campaigns?: readonly string[];
   readonly faults?: FaultPlan;
+  /** `tideline sandbox`: a connected app of its own (key pair, user, secret, refresh token) for `sandboxCredentials`. */
+  readonly sandbox?: boolean;
 }
 
-export const SALESFORCE_COLLECTION_LIMIT = 200;
 
 const DEFAULT_OBJECTS: Readonly<Record<string, readonly SalesforceFieldDef[]>> = {
   Contact: [
@@ -95,6 +141,8 @@ const STANDARD_OBJECTS: Readonly<Record<string, readonly SalesforceFieldDef[]>> 
 
 /** Key prefixes of the Ids the emulator makes (Salesforce's own for these objects). */
 const ID_PREFIX: Readonly<Record<string, string>> = { Contact: '003', Lead: '00Q', Campaign: '701', CampaignMember: '00v' };
+/** Leeway the emulated login server gives a client clock ahead of its own when reading `exp`. */
+const CLOCK_SKEW_SECONDS = 5;
 const CAMPAIGN_ID = /^701[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$/;
 
 interface IngestJob {
@@ -118,6 +166,24 @@ export interface SalesforceStats {
   maxBatchSeen: number;
   collectionRequests: number;
   bulkJobs: number;
+  /** Requests to the token endpoint, and how many it refused. */
+  tokenRequests: number;
+  tokenRefusals: number;
+  /** API requests refused 401 because their session had expired. */
+  expiredSessions: number;
+}
+
+/** Credentials the sandbox hands to a config, of the kind the config uses. */
+export interface SandboxCredentials {
+  readonly login_url: string;
+  readonly instance_url: string | undefined;
+  readonly access_token: string | undefined;
+  readonly client_id: string | undefined;
+  readonly username: string | undefined;
+  readonly private_key: string | undefined;
+  readonly private_key_file: string | undefined;
+  readonly client_secret: string | undefined;
+  readonly refresh_token: string | undefined;
 }
 
 export class SalesforceEmulator extends ServerEmulator {
@@ -127,8 +193,37 @@ export class SalesforceEmulator extends ServerEmulator {
     readonly stats: Readonly<SalesforceStats>,
     readonly objects: ReadonlyMap<string, readonly SalesforceFieldDef[]>,
     private readonly create: (object: string, values: Readonly<Record<string, unknown>>) => string,
+    private readonly sessions: Map<string, number>,
+    private readonly refreshTokens: Set<string>,
+    private readonly sandbox: { readonly clientId: string; readonly clientSecret: string; readonly username: string; readonly privateKey: string; readonly refreshToken: string } | undefined,
   ) {
     super(server);
+  }
+
+  /** Every access token the token endpoint issued, in order (tests look for them in logs and artifacts). */
+  get issuedTokens(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Revokes a refresh token, as an admin revoking the app's access would. */
+  revoke(refreshToken: string): void {
+    this.refreshTokens.delete(refreshToken);
+  }
+
+  /** Ends every session now (an admin's "revoke", or all of them timing out). */
+  expireSessions(): void {
+    for (const token of this.sessions.keys()) this.sessions.set(token, 0);
+  }
+
+  /**
+   * Credentials of the kind `kind` that this emulator accepts, for `tideline sandbox`: a sandbox run goes through the
+   * same flow as the real one, with the sandbox's own app, user, key and refresh token.
+   */
+  sandboxCredentials(kind: SalesforceCredentialKind): SandboxCredentials {
+    const none: SandboxCredentials = { login_url: this.endpoint, instance_url: undefined, access_token: undefined, client_id: undefined, username: undefined, private_key: undefined, private_key_file: undefined, client_secret: undefined, refresh_token: undefined };
+    if (kind === 'access_token' || !this.sandbox) return { ...none, instance_url: this.endpoint, access_token: this.token };
+    if (kind === 'jwt_bearer') return { ...none, client_id: this.sandbox.clientId, username: this.sandbox.username, private_key: this.sandbox.privateKey };
+    return { ...none, client_id: this.sandbox.clientId, client_secret: this.sandbox.clientSecret, refresh_token: this.sandbox.refreshToken };
   }
 
   /** Records of an object, by Id. */
@@ -157,28 +252,99 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const lenientCampaigns = options.campaigns === undefined;
   const dailyLimit = options.dailyLimit ?? 100_000;
   const maxBatch = options.maxBatchRecords ?? SALESFORCE_COLLECTION_LIMIT;
-  const stats: SalesforceStats = { maxBatchSeen: 0, collectionRequests: 0, bulkJobs: 0 };
+  const stats: SalesforceStats = { maxBatchSeen: 0, collectionRequests: 0, bulkJobs: 0, tokenRequests: 0, tokenRefusals: 0, expiredSessions: 0 };
+  const sandbox = options.sandbox ? sandboxApp() : undefined;
+  const oauth: SalesforceOAuthOptions | undefined = options.oauth ?? sandbox?.oauth;
+  const publicKey = oauth?.publicKey === undefined ? undefined : typeof oauth.publicKey === 'string' ? createPublicKey(oauth.publicKey) : oauth.publicKey;
+  const refreshTokens = new Set(oauth?.refreshTokens ?? []);
+  /** Issued access tokens and when each expires (ms since the epoch). */
+  const sessions = new Map<string, number>();
+  const orgId = `00D${randomBytes(6).toString('hex').slice(0, 12)}`;
   const jobs = new Map<string, IngestJob>();
   let used = 0;
   let nextId = 1;
   const limitInfo = () => ({ 'sforce-limit-info': `api-usage=${Math.min(used, dailyLimit)}/${dailyLimit}` });
 
   const api: ApiContract = {
-    authenticate: (request) =>
-      requestHeader(request, 'authorization') === `Bearer ${token}` ? undefined : { status: 401, body: [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }] },
+    authenticate: (request) => {
+      if (request.path === TOKEN_PATH) return undefined;
+      const presented = /^Bearer (.+)$/.exec(requestHeader(request, 'authorization') ?? '')?.[1];
+      if (presented === token) return undefined;
+      const expires = presented === undefined ? undefined : sessions.get(presented);
+      if (expires !== undefined && Date.now() < expires) return undefined;
+      if (expires !== undefined) stats.expiredSessions++;
+      return { status: INVALID_SESSION.status, body: [{ message: INVALID_SESSION.message, errorCode: INVALID_SESSION.errorCode }] };
+    },
     tooManyRequests: () => ({ status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }),
     serverError: (status) => ({ status, body: [{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support', errorCode: 'UNKNOWN_EXCEPTION' }] }),
     handle: (request, store) => {
+      if (request.path === TOKEN_PATH) return tokenEndpoint(request);
       if (++used > dailyLimit) return { status: 403, headers: limitInfo(), body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] };
       const reply = route(request, store);
       return { ...reply, headers: { ...limitInfo(), ...reply.headers } };
     },
   };
 
+  /** `POST /services/oauth2/token`: the JWT bearer and refresh token grants, as protocol.ts describes them. */
+  async function tokenEndpoint(request: EmulatorRequest): Promise<EmulatorReply> {
+    stats.tokenRequests++;
+    const refuse = (error: string, error_description: string, status = 400): EmulatorReply => {
+      stats.tokenRefusals++;
+      return { status, body: { error, error_description } satisfies TokenError };
+    };
+    if (request.method !== 'POST') return refuse('invalid_request', 'must use HTTP POST', 405);
+    if (!oauth) return refuse('invalid_client_id', 'client identifier invalid');
+    const form = new URLSearchParams(request.body.toString('utf8'));
+    const grant = form.get('grant_type');
+    if (grant === JWT_BEARER_GRANT) {
+      const assertion = form.get('assertion') ?? '';
+      let claims: Record<string, unknown>;
+      try {
+        if (decodeProtectedHeader(assertion).alg !== JWT_ALGORITHM) return refuse('invalid_grant', 'invalid assertion');
+        claims = decodeJwt(assertion) as Record<string, unknown>;
+      } catch {
+        return refuse('invalid_grant', 'invalid assertion');
+      }
+      if (claims['iss'] !== oauth.clientId) return refuse('invalid_client_id', 'client identifier invalid');
+      if (!publicKey) return refuse('invalid_grant', 'invalid assertion');
+      try {
+        // Only the signature here: the claims are checked below, to answer as Salesforce does for each.
+        await compactVerify(assertion, publicKey, { algorithms: [JWT_ALGORITHM] });
+      } catch {
+        return refuse('invalid_grant', 'invalid assertion');
+      }
+      const audiences = Array.isArray(claims['aud']) ? claims['aud'] : [claims['aud']];
+      if (!audiences.includes(oauth.audience ?? DEFAULT_LOGIN_URL)) return refuse('invalid_grant', 'audience is invalid');
+      const now = Date.now() / 1000;
+      const exp = claims['exp'];
+      if (typeof exp !== 'number' || exp <= now) return refuse('invalid_grant', 'expired authorization code');
+      if (exp > now + JWT_MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) return refuse('invalid_grant', 'invalid assertion');
+      if (typeof claims['sub'] !== 'string' || !(oauth.users ?? []).includes(claims['sub'])) return refuse('invalid_grant', "user hasn't approved this consumer");
+      return { status: 200, body: issue() };
+    }
+    if (grant === REFRESH_TOKEN_GRANT) {
+      if (form.get('client_id') !== oauth.clientId) return refuse('invalid_client_id', 'client identifier invalid');
+      if (oauth.clientSecret !== undefined && form.get('client_secret') !== oauth.clientSecret) return refuse('invalid_client', 'invalid client credentials');
+      if (!refreshTokens.has(form.get('refresh_token') ?? '')) return refuse('invalid_grant', 'expired access/refresh token');
+      const session = issue();
+      return { status: 200, body: { ...session, signature: randomBytes(32).toString('base64') } };
+    }
+    return refuse('unsupported_grant_type', 'grant type not supported');
+  }
+
+  function issue() {
+    const accessToken = `${orgId}!${randomBytes(36).toString('base64url')}`;
+    sessions.set(accessToken, Date.now() + (oauth?.sessionSeconds ?? 7200) * 1000);
+    return { access_token: accessToken, scope: 'api', instance_url: server.endpoint, id: `${DEFAULT_LOGIN_URL}/id/${orgId}/005000000000001AAA`, token_type: 'Bearer', issued_at: String(Date.now()) };
+  }
+
   function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
-    const match = /^\/services\/data\/v\d+\.\d+(\/.*)$/.exec(request.path);
+    const match = /^\/services\/data\/v(\d+\.\d+)(\/.*)$/.exec(request.path);
     if (!match) return notFound();
-    const path = match[1]!;
+    if (isRetired(match[1]!, options.today ?? new Date().toISOString().slice(0, 10))) {
+      return { status: RETIRED_VERSION_STATUS, body: [{ message: `API version ${match[1]} has been retired`, errorCode: 'GONE' }] };
+    }
+    const path = match[2]!;
     const { method } = request;
     if (method === 'GET' && path === '/limits') return { status: 200, body: { DailyApiRequests: { Max: dailyLimit, Remaining: Math.max(0, dailyLimit - used) } } };
     const describe = /^\/sobjects\/(\w+)\/describe$/.exec(path);
@@ -521,7 +687,21 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       if (findId(server.store, 'Campaign', c) === undefined) server.store.object('Campaign').set(c, { Id: c, Name: c, IsActive: true });
     } else if (![...server.store.object('Campaign').values()].some((r) => r['Name'] === c)) createRecord(server.store, 'Campaign', { Name: c, IsActive: true });
   }
-  return new SalesforceEmulator(server, token, stats, objects, (object, values) => createRecord(server.store, object, values));
+  return new SalesforceEmulator(server, token, stats, objects, (object, values) => createRecord(server.store, object, values), sessions, refreshTokens, sandbox?.credentials);
+}
+
+/** The sandbox's own connected app: a key pair, a user who approved it, a secret and a refresh token. */
+function sandboxApp() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const credentials = {
+    clientId: `3MVG9${randomBytes(20).toString('base64url')}`,
+    clientSecret: randomBytes(24).toString('hex'),
+    username: 'tideline@sandbox.example.com',
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    refreshToken: `5Aep${randomBytes(30).toString('base64url')}`,
+  };
+  const oauth: SalesforceOAuthOptions = { clientId: credentials.clientId, clientSecret: credentials.clientSecret, publicKey, users: [credentials.username], refreshTokens: [credentials.refreshToken] };
+  return { credentials, oauth };
 }
 
 function jobInfo(job: IngestJob) {

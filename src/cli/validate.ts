@@ -35,6 +35,7 @@ export function registerValidate(program: Command): void {
           try {
             const remote = await checkRemoteFields(syncs, {
               logger: context.logger,
+              root: project.root,
               configFor: sandbox ? (d) => sandbox.configs.get(d.name) : undefined,
               columnType: (model, column) => analysis.columns.get(model)?.find((c) => c.name === column)?.type,
             });

@@ -367,6 +367,7 @@ class SyncRun {
 
     const context: DestinationContext = {
       sync: sync.name,
+      destination: sync.destination.name,
       runId: this.runId,
       object: sync.object,
       mode: sync.mode,

@@ -173,7 +173,10 @@ function makeDestination(item: unknown, origin: SyncOrigin, problems: Problems):
   const parsed = validateAt(schema, item, file, path, problems) as Record<string, unknown> | undefined;
   if (!parsed) return undefined;
   const own = Object.fromEntries(Object.entries(parsed).filter(([k]) => !COMMON_KEYS.includes(k)));
-  const config = type.configSchema.parse(own);
+  // The type's own schema again, whole: the checks that span several of its fields (exactly one kind of
+  // credentials) are refinements of it, which the merged shape above does not carry. Located like the rest.
+  const config = validateAt(type.configSchema, own, file, path, problems);
+  if (config === undefined) return undefined;
   for (const secret of type.secrets(config)) redactor.add(secret);
   const retries = parsed['retries'] as { attempts: number; base_ms: number; max_ms: number };
   return {

@@ -21,6 +21,8 @@ export interface RemoteCheckOptions {
   /** Logical types of a model's columns, for the type of a created field. */
   readonly columnType?: (model: string, column: string) => LogicalType | undefined;
   readonly timeoutMs?: number;
+  /** Project root, for relative paths in destination configs (a key file). */
+  readonly root?: string;
 }
 
 export interface RemoteCheckResult {
@@ -42,7 +44,7 @@ export async function checkRemoteFields(syncs: readonly SyncDef[], options: Remo
     const { file, path } = sync.origin;
     const at = (rel: FieldPath) => [...path, ...rel];
     const config = options.configFor?.(sync.destination) ?? sync.destination.config;
-    const context = () => ({ logger: options.logger, signal: AbortSignal.timeout(options.timeoutMs ?? 60_000) });
+    const context = () => ({ logger: options.logger, signal: AbortSignal.timeout(options.timeoutMs ?? 60_000), destination: sync.destination.name, ...(options.root === undefined ? {} : { root: options.root }) });
     let remote: readonly RemoteField[];
     try {
       remote = await type.remoteFields(config, sync.object, context());

@@ -1,0 +1,148 @@
+import type { ApiVersion } from '../destination.js';
+
+/**
+ * Salesforce facts shared by the adapter and its emulator, each with its source and the day it was read
+ * (2026-12-06 unless said otherwise).
+ */
+
+// ---- OAuth 2.0: where tokens come from ----
+
+/**
+ * The token endpoint, on the login server: `https://login.salesforce.com` (production and Developer Edition orgs),
+ * `https://test.salesforce.com` (sandboxes), or the org's My Domain login URL. Both flows below POST a form
+ * (`application/x-www-form-urlencoded`) to it.
+ * Source: "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration" and "OAuth 2.0 Refresh Token Flow for Renewed
+ * Sessions", Salesforce Help (help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm and
+ * …id=sf.remoteaccess_oauth_refresh_token_flow.htm).
+ */
+export const TOKEN_PATH = '/services/oauth2/token';
+export const DEFAULT_LOGIN_URL = 'https://login.salesforce.com';
+export const SANDBOX_LOGIN_URL = 'https://test.salesforce.com';
+
+/**
+ * The JWT bearer flow (RFC 7523, as Salesforce profiles it). The client POSTs `grant_type` = this URN and
+ * `assertion` = a JWT signed with RS256 ("Sign the resulting string using SHA256 with RSA") by the private key whose
+ * X.509 certificate is uploaded to the connected app ("Use digital signatures"). Claims, as the Help page lists them:
+ *  - `iss`: the OAuth client_id (the consumer key) of the connected app the certificate is registered with;
+ *  - `aud`: the authorization server — `https://login.salesforce.com`, `https://test.salesforce.com`, or an Experience
+ *    Cloud site URL; a My Domain login URL is not an audience: a My Domain org takes login's (production) or test's
+ *    (a sandbox, whose My Domain host ends `.sandbox.my.salesforce.com`);
+ *  - `sub`: the username of the Salesforce user (who, or whose profile, has approved the app);
+ *  - `exp`: the expiration of the assertion "within 3 minutes", in seconds since 1970-01-01T00:00:00Z UTC.
+ * The answer carries `access_token`, `scope`, `instance_url`, `id`, `token_type` and **no refresh token** (a new
+ * assertion is signed for each new token) and no lifetime: the session lasts the org's session timeout (two hours
+ * by default), so a client learns of the end from the API's 401.
+ * Source: help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm (read 2026-12-06).
+ */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const JWT_ALGORITHM = 'RS256';
+/** Salesforce's ceiling on an assertion's life. */
+export const JWT_MAX_LIFETIME_SECONDS = 180;
+/** What Tideline signs: well inside the ceiling, so that a clock a little ahead of Salesforce's still passes. */
+export const JWT_LIFETIME_SECONDS = 120;
+export const JWT_AUDIENCES = [DEFAULT_LOGIN_URL, SANDBOX_LOGIN_URL] as const;
+
+/** The `aud` of an assertion sent to `loginUrl`: its own for login and test, else by the kind of My Domain. */
+export function audienceFor(loginUrl: string): string {
+  const url = new URL(loginUrl);
+  const origin = url.origin;
+  if ((JWT_AUDIENCES as readonly string[]).includes(origin)) return origin;
+  return url.hostname.endsWith('.sandbox.my.salesforce.com') ? SANDBOX_LOGIN_URL : DEFAULT_LOGIN_URL;
+}
+
+/**
+ * The refresh token flow: `grant_type=refresh_token`, `refresh_token`, `client_id` (the consumer key) and
+ * `client_secret` — required unless the connected app clears "Require Secret for Refresh Token Flow". The answer
+ * carries `access_token`, `signature`, `scope`, `instance_url`, `id`, `token_type`, `issued_at`, and no lifetime
+ * either. A refresh token stays valid by the app's refresh token policy (until revoked, by default).
+ * Source: help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm (read 2026-12-06).
+ */
+export const REFRESH_TOKEN_GRANT = 'refresh_token';
+
+/**
+ * The token endpoint's refusals follow RFC 6749 §5.2: HTTP 400 with `{"error", "error_description"}`. The codes and
+ * descriptions the emulator gives are those Salesforce answers: `invalid_grant` "expired access/refresh token"
+ * (a revoked or expired refresh token), `invalid_grant` "user hasn't approved this consumer", `invalid_grant`
+ * "audience is invalid", `invalid_grant` "invalid assertion" (a signature the certificate does not verify, or a
+ * malformed JWT), `invalid_client_id` "client identifier invalid", `invalid_client` "invalid client credentials",
+ * `unsupported_grant_type` "grant type not supported". The descriptions are quoted from Salesforce's answers as its
+ * users report them (salesforce.stackexchange.com, questions 201636 and 282513); Tideline reads only the status and
+ * `error`, and prints the description as the server gave it.
+ */
+export interface TokenError {
+  readonly error: string;
+  readonly error_description: string;
+}
+
+/** The token answer of both flows: what Tideline reads of it. */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly instance_url: string;
+  readonly token_type?: string;
+  readonly scope?: string;
+  readonly id?: string;
+  readonly issued_at?: string;
+  readonly signature?: string;
+}
+
+/**
+ * A REST call made with a session that expired or was revoked is answered 401 with
+ * `[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]`: the signal to get a new token.
+ * Source: REST API Developer Guide, "Status Codes and Error Responses" (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm).
+ */
+export const INVALID_SESSION = { status: 401, errorCode: 'INVALID_SESSION_ID', message: 'Session expired or invalid' } as const;
+
+// ---- REST limits ----
+
+/**
+ * sObject Collections take at most 200 records per request.
+ * Source: REST API Developer Guide, "sObject Collections" (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections.htm).
+ */
+export const SALESFORCE_COLLECTION_LIMIT = 200;
+
+// ---- API versions ----
+
+/**
+ * The REST API version Tideline speaks unless the config says otherwise (`api_version`), in paths as `v62.0`.
+ * 62.0 is Winter '25 (October 2024). Salesforce's policy: each version is supported at least three years from its
+ * first release, and a retirement is announced at least a year ahead; retired versions answer REST 410 GONE, Bulk
+ * 400 InvalidVersion. Published schedule (Salesforce Help, read 2026-12-06):
+ *  - 7.0–20.0 retired in Summer '22; 21.0–30.0 retired in Summer '25
+ *    ("Salesforce Platform API Versions 21.0 through 30.0 Retirement", help.salesforce.com/s/articleView?id=000354473, updated 2026-03-17);
+ *  - 31.0–40.0 deprecated in Summer '27 and retired in Summer '28
+ *    ("Salesforce Platform API Versions 31.0 through 40.0 Retirement", help.salesforce.com/s/articleView?id=005321531, published 2026-04-30);
+ *  - 41.0 and later: no retirement announced. So 62.0 has no sunset yet, and none can come before Winter '28 (three
+ *    years, announced a year ahead): Tideline stays on it.
+ * Salesforce names the release, not the day. Its release calendar upgrades the first instances of a Summer release
+ * in May, so the sunset given for a version retired in "Summer 'YY" is May 1 of that year: `tideline validate` warns
+ * early rather than late.
+ */
+export const DEFAULT_API_VERSION = '62.0';
+export const API_END_OF_LIFE_SOURCE =
+  'Salesforce Help: "Salesforce Platform API Versions 31.0 through 40.0 Retirement" (help.salesforce.com/s/articleView?id=005321531, 2026-04-30) and "… 21.0 through 30.0 Retirement" (…?id=000354473, 2026-03-17); API End-of-Life policy in the REST API Developer Guide';
+
+/** Retirements Salesforce has published, as ranges of major versions and the day taken for each. */
+export const API_RETIREMENTS: readonly { readonly from: number; readonly to: number; readonly release: string; readonly sunset: string }[] = [
+  { from: 7, to: 20, release: "Summer '22", sunset: '2022-05-01' },
+  { from: 21, to: 30, release: "Summer '25", sunset: '2025-05-01' },
+  { from: 31, to: 40, release: "Summer '28", sunset: '2028-05-01' },
+];
+
+/** The version a config speaks (`62.0`), with its published retirement. */
+export function salesforceApiVersion(version: string): ApiVersion {
+  const major = Number(version.split('.')[0]);
+  const retirement = API_RETIREMENTS.find((r) => major >= r.from && major <= r.to);
+  return { version: `v${version}`, sunset: retirement?.sunset, source: API_END_OF_LIFE_SOURCE };
+}
+
+/** Whether Salesforce has retired `version` (`30.0`) by `today` (`YYYY-MM-DD`). */
+export function isRetired(version: string, today: string): boolean {
+  const sunset = salesforceApiVersion(version).sunset;
+  return sunset !== undefined && today >= sunset;
+}
+
+/**
+ * The answer of a retired version: REST 410 GONE. Salesforce documents the status, not a body; the emulator answers
+ * the usual error array.
+ */
+export const RETIRED_VERSION_STATUS = 410;
