@@ -67,8 +67,12 @@ describe('API versions against their sunsets', () => {
     expect(declared.map((d) => d.type)).toEqual(expect.arrayContaining(['meta', 'brevo', 'klaviyo', 'mailchimp']));
     for (const type of declared) {
       // The least config each type takes: its credentials, everything else by default.
-      const minimal = Object.fromEntries(Object.entries({ access_token: 'x', api_key: 'k-us1', list_id: 'l' }).filter(([key]) => key in type.configSchema.shape));
-      const config: unknown = type.configSchema.parse(minimal);
+      const minimal = Object.fromEntries(
+        Object.entries({ access_token: 'x', api_key: 'k-us1', list_id: 'l', token: 'x', instance_url: 'https://example.my.salesforce.com' }).filter(([key]) => key in type.configSchema.shape),
+      );
+      const parsed = type.configSchema.safeParse(minimal);
+      expect(parsed.success, `${type.type}: ${parsed.error?.message ?? ''}`).toBe(true);
+      const config: unknown = parsed.data;
       const version = type.apiVersion!(config);
       expect(version.source, type.type).toMatch(/^https:\/\//);
       expect(standing(version, today).state, `${type.type} ${version.version}`).not.toBe('expired');

@@ -119,4 +119,4 @@ export const EXPIRED_AUTHENTICATION = 'EXPIRED_AUTHENTICATION';
  * developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when;
  * developers.hubspot.com/docs/developer-tooling/platform/versioning.
  */
-export const CRM_API_VERSION = { version: 'v3', sunset: '2027-09-01', source: 'HubSpot: Legacy API migration guide (developers.hubspot.com/docs/api-reference/legacy/migration-guide) and changelog "Legacy APIs and Apps: What\'s Going Unsupported and When" (2026-09-15)' } as const;
+export const CRM_API_VERSION = { version: 'v3', sunset: '2027-09-01', source: 'https://developers.hubspot.com/docs/api-reference/legacy/migration-guide (and the changelog "Legacy APIs and Apps: What\'s Going Unsupported and When", 2026-09-15)' } as const;

@@ -119,7 +119,7 @@ export const SALESFORCE_COLLECTION_LIMIT = 200;
  */
 export const DEFAULT_API_VERSION = '62.0';
 export const API_END_OF_LIFE_SOURCE =
-  'Salesforce Help: "Salesforce Platform API Versions 31.0 through 40.0 Retirement" (help.salesforce.com/s/articleView?id=005321531, 2026-04-30) and "… 21.0 through 30.0 Retirement" (…?id=000354473, 2026-03-17); API End-of-Life policy in the REST API Developer Guide';
+  'https://help.salesforce.com/s/articleView?id=005321531 ("Salesforce Platform API Versions 31.0 through 40.0 Retirement", 2026-04-30; and id=000354473 for 21.0 through 30.0, 2026-03-17; the API End-of-Life policy in the REST API Developer Guide)';
 
 /** Retirements Salesforce has published, as ranges of major versions and the day taken for each. */
 export const API_RETIREMENTS: readonly { readonly from: number; readonly to: number; readonly release: string; readonly sunset: string }[] = [
