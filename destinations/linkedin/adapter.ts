@@ -217,7 +217,7 @@ class LinkedInSession implements DestinationSession {
       stale.forEach((s, i) => {
         const status = answer.elements[i]?.status ?? 0;
         if (status >= 200 && status < 300) this.#facts.stale_removed++;
-        else outcomes[s.index] = elementFailure(status, answer.elements[i]?.message, 'the member\'s former e-mail could not be removed');
+        else outcomes[s.index] = elementFailure(status, answer.elements[i]?.error?.message, 'the member\'s former e-mail could not be removed');
       });
     }
     const pending = sent.filter((s) => outcomes[s.index] === undefined);
@@ -225,8 +225,8 @@ class LinkedInSession implements DestinationSession {
     const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.hash)), batch.signal);
     if (answer.elements.length !== pending.length) throw new TransientError(`LinkedIn answered ${answer.elements.length} statuses for ${pending.length} users`);
     pending.forEach((s, i) => {
-      const { status, message } = answer.elements[i]!;
-      outcomes[s.index] = status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.hash }) } : elementFailure(status, message, 'LinkedIn refused the user');
+      const { status, error } = answer.elements[i]!;
+      outcomes[s.index] = status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.hash }) } : elementFailure(status, error?.message, 'LinkedIn refused the user');
     });
     return outcomes;
   }

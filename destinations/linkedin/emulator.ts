@@ -202,10 +202,10 @@ export async function startLinkedInEmulator(options: LinkedInEmulatorOptions = {
     const members = store.object(id);
     const answers = elements.map((raw: unknown) => {
       const problem = elementProblem(raw);
-      if (problem) return { status: 400, message: problem };
+      if (problem) return { status: 400, error: { status: 400, message: problem } };
       const el = raw as UserElement;
       const refused = options.reject?.(el);
-      if (refused) return { status: 400, message: refused };
+      if (refused) return { status: 400, error: { status: 400, message: refused } };
       for (const userId of el.userIds) {
         if (userId.idType !== 'SHA256_EMAIL') continue;
         const hash = userId.idValue.toLowerCase();

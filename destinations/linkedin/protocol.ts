@@ -155,9 +155,12 @@ export interface UsersBatchRequest {
   readonly elements: readonly UserElement[];
 }
 
-/** One status per element, in the order sent (USERS). */
+/**
+ * One status per element, in the order sent (USERS); a refused element carries Rest.li's `error` (RESTLI: the official
+ * client's LIBatchCreateResponse, `{status, id?, error?}`).
+ */
 export interface UsersBatchResponse {
-  readonly elements: readonly { readonly status: number; readonly message?: string }[];
+  readonly elements: readonly { readonly status: number; readonly error?: { readonly status?: number; readonly message?: string } }[];
 }
 
 /** A DMP segment as the API describes it (SEGMENTS). */
