@@ -134,15 +134,18 @@ export async function startTikTokEmulator(options: TikTokEmulatorOptions = {}): 
     return audience;
   }
 
-  /** Lists in a query are JSON arrays (`custom_audience_ids=["1"]`); repeated parameters are read too. */
+  /**
+   * Lists in a query: a JSON array (`custom_audience_ids=["1"]`, as partner integrations send them) or the parameter
+   * repeated (as TikTok's own SDK sends them, collection format `multi`).
+   */
   function idsParam(request: EmulatorRequest, name: string): string[] | undefined {
     const values = request.query.getAll(name);
     if (values.length !== 1) return values.length ? values : undefined;
     try {
       const parsed = JSON.parse(values[0]!) as unknown;
-      return Array.isArray(parsed) ? parsed.map(String) : undefined;
+      return Array.isArray(parsed) ? parsed.map(String) : [values[0]!];
     } catch {
-      return undefined;
+      return [values[0]!];
     }
   }
 
