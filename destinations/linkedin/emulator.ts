@@ -92,6 +92,11 @@ export class LinkedInEmulator extends ServerEmulator {
     return this.server.store.object(segment);
   }
 
+  /** The members and the segments themselves, so that a resumed sandbox still finds a segment by its name. */
+  override async save(): Promise<unknown> {
+    return { ...((await this.server.save()) as object), segments: [...this.segments.values()] };
+  }
+
   /** The initial access token expires (a refreshed one still works). */
   expireInitialToken(): void {
     this.tokens.delete(this.accessToken);
@@ -249,5 +254,6 @@ export async function startLinkedInEmulator(options: LinkedInEmulatorOptions = {
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
   server.restore(options.saved);
+  for (const segment of (options.saved as { segments?: DmpSegment[] } | undefined)?.segments ?? []) segments.set(String(segment.id), segment);
   return new LinkedInEmulator(server, accessToken, stats, bodies, segments, tokens);
 }

@@ -149,3 +149,23 @@ describe('linkedin errors', () => {
     expect(refused.message).not.toContain('a@b.com');
   });
 });
+
+describe('linkedin emulator: a resumed sandbox', () => {
+  it('keeps the segments with their members, so that a segment named by a sync is found again', async () => {
+    const first = await startLinkedInEmulator({ openSegments: false, adAccountId: '512' });
+    const created = await fetch(`${first.endpoint}/rest/dmpSegments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${first.accessToken}`, 'linkedin-version': '202607', 'x-restli-protocol-version': '2.0.0', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Prospects', account: 'urn:li:sponsoredAccount:512', type: 'USER', sourcePlatform: 'TIDELINE', accessPolicy: 'PRIVATE', destinations: [{ destination: 'LINKEDIN' }] }),
+    });
+    const id = created.headers.get('x-restli-id')!;
+    const saved = await first.save();
+    await first.close();
+    const second = await startLinkedInEmulator({ openSegments: false, saved, accessToken: first.accessToken });
+    try {
+      expect(second.segments.get(id)).toMatchObject({ name: 'Prospects' });
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -72,6 +72,11 @@ export class TikTokEmulator extends ServerEmulator {
   records(audience: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(audience);
   }
+
+  /** The members and the audiences themselves, so that a resumed sandbox still finds an audience by its name. */
+  override async save(): Promise<unknown> {
+    return { ...((await this.server.save()) as object), audiences: [...this.audiences.values()] };
+  }
 }
 
 export async function startTikTokEmulator(options: TikTokEmulatorOptions = {}): Promise<TikTokEmulator> {
@@ -252,5 +257,6 @@ export async function startTikTokEmulator(options: TikTokEmulatorOptions = {}): 
 
   const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
   server.restore(options.saved);
+  for (const audience of (options.saved as { audiences?: AudienceInfo[] } | undefined)?.audiences ?? []) audiences.set(audience.audience_id, audience);
   return new TikTokEmulator(server, accessToken, advertiserId, stats, bodies, audiences);
 }

@@ -132,3 +132,19 @@ describe('tiktok errors', () => {
     expect(tiktokError({ method: 'GET', url: 'https://business-api.tiktok.com/open_api/v1.2/dmp/custom_audience/get/' }, { status: 404, headers: new Headers(), text: '404 page not found' }, undefined, { version: 'v1.2', advertiser: '1' })).toBeInstanceOf(StopSyncError);
   });
 });
+
+describe('tiktok emulator: a resumed sandbox', () => {
+  it('keeps the audiences with their members, so that an audience named by a sync is found again', async () => {
+    const first = await startTikTokEmulator({ openAudiences: false });
+    const create = await fetch(`${first.endpoint}/open_api/v1.3/segment/audience/`, { method: 'POST', headers: { 'access-token': first.accessToken, 'content-type': 'application/json' }, body: JSON.stringify({ advertiser_id: first.advertiserId, action: 'create', custom_audience_name: 'Winback' }) });
+    const id = ((await create.json()) as { data: { audience_id: string } }).data.audience_id;
+    const saved = await first.save();
+    await first.close();
+    const second = await startTikTokEmulator({ openAudiences: false, saved, accessToken: first.accessToken });
+    try {
+      expect([...second.audiences.values()]).toEqual([expect.objectContaining({ audience_id: id, name: 'Winback' })]);
+    } finally {
+      await second.close();
+    }
+  });
+});
