@@ -37,8 +37,10 @@ export const kit: ContractKit = {
         endpoint: emulator.endpoint,
         access_token: o.badCredentials ? 'AQV-not-the-right-token' : emulator.accessToken,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
-        // Above the suite's emulator ceiling (20/s), so that its 429s are met and waited out.
+        // Above the suite's emulator ceiling (20/s), with requests enough in flight to reach it on a loaded machine, so
+        // that its throttling answers are met and waited out.
         requests_per_second: 100,
+        concurrency: 8,
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: () => '700001',
