@@ -4,11 +4,13 @@ import { brevo } from './brevo/adapter.js';
 import { file } from './file/adapter.js';
 import { googleAds } from './google-ads/adapter.js';
 import { klaviyo } from './klaviyo/adapter.js';
+import { linkedin } from './linkedin/adapter.js';
 import { mailchimp } from './mailchimp/adapter.js';
 import { meta } from './meta/adapter.js';
 import { hubspot } from './hubspot/adapter.js';
 import { salesforce } from './salesforce/adapter.js';
 import { table } from './table/adapter.js';
+import { tiktok } from './tiktok/adapter.js';
 import { webhook } from './webhook/adapter.js';
 
 /**
@@ -22,7 +24,7 @@ import { webhook } from './webhook/adapter.js';
  *  3. one line below; the registry test counts the types;
  *  4. a row in destinations/README.md (objects, modes, batch size, rate limit, what delete means, credentials).
  */
-export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta];
+export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta, linkedin, tiktok];
 
 export function destinationType(type: string): RegisteredDestination | undefined {
   return DESTINATIONS.find((d) => d.type === type);

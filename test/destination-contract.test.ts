@@ -66,7 +66,8 @@ for (const [type, kit] of kits) {
     /** What the destination should hold for these rows. */
     const want = (rows: readonly Row[]) => (shape ? shape.expected(rows as Contact[]) : expected(rows as Person[]));
     /** A row changed in a mapped field (for a shape: its first name and its phone). */
-    const changedRow = (row: Row): Row => (shape ? { ...(row as Contact), first_name: 'Renamed', phone: '+33 7 12 34 56 78' } : { ...row, first_name: 'Renamed' });
+    const changedRow = (row: Row): Row =>
+      shape ? (shape.change?.(row as Contact) ?? { ...(row as Contact), first_name: 'Renamed', phone: '+33 7 12 34 56 78' }) : { ...row, first_name: 'Renamed' };
 
     const open: { env?: ContractEnvironment; harness?: SyncHarness }[] = [];
     afterEach(async () => {

@@ -8,6 +8,9 @@ describe('destination registry', () => {
     const types = DESTINATIONS.map((d) => d.type);
     expect(new Set(types).size).toBe(types.length);
     for (const expected of ['webhook', 'file', 'table']) expect(types).toContain(expected);
+    // 13 types: the generic three, six CRM and marketing APIs, and the ads audiences (google_ads, meta, linkedin, tiktok).
+    expect(DESTINATIONS.length).toBeGreaterThanOrEqual(13);
+    for (const expected of ['google_ads', 'meta', 'linkedin', 'tiktok']) expect(types).toContain(expected);
     for (const d of DESTINATIONS) {
       expect(destinationType(d.type)).toBe(d);
       expect(d.summary.length, d.type).toBeGreaterThan(10);

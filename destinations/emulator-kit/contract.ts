@@ -73,6 +73,11 @@ export interface ContractShape {
   readonly fields: readonly ContactField[];
   /** What the destination should hold (as `records()` shows it) for exactly these contacts. */
   expected(contacts: readonly Contact[]): Map<string, Record<string, unknown>>;
+  /**
+   * A contact changed in a mapped field, for the rerun case. Default: a new first name and phone; a destination that
+   * maps neither (LinkedIn takes e-mails only) changes what it maps.
+   */
+  change?(contact: Contact): Contact;
 }
 
 export interface ContractOptions {

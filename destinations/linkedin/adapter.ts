@@ -1,0 +1,357 @@
+import { z } from 'zod';
+import { redactor } from '../../src/log/redact.js';
+import { didYouMean } from '../../src/project/suggest.js';
+import { identifier, type IdentifierRule } from '../ads-identifiers.js';
+import { staticToken, type AccessTokenSource } from '../credentials.js';
+import {
+  AuthError,
+  BatchRejectedError,
+  defineDestination,
+  RateLimitedError,
+  StopSyncError,
+  TransientError,
+  type Batch,
+  type ConfigProblem,
+  type DestinationContext,
+  type DestinationSession,
+  type FieldValue,
+  type OutboundRecord,
+  type RecordOutcome,
+} from '../destination.js';
+import { describeRequest, retryAfterMs, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { LinkedInEmulator, startLinkedInEmulator } from './emulator.js';
+import {
+  apiVersionOf,
+  BATCH_CREATE,
+  CURRENT_VERSION,
+  FINDER_PAGE,
+  HEADER,
+  NONEXISTENT_VERSION,
+  OAUTH_TOKEN_PATH,
+  REST_PATH,
+  RESTLI_PROTOCOL_VERSION,
+  SEGMENT_READY_MS,
+  sponsoredAccountUrn,
+  USERS_REQUESTS_PER_MINUTE,
+  VERSION_PATTERN,
+  VERSION_STATUS,
+  versionSunset,
+  type CreateSegmentRequest,
+  type DmpSegment,
+  type ErrorBody,
+  type FinderResponse,
+  type TokenResponse,
+  type UserElement,
+  type UsersBatchResponse,
+} from './protocol.js';
+
+export const linkedinConfigSchema = z
+  .strictObject({
+    /** OAuth 2 access token of a member with `rw_dmp_segments` (from an environment variable); lives 60 days. */
+    access_token: z.string().min(1).optional(),
+    /** A refresh token (approved Marketing partners; lives 365 days): with client_id and client_secret, the token renews itself. */
+    refresh_token: z.string().min(1).optional(),
+    client_id: z.string().min(1).optional(),
+    client_secret: z.string().min(1).optional(),
+    /** The sponsored (ad) account the segments belong to: needed to find or create a segment by name. */
+    ad_account_id: z.string().regex(/^\d+$/, 'the ad account id: digits, as in Campaign Manager').optional(),
+    /** The `sourcePlatform` LinkedIn assigned your integration, used only when Tideline creates a segment by name. */
+    source_platform: z.string().min(1).optional(),
+    /** `LinkedIn-Version` header: a monthly version `YYYYMM`. */
+    api_version: z.string().regex(VERSION_PATTERN, 'a LinkedIn Marketing API version such as 202607').default(CURRENT_VERSION),
+    endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.linkedin.com'),
+    /** Where refresh tokens are exchanged (LinkedIn's OAuth host). */
+    oauth_endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://www.linkedin.com'),
+    /** Users per request (elements of one BATCH_CREATE). */
+    batch_size: z.number().int().min(1).max(5_000).default(1_000),
+    /** How long a segment Tideline creates is given before users are sent to it (LinkedIn: 5 seconds). */
+    segment_ready_seconds: z.number().min(0).max(300).default(SEGMENT_READY_MS / 1000),
+  })
+  .superRefine((config, ctx) => {
+    const refresh = [config.refresh_token, config.client_id, config.client_secret];
+    if (refresh.some(Boolean) && !refresh.every(Boolean)) {
+      for (const [field, value] of [['refresh_token', config.refresh_token], ['client_id', config.client_id], ['client_secret', config.client_secret]] as const) {
+        if (!value) ctx.addIssue({ code: 'custom', path: [field], message: 'a refresh needs refresh_token, client_id and client_secret together' });
+      }
+    }
+    if (!config.access_token && !config.refresh_token) ctx.addIssue({ code: 'custom', path: ['access_token'], message: 'give access_token, or refresh_token with client_id and client_secret' });
+  });
+export type LinkedInConfig = z.infer<typeof linkedinConfigSchema>;
+
+/**
+ * LinkedIn hashes: the SHA-256 hex of the address, trimmed and lower-cased. The pages read document the digest format
+ * only (protocol.ts, USERS); this is the normal form Google and Meta document, so one address hashes alike everywhere.
+ */
+export const LINKEDIN_EMAIL: IdentifierRule = {
+  hashed: true,
+  normalise: (s) => {
+    const address = s.replace(/\s+/gu, '').toLowerCase();
+    return /^[^@\s]+@[^@\s]+\.[^@\s]+$/u.test(address) ? address : null;
+  },
+};
+
+/** The only field a LinkedIn users sync maps: the others LinkedIn takes are plain text (names, company, title). */
+const FIELDS = ['email'] as const;
+const PLAIN_TEXT_FIELDS = ['first_name', 'last_name', 'title', 'company', 'country', 'country_code'];
+
+/** The sync's object: a DMP segment id, or the name of a segment of `ad_account_id` (found, else created). */
+type SegmentRef = { readonly id: string } | { readonly name: string };
+function segmentRef(object: string): SegmentRef {
+  const urn = /^urn:li:dmpSegment:(\d+)$/.exec(object);
+  if (urn) return { id: urn[1]! };
+  return /^\d+$/.test(object) ? { id: object } : { name: object };
+}
+
+/** LinkedIn Matched Audiences: members of a DMP segment added and removed by their hashed e-mail. */
+export const linkedin = defineDestination<LinkedInConfig>({
+  type: 'linkedin',
+  summary: 'LinkedIn Matched Audiences (DMP segment users, e-mail SHA-256 hashed in Tideline)',
+  configSchema: linkedinConfigSchema,
+  modes: ['audience'],
+  secrets: (config) => [config.access_token, config.refresh_token, config.client_secret].filter((s): s is string => Boolean(s)),
+  limits: (config) => ({
+    maxBatchRecords: config.batch_size,
+    maxBatchBytes: 10_000_000,
+    // USERS: 600 requests a minute per member on /users.
+    requestsPerSecond: USERS_REQUESTS_PER_MINUTE / 60,
+    concurrency: 2,
+    timeoutMs: 60_000,
+  }),
+  checkSync: (config, sync) => {
+    const problems: ConfigProblem[] = [];
+    const ref = segmentRef(sync.object);
+    if ('name' in ref) {
+      if (!config.ad_account_id) problems.push({ at: ['object'], message: 'a segment named here is found in (or created in) an ad account: set the destination\'s ad_account_id, or give the DMP segment id (digits)' });
+    }
+    for (const field of sync.fields) {
+      if (PLAIN_TEXT_FIELDS.includes(field)) problems.push({ at: ['fields', field], message: `LinkedIn takes "${field}" only as plain text, and Tideline sends no unhashed personal data to ads platforms: map email` });
+      else if (!(FIELDS as readonly string[]).includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a LinkedIn user identifier: email${didYouMean(field, FIELDS)}` });
+    }
+    if (sync.keyField === 'email') problems.push({ at: ['key'], message: "key the audience by a customer id and map email under `fields`: the key is kept in Tideline's state, which must hold no raw e-mail" });
+    else if (!sync.fields.includes('email')) problems.push({ at: ['fields'], message: 'map email: LinkedIn matches members by their hashed e-mail' });
+    return problems;
+  },
+  lockScope: (config, object) => `linkedin:${config.ad_account_id ?? 'segment'}#${object}`,
+  retainFields: () => FIELDS,
+  retainValue: (_config, field, value) => (field === 'email' ? identifier(LINKEDIN_EMAIL, value) : value),
+  apiVersion: (config) => apiVersionOf(config.api_version),
+  open: async (config, context) => new LinkedInSession(config, context, tokenSource(config), Boolean(config.refresh_token)),
+  emulator: {
+    start: (context) => startLinkedInEmulator({ saved: context.saved }),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof LinkedInEmulator)) throw new Error('the linkedin sandbox needs a LinkedIn emulator');
+      return { ...config, endpoint: emulator.endpoint, oauth_endpoint: emulator.endpoint, access_token: emulator.accessToken, refresh_token: undefined, client_id: undefined, client_secret: undefined };
+    },
+  },
+});
+
+/** The credential: a static access token, or one that renews from a refresh token (OAUTH in protocol.ts). */
+export function tokenSource(config: LinkedInConfig): AccessTokenSource {
+  if (!config.refresh_token || !config.client_id || !config.client_secret) return staticToken(config.access_token ?? '', 'access_token');
+  const { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret } = config;
+  let current = config.access_token;
+  let renewing: Promise<string> | undefined;
+  const renew = (signal: AbortSignal): Promise<string> =>
+    (renewing ??= (async () => {
+      const request: HttpRequest = {
+        method: 'POST',
+        url: `${config.oauth_endpoint.replace(/\/$/, '')}${OAUTH_TOKEN_PATH}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret }).toString(),
+        signal,
+      };
+      const response = await send(request);
+      if (response.status >= 500) throw new TransientError(`${describeRequest(request)} answered ${response.status}`);
+      const token = response.status === 200 ? (JSON.parse(response.text) as Partial<TokenResponse>).access_token : undefined;
+      if (!token) throw new AuthError(`${describeRequest(request)} answered ${response.status}: LinkedIn refused the destination's refresh_token (it lives 365 days) or client_id/client_secret; authorise the app again and give the new refresh_token`);
+      redactor.add(token);
+      current = token;
+      return token;
+    })().finally(() => (renewing = undefined)));
+  return { token: async (signal) => current ?? renew(signal), renew };
+}
+
+interface RunFacts {
+  requests: number;
+  segment?: { id: string; created: boolean };
+  stale_removed: number;
+}
+
+class LinkedInSession implements DestinationSession {
+  #segment: Promise<string> | undefined;
+  /** When the segment was created by this run: users wait until it is ready (USERS). */
+  #readyAt = 0;
+  readonly #facts: RunFacts = { requests: 0, stale_removed: 0 };
+
+  constructor(
+    private readonly config: LinkedInConfig,
+    private readonly context: DestinationContext,
+    private readonly tokens: AccessTokenSource,
+    /** With a refresh token, a 401 renews the token once and sends the request again; a static token cannot. */
+    private readonly renewable: boolean,
+  ) {}
+
+  async check(): Promise<void> {
+    await this.segment(AbortSignal.timeout(60_000));
+  }
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const remove = batch.operation === 'remove' || batch.operation === 'delete';
+    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const sent: { index: number; hash: string }[] = [];
+    const stale: { index: number; hash: string }[] = [];
+    batch.records.forEach((record, index) => {
+      const hash = emailHash(record);
+      if (!hash) {
+        outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable e-mail address after normalisation', retryable: false };
+        return;
+      }
+      sent.push({ index, hash });
+      // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
+      if (!remove && record.destinationId && record.destinationId !== hash && /^[0-9a-f]{64}$/.test(record.destinationId)) stale.push({ index, hash: record.destinationId });
+    });
+    if (!sent.length) return outcomes;
+    const segment = await this.segment(batch.signal);
+    if (stale.length) {
+      const answer = await this.users(segment, stale.map((s) => element('REMOVE', s.hash)), batch.signal);
+      stale.forEach((s, i) => {
+        const status = answer.elements[i]?.status ?? 0;
+        if (status >= 200 && status < 300) this.#facts.stale_removed++;
+        else outcomes[s.index] = elementFailure(status, answer.elements[i]?.error?.message, 'the member\'s former e-mail could not be removed');
+      });
+    }
+    const pending = sent.filter((s) => outcomes[s.index] === undefined);
+    if (!pending.length) return outcomes;
+    const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.hash)), batch.signal);
+    if (answer.elements.length !== pending.length) throw new TransientError(`LinkedIn answered ${answer.elements.length} statuses for ${pending.length} users`);
+    pending.forEach((s, i) => {
+      const { status, error } = answer.elements[i]!;
+      outcomes[s.index] = status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.hash }) } : elementFailure(status, error?.message, 'LinkedIn refused the user');
+    });
+    return outcomes;
+  }
+
+  async finish(): Promise<Readonly<Record<string, unknown>>> {
+    return { ...this.#facts };
+  }
+
+  async close(): Promise<void> {}
+
+  /** The DMP segment id, resolved once per run: given, found by name in the ad account, or created there. */
+  private segment(signal: AbortSignal): Promise<string> {
+    this.#segment ??= this.resolveSegment(signal);
+    return this.#segment;
+  }
+
+  private async resolveSegment(signal: AbortSignal): Promise<string> {
+    const ref = segmentRef(this.context.object);
+    if ('id' in ref) {
+      await this.call({ method: 'GET', path: `/dmpSegments/${ref.id}` }, signal);
+      this.#facts.segment = { id: ref.id, created: false };
+      return ref.id;
+    }
+    const account = sponsoredAccountUrn(this.config.ad_account_id ?? '');
+    for (let start = 0; ; start += FINDER_PAGE) {
+      const page = JSON.parse((await this.call({ method: 'GET', path: '/dmpSegments', query: { q: 'account', account, start: String(start), count: String(FINDER_PAGE) } }, signal)).text) as FinderResponse<DmpSegment>;
+      const found = page.elements.find((s) => s.name === ref.name && s.type === 'USER');
+      if (found) {
+        this.#facts.segment = { id: String(found.id), created: false };
+        return String(found.id);
+      }
+      if (page.elements.length < FINDER_PAGE) break;
+    }
+    if (!this.config.source_platform) {
+      throw new StopSyncError(`no USER segment named "${ref.name}" in ad account ${this.config.ad_account_id}: create it in Campaign Manager and give its id as the sync's object, or set the destination's source_platform (the value LinkedIn assigned your integration) so that Tideline creates it`);
+    }
+    const body: CreateSegmentRequest = { name: ref.name, account, type: 'USER', sourcePlatform: this.config.source_platform, accessPolicy: 'PRIVATE', destinations: [{ destination: 'LINKEDIN' }] };
+    const created = await this.call({ method: 'POST', path: '/dmpSegments', body }, signal);
+    const id = created.headers.get(HEADER.createdId)?.replace(/^urn:li:dmpSegment:/, '');
+    if (!id || !/^\d+$/.test(id)) throw new StopSyncError(`LinkedIn created the segment "${ref.name}" without saying its id (${HEADER.createdId}): find it in Campaign Manager and give its id as the sync's object`);
+    this.#facts.segment = { id, created: true };
+    this.context.logger.info({ segment: id }, `created LinkedIn DMP segment ${id} "${ref.name}"`);
+    this.#readyAt = Date.now() + this.config.segment_ready_seconds * 1000;
+    return id;
+  }
+
+  private async users(segment: string, elements: UserElement[], signal: AbortSignal): Promise<UsersBatchResponse> {
+    const wait = this.#readyAt - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const response = await this.call({ method: 'POST', path: `/dmpSegments/${segment}/users`, body: { elements }, restliMethod: BATCH_CREATE }, signal);
+    this.#facts.requests++;
+    return JSON.parse(response.text) as UsersBatchResponse;
+  }
+
+  /** One request with LinkedIn's headers; after a 401 the token is renewed once (when it can be) and the request sent again. */
+  private async call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string }, signal: AbortSignal): Promise<HttpResponse> {
+    const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${REST_PATH}${spec.path}`);
+    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
+    const request = (token: string): HttpRequest => ({
+      method: spec.method,
+      url: url.toString(),
+      headers: {
+        authorization: `Bearer ${token}`,
+        [HEADER.version]: this.config.api_version,
+        [HEADER.protocol]: RESTLI_PROTOCOL_VERSION,
+        ...(spec.restliMethod ? { [HEADER.method]: spec.restliMethod } : {}),
+        ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
+      signal,
+    });
+    let response = await send(request(await this.tokens.token(signal)));
+    if (response.status === 401 && this.renewable) response = await send(request(await this.tokens.renew(signal)));
+    if (response.status >= 200 && response.status < 300) return response;
+    throw linkedinError(request(''), response, { version: this.config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true });
+  }
+}
+
+function emailHash(record: OutboundRecord): string | null {
+  return identifier(LINKEDIN_EMAIL, record.fields['email'] as FieldValue | undefined);
+}
+
+function element(action: 'ADD' | 'REMOVE', hash: string): UserElement {
+  return { action, userIds: [{ idType: 'SHA256_EMAIL', idValue: hash }] };
+}
+
+/** A refused element: throttling and server errors are retried; anything else is that record's refusal. */
+function elementFailure(status: number, message: string | undefined, what: string): RecordOutcome {
+  const retryable = status === 429 || status >= 500 || status === 0;
+  return { ok: false, code: `linkedin_${status || 'no_status'}`, message: `${what} (${status || 'no status'}${message ? `: ${scrubEmails(redactor.scrub(message)).slice(0, 200)}` : ''})`, retryable };
+}
+
+/**
+ * The typed error for a LinkedIn error answer: credentials (401) → AuthError; permission (403), a version LinkedIn no
+ * longer serves (426) and an unknown segment → StopSyncError, each naming its cause and fix; 429 → RateLimitedError
+ * (Retry-After when given); 5xx → TransientError; a request refused whole (400/422) → BatchRejectedError.
+ */
+export function linkedinError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, context: { version: string; segmentJustCreated?: boolean }): Error {
+  let body: Partial<ErrorBody> = {};
+  try {
+    body = JSON.parse(response.text) as Partial<ErrorBody>;
+  } catch {
+    body = {};
+  }
+  const code = body.code ?? (body.serviceErrorCode !== undefined ? String(body.serviceErrorCode) : '');
+  const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${code ? ` ${code}` : ''}`);
+  if (response.status === VERSION_STATUS || body.code === NONEXISTENT_VERSION) {
+    const sunset = versionSunset(context.version);
+    return new StopSyncError(
+      `${what}: cause: LinkedIn no longer serves Marketing API version ${context.version} (sunset ${sunset.sunset}${sunset.basis === 'policy' ? ' at the earliest' : ''}). Fix: set the destination's api_version to a supported version (${CURRENT_VERSION} or later) or upgrade Tideline; nothing more is sent this run`,
+    );
+  }
+  if (response.status === 401) return new AuthError(`${what}: LinkedIn refused the access token (authentication; it lives 60 days, or was revoked): give a new access_token, or a refresh_token with client_id and client_secret`);
+  if (response.status === 403) {
+    return new StopSyncError(
+      `${what}: cause: permission — the token's member may not manage this ad account's audiences. Fix: authorise the app with the rw_dmp_segments permission (LinkedIn's Audiences program) and give the member a role other than VIEWER on the ad account; nothing more is sent this run`,
+    );
+  }
+  if (response.status === 429) return new RateLimitedError(`${what}: throttled (600 requests a minute per member on /users)`, retryAfterMs(response.headers));
+  if (response.status === 408 || response.status >= 500) return new TransientError(what);
+  if (response.status === 404) {
+    // USERS: a segment created moments ago is not yet available; otherwise the object names no segment.
+    if (context.segmentJustCreated) return new TransientError(`${what}: the new segment is not available yet`);
+    return new StopSyncError(`${what}: cause: no DMP segment with this id is visible to the token. Fix: check the sync's object (the DMP segment id) and the ad account; nothing more is sent this run`);
+  }
+  if (response.status === 400 || response.status === 422) return new BatchRejectedError(`${what}: ${scrubEmails(redactor.scrub(body.message ?? 'invalid request')).slice(0, 300)}`, `linkedin_${response.status}`);
+  return new StopSyncError(what);
+}

@@ -1,0 +1,293 @@
+import type { CountryCode } from 'libphonenumber-js';
+import { z } from 'zod';
+import { redactor } from '../../src/log/redact.js';
+import { didYouMean } from '../../src/project/suggest.js';
+import { e164, identifier, type IdentifierRule } from '../ads-identifiers.js';
+import { staticToken, type AccessTokenSource } from '../credentials.js';
+import {
+  AuthError,
+  BatchRejectedError,
+  defineDestination,
+  RateLimitedError,
+  StopSyncError,
+  TransientError,
+  type Batch,
+  type ConfigProblem,
+  type DestinationContext,
+  type DestinationSession,
+  type FieldValue,
+  type OutboundRecord,
+  type RecordOutcome,
+} from '../destination.js';
+import { describeRequest, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { startTikTokEmulator, TikTokEmulator } from './emulator.js';
+import {
+  ACCESS_TOKEN_HEADER,
+  API_ROOT,
+  API_VERSION,
+  apiVersionOf,
+  AUTH_CODES,
+  CODE,
+  isSystemError,
+  MAX_USERS_PER_REQUEST,
+  PATH,
+  RETIRED_VERSIONS,
+  SHA256_HEX,
+  VERSION_PATTERN,
+  type AudienceInfo,
+  type CreateSegmentRequest,
+  type Envelope,
+  type IdSchema,
+  type MappingEntry,
+  type MappingRequest,
+} from './protocol.js';
+
+export const tiktokConfigSchema = z.strictObject({
+  /** Long-term access token from the advertiser's authorisation, with Audience Management (from an environment variable). */
+  access_token: z.string().min(1),
+  /** The advertiser (ad account) the audiences belong to. */
+  advertiser_id: z.string().regex(/^\d+$/, 'the advertiser id: digits, as in TikTok Ads Manager'),
+  api_version: z.string().regex(VERSION_PATTERN, 'an API for Business version such as v1.3').default(API_VERSION),
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://business-api.tiktok.com'),
+  /** Country of phone numbers written without their country code (ISO alpha-2). */
+  default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional(),
+  /** Users per mapping request. */
+  batch_size: z.number().int().min(1).max(MAX_USERS_PER_REQUEST).default(MAX_USERS_PER_REQUEST),
+});
+export type TikTokConfig = z.infer<typeof tiktokConfigSchema>;
+
+/** HASHING in protocol.ts: e-mails lower-cased, phones E.164 with `+`, both SHA-256 hex. */
+export const TIKTOK: Readonly<Record<'email' | 'phone', IdentifierRule>> = {
+  email: {
+    hashed: true,
+    normalise: (s) => {
+      const address = s.replace(/\s+/gu, '').toLowerCase();
+      return /^[^@\s]+@[^@\s]+\.[^@\s]+$/u.test(address) ? address : null;
+    },
+  },
+  phone: { hashed: true, normalise: (s, o) => e164(s, o.defaultCountry) },
+};
+
+/** Sync fields and the id type each fills, in the order of `id_schema`. */
+const SCHEMA_OF = { email: 'EMAIL_SHA256', phone: 'PHONE_SHA256' } as const satisfies Record<keyof typeof TIKTOK, IdSchema>;
+const FIELDS = Object.keys(SCHEMA_OF) as (keyof typeof SCHEMA_OF)[];
+
+/** TikTok Audiences: members of an audience segment mapped in and out by hashed e-mail and phone (Streaming API). */
+export const tiktok = defineDestination<TikTokConfig>({
+  type: 'tiktok',
+  summary: 'TikTok audiences (segment mapping API; e-mail and phone SHA-256 hashed in Tideline)',
+  configSchema: tiktokConfigSchema,
+  modes: ['audience'],
+  secrets: (config) => [config.access_token],
+  limits: (config) => ({
+    maxBatchRecords: config.batch_size,
+    maxBatchBytes: 1_000_000,
+    // TikTok sets per-app and per-endpoint QPS/QPM/QPD quotas (shown in the developer portal, not published); 40100
+    // answers are waited out. 10 a second keeps one runner well inside the usual quotas; `requests_per_second` changes it.
+    requestsPerSecond: 10,
+    concurrency: 2,
+    timeoutMs: 60_000,
+  }),
+  checkSync: (_config, sync) => {
+    const problems: ConfigProblem[] = [];
+    for (const field of sync.fields) {
+      if (!(FIELDS as string[]).includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a TikTok audience identifier: ${FIELDS.join(', ')}${didYouMean(field, FIELDS)}` });
+    }
+    if ((FIELDS as string[]).includes(sync.keyField)) problems.push({ at: ['key'], message: "key the audience by a customer id and map email or phone under `fields`: the key is kept in Tideline's state, which must hold no raw e-mail or phone" });
+    else if (!sync.fields.some((f) => (FIELDS as string[]).includes(f))) problems.push({ at: ['fields'], message: 'map email or phone: TikTok matches people by their hashed e-mail or phone' });
+    return problems;
+  },
+  lockScope: (config, object) => `tiktok:${config.advertiser_id}#${object}`,
+  retainFields: () => FIELDS,
+  retainValue: (config, field, value) => {
+    const rule = TIKTOK[field as keyof typeof TIKTOK];
+    return rule ? identifier(rule, value, { defaultCountry: config.default_phone_country as CountryCode | undefined }) : value;
+  },
+  apiVersion: (config) => apiVersionOf(config.api_version),
+  open: async (config, context) => new TikTokSession(config, context, staticToken(config.access_token, 'access_token')),
+  emulator: {
+    start: (context) => startTikTokEmulator({ saved: context.saved }),
+    sandboxConfig: (config, emulator) => {
+      if (!(emulator instanceof TikTokEmulator)) throw new Error('the tiktok sandbox needs a TikTok emulator');
+      return { ...config, endpoint: emulator.endpoint, access_token: emulator.accessToken, advertiser_id: emulator.advertiserId };
+    },
+  },
+});
+
+interface RunFacts {
+  requests: number;
+  audience?: { id: string; created: boolean };
+  stale_ids_deleted: number;
+}
+
+/** A member's ids as sent, by id type: kept as the record's destination id (`EMAIL_SHA256:<hex>,PHONE_SHA256:<hex>`). */
+type Ids = Partial<Record<IdSchema, string>>;
+const formatIds = (ids: Ids): string => Object.entries(ids).map(([k, v]) => `${k}:${v}`).join(',');
+function parseIds(text: string | null): Ids {
+  const ids: Ids = {};
+  for (const part of (text ?? '').split(',')) {
+    const [k, v] = part.split(':');
+    if (k && v && SHA256_HEX.test(v)) ids[k as IdSchema] = v;
+  }
+  return ids;
+}
+
+class TikTokSession implements DestinationSession {
+  readonly #schema: IdSchema[];
+  #audience: Promise<string> | undefined;
+  readonly #facts: RunFacts = { requests: 0, stale_ids_deleted: 0 };
+
+  constructor(
+    private readonly config: TikTokConfig,
+    private readonly context: DestinationContext,
+    private readonly tokens: AccessTokenSource,
+  ) {
+    const mapped = new Set(context.fields.map((f) => f.name));
+    this.#schema = FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
+  }
+
+  async check(): Promise<void> {
+    await this.audience(AbortSignal.timeout(60_000));
+  }
+
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const remove = batch.operation === 'remove' || batch.operation === 'delete';
+    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const rows: { index: number; ids: Ids }[] = [];
+    const stale: Ids[] = [];
+    batch.records.forEach((record, index) => {
+      const ids = this.ids(record);
+      if (!Object.keys(ids).length) {
+        outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable e-mail or phone after normalisation', retryable: false };
+        return;
+      }
+      rows.push({ index, ids });
+      // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
+      if (!remove && record.destinationId) {
+        const old = parseIds(record.destinationId);
+        const gone: Ids = Object.fromEntries(Object.entries(old).filter(([k, v]) => ids[k as IdSchema] !== v));
+        if (Object.keys(gone).length) stale.push(gone);
+      }
+    });
+    if (!rows.length) return outcomes;
+    const audience = await this.audience(batch.signal);
+    if (stale.length) {
+      await this.mapping('delete', audience, stale, batch.signal);
+      this.#facts.stale_ids_deleted += stale.reduce((n, ids) => n + Object.keys(ids).length, 0);
+    }
+    await this.mapping(remove ? 'delete' : 'add', audience, rows.map((r) => r.ids), batch.signal);
+    // TikTok answers a mapping request as a whole: a refusal throws above and the engine isolates the record.
+    for (const row of rows) outcomes[row.index] = { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) };
+    return outcomes;
+  }
+
+  async finish(): Promise<Readonly<Record<string, unknown>>> {
+    return { ...this.#facts };
+  }
+
+  async close(): Promise<void> {}
+
+  private ids(record: OutboundRecord): Ids {
+    const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
+    const ids: Ids = {};
+    for (const field of FIELDS) {
+      const value = identifier(TIKTOK[field], record.fields[field] as FieldValue | undefined, options);
+      if (value && this.#schema.includes(SCHEMA_OF[field])) ids[SCHEMA_OF[field]] = value;
+    }
+    return ids;
+  }
+
+  private mapping(action: 'add' | 'delete', audience: string, users: readonly Ids[], signal: AbortSignal): Promise<Envelope> {
+    const body: MappingRequest = {
+      advertiser_ids: [this.config.advertiser_id],
+      action,
+      id_schema: this.#schema,
+      batch_data: users.map((ids) => this.#schema.map((s): MappingEntry => (ids[s] ? { id: ids[s], audience_ids: [audience] } : {}))),
+    };
+    this.#facts.requests++;
+    return this.call('POST', PATH.segmentMapping, { body }, signal);
+  }
+
+  /** The audience id, resolved once per run: given and checked, found by name, or created as an audience segment. */
+  private audience(signal: AbortSignal): Promise<string> {
+    this.#audience ??= this.resolveAudience(signal);
+    return this.#audience;
+  }
+
+  private async resolveAudience(signal: AbortSignal): Promise<string> {
+    const object = this.context.object;
+    if (/^\d+$/.test(object)) {
+      const answer = await this.call<{ list?: AudienceInfo[] }>('GET', PATH.audienceGet, { query: { advertiser_id: this.config.advertiser_id, custom_audience_ids: JSON.stringify([object]) } }, signal);
+      if (!answer.data?.list?.some((a) => String(a.audience_id) === object)) {
+        throw new StopSyncError(`cause: advertiser ${this.config.advertiser_id} has no audience ${object}. Fix: check the sync's object (the audience id) and the destination's advertiser_id; nothing more is sent this run`);
+      }
+      this.#facts.audience = { id: object, created: false };
+      return object;
+    }
+    for (let page = 1; ; page++) {
+      const answer = await this.call<{ list?: AudienceInfo[]; page_info?: { total_page?: number } }>('GET', PATH.audienceList, { query: { advertiser_id: this.config.advertiser_id, page: String(page), page_size: '100' } }, signal);
+      const found = answer.data?.list?.find((a) => a.name === object);
+      if (found) {
+        this.#facts.audience = { id: String(found.audience_id), created: false };
+        return String(found.audience_id);
+      }
+      if (page >= (answer.data?.page_info?.total_page ?? 1)) break;
+    }
+    const body: CreateSegmentRequest = { advertiser_id: this.config.advertiser_id, action: 'create', custom_audience_name: object };
+    const created = await this.call<{ audience_id?: string | number }>('POST', PATH.segmentAudience, { body }, signal);
+    const id = created.data?.audience_id;
+    if (id === undefined || !/^\d+$/.test(String(id))) throw new StopSyncError(`TikTok created the audience "${object}" without saying its id: find it in Ads Manager and give its id as the sync's object`);
+    this.#facts.audience = { id: String(id), created: true };
+    this.context.logger.info({ audience: String(id) }, `created TikTok audience segment ${String(id)} "${object}"`);
+    return String(id);
+  }
+
+  private async call<T = unknown>(method: 'GET' | 'POST', path: string, spec: { query?: Record<string, string>; body?: unknown }, signal: AbortSignal): Promise<Envelope<T>> {
+    const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${API_ROOT}/${this.config.api_version}${path}`);
+    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
+    const request: HttpRequest = {
+      method,
+      url: url.toString(),
+      headers: { [ACCESS_TOKEN_HEADER]: await this.tokens.token(signal), ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
+      signal,
+    };
+    const response = await send(request);
+    let envelope: Envelope<T> | undefined;
+    try {
+      envelope = JSON.parse(response.text) as Envelope<T>;
+    } catch {
+      envelope = undefined;
+    }
+    if (response.status === 200 && envelope?.code === CODE.ok) return envelope;
+    throw tiktokError(request, response, envelope, { version: this.config.api_version, advertiser: this.config.advertiser_id });
+  }
+}
+
+/**
+ * The typed error of a TikTok answer (CODES in protocol.ts): access-token codes → AuthError; no permission (40001) and
+ * a version TikTok does not serve → StopSyncError naming the cause and the fix; 40100 → RateLimitedError (TikTok
+ * gives no wait: the engine backs off); system errors and 5xx → TransientError; invalid parameters (40002, the
+ * request refused whole) → BatchRejectedError, so the engine isolates the record.
+ */
+export function tiktokError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, envelope: Partial<Envelope> | undefined, context: { version: string; advertiser: string }): Error {
+  const code = typeof envelope?.code === 'number' ? envelope.code : undefined;
+  const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${code !== undefined ? ` code ${code}` : ''}`);
+  const detail = scrubEmails(redactor.scrub(envelope?.message ?? '')).slice(0, 200);
+  if (response.status === 404 && code === undefined && new URL(request.url).pathname.startsWith(`${API_ROOT}/`)) {
+    const retired = RETIRED_VERSIONS[context.version];
+    return new StopSyncError(
+      `${what}: cause: TikTok does not serve API ${context.version}${retired ? ` (retired on ${retired})` : ''}. Fix: set the destination's api_version to ${API_VERSION} (or upgrade Tideline); nothing more is sent this run`,
+    );
+  }
+  if (code !== undefined && AUTH_CODES.has(code)) return new AuthError(`${what}: TikTok refused the access token (authentication: revoked, or not this app's): authorise the app for the advertiser again and give the new access_token`);
+  if (code === CODE.noPermission) {
+    return new StopSyncError(
+      `${what}: cause: permission — the token may not manage audiences of advertiser ${context.advertiser}${detail ? ` (${detail})` : ''}. Fix: have the advertiser authorise the app with the Audience Management permission, and check advertiser_id; nothing more is sent this run`,
+    );
+  }
+  if (code === CODE.tooManyRequests || response.status === 429) return new RateLimitedError(`${what}: throttled (the app's request quota)`, undefined);
+  if ((code !== undefined && isSystemError(code)) || response.status >= 500 || response.status === 408) return new TransientError(what);
+  if (code === CODE.invalidParameters) return new BatchRejectedError(`${what}${detail ? `: ${detail}` : ''}`, `tiktok_${code}`);
+  return new StopSyncError(`${what}${detail ? `: ${detail}` : ''}`);
+}
