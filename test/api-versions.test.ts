@@ -68,7 +68,7 @@ describe('API versions against their sunsets', () => {
     for (const type of declared) {
       // The least config each type takes: its credentials, everything else by default.
       const minimal = Object.fromEntries(
-        Object.entries({ access_token: 'x', api_key: 'k-us1', list_id: 'l', token: 'x', instance_url: 'https://example.my.salesforce.com' }).filter(([key]) => key in type.configSchema.shape),
+        Object.entries({ access_token: 'x', api_key: 'k-us1', list_id: 'l', token: 'x', instance_url: 'https://example.my.salesforce.com', advertiser_id: '7', ad_account_id: '7' }).filter(([key]) => key in type.configSchema.shape),
       );
       const parsed = type.configSchema.safeParse(minimal);
       expect(parsed.success, `${type.type}: ${parsed.error?.message ?? ''}`).toBe(true);

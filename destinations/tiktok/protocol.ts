@@ -55,8 +55,8 @@ export function apiVersionOf(version: string): ApiVersion {
     sunset: RETIRED_VERSIONS[version],
     source:
       version === API_VERSION
-        ? 'TikTok API for Business versions (v1.3 live since 2022; no sunset announced): business-api.tiktok.com/portal/docs?id=1740579480076290'
-        : 'TikTok API for Business: v1.2 deprecated on 2023-08-12 (developer update of 2023-03-24)',
+        ? 'https://business-api.tiktok.com/portal/docs?id=1740579480076290 (TikTok API for Business versions: v1.3 live since 2022, no sunset announced)'
+        : 'https://business-api.tiktok.com/portal/docs?id=1740579480076290 (TikTok API for Business: v1.2 deprecated on 2023-08-12, developer update of 2023-03-24)',
   };
 }
 
