@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import { identifier, type IdentifierRule } from '../ads-identifiers.js';
-import { staticToken, type AccessTokenSource } from '../credentials.js';
+import { credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource } from '../credentials.js';
 import {
   AuthError,
   BatchRejectedError,
@@ -18,7 +18,7 @@ import {
   type OutboundRecord,
   type RecordOutcome,
 } from '../destination.js';
-import { describeRequest, retryAfterMs, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { describeRequest, retryAfterMs, scrubEmails, type HttpRequest, type HttpResponse } from '../http.js';
 import { LinkedInEmulator, startLinkedInEmulator } from './emulator.js';
 import {
   apiVersionOf,
@@ -135,7 +135,7 @@ export const linkedin = defineDestination<LinkedInConfig>({
   retainFields: () => FIELDS,
   retainValue: (_config, field, value) => (field === 'email' ? identifier(LINKEDIN_EMAIL, value) : value),
   apiVersion: (config) => apiVersionOf(config.api_version),
-  open: async (config, context) => new LinkedInSession(config, context, tokenSource(config), Boolean(config.refresh_token)),
+  open: async (config, context) => new LinkedInSession(config, context, tokenSource(config, context.destination)),
   emulator: {
     start: (context) => startLinkedInEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -146,29 +146,30 @@ export const linkedin = defineDestination<LinkedInConfig>({
 });
 
 /** The credential: a static access token, or one that renews from a refresh token (OAUTH in protocol.ts). */
-export function tokenSource(config: LinkedInConfig): AccessTokenSource {
+export function tokenSource(config: LinkedInConfig, destination?: string): AccessTokenSource {
   if (!config.refresh_token || !config.client_id || !config.client_secret) return staticToken(config.access_token ?? '', 'access_token');
   const { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret } = config;
-  let current = config.access_token;
-  let renewing: Promise<string> | undefined;
-  const renew = (signal: AbortSignal): Promise<string> =>
-    (renewing ??= (async () => {
-      const request: HttpRequest = {
-        method: 'POST',
-        url: `${config.oauth_endpoint.replace(/\/$/, '')}${OAUTH_TOKEN_PATH}`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret }).toString(),
-        signal,
-      };
-      const response = await send(request);
-      if (response.status >= 500) throw new TransientError(`${describeRequest(request)} answered ${response.status}`);
-      const token = response.status === 200 ? (JSON.parse(response.text) as Partial<TokenResponse>).access_token : undefined;
-      if (!token) throw new AuthError(`${describeRequest(request)} answered ${response.status}: LinkedIn refused the destination's refresh_token (it lives 365 days) or client_id/client_secret; authorise the app again and give the new refresh_token`);
-      redactor.add(token);
-      current = token;
-      return token;
-    })().finally(() => (renewing = undefined)));
-  return { token: async (signal) => current ?? renew(signal), renew };
+  const credential = credentialName('refresh_token', destination, 'linkedin');
+  const renewing = renewingToken({
+    credential,
+    obtain: async (signal) => {
+      const answer = await requestToken(`${config.oauth_endpoint.replace(/\/$/, '')}${OAUTH_TOKEN_PATH}`, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret }, credential, signal);
+      const token = typeof answer['access_token'] === 'string' ? answer['access_token'] : undefined;
+      if (!token) throw new AuthError(`LinkedIn answered the refresh of ${credential} without an access token; authorise the app again and give the new refresh_token (it lives 365 days)`);
+      const expiresIn = Number((answer as Partial<TokenResponse>).expires_in);
+      return { token, expiresAt: Number.isFinite(expiresIn) && expiresIn > 0 ? Date.now() + expiresIn * 1000 : undefined };
+    },
+  });
+  // The configured access token serves until LinkedIn refuses it; then the refresh token takes over.
+  let initial = config.access_token;
+  return {
+    credential,
+    token: (signal) => (initial !== undefined ? Promise.resolve(initial) : renewing.token(signal)),
+    renew: (signal) => {
+      initial = undefined;
+      return renewing.renew(signal);
+    },
+  };
 }
 
 interface RunFacts {
@@ -188,7 +189,6 @@ class LinkedInSession implements DestinationSession {
     private readonly context: DestinationContext,
     private readonly tokens: AccessTokenSource,
     /** With a refresh token, a 401 renews the token once and sends the request again; a static token cannot. */
-    private readonly renewable: boolean,
   ) {}
 
   async check(): Promise<void> {
@@ -285,11 +285,10 @@ class LinkedInSession implements DestinationSession {
   private async call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string }, signal: AbortSignal): Promise<HttpResponse> {
     const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${REST_PATH}${spec.path}`);
     for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
-    const request = (token: string): HttpRequest => ({
+    const request: HttpRequest = {
       method: spec.method,
       url: url.toString(),
       headers: {
-        authorization: `Bearer ${token}`,
         [HEADER.version]: this.config.api_version,
         [HEADER.protocol]: RESTLI_PROTOCOL_VERSION,
         ...(spec.restliMethod ? { [HEADER.method]: spec.restliMethod } : {}),
@@ -297,11 +296,10 @@ class LinkedInSession implements DestinationSession {
       },
       ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
       signal,
-    });
-    let response = await send(request(await this.tokens.token(signal)));
-    if (response.status === 401 && this.renewable) response = await send(request(await this.tokens.renew(signal)));
+    };
+    const response = await sendWithToken(this.tokens, request);
     if (response.status >= 200 && response.status < 300) return response;
-    throw linkedinError(request(''), response, { version: this.config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true });
+    throw linkedinError(request, response, { version: this.config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true });
   }
 }
 

@@ -91,7 +91,7 @@ describe('linkedin through the sync engine', () => {
     const bad = await setup(people(3), {}, { access_token: 'AQV-wrong' });
     const denied = await bad.harness.sync('s');
     expect(denied.status).toBe('failed');
-    expect(denied.error).toMatch(/401.*authentication/);
+    expect(denied.error).toMatch(/refused access_token \(401\), which cannot be renewed/);
     expect(denied.error).not.toContain('AQV-wrong');
 
     const refresh = { clientId: 'app-1', clientSecret: 'shh-secret', refreshToken: 'AQX-refresh' };
