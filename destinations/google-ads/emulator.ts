@@ -153,6 +153,7 @@ export class GoogleAdsEmulator extends ServerEmulator {
       readonly lastAdded: (list: string, member: string, at: number) => void;
       /** Applies the requests whose processing time has come. */
       readonly advance: () => void;
+      readonly issued: () => readonly string[];
     },
   ) {
     super(server);
@@ -171,6 +172,11 @@ export class GoogleAdsEmulator extends ServerEmulator {
   /** A service account key (JSON key file content) the token endpoint accepts; made on first use. */
   serviceAccountKey(): ServiceAccountKey {
     return this.control.serviceAccount();
+  }
+
+  /** Every access token issued so far (tests look for them where no secret may be). */
+  issuedAccessTokens(): readonly string[] {
+    return this.control.issued();
   }
 
   /** Every access token issued so far stops working (as when Google revokes them): the next request gets 401. */
@@ -225,6 +231,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
   const bodies: string[] = [];
   const schemaErrors: string[] = [];
   const tokens = new Map<string, { expiresAt: number; scopes: readonly string[] }>();
+  const issued: string[] = [];
   const processing = new Map<string, Processing>();
   /** When each member of each list was last added (ms), for removeAll's `removeAsOfTime`. */
   const addedAt = new Map<string, Map<string, number>>();
@@ -296,6 +303,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     const issue = (scopes: readonly string[]) => {
       const accessToken = `ya29.${randomBytes(24).toString('base64url')}`;
       tokens.set(accessToken, { expiresAt: Date.now() + lifetime * 1000, scopes });
+      issued.push(accessToken);
       stats.tokensIssued++;
       return { status: 200, body: { access_token: accessToken, expires_in: lifetime, scope: scopes.join(' '), token_type: 'Bearer' } };
     };
@@ -577,6 +585,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     },
     lastAdded: (list, member, at) => void (addedAt.get(list) ?? addedAt.set(list, new Map()).get(list)!).set(member, at),
     advance,
+    issued: () => [...issued],
   });
 }
 
