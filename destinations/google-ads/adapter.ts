@@ -66,7 +66,8 @@ const obsolete = (why: string) =>
   z
     .unknown()
     .refine(() => false, { error: why })
-    .optional();
+    .optional()
+    .describe(`No longer taken: ${why}.`);
 const blank = (s: string | undefined) => s === undefined || s.trim() === '';
 
 /**
@@ -76,13 +77,11 @@ const blank = (s: string | undefined) => s === undefined || s.trim() === '';
 const credentialsSchema = z
   .strictObject({
     /** A user's OAuth refresh token, with the OAuth client it was issued to (client_id, client_secret). */
-    refresh_token: z.string().optional(),
-    client_id: z.string().optional(),
-    client_secret: z.string().optional(),
-    /** A service account's JSON key file, relative to the project (the service account needs access to the account). */
-    key_file: z.string().optional(),
-    /** An access token as it is: it cannot renew, so a sync that outlives it (about an hour) fails. */
-    access_token: z.string().optional(),
+    refresh_token: z.string().optional().describe('A user\'s OAuth refresh token (scope https://www.googleapis.com/auth/datamanager), e.g. `${env:GOOGLE_ADS_REFRESH_TOKEN}`; with client_id and client_secret.'),
+    client_id: z.string().optional().describe('The OAuth client the refresh token was issued to.'),
+    client_secret: z.string().optional().describe('That OAuth client\'s secret, e.g. `${env:GOOGLE_OAUTH_CLIENT_SECRET}`.'),
+    key_file: z.string().optional().describe('A service account\'s JSON key file, relative to the project; the service account needs access to the Google Ads account.'),
+    access_token: z.string().optional().describe('An access token as it is: it cannot renew, so a sync that outlives it (about an hour) fails.'),
   })
   .superRefine((c, ctx) => {
     const oauth = ['refresh_token', 'client_id', 'client_secret'] as const;
@@ -96,23 +95,23 @@ const credentialsSchema = z
 
 export const googleAdsConfigSchema = z.strictObject({
   /** The Google Ads account (10 digits) that owns the lists and conversion actions: the operating account. */
-  customer_id: customerId,
+  customer_id: customerId.describe('The Google Ads account (10 digits, dashes allowed) that owns the lists and conversion actions: the operating account.'),
   /** The manager account the credentials reach it through, when there is one: the login account. */
-  login_customer_id: customerId.optional(),
+  login_customer_id: customerId.optional().describe('The manager account the credentials reach the account through, when there is one: the login account.'),
   /** How to get access tokens (scope https://www.googleapis.com/auth/datamanager); absent: Application Default Credentials. */
-  credentials: credentialsSchema.default({}),
+  credentials: credentialsSchema.default({}).describe('How Tideline gets access tokens, which renew: refresh_token with client_id and client_secret, or key_file, or access_token; none of them: Application Default Credentials.'),
   /**
    * `accepted` declares that the account has accepted Google's Customer Match terms
    * (https://support.google.com/adspolicy/answer/6299717): Google requires it for every member upload, and Tideline
    * sends it only when you say so. Required by audience syncs.
    */
-  customer_match_terms: z.enum(['accepted']).optional(),
+  customer_match_terms: z.enum(['accepted']).optional().describe('`accepted` once the account has accepted Google\'s Customer Match terms (https://support.google.com/adspolicy/answer/6299717): Google requires them for member uploads. Required by audience syncs.'),
   /** Consent declared for the whole upload (each member's own ad_user_data / ad_personalization fields take precedence). */
-  consent: z.strictObject({ ad_user_data: consentStatus.optional(), ad_personalization: consentStatus.optional() }).default({}),
+  consent: z.strictObject({ ad_user_data: consentStatus.optional(), ad_personalization: consentStatus.optional() }).default({}).describe('Consent declared for the whole upload; members\' own ad_user_data / ad_personalization fields take precedence.'),
   /** Country of phone numbers written without their country code (ISO alpha-2). */
-  default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional(),
+  default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional().describe('Country of phone numbers written without their country code.'),
   /** Records per request: at most 10,000 members (Google's limit); conversions go 2,000 events per request. */
-  batch_size: z.number().int().min(1).max(LIMITS.membersPerRequest).default(LIMITS.membersPerRequest),
+  batch_size: z.number().int().min(1).max(LIMITS.membersPerRequest).default(LIMITS.membersPerRequest).describe('Records per batch: one request of up to 10,000 members (Google\'s limit), or requests of up to 2,000 conversions.'),
   /** The Data Manager API version. */
   api_version: z
     .string()
@@ -120,14 +119,15 @@ export const googleAdsConfigSchema = z.strictObject({
     .refine((v) => DATA_MANAGER_VERSIONS.some((d) => d.version === v), {
       error: (issue) =>
         `a Data Manager API version: ${DATA_MANAGER_VERSIONS.map((d) => d.version).join(', ')}${/^v\d{2}$/.test(String(issue.input)) ? ` (${String(issue.input)} was a Google Ads API version; this destination speaks the Data Manager API since Google closed Customer Match and conversion imports there in 2026)` : ''}`,
-    }),
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default(ENDPOINT),
+    })
+    .describe('The Data Manager API version (v1, no sunset announced).'),
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default(ENDPOINT).describe('The Data Manager API\'s address.'),
   /** Another OAuth token endpoint (emulators and tests); Google's by default. */
-  token_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  token_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional().describe('Another OAuth token endpoint (emulators and tests); Google\'s by default.'),
   /** How long a run waits for Google to process its uploads, to report their outcome (0: not at all). */
-  status_wait_seconds: z.number().min(0).max(3600).default(60),
+  status_wait_seconds: z.number().min(0).max(3600).default(60).describe('How long a run waits for Google to process its uploads, to report their outcome and, on a full resync, to remove the members left out (0: not at all).'),
   /** First wait between status queries; doubles up to a minute. */
-  status_poll_seconds: z.number().min(0.01).max(600).default(5),
+  status_poll_seconds: z.number().min(0.01).max(600).default(5).describe('First wait between status queries; doubles up to a minute.'),
   developer_token: obsolete('the Data Manager API needs no developer token (Google Ads API v21, which did, was switched off on 2026-08-05): remove developer_token'),
   access_token: obsolete('credentials now go under `credentials:` — a refresh_token with client_id and client_secret, a key_file, or access_token (which cannot renew); none for Application Default Credentials'),
   job_wait_seconds: obsolete('the Data Manager API has no offline user data jobs: use status_wait_seconds'),
