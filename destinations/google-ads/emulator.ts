@@ -60,6 +60,7 @@ export interface GoogleAdsEmulatorOptions {
    * without dev dependencies runs the emulator without the schema check.
    */
   readonly requireSchema?: boolean;
+  /** Default: Google's quota of 300 requests a minute per project (protocol.ts LIMITS). */
   readonly rateLimit?: RateLimit;
   readonly faults?: FaultPlan;
   readonly port?: number;
@@ -129,6 +130,7 @@ const HTML_404 = (path: string) =>
  *    member or event, HEX encoding declared for user data, identifiers SHA-256 hex, region codes ISO alpha-2, the
  *    Customer Match terms accepted for member ingestion, currency ISO 4217, an event identified by a gclid or user
  *    data; fast-fail: one bad record refuses the whole request with BadRequest field violations locating it;
+ *  - 300 requests a minute per project, answered 429 RESOURCE_EXHAUSTED beyond (token endpoint counted apart);
  *  - the account: requests for another operating account answer 403 PERMISSION_DENIED; `allowlisted: false` 403
  *    NOT_ALLOWLISTED; unknown lists and conversion actions INVALID_USER_LIST_ID / INVALID_CONVERSION_ACTION_ID;
  *  - processing is asynchronous: requests answer a request id, `requestStatus:retrieve` reports PROCESSING then
@@ -574,7 +576,8 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     return checked({ status: 200, body }, 'UserList');
   }
 
-  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit, faults: options.faults, port: options.port });
+  const quota: RateLimit = { requests: LIMITS.requestsPerMinute, perMs: 60_000, algorithm: 'fixed-window' };
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? quota, faults: options.faults, port: options.port });
   server.restore(options.saved);
   store = server.store;
   return new GoogleAdsEmulator(server, credentials, stats, bodies, schemaErrors, {

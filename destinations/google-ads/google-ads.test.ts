@@ -404,6 +404,18 @@ describe('google_ads emulator: Google\'s contract', () => {
     expect(emulator.records('user_lists/100').size).toBe(1);
   });
 
+  it('answers the 301st request of a minute with Google\'s quota error', async () => {
+    emulator = await startGoogleAdsEmulator();
+    const bearer = { authorization: `Bearer ${await token()}` };
+    const statuses: number[] = [];
+    for (let i = 0; i < 301; i++) statuses.push((await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=r${i}`, { headers: bearer })).status);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    expect(statuses.at(-1)).toBe(429);
+    const refused = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=x`, { headers: bearer });
+    const body = (await refused.json()) as { error: { status: string; details: { reason?: string }[] } };
+    expect([refused.status, body.error.status, body.error.details[0]?.reason]).toEqual([429, 'RESOURCE_EXHAUSTED', 'RATE_LIMIT_EXCEEDED']);
+  });
+
   it('answers only the versions Google serves, with its front end\'s 404 for the others', async () => {
     emulator = await startGoogleAdsEmulator();
     const answer = await fetch(`${emulator.endpoint}/v21/customers/1234567890/offlineUserDataJobs:create`, { method: 'POST', headers: { authorization: `Bearer ${await token()}` }, body: '{}' });
