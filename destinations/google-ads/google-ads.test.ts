@@ -417,11 +417,21 @@ describe('google_ads emulator: Google\'s contract', () => {
   });
 
   it('answers only the versions Google serves, with its front end\'s 404 for the others', async () => {
-    emulator = await startGoogleAdsEmulator();
-    const answer = await fetch(`${emulator.endpoint}/v21/customers/1234567890/offlineUserDataJobs:create`, { method: 'POST', headers: { authorization: `Bearer ${await token()}` }, body: '{}' });
-    expect(answer.status).toBe(404);
-    expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await answer.text()).toContain('was not found on this server');
+    // v1 served until a sunset the test announces; the same method under another version, or after it, is not routed.
+    emulator = await startGoogleAdsEmulator({ versions: [{ version: 'v1', sunset: '2027-01-01', source: 'test' }], today: '2026-12-06' });
+    const bearer = { authorization: `Bearer ${await token()}` };
+    const served = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=unknown`, { headers: bearer });
+    expect([served.status, served.headers.get('content-type')]).toEqual([400, 'application/json']);
+    for (const version of ['v2', 'v21']) {
+      const answer = await fetch(`${emulator.endpoint}/${version}/requestStatus:retrieve?requestId=unknown`, { headers: bearer });
+      expect(answer.status, version).toBe(404);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await answer.text()).toContain(`The requested URL <code>/${version}/requestStatus:retrieve</code> was not found on this server.`);
+    }
+    await emulator.close();
+    emulator = await startGoogleAdsEmulator({ versions: [{ version: 'v1', sunset: '2027-01-01', source: 'test' }], today: '2027-01-01' });
+    const afterSunset = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=unknown`, { headers: { authorization: `Bearer ${await token()}` } });
+    expect(afterSunset.status).toBe(404);
   });
 
   it('issues short-lived tokens at its token endpoint and refuses the expired ones as Google does', async () => {
