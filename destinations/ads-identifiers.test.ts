@@ -11,6 +11,10 @@ type Vector = readonly [IdentifierField, string | number | null, string | null];
 const GOOGLE_VECTORS: readonly Vector[] = [
   ['email', '  John.Doe@Example.COM ', 'john.doe@example.com'],
   ['email', 'MARIE Curie@Ecole.fr', 'mariecurie@ecole.fr'],
+  // Google's own examples: Gmail addresses lose the dots and the +suffix of their local part, others keep them.
+  ['email', 'cloudy.sanfrancisco+shopping@gmail.com', 'cloudysanfrancisco@gmail.com'],
+  ['email', ' Cloudy.SanFrancisco@GoogleMail.com', 'cloudysanfrancisco@googlemail.com'],
+  ['email', 'user.name+NYC@Example.com', 'user.name+nyc@example.com'],
   ['email', '', null],
   ['email', '   ', null],
   ['email', null, null],
@@ -21,14 +25,16 @@ const GOOGLE_VECTORS: readonly Vector[] = [
   ['phone', ' +1 (415) 555-2671 ', '+14155552671'],
   ['phone', '12', null],
   ['phone', '', null],
-  ['first_name', '  Jean Pierre ', 'jeanpierre'],
+  ['first_name', '  Jean Pierre ', 'jean pierre'],
+  ['first_name', 'Jean-Luc', 'jeanluc'],
   ['first_name', 'Chloé', 'chloé'],
   ['last_name', " O'Brien-Smith ", 'obriensmith'],
-  ['last_name', 'DE LA CROIX.', 'delacroix'],
+  ['last_name', 'DE LA CROIX.', 'de la croix'],
   ['last_name', 'Müller', 'müller'],
   ['country_code', ' fr ', 'FR'],
   ['country_code', 'France', null],
-  ['postal_code', ' sw1a   1aa ', 'SW1A 1AA'],
+  ['postal_code', ' SW1A 1AA ', 'SW1A 1AA'],
+  ['postal_code', '94045-1234', '94045-1234'],
   ['postal_code', '75001', '75001'],
 ];
 
@@ -86,7 +92,7 @@ function check(rules: Readonly<Partial<Record<IdentifierField, IdentifierRule>>>
 }
 
 describe('ads identifiers: normalisation vectors, then SHA-256 lower-case hex', () => {
-  it('Google Customer Match', () => check(GOOGLE, GOOGLE_VECTORS));
+  it('Google (Data Manager API formatting)', () => check(GOOGLE, GOOGLE_VECTORS));
   it('Meta Custom Audiences', () => check(META, META_VECTORS));
 
   it('the same phone hashes differently on Google (E.164 with +) and Meta (digits only)', () => {

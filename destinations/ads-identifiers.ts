@@ -91,18 +91,34 @@ const withoutDiacritics = (s: string) => s.normalize('NFD').replace(/\p{M}+/gu, 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/u;
 
 /**
- * Google Ads Customer Match (UserIdentifier / AddressInfo). Hashed: email trimmed and lower-cased; phone E.164 with
- * `+`; first name lower-cased without spaces; last name lower-cased without punctuation or spaces. Not hashed:
- * country code (ISO 3166-1 alpha-2, upper case) and postal code (trimmed, upper case, single spaces).
+ * Google, through the Data Manager API (UserIdentifier / AddressInfo), as its formatting guide documents
+ * (https://developers.google.com/data-manager/api/devguides/concepts/formatting, read 2026-12-06). Hashed: e-mail
+ * lower-cased without any whitespace, and for gmail.com and googlemail.com addresses without the dots of the local
+ * part nor a `+suffix`; phone E.164 with `+`; given and family names lower-cased, trimmed, without punctuation (the
+ * protos' AddressInfo: "all lowercase, with no punctuation, no leading or trailing whitespace"). Not hashed: region
+ * code (ISO 3166-1 alpha-2, upper case) and postal code (trimmed).
  */
 export const GOOGLE: Readonly<Partial<Record<IdentifierField, IdentifierRule>>> = {
-  email: { hashed: true, normalise: (s) => email(withoutWhitespace(s).toLowerCase()) },
+  email: { hashed: true, normalise: (s) => googleEmail(withoutWhitespace(s).toLowerCase()) },
   phone: { hashed: true, normalise: (s, o) => e164(s, o.defaultCountry) },
-  first_name: { hashed: true, normalise: (s) => withoutWhitespace(s.toLowerCase()) },
-  last_name: { hashed: true, normalise: (s) => withoutWhitespace(s.toLowerCase()).replace(/[\p{P}\p{S}]+/gu, '') },
+  first_name: { hashed: true, normalise: (s) => withoutPunctuation(s.toLowerCase()).trim() },
+  last_name: { hashed: true, normalise: (s) => withoutPunctuation(s.toLowerCase()).trim() },
   country_code: { hashed: false, normalise: (s) => countryCode(s)?.toUpperCase() ?? null },
-  postal_code: { hashed: false, normalise: (s) => s.toUpperCase().replace(/\s+/gu, ' ') },
+  postal_code: { hashed: false, normalise: (s) => s.trim() },
 };
+
+const withoutPunctuation = (s: string) => s.replace(/[\p{P}\p{S}]+/gu, '');
+
+/** Gmail ignores dots and `+suffix` in the local part; Google asks for them removed before hashing. */
+function googleEmail(s: string): string | null {
+  const valid = email(s);
+  if (valid === null) return null;
+  const at = valid.lastIndexOf('@');
+  const domain = valid.slice(at + 1);
+  if (domain !== 'gmail.com' && domain !== 'googlemail.com') return valid;
+  const local = valid.slice(0, at).split('+')[0]!.replaceAll('.', '');
+  return local ? `${local}@${domain}` : null;
+}
 
 /**
  * Meta Custom Audiences multi-key schema, as the hashing table of "Customer File Custom Audiences" says

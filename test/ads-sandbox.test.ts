@@ -102,11 +102,14 @@ const SYNCS = `destinations:
   - name: google
     type: google_ads
     customer_id: \${env:GOOGLE_ADS_CUSTOMER_ID}
-    developer_token: \${env:GOOGLE_ADS_DEVELOPER_TOKEN}
-    access_token: \${env:GOOGLE_ADS_ACCESS_TOKEN}
+    credentials:
+      refresh_token: \${env:GOOGLE_ADS_REFRESH_TOKEN}
+      client_id: \${env:GOOGLE_OAUTH_CLIENT_ID}
+      client_secret: \${env:GOOGLE_OAUTH_CLIENT_SECRET}
+    customer_match_terms: accepted
     default_phone_country: FR
     consent: { ad_user_data: GRANTED, ad_personalization: GRANTED }
-    job_wait_seconds: 30
+    status_wait_seconds: 30
   - name: facebook
     type: meta
     access_token: \${env:META_ACCESS_TOKEN}
@@ -140,7 +143,7 @@ ${IDENTIFIERS}  - name: google_email_non_openers
     fields:
 ${IDENTIFIERS}`;
 
-const ENV = { GOOGLE_ADS_CUSTOMER_ID: '123-456-7890', GOOGLE_ADS_DEVELOPER_TOKEN: 'dev-token-real', GOOGLE_ADS_ACCESS_TOKEN: 'ya29.real', META_ACCESS_TOKEN: 'EAAB-real' };
+const ENV = { GOOGLE_ADS_CUSTOMER_ID: '123-456-7890', GOOGLE_ADS_REFRESH_TOKEN: '1//real-refresh', GOOGLE_OAUTH_CLIENT_ID: 'real.apps.googleusercontent.com', GOOGLE_OAUTH_CLIENT_SECRET: 'GOCSPX-real', META_ACCESS_TOKEN: 'EAAB-real' };
 
 interface Customer {
   id: string;
@@ -161,13 +164,13 @@ const customers: Customer[] = CUSTOMERS.trim()
 const byId = (ids: string[]) => customers.filter((c) => ids.includes(c.id));
 const fr = { defaultCountry: 'FR' as const };
 
-/** Google members: by hashed e-mail (the emulator's member key), with the hashed phone. */
+/** Google members: by hashed e-mail (the emulator's member key), with the hashed phone (Data Manager field names). */
 function googleMembers(ids: string[], address: boolean) {
   return Object.fromEntries(
     byId(ids).map((c) => {
       const email = identifier(GOOGLE.email!, c.email)!;
-      const member: Record<string, unknown> = { hashedEmail: [email], hashedPhoneNumber: [identifier(GOOGLE.phone!, c.phone, fr)] };
-      if (address) member['address'] = [`address:${identifier(GOOGLE.first_name!, c.first)}|${identifier(GOOGLE.last_name!, c.last)}|${c.country}|${c.zip}`];
+      const member: Record<string, unknown> = { emailAddress: [email], phoneNumber: [identifier(GOOGLE.phone!, c.phone, fr)] };
+      if (address) member['address'] = [`${identifier(GOOGLE.first_name!, c.first)}|${identifier(GOOGLE.last_name!, c.last)}|${c.country}|${c.zip}`];
       return [email, member];
     }),
   );
@@ -254,7 +257,7 @@ describe('tideline sync --sandbox: three ads audiences to Google Ads and Meta', 
     // Exclusion list: ordered in the last 12 months, consent not required.
     expect(Object.fromEntries(google.records('user_lists/502'))).toEqual(googleMembers(['c01', 'c02', 'c08'], true));
     // The same phone, hashed per platform: Google E.164 with +, Meta digits only.
-    expect(google.records('user_lists/502').get(identifier(GOOGLE.email!, 'Alice.Martin@Example.COM')!)!['hashedPhoneNumber']).toEqual([sha('+33612345678')]);
+    expect(google.records('user_lists/502').get(identifier(GOOGLE.email!, 'Alice.Martin@Example.COM')!)!['phoneNumber']).toEqual([sha('+33612345678')]);
     expect(meta.records('23850000000000001').get('c01')!['PHONE']).toBe(sha('33612345678'));
   }, 60_000);
 
@@ -275,14 +278,20 @@ describe('tideline sync --sandbox: three ads audiences to Google Ads and Meta', 
     expect(run.code, run.stderr).toBe(0);
     expect(Object.fromEntries(google.records('user_lists/502'))).toEqual(googleMembers(['c01', 'c02'], true));
     expect(Object.keys(Object.fromEntries(google.records('user_lists/501'))).length).toBe(2);
-    // Jobs: one add per list on the first run, one remove on this one; nothing for the unchanged list.
-    expect(google.jobStatuses()).toEqual({ SUCCESS: 3 });
+    // One removal upload for the exclusion list; nothing for the unchanged list.
+    const lines = (results() as { results: { sync: string; requests: number; counts: { removed: number } }[] }).results;
+    expect(lines.filter((r) => r.sync.startsWith('google_')).map((r) => [r.sync, r.requests, r.counts.removed])).toEqual([
+      ['google_email_non_openers', 0, 0],
+      ['google_exclusion_current_customers', 1, 1],
+    ]);
+    expect(google.schemaErrors).toEqual([]);
   }, 60_000);
 
   it('no raw e-mail or phone left the process or reached a log line; the sandbox state keeps only hashes', () => {
     const sent = [...google.bodies, ...meta.bodies].join('\n');
     const logged = logs.join('\n');
-    expect(google.bodies.length).toBeGreaterThan(6);
+    // Two ingestions on the first run, one removal on the third: every body Google received.
+    expect(google.bodies.length).toBe(3);
     expect(logged).toContain('"level":"debug"');
     for (const c of customers) {
       for (const raw of [c.email, c.email.toLowerCase(), c.phone, e164(c.phone, 'FR')!, e164(c.phone, 'FR')!.slice(1)]) {

@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { didYouMean } from '../../src/project/suggest.js';
 import { redactor } from '../../src/log/redact.js';
 import { GOOGLE, identifier } from '../ads-identifiers.js';
+import type { AccessTokenSource } from '../credentials.js';
 import {
   AuthError,
   BatchRejectedError,
@@ -10,6 +13,7 @@ import {
   RateLimitedError,
   StopSyncError,
   TransientError,
+  type ApiVersion,
   type Batch,
   type ConfigProblem,
   type DestinationContext,
@@ -22,67 +26,124 @@ import {
 import { describeRequest, send, type HttpRequest, type HttpResponse } from '../http.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
 import {
-  codesOf,
+  DATA_MANAGER_VERSIONS,
+  DEFAULT_VERSION,
   durationMs,
-  failuresOf,
+  ENCODING,
+  ENDPOINT,
   LIMITS,
-  RETRY_INFO_TYPE,
-  RETRYABLE_CODES,
-  TERMS_CODES,
-  type ClickConversion,
+  PATHS,
+  reasonOf,
+  recordIndex,
+  RETRY_INFO,
+  SCOPE,
+  STOP_REASONS,
+  TRANSIENT_REASONS,
+  violationsOf,
+  type AudienceMember,
   type Consent,
   type ConsentStatus,
+  type ConversionEvent,
+  type Destination,
   type ErrorBody,
+  type FieldViolation,
   type GoogleStatus,
-  type JobOperation,
-  type JobStatus,
-  type UserData,
+  type IngestResponse,
+  type RequestStatus,
+  type RetrieveRequestStatusResponse,
   type UserIdentifier,
+  type UserList,
 } from './protocol.js';
+import { googleTokenSource, type GoogleCredential } from './token-source.js';
 
 const customerId = z
   .string()
   .regex(/^\d{3}-?\d{3}-?\d{4}$/, 'a Google Ads customer id: 10 digits, dashes allowed')
   .transform((s) => s.replaceAll('-', ''));
 const consentStatus = z.enum(['GRANTED', 'DENIED', 'UNSPECIFIED']);
+/** A key this destination no longer takes, with what replaced it. */
+const obsolete = (why: string) =>
+  z
+    .unknown()
+    .refine(() => false, { error: why })
+    .optional()
+    .describe(`No longer taken: ${why}.`);
+const blank = (s: string | undefined) => s === undefined || s.trim() === '';
+
+/**
+ * How Tideline gets Google access tokens. One way, or none for Application Default Credentials (as the BigQuery
+ * target: an empty value from `${env:X:-}` counts as none).
+ */
+const credentialsSchema = z
+  .strictObject({
+    /** A user's OAuth refresh token, with the OAuth client it was issued to (client_id, client_secret). */
+    refresh_token: z.string().optional().describe('A user\'s OAuth refresh token (scope https://www.googleapis.com/auth/datamanager), e.g. `${env:GOOGLE_ADS_REFRESH_TOKEN}`; with client_id and client_secret.'),
+    client_id: z.string().optional().describe('The OAuth client the refresh token was issued to.'),
+    client_secret: z.string().optional().describe('That OAuth client\'s secret, e.g. `${env:GOOGLE_OAUTH_CLIENT_SECRET}`.'),
+    key_file: z.string().optional().describe('A service account\'s JSON key file, relative to the project; the service account needs access to the Google Ads account.'),
+    access_token: z.string().optional().describe('An access token as it is: it cannot renew, so a sync that outlives it (about an hour) fails.'),
+  })
+  .superRefine((c, ctx) => {
+    const oauth = ['refresh_token', 'client_id', 'client_secret'] as const;
+    const given = oauth.filter((k) => !blank(c[k]));
+    if (given.length && given.length < oauth.length) {
+      for (const k of oauth.filter((k) => blank(c[k]))) ctx.addIssue({ code: 'custom', path: [k], message: `a refresh token needs ${oauth.join(', ')} together; ${k} is missing` });
+    }
+    const ways = [given.length > 0, !blank(c.key_file), !blank(c.access_token)].filter(Boolean).length;
+    if (ways > 1) ctx.addIssue({ code: 'custom', message: 'give one way in: refresh_token (with client_id and client_secret), key_file, or access_token — or none of them for Application Default Credentials' });
+  });
 
 export const googleAdsConfigSchema = z.strictObject({
-  /** The advertiser account the lists and conversion actions belong to. */
-  customer_id: customerId,
-  /** The manager account the credentials reach it through, when there is one. */
-  login_customer_id: customerId.optional(),
-  /** `developer-token` header (from an environment variable). */
-  developer_token: z.string().min(1),
-  /** OAuth 2 access token with the `https://www.googleapis.com/auth/adwords` scope (from an environment variable). */
-  access_token: z.string().min(1),
-  api_version: z.string().regex(/^v\d+$/, 'an API version such as v21').default('v21'),
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://googleads.googleapis.com'),
+  /** The Google Ads account (10 digits) that owns the lists and conversion actions: the operating account. */
+  customer_id: customerId.describe('The Google Ads account (10 digits, dashes allowed) that owns the lists and conversion actions: the operating account.'),
+  /** The manager account the credentials reach it through, when there is one: the login account. */
+  login_customer_id: customerId.optional().describe('The manager account the credentials reach the account through, when there is one: the login account.'),
+  /** How to get access tokens (scope https://www.googleapis.com/auth/datamanager); absent: Application Default Credentials. */
+  credentials: credentialsSchema.default({}).describe('How Tideline gets access tokens, which renew: refresh_token with client_id and client_secret, or key_file, or access_token; none of them: Application Default Credentials.'),
+  /**
+   * `accepted` declares that the account has accepted Google's Customer Match terms
+   * (https://support.google.com/adspolicy/answer/6299717): Google requires it for every member upload, and Tideline
+   * sends it only when you say so. Required by audience syncs.
+   */
+  customer_match_terms: z.enum(['accepted']).optional().describe('`accepted` once the account has accepted Google\'s Customer Match terms (https://support.google.com/adspolicy/answer/6299717): Google requires them for member uploads. Required by audience syncs.'),
+  /** Consent declared for the whole upload (each member's own ad_user_data / ad_personalization fields take precedence). */
+  consent: z.strictObject({ ad_user_data: consentStatus.optional(), ad_personalization: consentStatus.optional() }).default({}).describe('Consent declared for the whole upload; members\' own ad_user_data / ad_personalization fields take precedence.'),
   /** Country of phone numbers written without their country code (ISO alpha-2). */
-  default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional(),
-  /** Consent declared for the whole upload (each member's own consent fields, when mapped, take precedence). */
-  consent: z.strictObject({ ad_user_data: consentStatus.optional(), ad_personalization: consentStatus.optional() }).default({}),
-  /** Records per batch handed to the adapter. */
-  batch_size: z.number().int().min(1).max(10_000).default(10_000),
-  /** Identifiers per addOperations request (Google: ≤ 100,000, about 10,000 recommended). */
-  identifiers_per_request: z.number().int().min(LIMITS.identifiersPerOperation).max(LIMITS.identifiersPerRequest).default(LIMITS.recommendedIdentifiersPerRequest),
-  /** Conversions per uploadClickConversions request (Google: ≤ 2,000). */
-  conversions_per_request: z.number().int().min(1).max(LIMITS.conversionsPerRequest).default(LIMITS.conversionsPerRequest),
-  /** How long a run waits for its jobs to finish after running them (0: run them and return). */
-  job_wait_seconds: z.number().min(0).max(3600).default(60),
-  /** First wait between job status queries; doubles up to a minute. */
-  job_poll_seconds: z.number().min(0.01).max(600).default(5),
+  default_phone_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code in capitals, such as FR').optional().describe('Country of phone numbers written without their country code.'),
+  /** Records per request: at most 10,000 members (Google's limit); conversions go 2,000 events per request. */
+  batch_size: z.number().int().min(1).max(LIMITS.membersPerRequest).default(LIMITS.membersPerRequest).describe('Records per batch: one request of up to 10,000 members (Google\'s limit), or requests of up to 2,000 conversions.'),
+  /** The Data Manager API version. */
+  api_version: z
+    .string()
+    .default(DEFAULT_VERSION)
+    .refine((v) => DATA_MANAGER_VERSIONS.some((d) => d.version === v), {
+      error: (issue) =>
+        `a Data Manager API version: ${DATA_MANAGER_VERSIONS.map((d) => d.version).join(', ')}${/^v\d{2}$/.test(String(issue.input)) ? ` (${String(issue.input)} was a Google Ads API version; this destination speaks the Data Manager API since Google closed Customer Match and conversion imports there in 2026)` : ''}`,
+    })
+    .describe('The Data Manager API version (v1, no sunset announced).'),
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default(ENDPOINT).describe('The Data Manager API\'s address.'),
+  /** Another OAuth token endpoint (emulators and tests); Google's by default. */
+  token_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional().describe('Another OAuth token endpoint (emulators and tests); Google\'s by default.'),
+  /** How long a run waits for Google to process its uploads, to report their outcome (0: not at all). */
+  status_wait_seconds: z.number().min(0).max(3600).default(60).describe('How long a run waits for Google to process its uploads, to report their outcome and, on a full resync, to remove the members left out (0: not at all).'),
+  /** First wait between status queries; doubles up to a minute. */
+  status_poll_seconds: z.number().min(0.01).max(600).default(5).describe('First wait between status queries; doubles up to a minute.'),
+  developer_token: obsolete('the Data Manager API needs no developer token (Google Ads API v21, which did, was switched off on 2026-08-05): remove developer_token'),
+  access_token: obsolete('credentials now go under `credentials:` — a refresh_token with client_id and client_secret, a key_file, or access_token (which cannot renew); none for Application Default Credentials'),
+  job_wait_seconds: obsolete('the Data Manager API has no offline user data jobs: use status_wait_seconds'),
+  job_poll_seconds: obsolete('the Data Manager API has no offline user data jobs: use status_poll_seconds'),
+  identifiers_per_request: obsolete('the Data Manager API takes up to 10,000 members per request: use batch_size'),
+  conversions_per_request: obsolete('the Data Manager API takes up to 2,000 events per request, which Tideline keeps to: remove conversions_per_request'),
 });
 export type GoogleAdsConfig = z.infer<typeof googleAdsConfigSchema>;
 
-/** Fields of a Customer Match sync; identifiers are normalised and hashed here, consent is per member. */
-const AUDIENCE_FIELDS = ['email', 'phone', 'first_name', 'last_name', 'country_code', 'postal_code', 'ad_user_data', 'ad_personalization'] as const;
+const IDENTIFIERS = ['email', 'phone', 'first_name', 'last_name', 'country_code', 'postal_code'] as const;
 const ADDRESS_FIELDS = ['first_name', 'last_name', 'country_code', 'postal_code'] as const;
-/** What the snapshot keeps to remove a member later: hashed (or, for country and postal code, normalised) values. */
-const RETAINED = ['email', 'phone', 'first_name', 'last_name', 'country_code', 'postal_code'] as const;
-/** Fields of a click-conversion sync; the sync key is sent as the order id. */
-const CONVERSION_FIELDS = ['gclid', 'conversion_date_time', 'conversion_value', 'currency_code'] as const;
+const CONSENT_FIELDS = ['ad_user_data', 'ad_personalization'] as const;
+const AUDIENCE_FIELDS: readonly string[] = [...IDENTIFIERS, ...CONSENT_FIELDS];
+/** A conversion: when, its value, and who — the click id and/or the user's hashed data. The sync key is its transaction id. */
+const CONVERSION_FIELDS: readonly string[] = ['gclid', 'conversion_date_time', 'conversion_value', 'currency_code', ...IDENTIFIERS, ...CONSENT_FIELDS];
 
-/** The sync's object: a Customer Match list or a conversion action. */
 type Target = { readonly kind: 'user_list' | 'conversion_action'; readonly id: string };
 
 function targetOf(object: string): Target | undefined {
@@ -91,66 +152,86 @@ function targetOf(object: string): Target | undefined {
   return { kind: m[1] === 'user_lists' ? 'user_list' : 'conversion_action', id: m[2]! };
 }
 
+function versionOf(config: GoogleAdsConfig): ApiVersion {
+  return DATA_MANAGER_VERSIONS.find((v) => v.version === config.api_version)!;
+}
+
 /**
- * Google Ads: Customer Match audiences (`object: user_lists/<id>`, mode audience) through one offline user data job
- * per run and operation, and offline click conversions (`object: conversion_actions/<id>`, mode insert) — the
- * conversion value may be the customer's predicted LTV.
+ * Google Ads through the Data Manager API: Customer Match lists (`object: user_lists/<id>`, mode audience) — members
+ * ingested and removed by their hashed identifiers — and offline conversions (`object: conversion_actions/<id>`,
+ * mode insert) with a value and currency, matched by gclid and/or hashed user data. Credentials renew through
+ * google-auth-library. See destinations/README.md for the behaviour, protocol.ts for Google's facts.
  */
 export const googleAds = defineDestination<GoogleAdsConfig>({
   type: 'google_ads',
-  summary: 'Google Ads Customer Match lists (hashed identifiers, offline user data jobs) and offline click conversions',
+  summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value',
   configSchema: googleAdsConfigSchema,
   modes: ['audience', 'insert'],
-  secrets: (config) => [config.developer_token, config.access_token],
+  secrets: (config) => [config.credentials.refresh_token, config.credentials.client_secret, config.credentials.access_token].filter((s): s is string => !blank(s)),
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 50_000_000,
-    // Google publishes no fixed ceiling: it answers RESOURCE_EXHAUSTED with a retry delay, which the engine honours.
-    requestsPerSecond: null,
-    // addOperations on one job one at a time: concurrent writes to a job end in CONCURRENT_MODIFICATION.
+    // 300 requests a minute per Google Cloud project; a batch of conversions is up to 5 requests of 2,000 events, so
+    // 0.9 batches a second stays under 5 requests a second whatever the object.
+    requestsPerSecond: 0.9,
+    // Google processes uploads asynchronously; one request at a time keeps a run's removals ahead of its additions.
     concurrency: 1,
     timeoutMs: 120_000,
   }),
-  checkSync: (_config, sync) => checkSync(sync),
+  checkSync: (config, sync) => checkSync(config, sync),
   lockScope: (config, object) => `google_ads:${config.customer_id}#${object}`,
-  retainFields: () => RETAINED,
+  retainFields: () => IDENTIFIERS,
   retainValue: (config, field, value) => {
     const rule = GOOGLE[field as keyof typeof GOOGLE];
     return rule ? identifier(rule, value, normaliseOptions(config)) : value;
   },
-  open: async (config, context) => new GoogleAdsSession(config, context, targetOf(context.object)!),
+  apiVersion: versionOf,
+  open: async (config, context) => new GoogleAdsSession(config, context, targetOf(context.object)!, tokenSource(config, context)),
   emulator: {
-    start: (context) => startGoogleAdsEmulator({ saved: context.saved }),
+    start: (context) => startGoogleAdsEmulator({ saved: context.saved, requireSchema: false }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof GoogleAdsEmulator)) throw new Error('the google_ads sandbox needs a Google Ads emulator');
-      const { accessToken, developerToken, customerId: id } = emulator.credentials;
-      return { ...config, endpoint: emulator.endpoint, access_token: accessToken, developer_token: developerToken, customer_id: id, login_customer_id: undefined, job_poll_seconds: 0.05 };
+      const { clientId, clientSecret, refreshToken, customerId: id } = emulator.oauth;
+      return {
+        ...config,
+        endpoint: emulator.endpoint,
+        token_url: emulator.tokenUrl,
+        credentials: { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret },
+        customer_id: id,
+        login_customer_id: undefined,
+        status_poll_seconds: 0.05,
+      };
     },
   },
 });
 
-function checkSync(sync: SyncShape): ConfigProblem[] {
+function checkSync(config: GoogleAdsConfig, sync: SyncShape): ConfigProblem[] {
   const target = targetOf(sync.object);
   if (!target) return [{ at: ['object'], message: 'a Customer Match list `user_lists/<id>` or a conversion action `conversion_actions/<id>`' }];
   const problems: ConfigProblem[] = [];
-  const allowed: readonly string[] = target.kind === 'user_list' ? AUDIENCE_FIELDS : CONVERSION_FIELDS;
-  const mode = target.kind === 'user_list' ? 'audience' : 'insert';
-  // Modes Google Ads never takes are reported by the loader; here, the one that does not fit this object.
-  if (sync.mode !== mode && (sync.mode === 'audience' || sync.mode === 'insert')) problems.push({ at: ['mode'], message: target.kind === 'user_list' ? 'a Customer Match list takes mode audience (members added and removed)' : 'click conversions take mode insert: a conversion is uploaded once' });
+  const list = target.kind === 'user_list';
+  const allowed = list ? AUDIENCE_FIELDS : CONVERSION_FIELDS;
+  const mode = list ? 'audience' : 'insert';
+  if (sync.mode !== mode && (sync.mode === 'audience' || sync.mode === 'insert')) problems.push({ at: ['mode'], message: list ? 'a Customer Match list takes mode audience (members added and removed)' : 'conversions take mode insert: a conversion is uploaded once' });
   for (const field of sync.fields) {
-    if (!allowed.includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a field of ${target.kind === 'user_list' ? 'Customer Match' : 'a click conversion'}: ${allowed.join(', ')}${didYouMean(field, allowed)}` });
+    if (!allowed.includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a field of ${list ? 'Customer Match' : 'a conversion'}: ${allowed.join(', ')}${didYouMean(field, allowed)}` });
   }
-  if (target.kind === 'user_list') {
-    if (RETAINED.includes(sync.keyField as (typeof RETAINED)[number])) {
-      problems.push({ at: ['key'], message: 'key the audience by a customer id: the key is kept in Tideline\'s state, which must hold no raw e-mail or phone; map identifiers under `fields`' });
+  if ((IDENTIFIERS as readonly string[]).includes(sync.keyField)) {
+    problems.push({ at: ['key'], message: `key the ${list ? 'audience by a customer id' : 'conversions by an order or customer id'}: the key is kept in Tideline's state, which must hold no raw e-mail or phone; map identifiers under \`fields\`` });
+  }
+  const address = ADDRESS_FIELDS.filter((f) => sync.fields.includes(f));
+  if (address.length > 0 && address.length < ADDRESS_FIELDS.length) {
+    problems.push({ at: ['fields'], message: `an address matches only with all of ${ADDRESS_FIELDS.join(', ')}; missing: ${ADDRESS_FIELDS.filter((f) => !address.includes(f)).join(', ')}` });
+  }
+  const identifies = sync.fields.includes('email') || sync.fields.includes('phone') || address.length > 0;
+  if (list) {
+    if (!identifies) problems.push({ at: ['fields'], message: 'map at least one identifier: email, phone, or an address (first_name, last_name, country_code, postal_code)' });
+    if (config.customer_match_terms !== 'accepted') {
+      problems.push({ at: ['destination'], message: 'Google takes Customer Match members only once the account has accepted its Customer Match terms (https://support.google.com/adspolicy/answer/6299717): accept them in Google Ads, then set `customer_match_terms: accepted` on the destination' });
     }
-    const address = ADDRESS_FIELDS.filter((f) => sync.fields.includes(f));
-    if (address.length > 0 && address.length < ADDRESS_FIELDS.length) {
-      problems.push({ at: ['fields'], message: `an address matches only with all of ${ADDRESS_FIELDS.join(', ')}; missing: ${ADDRESS_FIELDS.filter((f) => !address.includes(f)).join(', ')}` });
-    }
-    if (!sync.fields.includes('email') && !sync.fields.includes('phone') && address.length === 0) problems.push({ at: ['fields'], message: 'map at least one identifier: email, phone, or an address (first_name, last_name, country_code, postal_code)' });
   } else {
-    for (const required of ['gclid', 'conversion_date_time']) if (!sync.fields.includes(required)) problems.push({ at: ['fields'], message: `a click conversion needs \`${required}\`` });
+    if (!sync.fields.includes('conversion_date_time')) problems.push({ at: ['fields'], message: 'a conversion needs `conversion_date_time` (when it happened)' });
+    if (!sync.fields.includes('gclid') && !identifies) problems.push({ at: ['fields'], message: 'a conversion is matched by `gclid` and/or the user\'s identifiers (email, phone, or an address): map at least one' });
   }
   return problems;
 }
@@ -159,314 +240,414 @@ function normaliseOptions(config: GoogleAdsConfig) {
   return { defaultCountry: config.default_phone_country as CountryCode | undefined };
 }
 
-type JobKind = 'add' | 'remove';
+/** The credential the config gives, read (a key file) and registered as secret; or ADC. */
+function tokenSource(config: GoogleAdsConfig, context: DestinationContext): AccessTokenSource {
+  const c = config.credentials;
+  const options = { scopes: [SCOPE], tokenUrl: config.token_url };
+  if (!blank(c.access_token)) return googleTokenSource({ kind: 'access_token', token: c.access_token! }, { ...options, field: 'credentials.access_token' });
+  if (!blank(c.refresh_token)) {
+    return googleTokenSource({ kind: 'refresh_token', refreshToken: c.refresh_token!, clientId: c.client_id!, clientSecret: c.client_secret! }, { ...options, field: 'credentials.refresh_token' });
+  }
+  if (!blank(c.key_file)) return googleTokenSource(serviceAccount(c.key_file!, context.root), { ...options, field: `credentials.key_file (${c.key_file!})` });
+  const credential: GoogleCredential = { kind: 'application_default' };
+  return googleTokenSource(credential, { ...options, field: 'Application Default Credentials' });
+}
 
-interface JobFacts {
-  operation: JobKind;
-  job: string;
-  operations: number;
-  remove_all: boolean;
-  status: JobStatus | 'NOT_RUN';
-  failure_reason?: string;
+/** A service account key file's content; its private key registered as secret before anything can print it. */
+function serviceAccount(file: string, root: string): GoogleCredential {
+  let key: { type?: unknown; client_email?: unknown; private_key?: unknown };
+  try {
+    key = JSON.parse(readFileSync(isAbsolute(file) ? file : join(root, file), 'utf8')) as typeof key;
+  } catch (error) {
+    throw new AuthError(`credentials.key_file (${file}) cannot be read as a JSON key: ${(error as NodeJS.ErrnoException).code ?? 'not JSON'}`);
+  }
+  if (typeof key.private_key === 'string') redactor.add(key.private_key);
+  if (key.type !== 'service_account' || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
+    throw new AuthError(`credentials.key_file (${file}) is not a service account key (type service_account, client_email, private_key): download one from Google Cloud (IAM › Service accounts › Keys)`);
+  }
+  return { kind: 'service_account', key: key as Record<string, string> };
+}
+
+/** Where a request stands after Google's answer; what `finish` reports. */
+interface Upload {
+  readonly requestId: string;
+  readonly operation: 'add' | 'remove' | 'events';
+  status: RequestStatus;
+  errors?: Record<string, number>;
 }
 
 class GoogleAdsSession implements DestinationSession {
-  readonly #jobs: Partial<Record<JobKind, Promise<string>>> = {};
-  readonly #operations: Record<JobKind, number> = { add: 0, remove: 0 };
-  #conversions = 0;
+  readonly #uploads: Upload[] = [];
+  /** Google's clock when the run began (the Date of its first answer): what a full resync removes members up to. */
+  #startedAt: string | undefined;
+  #removedAll: Record<string, unknown> | undefined;
 
   constructor(
     private readonly config: GoogleAdsConfig,
     private readonly context: DestinationContext,
     private readonly target: Target,
+    private readonly tokens: AccessTokenSource,
   ) {}
 
+  private get destination(): Destination {
+    const account = (id: string) => ({ accountId: id, accountType: 'GOOGLE_ADS' as const });
+    return {
+      operatingAccount: account(this.config.customer_id),
+      ...(this.config.login_customer_id ? { loginAccount: account(this.config.login_customer_id) } : {}),
+      productDestinationId: this.target.id,
+    };
+  }
+
+  /** A list is read (credentials, access, that it exists and takes contact data); for conversions, a token is got. */
   async check(): Promise<void> {
-    await this.call(`customers/${this.config.customer_id}/googleAds:search`, { query: 'SELECT customer.id FROM customer LIMIT 1' }, AbortSignal.timeout(30_000));
+    const signal = AbortSignal.timeout(30_000);
+    if (this.target.kind === 'conversion_action') {
+      await this.tokens.token(signal);
+      return;
+    }
+    const { body, date } = await this.call<UserList>('GET', PATHS.userList(this.config.customer_id, this.target.id), undefined, signal);
+    this.#startedAt = date;
+    const keys = body.ingestedUserListInfo?.uploadKeyTypes;
+    if (keys && !keys.includes('CONTACT_ID')) throw new StopSyncError(`user list ${this.target.id} does not take contact data (upload keys ${keys.join(', ')}): ${STOP_REASONS['INVALID_USER_LIST_TYPE']}`);
+    if (body.membershipStatus === 'CLOSED') this.context.logger.warn({ list: this.target.id }, `user list ${this.target.id} is closed: Google keeps it but adds no new members until it is opened in Google Ads`);
   }
 
   apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    return this.target.kind === 'user_list' ? this.applyMembers(batch) : this.applyConversions(batch);
+    if (this.target.kind === 'conversion_action') return this.applyEvents(batch);
+    return this.applyMembers(batch, batch.operation === 'remove' || batch.operation === 'delete' ? 'remove' : 'add');
   }
 
   async finish(outcome: { readonly complete: boolean }): Promise<Readonly<Record<string, unknown>>> {
-    if (this.target.kind === 'conversion_action') return { conversions_uploaded: this.#conversions };
     const log = this.context.logger;
-    const facts: JobFacts[] = [];
-    // Removals first, then additions: both jobs run even when the run stopped early, because the snapshot already
-    // counts every accepted operation as done (and on a full resync, removeAll + what was sent is what it holds).
-    for (const kind of ['remove', 'add'] as const) {
-      const job = await this.#jobs[kind]?.catch(() => undefined);
-      if (!job) continue;
-      facts.push({ operation: kind, job, operations: this.#operations[kind], remove_all: kind === 'add' && this.context.fullResync === true, status: 'NOT_RUN' });
+    const resync = this.context.fullResync === true && this.target.kind === 'user_list';
+    await this.waitForProcessing();
+    if (resync) {
+      if (!outcome.complete) log.warn('the full resync stopped early: members missing from the model were not removed (Google keeps them); run --full-resync again');
+      else if (this.#uploads.some((u) => u.status === 'PROCESSING' || u.status === 'REQUEST_STATUS_UNKNOWN')) {
+        log.warn(`the full resync's uploads were still processing after status_wait_seconds (${this.config.status_wait_seconds} s): members missing from the model were not removed; run --full-resync again later`);
+      } else await this.removeAllBefore();
     }
-    if (!facts.length) return { offline_user_data_jobs: [] };
-    const deadline = Date.now() + this.config.job_wait_seconds * 1000;
-    for (const fact of facts) {
-      if (await this.run(fact.job, deadline)) fact.status = 'PENDING';
-      else log.error({ job: fact.job }, `Google Ads job ${fact.job} could not be run: its ${fact.operations} ${fact.operation} operations are not applied; run the sync with --full-resync`);
+    const statuses: Record<string, number> = {};
+    const errors: Record<string, number> = {};
+    for (const upload of this.#uploads) {
+      statuses[upload.status] = (statuses[upload.status] ?? 0) + 1;
+      for (const [reason, n] of Object.entries(upload.errors ?? {})) errors[reason] = (errors[reason] ?? 0) + n;
     }
-    let wait = this.config.job_poll_seconds * 1000;
-    while (facts.some((f) => f.status === 'PENDING' || f.status === 'RUNNING') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))));
-      wait = Math.min(wait * 2, 60_000);
-      for (const fact of facts.filter((f) => f.status === 'PENDING' || f.status === 'RUNNING')) {
-        const status = await this.status(fact.job).catch(() => undefined);
-        if (status) Object.assign(fact, status);
-      }
-    }
-    for (const fact of facts) {
-      if (fact.status === 'SUCCESS') log.info({ job: fact.job }, `Google Ads job ${fact.job} (${fact.operation}, ${fact.operations} operations) succeeded`);
-      else if (fact.status === 'FAILED') log.error({ job: fact.job, reason: fact.failure_reason }, `Google Ads job ${fact.job} FAILED (${fact.failure_reason ?? 'no reason given'}): the list did not change; fix the cause and run the sync with --full-resync`);
-      else if (fact.status !== 'NOT_RUN') log.info({ job: fact.job }, `Google Ads job ${fact.job} is ${fact.status}: Google applies it on its side (it can take hours); the run does not wait longer than job_wait_seconds`);
-    }
-    if (!outcome.complete && this.context.fullResync) log.warn('the full resync stopped early: the list holds only what was sent; run --full-resync again');
-    return { offline_user_data_jobs: facts };
+    const failed = (statuses['FAILED'] ?? 0) + (statuses['PARTIAL_SUCCESS'] ?? 0);
+    if (failed) log.error({ errors }, `Google could not process ${failed} of ${this.#uploads.length} uploads (${Object.keys(errors).join(', ') || 'no reason given'}): their records were recorded as sent; fix the cause and run the sync with --full-resync`);
+    return {
+      api: `Data Manager API ${this.config.api_version}`,
+      uploads: this.#uploads.length,
+      statuses,
+      ...(Object.keys(errors).length ? { errors } : {}),
+      ...(this.#removedAll ? { remove_all: this.#removedAll } : {}),
+    };
   }
 
   async close(): Promise<void> {}
 
   // ---- Customer Match ----
 
-  private async applyMembers(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const kind: JobKind = batch.operation === 'remove' || batch.operation === 'delete' ? 'remove' : 'add';
-    const outcomes: RecordOutcome[] = new Array<RecordOutcome>(batch.records.length);
-    const pending: { index: number; operation: JobOperation; identifiers: number }[] = [];
+  private async applyMembers(batch: Batch, operation: 'add' | 'remove'): Promise<readonly RecordOutcome[]> {
+    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const items: Item<AudienceMember>[] = [];
     batch.records.forEach((record, index) => {
-      const user = this.userData(record, kind);
-      if ('refused' in user) outcomes[index] = user.refused;
-      else pending.push({ index, operation: kind === 'add' ? { create: user } : { remove: user }, identifiers: user.userIdentifiers.length });
+      const member = this.member(record, operation);
+      if ('refused' in member) outcomes[index] = member.refused;
+      else items.push({ index, payload: member });
     });
-    for (const chunk of chunks(pending, this.config.identifiers_per_request, (p) => p.identifiers)) {
-      const job = await this.job(kind, batch.signal);
-      const answer = await this.call<{ partialFailureError?: GoogleStatus }>(`${job}:addOperations`, { operations: chunk.map((p) => p.operation), enablePartialFailure: true }, batch.signal);
-      const failures = failuresByIndex(answer.partialFailureError, 'operations');
-      chunk.forEach((p, i) => {
-        const failure = failures.get(i) ?? (failures.has(-1) ? failures.get(-1) : undefined);
-        outcomes[p.index] = failure ?? { ok: true };
-        if (!failure) this.#operations[kind]++;
+    for (const chunk of chunks(items, LIMITS.membersPerRequest)) {
+      await this.sendRecords(chunk, outcomes, 'audienceMembers', batch.signal, (members) => {
+        const body =
+          operation === 'add'
+            ? { destinations: [this.destination], audienceMembers: members, ...this.requestConsent(), encoding: ENCODING, termsOfService: { customerMatchTermsOfServiceStatus: 'ACCEPTED' } }
+            : { destinations: [this.destination], audienceMembers: members, encoding: ENCODING };
+        return this.upload(operation, operation === 'add' ? PATHS.ingestMembers : PATHS.removeMembers, body, batch.signal);
       });
     }
     return outcomes;
   }
 
-  /** The member as Google takes it: hashed identifiers and consent; or why it is not sent at all. */
-  private userData(record: OutboundRecord, kind: JobKind): UserData | { refused: RecordOutcome } {
+  /** A member as Google takes it: hashed identifiers and consent; or why it is not sent at all. */
+  private member(record: OutboundRecord, operation: 'add' | 'remove'): AudienceMember | { refused: RecordOutcome } {
+    const userIdentifiers = this.identifiers(record);
+    if (!userIdentifiers.length) return refuse('no_identifiers', 'no usable identifier after normalisation (an e-mail, a phone, or a complete address)');
+    if (operation === 'remove') return { userData: { userIdentifiers } };
+    const consent = memberConsent(record);
+    // Without consent to use their data for ads, a person's identifiers are not uploaded at all.
+    if (consent?.adUserData === 'CONSENT_DENIED') return refuse('consent_denied', 'ad_user_data consent is denied: not uploaded');
+    return { userData: { userIdentifiers }, ...(consent ? { consent } : {}) };
+  }
+
+  private identifiers(record: OutboundRecord): UserIdentifier[] {
     const f = record.fields;
     const options = normaliseOptions(this.config);
     const ids: UserIdentifier[] = [];
     const email = identifier(GOOGLE.email!, f['email'], options);
-    if (email) ids.push({ hashedEmail: email });
+    if (email) ids.push({ emailAddress: email });
     const phone = identifier(GOOGLE.phone!, f['phone'], options);
-    if (phone) ids.push({ hashedPhoneNumber: phone });
-    const [first, last, country, postal] = ADDRESS_FIELDS.map((name) => identifier(GOOGLE[name]!, f[name], options));
-    if (first && last && country && postal) ids.push({ addressInfo: { hashedFirstName: first, hashedLastName: last, countryCode: country, postalCode: postal } });
-    if (!ids.length) return { refused: { ok: false, code: 'no_identifiers', message: 'no usable identifier after normalisation (an e-mail, a phone, or a complete address)', retryable: false } };
-    if (kind === 'remove') return { userIdentifiers: ids };
+    if (phone) ids.push({ phoneNumber: phone });
+    const [givenName, familyName, regionCode, postalCode] = ADDRESS_FIELDS.map((name) => identifier(GOOGLE[name]!, f[name], options));
+    if (givenName && familyName && regionCode && postalCode) ids.push({ address: { givenName, familyName, regionCode, postalCode } });
+    return ids;
+  }
+
+  private requestConsent(): { consent?: Consent } {
+    const { ad_user_data, ad_personalization } = this.config.consent;
     const consent: Consent = {
-      ...(consentOf(f['ad_user_data']) ? { adUserData: consentOf(f['ad_user_data']) } : {}),
-      ...(consentOf(f['ad_personalization']) ? { adPersonalization: consentOf(f['ad_personalization']) } : {}),
+      ...(ad_user_data ? { adUserData: CONSENT[ad_user_data] } : {}),
+      ...(ad_personalization ? { adPersonalization: CONSENT[ad_personalization] } : {}),
     };
-    // Without consent to use their data for ads, a person's identifiers are not uploaded at all.
-    if (consent.adUserData === 'DENIED') return { refused: { ok: false, code: 'consent_denied', message: 'ad_user_data consent is denied: not uploaded', retryable: false } };
-    return Object.keys(consent).length ? { userIdentifiers: ids, consent } : { userIdentifiers: ids };
+    return Object.keys(consent).length ? { consent } : {};
   }
 
-  /** The run's job for adds or removes, created on first use (on a full resync the add job starts with removeAll). */
-  private job(kind: JobKind, signal: AbortSignal): Promise<string> {
-    let job = this.#jobs[kind];
-    if (!job) {
-      job = this.createJob(kind, signal);
-      this.#jobs[kind] = job;
-      // A failed creation is retried by the next batch.
-      job.catch(() => {
-        if (this.#jobs[kind] === job) delete this.#jobs[kind];
-      });
+  /**
+   * A full resync replaces the list's members as Google documents: members were ingested again since `#startedAt`
+   * (Google's clock before the first of them), every upload is processed, and `removeAll` with `removeAsOfTime`
+   * removes the members last added before — those the model no longer holds, and any added outside Tideline.
+   */
+  private async removeAllBefore(): Promise<void> {
+    if (!this.#startedAt) {
+      this.context.logger.warn('the full resync could not read Google\'s clock (no Date header): members missing from the model were not removed');
+      return;
     }
-    return job;
+    const { body } = await this.call<IngestResponse>('POST', PATHS.removeAllMembers, { destinations: [this.destination], removeAsOfTime: this.#startedAt }, AbortSignal.timeout(60_000));
+    this.#removedAll = { as_of: this.#startedAt, request_id: body.requestId };
+    this.context.logger.info({ list: this.target.id, as_of: this.#startedAt }, `full resync: members of list ${this.target.id} last added before ${this.#startedAt} removed (removeAll), so the list holds the model`);
   }
 
-  private async createJob(kind: JobKind, signal: AbortSignal): Promise<string> {
-    const { consent, customer_id } = this.config;
-    const jobConsent: Consent = {
-      ...(consent.ad_user_data ? { adUserData: consent.ad_user_data } : {}),
-      ...(consent.ad_personalization ? { adPersonalization: consent.ad_personalization } : {}),
-    };
-    const metadata = { userList: `customers/${customer_id}/userLists/${this.target.id}`, ...(Object.keys(jobConsent).length ? { consent: jobConsent } : {}) };
-    const { resourceName } = await this.call<{ resourceName: string }>(`customers/${customer_id}/offlineUserDataJobs:create`, { job: { type: 'CUSTOMER_MATCH_USER_LIST', customerMatchUserListMetadata: metadata } }, signal);
-    if (kind === 'add' && this.context.fullResync) {
-      await this.call(`${resourceName}:addOperations`, { operations: [{ removeAll: true }], enablePartialFailure: false }, signal);
-      this.context.logger.info({ job: resourceName }, 'full resync: the list is emptied (removeAll) and every member sent again, in one job');
-    }
-    return resourceName;
-  }
+  // ---- conversions ----
 
-  /** Runs a job, retrying what may pass until the deadline; false when it could not be run. */
-  private async run(job: string, deadline: number): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.call(`${job}:run`, {}, AbortSignal.timeout(30_000));
-        return true;
-      } catch (error) {
-        const retryable = error instanceof TransientError || error instanceof RateLimitedError;
-        const wait = error instanceof RateLimitedError && error.retryAfterMs !== undefined ? error.retryAfterMs : Math.min(30_000, 500 * 2 ** attempt);
-        if (!retryable || attempt >= 5 || Date.now() + wait > Math.max(deadline, Date.now() + 2_000)) {
-          this.context.logger.warn({ job, err: error instanceof Error ? error.message : String(error) }, 'running the Google Ads job failed');
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
-  }
-
-  private async status(job: string): Promise<Pick<JobFacts, 'status' | 'failure_reason'> | undefined> {
-    const query = `SELECT offline_user_data_job.resource_name, offline_user_data_job.status, offline_user_data_job.failure_reason FROM offline_user_data_job WHERE offline_user_data_job.resource_name = '${job}'`;
-    const answer = await this.call<{ results?: { offlineUserDataJob?: { status?: JobStatus; failureReason?: string } }[] }>(`customers/${this.config.customer_id}/googleAds:search`, { query }, AbortSignal.timeout(30_000));
-    const found = answer.results?.[0]?.offlineUserDataJob;
-    if (!found?.status) return undefined;
-    return { status: found.status, ...(found.failureReason ? { failure_reason: found.failureReason } : {}) };
-  }
-
-  // ---- click conversions ----
-
-  private async applyConversions(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const outcomes: RecordOutcome[] = new Array<RecordOutcome>(batch.records.length);
-    const pending: { index: number; conversion: ClickConversion }[] = [];
-    const action = `customers/${this.config.customer_id}/conversionActions/${this.target.id}`;
+  private async applyEvents(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const items: Item<ConversionEvent>[] = [];
     batch.records.forEach((record, index) => {
-      const conversion = clickConversion(record, action);
-      if ('refused' in conversion) outcomes[index] = conversion.refused;
-      else pending.push({ index, conversion });
+      const event = this.event(record);
+      if ('refused' in event) outcomes[index] = event.refused;
+      else items.push({ index, payload: event });
     });
-    for (const chunk of chunks(pending, this.config.conversions_per_request, () => 1)) {
-      const answer = await this.call<{ partialFailureError?: GoogleStatus }>(`customers/${this.config.customer_id}:uploadClickConversions`, { conversions: chunk.map((p) => p.conversion), partialFailure: true }, batch.signal);
-      const failures = failuresByIndex(answer.partialFailureError, 'conversions', new Set(['CLICK_CONVERSION_ALREADY_EXISTS']));
-      chunk.forEach((p, i) => {
-        const failure = failures.get(i) ?? failures.get(-1);
-        outcomes[p.index] = failure ?? { ok: true };
-        if (!failure) this.#conversions++;
+    for (const chunk of chunks(items, LIMITS.eventsPerRequest)) {
+      await this.sendRecords(chunk, outcomes, 'events', batch.signal, (events) => {
+        const body = { destinations: [this.destination], events, ...this.requestConsent(), ...(events.some((e) => e.userData) ? { encoding: ENCODING } : {}) };
+        return this.upload('events', PATHS.ingestEvents, body, batch.signal);
       });
     }
     return outcomes;
   }
 
-  // ---- transport ----
-
-  private async call<T>(path: string, body: unknown, signal: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.config.access_token}`,
-      'developer-token': this.config.developer_token,
-      'content-type': 'application/json',
-      'user-agent': 'tideline-google-ads',
+  private event(record: OutboundRecord): ConversionEvent | { refused: RecordOutcome } {
+    const f = record.fields;
+    const eventTimestamp = rfc3339(f['conversion_date_time']);
+    if (!eventTimestamp) return refuse('invalid_conversion_date_time', 'conversion_date_time must be a date or a timestamp');
+    const gclid = typeof f['gclid'] === 'string' && f['gclid'].trim() ? f['gclid'].trim() : undefined;
+    const userIdentifiers = this.identifiers(record);
+    if (!gclid && !userIdentifiers.length) return refuse('no_identifiers', 'a conversion needs a gclid or a usable identifier (an e-mail, a phone, or a complete address)');
+    const consent = memberConsent(record);
+    if (consent?.adUserData === 'CONSENT_DENIED' && userIdentifiers.length) return refuse('consent_denied', 'ad_user_data consent is denied: not uploaded');
+    const raw = f['conversion_value'];
+    const value = raw === undefined || raw === null ? undefined : Number(raw);
+    if (value !== undefined && !Number.isFinite(value)) return refuse('invalid_conversion_value', 'conversion_value must be a number');
+    const currency = typeof f['currency_code'] === 'string' ? f['currency_code'].trim().toUpperCase() : undefined;
+    return {
+      transactionId: record.key,
+      eventTimestamp,
+      ...(gclid ? { adIdentifiers: { gclid } } : {}),
+      ...(userIdentifiers.length ? { userData: { userIdentifiers } } : {}),
+      ...(consent ? { consent } : {}),
+      ...(currency ? { currency } : {}),
+      // Money: to the cent.
+      ...(value !== undefined ? { conversionValue: Math.round(value * 100) / 100 } : {}),
     };
-    if (this.config.login_customer_id) headers['login-customer-id'] = this.config.login_customer_id;
-    const request: HttpRequest = { method: 'POST', url: `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}/${path}`, headers, body: JSON.stringify(body), signal };
-    const response = await send(request);
-    if (response.status >= 200 && response.status < 300) return (response.text.trim() ? JSON.parse(response.text) : {}) as T;
-    throw googleError(request, response);
+  }
+
+  // ---- requests ----
+
+  /**
+   * Sends records Google judges together: its requests are fast-fail, so a record refused (a field violation
+   * pointing at it) refuses the request; those records are rejected and the others sent again, at most three times.
+   */
+  private async sendRecords<T>(items: readonly Item<T>[], outcomes: RecordOutcome[], list: 'audienceMembers' | 'events', signal: AbortSignal, request: (payloads: T[]) => Promise<void>): Promise<void> {
+    let pending = items;
+    for (let round = 0; pending.length && round < 3; round++) {
+      try {
+        await request(pending.map((p) => p.payload));
+        for (const p of pending) outcomes[p.index] = { ok: true };
+        return;
+      } catch (error) {
+        if (!(error instanceof RecordsRefused)) throw error;
+        const refused = new Map<number, FieldViolation>();
+        for (const v of error.violations) {
+          const i = recordIndex(v.field, list);
+          if (i !== undefined && i < pending.length && !refused.has(i)) refused.set(i, v);
+        }
+        if (!refused.size) throw new BatchRejectedError(error.message, error.reason.toLowerCase());
+        for (const [i, v] of refused) {
+          const reason = v.reason ?? error.reason;
+          outcomes[pending[i]!.index] = { ok: false, code: reason.toLowerCase(), message: redactor.scrub(`${reason}: ${v.description ?? ''}`.trim()).slice(0, 500), retryable: false };
+        }
+        pending = pending.filter((_, i) => !refused.has(i));
+        signal.throwIfAborted();
+      }
+    }
+    // Still refused with others after three rounds: sent again by the engine's retries.
+    for (const p of pending) outcomes[p.index] = { ok: false, code: 'refused_with_others', message: 'Google refused the request for other records three times', retryable: true };
+  }
+
+  private async upload(operation: Upload['operation'], path: string, body: unknown, signal: AbortSignal): Promise<void> {
+    const { body: answer } = await this.call<IngestResponse>('POST', path, body, signal);
+    this.#uploads.push({ requestId: answer.requestId, operation, status: 'PROCESSING' });
+  }
+
+  /** Polls the run's uploads until Google has processed them all, for at most `status_wait_seconds`. */
+  private async waitForProcessing(): Promise<void> {
+    const deadline = Date.now() + this.config.status_wait_seconds * 1000;
+    let wait = this.config.status_poll_seconds * 1000;
+    for (;;) {
+      for (const upload of this.#uploads.filter((u) => u.status === 'PROCESSING' || u.status === 'REQUEST_STATUS_UNKNOWN')) {
+        let status: Awaited<ReturnType<GoogleAdsSession['status']>>;
+        try {
+          status = await this.status(upload.requestId);
+        } catch (error) {
+          this.context.logger.debug({ err: error instanceof Error ? error.message : String(error) }, 'request status not read');
+          // Credentials or access gone: no later query would pass either.
+          if (!(error instanceof TransientError || error instanceof RateLimitedError)) return;
+        }
+        if (status) Object.assign(upload, status);
+      }
+      if (!this.#uploads.some((u) => u.status === 'PROCESSING' || u.status === 'REQUEST_STATUS_UNKNOWN') || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, Math.max(0, deadline - Date.now()))));
+      wait = Math.min(wait * 2, 60_000);
+    }
+  }
+
+  private async status(requestId: string): Promise<Pick<Upload, 'status' | 'errors'> | undefined> {
+    const { body } = await this.call<RetrieveRequestStatusResponse>('GET', `${PATHS.requestStatus}?requestId=${encodeURIComponent(requestId)}`, undefined, AbortSignal.timeout(30_000));
+    const per = body.requestStatusPerDestination ?? [];
+    if (!per.length) return undefined;
+    const errors: Record<string, number> = {};
+    for (const d of per) for (const c of d.errorInfo?.errorCounts ?? []) if (c.reason) errors[c.reason] = (errors[c.reason] ?? 0) + Number(c.recordCount ?? 0);
+    const order: RequestStatus[] = ['PROCESSING', 'REQUEST_STATUS_UNKNOWN', 'FAILED', 'PARTIAL_SUCCESS', 'SUCCESS'];
+    const status = order.find((s) => per.some((d) => (d.requestStatus ?? 'REQUEST_STATUS_UNKNOWN') === s)) ?? 'REQUEST_STATUS_UNKNOWN';
+    return { status, ...(Object.keys(errors).length ? { errors } : {}) };
+  }
+
+  /**
+   * One API request with a token from the token source. A 401 renews the token once and sends the request again
+   * once; a second 401, or a renewal that fails, stops the sync naming the credential.
+   */
+  private async call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<{ body: T; date: string | undefined }> {
+    for (let renewed = false; ; renewed = true) {
+      const token = renewed ? await this.tokens.renew(signal) : await this.tokens.token(signal);
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': 'tideline-google-ads' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (this.config.login_customer_id) headers['login-account'] = `accountTypes/GOOGLE_ADS/accounts/${this.config.login_customer_id}`;
+      const request: HttpRequest = { method, url: `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}${path}`, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal };
+      const response = await send(request);
+      if (response.status === 401 && !renewed) {
+        this.context.logger.debug({ request: describeRequest(request) }, 'Google refused the access token (401): renewing it once');
+        continue;
+      }
+      if (response.status >= 200 && response.status < 300) {
+        const date = response.headers.get('date');
+        return { body: (response.text.trim() ? JSON.parse(response.text) : {}) as T, date: date ? new Date(date).toISOString().replace('.000Z', 'Z') : undefined };
+      }
+      throw googleError(request, response, this.config, renewed);
+    }
   }
 }
 
-/** The typed error for a Google Ads error answer. Messages carry codes, never values. */
-export function googleError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse): Error {
+/** A request refused for records its field violations point at (fast-fail): sorted out by `sendRecords`. */
+class RecordsRefused extends Error {
+  constructor(
+    message: string,
+    readonly reason: string,
+    readonly violations: readonly FieldViolation[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The typed error for a Data Manager error answer. Messages carry Google's reason and the fix, never values.
+ * Refusals that no request of the run can get past — a version Google no longer serves, permissions, allowlists,
+ * terms, a destination that does not exist, a payload Google's schema refuses — stop the sync after that one request.
+ */
+export function googleError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, config: Pick<GoogleAdsConfig, 'api_version'>, renewed = false): Error {
   let status: GoogleStatus | undefined;
   try {
     status = (JSON.parse(response.text) as ErrorBody).error;
   } catch {
     status = undefined;
   }
-  const failures = failuresOf(status);
-  const codes = [...new Set(failures.flatMap(codesOf))];
-  const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${codes.length ? ` ${codes.join(', ')}` : status?.status ? ` ${status.status}` : ''}`);
-  if (codes.some((c) => TERMS_CODES.has(c))) {
+  const reason = reasonOf(status);
+  const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${reason ? ` ${reason}` : status?.status ? ` ${status.status}` : ''}`);
+  const version = DATA_MANAGER_VERSIONS.find((v) => v.version === config.api_version);
+  if (response.status === 404 && !status) {
     return new StopSyncError(
-      `${what}: Google Ads refuses customer data for this account — its customer data terms are not accepted, or the consent sent is DENIED. Accept the Customer Match terms in Google Ads (Tools › Audience manager) and check the destination's \`consent\`; nothing more is sent this run`,
+      `${what} (not an API answer): Google does not serve Data Manager API ${config.api_version} at this address — the version is switched off${version?.sunset ? ` (its announced sunset: ${version.sunset})` : ''}, or the endpoint is wrong. Upgrade Tideline for a version Google serves (${version?.source ?? 'see protocol.ts'}), or check the destination's endpoint; nothing more is sent this run`,
     );
   }
-  if (response.status === 429 || codes.some((c) => c.startsWith('RESOURCE_') && c.endsWith('EXHAUSTED'))) return new RateLimitedError(what, retryDelayMs(status, failures));
-  if (response.status === 401 || response.status === 403) return new AuthError(`${what} (check the destination's access_token, developer_token, customer_id and login_customer_id)`);
-  if (response.status === 408 || response.status >= 500 || codes.some((c) => RETRYABLE_CODES.has(c))) return new TransientError(what);
-  if (codes.includes('JOB_ALREADY_STARTED')) return new StopSyncError(`${what}: the run's job was already started (another runner?); run the sync again`);
-  if (response.status === 400) return new BatchRejectedError(`${what}${failures[0]?.message ? `: ${failures[0].message}` : ''}`, (codes[0] ?? 'invalid_argument').toLowerCase());
-  return new StopSyncError(`${what}: check the destination's customer_id and the sync's object`);
+  if (response.status === 401) {
+    return new AuthError(`${what}${renewed ? ': Google refused a freshly renewed access token' : ''} (check the destination's credentials: they need the https://www.googleapis.com/auth/datamanager scope)`);
+  }
+  if (reason === 'ACCESS_TOKEN_SCOPE_INSUFFICIENT') return new AuthError(`${what}: the credentials lack the https://www.googleapis.com/auth/datamanager scope; issue them again with it`);
+  if (response.status === 429 || reason === 'RESOURCE_EXHAUSTED' || reason === 'RATE_LIMIT_EXCEEDED') return new RateLimitedError(what, retryDelayMs(status));
+  if (response.status === 408 || response.status >= 500 || (reason && TRANSIENT_REASONS.has(reason))) return new TransientError(what);
+  const violations = violationsOf(status);
+  const located = violations.filter((v) => recordIndex(v.field, 'audienceMembers') !== undefined || recordIndex(v.field, 'events') !== undefined);
+  if (response.status === 400 && located.length && reason && !STOP_REASONS[reason]) return new RecordsRefused(what, reason, located);
+  if (reason && STOP_REASONS[reason]) return new StopSyncError(`${what}: ${STOP_REASONS[reason]}; nothing more is sent this run`);
+  if (response.status === 403) return new StopSyncError(`${what}: ${STOP_REASONS['PERMISSION_DENIED']}; nothing more is sent this run`);
+  if (response.status === 404) return new StopSyncError(`${what}: ${STOP_REASONS['NOT_FOUND']}; nothing more is sent this run`);
+  if (response.status === 400 && !reason) {
+    // Google's front end refusing the payload itself (a field its schema lacks, a wrong type): the request Tideline
+    // built is wrong, whatever the records; halving the batch would only repeat it.
+    return new StopSyncError(`${what}: Google refused the request's shape (${redactor.scrub(status?.message ?? 'no message').slice(0, 300)}) — a Tideline bug, please report it; nothing more is sent this run`);
+  }
+  if (response.status === 400) return new BatchRejectedError(`${what}${status?.message ? `: ${redactor.scrub(status.message).slice(0, 300)}` : ''}`, (reason ?? 'invalid_argument').toLowerCase());
+  return new StopSyncError(`${what}: unexpected answer; nothing more is sent this run`);
 }
 
-function retryDelayMs(status: GoogleStatus | undefined, failures: readonly { details?: { quotaErrorDetails?: { retryDelay?: string } } }[]): number | undefined {
-  for (const detail of status?.details ?? []) if (detail['@type'] === RETRY_INFO_TYPE && 'retryDelay' in detail) return durationMs(detail.retryDelay);
-  for (const failure of failures) {
-    const delay = durationMs(failure.details?.quotaErrorDetails?.retryDelay);
-    if (delay !== undefined) return delay;
-  }
+function retryDelayMs(status: GoogleStatus | undefined): number | undefined {
+  for (const detail of status?.details ?? []) if (detail['@type'] === RETRY_INFO && 'retryDelay' in detail) return durationMs(detail.retryDelay);
   return undefined;
 }
 
-/**
- * Per-operation failures of a partial-failure status, by the operation's index in the request (-1: an error that
- * names no operation, which then answers for every one). `okCodes` are failures that mean the work is already done.
- */
-function failuresByIndex(status: GoogleStatus | undefined, fieldName: string, okCodes: ReadonlySet<string> = new Set()): Map<number, RecordOutcome> {
-  const out = new Map<number, RecordOutcome>();
-  for (const failure of failuresOf(status)) {
-    const codes = codesOf(failure);
-    if (codes.every((c) => okCodes.has(c))) continue;
-    const index = failure.location?.fieldPathElements.find((e) => e.fieldName === fieldName)?.index ?? -1;
-    if (out.has(index)) continue;
-    const code = codes[0] ?? 'unknown';
-    out.set(index, { ok: false, code: code.toLowerCase(), message: redactor.scrub(failure.message || code).slice(0, 500), retryable: codes.some((c) => RETRYABLE_CODES.has(c)) });
-  }
-  return out;
+interface Item<T> {
+  readonly index: number;
+  readonly payload: T;
 }
 
-/** Consecutive items grouped so that each group's weight stays within `max`. */
-function* chunks<T>(items: readonly T[], max: number, weight: (item: T) => number): Generator<T[]> {
-  let chunk: T[] = [];
-  let total = 0;
-  for (const item of items) {
-    const w = weight(item);
-    if (chunk.length && total + w > max) {
-      yield chunk;
-      chunk = [];
-      total = 0;
-    }
-    chunk.push(item);
-    total += w;
-  }
-  if (chunk.length) yield chunk;
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+function refuse(code: string, message: string): { refused: RecordOutcome } {
+  return { refused: { ok: false, code, message, retryable: false } };
+}
+
+const CONSENT: Readonly<Record<'GRANTED' | 'DENIED' | 'UNSPECIFIED', ConsentStatus>> = { GRANTED: 'CONSENT_GRANTED', DENIED: 'CONSENT_DENIED', UNSPECIFIED: 'CONSENT_STATUS_UNSPECIFIED' };
+
+/** A person's own consent, from the mapped ad_user_data / ad_personalization fields (true/false). */
+function memberConsent(record: OutboundRecord): Consent | undefined {
+  const adUserData = consentOf(record.fields['ad_user_data']);
+  const adPersonalization = consentOf(record.fields['ad_personalization']);
+  if (!adUserData && !adPersonalization) return undefined;
+  return { ...(adUserData ? { adUserData } : {}), ...(adPersonalization ? { adPersonalization } : {}) };
 }
 
 function consentOf(value: FieldValue | undefined): ConsentStatus | undefined {
   if (value === null || value === undefined) return undefined;
   const text = String(value).trim().toLowerCase();
-  if (['true', '1', 'yes', 'granted', 'y'].includes(text)) return 'GRANTED';
-  if (['false', '0', 'no', 'denied', 'n'].includes(text)) return 'DENIED';
+  if (['true', '1', 'yes', 'granted', 'y'].includes(text)) return 'CONSENT_GRANTED';
+  if (['false', '0', 'no', 'denied', 'n'].includes(text)) return 'CONSENT_DENIED';
   return undefined;
 }
 
-function clickConversion(record: OutboundRecord, action: string): ClickConversion | { refused: RecordOutcome } {
-  const f = record.fields;
-  const refuse = (code: string, message: string) => ({ refused: { ok: false as const, code, message, retryable: false } });
-  const gclid = typeof f['gclid'] === 'string' ? f['gclid'].trim() : '';
-  if (!gclid) return refuse('missing_gclid', 'a click conversion needs its gclid');
-  const when = googleDateTime(f['conversion_date_time']);
-  if (!when) return refuse('invalid_conversion_date_time', 'conversion_date_time must be a timestamp');
-  const value = f['conversion_value'] === undefined || f['conversion_value'] === null ? undefined : Number(f['conversion_value']);
-  if (value !== undefined && !Number.isFinite(value)) return refuse('invalid_conversion_value', 'conversion_value must be a number');
-  const currency = typeof f['currency_code'] === 'string' ? f['currency_code'].trim().toUpperCase() : undefined;
-  return {
-    gclid,
-    conversionAction: action,
-    conversionDateTime: when,
-    ...(value !== undefined ? { conversionValue: Math.round(value * 100) / 100 } : {}),
-    ...(currency ? { currencyCode: currency } : {}),
-    orderId: record.key,
-  };
-}
-
-/** `yyyy-mm-dd hh:mm:ss+hh:mm` from ISO-8601 text (timestamps reach destinations as UTC ISO text). */
-function googleDateTime(value: FieldValue | undefined): string | undefined {
+/** RFC 3339 UTC (google.protobuf.Timestamp) from a date or an ISO-8601 timestamp (how timestamps reach destinations). */
+function rfc3339(value: FieldValue | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
-  if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/.test(value)) return value;
   const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
   if (Number.isNaN(date.getTime())) return undefined;
-  return `${date.toISOString().slice(0, 19).replace('T', ' ')}+00:00`;
+  return date.toISOString().replace('.000Z', 'Z');
 }

@@ -3,23 +3,21 @@ import { contact, type Contact, type ContractKit, type ContractShape } from '../
 import { startGoogleAdsEmulator } from './emulator.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-/** Google's normalised e-mail of a contact (trimmed, lower case), written out here rather than taken from the adapter. */
-const email = (c: Contact) => c.email!.trim().toLowerCase();
+/** Google's normalised e-mail of a contact (no whitespace, lower case), written out here rather than taken from the adapter. */
+const email = (c: Contact) => c.email!.replace(/\s+/g, '').toLowerCase();
 /** Google's normalised phone: E.164 with its `+`. */
 const phone = (c: Contact) => `+${c.phone!.replace(/\D/g, '')}`;
 
 /**
  * Customer Match takes only mode audience, keyed by a customer id kept in Tideline's state, with identifiers as
  * fields. The suite syncs contacts' raw e-mails and phones; the list then holds, per member (keyed by its hashed
- * e-mail), the SHA-256 of each normalised identifier. Each member carries 2 identifiers (email, phone): the request
- * ceiling the suite asks for in records is set in identifiers, and `maxBatch` reports operations (members).
+ * e-mail), the SHA-256 of each normalised identifier, as the Data Manager API names them.
  */
-const IDENTIFIERS_PER_MEMBER = 2;
 export const shape: ContractShape = {
   mode: 'audience',
   keyField: 'customer_id',
   fields: ['email', 'phone'],
-  expected: (contacts) => new Map(contacts.map((c) => [sha(email(c)), { hashedEmail: [sha(email(c))], hashedPhoneNumber: [sha(phone(c))] }])),
+  expected: (contacts) => new Map(contacts.map((c) => [sha(email(c)), { emailAddress: [sha(email(c))], phoneNumber: [sha(phone(c))] }])),
 };
 
 export const kit: ContractKit = {
@@ -28,30 +26,38 @@ export const kit: ContractKit = {
     'mirror-delete': 'Customer Match has no mirror mode: members are added and removed (audience)',
   },
   async start(options) {
-    // Refused one by one through partialFailureError, by operation index: the rejected contacts' hashed e-mails.
+    // Refused by Google's fast-fail model: the whole request answers 400 with a field violation per refused member.
     const rejected = new Set((options.rejectKeys ?? []).map((k) => sha(email(contact(Number(k))))));
     const emulator = await startGoogleAdsEmulator({
-      maxIdentifiersPerRequest: options.maxBatchRecords === undefined ? undefined : options.maxBatchRecords * IDENTIFIERS_PER_MEMBER,
+      maxMembersPerRequest: options.maxBatchRecords,
       rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
-      reject: rejected.size ? (user) => (user.userIdentifiers.some((i) => rejected.has(i.hashedEmail ?? '')) ? 'INVALID_USER_IDENTIFIER' : undefined) : undefined,
+      reject: rejected.size
+        ? (record) => ('userData' in record && record.userData?.userIdentifiers.some((i) => 'emailAddress' in i && rejected.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined)
+        : undefined,
     });
-    const { accessToken, developerToken, customerId } = emulator.credentials;
+    const { clientId, clientSecret, refreshToken, customerId } = emulator.oauth;
     return {
       destination: (o = {}) => ({
         type: 'google_ads',
         endpoint: emulator.endpoint,
+        token_url: emulator.tokenUrl,
         customer_id: customerId,
-        developer_token: developerToken,
-        access_token: o.badCredentials ? 'ya29.not-the-right-token' : accessToken,
-        job_poll_seconds: 0.02,
+        credentials: { client_id: clientId, client_secret: clientSecret, refresh_token: o.badCredentials ? '1//not-the-right-refresh-token' : refreshToken },
+        customer_match_terms: 'accepted',
+        status_poll_seconds: 0.02,
+        // The emulator's quota, not the adapter's pace, is what the rate-limit case measures.
+        requests_per_second: 1000,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: (mode) => (mode === 'insert' ? 'conversion_actions/200' : 'user_lists/100'),
       records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
-      maxBatch: () => emulator.stats.maxOperationsSeen,
+      maxBatch: () => emulator.stats.maxMembersSeen,
       rateLimited: () => emulator.server.count(429),
-      close: () => emulator.close(),
+      close: async () => {
+        if (emulator.schemaErrors.length) throw new Error(`the emulator answered outside Google's schema: ${emulator.schemaErrors.join('\n')}`);
+        await emulator.close();
+      },
     };
   },
 };

@@ -1,44 +1,54 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
 import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
 import type { ConfigError } from '../../src/project/problems.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
-import { googleError } from './adapter.js';
+import { destinationType } from '../index.js';
+import { googleAds, googleError } from './adapter.js';
 import { startGoogleAdsEmulator, type GoogleAdsEmulator, type GoogleAdsEmulatorOptions } from './emulator.js';
-import { errorBody, RETRY_INFO_TYPE } from './protocol.js';
+import { BAD_REQUEST, ERROR_INFO, RETRY_INFO } from './protocol.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const LIST = 'user_lists/100';
 /** The members Google should hold for these people: their normalised, hashed e-mails. */
 const hashedEmails = (rows: readonly Person[]) => rows.map((p) => sha(p.email!.trim().toLowerCase())).sort();
 
-describe('google_ads through the sync engine', () => {
-  const open: { emulator?: GoogleAdsEmulator; harness?: SyncHarness }[] = [];
+describe('google_ads (Data Manager API) through the sync engine', () => {
+  const open: { emulator?: GoogleAdsEmulator; harness?: SyncHarness; server?: Server }[] = [];
   afterEach(async () => {
     for (const o of open.splice(0)) {
       await o.harness?.close();
+      if (o.emulator) expect(o.emulator.schemaErrors).toEqual([]);
       await o.emulator?.close();
+      await new Promise((resolve) => (o.server ? o.server.close(resolve) : resolve(undefined)));
     }
   });
 
-  async function setup(rows: readonly Person[], options: GoogleAdsEmulatorOptions = {}, config: Record<string, unknown> = {}, sync: Record<string, unknown> = {}) {
+  async function setup(rows: readonly Person[], options: GoogleAdsEmulatorOptions = {}, config: (e: GoogleAdsEmulator) => Record<string, unknown> = () => ({}), sync: Record<string, unknown> = {}) {
     const emulator = await startGoogleAdsEmulator({ recordBodies: true, ...options });
     const slot: (typeof open)[number] = { emulator };
     open.push(slot);
-    const { accessToken, developerToken, customerId } = emulator.credentials;
+    const { clientId, clientSecret, refreshToken, customerId } = emulator.oauth;
     const harness = await SyncHarness.start({
       destinations: [
         {
           name: 'ads',
           type: 'google_ads',
           endpoint: emulator.endpoint,
+          token_url: emulator.tokenUrl,
           customer_id: `${customerId.slice(0, 3)}-${customerId.slice(3, 6)}-${customerId.slice(6)}`,
-          developer_token: developerToken,
-          access_token: accessToken,
-          job_poll_seconds: 0.01,
+          credentials: { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret },
+          customer_match_terms: 'accepted',
+          status_poll_seconds: 0.01,
+          requests_per_second: 1000,
           retries: { attempts: 4, base_ms: 10, max_ms: 100 },
-          ...config,
+          ...config(emulator),
         },
       ],
       syncs: [{ name: 's', model: 'people', destination: 'ads', object: LIST, mode: 'audience', key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' }, ...sync }],
@@ -50,197 +60,425 @@ describe('google_ads through the sync engine', () => {
 
   const members = (emulator: GoogleAdsEmulator, list = LIST) => [...emulator.records(list).keys()].sort();
 
-  it('adds members in one job per run, runs it, waits for SUCCESS; reruns send nothing; leavers are removed by their hashes', async () => {
+  it('ingests members, removes leavers by the hashes kept in the snapshot, sends nothing on a rerun, and leaks no raw e-mail', async () => {
     const { emulator, harness } = await setup(people(10));
     const capture = captureLogger();
     const first = await harness.sync('s', {}, { logger: capture.logger });
     expect(first).toMatchObject({ status: 'success', accepted: 10, requests: 1 });
+    expect(first.details).toMatchObject({ api: 'Data Manager API v1', uploads: 1, statuses: { SUCCESS: 1 } });
     expect(members(emulator)).toEqual(hashedEmails(people(10)));
-    expect(first.details).toMatchObject({ offline_user_data_jobs: [{ operation: 'add', operations: 10, remove_all: false, status: 'SUCCESS' }] });
 
-    const second = await harness.sync('s');
-    expect(second.requests).toBe(0);
-    expect(emulator.stats.jobsCreated).toBe(1);
+    const before = emulator.stats.apiRequests;
+    expect((await harness.sync('s')).requests).toBe(0);
+    expect(emulator.stats.apiRequests).toBe(before);
 
     const next = [...people(7), ...people(2, 50)];
     await harness.setRows(next);
     const third = await harness.sync('s', {}, { logger: capture.logger });
     expect(third.counts).toMatchObject({ added: 2, removed: 3 });
-    expect(third.status).toBe('success');
-    // Adds and removes never share a job: one of each, removals run first.
-    expect(third.details).toMatchObject({ offline_user_data_jobs: [{ operation: 'remove', operations: 3, status: 'SUCCESS' }, { operation: 'add', operations: 2, status: 'SUCCESS' }] });
+    expect(third).toMatchObject({ status: 'success', details: { uploads: 2, statuses: { SUCCESS: 2 } } });
     expect(members(emulator)).toEqual(hashedEmails(next));
+    // The removal sent the hashes the snapshot kept, never an address.
+    const removal = emulator.bodies.find((b) => b.includes('"audienceMembers"') && !b.includes('termsOfService'))!;
+    const removed = (JSON.parse(removal) as { audienceMembers: unknown[] }).audienceMembers;
+    expect(removed).toHaveLength(3);
+    expect(removed).toEqual(expect.arrayContaining(people(10).slice(7).map((p) => ({ userData: { userIdentifiers: [{ emailAddress: sha(p.email!) }] } }))));
 
-    // Privacy: the snapshot keeps the hash, never the address; no request body and no log line holds a raw e-mail.
     const retained = await snapshotRetained(harness, 's');
     expect(retained.get('1')).toEqual({ email: sha('person1@example.com') });
-    const raw = [...people(10), ...next].map((p) => p.email!);
     const seen = [...emulator.bodies, ...capture.lines, JSON.stringify([...retained])].join('\n');
-    expect(emulator.bodies.length).toBeGreaterThan(4);
-    expect(capture.lines.length).toBeGreaterThan(3);
-    for (const email of raw) expect(seen).not.toContain(email);
-    expect(seen).toContain(sha('person1@example.com'));
+    expect(capture.lines.length).toBeGreaterThan(1);
+    for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
   });
 
-  it('chunks identifiers per request, maps partial failures back by operation index, and holds refused members back', async () => {
+  it('fast-fail: the members Google refuses are rejected with its reason, the others sent again and accepted', async () => {
     const bad = new Set([sha('person7@example.com'), sha('person23@example.com')]);
-    const { emulator, harness } = await setup(
-      people(45),
-      { maxIdentifiersPerRequest: 20, reject: (user) => (user.userIdentifiers.some((i) => bad.has(i.hashedEmail ?? '')) ? 'INVALID_USER_IDENTIFIER' : undefined) },
-      { identifiers_per_request: 20, batch_size: 30 },
-    );
+    const { emulator, harness } = await setup(people(30), { reject: (r) => ('userData' in r && r.userData?.userIdentifiers.some((i) => 'emailAddress' in i && bad.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined) });
     const result = await harness.sync('s');
-    expect(result).toMatchObject({ status: 'partial', accepted: 43, rejected: 2, requests: 2 });
-    expect(emulator.stats.maxIdentifiersSeen).toBe(20);
-    expect(emulator.stats.tooLarge).toBe(0);
-    expect(members(emulator)).toEqual(hashedEmails(people(45).filter((p) => p.id !== 7 && p.id !== 23)));
+    expect(result).toMatchObject({ status: 'partial', accepted: 28, rejected: 2, requests: 1 });
+    // One refused request naming both members, then one that passed: no halving.
+    expect(emulator.server.count(400)).toBe(1);
+    expect(members(emulator)).toEqual(hashedEmails(people(30).filter((p) => p.id !== 7 && p.id !== 23)));
     const rejected = await harness.engine().store.rejectedRows('s', 10);
     expect(rejected.map((r) => [r['record_key'], r['error_code'], r['retryable']]).sort()).toEqual([
-      ['23', 'invalid_user_identifier', false],
-      ['7', 'invalid_user_identifier', false],
+      ['23', 'invalid_audience_member', false],
+      ['7', 'invalid_audience_member', false],
     ]);
     expect((await harness.sync('s')).requests).toBe(0);
   });
 
-  it('honours RESOURCE_EXHAUSTED with its retry delay and retries transient errors', async () => {
-    const { emulator, harness } = await setup(people(16), { rateLimit: { requests: 4, perMs: 400 } }, { batch_size: 2 });
-    emulator.server.faults.queue({ kind: 'status', status: 503 }, { kind: 'status', status: 500 });
-    const result = await harness.sync('s');
-    expect(result.status).toBe('success');
-    expect(emulator.server.count(429)).toBeGreaterThan(0);
-    expect(result.rateLimited).toBeGreaterThan(0);
-    expect(members(emulator)).toEqual(hashedEmails(people(16)));
-  });
-
-  it('stops on bad credentials, and on customer data terms not accepted, with a message saying what to fix', async () => {
-    const { emulator, harness } = await setup(people(5), {}, { access_token: 'ya29.wrong-token' });
-    const denied = await harness.sync('s');
-    expect(denied.status).toBe('failed');
-    expect(denied.error).toMatch(/answered 401 OAUTH_TOKEN_INVALID \(check the destination's access_token/);
-    expect(await harness.engine().store.snapshotSize('s')).toBe(0);
-
-    const terms = await setup(people(5), { termsAccepted: false });
-    const refused = await terms.harness.sync('s');
-    expect(refused.status).toBe('failed');
-    expect(refused.error).toMatch(/CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS.*terms/);
-    expect(refused.accepted).toBe(0);
-    expect(members(terms.emulator)).toEqual([]);
-    expect(emulator.stats.jobsCreated).toBe(0);
-
-    const deniedConsent = await setup(people(5), {}, { consent: { ad_user_data: 'DENIED' } });
-    expect((await deniedConsent.harness.sync('s')).error).toMatch(/CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS/);
-  });
-
-  it('a full resync empties the list with removeAll and sends every member again, in one job', async () => {
-    const { emulator, harness } = await setup(people(6));
+  it('a full resync replaces the list: every member ingested again, then removeAll of those last added before the run', async () => {
+    const { emulator, harness } = await setup(people(6), { processingMs: 150 });
     await harness.sync('s');
-    // Someone added a member by hand in Google Ads: only a full resync brings the list back to the model.
-    emulator.server.store.object(LIST).set(sha('stranger@example.com'), { hashedEmail: [sha('stranger@example.com')] });
-    expect(members(emulator)).toHaveLength(7);
-    const full = await harness.sync('s', { fullResync: true });
-    expect(full).toMatchObject({ status: 'success', accepted: 6 });
-    expect(full.details).toMatchObject({ offline_user_data_jobs: [{ operation: 'add', remove_all: true, status: 'SUCCESS' }] });
     expect(members(emulator)).toEqual(hashedEmails(people(6)));
+    // Someone added a member by hand in Google Ads, a while ago: only a full resync brings the list back to the model.
+    const stranger = sha('stranger@example.com');
+    emulator.server.store.object(LIST).set(stranger, { emailAddress: [stranger] });
+    emulator.setLastAdded(LIST, stranger, Date.now() - 86_400_000);
+    const capture = captureLogger();
+    const full = await harness.sync('s', { fullResync: true }, { logger: capture.logger });
+    expect(full).toMatchObject({ status: 'success', accepted: 6, details: { statuses: { SUCCESS: 1 }, remove_all: { as_of: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) } } });
+    // Google processes the removal asynchronously too (150 ms here).
+    expect(members(emulator)).toHaveLength(7);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(members(emulator)).toEqual(hashedEmails(people(6)));
+    // removeAll was sent only once the upload was processed (150 ms), else the re-added members would have gone too.
+    const removeAll = JSON.parse(emulator.bodies.find((b) => b.includes('removeAsOfTime'))!);
+    expect(removeAll).toEqual({ destinations: [expect.objectContaining({ productDestinationId: '100' })], removeAsOfTime: (full.details as { remove_all: { as_of: string } }).remove_all.as_of });
   });
 
-  it('does not wait past job_wait_seconds: the job is left to Google and reported as running', async () => {
-    const { emulator, harness } = await setup(people(3), { pollsUntilDone: 1000 }, { job_wait_seconds: 0.2, job_poll_seconds: 0.05 });
-    const started = performance.now();
-    const result = await harness.sync('s');
-    expect(performance.now() - started).toBeLessThan(5000);
-    expect(result.status).toBe('success');
-    expect(result.details).toMatchObject({ offline_user_data_jobs: [{ status: 'RUNNING' }] });
-    expect(emulator.jobStatuses()).toEqual({ RUNNING: 1 });
-    expect(members(emulator)).toEqual([]);
+  it('a full resync whose uploads are still processing when status_wait_seconds ends removes nothing, and says so', async () => {
+    const { emulator, harness } = await setup(people(4), { processingMs: 60_000 }, () => ({ status_wait_seconds: 0.2 }));
+    const capture = captureLogger();
+    const full = await harness.sync('s', { fullResync: true }, { logger: capture.logger });
+    expect(full).toMatchObject({ status: 'success', details: { statuses: { PROCESSING: 1 } } });
+    expect(full.details).not.toHaveProperty('remove_all');
+    expect(emulator.bodies.some((b) => b.includes('removeAsOfTime'))).toBe(false);
+    expect(capture.lines.join('\n')).toMatch(/still processing after status_wait_seconds .* not removed/);
   });
 
-  it('uploads click conversions with a value (the predicted LTV), once, by order id', async () => {
+  it('sends predicted value as conversion value, matched by hashed user data or by gclid, once per transaction', async () => {
     const rows = people(5);
-    const { emulator, harness } = await setup(rows, {}, {}, {
+    const { emulator, harness } = await setup(rows, {}, () => ({}), {
       object: 'conversion_actions/777',
       mode: 'insert',
-      key: { from: 'id', field: 'order_id' },
-      fields: {
-        gclid: { from: 'email', transform: ['hash'] },
-        conversion_date_time: { constant: '2026-05-01T10:00:00.000Z' },
-        conversion_value: 'orders',
-        currency_code: { constant: 'eur' },
-      },
+      key: { from: 'id', field: 'transaction_id' },
+      fields: { email: 'email', conversion_date_time: { constant: '2026-11-01T10:00:00.000Z' }, conversion_value: 'orders', currency_code: { constant: 'eur' }, ad_user_data: { constant: 'true' } },
     });
     const result = await harness.sync('s');
-    expect(result).toMatchObject({ status: 'success', accepted: 5, requests: 1, details: { conversions_uploaded: 5 } });
-    const uploaded = emulator.records('conversion_actions/777');
-    expect(uploaded.get('3')).toEqual({
-      gclid: sha('person3@example.com'),
-      conversionAction: `customers/${emulator.credentials.customerId}/conversionActions/777`,
-      conversionDateTime: '2026-05-01 10:00:00+00:00',
+    expect(result).toMatchObject({ status: 'success', accepted: 5, requests: 1, details: { statuses: { SUCCESS: 1 } } });
+    expect(emulator.records('conversion_actions/777').get('3')).toEqual({
+      transactionId: '3',
+      eventTimestamp: '2026-11-01T10:00:00Z',
+      userData: { userIdentifiers: [{ emailAddress: sha('person3@example.com') }] },
+      consent: { adUserData: 'CONSENT_GRANTED' },
+      currency: 'EUR',
       conversionValue: 3,
-      currencyCode: 'EUR',
-      orderId: '3',
     });
     expect((await harness.sync('s')).requests).toBe(0);
+
+    // By click id: a second sync of the same people to another action.
+    const byClick = await setup(rows, {}, () => ({}), {
+      object: 'conversion_actions/778',
+      mode: 'insert',
+      key: { from: 'id', field: 'transaction_id' },
+      fields: { gclid: { from: 'first_name', transform: ['hash'] }, conversion_date_time: { constant: '2026-11-02' }, conversion_value: 'orders', currency_code: { constant: 'EUR' } },
+    });
+    expect(await byClick.harness.sync('s')).toMatchObject({ status: 'success', accepted: 5 });
+    expect(byClick.emulator.records('conversion_actions/778').get('4')).toEqual({ transactionId: '4', eventTimestamp: '2026-11-02T00:00:00Z', adIdentifiers: { gclid: sha('Name 4') }, currency: 'EUR', conversionValue: 4 });
   });
 
-  it('refuses at load time what Customer Match cannot take', async () => {
-    const problems = (sync: Record<string, unknown>) =>
-      setup(people(1), {}, {}, sync).then(
+  // ---- credentials ----
+
+  it('a sync that outlives its access tokens renews them on its own', async () => {
+    const { emulator, harness } = await setup(people(24), { tokenLifetimeSeconds: 1 }, () => ({ batch_size: 4, requests_per_second: 3 }));
+    const result = await harness.sync('s');
+    expect(result).toMatchObject({ status: 'success', accepted: 24, requests: 6 });
+    // Six uploads over about two seconds with tokens that live one: several tokens, none used after its expiry.
+    expect(emulator.stats.tokensIssued).toBeGreaterThanOrEqual(2);
+    expect(emulator.stats.unauthenticated).toBe(0);
+    expect(members(emulator)).toEqual(hashedEmails(people(24)));
+  });
+
+  it('a 401 renews the token once and sends that request again once', async () => {
+    const { emulator, harness } = await setup(people(12), {}, () => ({ batch_size: 4 }));
+    // Google revokes the live tokens after the second API request (the list read, then the first upload).
+    const stop = emulator.server.observe(() => {
+      if (emulator.stats.apiRequests === 2) emulator.revokeAccessTokens();
+    });
+    const result = await harness.sync('s');
+    stop();
+    expect(result).toMatchObject({ status: 'success', accepted: 12 });
+    expect(emulator.stats.unauthenticated).toBe(1);
+    expect(emulator.stats.tokensIssued).toBe(2);
+    expect(members(emulator)).toEqual(hashedEmails(people(12)));
+  });
+
+  it('a renewal that fails stops the sync naming the credential, never its value', async () => {
+    const { emulator, harness } = await setup(people(12), {}, () => ({ batch_size: 4 }));
+    const stop = emulator.server.observe(() => {
+      if (emulator.stats.apiRequests === 2) {
+        emulator.revokeRefreshToken();
+        emulator.revokeAccessTokens();
+      }
+    });
+    const result = await harness.sync('s');
+    stop();
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/credentials\.refresh_token \(400 invalid_grant: Token has been expired or revoked\.\): .*create a new one/);
+    expect(result.error).not.toContain(emulator.oauth.clientSecret);
+    // The first upload went through; the refused one was not recorded as sent, so the next run sends it and the rest.
+    expect(result.accepted).toBe(4);
+    expect(emulator.stats.apiRequests).toBe(3);
+    expect(await harness.engine().store.snapshotSize('s')).toBe(4);
+  });
+
+  it('a service account key file gets its tokens by a signed JWT', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-sa-'));
+    const { emulator, harness } = await setup(people(3), {}, (e) => {
+      writeFileSync(join(dir, 'key.json'), JSON.stringify(e.serviceAccountKey()));
+      return { credentials: { key_file: join(dir, 'key.json') } };
+    });
+    expect(await harness.sync('s')).toMatchObject({ status: 'success', accepted: 3 });
+    expect(emulator.stats.tokensIssued).toBe(1);
+    expect(members(emulator)).toEqual(hashedEmails(people(3)));
+  });
+
+  it('Application Default Credentials are found as Google clients find them (GOOGLE_APPLICATION_CREDENTIALS)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-adc-'));
+    const saved = process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+    try {
+      const { emulator, harness } = await setup(people(3), {}, (e) => {
+        const { clientId, clientSecret, refreshToken } = e.oauth;
+        writeFileSync(join(dir, 'adc.json'), JSON.stringify({ type: 'authorized_user', client_id: clientId, client_secret: clientSecret, refresh_token: refreshToken }));
+        process.env['GOOGLE_APPLICATION_CREDENTIALS'] = join(dir, 'adc.json');
+        return { credentials: {} };
+      });
+      expect(await harness.sync('s')).toMatchObject({ status: 'success', accepted: 3 });
+      expect(emulator.stats.tokensIssued).toBe(1);
+    } finally {
+      if (saved === undefined) delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
+      else process.env['GOOGLE_APPLICATION_CREDENTIALS'] = saved;
+    }
+  });
+
+  it('an access token given as it is cannot renew: its 401 stops the sync saying so', async () => {
+    const { harness } = await setup(people(3), {}, () => ({ credentials: { access_token: 'ya29.expired-or-never-issued' } }));
+    const result = await harness.sync('s');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/refused credentials\.access_token, which cannot be renewed/);
+  });
+
+  // ---- answers that stop the sync after one request ----
+
+  it('a version Google switched off stops the sync after one request, naming it and the fix', async () => {
+    // Google announces v1's end and switches it off: the emulator serves it no more, answering as Google's front end does.
+    const { emulator, harness } = await setup(people(5), { versions: [{ version: 'v1', sunset: '2026-11-01', source: 'test' }], today: '2026-12-06' });
+    const result = await harness.sync('s');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/answered 404 \(not an API answer\): Google does not serve Data Manager API v1 .*switched off.*Upgrade Tideline/);
+    expect(emulator.stats.apiRequests).toBe(1);
+    expect(await harness.engine().store.snapshotSize('s')).toBe(0);
+  });
+
+  it('an account not allowlisted stops the sync after one request, audience or conversions, with the cause and the fix', async () => {
+    const audience = await setup(people(25), { allowlisted: false }, () => ({ batch_size: 5 }));
+    const refused = await audience.harness.sync('s');
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toMatch(/answered 403 NOT_ALLOWLISTED: the account is not allowlisted .*ask Google/);
+    expect(audience.emulator.stats.apiRequests).toBe(1);
+
+    // Conversions read nothing first: the first upload is refused, and it is the only request (no halving, no retry).
+    const conversions = await setup(people(25), { allowlisted: false }, () => ({ batch_size: 5 }), {
+      object: 'conversion_actions/9',
+      mode: 'insert',
+      key: { from: 'id', field: 'transaction_id' },
+      fields: { email: 'email', conversion_date_time: { constant: '2026-11-01' } },
+    });
+    const stopped = await conversions.harness.sync('s');
+    expect(stopped).toMatchObject({ status: 'failed', accepted: 0, rejected: 0 });
+    expect(stopped.error).toMatch(/NOT_ALLOWLISTED/);
+    expect(conversions.emulator.stats.apiRequests).toBe(1);
+  });
+
+  it('credentials without access to the account stop the sync after one request (PERMISSION_DENIED)', async () => {
+    const { emulator, harness } = await setup(people(5), { customerId: '9999999999' }, () => ({ customer_id: '1234567890' }));
+    const result = await harness.sync('s');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/answered 403 PERMISSION_DENIED: the credentials may not write to this account/);
+    expect(emulator.stats.apiRequests).toBe(1);
+  });
+
+  it('a request Google\'s schema refuses stops the sync after that one request (a field the vendor lacks)', async () => {
+    // A proxy that adds to every identifier the Google Ads API's field name — what a careless port would send.
+    let target = '';
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8').replace(/\{"emailAddress":/g, '{"hashedEmail":"x","emailAddress":');
+        const to = new URL(target);
+        const forward = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: { ...req.headers, 'content-length': Buffer.byteLength(body) } }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        forward.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    open.push({ server: proxy });
+    const { emulator, harness } = await setup(people(20), {}, (e) => {
+      target = e.endpoint;
+      return { endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, batch_size: 5 };
+    });
+    const result = await harness.sync('s');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/Google refused the request's shape \(Invalid JSON payload received\. Unknown name "hashedEmail" at 'audience_members\[0\]\.user_data\.user_identifiers\[0\]': Cannot find field\.\)/);
+    expect(emulator.stats.schemaRefusals).toBe(1);
+    // The list read, then the one refused upload.
+    expect(emulator.stats.apiRequests).toBe(2);
+  });
+
+  it('refuses at load time what this destination cannot take, located, with what replaced old keys', async () => {
+    const problems = (config: Record<string, unknown>, sync: Record<string, unknown> = {}) =>
+      setup(people(1), {}, () => config, sync).then(
         () => [],
         (error: ConfigError) => error.problems.map((p) => p.message),
       );
-    expect(await problems({ fields: { email: 'email', emial: 'email' } })).toEqual([expect.stringMatching(/^"emial" is not a field of Customer Match: .* \(did you mean "email"\?\)$/)]);
-    expect(await problems({ key: { from: 'email', field: 'email' }, fields: { phone: 'first_name' } })).toEqual([expect.stringMatching(/^key the audience by a customer id/)]);
-    expect(await problems({ fields: { first_name: 'first_name' } })).toEqual([expect.stringMatching(/all of first_name, last_name, country_code, postal_code; missing: last_name, country_code, postal_code$/)]);
-    expect(await problems({ mode: 'insert' })).toEqual(['a Customer Match list takes mode audience (members added and removed)']);
+    expect(await problems({}, { fields: { email: 'email', emial: 'email' } })).toEqual([expect.stringMatching(/^"emial" is not a field of Customer Match: .* \(did you mean "email"\?\)$/)]);
+    expect(await problems({}, { key: { from: 'email', field: 'email' }, fields: { phone: 'first_name' } })).toEqual([expect.stringMatching(/^key the audience by a customer id/)]);
+    expect(await problems({ customer_match_terms: undefined })).toEqual([expect.stringMatching(/Customer Match terms .* set `customer_match_terms: accepted`/)]);
+    expect(await problems({ developer_token: 'abc' })).toEqual([expect.stringMatching(/needs no developer token .* remove developer_token/)]);
+    expect(await problems({ api_version: 'v21' })).toEqual([expect.stringMatching(/^a Data Manager API version: v1 \(v21 was a Google Ads API version/)]);
+    expect(await problems({ credentials: { refresh_token: 'r' } })).toEqual([expect.stringMatching(/client_id is missing/), expect.stringMatching(/client_secret is missing/)]);
+    expect(await problems({ credentials: { key_file: 'k.json', access_token: 't' } })).toEqual([expect.stringMatching(/^give one way in/)]);
   });
 });
 
-describe('google_ads emulator: the real contract', () => {
+describe('google_ads emulator: Google\'s contract', () => {
   let emulator: GoogleAdsEmulator;
-  afterEach(() => emulator.close());
-
-  const call = (path: string, body: unknown) =>
-    fetch(`${emulator.endpoint}/v21/${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${emulator.credentials.accessToken}`, 'developer-token': emulator.credentials.developerToken, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-
-  it('refuses unhashed identifiers, mixed creates and removes, removeAll after the first operation, and additions after run', async () => {
-    emulator = await startGoogleAdsEmulator();
-    const c = emulator.credentials.customerId;
-    const created = (await (await call(`customers/${c}/offlineUserDataJobs:create`, { job: { type: 'CUSTOMER_MATCH_USER_LIST', customerMatchUserListMetadata: { userList: `customers/${c}/userLists/9` } } })).json()) as { resourceName: string };
-    const user = (email: string) => ({ userIdentifiers: [{ hashedEmail: email }] });
-    const answer = await call(`${created.resourceName}:addOperations`, {
-      enablePartialFailure: true,
-      operations: [{ create: user(sha('a@x.com')) }, { create: user('a@x.com') }, { remove: user(sha('b@x.com')) }, { removeAll: true }, { create: { userIdentifiers: Array.from({ length: 21 }, (_, i) => ({ hashedEmail: sha(`${i}@x.com`) })) } }],
-    });
-    expect(answer.status).toBe(200);
-    const body = (await answer.json()) as { partialFailureError: { details: { errors: { errorCode: Record<string, string>; location: { fieldPathElements: { index: number }[] } }[] }[] } };
-    expect(body.partialFailureError.details[0]!.errors.map((e) => [e.location.fieldPathElements[0]!.index, Object.values(e.errorCode)[0]])).toEqual([
-      [1, 'INVALID_SHA256_FORMAT'],
-      [2, 'CONFLICTING_OPERATION'],
-      [3, 'REMOVE_ALL_NOT_FIRST_OPERATION'],
-      [4, 'TOO_MANY_USER_IDENTIFIERS'],
-    ]);
-    expect((await call(`${created.resourceName}:run`, {})).status).toBe(200);
-    const late = await call(`${created.resourceName}:addOperations`, { enablePartialFailure: true, operations: [{ create: user(sha('c@x.com')) }] });
-    expect(late.status).toBe(400);
-    expect(JSON.stringify(await late.json())).toContain('JOB_ALREADY_STARTED');
-    const unauthenticated = await fetch(`${emulator.endpoint}/v21/customers/${c}/googleAds:search`, { method: 'POST', body: '{}' });
-    expect(unauthenticated.status).toBe(401);
+  afterEach(async () => {
+    expect(emulator.schemaErrors).toEqual([]);
+    await emulator.close();
   });
 
-  it('errors map to the engine\'s typed failures', () => {
-    const request = { method: 'POST' as const, url: 'https://googleads.googleapis.com/v21/customers/1/offlineUserDataJobs/2:addOperations' };
-    const response = (status: number, body: unknown) => ({ status, headers: new Headers(), text: JSON.stringify(body) });
-    const code = (category: string, name: string) => [{ errorCode: { [category]: name }, message: name }];
-    const limited = googleError(request, response(429, errorBody(429, 'RESOURCE_EXHAUSTED', 'x', code('quotaError', 'RESOURCE_EXHAUSTED'), [{ '@type': RETRY_INFO_TYPE, retryDelay: '2.5s' }])));
+  async function token(): Promise<string> {
+    const { clientId, clientSecret, refreshToken } = emulator.oauth;
+    const answer = await fetch(emulator.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: refreshToken }) });
+    return ((await answer.json()) as { access_token: string }).access_token;
+  }
+  async function call(path: string, body: unknown): Promise<{ status: number; body: { error?: { status?: string; message?: string; details?: { '@type': string; reason?: string; fieldViolations?: { field: string; reason?: string }[] }[] } } }> {
+    const answer = await fetch(`${emulator.endpoint}/v1${path}`, { method: 'POST', headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: answer.status, body: (await answer.json()) as never };
+  }
+  const destination = (id = '100') => ({ operatingAccount: { accountType: 'GOOGLE_ADS', accountId: emulator.oauth.customerId }, productDestinationId: id });
+  const member = (...ids: object[]) => ({ userData: { userIdentifiers: ids } });
+  const ingest = (audienceMembers: object[], extra: object = {}) => call('/audienceMembers:ingest', { destinations: [destination()], audienceMembers, encoding: 'HEX', termsOfService: { customerMatchTermsOfServiceStatus: 'ACCEPTED' }, ...extra });
+  const reason = (r: Awaited<ReturnType<typeof call>>) => r.body.error?.details?.find((d) => d['@type'] === ERROR_INFO)?.reason;
+  const violations = (r: Awaited<ReturnType<typeof call>>) => r.body.error?.details?.find((d) => d['@type'] === BAD_REQUEST)?.fieldViolations?.map((v) => [v.field, v.reason]);
+
+  it('checks every request against the published message definitions: unknown fields, wrong types, missing required fields', async () => {
+    emulator = await startGoogleAdsEmulator();
+    // The Google Ads API's name for the hashed e-mail is not a Data Manager field.
+    const unknown = await ingest([member({ hashedEmail: sha('a@x.com') })]);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error?.message).toBe('Invalid JSON payload received. Unknown name "hashedEmail" at \'audience_members[0].user_data.user_identifiers[0]\': Cannot find field.');
+    const wrongEnum = await ingest([{ ...member({ emailAddress: sha('a@x.com') }), consent: { adUserData: 'GRANTED' } }]);
+    expect(wrongEnum.body.error?.message).toMatch(/^Invalid value at 'audience_members\[0\]\.consent\.ad_user_data' \(google\.ads\.datamanager\.v1\.ConsentStatus\), "GRANTED"/);
+    const twoOfOneof = await ingest([member({ emailAddress: sha('a@x.com'), phoneNumber: sha('+33612345678') })]);
+    expect(twoOfOneof.body.error?.message).toMatch(/More than one field of oneof "identifier"/);
+    const missing = await call('/audienceMembers:ingest', { audienceMembers: [member({ emailAddress: sha('a@x.com') })], encoding: 'HEX' });
+    expect([missing.status, reason(missing), violations(missing)]).toEqual([400, 'REQUIRED_FIELD_MISSING', [['destinations', 'REQUIRED_FIELD_MISSING']]]);
+    const address = await ingest([member({ address: { givenName: sha('ann'), familyName: sha('lee'), regionCode: 'FR' } })]);
+    expect(violations(address)).toEqual([['audienceMembers[0].userData.userIdentifiers[0].address.postalCode', 'REQUIRED_FIELD_MISSING']]);
+    expect(emulator.stats.schemaRefusals).toBe(5);
+    expect(Object.keys(emulator.records('user_lists/100'))).toEqual([]);
+  });
+
+  it('enforces Google\'s documented rules, fast-fail, each refusal located', async () => {
+    emulator = await startGoogleAdsEmulator({ maxMembersPerRequest: 3 });
+    const ok = member({ emailAddress: sha('a@x.com') });
+    const raw = await ingest([ok, member({ emailAddress: 'b@x.com' }), member({ address: { givenName: sha('ann'), familyName: sha('lee'), regionCode: 'France', postalCode: '75001' } })]);
+    expect([raw.status, reason(raw), violations(raw)]).toEqual([
+      400,
+      'INVALID_SHA256_FORMAT',
+      [
+        ['audienceMembers[1].userData.userIdentifiers[0].emailAddress', 'INVALID_SHA256_FORMAT'],
+        ['audienceMembers[2].userData.userIdentifiers[0].address.regionCode', 'INVALID_REGION_CODE'],
+      ],
+    ]);
+    expect(emulator.records('user_lists/100').size).toBe(0);
+    const eleven = await ingest([member(...Array.from({ length: 11 }, (_, i) => ({ emailAddress: sha(`${i}@x.com`) })))]);
+    expect(violations(eleven)).toEqual([['audienceMembers[0].userData.userIdentifiers', 'TOO_MANY_USER_IDENTIFIERS']]);
+    expect(reason(await ingest([ok, ok, ok, ok]))).toBe('TOO_MANY_AUDIENCE_MEMBERS');
+    expect(reason(await ingest([ok], { encoding: undefined }))).toBe('REQUIRED_FIELD_MISSING');
+    expect(reason(await ingest([ok], { termsOfService: undefined }))).toBe('TERMS_AND_CONDITIONS_NOT_SIGNED');
+    const events = (list: object[]) => call('/events:ingest', { destinations: [destination('55')], events: list, encoding: 'HEX' });
+    const event = { transactionId: 't1', eventTimestamp: '2026-11-01T00:00:00Z' };
+    expect(violations(await events([event, { ...event, transactionId: 't2', adIdentifiers: { gclid: 'Cj0' }, currency: 'euro' }]))).toEqual([
+      ['events[0]', 'NO_IDENTIFIERS_PROVIDED'],
+      ['events[1].currency', 'INVALID_CURRENCY_CODE'],
+    ]);
+    expect(reason(await events(Array.from({ length: 2001 }, (_, i) => ({ ...event, transactionId: `t${i}`, adIdentifiers: { gclid: 'Cj0' } }))))).toBe('TOO_MANY_EVENTS');
+    expect((await ingest([ok])).status).toBe(200);
+    expect(emulator.records('user_lists/100').size).toBe(1);
+  });
+
+  it('answers the 301st request of a minute with Google\'s quota error', async () => {
+    emulator = await startGoogleAdsEmulator();
+    const bearer = { authorization: `Bearer ${await token()}` };
+    const statuses: number[] = [];
+    for (let i = 0; i < 301; i++) statuses.push((await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=r${i}`, { headers: bearer })).status);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    expect(statuses.at(-1)).toBe(429);
+    const refused = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=x`, { headers: bearer });
+    const body = (await refused.json()) as { error: { status: string; details: { reason?: string }[] } };
+    expect([refused.status, body.error.status, body.error.details[0]?.reason]).toEqual([429, 'RESOURCE_EXHAUSTED', 'RATE_LIMIT_EXCEEDED']);
+  });
+
+  it('answers only the versions Google serves, with its front end\'s 404 for the others', async () => {
+    // v1 served until a sunset the test announces; the same method under another version, or after it, is not routed.
+    emulator = await startGoogleAdsEmulator({ versions: [{ version: 'v1', sunset: '2027-01-01', source: 'test' }], today: '2026-12-06' });
+    const bearer = { authorization: `Bearer ${await token()}` };
+    const served = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=unknown`, { headers: bearer });
+    expect([served.status, served.headers.get('content-type')]).toEqual([400, 'application/json']);
+    for (const version of ['v2', 'v21']) {
+      const answer = await fetch(`${emulator.endpoint}/${version}/requestStatus:retrieve?requestId=unknown`, { headers: bearer });
+      expect(answer.status, version).toBe(404);
+      expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await answer.text()).toContain(`The requested URL <code>/${version}/requestStatus:retrieve</code> was not found on this server.`);
+    }
+    await emulator.close();
+    emulator = await startGoogleAdsEmulator({ versions: [{ version: 'v1', sunset: '2027-01-01', source: 'test' }], today: '2027-01-01' });
+    const afterSunset = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=unknown`, { headers: { authorization: `Bearer ${await token()}` } });
+    expect(afterSunset.status).toBe(404);
+  });
+
+  it('issues short-lived tokens at its token endpoint and refuses the expired ones as Google does', async () => {
+    emulator = await startGoogleAdsEmulator({ tokenLifetimeSeconds: 1 });
+    const { clientId, clientSecret } = emulator.oauth;
+    const answer = await fetch(emulator.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: emulator.oauth.refreshToken }) });
+    const issued = (await answer.json()) as { access_token: string; expires_in: number; token_type: string };
+    expect(issued).toMatchObject({ expires_in: 1, token_type: 'Bearer' });
+    const badSecret = await fetch(emulator.tokenUrl, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, client_secret: 'wrong', refresh_token: emulator.oauth.refreshToken }) });
+    expect([badSecret.status, await badSecret.json()]).toEqual([401, { error: 'invalid_client', error_description: 'Unauthorized' }]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const late = await fetch(`${emulator.endpoint}/v1/requestStatus:retrieve?requestId=x`, { headers: { authorization: `Bearer ${issued.access_token}` } });
+    expect(late.status).toBe(401);
+    expect(JSON.stringify(await late.json())).toContain('ACCESS_TOKEN_EXPIRED');
+  });
+});
+
+describe('google_ads: errors, versions and config', () => {
+  const request = { method: 'POST' as const, url: 'https://datamanager.googleapis.com/v1/audienceMembers:ingest' };
+  const response = (status: number, body: unknown) => ({ status, headers: new Headers(), text: typeof body === 'string' ? body : JSON.stringify(body) });
+  const error = (code: number, status: string, reason?: string, extra: object[] = []) => ({
+    error: { code, status, message: 'x', details: [...(reason ? [{ '@type': ERROR_INFO, reason, domain: 'datamanager.googleapis.com' }] : []), ...extra] },
+  });
+  const config = { api_version: 'v1' };
+
+  it('map to the engine\'s typed failures: stop once for account-wide refusals, halve only an unlocated 400', () => {
+    const limited = googleError(request, response(429, error(429, 'RESOURCE_EXHAUSTED', 'RATE_LIMIT_EXCEEDED', [{ '@type': RETRY_INFO, retryDelay: '2.5s' }])), config);
     expect(limited).toBeInstanceOf(RateLimitedError);
     expect((limited as RateLimitedError).retryAfterMs).toBe(2500);
-    expect(googleError(request, response(409, errorBody(409, 'ABORTED', 'x', code('databaseError', 'CONCURRENT_MODIFICATION'))))).toBeInstanceOf(TransientError);
-    expect(googleError(request, response(500, errorBody(500, 'INTERNAL', 'x', code('internalError', 'INTERNAL_ERROR'))))).toBeInstanceOf(TransientError);
-    expect(googleError(request, response(400, errorBody(400, 'INVALID_ARGUMENT', 'x', code('offlineUserDataJobError', 'CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS'))))).toBeInstanceOf(StopSyncError);
-    expect(googleError(request, response(401, errorBody(401, 'UNAUTHENTICATED', 'x', code('authenticationError', 'OAUTH_TOKEN_INVALID'))))).toBeInstanceOf(AuthError);
-    expect(googleError(request, response(400, errorBody(400, 'INVALID_ARGUMENT', 'x', code('requestError', 'TOO_MANY_OPERATIONS'))))).toBeInstanceOf(BatchRejectedError);
+    expect(googleError(request, response(503, error(503, 'UNAVAILABLE')), config)).toBeInstanceOf(TransientError);
+    expect(googleError(request, response(401, error(401, 'UNAUTHENTICATED', 'ACCESS_TOKEN_EXPIRED')), config)).toBeInstanceOf(AuthError);
+    expect(googleError(request, response(403, error(403, 'PERMISSION_DENIED', 'ACCESS_TOKEN_SCOPE_INSUFFICIENT')), config)).toBeInstanceOf(AuthError);
+    for (const reason of ['NOT_ALLOWLISTED', 'CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE', 'PERMISSION_DENIED', 'TERMS_AND_CONDITIONS_NOT_SIGNED', 'INVALID_USER_LIST_ID']) {
+      const stop = googleError(request, response(reason.includes('LIST') || reason.includes('TERMS') ? 400 : 403, error(403, 'PERMISSION_DENIED', reason)), config);
+      expect(stop, reason).toBeInstanceOf(StopSyncError);
+      expect(stop.message, reason).toContain(reason);
+    }
+    expect(googleError(request, response(404, '<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>'), config)).toBeInstanceOf(StopSyncError);
+    expect(googleError(request, response(400, error(400, 'INVALID_ARGUMENT', 'TOO_MANY_AUDIENCE_MEMBERS')), config)).toBeInstanceOf(BatchRejectedError);
+    expect(googleError(request, response(400, { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Invalid JSON payload received. Unknown name "x"' } }), config)).toBeInstanceOf(StopSyncError);
+  });
+
+  it('declares its API version with Google\'s sunset and the source, through apiVersion(config)', () => {
+    expect(destinationType('google_ads')).toBe(googleAds);
+    const config = googleAds.configSchema.parse({ customer_id: '123-456-7890' });
+    expect(googleAds.apiVersion!(config)).toEqual({ version: 'v1', sunset: undefined, source: expect.stringContaining('https://developers.google.com/data-manager/api') });
+    // The engine never sees a Google Ads API version: Tideline calls none.
+    expect(JSON.stringify(config)).not.toMatch(/"v2\d"/);
   });
 });

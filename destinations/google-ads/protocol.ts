@@ -1,126 +1,302 @@
+import type { ApiVersion } from '../destination.js';
+
 /**
- * The slice of the Google Ads API (REST, `https://googleads.googleapis.com/v{N}`) that Customer Match and offline
- * click conversions use, shared by the adapter and its emulator. Facts: ../shared/destinations.md.
+ * Google Ads through the Data Manager API (REST, `https://datamanager.googleapis.com/v1`), the slice Customer Match
+ * and offline conversions use: facts shared by the adapter and its emulator, each with its source (read 2026-12-06).
  *
- * Every request carries `Authorization: Bearer <OAuth token>` and `developer-token`; `login-customer-id` when the
- * account is reached through a manager. Errors are `{"error":{code,message,status,details:[GoogleAdsFailure]}}`; a
- * request sent with partial failure enabled answers 200 with `partialFailureError` of the same shape, each error
- * located by operation index (`location.fieldPathElements[0]` = `{fieldName: "operations" | "conversions", index}`).
+ * Why the Data Manager API and not the Google Ads API:
+ *  - Google Ads API v21 was switched off on 2026-08-05 and v22 on 2026-10-07: "all v21 API requests will begin to
+ *    fail" (https://developers.google.com/ads/blog/posts/2026/06/google-ads-api-v21-sunset-reminder,
+ *    https://developers.google.com/ads/blog/posts/2026/09/google-ads-api-v22-sunset-reminder).
+ *  - Since 2026-04-01 the Google Ads API takes no new adopters of Customer Match, and since 2026-06-15 none of
+ *    offline (click) conversion imports; developer tokens not on the allowlist get CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE,
+ *    and Google names the Data Manager API as the path for both
+ *    (https://developers.google.com/ads/blog/posts/2026/03/changes-to-customer-match-support-in,
+ *    https://developers.google.com/ads/blog/posts/2026/05/changes-to-offline-click-conversion).
+ *  - The Data Manager API has an equivalent for everything Tideline did there — member ingestion and removal, removal
+ *    of all members, user lists (UserListService), offline conversion events — and needs no developer token
+ *    (https://developers.google.com/data-manager/api/devguides/audiences/google-ads/customer-match/upgrade). Tideline
+ *    therefore calls no Google Ads API version at all.
+ *
+ * The message definitions are Google's: the emulator validates every request and answer against the protos of
+ * `@google-ads/datamanager` (a dev dependency). The types below are the proto3 JSON form of the messages Tideline
+ * sends and reads, lowerCamel field names, enums by name.
  */
 
-/** One identifier of a user: exactly one of its members. Hashes are SHA-256 lower-case hex. */
-export interface UserIdentifier {
-  readonly hashedEmail?: string;
-  readonly hashedPhoneNumber?: string;
-  /** Hashed first and last name, unhashed country and postal code: all four or Google cannot match. */
-  readonly addressInfo?: {
-    readonly hashedFirstName: string;
-    readonly hashedLastName: string;
-    readonly countryCode: string;
-    readonly postalCode: string;
-  };
+/** Data Manager API versions. v1 is the only one published; Google has announced no sunset for it. */
+export const DATA_MANAGER_VERSIONS: readonly ApiVersion[] = [
+  {
+    version: 'v1',
+    sunset: undefined,
+    source:
+      'https://developers.google.com/data-manager/api/reference/rest (v1 is the only version; no deprecation or sunset announced as of 2026-12-06; protos google.ads.datamanager.v1 in @google-ads/datamanager 0.3.0)',
+  },
+];
+export const DEFAULT_VERSION = 'v1';
+
+/** Whether Google serves a version on `day` (YYYY-MM-DD): declared, and before its sunset when one is announced. */
+export function versionServed(versions: readonly ApiVersion[], version: string, day: string): boolean {
+  const declared = versions.find((v) => v.version === version);
+  return declared !== undefined && (declared.sunset === undefined || day < declared.sunset);
 }
 
-export type ConsentStatus = 'GRANTED' | 'DENIED' | 'UNSPECIFIED';
+export const ENDPOINT = 'https://datamanager.googleapis.com';
+/** OAuth scope of every Data Manager API method (ingestion_service.proto, user_list_service.proto: oauth_scopes). */
+export const SCOPE = 'https://www.googleapis.com/auth/datamanager';
+/**
+ * Google's OAuth 2.0 token endpoint. google-auth-library 10 sends refresh-token grants to `endpoints.oauth2TokenUrl`
+ * (configurable) but service-account JWT grants to this fixed URL (build/src/gtoken/getToken.js), which is also the
+ * JWT's `aud` claim (gtoken/jwsSign.js).
+ */
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
+/** REST paths (google.api.http options of the services in the protos; removeAll: the REST reference, see below). */
+export const PATHS = {
+  ingestMembers: '/audienceMembers:ingest',
+  removeMembers: '/audienceMembers:remove',
+  /**
+   * `audienceMembers:removeAll` (RemoveAllAudienceMembersRequest: `destinations`, `removeAsOfTime`, `validateOnly`),
+   * released 2026-07-30 (https://developers.google.com/ads/blog/posts/2026/07/data-manager-api-updates;
+   * https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/removeAll). Not yet in the
+   * protos of @google-ads/datamanager 0.3.0 (2026-06-01), the newest on npm: the emulator composes its message from
+   * the documented fields and the published Destination and Timestamp types until the package carries it.
+   */
+  removeAllMembers: '/audienceMembers:removeAll',
+  ingestEvents: '/events:ingest',
+  requestStatus: '/requestStatus:retrieve',
+  /** GET, UserListService.GetUserList. */
+  userList: (account: string, list: string) => `/accountTypes/GOOGLE_ADS/accounts/${account}/userLists/${list}`,
+} as const;
+
+/**
+ * Per-request limits and project quotas (https://developers.google.com/data-manager/api/devguides/limits): at most
+ * 10,000 AudienceMember per ingest or remove request, 2,000 Event per events request, 10 user identifiers in the
+ * UserData of a member or an event, 10 destinations; 300 requests a minute and 100,000 a day per Google Cloud project
+ * for IngestionService writes (reads counted apart), answered RESOURCE_EXHAUSTED / 429 beyond.
+ */
+export const LIMITS = {
+  membersPerRequest: 10_000,
+  eventsPerRequest: 2_000,
+  identifiersPerUser: 10,
+  destinationsPerRequest: 10,
+  requestsPerMinute: 300,
+} as const;
+
+/**
+ * User data formatting (https://developers.google.com/data-manager/api/devguides/concepts/formatting): every
+ * identifier but region and postal code is SHA-256, here hex-encoded (request `encoding: HEX`, "required for
+ * UserData uploads", ingestion_service.proto). The normalisation rules live with the other platforms' in
+ * destinations/ads-identifiers.ts (GOOGLE).
+ */
+export const ENCODING = 'HEX';
+export const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
+/** AddressInfo.region_code: "The 2-letter region code in ISO-3166-1 alpha-2" (user_data.proto). */
+export const REGION_CODE = /^[A-Z]{2}$/;
+/** Event.currency: an ISO 4217 code (INVALID_CURRENCY_CODE, error.proto). */
+export const CURRENCY_CODE = /^[A-Z]{3}$/;
+
+// ---- messages (proto3 JSON) ----
+
+export type ConsentStatus = 'CONSENT_STATUS_UNSPECIFIED' | 'CONSENT_GRANTED' | 'CONSENT_DENIED';
+
+/** DMA consent (consent.proto); a member's or an event's own consent overrides the request's. */
 export interface Consent {
   readonly adUserData?: ConsentStatus;
   readonly adPersonalization?: ConsentStatus;
 }
 
-/** One user: at most 20 identifiers. */
+export interface ProductAccount {
+  readonly accountId: string;
+  readonly accountType: 'GOOGLE_ADS';
+}
+
+/**
+ * Where data goes (destination.proto): the operating account (for conversions, the Google Ads account that owns the
+ * conversion action — https://developers.google.com/data-manager/api/devguides/events/google-ads/offline/upgrade),
+ * the login account when the credentials reach it through a manager, and the user list or conversion action id.
+ */
+export interface Destination {
+  readonly operatingAccount: ProductAccount;
+  readonly loginAccount?: ProductAccount;
+  readonly productDestinationId: string;
+}
+
+export interface AddressInfo {
+  readonly givenName: string;
+  readonly familyName: string;
+  readonly regionCode: string;
+  readonly postalCode: string;
+}
+
+/** Exactly one identifier (user_data.proto, oneof identifier). */
+export type UserIdentifier = { readonly emailAddress: string } | { readonly phoneNumber: string } | { readonly address: AddressInfo };
+
 export interface UserData {
   readonly userIdentifiers: readonly UserIdentifier[];
+}
+
+export interface AudienceMember {
+  readonly userData: UserData;
   readonly consent?: Consent;
 }
 
-/** `removeAll` may only be the first operation of a job; creates and removes never share a job. */
-export type JobOperation = { readonly create: UserData } | { readonly remove: UserData } | { readonly removeAll: true };
-
-export interface CreateJobRequest {
-  readonly job: {
-    readonly type: 'CUSTOMER_MATCH_USER_LIST';
-    readonly customerMatchUserListMetadata: { readonly userList: string; readonly consent?: Consent };
-  };
+export interface TermsOfService {
+  /** "This must be accepted when ingesting UserData" (terms_of_service.proto). */
+  readonly customerMatchTermsOfServiceStatus: 'ACCEPTED' | 'REJECTED';
 }
 
-export interface AddOperationsRequest {
-  readonly operations: readonly JobOperation[];
-  readonly enablePartialFailure: boolean;
+export interface IngestAudienceMembersRequest {
+  readonly destinations: readonly Destination[];
+  readonly audienceMembers: readonly AudienceMember[];
+  readonly consent?: Consent;
+  readonly encoding: typeof ENCODING;
+  readonly termsOfService?: TermsOfService;
 }
 
-export type JobStatus = 'PENDING' | 'RUNNING' | 'SUCCESS' | 'FAILED';
+export interface RemoveAudienceMembersRequest {
+  readonly destinations: readonly Destination[];
+  readonly audienceMembers: readonly AudienceMember[];
+  readonly encoding: typeof ENCODING;
+}
 
-export interface ClickConversion {
-  readonly gclid: string;
-  /** `customers/{cid}/conversionActions/{id}` */
-  readonly conversionAction: string;
-  /** `yyyy-mm-dd hh:mm:ss+hh:mm` */
-  readonly conversionDateTime: string;
+export interface RemoveAllAudienceMembersRequest {
+  readonly destinations: readonly Destination[];
+  /** Only members last added before this time are removed; default now. RFC 3339. */
+  readonly removeAsOfTime?: string;
+}
+
+/** An offline conversion (event.proto): matched by its click id and/or the user's hashed data. */
+export interface ConversionEvent {
+  /** De-duplicates the conversion: Tideline sends the sync key. */
+  readonly transactionId: string;
+  /** google.protobuf.Timestamp, RFC 3339 UTC. */
+  readonly eventTimestamp: string;
+  readonly adIdentifiers?: { readonly gclid: string };
+  readonly userData?: UserData;
+  readonly consent?: Consent;
+  readonly currency?: string;
   readonly conversionValue?: number;
-  readonly currencyCode?: string;
-  readonly orderId?: string;
 }
 
-export interface UploadClickConversionsRequest {
-  readonly conversions: readonly ClickConversion[];
-  readonly partialFailure: boolean;
+export interface IngestEventsRequest {
+  readonly destinations: readonly Destination[];
+  readonly events: readonly ConversionEvent[];
+  readonly consent?: Consent;
+  readonly encoding: typeof ENCODING;
 }
 
-/** The error detail Google Ads puts in `details`: the errors, each with a one-member code object. */
-export interface GoogleAdsFailure {
-  readonly '@type': string;
-  readonly errors: readonly GoogleAdsError[];
+/** The answer to every ingestion and removal: processing is asynchronous, diagnostics come by request id. */
+export interface IngestResponse {
+  readonly requestId: string;
 }
 
-export interface GoogleAdsError {
-  /** `{"<category>Error": "<CODE>"}`, e.g. `{"offlineUserDataJobError": "INVALID_SHA256_FORMAT"}`. */
-  readonly errorCode: Readonly<Record<string, string>>;
-  readonly message: string;
-  readonly location?: { readonly fieldPathElements: readonly { readonly fieldName: string; readonly index?: number }[] };
-  readonly details?: { readonly quotaErrorDetails?: { readonly rateScope?: string; readonly rateName?: string; readonly retryDelay?: string } };
+export type RequestStatus = 'REQUEST_STATUS_UNKNOWN' | 'SUCCESS' | 'PROCESSING' | 'FAILED' | 'PARTIAL_SUCCESS';
+
+export interface RequestStatusPerDestination {
+  readonly destination?: Destination;
+  readonly requestStatus?: RequestStatus;
+  readonly errorInfo?: { readonly errorCounts?: readonly { readonly recordCount?: string; readonly reason?: string }[] };
 }
 
+export interface RetrieveRequestStatusResponse {
+  readonly requestStatusPerDestination?: readonly RequestStatusPerDestination[];
+}
+
+export interface UserList {
+  readonly name: string;
+  readonly id?: string;
+  readonly displayName?: string;
+  readonly membershipStatus?: 'OPEN' | 'CLOSED';
+  readonly ingestedUserListInfo?: { readonly uploadKeyTypes?: readonly string[] };
+}
+
+// ---- errors ----
+
+/**
+ * Errors follow the Google API error model: `{"error":{code, message, status, details:[Any]}}` with
+ * google.rpc.ErrorInfo (`reason`, one of ErrorReason in error.proto, domain `datamanager.googleapis.com`) and
+ * google.rpc.BadRequest field violations locating the record (`audienceMembers[3]…`, `events[0]…`). Requests are
+ * fast-fail: one invalid record fails the whole request and nothing of it is processed
+ * (https://developers.google.com/data-manager/api/devguides/concepts/understand-errors).
+ */
 export interface GoogleStatus {
   readonly code: number;
   readonly message: string;
   readonly status?: string;
-  readonly details?: readonly (GoogleAdsFailure | { readonly '@type': string; readonly retryDelay?: string })[];
+  readonly details?: readonly ErrorDetail[];
+}
+
+export type ErrorDetail =
+  | { readonly '@type': typeof ERROR_INFO; readonly reason?: string; readonly domain?: string; readonly metadata?: Readonly<Record<string, string>> }
+  | { readonly '@type': typeof BAD_REQUEST; readonly fieldViolations?: readonly FieldViolation[] }
+  | { readonly '@type': typeof RETRY_INFO; readonly retryDelay?: string }
+  | { readonly '@type': string };
+
+export interface FieldViolation {
+  readonly field?: string;
+  readonly description?: string;
+  readonly reason?: string;
 }
 
 export interface ErrorBody {
   readonly error: GoogleStatus;
 }
 
-export const FAILURE_TYPE = 'type.googleapis.com/google.ads.googleads.v21.errors.GoogleAdsFailure';
-export const RETRY_INFO_TYPE = 'type.googleapis.com/google.rpc.RetryInfo';
+export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
+export const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
+export const DOMAIN = 'datamanager.googleapis.com';
 
-/** Codes the engine may retry: the request can pass later, unchanged. */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['TRANSIENT_ERROR', 'INTERNAL_ERROR', 'CONCURRENT_MODIFICATION', 'RESOURCE_EXHAUSTED', 'RESOURCE_TEMPORARILY_EXHAUSTED']);
-/** Codes that mean the account may not receive customer data: the sync stops with a message saying what to fix. */
-export const TERMS_CODES: ReadonlySet<string> = new Set(['CUSTOMER_NOT_ACCEPTED_CUSTOMER_DATA_TERMS']);
-/** The limits Google documents, used as the emulator's defaults and the adapter's ceilings. */
-export const LIMITS = { identifiersPerRequest: 100_000, recommendedIdentifiersPerRequest: 10_000, identifiersPerOperation: 20, conversionsPerRequest: 2_000 } as const;
+/**
+ * What to do about an ErrorReason, and what to tell the user. `stop`: the account, its terms or its setup refuse the
+ * data; no request of this run can pass, so the sync stops after the first with the cause and the fix. `record`: the
+ * record the violation points at is refused (when it points at none, the request is refused whole).
+ */
+export const STOP_REASONS: Readonly<Record<string, string>> = {
+  PERMISSION_DENIED: 'the credentials may not write to this account: give the Google account behind them access to the Google Ads account (or set login_customer_id to the manager account it reaches it through)',
+  NOT_ALLOWLISTED: 'the account is not allowlisted for this Data Manager feature: ask Google (Data Manager API support) to allowlist it',
+  CUSTOMER_NOT_ALLOWLISTED_FOR_THIS_FEATURE:
+    'the account is not allowlisted for this feature (Google closed Customer Match and offline conversion imports to new Google Ads API adopters in 2026): this destination uses the Data Manager API; ask Google to allowlist the account if the refusal persists',
+  TERMS_AND_CONDITIONS_NOT_SIGNED: 'the Customer Match terms are not accepted for this account: accept them in Google Ads (https://support.google.com/adspolicy/answer/6299717) and set customer_match_terms: accepted',
+  DESTINATION_ACCOUNT_ENHANCED_CONVERSIONS_TERMS_NOT_SIGNED: 'the account has not accepted the enhanced conversions terms: accept them in Google Ads (Goals › Settings › Enhanced conversions)',
+  DESTINATION_ACCOUNT_NOT_ENABLED_ENHANCED_CONVERSIONS_FOR_LEADS: 'enhanced conversions for leads are off in this account: turn them on in Google Ads, or send a gclid instead of user data',
+  DESTINATION_ACCOUNT_DATA_POLICY_PROHIBITS_ENHANCED_CONVERSIONS: 'Google\'s customer data policies forbid enhanced conversions for this account: contact your Google representative',
+  EU_POLITICAL_ADVERTISING_DECLARATION_REQUIRED: 'the account must declare whether it runs EU political ads: answer the declaration in Google Ads',
+  OPERATING_ACCOUNT_LOGIN_ACCOUNT_MISMATCH: 'the login account must be the operating account here: check customer_id and login_customer_id',
+  INVALID_DESTINATION: 'Google refuses the destination: check customer_id, login_customer_id and the sync\'s object',
+  INVALID_USER_LIST_ID: 'the user list does not exist in this account: check the sync\'s object (user_lists/<id>) and customer_id',
+  INVALID_USER_LIST_TYPE: 'the user list is not a Customer Match (contact id) list: create one in Google Ads (Audience manager) and sync to it',
+  USER_LIST_MUTATION_NOT_SUPPORTED: 'this user list cannot be written to (read-only type): sync to a Customer Match list',
+  INVALID_CONVERSION_ACTION_ID: 'the conversion action does not exist in this account: check the sync\'s object (conversion_actions/<id>) and customer_id',
+  INVALID_CONVERSION_ACTION_TYPE: 'the conversion action does not take imported conversions: use an "Import from clicks" (offline) conversion action',
+  NOT_FOUND: 'Google does not know the sync\'s object in this account: check customer_id and the sync\'s object',
+};
 
-/** The failures of an error body or partial-failure status, flattened. */
-export function failuresOf(status: GoogleStatus | undefined): GoogleAdsError[] {
-  const out: GoogleAdsError[] = [];
-  for (const detail of status?.details ?? []) if ('errors' in detail && Array.isArray(detail.errors)) out.push(...detail.errors);
+/** Reasons Google answers for a passing failure: the request may pass later, unchanged. */
+export const TRANSIENT_REASONS: ReadonlySet<string> = new Set(['INTERNAL_ERROR', 'DEADLINE_EXCEEDED']);
+
+/** The ErrorInfo reason of an error, if any. */
+export function reasonOf(status: GoogleStatus | undefined): string | undefined {
+  for (const detail of status?.details ?? []) if (detail['@type'] === ERROR_INFO && 'reason' in detail && detail.reason) return detail.reason;
+  return undefined;
+}
+
+/** The field violations of an error, flattened. */
+export function violationsOf(status: GoogleStatus | undefined): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  for (const detail of status?.details ?? []) if (detail['@type'] === BAD_REQUEST && 'fieldViolations' in detail) out.push(...(detail.fieldViolations ?? []));
   return out;
 }
 
-/** The code names of an error (`INVALID_SHA256_FORMAT`), whatever their category. */
-export function codesOf(error: GoogleAdsError): string[] {
-  return Object.values(error.errorCode ?? {});
+/** The index of the record a violation's field path points at (`audienceMembers[3].userData…` → 3), if any. */
+export function recordIndex(field: string | undefined, list: 'audienceMembers' | 'events'): number | undefined {
+  const snake = list === 'audienceMembers' ? 'audience_members' : 'events';
+  const m = new RegExp(`^(?:${list}|${snake})\\[(\\d+)\\]`).exec(field ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Google durations are seconds with an `s` suffix: `"5s"`, `"0.250s"`. */
 export function durationMs(text: string | undefined): number | undefined {
   const match = text === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(text.trim());
   return match ? Math.round(Number(match[1]) * 1000) : undefined;
-}
-
-/** The error body Google Ads answers with. */
-export function errorBody(httpCode: number, status: string, message: string, errors: readonly GoogleAdsError[], extra: GoogleStatus['details'] = []): ErrorBody {
-  return { error: { code: httpCode, message, status, details: [...(errors.length ? [{ '@type': FAILURE_TYPE, errors }] : []), ...extra] } };
 }

@@ -42,8 +42,8 @@ interface SyncView {
   readonly destination: string;
   /** The key's model column and destination field. */
   readonly key: readonly [string, string];
-  /** Destination field → model column, as the sync maps them. */
-  readonly fields: Readonly<Record<string, string>>;
+  /** Destination field → model column, as the sync maps them (undefined: a constant). */
+  readonly fields: Readonly<Record<string, string | undefined>>;
   readonly rows: string;
   expected(rows: readonly Row[]): Records;
   held(objects: Objects): Records;
@@ -117,6 +117,29 @@ const VIEWS: Record<string, SyncView> = {
   },
   google_non_openers: googleView('user_lists/501', 'email_non_openers'),
   google_exclude_customers: googleView('user_lists/502', 'current_customers'),
+  google_predicted_value: {
+    destination: 'google_ads',
+    key: ['customer_id', 'transaction_id'],
+    fields: { email: 'email', phone: 'phone', conversion_date_time: 'last_order_date', conversion_value: 'predicted_clv', currency_code: undefined, ad_user_data: 'consent_ads', ad_personalization: 'consent_ads' },
+    rows: `SELECT *, strftime(last_order_date, '%Y-%m-%d') AS last_order_text FROM analytics.customer_profile
+           WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL`,
+    // A Data Manager offline conversion per customer: the predicted value (to the cent) in euros, on the day of the
+    // last order, matched by the hashed e-mail and phone, with the customer's ads consent.
+    expected: (rows) =>
+      new Map(rows.map((r) => {
+        const phone = identifier(GOOGLE.phone!, r['phone'] as string | null, fr);
+        const ids = [{ emailAddress: identifier(GOOGLE.email!, r['email'] as string)! }, ...(phone ? [{ phoneNumber: phone }] : [])];
+        return [String(r['customer_id']), {
+          transactionId: String(r['customer_id']),
+          eventTimestamp: `${String(r['last_order_text'])}T00:00:00Z`,
+          userData: { userIdentifiers: ids },
+          consent: { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' },
+          currency: 'EUR',
+          conversionValue: Math.round(Number(r['predicted_clv']) * 100) / 100,
+        }];
+      })),
+    held: (objects) => new Map(Object.entries(objects['conversion_actions/601'] ?? {}).map(([key, event]) => [key, { ...event }])),
+  },
   winback_calls: {
     destination: 'call_centre',
     key: ['customer_id', 'customer_id'],
@@ -141,8 +164,9 @@ const VIEWS: Record<string, SyncView> = {
 };
 
 /**
- * A Customer Match list: members are known to Google only by their hashed identifiers (e-mail trimmed and
- * lower-cased, phone E.164 with +), keyed by the hashed e-mail, else the phone; a member with neither is refused.
+ * A Customer Match list: members are known to Google only by their hashed identifiers (e-mail normalised as the Data
+ * Manager API documents, phone E.164 with +), keyed by the hashed e-mail, else the phone; a member with neither is
+ * refused.
  */
 function googleView(list: string, audience: string): SyncView {
   return {
@@ -152,12 +176,12 @@ function googleView(list: string, audience: string): SyncView {
     rows: `SELECT * FROM analytics.audiences WHERE ${members(audience)}`,
     expected: (rows) =>
       new Map(rows.flatMap((r) => {
-        const email = r['email'] === null ? null : sha256(lower(r['email'])!);
+        const email = identifier(GOOGLE.email!, r['email'] as string | null);
         const phone = identifier(GOOGLE.phone!, r['phone'] as string | null, fr);
         // The warehouse already holds phones in E.164: Google's normalisation leaves them as they are.
         if (phone !== null) expect(phone).toBe(sha256(String(r['phone'])));
         const key = email ?? phone;
-        return key === null ? [] : [[key, present({ hashedEmail: email && [email], hashedPhoneNumber: phone && [phone] })] as const];
+        return key === null ? [] : [[key, present({ emailAddress: email && [email], phoneNumber: phone && [phone] })] as const];
       })),
     held: (objects) => new Map(Object.entries(objects[list] ?? {}).map(([key, member]) => [key, { ...member }])),
   };
@@ -223,7 +247,7 @@ describe('the example shop, end to end on a small generated shop', () => {
     expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
     const first = byName();
     expect([...first.keys()].sort()).toEqual(
-      ['brevo_newsletter', 'customer_profiles', 'google_exclude_customers', 'google_non_openers', 'hubspot_contacts', 'klaviyo_winback', 'meta_lookalike_seed', 'winback_calls'],
+      ['brevo_newsletter', 'customer_profiles', 'google_exclude_customers', 'google_non_openers', 'google_predicted_value', 'hubspot_contacts', 'klaviyo_winback', 'meta_lookalike_seed', 'winback_calls'],
     );
     for (const r of first.values()) {
       expect(r.status, r.sync).not.toBe('failed');

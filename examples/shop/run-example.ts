@@ -119,6 +119,8 @@ async function summary(): Promise<void> {
     }
   });
 
+  await predictedValueCheck();
+
   const resultsFile = join(ROOT, 'target', 'sync_results.json');
   if (!existsSync(resultsFile)) return;
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as { sandbox: boolean; results: SyncResultLine[] };
@@ -137,10 +139,41 @@ async function summary(): Promise<void> {
   else console.log('\n  Run `npm run example` again: only what changed is sent — here, nothing.');
 }
 
+/**
+ * The predicted-value conversions, checked end to end: what the Google emulator saved at the end of the sandbox
+ * session (target/sandbox/google_ads/) against the customers the sync selects in the warehouse. A difference sets a
+ * failing exit code.
+ */
+async function predictedValueCheck(): Promise<void> {
+  const saved = join(ROOT, 'target', 'sandbox', 'google_ads', 'emulator-state.json');
+  if (!existsSync(saved)) return;
+  const state = JSON.parse(readFileSync(saved, 'utf8')) as { state?: { objects?: Record<string, Record<string, { conversionValue?: number; currency?: string }>> } };
+  const held = Object.values(state.state?.objects?.['conversion_actions/601'] ?? {});
+  const expected = await withConnection(async (connection, schema) => {
+    const d = connection.dialect;
+    const [row] = await connection.query(
+      sql`SELECT COUNT(*) AS n, SUM(ROUND(predicted_clv, 2)) AS total FROM ${d.table({ schema, name: 'customer_profile' })}
+          WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL`,
+    );
+    return { n: Number(row?.['n'] ?? 0), total: Number(row?.['total'] ?? 0) };
+  });
+  const total = held.reduce((sum, c) => sum + (c.conversionValue ?? 0), 0);
+  const line = (label: string, value: string) => console.log(`  ${label.padEnd(46, '.')} ${value.padStart(12)}`);
+  console.log('\n━━ Predicted value sent to Google Ads as conversion value (Data Manager API, in the sandbox)');
+  line('customers with ads consent and a predicted value', expected.n.toLocaleString('en'));
+  line('conversions the Google emulator holds', held.length.toLocaleString('en'));
+  line('their value', `€${total.toLocaleString('en', { maximumFractionDigits: 0 })}`);
+  const same = held.length === expected.n && Math.abs(total - expected.total) < 0.01 * Math.max(1, held.length) && held.every((c) => c.currency === 'EUR');
+  if (!same) {
+    console.log('  MISMATCH: the emulator does not hold one conversion per eligible customer with its predicted value');
+    process.exitCode = 1;
+  }
+}
+
 const customers = option('customers', DEFAULT_SHOP.customers);
 const seed = option('seed', DEFAULT_SHOP.seed);
 asOf = await ensureData(customers, seed, process.argv.includes('--regenerate'));
 // Build every model, show what each sync would send, then send it to local emulators of the destinations.
 const status = tideline('run') || tideline('plan') || tideline('sync', '--sandbox');
 await summary();
-process.exitCode = status;
+process.exitCode = status || process.exitCode;
