@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { didYouMean } from '../../src/project/suggest.js';
 import { redactor } from '../../src/log/redact.js';
 import { GOOGLE, identifier } from '../ads-identifiers.js';
-import type { AccessTokenSource } from '../credentials.js';
+import { sendWithToken, type AccessTokenSource } from '../credentials.js';
 import {
   AuthError,
   BatchRejectedError,
@@ -23,7 +23,7 @@ import {
   type RecordOutcome,
   type SyncShape,
 } from '../destination.js';
-import { describeRequest, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { describeRequest, type HttpRequest, type HttpResponse } from '../http.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
 import {
   DATA_MANAGER_VERSIONS,
@@ -532,27 +532,20 @@ class GoogleAdsSession implements DestinationSession {
   }
 
   /**
-   * One API request with a token from the token source. A 401 renews the token once and sends the request again
-   * once; a second 401, or a renewal that fails, stops the sync naming the credential.
+   * One API request with a token from the token source (sendWithToken: a 401 renews the token once and sends the
+   * request again once; a second 401, or a renewal that fails, stops the sync naming the credential).
    */
   private async call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<{ body: T; date: string | undefined }> {
-    for (let renewed = false; ; renewed = true) {
-      const token = renewed ? await this.tokens.renew(signal) : await this.tokens.token(signal);
-      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': 'tideline-google-ads' };
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (this.config.login_customer_id) headers['login-account'] = `accountTypes/GOOGLE_ADS/accounts/${this.config.login_customer_id}`;
-      const request: HttpRequest = { method, url: `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}${path}`, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal };
-      const response = await send(request);
-      if (response.status === 401 && !renewed) {
-        this.context.logger.debug({ request: describeRequest(request) }, 'Google refused the access token (401): renewing it once');
-        continue;
-      }
-      if (response.status >= 200 && response.status < 300) {
-        const date = response.headers.get('date');
-        return { body: (response.text.trim() ? JSON.parse(response.text) : {}) as T, date: date ? new Date(date).toISOString().replace('.000Z', 'Z') : undefined };
-      }
-      throw googleError(request, response, this.config, renewed);
+    const headers: Record<string, string> = { 'user-agent': 'tideline-google-ads' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.config.login_customer_id) headers['login-account'] = `accountTypes/GOOGLE_ADS/accounts/${this.config.login_customer_id}`;
+    const request: HttpRequest = { method, url: `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}${path}`, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal };
+    const response = await sendWithToken(this.tokens, request);
+    if (response.status >= 200 && response.status < 300) {
+      const date = response.headers.get('date');
+      return { body: (response.text.trim() ? JSON.parse(response.text) : {}) as T, date: date ? new Date(date).toISOString().replace('.000Z', 'Z') : undefined };
     }
+    throw googleError(request, response, this.config);
   }
 }
 

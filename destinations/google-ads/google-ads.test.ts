@@ -246,7 +246,7 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
     const { harness } = await setup(people(3), {}, () => ({ credentials: { access_token: 'ya29.expired-or-never-issued' } }));
     const result = await harness.sync('s');
     expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/refused credentials\.access_token, which cannot be renewed/);
+    expect(result.error).toMatch(/refused credentials\.access_token \(401\), which cannot be renewed/);
   });
 
   // ---- answers that stop the sync after one request ----

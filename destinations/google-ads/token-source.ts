@@ -47,9 +47,14 @@ class GoogleTokenSource implements AccessTokenSource {
   #client: Promise<AuthClient> | undefined;
 
   constructor(
-    private readonly credential: Exclude<GoogleCredential, { kind: 'access_token' }>,
+    private readonly grant: Exclude<GoogleCredential, { kind: 'access_token' }>,
     private readonly options: TokenSourceOptions,
   ) {}
+
+  /** Named in messages: the config field. */
+  get credential(): string {
+    return this.options.field;
+  }
 
   token(signal: AbortSignal): Promise<string> {
     return this.fetch(false, signal);
@@ -87,7 +92,7 @@ class GoogleTokenSource implements AccessTokenSource {
       scopes: [...this.options.scopes],
       ...(tokenUrl ? { clientOptions: { endpoints: { oauth2TokenUrl: tokenUrl } } } : {}),
     };
-    const c = this.credential;
+    const c = this.grant;
     if (c.kind === 'refresh_token') auth.credentials = { type: 'authorized_user', client_id: c.clientId, client_secret: c.clientSecret, refresh_token: c.refreshToken };
     if (c.kind === 'service_account') auth.credentials = c.key;
     const client = await new GoogleAuth(auth).getClient();
@@ -119,7 +124,7 @@ class GoogleTokenSource implements AccessTokenSource {
   }
 
   private fix(): string {
-    switch (this.credential.kind) {
+    switch (this.grant.kind) {
       case 'refresh_token':
         return 'the refresh token was revoked or expired, or does not belong to this OAuth client — create a new one with the https://www.googleapis.com/auth/datamanager scope';
       case 'service_account':
