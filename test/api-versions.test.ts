@@ -50,6 +50,19 @@ ${metaVersion ? `    api_version: ${metaVersion}\n` : ''}${extra}syncs:
 
 const validate = (root: string, today?: string) => runCli(['validate', '--offline', '--log-format', 'pretty', ...(today ? ['--today', today] : [])], { cwd: root });
 
+/** The least config of each destination type that declares its API version. */
+const LEAST_CONFIG: Readonly<Record<string, object>> = {
+  meta: { access_token: 'x' },
+  brevo: { api_key: 'k' },
+  klaviyo: { api_key: 'k' },
+  mailchimp: { api_key: 'k-us1', list_id: 'l' },
+  salesforce: { access_token: 'x', instance_url: 'https://example.my.salesforce.com' },
+  hubspot: { token: 'x' },
+  google_ads: { customer_id: '1234567890' },
+  linkedin: { access_token: 'x', ad_account_id: '7' },
+  tiktok: { access_token: 'x', advertiser_id: '7' },
+};
+
 describe('API versions against their sunsets', () => {
   it('standing: a warning from 90 days before the sunset, an error from the sunset day on', () => {
     const version = { version: 'v1', sunset: '2027-02-23', source: 'test' };
@@ -66,10 +79,9 @@ describe('API versions against their sunsets', () => {
     const declared = DESTINATIONS.filter((d) => d.apiVersion);
     expect(declared.map((d) => d.type)).toEqual(expect.arrayContaining(['meta', 'brevo', 'klaviyo', 'mailchimp']));
     for (const type of declared) {
-      // The least config each type takes: its credentials, everything else by default.
-      const minimal = Object.fromEntries(
-        Object.entries({ access_token: 'x', api_key: 'k-us1', list_id: 'l', token: 'x', instance_url: 'https://example.my.salesforce.com', advertiser_id: '7', ad_account_id: '7' }).filter(([key]) => key in type.configSchema.shape),
-      );
+      // The least config each type takes: its credentials and required ids, everything else by default.
+      const minimal = LEAST_CONFIG[type.type];
+      expect(minimal, `${type.type} declares an API version: give it its least config in LEAST_CONFIG`).toBeDefined();
       const parsed = type.configSchema.safeParse(minimal);
       expect(parsed.success, `${type.type}: ${parsed.error?.message ?? ''}`).toBe(true);
       const config: unknown = parsed.data;
