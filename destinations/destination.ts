@@ -286,6 +286,11 @@ export interface ApiVersion {
   readonly source: string;
 }
 
+/** Whether the vendor has switched `version` off by `day` (`YYYY-MM-DD`): it serves a version until its sunset. */
+export function sunsetPassed(version: Pick<ApiVersion, 'sunset'>, day: string): boolean {
+  return version.sunset !== undefined && day >= version.sunset;
+}
+
 /** A registered destination type, its config type erased; configs reaching it were produced by its schema. */
 export type RegisteredDestination = DestinationType<unknown>;
 

@@ -1,4 +1,4 @@
-import type { ApiVersion } from '../destination.js';
+import { sunsetPassed, type ApiVersion } from '../destination.js';
 
 /**
  * Google Ads through the Data Manager API (REST, `https://datamanager.googleapis.com/v1`), the slice Customer Match
@@ -37,7 +37,7 @@ export const DEFAULT_VERSION = 'v1';
 /** Whether Google serves a version on `day` (YYYY-MM-DD): declared, and before its sunset when one is announced. */
 export function versionServed(versions: readonly ApiVersion[], version: string, day: string): boolean {
   const declared = versions.find((v) => v.version === version);
-  return declared !== undefined && (declared.sunset === undefined || day < declared.sunset);
+  return declared !== undefined && !sunsetPassed(declared, day);
 }
 
 export const ENDPOINT = 'https://datamanager.googleapis.com';

@@ -1,4 +1,4 @@
-import type { ApiVersion } from '../destination.js';
+import { sunsetPassed, type ApiVersion } from '../destination.js';
 
 /**
  * The slice of LinkedIn's Marketing API (Matched Audiences, "DMP Segment" APIs) that Tideline uses, shared by the
@@ -110,7 +110,7 @@ export function apiVersionOf(version: string): ApiVersion {
  */
 export function versionActive(version: string, day: string): boolean {
   const known = MARKETING_VERSIONS.find((v) => v.version === version);
-  return known !== undefined && day < known.sunset;
+  return known !== undefined && !sunsetPassed(known, day);
 }
 
 /**

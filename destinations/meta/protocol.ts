@@ -1,4 +1,4 @@
-import type { ApiVersion } from '../destination.js';
+import { sunsetPassed, type ApiVersion } from '../destination.js';
 import type { IdentifierField } from '../ads-identifiers.js';
 
 /**
@@ -74,8 +74,7 @@ export function marketingApiVersion(version: string): ApiVersion {
 
 /** True when Meta no longer serves `version` on `day` (`YYYY-MM-DD`, UTC). */
 export function versionExpired(version: string, day: string): boolean {
-  const sunset = marketingApiVersion(version).sunset;
-  return sunset !== undefined && day >= sunset;
+  return sunsetPassed(marketingApiVersion(version), day);
 }
 
 /** The newest version the table lists: what an expired-version answer tells the caller to move to. */

@@ -1,4 +1,4 @@
-import type { ApiVersion } from '../destination.js';
+import { sunsetPassed, type ApiVersion } from '../destination.js';
 
 /**
  * Salesforce facts shared by the adapter and its emulator, each with its source and the day it was read
@@ -137,8 +137,7 @@ export function salesforceApiVersion(version: string): ApiVersion {
 
 /** Whether Salesforce has retired `version` (`30.0`) by `today` (`YYYY-MM-DD`). */
 export function isRetired(version: string, today: string): boolean {
-  const sunset = salesforceApiVersion(version).sunset;
-  return sunset !== undefined && today >= sunset;
+  return sunsetPassed(salesforceApiVersion(version), today);
 }
 
 /**
