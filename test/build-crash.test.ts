@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sql } from '../src/dialects/sql.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../src/warehouses/registry.js';
-import { BIN, runCli, tempProject } from './support/cli.js';
+import { runCli, tempProject } from './support/cli.js';
+import { runAndKill } from './support/crash.js';
 import { pgUrl, uniqueSchema } from './support/engines.js';
 
 /**
@@ -118,8 +118,8 @@ SELECT i AS id, 'person' || (i % ${d.literal(RECORDS - 2_000)}) || '@example.com
         const first = await runCli(['run'], { cwd: root, env: warehouse.env });
         expect(first.code, first.stderr).toBe(0);
 
-        const killed = await runAndKillAtStep(['run', '--select', 'people', '--log-format', 'json', '--log-level', 'debug'], root, warehouse.env, KILL_AT_STEP);
-        expect(killed, 'the run must still be building when it is killed').toBe('killed');
+        const killed = await runAndKill(['run', '--select', 'people', '--log-level', 'debug'], root, warehouse.env, { onLog: (entry) => entry['step'] === KILL_AT_STEP });
+        expect(killed.killed, `the run must still be building when it is killed: ${killed.phase}`).toBe(true);
 
         if (warehouse.name === 'duckdb') connection = await connect();
         await warehouse.settle(connection);
@@ -148,27 +148,3 @@ SELECT i AS id, 'person' || (i % ${d.literal(RECORDS - 2_000)}) || '@example.com
     }, 120_000);
   }
 });
-
-/** Runs the CLI and kills it with SIGKILL as soon as it logs (at debug level, JSON) the start of the step `step`. */
-function runAndKillAtStep(args: readonly string[], cwd: string, env: Record<string, string>, step: string): Promise<'killed' | string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let pending = '';
-    let output = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          if ((JSON.parse(line) as { step?: string }).step === step) child.kill('SIGKILL');
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve(signal === 'SIGKILL' ? 'killed' : `finished before the kill (exit ${code}): ${output.slice(-2000)}`));
-  });
-}
