@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
@@ -131,7 +131,7 @@ class FileSession implements DestinationSession {
       complete: outcome.complete,
       finished_at: new Date().toISOString(),
     };
-    await writeFile(join(this.#dir, `${this.#base}.manifest.json`), JSON.stringify(manifest, null, 2) + '\n');
+    await writeManifest(this.#dir, manifest);
     return { file: join(this.#dir, this.#base), records: this.#records };
   }
 
@@ -150,6 +150,26 @@ function csvCell(value: FieldValue | undefined): string {
   return typeof value === 'string' ? value : String(value);
 }
 
+/** The suffix of a manifest being written (see writeManifest). */
+const MANIFEST_TEMP = '.manifest.json.tmp';
+
+/**
+ * Writes a file's manifest atomically: to a temporary name, flushed, then renamed into place. A consumer reads a data
+ * file only once its manifest exists, so the manifest must never be seen half-written (a run killed while writing it
+ * left an empty one, which a consumer and the next run took for complete).
+ */
+async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const path = join(dir, `${manifest.file}.manifest.json`);
+  const handle = await open(`${path}.tmp`, 'w');
+  try {
+    await handle.writeFile(JSON.stringify(manifest, null, 2) + '\n');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(`${path}.tmp`, path);
+}
+
 /**
  * Finishes the files of runs that died: `<run>.<ext>.partial`, or a data file without its manifest (the run died
  * while finishing). Each is cut to the records its run delivered, when the state knows the run, then renamed and
@@ -159,6 +179,11 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
   const names = new Set(await readdir(dir));
   const delivered = new Map((context.interruptedRuns ?? []).map((r) => [r.runId, r.delivered]));
   for (const name of names) {
+    // A manifest a dead run was writing: never renamed into place, so its data file has no manifest and is recovered.
+    if (name.endsWith(MANIFEST_TEMP)) {
+      await rm(join(dir, name), { force: true });
+      continue;
+    }
     const partial = name.endsWith('.partial');
     const base = partial ? name.slice(0, -'.partial'.length) : name;
     const format = base.endsWith('.csv') ? 'csv' : base.endsWith('.jsonl') ? 'jsonl' : undefined;
@@ -187,7 +212,7 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
       complete: false,
       finished_at: new Date().toISOString(),
     };
-    await writeFile(join(dir, `${base}.manifest.json`), JSON.stringify(manifest, null, 2) + '\n');
+    await writeManifest(dir, manifest);
   }
 }
 

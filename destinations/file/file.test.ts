@@ -91,4 +91,18 @@ describe('file destination', () => {
     const { createHash } = await import('node:crypto');
     expect(first.sha256).toBe(createHash('sha256').update(readFileSync(join(folder, first.file))).digest('hex'));
   });
+
+  it('a manifest a dead run was writing is never taken for complete: its data file is recovered, the temporary removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    const folder = join(dir, 'export');
+    mkdirSync(folder);
+    // Killed while writing the manifest: the data file renamed, the manifest only half there under its temporary name.
+    writeFileSync(join(folder, '20260101T000000000Z-dead03.jsonl'), '{"_op":"upsert","id":"1"}\n{"_op":"upsert","id":"2"}\n');
+    writeFileSync(join(folder, '20260101T000000000Z-dead03.jsonl.manifest.json.tmp'), '{"sync":"exp');
+    const session = await file.open(file.configSchema.parse({ path: dir }), { ...context('20260102T000000000Z-dddddd'), interruptedRuns: [{ runId: '20260101T000000000Z-dead03', delivered: 2 }] });
+    await session.check();
+    expect(readdirSync(folder).sort()).toEqual(['20260101T000000000Z-dead03.jsonl', '20260101T000000000Z-dead03.jsonl.manifest.json']);
+    const manifest = JSON.parse(readFileSync(join(folder, '20260101T000000000Z-dead03.jsonl.manifest.json'), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ records: 2, complete: false });
+  });
 });
