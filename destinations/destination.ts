@@ -259,6 +259,12 @@ export interface DestinationType<Config> {
   apiVersion?(config: Config): ApiVersion;
   open(config: Config, context: DestinationContext): Promise<DestinationSession>;
   /**
+   * Finishes what runs that died left unfinished at the destination (`context.interruptedRuns`), for destinations
+   * that keep a unit of work per run (a file and its manifest). Called after their journals were applied and before
+   * this run opens a session, whether or not it has anything to send.
+   */
+  recoverInterrupted?(config: Config, context: DestinationContext): Promise<void>;
+  /**
    * `tideline validate --remote`: the fields the destination object has, asked of the API (or its emulator), so that
    * unknown or read-only target fields are reported before a sync. Absent: the destination takes any field.
    */

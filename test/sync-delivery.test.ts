@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sql } from '../src/dialects/sql.js';
 import { runCli } from './support/cli.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { contractSync, people, SyncHarness } from './support/sync-harness.js';
@@ -61,6 +62,34 @@ describe('the change set sent is exactly what the plan counts', () => {
     expect(again.results[0]).toMatchObject({ status: 'success', counts: { added: 1, held_back: 1, invalid: 3 }, sent: 1, accepted: 1 });
     expect(progressEvents(second.stderr).every((p) => p.total === 1 && p.settled <= 1)).toBe(true);
     await harness.reopen();
+  });
+});
+
+describe('a file a dead run left without its manifest', () => {
+  it('is finished by the next run even when that run has nothing to send', async () => {
+    const rows = people(5);
+    const harness = await SyncHarness.start({
+      rows,
+      destinations: [{ name: 'files', type: 'file', path: 'out', format: 'jsonl' }],
+      syncs: [contractSync('export', 'files', 'contacts', 'insert')],
+    });
+    try {
+      const first = await harness.sync('export');
+      expect(first.status).toBe('success');
+      // As if the run had died after renaming its file, before its manifest: the manifest gone, the run still running.
+      const dir = join(harness.root, 'out', 'export');
+      const manifest = readdirSync(dir).find((n) => n.endsWith('.manifest.json'))!;
+      unlinkSync(join(dir, manifest));
+      const d = harness.connection.dialect;
+      await harness.connection.execute(sql`UPDATE ${d.table({ schema: harness.schemas.state, name: 'sync_runs' })} SET ${d.id('status')} = ${d.string('running')} WHERE ${d.id('run_id')} = ${d.string(first.runId!)}`);
+
+      const second = await harness.sync('export');
+      expect(second).toMatchObject({ status: 'success', settled: 0 });
+      const written = JSON.parse(readFileSync(join(dir, manifest), 'utf8')) as { records: number; complete: boolean };
+      expect(written).toMatchObject({ records: 5, complete: false });
+    } finally {
+      await harness.close();
+    }
   });
 });
 

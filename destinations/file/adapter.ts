@@ -60,6 +60,10 @@ export const file = defineDestination<FileConfig>({
   checkSync: (_config, sync) => (sync.fields.includes(OP_COLUMN) || sync.keyField === OP_COLUMN ? [{ at: ['fields', OP_COLUMN], message: `"${OP_COLUMN}" is the column that carries each row's operation` }] : []),
   lockScope: (config, object) => `file:${config.path}#${object}`,
   open: async (config, context) => new FileSession(config, context),
+  recoverInterrupted: async (config, context) => {
+    const dir = syncDir(config, context);
+    if (existsSync(dir)) await recoverUnfinished(dir, context);
+  },
   emulator: {
     start: async (context) => new FileEmulator(join(context.dir, 'files')),
     sandboxConfig: (config, emulator) => ({ ...config, path: emulator.endpoint }),
@@ -79,8 +83,7 @@ class FileSession implements DestinationSession {
     private readonly config: FileConfig,
     private readonly context: DestinationContext,
   ) {
-    const root = isAbsolute(config.path) ? config.path : resolve(context.root, config.path);
-    this.#dir = join(root, context.sync);
+    this.#dir = syncDir(config, context);
     this.#columns = [OP_COLUMN, context.keyField, ...context.fields.map((f) => f.name)];
     this.#base = `${context.runId}.${config.format}`;
   }
@@ -91,7 +94,6 @@ class FileSession implements DestinationSession {
     } catch (error) {
       throw new StopSyncError(`cannot create the folder ${this.#dir}: ${(error as Error).message}`);
     }
-    await recoverUnfinished(this.#dir, this.context);
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -148,6 +150,11 @@ class FileSession implements DestinationSession {
 function csvCell(value: FieldValue | undefined): string {
   if (value === undefined || value === null) return '';
   return typeof value === 'string' ? value : String(value);
+}
+
+/** The folder of a sync's files. */
+function syncDir(config: FileConfig, context: Pick<DestinationContext, 'root' | 'sync'>): string {
+  return join(isAbsolute(config.path) ? config.path : resolve(context.root, config.path), context.sync);
 }
 
 /** The suffix of a manifest being written (see writeManifest). */

@@ -59,8 +59,7 @@ describe('file destination', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
     mkdirSync(join(dir, 'export'));
     writeFileSync(join(dir, 'export', '20260101T000000000Z-dead00.jsonl.partial'), '{"_op":"upsert","id":"1","email":"a@x.com"}\n');
-    const session = await file.open(file.configSchema.parse({ path: dir }), context('20260102T000000000Z-cccccc'));
-    await session.check();
+    await file.recoverInterrupted!(file.configSchema.parse({ path: dir }), context('20260102T000000000Z-cccccc'));
     const manifest = JSON.parse(readFileSync(join(dir, 'export', '20260101T000000000Z-dead00.jsonl.manifest.json'), 'utf8')) as Manifest;
     expect(manifest).toMatchObject({ records: 1, complete: false, file: '20260101T000000000Z-dead00.jsonl' });
     expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '1': { email: 'a@x.com' } } });
@@ -78,8 +77,7 @@ describe('file destination', () => {
       { runId: '20260101T000000000Z-dead01', delivered: 2 },
       { runId: '20260101T000000001Z-dead02', delivered: 3 },
     ];
-    const session = await file.open(file.configSchema.parse({ path: dir, format: 'csv' }), { ...context('20260102T000000000Z-cccccc'), interruptedRuns });
-    await session.check();
+    await file.recoverInterrupted!(file.configSchema.parse({ path: dir, format: 'csv' }), { ...context('20260102T000000000Z-cccccc'), interruptedRuns });
     const folder = join(dir, 'export');
     expect(readFileSync(join(folder, '20260101T000000000Z-dead01.csv'), 'utf8')).toBe('_op,id,email,orders\nupsert,1,a@x.com,1\nupsert,2,"two\nlines, quoted",2\n');
     const first = JSON.parse(readFileSync(join(folder, '20260101T000000000Z-dead01.csv.manifest.json'), 'utf8')) as Manifest;
@@ -99,8 +97,7 @@ describe('file destination', () => {
     // Killed while writing the manifest: the data file renamed, the manifest only half there under its temporary name.
     writeFileSync(join(folder, '20260101T000000000Z-dead03.jsonl'), '{"_op":"upsert","id":"1"}\n{"_op":"upsert","id":"2"}\n');
     writeFileSync(join(folder, '20260101T000000000Z-dead03.jsonl.manifest.json.tmp'), '{"sync":"exp');
-    const session = await file.open(file.configSchema.parse({ path: dir }), { ...context('20260102T000000000Z-dddddd'), interruptedRuns: [{ runId: '20260101T000000000Z-dead03', delivered: 2 }] });
-    await session.check();
+    await file.recoverInterrupted!(file.configSchema.parse({ path: dir }), { ...context('20260102T000000000Z-dddddd'), interruptedRuns: [{ runId: '20260101T000000000Z-dead03', delivered: 2 }] });
     expect(readdirSync(folder).sort()).toEqual(['20260101T000000000Z-dead03.jsonl', '20260101T000000000Z-dead03.jsonl.manifest.json']);
     const manifest = JSON.parse(readFileSync(join(folder, '20260101T000000000Z-dead03.jsonl.manifest.json'), 'utf8')) as Manifest;
     expect(manifest).toMatchObject({ records: 2, complete: false });

@@ -363,7 +363,7 @@ class SyncRun {
 
     await store.insertRun(this.record('running'));
     this.#runRecorded = true;
-    if (total === 0) return;
+    if (total === 0 && !type.recoverInterrupted) return;
 
     const context: DestinationContext = {
       sync: sync.name,
@@ -381,6 +381,10 @@ class SyncRun {
       logger: this.log,
       warehouse: (target) => this.warehouse(target),
     };
+    // What a dead run left unfinished at the destination (a file without its manifest) is finished even when this run
+    // has nothing to send: the journal it recovered may have settled every record.
+    if (type.recoverInterrupted && context.interruptedRuns?.length) await type.recoverInterrupted(config, context);
+    if (total === 0) return;
     this.#session = await type.open(config, context);
     const gate = this.engine.gate(sync.destination, limits);
     await checkWithRetries(this.#session, gate, sync.destination.retries, limits.timeoutMs, this.log);
