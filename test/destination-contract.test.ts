@@ -92,11 +92,62 @@ for (const [type, kit] of kits) {
       return { env, harness, object: env.object(mode) };
     }
 
+    const schema = kit.schema;
+    const schemaMissing = schema?.unavailable?.();
+    if (schemaMissing) {
+      console.warn(`SKIPPED: ${type}'s exchanges are not checked against ${schema!.source}: ${schemaMissing}`);
+      it.skip(`vendor schema (${schema!.source}: ${schemaMissing})`, () => {});
+    }
+    /** Problems of every exchange of the case's environments against the vendor's schema. */
+    async function schemaProblems(): Promise<string[]> {
+      if (!schema || schemaMissing) return [];
+      const problems: string[] = [];
+      for (const o of open) {
+        const exchanges = o.env?.exchanges?.();
+        if (!exchanges) throw new Error(`${type}'s kit has a schema: its environment must record exchanges (exchanges())`);
+        for (const exchange of exchanges) {
+          for (const problem of await schema.check(exchange)) problems.push(`${exchange.method} ${exchange.path} → ${exchange.status}: ${problem}`);
+        }
+      }
+      return [...new Set(problems)];
+    }
+
     const check = (name: ContractCase, body: () => Promise<void>) => {
       const reason = kit.notApplicable[name];
       if (reason) it.skip(`${name} (not applicable: ${reason})`, body);
-      else it(name, body, 60_000);
+      else
+        it(
+          name,
+          async () => {
+            await body();
+            // Every request the case made, and every answer, as the vendor's published schema describes them.
+            expect(await schemaProblems()).toEqual([]);
+          },
+          60_000,
+        );
     };
+
+    if (schema && !schemaMissing) {
+      it('vendor schema: a field the vendor does not define is refused, in a request and in an answer', async () => {
+        const { env, harness } = await setup(rowsOf(5), writes);
+        expect((await harness.sync('s')).status).toBe('success');
+        const exchanges = env.exchanges!().filter((e) => e.status < 300);
+        expect(exchanges.length).toBeGreaterThan(0);
+        expect(await schemaProblems()).toEqual([]);
+        const drifted = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...value, tideline_not_a_vendor_field: 1 } : undefined);
+        let tried = 0;
+        for (const exchange of exchanges) {
+          for (const side of ['request', 'response'] as const) {
+            const wrong = drifted(exchange[side]);
+            if (!wrong) continue;
+            tried++;
+            const problems = await schema.check({ ...exchange, [side]: wrong });
+            expect(problems.join('; '), `${exchange.method} ${exchange.path} ${side} with an unknown field`).toMatch(/tideline_not_a_vendor_field/);
+          }
+        }
+        expect(tried).toBeGreaterThan(0);
+      });
+    }
 
     check('auth', async () => {
       const { env, harness, object } = await setup(rowsOf(5), writes, {}, { badCredentials: true });

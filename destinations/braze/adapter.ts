@@ -1,19 +1,9 @@
 import { z } from 'zod';
-import { redactor } from '../../src/log/redact.js';
-import {
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationSession,
-  type FieldValue,
-  type OutboundRecord,
-  type RecordOutcome,
-} from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { ApiClient, defineDestination, parseJson, rejected, stopSync, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { BrazeEmulator, startBrazeEmulator } from './emulator.js';
+import { authHeader, BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
+
+export { BRAZE_USERS_OBJECT } from './protocol.js';
 
 export const brazeConfigSchema = z.strictObject({
   /** REST API key with the `users.track` permission (and `users.delete` for mirror syncs). */
@@ -24,16 +14,11 @@ export const brazeConfigSchema = z.strictObject({
    * Objects per /users/track request. Braze's docs differ between 75 per array and 75 combined: 75 combined is
    * safe either way (Tideline sends attributes only).
    */
-  objects_per_request: z.number().int().min(1).max(75).default(75),
+  objects_per_request: z.number().int().min(1).max(TRACK_OBJECTS_PER_REQUEST).default(TRACK_OBJECTS_PER_REQUEST),
   /** The array custom attribute that audience syncs add their object name to (and remove it from). */
   audience_attribute: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'a custom attribute name (letters, digits, _)').default('tideline_audiences'),
 });
 export type BrazeConfig = z.infer<typeof brazeConfigSchema>;
-
-/** The object of upsert and mirror syncs: Braze users by external_id. Audience syncs name the audience instead. */
-export const BRAZE_USERS_OBJECT = 'users';
-/** Braze allows 50 external_ids per /users/delete request. */
-const DELETE_IDS_PER_REQUEST = 50;
 
 /**
  * Braze users through `/users/track` attributes, keyed by `external_id`.
@@ -55,7 +40,7 @@ export const braze = defineDestination<BrazeConfig>({
   limits: (config) => ({
     maxBatchRecords: config.objects_per_request,
     maxBatchBytes: 4_000_000,
-    requestsPerSecond: 1000,
+    requestsPerSecond: TRACK_RATE_LIMIT.requests / (TRACK_RATE_LIMIT.perMs / 1000),
     concurrency: 8,
     timeoutMs: 30_000,
   }),
@@ -88,19 +73,23 @@ function endpointOf(config: BrazeConfig): string {
 
 type Attributes = Record<string, FieldValue | { add?: string[]; remove?: string[] }>;
 
-interface TrackResponse {
-  readonly message?: string;
-  readonly errors?: readonly ({ readonly type?: string; readonly input_array?: string; readonly index?: number } | string)[];
-}
-
 class BrazeSession implements DestinationSession {
-  readonly #endpoint: string;
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: BrazeConfig,
     private readonly audience: boolean,
   ) {
-    this.#endpoint = endpointOf(config);
+    this.#client = new ApiClient({
+      vendor: 'braze',
+      baseUrl: endpointOf(config),
+      headers: authHeader(config.api_key),
+      rateLimit: (response) => untilReset(response.headers),
+      detail: messageOf,
+      // A fatal 4xx refuses the request as a whole (a malformed object, too many objects): the engine splits it;
+      // 404/405 mean the endpoint is not Braze's REST endpoint.
+      refused: (response, what) => (response.status === 404 || response.status === 405 ? stopSync(`${what}: check the destination's rest_endpoint`) : undefined),
+    });
   }
 
   /**
@@ -112,15 +101,14 @@ class BrazeSession implements DestinationSession {
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     if (batch.operation === 'delete') return this.delete(batch);
     const objects = batch.records.map((record) => this.attributes(batch, record));
-    const response = await this.post('/users/track', { attributes: objects }, batch.signal);
-    const body = parseJson<TrackResponse>(response.text);
+    const body = await this.#client.json<TrackResponse>('POST', '/users/track', { body: { attributes: objects }, signal: batch.signal });
     const refused = new Map<number, string>();
     for (const error of body?.errors ?? []) {
       if (typeof error === 'object' && error.input_array === 'attributes' && typeof error.index === 'number') refused.set(error.index, error.type ?? 'refused by Braze');
     }
     return batch.records.map((_, i): RecordOutcome => {
       const type = refused.get(i);
-      return type === undefined ? { ok: true } : { ok: false, code: codeOf(type), message: type, retryable: false };
+      return type === undefined ? { ok: true } : rejected(codeOf(type), type);
     });
   }
 
@@ -128,7 +116,7 @@ class BrazeSession implements DestinationSession {
 
   private attributes(batch: Batch, record: OutboundRecord): Attributes {
     const attribute = this.config.audience_attribute;
-    if (batch.operation === 'remove') return { external_id: record.key, _update_existing_only: true, [attribute]: { remove: [batch.object] } };
+    if (batch.operation === 'remove') return { external_id: record.key, [UPDATE_EXISTING_ONLY]: true, [attribute]: { remove: [batch.object] } };
     const object: Attributes = { ...record.fields, external_id: record.key };
     if (this.audience) object[attribute] = { add: [batch.object] };
     return object;
@@ -137,33 +125,16 @@ class BrazeSession implements DestinationSession {
   private async delete(batch: Batch): Promise<readonly RecordOutcome[]> {
     const ids = batch.records.map((r) => r.key);
     for (let start = 0; start < ids.length; start += DELETE_IDS_PER_REQUEST) {
-      await this.post('/users/delete', { external_ids: ids.slice(start, start + DELETE_IDS_PER_REQUEST) }, batch.signal);
+      await this.#client.request('POST', '/users/delete', { body: { external_ids: ids.slice(start, start + DELETE_IDS_PER_REQUEST) }, signal: batch.signal });
     }
     return batch.records.map(() => ({ ok: true }));
-  }
-
-  private async post(path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    const request: HttpRequest = {
-      method: 'POST',
-      url: `${this.#endpoint}${path}`,
-      headers: { authorization: `Bearer ${this.config.api_key}`, 'content-type': 'application/json', 'user-agent': 'tideline-braze' },
-      body: JSON.stringify(body),
-      signal,
-    };
-    const response = await send(request);
-    if (response.status === 429) throw new RateLimitedError(`${describeRequest(request)} answered 429`, untilReset(response.headers));
-    raiseForCommonStatus(request, response, messageOf(response));
-    if (response.status >= 200 && response.status < 300) return response;
-    if (response.status === 404 || response.status === 405) throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: check the destination's rest_endpoint`);
-    // A fatal 4xx refuses the request as a whole (a malformed object, too many objects): the engine splits it.
-    throw new BatchRejectedError(redactor.scrub(`${describeRequest(request)} answered ${response.status}: ${messageOf(response)}`), `braze_${response.status}`);
   }
 }
 
 /** Milliseconds until X-RateLimit-Reset (epoch seconds); undefined when absent. */
 export function untilReset(headers: Headers, now = Date.now()): number | undefined {
-  const reset = Number(headers.get('x-ratelimit-reset'));
-  if (!headers.get('x-ratelimit-reset') || !Number.isFinite(reset)) return undefined;
+  const reset = Number(headers.get(RATE_HEADERS.reset));
+  if (!headers.get(RATE_HEADERS.reset) || !Number.isFinite(reset)) return undefined;
   // Whole seconds: wait at least a little so a reset "now" is not hammered.
   return Math.max(250, reset * 1000 - now);
 }
@@ -177,12 +148,4 @@ function codeOf(type: string): string {
 function messageOf(response: HttpResponse): string {
   const body = parseJson<{ message?: unknown }>(response.text);
   return typeof body?.message === 'string' ? body.message.slice(0, 300) : '';
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
 }

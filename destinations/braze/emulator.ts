@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
+import { DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT } from './protocol.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /** The object under which the emulator keeps users, by external_id (what `state()` shows). */
@@ -53,13 +54,13 @@ export class BrazeEmulator extends ServerEmulator {
 
 export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Promise<BrazeEmulator> {
   const apiKey = options.apiKey ?? randomBytes(18).toString('hex');
-  const maxObjects = options.maxObjects ?? 75;
-  const maxDeleteIds = options.maxDeleteIds ?? 50;
+  const maxObjects = options.maxObjects ?? TRACK_OBJECTS_PER_REQUEST;
+  const maxDeleteIds = options.maxDeleteIds ?? DELETE_IDS_PER_REQUEST;
   const stats: BrazeStats = { maxObjectsSeen: 0 };
   const rateHeaders = (limit: number, remaining: number, resetMs: number) => ({
-    'x-ratelimit-limit': String(limit),
-    'x-ratelimit-remaining': String(remaining),
-    'x-ratelimit-reset': String(Math.ceil((Date.now() + resetMs) / 1000)),
+    [RATE_HEADERS.limit]: String(limit),
+    [RATE_HEADERS.remaining]: String(remaining),
+    [RATE_HEADERS.reset]: String(Math.ceil((Date.now() + resetMs) / 1000)),
   });
 
   const api: ApiContract = {
@@ -81,7 +82,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
       return { status: 404, body: { message: 'Not found', errors: [] } };
     },
   };
-  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? { requests: 3000, perMs: 3000 }, faults: options.faults, port: options.port });
+  const server = await EmulatorServer.start(api, { rateLimit: options.rateLimit ?? TRACK_RATE_LIMIT, faults: options.faults, port: options.port });
   server.restore(options.saved);
   return new BrazeEmulator(server, apiKey, stats);
 }

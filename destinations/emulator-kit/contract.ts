@@ -1,3 +1,5 @@
+import type { Exchange } from './server.js';
+
 /**
  * What each destination gives the shared contract suite (test/destination-contract.test.ts) in
  * destinations/<type>/contract.ts as `export const kit: ContractKit`. The suite syncs a fixed mapping — key
@@ -100,12 +102,30 @@ export interface ContractEnvironment {
   records(object: string): Promise<Map<string, Record<string, unknown>>>;
   /** Most records (people, members) seen in one request, when the environment can tell. */
   maxBatch?(): number;
+  /** Every request and answer so far (from `EmulatorServer.recordExchanges()`): required with a kit's `schema`. */
+  exchanges?(): readonly Exchange[];
   /** Rate-limit answers given so far, when the environment has a rate limit. */
   rateLimited?(): number;
   close(): Promise<void>;
 }
 
+/**
+ * The vendor's published contract, as the contract suite checks it: after every case, each request the adapter made
+ * and each answer the emulator gave is checked against the vendor's schema for that operation. `check` answers the
+ * problems of one exchange (`[]` when it conforms); an operation the schema does not know is itself a problem, so an
+ * adapter cannot call an endpoint nobody checked.
+ */
+export interface VendorSchema {
+  /** Where the schema comes from: the npm package and version, or the documentation page of documented shapes. */
+  readonly source: string;
+  /** Why the schema cannot be read here (its package is not installed): the checks are skipped, loudly. */
+  unavailable?(): string | undefined;
+  check(exchange: Exchange): readonly string[] | Promise<readonly string[]>;
+}
+
 export interface ContractKit {
+  /** The vendor's published contract the emulator's exchanges are checked against (CRM and marketing tools). */
+  readonly schema?: VendorSchema;
   /** Cases that cannot apply to this destination, each with the reason (printed as the skip reason). */
   readonly notApplicable: Partial<Record<ContractCase, string>>;
   /** The sync shape the cases use instead of the contract mapping, for a destination that cannot take it. */

@@ -103,6 +103,22 @@ export type Answer = number | 'hang' | 'reset';
 /** Sees every API request with its answer, once answered (control requests excepted). */
 export type AnswerObserver = (request: EmulatorRequest, answer: Answer) => void;
 
+/**
+ * One request and the emulator's answer, as the wire carried them (bodies parsed when JSON): what the contract suite
+ * checks against the vendor's published schema.
+ */
+export interface Exchange {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  /** The request body: parsed JSON, else the text (a CSV upload), undefined when empty. */
+  readonly request: unknown;
+  readonly status: number;
+  /** The answer's body: the value the emulator answered (JSON-shaped), a string, or undefined. */
+  readonly response: unknown;
+}
+
 export interface EmulatorServerOptions {
   readonly rateLimit?: RateLimit | undefined;
   readonly faults?: FaultPlan | undefined;
@@ -267,6 +283,7 @@ export class EmulatorServer implements Emulator {
   readonly #clock: () => number;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #observers = new Set<AnswerObserver>();
+  #exchanges: Exchange[] | undefined;
   #firstOk: number | undefined;
   #lastOk: number | undefined;
 
@@ -333,6 +350,16 @@ export class EmulatorServer implements Emulator {
   observe(observer: AnswerObserver): () => void {
     this.#observers.add(observer);
     return () => this.#observers.delete(observer);
+  }
+
+  /**
+   * Keeps every API request answered from now on with its answer (faults and cut connections are not answers);
+   * returns the function that reads them. For the contract suite's schema checks.
+   */
+  recordExchanges(): () => readonly Exchange[] {
+    this.#exchanges ??= [];
+    const exchanges = this.#exchanges;
+    return () => exchanges;
   }
 
   /** Every API request answered so far, whatever the status. */
@@ -404,6 +431,7 @@ export class EmulatorServer implements Emulator {
 
   #reply(request: EmulatorRequest, res: ServerResponse, reply: EmulatorReply): void {
     this.#tally(request, reply.status);
+    this.#exchanges?.push({ method: request.method, path: request.path, query: request.query, headers: request.headers, request: bodyValue(request.body), status: reply.status, response: reply.status === 204 ? undefined : reply.body });
     if (reply.status >= 200 && reply.status < 300) {
       this.#lastOk = performance.now();
       this.#firstOk ??= this.#lastOk;
@@ -439,6 +467,16 @@ export class EmulatorServer implements Emulator {
 
 function forcedLimit(retryAfterMs: number): RateLimitState {
   return { limit: 0, remaining: 0, retryAfterMs, resetMs: retryAfterMs, windowMs: retryAfterMs };
+}
+
+function bodyValue(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (!text.trim()) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
