@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ApiClient, defineDestination, parseJson, rejected, stopSync, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
+import { ApiClient, bearer, defineDestination, parseJson, rejected, stopSync, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { BrazeEmulator, startBrazeEmulator } from './emulator.js';
-import { authHeader, BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
+import { BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
 
 export { BRAZE_USERS_OBJECT } from './protocol.js';
 
@@ -83,7 +83,8 @@ class BrazeSession implements DestinationSession {
     this.#client = new ApiClient({
       vendor: 'braze',
       baseUrl: endpointOf(config),
-      headers: authHeader(config.api_key),
+      // Authorization: Bearer <REST API key> (https://www.braze.com/docs/api/basics/#rest-api-key).
+      headers: bearer(config.api_key),
       rateLimit: (response) => untilReset(response.headers),
       detail: messageOf,
       // A fatal 4xx refuses the request as a whole (a malformed object, too many objects): the engine splits it;

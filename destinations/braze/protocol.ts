@@ -24,9 +24,6 @@ export const DELETE_IDS_PER_REQUEST = 50;
 export const TRACK_RATE_LIMIT = { requests: 3000, perMs: 3000 } as const;
 export const RATE_HEADERS = { limit: 'x-ratelimit-limit', remaining: 'x-ratelimit-remaining', reset: 'x-ratelimit-reset' } as const;
 
-/** Authentication: `Authorization: Bearer <REST API key>` (https://www.braze.com/docs/api/basics/#rest-api-key). */
-export const authHeader = (apiKey: string): Record<string, string> => ({ authorization: `Bearer ${apiKey}` });
-
 /**
  * Non-fatal errors of a 201 answer: `{"message":"success","errors":[{"type","input_array","index"}]}` — the object at
  * `index` of `input_array` was not processed, the others were. A fatal error is a 4xx with `{"message"}` and nothing

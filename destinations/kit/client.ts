@@ -87,14 +87,12 @@ export class ApiClient {
       signal: this.options.timeoutMs ? AbortSignal.any([call.signal, AbortSignal.timeout(this.options.timeoutMs)]) : call.signal,
     };
     const response = this.options.tokens ? await sendWithToken(this.options.tokens, request, this.options.authorize ?? bearer) : await send(request);
-    const detail = () => redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
-    if (response.status === 429) {
-      const wait = this.options.rateLimit?.(response) ?? retryAfterMs(response.headers);
-      throw new RateLimitedError(`${describeRequest(request)} answered 429${detail() ? `: ${detail()}` : ''}`, wait);
-    }
-    raiseForCommonStatus(request, response, detail());
-    if ((response.status >= 200 && response.status < 300) || call.accept?.includes(response.status)) return response;
-    const what = `${describeRequest(request)} answered ${response.status}${detail() ? `: ${detail()}` : ''}`;
+    if (response.status >= 200 && response.status < 300) return response;
+    const detail = redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
+    const what = `${describeRequest(request)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
+    if (response.status === 429) throw new RateLimitedError(what, this.options.rateLimit?.(response) ?? retryAfterMs(response.headers));
+    raiseForCommonStatus(request, response, detail);
+    if (call.accept?.includes(response.status)) return response;
     throw this.options.refused?.(response, what) ?? new BatchRejectedError(what, `${this.options.vendor}_${response.status}`);
   }
 

@@ -8,7 +8,6 @@
  * destinations/README.md ("Writing a destination") says how an adapter uses them.
  */
 export * from '../destination.js';
-export { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, defineDestination, sunsetPassed } from '../destination.js';
 export { bearer, credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource, type TokenGrant } from '../credentials.js';
 export { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
 export { ApiClient, parseJson, stopSync, type ApiClientOptions, type CallOptions } from './client.js';

@@ -56,7 +56,8 @@ export function sdkModels(entry: string, from: string = import.meta.url): SdkMod
   const check = (type: string, value: unknown, at = '$'): string[] => {
     type = type.trim();
     if (value === undefined) return [];
-    if (type === 'any' || type === 'object' || type === 'AnyType') return value !== null && typeof value === 'object' ? [] : type === 'any' || type === 'AnyType' ? [] : [`${at}: expected an object`];
+    if (type === 'any' || type === 'AnyType') return [];
+    if (type === 'object') return value !== null && typeof value === 'object' ? [] : [`${at}: expected an object`];
     if (type.includes('|')) {
       const options = type.split('|').map((t) => t.trim());
       if (value === null && options.includes('null')) return [];
