@@ -14,15 +14,9 @@ import { tiktok } from './tiktok/adapter.js';
 import { webhook } from './webhook/adapter.js';
 
 /**
- * Every destination type, one line each. Adding a destination:
- *  1. destinations/<type>/adapter.ts: `defineDestination({…})` — config schema, modes, limits from the API's real
- *     numbers (../shared/destinations.md), `apply` answering one outcome per record, typed errors for batch-wide
- *     failures; emulator.ts on the emulator kit, enforcing the API's contract (auth, batch size, rate-limit answers,
- *     partial-failure format);
- *  2. destinations/<type>/contract.ts exporting `kit` (a ContractKit): the shared suite in
- *     test/destination-contract.test.ts finds it by the type's name and fails when it is missing;
- *  3. one line below; the registry test counts the types;
- *  4. a row in destinations/README.md (objects, modes, batch size, rate limit, what delete means, credentials).
+ * Every destination type, one line each. Adding one is said step by step in destinations/README.md ("Writing a
+ * destination"): protocol.ts (the vendor's facts, cited), adapter.ts (verbs on the kit), emulator.ts, contract.ts,
+ * a line here (the registry test counts the types) and a row in the README's table.
  */
 export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta, linkedin, tiktok];
 
