@@ -36,11 +36,13 @@ import {
   CSV_CONTENT_TYPE,
   dataPath,
   DEFAULT_API_VERSION,
+  GONE_CODES,
   DEFAULT_LOGIN_URL,
   LIMIT_INFO_HEADER,
   LINE_ENDINGS,
   PATHS,
   REQUEST_LIMIT_EXCEEDED,
+  RETRYABLE_CODES,
   SALESFORCE_COLLECTION_LIMIT,
   salesforceApiVersion,
   TERMINAL_JOB_STATES,
@@ -172,10 +174,6 @@ export const salesforce = defineDestination<SalesforceConfig>({
   },
 });
 
-/** Statuses of a record worth sending again later (a lock held by another transaction). */
-const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
-/** Statuses saying a record to delete (or update) no longer exists. */
-const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
 
 class SalesforceClient {
   /** The org's API usage from the last `Sforce-Limit-Info` header (`N/M`). */
@@ -483,7 +481,7 @@ class SalesforceSession implements DestinationSession {
     const csv = stringifyCsv([columns, ...rows], { record_delimiter: LINE_ENDINGS[lineEnding] });
     await this.client.call('PUT', PATHS.ingestBatches(job.id), { raw: csv, headers: { 'content-type': CSV_CONTENT_TYPE }, signal: batch.signal });
     let info = await this.client.json<JobInfo>('PATCH', PATHS.ingestJob(job.id), { body: { state: 'UploadComplete' }, signal: batch.signal });
-    while (!TERMINAL_JOB_STATES.includes(info.state)) {
+    while (!TERMINAL_JOB_STATES.has(info.state)) {
       await pause(this.config.bulk_poll_seconds * 1000, batch.signal);
       if (batch.signal.aborted) throw new TransientError(`Bulk job ${job.id} did not finish within bulk_timeout_seconds (${this.config.bulk_timeout_seconds} s)`);
       info = await this.client.json<JobInfo>('GET', PATHS.ingestJob(job.id), { signal: batch.signal });
@@ -524,7 +522,7 @@ function outcomeOf(result: SaveResult | undefined): RecordOutcome {
   const error = result.errors?.[0];
   const code = error?.statusCode ?? 'error';
   const fields = error?.fields?.length ? ` (${error.fields.join(', ')})` : '';
-  return { ok: false, code: code.toLowerCase(), message: redactor.scrub(`${error?.message ?? 'refused by Salesforce'}${fields}`), retryable: RETRYABLE_CODES.has(code) };
+  return { ok: false, code: code.toLowerCase(), message: redactor.scrub(scrubEmails(`${error?.message ?? 'refused by Salesforce'}${fields}`)), retryable: RETRYABLE_CODES.has(code) };
 }
 
 /**

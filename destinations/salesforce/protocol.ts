@@ -219,6 +219,16 @@ export interface SaveResult {
   readonly errors?: readonly { readonly statusCode?: string; readonly message?: string; readonly fields?: readonly string[] }[];
 }
 
+/**
+ * Record status codes (the StatusCode values of a SaveResult's or sf__Error's errors) and what they mean for a
+ * retry: a row lock held by another transaction (UNABLE_TO_LOCK_ROW) or an unavailable server passes; a record
+ * deleted or an Id that names nothing (ENTITY_IS_DELETED, INVALID_CROSS_REFERENCE_KEY, NOT_FOUND) is gone.
+ * Source: SOAP API Developer Guide, "StatusCode" (developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm#statuscode),
+ * which REST and Bulk errors share.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
+export const GONE_CODES: ReadonlySet<string> = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
+
 /** `GET /query`: `{totalSize, done, nextRecordsUrl?, records}`, each record with `attributes {type, url}` (resources_query.htm). */
 export interface QueryResult {
   readonly totalSize: number;
@@ -246,7 +256,7 @@ export type LineEnding = keyof typeof LINE_ENDINGS;
 /** Job states (Get Job Info, `state`): Open, UploadComplete, InProgress, JobComplete, Failed, Aborted. */
 export const JOB_STATES = ['Open', 'UploadComplete', 'InProgress', 'JobComplete', 'Failed', 'Aborted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
-export const TERMINAL_JOB_STATES: readonly JobState[] = ['JobComplete', 'Failed', 'Aborted'];
+export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>(['JobComplete', 'Failed', 'Aborted']);
 
 /**
  * A job's info, as Create a Job, Upload Complete and Get Job Info answer it (what Tideline reads of it).
