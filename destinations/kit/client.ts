@@ -8,7 +8,8 @@ import { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send,
  * how it says "slow down" and "this is what went wrong") and then only calls `request`. Every answer goes through
  * the same steps, in this order:
  *
- * 1. no answer at all (network, timeout) → TransientError (in `send`);
+ * 1. no answer at all (network, timeout) → TransientError (in `send`); an answer the vendor means otherwise than its
+ *    status (`intercept`: Salesforce's 403 for a spent daily allowance) → the error it names;
  * 2. a 429 → `rateLimit(response)`: the vendor's own wait (its rate headers, a daily quota that stops the sync),
  *    else Retry-After → RateLimitedError (the engine pauses every request, without spending a retry);
  * 3. 401/403 → AuthError, 408/5xx → TransientError, each with the vendor's error detail;
@@ -44,6 +45,12 @@ export interface ApiClientOptions {
    * its status, with the detail); undefined leaves the default, a batch rejection `<vendor>_<status>`.
    */
   readonly refused?: (response: HttpResponse, what: string) => Error | undefined;
+  /**
+   * The error for a non-2xx answer whose meaning is not its status's, asked before any other step (undefined: the
+   * usual steps): Salesforce answers a spent daily allowance 403 REQUEST_LIMIT_EXCEEDED, which stops the sync rather
+   * than naming a refused credential.
+   */
+  readonly intercept?: (response: HttpResponse, what: string) => Error | undefined;
 }
 
 export interface CallOptions {
@@ -90,6 +97,8 @@ export class ApiClient {
     if (response.status >= 200 && response.status < 300) return response;
     const detail = redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
     const what = `${describeRequest(request)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
+    const intercepted = this.options.intercept?.(response, what);
+    if (intercepted) throw intercepted;
     if (response.status === 429) throw new RateLimitedError(what, this.options.rateLimit?.(response) ?? retryAfterMs(response.headers));
     raiseForCommonStatus(request, response, detail);
     if (call.accept?.includes(response.status)) return response;

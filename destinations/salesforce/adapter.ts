@@ -4,26 +4,54 @@ import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import type { Logger } from '../../src/log/logger.js';
 import {
+  ApiClient,
   BatchRejectedError,
   defineDestination,
+  noOutcome,
+  Outcomes,
+  parseJson,
+  rejected,
+  scrubEmails,
   StopSyncError,
+  stopSync,
   TransientError,
   type Batch,
+  type CallOptions,
   type ConfigProblem,
   type DestinationContext,
   type DestinationSession,
   type FieldValue,
+  type HttpRequest,
+  type HttpResponse,
   type OutboundRecord,
   type RecordOutcome,
-  type RemoteContext,
   type RemoteField,
   type SyncMode,
-} from '../destination.js';
-import { sendWithToken } from '../credentials.js';
-import { describeRequest, raiseForCommonStatus, type HttpRequest, type HttpResponse } from '../http.js';
+} from '../kit/index.js';
 import { credentialKind, credentialProblems, salesforceAuth, type SalesforceAuth } from './auth.js';
 import { SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
-import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, SALESFORCE_COLLECTION_LIMIT, salesforceApiVersion } from './protocol.js';
+import {
+  apiUsage,
+  bulkErrorCode,
+  CSV_CONTENT_TYPE,
+  dataPath,
+  DEFAULT_API_VERSION,
+  GONE_CODES,
+  DEFAULT_LOGIN_URL,
+  LIMIT_INFO_HEADER,
+  LINE_ENDINGS,
+  PATHS,
+  REQUEST_LIMIT_EXCEEDED,
+  RETRYABLE_CODES,
+  SALESFORCE_COLLECTION_LIMIT,
+  salesforceApiVersion,
+  TERMINAL_JOB_STATES,
+  type ApiError,
+  type BulkResultKind,
+  type JobInfo,
+  type QueryResult,
+  type SaveResult,
+} from './protocol.js';
 
 const url = (what: string) => z.url({ protocol: /^https?$/, error: `an http(s) URL (${what})` });
 
@@ -146,74 +174,75 @@ export const salesforce = defineDestination<SalesforceConfig>({
   },
 });
 
-/** One record's result in a Collections answer (Salesforce's SaveResult). */
-interface SaveResult {
-  readonly id?: string;
-  readonly success: boolean;
-  readonly created?: boolean;
-  readonly errors?: readonly { readonly statusCode?: string; readonly message?: string; readonly fields?: readonly string[] }[];
-}
-
-interface JobInfo {
-  readonly id: string;
-  readonly state: string;
-  readonly errorMessage?: string;
-}
-
-/** Statuses of a record worth sending again later (a lock held by another transaction). */
-const RETRYABLE_CODES = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
-/** Statuses saying a record to delete (or update) no longer exists. */
-const GONE_CODES = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
 
 class SalesforceClient {
   /** The org's API usage from the last `Sforce-Limit-Info` header (`N/M`). */
   usage: string | undefined;
+  #client: Promise<ApiClient> | undefined;
 
   constructor(
     private readonly config: SalesforceConfig,
     private readonly auth: SalesforceAuth,
   ) {}
 
+  /**
+   * The org's API client. The instance is known once the first token answer names it (OAuth flows without
+   * `instance_url`), so it is made on the first call.
+   */
+  #api(signal: AbortSignal): Promise<ApiClient> {
+    this.#client ??= this.auth.instanceUrl(signal).then(
+      (instance) =>
+        new ApiClient({
+          vendor: 'salesforce',
+          baseUrl: `${instance.replace(/\/$/, '')}${dataPath(this.config.api_version)}`,
+          // Tokens renew through the credentials' source on INVALID_SESSION_ID (401), once per refusal.
+          tokens: this.auth.source,
+          timeoutMs: REQUEST_TIMEOUT_MS,
+          detail: (response) => errorsOf(response.text).map((e) => `${e.errorCode}: ${e.message}`).join('; ') || response.text.slice(0, 200),
+          intercept: (response, what) => {
+            this.#track(response);
+            if (response.status !== REQUEST_LIMIT_EXCEEDED.status || !errorsOf(response.text).some((e) => e.errorCode === REQUEST_LIMIT_EXCEEDED.errorCode)) return undefined;
+            return stopSync(`${what.replace(/: .*$/, '')} ${REQUEST_LIMIT_EXCEEDED.errorCode}: the org's daily API request allowance is spent (${this.usage ?? 'usage unknown'}); the sync stops, the rest is sent once the rolling 24-hour window frees requests`);
+          },
+          refused: (response, what) => {
+            const errors = errorsOf(response.text);
+            if (errors.some((e) => e.errorCode === 'INVALID_FIELD' || e.errorCode === 'NOT_FOUND' || e.errorCode === 'INVALID_TYPE')) {
+              return stopSync(`${what}; fix the object or mapping, or check it with \`tideline validate --remote\``);
+            }
+            return new BatchRejectedError(what, (errors[0]?.errorCode ?? `http_${response.status}`).toLowerCase());
+          },
+        }),
+    );
+    return this.#client;
+  }
+
+  #track(response: HttpResponse): void {
+    this.usage = apiUsage(response.headers.get(LIMIT_INFO_HEADER)) ?? this.usage;
+  }
+
   /** One REST call with a token of the session's credentials (renewed once on a 401), failures typed. */
-  async call(method: HttpRequest['method'], path: string, body: string | undefined, signal: AbortSignal, contentType = 'application/json'): Promise<HttpResponse> {
-    const budget = AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
-    const instance = await this.auth.instanceUrl(budget);
-    const request: HttpRequest = {
-      method,
-      url: `${instance.replace(/\/$/, '')}/services/data/v${this.config.api_version}${path}`,
-      headers: { 'content-type': contentType, accept: 'application/json', 'user-agent': 'tideline-salesforce' },
-      body,
-      signal: budget,
-    };
-    const response = await sendWithToken(this.auth.source, request);
-    const usage = /api-usage=(\d+\/\d+)/.exec(response.headers.get('sforce-limit-info') ?? '');
-    if (usage) this.usage = usage[1];
-    const errors = response.status >= 300 ? errorsOf(response.text) : [];
-    if (errors.some((e) => e.errorCode === 'REQUEST_LIMIT_EXCEEDED')) {
-      throw new StopSyncError(`${describeRequest(request)} answered ${response.status} REQUEST_LIMIT_EXCEEDED: the org's daily API request allowance is spent (${this.usage ?? 'usage unknown'}); the sync stops, the rest is sent once the rolling 24-hour window frees requests`);
-    }
-    raiseForCommonStatus(request, response, errors[0]?.errorCode);
-    if (response.status >= 300) {
-      const detail = redactor.scrub(errors.map((e) => `${e.errorCode}: ${e.message}`).join('; ') || response.text.slice(0, 200));
-      if (errors.some((e) => e.errorCode === 'INVALID_FIELD' || e.errorCode === 'NOT_FOUND' || e.errorCode === 'INVALID_TYPE')) {
-        throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${detail}; fix the object or mapping, or check it with \`tideline validate --remote\``);
-      }
-      throw new BatchRejectedError(`${describeRequest(request)} answered ${response.status}: ${detail}`, (errors[0]?.errorCode ?? `http_${response.status}`).toLowerCase());
-    }
+  async call(method: HttpRequest['method'], path: string, call: CallOptions): Promise<HttpResponse> {
+    const response = await (await this.#api(call.signal)).request(method, path, call);
+    this.#track(response);
     return response;
+  }
+
+  /** `call`, then its JSON answer; an answer that is not the JSON asked for is a transient failure. */
+  async json<T>(method: HttpRequest['method'], path: string, call: CallOptions): Promise<T> {
+    const body = parseJson<T>((await this.call(method, path, call)).text);
+    if (body === undefined) throw new TransientError(`Salesforce answered ${method} ${path.split('?')[0]} with no JSON`);
+    return body;
   }
 
   /** The object's fields; `lookupOnly`: only those that can find a record (External ID fields, Id, Email). */
   async describe(object: string, signal: AbortSignal, lookupOnly = false): Promise<RemoteField[]> {
-    const response = await this.call('GET', `/sobjects/${encodeURIComponent(object)}/describe`, undefined, signal);
-    const body = JSON.parse(response.text) as { fields: { name: string; type: string; createable: boolean; updateable: boolean; idLookup?: boolean }[] };
+    const body = await this.json<{ fields: { name: string; type: string; createable: boolean; updateable: boolean; idLookup?: boolean }[] }>('GET', PATHS.describe(object), { signal });
     return body.fields.filter((f) => !lookupOnly || f.idLookup === true || f.type === 'email').map((f) => ({ name: f.name, type: f.type, readOnly: !f.createable || !f.updateable }));
   }
 
   /** `POST` (create) or `PATCH` (update by Id) `/composite/sobjects` with `allOrNone: false`: one result per record, in order. */
   async collection(method: 'POST' | 'PATCH', records: readonly Record<string, unknown>[], signal: AbortSignal): Promise<SaveResult[]> {
-    const response = await this.call(method, '/composite/sobjects', JSON.stringify({ allOrNone: false, records }), signal);
-    return JSON.parse(response.text) as SaveResult[];
+    return this.json<SaveResult[]>(method, PATHS.collections, { body: { allOrNone: false, records }, signal });
   }
 
   /**
@@ -223,8 +252,7 @@ class SalesforceClient {
   async find(object: string, field: string, values: readonly string[], signal: AbortSignal, eq?: readonly [string, string]): Promise<[string, string][]> {
     const quote = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     const soql = `SELECT Id, ${field} FROM ${object} WHERE ${eq ? `${eq[0]} = ${quote(eq[1])} AND ` : ''}${field} IN (${values.map(quote).join(',')})`;
-    const response = await this.call('GET', `/query?q=${encodeURIComponent(soql)}`, undefined, signal);
-    const records = (JSON.parse(response.text) as { records: Record<string, unknown>[] }).records;
+    const { records } = await this.json<QueryResult>('GET', PATHS.query, { query: { q: soql }, signal });
     const value = (r: Record<string, unknown>) => String(Object.entries(r).find(([k]) => k.toLowerCase() === field.toLowerCase())?.[1] ?? '');
     return records.map((r) => [String(r['Id']), value(r)]);
   }
@@ -250,12 +278,12 @@ class SalesforceSession implements DestinationSession {
   async check(): Promise<void> {
     const signal = AbortSignal.timeout(30_000);
     if (this.context.mode !== 'audience') {
-      await this.client.call('GET', '/limits', undefined, signal);
+      await this.client.call('GET', PATHS.limits, { signal });
       return;
     }
     const campaignId = campaignOf(this.context.object);
     try {
-      await this.client.call('GET', `/sobjects/Campaign/${campaignId}?fields=Id`, undefined, signal);
+      await this.client.call('GET', PATHS.record('Campaign', campaignId), { query: { fields: 'Id' }, signal });
     } catch (error) {
       if (error instanceof StopSyncError && /NOT_FOUND/.test(error.message)) throw new StopSyncError(`Salesforce has no Campaign ${campaignId} (object \`${this.context.object}\`), or this user cannot read it`);
       throw error;
@@ -265,7 +293,7 @@ class SalesforceSession implements DestinationSession {
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     switch (batch.operation) {
       case 'upsert':
-        return this.#bulk ? this.bulkUpsert(batch) : this.inChunks(batch, (records) => this.collectionUpsert(batch, records));
+        return this.#bulk ? this.bulkUpsert(batch) : this.inChunks(batch, (records) => this.collectionUpsert(batch, records), externalId);
       case 'delete':
         return this.inChunks(batch, (records) => this.collectionDelete(batch, records));
       case 'add':
@@ -285,20 +313,24 @@ class SalesforceSession implements DestinationSession {
 
   /**
    * Sends a batch `batch_size` records per request, one request after another. When a later request fails transiently,
-   * the records already answered keep their outcomes and the rest come back as retryable.
+   * the records already answered keep their outcomes and the rest come back as retryable. With `identity`, a record
+   * naming the same Salesforce record as an earlier one of the batch is rejected `duplicate_key` rather than sent.
    */
-  private async inChunks(batch: Batch, send: (records: readonly OutboundRecord[]) => Promise<RecordOutcome[]>): Promise<RecordOutcome[]> {
-    const outcomes: RecordOutcome[] = [];
-    for (let i = 0; i < batch.records.length; i += this.config.batch_size) {
+  private async inChunks(batch: Batch, send: (records: readonly OutboundRecord[]) => Promise<RecordOutcome[]>, identity?: (record: OutboundRecord) => string): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'salesforce');
+    const items = identity ? outcomes.distinct(identity) : outcomes.pending();
+    for (let i = 0; i < items.length; i += this.config.batch_size) {
+      const chunk = items.slice(i, i + this.config.batch_size);
       try {
-        outcomes.push(...(await send(batch.records.slice(i, i + this.config.batch_size))));
+        const answered = await send(chunk.map((item) => item.record));
+        chunk.forEach((item, n) => outcomes.settle(item.index, answered[n] ?? noOutcome('salesforce')));
       } catch (error) {
         if (!(error instanceof TransientError) || i === 0) throw error;
-        const rest: RecordOutcome = { ok: false, code: 'transient', message: error.message, retryable: true };
-        return [...outcomes, ...batch.records.slice(i).map(() => rest)];
+        outcomes.settleAll(items.slice(i), () => ({ ok: false, code: 'transient', message: error.message, retryable: true }));
+        break;
       }
     }
-    return outcomes;
+    return outcomes.done();
   }
 
   private async collectionUpsert(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
@@ -306,8 +338,7 @@ class SalesforceSession implements DestinationSession {
       allOrNone: false,
       records: records.map((r) => ({ attributes: { type: batch.object }, ...this.values(r.fields), [batch.keyField]: r.key })),
     };
-    const response = await this.client.call('PATCH', `/composite/sobjects/${encodeURIComponent(batch.object)}/${encodeURIComponent(batch.keyField)}`, JSON.stringify(body), batch.signal);
-    const results = JSON.parse(response.text) as SaveResult[];
+    const results = await this.client.json<SaveResult[]>('PATCH', PATHS.collectionUpsert(batch.object, batch.keyField), { body, signal: batch.signal });
     return records.map((_, i) => outcomeOf(results[i]));
   }
 
@@ -326,8 +357,8 @@ class SalesforceSession implements DestinationSession {
   private async deleteIds(ids: readonly (string | undefined)[], signal: AbortSignal): Promise<RecordOutcome[]> {
     const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
     if (!known.length) return ids.map(() => ({ ok: true }));
-    const response = await this.client.call('DELETE', `/composite/sobjects?ids=${known.map(encodeURIComponent).join(',')}&allOrNone=false`, undefined, signal);
-    const byId = new Map((JSON.parse(response.text) as SaveResult[]).map((r) => [r.id, r]));
+    const results = await this.client.json<SaveResult[]>('DELETE', PATHS.collections, { query: { ids: known.join(','), allOrNone: 'false' }, signal });
+    const byId = new Map(results.map((r) => [r.id, r]));
     return ids.map((id): RecordOutcome => {
       const result = id === undefined ? undefined : byId.get(id);
       if (!result || result.success || GONE_CODES.has(result.errors?.[0]?.statusCode ?? '')) return { ok: true };
@@ -381,7 +412,7 @@ class SalesforceSession implements DestinationSession {
       const again = await this.updateMembers(existing.map(([i, id]) => [id, fields[i]!]), batch.signal);
       existing.forEach(([i], n) => (outcomes[i] = again[n]));
     }
-    return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'no outcome for this member', retryable: true });
+    return outcomes.map((o) => o ?? noOutcome('salesforce'));
   }
 
   /**
@@ -431,44 +462,52 @@ class SalesforceSession implements DestinationSession {
 
   /**
    * One Bulk API 2.0 upsert job for the batch: create, upload the CSV, close, poll until it ends, then read the
-   * per-row results (successfulResults, failedResults, unprocessedrecords) and match them to records by external id.
+   * per-row result CSVs (successfulResults, failedResults; protocol.ts) and match them to records by external id
+   * (Salesforce does not keep the upload's order). A record repeated in the batch is rejected before the upload
+   * (Salesforce would fail both rows DUPLICATE_EXTERNAL_ID); one no result names is retried (`no_outcome`).
    */
   private async bulkUpsert(batch: Batch): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'salesforce');
+    const sent = outcomes.distinct(externalId);
     const columns = [batch.keyField, ...this.context.fields.map((f) => f.name)];
     // Bulk CSV: an empty cell leaves the field as it is, #N/A clears it.
-    const rows = batch.records.map((r) => [r.key, ...columns.slice(1).map((c) => (c in r.fields ? csvValue(r.fields[c]!) : ''))]);
-    const job = JSON.parse(
-      (await this.client.call('POST', '/jobs/ingest', JSON.stringify({ object: batch.object, operation: 'upsert', externalIdFieldName: batch.keyField, contentType: 'CSV', lineEnding: 'LF' }), batch.signal)).text,
-    ) as JobInfo;
+    const rows = sent.map(({ record: r }) => [r.key, ...columns.slice(1).map((c) => (c in r.fields ? csvValue(r.fields[c]!) : ''))]);
+    const lineEnding = 'LF';
+    const job = await this.client.json<JobInfo>('POST', PATHS.ingestJobs, {
+      body: { object: batch.object, operation: 'upsert', externalIdFieldName: batch.keyField, contentType: 'CSV', lineEnding },
+      signal: batch.signal,
+    });
     this.#jobs++;
-    await this.client.call('PUT', `/jobs/ingest/${job.id}/batches`, stringifyCsv([columns, ...rows]), batch.signal, 'text/csv');
-    await this.client.call('PATCH', `/jobs/ingest/${job.id}`, JSON.stringify({ state: 'UploadComplete' }), batch.signal);
-    let info = job;
-    while (!['JobComplete', 'Failed', 'Aborted'].includes(info.state)) {
+    const csv = stringifyCsv([columns, ...rows], { record_delimiter: LINE_ENDINGS[lineEnding] });
+    await this.client.call('PUT', PATHS.ingestBatches(job.id), { raw: csv, headers: { 'content-type': CSV_CONTENT_TYPE }, signal: batch.signal });
+    let info = await this.client.json<JobInfo>('PATCH', PATHS.ingestJob(job.id), { body: { state: 'UploadComplete' }, signal: batch.signal });
+    while (!TERMINAL_JOB_STATES.has(info.state)) {
       await pause(this.config.bulk_poll_seconds * 1000, batch.signal);
       if (batch.signal.aborted) throw new TransientError(`Bulk job ${job.id} did not finish within bulk_timeout_seconds (${this.config.bulk_timeout_seconds} s)`);
-      info = JSON.parse((await this.client.call('GET', `/jobs/ingest/${job.id}`, undefined, batch.signal)).text) as JobInfo;
+      info = await this.client.json<JobInfo>('GET', PATHS.ingestJob(job.id), { signal: batch.signal });
     }
     this.#logger.debug({ job: job.id, state: info.state }, `salesforce bulk job ${job.id}: ${info.state}`);
     if (info.state === 'Failed' && /field name not found|InvalidBatch/i.test(info.errorMessage ?? '')) {
-      throw new StopSyncError(`Salesforce Bulk job ${job.id} failed: ${redactor.scrub(info.errorMessage ?? '')}; fix the mapping, or check it with \`tideline validate --remote\``);
+      throw new StopSyncError(`Salesforce Bulk job ${job.id} failed: ${redactor.scrub(scrubEmails(info.errorMessage ?? ''))}; fix the mapping, or check it with \`tideline validate --remote\``);
     }
-    const byKey = new Map(batch.records.map((r, i) => [r.key.toLowerCase(), i]));
-    const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
-    const read = async (kind: string) => parseCsv((await this.client.call('GET', `/jobs/ingest/${job.id}/${kind}/`, undefined, batch.signal)).text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-    const index = (row: Record<string, string>) => byKey.get(String(row[batch.keyField] ?? Object.entries(row).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase());
-    for (const row of await read('successfulResults')) {
+    const byKey = new Map(sent.map(({ index, record }) => [record.key.toLowerCase(), index]));
+    const index = (row: Record<string, string>) => byKey.get((Object.entries(row).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase());
+    for (const row of await this.results(job.id, 'successfulResults', batch.signal)) {
       const i = index(row);
-      if (i !== undefined) outcomes[i] = { ok: true, destinationId: row['sf__Id'] || undefined };
+      if (i !== undefined) outcomes.settle(i, { ok: true, destinationId: row['sf__Id'] || undefined });
     }
-    for (const row of await read('failedResults')) {
+    for (const row of await this.results(job.id, 'failedResults', batch.signal)) {
       const i = index(row);
-      if (i === undefined) continue;
-      const [code = 'bulk_error', message = 'refused by Salesforce'] = (row['sf__Error'] ?? '').split(':');
-      outcomes[i] = { ok: false, code: code.toLowerCase(), message: redactor.scrub(message), retryable: RETRYABLE_CODES.has(code) };
+      if (i !== undefined) outcomes.settle(i, bulkFailure(row['sf__Error'] ?? ''));
     }
-    const missing: RecordOutcome = { ok: false, code: info.state === 'JobComplete' ? 'no_outcome' : `job_${info.state.toLowerCase()}`, message: `not processed by Bulk job ${job.id} (${info.state})`, retryable: true };
-    return outcomes.map((o) => o ?? missing);
+    if (info.state !== 'JobComplete') outcomes.settleAll(outcomes.pending(), () => ({ ok: false, code: `job_${info.state.toLowerCase()}`, message: `not processed by Bulk job ${job.id} (${info.state})`, retryable: true }));
+    return outcomes.done();
+  }
+
+  /** A result CSV of a job, asked as CSV (`Accept: text/csv`), one object per row by its header. */
+  private async results(jobId: string, kind: BulkResultKind, signal: AbortSignal): Promise<Record<string, string>[]> {
+    const response = await this.client.call('GET', PATHS.ingestResults(jobId, kind), { headers: { accept: CSV_CONTENT_TYPE }, signal });
+    return parseBulkCsv(response.text);
   }
 
   /** Field values for a Collections request: under `null_policy: overwrite` a null clears the field. */
@@ -478,13 +517,35 @@ class SalesforceSession implements DestinationSession {
 }
 
 function outcomeOf(result: SaveResult | undefined): RecordOutcome {
-  if (!result) return { ok: false, code: 'no_outcome', message: 'Salesforce answered no result for this record', retryable: true };
+  if (!result) return noOutcome('salesforce');
   if (result.success) return { ok: true, destinationId: result.id };
   const error = result.errors?.[0];
   const code = error?.statusCode ?? 'error';
   const fields = error?.fields?.length ? ` (${error.fields.join(', ')})` : '';
-  return { ok: false, code: code.toLowerCase(), message: redactor.scrub(`${error?.message ?? 'refused by Salesforce'}${fields}`), retryable: RETRYABLE_CODES.has(code) };
+  return { ok: false, code: code.toLowerCase(), message: redactor.scrub(scrubEmails(`${error?.message ?? 'refused by Salesforce'}${fields}`)), retryable: RETRYABLE_CODES.has(code) };
 }
+
+/**
+ * A failed row's outcome: `sf__Error` is "error code and message" — the code before the first ':', the message the
+ * whole text (it holds colons itself: "Required fields are missing: [LastName]:LastName --"), e-mails scrubbed.
+ */
+export function bulkFailure(sfError: string): RecordOutcome {
+  const code = bulkErrorCode(sfError);
+  const message = redactor.scrub(scrubEmails(sfError)) || 'refused by Salesforce';
+  return code ? { ok: false, code: code.toLowerCase(), message, retryable: RETRYABLE_CODES.has(code) } : rejected('bulk_error', message);
+}
+
+/**
+ * A Bulk result CSV (RFC 4180 as Salesforce writes it: quoted values, commas and line breaks inside quotes, LF or
+ * CRLF): one object per row, by the header row's names. An empty answer has no rows.
+ */
+export function parseBulkCsv(text: string): Record<string, string>[] {
+  if (!text.trim()) return [];
+  return parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: false, bom: true }) as Record<string, string>[];
+}
+
+/** The Salesforce record an upsert names: its External ID value, which Salesforce matches ignoring case. */
+const externalId = (record: OutboundRecord): string => record.key.toLowerCase();
 
 function campaignOf(object: string): string {
   const match = CAMPAIGN.exec(object);
@@ -496,13 +557,9 @@ function csvValue(value: FieldValue): string {
   return value === null ? '#N/A' : String(value);
 }
 
-function errorsOf(text: string): { errorCode?: string; message?: string }[] {
-  try {
-    const body = JSON.parse(text) as unknown;
-    return Array.isArray(body) ? (body as { errorCode?: string; message?: string }[]) : [];
-  } catch {
-    return [];
-  }
+function errorsOf(text: string): ApiError[] {
+  const body = parseJson<unknown>(text);
+  return Array.isArray(body) ? (body as ApiError[]) : [];
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {

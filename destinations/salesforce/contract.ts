@@ -1,4 +1,5 @@
 import type { ContractKit } from '../emulator-kit/contract.js';
+import { salesforceDocumentedShapes } from './documented-shapes.js';
 import { startSalesforceEmulator } from './emulator.js';
 
 /** The campaign of the audience case. */
@@ -12,6 +13,7 @@ const SEEDED = 100;
  * contract mapping as custom CampaignMember fields.
  */
 export const kit: ContractKit = {
+  schema: salesforceDocumentedShapes(),
   notApplicable: {
     'rate-limit': 'Salesforce has no per-second limit: its daily org allowance (403 REQUEST_LIMIT_EXCEEDED) stops the sync, see salesforce.test.ts',
   },
@@ -31,8 +33,10 @@ export const kit: ContractKit = {
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Email domain is not allowed by a validation rule' } : undefined),
     });
+    const exchanges = emulator.server.recordExchanges();
     let seeded = false;
     return {
+      exchanges,
       destination: (o = {}) => ({
         type: 'salesforce',
         instance_url: emulator.endpoint,

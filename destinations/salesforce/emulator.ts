@@ -7,15 +7,23 @@ import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiCon
 import type { SalesforceCredentialKind } from './auth.js';
 import {
   DEFAULT_LOGIN_URL,
+  BULK_UPLOAD_MAX_BYTES,
+  CSV_CONTENT_TYPE,
   INVALID_SESSION,
   isRetired,
   JWT_ALGORITHM,
   JWT_BEARER_GRANT,
   JWT_MAX_LIFETIME_SECONDS,
+  LIMIT_INFO_HEADER,
+  LINE_ENDINGS,
   REFRESH_TOKEN_GRANT,
+  REQUEST_LIMIT_EXCEEDED,
+  RESULT_COLUMNS,
   RETIRED_VERSION_STATUS,
   SALESFORCE_COLLECTION_LIMIT,
   TOKEN_PATH,
+  type JobState,
+  type LineEnding,
   type TokenError,
 } from './protocol.js';
 
@@ -35,7 +43,9 @@ import {
  *    required field missing, a read-only field, the same external id twice in the request); an unknown field is a
  *    400 `INVALID_FIELD` for the whole request; delete by ids;
  *  - Bulk API 2.0 ingest jobs (create, upload CSV, UploadComplete, then InProgress and JobComplete on later polls),
- *    with successfulResults / failedResults / unprocessedrecords CSVs; an unknown column fails the job;
+ *    with successfulResults / failedResults / unprocessedrecords CSVs as Salesforce writes them (the `sf__` columns,
+ *    then the uploaded ones; the `sf__` names and every value quoted; lines ending as the job's lineEnding;
+ *    `sf__Error` = `CODE:message:fields --`); an unknown column fails the job;
  *  - sObject Collections create (`POST /composite/sobjects`) and update by Id (`PATCH /composite/sobjects`), ≤ 200
  *    records, answered the same way; used for campaign membership: a CampaignMember needs a Campaign and a Contact
  *    (or Lead) that exist (else `INVALID_CROSS_REFERENCE_KEY` for that record) and is refused `DUPLICATE_VALUE`
@@ -150,7 +160,10 @@ interface IngestJob {
   readonly object: string;
   readonly operation: string;
   readonly externalIdFieldName: string;
-  state: 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
+  readonly lineEnding: LineEnding;
+  readonly apiVersion: number;
+  readonly createdDate: string;
+  state: JobState;
   csv: string;
   polls: number;
   errorMessage?: string;
@@ -263,7 +276,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const jobs = new Map<string, IngestJob>();
   let used = 0;
   let nextId = 1;
-  const limitInfo = () => ({ 'sforce-limit-info': `api-usage=${Math.min(used, dailyLimit)}/${dailyLimit}` });
+  const limitInfo = () => ({ [LIMIT_INFO_HEADER]: `api-usage=${Math.min(used, dailyLimit)}/${dailyLimit}` });
+  const limitExceeded = { status: REQUEST_LIMIT_EXCEEDED.status, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: REQUEST_LIMIT_EXCEEDED.errorCode }] };
 
   const api: ApiContract = {
     authenticate: (request) => {
@@ -275,11 +289,11 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       if (expires !== undefined) stats.expiredSessions++;
       return { status: INVALID_SESSION.status, body: [{ message: INVALID_SESSION.message, errorCode: INVALID_SESSION.errorCode }] };
     },
-    tooManyRequests: () => ({ status: 403, body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] }),
+    tooManyRequests: () => limitExceeded,
     serverError: (status) => ({ status, body: [{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support', errorCode: 'UNKNOWN_EXCEPTION' }] }),
     handle: (request, store) => {
       if (request.path === TOKEN_PATH) return tokenEndpoint(request);
-      if (++used > dailyLimit) return { status: 403, headers: limitInfo(), body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }] };
+      if (++used > dailyLimit) return { ...limitExceeded, headers: limitInfo() };
       const reply = route(request, store);
       return { ...reply, headers: { ...limitInfo(), ...reply.headers } };
     },
@@ -357,7 +371,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const upsert = /^\/composite\/sobjects\/(\w+)\/(\w+)$/.exec(path);
     if (method === 'PATCH' && upsert) return collectionUpsert(store, upsert[1]!, upsert[2]!, requestJson(request));
     if (method === 'DELETE' && path === '/composite/sobjects') return collectionDelete(store, request.query);
-    if (method === 'POST' && path === '/jobs/ingest') return createJob(requestJson(request));
+    if (method === 'POST' && path === '/jobs/ingest') return createJob(requestJson(request), Number(match[1]));
     const job = /^\/jobs\/ingest\/(\w+)(\/batches|\/successfulResults\/?|\/failedResults\/?|\/unprocessedrecords\/?)?$/.exec(path);
     if (job) return jobRoute(store, method, job[1]!, job[2] ?? '', request);
     return notFound();
@@ -495,7 +509,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const equal = eq && eqRaw !== undefined ? comparable(eq, eqRaw.replace(/\\(.)/g, '$1')) : undefined;
     const records = [...store.object(canonicalObject(object)).values()]
       .filter((r) => values.has(comparable(ext, r[ext.name])) && (eq === undefined || comparable(eq, r[eq.name]) === equal))
-      .map((r) => ({ attributes: { type: canonicalObject(object) }, Id: r['Id'], [ext.name]: r[ext.name] }));
+      .map((r) => ({ attributes: attributesOf(canonicalObject(object), String(r['Id'])), Id: r['Id'], [ext.name]: r[ext.name] }));
     return { status: 200, body: { totalSize: records.length, done: true, records } };
   }
 
@@ -504,7 +518,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     if (!fieldsOf(object)) return { status: 404, body: [{ message: `The requested resource does not exist: sObject type '${object}' is not supported.`, errorCode: 'NOT_FOUND' }] };
     const found = canonicalObject(object) === 'Campaign' ? campaign(store, id) : findId(store, canonicalObject(object), id);
     if (found === undefined) return notFound();
-    return { status: 200, body: { attributes: { type: canonicalObject(object) }, ...store.object(canonicalObject(object)).get(found) } };
+    return { status: 200, body: { attributes: attributesOf(canonicalObject(object), found), ...store.object(canonicalObject(object)).get(found) } };
   }
 
   /** The stored Id of a campaign; in the sandbox a well-formed unknown Id is created as a campaign. */
@@ -598,15 +612,17 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     return { status: 200, body: results };
   }
 
-  function createJob(body: unknown): EmulatorReply {
+  function createJob(body: unknown, apiVersion: number): EmulatorReply {
     const b = (body ?? {}) as Record<string, unknown>;
     if (b['operation'] !== 'upsert' || typeof b['object'] !== 'string' || typeof b['externalIdFieldName'] !== 'string' || (b['contentType'] ?? 'CSV') !== 'CSV') {
       return { status: 400, body: [{ message: 'the emulator takes upsert jobs with object, externalIdFieldName and contentType CSV', errorCode: 'INVALIDJOB' }] };
     }
+    const lineEnding = b['lineEnding'] ?? 'LF';
+    if (lineEnding !== 'LF' && lineEnding !== 'CRLF') return { status: 400, body: [{ message: `Invalid lineEnding: ${String(lineEnding)} (LF or CRLF)`, errorCode: 'INVALIDJOB' }] };
     const ext = externalIdField(b['object'], b['externalIdFieldName']);
     if ('status' in ext) return ext;
     const id = `750${String(jobs.size + 1).padStart(12, '0')}`;
-    const job: IngestJob = { id, object: b['object'], operation: 'upsert', externalIdFieldName: ext.name, state: 'Open', csv: '', polls: 0, successful: '', failed: '', unprocessed: '', processed: 0, failures: 0 };
+    const job: IngestJob = { id, object: b['object'], operation: 'upsert', externalIdFieldName: ext.name, lineEnding, apiVersion, createdDate: new Date().toISOString(), state: 'Open', csv: '', polls: 0, successful: '', failed: '', unprocessed: '', processed: 0, failures: 0 };
     jobs.set(id, job);
     stats.bulkJobs++;
     return { status: 200, body: jobInfo(job) };
@@ -617,8 +633,9 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     if (!job) return notFound();
     if (sub === '/batches' && method === 'PUT') {
       if (job.state !== 'Open') return { status: 409, body: [{ message: `the job is ${job.state}: data can be uploaded only while it is Open`, errorCode: 'INVALIDJOBSTATE' }] };
-      if (request.body.length > 100 * 1024 * 1024) return { status: 400, body: [{ message: 'the upload exceeds 100 MB', errorCode: 'INVALIDBATCH' }] };
-      job.csv += job.csv ? request.body.toString('utf8').split('\n').slice(1).join('\n') : request.body.toString('utf8');
+      if (request.body.length > BULK_UPLOAD_MAX_BYTES) return { status: 400, body: [{ message: 'the upload exceeds 100 MB', errorCode: 'INVALIDBATCH' }] };
+      const eol = LINE_ENDINGS[job.lineEnding];
+      job.csv += job.csv ? request.body.toString('utf8').split(eol).slice(1).join(eol) : request.body.toString('utf8');
       return { status: 201 };
     }
     if (sub === '' && method === 'PATCH') {
@@ -648,7 +665,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const unknown = columns.find((c) => !field(job.object, c));
     if (unknown) {
       job.errorMessage = `InvalidBatch : Field name not found : ${unknown}`;
-      job.unprocessed = stringifyCsv(rows, { header: true, columns });
+      job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, rows);
       return;
     }
     const ext = field(job.object, job.externalIdFieldName)!;
@@ -666,13 +683,13 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       const extValue = String(values[ext.name] ?? '');
       const result = (seen.get(extValue.toLowerCase()) ?? 0) > 1 ? failure('DUPLICATE_EXTERNAL_ID', `Duplicate external id specified: ${extValue}`, [ext.name]) : upsertOne(store, job.object, ext, values);
       if (result.success) successful.push({ sf__Id: result.id!, sf__Created: String(result.created), ...row });
-      else failed.push({ sf__Id: '', sf__Error: result.errors.map((e) => `${e.statusCode}:${e.message}:${e.fields.join(';')}`).join('|'), ...row });
+      else failed.push({ sf__Id: '', sf__Error: result.errors.map((e) => `${e.statusCode}:${e.message}:${e.fields.join(',')} --`).join(' '), ...row });
     }
     job.processed = rows.length;
     job.failures = failed.length;
-    job.successful = stringifyCsv(successful, { header: true, columns: ['sf__Id', 'sf__Created', ...columns] });
-    job.failed = stringifyCsv(failed, { header: true, columns: ['sf__Id', 'sf__Error', ...columns] });
-    job.unprocessed = stringifyCsv([], { header: true, columns });
+    job.successful = resultCsv(job, 'successfulResults', columns, successful);
+    job.failed = resultCsv(job, 'failedResults', columns, failed);
+    job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, []);
   }
 
   const server = await EmulatorServer.start(api, { faults: options.faults });
@@ -704,20 +721,49 @@ function sandboxApp() {
   return { credentials, oauth };
 }
 
+/**
+ * A result CSV as Salesforce writes it (protocol.ts, RESULT_COLUMNS): the `sf__` columns (names quoted), then the
+ * uploaded columns as they were named; every value quoted; lines ending as the job's lineEnding.
+ */
+function resultCsv(job: IngestJob, kind: keyof typeof RESULT_COLUMNS, columns: readonly string[], rows: readonly Record<string, string>[]): string {
+  const eol = LINE_ENDINGS[job.lineEnding];
+  const own = RESULT_COLUMNS[kind];
+  const header = [...own.map((c) => `"${c}"`), stringifyCsv([columns as string[]], { record_delimiter: '' })].filter(Boolean).join(',');
+  const body = stringifyCsv(rows as Record<string, string>[], { columns: [...own, ...columns], quoted: true, quoted_empty: true, record_delimiter: eol });
+  return `${header}${eol}${body}`;
+}
+
+/** A job's info as Create a Job, Upload Complete and Get Job Info answer it (the fields Salesforce documents). */
 function jobInfo(job: IngestJob) {
   return {
     id: job.id,
     operation: job.operation,
     object: job.object,
-    externalIdFieldName: job.externalIdFieldName,
+    createdById: '005000000000001AAA',
+    createdDate: job.createdDate,
+    systemModstamp: job.createdDate,
     state: job.state,
+    externalIdFieldName: job.externalIdFieldName,
+    concurrencyMode: 'Parallel',
     contentType: 'CSV',
-    lineEnding: 'LF',
-    apiVersion: 62.0,
+    apiVersion: job.apiVersion,
+    jobType: 'V2Ingest',
+    ...(job.state === 'Open' ? { contentUrl: `services/data/v${job.apiVersion.toFixed(1)}/jobs/ingest/${job.id}/batches` } : {}),
+    lineEnding: job.lineEnding,
+    columnDelimiter: 'COMMA',
     numberRecordsProcessed: job.state === 'JobComplete' ? job.processed : 0,
     numberRecordsFailed: job.state === 'JobComplete' ? job.failures : 0,
+    retries: 0,
+    totalProcessingTime: 0,
+    apiActiveProcessingTime: 0,
+    apexProcessingTime: 0,
     ...(job.state === 'Failed' ? { errorMessage: job.errorMessage } : {}),
   };
+}
+
+/** A record's `attributes`: its type and URL, as query and retrieve answers carry them. */
+function attributesOf(type: string, id: string, version = '62.0') {
+  return { type, url: `/services/data/v${version}/sobjects/${type}/${id}` };
 }
 
 function fromCsv(type: string, raw: string): unknown {
@@ -749,7 +795,7 @@ function sameId(a: string, b: string): boolean {
 }
 
 function csvReply(text: string): EmulatorReply {
-  return { status: 200, headers: { 'content-type': 'text/csv' }, body: text };
+  return { status: 200, headers: { 'content-type': CSV_CONTENT_TYPE }, body: text };
 }
 
 function notFound(): EmulatorReply {

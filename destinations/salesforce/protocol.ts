@@ -145,3 +145,157 @@ export function isRetired(version: string, today: string): boolean {
  * the usual error array.
  */
 export const RETIRED_VERSION_STATUS = 410;
+
+// ---- REST resources Tideline calls ----
+
+/**
+ * Every REST and Bulk API 2.0 resource lives under `/services/data/vXX.X` on the org's instance.
+ * Source: REST API Developer Guide, "Resources by Version" / "Versions"
+ * (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_versions.htm).
+ */
+export const dataPath = (version: string): string => `/services/data/v${version}`;
+
+/** The resources, relative to `dataPath`; each operation's documented shape is in documented-shapes.ts. */
+export const PATHS = {
+  /** `GET /limits`: the org's limits, `{<LimitName>: {Max, Remaining}}` (resources_limits.htm). */
+  limits: '/limits',
+  /** `GET /sobjects/{sObject}/describe` (resources_sobject_describe.htm). */
+  describe: (object: string) => `/sobjects/${encodeURIComponent(object)}/describe`,
+  /** `GET /sobjects/{sObject}/{id}?fields=…` (resources_sobject_retrieve.htm). */
+  record: (object: string, id: string) => `/sobjects/${encodeURIComponent(object)}/${encodeURIComponent(id)}`,
+  /** `GET /query?q=<SOQL>` (resources_query.htm). */
+  query: '/query',
+  /**
+   * sObject Collections: `POST` creates, `PATCH` updates by Id, `DELETE ?ids=…&allOrNone=` deletes
+   * (resources_composite_sobjects_collections_create.htm, …_update.htm, …_delete.htm).
+   */
+  collections: '/composite/sobjects',
+  /** `PATCH /composite/sobjects/{sObject}/{ExternalIdField}`: upsert (resources_composite_sobjects_collections_upsert.htm). */
+  collectionUpsert: (object: string, field: string) => `/composite/sobjects/${encodeURIComponent(object)}/${encodeURIComponent(field)}`,
+  /** Bulk API 2.0 ingest: create (`POST`), then per job (Bulk API 2.0 Developer Guide, "Bulk API 2.0 Ingest"). */
+  ingestJobs: '/jobs/ingest',
+  /** `GET` the job's info, `PATCH {"state": "UploadComplete"}` closes it (get_job_info.htm, close_job.htm). */
+  ingestJob: (id: string) => `/jobs/ingest/${encodeURIComponent(id)}`,
+  /** `PUT` the CSV (`Content-Type: text/csv`), answered 201 with no body (upload_job_data.htm). */
+  ingestBatches: (id: string) => `/jobs/ingest/${encodeURIComponent(id)}/batches`,
+  /** `GET`, `Accept: text/csv`: the job's result CSVs (get_job_successful_results.htm, get_job_failed_results.htm, get_job_unprocessed_results.htm). */
+  ingestResults: (id: string, kind: BulkResultKind) => `/jobs/ingest/${encodeURIComponent(id)}/${kind}/`,
+} as const;
+
+/**
+ * Every REST answer carries `Sforce-Limit-Info: api-usage=N/M` (requests used in the rolling 24 hours / allowed);
+ * once the allowance is spent, calls are refused 403 with errorCode REQUEST_LIMIT_EXCEEDED.
+ * Source: REST API Developer Guide, "Limit Info Header" (developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm)
+ * and "Status Codes and Error Responses" (errorcodes.htm: 403 "The request has been refused … REQUEST_LIMIT_EXCEEDED").
+ */
+export const LIMIT_INFO_HEADER = 'sforce-limit-info';
+export const REQUEST_LIMIT_EXCEEDED = { status: 403, errorCode: 'REQUEST_LIMIT_EXCEEDED' } as const;
+
+/** `N/M` of a Sforce-Limit-Info value, or undefined. */
+export function apiUsage(header: string | null): string | undefined {
+  return /api-usage=(\d+\/\d+)/.exec(header ?? '')?.[1];
+}
+
+/**
+ * A REST error answer: an array of `{message, errorCode, fields?}`.
+ * Source: REST API Developer Guide, "Status Codes and Error Responses" (errorcodes.htm).
+ */
+export interface ApiError {
+  readonly message?: string;
+  readonly errorCode?: string;
+  readonly fields?: readonly string[];
+}
+
+/**
+ * One record's result in an sObject Collections answer (the SaveResult / UpsertResult): `id`, `success`,
+ * `errors[{statusCode, message, fields}]`, and `created` for an upsert. The answer is one result per record, in the
+ * order of the request, when `allOrNone` is false.
+ * Source: resources_composite_sobjects_collections_upsert.htm and …_create.htm (REST API Developer Guide).
+ */
+export interface SaveResult {
+  readonly id?: string;
+  readonly success: boolean;
+  readonly created?: boolean;
+  readonly errors?: readonly { readonly statusCode?: string; readonly message?: string; readonly fields?: readonly string[] }[];
+}
+
+/**
+ * Record status codes (the StatusCode values of a SaveResult's or sf__Error's errors) and what they mean for a
+ * retry: a row lock held by another transaction (UNABLE_TO_LOCK_ROW) or an unavailable server passes; a record
+ * deleted or an Id that names nothing (ENTITY_IS_DELETED, INVALID_CROSS_REFERENCE_KEY, NOT_FOUND) is gone.
+ * Source: SOAP API Developer Guide, "StatusCode" (developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm#statuscode),
+ * which REST and Bulk errors share.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
+export const GONE_CODES: ReadonlySet<string> = new Set(['ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY', 'NOT_FOUND']);
+
+/** `GET /query`: `{totalSize, done, nextRecordsUrl?, records}`, each record with `attributes {type, url}` (resources_query.htm). */
+export interface QueryResult {
+  readonly totalSize: number;
+  readonly done: boolean;
+  readonly records: readonly Record<string, unknown>[];
+}
+
+// ---- Bulk API 2.0 ingest ----
+
+/**
+ * A job's upload: "A request can provide CSV data that does not in total exceed 150 MB of base64 encoded content …
+ * upload data that does not exceed 100 MB." At most 150,000,000 records per rolling 24 hours.
+ * Source: Bulk API 2.0 and Bulk API Developer Guide, "Upload Job Data"
+ * (developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/upload_job_data.htm) and "Limits".
+ */
+export const BULK_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
+
+/**
+ * A job's CSV line ending, `LF` (the default) or `CRLF`: the uploaded data and the result CSVs use it.
+ * Source: "Create a Job", request body `lineEnding` (developer.salesforce.com/docs/platform/api-asynch/guide/create-job.html).
+ */
+export const LINE_ENDINGS = { LF: '\n', CRLF: '\r\n' } as const;
+export type LineEnding = keyof typeof LINE_ENDINGS;
+
+/** Job states (Get Job Info, `state`): Open, UploadComplete, InProgress, JobComplete, Failed, Aborted. */
+export const JOB_STATES = ['Open', 'UploadComplete', 'InProgress', 'JobComplete', 'Failed', 'Aborted'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_JOB_STATES: ReadonlySet<JobState> = new Set<JobState>(['JobComplete', 'Failed', 'Aborted']);
+
+/**
+ * A job's info, as Create a Job, Upload Complete and Get Job Info answer it (what Tideline reads of it).
+ * Source: "Get Job Info" (developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/get_job_info.htm).
+ */
+export interface JobInfo {
+  readonly id: string;
+  readonly state: JobState;
+  readonly errorMessage?: string;
+  readonly numberRecordsProcessed?: number;
+  readonly numberRecordsFailed?: number;
+}
+
+/**
+ * The result CSVs of a job, each answered `text/csv` (the request asks `Accept: text/csv`):
+ *  - `successfulResults`: columns `sf__Id`, `sf__Created`, then the columns of the uploaded data;
+ *  - `failedResults`: `sf__Id` (API 53.0 and later), `sf__Error` ("Error code and message"), then the uploaded columns;
+ *  - `unprocessedrecords`: the uploaded columns, for rows the job never processed (a failed or aborted job).
+ * "The order of records in the response is not guaranteed to match the ordering of records in the original job
+ * data": rows are matched back by the external id column. The walkthrough's examples quote the `sf__` column names
+ * and every value ("sf__Id","sf__Created",Name,… / "001…","true","Acme",…), lines ending as the job's lineEnding.
+ * Sources: "Get Job Successful Record Results" (…/api_asynch/get_job_successful_results.htm), "Get Job Failed Record
+ * Results" (…/api_asynch/get_job_failed_results.htm), "Get Job Unprocessed Record Results"
+ * (…/api_asynch/get_job_unprocessed_results.htm), "Walkthrough for Bulk Insert" (…/api_asynch/walkthrough_upload_data.htm).
+ */
+export type BulkResultKind = 'successfulResults' | 'failedResults' | 'unprocessedrecords';
+export const RESULT_COLUMNS: Readonly<Record<BulkResultKind, readonly string[]>> = {
+  successfulResults: ['sf__Id', 'sf__Created'],
+  failedResults: ['sf__Id', 'sf__Error'],
+  unprocessedrecords: [],
+};
+export const CSV_CONTENT_TYPE = 'text/csv';
+
+/**
+ * `sf__Error` is "Error code and message": `<STATUS_CODE>:<message>`, the message itself holding colons (e.g.
+ * `REQUIRED_FIELD_MISSING:Required fields are missing: [LastName]:LastName --`, the fields after the last). The code
+ * is what precedes the first colon; the message is the whole text.
+ */
+export function bulkErrorCode(sfError: string): string | undefined {
+  const match = /^([A-Z][A-Z0-9_]*):/.exec(sfError);
+  return match?.[1];
+}
