@@ -171,13 +171,21 @@ export interface ErrorBody {
 }
 
 /**
- * Fields HubSpot's documented error answers carry beyond the OpenAPI `Error` model of the SDK: `status: "error"` on
- * every error ("error handling": the example error; the fields "should all be treated as optional"), and on a 429
- * `errorType` and `policyName` (API usage guidelines). The contract schema accepts them on error answers only.
- * Sources: https://developers.hubspot.com/docs/api-reference/error-handling;
- * https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details.
+ * Fields HubSpot's documented error answers carry beyond the OpenAPI `Error` model of the SDK, accepted by the
+ * contract schema on error answers only:
+ *  - `status: "error"` on every error ("error handling": the example error; "the fields … should all be treated as
+ *    optional"), https://developers.hubspot.com/docs/api-reference/error-handling;
+ *  - on a 429, `errorType: RATE_LIMIT` and `policyName` (API usage guidelines,
+ *    https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details), with `category: RATE_LIMITS`
+ *    (developers.hubspot.com/changelog/upcoming-changes-to-error-responses);
+ *  - the token endpoint's refusals: RFC 6749's `error` and `error_description` beside `status` and `message`
+ *    (developers.hubspot.com/changelog/new-oauth-v3-api-endpoints-and-standardized-error-responses), and no more.
  */
-export const DOCUMENTED_ERROR_EXTRAS: Readonly<Record<number | 'any', readonly string[]>> = { any: ['status'], 429: ['status', 'errorType', 'policyName'] };
+export const DOCUMENTED_ERROR_EXTRAS = {
+  api: ['status'],
+  rateLimit: ['status', 'errorType', 'policyName'],
+  token: ['status', 'message', 'correlationId', 'error', 'error_description'],
+} as const;
 
 // ---- API versions and paths ----
 
