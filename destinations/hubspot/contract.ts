@@ -25,32 +25,21 @@ interface OperationContract {
   readonly responses: Readonly<Record<number, ModelRef>>;
 }
 
+/** A batch operation of the contacts API: its input, its results on success, and the same with errors on a 207. */
+function batchContract(request: string, results: string, status = 200): OperationContract {
+  return { module: 'contacts', request: `contacts:${request}`, responses: { [status]: `contacts:${results}`, 207: `contacts:${results}WithErrors` } };
+}
+
 /**
  * Each operation Tideline's adapter and emulator know, in both path families (protocol.ts: `operationOf`), with its
  * request and answer models from @hubspot/api-client (BasicApi, BatchApi, CoreApi, MembershipsApi, TokensApi).
  */
 const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
   'contacts-list': { module: 'contacts', responses: { 200: 'contacts:CollectionResponseSimplePublicObjectWithAssociationsForwardPaging' } },
-  'batch-upsert': {
-    module: 'contacts',
-    request: 'contacts:BatchInputSimplePublicObjectBatchInputUpsert',
-    responses: { 200: 'contacts:BatchResponseSimplePublicUpsertObject', 207: 'contacts:BatchResponseSimplePublicUpsertObjectWithErrors' },
-  },
-  'batch-create': {
-    module: 'contacts',
-    request: 'contacts:BatchInputSimplePublicObjectInputForCreate',
-    responses: { 201: 'contacts:BatchResponseSimplePublicObject', 207: 'contacts:BatchResponseSimplePublicObjectWithErrors' },
-  },
-  'batch-update': {
-    module: 'contacts',
-    request: 'contacts:BatchInputSimplePublicObjectBatchInput',
-    responses: { 200: 'contacts:BatchResponseSimplePublicObject', 207: 'contacts:BatchResponseSimplePublicObjectWithErrors' },
-  },
-  'batch-read': {
-    module: 'contacts',
-    request: 'contacts:BatchReadInputSimplePublicObjectId',
-    responses: { 200: 'contacts:BatchResponseSimplePublicObject', 207: 'contacts:BatchResponseSimplePublicObjectWithErrors' },
-  },
+  'batch-upsert': batchContract('BatchInputSimplePublicObjectBatchInputUpsert', 'BatchResponseSimplePublicUpsertObject'),
+  'batch-create': batchContract('BatchInputSimplePublicObjectInputForCreate', 'BatchResponseSimplePublicObject', 201),
+  'batch-update': batchContract('BatchInputSimplePublicObjectBatchInput', 'BatchResponseSimplePublicObject'),
+  'batch-read': batchContract('BatchReadInputSimplePublicObjectId', 'BatchResponseSimplePublicObject'),
   'batch-archive': { module: 'contacts', request: 'contacts:BatchInputSimplePublicObjectId', responses: { 204: null } },
   'properties-read': { module: 'properties', responses: { 200: 'properties:CollectionResponsePropertyNoPaging' } },
   'properties-create': { module: 'properties', request: 'properties:PropertyCreate', responses: { 201: 'properties:Property' } },
