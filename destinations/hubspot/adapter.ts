@@ -1,26 +1,51 @@
 import { z } from 'zod';
 import type { LogicalType } from '../../src/dialects/dialect.js';
-import { redactor } from '../../src/log/redact.js';
 import {
+  ApiClient,
   AuthError,
   BatchRejectedError,
+  credentialName,
   defineDestination,
-  RateLimitedError,
-  StopSyncError,
+  parseJson,
+  rejected,
+  renewingToken,
+  requestToken,
+  requireListId,
+  scrubbed,
+  staticToken,
+  stopSync,
+  Outcomes,
+  type AccessTokenSource,
   type Batch,
   type ConfigProblem,
   type DestinationSession,
   type FieldValue,
+  type HttpResponse,
   type OutboundRecord,
   type RecordOutcome,
   type RemoteContext,
   type RemoteField,
   type SyncMode,
-} from '../destination.js';
-import { credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource } from '../credentials.js';
-import { describeRequest, raiseForCommonStatus, scrubEmails, type HttpRequest, type HttpResponse } from '../http.js';
+} from '../kit/index.js';
 import { HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
-import { CRM_API_VERSION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, REFRESH_TOKEN_GRANT, TOKEN_PATH } from './protocol.js';
+import {
+  API_VERSIONS,
+  CRM_API_VERSIONS,
+  crmPaths,
+  DEFAULT_API_VERSION,
+  HUBSPOT_MAX_BATCH,
+  INVALID_EMAIL,
+  PROPERTY_DOESNT_EXIST,
+  RATE_HEADERS,
+  RATE_POLICY,
+  RATE_WINDOW_MS,
+  READ_ONLY_VALUE,
+  REFRESH_TOKEN_GRANT,
+  TOKEN_PATH,
+  TRACE_ID,
+  type BatchResponse,
+  type ErrorBody,
+} from './protocol.js';
 
 const OAUTH_FIELDS = ['client_id', 'client_secret', 'refresh_token'] as const;
 
@@ -31,7 +56,7 @@ export const hubspotConfigSchema = z
       .min(1)
       .optional()
       .describe(
-        'A static key: a service key (Settings > Integrations > Service Keys, the replacement of private apps) or a legacy private app access token (`pat-…`, unsupported from September 2027), e.g. `${env:HUBSPOT_TOKEN}`. Scopes: crm.objects.contacts.read/write; crm.schemas.contacts.read/write for `validate --remote` and create_missing_fields; crm.lists.read/write for audience syncs. Or give the OAuth fields instead.',
+        'A static key: a service key (Settings > Integrations > Service Keys, the replacement of private apps, which new accounts can no longer create since September 28, 2026 and older ones since October 26, 2026) or an existing legacy private app access token (`pat-…`, unsupported from September 2027), e.g. `${env:HUBSPOT_TOKEN}`. Scopes: crm.objects.contacts.read/write; crm.schemas.contacts.read/write for `validate --remote` and create_missing_fields; crm.lists.read/write for audience syncs. Or give the OAuth fields instead.',
       ),
     client_id: z.string().min(1).optional().describe("OAuth: the app's client ID (with `client_secret` and `refresh_token`; instead of `token`)."),
     client_secret: z.string().min(1).optional().describe("OAuth: the app's client secret, e.g. `${env:HUBSPOT_CLIENT_SECRET}`."),
@@ -40,6 +65,10 @@ export const hubspotConfigSchema = z
       .min(1)
       .optional()
       .describe('OAuth: the refresh token the app got when installed in the account, e.g. `${env:HUBSPOT_REFRESH_TOKEN}`. Access tokens (30 minutes) are obtained from it at `/oauth/2026-03/token` and renewed a minute ahead of their expiry.'),
+    api_version: z
+      .enum(CRM_API_VERSIONS)
+      .default(DEFAULT_API_VERSION)
+      .describe("HubSpot's CRM API version: `2026-03` (date-versioned paths such as `/crm/objects/2026-03/contacts`, unsupported from 2027-09-30) or `v3` (the legacy `/crm/v3/` paths, unsupported from September 2027)."),
     base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.hubapi.com').describe('The API root (also where tokens come from); the sandbox points it at the emulator.'),
     batch_size: z.number().int().min(1).max(HUBSPOT_MAX_BATCH).default(HUBSPOT_MAX_BATCH).describe('Inputs per batch request (HubSpot takes at most 100).'),
     requests_per_10_seconds: z.number().int().min(1).max(1000).default(100).describe("The app's rolling limit: 100 per 10 s on free and starter accounts, 190 on professional and enterprise."),
@@ -61,9 +90,10 @@ export type HubSpotConfig = z.infer<typeof hubspotConfigSchema>;
  * Objects: `contacts` (upsert, update and mirror, by the sync key's field as `idProperty`: `email` or a unique custom
  * property) and `list:<listId>` (audience: contacts are upserted, then added to or removed from the MANUAL or
  * SNAPSHOT list by record id). A mirror delete archives the contact (HubSpot keeps it 90 days in the recycle bin).
+ * Paths are those of `api_version` (protocol.ts: `crmPaths`).
  */
 const MODES: readonly SyncMode[] = ['upsert', 'update', 'mirror', 'audience'];
-const LIST = /^list:(\d+)$/;
+const VENDOR = 'HubSpot';
 
 export const hubspot = defineDestination<HubSpotConfig>({
   type: 'hubspot',
@@ -71,7 +101,7 @@ export const hubspot = defineDestination<HubSpotConfig>({
   configSchema: hubspotConfigSchema,
   modes: MODES,
   secrets: (config) => [config.token, config.client_secret, config.refresh_token].filter((s): s is string => s !== undefined),
-  apiVersion: () => CRM_API_VERSION,
+  apiVersion: (config) => API_VERSIONS[config.api_version],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 3_000_000,
@@ -81,7 +111,7 @@ export const hubspot = defineDestination<HubSpotConfig>({
   }),
   checkSync: (_config, sync) => {
     const problems: ConfigProblem[] = [];
-    const list = LIST.test(sync.object);
+    const list = /^list:\d+$/.test(sync.object);
     if (sync.mode === 'audience' && !list) problems.push({ at: ['object'], message: 'an audience sync to HubSpot names a list: `list:<listId>` (a MANUAL or SNAPSHOT list)' });
     if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `HubSpot objects: \`contacts\`, or \`list:<listId>\` for audience syncs; got "${sync.object}"` });
     for (const field of [sync.keyField, ...sync.fields]) {
@@ -90,9 +120,9 @@ export const hubspot = defineDestination<HubSpotConfig>({
     return problems;
   },
   lockScope: (config, object) => `hubspot:${new URL(config.base_url).host}#${object}`,
-  open: async (config, context) => new HubSpotSession(new HubSpotClient(config, hubspotTokens(config, context.destination)), context.nullPolicy),
-  remoteFields: async (config, _object, context) => new HubSpotClient(config, hubspotTokens(config, context.destination)).properties(context),
-  createField: async (config, _object, field, context) => new HubSpotClient(config, hubspotTokens(config, context.destination)).createProperty(field, context),
+  open: async (config, context) => new HubSpotSession(hubspotClient(config, context.destination), crmPaths(config.api_version), context.nullPolicy),
+  remoteFields: async (config, _object, context) => properties(hubspotClient(config, context.destination), crmPaths(config.api_version), context),
+  createField: async (config, _object, field, context) => createProperty(hubspotClient(config, context.destination), crmPaths(config.api_version), field, context),
   emulator: {
     start: (context) => startHubSpotEmulator({ saved: context.saved, sandbox: true }),
     sandboxConfig: (config, emulator) => {
@@ -102,19 +132,7 @@ export const hubspot = defineDestination<HubSpotConfig>({
   },
 });
 
-/** HubSpot's batch answer (200 or 207). */
-interface BatchResponse {
-  readonly results?: readonly { readonly id: string; readonly properties?: Readonly<Record<string, string | null>> }[];
-  readonly errors?: readonly { readonly category?: string; readonly message?: string; readonly context?: { readonly ids?: readonly string[] } }[];
-}
-
-/** HubSpot's error envelope. */
-interface ErrorBody {
-  readonly message?: string;
-  readonly category?: string;
-  readonly policyName?: string;
-  readonly errors?: readonly { readonly message?: string; readonly code?: string; readonly in?: string }[];
-}
+type Paths = ReturnType<typeof crmPaths>;
 
 /**
  * The session's tokens: the static key as it is, or OAuth access tokens from the refresh token, each renewed ahead
@@ -137,55 +155,57 @@ function hubspotTokens(config: HubSpotConfig, destination: string | undefined): 
   });
 }
 
-/** The requests Tideline makes to HubSpot, with HubSpot's failures turned into the typed errors. */
-class HubSpotClient {
-  constructor(
-    private readonly config: HubSpotConfig,
-    private readonly tokens: AccessTokenSource,
-  ) {}
-
-  async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    const request: HttpRequest = {
-      method,
-      url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
-      headers: { 'content-type': 'application/json', 'user-agent': 'tideline-hubspot' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-    };
-    const response = await sendWithToken(this.tokens, request);
-    if (response.status === 429) {
-      const error = parse<ErrorBody>(response.text);
-      if (error?.policyName === 'DAILY') {
-        throw new StopSyncError(`${describeRequest(request)} answered 429: the HubSpot account's daily API limit is spent (${response.headers.get('x-hubspot-ratelimit-daily') ?? 'unknown'} requests); the sync stops and the rest is sent by a run after midnight (the account's time zone)`);
+/** HubSpot as the kit's client: its tokens, its 429s (the window's length, or a spent day), its refusals. */
+function hubspotClient(config: HubSpotConfig, destination: string | undefined): ApiClient {
+  return new ApiClient({
+    vendor: 'hubspot',
+    baseUrl: config.base_url,
+    tokens: hubspotTokens(config, destination),
+    rateLimit: (response) => {
+      if (parseJson<ErrorBody>(response.text)?.policyName === RATE_POLICY.daily) {
+        throw stopSync(`HubSpot answered 429: the HubSpot account's daily API limit is spent (${response.headers.get(RATE_HEADERS.daily) ?? 'unknown'} requests); the sync stops and the rest is sent by a run after midnight (the account's time zone)`);
       }
-      const interval = Number(response.headers.get('x-hubspot-ratelimit-interval-milliseconds'));
-      throw new RateLimitedError(`${describeRequest(request)} answered 429 (${error?.policyName ?? 'rate limit'})`, Number.isFinite(interval) && interval > 0 ? interval : 10_000);
-    }
-    raiseForCommonStatus(request, response);
-    if (response.status >= 400 && response.status !== 404) {
-      const error = parse<ErrorBody>(response.text);
-      const unwritable = error?.errors?.filter((e) => e.code === 'PROPERTY_DOESNT_EXIST' || e.code === 'READ_ONLY_VALUE') ?? [];
-      if (unwritable.length) {
-        throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${unwritable.map((e) => `${e.in} ${e.code === 'READ_ONLY_VALUE' ? 'is read-only' : 'does not exist'}`).join(', ')} on HubSpot contacts; fix the mapping, or check it with \`tideline validate --remote\``);
-      }
+      const interval = Number(response.headers.get(RATE_HEADERS.intervalMs));
+      return Number.isFinite(interval) && interval > 0 ? interval : RATE_WINDOW_MS;
+    },
+    detail: detailOf,
+    refused: (response, what) => {
+      const error = parseJson<ErrorBody>(response.text);
+      if (unwritable(error).length) return stopSync(`${what}; fix the mapping, or check it with \`tideline validate --remote\``);
       // An invalid e-mail address refuses the whole batch: the engine splits it down to the record.
-      const invalidEmail = error?.errors?.some((e) => e.code === INVALID_EMAIL) === true || (error?.message ?? '').includes(INVALID_EMAIL);
-      if (invalidEmail) throw new BatchRejectedError(`${describeRequest(request)} answered ${response.status}: HubSpot refuses an e-mail address as invalid (${INVALID_EMAIL})`, 'invalid_email');
-      throw new BatchRejectedError(redactor.scrub(scrubEmails(`${describeRequest(request)} answered ${response.status}: ${error?.message ?? 'refused'}`)), (error?.category ?? `http_${response.status}`).toLowerCase());
-    }
-    return response;
-  }
+      if (invalidEmail(error)) return new BatchRejectedError(what, 'invalid_email');
+      if (response.status === 404) return stopSync(`${what}: not a HubSpot API path (check base_url and api_version)`);
+      return error?.category ? new BatchRejectedError(what, error.category.toLowerCase()) : undefined;
+    },
+  });
+}
 
-  async properties(context: RemoteContext): Promise<RemoteField[]> {
-    const response = await this.call('GET', '/crm/v3/properties/contacts', undefined, context.signal);
-    const body = parse<{ results?: { name: string; type?: string; calculated?: boolean; modificationMetadata?: { readOnlyValue?: boolean } }[] }>(response.text);
-    return (body?.results ?? []).map((p) => ({ name: p.name, type: p.type, readOnly: p.modificationMetadata?.readOnlyValue === true || p.calculated === true }));
-  }
+/** Properties HubSpot cannot write that a refused batch names. */
+function unwritable(error: ErrorBody | undefined) {
+  return error?.errors?.filter((e) => e.code === PROPERTY_DOESNT_EXIST || e.code === READ_ONLY_VALUE) ?? [];
+}
 
-  async createProperty(field: { readonly name: string; readonly type: LogicalType | undefined }, context: RemoteContext): Promise<void> {
-    const [type, fieldType] = propertyType(field.type);
-    await this.call('POST', '/crm/v3/properties/contacts', { name: field.name, label: field.name, type, fieldType, groupName: 'contactinformation' }, context.signal);
-  }
+function invalidEmail(error: ErrorBody | undefined): boolean {
+  return error?.errors?.some((e) => e.code === INVALID_EMAIL) === true || (error?.message ?? '').includes(INVALID_EMAIL);
+}
+
+/** HubSpot's error, for messages: the unwritable properties by name; an invalid address never quoted. */
+function detailOf(response: HttpResponse): string {
+  const error = parseJson<ErrorBody>(response.text);
+  const bad = unwritable(error);
+  if (bad.length) return `${bad.map((e) => `${e.in} ${e.code === READ_ONLY_VALUE ? 'is read-only' : 'does not exist'}`).join(', ')} on HubSpot contacts`;
+  if (invalidEmail(error)) return `HubSpot refuses an e-mail address as invalid (${INVALID_EMAIL})`;
+  return error?.message ?? '';
+}
+
+async function properties(client: ApiClient, paths: Paths, context: RemoteContext): Promise<RemoteField[]> {
+  const body = await client.json<{ results?: { name: string; type?: string; calculated?: boolean; modificationMetadata?: { readOnlyValue?: boolean } }[] }>('GET', paths.properties, { signal: context.signal });
+  return (body?.results ?? []).map((p) => ({ name: p.name, type: p.type, readOnly: p.modificationMetadata?.readOnlyValue === true || p.calculated === true }));
+}
+
+async function createProperty(client: ApiClient, paths: Paths, field: { readonly name: string; readonly type: LogicalType | undefined }, context: RemoteContext): Promise<void> {
+  const [type, fieldType] = propertyType(field.type);
+  await client.request('POST', paths.properties, { body: { name: field.name, label: field.name, type, fieldType, groupName: 'contactinformation' }, signal: context.signal });
 }
 
 /** HubSpot's type and field type for a model column's logical type. */
@@ -208,12 +228,13 @@ function propertyType(type: LogicalType | undefined): [string, string] {
 
 class HubSpotSession implements DestinationSession {
   constructor(
-    private readonly client: HubSpotClient,
+    private readonly client: ApiClient,
+    private readonly paths: Paths,
     private readonly nullPolicy: 'skip' | 'overwrite',
   ) {}
 
   async check(): Promise<void> {
-    await this.client.call('GET', '/crm/v3/objects/contacts?limit=1', undefined, AbortSignal.timeout(30_000));
+    await this.client.request('GET', this.paths.contacts, { query: { limit: 1 }, signal: AbortSignal.timeout(30_000) });
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -228,57 +249,56 @@ class HubSpotSession implements DestinationSession {
       case 'remove':
         return this.removeFromList(batch);
       case 'insert':
-        throw new StopSyncError('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
+        throw stopSync('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
     }
   }
 
   async close(): Promise<void> {}
 
-  /** Batch upsert or update by idProperty; one outcome per record from the results and the 207 errors, matched by id. */
+  /**
+   * Batch upsert or update by idProperty. Each input carries its record's index as `objectWriteTraceId`; results and
+   * 207 errors are matched by it (protocol.ts: TRACE_ID), whatever their order. A record nothing names is retried.
+   */
   private async write(batch: Batch, operation: 'upsert' | 'update'): Promise<RecordOutcome[]> {
     const idProperty = batch.keyField;
-    const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
-    const byId = new Map<string, number>();
-    const inputs: unknown[] = [];
-    batch.records.forEach((record, i) => {
-      const id = normaliseId(idProperty, record.key);
-      if (byId.has(id)) {
-        outcomes[i] = { ok: false, code: 'duplicate_key', message: `another record of the batch has the same ${idProperty} once normalised`, retryable: false };
-        return;
-      }
-      byId.set(id, i);
-      inputs.push({ id, idProperty, properties: this.properties(record) });
-    });
-    if (inputs.length) {
-      const response = await this.client.call('POST', `/crm/v3/objects/contacts/batch/${operation}`, { inputs }, batch.signal);
-      const body = parse<BatchResponse>(response.text) ?? {};
-      for (const result of body.results ?? []) {
-        const value = result.properties?.[idProperty];
-        const i = value === undefined || value === null ? undefined : byId.get(normaliseId(idProperty, value));
-        if (i !== undefined) outcomes[i] = { ok: true, destinationId: result.id };
-      }
-      for (const error of body.errors ?? []) {
-        for (const id of error.context?.ids ?? []) {
-          const i = byId.get(normaliseId(idProperty, id));
-          if (i === undefined) continue;
-          const category = (error.category ?? 'error').toLowerCase();
-          outcomes[i] = { ok: false, code: category === 'object_not_found' ? 'not_found' : category, message: redactor.scrub(scrubEmails(error.message ?? 'refused by HubSpot')), retryable: category === 'rate_limits' };
-        }
+    const outcomes = new Outcomes(batch, VENDOR);
+    const sent = outcomes.distinct((record) => normaliseId(idProperty, record.key));
+    if (!sent.length) return outcomes.done();
+    const inputs = sent.map(({ index, record }) => ({ id: normaliseId(idProperty, record.key), idProperty, [TRACE_ID]: String(index), properties: this.properties(record) }));
+    const body = await this.client.json<BatchResponse>('POST', this.paths.batch(operation), { body: { inputs }, signal: batch.signal });
+    const traced = new Map(sent.map(({ index }) => [String(index), index]));
+    for (const result of body?.results ?? []) {
+      const index = result.objectWriteTraceId === undefined ? undefined : traced.get(result.objectWriteTraceId);
+      if (index !== undefined) outcomes.settle(index, { ok: true, destinationId: result.id });
+    }
+    for (const error of body?.errors ?? []) {
+      const category = (error.category ?? 'error').toLowerCase();
+      const outcome: RecordOutcome =
+        category === 'rate_limits'
+          ? { ok: false, code: category, message: scrubbed(error.message ?? 'rate limited by HubSpot'), retryable: true }
+          : rejected(category === 'object_not_found' ? 'not_found' : category, scrubbed(error.message ?? 'refused by HubSpot'));
+      for (const trace of error.context?.[TRACE_ID] ?? []) {
+        const index = traced.get(trace);
+        if (index !== undefined) outcomes.settle(index, outcome);
       }
     }
-    return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'HubSpot answered neither a result nor an error for this record', retryable: true });
+    return outcomes.done();
   }
 
   /** Audience add: the contacts are upserted (so that they exist, with their fields), then their record ids added. */
   private async add(batch: Batch): Promise<RecordOutcome[]> {
-    const listId = listOf(batch.object);
+    const listId = requireListId(batch.object, VENDOR);
     const upserted = await this.write({ ...batch, operation: 'upsert' }, 'upsert');
     const ids = upserted.flatMap((o) => (o.ok && o.destinationId ? [o.destinationId] : []));
     if (!ids.length) return upserted;
-    const response = await this.client.call('PUT', `/crm/v3/lists/${listId}/memberships/add-and-remove`, { recordIdsToAdd: ids, recordIdsToRemove: [] }, batch.signal);
-    if (response.status === 404) throw new StopSyncError(`HubSpot has no list ${listId} (or it is not a MANUAL or SNAPSHOT list)`);
-    const missing = new Set((parse<{ recordIdsMissing?: string[] }>(response.text)?.recordIdsMissing ?? []).map(String));
+    const missing = new Set((await this.memberships(listId, { recordIdsToAdd: ids, recordIdsToRemove: [] }, batch.signal)).recordIdsMissing?.map(String));
     return upserted.map((o) => (o.ok && o.destinationId && missing.has(o.destinationId) ? { ok: false, code: 'not_found', message: 'HubSpot could not find the contact to add to the list', retryable: true } : o));
+  }
+
+  private async memberships(listId: string, body: { recordIdsToAdd: string[]; recordIdsToRemove: string[] }, signal: AbortSignal): Promise<{ recordIdsMissing?: string[] }> {
+    const response = await this.client.request('PUT', this.paths.memberships(listId), { body, accept: [404], signal });
+    if (response.status === 404) throw stopSync(`HubSpot has no list ${listId} (or it is not a MANUAL or SNAPSHOT list)`);
+    return parseJson<{ recordIdsMissing?: string[] }>(response.text) ?? {};
   }
 
   /** Record ids of the batch: kept in the snapshot (destinationId), else looked up by idProperty (absent: undefined). */
@@ -286,9 +306,13 @@ class HubSpotSession implements DestinationSession {
     const ids: (string | undefined)[] = batch.records.map((r) => r.destinationId ?? undefined);
     const unknown = batch.records.flatMap((r, i) => (ids[i] === undefined ? [normaliseId(batch.keyField, r.key)] : []));
     if (!unknown.length) return ids;
-    const response = await this.client.call('POST', '/crm/v3/objects/contacts/batch/read', { idProperty: batch.keyField, properties: [batch.keyField], inputs: [...new Set(unknown)].map((id) => ({ id })) }, batch.signal);
+    // A read matches by the key's value HubSpot holds: reads take no trace id (SimplePublicObjectId is `id` only).
+    const body = await this.client.json<BatchResponse>('POST', this.paths.batch('read'), {
+      body: { idProperty: batch.keyField, properties: [batch.keyField], propertiesWithHistory: [], inputs: [...new Set(unknown)].map((id) => ({ id })) },
+      signal: batch.signal,
+    });
     const found = new Map<string, string>();
-    for (const result of parse<BatchResponse>(response.text)?.results ?? []) {
+    for (const result of body?.results ?? []) {
       const value = result.properties?.[batch.keyField];
       if (value) found.set(normaliseId(batch.keyField, value), result.id);
     }
@@ -299,18 +323,15 @@ class HubSpotSession implements DestinationSession {
   private async archive(batch: Batch): Promise<RecordOutcome[]> {
     const ids = await this.recordIds(batch);
     const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
-    if (known.length) await this.client.call('POST', '/crm/v3/objects/contacts/batch/archive', { inputs: known.map((id) => ({ id })) }, batch.signal);
+    if (known.length) await this.client.request('POST', this.paths.batch('archive'), { body: { inputs: known.map((id) => ({ id })) }, signal: batch.signal });
     return batch.records.map(() => ({ ok: true }));
   }
 
   private async removeFromList(batch: Batch): Promise<RecordOutcome[]> {
-    const listId = listOf(batch.object);
+    const listId = requireListId(batch.object, VENDOR);
     const ids = await this.recordIds(batch);
     const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
-    if (known.length) {
-      const response = await this.client.call('PUT', `/crm/v3/lists/${listId}/memberships/add-and-remove`, { recordIdsToAdd: [], recordIdsToRemove: known }, batch.signal);
-      if (response.status === 404) throw new StopSyncError(`HubSpot has no list ${listId} (or it is not a MANUAL or SNAPSHOT list)`);
-    }
+    if (known.length) await this.memberships(listId, { recordIdsToAdd: [], recordIdsToRemove: known }, batch.signal);
     // A contact that is not in the list (or no longer exists) is where a removal wants it.
     return batch.records.map(() => ({ ok: true }));
   }
@@ -330,21 +351,7 @@ function text(value: FieldValue): string {
   return value === null ? '' : String(value);
 }
 
-function listOf(object: string): string {
-  const match = LIST.exec(object);
-  if (!match) throw new StopSyncError(`"${object}" is not a HubSpot list: audience syncs name \`list:<listId>\``);
-  return match[1]!;
-}
-
 /** HubSpot matches e-mail addresses case-insensitively and stores them lower-cased. */
 function normaliseId(idProperty: string, id: string): string {
   return idProperty === 'email' ? id.trim().toLowerCase() : id;
-}
-
-function parse<T>(text: string): T | undefined {
-  try {
-    return text.trim() ? (JSON.parse(text) as T) : undefined;
-  } catch {
-    return undefined;
-  }
 }

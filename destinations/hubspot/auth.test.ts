@@ -155,8 +155,11 @@ describe('hubspot credentials', () => {
     expect(issues({ client_id: 'c', refresh_token: 'r' })).toMatchObject([{ path: 'client_id', message: 'OAuth needs `client_secret` too (client_id, client_secret and refresh_token)' }]);
   });
 
-  it('declares the CRM v3 API it speaks, unsupported from September 2027', () => {
+  it('declares the CRM API version it speaks: 2026-03 by default (18 months from its GA), v3 unsupported from September 2027', () => {
     const config = hubspot.configSchema.parse({ token: 'pat-na1-x' });
-    expect(hubspot.apiVersion!(config)).toMatchObject({ version: 'v3', sunset: '2027-09-01', source: expect.stringContaining('migration-guide') });
+    expect(hubspot.apiVersion!(config)).toMatchObject({ version: '2026-03', sunset: '2027-09-30', source: expect.stringContaining('versioning') });
+    const legacy = hubspot.configSchema.parse({ token: 'pat-na1-x', api_version: 'v3' });
+    expect(hubspot.apiVersion!(legacy)).toMatchObject({ version: 'v3', sunset: '2027-09-01', source: expect.stringContaining('migration-guide') });
+    expect(hubspot.configSchema.safeParse({ token: 'pat-na1-x', api_version: 'v4' }).success).toBe(false);
   });
 });

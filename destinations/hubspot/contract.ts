@@ -1,9 +1,114 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import { sdkModels, type SdkModels } from '../emulator-kit/schemas/sdk-models.js';
+import type { Exchange } from '../emulator-kit/server.js';
 import { startHubSpotEmulator } from './emulator.js';
+import { DOCUMENTED_ERROR_EXTRAS, HUBSPOT_SDK, operationOf, type Operation } from './protocol.js';
+
+/** The model modules of HubSpot's SDK, by the API they describe. */
+const MODULES = {
+  contacts: '@hubspot/api-client/lib/codegen/crm/contacts/models/all.js',
+  properties: '@hubspot/api-client/lib/codegen/crm/properties/models/all.js',
+  lists: '@hubspot/api-client/lib/codegen/crm/lists/models/all.js',
+  oauth: '@hubspot/api-client/lib/codegen/oauth/models/all.js',
+} as const;
+type Module = keyof typeof MODULES;
+
+/** A model of a module (`contacts:SimplePublicObject`); null: no body. */
+type ModelRef = `${Module}:${string}` | null;
+
+interface OperationContract {
+  /** The module whose `Error` model describes the operation's error answers. */
+  readonly module: Module;
+  /** The request body's model; absent: no JSON body (a GET, the token endpoint's form). */
+  readonly request?: ModelRef;
+  /** The answer's model per success status, as HubSpot's SDK declares each operation (its *Api classes). */
+  readonly responses: Readonly<Record<number, ModelRef>>;
+}
+
+/** A batch operation of the contacts API: its input, its results on success, and the same with errors on a 207. */
+function batchContract(request: string, results: string, status = 200): OperationContract {
+  return { module: 'contacts', request: `contacts:${request}`, responses: { [status]: `contacts:${results}`, 207: `contacts:${results}WithErrors` } };
+}
+
+/**
+ * Each operation Tideline's adapter and emulator know, in both path families (protocol.ts: `operationOf`), with its
+ * request and answer models from @hubspot/api-client (BasicApi, BatchApi, CoreApi, MembershipsApi, TokensApi).
+ */
+const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
+  'contacts-list': { module: 'contacts', responses: { 200: 'contacts:CollectionResponseSimplePublicObjectWithAssociationsForwardPaging' } },
+  'batch-upsert': batchContract('BatchInputSimplePublicObjectBatchInputUpsert', 'BatchResponseSimplePublicUpsertObject'),
+  'batch-create': batchContract('BatchInputSimplePublicObjectInputForCreate', 'BatchResponseSimplePublicObject', 201),
+  'batch-update': batchContract('BatchInputSimplePublicObjectBatchInput', 'BatchResponseSimplePublicObject'),
+  'batch-read': batchContract('BatchReadInputSimplePublicObjectId', 'BatchResponseSimplePublicObject'),
+  'batch-archive': { module: 'contacts', request: 'contacts:BatchInputSimplePublicObjectId', responses: { 204: null } },
+  'properties-read': { module: 'properties', responses: { 200: 'properties:CollectionResponsePropertyNoPaging' } },
+  'properties-create': { module: 'properties', request: 'properties:PropertyCreate', responses: { 201: 'properties:Property' } },
+  'list-memberships': { module: 'lists', request: 'lists:MembershipChangeRequest', responses: { 200: 'lists:MembershipsUpdateResponse' } },
+  token: { module: 'oauth', responses: { 200: 'oauth:TokenResponseIF' } },
+};
+
+/**
+ * HubSpot's contract as its SDK publishes it (protocol.ts: HUBSPOT_SDK): every request and answer of an operation
+ * against the operation's models; error answers against the `Error` model with the fields HubSpot's docs add
+ * (protocol.ts: DOCUMENTED_ERROR_EXTRAS); an operation or a status the map does not know is a problem.
+ */
+export function hubspotSchema(): VendorSchema {
+  let loaded: Record<Module, SdkModels> | undefined;
+  let missing: string | undefined;
+  const models = (): Record<Module, SdkModels> => {
+    loaded ??= Object.fromEntries(Object.entries(MODULES).map(([name, entry]) => [name, sdkModels(entry)])) as Record<Module, SdkModels>;
+    return loaded;
+  };
+  const against = (ref: ModelRef, value: unknown, side: string): string[] => {
+    if (ref === null) return value === undefined || value === '' ? [] : [`${side}: no body expected, got one`];
+    const [module, type] = ref.split(':') as [Module, string];
+    if (value === undefined) return [`${side}: no body, ${type} expected`];
+    return models()[module].check(type, value, side);
+  };
+  return {
+    source: `${HUBSPOT_SDK.name} ${HUBSPOT_SDK.version} (${HUBSPOT_SDK.models})`,
+    unavailable: () => {
+      if (missing === undefined) {
+        try {
+          models();
+          missing = '';
+        } catch (error) {
+          missing = `${HUBSPOT_SDK.name} is not installed (${(error as Error).message.split('\n')[0]})`;
+        }
+      }
+      return missing || undefined;
+    },
+    check: (exchange: Exchange): string[] => {
+      const operation = operationOf(exchange.method, exchange.path);
+      if (!operation) return [`${exchange.method} ${exchange.path} is not an operation of HubSpot's schema here`];
+      const contract = CONTRACTS[operation.name];
+      const problems: string[] = [];
+      if (contract.request !== undefined) problems.push(...against(contract.request, exchange.request, 'request'));
+      else if (exchange.request !== null && typeof exchange.request === 'object') problems.push(`request: ${operation.name} takes no JSON body`);
+      if (exchange.status >= 400) problems.push(...errorProblems(operation, exchange));
+      else if (exchange.status in contract.responses) problems.push(...against(contract.responses[exchange.status]!, exchange.response, 'response'));
+      else problems.push(`response: ${operation.name} does not answer ${exchange.status}`);
+      return problems;
+    },
+  };
+
+  function errorProblems(operation: Operation, exchange: Exchange): string[] {
+    const body = exchange.response;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return [`response: an error answer without HubSpot's error envelope`];
+    if (operation.name === 'token') {
+      const allowed: readonly string[] = DOCUMENTED_ERROR_EXTRAS.token;
+      return Object.keys(body).flatMap((key) => (allowed.includes(key) ? [] : [`response.${key}: not a field of HubSpot's token refusals (${allowed.join(', ')})`]));
+    }
+    const extras: readonly string[] = exchange.status === 429 ? DOCUMENTED_ERROR_EXTRAS.rateLimit : DOCUMENTED_ERROR_EXTRAS.api;
+    const rest = Object.fromEntries(Object.entries(body).filter(([key, value]) => !(extras.includes(key) && typeof value === 'string')));
+    return models()[CONTRACTS[operation.name].module].check('ModelError', rest, 'response');
+  }
+}
 
 /** The contract mapping as custom contact properties of the emulated account; `external_id` is the unique idProperty. */
 export const kit: ContractKit = {
   notApplicable: {},
+  schema: hubspotSchema(),
   async start(options) {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startHubSpotEmulator({
@@ -16,6 +121,7 @@ export const kit: ContractKit = {
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Property values were not valid: first_name is not allowed' } : undefined),
     });
+    const exchanges = emulator.server.recordExchanges();
     return {
       destination: (o = {}) => ({
         type: 'hubspot',
@@ -39,6 +145,7 @@ export const kit: ContractKit = {
         );
       },
       maxBatch: () => emulator.stats.maxBatchSeen,
+      exchanges,
       rateLimited: () => emulator.server.count(429),
       close: () => emulator.close(),
     };

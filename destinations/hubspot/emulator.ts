@@ -1,11 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { ACCESS_TOKEN_LIFETIME_SECONDS, BAD_REFRESH_TOKEN, EXPIRED_AUTHENTICATION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, isValidHubSpotEmail, REFRESH_TOKEN_GRANT, TOKEN_PATH } from './protocol.js';
+import {
+  ACCESS_TOKEN_LIFETIME_SECONDS,
+  BAD_REFRESH_TOKEN,
+  EXPIRED_AUTHENTICATION,
+  HUBSPOT_MAX_BATCH,
+  INVALID_EMAIL,
+  isValidHubSpotEmail,
+  operationOf,
+  PROPERTY_DOESNT_EXIST,
+  RATE_HEADERS,
+  RATE_POLICY,
+  READ_ONLY_VALUE,
+  REFRESH_TOKEN_GRANT,
+  TOKEN_PATH,
+  TRACE_ID,
+} from './protocol.js';
 
 /**
- * A local HubSpot CRM v3 (contacts, contact properties, list memberships), strict where HubSpot is (protocol.ts has
- * the rules and their sources):
+ * A local HubSpot CRM (contacts, contact properties, list memberships) on both path families — date-versioned
+ * `2026-03` and legacy `v3` (protocol.ts: `operationOf`) — strict where HubSpot is (protocol.ts has the rules and
+ * their sources):
  *  - the OAuth token endpoint `POST /oauth/2026-03/token` when `oauth` is given: the refresh token grant (form body,
  *    the app's client id and secret, a refresh token not revoked), answering HubSpot's token model with `expires_in`;
  *    refusals 400 with `error`/`error_description` and HubSpot's `status`/`message`. An access token works for
@@ -13,8 +29,9 @@ import { ACCESS_TOKEN_LIFETIME_SECONDS, BAD_REFRESH_TOKEN, EXPIRED_AUTHENTICATIO
  *  - `Authorization: Bearer <token>` (a static key, or an access token it issued) or 401 INVALID_AUTHENTICATION;
  *  - at most 100 inputs per batch (400 VALIDATION_ERROR), the same id twice in one batch refused (400), an unknown
  *    or read-only property refused for the whole batch (400 VALIDATION_ERROR, PROPERTY_DOESNT_EXIST / READ_ONLY_VALUE);
- *  - per-record failures answered 207 Multi-Status `{status, results, errors[{category, context: {ids}}], numErrors}`;
- *    results come back in reverse order: HubSpot does not promise any order, so an adapter must match by id;
+ *  - per-record failures answered 207 Multi-Status `{status, results, errors[{category, context: {ids,
+ *    objectWriteTraceId}}], numErrors}`; each result and error carries back the `objectWriteTraceId` of its input.
+ *    Results come back in reverse order: HubSpot does not promise any order, so an adapter must match by trace id;
  *  - the ten-second rolling limit answered 429 `errorType: RATE_LIMIT, policyName: SECONDLY` with the
  *    X-HubSpot-RateLimit-* headers (also on every answer), and a daily limit answered with `policyName: DAILY`;
  *  - an e-mail address (the `email` property, or the id of an upsert by email) must pass HubSpot's documented
@@ -160,7 +177,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   let nextId = 1001;
   let today = 0;
   const dailyHeaders = (): Record<string, string> =>
-    options.dailyLimit === undefined ? {} : { 'x-hubspot-ratelimit-daily': String(options.dailyLimit), 'x-hubspot-ratelimit-daily-remaining': String(Math.max(0, options.dailyLimit - today)) };
+    options.dailyLimit === undefined ? {} : { [RATE_HEADERS.daily]: String(options.dailyLimit), [RATE_HEADERS.dailyRemaining]: String(Math.max(0, options.dailyLimit - today)) };
 
   const api: ApiContract = {
     authenticate: (request) => {
@@ -178,18 +195,14 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     },
     tooManyRequests: (state) => ({
       status: 429,
-      headers: {
-        'x-hubspot-ratelimit-max': String(state.limit),
-        'x-hubspot-ratelimit-remaining': '0',
-        'x-hubspot-ratelimit-interval-milliseconds': String(rateLimit.perMs),
-      },
-      body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'SECONDLY' },
+      headers: { [RATE_HEADERS.max]: String(state.limit), [RATE_HEADERS.remaining]: '0', [RATE_HEADERS.intervalMs]: String(rateLimit.perMs) },
+      body: { status: 'error', message: 'You have reached your secondly limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), category: 'RATE_LIMITS', policyName: RATE_POLICY.secondly },
     }),
     serverError: (status) => error(status, 'INTERNAL_ERROR', 'internal error'),
     rateHeaders: (state) => ({
-      'x-hubspot-ratelimit-max': String(state.limit),
-      'x-hubspot-ratelimit-remaining': String(state.remaining),
-      'x-hubspot-ratelimit-interval-milliseconds': String(rateLimit.perMs),
+      [RATE_HEADERS.max]: String(state.limit),
+      [RATE_HEADERS.remaining]: String(state.remaining),
+      [RATE_HEADERS.intervalMs]: String(rateLimit.perMs),
       ...dailyHeaders(),
     }),
     handle: (request, store) => {
@@ -198,7 +211,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
         return {
           status: 429,
           headers: dailyHeaders(),
-          body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'DAILY' },
+          body: { status: 'error', message: 'You have reached your daily limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), category: 'RATE_LIMITS', policyName: RATE_POLICY.daily },
         };
       }
       return route(request, store);
@@ -231,32 +244,43 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   }
 
   function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
-    const { method, path } = request;
-    if (method === 'GET' && path === '/crm/v3/objects/contacts') return { status: 200, body: { results: [...store.object('contacts').entries()].slice(0, 1).map(([id, p]) => view(id, p)) } };
-    if (method === 'GET' && path === '/crm/v3/properties/contacts') return { status: 200, body: { results: [...properties.values()].map(describeProperty) } };
-    if (method === 'POST' && path === '/crm/v3/properties/contacts') return createProperty(requestJson(request));
-    const batch = /^\/crm\/v3\/objects\/contacts\/batch\/(upsert|update|read|archive)$/.exec(path);
-    if (method === 'POST' && batch) {
-      const body = requestJson(request) as { inputs?: unknown; idProperty?: unknown } | undefined;
-      if (!body || !Array.isArray(body.inputs)) return error(400, 'VALIDATION_ERROR', 'Invalid input JSON: `inputs` must be a list');
-      if (body.inputs.length > maxBatch) return error(400, 'VALIDATION_ERROR', `Batch input of ${body.inputs.length} inputs exceeds the limit of ${maxBatch}`);
-      stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.inputs.length);
-      const inputs = body.inputs as { id?: unknown; idProperty?: unknown; properties?: unknown }[];
-      switch (batch[1]) {
-        case 'upsert':
-          return upsert(store, inputs);
-        case 'update':
-          return update(store, inputs);
-        case 'read':
-          return read(store, inputs, body.idProperty);
-        default:
-          for (const input of inputs) archive(store, String(input.id));
-          return { status: 204 };
-      }
+    const operation = operationOf(request.method, request.path);
+    switch (operation?.name) {
+      case 'contacts-list':
+        return { status: 200, body: { results: [...store.object('contacts').entries()].slice(0, 1).map(([id, p]) => view(id, p)) } };
+      case 'properties-read':
+        return { status: 200, body: { results: [...properties.values()].map(describeProperty) } };
+      case 'properties-create':
+        return createProperty(requestJson(request));
+      case 'list-memberships':
+        return memberships(store, operation.listId, requestJson(request));
+      case 'batch-upsert':
+      case 'batch-update':
+      case 'batch-read':
+      case 'batch-archive':
+        return batch(store, operation.name, requestJson(request));
+      default:
+        return error(404, 'OBJECT_NOT_FOUND', `no route for ${request.method} ${request.path}`);
     }
-    const list = /^\/crm\/v3\/lists\/([^/]+)\/memberships\/add-and-remove$/.exec(path);
-    if (method === 'PUT' && list) return memberships(store, list[1]!, requestJson(request));
-    return error(404, 'OBJECT_NOT_FOUND', `no route for ${method} ${path}`);
+  }
+
+  function batch(store: RecordStore, operation: 'batch-upsert' | 'batch-update' | 'batch-read' | 'batch-archive', json: unknown): EmulatorReply {
+    const body = json as { inputs?: unknown; idProperty?: unknown } | undefined;
+    if (!body || !Array.isArray(body.inputs)) return error(400, 'VALIDATION_ERROR', 'Invalid input JSON: `inputs` must be a list');
+    if (body.inputs.length > maxBatch) return error(400, 'VALIDATION_ERROR', `Batch input of ${body.inputs.length} inputs exceeds the limit of ${maxBatch}`);
+    stats.maxBatchSeen = Math.max(stats.maxBatchSeen, body.inputs.length);
+    const inputs = body.inputs as Input[];
+    switch (operation) {
+      case 'batch-upsert':
+        return upsert(store, inputs);
+      case 'batch-update':
+        return update(store, inputs);
+      case 'batch-read':
+        return read(store, inputs, body.idProperty);
+      case 'batch-archive':
+        for (const input of inputs) archive(store, String(input.id));
+        return { status: 204 };
+    }
   }
 
   /** The 400 HubSpot gives for a batch naming a property it cannot write, or undefined. */
@@ -265,8 +289,8 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     for (const input of inputs) {
       for (const name of Object.keys((input.properties as Record<string, unknown> | undefined) ?? {})) {
         const def = properties.get(name);
-        if (!def) bad.push({ message: `Property "${name}" does not exist`, code: 'PROPERTY_DOESNT_EXIST', in: name });
-        else if (def.readOnly) bad.push({ message: `"${name}" is a read only property; its value cannot be set.`, code: 'READ_ONLY_VALUE', in: name });
+        if (!def) bad.push({ message: `Property "${name}" does not exist`, code: PROPERTY_DOESNT_EXIST, in: name });
+        else if (def.readOnly) bad.push({ message: `"${name}" is a read only property; its value cannot be set.`, code: READ_ONLY_VALUE, in: name });
       }
     }
     if (!bad.length) return undefined;
@@ -318,7 +342,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     return { id, created: !recordId };
   }
 
-  function upsert(store: RecordStore, inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply {
+  function upsert(store: RecordStore, inputs: readonly Input[]): EmulatorReply {
     for (const input of inputs) {
       const idProperty = String(input.idProperty ?? '');
       if (!properties.get(idProperty)?.unique) return error(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique property "${idProperty}"`);
@@ -333,16 +357,16 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       const idProperty = input.idProperty as string;
       const rejected = options.reject?.(id);
       if (rejected) {
-        errors.push(recordError('VALIDATION_ERROR', rejected.message, [id]));
+        errors.push(recordError('VALIDATION_ERROR', rejected.message, input, [id]));
         continue;
       }
       const written = write(store, findBy(store, idProperty, id), { ...(input.properties as Record<string, unknown>), [idProperty]: id });
-      results.push({ ...view(written.id, store.object('contacts').get(written.id)!), new: written.created });
+      results.push({ ...view(written.id, store.object('contacts').get(written.id)!, input), new: written.created });
     }
     return batchReply(results, errors);
   }
 
-  function update(store: RecordStore, inputs: readonly { id?: unknown; idProperty?: unknown; properties?: unknown }[]): EmulatorReply {
+  function update(store: RecordStore, inputs: readonly Input[]): EmulatorReply {
     const refused = duplicateProblem(inputs) ?? propertyProblem(inputs) ?? emailProblem(inputs.map((input) => ({ properties: input.properties })));
     if (refused) return refused;
     const results: unknown[] = [];
@@ -351,9 +375,9 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       const id = String(input.id);
       const recordId = findBy(store, String(input.idProperty ?? 'hs_object_id'), id);
       const rejected = options.reject?.(id);
-      if (rejected) errors.push(recordError('VALIDATION_ERROR', rejected.message, [id]));
-      else if (!recordId) errors.push(recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', [id]));
-      else results.push(view(recordId, store.object('contacts').get(write(store, recordId, input.properties as Record<string, unknown>).id)!));
+      if (rejected) errors.push(recordError('VALIDATION_ERROR', rejected.message, input, [id]));
+      else if (!recordId) errors.push(recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', input, [id]));
+      else results.push(view(recordId, store.object('contacts').get(write(store, recordId, input.properties as Record<string, unknown>).id)!, input));
     }
     return batchReply(results, errors);
   }
@@ -367,7 +391,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       if (recordId) results.push(view(recordId, store.object('contacts').get(recordId)!));
       else missing.push(String(input.id));
     }
-    return batchReply(results, missing.length ? [recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', missing)] : []);
+    return batchReply(results, missing.length ? [recordError('OBJECT_NOT_FOUND', 'Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.', {}, missing)] : []);
   }
 
   function archive(store: RecordStore, recordId: string): void {
@@ -418,10 +442,13 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   return new HubSpotEmulator(server, token, properties, stats, accessTokens, refreshTokens, sandbox);
 }
 
+/** A property as HubSpot describes it (the SDK's `Property`: `description` and `options` are always there). */
 function describeProperty(def: HubSpotPropertyDef) {
   return {
     name: def.name,
     label: def.name,
+    description: '',
+    options: [],
     type: def.type,
     fieldType: def.type === 'number' ? 'number' : def.type === 'enumeration' ? 'select' : 'text',
     groupName: 'contactinformation',
@@ -431,9 +458,22 @@ function describeProperty(def: HubSpotPropertyDef) {
   };
 }
 
-function view(id: string, props: Readonly<Record<string, unknown>>) {
+/** An input of a batch, as the emulator reads it. */
+interface Input {
+  readonly id?: unknown;
+  readonly idProperty?: unknown;
+  readonly properties?: unknown;
+  readonly objectWriteTraceId?: unknown;
+}
+
+/** A contact as a result, with the trace id of the input it answers (when it had one). */
+function view(id: string, props: Readonly<Record<string, unknown>>, input: Input = {}) {
   const at = String(props['lastmodifieddate'] ?? new Date().toISOString());
-  return { id, properties: { ...props }, createdAt: String(props['createdate'] ?? at), updatedAt: at, archived: false };
+  return { id, properties: { ...props }, createdAt: String(props['createdate'] ?? at), updatedAt: at, archived: false, ...traceOf(input) };
+}
+
+function traceOf(input: Input): { objectWriteTraceId?: string } {
+  return typeof input.objectWriteTraceId === 'string' ? { [TRACE_ID]: input.objectWriteTraceId } : {};
 }
 
 function batchReply(results: unknown[], errors: unknown[]): EmulatorReply {
@@ -442,8 +482,10 @@ function batchReply(results: unknown[], errors: unknown[]): EmulatorReply {
   return errors.length ? { status: 207, body: { ...body, errors, numErrors: errors.length } } : { status: 200, body };
 }
 
-function recordError(category: string, message: string, ids: string[]) {
-  return { status: 'error', category, message, context: { ids }, errors: [{ message, code: category }] };
+/** A per-input error (the SDK's `StandardError`), naming its input by id and by trace id (protocol.ts: TRACE_ID). */
+function recordError(category: string, message: string, input: Input, ids: string[]) {
+  const trace = traceOf(input)[TRACE_ID];
+  return { status: 'error', category, message, context: { ids, ...(trace === undefined ? {} : { [TRACE_ID]: [trace] }) }, links: {}, errors: [{ message, code: category }] };
 }
 
 function error(status: number, category: string, message: string, errors: { message: string; code?: string; in?: string }[] = []): EmulatorReply {

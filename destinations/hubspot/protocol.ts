@@ -1,5 +1,6 @@
 /**
- * HubSpot facts shared by the adapter and its emulator, each with its source.
+ * HubSpot facts shared by the adapter, its emulator and its contract kit, each with its source; a fact that changes
+ * changes here. Checked 2026-12-06.
  */
 
 /**
@@ -42,6 +43,15 @@ export const INVALID_EMAIL = 'INVALID_EMAIL';
  * team's notes of November 2026, shared/destinations.md; not re-read for this issue).
  */
 export const HUBSPOT_MAX_BATCH = 100;
+
+/**
+ * A batch naming a property HubSpot cannot write is refused as a whole (400 VALIDATION_ERROR) with one `errors[]`
+ * entry per property, `code` PROPERTY_DOESNT_EXIST or READ_ONLY_VALUE and `in` the property's name — the error
+ * envelope of https://developers.hubspot.com/docs/api-reference/error-handling ("For CRM object APIs, error responses
+ * will include detailed message, code, and context fields").
+ */
+export const PROPERTY_DOESNT_EXIST = 'PROPERTY_DOESNT_EXIST';
+export const READ_ONLY_VALUE = 'READ_ONLY_VALUE';
 
 // ---- credentials ----
 
@@ -105,18 +115,172 @@ export const BAD_REFRESH_TOKEN = { status: 'BAD_REFRESH_TOKEN', message: 'missin
  */
 export const EXPIRED_AUTHENTICATION = 'EXPIRED_AUTHENTICATION';
 
-// ---- API version ----
+// ---- rate limits ----
 
 /**
- * The CRM API the adapter speaks today: the numeric `v3` paths (`/crm/v3/objects/contacts/batch/upsert`,
- * `/crm/v3/properties/contacts`, `/crm/v3/lists/{id}/memberships/add-and-remove`). Since 2026-03-30 HubSpot versions its
- * APIs by date (`/crm/objects/2026-03/…`, a new version each March and September, each supported 18 months); "in
- * September 2027, all legacy APIs using semantic versions (e.g., v4, v3, v2, and v1) will no longer be supported", and
- * the Fall Spotlight changelog of 2026-09-15 gives v1–v3 and legacy private apps "a September 2027 enforcement date".
- * HubSpot names the month, not the day: the sunset is taken as its first day, so warnings come early. Moving to the
- * date-versioned paths is another issue.
- * Sources: developers.hubspot.com/docs/api-reference/legacy/migration-guide;
- * developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when;
- * developers.hubspot.com/docs/developer-tooling/platform/versioning.
+ * HubSpot's limits: a rolling ten-second window per app (100 requests on free and starter accounts, 190 on
+ * professional and enterprise) and a daily one per account. Every answer carries X-HubSpot-RateLimit-Max,
+ * -Remaining and -Interval-Milliseconds (the window's length), and the daily ones X-HubSpot-RateLimit-Daily and
+ * -Daily-Remaining; a 429 says which limit was hit in `policyName` (`SECONDLY` for the window, `DAILY` for the day),
+ * beside `errorType: RATE_LIMIT`. The daily limit resets at midnight in the account's time zone.
+ * Sources: https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details (API usage guidelines and limits);
+ * the headers' changelog, developers.hubspot.com/changelog/2018-11-06-rate-limit-information-headers-will-be-included-in-http-responses.
  */
-export const CRM_API_VERSION = { version: 'v3', sunset: '2027-09-01', source: 'https://developers.hubspot.com/docs/api-reference/legacy/migration-guide (and the changelog "Legacy APIs and Apps: What\'s Going Unsupported and When", 2026-09-15)' } as const;
+export const RATE_HEADERS = {
+  max: 'x-hubspot-ratelimit-max',
+  remaining: 'x-hubspot-ratelimit-remaining',
+  intervalMs: 'x-hubspot-ratelimit-interval-milliseconds',
+  daily: 'x-hubspot-ratelimit-daily',
+  dailyRemaining: 'x-hubspot-ratelimit-daily-remaining',
+} as const;
+export const RATE_POLICY = { secondly: 'SECONDLY', daily: 'DAILY' } as const;
+/** The rolling window, when a 429 does not give its length. */
+export const RATE_WINDOW_MS = 10_000;
+
+// ---- batch answers ----
+
+/**
+ * How an answer of a batch write is matched to its inputs: each input carries an `objectWriteTraceId` (any unique
+ * string: Tideline sends the record's index in the batch), each result carries it back, and each per-input error
+ * names the inputs it concerns in `context.objectWriteTraceId` (a list). HubSpot promises no order of `results`, and
+ * the contacts' `properties` in a result are what HubSpot holds, not an echo of the input: neither is used to match.
+ *  - the field on inputs and results: the batch upsert/update/create references, request body `inputs[].objectWriteTraceId`
+ *    and response `results[].objectWriteTraceId` (developers.hubspot.com/docs/api-reference/2026-03/crm/objects/contacts/batch/upsert-contacts,
+ *    and the legacy v3 page of the same operation); the SDK's models SimplePublicObjectBatchInputUpsert,
+ *    SimplePublicObjectBatchInput and SimplePublicUpsertObject / SimplePublicObject;
+ *  - the errors: "Multi-status errors" of https://developers.hubspot.com/docs/api-reference/error-handling (include a
+ *    unique objectWriteTraceId value for each input to see which ones failed); the key `context.objectWriteTraceId` of
+ *    `StandardError.context` (a map of string lists in the SDK) as integrators read it in HubSpot's 207 answers
+ *    (RudderStack's HubSpot destination, github.com/rudderlabs/rudder-transformer, src/v1/destinations/hs/networkHandler.ts).
+ * A result or error without a trace id the adapter sent settles nothing: its record is retried (no_outcome).
+ */
+export const TRACE_ID = 'objectWriteTraceId';
+
+/** A batch answer (200, or 207 with `errors`): the fields Tideline reads of the SDK's BatchResponse… models. */
+export interface BatchResponse {
+  readonly results?: readonly { readonly id: string; readonly objectWriteTraceId?: string; readonly properties?: Readonly<Record<string, string | null>> }[];
+  readonly errors?: readonly { readonly category?: string; readonly message?: string; readonly context?: Readonly<Record<string, readonly string[] | undefined>> }[];
+}
+
+/** HubSpot's error envelope (the SDK's `Error` model, with the `status` and the 429's `policyName` its docs add). */
+export interface ErrorBody {
+  readonly message?: string;
+  readonly category?: string;
+  readonly policyName?: string;
+  readonly errors?: readonly { readonly message?: string; readonly code?: string; readonly in?: string }[];
+}
+
+/**
+ * Fields HubSpot's documented error answers carry beyond the OpenAPI `Error` model of the SDK, accepted by the
+ * contract schema on error answers only:
+ *  - `status: "error"` on every error ("error handling": the example error; "the fields … should all be treated as
+ *    optional"), https://developers.hubspot.com/docs/api-reference/error-handling;
+ *  - on a 429, `errorType: RATE_LIMIT` and `policyName` (API usage guidelines,
+ *    https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details), with `category: RATE_LIMITS`
+ *    (developers.hubspot.com/changelog/upcoming-changes-to-error-responses);
+ *  - the token endpoint's refusals: RFC 6749's `error` and `error_description` beside `status` and `message`
+ *    (developers.hubspot.com/changelog/new-oauth-v3-api-endpoints-and-standardized-error-responses), and no more.
+ */
+export const DOCUMENTED_ERROR_EXTRAS = {
+  api: ['status'],
+  rateLimit: ['status', 'errorType', 'policyName'],
+  token: ['status', 'message', 'correlationId', 'error', 'error_description'],
+} as const;
+
+// ---- API versions and paths ----
+
+/**
+ * HubSpot's CRM API comes in two path families:
+ *  - **date-versioned** (the default, `2026-03`): "Starting from March 30th 2026, HubSpot's REST APIs follow a
+ *    date-based version standard", `/api-name/2026-03/resource`, e.g. `GET /crm/objects/2026-03/contacts`. A version is
+ *    *Current* 6 months, then *Supported*, and "18 months after a version originally went into GA, the version will be
+ *    considered unsupported" (APIs "may still work", without bug fixes). 2026-03 went GA on 2026-03-30, hence
+ *    unsupported from **2027-09-30** — a date derived from those two documented facts; the versioning page's schedule
+ *    table was not read. 2026-09 (GA 2026-09-08) exists too; it enforces the account's validation rules on CRM writes
+ *    (changelog of 2026-08-11) and is not offered here yet.
+ *    Sources: developers.hubspot.com/docs/api-reference/legacy/migration-guide;
+ *    developers.hubspot.com/docs/developer-tooling/platform/versioning; developers.hubspot.com/docs/api-reference/2026-03/overview.
+ *  - **v3** (legacy, `api_version: v3`): "in September 2027, all legacy APIs using semantic versions (e.g., v4, v3, v2,
+ *    and v1) will no longer be supported", and the Fall Spotlight changelog of 2026-09-15 gives v1–v3 and legacy private
+ *    apps "a September 2027 enforcement date". HubSpot names the month, not the day: the sunset is taken as its first
+ *    day, so warnings come early.
+ *    Sources: developers.hubspot.com/docs/api-reference/legacy/migration-guide;
+ *    developers.hubspot.com/changelog/legacy-apis-and-legacy-apps-whats-going-unsupported-and-when.
+ */
+export const API_VERSIONS = {
+  '2026-03': {
+    version: '2026-03',
+    sunset: '2027-09-30',
+    source: 'https://developers.hubspot.com/docs/developer-tooling/platform/versioning (unsupported 18 months after GA; 2026-03 GA on 2026-03-30 per https://developers.hubspot.com/docs/api-reference/legacy/migration-guide)',
+  },
+  v3: {
+    version: 'v3',
+    sunset: '2027-09-01',
+    source: 'https://developers.hubspot.com/docs/api-reference/legacy/migration-guide (and the changelog "Legacy APIs and Apps: What\'s Going Unsupported and When", 2026-09-15)',
+  },
+} as const;
+export type CrmApiVersion = keyof typeof API_VERSIONS;
+export const CRM_API_VERSIONS = Object.keys(API_VERSIONS) as [CrmApiVersion, ...CrmApiVersion[]];
+export const DEFAULT_API_VERSION: CrmApiVersion = '2026-03';
+
+/** The batch operations of the contacts API Tideline knows (it sends upsert, update, read and archive). */
+export type BatchOperation = 'upsert' | 'create' | 'update' | 'read' | 'archive';
+
+/**
+ * The paths of each version, as HubSpot's references give them (2026-03 pages, and their "legacy" v3 twins):
+ *  - contacts: `GET /crm/objects/2026-03/contacts` (list, the session check) and `POST …/contacts/batch/{upsert,create,
+ *    update,read,archive}` — e.g. …/2026-03/crm/objects/contacts/batch/upsert-contacts and …/batch/delete-contacts
+ *    (`POST /crm/objects/2026-03/contacts/batch/archive`); v3: `/crm/v3/objects/contacts…`;
+ *  - properties: `GET` and `POST /crm/properties/2026-03/contacts` (…/2026-03/crm/properties/get-properties); v3:
+ *    `/crm/v3/properties/contacts`;
+ *  - list memberships: `PUT /crm/lists/2026-03/{listId}/memberships/add-and-remove`, MANUAL and SNAPSHOT lists only
+ *    (…/2026-03/crm/lists/memberships/update-list-memberships); v3: `/crm/v3/lists/{listId}/memberships/add-and-remove`.
+ * The request and answer shapes are those of v3 (the same fields on both references, as of 2026-12-06; the 2026-03
+ * answers document a `url` on results that the SDK's v3 models lack, which Tideline does not read).
+ */
+export function crmPaths(version: CrmApiVersion) {
+  const v3 = version === 'v3';
+  const contacts = v3 ? '/crm/v3/objects/contacts' : `/crm/objects/${version}/contacts`;
+  return {
+    contacts,
+    batch: (operation: BatchOperation) => `${contacts}/batch/${operation}`,
+    properties: v3 ? '/crm/v3/properties/contacts' : `/crm/properties/${version}/contacts`,
+    memberships: (listId: string) => (v3 ? `/crm/v3/lists/${listId}/memberships/add-and-remove` : `/crm/lists/${version}/${listId}/memberships/add-and-remove`),
+  };
+}
+
+/** An operation of the API, as the emulator routes it and the contract schema checks it. */
+export type Operation =
+  | { readonly name: 'contacts-list'; readonly version: CrmApiVersion }
+  | { readonly name: `batch-${BatchOperation}`; readonly version: CrmApiVersion }
+  | { readonly name: 'properties-read' | 'properties-create'; readonly version: CrmApiVersion }
+  | { readonly name: 'list-memberships'; readonly version: CrmApiVersion; readonly listId: string }
+  | { readonly name: 'token' };
+
+/** The operation a method and path name, in either path family; undefined for a path HubSpot has not (here). */
+export function operationOf(method: string, path: string): Operation | undefined {
+  if (path === TOKEN_PATH) return method === 'POST' ? { name: 'token' } : undefined;
+  for (const version of CRM_API_VERSIONS) {
+    const paths = crmPaths(version);
+    if (path === paths.contacts) return method === 'GET' ? { name: 'contacts-list', version } : undefined;
+    if (path === paths.properties) return method === 'GET' ? { name: 'properties-read', version } : method === 'POST' ? { name: 'properties-create', version } : undefined;
+    const batch = path.startsWith(`${paths.contacts}/batch/`) ? path.slice(paths.contacts.length + 7) : undefined;
+    if (batch && method === 'POST' && (['upsert', 'create', 'update', 'read', 'archive'] as const).some((o) => o === batch)) return { name: `batch-${batch as BatchOperation}`, version };
+    const [before, after] = paths.memberships('{listId}').split('{listId}') as [string, string];
+    if (method === 'PUT' && path.startsWith(before) && path.endsWith(after)) {
+      const listId = path.slice(before.length, path.length - after.length);
+      if (listId && !listId.includes('/')) return { name: 'list-memberships', version, listId };
+    }
+  }
+  return undefined;
+}
+
+// ---- the published schema ----
+
+/**
+ * HubSpot's published models, read by the contract suite: `@hubspot/api-client` **13.5.0** (a dev dependency),
+ * generated by openapi-generator from HubSpot's CRM **v3** OpenAPI documents (crm/contacts, crm/properties,
+ * crm/lists). The date-versioned 2026-03 operations Tideline uses take and answer the same fields (see `crmPaths`);
+ * the only documented difference met is `results[].url` in 2026-03 answers, absent from these models.
+ */
+export const HUBSPOT_SDK = { name: '@hubspot/api-client', version: '13.5.0', models: '@hubspot/api-client/lib/codegen/crm/{contacts,properties,lists}/models/all.js' } as const;

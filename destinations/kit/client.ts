@@ -123,5 +123,10 @@ export function parseJson<T>(text: string): T | undefined {
 
 /** An answer that stops the sync (a wrong object id, an endpoint that is not the API's), its message scrubbed. */
 export function stopSync(message: string): StopSyncError {
-  return new StopSyncError(redactor.scrub(scrubEmails(message)));
+  return new StopSyncError(scrubbed(message));
+}
+
+/** A vendor's text (a per-record error message) as it may be kept: e-mail addresses and registered secrets removed. */
+export function scrubbed(text: string): string {
+  return redactor.scrub(scrubEmails(text));
 }

@@ -10,5 +10,5 @@
 export * from '../destination.js';
 export { bearer, credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource, type TokenGrant } from '../credentials.js';
 export { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
-export { ApiClient, parseJson, stopSync, type ApiClientOptions, type CallOptions } from './client.js';
+export { ApiClient, parseJson, scrubbed, stopSync, type ApiClientOptions, type CallOptions } from './client.js';
 export { listId, noOutcome, Outcomes, rejected, requireListId, type Indexed } from './records.js';

@@ -75,7 +75,8 @@ export class Outcomes {
 
   /** One outcome per record: those the vendor did not answer for are `no_outcome`, retried by the engine. */
   done(): RecordOutcome[] {
-    return this.#outcomes.map((o) => o ?? noOutcome(this.vendor));
+    // Array.from, not map: map skips the holes of never-settled records and leaves them undefined.
+    return Array.from(this.#outcomes, (o) => o ?? noOutcome(this.vendor));
   }
 }
 

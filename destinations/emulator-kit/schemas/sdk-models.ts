@@ -58,16 +58,17 @@ export function sdkModels(entry: string, from: string = import.meta.url): SdkMod
     if (value === undefined) return [];
     if (type === 'any' || type === 'AnyType') return [];
     if (type === 'object') return value !== null && typeof value === 'object' ? [] : [`${at}: expected an object`];
-    if (type.includes('|')) {
+    // A union at the top level only: `{ [key: string]: string | null; }` is a map whose values may be null.
+    const array = /^Array<(.+)>$/.exec(type);
+    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+    if (!array && !map && type.includes('|')) {
       const options = type.split('|').map((t) => t.trim());
       if (value === null && options.includes('null')) return [];
       const tried = options.filter((t) => t !== 'null').map((t) => check(t, value, at));
       return tried.some((p) => p.length === 0) ? [] : (tried[0] ?? []);
     }
     if (value === null) return [`${at}: null where ${type} is expected`];
-    const array = /^Array<(.+)>$/.exec(type);
     if (array) return Array.isArray(value) ? value.flatMap((v, i) => check(array[1]!, v, `${at}[${i}]`)) : [`${at}: expected an array of ${array[1]}`];
-    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
     if (map) return typeof value === 'object' && !Array.isArray(value) ? Object.entries(value as object).flatMap(([k, v]) => check(map[1]!, v, `${at}.${k}`)) : [`${at}: expected a map`];
     switch (type) {
       case 'string':
