@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
+import { sdkModels } from '../emulator-kit/schemas/sdk-models.js';
 import { contractSync, people, SyncHarness } from '../../test/support/sync-harness.js';
 import { hubspot } from './adapter.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from './emulator.js';
@@ -14,37 +14,8 @@ import { TOKEN_PATH } from './protocol.js';
  */
 const require = createRequire(import.meta.url);
 const SDK = '@hubspot/api-client/lib/codegen';
-
-interface Attribute {
-  readonly name: string;
-  readonly baseName: string;
-  readonly type: string;
-}
-
-/**
- * Problems of `body` against a model of HubSpot's SDK: an unknown field, a field of the wrong JSON type, a required
- * field missing. Types and JSON names come from the model's attribute map; what is required from its declaration
- * (`'name'?:` is optional), both generated from HubSpot's spec.
- */
-function againstModel(body: Record<string, unknown>, model: string): string[] {
-  const path = require.resolve(`${SDK}/${model}.js`);
-  const module = require(path) as Record<string, { getAttributeTypeMap(): Attribute[] }>;
-  const attributes = Object.values(module)[0]!.getAttributeTypeMap();
-  const declaration = readFileSync(path.replace(/\.js$/, '.d.ts'), 'utf8');
-  const problems: string[] = [];
-  for (const key of Object.keys(body)) if (!attributes.some((a) => a.baseName === key)) problems.push(`${key}: not in ${model}`);
-  for (const a of attributes) {
-    const value = body[a.baseName];
-    const required = new RegExp(`'${a.name}':`).test(declaration);
-    if (value === undefined) {
-      if (required) problems.push(`${a.baseName}: required`);
-      continue;
-    }
-    const want = a.type === 'number' ? 'number' : a.type === 'string' ? 'string' : a.type === 'boolean' ? 'boolean' : 'object';
-    if (typeof value !== want) problems.push(`${a.baseName}: ${typeof value}, the model says ${a.type}`);
-  }
-  return problems;
-}
+const OAUTH = sdkModels('@hubspot/api-client/lib/codegen/oauth/models/all.js');
+const CONTACTS = sdkModels('@hubspot/api-client/lib/codegen/crm/contacts/models/all.js');
 
 const APP = { clientId: '5f0b7d8c-1111-4aaa-9bbb-123456789abc', clientSecret: 'app-secret-7d1e', refreshTokens: ['na1-refresh-0001'] };
 
@@ -125,10 +96,12 @@ describe('hubspot credentials', () => {
     };
     const granted = await post({ grant_type: 'refresh_token', client_id: APP.clientId, client_secret: APP.clientSecret, refresh_token: APP.refreshTokens[0]! });
     expect(granted.status).toBe(200);
-    expect(againstModel(granted.body, 'oauth/models/TokenResponseIF')).toEqual([]);
+    expect(OAUTH.check('TokenResponseIF', granted.body)).toEqual([]);
     expect(granted.body).toMatchObject({ token_type: 'bearer', expires_in: 1, refresh_token: APP.refreshTokens[0] });
     // The check itself catches a wrong answer.
-    expect(againstModel({ ...granted.body, expires_in: '1', extra: true }, 'oauth/models/TokenResponseIF')).toEqual(['extra: not in oauth/models/TokenResponseIF', 'expires_in: string, the model says number']);
+    const wrong = OAUTH.check('TokenResponseIF', { ...granted.body, expires_in: '1', extra: true });
+    expect(wrong).toHaveLength(2);
+    expect(wrong).toEqual([expect.stringMatching(/^\$\.expires_in: expected a number/), expect.stringMatching(/^\$\.extra: TokenResponseIF has no property "extra"/)]);
 
     const refused = await post({ grant_type: 'refresh_token', client_id: APP.clientId, client_secret: APP.clientSecret, refresh_token: 'revoked' });
     expect(refused).toMatchObject({ status: 400, body: { status: 'BAD_REFRESH_TOKEN', error: 'invalid_grant', error_description: 'missing or invalid refresh token' } });
@@ -140,7 +113,7 @@ describe('hubspot credentials', () => {
     const error = (await expired.json()) as Record<string, unknown>;
     expect(error).toMatchObject({ status: 'error', category: 'EXPIRED_AUTHENTICATION', message: expect.stringMatching(/^The OAuth token used to make this call expired \d+ minute\(s\) ago\.$/) });
     const { status: _legacy, ...modelled } = error;
-    expect(againstModel(modelled, 'crm/contacts/models/ModelError')).toEqual([]);
+    expect(CONTACTS.check('ModelError', modelled)).toEqual([]);
   });
 
   it('exactly one kind of credentials: a static key, or the three OAuth fields', () => {
