@@ -3,6 +3,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { requestJson } from '../emulator-kit/server.js';
 import { RateLimitedError, TransientError, type Batch, type DestinationContext } from '../destination.js';
 import { brevo } from './adapter.js';
+import { brevoSchema } from './contract.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -270,5 +271,22 @@ describe('brevo adapter against its emulator', () => {
     // Through the adapter, the refused number is that record's rejection.
     const outcomes = await (await open('upsert', { default_country: 'FR' })).apply({ ...batch([]), records: [{ key: 'z@x.com', fields: { sms: '06 12 34 56 78' }, destinationId: null, idempotencyKey: 'z' }] });
     expect(outcomes).toMatchObject([{ ok: false, code: 'duplicate_parameter', retryable: false }]);
+  });
+
+  it('vendor schema (@getbrevo/brevo types): the recorded import conforms; a misspelt field, a wrong status, an unknown operation are reported', async () => {
+    expect(brevoSchema.unavailable?.()).toBeUndefined();
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    await (await open('audience', { default_country: 'FR' })).apply({ ...batch([]), object: 'list:9', operation: 'add', records: [{ key: 'a@x.com', fields: { first_name: 'Ann', sms: '0612345678' }, destinationId: null, idempotencyKey: 'a' }] });
+    for (const exchange of exchanges()) expect(await brevoSchema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+    const imported = exchanges().find((e) => e.path === '/v3/contacts/import')!;
+    const poll = exchanges().filter((e) => e.path.startsWith('/v3/processes/')).at(-1)!;
+    expect(imported.request).toMatchObject({ listIds: [9], jsonBody: [{ email: 'a@x.com', attributes: { SMS: '+33612345678' } }] });
+    const { listIds, ...rest } = imported.request as { listIds: number[] };
+    expect((await brevoSchema.check({ ...imported, request: { ...rest, listIdz: listIds } })).join('; ')).toMatch(/listIdz/);
+    const body = imported.request as { jsonBody: { email: string }[] };
+    expect((await brevoSchema.check({ ...imported, request: { ...body, jsonBody: [{ emial: 'a@x.com' }] } })).join('; ')).toMatch(/emial/);
+    expect((await brevoSchema.check({ ...poll, response: { ...(poll.response as object), status: 'done' } })).join('; ')).toMatch(/status/);
+    expect((await brevoSchema.check({ ...poll, method: 'DELETE' })).join('; ')).toMatch(/not an operation/);
   });
 });
