@@ -86,7 +86,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   const progress = createSyncProgress({ tty: context.format === 'pretty' && process.stderr.isTTY === true, logger: context.logger });
   let locks: LockSet | undefined;
   try {
-    const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected, options.fullResync === true) : undefined;
+    const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected) : undefined;
     sandbox = sandboxed?.running;
     const engine = new SyncEngine({
       project,
@@ -205,7 +205,7 @@ async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options
   return syncs.map((s) => results.get(s.name)!);
 }
 
-async function prepareSandbox(context: CommandContext, project: Project, connection: Connection, syncs: readonly SyncDef[], fresh: boolean) {
+async function prepareSandbox(context: CommandContext, project: Project, connection: Connection, syncs: readonly SyncDef[]) {
   const running = await runningSandbox(project.root);
   const store = new StateStore(connection, sandboxStateSchema(project));
   await store.setup();
@@ -220,11 +220,14 @@ async function prepareSandbox(context: CommandContext, project: Project, connect
     context.logger.info({ pid: running.pid }, `sandbox: using the emulators of \`tideline sandbox\` (pid ${running.pid})`);
     return { configs, running: undefined, external: running.destinations };
   }
-  // --full-resync starts the emulators empty too: everything is sent again to destinations holding nothing.
-  const started = await startEmulators(project, destinationsOf(syncs), { fresh });
-  // Fresh emulators hold nothing: the sandbox state of their syncs starts over with them. Resumed ones hold what
-  // the previous session sent, which their syncs' sandbox state describes.
-  for (const sync of syncs) if (!started.resumed.has(sync.destination.name)) await store.reset(sync.name);
+  // Emulators resume what the previous session left, even on --full-resync: an emulator is shared by every sync of
+  // its destination, and a full resync of the selected syncs (their state, cleared by the engine) must not empty
+  // the lists and objects of the others, whose state says they were sent — as a full resync never empties the real
+  // destination either.
+  const started = await startEmulators(project, destinationsOf(syncs));
+  // Fresh emulators hold nothing: the sandbox state of every sync writing to them — selected or not — starts over
+  // with them. Resumed ones hold what the previous session sent, which their syncs' sandbox state describes.
+  for (const sync of project.syncs.values()) if (started.emulators.has(sync.destination.name) && !started.resumed.has(sync.destination.name)) await store.reset(sync.name);
   await store.setMeta('sandbox_session', started.session);
   for (const [name, emulator] of started.emulators) context.logger.info({ destination: name, endpoint: emulator.endpoint }, `sandbox: ${name} → ${emulator.endpoint}`);
   return { configs: started.configs, running: started, external: undefined };

@@ -41,11 +41,6 @@ interface SavedEmulator {
   readonly state: unknown;
 }
 
-export interface StartOptions {
-  /** Start every emulator empty, even when a previous session saved its state (`tideline sync --sandbox --full-resync`). */
-  readonly fresh?: boolean;
-}
-
 export function sandboxStateSchema(project: Project): string {
   return `${project.target.stateSchema}_sandbox`;
 }
@@ -60,7 +55,7 @@ export function destinationsOf(syncs: readonly SyncDef[]): DestinationDef[] {
  * target/sandbox/) resumes it, so a second run finds the destination as the first left it; the others start with
  * their folder emptied.
  */
-export async function startEmulators(project: Project, destinations: readonly DestinationDef[], options: StartOptions = {}): Promise<RunningEmulators> {
+export async function startEmulators(project: Project, destinations: readonly DestinationDef[]): Promise<RunningEmulators> {
   const emulators = new Map<string, Emulator>();
   const configs = new Map<string, unknown>();
   const resumed = new Set<string>();
@@ -69,7 +64,7 @@ export async function startEmulators(project: Project, destinations: readonly De
     for (const destination of destinations) {
       const dir = join(project.root, 'target', 'sandbox', destination.name);
       dirs.set(destination.name, dir);
-      const saved = options.fresh ? undefined : await readSaved(join(dir, SAVED_FILE), destination.type.type);
+      const saved = await readSaved(join(dir, SAVED_FILE), destination.type.type);
       if (saved === undefined) await rm(dir, { recursive: true, force: true });
       else resumed.add(destination.name);
       await mkdir(dir, { recursive: true });
