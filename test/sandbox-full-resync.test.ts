@@ -17,28 +17,22 @@ models:
       first_name: first_name
       segment: segment
 `;
+/** An audience sync of one segment to one Brevo list. */
+const listSync = (name: string, segment: string, list: number) => `  - name: ${name}
+    model: people
+    where: [{ column: segment, equals: ${segment} }]
+    destination: brevo
+    object: 'list:${list}'
+    mode: audience
+    key: { from: email, field: email }
+    fields: { FIRSTNAME: first_name }
+`;
 const SYNCS = `destinations:
   - name: brevo
     type: brevo
     api_key: sandbox-key
 syncs:
-  - name: list_a
-    model: people
-    where: [{ column: segment, equals: a }]
-    destination: brevo
-    object: 'list:2'
-    mode: audience
-    key: { from: email, field: email }
-    fields: { FIRSTNAME: first_name }
-  - name: list_b
-    model: people
-    where: [{ column: segment, equals: b }]
-    destination: brevo
-    object: 'list:3'
-    mode: audience
-    key: { from: email, field: email }
-    fields: { FIRSTNAME: first_name }
-`;
+${listSync('list_a', 'a', 2)}${listSync('list_b', 'b', 3)}`;
 
 /** The members of each list the Brevo emulator saved at the end of a sandbox session, by list. */
 function savedLists(root: string): Record<string, number> {
