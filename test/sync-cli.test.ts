@@ -230,34 +230,6 @@ describe('plan, sync, status and rejected through the CLI', () => {
   });
 });
 
-describe('sync --sandbox --full-resync of one sync', () => {
-  it("sends that sync's records again and leaves the objects of the destination's other syncs, and their state, as they were", async () => {
-    const leads = SYNC.replace('syncs:\n', '').replace('name: crm_contacts', 'name: crm_leads').replace('object: contacts', 'object: leads');
-    const root = project({ 'syncs/crm.yml': DESTINATIONS + SYNC + leads });
-    const env = { HOOK_URL: 'http://127.0.0.1:9/never-called', HOOK_SECRET: 'unused-in-the-sandbox' };
-    expect((await runCli(['run'], { cwd: root, env })).code).toBe(0);
-    const first = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toContain('sandbox crm_hook now holds contacts: 3, leads: 3');
-
-    const full = await runCli(['sync', '--sandbox', '--full-resync', '--select', 'crm_leads', '--log-format', 'json'], { cwd: root, env });
-    expect(full.code, full.stderr).toBe(0);
-    // The other sync's contacts are still there (an emulator started empty held "leads: 3" only).
-    expect(full.stderr).toContain('sandbox crm_hook now holds contacts: 3, leads: 3');
-    const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { sync: string; sent: number }[] };
-    expect(results.results).toEqual([expect.objectContaining({ sync: 'crm_leads', sent: 3 })]);
-
-    // Its state still describes what the emulator holds: the next run of both sends nothing.
-    const again = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
-    expect(again.code, again.stderr).toBe(0);
-    const after = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { sync: string; sent: number; requests: number }[] };
-    expect(after.results.map((r) => [r.sync, r.sent, r.requests])).toEqual([
-      ['crm_contacts', 0, 0],
-      ['crm_leads', 0, 0],
-    ]);
-  }, 120_000);
-});
-
 describe('after a --sandbox sync with rejections', () => {
   it('the hint names `tideline rejected <sync> --sandbox`, which lists them; the address is never printed', async () => {
     const csv = 'id,email,first_name,signed_up,orders\n1,alice@example.com,Alice,2024-01-05 10:00:00,3\n2,x@@y.com,Bob,2024-02-11 11:30:00,1\n';

@@ -1,80 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { LogicalType } from '../../src/dialects/dialect.js';
-import { redactor } from '../../src/log/redact.js';
 import {
+  ApiClient,
   BatchRejectedError,
   defineDestination,
-  RateLimitedError,
-  StopSyncError,
+  parseJson,
+  rejected,
+  requireListId,
+  scrubEmails,
+  stopSync,
   TransientError,
+  Outcomes,
   type Batch,
   type ConfigProblem,
   type DestinationSession,
   type FieldValue,
+  type HttpResponse,
+  type Indexed,
+  type DestinationContext,
   type OutboundRecord,
   type RecordOutcome,
   type RemoteContext,
   type RemoteField,
   type SyncMode,
-} from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+} from '../kit/index.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
-import { API_KEY_HEADER, BREVO_API_VERSION, attributeName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, LIST_EMAILS_PER_REQUEST, RATE_HEADERS, READ_ONLY_CATEGORIES, UNKNOWN_INDEXES } from './protocol.js';
+import {
+  API_KEY_HEADER,
+  attributeName,
+  BREVO_API_VERSION,
+  CONTACTS_RATE_LIMIT,
+  DEFAULT_BATCH_CONTACTS,
+  IMPORT_PATH,
+  IMPORT_REPORTS,
+  IMPORT_SAFE_BYTES,
+  LIST_EMAILS_PER_REQUEST,
+  MAX_POLL_WAIT_MS,
+  PHONE_ATTRIBUTES,
+  PROCESS_RUNNING,
+  RATE_HEADERS,
+  READ_ONLY_CATEGORIES,
+  toE164,
+  UNKNOWN_INDEXES,
+  type BrevoError,
+  type ProcessAnswer,
+} from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
   api_key: z.string().min(1),
   /** The API root; the sandbox points it at the emulator. */
   base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.brevo.com/v3'),
-  /** Contacts per `POST /contacts/batch` (Brevo documents no maximum). */
+  /** Contacts per batch: one `POST /contacts/batch`, and at most one import (Brevo documents no maximum). */
   batch_size: z.number().int().min(1).max(1000).default(DEFAULT_BATCH_CONTACTS),
   /**
-   * Time budget of each request, in seconds. A batch of new contacts makes one request per contact: a create that
+   * Time budget of each request, in seconds. Contacts keyed by ext_id are created one request each: a create that
    * gets no answer in time is retried alone, while the batch's `timeout_seconds` bounds the whole batch.
    */
   request_timeout_seconds: z.number().positive().max(600).default(30),
+  /** First wait before polling an import process; later polls back off ×1.5 up to 30 s (polls cost Brevo's 100 an hour). */
+  poll_interval_ms: z.number().int().min(10).max(60_000).default(2_000),
+  /**
+   * The list that upsert syncs import new contacts into. Brevo's import always lands contacts in a list: without
+   * one, new contacts of an upsert sync are created one request each. Audience syncs import into their own list.
+   */
+  import_list_id: z.number().int().positive().optional(),
+  /** The country of national phone numbers (ISO code such as FR) for the `sms` and `whatsapp` fields. */
+  default_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO country code such as FR or US').optional(),
 });
 export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
 
 /**
  * Objects: `contacts` (upsert, update) and `list:<listId>` (audience). The key is the contact's `email`, or its
  * `ext_id` (also accepted as `external_id`). Mapped fields become attributes, their names upper-cased
- * (`first_name` → FIRST_NAME); a field named `email` is the contact's e-mail. Brevo has no batch delete, so no mirror.
+ * (`first_name` → FIRST_NAME); a field named `email` is the contact's e-mail; `sms` and `whatsapp` are the SMS and
+ * WHATSAPP attributes, normalised to E.164 (an invalid number rejects its record `invalid_phone`). Brevo has no
+ * batch delete, so no mirror.
  *
- * Upsert: one `POST /contacts/batch` updates the contacts that exist (identified by e-mail, or by the contact id a
- * previous run kept). Brevo answers that request 404 naming the indexes it does not know, applying nothing; those
- * contacts are then created one by one with `POST /contacts` + `updateEnabled` (idempotent) and the batch is sent
- * again without them. So a contact costs one request the first time, and a hundredth of one afterwards.
+ * Upsert: one `POST /contacts/batch` updates the contacts that exist (by e-mail, or by the contact id a previous run
+ * kept). Brevo answers 404 naming the indexes it does not know, applying nothing; those are left out and the batch
+ * sent again. The unknown ones, keyed by e-mail, go into ONE import (`POST /contacts/import` with
+ * updateExistingContacts: an upsert, safe to send again) into the audience's list (or `import_list_id`), polled
+ * (`GET /processes/{id}`) until completed; an import still running when the batch's budget is spent fails the batch,
+ * which the engine retries whole. Contacts keyed by ext_id (the import's JSON takes e-mails only), and those of an
+ * upsert sync without `import_list_id`, are created one by one (`POST /contacts` + updateEnabled).
  *
- * Failures of those single creates are the records' own, not the batch's: a create that failed transiently (5xx,
- * timeout, reset) is that record's retryable outcome, so the engine retries it alone while the others are accepted;
- * the batch throws only when nothing of it succeeded. A 429 on any request is the account's rate, not a record's: it
- * throws RateLimitedError, so that the engine pauses every request for `x-sib-ratelimit-reset` and retries the batch
- * without spending a retry attempt (a first sync of new contacts meets the 10 requests a second every ten creates);
- * the session remembers what that batch already wrote, so the retry does not write it again. Audience adds put in
- * the list every contact the batch wrote, retried ones when their retry writes them.
+ * A 429 on any request is the account's rate: RateLimitedError with `x-sib-ratelimit-reset`; the session remembers
+ * what that batch already wrote, so the engine's retry does not write it again.
  */
 const MODES: readonly SyncMode[] = ['upsert', 'update', 'audience'];
-const LIST = /^list:(\d+)$/;
 const TOP_LEVEL = new Set(['email', 'ext_id', 'external_id']);
 
 export const brevo = defineDestination<BrevoConfig>({
   type: 'brevo',
-  summary: 'Brevo contacts (batch update, create with updateEnabled) and list membership',
+  summary: 'Brevo contacts (batch update, asynchronous import of new contacts, SMS numbers) and list membership',
   configSchema: brevoConfigSchema,
   modes: MODES,
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
-    maxBatchBytes: 5_000_000,
+    maxBatchBytes: Math.min(5_000_000, IMPORT_SAFE_BYTES),
     requestsPerSecond: CONTACTS_RATE_LIMIT.perSecond,
-    // One batch at a time: creating new contacts takes one request each, and 10 a second are all Brevo allows.
+    // One batch at a time: the contacts endpoints allow 10 requests a second, and polls 100 an hour.
     concurrency: 1,
     timeoutMs: 120_000,
   }),
   checkSync: (_config, sync) => {
     const problems: ConfigProblem[] = [];
-    if (sync.mode === 'audience' && !LIST.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync to Brevo names a list: `list:<listId>`' });
+    if (sync.mode === 'audience' && !/^list:\d+$/.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync to Brevo names a list: `list:<listId>`' });
     if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `Brevo objects: \`contacts\`, or \`list:<listId>\` for audience syncs; got "${sync.object}"` });
     if (!['email', 'ext_id', 'external_id'].includes(sync.keyField)) problems.push({ at: ['key'], message: `a Brevo contact is identified by \`email\` or \`ext_id\`, not "${sync.keyField}"` });
     if (sync.mode === 'update' && sync.keyField !== 'email') problems.push({ at: ['key'], message: 'a Brevo update sync is keyed by `email`: Brevo updates contacts in batches by e-mail (or by contact id), not by ext_id' });
@@ -88,70 +121,71 @@ export const brevo = defineDestination<BrevoConfig>({
   lockScope: (config, object) => `brevo:${new URL(config.base_url).host}#${object}`,
   // Lists take e-mails: the snapshot keeps the e-mail of contacts keyed by ext_id, so that they can be removed.
   retainFields: () => ['email'],
-  open: async (config, context) => new BrevoSession(new BrevoClient(config), context.nullPolicy),
-  remoteFields: async (config, _object, context) => new BrevoClient(config).attributes(context),
-  createField: async (config, _object, field, context) => new BrevoClient(config).createAttribute(field, context),
+  open: async (config, context) => new BrevoSession(config, context.nullPolicy),
+  remoteFields: async (config, _object, context) => attributes(clientOf(config), context),
+  createField: async (config, _object, field, context) => createAttribute(clientOf(config), field, context),
   emulator: {
     start: (context) => startBrevoEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
       if (!(emulator instanceof BrevoEmulator)) throw new Error('the brevo sandbox needs a brevo emulator');
-      return { ...config, base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey };
+      return { ...config, base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, poll_interval_ms: 50 };
     },
   },
 });
 
-class BrevoClient {
-  constructor(private readonly config: BrevoConfig) {}
-
-  /**
-   * One request, within `request_timeout_seconds` and the batch's signal; 429 waits x-sib-ratelimit-reset; 400/404
-   * are returned for the caller to read.
-   */
-  async call(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    const request: HttpRequest = {
-      method,
-      url: `${this.config.base_url.replace(/\/$/, '')}${path}`,
-      headers: { [API_KEY_HEADER]: this.config.api_key, 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'tideline-brevo' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.request_timeout_seconds * 1000)]),
-    };
-    const response = await send(request);
-    if (response.status === 429) {
-      const reset = Number(response.headers.get(RATE_HEADERS.reset));
-      throw new RateLimitedError(`${describeRequest(request)} answered 429`, Number.isFinite(reset) && reset >= 0 ? Math.max(1, reset) * 1000 : undefined);
-    }
-    raiseForCommonStatus(request, response);
-    if (response.status >= 400 && response.status !== 400 && response.status !== 404) {
-      throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: ${redactor.scrub(errorOf(response).message)}`);
-    }
-    return response;
-  }
-
-  async attributes(context: RemoteContext): Promise<RemoteField[]> {
-    const response = await this.call('GET', '/contacts/attributes', undefined, context.signal);
-    if (response.status >= 400) throw new StopSyncError(`GET /contacts/attributes answered ${response.status}: ${errorOf(response).message}`);
-    const body = JSON.parse(response.text) as { attributes?: { name: string; category?: string; type?: string }[] };
-    const fields: RemoteField[] = [...TOP_LEVEL].map((name) => ({ name, type: 'identifier' }));
-    for (const a of body.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: READ_ONLY_CATEGORIES.has(a.category ?? 'normal') });
-    return fields;
-  }
-
-  async createAttribute(field: { readonly name: string; readonly type: LogicalType | undefined }, context: RemoteContext): Promise<void> {
-    const type = field.type === 'integer' || field.type === 'float' || field.type === 'decimal' ? 'float' : field.type === 'date' || field.type === 'timestamp' ? 'date' : field.type === 'boolean' ? 'boolean' : 'text';
-    const response = await this.call('POST', `/contacts/attributes/normal/${encodeURIComponent(attributeName(field.name))}`, { type }, context.signal);
-    if (response.status >= 400) throw new StopSyncError(`Brevo refused to create the attribute ${attributeName(field.name)}: ${errorOf(response).message}`);
-  }
+/** The error body of a Brevo answer (`{code, message}`), or undefined. */
+function errorOf(response: HttpResponse): Partial<BrevoError> | undefined {
+  return parseJson<Partial<BrevoError>>(response.text);
 }
 
-interface Pending {
-  readonly index: number;
-  readonly record: OutboundRecord;
+function clientOf(config: BrevoConfig): ApiClient {
+  return new ApiClient({
+    vendor: 'brevo',
+    baseUrl: config.base_url,
+    headers: { [API_KEY_HEADER]: config.api_key },
+    timeoutMs: config.request_timeout_seconds * 1000,
+    // x-sib-ratelimit-reset: seconds until the window resets; there is no Retry-After (docs/limit-headers).
+    rateLimit: (response) => {
+      const reset = Number(response.headers.get(RATE_HEADERS.reset));
+      return response.headers.get(RATE_HEADERS.reset) && Number.isFinite(reset) && reset >= 0 ? Math.max(1, reset) * 1000 : undefined;
+    },
+    detail: (response) => errorOf(response)?.message ?? '',
+    // A 400 refuses the request as a whole (a value Brevo refused): the engine splits it down to the record, with
+    // Brevo's code. Any other refusal (402 credits, 405, 404 of a path) concerns the account or the endpoint.
+    refused: (response, what) => (response.status === 400 ? new BatchRejectedError(what, errorOf(response)?.code ?? 'brevo_400') : stopSync(what)),
+  });
+}
+
+async function attributes(client: ApiClient, context: RemoteContext): Promise<RemoteField[]> {
+  const body = await client.json<{ attributes?: { name: string; category?: string; type?: string }[] }>('GET', '/contacts/attributes', { signal: context.signal });
+  const fields: RemoteField[] = [...TOP_LEVEL].map((name) => ({ name, type: 'identifier' }));
+  for (const a of body?.attributes ?? []) fields.push({ name: a.name, type: a.type, readOnly: READ_ONLY_CATEGORIES.has(a.category ?? 'normal') });
+  return fields;
+}
+
+async function createAttribute(client: ApiClient, field: DestinationContext['fields'][number], context: RemoteContext): Promise<void> {
+  const type = field.type === 'integer' || field.type === 'float' || field.type === 'decimal' ? 'float' : field.type === 'date' || field.type === 'timestamp' ? 'date' : field.type === 'boolean' ? 'boolean' : 'text';
+  const response = await client.request('POST', `/contacts/attributes/normal/${encodeURIComponent(attributeName(field.name))}`, { body: { type }, signal: context.signal, accept: [400] });
+  if (response.status >= 400) throw stopSync(`Brevo refused to create the attribute ${attributeName(field.name)}: ${errorOf(response)?.message ?? response.status}`);
+}
+
+/** A record ready to send: its e-mail (a field `email`, or the key) and its attributes, phone numbers in E.164. */
+interface Prepared extends Indexed {
+  readonly email: string | undefined;
+  readonly attributes: Record<string, FieldValue>;
 }
 
 /** What the session already wrote of one batch, by record key: kept while the engine retries the batch. */
 type Progress = Map<string, RecordOutcome>;
 
+/** The outcomes of a write, and the records an import already put in the list. */
+interface Written {
+  readonly outcomes: Outcomes;
+  readonly inList: ReadonlySet<number>;
+}
+
 class BrevoSession implements DestinationSession {
+  readonly #client: ApiClient;
   /**
    * Outcomes already obtained for batches whose `apply` threw (a 429, a batch-wide failure), by idempotency key: the
    * engine's retry of the same batch answers them without sending them again. Dropped once the batch is answered.
@@ -159,12 +193,14 @@ class BrevoSession implements DestinationSession {
   readonly #progress = new Map<string, Progress>();
 
   constructor(
-    private readonly client: BrevoClient,
+    private readonly config: BrevoConfig,
     private readonly nullPolicy: 'skip' | 'overwrite',
-  ) {}
+  ) {
+    this.#client = clientOf(config);
+  }
 
   async check(): Promise<void> {
-    await this.client.call('GET', '/account', undefined, AbortSignal.timeout(30_000));
+    await this.#client.request('GET', '/account', { signal: AbortSignal.timeout(30_000) });
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
@@ -175,18 +211,18 @@ class BrevoSession implements DestinationSession {
     return outcomes;
   }
 
-  #apply(batch: Batch, progress: Progress): Promise<readonly RecordOutcome[]> {
+  async #apply(batch: Batch, progress: Progress): Promise<readonly RecordOutcome[]> {
     switch (batch.operation) {
       case 'upsert':
-        return this.write(batch, true, progress);
+        return (await this.write(batch, true, progress, this.config.import_list_id)).outcomes.done();
       case 'update':
-        return this.write(batch, false, progress);
+        return (await this.write(batch, false, progress, undefined)).outcomes.done();
       case 'add':
         return this.add(batch, progress);
       case 'remove':
         return this.remove(batch);
       default:
-        throw new StopSyncError(`Brevo syncs take modes upsert, update and audience, not the operation ${batch.operation}`);
+        throw stopSync(`Brevo syncs take modes upsert, update and audience, not the operation ${batch.operation}`);
     }
   }
 
@@ -195,53 +231,144 @@ class BrevoSession implements DestinationSession {
   }
 
   /**
-   * Updates through `/contacts/batch`; contacts Brevo does not know are created one by one (`create`) or rejected
-   * `not_found` (update mode). Outcomes carry the contact id when Brevo gave one (or the one kept from before). Records
-   * written by an earlier attempt at this batch (`progress`) are answered as they were, without a request.
+   * Updates through `/contacts/batch`; the contacts Brevo does not know are imported into `list` (keyed by e-mail,
+   * with a list), created one by one, or rejected `not_found` (update mode). Records written by an earlier attempt at
+   * this batch (`progress`) are answered as they were, without a request.
    */
-  private async write(batch: Batch, create: boolean, progress: Progress): Promise<RecordOutcome[]> {
-    const outcomes: (RecordOutcome | undefined)[] = new Array(batch.records.length);
+  private async write(batch: Batch, create: boolean, progress: Progress, list: number | undefined): Promise<Written> {
+    const outcomes = new Outcomes(batch, 'brevo');
     const byEmail = batch.keyField === 'email';
-    let pending: Pending[] = [];
-    const seen = new Set<string>();
+    const inList = new Set<number>();
     batch.records.forEach((record, index) => {
-      const identity = byEmail ? normaliseEmail(record.key) : record.key;
       const done = progress.get(record.key);
-      if (seen.has(identity)) outcomes[index] = { ok: false, code: 'duplicate_key', message: `another record of the batch has the same ${batch.keyField}`, retryable: false };
-      else if (done) outcomes[index] = done;
-      else pending.push({ index, record });
-      seen.add(identity);
+      if (done) outcomes.settle(index, done);
     });
-    const settle = (p: Pending, outcome: RecordOutcome) => {
-      outcomes[p.index] = outcome;
+    const prepared = this.prepare(batch, outcomes);
+    const settle = (p: Indexed, outcome: RecordOutcome) => {
+      outcomes.settle(p.index, outcome);
       if (outcome.ok) progress.set(p.record.key, outcome);
     };
     // Keyed by ext_id, a contact can be named in a batch only by the id a previous run kept.
-    const missing: Pending[] = byEmail ? [] : pending.filter((p) => p.record.destinationId === null);
-    pending = pending.filter((p) => !missing.includes(p));
+    const missing: Prepared[] = byEmail ? [] : prepared.filter((p) => p.record.destinationId === null);
+    let pending = prepared.filter((p) => !missing.includes(p));
+    // A 404 names the unknown contacts and applies nothing: the others are sent again without them.
     for (let round = 0; pending.length && round < 3; round++) {
-      const response = await this.client.call('POST', '/contacts/batch', { contacts: pending.map((p) => this.batchContact(p.record, byEmail)) }, batch.signal);
-      if (response.status < 300) {
+      const unknown = await this.updateBatch(pending.map((p) => this.batchContact(p, byEmail)), batch.signal);
+      if (!unknown.size) {
         for (const p of pending) settle(p, { ok: true, destinationId: p.record.destinationId ?? undefined });
         pending = [];
-        break;
       }
-      const error = errorOf(response);
-      const indexes = response.status === 404 ? UNKNOWN_INDEXES.exec(error.message)?.[1] : undefined;
-      if (!indexes) throw new BatchRejectedError(`POST /contacts/batch answered ${response.status}: ${redactor.scrub(error.message)}`, error.code);
-      const unknown = new Set(indexes.split(',').map((i) => Number(i.trim())));
       missing.push(...pending.filter((_, i) => unknown.has(i)));
       pending = pending.filter((_, i) => !unknown.has(i));
     }
     for (const p of pending) settle(p, { ok: false, code: 'not_found', message: 'Brevo kept answering that the contact does not exist', retryable: true });
-    let transient: TransientError | undefined;
-    for (const p of missing) {
-      if (!create) {
-        settle(p, { ok: false, code: 'not_found', message: 'no Brevo contact has this identifier (mode update never creates)', retryable: false });
+    if (!create) {
+      for (const p of missing) settle(p, rejected('not_found', 'no Brevo contact has this identifier (mode update never creates)'));
+      return { outcomes, inList };
+    }
+    const importable = byEmail && list !== undefined ? missing : [];
+    if (importable.length) {
+      for (const [p, outcome] of await this.importContacts(importable, list!, batch.signal)) {
+        settle(p, outcome);
+        if (outcome.ok) inList.add(p.index);
+      }
+    }
+    await this.createEach(
+      missing.filter((p) => !importable.includes(p)),
+      batch,
+      outcomes,
+      settle,
+    );
+    return { outcomes, inList };
+  }
+
+  /**
+   * The records to send, first of their identity in the batch: phone numbers normalised (an invalid one rejects its
+   * record), two contacts with the same SMS number rejected as Brevo would refuse the second.
+   */
+  private prepare(batch: Batch, outcomes: Outcomes): Prepared[] {
+    const out: Prepared[] = [];
+    const phones = new Map<string, number>();
+    for (const item of outcomes.distinct((r) => (batch.keyField === 'email' ? normaliseEmail(r.key) : r.key))) {
+      const { email, attributes, invalid } = this.split(item.record);
+      if (invalid) {
+        outcomes.settle(item.index, rejected('invalid_phone', `${invalid.toLowerCase()} is not a valid phone number${this.config.default_country ? '' : ' (set default_country for national numbers)'}`));
         continue;
       }
+      const numbers = [...PHONE_ATTRIBUTES].map((a) => attributes[a]).filter((v): v is string => typeof v === 'string' && v !== '');
+      const clash = numbers.find((n) => phones.has(n));
+      if (clash) {
+        outcomes.settle(item.index, rejected('duplicate_phone', 'another record of the batch has the same phone number: Brevo takes a number for one contact only'));
+        continue;
+      }
+      for (const n of numbers) phones.set(n, item.index);
+      out.push({ ...item, email: batch.keyField === 'email' ? normaliseEmail(item.record.key) : email, attributes });
+    }
+    return out;
+  }
+
+  /** One `POST /contacts/batch`: the indexes Brevo does not know (404 naming them), nothing applied then. */
+  private async updateBatch(contacts: readonly Record<string, unknown>[], signal: AbortSignal): Promise<Set<number>> {
+    const response = await this.#client.request('POST', '/contacts/batch', { body: { contacts }, signal, accept: [404] });
+    if (response.status < 300) return new Set();
+    const indexes = UNKNOWN_INDEXES.exec(errorOf(response)?.message ?? '')?.[1];
+    if (!indexes) throw new BatchRejectedError(`POST /contacts/batch answered 404: ${errorOf(response)?.message ?? ''}`.slice(0, 300), errorOf(response)?.code ?? 'brevo_404');
+    return new Set(indexes.split(',').map((i) => Number(i.trim())));
+  }
+
+  /**
+   * One import of `contacts` into `list`, polled until completed. When Brevo reports problematic records, the
+   * contacts it does not know afterwards are rejected `import_rejected` (see IMPORT_REPORTS in protocol.ts).
+   */
+  private async importContacts(contacts: readonly Prepared[], list: number, signal: AbortSignal): Promise<[Prepared, RecordOutcome][]> {
+    const body = {
+      jsonBody: contacts.map((p) => ({ email: p.email, attributes: p.attributes })),
+      listIds: [list],
+      updateExistingContacts: true,
+      emptyContactsAttributes: this.nullPolicy === 'overwrite',
+      disableNotification: true,
+    };
+    const started = await this.#client.json<{ processId?: number }>('POST', IMPORT_PATH, { body, signal });
+    if (typeof started?.processId !== 'number') throw new TransientError('Brevo accepted the import without a processId');
+    const process = await this.poll(started.processId, signal);
+    if (process.status !== 'completed') throw new TransientError(`Brevo's import process ${process.id} ended ${process.status}`);
+    const reports = IMPORT_REPORTS.filter((name) => process.info?.import?.[name]);
+    if (!reports.length) return contacts.map((p) => [p, { ok: true }]);
+    // Which contacts exist now: an update naming each by e-mail only, answered 404 for those Brevo does not know.
+    const unknown = await this.updateBatch(
+      contacts.map((p) => ({ email: p.email })),
+      signal,
+    );
+    return contacts.map((p, i) => [p, unknown.has(i) ? rejected('import_rejected', `Brevo's import did not take this contact (its reports: ${reports.join(', ')})`) : { ok: true }]);
+  }
+
+  /** Polls a process until it is no longer queued or running, within the batch's time budget. */
+  private async poll(id: number, signal: AbortSignal): Promise<ProcessAnswer> {
+    let wait = this.config.poll_interval_ms;
+    let status = 'queued';
+    try {
+      for (;;) {
+        await sleep(wait, undefined, { signal });
+        const process = await this.#client.json<ProcessAnswer>('GET', `/processes/${id}`, { signal });
+        status = process?.status ?? status;
+        if (process && !PROCESS_RUNNING.has(status)) return process;
+        wait = Math.min(MAX_POLL_WAIT_MS, Math.ceil(wait * 1.5));
+      }
+    } catch (error) {
+      if (signal.aborted) throw new TransientError(`Brevo's import process ${id} was still ${status} when the batch's time budget ran out`);
+      throw error;
+    }
+  }
+
+  /**
+   * `POST /contacts` with updateEnabled, one per contact. Failures are the records' own: a create that failed
+   * transiently is that record's retryable outcome; the batch throws only when nothing of it succeeded.
+   */
+  private async createEach(contacts: readonly Prepared[], batch: Batch, outcomes: Outcomes, settle: (p: Indexed, o: RecordOutcome) => void): Promise<void> {
+    let transient: TransientError | undefined;
+    for (const p of contacts) {
       try {
-        settle(p, await this.create(p.record, batch));
+        settle(p, await this.create(p, batch));
       } catch (error) {
         // A 429, a credentials error or a spent batch budget concern every record: the engine handles the batch.
         if (!(error instanceof TransientError) || batch.signal.aborted) throw error;
@@ -249,37 +376,35 @@ class BrevoSession implements DestinationSession {
         settle(p, { ok: false, code: 'transient', message: error.message, retryable: true });
       }
     }
-    // Nothing of the batch went through, every create failing as the destination does when it is down.
-    if (transient && outcomes.every((o) => o !== undefined && !o.ok && o.retryable)) throw new TransientError(`every create of the batch failed, the last one: ${transient.message}`);
-    return outcomes.map((o) => o ?? { ok: false, code: 'no_outcome', message: 'no answer for this record', retryable: true });
+    const all = outcomes.done();
+    if (transient && all.every((o) => !o.ok && o.retryable)) throw new TransientError(`every create of the batch failed, the last one: ${transient.message}`);
   }
 
-  /** `POST /contacts` with updateEnabled: creates the contact, or updates it if it exists after all. */
-  private async create(record: OutboundRecord, batch: Batch): Promise<RecordOutcome> {
-    const { email, attributes } = this.split(record);
-    const body = { ...(batch.keyField === 'email' ? { email: normaliseEmail(record.key) } : { ext_id: record.key, ...(email !== undefined ? { email } : {}) }), attributes, updateEnabled: true };
-    const response = await this.client.call('POST', '/contacts', body, batch.signal);
+  private async create(p: Prepared, batch: Batch): Promise<RecordOutcome> {
+    const body = { ...(batch.keyField === 'email' ? { email: p.email } : { ext_id: p.record.key, ...(p.email !== undefined ? { email: p.email } : {}) }), attributes: p.attributes, updateEnabled: true };
+    const response = await this.#client.request('POST', '/contacts', { body, signal: batch.signal, accept: [400] });
     if (response.status < 300) {
-      const id = response.status === 201 ? (JSON.parse(response.text) as { id?: number }).id : undefined;
-      return { ok: true, destinationId: id !== undefined ? String(id) : (record.destinationId ?? undefined) };
+      const id = response.status === 201 ? parseJson<{ id?: number }>(response.text)?.id : undefined;
+      return { ok: true, destinationId: id !== undefined ? String(id) : (p.record.destinationId ?? undefined) };
     }
     const error = errorOf(response);
-    return { ok: false, code: error.code, message: redactor.scrub(error.message), retryable: false };
+    return rejected(error?.code ?? 'brevo_400', scrubEmails(error?.message ?? 'HTTP 400'));
   }
 
   /**
-   * Audience add: the contacts are upserted, then the e-mails of those written added to the list (`failure[]` mapped
-   * per record). A record whose write failed transiently joins the list when the engine's retry writes it.
+   * Audience add: the contacts are upserted (new ones imported straight into the list), then the e-mails of the
+   * others added to the list (`failure[]` mapped per record).
    */
   private async add(batch: Batch, progress: Progress): Promise<RecordOutcome[]> {
-    const listId = listOf(batch.object);
-    const written = await this.write(batch, true, progress);
+    const list = requireListId(batch.object, 'Brevo');
+    const { outcomes, inList } = await this.write(batch, true, progress, Number(list));
+    const written = outcomes.done();
     const emails = batch.records.map((r) => emailOf(batch, r));
-    const wanted = written.flatMap((o, i) => (o.ok && emails[i] ? [emails[i]] : []));
-    const failed = await this.listCall(listId, 'add', wanted, batch.signal);
+    const wanted = written.flatMap((o, i) => (o.ok && emails[i] && !inList.has(i) ? [emails[i]] : []));
+    const failed = await this.listCall(list, 'add', wanted, batch.signal);
     return written.map((o, i): RecordOutcome => {
-      if (!o.ok) return o;
-      if (!emails[i]) return { ok: false, code: 'missing_email', message: 'Brevo lists take e-mail addresses: this record has none', retryable: false };
+      if (!o.ok || inList.has(i)) return o;
+      if (!emails[i]) return rejected('missing_email', 'Brevo lists take e-mail addresses: this record has none');
       return failed.has(emails[i]) ? { ok: false, code: 'list_add_failed', message: 'Brevo did not add the contact to the list', retryable: true } : o;
     });
   }
@@ -287,37 +412,43 @@ class BrevoSession implements DestinationSession {
   /** Audience remove: by e-mail. A contact Brevo does not find in the list is where a removal wants it. */
   private async remove(batch: Batch): Promise<RecordOutcome[]> {
     const emails = batch.records.map((r) => emailOf(batch, r)).filter((e): e is string => e !== undefined);
-    await this.listCall(listOf(batch.object), 'remove', emails, batch.signal);
+    await this.listCall(requireListId(batch.object, 'Brevo'), 'remove', emails, batch.signal);
     return batch.records.map(() => ({ ok: true }));
   }
 
   /** Adds or removes e-mails, 150 a request; answers the e-mails in `failure[]`. */
-  private async listCall(listId: string, action: 'add' | 'remove', emails: readonly string[], signal: AbortSignal): Promise<Set<string>> {
+  private async listCall(list: string, action: 'add' | 'remove', emails: readonly string[], signal: AbortSignal): Promise<Set<string>> {
     const failed = new Set<string>();
     const unique = [...new Set(emails)];
     for (let i = 0; i < unique.length; i += LIST_EMAILS_PER_REQUEST) {
-      const response = await this.client.call('POST', `/contacts/lists/${listId}/contacts/${action}`, { emails: unique.slice(i, i + LIST_EMAILS_PER_REQUEST) }, signal);
-      if (response.status === 404) throw new StopSyncError(`Brevo has no list ${listId}`);
-      if (response.status >= 400) throw new BatchRejectedError(`list ${action} answered ${response.status}: ${redactor.scrub(errorOf(response).message)}`, errorOf(response).code);
-      for (const email of (JSON.parse(response.text) as { contacts?: { failure?: string[] } }).contacts?.failure ?? []) failed.add(normaliseEmail(email));
+      const response = await this.#client.request('POST', `/contacts/lists/${list}/contacts/${action}`, { body: { emails: unique.slice(i, i + LIST_EMAILS_PER_REQUEST) }, signal, accept: [404] });
+      if (response.status === 404) throw stopSync(`Brevo has no list ${list}`);
+      for (const email of parseJson<{ contacts?: { failure?: string[] } }>(response.text)?.contacts?.failure ?? []) failed.add(normaliseEmail(email));
     }
     return failed;
   }
 
-  private batchContact(record: OutboundRecord, byEmail: boolean): Record<string, unknown> {
-    const { email, attributes } = this.split(record);
+  private batchContact(p: Prepared, byEmail: boolean): Record<string, unknown> {
     // A batch contact has one identifier: named by id, its e-mail changes through the EMAIL attribute.
-    return byEmail ? { email: normaliseEmail(record.key), attributes } : { id: Number(record.destinationId), attributes: email !== undefined ? { ...attributes, EMAIL: email } : attributes };
+    return byEmail ? { email: p.email, attributes: p.attributes } : { id: Number(p.record.destinationId), attributes: p.email !== undefined ? { ...p.attributes, EMAIL: p.email } : p.attributes };
   }
 
-  /** The contact's e-mail (a field `email`) and its attributes (every other field, upper-cased). */
-  private split(record: OutboundRecord): { email: string | undefined; attributes: Record<string, FieldValue> } {
+  /**
+   * The contact's e-mail (a field `email`) and its attributes (every other field, upper-cased); SMS and WHATSAPP in
+   * E.164, `invalid` naming the first that is not a phone number.
+   */
+  private split(record: OutboundRecord): { email: string | undefined; attributes: Record<string, FieldValue>; invalid?: string } {
     const attributes: Record<string, FieldValue> = {};
     let email: string | undefined;
     for (const [name, value] of Object.entries(record.fields)) {
       if (value === null && this.nullPolicy === 'skip') continue;
+      const attribute = attributeName(name);
       if (name === 'email') email = value === null ? undefined : normaliseEmail(String(value));
-      else attributes[attributeName(name)] = value === null ? '' : value;
+      else if (PHONE_ATTRIBUTES.has(attribute) && value !== null && String(value).trim() !== '') {
+        const phone = toE164(String(value), this.config.default_country);
+        if (!phone) return { email, attributes, invalid: attribute };
+        attributes[attribute] = phone;
+      } else attributes[attribute] = value === null ? '' : value;
     }
     return { email, attributes };
   }
@@ -333,17 +464,3 @@ function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function listOf(object: string): string {
-  const match = LIST.exec(object);
-  if (!match) throw new StopSyncError(`"${object}" is not a Brevo list: audience syncs name \`list:<listId>\``);
-  return match[1]!;
-}
-
-function errorOf(response: HttpResponse): { code: string; message: string } {
-  try {
-    const body = JSON.parse(response.text) as { code?: string; message?: string };
-    return { code: body.code ?? `http_${response.status}`, message: body.message ?? `HTTP ${response.status}` };
-  } catch {
-    return { code: `http_${response.status}`, message: `HTTP ${response.status}` };
-  }
-}

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { requestJson } from '../emulator-kit/server.js';
 import { RateLimitedError, TransientError, type Batch, type DestinationContext } from '../destination.js';
 import { brevo } from './adapter.js';
+import { brevoSchema } from './contract.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
 
 const logger = createLogger({ level: 'silent' });
@@ -33,7 +34,7 @@ describe('brevo adapter against its emulator', () => {
   let emulator: BrevoEmulator;
   afterEach(() => emulator.close());
   const open = (mode: DestinationContext['mode'] = 'upsert', config: Record<string, unknown> = {}) =>
-    brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, ...config }), { ...context, mode });
+    brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, poll_interval_ms: 20, ...config }), { ...context, mode });
 
   /** The requests answered, as `METHOD path status [identifiers written]`. */
   function journal(): string[] {
@@ -162,6 +163,8 @@ describe('brevo adapter against its emulator', () => {
   it('lists: failure[] is mapped per record; a removal of a non-member is fine', async () => {
     emulator = await startBrevoEmulator({ refuseList: (email) => email === 'b@x.com' });
     const session = await open('audience');
+    // Contacts that exist already: the batch updates them, then the list add answers per e-mail.
+    await (await open()).apply(batch(['a@x.com', 'b@x.com']));
     expect(await session.apply(batch(['a@x.com', 'b@x.com'], 'add', 'list:3'))).toMatchObject([{ ok: true }, { ok: false, code: 'list_add_failed' }]);
     expect(emulator.listMembers('3').map((id) => emulator.contacts().get(id)!['email'])).toEqual(['a@x.com']);
     expect(await session.apply(batch(['a@x.com', 'b@x.com'], 'remove', 'list:3'))).toEqual([{ ok: true }, { ok: true }]);
@@ -189,5 +192,101 @@ describe('brevo adapter against its emulator', () => {
     const twice = await post({ contacts: [{ email: 'a@x.com' }, { email: 'A@x.com' }] });
     expect(twice.status).toBe(400);
     expect(await twice.json()).toMatchObject({ code: 'duplicate_parameter' });
+  });
+
+  it('audience add of new contacts: one batch update (404), ONE import into the list, polled until completed; no create, no list add', async () => {
+    emulator = await startBrevoEmulator();
+    const seen = journal();
+    const session = await open('audience');
+    await (await open()).apply(batch(['old@x.com']));
+    seen.length = 0;
+    const keys = ['old@x.com', ...Array.from({ length: 50 }, (_, i) => `n${i}@x.com`)];
+    const outcomes = await session.apply(batch(keys, 'add', 'list:4'));
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    const requests = seen.map((line) => line.split(' ').slice(0, 3).join(' '));
+    expect(requests).toEqual([
+      'POST /v3/contacts/batch 404',
+      'POST /v3/contacts/batch 204',
+      'POST /v3/contacts/import 202',
+      // Asynchronous: in_process at the first poll, completed at a later one.
+      'GET /v3/processes/1 200',
+      'GET /v3/processes/1 200',
+      'POST /v3/contacts/lists/4/contacts/add 201',
+    ]);
+    // Only the contact that existed is added by the list request; the import put the others in the list.
+    expect(seen.at(-1)).toMatch(/ old@x\.com$/);
+    expect(emulator.listMembers('4')).toHaveLength(51);
+  });
+
+  it('an import that reports problematic records: those Brevo does not know afterwards are rejected, the others accepted', async () => {
+    emulator = await startBrevoEmulator({ reject: (id) => (id === 'bad@x.com' ? { message: 'refused' } : undefined) });
+    const session = await open('audience');
+    const outcomes = await session.apply(batch(['a@x.com', 'bad@x.com', 'c@x.com'], 'add', 'list:5'));
+    expect(outcomes).toMatchObject([{ ok: true }, { ok: false, code: 'import_rejected', retryable: false }, { ok: true }]);
+    expect(outcomes[1]!.ok ? '' : outcomes[1]!.message).toMatch(/invalid_emails/);
+    expect(emulator.listMembers('5')).toHaveLength(2);
+  });
+
+  it('an import still running when the batch budget is spent fails the batch (retried whole: the import is an upsert)', async () => {
+    emulator = await startBrevoEmulator();
+    const session = await open('audience', { poll_interval_ms: 400 });
+    const short = { ...batch(['a@x.com'], 'add', 'list:6'), signal: AbortSignal.timeout(700) };
+    await expect(session.apply(short)).rejects.toThrow(/still in_process when the batch's time budget ran out/);
+    // The engine's retry sends it again: the same contact, once.
+    expect(await session.apply(batch(['a@x.com'], 'add', 'list:6'))).toMatchObject([{ ok: true }]);
+    expect(emulator.contacts().size).toBe(1);
+    expect(emulator.listMembers('6')).toHaveLength(1);
+  });
+
+  it('sms: a field `sms` is the SMS attribute in E.164 (default_country for national numbers); an invalid number rejects its record before sending', async () => {
+    emulator = await startBrevoEmulator();
+    const seen = journal();
+    const session = await open('audience', { default_country: 'FR' });
+    const records = [
+      { key: 'a@x.com', fields: { sms: '06 12 34 56 78' } },
+      { key: 'b@x.com', fields: { sms: '+44 7911 123456' } },
+      { key: 'c@x.com', fields: { sms: 'not a number' } },
+      { key: 'd@x.com', fields: { sms: '0612345678' } },
+    ].map((r) => ({ ...r, destinationId: null, idempotencyKey: `ik-${r.key}` }));
+    const outcomes = await session.apply({ object: 'list:8', operation: 'add', keyField: 'email', records, signal: AbortSignal.timeout(5000), idempotencyKey: 'sms' });
+    expect(outcomes).toMatchObject([{ ok: true }, { ok: true }, { ok: false, code: 'invalid_phone', retryable: false }, { ok: false, code: 'duplicate_phone' }]);
+    const byEmail = new Map([...emulator.contacts().values()].map((c) => [c['email'], c]));
+    expect(byEmail.get('a@x.com')).toMatchObject({ SMS: '+33612345678' });
+    expect(byEmail.get('b@x.com')).toMatchObject({ SMS: '+447911123456' });
+    expect(byEmail.has('c@x.com')).toBe(false);
+    // The invalid number was never sent.
+    expect(seen.join('\n')).not.toMatch(/c@x\.com/);
+    for (const outcome of outcomes) if (!outcome.ok) expect(outcome.message).not.toMatch(/06|\+33|x\.com/);
+  });
+
+  it('the emulator refuses an SMS number another contact holds, and one without its country code, as Brevo documents', async () => {
+    emulator = await startBrevoEmulator();
+    const post = (path: string, body: unknown) => fetch(`${emulator.endpoint}/v3${path}`, { method: 'POST', headers: { 'api-key': emulator.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/contacts', { email: 'a@x.com', attributes: { SMS: '+33612345678' } })).status).toBe(201);
+    const taken = await post('/contacts', { email: 'b@x.com', attributes: { SMS: '0033612345678' } });
+    expect(taken.status).toBe(400);
+    expect(await taken.json()).toMatchObject({ code: 'duplicate_parameter' });
+    expect((await post('/contacts/batch', { contacts: [{ email: 'a@x.com', attributes: { SMS: '06 12' } }] })).status).toBe(400);
+    expect((await post('/contacts/batch', { contacts: [{ email: 'a@x.com', attributes: { SMS: '0033612345678' } }] })).status).toBe(204);
+    // Through the adapter, the refused number is that record's rejection.
+    const outcomes = await (await open('upsert', { default_country: 'FR' })).apply({ ...batch([]), records: [{ key: 'z@x.com', fields: { sms: '06 12 34 56 78' }, destinationId: null, idempotencyKey: 'z' }] });
+    expect(outcomes).toMatchObject([{ ok: false, code: 'duplicate_parameter', retryable: false }]);
+  });
+
+  it('vendor schema (@getbrevo/brevo types): the recorded import conforms; a misspelt field, a wrong status, an unknown operation are reported', async () => {
+    expect(brevoSchema.unavailable?.()).toBeUndefined();
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    await (await open('audience', { default_country: 'FR' })).apply({ ...batch([]), object: 'list:9', operation: 'add', records: [{ key: 'a@x.com', fields: { first_name: 'Ann', sms: '0612345678' }, destinationId: null, idempotencyKey: 'a' }] });
+    for (const exchange of exchanges()) expect(await brevoSchema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+    const imported = exchanges().find((e) => e.path === '/v3/contacts/import')!;
+    const poll = exchanges().filter((e) => e.path.startsWith('/v3/processes/')).at(-1)!;
+    expect(imported.request).toMatchObject({ listIds: [9], jsonBody: [{ email: 'a@x.com', attributes: { SMS: '+33612345678' } }] });
+    const { listIds, ...rest } = imported.request as { listIds: number[] };
+    expect((await brevoSchema.check({ ...imported, request: { ...rest, listIdz: listIds } })).join('; ')).toMatch(/listIdz/);
+    const body = imported.request as { jsonBody: { email: string }[] };
+    expect((await brevoSchema.check({ ...imported, request: { ...body, jsonBody: [{ emial: 'a@x.com' }] } })).join('; ')).toMatch(/emial/);
+    expect((await brevoSchema.check({ ...poll, response: { ...(poll.response as object), status: 'done' } })).join('; ')).toMatch(/status/);
+    expect((await brevoSchema.check({ ...poll, method: 'DELETE' })).join('; ')).toMatch(/not an operation/);
   });
 });

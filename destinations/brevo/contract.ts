@@ -1,8 +1,52 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import { tsTypes, type TsTypes } from '../emulator-kit/schemas/ts-types.js';
+import type { Exchange } from '../emulator-kit/server.js';
 import { startBrevoEmulator } from './emulator.js';
+import { SCHEMA_ERROR, SCHEMA_OPERATIONS, SCHEMA_PACKAGE, SCHEMA_VERSION } from './protocol.js';
+
+let types: TsTypes | undefined;
+let missing: string | undefined;
+function loadTypes(): TsTypes | undefined {
+  if (!types && !missing) {
+    try {
+      types = tsTypes(SCHEMA_PACKAGE, { exportName: 'Brevo' });
+    } catch (error) {
+      missing = (error as Error).message;
+    }
+  }
+  return types;
+}
+
+/**
+ * Every exchange against Brevo's SDK types (protocol.ts, SCHEMA_OPERATIONS): the request body against the
+ * operation's request type, a 2xx answer against its answer type, any other answer against ErrorModel. An operation
+ * the adapter calls that is not mapped there is a problem.
+ */
+export const brevoSchema: VendorSchema = {
+  source: `${SCHEMA_PACKAGE} ${SCHEMA_VERSION} (TypeScript types of Brevo's Node SDK)`,
+  unavailable: () => (loadTypes() ? undefined : missing),
+  check(exchange: Exchange): string[] {
+    const operation = SCHEMA_OPERATIONS.find((o) => o.method === exchange.method && o.path.test(exchange.path));
+    if (!operation) return [`${exchange.method} ${exchange.path} is not an operation of the vendor schema the adapter is checked against`];
+    const problems: string[] = [];
+    const entries: { type: string; value: unknown; side: string }[] = [];
+    if (operation.request === null) {
+      if (exchange.request !== undefined) problems.push('request: the operation takes no body');
+    } else entries.push({ type: operation.request, value: exchange.request, side: 'request' });
+    const ok = exchange.status >= 200 && exchange.status < 300;
+    const answer = ok ? operation.response : SCHEMA_ERROR;
+    if (answer === null) {
+      if (exchange.response !== undefined && exchange.response !== '') problems.push(`response: the operation answers no body, got ${JSON.stringify(exchange.response).slice(0, 80)}`);
+    } else if (exchange.response !== undefined || ok) entries.push({ type: answer, value: exchange.response, side: 'response' });
+    const found = loadTypes()!.check(entries);
+    entries.forEach((e, i) => problems.push(...found[i]!.map((p) => `${e.side} (${e.type}) ${p}`)));
+    return problems;
+  },
+};
 
 /** An account with the attributes FIRST_NAME and ORDERS; contacts keyed by `ext_id` (the contract's `external_id`). */
 export const kit: ContractKit = {
+  schema: brevoSchema,
   notApplicable: {
     'mirror-delete': 'Brevo has no batch delete of contacts: no mirror mode',
   },
@@ -18,6 +62,7 @@ export const kit: ContractKit = {
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Invalid phone number' } : undefined),
     });
+    const exchanges = emulator.server.recordExchanges();
     return {
       destination: (o = {}) => ({
         type: 'brevo',
@@ -39,6 +84,7 @@ export const kit: ContractKit = {
         );
       },
       maxBatch: () => emulator.stats.maxBatchSeen,
+      exchanges,
       rateLimited: () => emulator.server.count(429),
       close: () => emulator.close(),
     };

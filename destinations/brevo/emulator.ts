@@ -6,11 +6,17 @@ import {
   BATCH_IDENTIFIERS,
   CONTACTS_RATE_LIMIT,
   DEFAULT_BATCH_CONTACTS,
+  IMPORT_MAX_BYTES,
+  IMPORT_PATH,
   isPlausibleEmail,
   LIST_EMAILS_PER_REQUEST,
   NORMAL_ATTRIBUTE_TYPES,
+  phoneDigits,
+  PHONE_ATTRIBUTES,
   RATE_HEADERS,
   READ_ONLY_CATEGORIES,
+  type ImportReport,
+  type ProcessAnswer,
 } from './protocol.js';
 
 /**
@@ -29,7 +35,14 @@ import {
  *  - lists: add / remove at most 150 e-mails per request, answered 201 `{contacts:{success[],failure[]}}`
  *    (LIST_EMAILS_PER_REQUEST);
  *  - 10 requests per second, 429 `too_many_requests` with x-sib-ratelimit-limit / -remaining / -reset in seconds
- *    (CONTACTS_RATE_LIMIT, RATE_HEADERS).
+ *    (CONTACTS_RATE_LIMIT, RATE_HEADERS);
+ *  - `POST /contacts/import` with `jsonBody` (fileBody and fileUrl are not emulated: 400), `listIds` or `newList`
+ *    required, at most 10 MB, answered 202 `{processId}`; `GET /processes/{id}` answers the process `queued`, then
+ *    `in_process` at its first poll, and `completed` from the next one, when the import is applied: invalid e-mails
+ *    and numbers another contact holds are left out and reported in `info.import` (IMPORT_PATH, IMPORT_MAX_BYTES,
+ *    PROCESS_STATUSES, IMPORT_REPORTS);
+ *  - SMS and WHATSAPP hold a number with its country code (+33…, 0033… or 33…; phoneDigits), else 400
+ *    invalid_parameter; a number another contact holds is refused 400 duplicate_parameter (PHONE_ATTRIBUTES).
  * Contacts are kept in the object `contacts` by contact id (`{email, ext_id, <ATTRIBUTE>…}`), list members in
  * `list:<listId>` by contact id.
  */
@@ -57,6 +70,30 @@ export interface BrevoEmulatorOptions {
   readonly refuseList?: (email: string) => boolean;
   readonly faults?: FaultPlan;
 }
+
+/** The body of `POST /contacts/import` as the emulator reads it. */
+interface ImportBody {
+  readonly jsonBody?: readonly { readonly email?: unknown; readonly attributes?: Record<string, unknown> }[];
+  readonly fileBody?: unknown;
+  readonly fileUrl?: unknown;
+  readonly listIds?: readonly number[];
+  readonly newList?: unknown;
+  readonly updateExistingContacts?: boolean;
+  readonly emptyContactsAttributes?: boolean;
+}
+
+/** `GET /account`: every property GetAccountResponse requires. */
+const ACCOUNT = {
+  organization_id: 'emulated-organization',
+  user_id: 1,
+  enterprise: false,
+  companyName: 'Emulated',
+  email: 'owner@example.com',
+  firstName: 'Emulated',
+  lastName: 'Owner',
+  plan: [{ type: 'free', credits: 300, creditsType: 'sendLimit' }],
+  relay: { enabled: false, data: { port: 587, relay: 'smtp-relay.brevo.com', userName: 'owner@example.com' } },
+};
 
 const DEFAULT_ATTRIBUTES: readonly BrevoAttributeDef[] = [
   { name: 'FIRSTNAME', type: 'text', category: 'normal' },
@@ -107,12 +144,16 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
 
   function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
     const { method, path } = request;
-    if (method === 'GET' && path === '/v3/account') return { status: 200, body: { email: 'owner@example.com', companyName: 'Emulated', plan: [{ type: 'free', credits: 300 }] } };
+    tick(store);
+    if (method === 'GET' && path === '/v3/account') return { status: 200, body: ACCOUNT };
     if (method === 'GET' && path === '/v3/contacts/attributes') return { status: 200, body: { attributes: [...attributes.values()].map((a) => ({ name: a.name, category: a.category ?? 'normal', type: a.type })) } };
     const createAttribute = /^\/v3\/contacts\/attributes\/(\w+)\/([A-Za-z0-9_-]+)$/.exec(path);
     if (method === 'POST' && createAttribute) return addAttribute(createAttribute[1]!, createAttribute[2]!, requestJson(request));
     if (method === 'POST' && path === '/v3/contacts') return createContact(store, requestJson(request));
     if (method === 'POST' && path === '/v3/contacts/batch') return updateBatch(store, requestJson(request));
+    if (method === 'POST' && path === `/v3${IMPORT_PATH}`) return startImport(request);
+    const process = /^\/v3\/processes\/(\d+)$/.exec(path);
+    if (method === 'GET' && process) return pollProcess(store, Number(process[1]));
     const list = /^\/v3\/contacts\/lists\/(\d+)\/contacts\/(add|remove)$/.exec(path);
     if (method === 'POST' && list) return membership(store, list[1]!, list[2] as 'add' | 'remove', requestJson(request));
     return { status: 404, body: { code: 'document_not_found', message: `no route for ${method} ${path}` } };
@@ -153,6 +194,19 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     return key;
   }
 
+  /** The 400 for a phone attribute that is not a number with its country code, or that another contact holds. */
+  function phoneProblem(store: RecordStore, id: string | undefined, attrs: Record<string, unknown>): EmulatorReply | undefined {
+    for (const name of PHONE_ATTRIBUTES) {
+      const value = attrs[name];
+      if (value === undefined || value === null || value === '') continue;
+      const digits = phoneDigits(value);
+      if (!digits) return { status: 400, body: { code: 'invalid_parameter', message: `Invalid ${name} number: use the country code (+33…)` } };
+      const holder = [...store.object('contacts')].find(([other, c]) => other !== id && phoneDigits(c[name]) === digits);
+      if (holder) return { status: 400, body: { code: 'duplicate_parameter', message: `Unable to update contact, ${name} is already associated with another Contact` } };
+    }
+    return undefined;
+  }
+
   function invalid(contact: { email?: unknown; ext_id?: unknown }): EmulatorReply | undefined {
     if (contact.email !== undefined && (typeof contact.email !== 'string' || !isPlausibleEmail(contact.email))) return { status: 400, body: { code: 'invalid_parameter', message: 'Invalid email address' } };
     const rejected = options.reject?.(String(contact.ext_id ?? contact.email ?? ''));
@@ -162,9 +216,10 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
   function createContact(store: RecordStore, body: unknown): EmulatorReply {
     const contact = (body ?? {}) as { email?: unknown; ext_id?: unknown; attributes?: unknown; updateEnabled?: unknown; listIds?: unknown };
     if (contact.email === undefined && contact.ext_id === undefined) return { status: 400, body: { code: 'missing_parameter', message: 'email, ext_id or SMS is required' } };
-    const refused = invalid(contact) ?? readOnlyProblem((contact.attributes as Record<string, unknown> | undefined) ?? {});
-    if (refused) return refused;
     const existing = find(store, contact.ext_id !== undefined ? { ext_id: contact.ext_id } : { email: contact.email });
+    const attrs = (contact.attributes as Record<string, unknown> | undefined) ?? {};
+    const refused = invalid(contact) ?? readOnlyProblem(attrs) ?? phoneProblem(store, existing, attrs);
+    if (refused) return refused;
     if (existing && contact.updateEnabled !== true) return { status: 400, body: { code: 'duplicate_parameter', message: 'Unable to create contact, email is already associated with another Contact' } };
     const id = apply(store, existing, contact);
     return existing ? { status: 204 } : { status: 201, body: { id: Number(id) } };
@@ -187,7 +242,8 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     const missing = ids.flatMap((id, i) => (id === undefined ? [i] : []));
     if (missing.length) return { status: 404, body: { code: 'document_not_found', message: `No contact found for indexes ${missing.join(',')}` } };
     for (const [i, c] of (contacts as Record<string, unknown>[]).entries()) {
-      const refused = invalid({ email: c['email'], ext_id: c['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['email'] }) ?? readOnlyProblem((c['attributes'] as Record<string, unknown> | undefined) ?? {});
+      const attrs = (c['attributes'] as Record<string, unknown> | undefined) ?? {};
+      const refused = invalid({ email: c['email'], ext_id: c['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['ext_id'] ?? store.object('contacts').get(ids[i]!)?.['email'] }) ?? readOnlyProblem(attrs) ?? phoneProblem(store, ids[i], attrs);
       if (refused) return refused;
     }
     (contacts as Record<string, unknown>[]).forEach((c, i) => apply(store, ids[i], c));
@@ -211,6 +267,69 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
       else failure.push(email);
     }
     return { status: 201, body: { contacts: { success, failure } } };
+  }
+
+  /** Imports waiting for their process to complete, by process id (not saved: an import lasts one session). */
+  const processes = new Map<number, { status: 'queued' | 'in_process' | 'completed'; readonly body: ImportBody; readonly created: number; report?: ImportReport }>();
+  let nextProcess = 1;
+
+  function startImport(request: EmulatorRequest): EmulatorReply {
+    if (request.body.length > IMPORT_MAX_BYTES) return { status: 400, body: { code: 'invalid_parameter', message: 'jsonBody: the maximum allowed size is 10MB' } };
+    const body = (requestJson(request) ?? {}) as ImportBody;
+    if (body.fileBody !== undefined || body.fileUrl !== undefined) return { status: 400, body: { code: 'invalid_parameter', message: 'the emulator imports jsonBody only' } };
+    if (!Array.isArray(body.jsonBody) || !body.jsonBody.length) return { status: 400, body: { code: 'missing_parameter', message: 'fileUrl, fileBody or jsonBody is required' } };
+    if (!(Array.isArray(body.listIds) && body.listIds.length) && body.newList === undefined) return { status: 400, body: { code: 'missing_parameter', message: 'listIds or newList is required' } };
+    if (!body.listIds?.every((id) => Number.isInteger(id))) return { status: 400, body: { code: 'invalid_parameter', message: 'listIds: a list of list ids' } };
+    const id = nextProcess++;
+    processes.set(id, { status: 'queued', body, created: Date.now() });
+    return { status: 202, body: { processId: id } };
+  }
+
+  /** The first poll sees the process in_process; the next one completes it (the import is applied then). */
+  function pollProcess(store: RecordStore, id: number): EmulatorReply {
+    const process = processes.get(id);
+    if (!process) return { status: 404, body: { code: 'document_not_found', message: 'Process does not exist' } };
+    if (process.status === 'queued') process.status = 'in_process';
+    else if (process.status === 'in_process') complete(store, id);
+    const answer: ProcessAnswer = { id, name: 'IMPORTUSER', status: process.status, ...(process.report ? { info: { import: process.report } } : {}) };
+    return { status: 200, body: answer };
+  }
+
+  /** Imports nobody polled complete on their own, as Brevo's do, a while after they started. */
+  function tick(store: RecordStore): void {
+    for (const [id, p] of processes) if (p.status !== 'completed' && Date.now() - p.created > 5_000) complete(store, id);
+  }
+
+  function complete(store: RecordStore, id: number): void {
+    const process = processes.get(id)!;
+    const { body } = process;
+    const invalidEmails: string[] = [];
+    const duplicatePhones: string[] = [];
+    for (const item of body.jsonBody ?? []) {
+      const email = typeof item?.email === 'string' ? item.email.trim().toLowerCase() : undefined;
+      if (!email || !isPlausibleEmail(email) || options.reject?.(email)) {
+        invalidEmails.push(String(item?.email ?? ''));
+        continue;
+      }
+      const existing = find(store, { email });
+      if (existing && body.updateExistingContacts === false) continue;
+      const attrs: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(item.attributes ?? {})) {
+        // Empty values erase only with emptyContactsAttributes; read-only attributes are not imported.
+        if ((value === '' || value === null) && body.emptyContactsAttributes !== true) continue;
+        if (READ_ONLY_CATEGORIES.has(attributes.get(name)?.category ?? 'normal')) continue;
+        attrs[name] = value;
+      }
+      const phone = phoneProblem(store, existing, attrs);
+      if (phone) {
+        duplicatePhones.push(email);
+        continue;
+      }
+      apply(store, existing, { email, attributes: attrs, listIds: body.listIds });
+    }
+    const report = (name: string, rows: string[]) => (rows.length ? `${server.endpoint}/reports/${id}/${name}.csv` : null);
+    process.status = 'completed';
+    process.report = { invalid_emails: report('invalid_emails', invalidEmails), duplicate_phone_id: report('duplicate_phone_id', duplicatePhones) };
   }
 
   function addAttribute(category: string, name: string, body: unknown): EmulatorReply {

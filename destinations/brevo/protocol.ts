@@ -6,7 +6,8 @@
  * under https://developers.brevo.com/docs/.
  */
 
-import type { ApiVersion } from '../destination.js';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { ApiVersion } from '../kit/index.js';
 
 /**
  * The API version: v3, in every path (`https://api.brevo.com/v3/…`). Brevo has one version and announces no end of
@@ -61,6 +62,10 @@ export const BATCH_IDENTIFIERS = ['email', 'id', 'sms'] as const;
 export const UNKNOWN_INDEXES = /No contact found for indexes\s+([\d,\s]+)/;
 
 /**
+ * `POST /contacts/batch` names "only one of the supported contact identifiers" per contact, and the adapter sends a
+ * contact with no attribute to learn whether Brevo knows it (the import's read-back, below): Brevo documents no
+ * refusal of an empty update, and answers it like any other (204, or the 404 naming unknown indexes).
+ *
  * Contacts per `POST /contacts/batch`: not documented (../shared/destinations.md: "max size not documented: make it
  * configurable, default 100"). The emulator refuses more than its configured size with a 400.
  */
@@ -115,3 +120,111 @@ export const RATE_HEADERS = { limit: 'x-sib-ratelimit-limit', remaining: 'x-sib-
 export function isPlausibleEmail(value: string): boolean {
   return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value.trim());
 }
+
+/**
+ * `POST /contacts/import` (reference/import-contacts): an asynchronous upsert of many contacts. The JSON form takes
+ * `jsonBody: [{email, attributes}]` (changelog 2022-03-17 "Contact import endpoint now supports JSON body"; the
+ * SDK's ImportContactsRequest.JsonBody.Item has exactly `email` and `attributes`, so contacts keyed by ext_id are
+ * not imported: they are created one by one with `POST /contacts`), `listIds` — "Mandatory if newList is not
+ * defined": every import lands in a list, which is why an upsert sync imports only when it names `import_list_id` —
+ * `updateExistingContacts` (existing contacts are updated: the import is an upsert, safe to send again),
+ * `emptyContactsAttributes` ("empty fields in your import will erase any attribute", only with
+ * updateExistingContacts), `disableNotification`, `notifyUrl`. "Maximum allowed json body size is 10MB. However we
+ * recommend a safe limit of around 8 MB": the adapter's batches stay under IMPORT_SAFE_BYTES. No maximum number of
+ * contacts is documented (the help centre's file imports: "There is no limit on the number of contacts you can
+ * import at once", help.brevo.com/hc/en-us/articles/208729849). It answers 202 `{processId}`
+ * (ImportContactsResponse); "Any contact attribute that doesn't exist in your account will be ignored".
+ */
+export const IMPORT_PATH = '/contacts/import';
+export const IMPORT_MAX_BYTES = 10 * 1024 * 1024;
+export const IMPORT_SAFE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `GET /processes/{processId}` (reference/get-process): `{id, name, status, info?}`, status one of queued,
+ * in_process, processing, completed, failed, cancelled (GetProcessResponse.Status). A completed IMPORTUSER process
+ * has `info.import`: URLs of CSV reports "with details about problematic records" — invalid_emails,
+ * duplicate_contact_id, duplicate_ext_id, duplicate_email_id, duplicate_phone_id, duplicate_whatsapp_id,
+ * duplicate_landline_number_id — each null when there is none. The CSV format of those reports is not documented,
+ * so the adapter does not parse them: when a report is present it reads back which contacts of the import Brevo
+ * knows (POST /contacts/batch with the e-mails only, see BATCH_IDENTIFIERS) and rejects those it does not
+ * (`import_rejected`, naming the reports). Contacts that do exist were imported or updated: accepted.
+ */
+export const PROCESS_STATUSES = ['queued', 'in_process', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export type ProcessStatus = (typeof PROCESS_STATUSES)[number];
+export const PROCESS_RUNNING: ReadonlySet<string> = new Set(['queued', 'in_process', 'processing']);
+export const IMPORT_REPORTS = ['invalid_emails', 'duplicate_contact_id', 'duplicate_ext_id', 'duplicate_email_id', 'duplicate_phone_id', 'duplicate_whatsapp_id', 'duplicate_landline_number_id'] as const;
+export type ImportReport = Partial<Record<(typeof IMPORT_REPORTS)[number], string | null>>;
+export interface ProcessAnswer {
+  readonly id: number;
+  readonly name: string;
+  readonly status: string;
+  readonly info?: { readonly import?: ImportReport };
+}
+
+/**
+ * Endpoints outside /v3/contacts — `GET /processes/{id}`, `GET /account` — share "all other endpoints": 100
+ * requests an hour on the general tier (docs/api-limits). Polls therefore start at `poll_interval_ms` and back off
+ * ×1.5 up to MAX_POLL_WAIT_MS, and one batch is one import. The emulator keeps one rate for every endpoint (its
+ * server has a single limiter): this hourly budget is not emulated.
+ */
+export const OTHER_ENDPOINTS_RATE_LIMIT = { perHour: 100 } as const;
+export const MAX_POLL_WAIT_MS = 30_000;
+
+/**
+ * The SMS attribute holds the contact's mobile number "with proper country code. For example: {"SMS":"+91xxxxxxxxxx"}
+ * or {"SMS":"0091xxxxxxxxxx"}" (UpdateBatchContactsRequest attributes; reference/create-contact: "phone number of the
+ * contact (to be passed as "SMS" field in "attributes" along with proper country code)", accepted formats 91…, +91…,
+ * 0091…). SMS campaigns reach the contacts of a list through it. WHATSAPP holds the WhatsApp number the same way
+ * (help.brevo.com/hc/en-us/articles/208729849: EMAIL, SMS, WHATSAPP, LANDLINE_NUMBER, EXT_ID identify a contact).
+ * Tideline sends E.164 (`+33612345678`), the first documented form. These numbers are identifiers: "if the contact
+ * being created shares an identifier (email, SMS, ext_id, whatsapp, landline) with an existing contact … a 4xx error
+ * is returned on identifier conflict" (reference/create-contact, `forceMerge`); an import reports them in
+ * `duplicate_phone_id` / `duplicate_whatsapp_id`. The emulator answers such a conflict 400 `duplicate_parameter`.
+ */
+export const PHONE_ATTRIBUTES: ReadonlySet<string> = new Set(['SMS', 'WHATSAPP']);
+
+/** A phone number in E.164 (`+14155552671`), `defaultCountry` for national numbers; undefined when not valid. */
+export function toE164(value: string, defaultCountry: string | undefined): string | undefined {
+  const parsed = parsePhoneNumberFromString(value, defaultCountry as CountryCode | undefined);
+  return parsed?.isValid() ? parsed.number : undefined;
+}
+
+/**
+ * The emulator's check of a phone attribute, the three documented forms: `+` or `00` or nothing, then the country
+ * code and number (digits only, 7 to 15 of them: E.164's length). Answers the digits (the identity two numbers share).
+ */
+export function phoneDigits(value: unknown): string | undefined {
+  const match = typeof value === 'string' ? /^(?:\+|00)?([1-9]\d{6,14})$/.exec(value) : null;
+  return match?.[1];
+}
+
+/**
+ * The vendor schema the contract suite checks exchanges against: the TypeScript types of Brevo's official Node SDK,
+ * @getbrevo/brevo 6.0.3 (Fern-generated from Brevo's OpenAPI document, github.com/getbrevo/brevo-node). Its client
+ * sends request objects as they are (`body: request`, or the request without its path parameters) and returns
+ * `_response.body` untyped-cast: no serialisation layer renames anything, so the wire names are the TypeScript
+ * property names. Each operation the adapter calls maps to its request type (body) and answer type; error answers
+ * are `ErrorModel` ({code?, message}).
+ */
+export const SCHEMA_PACKAGE = '@getbrevo/brevo';
+export const SCHEMA_VERSION = '6.0.3';
+export interface SchemaOperation {
+  readonly method: string;
+  readonly path: RegExp;
+  /** The request body's type (a type expression over the package's `Brevo` namespace), or null: no body. */
+  readonly request: string | null;
+  /** The success answer's type, or null: no body (204, 201 without content). */
+  readonly response: string | null;
+}
+export const SCHEMA_OPERATIONS: readonly SchemaOperation[] = [
+  { method: 'GET', path: /^\/v3\/account$/, request: null, response: 'Brevo.GetAccountResponse' },
+  { method: 'GET', path: /^\/v3\/contacts\/attributes$/, request: null, response: 'Brevo.GetAttributesResponse' },
+  { method: 'POST', path: /^\/v3\/contacts\/attributes\/[^/]+\/[^/]+$/, request: "Omit<Brevo.CreateAttributeRequest, 'attributeCategory' | 'attributeName'>", response: null },
+  { method: 'POST', path: /^\/v3\/contacts$/, request: 'Brevo.CreateContactRequest', response: 'Brevo.CreateContactResponse' },
+  { method: 'POST', path: /^\/v3\/contacts\/batch$/, request: 'Brevo.UpdateBatchContactsRequest', response: null },
+  { method: 'POST', path: /^\/v3\/contacts\/import$/, request: 'Brevo.ImportContactsRequest', response: 'Brevo.ImportContactsResponse' },
+  { method: 'GET', path: /^\/v3\/processes\/\d+$/, request: null, response: 'Brevo.GetProcessResponse' },
+  { method: 'POST', path: /^\/v3\/contacts\/lists\/\d+\/contacts\/add$/, request: 'Brevo.AddContactToListRequestBody', response: 'Brevo.PostContactInfo' },
+  { method: 'POST', path: /^\/v3\/contacts\/lists\/\d+\/contacts\/remove$/, request: 'Brevo.RemoveContactFromListRequestBody', response: 'Brevo.PostContactInfo' },
+];
+export const SCHEMA_ERROR = 'Brevo.ErrorModel';
