@@ -34,6 +34,7 @@ describe('klaviyo profiles', () => {
     expect(profileOf(record, 'external_id', 'GB')).toEqual({
       identifier: '1',
       attributes: { external_id: '1', phone_number: '+442079460958', first_name: 'Ann', location: { city: 'Leeds' }, properties: { orders: 3, tier: 'gold' } },
+      subscribe: [],
     });
     expect(profileOf(record, 'external_id', undefined)).toMatchObject({ outcome: { ok: false, code: 'invalid_phone', retryable: false } });
     expect(JSON.stringify(profileOf(record, 'external_id', undefined))).not.toContain('7946');
