@@ -163,7 +163,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
         if (!id && request.method === 'POST') return createJob(request, store);
         const stored = id ? jobs.get(id) : undefined;
         if (!stored) return notFound();
-        if (!sub && request.method === 'GET') return { status: 200, body: { data: jobView(stored) } };
+        if (!sub && request.method === 'GET') return ok(200, { data: jobView(stored), links: self(request.path) });
         if (sub === 'import-errors' && request.method === 'GET') return importErrors(request, stored);
         return notFound();
       }
@@ -171,7 +171,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
       if (resource === 'profile-subscription-bulk-create-jobs' && !id && request.method === 'POST') return subscribe(request, store);
       if (resource === 'lists' && id) {
         if (!listExists(id)) return notFound();
-        if (!sub && request.method === 'GET') return { status: 200, body: { data: { type: 'list', id, attributes: { name: id } } } };
+        if (!sub && request.method === 'GET') return ok(200, { data: { type: 'list', id, attributes: { name: id }, links: self(request.path) }, links: self(request.path) });
         if (sub === 'relationships' && relation === 'profiles' && (request.method === 'POST' || request.method === 'DELETE')) return listProfiles(request, store, id);
       }
       return notFound();
@@ -223,13 +223,14 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     };
     const stored: StoredJob = { job, readyAt: Date.now() + processingMs, errors: importErrors };
     jobs.set(job.id, stored);
-    return { status: 202, headers: { 'content-type': CONTENT_TYPE }, body: { data: { ...job, attributes: { ...job.attributes, completed_count: 0, failed_count: 0 } } } };
+    return ok(202, { data: { ...job, attributes: { ...job.attributes, completed_count: 0, failed_count: 0 }, links: self(`${request.path}/${job.id}`) }, links: self(request.path) });
   }
 
   /** The job as a GET sees it: processing until `readyAt`, then complete with its counts. */
-  function jobView(stored: StoredJob): ImportJob {
-    if (Date.now() < stored.readyAt) return { ...stored.job, attributes: { ...stored.job.attributes, status: 'processing', completed_count: 0, failed_count: 0 } };
-    return { ...stored.job, attributes: { ...stored.job.attributes, status: 'complete', completed_at: new Date(stored.readyAt).toISOString() } };
+  function jobView(stored: StoredJob): ImportJob & { links: { self: string } } {
+    const links = self(`/api/profile-bulk-import-jobs/${stored.job.id}`);
+    if (Date.now() < stored.readyAt) return { ...stored.job, attributes: { ...stored.job.attributes, status: 'processing', completed_count: 0, failed_count: 0 }, links };
+    return { ...stored.job, attributes: { ...stored.job.attributes, status: 'complete', completed_at: new Date(stored.readyAt).toISOString() }, links };
   }
 
   function importErrors(request: EmulatorRequest, stored: StoredJob): EmulatorReply {
@@ -237,8 +238,9 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     const start = Number(request.query.get('page[cursor]') ?? 0);
     const visible = Date.now() < stored.readyAt ? [] : stored.errors;
     const page = visible.slice(start, start + size);
-    const next = start + size < visible.length ? `${request.path}?page[size]=${size}&page[cursor]=${start + size}` : null;
-    return { status: 200, body: { data: page, links: { self: request.path, next } } };
+    // `next` only when there is a next page (CollectionLinks.next is an optional string).
+    const next = start + size < visible.length ? `https://a.klaviyo.com${request.path}?page[size]=${size}&page[cursor]=${start + size}` : undefined;
+    return ok(200, { data: page, links: { ...self(request.path), ...(next ? { next } : {}) } });
   }
 
   function findProfiles(request: EmulatorRequest, store: RecordStore): EmulatorReply {
@@ -260,8 +262,8 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     const found = [...store.object(KLAVIYO_PROFILES).entries()]
       .filter(([id, p]) => !wanted || wanted.has(String(field === 'id' ? id : p[field!])))
       .slice(0, size)
-      .map(([id, attributes]) => ({ type: 'profile', id, attributes }));
-    return { status: 200, body: { data: found, links: { self: request.path, next: null } } };
+      .map(([id, attributes]) => ({ type: 'profile', id, attributes: sparse(attributes, request.query.get('fields[profile]')), links: self(`/api/profiles/${id}`) }));
+    return ok(200, { data: found, links: self(request.path) });
   }
 
   /**
@@ -378,8 +380,24 @@ function upsertProfile(store: RecordStore, attributes: Record<string, unknown>, 
   return id;
 }
 
+/** An error answer: the SDK's error document (GetAccounts4XXResponse: id, code, title, detail, source). */
 function errors(status: number, error: Omit<KlaviyoError, 'id' | 'status'>): EmulatorReply {
-  return { status, headers: { 'content-type': CONTENT_TYPE }, body: JSON.stringify({ errors: [{ id: randomUUID(), status, ...error }] }) };
+  return { status, headers: { 'content-type': CONTENT_TYPE }, body: { errors: [{ id: randomUUID(), ...error }] } };
+}
+
+/** A JSON:API document answer. */
+function ok(status: number, body: unknown): EmulatorReply {
+  return { status, headers: { 'content-type': CONTENT_TYPE }, body };
+}
+
+/** A resource's `links.self`, as every Klaviyo resource object carries it. */
+const self = (path: string) => ({ self: `https://a.klaviyo.com${path}` });
+
+/** Sparse fieldsets: `fields[profile]=email,external_id` answers those attributes only. */
+function sparse(attributes: Readonly<Record<string, unknown>>, fields: string | null): Readonly<Record<string, unknown>> {
+  if (!fields) return attributes;
+  const wanted = new Set(fields.split(','));
+  return Object.fromEntries(Object.entries(attributes).filter(([k]) => wanted.has(k)));
 }
 
 function invalid(pointer: string, detail: string): EmulatorReply {
