@@ -109,7 +109,7 @@ describe('klaviyo adapter against its emulator', () => {
   it('the emulator enforces the API: 401, revision header, unknown attributes, 10,000 profiles, 429 with Retry-After', async () => {
     emulator = await startKlaviyoEmulator({ maxProfiles: 5, rateLimit: { requests: 3, perMs: 60_000 } });
     await expect((await open('upsert', 'profiles', { api_key: 'pk_wrong' })).check()).rejects.toBeInstanceOf(AuthError);
-    const post = (body: unknown, headers: Record<string, string> = { revision: '2025-10-15' }) =>
+    const post = (body: unknown, headers: Record<string, string> = { revision: KLAVIYO_REVISION }) =>
       fetch(`${emulator.endpoint}/api/profile-bulk-import-jobs`, { method: 'POST', headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, ...headers }, body: JSON.stringify(body) });
     const job = (attributes: Record<string, unknown>[]) => ({ data: { type: 'profile-bulk-import-job', attributes: { profiles: { data: attributes.map((a) => ({ type: 'profile', attributes: a })) } } } });
     expect((await post(job([{ email: 'a@example.com' }]), {})).status).toBe(400);
@@ -127,7 +127,7 @@ describe('klaviyo adapter against its emulator', () => {
     let now = 0;
     emulator = await startKlaviyoEmulator({ clock: () => now });
     const get = async (path = '/api/profiles?page[size]=1') => {
-      const response = await fetch(`${emulator.endpoint}${path}`, { headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: '2025-10-15' } });
+      const response = await fetch(`${emulator.endpoint}${path}`, { headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: KLAVIYO_REVISION } });
       await response.arrayBuffer();
       return { status: response.status, retryAfter: response.headers.get('retry-after'), limit: response.headers.get('ratelimit-limit'), remaining: response.headers.get('ratelimit-remaining'), reset: response.headers.get('ratelimit-reset') };
     };
