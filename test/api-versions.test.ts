@@ -137,10 +137,14 @@ syncs:
     key: { from: email, field: email }
 `,
     });
-    const near = await validate(root, '2027-08-01');
+    // The default revision, 2026-10-15, is supported until 2028-10-15.
+    const fine = await validate(root, '2028-07-01');
+    expect(fine.code, fine.stderr).toBe(0);
+    expect(fine.stderr).not.toMatch(/API version/);
+    const near = await validate(root, '2028-08-01');
     expect(near.code, near.stderr).toBe(0);
-    expect(near.stderr).toMatch(/warning: syncs\/k\.yml:2:5 {2}destinations\[0\] {2}warning: klaviyo API version 2025-10-15 is switched off on 2027-10-15, in 75 days/);
-    const past = await validate(root, '2027-10-15');
+    expect(near.stderr).toMatch(/warning: syncs\/k\.yml:2:5 {2}destinations\[0\] {2}warning: klaviyo API version 2026-10-15 is switched off on 2028-10-15, in 75 days/);
+    const past = await validate(root, '2028-10-15');
     expect(past.code).toBe(2);
     const bad = await validate(root, '15/10/2027');
     expect(bad.code).toBe(2);

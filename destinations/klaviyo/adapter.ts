@@ -1,33 +1,48 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { redactor } from '../../src/log/redact.js';
-import type { Logger } from '../../src/log/logger.js';
 import {
+  ApiClient,
   BatchRejectedError,
   defineDestination,
+  Outcomes,
+  parseJson,
   RateLimitedError,
+  rejected,
+  scrubEmails,
+  stopSync,
   StopSyncError,
   TransientError,
   type Batch,
   type ConfigProblem,
+  type DestinationContext,
   type DestinationSession,
   type FieldValue,
+  type HttpResponse,
+  type Indexed,
   type OutboundRecord,
   type RecordOutcome,
-  type RemoteField,
   type SyncShape,
-} from '../destination.js';
-import { describeRequest, raiseForCommonStatus, retryAfterMs, send, type HttpRequest, type HttpResponse } from '../http.js';
+} from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
 import {
+  AUTH_SCHEME,
+  CONTENT_TYPE,
   IDENTIFIERS,
+  IMPORT_RATE_LIMIT,
   isIdentifier,
+  KLAVIYO_BASE_URL,
   KLAVIYO_REVISION,
   klaviyoRevision,
+  LIST_IDS_PER_REQUEST,
   LOCATION_ATTRIBUTES,
+  LOOKUP_VALUES_PER_REQUEST,
   MAX_JOB_BYTES,
+  MAX_JOB_PROFILES,
   MAX_PROFILE_BYTES,
+  PATHS,
   PROFILE_ATTRIBUTES,
+  SUBSCRIBE_PROFILES_PER_REQUEST,
+  SUBSCRIBED,
   toE164,
   type Identifier,
   type ImportError,
@@ -36,14 +51,14 @@ import {
 } from './protocol.js';
 
 export const klaviyoConfigSchema = z.strictObject({
-  /** Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write. */
+  /** Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write (and subscriptions:write to subscribe). */
   api_key: z.string().min(1),
   /** The API revision sent in the `revision` header. */
-  revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'a revision date such as 2025-10-15').default(KLAVIYO_REVISION),
+  revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'a revision date such as 2026-10-15').default(KLAVIYO_REVISION),
   /** Country assumed for phone numbers written without a +country prefix (ISO 3166 alpha-2, e.g. US). */
   default_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO country code such as US or GB').optional(),
   /** Profiles per import job (Klaviyo: at most 10,000). */
-  batch_size: z.number().int().min(1).max(10_000).default(10_000),
+  batch_size: z.number().int().min(1).max(MAX_JOB_PROFILES).default(MAX_JOB_PROFILES),
   /** First wait before polling an import job; later polls back off ×1.5 up to 10 s. */
   poll_interval_ms: z.number().int().min(10).max(60_000).default(2_000),
   /** Overrides https://a.klaviyo.com (a proxy, the sandbox). */
@@ -53,19 +68,31 @@ export type KlaviyoConfig = z.infer<typeof klaviyoConfigSchema>;
 
 /** The object of upsert syncs. Audience syncs name a list id instead. */
 export const KLAVIYO_PROFILES_OBJECT = 'profiles';
-/** Klaviyo's caps: profile ids per list relationship request, values per `any()` filter (= page size). */
-const LIST_IDS_PER_REQUEST = 1_000;
-const LOOKUP_VALUES_PER_REQUEST = 100;
+
+/**
+ * Consent fields: a boolean per channel. `true` subscribes the profile to that channel's marketing (Bulk Subscribe
+ * Profiles) when the record has the channel's identifier; `false` or null changes nothing. They are never sent as
+ * profile properties.
+ */
+export const CONSENT_FIELDS = { email_consent: 'email', sms_consent: 'sms' } as const;
+type Channel = (typeof CONSENT_FIELDS)[keyof typeof CONSENT_FIELDS];
+const CHANNEL_IDENTIFIER: Readonly<Record<Channel, Identifier>> = { email: 'email', sms: 'phone_number' };
+const isConsentField = (name: string): name is keyof typeof CONSENT_FIELDS => Object.hasOwn(CONSENT_FIELDS, name);
+
 const MAX_POLL_WAIT_MS = 10_000;
 
 /**
- * Klaviyo profiles through bulk import jobs (JSON:API, `revision` header).
+ * Klaviyo profiles through bulk import jobs (JSON:API, `revision` header); protocol facts in protocol.ts.
  * - upsert: one `POST /api/profile-bulk-import-jobs` per batch (≤ 10,000 profiles, ≤ 5 MB), then polling of the job
  *   inside `apply` until it is complete (bounded by the batch's signal: a job still running when the time budget is
  *   spent is a TransientError, and the re-sent job is an idempotent upsert). Import errors are mapped back to their
  *   records by `source.pointer` (…/profiles/data/<i>/…) or, failing that, by the identifiers of `original_payload`.
  *   Polling is the one wait an adapter does itself: reading a job's status is not a retry, and a 429 on a read
  *   waits its Retry-After rather than re-sending the job.
+ * - consent: records whose `email_consent` / `sms_consent` field is true are then subscribed to that channel's
+ *   marketing (`POST /api/profile-subscription-bulk-create-jobs`, ≤ 1,000 profiles a request; in an audience sync
+ *   with the list, whose opt-in setting applies). A refused subscription request refuses the batch, which the engine
+ *   splits down to the record. Nothing is ever unsubscribed.
  * - audience: the object is a list id. `add` is the same import job with the list as relationship (profiles are
  *   created or updated, then added); `remove` looks the profiles up by the key identifier (`any(…)`, 100 at a time)
  *   and `DELETE /api/lists/{id}/relationships/profiles` (≤ 1,000 ids); a profile not found is not a member.
@@ -75,11 +102,11 @@ const MAX_POLL_WAIT_MS = 10_000;
  * Fields: the key is an identifier (email, phone_number or external_id); first_name, last_name, organization,
  * locale, title, image and `location.<part>` are profile attributes; everything else (or `properties.<name>`) is a
  * custom property. Phone numbers are normalised to E.164 (`default_country` for national numbers); an invalid one
- * rejects its record without being sent.
+ * rejects its record without being sent. Nulls are not sent: a bulk import does not clear a field.
  */
 export const klaviyo = defineDestination<KlaviyoConfig>({
   type: 'klaviyo',
-  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), list membership for audiences',
+  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences',
   configSchema: klaviyoConfigSchema,
   modes: ['upsert', 'audience'],
   secrets: (config) => [config.api_key],
@@ -92,21 +119,17 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
     // whose quotas the polling back-off keeps far from), so pacing batches under the steady rate keeps a long sync
     // clear of 429s: 2.4/s = 144/min, a margin so that timer jitter never puts a 151st job into a window. A burst
     // would not help a long sync and would spend the steady window early.
-    requestsPerSecond: 2.4,
+    requestsPerSecond: (IMPORT_RATE_LIMIT.steadyPerMinute - 6) / 60,
     concurrency: 3,
     // An import job may take minutes to process.
     timeoutMs: 600_000,
   }),
   checkSync: (_config, sync) => checkKlaviyoSync(sync),
   apiVersion: (config) => klaviyoRevision(config.revision),
-  lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? 'https://a.klaviyo.com').host}#${object}`,
-  open: async (config, context) => new KlaviyoSession(config, context.mode, context.object, context.logger),
-  remoteFields: async () => {
-    // Fixed attributes plus free custom properties: any other name is accepted (as a property).
-    const fields: RemoteField[] = [...IDENTIFIERS, ...PROFILE_ATTRIBUTES].map((name) => ({ name, type: 'string' }));
-    for (const part of LOCATION_ATTRIBUTES) fields.push({ name: `location.${part}`, type: 'string' });
-    return fields;
-  },
+  lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? KLAVIYO_BASE_URL).host}#${object}`,
+  open: async (config, context) => new KlaviyoSession(config, context),
+  // No remoteFields: a Klaviyo profile takes any field (those that are not profile attributes are custom
+  // properties), which is what an absent remoteFields says; checkSync checks the attribute names that are fixed.
   emulator: {
     start: (context) => startKlaviyoEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -121,26 +144,39 @@ function checkKlaviyoSync(sync: SyncShape): ConfigProblem[] {
   if (!isIdentifier(sync.keyField)) problems.push({ at: ['key'], message: `a Klaviyo profile is matched by ${IDENTIFIERS.join(', ')}: write the key to one of them, not "${sync.keyField}"` });
   if (sync.mode !== 'audience' && sync.object !== KLAVIYO_PROFILES_OBJECT) problems.push({ at: ['object'], message: `the Klaviyo object is "${KLAVIYO_PROFILES_OBJECT}" (audience syncs name a list id)` });
   if (sync.mode === 'audience' && !/^[A-Za-z0-9]+$/.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync names a Klaviyo list by its id' });
+  const mapped = new Set([...sync.fields, sync.keyField]);
   for (const field of sync.fields) {
     if (field.startsWith('location.') && !(LOCATION_ATTRIBUTES as readonly string[]).includes(field.slice(9))) {
       problems.push({ at: ['fields', field], message: `location takes ${LOCATION_ATTRIBUTES.join(', ')}` });
+    }
+    if (isConsentField(field) && !mapped.has(CHANNEL_IDENTIFIER[CONSENT_FIELDS[field]])) {
+      problems.push({ at: ['fields', field], message: `${field} subscribes by ${CHANNEL_IDENTIFIER[CONSENT_FIELDS[field]]}: map that field too` });
     }
   }
   return problems;
 }
 
-/** A profile ready to import, or the outcome of a record that cannot be sent. */
-type Prepared = { readonly attributes: Record<string, unknown>; readonly identifier: string } | { readonly outcome: RecordOutcome };
+/** A profile ready to import, with the channels its record consents to; or the outcome of a record that cannot be sent. */
+type Prepared =
+  | { readonly attributes: Record<string, unknown>; readonly identifier: string; readonly subscribe: readonly Channel[] }
+  | { readonly outcome: RecordOutcome };
 
-/** The profile attributes of a record: identifiers, fixed attributes, location and custom properties. */
+/** The profile attributes of a record: identifiers, fixed attributes, location and custom properties; its consents. */
 export function profileOf(record: OutboundRecord, keyField: string, defaultCountry: string | undefined): Prepared {
   const attributes: Record<string, unknown> = {};
   const properties: Record<string, FieldValue> = {};
   const location: Record<string, FieldValue> = {};
+  const consents: Channel[] = [];
   for (const [name, value] of Object.entries({ ...record.fields, [keyField]: record.key })) {
+    if (isConsentField(name)) {
+      if (value === true) consents.push(CONSENT_FIELDS[name]);
+      continue;
+    }
+    // Bulk Import Profiles does not clear a field sent as null: nulls are left out.
+    if (value === null || value === undefined) continue;
     if (name === 'phone_number' && typeof value === 'string') {
       const phone = toE164(value, defaultCountry);
-      if (!phone) return { outcome: { ok: false, code: 'invalid_phone', message: `phone_number is not a valid phone number${defaultCountry ? '' : ' (set default_country for national numbers)'}`, retryable: false } };
+      if (!phone) return { outcome: rejected('invalid_phone', `phone_number is not a valid phone number${defaultCountry ? '' : ' (set default_country for national numbers)'}`) };
       attributes[name] = phone;
     } else if (isIdentifier(name) || (PROFILE_ATTRIBUTES as readonly string[]).includes(name)) attributes[name] = value;
     else if (name.startsWith('location.')) location[name.slice(9)] = value;
@@ -148,42 +184,67 @@ export function profileOf(record: OutboundRecord, keyField: string, defaultCount
   }
   if (Object.keys(location).length) attributes['location'] = location;
   if (Object.keys(properties).length) attributes['properties'] = properties;
-  if (Buffer.byteLength(JSON.stringify(attributes)) > MAX_PROFILE_BYTES) return { outcome: { ok: false, code: 'too_large', message: `the profile takes more than ${MAX_PROFILE_BYTES} bytes`, retryable: false } };
-  return { attributes, identifier: String(attributes[keyField]) };
+  if (Buffer.byteLength(JSON.stringify(attributes)) > MAX_PROFILE_BYTES) return { outcome: rejected('too_large', `the profile takes more than ${MAX_PROFILE_BYTES} bytes`) };
+  // A channel is subscribed only when the record has its identifier: consent to SMS without a phone number is kept
+  // by nobody, and the profile is imported all the same.
+  const subscribe = consents.filter((channel) => typeof attributes[CHANNEL_IDENTIFIER[channel]] === 'string');
+  return { attributes, identifier: String(attributes[keyField]), subscribe };
 }
 
+/** A record of the batch with its prepared profile. */
+type Sent = Indexed & { readonly attributes: Record<string, unknown>; readonly identifier: string; readonly subscribe: readonly Channel[] };
+
 class KlaviyoSession implements DestinationSession {
-  readonly #base: string;
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: KlaviyoConfig,
-    private readonly mode: string,
-    private readonly object: string,
-    private readonly logger: Logger,
+    private readonly context: Pick<DestinationContext, 'mode' | 'object' | 'logger'>,
   ) {
-    this.#base = (config.base_url ?? 'https://a.klaviyo.com').replace(/\/+$/, '');
+    this.#client = new ApiClient({
+      vendor: 'klaviyo',
+      baseUrl: config.base_url ?? KLAVIYO_BASE_URL,
+      headers: { authorization: `${AUTH_SCHEME} ${config.api_key}`, revision: config.revision },
+      contentType: CONTENT_TYPE,
+      detail: detailOf,
+      refused: (response, what) => {
+        // A 404 names a list (or a job) that does not exist: every batch would meet it.
+        if (response.status === 404) return stopSync(`${what} (check the sync's object "${context.object}": audience syncs name a Klaviyo list by its id)`);
+        return new BatchRejectedError(what, `klaviyo_${firstError(response)?.code ?? response.status}`);
+      },
+    });
   }
 
   async check(): Promise<void> {
     // Reads only; an audience sync also learns whether its list exists (404 stops the sync).
     const signal = AbortSignal.timeout(30_000);
-    await this.request('GET', '/api/profiles?page[size]=1', undefined, signal);
-    if (this.mode === 'audience') await this.request('GET', `/api/lists/${this.object}`, undefined, signal);
+    await this.#client.request('GET', PATHS.profiles, { query: { 'page[size]': 1 }, signal });
+    if (this.context.mode === 'audience') await this.#client.request('GET', PATHS.list(this.context.object), { signal });
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const prepared = batch.records.map((r) => profileOf(r, batch.keyField, this.config.default_country));
-    if (batch.operation === 'remove') return this.removeFromList(batch, prepared);
-    if (batch.operation !== 'upsert' && batch.operation !== 'add') throw new StopSyncError(`Klaviyo does not support the ${batch.operation} operation`);
-    return this.importProfiles(batch, prepared, batch.operation === 'add' ? batch.object : undefined);
+    if (batch.operation !== 'upsert' && batch.operation !== 'add' && batch.operation !== 'remove') throw new StopSyncError(`Klaviyo does not support the ${batch.operation} operation`);
+    const outcomes = new Outcomes(batch, 'klaviyo');
+    const sent: Sent[] = [];
+    for (const item of outcomes.distinct(identityOf(batch.keyField))) {
+      const prepared = profileOf(item.record, batch.keyField, this.config.default_country);
+      if ('outcome' in prepared) outcomes.settle(item.index, prepared.outcome);
+      else sent.push({ ...item, ...prepared });
+    }
+    if (batch.operation === 'remove') await this.removeFromList(batch, sent);
+    else if (sent.length) {
+      const list = batch.operation === 'add' ? batch.object : undefined;
+      await this.importProfiles(batch, sent, list, outcomes);
+      await this.subscribe(batch, sent.filter((s) => s.subscribe.length && !outcomes.get(s.index)), list);
+    }
+    outcomes.settleAll(sent, () => ({ ok: true }));
+    return outcomes.done();
   }
 
   async close(): Promise<void> {}
 
-  /** One import job for the batch; polls it; maps its import errors back to the records. */
-  private async importProfiles(batch: Batch, prepared: readonly Prepared[], listId: string | undefined): Promise<RecordOutcome[]> {
-    const sent = prepared.flatMap((p, i) => ('attributes' in p ? [{ index: i, attributes: p.attributes, identifier: p.identifier }] : []));
-    if (!sent.length) return prepared.map((p) => ('outcome' in p ? p.outcome : { ok: true }));
+  /** One import job for the batch; polls it; settles the records its import errors name. */
+  private async importProfiles(batch: Batch, sent: readonly Sent[], listId: string | undefined, outcomes: Outcomes): Promise<void> {
     const body = {
       data: {
         type: 'profile-bulk-import-job',
@@ -191,23 +252,44 @@ class KlaviyoSession implements DestinationSession {
         ...(listId ? { relationships: { lists: { data: [{ type: 'list', id: listId }] } } } : {}),
       },
     };
-    const created = await this.request('POST', '/api/profile-bulk-import-jobs', body, batch.signal);
-    const jobId = parseJson<{ data?: ImportJob }>(created.text)?.data?.id;
-    if (!jobId) throw new TransientError('POST /api/profile-bulk-import-jobs answered without a job id');
+    const jobId = (await this.#client.json<{ data?: ImportJob }>('POST', PATHS.importJobs, { body, signal: batch.signal }))?.data?.id;
+    if (!jobId) throw new TransientError(`POST ${PATHS.importJobs} answered without a job id`);
     const job = await this.poll(jobId, batch.signal);
     if (job.attributes.status === 'cancelled') {
-      return prepared.map((p) => ('outcome' in p ? p.outcome : { ok: false, code: 'job_cancelled', message: `import job ${jobId} was cancelled`, retryable: true }));
+      outcomes.settleAll(sent, () => ({ ok: false, code: 'job_cancelled', message: `import job ${jobId} was cancelled`, retryable: true }));
+      return;
     }
+    if (!(job.attributes.failed_count > 0)) return;
+    let matched = 0;
+    for (const error of await this.importErrors(jobId, batch.signal)) {
+      const at = sentIndex(error, sent, batch.keyField);
+      if (at === undefined) continue;
+      matched++;
+      outcomes.settle(sent[at]!.index, rejected(errorCode(error.attributes.detail), scrubPersonal(error.attributes.detail || error.attributes.title)));
+    }
+    if (matched < job.attributes.failed_count) this.context.logger.warn({ job: jobId, failed: job.attributes.failed_count, matched }, 'some Klaviyo import errors could not be matched to a record');
+  }
 
-    const failures = new Map<number, RecordOutcome>();
-    if (job.attributes.failed_count > 0) {
-      for (const error of await this.importErrors(jobId, batch.signal)) {
-        const at = sentIndex(error, sent, batch.keyField);
-        if (at !== undefined) failures.set(sent[at]!.index, { ok: false, code: errorCode(error.attributes.detail), message: scrubEmails(redactor.scrub(error.attributes.detail || error.attributes.title)), retryable: false });
-      }
-      if (failures.size < job.attributes.failed_count) this.logger.warn({ job: jobId, failed: job.attributes.failed_count, matched: failures.size }, 'some Klaviyo import errors could not be matched to a record');
+  /** Subscribes the consenting profiles to their channels' marketing, a request per 1,000 profiles. */
+  private async subscribe(batch: Batch, consenting: readonly Sent[], listId: string | undefined): Promise<void> {
+    for (let start = 0; start < consenting.length; start += SUBSCRIBE_PROFILES_PER_REQUEST) {
+      const profiles = consenting.slice(start, start + SUBSCRIBE_PROFILES_PER_REQUEST).map((s) => ({
+        type: 'profile',
+        attributes: {
+          ...(typeof s.attributes['email'] === 'string' ? { email: s.attributes['email'] } : {}),
+          ...(typeof s.attributes['phone_number'] === 'string' ? { phone_number: s.attributes['phone_number'] } : {}),
+          subscriptions: Object.fromEntries(s.subscribe.map((channel) => [channel, { marketing: { consent: SUBSCRIBED } }])),
+        },
+      }));
+      const body = {
+        data: {
+          type: 'profile-subscription-bulk-create-job',
+          attributes: { profiles: { data: profiles } },
+          ...(listId ? { relationships: { list: { data: { type: 'list', id: listId } } } } : {}),
+        },
+      };
+      await this.#client.request('POST', PATHS.subscribeJobs, { body, signal: batch.signal });
     }
-    return prepared.map((p, i) => ('outcome' in p ? p.outcome : (failures.get(i) ?? { ok: true })));
   }
 
   /** Polls the job until it is complete or cancelled, within the batch's time budget. */
@@ -217,7 +299,7 @@ class KlaviyoSession implements DestinationSession {
     try {
       for (;;) {
         await sleep(wait, undefined, { signal });
-        const job = parseJson<{ data?: ImportJob }>((await this.read(`/api/profile-bulk-import-jobs/${jobId}`, signal)).text)?.data;
+        const job = parseJson<{ data?: ImportJob }>((await this.read(PATHS.importJob(jobId), {}, signal)).text)?.data;
         status = job?.attributes.status ?? status;
         if (job && (status === 'complete' || status === 'cancelled')) return job;
         wait = Math.min(MAX_POLL_WAIT_MS, Math.ceil(wait * 1.5));
@@ -231,87 +313,65 @@ class KlaviyoSession implements DestinationSession {
   /** Every import error of a job, following `links.next`. */
   private async importErrors(jobId: string, signal: AbortSignal): Promise<ImportError[]> {
     const out: ImportError[] = [];
-    let path: string | null = `/api/profile-bulk-import-jobs/${jobId}/import-errors?page[size]=100`;
+    let path: string | null = PATHS.importErrors(jobId);
+    let query: Record<string, string | number> = { 'page[size]': 100 };
     while (path) {
-      const page: { data?: ImportError[]; links?: { next?: string | null } } | undefined = parseJson((await this.read(path, signal)).text);
+      const page: { data?: ImportError[]; links?: { next?: string | null } } | undefined = parseJson((await this.read(path, query, signal)).text);
       out.push(...(page?.data ?? []));
+      // `next` is a whole link (Klaviyo's own host), read as a path on the configured base URL.
       const next: string | null | undefined = page?.links?.next;
-      path = next ? (next.startsWith('http') ? `${new URL(next).pathname}${new URL(next).search}` : next) : null;
+      path = next ? (/^https?:\/\//.test(next) ? `${new URL(next).pathname}${new URL(next).search}` : next) : null;
+      query = {};
     }
     return out;
   }
 
   /** Takes the records' profiles out of the list: profile ids from the snapshot or looked up by the key identifier. */
-  private async removeFromList(batch: Batch, prepared: readonly Prepared[]): Promise<RecordOutcome[]> {
+  private async removeFromList(batch: Batch, sent: readonly Sent[]): Promise<void> {
     const key = batch.keyField as Identifier;
-    const ids = new Map<number, string>();
-    const lookup: { index: number; value: string }[] = [];
-    prepared.forEach((p, i) => {
-      const known = batch.records[i]!.destinationId;
-      if (known) ids.set(i, known);
-      else if ('identifier' in p) lookup.push({ index: i, value: p.identifier });
-    });
+    const ids = new Set<string>();
+    const lookup: Sent[] = [];
+    for (const s of sent) {
+      if (s.record.destinationId) ids.add(s.record.destinationId);
+      else lookup.push(s);
+    }
     for (let start = 0; start < lookup.length; start += LOOKUP_VALUES_PER_REQUEST) {
       const chunk = lookup.slice(start, start + LOOKUP_VALUES_PER_REQUEST);
-      const filter = `any(${key},${JSON.stringify(chunk.map((c) => c.value))})`;
-      const response = await this.read(`/api/profiles?filter=${encodeURIComponent(filter)}&page[size]=${LOOKUP_VALUES_PER_REQUEST}&fields[profile]=${key}`, batch.signal);
-      const found = new Map((parseJson<{ data?: { id: string; attributes: Record<string, unknown> }[] }>(response.text)?.data ?? []).map((p) => [String(p.attributes[key]), p.id]));
-      for (const c of chunk) {
-        const id = found.get(c.value);
-        if (id) ids.set(c.index, id);
-      }
+      const filter = `any(${key},${JSON.stringify(chunk.map((c) => c.identifier))})`;
+      const response = await this.read(PATHS.profiles, { filter, 'page[size]': LOOKUP_VALUES_PER_REQUEST, 'fields[profile]': key }, batch.signal);
+      for (const profile of parseJson<{ data?: { id: string }[] }>(response.text)?.data ?? []) ids.add(profile.id);
     }
-    const all = [...new Set(ids.values())];
+    const all = [...ids];
     for (let start = 0; start < all.length; start += LIST_IDS_PER_REQUEST) {
       const data = all.slice(start, start + LIST_IDS_PER_REQUEST).map((id) => ({ type: 'profile', id }));
-      await this.request('DELETE', `/api/lists/${batch.object}/relationships/profiles`, { data }, batch.signal);
+      await this.#client.request('DELETE', PATHS.listProfiles(batch.object), { body: { data }, signal: batch.signal });
     }
     // A record whose profile does not exist is not in the list: removed as far as the list is concerned.
-    return prepared.map((p) => ('outcome' in p ? p.outcome : { ok: true }));
   }
 
   /** A GET that waits out a 429 (Retry-After) instead of failing the batch: reads have no effect to repeat. */
-  private async read(path: string, signal: AbortSignal): Promise<HttpResponse> {
+  private async read(path: string, query: Record<string, string | number>, signal: AbortSignal): Promise<HttpResponse> {
     for (;;) {
       try {
-        return await this.request('GET', path, undefined, signal);
+        return await this.#client.request('GET', path, { query, signal });
       } catch (error) {
         if (!(error instanceof RateLimitedError)) throw error;
         await sleep(error.retryAfterMs ?? 1000, undefined, { signal });
       }
     }
   }
+}
 
-  private async request(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal): Promise<HttpResponse> {
-    const request: HttpRequest = {
-      method,
-      url: `${this.#base}${path}`,
-      headers: {
-        authorization: `Klaviyo-API-Key ${this.config.api_key}`,
-        revision: this.config.revision,
-        accept: 'application/vnd.api+json',
-        'content-type': 'application/vnd.api+json',
-        'user-agent': 'tideline-klaviyo',
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal,
-    };
-    const response = await send(request);
-    if (response.status === 429) throw new RateLimitedError(`${describeRequest(request)} answered 429`, retryAfterMs(response.headers));
-    raiseForCommonStatus(request, response, detailOf(response));
-    if (response.status >= 200 && response.status < 300) return response;
-    const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}: ${detailOf(response)}`);
-    if (response.status === 404) throw new StopSyncError(`${what} (check the sync's object: a list id for audience syncs)`);
-    throw new BatchRejectedError(what, `klaviyo_${firstError(response)?.code ?? response.status}`);
-  }
+/** The key as Klaviyo compares it: e-mail addresses without case. */
+function identityOf(keyField: string): (record: OutboundRecord) => string {
+  return keyField === 'email' ? (r) => r.key.trim().toLowerCase() : (r) => r.key;
 }
 
 /** Which sent profile an import error is about: by `source.pointer` index, else by the identifiers of its payload. */
-export function sentIndex(error: ImportError, sent: readonly { readonly attributes: Record<string, unknown>; readonly identifier: string }[], keyField: string): number | undefined {
+export function sentIndex(error: ImportError, sent: readonly { readonly identifier: string }[], keyField: string): number | undefined {
   const pointer = /\/profiles\/data\/(\d+)(\/|$)/.exec(error.attributes.source?.pointer ?? '');
   if (pointer && Number(pointer[1]) < sent.length) return Number(pointer[1]);
-  const payload = error.attributes.original_payload ?? {};
-  const value = payload[keyField];
+  const value = (error.attributes.original_payload ?? {})[keyField];
   if (value === undefined) return undefined;
   const found = sent.findIndex((s) => s.identifier === String(value));
   return found === -1 ? undefined : found;
@@ -324,25 +384,18 @@ function errorCode(detail: string): string {
   return 'invalid';
 }
 
-/** Keep e-mail addresses an API repeats in its messages out of logs and the rejected table. */
-function scrubEmails(text: string): string {
-  return text.replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, '<email>');
+/** E-mail addresses and phone numbers a vendor repeats in its messages, kept out of logs and the rejected table. */
+function scrubPersonal(text: string): string {
+  return scrubEmails(text).replace(/\+?\d[\d ().-]{5,}\d/g, '<phone>');
 }
 
 function firstError(response: HttpResponse): KlaviyoError | undefined {
   return parseJson<{ errors?: KlaviyoError[] }>(response.text)?.errors?.[0];
 }
 
+/** The vendor's words for a refused request: errors[0]'s title, detail and where (the ApiClient scrubs them). */
 function detailOf(response: HttpResponse): string {
   const error = firstError(response);
   if (!error) return '';
-  return scrubEmails([error.title, error.detail, error.source?.pointer ? `at ${error.source.pointer}` : ''].filter(Boolean).join(' ')).slice(0, 400);
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
+  return scrubPersonal([error.title, error.detail, error.source?.pointer ? `at ${error.source.pointer}` : ''].filter(Boolean).join(' '));
 }

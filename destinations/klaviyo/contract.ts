@@ -1,10 +1,12 @@
 import type { ContractKit } from '../emulator-kit/contract.js';
 import { KLAVIYO_PROFILES_OBJECT } from './adapter.js';
 import { startKlaviyoEmulator } from './emulator.js';
+import { klaviyoSchema } from './schema.js';
 
 const LIST = 'VipL1st';
 
 export const kit: ContractKit = {
+  schema: klaviyoSchema,
   notApplicable: {
     'mirror-delete': 'Klaviyo has no profile delete (only irreversible data-privacy deletion): mirror is not offered',
   },
@@ -17,6 +19,7 @@ export const kit: ContractKit = {
       rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
       reject: (attributes) => (rejected.has(String(attributes['external_id'])) ? 'Invalid email address.' : undefined),
     });
+    const exchanges = emulator.server.recordExchanges();
     return {
       destination: (o = {}) => ({
         type: 'klaviyo',
@@ -41,6 +44,7 @@ export const kit: ContractKit = {
       },
       maxBatch: () => emulator.stats.maxProfilesSeen,
       rateLimited: () => emulator.server.count(429),
+      exchanges,
       close: () => emulator.close(),
     };
   },

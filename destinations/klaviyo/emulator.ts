@@ -1,19 +1,40 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { ACCEPTED_ATTRIBUTES, E164, IDENTIFIERS, MAX_JOB_BYTES, MAX_PROFILE_BYTES, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
+import {
+  ACCEPTED_ATTRIBUTES,
+  CONTENT_TYPE,
+  E164,
+  IDENTIFIERS,
+  IMPORT_RATE_LIMIT,
+  LIST_IDS_PER_REQUEST,
+  LOOKUP_VALUES_PER_REQUEST,
+  MAX_JOB_BYTES,
+  MAX_JOB_PROFILES,
+  MAX_PROFILE_BYTES,
+  phoneCountry,
+  SUBSCRIBE_PROFILES_PER_REQUEST,
+  SUBSCRIBED,
+  type ImportError,
+  type ImportJob,
+  type KlaviyoError,
+} from './protocol.js';
 
 /** Where the emulator keeps profiles (by profile id) and list members (`list:<id>`, by profile id). */
 export const KLAVIYO_PROFILES = 'profiles';
+/** Marketing consent by profile id: `{ email?: 'SUBSCRIBED', sms?: 'SUBSCRIBED' }`. */
+export const KLAVIYO_SUBSCRIPTIONS = 'subscriptions';
 export const listObject = (listId: string) => `list:${listId}`;
 
 /**
- * Klaviyo's rate limit, as documented: per account and per endpoint, in fixed windows, a burst window of one second
- * and a steady window of one minute; the bulk import and list endpoints Tideline uses have 10/s and 150/min.
+ * Klaviyo's rate limit, as documented (protocol.ts): per account and per endpoint, in fixed windows, a burst window of
+ * one second and a steady window of one minute. The emulator gives every endpoint the bulk import tier, 10/s and
+ * 150/min (the kit's server has one limit for all endpoints): Get Profiles, Get List and Bulk Subscribe Profiles
+ * are allowed 75/s and 750/min by Klaviyo, so the emulator is stricter there, never looser.
  */
 export const KLAVIYO_RATE_LIMIT: readonly RateLimitSpec[] = [
-  { requests: 10, perMs: 1_000, algorithm: 'fixed-window' },
-  { requests: 150, perMs: 60_000, algorithm: 'fixed-window' },
+  { requests: IMPORT_RATE_LIMIT.burst, perMs: 1_000, algorithm: 'fixed-window' },
+  { requests: IMPORT_RATE_LIMIT.steadyPerMinute, perMs: 60_000, algorithm: 'fixed-window' },
 ];
 
 /** A profile as the emulator keeps it: its attributes, with `properties` merged over time. */
@@ -43,6 +64,11 @@ export interface KlaviyoEmulatorOptions {
   readonly clock?: () => number;
   readonly faults?: FaultPlan;
   readonly reject?: KlaviyoProfileRule;
+  /**
+   * Countries the account has an SMS sending number for: SMS consent for a number of another country is refused
+   * (400), as Klaviyo refuses it. Absent (the sandbox): every country.
+   */
+  readonly smsCountries?: readonly string[];
   readonly port?: number;
 }
 
@@ -79,6 +105,11 @@ export class KlaviyoEmulator extends ServerEmulator {
     return this.server.store.object(KLAVIYO_PROFILES);
   }
 
+  /** Marketing consent of a profile, by channel. */
+  subscriptions(profileId: string): Readonly<Record<string, string>> {
+    return (this.server.store.object(KLAVIYO_SUBSCRIPTIONS).get(profileId) ?? {}) as Record<string, string>;
+  }
+
   /** Profile ids in a list. */
   members(listId: string): readonly string[] {
     return [...this.server.store.object(listObject(listId)).keys()];
@@ -87,8 +118,8 @@ export class KlaviyoEmulator extends ServerEmulator {
 
 export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {}): Promise<KlaviyoEmulator> {
   const apiKey = options.apiKey ?? `pk_${randomBytes(17).toString('hex')}`;
-  const maxProfiles = options.maxProfiles ?? 10_000;
-  const maxListProfiles = options.maxListProfiles ?? 1_000;
+  const maxProfiles = options.maxProfiles ?? MAX_JOB_PROFILES;
+  const maxListProfiles = options.maxListProfiles ?? LIST_IDS_PER_REQUEST;
   const processingMs = options.processingMs ?? 0;
   const lists = new Set(options.lists ?? []);
   const lenient = options.lists === undefined;
@@ -109,7 +140,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
       const seconds = Math.max(1, Math.ceil(state.retryAfterMs / 1000));
       return {
         ...errors(429, { code: 'throttled', title: 'Request was throttled.', detail: `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.` }),
-        headers: { 'content-type': 'application/vnd.api+json', 'retry-after': String(seconds) },
+        headers: { 'content-type': CONTENT_TYPE, 'retry-after': String(seconds) },
       };
     },
     serverError: (status) => errors(status, { code: 'error', title: 'A server error occurred.', detail: 'A server error occurred.' }),
@@ -132,14 +163,15 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
         if (!id && request.method === 'POST') return createJob(request, store);
         const stored = id ? jobs.get(id) : undefined;
         if (!stored) return notFound();
-        if (!sub && request.method === 'GET') return { status: 200, body: { data: jobView(stored) } };
+        if (!sub && request.method === 'GET') return ok(200, { data: jobView(stored), links: self(request.path) });
         if (sub === 'import-errors' && request.method === 'GET') return importErrors(request, stored);
         return notFound();
       }
       if (resource === 'profiles' && !id && request.method === 'GET') return findProfiles(request, store);
+      if (resource === 'profile-subscription-bulk-create-jobs' && !id && request.method === 'POST') return subscribe(request, store);
       if (resource === 'lists' && id) {
         if (!listExists(id)) return notFound();
-        if (!sub && request.method === 'GET') return { status: 200, body: { data: { type: 'list', id, attributes: { name: id } } } };
+        if (!sub && request.method === 'GET') return ok(200, { data: { type: 'list', id, attributes: { name: id }, links: self(request.path) }, links: self(request.path) });
         if (sub === 'relationships' && relation === 'profiles' && (request.method === 'POST' || request.method === 'DELETE')) return listProfiles(request, store, id);
       }
       return notFound();
@@ -191,13 +223,14 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     };
     const stored: StoredJob = { job, readyAt: Date.now() + processingMs, errors: importErrors };
     jobs.set(job.id, stored);
-    return { status: 202, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: { ...job, attributes: { ...job.attributes, completed_count: 0, failed_count: 0 } } } };
+    return ok(202, { data: { ...job, attributes: { ...job.attributes, completed_count: 0, failed_count: 0 }, links: self(`${request.path}/${job.id}`) }, links: self(request.path) });
   }
 
   /** The job as a GET sees it: processing until `readyAt`, then complete with its counts. */
-  function jobView(stored: StoredJob): ImportJob {
-    if (Date.now() < stored.readyAt) return { ...stored.job, attributes: { ...stored.job.attributes, status: 'processing', completed_count: 0, failed_count: 0 } };
-    return { ...stored.job, attributes: { ...stored.job.attributes, status: 'complete', completed_at: new Date(stored.readyAt).toISOString() } };
+  function jobView(stored: StoredJob): ImportJob & { links: { self: string } } {
+    const links = self(`/api/profile-bulk-import-jobs/${stored.job.id}`);
+    if (Date.now() < stored.readyAt) return { ...stored.job, attributes: { ...stored.job.attributes, status: 'processing', completed_count: 0, failed_count: 0 }, links };
+    return { ...stored.job, attributes: { ...stored.job.attributes, status: 'complete', completed_at: new Date(stored.readyAt).toISOString() }, links };
   }
 
   function importErrors(request: EmulatorRequest, stored: StoredJob): EmulatorReply {
@@ -205,21 +238,21 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     const start = Number(request.query.get('page[cursor]') ?? 0);
     const visible = Date.now() < stored.readyAt ? [] : stored.errors;
     const page = visible.slice(start, start + size);
-    const next = start + size < visible.length ? `${request.path}?page[size]=${size}&page[cursor]=${start + size}` : null;
-    return { status: 200, body: { data: page, links: { self: request.path, next } } };
+    // `next` only when there is a next page (CollectionLinks.next is an optional string).
+    const next = start + size < visible.length ? `https://a.klaviyo.com${request.path}?page[size]=${size}&page[cursor]=${start + size}` : undefined;
+    return ok(200, { data: page, links: { ...self(request.path), ...(next ? { next } : {}) } });
   }
 
   function findProfiles(request: EmulatorRequest, store: RecordStore): EmulatorReply {
     const filter = request.query.get('filter') ?? '';
     const size = Number(request.query.get('page[size]') ?? 20);
-    if (!Number.isInteger(size) || size < 1 || size > 100) return invalid('page[size]', 'page[size] must be between 1 and 100');
+    if (!Number.isInteger(size) || size < 1 || size > LOOKUP_VALUES_PER_REQUEST) return invalid('page[size]', `page[size] must be between 1 and ${LOOKUP_VALUES_PER_REQUEST}`);
     const match = /^(any|equals)\((email|phone_number|external_id|id),(.*)\)$/.exec(filter);
     if (filter && !match) return errors(400, { code: 'invalid', title: 'Invalid input.', detail: `Invalid filter: ${filter}` });
     let wanted: Set<string> | undefined;
     if (match) {
       try {
         const values = JSON.parse(match[1] === 'any' ? match[3]! : `[${match[3]}]`) as unknown[];
-        if (match[1] === 'any' && values.length > 100) return invalid('filter', 'any() takes at most 100 values');
         wanted = new Set(values.map(String));
       } catch {
         return errors(400, { code: 'invalid', title: 'Invalid input.', detail: `Invalid filter: ${filter}` });
@@ -229,8 +262,59 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     const found = [...store.object(KLAVIYO_PROFILES).entries()]
       .filter(([id, p]) => !wanted || wanted.has(String(field === 'id' ? id : p[field!])))
       .slice(0, size)
-      .map(([id, attributes]) => ({ type: 'profile', id, attributes }));
-    return { status: 200, body: { data: found, links: { self: request.path, next: null } } };
+      .map(([id, attributes]) => ({ type: 'profile', id, attributes: sparse(attributes, request.query.get('fields[profile]')), links: self(`/api/profiles/${id}`) }));
+    return ok(200, { data: found, links: self(request.path) });
+  }
+
+  /**
+   * Bulk Subscribe Profiles: ≤ 1,000 profiles, each with an email or a phone_number; a channel's consent is
+   * SUBSCRIBED; SMS needs a phone_number in E.164 for a country with a sending number, e-mail an email; the whole
+   * request is refused (400) otherwise. Profiles are found by email, then phone_number, or created; with a list, they
+   * join it. 202 without a body (the job runs later).
+   */
+  function subscribe(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    const data = requestObject(request)?.['data'] as Record<string, unknown> | undefined;
+    if (data?.['type'] !== 'profile-subscription-bulk-create-job') return invalid('/data/type', "type must be 'profile-subscription-bulk-create-job'");
+    const attributes = data['attributes'] as Record<string, unknown> | undefined;
+    const profiles = (attributes?.['profiles'] as Record<string, unknown> | undefined)?.['data'];
+    if (!Array.isArray(profiles) || profiles.length === 0) return invalid('/data/attributes/profiles/data', 'profiles must be a non-empty list');
+    if (profiles.length > SUBSCRIBE_PROFILES_PER_REQUEST) return invalid('/data/attributes/profiles/data', `At most ${SUBSCRIBE_PROFILES_PER_REQUEST} profiles per request.`);
+    if (attributes?.['historical_import'] === true) return invalid('/data/attributes/historical_import', 'historical_import is not supported by this emulator.');
+    const wanted: { attributes: Record<string, unknown>; channels: string[] }[] = [];
+    for (const [i, profile] of (profiles as Record<string, unknown>[]).entries()) {
+      const at = `/data/attributes/profiles/data/${i}/attributes`;
+      const a = (profile?.['attributes'] ?? {}) as Record<string, unknown>;
+      if (profile?.['type'] !== 'profile') return invalid(`/data/attributes/profiles/data/${i}/type`, "type must be 'profile'");
+      const email = a['email'];
+      const phone = a['phone_number'];
+      if (typeof email !== 'string' && typeof phone !== 'string') return invalid(at, 'A profile needs an email or a phone_number.');
+      if (email !== undefined && (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) return invalid(`${at}/email`, 'Invalid email address.');
+      if (phone !== undefined && (typeof phone !== 'string' || !E164.test(phone))) return invalid(`${at}/phone_number`, 'Invalid phone number format (expected E.164, e.g. +14155552671).');
+      const subscriptions = (a['subscriptions'] ?? {}) as Record<string, { marketing?: { consent?: unknown } } | undefined>;
+      const channels: string[] = [];
+      for (const [channel, parameters] of Object.entries(subscriptions)) {
+        if (channel !== 'email' && channel !== 'sms') return invalid(`${at}/subscriptions/${channel}`, `The ${channel} channel is not supported by this emulator.`);
+        const consent = parameters?.marketing?.consent;
+        if (consent !== SUBSCRIBED) return invalid(`${at}/subscriptions/${channel}/marketing/consent`, `consent must be '${SUBSCRIBED}'`);
+        if (channel === 'email' && typeof email !== 'string') return invalid(`${at}/subscriptions/email`, 'Email consent requires an email.');
+        if (channel === 'sms') {
+          if (typeof phone !== 'string') return invalid(`${at}/subscriptions/sms`, 'SMS consent requires a phone_number.');
+          const country = phoneCountry(phone);
+          if (options.smsCountries && (!country || !options.smsCountries.includes(country))) return invalid(`${at}/phone_number`, 'SMS consent cannot be set for this phone number: the account has no sending number for its country.');
+        }
+        channels.push(channel);
+      }
+      wanted.push({ attributes: { ...(typeof email === 'string' ? { email } : {}), ...(typeof phone === 'string' ? { phone_number: phone } : {}) }, channels });
+    }
+    const list = ((data['relationships'] as Record<string, unknown> | undefined)?.['list'] as { data?: { id?: unknown } } | undefined)?.data?.id;
+    if (list !== undefined && (typeof list !== 'string' || !listExists(list))) return errors(404, { code: 'not_found', title: 'Not found.', detail: `List ${String(list)} does not exist.` });
+    for (const { attributes: identifiers, channels } of wanted) {
+      const profileId = upsertProfile(store, identifiers, ['email', 'phone_number']);
+      const current = store.object(KLAVIYO_SUBSCRIPTIONS).get(profileId) ?? {};
+      store.object(KLAVIYO_SUBSCRIPTIONS).set(profileId, { ...current, ...Object.fromEntries(channels.map((c) => [c, SUBSCRIBED])) });
+      if (list !== undefined) store.object(listObject(list)).set(profileId, {});
+    }
+    return { status: 202 };
   }
 
   function listProfiles(request: EmulatorRequest, store: RecordStore, listId: string): EmulatorReply {
@@ -274,10 +358,10 @@ function profileProblem(attributes: Record<string, unknown>, seen: Map<string, n
 }
 
 /** Finds the profile by external_id, email, then phone_number, and merges the attributes into it; returns its id. */
-function upsertProfile(store: RecordStore, attributes: Record<string, unknown>): string {
+function upsertProfile(store: RecordStore, attributes: Record<string, unknown>, by: readonly string[] = ['external_id', 'email', 'phone_number']): string {
   const profiles = store.object(KLAVIYO_PROFILES);
   let id: string | undefined;
-  for (const k of ['external_id', 'email', 'phone_number'] as const) {
+  for (const k of by) {
     const value = attributes[k];
     if (typeof value !== 'string' || value === '' || id) continue;
     id = [...profiles.entries()].find(([, p]) => p[k] === value)?.[0];
@@ -296,8 +380,24 @@ function upsertProfile(store: RecordStore, attributes: Record<string, unknown>):
   return id;
 }
 
+/** An error answer: the SDK's error document (GetAccounts4XXResponse: id, code, title, detail, source). */
 function errors(status: number, error: Omit<KlaviyoError, 'id' | 'status'>): EmulatorReply {
-  return { status, headers: { 'content-type': 'application/vnd.api+json' }, body: JSON.stringify({ errors: [{ id: randomUUID(), status, ...error }] }) };
+  return { status, headers: { 'content-type': CONTENT_TYPE }, body: { errors: [{ id: randomUUID(), ...error }] } };
+}
+
+/** A JSON:API document answer. */
+function ok(status: number, body: unknown): EmulatorReply {
+  return { status, headers: { 'content-type': CONTENT_TYPE }, body };
+}
+
+/** A resource's `links.self`, as every Klaviyo resource object carries it. */
+const self = (path: string) => ({ self: `https://a.klaviyo.com${path}` });
+
+/** Sparse fieldsets: `fields[profile]=email,external_id` answers those attributes only. */
+function sparse(attributes: Readonly<Record<string, unknown>>, fields: string | null): Readonly<Record<string, unknown>> {
+  if (!fields) return attributes;
+  const wanted = new Set(fields.split(','));
+  return Object.fromEntries(Object.entries(attributes).filter(([k]) => wanted.has(k)));
 }
 
 function invalid(pointer: string, detail: string): EmulatorReply {

@@ -4,7 +4,8 @@ import { createLogger } from '../../src/log/logger.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
 import { klaviyo, profileOf, sentIndex } from './adapter.js';
 import { KLAVIYO_RATE_LIMIT, startKlaviyoEmulator, type KlaviyoEmulator } from './emulator.js';
-import { toE164 } from './protocol.js';
+import { KLAVIYO_REVISION, klaviyoRevision, toE164 } from './protocol.js';
+import { klaviyoSchema } from './schema.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => ({
@@ -34,6 +35,7 @@ describe('klaviyo profiles', () => {
     expect(profileOf(record, 'external_id', 'GB')).toEqual({
       identifier: '1',
       attributes: { external_id: '1', phone_number: '+442079460958', first_name: 'Ann', location: { city: 'Leeds' }, properties: { orders: 3, tier: 'gold' } },
+      subscribe: [],
     });
     expect(profileOf(record, 'external_id', undefined)).toMatchObject({ outcome: { ok: false, code: 'invalid_phone', retryable: false } });
     expect(JSON.stringify(profileOf(record, 'external_id', undefined))).not.toContain('7946');
@@ -107,7 +109,7 @@ describe('klaviyo adapter against its emulator', () => {
   it('the emulator enforces the API: 401, revision header, unknown attributes, 10,000 profiles, 429 with Retry-After', async () => {
     emulator = await startKlaviyoEmulator({ maxProfiles: 5, rateLimit: { requests: 3, perMs: 60_000 } });
     await expect((await open('upsert', 'profiles', { api_key: 'pk_wrong' })).check()).rejects.toBeInstanceOf(AuthError);
-    const post = (body: unknown, headers: Record<string, string> = { revision: '2025-10-15' }) =>
+    const post = (body: unknown, headers: Record<string, string> = { revision: KLAVIYO_REVISION }) =>
       fetch(`${emulator.endpoint}/api/profile-bulk-import-jobs`, { method: 'POST', headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, ...headers }, body: JSON.stringify(body) });
     const job = (attributes: Record<string, unknown>[]) => ({ data: { type: 'profile-bulk-import-job', attributes: { profiles: { data: attributes.map((a) => ({ type: 'profile', attributes: a })) } } } });
     expect((await post(job([{ email: 'a@example.com' }]), {})).status).toBe(400);
@@ -125,7 +127,7 @@ describe('klaviyo adapter against its emulator', () => {
     let now = 0;
     emulator = await startKlaviyoEmulator({ clock: () => now });
     const get = async (path = '/api/profiles?page[size]=1') => {
-      const response = await fetch(`${emulator.endpoint}${path}`, { headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: '2025-10-15' } });
+      const response = await fetch(`${emulator.endpoint}${path}`, { headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: KLAVIYO_REVISION } });
       await response.arrayBuffer();
       return { status: response.status, retryAfter: response.headers.get('retry-after'), limit: response.headers.get('ratelimit-limit'), remaining: response.headers.get('ratelimit-remaining'), reset: response.headers.get('ratelimit-reset') };
     };
@@ -197,6 +199,148 @@ describe('klaviyo adapter against its emulator', () => {
       expect(emulator.profiles().size).toBe(12);
     } finally {
       await harness.close();
+    }
+  });
+});
+
+describe('klaviyo revision', () => {
+  it('defaults to 2026-10-15 and declares when a revision is deprecated (a year) and retired (two years)', () => {
+    const config = klaviyo.configSchema.parse({ api_key: 'pk_x' });
+    expect(config.revision).toBe(KLAVIYO_REVISION);
+    expect(klaviyo.apiVersion!(config)).toMatchObject({ version: '2026-10-15', sunset: '2028-10-15' });
+    expect(klaviyo.apiVersion!(config).source).toContain('deprecated from 2027-10-15');
+    expect(klaviyoRevision('2025-10-15')).toMatchObject({ sunset: '2027-10-15' });
+    expect(klaviyoRevision('2026-10-15.pre').sunset).toBeUndefined();
+  });
+});
+
+describe('klaviyo consent (email_consent, sms_consent → Bulk Subscribe Profiles)', () => {
+  let emulator: KlaviyoEmulator;
+  afterEach(() => emulator.close());
+  const open = (mode: DestinationContext['mode'] = 'upsert', object = 'profiles') =>
+    klaviyo.open(klaviyo.configSchema.parse({ api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10, default_country: 'FR' }), context(mode, object));
+  const byExternalId = (key: string) => [...emulator.profiles().entries()].find(([, p]) => p['external_id'] === key)![0];
+
+  it('subscribes the consenting records to the channels they have an identifier for, and nobody else', async () => {
+    emulator = await startKlaviyoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    const fields: Record<string, Record<string, FieldValue>> = {
+      '1': { email: 'p1@example.com', phone_number: '06 12 34 56 01', sms_consent: true, email_consent: true },
+      '2': { email: 'p2@example.com', phone_number: '06 12 34 56 02', sms_consent: false, email_consent: true },
+      '3': { email: 'p3@example.com', phone_number: null, sms_consent: true },
+      '4': { email: 'p4@example.com', phone_number: '06 12 34 56 04', sms_consent: null },
+    };
+    expect(await session.apply(batch(['1', '2', '3', '4'], 'upsert', (k) => fields[k]!))).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+    expect(emulator.profiles().size).toBe(4);
+    expect(emulator.subscriptions(byExternalId('1'))).toEqual({ email: 'SUBSCRIBED', sms: 'SUBSCRIBED' });
+    expect(emulator.subscriptions(byExternalId('2'))).toEqual({ email: 'SUBSCRIBED' });
+    // Consent to SMS without a phone number has nothing to apply to; no consent signal, no subscription.
+    expect(emulator.subscriptions(byExternalId('3'))).toEqual({});
+    expect(emulator.subscriptions(byExternalId('4'))).toEqual({});
+    // Consent fields are not profile properties.
+    expect(JSON.stringify([...emulator.profiles().values()])).not.toMatch(/consent/);
+    const subscribe = exchanges().filter((e) => e.path === '/api/profile-subscription-bulk-create-jobs');
+    expect(subscribe).toHaveLength(1);
+    expect(subscribe[0]!.status).toBe(202);
+    expect((subscribe[0]!.request as { data: { attributes: { profiles: { data: { attributes: unknown }[] } } } }).data.attributes.profiles.data.map((p) => p.attributes)).toEqual([
+      { email: 'p1@example.com', phone_number: '+33612345601', subscriptions: { sms: { marketing: { consent: 'SUBSCRIBED' } }, email: { marketing: { consent: 'SUBSCRIBED' } } } },
+      { email: 'p2@example.com', phone_number: '+33612345602', subscriptions: { email: { marketing: { consent: 'SUBSCRIBED' } } } },
+    ]);
+    // Every request carried the configured revision.
+    expect(new Set(exchanges().map((e) => e.headers['revision']))).toEqual(new Set([KLAVIYO_REVISION]));
+    expect(await Promise.all(exchanges().map((e) => klaviyoSchema.check(e)))).toEqual(exchanges().map(() => []));
+  });
+
+  it('an audience sync subscribes into its list; no consent field mapped, no subscription request', async () => {
+    emulator = await startKlaviyoEmulator({ lists: ['Sms1'] });
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open('audience', 'Sms1');
+    await session.apply(batch(['1', '2'], 'add', (k) => ({ phone_number: `06 12 34 56 0${k}`, sms_consent: k === '1' }), 'Sms1'));
+    expect(emulator.members('Sms1')).toHaveLength(2);
+    const subscribe = exchanges().filter((e) => e.path === '/api/profile-subscription-bulk-create-jobs');
+    expect(subscribe.map((e) => (e.request as { data: { relationships?: unknown } }).data.relationships)).toEqual([{ list: { data: { type: 'list', id: 'Sms1' } } }]);
+    await session.apply(batch(['3'], 'add', () => ({ email: 'p3@example.com' }), 'Sms1'));
+    expect(exchanges().filter((e) => e.path === '/api/profile-subscription-bulk-create-jobs')).toHaveLength(1);
+  });
+
+  it("the emulator refuses SMS consent Klaviyo refuses: not E.164, another consent value, a country without a sending number", async () => {
+    emulator = await startKlaviyoEmulator({ smsCountries: ['US'] });
+    const post = (attributes: Record<string, unknown>) =>
+      fetch(`${emulator.endpoint}/api/profile-subscription-bulk-create-jobs`, {
+        method: 'POST',
+        headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: KLAVIYO_REVISION, 'content-type': 'application/vnd.api+json' },
+        body: JSON.stringify({ data: { type: 'profile-subscription-bulk-create-job', attributes: { profiles: { data: [{ type: 'profile', attributes }] } } } }),
+      });
+    const sms = (consent: string) => ({ sms: { marketing: { consent } } });
+    expect((await post({ phone_number: '(415) 555-2671', subscriptions: sms('SUBSCRIBED') })).status).toBe(400);
+    expect((await post({ phone_number: '+14155552671', subscriptions: sms('UNSUBSCRIBED') })).status).toBe(400);
+    expect((await post({ email: 'a@example.com', subscriptions: sms('SUBSCRIBED') })).status).toBe(400);
+    const france = await post({ phone_number: '+33612345601', subscriptions: sms('SUBSCRIBED') });
+    expect(france.status).toBe(400);
+    expect(await france.json()).toMatchObject({ errors: [{ code: 'invalid', source: { pointer: '/data/attributes/profiles/data/0/attributes/phone_number' } }] });
+    expect((await post({ phone_number: '+14155552671', subscriptions: sms('SUBSCRIBED') })).status).toBe(202);
+    expect(emulator.subscriptions([...emulator.profiles().keys()][0]!)).toEqual({ sms: 'SUBSCRIBED' });
+  });
+
+  it('through the engine, a record whose SMS consent Klaviyo refuses is rejected alone; the others are subscribed', async () => {
+    // The account sends SMS in France only: the US number's consent is refused (400), which refuses its request.
+    emulator = await startKlaviyoEmulator({ smsCountries: ['FR'] });
+    const rows = [1, 2, 3, 4, 5, 6].map((id) => ({ id, email: `p${id}@example.com`, phone: id === 4 ? '+1 415 555 2671' : `06 12 34 56 0${id}`, consent: id !== 6 }));
+    const harness = await SyncHarness.start({
+      rows,
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 'email', type: 'string' },
+        { name: 'phone', type: 'string' },
+        { name: 'consent', type: 'boolean' },
+      ],
+      destinations: [{ name: 'k', type: 'klaviyo', api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10, default_country: 'FR', retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ ...contractSync('s', 'k', 'profiles', 'upsert'), fields: { email: 'email', phone_number: 'phone', sms_consent: 'consent' } }],
+    });
+    try {
+      expect(await harness.sync('s')).toMatchObject({ accepted: 5, rejected: 1 });
+      const subscribed = [...emulator.profiles().entries()].filter(([id]) => emulator.subscriptions(id)['sms'] === 'SUBSCRIBED').map(([, p]) => p['external_id']);
+      expect(subscribed.sort()).toEqual(['1', '2', '3', '5']);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('checkSync: a consent field needs its channel identifier mapped', () => {
+    const config = klaviyo.configSchema.parse({ api_key: 'pk_x' });
+    expect(klaviyo.checkSync!(config, { object: 'profiles', mode: 'upsert', keyField: 'external_id', fields: ['email', 'sms_consent', 'email_consent'] }, { targets: [] })).toEqual([
+      { at: ['fields', 'sms_consent'], message: 'sms_consent subscribes by phone_number: map that field too' },
+    ]);
+    expect(klaviyo.checkSync!(config, { object: 'profiles', mode: 'upsert', keyField: 'phone_number', fields: ['sms_consent'] }, { targets: [] })).toEqual([]);
+  });
+});
+
+describe('klaviyo vendor schema (klaviyo-api models)', () => {
+  it('reports a wrong field in a real recorded request, an unknown operation, and a wrong error document', async () => {
+    expect(klaviyoSchema.unavailable?.()).toBeUndefined();
+    const emulator = await startKlaviyoEmulator();
+    try {
+      const exchanges = emulator.server.recordExchanges();
+      const session = await klaviyo.open(klaviyo.configSchema.parse({ api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 10 }), context('upsert'));
+      await session.apply(batch(['1'], 'upsert', () => ({ email: 'p1@example.com', phone_number: '+14155552671', first_name: 'Ann' })));
+      const recorded = exchanges().find((e) => e.method === 'POST' && e.path === '/api/profile-bulk-import-jobs')!;
+      expect(await klaviyoSchema.check(recorded)).toEqual([]);
+      // The same request with phone_number misspelt in the profile's attributes.
+      const request = structuredClone(recorded.request) as { data: { attributes: { profiles: { data: { attributes: Record<string, unknown> }[] } } } };
+      const profile = request.data.attributes.profiles.data[0]!.attributes;
+      profile['phone_numbr'] = profile['phone_number'];
+      delete profile['phone_number'];
+      expect((await klaviyoSchema.check({ ...recorded, request })).join('\n')).toMatch(/attributes\.phone_numbr: ProfileUpsertQueryResourceObjectAttributes has no property "phone_numbr"/);
+      // A wrong type in an answer, an operation nobody mapped, an error answer outside the error document.
+      const job = exchanges().find((e) => e.method === 'GET' && /import-jobs\/[^/]+$/.test(e.path))!;
+      const answer = structuredClone(job.response) as { data: { attributes: Record<string, unknown> } };
+      answer.data.attributes['total_count'] = 'many';
+      expect((await klaviyoSchema.check({ ...job, response: answer })).join('\n')).toMatch(/total_count: expected a number/);
+      expect(await klaviyoSchema.check({ ...job, method: 'PATCH' })).toEqual([expect.stringMatching(/not an operation the Klaviyo schema check knows/)]);
+      expect((await klaviyoSchema.check({ ...job, status: 400, response: { errors: [{ code: 'invalid', status: 400 }] } })).join('\n')).toMatch(/has no property "status"/);
+    } finally {
+      await emulator.close();
     }
   });
 });

@@ -1,32 +1,127 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
-import type { ApiVersion } from '../destination.js';
+import type { ApiVersion } from '../kit/index.js';
 
 /**
- * Klaviyo's profile model as the adapter and its emulator share it (JSON:API, revision 2025-10-15).
- * A profile has identifiers (`email`, `phone_number` in E.164, `external_id`), a fixed set of attributes, a
- * `location` object, and free-form custom `properties`. Any other attribute name is a validation error (400).
+ * What Tideline relies on in Klaviyo's JSON:API (https://a.klaviyo.com/api, `revision` header), with where each fact
+ * comes from. The adapter and the emulator import these; a fact that changes changes here. Checked 2026-12-06 against
+ * the reference pages of revision 2026-10-15 (https://developers.klaviyo.com/en/reference/<operation>.md, each
+ * naming its revision, rate tier and OpenAPI document).
  */
-export const KLAVIYO_REVISION = '2025-10-15';
+
+/**
+ * The revision sent by default: 2026-10-15, the current stable one ("Revision 2026-10-15 (GA)" in
+ * https://developers.klaviyo.com/en/docs/changelog_; every reference page used below is published for it). Moving from
+ * 2025-10-15: the reference pages of 2026-10-15 give the operations Tideline calls (Bulk Import Profiles, Get Bulk
+ * Import Profiles Job, Get Errors for Bulk Import Profiles Job, Get Profiles, Get List, Remove Profiles from List,
+ * Bulk Subscribe Profiles) the same paths, bodies and rate tiers, and the changelog entries of 2026-01-15 to
+ * 2026-10-15 read here name no breaking change to them (2026-07-15: Custom Objects GA, conversations on profiles;
+ * 2026-10-15: Brands and Text Messaging APIs GA). One documented behaviour matters to a sync: Bulk Import Profiles
+ * does not clear a field sent as null ("Clearing fields with null values",
+ * https://developers.klaviyo.com/en/docs/use_klaviyos_bulk_profile_import_api) — nulls are not sent (see profileOf).
+ */
+export const KLAVIYO_REVISION = '2026-10-15';
 
 export const REVISION_POLICY_SOURCE =
-  'https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy (read 2026-12-06: a revision is stable for a year, deprecated the second year, retired after two)';
+  'https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy (read 2026-12-06: a revision is stable for a year, deprecated the second year, retired two years after its date: answered 410 or moved forward)';
+
+/** A revision's life: stable a year from its date, deprecated the second year, retired two years after its date. */
+export function revisionDates(revision: string): { readonly deprecated: string; readonly retired: string } | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(revision);
+  if (!m) return undefined;
+  const plus = (years: number) => `${Number(m[1]) + years}-${m[2]}-${m[3]}`;
+  return { deprecated: plus(1), retired: plus(2) };
+}
 
 /**
- * The revision a config sends, with its end of support: two years after its date (stable the first year, deprecated
- * the second, then retired: answered 410 or moved forward). The pinned 2025-10-15 is deprecated since 2026-10-15 (the
- * current stable revision is 2026-10-15) and retired on 2027-10-15; moving to a newer one is another issue's work.
- * A `.pre` (beta) revision carries no support promise: no sunset is declared for it.
+ * The revision a config sends, with its end of support (`sunset`: the day it is retired). The default 2026-10-15 is
+ * stable until 2027-10-15, deprecated from then, retired on 2028-10-15; 2025-10-15 (the earlier default) has been
+ * deprecated since 2026-10-15 and is retired on 2027-10-15. A `.pre` (beta) revision carries no support promise: no
+ * sunset is declared for it. ApiVersion has no field for the deprecation day: it is in `source`.
  */
 export function klaviyoRevision(revision: string): ApiVersion {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(revision);
-  return { version: revision, sunset: m ? `${Number(m[1]) + 2}-${m[2]}-${m[3]}` : undefined, source: REVISION_POLICY_SOURCE };
+  const dates = revisionDates(revision);
+  return {
+    version: revision,
+    sunset: dates?.retired,
+    source: dates ? `${REVISION_POLICY_SOURCE}; ${revision} is deprecated from ${dates.deprecated}` : REVISION_POLICY_SOURCE,
+  };
 }
+
+/**
+ * The vendor schema the contract suite checks exchanges against: the models of Klaviyo's official SDK, klaviyo-api
+ * 23.0.0, generated from Klaviyo's OpenAPI document of revision 2026-07-15 — one revision behind the default. Close
+ * enough for what it checks: the changelog of 2026-10-15 names no change to the bodies of the operations in
+ * SCHEMA_OPERATIONS, and their reference pages of 2026-10-15 show the same fields. A newer SDK replaces it without
+ * other change (its operation → model names come from the SDK's own api/*.js).
+ */
+export const SCHEMA_PACKAGE = 'klaviyo-api/dist/model/models.js';
+export const SCHEMA_SOURCE = 'klaviyo-api 23.0.0 (models of revision 2026-07-15)';
+
+export const KLAVIYO_BASE_URL = 'https://a.klaviyo.com';
+
+/** Every request: `Authorization: Klaviyo-API-Key <private key>` and `revision`; JSON:API bodies. */
+export const AUTH_SCHEME = 'Klaviyo-API-Key';
+export const CONTENT_TYPE = 'application/vnd.api+json';
+
+/** The operations Tideline calls (method and path; `{id}` an id). */
+export const PATHS = {
+  /** Bulk Import Profiles: ≤ 10,000 profiles, ≤ 5 MB; answers 202 and the job. */
+  importJobs: '/api/profile-bulk-import-jobs',
+  importJob: (id: string) => `/api/profile-bulk-import-jobs/${id}`,
+  importErrors: (id: string) => `/api/profile-bulk-import-jobs/${id}/import-errors`,
+  /** Get Profiles (`filter=any(email,[…])`, `page[size]` ≤ 100). */
+  profiles: '/api/profiles',
+  list: (id: string) => `/api/lists/${id}`,
+  /** Remove Profiles from List (DELETE, ≤ 1,000 profile ids). */
+  listProfiles: (id: string) => `/api/lists/${id}/relationships/profiles`,
+  /** Bulk Subscribe Profiles: ≤ 1,000 profiles; answers 202 without a body. */
+  subscribeJobs: '/api/profile-subscription-bulk-create-jobs',
+} as const;
+
+/**
+ * Bulk Import Profiles: "up to 10,000 profiles" per job and a payload of at most 5 MB, each profile at most 100 KB
+ * (https://developers.klaviyo.com/en/reference/bulk_import_profiles, Bulk Import Profiles API guide).
+ */
+export const MAX_JOB_PROFILES = 10_000;
+export const MAX_PROFILE_BYTES = 100 * 1024;
+export const MAX_JOB_BYTES = 5 * 1024 * 1024;
+
+/** Remove Profiles from List: "a maximum of 1000 profiles per call" (https://developers.klaviyo.com/en/reference/remove_profiles_from_list). */
+export const LIST_IDS_PER_REQUEST = 1_000;
+
+/**
+ * Get Profiles filters `email`, `phone_number`, `external_id` with `any`; `page[size]` is 1 to 100
+ * (https://developers.klaviyo.com/en/reference/get_profiles). Looking up at most a page's worth of values at a time
+ * means one page holds every match: no pagination.
+ */
+export const LOOKUP_VALUES_PER_REQUEST = 100;
+
+/**
+ * Bulk Subscribe Profiles: "Maximum number of profiles can be submitted for subscription: 1000"; consent is
+ * `SUBSCRIBED` (the SDK's SubscriptionParameters.ConsentEnum); SMS needs `phone_number` in E.164 and a sending number
+ * for the number's country, else the request is refused (400); a list with double opt-in sends a confirmation first
+ * (https://developers.klaviyo.com/en/reference/bulk_subscribe_profiles; "Collect email and SMS consent via API",
+ * https://developers.klaviyo.com/en/docs/collect_email_and_sms_consent_via_api; Klaviyo community answer on the
+ * 2024-05-15 validation, https://community.klaviyo.com/topic/show?fid=64&tid=12192).
+ */
+export const SUBSCRIBE_PROFILES_PER_REQUEST = 1_000;
+export const SUBSCRIBED = 'SUBSCRIBED';
+
+/**
+ * Klaviyo's rate limits: per account and per endpoint, fixed windows of a second (burst) and a minute (steady).
+ * Bulk Import Profiles, Get Bulk Import Profiles Job, its errors and Remove Profiles from List are in the tier of
+ * 10/s and 150/m; Get Profiles, Get List and Bulk Subscribe Profiles in 75/s and 750/m (the `rateLimits` of each
+ * reference page; "Rate limits, status codes, and errors",
+ * https://developers.klaviyo.com/en/docs/rate_limits_and_error_handling). A 429 carries Retry-After (seconds).
+ */
+export const IMPORT_RATE_LIMIT = { burst: 10, steadyPerMinute: 150 } as const;
+export const SUBSCRIBE_RATE_LIMIT = { burst: 75, steadyPerMinute: 750 } as const;
 
 /** Identifiers a profile can be matched by: the key of a Klaviyo sync is one of them. */
 export const IDENTIFIERS = ['email', 'phone_number', 'external_id'] as const;
 export type Identifier = (typeof IDENTIFIERS)[number];
 
-/** Top-level profile attributes besides the identifiers. */
+/** Top-level profile attributes besides the identifiers (ProfileUpsertQueryResourceObjectAttributes). */
 export const PROFILE_ATTRIBUTES = ['first_name', 'last_name', 'organization', 'locale', 'title', 'image'] as const;
 
 /** Keys of `location`; a sync writes them as `location.city` etc. */
@@ -34,10 +129,6 @@ export const LOCATION_ATTRIBUTES = ['address1', 'address2', 'city', 'country', '
 
 /** Every attribute name the profile resource accepts (what the emulator validates against). */
 export const ACCEPTED_ATTRIBUTES: ReadonlySet<string> = new Set([...IDENTIFIERS, ...PROFILE_ATTRIBUTES, 'location', 'properties', 'anonymous_id', '_kx']);
-
-/** Largest profile Klaviyo imports (100 KB), and largest import request (5 MB). */
-export const MAX_PROFILE_BYTES = 100 * 1024;
-export const MAX_JOB_BYTES = 5 * 1024 * 1024;
 
 export const isIdentifier = (name: string): name is Identifier => (IDENTIFIERS as readonly string[]).includes(name);
 
@@ -47,16 +138,21 @@ export function toE164(value: string, defaultCountry: string | undefined): strin
   return parsed?.isValid() ? parsed.number : undefined;
 }
 
+/** The country of an E.164 number (`FR`), for the emulator's sending numbers. */
+export function phoneCountry(e164: string): string | undefined {
+  return parsePhoneNumberFromString(e164)?.country;
+}
+
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
-/** A JSON:API error object, as every Klaviyo error response lists them. */
+/** A JSON:API error object, as every Klaviyo error response lists them (the SDK's GetAccounts4XXResponse). */
 export interface KlaviyoError {
   readonly id?: string;
   readonly status?: number;
   readonly code?: string;
   readonly title?: string;
   readonly detail?: string;
-  readonly source?: { readonly pointer?: string };
+  readonly source?: { readonly pointer?: string; readonly parameter?: string };
 }
 
 export interface ImportJob {

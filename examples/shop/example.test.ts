@@ -239,6 +239,13 @@ describe('the example shop, end to end on a small generated shop', () => {
     await withWarehouse((connection) => generateShop(connection, { ...DEFAULT_SHOP, customers: 600, campaignWeeks: 8, anchor: ANCHOR }));
   });
 
+  it('tideline validate --remote --sandbox passes: every mapped field of every sync is one its destination takes', async () => {
+    const validate = await runCli(['validate', '--remote', '--sandbox', '--log-format', 'pretty'], { cwd: root, env });
+    expect(validate.code, validate.stderr.slice(-3000)).toBe(0);
+    expect(validate.stderr).not.toMatch(/^error: /m);
+    expect(validate.stderr).toMatch(/\d+ syncs? checked against sandbox emulators/);
+  });
+
   it('builds every model, and each emulator holds exactly the model mapped by its sync, field by field', async () => {
     const run = await runCli(['run', '--log-format', 'json'], { cwd: root, env });
     expect(run.code, run.stderr.slice(-3000)).toBe(0);

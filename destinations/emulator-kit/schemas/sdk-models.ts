@@ -28,6 +28,8 @@ interface Attribute {
 
 interface ModelClass {
   readonly attributeTypeMap?: readonly Attribute[];
+  /** Its own attributes and those of the classes it extends (openapi-generator's `allOf`). */
+  readonly getAttributeTypeMap?: () => readonly Attribute[];
   readonly [key: string]: unknown;
 }
 
@@ -40,7 +42,7 @@ export function sdkModels(entry: string, from: string = import.meta.url): SdkMod
   const require = createRequire(from);
   const path = require.resolve(entry);
   const models = require(path) as Record<string, ModelClass>;
-  const required = requiredProperties(dirname(path));
+  const { required, nullable } = declaredProperties(dirname(path));
 
   const enumValues = (type: string): readonly string[] | undefined => {
     const [owner, member] = type.split('.');
@@ -86,14 +88,18 @@ export function sdkModels(entry: string, from: string = import.meta.url): SdkMod
     if (!model?.attributeTypeMap) return [`${at}: the vendor schema has no type ${type}`];
     if (typeof value !== 'object' || Array.isArray(value)) return [`${at}: expected an object (${type})`];
     const problems: string[] = [];
-    const byWire = new Map(model.attributeTypeMap.map((a) => [a.baseName, a]));
+    // With the attributes of the classes it extends (an `allOf` in the OpenAPI document).
+    const attributes = model.getAttributeTypeMap?.() ?? model.attributeTypeMap;
+    const byWire = new Map(attributes.map((a) => [a.baseName, a]));
     for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
       const attribute = byWire.get(key);
       if (!attribute) problems.push(`${at}.${key}: ${type} has no property "${key}" (it has ${[...byWire.keys()].join(', ')})`);
+      // `name?: T | null` in the declaration: the document says the property is nullable.
+      else if (v === null && nullable.get(type)?.has(attribute.name)) continue;
       else problems.push(...check(attribute.type, v, `${at}.${key}`));
     }
     for (const name of required.get(type) ?? []) {
-      const attribute = model.attributeTypeMap.find((a) => a.name === name);
+      const attribute = attributes.find((a) => a.name === name);
       if (attribute && (value as Record<string, unknown>)[attribute.baseName] === undefined) problems.push(`${at}: ${type} requires "${attribute.baseName}"`);
     }
     return problems;
@@ -102,19 +108,41 @@ export function sdkModels(entry: string, from: string = import.meta.url): SdkMod
   return { check, has: (type) => models[type]?.attributeTypeMap !== undefined };
 }
 
-/** Required properties of each model class, from the declaration files: `name: T;` (required) vs `name?: T;`. */
-function requiredProperties(dir: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+/**
+ * Required and nullable properties of each model class, from the declaration files: `name: T;` (required) vs
+ * `name?: T;`, and `name?: T | null;` (nullable); a class that extends another has its parent's too.
+ */
+function declaredProperties(dir: string): { required: Map<string, string[]>; nullable: Map<string, Set<string>> } {
+  const required = new Map<string, string[]>();
+  const nullable = new Map<string, Set<string>>();
+  const parents = new Map<string, string>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.d.ts'))) {
     const text = readFileSync(join(dir, file), 'utf8');
-    for (const match of text.matchAll(/export declare class (\w+)[^{]*\{([\s\S]*?)\n\}/g)) {
+    for (const match of text.matchAll(/export declare class (\w+)(?: extends (\w+))?[^{]*\{([\s\S]*?)\n\}/g)) {
       const names: string[] = [];
-      for (const line of match[2]!.split('\n')) {
+      const nulls = new Set<string>();
+      for (const line of match[3]!.split('\n')) {
         const property = /^\s{4}'?([A-Za-z_$][\w$]*)'?(\?)?: /.exec(line);
-        if (property && !property[2] && !/^\s{4}static /.test(line)) names.push(property[1]!);
+        if (!property || /^\s{4}static /.test(line)) continue;
+        if (!property[2]) names.push(property[1]!);
+        if (/\| null;\s*$/.test(line)) nulls.add(property[1]!);
       }
-      out.set(match[1]!, names);
+      required.set(match[1]!, names);
+      nullable.set(match[1]!, nulls);
+      if (match[2]) parents.set(match[1]!, match[2]);
     }
   }
-  return out;
+  const inherit = <T>(map: Map<string, T>, merge: (own: T, parent: T) => T, name: string, seen = new Set<string>()): T | undefined => {
+    const parent = parents.get(name);
+    const own = map.get(name);
+    if (!parent || seen.has(name) || own === undefined) return own;
+    seen.add(name);
+    const inherited = inherit(map, merge, parent, seen);
+    return inherited === undefined ? own : merge(own, inherited);
+  };
+  for (const name of parents.keys()) {
+    required.set(name, inherit(required, (a, b) => [...new Set([...a, ...b])], name)!);
+    nullable.set(name, inherit(nullable, (a, b) => new Set([...a, ...b]), name)!);
+  }
+  return { required, nullable };
 }
