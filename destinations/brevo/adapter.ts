@@ -1,50 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import {
-  ApiClient,
-  BatchRejectedError,
-  defineDestination,
-  parseJson,
-  rejected,
-  requireListId,
-  scrubEmails,
-  stopSync,
-  TransientError,
-  Outcomes,
-  type Batch,
-  type ConfigProblem,
-  type DestinationSession,
-  type FieldValue,
-  type HttpResponse,
-  type Indexed,
-  type DestinationContext,
-  type OutboundRecord,
-  type RecordOutcome,
-  type RemoteContext,
-  type RemoteField,
-  type SyncMode,
-} from '../kit/index.js';
+import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubEmails, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, pollJob } from '../kit/index.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
-import {
-  API_KEY_HEADER,
-  attributeName,
-  BREVO_API_VERSION,
-  CONTACTS_RATE_LIMIT,
-  DEFAULT_BATCH_CONTACTS,
-  IMPORT_PATH,
-  IMPORT_REPORTS,
-  IMPORT_SAFE_BYTES,
-  LIST_EMAILS_PER_REQUEST,
-  MAX_POLL_WAIT_MS,
-  PHONE_ATTRIBUTES,
-  PROCESS_RUNNING,
-  RATE_HEADERS,
-  READ_ONLY_CATEGORIES,
-  toE164,
-  UNKNOWN_INDEXES,
-  type BrevoError,
-  type ProcessAnswer,
-} from './protocol.js';
+import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BrevoError, type ProcessAnswer } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -343,21 +300,16 @@ class BrevoSession implements DestinationSession {
   }
 
   /** Polls a process until it is no longer queued or running, within the batch's time budget. */
-  private async poll(id: number, signal: AbortSignal): Promise<ProcessAnswer> {
-    let wait = this.config.poll_interval_ms;
-    let status = 'queued';
-    try {
-      for (;;) {
-        await sleep(wait, undefined, { signal });
-        const process = await this.#client.json<ProcessAnswer>('GET', `/processes/${id}`, { signal });
-        status = process?.status ?? status;
-        if (process && !PROCESS_RUNNING.has(status)) return process;
-        wait = Math.min(MAX_POLL_WAIT_MS, Math.ceil(wait * 1.5));
-      }
-    } catch (error) {
-      if (signal.aborted) throw new TransientError(`Brevo's import process ${id} was still ${status} when the batch's time budget ran out`);
-      throw error;
-    }
+  private poll(id: number, signal: AbortSignal): Promise<ProcessAnswer> {
+    return pollJob({
+      name: `Brevo's import process ${id}`,
+      intervalMs: this.config.poll_interval_ms,
+      maxIntervalMs: MAX_POLL_WAIT_MS,
+      signal,
+      read: (s) => this.#client.json<ProcessAnswer>('GET', `/processes/${id}`, { signal: s }),
+      status: (process) => process.status ?? 'queued',
+      finished: (status) => !PROCESS_RUNNING.has(status),
+    });
   }
 
   /**

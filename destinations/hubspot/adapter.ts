@@ -1,51 +1,8 @@
 import { z } from 'zod';
 import type { LogicalType } from '../../src/dialects/dialect.js';
-import {
-  ApiClient,
-  AuthError,
-  BatchRejectedError,
-  credentialName,
-  defineDestination,
-  parseJson,
-  rejected,
-  renewingToken,
-  requestToken,
-  requireListId,
-  scrubbed,
-  staticToken,
-  stopSync,
-  Outcomes,
-  type AccessTokenSource,
-  type Batch,
-  type ConfigProblem,
-  type DestinationSession,
-  type FieldValue,
-  type HttpResponse,
-  type OutboundRecord,
-  type RecordOutcome,
-  type RemoteContext,
-  type RemoteField,
-  type SyncMode,
-} from '../kit/index.js';
+import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, parseJson, rejected, renewingToken, requestToken, requireListId, scrubbed, staticToken, stopSync, Outcomes, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode } from '../kit/index.js';
 import { HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
-import {
-  API_VERSIONS,
-  CRM_API_VERSIONS,
-  crmPaths,
-  DEFAULT_API_VERSION,
-  HUBSPOT_MAX_BATCH,
-  INVALID_EMAIL,
-  PROPERTY_DOESNT_EXIST,
-  RATE_HEADERS,
-  RATE_POLICY,
-  RATE_WINDOW_MS,
-  READ_ONLY_VALUE,
-  REFRESH_TOKEN_GRANT,
-  TOKEN_PATH,
-  TRACE_ID,
-  type BatchResponse,
-  type ErrorBody,
-} from './protocol.js';
+import { API_VERSIONS, CRM_API_VERSIONS, crmPaths, DEFAULT_API_VERSION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, PROPERTY_DOESNT_EXIST, RATE_HEADERS, RATE_POLICY, RATE_WINDOW_MS, READ_ONLY_VALUE, REFRESH_TOKEN_GRANT, TOKEN_PATH, TRACE_ID, type BatchResponse, type ErrorBody } from './protocol.js';
 
 const OAUTH_FIELDS = ['client_id', 'client_secret', 'refresh_token'] as const;
 

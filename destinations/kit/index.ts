@@ -12,3 +12,4 @@ export { bearer, credentialName, renewingToken, requestToken, sendWithToken, sta
 export { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
 export { ApiClient, parseJson, scrubbed, stopSync, type ApiClientOptions, type CallOptions } from './client.js';
 export { listId, noOutcome, Outcomes, rejected, requireListId, type Indexed } from './records.js';
+export { pollJob, type PolledJob } from './poll.js';

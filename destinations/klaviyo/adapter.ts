@@ -1,54 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import {
-  ApiClient,
-  BatchRejectedError,
-  defineDestination,
-  Outcomes,
-  parseJson,
-  RateLimitedError,
-  rejected,
-  scrubEmails,
-  stopSync,
-  StopSyncError,
-  TransientError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type HttpResponse,
-  type Indexed,
-  type OutboundRecord,
-  type RecordOutcome,
-  type SyncShape,
-} from '../kit/index.js';
+import { ApiClient, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
-import {
-  AUTH_SCHEME,
-  CONTENT_TYPE,
-  IDENTIFIERS,
-  IMPORT_RATE_LIMIT,
-  isIdentifier,
-  KLAVIYO_BASE_URL,
-  KLAVIYO_REVISION,
-  klaviyoRevision,
-  LIST_IDS_PER_REQUEST,
-  LOCATION_ATTRIBUTES,
-  LOOKUP_VALUES_PER_REQUEST,
-  MAX_JOB_BYTES,
-  MAX_JOB_PROFILES,
-  MAX_PROFILE_BYTES,
-  PATHS,
-  PROFILE_ATTRIBUTES,
-  SUBSCRIBE_PROFILES_PER_REQUEST,
-  SUBSCRIBED,
-  toE164,
-  type Identifier,
-  type ImportError,
-  type ImportJob,
-  type KlaviyoError,
-} from './protocol.js';
+import { AUTH_SCHEME, CONTENT_TYPE, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 export const klaviyoConfigSchema = z.strictObject({
   /** Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write (and subscriptions:write to subscribe). */
@@ -293,21 +247,16 @@ class KlaviyoSession implements DestinationSession {
   }
 
   /** Polls the job until it is complete or cancelled, within the batch's time budget. */
-  private async poll(jobId: string, signal: AbortSignal): Promise<ImportJob> {
-    let wait = this.config.poll_interval_ms;
-    let status = 'queued';
-    try {
-      for (;;) {
-        await sleep(wait, undefined, { signal });
-        const job = parseJson<{ data?: ImportJob }>((await this.read(PATHS.importJob(jobId), {}, signal)).text)?.data;
-        status = job?.attributes.status ?? status;
-        if (job && (status === 'complete' || status === 'cancelled')) return job;
-        wait = Math.min(MAX_POLL_WAIT_MS, Math.ceil(wait * 1.5));
-      }
-    } catch (error) {
-      if (signal.aborted) throw new TransientError(`Klaviyo import job ${jobId} was still ${status} when the batch's time budget ran out`);
-      throw error;
-    }
+  private poll(jobId: string, signal: AbortSignal): Promise<ImportJob> {
+    return pollJob({
+      name: `Klaviyo import job ${jobId}`,
+      intervalMs: this.config.poll_interval_ms,
+      maxIntervalMs: MAX_POLL_WAIT_MS,
+      signal,
+      read: async (s) => parseJson<{ data?: ImportJob }>((await this.read(PATHS.importJob(jobId), {}, s)).text)?.data,
+      status: (job) => job.attributes.status,
+      finished: (status) => status === 'complete' || status === 'cancelled',
+    });
   }
 
   /** Every import error of a job, following `links.next`. */

@@ -3,55 +3,10 @@ import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import type { Logger } from '../../src/log/logger.js';
-import {
-  ApiClient,
-  BatchRejectedError,
-  defineDestination,
-  noOutcome,
-  Outcomes,
-  parseJson,
-  rejected,
-  scrubEmails,
-  StopSyncError,
-  stopSync,
-  TransientError,
-  type Batch,
-  type CallOptions,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type HttpRequest,
-  type HttpResponse,
-  type OutboundRecord,
-  type RecordOutcome,
-  type RemoteField,
-  type SyncMode,
-} from '../kit/index.js';
+import { ApiClient, BatchRejectedError, defineDestination, noOutcome, Outcomes, parseJson, rejected, scrubEmails, StopSyncError, stopSync, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteField, type SyncMode } from '../kit/index.js';
 import { credentialKind, credentialProblems, salesforceAuth, type SalesforceAuth } from './auth.js';
 import { SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
-import {
-  apiUsage,
-  bulkErrorCode,
-  CSV_CONTENT_TYPE,
-  dataPath,
-  DEFAULT_API_VERSION,
-  GONE_CODES,
-  DEFAULT_LOGIN_URL,
-  LIMIT_INFO_HEADER,
-  LINE_ENDINGS,
-  PATHS,
-  REQUEST_LIMIT_EXCEEDED,
-  RETRYABLE_CODES,
-  SALESFORCE_COLLECTION_LIMIT,
-  salesforceApiVersion,
-  TERMINAL_JOB_STATES,
-  type ApiError,
-  type BulkResultKind,
-  type JobInfo,
-  type QueryResult,
-  type SaveResult,
-} from './protocol.js';
+import { apiUsage, bulkErrorCode, CSV_CONTENT_TYPE, dataPath, DEFAULT_API_VERSION, GONE_CODES, DEFAULT_LOGIN_URL, LIMIT_INFO_HEADER, LINE_ENDINGS, PATHS, REQUEST_LIMIT_EXCEEDED, RETRYABLE_CODES, SALESFORCE_COLLECTION_LIMIT, salesforceApiVersion, TERMINAL_JOB_STATES, type ApiError, type BulkResultKind, type JobInfo, type QueryResult, type SaveResult } from './protocol.js';
 
 const url = (what: string) => z.url({ protocol: /^https?$/, error: `an http(s) URL (${what})` });
 
