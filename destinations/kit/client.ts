@@ -44,6 +44,13 @@ export interface ApiClientOptions {
    * its status, with the detail); undefined leaves the default, a batch rejection `<vendor>_<status>`.
    */
   readonly refused?: (response: HttpResponse, what: string) => Error | undefined;
+  /**
+   * The vendor's own reading of an answer that is not 2xx, before every step after 1: for APIs whose error codes
+   * mean more than their statuses (Meta's codes and subcodes at any status, TikTok's envelope codes, a 403 that asks
+   * for a permission rather than other credentials, a retired version's 404). An Error is thrown as it is (the
+   * vendor's function scrubs its own message); undefined goes on with the steps above.
+   */
+  readonly classify?: (request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse) => Error | undefined;
 }
 
 export interface CallOptions {
@@ -88,6 +95,8 @@ export class ApiClient {
     };
     const response = this.options.tokens ? await sendWithToken(this.options.tokens, request, this.options.authorize ?? bearer) : await send(request);
     if (response.status >= 200 && response.status < 300) return response;
+    const vendorError = this.options.classify?.(request, response);
+    if (vendorError) throw vendorError;
     const detail = redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
     const what = `${describeRequest(request)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
     if (response.status === 429) throw new RateLimitedError(what, this.options.rateLimit?.(response) ?? retryAfterMs(response.headers));
