@@ -3,23 +3,7 @@ import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import { e164, identifier, type IdentifierRule } from '../ads-identifiers.js';
-import { staticToken, type AccessTokenSource } from '../credentials.js';
-import {
-  AuthError,
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  TransientError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type OutboundRecord,
-  type RecordOutcome,
-} from '../destination.js';
-import { describeRequest, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { startTikTokEmulator, TikTokEmulator } from './emulator.js';
 import {
   ACCESS_TOKEN_HEADER,
@@ -104,7 +88,7 @@ export const tiktok = defineDestination<TikTokConfig>({
     return rule ? identifier(rule, value, { defaultCountry: config.default_phone_country as CountryCode | undefined }) : value;
   },
   apiVersion: (config) => apiVersionOf(config.api_version),
-  open: async (config, context) => new TikTokSession(config, context, staticToken(config.access_token, 'access_token')),
+  open: async (config, context) => new TikTokSession(config, context),
   emulator: {
     start: (context) => startTikTokEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -136,14 +120,26 @@ class TikTokSession implements DestinationSession {
   readonly #schema: IdSchema[];
   #audience: Promise<string> | undefined;
   readonly #facts: RunFacts = { requests: 0, stale_ids_deleted: 0 };
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: TikTokConfig,
     private readonly context: DestinationContext,
-    private readonly tokens: AccessTokenSource,
   ) {
     const mapped = new Set(context.fields.map((f) => f.name));
     this.#schema = FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
+    this.#client = new ApiClient({
+      vendor: 'tiktok',
+      baseUrl: `${config.endpoint.replace(/\/$/, '')}${API_ROOT}/${config.api_version}`,
+      // A long-term token, as it is (TOKENS): it does not renew, and a refusal is read from TikTok's code.
+      headers: { [ACCESS_TOKEN_HEADER]: config.access_token },
+      // TikTok's codes say what went wrong, whatever the status (CODES).
+      classify: (request, response) => tiktokError(request, response, parseJson<Envelope>(response.text), this.errorContext),
+    });
+  }
+
+  private get errorContext(): { version: string; advertiser: string } {
+    return { version: this.config.api_version, advertiser: this.config.advertiser_id };
   }
 
   async check(): Promise<void> {
@@ -152,15 +148,12 @@ class TikTokSession implements DestinationSession {
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const outcomes = new Outcomes(batch, 'TikTok');
     const rows: { index: number; ids: Ids }[] = [];
     const stale: Ids[] = [];
     batch.records.forEach((record, index) => {
       const ids = this.ids(record);
-      if (!Object.keys(ids).length) {
-        outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable e-mail or phone after normalisation', retryable: false };
-        return;
-      }
+      if (!Object.keys(ids).length) return outcomes.settle(index, rejected('no_identifiers', 'no usable e-mail or phone after normalisation'));
       rows.push({ index, ids });
       // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
       if (!remove && record.destinationId) {
@@ -169,7 +162,7 @@ class TikTokSession implements DestinationSession {
         if (Object.keys(gone).length) stale.push(gone);
       }
     });
-    if (!rows.length) return outcomes;
+    if (!rows.length) return outcomes.done();
     const audience = await this.audience(batch.signal);
     if (stale.length) {
       await this.mapping('delete', audience, stale, batch.signal);
@@ -177,8 +170,8 @@ class TikTokSession implements DestinationSession {
     }
     await this.mapping(remove ? 'delete' : 'add', audience, rows.map((r) => r.ids), batch.signal);
     // TikTok answers a mapping request as a whole: a refusal throws above and the engine isolates the record.
-    for (const row of rows) outcomes[row.index] = { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) };
-    return outcomes;
+    for (const row of rows) outcomes.settle(row.index, { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) });
+    return outcomes.done();
   }
 
   async finish(): Promise<Readonly<Record<string, unknown>>> {
@@ -242,25 +235,12 @@ class TikTokSession implements DestinationSession {
     return String(id);
   }
 
+  /** One request; an answer is TikTok's only with HTTP 200 and code 0 in its envelope (errors come with HTTP 200: CODES). */
   private async call<T = unknown>(method: 'GET' | 'POST', path: string, spec: { query?: Record<string, string>; body?: unknown }, signal: AbortSignal): Promise<Envelope<T>> {
-    const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${API_ROOT}/${this.config.api_version}${path}`);
-    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
-    const request: HttpRequest = {
-      method,
-      url: url.toString(),
-      headers: { [ACCESS_TOKEN_HEADER]: await this.tokens.token(signal), ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-      signal,
-    };
-    const response = await send(request);
-    let envelope: Envelope<T> | undefined;
-    try {
-      envelope = JSON.parse(response.text) as Envelope<T>;
-    } catch {
-      envelope = undefined;
-    }
+    const response = await this.#client.request(method, path, { ...spec, signal });
+    const envelope = parseJson<Envelope<T>>(response.text);
     if (response.status === 200 && envelope?.code === CODE.ok) return envelope;
-    throw tiktokError(request, response, envelope, { version: this.config.api_version, advertiser: this.config.advertiser_id });
+    throw tiktokError({ method, url: this.#client.url(path, spec.query) }, response, envelope, this.errorContext);
   }
 }
 
