@@ -4,7 +4,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { didYouMean } from '../../src/project/suggest.js';
 import { redactor } from '../../src/log/redact.js';
-import { GOOGLE, identifier } from '../ads-identifiers.js';
+import { GOOGLE, identifier, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, StopSyncError, TransientError, type AccessTokenSource, type ApiVersion, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
 import { DATA_MANAGER_VERSIONS, DEFAULT_VERSION, durationMs, ENCODING, ENDPOINT, LIMITS, LOGIN_ACCOUNT_HEADER, loginAccountName, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
@@ -282,7 +282,7 @@ class GoogleAdsSession implements DestinationSession {
 
   apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     if (this.target.kind === 'conversion_action') return this.applyEvents(batch);
-    return this.applyMembers(batch, batch.operation === 'remove' || batch.operation === 'delete' ? 'remove' : 'add');
+    return this.applyMembers(batch, removesMembers(batch) ? 'remove' : 'add');
   }
 
   async finish(outcome: { readonly complete: boolean }): Promise<Readonly<Record<string, unknown>>> {

@@ -1,33 +1,10 @@
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { identifier, type IdentifierRule } from '../ads-identifiers.js';
+import { identified, identifier, removesMembers, type IdentifierRule } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, renewingToken, requestToken, retryAfterMs, scrubEmails, staticToken, StopSyncError, TransientError, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { LinkedInEmulator, startLinkedInEmulator } from './emulator.js';
-import {
-  apiVersionOf,
-  BATCH_CREATE,
-  CURRENT_VERSION,
-  FINDER_PAGE,
-  HEADER,
-  NONEXISTENT_VERSION,
-  OAUTH_TOKEN_PATH,
-  REST_PATH,
-  RESTLI_PROTOCOL_VERSION,
-  SEGMENT_READY_MS,
-  sponsoredAccountUrn,
-  USERS_REQUESTS_PER_MINUTE,
-  VERSION_PATTERN,
-  VERSION_STATUS,
-  versionSunset,
-  type CreateSegmentRequest,
-  type DmpSegment,
-  type ErrorBody,
-  type FinderResponse,
-  type TokenResponse,
-  type UserElement,
-  type UsersBatchResponse,
-} from './protocol.js';
+import { apiVersionOf, BATCH_CREATE, CURRENT_VERSION, FINDER_PAGE, HEADER, NONEXISTENT_VERSION, OAUTH_TOKEN_PATH, REST_PATH, RESTLI_PROTOCOL_VERSION, SEGMENT_READY_MS, sponsoredAccountUrn, USERS_REQUESTS_PER_MINUTE, VERSION_PATTERN, VERSION_STATUS, versionSunset, type CreateSegmentRequest, type DmpSegment, type ErrorBody, type FinderResponse, type TokenResponse, type UserElement, type UsersBatchResponse } from './protocol.js';
 
 export const linkedinConfigSchema = z
   .strictObject({
@@ -190,18 +167,12 @@ class LinkedInSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
+    const remove = removesMembers(batch);
     const outcomes = new Outcomes(batch, 'LinkedIn');
-    const sent: { index: number; hash: string }[] = [];
-    const stale: { index: number; hash: string }[] = [];
-    batch.records.forEach((record, index) => {
-      const hash = emailHash(record);
-      if (!hash) return outcomes.settle(index, rejected('no_identifiers', 'no usable e-mail address after normalisation'));
-      sent.push({ index, hash });
-      // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
-      if (!remove && record.destinationId && record.destinationId !== hash && /^[0-9a-f]{64}$/.test(record.destinationId)) stale.push({ index, hash: record.destinationId });
-    });
+    const sent = identified(outcomes, (record) => emailHash(record) ?? undefined, 'e-mail address');
     if (!sent.length) return outcomes.done();
+    // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
+    const stale = remove ? [] : sent.flatMap(({ index, record, ids }) => (record.destinationId && record.destinationId !== ids && /^[0-9a-f]{64}$/.test(record.destinationId) ? [{ index, hash: record.destinationId }] : []));
     const segment = await this.segment(batch.signal);
     if (stale.length) {
       const answer = await this.users(segment, stale.map((s) => element('REMOVE', s.hash)), batch.signal);
@@ -213,11 +184,11 @@ class LinkedInSession implements DestinationSession {
     }
     const pending = sent.filter((s) => outcomes.get(s.index) === undefined);
     if (!pending.length) return outcomes.done();
-    const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.hash)), batch.signal);
+    const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.ids)), batch.signal);
     if (answer.elements.length !== pending.length) throw new TransientError(`LinkedIn answered ${answer.elements.length} statuses for ${pending.length} users`);
     pending.forEach((s, i) => {
       const { status, error } = answer.elements[i]!;
-      outcomes.settle(s.index, status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.hash }) } : elementFailure(status, error?.message, 'LinkedIn refused the user'));
+      outcomes.settle(s.index, status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.ids }) } : elementFailure(status, error?.message, 'LinkedIn refused the user'));
     });
     return outcomes.done();
   }

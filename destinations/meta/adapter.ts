@@ -3,30 +3,10 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { identifier, IDENTIFIER_FIELDS, META } from '../ads-identifiers.js';
+import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import {
-  API_VERSION_PATTERN,
-  BUSINESS_USAGE_HEADER,
-  CHECK_FIELDS,
-  DEFAULT_API_VERSION,
-  FIELD_OF,
-  FLAGGED_OPERATION_STATUS,
-  marketingApiVersion,
-  MAX_DELETE_URL_CHARS,
-  MAX_ROWS,
-  regainAccessMs,
-  SCHEMA_KEYS,
-  stopAnswer,
-  THROTTLE_CODES,
-  TRANSIENT_CODES,
-  type ErrorBody,
-  type Payload,
-  type ReplaceSession,
-  type SchemaKey,
-  type UsersResponse,
-} from './protocol.js';
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CHECK_FIELDS, DEFAULT_API_VERSION, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
 
 /** Calls per hour on custom audience endpoints per ad account, by access tier (destinations.md). */
 const CALLS_PER_HOUR = { standard: 190_000, development: 5_000 } as const;
@@ -142,20 +122,14 @@ class MetaSession implements DestinationSession {
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     const outcomes = new Outcomes(batch, 'Meta');
-    const rows: string[][] = [];
-    batch.records.forEach((record, index) => {
-      const row = this.row(record);
-      if (row) {
-        rows.push(row);
-        outcomes.settle(index, { ok: true });
-      } else outcomes.settle(index, rejected('no_identifiers', 'no usable identifier after normalisation'));
-    });
-    if (!rows.length) return outcomes.done();
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    if (remove) await this.remove(rows, batch.signal);
+    const members = identified(outcomes, (record) => this.row(record), 'identifier');
+    if (!members.length) return outcomes.done();
+    const rows = members.map((m) => m.ids);
+    if (removesMembers(batch)) await this.remove(rows, batch.signal);
     else if (this.#replace) await this.replaceBatch(rows, batch.signal);
     else await this.users('POST', 'users', { schema: this.#schema, data: rows }, undefined, batch.signal);
     // Meta counts invalid rows without naming them (num_invalid_entries, in the run facts): every row sent is answered.
+    outcomes.settleAll(members, () => ({ ok: true }));
     return outcomes.done();
   }
 

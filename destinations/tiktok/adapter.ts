@@ -2,29 +2,10 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { e164, identifier, type IdentifierRule } from '../ads-identifiers.js';
+import { e164, identified, identifier, removesMembers, type IdentifierRule } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { startTikTokEmulator, TikTokEmulator } from './emulator.js';
-import {
-  ACCESS_TOKEN_HEADER,
-  API_ROOT,
-  API_VERSION,
-  apiVersionOf,
-  AUTH_CODES,
-  CODE,
-  isSystemError,
-  MAX_USERS_PER_REQUEST,
-  PATH,
-  RETIRED_VERSIONS,
-  SHA256_HEX,
-  VERSION_PATTERN,
-  type AudienceInfo,
-  type CreateSegmentRequest,
-  type Envelope,
-  type IdSchema,
-  type MappingEntry,
-  type MappingRequest,
-} from './protocol.js';
+import { ACCESS_TOKEN_HEADER, API_ROOT, API_VERSION, apiVersionOf, AUTH_CODES, CODE, isSystemError, MAX_USERS_PER_REQUEST, PATH, RETIRED_VERSIONS, SHA256_HEX, VERSION_PATTERN, type AudienceInfo, type CreateSegmentRequest, type Envelope, type IdSchema, type MappingEntry, type MappingRequest } from './protocol.js';
 
 export const tiktokConfigSchema = z.strictObject({
   /** Long-term access token from the advertiser's authorisation, with Audience Management (from an environment variable). */
@@ -116,6 +97,11 @@ function parseIds(text: string | null): Ids {
   return ids;
 }
 
+/** The ids of a member's destination id (as it was sent) that it no longer has. */
+function formerIds(destinationId: string, ids: Ids): Ids {
+  return Object.fromEntries(Object.entries(parseIds(destinationId)).filter(([k, v]) => ids[k as IdSchema] !== v));
+}
+
 class TikTokSession implements DestinationSession {
   readonly #schema: IdSchema[];
   #audience: Promise<string> | undefined;
@@ -147,22 +133,12 @@ class TikTokSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
+    const remove = removesMembers(batch);
     const outcomes = new Outcomes(batch, 'TikTok');
-    const rows: { index: number; ids: Ids }[] = [];
-    const stale: Ids[] = [];
-    batch.records.forEach((record, index) => {
-      const ids = this.ids(record);
-      if (!Object.keys(ids).length) return outcomes.settle(index, rejected('no_identifiers', 'no usable e-mail or phone after normalisation'));
-      rows.push({ index, ids });
-      // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
-      if (!remove && record.destinationId) {
-        const old = parseIds(record.destinationId);
-        const gone: Ids = Object.fromEntries(Object.entries(old).filter(([k, v]) => ids[k as IdSchema] !== v));
-        if (Object.keys(gone).length) stale.push(gone);
-      }
-    });
+    const rows = identified(outcomes, (record) => this.ids(record), 'e-mail or phone');
     if (!rows.length) return outcomes.done();
+    // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
+    const stale = remove ? [] : rows.flatMap(({ record, ids }) => (record.destinationId ? [formerIds(record.destinationId, ids)] : [])).filter((gone) => Object.keys(gone).length > 0);
     const audience = await this.audience(batch.signal);
     if (stale.length) {
       await this.mapping('delete', audience, stale, batch.signal);
@@ -180,14 +156,15 @@ class TikTokSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
-  private ids(record: OutboundRecord): Ids {
+  /** The member's ids of the mapped types; undefined when it has none. */
+  private ids(record: OutboundRecord): Ids | undefined {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
     const ids: Ids = {};
     for (const field of FIELDS) {
       const value = identifier(TIKTOK[field], record.fields[field] as FieldValue | undefined, options);
       if (value && this.#schema.includes(SCHEMA_OF[field])) ids[SCHEMA_OF[field]] = value;
     }
-    return ids;
+    return Object.keys(ids).length ? ids : undefined;
   }
 
   private mapping(action: 'add' | 'delete', audience: string, users: readonly Ids[], signal: AbortSignal): Promise<Envelope> {
