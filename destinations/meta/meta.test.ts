@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords } from '../../test/support/ads.js';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
 import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { metaError } from './adapter.js';
@@ -22,14 +22,8 @@ describe('meta through the sync engine', () => {
 
   async function setup(rows: readonly object[], options: MetaEmulatorOptions = {}, config: Record<string, unknown> = {}, sync: Record<string, unknown> = {}, columns?: Parameters<typeof SyncHarness.start>[0]['columns']) {
     const emulator = await startMetaEmulator({ recordBodies: true, definitions: sdkDefinitions(), ...options });
-    return started(emulator, () =>
-      SyncHarness.start({
-        destinations: [{ name: 'fb', type: 'meta', endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 4, base_ms: 10, max_ms: 100 }, ...config }],
-        syncs: [{ name: 's', model: 'people', destination: 'fb', object: AUDIENCE, mode: 'audience', key: { from: 'id', field: 'external_id' }, fields: { email: 'email', first_name: 'first_name' }, ...sync }],
-        rows,
-        ...(columns ? { columns } : {}),
-      }),
-    );
+    const destination = { name: 'fb', type: 'meta', endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 4, base_ms: 10, max_ms: 100 }, ...config };
+    return started(emulator, () => startAudienceHarness(destination, { object: AUDIENCE, key: { from: 'id', field: 'external_id' }, fields: { email: 'email', first_name: 'first_name' }, ...sync }, rows, columns));
   }
 
   const held = (emulator: MetaEmulator) => heldRecords(emulator.records(AUDIENCE));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords } from '../../test/support/ads.js';
-import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
+import { people, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { tiktok, tiktokError } from './adapter.js';
 import { startTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './emulator.js';
@@ -16,13 +16,8 @@ describe('tiktok through the sync engine', () => {
 
   async function setup(rows: readonly Person[], options: TikTokEmulatorOptions = {}, config: Record<string, unknown> = {}, object = AUDIENCE) {
     const emulator = await startTikTokEmulator({ recordBodies: true, ...options });
-    return started(emulator, () =>
-      SyncHarness.start({
-        destinations: [{ name: 'tt', type: 'tiktok', endpoint: emulator.endpoint, advertiser_id: emulator.advertiserId, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config }],
-        syncs: [{ name: 's', model: 'people', destination: 'tt', object, mode: 'audience', key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }],
-        rows,
-      }),
-    );
+    const destination = { name: 'tt', type: 'tiktok', endpoint: emulator.endpoint, advertiser_id: emulator.advertiserId, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config };
+    return started(emulator, () => startAudienceHarness(destination, { object, key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }, rows));
   }
 
   const held = (emulator: TikTokEmulator, audience = AUDIENCE) => heldRecords(emulator.records(audience));

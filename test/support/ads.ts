@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, expect } from 'vitest';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
-import { people, type Person, type SyncHarness } from './sync-harness.js';
+import { people, SyncHarness, type HarnessOptions, type Person } from './sync-harness.js';
 
 /** A debug-level JSON logger whose lines are kept, to check what a sync run logs. */
 export function captureLogger(): { logger: Logger; lines: string[] } {
@@ -42,6 +42,19 @@ export function harnessPerTest<E extends { close(): Promise<void> }>(): (emulato
     slot.harness = await start();
     return { emulator, harness: slot.harness };
   };
+}
+
+/**
+ * A harness with one destination (`destination`, named by its `name`) and one audience sync `s` of the model
+ * `people` to it (`sync`: its object, key and fields).
+ */
+export function startAudienceHarness(destination: { readonly name: string } & Record<string, unknown>, sync: Record<string, unknown>, rows: readonly object[], columns?: HarnessOptions['columns']): Promise<SyncHarness> {
+  return SyncHarness.start({
+    destinations: [destination],
+    syncs: [{ name: 's', model: 'people', destination: destination.name, mode: 'audience', ...sync }],
+    rows,
+    ...(columns ? { columns } : {}),
+  });
 }
 
 /** What an emulator holds under one object (an audience, a segment): key → a copy of the member. */
