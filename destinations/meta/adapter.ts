@@ -6,10 +6,7 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CHECK_FIELDS, DEFAULT_API_VERSION, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
-
-/** Calls per hour on custom audience endpoints per ad account, by access tier (destinations.md). */
-const CALLS_PER_HOUR = { standard: 190_000, development: 5_000 } as const;
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DEFAULT_API_VERSION, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
 
 export const metaConfigSchema = z.strictObject({
   /** A system-user or user access token with `ads_management` (from an environment variable). */

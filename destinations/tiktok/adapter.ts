@@ -5,7 +5,7 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { e164, identified, identifier, removesMembers, type IdentifierRule } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { startTikTokEmulator, TikTokEmulator } from './emulator.js';
-import { ACCESS_TOKEN_HEADER, API_ROOT, API_VERSION, apiVersionOf, AUTH_CODES, CODE, isSystemError, MAX_USERS_PER_REQUEST, PATH, RETIRED_VERSIONS, SHA256_HEX, VERSION_PATTERN, type AudienceInfo, type CreateSegmentRequest, type Envelope, type IdSchema, type MappingEntry, type MappingRequest } from './protocol.js';
+import { ACCESS_TOKEN_HEADER, AUDIENCE_LIST_PAGE_SIZE, API_ROOT, API_VERSION, apiVersionOf, AUTH_CODES, CODE, isSystemError, MAX_USERS_PER_REQUEST, PATH, RETIRED_VERSIONS, SHA256_HEX, VERSION_PATTERN, type AudienceInfo, type CreateSegmentRequest, type Envelope, type IdSchema, type MappingEntry, type MappingRequest } from './protocol.js';
 
 export const tiktokConfigSchema = z.strictObject({
   /** Long-term access token from the advertiser's authorisation, with Audience Management (from an environment variable). */
@@ -195,7 +195,7 @@ class TikTokSession implements DestinationSession {
       return object;
     }
     for (let page = 1; ; page++) {
-      const answer = await this.call<{ list?: AudienceInfo[]; page_info?: { total_page?: number } }>('GET', PATH.audienceList, { query: { advertiser_id: this.config.advertiser_id, page: String(page), page_size: '100' } }, signal);
+      const answer = await this.call<{ list?: AudienceInfo[]; page_info?: { total_page?: number } }>('GET', PATH.audienceList, { query: { advertiser_id: this.config.advertiser_id, page: String(page), page_size: String(AUDIENCE_LIST_PAGE_SIZE.max) } }, signal);
       const found = answer.data?.list?.find((a) => a.name === object);
       if (found) {
         this.#facts.audience = { id: String(found.audience_id), created: false };
