@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
-import type { FieldValue } from './destination.js';
+import type { Batch, FieldValue, OutboundRecord } from './destination.js';
+import { rejected, type Outcomes } from './kit/records.js';
 
 /**
  * Identifiers for ads audiences (Google Customer Match, Meta Custom Audiences): each platform's documented
@@ -229,4 +230,31 @@ function gender(s: string): string | null {
   if (g === 'm' || g === 'male') return 'm';
   if (g === 'f' || g === 'female') return 'f';
   return null;
+}
+
+/** Whether an audience batch takes members out: `remove`, or the `delete` of a record gone from the model. */
+export function removesMembers(batch: Pick<Batch, 'operation'>): boolean {
+  return batch.operation === 'remove' || batch.operation === 'delete';
+}
+
+/** A record of an audience batch with what the platform matches it by (hashes, a row of them). */
+export interface Identified<T> {
+  readonly index: number;
+  readonly record: OutboundRecord;
+  readonly ids: T;
+}
+
+/**
+ * The records of an audience batch that carry identifiers, each with them (`identify` answers undefined for a record
+ * with none after normalisation); the others are settled `no_identifiers` — nothing of theirs can be sent. `what`
+ * names the identifiers looked for, in the message.
+ */
+export function identified<T>(outcomes: Outcomes, identify: (record: OutboundRecord) => T | undefined, what: string): Identified<T>[] {
+  const found: Identified<T>[] = [];
+  outcomes.batch.records.forEach((record, index) => {
+    const ids = identify(record);
+    if (ids === undefined) outcomes.settle(index, rejected('no_identifiers', `no usable ${what} after normalisation`));
+    else found.push({ index, record, ids });
+  });
+  return found;
 }

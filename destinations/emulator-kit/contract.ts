@@ -109,6 +109,22 @@ export interface ContractEnvironment {
   close(): Promise<void>;
 }
 
+/** What a case asks of the destination entry: wrong credentials (the auth case), a batch size. */
+export type DestinationOptions = NonNullable<Parameters<ContractEnvironment['destination']>[0]>;
+
+/** Retries of the suite's destinations: quick, so that a case's faults are retried within its time. */
+export const SUITE_RETRIES = { attempts: 5, base_ms: 20, max_ms: 200 } as const;
+
+/** The emulator's request ceiling for a case (`requestsPerSecond` a second), or none. */
+export function caseRateLimit(options: ContractOptions): { requests: number; perMs: number } | undefined {
+  return options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined;
+}
+
+/** `records()` of an emulator's store: a copy of each record it holds under the object, by key. */
+export function heldCopy(records: Iterable<readonly [string, object]>): Map<string, Record<string, unknown>> {
+  return new Map([...records].map(([k, v]) => [k, { ...v }]));
+}
+
 /**
  * The vendor's published contract, as the contract suite checks it: after every case, each request the adapter made
  * and each answer the emulator gave is checked against the vendor's schema for that operation. `check` answers the

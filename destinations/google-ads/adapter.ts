@@ -4,56 +4,10 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { didYouMean } from '../../src/project/suggest.js';
 import { redactor } from '../../src/log/redact.js';
-import { GOOGLE, identifier } from '../ads-identifiers.js';
-import { sendWithToken, type AccessTokenSource } from '../credentials.js';
-import {
-  AuthError,
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  TransientError,
-  type ApiVersion,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type OutboundRecord,
-  type RecordOutcome,
-  type SyncShape,
-} from '../destination.js';
-import { describeRequest, type HttpRequest, type HttpResponse } from '../http.js';
+import { GOOGLE, identifier, removesMembers } from '../ads-identifiers.js';
+import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, StopSyncError, TransientError, type AccessTokenSource, type ApiVersion, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
-import {
-  DATA_MANAGER_VERSIONS,
-  DEFAULT_VERSION,
-  durationMs,
-  ENCODING,
-  ENDPOINT,
-  LIMITS,
-  PATHS,
-  reasonOf,
-  recordIndex,
-  RETRY_INFO,
-  SCOPE,
-  STOP_REASONS,
-  TRANSIENT_REASONS,
-  violationsOf,
-  type AudienceMember,
-  type Consent,
-  type ConsentStatus,
-  type ConversionEvent,
-  type Destination,
-  type ErrorBody,
-  type FieldViolation,
-  type GoogleStatus,
-  type IngestResponse,
-  type RequestStatus,
-  type RetrieveRequestStatusResponse,
-  type UserIdentifier,
-  type UserList,
-} from './protocol.js';
+import { DATA_MANAGER_VERSIONS, DEFAULT_VERSION, durationMs, ENCODING, ENDPOINT, LIMITS, LOGIN_ACCOUNT_HEADER, loginAccountName, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
 import { googleTokenSource, type GoogleCredential } from './token-source.js';
 
 const customerId = z
@@ -281,13 +235,27 @@ class GoogleAdsSession implements DestinationSession {
   /** Google's clock when the run began (the Date of its first answer): what a full resync removes members up to. */
   #startedAt: string | undefined;
   #removedAll: Record<string, unknown> | undefined;
+  /**
+   * Data Manager requests with a token from the token source (a 401 renews the token once and sends the request
+   * again once; a second 401, or a renewal that fails, stops the sync naming the credential); Google's reasons say
+   * what went wrong (googleError).
+   */
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: GoogleAdsConfig,
     private readonly context: DestinationContext,
     private readonly target: Target,
     private readonly tokens: AccessTokenSource,
-  ) {}
+  ) {
+    this.#client = new ApiClient({
+      vendor: 'google-ads',
+      baseUrl: `${config.endpoint.replace(/\/$/, '')}/${config.api_version}`,
+      tokens,
+      headers: config.login_customer_id ? { [LOGIN_ACCOUNT_HEADER]: loginAccountName(config.login_customer_id) } : {},
+      classify: (request, response) => googleError(request, response, config),
+    });
+  }
 
   private get destination(): Destination {
     const account = (id: string) => ({ accountId: id, accountType: 'GOOGLE_ADS' as const });
@@ -314,7 +282,7 @@ class GoogleAdsSession implements DestinationSession {
 
   apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     if (this.target.kind === 'conversion_action') return this.applyEvents(batch);
-    return this.applyMembers(batch, batch.operation === 'remove' || batch.operation === 'delete' ? 'remove' : 'add');
+    return this.applyMembers(batch, removesMembers(batch) ? 'remove' : 'add');
   }
 
   async finish(outcome: { readonly complete: boolean }): Promise<Readonly<Record<string, unknown>>> {
@@ -349,11 +317,11 @@ class GoogleAdsSession implements DestinationSession {
   // ---- Customer Match ----
 
   private async applyMembers(batch: Batch, operation: 'add' | 'remove'): Promise<readonly RecordOutcome[]> {
-    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const outcomes = new Outcomes(batch, 'Google');
     const items: Item<AudienceMember>[] = [];
     batch.records.forEach((record, index) => {
       const member = this.member(record, operation);
-      if ('refused' in member) outcomes[index] = member.refused;
+      if ('refused' in member) outcomes.settle(index, member.refused);
       else items.push({ index, payload: member });
     });
     for (const chunk of chunks(items, LIMITS.membersPerRequest)) {
@@ -365,7 +333,7 @@ class GoogleAdsSession implements DestinationSession {
         return this.upload(operation, operation === 'add' ? PATHS.ingestMembers : PATHS.removeMembers, body, batch.signal);
       });
     }
-    return outcomes;
+    return outcomes.done();
   }
 
   /** A member as Google takes it: hashed identifiers and consent; or why it is not sent at all. */
@@ -419,11 +387,11 @@ class GoogleAdsSession implements DestinationSession {
   // ---- conversions ----
 
   private async applyEvents(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const outcomes = new Array<RecordOutcome>(batch.records.length);
+    const outcomes = new Outcomes(batch, 'Google');
     const items: Item<ConversionEvent>[] = [];
     batch.records.forEach((record, index) => {
       const event = this.event(record);
-      if ('refused' in event) outcomes[index] = event.refused;
+      if ('refused' in event) outcomes.settle(index, event.refused);
       else items.push({ index, payload: event });
     });
     for (const chunk of chunks(items, LIMITS.eventsPerRequest)) {
@@ -432,7 +400,7 @@ class GoogleAdsSession implements DestinationSession {
         return this.upload('events', PATHS.ingestEvents, body, batch.signal);
       });
     }
-    return outcomes;
+    return outcomes.done();
   }
 
   private event(record: OutboundRecord): ConversionEvent | { refused: RecordOutcome } {
@@ -466,12 +434,12 @@ class GoogleAdsSession implements DestinationSession {
    * Sends records Google judges together: its requests are fast-fail, so a record refused (a field violation
    * pointing at it) refuses the request; those records are rejected and the others sent again, at most three times.
    */
-  private async sendRecords<T>(items: readonly Item<T>[], outcomes: RecordOutcome[], list: 'audienceMembers' | 'events', signal: AbortSignal, request: (payloads: T[]) => Promise<void>): Promise<void> {
+  private async sendRecords<T>(items: readonly Item<T>[], outcomes: Outcomes, list: 'audienceMembers' | 'events', signal: AbortSignal, request: (payloads: T[]) => Promise<void>): Promise<void> {
     let pending = items;
     for (let round = 0; pending.length && round < 3; round++) {
       try {
         await request(pending.map((p) => p.payload));
-        for (const p of pending) outcomes[p.index] = { ok: true };
+        for (const p of pending) outcomes.settle(p.index, { ok: true });
         return;
       } catch (error) {
         if (!(error instanceof RecordsRefused)) throw error;
@@ -483,14 +451,14 @@ class GoogleAdsSession implements DestinationSession {
         if (!refused.size) throw new BatchRejectedError(error.message, error.reason.toLowerCase());
         for (const [i, v] of refused) {
           const reason = v.reason ?? error.reason;
-          outcomes[pending[i]!.index] = { ok: false, code: reason.toLowerCase(), message: redactor.scrub(`${reason}: ${v.description ?? ''}`.trim()).slice(0, 500), retryable: false };
+          outcomes.settle(pending[i]!.index, rejected(reason.toLowerCase(), redactor.scrub(`${reason}: ${v.description ?? ''}`.trim()).slice(0, 500)));
         }
         pending = pending.filter((_, i) => !refused.has(i));
         signal.throwIfAborted();
       }
     }
     // Still refused with others after three rounds: sent again by the engine's retries.
-    for (const p of pending) outcomes[p.index] = { ok: false, code: 'refused_with_others', message: 'Google refused the request for other records three times', retryable: true };
+    for (const p of pending) outcomes.settle(p.index, { ok: false, code: 'refused_with_others', message: 'Google refused the request for other records three times', retryable: true });
   }
 
   private async upload(operation: Upload['operation'], path: string, body: unknown, signal: AbortSignal): Promise<void> {
@@ -531,21 +499,11 @@ class GoogleAdsSession implements DestinationSession {
     return { status, ...(Object.keys(errors).length ? { errors } : {}) };
   }
 
-  /**
-   * One API request with a token from the token source (sendWithToken: a 401 renews the token once and sends the
-   * request again once; a second 401, or a renewal that fails, stops the sync naming the credential).
-   */
+  /** One API request: the JSON of its answer (`{}` when empty) and Google's clock (its Date header, RFC 3339). */
   private async call<T>(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<{ body: T; date: string | undefined }> {
-    const headers: Record<string, string> = { 'user-agent': 'tideline-google-ads' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.config.login_customer_id) headers['login-account'] = `accountTypes/GOOGLE_ADS/accounts/${this.config.login_customer_id}`;
-    const request: HttpRequest = { method, url: `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}${path}`, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), signal };
-    const response = await sendWithToken(this.tokens, request);
-    if (response.status >= 200 && response.status < 300) {
-      const date = response.headers.get('date');
-      return { body: (response.text.trim() ? JSON.parse(response.text) : {}) as T, date: date ? new Date(date).toISOString().replace('.000Z', 'Z') : undefined };
-    }
-    throw googleError(request, response, this.config);
+    const response = await this.#client.request(method, path, { ...(body !== undefined ? { body } : {}), signal });
+    const date = response.headers.get('date');
+    return { body: parseJson<T>(response.text) ?? ({} as T), date: date ? new Date(date).toISOString().replace('.000Z', 'Z') : undefined };
   }
 }
 
@@ -566,12 +524,7 @@ class RecordsRefused extends Error {
  * terms, a destination that does not exist, a payload Google's schema refuses — stop the sync after that one request.
  */
 export function googleError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, config: Pick<GoogleAdsConfig, 'api_version'>, renewed = false): Error {
-  let status: GoogleStatus | undefined;
-  try {
-    status = (JSON.parse(response.text) as ErrorBody).error;
-  } catch {
-    status = undefined;
-  }
+  const status: GoogleStatus | undefined = parseJson<ErrorBody>(response.text)?.error;
   const reason = reasonOf(status);
   const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${reason ? ` ${reason}` : status?.status ? ` ${status.status}` : ''}`);
   const version = DATA_MANAGER_VERSIONS.find((v) => v.version === config.api_version);
@@ -616,7 +569,7 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 }
 
 function refuse(code: string, message: string): { refused: RecordOutcome } {
-  return { refused: { ok: false, code, message, retryable: false } };
+  return { refused: rejected(code, message) };
 }
 
 const CONSENT: Readonly<Record<'GRANTED' | 'DENIED' | 'UNSPECIFIED', ConsentStatus>> = { GRANTED: 'CONSENT_GRANTED', DENIED: 'CONSENT_DENIED', UNSPECIFIED: 'CONSENT_STATUS_UNSPECIFIED' };

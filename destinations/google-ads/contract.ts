@@ -1,12 +1,9 @@
-import { createHash } from 'node:crypto';
-import { contact, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
+import { e164Phone as phone, refusedIdentifiers, sha256 as sha } from '../emulator-kit/ads-contract.js';
+import { caseRateLimit, heldCopy, SUITE_RETRIES, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startGoogleAdsEmulator } from './emulator.js';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
-/** Google's normalised e-mail of a contact (no whitespace, lower case), written out here rather than taken from the adapter. */
+/** Google's normalised e-mail of a contact (no whitespace, lower case), written out here rather than taken from the adapter; its phone: E.164 with its `+`. */
 const email = (c: Contact) => c.email!.replace(/\s+/g, '').toLowerCase();
-/** Google's normalised phone: E.164 with its `+`. */
-const phone = (c: Contact) => `+${c.phone!.replace(/\D/g, '')}`;
 
 /**
  * Customer Match takes only mode audience, keyed by a customer id kept in Tideline's state, with identifiers as
@@ -27,10 +24,10 @@ export const kit: ContractKit = {
   },
   async start(options) {
     // Refused by Google's fast-fail model: the whole request answers 400 with a field violation per refused member.
-    const rejected = new Set((options.rejectKeys ?? []).map((k) => sha(email(contact(Number(k))))));
+    const rejected = refusedIdentifiers(options, (c) => sha(email(c)));
     const emulator = await startGoogleAdsEmulator({
       maxMembersPerRequest: options.maxBatchRecords,
-      rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
+      rateLimit: caseRateLimit(options),
       reject: rejected.size
         ? (record) => ('userData' in record && record.userData?.userIdentifiers.some((i) => 'emailAddress' in i && rejected.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined)
         : undefined,
@@ -48,10 +45,10 @@ export const kit: ContractKit = {
         // The emulator's quota, not the adapter's pace, is what the rate-limit case measures.
         requests_per_second: 1000,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
-        retries: { attempts: 5, base_ms: 20, max_ms: 200 },
+        retries: SUITE_RETRIES,
       }),
       object: (mode) => (mode === 'insert' ? 'conversion_actions/200' : 'user_lists/100'),
-      records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
+      records: async (object) => heldCopy(emulator.records(object)),
       maxBatch: () => emulator.stats.maxMembersSeen,
       rateLimited: () => emulator.server.count(429),
       close: async () => {

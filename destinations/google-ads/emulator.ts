@@ -3,26 +3,7 @@ import { jwtVerify } from 'jose';
 import type { ApiVersion } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RecordStore } from '../emulator-kit/server.js';
-import {
-  BAD_REQUEST,
-  CURRENCY_CODE,
-  DATA_MANAGER_VERSIONS,
-  DOMAIN,
-  ERROR_INFO,
-  GOOGLE_TOKEN_URL,
-  HEX_SHA256,
-  LIMITS,
-  PATHS,
-  REGION_CODE,
-  SCOPE,
-  versionServed,
-  type AudienceMember,
-  type ConversionEvent,
-  type Destination,
-  type ErrorBody,
-  type FieldViolation,
-  type UserIdentifier,
-} from './protocol.js';
+import { BAD_REQUEST, CURRENCY_CODE, DATA_MANAGER_VERSIONS, DOMAIN, ERROR_INFO, GOOGLE_TOKEN_URL, HEX_SHA256, LIMITS, LOGIN_ACCOUNT_HEADER, PATHS, REGION_CODE, SCOPE, versionServed, type AudienceMember, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type UserIdentifier } from './protocol.js';
 import { MessageSchema, type SchemaViolation } from './schema.js';
 
 export interface GoogleAdsEmulatorOptions {
@@ -369,7 +350,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     if (request.method === 'GET') {
       if (path === PATHS.requestStatus) return requestStatus(request.query.get('requestId') ?? request.query.get('request_id'));
       const list = /^\/accountTypes\/GOOGLE_ADS\/accounts\/(\d+)\/userLists\/(\d+)$/.exec(path);
-      if (list) return userList(list[1]!, list[2]!, requestHeader(request, 'login-account'));
+      if (list) return userList(list[1]!, list[2]!, requestHeader(request, LOGIN_ACCOUNT_HEADER));
     }
     if (request.method === 'POST') {
       const method = { [PATHS.ingestMembers]: 'IngestAudienceMembers', [PATHS.removeMembers]: 'RemoveAudienceMembers', [PATHS.removeAllMembers]: 'RemoveAllAudienceMembers', [PATHS.ingestEvents]: 'IngestEvents' }[path];

@@ -50,6 +50,14 @@ export const SCOPE = 'https://www.googleapis.com/auth/datamanager';
  */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
+/**
+ * The header naming the manager account (`accountTypes/GOOGLE_ADS/accounts/<id>`) a UserListService request goes
+ * through, when the credentials reach the operating account through one; the emulator checks it against the list's
+ * owner. Ingestion requests name it in the body instead (Destination.loginAccount).
+ */
+export const LOGIN_ACCOUNT_HEADER = 'login-account';
+export const loginAccountName = (customerId: string): string => `accountTypes/GOOGLE_ADS/accounts/${customerId}`;
+
 /** REST paths (google.api.http options of the services in the protos; removeAll: the REST reference, see below). */
 export const PATHS = {
   ingestMembers: '/audienceMembers:ingest',

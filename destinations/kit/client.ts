@@ -9,7 +9,7 @@ import { describeRequest, raiseForCommonStatus, retryAfterMs, scrubEmails, send,
  * the same steps, in this order:
  *
  * 1. no answer at all (network, timeout) → TransientError (in `send`); an answer the vendor means otherwise than its
- *    status (`intercept`: Salesforce's 403 for a spent daily allowance) → the error it names;
+ *    status (`classify`: Meta's codes, Salesforce's 403 for a spent daily allowance) → the error it names;
  * 2. a 429 → `rateLimit(response)`: the vendor's own wait (its rate headers, a daily quota that stops the sync),
  *    else Retry-After → RateLimitedError (the engine pauses every request, without spending a retry);
  * 3. 401/403 → AuthError, 408/5xx → TransientError, each with the vendor's error detail;
@@ -46,11 +46,13 @@ export interface ApiClientOptions {
    */
   readonly refused?: (response: HttpResponse, what: string) => Error | undefined;
   /**
-   * The error for a non-2xx answer whose meaning is not its status's, asked before any other step (undefined: the
-   * usual steps): Salesforce answers a spent daily allowance 403 REQUEST_LIMIT_EXCEEDED, which stops the sync rather
-   * than naming a refused credential.
+   * The vendor's own reading of an answer that is not 2xx, before every step after 1 (undefined: the usual steps):
+   * for APIs whose error codes mean more than their statuses — Meta's codes and subcodes at any status, TikTok's
+   * envelope codes, a 403 that asks for a permission rather than other credentials, a retired version's 404,
+   * Salesforce's 403 REQUEST_LIMIT_EXCEEDED that stops the sync. `what` names the request, status and detail; an
+   * Error returned is thrown as it is.
    */
-  readonly intercept?: (response: HttpResponse, what: string) => Error | undefined;
+  readonly classify?: (request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, what: string) => Error | undefined;
 }
 
 export interface CallOptions {
@@ -97,8 +99,8 @@ export class ApiClient {
     if (response.status >= 200 && response.status < 300) return response;
     const detail = redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
     const what = `${describeRequest(request)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
-    const intercepted = this.options.intercept?.(response, what);
-    if (intercepted) throw intercepted;
+    const classified = this.options.classify?.(request, response, what);
+    if (classified) throw classified;
     if (response.status === 429) throw new RateLimitedError(what, this.options.rateLimit?.(response) ?? retryAfterMs(response.headers));
     raiseForCommonStatus(request, response, detail);
     if (call.accept?.includes(response.status)) return response;

@@ -1,49 +1,10 @@
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { identifier, type IdentifierRule } from '../ads-identifiers.js';
-import { credentialName, renewingToken, requestToken, sendWithToken, staticToken, type AccessTokenSource } from '../credentials.js';
-import {
-  AuthError,
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  TransientError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type OutboundRecord,
-  type RecordOutcome,
-} from '../destination.js';
-import { describeRequest, retryAfterMs, scrubEmails, type HttpRequest, type HttpResponse } from '../http.js';
+import { identified, identifier, removesMembers, type IdentifierRule } from '../ads-identifiers.js';
+import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, renewingToken, requestToken, retryAfterMs, scrubEmails, staticToken, StopSyncError, TransientError, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { LinkedInEmulator, startLinkedInEmulator } from './emulator.js';
-import {
-  apiVersionOf,
-  BATCH_CREATE,
-  CURRENT_VERSION,
-  FINDER_PAGE,
-  HEADER,
-  NONEXISTENT_VERSION,
-  OAUTH_TOKEN_PATH,
-  REST_PATH,
-  RESTLI_PROTOCOL_VERSION,
-  SEGMENT_READY_MS,
-  sponsoredAccountUrn,
-  USERS_REQUESTS_PER_MINUTE,
-  VERSION_PATTERN,
-  VERSION_STATUS,
-  versionSunset,
-  type CreateSegmentRequest,
-  type DmpSegment,
-  type ErrorBody,
-  type FinderResponse,
-  type TokenResponse,
-  type UserElement,
-  type UsersBatchResponse,
-} from './protocol.js';
+import { apiVersionOf, BATCH_CREATE, CURRENT_VERSION, FINDER_PAGE, HEADER, NONEXISTENT_VERSION, OAUTH_TOKEN_PATH, REST_PATH, RESTLI_PROTOCOL_VERSION, SEGMENT_READY_MS, sponsoredAccountUrn, USERS_REQUESTS_PER_MINUTE, VERSION_PATTERN, VERSION_STATUS, versionSunset, type CreateSegmentRequest, type DmpSegment, type ErrorBody, type FinderResponse, type TokenResponse, type UserElement, type UsersBatchResponse } from './protocol.js';
 
 export const linkedinConfigSchema = z
   .strictObject({
@@ -183,52 +144,53 @@ class LinkedInSession implements DestinationSession {
   /** When the segment was created by this run: users wait until it is ready (USERS). */
   #readyAt = 0;
   readonly #facts: RunFacts = { requests: 0, stale_removed: 0 };
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: LinkedInConfig,
     private readonly context: DestinationContext,
-    private readonly tokens: AccessTokenSource,
     /** With a refresh token, a 401 renews the token once and sends the request again; a static token cannot. */
-  ) {}
+    tokens: AccessTokenSource,
+  ) {
+    this.#client = new ApiClient({
+      vendor: 'linkedin',
+      baseUrl: `${config.endpoint.replace(/\/$/, '')}${REST_PATH}`,
+      tokens,
+      headers: { [HEADER.version]: config.api_version, [HEADER.protocol]: RESTLI_PROTOCOL_VERSION },
+      // LinkedIn's statuses mean more than the common ones: 403 is a permission, 426 a retired version (linkedinError).
+      classify: (request, response) => linkedinError(request, response, { version: config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true }),
+    });
+  }
 
   async check(): Promise<void> {
     await this.segment(AbortSignal.timeout(60_000));
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    const outcomes = new Array<RecordOutcome>(batch.records.length);
-    const sent: { index: number; hash: string }[] = [];
-    const stale: { index: number; hash: string }[] = [];
-    batch.records.forEach((record, index) => {
-      const hash = emailHash(record);
-      if (!hash) {
-        outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable e-mail address after normalisation', retryable: false };
-        return;
-      }
-      sent.push({ index, hash });
-      // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
-      if (!remove && record.destinationId && record.destinationId !== hash && /^[0-9a-f]{64}$/.test(record.destinationId)) stale.push({ index, hash: record.destinationId });
-    });
-    if (!sent.length) return outcomes;
+    const remove = removesMembers(batch);
+    const outcomes = new Outcomes(batch, 'LinkedIn');
+    const sent = identified(outcomes, (record) => emailHash(record) ?? undefined, 'e-mail address');
+    if (!sent.length) return outcomes.done();
+    // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
+    const stale = remove ? [] : sent.flatMap(({ index, record, ids }) => (record.destinationId && record.destinationId !== ids && /^[0-9a-f]{64}$/.test(record.destinationId) ? [{ index, hash: record.destinationId }] : []));
     const segment = await this.segment(batch.signal);
     if (stale.length) {
       const answer = await this.users(segment, stale.map((s) => element('REMOVE', s.hash)), batch.signal);
       stale.forEach((s, i) => {
         const status = answer.elements[i]?.status ?? 0;
         if (status >= 200 && status < 300) this.#facts.stale_removed++;
-        else outcomes[s.index] = elementFailure(status, answer.elements[i]?.error?.message, 'the member\'s former e-mail could not be removed');
+        else outcomes.settle(s.index, elementFailure(status, answer.elements[i]?.error?.message, 'the member\'s former e-mail could not be removed'));
       });
     }
-    const pending = sent.filter((s) => outcomes[s.index] === undefined);
-    if (!pending.length) return outcomes;
-    const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.hash)), batch.signal);
+    const pending = sent.filter((s) => outcomes.get(s.index) === undefined);
+    if (!pending.length) return outcomes.done();
+    const answer = await this.users(segment, pending.map((s) => element(remove ? 'REMOVE' : 'ADD', s.ids)), batch.signal);
     if (answer.elements.length !== pending.length) throw new TransientError(`LinkedIn answered ${answer.elements.length} statuses for ${pending.length} users`);
     pending.forEach((s, i) => {
       const { status, error } = answer.elements[i]!;
-      outcomes[s.index] = status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.hash }) } : elementFailure(status, error?.message, 'LinkedIn refused the user');
+      outcomes.settle(s.index, status >= 200 && status < 300 ? { ok: true, ...(remove ? {} : { destinationId: s.ids }) } : elementFailure(status, error?.message, 'LinkedIn refused the user'));
     });
-    return outcomes;
+    return outcomes.done();
   }
 
   async finish(): Promise<Readonly<Record<string, unknown>>> {
@@ -282,24 +244,9 @@ class LinkedInSession implements DestinationSession {
   }
 
   /** One request with LinkedIn's headers; after a 401 the token is renewed once (when it can be) and the request sent again. */
-  private async call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string }, signal: AbortSignal): Promise<HttpResponse> {
-    const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${REST_PATH}${spec.path}`);
-    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
-    const request: HttpRequest = {
-      method: spec.method,
-      url: url.toString(),
-      headers: {
-        [HEADER.version]: this.config.api_version,
-        [HEADER.protocol]: RESTLI_PROTOCOL_VERSION,
-        ...(spec.restliMethod ? { [HEADER.method]: spec.restliMethod } : {}),
-        ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-      signal,
-    };
-    const response = await sendWithToken(this.tokens, request);
-    if (response.status >= 200 && response.status < 300) return response;
-    throw linkedinError(request, response, { version: this.config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true });
+  private call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string }, signal: AbortSignal): Promise<HttpResponse> {
+    const { method, path, restliMethod, ...call } = spec;
+    return this.#client.request(method, path, { ...call, ...(restliMethod ? { headers: { [HEADER.method]: restliMethod } } : {}), signal });
   }
 }
 
@@ -323,12 +270,7 @@ function elementFailure(status: number, message: string | undefined, what: strin
  * (Retry-After when given); 5xx → TransientError; a request refused whole (400/422) → BatchRejectedError.
  */
 export function linkedinError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse, context: { version: string; segmentJustCreated?: boolean }): Error {
-  let body: Partial<ErrorBody> = {};
-  try {
-    body = JSON.parse(response.text) as Partial<ErrorBody>;
-  } catch {
-    body = {};
-  }
+  const body = parseJson<Partial<ErrorBody>>(response.text) ?? {};
   const code = body.code ?? (body.serviceErrorCode !== undefined ? String(body.serviceErrorCode) : '');
   const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${code ? ` ${code}` : ''}`);
   if (response.status === VERSION_STATUS || body.code === NONEXISTENT_VERSION) {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
-import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
+import { describe, expect, it } from 'vitest';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
+import { people, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { linkedin, linkedinError } from './adapter.js';
 import { startLinkedInEmulator, type LinkedInEmulator, type LinkedInEmulatorOptions } from './emulator.js';
@@ -12,54 +12,27 @@ const SEGMENT = '700001';
 const expected = (rows: readonly Person[]) => new Map(rows.map((p) => [sha(p.email!), { SHA256_EMAIL: sha(p.email!) }]));
 
 describe('linkedin through the sync engine', () => {
-  const open: { emulator?: LinkedInEmulator; harness?: SyncHarness }[] = [];
-  afterEach(async () => {
-    for (const o of open.splice(0)) {
-      await o.harness?.close();
-      await o.emulator?.close();
-    }
-  });
+  const started = harnessPerTest<LinkedInEmulator>();
 
   async function setup(rows: readonly Person[], options: LinkedInEmulatorOptions = {}, config: Record<string, unknown> = {}, object = SEGMENT) {
     const emulator = await startLinkedInEmulator({ recordBodies: true, ...options });
-    const slot: (typeof open)[number] = { emulator };
-    open.push(slot);
-    const harness = await SyncHarness.start({
-      destinations: [{ name: 'li', type: 'linkedin', endpoint: emulator.endpoint, oauth_endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config }],
-      syncs: [{ name: 's', model: 'people', destination: 'li', object, mode: 'audience', key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }],
-      rows,
-    });
-    slot.harness = harness;
-    return { emulator, harness };
+    const destination = { name: 'li', type: 'linkedin', endpoint: emulator.endpoint, oauth_endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config };
+    return started(emulator, () => startAudienceHarness(destination, { object, key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }, rows));
   }
 
-  const held = (emulator: LinkedInEmulator, segment = SEGMENT) => new Map([...emulator.records(segment)].map(([k, v]) => [k, { ...v }]));
+  const held = (emulator: LinkedInEmulator, segment = SEGMENT) => heldRecords(emulator.records(segment));
 
   it('adds hashed e-mails with every header LinkedIn requires; reruns send nothing; leavers are removed by their kept hash', async () => {
     const { emulator, harness } = await setup(people(10));
     const capture = captureLogger();
-    const first = await harness.sync('s', {}, { logger: capture.logger });
-    expect(first).toMatchObject({ status: 'success', accepted: 10, requests: 1 });
-    expect(held(emulator)).toEqual(expected(people(10)));
-    const batch = emulator.bodies.find((b) => b.startsWith('POST /rest/dmpSegments/700001/users'))!;
-    expect(batch).toMatch(/"linkedin-version":"202607"/);
-    expect(batch).toMatch(/"x-restli-protocol-version":"2.0.0"/);
-    expect(batch).toMatch(/"x-restli-method":"BATCH_CREATE"/);
-    expect((await harness.sync('s')).requests).toBe(0);
-
-    const next = [...people(7), ...people(2, 50)];
-    await harness.setRows(next);
-    const third = await harness.sync('s', {}, { logger: capture.logger });
-    expect(third.counts).toMatchObject({ added: 2, removed: 3 });
-    expect(held(emulator)).toEqual(expected(next));
-
+    const next = await audienceRoundTrip(harness, capture.logger, () => held(emulator), expected, () => {
+      const batch = emulator.bodies.find((b) => b.startsWith('POST /rest/dmpSegments/700001/users'))!;
+      expect(batch).toMatch(/"linkedin-version":"202607"/);
+      expect(batch).toMatch(/"x-restli-protocol-version":"2.0.0"/);
+      expect(batch).toMatch(/"x-restli-method":"BATCH_CREATE"/);
+    });
     // Privacy: the state keeps the hash; no request and no log line holds an address or the token.
-    const retained = await snapshotRetained(harness, 's');
-    expect(retained.get('1')).toEqual({ email: sha('person1@example.com') });
-    const seen = [...emulator.bodies, ...capture.lines, JSON.stringify([...retained])].join('\n');
-    for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
-    expect(capture.lines.join('\n')).not.toContain(emulator.accessToken);
-    expect(emulator.stats.unhashedValues).toBe(0);
+    await expectNoPersonalData(harness, capture, emulator, next, { email: sha('person1@example.com') });
   });
 
   it('a version LinkedIn no longer serves stops the sync after one request, naming the cause and the fix', async () => {

@@ -3,48 +3,10 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { identifier, IDENTIFIER_FIELDS, META } from '../ads-identifiers.js';
-import {
-  AuthError,
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  TransientError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type OutboundRecord,
-  type RecordOutcome,
-  type SyncShape,
-} from '../destination.js';
-import { describeRequest, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
+import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import {
-  API_VERSION_PATTERN,
-  BUSINESS_USAGE_HEADER,
-  CHECK_FIELDS,
-  DEFAULT_API_VERSION,
-  FIELD_OF,
-  FLAGGED_OPERATION_STATUS,
-  marketingApiVersion,
-  MAX_DELETE_URL_CHARS,
-  MAX_ROWS,
-  regainAccessMs,
-  SCHEMA_KEYS,
-  stopAnswer,
-  THROTTLE_CODES,
-  TRANSIENT_CODES,
-  type ErrorBody,
-  type Payload,
-  type ReplaceSession,
-  type SchemaKey,
-  type UsersResponse,
-} from './protocol.js';
-
-/** Calls per hour on custom audience endpoints per ad account, by access tier (destinations.md). */
-const CALLS_PER_HOUR = { standard: 190_000, development: 5_000 } as const;
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DEFAULT_API_VERSION, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
 
 export const metaConfigSchema = z.strictObject({
   /** A system-user or user access token with `ads_management` (from an environment variable). */
@@ -123,11 +85,18 @@ class MetaSession implements DestinationSession {
   readonly #facts: RunFacts = { requests: 0, num_received: 0, num_invalid_entries: 0 };
   /** A full resync replaces the audience: one usersreplace session, its batches sent one at a time. */
   readonly #replace: { sessionId: number; seq: number; sent: number; lastRows: string[][]; closed: boolean; queue: Promise<unknown> } | undefined;
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: MetaConfig,
     private readonly context: DestinationContext,
   ) {
+    this.#client = new ApiClient({
+      vendor: 'meta',
+      baseUrl: `${config.endpoint.replace(/\/$/, '')}/${config.api_version}`,
+      // Meta's codes and subcodes say what went wrong, whatever the status (protocol.ts, errors).
+      classify: (request, response) => metaError(request, response),
+    });
     const names = new Set(context.fields.map((f) => f.name));
     // The key fills its own column when it is an identifier (external_id → EXTERN_ID).
     if ((IDENTIFIER_FIELDS as readonly string[]).includes(context.keyField)) names.add(context.keyField);
@@ -140,30 +109,25 @@ class MetaSession implements DestinationSession {
    * by one request before anything is sent, and an audience flagged for integrity restrictions stops the sync here.
    */
   async check(): Promise<void> {
-    const request: HttpRequest = { method: 'GET', url: this.url(this.context.object, { fields: CHECK_FIELDS.join(',') }), signal: AbortSignal.timeout(30_000) };
-    const audience = (await this.call(request)) as { operation_status?: { code?: number } };
+    const path = `/${this.context.object}`;
+    const query = this.query({ fields: CHECK_FIELDS.join(',') });
+    const audience = await this.call<{ operation_status?: { code?: number } }>('GET', path, { query, signal: AbortSignal.timeout(30_000) });
     if (audience.operation_status?.code === FLAGGED_OPERATION_STATUS) {
-      throw new StopSyncError(`${describeRequest(request)}: the audience is flagged for integrity restrictions (operation_status ${FLAGGED_OPERATION_STATUS}); resolve or appeal them in Audience Manager, or sync to a new audience — nothing was sent`);
+      throw new StopSyncError(`${describeRequest({ method: 'GET', url: this.#client.url(path, query) })}: the audience is flagged for integrity restrictions (operation_status ${FLAGGED_OPERATION_STATUS}); resolve or appeal them in Audience Manager, or sync to a new audience — nothing was sent`);
     }
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const outcomes: RecordOutcome[] = new Array<RecordOutcome>(batch.records.length);
-    const rows: string[][] = [];
-    batch.records.forEach((record, index) => {
-      const row = this.row(record);
-      if (row) {
-        rows.push(row);
-        outcomes[index] = { ok: true };
-      } else outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable identifier after normalisation', retryable: false };
-    });
-    if (!rows.length) return outcomes;
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    if (remove) await this.remove(rows, batch.signal);
+    const outcomes = new Outcomes(batch, 'Meta');
+    const members = identified(outcomes, (record) => this.row(record), 'identifier');
+    if (!members.length) return outcomes.done();
+    const rows = members.map((m) => m.ids);
+    if (removesMembers(batch)) await this.remove(rows, batch.signal);
     else if (this.#replace) await this.replaceBatch(rows, batch.signal);
     else await this.users('POST', 'users', { schema: this.#schema, data: rows }, undefined, batch.signal);
     // Meta counts invalid rows without naming them (num_invalid_entries, in the run facts): every row sent is answered.
-    return outcomes;
+    outcomes.settleAll(members, () => ({ ok: true }));
+    return outcomes.done();
   }
 
   async finish(outcome: { readonly complete: boolean }): Promise<Readonly<Record<string, unknown>>> {
@@ -228,7 +192,7 @@ class MetaSession implements DestinationSession {
    * failure part-way sends its first requests again harmlessly.
    */
   private async remove(rows: string[][], signal: AbortSignal): Promise<void> {
-    const empty = this.url(`${this.context.object}/users`, { payload: JSON.stringify({ schema: this.#schema, data: [] }) }).length;
+    const empty = this.#client.url(`/${this.context.object}/users`, this.query({ payload: JSON.stringify({ schema: this.#schema, data: [] }) })).length;
     let chunk: string[][] = [];
     let length = empty;
     for (const row of rows) {
@@ -251,32 +215,24 @@ class MetaSession implements DestinationSession {
    */
   private async users(method: 'POST' | 'DELETE', edge: 'users' | 'usersreplace', payload: Payload, session: ReplaceSession | undefined, signal: AbortSignal): Promise<UsersResponse> {
     const params = { payload, ...(session ? { session } : {}) };
-    const path = `${this.context.object}/${edge}`;
-    const request: HttpRequest =
-      method === 'DELETE'
-        ? { method, url: this.url(path, { payload: JSON.stringify(payload) }), headers: { 'user-agent': USER_AGENT }, signal }
-        : { method, url: this.url(path, {}), headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT }, body: JSON.stringify(params), signal };
-    const answer = (await this.call(request)) as Partial<UsersResponse>;
+    const path = `/${this.context.object}/${edge}`;
+    const answer = await this.call<Partial<UsersResponse>>(method, path, method === 'DELETE' ? { query: this.query({ payload: JSON.stringify(payload) }), signal } : { query: this.query({}), body: params, signal });
     this.#facts.requests++;
     this.#facts.num_received += Number(answer.num_received ?? 0);
     this.#facts.num_invalid_entries += Number(answer.num_invalid_entries ?? 0);
     return answer as UsersResponse;
   }
 
-  /** `{endpoint}/{version}/{path}?{params}&access_token=…`, parameters in the SDK's order (its own, then the token). */
-  private url(path: string, params: Readonly<Record<string, string>>): string {
-    const query = new URLSearchParams({ ...params, access_token: this.config.access_token });
-    return `${this.config.endpoint.replace(/\/$/, '')}/${this.config.api_version}/${path}?${query.toString()}`;
+  /** `?{params}&access_token=…`, parameters in the SDK's order (its own, then the token). */
+  private query(params: Readonly<Record<string, string>>): Record<string, string> {
+    return { ...params, access_token: this.config.access_token };
   }
 
-  private async call(request: HttpRequest): Promise<unknown> {
-    const response = await send(request);
-    if (response.status >= 200 && response.status < 300) return response.text.trim() ? (JSON.parse(response.text) as unknown) : {};
-    throw metaError(request, response);
+  /** One request; the JSON of its answer (an empty answer is `{}`). */
+  private async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, call: CallOptions): Promise<T> {
+    return (await this.#client.json<T>(method, path, call)) ?? ({} as T);
   }
 }
-
-const USER_AGENT = 'tideline-meta';
 
 /**
  * The typed error for a Graph API error answer. Version, permission, allow-list and policy answers (protocol.ts
@@ -284,12 +240,7 @@ const USER_AGENT = 'tideline-meta';
  * carry codes and Meta's text with e-mail addresses scrubbed, never tokens or record values.
  */
 export function metaError(request: Pick<HttpRequest, 'method' | 'url'>, response: HttpResponse): Error {
-  let error: ErrorBody['error'] | undefined;
-  try {
-    error = (JSON.parse(response.text) as ErrorBody).error;
-  } catch {
-    error = undefined;
-  }
+  const error = parseJson<ErrorBody>(response.text)?.error;
   const code = Number(error?.code ?? 0);
   const subcode = error?.error_subcode;
   const what = redactor.scrub(`${describeRequest(request)} answered ${response.status}${code ? ` (code ${code}${subcode ? `/${subcode}` : ''})` : ''}`);

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Contact, ContractKit, ContractShape } from '../emulator-kit/contract.js';
+import { hashedEmail, sha256 as sha, tokenDestination } from '../emulator-kit/ads-contract.js';
+import { caseRateLimit, heldCopy, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startMetaEmulator } from './emulator.js';
 import { sdkDefinitions } from './sdk-definitions.js';
 
-const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 /** Meta's normalised names (lower-case letters only), written out here rather than taken from the adapter. */
 const name = (s: string) => s.toLowerCase().replace(/[^a-z]/g, '');
 
@@ -22,7 +21,7 @@ export const shape: ContractShape = {
     new Map(
       contacts.map((c: Contact) => [
         String(c.id),
-        { EXTERN_ID: String(c.id), EMAIL: sha(c.email!.trim().toLowerCase()), PHONE: sha(c.phone!.replace(/\D/g, '')), FN: sha(name(c.first_name!)), LN: sha(name(c.last_name!)) },
+        { EXTERN_ID: String(c.id), EMAIL: hashedEmail(c), PHONE: sha(c.phone!.replace(/\D/g, '')), FN: sha(name(c.first_name!)), LN: sha(name(c.last_name!)) },
       ]),
     ),
 };
@@ -37,18 +36,12 @@ export const kit: ContractKit = {
     const emulator = await startMetaEmulator({
       definitions: sdkDefinitions(),
       maxRows: options.maxBatchRecords,
-      rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
+      rateLimit: caseRateLimit(options),
     });
     return {
-      destination: (o = {}) => ({
-        type: 'meta',
-        endpoint: emulator.endpoint,
-        access_token: o.badCredentials ? 'EAAB-not-the-right-token' : emulator.accessToken,
-        ...(o.batchSize ? { batch_size: o.batchSize } : {}),
-        retries: { attempts: 5, base_ms: 20, max_ms: 200 },
-      }),
+      destination: (o = {}) => tokenDestination('meta', emulator, o, 'EAAB-not-the-right-token'),
       object: () => '23850000000000001',
-      records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
+      records: async (object) => heldCopy(emulator.records(object)),
       maxBatch: () => emulator.stats.maxRowsSeen,
       rateLimited: () => emulator.stats.throttled,
       close: async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
 import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { metaError } from './adapter.js';
@@ -18,53 +18,27 @@ const expected = (rows: readonly Person[]) => new Map(rows.map((p) => [String(p.
 const answered = (emulator: MetaEmulator) => [...emulator.server.answered.values()].reduce((a, b) => a + b, 0);
 
 describe('meta through the sync engine', () => {
-  const open: { emulator?: MetaEmulator; harness?: SyncHarness }[] = [];
-  afterEach(async () => {
-    for (const o of open.splice(0)) {
-      await o.harness?.close();
-      await o.emulator?.close();
-    }
-  });
+  const started = harnessPerTest<MetaEmulator>();
 
   async function setup(rows: readonly object[], options: MetaEmulatorOptions = {}, config: Record<string, unknown> = {}, sync: Record<string, unknown> = {}, columns?: Parameters<typeof SyncHarness.start>[0]['columns']) {
     const emulator = await startMetaEmulator({ recordBodies: true, definitions: sdkDefinitions(), ...options });
-    const slot: (typeof open)[number] = { emulator };
-    open.push(slot);
-    const harness = await SyncHarness.start({
-      destinations: [{ name: 'fb', type: 'meta', endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 4, base_ms: 10, max_ms: 100 }, ...config }],
-      syncs: [{ name: 's', model: 'people', destination: 'fb', object: AUDIENCE, mode: 'audience', key: { from: 'id', field: 'external_id' }, fields: { email: 'email', first_name: 'first_name' }, ...sync }],
-      rows,
-      ...(columns ? { columns } : {}),
-    });
-    slot.harness = harness;
-    return { emulator, harness };
+    const destination = { name: 'fb', type: 'meta', endpoint: emulator.endpoint, access_token: emulator.accessToken, retries: { attempts: 4, base_ms: 10, max_ms: 100 }, ...config };
+    return started(emulator, () => startAudienceHarness(destination, { object: AUDIENCE, key: { from: 'id', field: 'external_id' }, fields: { email: 'email', first_name: 'first_name' }, ...sync }, rows, columns));
   }
 
-  const held = (emulator: MetaEmulator) => new Map([...emulator.records(AUDIENCE)].map(([k, v]) => [k, { ...v }]));
+  const held = (emulator: MetaEmulator) => heldRecords(emulator.records(AUDIENCE));
 
   it(`adds members with the multi-key schema on ${DEFAULT_API_VERSION}, reruns send nothing, leavers are deleted by their hashes`, async () => {
     const { emulator, harness } = await setup(people(10));
     const capture = captureLogger();
-    const first = await harness.sync('s', {}, { logger: capture.logger });
-    expect(first).toMatchObject({ status: 'success', accepted: 10, requests: 1, details: { requests: 1, num_received: 10, num_invalid_entries: 0 } });
-    expect(held(emulator)).toEqual(expected(people(10)));
-    expect((await harness.sync('s')).requests).toBe(0);
-
-    const next = [...people(7), ...people(2, 50)];
-    await harness.setRows(next);
-    const third = await harness.sync('s', {}, { logger: capture.logger });
-    expect(third.counts).toMatchObject({ added: 2, removed: 3 });
-    expect(held(emulator)).toEqual(expected(next));
+    const next = await audienceRoundTrip(harness, capture.logger, () => held(emulator), expected, (first) => {
+      expect(first).toMatchObject({ details: { requests: 1, num_received: 10, num_invalid_entries: 0 } });
+    });
     expect(emulator.requests.every((r) => r.path.startsWith(`/${DEFAULT_API_VERSION}/`))).toBe(true);
 
-    const retained = await snapshotRetained(harness, 's');
-    expect(retained.get('1')).toEqual({ email: sha('person1@example.com'), first_name: sha('name') });
-    const seen = [...emulator.bodies, ...capture.lines, JSON.stringify([...retained])].join('\n');
     expect(capture.lines.length).toBeGreaterThan(1);
-    for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
     // The token is the request's credential; it never reaches a log line.
-    expect(capture.lines.join('\n')).not.toContain(emulator.accessToken);
-    expect(emulator.stats.unhashedValues).toBe(0);
+    await expectNoPersonalData(harness, capture, emulator, next, { email: sha('person1@example.com'), first_name: sha('name') });
     expect(emulator.stats.contractViolations).toBe(0);
   });
 

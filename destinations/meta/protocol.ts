@@ -190,6 +190,12 @@ export const MAX_DELETE_URL_CHARS = 48_000;
 
 // ---- errors ----
 
+/**
+ * Calls an hour on the custom audience endpoints per ad account, by the app's Marketing API access tier (as
+ * destinations/README.md states them: 190,000 at the standard tier, 5,000 in development).
+ */
+export const CALLS_PER_HOUR = { standard: 190_000, development: 5_000 } as const;
+
 /** Throttling codes: application (4), user (17), custom-level (613), ads management business use case (80000–80014). */
 export const THROTTLE_CODES: ReadonlySet<number> = new Set([4, 17, 32, 613, 80000, 80003, 80004, 80014]);
 /** Transient failures: retry later (Error Codes reference: 1 unknown error, 2 service unavailable). */

@@ -154,7 +154,7 @@ class SalesforceClient {
           tokens: this.auth.source,
           timeoutMs: REQUEST_TIMEOUT_MS,
           detail: (response) => errorsOf(response.text).map((e) => `${e.errorCode}: ${e.message}`).join('; ') || response.text.slice(0, 200),
-          intercept: (response, what) => {
+          classify: (_request, response, what) => {
             this.#track(response);
             if (response.status !== REQUEST_LIMIT_EXCEEDED.status || !errorsOf(response.text).some((e) => e.errorCode === REQUEST_LIMIT_EXCEEDED.errorCode)) return undefined;
             return stopSync(`${what.replace(/: .*$/, '')} ${REQUEST_LIMIT_EXCEEDED.errorCode}: the org's daily API request allowance is spent (${this.usage ?? 'usage unknown'}); the sync stops, the rest is sent once the rolling 24-hour window frees requests`);

@@ -2,45 +2,10 @@ import type { CountryCode } from 'libphonenumber-js';
 import { z } from 'zod';
 import { redactor } from '../../src/log/redact.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { e164, identifier, type IdentifierRule } from '../ads-identifiers.js';
-import { staticToken, type AccessTokenSource } from '../credentials.js';
-import {
-  AuthError,
-  BatchRejectedError,
-  defineDestination,
-  RateLimitedError,
-  StopSyncError,
-  TransientError,
-  type Batch,
-  type ConfigProblem,
-  type DestinationContext,
-  type DestinationSession,
-  type FieldValue,
-  type OutboundRecord,
-  type RecordOutcome,
-} from '../destination.js';
-import { describeRequest, scrubEmails, send, type HttpRequest, type HttpResponse } from '../http.js';
+import { e164, identified, identifier, removesMembers, type IdentifierRule } from '../ads-identifiers.js';
+import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { startTikTokEmulator, TikTokEmulator } from './emulator.js';
-import {
-  ACCESS_TOKEN_HEADER,
-  API_ROOT,
-  API_VERSION,
-  apiVersionOf,
-  AUTH_CODES,
-  CODE,
-  isSystemError,
-  MAX_USERS_PER_REQUEST,
-  PATH,
-  RETIRED_VERSIONS,
-  SHA256_HEX,
-  VERSION_PATTERN,
-  type AudienceInfo,
-  type CreateSegmentRequest,
-  type Envelope,
-  type IdSchema,
-  type MappingEntry,
-  type MappingRequest,
-} from './protocol.js';
+import { ACCESS_TOKEN_HEADER, AUDIENCE_LIST_PAGE_SIZE, API_ROOT, API_VERSION, apiVersionOf, AUTH_CODES, CODE, isSystemError, MAX_USERS_PER_REQUEST, PATH, RETIRED_VERSIONS, SHA256_HEX, VERSION_PATTERN, type AudienceInfo, type CreateSegmentRequest, type Envelope, type IdSchema, type MappingEntry, type MappingRequest } from './protocol.js';
 
 export const tiktokConfigSchema = z.strictObject({
   /** Long-term access token from the advertiser's authorisation, with Audience Management (from an environment variable). */
@@ -104,7 +69,7 @@ export const tiktok = defineDestination<TikTokConfig>({
     return rule ? identifier(rule, value, { defaultCountry: config.default_phone_country as CountryCode | undefined }) : value;
   },
   apiVersion: (config) => apiVersionOf(config.api_version),
-  open: async (config, context) => new TikTokSession(config, context, staticToken(config.access_token, 'access_token')),
+  open: async (config, context) => new TikTokSession(config, context),
   emulator: {
     start: (context) => startTikTokEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -132,18 +97,35 @@ function parseIds(text: string | null): Ids {
   return ids;
 }
 
+/** The ids of a member's destination id (as it was sent) that it no longer has. */
+function formerIds(destinationId: string, ids: Ids): Ids {
+  return Object.fromEntries(Object.entries(parseIds(destinationId)).filter(([k, v]) => ids[k as IdSchema] !== v));
+}
+
 class TikTokSession implements DestinationSession {
   readonly #schema: IdSchema[];
   #audience: Promise<string> | undefined;
   readonly #facts: RunFacts = { requests: 0, stale_ids_deleted: 0 };
+  readonly #client: ApiClient;
 
   constructor(
     private readonly config: TikTokConfig,
     private readonly context: DestinationContext,
-    private readonly tokens: AccessTokenSource,
   ) {
     const mapped = new Set(context.fields.map((f) => f.name));
     this.#schema = FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
+    this.#client = new ApiClient({
+      vendor: 'tiktok',
+      baseUrl: `${config.endpoint.replace(/\/$/, '')}${API_ROOT}/${config.api_version}`,
+      // A long-term token, as it is (TOKENS): it does not renew, and a refusal is read from TikTok's code.
+      headers: { [ACCESS_TOKEN_HEADER]: config.access_token },
+      // TikTok's codes say what went wrong, whatever the status (CODES).
+      classify: (request, response) => tiktokError(request, response, parseJson<Envelope>(response.text), this.errorContext),
+    });
+  }
+
+  private get errorContext(): { version: string; advertiser: string } {
+    return { version: this.config.api_version, advertiser: this.config.advertiser_id };
   }
 
   async check(): Promise<void> {
@@ -151,25 +133,12 @@ class TikTokSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const remove = batch.operation === 'remove' || batch.operation === 'delete';
-    const outcomes = new Array<RecordOutcome>(batch.records.length);
-    const rows: { index: number; ids: Ids }[] = [];
-    const stale: Ids[] = [];
-    batch.records.forEach((record, index) => {
-      const ids = this.ids(record);
-      if (!Object.keys(ids).length) {
-        outcomes[index] = { ok: false, code: 'no_identifiers', message: 'no usable e-mail or phone after normalisation', retryable: false };
-        return;
-      }
-      rows.push({ index, ids });
-      // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
-      if (!remove && record.destinationId) {
-        const old = parseIds(record.destinationId);
-        const gone: Ids = Object.fromEntries(Object.entries(old).filter(([k, v]) => ids[k as IdSchema] !== v));
-        if (Object.keys(gone).length) stale.push(gone);
-      }
-    });
-    if (!rows.length) return outcomes;
+    const remove = removesMembers(batch);
+    const outcomes = new Outcomes(batch, 'TikTok');
+    const rows = identified(outcomes, (record) => this.ids(record), 'e-mail or phone');
+    if (!rows.length) return outcomes.done();
+    // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
+    const stale = remove ? [] : rows.flatMap(({ record, ids }) => (record.destinationId ? [formerIds(record.destinationId, ids)] : [])).filter((gone) => Object.keys(gone).length > 0);
     const audience = await this.audience(batch.signal);
     if (stale.length) {
       await this.mapping('delete', audience, stale, batch.signal);
@@ -177,8 +146,8 @@ class TikTokSession implements DestinationSession {
     }
     await this.mapping(remove ? 'delete' : 'add', audience, rows.map((r) => r.ids), batch.signal);
     // TikTok answers a mapping request as a whole: a refusal throws above and the engine isolates the record.
-    for (const row of rows) outcomes[row.index] = { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) };
-    return outcomes;
+    for (const row of rows) outcomes.settle(row.index, { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) });
+    return outcomes.done();
   }
 
   async finish(): Promise<Readonly<Record<string, unknown>>> {
@@ -187,14 +156,15 @@ class TikTokSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
-  private ids(record: OutboundRecord): Ids {
+  /** The member's ids of the mapped types; undefined when it has none. */
+  private ids(record: OutboundRecord): Ids | undefined {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
     const ids: Ids = {};
     for (const field of FIELDS) {
       const value = identifier(TIKTOK[field], record.fields[field] as FieldValue | undefined, options);
       if (value && this.#schema.includes(SCHEMA_OF[field])) ids[SCHEMA_OF[field]] = value;
     }
-    return ids;
+    return Object.keys(ids).length ? ids : undefined;
   }
 
   private mapping(action: 'add' | 'delete', audience: string, users: readonly Ids[], signal: AbortSignal): Promise<Envelope> {
@@ -225,7 +195,7 @@ class TikTokSession implements DestinationSession {
       return object;
     }
     for (let page = 1; ; page++) {
-      const answer = await this.call<{ list?: AudienceInfo[]; page_info?: { total_page?: number } }>('GET', PATH.audienceList, { query: { advertiser_id: this.config.advertiser_id, page: String(page), page_size: '100' } }, signal);
+      const answer = await this.call<{ list?: AudienceInfo[]; page_info?: { total_page?: number } }>('GET', PATH.audienceList, { query: { advertiser_id: this.config.advertiser_id, page: String(page), page_size: String(AUDIENCE_LIST_PAGE_SIZE.max) } }, signal);
       const found = answer.data?.list?.find((a) => a.name === object);
       if (found) {
         this.#facts.audience = { id: String(found.audience_id), created: false };
@@ -242,25 +212,12 @@ class TikTokSession implements DestinationSession {
     return String(id);
   }
 
+  /** One request; an answer is TikTok's only with HTTP 200 and code 0 in its envelope (errors come with HTTP 200: CODES). */
   private async call<T = unknown>(method: 'GET' | 'POST', path: string, spec: { query?: Record<string, string>; body?: unknown }, signal: AbortSignal): Promise<Envelope<T>> {
-    const url = new URL(`${this.config.endpoint.replace(/\/$/, '')}${API_ROOT}/${this.config.api_version}${path}`);
-    for (const [k, v] of Object.entries(spec.query ?? {})) url.searchParams.set(k, v);
-    const request: HttpRequest = {
-      method,
-      url: url.toString(),
-      headers: { [ACCESS_TOKEN_HEADER]: await this.tokens.token(signal), ...(spec.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(spec.body !== undefined ? { body: JSON.stringify(spec.body) } : {}),
-      signal,
-    };
-    const response = await send(request);
-    let envelope: Envelope<T> | undefined;
-    try {
-      envelope = JSON.parse(response.text) as Envelope<T>;
-    } catch {
-      envelope = undefined;
-    }
+    const response = await this.#client.request(method, path, { ...spec, signal });
+    const envelope = parseJson<Envelope<T>>(response.text);
     if (response.status === 200 && envelope?.code === CODE.ok) return envelope;
-    throw tiktokError(request, response, envelope, { version: this.config.api_version, advertiser: this.config.advertiser_id });
+    throw tiktokError({ method, url: this.#client.url(path, spec.query) }, response, envelope, this.errorContext);
   }
 }
 

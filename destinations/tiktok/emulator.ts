@@ -1,20 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import {
-  ACCESS_TOKEN_HEADER,
-  API_ROOT,
-  API_VERSION,
-  CODE,
-  ID_SCHEMA,
-  PATH,
-  RETIRED_VERSION_STATUS,
-  SHA256_HEX,
-  type AudienceInfo,
-  type Envelope,
-  type IdSchema,
-  type MappingEntry,
-} from './protocol.js';
+import { AUDIENCE_LIST_PAGE_SIZE, ACCESS_TOKEN_HEADER, API_ROOT, API_VERSION, CODE, ID_SCHEMA, PATH, RETIRED_VERSION_STATUS, SHA256_HEX, type AudienceInfo, type Envelope, type IdSchema, type MappingEntry } from './protocol.js';
 
 export interface TikTokEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
@@ -162,7 +149,7 @@ export async function startTikTokEmulator(options: TikTokEmulatorOptions = {}): 
 
   function list(request: EmulatorRequest): EmulatorReply {
     const page = Math.max(1, Number(request.query.get('page') ?? 1));
-    const size = Math.min(100, Math.max(1, Number(request.query.get('page_size') ?? 10)));
+    const size = Math.min(AUDIENCE_LIST_PAGE_SIZE.max, Math.max(1, Number(request.query.get('page_size') ?? AUDIENCE_LIST_PAGE_SIZE.default)));
     const all = [...audiences.values()];
     return envelope(CODE.ok, 'OK', { list: all.slice((page - 1) * size, page * size), page_info: { page, page_size: size, total_number: all.length, total_page: Math.max(1, Math.ceil(all.length / size)) } });
   }

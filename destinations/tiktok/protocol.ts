@@ -128,5 +128,7 @@ export const isSystemError = (code: number): boolean => code >= 50000;
  * Tideline keeps to that.
  */
 export const MAX_USERS_PER_REQUEST = 1_000;
+/** SDK: `page_size` of `/dmp/custom_audience/list/` — "Defaults is 10. Value range: 1-100" (AudienceApi.dmpCustomAudienceList). */
+export const AUDIENCE_LIST_PAGE_SIZE = { default: 10, max: 100 } as const;
 /** SDK: ids per `/dmp/custom_audience/get/` request. */
 export const MAX_AUDIENCE_IDS_PER_GET = 100;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
-import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
+import { describe, expect, it } from 'vitest';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
+import { people, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { tiktok, tiktokError } from './adapter.js';
 import { startTikTokEmulator, type TikTokEmulator, type TikTokEmulatorOptions } from './emulator.js';
@@ -12,53 +12,28 @@ const AUDIENCE = '1800000001';
 const expected = (rows: readonly Person[]) => new Map(rows.map((p) => [sha(p.email!), { EMAIL_SHA256: sha(p.email!) }]));
 
 describe('tiktok through the sync engine', () => {
-  const open: { emulator?: TikTokEmulator; harness?: SyncHarness }[] = [];
-  afterEach(async () => {
-    for (const o of open.splice(0)) {
-      await o.harness?.close();
-      await o.emulator?.close();
-    }
-  });
+  const started = harnessPerTest<TikTokEmulator>();
 
   async function setup(rows: readonly Person[], options: TikTokEmulatorOptions = {}, config: Record<string, unknown> = {}, object = AUDIENCE) {
     const emulator = await startTikTokEmulator({ recordBodies: true, ...options });
-    const slot: (typeof open)[number] = { emulator };
-    open.push(slot);
-    const harness = await SyncHarness.start({
-      destinations: [{ name: 'tt', type: 'tiktok', endpoint: emulator.endpoint, advertiser_id: emulator.advertiserId, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config }],
-      syncs: [{ name: 's', model: 'people', destination: 'tt', object, mode: 'audience', key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }],
-      rows,
-    });
-    slot.harness = harness;
-    return { emulator, harness };
+    const destination = { name: 'tt', type: 'tiktok', endpoint: emulator.endpoint, advertiser_id: emulator.advertiserId, access_token: emulator.accessToken, retries: { attempts: 3, base_ms: 10, max_ms: 50 }, ...config };
+    return started(emulator, () => startAudienceHarness(destination, { object, key: { from: 'id', field: 'customer_id' }, fields: { email: 'email' } }, rows));
   }
 
-  const held = (emulator: TikTokEmulator, audience = AUDIENCE) => new Map([...emulator.records(audience)].map(([k, v]) => [k, { ...v }]));
+  const held = (emulator: TikTokEmulator, audience = AUDIENCE) => heldRecords(emulator.records(audience));
 
   it('maps hashed e-mails in with the v1.3 mapping request; reruns send nothing; leavers are mapped out by their kept hash', async () => {
     const { emulator, harness } = await setup(people(10));
     const capture = captureLogger();
-    const first = await harness.sync('s', {}, { logger: capture.logger });
-    expect(first).toMatchObject({ status: 'success', accepted: 10, requests: 1 });
-    expect(held(emulator)).toEqual(expected(people(10)));
-    const mapping = emulator.bodies.find((b) => b.startsWith('POST /open_api/v1.3/segment/mapping/'))!;
-    const body = JSON.parse(mapping.split('\n')[2]!) as { advertiser_ids: string[]; action: string; id_schema: string[]; batch_data: unknown[][] };
-    expect(body).toMatchObject({ advertiser_ids: [emulator.advertiserId], action: 'add', id_schema: ['EMAIL_SHA256'] });
-    expect(body.batch_data[0]).toEqual([{ id: sha('person1@example.com'), audience_ids: [AUDIENCE] }]);
-    expect((await harness.sync('s')).requests).toBe(0);
-
-    const next = [...people(7), ...people(2, 50)];
-    await harness.setRows(next);
-    const third = await harness.sync('s', {}, { logger: capture.logger });
-    expect(third.counts).toMatchObject({ added: 2, removed: 3 });
-    expect(held(emulator)).toEqual(expected(next));
-
-    const retained = await snapshotRetained(harness, 's');
-    expect(retained.get('1')).toEqual({ email: sha('person1@example.com') });
-    const seen = [...emulator.bodies.map((b) => b.replace(emulator.accessToken, '')), ...capture.lines, JSON.stringify([...retained])].join('\n');
-    for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
-    expect(capture.lines.join('\n')).not.toContain(emulator.accessToken);
-    expect(emulator.stats.unhashedValues).toBe(0);
+    const next = await audienceRoundTrip(harness, capture.logger, () => held(emulator), expected, () => {
+      const mapping = emulator.bodies.find((b) => b.startsWith('POST /open_api/v1.3/segment/mapping/'))!;
+      const body = JSON.parse(mapping.split('\n')[2]!) as { advertiser_ids: string[]; action: string; id_schema: string[]; batch_data: unknown[][] };
+      expect(body).toMatchObject({ advertiser_ids: [emulator.advertiserId], action: 'add', id_schema: ['EMAIL_SHA256'] });
+      expect(body.batch_data[0]).toEqual([{ id: sha('person1@example.com'), audience_ids: [AUDIENCE] }]);
+    });
+    // The recorded requests carry the access-token header: bodies are checked without it.
+    const bodies = emulator.bodies.map((b) => b.replace(emulator.accessToken, ''));
+    await expectNoPersonalData(harness, capture, { bodies, accessToken: emulator.accessToken, stats: emulator.stats }, next, { email: sha('person1@example.com') });
   });
 
   it('a version TikTok no longer serves stops the sync after one request, naming the cause and the fix', async () => {

@@ -1,17 +1,7 @@
 import { z } from 'zod';
-import {
-  BatchRejectedError,
-  defineDestination,
-  StopSyncError,
-  SYNC_MODES,
-  TransientError,
-  type Batch,
-  type DestinationSession,
-  type RecordOutcome,
-} from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest } from '../http.js';
+import { ApiClient, BatchRejectedError, bearer, defineDestination, noOutcome, parseJson, stopSync, SYNC_MODES, TransientError, type Batch, type DestinationSession, type RecordOutcome } from '../kit/index.js';
 import { startWebhookEmulator, WebhookEmulator } from './emulator.js';
-import { ALREADY_EXISTS, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, type WebhookBody, type WebhookResults } from './protocol.js';
+import { ALREADY_EXISTS, BATCH_REFUSALS, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, type WebhookBody, type WebhookResults } from './protocol.js';
 
 export const webhookConfigSchema = z.strictObject({
   /** Where batches are POSTed. */
@@ -58,12 +48,26 @@ export const webhook = defineDestination<WebhookConfig>({
 });
 
 class WebhookSession implements DestinationSession {
+  readonly #client: ApiClient;
+
   constructor(
     private readonly config: WebhookConfig,
     private readonly sync: string,
     private readonly object: string,
     private readonly keyField: string,
-  ) {}
+  ) {
+    this.#client = new ApiClient({
+      vendor: 'webhook',
+      baseUrl: config.url,
+      // Headers of the destination first: Tideline's own (content type, signature, token) win over them.
+      headers: config.headers,
+      refused: (response, what) => {
+        if (response.status >= 300 && response.status < 400) return new TransientError(`${what}: redirects are not followed`);
+        // 404, 405, 410…: the URL is wrong, not the records; splitting the batch could not help.
+        return stopSync(`${what}: check the destination's url`);
+      },
+    });
+  }
 
   async check(): Promise<void> {
     const body: WebhookBody = { sync: this.sync, object: this.object, operation: 'check', key_field: this.keyField, records: [] };
@@ -86,7 +90,7 @@ class WebhookSession implements DestinationSession {
     const byKey = new Map(results.results.map((r) => [r.key, r]));
     return batch.records.map((record): RecordOutcome => {
       const result = byKey.get(record.key);
-      if (!result) return { ok: false, code: 'no_outcome', message: 'the receiver did not answer for this record', retryable: true };
+      if (!result) return noOutcome('the receiver');
       if (result.ok) return { ok: true, destinationId: result.id };
       const code = result.code ?? 'rejected';
       return { ok: false, code, message: result.message ?? 'rejected by the receiver', retryable: result.retryable === true, alreadyExists: code === ALREADY_EXISTS };
@@ -95,37 +99,15 @@ class WebhookSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
+  /** One POST of the body as signed; a batch refused for its content (BATCH_REFUSALS) is returned to be read. */
   private async post(body: WebhookBody, idempotencyKey: string, signal: AbortSignal): Promise<{ status: number; results: WebhookResults | undefined }> {
     const text = JSON.stringify(body);
-    const headers: Record<string, string> = {
-      ...this.config.headers,
-      'content-type': 'application/json',
-      [IDEMPOTENCY_HEADER]: idempotencyKey,
-      'user-agent': 'tideline-webhook',
-    };
+    const headers: Record<string, string> = { 'content-type': 'application/json', [IDEMPOTENCY_HEADER]: idempotencyKey, 'user-agent': 'tideline-webhook' };
     if (this.config.secret) headers[SIGNATURE_HEADER] = sign(this.config.secret, text, Math.floor(Date.now() / 1000));
-    if (this.config.token) headers['authorization'] = `Bearer ${this.config.token}`;
-    const request: HttpRequest = { method: 'POST', url: this.config.url, headers, body: text, signal };
-    const response = raiseForCommonStatus(request, await send(request));
-    const results = parseResults(response.text);
-    if (response.status >= 300 && response.status < 400) throw new TransientError(`${describeRequest(request)} answered ${response.status}: redirects are not followed`);
-    if (response.status >= 400 && !BATCH_REFUSALS.has(response.status)) {
-      // 404, 405, 410…: the URL is wrong, not the records; splitting the batch could not help.
-      throw new StopSyncError(`${describeRequest(request)} answered ${response.status}: check the destination's url`);
-    }
-    return { status: response.status, results };
-  }
-}
-
-/** Statuses by which a receiver refuses a batch for its content: the engine splits it to find the bad record. */
-const BATCH_REFUSALS = new Set([400, 413, 422]);
-
-function parseResults(text: string): WebhookResults | undefined {
-  if (!text.trim()) return undefined;
-  try {
-    const value = JSON.parse(text) as { results?: unknown };
-    return Array.isArray(value.results) ? (value as WebhookResults) : undefined;
-  } catch {
-    return undefined;
+    if (this.config.token) Object.assign(headers, bearer(this.config.token));
+    // The URL as configured (an absolute URL is taken as it is: a trailing slash stays).
+    const response = await this.#client.request('POST', this.config.url, { raw: text, headers, accept: BATCH_REFUSALS, signal });
+    const results = parseJson<{ results?: unknown }>(response.text);
+    return { status: response.status, results: Array.isArray(results?.results) ? (results as WebhookResults) : undefined };
   }
 }

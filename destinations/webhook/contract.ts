@@ -1,4 +1,4 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { caseRateLimit, heldCopy, SUITE_RETRIES, type ContractKit } from '../emulator-kit/contract.js';
 import { startWebhookEmulator } from './emulator.js';
 
 export const kit: ContractKit = {
@@ -7,7 +7,7 @@ export const kit: ContractKit = {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startWebhookEmulator({
       maxBatchRecords: options.maxBatchRecords,
-      rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
+      rateLimit: caseRateLimit(options),
       reject: (record) => (rejected.has(record.key) ? { code: 'invalid_email', message: 'the e-mail address is not deliverable' } : undefined),
     });
     return {
@@ -16,10 +16,10 @@ export const kit: ContractKit = {
         url: `${emulator.endpoint}/hook`,
         secret: o.badCredentials ? 'not-the-right-secret-at-all' : emulator.secret,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
-        retries: { attempts: 5, base_ms: 20, max_ms: 200 },
+        retries: SUITE_RETRIES,
       }),
       object: (mode) => (mode === 'audience' ? 'vip_list' : 'contacts'),
-      records: async (object) => new Map([...emulator.records(object)].map(([k, v]) => [k, { ...v }])),
+      records: async (object) => heldCopy(emulator.records(object)),
       maxBatch: () => emulator.stats.maxBatchSeen,
       rateLimited: () => emulator.server.count(429),
       close: () => emulator.close(),

@@ -50,6 +50,9 @@ export interface WebhookResults {
   }[];
 }
 
+/** Statuses by which a receiver refuses a batch for its content (400/413/422 above): the engine splits it to find the bad record. */
+export const BATCH_REFUSALS: readonly number[] = [400, 413, 422];
+
 export const SIGNATURE_HEADER = 'x-tideline-signature';
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** A signature older than this is refused, so a captured request cannot be replayed later. */
