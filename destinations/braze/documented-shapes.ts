@@ -39,11 +39,17 @@ const attributesObject = {
   anyOf: ['external_id', 'user_alias', 'braze_id', 'email', 'phone'].map((id) => ({ required: [id] })),
 };
 
+/** A JSON body of this schema (a request body, an answer). */
+const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
+
 /** A fatal error (DOCS.errors): `{"message": <fatal error message>, "errors": [<minor error message>]}`. */
-const fatal = { content: { 'application/json': { schema: { type: 'object', properties: { message: string, errors: { type: 'array' } }, required: ['message'] } } } };
+const fatal = json({ type: 'object', properties: { message: string, errors: { type: 'array' } }, required: ['message'] });
 
 /** A non-fatal error of a 201 (DOCS.errors, DOCS.track): the object at `index` of `input_array` was not processed. */
 const minorError = { anyOf: [string, { type: 'object', properties: { type: string, input_array: string, index: { type: 'integer' } } }] };
+
+/** An array of at most `max` items. */
+const upTo = (max: number, items: unknown) => ({ type: 'array', items, maxItems: max });
 
 export const BRAZE_DOCUMENTED_SHAPES: OpenApiDocument = {
   servers: [{ url: 'https://rest.iad-01.braze.com' }],
@@ -51,30 +57,14 @@ export const BRAZE_DOCUMENTED_SHAPES: OpenApiDocument = {
     '/users/track': {
       post: {
         // DOCS.track (Request body): attributes, events, purchases — each optional; up to 75 of each per request.
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  attributes: { type: 'array', items: attributesObject, maxItems: TRACK_OBJECTS_PER_REQUEST },
-                  // Event and purchase objects: Tideline sends neither; their shapes are not checked here.
-                  events: { type: 'array', items: { type: 'object' }, maxItems: TRACK_OBJECTS_PER_REQUEST },
-                  purchases: { type: 'array', items: { type: 'object' }, maxItems: TRACK_OBJECTS_PER_REQUEST },
-                },
-              },
-            },
-          },
-        },
+        // Event and purchase objects: Tideline sends neither; their shapes are not checked here.
+        requestBody: json({
+          type: 'object',
+          properties: { attributes: upTo(TRACK_OBJECTS_PER_REQUEST, attributesObject), events: upTo(TRACK_OBJECTS_PER_REQUEST, { type: 'object' }), purchases: upTo(TRACK_OBJECTS_PER_REQUEST, { type: 'object' }) },
+        }),
         responses: {
           // DOCS.track (Responses): "message": "success", `*_processed` counts of what was queued, `errors` when some objects were not.
-          '201': {
-            content: {
-              'application/json': {
-                schema: { type: 'object', properties: { message: string, attributes_processed: { type: 'integer' }, events_processed: { type: 'integer' }, purchases_processed: { type: 'integer' }, errors: { type: 'array', items: minorError } }, required: ['message'] },
-              },
-            },
-          },
+          '201': json({ type: 'object', properties: { message: string, attributes_processed: { type: 'integer' }, events_processed: { type: 'integer' }, purchases_processed: { type: 'integer' }, errors: { type: 'array', items: minorError } }, required: ['message'] }),
           '4XX': fatal,
           '5XX': fatal,
         },
@@ -82,27 +72,21 @@ export const BRAZE_DOCUMENTED_SHAPES: OpenApiDocument = {
     },
     '/users/delete': {
       post: {
-        // DOCS.delete (Request body): one of external_ids, user_aliases, braze_ids, email_addresses, phone_numbers; up to 50.
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  external_ids: { type: 'array', items: string, maxItems: DELETE_IDS_PER_REQUEST },
-                  user_aliases: { type: 'array', items: userAlias, maxItems: DELETE_IDS_PER_REQUEST },
-                  braze_ids: { type: 'array', items: string, maxItems: DELETE_IDS_PER_REQUEST },
-                  email_addresses: { type: 'array', items: string, maxItems: DELETE_IDS_PER_REQUEST },
-                  phone_numbers: { type: 'array', items: string, maxItems: DELETE_IDS_PER_REQUEST },
-                },
-                minProperties: 1,
-                maxProperties: 1,
-              },
-            },
+        // DOCS.delete (Request body): exactly one of external_ids, user_aliases, braze_ids, email_addresses, phone_numbers; up to 50.
+        requestBody: json({
+          type: 'object',
+          properties: {
+            external_ids: upTo(DELETE_IDS_PER_REQUEST, string),
+            user_aliases: upTo(DELETE_IDS_PER_REQUEST, userAlias),
+            braze_ids: upTo(DELETE_IDS_PER_REQUEST, string),
+            email_addresses: upTo(DELETE_IDS_PER_REQUEST, string),
+            phone_numbers: upTo(DELETE_IDS_PER_REQUEST, string),
           },
-        },
+          minProperties: 1,
+          maxProperties: 1,
+        }),
         // DOCS.delete (Response): `deleted`, the number of user ids queued for deletion; `message` as every answer (DOCS.errors).
-        responses: { '201': { content: { 'application/json': { schema: { type: 'object', properties: { deleted: { type: 'integer' }, message: string }, required: ['deleted'] } } } }, '4XX': fatal, '5XX': fatal },
+        responses: { '201': json({ type: 'object', properties: { deleted: { type: 'integer' }, message: string }, required: ['deleted'] }), '4XX': fatal, '5XX': fatal },
       },
     },
   },
