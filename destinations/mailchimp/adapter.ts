@@ -222,8 +222,9 @@ class MailchimpSession implements DestinationSession {
       return typeof email === 'string' && email.trim() ? email.trim() : undefined;
     };
     batch.records.forEach((record, index) => {
-      // Mirror deletes may name the member by the id Mailchimp answered, without an address.
-      if (emailOf(record.fields, record.key) === undefined && !(batch.operation === 'delete' && record.destinationId)) outcomes.settle(index, rejected('missing_email', 'the record has no e-mail address'));
+      // An archive may name the member by the id Mailchimp answered, without an address; everything else needs one.
+      const byId = batch.operation === 'delete' && this.config.delete_action === 'archive' && record.destinationId;
+      if (emailOf(record.fields, record.key) === undefined && !byId) outcomes.settle(index, rejected('missing_email', 'the record has no e-mail address'));
     });
     return outcomes.distinct((record) => memberIdentity(emailOf(record.fields, record.key) ?? `id:${record.destinationId}`)).map((item) => {
       const mergeFields: Record<string, FieldValue> = {};

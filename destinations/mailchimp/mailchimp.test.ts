@@ -109,6 +109,12 @@ describe('mailchimp adapter against its emulator', () => {
     expect(emulator.members(LIST).get('a@example.com')?.status).toBe('archived');
     await (await open('mirror', { delete_action: 'unsubscribe' })).apply(batch(['b@example.com'], 'delete', () => ({})));
     expect(emulator.members(LIST).get('b@example.com')?.status).toBe('unsubscribed');
+    // A record known only by its member id can be archived, not unsubscribed (a batch subscribe needs the address).
+    const byId = (): Batch => ({ ...batch([], 'delete'), keyField: 'external_id', records: [{ key: '9', fields: {}, destinationId: subscriberHash('c@example.com'), idempotencyKey: 'ik-9' }] });
+    await (await open()).apply(batch(['c@example.com']));
+    expect(await (await open('mirror', { delete_action: 'unsubscribe' })).apply(byId())).toMatchObject([{ ok: false, code: 'missing_email', retryable: false }]);
+    expect(await (await open('mirror')).apply(byId())).toEqual([{ ok: true }]);
+    expect(emulator.members(LIST).get('c@example.com')?.status).toBe('archived');
     // An archived member comes back when the model has it again.
     expect(await (await open('mirror')).apply(batch(['a@example.com']))).toMatchObject([{ ok: true }]);
     expect(emulator.members(LIST).get('a@example.com')?.status).toBe('subscribed');
