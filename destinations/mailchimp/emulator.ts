@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { CONTACT_EXISTS, MAX_CONNECTIONS, MEMBER_STATUSES, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, subscriberHash } from './protocol.js';
+import { CONTACT_EXISTS, MAX_CONNECTIONS, MEMBER_STATUSES, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, SKIP_DUPLICATE_CHECK, subscriberHash } from './protocol.js';
 
 /** A merge field of an audience, as `GET /lists/{id}/merge-fields` describes it. */
 export interface MergeFieldSpec {
@@ -176,7 +176,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
     if (input.length > maxMembers) return invalid('members', `Schema describes array, maximum ${maxMembers} items`);
     const emails = input.map((m) => (typeof m?.['email_address'] === 'string' ? memberIdentity(m['email_address']) : ''));
     const dup = emails.find((e, i) => e && emails.indexOf(e) !== i);
-    if (dup !== undefined) return invalid('members', 'The same email address appears more than once in the batch');
+    if (dup !== undefined && request.query.get(SKIP_DUPLICATE_CHECK) !== 'true') return invalid('members', 'The same email address appears more than once in the batch');
     stats.maxMembersSeen = Math.max(stats.maxMembersSeen, input.length);
     const updateExisting = body['update_existing'] === true;
     const members = membersOf(store, listId);

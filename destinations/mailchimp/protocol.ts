@@ -62,7 +62,7 @@ export const CONTACT_EXISTS = 'ERROR_CONTACT_EXISTS';
  * The same address twice in one batch subscribe refuses the batch unless `skip_duplicate_check=true` ("we will ignore
  * duplicates sent in the request… This defaults to false"). The OpenAPI document (`postListsId` query parameters).
  */
-export const DUPLICATES_REFUSED = true;
+export const SKIP_DUPLICATE_CHECK = 'skip_duplicate_check';
 
 /**
  * Merge fields present by default in a new audience: FNAME, LNAME, ADDRESS, PHONE
