@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { AuthError, BatchRejectedError, RateLimitedError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
 import { braze, untilReset } from './adapter.js';
+import { brazeSchema } from './documented-shapes.js';
 import { startBrazeEmulator, type BrazeEmulator } from './emulator.js';
 
 const context = (mode: DestinationContext['mode'], object = 'users'): DestinationContext => ({
@@ -103,5 +104,34 @@ describe('braze configuration', () => {
     expect(braze.configSchema.safeParse({ rest_endpoint: 'https://rest.iad-01.braze.com', api_key: 'k', objects_per_request: 76 }).success).toBe(false);
     expect(braze.limits(config)).toMatchObject({ maxBatchRecords: 75, requestsPerSecond: 1000 });
     expect(braze.secrets(config)).toEqual(['k']);
+  });
+});
+
+describe("braze exchanges against Braze's documented shapes", () => {
+  let emulator: BrazeEmulator;
+  afterEach(() => emulator.close());
+
+  it('what the adapter sent and the emulator answered conforms; external_idd in an attributes object, a second identifier list in a delete, or an unknown answer field is reported', async () => {
+    emulator = await startBrazeEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const config = braze.configSchema.parse({ rest_endpoint: emulator.endpoint, api_key: emulator.apiKey });
+    await (await braze.open(config, context('upsert'))).apply(batch(['1', '2']));
+    await (await braze.open(config, context('audience', 'vip'))).apply(batch(['1'], 'remove', 'vip', () => ({})));
+    await (await braze.open(config, context('mirror'))).apply(batch(['2'], 'delete', 'users', () => ({})));
+    expect(exchanges().map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['POST /users/track 201', 'POST /users/track 201', 'POST /users/delete 201']);
+    for (const exchange of exchanges()) expect(await brazeSchema.check(exchange)).toEqual([]);
+
+    const [track, removal, deletion] = exchanges();
+    const objects = (track!.request as { attributes: Record<string, unknown>[] }).attributes;
+    const misspelt = objects.map(({ external_id: id, ...rest }, i) => (i === 1 ? { ...rest, external_idd: id } : { external_id: id, ...rest }));
+    expect(await brazeSchema.check({ ...track!, request: { attributes: misspelt } })).toContain('request: /attributes/1: unknown property "external_idd" (Braze would keep it as a custom attribute: "external_id" misspelt?)');
+    const [remove] = (removal!.request as { attributes: Record<string, unknown>[] }).attributes;
+    const { _update_existing_only: flag, ...withoutFlag } = remove!;
+    expect((await brazeSchema.check({ ...removal!, request: { attributes: [{ ...withoutFlag, _update_existing_ony: flag }] } })).join()).toContain('"_update_existing_ony"');
+    // Without any identifier, an attributes object is refused (one of external_id, user_alias, braze_id, email, phone).
+    expect((await brazeSchema.check({ ...removal!, request: { attributes: [{ tideline_audiences: { remove: ['vip'] } }] } })).join()).toContain('missing required property "external_id"');
+    expect((await brazeSchema.check({ ...deletion!, request: { ...(deletion!.request as object), braze_ids: ['b1'] } })).join()).toMatch(/must NOT have more than 1 properties/);
+    expect((await brazeSchema.check({ ...track!, response: { ...(track!.response as object), users_processed: 2 } })).join()).toContain('unknown property "users_processed"');
+    expect(await brazeSchema.check({ ...track!, path: '/users/export/ids' })).toEqual(["POST /users/export/ids: the vendor's document has no such operation"]);
   });
 });

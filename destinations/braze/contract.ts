@@ -1,11 +1,13 @@
 import type { ContractKit } from '../emulator-kit/contract.js';
 import { BRAZE_USERS_OBJECT } from './adapter.js';
+import { brazeSchema } from './documented-shapes.js';
 import { BRAZE_USERS, startBrazeEmulator } from './emulator.js';
 
 const AUDIENCE_ATTRIBUTE = 'tideline_audiences';
 
 export const kit: ContractKit = {
   notApplicable: {},
+  schema: brazeSchema,
   async start(options) {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startBrazeEmulator({
@@ -14,6 +16,7 @@ export const kit: ContractKit = {
       rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
       reject: (externalId) => (rejected.has(externalId) ? "Invalid 'email' attribute" : undefined),
     });
+    const exchanges = emulator.server.recordExchanges();
     return {
       destination: (o = {}) => ({
         type: 'braze',
@@ -34,6 +37,7 @@ export const kit: ContractKit = {
         return out;
       },
       maxBatch: () => emulator.stats.maxObjectsSeen,
+      exchanges,
       rateLimited: () => emulator.server.count(429),
       close: () => emulator.close(),
     };

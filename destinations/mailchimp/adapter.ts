@@ -1,21 +1,24 @@
 import { z } from 'zod';
-import { redactor } from '../../src/log/redact.js';
 import {
-  BatchRejectedError,
+  ApiClient,
   defineDestination,
-  StopSyncError,
+  Outcomes,
+  parseJson,
+  rejected,
+  scrubEmails,
+  stopSync,
   type Batch,
   type ConfigProblem,
   type DestinationSession,
   type FieldValue,
-  type OutboundRecord,
+  type HttpResponse,
+  type Indexed,
   type RecordOutcome,
   type RemoteField,
   type SyncShape,
-} from '../destination.js';
-import { describeRequest, raiseForCommonStatus, send, type HttpRequest, type HttpResponse } from '../http.js';
+} from '../kit/index.js';
 import { MailchimpEmulator, startMailchimpEmulator } from './emulator.js';
-import { dataCenterOf, MAILCHIMP_API_VERSION, subscriberHash } from './protocol.js';
+import { basicAuth, CONTACT_EXISTS, dataCenterOf, DEFAULT_MERGE_TAGS, MAILCHIMP_API_VERSION, MAX_CONNECTIONS, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, MERGE_TAG_MAX_LENGTH, subscriberHash, type ProblemDocument } from './protocol.js';
 
 export const mailchimpConfigSchema = z.strictObject({
   /** Marketing API key; its suffix names the data center (`…-us21` → https://us21.api.mailchimp.com/3.0). */
@@ -30,7 +33,13 @@ export const mailchimpConfigSchema = z.strictObject({
    */
   delete_action: z.enum(['archive', 'unsubscribe']).default('archive'),
   /** Members per batch subscribe and per segment update (Mailchimp: at most 500). */
-  batch_size: z.number().int().min(1).max(500).default(500),
+  batch_size: z.number().int().min(1).max(MEMBERS_PER_REQUEST).default(MEMBERS_PER_REQUEST),
+  /**
+   * The audience's merge tag of a sync field, where the default is not it: `{ external_id: CUST_ID }`. Defaults:
+   * first_name → FNAME, last_name → LNAME, address → ADDRESS, phone → PHONE, birthday → BIRTHDAY; a field named in
+   * upper case is the tag itself; any other field is its name upper-cased.
+   */
+  merge_tags: z.record(z.string(), z.string().regex(MERGE_TAG, `a merge tag: A-Z, 0-9 and _, at most ${MERGE_TAG_MAX_LENGTH} characters`)).default({}),
   /** Overrides https://{dc}.api.mailchimp.com/3.0 (a proxy, the sandbox). */
   base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
 });
@@ -42,11 +51,14 @@ const EMAIL_FIELDS = ['email_address', 'email'] as const;
 
 /**
  * Mailchimp audience members, identified by e-mail (subscriber hash = MD5 of the lower-cased address).
- * - Field names are merge tags, upper-cased (`first_name` → FIRST_NAME); `email` / `email_address` is the address.
- *   A key that is not the e-mail is written as a merge tag too (e.g. EXTERNAL_ID), and the e-mail comes from the
- *   mapped `email` field, which the snapshot retains so that removals can name the member.
- * - upsert: batch subscribe `POST /lists/{id}` with `update_existing: true`; insert: `update_existing: false`
- *   (an existing member is rejected, `contact_exists`). Per-member errors of the 200 reject their record.
+ * - Fields are merge tags (`mergeTag`): first_name → FNAME, last_name → LNAME, address → ADDRESS, phone → PHONE,
+ *   birthday → BIRTHDAY; a field named in upper case is the tag as it is; `merge_tags` names others; the rest are
+ *   upper-cased. `email` / `email_address` is the address. A key that is not the e-mail is written as a merge tag too,
+ *   and the e-mail comes from the mapped `email` field, which the snapshot retains so that removals can name the member.
+ * - upsert: batch subscribe `POST /lists/{id}` (`update_existing: false`, `status: status_if_new`) creates the new
+ *   members; those that exist (ERROR_CONTACT_EXISTS) get a second batch, `update_existing: true` without a status, so
+ *   they keep theirs. insert: the first step only (an existing member is rejected, `contact_exists`). Per-member
+ *   errors of the 200 reject their record.
  * - mirror: `delete_action` archive (one `DELETE /lists/{id}/members/{hash}` per member; a member already gone is
  *   fine) or unsubscribe (batch subscribe with status unsubscribed).
  * - audience: the object is a static segment id; `add` subscribes/updates the member, then adds it to the segment;
@@ -63,24 +75,23 @@ export const mailchimp = defineDestination<MailchimpConfig>({
     maxBatchRecords: config.batch_size,
     maxBatchBytes: 5_000_000,
     requestsPerSecond: null,
-    concurrency: 10,
+    concurrency: MAX_CONNECTIONS,
     // An archive batch is one DELETE per member, one after another.
     timeoutMs: 300_000,
   }),
-  checkSync: (_config, sync) => checkMailchimpSync(sync),
+  checkSync: (config, sync) => checkMailchimpSync(config, sync),
   apiVersion: () => MAILCHIMP_API_VERSION,
   lockScope: (config, object) => `mailchimp:${dataCenterOf(config.api_key)}:${config.list_id}#${object}`,
   retainFields: () => EMAIL_FIELDS,
   open: async (config, context) => new MailchimpSession(config, context.mode, context.object),
   remoteFields: async (config, _object, context) => {
-    const client = new MailchimpClient(config);
-    const response = await client.request('GET', `/lists/${config.list_id}/merge-fields?count=1000`, undefined, context.signal);
-    const body = parseJson<{ merge_fields?: { tag: string; type?: string }[] }>(response.text);
+    const body = await client(config).json<{ merge_fields?: { tag: string; type?: string }[] }>('GET', `/lists/${config.list_id}/merge-fields`, { query: { count: 1000 }, signal: context.signal });
     const fields: RemoteField[] = EMAIL_FIELDS.map((name) => ({ name, type: 'email' }));
+    const aliases = { ...DEFAULT_MERGE_TAGS, ...config.merge_tags };
     for (const field of body?.merge_fields ?? []) {
-      // The adapter upper-cases field names, so both spellings of a tag reach it.
-      fields.push({ name: field.tag, type: field.type });
-      if (field.tag.toLowerCase() !== field.tag) fields.push({ name: field.tag.toLowerCase(), type: field.type });
+      // Every field name that reaches the tag: the tag itself, its lower case, a default or configured name.
+      const names = new Set([field.tag, field.tag.toLowerCase(), ...Object.keys(aliases).filter((name) => aliases[name] === field.tag)]);
+      for (const name of names) if (mergeTag(config, name) === field.tag) fields.push({ name, type: field.type });
     }
     return fields;
   },
@@ -93,14 +104,26 @@ export const mailchimp = defineDestination<MailchimpConfig>({
   },
 });
 
-function checkMailchimpSync(sync: SyncShape): ConfigProblem[] {
+/** The merge tag a field is written to (see the destination's description). */
+export function mergeTag(config: Pick<MailchimpConfig, 'merge_tags'>, field: string): string {
+  return config.merge_tags[field] ?? (/^[A-Z][A-Z0-9_]*$/.test(field) ? field : (DEFAULT_MERGE_TAGS[field] ?? field.toUpperCase()));
+}
+
+function checkMailchimpSync(config: MailchimpConfig, sync: SyncShape): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (sync.mode === 'audience' && !/^\d+$/.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync names a static segment by its numeric id' });
   if (sync.mode !== 'audience' && sync.object !== MAILCHIMP_MEMBERS_OBJECT) problems.push({ at: ['object'], message: `the Mailchimp object is "${MAILCHIMP_MEMBERS_OBJECT}" (audience syncs name a static segment id)` });
   const keyIsEmail = isEmailField(sync.keyField);
   if (!keyIsEmail && !sync.fields.some(isEmailField)) problems.push({ at: ['fields'], message: 'Mailchimp members are identified by e-mail: map a field "email" (or make it the key)' });
-  for (const field of [...sync.fields, ...(keyIsEmail ? [] : [sync.keyField])]) {
-    if (!isEmailField(field) && !/^[A-Z0-9_]{1,50}$/.test(field.toUpperCase())) problems.push({ at: ['fields', field], message: `"${field}" cannot be a merge tag: use letters, digits and _` });
+  const written = new Map<string, string>();
+  for (const [field, at] of [...sync.fields.map((f) => [f, ['fields', f]] as const), ...(keyIsEmail ? [] : [[sync.keyField, ['key']] as const])]) {
+    if (isEmailField(field)) continue;
+    const tag = mergeTag(config, field);
+    if (!MERGE_TAG.test(tag)) {
+      const why = tag.length > MERGE_TAG_MAX_LENGTH ? `has ${tag.length} characters; Mailchimp merge tags have at most ${MERGE_TAG_MAX_LENGTH}` : 'may only hold A-Z, 0-9 and _';
+      problems.push({ at: [...at], message: `"${field}" is written to merge tag "${tag}", which ${why}: name the field after the audience's tag in upper case, or map it in the destination's merge_tags` });
+    } else if (written.has(tag)) problems.push({ at: [...at], message: `"${field}" and "${written.get(tag)}" are both written to merge tag "${tag}"` });
+    written.set(tag, field);
   }
   return problems;
 }
@@ -109,37 +132,26 @@ function isEmailField(name: string): boolean {
   return (EMAIL_FIELDS as readonly string[]).includes(name);
 }
 
-/** The HTTP side: base URL from the key's data center, Basic auth, problem+json errors. */
-class MailchimpClient {
-  readonly #base: string;
-  readonly #auth: string;
+/** The HTTP side: base URL from the key's data center, Basic auth, problem documents for errors. */
+function client(config: MailchimpConfig): ApiClient {
+  return new ApiClient({
+    vendor: 'mailchimp',
+    baseUrl: config.base_url ?? `https://${dataCenterOf(config.api_key)}.api.mailchimp.com/3.0`,
+    headers: basicAuth(config.api_key),
+    detail: detailOf,
+    // A wrong list or segment id (or a base_url that is not the API) stops the sync; other 4xx refuse the batch.
+    refused: (response, what) => (response.status === 404 || response.status === 405 ? stopSync(`${what} (check the destination's list_id and the sync's object)`) : undefined),
+  });
+}
 
-  constructor(config: MailchimpConfig) {
-    this.#base = (config.base_url ?? `https://${dataCenterOf(config.api_key)}.api.mailchimp.com/3.0`).replace(/\/+$/, '');
-    this.#auth = `Basic ${Buffer.from(`tideline:${config.api_key}`).toString('base64')}`;
-  }
-
-  /** One request; 401/403/429/5xx become typed errors; `accept` lists other statuses the caller handles. */
-  async request(method: HttpRequest['method'], path: string, body: unknown, signal: AbortSignal, accept: readonly number[] = []): Promise<HttpResponse> {
-    const request: HttpRequest = {
-      method,
-      url: `${this.#base}${path}`,
-      headers: { authorization: this.#auth, 'content-type': 'application/json', 'user-agent': 'tideline-mailchimp' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal,
-    };
-    const response = await send(request);
-    raiseForCommonStatus(request, response, detailOf(response));
-    if ((response.status >= 200 && response.status < 300) || accept.includes(response.status)) return response;
-    const what = `${describeRequest(request)} answered ${response.status}: ${detailOf(response)}`;
-    if (response.status === 404 || response.status === 405) throw new StopSyncError(redactor.scrub(`${what} (check the destination's list_id and the sync's object)`));
-    throw new BatchRejectedError(redactor.scrub(what), `mailchimp_${response.status}`);
-  }
+interface BatchMember {
+  readonly email_address: string;
+  readonly id?: string;
 }
 
 interface BatchResponse {
-  readonly new_members?: readonly { readonly id: string; readonly email_address: string }[];
-  readonly updated_members?: readonly { readonly id: string; readonly email_address: string }[];
+  readonly new_members?: readonly BatchMember[];
+  readonly updated_members?: readonly BatchMember[];
   readonly errors?: readonly { readonly email_address?: string; readonly error?: string; readonly error_code?: string; readonly field?: string; readonly field_message?: string }[];
 }
 
@@ -147,10 +159,14 @@ interface SegmentResponse {
   readonly errors?: readonly { readonly email_addresses?: readonly string[]; readonly error?: string }[];
 }
 
-type Prepared = { readonly email: string; readonly mergeFields: Record<string, FieldValue> } | { readonly outcome: RecordOutcome };
+/** A record with its address and merge fields. */
+interface Member extends Indexed {
+  readonly email: string;
+  readonly mergeFields: Record<string, FieldValue>;
+}
 
 class MailchimpSession implements DestinationSession {
-  readonly #client: MailchimpClient;
+  readonly #client: ApiClient;
   readonly #list: string;
 
   constructor(
@@ -158,129 +174,138 @@ class MailchimpSession implements DestinationSession {
     private readonly mode: string,
     private readonly object: string,
   ) {
-    this.#client = new MailchimpClient(config);
+    this.#client = client(config);
     this.#list = `/lists/${config.list_id}`;
   }
 
   async check(): Promise<void> {
     const signal = AbortSignal.timeout(30_000);
-    await this.#client.request('GET', this.#list, undefined, signal);
-    if (this.mode === 'audience') await this.#client.request('GET', `${this.#list}/segments/${this.object}`, undefined, signal);
+    await this.#client.request('GET', this.#list, { signal });
+    if (this.mode === 'audience') await this.#client.request('GET', `${this.#list}/segments/${this.object}`, { signal });
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const prepared = batch.records.map((record) => prepare(record, batch.keyField));
+    const outcomes = new Outcomes(batch, 'Mailchimp');
+    const members = this.members(batch, outcomes);
+    const signal = batch.signal;
     switch (batch.operation) {
       case 'upsert':
       case 'update':
-        return this.subscribe(prepared, { update_existing: true }, batch.signal);
+        await this.upsert(members, outcomes, signal);
+        break;
       case 'insert':
-        return this.subscribe(prepared, { update_existing: false }, batch.signal);
-      case 'add': {
-        const subscribed = await this.subscribe(prepared, { update_existing: true }, batch.signal);
-        return this.segment('members_to_add', prepared, subscribed, batch.signal);
-      }
+        await this.subscribe(members, outcomes, { update_existing: false, status: this.config.status_if_new }, signal);
+        break;
+      case 'add':
+        await this.upsert(members, outcomes, signal);
+        await this.segment('members_to_add', members.filter((m) => outcomes.get(m.index)?.ok), outcomes, signal);
+        break;
       case 'remove':
-        return this.segment('members_to_remove', prepared, prepared.map(() => ({ ok: true })), batch.signal);
+        outcomes.settleAll(members, () => ({ ok: true }));
+        await this.segment('members_to_remove', members, outcomes, signal);
+        break;
       case 'delete':
-        if (this.config.delete_action === 'unsubscribe') return this.subscribe(prepared, { update_existing: true, status: 'unsubscribed' }, batch.signal);
-        return this.archive(batch.records, prepared, batch.signal);
+        if (this.config.delete_action === 'unsubscribe') await this.subscribe(members, outcomes, { update_existing: true, status: 'unsubscribed', fields: false }, signal);
+        else await this.archive(batch, members, outcomes, signal);
+        break;
     }
+    return outcomes.done();
   }
 
   async close(): Promise<void> {}
 
-  /** Batch subscribe/update; one outcome per record, from `new_members`, `updated_members` and `errors`. */
-  private async subscribe(prepared: readonly Prepared[], how: { update_existing: boolean; status?: 'unsubscribed' }, signal: AbortSignal): Promise<RecordOutcome[]> {
-    const members = prepared.flatMap((p) =>
-      'email' in p
-        ? [{ email_address: p.email, ...(how.status ? { status: how.status } : { status_if_new: this.config.status_if_new }), ...(how.status ? {} : { merge_fields: p.mergeFields }) }]
-        : [],
-    );
-    if (!members.length) return prepared.map((p) => ('outcome' in p ? p.outcome : noOutcome()));
-    const response = await this.#client.request('POST', this.#list, { members, update_existing: how.update_existing }, signal);
-    const body = parseJson<BatchResponse>(response.text) ?? {};
-    const answered = new Map<string, RecordOutcome>();
-    for (const m of [...(body.new_members ?? []), ...(body.updated_members ?? [])]) answered.set(m.email_address.toLowerCase(), { ok: true, destinationId: m.id });
-    for (const e of body.errors ?? []) if (e.email_address) answered.set(e.email_address.trim().toLowerCase(), memberError(e));
-    return prepared.map((p) => ('outcome' in p ? p.outcome : (answered.get(p.email.toLowerCase()) ?? noOutcome())));
-  }
-
-  /** Static segment add or remove for the records whose earlier step succeeded. */
-  private async segment(direction: 'members_to_add' | 'members_to_remove', prepared: readonly Prepared[], before: readonly RecordOutcome[], signal: AbortSignal): Promise<RecordOutcome[]> {
-    const emails = prepared.flatMap((p, i) => ('email' in p && before[i]!.ok ? [p.email] : []));
-    if (!emails.length) return prepared.map((p, i) => ('outcome' in p ? p.outcome : before[i]!));
-    const response = await this.#client.request('POST', `${this.#list}/segments/${this.object}`, { [direction]: emails }, signal);
-    const refused = new Map<string, string>();
-    for (const error of parseJson<SegmentResponse>(response.text)?.errors ?? []) {
-      for (const email of error.email_addresses ?? []) refused.set(email.trim().toLowerCase(), scrubEmails(error.error ?? 'refused by the segment'));
-    }
-    return prepared.map((p, i): RecordOutcome => {
-      if ('outcome' in p) return p.outcome;
-      const message = refused.get(p.email.toLowerCase());
-      return message === undefined ? before[i]! : { ok: false, code: 'not_a_member', message, retryable: false };
+  /** The members a batch names, once each: records without an address are rejected, repeats are `duplicate_key`. */
+  private members(batch: Batch, outcomes: Outcomes): Member[] {
+    const keyIsEmail = isEmailField(batch.keyField);
+    const emailOf = (fields: Readonly<Record<string, FieldValue>>, key: string) => {
+      const email = keyIsEmail ? key : (fields['email_address'] ?? fields['email']);
+      return typeof email === 'string' && email.trim() ? email.trim() : undefined;
+    };
+    batch.records.forEach((record, index) => {
+      // An archive may name the member by the id Mailchimp answered, without an address; everything else needs one.
+      const byId = batch.operation === 'delete' && this.config.delete_action === 'archive' && record.destinationId;
+      if (emailOf(record.fields, record.key) === undefined && !byId) outcomes.settle(index, rejected('missing_email', 'the record has no e-mail address'));
+    });
+    return outcomes.distinct((record) => memberIdentity(emailOf(record.fields, record.key) ?? `id:${record.destinationId}`)).map((item) => {
+      const mergeFields: Record<string, FieldValue> = {};
+      if (!keyIsEmail) mergeFields[mergeTag(this.config, batch.keyField)] = item.record.key;
+      for (const [name, value] of Object.entries(item.record.fields)) {
+        if (isEmailField(name)) continue;
+        // Mailchimp clears a merge field with an empty string; it takes text and numbers.
+        mergeFields[mergeTag(this.config, name)] = value === null ? '' : typeof value === 'boolean' ? String(value) : value;
+      }
+      return { ...item, email: emailOf(item.record.fields, item.record.key) ?? '', mergeFields };
     });
   }
 
-  /** Archives members one by one (Mailchimp has no batch archive); a member already archived or absent is fine. */
-  private async archive(records: readonly OutboundRecord[], prepared: readonly Prepared[], signal: AbortSignal): Promise<RecordOutcome[]> {
-    const outcomes: RecordOutcome[] = [];
-    for (const [i, record] of records.entries()) {
-      const p = prepared[i]!;
-      const hash = record.destinationId ?? ('email' in p ? subscriberHash(p.email) : undefined);
-      if (!hash) {
-        outcomes.push({ ok: false, code: 'missing_email', message: 'the snapshot holds no e-mail or member id for this record', retryable: false });
-        continue;
-      }
-      await this.#client.request('DELETE', `${this.#list}/members/${hash}`, undefined, signal, [404]);
-      outcomes.push({ ok: true });
-    }
-    return outcomes;
+  /** New members get `status_if_new`; those that exist are updated without a status, so they keep theirs. */
+  private async upsert(members: readonly Member[], outcomes: Outcomes, signal: AbortSignal): Promise<void> {
+    const existing = await this.subscribe(members, outcomes, { update_existing: false, status: this.config.status_if_new, existing: 'return' }, signal);
+    await this.subscribe(existing, outcomes, { update_existing: true }, signal);
   }
-}
 
-/** The member a record describes: its e-mail and merge fields (upper-cased tags), or why it cannot be sent. */
-function prepare(record: OutboundRecord, keyField: string): Prepared {
-  const keyIsEmail = isEmailField(keyField);
-  const email = keyIsEmail ? record.key : (record.fields['email_address'] ?? record.fields['email']);
-  if (typeof email !== 'string' || !email.trim()) return { outcome: { ok: false, code: 'missing_email', message: 'the record has no e-mail address', retryable: false } };
-  const mergeFields: Record<string, FieldValue> = {};
-  if (!keyIsEmail) mergeFields[keyField.toUpperCase()] = record.key;
-  for (const [name, value] of Object.entries(record.fields)) {
-    if (isEmailField(name)) continue;
-    // Mailchimp clears a merge field with an empty string; it takes text and numbers.
-    mergeFields[name.toUpperCase()] = value === null ? '' : typeof value === 'boolean' ? String(value) : value;
+  /**
+   * One batch subscribe; each member is settled from `new_members`, `updated_members` or `errors`, except, with
+   * `existing: 'return'`, those refused ERROR_CONTACT_EXISTS: they are returned, for the caller to update.
+   */
+  private async subscribe(members: readonly Member[], outcomes: Outcomes, how: { update_existing: boolean; status?: string; fields?: false; existing?: 'return' }, signal: AbortSignal): Promise<Member[]> {
+    const sent = members.filter((m) => m.email && !outcomes.get(m.index));
+    if (!sent.length) return [];
+    const body = {
+      members: sent.map((m) => ({ email_address: m.email, ...(how.status ? { status: how.status } : {}), ...(how.fields === false ? {} : { merge_fields: m.mergeFields }) })),
+      update_existing: how.update_existing,
+    };
+    const answer = (await this.#client.json<BatchResponse>('POST', this.#list, { body, signal })) ?? {};
+    const answered = new Map<string, RecordOutcome | 'exists'>();
+    for (const m of [...(answer.new_members ?? []), ...(answer.updated_members ?? [])]) answered.set(memberIdentity(m.email_address), { ok: true, destinationId: m.id ?? subscriberHash(m.email_address) });
+    for (const e of answer.errors ?? []) {
+      if (!e.email_address) continue;
+      answered.set(memberIdentity(e.email_address), e.error_code === CONTACT_EXISTS && how.existing === 'return' ? 'exists' : memberError(e));
+    }
+    const existing: Member[] = [];
+    for (const m of sent) {
+      const outcome = answered.get(memberIdentity(m.email));
+      if (outcome === 'exists') existing.push(m);
+      else if (outcome) outcomes.settle(m.index, outcome);
+    }
+    return existing;
   }
-  return { email: email.trim(), mergeFields };
+
+  /** Static segment add or remove; a member the segment refuses is `not_a_member`. */
+  private async segment(direction: 'members_to_add' | 'members_to_remove', members: readonly Member[], outcomes: Outcomes, signal: AbortSignal): Promise<void> {
+    if (!members.length) return;
+    const answer = await this.#client.json<SegmentResponse>('POST', `${this.#list}/segments/${this.object}`, { body: { [direction]: members.map((m) => m.email) }, signal });
+    const refused = new Map<string, string>();
+    for (const error of answer?.errors ?? []) {
+      for (const email of error.email_addresses ?? []) refused.set(memberIdentity(email), scrubEmails(error.error ?? 'refused by the segment'));
+    }
+    for (const m of members) {
+      const message = refused.get(memberIdentity(m.email));
+      if (message !== undefined) outcomes.settle(m.index, rejected('not_a_member', message));
+    }
+  }
+
+  /** Archives members one by one (Mailchimp has no batch archive); a member already archived or absent is fine. */
+  private async archive(batch: Batch, members: readonly Member[], outcomes: Outcomes, signal: AbortSignal): Promise<void> {
+    for (const m of members) {
+      const hash = batch.records[m.index]!.destinationId ?? subscriberHash(m.email);
+      await this.#client.request('DELETE', `${this.#list}/members/${hash}`, { accept: [404], signal });
+      outcomes.settle(m.index, { ok: true });
+    }
+  }
 }
 
 function memberError(error: NonNullable<BatchResponse['errors']>[number]): RecordOutcome {
   const field = error.field && !isEmailField(error.field) ? error.field : undefined;
-  const code = error.error_code === 'ERROR_CONTACT_EXISTS' ? 'contact_exists' : field ? 'invalid_merge_field' : (error.error_code ?? 'error').toLowerCase().replace(/^error_/, '');
+  const code = error.error_code === CONTACT_EXISTS ? 'contact_exists' : field ? 'invalid_merge_field' : (error.error_code ?? 'error').toLowerCase().replace(/^error_/, '');
   const detail = [error.error, field ? `${field}: ${error.field_message ?? ''}`.trim() : ''].filter(Boolean).join(' — ');
   return { ok: false, code, message: scrubEmails(detail || 'refused by Mailchimp'), retryable: false, alreadyExists: code === 'contact_exists' };
 }
 
-function noOutcome(): RecordOutcome {
-  return { ok: false, code: 'no_outcome', message: 'Mailchimp did not answer for this member', retryable: true };
-}
-
-/** Mailchimp repeats the address in its messages: keep it out of logs and the rejected table. */
-function scrubEmails(text: string): string {
-  return text.replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, '<email>');
-}
-
+/** The problem document's title and detail (and the field errors Mailchimp adds to a 400 Invalid Resource). */
 function detailOf(response: HttpResponse): string {
-  const body = parseJson<{ title?: unknown; detail?: unknown; errors?: { field?: string; message?: string }[] }>(response.text);
+  const body = parseJson<ProblemDocument & { errors?: { field?: string; message?: string }[] }>(response.text);
   if (!body) return '';
   const errors = (body.errors ?? []).map((e) => `${e.field ?? ''} ${e.message ?? ''}`.trim()).join('; ');
-  return scrubEmails([body.title, body.detail, errors].filter((s) => typeof s === 'string' && s).join(': ')).slice(0, 400);
-}
-
-function parseJson<T>(text: string): T | undefined {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return undefined;
-  }
+  return [body.title, body.detail, errors].filter((s) => typeof s === 'string' && s).join(': ');
 }

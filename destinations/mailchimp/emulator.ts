@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { subscriberHash } from './protocol.js';
+import { CONTACT_EXISTS, MAX_CONNECTIONS, MEMBER_STATUSES, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, SKIP_DUPLICATE_CHECK, subscriberHash } from './protocol.js';
 
 /** A merge field of an audience, as `GET /lists/{id}/merge-fields` describes it. */
 export interface MergeFieldSpec {
@@ -56,7 +56,7 @@ export interface MailchimpStats {
   maxInFlight: number;
 }
 
-const STATUSES = new Set(['subscribed', 'unsubscribed', 'cleaned', 'pending', 'transactional']);
+const STATUSES = new Set<string>(MEMBER_STATUSES);
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 export const listObject = (listId: string) => `list:${listId}`;
@@ -68,7 +68,10 @@ export const segmentObject = (listId: string, segmentId: string) => `segment:${l
  * `DELETE /lists/{id}/members/{hash}`, `GET /lists/{id}/merge-fields`, static segments
  * `GET|POST /lists/{id}/segments/{sid}` (`members_to_add` / `members_to_remove`, ≤ 500 each, list members only).
  * Errors are `application/problem+json`; more than `maxConnections` requests at once get 429 (no rate headers).
- * The same e-mail twice in one batch subscribe refuses the batch (400).
+ * The same e-mail twice in one batch subscribe refuses the batch (400). A batch member has `status` (required for a
+ * new member; an existing one keeps its own when none is given); an existing member is refused ERROR_CONTACT_EXISTS
+ * unless `update_existing`. Every rule and limit is a fact of protocol.ts, with its source; the contract suite checks
+ * each exchange against Mailchimp's OpenAPI document.
  */
 export class MailchimpEmulator extends ServerEmulator {
   constructor(
@@ -92,8 +95,8 @@ export class MailchimpEmulator extends ServerEmulator {
 
 export async function startMailchimpEmulator(options: MailchimpEmulatorOptions = {}): Promise<MailchimpEmulator> {
   const apiKey = options.apiKey ?? `${randomBytes(16).toString('hex')}-us1`;
-  const maxMembers = options.maxMembers ?? 500;
-  const maxConnections = options.maxConnections ?? 10;
+  const maxMembers = options.maxMembers ?? MEMBERS_PER_REQUEST;
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   const stats: MailchimpStats = { maxMembersSeen: 0, maxInFlight: 0 };
   const lists = new Map(Object.entries(options.lists ?? {}).map(([id, spec]) => [id, { mergeFields: [...spec.mergeFields], segments: new Set(spec.segments ?? []) }]));
   const lenient = options.lists === undefined;
@@ -171,9 +174,9 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
     if (!body || !Array.isArray(body['members'])) return invalid('members', 'Required field was not provided');
     const input = body['members'] as Record<string, unknown>[];
     if (input.length > maxMembers) return invalid('members', `Schema describes array, maximum ${maxMembers} items`);
-    const emails = input.map((m) => (typeof m?.['email_address'] === 'string' ? m['email_address'].trim().toLowerCase() : ''));
+    const emails = input.map((m) => (typeof m?.['email_address'] === 'string' ? memberIdentity(m['email_address']) : ''));
     const dup = emails.find((e, i) => e && emails.indexOf(e) !== i);
-    if (dup !== undefined) return invalid('members', 'The same email address appears more than once in the batch');
+    if (dup !== undefined && request.query.get(SKIP_DUPLICATE_CHECK) !== 'true') return invalid('members', 'The same email address appears more than once in the batch');
     stats.maxMembersSeen = Math.max(stats.maxMembersSeen, input.length);
     const updateExisting = body['update_existing'] === true;
     const members = membersOf(store, listId);
@@ -190,7 +193,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
       if (typeof merge !== 'object' || Array.isArray(merge)) return refuse(email, 'Your merge fields were invalid.', 'ERROR_GENERIC', 'merge_fields', 'merge_fields must be an object');
       for (const tag of Object.keys(merge)) {
         if (mergeFields.some((f) => f.tag === tag)) continue;
-        if (lenient && /^[A-Z0-9_]{1,50}$/.test(tag)) mergeFields.push({ tag });
+        if (lenient && MERGE_TAG.test(tag)) mergeFields.push({ tag });
         else return refuse(email, 'Your merge fields were invalid.', 'ERROR_GENERIC', tag, `${tag} is not a merge field of this audience`);
       }
       const numeric = mergeFields.find((f) => f.type === 'number' && merge[f.tag] !== undefined && merge[f.tag] !== '' && !Number.isFinite(Number(merge[f.tag])));
@@ -198,18 +201,17 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
       const refused = options.reject?.({ email_address: email, merge_fields: merge });
       if (refused) return refuse(email, refused, 'ERROR_GENERIC', 'email_address', refused);
       const status = (m['status'] ?? undefined) as string | undefined;
-      const statusIfNew = (m['status_if_new'] ?? undefined) as string | undefined;
-      for (const s of [status, statusIfNew]) if (s !== undefined && !STATUSES.has(s)) return refuse(email, 'Invalid status.', 'ERROR_GENERIC', 'status', `"${s}" is not a status`);
+      if (status !== undefined && !STATUSES.has(status)) return refuse(email, 'Invalid status.', 'ERROR_GENERIC', 'status', `"${status}" is not a status`);
       const existing = members.get(key);
       if (existing && existing.status !== 'archived') {
-        if (!updateExisting) return refuse(email, `${email} is already a list member. Use PUT to insert or update list members.`, 'ERROR_CONTACT_EXISTS');
+        if (!updateExisting) return refuse(email, `${email} is already a list member. Use PUT to insert or update list members.`, CONTACT_EXISTS);
         const next: EmulatedMember = { ...existing, status: (status ?? existing.status) as EmulatedMember['status'], merge_fields: { ...existing.merge_fields, ...merge } };
         members.set(key, next);
         updated.push(next);
         return;
       }
-      const initial = status ?? statusIfNew;
-      if (!initial) return refuse(email, 'Please provide a status for new members.', 'ERROR_GENERIC', 'status_if_new', 'Required for new members');
+      const initial = status;
+      if (!initial) return refuse(email, 'Please provide a status for new members.', 'ERROR_GENERIC', 'status', 'Required for new members');
       const member: EmulatedMember = { id: subscriberHash(key), email_address: key, status: initial as EmulatedMember['status'], merge_fields: { ...existing?.merge_fields, ...merge } };
       if (!existing) store.created(listObject(listId), key);
       members.set(key, member);
@@ -260,14 +262,15 @@ function membersOf(store: RecordStore, listId: string): Map<string, EmulatedMemb
   return store.object(listObject(listId)) as unknown as Map<string, EmulatedMember>;
 }
 
-function problem(status: number, title: string, detail: string, extra: Record<string, unknown> = {}): EmulatorReply {
+function problem(status: number, title: string, detail: string): EmulatorReply {
   return {
     status,
     headers: { 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID(), ...extra }),
+    body: JSON.stringify({ type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID() }),
   };
 }
 
+/** A 400 Invalid Resource: a problem document (https://mailchimp.com/developer/marketing/docs/errors/), the field named in its detail. */
 function invalid(field: string, message: string): EmulatorReply {
-  return problem(400, 'Invalid Resource', "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", { errors: [{ field, message }] });
+  return problem(400, 'Invalid Resource', `The resource submitted could not be validated: ${field}: ${message}`);
 }
