@@ -1,23 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log/logger.js';
 import { AuthError, BatchRejectedError, RateLimitedError, type Batch, type DestinationContext, type FieldValue } from '../destination.js';
 import { braze, untilReset } from './adapter.js';
 import { brazeSchema } from './documented-shapes.js';
 import { startBrazeEmulator, type BrazeEmulator } from './emulator.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
-const context = (mode: DestinationContext['mode'], object = 'users'): DestinationContext => ({
-  sync: 's',
-  runId: 'r1',
-  object,
-  mode,
-  keyField: 'external_id',
-  nullPolicy: 'skip',
-  planned: { added: 0, changed: 0, removed: 0 },
-  fields: [{ name: 'email', type: 'string' }],
-  root: '/tmp',
-  logger: createLogger({ level: 'silent' }),
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-});
+const context = (mode: DestinationContext['mode'], object = 'users'): DestinationContext => sessionContext({ object, mode, keyField: 'external_id', fields: [{ name: 'email', type: 'string' }] });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', object = 'users', fields: (key: string) => Record<string, FieldValue> = (k) => ({ email: `${k}@example.com` })): Batch {
   return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };

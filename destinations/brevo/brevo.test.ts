@@ -5,21 +5,10 @@ import { RateLimitedError, TransientError, type Batch, type DestinationContext }
 import { brevo } from './adapter.js';
 import { brevoSchema } from './contract.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
-const context: DestinationContext = {
-  sync: 'crm',
-  runId: 'r1',
-  object: 'contacts',
-  mode: 'upsert',
-  keyField: 'email',
-  nullPolicy: 'skip',
-  planned: { added: 0, changed: 0, removed: 0 },
-  fields: [{ name: 'first_name', type: 'string' }],
-  root: '/tmp',
-  logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-};
+const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'first_name', type: 'string' }], logger });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', object = 'contacts'): Batch {
   return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { first_name: `F ${key}`, shoe_size: 42 }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };

@@ -3,26 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { contractSync, people, SyncHarness } from '../../test/support/sync-harness.js';
-import { BatchRejectedError, RateLimitedError, StopSyncError, type Batch, type DestinationContext } from '../destination.js';
+import { BatchRejectedError, RateLimitedError, StopSyncError, type Batch } from '../destination.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { hubspot } from './adapter.js';
 import { hubspotSchema } from './contract.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from './emulator.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
-const context: DestinationContext = {
-  sync: 'crm',
-  runId: 'r1',
-  object: 'contacts',
-  mode: 'upsert',
-  keyField: 'email',
-  nullPolicy: 'skip',
-  planned: { added: 0, changed: 0, removed: 0 },
-  fields: [{ name: 'firstname', type: 'string' }],
-  root: '/tmp',
-  logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-};
+const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'firstname', type: 'string' }], logger });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', fields: Record<string, string> = {}, object = 'contacts'): Batch {
   return { object, operation, keyField: 'email', records: keys.map((key) => ({ key, fields: { firstname: `F ${key}`, ...fields }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };

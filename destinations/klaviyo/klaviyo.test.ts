@@ -6,21 +6,10 @@ import { klaviyo, profileOf, sentIndex } from './adapter.js';
 import { KLAVIYO_RATE_LIMIT, startKlaviyoEmulator, type KlaviyoEmulator } from './emulator.js';
 import { KLAVIYO_REVISION, klaviyoRevision, toE164 } from './protocol.js';
 import { klaviyoSchema } from './schema.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
-const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => ({
-  sync: 's',
-  runId: 'r1',
-  object,
-  mode,
-  keyField,
-  nullPolicy: 'skip',
-  planned: { added: 0, changed: 0, removed: 0 },
-  fields: [],
-  root: '/tmp',
-  logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-});
+const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => sessionContext({ object, mode, keyField, logger });
 
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', fields: (key: string) => Record<string, FieldValue> = (k) => ({ email: `p${k}@example.com` }), object = 'profiles', signal = AbortSignal.timeout(5000)): Batch {
   return { object, operation, keyField: 'external_id', records: keys.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal, idempotencyKey: 'k' };

@@ -5,22 +5,11 @@ import { mailchimp, mailchimpConfigSchema, mergeTag } from './adapter.js';
 import { mailchimpSchema } from './contract.js';
 import { startMailchimpEmulator, type MailchimpEmulator } from './emulator.js';
 import { dataCenterOf, subscriberHash } from './protocol.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const LIST = 'aud1';
 const logger = createLogger({ level: 'silent' });
-const context = (mode: DestinationContext['mode'], object = 'members', keyField = 'email'): DestinationContext => ({
-  sync: 's',
-  runId: 'r1',
-  object,
-  mode,
-  keyField,
-  nullPolicy: 'skip',
-  planned: { added: 0, changed: 0, removed: 0 },
-  fields: [],
-  root: '/tmp',
-  logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-});
+const context = (mode: DestinationContext['mode'], object = 'members', keyField = 'email'): DestinationContext => sessionContext({ object, mode, keyField, logger });
 
 function batch(emails: string[], operation: Batch['operation'] = 'upsert', fields: (email: string) => Record<string, FieldValue> = () => ({ first_name: 'Ann' }), object = 'members'): Batch {
   return { object, operation, keyField: 'email', records: emails.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };

@@ -5,16 +5,14 @@ import type { Exchange } from '../emulator-kit/server.js';
 import { bulkFailure, parseBulkCsv, salesforce } from './adapter.js';
 import { salesforceDocumentedShapes } from './documented-shapes.js';
 import { startSalesforceEmulator, type SalesforceEmulator } from './emulator.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
 const CAMPAIGN = '701000000000007';
-const context: DestinationContext = {
-  sync: 'crm',
-  runId: 'r1',
+const context = sessionContext({
   object: 'Contact',
   mode: 'upsert',
   keyField: 'External_Id__c',
-  nullPolicy: 'skip',
   // Above bulk_threshold: the session sends Bulk API 2.0 jobs.
   planned: { added: 50, changed: 0, removed: 0 },
   fields: [
@@ -22,10 +20,8 @@ const context: DestinationContext = {
     { name: 'Email', type: 'string' },
     { name: 'Description', type: 'string' },
   ],
-  root: '/tmp',
   logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-};
+});
 
 function batch(records: { key: string; fields: Record<string, string> }[], operation: Batch['operation'] = 'upsert', object = 'Contact'): Batch {
   return { object, operation, keyField: 'External_Id__c', records: records.map((r) => ({ ...r, destinationId: null, idempotencyKey: `ik-${r.key}` })), signal: AbortSignal.timeout(10_000), idempotencyKey: 'k' };

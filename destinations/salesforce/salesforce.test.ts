@@ -4,21 +4,10 @@ import { contractSync, expected, people, SyncHarness } from '../../test/support/
 import { StopSyncError, type Batch, type DestinationContext } from '../destination.js';
 import { salesforce } from './adapter.js';
 import { startSalesforceEmulator, type SalesforceEmulator, type SalesforceFieldDef } from './emulator.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
-const context: DestinationContext = {
-  sync: 'crm',
-  runId: 'r1',
-  object: 'Contact',
-  mode: 'mirror',
-  keyField: 'External_Id__c',
-  nullPolicy: 'skip',
-  planned: { added: 1, changed: 0, removed: 0 },
-  fields: [{ name: 'LastName', type: 'string' }],
-  root: '/tmp',
-  logger,
-  warehouse: () => Promise.reject(new Error('no warehouse')),
-};
+const context = sessionContext({ object: 'Contact', mode: 'mirror', keyField: 'External_Id__c', planned: { added: 1, changed: 0, removed: 0 }, fields: [{ name: 'LastName', type: 'string' }], logger });
 const CONTRACT_CONTACT: SalesforceFieldDef[] = [
   { name: 'Id', type: 'id', readOnly: true },
   { name: 'external_id', type: 'string', externalId: true },
