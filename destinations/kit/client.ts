@@ -97,7 +97,7 @@ export class ApiClient {
     };
     const response = this.options.tokens ? await sendWithToken(this.options.tokens, request, this.options.authorize ?? bearer) : await send(request);
     if (response.status >= 200 && response.status < 300) return response;
-    const detail = redactor.scrub(scrubEmails(this.options.detail?.(response) ?? '')).slice(0, 500);
+    const detail = scrubbed(this.options.detail?.(response) ?? '').slice(0, 500);
     const what = `${describeRequest(request)} answered ${response.status}${detail ? `: ${detail}` : ''}`;
     const classified = this.options.classify?.(request, response, what);
     if (classified) throw classified;

@@ -3,6 +3,7 @@
  * - `ApiClient` (client.ts): one HTTP client per vendor — auth (keys, renewing OAuth tokens), JSON, the vendor's 429
  *   wait, 401/403/408/5xx/timeouts as the typed errors, the vendor's meaning of other refusals;
  * - `Outcomes`, `listId` (records.ts): in-batch de-duplication, one outcome per record, `list:<id>` objects;
+ * - `pollJob` (poll.ts): waiting for a vendor's asynchronous job (an import) within the batch's time budget;
  * - the contract types and typed errors (../destination.ts), token sources (../credentials.ts), HTTP helpers
  *   (../http.ts).
  * destinations/README.md ("Writing a destination") says how an adapter uses them.
