@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { ApiClient, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
+import { ApiClient, noOutcome, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
 import { AUTH_SCHEME, CONTENT_TYPE, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
@@ -221,7 +221,12 @@ class KlaviyoSession implements DestinationSession {
       matched++;
       outcomes.settle(sent[at]!.index, rejected(errorCode(error.attributes.detail), scrubPersonal(error.attributes.detail || error.attributes.title)));
     }
-    if (matched < job.attributes.failed_count) this.context.logger.warn({ job: jobId, failed: job.attributes.failed_count, matched }, 'some Klaviyo import errors could not be matched to a record');
+    if (matched < job.attributes.failed_count) {
+      // Some failed profile is not named: none of the others can be counted as imported (nor subscribed). They are
+      // sent again, which the import, an upsert, allows.
+      this.context.logger.warn({ job: jobId, failed: job.attributes.failed_count, matched }, 'some Klaviyo import errors could not be matched to a record: the unmatched records are sent again');
+      outcomes.settleAll(sent, () => noOutcome('klaviyo'));
+    }
   }
 
   /** Subscribes the consenting profiles to their channels' marketing, a request per 1,000 profiles. */

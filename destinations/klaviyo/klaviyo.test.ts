@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { contractSync, expected, people, SyncHarness } from '../../test/support/sync-harness.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -330,6 +332,40 @@ describe('klaviyo vendor schema (klaviyo-api models)', () => {
       expect((await klaviyoSchema.check({ ...job, status: 400, response: { errors: [{ code: 'invalid', status: 400 }] } })).join('\n')).toMatch(/has no property "status"/);
     } finally {
       await emulator.close();
+    }
+  });
+});
+
+describe('klaviyo import errors that name no record', () => {
+  it('leave every record of the job without an outcome (sent again, never subscribed), not delivered', async () => {
+    // A Klaviyo answering one failed profile with an import error that neither points at it nor carries its key.
+    const subscribed: unknown[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/vnd.api+json' }).end(JSON.stringify(body));
+        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        if (req.method === 'POST' && path === '/api/profile-bulk-import-jobs') return json(202, { data: { type: 'profile-bulk-import-job', id: 'job1', attributes: { status: 'queued' } } });
+        if (path === '/api/profile-bulk-import-jobs/job1') return json(200, { data: { type: 'profile-bulk-import-job', id: 'job1', attributes: { status: 'complete', total_count: 3, completed_count: 2, failed_count: 1 } } });
+        if (path === '/api/profile-bulk-import-jobs/job1/import-errors') return json(200, { data: [{ type: 'import-error', id: 'e1', attributes: { code: 'invalid', title: 'Invalid input.', detail: 'Something was wrong.' } }], links: {} });
+        if (req.method === 'POST' && path === '/api/profile-subscription-bulk-create-jobs') {
+          subscribed.push(JSON.parse(Buffer.concat(chunks).toString()));
+          return res.writeHead(202).end();
+        }
+        json(404, { errors: [{ code: 'not_found', title: 'Not found.', detail: path }] });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const session = await klaviyo.open(klaviyo.configSchema.parse({ api_key: 'pk_test', base_url: `http://127.0.0.1:${port}`, poll_interval_ms: 10 }), sessionContext({ object: 'profiles', mode: 'upsert', keyField: 'external_id', logger: createLogger({ level: 'silent' }) }));
+      const outcomes = await session.apply(batch(['1', '2', '3'], 'upsert', (k) => ({ email: `p${k}@example.com`, email_consent: true })));
+      expect(outcomes.map((o) => (o.ok ? 'ok' : `${o.code}:${o.retryable}`))).toEqual(['no_outcome:true', 'no_outcome:true', 'no_outcome:true']);
+      expect(subscribed).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
