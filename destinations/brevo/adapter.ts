@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubEmails, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, pollJob } from '../kit/index.js';
+import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubbed, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, pollJob } from '../kit/index.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
 import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BrevoError, type ProcessAnswer } from './protocol.js';
 
@@ -269,7 +269,7 @@ class BrevoSession implements DestinationSession {
     const response = await this.#client.request('POST', '/contacts/batch', { body: { contacts }, signal, accept: [404] });
     if (response.status < 300) return new Set();
     const indexes = UNKNOWN_INDEXES.exec(errorOf(response)?.message ?? '')?.[1];
-    if (!indexes) throw new BatchRejectedError(`POST /contacts/batch answered 404: ${errorOf(response)?.message ?? ''}`.slice(0, 300), errorOf(response)?.code ?? 'brevo_404');
+    if (!indexes) throw new BatchRejectedError(scrubbed(`POST /contacts/batch answered 404: ${errorOf(response)?.message ?? ''}`).slice(0, 300), errorOf(response)?.code ?? 'brevo_404');
     return new Set(indexes.split(',').map((i) => Number(i.trim())));
   }
 
@@ -340,7 +340,7 @@ class BrevoSession implements DestinationSession {
       return { ok: true, destinationId: id !== undefined ? String(id) : (p.record.destinationId ?? undefined) };
     }
     const error = errorOf(response);
-    return rejected(error?.code ?? 'brevo_400', scrubEmails(error?.message ?? 'HTTP 400'));
+    return rejected(error?.code ?? 'brevo_400', scrubbed(error?.message ?? 'HTTP 400'));
   }
 
   /**
