@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DESTINATIONS } from '../destinations/index.js';
 import { standing, SUNSET_WARNING_DAYS } from '../src/sync/api-versions.js';
-import { runCli, tempProject } from './support/cli.js';
+import { peopleModels, runCli, tempProject } from './support/cli.js';
 
 const CSV = 'id,email\n1,alice@example.com\n2,bob@example.org\n';
-const MODELS = `sources:
-  - name: raw_people
-    file: data/people.csv
-models:
-  - name: people
-    kind: staging
-    from: raw_people
-    columns:
-      customer_id: { from: id, type: string }
-      email: { from: email, clean: [trim, lower] }
-`;
+const MODELS = peopleModels();
 
 /** A project with a Meta destination (its `api_version` line given, or none), a webhook and a file destination. */
 function project(metaVersion: string | undefined, extra = ''): string {

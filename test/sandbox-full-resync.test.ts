@@ -1,22 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempProject } from './support/cli.js';
+import { peopleModels, runCli, tempProject } from './support/cli.js';
 
 const CSV = 'id,email,first_name,segment\n1,alice@example.com,Alice,a\n2,bob@example.org,Bob,a\n3,chloe@example.net,Chloé,b\n4,dan@example.com,Dan,b\n';
-const MODELS = `sources:
-  - name: raw_people
-    file: data/people.csv
-models:
-  - name: people
-    kind: staging
-    from: raw_people
-    columns:
-      customer_id: { from: id, type: string }
-      email: { from: email, clean: [trim, lower] }
-      first_name: first_name
-      segment: segment
-`;
+const MODELS = peopleModels(['first_name: first_name', 'segment: segment']);
 /** An audience sync of one segment to one Brevo list. */
 const listSync = (name: string, segment: string, list: number) => `  - name: ${name}
     model: people

@@ -3,23 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESTINATIONS as DESTINATION_TYPES } from '../destinations/index.js';
 import { startWebhookEmulator, type WebhookEmulator } from '../destinations/webhook/emulator.js';
-import { runCli, tempProject } from './support/cli.js';
+import { peopleModels, runCli, tempProject } from './support/cli.js';
 
 const CSV = 'id,email,first_name,signed_up,orders\n1,alice@example.com,Alice,2024-01-05 10:00:00,3\n2,bob@example.org,Bob,2024-02-11 11:30:00,1\n3,chloe@example.net,Chloé,2024-03-20 09:15:00,0\n';
-const MODELS = `sources:
-  - name: raw_people
-    file: data/people.csv
-models:
-  - name: people
-    kind: staging
-    from: raw_people
-    columns:
-      customer_id: { from: id, type: string }
-      email: { from: email, clean: [trim, lower] }
-      first_name: first_name
-      signed_up: { from: signed_up, type: timestamp }
-      orders: { from: orders, type: integer }
-`;
+const MODELS = peopleModels(['first_name: first_name', 'signed_up: { from: signed_up, type: timestamp }', 'orders: { from: orders, type: integer }']);
 const DESTINATIONS = `destinations:
   - name: crm_hook
     type: webhook

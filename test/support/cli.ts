@@ -36,3 +36,21 @@ export function tempProject(files: Record<string, string>, copyFrom?: string): s
   }
   return root;
 }
+
+/**
+ * `models/people.yml` of the CLI tests' small projects: `data/people.csv` as a staging model `people` with
+ * `customer_id` (from `id`) and a cleaned `email`, then the `columns` lines given (YAML, indented six spaces).
+ */
+export function peopleModels(columns: readonly string[] = []): string {
+  return `sources:
+  - name: raw_people
+    file: data/people.csv
+models:
+  - name: people
+    kind: staging
+    from: raw_people
+    columns:
+      customer_id: { from: id, type: string }
+      email: { from: email, clean: [trim, lower] }
+${columns.map((c) => `      ${c}\n`).join('')}`;
+}
