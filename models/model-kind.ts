@@ -163,9 +163,10 @@ export interface HostIO {
   stream(statement: Sql, options?: { batchSize?: number }): AsyncIterable<Readonly<Record<string, unknown>>[]>;
   /**
    * Columns of a table, or undefined when it does not exist: how a host step learns whether a previous build left a
-   * table behind. The engine always provides it; it is optional only so that hand-made test doubles may leave it out.
+   * table behind. Required: a runner that could not tell made identity fail while report and audiences silently
+   * dropped their history.
    */
-  columns?(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
+  columns(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
 }
 
 /** A companion table of a model: where this build writes it, and its visible version (see CompileContext.companion). */

@@ -254,7 +254,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
           ].join('\n'),
           run: async (io) => {
             const runAt = d.timestampLiteral(new Date());
-            const previous = !context.fullRefresh && (await io.columns?.(history.current)) !== undefined;
+            const previous = !context.fullRefresh && (await io.columns(history.current)) !== undefined;
             await io.execute(historySql(spec, context, tables, previous, runAt));
             await io.execute(outputSql(spec, context, tables));
             await io.execute(reportSql(spec, context, tables, runAt));

@@ -38,7 +38,6 @@ export function previousStep(d: Dialect, t: IdentityTables, fullRefresh: boolean
     label: 'previous ids',
     describe: `When ${d.table(t.map.current).text} exists (a previous build), its ids are carried over:\n${copy.text};\nOtherwise this is the first build:\n${empty.text};`,
     async run(io: HostIO): Promise<void> {
-      if (!io.columns) throw new Error('the identity model needs to know whether a previous build exists; this runner cannot tell (HostIO.columns is missing)');
       const columns = await io.columns(t.map.current);
       if (!columns) return io.execute(empty);
       const present = new Set(columns.map((c) => d.identifierKey(c.name)));

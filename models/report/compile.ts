@@ -50,7 +50,7 @@ export const report = defineModelKind<ReportSpec>({
           `(${context.fullRefresh ? 'full refresh: previous snapshots are dropped' : 'starting empty when there are none yet'}).`,
         ].join('\n'),
         run: async (io) => {
-          const previous = !context.fullRefresh && (await io.columns?.(snapshots.current)) !== undefined;
+          const previous = !context.fullRefresh && (await io.columns(snapshots.current)) !== undefined;
           await io.execute(snapshotsSql(b, snapshots, previous));
         },
       });
