@@ -12,8 +12,9 @@ import { staging } from './staging/compile.js';
  * Every model kind, one line each. Adding a kind:
  *  1. models/<kind>/schema.ts (zod: the kind's own YAML fields) and compile.ts (`defineModelKind({…})`);
  *  2. one line below;
- *  3. golden SQL cases under test/golden/cases/ for the kind, executed on DuckDB and Postgres by test/golden;
- *     the registry test counts the kinds.
+ *  3. a model of the kind in the golden fixture (test/fixtures/shop-mini/models/): test/golden/golden.test.ts
+ *     compiles it for every dialect into test/golden/<model>/<dialect>.sql and runs it on DuckDB and PostgreSQL;
+ *     test/registry.test.ts fails while a models/<kind>/ folder is not registered here.
  */
 export const MODEL_KINDS: readonly RegisteredKind[] = [staging, sqlModel, identity, customers, rfm, ltv, audiences, report];
 

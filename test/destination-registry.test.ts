@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DESTINATIONS, destinationType } from '../destinations/index.js';
 import { SYNC_MODES } from '../destinations/destination.js';
@@ -19,5 +21,13 @@ describe('destination registry', () => {
       expect(typeof d.emulator.start, d.type).toBe('function');
       expect(typeof d.emulator.sandboxConfig, d.type).toBe('function');
     }
+  });
+
+  it('registers every destination folder (destinations/<type>/adapter.ts), so that none drops out of the contract suite unnoticed', () => {
+    const root = join(import.meta.dirname, '../destinations');
+    const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'adapter.ts')));
+    expect(folders.length).toBeGreaterThan(0);
+    // The folder is the type's name, with `-` for `_` (google_ads → destinations/google-ads/).
+    expect(DESTINATIONS.map((d) => d.type.replaceAll('_', '-')).sort()).toEqual(folders.map((f) => f.name).sort());
   });
 });

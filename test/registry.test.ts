@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MODEL_KINDS } from '../models/index.js';
 import { LOGICAL_TYPES } from '../src/dialects/dialect.js';
@@ -25,5 +27,12 @@ describe('registries', () => {
     expect(new Set(kinds).size).toBe(kinds.length);
     for (const expected of ['staging', 'sql', 'customers', 'rfm', 'ltv']) expect(kinds).toContain(expected);
     for (const kind of MODEL_KINDS) expect(kind.summary.length, kind.kind).toBeGreaterThan(10);
+  });
+
+  it('registers every kind folder (models/<kind>/compile.ts), so that no kind drops out of the suites unnoticed', () => {
+    const root = join(import.meta.dirname, '../models');
+    const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'compile.ts')));
+    expect(folders.length).toBeGreaterThan(0);
+    expect(MODEL_KINDS.map((k) => k.kind).sort()).toEqual(folders.map((f) => f.name).sort());
   });
 });
