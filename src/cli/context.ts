@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
@@ -94,9 +94,13 @@ export async function runCommand(options: GlobalOptions, body: (context: Command
   }
 }
 
+/** Writes through a temporary file and a rename, so a reader (a `tideline sync --sandbox` next to a starting
+ * `tideline sandbox`, a scheduler reading sync_results.json) sees the old file or the whole new one, never half. */
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, redactor.scrub(JSON.stringify(value, null, 2)) + '\n');
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, redactor.scrub(JSON.stringify(value, null, 2)) + '\n');
+  await rename(temporary, path);
 }
 
 export function targetDir(project: Project): string {
