@@ -1,16 +1,16 @@
-import { customers } from './customers/compile.js';
-import { audiences } from './audiences/compile.js';
-import { identity } from './identity/compile.js';
-import { ltv } from './ltv/compile.js';
+import { customers } from './customers/kind.js';
+import { audiences } from './audiences/kind.js';
+import { identity } from './identity/kind.js';
+import { ltv } from './ltv/kind.js';
 import type { RegisteredKind } from './model-kind.js';
-import { sqlModel } from './sql/compile.js';
-import { report } from './report/compile.js';
-import { rfm } from './rfm/compile.js';
-import { staging } from './staging/compile.js';
+import { sqlModel } from './sql/kind.js';
+import { report } from './report/kind.js';
+import { rfm } from './rfm/kind.js';
+import { staging } from './staging/kind.js';
 
 /**
  * Every model kind, one line each. Adding a kind:
- *  1. models/<kind>/schema.ts (zod: the kind's own YAML fields) and compile.ts (`defineModelKind({…})`);
+ *  1. models/<kind>/schema.ts (zod: the kind's own YAML fields) and kind.ts (`defineModelKind({…})`);
  *  2. one line below;
  *  3. a model of the kind in the golden fixture (test/fixtures/shop-mini/models/): test/golden/golden.test.ts
  *     compiles it for every dialect into test/golden/<model>/<dialect>.sql and runs it on DuckDB and PostgreSQL;

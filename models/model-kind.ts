@@ -29,9 +29,9 @@ export interface ModelKind<Spec> {
    */
   analyse(spec: Spec, context: AnalyseContext): readonly OutputColumn[] | undefined;
   /** The SQL steps that build the model into `context.output`. Pure: the same spec and context give the same SQL. */
-  compile(spec: Spec, context: CompileContext): ModelPlan;
+  plan(spec: Spec, context: PlanContext): ModelPlan;
   /**
-   * Optional: the companion tables the model keeps beside its own (see CompileContext.companion), declared ahead of
+   * Optional: the companion tables the model keeps beside its own (see PlanContext.companion), declared ahead of
    * the build so that other models and syncs can read `<model>_<suffix>` like any relation: the reference orders the
    * build after this model, and its columns are checked. Columns undefined when they cannot be known before a run.
    */
@@ -109,7 +109,7 @@ export interface AnalyseContext {
   problem(at: Place, message: string, code?: string): void;
 }
 
-export interface CompileContext {
+export interface PlanContext {
   readonly dialect: Dialect;
   /** The model being compiled. */
   readonly name: string;
@@ -169,7 +169,7 @@ export interface HostIO {
   columns(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
 }
 
-/** A companion table of a model: where this build writes it, and its visible version (see CompileContext.companion). */
+/** A companion table of a model: where this build writes it, and its visible version (see PlanContext.companion). */
 export interface CompanionTables {
   readonly build: TableRef;
   readonly current: TableRef;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../destinations/destination.js';
 import { startLinkedInEmulator, type LinkedInEmulator } from '../destinations/linkedin/emulator.js';
 import { startTikTokEmulator, type TikTokEmulator } from '../destinations/tiktok/emulator.js';
-import { runModels } from '../src/build/runner.js';
+import { runModels } from '../src/pipeline/runner.js';
 import { createLogger } from '../src/log/logger.js';
 import { analyseProject } from '../src/project/analyse.js';
 import { loadProject } from '../src/project/loader.js';

@@ -6,7 +6,7 @@ import { e164, GOOGLE, identifier, META } from '../destinations/ads-identifiers.
 import type { Emulator } from '../destinations/destination.js';
 import { startGoogleAdsEmulator, type GoogleAdsEmulator } from '../destinations/google-ads/emulator.js';
 import { startMetaEmulator, type MetaEmulator } from '../destinations/meta/emulator.js';
-import { runModels } from '../src/build/runner.js';
+import { runModels } from '../src/pipeline/runner.js';
 import { createLogger } from '../src/log/logger.js';
 import { analyseProject } from '../src/project/analyse.js';
 import { loadProject } from '../src/project/loader.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
-import { runModels } from '../src/build/runner.js';
+import { runModels } from '../src/pipeline/runner.js';
 import { joinSql, sql } from '../src/dialects/sql.js';
 import { createLogger } from '../src/log/logger.js';
 import { analyseProject } from '../src/project/analyse.js';

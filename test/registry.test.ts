@@ -29,9 +29,9 @@ describe('registries', () => {
     for (const kind of MODEL_KINDS) expect(kind.summary.length, kind.kind).toBeGreaterThan(10);
   });
 
-  it('registers every kind folder (models/<kind>/compile.ts), so that no kind drops out of the suites unnoticed', () => {
+  it('registers every kind folder (models/<kind>/kind.ts), so that no kind drops out of the suites unnoticed', () => {
     const root = join(import.meta.dirname, '../models');
-    const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'compile.ts')));
+    const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'kind.ts')));
     expect(folders.length).toBeGreaterThan(0);
     expect(MODEL_KINDS.map((k) => k.kind).sort()).toEqual(folders.map((f) => f.name).sort());
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModels } from '../src/build/runner.js';
+import { runModels } from '../src/pipeline/runner.js';
 import { sql } from '../src/dialects/sql.js';
 import { createLogger } from '../src/log/logger.js';
 import { analyseProject } from '../src/project/analyse.js';

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModels } from '../../src/build/runner.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import { joinSql, sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
-import { compileModel } from '../../src/build/compile.js';
+import { modelScript } from '../../src/pipeline/script.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { expectGolden } from '../../test/support/golden.js';
 import { runCli } from '../../test/support/cli.js';
@@ -350,7 +350,7 @@ schema: analytics
     it(dialect, async () => {
       const project = await loadProject({ projectDir: root, target: dialect });
       const analysis = analyseWithSources(project, columns, true);
-      expectGolden(join(import.meta.dirname, '../../test/golden/audiences', `${dialect}.sql`), compileModel(project, analysis, project.models.get('segments')!).script);
+      expectGolden(join(import.meta.dirname, '../../test/golden/audiences', `${dialect}.sql`), modelScript(project, analysis, project.models.get('segments')!).script);
     });
   }
 });

@@ -1,6 +1,6 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { sql, type Sql } from '../../src/dialects/sql.js';
-import { readReport, type AudienceReport } from './compile.js';
+import { readReport, type AudienceReport } from './kind.js';
 import type { AudiencesSpec, Channel } from './schema.js';
 
 /**

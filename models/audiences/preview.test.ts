@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { modelCompileContext } from '../../src/build/compile.js';
+import { modelPlanContext } from '../../src/pipeline/script.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import type { Sql } from '../../src/dialects/sql.js';
 import { analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import { tempProject } from '../../test/support/cli.js';
 import { expectGolden } from '../../test/support/golden.js';
-import { membershipSelect } from './compile.js';
+import { membershipSelect } from './kind.js';
 import { readStanding } from './listing.js';
 import { previewAudience, type AudiencesQuery } from './preview.js';
 import type { AudiencesSpec } from './schema.js';
@@ -62,7 +62,7 @@ describe('audience preview and list: the statements sent', () => {
       const query = (name: string): AudiencesQuery => {
         const model = project.models.get(name)!;
         const spec = model.spec as AudiencesSpec;
-        return { model: name, spec, select: membershipSelect(spec, modelCompileContext(project, analysis, model).context) };
+        return { model: name, spec, select: membershipSelect(spec, modelPlanContext(project, analysis, model).context) };
       };
       const sent: Sql[] = [];
       const io = {

@@ -1,6 +1,6 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
-import { HOLDOUT, MEMBERSHIP_COLUMNS, STATUS, TREATMENT } from './compile.js';
+import { HOLDOUT, MEMBERSHIP_COLUMNS, STATUS, TREATMENT } from './kind.js';
 import type { AudiencesSpec, Channel } from './schema.js';
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { asOfSchema } from '../../src/compile/as-of.js';
-import { columnConditionSchema, comparisonShape } from '../../src/compile/conditions.js';
-import { durationSchema, percentSchema } from '../../src/compile/durations.js';
+import { asOfSchema } from '../../src/expressions/as-of.js';
+import { columnConditionSchema, comparisonShape } from '../../src/expressions/conditions.js';
+import { durationSchema, percentSchema } from '../../src/expressions/durations.js';
 import { columnName, objectName } from '../../src/project/names.js';
 
 /** Channels an audience is for; each maps to a consent column of the customers. */

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
 import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
 import type { FieldPath } from '../../src/project/problems.js';
-import { checkComparison, columnConditionSchema, compileComparison, comparisonsIn } from '../../src/compile/conditions.js';
-import type { AnalyseContext, ColumnRef, CompileContext, InputRef, OutputColumn } from '../model-kind.js';
+import { checkComparison, columnConditionSchema, compileComparison, comparisonsIn } from '../../src/expressions/conditions.js';
+import type { AnalyseContext, ColumnRef, PlanContext, InputRef, OutputColumn } from '../model-kind.js';
 
 /**
  * What the customers, rfm and ltv kinds share: the orders they read (any relation — a staging model, an identity
@@ -115,7 +115,7 @@ export const ORDER_COLUMNS = {
  * past date ignores later orders), and matching no exclusion rule. Amounts become decimals (cents): sums are then
  * exact and independent of the order rows are added in, so equal totals stay equal and quintile ties stay stable.
  */
-export function keptOrdersSql(d: Dialect, context: Pick<CompileContext, 'relation' | 'columnsOf'>, orders: OrdersSpec, asOf: Sql, options: { withSource?: boolean; since?: Sql } = {}): Sql {
+export function keptOrdersSql(d: Dialect, context: Pick<PlanContext, 'relation' | 'columnsOf'>, orders: OrdersSpec, asOf: Sql, options: { withSource?: boolean; since?: Sql } = {}): Sql {
   const src = Sql.trusted('src');
   const col = (name: string) => sql`${src}.${d.id(name)}`;
   const typeOf = (column: string) => columnType({ dialect: d, columnsOf: context.columnsOf }, orders.from, column);

@@ -3,7 +3,7 @@ import { LOGICAL_TYPES } from '../../src/dialects/dialect.js';
 import { columnName } from '../../src/project/names.js';
 import { rfmBlockSchema } from '../rfm/schema.js';
 import { ordersSchema, ruleSchema } from './orders.js';
-import { asOfSchema } from '../../src/compile/as-of.js';
+import { asOfSchema } from '../../src/expressions/as-of.js';
 
 /** Consent channels Tideline knows; each becomes a `consent_<channel>` column. */
 export const CONSENT_CHANNELS = ['email', 'sms', 'ads', 'push', 'phone', 'post'] as const;

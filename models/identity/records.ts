@@ -1,6 +1,6 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
-import type { CompileContext } from '../model-kind.js';
+import type { PlanContext } from '../model-kind.js';
 import { normaliseInline, normaliser, type NormaliseOptions } from './normalise.js';
 import { phoneCountry } from './phone-countries.js';
 import type { IdentifierPlan, IdentityPlan, InputPlan } from './plan.js';
@@ -30,7 +30,7 @@ function inputExpression(d: Dialect, input: InputPlan): Sql {
  * Rows: every source read once, in one table. A record is a (source, source id); rows sharing one are the same
  * record (their values all count), rows without an id get no record number and are only counted.
  */
-export function rowsSelect(d: Dialect, plan: IdentityPlan, context: Pick<CompileContext, 'relation'>): Sql {
+export function rowsSelect(d: Dialect, plan: IdentityPlan, context: Pick<PlanContext, 'relation'>): Sql {
   const slots = slotsOf(plan);
   const branches = plan.sources.map((source) => {
     const time = (column: string | undefined) => (column === undefined ? d.cast(Sql.trusted('NULL'), 'timestamp') : d.cast(col(d, 'src', column), 'timestamp'));

@@ -1,6 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
-import type { CompanionTables, CompileContext, Step } from '../model-kind.js';
+import type { CompanionTables, PlanContext, Step } from '../model-kind.js';
 
 /**
  * Every table an identity build touches. Scratch tables live only during the build; the three companions are kept
@@ -40,7 +40,7 @@ export interface IdentityTables {
   readonly report: CompanionTables;
 }
 
-export function identityTables(context: CompileContext, capped: boolean): IdentityTables {
+export function identityTables(context: PlanContext, capped: boolean): IdentityTables {
   const s = (suffix: string) => context.scratch(suffix);
   return {
     prev: s('prev'),

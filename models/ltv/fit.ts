@@ -7,7 +7,7 @@ import { DAYS_PER_UNIT, type TimeUnit } from './schema.js';
 
 /** What the fit step reads and writes, all named by the compiler so the plan stays pure. */
 export interface FitPlan {
-  /** Per customer: frequency, recency_days, age_days, mean_value (see ltv/compile.ts). */
+  /** Per customer: frequency, recency_days, age_days, mean_value (see ltv/kind.ts). */
   readonly summary: TableRef;
   /** Written: one row per distinct (frequency, recency_days, age_days) with the customer-level predictions. */
   readonly scores: TableRef;

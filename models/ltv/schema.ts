@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ordersSchema } from '../customers/orders.js';
-import { asOfSchema } from '../../src/compile/as-of.js';
+import { asOfSchema } from '../../src/expressions/as-of.js';
 
 export const TIME_UNITS = ['day', 'week', 'month'] as const;
 export type TimeUnit = (typeof TIME_UNITS)[number];

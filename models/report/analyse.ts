@@ -1,4 +1,4 @@
-import { checkComparison, type ColumnCondition } from '../../src/compile/conditions.js';
+import { checkComparison, type ColumnCondition } from '../../src/expressions/conditions.js';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import type { AnalyseContext, ColumnRef, InputRef } from '../model-kind.js';

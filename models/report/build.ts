@@ -1,23 +1,23 @@
-import type { ColumnCondition } from '../../src/compile/conditions.js';
-import { compileComparison } from '../../src/compile/conditions.js';
-import type { Duration } from '../../src/compile/durations.js';
+import type { ColumnCondition } from '../../src/expressions/conditions.js';
+import { compileComparison } from '../../src/expressions/conditions.js';
+import type { Duration } from '../../src/expressions/durations.js';
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
-import type { CompileContext } from '../model-kind.js';
+import type { PlanContext } from '../model-kind.js';
 import type { PeriodUnit, ReportSpec } from './schema.js';
 
 /** What every section's SQL builder needs: the dialect, the spec, the compile context and the as-of date. */
 export interface Builder {
   readonly d: Dialect;
   readonly spec: ReportSpec;
-  readonly context: CompileContext;
+  readonly context: PlanContext;
   /** The as-of date as a DATE expression. */
   readonly asOf: Sql;
   /** The kept orders (see `ordersTable`), when the report has orders. */
   readonly orders: TableRef | undefined;
 }
 
-export function builder(spec: ReportSpec, context: CompileContext): Builder {
+export function builder(spec: ReportSpec, context: PlanContext): Builder {
   const d = context.dialect;
   const asOf = spec.as_of ?? (typeof context.vars['as_of'] === 'string' ? context.vars['as_of'] : undefined);
   return { d, spec, context, asOf: asOf ? d.dateLiteral(asOf) : d.currentDate(), orders: spec.orders ? context.scratch('orders') : undefined };

@@ -1,4 +1,4 @@
-import type { Duration } from '../../src/compile/durations.js';
+import type { Duration } from '../../src/expressions/durations.js';
 import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
 import { emptySelect, float, floatLiteral, matured, periodOf, plusDuration, ratio, windowStart, withCtes, type Builder, type ColumnDef } from './build.js';
 import { statusSql } from './kpis.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SHOP, generateShop, PAST_CAMPAIGN } from '../../examples/shop/generate.js';
-import { runModels } from '../../src/build/runner.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';

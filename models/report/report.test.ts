@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileModel } from '../../src/build/compile.js';
-import { runModels } from '../../src/build/runner.js';
+import { modelScript } from '../../src/pipeline/script.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { joinSql, sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -17,11 +17,11 @@ import { expectGolden } from '../../test/support/golden.js';
 import { trackedMeasures } from './analyse.js';
 import { availableKpis, CHANNELS } from './kpis.js';
 import { describeScorecard, readReport, reportTables, type ReportData } from './read.js';
-import { FIXTURE, reportYaml } from './report-fixture.js';
+import { FIXTURE, reportYaml } from '../../test/fixtures/report.js';
 import { newcombe, t975, welch, Z95 } from './stats.js';
 import { reportSchema } from './schema.js';
 
-/** Expected values are worked out by hand from report-fixture.ts; each comment gives the counts behind them. */
+/** Expected values are worked out by hand from test/fixtures/report.ts; each comment gives the counts behind them. */
 
 const close = (actual: number | null | undefined, expected: number, digits = 9) => {
   expect(actual).not.toBeNull();
@@ -373,7 +373,7 @@ schema: analytics
     it(dialect, async () => {
       const project = await loadProject({ projectDir: root, target: dialect });
       const analysis = analyseWithSources(project, columns, true);
-      expectGolden(join(import.meta.dirname, '../../test/golden/report', `${dialect}.sql`), compileModel(project, analysis, project.models.get('shop_report')!).script);
+      expectGolden(join(import.meta.dirname, '../../test/golden/report', `${dialect}.sql`), modelScript(project, analysis, project.models.get('shop_report')!).script);
     });
   }
 });

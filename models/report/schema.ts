@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { columnConditionSchema } from '../../src/compile/conditions.js';
-import { durationSchema } from '../../src/compile/durations.js';
+import { columnConditionSchema } from '../../src/expressions/conditions.js';
+import { durationSchema } from '../../src/expressions/durations.js';
 import { objectName } from '../../src/project/names.js';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ordersSchema } from '../customers/orders.js';
-import { asOfSchema } from '../../src/compile/as-of.js';
+import { asOfSchema } from '../../src/expressions/as-of.js';
 
 /** Scores of a segment on one axis: `5`, `[4, 5]` or `"2-4"`. */
 export const scoresSchema = z.union([

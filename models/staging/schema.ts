@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOGICAL_TYPES } from '../../src/dialects/dialect.js';
-import { TRANSFORM_NAMES } from '../../src/compile/transforms.js';
-import { columnConditionSchema } from '../../src/compile/conditions.js';
+import { TRANSFORM_NAMES } from '../../src/expressions/transforms.js';
+import { columnConditionSchema } from '../../src/expressions/conditions.js';
 import { columnName } from '../../src/project/names.js';
 
 /** One output column: the input column it comes from (or a SQL expression), its type, and clean-ups. */
@@ -32,4 +32,4 @@ export const stagingSchema = z.strictObject({
 export type StagingSpec = z.infer<typeof stagingSchema>;
 
 /** Row conditions are shared with other kinds; these names are kept for the modules that import them from here. */
-export { columnConditionSchema as conditionSchema, COMPARISONS as OPERATORS, type ColumnCondition as Condition } from '../../src/compile/conditions.js';
+export { columnConditionSchema as conditionSchema, COMPARISONS as OPERATORS, type ColumnCondition as Condition } from '../../src/expressions/conditions.js';

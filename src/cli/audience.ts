@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { membershipSelect } from '../../models/audiences/compile.js';
+import { membershipSelect } from '../../models/audiences/kind.js';
 import { readStanding, type ModelStanding } from '../../models/audiences/listing.js';
 import { previewAudience, type AudiencePreview, type AudiencesQuery } from '../../models/audiences/preview.js';
 import type { AudiencesSpec } from '../../models/audiences/schema.js';
-import { modelCompileContext } from '../build/compile.js';
+import { modelPlanContext } from '../pipeline/script.js';
 import type { Analysis } from '../project/analyse.js';
 import { owningModel, type ModelDef, type Project } from '../project/loader.js';
 import { ConfigError } from '../project/problems.js';
@@ -123,7 +123,7 @@ async function unbuiltInputs(project: Project, connection: Connection, model: Mo
 
 function audiencesQuery(project: Project, analysis: Analysis, model: ModelDef): AudiencesQuery {
   const spec = model.spec as AudiencesSpec;
-  return { model: model.name, spec, select: membershipSelect(spec, modelCompileContext(project, analysis, model).context) };
+  return { model: model.name, spec, select: membershipSelect(spec, modelPlanContext(project, analysis, model).context) };
 }
 
 /** Customers' columns masked; the group is Tideline's, not personal. */

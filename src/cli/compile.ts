@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { compileModel } from '../build/compile.js';
+import { modelScript } from '../pipeline/script.js';
 import { selectModels } from '../project/select.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, type GlobalOptions } from './context.js';
 
@@ -21,7 +21,7 @@ export function registerCompile(program: Command): void {
         const dir = join(targetDir(project), 'compiled', project.target.name);
         await mkdir(dir, { recursive: true });
         for (const name of selected) {
-          const compiled = compileModel(project, analysis, project.models.get(name)!);
+          const compiled = modelScript(project, analysis, project.models.get(name)!);
           const file = join(dir, `${name}.sql`);
           await writeFile(file, compiled.script);
           if (options.print) process.stdout.write(compiled.script + '\n');

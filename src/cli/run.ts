@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { reportRejectedLines } from '../build/csv-sources.js';
-import { runModels } from '../build/runner.js';
+import { reportRejectedLines } from '../pipeline/csv-sources.js';
+import { runModels } from '../pipeline/runner.js';
 import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type GlobalOptions } from './context.js';

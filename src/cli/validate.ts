@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compileModel } from '../build/compile.js';
+import { modelScript } from '../pipeline/script.js';
 import { ConfigError, Problems } from '../project/problems.js';
 import { checkApiVersions, parseDay, utcToday } from '../sync/api-versions.js';
 import { checkRemoteFields } from '../sync/remote.js';
@@ -28,7 +28,7 @@ export function registerValidate(program: Command): void {
         const { analysis, connection } = await analyse(context, project, options.offline === true);
         await connection?.close();
         // Compiling every model catches what only the compiler sees, before anything runs.
-        for (const name of project.order) compileModel(project, analysis, project.models.get(name)!);
+        for (const name of project.order) modelScript(project, analysis, project.models.get(name)!);
         if (options.remote) {
           const syncs = [...project.syncs.values()].filter((s) => s.enabled && s.destination.type.remoteFields);
           const sandbox = options.sandbox ? await startEmulators(project, destinationsOf(syncs)) : undefined;

@@ -3,7 +3,7 @@ import { Sql, joinSql, sql } from './sql.js';
 /**
  * The Dialect contract: every difference between warehouses' SQL lives behind this class.
  *
- * Compilers (models/<kind>/compile.ts, the sync planner, the state schema) build SQL only through a Dialect:
+ * Compilers (models/<kind>/kind.ts, the sync planner, the state schema) build SQL only through a Dialect:
  * identifiers through `id`/`table`, values through `literal`/`string`, and everything that differs between warehouses
  * through the methods and function maps below. They may branch on `capabilities`, never on `name`.
  *

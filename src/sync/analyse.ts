@@ -1,5 +1,5 @@
 import type { OutputColumn } from '../../models/model-kind.js';
-import { checkComparison } from '../compile/conditions.js';
+import { checkComparison } from '../expressions/conditions.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Problems } from '../project/problems.js';
 import { didYouMean } from '../project/suggest.js';

@@ -1,4 +1,4 @@
-import { applyTransforms } from '../compile/transforms.js';
+import { applyTransforms } from '../expressions/transforms.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import type { MappedField, SyncDef } from './load.js';

@@ -1,5 +1,5 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
-import { compileComparison } from '../compile/conditions.js';
+import { compileComparison } from '../expressions/conditions.js';
 import { joinSql, Sql, sql } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SYNC_MODES } from '../../destinations/destination.js';
-import { columnConditionSchema } from '../compile/conditions.js';
-import { TRANSFORM_NAMES } from '../compile/transforms.js';
+import { columnConditionSchema } from '../expressions/conditions.js';
+import { TRANSFORM_NAMES } from '../expressions/transforms.js';
 import { objectName } from '../project/names.js';
 
 /**

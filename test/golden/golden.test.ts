@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileModel } from '../../src/build/compile.js';
-import { runModels } from '../../src/build/runner.js';
+import { modelScript } from '../../src/pipeline/script.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { sql } from '../../src/dialects/sql.js';
@@ -26,7 +26,7 @@ for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
     const analysis = analyseWithSources(project, seedSourceColumns(), true);
     for (const model of project.order) {
       it(model, () => {
-        expectGolden(golden(model, dialect), compileModel(project, analysis, project.models.get(model)!).script);
+        expectGolden(golden(model, dialect), modelScript(project, analysis, project.models.get(model)!).script);
       });
     }
   });
@@ -92,7 +92,7 @@ for (const engine of engines()) {
     it('compiles, from the introspected sources, exactly the golden statements', async () => {
       const analysis = await analyseProject(project, connection);
       for (const model of project.order) {
-        expect(compileModel(project, analysis, project.models.get(model)!).script).toBe(readFileSync(golden(model, engine.name), 'utf8'));
+        expect(modelScript(project, analysis, project.models.get(model)!).script).toBe(readFileSync(golden(model, engine.name), 'utf8'));
       }
     });
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileModel } from '../../src/build/compile.js';
+import { modelScript } from '../../src/pipeline/script.js';
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { sql } from '../../src/dialects/sql.js';
@@ -30,18 +30,18 @@ for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
     it('identity_people', async () => {
       const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
       const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      expectGolden(golden('identity_people', dialect), compileModel(project, analysis, project.models.get('people')!).script);
+      expectGolden(golden('identity_people', dialect), modelScript(project, analysis, project.models.get('people')!).script);
     });
     it('identity_people, full refresh', async () => {
       const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
       const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      const script = compileModel(project, analysis, project.models.get('people')!, { fullRefresh: true }).script;
+      const script = modelScript(project, analysis, project.models.get('people')!, { fullRefresh: true }).script;
       expectGolden(golden('identity_people_full_refresh', dialect), script);
     });
     it.runIf(DIALECTS[dialect].functions.jaroWinkler !== null)('identity_people_jw', async () => {
       const project = await loadProject({ projectDir: jaroWinklerFixture(), target: dialect, env: {} });
       const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      expectGolden(golden('identity_people_jw', dialect), compileModel(project, analysis, project.models.get('people')!).script);
+      expectGolden(golden('identity_people_jw', dialect), modelScript(project, analysis, project.models.get('people')!).script);
     });
   });
 }
@@ -124,7 +124,7 @@ for (const engine of engines()) {
 
     it('compiles, from the introspected sources, exactly the golden statements', async () => {
       const analysis = await analyseProject(project, connection);
-      expect(compileModel(project, analysis, project.models.get('people')!).script).toBe(readFileSync(golden('identity_people', engine.name), 'utf8'));
+      expect(modelScript(project, analysis, project.models.get('people')!).script).toBe(readFileSync(golden('identity_people', engine.name), 'utf8'));
     });
 
     it('builds the customers worked out by hand', async () => {

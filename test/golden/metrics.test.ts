@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileModel } from '../../src/build/compile.js';
+import { modelScript } from '../../src/pipeline/script.js';
 import type { DialectName } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { analyseWithSources } from '../../src/project/analyse.js';
@@ -23,7 +23,7 @@ for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
     const analysis = analyseWithSources(project, seedSourceColumns(), true);
     for (const model of project.order) {
       it(model, () => {
-        const script = compileModel(project, analysis, project.models.get(model)!).script;
+        const script = modelScript(project, analysis, project.models.get(model)!).script;
         expectGolden(golden(model, dialect), script);
       });
     }

@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bgnbdCustomerLogLikelihood, conditionalExpectedPurchases, probabilityAlive } from '../../models/ltv/bgnbd.js';
 import { expectedAverageValue } from '../../models/ltv/gamma-gamma.js';
-import { runModels } from '../../src/build/runner.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';

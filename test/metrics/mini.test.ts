@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModels } from '../../src/build/runner.js';
+import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';

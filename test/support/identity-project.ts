@@ -1,4 +1,4 @@
-import { runModels, type ModelResult } from '../../src/build/runner.js';
+import { runModels, type ModelResult } from '../../src/pipeline/runner.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject, type Project } from '../../src/project/loader.js';

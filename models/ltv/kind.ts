@@ -1,8 +1,8 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
 import { analyseOrders, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
-import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
-import { defineModelKind, type CompileContext, type ModelSummary, type OutputColumn, type Step, type SummaryContext } from '../model-kind.js';
+import { analyseAsOf, asOfSql } from '../../src/expressions/as-of.js';
+import { defineModelKind, type PlanContext, type ModelSummary, type OutputColumn, type Step, type SummaryContext } from '../model-kind.js';
 import { runFit, type FitPlan } from './fit.js';
 import { DAYS_PER_UNIT, ltvSchema, type LtvSpec } from './schema.js';
 
@@ -69,7 +69,7 @@ export const ltv = defineModelKind<LtvSpec>({
     return [customerIdType(context, spec.orders), ...HISTORICAL, ...(spec.predictive ? PREDICTIVE : [])];
   },
 
-  compile(spec, context) {
+  plan(spec, context) {
     const d = context.dialect;
     const asOf = asOfSql(d, spec.as_of, context.vars);
     if (!spec.predictive) return { steps: [{ kind: 'sql', label: 'build', sql: d.createTableAs(context.output, historicalSelect(spec, context, asOf, undefined)) }] };
@@ -121,7 +121,7 @@ function valueOf(d: Dialect, spec: LtvSpec): Sql {
  * them): frequency = repeat days, recency_days = first → last day, age_days = first day → calibration end, and
  * mean_value = the mean value of the repeat days (the first purchase is left out, as Gamma-Gamma expects).
  */
-function summarySelect(spec: LtvSpec, context: CompileContext, calibrationEnd: Sql): Sql {
+function summarySelect(spec: LtvSpec, context: PlanContext, calibrationEnd: Sql): Sql {
   const d = context.dialect;
   const c = (name: keyof typeof ORDER_COLUMNS) => d.id(ORDER_COLUMNS[name]);
   const [day, value, first] = [d.id('day'), d.id('value'), d.id('first_day')];
@@ -152,7 +152,7 @@ function periodsSql(d: Dialect, period: LtvSpec['period'], first: Sql, asOf: Sql
   return sql`${d.dateDiff(period === 'year' ? 'year' : period === 'month' ? 'month' : 'day', first, asOf)} + 1`;
 }
 
-function historicalSelect(spec: LtvSpec, context: CompileContext, asOf: Sql, fit: FitPlan | undefined): Sql {
+function historicalSelect(spec: LtvSpec, context: PlanContext, asOf: Sql, fit: FitPlan | undefined): Sql {
   const d = context.dialect;
   const c = (name: keyof typeof ORDER_COLUMNS) => d.id(ORDER_COLUMNS[name]);
   const id = d.id('customer_id');

@@ -1,7 +1,7 @@
 import { indentSql, joinSql, sql } from '../../src/dialects/sql.js';
 import { analyseOrders, customerIdType, keptOrdersSql, ORDER_COLUMNS, ordersInputs } from '../customers/orders.js';
-import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
-import { countsBy } from '../customers/compile.js';
+import { analyseAsOf, asOfSql } from '../../src/expressions/as-of.js';
+import { countsBy } from '../customers/kind.js';
 import { defineModelKind, type ModelSummary, type OutputColumn } from '../model-kind.js';
 import { rfmSchema, type RfmSpec } from './schema.js';
 import { periodStart, scoreSql, scoringProblems, segmentsOf, segmentSql } from './scoring.js';
@@ -35,7 +35,7 @@ export const rfm = defineModelKind<RfmSpec>({
     return [customerIdType(context, spec.orders), ...RFM_OUTPUTS];
   },
 
-  compile(spec, context) {
+  plan(spec, context) {
     const d = context.dialect;
     const c = (name: keyof typeof ORDER_COLUMNS) => d.id(ORDER_COLUMNS[name]);
     const asOf = asOfSql(d, spec.as_of, context.vars);

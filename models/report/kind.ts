@@ -31,7 +31,7 @@ export const report = defineModelKind<ReportSpec>({
     return SCORECARD_COLUMNS;
   },
 
-  compile(spec, context): ModelPlan {
+  plan(spec, context): ModelPlan {
     const d = context.dialect;
     const b = builder(spec, context);
     const t = Object.fromEntries(REPORT_SECTIONS.map((s) => [s, context.companion(s)])) as Record<ReportSection, CompanionTables>;

@@ -49,7 +49,7 @@ export const identity = defineModelKind<IdentitySpec>({
     ];
   },
 
-  compile(spec, context): ModelPlan {
+  plan(spec, context): ModelPlan {
     const d = context.dialect;
     const plan = resolvePlan(spec);
     const t = identityTables(context, cappedIdentifiers(plan).length > 0);

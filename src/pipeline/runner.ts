@@ -5,7 +5,7 @@ import { redactor } from '../log/redact.js';
 import type { Analysis } from '../project/analyse.js';
 import { owningModel, type Project } from '../project/loader.js';
 import { WarehouseError, type Connection } from '../warehouses/connection.js';
-import { compileModel, countRows, type CompiledModel } from './compile.js';
+import { modelScript, countRows, type ModelScript } from './script.js';
 
 export type ModelStatus = 'success' | 'error' | 'skipped';
 
@@ -78,7 +78,7 @@ async function buildSelected(project: Project, connection: Connection, analysis:
   const results: ModelResult[] = [];
   for (const [index, name] of selected.entries()) {
     const model = project.models.get(name)!;
-    const compiled = compileModel(project, analysis, model, { fullRefresh: options.fullRefresh ?? false });
+    const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false });
     options.onModel?.({ model: name, index, total: selected.length, phase: 'start' });
     const blocking = [...new Set(model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)))];
     let result: ModelResult;
@@ -98,7 +98,7 @@ async function buildSelected(project: Project, connection: Connection, analysis:
   return results;
 }
 
-async function buildModel(project: Project, connection: Connection, compiled: CompiledModel, log: Logger): Promise<ModelResult> {
+async function buildModel(project: Project, connection: Connection, compiled: ModelScript, log: Logger): Promise<ModelResult> {
   const d = project.target.dialect;
   const { model } = compiled;
   const started = performance.now();
@@ -132,7 +132,7 @@ async function buildModel(project: Project, connection: Connection, compiled: Co
 }
 
 /** Runs the plan, counts the new table's rows, swaps it in with its companions and drops the scratch tables. */
-async function buildAndSwap(project: Project, connection: Connection, compiled: CompiledModel, log: Logger, rounds: Record<string, number>): Promise<number> {
+async function buildAndSwap(project: Project, connection: Connection, compiled: ModelScript, log: Logger, rounds: Record<string, number>): Promise<number> {
   const d = project.target.dialect;
   await runSteps(hostIO(connection), compiled.plan.steps, compiled.model.name, log, rounds);
   const counted = await connection.query(countRows(project, compiled.build));
@@ -147,7 +147,7 @@ async function buildAndSwap(project: Project, connection: Connection, compiled: 
 }
 
 /** The tables a build works in: the model's and its companions' new tables, then its scratch tables. */
-function workTables(compiled: CompiledModel): TableRef[] {
+function workTables(compiled: ModelScript): TableRef[] {
   return [compiled.build, ...compiled.companions.map((c) => c.build), ...compiled.scratch];
 }
 
@@ -155,7 +155,7 @@ function workTables(compiled: CompiledModel): TableRef[] {
  * The work tables' names in the model schema, where Tideline built before it had a work schema: a build killed then
  * may have left them there, readable, so every build drops them first.
  */
-function earlierWorkTables(project: Project, compiled: CompiledModel): TableRef[] {
+function earlierWorkTables(project: Project, compiled: ModelScript): TableRef[] {
   return workTables(compiled).map((table) => ({ ...table, schema: project.target.schema }));
 }
 
@@ -174,7 +174,7 @@ function hostIO(connection: Connection): HostIO {
 }
 
 /** The kind's own summary (if it has one) and the rounds of repeated steps; a failing summary is logged, not fatal. */
-async function summarise(compiled: CompiledModel, io: HostIO, rounds: Readonly<Record<string, number>>, log: Logger): Promise<ModelSummary | null> {
+async function summarise(compiled: ModelScript, io: HostIO, rounds: Readonly<Record<string, number>>, log: Logger): Promise<ModelSummary | null> {
   const { model, table } = compiled;
   let summary: ModelSummary | null = null;
   if (model.kind.summarise) {

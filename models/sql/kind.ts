@@ -44,7 +44,7 @@ export const sqlModel = defineModelKind<SqlModelSpec>({
       : Object.entries(spec.columns).map(([name, type]) => ({ name, type: type as LogicalType }));
   },
 
-  compile(spec, context) {
+  plan(spec, context) {
     const d = context.dialect;
     let text = '';
     let last = 0;

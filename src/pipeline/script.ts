@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompileContext, ModelPlan, Step } from '../../models/model-kind.js';
+import type { PlanContext, ModelPlan, Step } from '../../models/model-kind.js';
 import type { TableRef } from '../dialects/dialect.js';
 import { Sql, sql } from '../dialects/sql.js';
 import type { Analysis } from '../project/analyse.js';
@@ -15,7 +15,7 @@ export const BUILD_SUFFIX = '__tl_build';
 export const SCRATCH_PREFIX = '__tl_';
 
 /** A model compiled for one target: its plan, the tables it touches, and the full script for `tideline compile`. */
-export interface CompiledModel {
+export interface ModelScript {
   readonly model: ModelDef;
   readonly plan: ModelPlan;
   /** The model's visible table. */
@@ -24,8 +24,8 @@ export interface CompiledModel {
   readonly build: TableRef;
   /** Intermediate tables the plan uses, in the work schema. */
   readonly scratch: readonly TableRef[];
-  /** Tables kept beside the model's own (see CompileContext.companion), swapped in with it. */
-  readonly companions: readonly CompiledCompanion[];
+  /** Tables kept beside the model's own (see PlanContext.companion), swapped in with it. */
+  readonly companions: readonly ScriptCompanion[];
   /** Statements that replace `table` with `build`, after replacing each companion: the model's own table last. */
   readonly swap: readonly Sql[];
   /** The whole build as one readable script. */
@@ -34,7 +34,7 @@ export interface CompiledModel {
   readonly sqlHash: string;
 }
 
-export interface CompiledCompanion {
+export interface ScriptCompanion {
   readonly suffix: string;
   /** The visible table, `<model>_<suffix>`. */
   readonly table: TableRef;
@@ -42,15 +42,15 @@ export interface CompiledCompanion {
   readonly build: TableRef;
 }
 
-export interface CompileOptions {
+export interface ScriptOptions {
   readonly fullRefresh?: boolean;
 }
 
 /** A model's compile context with the scratch and companion tables it handed out, by suffix. */
-export interface ModelCompileContext {
-  readonly context: CompileContext;
+export interface ModelPlanContext {
+  readonly context: PlanContext;
   readonly scratch: ReadonlyMap<string, TableRef>;
-  readonly companions: ReadonlyMap<string, CompiledCompanion>;
+  readonly companions: ReadonlyMap<string, ScriptCompanion>;
 }
 
 /**
@@ -59,14 +59,14 @@ export interface ModelCompileContext {
  * (e.g. `tideline audience preview`, which runs an audience's SELECT as a query) compile with the same context as
  * `tideline run`.
  */
-export function modelCompileContext(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): ModelCompileContext {
+export function modelPlanContext(project: Project, analysis: Analysis, model: ModelDef, options: ScriptOptions = {}): ModelPlanContext {
   const d = project.target.dialect;
   const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
   const build: TableRef = { schema: workSchema, name: `${model.name}${BUILD_SUFFIX}` };
   const scratch = new Map<string, TableRef>();
-  const companions = new Map<string, CompiledCompanion>();
-  const context: CompileContext = {
+  const companions = new Map<string, ScriptCompanion>();
+  const context: PlanContext = {
     dialect: d,
     name: model.name,
     output: build,
@@ -98,12 +98,12 @@ export function modelCompileContext(project: Project, analysis: Analysis, model:
   return { context, scratch, companions };
 }
 
-export function compileModel(project: Project, analysis: Analysis, model: ModelDef, options: CompileOptions = {}): CompiledModel {
+export function modelScript(project: Project, analysis: Analysis, model: ModelDef, options: ScriptOptions = {}): ModelScript {
   const d = project.target.dialect;
-  const { context, scratch, companions } = modelCompileContext(project, analysis, model, options);
+  const { context, scratch, companions } = modelPlanContext(project, analysis, model, options);
   const table = context.current;
   const build = context.output;
-  const plan = model.kind.compile(model.spec, context);
+  const plan = model.kind.plan(model.spec, context);
   const swap = [...[...companions.values()].flatMap((c) => d.replaceTable(c.build, c.table)), ...d.replaceTable(build, table)];
   const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap);
   return {

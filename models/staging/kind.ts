@@ -1,9 +1,9 @@
 import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
-import { applyTransforms, transformProblem, type TransformName } from '../../src/compile/transforms.js';
+import { applyTransforms, transformProblem, type TransformName } from '../../src/expressions/transforms.js';
 import type { FieldPath } from '../../src/project/problems.js';
-import { defineModelKind, type AnalyseContext, type ColumnRef, type CompileContext, type InputRef, type OutputColumn } from '../model-kind.js';
-import { checkComparison, compileComparison } from '../../src/compile/conditions.js';
+import { defineModelKind, type AnalyseContext, type ColumnRef, type PlanContext, type InputRef, type OutputColumn } from '../model-kind.js';
+import { checkComparison, compileComparison } from '../../src/expressions/conditions.js';
 import { stagingSchema, type StagingSpec } from './schema.js';
 
 /** A resolved output column: where it comes from and how it is shaped. */
@@ -87,7 +87,7 @@ export const staging = defineModelKind<StagingSpec>({
     return outputs;
   },
 
-  compile(spec, context): { steps: { kind: 'sql'; label: string; sql: Sql }[] } {
+  plan(spec, context): { steps: { kind: 'sql'; label: string; sql: Sql }[] } {
     const d = context.dialect;
     const inputTypes = new Map((context.columnsOf(spec.from) ?? []).map((c) => [d.identifierKey(c.name), c.type]));
     const plans = columnPlans(spec);

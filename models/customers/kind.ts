@@ -2,11 +2,11 @@ import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { defineModelKind, type AnalyseContext, type ColumnRef, type CompileContext, type InputRef, type ModelSummary, type OutputColumn, type SummaryContext } from '../model-kind.js';
+import { defineModelKind, type AnalyseContext, type ColumnRef, type PlanContext, type InputRef, type ModelSummary, type OutputColumn, type SummaryContext } from '../model-kind.js';
 import { periodStart, scoreSql, scoringProblems, segmentsOf, segmentSql } from '../rfm/scoring.js';
 import { segmentMapProblems } from '../rfm/segments.js';
 import { analyseOrders, analyseRules, columnType, customerIdType, keptOrdersSql, keptSql, ORDER_COLUMNS, ordersInputs, rulesColumns } from './orders.js';
-import { analyseAsOf, asOfSql } from '../../src/compile/as-of.js';
+import { analyseAsOf, asOfSql } from '../../src/expressions/as-of.js';
 import { CONSENT_CHANNELS, customersSchema, type CustomersSpec, type LifecycleSpec } from './schema.js';
 
 const NUMERIC: readonly (LogicalType | undefined)[] = ['integer', 'float', 'decimal'];
@@ -114,7 +114,7 @@ export const customers = defineModelKind<CustomersSpec>({
     return outputs(spec, idColumn);
   },
 
-  compile(spec, context) {
+  plan(spec, context) {
     return { steps: [{ kind: 'sql', label: 'build', sql: context.dialect.createTableAs(context.output, customersSelect(spec, context)) }] };
   },
 
@@ -160,7 +160,7 @@ FROM (
 WHERE ${rank} = 1`;
 }
 
-export function customersSelect(spec: CustomersSpec, context: CompileContext): Sql {
+export function customersSelect(spec: CustomersSpec, context: PlanContext): Sql {
   const d = context.dialect;
   const c = (name: keyof typeof ORDER_COLUMNS) => d.id(ORDER_COLUMNS[name]);
   const asOf = asOfSql(d, spec.as_of, context.vars);
@@ -318,7 +318,7 @@ END`;
 }
 
 /** Latest event per customer and channel (an opt-out wins a tie), pivoted to one boolean column per channel. */
-function consentCtes(d: Dialect, spec: CustomersSpec, context: CompileContext): [string, Sql][] {
+function consentCtes(d: Dialect, spec: CustomersSpec, context: PlanContext): [string, Sql][] {
   const consent = spec.consent!;
   const e = Sql.trusted('ev');
   const col = (name: string) => sql`${e}.${d.id(name)}`;

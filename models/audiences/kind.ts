@@ -1,8 +1,8 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
-import { analyseAsOf, asOfSql, type AsOf } from '../../src/compile/as-of.js';
-import { checkComparison, compileComparison, comparisonsIn } from '../../src/compile/conditions.js';
-import type { Duration } from '../../src/compile/durations.js';
+import { analyseAsOf, asOfSql, type AsOf } from '../../src/expressions/as-of.js';
+import { checkComparison, compileComparison, comparisonsIn } from '../../src/expressions/conditions.js';
+import type { Duration } from '../../src/expressions/durations.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import {
@@ -10,7 +10,7 @@ import {
   type AnalyseContext,
   type ColumnRef,
   type CompanionTables,
-  type CompileContext,
+  type PlanContext,
   type InputRef,
   type ModelSummary,
   type OutputColumn,
@@ -227,7 +227,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
     return analyseAudiences(spec, context);
   },
 
-  compile(spec, context) {
+  plan(spec, context) {
     const d = context.dialect;
     const members = context.scratch('members');
     const history = context.companion('history');
@@ -382,14 +382,14 @@ interface Compiler {
   readonly fields: Map<string, Field>;
   readonly key: Sql;
   readonly asOf: Sql;
-  readonly context: CompileContext;
+  readonly context: PlanContext;
   /** Per-customer CTEs of event and percentile conditions, in order. */
   readonly ctes: { name: string; body: Sql }[];
 }
 
 
 /** The SELECT producing every membership row (one per audience and qualifying customer). */
-export function membershipSelect(spec: AudiencesSpec, context: CompileContext): Sql {
+export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql {
   const d = context.dialect;
   const fields = fieldsOf(spec, d, context.columnsOf);
   if (!fields) throw new Error('audiences compiled without the columns of their relations; analysis should have reported it');
@@ -598,7 +598,7 @@ interface BuildTables {
  * `<name>_history`: one row per stay of a customer in an audience (entered_at, exited_at NULL while still in).
  * Members in the holdout are in the audience: they enter and leave like the others.
  */
-function historySql(spec: AudiencesSpec, context: CompileContext, t: BuildTables, previous: boolean, runAt: Sql): Sql {
+function historySql(spec: AudiencesSpec, context: PlanContext, t: BuildTables, previous: boolean, runAt: Sql): Sql {
   const d = context.dialect;
   const key = d.id(spec.key);
   const member = sql`m.audience_status = ${d.literal(STATUS.member)}`;
@@ -623,7 +623,7 @@ ${entries}
 }
 
 /** The model's table: every membership row with the time its member entered the audience (NULL for non-members). */
-function outputSql(spec: AudiencesSpec, context: CompileContext, t: BuildTables): Sql {
+function outputSql(spec: AudiencesSpec, context: PlanContext, t: BuildTables): Sql {
   const d = context.dialect;
   const fields = fieldsOf(spec, d, context.columnsOf)!;
   const key = fields.get(d.identifierKey(spec.key))!;
@@ -642,7 +642,7 @@ LEFT JOIN ${d.table(t.history.build)} AS h ON h.audience = m.audience AND h.${d.
 }
 
 /** `<name>_report`: per audience and run, its sizes and how many entered and left. */
-function reportSql(spec: AudiencesSpec, context: CompileContext, t: BuildTables, runAt: Sql): Sql {
+function reportSql(spec: AudiencesSpec, context: PlanContext, t: BuildTables, runAt: Sql): Sql {
   const d = context.dialect;
   const count = (condition: Sql) => sql`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
   const names = joinSql(spec.audiences.map((a) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel`), Sql.trusted('\n  UNION ALL '));
