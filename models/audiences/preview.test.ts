@@ -7,7 +7,7 @@ import { analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import { tempProject } from '../../test/support/cli.js';
 import { expectGolden } from '../../test/support/golden.js';
-import { membershipSelect } from './kind.js';
+import { membershipSelect } from './membership.js';
 import { readStanding } from './listing.js';
 import { previewAudience, type AudiencesQuery } from './preview.js';
 import type { AudiencesSpec } from './schema.js';

@@ -1,6 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
-import { HOLDOUT, MEMBERSHIP_COLUMNS, STATUS, TREATMENT } from './kind.js';
+import { HOLDOUT, TREATMENT } from './holdout.js';
+import { MEMBERSHIP_COLUMNS, STATUS } from './membership.js';
 import type { AudiencesSpec, Channel } from './schema.js';
 
 /**
