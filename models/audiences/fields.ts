@@ -1,4 +1,5 @@
 import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
+import { sql, type Sql } from '../../src/dialects/sql.js';
 import type { AsOf } from '../../src/expressions/as-of.js';
 import type { OutputColumn } from '../model-kind.js';
 import type { AudiencesSpec, Channel } from './schema.js';
@@ -7,8 +8,8 @@ import type { AudiencesSpec, Channel } from './schema.js';
 
 export interface Field {
   readonly name: string;
-  /** Alias of the relation in the base CTE: `b` or `j<i>`. */
-  readonly alias: string;
+  /** Alias of the relation in the base CTE: `b` or `j<i>` (see relationAlias). */
+  readonly alias: Sql;
   readonly type: LogicalType | undefined;
 }
 
@@ -20,10 +21,19 @@ export function fieldsOf(spec: AudiencesSpec, d: Dialect, columnsOf: (relation: 
     if (!columns) return undefined;
     for (const column of columns) {
       const key = d.identifierKey(column.name);
-      if (!fields.has(key)) fields.set(key, { name: column.name, alias: i === 0 ? 'b' : `j${i - 1}`, type: column.type });
+      if (!fields.has(key)) fields.set(key, { name: column.name, alias: relationAlias(d, i), type: column.type });
     }
   }
   return fields;
+}
+
+/**
+ * Alias in the base CTE of relation `index` of [customers, ...join]: `b` for the customers, `j0`, `j1`, … for the
+ * joined ones. Unquoted like the membership SELECT's other aliases, which it writes as plain text (`b.`, `base.`);
+ * only the number varies, and it enters through a literal.
+ */
+export function relationAlias(d: Dialect, index: number): Sql {
+  return index === 0 ? sql`b` : sql`j${d.literal(index - 1)}`;
 }
 
 /** The audiences' as-of date: their own `as_of`, else the project's `vars.as_of` when defined, else today. */

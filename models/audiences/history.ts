@@ -1,5 +1,5 @@
 import type { TableRef } from '../../src/dialects/dialect.js';
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import type { CompanionTables, PlanContext, Step } from '../model-kind.js';
 import { fieldsOf } from './fields.js';
 import { HOLDOUT } from './holdout.js';
@@ -13,7 +13,7 @@ import type { AudiencesSpec } from './schema.js';
  */
 
 /** Stands for the run's timestamp in compiled scripts; the build uses the actual time, one literal per run. */
-const RUN_TIME = Sql.trusted(':run_time');
+const RUN_TIME = sql`:run_time`;
 
 export interface BuildTables {
   readonly members: TableRef;
@@ -103,7 +103,7 @@ LEFT JOIN ${d.table(t.history.build)} AS h ON h.audience = m.audience AND h.${d.
 function reportSql(spec: AudiencesSpec, context: PlanContext, t: BuildTables, runAt: Sql): Sql {
   const d = context.dialect;
   const count = (condition: Sql) => sql`SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
-  const names = joinSql(spec.audiences.map((a) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel`), Sql.trusted('\n  UNION ALL '));
+  const names = joinSql(spec.audiences.map((a) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel`), sql`\n  UNION ALL `);
   const isMember = sql`audience_status = ${d.literal(STATUS.member)}`;
   return d.createTableAs(
     t.report.build,

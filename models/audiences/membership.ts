@@ -1,11 +1,11 @@
 import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
-import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { indentSql, joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { asOfSql } from '../../src/expressions/as-of.js';
 import { compileComparison } from '../../src/expressions/conditions.js';
 import type { Duration } from '../../src/expressions/durations.js';
 import type { PlanContext } from '../model-kind.js';
 import { audienceOrder, whereOf } from './conditions.js';
-import { consentColumn, effectiveAsOf, fieldsOf, type Field } from './fields.js';
+import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } from './fields.js';
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
 import type { AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
 
@@ -40,12 +40,12 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
 
   const keyField = fields.get(d.identifierKey(spec.key))!;
   const others = [...fields.values()].filter((f) => f !== keyField);
-  const baseColumns = joinSql([sql`b.${d.id(keyField.name)}`, ...others.map((f) => sql`${Sql.trusted(f.alias)}.${d.id(f.name)}`)]);
+  const baseColumns = joinSql([sql`b.${d.id(keyField.name)}`, ...others.map((f) => sql`${f.alias}.${d.id(f.name)}`)]);
   const joins = spec.join.map((relation, i) => {
-    const alias = Sql.trusted(`j${i}`);
+    const alias = relationAlias(d, i + 1);
     return sql`\nLEFT JOIN ${context.relation(relation)} AS ${alias} ON ${alias}.${c.key} = b.${c.key}`;
   });
-  const base = sql`SELECT ${baseColumns}\nFROM ${context.relation(spec.customers)} AS b${joinSql(joins, Sql.trusted(''))}`;
+  const base = sql`SELECT ${baseColumns}\nFROM ${context.relation(spec.customers)} AS b${joinSql(joins, sql``)}`;
 
   const audienceCtes: Sql[] = [];
   for (const i of audienceOrder(spec)) {
@@ -54,11 +54,11 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     const joinsOfAudience: Sql[] = [];
     const where = condition ? compileCondition(c, condition, `${i}`, joinsOfAudience) : undefined;
     const parts: Sql[] = [];
-    if (where) parts.push(sql`SELECT base.${c.key} AS k FROM ${d.id('base')} AS base${joinSql(joinsOfAudience, Sql.trusted(''))}\nWHERE ${where}`);
+    if (where) parts.push(sql`SELECT base.${c.key} AS k FROM ${d.id('base')} AS base${joinSql(joinsOfAudience, sql``)}\nWHERE ${where}`);
     for (const name of audience.include ?? []) parts.push(sql`SELECT k FROM ${d.id(`a_${indexOf(spec, name)}`)}`);
     const excluded = (audience.exclude ?? []).map((name) => sql`\n  AND NOT EXISTS (SELECT 1 FROM ${d.id(`a_${indexOf(spec, name)}`)} AS x WHERE x.k = u.k)`);
     audienceCtes.push(
-      sql`${d.id(`a_${i}`)} AS (\n  SELECT DISTINCT u.k FROM (\n${indentSql(joinSql(parts, Sql.trusted('\nUNION ALL\n')), 4)}\n  ) AS u\n  WHERE u.k IS NOT NULL${joinSql(excluded, Sql.trusted(''))}\n)`,
+      sql`${d.id(`a_${i}`)} AS (\n  SELECT DISTINCT u.k FROM (\n${indentSql(joinSql(parts, sql`\nUNION ALL\n`), 4)}\n  ) AS u\n  WHERE u.k IS NOT NULL${joinSql(excluded, sql``)}\n)`,
     );
   }
 
@@ -66,23 +66,23 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     spec.audiences.map(
       (a, i) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, k FROM ${d.id(`a_${i}`)}`,
     ),
-    Sql.trusted('\nUNION ALL\n'),
+    sql`\nUNION ALL\n`,
   );
   const consented = sql`CASE e.audience${joinSql(
     spec.audiences.map((a) => {
       const column = a.require_consent ? consentColumn(spec, a.channel) : null;
       return sql`\n    WHEN ${d.literal(a.name)} THEN ${column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`}`;
     }),
-    Sql.trusted(''),
+    sql``,
   )}\n  END`;
   const caps = Object.entries(spec.pressure);
   const cap = caps.length
     ? sql`CASE r.channel${joinSql(
         caps.map(([channel, p]) => sql` WHEN ${d.literal(channel)} THEN ${d.literal(p!.max)}`),
-        Sql.trusted(''),
+        sql``,
       )} END`
     : undefined;
-  const status = sql`CASE WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : Sql.trusted('')} ELSE ${d.literal(STATUS.member)} END`;
+  const status = sql`CASE WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
 
   const ctes: Sql[] = [
     sql`${d.id('base')} AS (\n${indentSql(base)}\n)`,
@@ -99,8 +99,8 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     sql`r.channel AS ${d.id('audience_channel')}`,
     sql`r.priority AS ${d.id('audience_priority')}`,
     sql`base.*`,
-  ], Sql.trusted(',\n  '));
-  return sql`WITH ${joinSql(ctes, Sql.trusted(',\n'))}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k`;
+  ], sql`,\n  `);
+  return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k`;
 }
 
 function indexOf(spec: AudiencesSpec, name: string): number {
@@ -111,8 +111,8 @@ function indexOf(spec: AudiencesSpec, name: string): number {
 
 function compileCondition(c: Compiler, condition: Condition, path: string, joins: Sql[]): Sql {
   const { d } = c;
-  if ('all' in condition) return sql`(${joinSql(condition.all.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), Sql.trusted(' AND '))})`;
-  if ('any' in condition) return sql`(${joinSql(condition.any.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), Sql.trusted(' OR '))})`;
+  if ('all' in condition) return sql`(${joinSql(condition.all.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), sql` AND `)})`;
+  if ('any' in condition) return sql`(${joinSql(condition.any.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), sql` OR `)})`;
   if ('not' in condition) return sql`NOT ${compileCondition(c, condition.not, `${path}_n`, joins)}`;
   // Leaves are two-valued: an unknown (NULL) comparison is false, so `not` of it is true.
   if ('in_audience' in condition) return sql`EXISTS (SELECT 1 FROM ${c.d.id(`a_${indexOf(c.spec, condition.in_audience)}`)} AS m WHERE m.k = base.${c.key})`;
@@ -145,10 +145,10 @@ function fieldCondition(c: Compiler, condition: FieldCondition): Sql {
   return compileComparison(d, expr, condition, type);
 }
 
-function countTest(n: Sql, count: CountCondition | undefined, did: boolean): Sql {
+function countTest(d: Dialect, n: Sql, count: CountCondition | undefined, did: boolean): Sql {
   if (!count) return did ? sql`${n} >= 1` : sql`${n} = 0`;
   const [op, value] = Object.entries(count)[0] as [keyof CountCondition, number];
-  const v = Sql.trusted(String(value));
+  const v = d.literal(value);
   return { equals: sql`${n} = ${v}`, gt: sql`${n} > ${v}`, gte: sql`${n} >= ${v}`, lt: sql`${n} < ${v}`, lte: sql`${n} <= ${v}` }[op];
 }
 
@@ -170,16 +170,16 @@ function eventCondition(c: Compiler, condition: EventCondition, name: string, jo
     const nextFilters: Sql[] = [sql`nx.${d.id(other.customer)} = ev.${d.id(table.customer)}`, sql`${nextTime} > ${thisTime}`, sql`${d.cast(nextTime, 'date')} <= ${c.asOf}`];
     if (next.within) nextFilters.push(sql`${nextTime} <= ${d.dateAdd(thisTime, d.literal(next.within.amount), next.within.unit, 'timestamp')}`);
     for (const w of next.where ?? []) nextFilters.push(compileComparison(d, sql`nx.${d.id(w.column)}`, w, typeOf(other.from, w.column)));
-    filters.push(sql`NOT EXISTS (SELECT 1 FROM ${context.relation(other.from)} AS nx WHERE ${joinSql(nextFilters, Sql.trusted(' AND '))})`);
+    filters.push(sql`NOT EXISTS (SELECT 1 FROM ${context.relation(other.from)} AS nx WHERE ${joinSql(nextFilters, sql` AND `)})`);
   }
   const counted = condition.distinct ? sql`COUNT(DISTINCT ev.${d.id(condition.distinct)})` : sql`COUNT(*)`;
   c.ctes.push({
     name,
-    body: sql`SELECT ev.${d.id(table.customer)} AS k, ${counted} AS n\nFROM ${context.relation(table.from)} AS ev\nWHERE ${joinSql(filters, Sql.trusted('\n  AND '))}\nGROUP BY ev.${d.id(table.customer)}`,
+    body: sql`SELECT ev.${d.id(table.customer)} AS k, ${counted} AS n\nFROM ${context.relation(table.from)} AS ev\nWHERE ${joinSql(filters, sql`\n  AND `)}\nGROUP BY ev.${d.id(table.customer)}`,
   });
   const alias = c.d.id(name);
   joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
-  return countTest(sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
+  return countTest(d, sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
 }
 
 function percentileCondition(c: Compiler, condition: PercentileCondition, name: string, joins: Sql[]): Sql {
@@ -189,7 +189,7 @@ function percentileCondition(c: Compiler, condition: PercentileCondition, name: 
   const { expr } = field(c, condition.by);
   c.ctes.push({
     name,
-    body: sql`SELECT base.${c.key} AS k, ROW_NUMBER() OVER (ORDER BY ${expr} ${Sql.trusted(top ? 'DESC' : 'ASC')}, base.${c.key}) AS rn, COUNT(*) OVER () AS n\nFROM ${c.d.id('base')} AS base\nWHERE ${expr} IS NOT NULL`,
+    body: sql`SELECT base.${c.key} AS k, ROW_NUMBER() OVER (ORDER BY ${expr} ${top ? sql`DESC` : sql`ASC`}, base.${c.key}) AS rn, COUNT(*) OVER () AS n\nFROM ${c.d.id('base')} AS base\nWHERE ${expr} IS NOT NULL`,
   });
   const alias = c.d.id(name);
   joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
