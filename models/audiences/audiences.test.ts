@@ -6,8 +6,7 @@ import { joinSql, sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
 import { modelScript } from '../../src/pipeline/script.js';
-import { DIALECTS } from '../../src/dialects/registry.js';
-import { expectGolden } from '../../test/support/golden.js';
+import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
 import { runCli } from '../../test/support/cli.js';
 import { loadProject } from '../../src/project/loader.js';
 import type { Connection, Value } from '../../src/warehouses/connection.js';
@@ -346,7 +345,8 @@ schema: analytics
 `;
   const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/audiences.yml': audiencesYaml('raw') });
   const columns = new Map(Object.entries(TABLES).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
-  for (const dialect of Object.keys(DIALECTS)) {
+  // The dialects no test executes; DuckDB and PostgreSQL build the same model above, against results worked out by hand.
+  for (const dialect of GOLDEN_DIALECTS) {
     it(dialect, async () => {
       const project = await loadProject({ projectDir: root, target: dialect });
       const analysis = analyseWithSources(project, columns, true);

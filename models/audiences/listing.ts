@@ -1,12 +1,51 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { sql, type Sql } from '../../src/dialects/sql.js';
-import { readReport, type AudienceReport } from './kind.js';
+import type { SummaryContext } from '../model-kind.js';
 import type { AudiencesSpec, Channel } from './schema.js';
 
 /**
  * `tideline audience list`: every audience of an audiences model with its size after the last build and how it
- * changed in that build, read from the companions the build keeps (`<model>_report`, `<model>_history`).
+ * changed in that build, read from the companions the build keeps (`<model>_report`, `<model>_history`). The report's
+ * reader also gives the model's summary after a build.
  */
+
+/** One audience's line of `<name>_report`: its sizes after the last build and its moves in that build. */
+export interface AudienceReport {
+  readonly audience: string;
+  readonly channel: string;
+  readonly builtAt: Date | null;
+  readonly members: number;
+  readonly holdout: number;
+  readonly noConsent: number;
+  readonly capped: number;
+  readonly entered: number;
+  readonly exited: number;
+}
+
+export async function readReport(io: Pick<SummaryContext['io'], 'query'>, d: Dialect, report: TableRef): Promise<AudienceReport[]> {
+  const rows = await io.query(sql`SELECT * FROM ${d.table(report)} ORDER BY audience`);
+  return rows.map((r) => ({
+    audience: String(r['audience']),
+    channel: String(r['channel']),
+    builtAt: r['built_at'] instanceof Date ? r['built_at'] : null,
+    members: Number(r['members']),
+    holdout: Number(r['holdout']),
+    noConsent: Number(r['no_consent']),
+    capped: Number(r['capped']),
+    entered: Number(r['entered']),
+    exited: Number(r['exited']),
+  }));
+}
+
+/** A marketer's sentence for one audience. */
+export function describeAudience(r: AudienceReport): string {
+  const n = (x: number) => x.toLocaleString('en');
+  const parts = [`${r.audience} (${r.channel}): ${n(r.members)} members (+${n(r.entered)} / −${n(r.exited)} this run)`];
+  if (r.holdout) parts.push(`${n(r.holdout)} held out`);
+  if (r.noConsent) parts.push(`${n(r.noConsent)} left out without ${r.channel} consent`);
+  if (r.capped) parts.push(`${n(r.capped)} dropped by marketing pressure`);
+  return parts.join(', ');
+}
 
 export interface ListingIO {
   query(statement: Sql): Promise<Readonly<Record<string, unknown>>[]>;

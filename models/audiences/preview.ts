@@ -1,6 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { indentSql, joinSql, Sql, sql } from '../../src/dialects/sql.js';
-import { HOLDOUT, MEMBERSHIP_COLUMNS, STATUS, TREATMENT } from './kind.js';
+import { indentSql, joinSql, sql, type Sql } from '../../src/dialects/sql.js';
+import { HOLDOUT, TREATMENT } from './holdout.js';
+import { MEMBERSHIP_COLUMNS, STATUS } from './membership.js';
 import type { AudiencesSpec, Channel } from './schema.js';
 
 /**
@@ -105,13 +106,15 @@ export async function previewAudience(
   };
 }
 
-/** Memberships of the model as a subquery named `alias`. */
-function memberships(query: AudiencesQuery, alias: string): Sql {
-  return sql`(\n${indentSql(query.select, 4)}\n  ) AS ${Sql.trusted(alias)}`;
+/**
+ * Memberships of the model as a subquery named `alias`. Aliases here are fixed words of this file (sql`q`), written
+ * unquoted as in the rest of its queries (`q.`, `m.`).
+ */
+function memberships(query: AudiencesQuery, alias: Sql): Sql {
+  return sql`(\n${indentSql(query.select, 4)}\n  ) AS ${alias}`;
 }
 
-function isMember(d: Dialect, alias: string, audience?: string): Sql {
-  const a = Sql.trusted(alias);
+function isMember(d: Dialect, a: Sql, audience?: string): Sql {
   const status = sql`${a}.${d.id('audience_status')} = ${d.string(STATUS.member)}`;
   return audience === undefined ? status : sql`${a}.${d.id('audience')} = ${d.string(audience)} AND ${status}`;
 }
@@ -124,10 +127,10 @@ function countsSql(d: Dialect, own: AudiencesQuery, audience: string): Sql {
   const key = d.id(own.spec.key);
   const columns = ['audience', 'audience_status', 'audience_group'].map((c) => sql`m.${d.id(c)}`);
   return sql`WITH m AS (
-  SELECT * FROM ${memberships(own, 'q')}
+  SELECT * FROM ${memberships(own, sql`q`)}
 ),
 t AS (
-  SELECT DISTINCT m.${key} AS k FROM m WHERE ${isMember(d, 'm', audience)}
+  SELECT DISTINCT m.${key} AS k FROM m WHERE ${isMember(d, sql`m`, audience)}
 )
 SELECT ${joinSql(columns)}, COUNT(*) AS ${d.id('n')}, COUNT(t.k) AS ${d.id('shared')}
 FROM m LEFT JOIN t ON t.k = m.${key}
@@ -136,23 +139,23 @@ GROUP BY ${joinSql(columns)}`;
 
 /** Members of each audience of `other` who are members of `audience` too; keys compared as text across models. */
 function overlapSql(d: Dialect, own: AudiencesQuery, audience: string, other: AudiencesQuery): Sql {
-  const text = (alias: string, key: string) => d.cast(sql`${Sql.trusted(alias)}.${d.id(key)}`, 'string');
+  const text = (alias: Sql, key: string) => d.cast(sql`${alias}.${d.id(key)}`, 'string');
   return sql`WITH t AS (
-  SELECT DISTINCT ${text('q', own.spec.key)} AS k FROM ${memberships(own, 'q')}
-  WHERE ${isMember(d, 'q', audience)}
+  SELECT DISTINCT ${text(sql`q`, own.spec.key)} AS k FROM ${memberships(own, sql`q`)}
+  WHERE ${isMember(d, sql`q`, audience)}
 ),
 o AS (
-  SELECT * FROM ${memberships(other, 'p')}
+  SELECT * FROM ${memberships(other, sql`p`)}
 )
 SELECT o.${d.id('audience')} AS ${d.id('audience')}, COUNT(*) AS ${d.id('shared')}
-FROM o JOIN t ON t.k = ${text('o', other.spec.key)}
-WHERE ${isMember(d, 'o')}
+FROM o JOIN t ON t.k = ${text(sql`o`, other.spec.key)}
+WHERE ${isMember(d, sql`o`)}
 GROUP BY o.${d.id('audience')}`;
 }
 
 function samplesSql(d: Dialect, own: AudiencesQuery, audience: string, limit: number): Sql {
-  return sql`SELECT * FROM ${memberships(own, 'q')}
-WHERE ${isMember(d, 'q', audience)}
+  return sql`SELECT * FROM ${memberships(own, sql`q`)}
+WHERE ${isMember(d, sql`q`, audience)}
 ORDER BY q.${d.id(own.spec.key)}
 LIMIT ${d.literal(Math.floor(limit))}`;
 }

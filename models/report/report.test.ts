@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelScript } from '../../src/pipeline/script.js';
 import { runModels } from '../../src/pipeline/runner.js';
-import { DIALECTS } from '../../src/dialects/registry.js';
 import { joinSql, sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
@@ -13,7 +12,7 @@ import type { LogicalType } from '../../src/dialects/dialect.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
-import { expectGolden } from '../../test/support/golden.js';
+import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
 import { trackedMeasures } from './analyse.js';
 import { availableKpis, CHANNELS } from './kpis.js';
 import { describeScorecard, readReport, reportTables, type ReportData } from './read.js';
@@ -369,7 +368,8 @@ schema: analytics
 `;
   const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/report.yml': reportYaml('raw') });
   const columns = new Map(Object.entries(FIXTURE).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
-  for (const dialect of Object.keys(DIALECTS)) {
+  // The dialects no test executes; DuckDB and PostgreSQL build the same model above, against results worked out by hand.
+  for (const dialect of GOLDEN_DIALECTS) {
     it(dialect, async () => {
       const project = await loadProject({ projectDir: root, target: dialect });
       const analysis = analyseWithSources(project, columns, true);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { membershipSelect } from '../../models/audiences/kind.js';
+import { membershipSelect } from '../../models/audiences/membership.js';
 import { readStanding, type ModelStanding } from '../../models/audiences/listing.js';
 import { previewAudience, type AudiencePreview, type AudiencesQuery } from '../../models/audiences/preview.js';
 import type { AudiencesSpec } from '../../models/audiences/schema.js';

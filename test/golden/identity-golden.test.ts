@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelScript } from '../../src/pipeline/script.js';
-import type { DialectName } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import { sql } from '../../src/dialects/sql.js';
 import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
@@ -12,11 +11,12 @@ import type { Connection, Row } from '../../src/warehouses/connection.js';
 import { tempProject } from '../support/cli.js';
 import { SEED_SCHEMA, seedSourceColumns, seedStatements } from '../fixtures/identity-shop/seed.js';
 import { engines, pgUrl } from '../support/engines.js';
-import { expectGolden } from '../support/golden.js';
+import { expectGolden, expectGoldenVariant, GOLDEN_DIALECTS } from '../support/golden.js';
 import { build } from '../support/identity-project.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/identity-shop');
 const golden = (name: string, dialect: string) => join(import.meta.dirname, name, `${dialect}.sql`);
+const variant = (name: string, dialect: string) => join(import.meta.dirname, name, `${dialect}.diff`);
 
 /** The fixture with its fuzzy rule turned into Jaro-Winkler, for the warehouses that have it. */
 function jaroWinklerFixture(): string {
@@ -24,27 +24,41 @@ function jaroWinklerFixture(): string {
   return tempProject({ 'models/people.yml': model }, FIXTURE);
 }
 
-/** Every statement of an identity build, per warehouse (BigQuery and Snowflake are checked this way only). */
-for (const dialect of Object.keys(DIALECTS) as DialectName[]) {
+/** The identity build's script on `dialect`, from the fixture's declared source columns. */
+async function identityScript(dialect: string, options: { fixture?: string; fullRefresh?: boolean } = {}): Promise<string> {
+  const project = await loadProject({ projectDir: options.fixture ?? FIXTURE, target: dialect, env: {} });
+  const analysis = analyseWithSources(project, seedSourceColumns(), true);
+  return modelScript(project, analysis, project.models.get('people')!, { fullRefresh: options.fullRefresh ?? false }).script;
+}
+
+/**
+ * Every statement of an identity build, for the warehouses no test executes (see GOLDEN_DIALECTS). A full refresh
+ * and the Jaro-Winkler rule are kept as what they change in that script: the previous ids, and one comparison.
+ */
+for (const dialect of GOLDEN_DIALECTS) {
   describe(`identity golden SQL: ${dialect}`, () => {
     it('identity_people', async () => {
-      const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
-      const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      expectGolden(golden('identity_people', dialect), modelScript(project, analysis, project.models.get('people')!).script);
+      expectGolden(golden('identity_people', dialect), await identityScript(dialect));
     });
     it('identity_people, full refresh', async () => {
-      const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
-      const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      const script = modelScript(project, analysis, project.models.get('people')!, { fullRefresh: true }).script;
-      expectGolden(golden('identity_people_full_refresh', dialect), script);
+      expectGoldenVariant(variant('identity_people_full_refresh', dialect), await identityScript(dialect), await identityScript(dialect, { fullRefresh: true }));
     });
     it.runIf(DIALECTS[dialect].functions.jaroWinkler !== null)('identity_people_jw', async () => {
-      const project = await loadProject({ projectDir: jaroWinklerFixture(), target: dialect, env: {} });
-      const analysis = analyseWithSources(project, seedSourceColumns(), true);
-      expectGolden(golden('identity_people_jw', dialect), modelScript(project, analysis, project.models.get('people')!).script);
+      expectGoldenVariant(variant('identity_people_jw', dialect), await identityScript(dialect), await identityScript(dialect, { fixture: jaroWinklerFixture() }));
     });
   });
 }
+
+/**
+ * PostgreSQL alone refreshes statistics between steps (Dialect.refreshStatistics): without them its planner
+ * guesses the sizes of the tables just built and picks slow joins. Results do not show it, so the list is pinned.
+ */
+describe('identity on PostgreSQL: statistics of the tables later steps read', () => {
+  it('analyses each table after it is built, inside the rounds of the graph too', async () => {
+    const analysed = [...(await identityScript('postgres')).matchAll(/^ *ANALYZE "idshop__tl_work"\."people__tl_(\w+)";$/gm)].map((m) => m[1]);
+    expect(analysed).toEqual(['prev', 'records', 'values', 'keys', 'groups', 'edges', 'graph', 'graph_next', 'graph', 'labels', 'cut', 'members', 'customers', 'fields']);
+  });
+});
 
 const id = (key: string) => createHash('md5').update(key).digest('hex').slice(0, 16);
 const at = (iso: string) => new Date(iso);
@@ -122,9 +136,10 @@ for (const engine of engines()) {
       await connection.close();
     });
 
-    it('compiles, from the introspected sources, exactly the golden statements', async () => {
+    it('compiles, from the introspected sources, exactly the statements the declared columns give', async () => {
       const analysis = await analyseProject(project, connection);
-      expect(modelScript(project, analysis, project.models.get('people')!).script).toBe(readFileSync(golden('identity_people', engine.name), 'utf8'));
+      const declared = analyseWithSources(project, seedSourceColumns(), true);
+      expect(modelScript(project, analysis, project.models.get('people')!).script).toBe(modelScript(project, declared, project.models.get('people')!).script);
     });
 
     it('builds the customers worked out by hand', async () => {

@@ -123,3 +123,5 @@ WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES (s."id", s."name");
 CAST((now() AT TIME ZONE 'UTC') AS DATE);
 
 (now() AT TIME ZONE 'UTC');
+
+ANALYZE "analytics"."members";

@@ -1,0 +1,198 @@
+import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
+import { indentSql, joinSql, sql, type Sql } from '../../src/dialects/sql.js';
+import { asOfSql } from '../../src/expressions/as-of.js';
+import { compileComparison } from '../../src/expressions/conditions.js';
+import type { Duration } from '../../src/expressions/durations.js';
+import type { PlanContext } from '../model-kind.js';
+import { audienceOrder, whereOf } from './conditions.js';
+import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } from './fields.js';
+import { BUCKETS, bucket, groupExpression } from './holdout.js';
+import type { AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
+
+/**
+ * The membership SELECT: one row per audience and qualifying customer, with the customer's status (member, left out
+ * for consent, capped by marketing pressure) and group. The build stores it; `tideline audience preview` queries it.
+ */
+
+/** Columns the membership table adds before the customer's own columns. */
+export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority', 'audience_entered_at'] as const;
+
+/** `audience_status` values: only `member` rows outside the holdout are ever synced. */
+export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capped' } as const;
+
+interface Compiler {
+  readonly d: Dialect;
+  readonly spec: AudiencesSpec;
+  readonly fields: Map<string, Field>;
+  readonly key: Sql;
+  readonly asOf: Sql;
+  readonly context: PlanContext;
+  /** Per-customer CTEs of event and percentile conditions, in order. */
+  readonly ctes: { name: string; body: Sql }[];
+}
+
+/** The SELECT producing every membership row (one per audience and qualifying customer). */
+export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql {
+  const d = context.dialect;
+  const fields = fieldsOf(spec, d, context.columnsOf);
+  if (!fields) throw new Error('audiences compiled without the columns of their relations; analysis should have reported it');
+  const c: Compiler = { d, spec, fields, key: d.id(spec.key), asOf: asOfSql(d, effectiveAsOf(spec, context.vars), context.vars), context, ctes: [] };
+
+  const keyField = fields.get(d.identifierKey(spec.key))!;
+  const others = [...fields.values()].filter((f) => f !== keyField);
+  const baseColumns = joinSql([sql`b.${d.id(keyField.name)}`, ...others.map((f) => sql`${f.alias}.${d.id(f.name)}`)]);
+  const joins = spec.join.map((relation, i) => {
+    const alias = relationAlias(d, i + 1);
+    return sql`\nLEFT JOIN ${context.relation(relation)} AS ${alias} ON ${alias}.${c.key} = b.${c.key}`;
+  });
+  const base = sql`SELECT ${baseColumns}\nFROM ${context.relation(spec.customers)} AS b${joinSql(joins, sql``)}`;
+
+  const audienceCtes: Sql[] = [];
+  for (const i of audienceOrder(spec)) {
+    const audience = spec.audiences[i]!;
+    const condition = whereOf(audience);
+    const joinsOfAudience: Sql[] = [];
+    const where = condition ? compileCondition(c, condition, `${i}`, joinsOfAudience) : undefined;
+    const parts: Sql[] = [];
+    if (where) parts.push(sql`SELECT base.${c.key} AS k FROM ${d.id('base')} AS base${joinSql(joinsOfAudience, sql``)}\nWHERE ${where}`);
+    for (const name of audience.include ?? []) parts.push(sql`SELECT k FROM ${d.id(`a_${indexOf(spec, name)}`)}`);
+    const excluded = (audience.exclude ?? []).map((name) => sql`\n  AND NOT EXISTS (SELECT 1 FROM ${d.id(`a_${indexOf(spec, name)}`)} AS x WHERE x.k = u.k)`);
+    audienceCtes.push(
+      sql`${d.id(`a_${i}`)} AS (\n  SELECT DISTINCT u.k FROM (\n${indentSql(joinSql(parts, sql`\nUNION ALL\n`), 4)}\n  ) AS u\n  WHERE u.k IS NOT NULL${joinSql(excluded, sql``)}\n)`,
+    );
+  }
+
+  const eligible = joinSql(
+    spec.audiences.map(
+      (a, i) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, k FROM ${d.id(`a_${i}`)}`,
+    ),
+    sql`\nUNION ALL\n`,
+  );
+  const consented = sql`CASE e.audience${joinSql(
+    spec.audiences.map((a) => {
+      const column = a.require_consent ? consentColumn(spec, a.channel) : null;
+      return sql`\n    WHEN ${d.literal(a.name)} THEN ${column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`}`;
+    }),
+    sql``,
+  )}\n  END`;
+  const caps = Object.entries(spec.pressure);
+  const cap = caps.length
+    ? sql`CASE r.channel${joinSql(
+        caps.map(([channel, p]) => sql` WHEN ${d.literal(channel)} THEN ${d.literal(p!.max)}`),
+        sql``,
+      )} END`
+    : undefined;
+  const status = sql`CASE WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
+
+  const ctes: Sql[] = [
+    sql`${d.id('base')} AS (\n${indentSql(base)}\n)`,
+    ...c.ctes.map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
+    ...audienceCtes,
+    sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
+    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.k, ${consented} AS consented\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
+    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
+  ];
+  const output = joinSql([
+    sql`r.audience AS ${d.id('audience')}`,
+    sql`${status} AS ${d.id('audience_status')}`,
+    sql`${groupExpression(d, spec)} AS ${d.id('audience_group')}`,
+    sql`r.channel AS ${d.id('audience_channel')}`,
+    sql`r.priority AS ${d.id('audience_priority')}`,
+    sql`base.*`,
+  ], sql`,\n  `);
+  return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k`;
+}
+
+function indexOf(spec: AudiencesSpec, name: string): number {
+  const i = spec.audiences.findIndex((a) => a.name === name);
+  if (i < 0) throw new Error(`unknown audience ${name} reached the compiler`);
+  return i;
+}
+
+function compileCondition(c: Compiler, condition: Condition, path: string, joins: Sql[]): Sql {
+  const { d } = c;
+  if ('all' in condition) return sql`(${joinSql(condition.all.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), sql` AND `)})`;
+  if ('any' in condition) return sql`(${joinSql(condition.any.map((x, i) => compileCondition(c, x, `${path}_${i}`, joins)), sql` OR `)})`;
+  if ('not' in condition) return sql`NOT ${compileCondition(c, condition.not, `${path}_n`, joins)}`;
+  // Leaves are two-valued: an unknown (NULL) comparison is false, so `not` of it is true.
+  if ('in_audience' in condition) return sql`EXISTS (SELECT 1 FROM ${c.d.id(`a_${indexOf(c.spec, condition.in_audience)}`)} AS m WHERE m.k = base.${c.key})`;
+  if ('field' in condition) return sql`COALESCE(${fieldCondition(c, condition)}, FALSE)`;
+  if ('event' in condition) return eventCondition(c, condition, `e_${path}`, joins);
+  return percentileCondition(c, condition, `p_${path}`, joins);
+}
+
+function field(c: Compiler, name: string): { expr: Sql; type: LogicalType | undefined } {
+  const f = c.fields.get(c.d.identifierKey(name));
+  if (!f) throw new Error(`unknown field ${name} reached the compiler`);
+  return { expr: sql`base.${c.d.id(f.name)}`, type: f.type };
+}
+
+/** `date` in (as_of − duration, as_of] etc., on calendar dates. */
+function ago(c: Compiler, duration: Duration): Sql {
+  return c.d.dateAdd(c.asOf, c.d.literal(-duration.amount), duration.unit, 'date');
+}
+
+function fieldCondition(c: Compiler, condition: FieldCondition): Sql {
+  const { d } = c;
+  const { expr, type } = field(c, condition.field);
+  const day = d.cast(expr, 'date');
+  if (condition.in_last) return sql`(${day} > ${ago(c, condition.in_last)} AND ${day} <= ${c.asOf})`;
+  if (condition.older_than) return sql`${day} <= ${ago(c, condition.older_than)}`;
+  if (condition.between_ago) {
+    const [near, far] = condition.between_ago;
+    return sql`${day} BETWEEN ${ago(c, far)} AND ${ago(c, near)}`;
+  }
+  return compileComparison(d, expr, condition, type);
+}
+
+function countTest(d: Dialect, n: Sql, count: CountCondition | undefined, did: boolean): Sql {
+  if (!count) return did ? sql`${n} >= 1` : sql`${n} = 0`;
+  const [op, value] = Object.entries(count)[0] as [keyof CountCondition, number];
+  const v = d.literal(value);
+  return { equals: sql`${n} = ${v}`, gt: sql`${n} > ${v}`, gte: sql`${n} >= ${v}`, lt: sql`${n} < ${v}`, lte: sql`${n} <= ${v}` }[op];
+}
+
+function eventCondition(c: Compiler, condition: EventCondition, name: string, joins: Sql[]): Sql {
+  const { d, spec, context } = c;
+  const table = spec.events[condition.event]!;
+  const typeOf = (relation: string, column: string) => context.columnsOf(relation)?.find((col) => d.identifierKey(col.name) === d.identifierKey(column))?.type;
+  const time = sql`ev.${d.id(table.time)}`;
+  const day = d.cast(time, 'date');
+  const filters: Sql[] = [sql`${day} <= ${c.asOf}`];
+  if (condition.within) filters.push(sql`${day} > ${ago(c, condition.within)}`);
+  if (condition.between_ago) filters.push(sql`${day} BETWEEN ${ago(c, condition.between_ago[1])} AND ${ago(c, condition.between_ago[0])}`);
+  for (const w of condition.where ?? []) filters.push(compileComparison(d, sql`ev.${d.id(w.column)}`, w, typeOf(table.from, w.column)));
+  const next = condition.not_followed_by;
+  if (next) {
+    const other = spec.events[next.event]!;
+    const nextTime = d.cast(sql`nx.${d.id(other.time)}`, 'timestamp');
+    const thisTime = d.cast(time, 'timestamp');
+    const nextFilters: Sql[] = [sql`nx.${d.id(other.customer)} = ev.${d.id(table.customer)}`, sql`${nextTime} > ${thisTime}`, sql`${d.cast(nextTime, 'date')} <= ${c.asOf}`];
+    if (next.within) nextFilters.push(sql`${nextTime} <= ${d.dateAdd(thisTime, d.literal(next.within.amount), next.within.unit, 'timestamp')}`);
+    for (const w of next.where ?? []) nextFilters.push(compileComparison(d, sql`nx.${d.id(w.column)}`, w, typeOf(other.from, w.column)));
+    filters.push(sql`NOT EXISTS (SELECT 1 FROM ${context.relation(other.from)} AS nx WHERE ${joinSql(nextFilters, sql` AND `)})`);
+  }
+  const counted = condition.distinct ? sql`COUNT(DISTINCT ev.${d.id(condition.distinct)})` : sql`COUNT(*)`;
+  c.ctes.push({
+    name,
+    body: sql`SELECT ev.${d.id(table.customer)} AS k, ${counted} AS n\nFROM ${context.relation(table.from)} AS ev\nWHERE ${joinSql(filters, sql`\n  AND `)}\nGROUP BY ev.${d.id(table.customer)}`,
+  });
+  const alias = c.d.id(name);
+  joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
+  return countTest(d, sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
+}
+
+function percentileCondition(c: Compiler, condition: PercentileCondition, name: string, joins: Sql[]): Sql {
+  const { d } = c;
+  const top = 'top' in condition;
+  const share = top ? condition.top : condition.bottom;
+  const { expr } = field(c, condition.by);
+  c.ctes.push({
+    name,
+    body: sql`SELECT base.${c.key} AS k, ROW_NUMBER() OVER (ORDER BY ${expr} ${top ? sql`DESC` : sql`ASC`}, base.${c.key}) AS rn, COUNT(*) OVER () AS n\nFROM ${c.d.id('base')} AS base\nWHERE ${expr} IS NOT NULL`,
+  });
+  const alias = c.d.id(name);
+  joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
+  // rn ≤ n × share, in integers: rn × 10,000 ≤ n × share in hundredths of a percent.
+  return sql`COALESCE(${alias}.rn * ${d.literal(BUCKETS)} <= ${alias}.n * ${d.literal(Math.round(share * 100))}, FALSE)`;
+}
