@@ -37,9 +37,6 @@ export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capp
 export const HOLDOUT = 'holdout';
 export const TREATMENT = 'treatment';
 
-/** Stands for the run's timestamp in compiled scripts; the build uses the actual time, one literal per run. */
-const RUN_TIME = Sql.trusted(':run_time');
-
 /** Hash buckets per audience: holdouts and splits are set in hundredths of a percent. */
 const BUCKETS = 10_000;
 
@@ -237,28 +234,22 @@ export const audiences = defineModelKind<AudiencesSpec>({
       steps: [
         { kind: 'sql', label: 'memberships', sql: d.createTableAs(members, membershipSelect(spec, context)) },
         {
-          kind: 'host',
+          // Entries and exits are dated by the time the build runs, the same instant in all three statements.
+          kind: 'timed',
           label: 'history',
-          // The statements themselves are shown (with the run time as :run_time) so that compiled scripts and golden
-          // files carry every statement this step can issue.
-          describe: [
-            `Membership history, kept in ${d.table(history.current).text}: open rows of members still in carry over,`,
-            'rows of members who left are closed at the run time, new members are opened at the run time.',
-            `With a previous history${context.fullRefresh ? ' (not used: full refresh)' : ''}:`,
-            historySql(spec, context, tables, true, RUN_TIME).text + ';',
-            'Without one:',
-            historySql(spec, context, tables, false, RUN_TIME).text + ';',
-            'Then the memberships with the time each member entered, and the sizes and moves of this run:',
-            outputSql(spec, context, tables).text + ';',
-            reportSql(spec, context, tables, RUN_TIME).text + ';',
-          ].join('\n'),
-          run: async (io) => {
-            const runAt = d.timestampLiteral(new Date());
-            const previous = !context.fullRefresh && (await io.columns(history.current)) !== undefined;
-            await io.execute(historySql(spec, context, tables, previous, runAt));
-            await io.execute(outputSql(spec, context, tables));
-            await io.execute(reportSql(spec, context, tables, runAt));
-          },
+          body: (runAt) => [
+            {
+              // Open rows of members still in carry over, rows of members who left are closed, new members are opened.
+              kind: 'carry',
+              label: 'membership history',
+              from: history.current,
+              columns: ['audience', spec.key, 'audience_group', 'entered_at', 'exited_at'],
+              carried: historySql(spec, context, tables, true, runAt),
+              fresh: historySql(spec, context, tables, false, runAt),
+            },
+            { kind: 'sql', label: 'memberships with the time each member entered', sql: outputSql(spec, context, tables) },
+            { kind: 'sql', label: 'sizes and moves of this run', sql: reportSql(spec, context, tables, runAt) },
+          ],
         },
       ],
     };

@@ -22,7 +22,7 @@ DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_members`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_customers`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_fields`;
 
--- full refresh: no previous ids
+-- previous ids: full refresh, `idshop`.`people_map` is not read
 CREATE TABLE `idshop__tl_work`.`people__tl_prev` AS
 SELECT CAST(NULL AS STRING) AS `source`, CAST(NULL AS STRING) AS `source_id`, CAST(NULL AS STRING) AS `customer_id` LIMIT 0;
 
