@@ -146,13 +146,29 @@ export interface PlanContext {
  * - `repeat`: runs its body until the `until` query (one row, one numeric column: how many things changed this round)
  *   returns 0, for algorithms driven by the CLI such as connected components; exceeding `maxRounds` fails the build
  *   rather than looping on. The number of rounds is reported in the build's summary data as `rounds.<label>`.
+ * - `carry`: carries state over from the previous build (identity's ids, a report's snapshots, audience history).
+ *   `from` is the table the previous build left visible (PlanContext.current, or a companion's `current`). The runner
+ *   decides, the same way for every kind:
+ *   - `from` does not exist (the first build), or the run is a `--full-refresh`: `fresh` runs, and `from` is not read;
+ *   - `from` exists and has every column in `columns`: `carried` runs;
+ *   - `from` exists but lacks some of `columns` (left by an older Tideline, or by something else): the build fails
+ *     with an error naming the table and the columns, and saying that `--full-refresh` starts afresh. It never carries
+ *     part of the state: a history with a column made up would be wrong without anyone being told, and the previous
+ *     table stays in place, so the user can still add the columns instead of losing what it holds.
+ *   Both statements build the same table(s); `tideline compile` prints both (only `fresh` for a full refresh).
+ * - `timed`: steps that use the time the build runs. The runner calls `body` once, when it reaches the step, with that
+ *   time as a UTC timestamp literal, so every statement of the body sees the same instant; `tideline compile` calls it
+ *   with the placeholder `:run_time`. `body` must be pure apart from that.
  * - `host`: work done in TypeScript between SQL steps, when the work is small and the warehouse cannot do it (e.g. a
  *   maximum-likelihood fit on a few thousand grouped rows). It reads and writes only through `io`, so it runs on
- *   every warehouse; `describe` says in the compiled script what it does.
+ *   every warehouse; `describe` says in the compiled script what it does. Not for reading the previous build: that
+ *   is `carry`, whose SQL the compiled script shows.
  */
 export type Step =
   | { readonly kind: 'sql'; readonly label: string; readonly sql: Sql }
   | { readonly kind: 'repeat'; readonly label: string; readonly body: readonly Step[]; readonly until: Sql; readonly maxRounds: number }
+  | { readonly kind: 'carry'; readonly label: string; readonly from: TableRef; readonly columns: readonly string[]; readonly carried: Sql; readonly fresh: Sql }
+  | { readonly kind: 'timed'; readonly label: string; body(runTime: Sql): readonly Step[] }
   | { readonly kind: 'host'; readonly label: string; readonly describe: string; run(io: HostIO): Promise<void> };
 
 /** What a host step or a summary may do with the warehouse: the Connection's reading and writing, nothing more. */
@@ -162,9 +178,9 @@ export interface HostIO {
   query(statement: Sql): Promise<Readonly<Record<string, unknown>>[]>;
   stream(statement: Sql, options?: { batchSize?: number }): AsyncIterable<Readonly<Record<string, unknown>>[]>;
   /**
-   * Columns of a table, or undefined when it does not exist: how a host step learns whether a previous build left a
-   * table behind. Required: a runner that could not tell made identity fail while report and audiences silently
-   * dropped their history.
+   * Columns of a table, or undefined when it does not exist: how the runner learns whether a previous build left a
+   * `carry` step's table behind. Required: a runner that could not tell made identity fail while report and audiences
+   * silently dropped their history.
    */
   columns(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
 }

@@ -8,12 +8,8 @@ import type { AudiencesSpec } from './schema.js';
 
 /**
  * After the memberships are built: the history of every stay in an audience, the model's table with each member's
- * entry time, and the run's report. One host step issues the three, since the history depends on whether a previous
- * build left one.
+ * entry time, and the run's report.
  */
-
-/** Stands for the run's timestamp in compiled scripts; the build uses the actual time, one literal per run. */
-const RUN_TIME = sql`:run_time`;
 
 export interface BuildTables {
   readonly members: TableRef;
@@ -22,33 +18,27 @@ export interface BuildTables {
   readonly output: TableRef;
 }
 
-/** The build's host step: history, then the model's table, then the report. */
+/** The build's history step, timed because the history, the model's table and the report date entries and exits by
+ * the same instant, the run time: history (carried from the previous build's when there is one), then the model's
+ * table, then the report. */
 export function historyStep(spec: AudiencesSpec, context: PlanContext, tables: BuildTables): Step {
-  const d = context.dialect;
   const history = tables.history;
   return {
-    kind: 'host',
+    kind: 'timed',
     label: 'history',
-    // The statements themselves are shown (with the run time as :run_time) so that compiled scripts and golden
-    // files carry every statement this step can issue.
-    describe: [
-      `Membership history, kept in ${d.table(history.current).text}: open rows of members still in carry over,`,
-      'rows of members who left are closed at the run time, new members are opened at the run time.',
-      `With a previous history${context.fullRefresh ? ' (not used: full refresh)' : ''}:`,
-      historySql(spec, context, tables, true, RUN_TIME).text + ';',
-      'Without one:',
-      historySql(spec, context, tables, false, RUN_TIME).text + ';',
-      'Then the memberships with the time each member entered, and the sizes and moves of this run:',
-      outputSql(spec, context, tables).text + ';',
-      reportSql(spec, context, tables, RUN_TIME).text + ';',
-    ].join('\n'),
-    run: async (io) => {
-      const runAt = d.timestampLiteral(new Date());
-      const previous = !context.fullRefresh && (await io.columns(history.current)) !== undefined;
-      await io.execute(historySql(spec, context, tables, previous, runAt));
-      await io.execute(outputSql(spec, context, tables));
-      await io.execute(reportSql(spec, context, tables, runAt));
-    },
+    body: (runAt) => [
+      {
+        // Open rows of members still in carry over, rows of members who left are closed, new members are opened.
+        kind: 'carry',
+        label: 'membership history',
+        from: history.current,
+        columns: ['audience', spec.key, 'audience_group', 'entered_at', 'exited_at'],
+        carried: historySql(spec, context, tables, true, runAt),
+        fresh: historySql(spec, context, tables, false, runAt),
+      },
+      { kind: 'sql', label: 'memberships with the time each member entered', sql: outputSql(spec, context, tables) },
+      { kind: 'sql', label: 'sizes and moves of this run', sql: reportSql(spec, context, tables, runAt) },
+    ],
   };
 }
 

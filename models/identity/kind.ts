@@ -57,7 +57,7 @@ export const identity = defineModelKind<IdentitySpec>({
     // Intermediate tables joined by later steps: created, then their statistics refreshed where the warehouse needs it.
     const stage = (label: string, table: TableRef, select: Sql): Step[] => [create(label, table, select), ...statistics(d, table)];
     const steps: Step[] = [
-      previousStep(d, t, context.fullRefresh),
+      previousStep(d, t),
       ...statistics(d, t.prev),
       create('read every source once', t.rows, rowsSelect(d, plan, context)),
       ...stage('one record per source and id', t.records, recordsSelect(d, t)),

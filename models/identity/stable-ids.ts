@@ -1,6 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
-import type { HostIO, Step } from '../model-kind.js';
+import type { Step } from '../model-kind.js';
 import { col, emptySelect, text, type IdentityTables } from './tables.js';
 
 /**
@@ -28,24 +28,18 @@ function copyPrevious(d: Dialect, map: TableRef): Sql {
 FROM ${d.table(map)}`;
 }
 
-/** The previous build's ids: copied from the visible map when there is one, empty otherwise or on a full refresh. */
-export function previousStep(d: Dialect, t: IdentityTables, fullRefresh: boolean): Step {
-  const empty = d.createTableAs(t.prev, emptySelect(d, PREVIOUS_COLUMNS));
-  if (fullRefresh) return { kind: 'sql', label: 'full refresh: no previous ids', sql: empty };
-  const copy = d.createTableAs(t.prev, copyPrevious(d, t.map.current));
+/**
+ * The previous build's ids: copied from the visible map when there is one, empty on the first build or a full refresh
+ * (the runner decides, see the `carry` step).
+ */
+export function previousStep(d: Dialect, t: IdentityTables): Step {
   return {
-    kind: 'host',
+    kind: 'carry',
     label: 'previous ids',
-    describe: `When ${d.table(t.map.current).text} exists (a previous build), its ids are carried over:\n${copy.text};\nOtherwise this is the first build:\n${empty.text};`,
-    async run(io: HostIO): Promise<void> {
-      const columns = await io.columns(t.map.current);
-      if (!columns) return io.execute(empty);
-      const present = new Set(columns.map((c) => d.identifierKey(c.name)));
-      const missing = PREVIOUS_COLUMNS.map(([name]) => name).filter((name) => !present.has(d.identifierKey(name)));
-      if (missing.length)
-        throw new Error(`${d.table(t.map.current).text} lacks ${missing.join(', ')}: it was not written by this identity model; rename it, or rebuild with --full-refresh to start the ids afresh`);
-      return io.execute(copy);
-    },
+    from: t.map.current,
+    columns: PREVIOUS_COLUMNS.map(([name]) => name),
+    carried: d.createTableAs(t.prev, copyPrevious(d, t.map.current)),
+    fresh: d.createTableAs(t.prev, emptySelect(d, PREVIOUS_COLUMNS)),
   };
 }
 

@@ -8,7 +8,7 @@ import { programsSelect } from './programs.js';
 import { describeScorecard, readScorecard } from './read.js';
 import { reportSchema, type ReportSpec } from './schema.js';
 import { SCORECARD_COLUMNS, scorecardSelect } from './scorecard.js';
-import { migrationSelect, segmentsSelect, snapshotsSql } from './segments.js';
+import { migrationSelect, segmentsSelect, SNAPSHOT_COLUMNS, snapshotsSql } from './segments.js';
 import { channelThresholds, programThresholds } from './thresholds.js';
 import { upliftSelect } from './uplift.js';
 
@@ -41,18 +41,14 @@ export const report = defineModelKind<ReportSpec>({
     const segments = spec.segments;
     const snapshots = segments && segments.at === undefined ? context.companion('snapshots') : undefined;
     if (snapshots) {
+      // This build's segments dated as of the report, plus the snapshots of other months kept for `keep`.
       steps.push({
-        kind: 'host',
+        kind: 'carry',
         label: 'segment snapshots',
-        describe: [
-          `${d.table(snapshots.build).text} = this build's segments from ${segments!.from}, dated as of the report, plus the snapshots of other`,
-          `months kept in ${d.table(snapshots.current).text} for ${segments!.keep.amount} ${segments!.keep.unit}(s)`,
-          `(${context.fullRefresh ? 'full refresh: previous snapshots are dropped' : 'starting empty when there are none yet'}).`,
-        ].join('\n'),
-        run: async (io) => {
-          const previous = !context.fullRefresh && (await io.columns(snapshots.current)) !== undefined;
-          await io.execute(snapshotsSql(b, snapshots, previous));
-        },
+        from: snapshots.current,
+        columns: SNAPSHOT_COLUMNS.map((c) => c.name),
+        carried: snapshotsSql(b, snapshots, true),
+        fresh: snapshotsSql(b, snapshots, false),
       });
     }
     const create = (section: ReportSection, label: string, select: Sql): Step => ({ kind: 'sql', label, sql: d.createTableAs(t[section].build, select) });

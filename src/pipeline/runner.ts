@@ -134,7 +134,7 @@ async function buildModel(project: Project, connection: Connection, compiled: Mo
 /** Runs the plan, counts the new table's rows, swaps it in with its companions and drops the scratch tables. */
 async function buildAndSwap(project: Project, connection: Connection, compiled: ModelScript, log: Logger, rounds: Record<string, number>): Promise<number> {
   const d = project.target.dialect;
-  await runSteps(hostIO(connection), compiled.plan.steps, compiled.model.name, log, rounds);
+  await runSteps({ io: hostIO(connection), model: compiled.model.name, log, fullRefresh: compiled.fullRefresh, rounds }, compiled.plan.steps);
   const counted = await connection.query(countRows(project, compiled.build));
   const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
   // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
@@ -195,11 +195,30 @@ async function summarise(compiled: ModelScript, io: HostIO, rounds: Readonly<Rec
   return { lines: summary?.lines ?? [], data: { ...(summary?.data ?? {}), rounds } };
 }
 
-async function runSteps(io: HostIO, steps: readonly Step[], model: string, log: Logger, rounds: Record<string, number>): Promise<void> {
+/** What the steps of one build run with. */
+interface StepRun {
+  readonly io: HostIO;
+  readonly model: string;
+  readonly log: Logger;
+  readonly fullRefresh: boolean;
+  /** Rounds of each repeated step, filled in as they run. */
+  readonly rounds: Record<string, number>;
+}
+
+async function runSteps(run: StepRun, steps: readonly Step[]): Promise<void> {
+  const { io, model, log } = run;
   for (const step of steps) {
     if (step.kind === 'sql') {
       log.debug({ model, step: step.label }, step.sql.text);
       await io.execute(step.sql);
+      continue;
+    }
+    if (step.kind === 'carry') {
+      await runCarry(run, step);
+      continue;
+    }
+    if (step.kind === 'timed') {
+      await runSteps(run, step.body(io.dialect.timestampLiteral(new Date())));
       continue;
     }
     if (step.kind === 'host') {
@@ -209,14 +228,36 @@ async function runSteps(io: HostIO, steps: readonly Step[], model: string, log: 
     }
     for (let round = 1; ; round++) {
       if (round > step.maxRounds) throw new Error(`"${step.label}" did not converge within ${step.maxRounds} rounds`);
-      await runSteps(io, step.body, model, log, rounds);
+      await runSteps(run, step.body);
       const rows = await io.query(step.until);
       const changed = Number(Object.values(rows[0] ?? {})[0] ?? 0);
       log.debug({ model, step: step.label, round, changed }, `${step.label}: round ${round}, ${changed} changed`);
-      rounds[step.label] = round;
+      run.rounds[step.label] = round;
       if (changed === 0) break;
     }
   }
+}
+
+/** A `carry` step, as its documentation in models/model-kind.ts says: one behaviour for every kind. */
+async function runCarry(run: StepRun, step: Extract<Step, { kind: 'carry' }>): Promise<void> {
+  const { io, model, log } = run;
+  const d = io.dialect;
+  const columns = run.fullRefresh ? undefined : await io.columns(step.from);
+  if (!columns) {
+    log.debug({ model, step: step.label }, step.fresh.text);
+    return io.execute(step.fresh);
+  }
+  const present = new Set(columns.map((c) => d.identifierKey(c.name)));
+  const missing = step.columns.filter((name) => !present.has(d.identifierKey(name)));
+  if (missing.length) {
+    const table = d.table(step.from).text;
+    throw new Error(
+      `${step.label}: ${table} lacks ${missing.length > 1 ? 'the columns' : 'the column'} ${missing.join(', ')}, which this build carries over from the previous one ` +
+        `(an older Tideline, or another tool, wrote that table). Nothing was changed. Rebuild with --full-refresh to start afresh without it (what it holds is then dropped)`,
+    );
+  }
+  log.debug({ model, step: step.label }, step.carried.text);
+  await io.execute(step.carried);
 }
 
 function describeError(error: unknown): string {

@@ -28,6 +28,8 @@ export interface ModelScript {
   readonly companions: readonly ScriptCompanion[];
   /** Statements that replace `table` with `build`, after replacing each companion: the model's own table last. */
   readonly swap: readonly Sql[];
+  /** Compiled for `--full-refresh`: `carry` steps start afresh without reading the previous build. */
+  readonly fullRefresh: boolean;
   /** The whole build as one readable script. */
   readonly script: string;
   /** SHA-256 of the script: changes exactly when the SQL does. */
@@ -105,7 +107,7 @@ export function modelScript(project: Project, analysis: Analysis, model: ModelDe
   const build = context.output;
   const plan = model.kind.plan(model.spec, context);
   const swap = [...[...companions.values()].flatMap((c) => d.replaceTable(c.build, c.table)), ...d.replaceTable(build, table)];
-  const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap);
+  const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap, context.fullRefresh);
   return {
     model,
     plan,
@@ -114,13 +116,17 @@ export function modelScript(project: Project, analysis: Analysis, model: ModelDe
     scratch: [...scratch.values()],
     companions: [...companions.values()],
     swap,
+    fullRefresh: context.fullRefresh,
     script,
     sqlHash: createHash('sha256').update(script).digest('hex'),
   };
 }
 
+/** Stands for the time of the build in compiled scripts (see the `timed` step); the runner puts a literal there. */
+const RUN_TIME = sql`:run_time`;
+
 /** `builds` is the model's build table followed by its companions' build tables. */
-function renderScript(project: Project, model: ModelDef, builds: readonly TableRef[], scratch: readonly TableRef[], plan: ModelPlan, swap: readonly Sql[]): string {
+function renderScript(project: Project, model: ModelDef, builds: readonly TableRef[], scratch: readonly TableRef[], plan: ModelPlan, swap: readonly Sql[], fullRefresh: boolean): string {
   const d = project.target.dialect;
   const [build, ...companions] = builds;
   const into = [build!, ...companions].map((t) => d.table(t).text).join(', ');
@@ -139,6 +145,25 @@ function renderScript(project: Project, model: ModelDef, builds: readonly TableR
     for (const step of steps) {
       if (step.kind === 'sql') {
         parts.push(`${pad}-- ${step.label}`, indent(step.sql.text, pad) + ';', '');
+      } else if (step.kind === 'carry') {
+        // The branch the runner takes depends on the warehouse, so both are printed; a full refresh takes one.
+        const from = d.table(step.from).text;
+        if (fullRefresh) {
+          parts.push(`${pad}-- ${step.label}: full refresh, ${from} is not read`, indent(step.fresh.text, pad) + ';', '');
+        } else {
+          parts.push(
+            `${pad}-- ${step.label}, when the previous build left ${from} (the build fails if it lacks any of ${step.columns.join(', ')}):`,
+            indent(step.carried.text, pad) + ';',
+            '',
+            `${pad}-- ${step.label}, on the first build or a full refresh:`,
+            indent(step.fresh.text, pad) + ';',
+            '',
+          );
+        }
+      } else if (step.kind === 'timed') {
+        parts.push(`${pad}-- "${step.label}": :run_time below stands for the time the build reaches this step (UTC)`, '');
+        render(step.body(RUN_TIME), depth + 1);
+        parts.push(`${pad}-- end "${step.label}"`, '');
       } else if (step.kind === 'host') {
         parts.push(`${pad}-- ${step.label}: computed by Tideline, not SQL`, indent(step.describe, `${pad}--   `), '');
       } else {

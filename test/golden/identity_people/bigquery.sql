@@ -22,14 +22,14 @@ DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_members`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_customers`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_fields`;
 
--- previous ids: computed by Tideline, not SQL
---   When `idshop`.`people_map` exists (a previous build), its ids are carried over:
---   CREATE TABLE `idshop__tl_work`.`people__tl_prev` AS
---   SELECT CAST(`source` AS STRING) AS `source`, CAST(`source_id` AS STRING) AS `source_id`, CAST(`customer_id` AS STRING) AS `customer_id`
---   FROM `idshop`.`people_map`;
---   Otherwise this is the first build:
---   CREATE TABLE `idshop__tl_work`.`people__tl_prev` AS
---   SELECT CAST(NULL AS STRING) AS `source`, CAST(NULL AS STRING) AS `source_id`, CAST(NULL AS STRING) AS `customer_id` LIMIT 0;
+-- previous ids, when the previous build left `idshop`.`people_map` (the build fails if it lacks any of source, source_id, customer_id):
+CREATE TABLE `idshop__tl_work`.`people__tl_prev` AS
+SELECT CAST(`source` AS STRING) AS `source`, CAST(`source_id` AS STRING) AS `source_id`, CAST(`customer_id` AS STRING) AS `customer_id`
+FROM `idshop`.`people_map`;
+
+-- previous ids, on the first build or a full refresh:
+CREATE TABLE `idshop__tl_work`.`people__tl_prev` AS
+SELECT CAST(NULL AS STRING) AS `source`, CAST(NULL AS STRING) AS `source_id`, CAST(NULL AS STRING) AS `customer_id` LIMIT 0;
 
 -- read every source once
 CREATE TABLE `idshop__tl_work`.`people__tl_rows` AS
