@@ -1,5 +1,11 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../log/logger.js';
 import { acquireLocks, LockHeldError, type Lease, type LockHolder, type LockRequest, type LockSet } from '../../state/lock.js';
+import { readLockNote, writeLockNote } from '../../state/lock-note.js';
 import type { StateStore } from '../../state/store.js';
+import { WarehouseBusyError, type Connection } from '../../warehouses/connection.js';
+import type { SyncDef } from '../load.js';
 import { SyncFailure } from './failure.js';
 
 /**
@@ -7,6 +13,10 @@ import { SyncFailure } from './failure.js';
  * sorted order and renews their leases: a command takes the locks of all its syncs at once before any runs
  * (SyncEngine.lock, waiting up to `--wait`), and a run started on its own takes a set for its sync alone when it
  * starts, never waiting (takeRunLock). A run learns that another runner took its lock through the set's `lost`.
+ *
+ * On a warehouse only one process can open (embedded DuckDB: Connection.exclusive) the file itself is the lock: a
+ * second command cannot reach the lock rows, so it waits for the file (connectWaiting) and reads who holds it from the
+ * note the holder wrote (noteHolder, src/state/lock-note.ts).
  */
 
 /** How long a sync lock lasts without renewal; runners renew it every third of that. */
@@ -18,6 +28,31 @@ export interface LockWaitOptions {
   readonly onWait?: (holder: LockHolder) => void;
   /** Run ids chosen beforehand by the caller (who may have announced them), by sync name. */
   readonly runIds?: ReadonlyMap<string, string>;
+}
+
+/** How long a command waits for what another runner holds. */
+export interface Wait {
+  /** When to give up, in milliseconds since the epoch. */
+  readonly until: number;
+  /** Whether the user asked to wait (`--wait`): the message on giving up says so, or says how to. */
+  readonly asked: boolean;
+}
+
+/** Another runner holds the embedded warehouse or a destination object's lock: the command sent nothing. */
+export class SyncLockedError extends Error {
+  override readonly name = 'SyncLockedError';
+
+  constructor(
+    message: string,
+    /** The run holding the lock row, when known (the warehouse's note is only quoted in the message). */
+    readonly holderRunId?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function lockedMessage(holder: string, wait: Wait): string {
+  return `${holder}; nothing was sent${wait.asked ? ' (gave up waiting)' : ' (--wait waits for it)'}`;
 }
 
 /** The lock a run writes its destination object under. */
@@ -44,4 +79,42 @@ export async function takeRunLock(store: StateStore, request: LockRequest, comma
     throw error;
   }
   return { lease: own.lease(request.lockKey)!, lost: own.lost(request.lockKey), release: () => own.release() };
+}
+
+/**
+ * Connects to the project's target. An embedded warehouse held by another process (WarehouseBusyError) is waited
+ * for until `wait.until`; past it, SyncLockedError says which run holds it, when the holder's note says so.
+ */
+export async function connectWaiting(connect: () => Promise<Connection>, targetDir: string, wait: Wait, logger: Logger): Promise<Connection> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (!(error instanceof WarehouseBusyError)) throw error;
+      // The holder writes its note just after opening: a command started at the same instant looks twice.
+      const note = (await readLockNote(targetDir)) ?? (await sleep(200).then(() => readLockNote(targetDir)));
+      const holder =
+        note && note.pid === error.holderPid
+          ? `the warehouse is locked by run ${note.runId} since ${note.since} (syncs ${note.syncs.join(', ')}, ${note.host} pid ${note.pid})`
+          : `the warehouse is in use by another process${error.holderPid === undefined ? '' : ` (pid ${error.holderPid})`}: ${error.hint ?? error.message}`;
+      const pause = Math.min(5000, 250 * 1.6 ** attempt);
+      if (Date.now() + pause > wait.until) throw new SyncLockedError(lockedMessage(holder, wait));
+      if (attempt === 0) logger.info({ pid: error.holderPid }, `waiting: ${holder}`);
+      await sleep(pause);
+    }
+  }
+}
+
+/** On an exclusive warehouse, tells a second command which run holds it; false when there was nothing to note. */
+export async function noteHolder(targetDir: string, runIds: ReadonlyMap<string, string>, syncs: readonly SyncDef[]): Promise<boolean> {
+  const enabled = syncs.filter((s) => s.enabled);
+  if (enabled.length === 0) return false;
+  await writeLockNote(targetDir, {
+    runId: runIds.get(enabled[0]!.name)!,
+    syncs: enabled.map((s) => s.name),
+    host: hostname(),
+    pid: process.pid,
+    since: new Date().toISOString(),
+  });
+  return true;
 }
