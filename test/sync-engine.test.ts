@@ -6,6 +6,7 @@ import { sql } from '../src/dialects/sql.js';
 import { acquireLock } from '../src/state/lock.js';
 import { canonicalRecordText } from '../src/sync/mapping.js';
 import { diffSelect, materialiseStatement } from '../src/sync/planner.js';
+import { modelColumns } from '../src/sync/run/plan.js';
 import { engines } from './support/engines.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './support/sync-harness.js';
@@ -62,8 +63,7 @@ for (const engine of engines()) {
       const { harness } = await setup(rows, (d) => [contractSync('crm', d, 'contacts', 'upsert')]);
       const sync = harness.project.syncs.get('crm')!;
       const d = harness.connection.dialect;
-      const engineApi = harness.engine();
-      const model = await engineApi.modelColumns(sync);
+      const model = await modelColumns(harness.connection, harness.project, sync);
       const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: undefined, rejected: undefined });
       const got = await harness.connection.query(sql`SELECT ${d.id('record_key')}, ${d.id('record_hash')} FROM (${select}) AS x ORDER BY ${d.id('record_key')}`);
       const reference = rows.map((p) => ({
@@ -223,7 +223,7 @@ for (const engine of engines()) {
       await store.setupSync('crm');
       // A run planned, the destination accepted key 1, the journal recorded it, and the process died.
       const sync = harness.project.syncs.get('crm')!;
-      const model = await harness.engine().modelColumns(sync);
+      const model = await modelColumns(harness.connection, harness.project, sync);
       const d = harness.connection.dialect;
       const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot('crm'), rejected: store.table('rejected') });
       await harness.connection.execute(materialiseStatement(d, store.changes('crm'), select));

@@ -1,21 +1,11 @@
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import pLimit from 'p-limit';
 import { ConfigError } from '../project/problems.js';
-import type { Project } from '../project/loader.js';
-import { newRunId, SyncEngine, type SyncResult } from '../sync/engine.js';
-import type { SyncDef } from '../sync/load.js';
+import { SyncCommand, SyncLockedError, type SandboxReport } from '../sync/command.js';
+import type { SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
-import { destinationsOf, runningSandbox, sandboxStateSchema, startEmulators, type RunningEmulators } from '../sync/sandbox.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
-import { LockHeldError, type LockSet } from '../state/lock.js';
-import { lockNotePath, readLockNote, removeLockNote } from '../state/lock-note.js';
-import { StateStore } from '../state/store.js';
-import { WarehouseBusyError, type Connection } from '../warehouses/connection.js';
-import { analyseProject } from '../project/analyse.js';
 import { connect, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
 import { VERSION } from './version.js';
 
@@ -52,25 +42,25 @@ export function registerSync(program: Command): void {
 async function runSyncs(context: CommandContext, options: SyncOptions): Promise<number> {
   const startedAt = new Date();
   const maxRejected = parseThreshold(options.maxRejected);
-  const deadline = startedAt.getTime() + parseWait(options.wait) * 1000;
+  const waitMs = options.wait === undefined ? undefined : parseWait(options.wait) * 1000;
   const project = await loadFor(context);
   const selected = selectSyncs(project, options.select);
-  const opened = await openWaiting(context, project, deadline, options.wait !== undefined);
-  if (typeof opened === 'string') {
-    context.logger.error(opened);
-    return EXIT.failed;
-  }
-  const connection = opened;
-  // Chosen now so that, on a warehouse only this process can open, a second command learns at once who holds it.
-  const runIds = new Map(selected.map((s) => [s.name, newRunId()]));
-  let noted = false;
+  let command: SyncCommand;
   try {
-    if (connection.exclusive && !options.dryRun) noted = await noteHolder(project, runIds, selected);
-    await analyseProject(project, connection);
+    command = await SyncCommand.open({
+      project,
+      syncs: selected,
+      logger: context.logger,
+      connect: () => connect(context, project),
+      dryRun: options.dryRun,
+      fullResync: options.fullResync,
+      maxRejected,
+      sandbox: options.sandbox,
+      parallel: options.parallel,
+      waitMs,
+    });
   } catch (error) {
-    if (noted) await removeLockNote(targetDir(project));
-    await connection.close();
-    throw error;
+    return locked(context, error);
   }
   const abort = new AbortController();
   let interrupts = 0;
@@ -82,39 +72,12 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let sandbox: RunningEmulators | undefined;
   const progress = createSyncProgress({ tty: context.format === 'pretty' && process.stderr.isTTY === true, logger: context.logger });
-  let locks: LockSet | undefined;
   try {
-    const sandboxed = options.sandbox ? await prepareSandbox(context, project, connection!, selected) : undefined;
-    sandbox = sandboxed?.running;
-    const engine = new SyncEngine({
-      project,
-      connection: connection!,
-      logger: context.logger,
-      stateSchema: sandboxed ? sandboxStateSchema(project) : undefined,
-      configFor: sandboxed ? (destination) => sandboxed.configs.get(destination.name) : undefined,
-      sandbox: sandboxed !== undefined,
-      onProgress: (event) => progress.update(event),
-      signal: abort.signal,
-    });
-    if (!options.dryRun) {
-      try {
-        locks = await engine.lock(selected, {
-          waitMs: Math.max(0, deadline - Date.now()),
-          runIds,
-          onWait: (holder) => context.logger.info({ runId: holder.runId }, `waiting: sync ${holder.sync} is locked by run ${holder.runId} since ${holder.acquiredAt.toISOString()}`),
-        });
-      } catch (error) {
-        if (!(error instanceof LockHeldError)) throw error;
-        context.logger.error({ runId: error.holder?.runId }, `${error.message}; nothing was sent${options.wait === undefined ? ' (--wait waits for it)' : ' (gave up waiting)'}`);
-        return EXIT.failed;
-      }
-    }
-    const results = await runGrouped(engine, selected, options, maxRejected, locks);
+    const { results, sandbox } = await command.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
     progress.stop();
     for (const result of results) summarise(context, result, options.sandbox === true);
-    if (sandboxed) await describeSandbox(context, sandboxed.running, sandboxed.external);
+    if (sandbox) describeSandbox(context, sandbox);
     const failed = results.filter((r) => r.status === 'failed').length;
     await writeJson(join(targetDir(project), 'sync_results.json'), {
       tideline_version: VERSION,
@@ -133,113 +96,29 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     if (failed) context.logger.error(line);
     else context.logger.info(line);
     return failed ? EXIT.failed : EXIT.ok;
+  } catch (error) {
+    return locked(context, error);
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await locks?.release().catch((error: unknown) => context.logger.warn({ err: String(error) }, 'releasing the sync locks failed; they expire with their lease'));
-    if (noted) await removeLockNote(targetDir(project));
-    await sandbox?.close();
-    await connection.close();
+    await command.close();
   }
 }
 
-/**
- * Connects to the project's target. An embedded warehouse held by another process (WarehouseBusyError) is waited
- * for until `deadline`; past it, the answer is the message to print (which run holds it, when the holder's note
- * says so).
- */
-async function openWaiting(context: CommandContext, project: Project, deadline: number, waiting: boolean): Promise<Connection | string> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await connect(context, project);
-    } catch (error) {
-      if (!(error instanceof WarehouseBusyError)) throw error;
-      // The holder writes its note just after opening: a command started at the same instant looks twice.
-      const note = (await readLockNote(targetDir(project))) ?? (await sleep(200).then(() => readLockNote(targetDir(project))));
-      const holder =
-        note && note.pid === error.holderPid
-          ? `the warehouse is locked by run ${note.runId} since ${note.since} (syncs ${note.syncs.join(', ')}, ${note.host} pid ${note.pid})`
-          : `the warehouse is in use by another process${error.holderPid === undefined ? '' : ` (pid ${error.holderPid})`}: ${error.hint ?? error.message}`;
-      const pause = Math.min(5000, 250 * 1.6 ** attempt);
-      if (Date.now() + pause > deadline) return `${holder}; nothing was sent${waiting ? ' (gave up waiting)' : ' (--wait waits for it)'}`;
-      if (attempt === 0) context.logger.info({ pid: error.holderPid }, `waiting: ${holder}`);
-      await sleep(pause);
-    }
-  }
+/** Another runner holds the warehouse or a destination object: exit 1 naming it; any other error goes on up. */
+function locked(context: CommandContext, error: unknown): number {
+  if (!(error instanceof SyncLockedError)) throw error;
+  context.logger.error({ runId: error.holderRunId }, error.message);
+  return EXIT.failed;
 }
 
-/** On an exclusive warehouse, tells a second command which run holds it (see lock-note.ts). */
-async function noteHolder(project: Project, runIds: ReadonlyMap<string, string>, syncs: readonly SyncDef[]): Promise<boolean> {
-  const enabled = syncs.filter((s) => s.enabled);
-  if (enabled.length === 0) return false;
-  await writeJson(lockNotePath(targetDir(project)), {
-    runId: runIds.get(enabled[0]!.name),
-    syncs: enabled.map((s) => s.name),
-    host: hostname(),
-    pid: process.pid,
-    since: new Date().toISOString(),
-  });
-  return true;
-}
-
-/**
- * Syncs that write the same destination object run one after the other (they share its lock); other syncs run
- * `--parallel` at a time. Results keep the order of the selection.
- */
-async function runGrouped(engine: SyncEngine, syncs: readonly SyncDef[], options: SyncOptions, maxRejected: Threshold | undefined, locks: LockSet | undefined): Promise<SyncResult[]> {
-  const groups = new Map<string, SyncDef[]>();
-  for (const sync of syncs) {
-    const scope = engine.lockScope(sync);
-    groups.set(scope, [...(groups.get(scope) ?? []), sync]);
+function describeSandbox(context: CommandContext, sandbox: SandboxReport): void {
+  for (const [name, objects] of sandbox.started) {
+    const held = Object.entries(objects).map(([object, records]) => `${object}: ${records}`);
+    context.logger.info({ destination: name, objects }, `sandbox ${name} now holds ${held.join(', ') || 'nothing'}`);
   }
-  const limit = pLimit(Math.max(1, Number.isFinite(options.parallel) ? options.parallel : 4));
-  const results = new Map<string, SyncResult>();
-  await Promise.all(
-    [...groups.values()].map((group) =>
-      limit(async () => {
-        for (const sync of group) results.set(sync.name, await engine.run(sync, { dryRun: options.dryRun, fullResync: options.fullResync, maxRejected, locks }));
-      }),
-    ),
-  );
-  return syncs.map((s) => results.get(s.name)!);
-}
-
-async function prepareSandbox(context: CommandContext, project: Project, connection: Connection, syncs: readonly SyncDef[]) {
-  const running = await runningSandbox(project.root);
-  const store = new StateStore(connection, sandboxStateSchema(project));
-  await store.setup();
-  if (running) {
-    const configs = new Map(Object.entries(running.destinations).map(([name, d]) => [name, d.config]));
-    const missing = destinationsOf(syncs).filter((d) => !configs.has(d.name));
-    if (missing.length) throw new Error(`the running sandbox (pid ${running.pid}) has no emulator for ${missing.map((d) => d.name).join(', ')}: restart \`tideline sandbox\``);
-    if ((await store.getMeta('sandbox_session')) !== running.session) {
-      for (const sync of project.syncs.values()) await store.reset(sync.name);
-      await store.setMeta('sandbox_session', running.session);
-    }
-    context.logger.info({ pid: running.pid }, `sandbox: using the emulators of \`tideline sandbox\` (pid ${running.pid})`);
-    return { configs, running: undefined, external: running.destinations };
-  }
-  // A --full-resync of some syncs resumes the emulators like any run: it sends those syncs' records again, as it
-  // would to the real destination, and leaves what the other syncs sent where it is.
-  const started = await startEmulators(project, destinationsOf(syncs));
-  // Fresh emulators hold nothing: the sandbox state of every sync to them starts over, the selected syncs and the
-  // others alike. Resumed ones hold what the previous session sent, which their syncs' sandbox state describes.
-  for (const sync of project.syncs.values()) if (started.emulators.has(sync.destination.name) && !started.resumed.has(sync.destination.name)) await store.reset(sync.name);
-  await store.setMeta('sandbox_session', started.session);
-  for (const [name, emulator] of started.emulators) context.logger.info({ destination: name, endpoint: emulator.endpoint }, `sandbox: ${name} → ${emulator.endpoint}`);
-  return { configs: started.configs, running: started, external: undefined };
-}
-
-async function describeSandbox(context: CommandContext, running: RunningEmulators | undefined, external: Readonly<Record<string, { endpoint: string }>> | undefined): Promise<void> {
-  if (running) {
-    for (const [name, emulator] of running.emulators) {
-      const state = await emulator.state();
-      const objects = Object.entries(state.objects).map(([object, records]) => `${object}: ${Object.keys(records).length}`);
-      context.logger.info({ destination: name, objects: Object.fromEntries(Object.entries(state.objects).map(([o, r]) => [o, Object.keys(r).length])) }, `sandbox ${name} now holds ${objects.join(', ') || 'nothing'}`);
-    }
-  }
-  if (external) for (const [name, d] of Object.entries(external)) context.logger.info({ destination: name }, `sandbox ${name}: inspect it at ${d.endpoint}`);
+  for (const [name, endpoint] of sandbox.external) context.logger.info({ destination: name }, `sandbox ${name}: inspect it at ${endpoint}`);
 }
 
 /** One line per sync; a sync with rejections names the command that lists them (with `--sandbox` after a sandbox run). */

@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -28,6 +28,14 @@ export async function readLockNote(targetDir: string): Promise<LockNote | undefi
   } catch {
     return undefined;
   }
+}
+
+/** Writes the note through a temporary file and a rename, so that a second command reads the whole note or none. */
+export async function writeLockNote(targetDir: string, note: LockNote): Promise<void> {
+  await mkdir(targetDir, { recursive: true });
+  const temporary = `${lockNotePath(targetDir)}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(note, null, 2) + '\n');
+  await rename(temporary, lockNotePath(targetDir));
 }
 
 /** Removes the note if this process wrote it. */

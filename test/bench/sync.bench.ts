@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import { SyncEngine } from '../../src/sync/engine.js';
+import { modelColumns } from '../../src/sync/run/plan.js';
 import { countsStatement, diffSelect, materialiseStatement, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
@@ -91,7 +92,7 @@ export async function main(args: readonly string[]): Promise<void> {
   await build();
   const engine = new SyncEngine({ project, connection, logger });
   const sync = project.syncs.get('bench')!;
-  const model = await engine.modelColumns(sync);
+  const model = await modelColumns(connection, project, sync);
   const store = engine.store;
   const d = connection.dialect;
   const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });

@@ -1,0 +1,43 @@
+import type { Logger } from '../../log/logger.js';
+import type { LockHolder } from '../../state/lock.js';
+import type { StateStore } from '../../state/store.js';
+
+export interface RecoverInput {
+  readonly store: StateStore;
+  readonly sync: string;
+  readonly runId: string;
+  /** Holders of stale locks this run's lock took over: runs that died. */
+  readonly tookOver: readonly LockHolder[];
+  readonly fullResync: boolean;
+  readonly log: Logger;
+}
+
+/**
+ * Recover, the first phase under the lock: brings the sync's state to a point a plan can start from. The runs whose
+ * stale lock was taken over are marked interrupted; `--full-resync` forgets what was sent; the outcomes a dead run
+ * journaled are folded into the snapshot against the change set it left, its dispatched records without an outcome
+ * kept in doubt (`deadRun`), or discarded when that change set is gone (those records are sent again).
+ *
+ * Returns the number of outcomes applied.
+ */
+export async function recover(input: RecoverInput): Promise<number> {
+  const { store, sync, runId, log } = input;
+  for (const holder of input.tookOver) log.warn({ staleRun: holder.runId }, `took over the stale lock of run ${holder.runId} (${holder.host} pid ${holder.pid})`);
+  if (input.tookOver.length) await store.markInterrupted(sync, runId);
+
+  if (input.fullResync) {
+    await store.reset(sync);
+    log.info('full resync: the snapshot is cleared, every record is sent again');
+  }
+  await store.setupSync(sync);
+  const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync);
+  if (!journalRows) return 0;
+  if (await store.exists(store.changes(sync))) {
+    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true });
+    if (leftover) log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
+    return leftover;
+  }
+  await store.discardJournal(sync);
+  log.warn({ discarded: leftover }, `an interrupted run left ${leftover} outcomes without their change set: those records are sent again`);
+  return 0;
+}
