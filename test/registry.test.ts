@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { MODEL_KINDS } from '../models/index.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { WAREHOUSES } from '../src/warehouses/registry.js';
@@ -17,6 +19,15 @@ describe('registries', () => {
       const types = WAREHOUSES.map((w) => w.type);
       expect(new Set(types).size).toBe(types.length);
       expect([...types].sort()).toEqual(foldersWith(join(import.meta.dirname, '../src/warehouses'), 'warehouse.ts'));
+    });
+
+    it('has a target in every golden project (test/fixtures/*/tideline.yml), named after it: golden SQL is compiled for each', () => {
+      const fixtures = join(import.meta.dirname, 'fixtures');
+      for (const fixture of foldersWith(fixtures, 'tideline.yml')) {
+        const file = join(fixtures, fixture, 'tideline.yml');
+        const targets = (parse(readFileSync(file, 'utf8')) as { targets?: Record<string, { type?: string }> }).targets ?? {};
+        for (const { type } of WAREHOUSES) expect(targets[type]?.type, `test/fixtures/${fixture}/tideline.yml: a target \`${type}\` of type ${type}`).toBe(type);
+      }
     });
 
     it('gives every dialect by the name of its warehouse: DIALECTS is the registry seen by name', () => {

@@ -6,7 +6,7 @@ import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
-import { loadProject, type Project } from '../../src/project/loader.js';
+import { loadProject, type Project, type Registries } from '../../src/project/loader.js';
 import { SyncEngine, type EngineOptions, type SyncResult, type SyncRunOptions } from '../../src/sync/engine.js';
 import type { ColumnSpec, Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
@@ -56,6 +56,8 @@ export interface HarnessOptions {
   readonly columns?: readonly ColumnSpec[];
   /** Environment variables for ${env:…} references in the project. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Registries the project is read against, when a test adds a throwaway destination (see LoadOptions.registries). */
+  readonly registries?: Partial<Registries>;
 }
 
 /**
@@ -110,7 +112,7 @@ export class SyncHarness {
       mkdirSync(join(this.root, path, '..'), { recursive: true });
       writeFileSync(join(this.root, path), content);
     }
-    this.project = await loadProject({ projectDir: this.root, env: { ...this.options.env } });
+    this.project = await loadProject({ projectDir: this.root, env: { ...this.options.env }, registries: this.options.registries });
   }
 
   /** Replaces the source rows and rebuilds the model. */
