@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DESTINATIONS, destinationType } from '../destinations/index.js';
@@ -17,5 +18,11 @@ describe('destination registry', () => {
     expect(new Set(types).size).toBe(types.length);
     // The folder is the type's name, with `-` for `_` (google_ads → destinations/google-ads/).
     expect(types.map((t) => t.replaceAll('_', '-')).sort()).toEqual(foldersWith(join(import.meta.dirname, '../destinations'), 'adapter.ts'));
+  });
+
+  it('has a row for every type in the table of destinations/README.md', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../destinations/README.md'), 'utf8');
+    const rows = readme.split('\n').flatMap((line) => /^\| `([a-z_]+)` \|/.exec(line)?.[1] ?? []);
+    expect(rows.sort()).toEqual(DESTINATIONS.map((d) => d.type).sort());
   });
 });

@@ -8,20 +8,21 @@ import type { OpenContext, TargetBase, Warehouse } from './warehouse.js';
 
 /**
  * Every warehouse, one line each. Adding one is a folder src/warehouses/<name>/ and a line here:
- *  1. dialect.ts: a class extending Dialect (src/dialects/dialect.ts), `name` = <name>: capabilities, types, the
- *     full FunctionMap, quoting;
+ *  1. dialect.ts: a class extending Dialect (src/dialects/dialect.ts) named <name>: capabilities, types, the full
+ *     FunctionMap, quoting;
  *  2. config.ts: the zod schema of its targets (strict, `type: z.literal('<name>')`, each field `.describe`d) and the
- *     target's values never to print;
+ *     values of a target never to print;
  *  3. connection.ts: the Connection contract (connection.ts) over the warehouse's SDK;
  *  4. warehouse.ts: `defineWarehouse({ type, dialect, schema, secrets, modelSchema, open })`, `open` importing
  *     connection.ts lazily;
- *  5. its line below. DialectName, DIALECTS, the `targets:` schema, docs/reference.md and the suites that loop over
- *     warehouses (registry checks, hostile identifiers, golden SQL) follow from it;
- *  6. `npm test` then fails, each test naming its file, until the warehouse has what only a person can write: its
- *     quoting rules in test/hostile-identifiers.test.ts (LEXERS), a target named <name> in every golden project
- *     (test/golden/golden.test.ts lists them), and an answer in test/connection-contract.test.ts (run here, or why
- *     not). `UPDATE_GOLDEN=1 npx vitest run test/golden` writes its golden SQL (read it); `npm run docs` its
- *     reference section.
+ *  5. its line below. DialectName, DIALECTS, the `targets:` schema, docs/reference.md and every suite that loops over
+ *     warehouses (registry checks, hostile identifiers, golden SQL) take it from here;
+ *  6. what only a person can write, each asked for by a failing test (`npm test`): its quoting rules in
+ *     test/hostile-identifiers.test.ts (LEXERS), where its connection is checked in test/connection-contract.test.ts
+ *     (CHECKED), and a target named <name> in every golden project: the tideline.yml of each folder of test/fixtures/,
+ *     and the targets the golden suites of models/report and models/audiences write. Then `UPDATE_GOLDEN=1 npx vitest
+ *     run test/golden test/sync-golden.test.ts test/dialect-semantics.test.ts models` writes its golden SQL (read it),
+ *     and `npm run docs` its reference section.
  * test/checklists.test.ts follows these steps with a throwaway warehouse defined in the test.
  */
 export const WAREHOUSES = [duckdb, postgres, bigquery, snowflake] as const;

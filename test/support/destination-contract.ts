@@ -2,23 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { contacts, CONTACT_COLUMNS, type Contact, type ContractCase, type ContractEnvironment, type ContractKit, type ContractOptions, type ContractShape } from '../../destinations/emulator-kit/contract.js';
+import { contacts, CONTACT_COLUMNS, type Contact, type ContractCase, type ContractEnvironment, type ContractKit, type ContractOptions } from '../../destinations/emulator-kit/contract.js';
 import type { Registries } from '../../src/project/loader.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './sync-harness.js';
-
-/** The sync of a shape: key ← id, each identifier field ← the contact's column of the same name. */
-function shapeSync(name: string, destination: string, object: string, shape: ContractShape, mode: string, options: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    model: 'people',
-    destination,
-    object,
-    mode,
-    key: { from: 'id', field: shape.keyField },
-    fields: Object.fromEntries(shape.fields.map((f) => [f, f])),
-    ...(Object.keys(options).length ? { options } : {}),
-  };
-}
 
 type Row = Person | Contact;
 
@@ -56,7 +42,7 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
       open.push(slot);
       const harness = await SyncHarness.start({
         destinations: [{ name: 'dest', ...env.destination(destination) }],
-        syncs: [shape ? shapeSync('s', 'dest', env.object(mode), shape, mode, syncOptions) : contractSync('s', 'dest', env.object(mode), mode, syncOptions)],
+        syncs: [contractSync('s', 'dest', env.object(mode), mode, syncOptions, shape)],
         rows,
         ...(shape ? { columns: CONTACT_COLUMNS } : {}),
         ...(registries ? { registries } : {}),

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { CONTRACT_MAPPING } from '../../destinations/emulator-kit/contract.js';
 import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -146,16 +147,26 @@ export class SyncHarness {
   }
 }
 
-/** A sync entry of the contract mapping (key external_id ← id; email, first_name, orders). */
-export function contractSync(name: string, destination: string, object: string, mode: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * A sync entry of the contract mapping (key external_id ← id; email, first_name, orders), or of another `mapping`
+ * (a contract kit's shape): key ← id, each field ← the model column of the same name.
+ */
+export function contractSync(
+  name: string,
+  destination: string,
+  object: string,
+  mode: string,
+  options: Record<string, unknown> = {},
+  mapping: { readonly keyField: string; readonly fields: readonly string[] } = CONTRACT_MAPPING,
+): Record<string, unknown> {
   return {
     name,
     model: 'people',
     destination,
     object,
     mode,
-    key: { from: 'id', field: 'external_id' },
-    fields: { email: 'email', first_name: 'first_name', orders: 'orders' },
+    key: { from: 'id', field: mapping.keyField },
+    fields: Object.fromEntries(mapping.fields.map((f) => [f, f])),
     ...(Object.keys(options).length ? { options } : {}),
   };
 }
