@@ -14,9 +14,13 @@ import { tiktok } from './tiktok/adapter.js';
 import { webhook } from './webhook/adapter.js';
 
 /**
- * Every destination type, one line each. Adding one is said step by step in destinations/README.md ("Writing a
- * destination"): protocol.ts (the vendor's facts, cited), adapter.ts (verbs on the kit), emulator.ts, contract.ts,
- * a line here (test/destination-registry.test.ts fails while a folder with an adapter.ts is not registered) and a row in the README's table.
+ * Every destination type, one line each. Adding one (destinations/README.md, "Writing a destination", says each
+ * step): a folder destinations/<type>/ (`-` for `_`) of protocol.ts (the vendor's facts, cited), adapter.ts
+ * (`defineDestination`, verbs on the kit), emulator.ts and contract.ts (the shared suite's `kit`); then its line here,
+ * a row in the README's table and `npm run docs`. The line brings it into every suite: test/destination-registry.test.ts
+ * checks the entry and fails while a folder with an adapter.ts is unregistered or a type has no row,
+ * test/destination-contract.test.ts runs the shared suite against its emulator (and fails without a `kit`), and
+ * docs/reference.md must have its section. test/checklists.test.ts follows these steps with a throwaway destination.
  */
 export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta, linkedin, tiktok];
 

@@ -1,8 +1,33 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sql, sql } from '../src/dialects/sql.js';
 import { redactor } from '../src/log/redact.js';
 import { WarehouseError, type Connection } from '../src/warehouses/connection.js';
-import { engines, uniqueSchema } from './support/engines.js';
+import { WAREHOUSES, type WarehouseType } from '../src/warehouses/registry.js';
+import { ENGINE_NAMES, engines, uniqueSchema } from './support/engines.js';
+
+/**
+ * Where each registered warehouse's connection is checked: by the suite below, on the engines tests run for real
+ * (test/support/engines.ts), or — for a warehouse no test can reach here — by the test file named, against a stand-in
+ * of its API on 127.0.0.1. A new warehouse gets its answer here (this does not type-check, and the test below fails,
+ * until it does).
+ */
+const CHECKED: Record<WarehouseType, 'this suite' | `src/warehouses/${string}.test.ts`> = {
+  duckdb: 'this suite',
+  postgres: 'this suite',
+  bigquery: 'src/warehouses/bigquery/connection.test.ts',
+  snowflake: 'src/warehouses/snowflake/connection.test.ts',
+};
+
+describe('every registered warehouse has its connection checked', () => {
+  it.each(WAREHOUSES.map((w) => w.type))('%s', (type) => {
+    const where = CHECKED[type];
+    expect(where, `${type}: say in CHECKED where its connection is checked`).toBeDefined();
+    if (where === 'this suite') expect(ENGINE_NAMES).toContain(type);
+    else expect(existsSync(join(import.meta.dirname, '..', where)), where).toBe(true);
+  });
+});
 
 /** The Connection contract, run for real against every engine reachable here (DuckDB, PostgreSQL). */
 for (const engine of engines()) {

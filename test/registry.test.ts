@@ -1,38 +1,50 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { MODEL_KINDS } from '../models/index.js';
-import { LOGICAL_TYPES } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { WAREHOUSES } from '../src/warehouses/registry.js';
+import { expectCompleteWarehouse, foldersWith } from './support/registries.js';
 
-/** Registries must not lose entries silently: each test names the entries it expects at the least. */
+/**
+ * Registries must not lose entries silently: each is compared with its folders, and every entry it has — not a
+ * chosen few — is checked. The suites that loop over warehouses, kinds and destinations take their lists from them.
+ */
 describe('registries', () => {
-  it('has the four dialects, each complete', () => {
-    expect(Object.keys(DIALECTS).sort()).toEqual(['bigquery', 'duckdb', 'postgres', 'snowflake']);
-    for (const [name, d] of Object.entries(DIALECTS)) {
-      expect(d.name).toBe(name);
-      for (const type of LOGICAL_TYPES) expect(d.types[type], `${name}.${type}`).toMatch(/\S/);
-      for (const [fn, template] of Object.entries(d.functions)) expect(template === null || typeof template === 'function', `${name}.${fn}`).toBe(true);
-    }
+  describe('warehouses', () => {
+    for (const warehouse of WAREHOUSES) it(`${warehouse.type} is complete`, () => expectCompleteWarehouse(warehouse));
+
+    it('registers every warehouse folder (src/warehouses/<name>/warehouse.ts), each type once', () => {
+      const types = WAREHOUSES.map((w) => w.type);
+      expect(new Set(types).size).toBe(types.length);
+      expect([...types].sort()).toEqual(foldersWith(join(import.meta.dirname, '../src/warehouses'), 'warehouse.ts'));
+    });
+
+    it('has a target in every golden project (test/fixtures/*/tideline.yml), named after it: golden SQL is compiled for each', () => {
+      const fixtures = join(import.meta.dirname, 'fixtures');
+      for (const fixture of foldersWith(fixtures, 'tideline.yml')) {
+        const file = join(fixtures, fixture, 'tideline.yml');
+        const targets = (parse(readFileSync(file, 'utf8')) as { targets?: Record<string, { type?: string }> }).targets ?? {};
+        for (const { type } of WAREHOUSES) expect(targets[type]?.type, `test/fixtures/${fixture}/tideline.yml: a target \`${type}\` of type ${type}`).toBe(type);
+      }
+    });
+
+    it('gives every dialect by the name of its warehouse: DIALECTS is the registry seen by name', () => {
+      expect(Object.keys(DIALECTS)).toEqual(WAREHOUSES.map((w) => w.type));
+      for (const warehouse of WAREHOUSES) expect(DIALECTS[warehouse.type]).toBe(warehouse.dialect);
+    });
   });
 
-  it('has a warehouse for every dialect', () => {
-    expect(Object.keys(WAREHOUSES).sort()).toEqual(['bigquery', 'duckdb', 'postgres', 'snowflake']);
-    for (const [type, entry] of Object.entries(WAREHOUSES)) expect(Object.keys(DIALECTS)).toContain(entry.dialect ?? type);
-  });
+  describe('model kinds', () => {
+    it('names each kind once, each with a summary', () => {
+      const kinds = MODEL_KINDS.map((k) => k.kind);
+      expect(new Set(kinds).size).toBe(kinds.length);
+      for (const kind of MODEL_KINDS) expect(kind.summary.length, kind.kind).toBeGreaterThan(10);
+    });
 
-  it('has every model kind built so far, each with a unique name and a summary', () => {
-    const kinds = MODEL_KINDS.map((k) => k.kind);
-    expect(new Set(kinds).size).toBe(kinds.length);
-    for (const expected of ['staging', 'sql', 'customers', 'rfm', 'ltv']) expect(kinds).toContain(expected);
-    for (const kind of MODEL_KINDS) expect(kind.summary.length, kind.kind).toBeGreaterThan(10);
-  });
-
-  it('registers every kind folder (models/<kind>/kind.ts), so that no kind drops out of the suites unnoticed', () => {
-    const root = join(import.meta.dirname, '../models');
-    const folders = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(root, e.name, 'kind.ts')));
-    expect(folders.length).toBeGreaterThan(0);
-    expect(MODEL_KINDS.map((k) => k.kind).sort()).toEqual(folders.map((f) => f.name).sort());
+    it('registers every kind folder (models/<kind>/kind.ts), so that no kind drops out of the suites unnoticed', () => {
+      expect(MODEL_KINDS.map((k) => k.kind).sort()).toEqual(foldersWith(join(import.meta.dirname, '../models'), 'kind.ts'));
+    });
   });
 });

@@ -87,7 +87,7 @@ describe('audience preview and list: the statements sent', () => {
       await readStanding(io, d, 'segs', project.models.get('segs')!.spec as AudiencesSpec, tables);
       expect(sent).toHaveLength(5);
       for (const statement of sent) expect(statement.text).not.toMatch(/\b(CREATE|INSERT|UPDATE|DELETE|DROP|MERGE|ALTER|TRUNCATE)\b/i);
-      if (!GOLDEN_DIALECTS.includes(project.target.dialect.name)) return;
+      if (!GOLDEN_DIALECTS.some((name) => name === project.target.dialect.name)) return;
       // Each statement nests the membership SELECT of its models, the build's own (test/golden/audiences holds it for
       // another spec): the file shows each once, and the statements with a placeholder where it goes.
       const selects = [segs, promos].map((q) => ({ model: q.model, select: q.select.text, nested: indentSql(q.select, 4).text }));

@@ -7,7 +7,8 @@ import { Sql, joinSql, sql } from './sql.js';
  * identifiers through `id`/`table`, values through `literal`/`string`, and everything that differs between warehouses
  * through the methods and function maps below. They may branch on `capabilities`, never on `name`.
  *
- * An implementation is one folder under src/dialects/ and one line in registry.ts. It supplies:
+ * An implementation is src/warehouses/<name>/dialect.ts, registered with its warehouse (src/warehouses/registry.ts).
+ * It supplies:
  *  - `capabilities`: facts the compilers branch on;
  *  - `types`: the warehouse's spelling of each logical type;
  *  - `functions`: a complete map of function templates (data, not if-chains). A function the warehouse lacks is
@@ -15,7 +16,8 @@ import { Sql, joinSql, sql } from './sql.js';
  *  - the quoting rules (`id`, `string`), which the hostile-identifier suite in test/ checks for every dialect.
  */
 
-export type DialectName = 'duckdb' | 'postgres' | 'bigquery' | 'snowflake';
+/** The names of the registered dialects, from the warehouse registry. */
+export type { DialectName } from './registry.js';
 
 /** The column types Tideline produces. Each dialect spells them in `types`. */
 export const LOGICAL_TYPES = ['string', 'integer', 'float', 'decimal', 'boolean', 'date', 'timestamp'] as const;
@@ -122,7 +124,8 @@ export const NATIVE_TYPES: readonly (readonly [RegExp, LogicalType])[] = [
 ];
 
 export abstract class Dialect {
-  abstract readonly name: DialectName;
+  /** The warehouse's `type`; the registry checks that the two agree. Named, never branched on. */
+  abstract readonly name: string;
   abstract readonly capabilities: DialectCapabilities;
   abstract readonly types: Readonly<Record<LogicalType, string>>;
   abstract readonly functions: FunctionMap;

@@ -21,7 +21,7 @@ describe('docs/reference.md', () => {
 
   it('has a section for every registered warehouse, model kind and destination type', () => {
     const headings = new Set(reference.split('\n').filter((l) => l.startsWith('### ')));
-    for (const type of Object.keys(WAREHOUSES)) expect(headings).toContain(`### \`type: ${type}\``);
+    for (const warehouse of WAREHOUSES) expect(headings).toContain(`### \`type: ${warehouse.type}\``);
     for (const kind of MODEL_KINDS) expect(headings).toContain(`### \`kind: ${kind.kind}\``);
     for (const destination of DESTINATIONS) expect(headings).toContain(`### \`type: ${destination.type}\``);
   });

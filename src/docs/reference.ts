@@ -32,8 +32,8 @@ export function renderReference(): string {
   section(2, '`tideline.yml`', ['The project file, at the project root.'], projectFileSchema);
 
   out.push('## Targets', '', 'Entries under `targets:` in tideline.yml, by `type`.', '');
-  for (const [type, entry] of sorted(Object.entries(WAREHOUSES), ([type]) => type)) {
-    section(3, `\`type: ${type}\``, [], entry.schema);
+  for (const warehouse of sorted(WAREHOUSES, (w) => w.type)) {
+    section(3, `\`type: ${warehouse.type}\``, [], warehouse.schema);
   }
 
   section(2, 'Model files', ['Files under `paths.models` (default `models/`): `sources:` and `models:`, each a list.'], modelFileSchema);

@@ -2,16 +2,17 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { z } from 'zod';
+import { DESTINATIONS } from '../../destinations/index.js';
+import type { RegisteredDestination } from '../../destinations/destination.js';
 import { modelKind, MODEL_KINDS } from '../../models/index.js';
 import type { InputRef, RegisteredKind } from '../../models/model-kind.js';
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
-import { dialectFor } from '../dialects/registry.js';
 import { redactor } from '../log/redact.js';
 import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.js';
-import { dialectOfTarget, modelSchemaOfTarget, secretsOfTarget, targetSchema, type TargetConfig } from '../warehouses/registry.js';
+import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
-import { modelCommonShape, modelFileSchema, projectFileSchema, sourceSchema, type ProjectFile } from './schema.js';
+import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type ProjectFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
 import { YamlFile } from './yaml-file.js';
@@ -61,6 +62,8 @@ export interface ModelDef {
 export interface Target {
   readonly name: string;
   readonly config: TargetConfig;
+  /** The registration of its warehouse (its `type`): how to open it, what not to print. */
+  readonly warehouse: AnyWarehouse;
   readonly dialect: Dialect;
   /** Schema (dataset) where models are built. */
   readonly schema: string;
@@ -111,6 +114,17 @@ export interface LoadOptions {
   readonly target?: string | undefined;
   /** The process environment (tests pass their own). */
   readonly env?: NodeJS.ProcessEnv | undefined;
+  /**
+   * The registries targets and destinations are read against; the registered ones (src/warehouses/registry.ts,
+   * destinations/index.ts) by default. A test that adds a throwaway warehouse or destination passes registries that
+   * hold it (test/checklists.test.ts): the documented way to show that a registry line is all an addition needs.
+   */
+  readonly registries?: Partial<Registries> | undefined;
+}
+
+export interface Registries {
+  readonly warehouses: readonly AnyWarehouse[];
+  readonly destinations: readonly RegisteredDestination[];
 }
 
 /** The folder holding tideline.yml: `start` or its nearest ancestor. */
@@ -149,11 +163,16 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     problems.throwIfErrors();
     throw new Error('unreachable: unparsable project file without problems');
   }
+  const registries: Registries = { warehouses: options.registries?.warehouses ?? WAREHOUSES, destinations: options.registries?.destinations ?? DESTINATIONS };
+  // A test's added warehouse is read as a registered one: its targets stand among the TargetConfigs, as registering it
+  // would make them.
+  const targets = options.registries?.warehouses ? (targetSchemaOf(registries.warehouses) as z.ZodType<TargetConfig>) : targetSchema;
+  const fileSchema = options.registries?.warehouses ? projectFileSchemaWith(targets) : projectFileSchema;
   // With problems in tideline.yml, carry on with its valid parts so model files are checked in the same run.
-  const config = validateAt(projectFileSchema, configFile.value() ?? {}, configFile, [], problems) ?? lenientConfig(configFile.value());
+  const config = validateAt(fileSchema, configFile.value() ?? {}, configFile, [], problems) ?? lenientConfig(configFile.value(), fileSchema, targets);
 
-  for (const target of Object.values(config.targets ?? {})) for (const secret of secretsOfTarget(target)) redactor.add(secret);
-  const target = chooseTarget(config, configFile, options.target, problems);
+  for (const target of Object.values(config.targets ?? {})) for (const secret of warehouseOf(target, registries.warehouses).secrets(target)) redactor.add(secret);
+  const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
@@ -167,6 +186,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
             configFile,
             env,
             dialect: target.dialect,
+            destinationTypes: registries.destinations,
             models: new Set(loaded.models.keys()),
             invalidModels: loaded.invalid,
             targets: Object.keys(config.targets ?? {}),
@@ -197,22 +217,22 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
 }
 
 /** The valid parts of a project file that failed validation; the invalid ones fall back to defaults. */
-function lenientConfig(raw: unknown): ProjectFile {
+function lenientConfig(raw: unknown, fileSchema: typeof projectFileSchema, targets: z.ZodType<TargetConfig>): ProjectFile {
   const value: Record<string, unknown> = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : {};
-  const shape = projectFileSchema.shape as Record<string, z.ZodType>;
+  const shape = fileSchema.shape as Record<string, z.ZodType>;
   if (value['targets'] && typeof value['targets'] === 'object') {
-    value['targets'] = Object.fromEntries(Object.entries(value['targets'] as Record<string, unknown>).filter(([, t]) => targetSchema.safeParse(t).success));
+    value['targets'] = Object.fromEntries(Object.entries(value['targets'] as Record<string, unknown>).filter(([, t]) => targets.safeParse(t).success));
   }
   for (const key of Object.keys(value)) if (!shape[key]?.safeParse(value[key]).success) delete value[key];
-  return projectFileSchema.parse({ name: 'project', ...value });
+  return fileSchema.parse({ name: 'project', ...value });
 }
 
-function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | undefined, problems: Problems): Target | undefined {
+function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | undefined, warehouses: readonly AnyWarehouse[], problems: Problems): Target | undefined {
   const targets = config.targets ?? {};
   const names = Object.keys(targets);
   const wanted = requested ?? config.target ?? (names.length === 1 ? names[0] : undefined);
   if (names.length === 0 && wanted === undefined) {
-    return makeTarget('dev', { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, config, true);
+    return makeTarget('dev', { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, config, true, warehouses);
   }
   if (wanted === undefined) {
     problems.error('no-default-target', `${names.length} targets and no default: add \`target: <name>\` (one of ${names.join(', ')}) or pass --target`, file.locate(['targets']), ['targets']);
@@ -226,18 +246,20 @@ function chooseTarget(config: ProjectFile, file: YamlFile, requested: string | u
     else problems.error('unknown-target', message, file.locate(['target']), ['target']);
     return undefined;
   }
-  return makeTarget(wanted, chosen, config, false);
+  return makeTarget(wanted, chosen, config, false, warehouses);
 }
 
 /** Suffix of the work schema's name, after the model schema's. */
 export const WORK_SCHEMA_SUFFIX = '__tl_work';
 
-function makeTarget(name: string, config: TargetConfig, project: ProjectFile, implicit: boolean): Target {
-  const schema = modelSchemaOfTarget(config) ?? project.schema;
+function makeTarget(name: string, config: TargetConfig, project: ProjectFile, implicit: boolean, warehouses: readonly AnyWarehouse[]): Target {
+  const warehouse = warehouseOf(config, warehouses);
+  const schema = warehouse.modelSchema(config) ?? project.schema;
   return {
     name,
     config,
-    dialect: dialectFor(dialectOfTarget(config)),
+    warehouse,
+    dialect: warehouse.dialect,
     schema,
     workSchema: `${schema}${WORK_SCHEMA_SUFFIX}`,
     stateSchema: project.state_schema,
@@ -249,7 +271,7 @@ function makeTarget(name: string, config: TargetConfig, project: ProjectFile, im
 function checkWorkSchema(target: Target, file: YamlFile, problems: Problems): void {
   const problem = target.dialect.identifierProblem(target.workSchema);
   if (!problem) return;
-  const path = modelSchemaOfTarget(target.config) === undefined ? ['schema'] : ['targets', target.name];
+  const path = target.warehouse.modelSchema(target.config) === undefined ? ['schema'] : ['targets', target.name];
   problems.error('bad-schema', `schema "${target.schema}" leaves no room for its work schema "${target.workSchema}": ${problem}; choose a shorter schema`, file.locate(path), path);
 }
 

@@ -1,29 +1,34 @@
 import { z } from 'zod';
-import { targetSchema } from '../warehouses/registry.js';
+import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { objectName } from './names.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
 
+/** tideline.yml, its `targets:` read by `targets` (the registered warehouses' schema: see LoadOptions.registries). */
+export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
+  return z.strictObject({
+    name: objectName.describe('Project name, used in logs and run results.'),
+    target: z.string().min(1).optional().describe('The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB).'),
+    targets: z.record(z.string().min(1), targets).optional().describe('Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb.'),
+    schema: z
+      .string()
+      .min(1)
+      .default('tideline')
+      .describe('Schema (BigQuery: dataset) where models are built; a target may override it. Builds work in a schema of their own named after it, `<schema>__tl_work`.'),
+    state_schema: z.string().min(1).default('tideline_state').describe('Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks.'),
+    paths: z
+      .strictObject({
+        models: pathList.default(['models']).describe('Folder or folders of model files (default `models`).'),
+        syncs: pathList.default(['syncs']).describe('Folder or folders of sync files (default `syncs`).'),
+      })
+      .prefault({})
+      .describe('Folders holding model files and sync files, relative to the project root.'),
+    vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Values available to models (`vars`), e.g. an as-of date for reproducible runs.'),
+  });
+}
+
 /** tideline.yml */
-export const projectFileSchema = z.strictObject({
-  name: objectName.describe('Project name, used in logs and run results.'),
-  target: z.string().min(1).optional().describe('The target used when `--target` is not given. Optional when there is one target, or none (embedded DuckDB).'),
-  targets: z.record(z.string().min(1), targetSchema).optional().describe('Named warehouse connections. Without any, Tideline uses DuckDB in .tideline/warehouse.duckdb.'),
-  schema: z
-    .string()
-    .min(1)
-    .default('tideline')
-    .describe('Schema (BigQuery: dataset) where models are built; a target may override it. Builds work in a schema of their own named after it, `<schema>__tl_work`.'),
-  state_schema: z.string().min(1).default('tideline_state').describe('Schema where Tideline keeps its own state: sync snapshots, runs, rejected rows, locks.'),
-  paths: z
-    .strictObject({
-      models: pathList.default(['models']).describe('Folder or folders of model files (default `models`).'),
-      syncs: pathList.default(['syncs']).describe('Folder or folders of sync files (default `syncs`).'),
-    })
-    .prefault({})
-    .describe('Folders holding model files and sync files, relative to the project root.'),
-  vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Values available to models (`vars`), e.g. an as-of date for reproducible runs.'),
-});
+export const projectFileSchema = projectFileSchemaWith(targetSchema);
 export type ProjectFile = z.infer<typeof projectFileSchema>;
 
 const tableRefSchema = z.union([

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { z } from 'zod';
-import { destinationType, DESTINATIONS } from '../../destinations/index.js';
 import type { RegisteredDestination, SyncMode } from '../../destinations/destination.js';
 import type { SyncParts } from '../../models/model-kind.js';
 import type { ColumnCondition } from '../expressions/conditions.js';
@@ -87,6 +86,8 @@ export interface SyncLoadContext {
   readonly configFile: YamlFile;
   readonly env: EnvLookup;
   readonly dialect: Dialect;
+  /** The destination types `type:` is read against: the registry (destinations/index.ts), or a test's own. */
+  readonly destinationTypes: readonly RegisteredDestination[];
   /** Model names (valid ones) and names of models that failed validation (known to exist). */
   readonly models: ReadonlySet<string>;
   readonly invalidModels: ReadonlySet<string>;
@@ -135,7 +136,7 @@ export async function loadSyncFiles(context: SyncLoadContext, problems: Problems
     if (!parsed) continue;
     for (const [i, item] of (parsed.destinations ?? []).entries()) {
       const origin: SyncOrigin = { file, path: ['destinations', i] };
-      const def = makeDestination(item, origin, problems);
+      const def = makeDestination(item, origin, context.destinationTypes, problems);
       if (def && claim('destination', def.name, origin)) destinations.set(def.name, def);
       else if (!def && nameOf(item)) invalidDestinations.add(nameOf(item)!);
     }
@@ -156,16 +157,16 @@ function nameOf(item: unknown): string | undefined {
 
 const COMMON_KEYS = Object.keys(destinationCommonShape);
 
-function makeDestination(item: unknown, origin: SyncOrigin, problems: Problems): DestinationDef | undefined {
+function makeDestination(item: unknown, origin: SyncOrigin, types: readonly RegisteredDestination[], problems: Problems): DestinationDef | undefined {
   const { file, path } = origin;
   const typeValue = item && typeof item === 'object' ? (item as Record<string, unknown>)['type'] : undefined;
   if (typeof typeValue !== 'string') {
     validateAt(z.strictObject(destinationCommonShape).partial().required({ type: true }).loose(), item, file, path, problems);
     return undefined;
   }
-  const type = destinationType(typeValue);
+  const type = types.find((d) => d.type === typeValue);
   if (!type) {
-    const known = DESTINATIONS.map((d) => d.type);
+    const known = types.map((d) => d.type);
     problems.error('unknown-destination-type', `unknown destination type "${typeValue}"${didYouMean(typeValue, known)}; types: ${known.join(', ')}`, file.locate([...path, 'type']), [...path, 'type']);
     return undefined;
   }

@@ -4,7 +4,7 @@ import { redactor } from '../log/redact.js';
 
 /**
  * The Connection contract: how Tideline talks to a warehouse. One implementation per folder under
- * src/warehouses/; the SDK of a warehouse is imported only inside its own folder, and lazily (see registry.ts), so
+ * src/warehouses/; the SDK of a warehouse is imported only inside its own folder, and lazily (see warehouse.ts), so
  * a DuckDB user never loads the BigQuery client.
  *
  * Values come back normalised the same way from every warehouse, so that a diff or a hash computed over them does

@@ -1,84 +1,57 @@
 import { z } from 'zod';
-import type { DialectName } from '../dialects/dialect.js';
-import { bigquerySecrets, bigqueryTargetSchema, type BigQueryTarget } from './bigquery/config.js';
+import { bigquery } from './bigquery/warehouse.js';
 import type { Connection } from './connection.js';
-import { duckdbSecrets, duckdbTargetSchema, type DuckDbTarget } from './duckdb/config.js';
-import { postgresSecrets, postgresTargetSchema, type PostgresTarget } from './postgres/config.js';
-import { snowflakeSecrets, snowflakeTargetSchema, type SnowflakeTarget } from './snowflake/config.js';
-
-export interface OpenContext {
-  /** Project root: relative paths in a target (DuckDB file, key files) are resolved from it. */
-  readonly root: string;
-}
+import { duckdb } from './duckdb/warehouse.js';
+import { postgres } from './postgres/warehouse.js';
+import { snowflake } from './snowflake/warehouse.js';
+import type { OpenContext, TargetBase, Warehouse } from './warehouse.js';
 
 /**
- * One entry per warehouse. The SDK is imported inside `open`, so it loads only when that target is used.
- * Adding a warehouse: src/warehouses/<name>/{config,connection}.ts, a dialect (src/dialects/registry.ts), and one
- * entry here; the connection contract suite in test/ then runs against it where it can be reached.
+ * Every warehouse, one line each. Adding one is a folder src/warehouses/<name>/ and a line here:
+ *  1. dialect.ts: a class extending Dialect (src/dialects/dialect.ts) named <name>: capabilities, types, the full
+ *     FunctionMap, quoting;
+ *  2. config.ts: the zod schema of its targets (strict, `type: z.literal('<name>')`, each field `.describe`d) and the
+ *     values of a target never to print;
+ *  3. connection.ts: the Connection contract (connection.ts) over the warehouse's SDK;
+ *  4. warehouse.ts: `defineWarehouse({ type, dialect, schema, secrets, modelSchema, open })`, `open` importing
+ *     connection.ts lazily;
+ *  5. its line below. DialectName, DIALECTS, the `targets:` schema, docs/reference.md and every suite that loops over
+ *     warehouses (registry checks, hostile identifiers, golden SQL) take it from here;
+ *  6. what only a person can write, each asked for by a failing test (`npm test`): its quoting rules in
+ *     test/hostile-identifiers.test.ts (LEXERS), where its connection is checked in test/connection-contract.test.ts
+ *     (CHECKED), and a target named <name> in every golden project: the tideline.yml of each folder of test/fixtures/,
+ *     and the targets the golden suites of models/report and models/audiences write. Then `UPDATE_GOLDEN=1 npx vitest
+ *     run test/golden test/sync-golden.test.ts test/dialect-semantics.test.ts models` writes its golden SQL (read it),
+ *     and `npm run docs` its reference section.
+ * test/checklists.test.ts follows these steps with a throwaway warehouse defined in the test.
  */
-export interface WarehouseEntry<T extends { type: string }> {
-  readonly dialect: DialectName;
-  readonly schema: z.ZodType<T>;
-  /** Values of the target that must never be printed. */
-  secrets(target: T): string[];
-  /** The schema override for models, when the target sets one. */
-  modelSchema(target: T): string | undefined;
-  open(target: T, context: OpenContext): Promise<Connection>;
+export const WAREHOUSES = [duckdb, postgres, bigquery, snowflake] as const;
+
+/** A warehouse of any target type: how code that does not know which one holds it. */
+export type AnyWarehouse = Warehouse<TargetBase>;
+export type WarehouseType = (typeof WAREHOUSES)[number]['type'];
+type TargetOf<W> = W extends Warehouse<infer T> ? T : never;
+/** One entry under `targets:`, as parsed: the union of the registered warehouses' target configs. */
+export type TargetConfig = TargetOf<(typeof WAREHOUSES)[number]>;
+
+/** The zod schema of one entry under `targets:` for these warehouses: their schemas, joined on `type`. */
+export function targetSchemaOf(warehouses: readonly AnyWarehouse[]): z.ZodType<TargetBase> {
+  const [first, ...rest] = warehouses.map((w) => w.schema);
+  if (!first) throw new Error('no warehouse is registered');
+  return z.discriminatedUnion('type', [first, ...rest]);
 }
-
-export const WAREHOUSES = {
-  duckdb: {
-    dialect: 'duckdb',
-    schema: duckdbTargetSchema,
-    secrets: duckdbSecrets,
-    modelSchema: (t) => t.schema,
-    open: async (t, context) => (await import('./duckdb/connection.js')).openDuckDb(t, context),
-  } satisfies WarehouseEntry<DuckDbTarget>,
-  postgres: {
-    dialect: 'postgres',
-    schema: postgresTargetSchema,
-    secrets: postgresSecrets,
-    modelSchema: (t) => t.schema,
-    open: async (t) => (await import('./postgres/connection.js')).openPostgres(t),
-  } satisfies WarehouseEntry<PostgresTarget>,
-  bigquery: {
-    dialect: 'bigquery',
-    schema: bigqueryTargetSchema,
-    secrets: bigquerySecrets,
-    modelSchema: (t) => t.dataset,
-    open: async (t, context) => (await import('./bigquery/connection.js')).openBigQuery(t, context),
-  } satisfies WarehouseEntry<BigQueryTarget>,
-  snowflake: {
-    dialect: 'snowflake',
-    schema: snowflakeTargetSchema,
-    secrets: snowflakeSecrets,
-    modelSchema: (t) => t.schema,
-    open: async (t, context) => (await import('./snowflake/connection.js')).openSnowflake(t, context),
-  } satisfies WarehouseEntry<SnowflakeTarget>,
-} as const;
-
-export type WarehouseType = keyof typeof WAREHOUSES;
-export type TargetConfig = DuckDbTarget | PostgresTarget | BigQueryTarget | SnowflakeTarget;
 
 /** The zod schema of one entry under `targets:` in tideline.yml. */
-export const targetSchema = z.discriminatedUnion('type', [duckdbTargetSchema, postgresTargetSchema, bigqueryTargetSchema, snowflakeTargetSchema]);
+// The union of the registered schemas parses exactly the registered configs, which TargetConfig is the type of.
+export const targetSchema = targetSchemaOf(WAREHOUSES) as z.ZodType<TargetConfig>;
 
-function entryOf(target: TargetConfig): WarehouseEntry<TargetConfig> {
-  return WAREHOUSES[target.type] as unknown as WarehouseEntry<TargetConfig>;
-}
-
-export function dialectOfTarget(target: TargetConfig): DialectName {
-  return entryOf(target).dialect;
-}
-
-export function secretsOfTarget(target: TargetConfig): string[] {
-  return entryOf(target).secrets(target);
-}
-
-export function modelSchemaOfTarget(target: TargetConfig): string | undefined {
-  return entryOf(target).modelSchema(target);
+/** The registration of a target's warehouse, among `warehouses` (the registered ones by default). */
+export function warehouseOf(target: TargetBase, warehouses: readonly AnyWarehouse[] = WAREHOUSES): AnyWarehouse {
+  const warehouse = warehouses.find((w) => w.type === target.type);
+  if (!warehouse) throw new Error(`unknown warehouse type "${target.type}"; types: ${warehouses.map((w) => w.type).join(', ')}`);
+  return warehouse;
 }
 
 export function openTarget(target: TargetConfig, context: OpenContext): Promise<Connection> {
-  return entryOf(target).open(target, context);
+  return warehouseOf(target).open(target, context);
 }

@@ -8,9 +8,12 @@ import { DIALECTS } from '../../src/dialects/registry.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
 
-/** An engine tests run for real: DuckDB always; PostgreSQL when the global set-up provided a server. */
+/** The warehouses tests run for real: DuckDB always; PostgreSQL when the global set-up provided a server. */
+export const ENGINE_NAMES = ['duckdb', 'postgres'] as const;
+
+/** An engine tests run for real (one of ENGINE_NAMES). */
 export interface Engine {
-  readonly name: 'duckdb' | 'postgres';
+  readonly name: (typeof ENGINE_NAMES)[number];
   readonly dialect: Dialect;
   /** A target config for it (tests write it into tideline.yml or open it directly). */
   readonly target: TargetConfig;

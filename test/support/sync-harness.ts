@@ -2,11 +2,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { CONTRACT_MAPPING } from '../../destinations/emulator-kit/contract.js';
 import { runModels } from '../../src/pipeline/runner.js';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
-import { loadProject, type Project } from '../../src/project/loader.js';
+import { loadProject, type Project, type Registries } from '../../src/project/loader.js';
 import { SyncEngine, type EngineOptions, type SyncResult, type SyncRunOptions } from '../../src/sync/engine.js';
 import type { ColumnSpec, Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
@@ -56,6 +57,8 @@ export interface HarnessOptions {
   readonly columns?: readonly ColumnSpec[];
   /** Environment variables for ${env:…} references in the project. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Registries the project is read against, when a test adds a throwaway destination (see LoadOptions.registries). */
+  readonly registries?: Partial<Registries>;
 }
 
 /**
@@ -110,7 +113,7 @@ export class SyncHarness {
       mkdirSync(join(this.root, path, '..'), { recursive: true });
       writeFileSync(join(this.root, path), content);
     }
-    this.project = await loadProject({ projectDir: this.root, env: { ...this.options.env } });
+    this.project = await loadProject({ projectDir: this.root, env: { ...this.options.env }, registries: this.options.registries });
   }
 
   /** Replaces the source rows and rebuilds the model. */
@@ -144,16 +147,26 @@ export class SyncHarness {
   }
 }
 
-/** A sync entry of the contract mapping (key external_id ← id; email, first_name, orders). */
-export function contractSync(name: string, destination: string, object: string, mode: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+/**
+ * A sync entry of the contract mapping (key external_id ← id; email, first_name, orders), or of another `mapping`
+ * (a contract kit's shape): key ← id, each field ← the model column of the same name.
+ */
+export function contractSync(
+  name: string,
+  destination: string,
+  object: string,
+  mode: string,
+  options: Record<string, unknown> = {},
+  mapping: { readonly keyField: string; readonly fields: readonly string[] } = CONTRACT_MAPPING,
+): Record<string, unknown> {
   return {
     name,
     model: 'people',
     destination,
     object,
     mode,
-    key: { from: 'id', field: 'external_id' },
-    fields: { email: 'email', first_name: 'first_name', orders: 'orders' },
+    key: { from: 'id', field: mapping.keyField },
+    fields: Object.fromEntries(mapping.fields.map((f) => [f, f])),
     ...(Object.keys(options).length ? { options } : {}),
   };
 }

@@ -5,7 +5,7 @@ import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
 import { normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
-import type { OpenContext } from '../registry.js';
+import type { OpenContext } from '../warehouse.js';
 import type { BigQueryTarget } from './config.js';
 
 /** Rows per results page for `query()`, which keeps every row anyway. */

@@ -18,7 +18,7 @@ import {
   type StreamOptions,
   type Value,
 } from '../connection.js';
-import type { OpenContext } from '../registry.js';
+import type { OpenContext } from '../warehouse.js';
 import type { DuckDbTarget } from './config.js';
 import { hideDuckDbRowValues } from './row-values.js';
 

@@ -1,5 +1,5 @@
-import { Dialect, doubleQuoteIdentifier, sameSchema, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, joinSql, sql } from '../sql.js';
+import { Dialect, doubleQuoteIdentifier, sameSchema, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
 /**
  * PostgreSQL (15+, for MERGE). Strings containing a backslash are written as E'' literals with the backslash

@@ -1,5 +1,5 @@
-import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, joinSql, sql } from '../sql.js';
+import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
 /** BigQuery date-part keywords; weeks are ISO (Monday) as in the other dialects. */
 const PARTS: Record<DateUnit, string> = { day: 'DAY', week: 'ISOWEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };

@@ -1,5 +1,5 @@
-import { Dialect, doubleQuoteIdentifier, sameSchema, type CsvReading, type CsvRejectQueries, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../dialect.js';
-import { Sql, joinSql, sql } from '../sql.js';
+import { Dialect, doubleQuoteIdentifier, sameSchema, type CsvReading, type CsvRejectQueries, type DateFormatToken, type DateUnit, type FunctionMap, type LogicalType, type TableRef } from '../../dialects/dialect.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
 /** DuckDB (embedded default). Standard SQL quoting; strings keep backslashes literal. */
 export class DuckDbDialect extends Dialect {

@@ -1,5 +1,5 @@
-import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
-import { Sql, joinSql, sql } from '../sql.js';
+import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
 /**
  * Snowflake. Unquoted identifiers resolve upper-case, quoted ones are exact: a simple lower-case name from YAML
