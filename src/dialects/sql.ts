@@ -7,9 +7,10 @@
  * string from YAML therefore cannot reach generated SQL without passing through `Dialect.id` / `Dialect.literal`:
  * the type checker refuses it.
  *
- * Fixed text of our own is written as a `sql` template too (`sql\` AND \``, `Sql.empty`): the tag only takes text
- * that is in the source, so such a fragment is safe at a glance. `Sql.trusted` is left for what a template cannot
- * express: the dialects' quoting and literal functions themselves, and text computed from other `Sql`.
+ * Fixed text of our own (a separator, a keyword, a sort order) is a `sql` template without interpolations, or
+ * `Sql.empty`: the tag only takes text that is in the source, so such a fragment is safe at a glance. `Sql.trusted`
+ * is left for what a template cannot express: the dialects' quoting and literal functions themselves, and text
+ * computed from other `Sql` (joining, indenting).
  *
  * The deliberate exceptions are `Sql.userExpression`, for the YAML fields documented as "a SQL expression" (custom
  * computed columns), and `Sql.userQuery`, for the `sql` model kind's SELECT. Analysts own that text; it is marked so
@@ -23,7 +24,10 @@ export class Sql {
   /** No SQL at all: the `else` of an optional clause. */
   static readonly empty: Sql = new Sql('');
 
-  /** Text written in Tideline's own source (keywords, operators, function names taken from a dialect's maps). */
+  /**
+   * Text built by Tideline's own code where a template cannot express it: a dialect quoting a name or a value,
+   * spelling a number or a type, text joined from other fragments. Fixed text is a `sql` template instead.
+   */
   static trusted(text: string): Sql {
     return new Sql(text);
   }

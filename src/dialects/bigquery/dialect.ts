@@ -1,7 +1,6 @@
 import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../dialect.js';
 import { Sql, joinSql, sql } from '../sql.js';
 
-/** BigQuery date-part keywords; weeks are ISO (Monday) as in the other dialects. */
 /**
  * BigQuery Standard SQL. Unlike the others, BigQuery interprets backslash escapes inside both quoted identifiers
  * (backticks) and string literals, so a backslash must itself be escaped, and control characters are written as
