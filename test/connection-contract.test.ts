@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sql, sql } from '../src/dialects/sql.js';
+import { sql, type Sql } from '../src/dialects/sql.js';
 import { redactor } from '../src/log/redact.js';
 import { WarehouseError, type Connection } from '../src/warehouses/connection.js';
 import { WAREHOUSES, type WarehouseType } from '../src/warehouses/registry.js';
@@ -50,7 +50,7 @@ for (const engine of engines()) {
       const rows = await connection.query(sql`SELECT
   ${d.cast(d.literal('text'), 'string')} AS s,
   ${d.cast(d.literal(42), 'integer')} AS i,
-  ${d.cast(Sql.trusted('9007199254740993'), 'integer')} AS big,
+  ${d.cast(d.literal(9007199254740993n), 'integer')} AS big,
   ${d.cast(d.literal(1.5), 'float')} AS f,
   ${d.cast(d.literal(12.34), 'decimal')} AS dec,
   ${d.literal(true)} AS b,
@@ -63,7 +63,7 @@ for (const engine of engines()) {
     });
 
     it('streams in batches no larger than asked, and yields every row once', async () => {
-      await connection.execute(sql`CREATE TABLE ${table('numbers')} AS SELECT ${d.cast(Sql.trusted('g'), 'integer')} AS n FROM ${engine.name === 'duckdb' ? sql`range(1, 25001) AS t(g)` : sql`generate_series(1, 25000) AS g`}`);
+      await connection.execute(sql`CREATE TABLE ${table('numbers')} AS SELECT ${d.cast(sql`g`, 'integer')} AS n FROM ${engine.name === 'duckdb' ? sql`range(1, 25001) AS t(g)` : sql`generate_series(1, 25000) AS g`}`);
       const sizes: number[] = [];
       let sum = 0;
       for await (const batch of connection.stream(sql`SELECT n FROM ${table('numbers')} ORDER BY n`, { batchSize: 4000 })) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../destinations/hubspot/emulator.js';
 import { startSalesforceEmulator, type SalesforceEmulator } from '../destinations/salesforce/emulator.js';
-import { Sql } from '../src/dialects/sql.js';
+import { sql } from '../src/dialects/sql.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { runCli, tempProject, type CliResult } from './support/cli.js';
 
@@ -183,10 +183,10 @@ describe('credentials that renew, through tideline sync', () => {
 
     const warehouse = await openTarget({ type: 'duckdb', path: join(root, '.tideline', 'warehouse.duckdb') }, { root });
     try {
-      const tables = await warehouse.query(Sql.trusted("SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = 'tideline_state'"));
+      const tables = await warehouse.query(sql`SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = 'tideline_state'`);
       expect(tables.length).toBeGreaterThan(3);
       for (const t of tables) {
-        const rows = await warehouse.query(Sql.trusted(`SELECT * FROM "${String(t['table_schema'])}"."${String(t['table_name'])}"`));
+        const rows = await warehouse.query(sql`SELECT * FROM ${warehouse.dialect.table({ schema: String(t['table_schema']), name: String(t['table_name']) })}`);
         places.set(`state table ${String(t['table_name'])}`, JSON.stringify(rows, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
       }
     } finally {

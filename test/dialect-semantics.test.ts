@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect, DialectName } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
-import { Sql, sql } from '../src/dialects/sql.js';
+import { Sql, joinSql, sql } from '../src/dialects/sql.js';
 import type { Connection, Value } from '../src/warehouses/connection.js';
 import { engines, uniqueSchema } from './support/engines.js';
 import { expectGolden } from './support/golden.js';
@@ -65,7 +65,7 @@ const PRIMITIVES: readonly Primitive[] = [
 /** A derived table of one string column `x`, built with UNION ALL (the one row constructor every warehouse has). */
 function letters(d: Dialect, values: readonly (string | null)[]): Sql {
   const rows = values.map((v) => sql`SELECT ${d.cast(d.literal(v), 'string')} AS ${d.id('x')}`);
-  return sql`(${Sql.trusted(rows.map((r) => r.text).join(' UNION ALL '))}) AS t`;
+  return sql`(${joinSql(rows, sql` UNION ALL `)}) AS t`;
 }
 
 describe('dialect primitives: golden SQL', () => {
@@ -112,6 +112,11 @@ for (const engine of engines()) {
         expect(rows[0]!['v']).toEqual(primitive.expected);
       });
     }
+
+    it("reads an analyst's query as a subquery, even one ending in a line comment", async () => {
+      const query = Sql.userQuery('SELECT 1 AS x\nUNION ALL SELECT 2 -- the second row');
+      expect(await connection.query(sql`SELECT COUNT(*) AS n FROM ${query} AS q`)).toEqual([{ n: 2 }]);
+    });
 
     it('current date and timestamp are UTC now', async () => {
       const rows = await connection.query(sql`SELECT ${d.currentDate()} AS today, ${d.currentTimestamp()} AS now`);

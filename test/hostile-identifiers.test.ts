@@ -62,6 +62,25 @@ for (const engine of engines()) {
         expect(await connection.columns({ schema, name: 'sentinel' })).toHaveLength(1);
       });
     });
+
+    // MERGE names its target and source by aliases the dialect quotes like any name: key and value columns that are
+    // hostile, or spelled like those aliases, still update the matching row and insert the others.
+    it('upserts on hostile key and value columns, and columns named like its aliases', async () => {
+      const key = '"; DROP TABLE sentinel; --';
+      const value = "a'b";
+      const table = { schema, name: 'merged' };
+      await connection.execute(sql`CREATE TABLE ${d.table(table)} (${d.id(key)} ${d.type('integer')}, ${d.id(value)} ${d.type('string')}, t ${d.type('string')}, s ${d.type('string')})`);
+      await connection.execute(sql`INSERT INTO ${d.table(table)} VALUES (1, 'old', 'old t', 'old s'), (2, 'kept', 'kept t', 'kept s')`);
+      const source = sql`SELECT 1 AS ${d.id(key)}, 'new' AS ${d.id(value)}, CAST(NULL AS ${d.type('string')}) AS t, 'new s' AS s UNION ALL SELECT 3, 'added', 'added t', 'added s'`;
+      await connection.execute(d.upsert(table, source, [key], [key, value, 't', 's'], { keepWhenNull: ['t'] }));
+      const rows = await connection.query(sql`SELECT ${d.id(key)} AS k, ${d.id(value)} AS v, t, s FROM ${d.table(table)} ORDER BY 1`);
+      expect(rows).toEqual([
+        { k: 1, v: 'new', t: 'old t', s: 'new s' },
+        { k: 2, v: 'kept', t: 'kept t', s: 'kept s' },
+        { k: 3, v: 'added', t: 'added t', s: 'added s' },
+      ]);
+      expect(await connection.columns({ schema, name: 'sentinel' })).toHaveLength(1);
+    });
   });
 }
 

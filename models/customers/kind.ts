@@ -172,7 +172,8 @@ export function customersSelect(spec: CustomersSpec, context: PlanContext): Sql 
   };
   const distinctOrders = (expr: Sql) => (spec.orders.grain === 'line' ? sql`COUNT(DISTINCT ${expr})` : sql`COUNT(${expr})`);
   const id = d.id('customer_id');
-  const ctes: [string, Sql][] = [['kept', keptOrdersSql(d, context, spec.orders, asOf, { withSource: orderFields.length > 0 })]];
+  // CTE names are our own fixed text, referred to by name in the queries below.
+  const ctes: [Sql, Sql][] = [[sql`kept`, keptOrdersSql(d, context, spec.orders, asOf, { withSource: orderFields.length > 0 })]];
 
   const since = spec.rfm ? periodStart(d, spec.rfm, asOf) : undefined;
   const inPeriod = (expr: Sql) => (since ? sql`CASE WHEN ${c('date')} > ${since} THEN ${expr} END` : expr);
@@ -195,58 +196,56 @@ export function customersSelect(spec: CustomersSpec, context: PlanContext): Sql 
       sql`${d.hashToUint32(d.cast(c('customer'), 'string'))} AS ${d.id('__tl_tie')}`,
     );
   }
-  ctes.push(['totals', sql`SELECT\n${indentSql(joinSql(totals, Sql.trusted(',\n')))}\nFROM kept\nGROUP BY ${c('customer')}`]);
+  ctes.push([sql`totals`, sql`SELECT\n${indentSql(joinSql(totals, sql`,\n`))}\nFROM kept\nGROUP BY ${c('customer')}`]);
 
-  const t = Sql.trusted('t');
+  // Table aliases of the final SELECT: totals, everyone, the favourites, line totals, consent.
+  const [t, e, ch, st, cat, lt, cs] = [d.id('t'), d.id('e'), d.id('ch'), d.id('st'), d.id('cat'), d.id('lt'), d.id('cs')];
   let from = sql`totals AS ${t}`;
   let idExpr = sql`${t}.${id}`;
   if (spec.population) {
-    const p = Sql.trusted('p');
+    const p = d.id('p');
     const pid = sql`${p}.${d.id(spec.population.customer_id)}`;
-    ctes.push(['everyone', sql`SELECT DISTINCT ${id} FROM (\n  SELECT ${pid} AS ${id} FROM ${context.relation(spec.population.from)} AS ${p} WHERE ${pid} IS NOT NULL\n  UNION ALL\n  SELECT ${id} FROM totals\n) AS ids`]);
-    from = sql`everyone AS e\nLEFT JOIN totals AS ${t} ON ${t}.${id} = e.${id}`;
-    idExpr = sql`e.${id}`;
+    ctes.push([sql`everyone`, sql`SELECT DISTINCT ${id} FROM (\n  SELECT ${pid} AS ${id} FROM ${context.relation(spec.population.from)} AS ${p} WHERE ${pid} IS NOT NULL\n  UNION ALL\n  SELECT ${id} FROM totals\n) AS ids`]);
+    from = sql`everyone AS ${e}\nLEFT JOIN totals AS ${t} ON ${t}.${id} = ${e}.${id}`;
+    idExpr = sql`${e}.${id}`;
   }
 
   // Joined on the row's id, which is the population's when there is one (prospects have consent but no totals).
   const joins: Sql[] = [];
-  const favourite = (cte: string, alias: string) => {
-    const a = Sql.trusted(alias);
-    joins.push(sql`LEFT JOIN ${Sql.trusted(cte)} AS ${a} ON ${a}.${c('customer')} = ${idExpr}`);
-  };
+  const favourite = (cte: Sql, alias: Sql) => joins.push(sql`LEFT JOIN ${cte} AS ${alias} ON ${alias}.${c('customer')} = ${idExpr}`);
   if (spec.orders.channel !== undefined) {
-    ctes.push(['channels', favouriteSql(d, Sql.trusted('kept'), c('channel'), distinctOrders(c('order')), sql`SUM(${c('amount')})`)]);
-    favourite('channels', 'ch');
+    ctes.push([sql`channels`, favouriteSql(d, sql`kept`, c('channel'), distinctOrders(c('order')), sql`SUM(${c('amount')})`)]);
+    favourite(sql`channels`, ch);
   }
   if (spec.orders.store !== undefined) {
-    ctes.push(['stores', favouriteSql(d, Sql.trusted('kept'), c('store'), distinctOrders(c('order')), sql`SUM(${c('amount')})`)]);
-    favourite('stores', 'st');
+    ctes.push([sql`stores`, favouriteSql(d, sql`kept`, c('store'), distinctOrders(c('order')), sql`SUM(${c('amount')})`)]);
+    favourite(sql`stores`, st);
   }
   if (spec.lines) {
     const lines = spec.lines;
-    const l = Sql.trusted('l');
+    const [l, k] = [d.id('l'), d.id('k')];
     const typeOf = (column: string) => columnType({ dialect: d, columnsOf: context.columnsOf }, lines.from, column);
     const keptOrders = spec.orders.grain === 'line' ? sql`SELECT DISTINCT ${c('customer')}, ${c('order')} FROM kept` : sql`SELECT ${c('customer')}, ${c('order')} FROM kept`;
     ctes.push([
-      'kept_lines',
-      sql`SELECT k.${c('customer')}, k.${c('order')}, ${l}.*\nFROM ${context.relation(lines.from)} AS ${l}\nJOIN (${keptOrders}) AS k ON k.${c('order')} = ${l}.${d.id(lines.order_id)}\nWHERE ${keptSql(d, l, lines.exclude, typeOf)}`,
+      sql`kept_lines`,
+      sql`SELECT ${k}.${c('customer')}, ${k}.${c('order')}, ${l}.*\nFROM ${context.relation(lines.from)} AS ${l}\nJOIN (${keptOrders}) AS ${k} ON ${k}.${c('order')} = ${l}.${d.id(lines.order_id)}\nWHERE ${keptSql(d, l, lines.exclude, typeOf)}`,
     ]);
     const lineTotals: Sql[] = [c('customer')];
     if (lines.quantity !== undefined) lineTotals.push(sql`SUM(${d.cast(d.id(lines.quantity), 'float')}) AS ${d.id('item_count')}`);
     for (const [name, field] of lineFields) lineTotals.push(sql`${fieldSql(field)} AS ${d.id(name)}`);
     if (lineTotals.length > 1) {
-      ctes.push(['line_totals', sql`SELECT ${joinSql(lineTotals)}\nFROM kept_lines\nGROUP BY ${c('customer')}`]);
-      joins.push(sql`LEFT JOIN line_totals AS lt ON lt.${c('customer')} = ${idExpr}`);
+      ctes.push([sql`line_totals`, sql`SELECT ${joinSql(lineTotals)}\nFROM kept_lines\nGROUP BY ${c('customer')}`]);
+      joins.push(sql`LEFT JOIN line_totals AS ${lt} ON ${lt}.${c('customer')} = ${idExpr}`);
     }
     if (lines.category !== undefined) {
-      const amount = lines.quantity !== undefined ? sql`SUM(${d.cast(d.id(lines.quantity), 'float')})` : Sql.trusted('COUNT(*)');
-      ctes.push(['categories', favouriteSql(d, Sql.trusted('kept_lines'), d.cast(d.id(lines.category), 'string'), sql`COUNT(DISTINCT ${c('order')})`, amount)]);
-      favourite('categories', 'cat');
+      const amount = lines.quantity !== undefined ? sql`SUM(${d.cast(d.id(lines.quantity), 'float')})` : sql`COUNT(*)`;
+      ctes.push([sql`categories`, favouriteSql(d, sql`kept_lines`, d.cast(d.id(lines.category), 'string'), sql`COUNT(DISTINCT ${c('order')})`, amount)]);
+      favourite(sql`categories`, cat);
     }
   }
   if (spec.consent) {
     ctes.push(...consentCtes(d, spec, context));
-    joins.push(sql`LEFT JOIN consent AS cs ON cs.${c('customer')} = ${idExpr}`);
+    joins.push(sql`LEFT JOIN consent AS ${cs} ON ${cs}.${c('customer')} = ${idExpr}`);
   }
 
   const col = (name: string) => sql`${t}.${d.id(name)}`;
@@ -265,19 +264,19 @@ export function customersSelect(spec: CustomersSpec, context: PlanContext): Sql 
     sql`${daysSinceLast} AS ${d.id('days_since_last_order')}`,
     sql`CASE WHEN ${col('order_count')} > 1 THEN ${d.cast(d.dateDiff('day', col('first_order_date'), col('last_order_date')), 'float')} / (${col('order_count')} - 1) END AS ${d.id('average_days_between_orders')}`,
   );
-  if (spec.orders.channel !== undefined) columns.push(sql`ch.${d.id('value')} AS ${d.id('favourite_channel')}`);
-  if (spec.orders.store !== undefined) columns.push(sql`st.${d.id('value')} AS ${d.id('favourite_store')}`);
-  if (spec.lines?.category !== undefined) columns.push(sql`cat.${d.id('value')} AS ${d.id('favourite_category')}`);
-  if (spec.lines?.quantity !== undefined) columns.push(sql`COALESCE(lt.${d.id('item_count')}, 0) AS ${d.id('item_count')}`);
-  for (const channel of Object.keys(spec.consent?.channels ?? {})) columns.push(sql`cs.${d.id(`consent_${channel}`)} AS ${d.id(`consent_${channel}`)}`);
+  if (spec.orders.channel !== undefined) columns.push(sql`${ch}.${d.id('value')} AS ${d.id('favourite_channel')}`);
+  if (spec.orders.store !== undefined) columns.push(sql`${st}.${d.id('value')} AS ${d.id('favourite_store')}`);
+  if (spec.lines?.category !== undefined) columns.push(sql`${cat}.${d.id('value')} AS ${d.id('favourite_category')}`);
+  if (spec.lines?.quantity !== undefined) columns.push(sql`COALESCE(${lt}.${d.id('item_count')}, 0) AS ${d.id('item_count')}`);
+  for (const channel of Object.keys(spec.consent?.channels ?? {})) columns.push(sql`${cs}.${d.id(`consent_${channel}`)} AS ${d.id(`consent_${channel}`)}`);
   columns.push(sql`${lifecycleSql(d, spec.lifecycle, orderCount, d.dateDiff('day', col('first_order_date'), asOf), daysSinceLast)} AS ${d.id('lifecycle_stage')}`);
   for (const [name] of orderFields) columns.push(col(name));
-  for (const [name] of lineFields) columns.push(sql`lt.${d.id(name)}`);
+  for (const [name] of lineFields) columns.push(sql`${lt}.${d.id(name)}`);
 
-  const body = (cols: readonly Sql[]) => sql`SELECT\n${indentSql(joinSql(cols, Sql.trusted(',\n')))}\nFROM ${from}${joins.length ? sql`\n${joinSql(joins, Sql.trusted('\n'))}` : Sql.trusted('')}`;
+  const body = (cols: readonly Sql[]) => sql`SELECT\n${indentSql(joinSql(cols, sql`,\n`))}\nFROM ${from}${joins.length ? sql`\n${joinSql(joins, sql`\n`)}` : Sql.empty}`;
   const withClause = sql`WITH ${joinSql(
-    ctes.map(([name, query]) => sql`${Sql.trusted(name)} AS (\n${indentSql(query)}\n)`),
-    Sql.trusted(',\n'),
+    ctes.map(([name, query]) => sql`${name} AS (\n${indentSql(query)}\n)`),
+    sql`,\n`,
   )}`;
   if (!spec.rfm) return sql`${withClause}\n${body(columns)}`;
 
@@ -318,9 +317,9 @@ END`;
 }
 
 /** Latest event per customer and channel (an opt-out wins a tie), pivoted to one boolean column per channel. */
-function consentCtes(d: Dialect, spec: CustomersSpec, context: PlanContext): [string, Sql][] {
+function consentCtes(d: Dialect, spec: CustomersSpec, context: PlanContext): [Sql, Sql][] {
   const consent = spec.consent!;
-  const e = Sql.trusted('ev');
+  const e = d.id('ev');
   const col = (name: string) => sql`${e}.${d.id(name)}`;
   const customer = d.id(ORDER_COLUMNS.customer);
   const opted =
@@ -330,7 +329,7 @@ function consentCtes(d: Dialect, spec: CustomersSpec, context: PlanContext): [st
   const channels = Object.entries(consent.channels);
   const channelKey = sql`CASE ${joinSql(
     channels.map(([name, value]) => sql`WHEN ${col(consent.channel)} = ${d.literal(value)} THEN ${d.string(name)}`),
-    Sql.trusted(' '),
+    sql` `,
   )} END`;
   const key = d.id('channel_key');
   const optedIn = d.id('opted_in');
@@ -344,8 +343,8 @@ FROM (
 WHERE ${d.id('rank')} = 1`;
   const pivot = channels.map(([name]) => sql`MAX(CASE WHEN ${key} = ${d.string(name)} THEN CASE WHEN ${optedIn} THEN 1 ELSE 0 END END) = 1 AS ${d.id(`consent_${name}`)}`);
   return [
-    ['consent_latest', latest],
-    ['consent', sql`SELECT ${customer},\n${indentSql(joinSql(pivot, Sql.trusted(',\n')))}\nFROM consent_latest\nGROUP BY ${customer}`],
+    [sql`consent_latest`, latest],
+    [sql`consent`, sql`SELECT ${customer},\n${indentSql(joinSql(pivot, sql`,\n`))}\nFROM consent_latest\nGROUP BY ${customer}`],
   ];
 }
 

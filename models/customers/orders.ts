@@ -91,10 +91,10 @@ export function ruleSql(d: Dialect, source: Sql, rule: Rule, type: LogicalType |
 
 /** `NOT (rule OR rule …)`, or TRUE when there are no rules. */
 export function keptSql(d: Dialect, source: Sql, rules: readonly Rule[], typeOf: (column: string) => LogicalType | undefined): Sql {
-  if (rules.length === 0) return Sql.trusted('TRUE');
+  if (rules.length === 0) return sql`TRUE`;
   return sql`NOT (${joinSql(
     rules.map((r) => ruleSql(d, source, r, typeOf(r.column))),
-    Sql.trusted(' OR '),
+    sql` OR `,
   )})`;
 }
 
@@ -116,7 +116,7 @@ export const ORDER_COLUMNS = {
  * exact and independent of the order rows are added in, so equal totals stay equal and quintile ties stay stable.
  */
 export function keptOrdersSql(d: Dialect, context: Pick<PlanContext, 'relation' | 'columnsOf'>, orders: OrdersSpec, asOf: Sql, options: { withSource?: boolean; since?: Sql } = {}): Sql {
-  const src = Sql.trusted('src');
+  const src = d.id('src');
   const col = (name: string) => sql`${src}.${d.id(name)}`;
   const typeOf = (column: string) => columnType({ dialect: d, columnsOf: context.columnsOf }, orders.from, column);
   const date = sql`CAST(${col(orders.ordered_at)} AS ${d.type('date')})`;
@@ -133,7 +133,7 @@ export function keptOrdersSql(d: Dialect, context: Pick<PlanContext, 'relation' 
   const conditions = [sql`${col(orders.customer_id)} IS NOT NULL`, sql`${date} <= ${asOf}`];
   if (options.since) conditions.push(sql`${date} > ${options.since}`);
   if (orders.exclude.length) conditions.push(keptSql(d, src, orders.exclude, typeOf));
-  return sql`SELECT ${joinSql(projections)}\nFROM ${context.relation(orders.from)} AS ${src}\nWHERE ${joinSql(conditions, Sql.trusted('\n  AND '))}`;
+  return sql`SELECT ${joinSql(projections)}\nFROM ${context.relation(orders.from)} AS ${src}\nWHERE ${joinSql(conditions, sql`\n  AND `)}`;
 }
 
 /** The output type of the customer id: the input column's. */

@@ -15,8 +15,8 @@ import { pairwiseQuality } from '../../test/support/identity-metrics.js';
 
 interface Table {
   readonly name: string;
-  /** DuckDB SQL reading the file in place: every column as text, plus `entity` (the truth). */
-  readonly read: (path: string) => string;
+  /** DuckDB SQL reading the file (its path quoted as a string literal) in place: every column as text, plus `entity` (the truth). */
+  readonly read: (path: Sql) => Sql;
   readonly file: string;
 }
 
@@ -34,7 +34,7 @@ const febrl = (file: string, name: string): Table => ({
   name,
   file,
   read: (path) =>
-    `SELECT *, regexp_extract(rec_id, 'rec-([0-9]+)-', 1) AS entity FROM read_csv('${path}', delim = ', ', header = true, all_varchar = true, quote = '')`,
+    sql`SELECT *, regexp_extract(rec_id, 'rec-([0-9]+)-', 1) AS entity FROM read_csv(${path}, delim = ', ', header = true, all_varchar = true, quote = '')`,
 });
 
 const FEBRL_MODEL = (sources: string) => `    identifiers:
@@ -70,7 +70,7 @@ const febrlSource = (from: string) => `      - from: ${from}
 const DATASETS: readonly Dataset[] = [
   {
     name: 'fake_1000',
-    tables: [{ name: 'fake', file: 'fake_1000.csv', read: (path) => `SELECT *, cluster AS entity FROM read_csv('${path}', header = true, all_varchar = true)` }],
+    tables: [{ name: 'fake', file: 'fake_1000.csv', read: (path) => sql`SELECT *, cluster AS entity FROM read_csv(${path}, header = true, all_varchar = true)` }],
     rules: 'email; surname + birth date; first name + birth date; birth date + city; e-mail ≈ (edit ≤ 3) in birth date; surname ≈ (edit ≤ 1) in first name + city; first name ≈ (edit ≤ 2) in surname + city; e-mail user name (SQL expression) + first name',
     min: { precision: 0.98, recall: 0.76 },
     yaml: (schema) => `sources:
@@ -146,7 +146,7 @@ ${FEBRL_MODEL(`${febrlSource('febrl4a')}\n${febrlSource('febrl4b')}`)}`,
       {
         name: 'figures',
         file: 'historical_figures_with_errors_50k.parquet',
-        read: (path) => `SELECT unique_id, full_name, first_name, surname, dob, birth_place, postcode_fake, gender, occupation, cluster AS entity FROM read_parquet('${path}')`,
+        read: (path) => sql`SELECT unique_id, full_name, first_name, surname, dob, birth_place, postcode_fake, gender, occupation, cluster AS entity FROM read_parquet(${path})`,
       },
     ],
     rules: 'surname + first name + birth date; surname + birth date; birth date + postcode; surname + postcode; surname + first name + birth place; surname ≈ (edit ≤ 2) in first name + birth date',
@@ -189,7 +189,7 @@ models:
 async function load(engine: Engine, connection: Connection, reader: Connection, schema: string, table: Table, path: string): Promise<void> {
   const d = engine.dialect;
   const ref = { schema, name: table.name };
-  const select = Sql.trusted(table.read(path));
+  const select = table.read(reader.dialect.string(path));
   if (engine.name === 'duckdb') {
     await connection.execute(d.createTableAs(ref, select));
     return;
@@ -250,7 +250,7 @@ function unionTruth(engine: Engine, schema: string, dataset: Dataset): Sql {
       (t) =>
         sql`SELECT ${d.string(t.name)} AS ${d.id('source')}, CAST(${d.id(idColumn(t))} AS ${d.type('string')}) AS ${d.id('source_id')}, ${d.id('entity')} FROM ${d.table({ schema, name: t.name })}`,
     ),
-    Sql.trusted(' UNION ALL '),
+    sql` UNION ALL `,
   );
 }
 

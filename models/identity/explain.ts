@@ -1,11 +1,11 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
-import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { HostIO } from '../model-kind.js';
 import { normaliseInline } from './normalise.js';
 import { resolvePlan } from './plan.js';
 import { inputOptions } from './records.js';
 import type { IdentitySpec } from './schema.js';
-import { col, text, unionAll } from './tables.js';
+import { col, text } from './tables.js';
 
 /**
  * `tideline identity explain`: why records were linked into one customer. It reads the model's visible tables

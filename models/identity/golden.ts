@@ -1,9 +1,9 @@
 import type { Dialect, LogicalType } from '../../src/dialects/dialect.js';
-import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { AnalyseContext } from '../model-kind.js';
 import type { IdentityPlan } from './plan.js';
 import type { SurvivorshipRule } from './schema.js';
-import { col, text, unionAll, type IdentityTables } from './tables.js';
+import { col, text, type IdentityTables } from './tables.js';
 
 /**
  * The golden record: one row per customer, each field chosen among the customer's records by its survivorship rule,
@@ -35,7 +35,7 @@ export function fieldsSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
   const c = (name: string) => col(d, 'c', name);
   const r = (name: string) => col(d, 'r', name);
   const froms = [...new Set(plan.golden.map((g) => g.from))];
-  const wanted = froms.length ? sql`${v('field')} IN (${joinSql(froms.map((f) => d.string(f)))})` : Sql.trusted('1 = 0');
+  const wanted = froms.length ? sql`${v('field')} IN (${joinSql(froms.map((f) => d.string(f)))})` : sql`1 = 0`;
   return sql`SELECT ${c('customer_id')}, ${v('field')}, ${v('value')}, ${v('display')}, ${r('updated_at')}, ${r('priority')},
   COUNT(*) OVER (PARTITION BY ${c('customer_id')}, ${v('field')}, ${v('value')}) AS ${d.id('frequency')}
 FROM ${d.table(t.values)} AS v
@@ -86,8 +86,8 @@ WHERE ${d.id('pick')} = 1`;
     return sql`${type === 'string' ? picked : d.cast(picked, type)} AS ${d.id(g.name)}`;
   });
   const summaryColumns = ['customer_id', 'records', 'sources', 'source_ids', 'first_seen', 'last_seen'].map((name) => s(name));
-  const withWinners = winners.length ? sql`winners AS (\n${indentSql(unionAll(winners))}\n), ` : Sql.trusted('');
-  const joinWinners = winners.length ? sql`\nLEFT JOIN winners AS w ON ${w('customer_id')} = ${s('customer_id')}` : Sql.trusted('');
+  const withWinners = winners.length ? sql`winners AS (\n${indentSql(unionAll(winners))}\n), ` : Sql.empty;
+  const joinWinners = winners.length ? sql`\nLEFT JOIN winners AS w ON ${w('customer_id')} = ${s('customer_id')}` : Sql.empty;
   return sql`WITH ${withWinners}summary AS (
   SELECT ${col(d, 'c', 'customer_id')}, COUNT(*) AS ${d.id('records')},
     ${d.stringAgg(m('source'), ', ', { distinct: true })} AS ${d.id('sources')},
@@ -100,7 +100,7 @@ WHERE ${d.id('pick')} = 1`;
   GROUP BY ${col(d, 'c', 'customer_id')}
 )
 SELECT
-${indentSql(joinSql([s('customer_id'), ...pivot, ...summaryColumns.slice(1)], Sql.trusted(',\n')))}
+${indentSql(joinSql([s('customer_id'), ...pivot, ...summaryColumns.slice(1)], sql`,\n`))}
 FROM summary AS s${joinWinners}
 GROUP BY ${joinSql(summaryColumns)}`;
 }

@@ -1,5 +1,5 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import { indentSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { Step } from '../model-kind.js';
 import { componentSteps } from './components.js';
 import type { IdentityPlan } from './plan.js';
@@ -38,7 +38,7 @@ GROUP BY ${l('comp')}
 HAVING COUNT(DISTINCT ${v('value')}) > ${d.literal(identifier.maxPerCustomer!)}`,
   );
   const cut = sql`WITH capped AS (
-${indentSql(joinSql(over, Sql.trusted('\nUNION ALL\n')))}
+${indentSql(unionAll(over))}
 ), linked AS (
   SELECT ${col(d, 'e', 'edge')}, ${col(d, 'e', 'rank')}, ${l('comp')}
   FROM ${activeEdges(d, t)} AS e

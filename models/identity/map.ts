@@ -41,8 +41,8 @@ export function linksSelect(d: Dialect, t: IdentityTables): Sql {
   const ma = (name: string) => col(d, 'ma', name);
   const mb = (name: string) => col(d, 'mb', name);
   // A LEFT JOIN rather than EXISTS in the select list, which Snowflake does not accept correlated.
-  const used = t.dropped ? sql`(${col(d, 'x', 'edge')} IS NULL)` : Sql.trusted('TRUE');
-  const setAside = t.dropped ? sql`\nLEFT JOIN ${d.table(t.dropped)} AS x ON ${col(d, 'x', 'edge')} = ${e('edge')}` : Sql.trusted('');
+  const used = t.dropped ? sql`(${col(d, 'x', 'edge')} IS NULL)` : sql`TRUE`;
+  const setAside = t.dropped ? sql`\nLEFT JOIN ${d.table(t.dropped)} AS x ON ${col(d, 'x', 'edge')} = ${e('edge')}` : Sql.empty;
   return sql`SELECT ${col(d, 'ca', 'customer_id')}, ${e('rule')}, ${e('rank')}, ${e('key')} AS ${d.id('matched_on')},
   ${ma('source')}, ${ma('source_id')},
   ${mb('source')} AS ${d.id('linked_source')}, ${mb('source_id')} AS ${d.id('linked_source_id')}, ${col(d, 'cb', 'customer_id')} AS ${d.id('linked_customer_id')},

@@ -105,7 +105,7 @@ function phoneStages(d: Dialect, country: PhoneCountry | undefined): ((value: Sq
     const plusCc = d.string(`+${cc}`);
     return [
       ...(trunk ? [sql`WHEN ${startsWith(p, trunk)} AND ${between(p, min + trunk.length, max + trunk.length)} THEN ${plusCc} || ${from(p, trunk.length + 1)}`] : []),
-      sql`WHEN ${trunk ? sql`${p} NOT LIKE ${d.string(`${trunk}%`)} AND ` : Sql.trusted('')}${between(p, min, max)} THEN ${plusCc} || ${p}`,
+      sql`WHEN ${trunk ? sql`${p} NOT LIKE ${d.string(`${trunk}%`)} AND ` : Sql.empty}${between(p, min, max)} THEN ${plusCc} || ${p}`,
       sql`WHEN ${startsWith(p, cc)} AND ${between(p, min + cc.length, max + cc.length)} THEN ${d.string('+')} || ${p}`,
     ];
   };
@@ -117,7 +117,7 @@ function phoneStages(d: Dialect, country: PhoneCountry | undefined): ((value: Sq
   };
   return [
     (v) => f.regexpReplaceAll(f.regexpReplaceAll(v, d.string('[(]0[)]'), d.string('')), d.string('[^0-9+]'), d.string('')),
-    (p) => sql`CASE\n  ${joinSql([...international(p), ...national(p)], Sql.trusted('\n  '))}\nEND`,
+    (p) => sql`CASE\n  ${joinSql([...international(p), ...national(p)], sql`\n  `)}\nEND`,
     (v) => trunkAfterCode(v),
     (v) => sql`CASE WHEN ${f.regexpContains(v, d.string('^[+][1-9][0-9]{6,14}$'))} THEN ${v} END`,
   ];

@@ -1,10 +1,10 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { PlanContext } from '../model-kind.js';
 import { normaliseInline, normaliser, type NormaliseOptions } from './normalise.js';
 import { phoneCountry } from './phone-countries.js';
 import type { IdentifierPlan, IdentityPlan, InputPlan } from './plan.js';
-import { col, emptySelect, text, unionAll, type IdentityTables } from './tables.js';
+import { col, emptySelect, text, type IdentityTables } from './tables.js';
 
 /** An input of a source, numbered: its raw text is column `s<slot>` of the rows table. */
 export interface Slot {
@@ -33,7 +33,7 @@ function inputExpression(d: Dialect, input: InputPlan): Sql {
 export function rowsSelect(d: Dialect, plan: IdentityPlan, context: Pick<PlanContext, 'relation'>): Sql {
   const slots = slotsOf(plan);
   const branches = plan.sources.map((source) => {
-    const time = (column: string | undefined) => (column === undefined ? d.cast(Sql.trusted('NULL'), 'timestamp') : d.cast(col(d, 'src', column), 'timestamp'));
+    const time = (column: string | undefined) => (column === undefined ? d.cast(sql`NULL`, 'timestamp') : d.cast(col(d, 'src', column), 'timestamp'));
     const columns = [
       sql`${text(d, source.label)} AS ${d.id('source')}`,
       sql`${d.cast(col(d, 'src', source.id), 'string')} AS ${d.id('source_id')}`,
@@ -42,7 +42,7 @@ export function rowsSelect(d: Dialect, plan: IdentityPlan, context: Pick<PlanCon
       sql`${d.cast(d.literal(source.priority), 'integer')} AS ${d.id('priority')}`,
       ...slots.map((s) => sql`${s.source === source.label ? inputExpression(d, s.input) : text(d, null)} AS ${d.id(slotColumn(s.slot))}`),
     ];
-    return sql`SELECT\n${indentSql(joinSql(columns, Sql.trusted(',\n')))}\nFROM ${context.relation(source.relation)} AS src`;
+    return sql`SELECT\n${indentSql(joinSql(columns, sql`,\n`))}\nFROM ${context.relation(source.relation)} AS src`;
   });
   const u = (name: string) => col(d, 'u', name);
   return sql`SELECT
@@ -105,13 +105,13 @@ export function valuesSelects(d: Dialect, plan: IdentityPlan, t: IdentityTables)
     const staged = stages.stages.reduce(
       // DISTINCT fences each stage: without it PostgreSQL flattens the nested SELECTs and evaluates a stage's
       // expression again at every reference the next stage makes to it (a date's regular expressions dozens of times).
-      (inner, stage, i) => sql`SELECT DISTINCT ${d.id('rec')}, ${d.id('raw')}, ${stage(d.id('v'))} AS ${d.id('v')}\nFROM (\n${indentSql(inner)}\n) AS ${Sql.trusted(`n${i + 1}`)}`,
+      (inner, stage, i) => sql`SELECT DISTINCT ${d.id('rec')}, ${d.id('raw')}, ${stage(d.id('v'))} AS ${d.id('v')}\nFROM (\n${indentSql(inner)}\n) AS ${d.id(`n${i + 1}`)}`,
       raw,
     );
     const display = 'display' in stages && stages.display ? stages.display(d.id('raw')) : d.id('v');
     const junk = group.identifier?.junk.length
       ? sql`${x('value')} IN (${joinSql(group.identifier.junk.map((value) => normaliseInline(d, group.identifier!.type, inputOptions(plan, group.identifier!), d.literal(value))))})`
-      : Sql.trusted('FALSE');
+      : sql`FALSE`;
     return sql`SELECT ${x('rec')}, ${x('field')}, ${x('value')}, ${x('display')}, CASE WHEN ${junk} THEN TRUE ELSE FALSE END AS ${d.id('junk')}
 FROM (
   SELECT ${d.id('rec')}, ${text(d, group.field)} AS ${d.id('field')}, ${d.id('v')} AS ${d.id('value')}, ${display} AS ${d.id('display')}

@@ -1,10 +1,10 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { ModelSummary, SummaryContext } from '../model-kind.js';
 import { maskKey, maskValue } from './mask.js';
 import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
-import { col, text, unionAll, type IdentityTables } from './tables.js';
+import { col, text, type IdentityTables } from './tables.js';
 
 /**
  * `<name>_report`: (metric, item, detail, value) rows, what `tideline run` prints after the build.
@@ -24,12 +24,12 @@ export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
   const none = text(d, null);
   const row = (name: string, item: Sql, detail: Sql, value: Sql, from: Sql) =>
     sql`SELECT ${metric(name)} AS ${d.id('metric')}, ${item} AS ${d.id('item')}, ${detail} AS ${d.id('detail')}, ${value} AS ${d.id('value')}\nFROM ${from}`;
-  const n = Sql.trusted('COUNT(*)');
+  const n = sql`COUNT(*)`;
   const id = (name: string) => d.id(name);
   const g = (name: string) => col(d, 'g', name);
   const ruleKey = sql`CASE ${g('rule')} ${joinSql(
     plan.rules.map((rule) => sql`WHEN ${d.string(rule.name)} THEN ${keyText(d, rule, 'g')}`),
-    Sql.trusted(' '),
+    sql` `,
   )} END`;
   const keyOrder = joinSql(Array.from({ length: Math.max(...plan.rules.map((r) => r.parts.length)) }, (_, i) => g(keyColumn(i))));
   const rows = [

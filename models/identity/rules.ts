@@ -1,7 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { Sql, indentSql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { IdentityPlan, RulePlan } from './plan.js';
-import { col, text, unionAll, type IdentityTables } from './tables.js';
+import { col, text, type IdentityTables } from './tables.js';
 
 /**
  * Matching. Each rule turns every record into zero or more *keys* (its exact parts; a record with two e-mails has
@@ -31,9 +31,9 @@ export function keysSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): S
     });
     const joins = rule.parts
       .slice(1)
-      .map((part, j) => sql`\nJOIN ${d.table(t.values)} AS ${Sql.trusted(alias(j + 1))} ON ${v(j + 1, 'rec')} = ${v(0, 'rec')} AND ${v(j + 1, 'field')} = ${d.string(part.identifier)} AND NOT ${v(j + 1, 'junk')}`);
+      .map((part, j) => sql`\nJOIN ${d.table(t.values)} AS ${d.id(alias(j + 1))} ON ${v(j + 1, 'rec')} = ${v(0, 'rec')} AND ${v(j + 1, 'field')} = ${d.string(part.identifier)} AND NOT ${v(j + 1, 'junk')}`);
     return sql`SELECT ${text(d, rule.name)} AS ${d.id('rule')}, ${v(0, 'rec')}, ${joinSql(keys)}
-FROM ${d.table(t.values)} AS p1${joinSql(joins, Sql.trusted(''))}
+FROM ${d.table(t.values)} AS ${d.id(alias(0))}${joinSql(joins, Sql.empty)}
 WHERE ${v(0, 'field')} = ${d.string(rule.parts[0]!.identifier)} AND NOT ${v(0, 'junk')}`;
   });
   return sql`SELECT DISTINCT *
@@ -63,14 +63,14 @@ export function withinLimit(d: Dialect, plan: IdentityPlan, alias: string): Sql 
   const records = col(d, alias, 'records');
   if (limits.size === 1) return sql`${records} <= ${d.literal(plan.rules[0]!.maxRecords)}`;
   const cases = plan.rules.map((r) => sql`WHEN ${d.string(r.name)} THEN ${d.literal(r.maxRecords)}`);
-  return sql`${records} <= CASE ${col(d, alias, 'rule')} ${joinSql(cases, Sql.trusted(' '))} END`;
+  return sql`${records} <= CASE ${col(d, alias, 'rule')} ${joinSql(cases, sql` `)} END`;
 }
 
 function sameKey(d: Dialect, width: number, left: string, right: string): Sql {
   const names = ['rule', ...Array.from({ length: width }, (_, i) => keyColumn(i))];
   return joinSql(
     names.map((name) => sql`${col(d, right, name)} = ${col(d, left, name)}`),
-    Sql.trusted(' AND '),
+    sql` AND `,
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
-import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
+import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import type { CompanionTables, PlanContext, Step } from '../model-kind.js';
 
 /**
@@ -66,9 +66,9 @@ export function identityTables(context: PlanContext, capped: boolean): IdentityT
   };
 }
 
-/** `alias.column`, the column quoted by the dialect. */
+/** `alias.column`, both quoted by the dialect. */
 export function col(d: Dialect, alias: string, name: string): Sql {
-  return sql`${Sql.trusted(alias)}.${d.id(name)}`;
+  return sql`${d.id(alias)}.${d.id(name)}`;
 }
 
 /** A string literal typed as the warehouse's string type (so that UNION branches and CTAS columns agree). */
@@ -78,7 +78,7 @@ export function text(d: Dialect, value: string | null): Sql {
 
 /** An empty table with the given columns. */
 export function emptySelect(d: Dialect, columns: readonly (readonly [string, LogicalType])[]): Sql {
-  return sql`SELECT ${joinSql(columns.map(([name, type]) => sql`${d.cast(Sql.trusted('NULL'), type)} AS ${d.id(name)}`))} LIMIT 0`;
+  return sql`SELECT ${joinSql(columns.map(([name, type]) => sql`${d.cast(sql`NULL`, type)} AS ${d.id(name)}`))} LIMIT 0`;
 }
 
 /** `CREATE TABLE … AS` preceded by a drop, for tables rebuilt inside a repeated step; statistics refreshed after. */
@@ -89,8 +89,4 @@ export function rebuild(d: Dialect, table: TableRef, select: Sql): Sql[] {
 /** Steps refreshing a new table's statistics, where the warehouse needs them (see Dialect.refreshStatistics). */
 export function statistics(d: Dialect, table: TableRef): Step[] {
   return d.refreshStatistics(table).map((statement) => ({ kind: 'sql', label: 'statistics', sql: statement }));
-}
-
-export function unionAll(parts: readonly Sql[]): Sql {
-  return joinSql(parts, Sql.trusted('\nUNION ALL\n'));
 }

@@ -1,5 +1,5 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
-import { Sql, joinSql, sql } from '../../src/dialects/sql.js';
+import { Sql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { HostIO } from '../model-kind.js';
 import { discountedExpectedPurchases, conditionalExpectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams, type FitReport, type RfmGroup } from './bgnbd.js';
 import { fitGammaGamma, type GammaGammaParams, type SpendGroup } from './gamma-gamma.js';
@@ -76,7 +76,7 @@ export async function runFit(io: HostIO, plan: FitPlan): Promise<{ bgnbd: FitRep
     return sql`(${joinSql(values)})`;
   });
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await io.execute(sql`INSERT INTO ${d.table(plan.scores)} (${columns}) VALUES\n${joinSql(rows.slice(i, i + ROWS_PER_INSERT), Sql.trusted(',\n'))}`);
+    await io.execute(sql`INSERT INTO ${d.table(plan.scores)} (${columns}) VALUES\n${joinSql(rows.slice(i, i + ROWS_PER_INSERT), sql`,\n`)}`);
   }
   return { bgnbd, gammaGamma };
 }
@@ -105,5 +105,5 @@ async function writeParams(io: HostIO, plan: FitPlan, bgnbd: FitReport<BgNbdPara
     ...Object.entries(bgnbd.params).map(([k, v]) => row('bgnbd', k, v, bgnbd)),
     ...Object.entries(gammaGamma.params).map(([k, v]) => row('gamma_gamma', k, v, gammaGamma)),
   ];
-  await io.execute(d.createTableAs(plan.params, joinSql(rows, Sql.trusted('\nUNION ALL\n'))));
+  await io.execute(d.createTableAs(plan.params, unionAll(rows)));
 }

@@ -156,7 +156,7 @@ function historicalSelect(spec: LtvSpec, context: PlanContext, asOf: Sql, fit: F
   const d = context.dialect;
   const c = (name: keyof typeof ORDER_COLUMNS) => d.id(ORDER_COLUMNS[name]);
   const id = d.id('customer_id');
-  const h = Sql.trusted('h');
+  const h = d.id('h');
   const col = (name: string) => sql`${h}.${d.id(name)}`;
   const count = spec.orders.grain === 'line' ? sql`COUNT(DISTINCT ${c('order')})` : sql`COUNT(${c('order')})`;
   const ctes = [
@@ -182,7 +182,7 @@ function historicalSelect(spec: LtvSpec, context: PlanContext, asOf: Sql, fit: F
   let from = sql`history AS ${h}`;
   if (fit) {
     const days = d.literal(DAYS_PER_UNIT[fit.timeUnit]);
-    const [s, sc, pr] = [Sql.trusted('s'), Sql.trusted('sc'), Sql.trusted('pr')];
+    const [s, sc, pr] = [d.id('s'), d.id('sc'), d.id('pr')];
     const param = (name: string) => sql`MAX(CASE WHEN ${d.id('submodel')} = ${d.string('gamma_gamma')} AND ${d.id('parameter')} = ${d.string(name)} THEN ${d.id('value')} END) AS ${d.id(name)}`;
     ctes.push(sql`gg AS (\n  SELECT ${joinSql(['p', 'q', 'v'].map(param))}\n  FROM ${d.table(fit.params)}\n)`);
     const [p, q, v] = ['p', 'q', 'v'].map((n) => sql`${pr}.${d.id(n)}`) as [Sql, Sql, Sql];
@@ -203,16 +203,16 @@ function historicalSelect(spec: LtvSpec, context: PlanContext, asOf: Sql, fit: F
     );
     const on = joinSql(
       ['frequency', 'recency_days', 'age_days'].map((n) => sql`${sc}.${d.id(n)} = ${s}.${d.id(n)}`),
-      Sql.trusted(' AND '),
+      sql` AND `,
     );
     from = sql`history AS ${h}
 LEFT JOIN ${d.table(fit.summary)} AS ${s} ON ${s}.${id} = ${h}.${id}
 LEFT JOIN ${d.table(fit.scores)} AS ${sc} ON ${on}
 CROSS JOIN gg AS ${pr}`;
   }
-  return sql`WITH ${joinSql(ctes, Sql.trusted(',\n'))}
+  return sql`WITH ${joinSql(ctes, sql`,\n`)}
 SELECT
-${indentSql(joinSql(columns, Sql.trusted(',\n')))}
+${indentSql(joinSql(columns, sql`,\n`))}
 FROM ${from}`;
 }
 

@@ -2,7 +2,7 @@ import type { ColumnCondition } from '../../src/expressions/conditions.js';
 import { compileComparison } from '../../src/expressions/conditions.js';
 import type { Duration } from '../../src/expressions/durations.js';
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { indentSql, joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import type { PlanContext } from '../model-kind.js';
 import type { PeriodUnit, ReportSpec } from './schema.js';
 
@@ -48,7 +48,7 @@ export function conditions(b: Builder, alias: Sql, relation: string, where: read
 }
 
 export function and(parts: readonly Sql[]): Sql {
-  return parts.length ? joinSql(parts.map((p) => sql`(${p})`), Sql.trusted(' AND ')) : sql`TRUE`;
+  return parts.length ? joinSql(parts.map((p) => sql`(${p})`), sql` AND `) : sql`TRUE`;
 }
 
 /** `expr` plus a duration (negative to go back); quarters are three months, which every dialect adds alike. */
@@ -89,17 +89,8 @@ export function emptySelect(b: Builder, columns: readonly ColumnDef[]): Sql {
 /** `WITH a AS (…), b AS (…)` from named bodies. */
 export function withCtes(b: Builder, ctes: readonly { readonly name: string; readonly body: Sql }[], select: Sql): Sql {
   if (ctes.length === 0) return select;
-  const parts = ctes.map((c) => sql`${b.d.id(c.name)} AS (\n${indent(c.body)}\n)`);
-  return sql`WITH ${joinSql(parts, Sql.trusted(',\n'))}\n${select}`;
-}
-
-function indent(fragment: Sql): Sql {
-  return Sql.trusted(
-    fragment.text
-      .split('\n')
-      .map((line) => (line.length ? `  ${line}` : line))
-      .join('\n'),
-  );
+  const parts = ctes.map((c) => sql`${b.d.id(c.name)} AS (\n${indentSql(c.body)}\n)`);
+  return sql`WITH ${joinSql(parts, sql`,\n`)}\n${select}`;
 }
 
 /**
@@ -110,13 +101,13 @@ export function ordersTable(b: Builder): Sql | undefined {
   const orders = b.spec.orders;
   if (!orders || !b.orders) return undefined;
   const { d } = b;
-  const o = Sql.trusted('o');
-  const time = sql`o.${d.id(orders.time)}`;
-  const filters = [sql`o.${d.id(orders.customer)} IS NOT NULL`, sql`${time} IS NOT NULL`, sql`${d.cast(time, 'date')} <= ${b.asOf}`, ...conditions(b, o, orders.from, orders.where)];
+  const o = d.id('o');
+  const time = sql`${o}.${d.id(orders.time)}`;
+  const filters = [sql`${o}.${d.id(orders.customer)} IS NOT NULL`, sql`${time} IS NOT NULL`, sql`${d.cast(time, 'date')} <= ${b.asOf}`, ...conditions(b, o, orders.from, orders.where)];
   return d.createTableAs(
     b.orders,
-    sql`SELECT ${d.cast(sql`o.${d.id(orders.customer)}`, 'string')} AS k, ${d.cast(time, 'timestamp')} AS ordered_at, ${d.cast(time, 'date')} AS order_day, ${float(b, sql`COALESCE(o.${d.id(orders.revenue)}, 0)`)} AS revenue
-FROM ${b.context.relation(orders.from)} AS o
-WHERE ${joinSql(filters, Sql.trusted('\n  AND '))}`,
+    sql`SELECT ${d.cast(sql`${o}.${d.id(orders.customer)}`, 'string')} AS k, ${d.cast(time, 'timestamp')} AS ordered_at, ${d.cast(time, 'date')} AS order_day, ${float(b, sql`COALESCE(${o}.${d.id(orders.revenue)}, 0)`)} AS revenue
+FROM ${b.context.relation(orders.from)} AS ${o}
+WHERE ${joinSql(filters, sql`\n  AND `)}`,
   );
 }

@@ -1,4 +1,4 @@
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { joinSql, Sql, sql, unionAll } from '../../src/dialects/sql.js';
 import { emptySelect, plus, ratio, withCtes, type Builder, type ColumnDef } from './build.js';
 
 /**
@@ -28,11 +28,12 @@ export function cohortsSelect(b: Builder): Sql {
   const c = spec.cohorts;
   const orders = d.table(b.orders);
   const horizons = [...new Set(c.horizons)].sort((x, y) => x - y);
+  const f = d.id('f');
   const first = c.first_order
-    ? sql`SELECT ${d.cast(sql`f.${d.id(c.first_order.customer)}`, 'string')} AS k, MIN(${d.cast(sql`f.${d.id(c.first_order.date)}`, 'date')}) AS first_day
-FROM ${b.context.relation(c.first_order.from)} AS f
-WHERE f.${d.id(c.first_order.customer)} IS NOT NULL AND f.${d.id(c.first_order.date)} IS NOT NULL
-GROUP BY ${d.cast(sql`f.${d.id(c.first_order.customer)}`, 'string')}`
+    ? sql`SELECT ${d.cast(sql`${f}.${d.id(c.first_order.customer)}`, 'string')} AS k, MIN(${d.cast(sql`${f}.${d.id(c.first_order.date)}`, 'date')}) AS first_day
+FROM ${b.context.relation(c.first_order.from)} AS ${f}
+WHERE ${f}.${d.id(c.first_order.customer)} IS NOT NULL AND ${f}.${d.id(c.first_order.date)} IS NOT NULL
+GROUP BY ${d.cast(sql`${f}.${d.id(c.first_order.customer)}`, 'string')}`
     : sql`SELECT k, MIN(order_day) AS first_day FROM ${orders} GROUP BY k`;
   const start = plus(b, d.dateTrunc('month', b.asOf, 'date'), -(c.months - 1), 'month', 'date');
   const until = (h: number) => plus(b, sql`c.first_day`, h, 'month', 'date');
@@ -48,17 +49,18 @@ GROUP BY ${d.cast(sql`f.${d.id(c.first_order.customer)}`, 'string')}`
     sql`SUM(revenue_0) AS revenue_0`,
     ...horizons.flatMap((h) => [sql`SUM(${d.id(`revenue_${h}`)}) AS ${d.id(`revenue_${h}`)}`, sql`SUM(${d.id(`repeat_${h}`)}) AS ${d.id(`repeat_${h}`)}`]),
   ];
+  const t = d.id('t');
   const rows = horizons.map((h) => {
     // Complete when the cohort's last possible first day plus h months has passed: month start + (h + 1) months − 1 day.
-    const complete = sql`${plus(b, sql`t.cohort_month`, h + 1, 'month', 'date')} <= ${plus(b, b.asOf, 1, 'day', 'date')}`;
+    const complete = sql`${plus(b, sql`${t}.cohort_month`, h + 1, 'month', 'date')} <= ${plus(b, b.asOf, 1, 'day', 'date')}`;
     const when = (value: Sql) => sql`CASE WHEN ${complete} THEN ${value} END`;
-    return sql`SELECT t.cohort_month, ${d.cast(sql`t.customers`, 'integer')} AS customers, ${d.literal(h)} AS months_after, CASE WHEN ${complete} THEN TRUE ELSE FALSE END AS complete,
-  ${when(d.cast(sql`t.${d.id(`repeat_${h}`)}`, 'integer'))} AS repeat_customers,
-  ${when(ratio(b, sql`t.${d.id(`repeat_${h}`)}`, sql`t.customers`))} AS repeat_rate,
-  ${ratio(b, sql`t.revenue_0`, sql`t.customers`)} AS first_day_revenue_per_customer,
-  ${when(ratio(b, sql`t.${d.id(`revenue_${h}`)}`, sql`t.customers`))} AS revenue_per_customer,
-  ${when(sql`100 * ${ratio(b, sql`t.${d.id(`revenue_${h}`)}`, sql`t.revenue_0`)}`)} AS revenue_index
-FROM ${d.id('cohort_totals')} AS t`;
+    return sql`SELECT ${t}.cohort_month, ${d.cast(sql`${t}.customers`, 'integer')} AS customers, ${d.literal(h)} AS months_after, CASE WHEN ${complete} THEN TRUE ELSE FALSE END AS complete,
+  ${when(d.cast(sql`${t}.${d.id(`repeat_${h}`)}`, 'integer'))} AS repeat_customers,
+  ${when(ratio(b, sql`${t}.${d.id(`repeat_${h}`)}`, sql`${t}.customers`))} AS repeat_rate,
+  ${ratio(b, sql`${t}.revenue_0`, sql`${t}.customers`)} AS first_day_revenue_per_customer,
+  ${when(ratio(b, sql`${t}.${d.id(`revenue_${h}`)}`, sql`${t}.customers`))} AS revenue_per_customer,
+  ${when(sql`100 * ${ratio(b, sql`${t}.${d.id(`revenue_${h}`)}`, sql`${t}.revenue_0`)}`)} AS revenue_index
+FROM ${d.id('cohort_totals')} AS ${t}`;
   });
   return withCtes(
     b,
@@ -71,13 +73,13 @@ FROM ${d.id('cohort_totals')} AS t`;
       {
         name: 'cohort_customers',
         body: sql`SELECT c.cohort_month, c.k,
-  ${joinSql(perCustomer, Sql.trusted(',\n  '))}
+  ${joinSql(perCustomer, sql`,\n  `)}
 FROM ${d.id('cohort_members')} AS c
 LEFT JOIN ${orders} AS o ON o.k = c.k AND o.order_day >= c.first_day
 GROUP BY c.cohort_month, c.k`,
       },
       { name: 'cohort_totals', body: sql`SELECT cohort_month, ${joinSql(perCohort)} FROM ${d.id('cohort_customers')} GROUP BY cohort_month` },
     ],
-    joinSql(rows, Sql.trusted('\nUNION ALL\n')),
+    unionAll(rows),
   );
 }

@@ -1,5 +1,5 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { joinSql, Sql, sql, unionAll } from '../../src/dialects/sql.js';
 import { and, conditions, emptySelect, float, floatLiteral, periodOf, windowStart, withCtes, type Builder, type ColumnDef } from './build.js';
 import type { EmailSpec, MailSpec, PhoneSpec, PushSpec, SmsSpec } from './schema.js';
 
@@ -122,16 +122,27 @@ function isAny(b: Builder, type: Sql, values: readonly string[]): Sql | undefine
 
 function either(...parts: (Sql | undefined)[]): Sql | undefined {
   const present = parts.filter((p): p is Sql => p !== undefined);
-  return present.length ? sql`(${joinSql(present, Sql.trusted(' OR '))})` : undefined;
+  return present.length ? sql`(${joinSql(present, sql` OR `)})` : undefined;
+}
+
+/** The alias of a message channel's events in its queries. */
+function eventsAlias(b: Builder): Sql {
+  return b.d.id('ev');
+}
+
+/** The alias of the phone calls in their query. */
+function callsAlias(b: Builder): Sql {
+  return b.d.id('c');
 }
 
 function emailMeasures(b: Builder, spec: EmailSpec): Measures {
   const { d } = b;
-  const type = sql`ev.${d.id(spec.event_type)}`;
+  const ev = eventsAlias(b);
+  const type = sql`${ev}.${d.id(spec.event_type)}`;
   const e = spec.events;
   const of = (values: readonly string[]) => isAny(b, type, values);
-  const unsubscribeClick = spec.unsubscribe_click ? and(conditions(b, Sql.trusted('ev'), spec.from, spec.unsubscribe_click)) : of(e.unsubscribed);
-  const machine = spec.machine_open ? sql`COALESCE(ev.${d.id(spec.machine_open)}, FALSE)` : undefined;
+  const unsubscribeClick = spec.unsubscribe_click ? and(conditions(b, ev, spec.from, spec.unsubscribe_click)) : of(e.unsubscribed);
+  const machine = spec.machine_open ? sql`COALESCE(${ev}.${d.id(spec.machine_open)}, FALSE)` : undefined;
   const opened = of(e.opened);
   const clicked = of(e.clicked);
   return {
@@ -150,19 +161,19 @@ function emailMeasures(b: Builder, spec: EmailSpec): Measures {
 }
 
 function smsMeasures(b: Builder, spec: SmsSpec): Measures {
-  const type = sql`ev.${b.d.id(spec.event_type)}`;
+  const type = sql`${eventsAlias(b)}.${b.d.id(spec.event_type)}`;
   const of = (values: readonly string[]) => isAny(b, type, values);
   return { messages: of([...spec.events.sent, ...spec.events.delivered]), delivered: of(spec.events.delivered), clickers: of(spec.events.clicked), stops: of(spec.events.stop) };
 }
 
 function pushMeasures(b: Builder, spec: PushSpec): Measures {
-  const type = sql`ev.${b.d.id(spec.event_type)}`;
+  const type = sql`${eventsAlias(b)}.${b.d.id(spec.event_type)}`;
   const of = (values: readonly string[]) => isAny(b, type, values);
   return { messages: of([...spec.events.sent, ...spec.events.displayed]), displayed: of(spec.events.displayed), reactors: of(spec.events.opened) };
 }
 
 function mailMeasures(b: Builder, spec: MailSpec): Measures {
-  const type = sql`ev.${b.d.id(spec.event_type)}`;
+  const type = sql`${eventsAlias(b)}.${b.d.id(spec.event_type)}`;
   const of = (values: readonly string[]) => isAny(b, type, values);
   return { messages: of([...spec.events.sent, ...spec.events.returned]), returned: of(spec.events.returned) };
 }
@@ -211,15 +222,16 @@ function totals(b: Builder, source: string, measures: readonly string[], hasCamp
     // HAVING without GROUP BY: one row over everything, none when there is nothing.
     sql`SELECT ${nullCampaign} AS campaign, ${nullPeriod} AS period_start, ${sums} FROM ${from} HAVING COUNT(*) > 0`,
   ];
-  return joinSql(groupings, Sql.trusted('\nUNION ALL\n'));
+  return unionAll(groupings);
 }
 
 function kpiRows(b: Builder, channel: Channel, source: string, kpis: readonly KpiDef[], thresholds: Thresholds): Sql[] {
   const { d } = b;
+  const t = d.id('t');
   return kpis.map((k) => {
-    const t = thresholds.get(thresholdKey(channel, k.name));
-    const denominator = k.denominator === null ? d.cast(sql`NULL`, 'float') : float(b, sql`t.${d.id(k.denominator)}`);
-    return sql`SELECT ${d.literal(channel)} AS channel, t.campaign, t.period_start, ${d.literal(k.name)} AS kpi, ${float(b, sql`t.${d.id(k.numerator)}`)} AS numerator, ${denominator} AS denominator, ${floatLiteral(b, t?.good)} AS good, ${floatLiteral(b, t?.bad)} AS bad, ${d.literal(k.better)} AS better FROM ${d.id(source)} AS t`;
+    const limits = thresholds.get(thresholdKey(channel, k.name));
+    const denominator = k.denominator === null ? d.cast(sql`NULL`, 'float') : float(b, sql`${t}.${d.id(k.denominator)}`);
+    return sql`SELECT ${d.literal(channel)} AS channel, ${t}.campaign, ${t}.period_start, ${d.literal(k.name)} AS kpi, ${float(b, sql`${t}.${d.id(k.numerator)}`)} AS numerator, ${denominator} AS denominator, ${floatLiteral(b, limits?.good)} AS good, ${floatLiteral(b, limits?.bad)} AS bad, ${d.literal(k.better)} AS better FROM ${d.id(source)} AS ${t}`;
   });
 }
 
@@ -227,10 +239,11 @@ function messageChannel(b: Builder, channel: Exclude<Channel, 'phone'>, spec: Em
   const { d } = b;
   const measures = Object.entries(channelMeasures(b, channel) ?? {}).filter((e): e is [string, Sql] => e[1] !== undefined);
   const kpis = availableKpis(channel, new Set(measures.map(([name]) => name)));
-  const time = sql`ev.${d.id(spec.time)}`;
-  const customer = sql`ev.${d.id(spec.customer)}`;
-  const campaign = sql`ev.${d.id(spec.campaign)}`;
-  const filters = [sql`${customer} IS NOT NULL`, sql`${campaign} IS NOT NULL`, sql`${d.cast(time, 'date')} <= ${b.asOf}`, ...conditions(b, Sql.trusted('ev'), spec.from, spec.where)];
+  const ev = eventsAlias(b);
+  const time = sql`${ev}.${d.id(spec.time)}`;
+  const customer = sql`${ev}.${d.id(spec.customer)}`;
+  const campaign = sql`${ev}.${d.id(spec.campaign)}`;
+  const filters = [sql`${customer} IS NOT NULL`, sql`${campaign} IS NOT NULL`, sql`${d.cast(time, 'date')} <= ${b.asOf}`, ...conditions(b, ev, spec.from, spec.where)];
   const flags = measures.map(([name, flag]) => sql`MAX(CASE WHEN ${flag} THEN 1 ELSE 0 END) AS ${d.id(name)}`);
   const messages = `${channel}_messages`;
   const periods = `${channel}_periods`;
@@ -240,9 +253,9 @@ function messageChannel(b: Builder, channel: Exclude<Channel, 'phone'>, spec: Em
       {
         name: messages,
         body: sql`SELECT ${d.cast(campaign, 'string')} AS campaign, ${customer} AS customer, MIN(${d.cast(time, 'date')}) AS first_day,
-  ${joinSql(flags, Sql.trusted(',\n  '))}
-FROM ${b.context.relation(spec.from)} AS ev
-WHERE ${joinSql(filters, Sql.trusted('\n  AND '))}
+  ${joinSql(flags, sql`,\n  `)}
+FROM ${b.context.relation(spec.from)} AS ${ev}
+WHERE ${joinSql(filters, sql`\n  AND `)}
 GROUP BY ${d.cast(campaign, 'string')}, ${customer}`,
       },
       {
@@ -257,21 +270,22 @@ GROUP BY ${d.cast(campaign, 'string')}, ${customer}`,
 
 function phoneChannel(b: Builder, spec: PhoneSpec, thresholds: Thresholds): ChannelSql {
   const { d } = b;
-  const time = sql`c.${d.id(spec.time)}`;
+  const c = callsAlias(b);
+  const time = sql`${c}.${d.id(spec.time)}`;
   const day = d.cast(time, 'date');
-  const answered = and(conditions(b, Sql.trusted('c'), spec.from, spec.answered));
-  const filters = [sql`${time} IS NOT NULL`, sql`${day} <= ${b.asOf}`, sql`${day} >= ${windowStart(b)}`, ...conditions(b, Sql.trusted('c'), spec.from, spec.where)];
+  const answered = and(conditions(b, c, spec.from, spec.answered));
+  const filters = [sql`${time} IS NOT NULL`, sql`${day} <= ${b.asOf}`, sql`${day} >= ${windowStart(b)}`, ...conditions(b, c, spec.from, spec.where)];
   const measures = ['calls', 'answered', ...(spec.duration ? ['talk_seconds'] : [])];
-  const talk = spec.duration ? sql`,\n  CASE WHEN ${answered} THEN ${float(b, sql`COALESCE(c.${d.id(spec.duration)}, 0)`)} ELSE 0 END AS talk_seconds` : Sql.trusted('');
-  const campaign = spec.campaign ? d.cast(sql`c.${d.id(spec.campaign)}`, 'string') : d.cast(sql`NULL`, 'string');
+  const talk = spec.duration ? sql`,\n  CASE WHEN ${answered} THEN ${float(b, sql`COALESCE(${c}.${d.id(spec.duration)}, 0)`)} ELSE 0 END AS talk_seconds` : Sql.empty;
+  const campaign = spec.campaign ? d.cast(sql`${c}.${d.id(spec.campaign)}`, 'string') : d.cast(sql`NULL`, 'string');
   return {
     ctes: [
       {
         name: 'phone_calls',
         body: sql`SELECT ${campaign} AS campaign, ${periodOf(b, day)} AS period_start, 1 AS calls,
   CASE WHEN ${answered} THEN 1 ELSE 0 END AS answered${talk}
-FROM ${b.context.relation(spec.from)} AS c
-WHERE ${joinSql(filters, Sql.trusted('\n  AND '))}`,
+FROM ${b.context.relation(spec.from)} AS ${c}
+WHERE ${joinSql(filters, sql`\n  AND `)}`,
       },
       { name: 'phone_totals', body: totals(b, 'phone_calls', measures, spec.campaign !== undefined) },
     ],
@@ -294,7 +308,7 @@ export function kpisSelect(b: Builder, thresholds: Thresholds): Sql {
   const value = sql`CASE WHEN k.denominator IS NULL THEN k.numerator ELSE k.numerator / NULLIF(k.denominator, 0) END`;
   return withCtes(
     b,
-    [...parts.flatMap((p) => p.ctes), { name: 'kpi_rows', body: joinSql(rows, Sql.trusted('\nUNION ALL\n')) }, { name: 'kpi_values', body: sql`SELECT k.*, ${value} AS value FROM ${d.id('kpi_rows')} AS k` }],
+    [...parts.flatMap((p) => p.ctes), { name: 'kpi_rows', body: unionAll(rows) }, { name: 'kpi_values', body: sql`SELECT k.*, ${value} AS value FROM ${d.id('kpi_rows')} AS k` }],
     sql`SELECT v.channel, v.campaign, v.period_start, v.kpi, v.numerator, v.denominator, v.value, v.good, v.bad, v.better,
   ${statusSql(d, sql`v.value`, sql`v.good`, sql`v.bad`, sql`v.better`)} AS status
 FROM ${d.id('kpi_values')} AS v`,

@@ -1,5 +1,5 @@
 import type { Duration } from '../../src/expressions/durations.js';
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { joinSql, Sql, sql, unionAll } from '../../src/dialects/sql.js';
 import { emptySelect, float, floatLiteral, matured, periodOf, plusDuration, ratio, windowStart, withCtes, type Builder, type ColumnDef } from './build.js';
 import { statusSql } from './kpis.js';
 import type { ProgramSpec } from './schema.js';
@@ -95,8 +95,8 @@ GROUP BY f.k, f.first_at`,
     return sql`SELECT ${d.literal(p.name)} AS program, ${d.literal(programLabel(p))} AS kpi, ${d.literal(measure)} AS measure, ${d.literal(durationText(within))} AS within_length, ${d.literal(p.audiences.join(', '))} AS audiences, ${d.literal(p.syncs.join(', '))} AS syncs, ${floatLiteral(b, t?.good)} AS good, ${floatLiteral(b, t?.bad)} AS bad`;
   });
   ctes.push(
-    { name: 'program_list', body: joinSql(list, Sql.trusted('\nUNION ALL\n')) },
-    { name: 'program_subjects', body: joinSql(subjects, Sql.trusted('\nUNION ALL\n')) },
+    { name: 'program_list', body: unionAll(list) },
+    { name: 'program_subjects', body: unionAll(subjects) },
     {
       name: 'program_counts',
       body: sql`SELECT program, period_start, COUNT(*) AS base, SUM(converted) AS converted FROM ${d.id('program_subjects')} GROUP BY program, period_start

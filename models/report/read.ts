@@ -1,5 +1,5 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
-import { Sql, sql } from '../../src/dialects/sql.js';
+import { sql, type Sql } from '../../src/dialects/sql.js';
 import type { HostIO, ModelSummary } from '../model-kind.js';
 import { CHANNELS, KPIS, kpiDef, type Unit } from './kpis.js';
 
@@ -176,9 +176,9 @@ export async function readScorecard(io: Reader, d: Dialect, table: TableRef): Pr
 }
 
 export async function readReport(io: Reader, d: Dialect, name: string, tables: ReportTables): Promise<ReportData> {
-  const all = async (table: TableRef, orderBy: string) => io.query(sql`SELECT * FROM ${d.table(table)} ORDER BY ${Sql.trusted(orderBy)}`);
+  const all = async (table: TableRef, orderBy: Sql) => io.query(sql`SELECT * FROM ${d.table(table)} ORDER BY ${orderBy}`);
   const scorecard = await readScorecard(io, d, tables.scorecard);
-  const kpis = (await all(tables.kpis, 'channel, campaign NULLS FIRST, period_start NULLS FIRST, kpi')).map((r): KpiRow => {
+  const kpis = (await all(tables.kpis, sql`channel, campaign NULLS FIRST, period_start NULLS FIRST, kpi`)).map((r): KpiRow => {
     const def = kpiDef(String(r['channel']), String(r['kpi']));
     return {
       channel: String(r['channel']),
@@ -199,7 +199,7 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
   // In the catalogue's order (channels, then each channel's KPIs as listed), not alphabetically.
   const rank = (k: KpiRow) => (CHANNELS as readonly string[]).indexOf(k.channel) * 1000 + KPIS.findIndex((d) => d.channel === k.channel && d.name === k.kpi);
   kpis.sort((a, b) => rank(a) - rank(b) || (a.campaign ?? '').localeCompare(b.campaign ?? '') || (a.periodStart ?? '').localeCompare(b.periodStart ?? ''));
-  const programs = (await all(tables.programs, 'program, period_start NULLS FIRST')).map(
+  const programs = (await all(tables.programs, sql`program, period_start NULLS FIRST`)).map(
     (r): ProgramRow => ({
       program: String(r['program']),
       kpi: String(r['kpi']),
@@ -216,7 +216,7 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
       status: text(r['status']),
     }),
   );
-  const uplift = (await all(tables.uplift, 'audience, treated_group')).map(
+  const uplift = (await all(tables.uplift, sql`audience, treated_group`)).map(
     (r): UpliftRow => ({
       audience: String(r['audience']),
       treatedGroup: String(r['treated_group']),
@@ -248,7 +248,7 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
       revenueSignificant: bool(r['revenue_significant']),
     }),
   );
-  const cohorts = (await all(tables.cohorts, 'cohort_month, months_after')).map(
+  const cohorts = (await all(tables.cohorts, sql`cohort_month, months_after`)).map(
     (r): CohortRow => ({
       cohortMonth: String(text(r['cohort_month'])),
       customers: int(r['customers']),
@@ -261,7 +261,7 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
       revenueIndex: num(r['revenue_index']),
     }),
   );
-  const segments = (await all(tables.segments, 'customers DESC, segment')).map(
+  const segments = (await all(tables.segments, sql`customers DESC, segment`)).map(
     (r): SegmentRow => ({
       snapshotDate: text(r['snapshot_date']),
       segment: text(r['segment']),
@@ -273,7 +273,7 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
       revenuePerCustomer: num(r['revenue_per_customer']),
     }),
   );
-  const migration = (await all(tables.migration, 'from_segment NULLS FIRST, customers DESC, to_segment NULLS FIRST')).map(
+  const migration = (await all(tables.migration, sql`from_segment NULLS FIRST, customers DESC, to_segment NULLS FIRST`)).map(
     (r): MigrationRow => ({
       fromDate: String(text(r['from_date'])),
       toDate: String(text(r['to_date'])),

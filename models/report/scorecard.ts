@@ -1,5 +1,5 @@
 import type { TableRef } from '../../src/dialects/dialect.js';
-import { joinSql, Sql, sql } from '../../src/dialects/sql.js';
+import { sql, unionAll, type Sql } from '../../src/dialects/sql.js';
 import type { Builder, ColumnDef } from './build.js';
 
 /**
@@ -30,14 +30,15 @@ export function scorecardSelect(b: Builder, t: SectionTables): Sql {
   const { d } = b;
   const nothing = d.cast(sql`NULL`, 'float');
   const flagged = (condition: Sql) => sql`CASE WHEN ${condition} THEN TRUE ELSE FALSE END`;
-  const upliftStatus = (significant: string) =>
-    sql`CASE WHEN u.too_small THEN ${d.literal('too_small')} WHEN u.${Sql.trusted(significant)} THEN ${d.literal('significant')} ELSE ${d.literal('not_significant')} END`;
-  const uplift = (kpi: string, column: string, significant: string) =>
+  // The uplift table's columns, named by the report itself (uplift.ts): each KPI's estimate, its bounds and its flag.
+  const upliftStatus = (significant: Sql) =>
+    sql`CASE WHEN u.too_small THEN ${d.literal('too_small')} WHEN ${significant} THEN ${d.literal('significant')} ELSE ${d.literal('not_significant')} END`;
+  const uplift = (kpi: string, value: Sql, low: Sql, high: Sql, significant: Sql) =>
     sql`SELECT ${d.literal('uplift')} AS section, u.audience || ${d.literal(' / ')} || u.treated_group AS subject, ${d.literal(kpi)} AS kpi,
-  u.${Sql.trusted(column)} AS value, u.${Sql.trusted(`${column}_low`)} AS low, u.${Sql.trusted(`${column}_high`)} AS high,
+  ${value} AS value, ${low} AS low, ${high} AS high,
   ${upliftStatus(significant)} AS status, ${flagged(sql`u.too_small`)} AS flagged, ${b.asOf} AS as_of
 FROM ${d.table(t.uplift)} AS u`;
-  return joinSql(
+  return unionAll(
     [
       sql`SELECT ${d.literal('channel')} AS section, k.channel AS subject, k.kpi, k.value, ${nothing} AS low, ${nothing} AS high, k.status,
   ${flagged(sql`k.status = ${d.literal('bad')}`)} AS flagged, ${b.asOf} AS as_of
@@ -47,9 +48,8 @@ WHERE k.campaign IS NULL AND k.period_start IS NULL`,
   ${flagged(sql`p.status = ${d.literal('bad')}`)} AS flagged, ${b.asOf} AS as_of
 FROM ${d.table(t.programs)} AS p
 WHERE p.period_start IS NULL`,
-      uplift('conversion_uplift', 'conversion_uplift', 'conversion_significant'),
-      uplift('revenue_uplift', 'revenue_uplift', 'revenue_significant'),
+      uplift('conversion_uplift', sql`u.conversion_uplift`, sql`u.conversion_uplift_low`, sql`u.conversion_uplift_high`, sql`u.conversion_significant`),
+      uplift('revenue_uplift', sql`u.revenue_uplift`, sql`u.revenue_uplift_low`, sql`u.revenue_uplift_high`, sql`u.revenue_significant`),
     ],
-    Sql.trusted('\nUNION ALL\n'),
   );
 }

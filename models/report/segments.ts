@@ -49,9 +49,10 @@ export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
 export function snapshotsSql(b: Builder, tables: CompanionTables, previous: boolean): Sql {
   const { d } = b;
   const s = b.spec.segments!;
-  const now = sql`SELECT ${b.asOf} AS snapshot_date, ${d.cast(sql`r.${d.id(s.customer)}`, 'string')} AS customer, ${d.cast(sql`r.${d.id(s.segment)}`, 'string')} AS segment
-FROM ${b.context.relation(s.from)} AS r
-WHERE r.${d.id(s.customer)} IS NOT NULL`;
+  const r = d.id('r');
+  const now = sql`SELECT ${b.asOf} AS snapshot_date, ${d.cast(sql`${r}.${d.id(s.customer)}`, 'string')} AS customer, ${d.cast(sql`${r}.${d.id(s.segment)}`, 'string')} AS segment
+FROM ${b.context.relation(s.from)} AS ${r}
+WHERE ${r}.${d.id(s.customer)} IS NOT NULL`;
   if (!previous) return d.createTableAs(tables.build, now);
   return d.createTableAs(
     tables.build,
@@ -69,10 +70,11 @@ function snapshotsCte(b: Builder, snapshots: TableRef | undefined): Sql {
   const { d } = b;
   const s = b.spec.segments!;
   if (snapshots) return sql`SELECT snapshot_date, customer AS k, segment FROM ${d.table(snapshots)} WHERE snapshot_date <= ${b.asOf}`;
-  const at = sql`r.${d.id(s.at!)}`;
-  return sql`SELECT ${d.cast(at, 'date')} AS snapshot_date, ${d.cast(sql`r.${d.id(s.customer)}`, 'string')} AS k, ${d.cast(sql`r.${d.id(s.segment)}`, 'string')} AS segment
-FROM ${b.context.relation(s.from)} AS r
-WHERE r.${d.id(s.customer)} IS NOT NULL AND ${at} IS NOT NULL AND ${d.cast(at, 'date')} <= ${b.asOf}`;
+  const r = d.id('r');
+  const at = sql`${r}.${d.id(s.at!)}`;
+  return sql`SELECT ${d.cast(at, 'date')} AS snapshot_date, ${d.cast(sql`${r}.${d.id(s.customer)}`, 'string')} AS k, ${d.cast(sql`${r}.${d.id(s.segment)}`, 'string')} AS segment
+FROM ${b.context.relation(s.from)} AS ${r}
+WHERE ${r}.${d.id(s.customer)} IS NOT NULL AND ${at} IS NOT NULL AND ${d.cast(at, 'date')} <= ${b.asOf}`;
 }
 
 /** The SELECT of `<name>_segments`; `snapshots` is the self-kept snapshot table's build, when there is one. */
@@ -94,7 +96,7 @@ WHERE order_day > ${plusDuration(b, b.asOf, s.revenue_period, 'date', -1)}
 GROUP BY k`,
     });
   }
-  const join = orders ? sql`\nLEFT JOIN ${d.id('customer_revenue')} AS r ON r.k = m.k` : Sql.trusted('');
+  const join = orders ? sql`\nLEFT JOIN ${d.id('customer_revenue')} AS r ON r.k = m.k` : Sql.empty;
   const revenue = orders ? sql`SUM(COALESCE(r.revenue, 0))` : d.cast(sql`NULL`, 'float');
   const count = orders ? d.cast(sql`SUM(COALESCE(r.orders, 0))`, 'integer') : d.cast(sql`NULL`, 'integer');
   return withCtes(

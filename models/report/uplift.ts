@@ -64,7 +64,8 @@ export function entriesCte(b: Builder, filters: (columns: { readonly audience: S
   const { d } = b;
   const c = membershipColumns(m);
   const relation = m.audiences !== undefined ? d.table({ ...b.context.current, name: `${m.audiences}_history` }) : b.context.relation(m.from!);
-  const col = (name: string) => sql`m.${d.id(name)}`;
+  const row = d.id('m');
+  const col = (name: string) => sql`${row}.${d.id(name)}`;
   const entered = col(c.enteredAt);
   const conditions = [
     sql`${col(c.audience)} IS NOT NULL`,
@@ -77,8 +78,8 @@ export function entriesCte(b: Builder, filters: (columns: { readonly audience: S
   return sql`SELECT x.audience, x.k, x.grp, x.entered_at FROM (
   SELECT ${d.cast(col(c.audience), 'string')} AS audience, ${d.cast(col(c.customer), 'string')} AS k, ${d.cast(col(c.group), 'string')} AS grp, ${d.cast(entered, 'timestamp')} AS entered_at,
     ROW_NUMBER() OVER (PARTITION BY ${col(c.audience)}, ${col(c.customer)} ORDER BY ${entered}, ${col(c.group)}) AS rn
-  FROM ${relation} AS m
-  WHERE ${joinSql(conditions, Sql.trusted('\n    AND '))}
+  FROM ${relation} AS ${row}
+  WHERE ${joinSql(conditions, sql`\n    AND `)}
 ) AS x
 WHERE x.rn = 1`;
 }
@@ -98,13 +99,13 @@ export function upliftSelect(b: Builder): Sql {
   const z = d.literal(Z95);
   const z2 = d.literal(Z95 * Z95);
   const [g1, g2, g3, g4] = T975_EXPANSION.map((g) => d.literal(g)) as [Sql, Sql, Sql, Sql];
-  const n = (x: string) => Sql.trusted(x);
-  const wilson = (p: string, size: string, sign: '-' | '+') =>
-    sql`(${n(p)} + ${z2} / (2 * ${n(size)})) / (1 + ${z2} / ${n(size)}) ${n(sign)} ${z} / (1 + ${z2} / ${n(size)}) * SQRT(${n(p)} * (1 - ${n(p)}) / ${n(size)} + ${z2} / (4 * ${n(size)} * ${n(size)}))`;
+  // Wilson score bound of a proportion p over size, below (sign -) or above (sign +).
+  const wilson = (p: Sql, size: Sql, sign: Sql) =>
+    sql`(${p} + ${z2} / (2 * ${size})) / (1 + ${z2} / ${size}) ${sign} ${z} / (1 + ${z2} / ${size}) * SQRT(${p} * (1 - ${p}) / ${size} + ${z2} / (4 * ${size} * ${size}))`;
   // Σx² − (Σx)²/n can come out a hair below zero when every value is equal: clamp it, a square root follows.
-  const variance = (g: string) => {
-    const sum = sql`${n(g)}.revenue_sq - ${n(g)}.revenue * ${n(g)}.revenue / ${n(g)}.n`;
-    return sql`CASE WHEN ${n(g)}.n > 1 THEN CASE WHEN ${sum} > 0 THEN (${sum}) / (${n(g)}.n - 1) ELSE 0 END END`;
+  const variance = (g: Sql) => {
+    const sum = sql`${g}.revenue_sq - ${g}.revenue * ${g}.revenue / ${g}.n`;
+    return sql`CASE WHEN ${g}.n > 1 THEN CASE WHEN ${sum} > 0 THEN (${sum}) / (${g}.n - 1) ELSE 0 END END`;
   };
   const tQuantile = sql`CASE WHEN w.df IS NULL THEN ${z} ELSE ${z} + ${g1} / w.df + ${g2} / (w.df * w.df) + ${g3} / (w.df * w.df * w.df) + ${g4} / (w.df * w.df * w.df * w.df) END`;
   const ctes = [
@@ -142,7 +143,7 @@ GROUP BY audience, grp`,
   t.n AS n1, h.n AS n0, t.converters AS x1, h.converters AS x0,
   t.converters / t.n AS p1, h.converters / h.n AS p0,
   t.revenue / t.n AS m1, h.revenue / h.n AS m0,
-  ${variance('t')} AS v1, ${variance('h')} AS v0
+  ${variance(sql`t`)} AS v1, ${variance(sql`h`)} AS v0
 FROM ${d.id('groups')} AS t
 JOIN ${d.id('groups')} AS h ON h.audience = t.audience AND h.grp = ${holdout}
 WHERE t.grp <> ${holdout}`,
@@ -150,10 +151,10 @@ WHERE t.grp <> ${holdout}`,
     {
       name: 'wilson',
       body: sql`SELECT s.*,
-  ${wilson('s.p1', 's.n1', '-')} AS l1,
-  ${wilson('s.p1', 's.n1', '+')} AS u1,
-  ${wilson('s.p0', 's.n0', '-')} AS l0,
-  ${wilson('s.p0', 's.n0', '+')} AS u0,
+  ${wilson(sql`s.p1`, sql`s.n1`, sql`-`)} AS l1,
+  ${wilson(sql`s.p1`, sql`s.n1`, sql`+`)} AS u1,
+  ${wilson(sql`s.p0`, sql`s.n0`, sql`-`)} AS l0,
+  ${wilson(sql`s.p0`, sql`s.n0`, sql`+`)} AS u0,
   s.v1 / s.n1 + s.v0 / s.n0 AS se2,
   CASE WHEN s.v1 / s.n1 + s.v0 / s.n0 > 0
     THEN (s.v1 / s.n1 + s.v0 / s.n0) * (s.v1 / s.n1 + s.v0 / s.n0) / ((s.v1 / s.n1) * (s.v1 / s.n1) / (s.n1 - 1) + (s.v0 / s.n0) * (s.v0 / s.n0) / (s.n0 - 1)) END AS df

@@ -38,13 +38,13 @@ export function scoreSql(d: Dialect, block: RfmBlock, m: RfmMeasures): { r: Sql;
       m: guard(upTo(m.monetary, scoring.monetary!)),
     };
   }
-  const ntile = (value: Sql, direction: 'ASC' | 'DESC') => {
-    const partition = m.rated ? sql`PARTITION BY ${m.rated} ` : Sql.trusted('');
-    const window = sql`NTILE(5) OVER (${partition}ORDER BY ${value} ${Sql.trusted(direction)}, ${m.tie}, ${m.customer})`;
+  const ntile = (value: Sql, direction: Sql) => {
+    const partition = m.rated ? sql`PARTITION BY ${m.rated} ` : Sql.empty;
+    const window = sql`NTILE(5) OVER (${partition}ORDER BY ${value} ${direction}, ${m.tie}, ${m.customer})`;
     return m.rated ? sql`CASE WHEN ${m.rated} THEN ${window} END` : window;
   };
   // The most recent customers (fewest days) get 5; the most frequent and the biggest spenders get 5.
-  return { r: ntile(m.recency, 'DESC'), f: ntile(m.frequency, 'ASC'), m: ntile(m.monetary, 'ASC') };
+  return { r: ntile(m.recency, sql`DESC`), f: ntile(m.frequency, sql`ASC`), m: ntile(m.monetary, sql`ASC`) };
 }
 
 export function segmentsOf(block: RfmBlock): readonly SegmentSpec[] {
@@ -58,7 +58,7 @@ export function segmentSql(d: Dialect, segments: readonly SegmentSpec[], r: Sql,
     const fs = joinSql(expandScores(s.f).map((v) => d.literal(v)));
     return sql`WHEN ${r} IN (${rs}) AND ${f} IN (${fs}) THEN ${d.string(s.name)}`;
   });
-  return sql`CASE ${joinSql(cases, Sql.trusted(' '))} END`;
+  return sql`CASE ${joinSql(cases, sql` `)} END`;
 }
 
 /** Threshold problems: missing cut points for the `thresholds` method, or cut points not strictly ascending. */

@@ -61,7 +61,7 @@ export const sqlModel = defineModelKind<SqlModelSpec>({
     }
     text += spec.sql.slice(last);
     // The analyst's SELECT, wrapped so that a trailing semicolon or ORDER BY cannot change the statement around it.
-    const select = sql`SELECT * FROM (\n${Sql.trusted(text.trim().replace(/;+\s*$/, ''))}\n) AS q`;
+    const select = sql`SELECT * FROM ${Sql.userQuery(text.trim().replace(/;+\s*$/, ''))} AS q`;
     return { steps: [{ kind: 'sql', label: 'build', sql: d.createTableAs(context.output, select) }] };
   },
 });

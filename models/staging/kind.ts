@@ -92,23 +92,23 @@ export const staging = defineModelKind<StagingSpec>({
     const inputTypes = new Map((context.columnsOf(spec.from) ?? []).map((c) => [d.identifierKey(c.name), c.type]));
     const plans = columnPlans(spec);
     const projection = plans
-      ? joinSql(plans.map((p) => sql`${projectColumn(d, p)} AS ${d.id(p.name)}`), Sql.trusted(',\n'))
-      : Sql.trusted('*');
+      ? joinSql(plans.map((p) => sql`${projectColumn(d, p)} AS ${d.id(p.name)}`), sql`,\n`)
+      : sql`*`;
     const where = spec.where?.length
-      ? sql`\nWHERE ${joinSql(spec.where.map((c) => compileComparison(d, d.id(c.column), c, inputTypes.get(d.identifierKey(c.column)))), Sql.trusted('\n  AND '))}`
-      : Sql.trusted('');
+      ? sql`\nWHERE ${joinSql(spec.where.map((c) => compileComparison(d, d.id(c.column), c, inputTypes.get(d.identifierKey(c.column)))), sql`\n  AND `)}`
+      : Sql.empty;
     const projected = sql`SELECT\n${indentSql(projection)}\nFROM ${context.relation(spec.from)} AS src${where}`;
 
     let select = projected;
     if (spec.deduplicate) {
       const names = plans ? plans.map((p) => p.name) : (context.columnsOf(spec.from) ?? []).map((c) => c.name);
-      const direction = Sql.trusted(spec.deduplicate.keep === 'latest' ? 'DESC' : 'ASC');
+      const direction = spec.deduplicate.keep === 'latest' ? sql`DESC` : sql`ASC`;
       const tieBreak = names.filter((n) => n !== spec.deduplicate!.by).map((n) => sql`${d.id(n)} ASC NULLS LAST`);
       const order = joinSql([sql`${d.id(spec.deduplicate.by)} ${direction} NULLS LAST`, ...tieBreak]);
       const partition = joinSql(dedupeKeys(spec).map((k) => d.id(k)));
       const rank = d.id('__tideline_rank');
       // NULL is nobody's duplicate: rows without a key are all kept.
-      const nullKey = joinSql(dedupeKeys(spec).map((k) => sql`${d.id(k)} IS NULL`), Sql.trusted(' OR '));
+      const nullKey = joinSql(dedupeKeys(spec).map((k) => sql`${d.id(k)} IS NULL`), sql` OR `);
       select = sql`SELECT ${joinSql(names.map((n) => d.id(n)))}
 FROM (
   SELECT projected.*, ROW_NUMBER() OVER (PARTITION BY ${partition} ORDER BY ${order}) AS ${rank}

@@ -123,6 +123,9 @@ export const NATIVE_TYPES: readonly (readonly [RegExp, LogicalType])[] = [
   [/^(timestamp|datetime)/i, 'timestamp'],
 ];
 
+/** Date units as the standard SQL keywords, for date functions that take the unit bare (`DATEADD(DAY, …)`). */
+const UNIT_KEYWORDS: Readonly<Record<DateUnit, Sql>> = { day: sql`DAY`, week: sql`WEEK`, month: sql`MONTH`, quarter: sql`QUARTER`, year: sql`YEAR` };
+
 export abstract class Dialect {
   /** The warehouse's `type`; the registry checks that the two agree. Named, never branched on. */
   abstract readonly name: string;
@@ -144,14 +147,15 @@ export abstract class Dialect {
     const parts = [ref.catalog, ref.schema, ref.name].filter((p): p is string => p !== undefined && p !== '');
     return joinSql(
       parts.map((p) => this.id(p)),
-      Sql.trusted('.'),
+      sql`.`,
     );
   }
 
   /** A literal for a scalar value. Non-finite numbers are rejected: they have no portable SQL spelling. */
   literal(value: ScalarValue): Sql {
-    if (value === null) return Sql.trusted('NULL');
-    if (typeof value === 'boolean') return Sql.trusted(value ? 'TRUE' : 'FALSE');
+    if (value === null) return sql`NULL`;
+    if (typeof value === 'boolean') return value ? sql`TRUE` : sql`FALSE`;
+    // A number's decimal spelling is digits, a sign, a point and an exponent: nothing else can enter here.
     if (typeof value === 'bigint') return Sql.trusted(value.toString());
     if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw new RangeError(`cannot write ${value} as a SQL literal`);
@@ -169,7 +173,7 @@ export abstract class Dialect {
   /** A timestamp literal (UTC, no time zone) from a JS Date. */
   timestampLiteral(value: Date): Sql {
     const text = value.toISOString().replace('T', ' ').replace('Z', '');
-    return sql`CAST(${this.string(text)} AS ${Sql.trusted(this.types.timestamp)})`;
+    return sql`CAST(${this.string(text)} AS ${this.type('timestamp')})`;
   }
 
   /**
@@ -222,7 +226,13 @@ export abstract class Dialect {
   }
 
   type(type: LogicalType): Sql {
+    // The spellings are the dialect's own constants (`types`), never configuration.
     return Sql.trusted(this.types[type]);
+  }
+
+  /** The keyword of a date unit (`DAY`, `WEEK`…). What a week means (ISO or not) is the caller's business. */
+  protected unitKeyword(unit: DateUnit): Sql {
+    return UNIT_KEYWORDS[unit];
   }
 
   cast(expr: Sql, type: LogicalType): Sql {
@@ -338,18 +348,18 @@ export abstract class Dialect {
    */
   upsert(target: TableRef, source: Sql, keys: readonly string[], columns: readonly string[], options: { readonly keepWhenNull?: readonly string[] } = {}): Sql {
     if (!this.capabilities.supportsMerge) throw new Error(`the ${this.name} dialect needs an upsert implementation`);
-    const t = Sql.trusted('t');
-    const s = Sql.trusted('s');
+    const t = this.id('t');
+    const s = this.id('s');
     const on = joinSql(
       keys.map((k) => sql`${t}.${this.id(k)} = ${s}.${this.id(k)}`),
-      Sql.trusted(' AND '),
+      sql` AND `,
     );
     const updates = columns.filter((c) => !keys.includes(c));
     const keep = new Set(options.keepWhenNull ?? []);
     const set = joinSql(updates.map((c) => (keep.has(c) ? sql`${this.id(c)} = COALESCE(${s}.${this.id(c)}, ${t}.${this.id(c)})` : sql`${this.id(c)} = ${s}.${this.id(c)}`)));
     const cols = joinSql(columns.map((c) => this.id(c)));
     const vals = joinSql(columns.map((c) => sql`${s}.${this.id(c)}`));
-    const matched = updates.length ? sql`\nWHEN MATCHED THEN UPDATE SET ${set}` : Sql.trusted('');
+    const matched = updates.length ? sql`\nWHEN MATCHED THEN UPDATE SET ${set}` : Sql.empty;
     return sql`MERGE INTO ${this.table(target)} AS ${t}\nUSING (\n${source}\n) AS ${s}\nON ${on}${matched}\nWHEN NOT MATCHED THEN INSERT (${cols}) VALUES (${vals})`;
   }
 

@@ -1,6 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { compileComparison } from '../expressions/conditions.js';
-import { joinSql, Sql, sql } from '../dialects/sql.js';
+import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
 import type { SyncDef } from './load.js';
@@ -55,44 +55,46 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
-  const col = (alias: string, name: string) => sql`${Sql.trusted(alias)}.${id(name)}`;
+  // Table aliases: the model's mapped rows, the snapshot, the rejected rows, the shared keys.
+  const [m, s, r, k] = [id('m'), id('s'), id('r'), id('k')];
+  const col = (alias: Sql, name: string) => sql`${alias}.${id(name)}`;
   const text = d.type('string');
   const nullText = sql`CAST(NULL AS ${text})`;
   const snapshot = input.snapshot ? d.table(input.snapshot) : emptyRelation(d, SNAPSHOT_COLUMNS.map((c) => c.name));
   const rejected = input.rejected
     ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
     : emptyRelation(d, ['record_key', 'record_hash']);
-  const fieldsOf = (alias: string) => mapping.columns.map((c) => col(alias, c));
+  const fieldsOf = (alias: Sql) => mapping.columns.map((c) => col(alias, c));
 
   const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
-  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, Sql.trusted(' AND '))}` : Sql.trusted('');
+  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, sql` AND `)}` : Sql.empty;
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
   FROM ${d.table(input.model)}${where}`;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
-  const keyed = sql`SELECT m.*, ${hashExpression(d, sync, mapping, Sql.trusted('m'))} AS ${id('record_hash')}
-  FROM mapped AS m`;
-  const isShared = sql`EXISTS (SELECT 1 FROM shared AS k WHERE ${col('k', 'record_key')} = ${col('m', 'record_key')})`;
+  const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
+  FROM mapped AS ${m}`;
+  const isShared = sql`EXISTS (SELECT 1 FROM shared AS ${k} WHERE ${col(k, 'record_key')} = ${col(m, 'record_key')})`;
 
-  const inDoubt = sql`${col('s', 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
+  const inDoubt = sql`${col(s, 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
   const sendable =
     sync.mode === 'insert'
-      ? sql`(${col('s', 'record_key')} IS NULL OR ${inDoubt})`
-      : sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'record_hash')} IS NULL OR ${col('s', 'record_hash')} <> ${col('m', 'record_hash')})`;
-  const neverConfirmed = sql`(${col('s', 'record_key')} IS NULL OR ${col('s', 'synced_at')} IS NULL)`;
-  const present = sql`SELECT CASE WHEN ${col('r', 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
-    ${col('m', 'record_key')}, ${col('m', 'record_hash')}, ${col('s', 'destination_id')}, ${col('s', 'retained')}, ${col('s', 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${prefixed(fieldsOf('m'))}
-  FROM keyed AS m
-  LEFT JOIN ${snapshot} AS s ON ${col('s', 'record_key')} = ${col('m', 'record_key')}
-  LEFT JOIN ${rejected} AS r ON ${col('r', 'record_key')} = ${col('m', 'record_key')} AND ${col('r', 'record_hash')} = ${col('m', 'record_hash')}
-  WHERE ${col('m', 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
-  const invalid = sql`SELECT CASE WHEN ${col('m', 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
-    ${col('m', 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(fieldsOf('m'))}
-  FROM keyed AS m
-  WHERE ${col('m', 'record_key')} IS NULL OR ${isShared}`;
-  const removed = sql`SELECT ${d.string('removed')}, ${col('s', 'record_key')}, ${nullText}, ${col('s', 'destination_id')}, ${col('s', 'retained')}, ${col('s', 'last_run_id')}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
-  FROM ${snapshot} AS s
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE ${col('m', 'record_key')} = ${col('s', 'record_key')})`;
+      ? sql`(${col(s, 'record_key')} IS NULL OR ${inDoubt})`
+      : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
+  const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
+  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
+    ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${prefixed(fieldsOf(m))}
+  FROM keyed AS ${m}
+  LEFT JOIN ${snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
+  LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
+  WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
+  const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
+    ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(fieldsOf(m))}
+  FROM keyed AS ${m}
+  WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
+  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
+  FROM ${snapshot} AS ${s}
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : [])];
   const select = sql`WITH mapped AS (
@@ -104,7 +106,7 @@ shared AS (
 keyed AS (
   ${keyed}
 )
-${joinSql(branches, sql`\nUNION ALL\n`)}`;
+${unionAll(branches)}`;
   return { select, mapping };
 }
 

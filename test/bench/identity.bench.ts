@@ -6,7 +6,7 @@ import type { Step } from '../../models/model-kind.js';
 import { modelScript } from '../../src/pipeline/script.js';
 import { runModels } from '../../src/pipeline/runner.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
-import { Sql, sql } from '../../src/dialects/sql.js';
+import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
@@ -171,8 +171,8 @@ export async function generate(connection: Connection, records: number): Promise
   const persons = Math.max(1, Math.round(records / 2.4));
   const [eshop, tills] = [Math.round(records * 0.4), Math.round(records * 0.35)];
   const crm = records - eshop - tills;
-  const list = (values: readonly string[]) => Sql.trusted(values.map((v) => DIALECTS.duckdb.string(v).text).join(', '));
-  const n = (value: number) => Sql.trusted(String(value));
+  const list = (values: readonly string[]) => joinSql(values.map((v) => DIALECTS.duckdb.string(v)));
+  const n = (value: number) => DIALECTS.duckdb.literal(value);
   const run = (text: Sql) => connection.execute(text);
 
   await run(sql`CREATE SCHEMA raw`);

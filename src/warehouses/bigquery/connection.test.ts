@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sql, sql } from '../../dialects/sql.js';
+import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { BigQueryTarget } from './config.js';
@@ -385,7 +385,7 @@ describe('BigQuery connection at the client boundary', () => {
     const c = await open();
     const secret = 'hunter2-very-secret';
     redactor.add(secret);
-    const statement = Sql.trusted(`SELECT * FROM huge WHERE note = '${secret}'`);
+    const statement = sql`SELECT * FROM huge WHERE note = ${c.dialect.string(secret)}`;
     fake.scripted.set(statement.text, {
       failure: { status: 400, reason: 'bytesBilledLimitExceeded', message: `Query exceeded limit for bytes billed: 1000000. Query: ${secret}` },
     });

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { BigQuery, Job, Query, QueryResultsOptions, TableField } from '@google-cloud/bigquery';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
-import { Sql, sql } from '../../dialects/sql.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 import { normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { OpenContext } from '../warehouse.js';
 import type { BigQueryTarget } from './config.js';
@@ -90,8 +90,11 @@ class BigQueryConnection implements Connection {
    * TRANSACTION, rolls the whole transaction back itself. Only DML (and temporary tables) may run inside it.
    */
   async runAtomically(statements: readonly Sql[]): Promise<void> {
-    const body = statements.map((s) => `${s.text.trim().replace(/;+$/, '')};`).join('\n');
-    await this.execute(Sql.trusted(`BEGIN TRANSACTION;\n${body}\nCOMMIT TRANSACTION;`));
+    const body = joinSql(
+      statements.map((s) => sql`${s.withoutTerminator()};`),
+      sql`\n`,
+    );
+    await this.execute(sql`BEGIN TRANSACTION;\n${body}\nCOMMIT TRANSACTION;`);
   }
 
   insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number> {

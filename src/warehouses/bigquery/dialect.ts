@@ -1,9 +1,6 @@
 import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
 import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
-/** BigQuery date-part keywords; weeks are ISO (Monday) as in the other dialects. */
-const PARTS: Record<DateUnit, string> = { day: 'DAY', week: 'ISOWEEK', month: 'MONTH', quarter: 'QUARTER', year: 'YEAR' };
-
 /**
  * BigQuery Standard SQL. Unlike the others, BigQuery interprets backslash escapes inside both quoted identifiers
  * (backticks) and string literals, so a backslash must itself be escaped, and control characters are written as
@@ -66,7 +63,7 @@ export class BigQueryDialect extends Dialect {
   }
 
   dateAdd(expr: Sql, amount: Sql, unit: DateUnit, operand: 'date' | 'timestamp'): Sql {
-    const part = Sql.trusted(unit === 'week' ? 'WEEK' : PARTS[unit]);
+    const part = this.unitKeyword(unit);
     // TIMESTAMP_ADD refuses MONTH and larger units: go through DATETIME (UTC), which accepts them.
     return operand === 'date'
       ? sql`DATE_ADD(${expr}, INTERVAL ${amount} ${part})`
@@ -74,11 +71,12 @@ export class BigQueryDialect extends Dialect {
   }
 
   dateDiff(unit: 'day' | 'month' | 'year', from: Sql, to: Sql): Sql {
-    return sql`DATE_DIFF(DATE(${to}), DATE(${from}), ${Sql.trusted(PARTS[unit])})`;
+    return sql`DATE_DIFF(DATE(${to}), DATE(${from}), ${this.unitKeyword(unit)})`;
   }
 
   dateTrunc(unit: DateUnit, expr: Sql, operand: 'date' | 'timestamp'): Sql {
-    const part = Sql.trusted(PARTS[unit]);
+    // Weeks start on Monday (ISOWEEK); a bare WEEK would start them on Sunday.
+    const part = unit === 'week' ? sql`ISOWEEK` : this.unitKeyword(unit);
     return operand === 'date' ? sql`DATE_TRUNC(${expr}, ${part})` : sql`TIMESTAMP_TRUNC(${expr}, ${part}, 'UTC')`;
   }
 

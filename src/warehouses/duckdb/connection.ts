@@ -79,7 +79,7 @@ class DuckDbConnection implements Connection {
 
   async columns(table: TableRef): Promise<ColumnInfo[] | undefined> {
     const d = this.dialect;
-    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.trusted('');
+    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.empty;
     const rows = await this.query(sql`SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = ${d.string(table.schema ?? 'main')} AND table_name = ${d.string(table.name)}${catalog}
 ORDER BY ordinal_position`);

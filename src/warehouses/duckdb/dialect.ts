@@ -96,7 +96,7 @@ export class DuckDbDialect extends Dialect {
     if (format === 'parquet') return sql`read_parquet(${this.string(path)})`;
     // ignore_errors also lets the sniffer see the file's real columns past a broken line, where a strict read
     // would detect a single column and fail on the first typed one ("Columns with names: … do not exist").
-    return this.readCsv(path, csv.types ?? {}, csv.strict ? Sql.trusted('') : sql`, ignore_errors = true`);
+    return this.readCsv(path, csv.types ?? {}, csv.strict ? Sql.empty : sql`, ignore_errors = true`);
   }
 
   override csvRejects(path: string, types: Readonly<Record<string, LogicalType>> = {}): CsvRejectQueries {
@@ -124,7 +124,7 @@ export class DuckDbDialect extends Dialect {
 
   private readCsv(path: string, types: Readonly<Record<string, LogicalType>>, reading: Sql): Sql {
     const entries = Object.entries(types).map(([column, type]) => sql`${this.string(column)}: ${this.string(this.types[type])}`);
-    const typed = entries.length ? sql`, types = {${joinSql(entries)}}` : Sql.trusted('');
+    const typed = entries.length ? sql`, types = {${joinSql(entries)}}` : Sql.empty;
     return sql`read_csv(${this.string(path)}, header = true, auto_detect = true${typed}${reading})`;
   }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type CursorClass from 'pg-cursor';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
-import { Sql, sql } from '../../dialects/sql.js';
+import { Sql, joinSql, sql } from '../../dialects/sql.js';
 import { normaliseBigInt, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { PostgresTarget } from './config.js';
 import { hidePostgresRowValues } from './row-values.js';
@@ -142,7 +142,7 @@ class PostgresConnection implements Connection {
   async columns(table: TableRef): Promise<ColumnInfo[] | undefined> {
     const d = this.dialect;
     const schema = table.schema ? d.string(table.schema) : sql`current_schema()`;
-    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.trusted('');
+    const catalog = table.catalog ? sql` AND table_catalog = ${d.string(table.catalog)}` : Sql.empty;
     const rows = await this.query(sql`SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = ${schema} AND table_name = ${d.string(table.name)}${catalog}
 ORDER BY ordinal_position`);
@@ -157,7 +157,7 @@ ORDER BY ordinal_position`);
     const names = new Map<number, string>();
     if (oids.length) {
       const typeRows = await this.query(
-        sql`SELECT oid::bigint AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid IN (${Sql.trusted(oids.join(', '))})`,
+        sql`SELECT oid::bigint AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid IN (${joinSql(oids.map((oid) => this.dialect.literal(oid)))})`,
       );
       for (const r of typeRows) names.set(Number(r['oid']), String(r['name']));
     }

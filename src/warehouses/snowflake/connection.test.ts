@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Sql, sql } from '../../dialects/sql.js';
+import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { SnowflakeTarget } from './config.js';
@@ -398,7 +398,7 @@ describe('Snowflake connection at the client boundary', () => {
   it('wraps failures in WarehouseError with the statement, a hint and secrets scrubbed', async () => {
     const c = await open();
     redactor.add(PASSWORD);
-    const statement = Sql.trusted(`SELECT * FROM missing_table WHERE note = '${PASSWORD}'`);
+    const statement = sql`SELECT * FROM missing_table WHERE note = ${c.dialect.string(PASSWORD)}`;
     fake.scripted.set(statement.text, {
       failure: { code: '002003', message: `SQL compilation error:\nObject 'MISSING_TABLE' does not exist or not authorized. (${PASSWORD})` },
     });

@@ -77,11 +77,11 @@ export class SnowflakeDialect extends Dialect {
   }
 
   dateAdd(expr: Sql, amount: Sql, unit: DateUnit, _operand: 'date' | 'timestamp'): Sql {
-    return sql`DATEADD(${Sql.trusted(unit.toUpperCase())}, ${amount}, ${expr})`;
+    return sql`DATEADD(${this.unitKeyword(unit)}, ${amount}, ${expr})`;
   }
 
   dateDiff(unit: 'day' | 'month' | 'year', from: Sql, to: Sql): Sql {
-    return sql`DATEDIFF(${Sql.trusted(unit.toUpperCase())}, CAST(${from} AS DATE), CAST(${to} AS DATE))`;
+    return sql`DATEDIFF(${this.unitKeyword(unit)}, CAST(${from} AS DATE), CAST(${to} AS DATE))`;
   }
 
   dateTrunc(unit: DateUnit, expr: Sql, _operand: 'date' | 'timestamp'): Sql {

@@ -6,12 +6,12 @@ DROP TABLE IF EXISTS `metrics__tl_work`.`metrics_rfm__tl_build`;
 -- build
 CREATE TABLE `metrics__tl_work`.`metrics_rfm__tl_build` AS
 WITH kept AS (
-  SELECT src.`customer_id` AS `__tl_customer_id`, src.`order_id` AS `__tl_order_id`, CAST(src.`ordered_at` AS DATE) AS `__tl_order_date`, CAST(src.`amount` AS NUMERIC(18,2)) AS `__tl_amount`
-  FROM `metrics_raw`.`orders` AS src
-  WHERE src.`customer_id` IS NOT NULL
-    AND CAST(src.`ordered_at` AS DATE) <= DATE '2024-12-31'
-    AND CAST(src.`ordered_at` AS DATE) > DATE_ADD(DATE '2024-12-31', INTERVAL -24 MONTH)
-    AND NOT (COALESCE(src.`status` IN ('cancelled', 'returned'), FALSE))
+  SELECT `src`.`customer_id` AS `__tl_customer_id`, `src`.`order_id` AS `__tl_order_id`, CAST(`src`.`ordered_at` AS DATE) AS `__tl_order_date`, CAST(`src`.`amount` AS NUMERIC(18,2)) AS `__tl_amount`
+  FROM `metrics_raw`.`orders` AS `src`
+  WHERE `src`.`customer_id` IS NOT NULL
+    AND CAST(`src`.`ordered_at` AS DATE) <= DATE '2024-12-31'
+    AND CAST(`src`.`ordered_at` AS DATE) > DATE_ADD(DATE '2024-12-31', INTERVAL -24 MONTH)
+    AND NOT (COALESCE(`src`.`status` IN ('cancelled', 'returned'), FALSE))
 ),
 totals AS (
   SELECT

@@ -112,13 +112,13 @@ CREATE OR REPLACE TABLE `analytics`.`members` COPY `analytics`.`members__tl_buil
 
 DROP TABLE IF EXISTS `analytics`.`members__tl_build`;
 
-MERGE INTO `analytics`.`members` AS t
+MERGE INTO `analytics`.`members` AS `t`
 USING (
 SELECT id, name FROM staged
-) AS s
-ON t.`id` = s.`id`
-WHEN MATCHED THEN UPDATE SET `name` = s.`name`
-WHEN NOT MATCHED THEN INSERT (`id`, `name`) VALUES (s.`id`, s.`name`);
+) AS `s`
+ON `t`.`id` = `s`.`id`
+WHEN MATCHED THEN UPDATE SET `name` = `s`.`name`
+WHEN NOT MATCHED THEN INSERT (`id`, `name`) VALUES (`s`.`id`, `s`.`name`);
 
 CURRENT_DATE('UTC');
 

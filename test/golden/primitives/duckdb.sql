@@ -112,13 +112,13 @@ DROP TABLE IF EXISTS "analytics"."members";
 
 ALTER TABLE "analytics"."members__tl_build" RENAME TO "members";
 
-MERGE INTO "analytics"."members" AS t
+MERGE INTO "analytics"."members" AS "t"
 USING (
 SELECT id, name FROM staged
-) AS s
-ON t."id" = s."id"
-WHEN MATCHED THEN UPDATE SET "name" = s."name"
-WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES (s."id", s."name");
+) AS "s"
+ON "t"."id" = "s"."id"
+WHEN MATCHED THEN UPDATE SET "name" = "s"."name"
+WHEN NOT MATCHED THEN INSERT ("id", "name") VALUES ("s"."id", "s"."name");
 
 read_csv('data/people.csv', header = true, auto_detect = true, types = {'phone': 'VARCHAR'}, ignore_errors = true);
 

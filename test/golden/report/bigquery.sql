@@ -12,31 +12,31 @@ DROP TABLE IF EXISTS `analytics__tl_work`.`shop_report__tl_orders`;
 
 -- orders counted by the report
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_orders` AS
-SELECT CAST(o.`customer_id` AS STRING) AS k, CAST(o.`ordered_at` AS TIMESTAMP) AS ordered_at, CAST(o.`ordered_at` AS DATE) AS order_day, CAST(COALESCE(o.`amount`, 0) AS FLOAT64) AS revenue
-FROM `raw`.`orders` AS o
-WHERE o.`customer_id` IS NOT NULL
-  AND o.`ordered_at` IS NOT NULL
-  AND CAST(o.`ordered_at` AS DATE) <= DATE '2026-06-30'
-  AND COALESCE(o.`status` = 'completed', FALSE);
+SELECT CAST(`o`.`customer_id` AS STRING) AS k, CAST(`o`.`ordered_at` AS TIMESTAMP) AS ordered_at, CAST(`o`.`ordered_at` AS DATE) AS order_day, CAST(COALESCE(`o`.`amount`, 0) AS FLOAT64) AS revenue
+FROM `raw`.`orders` AS `o`
+WHERE `o`.`customer_id` IS NOT NULL
+  AND `o`.`ordered_at` IS NOT NULL
+  AND CAST(`o`.`ordered_at` AS DATE) <= DATE '2026-06-30'
+  AND COALESCE(`o`.`status` = 'completed', FALSE);
 
 -- channel KPIs per campaign and period
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_kpis` AS
 WITH `email_messages` AS (
-  SELECT CAST(ev.`campaign_id` AS STRING) AS campaign, ev.`customer_id` AS customer, MIN(CAST(ev.`occurred_at` AS DATE)) AS first_day,
-    MAX(CASE WHEN ev.`event_type` IN ('sent', 'delivered', 'bounced') THEN 1 ELSE 0 END) AS `messages`,
-    MAX(CASE WHEN ev.`event_type` IN ('delivered') THEN 1 ELSE 0 END) AS `delivered`,
-    MAX(CASE WHEN ev.`event_type` IN ('bounced') THEN 1 ELSE 0 END) AS `bounced`,
-    MAX(CASE WHEN ev.`event_type` IN ('opened') THEN 1 ELSE 0 END) AS `openers`,
-    MAX(CASE WHEN ev.`event_type` IN ('opened') AND NOT COALESCE(ev.`machine_open`, FALSE) THEN 1 ELSE 0 END) AS `human_openers`,
-    MAX(CASE WHEN ev.`event_type` IN ('clicked') AND NOT (ev.`event_type` IN ('unsubscribed')) THEN 1 ELSE 0 END) AS `clickers`,
-    MAX(CASE WHEN ev.`event_type` IN ('unsubscribed') THEN 1 ELSE 0 END) AS `unsubscribers`,
-    MAX(CASE WHEN ev.`event_type` IN ('unsubscribed') THEN 1 ELSE 0 END) AS `unsubscribe_clickers`,
-    MAX(CASE WHEN (ev.`event_type` IN ('clicked') OR ev.`event_type` IN ('unsubscribed')) THEN 1 ELSE 0 END) AS `all_clickers`
-  FROM `raw`.`email_events` AS ev
-  WHERE ev.`customer_id` IS NOT NULL
-    AND ev.`campaign_id` IS NOT NULL
-    AND CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev.`campaign_id` AS STRING), ev.`customer_id`
+  SELECT CAST(`ev`.`campaign_id` AS STRING) AS campaign, `ev`.`customer_id` AS customer, MIN(CAST(`ev`.`occurred_at` AS DATE)) AS first_day,
+    MAX(CASE WHEN `ev`.`event_type` IN ('sent', 'delivered', 'bounced') THEN 1 ELSE 0 END) AS `messages`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('delivered') THEN 1 ELSE 0 END) AS `delivered`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('bounced') THEN 1 ELSE 0 END) AS `bounced`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('opened') THEN 1 ELSE 0 END) AS `openers`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('opened') AND NOT COALESCE(`ev`.`machine_open`, FALSE) THEN 1 ELSE 0 END) AS `human_openers`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('clicked') AND NOT (`ev`.`event_type` IN ('unsubscribed')) THEN 1 ELSE 0 END) AS `clickers`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('unsubscribed') THEN 1 ELSE 0 END) AS `unsubscribers`,
+    MAX(CASE WHEN `ev`.`event_type` IN ('unsubscribed') THEN 1 ELSE 0 END) AS `unsubscribe_clickers`,
+    MAX(CASE WHEN (`ev`.`event_type` IN ('clicked') OR `ev`.`event_type` IN ('unsubscribed')) THEN 1 ELSE 0 END) AS `all_clickers`
+  FROM `raw`.`email_events` AS `ev`
+  WHERE `ev`.`customer_id` IS NOT NULL
+    AND `ev`.`campaign_id` IS NOT NULL
+    AND CAST(`ev`.`occurred_at` AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST(`ev`.`campaign_id` AS STRING), `ev`.`customer_id`
 ),
 `email_periods` AS (
   SELECT m.*, DATE_TRUNC(m.first_day, MONTH) AS period_start FROM `email_messages` AS m WHERE m.first_day >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
@@ -51,16 +51,16 @@ WITH `email_messages` AS (
   SELECT CAST(NULL AS STRING) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM(`messages`), 0) AS `messages`, COALESCE(SUM(`delivered`), 0) AS `delivered`, COALESCE(SUM(`bounced`), 0) AS `bounced`, COALESCE(SUM(`openers`), 0) AS `openers`, COALESCE(SUM(`human_openers`), 0) AS `human_openers`, COALESCE(SUM(`clickers`), 0) AS `clickers`, COALESCE(SUM(`unsubscribers`), 0) AS `unsubscribers`, COALESCE(SUM(`unsubscribe_clickers`), 0) AS `unsubscribe_clickers`, COALESCE(SUM(`all_clickers`), 0) AS `all_clickers` FROM `email_periods` HAVING COUNT(*) > 0
 ),
 `sms_messages` AS (
-  SELECT CAST(ev.`campaign` AS STRING) AS campaign, ev.`phone` AS customer, MIN(CAST(ev.`at` AS DATE)) AS first_day,
-    MAX(CASE WHEN ev.`status` IN ('SENT', 'DELIVERED') THEN 1 ELSE 0 END) AS `messages`,
-    MAX(CASE WHEN ev.`status` IN ('DELIVERED') THEN 1 ELSE 0 END) AS `delivered`,
-    MAX(CASE WHEN ev.`status` IN ('CLICK') THEN 1 ELSE 0 END) AS `clickers`,
-    MAX(CASE WHEN ev.`status` IN ('STOP', 'STOP_ALL') THEN 1 ELSE 0 END) AS `stops`
-  FROM `raw`.`sms_events` AS ev
-  WHERE ev.`phone` IS NOT NULL
-    AND ev.`campaign` IS NOT NULL
-    AND CAST(ev.`at` AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev.`campaign` AS STRING), ev.`phone`
+  SELECT CAST(`ev`.`campaign` AS STRING) AS campaign, `ev`.`phone` AS customer, MIN(CAST(`ev`.`at` AS DATE)) AS first_day,
+    MAX(CASE WHEN `ev`.`status` IN ('SENT', 'DELIVERED') THEN 1 ELSE 0 END) AS `messages`,
+    MAX(CASE WHEN `ev`.`status` IN ('DELIVERED') THEN 1 ELSE 0 END) AS `delivered`,
+    MAX(CASE WHEN `ev`.`status` IN ('CLICK') THEN 1 ELSE 0 END) AS `clickers`,
+    MAX(CASE WHEN `ev`.`status` IN ('STOP', 'STOP_ALL') THEN 1 ELSE 0 END) AS `stops`
+  FROM `raw`.`sms_events` AS `ev`
+  WHERE `ev`.`phone` IS NOT NULL
+    AND `ev`.`campaign` IS NOT NULL
+    AND CAST(`ev`.`at` AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST(`ev`.`campaign` AS STRING), `ev`.`phone`
 ),
 `sms_periods` AS (
   SELECT m.*, DATE_TRUNC(m.first_day, MONTH) AS period_start FROM `sms_messages` AS m WHERE m.first_day >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
@@ -75,15 +75,15 @@ WITH `email_messages` AS (
   SELECT CAST(NULL AS STRING) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM(`messages`), 0) AS `messages`, COALESCE(SUM(`delivered`), 0) AS `delivered`, COALESCE(SUM(`clickers`), 0) AS `clickers`, COALESCE(SUM(`stops`), 0) AS `stops` FROM `sms_periods` HAVING COUNT(*) > 0
 ),
 `push_messages` AS (
-  SELECT CAST(ev.`campaign` AS STRING) AS campaign, ev.`device` AS customer, MIN(CAST(ev.`at` AS DATE)) AS first_day,
-    MAX(CASE WHEN ev.`event` IN ('sent', 'displayed') THEN 1 ELSE 0 END) AS `messages`,
-    MAX(CASE WHEN ev.`event` IN ('displayed') THEN 1 ELSE 0 END) AS `displayed`,
-    MAX(CASE WHEN ev.`event` IN ('opened') THEN 1 ELSE 0 END) AS `reactors`
-  FROM `raw`.`push_events` AS ev
-  WHERE ev.`device` IS NOT NULL
-    AND ev.`campaign` IS NOT NULL
-    AND CAST(ev.`at` AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev.`campaign` AS STRING), ev.`device`
+  SELECT CAST(`ev`.`campaign` AS STRING) AS campaign, `ev`.`device` AS customer, MIN(CAST(`ev`.`at` AS DATE)) AS first_day,
+    MAX(CASE WHEN `ev`.`event` IN ('sent', 'displayed') THEN 1 ELSE 0 END) AS `messages`,
+    MAX(CASE WHEN `ev`.`event` IN ('displayed') THEN 1 ELSE 0 END) AS `displayed`,
+    MAX(CASE WHEN `ev`.`event` IN ('opened') THEN 1 ELSE 0 END) AS `reactors`
+  FROM `raw`.`push_events` AS `ev`
+  WHERE `ev`.`device` IS NOT NULL
+    AND `ev`.`campaign` IS NOT NULL
+    AND CAST(`ev`.`at` AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST(`ev`.`campaign` AS STRING), `ev`.`device`
 ),
 `push_periods` AS (
   SELECT m.*, DATE_TRUNC(m.first_day, MONTH) AS period_start FROM `push_messages` AS m WHERE m.first_day >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
@@ -98,14 +98,14 @@ WITH `email_messages` AS (
   SELECT CAST(NULL AS STRING) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM(`messages`), 0) AS `messages`, COALESCE(SUM(`displayed`), 0) AS `displayed`, COALESCE(SUM(`reactors`), 0) AS `reactors` FROM `push_periods` HAVING COUNT(*) > 0
 ),
 `mail_messages` AS (
-  SELECT CAST(ev.`campaign` AS STRING) AS campaign, ev.`card` AS customer, MIN(CAST(ev.`at` AS DATE)) AS first_day,
-    MAX(CASE WHEN ev.`event` IN ('sent', 'returned') THEN 1 ELSE 0 END) AS `messages`,
-    MAX(CASE WHEN ev.`event` IN ('returned') THEN 1 ELSE 0 END) AS `returned`
-  FROM `raw`.`mail_events` AS ev
-  WHERE ev.`card` IS NOT NULL
-    AND ev.`campaign` IS NOT NULL
-    AND CAST(ev.`at` AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev.`campaign` AS STRING), ev.`card`
+  SELECT CAST(`ev`.`campaign` AS STRING) AS campaign, `ev`.`card` AS customer, MIN(CAST(`ev`.`at` AS DATE)) AS first_day,
+    MAX(CASE WHEN `ev`.`event` IN ('sent', 'returned') THEN 1 ELSE 0 END) AS `messages`,
+    MAX(CASE WHEN `ev`.`event` IN ('returned') THEN 1 ELSE 0 END) AS `returned`
+  FROM `raw`.`mail_events` AS `ev`
+  WHERE `ev`.`card` IS NOT NULL
+    AND `ev`.`campaign` IS NOT NULL
+    AND CAST(`ev`.`at` AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST(`ev`.`campaign` AS STRING), `ev`.`card`
 ),
 `mail_periods` AS (
   SELECT m.*, DATE_TRUNC(m.first_day, MONTH) AS period_start FROM `mail_messages` AS m WHERE m.first_day >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
@@ -120,13 +120,13 @@ WITH `email_messages` AS (
   SELECT CAST(NULL AS STRING) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM(`messages`), 0) AS `messages`, COALESCE(SUM(`returned`), 0) AS `returned` FROM `mail_periods` HAVING COUNT(*) > 0
 ),
 `phone_calls` AS (
-  SELECT CAST(c.`campaign` AS STRING) AS campaign, DATE_TRUNC(CAST(c.`called_at` AS DATE), MONTH) AS period_start, 1 AS calls,
-    CASE WHEN (COALESCE(c.`outcome` = 'answered', FALSE)) THEN 1 ELSE 0 END AS answered,
-    CASE WHEN (COALESCE(c.`outcome` = 'answered', FALSE)) THEN CAST(COALESCE(c.`seconds`, 0) AS FLOAT64) ELSE 0 END AS talk_seconds
-  FROM `raw`.`calls` AS c
-  WHERE c.`called_at` IS NOT NULL
-    AND CAST(c.`called_at` AS DATE) <= DATE '2026-06-30'
-    AND CAST(c.`called_at` AS DATE) >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
+  SELECT CAST(`c`.`campaign` AS STRING) AS campaign, DATE_TRUNC(CAST(`c`.`called_at` AS DATE), MONTH) AS period_start, 1 AS calls,
+    CASE WHEN (COALESCE(`c`.`outcome` = 'answered', FALSE)) THEN 1 ELSE 0 END AS answered,
+    CASE WHEN (COALESCE(`c`.`outcome` = 'answered', FALSE)) THEN CAST(COALESCE(`c`.`seconds`, 0) AS FLOAT64) ELSE 0 END AS talk_seconds
+  FROM `raw`.`calls` AS `c`
+  WHERE `c`.`called_at` IS NOT NULL
+    AND CAST(`c`.`called_at` AS DATE) <= DATE '2026-06-30'
+    AND CAST(`c`.`called_at` AS DATE) >= DATE_ADD(DATE_TRUNC(DATE '2026-06-30', MONTH), INTERVAL -2 MONTH)
 ),
 `phone_totals` AS (
   SELECT campaign, period_start, COALESCE(SUM(`calls`), 0) AS `calls`, COALESCE(SUM(`answered`), 0) AS `answered`, COALESCE(SUM(`talk_seconds`), 0) AS `talk_seconds` FROM `phone_calls` GROUP BY campaign, period_start
@@ -138,49 +138,49 @@ WITH `email_messages` AS (
   SELECT CAST(NULL AS STRING) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM(`calls`), 0) AS `calls`, COALESCE(SUM(`answered`), 0) AS `answered`, COALESCE(SUM(`talk_seconds`), 0) AS `talk_seconds` FROM `phone_calls` HAVING COUNT(*) > 0
 ),
 `kpi_rows` AS (
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'messages' AS kpi, CAST(`t`.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'delivery_rate' AS kpi, CAST(t.`delivered` AS FLOAT64) AS numerator, CAST(t.`messages` AS FLOAT64) AS denominator, CAST(0.99 AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'delivery_rate' AS kpi, CAST(`t`.`delivered` AS FLOAT64) AS numerator, CAST(`t`.`messages` AS FLOAT64) AS denominator, CAST(0.99 AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'bounce_rate' AS kpi, CAST(t.`bounced` AS FLOAT64) AS numerator, CAST(t.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'bounce_rate' AS kpi, CAST(`t`.`bounced` AS FLOAT64) AS numerator, CAST(`t`.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'open_rate' AS kpi, CAST(t.`openers` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(0.5 AS FLOAT64) AS good, CAST(0.2 AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'open_rate' AS kpi, CAST(`t`.`openers` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(0.5 AS FLOAT64) AS good, CAST(0.2 AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'open_rate_human' AS kpi, CAST(t.`human_openers` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'open_rate_human' AS kpi, CAST(`t`.`human_openers` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_rate' AS kpi, CAST(t.`clickers` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(0.4 AS FLOAT64) AS good, CAST(0.3 AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'click_rate' AS kpi, CAST(`t`.`clickers` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(0.4 AS FLOAT64) AS good, CAST(0.3 AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_to_open' AS kpi, CAST(t.`clickers` AS FLOAT64) AS numerator, CAST(t.`openers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'click_to_open' AS kpi, CAST(`t`.`clickers` AS FLOAT64) AS numerator, CAST(`t`.`openers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_to_open_human' AS kpi, CAST(t.`clickers` AS FLOAT64) AS numerator, CAST(t.`human_openers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'click_to_open_human' AS kpi, CAST(`t`.`clickers` AS FLOAT64) AS numerator, CAST(`t`.`human_openers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'unsubscribe_rate' AS kpi, CAST(t.`unsubscribers` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(0.001 AS FLOAT64) AS good, CAST(0.002 AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'unsubscribe_rate' AS kpi, CAST(`t`.`unsubscribers` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(0.001 AS FLOAT64) AS good, CAST(0.002 AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'fatigue' AS kpi, CAST(t.`unsubscribe_clickers` AS FLOAT64) AS numerator, CAST(t.`all_clickers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(0.2 AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS t
+  SELECT 'email' AS channel, `t`.campaign, `t`.period_start, 'fatigue' AS kpi, CAST(`t`.`unsubscribe_clickers` AS FLOAT64) AS numerator, CAST(`t`.`all_clickers` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(0.2 AS FLOAT64) AS bad, 'lower' AS better FROM `email_totals` AS `t`
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS t
+  SELECT 'sms' AS channel, `t`.campaign, `t`.period_start, 'messages' AS kpi, CAST(`t`.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS `t`
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'delivery_rate' AS kpi, CAST(t.`delivered` AS FLOAT64) AS numerator, CAST(t.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS t
+  SELECT 'sms' AS channel, `t`.campaign, `t`.period_start, 'delivery_rate' AS kpi, CAST(`t`.`delivered` AS FLOAT64) AS numerator, CAST(`t`.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS `t`
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'click_rate' AS kpi, CAST(t.`clickers` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS t
+  SELECT 'sms' AS channel, `t`.campaign, `t`.period_start, 'click_rate' AS kpi, CAST(`t`.`clickers` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `sms_totals` AS `t`
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'stop_rate' AS kpi, CAST(t.`stops` AS FLOAT64) AS numerator, CAST(t.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `sms_totals` AS t
+  SELECT 'sms' AS channel, `t`.campaign, `t`.period_start, 'stop_rate' AS kpi, CAST(`t`.`stops` AS FLOAT64) AS numerator, CAST(`t`.`delivered` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `sms_totals` AS `t`
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS t
+  SELECT 'push' AS channel, `t`.campaign, `t`.period_start, 'messages' AS kpi, CAST(`t`.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS `t`
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'display_rate' AS kpi, CAST(t.`displayed` AS FLOAT64) AS numerator, CAST(t.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS t
+  SELECT 'push' AS channel, `t`.campaign, `t`.period_start, 'display_rate' AS kpi, CAST(`t`.`displayed` AS FLOAT64) AS numerator, CAST(`t`.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS `t`
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'reaction_rate' AS kpi, CAST(t.`reactors` AS FLOAT64) AS numerator, CAST(t.`displayed` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS t
+  SELECT 'push' AS channel, `t`.campaign, `t`.period_start, 'reaction_rate' AS kpi, CAST(`t`.`reactors` AS FLOAT64) AS numerator, CAST(`t`.`displayed` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `push_totals` AS `t`
   UNION ALL
-  SELECT 'mail' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `mail_totals` AS t
+  SELECT 'mail' AS channel, `t`.campaign, `t`.period_start, 'messages' AS kpi, CAST(`t`.`messages` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `mail_totals` AS `t`
   UNION ALL
-  SELECT 'mail' AS channel, t.campaign, t.period_start, 'return_rate' AS kpi, CAST(t.`returned` AS FLOAT64) AS numerator, CAST(t.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `mail_totals` AS t
+  SELECT 'mail' AS channel, `t`.campaign, `t`.period_start, 'return_rate' AS kpi, CAST(`t`.`returned` AS FLOAT64) AS numerator, CAST(`t`.`messages` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'lower' AS better FROM `mail_totals` AS `t`
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'calls' AS kpi, CAST(t.`calls` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS t
+  SELECT 'phone' AS channel, `t`.campaign, `t`.period_start, 'calls' AS kpi, CAST(`t`.`calls` AS FLOAT64) AS numerator, CAST(NULL AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS `t`
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'answer_rate' AS kpi, CAST(t.`answered` AS FLOAT64) AS numerator, CAST(t.`calls` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS t
+  SELECT 'phone' AS channel, `t`.campaign, `t`.period_start, 'answer_rate' AS kpi, CAST(`t`.`answered` AS FLOAT64) AS numerator, CAST(`t`.`calls` AS FLOAT64) AS denominator, CAST(NULL AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS `t`
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'average_call_seconds' AS kpi, CAST(t.`talk_seconds` AS FLOAT64) AS numerator, CAST(t.`answered` AS FLOAT64) AS denominator, CAST(60 AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS t
+  SELECT 'phone' AS channel, `t`.campaign, `t`.period_start, 'average_call_seconds' AS kpi, CAST(`t`.`talk_seconds` AS FLOAT64) AS numerator, CAST(`t`.`answered` AS FLOAT64) AS denominator, CAST(60 AS FLOAT64) AS good, CAST(NULL AS FLOAT64) AS bad, 'higher' AS better FROM `phone_totals` AS `t`
 ),
 `kpi_values` AS (
   SELECT k.*, CASE WHEN k.denominator IS NULL THEN k.numerator ELSE k.numerator / NULLIF(k.denominator, 0) END AS value FROM `kpi_rows` AS k
@@ -195,14 +195,14 @@ FROM `kpi_values` AS v;
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_programs` AS
 WITH `entries` AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
-    SELECT CAST(m.`campaign` AS STRING) AS audience, CAST(m.`customer_id` AS STRING) AS k, CAST(m.`grp` AS STRING) AS grp, CAST(m.`assigned_at` AS TIMESTAMP) AS entered_at,
-      ROW_NUMBER() OVER (PARTITION BY m.`campaign`, m.`customer_id` ORDER BY m.`assigned_at`, m.`grp`) AS rn
-    FROM `raw`.`assignments` AS m
-    WHERE m.`campaign` IS NOT NULL
-      AND m.`customer_id` IS NOT NULL
-      AND m.`grp` IS NOT NULL
-      AND m.`assigned_at` IS NOT NULL
-      AND CAST(m.`assigned_at` AS DATE) <= DATE '2026-06-30'
+    SELECT CAST(`m`.`campaign` AS STRING) AS audience, CAST(`m`.`customer_id` AS STRING) AS k, CAST(`m`.`grp` AS STRING) AS grp, CAST(`m`.`assigned_at` AS TIMESTAMP) AS entered_at,
+      ROW_NUMBER() OVER (PARTITION BY `m`.`campaign`, `m`.`customer_id` ORDER BY `m`.`assigned_at`, `m`.`grp`) AS rn
+    FROM `raw`.`assignments` AS `m`
+    WHERE `m`.`campaign` IS NOT NULL
+      AND `m`.`customer_id` IS NOT NULL
+      AND `m`.`grp` IS NOT NULL
+      AND `m`.`assigned_at` IS NOT NULL
+      AND CAST(`m`.`assigned_at` AS DATE) <= DATE '2026-06-30'
   ) AS x
   WHERE x.rn = 1
 ),
@@ -254,14 +254,14 @@ FROM `program_values` AS v;
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_uplift` AS
 WITH `entries` AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
-    SELECT CAST(m.`campaign` AS STRING) AS audience, CAST(m.`customer_id` AS STRING) AS k, CAST(m.`grp` AS STRING) AS grp, CAST(m.`assigned_at` AS TIMESTAMP) AS entered_at,
-      ROW_NUMBER() OVER (PARTITION BY m.`campaign`, m.`customer_id` ORDER BY m.`assigned_at`, m.`grp`) AS rn
-    FROM `raw`.`assignments` AS m
-    WHERE m.`campaign` IS NOT NULL
-      AND m.`customer_id` IS NOT NULL
-      AND m.`grp` IS NOT NULL
-      AND m.`assigned_at` IS NOT NULL
-      AND CAST(m.`assigned_at` AS DATE) <= DATE '2026-06-30'
+    SELECT CAST(`m`.`campaign` AS STRING) AS audience, CAST(`m`.`customer_id` AS STRING) AS k, CAST(`m`.`grp` AS STRING) AS grp, CAST(`m`.`assigned_at` AS TIMESTAMP) AS entered_at,
+      ROW_NUMBER() OVER (PARTITION BY `m`.`campaign`, `m`.`customer_id` ORDER BY `m`.`assigned_at`, `m`.`grp`) AS rn
+    FROM `raw`.`assignments` AS `m`
+    WHERE `m`.`campaign` IS NOT NULL
+      AND `m`.`customer_id` IS NOT NULL
+      AND `m`.`grp` IS NOT NULL
+      AND `m`.`assigned_at` IS NOT NULL
+      AND CAST(`m`.`assigned_at` AS DATE) <= DATE '2026-06-30'
   ) AS x
   WHERE x.rn = 1
 ),
@@ -373,52 +373,52 @@ WITH `first_purchases` AS (
 `cohort_totals` AS (
   SELECT cohort_month, COUNT(*) AS customers, SUM(revenue_0) AS revenue_0, SUM(`revenue_1`) AS `revenue_1`, SUM(`repeat_1`) AS `repeat_1`, SUM(`revenue_2`) AS `revenue_2`, SUM(`repeat_2`) AS `repeat_2`, SUM(`revenue_3`) AS `revenue_3`, SUM(`repeat_3`) AS `repeat_3`, SUM(`revenue_6`) AS `revenue_6`, SUM(`repeat_6`) AS `repeat_6`, SUM(`revenue_12`) AS `revenue_12`, SUM(`repeat_12`) AS `repeat_12` FROM `cohort_customers` GROUP BY cohort_month
 )
-SELECT t.cohort_month, CAST(t.customers AS INT64) AS customers, 1 AS months_after, CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_1` AS INT64) END AS repeat_customers,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_1` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`revenue_1` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(t.`revenue_1` AS FLOAT64) / NULLIF(CAST(t.revenue_0 AS FLOAT64), 0) END AS revenue_index
-FROM `cohort_totals` AS t
+SELECT `t`.cohort_month, CAST(`t`.customers AS INT64) AS customers, 1 AS months_after, CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_1` AS INT64) END AS repeat_customers,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_1` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS repeat_rate,
+  CAST(`t`.revenue_0 AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`revenue_1` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 2 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(`t`.`revenue_1` AS FLOAT64) / NULLIF(CAST(`t`.revenue_0 AS FLOAT64), 0) END AS revenue_index
+FROM `cohort_totals` AS `t`
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS INT64) AS customers, 2 AS months_after, CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_2` AS INT64) END AS repeat_customers,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_2` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`revenue_2` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(t.`revenue_2` AS FLOAT64) / NULLIF(CAST(t.revenue_0 AS FLOAT64), 0) END AS revenue_index
-FROM `cohort_totals` AS t
+SELECT `t`.cohort_month, CAST(`t`.customers AS INT64) AS customers, 2 AS months_after, CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_2` AS INT64) END AS repeat_customers,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_2` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS repeat_rate,
+  CAST(`t`.revenue_0 AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`revenue_2` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 3 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(`t`.`revenue_2` AS FLOAT64) / NULLIF(CAST(`t`.revenue_0 AS FLOAT64), 0) END AS revenue_index
+FROM `cohort_totals` AS `t`
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS INT64) AS customers, 3 AS months_after, CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_3` AS INT64) END AS repeat_customers,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_3` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`revenue_3` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(t.`revenue_3` AS FLOAT64) / NULLIF(CAST(t.revenue_0 AS FLOAT64), 0) END AS revenue_index
-FROM `cohort_totals` AS t
+SELECT `t`.cohort_month, CAST(`t`.customers AS INT64) AS customers, 3 AS months_after, CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_3` AS INT64) END AS repeat_customers,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_3` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS repeat_rate,
+  CAST(`t`.revenue_0 AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`revenue_3` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 4 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(`t`.`revenue_3` AS FLOAT64) / NULLIF(CAST(`t`.revenue_0 AS FLOAT64), 0) END AS revenue_index
+FROM `cohort_totals` AS `t`
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS INT64) AS customers, 6 AS months_after, CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_6` AS INT64) END AS repeat_customers,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_6` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`revenue_6` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(t.`revenue_6` AS FLOAT64) / NULLIF(CAST(t.revenue_0 AS FLOAT64), 0) END AS revenue_index
-FROM `cohort_totals` AS t
+SELECT `t`.cohort_month, CAST(`t`.customers AS INT64) AS customers, 6 AS months_after, CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_6` AS INT64) END AS repeat_customers,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_6` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS repeat_rate,
+  CAST(`t`.revenue_0 AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`revenue_6` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 7 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(`t`.`revenue_6` AS FLOAT64) / NULLIF(CAST(`t`.revenue_0 AS FLOAT64), 0) END AS revenue_index
+FROM `cohort_totals` AS `t`
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS INT64) AS customers, 12 AS months_after, CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_12` AS INT64) END AS repeat_customers,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`repeat_12` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(t.`revenue_12` AS FLOAT64) / NULLIF(CAST(t.customers AS FLOAT64), 0) END AS revenue_per_customer,
-  CASE WHEN DATE_ADD(t.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(t.`revenue_12` AS FLOAT64) / NULLIF(CAST(t.revenue_0 AS FLOAT64), 0) END AS revenue_index
-FROM `cohort_totals` AS t;
+SELECT `t`.cohort_month, CAST(`t`.customers AS INT64) AS customers, 12 AS months_after, CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_12` AS INT64) END AS repeat_customers,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`repeat_12` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS repeat_rate,
+  CAST(`t`.revenue_0 AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN CAST(`t`.`revenue_12` AS FLOAT64) / NULLIF(CAST(`t`.customers AS FLOAT64), 0) END AS revenue_per_customer,
+  CASE WHEN DATE_ADD(`t`.cohort_month, INTERVAL 13 MONTH) <= DATE_ADD(DATE '2026-06-30', INTERVAL 1 DAY) THEN 100 * CAST(`t`.`revenue_12` AS FLOAT64) / NULLIF(CAST(`t`.revenue_0 AS FLOAT64), 0) END AS revenue_index
+FROM `cohort_totals` AS `t`;
 
 -- revenue per segment
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_segments` AS
 WITH `snapshots` AS (
-  SELECT CAST(r.`snapshot_date` AS DATE) AS snapshot_date, CAST(r.`customer_id` AS STRING) AS k, CAST(r.`segment` AS STRING) AS segment
-  FROM `raw`.`rfm_snapshots` AS r
-  WHERE r.`customer_id` IS NOT NULL AND r.`snapshot_date` IS NOT NULL AND CAST(r.`snapshot_date` AS DATE) <= DATE '2026-06-30'
+  SELECT CAST(`r`.`snapshot_date` AS DATE) AS snapshot_date, CAST(`r`.`customer_id` AS STRING) AS k, CAST(`r`.`segment` AS STRING) AS segment
+  FROM `raw`.`rfm_snapshots` AS `r`
+  WHERE `r`.`customer_id` IS NOT NULL AND `r`.`snapshot_date` IS NOT NULL AND CAST(`r`.`snapshot_date` AS DATE) <= DATE '2026-06-30'
 ),
 `latest` AS (
   SELECT MAX(snapshot_date) AS snapshot_date FROM `snapshots`
@@ -440,9 +440,9 @@ GROUP BY m.snapshot_date, m.segment;
 -- segment migration
 CREATE TABLE `analytics__tl_work`.`shop_report__tl_migration` AS
 WITH `snapshots` AS (
-  SELECT CAST(r.`snapshot_date` AS DATE) AS snapshot_date, CAST(r.`customer_id` AS STRING) AS k, CAST(r.`segment` AS STRING) AS segment
-  FROM `raw`.`rfm_snapshots` AS r
-  WHERE r.`customer_id` IS NOT NULL AND r.`snapshot_date` IS NOT NULL AND CAST(r.`snapshot_date` AS DATE) <= DATE '2026-06-30'
+  SELECT CAST(`r`.`snapshot_date` AS DATE) AS snapshot_date, CAST(`r`.`customer_id` AS STRING) AS k, CAST(`r`.`segment` AS STRING) AS segment
+  FROM `raw`.`rfm_snapshots` AS `r`
+  WHERE `r`.`customer_id` IS NOT NULL AND `r`.`snapshot_date` IS NOT NULL AND CAST(`r`.`snapshot_date` AS DATE) <= DATE '2026-06-30'
 ),
 `bounds` AS (
   SELECT MAX(p.snapshot_date) AS from_date, l.to_date

@@ -12,31 +12,31 @@ DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_ORDERS";
 
 -- orders counted by the report
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_ORDERS" AS
-SELECT CAST(o."CUSTOMER_ID" AS VARCHAR) AS k, CAST(o."ORDERED_AT" AS TIMESTAMP_NTZ) AS ordered_at, CAST(o."ORDERED_AT" AS DATE) AS order_day, CAST(COALESCE(o."AMOUNT", 0) AS FLOAT) AS revenue
-FROM "RAW"."ORDERS" AS o
-WHERE o."CUSTOMER_ID" IS NOT NULL
-  AND o."ORDERED_AT" IS NOT NULL
-  AND CAST(o."ORDERED_AT" AS DATE) <= DATE '2026-06-30'
-  AND COALESCE(o."STATUS" = 'completed', FALSE);
+SELECT CAST("O"."CUSTOMER_ID" AS VARCHAR) AS k, CAST("O"."ORDERED_AT" AS TIMESTAMP_NTZ) AS ordered_at, CAST("O"."ORDERED_AT" AS DATE) AS order_day, CAST(COALESCE("O"."AMOUNT", 0) AS FLOAT) AS revenue
+FROM "RAW"."ORDERS" AS "O"
+WHERE "O"."CUSTOMER_ID" IS NOT NULL
+  AND "O"."ORDERED_AT" IS NOT NULL
+  AND CAST("O"."ORDERED_AT" AS DATE) <= DATE '2026-06-30'
+  AND COALESCE("O"."STATUS" = 'completed', FALSE);
 
 -- channel KPIs per campaign and period
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_KPIS" AS
 WITH "EMAIL_MESSAGES" AS (
-  SELECT CAST(ev."CAMPAIGN_ID" AS VARCHAR) AS campaign, ev."CUSTOMER_ID" AS customer, MIN(CAST(ev."OCCURRED_AT" AS DATE)) AS first_day,
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('sent', 'delivered', 'bounced') THEN 1 ELSE 0 END) AS "MESSAGES",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('delivered') THEN 1 ELSE 0 END) AS "DELIVERED",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('bounced') THEN 1 ELSE 0 END) AS "BOUNCED",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('opened') THEN 1 ELSE 0 END) AS "OPENERS",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('opened') AND NOT COALESCE(ev."MACHINE_OPEN", FALSE) THEN 1 ELSE 0 END) AS "HUMAN_OPENERS",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('clicked') AND NOT (ev."EVENT_TYPE" IN ('unsubscribed')) THEN 1 ELSE 0 END) AS "CLICKERS",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('unsubscribed') THEN 1 ELSE 0 END) AS "UNSUBSCRIBERS",
-    MAX(CASE WHEN ev."EVENT_TYPE" IN ('unsubscribed') THEN 1 ELSE 0 END) AS "UNSUBSCRIBE_CLICKERS",
-    MAX(CASE WHEN (ev."EVENT_TYPE" IN ('clicked') OR ev."EVENT_TYPE" IN ('unsubscribed')) THEN 1 ELSE 0 END) AS "ALL_CLICKERS"
-  FROM "RAW"."EMAIL_EVENTS" AS ev
-  WHERE ev."CUSTOMER_ID" IS NOT NULL
-    AND ev."CAMPAIGN_ID" IS NOT NULL
-    AND CAST(ev."OCCURRED_AT" AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev."CAMPAIGN_ID" AS VARCHAR), ev."CUSTOMER_ID"
+  SELECT CAST("EV"."CAMPAIGN_ID" AS VARCHAR) AS campaign, "EV"."CUSTOMER_ID" AS customer, MIN(CAST("EV"."OCCURRED_AT" AS DATE)) AS first_day,
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('sent', 'delivered', 'bounced') THEN 1 ELSE 0 END) AS "MESSAGES",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('delivered') THEN 1 ELSE 0 END) AS "DELIVERED",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('bounced') THEN 1 ELSE 0 END) AS "BOUNCED",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('opened') THEN 1 ELSE 0 END) AS "OPENERS",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('opened') AND NOT COALESCE("EV"."MACHINE_OPEN", FALSE) THEN 1 ELSE 0 END) AS "HUMAN_OPENERS",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('clicked') AND NOT ("EV"."EVENT_TYPE" IN ('unsubscribed')) THEN 1 ELSE 0 END) AS "CLICKERS",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('unsubscribed') THEN 1 ELSE 0 END) AS "UNSUBSCRIBERS",
+    MAX(CASE WHEN "EV"."EVENT_TYPE" IN ('unsubscribed') THEN 1 ELSE 0 END) AS "UNSUBSCRIBE_CLICKERS",
+    MAX(CASE WHEN ("EV"."EVENT_TYPE" IN ('clicked') OR "EV"."EVENT_TYPE" IN ('unsubscribed')) THEN 1 ELSE 0 END) AS "ALL_CLICKERS"
+  FROM "RAW"."EMAIL_EVENTS" AS "EV"
+  WHERE "EV"."CUSTOMER_ID" IS NOT NULL
+    AND "EV"."CAMPAIGN_ID" IS NOT NULL
+    AND CAST("EV"."OCCURRED_AT" AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST("EV"."CAMPAIGN_ID" AS VARCHAR), "EV"."CUSTOMER_ID"
 ),
 "EMAIL_PERIODS" AS (
   SELECT m.*, DATE_TRUNC('MONTH', m.first_day) AS period_start FROM "EMAIL_MESSAGES" AS m WHERE m.first_day >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
@@ -51,16 +51,16 @@ WITH "EMAIL_MESSAGES" AS (
   SELECT CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM("MESSAGES"), 0) AS "MESSAGES", COALESCE(SUM("DELIVERED"), 0) AS "DELIVERED", COALESCE(SUM("BOUNCED"), 0) AS "BOUNCED", COALESCE(SUM("OPENERS"), 0) AS "OPENERS", COALESCE(SUM("HUMAN_OPENERS"), 0) AS "HUMAN_OPENERS", COALESCE(SUM("CLICKERS"), 0) AS "CLICKERS", COALESCE(SUM("UNSUBSCRIBERS"), 0) AS "UNSUBSCRIBERS", COALESCE(SUM("UNSUBSCRIBE_CLICKERS"), 0) AS "UNSUBSCRIBE_CLICKERS", COALESCE(SUM("ALL_CLICKERS"), 0) AS "ALL_CLICKERS" FROM "EMAIL_PERIODS" HAVING COUNT(*) > 0
 ),
 "SMS_MESSAGES" AS (
-  SELECT CAST(ev."CAMPAIGN" AS VARCHAR) AS campaign, ev."PHONE" AS customer, MIN(CAST(ev."AT" AS DATE)) AS first_day,
-    MAX(CASE WHEN ev."STATUS" IN ('SENT', 'DELIVERED') THEN 1 ELSE 0 END) AS "MESSAGES",
-    MAX(CASE WHEN ev."STATUS" IN ('DELIVERED') THEN 1 ELSE 0 END) AS "DELIVERED",
-    MAX(CASE WHEN ev."STATUS" IN ('CLICK') THEN 1 ELSE 0 END) AS "CLICKERS",
-    MAX(CASE WHEN ev."STATUS" IN ('STOP', 'STOP_ALL') THEN 1 ELSE 0 END) AS "STOPS"
-  FROM "RAW"."SMS_EVENTS" AS ev
-  WHERE ev."PHONE" IS NOT NULL
-    AND ev."CAMPAIGN" IS NOT NULL
-    AND CAST(ev."AT" AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev."CAMPAIGN" AS VARCHAR), ev."PHONE"
+  SELECT CAST("EV"."CAMPAIGN" AS VARCHAR) AS campaign, "EV"."PHONE" AS customer, MIN(CAST("EV"."AT" AS DATE)) AS first_day,
+    MAX(CASE WHEN "EV"."STATUS" IN ('SENT', 'DELIVERED') THEN 1 ELSE 0 END) AS "MESSAGES",
+    MAX(CASE WHEN "EV"."STATUS" IN ('DELIVERED') THEN 1 ELSE 0 END) AS "DELIVERED",
+    MAX(CASE WHEN "EV"."STATUS" IN ('CLICK') THEN 1 ELSE 0 END) AS "CLICKERS",
+    MAX(CASE WHEN "EV"."STATUS" IN ('STOP', 'STOP_ALL') THEN 1 ELSE 0 END) AS "STOPS"
+  FROM "RAW"."SMS_EVENTS" AS "EV"
+  WHERE "EV"."PHONE" IS NOT NULL
+    AND "EV"."CAMPAIGN" IS NOT NULL
+    AND CAST("EV"."AT" AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST("EV"."CAMPAIGN" AS VARCHAR), "EV"."PHONE"
 ),
 "SMS_PERIODS" AS (
   SELECT m.*, DATE_TRUNC('MONTH', m.first_day) AS period_start FROM "SMS_MESSAGES" AS m WHERE m.first_day >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
@@ -75,15 +75,15 @@ WITH "EMAIL_MESSAGES" AS (
   SELECT CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM("MESSAGES"), 0) AS "MESSAGES", COALESCE(SUM("DELIVERED"), 0) AS "DELIVERED", COALESCE(SUM("CLICKERS"), 0) AS "CLICKERS", COALESCE(SUM("STOPS"), 0) AS "STOPS" FROM "SMS_PERIODS" HAVING COUNT(*) > 0
 ),
 "PUSH_MESSAGES" AS (
-  SELECT CAST(ev."CAMPAIGN" AS VARCHAR) AS campaign, ev."DEVICE" AS customer, MIN(CAST(ev."AT" AS DATE)) AS first_day,
-    MAX(CASE WHEN ev."EVENT" IN ('sent', 'displayed') THEN 1 ELSE 0 END) AS "MESSAGES",
-    MAX(CASE WHEN ev."EVENT" IN ('displayed') THEN 1 ELSE 0 END) AS "DISPLAYED",
-    MAX(CASE WHEN ev."EVENT" IN ('opened') THEN 1 ELSE 0 END) AS "REACTORS"
-  FROM "RAW"."PUSH_EVENTS" AS ev
-  WHERE ev."DEVICE" IS NOT NULL
-    AND ev."CAMPAIGN" IS NOT NULL
-    AND CAST(ev."AT" AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev."CAMPAIGN" AS VARCHAR), ev."DEVICE"
+  SELECT CAST("EV"."CAMPAIGN" AS VARCHAR) AS campaign, "EV"."DEVICE" AS customer, MIN(CAST("EV"."AT" AS DATE)) AS first_day,
+    MAX(CASE WHEN "EV"."EVENT" IN ('sent', 'displayed') THEN 1 ELSE 0 END) AS "MESSAGES",
+    MAX(CASE WHEN "EV"."EVENT" IN ('displayed') THEN 1 ELSE 0 END) AS "DISPLAYED",
+    MAX(CASE WHEN "EV"."EVENT" IN ('opened') THEN 1 ELSE 0 END) AS "REACTORS"
+  FROM "RAW"."PUSH_EVENTS" AS "EV"
+  WHERE "EV"."DEVICE" IS NOT NULL
+    AND "EV"."CAMPAIGN" IS NOT NULL
+    AND CAST("EV"."AT" AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST("EV"."CAMPAIGN" AS VARCHAR), "EV"."DEVICE"
 ),
 "PUSH_PERIODS" AS (
   SELECT m.*, DATE_TRUNC('MONTH', m.first_day) AS period_start FROM "PUSH_MESSAGES" AS m WHERE m.first_day >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
@@ -98,14 +98,14 @@ WITH "EMAIL_MESSAGES" AS (
   SELECT CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM("MESSAGES"), 0) AS "MESSAGES", COALESCE(SUM("DISPLAYED"), 0) AS "DISPLAYED", COALESCE(SUM("REACTORS"), 0) AS "REACTORS" FROM "PUSH_PERIODS" HAVING COUNT(*) > 0
 ),
 "MAIL_MESSAGES" AS (
-  SELECT CAST(ev."CAMPAIGN" AS VARCHAR) AS campaign, ev."CARD" AS customer, MIN(CAST(ev."AT" AS DATE)) AS first_day,
-    MAX(CASE WHEN ev."EVENT" IN ('sent', 'returned') THEN 1 ELSE 0 END) AS "MESSAGES",
-    MAX(CASE WHEN ev."EVENT" IN ('returned') THEN 1 ELSE 0 END) AS "RETURNED"
-  FROM "RAW"."MAIL_EVENTS" AS ev
-  WHERE ev."CARD" IS NOT NULL
-    AND ev."CAMPAIGN" IS NOT NULL
-    AND CAST(ev."AT" AS DATE) <= DATE '2026-06-30'
-  GROUP BY CAST(ev."CAMPAIGN" AS VARCHAR), ev."CARD"
+  SELECT CAST("EV"."CAMPAIGN" AS VARCHAR) AS campaign, "EV"."CARD" AS customer, MIN(CAST("EV"."AT" AS DATE)) AS first_day,
+    MAX(CASE WHEN "EV"."EVENT" IN ('sent', 'returned') THEN 1 ELSE 0 END) AS "MESSAGES",
+    MAX(CASE WHEN "EV"."EVENT" IN ('returned') THEN 1 ELSE 0 END) AS "RETURNED"
+  FROM "RAW"."MAIL_EVENTS" AS "EV"
+  WHERE "EV"."CARD" IS NOT NULL
+    AND "EV"."CAMPAIGN" IS NOT NULL
+    AND CAST("EV"."AT" AS DATE) <= DATE '2026-06-30'
+  GROUP BY CAST("EV"."CAMPAIGN" AS VARCHAR), "EV"."CARD"
 ),
 "MAIL_PERIODS" AS (
   SELECT m.*, DATE_TRUNC('MONTH', m.first_day) AS period_start FROM "MAIL_MESSAGES" AS m WHERE m.first_day >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
@@ -120,13 +120,13 @@ WITH "EMAIL_MESSAGES" AS (
   SELECT CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM("MESSAGES"), 0) AS "MESSAGES", COALESCE(SUM("RETURNED"), 0) AS "RETURNED" FROM "MAIL_PERIODS" HAVING COUNT(*) > 0
 ),
 "PHONE_CALLS" AS (
-  SELECT CAST(c."CAMPAIGN" AS VARCHAR) AS campaign, DATE_TRUNC('MONTH', CAST(c."CALLED_AT" AS DATE)) AS period_start, 1 AS calls,
-    CASE WHEN (COALESCE(c."OUTCOME" = 'answered', FALSE)) THEN 1 ELSE 0 END AS answered,
-    CASE WHEN (COALESCE(c."OUTCOME" = 'answered', FALSE)) THEN CAST(COALESCE(c."SECONDS", 0) AS FLOAT) ELSE 0 END AS talk_seconds
-  FROM "RAW"."CALLS" AS c
-  WHERE c."CALLED_AT" IS NOT NULL
-    AND CAST(c."CALLED_AT" AS DATE) <= DATE '2026-06-30'
-    AND CAST(c."CALLED_AT" AS DATE) >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
+  SELECT CAST("C"."CAMPAIGN" AS VARCHAR) AS campaign, DATE_TRUNC('MONTH', CAST("C"."CALLED_AT" AS DATE)) AS period_start, 1 AS calls,
+    CASE WHEN (COALESCE("C"."OUTCOME" = 'answered', FALSE)) THEN 1 ELSE 0 END AS answered,
+    CASE WHEN (COALESCE("C"."OUTCOME" = 'answered', FALSE)) THEN CAST(COALESCE("C"."SECONDS", 0) AS FLOAT) ELSE 0 END AS talk_seconds
+  FROM "RAW"."CALLS" AS "C"
+  WHERE "C"."CALLED_AT" IS NOT NULL
+    AND CAST("C"."CALLED_AT" AS DATE) <= DATE '2026-06-30'
+    AND CAST("C"."CALLED_AT" AS DATE) >= DATEADD(MONTH, -2, DATE_TRUNC('MONTH', DATE '2026-06-30'))
 ),
 "PHONE_TOTALS" AS (
   SELECT campaign, period_start, COALESCE(SUM("CALLS"), 0) AS "CALLS", COALESCE(SUM("ANSWERED"), 0) AS "ANSWERED", COALESCE(SUM("TALK_SECONDS"), 0) AS "TALK_SECONDS" FROM "PHONE_CALLS" GROUP BY campaign, period_start
@@ -138,49 +138,49 @@ WITH "EMAIL_MESSAGES" AS (
   SELECT CAST(NULL AS VARCHAR) AS campaign, CAST(NULL AS DATE) AS period_start, COALESCE(SUM("CALLS"), 0) AS "CALLS", COALESCE(SUM("ANSWERED"), 0) AS "ANSWERED", COALESCE(SUM("TALK_SECONDS"), 0) AS "TALK_SECONDS" FROM "PHONE_CALLS" HAVING COUNT(*) > 0
 ),
 "KPI_ROWS" AS (
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'messages' AS kpi, CAST("T"."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'delivery_rate' AS kpi, CAST(t."DELIVERED" AS FLOAT) AS numerator, CAST(t."MESSAGES" AS FLOAT) AS denominator, CAST(0.99 AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'delivery_rate' AS kpi, CAST("T"."DELIVERED" AS FLOAT) AS numerator, CAST("T"."MESSAGES" AS FLOAT) AS denominator, CAST(0.99 AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'bounce_rate' AS kpi, CAST(t."BOUNCED" AS FLOAT) AS numerator, CAST(t."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'bounce_rate' AS kpi, CAST("T"."BOUNCED" AS FLOAT) AS numerator, CAST("T"."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'open_rate' AS kpi, CAST(t."OPENERS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(0.5 AS FLOAT) AS good, CAST(0.2 AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'open_rate' AS kpi, CAST("T"."OPENERS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(0.5 AS FLOAT) AS good, CAST(0.2 AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'open_rate_human' AS kpi, CAST(t."HUMAN_OPENERS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'open_rate_human' AS kpi, CAST("T"."HUMAN_OPENERS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_rate' AS kpi, CAST(t."CLICKERS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(0.4 AS FLOAT) AS good, CAST(0.3 AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'click_rate' AS kpi, CAST("T"."CLICKERS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(0.4 AS FLOAT) AS good, CAST(0.3 AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_to_open' AS kpi, CAST(t."CLICKERS" AS FLOAT) AS numerator, CAST(t."OPENERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'click_to_open' AS kpi, CAST("T"."CLICKERS" AS FLOAT) AS numerator, CAST("T"."OPENERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'click_to_open_human' AS kpi, CAST(t."CLICKERS" AS FLOAT) AS numerator, CAST(t."HUMAN_OPENERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'click_to_open_human' AS kpi, CAST("T"."CLICKERS" AS FLOAT) AS numerator, CAST("T"."HUMAN_OPENERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'unsubscribe_rate' AS kpi, CAST(t."UNSUBSCRIBERS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(0.001 AS FLOAT) AS good, CAST(0.002 AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'unsubscribe_rate' AS kpi, CAST("T"."UNSUBSCRIBERS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(0.001 AS FLOAT) AS good, CAST(0.002 AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'email' AS channel, t.campaign, t.period_start, 'fatigue' AS kpi, CAST(t."UNSUBSCRIBE_CLICKERS" AS FLOAT) AS numerator, CAST(t."ALL_CLICKERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(0.2 AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS t
+  SELECT 'email' AS channel, "T".campaign, "T".period_start, 'fatigue' AS kpi, CAST("T"."UNSUBSCRIBE_CLICKERS" AS FLOAT) AS numerator, CAST("T"."ALL_CLICKERS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(0.2 AS FLOAT) AS bad, 'lower' AS better FROM "EMAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS t
+  SELECT 'sms' AS channel, "T".campaign, "T".period_start, 'messages' AS kpi, CAST("T"."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS "T"
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'delivery_rate' AS kpi, CAST(t."DELIVERED" AS FLOAT) AS numerator, CAST(t."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS t
+  SELECT 'sms' AS channel, "T".campaign, "T".period_start, 'delivery_rate' AS kpi, CAST("T"."DELIVERED" AS FLOAT) AS numerator, CAST("T"."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS "T"
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'click_rate' AS kpi, CAST(t."CLICKERS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS t
+  SELECT 'sms' AS channel, "T".campaign, "T".period_start, 'click_rate' AS kpi, CAST("T"."CLICKERS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "SMS_TOTALS" AS "T"
   UNION ALL
-  SELECT 'sms' AS channel, t.campaign, t.period_start, 'stop_rate' AS kpi, CAST(t."STOPS" AS FLOAT) AS numerator, CAST(t."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "SMS_TOTALS" AS t
+  SELECT 'sms' AS channel, "T".campaign, "T".period_start, 'stop_rate' AS kpi, CAST("T"."STOPS" AS FLOAT) AS numerator, CAST("T"."DELIVERED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "SMS_TOTALS" AS "T"
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS t
+  SELECT 'push' AS channel, "T".campaign, "T".period_start, 'messages' AS kpi, CAST("T"."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS "T"
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'display_rate' AS kpi, CAST(t."DISPLAYED" AS FLOAT) AS numerator, CAST(t."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS t
+  SELECT 'push' AS channel, "T".campaign, "T".period_start, 'display_rate' AS kpi, CAST("T"."DISPLAYED" AS FLOAT) AS numerator, CAST("T"."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS "T"
   UNION ALL
-  SELECT 'push' AS channel, t.campaign, t.period_start, 'reaction_rate' AS kpi, CAST(t."REACTORS" AS FLOAT) AS numerator, CAST(t."DISPLAYED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS t
+  SELECT 'push' AS channel, "T".campaign, "T".period_start, 'reaction_rate' AS kpi, CAST("T"."REACTORS" AS FLOAT) AS numerator, CAST("T"."DISPLAYED" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PUSH_TOTALS" AS "T"
   UNION ALL
-  SELECT 'mail' AS channel, t.campaign, t.period_start, 'messages' AS kpi, CAST(t."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "MAIL_TOTALS" AS t
+  SELECT 'mail' AS channel, "T".campaign, "T".period_start, 'messages' AS kpi, CAST("T"."MESSAGES" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "MAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'mail' AS channel, t.campaign, t.period_start, 'return_rate' AS kpi, CAST(t."RETURNED" AS FLOAT) AS numerator, CAST(t."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "MAIL_TOTALS" AS t
+  SELECT 'mail' AS channel, "T".campaign, "T".period_start, 'return_rate' AS kpi, CAST("T"."RETURNED" AS FLOAT) AS numerator, CAST("T"."MESSAGES" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'lower' AS better FROM "MAIL_TOTALS" AS "T"
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'calls' AS kpi, CAST(t."CALLS" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS t
+  SELECT 'phone' AS channel, "T".campaign, "T".period_start, 'calls' AS kpi, CAST("T"."CALLS" AS FLOAT) AS numerator, CAST(NULL AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS "T"
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'answer_rate' AS kpi, CAST(t."ANSWERED" AS FLOAT) AS numerator, CAST(t."CALLS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS t
+  SELECT 'phone' AS channel, "T".campaign, "T".period_start, 'answer_rate' AS kpi, CAST("T"."ANSWERED" AS FLOAT) AS numerator, CAST("T"."CALLS" AS FLOAT) AS denominator, CAST(NULL AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS "T"
   UNION ALL
-  SELECT 'phone' AS channel, t.campaign, t.period_start, 'average_call_seconds' AS kpi, CAST(t."TALK_SECONDS" AS FLOAT) AS numerator, CAST(t."ANSWERED" AS FLOAT) AS denominator, CAST(60 AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS t
+  SELECT 'phone' AS channel, "T".campaign, "T".period_start, 'average_call_seconds' AS kpi, CAST("T"."TALK_SECONDS" AS FLOAT) AS numerator, CAST("T"."ANSWERED" AS FLOAT) AS denominator, CAST(60 AS FLOAT) AS good, CAST(NULL AS FLOAT) AS bad, 'higher' AS better FROM "PHONE_TOTALS" AS "T"
 ),
 "KPI_VALUES" AS (
   SELECT k.*, CASE WHEN k.denominator IS NULL THEN k.numerator ELSE k.numerator / NULLIF(k.denominator, 0) END AS value FROM "KPI_ROWS" AS k
@@ -195,14 +195,14 @@ FROM "KPI_VALUES" AS v;
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_PROGRAMS" AS
 WITH "ENTRIES" AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
-    SELECT CAST(m."CAMPAIGN" AS VARCHAR) AS audience, CAST(m."CUSTOMER_ID" AS VARCHAR) AS k, CAST(m."GRP" AS VARCHAR) AS grp, CAST(m."ASSIGNED_AT" AS TIMESTAMP_NTZ) AS entered_at,
-      ROW_NUMBER() OVER (PARTITION BY m."CAMPAIGN", m."CUSTOMER_ID" ORDER BY m."ASSIGNED_AT", m."GRP") AS rn
-    FROM "RAW"."ASSIGNMENTS" AS m
-    WHERE m."CAMPAIGN" IS NOT NULL
-      AND m."CUSTOMER_ID" IS NOT NULL
-      AND m."GRP" IS NOT NULL
-      AND m."ASSIGNED_AT" IS NOT NULL
-      AND CAST(m."ASSIGNED_AT" AS DATE) <= DATE '2026-06-30'
+    SELECT CAST("M"."CAMPAIGN" AS VARCHAR) AS audience, CAST("M"."CUSTOMER_ID" AS VARCHAR) AS k, CAST("M"."GRP" AS VARCHAR) AS grp, CAST("M"."ASSIGNED_AT" AS TIMESTAMP_NTZ) AS entered_at,
+      ROW_NUMBER() OVER (PARTITION BY "M"."CAMPAIGN", "M"."CUSTOMER_ID" ORDER BY "M"."ASSIGNED_AT", "M"."GRP") AS rn
+    FROM "RAW"."ASSIGNMENTS" AS "M"
+    WHERE "M"."CAMPAIGN" IS NOT NULL
+      AND "M"."CUSTOMER_ID" IS NOT NULL
+      AND "M"."GRP" IS NOT NULL
+      AND "M"."ASSIGNED_AT" IS NOT NULL
+      AND CAST("M"."ASSIGNED_AT" AS DATE) <= DATE '2026-06-30'
   ) AS x
   WHERE x.rn = 1
 ),
@@ -254,14 +254,14 @@ FROM "PROGRAM_VALUES" AS v;
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_UPLIFT" AS
 WITH "ENTRIES" AS (
   SELECT x.audience, x.k, x.grp, x.entered_at FROM (
-    SELECT CAST(m."CAMPAIGN" AS VARCHAR) AS audience, CAST(m."CUSTOMER_ID" AS VARCHAR) AS k, CAST(m."GRP" AS VARCHAR) AS grp, CAST(m."ASSIGNED_AT" AS TIMESTAMP_NTZ) AS entered_at,
-      ROW_NUMBER() OVER (PARTITION BY m."CAMPAIGN", m."CUSTOMER_ID" ORDER BY m."ASSIGNED_AT", m."GRP") AS rn
-    FROM "RAW"."ASSIGNMENTS" AS m
-    WHERE m."CAMPAIGN" IS NOT NULL
-      AND m."CUSTOMER_ID" IS NOT NULL
-      AND m."GRP" IS NOT NULL
-      AND m."ASSIGNED_AT" IS NOT NULL
-      AND CAST(m."ASSIGNED_AT" AS DATE) <= DATE '2026-06-30'
+    SELECT CAST("M"."CAMPAIGN" AS VARCHAR) AS audience, CAST("M"."CUSTOMER_ID" AS VARCHAR) AS k, CAST("M"."GRP" AS VARCHAR) AS grp, CAST("M"."ASSIGNED_AT" AS TIMESTAMP_NTZ) AS entered_at,
+      ROW_NUMBER() OVER (PARTITION BY "M"."CAMPAIGN", "M"."CUSTOMER_ID" ORDER BY "M"."ASSIGNED_AT", "M"."GRP") AS rn
+    FROM "RAW"."ASSIGNMENTS" AS "M"
+    WHERE "M"."CAMPAIGN" IS NOT NULL
+      AND "M"."CUSTOMER_ID" IS NOT NULL
+      AND "M"."GRP" IS NOT NULL
+      AND "M"."ASSIGNED_AT" IS NOT NULL
+      AND CAST("M"."ASSIGNED_AT" AS DATE) <= DATE '2026-06-30'
   ) AS x
   WHERE x.rn = 1
 ),
@@ -373,52 +373,52 @@ WITH "FIRST_PURCHASES" AS (
 "COHORT_TOTALS" AS (
   SELECT cohort_month, COUNT(*) AS customers, SUM(revenue_0) AS revenue_0, SUM("REVENUE_1") AS "REVENUE_1", SUM("REPEAT_1") AS "REPEAT_1", SUM("REVENUE_2") AS "REVENUE_2", SUM("REPEAT_2") AS "REPEAT_2", SUM("REVENUE_3") AS "REVENUE_3", SUM("REPEAT_3") AS "REPEAT_3", SUM("REVENUE_6") AS "REVENUE_6", SUM("REPEAT_6") AS "REPEAT_6", SUM("REVENUE_12") AS "REVENUE_12", SUM("REPEAT_12") AS "REPEAT_12" FROM "COHORT_CUSTOMERS" GROUP BY cohort_month
 )
-SELECT t.cohort_month, CAST(t.customers AS NUMBER(38,0)) AS customers, 1 AS months_after, CASE WHEN DATEADD(MONTH, 2, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATEADD(MONTH, 2, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_1" AS NUMBER(38,0)) END AS repeat_customers,
-  CASE WHEN DATEADD(MONTH, 2, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_1" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 2, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REVENUE_1" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 2, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST(t."REVENUE_1" AS FLOAT) / NULLIF(CAST(t.revenue_0 AS FLOAT), 0) END AS revenue_index
-FROM "COHORT_TOTALS" AS t
+SELECT "T".cohort_month, CAST("T".customers AS NUMBER(38,0)) AS customers, 1 AS months_after, CASE WHEN DATEADD(MONTH, 2, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATEADD(MONTH, 2, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_1" AS NUMBER(38,0)) END AS repeat_customers,
+  CASE WHEN DATEADD(MONTH, 2, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_1" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS repeat_rate,
+  CAST("T".revenue_0 AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 2, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REVENUE_1" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 2, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST("T"."REVENUE_1" AS FLOAT) / NULLIF(CAST("T".revenue_0 AS FLOAT), 0) END AS revenue_index
+FROM "COHORT_TOTALS" AS "T"
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS NUMBER(38,0)) AS customers, 2 AS months_after, CASE WHEN DATEADD(MONTH, 3, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATEADD(MONTH, 3, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_2" AS NUMBER(38,0)) END AS repeat_customers,
-  CASE WHEN DATEADD(MONTH, 3, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_2" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 3, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REVENUE_2" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 3, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST(t."REVENUE_2" AS FLOAT) / NULLIF(CAST(t.revenue_0 AS FLOAT), 0) END AS revenue_index
-FROM "COHORT_TOTALS" AS t
+SELECT "T".cohort_month, CAST("T".customers AS NUMBER(38,0)) AS customers, 2 AS months_after, CASE WHEN DATEADD(MONTH, 3, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATEADD(MONTH, 3, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_2" AS NUMBER(38,0)) END AS repeat_customers,
+  CASE WHEN DATEADD(MONTH, 3, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_2" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS repeat_rate,
+  CAST("T".revenue_0 AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 3, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REVENUE_2" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 3, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST("T"."REVENUE_2" AS FLOAT) / NULLIF(CAST("T".revenue_0 AS FLOAT), 0) END AS revenue_index
+FROM "COHORT_TOTALS" AS "T"
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS NUMBER(38,0)) AS customers, 3 AS months_after, CASE WHEN DATEADD(MONTH, 4, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATEADD(MONTH, 4, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_3" AS NUMBER(38,0)) END AS repeat_customers,
-  CASE WHEN DATEADD(MONTH, 4, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_3" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 4, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REVENUE_3" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 4, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST(t."REVENUE_3" AS FLOAT) / NULLIF(CAST(t.revenue_0 AS FLOAT), 0) END AS revenue_index
-FROM "COHORT_TOTALS" AS t
+SELECT "T".cohort_month, CAST("T".customers AS NUMBER(38,0)) AS customers, 3 AS months_after, CASE WHEN DATEADD(MONTH, 4, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATEADD(MONTH, 4, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_3" AS NUMBER(38,0)) END AS repeat_customers,
+  CASE WHEN DATEADD(MONTH, 4, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_3" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS repeat_rate,
+  CAST("T".revenue_0 AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 4, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REVENUE_3" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 4, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST("T"."REVENUE_3" AS FLOAT) / NULLIF(CAST("T".revenue_0 AS FLOAT), 0) END AS revenue_index
+FROM "COHORT_TOTALS" AS "T"
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS NUMBER(38,0)) AS customers, 6 AS months_after, CASE WHEN DATEADD(MONTH, 7, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATEADD(MONTH, 7, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_6" AS NUMBER(38,0)) END AS repeat_customers,
-  CASE WHEN DATEADD(MONTH, 7, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_6" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 7, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REVENUE_6" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 7, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST(t."REVENUE_6" AS FLOAT) / NULLIF(CAST(t.revenue_0 AS FLOAT), 0) END AS revenue_index
-FROM "COHORT_TOTALS" AS t
+SELECT "T".cohort_month, CAST("T".customers AS NUMBER(38,0)) AS customers, 6 AS months_after, CASE WHEN DATEADD(MONTH, 7, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATEADD(MONTH, 7, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_6" AS NUMBER(38,0)) END AS repeat_customers,
+  CASE WHEN DATEADD(MONTH, 7, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_6" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS repeat_rate,
+  CAST("T".revenue_0 AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 7, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REVENUE_6" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 7, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST("T"."REVENUE_6" AS FLOAT) / NULLIF(CAST("T".revenue_0 AS FLOAT), 0) END AS revenue_index
+FROM "COHORT_TOTALS" AS "T"
 UNION ALL
-SELECT t.cohort_month, CAST(t.customers AS NUMBER(38,0)) AS customers, 12 AS months_after, CASE WHEN DATEADD(MONTH, 13, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
-  CASE WHEN DATEADD(MONTH, 13, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_12" AS NUMBER(38,0)) END AS repeat_customers,
-  CASE WHEN DATEADD(MONTH, 13, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REPEAT_12" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS repeat_rate,
-  CAST(t.revenue_0 AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) AS first_day_revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 13, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST(t."REVENUE_12" AS FLOAT) / NULLIF(CAST(t.customers AS FLOAT), 0) END AS revenue_per_customer,
-  CASE WHEN DATEADD(MONTH, 13, t.cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST(t."REVENUE_12" AS FLOAT) / NULLIF(CAST(t.revenue_0 AS FLOAT), 0) END AS revenue_index
-FROM "COHORT_TOTALS" AS t;
+SELECT "T".cohort_month, CAST("T".customers AS NUMBER(38,0)) AS customers, 12 AS months_after, CASE WHEN DATEADD(MONTH, 13, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN TRUE ELSE FALSE END AS complete,
+  CASE WHEN DATEADD(MONTH, 13, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_12" AS NUMBER(38,0)) END AS repeat_customers,
+  CASE WHEN DATEADD(MONTH, 13, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REPEAT_12" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS repeat_rate,
+  CAST("T".revenue_0 AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) AS first_day_revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 13, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN CAST("T"."REVENUE_12" AS FLOAT) / NULLIF(CAST("T".customers AS FLOAT), 0) END AS revenue_per_customer,
+  CASE WHEN DATEADD(MONTH, 13, "T".cohort_month) <= DATEADD(DAY, 1, DATE '2026-06-30') THEN 100 * CAST("T"."REVENUE_12" AS FLOAT) / NULLIF(CAST("T".revenue_0 AS FLOAT), 0) END AS revenue_index
+FROM "COHORT_TOTALS" AS "T";
 
 -- revenue per segment
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_SEGMENTS" AS
 WITH "SNAPSHOTS" AS (
-  SELECT CAST(r."SNAPSHOT_DATE" AS DATE) AS snapshot_date, CAST(r."CUSTOMER_ID" AS VARCHAR) AS k, CAST(r."SEGMENT" AS VARCHAR) AS segment
-  FROM "RAW"."RFM_SNAPSHOTS" AS r
-  WHERE r."CUSTOMER_ID" IS NOT NULL AND r."SNAPSHOT_DATE" IS NOT NULL AND CAST(r."SNAPSHOT_DATE" AS DATE) <= DATE '2026-06-30'
+  SELECT CAST("R"."SNAPSHOT_DATE" AS DATE) AS snapshot_date, CAST("R"."CUSTOMER_ID" AS VARCHAR) AS k, CAST("R"."SEGMENT" AS VARCHAR) AS segment
+  FROM "RAW"."RFM_SNAPSHOTS" AS "R"
+  WHERE "R"."CUSTOMER_ID" IS NOT NULL AND "R"."SNAPSHOT_DATE" IS NOT NULL AND CAST("R"."SNAPSHOT_DATE" AS DATE) <= DATE '2026-06-30'
 ),
 "LATEST" AS (
   SELECT MAX(snapshot_date) AS snapshot_date FROM "SNAPSHOTS"
@@ -440,9 +440,9 @@ GROUP BY m.snapshot_date, m.segment;
 -- segment migration
 CREATE TABLE "ANALYTICS__TL_WORK"."SHOP_REPORT__TL_MIGRATION" AS
 WITH "SNAPSHOTS" AS (
-  SELECT CAST(r."SNAPSHOT_DATE" AS DATE) AS snapshot_date, CAST(r."CUSTOMER_ID" AS VARCHAR) AS k, CAST(r."SEGMENT" AS VARCHAR) AS segment
-  FROM "RAW"."RFM_SNAPSHOTS" AS r
-  WHERE r."CUSTOMER_ID" IS NOT NULL AND r."SNAPSHOT_DATE" IS NOT NULL AND CAST(r."SNAPSHOT_DATE" AS DATE) <= DATE '2026-06-30'
+  SELECT CAST("R"."SNAPSHOT_DATE" AS DATE) AS snapshot_date, CAST("R"."CUSTOMER_ID" AS VARCHAR) AS k, CAST("R"."SEGMENT" AS VARCHAR) AS segment
+  FROM "RAW"."RFM_SNAPSHOTS" AS "R"
+  WHERE "R"."CUSTOMER_ID" IS NOT NULL AND "R"."SNAPSHOT_DATE" IS NOT NULL AND CAST("R"."SNAPSHOT_DATE" AS DATE) <= DATE '2026-06-30'
 ),
 "BOUNDS" AS (
   SELECT MAX(p.snapshot_date) AS from_date, l.to_date

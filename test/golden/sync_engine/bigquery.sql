@@ -26,24 +26,24 @@ shared AS (
   SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
-  SELECT m.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(m.`f_0`) AS STRING) || ':' || m.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(m.`f_1`) AS STRING) || ':' || m.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(m.`f_2`) AS STRING) || ':' || m.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(m.`f_3`) AS STRING) || ':' || m.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(m.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(m.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(m.`f_5`) < 1e15 THEN CAST(CAST(m.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(m.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(m.`f_5`) < 1e15 THEN CAST(CAST(m.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(m.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN m.`f_6` THEN 'true' WHEN NOT m.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN m.`f_6` THEN 'true' WHEN NOT m.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(m.`f_7`) AS STRING) || ':' || m.`f_7`, '~'))) AS `record_hash`
-  FROM mapped AS m
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
 )
-SELECT CASE WHEN r.`record_key` IS NOT NULL THEN 'held_back' WHEN (s.`record_key` IS NULL OR s.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
-    m.`record_key`, m.`record_hash`, s.`destination_id`, s.`retained`, s.`last_run_id` AS `prior_run`, COALESCE(s.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, m.`f_0`, m.`f_1`, m.`f_2`, m.`f_3`, m.`f_4`, m.`f_5`, m.`f_6`, m.`f_7`
-  FROM keyed AS m
-  LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS s ON s.`record_key` = m.`record_key`
-  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS r ON r.`record_key` = m.`record_key` AND r.`record_hash` = m.`record_hash`
-  WHERE m.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS k WHERE k.`record_key` = m.`record_key`) AND (s.`record_key` IS NULL OR s.`record_hash` IS NULL OR s.`record_hash` <> m.`record_hash`)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`record_hash` IS NULL OR `s`.`record_hash` <> `m`.`record_hash`)
 UNION ALL
-SELECT CASE WHEN m.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
-    m.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, m.`f_0`, m.`f_1`, m.`f_2`, m.`f_3`, m.`f_4`, m.`f_5`, m.`f_6`, m.`f_7`
-  FROM keyed AS m
-  WHERE m.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS k WHERE k.`record_key` = m.`record_key`)
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
-SELECT 'removed', s.`record_key`, CAST(NULL AS STRING), s.`destination_id`, s.`retained`, s.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM `tideline_state`.`snapshot__crm_contacts` AS s
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE m.`record_key` = s.`record_key`)
+SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 ) AS d
 ) AS numbered;
 
@@ -56,32 +56,32 @@ SELECT STRING_AGG(TO_JSON_STRING(JSON_ARRAY(`seq`, `op`, `record_key`, `destinat
 -- record invalid keys, forget stale rejections
 DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `record_key` NOT IN (SELECT `record_key` FROM `tideline_state`.`changes__crm_contacts` WHERE `record_key` IS NOT NULL);
 
-MERGE INTO `tideline_state`.`sync_rejected` AS t
+MERGE INTO `tideline_state`.`sync_rejected` AS `t`
 USING (
 SELECT 'crm_contacts' AS `sync_name`, c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `operation`, 'run-1' AS `run_id`, 'duplicate_key' AS `error_code`, 'several model rows share this key: none is sent until it is unique' AS `error_message`, FALSE AS `retryable`, COALESCE(p.`attempts`, 0) + 1 AS `attempts`, COALESCE(p.`first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_rejected_at`
 FROM (SELECT DISTINCT `record_key` FROM `tideline_state`.`changes__crm_contacts` WHERE `op` = 'duplicate_key') AS c
 LEFT JOIN `tideline_state`.`sync_rejected` AS p ON p.`sync_name` = 'crm_contacts' AND p.`record_key` = c.`record_key`
-) AS s
-ON t.`sync_name` = s.`sync_name` AND t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `operation` = s.`operation`, `run_id` = s.`run_id`, `error_code` = s.`error_code`, `error_message` = s.`error_message`, `retryable` = s.`retryable`, `attempts` = s.`attempts`, `first_rejected_at` = s.`first_rejected_at`, `last_rejected_at` = s.`last_rejected_at`
-WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (s.`sync_name`, s.`record_key`, s.`record_hash`, s.`operation`, s.`run_id`, s.`error_code`, s.`error_message`, s.`retryable`, s.`attempts`, s.`first_rejected_at`, s.`last_rejected_at`);
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
 
 -- fold the journal into the snapshot (one atomic unit; records sent without an answer are kept in doubt)
-MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS t
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
 FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
-) AS s
-ON t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `destination_id` = s.`destination_id`, `retained` = s.`retained`, `last_status` = s.`last_status`, `last_attempt_at` = s.`last_attempt_at`, `last_run_id` = s.`last_run_id`, `synced_at` = s.`synced_at`
-WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (s.`record_key`, s.`record_hash`, s.`destination_id`, s.`retained`, s.`last_status`, s.`last_attempt_at`, s.`last_run_id`, s.`synced_at`);
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
 UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected', `last_attempt_at` = CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE NOT x.`accepted`);
 
-MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS t
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
 FROM `tideline_state`.`changes__crm_contacts` AS c
@@ -90,43 +90,43 @@ LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`jo
 WHERE c.`op` IN ('removed', 'changed', 'added')
   AND EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND j.`error_code` = 'in_doubt')
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
-) AS s
-ON t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `destination_id` = s.`destination_id`, `retained` = s.`retained`, `last_status` = s.`last_status`, `last_attempt_at` = s.`last_attempt_at`, `last_run_id` = s.`last_run_id`, `synced_at` = s.`synced_at`
-WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (s.`record_key`, s.`record_hash`, s.`destination_id`, s.`retained`, s.`last_status`, s.`last_attempt_at`, s.`last_run_id`, s.`synced_at`);
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
 
 DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted`);
 
-MERGE INTO `tideline_state`.`sync_rejected` AS t
+MERGE INTO `tideline_state`.`sync_rejected` AS `t`
 USING (
 SELECT 'crm_contacts' AS `sync_name`, x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, x.`op` AS `operation`, 'run-1' AS `run_id`, x.`error_code` AS `error_code`, x.`error_message` AS `error_message`, x.`retryable` AS `retryable`, COALESCE(p.`attempts`, 0) + 1 AS `attempts`, COALESCE(p.`first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_rejected_at`
 FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`sync_rejected` AS p ON p.`sync_name` = 'crm_contacts' AND p.`record_key` = x.`record_key`
 WHERE NOT x.`accepted`
-) AS s
-ON t.`sync_name` = s.`sync_name` AND t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `operation` = s.`operation`, `run_id` = s.`run_id`, `error_code` = s.`error_code`, `error_message` = s.`error_message`, `retryable` = s.`retryable`, `attempts` = s.`attempts`, `first_rejected_at` = s.`first_rejected_at`, `last_rejected_at` = s.`last_rejected_at`
-WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (s.`sync_name`, s.`record_key`, s.`record_hash`, s.`operation`, s.`run_id`, s.`error_code`, s.`error_message`, s.`retryable`, s.`attempts`, s.`first_rejected_at`, s.`last_rejected_at`);
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
 
 UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE NOT `accepted`) WHERE `run_id` = 'run-1';
 
 DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 
 -- fold the journal of a run that died (what it dispatched without an outcome is in doubt)
-MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS t
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-0' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
 FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
-) AS s
-ON t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `destination_id` = s.`destination_id`, `retained` = s.`retained`, `last_status` = s.`last_status`, `last_attempt_at` = s.`last_attempt_at`, `last_run_id` = s.`last_run_id`, `synced_at` = s.`synced_at`
-WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (s.`record_key`, s.`record_hash`, s.`destination_id`, s.`retained`, s.`last_status`, s.`last_attempt_at`, s.`last_run_id`, s.`synced_at`);
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
 UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected', `last_attempt_at` = CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE NOT x.`accepted`);
 
-MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS t
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
 FROM `tideline_state`.`changes__crm_contacts` AS c
@@ -135,22 +135,22 @@ LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`jo
 WHERE c.`op` IN ('removed', 'changed', 'added')
   AND c.`seq` <= (SELECT MAX(`seq`) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL)
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
-) AS s
-ON t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `destination_id` = s.`destination_id`, `retained` = s.`retained`, `last_status` = s.`last_status`, `last_attempt_at` = s.`last_attempt_at`, `last_run_id` = s.`last_run_id`, `synced_at` = s.`synced_at`
-WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (s.`record_key`, s.`record_hash`, s.`destination_id`, s.`retained`, s.`last_status`, s.`last_attempt_at`, s.`last_run_id`, s.`synced_at`);
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
 
 DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted`);
 
-MERGE INTO `tideline_state`.`sync_rejected` AS t
+MERGE INTO `tideline_state`.`sync_rejected` AS `t`
 USING (
 SELECT 'crm_contacts' AS `sync_name`, x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, x.`op` AS `operation`, 'run-0' AS `run_id`, x.`error_code` AS `error_code`, x.`error_message` AS `error_message`, x.`retryable` AS `retryable`, COALESCE(p.`attempts`, 0) + 1 AS `attempts`, COALESCE(p.`first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_rejected_at`
 FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`sync_rejected` AS p ON p.`sync_name` = 'crm_contacts' AND p.`record_key` = x.`record_key`
 WHERE NOT x.`accepted`
-) AS s
-ON t.`sync_name` = s.`sync_name` AND t.`record_key` = s.`record_key`
-WHEN MATCHED THEN UPDATE SET `record_hash` = s.`record_hash`, `operation` = s.`operation`, `run_id` = s.`run_id`, `error_code` = s.`error_code`, `error_message` = s.`error_message`, `retryable` = s.`retryable`, `attempts` = s.`attempts`, `first_rejected_at` = s.`first_rejected_at`, `last_rejected_at` = s.`last_rejected_at`
-WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (s.`sync_name`, s.`record_key`, s.`record_hash`, s.`operation`, s.`run_id`, s.`error_code`, s.`error_message`, s.`retryable`, s.`attempts`, s.`first_rejected_at`, s.`last_rejected_at`);
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
 
 UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE NOT `accepted`) WHERE `run_id` = 'run-0';
 
@@ -168,24 +168,24 @@ shared AS (
   SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
-  SELECT m.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(m.`f_0`) AS STRING) || ':' || m.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(m.`f_1`) AS STRING) || ':' || m.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(m.`f_2`) AS STRING) || ':' || m.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(m.`f_3`) AS STRING) || ':' || m.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(m.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(m.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(m.`f_5`) < 1e15 THEN CAST(CAST(m.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(m.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(m.`f_5`) < 1e15 THEN CAST(CAST(m.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(m.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN m.`f_6` THEN 'true' WHEN NOT m.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN m.`f_6` THEN 'true' WHEN NOT m.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(m.`f_7`) AS STRING) || ':' || m.`f_7`, '~'))) AS `record_hash`
-  FROM mapped AS m
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
 )
-SELECT CASE WHEN r.`record_key` IS NOT NULL THEN 'held_back' WHEN (s.`record_key` IS NULL OR s.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
-    m.`record_key`, m.`record_hash`, s.`destination_id`, s.`retained`, s.`last_run_id` AS `prior_run`, COALESCE(s.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, m.`f_0`, m.`f_1`, m.`f_2`, m.`f_3`, m.`f_4`, m.`f_5`, m.`f_6`, m.`f_7`
-  FROM keyed AS m
-  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS s ON s.`record_key` = m.`record_key`
-  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS r ON r.`record_key` = m.`record_key` AND r.`record_hash` = m.`record_hash`
-  WHERE m.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS k WHERE k.`record_key` = m.`record_key`) AND (s.`record_key` IS NULL OR s.`record_hash` IS NULL OR s.`record_hash` <> m.`record_hash`)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`record_hash` IS NULL OR `s`.`record_hash` <> `m`.`record_hash`)
 UNION ALL
-SELECT CASE WHEN m.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
-    m.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, m.`f_0`, m.`f_1`, m.`f_2`, m.`f_3`, m.`f_4`, m.`f_5`, m.`f_6`, m.`f_7`
-  FROM keyed AS m
-  WHERE m.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS k WHERE k.`record_key` = m.`record_key`)
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
-SELECT 'removed', s.`record_key`, CAST(NULL AS STRING), s.`destination_id`, s.`retained`, s.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS s
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS m WHERE m.`record_key` = s.`record_key`)
+SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
   ) AS p
 ) AS x WHERE `sample_rank` <= 3;
 

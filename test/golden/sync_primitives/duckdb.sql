@@ -30,10 +30,10 @@ strftime(CAST(DATE '2024-12-07' AS TIMESTAMP), '%d/%m/%Y');
 
 CREATE TABLE IF NOT EXISTS "state"."locks" ("lock_key" VARCHAR, "expires_at" TIMESTAMP, PRIMARY KEY ("lock_key"));
 
-MERGE INTO "state"."locks" AS t
+MERGE INTO "state"."locks" AS "t"
 USING (
 SELECT k, v FROM staged
-) AS s
-ON t."k" = s."k"
-WHEN MATCHED THEN UPDATE SET "v" = COALESCE(s."v", t."v")
-WHEN NOT MATCHED THEN INSERT ("k", "v") VALUES (s."k", s."v");
+) AS "s"
+ON "t"."k" = "s"."k"
+WHEN MATCHED THEN UPDATE SET "v" = COALESCE("s"."v", "t"."v")
+WHEN NOT MATCHED THEN INSERT ("k", "v") VALUES ("s"."k", "s"."v");
