@@ -18,6 +18,6 @@ import { staging } from './staging/kind.js';
  */
 export const MODEL_KINDS: readonly RegisteredKind[] = [staging, sqlModel, identity, customers, rfm, ltv, audiences, report];
 
-export function modelKind(kind: string): RegisteredKind | undefined {
-  return MODEL_KINDS.find((k) => k.kind === kind);
+export function modelKind(kind: string, kinds: readonly RegisteredKind[] = MODEL_KINDS): RegisteredKind | undefined {
+  return kinds.find((k) => k.kind === kind);
 }
