@@ -10,9 +10,9 @@ import type { Connection } from '../src/warehouses/connection.js';
 
 /**
  * The contract of a model kind (identity, customers, rfm, ltv, audiences…). A kind is one folder under models/ with
- * its YAML schema and its compiler, registered by one line in models/index.ts. The engine owns everything around it:
- * loading and locating errors, checking references and columns, ordering models, running the steps, swapping the
- * result in atomically, recording run results.
+ * its YAML schema, its planner and, optionally, its own commands (cli.ts), registered by one line in models/index.ts
+ * (see the checklist there). The engine owns everything around it: loading and locating errors, checking references
+ * and columns, ordering models, running the steps, swapping the result in atomically, recording run results.
  */
 export interface ModelKind<Spec> {
   /** The value of `kind:` in YAML. */
@@ -218,9 +218,7 @@ export interface ModelPlan {
  * spec enters only through `parse`, and the methods accept only specs that `parse` of the same kind produced,
  * throwing on any other value: so the engine passes specs around as `unknown` and never casts one.
  */
-export interface RegisteredKind {
-  readonly kind: string;
-  readonly summary: string;
+export interface RegisteredKind extends Omit<ModelKind<unknown>, 'schema' | 'cli'> {
   /** The kind's own fields (ModelKind.schema, its Spec hidden): for the reference docs, and merged with the common fields. */
   readonly schema: z.ZodObject;
   /**
@@ -228,12 +226,6 @@ export interface RegisteredKind {
    * problems through `validate`; undefined when they are invalid.
    */
   parse(fields: unknown, validate: Validate): object | undefined;
-  inputs(spec: unknown): InputRef[];
-  analyse(spec: unknown, context: AnalyseContext): readonly OutputColumn[] | undefined;
-  plan(spec: unknown, context: PlanContext): ModelPlan;
-  companions?(spec: unknown): readonly CompanionDeclaration[];
-  syncParts?(spec: unknown): SyncParts;
-  summarise?(spec: unknown, context: SummaryContext): Promise<ModelSummary>;
   cli?(): Promise<RegisteredCommands>;
 }
 
@@ -259,6 +251,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
   const syncParts = kind.syncParts?.bind(kind);
   const summarise = kind.summarise?.bind(kind);
   const cli = kind.cli?.bind(kind);
+  // Every member of the contract is listed (`satisfies`), so that a member added to ModelKind is not dropped here.
   return {
     kind: kind.kind,
     summary: kind.summary,
@@ -280,7 +273,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
         const commands = await cli();
         return { after: commands.after, register: (program, engine) => commands.register(program, { ...engine, models, model }) };
       }),
-  };
+  } satisfies RegisteredKind & Record<keyof ModelKind<Spec>, unknown>;
 }
 
 /** A kind's commands (models/<kind>/cli.ts), registered by `ModelKind.cli`. */
