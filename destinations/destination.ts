@@ -233,7 +233,8 @@ export interface DestinationType<Config> {
   readonly type: string;
   /** One line for the docs. */
   readonly summary: string;
-  readonly configSchema: z.ZodObject;
+  /** The entry's own fields, producing Config (see ConfigSchema). */
+  readonly configSchema: ConfigSchema<Config>;
   readonly modes: readonly SyncMode[];
   /** Values of the config that must never be printed (tokens, secrets). */
   secrets(config: Config): string[];
@@ -297,7 +298,21 @@ export function sunsetPassed(version: Pick<ApiVersion, 'sunset'>, day: string): 
   return version.sunset !== undefined && day >= version.sunset;
 }
 
-/** A registered destination type, its config type erased; configs reaching it were produced by its schema. */
+/**
+ * A destination type's config schema: an object schema (the engine merges its shape with the common fields) whose
+ * output is the type's Config, so that `defineDestination` does not type-check when the schema and the code reading
+ * its configs disagree.
+ */
+export type ConfigSchema<Config> = z.ZodObject & z.ZodType<Config>;
+
+/**
+ * A registered destination type, its config type erased; configs reaching it were produced by its schema.
+ *
+ * Unlike a model kind's spec (RegisteredKind), that is not checked: configs also reach the engine as plain JSON from
+ * target/sandbox.json, written by another process (`tideline sandbox`), and through the sync options' `configFor`, so
+ * the type cannot recognise its own by identity. Checking it would mean binding each config to its type where it is
+ * read (src/sync/load.ts, src/sync/sandbox.ts) and handing the engine the bound pair.
+ */
 export type RegisteredDestination = DestinationType<unknown>;
 
 export function defineDestination<Config>(type: DestinationType<Config>): RegisteredDestination {

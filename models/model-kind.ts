@@ -1,13 +1,18 @@
+import type { Command } from 'commander';
 import type { z } from 'zod';
+import type { CommandContext, EXIT, GlobalOptions } from '../src/cli/context.js';
 import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
 import type { Sql } from '../src/dialects/sql.js';
+import type { Analysis } from '../src/project/analyse.js';
+import type { ModelDef, Project } from '../src/project/loader.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
+import type { Connection } from '../src/warehouses/connection.js';
 
 /**
  * The contract of a model kind (identity, customers, rfm, ltv, audiences…). A kind is one folder under models/ with
- * its YAML schema and its compiler, registered by one line in models/index.ts. The engine owns everything around it:
- * loading and locating errors, checking references and columns, ordering models, running the steps, swapping the
- * result in atomically, recording run results.
+ * its YAML schema, its planner and, optionally, its own commands (cli.ts), registered by one line in models/index.ts
+ * (see the checklist there). The engine owns everything around it: loading and locating errors, checking references
+ * and columns, ordering models, running the steps, swapping the result in atomically, recording run results.
  */
 export interface ModelKind<Spec> {
   /** The value of `kind:` in YAML. */
@@ -15,10 +20,11 @@ export interface ModelKind<Spec> {
   /** One line for `tideline --help` and the docs. */
   readonly summary: string;
   /**
-   * The kind's own fields. The engine adds the fields every model has (name, kind, description, tags, enabled) and
-   * validates the whole item strictly, so unknown keys are reported with a suggestion.
+   * The kind's own fields, producing its Spec (see KindSchema). The engine adds the fields every model has (name,
+   * kind, description, tags, enabled) and validates the whole item strictly, so unknown keys are reported with a
+   * suggestion.
    */
-  readonly schema: z.ZodObject;
+  readonly schema: KindSchema<Spec>;
   /** The sources and models this model reads, with the columns it uses of each, and where each is written. */
   inputs(spec: Spec): InputRef[];
   /**
@@ -46,7 +52,19 @@ export interface ModelKind<Spec> {
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
   summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
+  /**
+   * Optional: the kind's own `tideline` commands, in models/<kind>/cli.ts (`tideline identity explain`). Imported when
+   * the CLI builds its program, not with the kind: commands use the engine (loading, planning), which reads the kind
+   * registry, so importing cli.ts from kind.ts statically would make a cycle.
+   */
+  cli?(): Promise<KindCommands<Spec>>;
 }
+
+/**
+ * A kind's YAML schema: an object schema (the engine adds the common fields to its shape) whose output is the kind's
+ * Spec, so that `defineModelKind` does not type-check when the schema and the code reading its specs disagree.
+ */
+export type KindSchema<Spec> = z.ZodObject & z.ZodType<Spec>;
 
 export interface SyncParts {
   /** What a part is called, for messages and the sync field (`audience`). */
@@ -195,9 +213,109 @@ export interface ModelPlan {
   readonly steps: readonly Step[];
 }
 
-/** A kind with its spec type erased, as stored in the registry; specs reaching it were produced by its schema. */
-export type RegisteredKind = ModelKind<unknown>;
+/**
+ * A kind as the registry holds it, its Spec hidden so that kinds of every Spec fit in one list (an existential). A
+ * spec enters only through `parse`, and the methods accept only specs that `parse` of the same kind produced,
+ * throwing on any other value: so the engine passes specs around as `unknown` and never casts one.
+ */
+export interface RegisteredKind extends Omit<ModelKind<unknown>, 'schema' | 'cli'> {
+  /** The kind's own fields (ModelKind.schema, its Spec hidden): for the reference docs, and merged with the common fields. */
+  readonly schema: z.ZodObject;
+  /**
+   * Reads a model's own fields (those of ModelKind.schema, without the common ones) into its spec, reporting
+   * problems through `validate`; undefined when they are invalid.
+   */
+  parse(fields: unknown, validate: Validate): object | undefined;
+  cli?(): Promise<RegisteredCommands>;
+}
 
-export function defineModelKind<Spec>(kind: ModelKind<Spec>): RegisteredKind {
-  return kind as unknown as RegisteredKind;
+/** Validates `data` against `schema`, reporting located problems; undefined when invalid. */
+export type Validate = <T>(schema: z.ZodType<T>, data: unknown) => T | undefined;
+
+export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): RegisteredKind {
+  // Every spec this kind's schema produced, by identity: how a spec the engine holds as `unknown` is recognised as
+  // this kind's and typed again, without a cast.
+  const parsed = new WeakMap<object, Spec>();
+  const typed = (spec: unknown): Spec | undefined => (typeof spec === 'object' && spec !== null ? parsed.get(spec) : undefined);
+  const own = (spec: unknown): Spec => {
+    const found = typed(spec);
+    if (found === undefined) throw new Error(`a ${kind.kind} model was given a spec that the ${kind.kind} schema did not produce`);
+    return found;
+  };
+  const model = (def: ModelDef): KindModel<Spec> | undefined => {
+    const spec = typed(def.spec);
+    return spec === undefined ? undefined : { ...def, spec };
+  };
+  const models = (project: Project): KindModel<Spec>[] => [...project.models.values()].flatMap((def) => model(def) ?? []);
+  const companions = kind.companions?.bind(kind);
+  const syncParts = kind.syncParts?.bind(kind);
+  const summarise = kind.summarise?.bind(kind);
+  const cli = kind.cli?.bind(kind);
+  // Every member of the contract is listed (`satisfies`), so that a member added to ModelKind is not dropped here.
+  return {
+    kind: kind.kind,
+    summary: kind.summary,
+    schema: kind.schema,
+    parse(fields, validate) {
+      const spec = validate<Spec>(kind.schema, fields);
+      if (spec !== undefined) parsed.set(spec, spec);
+      return spec;
+    },
+    inputs: (spec) => kind.inputs(own(spec)),
+    analyse: (spec, context) => kind.analyse(own(spec), context),
+    plan: (spec, context) => kind.plan(own(spec), context),
+    companions: companions && ((spec) => companions(own(spec))),
+    syncParts: syncParts && ((spec) => syncParts(own(spec))),
+    summarise: summarise && ((spec, context) => summarise(own(spec), context)),
+    cli:
+      cli &&
+      (async () => {
+        const commands = await cli();
+        return { after: commands.after, register: (program, engine) => commands.register(program, { ...engine, models, model }) };
+      }),
+  } satisfies RegisteredKind & Record<keyof ModelKind<Spec>, unknown>;
+}
+
+/** A kind's commands (models/<kind>/cli.ts), registered by `ModelKind.cli`. */
+export interface KindCommands<Spec> {
+  /**
+   * The engine's command after which these are listed in `tideline --help` (`run` for `report`, which shows what
+   * `run` built); by default after all of them.
+   */
+  readonly after?: string;
+  /** Adds the commands to `program`. */
+  register(program: Command, engine: KindCommandEngine<Spec>): void;
+}
+
+/** What the CLI gives every kind's commands. */
+export interface CommandEngine {
+  /**
+   * Runs a command body and turns its outcome into an exit code: configuration problems → `exit.config` (all
+   * printed), warehouse or other failures → `exit.failed`, with a message carrying no secret.
+   */
+  run(options: GlobalOptions, body: (context: CommandContext) => Promise<number>): Promise<number>;
+  readonly exit: typeof EXIT;
+  /** Loads the project (with the CLI's kinds), printing its warnings. */
+  load(context: CommandContext): Promise<Project>;
+  /** Connects unless offline, and checks the project against the warehouse; the caller closes the connection. */
+  analyse(context: CommandContext, project: Project, offline: boolean): Promise<{ analysis: Analysis; connection: Connection | undefined }>;
+  /** Opens the project's target; the caller closes it. */
+  connect(context: CommandContext, project: Project): Promise<Connection>;
+}
+
+/** The engine as a kind's commands see it: with the kind's own models, their specs typed. */
+export interface KindCommandEngine<Spec> extends CommandEngine {
+  /** The project's models of this kind, in the order they are declared. */
+  models(project: Project): KindModel<Spec>[];
+  /** `model` as a model of this kind, or undefined when it is of another. */
+  model(model: ModelDef): KindModel<Spec> | undefined;
+}
+
+/** A model of a known kind: its spec typed. */
+export type KindModel<Spec> = ModelDef & { readonly spec: Spec };
+
+/** A kind's commands as the registry holds them (see RegisteredKind). */
+export interface RegisteredCommands {
+  readonly after?: string | undefined;
+  register(program: Command, engine: CommandEngine): void;
 }

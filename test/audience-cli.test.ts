@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Command, Option } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { runModels } from '../src/pipeline/runner.js';
 import { joinSql, sql } from '../src/dialects/sql.js';
@@ -10,7 +9,7 @@ import { selectModels } from '../src/project/select.js';
 import type { LogicalType } from '../src/dialects/dialect.js';
 import type { Connection, Value } from '../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../src/warehouses/registry.js';
-import { registerAudience } from '../src/cli/audience.js';
+import { buildProgram } from '../src/cli/program.js';
 import { runCli, tempProject, type CliResult } from './support/cli.js';
 import { engines } from './support/engines.js';
 
@@ -193,19 +192,13 @@ async function build(w: Warehouse, select?: string[]): Promise<void> {
 let inProcess: Promise<unknown> = Promise.resolve();
 
 /**
- * `tideline audience …` in this process, for the commands whose output only is checked: the command registered as
- * main.ts registers it, under the program's global options, with stdout captured. One at a time (stdout is shared).
+ * `tideline audience …` in this process, for the commands whose output only is checked: the program main.ts runs,
+ * with stdout captured. One at a time (stdout is shared).
  * The real executable runs the rest, so that registration, exit codes and logged errors are covered end to end.
  */
 function audienceCommand(root: string, ...args: string[]): Promise<CliResult> {
   const run = async (): Promise<CliResult> => {
-    const program = new Command('tideline')
-      .option('--project <dir>')
-      .option('--target <name>')
-      .addOption(new Option('--log-format <format>').choices(['pretty', 'json']))
-      .addOption(new Option('--log-level <level>').default('info'))
-      .exitOverride();
-    registerAudience(program);
+    const program = await buildProgram();
     let stdout = '';
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => {
       stdout += String(chunk);

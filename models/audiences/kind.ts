@@ -17,6 +17,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
   kind: 'audiences',
   summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
+  cli: () => import('./cli.js').then((m) => m.audienceCommands),
 
   syncParts(spec) {
     return {

@@ -26,6 +26,7 @@ export const identity = defineModelKind<IdentitySpec>({
   kind: 'identity',
   summary: 'One customer per person across sources: normalised identifiers, ordered match rules, stable ids, a golden record',
   schema: identitySchema,
+  cli: () => import('./cli.js').then((m) => m.identityCommands),
   inputs: identityInputs,
   analyse: analyseIdentity,
 

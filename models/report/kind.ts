@@ -23,6 +23,7 @@ export const report = defineModelKind<ReportSpec>({
   kind: 'report',
   summary: 'Measure what the syncs did: channel KPIs with thresholds, programs, holdout uplift with confidence intervals, cohorts, segments',
   schema: reportSchema,
+  cli: () => import('./cli.js').then((m) => m.reportCommands),
 
   inputs: reportInputs,
 

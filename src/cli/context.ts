@@ -1,5 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { RegisteredKind } from '../../models/model-kind.js';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import { analyseProject, type Analysis } from '../project/analyse.js';
@@ -30,8 +31,9 @@ export function commandContext(options: GlobalOptions): CommandContext {
   return { options, format, logger: createLogger({ format, level: options.logLevel ?? 'info' }) };
 }
 
-export async function loadFor(context: CommandContext): Promise<Project> {
-  const project = await loadProject({ projectDir: context.options.project, target: context.options.target });
+/** Loads the project named by the options, printing its warnings; `kinds` by default the registry's. */
+export async function loadFor(context: CommandContext, kinds?: readonly RegisteredKind[]): Promise<Project> {
+  const project = await loadProject({ projectDir: context.options.project, target: context.options.target, registries: { kinds } });
   reportProblems(context, project.warnings, project.root);
   return project;
 }

@@ -115,14 +115,16 @@ export interface LoadOptions {
   /** The process environment (tests pass their own). */
   readonly env?: NodeJS.ProcessEnv | undefined;
   /**
-   * The registries targets and destinations are read against; the registered ones (src/warehouses/registry.ts,
-   * destinations/index.ts) by default. A test that adds a throwaway warehouse or destination passes registries that
-   * hold it (test/checklists.test.ts): the documented way to show that a registry line is all an addition needs.
+   * The registries model kinds, targets and destinations are read against; the registered ones (models/index.ts,
+   * src/warehouses/registry.ts, destinations/index.ts) by default. A test that adds a throwaway kind, warehouse or
+   * destination passes registries that hold it (test/checklists.test.ts, test/kind-plugin.test.ts): the documented way
+   * to show that a registry line is all an addition needs.
    */
   readonly registries?: Partial<Registries> | undefined;
 }
 
 export interface Registries {
+  readonly kinds: readonly RegisteredKind[];
   readonly warehouses: readonly AnyWarehouse[];
   readonly destinations: readonly RegisteredDestination[];
 }
@@ -163,7 +165,11 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     problems.throwIfErrors();
     throw new Error('unreachable: unparsable project file without problems');
   }
-  const registries: Registries = { warehouses: options.registries?.warehouses ?? WAREHOUSES, destinations: options.registries?.destinations ?? DESTINATIONS };
+  const registries: Registries = {
+    kinds: options.registries?.kinds ?? MODEL_KINDS,
+    warehouses: options.registries?.warehouses ?? WAREHOUSES,
+    destinations: options.registries?.destinations ?? DESTINATIONS,
+  };
   // A test's added warehouse is read as a registered one: its targets stand among the TargetConfigs, as registering it
   // would make them.
   const targets = options.registries?.warehouses ? (targetSchemaOf(registries.warehouses) as z.ZodType<TargetConfig>) : targetSchema;
@@ -174,7 +180,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   for (const target of Object.values(config.targets ?? {})) for (const secret of warehouseOf(target, registries.warehouses).secrets(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
-  const loaded = target ? await loadModelFiles(root, config, configFile, target, env, problems) : undefined;
+  const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
   const synced =
@@ -283,7 +289,15 @@ interface Loaded {
   invalid: Set<string>;
 }
 
-async function loadModelFiles(root: string, config: ProjectFile, configFile: YamlFile, target: Target, env: EnvLookup, problems: Problems): Promise<Loaded> {
+async function loadModelFiles(
+  root: string,
+  config: ProjectFile,
+  configFile: YamlFile,
+  target: Target,
+  env: EnvLookup,
+  kinds: readonly RegisteredKind[],
+  problems: Problems,
+): Promise<Loaded> {
   const sources = new Map<string, SourceDef>();
   const models = new Map<string, ModelDef>();
   const invalid = new Set<string>();
@@ -328,7 +342,7 @@ async function loadModelFiles(root: string, config: ProjectFile, configFile: Yam
 
     for (const [i, item] of (parsed.models ?? []).entries()) {
       const origin: Origin = { file, path: ['models', i] };
-      const def = makeModel(item, origin, problems);
+      const def = makeModel(item, origin, kinds, problems);
       if (def && claim(def.name, origin)) models.set(def.name, def);
       else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
     }
@@ -399,25 +413,35 @@ export function parseTableName(text: string): TableRef {
   return { name: parts[0]! };
 }
 
-function makeModel(item: unknown, origin: Origin, problems: Problems): ModelDef | undefined {
+function makeModel(item: unknown, origin: Origin, kinds: readonly RegisteredKind[], problems: Problems): ModelDef | undefined {
   const { file, path } = origin;
   const kindValue = item && typeof item === 'object' ? (item as Record<string, unknown>)['kind'] : undefined;
   if (typeof kindValue !== 'string') {
     validateAt(z.strictObject(modelCommonShape).partial().required({ kind: true }).loose(), item, file, path, problems);
     return undefined;
   }
-  const kind = modelKind(kindValue);
+  const kind = modelKind(kindValue, kinds);
   if (!kind) {
-    const known = MODEL_KINDS.map((k) => k.kind);
+    const known = kinds.map((k) => k.kind);
     problems.error('unknown-kind', `unknown model kind "${kindValue}"${didYouMean(kindValue, known)}; kinds: ${known.join(', ')}`, file.locate([...path, 'kind']), [...path, 'kind']);
     return undefined;
   }
-  const schema = z.strictObject({ ...modelCommonShape, ...kind.schema.shape });
-  const parsed = validateAt(schema, item, file, path, problems) as (Record<string, unknown> & z.infer<z.ZodObject<typeof modelCommonShape>>) | undefined;
-  if (!parsed) return undefined;
-  const { name, kind: _kind, description, tags, enabled, ...spec } = parsed;
+  // The whole item at once, strictly, so that every problem is located and an unknown key is matched against every
+  // field it could have meant, common or the kind's own.
+  const valid = validateAt(z.strictObject({ ...modelCommonShape, ...kind.schema.shape }), item, file, path, problems);
+  if (!valid) return undefined;
+  // Then each part by its own schema, typed: the common fields here, the kind's own into its spec, which only the kind
+  // can read.
+  const { name, description, tags, enabled } = modelCommonSchema.parse(valid);
+  const written: object = item !== null && typeof item === 'object' ? item : {};
+  const fields = Object.fromEntries(Object.entries(written).filter(([key]) => !Object.hasOwn(modelCommonShape, key)));
+  const spec = kind.parse(fields, (schema, data) => validateAt(schema, data, file, path, problems));
+  if (!spec) return undefined;
   return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), origin };
 }
+
+/** The common fields of a model item, the kind's own left out. */
+const modelCommonSchema = z.object(modelCommonShape);
 
 /** Checks that every input exists and that models do not read each other in a cycle; returns the build order. */
 function resolveReferences({ sources, models, invalid, companions }: Loaded, problems: Problems): string[] {

@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
-import { membershipSelect } from '../../models/audiences/membership.js';
-import { readStanding, type ModelStanding } from '../../models/audiences/listing.js';
-import { previewAudience, type AudiencePreview, type AudiencesQuery } from '../../models/audiences/preview.js';
-import type { AudiencesSpec } from '../../models/audiences/schema.js';
-import { modelPlanContext } from '../pipeline/script.js';
-import type { Analysis } from '../project/analyse.js';
-import { owningModel, type ModelDef, type Project } from '../project/loader.js';
-import { ConfigError } from '../project/problems.js';
-import { didYouMean } from '../project/suggest.js';
-import { maskValue } from '../sync/mask.js';
-import type { Connection } from '../warehouses/connection.js';
-import { analyse, connect, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+import type { GlobalOptions } from '../../src/cli/context.js';
+import { modelPlanContext } from '../../src/pipeline/script.js';
+import type { Analysis } from '../../src/project/analyse.js';
+import { owningModel, type Project } from '../../src/project/loader.js';
+import { ConfigError } from '../../src/project/problems.js';
+import { didYouMean } from '../../src/project/suggest.js';
+import { maskValue } from '../../src/sync/mask.js';
+import type { Connection } from '../../src/warehouses/connection.js';
+import type { KindCommandEngine, KindCommands, KindModel } from '../model-kind.js';
+import { membershipSelect } from './membership.js';
+import { readStanding, type ModelStanding } from './listing.js';
+import { previewAudience, type AudiencePreview, type AudiencesQuery } from './preview.js';
+import type { AudiencesSpec } from './schema.js';
 
-export function registerAudience(program: Command): void {
+type AudiencesModel = KindModel<AudiencesSpec>;
+
+/** `tideline audience preview|list`. */
+export const audienceCommands: KindCommands<AudiencesSpec> = { register };
+
+function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): void {
+  const { run, exit: EXIT, load, analyse, connect } = engine;
   const audience = program.command('audience').description('preview and list the audiences of audiences models');
   audience
     .command('preview')
@@ -24,9 +31,9 @@ export function registerAudience(program: Command): void {
     .option('--json', 'print one JSON object instead of text')
     .exitOverride()
     .action(async (name: string, options: { model?: string; samples: number; showPii?: boolean; json?: boolean }, command: Command) => {
-      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
-        const project = await loadFor(context);
-        const model = audiencesModelOf(project, name, options.model);
+      process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await load(context);
+        const model = audiencesModelOf(engine, project, name, options.model);
         const { analysis, connection } = await analyse(context, project, false);
         try {
           const missing = await unbuiltInputs(project, connection!, model);
@@ -40,8 +47,8 @@ export function registerAudience(program: Command): void {
           }
           const others: AudiencesQuery[] = [];
           const skipped: string[] = [];
-          for (const other of audiencesModels(project)) {
-            if (other === model) continue;
+          for (const other of audiencesModels(engine, project)) {
+            if (other.name === model.name) continue;
             if ((await unbuiltInputs(project, connection!, other)).length) skipped.push(other.name);
             else others.push(audiencesQuery(project, analysis, other));
           }
@@ -62,9 +69,9 @@ export function registerAudience(program: Command): void {
     .option('--json', 'one JSON object per audience')
     .exitOverride()
     .action(async (options: { json?: boolean }, command: Command) => {
-      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
-        const project = await loadFor(context);
-        const models = audiencesModels(project);
+      process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await load(context);
+        const models = audiencesModels(engine, project);
         if (!models.length) {
           process.stdout.write('this project has no audiences model (kind: audiences)\n');
           return EXIT.ok;
@@ -76,7 +83,7 @@ export function registerAudience(program: Command): void {
           const standings: ModelStanding[] = [];
           for (const model of models) {
             const tables = { report: { schema, name: `${model.name}_report` }, history: { schema, name: `${model.name}_history` } };
-            standings.push(await readStanding(connection, d, model.name, model.spec as AudiencesSpec, tables));
+            standings.push(await readStanding(connection, d, model.name, model.spec, tables));
           }
           process.stdout.write(options.json ? standings.flatMap(listJson).join('\n') + '\n' : standings.map((s) => renderStanding(s, project.target.name)).join('\n'));
           return EXIT.ok;
@@ -87,14 +94,15 @@ export function registerAudience(program: Command): void {
     });
 }
 
-function audiencesModels(project: Project): ModelDef[] {
-  return project.order.map((name) => project.models.get(name)!).filter((m) => m.kind.kind === 'audiences');
+/** The audiences models, each after the models it reads. */
+function audiencesModels(engine: KindCommandEngine<AudiencesSpec>, project: Project): AudiencesModel[] {
+  return project.order.flatMap((name) => engine.model(project.models.get(name)!) ?? []);
 }
 
 /** The audiences model defining audience `name` (the one named by --model, when given). */
-function audiencesModelOf(project: Project, name: string, modelName: string | undefined): ModelDef {
+function audiencesModelOf(engine: KindCommandEngine<AudiencesSpec>, project: Project, name: string, modelName: string | undefined): AudiencesModel {
   const problem = (code: string, message: string) => new ConfigError([{ code, severity: 'error', message }]);
-  const models = audiencesModels(project);
+  const models = audiencesModels(engine, project);
   if (!models.length) throw problem('no-audiences', 'this project has no audiences model (kind: audiences); see the audiences section of README.md');
   let candidates = models;
   if (modelName !== undefined) {
@@ -102,7 +110,7 @@ function audiencesModelOf(project: Project, name: string, modelName: string | un
     if (!model) throw problem('bad-option', `--model: no audiences model named "${modelName}"${didYouMean(modelName, models.map((m) => m.name))}; audiences models: ${models.map((m) => m.name).join(', ')}`);
     candidates = [model];
   }
-  const names = (m: ModelDef) => (m.spec as AudiencesSpec).audiences.map((a) => a.name);
+  const names = (m: AudiencesModel) => m.spec.audiences.map((a) => a.name);
   const holding = candidates.filter((m) => names(m).includes(name));
   if (holding.length === 1) return holding[0]!;
   if (holding.length > 1) throw problem('ambiguous-audience', `audience "${name}" is in several audiences models (${holding.map((m) => m.name).join(', ')}): choose one with --model`);
@@ -112,7 +120,7 @@ function audiencesModelOf(project: Project, name: string, modelName: string | un
 }
 
 /** Models (or their companion tables) a model reads that do not exist in the target yet. */
-async function unbuiltInputs(project: Project, connection: Connection, model: ModelDef): Promise<string[]> {
+async function unbuiltInputs(project: Project, connection: Connection, model: AudiencesModel): Promise<string[]> {
   const missing: string[] = [];
   for (const relation of new Set(model.inputs.map((i) => i.relation))) {
     if (owningModel(project, relation) === undefined) continue;
@@ -121,9 +129,8 @@ async function unbuiltInputs(project: Project, connection: Connection, model: Mo
   return missing;
 }
 
-function audiencesQuery(project: Project, analysis: Analysis, model: ModelDef): AudiencesQuery {
-  const spec = model.spec as AudiencesSpec;
-  return { model: model.name, spec, select: membershipSelect(spec, modelPlanContext(project, analysis, model).context) };
+function audiencesQuery(project: Project, analysis: Analysis, model: AudiencesModel): AudiencesQuery {
+  return { model: model.name, spec: model.spec, select: membershipSelect(model.spec, modelPlanContext(project, analysis, model).context) };
 }
 
 /** Customers' columns masked; the group is Tideline's, not personal. */

@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
-import { explainCustomer, findCustomers, renderExplanation, type ExplainContext } from '../../models/identity/explain.js';
-import { maskValue } from '../../models/identity/mask.js';
-import type { IdentitySpec } from '../../models/identity/schema.js';
-import { sourceRelation } from '../project/analyse.js';
-import type { ModelDef, Project } from '../project/loader.js';
-import { ConfigError } from '../project/problems.js';
-import { didYouMean } from '../project/suggest.js';
-import { connect, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+import type { GlobalOptions } from '../../src/cli/context.js';
+import { sourceRelation } from '../../src/project/analyse.js';
+import type { Project } from '../../src/project/loader.js';
+import { ConfigError } from '../../src/project/problems.js';
+import { didYouMean } from '../../src/project/suggest.js';
+import type { KindCommandEngine, KindCommands, KindModel } from '../model-kind.js';
+import { explainCustomer, findCustomers, renderExplanation, type ExplainContext } from './explain.js';
+import { maskValue } from './mask.js';
+import type { IdentitySpec } from './schema.js';
 
-export function registerIdentity(program: Command): void {
+/** `tideline identity explain`. */
+export const identityCommands: KindCommands<IdentitySpec> = { register };
+
+function register(program: Command, engine: KindCommandEngine<IdentitySpec>): void {
+  const { run, exit: EXIT, load, connect } = engine;
   const identity = program.command('identity').description('inspect identity models (who was linked to whom, and why)');
   identity
     .command('explain')
@@ -17,15 +22,15 @@ export function registerIdentity(program: Command): void {
     .option('-m, --model <name>', 'the identity model to read (needed when the project has several)')
     .exitOverride()
     .action(async (who: string, options: { model?: string }, command: Command) => {
-      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
-        const project = await loadFor(context);
-        const model = identityModel(project, options.model);
+      process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await load(context);
+        const model = identityModel(engine.models(project), options.model);
         const connection = await connect(context, project);
         try {
           const explain: ExplainContext = {
             dialect: project.target.dialect,
             io: connection,
-            spec: model.spec as IdentitySpec,
+            spec: model.spec,
             table: { schema: project.target.schema, name: model.name },
             relation: (name) => {
               const source = project.sources.get(name);
@@ -52,8 +57,7 @@ export function registerIdentity(program: Command): void {
 }
 
 /** The identity model named by --model, or the project's only one. */
-function identityModel(project: Project, name: string | undefined): ModelDef {
-  const models = [...project.models.values()].filter((m) => m.kind.kind === 'identity');
+function identityModel(models: readonly KindModel<IdentitySpec>[], name: string | undefined): KindModel<IdentitySpec> {
   const names = models.map((m) => m.name);
   const problem = (message: string) => new ConfigError([{ code: 'bad-option', severity: 'error', message }]);
   if (name !== undefined) {

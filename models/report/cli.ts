@@ -1,24 +1,30 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { chartJsSource, renderHtml } from '../../models/report/html.js';
-import { readReport, reportTables, type ReportData } from '../../models/report/read.js';
-import { renderTerminal } from '../../models/report/terminal.js';
-import { ConfigError } from '../project/problems.js';
-import { selectModels } from '../project/select.js';
-import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
+import type { GlobalOptions } from '../../src/cli/context.js';
+import { ConfigError } from '../../src/project/problems.js';
+import { selectModels } from '../../src/project/select.js';
+import type { KindCommandEngine, KindCommands } from '../model-kind.js';
+import { chartJsSource, renderHtml } from './html.js';
+import { readReport, reportTables, type ReportData } from './read.js';
+import type { ReportSpec } from './schema.js';
+import { renderTerminal } from './terminal.js';
 
-export function registerReport(program: Command): void {
+/** `tideline report`, listed after `run`: it shows what `run` built. */
+export const reportCommands: KindCommands<ReportSpec> = { after: 'run', register };
+
+function register(program: Command, engine: KindCommandEngine<ReportSpec>): void {
+  const { run, exit: EXIT, load, analyse } = engine;
   program
     .command('report')
     .description('print what the report models measured (KPIs, programs, uplift, cohorts, segments) as last built by `tideline run`')
     .option('-s, --select <selectors...>', 'report models to show: names, tag:NAME… (default: every report model)')
     .option('--html <file>', 'also write one self-contained HTML page with charts (no network needed to view it)')
     .action(async (options: { select?: string[]; html?: string }, command: Command) => {
-      process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
-        const project = await loadFor(context);
-        const reports = selectModels(project, options.select).filter((name) => project.models.get(name)!.kind.kind === 'report');
-        const all = [...project.models.values()].filter((m) => m.kind.kind === 'report').map((m) => m.name);
+      process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
+        const project = await load(context);
+        const reports = selectModels(project, options.select).filter((name) => engine.model(project.models.get(name)!) !== undefined);
+        const all = engine.models(project).map((m) => m.name);
         if (reports.length === 0) {
           const message = all.length ? `no report model selected; report models: ${all.join(', ')}` : 'the project has no model of kind `report`; add one (see models/report/README.md)';
           throw new ConfigError([{ code: 'no-report', severity: 'error', message }]);
