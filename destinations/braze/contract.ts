@@ -1,4 +1,4 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
 import { BRAZE_USERS_OBJECT } from './adapter.js';
 import { brazeSchema } from './documented-shapes.js';
 import { BRAZE_USERS, startBrazeEmulator } from './emulator.js';
@@ -12,8 +12,7 @@ export const kit: ContractKit = {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startBrazeEmulator({
       maxObjects: options.maxBatchRecords,
-      // The same rate in quarter-second buckets: a small burst, so that 429s come even when the machine is slow.
-      rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
+      rateLimit: caseRateLimit(options),
       reject: (externalId) => (rejected.has(externalId) ? "Invalid 'email' attribute" : undefined),
     });
     const exchanges = emulator.server.recordExchanges();

@@ -1,4 +1,4 @@
-import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import { caseRateLimit, type ContractKit, type VendorSchema } from '../emulator-kit/contract.js';
 import { tsTypes, type TsTypes } from '../emulator-kit/schemas/ts-types.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startBrevoEmulator } from './emulator.js';
@@ -58,7 +58,7 @@ export const kit: ContractKit = {
         { name: 'ORDERS', type: 'float' },
       ],
       // Brevo's 10/s only when the case is about 429s: elsewhere it would only make the suite slow.
-      rateLimit: { requests: options.requestsPerSecond ?? 10_000, perMs: 1000 },
+      rateLimit: caseRateLimit(options) ?? { requests: 10_000, perMs: 1000 },
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Invalid phone number' } : undefined),
     });
@@ -69,7 +69,7 @@ export const kit: ContractKit = {
         base_url: `${emulator.endpoint}/v3`,
         api_key: o.badCredentials ? 'xkeysib-not-the-key' : emulator.apiKey,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
-        ...(options.requestsPerSecond ? { requests_per_second: 100 } : {}),
+        ...(options.rateLimit ? { requests_per_second: 100 } : {}),
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: (mode) => (mode === 'audience' ? 'list:7' : 'contacts'),

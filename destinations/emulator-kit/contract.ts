@@ -87,8 +87,12 @@ export interface ContractOptions {
   readonly dir: string;
   /** The emulator refuses requests with more records than this. */
   readonly maxBatchRecords?: number;
-  /** The emulator's request ceiling (answered with the API's 429 beyond it). */
-  readonly requestsPerSecond?: number;
+  /**
+   * The emulator's request ceiling, answered with the API's 429 beyond it: a token bucket, a burst of `requests`
+   * refilled at `requests` per `perMs`. The rate-limit case keeps both small, so that a sync meets 429s however slow
+   * the machine runs it.
+   */
+  readonly rateLimit?: { readonly requests: number; readonly perMs: number };
   /** Keys (contact or person ids) the destination refuses one by one (a partial failure, in the API's own format). */
   readonly rejectKeys?: readonly string[];
 }
@@ -115,9 +119,9 @@ export type DestinationOptions = NonNullable<Parameters<ContractEnvironment['des
 /** Retries of the suite's destinations: quick, so that a case's faults are retried within its time. */
 export const SUITE_RETRIES = { attempts: 5, base_ms: 20, max_ms: 200 } as const;
 
-/** The emulator's request ceiling for a case (`requestsPerSecond` a second), or none. */
+/** The emulator's request ceiling for a case, or none. */
 export function caseRateLimit(options: ContractOptions): { requests: number; perMs: number } | undefined {
-  return options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined;
+  return options.rateLimit;
 }
 
 /** `records()` of an emulator's store: a copy of each record it holds under the object, by key. */

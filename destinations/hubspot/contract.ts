@@ -1,4 +1,4 @@
-import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import { caseRateLimit, type ContractKit, type VendorSchema } from '../emulator-kit/contract.js';
 import { sdkModels, type SdkModels } from '../emulator-kit/schemas/sdk-models.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startHubSpotEmulator } from './emulator.js';
@@ -117,7 +117,7 @@ export const kit: ContractKit = {
         { name: 'first_name', type: 'string' },
         { name: 'orders', type: 'number' },
       ],
-      rateLimit: options.requestsPerSecond ? { requests: options.requestsPerSecond, perMs: 1000 } : undefined,
+      rateLimit: caseRateLimit(options),
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Property values were not valid: first_name is not allowed' } : undefined),
     });
@@ -129,7 +129,7 @@ export const kit: ContractKit = {
         token: o.badCredentials ? 'pat-na1-not-the-token' : emulator.token,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
         // Above the emulator's ceiling when the case is about 429s: the sync must then wait, not lose records.
-        ...(options.requestsPerSecond ? { requests_per_10_seconds: 1000 } : {}),
+        ...(options.rateLimit ? { requests_per_10_seconds: 1000 } : {}),
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: (mode) => (mode === 'audience' ? 'list:42' : 'contacts'),

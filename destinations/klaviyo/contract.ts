@@ -1,4 +1,4 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
 import { KLAVIYO_PROFILES_OBJECT } from './adapter.js';
 import { startKlaviyoEmulator } from './emulator.js';
 import { klaviyoSchema } from './schema.js';
@@ -15,8 +15,7 @@ export const kit: ContractKit = {
     const emulator = await startKlaviyoEmulator({
       lists: [LIST],
       maxProfiles: options.maxBatchRecords,
-      // The same rate in quarter-second buckets: a small burst, so that 429s come even when the machine is slow.
-      rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
+      rateLimit: caseRateLimit(options),
       reject: (attributes) => (rejected.has(String(attributes['external_id'])) ? 'Invalid email address.' : undefined),
     });
     const exchanges = emulator.server.recordExchanges();
@@ -28,7 +27,7 @@ export const kit: ContractKit = {
         poll_interval_ms: 10,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
         // Each batch is a job and its polls: under the emulator's burst of 10/s unless a case asks for 429s.
-        requests_per_second: options.requestsPerSecond ? options.requestsPerSecond * 3 : 4,
+        requests_per_second: options.rateLimit ? 60 : 4,
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: (mode) => (mode === 'audience' ? LIST : KLAVIYO_PROFILES_OBJECT),

@@ -1,4 +1,4 @@
-import type { ContractKit } from '../emulator-kit/contract.js';
+import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
 import { openApiSchema, vendorSpecFile } from '../emulator-kit/schemas/openapi.js';
 import { MAILCHIMP_MEMBERS_OBJECT } from './adapter.js';
 import { startMailchimpEmulator } from './emulator.js';
@@ -19,8 +19,7 @@ export const kit: ContractKit = {
     const emulator = await startMailchimpEmulator({
       lists: { [LIST]: { mergeFields: [{ tag: KEY_TAG }, { tag: 'FNAME' }, { tag: 'ORDERS', type: 'number' }], segments: [SEGMENT] } },
       maxMembers: options.maxBatchRecords,
-      // The same rate in quarter-second buckets: a small burst, so that 429s come even when the machine is slow.
-      rateLimit: options.requestsPerSecond ? { requests: Math.max(1, options.requestsPerSecond / 4), perMs: 250 } : undefined,
+      rateLimit: caseRateLimit(options),
       reject: (member) => (rejected.has(String(member.merge_fields[KEY_TAG])) ? 'This email address looks fake or invalid, please enter a real email address.' : undefined),
     });
     const exchanges = emulator.server.recordExchanges();

@@ -129,9 +129,10 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
     });
 
     check('rate-limit', async () => {
-      // The emulator allows 20 requests a second and answers 429 beyond: the sync must wait, not lose records.
-      const rows = rowsOf(80);
-      const { env, harness, object } = await setup(rows, writes, { requestsPerSecond: 20 }, { batchSize: 2 });
+      // The emulator allows a burst of 4 requests, then 4 a second, and answers 429 beyond: the sync (16 requests) must
+      // wait, not lose records. A small burst and rate, so that the 429s come however slowly a loaded machine sends.
+      const rows = rowsOf(32);
+      const { env, harness, object } = await setup(rows, writes, { rateLimit: { requests: 4, perMs: 1000 } }, { batchSize: 2 });
       const result = await harness.sync('s');
       expect(result.status).toBe('success');
       expect(env.rateLimited!()).toBeGreaterThan(0);
