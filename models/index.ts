@@ -17,8 +17,9 @@ import { staging } from './staging/kind.js';
  *     with their spec typed;
  *  3. one line below;
  *  4. a model of the kind in the golden fixture (test/fixtures/shop-mini/models/): test/golden/golden.test.ts
- *     compiles it for every dialect into test/golden/<model>/<dialect>.sql and runs it on DuckDB and PostgreSQL;
- *     test/registry.test.ts fails while a models/<kind>/ folder is not registered here.
+ *     builds it on DuckDB and PostgreSQL and keeps its script for the dialects no test runs (BigQuery, Snowflake)
+ *     in test/golden/<model>/<dialect>.sql; tests of its own (models/<kind>/*.test.ts) check its results against
+ *     values worked out by hand. test/registry.test.ts fails while a models/<kind>/ folder is not registered here.
  * test/kind-plugin.test.ts follows steps 1–3 for a kind with a command, defined in the test and given to loadProject
  * (LoadOptions.registries) and buildProgram (src/cli/program.ts) in a list of kinds rather than by a line here.
  */

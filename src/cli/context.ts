@@ -7,7 +7,6 @@ import { analyseProject, type Analysis } from '../project/analyse.js';
 import { loadProject, type Project } from '../project/loader.js';
 import { ConfigError, formatProblem, type Problem } from '../project/problems.js';
 import { WarehouseError, type Connection } from '../warehouses/connection.js';
-import { openTarget } from '../warehouses/registry.js';
 
 /** Exit codes, as dbt users expect them. */
 export const EXIT = { ok: 0, failed: 1, config: 2 } as const;
@@ -42,7 +41,7 @@ export async function loadFor(context: CommandContext, kinds?: readonly Register
 export async function connect(context: CommandContext, project: Project): Promise<Connection> {
   const { target } = project;
   context.logger.debug({ target: target.name, warehouse: target.dialect.name }, `connecting to ${target.name}`);
-  return openTarget(target.config, { root: project.root });
+  return target.warehouse.open(target.config, { root: project.root });
 }
 
 /** Loads the project, connects unless offline, and checks it against the warehouse. */

@@ -21,7 +21,7 @@ import type { OpenContext, TargetBase, Warehouse } from './warehouse.js';
  *     test/hostile-identifiers.test.ts (LEXERS), where its connection is checked in test/connection-contract.test.ts
  *     (CHECKED), and a target named <name> in every golden project: the tideline.yml of each folder of test/fixtures/,
  *     and the targets the golden suites of models/report and models/audiences write. Then `UPDATE_GOLDEN=1 npx vitest
- *     run test/golden test/sync-golden.test.ts test/dialect-semantics.test.ts models` writes its golden SQL (read it),
+ *     run test/golden test/sync-golden test/dialect-semantics models` writes its golden SQL (read it),
  *     and `npm run docs` its reference section.
  * test/checklists.test.ts follows these steps with a throwaway warehouse defined in the test.
  */
