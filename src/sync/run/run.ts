@@ -134,7 +134,8 @@ class SyncRun {
     this.stats = sending.stats;
     await sending.send();
 
-    // Fold the outcomes into the snapshot, in one atomic unit, whatever stopped the sending.
+    // Fold the outcomes into the snapshot in one atomic unit, even when the journal's last write failed (when anything
+    // before threw, the cleanup folds them).
     try {
       await sending.closeJournal();
     } finally {
