@@ -152,8 +152,6 @@ export interface PlanContext {
    * visible companion from the previous build, which may not exist yet.
    */
   companion(suffix: string): CompanionTables;
-  /** `--full-refresh`: ignore whatever the previous build left (kinds that carry state across runs rebuild it). */
-  readonly fullRefresh: boolean;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
 }

@@ -61,7 +61,7 @@ export interface ModelPlanContext {
  * (e.g. `tideline audience preview`, which runs an audience's SELECT as a query) compile with the same context as
  * `tideline run`.
  */
-export function modelPlanContext(project: Project, analysis: Analysis, model: ModelDef, options: ScriptOptions = {}): ModelPlanContext {
+export function modelPlanContext(project: Project, analysis: Analysis, model: ModelDef): ModelPlanContext {
   const d = project.target.dialect;
   const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
@@ -73,7 +73,6 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
     name: model.name,
     output: build,
     current: table,
-    fullRefresh: options.fullRefresh ?? false,
     vars: project.vars,
     columnsOf: (relation) => analysis.columns.get(relation),
     relation: (name) => {
@@ -102,12 +101,14 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
 
 export function modelScript(project: Project, analysis: Analysis, model: ModelDef, options: ScriptOptions = {}): ModelScript {
   const d = project.target.dialect;
-  const { context, scratch, companions } = modelPlanContext(project, analysis, model, options);
+  const { context, scratch, companions } = modelPlanContext(project, analysis, model);
   const table = context.current;
   const build = context.output;
   const plan = model.kind.plan(model.spec, context);
+  // `--full-refresh` is the runner's to apply, to every carry step alike: a kind's plan does not see it.
+  const fullRefresh = options.fullRefresh ?? false;
   const swap = [...[...companions.values()].flatMap((c) => d.replaceTable(c.build, c.table)), ...d.replaceTable(build, table)];
-  const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap, context.fullRefresh);
+  const script = renderScript(project, model, [build, ...[...companions.values()].map((c) => c.build)], [...scratch.values()], plan, swap, fullRefresh);
   return {
     model,
     plan,
@@ -116,7 +117,7 @@ export function modelScript(project: Project, analysis: Analysis, model: ModelDe
     scratch: [...scratch.values()],
     companions: [...companions.values()],
     swap,
-    fullRefresh: context.fullRefresh,
+    fullRefresh,
     script,
     sqlHash: createHash('sha256').update(script).digest('hex'),
   };
