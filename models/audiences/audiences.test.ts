@@ -112,6 +112,21 @@ const TABLES: Record<string, Table> = {
       ['c08', 'k3', 'delivered', false, t('2026-06-19 09:00:00')],
     ],
   },
+  // Joined on the key (`join: [scores]`): one row for some customers, none for the others (a left join keeps them).
+  scores: {
+    columns: [
+      ['customer_id', 'string'],
+      ['churn_risk', 'float'],
+      ['loyalty_tier', 'string'],
+    ],
+    rows: [
+      ['c01', 0.7, 'gold'],
+      ['c03', 0.9, 'gold'],
+      ['c04', 0.8, 'silver'],
+      ['c07', 0.2, 'gold'],
+      ['c11', 0.6, 'gold'],
+    ],
+  },
   web: {
     columns: [
       ['customer_id', 'string'],
@@ -136,6 +151,7 @@ models:
   - name: segments
     kind: audiences
     customers: customers
+    join: [scores]
     as_of: '2026-06-30'
     salt: test-salt
     events:
@@ -215,6 +231,16 @@ models:
           all:
             - not: { field: rfm_segment, equals: Champions }
             - { in_audience: current_customers }
+      - name: churning_gold
+        channel: crm
+        require_consent: false
+        where:
+          - { field: churn_risk, gt: 0.5 }
+          - { field: loyalty_tier, equals: gold }
+      - name: unscored
+        channel: crm
+        require_consent: false
+        where: { field: loyalty_tier, is_null: true }
 `;
 }
 
@@ -239,6 +265,10 @@ const EXPECTED: Record<string, Record<string, string>> = {
   retarget: { c01: 'member', c07: 'member', c09: 'member' },
   // current customers who are not Champions.
   not_champions_with_orders: { c02: 'member', c03: 'member', c05: 'member', c06: 'member', c08: 'member', c09: 'member' },
+  // Fields of the joined `scores`: risk above 0.5 and gold (c04 is silver, c07's risk is 0.2).
+  churning_gold: { c01: 'member', c03: 'member', c11: 'member' },
+  // Customers with no `scores` row are kept by the left join, their joined fields NULL.
+  unscored: { c02: 'member', c05: 'member', c06: 'member', c08: 'member', c09: 'member', c10: 'member' },
 };
 
 for (const engine of engines()) {

@@ -9,8 +9,9 @@ DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_members`;
 -- memberships
 CREATE TABLE `analytics__tl_work`.`segments__tl_members` AS
 WITH `base` AS (
-  SELECT b.`customer_id`, b.`email`, b.`phone`, b.`order_count`, b.`first_order_at`, b.`rfm_segment`, b.`predicted_clv`, b.`consent_email`, b.`consent_ads`, b.`consent_phone`
+  SELECT b.`customer_id`, b.`email`, b.`phone`, b.`order_count`, b.`first_order_at`, b.`rfm_segment`, b.`predicted_clv`, b.`consent_email`, b.`consent_ads`, b.`consent_phone`, j0.`churn_risk`, j0.`loyalty_tier`
   FROM `raw`.`customers` AS b
+  LEFT JOIN `raw`.`scores` AS j0 ON j0.`customer_id` = b.`customer_id`
 ),
 `p_0_0` AS (
   SELECT base.`customer_id` AS k, ROW_NUMBER() OVER (ORDER BY base.`predicted_clv` DESC, base.`customer_id`) AS rn, COUNT(*) OVER () AS n
@@ -136,6 +137,20 @@ WITH `base` AS (
   ) AS u
   WHERE u.k IS NOT NULL
 ),
+`a_9` AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base.`customer_id` AS k FROM `base` AS base
+    WHERE (COALESCE(base.`churn_risk` > 0.5, FALSE) AND COALESCE(base.`loyalty_tier` = 'gold', FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+`a_10` AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base.`customer_id` AS k FROM `base` AS base
+    WHERE COALESCE(base.`loyalty_tier` IS NULL, FALSE)
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
 `eligible` AS (
   SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_0`
   UNION ALL
@@ -154,6 +169,10 @@ WITH `base` AS (
   SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_7`
   UNION ALL
   SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_8`
+  UNION ALL
+  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_9`
+  UNION ALL
+  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_10`
 ),
 `judged` AS (
   SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
@@ -166,6 +185,8 @@ WITH `base` AS (
     WHEN 'second_purchase' THEN COALESCE(base.`consent_email`, FALSE)
     WHEN 'retarget' THEN TRUE
     WHEN 'not_champions_with_orders' THEN TRUE
+    WHEN 'churning_gold' THEN TRUE
+    WHEN 'unscored' THEN TRUE
   END AS consented
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
@@ -210,7 +231,7 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 
   -- memberships with the time each member entered
   CREATE TABLE `analytics__tl_work`.`segments__tl_build` AS
-  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`, m.`phone`, m.`order_count`, m.`first_order_at`, m.`rfm_segment`, m.`predicted_clv`, m.`consent_email`, m.`consent_ads`, m.`consent_phone`
+  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`, m.`phone`, m.`order_count`, m.`first_order_at`, m.`rfm_segment`, m.`predicted_clv`, m.`consent_email`, m.`consent_ads`, m.`consent_phone`, m.`churn_risk`, m.`loyalty_tier`
   FROM `analytics__tl_work`.`segments__tl_members` AS m
   LEFT JOIN `analytics__tl_work`.`segments__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
 
@@ -226,6 +247,8 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
     UNION ALL SELECT 'second_purchase' AS audience, 'email' AS channel
     UNION ALL SELECT 'retarget' AS audience, 'crm' AS channel
     UNION ALL SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'churning_gold' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'unscored' AS audience, 'crm' AS channel
   ),
   sizes AS (
     SELECT audience,

@@ -9,8 +9,9 @@ DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS";
 -- memberships
 CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS
 WITH "BASE" AS (
-  SELECT b."CUSTOMER_ID", b."EMAIL", b."PHONE", b."ORDER_COUNT", b."FIRST_ORDER_AT", b."RFM_SEGMENT", b."PREDICTED_CLV", b."CONSENT_EMAIL", b."CONSENT_ADS", b."CONSENT_PHONE"
+  SELECT b."CUSTOMER_ID", b."EMAIL", b."PHONE", b."ORDER_COUNT", b."FIRST_ORDER_AT", b."RFM_SEGMENT", b."PREDICTED_CLV", b."CONSENT_EMAIL", b."CONSENT_ADS", b."CONSENT_PHONE", j0."CHURN_RISK", j0."LOYALTY_TIER"
   FROM "RAW"."CUSTOMERS" AS b
+  LEFT JOIN "RAW"."SCORES" AS j0 ON j0."CUSTOMER_ID" = b."CUSTOMER_ID"
 ),
 "P_0_0" AS (
   SELECT base."CUSTOMER_ID" AS k, ROW_NUMBER() OVER (ORDER BY base."PREDICTED_CLV" DESC, base."CUSTOMER_ID") AS rn, COUNT(*) OVER () AS n
@@ -136,6 +137,20 @@ WITH "BASE" AS (
   ) AS u
   WHERE u.k IS NOT NULL
 ),
+"A_9" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."CUSTOMER_ID" AS k FROM "BASE" AS base
+    WHERE (COALESCE(base."CHURN_RISK" > 0.5, FALSE) AND COALESCE(base."LOYALTY_TIER" = 'gold', FALSE))
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
+"A_10" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."CUSTOMER_ID" AS k FROM "BASE" AS base
+    WHERE COALESCE(base."LOYALTY_TIER" IS NULL, FALSE)
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
 "ELIGIBLE" AS (
   SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_0"
   UNION ALL
@@ -154,6 +169,10 @@ WITH "BASE" AS (
   SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_7"
   UNION ALL
   SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_8"
+  UNION ALL
+  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_9"
+  UNION ALL
+  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_10"
 ),
 "JUDGED" AS (
   SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
@@ -166,6 +185,8 @@ WITH "BASE" AS (
     WHEN 'second_purchase' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
     WHEN 'retarget' THEN TRUE
     WHEN 'not_champions_with_orders' THEN TRUE
+    WHEN 'churning_gold' THEN TRUE
+    WHEN 'unscored' THEN TRUE
   END AS consented
   FROM "ELIGIBLE" AS e JOIN "BASE" AS base ON base."CUSTOMER_ID" = e.k
 ),
@@ -210,7 +231,7 @@ JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
 
   -- memberships with the time each member entered
   CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD" AS
-  SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CHANNEL", m."AUDIENCE_PRIORITY", h.entered_at AS "AUDIENCE_ENTERED_AT", m."CUSTOMER_ID", m."EMAIL", m."PHONE", m."ORDER_COUNT", m."FIRST_ORDER_AT", m."RFM_SEGMENT", m."PREDICTED_CLV", m."CONSENT_EMAIL", m."CONSENT_ADS", m."CONSENT_PHONE"
+  SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CHANNEL", m."AUDIENCE_PRIORITY", h.entered_at AS "AUDIENCE_ENTERED_AT", m."CUSTOMER_ID", m."EMAIL", m."PHONE", m."ORDER_COUNT", m."FIRST_ORDER_AT", m."RFM_SEGMENT", m."PREDICTED_CLV", m."CONSENT_EMAIL", m."CONSENT_ADS", m."CONSENT_PHONE", m."CHURN_RISK", m."LOYALTY_TIER"
   FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m
   LEFT JOIN "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" AS h ON h.audience = m.audience AND h."CUSTOMER_ID" = m."CUSTOMER_ID" AND h.exited_at IS NULL;
 
@@ -226,6 +247,8 @@ JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
     UNION ALL SELECT 'second_purchase' AS audience, 'email' AS channel
     UNION ALL SELECT 'retarget' AS audience, 'crm' AS channel
     UNION ALL SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'churning_gold' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'unscored' AS audience, 'crm' AS channel
   ),
   sizes AS (
     SELECT audience,
