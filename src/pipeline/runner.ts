@@ -1,10 +1,9 @@
 import type { HostIO, ModelSummary, Step } from '../../models/model-kind.js';
 import type { TableRef } from '../dialects/dialect.js';
 import type { Logger } from '../log/logger.js';
-import { redactor } from '../log/redact.js';
 import type { Analysis } from '../project/analyse.js';
 import { owningModel, type Project } from '../project/loader.js';
-import { WarehouseError, type Connection } from '../warehouses/connection.js';
+import { describeFailure, WarehouseError, type Connection } from '../warehouses/connection.js';
 import { modelScript, countRows, type ModelScript } from './script.js';
 
 export type ModelStatus = 'success' | 'error' | 'skipped';
@@ -125,7 +124,7 @@ async function buildModel(project: Project, connection: Connection, compiled: Mo
     const summary = await summarise(compiled, hostIO(connection), rounds, log);
     return { model: model.name, kind: model.kind.kind, status: 'success', rows, seconds: seconds(), sqlHash: compiled.sqlHash, error: null, summary };
   } catch (error) {
-    const text = describeError(error);
+    const text = describeFailure(error);
     log.error({ model: model.name, statement: error instanceof WarehouseError ? error.statement : undefined }, `failed to build ${model.name}: ${text}`);
     return { model: model.name, kind: model.kind.kind, status: 'error', rows: null, seconds: seconds(), sqlHash: compiled.sqlHash, error: text, summary: null };
   }
@@ -258,11 +257,6 @@ async function runCarry(run: StepRun, step: Extract<Step, { kind: 'carry' }>): P
   }
   log.debug({ model, step: step.label }, step.carried.text);
   await io.execute(step.carried);
-}
-
-function describeError(error: unknown): string {
-  const text = message(error);
-  return redactor.scrub(error instanceof WarehouseError && error.hint ? `${text} (hint: ${error.hint})` : text);
 }
 
 function message(error: unknown): string {

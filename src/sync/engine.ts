@@ -5,12 +5,11 @@ import type { Logger } from '../log/logger.js';
 import type { Project } from '../project/loader.js';
 import { acquireLocks, type LockSet } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
-import type { Connection, Value } from '../warehouses/connection.js';
+import { describeFailure, type Connection, type Value } from '../warehouses/connection.js';
 import type { JournalOptions } from './journal.js';
 import type { DestinationDef, SyncDef } from './load.js';
 import { maskRecord } from './mask.js';
 import { diffSelect, emptyCounts, previewStatement, type DiffOp, type OpCounts } from './planner.js';
-import { describe } from './run/failure.js';
 import { DEFAULT_LEASE_MS, type LockWaitOptions } from './run/lock.js';
 import { modelColumns } from './run/plan.js';
 import { endStatus } from './run/record.js';
@@ -157,7 +156,7 @@ export class SyncEngine {
         const preview = await this.plan(sync, 0);
         return { ...base, ...empty, runId: null, status: 'dry_run', counts: preview.counts, seconds: seconds(), error: null };
       } catch (error) {
-        return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: describe(error) };
+        return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: describeFailure(error) };
       }
     }
 

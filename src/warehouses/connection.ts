@@ -124,6 +124,12 @@ export class WarehouseError extends Error {
   }
 }
 
+/** An error as a run result or a log line reports it: its message, with the warehouse's hint, scrubbed of secrets. */
+export function describeFailure(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return redactor.scrub(error instanceof WarehouseError && error.hint ? `${text} (hint: ${error.hint})` : text);
+}
+
 /**
  * The warehouse cannot be opened because another process holds it exclusively: embedded DuckDB allows one process
  * per database file. `holderPid` is that process, when the warehouse says.

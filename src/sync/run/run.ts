@@ -4,7 +4,7 @@ import { redactor } from '../../log/redact.js';
 import type { Project } from '../../project/loader.js';
 import type { LockSet } from '../../state/lock.js';
 import type { RunStatus, StateStore } from '../../state/store.js';
-import type { Connection } from '../../warehouses/connection.js';
+import { describeFailure, type Connection } from '../../warehouses/connection.js';
 import type { ProgressEvent } from '../engine.js';
 import type { ExecutorStats } from '../executor.js';
 import type { JournalOptions } from '../journal.js';
@@ -12,7 +12,7 @@ import type { SyncDef } from '../load.js';
 import { collectGarbage } from '../memory.js';
 import { emptyCounts, type OpCounts } from '../planner.js';
 import type { Threshold } from '../schema.js';
-import { describe, SyncFailure } from './failure.js';
+import { SyncFailure } from './failure.js';
 import { takeRunLock, type RunLock } from './lock.js';
 import { guardDeletes, modelColumns, planChanges, rejectInvalidKeys, toSend } from './plan.js';
 import { endStatus, runRecord, tooManyRejections, type RunTally } from './record.js';
@@ -141,7 +141,7 @@ class SyncRun {
     } finally {
       const complete = sending.failure === undefined && !this.#stop.signal.aborted && this.inputs.signal?.aborted !== true;
       this.details = (await session.finish?.({ complete, accepted: sending.stats.accepted, rejected: sending.stats.rejected }).catch((error: unknown) => {
-        log.warn({ err: describe(error) }, 'the destination could not finish the run');
+        log.warn({ err: describeFailure(error) }, 'the destination could not finish the run');
       })) ?? null;
       if (sending.stats.sent >= LARGE_RUN) collectGarbage();
       await store.applyJournal(sync.name, runId);
@@ -156,7 +156,7 @@ class SyncRun {
   }
 
   fail(error: unknown): void {
-    this.error ??= describe(error);
+    this.error ??= describeFailure(error);
   }
 
   /** Releases everything, records the run, and applies outcomes a failed run still produced. */
@@ -166,7 +166,7 @@ class SyncRun {
       try {
         await work();
       } catch (error) {
-        log.warn({ err: describe(error) }, `${what} failed`);
+        log.warn({ err: describeFailure(error) }, `${what} failed`);
       }
     };
     if (!this.#journalApplied) {
