@@ -1,11 +1,11 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { RegisteredKind } from '../../models/model-kind.js';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import { analyseProject, type Analysis } from '../project/analyse.js';
 import { loadProject, type Project } from '../project/loader.js';
 import { ConfigError, formatProblem, type Problem } from '../project/problems.js';
+import { writeFileAtomically } from '../state/files.js';
 import { WarehouseError, type Connection } from '../warehouses/connection.js';
 
 /** Exit codes, as dbt users expect them. */
@@ -95,13 +95,9 @@ export async function runCommand(options: GlobalOptions, body: (context: Command
   }
 }
 
-/** Writes through a temporary file and a rename, so a reader (a `tideline sync --sandbox` next to a starting
- * `tideline sandbox`, a scheduler reading sync_results.json) sees the old file or the whole new one, never half. */
+/** Writes a JSON file under target/ whole (see writeFileAtomically), scrubbed of secrets. */
 export async function writeJson(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, redactor.scrub(JSON.stringify(value, null, 2)) + '\n');
-  await rename(temporary, path);
+  await writeFileAtomically(path, redactor.scrub(JSON.stringify(value, null, 2)) + '\n');
 }
 
 export function targetDir(project: Project): string {

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomically } from './files.js';
 
 /**
  * A note of who holds a project's sync locks, in `target/sync.lock.json`, for warehouses a second process cannot
@@ -30,12 +31,9 @@ export async function readLockNote(targetDir: string): Promise<LockNote | undefi
   }
 }
 
-/** Writes the note through a temporary file and a rename, so that a second command reads the whole note or none. */
+/** Writes the note whole (see writeFileAtomically), so that a second command reads the whole note or none. */
 export async function writeLockNote(targetDir: string, note: LockNote): Promise<void> {
-  await mkdir(targetDir, { recursive: true });
-  const temporary = `${lockNotePath(targetDir)}.${process.pid}.tmp`;
-  await writeFile(temporary, JSON.stringify(note, null, 2) + '\n');
-  await rename(temporary, lockNotePath(targetDir));
+  await writeFileAtomically(lockNotePath(targetDir), JSON.stringify(note, null, 2) + '\n');
 }
 
 /** Removes the note if this process wrote it. */
