@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { DESTINATIONS } from '../destinations/index.js';
-import { caseRateLimit, heldCopy, SUITE_RETRIES, type ContractKit, type ContractOptions } from '../destinations/emulator-kit/contract.js';
+import { heldCopy, SUITE_RETRIES, type ContractKit, type ContractOptions } from '../destinations/emulator-kit/contract.js';
 import { EmulatorServer, requestHeader, requestObject, type EmulatorReply, type EmulatorRequest, type RecordStore } from '../destinations/emulator-kit/server.js';
 import { ApiClient, bearer, defineDestination, Outcomes, rejected, SYNC_MODES, type Batch, type DestinationSession, type RecordOutcome } from '../destinations/kit/index.js';
 import { Dialect, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../src/dialects/dialect.js';
@@ -293,7 +293,7 @@ async function startThrowawayEmulator(options: ContractOptions): Promise<Emulato
       serverError: (status) => ({ status, body: { error: 'internal' } }),
       handle,
     },
-    { rateLimit: caseRateLimit(options) },
+    { rateLimit: options.rateLimit },
   );
   return Object.assign(server, { largest: () => largest });
 }

@@ -1,4 +1,4 @@
-import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
+import type { ContractKit } from '../emulator-kit/contract.js';
 import { BRAZE_USERS_OBJECT } from './adapter.js';
 import { brazeSchema } from './documented-shapes.js';
 import { BRAZE_USERS, startBrazeEmulator } from './emulator.js';
@@ -12,7 +12,7 @@ export const kit: ContractKit = {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startBrazeEmulator({
       maxObjects: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: (externalId) => (rejected.has(externalId) ? "Invalid 'email' attribute" : undefined),
     });
     const exchanges = emulator.server.recordExchanges();

@@ -1,4 +1,4 @@
-import { caseRateLimit, type ContractKit, type VendorSchema } from '../emulator-kit/contract.js';
+import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
 import { tsTypes, type TsTypes } from '../emulator-kit/schemas/ts-types.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startBrevoEmulator } from './emulator.js';
@@ -58,7 +58,7 @@ export const kit: ContractKit = {
         { name: 'ORDERS', type: 'float' },
       ],
       // Brevo's 10/s only when the case is about 429s: elsewhere it would only make the suite slow.
-      rateLimit: caseRateLimit(options) ?? { requests: 10_000, perMs: 1000 },
+      rateLimit: options.rateLimit ?? { requests: 10_000, perMs: 1000 },
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Invalid phone number' } : undefined),
     });

@@ -119,10 +119,6 @@ export type DestinationOptions = NonNullable<Parameters<ContractEnvironment['des
 /** Retries of the suite's destinations: quick, so that a case's faults are retried within its time. */
 export const SUITE_RETRIES = { attempts: 5, base_ms: 20, max_ms: 200 } as const;
 
-/** The emulator's request ceiling for a case, or none. */
-export function caseRateLimit(options: ContractOptions): { requests: number; perMs: number } | undefined {
-  return options.rateLimit;
-}
 
 /** `records()` of an emulator's store: a copy of each record it holds under the object, by key. */
 export function heldCopy(records: Iterable<readonly [string, object]>): Map<string, Record<string, unknown>> {

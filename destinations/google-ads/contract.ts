@@ -1,5 +1,5 @@
 import { e164Phone as phone, refusedIdentifiers, sha256 as sha } from '../emulator-kit/ads-contract.js';
-import { caseRateLimit, heldCopy, SUITE_RETRIES, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
+import { heldCopy, SUITE_RETRIES, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startGoogleAdsEmulator } from './emulator.js';
 
 /** Google's normalised e-mail of a contact (no whitespace, lower case), written out here rather than taken from the adapter; its phone: E.164 with its `+`. */
@@ -27,7 +27,7 @@ export const kit: ContractKit = {
     const rejected = refusedIdentifiers(options, (c) => sha(email(c)));
     const emulator = await startGoogleAdsEmulator({
       maxMembersPerRequest: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: rejected.size
         ? (record) => ('userData' in record && record.userData?.userIdentifiers.some((i) => 'emailAddress' in i && rejected.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined)
         : undefined,

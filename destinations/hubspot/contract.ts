@@ -1,4 +1,4 @@
-import { caseRateLimit, type ContractKit, type VendorSchema } from '../emulator-kit/contract.js';
+import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
 import { sdkModels, type SdkModels } from '../emulator-kit/schemas/sdk-models.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startHubSpotEmulator } from './emulator.js';
@@ -117,7 +117,7 @@ export const kit: ContractKit = {
         { name: 'first_name', type: 'string' },
         { name: 'orders', type: 'number' },
       ],
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Property values were not valid: first_name is not allowed' } : undefined),
     });

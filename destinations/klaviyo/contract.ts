@@ -1,4 +1,4 @@
-import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
+import type { ContractKit } from '../emulator-kit/contract.js';
 import { KLAVIYO_PROFILES_OBJECT } from './adapter.js';
 import { startKlaviyoEmulator } from './emulator.js';
 import { klaviyoSchema } from './schema.js';
@@ -15,7 +15,7 @@ export const kit: ContractKit = {
     const emulator = await startKlaviyoEmulator({
       lists: [LIST],
       maxProfiles: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: (attributes) => (rejected.has(String(attributes['external_id'])) ? 'Invalid email address.' : undefined),
     });
     const exchanges = emulator.server.recordExchanges();

@@ -1,5 +1,5 @@
 import { hashedEmail as hashOf, REACH_THE_CEILING, refusedIdentifiers, tokenDestination } from '../emulator-kit/ads-contract.js';
-import { caseRateLimit, heldCopy, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
+import { heldCopy, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startLinkedInEmulator } from './emulator.js';
 
 /**
@@ -25,7 +25,7 @@ export const kit: ContractKit = {
     const rejected = refusedIdentifiers(options, hashOf);
     const emulator = await startLinkedInEmulator({
       maxElements: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: rejected.size ? (el) => (el.userIds.some((u) => rejected.has(u.idValue)) ? 'This member cannot be added to the segment' : undefined) : undefined,
     });
     return {

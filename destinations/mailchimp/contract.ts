@@ -1,4 +1,4 @@
-import { caseRateLimit, type ContractKit } from '../emulator-kit/contract.js';
+import type { ContractKit } from '../emulator-kit/contract.js';
 import { openApiSchema, vendorSpecFile } from '../emulator-kit/schemas/openapi.js';
 import { MAILCHIMP_MEMBERS_OBJECT } from './adapter.js';
 import { startMailchimpEmulator } from './emulator.js';
@@ -19,7 +19,7 @@ export const kit: ContractKit = {
     const emulator = await startMailchimpEmulator({
       lists: { [LIST]: { mergeFields: [{ tag: KEY_TAG }, { tag: 'FNAME' }, { tag: 'ORDERS', type: 'number' }], segments: [SEGMENT] } },
       maxMembers: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: (member) => (rejected.has(String(member.merge_fields[KEY_TAG])) ? 'This email address looks fake or invalid, please enter a real email address.' : undefined),
     });
     const exchanges = emulator.server.recordExchanges();

@@ -1,5 +1,5 @@
 import { hashedEmail, sha256 as sha, tokenDestination } from '../emulator-kit/ads-contract.js';
-import { caseRateLimit, heldCopy, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
+import { heldCopy, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startMetaEmulator } from './emulator.js';
 import { sdkDefinitions } from './sdk-definitions.js';
 
@@ -36,7 +36,7 @@ export const kit: ContractKit = {
     const emulator = await startMetaEmulator({
       definitions: sdkDefinitions(),
       maxRows: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
     });
     return {
       destination: (o = {}) => tokenDestination('meta', emulator, o, 'EAAB-not-the-right-token'),

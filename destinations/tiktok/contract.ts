@@ -1,5 +1,5 @@
 import { e164Phone, hashedEmail as email, REACH_THE_CEILING, refusedIdentifiers, sha256, tokenDestination } from '../emulator-kit/ads-contract.js';
-import { caseRateLimit, heldCopy, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
+import { heldCopy, type Contact, type ContractKit, type ContractShape } from '../emulator-kit/contract.js';
 import { startTikTokEmulator } from './emulator.js';
 
 /** TikTok's normalised values, written out in ads-contract.ts rather than taken from the adapter: lower-cased e-mail, E.164 phone. */
@@ -26,7 +26,7 @@ export const kit: ContractKit = {
     const rejected = refusedIdentifiers(options, email);
     const emulator = await startTikTokEmulator({
       maxUsers: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: rejected.size ? (user) => (user.some((e) => 'id' in e && rejected.has(e.id)) ? 'this user cannot be added' : undefined) : undefined,
     });
     return {

@@ -1,4 +1,4 @@
-import { caseRateLimit, heldCopy, SUITE_RETRIES, type ContractKit } from '../emulator-kit/contract.js';
+import { heldCopy, SUITE_RETRIES, type ContractKit } from '../emulator-kit/contract.js';
 import { startWebhookEmulator } from './emulator.js';
 
 export const kit: ContractKit = {
@@ -7,7 +7,7 @@ export const kit: ContractKit = {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startWebhookEmulator({
       maxBatchRecords: options.maxBatchRecords,
-      rateLimit: caseRateLimit(options),
+      rateLimit: options.rateLimit,
       reject: (record) => (rejected.has(record.key) ? { code: 'invalid_email', message: 'the e-mail address is not deliverable' } : undefined),
     });
     return {
