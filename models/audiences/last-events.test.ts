@@ -1,16 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogicalType } from '../../src/dialects/dialect.js';
-import { joinSql, sql } from '../../src/dialects/sql.js';
+import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runModels } from '../../src/pipeline/runner.js';
-import { modelScript } from '../../src/pipeline/script.js';
-import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
+import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
-import type { Connection, Value } from '../../src/warehouses/connection.js';
+import type { Connection } from '../../src/warehouses/connection.js';
 import { runCli, tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
-import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
+import { createTables, goldenScripts, type TestTable } from '../../test/support/model-tables.js';
 
 /**
  * "The last N events" conditions on a small e-mail event table (one row per delivery, open…, with the campaign id),
@@ -141,6 +139,17 @@ const BY_HAND: Record<string, string[]> = {
 const opens = `followed_by: { event: emails, where: [{ column: event_type, equals: opened }, { column: machine_open, equals: false }], matched_by: campaign_id }`;
 const deliveredOnly = `where: [{ column: event_type, equals: delivered }]`;
 
+/** An audience counting, of the customer's last three deliveries, those a person opened. */
+const lastThreeOpened = (name: string, count: string) => `      - name: ${name}
+        channel: ads
+        require_consent: false
+        where:
+          event: emails
+          ${deliveredOnly}
+          last: { count: 3 }
+          ${opens}
+          count: ${count}`;
+
 function yaml(raw: string): string {
   return `sources:
   - { name: people, table: ${raw}.people }
@@ -154,15 +163,7 @@ models:
       emails: { from: email_events, customer: customer_id, time: occurred_at, id: event_id }
       emails_by_time: { from: email_events, customer: customer_id, time: occurred_at }
     audiences:
-      - name: non_openers
-        channel: ads
-        require_consent: false
-        where:
-          event: emails
-          ${deliveredOnly}
-          last: { count: 3 }
-          ${opens}
-          count: { equals: 0 }
+${lastThreeOpened('non_openers', '{ equals: 0 }')}
       - name: non_openers_or_fewer
         channel: ads
         require_consent: false
@@ -191,15 +192,7 @@ models:
             last: { count: 3 }
             ${opens}
             count: { equals: 0 }
-      - name: regular_openers
-        channel: ads
-        require_consent: false
-        where:
-          event: emails
-          ${deliveredOnly}
-          last: { count: 3 }
-          ${opens}
-          count: { gte: 2 }
+${lastThreeOpened('regular_openers', '{ gte: 2 }')}
       - name: some_unopened_recently
         channel: ads
         require_consent: false
@@ -229,7 +222,7 @@ models:
 `;
 }
 
-const TABLES: Record<string, { columns: [string, LogicalType][]; rows: Value[][] }> = {
+const TABLES: Record<string, TestTable> = {
   people: { columns: [['customer_id', 'string'], ['email', 'string']], rows: CUSTOMERS.map((c) => [c, `${c}@x.org`]) },
   email_events: {
     columns: [
@@ -261,11 +254,7 @@ for (const engine of engines()) {
       connection = await engine.open();
       const dialect = connection.dialect;
       await connection.execute(dialect.createSchema(raw));
-      for (const [name, table] of Object.entries(TABLES)) {
-        const ref = { schema: raw, name };
-        await connection.execute(sql`CREATE TABLE ${dialect.table(ref)} (${joinSql(table.columns.map(([c, type]) => sql`${dialect.id(c)} ${dialect.type(type)}`))})`);
-        await connection.insertRows(ref, table.columns.map(([name, type]) => ({ name, type })), [table.rows]);
-      }
+      await createTables(connection, raw, TABLES);
       const root = tempProject({
         'tideline.yml': `name: mail\nschema: ${models}\ntargets:\n  test: ${JSON.stringify(engine.target)}\n`,
         'models/engagement.yml': yaml(raw),
@@ -291,26 +280,8 @@ for (const engine of engines()) {
 }
 
 describe('last N events: golden SQL', () => {
-  const root = tempProject({
-    'tideline.yml': `name: mail
-targets:
-  duckdb: { type: duckdb }
-  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
-  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
-target: duckdb
-schema: analytics
-`,
-    'models/engagement.yml': yaml('raw'),
-  });
-  const columns = new Map(Object.entries(TABLES).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
   // DuckDB and PostgreSQL run the model above against the reference; the other dialects are checked by their text.
-  for (const dialect of GOLDEN_DIALECTS) {
-    it(dialect, async () => {
-      const project = await loadProject({ projectDir: root, target: dialect });
-      const analysis = analyseWithSources(project, columns, true);
-      expectGolden(join(import.meta.dirname, '../../test/golden/audiences-last', `${dialect}.sql`), modelScript(project, analysis, project.models.get('engagement')!).script);
-    });
-  }
+  goldenScripts({ files: { 'models/engagement.yml': yaml('raw') }, tables: TABLES, model: 'engagement', goldenDir: join(import.meta.dirname, '../../test/golden/audiences-last') });
 });
 
 describe('last N events: configuration errors are located and exit 2', () => {
