@@ -216,7 +216,7 @@ function eventCondition(c: Compiler, condition: EventCondition, name: string, jo
   // without one, RANK keeps every event at the same time as the N-th, so the choice never depends on the scan order.
   const { count, allow_fewer } = condition.last;
   const rank = table.id
-    ? sql`ROW_NUMBER() OVER (PARTITION BY ${customer} ORDER BY ev.${d.id(table.time)} DESC, ev.${d.id(table.id)} DESC)`
+    ? sql`ROW_NUMBER() OVER (PARTITION BY ${customer} ORDER BY ev.${d.id(table.time)} DESC, ev.${d.id(table.id)} DESC NULLS LAST)`
     : sql`RANK() OVER (PARTITION BY ${customer} ORDER BY ev.${d.id(table.time)} DESC)`;
   const recent = `${name}_last`;
   c.ctes.push({

@@ -114,7 +114,7 @@ export const eventTableSchema = z.strictObject({
   from: z.string().min(1).describe('A source or model with one row per event.'),
   customer: z.string().min(1).describe('Its column holding the customer key.'),
   time: z.string().min(1).describe('Its date or timestamp column.'),
-  id: z.string().min(1).optional().describe('A column unique per event (an event id): breaks ties in time when a condition takes the `last` N events, so that exactly N are taken.'),
+  id: z.string().min(1).optional().describe('A column unique per event and never empty (an event id): breaks ties in time when a condition takes the `last` N events (the greater id counts as the more recent), so that exactly N are taken.'),
 });
 export type EventTable = z.infer<typeof eventTableSchema>;
 

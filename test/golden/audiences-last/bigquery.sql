@@ -14,7 +14,7 @@ WITH `base` AS (
 ),
 `e_0_last` AS (
   SELECT * FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC) AS `tideline_recency`
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC NULLS LAST) AS `tideline_recency`
     FROM `raw`.`email_events` AS ev
     WHERE CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
       AND ev.`event_type` = 'delivered'
@@ -33,7 +33,7 @@ WITH `base` AS (
 ),
 `e_1_last` AS (
   SELECT * FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC) AS `tideline_recency`
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC NULLS LAST) AS `tideline_recency`
     FROM `raw`.`email_events` AS ev
     WHERE CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
       AND ev.`event_type` = 'delivered'
@@ -71,7 +71,7 @@ WITH `base` AS (
 ),
 `e_3_n_last` AS (
   SELECT * FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC) AS `tideline_recency`
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC NULLS LAST) AS `tideline_recency`
     FROM `raw`.`email_events` AS ev
     WHERE CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
       AND ev.`event_type` = 'delivered'
@@ -90,7 +90,7 @@ WITH `base` AS (
 ),
 `e_4_last` AS (
   SELECT * FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC) AS `tideline_recency`
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC NULLS LAST) AS `tideline_recency`
     FROM `raw`.`email_events` AS ev
     WHERE CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
       AND ev.`event_type` = 'delivered'
@@ -109,7 +109,7 @@ WITH `base` AS (
 ),
 `e_5_last` AS (
   SELECT * FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC) AS `tideline_recency`
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.`customer_id` ORDER BY ev.`occurred_at` DESC, ev.`event_id` DESC NULLS LAST) AS `tideline_recency`
     FROM `raw`.`email_events` AS ev
     WHERE CAST(ev.`occurred_at` AS DATE) <= DATE '2026-06-30'
       AND CAST(ev.`occurred_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -21 DAY)
