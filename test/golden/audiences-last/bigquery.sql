@@ -209,24 +209,24 @@ WITH `base` AS (
   WHERE u.k IS NOT NULL
 ),
 `eligible` AS (
-  SELECT 'non_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_0`
+  SELECT 'non_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_0`
   UNION ALL
-  SELECT 'non_openers_or_fewer' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_1`
+  SELECT 'non_openers_or_fewer' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_1`
   UNION ALL
-  SELECT 'non_openers_no_id' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_2`
+  SELECT 'non_openers_no_id' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_2`
   UNION ALL
-  SELECT 'not_non_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_3`
+  SELECT 'not_non_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_3`
   UNION ALL
-  SELECT 'regular_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_4`
+  SELECT 'regular_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_4`
   UNION ALL
-  SELECT 'some_unopened_recently' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_5`
+  SELECT 'some_unopened_recently' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_5`
   UNION ALL
-  SELECT 'two_to_three_deliveries' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_6`
+  SELECT 'two_to_three_deliveries' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_6`
   UNION ALL
-  SELECT 'opened_two_campaigns' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_7`
+  SELECT 'opened_two_campaigns' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_7`
 ),
 `judged` AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'non_openers' THEN TRUE
     WHEN 'non_openers_or_fewer' THEN TRUE
     WHEN 'non_openers_no_id' THEN TRUE
@@ -240,7 +240,7 @@ WITH `base` AS (
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )

@@ -209,24 +209,24 @@ WITH "BASE" AS (
   WHERE u.k IS NOT NULL
 ),
 "ELIGIBLE" AS (
-  SELECT 'non_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_0"
+  SELECT 'non_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_0"
   UNION ALL
-  SELECT 'non_openers_or_fewer' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_1"
+  SELECT 'non_openers_or_fewer' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_1"
   UNION ALL
-  SELECT 'non_openers_no_id' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_2"
+  SELECT 'non_openers_no_id' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_2"
   UNION ALL
-  SELECT 'not_non_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_3"
+  SELECT 'not_non_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_3"
   UNION ALL
-  SELECT 'regular_openers' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_4"
+  SELECT 'regular_openers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_4"
   UNION ALL
-  SELECT 'some_unopened_recently' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_5"
+  SELECT 'some_unopened_recently' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_5"
   UNION ALL
-  SELECT 'two_to_three_deliveries' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_6"
+  SELECT 'two_to_three_deliveries' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_6"
   UNION ALL
-  SELECT 'opened_two_campaigns' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_7"
+  SELECT 'opened_two_campaigns' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_7"
 ),
 "JUDGED" AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'non_openers' THEN TRUE
     WHEN 'non_openers_or_fewer' THEN TRUE
     WHEN 'non_openers_no_id' THEN TRUE
@@ -240,7 +240,7 @@ WITH "BASE" AS (
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'tideline'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )
