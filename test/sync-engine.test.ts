@@ -121,7 +121,7 @@ for (const engine of engines()) {
     });
 
     it('never sends null or duplicate keys, and a duplicated key is not deleted by mirror', async () => {
-      const { emulator, harness } = await setup(people(6), (d) => [contractSync('mir', d, 'contacts', 'mirror', { max_deletes: '50%' })]);
+      const { emulator, harness } = await setup(people(6), (d) => [contractSync('mir', d, 'contacts', 'mirror', { max_removals: '50%' })]);
       await harness.sync('mir');
       const broken = [...people(6).filter((p) => p.id !== 4), { id: 4, email: 'a@example.com', first_name: 'A', orders: 1 }, { id: 4, email: 'b@example.com', first_name: 'B', orders: 2 }];
       await harness.setRows(broken);

@@ -14,6 +14,7 @@ interface SyncOptions {
   select?: string[];
   dryRun?: boolean;
   fullResync?: boolean;
+  force?: boolean;
   sandbox?: boolean;
   maxRejected?: string;
   parallel: number;
@@ -31,6 +32,7 @@ export function registerSync(program: Command): void {
     .option('-s, --select <selectors...>', 'syncs: names, tag:NAME, model:NAME, destination:NAME')
     .option('--dry-run', 'plan and count, check nothing is wrong, send nothing, write no state')
     .option('--full-resync', 'forget what was sent (snapshot and rejections) and send every record again')
+    .option('--force', 'let syncs remove more records than their max_removals allows, this once (stale sources and models out of bounds still stop them)')
     .option('--sandbox', 'send to local emulators of the destinations (see `tideline sandbox`), with sandbox state')
     .option('--max-rejected <threshold>', 'fail a sync whose rejected records exceed a count (10) or share (1%) of those sent')
     .option('--parallel <n>', 'syncs running at once (syncs writing the same destination object run one after the other)', (v) => Number.parseInt(v, 10), 4)
@@ -55,6 +57,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       connect: () => connect(context, project),
       dryRun: options.dryRun,
       fullResync: options.fullResync,
+      force: options.force,
       maxRejected,
       sandbox: options.sandbox,
       parallel: options.parallel,
@@ -90,6 +93,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       sandbox: options.sandbox === true,
       dry_run: options.dryRun === true,
       full_resync: options.fullResync === true,
+      force: options.force === true,
       started_at: startedAt.toISOString(),
       finished_at: new Date().toISOString(),
       status: failed ? (failed === results.length ? 'error' : 'partial') : results.some((r) => r.status === 'partial') ? 'partial' : 'success',

@@ -23,6 +23,8 @@ export interface SyncCommandOptions {
   readonly connect: () => Promise<Connection>;
   readonly dryRun?: boolean;
   readonly fullResync?: boolean;
+  /** Lets plans past the removal guard (`max_removals`); input checks (freshness, model bounds) still apply. */
+  readonly force?: boolean;
   /** Overrides every sync's `max_rejected`. */
   readonly maxRejected?: Threshold;
   /** Send to the destinations' emulators (a running `tideline sandbox`'s, or ones started for the command). */
@@ -108,8 +110,8 @@ export class SyncCommand {
         throw new SyncLockedError(lockedMessage(error.message, this.wait), error.holder?.runId);
       }
     }
-    const { dryRun, fullResync, maxRejected, parallel } = this.options;
-    const results = await engine.runAll(syncs, { dryRun, fullResync, maxRejected, parallel, locks: this.#locks });
+    const { dryRun, fullResync, force, maxRejected, parallel } = this.options;
+    const results = await engine.runAll(syncs, { dryRun, fullResync, force, maxRejected, parallel, locks: this.#locks });
     return { results, sandbox: sandboxed && (await sandboxReport(sandboxed.running, sandboxed.external)) };
   }
 

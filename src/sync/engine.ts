@@ -93,6 +93,8 @@ export interface EngineOptions {
 export interface SyncRunOptions {
   readonly dryRun?: boolean;
   readonly fullResync?: boolean;
+  /** Lets plans past the removal guard (`max_removals`). */
+  readonly force?: boolean;
   /** Overrides every sync's `max_rejected`. */
   readonly maxRejected?: Threshold;
   /** Locks taken beforehand by `SyncEngine.lock`; the run uses its lease (and run id) instead of taking one. */
@@ -172,6 +174,7 @@ export class SyncEngine {
       locks: runOptions.locks,
       leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
       fullResync: runOptions.fullResync === true,
+      force: runOptions.force === true,
       maxRejected: runOptions.maxRejected,
       sandbox: options.sandbox === true,
       journal: options.journal,

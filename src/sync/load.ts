@@ -305,10 +305,8 @@ function makeSync(
     error('bad-option', `destination "${destination.name}" takes at most ${limits.maxBatchRecords} records per request`, 'options', 'batch_size');
     ok = false;
   }
-  if (parsed.options.max_deletes !== undefined && parsed.mode !== 'mirror' && (item as { options?: { max_deletes?: unknown } }).options?.max_deletes !== undefined) {
-    error('bad-option', '`max_deletes` guards mirror syncs only (other modes never delete)', 'options', 'max_deletes');
-    ok = false;
-  }
+  const options = removalOptions(item, parsed.options, parsed.mode, file, at, problems);
+  if (!options) ok = false;
   const shape = { object: parsed.object, mode: parsed.mode, keyField: keyField.name, fields: fields.map((f) => f.name) };
   for (const problem of type.checkSync?.(destination.config, shape, { targets: context.targets }) ?? []) {
     // A destination sees the mapped fields by name only: a problem at ['fields', name] is about the name, a key; one
@@ -335,9 +333,34 @@ function makeSync(
     mode: parsed.mode,
     key: keyField,
     fields,
-    options: parsed.options,
+    options: options ?? parsed.options,
     origin,
   };
+}
+
+/**
+ * `max_removals` as written, or `max_deletes`, its former name, which mirror syncs written before the guard covered
+ * audiences still carry: read with a warning so that they load. Either, written on a sync that never removes
+ * anything, is an error rather than a setting silently ignored.
+ */
+function removalOptions(item: unknown, options: SyncOptions, mode: SyncMode, file: YamlFile, at: (...rel: FieldPath) => FieldPath, problems: Problems): SyncOptions | undefined {
+  const written = item && typeof item === 'object' ? (item as { options?: unknown }).options : undefined;
+  const has = (key: string) => written !== null && typeof written === 'object' && Object.hasOwn(written, key);
+  const removes = mode === 'mirror' || mode === 'audience';
+  let ok = true;
+  for (const key of ['max_removals', 'max_deletes'].filter(has)) {
+    if (removes) continue;
+    problems.error('bad-option', `\`${key}\` guards mirror and audience syncs only (mode ${mode} never removes anything)`, file.locateKey(at('options', key)), at('options', key));
+    ok = false;
+  }
+  if (!ok) return undefined;
+  if (!has('max_deletes')) return options;
+  if (has('max_removals')) {
+    problems.error('bad-option', '`max_deletes` is the former name of `max_removals`: keep only `max_removals`', file.locateKey(at('options', 'max_deletes')), at('options', 'max_deletes'));
+    return undefined;
+  }
+  problems.warning('deprecated', '`max_deletes` is now `max_removals` (it guards audience syncs too): rename it', file.locateKey(at('options', 'max_deletes')), at('options', 'max_deletes'));
+  return { ...options, max_removals: options.max_deletes ?? options.max_removals };
 }
 
 function normaliseTransforms(names: readonly string[]): TransformName[] {

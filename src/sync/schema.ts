@@ -71,7 +71,12 @@ export const syncOptionsSchema = z.strictObject({
   batch_size: z.number().int().min(1).optional().describe("Records per request, at most the destination's limit."),
   concurrency: z.number().int().min(1).max(64).optional().describe("Requests in flight at once for this sync, at most the destination's."),
   schedule: z.string().min(1).optional().describe('When this sync should run (cron text), for the scheduler that runs Tideline; Tideline only reports it.'),
-  max_deletes: thresholdSchema.default('10%').describe('mirror: most deletions one run may send (a count or a share of the records synced before); more aborts the run.'),
+  max_removals: thresholdSchema
+    .default('10%')
+    .describe(
+      "mirror and audience: most records one run may remove from the destination (deletions, members leaving): a count (`100`) or a share of the records the destination held after the previous run (`'10%'`, rounded up). A share never refuses 10 removals or fewer, so a small audience's everyday churn goes through, except a run that would remove every record (two or more: an emptied model, a condition nobody meets any more), which a share below 100% always refuses. A refused run sends nothing and exits 1; `tideline sync --force` lets it through once.",
+    ),
+  max_deletes: thresholdSchema.optional().describe('Deprecated: the former name of `max_removals`, read for mirror syncs (with a warning).'),
   max_rejected: thresholdSchema.optional().describe('Rejected records above which the sync counts as failed (exit 1); unset, rejections are reported only.'),
   create_missing_fields: z.boolean().default(false).describe('`tideline validate --remote` creates mapped fields the destination lacks (where its API allows: HubSpot properties, Brevo attributes) instead of reporting them.'),
 });

@@ -195,7 +195,7 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
     });
 
     check('mirror-delete', async () => {
-      const { env, harness, object } = await setup(rowsOf(20), 'mirror', {}, {}, { max_deletes: '50%' });
+      const { env, harness, object } = await setup(rowsOf(20), 'mirror', {}, {}, { max_removals: '50%' });
       await harness.sync('s');
       const kept = rowsOf(15);
       await harness.setRows(kept);
@@ -203,11 +203,11 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
       expect(result.counts.removed).toBe(5);
       expect(result.status).toBe('success');
       expect(await env.records(object)).toEqual(want(kept));
-      // Beyond max_deletes the run aborts before sending anything.
+      // Beyond max_removals (13 of 15: more than 50%, and more than the floor of 10) the run aborts before sending anything.
       await harness.setRows(rowsOf(2));
       const guarded = await harness.sync('s');
       expect(guarded.status).toBe('failed');
-      expect(guarded.error).toMatch(/max_deletes/);
+      expect(guarded.error).toMatch(/would remove 13 of the 15 records .*max_removals.*--force/);
       expect(guarded.requests).toBe(0);
       expect(await env.records(object)).toEqual(want(kept));
     });

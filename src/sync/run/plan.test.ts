@@ -1,23 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCounts } from '../planner.js';
-import { toSend, tooManyDeletes } from './plan.js';
+import { REMOVAL_FLOOR, toSend, tooManyRemovals } from './plan.js';
 
-describe('the delete guard of mirror mode', () => {
-  it('allows up to max_deletes, a count or a share of the snapshot rounded up', () => {
-    expect(tooManyDeletes(10, '10%', 100)).toBeUndefined();
-    expect(tooManyDeletes(1, '10%', 4)).toBeUndefined();
-    expect(tooManyDeletes(3, 3, 5)).toBeUndefined();
-    expect(tooManyDeletes(1, '0.5%', 101)).toBeUndefined();
+describe('the removal guard of mirror and audience syncs', () => {
+  it('a count allows exactly that many removals', () => {
+    expect(tooManyRemovals(3, 3, 5)).toBeUndefined();
+    expect(tooManyRemovals(4, 3, 5)?.why).toBe('more than max_removals allows (3)');
+    expect(tooManyRemovals(1, 0, 1000)?.why).toBe('more than max_removals allows (0)');
+    // A count is the user's own number: removing everything within it is allowed.
+    expect(tooManyRemovals(5, 100, 5)).toBeUndefined();
   });
 
-  it('refuses more, naming the count, the limit and what to do', () => {
-    expect(tooManyDeletes(11, '10%', 100)).toBe(
-      'mirror would delete 11 records, more than max_deletes allows (10); nothing was sent. If the model is right, raise options.max_deletes for this run or run with --full-resync after checking',
-    );
-    expect(tooManyDeletes(2, '10%', 4)).toMatch(/^mirror would delete 2 records, more than max_deletes allows \(1\)/);
-    expect(tooManyDeletes(1, 0, 1000)).toMatch(/allows \(0\)/);
-    // An empty snapshot allows no deletion by share, whatever the share.
-    expect(tooManyDeletes(1, '100%', 0)).toMatch(/allows \(0\)/);
+  it('a share allows its part of the snapshot, rounded up, and never fewer than the floor', () => {
+    expect(REMOVAL_FLOOR).toBe(10);
+    expect(tooManyRemovals(100, '10%', 1000)).toBeUndefined();
+    expect(tooManyRemovals(101, '10%', 1000)?.why).toMatch(/^more than max_removals allows \(10% of 1000 is 100; a share always allows 10\)$/);
+    expect(tooManyRemovals(11, '10%', 101)).toBeUndefined(); // 10% of 101 rounds up to 11
+    // A small audience's churn: 4 of 25 is 16%, within the floor.
+    expect(tooManyRemovals(4, '10%', 25)).toBeUndefined();
+    expect(tooManyRemovals(10, '10%', 25)).toBeUndefined();
+    expect(tooManyRemovals(11, '10%', 25)?.why).toMatch(/more than max_removals allows \(10% of 25 is 3/);
+  });
+
+  it('a share below 100% refuses removing every record of two or more, within the floor or not', () => {
+    expect(tooManyRemovals(21, '10%', 21)?.why).toBe('every record, which max_removals (10%) refuses');
+    expect(tooManyRemovals(2, '10%', 2)?.why).toBe('every record, which max_removals (10%) refuses');
+    expect(tooManyRemovals(2, '99%', 2)).toBeDefined();
+    // One member leaving a one-member audience, or a share of 100%, is allowed.
+    expect(tooManyRemovals(1, '10%', 1)).toBeUndefined();
+    expect(tooManyRemovals(21, '100%', 21)).toBeUndefined();
   });
 });
 

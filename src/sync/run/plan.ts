@@ -6,6 +6,7 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import { countsStatement, diffSelect, materialiseStatement, readCounts, type OpCounts } from '../planner.js';
 import type { Threshold } from '../schema.js';
+import type { Logger } from '../../log/logger.js';
 import { SyncFailure } from './failure.js';
 import { thresholdValue } from './threshold.js';
 
@@ -54,16 +55,40 @@ export async function rejectInvalidKeys(store: StateStore, sync: string, runId: 
   await store.connection.runAtomically(store.invalidKeyStatements(sync, runId, new Date()));
 }
 
-/** The delete guard of mirror mode: a plan deleting more than `max_deletes` allows fails before anything is sent. */
-export async function guardDeletes(store: StateStore, sync: SyncDef, counts: OpCounts): Promise<void> {
-  if (sync.mode !== 'mirror' || counts.removed === 0) return;
-  const refusal = tooManyDeletes(counts.removed, sync.options.max_deletes, await store.snapshotSize(sync.name));
-  if (refusal) throw new SyncFailure(refusal);
+/**
+ * Removals a share of `max_removals` always lets through, whatever the size of the snapshot: a small audience's
+ * everyday churn (3 of 25 leaving is 12%) must not stop its sync, while a broken upstream removes far more.
+ */
+export const REMOVAL_FLOOR = 10;
+
+/**
+ * The removal guard of mirror and audience syncs: a plan removing more than `max_removals` allows fails before
+ * anything is sent, unless the command was run with `--force` (then it is logged and goes on).
+ */
+export async function guardRemovals(store: StateStore, sync: SyncDef, counts: OpCounts, force: boolean, log: Logger): Promise<void> {
+  if ((sync.mode !== 'mirror' && sync.mode !== 'audience') || counts.removed === 0) return;
+  const held = await store.snapshotSize(sync.name);
+  const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held);
+  if (!refusal) return;
+  if (force) {
+    log.warn({ removed: counts.removed, held }, `${sync.name}: --force: removing ${counts.removed} of ${held} records past max_removals (${refusal.limit})`);
+    return;
+  }
+  throw new SyncFailure(
+    `sync ${sync.name} would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; nothing was sent. ` +
+      `Check the model ${sync.model}${sync.audience ? ` (audience ${sync.audience.name})` : ''}; if the removals are right, run \`tideline sync --select ${sync.name} --force\` once or raise options.max_removals`,
+  );
 }
 
-/** Why a mirror plan deleting `removed` of a snapshot of `snapshotSize` records may not run, or undefined when it may. */
-export function tooManyDeletes(removed: number, maxDeletes: Threshold, snapshotSize: number): string | undefined {
-  const allowed = thresholdValue(maxDeletes, snapshotSize);
-  if (removed <= allowed) return undefined;
-  return `mirror would delete ${removed} records, more than max_deletes allows (${allowed}); nothing was sent. If the model is right, raise options.max_deletes for this run or run with --full-resync after checking`;
+/** Why removing `removed` of a snapshot of `held` records is refused under `max`, or undefined when it is allowed. */
+export function tooManyRemovals(removed: number, max: Threshold, held: number): { why: string; limit: string } | undefined {
+  if (typeof max === 'number') {
+    return removed > max ? { why: `more than max_removals allows (${max})`, limit: String(max) } : undefined;
+  }
+  const share = Number(max.slice(0, -1));
+  const allowed = Math.max(thresholdValue(max, held), REMOVAL_FLOOR);
+  const limit = `${max} of ${held}, at least ${REMOVAL_FLOOR}`;
+  if (share < 100 && removed >= held && held >= 2) return { why: `every record, which max_removals (${max}) refuses`, limit };
+  if (removed > allowed) return { why: `more than max_removals allows (${max} of ${held} is ${thresholdValue(max, held)}; a share always allows ${REMOVAL_FLOOR})`, limit };
+  return undefined;
 }

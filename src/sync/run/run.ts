@@ -16,7 +16,7 @@ import type { Threshold } from '../schema.js';
 import { SyncFailure } from './failure.js';
 import { takeRunLock, type RunLock } from './lock.js';
 import { deliverCurrentList } from './current.js';
-import { guardDeletes, modelColumns, planChanges, rejectInvalidKeys, toSend, type ModelTable } from './plan.js';
+import { guardRemovals, modelColumns, planChanges, rejectInvalidKeys, toSend, type ModelTable } from './plan.js';
 import { endStatus, runRecord, tooManyRejections, type RunTally } from './record.js';
 import { recover } from './recover.js';
 import { checkWithRetries, destinationContext, effectiveLimits, RunWarehouses, Sending, type RateGates } from './send.js';
@@ -38,6 +38,8 @@ export interface RunInputs {
   readonly locks: LockSet | undefined;
   readonly leaseMs: number;
   readonly fullResync: boolean;
+  /** `--force`: a plan removing more than `max_removals` allows runs anyway (logged). */
+  readonly force: boolean;
   /** Overrides the sync's `max_rejected`. */
   readonly maxRejected: Threshold | undefined;
   /** The run sends to the sandbox's emulators: hints name `--sandbox`. */
@@ -114,7 +116,7 @@ class SyncRun {
     const { total } = plan;
     this.#progress('planned', total);
     log.info({ ...plan.counts, runId }, `${sync.name}: ${total} to send (${plan.counts.added} added, ${plan.counts.changed} changed, ${plan.counts.removed} removed)`);
-    await guardDeletes(store, sync, plan.counts);
+    await guardRemovals(store, sync, plan.counts, this.inputs.force, log);
 
     // Record: the run is in `sync_runs` before anything is sent.
     await store.insertRun(this.#record('running'));
