@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Analysis } from '../project/analyse.js';
 import { owningModel, type Project } from '../project/loader.js';
 import { describeFailure, WarehouseError, type Connection } from '../warehouses/connection.js';
+import { boundsProblem, countTable, InputChecks } from './checks.js';
 import { modelScript, countRows, type ModelScript } from './script.js';
 
 export type ModelStatus = 'success' | 'error' | 'skipped';
@@ -75,6 +76,7 @@ async function buildSelected(project: Project, connection: Connection, analysis:
   const log = options.logger;
   const failed = new Set<string>();
   const results: ModelResult[] = [];
+  const inputs = new InputChecks(project, connection, log);
   for (const [index, name] of selected.entries()) {
     const model = project.models.get(name)!;
     const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false });
@@ -88,7 +90,14 @@ async function buildSelected(project: Project, connection: Connection, analysis:
       result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${blocking.join(', ')}`, summary: null };
       log.warn({ model: name, inputs: blocking }, `skipped ${name}: its input failed`);
     } else {
-      result = await buildModel(project, connection, compiled, log);
+      // A source past its error_after keeps the models reading it from building, and their dependents through them.
+      const stale = (await inputs.staleSources(model.inputs.map((i) => i.relation))).join('; ');
+      if (stale) {
+        log.error({ model: name }, `not building ${name}: ${stale}; its previous table stays in place`);
+        result = { model: name, kind: model.kind.kind, status: 'error', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: stale, summary: null };
+      } else {
+        result = await buildModel(project, connection, compiled, log);
+      }
       if (result.status === 'error') failed.add(name);
     }
     results.push(result);
@@ -136,6 +145,14 @@ async function buildAndSwap(project: Project, connection: Connection, compiled: 
   await runSteps({ io: hostIO(connection), model: compiled.model.name, log, fullRefresh: compiled.fullRefresh, rounds }, compiled.plan.steps);
   const counted = await connection.query(countRows(project, compiled.build));
   const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
+  // The bounds are checked while the previous table is still the visible one: a build outside them fails here, and
+  // the failure's clean-up (a rollback, or dropping the work tables) leaves that table as it was. Its row count is
+  // the previous build's, which `max_change` compares with: no state of its own to keep.
+  if (compiled.model.checks) {
+    const previous = await countTable(connection, compiled.table);
+    const problem = boundsProblem(compiled.model, rows, previous);
+    if (problem) throw new Error(`${problem}; ${previous === undefined ? 'no table was created' : 'the previous table stays in place'}`);
+  }
   // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
   // transactional (a savepoint inside a build's transaction); otherwise each replace is atomic and a failure part-way
   // leaves the model's table as it was.

@@ -45,6 +45,7 @@ export function analyseWithSources(
 ): Analysis {
   const d = project.target.dialect;
   const columns = new Map<string, readonly OutputColumn[] | undefined>(sourceColumns);
+  for (const source of project.sources.values()) checkFreshnessColumn(source, columns.get(source.name), d.identifierKey.bind(d), problems);
 
   for (const name of project.order) {
     const model = project.models.get(name)!;
@@ -79,6 +80,19 @@ export function analyseWithSources(
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   problems.throwIfErrors();
   return { columns, online };
+}
+
+/** A source's `freshness.loaded_at` must be one of its columns, holding a timestamp or a date. */
+function checkFreshnessColumn(source: SourceDef, available: readonly OutputColumn[] | undefined, key: (name: string) => string, problems: Problems): void {
+  const column = source.freshness?.loaded_at;
+  if (column === undefined || !available) return;
+  const at = [...source.origin.path, 'freshness', 'loaded_at'];
+  const found = available.find((c) => key(c.name) === key(column));
+  if (!found) {
+    problems.error('unknown-column', `unknown column "${column}" in source "${source.name}"${didYouMean(column, available.map((c) => c.name))}`, locate(source.origin, ['freshness', 'loaded_at']), at);
+  } else if (found.type !== undefined && found.type !== 'timestamp' && found.type !== 'date') {
+    problems.error('bad-type', `column "${column}" of source "${source.name}" is ${found.type}: freshness needs a timestamp or a date`, locate(source.origin, ['freshness', 'loaded_at']), at);
+  }
 }
 
 async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {

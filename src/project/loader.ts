@@ -12,7 +12,7 @@ import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.j
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
-import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type ProjectFile } from './schema.js';
+import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
 import { YamlFile } from './yaml-file.js';
@@ -36,6 +36,8 @@ export interface SourceDef {
   readonly table: TableRef | undefined;
   /** A file read in place: the path as written (relative to the root), its format, and how to read a CSV file. */
   readonly file: FileSource | undefined;
+  /** How recent its rows must be (see `freshness` in YAML). */
+  readonly freshness: Freshness | undefined;
   readonly origin: Origin;
 }
 
@@ -56,6 +58,8 @@ export interface ModelDef {
   readonly tags: readonly string[];
   readonly enabled: boolean;
   readonly inputs: readonly InputRef[];
+  /** Row-count bounds (see `checks` in YAML). */
+  readonly checks: ModelChecks | undefined;
   readonly origin: Origin;
 }
 
@@ -403,7 +407,7 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
       : typeof source.table === 'string'
         ? parseTableName(source.table)
         : source.table;
-  return { name: source.name, description: source.description, tags: source.tags, table, file, origin };
+  return { name: source.name, description: source.description, tags: source.tags, table, file, freshness: source.freshness, origin };
 }
 
 export function parseTableName(text: string): TableRef {
@@ -432,12 +436,12 @@ function makeModel(item: unknown, origin: Origin, kinds: readonly RegisteredKind
   if (!valid) return undefined;
   // Then each part by its own schema, typed: the common fields here, the kind's own into its spec, which only the kind
   // can read.
-  const { name, description, tags, enabled } = modelCommonSchema.parse(valid);
+  const { name, description, tags, enabled, checks } = modelCommonSchema.parse(valid);
   const written: object = item !== null && typeof item === 'object' ? item : {};
   const fields = Object.fromEntries(Object.entries(written).filter(([key]) => !Object.hasOwn(modelCommonShape, key)));
   const spec = kind.parse(fields, (schema, data) => validateAt(schema, data, file, path, problems));
   if (!spec) return undefined;
-  return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), origin };
+  return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), checks, origin };
 }
 
 /** The common fields of a model item, the kind's own left out. */

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
+import { ageBefore, ageSchema } from '../expressions/age.js';
+import { percentSchema } from '../expressions/durations.js';
 import { objectName } from './names.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
@@ -38,6 +40,24 @@ const tableRefSchema = z.union([
 
 export const fileTypeSchema = z.enum(['string', 'integer', 'float', 'decimal', 'boolean', 'date', 'timestamp']);
 
+/** How recent a source's rows must be, by the latest value of a load-time column. */
+export const freshnessSchema = z
+  .strictObject({
+    loaded_at: z.string().min(1).describe('The column holding when each row was loaded or last changed (a timestamp or a date); its latest value is the age of the source.'),
+    warn_after: ageSchema.optional().describe('Older than this (`6 hours`, `1 day`), `tideline run` and `tideline sync` log a warning and go on.'),
+    error_after: ageSchema
+      .optional()
+      .describe('Older than this, or without any row, the models reading the source are not built (`tideline run`) and the syncs downstream of it send nothing (`tideline sync`): exit 1, naming the source.'),
+  })
+  .superRefine((value, ctx) => {
+    if (value.warn_after === undefined && value.error_after === undefined) ctx.addIssue({ code: 'custom', message: 'give `warn_after`, `error_after` or both' });
+    const now = new Date(Date.UTC(2000, 0, 31));
+    if (value.warn_after && value.error_after && ageBefore(now, value.warn_after) <= ageBefore(now, value.error_after)) {
+      ctx.addIssue({ code: 'custom', path: ['warn_after'], message: `warn_after (${value.warn_after.text}) must be shorter than error_after (${value.error_after.text})` });
+    }
+  });
+export type Freshness = z.infer<typeof freshnessSchema>;
+
 /** A source: a table that already exists in the warehouse, or (DuckDB) a local CSV/Parquet file read in place. */
 export const sourceSchema = z.strictObject({
   name: objectName,
@@ -55,8 +75,23 @@ export const sourceSchema = z.strictObject({
     .describe(
       'CSV only. When false, a broken line (too many or too few columns, a value not of its column\'s type) is skipped, and `tideline run` reports it as `file:line` and reason, counts it in its summary and in run_results.json; when true, a file with a broken line is a configuration error naming the first one, and nothing runs.',
     ),
+  freshness: freshnessSchema
+    .optional()
+    .describe('How recent the rows must be: checked before building the models that read the source and before syncing anything downstream of it.'),
 });
 export type SourceFileEntry = z.infer<typeof sourceSchema>;
+
+/** Bounds a model's table must keep to, checked before a build replaces the previous one and before a sync plans. */
+export const modelChecksSchema = z
+  .strictObject({
+    min_rows: z.number().int().min(0).optional().describe('Fewest rows the table may have (`1`: never empty).'),
+    max_rows: z.number().int().min(0).optional().describe('Most rows the table may have.'),
+    max_change: percentSchema
+      .optional()
+      .describe("Largest change of row count from the previous build, up or down, as a share of it (`'50%'`); not checked on a first build or after an empty one."),
+  })
+  .refine((c) => c.min_rows === undefined || c.max_rows === undefined || c.min_rows <= c.max_rows, { message: 'min_rows must not exceed max_rows', path: ['min_rows'] });
+export type ModelChecks = z.infer<typeof modelChecksSchema>;
 
 /** The fields every model has, whatever its kind. */
 export const modelCommonShape = {
@@ -65,6 +100,9 @@ export const modelCommonShape = {
   description: z.string().optional().describe('Free text for readers.'),
   tags: z.array(z.string().min(1)).default([]).describe('Labels for selection (`--select tag:NAME`).'),
   enabled: z.boolean().default(true).describe('`false` keeps the model in the project but skips building it.'),
+  checks: modelChecksSchema
+    .optional()
+    .describe('Row-count bounds: a build outside them fails and leaves the previous table in place (`tideline run`, exit 1); a sync of this model, or of any model built from it, sends nothing while its table is outside `min_rows`/`max_rows`.'),
 };
 
 /** A file under paths.models: sources and models, each a list. */

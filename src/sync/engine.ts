@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { FieldValue } from '../../destinations/destination.js';
 import type { Logger } from '../log/logger.js';
+import { InputChecks } from '../pipeline/checks.js';
 import type { Project } from '../project/loader.js';
 import { acquireLocks, type LockSet } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
@@ -110,10 +111,12 @@ export class SyncEngine {
   readonly store: StateStore;
   readonly #connection: Connection;
   readonly #gates = new RateGates();
+  readonly #inputs: InputChecks;
 
   constructor(private readonly options: EngineOptions) {
     this.#connection = serialConnection(options.connection);
     this.store = new StateStore(this.#connection, options.stateSchema ?? options.project.target.stateSchema);
+    this.#inputs = new InputChecks(options.project, this.#connection, options.logger);
   }
 
   /** What a sync would do, read-only: counts per op and masked samples. */
@@ -153,6 +156,10 @@ export class SyncEngine {
     const seconds = () => Math.round(performance.now() - started) / 1000;
     const empty = { settled: 0, accepted: 0, rejected: 0, requests: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0, recovered: 0, details: null };
     if (!sync.enabled) return { ...base, ...empty, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error: 'disabled (enabled: false)' };
+    // Before anything is planned: a stale source upstream, or a model out of its bounds, stops this sync (a dry run
+    // too, which is meant to show what would go wrong). `--force` does not pass these: it answers for removals only.
+    const blocked = await this.#inputs.blocking(sync.model);
+    if (blocked) return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: `${blocked}; nothing was sent` };
     if (runOptions.dryRun) {
       try {
         const preview = await this.plan(sync, 0);
