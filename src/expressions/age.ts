@@ -45,13 +45,21 @@ export function ageBefore(now: Date, age: Age): Date {
       at.setUTCDate(at.getUTCDate() - 7 * age.amount);
       break;
     case 'month':
-      at.setUTCMonth(at.getUTCMonth() - age.amount);
-      break;
+      return monthsBefore(at, age.amount);
     case 'year':
-      at.setUTCFullYear(at.getUTCFullYear() - age.amount);
-      break;
+      return monthsBefore(at, 12 * age.amount);
   }
   return at;
+}
+
+/** `months` calendar months before `at`, the day kept where the month has it and clamped to its last day otherwise (as SQL does). */
+function monthsBefore(at: Date, months: number): Date {
+  const target = new Date(at.getTime());
+  target.setUTCDate(1);
+  target.setUTCMonth(target.getUTCMonth() - months);
+  const last = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(at.getUTCDate(), last));
+  return target;
 }
 
 /** An elapsed time in words, in the largest unit that reads well: `45 minutes`, `30 hours`, `6 days`. */

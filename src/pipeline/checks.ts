@@ -3,7 +3,7 @@ import { sql } from '../dialects/sql.js';
 import { ageBefore, describeElapsed } from '../expressions/age.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Logger } from '../log/logger.js';
-import { owningModel, type ModelDef, type Project, type SourceDef } from '../project/loader.js';
+import type { ModelDef, Project, SourceDef } from '../project/loader.js';
 import { describeFailure, type Connection, type Value } from '../warehouses/connection.js';
 
 /** How recent a source is against its `freshness`: fresh, stale past `warn_after` (go on), or past `error_after` (stop). */
@@ -67,7 +67,7 @@ export async function countTable(connection: Connection, table: TableRef): Promi
  * Why a model's `rows` break its `checks`, or undefined when they keep to them. `previous` is the row count of the
  * table a build is about to replace (undefined on a first build, or where only the table as it stands is checked).
  */
-export function boundsProblem(model: ModelDef, rows: number, previous?: number): string | undefined {
+export function boundsProblem(model: Pick<ModelDef, 'name' | 'checks'>, rows: number, previous?: number): string | undefined {
   const checks = model.checks;
   if (!checks) return undefined;
   if (checks.min_rows !== undefined && rows < checks.min_rows) return `model ${model.name} has ${rows} rows, fewer than checks.min_rows (${checks.min_rows})`;
@@ -86,21 +86,24 @@ function round(n: number): string {
   return n >= 10 ? String(Math.round(n)) : n.toFixed(1).replace(/\.0$/, '');
 }
 
+/** What `upstreamOf` reads of a project: which relations are sources, what each model reads, whose companions are whose. */
+export interface Lineage {
+  readonly sources: ReadonlyMap<string, unknown>;
+  readonly models: ReadonlyMap<string, { readonly inputs: readonly { readonly relation: string }[] }>;
+  readonly companions: ReadonlyMap<string, { readonly model: string }>;
+}
+
 /** The sources and models a model reads, directly or through other models, the model itself included. */
-export function upstreamOf(project: Project, model: string): { sources: string[]; models: string[] } {
+export function upstreamOf(project: Lineage, model: string): { sources: string[]; models: string[] } {
   const sources = new Set<string>();
   const models = new Set<string>();
   const visit = (name: string) => {
-    if (models.has(name)) return;
     const def = project.models.get(name);
-    if (!def) return;
+    if (!def || models.has(name)) return;
     models.add(name);
-    for (const input of def.inputs) {
-      if (project.sources.has(input.relation)) sources.add(input.relation);
-      else {
-        const owner = owningModel(project, input.relation);
-        if (owner) visit(owner);
-      }
+    for (const { relation } of def.inputs) {
+      if (project.sources.has(relation)) sources.add(relation);
+      else visit(project.companions.get(relation)?.model ?? relation);
     }
   };
   visit(model);

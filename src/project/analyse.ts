@@ -82,7 +82,10 @@ export function analyseWithSources(
   return { columns, online };
 }
 
-/** A source's `freshness.loaded_at` must be one of its columns, holding a timestamp or a date. */
+/**
+ * A source's `freshness.loaded_at` must be one of its columns, holding a timestamp or a date, or text (a CSV export
+ * emptied down to its header has only text columns, and must read as stale rather than as a broken project).
+ */
 function checkFreshnessColumn(source: SourceDef, available: readonly OutputColumn[] | undefined, key: (name: string) => string, problems: Problems): void {
   const column = source.freshness?.loaded_at;
   if (column === undefined || !available) return;
@@ -90,7 +93,7 @@ function checkFreshnessColumn(source: SourceDef, available: readonly OutputColum
   const found = available.find((c) => key(c.name) === key(column));
   if (!found) {
     problems.error('unknown-column', `unknown column "${column}" in source "${source.name}"${didYouMean(column, available.map((c) => c.name))}`, locate(source.origin, ['freshness', 'loaded_at']), at);
-  } else if (found.type !== undefined && found.type !== 'timestamp' && found.type !== 'date') {
+  } else if (found.type !== undefined && found.type !== 'timestamp' && found.type !== 'date' && found.type !== 'string') {
     problems.error('bad-type', `column "${column}" of source "${source.name}" is ${found.type}: freshness needs a timestamp or a date`, locate(source.origin, ['freshness', 'loaded_at']), at);
   }
 }

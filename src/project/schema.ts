@@ -43,7 +43,7 @@ export const fileTypeSchema = z.enum(['string', 'integer', 'float', 'decimal', '
 /** How recent a source's rows must be, by the latest value of a load-time column. */
 export const freshnessSchema = z
   .strictObject({
-    loaded_at: z.string().min(1).describe('The column holding when each row was loaded or last changed (a timestamp or a date); its latest value is the age of the source.'),
+    loaded_at: z.string().min(1).describe('The column holding when each row was loaded or last changed (a timestamp, a date, or ISO-8601 text); its latest value is the age of the source.'),
     warn_after: ageSchema.optional().describe('Older than this (`6 hours`, `1 day`), `tideline run` and `tideline sync` log a warning and go on.'),
     error_after: ageSchema
       .optional()

@@ -12,7 +12,7 @@ import type { DestinationDef, SyncDef } from './load.js';
 import { maskRecord } from './mask.js';
 import { diffSelect, emptyCounts, previewStatement, type DiffOp, type OpCounts } from './planner.js';
 import { DEFAULT_LEASE_MS, type LockWaitOptions } from './run/lock.js';
-import { modelColumns } from './run/plan.js';
+import { modelColumns, removalRefusal } from './run/plan.js';
 import { endStatus } from './run/record.js';
 import { executeRun } from './run/run.js';
 import { RateGates } from './run/send.js';
@@ -163,6 +163,9 @@ export class SyncEngine {
     if (runOptions.dryRun) {
       try {
         const preview = await this.plan(sync, 0);
+        // What the real run would refuse, the dry run reports as a failure: it is there to show what would go wrong.
+        const refusal = runOptions.force ? undefined : await removalRefusal(this.store, sync, preview.counts);
+        if (refusal) return { ...base, ...empty, runId: null, status: 'failed', counts: preview.counts, seconds: seconds(), error: refusal.message.replace('nothing was sent', 'the run would send nothing') };
         return { ...base, ...empty, runId: null, status: 'dry_run', counts: preview.counts, seconds: seconds(), error: null };
       } catch (error) {
         return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: describeFailure(error) };

@@ -207,7 +207,7 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
       await harness.setRows(rowsOf(2));
       const guarded = await harness.sync('s');
       expect(guarded.status).toBe('failed');
-      expect(guarded.error).toMatch(/would remove 13 of the 15 records .*max_removals.*--force/);
+      expect(guarded.error).toMatch(/^would remove 13 of the 15 records .*max_removals.*--force/);
       expect(guarded.requests).toBe(0);
       expect(await env.records(object)).toEqual(want(kept));
     });

@@ -66,18 +66,22 @@ export const REMOVAL_FLOOR = 10;
  * anything is sent, unless the command was run with `--force` (then it is logged and goes on).
  */
 export async function guardRemovals(store: StateStore, sync: SyncDef, counts: OpCounts, force: boolean, log: Logger): Promise<void> {
-  if ((sync.mode !== 'mirror' && sync.mode !== 'audience') || counts.removed === 0) return;
-  const held = await store.snapshotSize(sync.name);
-  const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held);
+  const refusal = await removalRefusal(store, sync, counts);
   if (!refusal) return;
-  if (force) {
-    log.warn({ removed: counts.removed, held }, `${sync.name}: --force: removing ${counts.removed} of ${held} records past max_removals (${refusal.limit})`);
-    return;
-  }
-  throw new SyncFailure(
-    `sync ${sync.name} would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; nothing was sent. ` +
-      `Check the model ${sync.model}${sync.audience ? ` (audience ${sync.audience.name})` : ''}; if the removals are right, run \`tideline sync --select ${sync.name} --force\` once or raise options.max_removals`,
-  );
+  if (!force) throw new SyncFailure(refusal.message);
+  log.warn({ removed: counts.removed, held: refusal.held }, `${sync.name}: --force: removing ${counts.removed} of ${refusal.held} records past max_removals (${refusal.limit})`);
+}
+
+/** Why a plan with these counts may not run under the sync's `max_removals` (and how to proceed), or undefined. */
+export async function removalRefusal(store: StateStore, sync: SyncDef, counts: OpCounts): Promise<{ message: string; held: number; limit: string } | undefined> {
+  if ((sync.mode !== 'mirror' && sync.mode !== 'audience') || counts.removed === 0) return undefined;
+  const held = (await store.exists(store.snapshot(sync.name))) ? await store.snapshotSize(sync.name) : 0;
+  const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held);
+  if (!refusal) return undefined;
+  const message =
+    `would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; nothing was sent. ` +
+    `Check the model ${sync.model}${sync.audience ? ` (audience ${sync.audience.name})` : ''}; if the removals are right, run \`tideline sync --select ${sync.name} --force\` once or raise options.max_removals`;
+  return { message, held, limit: refusal.limit };
 }
 
 /** Why removing `removed` of a snapshot of `held` records is refused under `max`, or undefined when it is allowed. */
