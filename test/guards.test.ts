@@ -140,7 +140,7 @@ describe.each(setups)('guards of run and sync ($name)', (setup) => {
     const requests = receiver.requests;
     const refused = await cli('sync');
     expect(refused.code, refused.stderr).toBe(1);
-    expect(refused.stderr).toContain('loyal_list failed: would remove 21 of the 21 records hook/loyal holds, every record, which max_removals (10%) refuses; nothing was sent');
+    expect(refused.stderr).toContain('loyal_list failed: would remove 21 of the 21 records hook/loyal holds, every record, leaving it empty, which max_removals (10%) refuses; nothing was sent');
     expect(refused.stderr).toContain('tideline sync --select loyal_list --force');
     expect(receiver.requests).toBe(requests);
     expect(held()).toEqual(LOYAL);

@@ -74,7 +74,7 @@ export const syncOptionsSchema = z.strictObject({
   max_removals: thresholdSchema
     .default('10%')
     .describe(
-      "mirror and audience: most records one run may remove from the destination (deletions, members leaving): a count (`100`) or a share of the records the destination held after the previous run (`'10%'`, rounded up). A share never refuses 10 removals or fewer, so a small audience's everyday churn goes through, except a run that would remove every record (two or more: an emptied model, a condition nobody meets any more), which a share below 100% always refuses. A refused run sends nothing and exits 1; `tideline sync --force` lets it through once.",
+      "mirror and audience: most records one run may remove from the destination (deletions, members leaving): a count (`100`) or a share of the records the destination held after the previous run (`'10%'`, rounded up). A share never refuses 10 removals or fewer, so a small audience's everyday churn goes through, except a run that would leave the destination empty (removing every record of two or more and adding none: an emptied model, a condition nobody meets any more), which a share below 100% always refuses. A refused run sends nothing and exits 1; `tideline sync --force` lets it through once.",
     ),
   max_deletes: thresholdSchema.optional().describe('Deprecated: the former name of `max_removals`, read for mirror syncs (with a warning).'),
   max_rejected: thresholdSchema.optional().describe('Rejected records above which the sync counts as failed (exit 1); unset, rejections are reported only.'),

@@ -22,9 +22,12 @@ describe('the removal guard of mirror and audience syncs', () => {
     expect(tooManyRemovals(11, '10%', 25)?.why).toMatch(/more than max_removals allows \(10% of 25 is 3/);
   });
 
-  it('a share below 100% refuses removing every record of two or more, within the floor or not', () => {
-    expect(tooManyRemovals(21, '10%', 21)?.why).toBe('every record, which max_removals (10%) refuses');
-    expect(tooManyRemovals(2, '10%', 2)?.why).toBe('every record, which max_removals (10%) refuses');
+  it('a share below 100% refuses leaving the destination empty when it held two or more, within the floor or not', () => {
+    expect(tooManyRemovals(21, '10%', 21)?.why).toBe('every record, leaving it empty, which max_removals (10%) refuses');
+    expect(tooManyRemovals(2, '10%', 2)?.why).toBe('every record, leaving it empty, which max_removals (10%) refuses');
+    // Every member replaced by others: not emptied; within the floor it goes through, beyond it the share refuses.
+    expect(tooManyRemovals(2, '10%', 2, 2)).toBeUndefined();
+    expect(tooManyRemovals(21, '10%', 21, 21)?.why).toMatch(/^more than max_removals allows/);
     expect(tooManyRemovals(2, '99%', 2)).toBeDefined();
     // One member leaving a one-member audience, or a share of 100%, is allowed.
     expect(tooManyRemovals(1, '10%', 1)).toBeUndefined();

@@ -76,7 +76,7 @@ export async function guardRemovals(store: StateStore, sync: SyncDef, counts: Op
 export async function removalRefusal(store: StateStore, sync: SyncDef, counts: OpCounts): Promise<{ message: string; held: number; limit: string } | undefined> {
   if ((sync.mode !== 'mirror' && sync.mode !== 'audience') || counts.removed === 0) return undefined;
   const held = (await store.exists(store.snapshot(sync.name))) ? await store.snapshotSize(sync.name) : 0;
-  const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held);
+  const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held, counts.added);
   if (!refusal) return undefined;
   const message =
     `would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; nothing was sent. ` +
@@ -84,15 +84,19 @@ export async function removalRefusal(store: StateStore, sync: SyncDef, counts: O
   return { message, held, limit: refusal.limit };
 }
 
-/** Why removing `removed` of a snapshot of `held` records is refused under `max`, or undefined when it is allowed. */
-export function tooManyRemovals(removed: number, max: Threshold, held: number): { why: string; limit: string } | undefined {
+/**
+ * Why removing `removed` of a snapshot of `held` records (while adding `added`) is refused under `max`, or undefined
+ * when it is allowed. Within the floor, a share still refuses leaving the destination empty: that is what an emptied
+ * model looks like, whatever its size; a small audience whose members are all replaced is not emptied.
+ */
+export function tooManyRemovals(removed: number, max: Threshold, held: number, added = 0): { why: string; limit: string } | undefined {
   if (typeof max === 'number') {
     return removed > max ? { why: `more than max_removals allows (${max})`, limit: String(max) } : undefined;
   }
   const share = Number(max.slice(0, -1));
   const allowed = Math.max(thresholdValue(max, held), REMOVAL_FLOOR);
   const limit = `${max} of ${held}, at least ${REMOVAL_FLOOR}`;
-  if (share < 100 && removed >= held && held >= 2) return { why: `every record, which max_removals (${max}) refuses`, limit };
+  if (share < 100 && removed >= held && held >= 2 && added === 0) return { why: `every record, leaving it empty, which max_removals (${max}) refuses`, limit };
   if (removed > allowed) return { why: `more than max_removals allows (${max} of ${held} is ${thresholdValue(max, held)}; a share always allows ${REMOVAL_FLOOR})`, limit };
   return undefined;
 }
