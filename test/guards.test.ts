@@ -138,6 +138,9 @@ describe.each(setups)('guards of run and sync ($name)', (setup) => {
     writeModels({ where: '{ field: orders, gte: 100 }' });
     expect((await cli('run')).code).toBe(0);
     const requests = receiver.requests;
+    const dry = await cli('sync', '--dry-run');
+    expect(dry.code, dry.stderr).toBe(1);
+    expect(dry.stderr).toContain('loyal_list failed: would remove 21 of the 21 records hook/loyal holds, every record, leaving it empty, which max_removals (10%) refuses; the run would send nothing');
     const refused = await cli('sync');
     expect(refused.code, refused.stderr).toBe(1);
     expect(refused.stderr).toContain('loyal_list failed: would remove 21 of the 21 records hook/loyal holds, every record, leaving it empty, which max_removals (10%) refuses; nothing was sent');

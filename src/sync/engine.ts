@@ -164,8 +164,9 @@ export class SyncEngine {
       try {
         const preview = await this.plan(sync, 0);
         // What the real run would refuse, the dry run reports as a failure: it is there to show what would go wrong.
-        const refusal = runOptions.force ? undefined : await removalRefusal(this.store, sync, preview.counts);
-        if (refusal) return { ...base, ...empty, runId: null, status: 'failed', counts: preview.counts, seconds: seconds(), error: refusal.message.replace('nothing was sent', 'the run would send nothing') };
+        // (A full resync forgets the snapshot first, so it removes nothing.)
+        const refusal = runOptions.force || runOptions.fullResync ? undefined : await removalRefusal(this.store, sync, preview.counts, 'the run would send nothing');
+        if (refusal) return { ...base, ...empty, runId: null, status: 'failed', counts: preview.counts, seconds: seconds(), error: refusal.message };
         return { ...base, ...empty, runId: null, status: 'dry_run', counts: preview.counts, seconds: seconds(), error: null };
       } catch (error) {
         return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: describeFailure(error) };

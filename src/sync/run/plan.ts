@@ -72,14 +72,14 @@ export async function guardRemovals(store: StateStore, sync: SyncDef, counts: Op
   log.warn({ removed: counts.removed, held: refusal.held }, `${sync.name}: --force: removing ${counts.removed} of ${refusal.held} records past max_removals (${refusal.limit})`);
 }
 
-/** Why a plan with these counts may not run under the sync's `max_removals` (and how to proceed), or undefined. */
-export async function removalRefusal(store: StateStore, sync: SyncDef, counts: OpCounts): Promise<{ message: string; held: number; limit: string } | undefined> {
+/** Why a plan with these counts may not run under the sync's `max_removals` (what came of it, and how to proceed), or undefined. */
+export async function removalRefusal(store: StateStore, sync: SyncDef, counts: OpCounts, outcome = 'nothing was sent'): Promise<{ message: string; held: number; limit: string } | undefined> {
   if ((sync.mode !== 'mirror' && sync.mode !== 'audience') || counts.removed === 0) return undefined;
   const held = (await store.exists(store.snapshot(sync.name))) ? await store.snapshotSize(sync.name) : 0;
   const refusal = tooManyRemovals(counts.removed, sync.options.max_removals, held, counts.added);
   if (!refusal) return undefined;
   const message =
-    `would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; nothing was sent. ` +
+    `would remove ${counts.removed} of the ${held} records ${sync.destination.name}/${sync.object} holds, ${refusal.why}; ${outcome}. ` +
     `Check the model ${sync.model}${sync.audience ? ` (audience ${sync.audience.name})` : ''}; if the removals are right, run \`tideline sync --select ${sync.name} --force\` once or raise options.max_removals`;
   return { message, held, limit: refusal.limit };
 }
