@@ -46,7 +46,14 @@ const models = (source: string, options: { where?: string; customerChecks?: stri
   - name: raw_customers
     table: ${source}.customers
     freshness: { loaded_at: loaded_at, warn_after: 1 day, error_after: 2 days }
+  - name: raw_regions
+    table: ${source}.regions
 models:
+  - name: regions
+    kind: staging
+    from: raw_regions
+    columns:
+      region: { from: region, type: string }
   - name: customers
     kind: staging
     from: raw_customers
@@ -78,6 +85,12 @@ syncs:
     mode: audience
     key: customer_id
     fields: { orders: orders }
+  - name: region_list
+    model: regions
+    destination: hook
+    object: regions
+    mode: upsert
+    key: region
 `;
 
 describe.each(setups)('guards of run and sync ($name)', (setup) => {
@@ -125,6 +138,14 @@ describe.each(setups)('guards of run and sync ($name)', (setup) => {
     env = { HOOK_URL: receiver.url };
     root = tempProject({ 'tideline.yml': `name: guards\n${setup.tideline}`, 'models/m.yml': models(source), 'syncs/s.yml': SYNCS });
     await setRows(customers(30, new Date(Date.now() - HOUR)));
+    const connection = await openTarget(setup.target, { root });
+    try {
+      const regions: TableRef = { schema: source, name: 'regions' };
+      await connection.execute(connection.dialect.createTable(regions, [{ name: 'region', type: 'string' }]));
+      await connection.execute(sql`INSERT INTO ${connection.dialect.table(regions)} VALUES ('north'), ('south')`);
+    } finally {
+      await connection.close();
+    }
     const run = await cli('run');
     expect(run.code, run.stderr).toBe(0);
     const sync = await cli('sync');
@@ -148,7 +169,7 @@ describe.each(setups)('guards of run and sync ($name)', (setup) => {
     expect(receiver.requests).toBe(requests);
     expect(held()).toEqual(LOYAL);
     const results = JSON.parse(readFileSync(join(root, 'target/sync_results.json'), 'utf8')) as { status: string; results: { status: string; sent: number }[] };
-    expect(results).toMatchObject({ status: 'error', results: [{ status: 'failed', sent: 0 }] });
+    expect(results).toMatchObject({ status: 'partial', results: [{ status: 'failed', sent: 0 }, { status: 'success' }] });
 
     const forced = await cli('sync', '--force');
     expect(forced.code, forced.stderr).toBe(0);
@@ -205,6 +226,14 @@ describe.each(setups)('guards of run and sync ($name)', (setup) => {
     expect(sync.code, sync.stderr).toBe(1);
     expect(sync.stderr).toContain(`loyal_list failed: ${stale}; nothing was sent`);
     expect(receiver.requests).toBe(requests);
+    // A sync whose inputs are sound still runs: regions reads nothing stale.
+    const results = JSON.parse(readFileSync(join(root, 'target/sync_results.json'), 'utf8')) as { status: string; results: { sync: string; status: string }[] };
+    expect(results.status).toBe('partial');
+    expect(results.results.map((r) => [r.sync, r.status])).toEqual([
+      ['loyal_list', 'failed'],
+      ['region_list', 'success'],
+    ]);
+    expect([...receiver.records('regions').keys()].sort()).toEqual(['north', 'south']);
 
     await setRows(customers(30, new Date(Date.now() - 30 * HOUR)));
     const warned = await cli('run');
