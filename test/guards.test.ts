@@ -64,7 +64,6 @@ models:
   - name: segments
     kind: audiences
     customers: customers
-    as_of: '2026-06-30'
     audiences:
       - name: loyal
         channel: email
