@@ -53,7 +53,9 @@ describe('meta through the sync engine', () => {
       { name: 'city', type: 'string' },
     ] as const;
     const rows = Array.from({ length: 450 }, (_, i) => ({ id: i + 1, email: `m${i + 1}@example.com`, phone: `+33 6 12 ${String(10_000 + i).slice(1, 3)} ${String(10_000 + i).slice(3)}`, first_name: `Ann${String.fromCharCode(97 + (i % 26))}`, last_name: 'Lee', city: 'Lyon' }));
-    const { emulator, harness } = await setup(rows, {}, {}, { fields: { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', city: 'city' } }, columns);
+    // 400 of 450 members leave on purpose, far past the default max_removals.
+    const sync = { fields: { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', city: 'city' }, options: { max_removals: '100%' } };
+    const { emulator, harness } = await setup(rows, {}, {}, sync, columns);
     expect((await harness.sync('s')).accepted).toBe(450);
     await harness.setRows(rows.slice(0, 50));
     const removal = await harness.sync('s');

@@ -192,7 +192,8 @@ describe('salesforce campaign membership (audience mode)', () => {
   it('through the engine: 450 members go in requests of at most 200, leavers are removed, a second run sends nothing', async () => {
     emulator = await startSalesforceEmulator({ campaigns: [CAMPAIGN] });
     seed(people(449).map((p) => String(p.id)));
-    const sync = { name: 'campaign', model: 'people', destination: 'sf', object: `campaign:${CAMPAIGN}`, mode: 'audience', key: { from: 'id', field: 'External_Id__c' } };
+    // 50 of 450 members leave (11%): past the default max_removals of 10%, allowed here on purpose.
+    const sync = { name: 'campaign', model: 'people', destination: 'sf', object: `campaign:${CAMPAIGN}`, mode: 'audience', key: { from: 'id', field: 'External_Id__c' }, options: { max_removals: '20%' } };
     harness = await SyncHarness.start({ destinations: [destination()], syncs: [sync], rows: people(450) });
     const first = await harness.sync('campaign');
     expect(first).toMatchObject({ status: 'partial', accepted: 449, rejected: 1 });
