@@ -98,6 +98,21 @@ for (const engine of engines()) {
       ]);
     });
 
+    it("reads as of the warehouse's date when the project's vars.as_of is today", async () => {
+      const schema = uniqueSchema('q_today');
+      const root = tempProject({
+        'tideline.yml': `name: shop\nschema: ${schema}\nvars: { as_of: today }\ntargets:\n  test: ${JSON.stringify(engine.target)}\n`,
+        'models/report.yml': REPORT(raw).replace("    as_of: '2026-06-30'\n", ''),
+      });
+      const project = await loadProject({ projectDir: root });
+      const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger: createLogger({ level: 'silent' }) });
+      expect(results.map((r) => [r.model, r.status, r.error])).toEqual([['quality_report', 'success', null]]);
+      const today = await readReport(connection, connection.dialect, 'quality_report', reportTables({ schema, name: 'quality_report' }));
+      expect(today.asOf).toBe(new Date().toISOString().slice(0, 10));
+      expect(today.kpis.find((k) => k.kpi === 'email_completion')?.numerator).toBe(4);
+      await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(schema)} CASCADE`);
+    });
+
     it('shows the shares in the scorecard and the terminal report, labelled by their names', () => {
       const flagged = data.scorecard.filter((r) => r.subject === 'quality' && r.flagged).map((r) => r.kpi).sort();
       expect(flagged).toEqual(['address_completion', 'phone_completion']);
