@@ -640,13 +640,39 @@ interface Assignment {
 const HOUR = 3_600_000;
 
 /**
+ * The seeded draws of the extra generators below: each has a faker of its own (its seed offset from the shop's) and
+ * its own id sequences, so the rows it writes never shift those of the main generator.
+ */
+abstract class SeededExtras {
+  protected readonly faker: Faker;
+  private readonly seq = new Map<string, number>();
+
+  constructor(seed: number) {
+    this.faker = new Faker({ locale: [fr, en, base] });
+    this.faker.seed(seed);
+  }
+
+  protected chance(p: number): boolean {
+    return this.faker.number.float({ min: 0, max: 1 }) < p;
+  }
+
+  protected int(min: number, max: number): number {
+    return this.faker.number.int({ min, max });
+  }
+
+  protected next(prefix: string): string {
+    const n = (this.seq.get(prefix) ?? 0) + 1;
+    this.seq.set(prefix, n);
+    return `${prefix}${String(n).padStart(8, '0')}`;
+  }
+}
+
+/**
  * Writes the report's extra rows. The truth of the campaign goes to `campaign_truth`: the effect on the treated it
  * actually caused — extra orders for customers who would not have ordered in the window anyway (conversions), and
  * the revenue of every extra order — so a test can check that the measured uplift's interval contains it.
  */
-class ReportExtras {
-  private readonly faker: Faker;
-  private readonly seq = new Map<string, number>();
+class ReportExtras extends SeededExtras {
   private webOrders: number[] = [];
   private readonly assigned = new Set<string>();
   /** The latest assignment: a household member sharing its e-mail may still add orders to it. */
@@ -659,8 +685,7 @@ class ReportExtras {
     private readonly out: TableWriter,
     private readonly anchor: number,
   ) {
-    this.faker = new Faker({ locale: [fr, en, base] });
-    this.faker.seed(options.seed + 7919);
+    super(options.seed + 7919);
   }
 
   beginPerson(): void {
@@ -792,19 +817,6 @@ class ReportExtras {
     }
   }
 
-  private chance(p: number): boolean {
-    return this.faker.number.float({ min: 0, max: 1 }) < p;
-  }
-
-  private int(min: number, max: number): number {
-    return this.faker.number.int({ min, max });
-  }
-
-  private next(prefix: string): string {
-    const n = (this.seq.get(prefix) ?? 0) + 1;
-    this.seq.set(prefix, n);
-    return `${prefix}${String(n).padStart(8, '0')}`;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -820,17 +832,13 @@ const TICKET_TYPES = [
   { type: 'question', share: 0.2 },
 ] as const;
 
-class UseCaseExtras {
-  private readonly faker: Faker;
-  private readonly seq = new Map<string, number>();
-
+class UseCaseExtras extends SeededExtras {
   constructor(
     options: ShopOptions,
     private readonly out: TableWriter,
     private readonly anchor: number,
   ) {
-    this.faker = new Faker({ locale: [fr, en, base] });
-    this.faker.seed(options.seed + 15_485_863);
+    super(options.seed + 15_485_863);
   }
 
   async endPerson(p: Person, account: { since: number } | undefined, card: { since: number } | undefined, orders: readonly number[]): Promise<void> {
@@ -879,17 +887,4 @@ class UseCaseExtras {
     return to <= from ? from : from + Math.floor(this.faker.number.float({ min: 0, max: 1 }) * (to - from));
   }
 
-  private chance(p: number): boolean {
-    return this.faker.number.float({ min: 0, max: 1 }) < p;
-  }
-
-  private int(min: number, max: number): number {
-    return this.faker.number.int({ min, max });
-  }
-
-  private next(prefix: string): string {
-    const n = (this.seq.get(prefix) ?? 0) + 1;
-    this.seq.set(prefix, n);
-    return `${prefix}${String(n).padStart(8, '0')}`;
-  }
 }
