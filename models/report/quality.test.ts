@@ -9,6 +9,9 @@ import { runModels } from '../../src/pipeline/runner.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
+import { join } from 'node:path';
+import { modelScript } from '../../src/pipeline/script.js';
+import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
 import { readReport, reportTables, type ReportData } from './read.js';
 import { renderTerminal } from './terminal.js';
 
@@ -158,4 +161,23 @@ describe('report quality shares: configuration problems are located', () => {
     ]);
     expect(await problems('      from: profiles\n      shares: {}\n')).toEqual(['models[0].quality.shares: name at least one share']);
   });
+});
+
+describe('report quality shares: golden SQL', () => {
+  const targets = `targets:
+  duckdb: { type: duckdb }
+  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
+  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
+target: duckdb
+schema: analytics
+`;
+  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/report.yml': REPORT('raw') });
+  // The dialects no test executes; DuckDB and PostgreSQL build the same model above.
+  for (const dialect of GOLDEN_DIALECTS) {
+    it(dialect, async () => {
+      const project = await loadProject({ projectDir: root, target: dialect });
+      const analysis = analyseWithSources(project, new Map([['profiles', COLUMNS.map(([name, type]) => ({ name, type }))]]), true);
+      expectGolden(join(import.meta.dirname, '../../test/golden/report_quality', `${dialect}.sql`), modelScript(project, analysis, project.models.get('quality_report')!).script);
+    });
+  }
 });
