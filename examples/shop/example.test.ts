@@ -60,6 +60,9 @@ function listMembers(objects: Objects, list: string, records: string, key: strin
   }));
 }
 
+/** Syncs of audiences so small (a few members per 10,000 customers) that the test's shop may leave them empty. */
+const SMALL = new Set(['brevo_cross_sell_shoes', 'klaviyo_second_purchase']);
+
 const VIEWS: Record<string, SyncView> = {
   hubspot_contacts: {
     destination: 'hubspot',
@@ -72,49 +75,20 @@ const VIEWS: Record<string, SyncView> = {
     held: (objects) =>
       new Map(Object.values(objects['contacts'] ?? {}).map(({ email, hs_object_id: _id, createdate: _c, lastmodifieddate: _m, ...properties }) => [String(email), properties])),
   },
-  brevo_newsletter: {
-    destination: 'brevo',
-    key: ['email', 'email'],
-    fields: { FIRSTNAME: 'first_name' },
-    rows: `SELECT * FROM analytics.audiences WHERE ${members('newsletter')}`,
-    expected: (rows) => new Map(rows.map((r) => [lower(r['email'])!, present({ FIRSTNAME: r['first_name'] })])),
-    // Members of list 2, by e-mail, with their contact's attributes.
-    held: (objects) => listMembers(objects, 'list:2', 'contacts', 'email'),
-  },
-  klaviyo_winback: {
-    destination: 'klaviyo',
-    key: ['customer_id', 'external_id'],
-    fields: { email: 'email', first_name: 'first_name', segment: 'rfm_segment' },
-    rows: `SELECT * FROM analytics.audiences WHERE ${members('winback_email')}`,
-    // Fields that are not profile attributes are custom properties.
-    expected: (rows) =>
-      new Map(rows.map((r) => [String(r['customer_id']), present({ email: r['email'], first_name: r['first_name'], properties: r['rfm_segment'] === null ? null : { segment: r['rfm_segment'] } })])),
-    // Profiles in list WinBack1, by external_id.
-    held: (objects) => listMembers(objects, 'list:WinBack1', 'profiles', 'external_id'),
-  },
-  meta_lookalike_seed: {
-    destination: 'meta_ads',
-    key: ['customer_id', 'external_id'],
-    fields: { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', country_code: 'country', postal_code: 'postcode', city: 'city' },
-    rows: `SELECT * FROM analytics.audiences WHERE ${members('lookalike_seed')}`,
-    // Meta's schema keys, hashed after Meta's normalisation; EXTERN_ID (the key) in clear.
-    expected: (rows) =>
-      new Map(rows.map((r) => {
-        const id = String(r['customer_id']);
-        const phone = r['phone'] === null ? null : sha256(String(r['phone']).replace(/^\+/, ''));
-        return [id, present({
-          EMAIL: r['email'] === null ? null : sha256(lower(r['email'])!),
-          PHONE: phone,
-          FN: identifier(META.first_name, r['first_name'] as string | null),
-          LN: identifier(META.last_name, r['last_name'] as string | null),
-          COUNTRY: identifier(META.country_code, r['country'] as string | null),
-          ZIP: identifier(META.postal_code, r['postcode'] as string | null),
-          CT: identifier(META.city, r['city'] as string | null),
-          EXTERN_ID: id,
-        })];
-      })),
-    held: (objects) => new Map(Object.entries(objects['23850000000000001'] ?? {}).map(([key, member]) => [key, { ...member }])),
-  },
+  brevo_newsletter: brevoView('list:2', 'newsletter', { FIRSTNAME: 'first_name' }),
+  brevo_cross_sell_shoes: brevoView('list:3', 'cross_sell_shoes', { FIRSTNAME: 'first_name' }),
+  brevo_inactive_3_months: brevoView('list:4', 'inactive_3_months', { FIRSTNAME: 'first_name' }),
+  brevo_inactive_6_months: brevoView('list:5', 'inactive_6_months', { FIRSTNAME: 'first_name' }),
+  brevo_inactive_6_months_sms: brevoView('list:6', 'inactive_6_months_sms', { sms: 'phone' }),
+  klaviyo_winback: klaviyoView('WinBack1', 'winback_email', { email: 'email', first_name: 'first_name', segment: 'rfm_segment' }),
+  klaviyo_abandoned_cart: klaviyoView('AbandonedCart', 'abandoned_cart', { email: 'email', first_name: 'first_name' }),
+  klaviyo_second_purchase: klaviyoView('SecondPurchase', 'second_purchase', { email: 'email', first_name: 'first_name', variant: 'audience_group' }),
+  meta_lookalike_seed: metaView('23850000000000001', 'lookalike_seed', {
+    email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', country_code: 'country', postal_code: 'postcode', city: 'city',
+  }),
+  meta_margin_seed: metaView('23850000000000002', 'margin_seed', { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', country_code: 'country' }),
+  meta_inactive_12_months: metaView('23850000000000003', 'inactive_12_months', { email: 'email', phone: 'phone' }),
+  meta_exclude_shoe_buyers: metaView('23850000000000004', 'shoe_buyers', { email: 'email', phone: 'phone' }),
   google_non_openers: googleView('user_lists/501', 'email_non_openers'),
   google_exclude_customers: googleView('user_lists/502', 'current_customers'),
   google_predicted_value: {
@@ -140,18 +114,8 @@ const VIEWS: Record<string, SyncView> = {
       })),
     held: (objects) => new Map(Object.entries(objects['conversion_actions/601'] ?? {}).map(([key, event]) => [key, { ...event }])),
   },
-  winback_calls: {
-    destination: 'call_centre',
-    key: ['customer_id', 'customer_id'],
-    fields: { phone: 'phone', first_name: 'first_name', last_name: 'last_name', segment: 'rfm_segment', predicted_clv: 'predicted_clv', last_order: 'last_order_date' },
-    rows: `SELECT *, strftime(last_order_date, '%d/%m/%Y') AS last_order_text FROM analytics.audiences WHERE ${members('winback')}`,
-    // A CSV: every value is text.
-    expected: (rows) =>
-      new Map(rows.map((r) => [String(r['customer_id']), Object.fromEntries(Object.entries(present({
-        phone: r['phone'], first_name: r['first_name'], last_name: r['last_name'], segment: r['rfm_segment'], predicted_clv: r['predicted_clv'], last_order: r['last_order_text'],
-      })).map(([k, v]) => [k, String(v)]))])),
-    held: (objects) => new Map(Object.entries(objects['winback_calls'] ?? {}).map(([key, fields]) => [key, { ...fields }])),
-  },
+  winback_calls: callListView('winback_calls', 'winback', { phone: 'phone', first_name: 'first_name', last_name: 'last_name', segment: 'rfm_segment', predicted_clv: 'predicted_clv', last_order: 'last_order_date' }),
+  reactivation_calls: callListView('reactivation_calls', 'phone_reactivation', { phone: 'phone', first_name: 'first_name', last_name: 'last_name', predicted_clv: 'predicted_clv', last_order: 'last_order_date' }),
   customer_profiles: {
     destination: 'order_service',
     key: ['customer_id', 'customer_id'],
@@ -162,6 +126,92 @@ const VIEWS: Record<string, SyncView> = {
     held: (objects) => new Map(Object.entries(objects['customer_profiles'] ?? {}).map(([key, fields]) => [key, { ...fields }])),
   },
 };
+
+/**
+ * A Brevo list: its members are contacts keyed by e-mail; a contact in several lists carries the attributes of every
+ * sync that wrote it, so only the attributes this sync maps are compared. A field `sms` is the SMS attribute, in E.164
+ * (the warehouse already holds phones so); the others are attributes of their own (upper-case) name.
+ */
+function brevoView(list: string, audience: string, fields: Record<string, string>): SyncView {
+  const attribute = (field: string) => (field === 'sms' ? 'SMS' : field.toUpperCase());
+  return {
+    destination: 'brevo',
+    key: ['email', 'email'],
+    fields,
+    rows: `SELECT * FROM analytics.audiences WHERE ${members(audience)}`,
+    expected: (rows) => new Map(rows.map((r) => [lower(r['email'])!, present(Object.fromEntries(Object.entries(fields).map(([field, column]) => [attribute(field), r[column]])))])),
+    held: (objects) =>
+      new Map([...listMembers(objects, list, 'contacts', 'email')].map(([email, attributes]) => [email, Object.fromEntries(Object.keys(fields).map(attribute).filter((a) => a in attributes).map((a) => [a, attributes[a]]))])),
+  };
+}
+
+/**
+ * A Klaviyo list: profiles keyed by external_id; `email` and `first_name` are profile attributes, every other field a
+ * custom property. A profile in several lists carries every sync's properties: only this sync's are compared.
+ */
+function klaviyoView(list: string, audience: string, fields: Record<string, string>): SyncView {
+  const attributes = new Set(['email', 'first_name']);
+  const properties = Object.keys(fields).filter((f) => !attributes.has(f));
+  return {
+    destination: 'klaviyo',
+    key: ['customer_id', 'external_id'],
+    fields,
+    rows: `SELECT * FROM analytics.audiences WHERE ${members(audience)}`,
+    expected: (rows) =>
+      new Map(rows.map((r) => {
+        const props = present(Object.fromEntries(properties.map((p) => [p, r[fields[p]!]])));
+        return [String(r['customer_id']), present({ ...Object.fromEntries([...attributes].filter((a) => a in fields).map((a) => [a, r[fields[a]!]])), properties: Object.keys(props).length ? props : null })];
+      })),
+    // Profiles in the list, by external_id.
+    held: (objects) =>
+      new Map([...listMembers(objects, `list:${list}`, 'profiles', 'external_id')].map(([id, profile]) => {
+        const held = (profile['properties'] ?? {}) as Record<string, unknown>;
+        const props = Object.fromEntries(properties.filter((p) => p in held).map((p) => [p, held[p]]));
+        return [id, present({ ...Object.fromEntries([...attributes].filter((a) => a in fields && a in profile).map((a) => [a, profile[a]])), properties: Object.keys(props).length ? props : null })];
+      })),
+  };
+}
+
+/** Meta's schema key of each identifier field the example maps. */
+const META_KEYS: Record<string, keyof typeof META> = { email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name', country_code: 'country_code', postal_code: 'postal_code', city: 'city' };
+const META_SCHEMA: Record<string, string> = { email: 'EMAIL', phone: 'PHONE', first_name: 'FN', last_name: 'LN', country_code: 'COUNTRY', postal_code: 'ZIP', city: 'CT' };
+
+/** A Meta custom audience: Meta's schema keys, hashed after Meta's normalisation; EXTERN_ID (the key) in clear. */
+function metaView(object: string, audience: string, fields: Record<string, string>): SyncView {
+  return {
+    destination: 'meta_ads',
+    key: ['customer_id', 'external_id'],
+    fields,
+    rows: `SELECT * FROM analytics.audiences WHERE ${members(audience)}`,
+    expected: (rows) =>
+      new Map(rows.map((r) => {
+        const id = String(r['customer_id']);
+        const hashed = Object.entries(fields).map(([field, column]) => {
+          const value = r[column] as string | null;
+          // E-mail and phone written out here rather than through the shared normalisation: lower-cased and trimmed;
+          // digits of the E.164 number without its +.
+          if (field === 'email') return [META_SCHEMA[field]!, value === null ? null : sha256(lower(value)!)];
+          if (field === 'phone') return [META_SCHEMA[field]!, value === null ? null : sha256(value.replace(/^\+/, ''))];
+          return [META_SCHEMA[field]!, identifier(META[META_KEYS[field]!], value)];
+        });
+        return [id, present({ ...Object.fromEntries(hashed), EXTERN_ID: id })];
+      })),
+    held: (objects) => new Map(Object.entries(objects[object] ?? {}).map(([key, member]) => [key, { ...member }])),
+  };
+}
+
+/** A call list (the file destination): one CSV row per member, every value text, dates as DD/MM/YYYY. */
+function callListView(object: string, audience: string, fields: Record<string, string>): SyncView {
+  return {
+    destination: 'call_centre',
+    key: ['customer_id', 'customer_id'],
+    fields,
+    rows: `SELECT *, strftime(last_order_date, '%d/%m/%Y') AS last_order_text FROM analytics.audiences WHERE ${members(audience)}`,
+    expected: (rows) =>
+      new Map(rows.map((r) => [String(r['customer_id']), Object.fromEntries(Object.entries(present(Object.fromEntries(Object.entries(fields).map(([field, column]) => [field, column === 'last_order_date' ? r['last_order_text'] : r[column]])))).map(([k, v]) => [k, String(v)]))])),
+    held: (objects) => new Map(Object.entries(objects[object] ?? {}).map(([key, values]) => [key, { ...values }])),
+  };
+}
 
 /**
  * A Customer Match list: members are known to Google only by their hashed identifiers (e-mail normalised as the Data
@@ -253,12 +303,11 @@ describe('the example shop, end to end on a small generated shop', () => {
     const sync = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
     expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
     const first = byName();
-    expect([...first.keys()].sort()).toEqual(
-      ['brevo_newsletter', 'customer_profiles', 'google_exclude_customers', 'google_non_openers', 'google_predicted_value', 'hubspot_contacts', 'klaviyo_winback', 'meta_lookalike_seed', 'winback_calls'],
-    );
+    expect([...first.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
     for (const r of first.values()) {
       expect(r.status, r.sync).not.toBe('failed');
-      expect(r.accepted, r.sync).toBeGreaterThan(0);
+      // The smallest audiences (a few per 10,000 customers) may be empty in this small shop; the others are not.
+      if (!SMALL.has(r.sync)) expect(r.accepted, r.sync).toBeGreaterThan(0);
     }
 
     // What each audience sync settled equals the audience's sendable members (members outside the holdout).
@@ -268,23 +317,19 @@ describe('the example shop, end to end on a small generated shop', () => {
       );
       return new Map(rows.map((r) => [String(r['audience']), Number(r['n'])]));
     });
-    const audienceOf: Record<string, string> = {
-      meta_lookalike_seed: 'lookalike_seed',
-      google_non_openers: 'email_non_openers',
-      google_exclude_customers: 'current_customers',
-      brevo_newsletter: 'newsletter',
-      klaviyo_winback: 'winback_email',
-      winback_calls: 'winback',
-    };
+    // Every audience of the audiences model is carried by a sync, and each audience sync is one of them.
+    const project = await loadProject({ projectDir: root, env });
+    const audienceOf = Object.fromEntries([...project.syncs].filter(([, s]) => s.audience !== undefined).map(([name, s]) => [name, s.audience!.name]));
+    const spec = project.models.get('audiences')!.spec as { audiences: { name: string }[] };
+    expect(new Set(Object.values(audienceOf))).toEqual(new Set(spec.audiences.map((a) => a.name)));
     for (const [name, audience] of Object.entries(audienceOf)) {
       const r = first.get(name)!;
       expect(r.accepted + r.rejected, name).toBe(members.get(audience) ?? 0);
     }
-    // The call list file holds one row per member of the phone win-back audience.
-    expect(sync.stderr).toContain(`sandbox call_centre now holds winback_calls: ${first.get('winback_calls')!.accepted}`);
+    // Each call list file holds one row per member of its phone audience.
+    for (const list of ['winback_calls', 'reactivation_calls']) expect(sync.stderr).toMatch(new RegExp(`sandbox call_centre now holds .*\\b${list}: ${first.get(list)!.accepted}\\b`));
 
     // The mappings below are the syncs' own.
-    const project = await loadProject({ projectDir: root, env });
     expect([...project.syncs.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
     for (const [name, s] of project.syncs) {
       const view = VIEWS[name]!;

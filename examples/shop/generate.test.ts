@@ -22,7 +22,7 @@ describe('the example shop generator', () => {
     for (const seed of [7, 7, 8]) {
       const connection = await duckdb!.open();
       await generateShop(connection, { ...OPTIONS, seed });
-      runs.push(await Promise.all((['eshop_accounts', 'loyalty_cards', 'orders', 'order_lines', 'email_events'] as const).map((t) => fingerprint(connection, t))));
+      runs.push(await Promise.all((['eshop_accounts', 'loyalty_cards', 'orders', 'order_lines', 'email_events', 'consent_events', 'tickets'] as const).map((t) => fingerprint(connection, t))));
       await connection.close();
     }
     expect(runs[1]).toEqual(runs[0]);
@@ -55,6 +55,61 @@ describe('the example shop generator', () => {
     const late = await q(sql`SELECT COUNT(*) AS n FROM raw.orders WHERE ordered_at >= TIMESTAMP '2026-06-30 00:00:00'`);
     expect(late['n']).toBe(0);
     expect(await connection.query(sql`SELECT anchor_date, customers FROM raw.dataset_info`)).toEqual([{ anchor_date: '2026-06-30', customers: 1000 }]);
+    await connection.close();
+  });
+
+  it('plants the data of the seed use cases: tickets, consent per channel, margins, message ids', async () => {
+    const connection = await duckdb!.open();
+    await generateShop(connection, { ...OPTIONS, customers: 1000, campaignWeeks: 8 });
+    const q = async (text: ReturnType<typeof sql>) => (await connection.query(text))[0]!;
+
+    // Complaints to customer service, some in the last 14 days (the "just complained" suppression), all before the
+    // anchor, each with the e-mail or the phone the customer gave; other kinds of ticket too.
+    const tickets = await q(sql`SELECT COUNT(*) AS n,
+        COUNT(*) FILTER (WHERE type = 'complaint' AND created_at >= TIMESTAMP '2026-06-16 00:00:00') AS recent_complaints,
+        COUNT(*) FILTER (WHERE created_at >= TIMESTAMP '2026-06-30 00:00:00') AS late,
+        COUNT(*) FILTER (WHERE email IS NULL AND phone IS NULL) AS anonymous,
+        COUNT(DISTINCT type) AS types, COUNT(DISTINCT channel) AS channels
+      FROM raw.tickets`);
+    expect(Number(tickets['recent_complaints'])).toBeGreaterThan(0);
+    expect({ late: Number(tickets['late']), anonymous: Number(tickets['anonymous']), types: Number(tickets['types']), channels: Number(tickets['channels']) }).toEqual({ late: 0, anonymous: 0, types: 4, channels: 4 });
+
+    // Consent to calls and SMS is given on its own: phones opted in to calls are not the ones opted in to SMS, and
+    // some are withdrawn later (Bloctel, STOP).
+    const phone = await q(sql`SELECT
+        COUNT(DISTINCT subject) FILTER (WHERE channel = 'phone' AND status = 'opt_in') AS calls,
+        COUNT(DISTINCT subject) FILTER (WHERE channel = 'sms' AND status = 'opt_in') AS sms,
+        COUNT(*) FILTER (WHERE channel IN ('phone', 'sms') AND status = 'opt_out') AS withdrawn
+      FROM raw.consent_events WHERE subject_type = 'phone'`);
+    const both = await q(sql`SELECT COUNT(*) AS n FROM (
+        SELECT subject FROM raw.consent_events WHERE channel = 'phone' AND status = 'opt_in'
+        INTERSECT SELECT subject FROM raw.consent_events WHERE channel = 'sms' AND status = 'opt_in') x`);
+    expect(Number(phone['calls'])).toBeGreaterThan(50);
+    expect(Number(phone['sms'])).toBeGreaterThan(50);
+    expect(Number(both['n'])).toBeLessThan(Math.min(Number(phone['calls']), Number(phone['sms'])));
+    expect(Number(phone['withdrawn'])).toBeGreaterThan(0);
+
+    // Margins differ by category: accessories earn more per euro than shoes.
+    const margins = new Map(
+      (await connection.query(sql`SELECT category, SUM(unit_price - unit_cost) / SUM(unit_price) AS rate FROM raw.order_lines WHERE quantity > 0 GROUP BY category`)).map((r) => [
+        String(r['category']),
+        Number(r['rate']),
+      ]),
+    );
+    expect(margins.get('Accessories')!).toBeGreaterThan(margins.get('Shoes')! + 0.2);
+
+    // One message id per e-mail sent to an address: one campaign, one address, one sent event; every open or click
+    // belongs to a delivered message.
+    const messages = await q(sql`SELECT COUNT(*) AS n,
+        COUNT(*) FILTER (WHERE campaigns <> 1 OR addresses <> 1 OR sent <> 1) AS mixed,
+        COUNT(*) FILTER (WHERE engaged > 0 AND delivered = 0) AS orphan_opens
+      FROM (SELECT message_id, COUNT(DISTINCT campaign_id) AS campaigns, COUNT(DISTINCT email) AS addresses,
+              COUNT(*) FILTER (WHERE event_type = 'sent') AS sent, COUNT(*) FILTER (WHERE event_type = 'delivered') AS delivered,
+              COUNT(*) FILTER (WHERE event_type IN ('opened', 'clicked')) AS engaged
+            FROM raw.email_events GROUP BY message_id) m`);
+    const sent = await q(sql`SELECT COUNT(*) AS n FROM raw.email_events WHERE event_type = 'sent'`);
+    expect(Number(messages['n'])).toBe(Number(sent['n']));
+    expect({ mixed: Number(messages['mixed']), orphans: Number(messages['orphan_opens']) }).toEqual({ mixed: 0, orphans: 0 });
     await connection.close();
   });
 });

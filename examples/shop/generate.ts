@@ -47,7 +47,8 @@ export type ShopTable =
   | 'sms_events'
   | 'push_events'
   | 'mail_events'
-  | 'phone_calls';
+  | 'phone_calls'
+  | 'tickets';
 
 const c = (name: string, type: LogicalType): ColumnSpec => ({ name, type });
 
@@ -112,6 +113,8 @@ export const SHOP_TABLES: Readonly<Record<ShopTable, readonly ColumnSpec[]>> = {
   email_events: [
     c('event_id', 'string'),
     c('campaign_id', 'string'),
+    // One id per e-mail delivered to one address: its sent, delivered, opened and clicked events share it.
+    c('message_id', 'string'),
     c('email', 'string'),
     c('event_type', 'string'),
     c('machine_open', 'boolean'),
@@ -144,19 +147,22 @@ export const SHOP_TABLES: Readonly<Record<ShopTable, readonly ColumnSpec[]>> = {
   push_events: [c('event_id', 'string'), c('campaign_id', 'string'), c('account_id', 'string'), c('event_type', 'string'), c('occurred_at', 'timestamp')],
   mail_events: [c('event_id', 'string'), c('campaign_id', 'string'), c('card_number', 'string'), c('event_type', 'string'), c('occurred_at', 'timestamp')],
   phone_calls: [c('call_id', 'string'), c('campaign_id', 'string'), c('phone', 'string'), c('called_at', 'timestamp'), c('outcome', 'string'), c('duration_seconds', 'integer')],
+  // For the seed use cases (see UseCaseExtras below): customer-service tickets, by the e-mail or phone the customer gave.
+  tickets: [c('ticket_id', 'string'), c('email', 'string'), c('phone', 'string'), c('created_at', 'timestamp'), c('type', 'string'), c('channel', 'string')],
 };
 
 /** Bumped whenever the generator's output changes for the same options, so stale example data is regenerated. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
+/** Categories with their typical price and what a line costs the shop, as a share of its price (margins differ). */
 const CATEGORIES = [
-  { name: 'Womenswear', price: 45 },
-  { name: 'Menswear', price: 40 },
-  { name: 'Kids', price: 22 },
-  { name: 'Shoes', price: 70 },
-  { name: 'Accessories', price: 18 },
-  { name: 'Home', price: 30 },
-  { name: 'Beauty', price: 25 },
+  { name: 'Womenswear', price: 45, cost: 0.5 },
+  { name: 'Menswear', price: 40, cost: 0.52 },
+  { name: 'Kids', price: 22, cost: 0.6 },
+  { name: 'Shoes', price: 70, cost: 0.62 },
+  { name: 'Accessories', price: 18, cost: 0.35 },
+  { name: 'Home', price: 30, cost: 0.55 },
+  { name: 'Beauty', price: 25, cost: 0.42 },
 ] as const;
 
 const DAY = 86_400_000;
@@ -252,6 +258,9 @@ class ShopGenerator {
   private readonly seq = new Map<string, number>();
   private previous: Person | undefined;
   private readonly extras: ReportExtras;
+  private readonly useCases: UseCaseExtras;
+  /** The completed orders of the person being generated (times), for the tickets that follow some of them. */
+  private personOrders: number[] = [];
 
   constructor(
     private readonly options: ShopOptions,
@@ -261,6 +270,7 @@ class ShopGenerator {
     this.faker.seed(options.seed);
     this.anchor = Date.parse(`${options.anchor}T00:00:00Z`);
     this.extras = new ReportExtras(options, out, this.anchor);
+    this.useCases = new UseCaseExtras(options, out, this.anchor);
   }
 
   async run(): Promise<void> {
@@ -283,6 +293,7 @@ class ShopGenerator {
   private async person(index: number): Promise<void> {
     const f = this.faker;
     this.extras.beginPerson();
+    this.personOrders = [];
     const household = this.previous && this.chance(0.06) ? this.previous : undefined;
     const sex = f.person.sexType();
     const firstName = f.person.firstName(sex);
@@ -321,6 +332,7 @@ class ShopGenerator {
     if (account && this.chance(0.08)) await this.cart(person, account.id);
     if (this.options.campaignWeeks > 0 && (account || signup) && this.chance(0.75)) await this.campaigns(person);
     await this.extras.endPerson(person, account, card);
+    await this.useCases.endPerson(person, account, card, this.personOrders);
   }
 
   private async eshopAccount(p: Person, duplicate = false): Promise<{ id: string; since: number }> {
@@ -411,15 +423,16 @@ class ShopGenerator {
       const quantity = this.chance(0.8) ? 1 : this.int(2, 3);
       total += price * quantity;
       const sku = `${category.name.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`;
-      await this.out.add('order_lines', [id, l, sku, category.name, quantity, price, round2(price * 0.55)]);
+      await this.out.add('order_lines', [id, l, sku, category.name, quantity, price, round2(price * category.cost)]);
       if (!cancelled && this.chance(0.04)) {
-        await this.out.add('order_lines', [id, lines + l, sku, category.name, -quantity, price, round2(price * 0.55)]);
+        await this.out.add('order_lines', [id, lines + l, sku, category.name, -quantity, price, round2(price * category.cost)]);
         total -= price * quantity;
       }
     }
     // Opening hours on the day of `at`, never after the data's "today".
     const orderedAt = Math.min(at + this.int(8, 20) * 3_600_000 + this.int(0, 3599) * 1000, this.anchor - 1000);
     if (web && !cancelled) this.extras.webOrder(orderedAt);
+    if (!cancelled) this.personOrders.push(orderedAt);
     await this.out.add('orders', [
       id,
       web ? 'web' : 'store',
@@ -452,28 +465,31 @@ class ShopGenerator {
       const sentAt = this.anchor - w * 7 * DAY + 9 * 3_600_000;
       const campaign = `C${isoDay(sentAt)}`;
       const email = p.email;
-      await this.event(campaign, email, 'sent', false, sentAt);
+      // Drawn from a counter, not the faker: the message id changes no other row.
+      const message = this.next('M');
+      const event = (type: string, machine: boolean, at: number) => this.event(campaign, message, email, type, machine, at);
+      await event('sent', false, sentAt);
       if (this.chance(0.015)) {
-        await this.event(campaign, email, 'bounced', false, sentAt + 60_000);
+        await event('bounced', false, sentAt + 60_000);
         continue;
       }
-      await this.event(campaign, email, 'delivered', false, sentAt + 60_000);
-      if (this.chance(0.08)) await this.event(campaign, email, 'opened', true, sentAt + 120_000);
+      await event('delivered', false, sentAt + 60_000);
+      if (this.chance(0.08)) await event('opened', true, sentAt + 120_000);
       if (this.chance(p.opens)) {
         const openedAt = sentAt + this.int(1, 72) * 3_600_000;
-        await this.event(campaign, email, 'opened', false, openedAt);
-        if (this.chance(0.15)) await this.event(campaign, email, 'clicked', false, openedAt + 60_000);
+        await event('opened', false, openedAt);
+        if (this.chance(0.15)) await event('clicked', false, openedAt + 60_000);
       }
       if (this.chance(0.002)) {
-        await this.event(campaign, email, 'unsubscribed', false, sentAt + 3 * 3_600_000);
+        await event('unsubscribed', false, sentAt + 3 * 3_600_000);
         await this.consent('email', email, 'email', 'opt_out', 'unsubscribe_link', sentAt + 3 * 3_600_000);
         return;
       }
     }
   }
 
-  private async event(campaign: string, email: string, type: string, machine: boolean, at: number): Promise<void> {
-    await this.out.add('email_events', [this.next('E'), campaign, email, type, machine, new Date(at)]);
+  private async event(campaign: string, message: string, email: string, type: string, machine: boolean, at: number): Promise<void> {
+    await this.out.add('email_events', [this.next('E'), campaign, message, email, type, machine, new Date(at)]);
   }
 
   private async consent(subjectType: string, subject: string, channel: string, status: string, source: string, at: number): Promise<void> {
@@ -624,18 +640,44 @@ interface Assignment {
 const HOUR = 3_600_000;
 
 /**
+ * The seeded draws of the extra generators below: each has a faker of its own (its seed offset from the shop's) and
+ * its own id sequences, so the rows it writes never shift those of the main generator.
+ */
+abstract class SeededExtras {
+  protected readonly faker: Faker;
+  private readonly seq = new Map<string, number>();
+
+  constructor(seed: number) {
+    this.faker = new Faker({ locale: [fr, en, base] });
+    this.faker.seed(seed);
+  }
+
+  protected chance(p: number): boolean {
+    return this.faker.number.float({ min: 0, max: 1 }) < p;
+  }
+
+  protected int(min: number, max: number): number {
+    return this.faker.number.int({ min, max });
+  }
+
+  protected next(prefix: string): string {
+    const n = (this.seq.get(prefix) ?? 0) + 1;
+    this.seq.set(prefix, n);
+    return `${prefix}${String(n).padStart(8, '0')}`;
+  }
+}
+
+/**
  * Writes the report's extra rows. The truth of the campaign goes to `campaign_truth`: the effect on the treated it
  * actually caused — extra orders for customers who would not have ordered in the window anyway (conversions), and
  * the revenue of every extra order — so a test can check that the measured uplift's interval contains it.
  */
-class ReportExtras {
-  private readonly faker: Faker;
-  private readonly seq = new Map<string, number>();
+class ReportExtras extends SeededExtras {
   private webOrders: number[] = [];
   private readonly assigned = new Set<string>();
   /** The latest assignment: a household member sharing its e-mail may still add orders to it. */
   private open: Assignment | undefined;
-  private readonly extraOrders: { accountId: string; at: number; amount: number; category: string }[] = [];
+  private readonly extraOrders: { accountId: string; at: number; amount: number; category: string; cost: number }[] = [];
   private readonly truth = { treated: 0, holdout: 0, causedConversions: 0, causedRevenue: 0 };
 
   constructor(
@@ -643,8 +685,7 @@ class ReportExtras {
     private readonly out: TableWriter,
     private readonly anchor: number,
   ) {
-    this.faker = new Faker({ locale: [fr, en, base] });
-    this.faker.seed(options.seed + 7919);
+    super(options.seed + 7919);
   }
 
   beginPerson(): void {
@@ -671,7 +712,7 @@ class ReportExtras {
     for (const o of this.extraOrders) {
       const id = this.next('XO');
       await this.out.add('orders', [id, 'web', null, o.accountId, null, null, new Date(o.at), 'completed', o.amount]);
-      await this.out.add('order_lines', [id, 1, `${o.category.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`, o.category, 1, o.amount, round2(o.amount * 0.55)]);
+      await this.out.add('order_lines', [id, 1, `${o.category.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`, o.category, 1, o.amount, round2(o.amount * o.cost)]);
     }
     const c = PAST_CAMPAIGN;
     await this.out.add('campaign_truth', [c.name, c.windowDays, c.holdout, c.extraOrder, this.truth.treated, this.truth.holdout, this.truth.causedConversions, round2(this.truth.causedRevenue)]);
@@ -703,7 +744,7 @@ class ReportExtras {
         const category = this.faker.helpers.arrayElement(CATEGORIES);
         extraRevenue = round2(category.price * p.spend * lognormal(this.faker, 0, 0.35));
         const at = entered + this.int(1, c.windowDays - 2) * DAY + this.int(0, 23) * HOUR;
-        this.extraOrders.push({ accountId: account.id, at, amount: extraRevenue, category: category.name });
+        this.extraOrders.push({ accountId: account.id, at, amount: extraRevenue, category: category.name, cost: category.cost });
       }
       if (this.options.campaignWeeks > 0) await this.campaignEmail(p.email, entered);
     } else {
@@ -714,7 +755,8 @@ class ReportExtras {
 
   /** The campaign's e-mail, to the treated only: the holdout receives nothing. */
   private async campaignEmail(email: string, at: number): Promise<void> {
-    const event = (type: string, machine: boolean, when: number) => this.out.add('email_events', [this.next('XE'), PAST_CAMPAIGN.name, email, type, machine, new Date(when)]);
+    const message = this.next('XD');
+    const event = (type: string, machine: boolean, when: number) => this.out.add('email_events', [this.next('XE'), PAST_CAMPAIGN.name, message, email, type, machine, new Date(when)]);
     await event('sent', false, at);
     if (this.chance(0.02)) return event('bounced', false, at + 60_000);
     await event('delivered', false, at + 60_000);
@@ -775,17 +817,74 @@ class ReportExtras {
     }
   }
 
-  private chance(p: number): boolean {
-    return this.faker.number.float({ min: 0, max: 1 }) < p;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// For the seed use cases (examples/shop/README.md): consent to calls and SMS given on its own, not copied from e-mail
+// consent, some of it withdrawn later; and customer-service tickets after some orders, complaints among them. Drawn
+// from a third seeded faker, with id prefixes Y…, so every row above is the same with or without them.
+
+/** Kinds of ticket, with their share: a complaint is what the "just complained" suppression looks for. */
+const TICKET_TYPES = [
+  { type: 'complaint', share: 0.35 },
+  { type: 'delivery', share: 0.25 },
+  { type: 'return', share: 0.2 },
+  { type: 'question', share: 0.2 },
+] as const;
+
+class UseCaseExtras extends SeededExtras {
+  constructor(
+    options: ShopOptions,
+    private readonly out: TableWriter,
+    private readonly anchor: number,
+  ) {
+    super(options.seed + 15_485_863);
   }
 
-  private int(min: number, max: number): number {
-    return this.faker.number.int({ min, max });
+  async endPerson(p: Person, account: { since: number } | undefined, card: { since: number } | undefined, orders: readonly number[]): Promise<void> {
+    // Calls: asked at the till when the card is made, or in the e-shop's preferences; a few later register on the
+    // national opt-out list (Bloctel), which withdraws it.
+    const phoneSince = card && this.chance(0.35) ? card.since : account && this.chance(0.2) ? account.since : undefined;
+    if (phoneSince !== undefined) {
+      await this.consent(p.mobile, 'phone', 'opt_in', card?.since === phoneSince ? 'store' : 'eshop', phoneSince);
+      if (this.chance(0.06)) await this.consent(p.mobile, 'phone', 'opt_out', 'bloctel', this.between(phoneSince, this.anchor - 1000));
+    }
+    // SMS: the e-shop's preferences too (the tills' SMS opt-ins are drawn with the cards); some answer STOP later.
+    if (account && this.chance(0.25)) {
+      await this.consent(p.mobile, 'sms', 'opt_in', 'eshop', account.since);
+      if (this.chance(0.05)) await this.consent(p.mobile, 'sms', 'opt_out', 'stop', this.between(account.since, this.anchor - 1000));
+    }
+    // Tickets follow an order by a few days: a late parcel, a return, a complaint.
+    for (const ordered of orders) {
+      if (ordered < this.anchor - 400 * DAY || !this.chance(0.3)) continue;
+      const at = ordered + this.int(1, 20) * DAY + this.int(0, 8 * 3600) * 1000;
+      if (at < this.anchor) await this.ticket(p, at);
+    }
   }
 
-  private next(prefix: string): string {
-    const n = (this.seq.get(prefix) ?? 0) + 1;
-    this.seq.set(prefix, n);
-    return `${prefix}${String(n).padStart(8, '0')}`;
+  private async ticket(p: Person, at: number): Promise<void> {
+    const r = this.faker.number.float({ min: 0, max: 1 });
+    let sum = 0;
+    const type = TICKET_TYPES.find((t) => (sum += t.share) > r)?.type ?? 'question';
+    const channel = this.faker.helpers.weightedArrayElement([
+      { value: 'phone', weight: 40 },
+      { value: 'email', weight: 35 },
+      { value: 'chat', weight: 15 },
+      { value: 'store', weight: 10 },
+    ]);
+    // By phone or in a store the agent types the caller's number; by e-mail or chat the tool keeps the address.
+    const byPhone = channel === 'phone' || channel === 'store';
+    const email = byPhone ? null : this.chance(0.1) ? p.email.toUpperCase() : p.email;
+    const phone = byPhone ? `+33 ${p.mobile.slice(1)}` : null;
+    await this.out.add('tickets', [this.next('YT'), email, phone, new Date(at), type, channel]);
   }
+
+  private async consent(mobile: string, channel: string, status: string, source: string, at: number): Promise<void> {
+    await this.out.add('consent_events', [this.next('YK'), 'phone', mobile, channel, status, source, new Date(at)]);
+  }
+
+  private between(from: number, to: number): number {
+    return to <= from ? from : from + Math.floor(this.faker.number.float({ min: 0, max: 1 }) * (to - from));
+  }
+
 }

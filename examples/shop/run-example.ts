@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatPoints, formatValue, readReport, reportTables } from '../../models/report/read.js';
 import { sql } from '../../src/dialects/sql.js';
 import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
@@ -116,6 +117,26 @@ async function summary(): Promise<void> {
       console.log('\n━━ Audiences (members; held out to measure impact; left out without consent or by pressure)');
       for (const row of await connection.query(sql`SELECT * FROM ${t('audiences_report')} ORDER BY audience`))
         line(`${String(row['audience'])} (${String(row['channel'] ?? row['audience_channel'] ?? '')})`, `${n(row['members'])}  ${n(row['holdout']).padStart(5)} ${n(row['no_consent']).padStart(6)} ${n(row['capped']).padStart(5)}`);
+    }
+
+    if (await built('marketing_report')) {
+      // The report model (models/report.yml), in brief: `tideline report` prints all of it, `--html` draws it.
+      const report = await readReport(connection, d, 'marketing_report', reportTables({ schema, name: 'marketing_report' }));
+      const headline = report.kpis.filter((k) => k.campaign === null && k.periodStart === null);
+      // The value in the usual column, its status (against the thresholds of models/report.yml) after it.
+      const kpi = (label: string, k: (typeof headline)[number]) => console.log(`  ${label.padEnd(46, '.')} ${formatValue(k.value, k.unit).padStart(12)}  ${k.status === 'bad' ? '! bad' : (k.status ?? '')}`);
+      console.log('\n━━ Data quality (share of the customers)');
+      for (const k of headline.filter((k) => k.channel === 'quality')) kpi(k.label, k);
+      console.log('\n━━ Channel KPIs over the last 6 months (the report: `tideline report --project examples/shop`)');
+      for (const k of headline.filter((k) => k.channel !== 'quality')) kpi(`${k.channel} ${k.label}`, k);
+      // Uplift compares each audience's treated entrants with its holdout once their window has passed.
+      if (report.uplift.length === 0) line('holdout uplift (abandoned_cart, second_purchase)', 'after 14 days');
+      for (const u of report.uplift) {
+        line(
+          `uplift ${u.audience} / ${u.treatedGroup}`,
+          u.treated + u.holdout === 0 ? `${n(u.pending)} entrants, window not over` : `${formatPoints(u.conversionUplift)}${u.tooSmall ? ' (too small)' : ''}`,
+        );
+      }
     }
   });
 

@@ -5,7 +5,7 @@ import type { AnalyseContext, ColumnRef, InputRef } from '../model-kind.js';
 import { CHANNELS, KPIS, type Channel } from './kpis.js';
 import { programMeasure } from './programs.js';
 import type { ReportSpec } from './schema.js';
-import { channelThresholds, programThresholds, type Report } from './thresholds.js';
+import { channelThresholds, programThresholds, qualityThresholds, type Report } from './thresholds.js';
 
 /**
  * The measures a configured channel can count, from its YAML alone: a measure needs its event types (an empty list
@@ -134,6 +134,14 @@ export function reportInputs(spec: ReportSpec): InputRef[] {
   if (first) {
     inputs.push({ relation: first.from, at: ['cohorts', 'first_order', 'from'], columns: [...col(first.customer, ['cohorts', 'first_order', 'customer']), ...col(first.date, ['cohorts', 'first_order', 'date'])] });
   }
+  const q = spec.quality;
+  if (q) {
+    inputs.push({
+      relation: q.from,
+      at: ['quality', 'from'],
+      columns: [...where(q.where, ['quality', 'where']), ...Object.entries(q.shares).flatMap(([name, share]) => where(share.where, ['quality', 'shares', name, 'where']))],
+    });
+  }
   const s = spec.segments;
   if (s) {
     inputs.push({
@@ -161,7 +169,7 @@ export function analyseReport(spec: ReportSpec, context: AnalyseContext): void {
   const conditions = (relation: string, list: readonly ColumnCondition[] | undefined, at: FieldPath) =>
     (list ?? []).forEach((w, i) => checkComparison(w, `column "${w.column}" of ${relation}`, typeOf(relation, w.column), [...at, i], report));
 
-  if (!spec.orders && !spec.messages && !spec.segments) report([], 'a report needs something to measure: `orders`, `messages` or `segments`', 'empty-report');
+  if (!spec.orders && !spec.messages && !spec.segments && !spec.quality) report([], 'a report needs something to measure: `orders`, `messages`, `segments` or `quality`', 'empty-report');
 
   const o = spec.orders;
   if (o) {
@@ -234,6 +242,13 @@ export function analyseReport(spec: ReportSpec, context: AnalyseContext): void {
     }
   });
   programThresholds(spec, report);
+
+  const q = spec.quality;
+  if (q) {
+    conditions(q.from, q.where, ['quality', 'where']);
+    for (const [name, share] of Object.entries(q.shares)) conditions(q.from, share.where, ['quality', 'shares', name, 'where']);
+    qualityThresholds(spec, report);
+  }
 
   const first = spec.cohorts.first_order;
   if (first) expect(first.from, first.date, TIME_TYPES, 'first order date', ['cohorts', 'first_order', 'date']);

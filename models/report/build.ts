@@ -20,7 +20,8 @@ export interface Builder {
 export function builder(spec: ReportSpec, context: PlanContext): Builder {
   const d = context.dialect;
   const asOf = spec.as_of ?? (typeof context.vars['as_of'] === 'string' ? context.vars['as_of'] : undefined);
-  return { d, spec, context, asOf: asOf ? d.dateLiteral(asOf) : d.currentDate(), orders: spec.orders ? context.scratch('orders') : undefined };
+  // `vars: {as_of: today}` (what a scheduler leaves unpinned) is the warehouse's date, as in the other kinds.
+  return { d, spec, context, asOf: asOf && asOf !== 'today' ? d.dateLiteral(asOf) : d.currentDate(), orders: spec.orders ? context.scratch('orders') : undefined };
 }
 
 /** A value as a double: every ratio is computed in floating point, so integer division never truncates it. */

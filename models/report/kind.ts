@@ -9,7 +9,7 @@ import { describeScorecard, readScorecard } from './read.js';
 import { reportSchema, type ReportSpec } from './schema.js';
 import { SCORECARD_COLUMNS, scorecardSelect } from './scorecard.js';
 import { migrationSelect, segmentsSelect, SNAPSHOT_COLUMNS, snapshotsSql } from './segments.js';
-import { channelThresholds, programThresholds } from './thresholds.js';
+import { channelThresholds, programThresholds, qualityThresholds } from './thresholds.js';
 import { upliftSelect } from './uplift.js';
 
 /**
@@ -54,7 +54,7 @@ export const report = defineModelKind<ReportSpec>({
     }
     const create = (section: ReportSection, label: string, select: Sql): Step => ({ kind: 'sql', label, sql: d.createTableAs(t[section].build, select) });
     steps.push(
-      create('kpis', 'channel KPIs per campaign and period', kpisSelect(b, channelThresholds(spec))),
+      create('kpis', 'channel KPIs per campaign and period', kpisSelect(b, channelThresholds(spec), qualityThresholds(spec))),
       create('programs', 'program KPIs', programsSelect(b, programThresholds(spec))),
       create('uplift', 'holdout uplift', upliftSelect(b)),
       create('cohorts', 'cohorts by month of first purchase', cohortsSelect(b)),

@@ -1,7 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { joinSql, Sql, sql, unionAll } from '../../src/dialects/sql.js';
 import { and, conditions, emptySelect, float, floatLiteral, periodOf, windowStart, withCtes, type Builder, type ColumnDef } from './build.js';
-import type { EmailSpec, MailSpec, PhoneSpec, PushSpec, SmsSpec } from './schema.js';
+import type { EmailSpec, MailSpec, PhoneSpec, PushSpec, QualitySpec, SmsSpec } from './schema.js';
 
 /**
  * Channel KPIs, as data: each is a ratio (or a count) of two measures of a channel, with the direction in which it is
@@ -293,8 +293,44 @@ WHERE ${joinSql(filters, sql`\n  AND `)}`,
   };
 }
 
+/** The channel of the data-quality shares in `<name>_kpis`. */
+export const QUALITY_CHANNEL = 'quality';
+
+/**
+ * Data-quality shares: over the population (one row each), how many rows meet each share's conditions. One figure per
+ * share, as of the build (no campaign, no period): the population is what the relation holds now.
+ */
+function qualityChannel(b: Builder, spec: QualitySpec, thresholds: QualityThresholds): ChannelSql {
+  const { d } = b;
+  const q = d.id('q');
+  const t = d.id('t');
+  const shares = Object.entries(spec.shares);
+  const counts = shares.map(([, share], i) => sql`SUM(CASE WHEN ${and(conditions(b, q, spec.from, share.where))} THEN 1 ELSE 0 END) AS ${d.id(`share_${i}`)}`);
+  return {
+    ctes: [
+      {
+        name: 'quality_totals',
+        // HAVING without GROUP BY: no row when the population is empty, so no share is reported over nothing.
+        body: sql`SELECT COUNT(*) AS population,
+  ${joinSql(counts, sql`,
+  `)}
+FROM ${b.context.relation(spec.from)} AS ${q}
+WHERE ${and(conditions(b, q, spec.from, spec.where))}
+HAVING COUNT(*) > 0`,
+      },
+    ],
+    rows: shares.map(([name], i) => {
+      const limits = thresholds.get(name);
+      return sql`SELECT ${d.literal(QUALITY_CHANNEL)} AS channel, ${d.cast(sql`NULL`, 'string')} AS campaign, ${d.cast(sql`NULL`, 'date')} AS period_start, ${d.literal(name)} AS kpi, ${float(b, sql`${t}.${d.id(`share_${i}`)}`)} AS numerator, ${float(b, sql`${t}.population`)} AS denominator, ${floatLiteral(b, limits?.good)} AS good, ${floatLiteral(b, limits?.bad)} AS bad, ${d.literal('higher')} AS better FROM ${d.id('quality_totals')} AS ${t}`;
+    }),
+  };
+}
+
+/** Resolved bounds of the data-quality shares, by KPI name. */
+export type QualityThresholds = ReadonlyMap<string, { readonly good: number | undefined; readonly bad: number | undefined }>;
+
 /** The SELECT of `<name>_kpis`: every KPI of every configured channel, per campaign and period and rolled up. */
-export function kpisSelect(b: Builder, thresholds: Thresholds): Sql {
+export function kpisSelect(b: Builder, thresholds: Thresholds, quality: QualityThresholds = new Map()): Sql {
   const { d } = b;
   const m = b.spec.messages;
   const parts: ChannelSql[] = [];
@@ -303,6 +339,7 @@ export function kpisSelect(b: Builder, thresholds: Thresholds): Sql {
   if (m?.push) parts.push(messageChannel(b, 'push', m.push, thresholds));
   if (m?.mail) parts.push(messageChannel(b, 'mail', m.mail, thresholds));
   if (m?.phone) parts.push(phoneChannel(b, m.phone, thresholds));
+  if (b.spec.quality) parts.push(qualityChannel(b, b.spec.quality, quality));
   const rows = parts.flatMap((p) => p.rows);
   if (rows.length === 0) return emptySelect(b, KPI_COLUMNS);
   const value = sql`CASE WHEN k.denominator IS NULL THEN k.numerator ELSE k.numerator / NULLIF(k.denominator, 0) END`;

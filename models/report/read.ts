@@ -185,7 +185,8 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
       campaign: text(r['campaign']),
       periodStart: text(r['period_start']),
       kpi: String(r['kpi']),
-      label: def?.label ?? String(r['kpi']),
+      // Data-quality shares are named in the YAML: their name is their label.
+      label: def?.label ?? String(r['kpi']).replace(/_/g, ' '),
       unit: def?.unit ?? 'rate',
       numerator: num(r['numerator']),
       denominator: num(r['denominator']),
@@ -197,7 +198,9 @@ export async function readReport(io: Reader, d: Dialect, name: string, tables: R
     };
   });
   // In the catalogue's order (channels, then each channel's KPIs as listed), not alphabetically.
-  const rank = (k: KpiRow) => (CHANNELS as readonly string[]).indexOf(k.channel) * 1000 + KPIS.findIndex((d) => d.channel === k.channel && d.name === k.kpi);
+  // Channels outside the catalogue (the data-quality shares) come last.
+  const channelRank = (channel: string) => ((CHANNELS as readonly string[]).includes(channel) ? (CHANNELS as readonly string[]).indexOf(channel) : CHANNELS.length);
+  const rank = (k: KpiRow) => channelRank(k.channel) * 1000 + KPIS.findIndex((d) => d.channel === k.channel && d.name === k.kpi);
   kpis.sort((a, b) => rank(a) - rank(b) || (a.campaign ?? '').localeCompare(b.campaign ?? '') || (a.periodStart ?? '').localeCompare(b.periodStart ?? ''));
   const programs = (await all(tables.programs, sql`program, period_start NULLS FIRST`)).map(
     (r): ProgramRow => ({

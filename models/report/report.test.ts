@@ -400,7 +400,7 @@ describe('report: configuration problems are located', () => {
   const email = '    messages:\n      email: { from: email_events, customer: customer_id, time: occurred_at, campaign: campaign_id }\n';
 
   it('needs something to measure', async () => {
-    expect(await problems('    cohorts: { months: 6 }\n')).toEqual(['models[0]: a report needs something to measure: `orders`, `messages` or `segments`']);
+    expect(await problems('    cohorts: { months: 6 }\n')).toEqual(['models[0]: a report needs something to measure: `orders`, `messages`, `segments` or `quality`']);
   });
 
   it('checks column types and thresholds against the KPIs', async () => {

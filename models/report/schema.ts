@@ -180,6 +180,27 @@ export const segmentsSchema = z.strictObject({
 });
 export type SegmentsSpec = z.infer<typeof segmentsSchema>;
 
+/**
+ * A data-quality share: the part of a population (one row per customer, say) whose row meets conditions — an e-mail
+ * address present, an opt-in to a channel. Its KPI is better higher.
+ */
+export const qualityShareSchema = z.strictObject({
+  where: z.array(columnConditionSchema).min(1).describe('Rows matching every condition count in the share, e.g. `[{column: email, is_null: false}]` (completion) or `[{column: consent_sms, equals: true}]` (opt-in).'),
+  good: thresholdValueSchema.optional().describe('Above this share (a percentage such as "90%") the KPI is good.'),
+  bad: thresholdValueSchema.optional().describe('Below this share the KPI is bad.'),
+});
+export type QualityShareSpec = z.infer<typeof qualityShareSchema>;
+
+export const qualitySchema = z.strictObject({
+  from: relation.describe('The population, one row per customer (or per record): the customers model, a profile table.'),
+  where: z.array(columnConditionSchema).optional().describe('Only rows matching every condition are in the population.'),
+  shares: z
+    .record(objectName, qualityShareSchema)
+    .refine((shares) => Object.keys(shares).length > 0, 'name at least one share')
+    .describe('Per KPI name, the share of the population whose row matches conditions; each is a row of `<name>_kpis` under the channel `quality`, as of the build.'),
+});
+export type QualitySpec = z.infer<typeof qualitySchema>;
+
 export const PERIOD_UNITS = ['week', 'month', 'quarter'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
@@ -194,5 +215,6 @@ export const reportSchema = z.strictObject({
   programs: z.array(programSchema).default([]),
   cohorts: cohortsSchema.prefault({}),
   segments: segmentsSchema.optional(),
+  quality: qualitySchema.optional().describe('Data-quality KPIs: completion of fields and opt-in shares over a population, in `<name>_kpis` (channel `quality`).'),
 });
 export type ReportSpec = z.infer<typeof reportSchema>;

@@ -90,6 +90,15 @@ export function channelThresholds(spec: ReportSpec, report: Report = () => undef
   return map;
 }
 
+/** Each data-quality share's bounds (a share, better higher), by KPI name. */
+export function qualityThresholds(spec: ReportSpec, report: Report = () => undefined): Map<string, { good: number | undefined; bad: number | undefined }> {
+  const map = new Map<string, { good: number | undefined; bad: number | undefined }>();
+  for (const [name, share] of Object.entries(spec.quality?.shares ?? {})) {
+    map.set(name, resolveBounds(share.good, share.bad, 'rate', 'higher', `quality share ${name}`, ['quality', 'shares', name], report));
+  }
+  return map;
+}
+
 /** Each program's bounds (its KPI is a share, better higher). */
 export function programThresholds(spec: ReportSpec, report: Report = () => undefined): Map<string, { good: number | undefined; bad: number | undefined }> {
   const map = new Map<string, { good: number | undefined; bad: number | undefined }>();
