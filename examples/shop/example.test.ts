@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GOOGLE, identifier, META } from '../../destinations/ads-identifiers.js';
 import type { EmulatorState } from '../../destinations/destination.js';
@@ -283,6 +284,28 @@ describe('the example shop, end to end on a small generated shop', () => {
     return out;
   }
 
+  /**
+   * The call centre's whole list of the day (`full_list: true`): one `<run>.full.csv` per call list, read as the call
+   * centre would (csv-parse), holding exactly the audience's members with the sync's fields — the same as the change
+   * files replayed, which the views above check.
+   */
+  async function expectFullCallLists(): Promise<void> {
+    const all = await heldAndExpected();
+    for (const list of ['winback_calls', 'reactivation_calls']) {
+      const folder = join(root, 'target', 'sandbox', 'call_centre', 'files', list);
+      const files = readdirSync(folder).filter((name) => name.endsWith('.full.csv'));
+      expect(files, list).toHaveLength(1);
+      const rows = parse(readFileSync(join(folder, files[0]!), 'utf8'), { columns: true }) as Record<string, string>[];
+      const listed = new Map(
+        rows.map(({ _op, customer_id, ...fields }) => {
+          expect(_op).toBe('add');
+          return [customer_id!, Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ''))];
+        }),
+      );
+      expect(listed, list).toEqual(all.get(list)!.expected);
+    }
+  }
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'tideline-example-'));
     for (const part of ['tideline.yml', 'models', 'syncs']) cpSync(join(import.meta.dirname, part), join(root, part), { recursive: true });
@@ -328,6 +351,7 @@ describe('the example shop, end to end on a small generated shop', () => {
     }
     // Each call list file holds one row per member of its phone audience.
     for (const list of ['winback_calls', 'reactivation_calls']) expect(sync.stderr).toMatch(new RegExp(`sandbox call_centre now holds .*\\b${list}: ${first.get(list)!.accepted}\\b`));
+    await expectFullCallLists();
 
     // The mappings below are the syncs' own.
     expect([...project.syncs.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
@@ -346,6 +370,8 @@ describe('the example shop, end to end on a small generated shop', () => {
     const again = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
     expect(again.code, again.stderr.slice(-3000)).toBe(0);
     for (const r of results()) expect({ sync: r.sync, sent: r.sent, requests: r.requests }).toEqual({ sync: r.sync, sent: 0, requests: 0 });
+    // Nothing changed, yet the call centre gets the day's whole list again, and only that one.
+    await expectFullCallLists();
   });
 
   it("one customer's city changed at the source: one record to each sync mapping the city, nothing to the others", async () => {
