@@ -5,6 +5,7 @@ import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js'
 import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
+import type { Policies } from '../src/project/policies.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
 import type { Connection } from '../src/warehouses/connection.js';
 
@@ -47,6 +48,11 @@ export interface ModelKind<Spec> {
    * the part it sends (`audience:` in the sync). `filter` selects the rows of a part that may ever be sent.
    */
   syncParts?(spec: Spec): SyncParts;
+  /**
+   * Optional: the kind applies the project's contact policies (tideline.yml `suppressions:` and `preferences:`, see
+   * PlanContext.policies), so its models are built after the relations those read.
+   */
+  readonly appliesPolicies?: boolean;
   /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
@@ -117,6 +123,8 @@ export interface OutputColumn {
 
 export interface AnalyseContext {
   readonly dialect: Dialect;
+  /** The project's contact policies (tideline.yml `suppressions:` and `preferences:`). */
+  readonly policies: Policies;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
@@ -154,6 +162,8 @@ export interface PlanContext {
   companion(suffix: string): CompanionTables;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The project's contact policies (tideline.yml `suppressions:` and `preferences:`), for kinds that apply them. */
+  readonly policies: Policies;
 }
 
 /**
@@ -264,6 +274,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
     plan: (spec, context) => kind.plan(own(spec), context),
     companions: companions && ((spec) => companions(own(spec))),
     syncParts: syncParts && ((spec) => syncParts(own(spec))),
+    appliesPolicies: kind.appliesPolicies,
     summarise: summarise && ((spec, context) => summarise(own(spec), context)),
     cli:
       cli &&

@@ -15,9 +15,11 @@ import { audiencesSchema, type AudiencesSpec } from './schema.js';
 
 export const audiences = defineModelKind<AudiencesSpec>({
   kind: 'audiences',
-  summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
+  summary: 'Audiences of customers: conditions on fields and events, consent and preferences, suppressions, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
   cli: () => import('./cli.js').then((m) => m.audienceCommands),
+  // Members suppressed or refused by the project's policies are marked (models/audiences/suppressed.ts).
+  appliesPolicies: true,
 
   syncParts(spec) {
     return {
@@ -49,7 +51,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
           { name: 'audience', type: 'string' },
           { name: 'channel', type: 'string' },
           { name: 'built_at', type: 'timestamp' },
-          ...['members', 'holdout', 'no_consent', 'capped', 'entered', 'exited'].map((name) => ({ name, type: 'integer' as const })),
+          ...['members', 'holdout', 'no_consent', 'capped', 'suppressed', 'entered', 'exited'].map((name) => ({ name, type: 'integer' as const })),
         ],
       },
     ];

@@ -94,6 +94,9 @@ export const audienceSchema = z.strictObject({
   where: z.union([conditionSchema, z.array(conditionSchema).min(1)]).optional().describe('Who qualifies. A list means all of them.'),
   include: z.array(objectName).optional().describe('Members of these audiences qualify too.'),
   exclude: z.array(objectName).optional().describe('Members of these audiences never qualify.'),
+  topic: objectName
+    .optional()
+    .describe("A topic of the preference centre (tideline.yml `preferences.topics`): members also need the customer's consent to it on the channel."),
   require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`.'),
   priority: z.number().int().default(0).describe('Under marketing pressure, higher priorities keep their members first.'),
   holdout: percentSchema.optional().describe('Share kept out of every sync to measure impact: `holdout: 10%`.'),

@@ -6,6 +6,7 @@ import { locate, type Project, type SourceDef } from './loader.js';
 import { isKeyOf, keyOf, pathOf, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
+import { analysePolicies } from './policies.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -66,6 +67,7 @@ export function analyseWithSources(
     }
     const outputs = model.kind.analyse(model.spec, {
       dialect: d,
+      policies: project.policies,
       vars: project.vars,
       columnsOf: (relation) => columns.get(relation),
       problem: (at, message, code = 'invalid-model') => {
@@ -77,6 +79,7 @@ export function analyseWithSources(
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
+  analysePolicies(project.policies, (relation) => columns.get(relation), d, problems);
   problems.throwIfErrors();
   return { columns, online };
 }
