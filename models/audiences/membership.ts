@@ -7,12 +7,12 @@ import type { PlanContext } from '../model-kind.js';
 import { audienceOrder, whereOf } from './conditions.js';
 import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } from './fields.js';
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
+import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
 import { audiencePolicies } from './suppressed.js';
-import type { AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
 
 /**
  * The membership SELECT: one row per audience and qualifying customer, with the customer's status (member, left out
- * for consent, capped by marketing pressure) and group. The build stores it; `tideline audience preview` queries it.
+ * for consent or preferences, suppressed by the project's suppressions, capped by marketing pressure) and group. The build stores it; `tideline audience preview` queries it.
  */
 
 /** Columns the membership table adds before the customer's own columns. */
@@ -65,14 +65,15 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
 
   const eligible = joinSql(
     spec.audiences.map(
-      (a, i) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, k FROM ${d.id(`a_${i}`)}`,
+      (a, i) =>
+        sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, ${a.purpose === 'exclusion' ? sql`TRUE` : sql`FALSE`} AS exempt, k FROM ${d.id(`a_${i}`)}`,
     ),
     sql`\nUNION ALL\n`,
   );
   const policies = audiencePolicies(spec.audiences, context, c.asOf);
   const consented = sql`CASE e.audience${joinSql(
     spec.audiences.map((a) => {
-      const column = a.require_consent ? consentColumn(spec, a.channel) : null;
+      const column = needsConsent(a) ? consentColumn(spec, a.channel) : null;
       const consent = column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`;
       const refused = policies.refused(a, sql`e.k`);
       return sql`\n    WHEN ${d.literal(a.name)} THEN ${refused ? sql`(${consent} AND NOT ${refused})` : consent}`;
@@ -93,15 +94,15 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
         sql``,
       )} END`
     : undefined;
-  const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
+  const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN NOT r.exempt AND r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
 
   const ctes: Sql[] = [
     sql`${d.id('base')} AS (\n${indentSql(base)}\n)`,
     ...[...c.ctes, ...policies.ctes].map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
     ...audienceCtes,
     sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
-    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
-    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
+    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
+    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
   ];
   const output = joinSql([
     sql`r.audience AS ${d.id('audience')}`,
@@ -112,6 +113,11 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     sql`base.*`,
   ], sql`,\n  `);
   return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k`;
+}
+
+/** Whether an audience keeps only customers with consent for its channel: an exclusion audience never does. */
+export function needsConsent(audience: AudienceSpec): boolean {
+  return audience.require_consent && audience.purpose !== 'exclusion';
 }
 
 function indexOf(spec: AudiencesSpec, name: string): number {

@@ -24,7 +24,8 @@ export interface AudiencePolicies {
  * ads exclusion list, or the ads would target them.
  */
 export function exempt(audience: AudienceSpec): { readonly suppressions: boolean; readonly preferences: boolean } {
-  return { suppressions: false, preferences: !audience.require_consent };
+  const exclusion = audience.purpose === 'exclusion';
+  return { suppressions: exclusion, preferences: exclusion || !audience.require_consent };
 }
 
 export function audiencePolicies(audiences: readonly AudienceSpec[], context: PlanContext, asOf: Sql): AudiencePolicies {

@@ -1,4 +1,4 @@
-import type { Channel } from '../../models/audiences/schema.js';
+import type { Channel } from '../project/channels.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import { suppressionsOn, type Policies, type Preferences, type Suppression } from '../project/policies.js';

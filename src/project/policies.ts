@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS, type Channel } from '../../models/audiences/schema.js';
+import { CHANNELS, type Channel } from './channels.js';
 import type { OutputColumn } from '../../models/model-kind.js';
 import type { Dialect } from '../dialects/dialect.js';
 import { checkComparison, columnConditionSchema } from '../expressions/conditions.js';

@@ -1,4 +1,4 @@
-import type { Channel } from '../../models/audiences/schema.js';
+import type { Channel } from '../project/channels.js';
 import type { OutputColumn } from '../../models/model-kind.js';
 import type { LogicalType } from '../dialects/dialect.js';
 import { sql } from '../dialects/sql.js';
