@@ -82,6 +82,8 @@ export interface SyncParts {
   channelOf(name: string): Channel | undefined;
   /** The model column holding the customer key (an audiences model's `key`), for suppressions and pressure. */
   readonly contact: string | undefined;
+  /** True when a part contacts nobody (an exclusion audience): its syncs are exempt from suppressions and preferences. */
+  exempt(name: string): boolean;
 }
 
 export interface CompanionDeclaration {

@@ -7,6 +7,7 @@ import { isKeyOf, keyOf, pathOf, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
 import { analysePolicies } from './policies.js';
+import { checkSyncContacts } from '../sync/suppressions.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -80,6 +81,7 @@ export function analyseWithSources(
   }
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   analysePolicies(project.policies, (relation) => columns.get(relation), d, problems);
+  checkSyncContacts(project.syncs.values(), project.policies, (model) => columns.get(model), d, problems);
   problems.throwIfErrors();
   return { columns, online };
 }
