@@ -75,12 +75,12 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     spec.audiences.map((a) => {
       const column = needsConsent(a) ? consentColumn(spec, a.channel) : null;
       const consent = column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`;
-      const refused = policies.refused(a, sql`e.k`);
-      return sql`\n    WHEN ${d.literal(a.name)} THEN ${refused ? sql`(${consent} AND NOT ${refused})` : consent}`;
+      const refused = policies.refused(a);
+      return sql`\n    WHEN ${d.literal(a.name)} THEN ${refused ? sql`(${consent} AND NOT (${refused}))` : consent}`;
     }),
     sql``,
   )}\n  END`;
-  const suppressions = spec.audiences.map((a) => [a, policies.suppressed(a, sql`e.k`)] as const);
+  const suppressions = spec.audiences.map((a) => [a, policies.suppressed(a)] as const);
   const suppressed = suppressions.some(([, test]) => test)
     ? sql`CASE e.audience${joinSql(
         suppressions.map(([a, test]) => sql`\n    WHEN ${d.literal(a.name)} THEN ${test ?? sql`FALSE`}`),
@@ -101,7 +101,7 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     ...[...c.ctes, ...policies.ctes].map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
     ...audienceCtes,
     sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
-    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
+    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k${policies.joins(sql`e.k`)}\n)`,
     sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
   ];
   const output = joinSql([

@@ -24,23 +24,35 @@ export interface PolicyScope {
 /** Named CTEs and the condition telling whether a contact is left out by them. */
 export interface Gates {
   readonly ctes: readonly { readonly name: string; readonly body: Sql }[];
-  /** TRUE when the contact (an expression holding its key) is left out; never NULL. */
+  /** The key sets among the CTEs, each with at most one row per key (so that a LEFT JOIN on it adds no rows). */
+  readonly sets: readonly KeySet[];
+  /** TRUE when the contact (an expression holding its key) is left out; never NULL. For a WHERE clause. */
   blocked(contact: Sql): Sql;
 }
 
-export const NO_GATES: Gates = { ctes: [], blocked: () => sql`FALSE` };
+export const NO_GATES: Gates = { ctes: [], sets: [], blocked: () => sql`FALSE` };
 
 /** A set of keys and whether it lists who is left out (`absent`: pass when absent) or who may pass (`present`). */
-interface KeySet {
+export interface KeySet {
   readonly name: string;
   readonly body: Sql;
   readonly pass: 'absent' | 'present';
+}
+
+/**
+ * The same test as `blocked`, over the key sets LEFT JOINed under their own names (`LEFT JOIN <name> ON <name>.k =
+ * CAST(key AS text)`): where a correlated EXISTS may not stand (a SELECT list on Snowflake).
+ */
+export function blockedByJoins(d: Dialect, sets: readonly KeySet[]): Sql {
+  const tests = sets.map((s) => sql`${d.id(s.name)}.k IS ${s.pass === 'absent' ? sql`NOT NULL` : sql`NULL`}`);
+  return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` OR `)})`;
 }
 
 function gates(d: Dialect, sets: readonly KeySet[], shared: readonly { name: string; body: Sql }[] = []): Gates {
   if (!sets.length) return NO_GATES;
   return {
     ctes: [...shared, ...sets.map(({ name, body }) => ({ name, body }))],
+    sets,
     blocked: (contact) => {
       const key = d.cast(contact, 'string');
       const tests = sets.map((s) => {
@@ -126,5 +138,5 @@ HAVING MAX(CASE WHEN tp = ${tp} AND g THEN 1 ELSE 0 END) = 1 OR (MAX(CASE WHEN t
 export function bothGates(a: Gates, b: Gates): Gates {
   if (!a.ctes.length) return b;
   if (!b.ctes.length) return a;
-  return { ctes: [...a.ctes, ...b.ctes], blocked: (contact) => sql`(${a.blocked(contact)} OR ${b.blocked(contact)})` };
+  return { ctes: [...a.ctes, ...b.ctes], sets: [...a.sets, ...b.sets], blocked: (contact) => sql`(${a.blocked(contact)} OR ${b.blocked(contact)})` };
 }

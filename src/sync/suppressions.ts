@@ -96,6 +96,10 @@ export async function syncGates(connection: Connection, project: Project, sync: 
   if (!policiesReach(policies, sync)) return undefined;
   const contact = contactColumn(sync, types);
   if (!contact) throw new SyncFailure(missingContact(sync, policies));
-  const scope = await policyScope(connection, project);
-  return { contact, gates: bothGates(suppressionGates(scope, policies, sync.channel, 'tl_'), preferenceGates(scope, policies.preferences, sync.channel, sync.topic, 'tl_')) };
+  return { contact, gates: gatesOf(await policyScope(connection, project), policies, sync) };
+}
+
+/** The CTEs and test of a sync the policies reach (see policiesReach): suppressions on its channel, then preferences. */
+export function gatesOf(scope: PolicyScope, policies: Policies, sync: SyncDef & { readonly channel: Channel }): Gates {
+  return bothGates(suppressionGates(scope, policies, sync.channel, 'tl_'), preferenceGates(scope, policies.preferences, sync.channel, sync.topic, 'tl_'));
 }
