@@ -1,12 +1,4 @@
--- segments (audiences) for target bigquery (bigquery)
--- Built into `analytics__tl_work`.`segments__tl_build`, `analytics__tl_work`.`segments__tl_history`, `analytics__tl_work`.`segments__tl_report`, then swapped in by atomic replaces, the model last.
-
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_build`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_history`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_report`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_members`;
-
--- memberships
+-- memberships of segments
 CREATE TABLE `analytics__tl_work`.`segments__tl_members` AS
 WITH `base` AS (
   SELECT b.`customer_id`, b.`orders`, b.`consent_email`
@@ -104,74 +96,6 @@ SELECT
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
-
--- "history": :run_time below stands for the time the build reaches this step (UTC)
-
-  -- membership history, when the previous build left `analytics`.`segments_history` (the build fails if it lacks any of audience, customer_id, audience_group, entered_at, exited_at):
-  CREATE TABLE `analytics__tl_work`.`segments__tl_history` AS
-  SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, p.exited_at FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NOT NULL
-  UNION ALL
-  SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, CAST(NULL AS TIMESTAMP) FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND EXISTS (SELECT 1 FROM `analytics__tl_work`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
-  UNION ALL
-  SELECT p.audience, p.`customer_id`, p.audience_group, p.entered_at, :run_time FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND NOT EXISTS (SELECT 1 FROM `analytics__tl_work`.`segments__tl_members` AS m WHERE m.audience = p.audience AND m.`customer_id` = p.`customer_id` AND m.audience_status = 'member')
-  UNION ALL
-  SELECT m.audience, m.`customer_id`, m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP) AS exited_at
-  FROM `analytics__tl_work`.`segments__tl_members` AS m
-  WHERE m.audience_status = 'member'
-    AND NOT EXISTS (SELECT 1 FROM `analytics`.`segments_history` AS p WHERE p.exited_at IS NULL AND p.audience = m.audience AND p.`customer_id` = m.`customer_id`);
-
-  -- membership history, on the first build or a full refresh:
-  CREATE TABLE `analytics__tl_work`.`segments__tl_history` AS
-  SELECT m.audience, m.`customer_id`, m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP) AS exited_at
-  FROM `analytics__tl_work`.`segments__tl_members` AS m
-  WHERE m.audience_status = 'member';
-
-  -- memberships with the time each member entered
-  CREATE TABLE `analytics__tl_work`.`segments__tl_build` AS
-  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`orders`, m.`consent_email`
-  FROM `analytics__tl_work`.`segments__tl_members` AS m
-  LEFT JOIN `analytics__tl_work`.`segments__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
-
-  -- sizes and moves of this run
-  CREATE TABLE `analytics__tl_work`.`segments__tl_report` AS
-  WITH names AS (
-    SELECT 'loyal' AS audience, 'email' AS channel
-    UNION ALL SELECT 'promo_mail' AS audience, 'email' AS channel
-    UNION ALL SELECT 'ads_promo' AS audience, 'ads' AS channel
-    UNION ALL SELECT 'buyers_excl' AS audience, 'ads' AS channel
-  ),
-  sizes AS (
-    SELECT audience,
-      SUM(CASE WHEN audience_status = 'member' THEN 1 ELSE 0 END) AS members,
-      SUM(CASE WHEN audience_status = 'member' AND audience_group = 'holdout' THEN 1 ELSE 0 END) AS holdout,
-      SUM(CASE WHEN audience_status = 'no_consent' THEN 1 ELSE 0 END) AS no_consent,
-      SUM(CASE WHEN audience_status = 'capped' THEN 1 ELSE 0 END) AS capped,
-      SUM(CASE WHEN audience_status = 'suppressed' THEN 1 ELSE 0 END) AS suppressed
-    FROM `analytics__tl_work`.`segments__tl_members` GROUP BY audience
-  ),
-  moves AS (
-    SELECT audience, SUM(CASE WHEN entered_at = :run_time THEN 1 ELSE 0 END) AS entered, SUM(CASE WHEN exited_at = :run_time THEN 1 ELSE 0 END) AS exited
-    FROM `analytics__tl_work`.`segments__tl_history` GROUP BY audience
-  )
-  SELECT n.audience, n.channel, :run_time AS built_at,
-    COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
-    COALESCE(s.capped, 0) AS capped, COALESCE(s.suppressed, 0) AS suppressed, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
-  FROM names AS n
-  LEFT JOIN sizes AS s ON s.audience = n.audience
-  LEFT JOIN moves AS v ON v.audience = n.audience;
-
--- end "history"
-
--- swap in
-CREATE OR REPLACE TABLE `analytics`.`segments_history` COPY `analytics__tl_work`.`segments__tl_history`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_history`;
-CREATE OR REPLACE TABLE `analytics`.`segments_report` COPY `analytics__tl_work`.`segments__tl_report`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_report`;
-CREATE OR REPLACE TABLE `analytics`.`segments` COPY `analytics__tl_work`.`segments__tl_build`;
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_build`;
-
--- clean up
-DROP TABLE IF EXISTS `analytics__tl_work`.`segments__tl_members`;
 
 -- diff of sync promo
 WITH `tl_sup_0` AS (

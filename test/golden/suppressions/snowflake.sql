@@ -1,12 +1,4 @@
--- segments (audiences) for target snowflake (snowflake)
--- Built into "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD", "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY", "ANALYTICS__TL_WORK"."SEGMENTS__TL_REPORT", then swapped in by atomic replaces, the model last.
-
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_REPORT";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS";
-
--- memberships
+-- memberships of segments
 CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS
 WITH "BASE" AS (
   SELECT b."CUSTOMER_ID", b."ORDERS", b."CONSENT_EMAIL"
@@ -104,74 +96,6 @@ SELECT
   base.*
 FROM "RANKED" AS r
 JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
-
--- "history": :run_time below stands for the time the build reaches this step (UTC)
-
-  -- membership history, when the previous build left "ANALYTICS"."SEGMENTS_HISTORY" (the build fails if it lacks any of audience, customer_id, audience_group, entered_at, exited_at):
-  CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" AS
-  SELECT p.audience, p."CUSTOMER_ID", p.audience_group, p.entered_at, p.exited_at FROM "ANALYTICS"."SEGMENTS_HISTORY" AS p WHERE p.exited_at IS NOT NULL
-  UNION ALL
-  SELECT p.audience, p."CUSTOMER_ID", p.audience_group, p.entered_at, CAST(NULL AS TIMESTAMP_NTZ) FROM "ANALYTICS"."SEGMENTS_HISTORY" AS p WHERE p.exited_at IS NULL AND EXISTS (SELECT 1 FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m WHERE m.audience = p.audience AND m."CUSTOMER_ID" = p."CUSTOMER_ID" AND m.audience_status = 'member')
-  UNION ALL
-  SELECT p.audience, p."CUSTOMER_ID", p.audience_group, p.entered_at, :run_time FROM "ANALYTICS"."SEGMENTS_HISTORY" AS p WHERE p.exited_at IS NULL AND NOT EXISTS (SELECT 1 FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m WHERE m.audience = p.audience AND m."CUSTOMER_ID" = p."CUSTOMER_ID" AND m.audience_status = 'member')
-  UNION ALL
-  SELECT m.audience, m."CUSTOMER_ID", m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP_NTZ) AS exited_at
-  FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m
-  WHERE m.audience_status = 'member'
-    AND NOT EXISTS (SELECT 1 FROM "ANALYTICS"."SEGMENTS_HISTORY" AS p WHERE p.exited_at IS NULL AND p.audience = m.audience AND p."CUSTOMER_ID" = m."CUSTOMER_ID");
-
-  -- membership history, on the first build or a full refresh:
-  CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" AS
-  SELECT m.audience, m."CUSTOMER_ID", m.audience_group, :run_time AS entered_at, CAST(NULL AS TIMESTAMP_NTZ) AS exited_at
-  FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m
-  WHERE m.audience_status = 'member';
-
-  -- memberships with the time each member entered
-  CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD" AS
-  SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CHANNEL", m."AUDIENCE_PRIORITY", h.entered_at AS "AUDIENCE_ENTERED_AT", m."CUSTOMER_ID", m."ORDERS", m."CONSENT_EMAIL"
-  FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m
-  LEFT JOIN "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" AS h ON h.audience = m.audience AND h."CUSTOMER_ID" = m."CUSTOMER_ID" AND h.exited_at IS NULL;
-
-  -- sizes and moves of this run
-  CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_REPORT" AS
-  WITH names AS (
-    SELECT 'loyal' AS audience, 'email' AS channel
-    UNION ALL SELECT 'promo_mail' AS audience, 'email' AS channel
-    UNION ALL SELECT 'ads_promo' AS audience, 'ads' AS channel
-    UNION ALL SELECT 'buyers_excl' AS audience, 'ads' AS channel
-  ),
-  sizes AS (
-    SELECT audience,
-      SUM(CASE WHEN audience_status = 'member' THEN 1 ELSE 0 END) AS members,
-      SUM(CASE WHEN audience_status = 'member' AND audience_group = 'holdout' THEN 1 ELSE 0 END) AS holdout,
-      SUM(CASE WHEN audience_status = 'no_consent' THEN 1 ELSE 0 END) AS no_consent,
-      SUM(CASE WHEN audience_status = 'capped' THEN 1 ELSE 0 END) AS capped,
-      SUM(CASE WHEN audience_status = 'suppressed' THEN 1 ELSE 0 END) AS suppressed
-    FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" GROUP BY audience
-  ),
-  moves AS (
-    SELECT audience, SUM(CASE WHEN entered_at = :run_time THEN 1 ELSE 0 END) AS entered, SUM(CASE WHEN exited_at = :run_time THEN 1 ELSE 0 END) AS exited
-    FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" GROUP BY audience
-  )
-  SELECT n.audience, n.channel, :run_time AS built_at,
-    COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
-    COALESCE(s.capped, 0) AS capped, COALESCE(s.suppressed, 0) AS suppressed, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
-  FROM names AS n
-  LEFT JOIN sizes AS s ON s.audience = n.audience
-  LEFT JOIN moves AS v ON v.audience = n.audience;
-
--- end "history"
-
--- swap in
-CREATE OR REPLACE TABLE "ANALYTICS"."SEGMENTS_HISTORY" CLONE "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY";
-CREATE OR REPLACE TABLE "ANALYTICS"."SEGMENTS_REPORT" CLONE "ANALYTICS__TL_WORK"."SEGMENTS__TL_REPORT";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_REPORT";
-CREATE OR REPLACE TABLE "ANALYTICS"."SEGMENTS" CLONE "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD";
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD";
-
--- clean up
-DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS";
 
 -- diff of sync promo
 WITH "TL_SUP_0" AS (
