@@ -82,8 +82,18 @@ export interface SyncParts {
   channelOf(name: string): Channel | undefined;
   /** The model column holding the customer key (an audiences model's `key`), for suppressions and pressure. */
   readonly contact: string | undefined;
-  /** True when a part contacts nobody (an exclusion audience): its syncs are exempt from suppressions and preferences. */
-  exempt(name: string): boolean;
+  /** Which of the project's contact policies a part's syncs apply (see PartPolicy). */
+  policyOf(name: string): PartPolicy;
+}
+
+/**
+ * The project's contact policies as they apply to the syncs of one part: an exclusion audience contacts nobody (no
+ * suppression, no preference), an audience without consent needs no preference, an audience for a topic carries it.
+ */
+export interface PartPolicy {
+  readonly suppressions: boolean;
+  readonly preferences: boolean;
+  readonly topic: string | undefined;
 }
 
 export interface CompanionDeclaration {

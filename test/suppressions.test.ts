@@ -269,6 +269,21 @@ describe.each(engines())('suppressions and preferences on $name', (engine) => {
     expect(keys(receiver.records('loyal'))).toEqual(['c03', 'c08']);
     expect((await statuses('loyal'))['c06']).toBe('member');
   });
+
+  it("an audience sync applies its audience's topic, and no preferences for an audience without consent", async () => {
+    await connection.insertRows({ schema: raw, name: 'preferences' }, PREF_COLUMNS, [
+      [
+        ['c01', 'email', 'promotions', false, at('2026-06-30T09:00:00')],
+        ['c03', 'ads', null, false, at('2026-06-30T09:00:00')],
+      ],
+    ]);
+    // c06 complained above (the last test); promo_mail held c01 and c06.
+    expect((await sync('promo_list')).counts).toMatchObject({ removed: 2 });
+    expect(keys(receiver.records('promo_mail'))).toEqual([]);
+    // ads_promo needs no consent: c03's ads opt-out leaves it in; the complainers c01 (rebuilt) and c06 leave.
+    await sync('ads_list');
+    expect(keys(receiver.records('ads_promo'))).toEqual(['c03', 'c04', 'c05', 'c07', 'c08']);
+  });
 });
 
 /** Problems of a project loaded and analysed offline with the given source columns; each as `file:line:col field message`. */
@@ -325,6 +340,21 @@ models:
       );
       expect(fine).toEqual([]);
     }
+  });
+
+  it('a suppression reading an audiences model, which would read itself', async () => {
+    const problems = await problemsOf({
+      'tideline.yml': base('suppressions:\n  - { name: c, from: segs, key: id }\n'),
+      'models/m.yml': `${models}  - name: segs
+    kind: audiences
+    customers: contacts
+    key: id
+    audiences:
+      - { name: a, channel: email, require_consent: false, where: { field: email, is_null: false } }
+`,
+      ...data,
+    });
+    expect(problems).toEqual([expect.stringMatching(/^tideline\.yml:3:22 +suppressions\[0\]\.from +"segs" belongs to audiences model "segs", which applies the project's suppressions and preferences itself/)]);
   });
 
   it('an unknown topic, on an audience and on a sync', async () => {

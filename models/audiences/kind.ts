@@ -6,6 +6,7 @@ import { historyStep } from './history.js';
 import { HOLDOUT } from './holdout.js';
 import { describeAudience, readReport } from './listing.js';
 import { membershipSelect, STATUS } from './membership.js';
+import { exempt } from './suppressed.js';
 import { audiencesSchema, type AudiencesSpec } from './schema.js';
 
 /**
@@ -30,7 +31,12 @@ export const audiences = defineModelKind<AudiencesSpec>({
         sql`${d.id('audience')} = ${d.string(name)} AND ${d.id('audience_status')} = ${d.string(STATUS.member)} AND ${d.id('audience_group')} <> ${d.string(HOLDOUT)}`,
       channelOf: (name) => spec.audiences.find((a) => a.name === name)?.channel,
       contact: spec.key,
-      exempt: (name) => spec.audiences.find((a) => a.name === name)?.purpose === 'exclusion',
+      policyOf: (name) => {
+        const audience = spec.audiences.find((a) => a.name === name);
+        if (!audience) return { suppressions: true, preferences: true, topic: undefined };
+        const free = exempt(audience);
+        return { suppressions: !free.suppressions, preferences: !free.preferences, topic: audience.topic };
+      },
     };
   },
 

@@ -67,13 +67,15 @@ export interface SyncDef {
   readonly channel: Channel | undefined;
   /** The model column of the customer key as written or implied by an audiences model; see contactColumn. */
   readonly contact: string | undefined;
-  /** The preference-centre topic it sends on (`topic:`), if any. */
+  /** The preference-centre topic it sends on: its `topic:`, else its audience's. */
   readonly topic: string | undefined;
   /**
-   * Whether the project's suppressions and preferences apply to it: not with `suppress: false`, nor for an exclusion
-   * audience; they reach only syncs with a channel (see src/sync/suppressions.ts).
+   * Whether the project's suppressions, and its preferences, apply to it: neither with `suppress: false` nor for an
+   * exclusion audience, no preferences for an audience without consent (SyncParts.policyOf). They reach only syncs
+   * with a channel (see src/sync/suppressions.ts).
    */
   readonly suppress: boolean;
+  readonly preferences: boolean;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
   readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
   /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
@@ -318,6 +320,7 @@ function makeSync(
     ok = false;
   }
   const channel = parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel;
+  const partPolicy = audience ? parts?.policyOf(audience.name) : undefined;
   for (const wrong of topicProblems(parsed, channel, { suppressions: context.config.suppressions, preferences: context.config.preferences, file: context.configFile })) {
     error(wrong.code, wrong.message, ...wrong.at);
     ok = false;
@@ -341,8 +344,9 @@ function makeSync(
     model: parsed.model,
     channel,
     contact: parsed.contact ?? (audience ? parts?.contact : undefined),
-    topic: parsed.topic,
-    suppress: parsed.suppress && !(audience && parts?.exempt(audience.name)),
+    topic: parsed.topic ?? partPolicy?.topic,
+    suppress: parsed.suppress && (partPolicy?.suppressions ?? true),
+    preferences: parsed.suppress && (partPolicy?.preferences ?? true),
     audience,
     where: parsed.where ?? [],
     destination,

@@ -3,7 +3,7 @@ import type { OutputColumn } from '../../models/model-kind.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { sql } from '../dialects/sql.js';
 import { asOfSql } from '../expressions/as-of.js';
-import { bothGates, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { bothGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
 import { policyRelations, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
@@ -23,9 +23,9 @@ import { SyncFailure } from './run/failure.js';
  */
 
 /** Whether the project's policies reach a sync at all: it has a channel, is not exempt, and some rule or the preferences apply there. */
-export function policiesReach(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'topic'>): sync is typeof sync & { readonly channel: Channel } {
-  if (sync.channel === undefined || !sync.suppress) return false;
-  return suppressionsOn(policies, sync.channel).length > 0 || policies.preferences !== undefined || sync.topic !== undefined;
+export function policiesReach(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'preferences'>): sync is typeof sync & { readonly channel: Channel } {
+  if (sync.channel === undefined) return false;
+  return (sync.suppress && suppressionsOn(policies, sync.channel).length > 0) || (sync.preferences && policies.preferences !== undefined);
 }
 
 /** Problems of a sync's `topic:` found at load: unknown topic, no channel to ask consent for, or an exempt sync. */
@@ -61,8 +61,8 @@ function written(sync: SyncDef, field: string): boolean {
 }
 
 function missingContact(sync: SyncDef & { readonly channel: Channel }, policies: Policies): string {
-  const rules = suppressionsOn(policies, sync.channel).map((s) => s.name);
-  const what = [rules.length ? `suppressions ${rules.join(', ')}` : '', policies.preferences ? 'the preferences' : ''].filter(Boolean).join(' and ');
+  const rules = sync.suppress ? suppressionsOn(policies, sync.channel).map((s) => s.name) : [];
+  const what = [rules.length ? `suppressions ${rules.join(', ')}` : '', sync.preferences && policies.preferences ? 'the preferences' : ''].filter(Boolean).join(' and ');
   return `sync "${sync.name}" is on channel ${sync.channel}, where ${what} apply, but model "${sync.model}" has no customer_id column: name the column holding the customer key with \`contact:\`, or set \`suppress: false\` if these records must reach everyone`;
 }
 
@@ -101,5 +101,8 @@ export async function syncGates(connection: Connection, project: Project, sync: 
 
 /** The CTEs and test of a sync the policies reach (see policiesReach): suppressions on its channel, then preferences. */
 export function gatesOf(scope: PolicyScope, policies: Policies, sync: SyncDef & { readonly channel: Channel }): Gates {
-  return bothGates(suppressionGates(scope, policies, sync.channel, 'tl_'), preferenceGates(scope, policies.preferences, sync.channel, sync.topic, 'tl_'));
+  return bothGates(
+    sync.suppress ? suppressionGates(scope, policies, sync.channel, 'tl_') : NO_GATES,
+    sync.preferences ? preferenceGates(scope, policies.preferences, sync.channel, sync.topic, 'tl_') : NO_GATES,
+  );
 }
