@@ -49,7 +49,7 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
     if (audience.topic !== undefined) {
       const wrong = topicProblem(context.policies, audience.topic);
       if (wrong) problem(at('topic'), wrong, 'unknown-topic');
-      else if (!audience.require_consent) problem(at('topic'), '`topic` asks for consent to a topic; `require_consent: false` asks for none: keep one of them', 'bad-topic');
+      else if (!needsConsent(audience)) problem(at('topic'), `\`topic\` asks for consent to a topic; ${audience.purpose === 'exclusion' ? 'an exclusion audience' : '`require_consent: false`'} asks for none: keep one of them`, 'bad-topic');
     }
     if (audience.splits) {
       const total = Object.values(audience.splits).reduce((s, v) => s + v, 0);
