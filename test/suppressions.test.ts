@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '../src/dialects/sql.js';
+import { joinSql, sql } from '../src/dialects/sql.js';
+import { preferenceGates } from '../src/expressions/policies.js';
 import { createLogger } from '../src/log/logger.js';
 import { runModels } from '../src/pipeline/runner.js';
 import { analyseProject, analyseWithSources } from '../src/project/analyse.js';
@@ -382,5 +383,40 @@ models:
       ...data,
     });
     expect(sync).toEqual([expect.stringMatching(/^syncs\/s\.yml:4:\d+ +syncs\[0\]\.topic +unknown topic "promo"; topics: promotions$/)]);
+  });
+});
+
+describe.each(engines())('preference precedence with `default: granted` on $name', (engine) => {
+  it('a topic is granted without any row, refused by its own opt-out or a channel-wide one', async () => {
+    const connection = await engine.open();
+    const d = connection.dialect;
+    const schema = uniqueSchema('pref');
+    try {
+      await connection.execute(d.createSchema(schema));
+      const table = { schema, name: 'prefs' };
+      await connection.execute(d.createTable(table, PREF_COLUMNS));
+      // p1 nothing (granted by default); p2 opted out of promotions; p3 opted out of all e-mail, later in to
+      // promotions (refused); p4 opted out of promotions, then in again (granted); p5 out of promotions by sms only.
+      await connection.insertRows(table, PREF_COLUMNS, [
+        [
+          ['p2', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
+          ['p3', 'email', null, false, at('2026-01-01T00:00:00')],
+          ['p3', 'email', 'promotions', true, at('2026-02-01T00:00:00')],
+          ['p4', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
+          ['p4', 'email', 'promotions', true, at('2026-03-01T00:00:00')],
+          ['p5', 'sms', 'promotions', false, at('2026-01-01T00:00:00')],
+        ],
+      ]);
+      const prefs = { from: 'prefs', customer: 'customer_id', channel: 'channel', topic: 'topic', granted: 'opted_in', at: 'updated_at', topics: ['promotions'], default: 'granted' as const };
+      const scope = { d, relation: () => d.table(table), typeOf: () => undefined, asOf: d.dateLiteral('2026-06-30') };
+      const gates = preferenceGates(scope, prefs, 'email', 'promotions', 'tl_');
+      const people = joinSql(['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => sql`SELECT ${d.string(p)} AS ${d.id('id')}`), sql` UNION ALL `);
+      const ctes = joinSql(gates.ctes.map((c) => sql`${d.id(c.name)} AS (${c.body})`), sql`, `);
+      const rows = await connection.query(sql`WITH ${ctes}, ${d.id('people')} AS (${people}) SELECT ${d.id('id')} FROM ${d.id('people')} AS src WHERE NOT ${gates.blocked(sql`src.${d.id('id')}`)} ORDER BY ${d.id('id')}`);
+      expect(rows.map((r) => r['id'])).toEqual(['p1', 'p4', 'p5']);
+    } finally {
+      if (engine.name === 'postgres') await connection.execute(sql`DROP SCHEMA IF EXISTS ${d.id(schema)} CASCADE`);
+      await connection.close();
+    }
   });
 });
