@@ -6,6 +6,7 @@ import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
 import type { Channel } from '../src/project/channels.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
+import type { Policies } from '../src/project/policies.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
 import type { Connection } from '../src/warehouses/connection.js';
 
@@ -49,6 +50,11 @@ export interface ModelKind<Spec> {
    */
   syncParts?(spec: Spec): SyncParts;
   /**
+   * Optional: the kind applies the project's contact policies (tideline.yml `suppressions:` and `preferences:`, see
+   * PlanContext.policies), so its models are built after the relations those read.
+   */
+  readonly appliesPolicies?: boolean;
+  /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
@@ -76,6 +82,18 @@ export interface SyncParts {
   channelOf(name: string): Channel | undefined;
   /** The model column holding the customer key (an audiences model's `key`), for suppressions and pressure. */
   readonly contact: string | undefined;
+  /** Which of the project's contact policies a part's syncs apply (see PartPolicy). */
+  policyOf(name: string): PartPolicy;
+}
+
+/**
+ * The project's contact policies as they apply to the syncs of one part: an exclusion audience contacts nobody (no
+ * suppression, no preference), an audience without consent needs no preference, an audience for a topic carries it.
+ */
+export interface PartPolicy {
+  readonly suppressions: boolean;
+  readonly preferences: boolean;
+  readonly topic: string | undefined;
 }
 
 export interface CompanionDeclaration {
@@ -122,6 +140,8 @@ export interface OutputColumn {
 
 export interface AnalyseContext {
   readonly dialect: Dialect;
+  /** The project's contact policies (tideline.yml `suppressions:` and `preferences:`). */
+  readonly policies: Policies;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
@@ -159,6 +179,8 @@ export interface PlanContext {
   companion(suffix: string): CompanionTables;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The project's contact policies (tideline.yml `suppressions:` and `preferences:`), for kinds that apply them. */
+  readonly policies: Policies;
 }
 
 /**
@@ -269,6 +291,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
     plan: (spec, context) => kind.plan(own(spec), context),
     companions: companions && ((spec) => companions(own(spec))),
     syncParts: syncParts && ((spec) => syncParts(own(spec))),
+    appliesPolicies: kind.appliesPolicies,
     summarise: summarise && ((spec, context) => summarise(own(spec), context)),
     cli:
       cli &&

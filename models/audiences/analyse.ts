@@ -2,6 +2,7 @@ import { analyseAsOf } from '../../src/expressions/as-of.js';
 import { checkComparison, comparisonsIn } from '../../src/expressions/conditions.js';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import type { FieldPath } from '../../src/project/problems.js';
+import { topicProblem } from '../../src/project/policies.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import type { AnalyseContext, OutputColumn } from '../model-kind.js';
 import { audienceOrder, leavesOf, references } from './conditions.js';
@@ -44,6 +45,11 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
     for (const ref of references(audience)) {
       if (!names.includes(ref.name)) problem(at(...ref.at), `unknown audience "${ref.name}"${didYouMean(ref.name, names)}`, 'unknown-audience');
       else if (ref.name === audience.name) problem(at(...ref.at), `audience "${audience.name}" refers to itself`, 'cycle');
+    }
+    if (audience.topic !== undefined) {
+      const wrong = topicProblem(context.policies, audience.topic);
+      if (wrong) problem(at('topic'), wrong, 'unknown-topic');
+      else if (!needsConsent(audience)) problem(at('topic'), `\`topic\` asks for consent to a topic; ${audience.purpose === 'exclusion' ? 'an exclusion audience' : '`require_consent: false`'} asks for none: keep one of them`, 'bad-topic');
     }
     if (audience.splits) {
       const total = Object.values(audience.splits).reduce((s, v) => s + v, 0);

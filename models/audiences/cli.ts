@@ -151,6 +151,7 @@ function renderPreview(p: AudiencePreview, skipped: readonly string[], masked: b
     row('dropped', ''),
     row(`no ${p.channel} consent`, count(p.dropped.noConsent), 2),
     row('marketing pressure', count(p.dropped.capped), 2),
+    row('suppressed', count(p.dropped.suppressed), 2),
     row('overlap (members of both)', ''),
     ...p.overlap.map((o) => row(`${o.audience} (${o.model})`, `${count(o.members)}${share(o.members, p.size)}`, 2)),
     ...skipped.map((m) => row(`audiences of ${m}`, 'not computed: its inputs are not built', 2)),
@@ -175,7 +176,7 @@ function renderStanding(s: ModelStanding, target: string): string {
       continue;
     }
     const change = a.previous === null ? `first build: ${count(r.entered)} entered` : `${signed(r.members - a.previous)} since the previous build: ${count(r.entered)} entered, ${count(r.exited)} left`;
-    const extra = [r.holdout ? `${count(r.holdout)} held out` : '', r.noConsent ? `${count(r.noConsent)} without consent` : '', r.capped ? `${count(r.capped)} capped by pressure` : ''].filter(Boolean);
+    const extra = [r.holdout ? `${count(r.holdout)} held out` : '', r.noConsent ? `${count(r.noConsent)} without consent` : '', r.capped ? `${count(r.capped)} capped by pressure` : '', r.suppressed ? `${count(r.suppressed)} suppressed` : ''].filter(Boolean);
     lines.push(`${head}  ${count(r.members)} members; ${change}${extra.length ? ` (${extra.join(', ')})` : ''}`);
   }
   return lines.join('\n') + '\n';
@@ -196,6 +197,7 @@ function listJson(s: ModelStanding): string[] {
       holdout: a.last?.holdout ?? null,
       no_consent: a.last?.noConsent ?? null,
       capped: a.last?.capped ?? null,
+      suppressed: a.last?.suppressed ?? null,
       entered: a.last?.entered ?? null,
       exited: a.last?.exited ?? null,
       previous_members: a.previous,

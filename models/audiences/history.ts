@@ -105,7 +105,8 @@ sizes AS (
     ${count(isMember)} AS members,
     ${count(sql`${isMember} AND audience_group = ${d.literal(HOLDOUT)}`)} AS holdout,
     ${count(sql`audience_status = ${d.literal(STATUS.noConsent)}`)} AS no_consent,
-    ${count(sql`audience_status = ${d.literal(STATUS.capped)}`)} AS capped
+    ${count(sql`audience_status = ${d.literal(STATUS.capped)}`)} AS capped,
+    ${count(sql`audience_status = ${d.literal(STATUS.suppressed)}`)} AS suppressed
   FROM ${d.table(t.members)} GROUP BY audience
 ),
 moves AS (
@@ -114,7 +115,7 @@ moves AS (
 )
 SELECT n.audience, n.channel, ${runAt} AS built_at,
   COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
-  COALESCE(s.capped, 0) AS capped, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
+  COALESCE(s.capped, 0) AS capped, COALESCE(s.suppressed, 0) AS suppressed, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
 FROM names AS n
 LEFT JOIN sizes AS s ON s.audience = n.audience
 LEFT JOIN moves AS v ON v.audience = n.audience`,

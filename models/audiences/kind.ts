@@ -6,6 +6,7 @@ import { historyStep } from './history.js';
 import { HOLDOUT } from './holdout.js';
 import { describeAudience, readReport } from './listing.js';
 import { membershipSelect, STATUS } from './membership.js';
+import { exempt } from './suppressed.js';
 import { audiencesSchema, type AudiencesSpec } from './schema.js';
 
 /**
@@ -15,9 +16,11 @@ import { audiencesSchema, type AudiencesSpec } from './schema.js';
 
 export const audiences = defineModelKind<AudiencesSpec>({
   kind: 'audiences',
-  summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
+  summary: 'Audiences of customers: conditions on fields and events, consent and preferences, suppressions, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
   cli: () => import('./cli.js').then((m) => m.audienceCommands),
+  // Members suppressed or refused by the project's policies are marked (models/audiences/suppressed.ts).
+  appliesPolicies: true,
 
   syncParts(spec) {
     return {
@@ -28,6 +31,12 @@ export const audiences = defineModelKind<AudiencesSpec>({
         sql`${d.id('audience')} = ${d.string(name)} AND ${d.id('audience_status')} = ${d.string(STATUS.member)} AND ${d.id('audience_group')} <> ${d.string(HOLDOUT)}`,
       channelOf: (name) => spec.audiences.find((a) => a.name === name)?.channel,
       contact: spec.key,
+      policyOf: (name) => {
+        const audience = spec.audiences.find((a) => a.name === name);
+        if (!audience) return { suppressions: true, preferences: true, topic: undefined };
+        const free = exempt(audience);
+        return { suppressions: !free.suppressions, preferences: !free.preferences, topic: audience.topic };
+      },
     };
   },
 
@@ -51,7 +60,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
           { name: 'audience', type: 'string' },
           { name: 'channel', type: 'string' },
           { name: 'built_at', type: 'timestamp' },
-          ...['members', 'holdout', 'no_consent', 'capped', 'entered', 'exited'].map((name) => ({ name, type: 'integer' as const })),
+          ...['members', 'holdout', 'no_consent', 'capped', 'suppressed', 'entered', 'exited'].map((name) => ({ name, type: 'integer' as const })),
         ],
       },
     ];

@@ -18,6 +18,8 @@ export interface AudienceReport {
   readonly holdout: number;
   readonly noConsent: number;
   readonly capped: number;
+  /** Left out by the project's suppressions (0 in a report built before they existed). */
+  readonly suppressed: number;
   readonly entered: number;
   readonly exited: number;
 }
@@ -32,6 +34,7 @@ export async function readReport(io: Pick<SummaryContext['io'], 'query'>, d: Dia
     holdout: Number(r['holdout']),
     noConsent: Number(r['no_consent']),
     capped: Number(r['capped']),
+    suppressed: Number(r['suppressed'] ?? 0),
     entered: Number(r['entered']),
     exited: Number(r['exited']),
   }));
@@ -44,6 +47,7 @@ export function describeAudience(r: AudienceReport): string {
   if (r.holdout) parts.push(`${n(r.holdout)} held out`);
   if (r.noConsent) parts.push(`${n(r.noConsent)} left out without ${r.channel} consent`);
   if (r.capped) parts.push(`${n(r.capped)} dropped by marketing pressure`);
+  if (r.suppressed) parts.push(`${n(r.suppressed)} suppressed`);
   return parts.join(', ');
 }
 

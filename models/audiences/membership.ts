@@ -8,10 +8,11 @@ import { audienceOrder, whereOf } from './conditions.js';
 import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } from './fields.js';
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
 import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, EventTable, FieldCondition, LaterEvent, PercentileCondition } from './schema.js';
+import { audiencePolicies } from './suppressed.js';
 
 /**
  * The membership SELECT: one row per audience and qualifying customer, with the customer's status (member, left out
- * for consent, capped by marketing pressure) and group. The build stores it; `tideline audience preview` queries it.
+ * for consent or preferences, suppressed by the project's suppressions, capped by marketing pressure) and group. The build stores it; `tideline audience preview` queries it.
  */
 
 /** Columns the membership table adds before the customer's own columns. */
@@ -21,7 +22,7 @@ export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_grou
 /** The column ranking a customer's events newest first, for `last`: named so that no event table has it already. */
 const RECENCY = 'tideline_recency';
 
-export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capped' } as const;
+export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capped', suppressed: 'suppressed' } as const;
 
 interface Compiler {
   readonly d: Dialect;
@@ -72,13 +73,23 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     ),
     sql`\nUNION ALL\n`,
   );
+  const policies = audiencePolicies(spec.audiences, context, c.asOf);
   const consented = sql`CASE e.audience${joinSql(
     spec.audiences.map((a) => {
       const column = needsConsent(a) ? consentColumn(spec, a.channel) : null;
-      return sql`\n    WHEN ${d.literal(a.name)} THEN ${column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`}`;
+      const consent = column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`;
+      const refused = policies.refused(a);
+      return sql`\n    WHEN ${d.literal(a.name)} THEN ${refused ? sql`(${consent} AND NOT (${refused}))` : consent}`;
     }),
     sql``,
   )}\n  END`;
+  const suppressions = spec.audiences.map((a) => [a, policies.suppressed(a)] as const);
+  const suppressed = suppressions.some(([, test]) => test)
+    ? sql`CASE e.audience${joinSql(
+        suppressions.map(([a, test]) => sql`\n    WHEN ${d.literal(a.name)} THEN ${test ?? sql`FALSE`}`),
+        sql``,
+      )}\n  END`
+    : sql`FALSE`;
   const caps = Object.entries(spec.pressure);
   const cap = caps.length
     ? sql`CASE r.channel${joinSql(
@@ -86,15 +97,15 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
         sql``,
       )} END`
     : undefined;
-  const status = sql`CASE WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN NOT r.exempt AND r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
+  const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN NOT r.exempt AND r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
 
   const ctes: Sql[] = [
     sql`${d.id('base')} AS (\n${indentSql(base)}\n)`,
-    ...c.ctes.map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
+    ...[...c.ctes, ...policies.ctes].map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
     ...audienceCtes,
     sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
-    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
-    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
+    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k${policies.joins(sql`e.k`)}\n)`,
+    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
   ];
   const output = joinSql([
     sql`r.audience AS ${d.id('audience')}`,

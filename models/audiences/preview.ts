@@ -40,7 +40,7 @@ export interface AudiencePreview {
   readonly size: number;
   /** Members per group: the holdout, then the named splits (or `treatment`). */
   readonly groups: readonly { readonly group: string; readonly members: number }[];
-  readonly dropped: { readonly noConsent: number; readonly capped: number };
+  readonly dropped: { readonly noConsent: number; readonly capped: number; readonly suppressed: number };
   /** Other audiences of the same model first, then those of the other audiences models, in YAML order. */
   readonly overlap: readonly AudienceOverlap[];
   /** Up to the requested number of members, ordered by customer key: their group and customer columns, unmasked. */
@@ -97,6 +97,7 @@ export async function previewAudience(
     dropped: {
       noConsent: sum(mine.filter((r) => r.status === STATUS.noConsent), (r) => r.n),
       capped: sum(mine.filter((r) => r.status === STATUS.capped), (r) => r.n),
+      suppressed: sum(mine.filter((r) => r.status === STATUS.suppressed), (r) => r.n),
     },
     overlap,
     samples: sampled.map((row) => ({

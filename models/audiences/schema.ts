@@ -129,6 +129,9 @@ export const audienceSchema = z.strictObject({
   where: z.union([conditionSchema, z.array(conditionSchema).min(1)]).optional().describe('Who qualifies. A list means all of them.'),
   include: z.array(objectName).optional().describe('Members of these audiences qualify too.'),
   exclude: z.array(objectName).optional().describe('Members of these audiences never qualify.'),
+  topic: objectName
+    .optional()
+    .describe("A topic of the preference centre (tideline.yml `preferences.topics`): members also need the customer's consent to it on the channel."),
   purpose: z
     .enum(AUDIENCE_PURPOSES)
     .default('target')

@@ -45,6 +45,7 @@ const LABELS: Record<(typeof OPS)[number], string> = {
   changed: 'changed',
   added: 'added',
   held_back: 'held back (rejected before, unchanged)',
+  suppressed: 'suppressed (suppressions, preferences)',
   duplicate_key: 'invalid: duplicate key',
   null_key: 'invalid: null key',
 };

@@ -135,6 +135,7 @@ function summarise(context: CommandContext, r: SyncResult, sandbox: boolean): vo
   const counts = `added ${r.counts.added}, changed ${r.counts.changed}${r.mode === 'mirror' || r.mode === 'audience' ? `, removed ${r.counts.removed}` : ''}`;
   const extra = [
     r.counts.held_back ? `${r.counts.held_back} held back` : '',
+    r.counts.suppressed ? `${r.counts.suppressed} suppressed (not sent: suppressions or preferences)` : '',
     r.counts.duplicate_key + r.counts.null_key ? `${r.counts.duplicate_key + r.counts.null_key} invalid (null or duplicate key)` : '',
     r.recovered ? `${r.recovered} outcomes of an interrupted run recovered` : '',
   ].filter(Boolean);
@@ -156,7 +157,7 @@ function toJson(r: SyncResult) {
     mode: r.mode,
     run_id: r.runId,
     status: r.status,
-    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, invalid: r.counts.duplicate_key + r.counts.null_key },
+    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, suppressed: r.counts.suppressed, invalid: r.counts.duplicate_key + r.counts.null_key },
     sent: r.settled,
     accepted: r.accepted,
     rejected: r.rejected,

@@ -74,6 +74,7 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
     output: build,
     current: table,
     vars: project.vars,
+    policies: project.policies,
     columnsOf: (relation) => analysis.columns.get(relation),
     relation: (name) => {
       const source = project.sources.get(name);

@@ -6,6 +6,8 @@ import { locate, type Project, type SourceDef } from './loader.js';
 import { isKeyOf, keyOf, pathOf, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
+import { analysePolicies } from './policies.js';
+import { checkSyncContacts } from '../sync/suppressions.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -67,6 +69,7 @@ export function analyseWithSources(
     }
     const outputs = model.kind.analyse(model.spec, {
       dialect: d,
+      policies: project.policies,
       vars: project.vars,
       columnsOf: (relation) => columns.get(relation),
       problem: (at, message, code = 'invalid-model') => {
@@ -78,6 +81,8 @@ export function analyseWithSources(
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
+  analysePolicies(project.policies, (relation) => columns.get(relation), d, problems);
+  checkSyncContacts(project.syncs.values(), project.policies, (model) => columns.get(model), d, problems);
   problems.throwIfErrors();
   return { columns, online };
 }

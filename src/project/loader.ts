@@ -12,6 +12,7 @@ import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.j
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
+import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
@@ -93,6 +94,8 @@ export interface Project {
   /** Companion tables readable as relations: `<model>_<suffix>` → its model and suffix. */
   readonly companions: ReadonlyMap<string, CompanionRef>;
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** Contact policies from tideline.yml: suppressions and the preference centre. */
+  readonly policies: Policies;
   /** Warnings found while loading (errors throw). */
   readonly warnings: readonly Problem[];
   /** Destinations and syncs from the sync files (paths.syncs), by name. */
@@ -184,7 +187,9 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   for (const target of Object.values(config.targets ?? {})) for (const secret of warehouseOf(target, registries.warehouses).secrets(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
+  const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, file: configFile };
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
+  if (loaded) applyPolicyInputs(loaded, policies, problems);
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
   const synced =
@@ -222,6 +227,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     syncs: synced?.syncs ?? new Map(),
     order,
     vars: config.vars,
+    policies,
     warnings: problems.all.filter((p) => p.severity === 'warning'),
   };
 }
@@ -446,6 +452,29 @@ function makeModel(item: unknown, origin: Origin, kinds: readonly RegisteredKind
 
 /** The common fields of a model item, the kind's own left out. */
 const modelCommonSchema = z.object(modelCommonShape);
+
+/**
+ * Checks the relations the policies read, and makes every model applying them (audiences) read them too, so that a
+ * suppression drawn from a model is built before the audiences. A policy reading such a model would make it read
+ * itself: reported in tideline.yml.
+ */
+function applyPolicyInputs(loaded: Loaded, policies: Policies, problems: Problems): void {
+  const known = new Set([...loaded.sources.keys(), ...loaded.models.keys(), ...loaded.companions.keys()]);
+  checkPolicyReferences(policies, known, loaded.invalid, problems);
+  const owner = (relation: string) => loaded.companions.get(relation)?.model ?? relation;
+  const inputs = policyRelations(policies).filter(({ relation, at }) => {
+    if (!known.has(relation)) return false;
+    const model = loaded.models.get(owner(relation));
+    if (!model?.kind.appliesPolicies) return true;
+    problems.error('cycle', `"${relation}" belongs to ${model.kind.kind} model "${model.name}", which applies the project's suppressions and preferences itself; read a model it does not depend on`, policies.file?.locate(at), at);
+    return false;
+  });
+  if (!inputs.length) return;
+  for (const [name, model] of loaded.models) {
+    if (!model.kind.appliesPolicies) continue;
+    loaded.models.set(name, { ...model, inputs: [...model.inputs, ...inputs.map(({ relation }) => ({ relation, at: [], columns: [] }))] });
+  }
+}
 
 /** Checks that every input exists and that models do not read each other in a cycle; returns the build order. */
 function resolveReferences({ sources, models, invalid, companions }: Loaded, problems: Problems): string[] {

@@ -3,6 +3,7 @@ import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { ageBefore, ageSchema } from '../expressions/age.js';
 import { percentSchema } from '../expressions/durations.js';
 import { objectName } from './names.js';
+import { preferencesSchema, suppressionSchema } from './policies.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
 
@@ -26,6 +27,11 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       .prefault({})
       .describe('Folders holding model files and sync files, relative to the project root.'),
     vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Values available to models (`vars`), e.g. an as-of date for reproducible runs.'),
+    suppressions: z
+      .array(suppressionSchema)
+      .default([])
+      .describe('Contacts no sync or audience may reach on some channels (complaints, hard bounces, unsubscribes, legal opt-outs): see README "Suppressions".'),
+    preferences: preferencesSchema.optional().describe('The preference centre: consent per channel and per topic, respected by audiences and syncs (README "Preferences").'),
   });
 }
 

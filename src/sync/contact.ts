@@ -11,5 +11,6 @@ export const DEFAULT_CONTACT = 'customer_id';
  */
 export function contactColumn(sync: Pick<SyncDef, 'contact'>, types: ColumnTypes): string | undefined {
   if (sync.contact !== undefined) return sync.contact;
-  return types.has(DEFAULT_CONTACT) ? DEFAULT_CONTACT : undefined;
+  // Types are keyed by the dialect's identifier key (upper case on Snowflake): compare without case.
+  return [...types.keys()].some((k) => k.toLowerCase() === DEFAULT_CONTACT) ? DEFAULT_CONTACT : undefined;
 }

@@ -125,7 +125,7 @@ export class SyncEngine {
     const model = await modelColumns(this.#connection, this.options.project, sync);
     const snapshot = (await this.store.exists(this.store.snapshot(sync.name))) ? this.store.snapshot(sync.name) : undefined;
     const rejected = (await this.store.exists(this.store.table('rejected'))) ? this.store.table('rejected') : undefined;
-    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected });
+    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected, gates: model.gates });
     const rows = await this.#connection.query(previewStatement(d, select, samples));
     const counts = emptyCounts();
     const bySample: Partial<Record<DiffOp, Record<string, unknown>[]>> = {};

@@ -18,6 +18,7 @@ import { didYouMean } from '../project/suggest.js';
 import { validateAt } from '../project/validate.js';
 import { YamlFile } from '../project/yaml-file.js';
 import { destinationCommonShape, syncFileSchema, syncSchema, type SyncOptions } from './schema.js';
+import { topicProblems } from './suppressions.js';
 
 /** Where an item was written: its file and its path inside (the loader's Origin, repeated to keep imports one-way). */
 export interface SyncOrigin {
@@ -66,6 +67,15 @@ export interface SyncDef {
   readonly channel: Channel | undefined;
   /** The model column of the customer key as written or implied by an audiences model; see contactColumn. */
   readonly contact: string | undefined;
+  /** The preference-centre topic it sends on: its `topic:`, else its audience's. */
+  readonly topic: string | undefined;
+  /**
+   * Whether the project's suppressions, and its preferences, apply to it: neither with `suppress: false` nor for an
+   * exclusion audience, no preferences for an audience without consent (SyncParts.policyOf). They reach only syncs
+   * with a channel (see src/sync/suppressions.ts).
+   */
+  readonly suppress: boolean;
+  readonly preferences: boolean;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
   readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
   /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
@@ -307,6 +317,12 @@ function makeSync(
   }
   const options = removalOptions(item, parsed.options, parsed.mode, file, at, problems);
   if (!options) ok = false;
+  const channel = parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel;
+  const partPolicy = audience ? parts?.policyOf(audience.name) : undefined;
+  for (const wrong of topicProblems(parsed, channel, { suppressions: context.config.suppressions, preferences: context.config.preferences, file: context.configFile })) {
+    error(wrong.code, wrong.message, ...wrong.at);
+    ok = false;
+  }
   const shape = { object: parsed.object, mode: parsed.mode, keyField: keyField.name, fields: fields.map((f) => f.name) };
   for (const problem of type.checkSync?.(destination.config, shape, { targets: context.targets }) ?? []) {
     // A destination sees the mapped fields by name only: a problem at ['fields', name] is about the name, a key; one
@@ -324,8 +340,11 @@ function makeSync(
     tags: parsed.tags,
     enabled: parsed.enabled,
     model: parsed.model,
-    channel: parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel,
+    channel,
     contact: parsed.contact ?? (audience ? parts?.contact : undefined),
+    topic: parsed.topic ?? partPolicy?.topic,
+    suppress: parsed.suppress && (partPolicy?.suppressions ?? true),
+    preferences: parsed.suppress && (partPolicy?.preferences ?? true),
     audience,
     where: parsed.where ?? [],
     destination,

@@ -1,5 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { compileComparison } from '../expressions/conditions.js';
+import type { Gates } from '../expressions/policies.js';
 import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
@@ -15,7 +16,10 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    only for modes that act on it: mirror and audience);
  *  - `held_back`: refused before by the destination for good (not retryable) and unchanged since: not sent again
  *    until the row changes or `--full-resync`;
- *  - `null_key`, `duplicate_key`: invalid, never sent. A key held by several rows is not `removed` either.
+ *  - `null_key`, `duplicate_key`: invalid, never sent. A key held by several rows is not `removed` either;
+ *  - `suppressed`: a model row left out by the project's suppressions or preferences (`PlanInput.gates`), before
+ *    anything else: never sent, and for mirror and audience syncs a suppressed contact the destination holds is
+ *    `removed`, exactly as if it had left the model.
  * Retryable rejections need no special case: they never advanced the snapshot, so they come back as added/changed.
  * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages;
  * the rows that are not sent (held back, invalid) come last and are never read by a page (`pageStatement`).
@@ -29,7 +33,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
  *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
-export const OPS = ['removed', 'changed', 'added', 'held_back', 'duplicate_key', 'null_key'] as const;
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'suppressed', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
 /** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
@@ -43,6 +47,8 @@ export interface PlanInput {
   readonly snapshot: TableRef | undefined;
   /** The shared rejected table, or undefined before the first run. */
   readonly rejected: TableRef | undefined;
+  /** Contacts the project's policies leave out (src/sync/suppressions.ts): the model column holding the customer key, and the gates. */
+  readonly gates?: { readonly contact: string; readonly gates: Gates } | undefined;
 }
 
 /** Whether a mode acts on rows that left the model. */
@@ -54,29 +60,35 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
  * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
  * by several rows) and `keyed`, which the diff and the current list both read.
  */
-function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping } {
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gated: boolean } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
   const m = id('m');
   const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
-  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, sql` AND `)}` : Sql.empty;
+  const whereOf = (conditions: readonly Sql[]) => (conditions.length ? sql`\n  WHERE ${joinSql(conditions, sql` AND `)}` : Sql.empty);
+  const gated = input.gates?.gates.ctes.length ? input.gates : undefined;
+  // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
+  const from = gated ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
+  const blocked = gated ? gated.gates.blocked(sql`${id('src')}.${id(gated.contact)}`) : undefined;
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
-  FROM ${d.table(input.model)}${where}`;
+  FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
+  const suppressedRows = blocked ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, blocked])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
   FROM mapped AS ${m}`;
-  const ctes = sql`WITH mapped AS (
+  const gateCtes = gated ? gated.gates.ctes.map((c) => sql`${id(c.name)} AS (\n  ${c.body}\n),\n`) : [];
+  const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
-),
+),${suppressedRows ? sql`\nsuppressed_rows AS (\n  ${suppressedRows}\n),` : Sql.empty}
 shared AS (
   ${shared}
 ),
 keyed AS (
   ${keyed}
 )`;
-  return { ctes, mapping };
+  return { ctes, mapping, gated: suppressedRows !== undefined };
 }
 
 function isSharedKey(d: Dialect): Sql {
@@ -86,7 +98,7 @@ function isSharedKey(d: Dialect): Sql {
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
-  const { ctes, mapping } = keyedRows(input);
+  const { ctes, mapping, gated } = keyedRows(input);
   const id = (name: string) => d.id(name);
   // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
   const [m, s, r] = [id('m'), id('s'), id('r')];
@@ -119,7 +131,9 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
-  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : [])];
+  const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
+  FROM suppressed_rows`;
+  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
   const select = sql`${ctes}
 ${unionAll(branches)}`;
   return { select, mapping };
@@ -165,7 +179,7 @@ ${diff}
 export type OpCounts = Readonly<Record<DiffOp, number>>;
 
 export function emptyCounts(): Record<DiffOp, number> {
-  return { removed: 0, changed: 0, added: 0, held_back: 0, duplicate_key: 0, null_key: 0 };
+  return { removed: 0, changed: 0, added: 0, held_back: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
 }
 
 export function countsStatement(d: Dialect, changes: TableRef): Sql {

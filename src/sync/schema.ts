@@ -106,6 +106,13 @@ export const syncSchema = z.strictObject({
   contact: columnName
     .optional()
     .describe("The model column holding the customer key that suppressions and marketing pressure count by. Default: the audiences model's key for an audience sync, else `customer_id` when the model has that column."),
+  topic: objectName
+    .optional()
+    .describe("A topic of the preference centre (tideline.yml `preferences.topics`): only contacts consenting to it on the sync's channel are sent, and a contact who withdraws is treated as having left the model."),
+  suppress: z
+    .boolean()
+    .default(true)
+    .describe("`false` exempts this sync from the project's suppressions and preferences (a service message that must reach everyone). Syncs of exclusion audiences are always exempt."),
   destination: z.string().min(1).describe('A destination named under `destinations:` in a sync file.'),
   object: z.string().min(1).describe('The destination object: contacts, a list, a table, a custom audience…'),
   mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members).'),

@@ -32,7 +32,7 @@ export async function deliverCurrentList(input: {
   if (!writer?.wanted(config)) return undefined;
   const d = store.dialect;
   const table = store.changes(sync.name);
-  const { select, mapping } = currentSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: undefined });
+  const { select, mapping } = currentSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: undefined, gates: model.gates });
   await store.connection.execute(d.dropTable(table));
   await store.connection.execute(materialiseStatement(d, table, select));
   const total = readCounts(await store.connection.query(countsStatement(d, table))).added;

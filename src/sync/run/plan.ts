@@ -4,16 +4,18 @@ import type { StateStore } from '../../state/store.js';
 import type { Connection } from '../../warehouses/connection.js';
 import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts, type OpCounts } from '../planner.js';
+import { countsStatement, diffSelect, materialiseStatement, readCounts, type OpCounts, type PlanInput } from '../planner.js';
+import { syncGates } from '../suppressions.js';
 import type { Threshold } from '../schema.js';
 import type { Logger } from '../../log/logger.js';
 import { SyncFailure } from './failure.js';
 import { thresholdValue } from './threshold.js';
 
-/** The model a sync reads: its table in the project's target and its columns' types by identifier key. */
+/** The model a sync reads: its table in the project's target, its columns' types by identifier key, and the contacts the project's policies leave out. */
 export interface ModelTable {
   readonly table: TableRef;
   readonly types: Map<string, LogicalType | undefined>;
+  readonly gates: PlanInput['gates'];
 }
 
 /** The sync's model as built in the target; a model not built yet fails the sync with the command that builds it. */
@@ -22,7 +24,8 @@ export async function modelColumns(connection: Connection, project: Project, syn
   const columns = await connection.columns(table);
   if (!columns) throw new SyncFailure(`model "${sync.model}" has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${sync.model}\``);
   const d = connection.dialect;
-  return { table, types: new Map(columns.map((c) => [d.identifierKey(c.name), c.type])) };
+  const types = new Map(columns.map((c) => [d.identifierKey(c.name), c.type]));
+  return { table, types, gates: await syncGates(connection, project, sync, types) };
 }
 
 /** What a run is to do: the change set it materialised, how to read it, and its counts. */
@@ -43,7 +46,7 @@ export function toSend(counts: OpCounts): number {
 export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable): Promise<Plan> {
   const d = store.dialect;
   const changes = store.changes(sync.name);
-  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates });
   await store.connection.execute(d.dropTable(changes));
   await store.connection.execute(materialiseStatement(d, changes, select));
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));

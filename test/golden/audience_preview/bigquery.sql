@@ -26,18 +26,18 @@ WITH `base` AS (
   SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'buyers' THEN COALESCE(base.`consent_email`, FALSE)
     WHEN 'vip' THEN COALESCE(base.`consent_email`, FALSE)
-  END AS consented
+  END AS consented, FALSE AS suppressed
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS `audience_group`,
@@ -65,18 +65,18 @@ WITH `base` AS (
 `judged` AS (
   SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'newsletter' THEN COALESCE(base.`consent_email`, FALSE)
-  END AS consented
+  END AS consented, FALSE AS suppressed
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS `audience_status`,
   'treatment' AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,

@@ -26,18 +26,18 @@ WITH "BASE" AS (
   SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'buyers' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
     WHEN 'vip' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
-  END AS consented
+  END AS consented, FALSE AS suppressed
   FROM "ELIGIBLE" AS e JOIN "BASE" AS base ON base."CUSTOMER_ID" = e.k
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'tideline'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS "AUDIENCE_GROUP",
@@ -65,18 +65,18 @@ WITH "BASE" AS (
 "JUDGED" AS (
   SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'newsletter' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
-  END AS consented
+  END AS consented, FALSE AS suppressed
   FROM "ELIGIBLE" AS e JOIN "BASE" AS base ON base."CUSTOMER_ID" = e.k
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'tideline'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS "AUDIENCE_STATUS",
   'treatment' AS "AUDIENCE_GROUP",
   r.channel AS "AUDIENCE_CHANNEL",
   r.priority AS "AUDIENCE_PRIORITY",

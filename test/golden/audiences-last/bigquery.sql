@@ -235,18 +235,18 @@ WITH `base` AS (
     WHEN 'some_unopened_recently' THEN TRUE
     WHEN 'two_to_three_deliveries' THEN TRUE
     WHEN 'opened_two_campaigns' THEN TRUE
-  END AS consented
+  END AS consented, FALSE AS suppressed
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' ELSE 'member' END AS `audience_status`,
   'treatment' AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
@@ -298,7 +298,8 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
       SUM(CASE WHEN audience_status = 'member' THEN 1 ELSE 0 END) AS members,
       SUM(CASE WHEN audience_status = 'member' AND audience_group = 'holdout' THEN 1 ELSE 0 END) AS holdout,
       SUM(CASE WHEN audience_status = 'no_consent' THEN 1 ELSE 0 END) AS no_consent,
-      SUM(CASE WHEN audience_status = 'capped' THEN 1 ELSE 0 END) AS capped
+      SUM(CASE WHEN audience_status = 'capped' THEN 1 ELSE 0 END) AS capped,
+      SUM(CASE WHEN audience_status = 'suppressed' THEN 1 ELSE 0 END) AS suppressed
     FROM `analytics__tl_work`.`engagement__tl_members` GROUP BY audience
   ),
   moves AS (
@@ -307,7 +308,7 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
   )
   SELECT n.audience, n.channel, :run_time AS built_at,
     COALESCE(s.members, 0) AS members, COALESCE(s.holdout, 0) AS holdout, COALESCE(s.no_consent, 0) AS no_consent,
-    COALESCE(s.capped, 0) AS capped, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
+    COALESCE(s.capped, 0) AS capped, COALESCE(s.suppressed, 0) AS suppressed, COALESCE(v.entered, 0) AS entered, COALESCE(v.exited, 0) AS exited
   FROM names AS n
   LEFT JOIN sizes AS s ON s.audience = n.audience
   LEFT JOIN moves AS v ON v.audience = n.audience;

@@ -1,0 +1,108 @@
+import type { Channel } from '../project/channels.js';
+import type { OutputColumn } from '../../models/model-kind.js';
+import type { Dialect, LogicalType } from '../dialects/dialect.js';
+import { sql } from '../dialects/sql.js';
+import { asOfSql } from '../expressions/as-of.js';
+import { bothGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { sourceRelation } from '../project/analyse.js';
+import type { Project } from '../project/loader.js';
+import { policyRelations, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
+import type { FieldPath, Problems } from '../project/problems.js';
+import { contactColumn } from './contact.js';
+import type { SyncDef } from './load.js';
+import type { ColumnTypes } from './mapping.js';
+import type { SyncEntry } from './schema.js';
+import type { Connection } from '../warehouses/connection.js';
+import { SyncFailure } from './run/failure.js';
+
+/**
+ * The project's suppressions and preferences applied to one sync, before the diff (see PlanInput.gates): a sync on
+ * a channel leaves out the contacts suppressed on it and those whose preferences refuse it (the whole channel, or
+ * the sync's `topic:`). Which syncs are concerned is known at load (`policiesReach`); the sets of keys are read
+ * from the warehouse when the sync plans, so a complaint filed since the last model build already counts.
+ */
+
+/** Whether the project's policies reach a sync at all: it has a channel, is not exempt, and some rule or the preferences apply there. */
+export function policiesReach(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'preferences'>): sync is typeof sync & { readonly channel: Channel } {
+  if (sync.channel === undefined) return false;
+  return (sync.suppress && suppressionsOn(policies, sync.channel).length > 0) || (sync.preferences && policies.preferences !== undefined);
+}
+
+/** Problems of a sync's `topic:` found at load: unknown topic, no channel to ask consent for, or an exempt sync. */
+export function topicProblems(entry: Pick<SyncEntry, 'topic' | 'suppress'>, channel: Channel | undefined, policies: Policies): { code: string; message: string; at: FieldPath }[] {
+  if (entry.topic === undefined) return [];
+  const unknown = topicProblem(policies, entry.topic);
+  if (unknown) return [{ code: 'unknown-topic', message: unknown, at: ['topic'] }];
+  if (channel === undefined) return [{ code: 'bad-topic', message: 'a topic is consented to on a channel, and this sync has none: give it a `channel:`', at: ['topic'] }];
+  if (!entry.suppress) return [{ code: 'bad-topic', message: '`suppress: false` exempts the sync from preferences, so its `topic:` would never be checked: keep one of them', at: ['topic'] }];
+  return [];
+}
+
+/**
+ * A sync the policies reach must say which column holds the customer key, or they would silently reach nobody: a
+ * located error when the model's columns are known and none is written or implied (see contactColumn).
+ */
+export function checkSyncContacts(syncs: Iterable<SyncDef>, policies: Policies, columnsOf: (model: string) => readonly OutputColumn[] | undefined, d: Dialect, problems: Problems): void {
+  for (const sync of syncs) {
+    if (!policiesReach(policies, sync)) continue;
+    const columns = columnsOf(sync.model);
+    if (!columns) continue;
+    if (contactColumn(sync, new Map(columns.map((c) => [d.identifierKey(c.name), c.type])))) continue;
+    const at = [...sync.origin.path, written(sync, 'channel') ? 'channel' : 'model'];
+    problems.error('missing-contact', missingContact(sync, policies), sync.origin.file.locate(at), at);
+  }
+}
+
+/** Whether the sync's YAML item writes `field` itself (rather than inheriting its value). */
+function written(sync: SyncDef, field: string): boolean {
+  let node: unknown = sync.origin.file.value();
+  for (const step of sync.origin.path) node = node !== null && typeof node === 'object' ? (node as Record<string | number, unknown>)[step] : undefined;
+  return node !== null && typeof node === 'object' && Object.hasOwn(node, field);
+}
+
+function missingContact(sync: SyncDef & { readonly channel: Channel }, policies: Policies): string {
+  const rules = sync.suppress ? suppressionsOn(policies, sync.channel).map((s) => s.name) : [];
+  const what = [rules.length ? `suppressions ${rules.join(', ')}` : '', sync.preferences && policies.preferences ? 'the preferences' : ''].filter(Boolean).join(' and ');
+  return `sync "${sync.name}" is on channel ${sync.channel}, where ${what} apply, but model "${sync.model}" has no customer_id column: name the column holding the customer key with \`contact:\`, or set \`suppress: false\` if these records must reach everyone`;
+}
+
+/** The policies' relations as the sync sees them: sources in place, models in the target's schema, with their column types. */
+export async function policyScope(connection: Connection, project: Project): Promise<PolicyScope> {
+  const d = connection.dialect;
+  const types = new Map<string, readonly OutputColumn[]>();
+  const relation = (name: string) => {
+    const source = project.sources.get(name);
+    return source ? sourceRelation(project, source) : d.table({ schema: project.target.schema, name });
+  };
+  for (const { relation: name } of policyRelations(project.policies)) {
+    if (types.has(name)) continue;
+    const source = project.sources.get(name);
+    const columns = source?.table
+      ? await connection.columns(source.table)
+      : source
+        ? await connection.columnsOfQuery(sql`SELECT * FROM ${relation(name)}`)
+        : await connection.columns({ schema: project.target.schema, name });
+    if (!columns) throw new SyncFailure(`the suppressions or preferences of tideline.yml read "${name}", which has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${name}\``);
+    types.set(name, columns);
+  }
+  const typeOf = (name: string, column: string): LogicalType | undefined => types.get(name)?.find((c) => d.identifierKey(c.name) === d.identifierKey(column))?.type;
+  const vars = project.vars;
+  return { d, relation, typeOf, asOf: asOfSql(d, vars['as_of'] !== undefined ? { var: 'as_of' } : 'today', vars) };
+}
+
+/** The gates of a sync and its contact column, or undefined when the policies do not reach it. */
+export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes): Promise<{ contact: string; gates: Gates } | undefined> {
+  const { policies } = project;
+  if (!policiesReach(policies, sync)) return undefined;
+  const contact = contactColumn(sync, types);
+  if (!contact) throw new SyncFailure(missingContact(sync, policies));
+  return { contact, gates: gatesOf(await policyScope(connection, project), policies, sync) };
+}
+
+/** The CTEs and test of a sync the policies reach (see policiesReach): suppressions on its channel, then preferences. */
+export function gatesOf(scope: PolicyScope, policies: Policies, sync: SyncDef & { readonly channel: Channel }): Gates {
+  return bothGates(
+    sync.suppress ? suppressionGates(scope, policies, sync.channel, 'tl_') : NO_GATES,
+    sync.preferences ? preferenceGates(scope, policies.preferences, sync.channel, sync.topic, 'tl_') : NO_GATES,
+  );
+}
