@@ -4,6 +4,7 @@ import type { CommandContext, EXIT, GlobalOptions } from '../src/cli/context.js'
 import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
 import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
+import type { PressurePolicy } from '../src/project/pressure.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
 import type { Connection } from '../src/warehouses/connection.js';
@@ -119,6 +120,8 @@ export interface AnalyseContext {
   readonly dialect: Dialect;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The project's marketing pressure policy (tideline.yml `pressure:`), when it declares one. */
+  readonly pressure: PressurePolicy | undefined;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
   /**
    * Reports a problem located at `at` (relative to the model's YAML item): a value, or `keyOf(path)` for a problem
@@ -154,6 +157,14 @@ export interface PlanContext {
   companion(suffix: string): CompanionTables;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The project's marketing pressure policy (tideline.yml `pressure:`), when it declares one. */
+  readonly pressure: PressurePolicy | undefined;
+  /**
+   * A shared table of the state schema that models may read (src/state/tables.ts READABLE_STATE_TABLES, e.g.
+   * `sync_messages`), ready for a FROM clause. It reads as an empty relation with the table's columns when the
+   * warehouse does not hold it yet (no sync ran): the runner checks before it plans.
+   */
+  stateRelation(name: string): Sql;
 }
 
 /**

@@ -94,8 +94,15 @@ export const audienceSchema = z.strictObject({
   where: z.union([conditionSchema, z.array(conditionSchema).min(1)]).optional().describe('Who qualifies. A list means all of them.'),
   include: z.array(objectName).optional().describe('Members of these audiences qualify too.'),
   exclude: z.array(objectName).optional().describe('Members of these audiences never qualify.'),
+  purpose: z
+    .enum(['messaging', 'exclusion'])
+    .optional()
+    .describe('`exclusion`: a list of people to keep out (synced to ads as an exclusion list), never capped by marketing pressure.'),
   require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`.'),
   priority: z.number().int().default(0).describe('Under marketing pressure, higher priorities keep their members first.'),
+  type: objectName
+    .optional()
+    .describe("The communication type of the messages its entries trigger (`promotional`, `newsletter`…), weighed by `pressure.weights` in tideline.yml; `default` (weight 1) when left out."),
   holdout: percentSchema.optional().describe('Share kept out of every sync to measure impact: `holdout: 10%`.'),
   splits: z.record(objectName, percentSchema).optional().describe('Named groups of the treated members, in percent summing to 100: `{subject_a: 50%, subject_b: 50%}`.'),
 });

@@ -6,6 +6,7 @@ import { locate, type Project, type SourceDef } from './loader.js';
 import { isKeyOf, keyOf, pathOf, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
+import { checkComparison } from '../expressions/conditions.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -67,6 +68,7 @@ export function analyseWithSources(
     const outputs = model.kind.analyse(model.spec, {
       dialect: d,
       vars: project.vars,
+      pressure: project.pressure,
       columnsOf: (relation) => columns.get(relation),
       problem: (at, message, code = 'invalid-model') => {
         const path = [...model.origin.path, ...pathOf(at)];
@@ -76,9 +78,37 @@ export function analyseWithSources(
     columns.set(name, outputs);
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
+  checkDeliveredColumns(project, columns, problems);
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   problems.throwIfErrors();
   return { columns, online };
+}
+
+/** The columns the pressure policy's delivered events name, in their sources (when introspected). */
+function checkDeliveredColumns(project: Project, columns: ReadonlyMap<string, readonly OutputColumn[] | undefined>, problems: Problems): void {
+  const pressure = project.pressure;
+  if (!pressure) return;
+  const d = project.target.dialect;
+  pressure.delivered.forEach((delivered, i) => {
+    const available = columns.get(delivered.from);
+    if (!available) return;
+    const report = (at: readonly (string | number)[], message: string, code: string) => {
+      const path = [...pressure.origin.path, 'delivered', i, ...at];
+      problems.error(code, message, pressure.origin.file.locate(path), path);
+    };
+    const find = (name: string) => available.find((c) => d.identifierKey(c.name) === d.identifierKey(name));
+    const named = [
+      { name: delivered.customer, at: ['customer'] },
+      { name: delivered.time, at: ['time'] },
+      ...delivered.where.map((w, j) => ({ name: w.column, at: ['where', j, 'column'] })),
+    ];
+    for (const ref of named) {
+      if (!find(ref.name)) report(ref.at, `unknown column "${ref.name}" in source "${delivered.from}"${didYouMean(ref.name, available.map((c) => c.name))}`, 'unknown-column');
+    }
+    const time = find(delivered.time)?.type;
+    if (time && time !== 'date' && time !== 'timestamp') report(['time'], `delivered time "${delivered.time}" must be a date or timestamp, not ${time}`, 'wrong-type');
+    delivered.where.forEach((w, j) => checkComparison(w, `column "${w.column}" of ${delivered.from}`, find(w.column)?.type, ['where', j], report));
+  });
 }
 
 async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {

@@ -12,6 +12,7 @@ import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.j
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
+import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type ProjectFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
@@ -89,11 +90,28 @@ export interface Project {
   /** Companion tables readable as relations: `<model>_<suffix>` → its model and suffix. */
   readonly companions: ReadonlyMap<string, CompanionRef>;
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The marketing pressure policy of tideline.yml, when it declares one. */
+  readonly pressure: ProjectPressure | undefined;
   /** Warnings found while loading (errors throw). */
   readonly warnings: readonly Problem[];
   /** Destinations and syncs from the sync files (paths.syncs), by name. */
   readonly destinations: ReadonlyMap<string, DestinationDef>;
   readonly syncs: ReadonlyMap<string, SyncDef>;
+}
+
+/** The pressure policy, and where tideline.yml declares it (for problems found against the warehouse). */
+export interface ProjectPressure extends PressurePolicy {
+  readonly origin: Origin;
+}
+
+/** The policy, its delivered sources checked: each must name a source (a raw table of events, built by no model). */
+function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, sources: ReadonlyMap<string, SourceDef>, invalid: ReadonlySet<string>, problems: Problems): ProjectPressure {
+  entry.delivered.forEach((delivered, i) => {
+    if (sources.has(delivered.from) || invalid.has(delivered.from)) return;
+    const path = ['pressure', 'delivered', i, 'from'];
+    problems.error('unknown-reference', `unknown source "${delivered.from}"${didYouMean(delivered.from, [...sources.keys()])}; delivered events are read from a source`, file.locate(path), path);
+  });
+  return { ...pressurePolicy(entry), origin: { file, path: ['pressure'] } };
 }
 
 export interface CompanionRef {
@@ -204,6 +222,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
           problems,
         )
       : undefined;
+  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded.sources, loaded.invalid, problems) : undefined;
   problems.throwIfErrors();
   if (!target || !loaded) throw new Error('unreachable: missing target without problems');
   return {
@@ -218,6 +237,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     syncs: synced?.syncs ?? new Map(),
     order,
     vars: config.vars,
+    pressure,
     warnings: problems.all.filter((p) => p.severity === 'warning'),
   };
 }

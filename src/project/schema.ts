@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { objectName } from './names.js';
+import { pressurePolicySchema } from './pressure.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
 
@@ -24,6 +25,11 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       .prefault({})
       .describe('Folders holding model files and sync files, relative to the project root.'),
     vars: z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Values available to models (`vars`), e.g. an as-of date for reproducible runs.'),
+    pressure: pressurePolicySchema
+      .optional()
+      .describe(
+        'Marketing pressure for the whole project: caps on the messages a contact receives over rolling windows, per channel or across channels, weights per communication type. Audiences models apply it to new entries, counting what the syncs really sent and the delivered events declared here. See "Marketing pressure" in README.md.',
+      ),
   });
 }
 
