@@ -6,6 +6,10 @@ import { runModels } from '../../src/pipeline/runner.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import { StateStore } from '../../src/state/store.js';
+import type { AudiencesSpec } from './schema.js';
+import { audiencesQuery, explainCustomer } from './cli.js';
+import { renderExplanation } from './explain.js';
+import { previewAudience } from './preview.js';
 import { MESSAGES_COLUMNS } from '../../src/state/tables.js';
 import type { Connection, Value } from '../../src/warehouses/connection.js';
 import { runCli, tempProject } from '../../test/support/cli.js';
@@ -100,6 +104,8 @@ const SENT: Message[] = [
   m('c5', 'email', 'promotional', '2026-05-01', 'flash_brevo', 'campaigns', 'flash_sale'),
   // c7: one promotional e-mail: room for one more, which the higher priority takes.
   m('c7', 'email', 'promotional', '2026-06-27', 'winback_brevo', 'retention', 'winback'),
+  // c10 (who joins the customers after the second build, for the preview): like c7.
+  m('c10', 'email', 'promotional', '2026-06-27', 'winback_brevo', 'retention', 'winback'),
   // c8: three e-mails this week, though a member of flash_sale and restock since the first build.
   m('c8', 'email', 'promotional', '2026-06-28', 'flash_brevo', 'campaigns', 'flash_sale'),
   m('c8', 'email', 'promotional', '2026-06-28', 'restock_brevo', 'campaigns', 'restock'),
@@ -275,6 +281,53 @@ for (const engine of engines()) {
         expect(built[1]![model]).toEqual(reference(model, SECOND, SENT, first));
       });
     }
+
+    it('`audience preview --customer` explains a cap: the messages counted, the higher priority that took the room', async () => {
+      // A new customer, c10, qualifies for flash_sale and restock, with one e-mail sent this week (SENT).
+      await connection.insertRows({ schema: raw, name: 'customers' }, CUSTOMER_COLUMNS.map(([name, type]) => ({ name, type })), [customerRows({ c10: ['flash_sale', 'restock'] })]);
+      const project = await loadProject({ projectDir: root });
+      const analysis = await analyseProject(project, connection);
+      const model = project.models.get('campaigns')!;
+      const spec = model.spec as AudiencesSpec;
+      const own = await audiencesQuery(project, analysis, { ...model, spec }, connection);
+      const explained = await explainCustomer(project, own, 'restock', 'c10', connection);
+      expect(explained).toEqual({
+        customer: 'c10',
+        audience: 'restock',
+        asOf: AS_OF,
+        status: 'capped',
+        cappedBy: 'email ≤ 2 per 7 days',
+        current: false,
+        exempt: null,
+        caps: CAPS.map((cap) => ({
+          label: cap.label,
+          max: cap.max,
+          counted: 1,
+          messages: [{ source: 'winback', model: 'retention', channel: 'email', type: 'promotional', weight: 1, day: '2026-06-27' }],
+          before: [{ audience: 'flash_sale', channel: 'email', type: 'promotional', weight: 1, priority: 5 }],
+        })),
+      });
+      expect(renderExplanation(explained!)).toBe(`marketing pressure for customer c10 in restock, as of 2026-06-30: capped by email ≤ 2 per 7 days
+  email ≤ 2 per 7 days: 1 counted + 1 entering before it in this build
+    2026-06-27  email  promotional    weight 1    winback (retention)
+    this build  email  promotional    weight 1    flash_sale (priority 5, decided first)
+  all channels ≤ 3 per 30 days: 1 counted + 1 entering before it in this build
+    2026-06-27  email  promotional    weight 1    winback (retention)
+    this build  email  promotional    weight 1    flash_sale (priority 5, decided first)
+`);
+      // The delivered events and the current members are explained too; the summary counts capped members per cap.
+      const c6 = await explainCustomer(project, own, 'flash_sale', 'c6', connection);
+      expect(c6!.caps[0]!.messages.map((m) => [m.day, m.source, m.model])).toEqual([
+        ['2026-06-27', 'email_facts', null],
+        ['2026-06-28', 'email_facts', null],
+      ]);
+      expect((await explainCustomer(project, own, 'flash_sale', 'c8', connection))!).toMatchObject({ status: 'member', current: true });
+      const preview = await previewAudience(connection, connection.dialect, own, 'flash_sale', [], 0);
+      expect(preview.cappedBy).toEqual(expect.arrayContaining([
+        { by: 'email ≤ 2 per 7 days', members: 3 },
+        { by: 'all channels ≤ 3 per 30 days', members: 1 },
+      ]));
+    });
 
     it('the reference holds the cases it is meant to (so the comparison above tests them)', () => {
       const first = reference('campaigns', FIRST, [], {});
