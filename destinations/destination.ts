@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Channel } from '../src/project/channels.js';
 import type { LogicalType } from '../src/dialects/dialect.js';
 import type { Logger } from '../src/log/logger.js';
 import type { Connection } from '../src/warehouses/connection.js';
@@ -236,6 +237,12 @@ export interface DestinationType<Config> {
   /** The entry's own fields, producing Config (see ConfigSchema). */
   readonly configSchema: ConfigSchema<Config>;
   readonly modes: readonly SyncMode[];
+  /**
+   * The channel its syncs reach customers on, unless a sync names its own (`channel:`) or sends an audience (the
+   * audience's channel): e-mail tools `email`, CRMs `crm`, ads platforms `ads`. Absent for general-purpose
+   * destinations (files, webhooks, tables, multi-channel tools), whose syncs say it themselves.
+   */
+  readonly channel?: Channel;
   /** Values of the config that must never be printed (tokens, secrets). */
   secrets(config: Config): string[];
   limits(config: Config): DestinationLimits;

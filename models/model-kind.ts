@@ -5,6 +5,7 @@ import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js'
 import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
 import type { PressurePolicy } from '../src/project/pressure.js';
+import type { Channel } from '../src/project/channels.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
 import type { Connection } from '../src/warehouses/connection.js';
@@ -72,6 +73,10 @@ export interface SyncParts {
   readonly noun: 'audience';
   readonly names: readonly string[];
   filter(d: Dialect, name: string): Sql;
+  /** The channel a part is for (an audience's `channel`), which its syncs take unless they name their own. */
+  channelOf(name: string): Channel | undefined;
+  /** The model column holding the customer key (an audiences model's `key`), for suppressions and pressure. */
+  readonly contact: string | undefined;
 }
 
 export interface CompanionDeclaration {

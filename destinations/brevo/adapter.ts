@@ -53,6 +53,7 @@ export const brevo = defineDestination<BrevoConfig>({
   summary: 'Brevo contacts (batch update, asynchronous import of new contacts, SMS numbers) and list membership',
   configSchema: brevoConfigSchema,
   modes: MODES,
+  channel: 'email',
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

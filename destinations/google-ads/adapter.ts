@@ -121,6 +121,7 @@ export const googleAds = defineDestination<GoogleAdsConfig>({
   summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value',
   configSchema: googleAdsConfigSchema,
   modes: ['audience', 'insert'],
+  channel: 'ads',
   secrets: (config) => [config.credentials.refresh_token, config.credentials.client_secret, config.credentials.access_token].filter((s): s is string => !blank(s)),
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

@@ -57,6 +57,7 @@ export const hubspot = defineDestination<HubSpotConfig>({
   summary: 'HubSpot CRM contacts (batch upsert by idProperty, archive) and list memberships',
   configSchema: hubspotConfigSchema,
   modes: MODES,
+  channel: 'crm',
   secrets: (config) => [config.token, config.client_secret, config.refresh_token].filter((s): s is string => s !== undefined),
   apiVersion: (config) => API_VERSIONS[config.api_version],
   limits: (config) => ({

@@ -63,6 +63,7 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
   summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences',
   configSchema: klaviyoConfigSchema,
   modes: ['upsert', 'audience'],
+  channel: 'email',
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

@@ -69,6 +69,7 @@ export const linkedin = defineDestination<LinkedInConfig>({
   summary: 'LinkedIn Matched Audiences (DMP segment users, e-mail SHA-256 hashed in Tideline)',
   configSchema: linkedinConfigSchema,
   modes: ['audience'],
+  channel: 'ads',
   secrets: (config) => [config.access_token, config.refresh_token, config.client_secret].filter((s): s is string => Boolean(s)),
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

@@ -70,6 +70,7 @@ export const mailchimp = defineDestination<MailchimpConfig>({
   summary: 'Mailchimp audience members via batch subscribe, static segments for audiences, archive or unsubscribe on delete',
   configSchema: mailchimpConfigSchema,
   modes: ['upsert', 'insert', 'mirror', 'audience'],
+  channel: 'email',
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

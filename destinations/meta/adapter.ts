@@ -34,6 +34,7 @@ export const meta = defineDestination<MetaConfig>({
   summary: 'Meta Custom Audiences from customer lists (multi-key, normalised and SHA-256 hashed)',
   configSchema: metaConfigSchema,
   modes: ['audience'],
+  channel: 'ads',
   secrets: (config) => [config.access_token],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

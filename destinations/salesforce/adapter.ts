@@ -87,6 +87,7 @@ export const salesforce = defineDestination<SalesforceConfig>({
   summary: 'Salesforce sObjects: Collections upsert by external id, Bulk API 2.0 above a threshold, deletes for mirror; campaign membership',
   configSchema: salesforceConfigSchema,
   modes: MODES,
+  channel: 'crm',
   secrets: (config) => [config.access_token, config.client_secret, config.refresh_token, config.private_key].filter((s): s is string => s !== undefined),
   apiVersion: (config) => salesforceApiVersion(config.api_version),
   limits: (config) => ({

@@ -43,6 +43,7 @@ export const tiktok = defineDestination<TikTokConfig>({
   summary: 'TikTok audiences (segment mapping API; e-mail and phone SHA-256 hashed in Tideline)',
   configSchema: tiktokConfigSchema,
   modes: ['audience'],
+  channel: 'ads',
   secrets: (config) => [config.access_token],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,

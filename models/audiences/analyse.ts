@@ -7,7 +7,7 @@ import { didYouMean } from '../../src/project/suggest.js';
 import type { AnalyseContext, OutputColumn } from '../model-kind.js';
 import { audienceOrder, leavesOf, references } from './conditions.js';
 import { consentColumn, effectiveAsOf, fieldsOf } from './fields.js';
-import { MEMBERSHIP_COLUMNS } from './membership.js';
+import { MEMBERSHIP_COLUMNS, needsConsent } from './membership.js';
 import { RELATIVE_DATES, type AudiencesSpec, type EventCondition } from './schema.js';
 
 /** Analysis of an audiences model: located problems in its audiences and events, and the columns it will have. */
@@ -54,7 +54,7 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
       const total = Object.values(audience.splits).reduce((s, v) => s + v, 0);
       if (Math.abs(total - 100) > 1e-9) problem(at('splits'), `splits must add up to 100 %; these add up to ${total} %`, 'bad-splits');
     }
-    if (audience.require_consent) {
+    if (needsConsent(audience)) {
       const column = consentColumn(spec, audience.channel);
       if (column !== null && fields) {
         const type = fieldType(column, at('channel'));

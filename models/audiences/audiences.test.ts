@@ -241,6 +241,12 @@ models:
         channel: crm
         require_consent: false
         where: { field: loyalty_tier, is_null: true }
+      - name: email_exclusion
+        description: An exclusion list on the e-mail channel, first in priority
+        channel: email
+        purpose: exclusion
+        priority: 100
+        where: { field: order_count, gte: 5 }
 `;
 }
 
@@ -269,6 +275,9 @@ const EXPECTED: Record<string, Record<string, string>> = {
   churning_gold: { c01: 'member', c03: 'member', c11: 'member' },
   // Customers with no `scores` row are kept by the left join, their joined fields NULL.
   unscored: { c02: 'member', c05: 'member', c06: 'member', c08: 'member', c09: 'member', c10: 'member' },
+  // Exclusion: c10 has no e-mail consent and stays; nobody is capped although the e-mail cap is 1 and this audience
+  // comes first — it takes no slot either: c01 keeps abandoned_cart above.
+  email_exclusion: { c01: 'member', c02: 'member', c03: 'member', c10: 'member', c11: 'member' },
 };
 
 for (const engine of engines()) {

@@ -27,6 +27,8 @@ export const audiences = defineModelKind<AudiencesSpec>({
       // Members only: never those left out for consent or pressure, never the holdout.
       filter: (d, name) =>
         sql`${d.id('audience')} = ${d.string(name)} AND ${d.id('audience_status')} = ${d.string(STATUS.member)} AND ${d.id('audience_group')} <> ${d.string(HOLDOUT)}`,
+      channelOf: (name) => spec.audiences.find((a) => a.name === name)?.channel,
+      contact: spec.key,
     };
   },
 

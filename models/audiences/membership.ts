@@ -9,7 +9,7 @@ import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } fro
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
 import { currentMembers, pressureSql } from './pressure.js';
 import { SHARED_TABLES } from '../../src/state/tables.js';
-import type { AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
+import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
 
 /**
  * The membership SELECT: one row per audience and qualifying customer, with the customer's status (member, left out
@@ -69,13 +69,14 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext, prev
 
   const eligible = joinSql(
     spec.audiences.map(
-      (a, i) => sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, k FROM ${d.id(`a_${i}`)}`,
+      (a, i) =>
+        sql`SELECT ${d.literal(a.name)} AS audience, ${d.literal(a.channel)} AS channel, ${d.literal(a.priority)} AS priority, ${a.purpose === 'exclusion' ? sql`TRUE` : sql`FALSE`} AS exempt, k FROM ${d.id(`a_${i}`)}`,
     ),
     sql`\nUNION ALL\n`,
   );
   const consented = sql`CASE e.audience${joinSql(
     spec.audiences.map((a) => {
-      const column = a.require_consent ? consentColumn(spec, a.channel) : null;
+      const column = needsConsent(a) ? consentColumn(spec, a.channel) : null;
       return sql`\n    WHEN ${d.literal(a.name)} THEN ${column === null ? sql`TRUE` : sql`COALESCE(base.${d.id(fields.get(d.identifierKey(column))!.name)}, FALSE)`}`;
     }),
     sql``,
@@ -88,7 +89,7 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext, prev
       )} END`
     : undefined;
   // The model's own `pressure:` (audiences at once per channel), then the project's policy on new entries.
-  const atOnce = cap ? sql`COALESCE(r.pressure_rank > ${cap}, FALSE)` : sql`FALSE`;
+  const atOnce = cap ? sql`COALESCE(NOT r.exempt AND r.pressure_rank > ${cap}, FALSE)` : sql`FALSE`;
   const policy = pressureSql(d, c.asOf, context.pressure, spec, { previous: previous ?? sql`(${currentMembers(d, spec, context.relation(spec.customers), undefined)})`, sent: context.stateRelation(SHARED_TABLES.messages), relation: context.relation, columnsOf: context.columnsOf }, atOnce);
   const status = sql`CASE WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN ${atOnce} THEN ${d.literal(STATUS.capped)}` : sql``}${policy ? sql` WHEN ${policy.capped} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
   const atOnceLabel = sql`CASE r.channel${joinSql(
@@ -104,8 +105,8 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext, prev
     ...c.ctes.map((x) => sql`${d.id(x.name)} AS (\n${indentSql(x.body)}\n)`),
     ...audienceCtes,
     sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
-    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.k, ${consented} AS consented\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
-    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
+    sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k\n)`,
+    sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
     ...(policy?.ctes ?? []),
   ];
   const output = joinSql([
@@ -118,6 +119,11 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext, prev
     sql`base.*`,
   ], sql`,\n  `);
   return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k${policy?.join ?? sql``}`;
+}
+
+/** Whether an audience keeps only customers with consent for its channel: an exclusion audience never does. */
+export function needsConsent(audience: AudienceSpec): boolean {
+  return audience.require_consent && audience.purpose !== 'exclusion';
 }
 
 function indexOf(spec: AudiencesSpec, name: string): number {

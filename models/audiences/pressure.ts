@@ -33,7 +33,7 @@ export function typeOfAudience(audience: AudienceSpec): string {
 
 /** Audiences whose purpose is to keep people out (an exclusion list) are never capped: capping them would let in whom they exclude. */
 export function isExclusion(audience: AudienceSpec): boolean {
-  return 'purpose' in audience && audience.purpose === 'exclusion';
+  return audience.purpose === 'exclusion';
 }
 
 /** The caps covering an audience's channel, in declaration order. */

@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { asOfSchema } from '../../src/expressions/as-of.js';
 import { columnConditionSchema, comparisonShape } from '../../src/expressions/conditions.js';
 import { durationSchema, percentSchema } from '../../src/expressions/durations.js';
+import { CHANNELS } from '../../src/project/channels.js';
 import { columnName, objectName } from '../../src/project/names.js';
 
-/** Channels an audience is for; each maps to a consent column of the customers. */
-export const CHANNELS = ['email', 'sms', 'ads', 'phone', 'crm', 'push', 'mail'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/** Channels an audience is for; each maps to a consent column of the customers (src/project/channels.ts). */
+export { CHANNELS, type Channel } from '../../src/project/channels.js';
 
 /** A comparison on a customer field (a column of the base relation or of a joined one), or a relative date. */
 export const fieldConditionSchema = z.strictObject({
@@ -87,6 +87,10 @@ export const eventTableSchema = z.strictObject({
 });
 export type EventTable = z.infer<typeof eventTableSchema>;
 
+/** What an audience is for: reaching its members, or keeping them out of something else (see `purpose`). */
+export const AUDIENCE_PURPOSES = ['target', 'exclusion'] as const;
+export type AudiencePurpose = (typeof AUDIENCE_PURPOSES)[number];
+
 export const audienceSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
@@ -95,10 +99,12 @@ export const audienceSchema = z.strictObject({
   include: z.array(objectName).optional().describe('Members of these audiences qualify too.'),
   exclude: z.array(objectName).optional().describe('Members of these audiences never qualify.'),
   purpose: z
-    .enum(['messaging', 'exclusion'])
-    .optional()
-    .describe('`exclusion`: a list of people to keep out (synced to ads as an exclusion list), never capped by marketing pressure.'),
-  require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`.'),
+    .enum(AUDIENCE_PURPOSES)
+    .default('target')
+    .describe(
+      '`target` (default): customers to reach. `exclusion`: customers to leave out (an ads exclusion list, existing customers kept out of acquisition): never consent-filtered, never capped by marketing pressure, never suppressed — leaving a complainer out of an exclusion list would make the ads target them.',
+    ),
+  require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`; an exclusion audience never requires it.'),
   priority: z.number().int().default(0).describe('Under marketing pressure, higher priorities keep their members first.'),
   type: objectName
     .optional()

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../project/problems.js';
@@ -63,6 +64,8 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     return locked(context, error);
   }
   const abort = new AbortController();
+  // Each batch waiting for its turn listens to this signal; see stopController in src/sync/run/run.ts.
+  setMaxListeners(1024, abort.signal);
   let interrupts = 0;
   const onSignal = () => {
     interrupts++;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { columnConditionSchema, type ColumnCondition } from '../expressions/conditions.js';
 import { durationSchema, type Duration } from '../expressions/durations.js';
-import { CHANNELS, type Channel } from '../../models/audiences/schema.js';
+import { CHANNELS, type Channel } from './channels.js';
 import { objectName } from './names.js';
 import { didYouMean } from './suggest.js';
 

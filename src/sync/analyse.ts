@@ -35,6 +35,11 @@ export function checkSyncColumns(
         problems.error('bad-date-format', `date_format needs a date or timestamp column; "${field.column}" is ${column.type}`, sync.origin.file.locate(at), at);
       }
     }
+    // The contact column: the sync's `contact:`, or its audiences model's key (always a column of the memberships).
+    if (sync.contact !== undefined && !byKey.has(dialect.identifierKey(sync.contact))) {
+      const at = [...sync.origin.path, 'contact'];
+      problems.error('unknown-column', `unknown column "${sync.contact}" in model "${sync.model}"${didYouMean(sync.contact, columns.map((c) => c.name))}`, sync.origin.file.locate(at), at);
+    }
     for (const [i, condition] of sync.where.entries()) {
       const path = [...sync.origin.path, 'where', i];
       const column = byKey.get(dialect.identifierKey(condition.column));

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { RegisteredDestination, SyncMode } from '../../destinations/destination.js';
 import type { SyncParts } from '../../models/model-kind.js';
 import type { ColumnCondition } from '../expressions/conditions.js';
+import type { Channel } from '../project/channels.js';
 import { transformProblem, type TransformName } from '../expressions/transforms.js';
 import type { Sql } from '../dialects/sql.js';
 import { parseDateFormat } from '../dialects/dialect.js';
@@ -61,6 +62,10 @@ export interface SyncDef {
   readonly tags: readonly string[];
   readonly enabled: boolean;
   readonly model: string;
+  /** The channel its records are messaged or targeted on (see syncSchema `channel`), if any. */
+  readonly channel: Channel | undefined;
+  /** The model column of the customer key as written or implied by an audiences model; see contactColumn. */
+  readonly contact: string | undefined;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
   readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
   /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
@@ -321,6 +326,8 @@ function makeSync(
     tags: parsed.tags,
     enabled: parsed.enabled,
     model: parsed.model,
+    channel: parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel,
+    contact: parsed.contact ?? (audience ? parts?.contact : undefined),
     audience,
     where: parsed.where ?? [],
     destination,

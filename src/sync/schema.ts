@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { SYNC_MODES } from '../../destinations/destination.js';
 import { columnConditionSchema } from '../expressions/conditions.js';
 import { TRANSFORM_NAMES } from '../expressions/transforms.js';
-import { objectName } from '../project/names.js';
+import { CHANNELS } from '../project/channels.js';
+import { columnName, objectName } from '../project/names.js';
 
 /**
  * The YAML of sync files (under `paths.syncs`, default `syncs/`). A file holds `destinations:` (where to send, with
@@ -91,6 +92,15 @@ export const syncSchema = z.strictObject({
     .array(columnConditionSchema)
     .optional()
     .describe('Only model rows meeting every condition are sent; a row that stops meeting them counts as having left the model.'),
+  channel: z
+    .enum(CHANNELS)
+    .optional()
+    .describe(
+      "The channel this sync reaches customers on, for suppressions and marketing pressure. Default: the audience's channel for an audience sync, else the destination type's (e-mail tools `email`, CRMs `crm`, ads platforms `ads`); files and webhooks have none unless given here.",
+    ),
+  contact: columnName
+    .optional()
+    .describe("The model column holding the customer key that suppressions and marketing pressure count by. Default: the audiences model's key for an audience sync, else `customer_id` when the model has that column."),
   destination: z.string().min(1).describe('A destination named under `destinations:` in a sync file.'),
   object: z.string().min(1).describe('The destination object: contacts, a list, a table, a custom audience…'),
   mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members).'),

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { DestinationSession } from '../../../destinations/destination.js';
 import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
@@ -86,7 +87,7 @@ class SyncRun {
   #runRecorded = false;
   #journalApplied = true;
   readonly #startedAt = new Date();
-  readonly #stop = new AbortController();
+  readonly #stop = stopController();
 
   constructor(private readonly inputs: RunInputs) {
     this.#warehouses = new RunWarehouses(inputs.project, inputs.store.connection, inputs.openWarehouse);
@@ -206,4 +207,14 @@ class SyncRun {
   #progress(phase: ProgressEvent['phase'], total: number): void {
     this.inputs.onProgress?.({ sync: this.inputs.sync.name, phase, total, settled: this.stats.accepted + this.stats.rejected, accepted: this.stats.accepted, rejected: this.stats.rejected });
   }
+}
+
+/**
+ * The run's stop signal. Every batch waiting out a backoff or a rate limit listens to it, up to the sum of the
+ * destinations' concurrency (64 each at most), so Node's leak warning at 11 listeners would be a false alarm.
+ */
+function stopController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(1024, controller.signal);
+  return controller;
 }

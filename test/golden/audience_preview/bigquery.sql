@@ -18,12 +18,12 @@ WITH `base` AS (
   WHERE u.k IS NOT NULL
 ),
 `eligible` AS (
-  SELECT 'buyers' AS audience, 'email' AS channel, 0 AS priority, k FROM `a_0`
+  SELECT 'buyers' AS audience, 'email' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_0`
   UNION ALL
-  SELECT 'vip' AS audience, 'email' AS channel, 5 AS priority, k FROM `a_1`
+  SELECT 'vip' AS audience, 'email' AS channel, 5 AS priority, FALSE AS exempt, k FROM `a_1`
 ),
 `judged` AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'buyers' THEN COALESCE(base.`consent_email`, FALSE)
     WHEN 'vip' THEN COALESCE(base.`consent_email`, FALSE)
   END AS consented
@@ -31,13 +31,13 @@ WITH `base` AS (
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS `audience_group`,
@@ -60,17 +60,17 @@ WITH `base` AS (
   WHERE u.k IS NOT NULL
 ),
 `eligible` AS (
-  SELECT 'newsletter' AS audience, 'email' AS channel, 0 AS priority, k FROM `a_0`
+  SELECT 'newsletter' AS audience, 'email' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_0`
 ),
 `judged` AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'newsletter' THEN COALESCE(base.`consent_email`, FALSE)
   END AS consented
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'tideline')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )

@@ -18,12 +18,12 @@ WITH "BASE" AS (
   WHERE u.k IS NOT NULL
 ),
 "ELIGIBLE" AS (
-  SELECT 'buyers' AS audience, 'email' AS channel, 0 AS priority, k FROM "A_0"
+  SELECT 'buyers' AS audience, 'email' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_0"
   UNION ALL
-  SELECT 'vip' AS audience, 'email' AS channel, 5 AS priority, k FROM "A_1"
+  SELECT 'vip' AS audience, 'email' AS channel, 5 AS priority, FALSE AS exempt, k FROM "A_1"
 ),
 "JUDGED" AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'buyers' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
     WHEN 'vip' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
   END AS consented
@@ -31,13 +31,13 @@ WITH "BASE" AS (
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'tideline'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS "AUDIENCE_GROUP",
@@ -60,17 +60,17 @@ WITH "BASE" AS (
   WHERE u.k IS NOT NULL
 ),
 "ELIGIBLE" AS (
-  SELECT 'newsletter' AS audience, 'email' AS channel, 0 AS priority, k FROM "A_0"
+  SELECT 'newsletter' AS audience, 'email' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_0"
 ),
 "JUDGED" AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'newsletter' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
   END AS consented
   FROM "ELIGIBLE" AS e JOIN "BASE" AS base ON base."CUSTOMER_ID" = e.k
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'tideline'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )

@@ -151,31 +151,40 @@ WITH `base` AS (
   ) AS u
   WHERE u.k IS NOT NULL
 ),
+`a_11` AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base.`customer_id` AS k FROM `base` AS base
+    WHERE COALESCE(base.`order_count` >= 5, FALSE)
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
 `eligible` AS (
-  SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_0`
+  SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_0`
   UNION ALL
-  SELECT 'email_non_openers' AS audience, 'email' AS channel, 1 AS priority, k FROM `a_1`
+  SELECT 'email_non_openers' AS audience, 'email' AS channel, 1 AS priority, FALSE AS exempt, k FROM `a_1`
   UNION ALL
-  SELECT 'current_customers' AS audience, 'ads' AS channel, 0 AS priority, k FROM `a_2`
+  SELECT 'current_customers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_2`
   UNION ALL
-  SELECT 'cross_sell_shoes' AS audience, 'email' AS channel, 3 AS priority, k FROM `a_3`
+  SELECT 'cross_sell_shoes' AS audience, 'email' AS channel, 3 AS priority, FALSE AS exempt, k FROM `a_3`
   UNION ALL
-  SELECT 'winback' AS audience, 'phone' AS channel, 0 AS priority, k FROM `a_4`
+  SELECT 'winback' AS audience, 'phone' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_4`
   UNION ALL
-  SELECT 'abandoned_cart' AS audience, 'email' AS channel, 10 AS priority, k FROM `a_5`
+  SELECT 'abandoned_cart' AS audience, 'email' AS channel, 10 AS priority, FALSE AS exempt, k FROM `a_5`
   UNION ALL
-  SELECT 'second_purchase' AS audience, 'email' AS channel, 5 AS priority, k FROM `a_6`
+  SELECT 'second_purchase' AS audience, 'email' AS channel, 5 AS priority, FALSE AS exempt, k FROM `a_6`
   UNION ALL
-  SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_7`
+  SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_7`
   UNION ALL
-  SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_8`
+  SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_8`
   UNION ALL
-  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_9`
+  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_9`
   UNION ALL
-  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, k FROM `a_10`
+  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM `a_10`
+  UNION ALL
+  SELECT 'email_exclusion' AS audience, 'email' AS channel, 100 AS priority, TRUE AS exempt, k FROM `a_11`
 ),
 `judged` AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'lookalike_seed' THEN COALESCE(base.`consent_ads`, FALSE)
     WHEN 'email_non_openers' THEN COALESCE(base.`consent_email`, FALSE)
     WHEN 'current_customers' THEN TRUE
@@ -187,18 +196,19 @@ WITH `base` AS (
     WHEN 'not_champions_with_orders' THEN TRUE
     WHEN 'churning_gold' THEN TRUE
     WHEN 'unscored' THEN TRUE
+    WHEN 'email_exclusion' THEN TRUE
   END AS consented
   FROM `eligible` AS e JOIN `base` AS base ON base.`customer_id` = e.k
 ),
 `ranked` AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(CAST(j.k AS STRING) || '|' || j.audience || '|' || 'test-salt')), 1, 8)) AS INT64), 10000) AS bucket
   FROM `judged` AS j
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
   CASE r.audience
     WHEN 'second_purchase' THEN CASE WHEN r.bucket < 5000 THEN 'holdout' ELSE 'treatment' END
     ELSE 'treatment' END AS `audience_group`,
@@ -249,6 +259,7 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
     UNION ALL SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel
     UNION ALL SELECT 'churning_gold' AS audience, 'crm' AS channel
     UNION ALL SELECT 'unscored' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'email_exclusion' AS audience, 'email' AS channel
   ),
   sizes AS (
     SELECT audience,

@@ -151,31 +151,40 @@ WITH "BASE" AS (
   ) AS u
   WHERE u.k IS NOT NULL
 ),
+"A_11" AS (
+  SELECT DISTINCT u.k FROM (
+    SELECT base."CUSTOMER_ID" AS k FROM "BASE" AS base
+    WHERE COALESCE(base."ORDER_COUNT" >= 5, FALSE)
+  ) AS u
+  WHERE u.k IS NOT NULL
+),
 "ELIGIBLE" AS (
-  SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_0"
+  SELECT 'lookalike_seed' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_0"
   UNION ALL
-  SELECT 'email_non_openers' AS audience, 'email' AS channel, 1 AS priority, k FROM "A_1"
+  SELECT 'email_non_openers' AS audience, 'email' AS channel, 1 AS priority, FALSE AS exempt, k FROM "A_1"
   UNION ALL
-  SELECT 'current_customers' AS audience, 'ads' AS channel, 0 AS priority, k FROM "A_2"
+  SELECT 'current_customers' AS audience, 'ads' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_2"
   UNION ALL
-  SELECT 'cross_sell_shoes' AS audience, 'email' AS channel, 3 AS priority, k FROM "A_3"
+  SELECT 'cross_sell_shoes' AS audience, 'email' AS channel, 3 AS priority, FALSE AS exempt, k FROM "A_3"
   UNION ALL
-  SELECT 'winback' AS audience, 'phone' AS channel, 0 AS priority, k FROM "A_4"
+  SELECT 'winback' AS audience, 'phone' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_4"
   UNION ALL
-  SELECT 'abandoned_cart' AS audience, 'email' AS channel, 10 AS priority, k FROM "A_5"
+  SELECT 'abandoned_cart' AS audience, 'email' AS channel, 10 AS priority, FALSE AS exempt, k FROM "A_5"
   UNION ALL
-  SELECT 'second_purchase' AS audience, 'email' AS channel, 5 AS priority, k FROM "A_6"
+  SELECT 'second_purchase' AS audience, 'email' AS channel, 5 AS priority, FALSE AS exempt, k FROM "A_6"
   UNION ALL
-  SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_7"
+  SELECT 'retarget' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_7"
   UNION ALL
-  SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_8"
+  SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_8"
   UNION ALL
-  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_9"
+  SELECT 'churning_gold' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_9"
   UNION ALL
-  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, k FROM "A_10"
+  SELECT 'unscored' AS audience, 'crm' AS channel, 0 AS priority, FALSE AS exempt, k FROM "A_10"
+  UNION ALL
+  SELECT 'email_exclusion' AS audience, 'email' AS channel, 100 AS priority, TRUE AS exempt, k FROM "A_11"
 ),
 "JUDGED" AS (
-  SELECT e.audience, e.channel, e.priority, e.k, CASE e.audience
+  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, CASE e.audience
     WHEN 'lookalike_seed' THEN COALESCE(base."CONSENT_ADS", FALSE)
     WHEN 'email_non_openers' THEN COALESCE(base."CONSENT_EMAIL", FALSE)
     WHEN 'current_customers' THEN TRUE
@@ -187,18 +196,19 @@ WITH "BASE" AS (
     WHEN 'not_champions_with_orders' THEN TRUE
     WHEN 'churning_gold' THEN TRUE
     WHEN 'unscored' THEN TRUE
+    WHEN 'email_exclusion' THEN TRUE
   END AS consented
   FROM "ELIGIBLE" AS e JOIN "BASE" AS base ON base."CUSTOMER_ID" = e.k
 ),
 "RANKED" AS (
   SELECT j.*,
-    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented ORDER BY j.priority DESC, j.audience) AS pressure_rank,
+    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt ORDER BY j.priority DESC, j.audience) AS pressure_rank,
     MOD(TO_NUMBER(SUBSTR(MD5(CAST(j.k AS VARCHAR) || '|' || j.audience || '|' || 'test-salt'), 1, 8), 'XXXXXXXX'), 10000) AS bucket
   FROM "JUDGED" AS j
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN NOT r.consented THEN 'no_consent' WHEN r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
   CASE r.audience
     WHEN 'second_purchase' THEN CASE WHEN r.bucket < 5000 THEN 'holdout' ELSE 'treatment' END
     ELSE 'treatment' END AS "AUDIENCE_GROUP",
@@ -249,6 +259,7 @@ JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
     UNION ALL SELECT 'not_champions_with_orders' AS audience, 'crm' AS channel
     UNION ALL SELECT 'churning_gold' AS audience, 'crm' AS channel
     UNION ALL SELECT 'unscored' AS audience, 'crm' AS channel
+    UNION ALL SELECT 'email_exclusion' AS audience, 'email' AS channel
   ),
   sizes AS (
     SELECT audience,
