@@ -77,6 +77,8 @@ export interface SyncParts {
   channelOf(name: string): Channel | undefined;
   /** The model column holding the customer key (an audiences model's `key`), for suppressions and pressure. */
   readonly contact: string | undefined;
+  /** The communication type of a part's messages (an audience's `type`), which its syncs take unless they name their own. */
+  typeOf(name: string): string | undefined;
 }
 
 export interface CompanionDeclaration {

@@ -29,6 +29,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
         sql`${d.id('audience')} = ${d.string(name)} AND ${d.id('audience_status')} = ${d.string(STATUS.member)} AND ${d.id('audience_group')} <> ${d.string(HOLDOUT)}`,
       channelOf: (name) => spec.audiences.find((a) => a.name === name)?.channel,
       contact: spec.key,
+      typeOf: (name) => spec.audiences.find((a) => a.name === name)?.type,
     };
   },
 

@@ -13,6 +13,7 @@ import type { Dialect } from '../dialects/dialect.js';
 import { redactor } from '../log/redact.js';
 import type { EnvLookup } from '../project/env.js';
 import type { FieldPath, Problems } from '../project/problems.js';
+import { unknownTypeProblem } from '../project/pressure.js';
 import type { ProjectFile } from '../project/schema.js';
 import { didYouMean } from '../project/suggest.js';
 import { validateAt } from '../project/validate.js';
@@ -66,6 +67,8 @@ export interface SyncDef {
   readonly channel: Channel | undefined;
   /** The model column of the customer key as written or implied by an audiences model; see contactColumn. */
   readonly contact: string | undefined;
+  /** The communication type of its messages (`message_type`, else its audience's `type`), for marketing pressure. */
+  readonly messageType: string | undefined;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
   readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
   /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
@@ -319,6 +322,13 @@ function makeSync(
     problems.error('invalid-sync', problem.message, place, at(...problem.at));
     ok = false;
   }
+  if (parsed.message_type !== undefined) {
+    const unknown = unknownTypeProblem(context.config.pressure, parsed.message_type);
+    if (unknown) {
+      error('unknown-type', unknown, 'message_type');
+      ok = false;
+    }
+  }
   if (!ok) return undefined;
   return {
     name: parsed.name,
@@ -328,6 +338,7 @@ function makeSync(
     model: parsed.model,
     channel: parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel,
     contact: parsed.contact ?? (audience ? parts?.contact : undefined),
+    messageType: parsed.message_type ?? (audience ? parts?.typeOf(audience.name) : undefined),
     audience,
     where: parsed.where ?? [],
     destination,

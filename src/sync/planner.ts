@@ -3,7 +3,9 @@ import { compileComparison } from '../expressions/conditions.js';
 import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
+import { CONTACT_KEY_COLUMN } from '../state/messages.js';
 import type { SyncDef } from './load.js';
+import { contactKeyColumns } from './messages.js';
 import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping } from './mapping.js';
 
 /**
@@ -68,7 +70,10 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
 
   const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
   const where = filters.length ? sql`\n  WHERE ${joinSql(filters, sql` AND `)}` : Sql.empty;
-  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
+  // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
+  const contact = contactKeyColumns(d, sync, input.types);
+  const contactOf = (alias: Sql) => (contact ? sql`, ${col(alias, CONTACT_KEY_COLUMN)}` : Sql.empty);
+  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
   FROM ${d.table(input.model)}${where}`;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
@@ -83,16 +88,16 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
       : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
   const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
   const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
-    ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${prefixed(fieldsOf(m))}
+    ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   LEFT JOIN ${snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
-    ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(fieldsOf(m))}
+    ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
-  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
+  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(mapping.columns.map(() => sql`NULL`))}
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
