@@ -3,7 +3,10 @@ import type { LogicalType } from '../../src/dialects/dialect.js';
 import { joinSql, sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runModels } from '../../src/pipeline/runner.js';
-import { analyseProject } from '../../src/project/analyse.js';
+import { join } from 'node:path';
+import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
+import { modelScript } from '../../src/pipeline/script.js';
+import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
 import { loadProject } from '../../src/project/loader.js';
 import { StateStore } from '../../src/state/store.js';
 import type { AudiencesSpec } from './schema.js';
@@ -360,6 +363,35 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe('marketing pressure: golden SQL', () => {
+  const targets = `targets:
+  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
+  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
+target: bigquery
+schema: analytics
+`;
+  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}${pressureYaml()}`, 'models/audiences.yml': modelsYaml('raw') });
+  const columns = new Map([
+    ['customers', CUSTOMER_COLUMNS.map(([name, type]) => ({ name, type }))],
+    [
+      'email_facts',
+      [
+        { name: 'customer_id', type: 'string' as const },
+        { name: 'event_type', type: 'string' as const },
+        { name: 'occurred_at', type: 'timestamp' as const },
+      ],
+    ],
+  ]);
+  // The dialects no test executes; DuckDB and PostgreSQL build the same models above against the reference.
+  for (const dialect of GOLDEN_DIALECTS) {
+    it(dialect, async () => {
+      const project = await loadProject({ projectDir: root, target: dialect });
+      const analysis = analyseWithSources(project, columns, true);
+      expectGolden(join(import.meta.dirname, '../../test/golden/audiences_pressure', `${dialect}.sql`), modelScript(project, analysis, project.models.get('campaigns')!).script);
+    });
+  }
+});
 
 describe('marketing pressure: configuration errors are located and exit 2', () => {
   const validate = async (files: Record<string, string>) => {
