@@ -122,7 +122,7 @@ export const audiencesSchema = z.strictObject({
   salt: z.string().min(1).default('tideline').describe('Mixed into the holdout and split hashes; change it to reshuffle every group.'),
   events: z.record(objectName, eventTableSchema).default({}).describe('Event tables conditions can use, by name.'),
   consent: z.partialRecord(z.enum(CHANNELS), columnName.nullable()).default({}).describe("The customers' consent column per channel; `consent_<channel>` when not given; `null` for none needed."),
-  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}).describe('Per channel, the most audiences a customer may be in at once; lower priorities are dropped first.'),
+  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}).describe('Per channel, the most audiences of this model a customer may be in at once; lower priorities are dropped first. Limits over time, across channels and models: `pressure:` in tideline.yml.'),
   audiences: z.array(audienceSchema).min(1),
 });
 export type AudiencesSpec = z.infer<typeof audiencesSchema>;
