@@ -318,6 +318,13 @@ for (const engine of engines()) {
     2026-06-27  email  promotional    weight 1    winback (retention)
     this build  email  promotional    weight 1    flash_sale (priority 5, decided first)
 `);
+      // Through the executable (PostgreSQL: an in-memory DuckDB is this process's own): the same text, after the preview.
+      if (engine.name === 'postgres') {
+        const cli = await runCli(['audience', 'preview', 'restock', '--model', 'campaigns', '--customer', 'c10', '--samples', '0'], { cwd: root });
+        expect(cli.code, cli.stderr).toBe(0);
+        expect(cli.stdout.endsWith(renderExplanation(explained!))).toBe(true);
+        expect(cli.stdout).toMatch(/^ {4}marketing pressure +1\n {6}email ≤ 2 per 7 days +1$/m);
+      }
       // The delivered events and the current members are explained too; the summary counts capped members per cap.
       const c6 = await explainCustomer(project, own, 'flash_sale', 'c6', connection);
       expect(c6!.caps[0]!.messages.map((m) => [m.day, m.source, m.model])).toEqual([
