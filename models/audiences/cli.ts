@@ -163,6 +163,7 @@ export async function explainCustomer(project: Project, own: Awaited<ReturnType<
   const d = project.target.dialect;
   const { context } = own;
   return explainPressure(connection, d, {
+    model: own.model,
     spec: own.spec,
     audience,
     customer,

@@ -22,6 +22,8 @@ export interface CountedMessage {
   readonly weight: number;
   /** YYYY-MM-DD. */
   readonly day: string;
+  /** `sent` (sync_messages), `delivered` (the policy's delivered events), `pending` (built, not sent yet). */
+  readonly origin: string;
 }
 
 export interface EntryBefore {
@@ -57,6 +59,7 @@ export interface PressureExplanation {
 }
 
 export interface ExplainInputs {
+  readonly model: string;
   readonly spec: AudiencesSpec;
   readonly audience: string;
   readonly customer: string;
@@ -87,9 +90,9 @@ WHERE ${keyText(sql`q`)} = ${customer}`);
 
   const caps = capsOf(policy, audience);
   const inWindow = caps.map((cap) => sql`CASE WHEN m.day > ${d.dateAdd(input.asOf, d.literal(-cap.per.amount), cap.per.unit, 'date')} THEN 1 ELSE 0 END AS ${d.id(`in_${cap.index}`)}`);
-  const messages = await io.query(sql`SELECT m.channel AS ${d.id('channel')}, m.message_type AS ${d.id('message_type')}, ${d.formatTimestamp(sql`m.day`, 'YYYY-MM-DD')} AS ${d.id('day')}, m.source AS ${d.id('source')}, m.model AS ${d.id('model')}${inWindow.length ? sql`, ${joinSql(inWindow)}` : sql``}
+  const messages = await io.query(sql`SELECT m.channel AS ${d.id('channel')}, m.message_type AS ${d.id('message_type')}, ${d.formatTimestamp(sql`m.day`, 'YYYY-MM-DD')} AS ${d.id('day')}, m.source AS ${d.id('source')}, m.model AS ${d.id('model')}, m.origin AS ${d.id('origin')}${inWindow.length ? sql`, ${joinSql(inWindow)}` : sql``}
 FROM (
-${indentSql(messagesSelect(d, input.asOf, policy, input.relations, customer), 2)}
+${indentSql(messagesSelect(d, input.asOf, policy, input.relations, { model: input.model, spec, synced: policy.synced[input.model] ?? [], previous: input.previous }, customer), 2)}
 ) AS m
 ORDER BY 3, 4`);
   const asOf = String(field((await io.query(sql`SELECT ${d.formatTimestamp(input.asOf, 'YYYY-MM-DD')} AS ${d.id('as_of')}`))[0] ?? {}, 'as_of'));
@@ -118,7 +121,15 @@ ORDER BY 3, 4`);
         .map((m) => {
           const type = String(field(m, 'message_type'));
           const model = field(m, 'model');
-          return { source: String(field(m, 'source')), model: typeof model === 'string' ? model : null, channel: String(field(m, 'channel')), type, weight: weightOf(policy, type), day: String(field(m, 'day')) };
+          return {
+            source: String(field(m, 'source')),
+            model: typeof model === 'string' ? model : null,
+            channel: String(field(m, 'channel')),
+            type,
+            weight: weightOf(policy, type),
+            day: String(field(m, 'day')),
+            origin: String(field(m, 'origin')),
+          };
         });
       const before = order
         .slice(0, Math.max(0, position))
@@ -146,11 +157,18 @@ export function renderExplanation(e: PressureExplanation): string {
   for (const cap of e.caps) {
     const taken = cap.before.reduce((s, b) => s + b.weight, 0);
     lines.push(`  ${cap.label}: ${num(cap.counted)} counted${cap.before.length ? ` + ${num(taken)} entering before it in this build` : ''}`);
-    for (const m of cap.messages) lines.push(`    ${m.day}  ${m.channel.padEnd(5)}  ${m.type.padEnd(14)} weight ${num(m.weight).padEnd(4)} ${m.model ? `${m.source} (${m.model})` : `${m.source} (delivered events)`}`);
+    for (const m of cap.messages) lines.push(`    ${m.day}  ${m.channel.padEnd(5)}  ${m.type.padEnd(14)} weight ${num(m.weight).padEnd(4)} ${m.source} (${ORIGINS[m.origin]?.(m) ?? m.origin})`);
     for (const b of cap.before) lines.push(`    this build  ${b.channel.padEnd(5)}  ${b.type.padEnd(14)} weight ${num(b.weight).padEnd(4)} ${b.audience} (priority ${b.priority}, decided first)`);
   }
   return lines.join('\n') + '\n';
 }
+
+/** How a counted message is named in the explanation, by where it came from. */
+const ORIGINS: Readonly<Record<string, (m: CountedMessage) => string>> = {
+  sent: (m) => m.model ?? 'sent',
+  delivered: () => 'delivered events',
+  pending: (m) => `${m.model ?? ''}: entered in an earlier build, not sent yet`,
+};
 
 function num(n: number): string {
   return String(Math.round(n * 1000) / 1000);

@@ -1,6 +1,6 @@
 import { sql, type Sql } from '../../src/dialects/sql.js';
 import { defineModelKind, type ColumnRef, type InputRef, type ModelSummary, type OutputColumn, type Step, type SummaryContext } from '../model-kind.js';
-import { appliesTo, currentMembers } from './pressure.js';
+import { appliesTo, currentMemberColumns, currentMembers } from './pressure.js';
 import { analyseAudiences } from './analyse.js';
 import { leavesOf } from './conditions.js';
 import { historyStep } from './history.js';
@@ -108,7 +108,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
         kind: 'carry',
         label: 'current members, whom marketing pressure never drops',
         from: history.current,
-        columns: ['audience', spec.key, 'exited_at'],
+        columns: currentMemberColumns(spec),
         carried: d.createTableAs(current, currentMembers(d, spec, customers, d.table(history.current))),
         fresh: d.createTableAs(current, currentMembers(d, spec, customers, undefined)),
       });

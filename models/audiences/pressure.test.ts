@@ -306,7 +306,7 @@ for (const engine of engines()) {
           label: cap.label,
           max: cap.max,
           counted: 1,
-          messages: [{ source: 'winback', model: 'retention', channel: 'email', type: 'promotional', weight: 1, day: '2026-06-27' }],
+          messages: [{ source: 'winback', model: 'retention', channel: 'email', type: 'promotional', weight: 1, day: '2026-06-27', origin: 'sent' }],
           before: [{ audience: 'flash_sale', channel: 'email', type: 'promotional', weight: 1, priority: 5 }],
         })),
       });
@@ -371,6 +371,81 @@ for (const engine of engines()) {
   });
 }
 
+/**
+ * Entries built and not sent yet: a second build before the syncs ran must not fill the room the first build's
+ * entries took. As of today (the sync's messages are dated by the clock); e-mail ≤ 1 per 7 days.
+ */
+for (const engine of engines()) {
+  describe(`marketing pressure between a build and its sync on ${engine.name}`, () => {
+    it('counts current members of a synced audience until their message is recorded, then the message', async () => {
+      const connection = await engine.open();
+      const d = connection.dialect;
+      const [raw, models, state] = [uniqueSchema('pnd_raw'), uniqueSchema('pnd'), uniqueSchema('pnd_state')];
+      try {
+        await connection.execute(d.createSchema(raw));
+        const customers = { schema: raw, name: 'customers' };
+        const columns = CUSTOMER_COLUMNS.map(([name, type]) => ({ name, type }));
+        await connection.execute(sql`CREATE TABLE ${d.table(customers)} (${joinSql(CUSTOMER_COLUMNS.map(([c, type]) => sql`${d.id(c)} ${d.type(type)}`))})`);
+        const qualify = async (rows: Record<string, string[]>) => {
+          await connection.execute(sql`DELETE FROM ${d.table(customers)} WHERE 1 = 1`);
+          await connection.insertRows(customers, columns, [customerRows(rows)]);
+        };
+        const root = tempProject({
+          'tideline.yml': `name: shop\nschema: ${models}\nstate_schema: ${state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps: [{ channels: [email], max: 1, per: 7 days }]\n`,
+          'models/a.yml': `sources:
+  - { name: customers, table: ${raw}.customers }
+models:
+  - name: campaigns
+    kind: audiences
+    customers: customers
+    audiences:
+      - { name: flash_sale, channel: email, priority: 5, where: { field: q_flash_sale, equals: true } }
+      - { name: newsletter, channel: email, priority: 4, where: { field: q_newsletter, equals: true } }
+      - { name: restock, channel: email, priority: 1, where: { field: q_restock, equals: true } }
+`,
+          // flash_sale is sent; the newsletter has no sync: its members are never messaged.
+          'syncs/s.yml': `destinations:
+  - { name: out, type: file, path: out }
+syncs:
+  - { name: flash_list, model: campaigns, audience: flash_sale, destination: out, object: flash, mode: audience, key: customer_id }
+`,
+        });
+        const project = await loadProject({ projectDir: root });
+        expect(project.pressure!.synced).toEqual({ campaigns: ['flash_sale'] });
+        const statuses = async () => {
+          const analysis = await analyseProject(project, connection);
+          const results = await runModels(project, connection, analysis, project.order, { logger: createLogger({ level: 'silent' }) });
+          expect(results.map((r) => r.status)).toEqual(['success']);
+          const rows = await connection.query(sql`SELECT audience, customer_id, audience_status FROM ${d.table({ schema: models, name: 'campaigns' })}`);
+          return Object.fromEntries(rows.map((r) => [`${String(r['audience'])}/${String(r['customer_id'])}`, String(r['audience_status'])]));
+        };
+
+        // c1 enters flash_sale, c2 the newsletter; neither is sent yet.
+        await qualify({ c1: ['flash_sale'], c2: ['newsletter'] });
+        expect(await statuses()).toEqual({ 'flash_sale/c1': 'member', 'newsletter/c2': 'member' });
+        // Built again before any sync: c1's flash_sale entry is about to be sent, so restock does not fit; c2's
+        // newsletter is sent by no sync, so restock does.
+        await qualify({ c1: ['flash_sale', 'restock'], c2: ['newsletter', 'restock'] });
+        expect(await statuses()).toEqual({ 'flash_sale/c1': 'member', 'restock/c1': 'capped', 'newsletter/c2': 'member', 'restock/c2': 'member' });
+        const query = async () => audiencesQuery(project, await analyseProject(project, connection), { ...project.models.get('campaigns')!, spec: project.models.get('campaigns')!.spec as AudiencesSpec }, connection);
+        const pending = await explainCustomer(project, await query(), 'restock', 'c1', connection);
+        expect(pending!.caps[0]!.messages.map((m) => [m.source, m.origin])).toEqual([['flash_sale', 'pending']]);
+
+        // The sync sends flash_sale: the entry is now a recorded message, counted once.
+        const { SyncEngine } = await import('../../src/sync/engine.js');
+        const sent = await new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) }).run(project.syncs.get('flash_list')!);
+        expect(sent).toMatchObject({ status: 'success', accepted: 1 });
+        expect(await statuses()).toEqual({ 'flash_sale/c1': 'member', 'restock/c1': 'capped', 'newsletter/c2': 'member', 'restock/c2': 'member' });
+        const recorded = await explainCustomer(project, await query(), 'restock', 'c1', connection);
+        expect(recorded!.caps[0]!.messages.map((m) => [m.source, m.model, m.origin])).toEqual([['flash_sale', 'campaigns', 'sent']]);
+      } finally {
+        for (const schema of [raw, models, state, `${models}__tl_work`]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${d.id(schema)} CASCADE`);
+        await connection.close();
+      }
+    }, 60_000);
+  });
+}
+
 describe('marketing pressure: golden SQL', () => {
   const targets = `targets:
   bigquery: { type: bigquery, project: acme-data, dataset: analytics }
@@ -378,7 +453,12 @@ describe('marketing pressure: golden SQL', () => {
 target: bigquery
 schema: analytics
 `;
-  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}${pressureYaml()}`, 'models/audiences.yml': modelsYaml('raw') });
+  // flash_sale is synced: its current members not recorded as sent yet count as pending messages.
+  const root = tempProject({
+    'tideline.yml': `name: shop\n${targets}${pressureYaml()}`,
+    'models/audiences.yml': modelsYaml('raw'),
+    'syncs/s.yml': 'destinations:\n  - { name: out, type: file, path: out }\nsyncs:\n  - { name: flash_list, model: campaigns, audience: flash_sale, destination: out, object: flash, mode: audience, key: customer_id }\n',
+  });
   const columns = new Map([
     ['customers', CUSTOMER_COLUMNS.map(([name, type]) => ({ name, type }))],
     [

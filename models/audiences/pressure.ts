@@ -4,6 +4,7 @@ import { compileComparison } from '../../src/expressions/conditions.js';
 import type { Duration } from '../../src/expressions/durations.js';
 import { DEFAULT_MESSAGE_TYPE, weightOf, type PressureCap, type PressurePolicy } from '../../src/project/pressure.js';
 import type { OutputColumn } from '../model-kind.js';
+import { HOLDOUT } from './holdout.js';
 import type { AudienceSpec, AudiencesSpec } from './schema.js';
 
 /**
@@ -114,11 +115,19 @@ function earliest(c: Compiled, policy: PressurePolicy): Sql {
 
 /**
  * Every message counted for pressure, one row each: customer key as text `k`, channel, type, day and where it came
- * from (`source`: the model and audience, or the sync, or the delivered source), limited to the policy's longest
+ * from (`source`: the model and audience, or the sync, or the delivered source; `origin`: `sent`, `delivered`, or
+ * `pending` for an entry built and not sent yet, see Pending), limited to the policy's longest
  * window up to the as-of date. A message is one entry of a customer into an audience: when two syncs send the same
  * audience (to two ad platforms, say) on the same day, it counts once; inserts count one per record.
  */
-export function messagesSelect(d: Dialect, asOf: Sql, policy: PressurePolicy, relations: Pick<PressureRelations, 'sent' | 'relation' | 'columnsOf'>, customer?: Sql): Sql {
+export function messagesSelect(
+  d: Dialect,
+  asOf: Sql,
+  policy: PressurePolicy,
+  relations: Pick<PressureRelations, 'sent' | 'relation' | 'columnsOf'>,
+  pending: Pending | undefined,
+  customer?: Sql,
+): Sql {
   const c: Compiled = { d, asOf };
   const text = d.type('string');
   const from = earliest(c, policy);
@@ -130,7 +139,7 @@ export function messagesSelect(d: Dialect, asOf: Sql, policy: PressurePolicy, re
     COALESCE(${s('audience')}, ${s('sync_name')}) AS source, ${s('model')} AS model, CASE WHEN ${s('audience')} IS NULL THEN ${s('record_key')} END AS item
   FROM ${relations.sent} AS s
   WHERE ${inRange(sentDay)}${forCustomer(s('contact_key'))}`;
-  const branches = [sql`SELECT k, channel, message_type, day, source, model FROM (\n  ${sent}\n) AS sent`];
+  const branches = [sql`SELECT k, channel, message_type, day, source, model, ${d.string('sent')} AS origin FROM (\n  ${sent}\n) AS sent`];
   for (const delivered of policy.delivered) {
     const columns = relations.columnsOf(delivered.from);
     const typeOf = (column: string) => columns?.find((col) => d.identifierKey(col.name) === d.identifierKey(column))?.type;
@@ -138,12 +147,38 @@ export function messagesSelect(d: Dialect, asOf: Sql, policy: PressurePolicy, re
     const day = d.cast(sql`e.${d.id(delivered.time)}`, 'date');
     const filters = [inRange(day), sql`${k} IS NOT NULL`, ...delivered.where.map((w) => compileComparison(d, sql`e.${d.id(w.column)}`, w, typeOf(w.column)))];
     branches.push(
-      sql`SELECT ${k}, ${d.string(delivered.channel)}, ${d.string(delivered.type)}, ${day}, ${d.string(delivered.from)}, CAST(NULL AS ${text})
+      sql`SELECT ${k}, ${d.string(delivered.channel)}, ${d.string(delivered.type)}, ${day}, ${d.string(delivered.from)}, CAST(NULL AS ${text}), ${d.string('delivered')}
   FROM ${relations.relation(delivered.from)} AS e
   WHERE ${joinSql(filters, sql` AND `)}${forCustomer(k)}`,
     );
   }
+  if (pending) {
+    const audiences = pending.spec.audiences.filter((a) => pending.synced.includes(a.name));
+    if (audiences.length) {
+      const byAudience = (value: (a: AudienceSpec) => string) => sql`CASE p.audience${joinSql(audiences.map((a) => sql` WHEN ${d.string(a.name)} THEN ${d.string(value(a))}`), sql``)} END`;
+      const k = d.cast(sql`p.${d.id(pending.spec.key)}`, 'string');
+      const recorded = sql`EXISTS (SELECT 1 FROM ${relations.sent} AS s WHERE ${s('model')} = ${d.string(pending.model)} AND ${s('audience')} = p.audience AND ${s('contact_key')} = ${k} AND ${s('sent_at')} >= p.entered_at)`;
+      branches.push(
+        sql`SELECT ${k}, ${byAudience((a) => a.channel)}, ${byAudience(typeOfAudience)}, ${asOf}, p.audience, ${d.string(pending.model)}, ${d.string('pending')}
+  FROM ${pending.previous} AS p
+  WHERE p.audience IN (${joinSql(audiences.map((a) => d.string(a.name)))}) AND p.audience_group <> ${d.string(HOLDOUT)} AND NOT ${recorded}${forCustomer(k)}`,
+      );
+    }
+  }
   return joinSql(branches, sql`\nUNION ALL\n`);
+}
+
+/**
+ * Current members of this model whose entry a sync is to send and has not recorded yet (built, not sent): counted
+ * as messages of the as-of date, so that a second build before the syncs ran does not fill the same room again.
+ */
+export interface Pending {
+  readonly model: string;
+  readonly spec: AudiencesSpec;
+  /** Audiences of the model that syncs send as messages (PressurePolicy.synced). */
+  readonly synced: readonly string[];
+  /** Current members, as `currentMembers` reads them. */
+  readonly previous: Sql;
 }
 
 /**
@@ -151,7 +186,7 @@ export function messagesSelect(d: Dialect, asOf: Sql, policy: PressurePolicy, re
  * audiences. `ranked` is the membership CTE with one row per audience and qualifying customer (`audience`, `channel`,
  * `k`, `consented`), `atOnce` the condition of a row capped by the model's own `pressure:` (or FALSE).
  */
-export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | undefined, spec: AudiencesSpec, relations: PressureRelations, atOnce: Sql): PressureSql | undefined {
+export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | undefined, model: string, spec: AudiencesSpec, relations: PressureRelations, atOnce: Sql): PressureSql | undefined {
   if (!policy) return undefined;
   const order = pressureOrder(policy, spec);
   if (!order.length) return undefined;
@@ -207,7 +242,7 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
 
   const ctes = [
     sql`${d.id('pressure_previous')} AS (\n  SELECT DISTINCT p.audience, p.${key} AS k FROM ${relations.previous} AS p\n)`,
-    sql`${d.id('pressure_messages')} AS (\n${messagesSelect(d, asOf, policy, relations)}\n)`,
+    sql`${d.id('pressure_messages')} AS (\n${messagesSelect(d, asOf, policy, relations, { model, spec, synced: policy.synced[model] ?? [], previous: relations.previous })}\n)`,
     sql`${d.id('pressure_used')} AS (\n  ${used}\n)`,
     sql`${d.id('pressure_candidates')} AS (\n  ${candidates}\n)`,
     ...steps,
@@ -230,12 +265,18 @@ export function appliesTo(policy: PressurePolicy | undefined, spec: AudiencesSpe
 }
 
 /**
- * The current members of the model's audiences (`audience` and the key, one row per open stay) read from its history
- * table, or, with no history (`history` undefined: the first build, a full refresh, a preview before any build), no
- * rows with the same columns: then every entry is new.
+ * The current members of the model's audiences (`audience`, the key, `audience_group`, `entered_at`: one row per open
+ * stay) read from its history table, or, with no history (`history` undefined: the first build, a full refresh, a
+ * preview before any build), no rows with the same columns: then every entry is new.
  */
 export function currentMembers(d: Dialect, spec: AudiencesSpec, customers: Sql, history: Sql | undefined): Sql {
   const key = d.id(spec.key);
-  if (history) return sql`SELECT h.audience, h.${key} FROM ${history} AS h WHERE h.exited_at IS NULL`;
-  return sql`SELECT ${d.cast(d.literal(null), 'string')} AS audience, b.${key} FROM ${customers} AS b WHERE 1 = 0`;
+  if (history) return sql`SELECT h.audience, h.${key}, h.audience_group, h.entered_at FROM ${history} AS h WHERE h.exited_at IS NULL`;
+  const none = (type: 'string' | 'timestamp') => d.cast(d.literal(null), type);
+  return sql`SELECT ${none('string')} AS audience, b.${key}, ${none('string')} AS audience_group, ${none('timestamp')} AS entered_at FROM ${customers} AS b WHERE 1 = 0`;
+}
+
+/** The columns `currentMembers` reads from the history table (the build fails naming any it lacks). */
+export function currentMemberColumns(spec: AudiencesSpec): string[] {
+  return ['audience', spec.key, 'audience_group', 'entered_at', 'exited_at'];
 }

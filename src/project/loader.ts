@@ -105,13 +105,28 @@ export interface ProjectPressure extends PressurePolicy {
 }
 
 /** The policy, its delivered sources checked: each must name a source (a raw table of events, built by no model). */
-function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, sources: ReadonlyMap<string, SourceDef>, invalid: ReadonlySet<string>, problems: Problems): ProjectPressure {
+function checkedPressure(
+  entry: PressurePolicyEntry,
+  file: YamlFile,
+  sources: ReadonlyMap<string, SourceDef>,
+  invalid: ReadonlySet<string>,
+  syncs: ReadonlyMap<string, SyncDef> | undefined,
+  problems: Problems,
+): ProjectPressure {
   entry.delivered.forEach((delivered, i) => {
     if (sources.has(delivered.from) || invalid.has(delivered.from)) return;
     const path = ['pressure', 'delivered', i, 'from'];
     problems.error('unknown-reference', `unknown source "${delivered.from}"${didYouMean(delivered.from, [...sources.keys()])}; delivered events are read from a source`, file.locate(path), path);
   });
-  return { ...pressurePolicy(entry), origin: { file, path: ['pressure'] } };
+  // Audiences whose entries syncs send as messages (src/sync/messages.ts: audience syncs with a channel; their contact
+  // is the audiences model's key).
+  const synced: Record<string, string[]> = {};
+  for (const sync of syncs?.values() ?? []) {
+    if (sync.mode !== 'audience' || !sync.audience || sync.channel === undefined || !sync.enabled) continue;
+    const audiences = (synced[sync.model] ??= []);
+    if (!audiences.includes(sync.audience.name)) audiences.push(sync.audience.name);
+  }
+  return { ...pressurePolicy(entry, synced), origin: { file, path: ['pressure'] } };
 }
 
 export interface CompanionRef {
@@ -222,7 +237,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
           problems,
         )
       : undefined;
-  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded.sources, loaded.invalid, problems) : undefined;
+  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded.sources, loaded.invalid, synced?.syncs, problems) : undefined;
   problems.throwIfErrors();
   if (!target || !loaded) throw new Error('unreachable: missing target without problems');
   return {

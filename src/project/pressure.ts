@@ -82,9 +82,14 @@ export interface PressurePolicy {
   readonly caps: readonly PressureCap[];
   readonly weights: Readonly<Record<string, number>>;
   readonly delivered: readonly DeliveredSource[];
+  /**
+   * Per audiences model, its audiences that syncs send as messages (audience syncs with a channel): a new member of
+   * one of them is a message about to be sent, counted until `sync_messages` records it (see pressure.ts).
+   */
+  readonly synced: Readonly<Record<string, readonly string[]>>;
 }
 
-export function pressurePolicy(entry: PressurePolicyEntry): PressurePolicy {
+export function pressurePolicy(entry: PressurePolicyEntry, synced: Readonly<Record<string, readonly string[]>> = {}): PressurePolicy {
   return {
     caps: entry.caps.map((c, index) => {
       const all = c.channels === 'all';
@@ -93,6 +98,7 @@ export function pressurePolicy(entry: PressurePolicyEntry): PressurePolicy {
     }),
     weights: entry.weights,
     delivered: entry.delivered.map((d) => ({ from: d.from, customer: d.customer, time: d.time, channel: d.channel, type: d.type ?? DEFAULT_MESSAGE_TYPE, where: d.where ?? [] })),
+    synced,
   };
 }
 

@@ -7,13 +7,13 @@ DROP TABLE IF EXISTS `analytics__tl_work`.`campaigns__tl_report`;
 DROP TABLE IF EXISTS `analytics__tl_work`.`campaigns__tl_members`;
 DROP TABLE IF EXISTS `analytics__tl_work`.`campaigns__tl_current`;
 
--- current members, whom marketing pressure never drops, when the previous build left `analytics`.`campaigns_history` (the build fails if it lacks any of audience, customer_id, exited_at):
+-- current members, whom marketing pressure never drops, when the previous build left `analytics`.`campaigns_history` (the build fails if it lacks any of audience, customer_id, audience_group, entered_at, exited_at):
 CREATE TABLE `analytics__tl_work`.`campaigns__tl_current` AS
-SELECT h.audience, h.`customer_id` FROM `analytics`.`campaigns_history` AS h WHERE h.exited_at IS NULL;
+SELECT h.audience, h.`customer_id`, h.audience_group, h.entered_at FROM `analytics`.`campaigns_history` AS h WHERE h.exited_at IS NULL;
 
 -- current members, whom marketing pressure never drops, on the first build or a full refresh:
 CREATE TABLE `analytics__tl_work`.`campaigns__tl_current` AS
-SELECT CAST(NULL AS STRING) AS audience, b.`customer_id` FROM `raw`.`customers` AS b WHERE 1 = 0;
+SELECT CAST(NULL AS STRING) AS audience, b.`customer_id`, CAST(NULL AS STRING) AS audience_group, CAST(NULL AS TIMESTAMP) AS entered_at FROM `raw`.`customers` AS b WHERE 1 = 0;
 
 -- memberships
 CREATE TABLE `analytics__tl_work`.`campaigns__tl_members` AS
@@ -97,16 +97,20 @@ WITH `base` AS (
   SELECT DISTINCT p.audience, p.`customer_id` AS k FROM `analytics__tl_work`.`campaigns__tl_current` AS p
 ),
 `pressure_messages` AS (
-SELECT k, channel, message_type, day, source, model FROM (
+SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
   SELECT DISTINCT s.`contact_key` AS k, s.`channel` AS channel, s.`message_type` AS message_type, CAST(s.`sent_at` AS DATE) AS day,
     COALESCE(s.`audience`, s.`sync_name`) AS source, s.`model` AS model, CASE WHEN s.`audience` IS NULL THEN s.`record_key` END AS item
   FROM `tideline_state`.`sync_messages` AS s
   WHERE CAST(s.`sent_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(s.`sent_at` AS DATE) <= DATE '2026-06-30'
 ) AS sent
 UNION ALL
-SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred_at` AS DATE), 'email_facts', CAST(NULL AS STRING)
+SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred_at` AS DATE), 'email_facts', CAST(NULL AS STRING), 'delivered'
   FROM `raw`.`email_facts` AS e
   WHERE CAST(e.`occurred_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(e.`occurred_at` AS DATE) <= DATE '2026-06-30' AND CAST(e.`customer_id` AS STRING) IS NOT NULL AND e.`event_type` = 'delivered'
+UNION ALL
+SELECT CAST(p.`customer_id` AS STRING), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
+  FROM `analytics__tl_work`.`campaigns__tl_current` AS p
+  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`sync_messages` AS s WHERE s.`model` = 'campaigns' AND s.`audience` = p.audience AND s.`contact_key` = CAST(p.`customer_id` AS STRING) AND s.`sent_at` >= p.entered_at)
 ),
 `pressure_used` AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATE_ADD(DATE '2026-06-30', INTERVAL -7 DAY) THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS `u_0`, SUM(CASE WHEN TRUE AND m.day > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS `u_1`

@@ -7,13 +7,13 @@ DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_REPORT";
 DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_MEMBERS";
 DROP TABLE IF EXISTS "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT";
 
--- current members, whom marketing pressure never drops, when the previous build left "ANALYTICS"."CAMPAIGNS_HISTORY" (the build fails if it lacks any of audience, customer_id, exited_at):
+-- current members, whom marketing pressure never drops, when the previous build left "ANALYTICS"."CAMPAIGNS_HISTORY" (the build fails if it lacks any of audience, customer_id, audience_group, entered_at, exited_at):
 CREATE TABLE "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT" AS
-SELECT h.audience, h."CUSTOMER_ID" FROM "ANALYTICS"."CAMPAIGNS_HISTORY" AS h WHERE h.exited_at IS NULL;
+SELECT h.audience, h."CUSTOMER_ID", h.audience_group, h.entered_at FROM "ANALYTICS"."CAMPAIGNS_HISTORY" AS h WHERE h.exited_at IS NULL;
 
 -- current members, whom marketing pressure never drops, on the first build or a full refresh:
 CREATE TABLE "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT" AS
-SELECT CAST(NULL AS VARCHAR) AS audience, b."CUSTOMER_ID" FROM "RAW"."CUSTOMERS" AS b WHERE 1 = 0;
+SELECT CAST(NULL AS VARCHAR) AS audience, b."CUSTOMER_ID", CAST(NULL AS VARCHAR) AS audience_group, CAST(NULL AS TIMESTAMP_NTZ) AS entered_at FROM "RAW"."CUSTOMERS" AS b WHERE 1 = 0;
 
 -- memberships
 CREATE TABLE "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_MEMBERS" AS
@@ -97,16 +97,20 @@ WITH "BASE" AS (
   SELECT DISTINCT p.audience, p."CUSTOMER_ID" AS k FROM "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT" AS p
 ),
 "PRESSURE_MESSAGES" AS (
-SELECT k, channel, message_type, day, source, model FROM (
+SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
   SELECT DISTINCT s."CONTACT_KEY" AS k, s."CHANNEL" AS channel, s."MESSAGE_TYPE" AS message_type, CAST(s."SENT_AT" AS DATE) AS day,
     COALESCE(s."AUDIENCE", s."SYNC_NAME") AS source, s."MODEL" AS model, CASE WHEN s."AUDIENCE" IS NULL THEN s."RECORD_KEY" END AS item
   FROM "TIDELINE_STATE"."SYNC_MESSAGES" AS s
   WHERE CAST(s."SENT_AT" AS DATE) > DATEADD(DAY, -30, DATE '2026-06-30') AND CAST(s."SENT_AT" AS DATE) <= DATE '2026-06-30'
 ) AS sent
 UNION ALL
-SELECT CAST(e."CUSTOMER_ID" AS VARCHAR), 'email', 'promotional', CAST(e."OCCURRED_AT" AS DATE), 'email_facts', CAST(NULL AS VARCHAR)
+SELECT CAST(e."CUSTOMER_ID" AS VARCHAR), 'email', 'promotional', CAST(e."OCCURRED_AT" AS DATE), 'email_facts', CAST(NULL AS VARCHAR), 'delivered'
   FROM "RAW"."EMAIL_FACTS" AS e
   WHERE CAST(e."OCCURRED_AT" AS DATE) > DATEADD(DAY, -30, DATE '2026-06-30') AND CAST(e."OCCURRED_AT" AS DATE) <= DATE '2026-06-30' AND CAST(e."CUSTOMER_ID" AS VARCHAR) IS NOT NULL AND e."EVENT_TYPE" = 'delivered'
+UNION ALL
+SELECT CAST(p."CUSTOMER_ID" AS VARCHAR), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
+  FROM "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT" AS p
+  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM "TIDELINE_STATE"."SYNC_MESSAGES" AS s WHERE s."MODEL" = 'campaigns' AND s."AUDIENCE" = p.audience AND s."CONTACT_KEY" = CAST(p."CUSTOMER_ID" AS VARCHAR) AND s."SENT_AT" >= p.entered_at)
 ),
 "PRESSURE_USED" AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATEADD(DAY, -7, DATE '2026-06-30') THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS "U_0", SUM(CASE WHEN TRUE AND m.day > DATEADD(DAY, -30, DATE '2026-06-30') THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS "U_1"
