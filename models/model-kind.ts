@@ -50,6 +50,11 @@ export interface ModelKind<Spec> {
    */
   syncParts?(spec: Spec): SyncParts;
   /**
+   * Optional: the kind applies the project's pressure policy (PlanContext.pressure), so its models read the
+   * policy's delivered events and are built after the models those name.
+   */
+  readonly appliesPressure?: boolean;
+  /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
@@ -282,6 +287,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
     plan: (spec, context) => kind.plan(own(spec), context),
     companions: companions && ((spec) => companions(own(spec))),
     syncParts: syncParts && ((spec) => syncParts(own(spec))),
+    appliesPressure: kind.appliesPressure,
     summarise: summarise && ((spec, context) => summarise(own(spec), context)),
     cli:
       cli &&

@@ -19,6 +19,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
   summary: 'Audiences of customers: conditions on fields and events, consent, holdouts and splits, marketing pressure',
   schema: audiencesSchema,
   cli: () => import('./cli.js').then((m) => m.audienceCommands),
+  appliesPressure: true,
 
   syncParts(spec) {
     return {

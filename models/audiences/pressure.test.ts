@@ -175,6 +175,7 @@ function modelsYaml(raw: string): string {
   - { name: customers, table: ${raw}.customers }
   - { name: email_facts, table: ${raw}.email_facts }
 models:
+  - { name: email_log, kind: staging, from: email_facts }
 ${Object.keys(MODELS)
   .map((model) => `  - name: ${model}\n    kind: audiences\n    customers: customers\n    as_of: '${AS_OF}'\n    audiences:\n${audiences(model)}`)
   .join('\n')}
@@ -188,7 +189,7 @@ export function pressureYaml(): string {
     - { channels: all, max: 3, per: 30 days }
   weights: { promotional: 1, newsletter: 0.5, transactional: 0 }
   delivered:
-    - { from: email_facts, customer: customer_id, time: occurred_at, channel: email, type: promotional, where: [{ column: event_type, equals: delivered }] }
+    - { from: email_log, customer: customer_id, time: occurred_at, channel: email, type: promotional, where: [{ column: event_type, equals: delivered }] }
 `;
 }
 
@@ -215,7 +216,9 @@ for (const engine of engines()) {
       const project = await loadProject({ projectDir: root });
       const analysis = await analyseProject(project, connection);
       const results = await runModels(project, connection, analysis, project.order, { logger: createLogger({ level: 'silent' }) });
+      // The delivered events' model is built first: the audiences models read it.
       expect(results.map((r) => [r.model, r.status, r.error])).toEqual([
+        ['email_log', 'success', null],
         ['campaigns', 'success', null],
         ['retention', 'success', null],
       ]);
@@ -328,8 +331,8 @@ for (const engine of engines()) {
       // The delivered events and the current members are explained too; the summary counts capped members per cap.
       const c6 = await explainCustomer(project, own, 'flash_sale', 'c6', connection);
       expect(c6!.caps[0]!.messages.map((m) => [m.day, m.source, m.model])).toEqual([
-        ['2026-06-27', 'email_facts', null],
-        ['2026-06-28', 'email_facts', null],
+        ['2026-06-27', 'email_log', null],
+        ['2026-06-28', 'email_log', null],
       ]);
       expect((await explainCustomer(project, own, 'flash_sale', 'c8', connection))!).toMatchObject({ status: 'member', current: true });
       const preview = await previewAudience(connection, connection.dialect, own, 'flash_sale', [], 0);
@@ -527,7 +530,7 @@ pressure:
 `,
       'models/a.yml': model('{ name: a, channel: email, where: { field: consent_email, equals: true } }'),
     });
-    expect(errors).toEqual(['error: tideline.yml:5:15  pressure.delivered[0].from  unknown source "email_factz" (did you mean "email_facts"?); delivered events are read from a source']);
+    expect(errors).toEqual(['error: tideline.yml:5:15  pressure.delivered[0].from  unknown source or model "email_factz" (did you mean "email_facts"?)']);
   });
 
   it('an unknown type once weights are declared, unknown delivered columns', async () => {

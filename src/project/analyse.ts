@@ -103,7 +103,7 @@ function checkDeliveredColumns(project: Project, columns: ReadonlyMap<string, re
       ...delivered.where.map((w, j) => ({ name: w.column, at: ['where', j, 'column'] })),
     ];
     for (const ref of named) {
-      if (!find(ref.name)) report(ref.at, `unknown column "${ref.name}" in source "${delivered.from}"${didYouMean(ref.name, available.map((c) => c.name))}`, 'unknown-column');
+      if (!find(ref.name)) report(ref.at, `unknown column "${ref.name}" in ${project.sources.has(delivered.from) ? 'source' : 'model'} "${delivered.from}"${didYouMean(ref.name, available.map((c) => c.name))}`, 'unknown-column');
     }
     const time = find(delivered.time)?.type;
     if (time && time !== 'date' && time !== 'timestamp') report(['time'], `delivered time "${delivered.time}" must be a date or timestamp, not ${time}`, 'wrong-type');

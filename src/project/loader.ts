@@ -105,18 +105,12 @@ export interface ProjectPressure extends PressurePolicy {
 }
 
 /** The policy, its delivered sources checked: each must name a source (a raw table of events, built by no model). */
-function checkedPressure(
-  entry: PressurePolicyEntry,
-  file: YamlFile,
-  sources: ReadonlyMap<string, SourceDef>,
-  invalid: ReadonlySet<string>,
-  syncs: ReadonlyMap<string, SyncDef> | undefined,
-  problems: Problems,
-): ProjectPressure {
+function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, loaded: Loaded, syncs: ReadonlyMap<string, SyncDef> | undefined, problems: Problems): ProjectPressure {
   entry.delivered.forEach((delivered, i) => {
-    if (sources.has(delivered.from) || invalid.has(delivered.from)) return;
+    if (loaded.sources.has(delivered.from) || loaded.models.has(delivered.from) || loaded.invalid.has(delivered.from)) return;
     const path = ['pressure', 'delivered', i, 'from'];
-    problems.error('unknown-reference', `unknown source "${delivered.from}"${didYouMean(delivered.from, [...sources.keys()])}; delivered events are read from a source`, file.locate(path), path);
+    const known = [...loaded.sources.keys(), ...loaded.models.keys()];
+    problems.error('unknown-reference', `unknown source or model "${delivered.from}"${didYouMean(delivered.from, known)}`, file.locate(path), path);
   });
   // Audiences whose entries syncs send as messages (src/sync/messages.ts: audience syncs with a channel; their contact
   // is the audiences model's key).
@@ -127,6 +121,20 @@ function checkedPressure(
     if (!audiences.includes(sync.audience.name)) audiences.push(sync.audience.name);
   }
   return { ...pressurePolicy(entry, synced), origin: { file, path: ['pressure'] } };
+}
+
+/**
+ * Models whose kind applies the pressure policy read its delivered events: a model named there becomes their input,
+ * so that they are built after it (and a model reading them back is a cycle).
+ */
+function readDelivered(loaded: Loaded, entry: PressurePolicyEntry): void {
+  const delivered = [...new Set(entry.delivered.map((d) => d.from))].filter((from) => loaded.models.has(from));
+  if (!delivered.length) return;
+  for (const [name, model] of loaded.models) {
+    if (!model.kind.appliesPressure) continue;
+    const extra = delivered.filter((from) => from !== name && !model.inputs.some((i) => i.relation === from));
+    loaded.models.set(name, { ...model, inputs: [...model.inputs, ...extra.map((relation) => ({ relation, at: ['kind'], columns: [] }))] });
+  }
 }
 
 export interface CompanionRef {
@@ -214,6 +222,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
+  if (loaded && config.pressure) readDelivered(loaded, config.pressure);
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
   const synced =
@@ -237,7 +246,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
           problems,
         )
       : undefined;
-  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded.sources, loaded.invalid, synced?.syncs, problems) : undefined;
+  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded, synced?.syncs, problems) : undefined;
   problems.throwIfErrors();
   if (!target || !loaded) throw new Error('unreachable: missing target without problems');
   return {

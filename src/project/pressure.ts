@@ -30,7 +30,7 @@ const capSchema = z.strictObject({
 export type PressureCapEntry = z.infer<typeof capSchema>;
 
 const deliveredSchema = z.strictObject({
-  from: objectName.describe('A source with one row per message delivered outside Tideline (or recorded by the vendor).'),
+  from: objectName.describe('A source or model with one row per message delivered outside Tideline (or recorded by the vendor); audiences models are built after it.'),
   customer: z.string().min(1).describe('Its column holding the customer key (the key of the audiences models).'),
   time: z.string().min(1).describe('Its date or timestamp column: when the message was delivered.'),
   channel: z.enum(CHANNELS).describe('The channel these messages were sent on.'),

@@ -104,8 +104,8 @@ SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
   WHERE CAST(s.`sent_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(s.`sent_at` AS DATE) <= DATE '2026-06-30'
 ) AS sent
 UNION ALL
-SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred_at` AS DATE), 'email_facts', CAST(NULL AS STRING), 'delivered'
-  FROM `raw`.`email_facts` AS e
+SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred_at` AS DATE), 'email_log', CAST(NULL AS STRING), 'delivered'
+  FROM `analytics`.`email_log` AS e
   WHERE CAST(e.`occurred_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(e.`occurred_at` AS DATE) <= DATE '2026-06-30' AND CAST(e.`customer_id` AS STRING) IS NOT NULL AND e.`event_type` = 'delivered'
 UNION ALL
 SELECT CAST(p.`customer_id` AS STRING), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'

@@ -104,8 +104,8 @@ SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
   WHERE CAST(s."SENT_AT" AS DATE) > DATEADD(DAY, -30, DATE '2026-06-30') AND CAST(s."SENT_AT" AS DATE) <= DATE '2026-06-30'
 ) AS sent
 UNION ALL
-SELECT CAST(e."CUSTOMER_ID" AS VARCHAR), 'email', 'promotional', CAST(e."OCCURRED_AT" AS DATE), 'email_facts', CAST(NULL AS VARCHAR), 'delivered'
-  FROM "RAW"."EMAIL_FACTS" AS e
+SELECT CAST(e."CUSTOMER_ID" AS VARCHAR), 'email', 'promotional', CAST(e."OCCURRED_AT" AS DATE), 'email_log', CAST(NULL AS VARCHAR), 'delivered'
+  FROM "ANALYTICS"."EMAIL_LOG" AS e
   WHERE CAST(e."OCCURRED_AT" AS DATE) > DATEADD(DAY, -30, DATE '2026-06-30') AND CAST(e."OCCURRED_AT" AS DATE) <= DATE '2026-06-30' AND CAST(e."CUSTOMER_ID" AS VARCHAR) IS NOT NULL AND e."EVENT_TYPE" = 'delivered'
 UNION ALL
 SELECT CAST(p."CUSTOMER_ID" AS VARCHAR), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
