@@ -142,6 +142,13 @@ export interface DestinationContext {
   warehouse(target: string | undefined): Promise<Connection>;
 }
 
+/** The records a sync holds after a run (see DestinationType.currentList), read from the warehouse in pages. */
+export interface CurrentList {
+  /** The operation an added record gets in the sync's mode (`add`, `upsert`…): what a full list's rows carry. */
+  readonly operation: Operation;
+  readonly pages: AsyncIterable<readonly { readonly key: string; readonly fields: Readonly<Record<string, FieldValue>> }[]>;
+}
+
 /** One run's conversation with the destination. */
 export interface DestinationSession {
   /** Verifies credentials and reachability before anything is sent; throws AuthError (or another typed error). */
@@ -272,6 +279,17 @@ export interface DestinationType<Config> {
    * this run opens a session, whether or not it has anything to send.
    */
   recoverInterrupted?(config: Config, context: DestinationContext): Promise<void>;
+  /**
+   * Destinations that deliver, besides each run's changes, the whole list the sync holds (the file destination's
+   * `full_list`). `wanted` says whether this config asks for it; `write` is called once a run ended without failure
+   * (even with nothing to send), after its outcomes were folded into the snapshot and under the sync's lock, with
+   * every record the destination then holds, in key order, as the operation an added record gets in the sync's mode.
+   * Returns facts for the run record.
+   */
+  readonly currentList?: {
+    wanted(config: Config): boolean;
+    write(config: Config, context: DestinationContext, list: CurrentList): Promise<Readonly<Record<string, unknown>> | void>;
+  };
   /**
    * `tideline validate --remote`: the fields the destination object has, asked of the API (or its emulator), so that
    * unknown or read-only target fields are reported before a sync. Absent: the destination takes any field.

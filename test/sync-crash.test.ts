@@ -84,10 +84,12 @@ beforeAll(async () => {
         retries: { attempts: 12, base_ms: 10, max_ms: 200 },
       },
       { name: 'files', type: 'file', path: 'out', format: 'csv', batch_size: 10, requests_per_second: 100 },
+      { name: 'full_files', type: 'file', path: 'out_full', format: 'csv', batch_size: 10, requests_per_second: 100, full_list: true },
     ],
     syncs: [
       ...MODES.map((mode) => contractSync(mode, 'hook', `contacts_${mode}`, mode)),
       contractSync('file_insert', 'files', 'contacts', 'insert'),
+      contractSync('file_full', 'full_files', 'contacts', 'mirror', { max_deletes: '50%' }),
     ],
     env: { HOOK_URL: 'http://127.0.0.1:1/hook' },
   });
@@ -262,3 +264,49 @@ describe.concurrent('crash against the file destination', () => {
     }, 90_000);
   }
 });
+
+describe.concurrent("crash against the file destination's full list", () => {
+  /** Killed as soon as the run says it writes the full list: its changes are delivered and folded, the list half-written. */
+  const whileListing: KillPoint = { onLog: (entry) => String(entry['msg'] ?? '').includes('writing the full list') };
+  for (const seed of [1, 2, 3, 4]) {
+    it(`seed ${seed}: after the final run, one whole full list holding the model, and the change files agree`, async () => {
+      const root = copyProject(`full-${seed}`);
+      const env = { HOOK_URL: 'http://127.0.0.1:1/hook' };
+      const args = ['sync', '--select', 'file_full'];
+      const [sending] = killPoints(seed * 17 + 3);
+      // Odd seeds die writing the first list, then while sending the changes; even seeds the other way round.
+      const crash1 = await runAndKill(args, root, env, seed % 2 ? whileListing : sending);
+      await changeModel(root);
+      const crash2 = await runAndKill(args, root, env, seed % 2 ? sending : whileListing);
+      const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
+      expect(final.code, final.stderr.slice(-2000)).toBe(0);
+
+      const dir = join(root, 'out_full', 'file_full');
+      const names = readdirSync(dir);
+      const full = names.filter((n) => n.includes('.full.')).sort();
+      expect(full).toHaveLength(2);
+      const manifest = JSON.parse(readFileSync(join(dir, full[1]!), 'utf8')) as { list: string; file: string; records: number; complete: boolean };
+      expect(manifest).toMatchObject({ list: 'full', file: full[0], complete: true });
+      const listed = parse(readFileSync(join(dir, manifest.file)), { columns: true }) as Record<string, string>[];
+      expect(listed.length).toBe(manifest.records);
+      const wanted = CHANGED.map((p) => ({ _op: 'upsert', external_id: String(p.id), email: p.email ?? '', first_name: p.first_name ?? '', orders: String(p.orders) }));
+      const byKey = (a: Record<string, string>, b: Record<string, string>) => a['external_id']!.localeCompare(b['external_id']!);
+      expect([...listed].sort(byKey)).toEqual(wanted.sort(byKey));
+
+      // The change files, replayed in order, hold the same people.
+      const held = new Map<string, Record<string, string>>();
+      const changeManifests = names.filter((n) => n.endsWith('.manifest.json') && !n.includes('.full.')).sort();
+      for (const name of changeManifests) {
+        const change = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { file: string };
+        for (const row of parse(readFileSync(join(dir, change.file)), { columns: true }) as Record<string, string>[]) {
+          if (row['_op'] === 'delete') held.delete(row['external_id']!);
+          else held.set(row['external_id']!, row);
+        }
+      }
+      expect([...held.values()].sort(byKey)).toEqual(wanted);
+      expect(names.filter((n) => n.endsWith('.partial') || n.endsWith('.tmp'))).toEqual([]);
+      report.push(`full list seed ${seed}: [${crash1.phase}] [${crash2.phase}]; ${changeManifests.length} change files, ${listed.length} listed`);
+    }, 90_000);
+  }
+});
+

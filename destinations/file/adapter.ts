@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { defineDestination, StopSyncError, SYNC_MODES, type Batch, type DestinationContext, type DestinationSession, type FieldValue, type RecordOutcome } from '../destination.js';
+import { defineDestination, StopSyncError, SYNC_MODES, type Batch, type CurrentList, type DestinationContext, type DestinationSession, type FieldValue, type RecordOutcome } from '../destination.js';
 import { FileEmulator } from './emulator.js';
 
 export const fileConfigSchema = z.strictObject({
@@ -14,6 +14,12 @@ export const fileConfigSchema = z.strictObject({
   format: z.enum(['csv', 'jsonl']).default('jsonl'),
   /** Records per write. */
   batch_size: z.number().int().min(1).max(100_000).default(5000),
+  full_list: z
+    .boolean()
+    .default(false)
+    .describe(
+      "`true`: each run that succeeds also writes `<run>.full.<ext>`, every record the sync then holds (the day's whole call list), beside the change file, with the same columns and its own manifest (`list: full`); the previous full list is then deleted, so the folder never keeps someone who left. Written even when nothing changed.",
+    ),
 });
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 
@@ -22,6 +28,8 @@ export const OP_COLUMN = '_op';
 
 /** What a run's manifest says: a consumer reads a data file only once its manifest exists. */
 export interface Manifest {
+  /** `changes`: a run's changes, to replay in order; `full`: the whole list after a run (full_list), to read alone. */
+  readonly list: 'changes' | 'full';
   readonly sync: string;
   readonly run_id: string;
   readonly object: string;
@@ -60,6 +68,10 @@ export const file = defineDestination<FileConfig>({
   checkSync: (_config, sync) => (sync.fields.includes(OP_COLUMN) || sync.keyField === OP_COLUMN ? [{ at: ['fields', OP_COLUMN], message: `"${OP_COLUMN}" is the column that carries each row's operation` }] : []),
   lockScope: (config, object) => `file:${config.path}#${object}`,
   open: async (config, context) => new FileSession(config, context),
+  currentList: {
+    wanted: (config) => config.full_list,
+    write: writeFullList,
+  },
   recoverInterrupted: async (config, context) => {
     const dir = syncDir(config, context);
     if (existsSync(dir)) await recoverUnfinished(dir, context);
@@ -102,11 +114,7 @@ class FileSession implements DestinationSession {
       if (this.config.format === 'csv') await this.write(stringify([this.#columns]));
     }
     const rows = batch.records.map((r) => ({ [OP_COLUMN]: batch.operation, [batch.keyField]: r.key, ...r.fields }) as Record<string, FieldValue>);
-    const text =
-      this.config.format === 'csv'
-        ? stringify(rows.map((row) => this.#columns.map((c) => csvCell(row[c]))))
-        : rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
-    await this.write(text);
+    await this.write(formatRows(this.config.format, this.#columns, rows));
     // Accepted means on disk: the journal will say so, and a recovery trusts the rows the journal counts.
     await this.#handle!.datasync();
     this.#records += rows.length;
@@ -121,6 +129,7 @@ class FileSession implements DestinationSession {
     this.#handle = undefined;
     await rename(join(this.#dir, `${this.#base}.partial`), join(this.#dir, this.#base));
     const manifest: Manifest = {
+      list: 'changes',
       sync: this.context.sync,
       run_id: this.context.runId,
       object: this.context.object,
@@ -145,6 +154,11 @@ class FileSession implements DestinationSession {
     this.#hash.update(text);
     await this.#handle!.write(text);
   }
+}
+
+/** Rows as the data files hold them: CSV lines in the columns' order, or one JSON object per line. */
+function formatRows(format: FileConfig['format'], columns: readonly string[], rows: readonly Record<string, FieldValue>[]): string {
+  return format === 'csv' ? stringify(rows.map((row) => columns.map((c) => csvCell(row[c])))) : rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
 }
 
 function csvCell(value: FieldValue | undefined): string {
@@ -186,6 +200,8 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
   const names = new Set(await readdir(dir));
   const delivered = new Map((context.interruptedRuns ?? []).map((r) => [r.runId, r.delivered]));
   for (const name of names) {
+    // A full list is never recovered: the next run that succeeds writes a whole one.
+    if (FULL_LIST.test(name)) continue;
     // A manifest a dead run was writing: never renamed into place, so its data file has no manifest and is recovered.
     if (name.endsWith(MANIFEST_TEMP)) {
       await rm(join(dir, name), { force: true });
@@ -207,6 +223,7 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
     await rename(path, join(dir, base));
     const text = await readFile(join(dir, base));
     const manifest: Manifest = {
+      list: 'changes',
       sync: context.sync,
       run_id: runId,
       object: context.object,
@@ -269,4 +286,57 @@ async function readRows(path: string, format: 'csv' | 'jsonl', limit: number | u
   const opIndex = header ? header.indexOf(OP_COLUMN) : -1;
   for (const record of records) count(record[opIndex]);
   return { records: records.length, bytes: ends[records.length] ?? ends.at(-1) ?? 0, operations, columns: header ?? [] };
+}
+
+/** Names of full lists and what their writing leaves: `<run>.full.<ext>`, `.partial`, `.manifest.json`, `.manifest.json.tmp`. */
+const FULL_LIST = /^[^.]+\.full\.(csv|jsonl)(\.partial|\.manifest\.json(\.tmp)?)?$/;
+
+/**
+ * Writes the full list of a run that succeeded (`full_list: true`): to `<run>.full.<ext>.partial`, flushed, renamed,
+ * then its manifest, atomically; only then are older full lists deleted (manifest first, so that no manifest names a
+ * missing file). A run dying at any point leaves the previous list whole, or the new one whole with its manifest, plus
+ * leftovers without a manifest, which no consumer reads and the next full list removes.
+ */
+async function writeFullList(config: FileConfig, context: DestinationContext, list: CurrentList): Promise<Record<string, unknown>> {
+  const dir = syncDir(config, context);
+  await mkdir(dir, { recursive: true });
+  const base = `${context.runId}.full.${config.format}`;
+  const columns = [OP_COLUMN, context.keyField, ...context.fields.map((f) => f.name)];
+  const hash = createHash('sha256');
+  let records = 0;
+  const handle = await open(join(dir, `${base}.partial`), 'w');
+  try {
+    const write = async (text: string) => {
+      hash.update(text);
+      await handle.write(text);
+    };
+    if (config.format === 'csv') await write(stringify([columns]));
+    for await (const page of list.pages) {
+      await write(formatRows(config.format, columns, page.map((r) => ({ [OP_COLUMN]: list.operation, [context.keyField]: r.key, ...r.fields }) as Record<string, FieldValue>)));
+      records += page.length;
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(join(dir, `${base}.partial`), join(dir, base));
+  await writeManifest(dir, {
+    list: 'full',
+    sync: context.sync,
+    run_id: context.runId,
+    object: context.object,
+    format: config.format,
+    file: base,
+    records,
+    operations: records ? { [list.operation]: records } : {},
+    columns,
+    sha256: hash.digest('hex'),
+    complete: true,
+    finished_at: new Date().toISOString(),
+  });
+  const names = await readdir(dir);
+  const older = names.filter((n) => FULL_LIST.test(n) && !n.startsWith(`${context.runId}.`));
+  for (const name of older.filter((n) => n.endsWith('.manifest.json'))) await rm(join(dir, name), { force: true });
+  for (const name of older.filter((n) => !n.endsWith('.manifest.json'))) await rm(join(dir, name), { force: true });
+  return { file: join(dir, base), records };
 }

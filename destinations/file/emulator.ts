@@ -9,7 +9,7 @@ const OP = '_op';
 
 /**
  * The file destination's stand-in for an API: a folder. Its state is what a consumer holds after replaying every
- * data file that has a manifest, in run order (upserts merge fields, deletes and removals drop the key).
+ * change file that has a manifest, in run order (upserts merge fields, deletes and removals drop the key).
  */
 export class FileEmulator implements Emulator {
   constructor(readonly endpoint: string) {}
@@ -28,7 +28,8 @@ export class FileEmulator implements Emulator {
       const manifests = (await readdir(dir)).filter((n) => n.endsWith('.manifest.json')).sort();
       for (const name of manifests) {
         const manifest = JSON.parse(await readFile(join(dir, name), 'utf8')) as Manifest;
-        if (!existsSync(join(dir, manifest.file))) continue;
+        // A full list restates what the change files already hold: replaying it would add nothing.
+        if (manifest.list === 'full' || !existsSync(join(dir, manifest.file))) continue;
         files++;
         const records = (objects[manifest.object] ??= {});
         for (const row of await readRows(join(dir, manifest.file), manifest.format)) {

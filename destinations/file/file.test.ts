@@ -102,4 +102,38 @@ describe('file destination', () => {
     const manifest = JSON.parse(readFileSync(join(folder, '20260101T000000000Z-dead03.jsonl.manifest.json'), 'utf8')) as Manifest;
     expect(manifest).toMatchObject({ records: 2, complete: false });
   });
+
+  it('a full list replaces the previous one whole; what a dead run left of one is never taken for a change file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    const folder = join(dir, 'export');
+    const config = file.configSchema.parse({ path: dir, format: 'csv', full_list: true });
+    const list = (rows: [string, Record<string, string | number>][]) => ({
+      operation: 'upsert' as const,
+      pages: (async function* () {
+        yield rows.slice(0, 1).map(([key, fields]) => ({ key, fields }));
+        yield rows.slice(1).map(([key, fields]) => ({ key, fields }));
+      })(),
+    });
+    await file.currentList!.write(config, context('20260101T000000000Z-aaaaaa'), list([['1', { email: 'a@x.com', orders: 1 }], ['2', { email: 'b@x.com', orders: 2 }]]));
+    // A run that died writing its list, and one that died before its list's manifest.
+    writeFileSync(join(folder, '20260102T000000000Z-dead04.full.csv.partial'), '_op,id,email,orders\nupsert,1,a@x.com,1\n');
+    writeFileSync(join(folder, '20260102T000000001Z-dead05.full.csv'), '_op,id,email,orders\nupsert,1,a@x.com,1\n');
+    await file.recoverInterrupted!(config, {
+      ...context('20260103T000000000Z-bbbbbb'),
+      interruptedRuns: [
+        { runId: '20260102T000000000Z-dead04', delivered: 0 },
+        { runId: '20260102T000000001Z-dead05', delivered: 0 },
+      ],
+    });
+    expect(readdirSync(folder).filter((n) => n.endsWith('.manifest.json'))).toEqual(['20260101T000000000Z-aaaaaa.full.csv.manifest.json']);
+
+    const details = await file.currentList!.write(config, context('20260103T000000000Z-bbbbbb'), list([['2', { email: 'b@x.com', orders: 3 }]]));
+    expect(details).toMatchObject({ records: 1 });
+    expect(readdirSync(folder).sort()).toEqual(['20260103T000000000Z-bbbbbb.full.csv', '20260103T000000000Z-bbbbbb.full.csv.manifest.json']);
+    expect(readFileSync(join(folder, '20260103T000000000Z-bbbbbb.full.csv'), 'utf8')).toBe('_op,id,email,orders\nupsert,2,b@x.com,3\n');
+    const manifest = JSON.parse(readFileSync(join(folder, '20260103T000000000Z-bbbbbb.full.csv.manifest.json'), 'utf8')) as Manifest;
+    expect(manifest).toMatchObject({ list: 'full', records: 1, operations: { upsert: 1 }, complete: true, columns: ['_op', 'id', 'email', 'orders'] });
+    // A consumer replaying the change files ignores full lists.
+    expect((await new FileEmulator(dir).state()).objects).toEqual({});
+  });
 });

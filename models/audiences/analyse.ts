@@ -101,23 +101,34 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
 
 function checkEvent(spec: AudiencesSpec, c: EventCondition, at: FieldPath, context: AnalyseContext, problem: (at: FieldPath, message: string, code?: string) => void): void {
   const d = context.dialect;
+  const columnsOf = (name: string) => {
+    const table = spec.events[name];
+    return table ? context.columnsOf(table.from) : undefined;
+  };
+  const typeOf = (name: string, column: string) => columnsOf(name)?.find((col) => d.identifierKey(col.name) === d.identifierKey(column))?.type;
+  // Unknown columns (of where, distinct, matched_by, id) are reported through the kind's inputs.
   const check = (name: string, where: EventCondition['where'], whereAt: FieldPath, nameAt: FieldPath) => {
     const table = spec.events[name];
     if (!table) {
       problem(nameAt, `unknown event table "${name}"${didYouMean(name, Object.keys(spec.events))}; declare it under events:`, 'unknown-event');
       return;
     }
-    const columns = context.columnsOf(table.from);
-    (where ?? []).forEach((w, i) => {
-      const type = columns?.find((col) => d.identifierKey(col.name) === d.identifierKey(w.column))?.type;
-      checkComparison(w, `column "${w.column}" of ${table.from}`, type, [...whereAt, i], problem);
-    });
-    const time = columns?.find((col) => d.identifierKey(col.name) === d.identifierKey(table.time))?.type;
+    (where ?? []).forEach((w, i) => checkComparison(w, `column "${w.column}" of ${table.from}`, typeOf(name, w.column), [...whereAt, i], problem));
+    const time = typeOf(name, table.time);
     if (time && time !== 'date' && time !== 'timestamp') problem(['events', name, 'time'], `event time "${table.time}" must be a date or timestamp, not ${time}`, 'wrong-type');
   };
   check(c.event, c.where, [...at, 'where'], [...at, 'event']);
-  if (c.not_followed_by) check(c.not_followed_by.event, c.not_followed_by.where, [...at, 'not_followed_by', 'where'], [...at, 'not_followed_by', 'event']);
+  for (const key of ['followed_by', 'not_followed_by'] as const) {
+    const later = c[key];
+    if (later) check(later.event, later.where, [...at, key, 'where'], [...at, key, 'event']);
+  }
   if (c.within && c.between_ago) problem(at, 'give either `within` or `between_ago`, not both', 'conflicting-fields');
-  if (c.count && Object.keys(c.count).length !== 1) problem([...at, 'count'], 'a count needs exactly one of equals, gt, gte, lt, lte', 'bad-condition');
+  if (c.count) {
+    const ops = Object.keys(c.count);
+    const lower = ops.filter((op) => op === 'gt' || op === 'gte');
+    const upper = ops.filter((op) => op === 'lt' || op === 'lte');
+    if (ops.length === 0 || (ops.includes('equals') && ops.length > 1) || lower.length > 1 || upper.length > 1)
+      problem([...at, 'count'], 'a count needs `equals`, or at most one lower bound (gt, gte) and one upper bound (lt, lte)', 'bad-condition');
+    if (c.did === false) problem([...at, 'did'], 'give either `did` or `count`, not both: `count` replaces `did` (`count: {equals: 0}` for none)', 'conflicting-fields');
+  }
 }
-

@@ -1,28 +1,25 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runModels } from '../../src/pipeline/runner.js';
-import type { LogicalType } from '../../src/dialects/dialect.js';
-import { joinSql, sql } from '../../src/dialects/sql.js';
+import { sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
-import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
-import { modelScript } from '../../src/pipeline/script.js';
-import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
+import { analyseProject } from '../../src/project/analyse.js';
 import { runCli } from '../../test/support/cli.js';
 import { loadProject } from '../../src/project/loader.js';
-import type { Connection, Value } from '../../src/warehouses/connection.js';
+import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
+import { createTables, goldenScripts, type TestTable } from '../../test/support/model-tables.js';
 
 /**
  * The seven audiences of the audiences issue, on a small shop whose members were worked out by hand.
  * The as-of date is fixed at 2026-06-30.
  */
-type Table = { columns: [string, LogicalType][]; rows: Value[][] };
 
 const d = (iso: string) => iso;
 const t = (iso: string) => new Date(`${iso}Z`);
 
-const TABLES: Record<string, Table> = {
+const TABLES: Record<string, TestTable> = {
   customers: {
     columns: [
       ['customer_id', 'string'],
@@ -294,12 +291,7 @@ for (const engine of engines()) {
       connection = await engine.open();
       const dialect = connection.dialect;
       await connection.execute(dialect.createSchema(raw));
-      for (const [name, table] of Object.entries(TABLES)) {
-        const ref = { schema: raw, name };
-        const columns = table.columns.map(([c, type]) => sql`${dialect.id(c)} ${dialect.type(type)}`);
-        await connection.execute(sql`CREATE TABLE ${dialect.table(ref)} (${joinSql(columns)})`);
-        await connection.insertRows(ref, table.columns.map(([name, type]) => ({ name, type })), [table.rows]);
-      }
+      await createTables(connection, raw, TABLES);
       root = tempProject({
         'tideline.yml': `name: shop\nschema: ${models}\ntargets:\n  test: ${JSON.stringify(engine.target)}\n`,
         'models/audiences.yml': audiencesYaml(raw),
@@ -374,24 +366,8 @@ for (const engine of engines()) {
 }
 
 describe('audiences: golden SQL', () => {
-  const targets = `targets:
-  duckdb: { type: duckdb }
-  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
-  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
-  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
-target: duckdb
-schema: analytics
-`;
-  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/audiences.yml': audiencesYaml('raw') });
-  const columns = new Map(Object.entries(TABLES).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
   // The dialects no test executes; DuckDB and PostgreSQL build the same model above, against results worked out by hand.
-  for (const dialect of GOLDEN_DIALECTS) {
-    it(dialect, async () => {
-      const project = await loadProject({ projectDir: root, target: dialect });
-      const analysis = analyseWithSources(project, columns, true);
-      expectGolden(join(import.meta.dirname, '../../test/golden/audiences', `${dialect}.sql`), modelScript(project, analysis, project.models.get('segments')!).script);
-    });
-  }
+  goldenScripts({ files: { 'models/audiences.yml': audiencesYaml('raw') }, tables: TABLES, model: 'segments', goldenDir: join(import.meta.dirname, '../../test/golden/audiences') });
 });
 
 describe('audiences: configuration errors are located and exit 2', () => {

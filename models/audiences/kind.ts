@@ -71,10 +71,17 @@ export const audiences = defineModelKind<AudiencesSpec>({
         (leaf.c.where ?? []).forEach((w, i) => refs.push({ name: w.column, at: ['audiences', a, ...leaf.at, 'where', i, 'column'] }));
         if (leaf.c.distinct) refs.push({ name: leaf.c.distinct, at: ['audiences', a, ...leaf.at, 'distinct'] });
         eventColumns.set(leaf.c.event, refs);
-        const next = leaf.c.not_followed_by;
-        if (next) {
+        for (const key of ['followed_by', 'not_followed_by'] as const) {
+          const next = leaf.c[key];
+          if (!next) continue;
           const nextRefs = eventColumns.get(next.event) ?? [];
-          (next.where ?? []).forEach((w, i) => nextRefs.push({ name: w.column, at: ['audiences', a, ...leaf.at, 'not_followed_by', 'where', i, 'column'] }));
+          (next.where ?? []).forEach((w, i) => nextRefs.push({ name: w.column, at: ['audiences', a, ...leaf.at, key, 'where', i, 'column'] }));
+          if (next.matched_by) {
+            // The matching column must be in both tables.
+            const ref = { name: next.matched_by, at: ['audiences', a, ...leaf.at, key, 'matched_by'] };
+            nextRefs.push(ref);
+            if (next.event !== leaf.c.event) refs.push(ref);
+          }
           eventColumns.set(next.event, nextRefs);
         }
       }
@@ -83,7 +90,12 @@ export const audiences = defineModelKind<AudiencesSpec>({
       inputs.push({
         relation: table.from,
         at: ['events', name, 'from'],
-        columns: [{ name: table.customer, at: ['events', name, 'customer'] }, { name: table.time, at: ['events', name, 'time'] }, ...(eventColumns.get(name) ?? [])],
+        columns: [
+          { name: table.customer, at: ['events', name, 'customer'] },
+          { name: table.time, at: ['events', name, 'time'] },
+          ...(table.id ? [{ name: table.id, at: ['events', name, 'id'] }] : []),
+          ...(eventColumns.get(name) ?? []),
+        ],
       });
     }
     return inputs;

@@ -9,7 +9,7 @@ import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } fro
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
 import { currentMembers, pressureSql } from './pressure.js';
 import { SHARED_TABLES } from '../../src/state/tables.js';
-import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, FieldCondition, PercentileCondition } from './schema.js';
+import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, EventTable, FieldCondition, LaterEvent, PercentileCondition } from './schema.js';
 
 /**
  * The membership SELECT: one row per audience and qualifying customer, with the customer's status (member, left out
@@ -20,6 +20,9 @@ import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondi
 export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority', 'audience_capped_by', 'audience_entered_at'] as const;
 
 /** `audience_status` values: only `member` rows outside the holdout are ever synced. */
+/** The column ranking a customer's events newest first, for `last`: named so that no event table has it already. */
+const RECENCY = 'tideline_recency';
+
 export const STATUS = { member: 'member', noConsent: 'no_consent', capped: 'capped' } as const;
 
 interface Compiler {
@@ -170,39 +173,80 @@ function fieldCondition(c: Compiler, condition: FieldCondition): Sql {
 
 function countTest(d: Dialect, n: Sql, count: CountCondition | undefined, did: boolean): Sql {
   if (!count) return did ? sql`${n} >= 1` : sql`${n} = 0`;
-  const [op, value] = Object.entries(count)[0] as [keyof CountCondition, number];
-  const v = d.literal(value);
-  return { equals: sql`${n} = ${v}`, gt: sql`${n} > ${v}`, gte: sql`${n} >= ${v}`, lt: sql`${n} < ${v}`, lte: sql`${n} <= ${v}` }[op];
+  const ops: Record<keyof CountCondition, Sql> = { equals: sql`=`, gt: sql`>`, gte: sql`>=`, lt: sql`<`, lte: sql`<=` };
+  const tests = (Object.keys(ops) as (keyof CountCondition)[])
+    .filter((op) => count[op] !== undefined)
+    .map((op) => sql`${n} ${ops[op]} ${d.literal(count[op]!)}`);
+  return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` AND `)})`;
+}
+
+/** The type of a column of an event table's relation, when known. */
+function columnType(c: Compiler, relation: string, column: string): LogicalType | undefined {
+  return c.context.columnsOf(relation)?.find((col) => c.d.identifierKey(col.name) === c.d.identifierKey(column))?.type;
+}
+
+/**
+ * `[NOT] EXISTS` a later event of another kind for the event `ev`: the same customer, after it (from the same instant
+ * when matched by a column, since the match already ties the two), up to the as-of date, within a delay if given.
+ */
+function laterEvent(c: Compiler, later: LaterEvent, table: EventTable, negate: boolean): Sql {
+  const { d, spec, context } = c;
+  const other = spec.events[later.event]!;
+  const time = d.cast(sql`ev.${d.id(table.time)}`, 'timestamp');
+  const nextTime = d.cast(sql`nx.${d.id(other.time)}`, 'timestamp');
+  const filters: Sql[] = [
+    sql`nx.${d.id(other.customer)} = ev.${d.id(table.customer)}`,
+    later.matched_by ? sql`${nextTime} >= ${time}` : sql`${nextTime} > ${time}`,
+    sql`${d.cast(nextTime, 'date')} <= ${c.asOf}`,
+  ];
+  if (later.matched_by) filters.push(sql`nx.${d.id(later.matched_by)} = ev.${d.id(later.matched_by)}`);
+  if (later.within) filters.push(sql`${nextTime} <= ${d.dateAdd(time, d.literal(later.within.amount), later.within.unit, 'timestamp')}`);
+  for (const w of later.where ?? []) filters.push(compileComparison(d, sql`nx.${d.id(w.column)}`, w, columnType(c, other.from, w.column)));
+  return sql`${negate ? sql`NOT ` : sql``}EXISTS (SELECT 1 FROM ${context.relation(other.from)} AS nx WHERE ${joinSql(filters, sql` AND `)})`;
 }
 
 function eventCondition(c: Compiler, condition: EventCondition, name: string, joins: Sql[]): Sql {
   const { d, spec, context } = c;
   const table = spec.events[condition.event]!;
-  const typeOf = (relation: string, column: string) => context.columnsOf(relation)?.find((col) => d.identifierKey(col.name) === d.identifierKey(column))?.type;
-  const time = sql`ev.${d.id(table.time)}`;
-  const day = d.cast(time, 'date');
-  const filters: Sql[] = [sql`${day} <= ${c.asOf}`];
-  if (condition.within) filters.push(sql`${day} > ${ago(c, condition.within)}`);
-  if (condition.between_ago) filters.push(sql`${day} BETWEEN ${ago(c, condition.between_ago[1])} AND ${ago(c, condition.between_ago[0])}`);
-  for (const w of condition.where ?? []) filters.push(compileComparison(d, sql`ev.${d.id(w.column)}`, w, typeOf(table.from, w.column)));
-  const next = condition.not_followed_by;
-  if (next) {
-    const other = spec.events[next.event]!;
-    const nextTime = d.cast(sql`nx.${d.id(other.time)}`, 'timestamp');
-    const thisTime = d.cast(time, 'timestamp');
-    const nextFilters: Sql[] = [sql`nx.${d.id(other.customer)} = ev.${d.id(table.customer)}`, sql`${nextTime} > ${thisTime}`, sql`${d.cast(nextTime, 'date')} <= ${c.asOf}`];
-    if (next.within) nextFilters.push(sql`${nextTime} <= ${d.dateAdd(thisTime, d.literal(next.within.amount), next.within.unit, 'timestamp')}`);
-    for (const w of next.where ?? []) nextFilters.push(compileComparison(d, sql`nx.${d.id(w.column)}`, w, typeOf(other.from, w.column)));
-    filters.push(sql`NOT EXISTS (SELECT 1 FROM ${context.relation(other.from)} AS nx WHERE ${joinSql(nextFilters, sql` AND `)})`);
-  }
+  const day = d.cast(sql`ev.${d.id(table.time)}`, 'date');
+  const chosen: Sql[] = [sql`${day} <= ${c.asOf}`];
+  if (condition.within) chosen.push(sql`${day} > ${ago(c, condition.within)}`);
+  if (condition.between_ago) chosen.push(sql`${day} BETWEEN ${ago(c, condition.between_ago[1])} AND ${ago(c, condition.between_ago[0])}`);
+  for (const w of condition.where ?? []) chosen.push(compileComparison(d, sql`ev.${d.id(w.column)}`, w, columnType(c, table.from, w.column)));
+  // followed_by / not_followed_by judge the events chosen (with `last`, only the N most recent of them).
+  const judged: Sql[] = [];
+  if (condition.followed_by) judged.push(laterEvent(c, condition.followed_by, table, false));
+  if (condition.not_followed_by) judged.push(laterEvent(c, condition.not_followed_by, table, true));
   const counted = condition.distinct ? sql`COUNT(DISTINCT ev.${d.id(condition.distinct)})` : sql`COUNT(*)`;
+  const customer = sql`ev.${d.id(table.customer)}`;
+  const alias = d.id(name);
+  joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
+  if (!condition.last) {
+    c.ctes.push({
+      name,
+      body: sql`SELECT ${customer} AS k, ${counted} AS n\nFROM ${context.relation(table.from)} AS ev\nWHERE ${joinSql([...chosen, ...judged], sql`\n  AND `)}\nGROUP BY ${customer}`,
+    });
+    return countTest(d, sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
+  }
+
+  // The N most recent events chosen, newest first. With an id column ties are broken by it (exactly N are taken);
+  // without one, RANK keeps every event at the same time as the N-th, so the choice never depends on the scan order.
+  const { count, allow_fewer } = condition.last;
+  const rank = table.id
+    ? sql`ROW_NUMBER() OVER (PARTITION BY ${customer} ORDER BY ev.${d.id(table.time)} DESC, ev.${d.id(table.id)} DESC NULLS LAST)`
+    : sql`RANK() OVER (PARTITION BY ${customer} ORDER BY ev.${d.id(table.time)} DESC)`;
+  const recent = `${name}_last`;
+  c.ctes.push({
+    name: recent,
+    body: sql`SELECT * FROM (\n  SELECT ev.*, ${rank} AS ${d.id(RECENCY)}\n  FROM ${context.relation(table.from)} AS ev\n  WHERE ${joinSql(chosen, sql`\n    AND `)}\n) AS ev\nWHERE ev.${d.id(RECENCY)} <= ${d.literal(count)}`,
+  });
+  // Two counts per customer: the recent events taken (to tell customers with fewer than N), and those judged.
   c.ctes.push({
     name,
-    body: sql`SELECT ev.${d.id(table.customer)} AS k, ${counted} AS n\nFROM ${context.relation(table.from)} AS ev\nWHERE ${joinSql(filters, sql`\n  AND `)}\nGROUP BY ev.${d.id(table.customer)}`,
+    body: sql`SELECT t.k, t.taken, COALESCE(j.n, 0) AS n\nFROM (SELECT ${customer} AS k, COUNT(*) AS taken FROM ${d.id(recent)} AS ev GROUP BY ${customer}) AS t\nLEFT JOIN (\n  SELECT ${customer} AS k, ${counted} AS n\n  FROM ${d.id(recent)} AS ev${judged.length ? sql`\n  WHERE ${joinSql(judged, sql` AND `)}` : sql``}\n  GROUP BY ${customer}\n) AS j ON j.k = t.k`,
   });
-  const alias = c.d.id(name);
-  joins.push(sql`\nLEFT JOIN ${alias} ON ${alias}.k = base.${c.key}`);
-  return countTest(d, sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
+  const test = countTest(d, sql`COALESCE(${alias}.n, 0)`, condition.count, condition.did);
+  return allow_fewer ? test : sql`(COALESCE(${alias}.taken, 0) >= ${d.literal(count)} AND ${test})`;
 }
 
 function percentileCondition(c: Compiler, condition: PercentileCondition, name: string, joins: Sql[]): Sql {

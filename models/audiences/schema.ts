@@ -26,30 +26,60 @@ export const percentileConditionSchema = z.union([
 ]);
 export type PercentileCondition = z.infer<typeof percentileConditionSchema>;
 
-const countSchema = z.strictObject({
-  equals: z.number().int().min(0).optional(),
-  gt: z.number().int().min(0).optional(),
-  gte: z.number().int().min(0).optional(),
-  lt: z.number().int().min(1).optional(),
-  lte: z.number().int().min(0).optional(),
-});
+const countSchema = z
+  .strictObject({
+    equals: z.number().int().min(0).optional(),
+    gt: z.number().int().min(0).optional(),
+    gte: z.number().int().min(0).optional(),
+    lt: z.number().int().min(1).optional(),
+    lte: z.number().int().min(0).optional(),
+  })
+  .describe('How many such events: `equals`, or one or two bounds that must all hold (`{gte: 2, lte: 5}`: two to five).');
 export type CountCondition = z.infer<typeof countSchema>;
+
+/** A later event of some kind, for `followed_by` and `not_followed_by`. */
+const laterEventSchema = z.strictObject({
+  event: z.string().min(1).describe('A name under `events:` (may be the same table).'),
+  where: z.array(columnConditionSchema).optional().describe("Filters on that table's columns: `[{column: event_type, equals: opened}, {column: machine_open, equals: false}]`."),
+  within: durationSchema.optional().describe('Only when it happened at most this long after the event.'),
+  matched_by: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A column both tables have (a message or campaign id): the later event must carry the same value, as an open belongs to the delivery of its e-mail. Matched events count from the same instant on (an open logged in the same second as its delivery, or on the same day when times are dates); unmatched ones must be strictly later.',
+    ),
+});
+
+export type LaterEvent = z.infer<typeof laterEventSchema>;
+
+/** The customer's most recent events, before the others filters judge them. */
+const lastSchema = z
+  .strictObject({
+    count: z.number().int().min(1, 'take at least the last 1 event').describe('How many of the most recent events: `count: 5`.'),
+    allow_fewer: z
+      .boolean()
+      .default(false)
+      .describe('`true`: customers with fewer such events are judged on those they have (one with none has a count of 0). Default `false`: they never qualify, and `not:` around the condition keeps them.'),
+  })
+  .describe(
+    "Only the customer's N most recent events matching `where` (and the window), newest first; `followed_by`, `not_followed_by` and `count` then judge those N. Ties in time are broken by the event table's `id` column; without one, events at the same time as the N-th are all kept.",
+  );
 
 /** What the customer did (or did not do) in an event table. */
 export const eventConditionSchema = z.strictObject({
   event: z.string().min(1).describe('A name under `events:`.'),
-  where: z.array(columnConditionSchema).optional().describe("Filters on the event table's columns (event type, category…)."),
+  where: z.array(columnConditionSchema).optional().describe("Filters on the event table's columns (event type, category…): which events count at all."),
   within: durationSchema.optional().describe('Only events in the last N units up to the as-of date.'),
   between_ago: z.tuple([durationSchema, durationSchema]).optional().describe('Only events between A and B before the as-of date.'),
+  last: lastSchema.optional(),
   did: z.boolean().default(true).describe('`false`: the customer has no such event. Default `true` (at least one).'),
   count: countSchema.optional().describe('How many such events (instead of `did`).'),
   distinct: z.string().min(1).optional().describe('Count distinct values of this column instead of events (e.g. distinct campaigns).'),
-  not_followed_by: z
-    .strictObject({
-      event: z.string().min(1),
-      where: z.array(columnConditionSchema).optional(),
-      within: durationSchema.optional(),
-    })
+  followed_by: laterEventSchema
+    .optional()
+    .describe('Only events followed by an event of a kind: "deliveries followed by a human open of the same campaign" (`matched_by: campaign_id`).'),
+  not_followed_by: laterEventSchema
     .optional()
     .describe('Only events with no later event of another kind (within a delay): "cart not followed by an order in 3 days".'),
 });
@@ -84,6 +114,7 @@ export const eventTableSchema = z.strictObject({
   from: z.string().min(1).describe('A source or model with one row per event.'),
   customer: z.string().min(1).describe('Its column holding the customer key.'),
   time: z.string().min(1).describe('Its date or timestamp column.'),
+  id: z.string().min(1).optional().describe('A column unique per event and never empty (an event id): breaks ties in time when a condition takes the `last` N events (the greater id counts as the more recent), so that exactly N are taken.'),
 });
 export type EventTable = z.infer<typeof eventTableSchema>;
 

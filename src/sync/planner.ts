@@ -52,13 +52,48 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
   return mode === 'mirror' || mode === 'audience';
 }
 
-/** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
-export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
+/**
+ * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
+ * by several rows) and `keyed`, which the diff and the current list both read.
+ */
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
-  // Table aliases: the model's mapped rows, the snapshot, the rejected rows, the shared keys.
-  const [m, s, r, k] = [id('m'), id('s'), id('r'), id('k')];
+  const m = id('m');
+  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
+  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, sql` AND `)}` : Sql.empty;
+  // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
+  const contact = contactKeyColumns(d, sync, input.types);
+  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
+  FROM ${d.table(input.model)}${where}`;
+  // Keys held by several rows: a grouped count is far cheaper than a window over every row.
+  const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
+  const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
+  FROM mapped AS ${m}`;
+  const ctes = sql`WITH mapped AS (
+  ${mapped}
+),
+shared AS (
+  ${shared}
+),
+keyed AS (
+  ${keyed}
+)`;
+  return { ctes, mapping };
+}
+
+function isSharedKey(d: Dialect): Sql {
+  return sql`EXISTS (SELECT 1 FROM shared AS ${d.id('k')} WHERE ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')})`;
+}
+
+/** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
+export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
+  const { dialect: d, sync } = input;
+  const { ctes, mapping } = keyedRows(input);
+  const id = (name: string) => d.id(name);
+  // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
+  const [m, s, r] = [id('m'), id('s'), id('r')];
   const col = (alias: Sql, name: string) => sql`${alias}.${id(name)}`;
   const text = d.type('string');
   const nullText = sql`CAST(NULL AS ${text})`;
@@ -67,20 +102,10 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
     ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
     : emptyRelation(d, ['record_key', 'record_hash']);
   const fieldsOf = (alias: Sql) => mapping.columns.map((c) => col(alias, c));
-
-  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
-  const where = filters.length ? sql`\n  WHERE ${joinSql(filters, sql` AND `)}` : Sql.empty;
-  // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
+  // The contact key a messaging sync's mapped rows carry (see keyedRows), kept in its change set for the fold.
   const contact = contactKeyColumns(d, sync, input.types);
   const contactOf = (alias: Sql) => (contact ? sql`, ${col(alias, CONTACT_KEY_COLUMN)}` : Sql.empty);
-  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
-  FROM ${d.table(input.model)}${where}`;
-  // Keys held by several rows: a grouped count is far cheaper than a window over every row.
-  const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
-  const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
-  FROM mapped AS ${m}`;
-  const isShared = sql`EXISTS (SELECT 1 FROM shared AS ${k} WHERE ${col(k, 'record_key')} = ${col(m, 'record_key')})`;
-
+  const isShared = isSharedKey(d);
   const inDoubt = sql`${col(s, 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
   const sendable =
     sync.mode === 'insert'
@@ -102,16 +127,28 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : [])];
-  const select = sql`WITH mapped AS (
-  ${mapped}
-),
-shared AS (
-  ${shared}
-),
-keyed AS (
-  ${keyed}
-)
+  const select = sql`${ctes}
 ${unionAll(branches)}`;
+  return { select, mapping };
+}
+
+
+/**
+ * The records the destination holds after a run, with their values: the model's rows whose key and hash the snapshot
+ * holds (delivered as they are now), with the diff's columns and op `added`, so that the change set's paging reads
+ * them. Rows the destination refused, rows never delivered and rows that left the model are not in it.
+ */
+export function currentSelect(input: PlanInput & { readonly snapshot: TableRef }): { select: Sql; mapping: CompiledMapping } {
+  const d = input.dialect;
+  const { ctes, mapping } = keyedRows(input);
+  const id = (name: string) => d.id(name);
+  const [m, s] = [id('m'), id('s')];
+  const col = (alias: Sql, name: string) => sql`${alias}.${id(name)}`;
+  const select = sql`${ctes}
+SELECT ${d.string('added')} AS ${id('op')}, ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, FALSE AS ${id('in_doubt')}${prefixed(mapping.columns.map((c) => col(m, c)))}
+FROM keyed AS ${m}
+JOIN ${d.table(input.snapshot)} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')} AND ${col(s, 'record_hash')} = ${col(m, 'record_hash')}
+WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isSharedKey(d)}`;
   return { select, mapping };
 }
 

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { DestinationSession } from '../../../destinations/destination.js';
+import type { DestinationContext, DestinationSession } from '../../../destinations/destination.js';
 import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
 import type { Project } from '../../project/loader.js';
@@ -17,7 +17,8 @@ import { emptyCounts, type OpCounts } from '../planner.js';
 import type { Threshold } from '../schema.js';
 import { SyncFailure } from './failure.js';
 import { takeRunLock, type RunLock } from './lock.js';
-import { guardDeletes, modelColumns, planChanges, rejectInvalidKeys, toSend } from './plan.js';
+import { deliverCurrentList } from './current.js';
+import { guardDeletes, modelColumns, planChanges, rejectInvalidKeys, toSend, type ModelTable } from './plan.js';
 import { endStatus, runRecord, tooManyRejections, type RunTally } from './record.js';
 import { recover } from './recover.js';
 import { checkWithRetries, destinationContext, effectiveLimits, RunWarehouses, Sending, type RateGates } from './send.js';
@@ -123,14 +124,14 @@ class SyncRun {
     // Record: the run is in `sync_runs` before anything is sent.
     await store.insertRun(this.#record('running'));
     this.#runRecorded = true;
-    if (total === 0 && !type.recoverInterrupted) return;
+    if (total === 0 && !type.recoverInterrupted && !type.currentList) return;
 
     // Send.
     const context = await destinationContext({ store, sync, runId, plan, fullResync: this.inputs.fullResync, root: this.inputs.project.root, log, warehouses: this.#warehouses });
     // What a dead run left unfinished at the destination (a file without its manifest) is finished even when this run
     // has nothing to send: the journal it recovered may have settled every record.
     if (type.recoverInterrupted && context.interruptedRuns?.length) await type.recoverInterrupted(config, context);
-    if (total === 0) return;
+    if (total === 0) return this.#deliverCurrentList(context, model);
     const session = (this.#session = await type.open(config, context));
     const gate = this.inputs.gates.for(sync.destination, limits);
     await checkWithRetries(session, gate, sync.destination.retries, limits.timeoutMs, log);
@@ -159,6 +160,14 @@ class SyncRun {
     if (this.inputs.signal?.aborted) throw new SyncFailure('interrupted: the records not sent yet are sent by the next run');
     const rejections = tooManyRejections(this.inputs.maxRejected ?? sync.options.max_rejected, sending.stats, { sync: sync.name, sandbox: this.inputs.sandbox });
     if (rejections) throw new SyncFailure(rejections);
+    await this.#deliverCurrentList(context, model);
+  }
+
+  /** Destinations that want the whole list each run get it once the run succeeded (see deliverCurrentList). */
+  async #deliverCurrentList(context: DestinationContext, model: ModelTable): Promise<void> {
+    const { sync, store, config, pageSize, log } = this.inputs;
+    const details = await deliverCurrentList({ store, sync, model, config, context, pageSize, log });
+    if (details) this.details = { ...this.details, full_list: details };
   }
 
   fail(error: unknown): void {

@@ -247,7 +247,7 @@ export class Sending {
 }
 
 /** The destination operation for each diff op, by mode (see SYNC_MODES). */
-function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
+export function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
   switch (mode) {
     case 'upsert':
       return () => 'upsert';
@@ -287,13 +287,19 @@ function pending(
     const retained = row.retained === null ? {} : (JSON.parse(row.retained) as Record<string, FieldValue>);
     return { seq: row.seq, operation, record: { key: row.key, fields: retained, destinationId: row.destinationId, idempotencyKey }, retained: null, inDoubt: false };
   }
+  const fields = recordFields(row, names, nullPolicy);
+  const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, retainValue ? retainValue(f, fields[f]!) : fields[f]]))) : null;
+  return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId, idempotencyKey }, retained, inDoubt: row.inDoubt };
+}
+
+/** A page row's fields by destination name; under `null_policy: skip` a NULL is left out (the destination keeps its value). */
+export function recordFields(row: PageRow, names: readonly string[], nullPolicy: 'skip' | 'overwrite'): Record<string, FieldValue> {
   const fields: Record<string, FieldValue> = {};
   for (let i = 0; i < names.length; i++) {
     const value = row.values[i] ?? null;
     if (value !== null || nullPolicy === 'overwrite') fields[names[i]!] = value;
   }
-  const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, retainValue ? retainValue(f, fields[f]!) : fields[f]]))) : null;
-  return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId, idempotencyKey }, retained, inDoubt: row.inDoubt };
+  return fields;
 }
 
 /**
