@@ -4,6 +4,7 @@ import type { CommandContext, EXIT, GlobalOptions } from '../src/cli/context.js'
 import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
 import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
+import type { PressurePolicy } from '../src/project/pressure.js';
 import type { Channel } from '../src/project/channels.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
 import type { Policies } from '../src/project/policies.js';
@@ -55,6 +56,11 @@ export interface ModelKind<Spec> {
    */
   readonly appliesPolicies?: boolean;
   /**
+   * Optional: the kind applies the project's pressure policy (PlanContext.pressure), so its models read the
+   * policy's delivered events and are built after the models those name.
+   */
+  readonly appliesPressure?: boolean;
+  /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
    * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
@@ -84,6 +90,8 @@ export interface SyncParts {
   readonly contact: string | undefined;
   /** Which of the project's contact policies a part's syncs apply (see PartPolicy). */
   policyOf(name: string): PartPolicy;
+  /** The communication type of a part's messages (an audience's `type`), which its syncs take unless they name their own. */
+  typeOf(name: string): string | undefined;
 }
 
 /**
@@ -144,6 +152,8 @@ export interface AnalyseContext {
   readonly policies: Policies;
   /** Project variables from tideline.yml `vars`. */
   readonly vars: Readonly<Record<string, string | number | boolean>>;
+  /** The project's marketing pressure policy (tideline.yml `pressure:`), when it declares one. */
+  readonly pressure: PressurePolicy | undefined;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
   /**
    * Reports a problem located at `at` (relative to the model's YAML item): a value, or `keyOf(path)` for a problem
@@ -181,6 +191,14 @@ export interface PlanContext {
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   /** The project's contact policies (tideline.yml `suppressions:` and `preferences:`), for kinds that apply them. */
   readonly policies: Policies;
+  /** The project's marketing pressure policy (tideline.yml `pressure:`), when it declares one. */
+  readonly pressure: PressurePolicy | undefined;
+  /**
+   * A shared table of the state schema that models may read (src/state/tables.ts READABLE_STATE_TABLES, e.g.
+   * `sync_messages`), ready for a FROM clause. It reads as an empty relation with the table's columns when the
+   * warehouse does not hold it yet (no sync ran): the runner checks before it plans.
+   */
+  stateRelation(name: string): Sql;
 }
 
 /**
@@ -292,6 +310,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
     companions: companions && ((spec) => companions(own(spec))),
     syncParts: syncParts && ((spec) => syncParts(own(spec))),
     appliesPolicies: kind.appliesPolicies,
+    appliesPressure: kind.appliesPressure,
     summarise: summarise && ((spec, context) => summarise(own(spec), context)),
     cli:
       cli &&

@@ -4,6 +4,7 @@ import type { LogicalType } from '../src/dialects/dialect.js';
 import { loadProject } from '../src/project/loader.js';
 import { StateStore } from '../src/state/store.js';
 import { countsStatement, diffSelect, materialiseStatement, pageStatement, previewStatement } from '../src/sync/planner.js';
+import type { SyncDef } from '../src/sync/load.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { expectGolden, GOLDEN_DIALECTS } from './support/golden.js';
 
@@ -37,6 +38,10 @@ describe('golden SQL of the sync engine', () => {
       const { select, mapping } = diffSelect({ dialect: d, sync, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
       const first = diffSelect({ dialect: d, sync, model, types, snapshot: undefined, rejected: undefined });
       const at = new Date('2026-01-02T03:04:05.678Z');
+      // The same sync as one whose records are messages (an insert on the e-mail channel, by contact), for pressure.
+      const messaging: SyncDef = { ...sync, mode: 'insert', channel: 'email', contact: 'email', messageType: 'transactional' };
+      const sent = diffSelect({ dialect: d, sync: messaging, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+      const messages = { model: sync.model, audience: undefined, channel: 'email', type: 'transactional' };
       const sections: [string, readonly { text: string }[]][] = [
         ['state schema', store.setupStatements()],
         ['tables of the sync', store.syncSetupStatements(sync.name)],
@@ -46,6 +51,8 @@ describe('golden SQL of the sync engine', () => {
         ['record invalid keys, forget stale rejections', store.invalidKeyStatements(sync.name, 'run-1', at)],
         ['fold the journal into the snapshot (one atomic unit; records sent without an answer are kept in doubt)', store.applyJournalStatements(sync.name, 'run-1', at)],
         ["fold the journal of a run that died (what it dispatched without an outcome is in doubt)", store.applyJournalStatements(sync.name, 'run-0', at, { deadRun: true })],
+        ['a sync whose records are messages: the change set keeps each contact key', [materialiseStatement(d, store.changes(sync.name), sent.select)]],
+        ['…and the fold records its accepted entries in sync_messages, first in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { messages }).slice(0, 1)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
         ['full resync', store.resetStatements(sync.name)],
       ];

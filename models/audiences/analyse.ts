@@ -3,6 +3,7 @@ import { checkComparison, comparisonsIn } from '../../src/expressions/conditions
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import type { FieldPath } from '../../src/project/problems.js';
 import { topicProblem } from '../../src/project/policies.js';
+import { unknownTypeProblem } from '../../src/project/pressure.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import type { AnalyseContext, OutputColumn } from '../model-kind.js';
 import { audienceOrder, leavesOf, references } from './conditions.js';
@@ -51,6 +52,10 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
       if (wrong) problem(at('topic'), wrong, 'unknown-topic');
       else if (!needsConsent(audience)) problem(at('topic'), `\`topic\` asks for consent to a topic; ${audience.purpose === 'exclusion' ? 'an exclusion audience' : '`require_consent: false`'} asks for none: keep one of them`, 'bad-topic');
     }
+    if (audience.type !== undefined) {
+      const unknown = unknownTypeProblem(context.pressure, audience.type);
+      if (unknown) problem(at('type'), unknown, 'unknown-type');
+    }
     if (audience.splits) {
       const total = Object.values(audience.splits).reduce((s, v) => s + v, 0);
       if (Math.abs(total - 100) > 1e-9) problem(at('splits'), `splits must add up to 100 %; these add up to ${total} %`, 'bad-splits');
@@ -93,6 +98,7 @@ export function analyseAudiences(spec: AudiencesSpec, context: AnalyseContext): 
     { name: 'audience_group', type: 'string' },
     { name: 'audience_channel', type: 'string' },
     { name: 'audience_priority', type: 'integer' },
+    { name: 'audience_capped_by', type: 'string' },
     { name: 'audience_entered_at', type: 'timestamp' },
     { name: key?.name ?? spec.key, type: key?.type },
     ...[...fields.values()].filter((f) => f !== key).map((f) => ({ name: f.name, type: f.type })),

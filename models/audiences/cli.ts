@@ -1,13 +1,20 @@
 import type { Command } from 'commander';
 import type { GlobalOptions } from '../../src/cli/context.js';
+import { sql, type Sql } from '../../src/dialects/sql.js';
+import { asOfSql } from '../../src/expressions/as-of.js';
+import { missingStateTables } from '../../src/pipeline/runner.js';
 import { modelPlanContext } from '../../src/pipeline/script.js';
+import { SHARED_TABLES } from '../../src/state/tables.js';
 import type { Analysis } from '../../src/project/analyse.js';
 import { owningModel, type Project } from '../../src/project/loader.js';
 import { ConfigError } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import { maskValue } from '../../src/sync/mask.js';
 import type { Connection } from '../../src/warehouses/connection.js';
-import type { KindCommandEngine, KindCommands, KindModel } from '../model-kind.js';
+import type { KindCommandEngine, KindCommands, KindModel, PlanContext } from '../model-kind.js';
+import { explainPressure, renderExplanation, type PressureExplanation } from './explain.js';
+import { effectiveAsOf } from './fields.js';
+import { appliesTo, currentMembers } from './pressure.js';
 import { membershipSelect } from './membership.js';
 import { readStanding, type ModelStanding } from './listing.js';
 import { previewAudience, type AudiencePreview, type AudiencesQuery } from './preview.js';
@@ -28,9 +35,10 @@ function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): v
     .option('-m, --model <name>', 'the audiences model holding it (needed when several have an audience of that name)')
     .option('--samples <n>', 'sample members to show', (v) => Number.parseInt(v, 10), 10)
     .option('--show-pii', 'print sample members unmasked (they are personal data)')
+    .option('--customer <key>', "explain marketing pressure for one customer: the caps, the messages counted, the entries that took the room")
     .option('--json', 'print one JSON object instead of text')
     .exitOverride()
-    .action(async (name: string, options: { model?: string; samples: number; showPii?: boolean; json?: boolean }, command: Command) => {
+    .action(async (name: string, options: { model?: string; samples: number; showPii?: boolean; json?: boolean; customer?: string }, command: Command) => {
       process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await load(context);
         const model = audiencesModelOf(engine, project, name, options.model);
@@ -50,13 +58,19 @@ function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): v
           for (const other of audiencesModels(engine, project)) {
             if (other.name === model.name) continue;
             if ((await unbuiltInputs(project, connection!, other)).length) skipped.push(other.name);
-            else others.push(audiencesQuery(project, analysis, other));
+            else others.push(await audiencesQuery(project, analysis, other, connection!));
           }
           for (const other of skipped) context.logger.warn({ model: other }, `no overlap with the audiences of ${other}: its inputs are not built in target ${project.target.name}`);
           const samples = Number.isFinite(options.samples) && options.samples >= 0 ? options.samples : 10;
-          const preview = await previewAudience(connection!, project.target.dialect, audiencesQuery(project, analysis, model), name, others, samples);
+          const own = await audiencesQuery(project, analysis, model, connection!);
+          const preview = await previewAudience(connection!, project.target.dialect, own, name, others, samples);
           const shown: AudiencePreview = options.showPii ? preview : { ...preview, samples: preview.samples.map(maskSample) };
-          process.stdout.write(options.json ? JSON.stringify({ ...shown, overlap_skipped: skipped, pii_masked: !options.showPii }) + '\n' : renderPreview(shown, skipped, !options.showPii));
+          const explained = options.customer === undefined ? undefined : await explainCustomer(project, own, name, options.customer, connection!);
+          if (options.json) process.stdout.write(JSON.stringify({ ...shown, overlap_skipped: skipped, pii_masked: !options.showPii, ...(explained === undefined ? {} : { pressure: explained }) }) + '\n');
+          else {
+            process.stdout.write(renderPreview(shown, skipped, !options.showPii));
+            if (options.customer !== undefined) process.stdout.write(explained ? renderExplanation(explained) : 'marketing pressure: this project declares no pressure policy (tideline.yml `pressure:`)\n');
+          }
           return EXIT.ok;
         } finally {
           await connection!.close();
@@ -129,8 +143,36 @@ async function unbuiltInputs(project: Project, connection: Connection, model: Au
   return missing;
 }
 
-function audiencesQuery(project: Project, analysis: Analysis, model: AudiencesModel): AudiencesQuery {
-  return { model: model.name, spec: model.spec, select: membershipSelect(model.spec, modelPlanContext(project, analysis, model).context) };
+/**
+ * The model's membership SELECT as its build would run it now: the sent history read as empty before any sync, and
+ * the current members read from the history table when the project's pressure policy applies to the model.
+ */
+export async function audiencesQuery(project: Project, analysis: Analysis, model: AudiencesModel, connection: Connection): Promise<AudiencesQuery & { context: PlanContext; previous: Sql }> {
+  const d = project.target.dialect;
+  const { context } = modelPlanContext(project, analysis, model, { missingState: await missingStateTables(project, connection) });
+  const history = { schema: project.target.schema, name: `${model.name}_history` };
+  const built = appliesTo(project.pressure, model.spec) && (await connection.columns(history)) !== undefined;
+  const previous = sql`(${currentMembers(d, model.spec, context.relation(model.spec.customers), built ? d.table(history) : undefined)})`;
+  return { model: model.name, spec: model.spec, select: membershipSelect(model.spec, context, previous), context, previous };
+}
+
+/** The pressure explanation for one customer, or undefined when the project has no policy. */
+export async function explainCustomer(project: Project, own: Awaited<ReturnType<typeof audiencesQuery>>, audience: string, customer: string, connection: Connection): Promise<PressureExplanation | undefined> {
+  const policy = project.pressure;
+  if (!policy) return undefined;
+  const d = project.target.dialect;
+  const { context } = own;
+  return explainPressure(connection, d, {
+    model: own.model,
+    spec: own.spec,
+    audience,
+    customer,
+    policy,
+    asOf: asOfSql(d, effectiveAsOf(own.spec, project.vars), project.vars),
+    select: own.select,
+    previous: own.previous,
+    relations: { sent: context.stateRelation(SHARED_TABLES.messages), relation: context.relation, columnsOf: context.columnsOf },
+  });
 }
 
 /** Customers' columns masked; the group is Tideline's, not personal. */
@@ -151,6 +193,7 @@ function renderPreview(p: AudiencePreview, skipped: readonly string[], masked: b
     row('dropped', ''),
     row(`no ${p.channel} consent`, count(p.dropped.noConsent), 2),
     row('marketing pressure', count(p.dropped.capped), 2),
+    ...p.cappedBy.map((c) => row(c.by, count(c.members), 3)),
     row('suppressed', count(p.dropped.suppressed), 2),
     row('overlap (members of both)', ''),
     ...p.overlap.map((o) => row(`${o.audience} (${o.model})`, `${count(o.members)}${share(o.members, p.size)}`, 2)),

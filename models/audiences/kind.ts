@@ -1,5 +1,6 @@
-import { sql } from '../../src/dialects/sql.js';
-import { defineModelKind, type ColumnRef, type InputRef, type ModelSummary, type OutputColumn, type SummaryContext } from '../model-kind.js';
+import { sql, type Sql } from '../../src/dialects/sql.js';
+import { defineModelKind, type ColumnRef, type InputRef, type ModelSummary, type OutputColumn, type Step, type SummaryContext } from '../model-kind.js';
+import { appliesTo, currentMemberColumns, currentMembers } from './pressure.js';
 import { analyseAudiences } from './analyse.js';
 import { leavesOf } from './conditions.js';
 import { historyStep } from './history.js';
@@ -21,6 +22,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
   cli: () => import('./cli.js').then((m) => m.audienceCommands),
   // Members suppressed or refused by the project's policies are marked (models/audiences/suppressed.ts).
   appliesPolicies: true,
+  appliesPressure: true,
 
   syncParts(spec) {
     return {
@@ -37,6 +39,7 @@ export const audiences = defineModelKind<AudiencesSpec>({
         const free = exempt(audience);
         return { suppressions: !free.suppressions, preferences: !free.preferences, topic: audience.topic };
       },
+      typeOf: (name) => spec.audiences.find((a) => a.name === name)?.type,
     };
   },
 
@@ -117,12 +120,24 @@ export const audiences = defineModelKind<AudiencesSpec>({
     const history = context.companion('history');
     const report = context.companion('report');
     const tables = { members, history, report, output: context.output };
-    return {
-      steps: [
-        { kind: 'sql', label: 'memberships', sql: d.createTableAs(members, membershipSelect(spec, context)) },
-        historyStep(spec, context, tables),
-      ],
-    };
+    const steps: Step[] = [];
+    let previous: Sql | undefined;
+    if (appliesTo(context.pressure, spec)) {
+      // The project's pressure policy caps new entries only: who is a member now is read from the history.
+      const current = context.scratch('current');
+      const customers = context.relation(spec.customers);
+      steps.push({
+        kind: 'carry',
+        label: 'current members, whom marketing pressure never drops',
+        from: history.current,
+        columns: currentMemberColumns(spec),
+        carried: d.createTableAs(current, currentMembers(d, spec, customers, d.table(history.current))),
+        fresh: d.createTableAs(current, currentMembers(d, spec, customers, undefined)),
+      });
+      previous = d.table(current);
+    }
+    steps.push({ kind: 'sql', label: 'memberships', sql: d.createTableAs(members, membershipSelect(spec, context, previous)) }, historyStep(spec, context, tables));
+    return { steps };
   },
 
   summarise(spec, context): Promise<ModelSummary> {

@@ -7,6 +7,8 @@ import type { PlanContext } from '../model-kind.js';
 import { audienceOrder, whereOf } from './conditions.js';
 import { consentColumn, effectiveAsOf, fieldsOf, relationAlias, type Field } from './fields.js';
 import { BUCKETS, bucket, groupExpression } from './holdout.js';
+import { currentMembers, pressureSql } from './pressure.js';
+import { SHARED_TABLES } from '../../src/state/tables.js';
 import type { AudienceSpec, AudiencesSpec, Condition, CountCondition, EventCondition, EventTable, FieldCondition, LaterEvent, PercentileCondition } from './schema.js';
 import { audiencePolicies } from './suppressed.js';
 
@@ -16,7 +18,7 @@ import { audiencePolicies } from './suppressed.js';
  */
 
 /** Columns the membership table adds before the customer's own columns. */
-export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority', 'audience_entered_at'] as const;
+export const MEMBERSHIP_COLUMNS = ['audience', 'audience_status', 'audience_group', 'audience_channel', 'audience_priority', 'audience_capped_by', 'audience_entered_at'] as const;
 
 /** `audience_status` values: only `member` rows outside the holdout are ever synced. */
 /** The column ranking a customer's events newest first, for `last`: named so that no event table has it already. */
@@ -35,8 +37,11 @@ interface Compiler {
   readonly ctes: { name: string; body: Sql }[];
 }
 
-/** The SELECT producing every membership row (one per audience and qualifying customer). */
-export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql {
+/**
+ * The SELECT producing every membership row (one per audience and qualifying customer). `previous` holds the current
+ * members (see currentMembers in pressure.ts): the project's pressure policy caps only new entries.
+ */
+export function membershipSelect(spec: AudiencesSpec, context: PlanContext, previous?: Sql): Sql {
   const d = context.dialect;
   const fields = fieldsOf(spec, d, context.columnsOf);
   if (!fields) throw new Error('audiences compiled without the columns of their relations; analysis should have reported it');
@@ -97,7 +102,17 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
         sql``,
       )} END`
     : undefined;
-  const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN NOT r.exempt AND r.pressure_rank > ${cap} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
+  // The model's own `pressure:` (audiences at once per channel), then the project's policy on new entries.
+  const atOnce = cap ? sql`COALESCE(NOT r.exempt AND r.pressure_rank > ${cap}, FALSE)` : sql`FALSE`;
+  const policy = pressureSql(d, c.asOf, context.pressure, context.name, spec, { previous: previous ?? sql`(${currentMembers(d, spec, context.relation(spec.customers), undefined)})`, sent: context.stateRelation(SHARED_TABLES.messages), relation: context.relation, columnsOf: context.columnsOf }, atOnce);
+  const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN ${atOnce} THEN ${d.literal(STATUS.capped)}` : sql``}${policy ? sql` WHEN ${policy.capped} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
+  const atOnceLabel = sql`CASE r.channel${joinSql(
+    caps.map(([channel, p]) => sql` WHEN ${d.literal(channel)} THEN ${d.string(`${channel} ≤ ${p!.max} audience${p!.max === 1 ? '' : 's'} at once`)}`),
+    sql``,
+  )} END`;
+  const reasons = [...(cap ? [sql` WHEN ${atOnce} THEN ${atOnceLabel}`] : []), ...(policy ? [sql` WHEN ${policy.capped} THEN ${policy.cappedBy}`] : [])];
+  const noReason = d.cast(d.literal(null), 'string');
+  const cappedBy = reasons.length ? sql`CASE WHEN r.suppressed OR NOT r.consented THEN ${noReason}${joinSql(reasons, sql``)} END` : noReason;
 
   const ctes: Sql[] = [
     sql`${d.id('base')} AS (\n${indentSql(base)}\n)`,
@@ -106,6 +121,7 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     sql`${d.id('eligible')} AS (\n${indentSql(eligible)}\n)`,
     sql`${d.id('judged')} AS (\n  SELECT e.audience, e.channel, e.priority, e.exempt, e.k, ${consented} AS consented, ${suppressed} AS suppressed\n  FROM ${d.id('eligible')} AS e JOIN ${d.id('base')} AS base ON base.${c.key} = e.k${policies.joins(sql`e.k`)}\n)`,
     sql`${d.id('ranked')} AS (\n  SELECT j.*,\n    ROW_NUMBER() OVER (PARTITION BY j.k, j.channel, j.consented, j.exempt, j.suppressed ORDER BY j.priority DESC, j.audience) AS pressure_rank,\n    ${bucket(d, spec)} AS bucket\n  FROM ${d.id('judged')} AS j\n)`,
+    ...(policy?.ctes ?? []),
   ];
   const output = joinSql([
     sql`r.audience AS ${d.id('audience')}`,
@@ -113,9 +129,10 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext): Sql
     sql`${groupExpression(d, spec)} AS ${d.id('audience_group')}`,
     sql`r.channel AS ${d.id('audience_channel')}`,
     sql`r.priority AS ${d.id('audience_priority')}`,
+    sql`${cappedBy} AS ${d.id('audience_capped_by')}`,
     sql`base.*`,
   ], sql`,\n  `);
-  return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k`;
+  return sql`WITH ${joinSql(ctes, sql`,\n`)}\nSELECT\n  ${output}\nFROM ${d.id('ranked')} AS r\nJOIN ${d.id('base')} AS base ON base.${c.key} = r.k${policy?.join ?? sql``}`;
 }
 
 /** Whether an audience keeps only customers with consent for its channel: an exclusion audience never does. */

@@ -41,6 +41,8 @@ export interface AudiencePreview {
   /** Members per group: the holdout, then the named splits (or `treatment`). */
   readonly groups: readonly { readonly group: string; readonly members: number }[];
   readonly dropped: { readonly noConsent: number; readonly capped: number; readonly suppressed: number };
+  /** The capped members by what capped them (a cap of the project's pressure policy, or the model's `pressure:`). */
+  readonly cappedBy: readonly { readonly by: string; readonly members: number }[];
   /** Other audiences of the same model first, then those of the other audiences models, in YAML order. */
   readonly overlap: readonly AudienceOverlap[];
   /** Up to the requested number of members, ordered by customer key: their group and customer columns, unmasked. */
@@ -63,6 +65,7 @@ export async function previewAudience(
     audience: String(field(r, 'audience')),
     status: String(field(r, 'audience_status')),
     group: String(field(r, 'audience_group')),
+    cappedBy: field(r, 'audience_capped_by'),
     n: Number(field(r, 'n')),
     shared: Number(field(r, 'shared')),
   }));
@@ -70,6 +73,7 @@ export async function previewAudience(
   const sum = (list: readonly Counts[], pick: (r: Counts) => number) => list.reduce((s, r) => s + pick(r), 0);
   const mine = rows.filter((r) => r.audience === audience);
   const members = mine.filter((r) => r.status === STATUS.member);
+  const capped = mine.filter((r) => r.status === STATUS.capped).map((r) => ({ ...r, cappedBy: typeof r.cappedBy === 'string' ? r.cappedBy : 'marketing pressure' }));
 
   const expected = [...((spec.holdout ?? 0) > 0 ? [HOLDOUT] : []), ...(spec.splits ? Object.keys(spec.splits) : [TREATMENT])];
   const found = members.map((r) => r.group).filter((g) => !expected.includes(g));
@@ -96,9 +100,10 @@ export async function previewAudience(
     groups,
     dropped: {
       noConsent: sum(mine.filter((r) => r.status === STATUS.noConsent), (r) => r.n),
-      capped: sum(mine.filter((r) => r.status === STATUS.capped), (r) => r.n),
+      capped: sum(capped, (r) => r.n),
       suppressed: sum(mine.filter((r) => r.status === STATUS.suppressed), (r) => r.n),
     },
+    cappedBy: [...new Set(capped.map((r) => r.cappedBy))].map((by) => ({ by, members: sum(capped.filter((r) => r.cappedBy === by), (r) => r.n) })),
     overlap,
     samples: sampled.map((row) => ({
       audience_group: field(row, 'audience_group'),
@@ -126,7 +131,7 @@ function isMember(d: Dialect, a: Sql, audience?: string): Sql {
  */
 function countsSql(d: Dialect, own: AudiencesQuery, audience: string): Sql {
   const key = d.id(own.spec.key);
-  const columns = ['audience', 'audience_status', 'audience_group'].map((c) => sql`m.${d.id(c)}`);
+  const columns = ['audience', 'audience_status', 'audience_group', 'audience_capped_by'].map((c) => sql`m.${d.id(c)}`);
   return sql`WITH m AS (
   SELECT * FROM ${memberships(own, sql`q`)}
 ),

@@ -140,6 +140,9 @@ export const audienceSchema = z.strictObject({
     ),
   require_consent: z.boolean().default(true).describe('`false` keeps customers without consent for the channel (e.g. a suppression list). Default `true`; an exclusion audience never requires it.'),
   priority: z.number().int().default(0).describe('Under marketing pressure, higher priorities keep their members first.'),
+  type: objectName
+    .optional()
+    .describe("The communication type of the messages its entries trigger (`promotional`, `newsletter`…), weighed by `pressure.weights` in tideline.yml; `default` (weight 1) when left out."),
   holdout: percentSchema.optional().describe('Share kept out of every sync to measure impact: `holdout: 10%`.'),
   splits: z.record(objectName, percentSchema).optional().describe('Named groups of the treated members, in percent summing to 100: `{subject_a: 50%, subject_b: 50%}`.'),
 });
@@ -153,7 +156,7 @@ export const audiencesSchema = z.strictObject({
   salt: z.string().min(1).default('tideline').describe('Mixed into the holdout and split hashes; change it to reshuffle every group.'),
   events: z.record(objectName, eventTableSchema).default({}).describe('Event tables conditions can use, by name.'),
   consent: z.partialRecord(z.enum(CHANNELS), columnName.nullable()).default({}).describe("The customers' consent column per channel; `consent_<channel>` when not given; `null` for none needed."),
-  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}).describe('Per channel, the most audiences a customer may be in at once; lower priorities are dropped first.'),
+  pressure: z.partialRecord(z.enum(CHANNELS), z.strictObject({ max: z.number().int().min(1) })).default({}).describe('Per channel, the most audiences of this model a customer may be in at once; lower priorities are dropped first. Limits over time, across channels and models: `pressure:` in tideline.yml.'),
   audiences: z.array(audienceSchema).min(1),
 });
 export type AudiencesSpec = z.infer<typeof audiencesSchema>;

@@ -5,6 +5,7 @@ import type { Analysis } from '../project/analyse.js';
 import { owningModel, type Project } from '../project/loader.js';
 import { describeFailure, WarehouseError, type Connection } from '../warehouses/connection.js';
 import { boundsProblem, countTable, InputChecks } from './checks.js';
+import { READABLE_STATE_TABLES, stateTable } from '../state/tables.js';
 import { modelScript, countRows, type ModelScript } from './script.js';
 
 export type ModelStatus = 'success' | 'error' | 'skipped';
@@ -77,9 +78,10 @@ async function buildSelected(project: Project, connection: Connection, analysis:
   const failed = new Set<string>();
   const results: ModelResult[] = [];
   const inputs = new InputChecks(project, connection, log);
+  const missingState = await missingStateTables(project, connection);
   for (const [index, name] of selected.entries()) {
     const model = project.models.get(name)!;
-    const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false });
+    const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false, missingState });
     options.onModel?.({ model: name, index, total: selected.length, phase: 'start' });
     const blocking = [...new Set(model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)))];
     let result: ModelResult;
@@ -104,6 +106,19 @@ async function buildSelected(project: Project, connection: Connection, analysis:
     options.onModel?.({ model: name, index, total: selected.length, phase: 'end', result });
   }
   return results;
+}
+
+/**
+ * The state tables models may read that the warehouse does not hold yet (no sync ran): they plan as empty. Checked
+ * only when the project has a pressure policy, the one reader of state there is.
+ */
+export async function missingStateTables(project: Project, connection: Connection): Promise<Set<string>> {
+  const missing = new Set<string>();
+  if (!project.pressure) return missing;
+  for (const name of Object.keys(READABLE_STATE_TABLES)) {
+    if (!(await connection.columns(stateTable(project.target.stateSchema, name)))) missing.add(name);
+  }
+  return missing;
 }
 
 async function buildModel(project: Project, connection: Connection, compiled: ModelScript, log: Logger): Promise<ModelResult> {

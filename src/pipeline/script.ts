@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { PlanContext, ModelPlan, Step } from '../../models/model-kind.js';
-import type { TableRef } from '../dialects/dialect.js';
+import type { Dialect, TableRef } from '../dialects/dialect.js';
 import { Sql, sql } from '../dialects/sql.js';
+import { noRows, READABLE_STATE_TABLES, stateTable } from '../state/tables.js';
 import type { Analysis } from '../project/analyse.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { ModelDef, Project } from '../project/loader.js';
@@ -46,6 +47,11 @@ export interface ScriptCompanion {
 
 export interface ScriptOptions {
   readonly fullRefresh?: boolean;
+  /**
+   * Shared state tables the warehouse does not hold yet (see PlanContext.stateRelation): they read as empty. Left
+   * out, every state table is read as a table (what `tideline compile` shows).
+   */
+  readonly missingState?: ReadonlySet<string>;
 }
 
 /** A model's compile context with the scratch and companion tables it handed out, by suffix. */
@@ -61,7 +67,7 @@ export interface ModelPlanContext {
  * (e.g. `tideline audience preview`, which runs an audience's SELECT as a query) compile with the same context as
  * `tideline run`.
  */
-export function modelPlanContext(project: Project, analysis: Analysis, model: ModelDef): ModelPlanContext {
+export function modelPlanContext(project: Project, analysis: Analysis, model: ModelDef, options: Pick<ScriptOptions, 'missingState'> = {}): ModelPlanContext {
   const d = project.target.dialect;
   const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
@@ -75,6 +81,8 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
     current: table,
     vars: project.vars,
     policies: project.policies,
+    pressure: project.pressure,
+    stateRelation: (name) => stateRelation(d, project.target.stateSchema, name, options.missingState?.has(name) ?? false),
     columnsOf: (relation) => analysis.columns.get(relation),
     relation: (name) => {
       const source = project.sources.get(name);
@@ -102,7 +110,7 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
 
 export function modelScript(project: Project, analysis: Analysis, model: ModelDef, options: ScriptOptions = {}): ModelScript {
   const d = project.target.dialect;
-  const { context, scratch, companions } = modelPlanContext(project, analysis, model);
+  const { context, scratch, companions } = modelPlanContext(project, analysis, model, options);
   const table = context.current;
   const build = context.output;
   const plan = model.kind.plan(model.spec, context);
@@ -122,6 +130,13 @@ export function modelScript(project: Project, analysis: Analysis, model: ModelDe
     script,
     sqlHash: createHash('sha256').update(script).digest('hex'),
   };
+}
+
+/** A readable state table, or an empty relation with its columns when the warehouse does not hold it yet. */
+function stateRelation(d: Dialect, schema: string, name: string, missing: boolean): Sql {
+  const columns = READABLE_STATE_TABLES[name];
+  if (!columns) throw new Error(`models may not read the state table ${name}`);
+  return missing ? noRows(d, columns) : d.table(stateTable(schema, name));
 }
 
 /** Stands for the time of the build in compiled scripts (see the `timed` step); the runner puts a literal there. */

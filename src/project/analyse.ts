@@ -8,6 +8,7 @@ import { didYouMean } from './suggest.js';
 import { checkSyncColumns } from '../sync/analyse.js';
 import { analysePolicies } from './policies.js';
 import { checkSyncContacts } from '../sync/suppressions.js';
+import { checkComparison } from '../expressions/conditions.js';
 
 /** What the project looks like once checked against the warehouse: the columns of every source and model. */
 export interface Analysis {
@@ -71,6 +72,7 @@ export function analyseWithSources(
       dialect: d,
       policies: project.policies,
       vars: project.vars,
+      pressure: project.pressure,
       columnsOf: (relation) => columns.get(relation),
       problem: (at, message, code = 'invalid-model') => {
         const path = [...model.origin.path, ...pathOf(at)];
@@ -80,6 +82,7 @@ export function analyseWithSources(
     columns.set(name, outputs);
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
+  checkDeliveredColumns(project, columns, problems);
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   analysePolicies(project.policies, (relation) => columns.get(relation), d, problems);
   checkSyncContacts(project.syncs.values(), project.policies, (model) => columns.get(model), d, problems);
@@ -101,6 +104,33 @@ function checkFreshnessColumn(source: SourceDef, available: readonly OutputColum
   } else if (found.type !== undefined && found.type !== 'timestamp' && found.type !== 'date' && found.type !== 'string') {
     problems.error('bad-type', `column "${column}" of source "${source.name}" is ${found.type}: freshness needs a timestamp or a date`, locate(source.origin, ['freshness', 'loaded_at']), at);
   }
+}
+
+/** The columns the pressure policy's delivered events name, in their sources (when introspected). */
+function checkDeliveredColumns(project: Project, columns: ReadonlyMap<string, readonly OutputColumn[] | undefined>, problems: Problems): void {
+  const pressure = project.pressure;
+  if (!pressure) return;
+  const d = project.target.dialect;
+  pressure.delivered.forEach((delivered, i) => {
+    const available = columns.get(delivered.from);
+    if (!available) return;
+    const report = (at: readonly (string | number)[], message: string, code: string) => {
+      const path = [...pressure.origin.path, 'delivered', i, ...at];
+      problems.error(code, message, pressure.origin.file.locate(path), path);
+    };
+    const find = (name: string) => available.find((c) => d.identifierKey(c.name) === d.identifierKey(name));
+    const named = [
+      { name: delivered.customer, at: ['customer'] },
+      { name: delivered.time, at: ['time'] },
+      ...delivered.where.map((w, j) => ({ name: w.column, at: ['where', j, 'column'] })),
+    ];
+    for (const ref of named) {
+      if (!find(ref.name)) report(ref.at, `unknown column "${ref.name}" in ${project.sources.has(delivered.from) ? 'source' : 'model'} "${delivered.from}"${didYouMean(ref.name, available.map((c) => c.name))}`, 'unknown-column');
+    }
+    const time = find(delivered.time)?.type;
+    if (time && time !== 'date' && time !== 'timestamp') report(['time'], `delivered time "${delivered.time}" must be a date or timestamp, not ${time}`, 'wrong-type');
+    delivered.where.forEach((w, j) => checkComparison(w, `column "${w.column}" of ${delivered.from}`, find(w.column)?.type, ['where', j], report));
+  });
 }
 
 async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {

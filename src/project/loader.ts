@@ -13,6 +13,7 @@ import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehous
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
+import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
@@ -96,11 +97,51 @@ export interface Project {
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   /** Contact policies from tideline.yml: suppressions and the preference centre. */
   readonly policies: Policies;
+  /** The marketing pressure policy of tideline.yml, when it declares one. */
+  readonly pressure: ProjectPressure | undefined;
   /** Warnings found while loading (errors throw). */
   readonly warnings: readonly Problem[];
   /** Destinations and syncs from the sync files (paths.syncs), by name. */
   readonly destinations: ReadonlyMap<string, DestinationDef>;
   readonly syncs: ReadonlyMap<string, SyncDef>;
+}
+
+/** The pressure policy, and where tideline.yml declares it (for problems found against the warehouse). */
+export interface ProjectPressure extends PressurePolicy {
+  readonly origin: Origin;
+}
+
+/** The policy, its delivered sources checked: each must name a source (a raw table of events, built by no model). */
+function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, loaded: Loaded, syncs: ReadonlyMap<string, SyncDef> | undefined, problems: Problems): ProjectPressure {
+  entry.delivered.forEach((delivered, i) => {
+    if (loaded.sources.has(delivered.from) || loaded.models.has(delivered.from) || loaded.invalid.has(delivered.from)) return;
+    const path = ['pressure', 'delivered', i, 'from'];
+    const known = [...loaded.sources.keys(), ...loaded.models.keys()];
+    problems.error('unknown-reference', `unknown source or model "${delivered.from}"${didYouMean(delivered.from, known)}`, file.locate(path), path);
+  });
+  // Audiences whose entries syncs send as messages (src/sync/messages.ts: audience syncs with a channel; their contact
+  // is the audiences model's key).
+  const synced: Record<string, string[]> = {};
+  for (const sync of syncs?.values() ?? []) {
+    if (sync.mode !== 'audience' || !sync.audience || sync.channel === undefined || !sync.enabled) continue;
+    const audiences = (synced[sync.model] ??= []);
+    if (!audiences.includes(sync.audience.name)) audiences.push(sync.audience.name);
+  }
+  return { ...pressurePolicy(entry, synced), origin: { file, path: ['pressure'] } };
+}
+
+/**
+ * Models whose kind applies the pressure policy read its delivered events: a model named there becomes their input,
+ * so that they are built after it (and a model reading them back is a cycle).
+ */
+function readDelivered(loaded: Loaded, entry: PressurePolicyEntry): void {
+  const delivered = [...new Set(entry.delivered.map((d) => d.from))].filter((from) => loaded.models.has(from));
+  if (!delivered.length) return;
+  for (const [name, model] of loaded.models) {
+    if (!model.kind.appliesPressure) continue;
+    const extra = delivered.filter((from) => from !== name && !model.inputs.some((i) => i.relation === from));
+    loaded.models.set(name, { ...model, inputs: [...model.inputs, ...extra.map((relation) => ({ relation, at: ['kind'], columns: [] }))] });
+  }
 }
 
 export interface CompanionRef {
@@ -190,6 +231,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, file: configFile };
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
   if (loaded) applyPolicyInputs(loaded, policies, problems);
+  if (loaded && config.pressure) readDelivered(loaded, config.pressure);
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
   const synced =
@@ -213,6 +255,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
           problems,
         )
       : undefined;
+  const pressure = config.pressure && loaded ? checkedPressure(config.pressure, configFile, loaded, synced?.syncs, problems) : undefined;
   problems.throwIfErrors();
   if (!target || !loaded) throw new Error('unreachable: missing target without problems');
   return {
@@ -228,6 +271,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     order,
     vars: config.vars,
     policies,
+    pressure,
     warnings: problems.all.filter((p) => p.severity === 'warning'),
   };
 }

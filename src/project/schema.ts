@@ -4,6 +4,7 @@ import { ageBefore, ageSchema } from '../expressions/age.js';
 import { percentSchema } from '../expressions/durations.js';
 import { objectName } from './names.js';
 import { preferencesSchema, suppressionSchema } from './policies.js';
+import { pressurePolicySchema } from './pressure.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
 
@@ -32,6 +33,11 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       .default([])
       .describe('Contacts no sync or audience may reach on some channels (complaints, hard bounces, unsubscribes, legal opt-outs): see README "Suppressions".'),
     preferences: preferencesSchema.optional().describe('The preference centre: consent per channel and per topic, respected by audiences and syncs (README "Preferences").'),
+    pressure: pressurePolicySchema
+      .optional()
+      .describe(
+        'Marketing pressure for the whole project: caps on the messages a contact receives over rolling windows, per channel or across channels, weights per communication type. Audiences models apply it to new entries, counting what the syncs really sent and the delivered events declared here. See "Marketing pressure" in README.md.',
+      ),
   });
 }
 

@@ -1,12 +1,14 @@
 import type { Dialect, TableRef } from '../dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import type { Connection, Row, Value } from '../warehouses/connection.js';
+import { recordMessagesStatement, type MessageSource } from './messages.js';
 import {
   changesTable,
   IN_DOUBT_STATUS,
   JOURNAL_COLUMNS,
   journalTable,
   LOCK_COLUMNS,
+  MESSAGES_COLUMNS,
   META_COLUMNS,
   REJECTED_COLUMNS,
   RUNS_COLUMNS,
@@ -61,6 +63,13 @@ export interface RunRecord extends RunCounts {
   readonly error: string | null;
 }
 
+export interface FoldOptions {
+  /** The journal is a dead run's: what it dispatched without an outcome is in doubt. */
+  readonly deadRun?: boolean;
+  /** Record the accepted entries as messages (see applyJournalStatements). */
+  readonly messages?: MessageSource | undefined;
+}
+
 /**
  * Reads and writes the state schema through the Dialect, so it works on every warehouse. All statements are
  * generated here (and golden-tested); the sync engine only calls methods.
@@ -101,6 +110,7 @@ export class StateStore {
       // The key makes two runners racing for a lock fail on DuckDB and PostgreSQL; elsewhere lock.ts reads back.
       d.createTable(this.table('locks'), LOCK_COLUMNS, { primaryKey: ['lock_key'] }),
       d.createTable(this.table('meta'), META_COLUMNS),
+      d.createTable(this.table('messages'), MESSAGES_COLUMNS),
     ];
   }
 
@@ -262,8 +272,11 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
    * journaled as in doubt (sent in an attempt whose answer was lost, and never accepted nor refused for good since);
    * for a run that died, every record it had dispatched (up to its latest dispatch mark) that it did not journal as
    * accepted or refused for good — a retryable refusal after a lost answer may hide a delivery.
+   *
+   * With `messages` (a sync whose records are messages to contacts, its change set holding their contact key), the
+   * accepted entries are also recorded in `sync_messages`, in the same unit (see recordMessagesStatement).
    */
-  applyJournalStatements(sync: string, runId: string, now: Date, options: { deadRun?: boolean } = {}): Sql[] {
+  applyJournalStatements(sync: string, runId: string, now: Date, options: FoldOptions = {}): Sql[] {
     const d = this.dialect;
     const journal = d.table(this.journal(sync));
     const snapshot = d.table(this.snapshot(sync));
@@ -301,7 +314,11 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
     const runs = d.table(this.table('runs'));
     const tally = (column: string, condition: Sql) => sql`${id(column)} = COALESCE(${id(column)}, 0) + ${count(condition)}`;
 
+    const messages = options.messages
+      ? [recordMessagesStatement(d, { messages: this.table('messages'), journal: this.journal(sync), changes: this.changes(sync), runs: this.table('runs') }, sync, options.messages, runId, now)]
+      : [];
     return [
+      ...messages,
       d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
       sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
       sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
@@ -317,7 +334,7 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
     ];
   }
 
-  async applyJournal(sync: string, runId: string, options: { deadRun?: boolean; now?: Date } = {}): Promise<void> {
+  async applyJournal(sync: string, runId: string, options: FoldOptions & { now?: Date } = {}): Promise<void> {
     await this.connection.runAtomically(this.applyJournalStatements(sync, runId, options.now ?? new Date(), options));
   }
 

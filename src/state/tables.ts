@@ -1,4 +1,5 @@
-import type { LogicalType, TableRef } from '../dialects/dialect.js';
+import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
+import { joinSql, sql, type Sql } from '../dialects/sql.js';
 
 /**
  * The state schema (`state_schema`, default `tideline_state`): what Tideline remembers between runs, in the
@@ -9,7 +10,10 @@ import type { LogicalType, TableRef } from '../dialects/dialect.js';
  *  - `sync_rejected`: the records a destination refused, with its message, whether a later run may retry them, and
  *    how often they were tried;
  *  - `sync_locks`: one row per destination object being written, with a lease (see lock.ts);
- *  - `sync_meta`: small facts (the sandbox session the sandbox state belongs to).
+ *  - `sync_meta`: small facts (the sandbox session the sandbox state belongs to);
+ *  - `sync_messages`: one row per message Tideline sent to a contact — an accepted entry into an audience or an
+ *    accepted insert of a sync with a channel and a contact column — which marketing pressure counts (see
+ *    src/sync/messages.ts).
  * Per sync `<name>`:
  *  - `snapshot__<name>`: what the destination holds, as far as Tideline knows — key, hash of the mapped fields when
  *    it was accepted, the destination's id, retained identifiers, last status and attempt;
@@ -73,6 +77,23 @@ export const META_COLUMNS: readonly ColumnDef[] = [
   { name: 'value', type: 'string' },
 ];
 
+export const MESSAGES_COLUMNS: readonly ColumnDef[] = [
+  { name: 'sync_name', type: 'string' },
+  { name: 'model', type: 'string' },
+  /** The audience entered, for an audience sync; NULL for an insert sync. */
+  { name: 'audience', type: 'string' },
+  /** The record's key in the destination: with `sync_name` and `run_id`, what makes a message recorded once. */
+  { name: 'record_key', type: 'string' },
+  /** The customer key (the sync's `contact` column), as text. */
+  { name: 'contact_key', type: 'string' },
+  { name: 'channel', type: 'string' },
+  /** The communication type (an audience's `type`, a sync's `message_type`), weighed by `pressure.weights`. */
+  { name: 'message_type', type: 'string' },
+  { name: 'run_id', type: 'string' },
+  /** When the run that sent it started. */
+  { name: 'sent_at', type: 'timestamp' },
+];
+
 export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
   { name: 'record_key', type: 'string' },
   { name: 'record_hash', type: 'string' },
@@ -112,7 +133,11 @@ export const SHARED_TABLES = {
   rejected: 'sync_rejected',
   locks: 'sync_locks',
   meta: 'sync_meta',
+  messages: 'sync_messages',
 } as const;
+
+/** Columns of the shared state tables models may read (PlanContext.stateRelation), by table name. */
+export const READABLE_STATE_TABLES: Readonly<Record<string, readonly ColumnDef[]>> = { [SHARED_TABLES.messages]: MESSAGES_COLUMNS };
 
 export function snapshotTable(schema: string, sync: string): TableRef {
   return { schema, name: `snapshot__${sync}` };
@@ -124,4 +149,10 @@ export function journalTable(schema: string, sync: string): TableRef {
 
 export function changesTable(schema: string, sync: string): TableRef {
   return { schema, name: `changes__${sync}` };
+}
+
+/** A relation with these columns and no rows: stands for a state table the warehouse does not hold yet. */
+export function noRows(d: Dialect, columns: readonly ColumnDef[]): Sql {
+  const nulls = columns.map((c) => sql`CAST(NULL AS ${d.type(c.type)}) AS ${d.id(c.name)}`);
+  return sql`(SELECT ${joinSql(nulls)} FROM (SELECT 1 AS ${d.id('one')}) AS e WHERE 1 = 0)`;
 }

@@ -13,6 +13,7 @@ import type { Dialect } from '../dialects/dialect.js';
 import { redactor } from '../log/redact.js';
 import type { EnvLookup } from '../project/env.js';
 import type { FieldPath, Problems } from '../project/problems.js';
+import { unknownTypeProblem } from '../project/pressure.js';
 import type { ProjectFile } from '../project/schema.js';
 import { didYouMean } from '../project/suggest.js';
 import { validateAt } from '../project/validate.js';
@@ -76,6 +77,8 @@ export interface SyncDef {
    */
   readonly suppress: boolean;
   readonly preferences: boolean;
+  /** The communication type of its messages (`message_type`, else its audience's `type`), for marketing pressure. */
+  readonly messageType: string | undefined;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
   readonly audience: { readonly name: string; readonly filter: Sql } | undefined;
   /** Row conditions on model columns (compiled by the planner, which knows the columns' types). */
@@ -333,6 +336,13 @@ function makeSync(
     problems.error('invalid-sync', problem.message, place, at(...problem.at));
     ok = false;
   }
+  if (parsed.message_type !== undefined) {
+    const unknown = unknownTypeProblem(context.config.pressure, parsed.message_type);
+    if (unknown) {
+      error('unknown-type', unknown, 'message_type');
+      ok = false;
+    }
+  }
   if (!ok) return undefined;
   return {
     name: parsed.name,
@@ -345,6 +355,7 @@ function makeSync(
     topic: parsed.topic ?? partPolicy?.topic,
     suppress: parsed.suppress && (partPolicy?.suppressions ?? true),
     preferences: parsed.suppress && (partPolicy?.preferences ?? true),
+    messageType: parsed.message_type ?? (audience ? parts?.typeOf(audience.name) : undefined),
     audience,
     where: parsed.where ?? [],
     destination,

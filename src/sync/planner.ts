@@ -4,7 +4,9 @@ import type { Gates } from '../expressions/policies.js';
 import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
+import { CONTACT_KEY_COLUMN } from '../state/messages.js';
 import type { SyncDef } from './load.js';
+import { contactKeyColumns } from './messages.js';
 import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping } from './mapping.js';
 
 /**
@@ -71,7 +73,9 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
   const from = gated ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
   const blocked = gated ? gated.gates.blocked(sql`${id('src')}.${id(gated.contact)}`) : undefined;
-  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
+  // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
+  const contact = contactKeyColumns(d, sync, input.types);
+  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
   FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
   const suppressedRows = blocked ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, blocked])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
@@ -110,6 +114,9 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
     ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
     : emptyRelation(d, ['record_key', 'record_hash']);
   const fieldsOf = (alias: Sql) => mapping.columns.map((c) => col(alias, c));
+  // The contact key a messaging sync's mapped rows carry (see keyedRows), kept in its change set for the fold.
+  const contact = contactKeyColumns(d, sync, input.types);
+  const contactOf = (alias: Sql) => (contact ? sql`, ${col(alias, CONTACT_KEY_COLUMN)}` : Sql.empty);
   const isShared = isSharedKey(d);
   const inDoubt = sql`${col(s, 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
   const sendable =
@@ -118,16 +125,16 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
       : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
   const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
   const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
-    ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${prefixed(fieldsOf(m))}
+    ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   LEFT JOIN ${snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
-    ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${prefixed(fieldsOf(m))}
+    ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
-  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${prefixed(mapping.columns.map(() => sql`NULL`))}
+  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(mapping.columns.map(() => sql`NULL`))}
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 

@@ -113,6 +113,11 @@ export const syncSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("`false` exempts this sync from the project's suppressions and preferences (a service message that must reach everyone). Syncs of exclusion audiences are always exempt."),
+  message_type: objectName
+    .optional()
+    .describe(
+      "The communication type of the messages this sync's records trigger (`transactional`, `promotional`…), weighed by `pressure.weights` in tideline.yml. Default: the audience's `type` for an audience sync, else `default` (weight 1). Only insert and audience syncs with a channel and a contact record messages.",
+    ),
   destination: z.string().min(1).describe('A destination named under `destinations:` in a sync file.'),
   object: z.string().min(1).describe('The destination object: contacts, a list, a table, a custom audience…'),
   mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members).'),

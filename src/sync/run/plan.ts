@@ -4,6 +4,8 @@ import type { StateStore } from '../../state/store.js';
 import type { Connection } from '../../warehouses/connection.js';
 import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
+import type { MessageSource } from '../../state/messages.js';
+import { messageSource } from '../messages.js';
 import { countsStatement, diffSelect, materialiseStatement, readCounts, type OpCounts, type PlanInput } from '../planner.js';
 import { syncGates } from '../suppressions.js';
 import type { Threshold } from '../schema.js';
@@ -35,6 +37,8 @@ export interface Plan {
   readonly counts: OpCounts;
   /** Records to send: removed, changed and added (the change set's rows numbered 1…total). */
   readonly total: number;
+  /** The sync's records as messages to contacts, which the fold records (src/sync/messages.ts); else undefined. */
+  readonly messages: MessageSource | undefined;
 }
 
 /** The records a plan sends. */
@@ -50,7 +54,7 @@ export async function planChanges(store: StateStore, sync: SyncDef, model: Model
   await store.connection.execute(d.dropTable(changes));
   await store.connection.execute(materialiseStatement(d, changes, select));
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));
-  return { changes, mapping, counts, total: toSend(counts) };
+  return { changes, mapping, counts, total: toSend(counts), messages: messageSource(sync, model.types) };
 }
 
 /** Records the plan's duplicate keys as rejections of this run (`tideline rejected` lists them). */

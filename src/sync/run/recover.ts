@@ -1,5 +1,6 @@
 import type { Logger } from '../../log/logger.js';
 import type { LockHolder } from '../../state/lock.js';
+import { CONTACT_KEY_COLUMN, type MessageSource } from '../../state/messages.js';
 import type { StateStore } from '../../state/store.js';
 
 export interface RecoverInput {
@@ -9,6 +10,8 @@ export interface RecoverInput {
   /** Holders of stale locks this run's lock took over: runs that died. */
   readonly tookOver: readonly LockHolder[];
   readonly fullResync: boolean;
+  /** The sync's records as messages to contacts, as the current definition has them (see src/sync/messages.ts). */
+  readonly messages?: MessageSource | undefined;
   readonly log: Logger;
 }
 
@@ -32,8 +35,11 @@ export async function recover(input: RecoverInput): Promise<number> {
   await store.setupSync(sync);
   const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync);
   if (!journalRows) return 0;
-  if (await store.exists(store.changes(sync))) {
-    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true });
+  const changes = await store.connection.columns(store.changes(sync));
+  if (changes) {
+    // The dead run's change set holds contact keys only if its plan recorded messages: then so does its fold.
+    const keyed = changes.some((c) => store.dialect.identifierKey(c.name) === store.dialect.identifierKey(CONTACT_KEY_COLUMN));
+    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined });
     if (leftover) log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
     return leftover;
   }

@@ -11,6 +11,8 @@ import type { ExecutorStats } from '../executor.js';
 import type { JournalOptions } from '../journal.js';
 import type { SyncDef } from '../load.js';
 import { collectGarbage } from '../memory.js';
+import { messageSource } from '../messages.js';
+import type { MessageSource } from '../../state/messages.js';
 import { emptyCounts, type OpCounts } from '../planner.js';
 import type { Threshold } from '../schema.js';
 import { SyncFailure } from './failure.js';
@@ -89,6 +91,8 @@ class SyncRun {
   readonly #warehouses: RunWarehouses;
   #runRecorded = false;
   #journalApplied = true;
+  /** What the fold records as messages (from the plan). */
+  #messages: MessageSource | undefined;
   readonly #startedAt = new Date();
   readonly #stop = stopController();
 
@@ -109,8 +113,9 @@ class SyncRun {
     this.#stopWhenLost(this.#lock.lost);
 
     // Recover what a dead run left, then plan: the diff, materialised and counted in the warehouse.
-    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, log });
+    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), log });
     const plan = await planChanges(store, sync, model);
+    this.#messages = plan.messages;
     this.counts = plan.counts;
     await rejectInvalidKeys(store, sync.name, runId);
     const { total } = plan;
@@ -148,7 +153,7 @@ class SyncRun {
         log.warn({ err: describeFailure(error) }, 'the destination could not finish the run');
       })) ?? null;
       if (sending.stats.sent >= LARGE_RUN) collectGarbage();
-      await store.applyJournal(sync.name, runId);
+      await store.applyJournal(sync.name, runId, { messages: plan.messages });
       this.#journalApplied = true;
     }
 
@@ -183,7 +188,7 @@ class SyncRun {
     };
     if (!this.#journalApplied) {
       await quietly('recording outcomes', async () => {
-        await store.applyJournal(sync.name, this.inputs.runId);
+        await store.applyJournal(sync.name, this.inputs.runId, { messages: this.#messages });
         this.#journalApplied = true;
       });
     }

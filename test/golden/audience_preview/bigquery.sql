@@ -37,12 +37,13 @@ WITH `base` AS (
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN 'capped' ELSE 'member' END AS `audience_status`,
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
+  CASE WHEN r.suppressed OR NOT r.consented THEN CAST(NULL AS STRING) WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN CASE r.channel WHEN 'email' THEN 'email ≤ 1 audience at once' END END AS `audience_capped_by`,
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
@@ -80,6 +81,7 @@ SELECT
   'treatment' AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
+  CAST(NULL AS STRING) AS `audience_capped_by`,
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
@@ -92,9 +94,9 @@ WITH m AS (
 t AS (
   SELECT DISTINCT m.`customer_id` AS k FROM m WHERE m.`audience` = 'buyers' AND m.`audience_status` = 'member'
 )
-SELECT m.`audience`, m.`audience_status`, m.`audience_group`, COUNT(*) AS `n`, COUNT(t.k) AS `shared`
+SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_capped_by`, COUNT(*) AS `n`, COUNT(t.k) AS `shared`
 FROM m LEFT JOIN t ON t.k = m.`customer_id`
-GROUP BY m.`audience`, m.`audience_status`, m.`audience_group`;
+GROUP BY m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_capped_by`;
 
 WITH t AS (
   SELECT DISTINCT CAST(q.`customer_id` AS STRING) AS k FROM (

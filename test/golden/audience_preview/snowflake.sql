@@ -37,12 +37,13 @@ WITH "BASE" AS (
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
   CASE r.audience
     WHEN 'buyers' THEN CASE WHEN r.bucket < 2000 THEN 'holdout' WHEN r.bucket < 6000 THEN 'a' WHEN r.bucket < 10000 THEN 'b' ELSE 'treatment' END
     ELSE 'treatment' END AS "AUDIENCE_GROUP",
   r.channel AS "AUDIENCE_CHANNEL",
   r.priority AS "AUDIENCE_PRIORITY",
+  CASE WHEN r.suppressed OR NOT r.consented THEN CAST(NULL AS VARCHAR) WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN CASE r.channel WHEN 'email' THEN 'email ≤ 1 audience at once' END END AS "AUDIENCE_CAPPED_BY",
   base.*
 FROM "RANKED" AS r
 JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
@@ -80,6 +81,7 @@ SELECT
   'treatment' AS "AUDIENCE_GROUP",
   r.channel AS "AUDIENCE_CHANNEL",
   r.priority AS "AUDIENCE_PRIORITY",
+  CAST(NULL AS VARCHAR) AS "AUDIENCE_CAPPED_BY",
   base.*
 FROM "RANKED" AS r
 JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
@@ -92,9 +94,9 @@ WITH m AS (
 t AS (
   SELECT DISTINCT m."CUSTOMER_ID" AS k FROM m WHERE m."AUDIENCE" = 'buyers' AND m."AUDIENCE_STATUS" = 'member'
 )
-SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", COUNT(*) AS "N", COUNT(t.k) AS "SHARED"
+SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CAPPED_BY", COUNT(*) AS "N", COUNT(t.k) AS "SHARED"
 FROM m LEFT JOIN t ON t.k = m."CUSTOMER_ID"
-GROUP BY m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP";
+GROUP BY m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CAPPED_BY";
 
 WITH t AS (
   SELECT DISTINCT CAST(q."CUSTOMER_ID" AS VARCHAR) AS k FROM (

@@ -250,6 +250,7 @@ SELECT
   'treatment' AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
+  CAST(NULL AS STRING) AS `audience_capped_by`,
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
@@ -277,7 +278,7 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 
   -- memberships with the time each member entered
   CREATE TABLE `analytics__tl_work`.`engagement__tl_build` AS
-  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`
+  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, m.`audience_capped_by`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`
   FROM `analytics__tl_work`.`engagement__tl_members` AS m
   LEFT JOIN `analytics__tl_work`.`engagement__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
 

@@ -208,12 +208,13 @@ WITH `base` AS (
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN 'capped' ELSE 'member' END AS `audience_status`,
   CASE r.audience
     WHEN 'second_purchase' THEN CASE WHEN r.bucket < 5000 THEN 'holdout' ELSE 'treatment' END
     ELSE 'treatment' END AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
+  CASE WHEN r.suppressed OR NOT r.consented THEN CAST(NULL AS STRING) WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN CASE r.channel WHEN 'email' THEN 'email ≤ 1 audience at once' END END AS `audience_capped_by`,
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
@@ -241,7 +242,7 @@ JOIN `base` AS base ON base.`customer_id` = r.k;
 
   -- memberships with the time each member entered
   CREATE TABLE `analytics__tl_work`.`segments__tl_build` AS
-  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`, m.`phone`, m.`order_count`, m.`first_order_at`, m.`rfm_segment`, m.`predicted_clv`, m.`consent_email`, m.`consent_ads`, m.`consent_phone`, m.`churn_risk`, m.`loyalty_tier`
+  SELECT m.`audience`, m.`audience_status`, m.`audience_group`, m.`audience_channel`, m.`audience_priority`, m.`audience_capped_by`, h.entered_at AS `audience_entered_at`, m.`customer_id`, m.`email`, m.`phone`, m.`order_count`, m.`first_order_at`, m.`rfm_segment`, m.`predicted_clv`, m.`consent_email`, m.`consent_ads`, m.`consent_phone`, m.`churn_risk`, m.`loyalty_tier`
   FROM `analytics__tl_work`.`segments__tl_members` AS m
   LEFT JOIN `analytics__tl_work`.`segments__tl_history` AS h ON h.audience = m.audience AND h.`customer_id` = m.`customer_id` AND h.exited_at IS NULL;
 

@@ -208,12 +208,13 @@ WITH "BASE" AS (
 )
 SELECT
   r.audience AS "AUDIENCE",
-  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN 'capped' ELSE 'member' END AS "AUDIENCE_STATUS",
   CASE r.audience
     WHEN 'second_purchase' THEN CASE WHEN r.bucket < 5000 THEN 'holdout' ELSE 'treatment' END
     ELSE 'treatment' END AS "AUDIENCE_GROUP",
   r.channel AS "AUDIENCE_CHANNEL",
   r.priority AS "AUDIENCE_PRIORITY",
+  CASE WHEN r.suppressed OR NOT r.consented THEN CAST(NULL AS VARCHAR) WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'email' THEN 1 END, FALSE) THEN CASE r.channel WHEN 'email' THEN 'email ≤ 1 audience at once' END END AS "AUDIENCE_CAPPED_BY",
   base.*
 FROM "RANKED" AS r
 JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
@@ -241,7 +242,7 @@ JOIN "BASE" AS base ON base."CUSTOMER_ID" = r.k;
 
   -- memberships with the time each member entered
   CREATE TABLE "ANALYTICS__TL_WORK"."SEGMENTS__TL_BUILD" AS
-  SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CHANNEL", m."AUDIENCE_PRIORITY", h.entered_at AS "AUDIENCE_ENTERED_AT", m."CUSTOMER_ID", m."EMAIL", m."PHONE", m."ORDER_COUNT", m."FIRST_ORDER_AT", m."RFM_SEGMENT", m."PREDICTED_CLV", m."CONSENT_EMAIL", m."CONSENT_ADS", m."CONSENT_PHONE", m."CHURN_RISK", m."LOYALTY_TIER"
+  SELECT m."AUDIENCE", m."AUDIENCE_STATUS", m."AUDIENCE_GROUP", m."AUDIENCE_CHANNEL", m."AUDIENCE_PRIORITY", m."AUDIENCE_CAPPED_BY", h.entered_at AS "AUDIENCE_ENTERED_AT", m."CUSTOMER_ID", m."EMAIL", m."PHONE", m."ORDER_COUNT", m."FIRST_ORDER_AT", m."RFM_SEGMENT", m."PREDICTED_CLV", m."CONSENT_EMAIL", m."CONSENT_ADS", m."CONSENT_PHONE", m."CHURN_RISK", m."LOYALTY_TIER"
   FROM "ANALYTICS__TL_WORK"."SEGMENTS__TL_MEMBERS" AS m
   LEFT JOIN "ANALYTICS__TL_WORK"."SEGMENTS__TL_HISTORY" AS h ON h.audience = m.audience AND h."CUSTOMER_ID" = m."CUSTOMER_ID" AND h.exited_at IS NULL;
 

@@ -89,10 +89,11 @@ WITH `base` AS (
 )
 SELECT
   r.audience AS `audience`,
-  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'ads' THEN 1 END THEN 'capped' ELSE 'member' END AS `audience_status`,
+  CASE WHEN r.suppressed THEN 'suppressed' WHEN NOT r.consented THEN 'no_consent' WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'ads' THEN 1 END, FALSE) THEN 'capped' ELSE 'member' END AS `audience_status`,
   'treatment' AS `audience_group`,
   r.channel AS `audience_channel`,
   r.priority AS `audience_priority`,
+  CASE WHEN r.suppressed OR NOT r.consented THEN CAST(NULL AS STRING) WHEN COALESCE(NOT r.exempt AND r.pressure_rank > CASE r.channel WHEN 'ads' THEN 1 END, FALSE) THEN CASE r.channel WHEN 'ads' THEN 'ads ≤ 1 audience at once' END END AS `audience_capped_by`,
   base.*
 FROM `ranked` AS r
 JOIN `base` AS base ON base.`customer_id` = r.k;
@@ -171,7 +172,7 @@ WITH `tl_sup_0` AS (
   SELECT k FROM `tl_pref_latest` WHERE ch = 'email' AND tp IS NULL AND NOT g
 ),
 mapped AS (
-  SELECT `customer_id` AS `record_key`
+  SELECT `customer_id` AS `record_key`, CAST(`customer_id` AS STRING) AS `contact_key`
   FROM `analytics`.`segments` AS `src`
   WHERE `audience` = 'loyal' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
 ),
@@ -188,18 +189,18 @@ keyed AS (
   FROM mapped AS `m`
 )
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
-    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`contact_key`
   FROM keyed AS `m`
   LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`record_hash` IS NULL OR `s`.`record_hash` <> `m`.`record_hash`)
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
-    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`
   FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
-SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE
+SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, CAST(NULL AS STRING)
   FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 UNION ALL

@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_locks` (`lock_key` STRING, `sy
 
 CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_meta` (`name` STRING, `value` STRING);
 
+CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_messages` (`sync_name` STRING, `model` STRING, `audience` STRING, `record_key` STRING, `contact_key` STRING, `channel` STRING, `message_type` STRING, `run_id` STRING, `sent_at` TIMESTAMP);
+
 -- tables of the sync
 CREATE TABLE IF NOT EXISTS `tideline_state`.`snapshot__crm_contacts` (`record_key` STRING, `record_hash` STRING, `destination_id` STRING, `retained` STRING, `last_status` STRING, `last_attempt_at` TIMESTAMP, `last_run_id` STRING, `synced_at` TIMESTAMP);
 
@@ -155,6 +157,46 @@ WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operati
 UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE NOT `accepted`) WHERE `run_id` = 'run-0';
 
 DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
+
+-- a sync whose records are messages: the change set keeps each contact key
+CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'suppressed' THEN 5 WHEN 'duplicate_key' THEN 6 WHEN 'null_key' THEN 7 END, `record_key`) AS `seq`, d.* FROM (
+WITH mapped AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers`
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+) AS d
+) AS numbered;
+
+-- …and the fold records its accepted entries in sync_messages, first in the same atomic unit
+MERGE INTO `tideline_state`.`sync_messages` AS `t`
+USING (
+SELECT DISTINCT 'crm_contacts' AS `sync_name`, 'customers' AS `model`, CAST(NULL AS STRING) AS `audience`, c.`record_key` AS `record_key`, c.`contact_key` AS `contact_key`, 'email' AS `channel`, 'transactional' AS `message_type`, 'run-1' AS `run_id`, COALESCE((SELECT MAX(`started_at`) FROM `tideline_state`.`sync_runs` WHERE `run_id` = 'run-1'), CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `sent_at`
+FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted` AND c.`op` = 'added' AND c.`contact_key` IS NOT NULL
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key` AND `t`.`run_id` = `s`.`run_id`
+WHEN MATCHED THEN UPDATE SET `model` = `s`.`model`, `audience` = `s`.`audience`, `contact_key` = `s`.`contact_key`, `channel` = `s`.`channel`, `message_type` = `s`.`message_type`, `sent_at` = `s`.`sent_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `model`, `audience`, `record_key`, `contact_key`, `channel`, `message_type`, `run_id`, `sent_at`) VALUES (`s`.`sync_name`, `s`.`model`, `s`.`audience`, `s`.`record_key`, `s`.`contact_key`, `s`.`channel`, `s`.`message_type`, `s`.`run_id`, `s`.`sent_at`);
 
 -- plan before any state exists (read-only preview)
 SELECT * FROM (
