@@ -131,7 +131,9 @@ export function messagesSelect(
   const c: Compiled = { d, asOf };
   const text = d.type('string');
   const from = earliest(c, policy);
-  const inRange = (day: Sql) => sql`${day} > ${from} AND ${day} <= ${asOf}`;
+  // Messages dated after the as-of date count too: they were really sent. A pinned as-of date (a reproducible
+  // build, a test) must not forget what the syncs sent since, or a rebuild would admit again whom it capped.
+  const inRange = (day: Sql) => sql`${day} > ${from}`;
   const sentDay = d.cast(sql`s.${d.id('sent_at')}`, 'date');
   const s = (name: string) => sql`s.${d.id(name)}`;
   const forCustomer = (k: Sql) => (customer === undefined ? sql`` : sql` AND ${k} = ${customer}`);

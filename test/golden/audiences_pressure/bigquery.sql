@@ -101,12 +101,12 @@ SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
   SELECT DISTINCT s.`contact_key` AS k, s.`channel` AS channel, s.`message_type` AS message_type, CAST(s.`sent_at` AS DATE) AS day,
     COALESCE(s.`audience`, s.`sync_name`) AS source, s.`model` AS model, CASE WHEN s.`audience` IS NULL THEN s.`record_key` END AS item
   FROM `tideline_state`.`sync_messages` AS s
-  WHERE CAST(s.`sent_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(s.`sent_at` AS DATE) <= DATE '2026-06-30'
+  WHERE CAST(s.`sent_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY)
 ) AS sent
 UNION ALL
 SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred_at` AS DATE), 'email_log', CAST(NULL AS STRING), 'delivered'
   FROM `analytics`.`email_log` AS e
-  WHERE CAST(e.`occurred_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(e.`occurred_at` AS DATE) <= DATE '2026-06-30' AND CAST(e.`customer_id` AS STRING) IS NOT NULL AND e.`event_type` = 'delivered'
+  WHERE CAST(e.`occurred_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) AND CAST(e.`customer_id` AS STRING) IS NOT NULL AND e.`event_type` = 'delivered'
 UNION ALL
 SELECT CAST(p.`customer_id` AS STRING), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
   FROM `analytics__tl_work`.`campaigns__tl_current` AS p
