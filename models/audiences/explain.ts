@@ -1,6 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { indentSql, joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { weightOf, type PressurePolicy } from '../../src/project/pressure.js';
+import { HOLDOUT } from './holdout.js';
 import type { PreviewIO } from './preview.js';
 import { capsOf, isExclusion, messagesSelect, pressureOrder, typeOfAudience, type PressureRelations } from './pressure.js';
 import type { AudiencesSpec } from './schema.js';
@@ -80,12 +81,12 @@ export async function explainPressure(io: PreviewIO, d: Dialect, input: ExplainI
   const customer = d.string(input.customer);
   const keyText = (alias: Sql) => d.cast(sql`${alias}.${d.id(spec.key)}`, 'string');
 
-  const rows = await io.query(sql`SELECT q.${d.id('audience')} AS ${d.id('audience')}, q.${d.id('audience_status')} AS ${d.id('audience_status')}, q.${d.id('audience_capped_by')} AS ${d.id('audience_capped_by')}
+  const rows = await io.query(sql`SELECT q.${d.id('audience')} AS ${d.id('audience')}, q.${d.id('audience_status')} AS ${d.id('audience_status')}, q.${d.id('audience_capped_by')} AS ${d.id('audience_capped_by')}, q.${d.id('audience_group')} AS ${d.id('audience_group')}
 FROM (
 ${indentSql(input.select, 2)}
 ) AS q
 WHERE ${keyText(sql`q`)} = ${customer}`);
-  const statusOf = new Map(rows.map((r) => [String(field(r, 'audience')), { status: String(field(r, 'audience_status')), by: field(r, 'audience_capped_by') }]));
+  const statusOf = new Map(rows.map((r) => [String(field(r, 'audience')), { status: String(field(r, 'audience_status')), by: field(r, 'audience_capped_by'), group: String(field(r, 'audience_group')) }]));
   const current = new Set((await io.query(sql`SELECT p.audience AS ${d.id('audience')} FROM ${input.previous} AS p WHERE ${keyText(sql`p`)} = ${customer}`)).map((r) => String(field(r, 'audience'))));
 
   const caps = capsOf(policy, audience);
@@ -133,7 +134,7 @@ ORDER BY 3, 4`);
         });
       const before = order
         .slice(0, Math.max(0, position))
-        .filter((a) => cap.channels.includes(a.channel) && statusOf.get(a.name)?.status === 'member' && !current.has(a.name))
+        .filter((a) => cap.channels.includes(a.channel) && statusOf.get(a.name)?.status === 'member' && statusOf.get(a.name)?.group !== HOLDOUT && !current.has(a.name))
         .map((a) => ({ audience: a.name, channel: a.channel, type: typeOfAudience(a), weight: weightOf(policy, typeOfAudience(a)), priority: a.priority }));
       return { label: cap.label, max: cap.max, counted: counted.reduce((s, m) => s + m.weight, 0), messages: counted, before };
     }),

@@ -1,6 +1,6 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
-import type { AudiencesSpec } from './schema.js';
+import type { AudienceSpec, AudiencesSpec } from './schema.js';
 
 /** Holdouts and splits: each member's group from a hash of (customer, audience, salt), the same on every run. */
 
@@ -15,10 +15,15 @@ export function bucket(d: Dialect, spec: AudiencesSpec): Sql {
   return d.hashBucket(sql`CAST(j.k AS ${d.type('string')}) || '|' || j.audience || '|' || ${d.literal(spec.salt)}`, BUCKETS);
 }
 
+/** The buckets held out of an audience: those below this number ([0, holdout) in BUCKETS). */
+export function holdoutBuckets(audience: Pick<AudienceSpec, 'holdout'>): number {
+  return Math.round((audience.holdout ?? 0) * (BUCKETS / 100));
+}
+
 /** holdout / split / treatment from the bucket: [0, holdout) is held out, the rest is cut by the splits' shares. */
 export function groupExpression(d: Dialect, spec: AudiencesSpec): Sql {
   const cases = spec.audiences.map((a) => {
-    const holdout = Math.round((a.holdout ?? 0) * (BUCKETS / 100));
+    const holdout = holdoutBuckets(a);
     const branches: Sql[] = [];
     if (holdout > 0) branches.push(sql` WHEN r.bucket < ${d.literal(holdout)} THEN ${d.literal(HOLDOUT)}`);
     let upper = holdout;

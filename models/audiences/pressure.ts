@@ -4,7 +4,7 @@ import { compileComparison } from '../../src/expressions/conditions.js';
 import type { Duration } from '../../src/expressions/durations.js';
 import { DEFAULT_MESSAGE_TYPE, weightOf, type PressureCap, type PressurePolicy } from '../../src/project/pressure.js';
 import type { OutputColumn } from '../model-kind.js';
-import { HOLDOUT } from './holdout.js';
+import { HOLDOUT, holdoutBuckets } from './holdout.js';
 import type { AudienceSpec, AudiencesSpec } from './schema.js';
 
 /**
@@ -204,7 +204,15 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
   GROUP BY m.k`;
 
   const isNew = sql`NOT EXISTS (SELECT 1 FROM ${d.id('pressure_previous')} AS p WHERE p.audience = r.audience AND p.k = r.k)`;
-  const candidates = sql`SELECT r.k, ${joinSql(order.map((a, j) => sql`MAX(CASE WHEN r.audience = ${d.string(a.name)} THEN 1 ELSE 0 END) AS ${d.id(`q_${j}`)}`))}
+  // q_j: 0 the customer does not enter audience j; 1 enters it; 2 enters its holdout. A holdout entry is decided like
+  // any other (held-out and treated customers must stay alike for the uplift to mean anything) but, admitted, it
+  // takes no room: nobody will message it. Counting it made a rebuild, which no longer counts the held-out members
+  // (see messagesSelect), admit whom the first build had capped.
+  const entry = (a: AudienceSpec) => {
+    const held = holdoutBuckets(a);
+    return held > 0 ? sql`CASE WHEN r.bucket < ${d.literal(held)} THEN 2 ELSE 1 END` : sql`1`;
+  };
+  const candidates = sql`SELECT r.k, ${joinSql(order.map((a, j) => sql`MAX(CASE WHEN r.audience = ${d.string(a.name)} THEN ${entry(a)} ELSE 0 END) AS ${d.id(`q_${j}`)}`))}
   FROM ${d.id('ranked')} AS r
   WHERE r.consented AND NOT r.suppressed AND NOT (${atOnce}) AND r.audience IN (${joinSql(order.map((a) => d.string(a.name)))}) AND ${isNew}
   GROUP BY r.k`;
@@ -222,12 +230,13 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
     const w = thousandths(weightOf(policy, typeOfAudience(audience)));
     const mine = capsOf(policy, audience);
     const fits = (cap: PressureCap) => sql`p.${d.id(total.get(cap.index)!)} + ${d.literal(w)} <= ${d.literal(thousandths(cap.max))}`;
-    const wanted = sql`p.${d.id(`q_${j}`)} = 1`;
+    const wanted = sql`p.${d.id(`q_${j}`)} >= 1`;
+    const messaged = sql`${d.id(`q_${j}`)} = 1`;
     const admitted = sql`${wanted} AND ${joinSql(mine.map(fits), sql` AND `)}`;
     const firstFull = sql`CASE${joinSql(mine.map((cap) => sql` WHEN NOT (${fits(cap)}) THEN ${d.literal(cap.index)}`), sql``)} END`;
     const next = mine.map((cap) => {
       const name = `t_${cap.index}_${j + 1}`;
-      const column = sql`p.${d.id(total.get(cap.index)!)} + CASE WHEN ${admitted} THEN ${d.literal(w)} ELSE 0 END AS ${d.id(name)}`;
+      const column = sql`p.${d.id(total.get(cap.index)!)} + CASE WHEN ${admitted} AND p.${messaged} THEN ${d.literal(w)} ELSE 0 END AS ${d.id(name)}`;
       total.set(cap.index, name);
       return column;
     });
@@ -238,7 +247,7 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
   });
   const last = d.id(`pressure_${order.length}`);
   const verdicts = joinSql(
-    order.map((a, j) => sql`SELECT f.k, ${d.string(a.name)} AS audience, f.${d.id(`ok_${j}`)} AS admitted, f.${d.id(`by_${j}`)} AS cap FROM ${last} AS f WHERE f.${d.id(`q_${j}`)} = 1`),
+    order.map((a, j) => sql`SELECT f.k, ${d.string(a.name)} AS audience, f.${d.id(`ok_${j}`)} AS admitted, f.${d.id(`by_${j}`)} AS cap FROM ${last} AS f WHERE f.${d.id(`q_${j}`)} >= 1`),
     sql`\n  UNION ALL\n  `,
   );
 

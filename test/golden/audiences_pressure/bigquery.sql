@@ -129,29 +129,29 @@ SELECT CAST(p.`customer_id` AS STRING), CASE p.audience WHEN 'flash_sale' THEN '
   LEFT JOIN `pressure_used` AS u ON u.k = CAST(q.k AS STRING)
 ),
 `pressure_1` AS (
-  SELECT p.*, CASE WHEN p.`q_0` = 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_0`, CASE WHEN p.`q_0` = 1 AND NOT (p.`q_0` = 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_0_0` + 1000 <= 2000) THEN 0 WHEN NOT (p.`t_1_0` + 1000 <= 3000) THEN 1 END END AS `by_0`, p.`t_0_0` + CASE WHEN p.`q_0` = 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 THEN 1000 ELSE 0 END AS `t_0_1`, p.`t_1_0` + CASE WHEN p.`q_0` = 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 THEN 1000 ELSE 0 END AS `t_1_1`
+  SELECT p.*, CASE WHEN p.`q_0` >= 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_0`, CASE WHEN p.`q_0` >= 1 AND NOT (p.`q_0` >= 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_0_0` + 1000 <= 2000) THEN 0 WHEN NOT (p.`t_1_0` + 1000 <= 3000) THEN 1 END END AS `by_0`, p.`t_0_0` + CASE WHEN p.`q_0` >= 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 AND p.`q_0` = 1 THEN 1000 ELSE 0 END AS `t_0_1`, p.`t_1_0` + CASE WHEN p.`q_0` >= 1 AND p.`t_0_0` + 1000 <= 2000 AND p.`t_1_0` + 1000 <= 3000 AND p.`q_0` = 1 THEN 1000 ELSE 0 END AS `t_1_1`
   FROM `pressure_0` AS p
 ),
 `pressure_2` AS (
-  SELECT p.*, CASE WHEN p.`q_1` = 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_1`, CASE WHEN p.`q_1` = 1 AND NOT (p.`q_1` = 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_0_1` + 1000 <= 2000) THEN 0 WHEN NOT (p.`t_1_1` + 1000 <= 3000) THEN 1 END END AS `by_1`, p.`t_0_1` + CASE WHEN p.`q_1` = 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 THEN 1000 ELSE 0 END AS `t_0_2`, p.`t_1_1` + CASE WHEN p.`q_1` = 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 THEN 1000 ELSE 0 END AS `t_1_2`
+  SELECT p.*, CASE WHEN p.`q_1` >= 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_1`, CASE WHEN p.`q_1` >= 1 AND NOT (p.`q_1` >= 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_0_1` + 1000 <= 2000) THEN 0 WHEN NOT (p.`t_1_1` + 1000 <= 3000) THEN 1 END END AS `by_1`, p.`t_0_1` + CASE WHEN p.`q_1` >= 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 AND p.`q_1` = 1 THEN 1000 ELSE 0 END AS `t_0_2`, p.`t_1_1` + CASE WHEN p.`q_1` >= 1 AND p.`t_0_1` + 1000 <= 2000 AND p.`t_1_1` + 1000 <= 3000 AND p.`q_1` = 1 THEN 1000 ELSE 0 END AS `t_1_2`
   FROM `pressure_1` AS p
 ),
 `pressure_3` AS (
-  SELECT p.*, CASE WHEN p.`q_2` = 1 AND p.`t_1_2` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_2`, CASE WHEN p.`q_2` = 1 AND NOT (p.`q_2` = 1 AND p.`t_1_2` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_1_2` + 1000 <= 3000) THEN 1 END END AS `by_2`, p.`t_1_2` + CASE WHEN p.`q_2` = 1 AND p.`t_1_2` + 1000 <= 3000 THEN 1000 ELSE 0 END AS `t_1_3`
+  SELECT p.*, CASE WHEN p.`q_2` >= 1 AND p.`t_1_2` + 1000 <= 3000 THEN 1 ELSE 0 END AS `ok_2`, CASE WHEN p.`q_2` >= 1 AND NOT (p.`q_2` >= 1 AND p.`t_1_2` + 1000 <= 3000) THEN CASE WHEN NOT (p.`t_1_2` + 1000 <= 3000) THEN 1 END END AS `by_2`, p.`t_1_2` + CASE WHEN p.`q_2` >= 1 AND p.`t_1_2` + 1000 <= 3000 AND p.`q_2` = 1 THEN 1000 ELSE 0 END AS `t_1_3`
   FROM `pressure_2` AS p
 ),
 `pressure_4` AS (
-  SELECT p.*, CASE WHEN p.`q_3` = 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 THEN 1 ELSE 0 END AS `ok_3`, CASE WHEN p.`q_3` = 1 AND NOT (p.`q_3` = 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000) THEN CASE WHEN NOT (p.`t_0_2` + 500 <= 2000) THEN 0 WHEN NOT (p.`t_1_3` + 500 <= 3000) THEN 1 END END AS `by_3`, p.`t_0_2` + CASE WHEN p.`q_3` = 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 THEN 500 ELSE 0 END AS `t_0_4`, p.`t_1_3` + CASE WHEN p.`q_3` = 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 THEN 500 ELSE 0 END AS `t_1_4`
+  SELECT p.*, CASE WHEN p.`q_3` >= 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 THEN 1 ELSE 0 END AS `ok_3`, CASE WHEN p.`q_3` >= 1 AND NOT (p.`q_3` >= 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000) THEN CASE WHEN NOT (p.`t_0_2` + 500 <= 2000) THEN 0 WHEN NOT (p.`t_1_3` + 500 <= 3000) THEN 1 END END AS `by_3`, p.`t_0_2` + CASE WHEN p.`q_3` >= 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 AND p.`q_3` = 1 THEN 500 ELSE 0 END AS `t_0_4`, p.`t_1_3` + CASE WHEN p.`q_3` >= 1 AND p.`t_0_2` + 500 <= 2000 AND p.`t_1_3` + 500 <= 3000 AND p.`q_3` = 1 THEN 500 ELSE 0 END AS `t_1_4`
   FROM `pressure_3` AS p
 ),
 `pressure_verdicts` AS (
-  SELECT f.k, 'flash_sale' AS audience, f.`ok_0` AS admitted, f.`by_0` AS cap FROM `pressure_4` AS f WHERE f.`q_0` = 1
+  SELECT f.k, 'flash_sale' AS audience, f.`ok_0` AS admitted, f.`by_0` AS cap FROM `pressure_4` AS f WHERE f.`q_0` >= 1
   UNION ALL
-  SELECT f.k, 'restock' AS audience, f.`ok_1` AS admitted, f.`by_1` AS cap FROM `pressure_4` AS f WHERE f.`q_1` = 1
+  SELECT f.k, 'restock' AS audience, f.`ok_1` AS admitted, f.`by_1` AS cap FROM `pressure_4` AS f WHERE f.`q_1` >= 1
   UNION ALL
-  SELECT f.k, 'sms_promo' AS audience, f.`ok_2` AS admitted, f.`by_2` AS cap FROM `pressure_4` AS f WHERE f.`q_2` = 1
+  SELECT f.k, 'sms_promo' AS audience, f.`ok_2` AS admitted, f.`by_2` AS cap FROM `pressure_4` AS f WHERE f.`q_2` >= 1
   UNION ALL
-  SELECT f.k, 'newsletter' AS audience, f.`ok_3` AS admitted, f.`by_3` AS cap FROM `pressure_4` AS f WHERE f.`q_3` = 1
+  SELECT f.k, 'newsletter' AS audience, f.`ok_3` AS admitted, f.`by_3` AS cap FROM `pressure_4` AS f WHERE f.`q_3` >= 1
 )
 SELECT
   r.audience AS `audience`,

@@ -129,29 +129,29 @@ SELECT CAST(p."CUSTOMER_ID" AS VARCHAR), CASE p.audience WHEN 'flash_sale' THEN 
   LEFT JOIN "PRESSURE_USED" AS u ON u.k = CAST(q.k AS VARCHAR)
 ),
 "PRESSURE_1" AS (
-  SELECT p.*, CASE WHEN p."Q_0" = 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_0", CASE WHEN p."Q_0" = 1 AND NOT (p."Q_0" = 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_0_0" + 1000 <= 2000) THEN 0 WHEN NOT (p."T_1_0" + 1000 <= 3000) THEN 1 END END AS "BY_0", p."T_0_0" + CASE WHEN p."Q_0" = 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 THEN 1000 ELSE 0 END AS "T_0_1", p."T_1_0" + CASE WHEN p."Q_0" = 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 THEN 1000 ELSE 0 END AS "T_1_1"
+  SELECT p.*, CASE WHEN p."Q_0" >= 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_0", CASE WHEN p."Q_0" >= 1 AND NOT (p."Q_0" >= 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_0_0" + 1000 <= 2000) THEN 0 WHEN NOT (p."T_1_0" + 1000 <= 3000) THEN 1 END END AS "BY_0", p."T_0_0" + CASE WHEN p."Q_0" >= 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 AND p."Q_0" = 1 THEN 1000 ELSE 0 END AS "T_0_1", p."T_1_0" + CASE WHEN p."Q_0" >= 1 AND p."T_0_0" + 1000 <= 2000 AND p."T_1_0" + 1000 <= 3000 AND p."Q_0" = 1 THEN 1000 ELSE 0 END AS "T_1_1"
   FROM "PRESSURE_0" AS p
 ),
 "PRESSURE_2" AS (
-  SELECT p.*, CASE WHEN p."Q_1" = 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_1", CASE WHEN p."Q_1" = 1 AND NOT (p."Q_1" = 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_0_1" + 1000 <= 2000) THEN 0 WHEN NOT (p."T_1_1" + 1000 <= 3000) THEN 1 END END AS "BY_1", p."T_0_1" + CASE WHEN p."Q_1" = 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 THEN 1000 ELSE 0 END AS "T_0_2", p."T_1_1" + CASE WHEN p."Q_1" = 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 THEN 1000 ELSE 0 END AS "T_1_2"
+  SELECT p.*, CASE WHEN p."Q_1" >= 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_1", CASE WHEN p."Q_1" >= 1 AND NOT (p."Q_1" >= 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_0_1" + 1000 <= 2000) THEN 0 WHEN NOT (p."T_1_1" + 1000 <= 3000) THEN 1 END END AS "BY_1", p."T_0_1" + CASE WHEN p."Q_1" >= 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 AND p."Q_1" = 1 THEN 1000 ELSE 0 END AS "T_0_2", p."T_1_1" + CASE WHEN p."Q_1" >= 1 AND p."T_0_1" + 1000 <= 2000 AND p."T_1_1" + 1000 <= 3000 AND p."Q_1" = 1 THEN 1000 ELSE 0 END AS "T_1_2"
   FROM "PRESSURE_1" AS p
 ),
 "PRESSURE_3" AS (
-  SELECT p.*, CASE WHEN p."Q_2" = 1 AND p."T_1_2" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_2", CASE WHEN p."Q_2" = 1 AND NOT (p."Q_2" = 1 AND p."T_1_2" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_1_2" + 1000 <= 3000) THEN 1 END END AS "BY_2", p."T_1_2" + CASE WHEN p."Q_2" = 1 AND p."T_1_2" + 1000 <= 3000 THEN 1000 ELSE 0 END AS "T_1_3"
+  SELECT p.*, CASE WHEN p."Q_2" >= 1 AND p."T_1_2" + 1000 <= 3000 THEN 1 ELSE 0 END AS "OK_2", CASE WHEN p."Q_2" >= 1 AND NOT (p."Q_2" >= 1 AND p."T_1_2" + 1000 <= 3000) THEN CASE WHEN NOT (p."T_1_2" + 1000 <= 3000) THEN 1 END END AS "BY_2", p."T_1_2" + CASE WHEN p."Q_2" >= 1 AND p."T_1_2" + 1000 <= 3000 AND p."Q_2" = 1 THEN 1000 ELSE 0 END AS "T_1_3"
   FROM "PRESSURE_2" AS p
 ),
 "PRESSURE_4" AS (
-  SELECT p.*, CASE WHEN p."Q_3" = 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 THEN 1 ELSE 0 END AS "OK_3", CASE WHEN p."Q_3" = 1 AND NOT (p."Q_3" = 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000) THEN CASE WHEN NOT (p."T_0_2" + 500 <= 2000) THEN 0 WHEN NOT (p."T_1_3" + 500 <= 3000) THEN 1 END END AS "BY_3", p."T_0_2" + CASE WHEN p."Q_3" = 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 THEN 500 ELSE 0 END AS "T_0_4", p."T_1_3" + CASE WHEN p."Q_3" = 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 THEN 500 ELSE 0 END AS "T_1_4"
+  SELECT p.*, CASE WHEN p."Q_3" >= 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 THEN 1 ELSE 0 END AS "OK_3", CASE WHEN p."Q_3" >= 1 AND NOT (p."Q_3" >= 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000) THEN CASE WHEN NOT (p."T_0_2" + 500 <= 2000) THEN 0 WHEN NOT (p."T_1_3" + 500 <= 3000) THEN 1 END END AS "BY_3", p."T_0_2" + CASE WHEN p."Q_3" >= 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 AND p."Q_3" = 1 THEN 500 ELSE 0 END AS "T_0_4", p."T_1_3" + CASE WHEN p."Q_3" >= 1 AND p."T_0_2" + 500 <= 2000 AND p."T_1_3" + 500 <= 3000 AND p."Q_3" = 1 THEN 500 ELSE 0 END AS "T_1_4"
   FROM "PRESSURE_3" AS p
 ),
 "PRESSURE_VERDICTS" AS (
-  SELECT f.k, 'flash_sale' AS audience, f."OK_0" AS admitted, f."BY_0" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_0" = 1
+  SELECT f.k, 'flash_sale' AS audience, f."OK_0" AS admitted, f."BY_0" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_0" >= 1
   UNION ALL
-  SELECT f.k, 'restock' AS audience, f."OK_1" AS admitted, f."BY_1" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_1" = 1
+  SELECT f.k, 'restock' AS audience, f."OK_1" AS admitted, f."BY_1" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_1" >= 1
   UNION ALL
-  SELECT f.k, 'sms_promo' AS audience, f."OK_2" AS admitted, f."BY_2" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_2" = 1
+  SELECT f.k, 'sms_promo' AS audience, f."OK_2" AS admitted, f."BY_2" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_2" >= 1
   UNION ALL
-  SELECT f.k, 'newsletter' AS audience, f."OK_3" AS admitted, f."BY_3" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_3" = 1
+  SELECT f.k, 'newsletter' AS audience, f."OK_3" AS admitted, f."BY_3" AS cap FROM "PRESSURE_4" AS f WHERE f."Q_3" >= 1
 )
 SELECT
   r.audience AS "AUDIENCE",
