@@ -21,6 +21,8 @@ import { DEFAULT_SHOP, generateShop } from './generate.js';
  * at the source sends one record to exactly the syncs that map the city, and their emulators hold the new value.
  */
 const ANCHOR = '2026-06-30';
+/** Customers who complained in the 14 days up to the as-of date (or after it): suppressed on every marketing channel. */
+const RECENT_COMPLAINERS = `SELECT customer_id FROM analytics.ticket_facts WHERE type = 'complaint' AND CAST(created_at AS DATE) > DATE '${ANCHOR}' - INTERVAL 14 DAY`;
 
 type Records = Map<string, Record<string, unknown>>;
 type Row = Record<string, unknown>;
@@ -96,8 +98,10 @@ const VIEWS: Record<string, SyncView> = {
     destination: 'google_ads',
     key: ['customer_id', 'transaction_id'],
     fields: { email: 'email', phone: 'phone', conversion_date_time: 'last_order_date', conversion_value: 'predicted_clv', currency_code: undefined, ad_user_data: 'consent_ads', ad_personalization: 'consent_ads' },
+    // Complainers of the last 14 days are suppressed on ads too (tideline.yml `suppressions:`), written out here.
     rows: `SELECT *, strftime(last_order_date, '%Y-%m-%d') AS last_order_text FROM analytics.customer_profile
-           WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL`,
+           WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL
+             AND customer_id NOT IN (${RECENT_COMPLAINERS})`,
     // A Data Manager offline conversion per customer: the predicted value (to the cent) in euros, on the day of the
     // last order, matched by the hashed e-mail and phone, with the customer's ads consent.
     expected: (rows) =>
@@ -364,6 +368,16 @@ describe('the example shop, end to end on a small generated shop', () => {
       expect(held.size, name).toBe(first.get(name)!.accepted);
       expect(held, name).toEqual(expected);
     }
+    // Complainers are suppressed everywhere but the exclusion lists: no marketing audience counts one as a member (so,
+    // by the comparisons above, no destination of an audience holds one), while the exclusion lists keep them.
+    const complainers = await withWarehouse((connection) =>
+      connection.query(Sql.trusted(`SELECT a.audience, a.audience_status, COUNT(*) AS n FROM analytics.audiences AS a
+        WHERE a.customer_id IN (${RECENT_COMPLAINERS}) GROUP BY 1, 2`)),
+    );
+    const exclusion = new Set(['current_customers', 'shoe_buyers']);
+    expect(complainers.filter((r) => !exclusion.has(String(r['audience'])) && r['audience_status'] === 'member')).toEqual([]);
+    expect(complainers.some((r) => !exclusion.has(String(r['audience'])) && r['audience_status'] === 'suppressed')).toBe(true);
+    expect(complainers.some((r) => exclusion.has(String(r['audience'])) && r['audience_status'] === 'member')).toBe(true);
   });
 
   it('a second sync sends nothing, to any destination', async () => {
