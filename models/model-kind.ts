@@ -102,6 +102,8 @@ export interface PartPolicy {
   readonly suppressions: boolean;
   readonly preferences: boolean;
   readonly topic: string | undefined;
+  /** Whether an entry into the part is a message to the customer: an exclusion audience's is not (pressure). */
+  readonly messages: boolean;
 }
 
 export interface CompanionDeclaration {

@@ -171,7 +171,7 @@ export async function explainCustomer(project: Project, own: Awaited<ReturnType<
     asOf: asOfSql(d, effectiveAsOf(own.spec, project.vars), project.vars),
     select: own.select,
     previous: own.previous,
-    relations: { sent: context.stateRelation(SHARED_TABLES.messages), relation: context.relation, columnsOf: context.columnsOf },
+    relations: { sent: context.stateRelation(SHARED_TABLES.messages), runs: context.stateRelation(SHARED_TABLES.runs), relation: context.relation, columnsOf: context.columnsOf },
   });
 }
 

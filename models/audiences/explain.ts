@@ -70,7 +70,7 @@ export interface ExplainInputs {
   readonly select: Sql;
   /** Current members (`audience`, key), as the build reads them. */
   readonly previous: Sql;
-  readonly relations: Pick<PressureRelations, 'sent' | 'relation' | 'columnsOf'>;
+  readonly relations: Pick<PressureRelations, 'sent' | 'runs' | 'relation' | 'columnsOf'>;
 }
 
 export async function explainPressure(io: PreviewIO, d: Dialect, input: ExplainInputs): Promise<PressureExplanation> {
@@ -93,7 +93,7 @@ WHERE ${keyText(sql`q`)} = ${customer}`);
   const inWindow = caps.map((cap) => sql`CASE WHEN m.day > ${d.dateAdd(input.asOf, d.literal(-cap.per.amount), cap.per.unit, 'date')} THEN 1 ELSE 0 END AS ${d.id(`in_${cap.index}`)}`);
   const messages = await io.query(sql`SELECT m.channel AS ${d.id('channel')}, m.message_type AS ${d.id('message_type')}, ${d.formatTimestamp(sql`m.day`, 'YYYY-MM-DD')} AS ${d.id('day')}, m.source AS ${d.id('source')}, m.model AS ${d.id('model')}, m.origin AS ${d.id('origin')}${inWindow.length ? sql`, ${joinSql(inWindow)}` : sql``}
 FROM (
-${indentSql(messagesSelect(d, input.asOf, policy, input.relations, { model: input.model, spec, synced: policy.synced[input.model] ?? [], previous: input.previous }, customer), 2)}
+${indentSql(messagesSelect(d, input.asOf, policy, input.relations, { model: input.model, spec, synced: policy.synced[input.model] ?? [], senders: policy.senders[input.model] ?? {}, previous: input.previous }, customer), 2)}
 ) AS m
 ORDER BY 3, 4`);
   const asOf = String(field((await io.query(sql`SELECT ${d.formatTimestamp(input.asOf, 'YYYY-MM-DD')} AS ${d.id('as_of')}`))[0] ?? {}, 'as_of'));

@@ -35,9 +35,9 @@ export const audiences = defineModelKind<AudiencesSpec>({
       contact: spec.key,
       policyOf: (name) => {
         const audience = spec.audiences.find((a) => a.name === name);
-        if (!audience) return { suppressions: true, preferences: true, topic: undefined };
+        if (!audience) return { suppressions: true, preferences: true, topic: undefined, messages: true };
         const free = exempt(audience);
-        return { suppressions: !free.suppressions, preferences: !free.preferences, topic: audience.topic };
+        return { suppressions: !free.suppressions, preferences: !free.preferences, topic: audience.topic, messages: audience.purpose !== 'exclusion' };
       },
       typeOf: (name) => spec.audiences.find((a) => a.name === name)?.type,
     };

@@ -104,7 +104,7 @@ export function membershipSelect(spec: AudiencesSpec, context: PlanContext, prev
     : undefined;
   // The model's own `pressure:` (audiences at once per channel), then the project's policy on new entries.
   const atOnce = cap ? sql`COALESCE(NOT r.exempt AND r.pressure_rank > ${cap}, FALSE)` : sql`FALSE`;
-  const policy = pressureSql(d, c.asOf, context.pressure, context.name, spec, { previous: previous ?? sql`(${currentMembers(d, spec, context.relation(spec.customers), undefined)})`, sent: context.stateRelation(SHARED_TABLES.messages), relation: context.relation, columnsOf: context.columnsOf }, atOnce);
+  const policy = pressureSql(d, c.asOf, context.pressure, context.name, spec, { previous: previous ?? sql`(${currentMembers(d, spec, context.relation(spec.customers), undefined)})`, sent: context.stateRelation(SHARED_TABLES.messages), runs: context.stateRelation(SHARED_TABLES.runs), relation: context.relation, columnsOf: context.columnsOf }, atOnce);
   const status = sql`CASE WHEN r.suppressed THEN ${d.literal(STATUS.suppressed)} WHEN NOT r.consented THEN ${d.literal(STATUS.noConsent)}${cap ? sql` WHEN ${atOnce} THEN ${d.literal(STATUS.capped)}` : sql``}${policy ? sql` WHEN ${policy.capped} THEN ${d.literal(STATUS.capped)}` : sql``} ELSE ${d.literal(STATUS.member)} END`;
   const atOnceLabel = sql`CASE r.channel${joinSql(
     caps.map(([channel, p]) => sql` WHEN ${d.literal(channel)} THEN ${d.string(`${channel} ≤ ${p!.max} audience${p!.max === 1 ? '' : 's'} at once`)}`),

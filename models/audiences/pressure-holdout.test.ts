@@ -7,6 +7,7 @@ import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
+import { SyncEngine } from '../../src/sync/engine.js';
 
 /**
  * A holdout entry under marketing pressure: decided like any other entry (held-out and treated customers stay alike),
@@ -82,6 +83,82 @@ syncs:
       }
       const second = await build();
       expect(second).toEqual(first);
+    });
+  });
+}
+
+/**
+ * An entry built but never sent must not wait, and fill a cap, for good. `offer` (priority 2) is synced only for
+ * customers c10 and up (the sync's `where:`); c00–c09 stay members nobody messages. On a cap of one e-mail a week
+ * everybody's `reminder` is capped at first (the built offer entries count as about to be sent). Once a run of the
+ * offer's sync has dealt with them — sending c10 and up, leaving c00–c09 out — only what it recorded counts: c00–c09
+ * get the reminder, the others stay capped.
+ */
+for (const engine of engines()) {
+  describe(`a built entry no sync sends stops counting once a sync run has dealt with it, on ${engine.name}`, () => {
+    let connection: Connection;
+    const raw = uniqueSchema('prp_raw');
+    const models = uniqueSchema('prp');
+    const state = uniqueSchema('prp_state');
+    let root: string;
+
+    const build = async (): Promise<Map<string, string>> => {
+      const project = await loadProject({ projectDir: root });
+      const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger: createLogger({ level: 'silent' }) });
+      expect(results.map((r) => [r.model, r.status, r.error])).toEqual([['segments', 'success', null]]);
+      const rows = await connection.query(sql`SELECT audience, customer_id, audience_status FROM ${connection.dialect.table({ schema: models, name: 'segments' })}`);
+      return new Map(rows.map((r) => [`${r['audience']}/${r['customer_id']}`, String(r['audience_status'])]));
+    };
+
+    beforeAll(async () => {
+      connection = await engine.open();
+      const d = connection.dialect;
+      await connection.execute(d.createSchema(raw));
+      const columns = [
+        { name: 'customer_id', type: 'string' as const },
+        { name: 'consent_email', type: 'boolean' as const },
+      ];
+      await connection.execute(d.createTable({ schema: raw, name: 'customers' }, columns));
+      await connection.insertRows({ schema: raw, name: 'customers' }, columns, [CUSTOMERS.map((k) => [k, true])]);
+      root = tempProject({
+        'tideline.yml': `name: shop\nschema: ${models}\nstate_schema: ${state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps:\n    - { channels: [email], max: 1, per: 7 days }\n`,
+        'models/m.yml': `sources:
+  - { name: customers, table: ${raw}.customers }
+models:
+  - name: segments
+    kind: audiences
+    customers: customers
+    as_of: '2026-06-30'
+    audiences:
+      - { name: offer, channel: email, priority: 2, where: { field: customer_id, is_null: false } }
+      - { name: reminder, channel: email, priority: 1, where: { field: customer_id, is_null: false } }
+`,
+        'syncs/s.yml': `destinations:
+  - { name: out, type: file, path: out, format: csv }
+syncs:
+  - { name: offer_out, model: segments, audience: offer, where: [{ column: customer_id, gte: c10 }], destination: out, object: offer, mode: audience, key: customer_id }
+  - { name: reminder_out, model: segments, audience: reminder, destination: out, object: reminder, mode: audience, key: customer_id }
+`,
+      });
+    });
+    afterAll(async () => {
+      for (const schema of [raw, models, `${models}__tl_work`, state]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(schema)} CASCADE`);
+      await connection.close();
+    });
+
+    it('the members the sync left out get the reminder; those it sent stay capped', async () => {
+      const first = await build();
+      for (const k of CUSTOMERS) expect([k, first.get(`offer/${k}`), first.get(`reminder/${k}`)]).toEqual([k, 'member', 'capped']);
+      // Before any sync, a rebuild changes nobody.
+      expect(await build()).toEqual(first);
+
+      const project = await loadProject({ projectDir: root });
+      const result = await new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) }).run(project.syncs.get('offer_out')!);
+      expect([result.status, result.accepted]).toEqual(['success', 50]);
+
+      const after = await build();
+      const unsent = (k: string) => k < 'c10';
+      for (const k of CUSTOMERS) expect([k, after.get(`offer/${k}`), after.get(`reminder/${k}`)]).toEqual([k, 'member', unsent(k) ? 'member' : 'capped']);
     });
   });
 }

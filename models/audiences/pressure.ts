@@ -63,6 +63,8 @@ export interface PressureRelations {
   readonly previous: Sql;
   /** `sync_messages` of the state schema (empty before the first sync recorded one). */
   readonly sent: Sql;
+  /** `sync_runs` of the state schema: a run of an audience's syncs that started after an entry has dealt with it. */
+  readonly runs: Sql;
   /** The relation of a delivered-events source, and its columns' types when known. */
   relation(name: string): Sql;
   columnsOf(relation: string): readonly OutputColumn[] | undefined;
@@ -124,7 +126,7 @@ export function messagesSelect(
   d: Dialect,
   asOf: Sql,
   policy: PressurePolicy,
-  relations: Pick<PressureRelations, 'sent' | 'relation' | 'columnsOf'>,
+  relations: Pick<PressureRelations, 'sent' | 'runs' | 'relation' | 'columnsOf'>,
   pending: Pending | undefined,
   customer?: Sql,
 ): Sql {
@@ -160,10 +162,20 @@ export function messagesSelect(
       const byAudience = (value: (a: AudienceSpec) => string) => sql`CASE p.audience${joinSql(audiences.map((a) => sql` WHEN ${d.string(a.name)} THEN ${d.string(value(a))}`), sql``)} END`;
       const k = d.cast(sql`p.${d.id(pending.spec.key)}`, 'string');
       const recorded = sql`EXISTS (SELECT 1 FROM ${relations.sent} AS s WHERE ${s('model')} = ${d.string(pending.model)} AND ${s('audience')} = p.audience AND ${s('contact_key')} = ${k} AND ${s('sent_at')} >= p.entered_at)`;
+      // A finished run of the audience's syncs that started after the entry has dealt with it, whether it sent it or
+      // not (the destination already held the customer after a --full-refresh, the sync's `where:` or a refusal left
+      // it out): from then on only what was recorded counts, so an entry never waits, and fills a cap, for good.
+      const lastRun = (a: AudienceSpec) => {
+        const syncs = pending.senders[a.name] ?? [];
+        return syncs.length
+          ? sql`(SELECT MAX(r.${d.id('started_at')}) FROM ${relations.runs} AS r WHERE r.${d.id('sync_name')} IN (${joinSql(syncs.map((n) => d.string(n)))}) AND r.${d.id('finished_at')} IS NOT NULL)`
+          : sql`CAST(NULL AS ${d.type('timestamp')})`;
+      };
+      const dealtWith = sql`COALESCE(p.entered_at <= CASE p.audience${joinSql(audiences.map((a) => sql` WHEN ${d.string(a.name)} THEN ${lastRun(a)}`), sql``)} END, FALSE)`;
       branches.push(
         sql`SELECT ${k}, ${byAudience((a) => a.channel)}, ${byAudience(typeOfAudience)}, ${asOf}, p.audience, ${d.string(pending.model)}, ${d.string('pending')}
   FROM ${pending.previous} AS p
-  WHERE p.audience IN (${joinSql(audiences.map((a) => d.string(a.name)))}) AND p.audience_group <> ${d.string(HOLDOUT)} AND NOT ${recorded}${forCustomer(k)}`,
+  WHERE p.audience IN (${joinSql(audiences.map((a) => d.string(a.name)))}) AND p.audience_group <> ${d.string(HOLDOUT)} AND NOT ${recorded} AND NOT ${dealtWith}${forCustomer(k)}`,
       );
     }
   }
@@ -179,6 +191,8 @@ export interface Pending {
   readonly spec: AudiencesSpec;
   /** Audiences of the model that syncs send as messages (PressurePolicy.synced). */
   readonly synced: readonly string[];
+  /** Per audience of `synced`, the syncs sending it (PressurePolicy.senders). */
+  readonly senders: Readonly<Record<string, readonly string[]>>;
   /** Current members, as `currentMembers` reads them. */
   readonly previous: Sql;
 }
@@ -253,7 +267,7 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
 
   const ctes = [
     sql`${d.id('pressure_previous')} AS (\n  SELECT DISTINCT p.audience, p.${key} AS k FROM ${relations.previous} AS p\n)`,
-    sql`${d.id('pressure_messages')} AS (\n${messagesSelect(d, asOf, policy, relations, { model, spec, synced: policy.synced[model] ?? [], previous: relations.previous })}\n)`,
+    sql`${d.id('pressure_messages')} AS (\n${messagesSelect(d, asOf, policy, relations, { model, spec, synced: policy.synced[model] ?? [], senders: policy.senders[model] ?? {}, previous: relations.previous })}\n)`,
     sql`${d.id('pressure_used')} AS (\n  ${used}\n)`,
     sql`${d.id('pressure_candidates')} AS (\n  ${candidates}\n)`,
     ...steps,

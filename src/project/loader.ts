@@ -12,6 +12,7 @@ import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.j
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
+import { isMessageChannel } from './channels.js';
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
 import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
@@ -119,15 +120,17 @@ function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, loaded: Loa
     const known = [...loaded.sources.keys(), ...loaded.models.keys()];
     problems.error('unknown-reference', `unknown source or model "${delivered.from}"${didYouMean(delivered.from, known)}`, file.locate(path), path);
   });
-  // Audiences whose entries syncs send as messages (src/sync/messages.ts: audience syncs with a channel; their contact
-  // is the audiences model's key).
+  // Audiences whose entries syncs send as messages (src/sync/messages.ts: audience syncs on a message channel, not of
+  // an exclusion audience; their contact is the audiences model's key), and the syncs sending each.
   const synced: Record<string, string[]> = {};
+  const senders: Record<string, Record<string, string[]>> = {};
   for (const sync of syncs?.values() ?? []) {
-    if (sync.mode !== 'audience' || !sync.audience || sync.channel === undefined || !sync.enabled) continue;
+    if (sync.mode !== 'audience' || !sync.audience || !isMessageChannel(sync.channel) || !sync.messages || !sync.enabled) continue;
     const audiences = (synced[sync.model] ??= []);
     if (!audiences.includes(sync.audience.name)) audiences.push(sync.audience.name);
+    ((senders[sync.model] ??= {})[sync.audience.name] ??= []).push(sync.name);
   }
-  return { ...pressurePolicy(entry, synced), origin: { file, path: ['pressure'] } };
+  return { ...pressurePolicy(entry, synced, senders), origin: { file, path: ['pressure'] } };
 }
 
 /**

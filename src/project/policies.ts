@@ -35,7 +35,9 @@ export const suppressionSchema = z.strictObject({
     .array(z.enum(CHANNELS))
     .min(1)
     .optional()
-    .describe('Channels the rule applies to; default every channel. A sync or audience on one of them leaves the contact out.'),
+    .describe(
+      'Channels the rule applies to; default every channel but `crm` (e-mail, SMS, phone, ads, push, mail): a complaint must not delete the contact from the CRM the service team works in. A sync or audience on one of them leaves the contact out.',
+    ),
 });
 export type Suppression = z.infer<typeof suppressionSchema>;
 
@@ -73,7 +75,7 @@ export function policyRelations(policies: Policies): { relation: string; at: Fie
 
 /** Suppression rules applying to a channel. */
 export function suppressionsOn(policies: Policies, channel: Channel): Suppression[] {
-  return policies.suppressions.filter((s) => s.channels === undefined || s.channels.includes(channel));
+  return policies.suppressions.filter((s) => (s.channels === undefined ? channel !== 'crm' : s.channels.includes(channel)));
 }
 
 /** Reports names given twice and relations that exist nowhere; `known` holds every source, model and companion name. */

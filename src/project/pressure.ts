@@ -87,9 +87,15 @@ export interface PressurePolicy {
    * one of them is a message about to be sent, counted until `sync_messages` records it (see pressure.ts).
    */
   readonly synced: Readonly<Record<string, readonly string[]>>;
+  /** Per audiences model and audience of `synced`, the syncs sending it: their runs end a built entry's wait. */
+  readonly senders: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
-export function pressurePolicy(entry: PressurePolicyEntry, synced: Readonly<Record<string, readonly string[]>> = {}): PressurePolicy {
+export function pressurePolicy(
+  entry: PressurePolicyEntry,
+  synced: Readonly<Record<string, readonly string[]>> = {},
+  senders: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {},
+): PressurePolicy {
   return {
     caps: entry.caps.map((c, index) => {
       const all = c.channels === 'all';
@@ -99,6 +105,7 @@ export function pressurePolicy(entry: PressurePolicyEntry, synced: Readonly<Reco
     weights: entry.weights,
     delivered: entry.delivered.map((d) => ({ from: d.from, customer: d.customer, time: d.time, channel: d.channel, type: d.type ?? DEFAULT_MESSAGE_TYPE, where: d.where ?? [] })),
     synced,
+    senders,
   };
 }
 

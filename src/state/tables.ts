@@ -137,7 +137,7 @@ export const SHARED_TABLES = {
 } as const;
 
 /** Columns of the shared state tables models may read (PlanContext.stateRelation), by table name. */
-export const READABLE_STATE_TABLES: Readonly<Record<string, readonly ColumnDef[]>> = { [SHARED_TABLES.messages]: MESSAGES_COLUMNS };
+export const READABLE_STATE_TABLES: Readonly<Record<string, readonly ColumnDef[]>> = { [SHARED_TABLES.messages]: MESSAGES_COLUMNS, [SHARED_TABLES.runs]: RUNS_COLUMNS };
 
 export function snapshotTable(schema: string, sync: string): TableRef {
   return { schema, name: `snapshot__${sync}` };

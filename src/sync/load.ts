@@ -77,6 +77,8 @@ export interface SyncDef {
    */
   readonly suppress: boolean;
   readonly preferences: boolean;
+  /** Whether its entries or inserts may be messages (false for an exclusion audience's sync); see src/sync/messages.ts. */
+  readonly messages: boolean;
   /** The communication type of its messages (`message_type`, else its audience's `type`), for marketing pressure. */
   readonly messageType: string | undefined;
   /** For an audiences model: the audience sent, and the SQL condition selecting its sendable members. */
@@ -355,6 +357,7 @@ function makeSync(
     topic: parsed.topic ?? partPolicy?.topic,
     suppress: parsed.suppress && (partPolicy?.suppressions ?? true),
     preferences: parsed.suppress && (partPolicy?.preferences ?? true),
+    messages: partPolicy?.messages ?? true,
     messageType: parsed.message_type ?? (audience ? parts?.typeOf(audience.name) : undefined),
     audience,
     where: parsed.where ?? [],
