@@ -164,10 +164,20 @@ export class InputChecks {
     return errors;
   }
 
-  /** Why the inputs of `model` (upstream sources' freshness, its own and upstream models' bounds) stop its use, or undefined. */
-  async blocking(model: string): Promise<string | undefined> {
-    const { sources, models } = upstreamOf(this.project, model);
-    const errors = [...(await this.staleSources(sources)), ...(await this.outOfBounds(models))];
+  /**
+   * Why the inputs of `model` (upstream sources' freshness, its own and upstream models' bounds) stop its use, or
+   * undefined. `also`: more relations it depends on, sources or models (a sync's suppressions and preferences).
+   */
+  async blocking(model: string, also: readonly string[] = []): Promise<string | undefined> {
+    const sources = new Set<string>();
+    const models = new Set<string>();
+    for (const name of [model, ...also]) {
+      if (this.project.sources.has(name)) sources.add(name);
+      const upstream = upstreamOf(this.project, name);
+      upstream.sources.forEach((x) => sources.add(x));
+      upstream.models.forEach((x) => models.add(x));
+    }
+    const errors = [...(await this.staleSources([...sources])), ...(await this.outOfBounds([...models]))];
     return errors.length ? errors.join('; ') : undefined;
   }
 }

@@ -4,6 +4,7 @@ import type { FieldValue } from '../../destinations/destination.js';
 import type { Logger } from '../log/logger.js';
 import { InputChecks } from '../pipeline/checks.js';
 import type { Project } from '../project/loader.js';
+import { policyRelations } from '../project/policies.js';
 import { acquireLocks, type LockSet } from '../state/lock.js';
 import { StateStore } from '../state/store.js';
 import { describeFailure, type Connection, type Value } from '../warehouses/connection.js';
@@ -18,6 +19,7 @@ import { executeRun } from './run/run.js';
 import { RateGates } from './run/send.js';
 import type { Threshold } from './schema.js';
 import { serialConnection } from './serial.js';
+import { policiesReach } from './suppressions.js';
 
 export type { LockWaitOptions } from './run/lock.js';
 
@@ -158,7 +160,10 @@ export class SyncEngine {
     if (!sync.enabled) return { ...base, ...empty, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error: 'disabled (enabled: false)' };
     // Before anything is planned: a stale source upstream, or a model out of its bounds, stops this sync (a dry run
     // too, which is meant to show what would go wrong). `--force` does not pass these: it answers for removals only.
-    const blocked = await this.#inputs.blocking(sync.model);
+    // The suppressions and preferences reaching the sync are inputs too: a stale complaints table must not let a
+    // complainer through.
+    const policyInputs = policiesReach(this.options.project.policies, sync) ? policyRelations(this.options.project.policies).map((r) => r.relation) : [];
+    const blocked = await this.#inputs.blocking(sync.model, policyInputs);
     if (blocked) return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: `${blocked}; nothing was sent` };
     if (runOptions.dryRun) {
       try {
