@@ -110,7 +110,7 @@ SELECT CAST(e.`customer_id` AS STRING), 'email', 'promotional', CAST(e.`occurred
 UNION ALL
 SELECT CAST(p.`customer_id` AS STRING), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
   FROM `analytics__tl_work`.`campaigns__tl_current` AS p
-  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`sync_messages` AS s WHERE s.`model` = 'campaigns' AND s.`audience` = p.audience AND s.`contact_key` = CAST(p.`customer_id` AS STRING) AND s.`sent_at` >= p.entered_at)
+  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`sync_messages` AS s WHERE s.`model` = 'campaigns' AND s.`audience` = p.audience AND s.`contact_key` = CAST(p.`customer_id` AS STRING) AND s.`sent_at` >= p.entered_at) AND NOT COALESCE(p.entered_at <= CASE p.audience WHEN 'flash_sale' THEN (SELECT MAX(r.`started_at`) FROM `tideline_state`.`sync_runs` AS r WHERE r.`sync_name` IN ('flash_list') AND r.`finished_at` IS NOT NULL) END, FALSE)
 ),
 `pressure_used` AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATE_ADD(DATE '2026-06-30', INTERVAL -7 DAY) THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS `u_0`, SUM(CASE WHEN TRUE AND m.day > DATE_ADD(DATE '2026-06-30', INTERVAL -30 DAY) THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS `u_1`

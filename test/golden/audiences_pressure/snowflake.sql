@@ -110,7 +110,7 @@ SELECT CAST(e."CUSTOMER_ID" AS VARCHAR), 'email', 'promotional', CAST(e."OCCURRE
 UNION ALL
 SELECT CAST(p."CUSTOMER_ID" AS VARCHAR), CASE p.audience WHEN 'flash_sale' THEN 'email' END, CASE p.audience WHEN 'flash_sale' THEN 'promotional' END, DATE '2026-06-30', p.audience, 'campaigns', 'pending'
   FROM "ANALYTICS__TL_WORK"."CAMPAIGNS__TL_CURRENT" AS p
-  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM "TIDELINE_STATE"."SYNC_MESSAGES" AS s WHERE s."MODEL" = 'campaigns' AND s."AUDIENCE" = p.audience AND s."CONTACT_KEY" = CAST(p."CUSTOMER_ID" AS VARCHAR) AND s."SENT_AT" >= p.entered_at)
+  WHERE p.audience IN ('flash_sale') AND p.audience_group <> 'holdout' AND NOT EXISTS (SELECT 1 FROM "TIDELINE_STATE"."SYNC_MESSAGES" AS s WHERE s."MODEL" = 'campaigns' AND s."AUDIENCE" = p.audience AND s."CONTACT_KEY" = CAST(p."CUSTOMER_ID" AS VARCHAR) AND s."SENT_AT" >= p.entered_at) AND NOT COALESCE(p.entered_at <= CASE p.audience WHEN 'flash_sale' THEN (SELECT MAX(r."STARTED_AT") FROM "TIDELINE_STATE"."SYNC_RUNS" AS r WHERE r."SYNC_NAME" IN ('flash_list') AND r."FINISHED_AT" IS NOT NULL) END, FALSE)
 ),
 "PRESSURE_USED" AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATEADD(DAY, -7, DATE '2026-06-30') THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS "U_0", SUM(CASE WHEN TRUE AND m.day > DATEADD(DAY, -30, DATE '2026-06-30') THEN CASE m.message_type WHEN 'newsletter' THEN 500 WHEN 'transactional' THEN 0 ELSE 1000 END ELSE 0 END) AS "U_1"
