@@ -18,6 +18,34 @@ import { SyncEngine } from '../../src/sync/engine.js';
  */
 const CUSTOMERS = Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2, '0')}`);
 
+/** A project of 60 consenting customers on `engine`, capped at one e-mail a week, with these audiences and syncs. */
+async function weeklyCapShop(connection: Connection, engine: { target: unknown }, schemas: { raw: string; models: string; state: string }, audiences: string, syncs: string): Promise<string> {
+  const d = connection.dialect;
+  await connection.execute(d.createSchema(schemas.raw));
+  const columns = [
+    { name: 'customer_id', type: 'string' as const },
+    { name: 'consent_email', type: 'boolean' as const },
+  ];
+  await connection.execute(d.createTable({ schema: schemas.raw, name: 'customers' }, columns));
+  await connection.insertRows({ schema: schemas.raw, name: 'customers' }, columns, [CUSTOMERS.map((k) => [k, true])]);
+  return tempProject({
+    'tideline.yml': `name: shop\nschema: ${schemas.models}\nstate_schema: ${schemas.state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps:\n    - { channels: [email], max: 1, per: 7 days }\n`,
+    'models/m.yml': `sources:
+  - { name: customers, table: ${schemas.raw}.customers }
+models:
+  - name: segments
+    kind: audiences
+    customers: customers
+    as_of: '2026-06-30'
+    audiences:
+${audiences}`,
+    'syncs/s.yml': `destinations:
+  - { name: out, type: file, path: out, format: csv }
+syncs:
+${syncs}`,
+  });
+}
+
 for (const engine of engines()) {
   describe(`a holdout entry takes no room under marketing pressure, on ${engine.name}`, () => {
     let connection: Connection;
@@ -36,35 +64,18 @@ for (const engine of engines()) {
 
     beforeAll(async () => {
       connection = await engine.open();
-      const d = connection.dialect;
-      await connection.execute(d.createSchema(raw));
-      const columns = [
-        { name: 'customer_id', type: 'string' as const },
-        { name: 'consent_email', type: 'boolean' as const },
-      ];
-      await connection.execute(d.createTable({ schema: raw, name: 'customers' }, columns));
-      await connection.insertRows({ schema: raw, name: 'customers' }, columns, [CUSTOMERS.map((k) => [k, true])]);
-      root = tempProject({
-        'tideline.yml': `name: shop\nschema: ${models}\nstate_schema: ${state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps:\n    - { channels: [email], max: 1, per: 7 days }\n`,
-        'models/m.yml': `sources:
-  - { name: customers, table: ${raw}.customers }
-models:
-  - name: segments
-    kind: audiences
-    customers: customers
-    as_of: '2026-06-30'
-    audiences:
-      - { name: offer, channel: email, priority: 2, holdout: 50%, where: { field: customer_id, is_null: false } }
+      root = await weeklyCapShop(
+        connection,
+        engine,
+        { raw, models, state },
+        `      - { name: offer, channel: email, priority: 2, holdout: 50%, where: { field: customer_id, is_null: false } }
       - { name: reminder, channel: email, priority: 1, where: { field: customer_id, is_null: false } }
 `,
         // Both audiences are sent, so their members built but not yet sent count as messages on a rebuild.
-        'syncs/s.yml': `destinations:
-  - { name: out, type: file, path: out, format: csv }
-syncs:
-  - { name: offer_out, model: segments, audience: offer, destination: out, object: offer, mode: audience, key: customer_id }
+        `  - { name: offer_out, model: segments, audience: offer, destination: out, object: offer, mode: audience, key: customer_id }
   - { name: reminder_out, model: segments, audience: reminder, destination: out, object: reminder, mode: audience, key: customer_id }
 `,
-      });
+      );
     });
     afterAll(async () => {
       for (const schema of [raw, models, `${models}__tl_work`]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(schema)} CASCADE`);
@@ -112,34 +123,17 @@ for (const engine of engines()) {
 
     beforeAll(async () => {
       connection = await engine.open();
-      const d = connection.dialect;
-      await connection.execute(d.createSchema(raw));
-      const columns = [
-        { name: 'customer_id', type: 'string' as const },
-        { name: 'consent_email', type: 'boolean' as const },
-      ];
-      await connection.execute(d.createTable({ schema: raw, name: 'customers' }, columns));
-      await connection.insertRows({ schema: raw, name: 'customers' }, columns, [CUSTOMERS.map((k) => [k, true])]);
-      root = tempProject({
-        'tideline.yml': `name: shop\nschema: ${models}\nstate_schema: ${state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps:\n    - { channels: [email], max: 1, per: 7 days }\n`,
-        'models/m.yml': `sources:
-  - { name: customers, table: ${raw}.customers }
-models:
-  - name: segments
-    kind: audiences
-    customers: customers
-    as_of: '2026-06-30'
-    audiences:
-      - { name: offer, channel: email, priority: 2, where: { field: customer_id, is_null: false } }
+      root = await weeklyCapShop(
+        connection,
+        engine,
+        { raw, models, state },
+        `      - { name: offer, channel: email, priority: 2, where: { field: customer_id, is_null: false } }
       - { name: reminder, channel: email, priority: 1, where: { field: customer_id, is_null: false } }
 `,
-        'syncs/s.yml': `destinations:
-  - { name: out, type: file, path: out, format: csv }
-syncs:
-  - { name: offer_out, model: segments, audience: offer, where: [{ column: customer_id, gte: c10 }], destination: out, object: offer, mode: audience, key: customer_id }
+        `  - { name: offer_out, model: segments, audience: offer, where: [{ column: customer_id, gte: c10 }], destination: out, object: offer, mode: audience, key: customer_id }
   - { name: reminder_out, model: segments, audience: reminder, destination: out, object: reminder, mode: audience, key: customer_id }
 `,
-      });
+      );
     });
     afterAll(async () => {
       for (const schema of [raw, models, `${models}__tl_work`, state]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(schema)} CASCADE`);
