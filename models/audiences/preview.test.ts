@@ -6,7 +6,7 @@ import { indentSql, type Sql } from '../../src/dialects/sql.js';
 import { analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import { tempProject } from '../../test/support/cli.js';
-import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
+import { expectGolden, GOLDEN_DIALECTS, GOLDEN_TARGETS } from '../../test/support/golden.js';
 import { membershipSelect } from './membership.js';
 import { readStanding } from './listing.js';
 import { previewAudience, type AudiencesQuery } from './preview.js';
@@ -18,14 +18,6 @@ import type { AudiencesSpec } from './schema.js';
  * test/audience-cli.test.ts.
  */
 
-const targets = `targets:
-  duckdb: { type: duckdb }
-  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
-  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
-  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
-target: duckdb
-schema: analytics
-`;
 const models = `sources:
   - { name: customers, table: raw.customers }
 models:
@@ -55,7 +47,7 @@ const columns = new Map([
 ]);
 
 describe('audience preview and list: the statements sent', () => {
-  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/all.yml': models });
+  const root = tempProject({ 'tideline.yml': `name: shop\n${GOLDEN_TARGETS}`, 'models/all.yml': models });
   for (const dialect of Object.keys(DIALECTS)) {
     it(dialect, async () => {
       const project = await loadProject({ projectDir: root, target: dialect });

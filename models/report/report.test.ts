@@ -12,7 +12,7 @@ import type { LogicalType } from '../../src/dialects/dialect.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
-import { expectGolden, GOLDEN_DIALECTS } from '../../test/support/golden.js';
+import { expectGolden, GOLDEN_DIALECTS, GOLDEN_TARGETS } from '../../test/support/golden.js';
 import { trackedMeasures } from './analyse.js';
 import { availableKpis, CHANNELS } from './kpis.js';
 import { describeScorecard, readReport, reportTables, type ReportData } from './read.js';
@@ -358,15 +358,7 @@ function reportSchemaMessages(): unknown {
 }
 
 describe('report: golden SQL', () => {
-  const targets = `targets:
-  duckdb: { type: duckdb }
-  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
-  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
-  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
-target: duckdb
-schema: analytics
-`;
-  const root = tempProject({ 'tideline.yml': `name: shop\n${targets}`, 'models/report.yml': reportYaml('raw') });
+  const root = tempProject({ 'tideline.yml': `name: shop\n${GOLDEN_TARGETS}`, 'models/report.yml': reportYaml('raw') });
   const columns = new Map(Object.entries(FIXTURE).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
   // The dialects no test executes; DuckDB and PostgreSQL build the same model above, against results worked out by hand.
   for (const dialect of GOLDEN_DIALECTS) {

@@ -40,6 +40,19 @@ export const GOLDEN_DIALECTS: readonly DialectName[] = (Object.keys(DIALECTS) as
  * variant changes, as one unified-diff hunk, instead of a second full copy of the base script whose golden file
  * already pins the rest. A variant that changes nothing fails: it would check nothing.
  */
+/**
+ * The `targets:` of a golden project (its tideline.yml after `name:`): one per dialect, offline, so that `--target
+ * <dialect>` compiles the same model for each; DuckDB is the default.
+ */
+export const GOLDEN_TARGETS = `targets:
+  duckdb: { type: duckdb }
+  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
+  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
+  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
+target: duckdb
+schema: analytics
+`;
+
 export function expectGoldenVariant(path: string, base: string, variant: string): void {
   const hunk = changedLines(base, variant);
   expect(hunk, 'the variant compiles to the same script as its base').not.toBe('');

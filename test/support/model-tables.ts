@@ -7,7 +7,7 @@ import { analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import type { Connection, Value } from '../../src/warehouses/connection.js';
 import { tempProject } from './cli.js';
-import { expectGolden, GOLDEN_DIALECTS } from './golden.js';
+import { expectGolden, GOLDEN_DIALECTS, GOLDEN_TARGETS } from './golden.js';
 
 /** A table of a model test: typed columns and rows, worked out by hand. */
 export interface TestTable {
@@ -30,15 +30,7 @@ export async function createTables(connection: Connection, schema: string, table
  * in a schema `raw`) with `<goldenDir>/<dialect>.sql`. DuckDB and PostgreSQL build the same model for real elsewhere.
  */
 export function goldenScripts(input: { readonly files: Readonly<Record<string, string>>; readonly tables: Readonly<Record<string, TestTable>>; readonly model: string; readonly goldenDir: string }): void {
-  const targets = `targets:
-  duckdb: { type: duckdb }
-  postgres: { type: postgres, url: 'postgres://golden@127.0.0.1/golden' }
-  bigquery: { type: bigquery, project: acme-data, dataset: analytics }
-  snowflake: { type: snowflake, account: acme, user: TIDELINE, password: x, warehouse: W, database: ANALYTICS, schema: analytics }
-target: duckdb
-schema: analytics
-`;
-  const root = tempProject({ 'tideline.yml': `name: golden\n${targets}`, ...input.files });
+  const root = tempProject({ 'tideline.yml': `name: golden\n${GOLDEN_TARGETS}`, ...input.files });
   const columns = new Map(Object.entries(input.tables).map(([name, table]) => [name, table.columns.map(([c, type]) => ({ name: c, type }))]));
   for (const dialect of GOLDEN_DIALECTS) {
     it(dialect, async () => {
