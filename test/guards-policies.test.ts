@@ -9,6 +9,7 @@ import { loadProject } from '../src/project/loader.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { tempProject } from './support/cli.js';
+import { createTables } from './support/model-tables.js';
 import { engines, uniqueSchema } from './support/engines.js';
 
 /**
@@ -26,22 +27,12 @@ for (const engine of engines()) {
 
     beforeAll(async () => {
       connection = await engine.open();
-      const d = connection.dialect;
-      await connection.execute(d.createSchema(raw));
-      const customers = [
-        { name: 'customer_id', type: 'string' as const },
-        { name: 'email', type: 'string' as const },
-      ];
-      const tickets = [
-        { name: 'customer_id', type: 'string' as const },
-        { name: 'type', type: 'string' as const },
-        { name: 'loaded_at', type: 'timestamp' as const },
-      ];
-      await connection.execute(d.createTable({ schema: raw, name: 'customers' }, customers));
-      await connection.insertRows({ schema: raw, name: 'customers' }, customers, [[['c1', 'a@x.org'], ['c2', 'b@x.org']]]);
-      await connection.execute(d.createTable({ schema: raw, name: 'tickets' }, tickets));
-      // Loaded ten days ago: past the two days the source allows.
-      await connection.insertRows({ schema: raw, name: 'tickets' }, tickets, [[['c1', 'complaint', new Date(Date.now() - 10 * 86_400_000)]]]);
+      await connection.execute(connection.dialect.createSchema(raw));
+      await createTables(connection, raw, {
+        customers: { columns: [['customer_id', 'string'], ['email', 'string']], rows: [['c1', 'a@x.org'], ['c2', 'b@x.org']] },
+        // Loaded ten days ago: past the two days the source allows.
+        tickets: { columns: [['customer_id', 'string'], ['type', 'string'], ['loaded_at', 'timestamp']], rows: [['c1', 'complaint', new Date(Date.now() - 10 * 86_400_000)]] },
+      });
       root = tempProject({
         'tideline.yml': `name: shop\nschema: ${models}\nstate_schema: ${state}\ntargets:\n  test: ${JSON.stringify(engine.target)}
 suppressions:

@@ -6,6 +6,7 @@ import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
+import { createTables } from '../../test/support/model-tables.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
 import { SyncEngine } from '../../src/sync/engine.js';
 
@@ -20,14 +21,10 @@ const CUSTOMERS = Array.from({ length: 60 }, (_, i) => `c${String(i).padStart(2,
 
 /** A project of 60 consenting customers on `engine`, capped at one e-mail a week, with these audiences and syncs. */
 async function weeklyCapShop(connection: Connection, engine: { target: unknown }, schemas: { raw: string; models: string; state: string }, audiences: string, syncs: string): Promise<string> {
-  const d = connection.dialect;
-  await connection.execute(d.createSchema(schemas.raw));
-  const columns = [
-    { name: 'customer_id', type: 'string' as const },
-    { name: 'consent_email', type: 'boolean' as const },
-  ];
-  await connection.execute(d.createTable({ schema: schemas.raw, name: 'customers' }, columns));
-  await connection.insertRows({ schema: schemas.raw, name: 'customers' }, columns, [CUSTOMERS.map((k) => [k, true])]);
+  await connection.execute(connection.dialect.createSchema(schemas.raw));
+  await createTables(connection, schemas.raw, {
+    customers: { columns: [['customer_id', 'string'], ['consent_email', 'boolean']], rows: CUSTOMERS.map((k) => [k, true]) },
+  });
   return tempProject({
     'tideline.yml': `name: shop\nschema: ${schemas.models}\nstate_schema: ${schemas.state}\ntargets:\n  test: ${JSON.stringify(engine.target)}\npressure:\n  caps:\n    - { channels: [email], max: 1, per: 7 days }\n`,
     'models/m.yml': `sources:
