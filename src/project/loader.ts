@@ -9,10 +9,10 @@ import type { InputRef, RegisteredKind } from '../../models/model-kind.js';
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { redactor } from '../log/redact.js';
 import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.js';
+import { sendsMessages } from '../sync/messages.js';
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
-import { isMessageChannel } from './channels.js';
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
 import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
@@ -125,7 +125,7 @@ function checkedPressure(entry: PressurePolicyEntry, file: YamlFile, loaded: Loa
   const synced: Record<string, string[]> = {};
   const senders: Record<string, Record<string, string[]>> = {};
   for (const sync of syncs?.values() ?? []) {
-    if (sync.mode !== 'audience' || !sync.audience || !isMessageChannel(sync.channel) || !sync.messages || !sync.enabled) continue;
+    if (sync.mode !== 'audience' || !sync.audience || !sync.enabled || !sendsMessages(sync)) continue;
     const audiences = (synced[sync.model] ??= []);
     if (!audiences.includes(sync.audience.name)) audiences.push(sync.audience.name);
     ((senders[sync.model] ??= {})[sync.audience.name] ??= []).push(sync.name);

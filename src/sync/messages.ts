@@ -1,6 +1,6 @@
 import type { Dialect } from '../dialects/dialect.js';
 import { sql, type Sql } from '../dialects/sql.js';
-import { isMessageChannel } from '../project/channels.js';
+import { isMessageChannel, type Channel } from '../project/channels.js';
 import { DEFAULT_MESSAGE_TYPE } from '../project/pressure.js';
 import { CONTACT_KEY_COLUMN, type MessageSource } from '../state/messages.js';
 import { contactColumn } from './contact.js';
@@ -16,13 +16,19 @@ import type { ColumnTypes } from './mapping.js';
  * record's contact key, and the fold records its accepted entries in `sync_messages` (StateStore.applyJournal).
  */
 
+/**
+ * Whether the sync's accepted entries or inserts are messages, its contact column aside. Only a message channel's
+ * records message someone: an ads audience entry, a CRM insert or an exclusion list reaches nobody's inbox, and
+ * counting it would cap real messages (src/project/channels.ts).
+ */
+export function sendsMessages(sync: Pick<SyncDef, 'mode' | 'channel' | 'messages'>): sync is typeof sync & { readonly channel: Channel } {
+  return (sync.mode === 'audience' || sync.mode === 'insert') && isMessageChannel(sync.channel) && sync.messages;
+}
+
 /** The sync's records as messages (with the model column holding the contact key), or undefined when they are not. */
 export function messageSource(sync: SyncDef, types: ColumnTypes): (MessageSource & { readonly contact: string }) | undefined {
-  if (sync.mode !== 'audience' && sync.mode !== 'insert') return undefined;
-  // Only a message channel's records message someone: an ads audience entry, a CRM insert or an exclusion list
-  // reaches nobody's inbox, and counting it would cap real messages (src/project/channels.ts).
+  if (!sendsMessages(sync)) return undefined;
   const channel = sync.channel;
-  if (channel === undefined || !isMessageChannel(channel) || !sync.messages) return undefined;
   const contact = contactColumn(sync, types);
   if (contact === undefined) return undefined;
   return { model: sync.model, audience: sync.audience?.name, channel, type: sync.messageType ?? DEFAULT_MESSAGE_TYPE, contact };
