@@ -22,15 +22,16 @@ import type { Connection } from '../src/warehouses/connection.js';
  */
 
 /** How a sync keeps its destination in step with its model. */
-export const SYNC_MODES = ['upsert', 'update', 'insert', 'mirror', 'audience'] as const;
+export const SYNC_MODES = ['upsert', 'update', 'insert', 'mirror', 'audience', 'events'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
 /**
  * What the engine asks the destination to do with the records of one batch. Per mode:
  * upsert → `upsert`; update → `update` (never creates); insert → `insert` (new keys only); mirror → `upsert` and
- * `delete` for records that left the model; audience → `add` and `remove` of members.
+ * `delete` for records that left the model; audience → `add` and `remove` of members; events → `track`: each record
+ * is one event (`OutboundRecord.event`), sent once, its key the event's id.
  */
-export const OPERATIONS = ['upsert', 'update', 'insert', 'delete', 'add', 'remove'] as const;
+export const OPERATIONS = ['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** A mapped value as the destination receives it. Dates arrive as `YYYY-MM-DD`, timestamps as ISO-8601 UTC text. */
@@ -55,6 +56,26 @@ export interface OutboundRecord {
    * delivery is at-least-once, and exactly-once for such a receiver. Pass it to APIs that de-duplicate (an event id).
    */
   readonly idempotencyKey: string;
+  /**
+   * For a `track` record (events mode): the event's name (the sync's `event.name`, a constant or a model column)
+   * and when it happened (ISO-8601 UTC text with milliseconds, `2026-12-01T09:30:00.000Z`). The record's `key` is
+   * the event's id: pass it to the API's de-duplication key where it has one (Meta `event_id`, Klaviyo
+   * `unique_id`). Absent for the other operations.
+   */
+  readonly event?: OutboundEvent;
+}
+
+/** What makes a record an event: see OutboundRecord.event. */
+export interface OutboundEvent {
+  readonly name: string;
+  readonly time: string;
+}
+
+/** What a destination sees of an events sync to judge how old an event it accepts (DestinationType.events). */
+export interface EventSyncShape {
+  readonly object: string;
+  /** Fields the sync maps to a constant (`{ constant: physical_store }`), by destination field name. */
+  readonly constants: Readonly<Record<string, FieldValue>>;
 }
 
 export interface Batch {
@@ -250,6 +271,19 @@ export interface DestinationType<Config> {
    * destinations (files, webhooks, tables, multi-channel tools), whose syncs say it themselves.
    */
   readonly channel?: Channel;
+  /**
+   * For destination types whose modes include `events`: what the vendor accepts of an event's age and how it
+   * de-duplicates. Events older than `maxAgeDays` when the run plans are never sent: counted `too_old`.
+   */
+  readonly events?: {
+    /** The oldest event the API accepts, in days before now, for this sync (Meta: 7 for website events, 62 for physical_store); undefined: no limit. */
+    maxAgeDays(config: Config, sync: EventSyncShape): number | undefined;
+    /**
+     * How the vendor drops an event it receives twice, cited (`event_id` within 48 hours, Meta), or undefined when
+     * it keeps every copy: then a run that dies may leave duplicates (at most the records in flight, see the README).
+     */
+    readonly deduplication: string | undefined;
+  };
   /** Values of the config that must never be printed (tokens, secrets). */
   secrets(config: Config): string[];
   limits(config: Config): DestinationLimits;

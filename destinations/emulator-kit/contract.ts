@@ -11,7 +11,21 @@ import type { Exchange } from './server.js';
  * raw identifiers as a warehouse holds them), and what it should then hold for those contacts. The suite's cases
  * then run in that shape: writes in the shape's mode, to `object(shape.mode)`, compared with `shape.expected`.
  */
-export const CONTRACT_CASES = ['auth', 'batch-limits', 'rate-limit', 'partial-failure', 'idempotent-rerun', 'audience', 'mirror-delete', 'thousand-records'] as const;
+export const CONTRACT_CASES = [
+  'auth',
+  'batch-limits',
+  'rate-limit',
+  'partial-failure',
+  'idempotent-rerun',
+  'audience',
+  'mirror-delete',
+  'thousand-records',
+  'events-once',
+  'events-late',
+  'events-partial-failure',
+  'events-too-old',
+  'events-resend',
+] as const;
 export type ContractCase = (typeof CONTRACT_CASES)[number];
 
 export const CONTRACT_MAPPING = {
@@ -82,6 +96,91 @@ export interface ContractShape {
   change?(contact: Contact): Contact;
 }
 
+/**
+ * An event of the suite's events cases (destinations whose modes include `events`): a row of the source table of
+ * the events model, with raw identifiers as a warehouse holds them (see `contact`).
+ */
+export interface ContractEvent {
+  /** The event's id, unique: `ev-<n>`. */
+  readonly event_id: string;
+  /** The contact it belongs to (contact(customer_id) holds its identifiers). */
+  readonly customer_id: number;
+  readonly email: string | null;
+  readonly phone: string | null;
+  /** `Purchase` or `Cart abandoned` (alternating). */
+  readonly event_name: string;
+  /** When it happened: ISO-8601 UTC text with milliseconds. */
+  readonly event_time: string;
+  /** Its value in `currency` (two decimals). */
+  readonly value: number;
+  readonly currency: string;
+}
+
+/** Columns of an event, in the source table of the events cases' model. */
+export const EVENT_COLUMNS = [
+  { name: 'event_id', type: 'string' },
+  { name: 'customer_id', type: 'integer' },
+  { name: 'email', type: 'string' },
+  { name: 'phone', type: 'string' },
+  { name: 'event_name', type: 'string' },
+  { name: 'event_time', type: 'timestamp' },
+  { name: 'value', type: 'float' },
+  { name: 'currency', type: 'string' },
+] as const;
+
+/**
+ * `count` events numbered from `start`, of contacts 1…20 in turn, happening `minutesApart` minutes apart and ending
+ * `endMinutesAgo` minutes before `now` (the last event is the newest).
+ */
+export function contractEvents(count: number, options: { readonly start?: number; readonly now?: Date; readonly endMinutesAgo?: number; readonly minutesApart?: number } = {}): ContractEvent[] {
+  const start = options.start ?? 1;
+  const now = (options.now ?? new Date()).getTime();
+  const apart = (options.minutesApart ?? 5) * 60_000;
+  const end = now - (options.endMinutesAgo ?? 10) * 60_000;
+  return Array.from({ length: count }, (_, i) => {
+    const n = start + i;
+    const who = contact(((n - 1) % 20) + 1);
+    return {
+      event_id: `ev-${n}`,
+      customer_id: who.id,
+      email: who.email,
+      phone: who.phone,
+      event_name: n % 2 ? 'Purchase' : 'Cart abandoned',
+      event_time: new Date(end - (count - 1 - i) * apart).toISOString(),
+      value: Math.round(((n * 37) % 20_000) + 99) / 100,
+      currency: 'EUR',
+    };
+  });
+}
+
+/** A mapped field of an events sync: a column of EVENT_COLUMNS, with clean-ups, or a constant (as sync YAML writes it). */
+export type EventFieldSpec = string | { readonly from?: string; readonly constant?: string | number | boolean; readonly transform?: readonly string[] };
+
+/**
+ * How the events cases sync events to a destination (its modes include `events`): the sync's object, key field and
+ * fields, and what the destination should hold for the events sent. The event's name and time come from the
+ * columns `event_name` and `event_time`; its id (the sync key) from `event_id`.
+ */
+export interface EventShape {
+  /** The object of the events sync (`events`, `dataset:<id>`…). */
+  readonly object: string;
+  /** The destination field the event id fills (`event_id`, `unique_id`…). */
+  readonly keyField: string;
+  /** Destination field → column of EVENT_COLUMNS or constant. */
+  readonly fields: Readonly<Record<string, EventFieldSpec>>;
+  /**
+   * What the destination holds for one event, as `events()` reports it (the id aside): checked for every event the
+   * suite sent, so the adapter's mapping (name, time, value, hashed identifiers) is what the vendor received.
+   */
+  expected(event: ContractEvent): Record<string, unknown>;
+}
+
+/** An event as the destination holds it: every copy it kept, in arrival order (a destination that de-duplicates keeps one). */
+export interface HeldEvent {
+  readonly id: string;
+  readonly fields: Record<string, unknown>;
+}
+
 export interface ContractOptions {
   /** A folder for the environment's files. */
   readonly dir: string;
@@ -93,7 +192,7 @@ export interface ContractOptions {
    * the machine runs it.
    */
   readonly rateLimit?: { readonly requests: number; readonly perMs: number };
-  /** Keys (contact or person ids) the destination refuses one by one (a partial failure, in the API's own format). */
+  /** Keys (contact or person ids, event ids) the destination refuses one by one (a partial failure, in the API's own format). */
   readonly rejectKeys?: readonly string[];
 }
 
@@ -110,6 +209,8 @@ export interface ContractEnvironment {
   exchanges?(): readonly Exchange[];
   /** Rate-limit answers given so far, when the environment has a rate limit. */
   rateLimited?(): number;
+  /** Every event the destination holds in `object` (required when the kit has `events`). */
+  events?(object: string): Promise<readonly HeldEvent[]>;
   close(): Promise<void>;
 }
 
@@ -146,5 +247,7 @@ export interface ContractKit {
   readonly notApplicable: Partial<Record<ContractCase, string>>;
   /** The sync shape the cases use instead of the contract mapping, for a destination that cannot take it. */
   readonly shape?: ContractShape;
+  /** How the events cases sync events, for a destination whose modes include `events` (required then). */
+  readonly events?: EventShape;
   start(options: ContractOptions): Promise<ContractEnvironment>;
 }

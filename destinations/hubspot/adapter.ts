@@ -208,6 +208,8 @@ class HubSpotSession implements DestinationSession {
         return this.removeFromList(batch);
       case 'insert':
         throw stopSync('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
+      case 'track':
+        throw stopSync('HubSpot does not take events yet');
     }
   }
 

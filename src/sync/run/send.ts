@@ -259,6 +259,8 @@ export function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
       return (op) => (op === 'removed' ? 'delete' : 'upsert');
     case 'audience':
       return (op) => (op === 'removed' ? 'remove' : 'add');
+    case 'events':
+      return () => 'track';
   }
 }
 
