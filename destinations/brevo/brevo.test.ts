@@ -5,7 +5,7 @@ import { RateLimitedError, TransientError, type Batch, type DestinationContext }
 import { brevo } from './adapter.js';
 import { brevoSchema } from './contract.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
-import { sessionContext } from '../emulator-kit/session-context.js';
+import { sessionContext, trackBatch } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'first_name', type: 'string' }], logger });
@@ -285,16 +285,7 @@ describe('brevo events (mode events)', () => {
   afterEach(() => emulator.close());
   const eventContext = sessionContext({ object: 'events', mode: 'events', keyField: 'event_id', logger });
   const open = (config: Record<string, unknown> = {}) => brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, ...config }), eventContext);
-  function events(ids: string[], fields: (id: string) => Record<string, string | number | boolean | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, FIRSTNAME: 'Ann', gift: true })): Batch {
-    return {
-      object: 'events',
-      operation: 'track',
-      keyField: 'event_id',
-      records: ids.map((id, i) => ({ key: id, fields: fields(id), destinationId: null, idempotencyKey: `ik-${id}`, event: { name: 'Cart abandoned', time: `2026-12-0${1 + i}T09:30:00.000Z` } })),
-      signal: AbortSignal.timeout(5000),
-      idempotencyKey: 'k',
-    };
-  }
+  const events = (ids: string[], fields: (id: string) => Record<string, string | number | boolean | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, FIRSTNAME: 'Ann', gift: true })) => trackBatch('events', 'event_id', ids, fields);
 
   it('sends one POST /events/batch (identifiers, contact attributes in capitals, the event id among event_properties) conforming to the SDK types; repeats are kept', async () => {
     emulator = await startBrevoEmulator();

@@ -8,7 +8,7 @@ import type { Exchange } from '../emulator-kit/server.js';
 import { hubspot } from './adapter.js';
 import { hubspotSchema } from './contract.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from './emulator.js';
-import { sessionContext } from '../emulator-kit/session-context.js';
+import { sessionContext, trackBatch } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'firstname', type: 'string' }], logger });
@@ -318,16 +318,7 @@ describe('hubspot custom events (mode events)', () => {
   const eventContext = sessionContext({ object: 'events', mode: 'events', keyField: 'uuid', logger });
   const definitions = [{ fullyQualifiedName: 'pe77_cart_abandoned', properties: ['value', 'currency'] }];
   const open = (overrides: Record<string, unknown> = {}) => hubspot.open(hubspot.configSchema.parse({ base_url: emulator.endpoint, token: emulator.token, portal_id: 77, ...overrides }), eventContext);
-  function events(ids: string[], fields: (id: string) => Record<string, string | number | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, currency: 'EUR' })): Batch {
-    return {
-      object: 'events',
-      operation: 'track',
-      keyField: 'uuid',
-      records: ids.map((id, i) => ({ key: id, fields: fields(id), destinationId: null, idempotencyKey: `ik-${id}`, event: { name: 'Cart abandoned', time: `2026-12-0${1 + i}T09:30:00.000Z` } })),
-      signal: AbortSignal.timeout(5000),
-      idempotencyKey: 'k',
-    };
-  }
+  const events = (ids: string[], fields: (id: string) => Record<string, string | number | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, currency: 'EUR' })) => trackBatch('events', 'uuid', ids, fields);
 
   it('sends one batch of occurrences (qualified name, uuid, contact, time, string properties) that conforms to the SDK models', async () => {
     emulator = await startHubSpotEmulator({ eventDefinitions: definitions });
