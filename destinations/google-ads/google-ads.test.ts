@@ -18,6 +18,8 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const LIST = 'user_lists/100';
 /** The members Google should hold for these people: their normalised, hashed e-mails. */
 const hashedEmails = (rows: readonly Person[]) => rows.map((p) => sha(p.email!.trim().toLowerCase())).sort();
+/** A day `n` days ago (YYYY-MM-DD): conversions older than Google takes (90 days) are dropped, so tests use recent ones. */
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 describe('google_ads (Data Manager API) through the sync engine', () => {
   const open: { emulator?: GoogleAdsEmulator; harness?: SyncHarness; server?: Server }[] = [];
@@ -143,17 +145,19 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
       object: 'conversion_actions/777',
       mode: 'insert',
       key: { from: 'id', field: 'transaction_id' },
-      fields: { email: 'email', conversion_date_time: { constant: '2026-11-01T10:00:00.000Z' }, conversion_value: 'orders', currency_code: { constant: 'eur' }, ad_user_data: { constant: 'true' } },
+      fields: { email: 'email', conversion_date_time: { constant: `${daysAgo(30)}T10:00:00.000Z` }, conversion_value: 'orders', currency_code: { constant: 'eur' }, ad_user_data: { constant: 'true' } },
     });
     const result = await harness.sync('s');
     expect(result).toMatchObject({ status: 'success', accepted: 5, requests: 1, details: { statuses: { SUCCESS: 1 } } });
     expect(emulator.records('conversion_actions/777').get('3')).toEqual({
       transactionId: '3',
-      eventTimestamp: '2026-11-01T10:00:00Z',
+      eventTimestamp: `${daysAgo(30)}T10:00:00Z`,
       userData: { userIdentifiers: [{ emailAddress: sha('person3@example.com') }] },
       consent: { adUserData: 'CONSENT_GRANTED' },
       currency: 'EUR',
       conversionValue: 3,
+      // Google requires a source for offline conversions; a sync that maps none says OTHER.
+      eventSource: 'OTHER',
     });
     expect((await harness.sync('s')).requests).toBe(0);
 
@@ -162,10 +166,10 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
       object: 'conversion_actions/778',
       mode: 'insert',
       key: { from: 'id', field: 'transaction_id' },
-      fields: { gclid: { from: 'first_name', transform: ['hash'] }, conversion_date_time: { constant: '2026-11-02' }, conversion_value: 'orders', currency_code: { constant: 'EUR' } },
+      fields: { gclid: { from: 'first_name', transform: ['hash'] }, conversion_date_time: { constant: daysAgo(29) }, conversion_value: 'orders', currency_code: { constant: 'EUR' }, event_source: { constant: 'phone' } },
     });
     expect(await byClick.harness.sync('s')).toMatchObject({ status: 'success', accepted: 5 });
-    expect(byClick.emulator.records('conversion_actions/778').get('4')).toEqual({ transactionId: '4', eventTimestamp: '2026-11-02T00:00:00Z', adIdentifiers: { gclid: sha('Name 4') }, currency: 'EUR', conversionValue: 4 });
+    expect(byClick.emulator.records('conversion_actions/778').get('4')).toEqual({ transactionId: '4', eventTimestamp: `${daysAgo(29)}T00:00:00Z`, adIdentifiers: { gclid: sha('Name 4') }, currency: 'EUR', conversionValue: 4, eventSource: 'PHONE' });
   });
 
   // ---- credentials ----
@@ -394,10 +398,11 @@ describe('google_ads emulator: Google\'s contract', () => {
     expect(reason(await ingest([ok], { encoding: undefined }))).toBe('REQUIRED_FIELD_MISSING');
     expect(reason(await ingest([ok], { termsOfService: undefined }))).toBe('TERMS_AND_CONDITIONS_NOT_SIGNED');
     const events = (list: object[]) => call('/events:ingest', { destinations: [destination('55')], events: list, encoding: 'HEX' });
-    const event = { transactionId: 't1', eventTimestamp: '2026-11-01T00:00:00Z' };
-    expect(violations(await events([event, { ...event, transactionId: 't2', adIdentifiers: { gclid: 'Cj0' }, currency: 'euro' }]))).toEqual([
+    const event = { transactionId: 't1', eventTimestamp: `${daysAgo(3)}T00:00:00Z`, eventSource: 'IN_STORE' };
+    expect(violations(await events([event, { ...event, transactionId: 't2', adIdentifiers: { gclid: 'Cj0' }, currency: 'euro' }, { ...event, transactionId: 't3', adIdentifiers: { gclid: 'Cj0' }, eventSource: undefined }]))).toEqual([
       ['events[0]', 'NO_IDENTIFIERS_PROVIDED'],
       ['events[1].currency', 'INVALID_CURRENCY_CODE'],
+      ['events[2].eventSource', 'REQUIRED_FIELD_MISSING'],
     ]);
     expect(reason(await events(Array.from({ length: 2001 }, (_, i) => ({ ...event, transactionId: `t${i}`, adIdentifiers: { gclid: 'Cj0' } }))))).toBe('TOO_MANY_EVENTS');
     expect((await ingest([ok])).status).toBe(200);
