@@ -204,7 +204,7 @@ function checkSync(config: GoogleAdsConfig, sync: SyncShape): ConfigProblem[] {
       problems.push({ at: ['destination'], message: 'Google takes Customer Match members only once the account has accepted its Customer Match terms (https://support.google.com/adspolicy/answer/6299717): accept them in Google Ads, then set `customer_match_terms: accepted` on the destination' });
     }
   } else {
-    if (!events && !sync.fields.includes('conversion_date_time')) problems.push({ at: ['fields'], message: 'a conversion needs `conversion_date_time` (when it happened), or mode events, whose event time it is' });
+    if (sync.mode === 'insert' && !sync.fields.includes('conversion_date_time')) problems.push({ at: ['fields'], message: 'a conversion needs `conversion_date_time` (when it happened), or mode events, whose event time it is' });
     if (!sync.fields.includes('gclid') && !identifies) problems.push({ at: ['fields'], message: 'a conversion is matched by `gclid` and/or the user\'s identifiers (email, phone, or an address): map at least one' });
   }
   return problems;
