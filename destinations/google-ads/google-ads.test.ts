@@ -9,7 +9,9 @@ import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
 import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
 import type { ConfigError } from '../../src/project/problems.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, type Batch, type DestinationSession, type OutboundRecord } from '../destination.js';
+import { contractEvents } from '../emulator-kit/contract.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
+import { kit } from './contract.js';
 import { destinationType } from '../index.js';
 import { googleAds, googleError } from './adapter.js';
 import { startGoogleAdsEmulator, type GoogleAdsEmulator, type GoogleAdsEmulatorOptions } from './emulator.js';
@@ -624,5 +626,37 @@ describe('google_ads mode events: conversions from an event table, through a ses
     expect(check({ mode: 'insert', fields: ['email', 'conversion_date_time'] })).toEqual([]);
     expect(check({ mode: 'insert', fields: ['email'] })).toEqual([expect.stringMatching(/needs `conversion_date_time`.* or mode events/)]);
     expect(check({ mode: 'upsert' })).toEqual([expect.stringMatching(/conversions take mode events \(only the events after the last run/)]);
+  });
+});
+
+describe('google_ads contract kit: the events shape is what the emulator holds for the events the adapter sends', () => {
+  it('reports one copy per event id with the expected fields, and refuses the rejectKeys events in Google\'s fast-fail format', async () => {
+    const env = await kit.start({ dir: tmpdir(), rejectKeys: ['ev-4'] });
+    try {
+      const shape = kit.events!;
+      const { type: _type, requests_per_second: _rps, retries: _retries, ...entry } = env.destination();
+      const session = await googleAds.open(googleAds.configSchema.parse(entry), sessionContext({ object: shape.object, mode: 'events', keyField: shape.keyField }));
+      await session.check();
+      const sent = contractEvents(6);
+      // The shape's mapping, applied as the engine applies it: columns by name, constants as they are.
+      const record = (e: (typeof sent)[number]): OutboundRecord => ({
+        key: e.event_id,
+        fields: Object.fromEntries(Object.entries(shape.fields).map(([field, spec]) => [field, typeof spec === 'string' ? e[spec as keyof typeof e] : (spec.constant ?? null)])) as OutboundRecord['fields'],
+        destinationId: null,
+        idempotencyKey: `i-${e.event_id}`,
+        event: { name: e.event_name, time: e.event_time },
+      });
+      const batch = (events: typeof sent): Batch => ({ object: shape.object, operation: 'track', keyField: shape.keyField, records: events.map(record), signal: AbortSignal.timeout(30_000), idempotencyKey: 'b' });
+      const outcomes = await session.apply(batch(sent));
+      expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, false, true, true]);
+      // Sent again (a resend): Google keeps one copy per transaction id.
+      await session.apply(batch(sent.filter((e) => e.event_id !== 'ev-4')));
+      await session.close();
+      const held = await env.events!(shape.object);
+      expect(held.map((h) => h.id)).toEqual(['ev-1', 'ev-2', 'ev-3', 'ev-5', 'ev-6']);
+      for (const h of held) expect(h.fields, h.id).toEqual(shape.expected(sent.find((e) => e.event_id === h.id)!));
+    } finally {
+      await env.close();
+    }
   });
 });
