@@ -128,7 +128,7 @@ function versionOf(config: GoogleAdsConfig): ApiVersion {
  */
 export const googleAds = defineDestination<GoogleAdsConfig>({
   type: 'google_ads',
-  summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value',
+  summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value, from an event table (events) or rows (insert)',
   configSchema: googleAdsConfigSchema,
   modes: ['audience', 'insert', 'events'],
   channel: 'ads',
