@@ -1,6 +1,7 @@
 import { e164Phone as phone, refusedIdentifiers, sha256 as sha } from '../emulator-kit/ads-contract.js';
 import { heldCopy, SUITE_RETRIES, type Contact, type ContractEvent, type ContractKit, type ContractShape, type EventShape, type HeldEvent } from '../emulator-kit/contract.js';
 import { startGoogleAdsEmulator } from './emulator.js';
+import { googleAdsSchema } from './schema.js';
 
 /** Google's normalised e-mail of a contact (no whitespace, lower case), written out here rather than taken from the adapter; its phone: E.164 with its `+`. */
 const email = (c: Pick<Contact, 'email'>) => c.email!.replace(/\s+/g, '').toLowerCase();
@@ -41,6 +42,7 @@ export const events: EventShape = {
 const isContactKey = (key: string) => /^\d+$/.test(key);
 
 export const kit: ContractKit = {
+  schema: googleAdsSchema,
   shape,
   events,
   notApplicable: {
@@ -60,8 +62,10 @@ export const kit: ContractKit = {
         return record.userData?.userIdentifiers.some((i) => 'emailAddress' in i && members.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined;
       },
     });
+    const exchanges = emulator.server.recordExchanges();
     const { clientId, clientSecret, refreshToken, customerId } = emulator.oauth;
     return {
+      exchanges,
       destination: (o = {}) => ({
         type: 'google_ads',
         endpoint: emulator.endpoint,

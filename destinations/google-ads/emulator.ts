@@ -4,7 +4,7 @@ import type { ApiVersion } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RecordStore } from '../emulator-kit/server.js';
 import { BAD_REQUEST, CURRENCY_CODE, DATA_MANAGER_VERSIONS, DOMAIN, DUPLICATE_TRANSACTION_ID, ERROR_INFO, EVENT_TOO_OLD, GOOGLE_TOKEN_URL, HEX_SHA256, LIMITS, LOGIN_ACCOUNT_HEADER, MAX_CONVERSION_AGE_DAYS, PATHS, REGION_CODE, SCOPE, versionServed, type AudienceMember, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type UserIdentifier } from './protocol.js';
-import { MessageSchema, type SchemaViolation } from './schema.js';
+import { dataManagerSchema, METHODS, type SchemaViolation } from './schema.js';
 
 export interface GoogleAdsEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
@@ -116,7 +116,11 @@ const HTML_404 = (path: string) =>
  *  - Google's documented rules (protocol.ts): ≤ 10,000 members and ≤ 2,000 events per request, ≤ 10 identifiers per
  *    member or event, HEX encoding declared for user data, identifiers SHA-256 hex, region codes ISO alpha-2, the
  *    Customer Match terms accepted for member ingestion, currency ISO 4217, an event identified by a gclid or user
- *    data; fast-fail: one bad record refuses the whole request with BadRequest field violations locating it;
+ *    data and with its event source; fast-fail: one bad record refuses the whole request with BadRequest field
+ *    violations locating it;
+ *  - conversions Google accepts but drops while processing them: older than 90 days when received (EVENT_TOO_OLD),
+ *    or with a transaction id the conversion action already holds (DUPLICATE_TRANSACTION_ID: one copy is kept);
+ *    requestStatus:retrieve then answers PARTIAL_SUCCESS (FAILED when none was kept) with their counts by reason;
  *  - 300 requests a minute per project, answered 429 RESOURCE_EXHAUSTED beyond (token endpoint counted apart);
  *  - the account: requests for another operating account answer 403 PERMISSION_DENIED; `allowlisted: false` 403
  *    NOT_ALLOWLISTED; unknown lists and conversion actions INVALID_USER_LIST_ID / INVALID_CONVERSION_ACTION_ID;
@@ -124,7 +128,7 @@ const HTML_404 = (path: string) =>
  *    SUCCESS, and the change is applied when processed; `removeAll` removes members last added before `removeAsOfTime`.
  * Members live in the store as `user_lists/<id>` → member (its hashed e-mail, else phone, else address) →
  * `{emailAddress: [...], phoneNumber: [...], address: ['given|family|region|postal']}`; conversions as
- * `conversion_actions/<id>` → transaction id → the event as received.
+ * `conversion_actions/<id>` → transaction id → the event as received, in the order received.
  */
 export class GoogleAdsEmulator extends ServerEmulator {
   constructor(
@@ -201,14 +205,8 @@ export class GoogleAdsEmulator extends ServerEmulator {
 }
 
 export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions = {}): Promise<GoogleAdsEmulator> {
-  const schema = await MessageSchema.load();
+  const schema = await dataManagerSchema();
   if (!schema && options.requireSchema !== false) throw new Error('the Google Ads emulator needs @google-ads/datamanager and protobufjs (dev dependencies) to check requests against Google\'s schema');
-  schema?.compose('RemoveAllAudienceMembersRequest', [
-    { name: 'destinations', type: 'Destination', repeated: true, required: true },
-    { name: 'removeAsOfTime', type: 'google.protobuf.Timestamp' },
-    { name: 'validateOnly', type: 'bool' },
-  ]);
-  schema?.compose('RemoveAllAudienceMembersResponse', [{ name: 'requestId', type: 'string' }]);
 
   const credentials: Credentials = {
     clientId: `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`,
@@ -359,7 +357,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
       if (list) return userList(list[1]!, list[2]!, requestHeader(request, LOGIN_ACCOUNT_HEADER));
     }
     if (request.method === 'POST') {
-      const method = { [PATHS.ingestMembers]: 'IngestAudienceMembers', [PATHS.removeMembers]: 'RemoveAudienceMembers', [PATHS.removeAllMembers]: 'RemoveAllAudienceMembers', [PATHS.ingestEvents]: 'IngestEvents' }[path];
+      const method = METHODS[path];
       if (method) {
         let body: unknown;
         try {

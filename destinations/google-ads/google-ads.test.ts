@@ -655,6 +655,14 @@ describe('google_ads contract kit: the events shape is what the emulator holds f
       const held = await env.events!(shape.object);
       expect(held.map((h) => h.id)).toEqual(['ev-1', 'ev-2', 'ev-3', 'ev-5', 'ev-6']);
       for (const h of held) expect(h.fields, h.id).toEqual(shape.expected(sent.find((e) => e.event_id === h.id)!));
+      // Every exchange, the refused request included, is within Google's definitions.
+      const exchanges = env.exchanges!();
+      expect(exchanges.map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual(['POST /token 200', 'POST /v1/events:ingest 400', 'POST /v1/events:ingest 200', 'POST /v1/events:ingest 200']);
+      for (const exchange of exchanges) expect(await kit.schema!.check(exchange), exchange.path).toEqual([]);
+      expect(await kit.schema!.check({ ...exchanges[1]!, request: { events: [{ eventTimestamp: 'yesterday' }] } })).toEqual([
+        expect.stringMatching(/eventTimestamp: Invalid value/),
+        expect.stringMatching(/destinations: The required field destinations is missing/),
+      ]);
     } finally {
       await env.close();
     }
