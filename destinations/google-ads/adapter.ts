@@ -123,8 +123,9 @@ function versionOf(config: GoogleAdsConfig): ApiVersion {
  * Google Ads through the Data Manager API: Customer Match lists (`object: user_lists/<id>`, mode audience) — members
  * ingested and removed by their hashed identifiers — and offline conversions (`object: conversion_actions/<id>`)
  * with a value and currency, matched by gclid and/or hashed user data: mode events (each new event of the model
- * once, its id the transaction id, its time the conversion time) or mode insert (each row of the model once). Credentials renew through
- * google-auth-library. See destinations/README.md for the behaviour, protocol.ts for Google's facts.
+ * once, its id the transaction id, its time the conversion time) or mode insert (each row of the model once).
+ * Credentials renew through google-auth-library. See destinations/README.md for the behaviour, protocol.ts for
+ * Google's facts.
  */
 export const googleAds = defineDestination<GoogleAdsConfig>({
   type: 'google_ads',
