@@ -480,29 +480,25 @@ function readParams(request: EmulatorRequest): Params {
   return { all: paramsInQuery(request.method) ? query : { ...query, ...body }, body, ...(problem ? { problem } : {}) };
 }
 
-/** A parameter holding an object: as the object itself (a JSON body) or as its JSON text (query string, form). */
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  let v = value;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v) as unknown;
-    } catch {
-      return undefined;
-    }
+/** A parameter as a value: the value itself (a JSON body) or what its JSON text holds (query string, form). */
+function parameterValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
   }
+}
+
+/** A parameter holding an object, or undefined. */
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  const v = parameterValue(value);
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-/** A parameter holding an array: the array itself (a JSON body) or its JSON text (query string, form). */
+/** A parameter holding an array, or undefined. */
 function asArray(value: unknown): unknown[] | undefined {
-  let v = value;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
+  const v = parameterValue(value);
   return Array.isArray(v) ? v : undefined;
 }
 
