@@ -6,6 +6,7 @@ import {
   API_VERSION_PATTERN,
   DOCUMENTED_EVENT_KEYS,
   DOCUMENTED_EVENTS_PARAMS,
+  eventsVersionExpired,
   HASHED_USER_DATA_KEYS,
   MAX_EVENTS,
   maxEventAgeDays,
@@ -194,7 +195,9 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
         received.push({ method: request.method, path: request.path, query: Object.fromEntries(request.query), body: params.body, raw: `${request.query.toString()}\n${request.body.toString('utf8')}` });
       }
       const version = /^\/(v\d+\.\d+)\//.exec(request.path)?.[1];
-      if (version && API_VERSION_PATTERN.test(version) && versionExpired(version, (options.today ?? today)())) {
+      // The events edge follows the Graph API's longer schedule (protocol.ts, GRAPH_API_VERSIONS).
+      const expired = request.path.endsWith('/events') ? eventsVersionExpired : versionExpired;
+      if (version && API_VERSION_PATTERN.test(version) && expired(version, (options.today ?? today)())) {
         stats.expiredVersion++;
         return { status: 400, body: error(VERSION_EXPIRED_CODE, `(#${VERSION_EXPIRED_CODE}) You are calling a deprecated version of the Ads API. Please update to the latest version: ${LATEST_API_VERSION}.`, 'OAuthException') };
       }

@@ -47,10 +47,12 @@ export class MetaEvents implements DestinationSession {
     this.#dataset = id;
   }
 
-  /** Reads the dataset (`GET /{id}?fields=id`): the token, the version and the dataset are checked before any event is sent. */
-  async check(): Promise<void> {
-    await this.client.json('GET', `/${this.#dataset}`, { query: { fields: 'id', access_token: this.config.access_token }, signal: AbortSignal.timeout(30_000) });
-  }
+  /**
+   * Nothing to read first: reading the dataset node is a Marketing API call, refused once the version passes its
+   * Marketing API expiry, while the events edge is served on the Graph API's longer schedule (protocol.ts). The first
+   * request checks the token, the version and the dataset, and stops the sync on a refusal no retry can change.
+   */
+  async check(): Promise<void> {}
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     const outcomes = new Outcomes(batch, 'Meta');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchRejectedError, type Batch, type DestinationSession, type FieldValue, type OutboundRecord } from '../destination.js';
+import { BatchRejectedError, StopSyncError, type Batch, type DestinationSession, type FieldValue, type OutboundRecord } from '../destination.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
 import { meta, metaConfigSchema } from './adapter.js';
 import { startMetaEmulator, type MetaEmulator, type MetaEmulatorOptions } from './emulator.js';
@@ -161,6 +161,19 @@ describe('meta events (Conversions API)', () => {
     const { emulator, session } = await open({}, { test_event_code: 'TEST12345' });
     await session.apply(track([record('t1', { email: 'a@example.com' })]));
     expect(emulator.events(DATASET)[0]).toMatchObject({ event_id: 't1', test_event_code: 'TEST12345' });
+  });
+
+  it("follows the Graph API's version schedule for events: v24.0 still served in December 2026, v20.0 ended 2026-09-24", async () => {
+    const today = () => '2026-12-07';
+    const { emulator, session } = await open({ today }, { api_version: 'v24.0' });
+    expect(await session.apply(track([record('v24', { email: 'a@example.com' })]))).toEqual([{ ok: true }]);
+    expect(emulator.events(DATASET)).toHaveLength(1);
+    await emulator.close();
+    const old = await open({ today }, { api_version: 'v20.0' });
+    const failure = await old.session.apply(track([record('v20', { email: 'a@example.com' })])).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(StopSyncError);
+    expect(String(failure)).toContain('v20.0');
+    expect(old.emulator.events(DATASET)).toEqual([]);
   });
 
   it("checks an events sync's object, key and fields, each problem located", () => {

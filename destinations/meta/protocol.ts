@@ -64,12 +64,40 @@ function versionNumber(version: string): number | undefined {
  * no later than that one did; a version newer than the table has no announced expiry.
  */
 export function marketingApiVersion(version: string): ApiVersion {
-  const listed = MARKETING_API_VERSIONS.find((v) => v.version === version);
-  if (listed) return { version, sunset: listed.expires, source: VERSIONS_SOURCE };
-  const oldest = MARKETING_API_VERSIONS[MARKETING_API_VERSIONS.length - 1]!;
+  return listedVersion(MARKETING_API_VERSIONS, VERSIONS_SOURCE, version);
+}
+
+function listedVersion(table: readonly MarketingApiVersion[], source: string, version: string): ApiVersion {
+  const listed = table.find((v) => v.version === version);
+  if (listed) return { version, sunset: listed.expires, source };
+  const oldest = table[table.length - 1]!;
   const n = versionNumber(version);
-  if (n !== undefined && n < versionNumber(oldest.version)!) return { version, sunset: oldest.expires, source: `${VERSIONS_SOURCE}: older than ${oldest.version}, which expired on ${oldest.expires}` };
-  return { version, sunset: undefined, source: `${VERSIONS_SOURCE}: not listed there` };
+  if (n !== undefined && n < versionNumber(oldest.version)!) return { version, sunset: oldest.expires, source: `${source}: older than ${oldest.version}, which expired on ${oldest.expires}` };
+  return { version, sunset: undefined, source: `${source}: not listed there` };
+}
+
+export const GRAPH_VERSIONS_SOURCE = 'https://developers.facebook.com/docs/graph-api/changelog/versions (Graph API versions, "Available Until", read 2026-12-07)';
+
+/**
+ * The Graph API's versions, whose schedule the Conversions API follows ("every version is supported for at least two
+ * years. This exception is only valid for the Conversions API", Using the API): the events edge is served longer
+ * than the Marketing API's own edges. v27.0 is not yet in the Graph API table read; its Marketing API release is.
+ */
+export const GRAPH_API_VERSIONS: readonly MarketingApiVersion[] = [
+  { version: 'v27.0', released: '2026-11-04', expires: undefined },
+  { version: 'v26.0', released: '2026-07-29', expires: undefined },
+  { version: 'v25.0', released: '2026-02-18', expires: '2028-07-29' },
+  { version: 'v24.0', released: '2025-10-08', expires: '2028-02-18' },
+  { version: 'v23.0', released: '2025-05-29', expires: '2027-10-08' },
+  { version: 'v22.0', released: '2025-01-21', expires: '2027-05-20' },
+  { version: 'v21.0', released: '2024-10-02', expires: '2027-01-21' },
+  { version: 'v20.0', released: '2024-05-21', expires: '2026-09-24' },
+  { version: 'v19.0', released: '2024-01-23', expires: '2026-05-21' },
+];
+
+/** True when Meta no longer serves the Conversions API's events edge in `version` on `day` (Graph API schedule). */
+export function eventsVersionExpired(version: string, day: string): boolean {
+  return sunsetPassed(listedVersion(GRAPH_API_VERSIONS, GRAPH_VERSIONS_SOURCE, version), day);
 }
 
 /** True when Meta no longer serves `version` on `day` (`YYYY-MM-DD`, UTC). */
@@ -285,8 +313,7 @@ export function regainAccessMs(header: string | null): number | undefined {
  *  - The official Node SDK (facebook-nodejs-business-sdk 24.0.1): the keys its ServerEvent, UserData, CustomData and
  *    EventRequest send (tests read them from the SDK, sdk-definitions.ts) and its EventResponse
  *    (`events_received`, `messages`, `fbtrace_id`).
- * Versions: the emulator refuses a version past its Marketing API expiry (MARKETING_API_VERSIONS), which comes before
- * the Graph API's; Meta may still serve an older version for events — never the other way round.
+ * Versions: the events edge follows the Graph API's schedule (GRAPH_API_VERSIONS), longer than the Marketing API's.
  */
 export const EVENTS_SOURCE = 'https://developers.facebook.com/documentation/ads-commerce/conversions-api/using-the-api (updated 2026-02-06, read 2026-12-07)';
 
