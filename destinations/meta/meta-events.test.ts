@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BatchRejectedError, StopSyncError, type Batch, type DestinationSession, type FieldValue, type OutboundRecord } from '../destination.js';
+import { AuthError, BatchRejectedError, StopSyncError, type Batch, type DestinationSession, type FieldValue, type OutboundRecord } from '../destination.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
 import { meta, metaConfigSchema } from './adapter.js';
 import { startMetaEmulator, type MetaEmulator, type MetaEmulatorOptions } from './emulator.js';
@@ -174,6 +174,13 @@ describe('meta events (Conversions API)', () => {
     expect(failure).toBeInstanceOf(StopSyncError);
     expect(String(failure)).toContain('v20.0');
     expect(old.emulator.events(DATASET)).toEqual([]);
+  });
+
+  it('a refused token stops at the first request as a credentials error, the token never in the message', async () => {
+    const { session } = await open({ accessToken: 'EAAB-right' }, { access_token: 'EAAB-wrong-token' });
+    const failure = await session.apply(track([record('a1', { email: 'a@example.com' })])).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(AuthError);
+    expect(String(failure)).not.toContain('EAAB-wrong-token');
   });
 
   it("checks an events sync's object, key and fields, each problem located", () => {
