@@ -48,6 +48,7 @@ export const meta = defineDestination<MetaConfig>({
   events: {
     // Only a constant action_source is known before the run: a column may hold website events, so 7 days then.
     maxAgeDays: (_config, sync) => maxEventAgeDays(typeof sync.constants['action_source'] === 'string' ? sync.constants['action_source'] : undefined),
+    // Meta drops a server event only against a browser or app twin: two server events are both kept (protocol.ts).
     deduplication: undefined,
   },
   channel: 'ads',

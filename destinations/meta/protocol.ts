@@ -341,14 +341,14 @@ export function maxEventAgeDays(actionSource: string | undefined): number {
  */
 export const TIMESTAMP_TOO_OLD_SUBCODE = 2_804_003;
 
-/**
+/*
  * How Meta drops an event it receives twice. Meta de-duplicates by `event_id` + `event_name` between a browser (or
  * app) event and a server event received within 48 hours, keeping the first; it documents no de-duplication of two
  * server events: "If you send us two consecutive server events with the same information, we do not discard either"
  * (Handling Duplicate Pixel and Conversions API Events, https://developers.facebook.com/documentation/ads-commerce/conversions-api/deduplicate-pixel-and-server-events, updated 2023-01-25, read 2026-12-07).
- * Tideline therefore counts on its own sent-event state for server events, and the emulator keeps every copy.
+ * Tideline therefore counts on its own sent-event state for server events (the destination declares no
+ * de-duplication), and the emulator keeps every copy.
  */
-export const DEDUPLICATION_NOTE = 'event_id + event_name de-duplicate a server event against a browser or app event received within 48 hours of it; two server events with the same id are both kept (Meta: "If you send us two consecutive server events with the same information, we do not discard either"), so Tideline sends each event id once';
 
 /** user_data keys sent as SHA-256 lower-case hex of their normalised value, with the sync field filling each. */
 export const HASHED_USER_DATA = {
