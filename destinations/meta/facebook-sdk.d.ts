@@ -28,6 +28,16 @@ declare module 'facebook-nodejs-business-sdk' {
     normalize(): Params;
   }
   class UserData {
+    setEmail(email: string): UserData;
+    setPhone(phone: string): UserData;
+    setFirstName(firstName: string): UserData;
+    setLastName(lastName: string): UserData;
+    setCity(city: string): UserData;
+    setState(state: string): UserData;
+    setZip(zip: string): UserData;
+    setCountry(country: string): UserData;
+    setGender(gender: string): UserData;
+    setExternalId(externalId: string): UserData;
     normalize(): Params;
   }
   class CustomData {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import sdk from 'facebook-nodejs-business-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, BatchRejectedError, StopSyncError, type Batch, type DestinationSession, type FieldValue, type OutboundRecord } from '../destination.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
@@ -80,6 +81,26 @@ describe('meta events (Conversions API)', () => {
     expect(emulator.bodies.join('\n')).not.toMatch(/jsmith|example\.com|567-8901|Menlo/i);
     expect(emulator.stats.contractViolations).toBe(0);
     expect(await session.finish!({ complete: true, accepted: 1, rejected: 0 })).toMatchObject({ requests: 1, events_received: 1 });
+  });
+
+  it("hashes user_data as the official SDK's UserData does, for values both normalise alike", async () => {
+    const { emulator, session } = await open();
+    const raw = { email: 'JSmith@Example.com', phone: '+1 (234) 567-8901', first_name: 'John', last_name: 'Smith', city: 'Menlo Park', state: 'CA', postal_code: '94025', country_code: 'US', gender: 'F', external_id: 'cust-7' };
+    await session.apply(track([record('sdk-1', raw)]));
+    const ours = emulator.events(DATASET)[0]!['user_data'];
+    const theirs = new sdk.UserData()
+      .setEmail(raw.email)
+      .setPhone(raw.phone)
+      .setFirstName(raw.first_name)
+      .setLastName(raw.last_name)
+      .setCity(raw.city)
+      .setState(raw.state)
+      .setZip(raw.postal_code)
+      .setCountry(raw.country_code)
+      .setGender(raw.gender)
+      .setExternalId(raw.external_id)
+      .normalize();
+    expect(ours).toEqual(theirs);
   });
 
   it('keeps every copy of an event sent twice: Meta documents no de-duplication between server events', async () => {
