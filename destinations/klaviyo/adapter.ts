@@ -72,7 +72,7 @@ const MAX_POLL_WAIT_MS = 10_000;
  */
 export const klaviyo = defineDestination<KlaviyoConfig>({
   type: 'klaviyo',
-  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences',
+  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences, events via Bulk Create Events (unique_id de-duplicated)',
   configSchema: klaviyoConfigSchema,
   modes: ['upsert', 'audience', 'events'],
   channel: 'email',
