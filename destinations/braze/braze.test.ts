@@ -4,6 +4,8 @@ import { braze, untilReset } from './adapter.js';
 import { brazeSchema } from './documented-shapes.js';
 import { startBrazeEmulator, type BrazeEmulator } from './emulator.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
+import { SyncHarness } from '../../test/support/sync-harness.js';
+import { contractEvents, EVENT_COLUMNS } from '../emulator-kit/contract.js';
 
 const context = (mode: DestinationContext['mode'], object = 'users'): DestinationContext => sessionContext({ object, mode, keyField: 'external_id', fields: [{ name: 'email', type: 'string' }] });
 
@@ -202,6 +204,27 @@ describe('braze events and purchases (/users/track events, purchases)', () => {
       body: JSON.stringify({ events: [{ external_id: 'x', name: 'Viewed' }, { external_id: 'x', name: 'Viewed', time: '2026-12-01T09:30:15Z', properties: { $bad: 1 } }, { external_id: 'x', name: 'Viewed', time: '2026-12-01T09:30:15Z' }] }),
     });
     expect(await response.json()).toMatchObject({ message: 'success', events_processed: 1, errors: [{ input_array: 'events', index: 0 }, { input_array: 'events', index: 1 }] });
+  });
+
+  it('through the engine: a purchases sync sends each order once, a constant currency, the order id among the properties', async () => {
+    emulator = await startBrazeEmulator();
+    const orders = contractEvents(3, { endMinutesAgo: 30 });
+    const harness = await SyncHarness.start({
+      rows: orders,
+      columns: EVENT_COLUMNS,
+      destinations: [{ name: 'b', type: 'braze', rest_endpoint: emulator.endpoint, api_key: emulator.apiKey, retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ name: 's', model: 'people', destination: 'b', object: 'purchases', mode: 'events', key: { from: 'event_id', field: 'order_id' }, event: { name: 'Completed Order', time: 'event_time' }, fields: { external_id: 'customer_id', price: 'value', currency: { constant: 'EUR' } } }],
+    });
+    try {
+      expect(await harness.sync('s')).toMatchObject({ status: 'success', accepted: 3 });
+      expect(emulator.events('purchases').map((p) => [p['external_id'], p['product_id'], p['price'], p['currency'], p['time'], (p['properties'] as Record<string, unknown>)['order_id']])).toEqual(
+        orders.map((o) => [String(o.customer_id), 'Completed Order', o.value, 'EUR', o.event_time, o.event_id]),
+      );
+      expect(await harness.sync('s')).toMatchObject({ accepted: 0, requests: 0 });
+      expect(emulator.events('purchases')).toHaveLength(3);
+    } finally {
+      await harness.close();
+    }
   });
 
   it('at most 75 objects a request; checks events syncs; no maximum age', async () => {

@@ -9,6 +9,7 @@ import { KLAVIYO_RATE_LIMIT, startKlaviyoEmulator, type KlaviyoEmulator } from '
 import { KLAVIYO_REVISION, klaviyoRevision, toE164 } from './protocol.js';
 import { klaviyoSchema } from './schema.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
+import { contractEvents, EVENT_COLUMNS } from '../emulator-kit/contract.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => sessionContext({ object, mode, keyField, logger });
@@ -443,6 +444,23 @@ describe('klaviyo events (Bulk Create Events)', () => {
     expect((refused as BatchRejectedError).code).toBe('klaviyo_invalid');
     expect(emulator.events()).toEqual([]);
     expect(await session.apply(track(['ev-1', 'ev-3']))).toEqual([{ ok: true }, { ok: true }]);
+  });
+
+  it('through the engine: the refused event is rejected alone, the others recorded once; a second run sends nothing', async () => {
+    emulator = await startKlaviyoEmulator({ rejectEvent: (event) => (event['unique_id'] === 'ev-3' ? 'Invalid event.' : undefined) });
+    const harness = await SyncHarness.start({
+      rows: contractEvents(5, { endMinutesAgo: 30 }),
+      columns: EVENT_COLUMNS,
+      destinations: [{ name: 'k', type: 'klaviyo', api_key: emulator.apiKey, base_url: emulator.endpoint, retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ name: 's', model: 'people', destination: 'k', object: 'events', mode: 'events', key: { from: 'event_id', field: 'unique_id' }, event: { name: 'Cart abandoned', time: 'event_time' }, fields: { email: { from: 'email', transform: ['trim', 'lower'] }, value: 'value' } }],
+    });
+    try {
+      expect(await harness.sync('s')).toMatchObject({ accepted: 4, rejected: 1 });
+      expect(emulator.events().map((e) => e['unique_id']).sort()).toEqual(['ev-1', 'ev-2', 'ev-4', 'ev-5']);
+      expect(await harness.sync('s')).toMatchObject({ accepted: 0 });
+    } finally {
+      await harness.close();
+    }
   });
 
   it('the emulator enforces Bulk Create Events: 1,000 events, time after 1990 and within a year, a unique_id once per profile and metric in a request', async () => {
