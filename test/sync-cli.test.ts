@@ -306,3 +306,41 @@ syncs:
     for (const output of [sync.stderr, sync.stdout, listed.stdout, listed.stderr, failing.stderr]) expect(output).not.toContain('x@@y.com');
   }, 120_000);
 });
+
+describe('an events sync through the CLI', () => {
+  it('plan counts the events, sync sends each once, a second sync sends nothing, status shows how far it read', async () => {
+    const emulator = await startWebhookEmulator({});
+    try {
+      const root = project({
+        'syncs/crm.yml': `${DESTINATIONS}syncs:
+  - name: signups
+    model: people
+    destination: crm_hook
+    object: signups
+    mode: events
+    key: { from: customer_id, field: event_id }
+    event: { time: signed_up, name: Signed up, backfill: all }
+    fields: { email_sha256: { from: email, transform: [trim, lower, hash] } }
+`,
+      });
+      const env = { HOOK_URL: `${emulator.endpoint}/hook`, HOOK_SECRET: emulator.secret };
+      expect((await runCli(['run'], { cwd: root, env })).code).toBe(0);
+      const plan = await runCli(['plan'], { cwd: root, env });
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toMatch(/signups: people → crm_hook \(webhook\) signups, mode events/);
+      expect(plan.stdout).toMatch(/added\s+3/);
+      const first = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(emulator.records('signups').get('1')).toMatchObject({ event_name: 'Signed up', event_time: '2024-01-05T10:00:00.000Z' });
+      expect(emulator.records('signups').size).toBe(3);
+      const before = emulator.server.requests;
+      expect((await runCli(['sync'], { cwd: root, env })).code).toBe(0);
+      expect(emulator.server.requests).toBe(before);
+      const status = await runCli(['status', '--json'], { cwd: root, env });
+      const entry = JSON.parse(status.stdout.trim()) as { events_sent_up_to: string | null };
+      expect(Date.parse(entry.events_sent_up_to!)).toBeGreaterThan(Date.parse('2024-03-20T09:15:00Z'));
+    } finally {
+      await emulator.close();
+    }
+  });
+});
