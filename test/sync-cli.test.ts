@@ -337,8 +337,8 @@ describe('an events sync through the CLI', () => {
       expect((await runCli(['sync'], { cwd: root, env })).code).toBe(0);
       expect(emulator.server.requests).toBe(before);
       const status = await runCli(['status', '--json'], { cwd: root, env });
-      const entry = JSON.parse(status.stdout.trim()) as { events_sent_up_to: string | null };
-      expect(Date.parse(entry.events_sent_up_to!)).toBeGreaterThan(Date.parse('2024-03-20T09:15:00Z'));
+      const entry = JSON.parse(status.stdout.trim()) as { events_read_up_to: string | null };
+      expect(Date.parse(entry.events_read_up_to!)).toBeGreaterThan(Date.parse('2024-03-20T09:15:00Z'));
     } finally {
       await emulator.close();
     }

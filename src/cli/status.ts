@@ -54,7 +54,7 @@ export function registerStatus(program: Command): void {
                 : null,
               rejected: Number(waiting?.['rejected'] ?? 0),
               rejected_retryable: Number(waiting?.['retryable'] ?? 0),
-              ...(sync.mode === 'events' ? { events_sent_up_to: mark } : {}),
+              ...(sync.mode === 'events' ? { events_read_up_to: mark } : {}),
             };
             if (options.json) {
               lines.push(JSON.stringify(entry));

@@ -1,8 +1,9 @@
 import type { EventSyncShape, FieldValue } from '../../destinations/destination.js';
-import { sql } from '../dialects/sql.js';
+import { joinSql, sql } from '../dialects/sql.js';
+import type { Logger } from '../log/logger.js';
 import { watermarkName, type StateStore } from '../state/store.js';
 import type { SyncDef } from './load.js';
-import type { EventWindow } from './planner.js';
+import { SENDABLE, type EventWindow } from './planner.js';
 
 /**
  * Events syncs (mode `events`): each model row is an event — an id (the sync key), a time, a name — sent once.
@@ -12,13 +13,14 @@ import type { EventWindow } from './planner.js';
  *  - `to` is when the run plans: an event stamped later waits for a later run;
  *  - `from` is the sync's high-water mark minus `event.lookback` (rows landing in the model up to that long after
  *    their event's time are still read); before the first run, `to` minus `event.backfill` (or every event: `all`).
- * The high-water mark is the `to` of the last run whose outcomes were folded, held back to the time of the oldest
+ * The high-water mark is the `to` of the last run whose outcomes were folded, held back to just before the oldest
  * event that run planned but did not settle (not sent, sent without an answer, refused retryably): such an event
- * is read again by the next run, however old, and sent then. It is written in the same atomic unit as the outcomes
+ * is read again by the next run and sent then — for a week at most (HOLD_BACK_MS). It is written in the same atomic unit as the outcomes
  * (StateStore.applyJournalStatements), so a run that dies leaves the previous mark and its window is read again.
  *
- * The snapshot keeps each event's time, and a run joins only its rows after `from`: an event is known by its id
- * within the window. Events of the window the snapshot holds were sent (or are in doubt: sent again, see the
+ * The snapshot keeps each event's id and time; a run joins only the snapshot rows of the ids its window read, so an
+ * event whose time was corrected after it was sent is still known. A date column is compared as a date (`>=` the
+ * day of `from`, `<=` the day of `to`): its events are read, and de-duplicated, all day. Events of the window the snapshot holds were sent (or are in doubt: sent again, see the
  * planner); the others are new. An event older than the destination accepts (DestinationType.events.maxAgeDays) is
  * counted `too_old` and never sent.
  */
@@ -44,18 +46,33 @@ export function eventShape(sync: Pick<SyncDef, 'object' | 'fields'>): EventSyncS
 }
 
 /**
- * The next high-water mark, from the run's journal before it is folded: the window's end, or the time of the oldest
- * event the run planned to send that has no settling outcome (accepted, or refused for good) — so that the next
- * window reads it again.
+ * How far an event refused retryably (or sent without an answer) holds the mark back: a week, or the look-back when
+ * longer. An event still unsettled after that is no longer read (it stays in `tideline rejected`, retryable), so that
+ * one event a destination keeps refusing cannot make every later run read everything since.
  */
-export async function nextWatermark(store: StateStore, sync: string, window: EventWindow): Promise<Date> {
+export const HOLD_BACK_MS = 7 * DAY_MS;
+
+/**
+ * The next high-water mark, from the run's journal before it is folded: the window's end, or just before the time
+ * of the oldest event the run planned to send that has no settling outcome (accepted, or refused for good) — so that
+ * the next window, which starts after the mark minus the look-back, reads it again — but not further back than
+ * HOLD_BACK_MS (logged).
+ */
+export async function nextWatermark(store: StateStore, sync: SyncDef, window: EventWindow, log: Logger): Promise<Date> {
   const d = store.dialect;
   const id = (name: string) => d.id(name);
-  const settled = sql`SELECT 1 FROM ${d.table(store.journal(sync))} AS j WHERE j.${id('seq')} = c.${id('seq')} AND (j.${id('accepted')} OR j.${id('retryable')} = FALSE)`;
+  const settled = sql`SELECT 1 FROM ${d.table(store.journal(sync.name))} AS j WHERE j.${id('seq')} = c.${id('seq')} AND (j.${id('accepted')} OR j.${id('retryable')} = FALSE)`;
   const rows = await store.connection.query(
-    sql`SELECT MIN(c.${id('event_time')}) AS ${id('oldest')} FROM ${d.table(store.changes(sync))} AS c WHERE c.${id('op')} = ${d.string('added')} AND NOT EXISTS (${settled})`,
+    sql`SELECT MIN(c.${id('event_time')}) AS ${id('oldest')} FROM ${d.table(store.changes(sync.name))} AS c WHERE c.${id('op')} IN (${joinSql(SENDABLE.map((op) => d.string(op)))}) AND NOT EXISTS (${settled})`,
   );
   const oldest = rows[0]?.['oldest'];
   const time = oldest instanceof Date ? oldest : typeof oldest === 'string' ? new Date(`${oldest.replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(oldest) ? '' : 'Z'}`) : undefined;
-  return time && time.getTime() < window.to.getTime() ? time : window.to;
+  if (!time || time.getTime() > window.to.getTime()) return window.to;
+  const floor = window.to.getTime() - Math.max(HOLD_BACK_MS, sync.event!.lookbackMs);
+  if (time.getTime() - 1 < floor) {
+    log.warn({ since: time.toISOString() }, `${sync.name}: events unsettled since ${time.toISOString()} hold the window back more than ${Math.round(Math.max(HOLD_BACK_MS, sync.event!.lookbackMs) / DAY_MS)} days: those older than that are no longer read (see \`tideline rejected ${sync.name}\`)`);
+    return new Date(floor);
+  }
+  // A millisecond before it: the window's start is exclusive, and a look-back is at least a minute anyway.
+  return new Date(time.getTime() - 1);
 }

@@ -124,8 +124,15 @@ function eventTime(input: PlanInput): Sql {
  * expression of it), so that the warehouse can skip what lies outside — DuckDB's zone maps, an index, a partition.
  */
 function windowConditions(input: PlanInput): Sql[] {
-  const { dialect: d, window } = input;
-  if (!input.sync.event || !window) return [];
+  const { dialect: d, window, sync } = input;
+  if (!sync.event || !window) return [];
+  // A date column's events are read all day long (from the day of `from` to the day of `to`): compared with a date,
+  // not as midnight, a day loaded after midnight is still inside a look-back of a day.
+  if (input.types.get(d.identifierKey(sync.event.time)) === 'date') {
+    const day = (at: Date) => d.dateLiteral(at.toISOString().slice(0, 10));
+    const column = d.id(sync.event.time);
+    return [...(window.from ? [sql`${column} >= ${day(window.from)}`] : []), sql`${column} <= ${day(window.to)}`];
+  }
   const time = eventTime(input);
   return [...(window.from ? [sql`${time} > ${d.timestampLiteral(window.from)}`] : []), sql`${time} <= ${d.timestampLiteral(window.to)}`];
 }
@@ -170,11 +177,15 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
       ? sql`(${col(s, 'record_key')} IS NULL OR ${inDoubt})`
       : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
   const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
-  // An events sync joins only the part of its snapshot its window can meet.
-  const heldEvents = events && input.window?.from && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id(EVENT_TIME_COLUMN)} > ${d.timestampLiteral(input.window.from)})` : snapshot;
+  // An events sync joins only the snapshot rows of the events its window read (by id, not by the time the snapshot
+  // holds: an event whose time was corrected since it was sent is still known), so the join costs in proportion to
+  // the window, not to every event ever sent.
+  const heldEvents = events && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id('record_key')} IN (SELECT ${id('record_key')} FROM mapped))` : snapshot;
   // An event older than the destination accepts is counted, never sent; the others are all new (sent once).
   const tooOld = events && input.window?.oldest ? sql` WHEN ${col(m, EVENT_TIME_COLUMN)} <= ${d.timestampLiteral(input.window.oldest)} THEN ${d.string('too_old')}` : Sql.empty;
-  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
+  // An event is new or in doubt: never `changed` (an event's content is not compared), so always `added`.
+  const sendOp = events ? sql` ELSE ${d.string('added')}` : sql` WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')}`;
+  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld}${sendOp} END AS ${id('op')},
     ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
@@ -189,7 +200,7 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
   const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
-  FROM suppressed_rows${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${heldEvents} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`;
+  FROM suppressed_rows${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${snapshot} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`;
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
   const select = sql`${ctes}
 ${unionAll(branches)}`;

@@ -72,10 +72,11 @@ const SPAN_UNITS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_6
 /** Milliseconds of a span written as `<n> minutes|hours|days|weeks` (singular or plural), or undefined. */
 export function parseSpan(text: string): number | undefined {
   const match = /^\s*(\d+)\s*(minute|hour|day|week)s?\s*$/i.exec(text);
-  return match ? Number(match[1]) * SPAN_UNITS[match[2]!.toLowerCase()]! : undefined;
+  // A span of 0 would read no event twice: a row landing a moment late, or an event held back, would be skipped.
+  return match && Number(match[1]) > 0 ? Number(match[1]) * SPAN_UNITS[match[2]!.toLowerCase()]! : undefined;
 }
 
-const spanSchema = z.string().refine((text) => parseSpan(text) !== undefined, { message: 'a span such as "30 minutes", "6 hours", "2 days" or "1 week"' });
+const spanSchema = z.string().refine((text) => parseSpan(text) !== undefined, { message: 'a span of at least 1 minute, such as "30 minutes", "6 hours", "2 days" or "1 week"' });
 
 /** `event:` of an events sync: which columns make a row an event, and how far back each run reads. */
 export const eventSchema = z.strictObject({

@@ -2,6 +2,7 @@ import type { Logger } from '../../log/logger.js';
 import type { LockHolder } from '../../state/lock.js';
 import { CONTACT_KEY_COLUMN, type MessageSource } from '../../state/messages.js';
 import type { StateStore } from '../../state/store.js';
+import { EVENT_TIME_SNAPSHOT_COLUMN } from '../../state/tables.js';
 
 export interface RecoverInput {
   readonly store: StateStore;
@@ -33,6 +34,15 @@ export async function recover(input: RecoverInput): Promise<number> {
   if (input.fullResync) {
     await store.reset(sync);
     log.info('full resync: the snapshot is cleared, every record is sent again');
+  }
+  // A sync that became an events sync keeps a snapshot without event times, which its plans cannot read: it starts
+  // over as an events sync (its first run reads the backfill window), as after --full-resync.
+  if (input.events && !input.fullResync) {
+    const columns = await store.connection.columns(store.snapshot(sync));
+    if (columns && !columns.some((c) => store.dialect.identifierKey(c.name) === store.dialect.identifierKey(EVENT_TIME_SNAPSHOT_COLUMN.name))) {
+      log.warn(`${sync} is now an events sync: its state of records is replaced by one of events, and its first run reads the backfill window`);
+      await store.reset(sync);
+    }
   }
   await store.setupSync(sync, input.events);
   const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync);

@@ -160,7 +160,7 @@ class SyncRun {
         log.warn({ err: describeFailure(error) }, 'the destination could not finish the run');
       })) ?? null;
       if (sending.stats.sent >= LARGE_RUN) collectGarbage();
-      const watermark = window ? await nextWatermark(store, sync.name, window) : undefined;
+      const watermark = window ? await nextWatermark(store, sync, window, log) : undefined;
       await store.applyJournal(sync.name, runId, { messages: plan.messages, events, watermark });
       this.#journalApplied = true;
     }
