@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempProject } from '../../test/support/cli.js';
@@ -66,6 +66,49 @@ describe('tideline report', () => {
     expect(html).toContain('<canvas id="trend-0"');
     expect(html).toContain('Content-Security-Policy');
     expect(html).not.toMatch(/cust-|hash-/);
+  });
+
+  it("counts each sync's deliveries from the state's finished runs when it prints: production, or the sandbox's", async () => {
+    const root = csvProject(`${SOURCES}models:
+  - name: customer_list
+    kind: sql
+    sql: SELECT customer_id, email_hash FROM {{ ref('customers_raw') }}
+  - name: weekly
+    kind: report
+    orders: { from: orders_raw, customer: customer_id, time: ordered_at, revenue: amount }
+    deliveries: { modes: [insert] }
+`);
+    mkdirSync(join(root, 'syncs'));
+    writeFileSync(
+      join(root, 'syncs', 'files.yml'),
+      `destinations:
+  - { name: files, type: file, path: out/files, format: csv }
+syncs:
+  - { name: customer_file, model: customer_list, destination: files, object: customers, mode: insert, key: customer_id, fields: { email_hash: email_hash } }
+  - { name: later_file, model: customer_list, destination: files, object: later, mode: insert, key: customer_id, enabled: false }
+  - { name: mirror_file, model: customer_list, destination: files, object: mirror, mode: mirror, key: customer_id }
+`,
+    );
+    expect((await runCli(['run'], { cwd: root })).code).toBe(0);
+    const deliveries = (stdout: string) => stdout.slice(stdout.indexOf('Deliveries per sync')).split('\n').filter((l) => /_file/.test(l)).map((l) => l.trim().split(/ {2,}/));
+    const never = ['later_file', 'insert', '0', '0', '0', '0', '—', 'never'];
+
+    // Before any sync: both insert syncs, never run (the mirror sync is not in the modes counted).
+    const before = await runCli(['report'], { cwd: root });
+    expect(before.code, before.stderr).toBe(0);
+    expect(deliveries(before.stdout)).toEqual([['customer_file', 'insert', '0', '0', '0', '0', '—', 'never'], never]);
+
+    // Two runs: the first sends the 20 customers, the second nothing; the sandbox's state is another.
+    for (let i = 0; i < 2; i++) expect((await runCli(['sync', '--select', 'customer_file'], { cwd: root })).code).toBe(0);
+    const after = await runCli(['report'], { cwd: root });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('state tideline_state)');
+    const [file, later] = deliveries(after.stdout);
+    expect([file!.slice(0, 7), file![8], later]).toEqual([['customer_file', 'insert', '2', '20', '20', '0', '—'], 'success', never]);
+    expect(file![7]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    const sandbox = await runCli(['report', '--sandbox'], { cwd: root });
+    expect(sandbox.stdout).toContain('state tideline_state_sandbox)');
+    expect(deliveries(sandbox.stdout)).toEqual([['customer_file', 'insert', '0', '0', '0', '0', '—', 'never'], never]);
   });
 
   it('exits 2 with every located problem of a broken report file', async () => {
