@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deliverySyncs, readDeliveries } from '../../models/report/deliveries.js';
 import { formatPoints, formatValue, readReport, reportTables } from '../../models/report/read.js';
 import { sql } from '../../src/dialects/sql.js';
 import { loadProject } from '../../src/project/loader.js';
+import { sandboxStateSchema } from '../../src/sync/sandbox.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { DEFAULT_SHOP, generateShop, GENERATOR_VERSION } from './generate.js';
@@ -141,6 +143,7 @@ async function summary(): Promise<void> {
   });
 
   await predictedValueCheck();
+  await eventDeliveries();
 
   const resultsFile = join(ROOT, 'target', 'sync_results.json');
   if (!existsSync(resultsFile)) return;
@@ -191,6 +194,27 @@ async function predictedValueCheck(): Promise<void> {
   if (!same) {
     console.log('  MISMATCH: the emulator does not hold one conversion per eligible customer with its predicted value');
     process.exitCode = 1;
+  }
+}
+
+/**
+ * What the event syncs (syncs/events.yml) delivered over every sandbox run, as `tideline report --sandbox` counts it
+ * from the sandbox state's sync_runs: a second run adds runs, not events.
+ */
+async function eventDeliveries(): Promise<void> {
+  const project = await loadProject({ projectDir: ROOT, env: { ...process.env, SHOP_AS_OF: asOf } });
+  const syncs = deliverySyncs({ modes: ['events'] }, [...project.syncs.values()].map((s) => ({ name: s.name, mode: s.mode })));
+  if (syncs.length === 0) return;
+  const connection = await openTarget(project.target.config, { root: ROOT });
+  try {
+    const rows = await readDeliveries(connection, project.target.dialect, sandboxStateSchema(project), syncs);
+    console.log('\n━━ Events delivered per event sync, over every sandbox run (`tideline report --sandbox`)');
+    for (const r of rows) {
+      const tooOld = r.tooOld ? `, ${r.tooOld.toLocaleString('en')} too old` : '';
+      console.log(`  ${`${r.sync} (${r.runs} run${r.runs === 1 ? '' : 's'})`.padEnd(46, '.')} ${`${r.accepted.toLocaleString('en')} accepted`.padStart(14)}${r.rejected ? `, ${r.rejected.toLocaleString('en')} refused` : ''}${tooOld}`);
+    }
+  } finally {
+    await connection.close();
   }
 }
 
