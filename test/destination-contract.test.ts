@@ -24,6 +24,10 @@ describe('every registered destination has a contract kit', () => {
     it(type.type, () => {
       expect(kits.has(type.type), `destinations/${type.type}/contract.ts must export \`kit\``).toBe(true);
       for (const name of Object.keys(kits.get(type.type)!.notApplicable)) expect(CONTRACT_CASES).toContain(name);
+      // An events destination says what it accepts of an event's age and how it de-duplicates, and runs the events cases.
+      const events = type.modes.includes('events');
+      expect(type.events !== undefined, `${type.type}: modes include events, so the type declares \`events\``).toBe(events);
+      expect(kits.get(type.type)!.events !== undefined, `${type.type}: modes include events, so its kit has an \`events\` shape`).toBe(events);
     });
   }
 });

@@ -83,7 +83,7 @@ ${SYNC}  - name: broken
       `error: syncs/crm.yml:8:11  destinations[1].type  unknown destination type "fyle" (did you mean "file"?); types: ${DESTINATION_TYPES.map((d) => d.type).join(', ')}`,
       'error: syncs/crm.yml:28:12  syncs[1].model  unknown model "peple" (did you mean "people"?)',
       'error: syncs/crm.yml:29:18  syncs[1].destination  unknown destination "crm_hok" (did you mean "crm_hook"?); destinations: crm_hook, warehouse_copy',
-      'error: syncs/crm.yml:37:11  syncs[2].mode  expected one of "upsert", "update", "insert", "mirror", "audience", got "upsrt" (did you mean "upsert"?)',
+      'error: syncs/crm.yml:37:11  syncs[2].mode  expected one of "upsert", "update", "insert", "mirror", "audience", "events", got "upsrt" (did you mean "upsert"?)',
       'error: syncs/crm.yml:49:15  syncs[3].fields.customer_id  "customer_id" is the key\'s destination field; it cannot also be mapped as a field',
       'error: syncs/crm.yml:50:28  syncs[3].options.batch_size  destination "crm_hook" takes at most 100 records per request',
       'error: syncs/crm.yml:53:18  syncs[4].destination  the destination writes to target "analytics", which tideline.yml does not define (targets: none)',

@@ -25,6 +25,8 @@ export type FileConfig = z.infer<typeof fileConfigSchema>;
 
 /** The column carrying each row's operation (upsert, delete, add, remove…) in every file. */
 export const OP_COLUMN = '_op';
+/** An events sync's rows (`_op: track`) carry the event's name and time in these columns, after the key. */
+export const EVENT_COLUMNS = ['_event', '_event_time'] as const;
 
 /** What a run's manifest says: a consumer reads a data file only once its manifest exists. */
 export interface Manifest {
@@ -65,7 +67,11 @@ export const file = defineDestination<FileConfig>({
   modes: SYNC_MODES,
   secrets: () => [],
   limits: (config) => ({ maxBatchRecords: config.batch_size, maxBatchBytes: 256 * 1024 * 1024, requestsPerSecond: null, concurrency: 1, timeoutMs: 120_000 }),
-  checkSync: (_config, sync) => (sync.fields.includes(OP_COLUMN) || sync.keyField === OP_COLUMN ? [{ at: ['fields', OP_COLUMN], message: `"${OP_COLUMN}" is the column that carries each row's operation` }] : []),
+  checkSync: (_config, sync) =>
+    [OP_COLUMN, ...EVENT_COLUMNS].flatMap((reserved) =>
+      sync.fields.includes(reserved) || sync.keyField === reserved ? [{ at: ['fields', reserved], message: `"${reserved}" is a column the file destination writes itself (the operation, an event's name and time)` }] : [],
+    ),
+  events: { maxAgeDays: () => undefined, deduplication: undefined },
   lockScope: (config, object) => `file:${config.path}#${object}`,
   open: async (config, context) => new FileSession(config, context),
   currentList: {
@@ -96,7 +102,7 @@ class FileSession implements DestinationSession {
     private readonly context: DestinationContext,
   ) {
     this.#dir = syncDir(config, context);
-    this.#columns = [OP_COLUMN, context.keyField, ...context.fields.map((f) => f.name)];
+    this.#columns = [OP_COLUMN, context.keyField, ...(context.mode === 'events' ? EVENT_COLUMNS : []), ...context.fields.map((f) => f.name)];
     this.#base = `${context.runId}.${config.format}`;
   }
 
@@ -113,7 +119,8 @@ class FileSession implements DestinationSession {
       this.#handle = await open(join(this.#dir, `${this.#base}.partial`), 'a');
       if (this.config.format === 'csv') await this.write(stringify([this.#columns]));
     }
-    const rows = batch.records.map((r) => ({ [OP_COLUMN]: batch.operation, [batch.keyField]: r.key, ...r.fields }) as Record<string, FieldValue>);
+    const event = (r: (typeof batch.records)[number]) => (r.event ? { [EVENT_COLUMNS[0]]: r.event.name, [EVENT_COLUMNS[1]]: r.event.time } : {});
+    const rows = batch.records.map((r) => ({ [OP_COLUMN]: batch.operation, [batch.keyField]: r.key, ...event(r), ...r.fields }) as Record<string, FieldValue>);
     await this.write(formatRows(this.config.format, this.#columns, rows));
     // Accepted means on disk: the journal will say so, and a recovery trusts the rows the journal counts.
     await this.#handle!.datasync();

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Emulator, EmulatorState } from '../destination.js';
+import type { HeldEvent } from '../emulator-kit/contract.js';
 import type { Manifest } from './adapter.js';
 
 const OP = '_op';
@@ -20,8 +21,19 @@ export class FileEmulator implements Emulator {
   }
 
   async state(): Promise<EmulatorState> {
+    const { objects, files } = await this.replay();
+    return { objects, requests: { writes: files } };
+  }
+
+  /** Every event row (`_op: track`) of an object's manifested files, in run order: each copy a consumer would read. */
+  async events(object: string): Promise<HeldEvent[]> {
+    return (await this.replay()).events[object] ?? [];
+  }
+
+  private async replay(): Promise<{ objects: Record<string, Record<string, Record<string, unknown>>>; files: number; events: Record<string, HeldEvent[]> }> {
     await mkdir(this.endpoint, { recursive: true });
     const objects: Record<string, Record<string, Record<string, unknown>>> = {};
+    const events: Record<string, HeldEvent[]> = {};
     let files = 0;
     for (const sync of (await readdir(this.endpoint, { withFileTypes: true })).filter((e) => e.isDirectory())) {
       const dir = join(this.endpoint, sync.name);
@@ -39,10 +51,11 @@ export class FileEmulator implements Emulator {
           const id = String(key);
           if (op === 'delete' || op === 'remove') delete records[id];
           else records[id] = { ...records[id], ...fields };
+          if (op === 'track') (events[manifest.object] ??= []).push({ id, fields });
         }
       }
     }
-    return { objects, requests: { writes: files } };
+    return { objects, files, events };
   }
 
   async close(): Promise<void> {}

@@ -29,6 +29,9 @@ export type TableConfig = z.infer<typeof tableConfigSchema>;
 
 /** The column stamped with the time a row was last written. */
 export const SYNCED_AT = '_synced_at';
+/** An events sync's table also holds each event's name and time. */
+export const EVENT_NAME = '_event';
+export const EVENT_TIME = '_event_time';
 
 /**
  * A table in any configured warehouse target: upserts by key through the Dialect's MERGE, deletes by key. The sync's
@@ -40,7 +43,8 @@ export const table = defineDestination<TableConfig>({
   type: 'table',
   summary: 'upserts into a table of any configured warehouse target',
   configSchema: tableConfigSchema,
-  modes: ['upsert', 'update', 'insert', 'mirror', 'audience'],
+  modes: ['upsert', 'update', 'insert', 'mirror', 'audience', 'events'],
+  events: { maxAgeDays: () => undefined, deduplication: 'one row per event id: an event whose id the table holds is not written again' },
   secrets: () => [],
   limits: (config) => ({ maxBatchRecords: config.batch_size, maxBatchBytes: 512 * 1024 * 1024, requestsPerSecond: null, concurrency: 1, timeoutMs: 600_000 }),
   checkSync: (config, sync, project) => {
@@ -51,7 +55,7 @@ export const table = defineDestination<TableConfig>({
     }
     if (!NAME_PATTERN.test(sync.object)) problems.push({ at: ['object'], message: 'a table name of letters, digits and underscores, starting with a letter or underscore' });
     for (const [name, at] of [[sync.keyField, ['key']] as const, ...sync.fields.map((f) => [f, ['fields', f]] as const)]) {
-      if (!NAME_PATTERN.test(name) || name === SYNCED_AT) problems.push({ at: [...at], message: `"${name}" cannot be a column name (letters, digits, underscores; not ${SYNCED_AT})` });
+      if (!NAME_PATTERN.test(name) || [SYNCED_AT, EVENT_NAME, EVENT_TIME].includes(name)) problems.push({ at: [...at], message: `"${name}" cannot be a column name (letters, digits, underscores; not ${SYNCED_AT}, ${EVENT_NAME} or ${EVENT_TIME})` });
     }
     return problems;
   },
@@ -81,6 +85,8 @@ class TableSession implements DestinationSession {
     this.#staging = { schema: config.schema, name: `${context.object}__tl_stage` };
     this.#columns = [
       { name: context.keyField, type: 'string' },
+      // An events sync's rows hold the event's name and time after its id.
+      ...(context.mode === 'events' ? [{ name: EVENT_NAME, type: 'string' as const }, { name: EVENT_TIME, type: 'timestamp' as const }] : []),
       ...context.fields.map((f) => ({ name: f.name, type: f.type ?? ('string' satisfies LogicalType) })),
       { name: SYNCED_AT, type: 'timestamp' },
     ];
@@ -105,7 +111,7 @@ class TableSession implements DestinationSession {
       return batch.records.map(() => ({ ok: true }));
     }
     let existing = new Set<string>();
-    if (batch.operation === 'insert' || batch.operation === 'update') {
+    if (batch.operation === 'insert' || batch.operation === 'update' || batch.operation === 'track') {
       const rows = await this.guard(() => this.connection.query(sql`SELECT ${key} AS ${d.id('k')} FROM ${d.table(this.#table)} WHERE ${key} IN (${keys})`));
       existing = new Set(rows.map((r) => String(r['k'])));
     }
@@ -114,10 +120,12 @@ class TableSession implements DestinationSession {
       if (batch.operation === 'update' && !existing.has(key)) return { ok: false, code: 'not_found', message: 'no row with this key', retryable: false };
       return undefined;
     };
-    const writes = batch.records.filter((r) => refused(r.key) === undefined);
+    // An event the table holds (sent again after a lost answer or a resync) is there already: written once.
+    const writes = batch.records.filter((r) => refused(r.key) === undefined && !(batch.operation === 'track' && existing.has(r.key)));
     if (writes.length) {
       const now = new Date();
-      const rows: Value[][] = writes.map((r) => [r.key, ...this.context.fields.map((f) => r.fields[f.name] ?? null), now]);
+      const event = (r: (typeof writes)[number]): Value[] => (this.context.mode === 'events' ? [r.event?.name ?? null, r.event ? new Date(r.event.time) : null] : []);
+      const rows: Value[][] = writes.map((r) => [r.key, ...event(r), ...this.context.fields.map((f) => r.fields[f.name] ?? null), now]);
       const names = this.#columns.map((c) => c.name);
       const source = sql`SELECT ${joinSql(names.map((n) => d.id(n)))} FROM ${d.table(this.#staging)}`;
       const keepWhenNull = this.context.nullPolicy === 'skip' ? this.context.fields.map((f) => f.name) : [];
@@ -125,7 +133,7 @@ class TableSession implements DestinationSession {
         await this.connection.execute(sql`DELETE FROM ${d.table(this.#staging)} WHERE 1 = 1`);
         await this.connection.insertRows(this.#staging, this.#columns, [rows]);
         await this.connection.execute(
-          batch.operation === 'insert'
+          batch.operation === 'insert' || batch.operation === 'track'
             ? sql`INSERT INTO ${d.table(this.#table)} (${joinSql(names.map((n) => d.id(n)))}) ${source}`
             : d.upsert(this.#table, source, [this.context.keyField], names, { keepWhenNull }),
         );

@@ -25,6 +25,10 @@ export const webhook = defineDestination<WebhookConfig>({
   summary: 'JSON batches POSTed to any URL, signed with HMAC-SHA256',
   configSchema: webhookConfigSchema,
   modes: SYNC_MODES,
+  events: {
+    maxAgeDays: () => undefined,
+    deduplication: 'the receiver: each record carries its idempotency_key, the same whenever an event is sent again (protocol.ts)',
+  },
   secrets: (config) => [config.secret, config.token].filter((s): s is string => s !== undefined),
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
@@ -80,7 +84,7 @@ class WebhookSession implements DestinationSession {
       object: batch.object,
       operation: batch.operation,
       key_field: batch.keyField,
-      records: batch.records.map((r) => ({ key: r.key, fields: r.fields, idempotency_key: r.idempotencyKey })),
+      records: batch.records.map((r) => ({ key: r.key, fields: r.fields, idempotency_key: r.idempotencyKey, ...(r.event ? { event: r.event } : {}) })),
     };
     const { status, results } = await this.post(body, batch.idempotencyKey, batch.signal);
     if (!results) {

@@ -23,7 +23,7 @@ export interface WebhookEmulatorOptions {
   readonly saved?: unknown;
 }
 
-const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'check']);
+const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track', 'check']);
 
 /** What the emulated receiver saw, beyond its records. */
 export interface WebhookStats {
@@ -141,6 +141,16 @@ function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStat
       case 'delete':
       case 'remove':
         records.delete(record.key);
+        break;
+      case 'track':
+        // An event is kept by its id with its name and time: one sent again under a new idempotency key (which
+        // Tideline never does for the same event) would replace it, not add a second.
+        if (!record.event || typeof record.event.name !== 'string' || Number.isNaN(Date.parse(record.event.time))) {
+          results.push({ key: record.key, ok: false, code: 'bad_event', message: 'a track record needs event.name and an ISO-8601 event.time', retryable: false });
+          continue;
+        }
+        if (!existing) store.created(body.object, record.key);
+        records.set(record.key, { ...record.fields, event_name: record.event.name, event_time: record.event.time });
         break;
     }
     taken.add(record.idempotency_key);

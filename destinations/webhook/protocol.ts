@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FieldValue, Operation } from '../destination.js';
+import type { FieldValue, Operation, OutboundEvent } from '../destination.js';
 
 /**
  * The webhook protocol, shared by the adapter and its emulator (and documented in destinations/webhook/README.md).
@@ -17,6 +17,8 @@ import type { FieldValue, Operation } from '../destination.js';
  * The receiver answers 2xx when it took every record; or 200/207 with {@link WebhookResults} to accept some and
  * reject others; 400/413/422 when it refuses the batch as a whole (Tideline splits it to find the bad record);
  * 401/403 for bad credentials; 429 with Retry-After to slow down; 5xx or no answer for a transient failure. An
+ * `track` batch (an events sync) carries one event per record, `event: { name, time }`, its key the event's id: a
+ * receiver that keeps every event it is sent should drop an id it holds, as exactly-once needs. An
  * `insert` of a key the receiver holds is refused with code {@link ALREADY_EXISTS}: Tideline counts it as delivered
  * when it may have sent that record before (a lost answer, a run that died), and as a rejection otherwise.
  */
@@ -32,6 +34,8 @@ export interface WebhookBody {
 export interface WebhookRecord {
   readonly key: string;
   readonly fields: Readonly<Record<string, FieldValue>>;
+  /** A `track` record's event (events syncs): its name and when it happened (ISO-8601 UTC); its key is the event's id. */
+  readonly event?: OutboundEvent;
   /** This change of this record: the same whenever it is sent again (see above). */
   readonly idempotency_key: string;
 }

@@ -45,6 +45,7 @@ const LABELS: Record<(typeof OPS)[number], string> = {
   changed: 'changed',
   added: 'added',
   held_back: 'held back (rejected before, unchanged)',
+  too_old: 'too old (events older than the destination accepts: not sent)',
   suppressed: 'suppressed (suppressions, preferences)',
   duplicate_key: 'invalid: duplicate key',
   null_key: 'invalid: null key',
@@ -52,7 +53,7 @@ const LABELS: Record<(typeof OPS)[number], string> = {
 
 function render(sync: SyncDef, preview: PlanPreview): string {
   const lines = [`${sync.name}${sync.enabled ? '' : ' (disabled)'}: ${sync.model} → ${sync.destination.name} (${sync.destination.type.type}) ${sync.object}, mode ${sync.mode}`];
-  const verbs: Partial<Record<(typeof OPS)[number], string>> = sync.mode === 'mirror' ? { removed: 'delete' } : sync.mode === 'audience' ? { removed: 'remove', added: 'add', changed: 'add' } : {};
+  const verbs: Partial<Record<(typeof OPS)[number], string>> = sync.mode === 'mirror' ? { removed: 'delete' } : sync.mode === 'audience' ? { removed: 'remove', added: 'add', changed: 'add' } : sync.mode === 'events' ? { added: 'track' } : {};
   for (const op of OPS) {
     const count = preview.counts[op];
     if (count === 0 && !['added', 'changed', 'removed'].includes(op)) continue;

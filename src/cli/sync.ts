@@ -132,9 +132,10 @@ function describeSandbox(context: CommandContext, sandbox: SandboxReport): void 
 function summarise(context: CommandContext, r: SyncResult, sandbox: boolean): void {
   const fields = { sync: r.sync, status: r.status, runId: r.runId, ...r.counts, accepted: r.accepted, rejected: r.rejected, requests: r.requests, seconds: r.seconds };
   if (r.status === 'skipped') return context.logger.info(fields, `${r.sync}: skipped (${r.error})`);
-  const counts = `added ${r.counts.added}, changed ${r.counts.changed}${r.mode === 'mirror' || r.mode === 'audience' ? `, removed ${r.counts.removed}` : ''}`;
+  const counts = r.mode === 'events' ? `${r.counts.added} new events` : `added ${r.counts.added}, changed ${r.counts.changed}${r.mode === 'mirror' || r.mode === 'audience' ? `, removed ${r.counts.removed}` : ''}`;
   const extra = [
     r.counts.held_back ? `${r.counts.held_back} held back` : '',
+    r.counts.too_old ? `${r.counts.too_old} too old for the destination (not sent)` : '',
     r.counts.suppressed ? `${r.counts.suppressed} suppressed (not sent: suppressions or preferences)` : '',
     r.counts.duplicate_key + r.counts.null_key ? `${r.counts.duplicate_key + r.counts.null_key} invalid (null or duplicate key)` : '',
     r.recovered ? `${r.recovered} outcomes of an interrupted run recovered` : '',
@@ -157,7 +158,7 @@ function toJson(r: SyncResult) {
     mode: r.mode,
     run_id: r.runId,
     status: r.status,
-    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, suppressed: r.counts.suppressed, invalid: r.counts.duplicate_key + r.counts.null_key },
+    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, ...(r.mode === 'events' ? { too_old: r.counts.too_old } : {}), suppressed: r.counts.suppressed, invalid: r.counts.duplicate_key + r.counts.null_key },
     sent: r.settled,
     accepted: r.accepted,
     rejected: r.rejected,

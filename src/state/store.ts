@@ -1,5 +1,5 @@
 import type { Dialect, TableRef } from '../dialects/dialect.js';
-import { joinSql, sql, type Sql } from '../dialects/sql.js';
+import { joinSql, Sql, sql } from '../dialects/sql.js';
 import type { Connection, Row, Value } from '../warehouses/connection.js';
 import { recordMessagesStatement, type MessageSource } from './messages.js';
 import {
@@ -14,6 +14,7 @@ import {
   RUNS_COLUMNS,
   SHARED_TABLES,
   SNAPSHOT_COLUMNS,
+  snapshotColumns,
   snapshotTable,
   stateTable,
   type ColumnDef,
@@ -68,6 +69,18 @@ export interface FoldOptions {
   readonly deadRun?: boolean;
   /** Record the accepted entries as messages (see applyJournalStatements). */
   readonly messages?: MessageSource | undefined;
+  /** An events sync: its snapshot keeps each event's time (see snapshotColumns). */
+  readonly events?: boolean;
+  /**
+   * An events sync's new high-water mark, written in the same unit as the outcomes it accounts for (see
+   * src/sync/events.ts): a run that dies before the fold leaves the previous one, so its window is read again.
+   */
+  readonly watermark?: Date | undefined;
+}
+
+/** The name of an events sync's high-water mark in `sync_meta`. */
+export function watermarkName(sync: string): string {
+  return `events_watermark:${sync}`;
 }
 
 /**
@@ -114,19 +127,19 @@ export class StateStore {
     ];
   }
 
-  /** The statements creating a sync's own tables (idempotent). */
-  syncSetupStatements(sync: string): Sql[] {
+  /** The statements creating a sync's own tables (idempotent); an events sync's snapshot keeps event times. */
+  syncSetupStatements(sync: string, events = false): Sql[] {
     const d = this.dialect;
     // Keys are unique by construction (every write is a MERGE on the key), so no constraint is declared.
-    return [d.createTable(this.snapshot(sync), SNAPSHOT_COLUMNS), d.createTable(this.journal(sync), JOURNAL_COLUMNS)];
+    return [d.createTable(this.snapshot(sync), snapshotColumns(events)), d.createTable(this.journal(sync), JOURNAL_COLUMNS)];
   }
 
   async setup(): Promise<void> {
     for (const statement of this.setupStatements()) await this.createIfMissing(statement);
   }
 
-  async setupSync(sync: string): Promise<void> {
-    for (const statement of this.syncSetupStatements(sync)) await this.createIfMissing(statement);
+  async setupSync(sync: string, events = false): Promise<void> {
+    for (const statement of this.syncSetupStatements(sync, events)) await this.createIfMissing(statement);
   }
 
   /**
@@ -286,11 +299,14 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
     const x = (name: string) => sql`x.${id(name)}`;
     const p = (name: string) => sql`p.${id(name)}`;
     const at = d.timestampLiteral(now);
-    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}, j.* FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')} WHERE j.${id('accepted')} IS NOT NULL)`;
+    // An events sync's snapshot rows keep their event's time, taken from the change set.
+    const eventTime = options.events ? (alias: string) => sql`, ${sql`${id(alias)}.${id('event_time')}`} AS ${id('event_time')}` : () => Sql.empty;
+    const columns = snapshotColumns(options.events ?? false).map((c) => c.name);
+    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}${eventTime('c')}, j.* FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')} WHERE j.${id('accepted')} IS NOT NULL)`;
     const keysWhere = (condition: Sql) => sql`SELECT ${x('record_key')} FROM ${outcomes} AS x WHERE ${condition}`;
     const removed = sql`${x('op')} = ${d.string('removed')}`;
 
-    const snapshotSource = sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}
+    const snapshotSource = sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}${eventTime('x')}
 FROM ${outcomes} AS x LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = ${x('record_key')}
 WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}`;
 
@@ -299,7 +315,7 @@ FROM ${outcomes} AS x LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.stri
 WHERE NOT ${x('accepted')}`;
 
     const marks = sql`(SELECT ${id('seq')}, MAX(${id('retained')}) AS ${id('retained')} FROM ${journal} WHERE ${id('accepted')} IS NULL GROUP BY ${id('seq')})`;
-    const inDoubtSource = sql`SELECT c.${id('record_key')} AS ${id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${id('record_hash')}, ${p('destination_id')} AS ${id('destination_id')}, COALESCE(m.${id('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string(IN_DOUBT_STATUS)} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${p('last_run_id')} AS ${id('last_run_id')}, ${p('synced_at')} AS ${id('synced_at')}
+    const inDoubtSource = sql`SELECT c.${id('record_key')} AS ${id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${id('record_hash')}, ${p('destination_id')} AS ${id('destination_id')}, COALESCE(m.${id('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string(IN_DOUBT_STATUS)} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${p('last_run_id')} AS ${id('last_run_id')}, ${p('synced_at')} AS ${id('synced_at')}${eventTime('c')}
 FROM ${changes} AS c
 LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = c.${id('record_key')}
 LEFT JOIN ${marks} AS m ON m.${id('seq')} = c.${id('seq')}
@@ -319,10 +335,11 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
       : [];
     return [
       ...messages,
-      d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
+      ...(options.watermark ? [this.setMetaStatement(watermarkName(sync), options.watermark.toISOString())] : []),
+      d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], columns),
       sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
       sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
-      d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], SNAPSHOT_COLUMNS.map((c) => c.name)),
+      d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], columns),
       sql`DELETE FROM ${rejected} WHERE ${id('sync_name')} = ${d.string(sync)} AND ${id('record_key')} IN (${keysWhere(x('accepted'))})`,
       d.upsert(this.table('rejected'), rejectedSource, ['sync_name', 'record_key'], REJECTED_COLUMNS.map((c) => c.name)),
       sql`UPDATE ${runs} SET ${joinSql([
@@ -376,6 +393,7 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
       d.dropTable(this.journal(sync)),
       d.dropTable(this.changes(sync)),
       sql`DELETE FROM ${d.table(this.table('rejected'))} WHERE ${d.id('sync_name')} = ${d.string(sync)}`,
+      sql`DELETE FROM ${d.table(this.table('meta'))} WHERE ${d.id('name')} = ${d.string(watermarkName(sync))}`,
     ];
   }
 
@@ -393,9 +411,13 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
   }
 
   async setMeta(name: string, value: string): Promise<void> {
+    await this.connection.execute(this.setMetaStatement(name, value));
+  }
+
+  setMetaStatement(name: string, value: string): Sql {
     const d = this.dialect;
     const source = sql`SELECT ${d.string(name)} AS ${d.id('name')}, ${d.string(value)} AS ${d.id('value')}`;
-    await this.connection.execute(d.upsert(this.table('meta'), source, ['name'], ['name', 'value']));
+    return d.upsert(this.table('meta'), source, ['name'], ['name', 'value']);
   }
 
   private names(columns: readonly ColumnDef[]): Sql {

@@ -110,6 +110,17 @@ export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
   { name: 'synced_at', type: 'timestamp' },
 ];
 
+/**
+ * An events sync's snapshot also keeps each event's time, so that a run joins only the part of it that its window of
+ * event times can meet (src/sync/events.ts): the snapshot of a table of events grows with it.
+ */
+export const EVENT_TIME_SNAPSHOT_COLUMN: ColumnDef = { name: 'event_time', type: 'timestamp' };
+
+/** The snapshot's columns of a sync (with the event's time for an events sync). */
+export function snapshotColumns(events: boolean): readonly ColumnDef[] {
+  return events ? [...SNAPSHOT_COLUMNS, EVENT_TIME_SNAPSHOT_COLUMN] : SNAPSHOT_COLUMNS;
+}
+
 /** The snapshot status of an insert whose delivery is unknown. */
 export const IN_DOUBT_STATUS = 'in_doubt';
 

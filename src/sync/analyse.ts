@@ -35,6 +35,18 @@ export function checkSyncColumns(
         problems.error('bad-date-format', `date_format needs a date or timestamp column; "${field.column}" is ${column.type}`, sync.origin.file.locate(at), at);
       }
     }
+    // An events sync's time column, which must hold times, and its name column.
+    if (sync.event) {
+      const eventColumns: [string, readonly string[]][] = [[sync.event.time, ['event', 'time']]];
+      if ('column' in sync.event.name) eventColumns.push([sync.event.name.column, ['event', 'name', 'from']]);
+      for (const [name, rel] of eventColumns) {
+        const at = [...sync.origin.path, ...rel];
+        const column = byKey.get(dialect.identifierKey(name));
+        if (!column) problems.error('unknown-column', `unknown column "${name}" in model "${sync.model}"${didYouMean(name, columns.map((c) => c.name))}`, sync.origin.file.locate(at), at);
+        else if (rel[1] === 'time' && column.type !== undefined && column.type !== 'timestamp' && column.type !== 'date')
+          problems.error('bad-field', `an event's time must be a timestamp or a date column; "${name}" is ${column.type}`, sync.origin.file.locate(at), at);
+      }
+    }
     // The contact column: the sync's `contact:`, or its audiences model's key (always a column of the memberships).
     if (sync.contact !== undefined && !byKey.has(dialect.identifierKey(sync.contact))) {
       const at = [...sync.origin.path, 'contact'];

@@ -11,6 +11,7 @@ import { describeFailure, type Connection, type Value } from '../warehouses/conn
 import type { JournalOptions } from './journal.js';
 import type { DestinationDef, SyncDef } from './load.js';
 import { maskRecord } from './mask.js';
+import { eventWindow } from './events.js';
 import { diffSelect, emptyCounts, previewStatement, type DiffOp, type OpCounts } from './planner.js';
 import { DEFAULT_LEASE_MS, type LockWaitOptions } from './run/lock.js';
 import { modelColumns, removalRefusal } from './run/plan.js';
@@ -127,7 +128,8 @@ export class SyncEngine {
     const model = await modelColumns(this.#connection, this.options.project, sync);
     const snapshot = (await this.store.exists(this.store.snapshot(sync.name))) ? this.store.snapshot(sync.name) : undefined;
     const rejected = (await this.store.exists(this.store.table('rejected'))) ? this.store.table('rejected') : undefined;
-    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected, gates: model.gates });
+    const window = sync.event ? await eventWindow(this.store, sync, this.#configOf(sync.destination), new Date()) : undefined;
+    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected, gates: model.gates, window });
     const rows = await this.#connection.query(previewStatement(d, select, samples));
     const counts = emptyCounts();
     const bySample: Partial<Record<DiffOp, Record<string, unknown>[]>> = {};

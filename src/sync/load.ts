@@ -18,7 +18,7 @@ import type { ProjectFile } from '../project/schema.js';
 import { didYouMean } from '../project/suggest.js';
 import { validateAt } from '../project/validate.js';
 import { YamlFile } from '../project/yaml-file.js';
-import { destinationCommonShape, syncFileSchema, syncSchema, type SyncOptions } from './schema.js';
+import { destinationCommonShape, parseSpan, syncFileSchema, syncSchema, type SyncOptions } from './schema.js';
 import { topicProblems } from './suppressions.js';
 
 /** Where an item was written: its file and its path inside (the loader's Origin, repeated to keep imports one-way). */
@@ -91,8 +91,22 @@ export interface SyncDef {
   /** The key: its model column, the destination field it fills, its clean-ups. */
   readonly key: MappedField & { readonly column: string };
   readonly fields: readonly MappedField[];
+  /** For mode `events`: what makes each row an event (see src/sync/events.ts); undefined for the other modes. */
+  readonly event: EventDef | undefined;
   readonly options: SyncOptions;
   readonly origin: SyncOrigin;
+}
+
+/** `event:` of an events sync, read. */
+export interface EventDef {
+  /** The model column of the event's time. */
+  readonly time: string;
+  /** The event's name: the same for every row, or a model column's value. */
+  readonly name: { readonly constant: string } | { readonly column: string };
+  /** How late a row may land after its event's time and still be read (ms). */
+  readonly lookbackMs: number;
+  /** The first run's window (ms), or every event. */
+  readonly backfillMs: number | 'all';
 }
 
 export interface LoadedSyncs {
@@ -338,6 +352,24 @@ function makeSync(
     problems.error('invalid-sync', problem.message, place, at(...problem.at));
     ok = false;
   }
+  let event: EventDef | undefined;
+  if (parsed.mode === 'events') {
+    if (!parsed.event) {
+      error('missing-event', 'an events sync says what makes each row an event: `event: { time: <column>, name: <name or { from: column }> }`', 'mode');
+      ok = false;
+    } else {
+      const spec = parsed.event;
+      event = {
+        time: spec.time,
+        name: typeof spec.name === 'string' ? { constant: spec.name } : { column: spec.name.from },
+        lookbackMs: parseSpan(spec.lookback)!,
+        backfillMs: spec.backfill === 'all' ? 'all' : parseSpan(spec.backfill)!,
+      };
+    }
+  } else if (parsed.event) {
+    error('bad-field', `\`event\` describes the rows of an events sync; this sync's mode is ${parsed.mode}`, 'event');
+    ok = false;
+  }
   if (parsed.message_type !== undefined) {
     const unknown = unknownTypeProblem(context.config.pressure, parsed.message_type);
     if (unknown) {
@@ -366,6 +398,7 @@ function makeSync(
     mode: parsed.mode,
     key: keyField,
     fields,
+    event,
     options: options ?? parsed.options,
     origin,
   };

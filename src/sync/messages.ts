@@ -21,8 +21,11 @@ import type { ColumnTypes } from './mapping.js';
  * records message someone: an ads audience entry, a CRM insert or an exclusion list reaches nobody's inbox, and
  * counting it would cap real messages (src/project/channels.ts).
  */
-export function sendsMessages(sync: Pick<SyncDef, 'mode' | 'channel' | 'messages'>): sync is typeof sync & { readonly channel: Channel } {
-  return (sync.mode === 'audience' || sync.mode === 'insert') && isMessageChannel(sync.channel) && sync.messages;
+export function sendsMessages(sync: Pick<SyncDef, 'mode' | 'channel' | 'messages' | 'messageType'>): sync is typeof sync & { readonly channel: Channel } {
+  // Not every event starts a message (a purchase sent to an e-mail tool may only feed its segments): an events
+  // sync's events count as messages when the sync names their `message_type` (an abandoned-cart flow's e-mail).
+  const mode = sync.mode === 'audience' || sync.mode === 'insert' || (sync.mode === 'events' && sync.messageType !== undefined);
+  return mode && isMessageChannel(sync.channel) && sync.messages;
 }
 
 /** The sync's records as messages (with the model column holding the contact key), or undefined when they are not. */

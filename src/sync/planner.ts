@@ -35,7 +35,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
  *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
-export const OPS = ['removed', 'changed', 'added', 'held_back', 'suppressed', 'duplicate_key', 'null_key'] as const;
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'suppressed', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
 /** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
@@ -51,7 +51,24 @@ export interface PlanInput {
   readonly rejected: TableRef | undefined;
   /** Contacts the project's policies leave out (src/sync/suppressions.ts): the model column holding the customer key, and the gates. */
   readonly gates?: { readonly contact: string; readonly gates: Gates } | undefined;
+  /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
+  readonly window?: EventWindow | undefined;
 }
+
+/**
+ * The events an events sync's run reads: those whose time is after `from` (every one when undefined: a first run
+ * with `backfill: all`) and not after `to` (when the run planned: an event stamped later waits for a later run).
+ * Events not after `oldest` are older than the destination accepts: counted `too_old`, never sent.
+ */
+export interface EventWindow {
+  readonly from: Date | undefined;
+  readonly to: Date;
+  readonly oldest: Date | undefined;
+}
+
+/** The change set's columns of an events sync's event, after the mapped fields: its name and its time. */
+export const EVENT_NAME_COLUMN = 'event_name';
+export const EVENT_TIME_COLUMN = 'event_time';
 
 /** Whether a mode acts on rows that left the model. */
 export function modeRemoves(mode: SyncDef['mode']): boolean {
@@ -67,7 +84,7 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
   const m = id('m');
-  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column)))];
+  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column))), ...windowConditions(input)];
   const whereOf = (conditions: readonly Sql[]) => (conditions.length ? sql`\n  WHERE ${joinSql(conditions, sql` AND `)}` : Sql.empty);
   const gated = input.gates?.gates.ctes.length ? input.gates : undefined;
   // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
@@ -75,7 +92,7 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   const blocked = gated ? gated.gates.blocked(sql`${id('src')}.${id(gated.contact)}`) : undefined;
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
-  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}
+  const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
   FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
   const suppressedRows = blocked ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, blocked])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
@@ -93,6 +110,32 @@ keyed AS (
   ${keyed}
 )`;
   return { ctes, mapping, gated: suppressedRows !== undefined };
+}
+
+/** An events sync's event time as a timestamp (a date column is read as its midnight). */
+function eventTime(input: PlanInput): Sql {
+  const { dialect: d, sync } = input;
+  const column = d.id(sync.event!.time);
+  return input.types.get(d.identifierKey(sync.event!.time)) === 'date' ? d.cast(column, 'timestamp') : column;
+}
+
+/**
+ * The window of an events sync as conditions on the model's rows: compared on the column itself (not an
+ * expression of it), so that the warehouse can skip what lies outside — DuckDB's zone maps, an index, a partition.
+ */
+function windowConditions(input: PlanInput): Sql[] {
+  const { dialect: d, window } = input;
+  if (!input.sync.event || !window) return [];
+  const time = eventTime(input);
+  return [...(window.from ? [sql`${time} > ${d.timestampLiteral(window.from)}`] : []), sql`${time} <= ${d.timestampLiteral(window.to)}`];
+}
+
+/** The event's name and time in an events sync's mapped rows. */
+function eventColumns(input: PlanInput): Sql {
+  const { dialect: d, sync } = input;
+  if (!sync.event) return Sql.empty;
+  const name = 'constant' in sync.event.name ? d.string(sync.event.name.constant) : d.cast(d.id(sync.event.name.column), 'string');
+  return sql`, ${name} AS ${d.id(EVENT_NAME_COLUMN)}, ${eventTime(input)} AS ${d.id(EVENT_TIME_COLUMN)}`;
 }
 
 function isSharedKey(d: Dialect): Sql {
@@ -113,32 +156,37 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   const rejected = input.rejected
     ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
     : emptyRelation(d, ['record_key', 'record_hash']);
-  const fieldsOf = (alias: Sql) => mapping.columns.map((c) => col(alias, c));
+  // An events sync's rows carry their event's name and time after the fields (NULL in the rows that are no event).
+  const events = sync.event !== undefined;
+  const fieldsOf = (alias: Sql) => [...mapping.columns.map((c) => col(alias, c)), ...(events ? [col(alias, EVENT_NAME_COLUMN), col(alias, EVENT_TIME_COLUMN)] : [])];
+  const noFields = [...mapping.columns.map(() => sql`NULL`), ...(events ? [nullText, sql`CAST(NULL AS ${d.type('timestamp')})`] : [])];
   // The contact key a messaging sync's mapped rows carry (see keyedRows), kept in its change set for the fold.
   const contact = contactKeyColumns(d, sync, input.types);
   const contactOf = (alias: Sql) => (contact ? sql`, ${col(alias, CONTACT_KEY_COLUMN)}` : Sql.empty);
   const isShared = isSharedKey(d);
   const inDoubt = sql`${col(s, 'last_status')} = ${d.string(IN_DOUBT_STATUS)}`;
   const sendable =
-    sync.mode === 'insert'
+    sync.mode === 'insert' || events
       ? sql`(${col(s, 'record_key')} IS NULL OR ${inDoubt})`
       : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
   const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
-  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
+  // An event older than the destination accepts is counted, never sent; the others are all new (sent once).
+  const tooOld = events && input.window?.oldest ? sql` WHEN ${col(m, EVENT_TIME_COLUMN)} <= ${d.timestampLiteral(input.window.oldest)} THEN ${d.string('too_old')}` : Sql.empty;
+  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
     ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
-  LEFT JOIN ${snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
+  LEFT JOIN ${events && input.window?.from && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id(EVENT_TIME_COLUMN)} > ${d.timestampLiteral(input.window.from)})` : snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
-  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(mapping.columns.map(() => sql`NULL`))}
+  const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
-  const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(mapping.columns.map(() => sql`NULL`))}
+  const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM suppressed_rows`;
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
   const select = sql`${ctes}
@@ -186,7 +234,7 @@ ${diff}
 export type OpCounts = Readonly<Record<DiffOp, number>>;
 
 export function emptyCounts(): Record<DiffOp, number> {
-  return { removed: 0, changed: 0, added: 0, held_back: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
+  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
 }
 
 export function countsStatement(d: Dialect, changes: TableRef): Sql {
@@ -207,9 +255,11 @@ export function readCounts(rows: readonly Row[]): Record<DiffOp, number> {
  * `YYYY-MM-DD`, timestamps as ISO-8601 UTC text, integers as text (exact beyond 2^53, turned back into numbers where
  * safe).
  */
-export function pageStatement(d: Dialect, changes: TableRef, after: number, size: number, mapping: CompiledMapping): Sql {
+export function pageStatement(d: Dialect, changes: TableRef, after: number, size: number, mapping: CompiledMapping, events = false): Sql {
   const seq = d.id('seq');
-  const values = mapping.fields.map((f, i) => pageValue(d, d.id(mapping.columns[i]!), f.type));
+  // An events sync's page rows end with the event's name and time (see decodePage).
+  const event = events ? [d.id(EVENT_NAME_COLUMN), pageValue(d, d.id(EVENT_TIME_COLUMN), 'timestamp')] : [];
+  const values = [...mapping.fields.map((f, i) => pageValue(d, d.id(mapping.columns[i]!), f.type)), ...event];
   const line = d.jsonArray([seq, d.id('op'), d.id('record_key'), d.id('destination_id'), d.id('retained'), d.id('record_hash'), d.id('prior_run'), d.id('in_doubt'), ...values]);
   const sendable = joinSql(SENDABLE.map((op) => d.string(op)));
   return sql`SELECT ${d.stringAgg(line, ',', { orderBy: seq })} AS ${d.id('page')} FROM ${d.table(changes)} WHERE ${seq} > ${d.literal(after)} AND ${seq} <= ${d.literal(after + size)} AND ${d.id('op')} IN (${sendable})`;
@@ -245,14 +295,16 @@ export interface PageRow {
   readonly inDoubt: boolean;
   /** Field values in mapping order. */
   readonly values: readonly (string | number | boolean | null)[];
+  /** An events sync's event: its name and time (ISO-8601 UTC with milliseconds). */
+  readonly event?: { readonly name: string; readonly time: string };
 }
 
-export function decodePage(rows: readonly Row[], mapping: CompiledMapping): PageRow[] {
+export function decodePage(rows: readonly Row[], mapping: CompiledMapping, events = false): PageRow[] {
   const text = rows[0]?.['page'];
   if (typeof text !== 'string') return [];
   const integers = mapping.fields.map((f) => f.type === 'integer');
   return (JSON.parse(`[${text}]`) as (string | number | boolean | null)[][]).map((line) => {
-    const values = line.slice(8);
+    const values = line.slice(8, 8 + mapping.fields.length);
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
       if (integers[i] && typeof value === 'string') {
@@ -270,6 +322,7 @@ export function decodePage(rows: readonly Row[], mapping: CompiledMapping): Page
       priorRun: line[6] as string | null,
       inDoubt: line[7] === true,
       values,
+      ...(events ? { event: { name: String(line[8 + mapping.fields.length]), time: String(line[9 + mapping.fields.length]) } } : {}),
     };
   });
 }

@@ -66,6 +66,35 @@ const thresholdSchema = z.union([
 ]);
 export type Threshold = z.infer<typeof thresholdSchema>;
 
+/** A span of wall-clock time: `30 minutes`, `6 hours`, `2 days`, `1 week`. */
+const SPAN_UNITS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000 };
+
+/** Milliseconds of a span written as `<n> minutes|hours|days|weeks` (singular or plural), or undefined. */
+export function parseSpan(text: string): number | undefined {
+  const match = /^\s*(\d+)\s*(minute|hour|day|week)s?\s*$/i.exec(text);
+  return match ? Number(match[1]) * SPAN_UNITS[match[2]!.toLowerCase()]! : undefined;
+}
+
+const spanSchema = z.string().refine((text) => parseSpan(text) !== undefined, { message: 'a span such as "30 minutes", "6 hours", "2 days" or "1 week"' });
+
+/** `event:` of an events sync: which columns make a row an event, and how far back each run reads. */
+export const eventSchema = z.strictObject({
+  time: columnName.describe('The model column holding when the event happened (a timestamp, or a date). Rows without one are never sent.'),
+  name: z
+    .union([z.string().min(1), z.strictObject({ from: columnName.describe('The model column holding each event\'s name.') })])
+    .describe("The event's name as the destination shows it (`Purchase`, `Cart abandoned`), or `{ from: column }` for a name per row."),
+  lookback: spanSchema
+    .default('1 day')
+    .describe(
+      'How late a row may land in the model after its event happened: each run reads the events after the previous run\'s high-water mark minus this span, and sends those it never sent (by id). A row landing later than this is never read.',
+    ),
+  backfill: z
+    .union([z.literal('all'), spanSchema])
+    .default('7 days')
+    .describe("The first run's window: events of the last span (`7 days`), or `all`. Events older than the destination accepts are never sent, only counted (`too_old`)."),
+});
+export type EventEntry = z.infer<typeof eventSchema>;
+
 export const syncOptionsSchema = z.strictObject({
   null_policy: z.enum(['skip', 'overwrite']).default('skip').describe('`skip` (default): a NULL is not sent, so the destination keeps its value; `overwrite`: NULLs are sent.'),
   batch_size: z.number().int().min(1).optional().describe("Records per request, at most the destination's limit."),
@@ -120,8 +149,9 @@ export const syncSchema = z.strictObject({
     ),
   destination: z.string().min(1).describe('A destination named under `destinations:` in a sync file.'),
   object: z.string().min(1).describe('The destination object: contacts, a list, a table, a custom audience…'),
-  mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members).'),
-  key: keySchema.describe('The model column identifying a record, or `{from, field, transform}`.'),
+  mode: z.enum(SYNC_MODES).describe('How rows become operations: `upsert`, `update` (existing records only), `insert` (new only), `mirror` (also deletes what left the model), `audience` (adds and removes members), `events` (each row is an event, sent once: see `event`).'),
+  key: keySchema.describe('The model column identifying a record, or `{from, field, transform}`. For an events sync: the event\'s id, sent once.'),
+  event: eventSchema.optional().describe('For mode `events` (required there): the time and name of each row\'s event, and how far back each run reads.'),
   fields: z.record(z.string().min(1), fieldSpecSchema).default({}).describe('Destination field → model column, or `{from, transform, date_format}`, or `{constant}`.'),
   options: syncOptionsSchema.prefault({}).describe('How the sync runs.'),
 });

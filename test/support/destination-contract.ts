@@ -2,7 +2,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { contacts, CONTACT_COLUMNS, type Contact, type ContractCase, type ContractEnvironment, type ContractKit, type ContractOptions } from '../../destinations/emulator-kit/contract.js';
+import {
+  contacts,
+  CONTACT_COLUMNS,
+  contractEvents,
+  EVENT_COLUMNS,
+  type Contact,
+  type ContractCase,
+  type ContractEnvironment,
+  type ContractEvent,
+  type ContractKit,
+  type ContractOptions,
+  type EventShape,
+} from '../../destinations/emulator-kit/contract.js';
 import type { Registries } from '../../src/project/loader.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './sync-harness.js';
 
@@ -212,6 +224,8 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
       expect(await env.records(object)).toEqual(want(kept));
     });
 
+    if (kit.events) describeEventCases(kit, kit.events, check, open);
+
     check('thousand-records', async () => {
       const rows = rowsOf(1000);
       const { env, harness, object } = await setup(rows, writes, {}, { batchSize: 100 });
@@ -219,5 +233,140 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
       expect(result).toMatchObject({ status: 'success', accepted: 1000, rejected: 0 });
       expect(await env.records(object)).toEqual(want(rows));
     });
+  });
+}
+
+type Check = (name: ContractCase, body: () => Promise<void>) => void;
+type Open = { env?: ContractEnvironment; harness?: SyncHarness }[];
+
+/**
+ * The events cases (a destination whose modes include `events`): events sent once across runs, late events inside
+ * the look-back sent once and earlier ones never read, refusals held back, events older than the destination accepts
+ * counted and never sent, and what a resend leaves at the destination — one copy per id where the vendor
+ * de-duplicates, every copy where it does not.
+ */
+function describeEventCases(kit: ContractKit, shape: EventShape, check: Check, open: Open): void {
+  async function setup(events: readonly ContractEvent[], options: Omit<ContractOptions, 'dir'> = {}, event: Record<string, unknown> = {}) {
+    const env = await kit.start({ dir: mkdtempSync(join(tmpdir(), 'tideline-contract-events-')), ...options });
+    const slot: { env?: ContractEnvironment; harness?: SyncHarness } = { env };
+    open.push(slot);
+    const harness = await SyncHarness.start({
+      destinations: [{ name: 'dest', ...env.destination({}) }],
+      syncs: [
+        {
+          name: 's',
+          model: 'people',
+          destination: 'dest',
+          object: shape.object,
+          mode: 'events',
+          key: { from: 'event_id', field: shape.keyField },
+          event: { time: 'event_time', name: { from: 'event_name' }, lookback: '1 day', backfill: '30 days', ...event },
+          fields: shape.fields,
+        },
+      ],
+      rows: events,
+      columns: EVENT_COLUMNS,
+    });
+    slot.harness = harness;
+    return { env, harness };
+  }
+  /** What the destination holds, by event id: every copy's fields. */
+  async function held(env: ContractEnvironment): Promise<Map<string, Record<string, unknown>[]>> {
+    const byId = new Map<string, Record<string, unknown>[]>();
+    for (const event of await env.events!(shape.object)) byId.set(event.id, [...(byId.get(event.id) ?? []), event.fields]);
+    return byId;
+  }
+  /** Exactly these events, one copy each, as the shape expects them. */
+  async function holdsOnce(env: ContractEnvironment, events: readonly ContractEvent[]): Promise<void> {
+    const byId = await held(env);
+    expect([...byId.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
+    for (const e of events) expect(byId.get(e.event_id), e.event_id).toEqual([shape.expected(e)]);
+  }
+
+  check('events-once', async () => {
+    const now = new Date();
+    const first = contractEvents(30, { now, endMinutesAgo: 60 });
+    const { env, harness } = await setup(first);
+    const one = await harness.sync('s');
+    expect(one).toMatchObject({ status: 'success', accepted: 30, rejected: 0 });
+    expect(one.counts.added).toBe(30);
+    await holdsOnce(env, first);
+    // Nothing new: nothing planned, no request.
+    const two = await harness.sync('s');
+    expect(two.counts.added).toBe(0);
+    expect(two.requests).toBe(0);
+    // Newer events: only they are sent.
+    const more = [...first, ...contractEvents(5, { start: 31, endMinutesAgo: 1, minutesApart: 1 })];
+    await harness.setRows(more);
+    const three = await harness.sync('s');
+    expect(three).toMatchObject({ status: 'success', accepted: 5 });
+    await holdsOnce(env, more);
+  });
+
+  check('events-late', async () => {
+    const now = new Date();
+    const first = contractEvents(10, { now, endMinutesAgo: 30 });
+    const { env, harness } = await setup(first);
+    expect((await harness.sync('s')).accepted).toBe(10);
+    // Two rows land after that run: one whose event happened 3 hours before it (inside the 1-day look-back) and one
+    // from 3 days before (outside it). The first is read and sent once; the second is never read.
+    const [tooLate, late] = contractEvents(2, { start: 11, now, endMinutesAgo: 180, minutesApart: 3 * 24 * 60 - 180 });
+    await harness.setRows([...first, tooLate!, late!]);
+    const two = await harness.sync('s');
+    expect(two).toMatchObject({ status: 'success', accepted: 1 });
+    await holdsOnce(env, [...first, late!]);
+    expect((await harness.sync('s')).requests).toBe(0);
+  });
+
+  check('events-partial-failure', async () => {
+    const events = contractEvents(20, { endMinutesAgo: 15 });
+    const { env, harness } = await setup(events, { rejectKeys: ['ev-7'] });
+    const one = await harness.sync('s');
+    expect(one).toMatchObject({ status: 'partial', accepted: 19, rejected: 1 });
+    await holdsOnce(env, events.filter((e) => e.event_id !== 'ev-7'));
+    const rejected = await harness.engine().store.rejectedRows('s', 10);
+    expect(rejected.map((r) => [r['record_key'], r['retryable']])).toEqual([['ev-7', false]]);
+    // Refused for good: held back, not sent again, and the window moves on.
+    const two = await harness.sync('s');
+    expect(two.counts.held_back).toBe(1);
+    expect(two.requests).toBe(0);
+  });
+
+  check('events-too-old', async () => {
+    const now = new Date();
+    const recent = contractEvents(4, { now, endMinutesAgo: 20 });
+    const old = contractEvents(3, { start: 5, now, endMinutesAgo: 400 * 24 * 60, minutesApart: 60 });
+    const { env, harness } = await setup([...old, ...recent], {}, { backfill: 'all' });
+    const sync = harness.project.syncs.get('s')!;
+    const constants = Object.fromEntries(Object.entries(shape.fields).flatMap(([name, spec]) => (typeof spec === 'object' && spec.constant !== undefined ? [[name, spec.constant]] : [])));
+    const maxAge = sync.destination.type.events?.maxAgeDays(sync.destination.config, { object: shape.object, constants });
+    const result = await harness.sync('s');
+    expect(result.status).toBe('success');
+    if (maxAge !== undefined && maxAge < 400) {
+      // Older than the destination accepts: counted, never sent.
+      expect(result.counts.too_old).toBe(3);
+      expect(result.accepted).toBe(4);
+      await holdsOnce(env, recent);
+    } else {
+      expect(result.counts.too_old).toBe(0);
+      await holdsOnce(env, [...old, ...recent]);
+    }
+  });
+
+  check('events-resend', async () => {
+    const events = contractEvents(12, { endMinutesAgo: 5 });
+    const { env, harness } = await setup(events);
+    expect((await harness.sync('s')).accepted).toBe(12);
+    // A full resync forgets what was sent: every event of the backfill window goes again, with the same id.
+    const again = await harness.sync('s', { fullResync: true });
+    expect(again.accepted).toBe(12);
+    const sync = harness.project.syncs.get('s')!;
+    const byId = await held(env);
+    expect([...byId.keys()].sort()).toEqual(events.map((e) => e.event_id).sort());
+    const copies = [...byId.values()].map((c) => c.length);
+    // A vendor that de-duplicates by id keeps one copy; one that does not keeps both: what a run re-sending after a
+    // crash would leave there too (the README's bound).
+    if (sync.destination.type.events?.deduplication !== undefined) expect(copies.every((n) => n === 1)).toBe(true);
+    else expect(copies.every((n) => n === 2)).toBe(true);
   });
 }

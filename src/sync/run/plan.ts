@@ -6,7 +6,7 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts, type OpCounts, type PlanInput } from '../planner.js';
+import { countsStatement, diffSelect, materialiseStatement, readCounts, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
 import { syncGates } from '../suppressions.js';
 import type { Threshold } from '../schema.js';
 import type { Logger } from '../../log/logger.js';
@@ -47,10 +47,10 @@ export function toSend(counts: OpCounts): number {
 }
 
 /** Plan: the diff of the model against the snapshot, materialised as the change set and counted, in the warehouse. */
-export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable): Promise<Plan> {
+export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable, window?: EventWindow): Promise<Plan> {
   const d = store.dialect;
   const changes = store.changes(sync.name);
-  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates });
+  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, window });
   await store.connection.execute(d.dropTable(changes));
   await store.connection.execute(materialiseStatement(d, changes, select));
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));

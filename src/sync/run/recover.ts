@@ -12,6 +12,8 @@ export interface RecoverInput {
   readonly fullResync: boolean;
   /** The sync's records as messages to contacts, as the current definition has them (see src/sync/messages.ts). */
   readonly messages?: MessageSource | undefined;
+  /** An events sync: its snapshot keeps event times. */
+  readonly events: boolean;
   readonly log: Logger;
 }
 
@@ -32,14 +34,14 @@ export async function recover(input: RecoverInput): Promise<number> {
     await store.reset(sync);
     log.info('full resync: the snapshot is cleared, every record is sent again');
   }
-  await store.setupSync(sync);
+  await store.setupSync(sync, input.events);
   const { outcomes: leftover, rows: journalRows } = await store.journalCounts(sync);
   if (!journalRows) return 0;
   const changes = await store.connection.columns(store.changes(sync));
   if (changes) {
     // The dead run's change set holds contact keys only if its plan recorded messages: then so does its fold.
     const keyed = changes.some((c) => store.dialect.identifierKey(c.name) === store.dialect.identifierKey(CONTACT_KEY_COLUMN));
-    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined });
+    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined, events: input.events });
     if (leftover) log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
     return leftover;
   }

@@ -11,6 +11,8 @@ import type { ExecutorStats } from '../executor.js';
 import type { JournalOptions } from '../journal.js';
 import type { SyncDef } from '../load.js';
 import { collectGarbage } from '../memory.js';
+import { eventWindow, nextWatermark } from '../events.js';
+import { watermarkName } from '../../state/store.js';
 import { messageSource } from '../messages.js';
 import type { MessageSource } from '../../state/messages.js';
 import { emptyCounts, type OpCounts } from '../planner.js';
@@ -113,8 +115,11 @@ class SyncRun {
     this.#stopWhenLost(this.#lock.lost);
 
     // Recover what a dead run left, then plan: the diff, materialised and counted in the warehouse.
-    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), log });
-    const plan = await planChanges(store, sync, model);
+    const events = sync.event !== undefined;
+    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), events, log });
+    // An events sync reads only the events after its high-water mark (src/sync/events.ts).
+    const window = events ? await eventWindow(store, sync, config, new Date()) : undefined;
+    const plan = await planChanges(store, sync, model, window);
     this.#messages = plan.messages;
     this.counts = plan.counts;
     await rejectInvalidKeys(store, sync.name, runId);
@@ -126,6 +131,8 @@ class SyncRun {
     // Record: the run is in `sync_runs` before anything is sent.
     await store.insertRun(this.#record('running'));
     this.#runRecorded = true;
+    // Nothing to send: every event of the window is settled, so the next run reads from this one's end.
+    if (window && total === 0) await store.connection.runAtomically([store.setMetaStatement(watermarkName(sync.name), window.to.toISOString())]);
     if (total === 0 && !type.recoverInterrupted && !type.currentList) return;
 
     // Send.
@@ -153,7 +160,8 @@ class SyncRun {
         log.warn({ err: describeFailure(error) }, 'the destination could not finish the run');
       })) ?? null;
       if (sending.stats.sent >= LARGE_RUN) collectGarbage();
-      await store.applyJournal(sync.name, runId, { messages: plan.messages });
+      const watermark = window ? await nextWatermark(store, sync.name, window) : undefined;
+      await store.applyJournal(sync.name, runId, { messages: plan.messages, events, watermark });
       this.#journalApplied = true;
     }
 
@@ -188,7 +196,7 @@ class SyncRun {
     };
     if (!this.#journalApplied) {
       await quietly('recording outcomes', async () => {
-        await store.applyJournal(sync.name, this.inputs.runId, { messages: this.#messages });
+        await store.applyJournal(sync.name, this.inputs.runId, { messages: this.#messages, events: sync.event !== undefined });
         this.#journalApplied = true;
       });
     }

@@ -231,13 +231,14 @@ export class Sending {
     const { mapping, total } = plan;
     const d = store.dialect;
     const connection = store.connection;
-    const read = (after: number) => connection.query(pageStatement(d, plan.changes, after, pageSize, mapping));
+    const events = sync.event !== undefined;
+    const read = (after: number) => connection.query(pageStatement(d, plan.changes, after, pageSize, mapping, events));
     const operationFor = operations(sync.mode);
     const names = mapping.fields.map((f) => f.name);
     const identify = recordIdentity(sync);
     let next: Promise<Row[]> | undefined = total > 0 ? read(0) : undefined;
     for (let after = 0; next; after += pageSize) {
-      const rows = decodePage(await next, mapping);
+      const rows = decodePage(await next, mapping, events);
       next = after + pageSize < total ? read(after + pageSize) : undefined;
       this.#yielded += rows.length;
       yield rows.map((row) => pending(row, operationFor, names, this.#retain, sync.options.null_policy, identify, this.#retainValue));
@@ -291,7 +292,8 @@ function pending(
   }
   const fields = recordFields(row, names, nullPolicy);
   const retained = retain.length ? JSON.stringify(Object.fromEntries(retain.filter((f) => f in fields).map((f) => [f, retainValue ? retainValue(f, fields[f]!) : fields[f]]))) : null;
-  return { seq: row.seq, operation, record: { key: row.key, fields, destinationId: row.destinationId, idempotencyKey }, retained, inDoubt: row.inDoubt };
+  const record = { key: row.key, fields, destinationId: row.destinationId, idempotencyKey, ...(row.event ? { event: row.event } : {}) };
+  return { seq: row.seq, operation, record, retained, inDoubt: row.inDoubt };
 }
 
 /** A page row's fields by destination name; under `null_policy: skip` a NULL is left out (the destination keeps its value). */

@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS `tideline_state`.`journal__crm_contacts` (`seq` INT64
 -- materialise the change set
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'suppressed' THEN 5 WHEN 'duplicate_key' THEN 6 WHEN 'null_key' THEN 7 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
@@ -161,7 +161,7 @@ DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 -- a sync whose records are messages: the change set keeps each contact key
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'suppressed' THEN 5 WHEN 'duplicate_key' THEN 6 WHEN 'null_key' THEN 7 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
@@ -239,3 +239,5 @@ DROP TABLE IF EXISTS `tideline_state`.`journal__crm_contacts`;
 DROP TABLE IF EXISTS `tideline_state`.`changes__crm_contacts`;
 
 DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts';
+
+DELETE FROM `tideline_state`.`sync_meta` WHERE `name` = 'events_watermark:crm_contacts';
