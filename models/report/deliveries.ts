@@ -1,6 +1,6 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { joinSql, sql } from '../../src/dialects/sql.js';
-import { RUNS_COLUMNS, SHARED_TABLES, stateTable } from '../../src/state/tables.js';
+import { SHARED_TABLES, stateTable } from '../../src/state/tables.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import type { DeliveriesSpec } from './schema.js';
 
@@ -20,7 +20,7 @@ export interface DeliveryRow {
   readonly sent: number;
   readonly accepted: number;
   readonly rejected: number;
-  /** Events skipped because the destination no longer accepts them (older than its limit); null if the state does not count them. */
+  /** Events skipped because the destination no longer accepts them (older than its limit); null for a sync of another mode. */
   readonly tooOld: number | null;
   readonly lastRunAt: string | null;
   readonly lastStatus: string | null;
@@ -33,20 +33,18 @@ export function deliverySyncs(spec: DeliveriesSpec, syncs: Iterable<{ readonly n
   return (listed ? all.filter((s) => listed.includes(s.name)) : all.filter((s) => (spec.modes as readonly string[]).includes(s.mode))).map((s) => ({ name: s.name, mode: s.mode }));
 }
 
-/** The state counts a run row holds beyond the base ones, when the state's `sync_runs` has them. */
-const TOO_OLD = RUNS_COLUMNS.find((c) => c.name === 'too_old')?.name;
-
 /**
  * One row per sync, in the order given: its finished runs summed up (zeros for a sync that never ran, or when the
  * state schema holds no runs yet).
  */
 export async function readDeliveries(io: Pick<Connection, 'query' | 'columns'>, d: Dialect, stateSchema: string, syncs: readonly { name: string; mode: string }[]): Promise<DeliveryRow[]> {
   const runs = stateTable(stateSchema, SHARED_TABLES.runs);
-  const held = syncs.length > 0 && (await io.columns(runs)) !== undefined;
+  const columns = syncs.length > 0 ? await io.columns(runs) : undefined;
   const found = new Map<string, Readonly<Record<string, unknown>>>();
-  if (held) {
+  if (columns) {
     const id = (name: string) => d.id(name);
-    const tooOld = TOO_OLD ? sql`SUM(${id(TOO_OLD)})` : sql`CAST(NULL AS ${d.type('integer')})`;
+    // A state schema no sync has run in since sync_runs gained too_old (StateStore.setup adds it) has no such column.
+    const tooOld = columns.some((c) => d.identifierKey(c.name) === d.identifierKey('too_old')) ? sql`SUM(${id('too_old')})` : sql`CAST(NULL AS ${d.type('integer')})`;
     // The last run's status: the first of each sync's runs, newest first.
     const rows = await io.query(sql`SELECT ${id('sync_name')}, COUNT(*) AS runs, SUM(CASE WHEN ${id('status')} = 'failed' THEN 1 ELSE 0 END) AS failed_runs,
   SUM(${id('sent')}) AS sent, SUM(${id('accepted')}) AS accepted, SUM(${id('rejected')}) AS rejected, ${tooOld} AS too_old,
@@ -71,7 +69,7 @@ GROUP BY ${id('sync_name')}`);
       sent: count(r?.['sent']),
       accepted: count(r?.['accepted']),
       rejected: count(r?.['rejected']),
-      tooOld: TOO_OLD === undefined ? null : count(r?.['too_old']),
+      tooOld: s.mode === 'events' ? count(r?.['too_old']) : null,
       lastRunAt: last === null || last === undefined ? null : last instanceof Date ? last.toISOString() : String(last),
       lastStatus: r?.['last_status'] === null || r?.['last_status'] === undefined ? null : String(r['last_status']),
     };
