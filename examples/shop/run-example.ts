@@ -177,8 +177,11 @@ async function predictedValueCheck(): Promise<void> {
     const d = connection.dialect;
     const [row] = await connection.query(
       // The complainers of the last 14 days are suppressed on ads too (tideline.yml `suppressions:`), written out here.
+      // Google drops conversions older than 90 days when it receives them (so does its emulator): those of the last 89
+      // days before today are kept.
       sql`SELECT COUNT(*) AS n, SUM(ROUND(predicted_clv, 2)) AS total FROM ${d.table({ schema, name: 'customer_profile' })}
           WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL
+            AND last_order_date >= ${d.dateAdd(d.cast(d.literal(new Date().toISOString().slice(0, 10)), 'date'), d.literal(-89), 'day', 'date')}
             AND customer_id NOT IN (SELECT customer_id FROM ${d.table({ schema, name: 'ticket_facts' })}
                                     WHERE type = 'complaint' AND CAST(created_at AS DATE) > ${d.dateAdd(d.cast(d.literal(asOf), 'date'), d.literal(-14), 'day', 'date')})`,
     );
@@ -187,7 +190,8 @@ async function predictedValueCheck(): Promise<void> {
   const total = held.reduce((sum, c) => sum + (c.conversionValue ?? 0), 0);
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(46, '.')} ${value.padStart(12)}`);
   console.log('\n━━ Predicted value sent to Google Ads as conversion value (Data Manager API, in the sandbox)');
-  line('ads consent, predicted value, not suppressed', expected.n.toLocaleString('en'));
+  line('ads consent, predicted value, not suppressed,', '');
+  line('  last order in the 90 days Google keeps', expected.n.toLocaleString('en'));
   line('conversions the Google emulator holds', held.length.toLocaleString('en'));
   line('their value', `€${total.toLocaleString('en', { maximumFractionDigits: 0 })}`);
   const same = held.length === expected.n && Math.abs(total - expected.total) < 0.01 * Math.max(1, held.length) && held.every((c) => c.currency === 'EUR');
