@@ -190,8 +190,7 @@ async function predictedValueCheck(): Promise<void> {
   const total = held.reduce((sum, c) => sum + (c.conversionValue ?? 0), 0);
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(46, '.')} ${value.padStart(12)}`);
   console.log('\n━━ Predicted value sent to Google Ads as conversion value (Data Manager API, in the sandbox)');
-  line('ads consent, predicted value, not suppressed,', '');
-  line('  last order in the 90 days Google keeps', expected.n.toLocaleString('en'));
+  line('ads consent, not suppressed, last 90 days', expected.n.toLocaleString('en'));
   line('conversions the Google emulator holds', held.length.toLocaleString('en'));
   line('their value', `€${total.toLocaleString('en', { maximumFractionDigits: 0 })}`);
   const same = held.length === expected.n && Math.abs(total - expected.total) < 0.01 * Math.max(1, held.length) && held.every((c) => c.currency === 'EUR');
