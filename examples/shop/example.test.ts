@@ -511,6 +511,14 @@ describe('the example shop, end to end on a small generated shop', () => {
     // Each event sync's events, once each: in-store purchases at Meta and Google, first purchases valued at the
     // predicted LTV at Google, abandoned carts at Klaviyo.
     await expectEventsOnce(first);
+    // Each abandoned-cart event starts a reminder e-mail: marketing pressure counts it (the sandbox state's
+    // sync_messages), by its customer; the ads platforms' conversions message nobody.
+    const messages = await withWarehouse((connection) =>
+      connection.query(sql`SELECT sync_name, channel, message_type, COUNT(*) AS n, COUNT(DISTINCT record_key) AS events FROM tideline_state_sandbox.sync_messages
+        WHERE sync_name IN ('klaviyo_cart_abandoned', 'meta_store_purchases', 'google_store_purchases', 'google_first_purchase_value') GROUP BY 1, 2, 3`),
+    );
+    const carts = first.get('klaviyo_cart_abandoned')!.accepted;
+    expect(messages.map((m) => ({ ...m, n: Number(m['n']), events: Number(m['events']) }))).toEqual([{ sync_name: 'klaviyo_cart_abandoned', channel: 'email', message_type: 'reminder', n: carts, events: carts }]);
     // Complainers are suppressed everywhere but the exclusion lists: no marketing audience counts one as a member (so,
     // by the comparisons above, no destination of an audience holds one), while the exclusion lists keep them.
     const complainers = await withWarehouse((connection) =>
