@@ -58,7 +58,7 @@ syncs:
     key: { from: customer_id, field: transaction_id }
     fields:
       email: email
-      conversion_date_time: { constant: '2026-11-30' }
+      conversion_date_time: { constant: '${new Date(Date.now() - 7 * 86_400_000).toISOString().slice(0, 10)}' }
       conversion_value: predicted_clv
       currency_code: { constant: EUR }
 `;

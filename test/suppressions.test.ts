@@ -81,6 +81,14 @@ const PREFS: Value[][] = [
   ['c04', 'sms', 'promotions', true, at('2026-01-01T00:00:00')],
 ];
 
+const CART_COLUMNS: ColumnSpec[] = [
+  { name: 'cart_id', type: 'string' },
+  { name: 'customer_id', type: 'string' },
+  { name: 'abandoned_at', type: 'timestamp' },
+];
+// One abandoned cart per customer, in the last hours (an events sync reads the last 7 days on its first run).
+const CARTS: Value[][] = CUSTOMERS.map(([customer], i) => [`cart-${String(customer)}`, customer!, new Date(Date.now() - (i + 1) * 3_600_000)]);
+
 const PROJECT = (schema: string, state: string, target: string) => `name: suppress
 schema: ${schema}
 state_schema: ${state}
@@ -108,7 +116,11 @@ const MODELS = (raw: string) => `sources:
   - { name: raw_customers, table: ${raw}.customers }
   - { name: tickets, table: ${raw}.tickets }
   - { name: preference_facts, table: ${raw}.preferences }
+  - { name: raw_carts, table: ${raw}.carts }
 models:
+  - name: carts
+    kind: staging
+    from: raw_carts
   - name: customers
     kind: staging
     from: raw_customers
@@ -148,6 +160,7 @@ syncs:
   - { name: ads_list, model: segments, audience: ads_promo, destination: hook, object: ads_promo, mode: audience, key: customer_id }
   - { name: excl_list, model: segments, audience: buyers_excl, destination: hook, object: excl, mode: audience, key: customer_id }
   - { name: contacts_all, model: customers, channel: email, suppress: false, destination: hook, object: all, mode: upsert, key: customer_id, fields: { orders: orders } }
+  - { name: cart_events, model: carts, channel: email, destination: hook, object: carts, mode: events, key: cart_id, event: { time: abandoned_at, name: Cart abandoned }, fields: { customer_id: customer_id } }
 `;
 
 const logger = createLogger({ level: 'silent' });
@@ -174,6 +187,7 @@ describe.each(engines())('suppressions and preferences on $name', (engine) => {
       ['customers', CUSTOMER_COLUMNS, CUSTOMERS],
       ['tickets', TICKET_COLUMNS, TICKETS],
       ['preferences', PREF_COLUMNS, PREFS],
+      ['carts', CART_COLUMNS, CARTS],
     ] as const) {
       await connection.execute(d.createTable({ schema: raw, name }, columns));
       await connection.insertRows({ schema: raw, name }, columns, [rows]);
@@ -242,6 +256,9 @@ describe.each(engines())('suppressions and preferences on $name', (engine) => {
     expect(keys(receiver.records('excl'))).toEqual(['c01', 'c02', 'c03', 'c05', 'c06', 'c07', 'c08']);
     await sync('contacts_all');
     expect(keys(receiver.records('all'))).toEqual(['c01', 'c02', 'c03', 'c04', 'c05', 'c06', 'c07', 'c08']);
+    // An events sync on e-mail: the complainer's and the opted-out contact's carts are never sent.
+    expect((await sync('cart_events')).counts).toMatchObject({ added: 6, suppressed: 2 });
+    expect(keys(receiver.records('carts'))).toEqual(['cart-c01', 'cart-c03', 'cart-c04', 'cart-c05', 'cart-c06', 'cart-c08']);
   });
 
   it('a new complaint reaches the syncs before the audiences are rebuilt: removed from mirror and audience, no longer sent by upserts', async () => {

@@ -36,6 +36,55 @@ function project(files: Record<string, string> = {}): string {
 const lines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error: '));
 
 describe('sync files: configuration errors are located and exit 2', () => {
+  it('an events sync without `event:`, an `event:` on another mode, an unknown time column and a time column of text are located', async () => {
+    const root = project({
+      'syncs/crm.yml': `${DESTINATIONS}syncs:
+  - name: no_event
+    model: people
+    destination: crm_hook
+    object: purchases
+    mode: events
+    key: customer_id
+  - name: not_events
+    model: people
+    destination: crm_hook
+    object: contacts
+    mode: upsert
+    key: customer_id
+    event: { time: signed_up, name: Signup }
+  - name: unknown_time
+    model: people
+    destination: crm_hook
+    object: signups
+    mode: events
+    key: customer_id
+    event: { time: signed_at, name: Signup, lookback: 2 fortnights }
+  - name: text_time
+    model: people
+    destination: crm_hook
+    object: signups
+    mode: events
+    key: customer_id
+    event: { time: email, name: { from: first_nam } }
+`,
+    });
+    const result = await runCli(['validate', '--log-format', 'pretty'], { cwd: root, env: { HOOK_URL: 'http://127.0.0.1:1/h', HOOK_SECRET: 'a-secret-of-24-characters' } });
+    expect(result.code).toBe(2);
+    const found = lines(result.stderr).join('\n');
+    expect(found).toMatch(/syncs\/crm\.yml:12:11 {2}syncs\[0\]\.mode {2}an events sync says what makes each row an event/);
+    expect(found).toMatch(/syncs\/crm\.yml:\d+:\d+ {2}syncs\[1\]\.event {2}`event` describes the rows of an events sync; this sync's mode is upsert/);
+    expect(found).toMatch(/syncs\[2\]\.event\.lookback {2}a span such as "30 minutes"/);
+    // Columns are checked once the rest loads: the time column that is not there, the one holding text, the name's.
+    const fixed = await runCli(['validate', '--log-format', 'pretty'], {
+      cwd: tempProject({ 'syncs/crm.yml': readFileSync(join(root, 'syncs/crm.yml'), 'utf8').replace('2 fortnights', '2 days').replace(/  - name: no_event[\s\S]*?(?=  - name: unknown_time)/, '') }, root),
+      env: { HOOK_URL: 'http://127.0.0.1:1/h', HOOK_SECRET: 'a-secret-of-24-characters' },
+    });
+    const columns = lines(fixed.stderr).join('\n');
+    expect(columns).toMatch(/syncs\[0\]\.event\.time {2}unknown column "signed_at" in model "people" \(did you mean "signed_up"\?\)/);
+    expect(columns).toMatch(/syncs\[1\]\.event\.time {2}an event's time must be a timestamp or a date column; "email" is string/);
+    expect(columns).toMatch(/syncs\[1\]\.event\.name\.from {2}unknown column "first_nam" in model "people" \(did you mean "first_name"\?\)/);
+  });
+
   it('reports every problem of every sync at once, with file:line:col and suggestions', async () => {
     const root = project({
       'syncs/crm.yml': `${DESTINATIONS}  - name: files
@@ -256,4 +305,42 @@ syncs:
     expect(failing.stderr).toContain('more than max_rejected allows (0); see `tideline rejected hs_contacts --sandbox`');
     for (const output of [sync.stderr, sync.stdout, listed.stdout, listed.stderr, failing.stderr]) expect(output).not.toContain('x@@y.com');
   }, 120_000);
+});
+
+describe('an events sync through the CLI', () => {
+  it('plan counts the events, sync sends each once, a second sync sends nothing, status shows how far it read', async () => {
+    const emulator = await startWebhookEmulator({});
+    try {
+      const root = project({
+        'syncs/crm.yml': `${DESTINATIONS}syncs:
+  - name: signups
+    model: people
+    destination: crm_hook
+    object: signups
+    mode: events
+    key: { from: customer_id, field: event_id }
+    event: { time: signed_up, name: Signed up, backfill: all }
+    fields: { email_sha256: { from: email, transform: [trim, lower, hash] } }
+`,
+      });
+      const env = { HOOK_URL: `${emulator.endpoint}/hook`, HOOK_SECRET: emulator.secret };
+      expect((await runCli(['run'], { cwd: root, env })).code).toBe(0);
+      const plan = await runCli(['plan'], { cwd: root, env });
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toMatch(/signups: people → crm_hook \(webhook\) signups, mode events/);
+      expect(plan.stdout).toMatch(/added\s+3/);
+      const first = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(emulator.records('signups').get('1')).toMatchObject({ event_name: 'Signed up', event_time: '2024-01-05T10:00:00.000Z' });
+      expect(emulator.records('signups').size).toBe(3);
+      const before = emulator.server.requests;
+      expect((await runCli(['sync'], { cwd: root, env })).code).toBe(0);
+      expect(emulator.server.requests).toBe(before);
+      const status = await runCli(['status', '--json'], { cwd: root, env });
+      const entry = JSON.parse(status.stdout.trim()) as { events_sent_up_to: string | null };
+      expect(Date.parse(entry.events_sent_up_to!)).toBeGreaterThan(Date.parse('2024-03-20T09:15:00Z'));
+    } finally {
+      await emulator.close();
+    }
+  });
 });

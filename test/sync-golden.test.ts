@@ -42,6 +42,12 @@ describe('golden SQL of the sync engine', () => {
       const messaging: SyncDef = { ...sync, mode: 'insert', channel: 'email', contact: 'email', messageType: 'transactional' };
       const sent = diffSelect({ dialect: d, sync: messaging, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
       const messages = { model: sync.model, audience: undefined, channel: 'email', type: 'transactional' };
+      // The same sync as an events sync: each row an event at last_order_at (a timestamp) or created_at (a date, read
+      // as its midnight), read within a window of event times, too old before a destination's limit.
+      const eventsOf = (time: string): SyncDef => ({ ...sync, mode: 'events', event: { time, name: { constant: 'Purchase' }, lookbackMs: 86_400_000, backfillMs: 7 * 86_400_000 } });
+      const window = { from: new Date('2026-01-01T03:04:05.678Z'), to: at, oldest: new Date('2025-12-26T03:04:05.678Z') };
+      const events = diffSelect({ dialect: d, sync: eventsOf('last_order_at'), model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window });
+      const dated = diffSelect({ dialect: d, sync: eventsOf('created_at'), model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window: { ...window, oldest: undefined } });
       const sections: [string, readonly { text: string }[]][] = [
         ['state schema', store.setupStatements()],
         ['tables of the sync', store.syncSetupStatements(sync.name)],
@@ -53,6 +59,11 @@ describe('golden SQL of the sync engine', () => {
         ["fold the journal of a run that died (what it dispatched without an outcome is in doubt)", store.applyJournalStatements(sync.name, 'run-0', at, { deadRun: true })],
         ['a sync whose records are messages: the change set keeps each contact key', [materialiseStatement(d, store.changes(sync.name), sent.select)]],
         ['…and the fold records its accepted entries in sync_messages, first in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { messages }).slice(0, 1)],
+        ['an events sync: its snapshot keeps event times', store.syncSetupStatements(sync.name, true).slice(0, 1)],
+        ['…its window of event times, on the model and the snapshot; events older than the destination accepts are too_old', [materialiseStatement(d, store.changes(sync.name), events.select)]],
+        ['…a date column as its event time, no age limit', [materialiseStatement(d, store.changes(sync.name), dated.select)]],
+        ['…a page carries each event\'s name and time', [pageStatement(d, store.changes(sync.name), 0, 10_000, events.mapping, true)]],
+        ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 2)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
         ['full resync', store.resetStatements(sync.name)],
       ];

@@ -5,6 +5,7 @@ import { recordMessagesStatement } from '../src/state/messages.js';
 import { modelColumns, planChanges } from '../src/sync/run/plan.js';
 import { engines } from './support/engines.js';
 import { contractSync, people, SyncHarness } from './support/sync-harness.js';
+import { contractEvents, EVENT_COLUMNS } from '../destinations/emulator-kit/contract.js';
 
 /**
  * What Tideline really sent, for marketing pressure: the fold records one `sync_messages` row per accepted entry
@@ -94,6 +95,73 @@ for (const engine of engines()) {
       const next = await harness.sync('receipts');
       expect(next).toMatchObject({ status: 'success', accepted: 2 });
       expect(await messages(harness)).toEqual(['1', '2', '3'].map((k) => `receipts ${k} email transactional - people`));
+    });
+
+    it('an events sync naming its message_type records each accepted event once; one without records none', async () => {
+      const emulator = await startWebhookEmulator({});
+      cleanup.push(() => emulator.close());
+      const events = contractEvents(4, { endMinutesAgo: 5 });
+      const sync = (name: string, extra: Record<string, unknown>) => ({
+        name,
+        model: 'people',
+        destination: 'hook',
+        object: name,
+        mode: 'events',
+        channel: 'email',
+        key: 'event_id',
+        event: { time: 'event_time', name: { from: 'event_name' } },
+        fields: { value: 'value' },
+        ...extra,
+      });
+      const harness = await SyncHarness.start({
+        engine,
+        rows: events,
+        columns: EVENT_COLUMNS,
+        destinations: [{ name: 'hook', type: 'webhook', url: `${emulator.endpoint}/hook`, secret: emulator.secret }],
+        // The abandoned-cart flow's e-mail is a message; a purchase fed to the same tool's segments is not.
+        syncs: [sync('carts', { message_type: 'reminder' }), sync('purchases', {})],
+      });
+      cleanup.push(() => harness.close());
+      for (const name of ['carts', 'purchases']) expect((await harness.sync(name)).accepted).toBe(4);
+      for (const name of ['carts', 'purchases']) expect((await harness.sync(name)).requests).toBe(0);
+      expect(await messages(harness)).toEqual(events.map((e) => `carts ${e.customer_id} email reminder - people`).sort());
+    });
+
+    it("an events sync starting messages leaves out the contacts its message would take past a pressure cap; other events sync on", async () => {
+      const emulator = await startWebhookEmulator({});
+      cleanup.push(() => emulator.close());
+      const sync = (name: string, extra: Record<string, unknown>) => ({
+        name,
+        model: 'people',
+        destination: 'hook',
+        object: name,
+        mode: 'events',
+        channel: 'email',
+        key: 'event_id',
+        event: { time: 'event_time', name: { from: 'event_name' } },
+        fields: { value: 'value' },
+        ...extra,
+      });
+      // One reminder e-mail per contact a week.
+      const first = contractEvents(2, { endMinutesAgo: 30 });
+      const harness = await SyncHarness.start({
+        engine,
+        rows: first,
+        columns: EVENT_COLUMNS,
+        config: { pressure: { caps: [{ channels: ['email'], max: 1, per: '7 days' }], weights: { reminder: 1, receipt: 0 } } },
+        destinations: [{ name: 'hook', type: 'webhook', url: `${emulator.endpoint}/hook`, secret: emulator.secret }],
+        syncs: [sync('carts', { message_type: 'reminder' }), sync('receipts', { message_type: 'receipt' })],
+      });
+      cleanup.push(() => harness.close());
+      expect((await harness.sync('carts')).accepted).toBe(2);
+      // Contact 1 got its reminder: its next cart is left out; contact 3's first goes. A receipt weighs 0: never capped.
+      const later = [...first, ...contractEvents(3, { start: 21, endMinutesAgo: 5 }).filter((e) => e.event_id !== 'ev-22')];
+      await harness.setRows(later);
+      const second = await harness.sync('carts');
+      expect(second.counts).toMatchObject({ added: 1, suppressed: 1 });
+      expect([...emulator.records('carts').keys()].sort()).toEqual(['ev-1', 'ev-2', 'ev-23']);
+      expect((await harness.sync('receipts')).accepted).toBe(4);
+      expect((await messages(harness)).filter((m) => m.startsWith('carts '))).toEqual(['carts 1 email reminder - people', 'carts 2 email reminder - people', 'carts 3 email reminder - people']);
     });
   });
 }

@@ -1,18 +1,19 @@
 import { z } from 'zod';
-import { ApiClient, bearer, defineDestination, parseJson, rejected, stopSync, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
+import { ApiClient, bearer, defineDestination, Outcomes, parseJson, rejected, stopSync, type Batch, type Indexed, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { BrazeEmulator, startBrazeEmulator } from './emulator.js';
-import { BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
+import { checkEventSync, eventObject } from './events.js';
+import { BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, isBrazeEventObject, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
 
 export { BRAZE_USERS_OBJECT } from './protocol.js';
 
 export const brazeConfigSchema = z.strictObject({
-  /** REST API key with the `users.track` permission (and `users.delete` for mirror syncs). */
+  /** REST API key with the `users.track` permission (events and purchases too; `users.delete` for mirror syncs). */
   api_key: z.string().min(1),
   /** The workspace's REST endpoint, e.g. https://rest.iad-01.braze.com (Settings → APIs and identifiers). */
   rest_endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://rest.iad-01.braze.com' }),
   /**
-   * Objects per /users/track request. Braze's docs differ between 75 per array and 75 combined: 75 combined is
-   * safe either way (Tideline sends attributes only).
+   * Objects per /users/track request. Braze's docs differ between 75 per array and 75 combined: Tideline sends one
+   * array per request, so 75 is safe either way. Workspaces on "Monthly Active Users CY 24-25" take 50 combined.
    */
   objects_per_request: z.number().int().min(1).max(TRACK_OBJECTS_PER_REQUEST).default(TRACK_OBJECTS_PER_REQUEST),
   /** The array custom attribute that audience syncs add their object name to (and remove it from). */
@@ -28,14 +29,20 @@ export type BrazeConfig = z.infer<typeof brazeConfigSchema>;
  * - audience: the sync's object is an audience name added to (removed from) the array custom attribute
  *   `audience_attribute` of each user (segment on "`tideline_audiences` includes value"). Removals never create a
  *   user (`_update_existing_only`). Braze caps array attributes (25 values by default, up to 100 in the dashboard).
+ * - events: the object is `events` (custom events) or `purchases`, one /users/track object per record (events.ts):
+ *   the event name (the product_id of a purchase), its time, the user's identifiers, properties with the event id
+ *   under the key's field name. Braze keeps every copy it receives (no de-duplication): a run that dies may leave
+ *   duplicates of the events in flight.
  * Non-fatal errors (`errors[]` with an `index`) reject the record they name; the rest were processed.
  * Rate: 3,000 /users/track requests per 3 s, with X-RateLimit-Reset (epoch seconds) honoured on 429.
  */
 export const braze = defineDestination<BrazeConfig>({
   type: 'braze',
-  summary: 'Braze users via /users/track attributes (audiences as an array attribute), deletes via /users/delete',
+  summary: 'Braze users via /users/track attributes (audiences as an array attribute), custom events and purchases, deletes via /users/delete',
   configSchema: brazeConfigSchema,
-  modes: ['upsert', 'mirror', 'audience'],
+  modes: ['upsert', 'mirror', 'audience', 'events'],
+  // No maximum age is documented, and Braze treats "duplicate" events as separate events (protocol.ts).
+  events: { maxAgeDays: () => undefined, deduplication: undefined },
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.objects_per_request,
@@ -44,7 +51,7 @@ export const braze = defineDestination<BrazeConfig>({
     concurrency: 8,
     timeoutMs: 30_000,
   }),
-  checkSync: (config, sync) => checkBrazeSync(config, sync),
+  checkSync: (config, sync) => (sync.mode === 'events' ? checkEventSync(sync) : checkBrazeSync(config, sync)),
   lockScope: (config, object) => `braze:${new URL(endpointOf(config)).host}#${object}`,
   open: async (config, context) => new BrazeSession(config, context.mode === 'audience'),
   emulator: {
@@ -59,7 +66,7 @@ export const braze = defineDestination<BrazeConfig>({
 function checkBrazeSync(config: BrazeConfig, sync: { object: string; mode: string; keyField: string; fields: readonly string[] }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (sync.keyField !== 'external_id') problems.push({ at: ['key'], message: `Braze users are keyed by external_id: write the key to field "external_id", not "${sync.keyField}"` });
-  if (sync.mode !== 'audience' && sync.object !== BRAZE_USERS_OBJECT) problems.push({ at: ['object'], message: `the Braze object is "${BRAZE_USERS_OBJECT}" (audience syncs name an audience)` });
+  if (sync.mode !== 'audience' && sync.object !== BRAZE_USERS_OBJECT) problems.push({ at: ['object'], message: `the Braze object is "${BRAZE_USERS_OBJECT}" (audience syncs name an audience; events syncs send events or purchases)` });
   for (const field of sync.fields) {
     if (field.startsWith('$')) problems.push({ at: ['fields', field], message: 'Braze attribute names may not start with $' });
     if (field === config.audience_attribute) problems.push({ at: ['fields', field], message: `"${field}" is the destination's audience_attribute` });
@@ -101,12 +108,10 @@ class BrazeSession implements DestinationSession {
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     if (batch.operation === 'delete') return this.delete(batch);
+    if (batch.operation === 'track') return this.track(batch);
     const objects = batch.records.map((record) => this.attributes(batch, record));
     const body = await this.#client.json<TrackResponse>('POST', '/users/track', { body: { attributes: objects }, signal: batch.signal });
-    const refused = new Map<number, string>();
-    for (const error of body?.errors ?? []) {
-      if (typeof error === 'object' && error.input_array === 'attributes' && typeof error.index === 'number') refused.set(error.index, error.type ?? 'refused by Braze');
-    }
+    const refused = nonFatal(body, 'attributes');
     return batch.records.map((_, i): RecordOutcome => {
       const type = refused.get(i);
       return type === undefined ? { ok: true } : rejected(codeOf(type), type);
@@ -114,6 +119,24 @@ class BrazeSession implements DestinationSession {
   }
 
   async close(): Promise<void> {}
+
+  /** The batch's events (or purchases) in one /users/track request; a non-fatal error rejects the object it indexes. */
+  private async track(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const array = batch.object;
+    if (!isBrazeEventObject(array)) throw stopSync(`the Braze object of an events sync is events or purchases, not "${array}"`);
+    const outcomes = new Outcomes(batch, 'braze');
+    const sent: (Indexed & { readonly object: Record<string, unknown> })[] = [];
+    for (const item of outcomes.distinct()) {
+      const prepared = eventObject(item.record, array, batch.keyField);
+      if ('outcome' in prepared) outcomes.settle(item.index, prepared.outcome);
+      else sent.push({ ...item, object: prepared.object });
+    }
+    if (!sent.length) return outcomes.done();
+    const body = await this.#client.json<TrackResponse>('POST', '/users/track', { body: { [array]: sent.map((s) => s.object) }, signal: batch.signal });
+    for (const [index, type] of nonFatal(body, array)) if (sent[index]) outcomes.settle(sent[index].index, rejected(codeOf(type), type));
+    outcomes.settleAll(sent, () => ({ ok: true }));
+    return outcomes.done();
+  }
 
   private attributes(batch: Batch, record: OutboundRecord): Attributes {
     const attribute = this.config.audience_attribute;
@@ -132,6 +155,15 @@ class BrazeSession implements DestinationSession {
   }
 }
 
+/** The non-fatal errors of an answer about one array: index in that array → Braze's error type. */
+function nonFatal(body: TrackResponse | undefined, array: string): Map<number, string> {
+  const refused = new Map<number, string>();
+  for (const error of body?.errors ?? []) {
+    if (typeof error === 'object' && error.input_array === array && typeof error.index === 'number') refused.set(error.index, error.type ?? 'refused by Braze');
+  }
+  return refused;
+}
+
 /** Milliseconds until X-RateLimit-Reset (epoch seconds); undefined when absent. */
 export function untilReset(headers: Headers, now = Date.now()): number | undefined {
   const reset = Number(headers.get(RATE_HEADERS.reset));
@@ -143,6 +175,9 @@ export function untilReset(headers: Headers, now = Date.now()): number | undefin
 function codeOf(type: string): string {
   if (/external_id|braze_id|user_alias/.test(type)) return 'missing_identifier';
   if (/email/i.test(type)) return 'invalid_email';
+  if (/time/i.test(type)) return 'invalid_time';
+  if (/currency|price|quantity|product_id/i.test(type)) return 'invalid_purchase';
+  if (/propert/i.test(type)) return 'invalid_property';
   return 'invalid_attribute';
 }
 

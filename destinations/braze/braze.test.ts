@@ -4,6 +4,8 @@ import { braze, untilReset } from './adapter.js';
 import { brazeSchema } from './documented-shapes.js';
 import { startBrazeEmulator, type BrazeEmulator } from './emulator.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
+import { SyncHarness } from '../../test/support/sync-harness.js';
+import { contractEvents, EVENT_COLUMNS } from '../emulator-kit/contract.js';
 
 const context = (mode: DestinationContext['mode'], object = 'users'): DestinationContext => sessionContext({ object, mode, keyField: 'external_id', fields: [{ name: 'email', type: 'string' }] });
 
@@ -121,5 +123,121 @@ describe("braze exchanges against Braze's documented shapes", () => {
     expect((await brazeSchema.check({ ...deletion!, request: { ...(deletion!.request as object), braze_ids: ['b1'] } })).join()).toMatch(/must NOT have more than 1 properties/);
     expect((await brazeSchema.check({ ...track!, response: { ...(track!.response as object), users_processed: 2 } })).join()).toContain('unknown property "users_processed"');
     expect(await brazeSchema.check({ ...track!, path: '/users/export/ids' })).toEqual(["POST /users/export/ids: the vendor's document has no such operation"]);
+  });
+});
+
+describe('braze events and purchases (/users/track events, purchases)', () => {
+  let emulator: BrazeEmulator;
+  afterEach(() => emulator.close());
+  const open = (object: 'events' | 'purchases') => braze.open(braze.configSchema.parse({ rest_endpoint: emulator.endpoint, api_key: emulator.apiKey }), sessionContext({ object, mode: 'events', keyField: 'event_id' }));
+  function track(object: 'events' | 'purchases', ids: string[], fields: (id: string) => Record<string, FieldValue>, name = 'Cart abandoned'): Batch {
+    return {
+      object,
+      operation: 'track',
+      keyField: 'event_id',
+      records: ids.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}`, event: { name, time: '2026-12-01T09:30:15.250Z' } })),
+      signal: AbortSignal.timeout(5000),
+      idempotencyKey: 'k',
+    };
+  }
+
+  it('sends custom events with name, time, identifiers and properties (the event id among them); Braze keeps every copy', async () => {
+    emulator = await startBrazeEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open('events');
+    const batch = track('events', ['ev-1', 'ev-2'], (id) => ({ external_id: id === 'ev-1' ? 1 : 2, app_id: 'app-1', cart_url: `https://shop.example/c/${id}`, 'properties.items': 3 }));
+    expect(await session.apply(batch)).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.events()).toEqual([
+      { external_id: '1', app_id: 'app-1', name: 'Cart abandoned', time: '2026-12-01T09:30:15.250Z', properties: { cart_url: 'https://shop.example/c/ev-1', items: 3, event_id: 'ev-1' } },
+      expect.objectContaining({ external_id: '2', properties: expect.objectContaining({ event_id: 'ev-2' }) }),
+    ]);
+    // An event for an unknown external_id creates the user.
+    expect([...emulator.users().keys()].sort()).toEqual(['1', '2']);
+    // Sent again, Braze records it again: no de-duplication (braze.events.deduplication is undefined).
+    await session.apply(batch);
+    expect(emulator.events()).toHaveLength(4);
+    expect(braze.events!.deduplication).toBeUndefined();
+    expect(exchanges().map((e) => e.response)).toEqual([{ message: 'success', events_processed: 2 }, { message: 'success', events_processed: 2 }]);
+    for (const exchange of exchanges()) expect(await brazeSchema.check(exchange)).toEqual([]);
+    // The event object is closed: a misspelt key is refused by the documented shape.
+    const [first] = exchanges();
+    const [event] = (first!.request as { events: Record<string, unknown>[] }).events;
+    const { name, ...rest } = event!;
+    expect((await brazeSchema.check({ ...first!, request: { events: [{ ...rest, nmae: name }] } })).join()).toMatch(/unknown property "nmae"/);
+  });
+
+  it('sends purchases: the event name is the product_id; currency, price, quantity; refuses before sending a price that is not a number', async () => {
+    emulator = await startBrazeEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open('purchases');
+    const outcomes = await session.apply(
+      track('purchases', ['o-1', 'o-2', 'o-3'], (id): Record<string, FieldValue> => ({ email: `${id}@example.com`, currency: 'EUR', price: id === 'o-2' ? '12.50' : 40, quantity: id === 'o-3' ? 101 : 2, store: 'Lyon' }), 'Completed Order'),
+    );
+    expect(outcomes).toEqual([
+      { ok: true },
+      { ok: false, code: 'invalid_price', message: 'price is a number in the currency (Braze requires it)', retryable: false },
+      { ok: false, code: 'invalid_quantity', message: 'quantity is a whole number from 1 to 100', retryable: false },
+    ]);
+    expect(emulator.events('purchases')).toEqual([{ email: 'o-1@example.com', product_id: 'Completed Order', currency: 'EUR', price: 40, quantity: 2, time: '2026-12-01T09:30:15.250Z', properties: { store: 'Lyon', event_id: 'o-1' } }]);
+    expect(emulator.events('events')).toEqual([]);
+    for (const exchange of exchanges()) expect(await brazeSchema.check(exchange)).toEqual([]);
+    const [sent] = exchanges();
+    const [purchase] = (sent!.request as { purchases: Record<string, unknown>[] }).purchases;
+    expect((await brazeSchema.check({ ...sent!, request: { purchases: [{ ...purchase, currency: 'euro' }] } })).join()).toMatch(/currency/);
+  });
+
+  it('a purchase or event Braze refuses is a non-fatal error for that object alone; the others are kept', async () => {
+    emulator = await startBrazeEmulator({ rejectEvent: (object) => ((object['properties'] as Record<string, unknown> | undefined)?.['event_id'] === 'o-2' ? "Invalid 'properties' for this event" : undefined) });
+    const session = await open('purchases');
+    const fields = (id: string): Record<string, FieldValue> => ({ external_id: id, currency: id === 'o-3' ? 'eur' : 'EUR', price: 10 });
+    expect(await session.apply(track('purchases', ['o-1', 'o-2', 'o-3', 'o-4'], fields, 'Completed Order'))).toEqual([
+      { ok: true },
+      { ok: false, code: 'invalid_property', message: "Invalid 'properties' for this event", retryable: false },
+      { ok: false, code: 'invalid_purchase', message: "'currency' must be an ISO 4217 alphabetic currency code", retryable: false },
+      { ok: true },
+    ]);
+    expect(emulator.events('purchases').map((p) => p['external_id'])).toEqual(['o-1', 'o-4']);
+    // An event without its time, a property name with a leading $: refused by the emulator as Braze documents.
+    const response = await fetch(`${emulator.endpoint}/users/track`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${emulator.apiKey}` },
+      body: JSON.stringify({ events: [{ external_id: 'x', name: 'Viewed' }, { external_id: 'x', name: 'Viewed', time: '2026-12-01T09:30:15Z', properties: { $bad: 1 } }, { external_id: 'x', name: 'Viewed', time: '2026-12-01T09:30:15Z' }] }),
+    });
+    expect(await response.json()).toMatchObject({ message: 'success', events_processed: 1, errors: [{ input_array: 'events', index: 0 }, { input_array: 'events', index: 1 }] });
+  });
+
+  it('through the engine: a purchases sync sends each order once, a constant currency, the order id among the properties', async () => {
+    emulator = await startBrazeEmulator();
+    const orders = contractEvents(3, { endMinutesAgo: 30 });
+    const harness = await SyncHarness.start({
+      rows: orders,
+      columns: EVENT_COLUMNS,
+      destinations: [{ name: 'b', type: 'braze', rest_endpoint: emulator.endpoint, api_key: emulator.apiKey, retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ name: 's', model: 'people', destination: 'b', object: 'purchases', mode: 'events', key: { from: 'event_id', field: 'order_id' }, event: { name: 'Completed Order', time: 'event_time' }, fields: { external_id: 'customer_id', price: 'value', currency: { constant: 'EUR' } } }],
+    });
+    try {
+      expect(await harness.sync('s')).toMatchObject({ status: 'success', accepted: 3 });
+      expect(emulator.events('purchases').map((p) => [p['external_id'], p['product_id'], p['price'], p['currency'], p['time'], (p['properties'] as Record<string, unknown>)['order_id']])).toEqual(
+        orders.map((o) => [String(o.customer_id), 'Completed Order', o.value, 'EUR', o.event_time, o.event_id]),
+      );
+      expect(await harness.sync('s')).toMatchObject({ accepted: 0, requests: 0 });
+      expect(emulator.events('purchases')).toHaveLength(3);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('at most 75 objects a request; checks events syncs; no maximum age', async () => {
+    emulator = await startBrazeEmulator();
+    const session = await open('events');
+    await expect(session.apply(track('events', Array.from({ length: 76 }, (_, i) => `e${i}`), (id) => ({ external_id: id })))).rejects.toBeInstanceOf(BatchRejectedError);
+    const config = braze.configSchema.parse({ rest_endpoint: 'https://rest.iad-01.braze.com', api_key: 'k' });
+    const check = (sync: { object: string; keyField?: string; fields: string[] }) => braze.checkSync!(config, { mode: 'events', keyField: 'event_id', ...sync }, { targets: [] });
+    expect(check({ object: 'events', fields: ['external_id', 'app_id', 'cart_url'] })).toEqual([]);
+    expect(check({ object: 'purchases', fields: ['email', 'currency', 'price', 'quantity'] })).toEqual([]);
+    expect(check({ object: 'users', fields: ['external_id'] }).map((p) => p.at)).toEqual([['object']]);
+    expect(check({ object: 'purchases', keyField: '$id', fields: ['price', 'product_id', '$x'] }).map((p) => p.at)).toEqual([['key'], ['fields'], ['fields'], ['fields', 'product_id'], ['fields', '$x']]);
+    expect(braze.modes).toContain('events');
+    expect(braze.events!.maxAgeDays(config, { object: 'events', constants: {} })).toBeUndefined();
   });
 });

@@ -4,9 +4,19 @@ import { brazeSchema } from './documented-shapes.js';
 import { BRAZE_USERS, startBrazeEmulator } from './emulator.js';
 
 const AUDIENCE_ATTRIBUTE = 'tideline_audiences';
+/** The property the events cases write the event id to (Braze has no event id of its own). */
+const EVENT_KEY = 'event_id';
 
 export const kit: ContractKit = {
   notApplicable: {},
+  // Custom events (purchases have their own tests in braze.test.ts): the user by external_id, value and currency as
+  // properties, the event id with them.
+  events: {
+    object: 'events',
+    keyField: EVENT_KEY,
+    fields: { external_id: 'customer_id', value: 'value', currency: 'currency' },
+    expected: (event) => ({ name: event.event_name, time: event.event_time, external_id: String(event.customer_id), properties: { value: event.value, currency: event.currency, [EVENT_KEY]: event.event_id } }),
+  },
   schema: brazeSchema,
   async start(options) {
     const rejected = new Set(options.rejectKeys ?? []);
@@ -14,6 +24,7 @@ export const kit: ContractKit = {
       maxObjects: options.maxBatchRecords,
       rateLimit: options.rateLimit,
       reject: (externalId) => (rejected.has(externalId) ? "Invalid 'email' attribute" : undefined),
+      rejectEvent: (object) => (rejected.has(String((object['properties'] as Record<string, unknown> | undefined)?.[EVENT_KEY])) ? "Invalid 'properties' for this event" : undefined),
     });
     const exchanges = emulator.server.recordExchanges();
     return {
@@ -25,7 +36,9 @@ export const kit: ContractKit = {
         ...(o.batchSize ? { objects_per_request: Math.min(o.batchSize, 75) } : {}),
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
-      object: (mode) => (mode === 'audience' ? 'vip_list' : BRAZE_USERS_OBJECT),
+      object: (mode) => (mode === 'audience' ? 'vip_list' : mode === 'events' ? 'events' : BRAZE_USERS_OBJECT),
+      events: async (object) =>
+        emulator.events(object === 'purchases' ? 'purchases' : 'events').map((fields) => ({ id: String((fields['properties'] as Record<string, unknown> | undefined)?.[EVENT_KEY]), fields: { ...fields } })),
       records: async (object) => {
         const out = new Map<string, Record<string, unknown>>();
         for (const [id, attributes] of emulator.server.store.object(BRAZE_USERS)) {

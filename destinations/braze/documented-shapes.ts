@@ -2,7 +2,7 @@ import { distance } from 'fastest-levenshtein';
 import type { VendorSchema } from '../emulator-kit/contract.js';
 import { OpenApiValidator, type OpenApiDocument } from '../emulator-kit/schemas/openapi.js';
 import type { Exchange } from '../emulator-kit/server.js';
-import { DELETE_IDS_PER_REQUEST, TRACK_OBJECTS_PER_REQUEST, UPDATE_EXISTING_ONLY } from './protocol.js';
+import { DELETE_IDS_PER_REQUEST, MAX_PROPERTY_CHARS, MAX_PURCHASE_QUANTITY, TRACK_OBJECTS_PER_REQUEST, UPDATE_EXISTING_ONLY } from './protocol.js';
 
 /**
  * Braze's documented request and answer shapes of the endpoints Tideline calls, written by hand as a small OpenAPI 3
@@ -15,6 +15,8 @@ const DOCS = {
   track: 'https://www.braze.com/docs/api/endpoints/user_data/post_user_track/',
   delete: 'https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/',
   attributes: 'https://www.braze.com/docs/api/objects_filters/user_attributes_object/',
+  event: 'https://www.braze.com/docs/api/objects_filters/event_object/',
+  purchase: 'https://www.braze.com/docs/api/objects_filters/purchase_object/',
   errors: 'https://www.braze.com/docs/api/errors/',
 } as const;
 
@@ -39,6 +41,48 @@ const attributesObject = {
   anyOf: ['external_id', 'user_alias', 'braze_id', 'email', 'phone'].map((id) => ({ required: [id] })),
 };
 
+/**
+ * The properties object of events and purchases (DOCS.event, DOCS.purchase): names non-empty, at most 255
+ * characters, no leading `$`; values numbers, booleans, strings (≤ 255 characters; datetimes as strings), arrays or
+ * objects.
+ */
+const eventProperties = {
+  type: 'object',
+  propertyNames: { minLength: 1, maxLength: MAX_PROPERTY_CHARS, pattern: '^[^$]' },
+  additionalProperties: { anyOf: [{ type: ['number', 'boolean', 'array', 'object'] }, { type: 'string', maxLength: MAX_PROPERTY_CHARS }] },
+};
+
+/** What events and purchases share (DOCS.event, DOCS.purchase): the identifiers, app_id, time, properties. */
+const userAction = {
+  external_id: string,
+  user_alias: userAlias,
+  braze_id: string,
+  email: string,
+  phone: string,
+  app_id: string,
+  time: { type: 'string', minLength: 1 },
+  properties: eventProperties,
+  [UPDATE_EXISTING_ONLY]: { type: 'boolean' },
+};
+const identified = { anyOf: ['external_id', 'user_alias', 'braze_id', 'email', 'phone'].map((id) => ({ required: [id] })) };
+
+/** The event object (DOCS.event): `name` and `time` required; closed (a misspelt key is not an attribute here). */
+const eventObject = { type: 'object', properties: { ...userAction, name: { type: 'string', minLength: 1 } }, required: ['name', 'time'], ...identified };
+
+/** The purchase object (DOCS.purchase): product_id, currency, price, time required; quantity ≤ 100. */
+const purchaseObject = {
+  type: 'object',
+  properties: {
+    ...userAction,
+    product_id: { type: 'string', minLength: 1, maxLength: MAX_PROPERTY_CHARS },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+    price: { type: 'number' },
+    quantity: { type: 'integer', minimum: 1, maximum: MAX_PURCHASE_QUANTITY },
+  },
+  required: ['product_id', 'currency', 'price', 'time'],
+  ...identified,
+};
+
 /** A JSON body of this schema (a request body, an answer). */
 const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } });
 
@@ -57,10 +101,9 @@ export const BRAZE_DOCUMENTED_SHAPES: OpenApiDocument = {
     '/users/track': {
       post: {
         // DOCS.track (Request body): attributes, events, purchases — each optional; up to 75 of each per request.
-        // Event and purchase objects: Tideline sends neither; their shapes are not checked here.
         requestBody: json({
           type: 'object',
-          properties: { attributes: upTo(TRACK_OBJECTS_PER_REQUEST, attributesObject), events: upTo(TRACK_OBJECTS_PER_REQUEST, { type: 'object' }), purchases: upTo(TRACK_OBJECTS_PER_REQUEST, { type: 'object' }) },
+          properties: { attributes: upTo(TRACK_OBJECTS_PER_REQUEST, attributesObject), events: upTo(TRACK_OBJECTS_PER_REQUEST, eventObject), purchases: upTo(TRACK_OBJECTS_PER_REQUEST, purchaseObject) },
         }),
         responses: {
           // DOCS.track (Responses): "message": "success", `*_processed` counts of what was queued, `errors` when some objects were not.

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { DELETE_IDS_PER_REQUEST, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT } from './protocol.js';
+import { BRAZE_EVENT_OBJECTS, DELETE_IDS_PER_REQUEST, MAX_PROPERTY_CHARS, MAX_PURCHASE_QUANTITY, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, type BrazeEventObject } from './protocol.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /** The object under which the emulator keeps users, by external_id (what `state()` shows). */
 export const BRAZE_USERS = 'users';
+/** Custom events and purchases, every copy received, by arrival number (`events`, `purchases`). */
+export type { BrazeEventObject } from './protocol.js';
 
 /** A non-fatal error for one attributes object (Braze answers `{"type", "input_array", "index"}` and processes the rest). */
 export type BrazeRecordRule = (externalId: string, attributes: Readonly<Record<string, unknown>>) => string | undefined;
@@ -23,6 +25,8 @@ export interface BrazeEmulatorOptions {
   readonly faults?: FaultPlan;
   /** Attribute objects answered with a non-fatal error (not applied). */
   readonly reject?: BrazeRecordRule;
+  /** Event or purchase objects answered with a non-fatal error (not kept). */
+  readonly rejectEvent?: (object: Readonly<Record<string, unknown>>, array: BrazeEventObject) => string | undefined;
   readonly port?: number;
 }
 
@@ -32,8 +36,9 @@ export interface BrazeStats {
 }
 
 /**
- * Braze's REST API as Tideline uses it: `POST /users/track` (attributes; events and purchases counted towards the
- * object limit but not kept), `POST /users/delete`. Users are kept by external_id with their attributes; array
+ * Braze's REST API as Tideline uses it: `POST /users/track` (attributes, custom events, purchases), `POST
+ * /users/delete`. Events and purchases are kept as received, each copy (Braze does not de-duplicate), and an
+ * event for an external_id Braze does not know creates that user (protocol.ts); an invalid one is a non-fatal error. Users are kept by external_id with their attributes; array
  * attributes take `{"add": […]}` / `{"remove": […]}`; `null` removes an attribute; `_update_existing_only` never
  * creates a user. Braze does not refuse an external_id repeated in one request: objects are applied in order.
  */
@@ -49,6 +54,11 @@ export class BrazeEmulator extends ServerEmulator {
   /** Users by external_id. */
   users(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(BRAZE_USERS);
+  }
+
+  /** Every custom event (or purchase) received, in arrival order, as sent: Braze keeps each copy. */
+  events(array: BrazeEventObject = 'events'): readonly Readonly<Record<string, unknown>>[] {
+    return [...this.server.store.object(array).values()];
   }
 }
 
@@ -77,7 +87,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
       if (request.method !== 'POST') return { status: 405, body: { message: 'Method not allowed', errors: [] } };
       const body = requestObject(request);
       if (body === undefined) return fatal('Invalid JSON in request body');
-      if (request.path === '/users/track') return track(body, store, stats, maxObjects, options.reject);
+      if (request.path === '/users/track') return track(body, store, stats, maxObjects, options);
       if (request.path === '/users/delete') return remove(body, store, maxDeleteIds);
       return { status: 404, body: { message: 'Not found', errors: [] } };
     },
@@ -87,7 +97,8 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
   return new BrazeEmulator(server, apiKey, stats);
 }
 
-function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeStats, maxObjects: number, reject: BrazeRecordRule | undefined): EmulatorReply {
+function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeStats, maxObjects: number, options: BrazeEmulatorOptions): EmulatorReply {
+  const reject = options.reject;
   const arrays = ['attributes', 'events', 'purchases'] as const;
   for (const name of arrays) if (body[name] !== undefined && !Array.isArray(body[name])) return fatal(`'${name}' must be an array`);
   const attributes = (body['attributes'] ?? []) as unknown[];
@@ -120,7 +131,28 @@ function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeSt
     users.set(externalId!, next);
     processed++;
   });
-  const reply: Record<string, unknown> = { message: 'success', attributes_processed: processed };
+  const reply: Record<string, unknown> = { message: 'success' };
+  if (body['attributes'] !== undefined) reply['attributes_processed'] = processed;
+  for (const array of BRAZE_EVENT_OBJECTS) {
+    if (body[array] === undefined) continue;
+    let kept = 0;
+    (body[array] as unknown[]).forEach((item, index) => {
+      const refused = eventProblem(item, array) ?? options.rejectEvent?.(item as Record<string, unknown>, array);
+      if (refused) return void errors.push({ type: refused, input_array: array, index });
+      const object = item as Record<string, unknown>;
+      const externalId = object['external_id'];
+      if (typeof externalId === 'string' && !users.has(externalId)) {
+        store.created(BRAZE_USERS, externalId);
+        users.set(externalId, {});
+      }
+      const held = store.object(array);
+      const key = String(held.size + 1);
+      store.created(array, key);
+      held.set(key, { ...object });
+      kept++;
+    });
+    reply[`${array}_processed`] = kept;
+  }
   if (errors.length) reply['errors'] = errors;
   return { status: 201, body: reply };
 }
@@ -146,6 +178,30 @@ function attributeProblem(item: unknown): string | undefined {
     if (name.length > 255) return 'Attribute names are limited to 255 characters';
     if (name === 'email' && value !== null && (typeof value !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value))) return "Invalid 'email' attribute";
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isArrayOperation(value)) return `Invalid value for attribute '${name}'`;
+  }
+  return undefined;
+}
+
+/** Why Braze refuses one event or purchase object (a non-fatal error), or undefined (protocol.ts, BRAZE_EVENT_OBJECTS). */
+function eventProblem(item: unknown, array: BrazeEventObject): string | undefined {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) return `${array === 'events' ? 'Event' : 'Purchase'} object must be an object`;
+  const object = item as Record<string, unknown>;
+  if (!['external_id', 'braze_id', 'email', 'phone'].some((k) => typeof object[k] === 'string' && object[k] !== '') && !object['user_alias']) return "'external_id' or 'braze_id' or 'user_alias' or 'email' or 'phone' is required";
+  if (typeof object['time'] !== 'string' || Number.isNaN(Date.parse(object['time']))) return `'time' is required: a datetime in ISO 8601`;
+  if (array === 'events' && (typeof object['name'] !== 'string' || object['name'] === '')) return "'name' is required";
+  if (array === 'purchases') {
+    if (typeof object['product_id'] !== 'string' || object['product_id'] === '' || object['product_id'].length > MAX_PROPERTY_CHARS) return `'product_id' is required (at most ${MAX_PROPERTY_CHARS} characters)`;
+    if (typeof object['currency'] !== 'string' || !/^[A-Z]{3}$/.test(object['currency'])) return "'currency' must be an ISO 4217 alphabetic currency code";
+    if (typeof object['price'] !== 'number') return "'price' is required: a number";
+    const quantity = object['quantity'];
+    if (quantity !== undefined && !(Number.isInteger(quantity) && (quantity as number) >= 1 && (quantity as number) <= MAX_PURCHASE_QUANTITY)) return `'quantity' must be an integer up to ${MAX_PURCHASE_QUANTITY}`;
+  }
+  const properties = object['properties'];
+  if (properties === undefined) return undefined;
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return "'properties' must be an object";
+  for (const [name, value] of Object.entries(properties)) {
+    if (name === '' || name.length > MAX_PROPERTY_CHARS || name.startsWith('$')) return `Invalid property name '${name.slice(0, 40)}': non-empty, at most ${MAX_PROPERTY_CHARS} characters, no leading $`;
+    if (typeof value === 'string' && value.length > MAX_PROPERTY_CHARS) return `Property '${name}' is longer than ${MAX_PROPERTY_CHARS} characters`;
   }
   return undefined;
 }

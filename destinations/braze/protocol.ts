@@ -7,9 +7,12 @@
 export const BRAZE_USERS_OBJECT = 'users';
 
 /**
- * `POST /users/track`: "up to 75 events, 75 purchases, and 75 attributes per API call" — other pages of Braze's docs
- * say 75 objects combined; Tideline sends attributes only, so 75 is safe either way.
- * https://www.braze.com/docs/api/endpoints/user_data/post_user_track/ (Rate limit).
+ * `POST /users/track`: "75 events, 75 purchases, and 75 attributes per API request" (https://braze.com/docs/api/api_limits,
+ * read 2026-12-07) — the German and Japanese versions of that page say 75 objects combined (75 per array for
+ * customers on legacy rate limits), and customers on "Monthly Active Users CY 24-25" may batch 50 combined
+ * (https://www.braze.com/docs/api/endpoints/user_data/post_user_track/). Tideline sends one array per request
+ * (attributes, events or purchases), so 75 is safe under the first two readings; the third sets
+ * `objects_per_request: 50`. The emulator counts the three arrays combined, the strictest reading.
  */
 export const TRACK_OBJECTS_PER_REQUEST = 75;
 
@@ -40,3 +43,31 @@ export interface TrackResponse {
  * https://www.braze.com/docs/api/objects_filters/user_attributes_object/
  */
 export const UPDATE_EXISTING_ONLY = '_update_existing_only';
+
+/**
+ * The objects of an events sync: custom events (`events` of /users/track) and purchases (`purchases`), each record
+ * one object of that array. Read 2026-12-07:
+ * - event object (https://www.braze.com/docs/api/objects_filters/event_object/): one of `external_id`,
+ *   `user_alias`, `braze_id`, `email`, `phone`; `app_id` (optional); `name` (required); `time` (required, ISO 8601);
+ *   `properties` (optional): names non-empty, ≤ 255 characters, no leading `$`; string values ≤ 255 characters.
+ * - purchase object (https://www.braze.com/docs/api/objects_filters/purchase_object/): the same identifiers and
+ *   `app_id`; `product_id` (required, ≤ 255 characters); `currency` (required, ISO 4217 alphabetic); `price`
+ *   (required, a number); `quantity` (optional integer, "defaults to 1, must be <= 100"); `time` (required);
+ *   `properties` as for events. Braze says plans to phase the purchase event out in favour of eCommerce recommended
+ *   events "will be announced" (no date yet): purchases remain what LTV and revenue reporting read.
+ * - /users/track (https://www.braze.com/docs/api/endpoints/user_data/post_user_track/): an invalid object is a
+ *   non-fatal error (`errors[]` naming `input_array` and `index`) and the rest is processed; "each event ingested
+ *   into Braze has its own event ID, so 'duplicate' events are treated as separate, unique events" — Braze does not
+ *   de-duplicate. 75 objects a request (TRACK_OBJECTS_PER_REQUEST: Tideline sends one array per request). No
+ *   maximum age of an event's time is documented.
+ */
+export const BRAZE_EVENT_OBJECTS = ['events', 'purchases'] as const;
+export type BrazeEventObject = (typeof BRAZE_EVENT_OBJECTS)[number];
+export const isBrazeEventObject = (object: string): object is BrazeEventObject => (BRAZE_EVENT_OBJECTS as readonly string[]).includes(object);
+
+/** Keys of an event or purchase object Braze reads itself; every mapped field besides these is a property. */
+export const USER_IDENTIFIERS = ['external_id', 'braze_id', 'email', 'phone'] as const;
+export const PURCHASE_FIELDS = ['currency', 'price', 'quantity'] as const;
+export const MAX_PURCHASE_QUANTITY = 100;
+/** Property names and string values: at most 255 characters. */
+export const MAX_PROPERTY_CHARS = 255;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubbed, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, pollJob } from '../kit/index.js';
+import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubbed, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, type SyncShape, pollJob } from '../kit/index.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
-import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BrevoError, type ProcessAnswer } from './protocol.js';
+import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, brevoEventName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, EVENT_PROPERTY_KEY, EVENTS_BATCH_PATH, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BatchEventsAnswer, type BrevoError, type EventIdentifier, type ProcessAnswer } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -44,9 +44,28 @@ export type BrevoConfig = z.infer<typeof brevoConfigSchema>;
  *
  * A 429 on any request is the account's rate: RateLimitedError with `x-sib-ratelimit-reset`; the session remembers
  * what that batch already wrote, so the engine's retry does not write it again.
+ *
+ * Events (object `events`): one `POST /events/batch` per batch (protocol.ts: EVENTS_BATCH_PATH). Fields naming the
+ * contact become its identifiers (EVENT_FIELDS), fields named in capitals contact attributes (`contact_properties`),
+ * the others `event_properties`, with the event id under the sync key's field. Brevo keeps every event it is sent
+ * (no de-duplication key): a run that dies mid-batch may leave that batch's events twice.
  */
-const MODES: readonly SyncMode[] = ['upsert', 'update', 'audience'];
+const MODES: readonly SyncMode[] = ['upsert', 'update', 'audience', 'events'];
 const TOP_LEVEL = new Set(['email', 'ext_id', 'external_id']);
+/** Fields of an events sync that identify the contact, and the identifier each fills (protocol.ts: EVENT_IDENTIFIERS). */
+const EVENT_FIELDS: Readonly<Record<string, EventIdentifier>> = {
+  email: 'email_id',
+  ext_id: 'ext_id',
+  external_id: 'ext_id',
+  contact_id: 'contact_id',
+  sms: 'phone_id',
+  whatsapp: 'whatsapp_id',
+  landline_number: 'landline_number_id',
+};
+/** Identifiers that hold a phone number, sent in E.164 as the contacts' SMS and WHATSAPP attributes are. */
+const PHONE_IDENTIFIERS: ReadonlySet<EventIdentifier> = new Set(['phone_id', 'whatsapp_id', 'landline_number_id']);
+/** A contact attribute among an event's fields: named in capitals, as Brevo names attributes. */
+const CONTACT_ATTRIBUTE = /^[A-Z][A-Z0-9_]*$/;
 
 export const brevo = defineDestination<BrevoConfig>({
   type: 'brevo',
@@ -54,6 +73,8 @@ export const brevo = defineDestination<BrevoConfig>({
   configSchema: brevoConfigSchema,
   modes: MODES,
   channel: 'email',
+  // Brevo documents neither an oldest event_date nor a de-duplication key (protocol.ts: EVENTS_BATCH_PATH).
+  events: { maxAgeDays: () => undefined, deduplication: undefined },
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
@@ -64,6 +85,7 @@ export const brevo = defineDestination<BrevoConfig>({
     timeoutMs: 120_000,
   }),
   checkSync: (_config, sync) => {
+    if (sync.mode === 'events') return checkEventsSync(sync);
     const problems: ConfigProblem[] = [];
     if (sync.mode === 'audience' && !/^list:\d+$/.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync to Brevo names a list: `list:<listId>`' });
     if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `Brevo objects: \`contacts\`, or \`list:<listId>\` for audience syncs; got "${sync.object}"` });
@@ -90,6 +112,24 @@ export const brevo = defineDestination<BrevoConfig>({
     },
   },
 });
+
+/**
+ * An events sync: object `events`, a field naming the contact (EVENT_FIELDS), the event id under a key Brevo takes as
+ * an event property, and fields Brevo can name (capitals: contact attributes; else event properties, letters,
+ * digits, `-` and `_`).
+ */
+function checkEventsSync(sync: SyncShape): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (sync.object !== 'events') problems.push({ at: ['object'], message: `a Brevo events sync sends events: object \`events\`; got "${sync.object}"` });
+  if (!EVENT_PROPERTY_KEY.test(sync.keyField) || Object.hasOwn(EVENT_FIELDS, sync.keyField) || CONTACT_ATTRIBUTE.test(sync.keyField)) {
+    problems.push({ at: ['key'], message: `the event id of a Brevo events sync is an event property (such as \`event_id\`): "${sync.keyField}" cannot be one` });
+  }
+  if (!sync.fields.some((f) => Object.hasOwn(EVENT_FIELDS, f))) problems.push({ at: ['fields'], message: `a Brevo event names its contact: map one of ${Object.keys(EVENT_FIELDS).map((f) => `\`${f}\``).join(', ')}` });
+  for (const field of sync.fields) {
+    if (!EVENT_PROPERTY_KEY.test(field)) problems.push({ at: ['fields', field], message: `"${field}" cannot be a Brevo event property (letters, digits, - and _, at most 255)` });
+  }
+  return problems;
+}
 
 /** The error body of a Brevo answer (`{code, message}`), or undefined. */
 function errorOf(response: HttpResponse): Partial<BrevoError> | undefined {
@@ -179,13 +219,70 @@ class BrevoSession implements DestinationSession {
         return this.add(batch, progress);
       case 'remove':
         return this.remove(batch);
+      case 'track':
+        return this.track(batch);
       default:
-        throw stopSync(`Brevo syncs take modes upsert, update and audience, not the operation ${batch.operation}`);
+        throw stopSync(`Brevo syncs take modes upsert, update, audience and events, not the operation ${batch.operation}`);
     }
   }
 
   async close(): Promise<void> {
     this.#progress.clear();
+  }
+
+  /**
+   * One `POST /events/batch`: 202 accepts every event; a 207 (or a 400 when all failed) names the failed ones by
+   * index, each rejected with Brevo's message, the others accepted; a 400 without that breakdown refuses the request
+   * itself (the client's BatchRejectedError: the engine splits it).
+   */
+  private async track(batch: Batch): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'brevo');
+    const sent: number[] = [];
+    const events: Record<string, unknown>[] = [];
+    for (const { index, record } of outcomes.distinct()) {
+      const event = this.event(record, batch.keyField);
+      if (event.ok) {
+        sent.push(index);
+        events.push(event.body);
+      } else outcomes.settle(index, rejected(event.code, event.message));
+    }
+    if (!events.length) return outcomes.done();
+    const response = await this.#client.request('POST', EVENTS_BATCH_PATH, { body: { events }, signal: batch.signal, accept: [400] });
+    const answer = response.status === 202 ? undefined : parseJson<Partial<BatchEventsAnswer>>(response.text);
+    if (response.status === 400 && !Array.isArray(answer?.errors)) throw new BatchRejectedError(scrubbed(`POST ${EVENTS_BATCH_PATH} answered 400: ${errorOf(response)?.message ?? ''}`).slice(0, 300), errorOf(response)?.code ?? 'brevo_400');
+    for (const error of answer?.errors ?? []) {
+      for (const i of error.eventIndex ?? []) if (sent[i] !== undefined) outcomes.settle(sent[i], rejected('brevo_event_refused', scrubbed(error.message ?? 'Brevo refused the event')));
+    }
+    // Events no error names were accepted; on a 400 every event failed, so one not named has no outcome (retried).
+    if (response.status !== 400) for (const index of sent) if (outcomes.get(index) === undefined) outcomes.settle(index, { ok: true });
+    return outcomes.done();
+  }
+
+  /** An event as Brevo takes it (protocol.ts: EVENTS_BATCH_PATH), or why the record cannot be one. */
+  private event(record: OutboundRecord, keyField: string): { readonly ok: true; readonly body: Record<string, unknown> } | { readonly ok: false; readonly code: string; readonly message: string } {
+    if (!record.event) return { ok: false, code: 'not_an_event', message: 'a track record without its event (name and time)' };
+    const event_name = brevoEventName(record.event.name);
+    if (!event_name) return { ok: false, code: 'invalid_event_name', message: 'the event name has no letter or digit Brevo can take' };
+    const identifiers: Record<string, string | number> = {};
+    const contact: Record<string, string | number> = {};
+    // The batch's SDK type takes no booleans among properties (CreateBatchEventsRequest): they are sent as text.
+    const properties: Record<string, string | number> = { [keyField]: record.key };
+    for (const [name, value] of Object.entries(record.fields)) {
+      if (value === null || value === '') continue;
+      const identifier = EVENT_FIELDS[name];
+      const plain = typeof value === 'number' ? value : String(value);
+      if (identifier === 'email_id') identifiers[identifier] = normaliseEmail(String(value));
+      else if (identifier === 'contact_id') identifiers[identifier] = Number(value);
+      else if (identifier && PHONE_IDENTIFIERS.has(identifier)) {
+        const phone = toE164(String(value), this.config.default_country);
+        if (!phone) return { ok: false, code: 'invalid_phone', message: `${name} is not a valid phone number${this.config.default_country ? '' : ' (set default_country for national numbers)'}` };
+        identifiers[identifier] = phone;
+      } else if (identifier) identifiers[identifier] = String(value);
+      else if (CONTACT_ATTRIBUTE.test(name)) contact[name] = plain;
+      else properties[name] = plain;
+    }
+    if (!Object.keys(identifiers).length) return { ok: false, code: 'missing_identifier', message: 'the event names no contact (email, ext_id, sms, whatsapp…): Brevo requires at least one identifier' };
+    return { ok: true, body: { event_name, event_date: record.event.time, identifiers, ...(Object.keys(contact).length ? { contact_properties: contact } : {}), event_properties: properties } };
   }
 
   /**

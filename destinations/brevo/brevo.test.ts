@@ -5,7 +5,7 @@ import { RateLimitedError, TransientError, type Batch, type DestinationContext }
 import { brevo } from './adapter.js';
 import { brevoSchema } from './contract.js';
 import { startBrevoEmulator, type BrevoEmulator } from './emulator.js';
-import { sessionContext } from '../emulator-kit/session-context.js';
+import { sessionContext, trackBatch } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'first_name', type: 'string' }], logger });
@@ -277,5 +277,77 @@ describe('brevo adapter against its emulator', () => {
     expect((await brevoSchema.check({ ...imported, request: { ...body, jsonBody: [{ emial: 'a@x.com' }] } })).join('; ')).toMatch(/emial/);
     expect((await brevoSchema.check({ ...poll, response: { ...(poll.response as object), status: 'done' } })).join('; ')).toMatch(/status/);
     expect((await brevoSchema.check({ ...poll, method: 'DELETE' })).join('; ')).toMatch(/not an operation/);
+  });
+});
+
+describe('brevo events (mode events)', () => {
+  let emulator: BrevoEmulator;
+  afterEach(() => emulator.close());
+  const eventContext = sessionContext({ object: 'events', mode: 'events', keyField: 'event_id', logger });
+  const open = (config: Record<string, unknown> = {}) => brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, ...config }), eventContext);
+  const events = (ids: string[], fields: (id: string) => Record<string, string | number | boolean | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, FIRSTNAME: 'Ann', gift: true })) => trackBatch('events', 'event_id', ids, fields);
+
+  it('sends one POST /events/batch (identifiers, contact attributes in capitals, the event id among event_properties) conforming to the SDK types; repeats are kept', async () => {
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    expect(await session.apply(events(['ev-1', 'ev-2']))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.events()[0]).toEqual({
+      event_name: 'Cart_abandoned',
+      event_date: '2026-12-01T09:30:00.000Z',
+      identifiers: { email_id: 'ev-1@example.com' },
+      contact_properties: { FIRSTNAME: 'Ann' },
+      event_properties: { event_id: 'ev-1', value: 12.5, gift: 'true' },
+    });
+    expect(exchanges().map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['POST /v3/events/batch 202']);
+    for (const exchange of exchanges()) expect(await brevoSchema.check(exchange)).toEqual([]);
+    // Brevo has no de-duplication key: a resend is a second copy.
+    await session.apply(events(['ev-2']));
+    expect(emulator.events().map((e) => (e['event_properties'] as { event_id: string }).event_id)).toEqual(['ev-1', 'ev-2', 'ev-2']);
+  });
+
+  it('a 207 names the refused events by index: those are rejected with its message, the others accepted; a 400 when all fail', async () => {
+    emulator = await startBrevoEmulator({ rejectEvent: (e) => ((e['event_properties'] as { event_id?: string }).event_id === 'ev-2' ? { message: 'event_properties: invalid value' } : undefined) });
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    expect(await session.apply(events(['ev-1', 'ev-2', 'ev-3']))).toEqual([{ ok: true }, { ok: false, code: 'brevo_event_refused', message: expect.stringContaining('invalid value'), retryable: false }, { ok: true }]);
+    expect(await session.apply(events(['ev-2']))).toMatchObject([{ ok: false, code: 'brevo_event_refused' }]);
+    expect(exchanges().map((e) => e.status)).toEqual([207, 400]);
+    for (const exchange of exchanges()) expect(await brevoSchema.check(exchange)).toEqual([]);
+    expect(emulator.events()).toHaveLength(2);
+    // The schema knows the 207's own type: a made-up field is a problem.
+    const partial = exchanges()[0]!;
+    expect((await brevoSchema.check({ ...partial, response: { ...(partial.response as object), skipped: 1 } })).join()).toMatch(/skipped/);
+  });
+
+  it('rejects, without a request, an event naming no contact or with a bad phone; the emulator refuses what Brevo documents it refuses', async () => {
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    expect(await session.apply(events(['ev-1', 'ev-2'], (id): Record<string, string | number | null> => (id === 'ev-1' ? { email: null, value: 1 } : { sms: '12', value: 2 })))).toMatchObject([
+      { ok: false, code: 'missing_identifier' },
+      { ok: false, code: 'invalid_phone' },
+    ]);
+    expect(exchanges()).toEqual([]);
+    const post = (body: unknown) => fetch(`${emulator.endpoint}/v3/events`, { method: 'POST', headers: { 'api-key': emulator.apiKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post({ event_name: 'cart abandoned', identifiers: { email_id: 'a@x.com' } })).status).toBe(400);
+    expect((await post({ event_name: 'cart', identifiers: {} })).status).toBe(400);
+    expect((await post({ event_name: 'cart', identifiers: { email_id: 'a@x.com' }, event_date: 'yesterday' })).status).toBe(400);
+    expect((await post({ event_name: 'cart', identifiers: { email_id: 'a@x.com' }, event_properties: { 'a b': 1 } })).status).toBe(400);
+    expect((await post({ event_name: 'cart', identifiers: { phone_id: '+33612345678' } })).status).toBe(204);
+    expect(emulator.events()).toHaveLength(1);
+  });
+
+  it('checkSync locates what an events sync lacks; no age limit, no de-duplication', () => {
+    const config = brevo.configSchema.parse({ api_key: 'k' });
+    expect(brevo.checkSync!(config, { object: 'events', mode: 'events', keyField: 'event_id', fields: ['email', 'value', 'FIRSTNAME'] }, { targets: [] })).toEqual([]);
+    expect(brevo.checkSync!(config, { object: 'contacts', mode: 'events', keyField: 'email', fields: ['order value'] }, { targets: [] })).toEqual([
+      { at: ['object'], message: expect.stringMatching(/object `events`/) },
+      { at: ['key'], message: expect.stringMatching(/event property/) },
+      { at: ['fields'], message: expect.stringMatching(/names its contact/) },
+      { at: ['fields', 'order value'], message: expect.stringMatching(/cannot be a Brevo event property/) },
+    ]);
+    expect(brevo.events).toEqual({ maxAgeDays: expect.any(Function), deduplication: undefined });
+    expect(brevo.events!.maxAgeDays(config, { object: 'events', constants: {} })).toBeUndefined();
   });
 });

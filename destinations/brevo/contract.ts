@@ -1,8 +1,8 @@
-import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import type { ContractEvent, ContractKit, EventShape, VendorSchema } from '../emulator-kit/contract.js';
 import { tsTypes, type TsTypes } from '../emulator-kit/schemas/ts-types.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startBrevoEmulator } from './emulator.js';
-import { SCHEMA_ERROR, SCHEMA_OPERATIONS, SCHEMA_PACKAGE, SCHEMA_VERSION } from './protocol.js';
+import { brevoEventName, SCHEMA_ERROR, SCHEMA_OPERATIONS, SCHEMA_PACKAGE, SCHEMA_VERSION } from './protocol.js';
 
 let types: TsTypes | undefined;
 let missing: string | undefined;
@@ -34,7 +34,7 @@ export const brevoSchema: VendorSchema = {
       if (exchange.request !== undefined) problems.push('request: the operation takes no body');
     } else entries.push({ type: operation.request, value: exchange.request, side: 'request' });
     const ok = exchange.status >= 200 && exchange.status < 300;
-    const answer = ok ? operation.response : SCHEMA_ERROR;
+    const answer = operation.statuses?.[exchange.status] ?? (ok ? operation.response : SCHEMA_ERROR);
     if (answer === null) {
       if (exchange.response !== undefined && exchange.response !== '') problems.push(`response: the operation answers no body, got ${JSON.stringify(exchange.response).slice(0, 80)}`);
     } else if (exchange.response !== undefined || ok) entries.push({ type: answer, value: exchange.response, side: 'response' });
@@ -44,9 +44,32 @@ export const brevoSchema: VendorSchema = {
   },
 };
 
+/** The event id of the events cases, as an event property (Brevo has no de-duplication key). */
+const EVENT_KEY = 'event_id';
+
+/** The events cases: events of the contact by e-mail, value and currency as event properties. */
+const events: EventShape = {
+  object: 'events',
+  keyField: EVENT_KEY,
+  fields: { email: 'email', value: 'value', currency: 'currency' },
+  expected: (event: ContractEvent) => ({
+    event_name: brevoEventName(event.event_name),
+    event_date: event.event_time,
+    identifiers: { email_id: event.email?.trim().toLowerCase() },
+    event_properties: { value: event.value, currency: event.currency },
+  }),
+};
+
+/** The event id an event carries (EVENT_KEY among its event_properties). */
+function eventId(event: Readonly<Record<string, unknown>>): string {
+  const properties = (event['event_properties'] ?? {}) as Record<string, unknown>;
+  return String(properties[EVENT_KEY] ?? '');
+}
+
 /** An account with the attributes FIRST_NAME and ORDERS; contacts keyed by `ext_id` (the contract's `external_id`). */
 export const kit: ContractKit = {
   schema: brevoSchema,
+  events,
   notApplicable: {
     'mirror-delete': 'Brevo has no batch delete of contacts: no mirror mode',
   },
@@ -61,6 +84,7 @@ export const kit: ContractKit = {
       rateLimit: options.rateLimit ?? { requests: 10_000, perMs: 1000 },
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Invalid phone number' } : undefined),
+      rejectEvent: (event) => (rejected.has(eventId(event)) ? { message: 'event_properties: invalid value' } : undefined),
     });
     const exchanges = emulator.server.recordExchanges();
     return {
@@ -86,6 +110,12 @@ export const kit: ContractKit = {
       maxBatch: () => emulator.stats.maxBatchSeen,
       exchanges,
       rateLimited: () => emulator.server.count(429),
+      events: async () =>
+        emulator.events().map((event) => {
+          const { [EVENT_KEY]: _id, ...properties } = (event['event_properties'] ?? {}) as Record<string, unknown>;
+          const { event_name, event_date, identifiers } = event;
+          return { id: eventId(event), fields: { event_name, event_date, identifiers, event_properties: properties } };
+        }),
       close: () => emulator.close(),
     };
   },

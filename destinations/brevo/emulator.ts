@@ -6,6 +6,11 @@ import {
   BATCH_IDENTIFIERS,
   CONTACTS_RATE_LIMIT,
   DEFAULT_BATCH_CONTACTS,
+  EVENT_IDENTIFIERS,
+  EVENT_NAME,
+  EVENT_PROPERTIES_MAX_BYTES,
+  EVENT_PROPERTY_KEY,
+  EVENTS_BATCH_PATH,
   IMPORT_MAX_BYTES,
   IMPORT_PATH,
   isPlausibleEmail,
@@ -15,6 +20,7 @@ import {
   PHONE_ATTRIBUTES,
   RATE_HEADERS,
   READ_ONLY_CATEGORIES,
+  type BatchEventsAnswer,
   type ImportReport,
   type ProcessAnswer,
 } from './protocol.js';
@@ -42,9 +48,16 @@ import {
  *    and numbers another contact holds are left out and reported in `info.import` (IMPORT_PATH, IMPORT_MAX_BYTES,
  *    PROCESS_STATUSES, IMPORT_REPORTS);
  *  - SMS and WHATSAPP hold a number with its country code (+33…, 0033… or 33…; phoneDigits), else 400
- *    invalid_parameter; a number another contact holds is refused 400 duplicate_parameter (PHONE_ATTRIBUTES).
+ *    invalid_parameter; a number another contact holds is refused 400 duplicate_parameter (PHONE_ATTRIBUTES);
+ *  - events (`POST /events`, 204; `POST /events/batch`, EVENTS_BATCH_PATH): an event_name of at most 255 letters,
+ *    digits, `-` and `_`, at least one identifier (an e-mail that looks like one, phone identifiers as phone
+ *    attributes), an ISO 8601 event_date, event_properties keys as Brevo limits them and at most 50 KB. A batch of
+ *    valid events is answered 202 `{message, count}`; one with invalid events 207 naming them by `eventIndex` (the
+ *    others kept), or 400 when none is valid; at most `maxBatchRecords` events (Brevo documents no maximum). Every
+ *    event is kept, repeats too (Brevo documents no de-duplication). An event's contact_properties are kept with it
+ *    and not applied to the contact.
  * Contacts are kept in the object `contacts` by contact id (`{email, ext_id, <ATTRIBUTE>…}`), list members in
- * `list:<listId>` by contact id.
+ * `list:<listId>` by contact id, events in `events` in arrival order.
  */
 export interface BrevoAttributeDef {
   readonly name: string;
@@ -68,6 +81,8 @@ export interface BrevoEmulatorOptions {
   readonly reject?: (identifier: string) => { readonly message: string } | undefined;
   /** E-mails a list add answers in `failure[]` (a blocklisted contact, say). */
   readonly refuseList?: (email: string) => boolean;
+  /** Events refused one by one (a 207 naming them, or a 400 for a single event), by the event as sent. */
+  readonly rejectEvent?: (event: Readonly<Record<string, unknown>>) => { readonly message: string } | undefined;
   readonly faults?: FaultPlan;
 }
 
@@ -121,6 +136,11 @@ export class BrevoEmulator extends ServerEmulator {
   listMembers(listId: string): string[] {
     return [...this.server.store.object(`list:${listId}`).keys()];
   }
+
+  /** Every event kept, as it was sent, in arrival order. */
+  events(): Readonly<Record<string, unknown>>[] {
+    return [...this.server.store.object('events').values()];
+  }
 }
 
 export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Promise<BrevoEmulator> {
@@ -156,6 +176,8 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     if (method === 'GET' && process) return pollProcess(store, Number(process[1]));
     const list = /^\/v3\/contacts\/lists\/(\d+)\/contacts\/(add|remove)$/.exec(path);
     if (method === 'POST' && list) return membership(store, list[1]!, list[2] as 'add' | 'remove', requestJson(request));
+    if (method === 'POST' && path === '/v3/events') return createEvent(store, requestJson(request));
+    if (method === 'POST' && path === `/v3${EVENTS_BATCH_PATH}`) return createEvents(store, requestJson(request));
     return { status: 404, body: { code: 'document_not_found', message: `no route for ${method} ${path}` } };
   }
 
@@ -267,6 +289,59 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
       else failure.push(email);
     }
     return { status: 201, body: { contacts: { success, failure } } };
+  }
+
+  /** What Brevo refuses in an event (see the comment at the top), or undefined. */
+  function eventProblem(event: unknown): string | undefined {
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) return 'an event must be an object';
+    const e = event as Record<string, unknown>;
+    if (typeof e['event_name'] !== 'string' || !EVENT_NAME.test(e['event_name'])) return 'event_name: at most 255 characters, alphanumerical characters and - _ only';
+    const ids = e['identifiers'];
+    if (ids === null || typeof ids !== 'object' || Array.isArray(ids)) return 'identifiers: at least one identifier is required';
+    const given = EVENT_IDENTIFIERS.filter((name) => (ids as Record<string, unknown>)[name] !== undefined);
+    if (!given.length) return 'identifiers: at least one identifier is required';
+    const id = ids as Record<string, unknown>;
+    if (id['email_id'] !== undefined && (typeof id['email_id'] !== 'string' || !isPlausibleEmail(id['email_id']))) return 'identifiers.email_id: invalid email address';
+    for (const name of ['phone_id', 'whatsapp_id', 'landline_number_id'] as const) if (id[name] !== undefined && !phoneDigits(id[name])) return `identifiers.${name}: use the country code (+33…)`;
+    if (e['event_date'] !== undefined && (typeof e['event_date'] !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(e['event_date']) || Number.isNaN(Date.parse(e['event_date'])))) return 'event_date: an ISO 8601 timestamp';
+    const props = e['event_properties'];
+    if (props !== undefined) {
+      if (props === null || typeof props !== 'object' || Array.isArray(props)) return 'event_properties must be an object';
+      const bad = Object.keys(props).find((k) => !EVENT_PROPERTY_KEY.test(k));
+      if (bad !== undefined) return `event_properties: key ${JSON.stringify(bad)} is not allowed (alphanumerical characters and - _ only, at most 255)`;
+      if (Buffer.byteLength(JSON.stringify(props)) > EVENT_PROPERTIES_MAX_BYTES) return 'event_properties: size is limited to 50KB';
+    }
+    const contact = e['contact_properties'];
+    if (contact !== undefined && (contact === null || typeof contact !== 'object' || Array.isArray(contact))) return 'contact_properties must be an object';
+    return options.rejectEvent?.(e)?.message;
+  }
+
+  function createEvent(store: RecordStore, body: unknown): EmulatorReply {
+    const problem = eventProblem(body);
+    if (problem) return { status: 400, body: { code: 'invalid_parameter', message: problem } };
+    keepEvent(store, body as Record<string, unknown>);
+    return { status: 204 };
+  }
+
+  function createEvents(store: RecordStore, body: unknown): EmulatorReply {
+    const events = (body as { events?: unknown } | undefined)?.events;
+    if (!Array.isArray(events) || !events.length) return { status: 400, body: { code: 'missing_parameter', message: 'events: a non-empty list is required' } };
+    if (events.length > maxBatch) return { status: 400, body: { code: 'invalid_parameter', message: `events: at most ${maxBatch} events per request` } };
+    stats.maxBatchSeen = Math.max(stats.maxBatchSeen, events.length);
+    const errors: BatchEventsAnswer['errors'][number][] = [];
+    for (const [index, event] of events.entries()) {
+      const problem = eventProblem(event);
+      if (problem) errors.push({ eventIndex: [index], message: problem });
+      else keepEvent(store, event as Record<string, unknown>);
+    }
+    if (!errors.length) return { status: 202, body: { message: 'Batch accepted. Valid events have been added to the processing queue.', count: events.length } };
+    const answer: BatchEventsAnswer = { status: errors.length === events.length ? 'failed' : 'partial_success', total_events: events.length, successful_events: events.length - errors.length, failed_events: errors.length, errors };
+    return { status: errors.length === events.length ? 400 : 207, body: answer };
+  }
+
+  function keepEvent(store: RecordStore, event: Record<string, unknown>): void {
+    const events = store.object('events');
+    events.set(String(events.size + 1), { ...event });
   }
 
   /** Imports waiting for their process to complete, by process id (not saved: an import lasts one session). */

@@ -215,6 +215,8 @@ export interface SchemaOperation {
   readonly request: string | null;
   /** The success answer's type, or null: no body (204, 201 without content). */
   readonly response: string | null;
+  /** Answers of particular statuses whose type is not `response` (2xx) or ErrorModel (the others). */
+  readonly statuses?: Readonly<Record<number, string>>;
 }
 export const SCHEMA_OPERATIONS: readonly SchemaOperation[] = [
   { method: 'GET', path: /^\/v3\/account$/, request: null, response: 'Brevo.GetAccountResponse' },
@@ -226,5 +228,65 @@ export const SCHEMA_OPERATIONS: readonly SchemaOperation[] = [
   { method: 'GET', path: /^\/v3\/processes\/\d+$/, request: null, response: 'Brevo.GetProcessResponse' },
   { method: 'POST', path: /^\/v3\/contacts\/lists\/\d+\/contacts\/add$/, request: 'Brevo.AddContactToListRequestBody', response: 'Brevo.PostContactInfo' },
   { method: 'POST', path: /^\/v3\/contacts\/lists\/\d+\/contacts\/remove$/, request: 'Brevo.RemoveContactFromListRequestBody', response: 'Brevo.PostContactInfo' },
+  { method: 'POST', path: /^\/v3\/events$/, request: 'Brevo.CreateEventRequest', response: null },
+  // EVENTS_BATCH_PATH: 202 BatchAcceptedResponse; 207, and 400 when every event failed, BatchEventsResponse; a 400
+  // refusing the request itself (not JSON, no `events`) is Brevo's usual ErrorModel.
+  {
+    method: 'POST',
+    path: /^\/v3\/events\/batch$/,
+    request: 'Brevo.CreateBatchEventsRequest',
+    response: 'Brevo.BatchAcceptedResponse',
+    statuses: { 207: 'Brevo.BatchEventsResponse', 400: 'Brevo.BatchEventsResponse | Brevo.ErrorModel' },
+  },
 ];
 export const SCHEMA_ERROR = 'Brevo.ErrorModel';
+
+// ---- events ----
+
+/**
+ * Brevo's Events API (read 2026-12-07):
+ *  - `POST /events` creates one event (reference/create-event; 204), `POST /events/batch` many (reference/
+ *    create-batch-events, added 2026-03-03: changelog/2026/3/3 "Batch event creation"). Tideline sends batches.
+ *  - an event: `event_name` (required; "Limited to 255 characters; only alphanumeric characters, hyphens (-), and
+ *    underscores (_) are allowed"), `event_date` ("ISO 8601 timestamp of when the event occurred … If no value is
+ *    passed, the timestamp of the event creation is used"), `identifiers` (required; "At least one identifier is
+ *    required": contact_id, email_id, ext_id, landline_number_id, phone_id, whatsapp_id), `contact_properties`
+ *    (contact attributes updated with the event, "FIRSTNAME": "Jane"), `event_properties` ("Keys are limited to 255
+ *    characters, alphanumerical characters and - _ only. Size is limited to 50KB"), `object`. The SDK's
+ *    CreateEventRequest and CreateBatchEventsRequest (@getbrevo/brevo 6.0.3) say the same.
+ *  - the batch's answers: 202 BatchAcceptedResponse `{message, count}` ("Batch accepted - all events have been added
+ *    to the processing queue"); "if some events fail validation, the API returns a 207 status with a breakdown of
+ *    successful and failed events, including per-event error messages" (changelog 2026-03-03): BatchEventsResponse
+ *    `{status, total_events, successful_events, failed_events, errors: [{eventIndex: [0-based], message}]}`; 400 with
+ *    the same body when "all events in the batch failed validation" (Brevo's OpenAPI document of the Event API, as
+ *    mirrored by api-evangelist/brevo openapi/brevo-event-api-openapi.yml, 2026-10-12). The events of a 207 that no
+ *    error names were accepted.
+ *  - events per batch: not documented. The adapter sends `batch_size` (default 100) and the emulator refuses more
+ *    than its configured size, as for contacts (DEFAULT_BATCH_CONTACTS).
+ *  - rate: `POST /v3/events` 36,000 an hour and 10 a second on the general tier (docs/api-limits); `/v3/events/batch`
+ *    is not in that table. The destination keeps its 10 requests a second.
+ *  - no de-duplication key and no oldest event_date are documented: every event sent is kept, and none is too old.
+ */
+export const EVENTS_BATCH_PATH = '/events/batch';
+export const EVENT_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+export const EVENT_PROPERTY_KEY = /^[A-Za-z0-9_-]{1,255}$/;
+export const EVENT_PROPERTIES_MAX_BYTES = 50 * 1024;
+export const EVENT_IDENTIFIERS = ['contact_id', 'email_id', 'ext_id', 'landline_number_id', 'phone_id', 'whatsapp_id'] as const;
+export type EventIdentifier = (typeof EVENT_IDENTIFIERS)[number];
+
+/** A batch answer naming failed events (207, or 400 when all failed): BatchEventsResponse. */
+export interface BatchEventsAnswer {
+  readonly status: string;
+  readonly total_events: number;
+  readonly successful_events: number;
+  readonly failed_events: number;
+  readonly errors: readonly { readonly eventIndex?: readonly number[]; readonly message?: string }[];
+}
+
+/**
+ * An event name as Brevo takes it: characters other than letters, digits, `-` and `_` become `_` (`Cart abandoned` →
+ * `Cart_abandoned`), at most 255. Tideline's convention, so that models can name events as they please.
+ */
+export function brevoEventName(name: string): string {
+  return name.trim().replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 255);
+}

@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/log/logger.js';
-import type { DestinationContext } from '../destination.js';
+import type { Batch, DestinationContext, OutboundRecord } from '../destination.js';
 
 /**
  * The context a destination's own tests open a session with (outside the engine): the object, mode and key a test
@@ -17,5 +17,20 @@ export function sessionContext(context: Pick<DestinationContext, 'object' | 'mod
     logger: createLogger({ level: 'silent' }),
     warehouse: () => Promise.reject(new Error('no warehouse')),
     ...context,
+  };
+}
+
+/**
+ * A `track` batch for a destination's own tests: one event per id, all named `name`, a day apart from
+ * 2026-12-01T09:30Z, the record's fields from `fields(id)`.
+ */
+export function trackBatch(object: string, keyField: string, ids: readonly string[], fields: (id: string) => OutboundRecord['fields'], name = 'Cart abandoned'): Batch {
+  return {
+    object,
+    operation: 'track',
+    keyField,
+    records: ids.map((id, i) => ({ key: id, fields: fields(id), destinationId: null, idempotencyKey: `ik-${id}`, event: { name, time: new Date(Date.UTC(2026, 11, 1 + i, 9, 30)).toISOString() } })),
+    signal: AbortSignal.timeout(5000),
+    idempotencyKey: 'k',
   };
 }

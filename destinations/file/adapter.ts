@@ -67,10 +67,13 @@ export const file = defineDestination<FileConfig>({
   modes: SYNC_MODES,
   secrets: () => [],
   limits: (config) => ({ maxBatchRecords: config.batch_size, maxBatchBytes: 256 * 1024 * 1024, requestsPerSecond: null, concurrency: 1, timeoutMs: 120_000 }),
-  checkSync: (_config, sync) =>
-    [OP_COLUMN, ...EVENT_COLUMNS].flatMap((reserved) =>
+  checkSync: (config, sync) => [
+    ...[OP_COLUMN, ...EVENT_COLUMNS].flatMap((reserved) =>
       sync.fields.includes(reserved) || sync.keyField === reserved ? [{ at: ['fields', reserved], message: `"${reserved}" is a column the file destination writes itself (the operation, an event's name and time)` }] : [],
     ),
+    // Events are sent once and never held as a list: each run's file already holds exactly the new ones.
+    ...(config.full_list && sync.mode === 'events' ? [{ at: ['mode'], message: "the destination's `full_list` writes the records a sync holds; an events sync holds none (each run's file has its new events): use a destination without full_list" }] : []),
+  ],
   events: { maxAgeDays: () => undefined, deduplication: undefined },
   lockScope: (config, object) => `file:${config.path}#${object}`,
   open: async (config, context) => new FileSession(config, context),

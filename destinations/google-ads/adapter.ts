@@ -7,7 +7,7 @@ import { redactor } from '../../src/log/redact.js';
 import { GOOGLE, identifier, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, StopSyncError, TransientError, type AccessTokenSource, type ApiVersion, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
-import { DATA_MANAGER_VERSIONS, DEFAULT_VERSION, durationMs, ENCODING, ENDPOINT, LIMITS, LOGIN_ACCOUNT_HEADER, loginAccountName, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
+import { CONVERSION_DEDUPLICATION, DATA_MANAGER_VERSIONS, DEFAULT_VERSION, DUPLICATE_TRANSACTION_ID, durationMs, ENCODING, ENDPOINT, EVENT_SOURCES, LIMITS, MAX_CONVERSION_AGE_DAYS, LOGIN_ACCOUNT_HEADER, loginAccountName, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type EventSource, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
 import { googleTokenSource, type GoogleCredential } from './token-source.js';
 
 const customerId = z
@@ -95,8 +95,17 @@ const IDENTIFIERS = ['email', 'phone', 'first_name', 'last_name', 'country_code'
 const ADDRESS_FIELDS = ['first_name', 'last_name', 'country_code', 'postal_code'] as const;
 const CONSENT_FIELDS = ['ad_user_data', 'ad_personalization'] as const;
 const AUDIENCE_FIELDS: readonly string[] = [...IDENTIFIERS, ...CONSENT_FIELDS];
-/** A conversion: when, its value, and who — the click id and/or the user's hashed data. The sync key is its transaction id. */
-const CONVERSION_FIELDS: readonly string[] = ['gclid', 'conversion_date_time', 'conversion_value', 'currency_code', ...IDENTIFIERS, ...CONSENT_FIELDS];
+/**
+ * A conversion: when, its value, where it happened, and who — the click id and/or the user's hashed data. The sync
+ * key is its transaction id. In events mode the time is the event's (`event.time` of the sync), not a field.
+ */
+const CONVERSION_FIELDS: readonly string[] = ['gclid', 'conversion_date_time', 'conversion_value', 'currency_code', 'event_source', ...IDENTIFIERS, ...CONSENT_FIELDS];
+const EVENT_FIELDS: readonly string[] = CONVERSION_FIELDS.filter((f) => f !== 'conversion_date_time');
+/**
+ * Google requires an event source for offline conversions; a sync that maps none sends OTHER ("generated from other
+ * sources"), which is true of any of them. In-store sales should map `event_source: { constant: IN_STORE }`.
+ */
+const DEFAULT_EVENT_SOURCE: EventSource = 'OTHER';
 
 type Target = { readonly kind: 'user_list' | 'conversion_action'; readonly id: string };
 
@@ -112,16 +121,23 @@ function versionOf(config: GoogleAdsConfig): ApiVersion {
 
 /**
  * Google Ads through the Data Manager API: Customer Match lists (`object: user_lists/<id>`, mode audience) — members
- * ingested and removed by their hashed identifiers — and offline conversions (`object: conversion_actions/<id>`,
- * mode insert) with a value and currency, matched by gclid and/or hashed user data. Credentials renew through
- * google-auth-library. See destinations/README.md for the behaviour, protocol.ts for Google's facts.
+ * ingested and removed by their hashed identifiers — and offline conversions (`object: conversion_actions/<id>`)
+ * with a value and currency, matched by gclid and/or hashed user data: mode events (each new event of the model
+ * once, its id the transaction id, its time the conversion time) or mode insert (each row of the model once).
+ * Credentials renew through google-auth-library. See destinations/README.md for the behaviour, protocol.ts for
+ * Google's facts.
  */
 export const googleAds = defineDestination<GoogleAdsConfig>({
   type: 'google_ads',
-  summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value',
+  summary: 'Google Ads through the Data Manager API: Customer Match lists (hashed identifiers) and offline conversions with a value, from an event table (events) or rows (insert)',
   configSchema: googleAdsConfigSchema,
-  modes: ['audience', 'insert'],
+  modes: ['audience', 'insert', 'events'],
   channel: 'ads',
+  events: {
+    // Only conversion actions take events (checkSync refuses the others).
+    maxAgeDays: (_config, sync) => (targetOf(sync.object)?.kind === 'conversion_action' ? MAX_CONVERSION_AGE_DAYS : undefined),
+    deduplication: CONVERSION_DEDUPLICATION,
+  },
   secrets: (config) => [config.credentials.refresh_token, config.credentials.client_secret, config.credentials.access_token].filter((s): s is string => !blank(s)),
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
@@ -165,11 +181,15 @@ function checkSync(config: GoogleAdsConfig, sync: SyncShape): ConfigProblem[] {
   if (!target) return [{ at: ['object'], message: 'a Customer Match list `user_lists/<id>` or a conversion action `conversion_actions/<id>`' }];
   const problems: ConfigProblem[] = [];
   const list = target.kind === 'user_list';
-  const allowed = list ? AUDIENCE_FIELDS : CONVERSION_FIELDS;
-  const mode = list ? 'audience' : 'insert';
-  if (sync.mode !== mode && (sync.mode === 'audience' || sync.mode === 'insert')) problems.push({ at: ['mode'], message: list ? 'a Customer Match list takes mode audience (members added and removed)' : 'conversions take mode insert: a conversion is uploaded once' });
+  const events = !list && sync.mode === 'events';
+  const allowed = list ? AUDIENCE_FIELDS : events ? EVENT_FIELDS : CONVERSION_FIELDS;
+  if (list && sync.mode !== 'audience') problems.push({ at: ['mode'], message: 'a Customer Match list takes mode audience (members added and removed)' });
+  if (!list && sync.mode !== 'events' && sync.mode !== 'insert') {
+    problems.push({ at: ['mode'], message: 'conversions take mode events (only the events after the last run are read, each sent once by its id) or insert (every row of the model is read each run; each new key sent once)' });
+  }
   for (const field of sync.fields) {
-    if (!allowed.includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a field of ${list ? 'Customer Match' : 'a conversion'}: ${allowed.join(', ')}${didYouMean(field, allowed)}` });
+    if (events && field === 'conversion_date_time') problems.push({ at: ['fields', field], message: 'in mode events the conversion time is the event\'s time (`event.time` of the sync): remove conversion_date_time' });
+    else if (!allowed.includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a field of ${list ? 'Customer Match' : 'a conversion'}: ${allowed.join(', ')}${didYouMean(field, allowed)}` });
   }
   if ((IDENTIFIERS as readonly string[]).includes(sync.keyField)) {
     problems.push({ at: ['key'], message: `key the ${list ? 'audience by a customer id' : 'conversions by an order or customer id'}: the key is kept in Tideline's state, which must hold no raw e-mail or phone; map identifiers under \`fields\`` });
@@ -185,7 +205,7 @@ function checkSync(config: GoogleAdsConfig, sync: SyncShape): ConfigProblem[] {
       problems.push({ at: ['destination'], message: 'Google takes Customer Match members only once the account has accepted its Customer Match terms (https://support.google.com/adspolicy/answer/6299717): accept them in Google Ads, then set `customer_match_terms: accepted` on the destination' });
     }
   } else {
-    if (!sync.fields.includes('conversion_date_time')) problems.push({ at: ['fields'], message: 'a conversion needs `conversion_date_time` (when it happened)' });
+    if (sync.mode === 'insert' && !sync.fields.includes('conversion_date_time')) problems.push({ at: ['fields'], message: 'a conversion needs `conversion_date_time` (when it happened), or mode events, whose event time it is' });
     if (!sync.fields.includes('gclid') && !identifies) problems.push({ at: ['fields'], message: 'a conversion is matched by `gclid` and/or the user\'s identifiers (email, phone, or an address): map at least one' });
   }
   return problems;
@@ -271,6 +291,7 @@ class GoogleAdsSession implements DestinationSession {
   async check(): Promise<void> {
     const signal = AbortSignal.timeout(30_000);
     if (this.target.kind === 'conversion_action') {
+      if (this.context.mode === 'insert') this.context.logger.info({ sync: this.context.sync }, 'mode insert reads every row of the model on each run to find new conversions; mode events reads only the events after the last run (event.time)');
       await this.tokens.token(signal);
       return;
     }
@@ -298,17 +319,33 @@ class GoogleAdsSession implements DestinationSession {
     }
     const statuses: Record<string, number> = {};
     const errors: Record<string, number> = {};
+    let duplicates = 0;
+    let failed = 0;
     for (const upload of this.#uploads) {
       statuses[upload.status] = (statuses[upload.status] ?? 0) + 1;
-      for (const [reason, n] of Object.entries(upload.errors ?? {})) errors[reason] = (errors[reason] ?? 0) + n;
+      let own = 0;
+      for (const [reason, n] of Object.entries(upload.errors ?? {})) {
+        // A conversion Google already had (same transaction id): its de-duplication at work, not a failure — an
+        // event re-read inside the look-back, or sent again after a run that died, arrives once.
+        if (reason === DUPLICATE_TRANSACTION_ID) duplicates += n;
+        else {
+          errors[reason] = (errors[reason] ?? 0) + n;
+          own += n;
+        }
+      }
+      if ((upload.status === 'FAILED' || upload.status === 'PARTIAL_SUCCESS') && (own > 0 || !upload.errors)) failed++;
     }
-    const failed = (statuses['FAILED'] ?? 0) + (statuses['PARTIAL_SUCCESS'] ?? 0);
-    if (failed) log.error({ errors }, `Google could not process ${failed} of ${this.#uploads.length} uploads (${Object.keys(errors).join(', ') || 'no reason given'}): their records were recorded as sent; fix the cause and run the sync with --full-resync`);
+    if (duplicates) log.info({ duplicates }, `Google dropped ${duplicates} conversions it already had (same transaction id): each is counted once`);
+    if (failed) {
+      const then = this.target.kind === 'user_list' ? 'fix the cause and run the sync with --full-resync' : 'Google keeps none of those conversions and Tideline does not send them again: fix the cause for the next ones';
+      log.error({ errors }, `Google could not process ${failed} of ${this.#uploads.length} uploads (${Object.keys(errors).join(', ') || 'no reason given'}): their records were recorded as sent; ${then}`);
+    }
     return {
       api: `Data Manager API ${this.config.api_version}`,
       uploads: this.#uploads.length,
       statuses,
       ...(Object.keys(errors).length ? { errors } : {}),
+      ...(duplicates ? { duplicates } : {}),
       ...(this.#removedAll ? { remove_all: this.#removedAll } : {}),
     };
   }
@@ -391,7 +428,7 @@ class GoogleAdsSession implements DestinationSession {
     const outcomes = new Outcomes(batch, 'Google');
     const items: Item<ConversionEvent>[] = [];
     batch.records.forEach((record, index) => {
-      const event = this.event(record);
+      const event = this.event(record, batch.operation === 'track');
       if ('refused' in event) outcomes.settle(index, event.refused);
       else items.push({ index, payload: event });
     });
@@ -404,10 +441,16 @@ class GoogleAdsSession implements DestinationSession {
     return outcomes.done();
   }
 
-  private event(record: OutboundRecord): ConversionEvent | { refused: RecordOutcome } {
+  /**
+   * A conversion as Google takes it, or why it is not sent. `tracked` (events mode): its time is the event's and its
+   * transaction id the event id (the record key), which Google de-duplicates by; otherwise `conversion_date_time`.
+   */
+  private event(record: OutboundRecord, tracked: boolean): ConversionEvent | { refused: RecordOutcome } {
     const f = record.fields;
-    const eventTimestamp = rfc3339(f['conversion_date_time']);
-    if (!eventTimestamp) return refuse('invalid_conversion_date_time', 'conversion_date_time must be a date or a timestamp');
+    const eventTimestamp = rfc3339(tracked ? record.event?.time : f['conversion_date_time']);
+    if (!eventTimestamp) return tracked ? refuse('invalid_event_time', 'the event has no time') : refuse('invalid_conversion_date_time', 'conversion_date_time must be a date or a timestamp');
+    const eventSource = eventSourceOf(f['event_source']);
+    if (!eventSource) return refuse('invalid_event_source', `event_source must be one of ${EVENT_SOURCES.join(', ')}`);
     const gclid = typeof f['gclid'] === 'string' && f['gclid'].trim() ? f['gclid'].trim() : undefined;
     const userIdentifiers = this.identifiers(record);
     if (!gclid && !userIdentifiers.length) return refuse('no_identifiers', 'a conversion needs a gclid or a usable identifier (an e-mail, a phone, or a complete address)');
@@ -426,6 +469,7 @@ class GoogleAdsSession implements DestinationSession {
       ...(currency ? { currency } : {}),
       // Money: to the cent.
       ...(value !== undefined ? { conversionValue: Math.round(value * 100) / 100 } : {}),
+      eventSource,
     };
   }
 
@@ -589,6 +633,13 @@ function consentOf(value: FieldValue | undefined): ConsentStatus | undefined {
   if (['true', '1', 'yes', 'granted', 'y'].includes(text)) return 'CONSENT_GRANTED';
   if (['false', '0', 'no', 'denied', 'n'].includes(text)) return 'CONSENT_DENIED';
   return undefined;
+}
+
+/** The mapped event source (case and spaces aside: `in store`, `IN_STORE`), OTHER when none is mapped; undefined when it is none of Google's. */
+function eventSourceOf(value: FieldValue | undefined): EventSource | undefined {
+  if (value === null || value === undefined || String(value).trim() === '') return DEFAULT_EVENT_SOURCE;
+  const text = String(value).trim().toUpperCase().replace(/[\s-]+/g, '_');
+  return EVENT_SOURCES.find((s) => s === text);
 }
 
 /** RFC 3339 UTC (google.protobuf.Timestamp) from a date or an ISO-8601 timestamp (how timestamps reach destinations). */

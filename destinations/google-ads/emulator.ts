@@ -3,8 +3,8 @@ import { jwtVerify } from 'jose';
 import type { ApiVersion } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RecordStore } from '../emulator-kit/server.js';
-import { BAD_REQUEST, CURRENCY_CODE, DATA_MANAGER_VERSIONS, DOMAIN, ERROR_INFO, GOOGLE_TOKEN_URL, HEX_SHA256, LIMITS, LOGIN_ACCOUNT_HEADER, PATHS, REGION_CODE, SCOPE, versionServed, type AudienceMember, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type UserIdentifier } from './protocol.js';
-import { MessageSchema, type SchemaViolation } from './schema.js';
+import { BAD_REQUEST, CURRENCY_CODE, DATA_MANAGER_VERSIONS, DOMAIN, DUPLICATE_TRANSACTION_ID, ERROR_INFO, EVENT_TOO_OLD, GOOGLE_TOKEN_URL, HEX_SHA256, LIMITS, LOGIN_ACCOUNT_HEADER, MAX_CONVERSION_AGE_DAYS, PATHS, REGION_CODE, SCOPE, versionServed, type AudienceMember, type ConversionEvent, type Destination, type ErrorBody, type FieldViolation, type UserIdentifier } from './protocol.js';
+import { dataManagerSchema, METHODS, type SchemaViolation } from './schema.js';
 
 export interface GoogleAdsEmulatorOptions {
   /** Records to start with: what `save()` returned in an earlier sandbox session. */
@@ -34,6 +34,8 @@ export interface GoogleAdsEmulatorOptions {
   /** Most members per request (Google: 10,000), events per request (2,000). */
   readonly maxMembersPerRequest?: number;
   readonly maxEventsPerRequest?: number;
+  /** Conversions older than this many days when received are dropped in processing, EVENT_TOO_OLD (default protocol.ts, 90). */
+  readonly maxEventAgeDays?: number;
   /** Keep every request body (tests check that no raw PII was sent). */
   readonly recordBodies?: boolean;
   /**
@@ -63,6 +65,8 @@ export interface GoogleAdsStats {
   tooLarge: number;
   /** Events whose transaction id was already ingested (Google de-duplicates them). */
   duplicateEvents: number;
+  /** Events older than the oldest conversion Google takes, dropped in processing. */
+  tooOldEvents: number;
 }
 
 /** A service account of the emulated project, as Google's JSON key file describes it. */
@@ -91,6 +95,8 @@ interface Processing {
   readonly processAt: number;
   readonly records: number;
   readonly identifiers: number;
+  /** Records Google dropped while processing, by ProcessingErrorReason (conversions too old, duplicates). */
+  readonly errors: Map<string, number>;
   apply?: () => void;
 }
 
@@ -110,7 +116,11 @@ const HTML_404 = (path: string) =>
  *  - Google's documented rules (protocol.ts): ≤ 10,000 members and ≤ 2,000 events per request, ≤ 10 identifiers per
  *    member or event, HEX encoding declared for user data, identifiers SHA-256 hex, region codes ISO alpha-2, the
  *    Customer Match terms accepted for member ingestion, currency ISO 4217, an event identified by a gclid or user
- *    data; fast-fail: one bad record refuses the whole request with BadRequest field violations locating it;
+ *    data and with its event source; fast-fail: one bad record refuses the whole request with BadRequest field
+ *    violations locating it;
+ *  - conversions Google accepts but drops while processing them: older than 90 days when received (EVENT_TOO_OLD),
+ *    or with a transaction id the conversion action already holds (DUPLICATE_TRANSACTION_ID: one copy is kept);
+ *    requestStatus:retrieve then answers PARTIAL_SUCCESS (FAILED when none was kept) with their counts by reason;
  *  - 300 requests a minute per project, answered 429 RESOURCE_EXHAUSTED beyond (token endpoint counted apart);
  *  - the account: requests for another operating account answer 403 PERMISSION_DENIED; `allowlisted: false` 403
  *    NOT_ALLOWLISTED; unknown lists and conversion actions INVALID_USER_LIST_ID / INVALID_CONVERSION_ACTION_ID;
@@ -118,7 +128,7 @@ const HTML_404 = (path: string) =>
  *    SUCCESS, and the change is applied when processed; `removeAll` removes members last added before `removeAsOfTime`.
  * Members live in the store as `user_lists/<id>` → member (its hashed e-mail, else phone, else address) →
  * `{emailAddress: [...], phoneNumber: [...], address: ['given|family|region|postal']}`; conversions as
- * `conversion_actions/<id>` → transaction id → the event as received.
+ * `conversion_actions/<id>` → transaction id → the event as received, in the order received.
  */
 export class GoogleAdsEmulator extends ServerEmulator {
   constructor(
@@ -195,14 +205,8 @@ export class GoogleAdsEmulator extends ServerEmulator {
 }
 
 export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions = {}): Promise<GoogleAdsEmulator> {
-  const schema = await MessageSchema.load();
+  const schema = await dataManagerSchema();
   if (!schema && options.requireSchema !== false) throw new Error('the Google Ads emulator needs @google-ads/datamanager and protobufjs (dev dependencies) to check requests against Google\'s schema');
-  schema?.compose('RemoveAllAudienceMembersRequest', [
-    { name: 'destinations', type: 'Destination', repeated: true, required: true },
-    { name: 'removeAsOfTime', type: 'google.protobuf.Timestamp' },
-    { name: 'validateOnly', type: 'bool' },
-  ]);
-  schema?.compose('RemoveAllAudienceMembersResponse', [{ name: 'requestId', type: 'string' }]);
 
   const credentials: Credentials = {
     clientId: `${randomBytes(6).toString('hex')}.apps.googleusercontent.com`,
@@ -210,7 +214,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     refreshToken: `1//${randomBytes(24).toString('base64url')}`,
     customerId: options.customerId ?? '1234567890',
   };
-  const stats: GoogleAdsStats = { apiRequests: 0, tokensIssued: 0, tokenRefusals: 0, unauthenticated: 0, maxMembersSeen: 0, maxEventsSeen: 0, schemaRefusals: 0, tooLarge: 0, duplicateEvents: 0 };
+  const stats: GoogleAdsStats = { apiRequests: 0, tokensIssued: 0, tokenRefusals: 0, unauthenticated: 0, maxMembersSeen: 0, maxEventsSeen: 0, schemaRefusals: 0, tooLarge: 0, duplicateEvents: 0, tooOldEvents: 0 };
   const bodies: string[] = [];
   const schemaErrors: string[] = [];
   const tokens = new Map<string, { expiresAt: number; scopes: readonly string[] }>();
@@ -353,7 +357,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
       if (list) return userList(list[1]!, list[2]!, requestHeader(request, LOGIN_ACCOUNT_HEADER));
     }
     if (request.method === 'POST') {
-      const method = { [PATHS.ingestMembers]: 'IngestAudienceMembers', [PATHS.removeMembers]: 'RemoveAudienceMembers', [PATHS.removeAllMembers]: 'RemoveAllAudienceMembers', [PATHS.ingestEvents]: 'IngestEvents' }[path];
+      const method = METHODS[path];
       if (method) {
         let body: unknown;
         try {
@@ -464,24 +468,41 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     list.forEach((event, i) => {
       const at = `events[${i}]`;
       if (!event.adIdentifiers?.gclid && !event.userData) violations.push({ field: at, description: 'Events data contains no user identifiers or ad identifiers.', reason: 'NO_IDENTIFIERS_PROVIDED' });
+      // Offline conversions need their source (release notes v1.2): a field required for the record, fast-fail.
+      if (event.eventSource === undefined || String(event.eventSource) === 'EVENT_SOURCE_UNSPECIFIED' || String(event.eventSource) === '0') {
+        violations.push({ field: `${at}.eventSource`, description: 'The event source is required for offline conversions.', reason: 'REQUIRED_FIELD_MISSING' });
+      }
       if (event.userData) violations.push(...identifierViolations(event.userData.userIdentifiers, `${at}.userData`, String(body['encoding'])));
       if (event.currency !== undefined && !CURRENCY_CODE.test(event.currency)) violations.push({ field: `${at}.currency`, description: 'The currency code is not supported.', reason: 'INVALID_CURRENCY_CODE' });
       const reason = options.reject?.(event);
       if (reason) violations.push({ field: at, description: `The event is refused (${reason}).`, reason });
     });
     if (violations.length) return invalid(violations[0]!.reason!, `Request contains ${violations.length} invalid record${violations.length > 1 ? 's' : ''}.`, violations);
-    return accept('events', destinations, list.length, 0, () => {
+    const receivedAt = Date.now();
+    const oldest = receivedAt - (options.maxEventAgeDays ?? MAX_CONVERSION_AGE_DAYS) * 86_400_000;
+    return accept('events', destinations, list.length, 0, (errors) => {
+      const dropped = (reason: string) => errors.set(reason, (errors.get(reason) ?? 0) + 1);
       for (const d of destinations) {
         const name = `conversion_actions/${d.productDestinationId}`;
         const held = store!.object(name);
         for (const event of list) {
-          // Google de-duplicates offline conversions by their transaction id: a re-sent event changes nothing.
-          if (held.has(event.transactionId)) {
-            stats.duplicateEvents++;
+          // Accepted requests are processed later: a conversion past the age Google takes is dropped then, reported
+          // only by requestStatus:retrieve.
+          if (Date.parse(event.eventTimestamp) < oldest) {
+            stats.tooOldEvents++;
+            dropped(EVENT_TOO_OLD);
             continue;
           }
-          held.set(event.transactionId, JSON.parse(JSON.stringify(event)) as Record<string, unknown>);
-          store!.created(name, event.transactionId);
+          // Google keeps one conversion per transaction id and conversion action: a re-sent one is dropped, reported.
+          if (event.transactionId && held.has(event.transactionId)) {
+            stats.duplicateEvents++;
+            dropped(DUPLICATE_TRANSACTION_ID);
+            continue;
+          }
+          // Without a transaction id nothing de-duplicates the conversion: every copy is kept.
+          const key = event.transactionId || `~${randomBytes(8).toString('hex')}`;
+          held.set(key, JSON.parse(JSON.stringify(event)) as Record<string, unknown>);
+          store!.created(name, key);
         }
       }
     }, 'IngestEventsResponse');
@@ -506,9 +527,10 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     return out;
   }
 
-  function accept(kind: Processing['kind'], destinations: readonly Destination[], records: number, identifiers: number, apply: () => void, response: string): EmulatorReply {
+  function accept(kind: Processing['kind'], destinations: readonly Destination[], records: number, identifiers: number, apply: (errors: Map<string, number>) => void, response: string): EmulatorReply {
     const id = randomBytes(12).toString('hex');
-    processing.set(id, { id, kind, destinations, records, identifiers, processAt: Date.now() + (options.processingMs ?? 0), apply });
+    const errors = new Map<string, number>();
+    processing.set(id, { id, kind, destinations, records, identifiers, errors, processAt: Date.now() + (options.processingMs ?? 0), apply: () => apply(errors) });
     advance();
     return checked({ status: 200, body: { requestId: id } }, response);
   }
@@ -528,8 +550,13 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     const found = id ? processing.get(id) : undefined;
     if (!found || found.kind === 'removeAll') return invalid('INVALID_REQUEST_ID', 'The request ID used to retrieve the status of a request is not valid.', [{ field: 'requestId', reason: 'INVALID_REQUEST_ID' }]);
     const done = found.apply === undefined;
+    // Records dropped in processing make the request PARTIAL_SUCCESS (FAILED when none was kept), with their counts by
+    // reason (RequestStatusPerDestination.error_info).
+    const dropped = [...found.errors.values()].reduce((n, c) => n + c, 0);
+    const outcome = !done ? 'PROCESSING' : dropped === 0 ? 'SUCCESS' : dropped >= found.records * found.destinations.length ? 'FAILED' : 'PARTIAL_SUCCESS';
+    const errorInfo = done && dropped ? { errorInfo: { errorCounts: [...found.errors].map(([reason, count]) => ({ recordCount: String(count), reason })) } } : {};
     const status = (destination: Destination) => {
-      const base = { destination, requestStatus: done ? 'SUCCESS' : 'PROCESSING' };
+      const base = { destination, requestStatus: outcome, ...errorInfo };
       if (found.kind === 'events') return { ...base, eventsIngestionStatus: { recordCount: String(found.records) } };
       const counts = { recordCount: String(found.records), userIdentifierCount: String(found.identifiers) };
       return found.kind === 'members'

@@ -8,16 +8,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger, snapshotRetained } from '../../test/support/ads.js';
 import { people, SyncHarness, type Person } from '../../test/support/sync-harness.js';
 import type { ConfigError } from '../../src/project/problems.js';
-import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
+import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError, type Batch, type DestinationSession, type OutboundRecord } from '../destination.js';
+import { contractEvents } from '../emulator-kit/contract.js';
+import { sessionContext } from '../emulator-kit/session-context.js';
+import { kit } from './contract.js';
 import { destinationType } from '../index.js';
 import { googleAds, googleError } from './adapter.js';
 import { startGoogleAdsEmulator, type GoogleAdsEmulator, type GoogleAdsEmulatorOptions } from './emulator.js';
-import { BAD_REQUEST, ERROR_INFO, RETRY_INFO } from './protocol.js';
+import { BAD_REQUEST, DUPLICATE_TRANSACTION_ID, ERROR_INFO, EVENT_TOO_OLD, RETRY_INFO } from './protocol.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const LIST = 'user_lists/100';
 /** The members Google should hold for these people: their normalised, hashed e-mails. */
 const hashedEmails = (rows: readonly Person[]) => rows.map((p) => sha(p.email!.trim().toLowerCase())).sort();
+/** A day `n` days ago (YYYY-MM-DD): conversions older than Google takes (90 days) are dropped, so tests use recent ones. */
+const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
 
 describe('google_ads (Data Manager API) through the sync engine', () => {
   const open: { emulator?: GoogleAdsEmulator; harness?: SyncHarness; server?: Server }[] = [];
@@ -143,17 +148,19 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
       object: 'conversion_actions/777',
       mode: 'insert',
       key: { from: 'id', field: 'transaction_id' },
-      fields: { email: 'email', conversion_date_time: { constant: '2026-11-01T10:00:00.000Z' }, conversion_value: 'orders', currency_code: { constant: 'eur' }, ad_user_data: { constant: 'true' } },
+      fields: { email: 'email', conversion_date_time: { constant: `${daysAgo(30)}T10:00:00.000Z` }, conversion_value: 'orders', currency_code: { constant: 'eur' }, ad_user_data: { constant: 'true' } },
     });
     const result = await harness.sync('s');
     expect(result).toMatchObject({ status: 'success', accepted: 5, requests: 1, details: { statuses: { SUCCESS: 1 } } });
     expect(emulator.records('conversion_actions/777').get('3')).toEqual({
       transactionId: '3',
-      eventTimestamp: '2026-11-01T10:00:00Z',
+      eventTimestamp: `${daysAgo(30)}T10:00:00Z`,
       userData: { userIdentifiers: [{ emailAddress: sha('person3@example.com') }] },
       consent: { adUserData: 'CONSENT_GRANTED' },
       currency: 'EUR',
       conversionValue: 3,
+      // Google requires a source for offline conversions; a sync that maps none says OTHER.
+      eventSource: 'OTHER',
     });
     expect((await harness.sync('s')).requests).toBe(0);
 
@@ -162,10 +169,10 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
       object: 'conversion_actions/778',
       mode: 'insert',
       key: { from: 'id', field: 'transaction_id' },
-      fields: { gclid: { from: 'first_name', transform: ['hash'] }, conversion_date_time: { constant: '2026-11-02' }, conversion_value: 'orders', currency_code: { constant: 'EUR' } },
+      fields: { gclid: { from: 'first_name', transform: ['hash'] }, conversion_date_time: { constant: daysAgo(29) }, conversion_value: 'orders', currency_code: { constant: 'EUR' }, event_source: { constant: 'phone' } },
     });
     expect(await byClick.harness.sync('s')).toMatchObject({ status: 'success', accepted: 5 });
-    expect(byClick.emulator.records('conversion_actions/778').get('4')).toEqual({ transactionId: '4', eventTimestamp: '2026-11-02T00:00:00Z', adIdentifiers: { gclid: sha('Name 4') }, currency: 'EUR', conversionValue: 4 });
+    expect(byClick.emulator.records('conversion_actions/778').get('4')).toEqual({ transactionId: '4', eventTimestamp: `${daysAgo(29)}T00:00:00Z`, adIdentifiers: { gclid: sha('Name 4') }, currency: 'EUR', conversionValue: 4, eventSource: 'PHONE' });
   });
 
   // ---- credentials ----
@@ -394,10 +401,11 @@ describe('google_ads emulator: Google\'s contract', () => {
     expect(reason(await ingest([ok], { encoding: undefined }))).toBe('REQUIRED_FIELD_MISSING');
     expect(reason(await ingest([ok], { termsOfService: undefined }))).toBe('TERMS_AND_CONDITIONS_NOT_SIGNED');
     const events = (list: object[]) => call('/events:ingest', { destinations: [destination('55')], events: list, encoding: 'HEX' });
-    const event = { transactionId: 't1', eventTimestamp: '2026-11-01T00:00:00Z' };
-    expect(violations(await events([event, { ...event, transactionId: 't2', adIdentifiers: { gclid: 'Cj0' }, currency: 'euro' }]))).toEqual([
+    const event = { transactionId: 't1', eventTimestamp: `${daysAgo(3)}T00:00:00Z`, eventSource: 'IN_STORE' };
+    expect(violations(await events([event, { ...event, transactionId: 't2', adIdentifiers: { gclid: 'Cj0' }, currency: 'euro' }, { ...event, transactionId: 't3', adIdentifiers: { gclid: 'Cj0' }, eventSource: undefined }]))).toEqual([
       ['events[0]', 'NO_IDENTIFIERS_PROVIDED'],
       ['events[1].currency', 'INVALID_CURRENCY_CODE'],
+      ['events[2].eventSource', 'REQUIRED_FIELD_MISSING'],
     ]);
     expect(reason(await events(Array.from({ length: 2001 }, (_, i) => ({ ...event, transactionId: `t${i}`, adIdentifiers: { gclid: 'Cj0' } }))))).toBe('TOO_MANY_EVENTS');
     expect((await ingest([ok])).status).toBe(200);
@@ -480,5 +488,183 @@ describe('google_ads: errors, versions and config', () => {
     expect(googleAds.apiVersion!(config)).toEqual({ version: 'v1', sunset: undefined, source: expect.stringContaining('https://developers.google.com/data-manager/api') });
     // The engine never sees a Google Ads API version: Tideline calls none.
     expect(JSON.stringify(config)).not.toMatch(/"v2\d"/);
+  });
+});
+
+describe('google_ads mode events: conversions from an event table, through a session', () => {
+  const ACTION = 'conversion_actions/55';
+  const DAY = 86_400_000;
+  let emulator: GoogleAdsEmulator;
+  let session: DestinationSession | undefined;
+  let started: GoogleAdsEmulator | undefined;
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+    if (started) expect(started.schemaErrors).toEqual([]);
+    await started?.close();
+    started = undefined;
+  });
+
+  /** A session of an events sync to conversion action 55, as the engine opens it, against a fresh emulator. */
+  async function open(options: GoogleAdsEmulatorOptions = {}, logger = captureLogger().logger): Promise<DestinationSession> {
+    emulator = started = await startGoogleAdsEmulator({ recordBodies: true, ...options });
+    const { clientId, clientSecret, refreshToken, customerId } = emulator.oauth;
+    const config = googleAds.configSchema.parse({
+      customer_id: customerId,
+      endpoint: emulator.endpoint,
+      token_url: emulator.tokenUrl,
+      credentials: { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret },
+      status_poll_seconds: 0.01,
+      status_wait_seconds: 5,
+    });
+    session = await googleAds.open(config, sessionContext({ object: ACTION, mode: 'events', keyField: 'transaction_id', logger }));
+    await session.check();
+    return session;
+  }
+  const track = (records: readonly OutboundRecord[]): Batch => ({ object: ACTION, operation: 'track', keyField: 'transaction_id', records, signal: AbortSignal.timeout(30_000), idempotencyKey: 'batch' });
+  /** An in-store purchase, its id the key and its time the event's, as the engine hands it over. */
+  const purchase = (id: string, time: Date, fields: OutboundRecord['fields'] = {}): OutboundRecord => ({
+    key: id,
+    fields: { email: ' Ann.Lee@Example.COM ', conversion_value: 19.999, currency_code: 'eur', event_source: 'IN_STORE', ...fields },
+    destinationId: null,
+    idempotencyKey: `idem-${id}`,
+    event: { name: 'Purchase', time: time.toISOString() },
+  });
+  const held = () => [...emulator.records(ACTION).keys()].sort();
+
+  it('maps the event: its time is the conversion time, its id the transaction id; value, currency, source and hashed identifiers from fields; the name is not sent', async () => {
+    const s = await open();
+    const when = new Date(Date.now() - 2 * DAY);
+    const outcomes = await s.apply(track([purchase('ord-1', when), purchase('ord-2', new Date(when.getTime() + 60_000), { gclid: 'Cj0KCQ', email: null, event_source: 'in store' })]));
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.records(ACTION).get('ord-1')).toEqual({
+      transactionId: 'ord-1',
+      eventTimestamp: when.toISOString().replace('.000Z', 'Z'),
+      userData: { userIdentifiers: [{ emailAddress: sha('ann.lee@example.com') }] },
+      currency: 'EUR',
+      conversionValue: 20,
+      eventSource: 'IN_STORE',
+    });
+    expect(emulator.records(ACTION).get('ord-2')).toMatchObject({ transactionId: 'ord-2', adIdentifiers: { gclid: 'Cj0KCQ' }, eventSource: 'IN_STORE' });
+    const body = emulator.bodies.find((b) => b.includes('"events"'))!;
+    expect(body).not.toContain('Purchase');
+    expect(body).not.toMatch(/example\.com/i);
+    expect(await s.finish!({ complete: true, accepted: 2, rejected: 0 })).toMatchObject({ uploads: 1, statuses: { SUCCESS: 1 } });
+  });
+
+  it('declares the age Google takes (90 days) for conversion actions only, and Google drops an older conversion while processing it', async () => {
+    const config = googleAds.configSchema.parse({ customer_id: '1234567890' });
+    expect(googleAds.events!.maxAgeDays(config, { object: ACTION, constants: {} })).toBe(90);
+    expect(googleAds.events!.maxAgeDays(config, { object: 'user_lists/1', constants: {} })).toBeUndefined();
+    expect(googleAds.events!.deduplication).toMatch(/transactionId .* PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID/);
+
+    // The engine skips events past maxAgeDays; one that slips through is accepted by the request (age is not a
+    // fast-fail check) and dropped in processing, which the run reports.
+    const capture = captureLogger();
+    const s = await open({}, capture.logger);
+    const outcomes = await s.apply(track([purchase('fresh', new Date(Date.now() - 89 * DAY)), purchase('stale', new Date(Date.now() - 91 * DAY))]));
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }]);
+    expect(held()).toEqual(['fresh']);
+    const details = await s.finish!({ complete: true, accepted: 2, rejected: 0 });
+    expect(details).toMatchObject({ statuses: { PARTIAL_SUCCESS: 1 }, errors: { [EVENT_TOO_OLD]: 1 } });
+    expect(capture.lines.join('\n')).toMatch(/Google could not process 1 of 1 uploads \(PROCESSING_ERROR_REASON_EVENT_TOO_OLD\)/);
+  });
+
+  it('de-duplicates by transaction id: an event sent again (look-back, a run that died) is kept once, and the run says so without calling it a failure', async () => {
+    const capture = captureLogger();
+    const s = await open({}, capture.logger);
+    const now = Date.now();
+    const batch = [1, 2, 3].map((n) => purchase(`ev-${n}`, new Date(now - n * 3_600_000)));
+    await s.apply(track(batch));
+    // The late-event window re-reads ev-2 and ev-3 with a new one; within one request too, a copy is dropped.
+    const again = await s.apply(track([batch[1]!, batch[2]!, purchase('ev-4', new Date(now - 60_000)), purchase('ev-4', new Date(now - 60_000))]));
+    expect(again.every((o) => o.ok)).toBe(true);
+    expect(held()).toEqual(['ev-1', 'ev-2', 'ev-3', 'ev-4']);
+    expect(emulator.stats.duplicateEvents).toBe(3);
+    const details = await s.finish!({ complete: true, accepted: 7, rejected: 0 });
+    expect(details).toMatchObject({ uploads: 2, statuses: { SUCCESS: 1, PARTIAL_SUCCESS: 1 }, duplicates: 3 });
+    expect(details).not.toHaveProperty('errors');
+    expect(capture.lines.join('\n')).toMatch(/dropped 3 conversions it already had/);
+    expect(capture.lines.join('\n')).not.toMatch(/could not process/);
+    expect(DUPLICATE_TRANSACTION_ID).toBe('PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID');
+  });
+
+  it('a batch with one bad event: Google refuses the whole request (fast-fail) naming it; it is rejected with Google\'s reason and the others sent again', async () => {
+    const s = await open({ reject: (r) => ('transactionId' in r && r.transactionId === 'ev-3' ? 'INVALID_EVENT' : undefined) });
+    const now = Date.now();
+    const records = [1, 2, 3, 4, 5].map((n) => purchase(`ev-${n}`, new Date(now - n * 60_000)));
+    // And one Tideline refuses itself: a source Google does not know never leaves.
+    records.push(purchase('ev-6', new Date(now), { event_source: 'billboard' }));
+    const outcomes = await s.apply(track(records));
+    expect(outcomes.map((o) => (o.ok ? 'ok' : o.code))).toEqual(['ok', 'ok', 'invalid_event', 'ok', 'ok', 'invalid_event_source']);
+    expect(outcomes[2]).toMatchObject({ ok: false, retryable: false, message: expect.stringMatching(/^INVALID_EVENT/) });
+    // One refused request, then one that passed: nothing of the refused request was kept.
+    expect(emulator.server.count(400)).toBe(1);
+    expect(held()).toEqual(['ev-1', 'ev-2', 'ev-4', 'ev-5']);
+  });
+
+  it('keeps to 2,000 events a request, Google\'s ceiling', async () => {
+    const s = await open();
+    const now = Date.now();
+    const records = Array.from({ length: 4_500 }, (_, i) => purchase(`ev-${i}`, new Date(now - i * 1000), { email: `p${i}@example.com` }));
+    const outcomes = await s.apply(track(records));
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(4_500);
+    expect(emulator.stats.maxEventsSeen).toBe(2_000);
+    expect(emulator.bodies.filter((b) => b.includes('"events"'))).toHaveLength(3);
+    expect(emulator.records(ACTION).size).toBe(4_500);
+  });
+
+  it('checks an events sync at load: a conversion action, no conversion_date_time (the event has its time), an event source Google knows', () => {
+    const config = googleAds.configSchema.parse({ customer_id: '1234567890' });
+    const check = (shape: Partial<Parameters<NonNullable<typeof googleAds.checkSync>>[1]>) =>
+      googleAds.checkSync!(config, { object: ACTION, mode: 'events', keyField: 'transaction_id', fields: ['email', 'conversion_value', 'currency_code', 'event_source'], ...shape }, { targets: [] }).map((p) => p.message);
+    expect(check({})).toEqual([]);
+    expect(check({ fields: ['email', 'conversion_date_time'] })).toEqual([expect.stringMatching(/^in mode events the conversion time is the event's time/)]);
+    expect(check({ fields: ['conversion_value'] })).toEqual([expect.stringMatching(/matched by `gclid` and\/or the user's identifiers/)]);
+    expect(check({ object: 'user_lists/1', fields: ['email'] })).toEqual(expect.arrayContaining([expect.stringMatching(/a Customer Match list takes mode audience/)]));
+    // Mode insert keeps working for existing syncs, and still needs its conversion time.
+    expect(check({ mode: 'insert', fields: ['email', 'conversion_date_time'] })).toEqual([]);
+    expect(check({ mode: 'insert', fields: ['email'] })).toEqual([expect.stringMatching(/needs `conversion_date_time`.* or mode events/)]);
+    expect(check({ mode: 'upsert' })).toEqual([expect.stringMatching(/conversions take mode events \(only the events after the last run/)]);
+  });
+});
+
+describe('google_ads contract kit: the events shape is what the emulator holds for the events the adapter sends', () => {
+  it('reports one copy per event id with the expected fields, and refuses the rejectKeys events in Google\'s fast-fail format', async () => {
+    const env = await kit.start({ dir: tmpdir(), rejectKeys: ['ev-4'] });
+    try {
+      const shape = kit.events!;
+      const { type: _type, requests_per_second: _rps, retries: _retries, ...entry } = env.destination();
+      const session = await googleAds.open(googleAds.configSchema.parse(entry), sessionContext({ object: shape.object, mode: 'events', keyField: shape.keyField }));
+      await session.check();
+      const sent = contractEvents(6);
+      // The shape's mapping, applied as the engine applies it: columns by name, constants as they are.
+      const record = (e: (typeof sent)[number]): OutboundRecord => ({
+        key: e.event_id,
+        fields: Object.fromEntries(Object.entries(shape.fields).map(([field, spec]) => [field, typeof spec === 'string' ? e[spec as keyof typeof e] : (spec.constant ?? null)])) as OutboundRecord['fields'],
+        destinationId: null,
+        idempotencyKey: `i-${e.event_id}`,
+        event: { name: e.event_name, time: e.event_time },
+      });
+      const batch = (events: typeof sent): Batch => ({ object: shape.object, operation: 'track', keyField: shape.keyField, records: events.map(record), signal: AbortSignal.timeout(30_000), idempotencyKey: 'b' });
+      const outcomes = await session.apply(batch(sent));
+      expect(outcomes.map((o) => o.ok)).toEqual([true, true, true, false, true, true]);
+      // Sent again (a resend): Google keeps one copy per transaction id.
+      await session.apply(batch(sent.filter((e) => e.event_id !== 'ev-4')));
+      await session.close();
+      const held = await env.events!(shape.object);
+      expect(held.map((h) => h.id)).toEqual(['ev-1', 'ev-2', 'ev-3', 'ev-5', 'ev-6']);
+      for (const h of held) expect(h.fields, h.id).toEqual(shape.expected(sent.find((e) => e.event_id === h.id)!));
+      // Every exchange, the refused request included, is within Google's definitions.
+      const exchanges = env.exchanges!();
+      expect(exchanges.map((x) => `${x.method} ${x.path} ${x.status}`)).toEqual(['POST /token 200', 'POST /v1/events:ingest 400', 'POST /v1/events:ingest 200', 'POST /v1/events:ingest 200']);
+      for (const exchange of exchanges) expect(await kit.schema!.check(exchange), exchange.path).toEqual([]);
+      expect(await kit.schema!.check({ ...exchanges[1]!, request: { events: [{ eventTimestamp: 'yesterday' }] } })).toEqual([
+        expect.stringMatching(/eventTimestamp: Invalid value/),
+        expect.stringMatching(/destinations: The required field destinations is missing/),
+      ]);
+    } finally {
+      await env.close();
+    }
   });
 });

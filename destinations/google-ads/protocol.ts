@@ -173,9 +173,42 @@ export interface RemoveAllAudienceMembersRequest {
   readonly removeAsOfTime?: string;
 }
 
+/**
+ * Where an event happened (event.proto, enum EventSource; @google-ads/datamanager 0.3.0 adds MESSAGE = 6 to the values
+ * of the REST reference). "An event_source is required for offline conversions and enhanced conversions for leads"
+ * (release notes, v1.2 of 2025-08-06, https://developers.google.com/data-manager/api/reference — read 2026-12-07):
+ * the emulator refuses an offline conversion without one (fast-fail REQUIRED_FIELD_MISSING, the rule for a required
+ * field in https://developers.google.com/data-manager/api/devguides/concepts/understand-errors#fast-fail).
+ */
+export const EVENT_SOURCES = ['WEB', 'APP', 'IN_STORE', 'PHONE', 'MESSAGE', 'OTHER'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+/**
+ * How old an offline conversion Google still takes, in days before the upload. The Data Manager API states no
+ * number: conversions past it are dropped while Google processes the request, reported by requestStatus:retrieve as
+ * PROCESSING_ERROR_REASON_EVENT_TOO_OLD ("The conversion is older than max supported age", processing_errors.proto of
+ * @google-ads/datamanager 0.3.0). The number is the Google Ads one for conversions from clicks: a click "too old to
+ * be imported or [that] occurred before the conversion window … (default is 90 days)" (OfflineConversionError
+ * EXPIRED_CLICK, https://developers.google.com/adwords/api/docs/reference/v201809/OfflineConversionFeedService.OfflineConversionError.Reason),
+ * and the click-through window is at most 90 days; Google Ads API ConversionUploadError EXPIRED_EVENT refuses a
+ * conversion whose click "occurred before this conversion's click-through window". A conversion older than 90 days
+ * therefore has no click Google still credits. Read 2026-12-07.
+ */
+export const MAX_CONVERSION_AGE_DAYS = 90;
+
+/**
+ * How Google de-duplicates conversions, as the destination declares it (DestinationType.events.deduplication).
+ */
+export const CONVERSION_DEDUPLICATION =
+  'Google keeps one conversion per transactionId and conversion action: a later upload with the same transactionId (Tideline sends the event id) is dropped while Google processes it, reported as PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID "A conversion with the same order id and conversion action combination was already uploaded" (google.ads.datamanager.v1 processing_errors.proto, @google-ads/datamanager 0.3.0; the Google Ads API order_id it replaces: "An order id can only be used for one conversion per conversion action"; read 2026-12-07). No time limit is documented for it.';
+
+/** Processing errors (processing_errors.proto) the emulator reports for conversions Google drops after accepting them. */
+export const EVENT_TOO_OLD = 'PROCESSING_ERROR_REASON_EVENT_TOO_OLD';
+export const DUPLICATE_TRANSACTION_ID = 'PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID';
+
 /** An offline conversion (event.proto): matched by its click id and/or the user's hashed data. */
 export interface ConversionEvent {
-  /** De-duplicates the conversion: Tideline sends the sync key. */
+  /** De-duplicates the conversion (see CONVERSION_DEDUPLICATION): Tideline sends the sync key, in events mode the event id. */
   readonly transactionId: string;
   /** google.protobuf.Timestamp, RFC 3339 UTC. */
   readonly eventTimestamp: string;
@@ -184,6 +217,7 @@ export interface ConversionEvent {
   readonly consent?: Consent;
   readonly currency?: string;
   readonly conversionValue?: number;
+  readonly eventSource?: EventSource;
 }
 
 export interface IngestEventsRequest {

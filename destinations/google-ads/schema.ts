@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Enum, Field, MapField, Namespace, Root, Type } from 'protobufjs';
+import type { VendorSchema } from '../emulator-kit/contract.js';
+import type { Exchange } from '../emulator-kit/server.js';
+import { PATHS } from './protocol.js';
 
 /**
  * Google's own message definitions, for the emulator: a request body or an answer is checked against the protos
@@ -247,3 +250,82 @@ const WELL_KNOWN: Readonly<Record<string, (value: unknown) => boolean>> = {
   'google.protobuf.FieldMask': (v) => typeof v === 'string',
   'google.protobuf.Empty': (v) => isObject(v) && Object.keys(v).length === 0,
 };
+
+/**
+ * Google's definitions as the emulator and the contract suite check against them: the package's messages, plus those
+ * Google documents but the newest package (0.3.0) lacks — removeAll's request and answer, composed from the fields of
+ * https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/removeAll and published types.
+ * Undefined without the dev dependencies.
+ */
+export async function dataManagerSchema(): Promise<MessageSchema | undefined> {
+  const schema = await MessageSchema.load();
+  schema?.compose('RemoveAllAudienceMembersRequest', [
+    { name: 'destinations', type: 'Destination', repeated: true, required: true },
+    { name: 'removeAsOfTime', type: 'google.protobuf.Timestamp' },
+    { name: 'validateOnly', type: 'bool' },
+  ]);
+  schema?.compose('RemoveAllAudienceMembersResponse', [{ name: 'requestId', type: 'string' }]);
+  return schema;
+}
+
+/** Data Manager write methods by REST path (the services' google.api.http options): `<method>Request` / `<method>Response`. */
+export const METHODS: Readonly<Record<string, string>> = {
+  [PATHS.ingestMembers]: 'IngestAudienceMembers',
+  [PATHS.removeMembers]: 'RemoveAudienceMembers',
+  [PATHS.removeAllMembers]: 'RemoveAllAudienceMembers',
+  [PATHS.ingestEvents]: 'IngestEvents',
+};
+
+let loading: Promise<MessageSchema | undefined> | undefined;
+
+/**
+ * Google's contract as the contract suite checks it: every request Tideline sent to the Data Manager API and every
+ * answer the emulator gave, against the same definitions (the emulator also refuses a request outside them, as
+ * Google's front end does). The OAuth token endpoint is checked for the fields google-auth-library reads (RFC 6749
+ * §5.1, §5.2); Google's front end's HTML 404 for a version it does not serve is a page, not a message.
+ */
+export const googleAdsSchema: VendorSchema = {
+  source: '@google-ads/datamanager 0.3.0 (google.ads.datamanager.v1 protos) and the google.rpc protos of google-gax',
+  unavailable: () => {
+    try {
+      createRequire(import.meta.url).resolve('@google-ads/datamanager/build/protos/protos.json');
+      return undefined;
+    } catch {
+      return '@google-ads/datamanager (a dev dependency) is not installed';
+    }
+  },
+  async check(exchange: Exchange): Promise<readonly string[]> {
+    const schema = await (loading ??= dataManagerSchema());
+    if (!schema) return ['Google\'s message definitions could not be loaded'];
+    const shown = (violations: readonly SchemaViolation[], what: string) => violations.map((v) => `${what} ${v.field || '(body)'}: ${v.description}`);
+    if (exchange.path === '/token') return tokenProblems(exchange);
+    const path = /^\/v\d+(\/.*)$/.exec(exchange.path)?.[1];
+    if (exchange.status === 404 && typeof exchange.response === 'string') return [];
+    if (!path) return [`${exchange.method} ${exchange.path}: not a Data Manager API path`];
+    const answer = (message: string) => (exchange.status >= 400 ? shown(schema.checkError(exchange.response), 'error') : shown(schema.check(message, exchange.response, 'response'), message));
+    const method = METHODS[path];
+    if (method && exchange.method === 'POST') return [...shown(schema.check(`${method}Request`, exchange.request, 'request'), `${method}Request`), ...answer(`${method}Response`)];
+    if (path === PATHS.requestStatus && exchange.method === 'GET') return answer('RetrieveRequestStatusResponse');
+    if (/^\/accountTypes\/GOOGLE_ADS\/accounts\/\d+\/userLists\/\d+$/.test(path) && exchange.method === 'GET') return answer('UserList');
+    return [`${exchange.method} ${exchange.path}: an operation Google's definitions do not have`];
+  },
+};
+
+/**
+ * The fields of Google's token answers: RFC 6749 §5.1 and §5.2, and what Google adds (id_token,
+ * refresh_token_expires_in — https://developers.google.com/identity/protocols/oauth2/web-server#exchange-authorization-code).
+ */
+const TOKEN_FIELDS = new Set(['access_token', 'expires_in', 'token_type', 'scope', 'refresh_token', 'id_token', 'refresh_token_expires_in']);
+const TOKEN_ERROR_FIELDS = new Set(['error', 'error_description', 'error_uri']);
+
+/** An OAuth 2.0 token answer: a bearer token with its lifetime, or an error code; nothing else. */
+function tokenProblems(exchange: Exchange): string[] {
+  const body = isObject(exchange.response) ? exchange.response : {};
+  const ok = exchange.status === 200;
+  const problems = Object.keys(body)
+    .filter((k) => !(ok ? TOKEN_FIELDS : TOKEN_ERROR_FIELDS).has(k))
+    .map((k) => `token ${ok ? 'answer' : 'error'}: unknown field "${k}"`);
+  if (ok && !(typeof body['access_token'] === 'string' && typeof body['expires_in'] === 'number' && body['token_type'] === 'Bearer')) problems.push('token answer: access_token, expires_in and token_type Bearer are required (RFC 6749 §5.1)');
+  if (!ok && typeof body['error'] !== 'string') problems.push('token error: `error` is required (RFC 6749 §5.2)');
+  return problems;
+}

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { LogicalType } from '../../src/dialects/dialect.js';
-import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, parseJson, rejected, renewingToken, requestToken, requireListId, scrubbed, staticToken, stopSync, Outcomes, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode } from '../kit/index.js';
+import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, parseJson, rejected, renewingToken, requestToken, requireListId, scrubbed, staticToken, stopSync, Outcomes, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, type SyncShape } from '../kit/index.js';
 import { HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
-import { API_VERSIONS, CRM_API_VERSIONS, crmPaths, DEFAULT_API_VERSION, HUBSPOT_MAX_BATCH, INVALID_EMAIL, PROPERTY_DOESNT_EXIST, RATE_HEADERS, RATE_POLICY, RATE_WINDOW_MS, READ_ONLY_VALUE, REFRESH_TOKEN_GRANT, TOKEN_PATH, TRACE_ID, type BatchResponse, type ErrorBody } from './protocol.js';
+import { API_VERSIONS, CRM_API_VERSIONS, crmPaths, DEFAULT_API_VERSION, EVENT_DEDUPLICATION, EVENT_MAX_PROPERTIES, EVENT_PROPERTY_NAME, eventPaths, HUBSPOT_MAX_BATCH, qualifiedEventName, INVALID_EMAIL, PROPERTY_DOESNT_EXIST, RATE_HEADERS, RATE_POLICY, RATE_WINDOW_MS, READ_ONLY_VALUE, REFRESH_TOKEN_GRANT, TOKEN_PATH, TRACE_ID, type BatchResponse, type ErrorBody } from './protocol.js';
 
 const OAUTH_FIELDS = ['client_id', 'client_secret', 'refresh_token'] as const;
 
@@ -29,6 +29,14 @@ export const hubspotConfigSchema = z
     base_url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('https://api.hubapi.com').describe('The API root (also where tokens come from); the sandbox points it at the emulator.'),
     batch_size: z.number().int().min(1).max(HUBSPOT_MAX_BATCH).default(HUBSPOT_MAX_BATCH).describe('Inputs per batch request (HubSpot takes at most 100).'),
     requests_per_10_seconds: z.number().int().min(1).max(1000).default(100).describe("The app's rolling limit: 100 per 10 s on free and starter accounts, 190 on professional and enterprise."),
+    portal_id: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        "Events syncs: the HubSpot account's ID (Hub ID), which qualifies event names that are not already fully qualified: an event named `Cart abandoned` is sent as `pe<portal_id>_cart_abandoned`. Without it, every event name must be the event's fully qualified name (`pe12345_cart_abandoned`, from Data Management > Custom Events or the event definitions API).",
+      ),
   })
   .superRefine((config, ctx) => {
     const oauth = OAUTH_FIELDS.filter((f) => config[f] !== undefined);
@@ -45,16 +53,21 @@ export type HubSpotConfig = z.infer<typeof hubspotConfigSchema>;
 
 /**
  * Objects: `contacts` (upsert, update and mirror, by the sync key's field as `idProperty`: `email` or a unique custom
- * property) and `list:<listId>` (audience: contacts are upserted, then added to or removed from the MANUAL or
- * SNAPSHOT list by record id). A mirror delete archives the contact (HubSpot keeps it 90 days in the recycle bin).
- * Paths are those of `api_version` (protocol.ts: `crmPaths`).
+ * property), `list:<listId>` (audience: contacts are upserted, then added to or removed from the MANUAL or
+ * SNAPSHOT list by record id) and `events` (events: custom event occurrences, the event id as `uuid`). A mirror delete
+ * archives the contact (HubSpot keeps it 90 days in the recycle bin). Paths are those of `api_version` (protocol.ts:
+ * `crmPaths`, `eventPaths`).
  */
-const MODES: readonly SyncMode[] = ['upsert', 'update', 'mirror', 'audience'];
+const MODES: readonly SyncMode[] = ['upsert', 'update', 'mirror', 'audience', 'events'];
 const VENDOR = 'HubSpot';
+/** The fields of an events sync that name the occurrence's contact (protocol.ts: eventPaths), by HubSpot's name. */
+const EVENT_IDENTIFIERS = { email: 'email', object_id: 'objectId', utk: 'utk' } as const;
+type EventIdentifier = keyof typeof EVENT_IDENTIFIERS;
+const isEventIdentifier = (field: string): field is EventIdentifier => Object.hasOwn(EVENT_IDENTIFIERS, field);
 
 export const hubspot = defineDestination<HubSpotConfig>({
   type: 'hubspot',
-  summary: 'HubSpot CRM contacts (batch upsert by idProperty, archive) and list memberships',
+  summary: 'HubSpot CRM contacts (batch upsert by idProperty, archive), list memberships and custom event occurrences',
   configSchema: hubspotConfigSchema,
   modes: MODES,
   channel: 'crm',
@@ -67,18 +80,21 @@ export const hubspot = defineDestination<HubSpotConfig>({
     concurrency: 4,
     timeoutMs: 60_000,
   }),
+  // HubSpot documents no oldest `occurredAt` it takes: no event is too old for it.
+  events: { maxAgeDays: () => undefined, deduplication: EVENT_DEDUPLICATION },
   checkSync: (_config, sync) => {
+    if (sync.mode === 'events') return checkEventsSync(sync);
     const problems: ConfigProblem[] = [];
     const list = /^list:\d+$/.test(sync.object);
     if (sync.mode === 'audience' && !list) problems.push({ at: ['object'], message: 'an audience sync to HubSpot names a list: `list:<listId>` (a MANUAL or SNAPSHOT list)' });
-    if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `HubSpot objects: \`contacts\`, or \`list:<listId>\` for audience syncs; got "${sync.object}"` });
+    if (sync.mode !== 'audience' && sync.object !== 'contacts') problems.push({ at: ['object'], message: `HubSpot objects: \`contacts\`, \`list:<listId>\` for audience syncs, or \`events\` for events syncs; got "${sync.object}"` });
     for (const field of [sync.keyField, ...sync.fields]) {
       if (!/^[a-z][a-z0-9_]*$/.test(field)) problems.push({ at: field === sync.keyField ? ['key'] : ['fields', field], message: `"${field}" is not a HubSpot property internal name (lower-case letters, digits and underscores)` });
     }
     return problems;
   },
   lockScope: (config, object) => `hubspot:${new URL(config.base_url).host}#${object}`,
-  open: async (config, context) => new HubSpotSession(hubspotClient(config, context.destination), crmPaths(config.api_version), context.nullPolicy),
+  open: async (config, context) => new HubSpotSession(hubspotClient(config, context.destination), crmPaths(config.api_version), context.nullPolicy, { paths: eventPaths(config.api_version), portalId: config.portal_id }),
   remoteFields: async (config, _object, context) => properties(hubspotClient(config, context.destination), crmPaths(config.api_version), context),
   createField: async (config, _object, field, context) => createProperty(hubspotClient(config, context.destination), crmPaths(config.api_version), field, context),
   emulator: {
@@ -91,6 +107,30 @@ export const hubspot = defineDestination<HubSpotConfig>({
 });
 
 type Paths = ReturnType<typeof crmPaths>;
+
+/** What an events session needs: the send paths of its version, and the portal that qualifies event names. */
+interface EventSetup {
+  readonly paths: ReturnType<typeof eventPaths>;
+  readonly portalId: number | undefined;
+}
+
+/**
+ * An events sync: object `events`, the event id as `uuid` (HubSpot's de-duplication key), a field naming the contact
+ * (`email`, `object_id` or `utk`), and at most 50 other fields, each an event property's internal name (protocol.ts:
+ * EVENT_MAX_PROPERTIES, EVENT_PROPERTY_NAME).
+ */
+function checkEventsSync(sync: SyncShape): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (sync.object !== 'events') problems.push({ at: ['object'], message: `a HubSpot events sync sends custom event occurrences: object \`events\`; got "${sync.object}"` });
+  if (sync.keyField !== 'uuid') problems.push({ at: ['key'], message: `the event id of a HubSpot events sync fills \`uuid\` (HubSpot keeps the first occurrence of a uuid), not "${sync.keyField}"` });
+  if (!sync.fields.some(isEventIdentifier)) problems.push({ at: ['fields'], message: 'a HubSpot event names its contact: map `email`, `object_id` (the contact record id) or `utk`' });
+  const properties = sync.fields.filter((f) => !isEventIdentifier(f));
+  for (const field of properties) {
+    if (!EVENT_PROPERTY_NAME.test(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a HubSpot event property internal name (lower-case letters, digits and underscores, at most 50)` });
+  }
+  if (properties.length > EVENT_MAX_PROPERTIES) problems.push({ at: ['fields'], message: `HubSpot takes at most ${EVENT_MAX_PROPERTIES} properties per event occurrence; this sync maps ${properties.length}` });
+  return problems;
+}
 
 /**
  * The session's tokens: the static key as it is, or OAuth access tokens from the refresh token, each renewed ahead
@@ -189,6 +229,7 @@ class HubSpotSession implements DestinationSession {
     private readonly client: ApiClient,
     private readonly paths: Paths,
     private readonly nullPolicy: 'skip' | 'overwrite',
+    private readonly events: EventSetup,
   ) {}
 
   async check(): Promise<void> {
@@ -209,8 +250,47 @@ class HubSpotSession implements DestinationSession {
       case 'insert':
         throw stopSync('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
       case 'track':
-        throw stopSync('HubSpot does not take events yet');
+        return this.track(batch);
     }
+  }
+
+  /**
+   * Events: one batch send of the occurrences (protocol.ts: eventPaths). HubSpot answers 204 for the whole batch and
+   * refuses it whole when one occurrence is bad (no outcome per occurrence): the client's refusal is then a
+   * BatchRejectedError, which the engine splits down to the occurrence. The event id is the occurrence's `uuid`, so
+   * a resend after a crash is dropped by HubSpot (EVENT_DEDUPLICATION).
+   */
+  private async track(batch: Batch): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, VENDOR);
+    const sent: number[] = [];
+    const inputs: Record<string, unknown>[] = [];
+    for (const { index, record } of outcomes.distinct()) {
+      const occurrence = this.occurrence(record);
+      if (occurrence.ok) {
+        sent.push(index);
+        inputs.push(occurrence.input);
+      } else outcomes.settle(index, rejected(occurrence.code, occurrence.message));
+    }
+    if (inputs.length) await this.client.request('POST', this.events.paths.batch, { body: { inputs }, signal: batch.signal });
+    for (const index of sent) outcomes.settle(index, { ok: true });
+    return outcomes.done();
+  }
+
+  /** An occurrence as HubSpot takes it, or why the record cannot be one. */
+  private occurrence(record: OutboundRecord): { readonly ok: true; readonly input: Record<string, unknown> } | { readonly ok: false; readonly code: string; readonly message: string } {
+    if (!record.event) return { ok: false, code: 'not_an_event', message: 'a track record without its event (name and time)' };
+    const eventName = qualifiedEventName(record.event.name, this.events.portalId);
+    if (!eventName) return { ok: false, code: 'invalid_event_name', message: 'the event name is not a fully qualified HubSpot name (pe<HubID>_<name>): set `portal_id` on the destination to qualify it' };
+    const contact: Record<string, string> = {};
+    const properties: Record<string, string> = {};
+    for (const [name, value] of Object.entries(record.fields)) {
+      // An event property without a value is left out: occurrences are never updated, so there is nothing to clear.
+      if (value === null || value === '') continue;
+      if (isEventIdentifier(name)) contact[EVENT_IDENTIFIERS[name]] = name === 'email' ? normaliseId('email', String(value)) : String(value);
+      else properties[name] = text(value);
+    }
+    if (!Object.keys(contact).length) return { ok: false, code: 'missing_identifier', message: 'the event has no email, object_id or utk: HubSpot cannot tell whose it is' };
+    return { ok: true, input: { eventName, occurredAt: record.event.time, uuid: record.key, ...contact, properties } };
   }
 
   async close(): Promise<void> {}

@@ -1,8 +1,8 @@
-import type { ContractKit, VendorSchema } from '../emulator-kit/contract.js';
+import type { ContractEvent, ContractKit, EventShape, VendorSchema } from '../emulator-kit/contract.js';
 import { sdkModels, type SdkModels } from '../emulator-kit/schemas/sdk-models.js';
 import type { Exchange } from '../emulator-kit/server.js';
 import { startHubSpotEmulator } from './emulator.js';
-import { DOCUMENTED_ERROR_EXTRAS, HUBSPOT_SDK, operationOf, type Operation } from './protocol.js';
+import { DOCUMENTED_ERROR_EXTRAS, HUBSPOT_SDK, operationOf, qualifiedEventName, type Operation } from './protocol.js';
 
 /** The model modules of HubSpot's SDK, by the API they describe. */
 const MODULES = {
@@ -10,6 +10,7 @@ const MODULES = {
   properties: '@hubspot/api-client/lib/codegen/crm/properties/models/all.js',
   lists: '@hubspot/api-client/lib/codegen/crm/lists/models/all.js',
   oauth: '@hubspot/api-client/lib/codegen/oauth/models/all.js',
+  events: '@hubspot/api-client/lib/codegen/events/send/models/all.js',
 } as const;
 type Module = keyof typeof MODULES;
 
@@ -32,7 +33,8 @@ function batchContract(request: string, results: string, status = 200): Operatio
 
 /**
  * Each operation Tideline's adapter and emulator know, in both path families (protocol.ts: `operationOf`), with its
- * request and answer models from @hubspot/api-client (BasicApi, BatchApi, CoreApi, MembershipsApi, TokensApi).
+ * request and answer models from @hubspot/api-client (BasicApi, BatchApi, CoreApi, MembershipsApi, TokensApi, and the
+ * events send API's BasicApi and BatchApi).
  */
 const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
   'contacts-list': { module: 'contacts', responses: { 200: 'contacts:CollectionResponseSimplePublicObjectWithAssociationsForwardPaging' } },
@@ -45,6 +47,9 @@ const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
   'properties-create': { module: 'properties', request: 'properties:PropertyCreate', responses: { 201: 'properties:Property' } },
   'list-memberships': { module: 'lists', request: 'lists:MembershipChangeRequest', responses: { 200: 'lists:MembershipsUpdateResponse' } },
   token: { module: 'oauth', responses: { 200: 'oauth:TokenResponseIF' } },
+  // The events send API (BasicApi, BatchApi): 204 with no body, an `Error` otherwise.
+  'event-send': { module: 'events', request: 'events:BehavioralEventHttpCompletionRequest', responses: { 204: null } },
+  'event-batch': { module: 'events', request: 'events:BatchedBehavioralEventHttpCompletionRequest', responses: { 204: null } },
 };
 
 /**
@@ -105,10 +110,30 @@ export function hubspotSchema(): VendorSchema {
   }
 }
 
+/** The emulated account's Hub ID: the events cases' event names are qualified with it (`pe12345_purchase`). */
+const PORTAL_ID = 12345;
+
+/**
+ * The events cases: custom event occurrences of the contact by e-mail, the event id as `uuid`, value and currency as
+ * event properties; event names qualified with the portal (`Cart abandoned` → `pe12345_cart_abandoned`).
+ */
+const events: EventShape = {
+  object: 'events',
+  keyField: 'uuid',
+  fields: { email: 'email', value: 'value', currency: 'currency' },
+  expected: (event: ContractEvent) => ({
+    eventName: qualifiedEventName(event.event_name, PORTAL_ID),
+    email: event.email?.trim().toLowerCase(),
+    occurredAt: event.event_time,
+    properties: { value: String(event.value), currency: event.currency },
+  }),
+};
+
 /** The contract mapping as custom contact properties of the emulated account; `external_id` is the unique idProperty. */
 export const kit: ContractKit = {
   notApplicable: {},
   schema: hubspotSchema(),
+  events,
   async start(options) {
     const rejected = new Set(options.rejectKeys ?? []);
     const emulator = await startHubSpotEmulator({
@@ -120,6 +145,8 @@ export const kit: ContractKit = {
       rateLimit: options.rateLimit,
       maxBatchRecords: options.maxBatchRecords,
       reject: (id) => (rejected.has(id) ? { message: 'Property values were not valid: first_name is not allowed' } : undefined),
+      eventDefinitions: ['Purchase', 'Cart abandoned'].map((name) => ({ fullyQualifiedName: qualifiedEventName(name, PORTAL_ID)!, properties: ['value', 'currency'] })),
+      rejectEvent: (uuid) => (rejected.has(uuid) ? { message: 'property value: Property values were not valid' } : undefined),
     });
     const exchanges = emulator.server.recordExchanges();
     return {
@@ -127,6 +154,7 @@ export const kit: ContractKit = {
         type: 'hubspot',
         base_url: emulator.endpoint,
         token: o.badCredentials ? 'pat-na1-not-the-token' : emulator.token,
+        portal_id: PORTAL_ID,
         ...(o.batchSize ? { batch_size: o.batchSize } : {}),
         // Above the emulator's ceiling when the case is about 429s: the sync must then wait, not lose records.
         ...(options.rateLimit ? { requests_per_10_seconds: 1000 } : {}),
@@ -147,6 +175,7 @@ export const kit: ContractKit = {
       maxBatch: () => emulator.stats.maxBatchSeen,
       exchanges,
       rateLimited: () => emulator.server.count(429),
+      events: async () => emulator.occurrences().map(({ uuid, eventName, email, occurredAt, properties }) => ({ id: uuid ?? '', fields: { eventName, email, occurredAt, properties } })),
       close: () => emulator.close(),
     };
   },

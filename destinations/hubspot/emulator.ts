@@ -4,7 +4,11 @@ import { EmulatorServer, requestHeader, requestJson, ServerEmulator, type ApiCon
 import {
   ACCESS_TOKEN_LIFETIME_SECONDS,
   BAD_REFRESH_TOKEN,
+  EVENT_MAX_PROPERTIES,
+  EVENT_PROPERTY_NAME,
+  EVENT_UUID_WINDOW_DAYS,
   EXPIRED_AUTHENTICATION,
+  HUBSPOT_MAX_EVENT_BATCH,
   HUBSPOT_MAX_BATCH,
   INVALID_EMAIL,
   isValidHubSpotEmail,
@@ -13,6 +17,7 @@ import {
   RATE_HEADERS,
   RATE_POLICY,
   READ_ONLY_VALUE,
+  QUALIFIED_EVENT_NAME,
   REFRESH_TOKEN_GRANT,
   TOKEN_PATH,
   TRACE_ID,
@@ -37,8 +42,16 @@ import {
  *  - an e-mail address (the `email` property, or the id of an upsert by email) must pass HubSpot's documented
  *    validation (protocol.ts: RFC 2822, unquoted local part, a TLD), else the batch is a 400 VALIDATION_ERROR naming
  *    the value with INVALID_EMAIL;
- *  - property values held as strings, as HubSpot returns them; an empty string clears a property.
- * Contacts are kept in the object `contacts` by record id (`hs_object_id`); list members in `list:<listId>`.
+ *  - property values held as strings, as HubSpot returns them; an empty string clears a property;
+ *  - custom event occurrences (`/events/{2026-03,v3}/send` and `…/send/batch`, protocol.ts: eventPaths), answered 204
+ *    with no body. Any bad occurrence refuses the whole request, 400 VALIDATION_ERROR, and nothing of it is kept:
+ *    at most 500 per batch (HUBSPOT_MAX_EVENT_BATCH), a fully qualified `eventName` of a defined event
+ *    (QUALIFIED_EVENT_NAME; `eventDefinitions`), an `email`, `objectId` or `utk`, an `occurredAt` that is a date-time
+ *    or epoch milliseconds, at most 50 string properties with internal names the event defines (EVENT_MAX_PROPERTIES,
+ *    EVENT_PROPERTY_NAME). An occurrence whose `uuid` its event already has from the last year is answered like the
+ *    others and not kept (EVENT_DEDUPLICATION).
+ * Contacts are kept in the object `contacts` by record id (`hs_object_id`); list members in `list:<listId>`; event
+ * occurrences in `events`, in arrival order.
  */
 export interface HubSpotPropertyDef {
   readonly name: string;
@@ -79,6 +92,31 @@ export interface HubSpotEmulatorOptions {
   readonly faults?: FaultPlan;
   /** Inputs per batch request (HubSpot: 100); more is a 400. */
   readonly maxBatchRecords?: number;
+  /**
+   * The custom events the account defines, by fully qualified name, with their properties' internal names. Absent
+   * (the sandbox): any fully qualified name and property name is taken as defined.
+   */
+  readonly eventDefinitions?: readonly HubSpotEventDefinition[];
+  /** Occurrences refused by their `uuid` (the whole request is then a 400, as HubSpot refuses it). */
+  readonly rejectEvent?: (uuid: string) => { readonly message: string } | undefined;
+}
+
+/** A custom event definition: its fully qualified name (`pe12345_cart_abandoned`) and property names. */
+export interface HubSpotEventDefinition {
+  readonly fullyQualifiedName: string;
+  readonly properties: readonly string[];
+}
+
+/** An event occurrence as the emulated account holds it. */
+export interface HubSpotOccurrence {
+  readonly eventName: string;
+  readonly uuid: string | undefined;
+  readonly email: string | undefined;
+  readonly objectId: string | undefined;
+  readonly utk: string | undefined;
+  /** ISO-8601 UTC, milliseconds. */
+  readonly occurredAt: string;
+  readonly properties: Readonly<Record<string, string>>;
 }
 
 
@@ -157,6 +195,20 @@ export class HubSpotEmulator extends ServerEmulator {
   /** Record ids in a list. */
   listMembers(listId: string): string[] {
     return [...this.server.store.object(`list:${listId}`).keys()];
+  }
+
+  /** Every event occurrence kept, in arrival order. */
+  occurrences(): HubSpotOccurrence[] {
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    return [...this.server.store.object('events').values()].map((o) => ({
+      eventName: String(o['eventName']),
+      uuid: text(o['uuid']),
+      email: text(o['email']),
+      objectId: text(o['objectId']),
+      utk: text(o['utk']),
+      occurredAt: String(o['occurredAt']),
+      properties: Object.fromEntries(Object.entries((o['properties'] ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+    }));
   }
 }
 
@@ -259,6 +311,16 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       case 'batch-read':
       case 'batch-archive':
         return batch(store, operation.name, requestJson(request));
+      case 'event-send':
+        return sendEvents(store, [requestJson(request)]);
+      case 'event-batch': {
+        const inputs = requestJson<{ inputs?: unknown }>(request)?.inputs;
+        if (!Array.isArray(inputs)) return error(400, 'VALIDATION_ERROR', 'Invalid input JSON: `inputs` must be a list');
+        const limit = options.maxBatchRecords ?? HUBSPOT_MAX_EVENT_BATCH;
+        if (inputs.length > limit) return error(400, 'VALIDATION_ERROR', `Batch input of ${inputs.length} inputs exceeds the limit of ${limit}`);
+        stats.maxBatchSeen = Math.max(stats.maxBatchSeen, inputs.length);
+        return sendEvents(store, inputs);
+      }
       default:
         return error(404, 'OBJECT_NOT_FOUND', `no route for ${request.method} ${request.path}`);
     }
@@ -423,6 +485,53 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
       else if (!contacts.has(id)) missing.push(id);
     }
     return { status: 200, body: { recordsIdsAdded: added, recordIdsRemoved: removed, recordIdsMissing: missing } };
+  }
+
+  /** Event occurrences: every one valid, or a 400 and nothing kept; a `uuid` seen within a year is not kept again. */
+  function sendEvents(store: RecordStore, inputs: readonly unknown[]): EmulatorReply {
+    const valid: HubSpotOccurrence[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const occurrence = readOccurrence(input);
+      if (typeof occurrence === 'string') return error(400, 'VALIDATION_ERROR', `inputs[${index}]: ${occurrence}`);
+      const refused = occurrence.uuid === undefined ? undefined : options.rejectEvent?.(occurrence.uuid);
+      if (refused) return error(400, 'VALIDATION_ERROR', `inputs[${index}]: ${refused.message}`);
+      valid.push(occurrence);
+    }
+    const events = store.object('events');
+    const since = Date.now() - EVENT_UUID_WINDOW_DAYS * 86_400_000;
+    const held = new Set([...events.values()].filter((e) => e['uuid'] !== undefined && Date.parse(String(e['received'])) >= since).map((e) => `${String(e['eventName'])} ${String(e['uuid'])}`));
+    for (const occurrence of valid) {
+      const identity = occurrence.uuid === undefined ? undefined : `${occurrence.eventName} ${occurrence.uuid}`;
+      if (identity !== undefined && held.has(identity)) continue;
+      if (identity !== undefined) held.add(identity);
+      events.set(String(events.size + 1), { ...occurrence, received: new Date().toISOString() });
+    }
+    return { status: 204 };
+  }
+
+  /** An occurrence as HubSpot validates it (see the class comment), or what is wrong with it. */
+  function readOccurrence(input: unknown): HubSpotOccurrence | string {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) return 'an occurrence must be an object';
+    const o = input as Record<string, unknown>;
+    const text = (key: string): string | undefined => (typeof o[key] === 'string' && o[key] !== '' ? (o[key] as string) : undefined);
+    const eventName = text('eventName');
+    if (!eventName) return 'eventName: This property is required';
+    const definition = options.eventDefinitions?.find((d) => d.fullyQualifiedName === eventName);
+    if (!QUALIFIED_EVENT_NAME.test(eventName) || (options.eventDefinitions && !definition)) return `Event ${eventName} does not exist (eventName is the fully qualified name, pe{HubID}_{name})`;
+    if (!text('email') && !text('objectId') && !text('utk')) return 'an occurrence needs an identifier of its record: email, objectId or utk';
+    const at = o['occurredAt'];
+    const time = at === undefined ? Date.now() : typeof at === 'number' ? at : typeof at === 'string' ? (/^\d+$/.test(at) ? Number(at) : Date.parse(at)) : Number.NaN;
+    if (!Number.isFinite(time)) return `occurredAt: ${JSON.stringify(at)} is neither an ISO 8601 date-time nor epoch milliseconds`;
+    const properties = o['properties'] ?? {};
+    if (properties === null || typeof properties !== 'object' || Array.isArray(properties)) return 'properties must be a map of property names to values';
+    const entries = Object.entries(properties as Record<string, unknown>);
+    if (entries.length > EVENT_MAX_PROPERTIES) return `an occurrence can contain data for up to ${EVENT_MAX_PROPERTIES} properties, got ${entries.length}`;
+    for (const [name, value] of entries) {
+      if (!EVENT_PROPERTY_NAME.test(name)) return `property ${name}: internal names are lower-case letters, digits and underscores, starting with a letter, at most 50`;
+      if (definition && !definition.properties.includes(name)) return `property ${name} does not exist on event ${eventName}`;
+      if (typeof value !== 'string') return `property ${name}: values are strings`;
+    }
+    return { eventName, uuid: text('uuid'), email: text('email')?.toLowerCase(), objectId: text('objectId'), utk: text('utk'), occurredAt: new Date(time).toISOString(), properties: Object.fromEntries(entries) as Record<string, string> };
   }
 
   function createProperty(body: unknown): EmulatorReply {

@@ -8,7 +8,7 @@ import type { Exchange } from '../emulator-kit/server.js';
 import { hubspot } from './adapter.js';
 import { hubspotSchema } from './contract.js';
 import { startHubSpotEmulator, type HubSpotEmulator } from './emulator.js';
-import { sessionContext } from '../emulator-kit/session-context.js';
+import { sessionContext, trackBatch } from '../emulator-kit/session-context.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = sessionContext({ object: 'contacts', mode: 'upsert', keyField: 'email', fields: [{ name: 'firstname', type: 'string' }], logger });
@@ -309,5 +309,84 @@ describe("hubspot's published schema", () => {
     expect(await schema.check({ ...base, response: body })).toEqual([]);
     expect((await schema.check({ ...base, status: 400, response: body })).join()).toMatch(/has no property "errorType"/);
     expect((await schema.check({ ...base, response: { ...body, tideline_not_a_vendor_field: 1 } })).join()).toMatch(/tideline_not_a_vendor_field/);
+  });
+});
+
+describe('hubspot custom events (mode events)', () => {
+  let emulator: HubSpotEmulator;
+  afterEach(() => emulator.close());
+  const eventContext = sessionContext({ object: 'events', mode: 'events', keyField: 'uuid', logger });
+  const definitions = [{ fullyQualifiedName: 'pe77_cart_abandoned', properties: ['value', 'currency'] }];
+  const open = (overrides: Record<string, unknown> = {}) => hubspot.open(hubspot.configSchema.parse({ base_url: emulator.endpoint, token: emulator.token, portal_id: 77, ...overrides }), eventContext);
+  const events = (ids: string[], fields: (id: string) => Record<string, string | number | null> = (id) => ({ email: ` ${id.toUpperCase()}@Example.com`, value: 12.5, currency: 'EUR' })) => trackBatch('events', 'uuid', ids, fields);
+
+  it('sends one batch of occurrences (qualified name, uuid, contact, time, string properties) that conforms to the SDK models', async () => {
+    emulator = await startHubSpotEmulator({ eventDefinitions: definitions });
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    expect(await session.apply(events(['ev-1', 'ev-2']))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.occurrences()).toEqual([
+      { eventName: 'pe77_cart_abandoned', uuid: 'ev-1', email: 'ev-1@example.com', objectId: undefined, utk: undefined, occurredAt: '2026-12-01T09:30:00.000Z', properties: { value: '12.5', currency: 'EUR' } },
+      { eventName: 'pe77_cart_abandoned', uuid: 'ev-2', email: 'ev-2@example.com', objectId: undefined, utk: undefined, occurredAt: '2026-12-02T09:30:00.000Z', properties: { value: '12.5', currency: 'EUR' } },
+    ]);
+    const sent = exchanges();
+    expect(sent.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['POST /events/2026-03/send/batch 204']);
+    const schema = hubspotSchema();
+    expect(await schema.check(sent[0]!)).toEqual([]);
+    const bad: Exchange = { ...sent[0]!, request: { inputs: [{ eventName: 'pe77_x', occuredAt: '2026-12-01T09:30:00.000Z' }] } };
+    expect((await schema.check(bad)).join()).toMatch(/has no property "occuredAt"/);
+  });
+
+  it('a uuid HubSpot already has is answered like the rest and kept once (resend after a crash)', async () => {
+    emulator = await startHubSpotEmulator({ eventDefinitions: definitions });
+    const session = await open();
+    await session.apply(events(['ev-1', 'ev-2']));
+    expect(await session.apply(events(['ev-2', 'ev-3']))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.occurrences().map((o) => o.uuid)).toEqual(['ev-1', 'ev-2', 'ev-3']);
+  });
+
+  it('one bad occurrence refuses the whole request (no per-occurrence outcome): BatchRejectedError, nothing kept; the others alone go through', async () => {
+    emulator = await startHubSpotEmulator({ eventDefinitions: definitions, rejectEvent: (uuid) => (uuid === 'ev-2' ? { message: 'Property values were not valid' } : undefined) });
+    const session = await open();
+    await expect(session.apply(events(['ev-1', 'ev-2', 'ev-3']))).rejects.toBeInstanceOf(BatchRejectedError);
+    expect(emulator.occurrences()).toEqual([]);
+    expect(emulator.server.count(400)).toBe(1);
+    await session.apply(events(['ev-1', 'ev-3']));
+    expect(emulator.occurrences().map((o) => o.uuid)).toEqual(['ev-1', 'ev-3']);
+  });
+
+  it('the emulator refuses an undefined event or property and an occurrence without a contact, as HubSpot validates them', async () => {
+    emulator = await startHubSpotEmulator({ eventDefinitions: definitions });
+    const session = await open();
+    await expect(session.apply(events(['ev-1'], () => ({ email: 'a@x.com', colour: 'teal' })))).rejects.toThrow(/property colour does not exist on event pe77_cart_abandoned/);
+    await expect(session.apply({ ...events(['ev-1']), records: events(['ev-1']).records.map((r) => ({ ...r, event: { name: 'pe78_cart_abandoned', time: r.event!.time } })) })).rejects.toThrow(/does not exist/);
+    const response = await fetch(`${emulator.endpoint}/events/v3/send`, { method: 'POST', headers: { authorization: `Bearer ${emulator.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ eventName: 'pe77_cart_abandoned', properties: {} }) });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/email, objectId or utk/);
+    expect(emulator.occurrences()).toEqual([]);
+  });
+
+  it('rejects, without a request, an occurrence with no contact or a name it cannot qualify; v3 sends to /events/v3/send/batch', async () => {
+    emulator = await startHubSpotEmulator({ eventDefinitions: definitions });
+    const exchanges = emulator.server.recordExchanges();
+    const unqualified = await open({ portal_id: undefined });
+    expect(await unqualified.apply(events(['ev-1']))).toMatchObject([{ ok: false, code: 'invalid_event_name', retryable: false }]);
+    const session = await open({ api_version: 'v3' });
+    expect(await session.apply(events(['ev-1', 'ev-2'], (id): Record<string, string | number | null> => (id === 'ev-1' ? { email: null, value: 1 } : { object_id: '901', value: 2 })))).toMatchObject([{ ok: false, code: 'missing_identifier' }, { ok: true }]);
+    expect(exchanges().map((e) => e.path)).toEqual(['/events/v3/send/batch']);
+    expect(emulator.occurrences()).toMatchObject([{ uuid: 'ev-2', objectId: '901', properties: { value: '2' } }]);
+  });
+
+  it('checkSync locates what an events sync lacks', () => {
+    const config = hubspot.configSchema.parse({ token: 't' });
+    expect(hubspot.checkSync!(config, { object: 'events', mode: 'events', keyField: 'uuid', fields: ['email', 'value'] }, { targets: [] })).toEqual([]);
+    expect(hubspot.checkSync!(config, { object: 'contacts', mode: 'events', keyField: 'event_id', fields: ['Value'] }, { targets: [] })).toEqual([
+      { at: ['object'], message: expect.stringMatching(/object `events`/) },
+      { at: ['key'], message: expect.stringMatching(/fills `uuid`/) },
+      { at: ['fields'], message: expect.stringMatching(/map `email`, `object_id`/) },
+      { at: ['fields', 'Value'], message: expect.stringMatching(/not a HubSpot event property internal name/) },
+    ]);
+    expect(hubspot.events?.deduplication).toMatch(/uuid/);
+    expect(hubspot.events?.maxAgeDays(config, { object: 'events', constants: {} })).toBeUndefined();
   });
 });

@@ -2,16 +2,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { ApiClient, noOutcome, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
-import { AUTH_SCHEME, CONTENT_TYPE, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
+import { checkEventSync, EVENT_KEY_FIELD, eventBytes, eventEntry, eventJob, KLAVIYO_EVENTS_OBJECT, type EventEntry } from './events.js';
+import { AUTH_SCHEME, CONTENT_TYPE, EVENT_DEDUPLICATION, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 export const klaviyoConfigSchema = z.strictObject({
-  /** Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write (and subscriptions:write to subscribe). */
+  /**
+   * Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write (and subscriptions:write to
+   * subscribe; events:write for events syncs).
+   */
   api_key: z.string().min(1),
   /** The API revision sent in the `revision` header. */
   revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'a revision date such as 2026-10-15').default(KLAVIYO_REVISION),
   /** Country assumed for phone numbers written without a +country prefix (ISO 3166 alpha-2, e.g. US). */
   default_country: z.string().regex(/^[A-Z]{2}$/, 'an ISO country code such as US or GB').optional(),
-  /** Profiles per import job (Klaviyo: at most 10,000). */
+  /** Profiles per import job (Klaviyo: at most 10,000). Events syncs send at most 1,000 events a request whatever it says. */
   batch_size: z.number().int().min(1).max(MAX_JOB_PROFILES).default(MAX_JOB_PROFILES),
   /** First wait before polling an import job; later polls back off ×1.5 up to 10 s. */
   poll_interval_ms: z.number().int().min(10).max(60_000).default(2_000),
@@ -20,8 +24,12 @@ export const klaviyoConfigSchema = z.strictObject({
 });
 export type KlaviyoConfig = z.infer<typeof klaviyoConfigSchema>;
 
-/** The object of upsert syncs. Audience syncs name a list id instead. */
+/** The object of upsert syncs. Audience syncs name a list id instead; events syncs `events`. */
 export const KLAVIYO_PROFILES_OBJECT = 'profiles';
+export { KLAVIYO_EVENTS_OBJECT } from './events.js';
+
+/** The job envelope is small; what is left of 5 MB is the records'. */
+const MAX_BATCH_BYTES = MAX_JOB_BYTES - 64 * 1024;
 
 /**
  * Consent fields: a boolean per channel. `true` subscribes the profile to that channel's marketing (Bulk Subscribe
@@ -50,6 +58,10 @@ const MAX_POLL_WAIT_MS = 10_000;
  * - audience: the object is a list id. `add` is the same import job with the list as relationship (profiles are
  *   created or updated, then added); `remove` looks the profiles up by the key identifier (`any(…)`, 100 at a time)
  *   and `DELETE /api/lists/{id}/relationships/profiles` (≤ 1,000 ids); a profile not found is not a member.
+ * - events: one `POST /api/event-bulk-create-jobs` per batch (≤ 1,000 events, ≤ 5 MB: `recordBytes` keeps a batch
+ *   to 1,000), one entry per event with its profile (events.ts). Klaviyo answers 202 or refuses the whole request:
+ *   the engine halves a refused batch down to the event. The key is the event's unique_id, on which Klaviyo keeps one
+ *   event per profile and metric, so an event sent again after a lost answer or a crash is recorded once.
  * - mirror: not supported. Klaviyo's API has no profile delete: its only deletion is the irreversible, asynchronous
  *   data-privacy job, and suppression changes consent — neither is what "left the model" means. Sync membership to a
  *   list (an audience sync) and let Klaviyo act on it.
@@ -60,17 +72,16 @@ const MAX_POLL_WAIT_MS = 10_000;
  */
 export const klaviyo = defineDestination<KlaviyoConfig>({
   type: 'klaviyo',
-  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences',
+  summary: 'Klaviyo profiles via bulk import jobs (with polling and import errors), e-mail/SMS consent via bulk subscribe jobs, list membership for audiences, events via Bulk Create Events (unique_id de-duplicated)',
   configSchema: klaviyoConfigSchema,
-  modes: ['upsert', 'audience'],
+  modes: ['upsert', 'audience', 'events'],
   channel: 'email',
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
-    // The job envelope is small; what is left of 5 MB is the profiles'.
-    maxBatchBytes: MAX_JOB_BYTES - 64 * 1024,
+    maxBatchBytes: MAX_BATCH_BYTES,
     // Klaviyo counts each endpoint in fixed windows: 10 a second (burst) and 150 a minute (steady) for bulk import
-    // jobs and list relationships. One batch is one import job (its polls and error pages go to other endpoints,
+    // jobs, list relationships and Bulk Create Events. One batch is one import job (its polls and error pages go to other endpoints,
     // whose quotas the polling back-off keeps far from), so pacing batches under the steady rate keeps a long sync
     // clear of 429s: 2.4/s = 144/min, a margin so that timer jitter never puts a 151st job into a window. A burst
     // would not help a long sync and would spend the steady window early.
@@ -79,7 +90,10 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
     // An import job may take minutes to process.
     timeoutMs: 600_000,
   }),
-  checkSync: (_config, sync) => checkKlaviyoSync(sync),
+  checkSync: (_config, sync) => (sync.mode === 'events' ? checkEventSync(sync, Object.keys(CONSENT_FIELDS)) : checkKlaviyoSync(sync)),
+  // Klaviyo documents no maximum age (any time after 1990, EVENT_JOB); it keeps one event per unique_id.
+  events: { maxAgeDays: () => undefined, deduplication: EVENT_DEDUPLICATION },
+  recordBytes: (record) => (record.event ? eventBytes(record, MAX_BATCH_BYTES) : Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + 32),
   apiVersion: (config) => klaviyoRevision(config.revision),
   lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? KLAVIYO_BASE_URL).host}#${object}`,
   open: async (config, context) => new KlaviyoSession(config, context),
@@ -96,8 +110,9 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
 
 function checkKlaviyoSync(sync: SyncShape): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (!isIdentifier(sync.keyField)) problems.push({ at: ['key'], message: `a Klaviyo profile is matched by ${IDENTIFIERS.join(', ')}: write the key to one of them, not "${sync.keyField}"` });
-  if (sync.mode !== 'audience' && sync.object !== KLAVIYO_PROFILES_OBJECT) problems.push({ at: ['object'], message: `the Klaviyo object is "${KLAVIYO_PROFILES_OBJECT}" (audience syncs name a list id)` });
+  if (sync.keyField === EVENT_KEY_FIELD) problems.push({ at: ['key'], message: `${EVENT_KEY_FIELD} is the id of an event: ${sync.mode} syncs write their key to ${IDENTIFIERS.join(', ')}` });
+  else if (!isIdentifier(sync.keyField)) problems.push({ at: ['key'], message: `a Klaviyo profile is matched by ${IDENTIFIERS.join(', ')}: write the key to one of them, not "${sync.keyField}"` });
+  if (sync.mode !== 'audience' && sync.object !== KLAVIYO_PROFILES_OBJECT) problems.push({ at: ['object'], message: `the Klaviyo object is "${KLAVIYO_PROFILES_OBJECT}" (audience syncs name a list id, events syncs "${KLAVIYO_EVENTS_OBJECT}")` });
   if (sync.mode === 'audience' && !/^[A-Za-z0-9]+$/.test(sync.object)) problems.push({ at: ['object'], message: 'an audience sync names a Klaviyo list by its id' });
   const mapped = new Set([...sync.fields, sync.keyField]);
   for (const field of sync.fields) {
@@ -171,6 +186,9 @@ class KlaviyoSession implements DestinationSession {
   }
 
   async check(): Promise<void> {
+    // A key made for events may hold events:write alone, and Klaviyo has no read that scope allows: wrong
+    // credentials then stop the sync at the first batch's 401/403, before anything is recorded as sent.
+    if (this.context.mode === 'events') return;
     // Reads only; an audience sync also learns whether its list exists (404 stops the sync).
     const signal = AbortSignal.timeout(30_000);
     await this.#client.request('GET', PATHS.profiles, { query: { 'page[size]': 1 }, signal });
@@ -178,6 +196,7 @@ class KlaviyoSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    if (batch.operation === 'track') return this.track(batch);
     if (batch.operation !== 'upsert' && batch.operation !== 'add' && batch.operation !== 'remove') throw new StopSyncError(`Klaviyo does not support the ${batch.operation} operation`);
     const outcomes = new Outcomes(batch, 'klaviyo');
     const sent: Sent[] = [];
@@ -197,6 +216,23 @@ class KlaviyoSession implements DestinationSession {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * One Bulk Create Events request for the batch's events. Klaviyo answers 202 for all of them or refuses the request
+   * (a BatchRejectedError from the client, which the engine splits down to the refused event).
+   */
+  private async track(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'klaviyo');
+    const sent: (Indexed & { readonly entry: EventEntry })[] = [];
+    for (const item of outcomes.distinct()) {
+      const prepared = eventEntry(item.record, this.config.default_country);
+      if ('outcome' in prepared) outcomes.settle(item.index, prepared.outcome);
+      else sent.push({ ...item, entry: prepared.entry });
+    }
+    if (sent.length) await this.#client.request('POST', PATHS.eventJobs, { body: eventJob(sent.map((s) => s.entry)), signal: batch.signal });
+    outcomes.settleAll(sent, () => ({ ok: true }));
+    return outcomes.done();
+  }
 
   /** One import job for the batch; polls it; settles the records its import errors name. */
   private async importProfiles(batch: Batch, sent: readonly Sent[], listId: string | undefined, outcomes: Outcomes): Promise<void> {

@@ -5,6 +5,7 @@ import {
   ACCEPTED_ATTRIBUTES,
   CONTENT_TYPE,
   E164,
+  EVENT_JOB,
   IDENTIFIERS,
   IMPORT_RATE_LIMIT,
   LIST_IDS_PER_REQUEST,
@@ -25,6 +26,9 @@ export const KLAVIYO_PROFILES = 'profiles';
 /** Marketing consent by profile id: `{ email?: 'SUBSCRIBED', sms?: 'SUBSCRIBED' }`. */
 export const KLAVIYO_SUBSCRIPTIONS = 'subscriptions';
 export const listObject = (listId: string) => `list:${listId}`;
+/** Events, one per profile, metric and unique_id (the first recorded is kept): key `<profile id> <metric> <unique_id>`. */
+export const KLAVIYO_EVENTS = 'events';
+
 
 /**
  * Klaviyo's rate limit, as documented (protocol.ts): per account and per endpoint, in fixed windows, a burst window of
@@ -64,6 +68,13 @@ export interface KlaviyoEmulatorOptions {
   readonly clock?: () => number;
   readonly faults?: FaultPlan;
   readonly reject?: KlaviyoProfileRule;
+  /** Most events per Bulk Create Events request (Klaviyo: 1,000). */
+  readonly maxEvents?: number;
+  /**
+   * Why Klaviyo refuses one event of a Bulk Create Events request (its attributes, with `unique_id`, and its profile's),
+   * or undefined: the whole request is then refused (400, nothing processed), as Klaviyo refuses it.
+   */
+  readonly rejectEvent?: (event: Readonly<Record<string, unknown>>, profile: Readonly<Record<string, unknown>>) => string | undefined;
   /**
    * Countries the account has an SMS sending number for: SMS consent for a number of another country is refused
    * (400), as Klaviyo refuses it. Absent (the sandbox): every country.
@@ -74,6 +85,8 @@ export interface KlaviyoEmulatorOptions {
 
 export interface KlaviyoStats {
   maxProfilesSeen: number;
+  /** Most events seen in one Bulk Create Events request. */
+  maxEventsSeen: number;
   jobs: number;
 }
 
@@ -110,6 +123,11 @@ export class KlaviyoEmulator extends ServerEmulator {
     return (this.server.store.object(KLAVIYO_SUBSCRIPTIONS).get(profileId) ?? {}) as Record<string, string>;
   }
 
+  /** Every event recorded, in arrival order: profile (its id), metric, unique_id, time, value, value_currency, properties. */
+  events(): readonly Readonly<Record<string, unknown>>[] {
+    return [...this.server.store.object(KLAVIYO_EVENTS).values()];
+  }
+
   /** Profile ids in a list. */
   members(listId: string): readonly string[] {
     return [...this.server.store.object(listObject(listId)).keys()];
@@ -124,7 +142,8 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
   const lists = new Set(options.lists ?? []);
   const lenient = options.lists === undefined;
   const jobs = new Map<string, StoredJob>();
-  const stats: KlaviyoStats = { maxProfilesSeen: 0, jobs: 0 };
+  const stats: KlaviyoStats = { maxProfilesSeen: 0, maxEventsSeen: 0, jobs: 0 };
+  const maxEvents = options.maxEvents ?? EVENT_JOB.maxEvents;
 
   const listExists = (id: string) => {
     if (!lists.has(id) && lenient) lists.add(id);
@@ -168,6 +187,7 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
         return notFound();
       }
       if (resource === 'profiles' && !id && request.method === 'GET') return findProfiles(request, store);
+      if (resource === 'event-bulk-create-jobs' && !id && request.method === 'POST') return createEvents(request, store);
       if (resource === 'profile-subscription-bulk-create-jobs' && !id && request.method === 'POST') return subscribe(request, store);
       if (resource === 'lists' && id) {
         if (!listExists(id)) return notFound();
@@ -317,6 +337,71 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
     return { status: 202 };
   }
 
+  /**
+   * Bulk Create Events (protocol.ts, EVENT_JOB): ≤ 1,000 events and ≤ 5 MB a request, no string over 100 KB; each
+   * entry a profile with an identifier and its events, each with properties (≤ 400), a metric name under 128
+   * characters, a time after 1990 and at most a year ahead. All or nothing: the first problem refuses the request
+   * (400, with the pointer of the event); a unique_id repeated for one profile and metric within the request too.
+   * Then each profile is created or updated and each event recorded unless the profile already has one of that
+   * metric and unique_id (the first is kept). 202 without a body.
+   */
+  function createEvents(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    if (request.body.length > EVENT_JOB.maxBytes) return errors(413, { code: 'invalid', title: 'Request entity too large.', detail: `The payload exceeds ${EVENT_JOB.maxBytes} bytes.` });
+    const data = requestObject(request)?.['data'] as Record<string, unknown> | undefined;
+    if (data?.['type'] !== 'event-bulk-create-job') return invalid('/data/type', "type must be 'event-bulk-create-job'");
+    const root = '/data/attributes/events-bulk-create/data';
+    const entries = ((data['attributes'] as Record<string, unknown> | undefined)?.['events-bulk-create'] as Record<string, unknown> | undefined)?.['data'];
+    if (!Array.isArray(entries) || entries.length === 0) return invalid(root, 'events-bulk-create must hold a non-empty list');
+    const accepted: { profile: Record<string, unknown>; events: Record<string, unknown>[] }[] = [];
+    let count = 0;
+    const seen = new Set<string>();
+    for (const [i, entry] of (entries as Record<string, unknown>[]).entries()) {
+      const at = `${root}/${i}`;
+      if (entry?.['type'] !== 'event-bulk-create') return invalid(`${at}/type`, "type must be 'event-bulk-create'");
+      const attributes = (entry['attributes'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
+      const profileData = attributes['profile']?.['data'] as Record<string, unknown> | undefined;
+      if (profileData?.['type'] !== 'profile') return invalid(`${at}/attributes/profile/data/type`, "type must be 'profile'");
+      const profile = (profileData['attributes'] ?? {}) as Record<string, unknown>;
+      for (const name of Object.keys(profile)) if (!ACCEPTED_ATTRIBUTES.has(name)) return invalid(`${at}/attributes/profile/data/attributes/${name}`, `'${name}' is not a valid field for the resource 'profile'.`);
+      const problem = identityProblem(profile);
+      if (problem) return invalid(`${at}/attributes/profile/data/attributes`, problem);
+      const events = attributes['events']?.['data'];
+      if (!Array.isArray(events) || events.length === 0) return invalid(`${at}/attributes/events/data`, 'events must be a non-empty list');
+      for (const [j, event] of (events as Record<string, unknown>[]).entries()) {
+        const pointer = `${at}/attributes/events/data/${j}`;
+        if (event?.['type'] !== 'event') return invalid(`${pointer}/type`, "type must be 'event'");
+        const e = (event['attributes'] ?? {}) as Record<string, unknown>;
+        const refused = eventProblem(e) ?? options.rejectEvent?.(e, profile);
+        if (refused) return invalid(`${pointer}/attributes`, refused);
+        const metric = metricName(e)!;
+        const uniqueId = typeof e['unique_id'] === 'string' ? e['unique_id'] : secondOf(e['time']);
+        const id = `${profileKey(profile)}\u0000${metric}\u0000${uniqueId}`;
+        if (seen.has(id)) return invalid(`${pointer}/attributes/unique_id`, 'A unique_id is repeated for the same profile and metric: no events were processed.');
+        seen.add(id);
+      }
+      count += events.length;
+      if (count > maxEvents) return invalid(root, `A request accepts at most ${maxEvents} events.`);
+      accepted.push({ profile, events: (events as { attributes: Record<string, unknown> }[]).map((e) => e.attributes) });
+    }
+    stats.maxEventsSeen = Math.max(stats.maxEventsSeen, count);
+    const held = store.object(KLAVIYO_EVENTS);
+    for (const { profile, events } of accepted) {
+      const profileId = upsertProfile(store, profile);
+      for (const e of events) {
+        const metric = metricName(e)!;
+        const time = secondOf(e['time'] ?? new Date().toISOString());
+        const uniqueId = typeof e['unique_id'] === 'string' ? e['unique_id'] : time;
+        const key = `${profileId} ${metric} ${uniqueId}`;
+        if (held.has(key)) continue;
+        const value = typeof e['value'] === 'number' ? { value: e['value'] } : {};
+        const currency = typeof e['value_currency'] === 'string' ? { value_currency: e['value_currency'] } : {};
+        store.created(KLAVIYO_EVENTS, key);
+        held.set(key, { profile: profileId, metric, unique_id: uniqueId, time, ...value, ...currency, properties: (e['properties'] ?? {}) as Record<string, unknown> });
+      }
+    }
+    return { status: 202 };
+  }
+
   function listProfiles(request: EmulatorRequest, store: RecordStore, listId: string): EmulatorReply {
     const data = requestObject(request)?.['data'];
     if (!Array.isArray(data)) return invalid('/data', 'data must be a list of profile identifiers');
@@ -339,8 +424,8 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
   return new KlaviyoEmulator(server, apiKey, stats);
 }
 
-/** Why Klaviyo would refuse one profile of a job, or undefined. */
-function profileProblem(attributes: Record<string, unknown>, seen: Map<string, number>, index: number): string | undefined {
+/** Why Klaviyo would refuse a profile's identifiers and properties (an import, an event's profile), or undefined. */
+function identityProblem(attributes: Record<string, unknown>): string | undefined {
   const given = IDENTIFIERS.filter((k) => typeof attributes[k] === 'string' && attributes[k] !== '');
   if (!given.length) return 'A profile needs an email, a phone_number or an external_id.';
   const email = attributes['email'];
@@ -349,12 +434,63 @@ function profileProblem(attributes: Record<string, unknown>, seen: Map<string, n
   if (phone !== undefined && phone !== null && (typeof phone !== 'string' || !E164.test(phone))) return 'Invalid phone number format (expected E.164, e.g. +14155552671).';
   const properties = attributes['properties'];
   if (properties !== undefined && (typeof properties !== 'object' || properties === null || Array.isArray(properties))) return 'properties must be an object.';
+  return undefined;
+}
+
+/** Why Klaviyo would refuse one profile of a job, or undefined. */
+function profileProblem(attributes: Record<string, unknown>, seen: Map<string, number>, index: number): string | undefined {
+  const problem = identityProblem(attributes);
+  if (problem) return problem;
+  const given = IDENTIFIERS.filter((k) => typeof attributes[k] === 'string' && attributes[k] !== '');
   for (const k of given) {
     const id = `${k}\u0000${String(attributes[k])}`;
     if (seen.has(id)) return `The same ${k} appears more than once in this job.`;
     seen.set(id, index);
   }
   return undefined;
+}
+
+/** The metric name of an event's attributes, or undefined. */
+function metricName(event: Record<string, unknown>): string | undefined {
+  const name = (((event['metric'] as Record<string, unknown> | undefined)?.['data'] as Record<string, unknown> | undefined)?.['attributes'] as Record<string, unknown> | undefined)?.['name'];
+  return typeof name === 'string' ? name : undefined;
+}
+
+/** Why Klaviyo would refuse one event of Bulk Create Events (EVENT_JOB), or undefined. */
+function eventProblem(event: Record<string, unknown>): string | undefined {
+  const properties = event['properties'];
+  if (!properties || typeof properties !== 'object' || Array.isArray(properties)) return 'properties is required and must be an object.';
+  if (Object.keys(properties).length > EVENT_JOB.maxProperties) return `An event takes at most ${EVENT_JOB.maxProperties} properties.`;
+  const name = metricName(event);
+  if (name === undefined || name === '' || name.length > EVENT_JOB.maxMetricName) return `The metric name is required and must be less than ${EVENT_JOB.maxMetricName + 1} characters.`;
+  const time = event['time'];
+  if (time !== undefined && time !== null) {
+    const at = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+    if (Number.isNaN(at)) return 'time must be a date-time.';
+    if (at <= Date.parse(EVENT_JOB.earliest) || at > Date.now() + EVENT_JOB.maxFutureDays * 86_400_000) return 'The time must be after the year 1990 and can only be up to 1 year in the future.';
+  }
+  if (event['value'] !== undefined && event['value'] !== null && typeof event['value'] !== 'number') return 'value must be a number.';
+  if (event['unique_id'] !== undefined && event['unique_id'] !== null && typeof event['unique_id'] !== 'string') return 'unique_id must be a string.';
+  if (longString(event)) return `A single string cannot exceed ${EVENT_JOB.maxStringBytes} bytes.`;
+  return undefined;
+}
+
+/** Whether a value holds a string longer than Klaviyo takes. */
+function longString(value: unknown): boolean {
+  if (typeof value === 'string') return Buffer.byteLength(value) > EVENT_JOB.maxStringBytes;
+  if (value && typeof value === 'object') return Object.values(value).some(longString);
+  return false;
+}
+
+/** A time truncated to the second, as Klaviyo records it. */
+function secondOf(time: unknown): string {
+  const at = typeof time === 'string' ? Date.parse(time) : Date.now();
+  return new Date(Math.floor(at / 1000) * 1000).toISOString();
+}
+
+/** A profile's identity within one request: its identifiers (which the request's events repeat per profile). */
+function profileKey(profile: Record<string, unknown>): string {
+  return IDENTIFIERS.map((k) => String(profile[k] ?? '')).join('\u0000');
 }
 
 /** Finds the profile by external_id, email, then phone_number, and merges the attributes into it; returns its id. */

@@ -9,6 +9,7 @@ import { KLAVIYO_RATE_LIMIT, startKlaviyoEmulator, type KlaviyoEmulator } from '
 import { KLAVIYO_REVISION, klaviyoRevision, toE164 } from './protocol.js';
 import { klaviyoSchema } from './schema.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
+import { contractEvents, EVENT_COLUMNS } from '../emulator-kit/contract.js';
 
 const logger = createLogger({ level: 'silent' });
 const context = (mode: DestinationContext['mode'], object = 'profiles', keyField = 'external_id'): DestinationContext => sessionContext({ object, mode, keyField, logger });
@@ -367,5 +368,143 @@ describe('klaviyo import errors that name no record', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('klaviyo events (Bulk Create Events)', () => {
+  let emulator: KlaviyoEmulator;
+  afterEach(() => emulator.close());
+  const open = () => klaviyo.open(klaviyo.configSchema.parse({ api_key: emulator.apiKey, base_url: emulator.endpoint, default_country: 'FR' }), context('events', 'events', 'unique_id'));
+  function track(ids: string[], fields: (id: string) => Record<string, FieldValue> = (id) => ({ email: `p${id}@example.com`, value: 12.5, value_currency: 'EUR', cart_url: `https://shop.example/c/${id}` }), name = 'Cart abandoned'): Batch {
+    return {
+      object: 'events',
+      operation: 'track',
+      keyField: 'unique_id',
+      records: ids.map((key) => ({ key, fields: fields(key), destinationId: null, idempotencyKey: `ik-${key}`, event: { name, time: '2026-12-01T09:30:15.250Z' } })),
+      signal: AbortSignal.timeout(5000),
+      idempotencyKey: 'k',
+    };
+  }
+
+  it('records one event per record (metric, time to the second, value, properties) and creates its profile; sent again, Klaviyo keeps one per unique_id', async () => {
+    emulator = await startKlaviyoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open();
+    await session.check();
+    expect(await session.apply(track(['ev-1', 'ev-2']))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.events()).toEqual([
+      { profile: expect.any(String), metric: 'Cart abandoned', unique_id: 'ev-1', time: '2026-12-01T09:30:15.000Z', value: 12.5, value_currency: 'EUR', properties: { cart_url: 'https://shop.example/c/ev-1' } },
+      expect.objectContaining({ unique_id: 'ev-2' }),
+    ]);
+    expect([...emulator.profiles().values()].map((p) => p['email']).sort()).toEqual(['pev-1@example.com', 'pev-2@example.com']);
+    // The same events again (a lost answer, a run after a crash): accepted, and still one event each.
+    expect(await session.apply(track(['ev-1', 'ev-2']))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.events()).toHaveLength(2);
+    // One request per batch, each conforming to the SDK's EventsBulkCreateJob.
+    expect(exchanges().map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['POST /api/event-bulk-create-jobs 202', 'POST /api/event-bulk-create-jobs 202']);
+    for (const exchange of exchanges()) expect(await klaviyoSchema.check(exchange)).toEqual([]);
+    const [first] = exchanges();
+    const request = structuredClone(first!.request) as { data: { attributes: { 'events-bulk-create': { data: { attributes: { events: { data: { attributes: Record<string, unknown> }[] } } }[] } } } };
+    const event = request.data.attributes['events-bulk-create'].data[0]!.attributes.events.data[0]!.attributes;
+    event['uniqueid'] = event['unique_id'];
+    expect((await klaviyoSchema.check({ ...first!, request })).join('\n')).toMatch(/has no property "uniqueid"/);
+  });
+
+  it('maps identifiers and profile. fields to the profile, value to the event, the rest to event properties; refuses before sending what Klaviyo would', async () => {
+    emulator = await startKlaviyoEmulator();
+    const session = await open();
+    const outcomes = await session.apply(
+      track(['a', 'b', 'c', 'd'], (id): Record<string, FieldValue> =>
+        id === 'a'
+          ? { phone_number: '06 12 34 56 78', external_id: 'C1', 'profile.first_name': 'Ann', 'profile.properties.tier': 'gold', 'properties.items': 3, value: 10 }
+          : id === 'b'
+            ? { phone_number: '12' }
+            : id === 'c'
+              ? { first_name: 'no identifier' }
+              : { email: 'd@example.com', value: 'ten' },
+      ),
+    );
+    expect(outcomes).toEqual([
+      { ok: true },
+      { ok: false, code: 'invalid_phone', message: 'phone_number is not a valid phone number', retryable: false },
+      { ok: false, code: 'missing_identifier', message: 'the event has none of email, phone_number, external_id', retryable: false },
+      { ok: false, code: 'invalid_value', message: 'value is a number (the monetary value of the event)', retryable: false },
+    ]);
+    const [profile] = [...emulator.profiles().values()];
+    expect(profile).toEqual({ phone_number: '+33612345678', external_id: 'C1', first_name: 'Ann', properties: { tier: 'gold' } });
+    expect(emulator.events()).toEqual([expect.objectContaining({ unique_id: 'a', value: 10, properties: { items: 3 } })]);
+    expect(JSON.stringify(outcomes)).not.toContain('06 12');
+  });
+
+  it('a refused event refuses its whole request (nothing recorded): the engine splits the batch down to it', async () => {
+    emulator = await startKlaviyoEmulator({ rejectEvent: (event) => (event['unique_id'] === 'ev-2' ? 'Invalid event.' : undefined) });
+    const session = await open();
+    const refused = await session.apply(track(['ev-1', 'ev-2', 'ev-3'])).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BatchRejectedError);
+    expect((refused as BatchRejectedError).code).toBe('klaviyo_invalid');
+    expect(emulator.events()).toEqual([]);
+    expect(await session.apply(track(['ev-1', 'ev-3']))).toEqual([{ ok: true }, { ok: true }]);
+  });
+
+  it('through the engine: the refused event is rejected alone, the others recorded once; a second run sends nothing', async () => {
+    emulator = await startKlaviyoEmulator({ rejectEvent: (event) => (event['unique_id'] === 'ev-3' ? 'Invalid event.' : undefined) });
+    const harness = await SyncHarness.start({
+      rows: contractEvents(5, { endMinutesAgo: 30 }),
+      columns: EVENT_COLUMNS,
+      destinations: [{ name: 'k', type: 'klaviyo', api_key: emulator.apiKey, base_url: emulator.endpoint, retries: { attempts: 3, base_ms: 10, max_ms: 50 } }],
+      syncs: [{ name: 's', model: 'people', destination: 'k', object: 'events', mode: 'events', key: { from: 'event_id', field: 'unique_id' }, event: { name: 'Cart abandoned', time: 'event_time' }, fields: { email: { from: 'email', transform: ['trim', 'lower'] }, value: 'value' } }],
+    });
+    try {
+      expect(await harness.sync('s')).toMatchObject({ accepted: 4, rejected: 1 });
+      expect(emulator.events().map((e) => e['unique_id']).sort()).toEqual(['ev-1', 'ev-2', 'ev-4', 'ev-5']);
+      expect(await harness.sync('s')).toMatchObject({ accepted: 0 });
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('the emulator enforces Bulk Create Events: 1,000 events, time after 1990 and within a year, a unique_id once per profile and metric in a request', async () => {
+    emulator = await startKlaviyoEmulator({ maxEvents: 3 });
+    const session = await open();
+    await expect(session.apply(track(['1', '2', '3', '4']))).rejects.toBeInstanceOf(BatchRejectedError);
+    const post = (events: Record<string, unknown>[]) =>
+      fetch(`${emulator.endpoint}/api/event-bulk-create-jobs`, {
+        method: 'POST',
+        headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: KLAVIYO_REVISION },
+        body: JSON.stringify({
+          data: {
+            type: 'event-bulk-create-job',
+            attributes: { 'events-bulk-create': { data: [{ type: 'event-bulk-create', attributes: { profile: { data: { type: 'profile', attributes: { email: 'a@example.com' } } }, events: { data: events.map((attributes) => ({ type: 'event', attributes })) } } }] } },
+          },
+        }),
+      });
+    const event = (attributes: Record<string, unknown>) => ({ properties: {}, metric: { data: { type: 'metric', attributes: { name: 'Purchase' } } }, ...attributes });
+    expect((await post([event({ time: '1989-12-31T00:00:00Z', unique_id: 'x' })])).status).toBe(400);
+    expect((await post([event({ time: new Date(Date.now() + 400 * 86_400_000).toISOString(), unique_id: 'x' })])).status).toBe(400);
+    expect((await post([event({ unique_id: 'x', metric: { data: { type: 'metric', attributes: { name: 'n'.repeat(128) } } } })])).status).toBe(400);
+    const repeated = await post([event({ unique_id: 'x' }), event({ unique_id: 'x' })]);
+    expect(repeated.status).toBe(400);
+    expect(await repeated.json()).toMatchObject({ errors: [{ code: 'invalid', source: { pointer: '/data/attributes/events-bulk-create/data/0/attributes/events/data/1/attributes/unique_id' } }] });
+    expect(emulator.events()).toEqual([]);
+    expect((await post([event({ unique_id: 'x' }), event({ unique_id: 'y' })])).status).toBe(202);
+    expect(emulator.events()).toHaveLength(2);
+  });
+
+  it('checks events syncs; declares no maximum age and its de-duplication; a batch of events stays within 1,000', () => {
+    const config = klaviyo.configSchema.parse({ api_key: 'pk_x' });
+    const check = (sync: Partial<Parameters<NonNullable<typeof klaviyo.checkSync>>[1]>) => klaviyo.checkSync!(config, { object: 'events', mode: 'events', keyField: 'unique_id', fields: ['email'], ...sync }, { targets: [] });
+    expect(check({})).toEqual([]);
+    expect(check({ fields: ['email', 'value', 'value_currency', 'profile.first_name', 'profile.location.city', 'profile.properties.tier', 'cart_url'] })).toEqual([]);
+    expect(check({ object: 'profiles', keyField: 'email', fields: ['value', 'profile.colour', 'sms_consent'] }).map((p) => p.at)).toEqual([['object'], ['key'], ['fields'], ['fields', 'profile.colour'], ['fields', 'sms_consent']]);
+    expect(klaviyo.checkSync!(config, { object: 'profiles', mode: 'upsert', keyField: 'unique_id', fields: [] }, { targets: [] }).map((p) => p.at)).toEqual([['key']]);
+    expect(klaviyo.modes).toContain('events');
+    expect(klaviyo.events!.maxAgeDays(config, { object: 'events', constants: {} })).toBeUndefined();
+    expect(klaviyo.events!.deduplication).toMatch(/unique_id/);
+    const limits = klaviyo.limits(config);
+    const event = track(['ev-1']).records[0]!;
+    const bytes = klaviyo.recordBytes!(event);
+    expect(Math.floor(limits.maxBatchBytes / bytes)).toBe(1_000);
+    // A profile record is counted by its own size.
+    expect(klaviyo.recordBytes!({ key: '1', fields: { email: 'a@example.com' }, destinationId: null, idempotencyKey: 'i' })).toBeLessThan(100);
   });
 });

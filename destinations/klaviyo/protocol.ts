@@ -76,6 +76,8 @@ export const PATHS = {
   listProfiles: (id: string) => `/api/lists/${id}/relationships/profiles`,
   /** Bulk Subscribe Profiles: ≤ 1,000 profiles; answers 202 without a body. */
   subscribeJobs: '/api/profile-subscription-bulk-create-jobs',
+  /** Bulk Create Events: ≤ 1,000 events, ≤ 5 MB; answers 202 without a body (EVENT_JOB). */
+  eventJobs: '/api/event-bulk-create-jobs',
 } as const;
 
 /**
@@ -116,6 +118,48 @@ export const SUBSCRIBED = 'SUBSCRIBED';
  */
 export const IMPORT_RATE_LIMIT = { burst: 10, steadyPerMinute: 150 } as const;
 export const SUBSCRIBE_RATE_LIMIT = { burst: 75, steadyPerMinute: 750 } as const;
+
+/**
+ * Bulk Create Events (`POST /api/event-bulk-create-jobs`, scope events:write), revision 2026-10-15
+ * (https://developers.klaviyo.com/en/reference/bulk_create_events, read 2026-12-07; the same text in klaviyo-api
+ * 23.0.0's EventsApi.bulkCreateEvents and in Klaviyo's OpenAPI document openapi/stable/apis/bulk_create_events.json,
+ * github.com/klaviyo/openapi at f0a30ba, 2026-07-23):
+ * - "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB. A single string cannot exceed
+ *   100KB." Rate limits: burst 10/s, steady 150/m — the tier of Bulk Import Profiles (IMPORT_RATE_LIMIT).
+ * - The body is one entry (`event-bulk-create`) per profile — the profile (`OnsiteProfileCreateQueryResourceObject`:
+ *   identifiers and profile attributes; "at least one profile identifier (e.g., id, email, or phone_number)") and its
+ *   events (`event`: `properties` (required), `time`, `value`, `value_currency`, `unique_id`, `metric` with its
+ *   `name`). The endpoint "allows you to create new profiles or update existing profile properties".
+ * - `properties` "must not exceed 400 properties"; `time` "is truncated to the second. The time must be after the
+ *   year 1990 and can only be up to 1 year in the future"; the metric name "must be less than 128 characters".
+ * - `unique_id`: "If a unique_id is repeated for the same profile and metric, the request will fail and no events
+ *   will be processed. If this field is not present, this field will use the time to the second." The request is
+ *   all or nothing: its answer is 202 without a body, or a 4XX error document (ClientError: `errors[]` with `id`,
+ *   `code`, `title`, `detail`, `source.pointer`) and nothing processed. There is no job to read afterwards (no
+ *   Get operation for event-bulk-create-jobs in the document): a refused event refuses its request, which the
+ *   engine halves down to the event.
+ * - De-duplication across requests: Create Event documents it — "If the unique_id is repeated for the same profile
+ *   and metric, only the first processed event will be recorded"
+ *   (https://developers.klaviyo.com/en/reference/create_event, EventCreateQueryV2ResourceObjectAttributes.unique_id
+ *   in klaviyo-api 23.0.0), and the Events API overview recommends a unique_id per event "to avoid event loss"
+ *   (https://developers.klaviyo.com/en/reference/events_api_overview#data-model). Both endpoints write the same
+ *   events; a live probe published with walkerOS (github.com/elbwalker/walkerOS pull 709, 2026-08-18) recorded one
+ *   event of two sends with the same unique_id.
+ * - No maximum age is documented: any time after 1990 is taken.
+ */
+export const EVENT_JOB = {
+  maxEvents: 1_000,
+  maxBytes: 5 * 1024 * 1024,
+  maxStringBytes: 100 * 1024,
+  maxProperties: 400,
+  maxMetricName: 127,
+  earliest: '1990-01-01T00:00:00Z',
+  maxFutureDays: 365,
+} as const;
+
+/** What DestinationType.events.deduplication says of Klaviyo (EVENT_JOB). */
+export const EVENT_DEDUPLICATION =
+  'Klaviyo records an event whose unique_id repeats one it holds for the same profile and metric only once ("only the first processed event will be recorded", https://developers.klaviyo.com/en/reference/create_event, read 2026-12-07)';
 
 /** Identifiers a profile can be matched by: the key of a Klaviyo sync is one of them. */
 export const IDENTIFIERS = ['email', 'phone_number', 'external_id'] as const;

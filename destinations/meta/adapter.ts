@@ -6,7 +6,8 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DEFAULT_API_VERSION, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DATASET_OBJECT, DEFAULT_API_VERSION, EVENT_SYNC_FIELDS, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, maxEventAgeDays, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
+import { MetaEvents } from './events.js';
 
 export const metaConfigSchema = z.strictObject({
   /** A system-user or user access token with `ads_management` (from an environment variable). */
@@ -22,18 +23,34 @@ export const metaConfigSchema = z.strictObject({
   access_tier: z.enum(['standard', 'development']).default('standard'),
   /** Rows per request (Meta: ≤ 10,000). */
   batch_size: z.number().int().min(1).max(MAX_ROWS).default(MAX_ROWS),
+  test_event_code: z
+    .string()
+    .regex(/^[A-Za-z0-9]+$/, 'the code the Test Events tool of Events Manager shows, such as TEST12345')
+    .optional()
+    .describe(
+      "Events syncs only: the Test Events tool's code (Events Manager › your dataset › Test Events), sent as `test_event_code` so the events show in that tool. Meta still keeps and uses them (\"events sent with test_event_code are not dropped\"): remove it for production.",
+    ),
 });
 export type MetaConfig = z.infer<typeof metaConfigSchema>;
 
 /** Identifier fields that are hashed: never a sync key (the key is kept in Tideline's state). */
 const HASHED_FIELDS = IDENTIFIER_FIELDS.filter((f) => META[f].hashed);
 
-/** Meta Custom Audiences from customer lists: members added, removed, or replaced as a whole on a full resync. */
+/**
+ * Meta: Custom Audiences from customer lists (members added, removed, or replaced as a whole on a full resync), and
+ * Conversions API events to a dataset (`events` mode, events.ts).
+ */
 export const meta = defineDestination<MetaConfig>({
   type: 'meta',
-  summary: 'Meta Custom Audiences from customer lists (multi-key, normalised and SHA-256 hashed)',
+  summary: 'Meta Custom Audiences from customer lists (multi-key, normalised and SHA-256 hashed) and Conversions API events to a dataset',
   configSchema: metaConfigSchema,
-  modes: ['audience'],
+  modes: ['audience', 'events'],
+  events: {
+    // Only a constant action_source is known before the run: a column may hold website events, so 7 days then.
+    maxAgeDays: (_config, sync) => maxEventAgeDays(typeof sync.constants['action_source'] === 'string' ? sync.constants['action_source'] : undefined),
+    // Meta drops a server event only against a browser or app twin: two server events are both kept (protocol.ts).
+    deduplication: undefined,
+  },
   channel: 'ads',
   secrets: (config) => [config.access_token],
   limits: (config) => ({
@@ -51,7 +68,7 @@ export const meta = defineDestination<MetaConfig>({
     const rule = META[field as keyof typeof META];
     return rule ? identifier(rule, value, { defaultCountry: config.default_phone_country as CountryCode | undefined }) : value;
   },
-  open: async (config, context) => new MetaSession(config, context),
+  open: async (config, context) => (context.mode === 'events' ? new MetaEvents(config, context, metaClient(config)) : new MetaSession(config, context)),
   emulator: {
     start: (context) => startMetaEmulator({ saved: context.saved }),
     sandboxConfig: (config, emulator) => {
@@ -62,8 +79,10 @@ export const meta = defineDestination<MetaConfig>({
 });
 
 function checkSync(sync: SyncShape): ConfigProblem[] {
+  if (sync.mode === 'events') return checkEventsSync(sync);
   const problems: ConfigProblem[] = [];
-  if (!/^\d+$/.test(sync.object)) problems.push({ at: ['object'], message: 'the custom audience id (digits), as in Ads Manager' });
+  if (DATASET_OBJECT.test(sync.object)) problems.push({ at: ['object'], message: 'a dataset takes events: use `mode: events`, or name a custom audience id (digits) for an audience' });
+  else if (!/^\d+$/.test(sync.object)) problems.push({ at: ['object'], message: 'the custom audience id (digits), as in Ads Manager' });
   for (const field of sync.fields) {
     if (!(IDENTIFIER_FIELDS as readonly string[]).includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a Meta audience key: ${IDENTIFIER_FIELDS.join(', ')}${didYouMean(field, IDENTIFIER_FIELDS)}` });
   }
@@ -72,6 +91,32 @@ function checkSync(sync: SyncShape): ConfigProblem[] {
   }
   if (!sync.fields.some((f) => (IDENTIFIER_FIELDS as readonly string[]).includes(f)) && sync.keyField !== 'external_id') problems.push({ at: ['fields'], message: 'map at least one identifier: email, phone, first_name, last_name, …' });
   return problems;
+}
+
+/** An events sync: a dataset, keyed by the event id, mapping fields the Conversions API takes (protocol.ts). */
+function checkEventsSync(sync: SyncShape): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (!DATASET_OBJECT.test(sync.object)) problems.push({ at: ['object'], message: 'events go to a dataset: `dataset:<dataset id>` (digits, as Events Manager shows it)' });
+  if (sync.keyField !== 'event_id') problems.push({ at: ['key'], message: "the key of an events sync is the event's id: `key: { from: <id column>, field: event_id }`" });
+  for (const field of sync.fields) {
+    if (!EVENT_SYNC_FIELDS.includes(field)) problems.push({ at: ['fields', field], message: `"${field}" is not a Conversions API field Tideline sends: ${EVENT_SYNC_FIELDS.join(', ')}${didYouMean(field, EVENT_SYNC_FIELDS)}` });
+  }
+  if (!sync.fields.includes('action_source')) {
+    problems.push({ at: ['fields'], message: 'map action_source (Meta requires it and takes the advertiser\'s word for it), e.g. `action_source: { constant: physical_store }` for in-store sales' });
+  }
+  const identifiers = ['email', 'phone', 'first_name', 'last_name', 'external_id', 'fbc', 'fbp', 'client_ip_address'];
+  if (!sync.fields.some((f) => identifiers.includes(f))) problems.push({ at: ['fields'], message: `map at least one customer identifier Meta matches people by: ${identifiers.join(', ')}` });
+  return problems;
+}
+
+/** The Graph API client of a destination: its version in every path, Meta's codes classifying each failure. */
+function metaClient(config: MetaConfig): ApiClient {
+  return new ApiClient({
+    vendor: 'meta',
+    baseUrl: `${config.endpoint.replace(/\/$/, '')}/${config.api_version}`,
+    // Meta's codes and subcodes say what went wrong, whatever the status (protocol.ts, errors).
+    classify: (request, response) => metaError(request, response),
+  });
 }
 
 interface RunFacts {
@@ -92,12 +137,7 @@ class MetaSession implements DestinationSession {
     private readonly config: MetaConfig,
     private readonly context: DestinationContext,
   ) {
-    this.#client = new ApiClient({
-      vendor: 'meta',
-      baseUrl: `${config.endpoint.replace(/\/$/, '')}/${config.api_version}`,
-      // Meta's codes and subcodes say what went wrong, whatever the status (protocol.ts, errors).
-      classify: (request, response) => metaError(request, response),
-    });
+    this.#client = metaClient(config);
     const names = new Set(context.fields.map((f) => f.name));
     // The key fills its own column when it is an identifier (external_id → EXTERN_ID).
     if ((IDENTIFIER_FIELDS as readonly string[]).includes(context.keyField)) names.add(context.keyField);

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import {
+  ACTION_SOURCES,
   API_VERSION_PATTERN,
+  DOCUMENTED_EVENT_KEYS,
+  DOCUMENTED_EVENTS_PARAMS,
+  eventsVersionExpired,
+  HASHED_USER_DATA_KEYS,
+  MAX_EVENTS,
+  maxEventAgeDays,
+  NUMERIC_CUSTOM_DATA,
+  TIMESTAMP_TOO_OLD_SUBCODE,
   BUSINESS_USAGE_HEADER,
   FLAGGED_OPERATION_STATUS,
   FLAGGED_SUBCODE,
@@ -19,6 +28,7 @@ import {
   VERSION_EXPIRED_CODE,
   versionExpired,
   type ErrorBody,
+  type EventsResponse,
   type SchemaKey,
   type UsersResponse,
 } from './protocol.js';
@@ -35,6 +45,16 @@ export interface MetaDefinitions {
   readonly fields: ReadonlySet<string>;
   /** Edges of the node with the method the SDK sends them with: `POST users`, `DELETE users`, `GET sessions`… */
   readonly edges: ReadonlySet<string>;
+  /** The Conversions API's keys as the SDK sends them (EventRequest, ServerEvent, UserData, CustomData). */
+  readonly events?: EventDefinitions;
+}
+
+/** Keys the official SDK sends to the events edge: its request parameters, and the keys of a server event and of its user_data and custom_data. */
+export interface EventDefinitions {
+  readonly params: ReadonlySet<string>;
+  readonly event: ReadonlySet<string>;
+  readonly userData: ReadonlySet<string>;
+  readonly customData: ReadonlySet<string>;
 }
 
 /** Writes refused as Meta refuses them when the token, the app or the account is not allowed to (see protocol.ts). */
@@ -61,6 +81,12 @@ export interface MetaEmulatorOptions {
   readonly rateLimit?: RateLimitSpec;
   readonly faults?: FaultPlan;
   readonly port?: number;
+  /** Event ids refused as Meta refuses an invalid event: the whole request (code 100), naming the event's index. */
+  readonly rejectKeys?: readonly string[];
+  /** Most events per request (Meta: 1,000); more is refused with code 100. */
+  readonly maxEvents?: number;
+  /** Now, in milliseconds since the epoch (the age window of event_time). Default: the real clock. */
+  readonly now?: () => number;
 }
 
 export interface MetaStats {
@@ -77,6 +103,11 @@ export interface MetaStats {
   expiredVersion: number;
   /** Requests that broke the vendor's definitions (unknown edge, field or parameter). */
   contractViolations: number;
+  /** Events accepted by the events edge, and the most in one request. */
+  eventsReceived: number;
+  maxEventsSeen: number;
+  /** Events requests refused whole (an invalid or too old event, a refused id). */
+  eventBatchesRefused: number;
 }
 
 /** A request as the emulator received it: method, path, query parameters and the body's parameters. */
@@ -125,7 +156,15 @@ export class MetaEmulator extends ServerEmulator {
   records(audience: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
     return this.server.store.object(audience);
   }
+
+  /** The server events a dataset holds, every copy in arrival order, as received (test_event_code aside). */
+  events(datasetId: string): readonly Readonly<Record<string, unknown>>[] {
+    return [...this.server.store.object(datasetObject(datasetId)).values()];
+  }
 }
+
+/** The store's object of a dataset's events: the events sync's own object name. */
+export const datasetObject = (datasetId: string) => `dataset:${datasetId}`;
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const ADVERTISING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -135,7 +174,8 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
   const accessToken = options.accessToken ?? `EAAB${randomBytes(24).toString('hex')}`;
   const account = options.adAccountId ?? 'act_1000000000';
   const flagged = new Set(options.flagged ?? []);
-  const stats: MetaStats = { maxRowsSeen: 0, rowsReceived: 0, invalidEntries: 0, unhashedValues: 0, throttled: 0, replacements: 0, expiredVersion: 0, contractViolations: 0 };
+  const stats: MetaStats = { maxRowsSeen: 0, rowsReceived: 0, invalidEntries: 0, unhashedValues: 0, throttled: 0, replacements: 0, expiredVersion: 0, contractViolations: 0, eventsReceived: 0, maxEventsSeen: 0, eventBatchesRefused: 0 };
+  const refusedIds = new Set(options.rejectKeys ?? []);
   const sessions = new Map<string, Session>();
   const bodies: string[] = [];
   const received: ReceivedRequest[] = [];
@@ -155,7 +195,9 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
         received.push({ method: request.method, path: request.path, query: Object.fromEntries(request.query), body: params.body, raw: `${request.query.toString()}\n${request.body.toString('utf8')}` });
       }
       const version = /^\/(v\d+\.\d+)\//.exec(request.path)?.[1];
-      if (version && API_VERSION_PATTERN.test(version) && versionExpired(version, (options.today ?? today)())) {
+      // The events edge follows the Graph API's longer schedule (protocol.ts, GRAPH_API_VERSIONS).
+      const expired = request.path.endsWith('/events') ? eventsVersionExpired : versionExpired;
+      if (version && API_VERSION_PATTERN.test(version) && expired(version, (options.today ?? today)())) {
         stats.expiredVersion++;
         return { status: 400, body: error(VERSION_EXPIRED_CODE, `(#${VERSION_EXPIRED_CODE}) You are calling a deprecated version of the Ads API. Please update to the latest version: ${LATEST_API_VERSION}.`, 'OAuthException') };
       }
@@ -184,6 +226,8 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
     const edge = m?.[2];
     const unsupported = () => violation(`Unsupported ${request.method.toLowerCase()} request. Object with ID '${audience ?? request.path}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, UNSUPPORTED_REQUEST_SUBCODE);
     if (!audience) return unsupported();
+    // The events edge belongs to a dataset (AdsPixel), not to a CustomAudience: its own definitions.
+    if (edge === 'events') return request.method === 'POST' ? events(audience, params, store) : unsupported();
     if (edge === undefined) return request.method === 'GET' ? read(audience, params) : unsupported();
     const known = options.definitions ? options.definitions.edges.has(`${request.method} ${edge}`) : DOCUMENTED_EDGES.has(`${request.method} ${edge}`);
     if (!known) return unsupported();
@@ -295,6 +339,89 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
     return { status: 200, body: answer };
   }
 
+  /**
+   * `POST /{dataset_id}/events`, the Conversions API (protocol.ts): parameters and keys outside the SDK's definitions
+   * (or the documented ones) refused; 1 to 1,000 events; each with event_name, an integer event_time, an
+   * action_source Meta lists and user_data; website events with client_user_agent and event_source_url; hashed keys
+   * SHA-256 lower-case hex; event_time within 7 days (62 for physical_store). One invalid event refuses the whole
+   * request (code 100, naming the event's index) and nothing of it is kept. Every accepted event is kept, a resent one
+   * too: Meta documents no de-duplication between two server events (protocol.ts, DEDUPLICATION_NOTE).
+   */
+  function events(dataset: string, params: Params, store: RecordStore): EmulatorReply {
+    const defs = options.definitions?.events;
+    const allowed = defs ? new Set([...defs.params, 'appsecret_proof']) : DOCUMENTED_EVENTS_PARAMS;
+    const unknownParam = Object.keys(params.all).find((p) => !allowed.has(p));
+    if (unknownParam !== undefined) return violation(`(#100) ${unknownParam} is not a parameter of the events edge`);
+    const data = asArray(params.all['data']);
+    const max = options.maxEvents ?? MAX_EVENTS;
+    if (data) stats.maxEventsSeen = Math.max(stats.maxEventsSeen, data.length);
+    if (!data || data.length === 0 || data.length > max) return refusedEvents(`The parameter data must be an array of 1 to ${max} server events`);
+    const testCode = params.all['test_event_code'];
+    if (testCode !== undefined && (typeof testCode !== 'string' || testCode === '')) return refusedEvents('test_event_code must be the code the Test Events tool shows');
+    const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+    const kept: Record<string, unknown>[] = [];
+    for (const [index, raw] of data.entries()) {
+      const event = asObject(raw);
+      if (!event) return refusedEvents(`Event ${index} is not an object`);
+      const unknownKey = Object.keys(event).find((k) => !(defs?.event ?? DOCUMENTED_EVENT_KEYS).has(k));
+      if (unknownKey !== undefined) return violation(`(#100) data[${index}].${unknownKey} is not a server event parameter`);
+      const userData = asObject(event['user_data']);
+      const unknownUserKey = userData ? Object.keys(userData).find((k) => defs && !defs.userData.has(k)) : undefined;
+      if (unknownUserKey !== undefined) return violation(`(#100) data[${index}].user_data.${unknownUserKey} is not a customer information parameter`);
+      const problem = eventProblem(event, userData, nowSeconds);
+      if (problem) return refusedEvents(`${problem.message} (event ${index})`, problem.subcode, problem.title);
+      if (typeof event['event_id'] === 'string' && refusedIds.has(event['event_id'])) return refusedEvents(`Event ${index} is invalid`);
+      kept.push({ ...event, ...(typeof testCode === 'string' ? { test_event_code: testCode } : {}) });
+    }
+    const held = store.object(datasetObject(dataset));
+    for (const event of kept) {
+      held.set(String(held.size + 1), event);
+      store.created(datasetObject(dataset), `${String(event['event_id'])}\u0001${String(event['event_name'])}`);
+    }
+    stats.eventsReceived += kept.length;
+    const answer: EventsResponse = { events_received: kept.length, messages: [], fbtrace_id: randomBytes(8).toString('base64url') };
+    return { status: 200, body: answer };
+  }
+
+  /** Why Meta refuses a server event, or undefined when it takes it. */
+  function eventProblem(event: Record<string, unknown>, userData: Record<string, unknown> | undefined, nowSeconds: number): { message: string; subcode?: number; title?: string } | undefined {
+    if (typeof event['event_name'] !== 'string' || event['event_name'] === '') return { message: 'event_name is required' };
+    const time = event['event_time'];
+    if (typeof time !== 'number' || !Number.isInteger(time)) return { message: 'event_time must be a Unix timestamp in seconds' };
+    const source = event['action_source'];
+    if (typeof source !== 'string' || !(ACTION_SOURCES as readonly string[]).includes(source)) return { message: `action_source must be one of ${ACTION_SOURCES.join(', ')}` };
+    if (!userData) return { message: 'user_data is required' };
+    if (source === 'website' && (typeof userData['client_user_agent'] !== 'string' || typeof event['event_source_url'] !== 'string')) return { message: 'website events require client_user_agent and event_source_url' };
+    for (const key of Object.keys(userData)) {
+      if (!HASHED_USER_DATA_KEYS.has(key)) continue;
+      const values = Array.isArray(userData[key]) ? (userData[key] as unknown[]) : [userData[key]];
+      if (values.some((v) => typeof v !== 'string' || !HEX64.test(v))) {
+        stats.unhashedValues++;
+        return { message: `user_data.${key} must be SHA-256 lower-case hex of the normalised value` };
+      }
+    }
+    const customData = event['custom_data'];
+    if (customData !== undefined) {
+      const custom = asObject(customData);
+      if (!custom) return { message: 'custom_data must be an object' };
+      const notNumber = [...NUMERIC_CUSTOM_DATA].find((k) => custom[k] !== undefined && typeof custom[k] !== 'number');
+      if (notNumber !== undefined) return { message: `custom_data.${notNumber} must be a number` };
+      if (custom['currency'] !== undefined && (typeof custom['currency'] !== 'string' || !/^[A-Za-z]{3}$/.test(custom['currency']))) return { message: 'custom_data.currency must be an ISO 4217 code' };
+    }
+    const days = maxEventAgeDays(source);
+    if (nowSeconds - time > days * 86_400) {
+      return { message: `The timestamp for this event is too far in the past: events must be sent within ${days} days of when they occurred`, subcode: TIMESTAMP_TOO_OLD_SUBCODE, title: 'Event Timestamp Too Old' };
+    }
+    return undefined;
+  }
+
+  /** The whole request refused, as Meta refuses a batch holding one invalid event: 400, code 100, nothing kept. */
+  function refusedEvents(message: string, subcode?: number, title?: string): EmulatorReply {
+    stats.eventBatchesRefused++;
+    const body = error(100, 'Invalid parameter', 'OAuthException', subcode);
+    return { status: 400, body: { error: { ...body.error, error_user_title: title ?? 'Invalid parameter', error_user_msg: message } } };
+  }
+
   function rowProblem(schema: readonly SchemaKey[], row: unknown): string | undefined {
     if (!Array.isArray(row) || row.length !== schema.length) return 'the row does not have one value per schema key';
     let values = 0;
@@ -356,17 +483,26 @@ function readParams(request: EmulatorRequest): Params {
   return { all: paramsInQuery(request.method) ? query : { ...query, ...body }, body, ...(problem ? { problem } : {}) };
 }
 
-/** A parameter holding an object: as the object itself (a JSON body) or as its JSON text (query string, form). */
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  let v = value;
-  if (typeof v === 'string') {
-    try {
-      v = JSON.parse(v) as unknown;
-    } catch {
-      return undefined;
-    }
+/** A parameter as a value: the value itself (a JSON body) or what its JSON text holds (query string, form). */
+function parameterValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
   }
+}
+
+/** A parameter holding an object, or undefined. */
+function asObject(value: unknown): Record<string, unknown> | undefined {
+  const v = parameterValue(value);
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A parameter holding an array, or undefined. */
+function asArray(value: unknown): unknown[] | undefined {
+  const v = parameterValue(value);
+  return Array.isArray(v) ? v : undefined;
 }
 
 function refusal(kind: WriteRefusal): EmulatorReply {

@@ -64,12 +64,40 @@ function versionNumber(version: string): number | undefined {
  * no later than that one did; a version newer than the table has no announced expiry.
  */
 export function marketingApiVersion(version: string): ApiVersion {
-  const listed = MARKETING_API_VERSIONS.find((v) => v.version === version);
-  if (listed) return { version, sunset: listed.expires, source: VERSIONS_SOURCE };
-  const oldest = MARKETING_API_VERSIONS[MARKETING_API_VERSIONS.length - 1]!;
+  return listedVersion(MARKETING_API_VERSIONS, VERSIONS_SOURCE, version);
+}
+
+function listedVersion(table: readonly MarketingApiVersion[], source: string, version: string): ApiVersion {
+  const listed = table.find((v) => v.version === version);
+  if (listed) return { version, sunset: listed.expires, source };
+  const oldest = table[table.length - 1]!;
   const n = versionNumber(version);
-  if (n !== undefined && n < versionNumber(oldest.version)!) return { version, sunset: oldest.expires, source: `${VERSIONS_SOURCE}: older than ${oldest.version}, which expired on ${oldest.expires}` };
-  return { version, sunset: undefined, source: `${VERSIONS_SOURCE}: not listed there` };
+  if (n !== undefined && n < versionNumber(oldest.version)!) return { version, sunset: oldest.expires, source: `${source}: older than ${oldest.version}, which expired on ${oldest.expires}` };
+  return { version, sunset: undefined, source: `${source}: not listed there` };
+}
+
+export const GRAPH_VERSIONS_SOURCE = 'https://developers.facebook.com/docs/graph-api/changelog/versions (Graph API versions, "Available Until", read 2026-12-07)';
+
+/**
+ * The Graph API's versions, whose schedule the Conversions API follows ("every version is supported for at least two
+ * years. This exception is only valid for the Conversions API", Using the API): the events edge is served longer
+ * than the Marketing API's own edges. v27.0 is not yet in the Graph API table read; its Marketing API release is.
+ */
+export const GRAPH_API_VERSIONS: readonly MarketingApiVersion[] = [
+  { version: 'v27.0', released: '2026-11-04', expires: undefined },
+  { version: 'v26.0', released: '2026-07-29', expires: undefined },
+  { version: 'v25.0', released: '2026-02-18', expires: '2028-07-29' },
+  { version: 'v24.0', released: '2025-10-08', expires: '2028-02-18' },
+  { version: 'v23.0', released: '2025-05-29', expires: '2027-10-08' },
+  { version: 'v22.0', released: '2025-01-21', expires: '2027-05-20' },
+  { version: 'v21.0', released: '2024-10-02', expires: '2027-01-21' },
+  { version: 'v20.0', released: '2024-05-21', expires: '2026-09-24' },
+  { version: 'v19.0', released: '2024-01-23', expires: '2026-05-21' },
+];
+
+/** True when Meta no longer serves the Conversions API's events edge in `version` on `day` (Graph API schedule). */
+export function eventsVersionExpired(version: string, day: string): boolean {
+  return sunsetPassed(listedVersion(GRAPH_API_VERSIONS, GRAPH_VERSIONS_SOURCE, version), day);
 }
 
 /** True when Meta no longer serves `version` on `day` (`YYYY-MM-DD`, UTC). */
@@ -236,7 +264,7 @@ export function stopAnswer(code: number, subcode: number | undefined, status: nu
     return { kind: 'stop', cause: 'the audience is flagged for integrity restrictions (Audience Upload Blocked)', fix: 'resolve or appeal the restrictions in Audience Manager, or sync to a new audience' };
   }
   if ((code === 100 && subcode === UNSUPPORTED_REQUEST_SUBCODE) || code === 803 || status === 404) {
-    return { kind: 'stop', cause: 'the audience does not exist or this token cannot reach it', fix: "check the sync's object (the custom audience id) and that the token's system user is an admin of the ad account owning it" };
+    return { kind: 'stop', cause: 'the audience or dataset does not exist or this token cannot reach it', fix: "check the sync's object (the custom audience id, or dataset:<id>) and that the token's system user is an admin of the ad account or business owning it" };
   }
   if (TERMS_CODES.has(code)) return { kind: 'stop', cause: 'the Custom Audience terms of service are not accepted for this ad account', fix: 'accept them in Ads Manager (business.facebook.com/ads/manage/customaudiences/tos/?act=<ad account id>), then run the sync again' };
   if (code === 368) return { kind: 'stop', cause: 'Meta deemed the action abusive or otherwise disallowed (policy)', fix: "review the ad account's status and Meta's advertising policies in Account Quality" };
@@ -258,4 +286,104 @@ export function regainAccessMs(header: string | null): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+// ---- Conversions API (events) ----
+
+/**
+ * The Conversions API, the `events` mode: `POST /{api_version}/{dataset_id}/events` with `data` (an array of server
+ * events) and an optional `test_event_code`, the access token in the query string. Facts read on 2026-12-07 from:
+ *  - "Using the API" (updated 2026-02-06), https://developers.facebook.com/documentation/ads-commerce/conversions-api/using-the-api:
+ *    "You can send up to 1,000 events in `data`"; "If any event you send in a batch is invalid, we reject the entire
+ *    batch"; "The event_time can be up to 7 days before you send an event to Meta. If any event_time in data is
+ *    greater than 7 days in the past, we return an error for the entire request and process no events. For offline
+ *    and physical store events with `physical_store` as `action_source`, you should upload transactions within 62
+ *    days of the conversion"; the Test Events tool's `test_event_code` ("events sent with test_event_code are not
+ *    dropped"); "every version is supported for at least two years" (the Conversions API follows the Graph API's
+ *    schedule; the emulator applies the shorter Marketing API table, see below).
+ *  - "Server Event Parameters" (updated 2026-02-12), https://developers.facebook.com/documentation/ads-commerce/conversions-api/parameters/server-event:
+ *    event_name, event_time (Unix seconds, GMT), user_data and action_source required; event_id, event_source_url,
+ *    custom_data optional; action_source one of ACTION_SOURCES; website events also need client_user_agent and
+ *    event_source_url ("Parameters" page, v25.0).
+ *  - "Customer Information Parameters" and Meta Pixel Advanced Matching's reference: em, ph, fn, ln, ge, db, ct, st,
+ *    zp, country are SHA-256 of their normalised value; external_id is "any unique ID from the advertiser" (hashing
+ *    optional: sent as it is, as the official SDK and Custom Audiences' EXTERN_ID do); client_ip_address,
+ *    client_user_agent, fbc and fbp are never hashed.
+ *  - "Handling Duplicate Pixel and Conversions API Events" (DEDUPLICATION below).
+ *  - The official Node SDK (facebook-nodejs-business-sdk 24.0.1): the keys its ServerEvent, UserData, CustomData and
+ *    EventRequest send (tests read them from the SDK, sdk-definitions.ts) and its EventResponse
+ *    (`events_received`, `messages`, `fbtrace_id`).
+ * Versions: the events edge follows the Graph API's schedule (GRAPH_API_VERSIONS), longer than the Marketing API's.
+ */
+export const EVENTS_SOURCE = 'https://developers.facebook.com/documentation/ads-commerce/conversions-api/using-the-api (updated 2026-02-06, read 2026-12-07)';
+
+/** The object of an events sync: `dataset:<dataset id>` (the dataset, formerly pixel, id of Events Manager). */
+export const DATASET_OBJECT = /^dataset:(\d+)$/;
+
+/** Most events in one request ("You can send up to 1,000 events in data"). */
+export const MAX_EVENTS = 1_000;
+
+/** `action_source` values (Server Event Parameters). */
+export const ACTION_SOURCES = ['email', 'website', 'app', 'phone_call', 'chat', 'physical_store', 'system_generated', 'business_messaging', 'other'] as const;
+export type ActionSource = (typeof ACTION_SOURCES)[number];
+
+/** Oldest event_time Meta accepts, in days before the request: 7; 62 for `physical_store` events (EVENTS_SOURCE). */
+export const MAX_AGE_DAYS = 7;
+export const PHYSICAL_STORE_MAX_AGE_DAYS = 62;
+export function maxEventAgeDays(actionSource: string | undefined): number {
+  return actionSource === 'physical_store' ? PHYSICAL_STORE_MAX_AGE_DAYS : MAX_AGE_DAYS;
+}
+
+/**
+ * With code 100: "Event Timestamp Too Old" — an event_time past the window refuses the whole request. Meta's pages
+ * give the rule, not the subcode; the subcode is as integrators report Meta's answer (error_user_title
+ * "Event Timestamp Too Old").
+ */
+export const TIMESTAMP_TOO_OLD_SUBCODE = 2_804_003;
+
+/*
+ * How Meta drops an event it receives twice. Meta de-duplicates by `event_id` + `event_name` between a browser (or
+ * app) event and a server event received within 48 hours, keeping the first; it documents no de-duplication of two
+ * server events: "If you send us two consecutive server events with the same information, we do not discard either"
+ * (Handling Duplicate Pixel and Conversions API Events, https://developers.facebook.com/documentation/ads-commerce/conversions-api/deduplicate-pixel-and-server-events, updated 2023-01-25, read 2026-12-07).
+ * Tideline therefore counts on its own sent-event state for server events (the destination declares no
+ * de-duplication), and the emulator keeps every copy.
+ */
+
+/** user_data keys sent as SHA-256 lower-case hex of their normalised value, with the sync field filling each. */
+export const HASHED_USER_DATA = {
+  em: 'email',
+  ph: 'phone',
+  fn: 'first_name',
+  ln: 'last_name',
+  ct: 'city',
+  st: 'state',
+  zp: 'postal_code',
+  country: 'country_code',
+  ge: 'gender',
+} as const satisfies Record<string, IdentifierField>;
+/** user_data keys sent as they are (never hashed), each filled by the sync field of the same name. */
+export const PLAIN_USER_DATA = ['external_id', 'client_ip_address', 'client_user_agent', 'fbc', 'fbp'] as const;
+/** Every user_data key Meta hashes (the SDK's hashed keys, beyond those Tideline fills): a value must be 64 hex. */
+export const HASHED_USER_DATA_KEYS: ReadonlySet<string> = new Set(['em', 'ph', 'fn', 'ln', 'ge', 'db', 'ct', 'st', 'zp', 'country', 'f5first', 'f5last', 'fi', 'dobd', 'dobm', 'doby']);
+
+/** custom_data keys a sync fills, by the sync field of the same name; numbers where Meta takes numbers. */
+export const CUSTOM_DATA_FIELDS = ['value', 'currency', 'order_id', 'predicted_ltv', 'num_items', 'content_name', 'content_category', 'content_type', 'content_ids'] as const;
+export const NUMERIC_CUSTOM_DATA: ReadonlySet<string> = new Set(['value', 'predicted_ltv', 'num_items']);
+
+/** Server event keys a sync fills besides name, time and id: `action_source` (required) and `event_source_url`. */
+export const EVENT_LEVEL_FIELDS = ['action_source', 'event_source_url'] as const;
+
+/** Every field an events sync may map. */
+export const EVENT_SYNC_FIELDS: readonly string[] = [...Object.values(HASHED_USER_DATA), ...PLAIN_USER_DATA, ...CUSTOM_DATA_FIELDS, ...EVENT_LEVEL_FIELDS];
+
+/** Keys the documented pages name, used by the emulator when no SDK definitions are given. */
+export const DOCUMENTED_EVENT_KEYS: ReadonlySet<string> = new Set(['event_name', 'event_time', 'user_data', 'custom_data', 'action_source', 'event_id', 'event_source_url', 'opt_out', 'data_processing_options', 'data_processing_options_country', 'data_processing_options_state', 'app_data', 'original_event_data', 'attribution_data', 'messaging_channel']);
+export const DOCUMENTED_EVENTS_PARAMS: ReadonlySet<string> = new Set(['data', 'test_event_code', 'partner_agent', 'namespace_id', 'upload_id', 'upload_tag', 'upload_source', 'access_token', 'appsecret_proof']);
+
+/** The answer of the events edge (the SDK's EventResponse). */
+export interface EventsResponse {
+  readonly events_received: number;
+  readonly messages: readonly string[];
+  readonly fbtrace_id: string;
 }

@@ -1,5 +1,5 @@
 import sdk from 'facebook-nodejs-business-sdk';
-import type { MetaDefinitions } from './emulator.js';
+import type { EventDefinitions, MetaDefinitions } from './emulator.js';
 
 /**
  * Meta's own definitions of a CustomAudience node, read from the official Business SDK for Node
@@ -25,7 +25,30 @@ export function sdkDefinitions(): MetaDefinitions {
     if (result instanceof Promise) result.catch(() => undefined);
   }
   const edges = new Set(calls.filter((c) => c.path.length === 2).map((c) => `${c.method} ${c.path[1]}`));
-  return { source: `facebook-nodejs-business-sdk ${sdk.FacebookAdsApi.SDK_VERSION} (Marketing API ${sdk.FacebookAdsApi.VERSION})`, fields: new Set(Object.values(sdk.CustomAudience.Fields)), edges };
+  return { source: `facebook-nodejs-business-sdk ${sdk.FacebookAdsApi.SDK_VERSION} (Marketing API ${sdk.FacebookAdsApi.VERSION})`, fields: new Set(Object.values(sdk.CustomAudience.Fields)), edges, events: eventDefinitions() };
+}
+
+/**
+ * The keys the SDK sends to the Conversions API, read from its own code: the SDK ships no schema for server events,
+ * only classes whose `normalize()` writes each key (`serverEvent.event_id = …`, `userData['em'] = …`) and an
+ * EventRequest whose `execute()` lists the request's parameters. Reading those assignments gives every key the SDK
+ * can send, including those Tideline does not fill.
+ */
+export function eventDefinitions(): EventDefinitions {
+  const keys = (code: string, pattern: RegExp) => new Set([...code.matchAll(pattern)].map((m) => m[1]!));
+  const named = (code: string, target: string) => {
+    const found = new Set<string>();
+    for (const m of code.matchAll(new RegExp(`${target}(?:\\.(\\w+)|\\[['"](\\w+)['"]\\])\\s*=(?!=)`, 'g'))) found.add((m[1] ?? m[2])!);
+    return found;
+  };
+  // execute() first empties `params`, then fills it with one object literal: the request's parameters.
+  const literals = [...sdk.EventRequest.prototype.execute.toString().matchAll(/params\s*=\s*\{([^}]+)\}/g)].map((m) => m[1]!);
+  return {
+    params: keys(literals.join('\n'), /['"](\w+)['"]\s*:/g),
+    event: named(sdk.ServerEvent.prototype.normalize.toString(), 'serverEvent'),
+    userData: named(sdk.UserData.prototype.normalize.toString(), 'userData'),
+    customData: named(sdk.CustomData.prototype.normalize.toString(), 'customData'),
+  };
 }
 
 /** The API version the SDK's transport writes in its paths. */

@@ -3,6 +3,7 @@ import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { compileComparison } from '../../src/expressions/conditions.js';
 import type { Duration } from '../../src/expressions/durations.js';
 import { DEFAULT_MESSAGE_TYPE, weightOf, type PressureCap, type PressurePolicy } from '../../src/project/pressure.js';
+import type { Channel } from '../../src/project/channels.js';
 import type { OutputColumn } from '../model-kind.js';
 import { HOLDOUT, holdoutBuckets } from './holdout.js';
 import type { AudienceSpec, AudiencesSpec } from './schema.js';
@@ -282,6 +283,26 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
       sql``,
     )} END`,
   };
+}
+
+/**
+ * The contacts whose next message on `channel` of type `type` would go past a cap, as a set of keys `k` (text): the
+ * messages counted as for audiences (what Tideline sent, the delivered events), within each cap covering the
+ * channel, plus the message's own weight. Events syncs that start messages leave these contacts out (see
+ * src/sync/suppressions.ts): an event is a trigger sent as it comes, so there is no priority to weigh it by, only
+ * the room left. Undefined when no cap covers the channel or the type weighs nothing.
+ */
+export function atCapKeys(d: Dialect, asOf: Sql, policy: PressurePolicy, relations: Pick<PressureRelations, 'sent' | 'runs' | 'relation' | 'columnsOf'>, channel: Channel, type: string): Sql | undefined {
+  const caps = policy.caps.filter((cap) => cap.channels.includes(channel));
+  const w = thousandths(weightOf(policy, type));
+  if (!caps.length || w === 0) return undefined;
+  const c: Compiled = { d, asOf };
+  const over = caps.map(
+    (cap) => sql`SUM(CASE WHEN ${covers(d, cap, sql`m.channel`)} AND m.day > ${ago(c, cap.per)} THEN ${weightCase(d, policy, sql`m.message_type`)} ELSE 0 END) + ${d.literal(w)} > ${d.literal(thousandths(cap.max))}`,
+  );
+  return sql`SELECT m.k FROM (
+${messagesSelect(d, asOf, policy, relations, undefined)}
+) AS m GROUP BY m.k HAVING ${joinSql(over, sql` OR `)}`;
 }
 
 /** Whether the project's policy may cap any audience of this model (then the build reads its current members). */

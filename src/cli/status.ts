@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Row } from '../warehouses/connection.js';
-import { StateStore } from '../state/store.js';
+import { StateStore, watermarkName } from '../state/store.js';
 import { sandboxStateSchema } from '../sync/sandbox.js';
 import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
 
@@ -24,9 +24,12 @@ export function registerStatus(program: Command): void {
             for (const row of await store.rejectedCounts()) rejected.set(String(row['sync_name']), row);
           }
           const lines: string[] = [];
+          const meta = known && (await store.exists(store.table('meta')));
           for (const sync of project.syncs.values()) {
             const run = runs.get(sync.name);
             const waiting = rejected.get(sync.name);
+            // An events sync's next run reads the events after this mark, minus its look-back (src/sync/events.ts).
+            const mark = sync.mode === 'events' && meta ? ((await store.getMeta(watermarkName(sync.name))) ?? null) : null;
             const entry = {
               sync: sync.name,
               enabled: sync.enabled,
@@ -51,6 +54,7 @@ export function registerStatus(program: Command): void {
                 : null,
               rejected: Number(waiting?.['rejected'] ?? 0),
               rejected_retryable: Number(waiting?.['retryable'] ?? 0),
+              ...(sync.mode === 'events' ? { events_sent_up_to: mark } : {}),
             };
             if (options.json) {
               lines.push(JSON.stringify(entry));
@@ -60,7 +64,8 @@ export function registerStatus(program: Command): void {
               ? `last run ${iso(run['started_at'])} ${String(run['status'])}: +${run['added']} ~${run['changed']} -${run['removed']}, ${run['accepted']} accepted, ${run['rejected']} rejected${run['error'] ? ` (${String(run['error'])})` : ''}`
               : 'never run';
             const flags = [sync.enabled ? '' : 'disabled', sync.options.schedule ? `schedule ${sync.options.schedule}` : ''].filter(Boolean).join(', ');
-            lines.push(`${sync.name}${flags ? ` (${flags})` : ''}: ${sync.model} → ${sync.destination.name} ${sync.object} [${sync.mode}]\n  ${last}\n  rejected records waiting: ${entry.rejected} (${entry.rejected_retryable} retried by the next run)`);
+            const events = sync.mode === 'events' ? `\n  events read up to ${mark ?? 'nothing yet'} (the next run reads from there, minus its look-back)` : '';
+            lines.push(`${sync.name}${flags ? ` (${flags})` : ''}: ${sync.model} → ${sync.destination.name} ${sync.object} [${sync.mode}]\n  ${last}${events}\n  rejected records waiting: ${entry.rejected} (${entry.rejected_retryable} retried by the next run)`);
           }
           process.stdout.write(lines.length ? lines.join(options.json ? '\n' : '\n\n') + '\n' : 'no syncs in this project (add them under syncs/)\n');
           return EXIT.ok;

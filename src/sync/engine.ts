@@ -125,7 +125,7 @@ export class SyncEngine {
   /** What a sync would do, read-only: counts per op and masked samples. */
   async plan(sync: SyncDef, samples = 3): Promise<PlanPreview> {
     const d = this.store.dialect;
-    const model = await modelColumns(this.#connection, this.options.project, sync);
+    const model = await modelColumns(this.#connection, this.options.project, sync, this.store.schema);
     const snapshot = (await this.store.exists(this.store.snapshot(sync.name))) ? this.store.snapshot(sync.name) : undefined;
     const rejected = (await this.store.exists(this.store.table('rejected'))) ? this.store.table('rejected') : undefined;
     const window = sync.event ? await eventWindow(this.store, sync, this.#configOf(sync.destination), new Date()) : undefined;

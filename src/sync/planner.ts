@@ -170,12 +170,14 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
       ? sql`(${col(s, 'record_key')} IS NULL OR ${inDoubt})`
       : sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'record_hash')} IS NULL OR ${col(s, 'record_hash')} <> ${col(m, 'record_hash')})`;
   const neverConfirmed = sql`(${col(s, 'record_key')} IS NULL OR ${col(s, 'synced_at')} IS NULL)`;
+  // An events sync joins only the part of its snapshot its window can meet.
+  const heldEvents = events && input.window?.from && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id(EVENT_TIME_COLUMN)} > ${d.timestampLiteral(input.window.from)})` : snapshot;
   // An event older than the destination accepts is counted, never sent; the others are all new (sent once).
   const tooOld = events && input.window?.oldest ? sql` WHEN ${col(m, EVENT_TIME_COLUMN)} <= ${d.timestampLiteral(input.window.oldest)} THEN ${d.string('too_old')}` : Sql.empty;
   const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld} WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')} END AS ${id('op')},
     ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
-  LEFT JOIN ${events && input.window?.from && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id(EVENT_TIME_COLUMN)} > ${d.timestampLiteral(input.window.from)})` : snapshot} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
+  LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
@@ -187,7 +189,7 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
   const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
-  FROM suppressed_rows`;
+  FROM suppressed_rows${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${heldEvents} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`;
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
   const select = sql`${ctes}
 ${unionAll(branches)}`;

@@ -3,7 +3,11 @@ import type { OutputColumn } from '../../models/model-kind.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { sql } from '../dialects/sql.js';
 import { asOfSql } from '../expressions/as-of.js';
-import { bothGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { bothGates, keyGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { atCapKeys } from '../../models/audiences/pressure.js';
+import type { MessageSource } from '../state/messages.js';
+import { MESSAGES_COLUMNS, noRows, RUNS_COLUMNS, SHARED_TABLES, stateTable, type ColumnDef } from '../state/tables.js';
+import { messageSource } from './messages.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
 import { policyRelations, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
@@ -90,13 +94,40 @@ export async function policyScope(connection: Connection, project: Project): Pro
   return { d, relation, typeOf, asOf: asOfSql(d, vars['as_of'] !== undefined ? { var: 'as_of' } : 'today', vars) };
 }
 
-/** The gates of a sync and its contact column, or undefined when the policies do not reach it. */
-export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes): Promise<{ contact: string; gates: Gates } | undefined> {
+/**
+ * The gates of a sync and its contact column, or undefined when no policy reaches it: the suppressions and
+ * preferences (policiesReach), and, for an events sync whose events start messages, the pressure caps — a contact
+ * with no room left on the sync's channel is left out, as suppressed. Messages are read from `stateSchema`'s
+ * sync_messages (the sandbox's own state in a sandbox run).
+ */
+export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes, stateSchema = project.target.stateSchema): Promise<{ contact: string; gates: Gates } | undefined> {
   const { policies } = project;
-  if (!policiesReach(policies, sync)) return undefined;
+  const reach = policiesReach(policies, sync);
+  const source = sync.mode === 'events' && project.pressure ? messageSource(sync, types) : undefined;
+  if (!reach && !source) return undefined;
   const contact = contactColumn(sync, types);
-  if (!contact) throw new SyncFailure(missingContact(sync, policies));
-  return { contact, gates: gatesOf(await policyScope(connection, project), policies, sync) };
+  if (!contact) throw new SyncFailure(missingContact(sync as SyncDef & { readonly channel: Channel }, policies));
+  const scope = await policyScope(connection, project);
+  const suppressions = reach ? gatesOf(scope, policies, sync) : NO_GATES;
+  return { contact, gates: source ? bothGates(suppressions, await pressureGates(connection, project, scope, source, stateSchema)) : suppressions };
+}
+
+/** The contacts an events sync's next message would take past a cap on its channel (see atCapKeys), as gates. */
+async function pressureGates(connection: Connection, project: Project, scope: PolicyScope, source: MessageSource, stateSchema: string): Promise<Gates> {
+  const d = connection.dialect;
+  const policy = project.pressure!;
+  const state = async (name: string, columns: readonly ColumnDef[]) => {
+    const table = stateTable(stateSchema, name);
+    return (await connection.columns(table)) ? d.table(table) : noRows(d, columns);
+  };
+  const delivered = new Map<string, readonly OutputColumn[] | undefined>();
+  for (const { from } of policy.delivered) {
+    const found = project.sources.get(from);
+    delivered.set(from, found?.table ? await connection.columns(found.table) : await connection.columns({ schema: project.target.schema, name: from }));
+  }
+  const relations = { sent: await state(SHARED_TABLES.messages, MESSAGES_COLUMNS), runs: await state(SHARED_TABLES.runs, RUNS_COLUMNS), relation: scope.relation, columnsOf: (name: string) => delivered.get(name) };
+  const body = atCapKeys(d, scope.asOf, policy, relations, source.channel as Channel, source.type);
+  return body ? keyGates(d, [{ name: 'tl_cap', body, pass: 'absent' }]) : NO_GATES;
 }
 
 /** The CTEs and test of a sync the policies reach (see policiesReach): suppressions on its channel, then preferences. */

@@ -16,7 +16,10 @@ import { countsStatement, diffSelect, materialiseStatement, readCounts } from '.
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
-import { option, report, round } from './harness.js';
+import { option, report, round, timed } from './harness.js';
+import { eventWindow } from '../../src/sync/events.js';
+import { planChanges } from '../../src/sync/run/plan.js';
+import { watermarkName } from '../../src/state/store.js';
 
 /**
  * `npm run bench -- sync [--rows N] [--rate R] [--batch B]`
@@ -27,8 +30,14 @@ import { option, report, round } from './harness.js';
  *    and the child's peak RSS (goal ≤ 300 MB), for the CLI as `npm install` builds it, DuckDB's memory_limit at 64MB.
  * 2. 1 % of the rows change; the diff alone (change set materialised and counted in the warehouse) is timed
  *    (goal ≤ 3 s for 1M rows).
+ * 3. Events (`--events E --new K`, default 10,000,000 and 100,000; `--events-only` runs this case alone): a table of
+ *    E events in time order, its events sync's state as a run that sent all but the last K left it (snapshot and
+ *    high-water mark), and the plan of the next run timed — the window read, the new events found and counted —
+ *    beside the same selection written by hand in SQL (goal ≤ 10 s to plan).
  */
 export async function main(args: readonly string[]): Promise<void> {
+  await eventsCase(option(args, 'events', 10_000_000), option(args, 'new', 100_000));
+  if (args.includes('--events-only')) return;
   const rows = option(args, 'rows', 1_000_000);
   const rate = option(args, 'rate', 50);
   const batch = option(args, 'batch', 1000);
@@ -111,6 +120,87 @@ export async function main(args: readonly string[]): Promise<void> {
 }
 
 const MEMORY_LIMIT = '64MB';
+
+/** 3. The plan of an events sync's incremental run over a large table of events (see main). */
+async function eventsCase(total: number, fresh: number): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'tideline-bench-events-'));
+  const logger = createLogger({ level: 'silent' });
+  const files: Record<string, unknown> = {
+    'tideline.yml': { name: 'bench_events', targets: { dev: { type: 'duckdb', path: 'warehouse.duckdb', threads: 2 } }, target: 'dev' },
+    'models/events.yml': { sources: [{ name: 'raw_events', table: 'raw.events' }], models: [{ name: 'events', kind: 'staging', from: 'raw_events' }] },
+    'syncs/events.yml': {
+      destinations: [{ name: 'hook', type: 'webhook', url: 'http://127.0.0.1:9/hook' }],
+      syncs: [
+        {
+          name: 'purchases',
+          model: 'events',
+          destination: 'hook',
+          object: 'purchases',
+          mode: 'events',
+          key: 'event_id',
+          event: { time: 'event_time', name: 'Purchase', lookback: '1 day' },
+          fields: { customer_id: 'customer_id', value: 'value' },
+        },
+      ],
+    },
+  };
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), stringify(content));
+  }
+  const project = await loadProject({ projectDir: root, env: {} });
+  const connection = await openTarget(project.target.config, { root });
+  const d = connection.dialect;
+  // One event a second up to now, in time order (as an events table is loaded): the last `fresh` are new.
+  const now = new Date();
+  const start = new Date(now.getTime() - total * 1000);
+  const at = (i: number) => new Date(start.getTime() + i * 1000);
+  await connection.execute(sql`CREATE SCHEMA raw`);
+  await connection.execute(
+    sql`CREATE TABLE raw.events AS SELECT 'e' || i AS event_id, CAST(i % 100000 AS BIGINT) AS customer_id, ${d.timestampLiteral(start)} + i * INTERVAL 1 SECOND AS event_time, CAST(i % 20000 AS DOUBLE) / 100 AS value FROM range(1, ${d.literal(total)}) AS t(i)`,
+  );
+  await runModels(project, connection, await analyseProject(project, connection), project.order, { logger });
+  const engine = new SyncEngine({ project, connection, logger });
+  const store = engine.store;
+  const sync = project.syncs.get('purchases')!;
+  await store.setup();
+  await store.setupSync(sync.name, true);
+  // The state a run that sent every event up to `mark` leaves: the snapshot of those events and its high-water mark.
+  const sent = total - fresh;
+  const mark = at(sent);
+  await connection.execute(
+    sql`INSERT INTO ${d.table(store.snapshot(sync.name))} SELECT event_id, 'h', NULL, NULL, 'synced', ${d.timestampLiteral(mark)}, 'r0', ${d.timestampLiteral(mark)}, event_time FROM raw.events WHERE event_time <= ${d.timestampLiteral(mark)} ORDER BY event_time`,
+  );
+  await store.setMeta(watermarkName(sync.name), mark.toISOString());
+  const model = await modelColumns(connection, project, sync);
+
+  const planned = await timed(async () => planChanges(store, sync, model, await eventWindow(store, sync, sync.destination.config, new Date())));
+  const counts = planned.value.counts;
+  if (counts.added !== fresh - 1) throw new Error(`the plan found ${counts.added} new events, expected ${fresh - 1}`);
+  // The same selection by hand: the events of the window that the snapshot's part of it does not hold.
+  const from = d.timestampLiteral(new Date(mark.getTime() - 86_400_000));
+  const baseline = await timed(async () => {
+    await connection.execute(sql`DROP TABLE IF EXISTS bench_new_events`);
+    await connection.execute(
+      sql`CREATE TABLE bench_new_events AS SELECT e.* FROM ${d.table(model.table)} AS e WHERE e.event_time > ${from} AND e.event_time <= ${d.timestampLiteral(new Date())} AND NOT EXISTS (SELECT 1 FROM ${d.table(store.snapshot(sync.name))} AS s WHERE s.event_time > ${from} AND s.record_key = e.event_id)`,
+    );
+    return connection.query(sql`SELECT COUNT(*) AS n FROM bench_new_events`);
+  });
+  await connection.close();
+  await rm(root, { recursive: true, force: true });
+  report({
+    bench: 'sync',
+    metric: 'events_incremental_plan_seconds',
+    value: round(planned.seconds, 2),
+    unit: 's',
+    baseline: round(baseline.seconds, 2),
+    goal: '≤ 10 s to plan 100k new events in a 10M-event table',
+    ok: planned.seconds <= 10,
+    events: total,
+    new_events: counts.added,
+    baseline_new_events: Number(baseline.value[0]?.['n'] ?? 0),
+  });
+}
 
 async function writeProject(root: string, rate: number, batch: number): Promise<void> {
   const files: Record<string, unknown> = {

@@ -59,6 +59,8 @@ export interface HarnessOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Registries the project is read against, when a test adds a throwaway destination (see LoadOptions.registries). */
   readonly registries?: Partial<Registries>;
+  /** More of tideline.yml (a `pressure:` policy, `suppressions:`). */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -102,7 +104,7 @@ export class SyncHarness {
   /** Rewrites the project files (syncs and destinations) and reloads the project. */
   async writeProject(destinations: readonly Record<string, unknown>[], syncs: readonly Record<string, unknown>[]): Promise<void> {
     const files = {
-      'tideline.yml': stringify({ name: 'sync_test', schema: this.schemas.model, state_schema: this.schemas.state, targets: { main: this.target }, target: 'main' }),
+      'tideline.yml': stringify({ name: 'sync_test', schema: this.schemas.model, state_schema: this.schemas.state, targets: { main: this.target }, target: 'main', ...this.options.config }),
       'models/people.yml': stringify({
         sources: [{ name: 'raw_people', table: `${this.schemas.source}.people` }],
         models: [{ name: 'people', kind: 'staging', from: 'raw_people' }],

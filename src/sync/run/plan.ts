@@ -21,13 +21,13 @@ export interface ModelTable {
 }
 
 /** The sync's model as built in the target; a model not built yet fails the sync with the command that builds it. */
-export async function modelColumns(connection: Connection, project: Project, sync: SyncDef): Promise<ModelTable> {
+export async function modelColumns(connection: Connection, project: Project, sync: SyncDef, stateSchema?: string): Promise<ModelTable> {
   const table: TableRef = { schema: project.target.schema, name: sync.model };
   const columns = await connection.columns(table);
   if (!columns) throw new SyncFailure(`model "${sync.model}" has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${sync.model}\``);
   const d = connection.dialect;
   const types = new Map(columns.map((c) => [d.identifierKey(c.name), c.type]));
-  return { table, types, gates: await syncGates(connection, project, sync, types) };
+  return { table, types, gates: await syncGates(connection, project, sync, types, stateSchema) };
 }
 
 /** What a run is to do: the change set it materialised, how to read it, and its counts. */

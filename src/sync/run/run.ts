@@ -107,7 +107,7 @@ class SyncRun {
     const type = sync.destination.type;
     const limits = effectiveLimits(sync, config);
     // A model not built yet fails the sync before anything is locked or recorded.
-    const model = await modelColumns(store.connection, this.inputs.project, sync);
+    const model = await modelColumns(store.connection, this.inputs.project, sync, store.schema);
 
     // Lock: one runner at a time writes the destination object; the run stops if another takes the lock.
     await store.setup();

@@ -198,6 +198,91 @@ ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key` AND
 WHEN MATCHED THEN UPDATE SET `model` = `s`.`model`, `audience` = `s`.`audience`, `contact_key` = `s`.`contact_key`, `channel` = `s`.`channel`, `message_type` = `s`.`message_type`, `sent_at` = `s`.`sent_at`
 WHEN NOT MATCHED THEN INSERT (`sync_name`, `model`, `audience`, `record_key`, `contact_key`, `channel`, `message_type`, `run_id`, `sent_at`) VALUES (`s`.`sync_name`, `s`.`model`, `s`.`audience`, `s`.`record_key`, `s`.`contact_key`, `s`.`channel`, `s`.`message_type`, `s`.`run_id`, `s`.`sent_at`);
 
+-- an events sync: its snapshot keeps event times
+CREATE TABLE IF NOT EXISTS `tideline_state`.`snapshot__crm_contacts` (`record_key` STRING, `record_hash` STRING, `destination_id` STRING, `retained` STRING, `last_status` STRING, `last_attempt_at` TIMESTAMP, `last_run_id` STRING, `synced_at` TIMESTAMP, `event_time` TIMESTAMP);
+
+-- …its window of event times, on the model and the snapshot; events older than the destination accepts are too_old
+CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+WITH mapped AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `event_time` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+) AS d
+) AS numbered;
+
+-- …a date column as its event time, no age limit
+CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+WITH mapped AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, CAST(`created_at` AS TIMESTAMP) AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE CAST(`created_at` AS TIMESTAMP) > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND CAST(`created_at` AS TIMESTAMP) <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `event_time` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+) AS d
+) AS numbered;
+
+-- …a page carries each event's name and time
+SELECT STRING_AGG(TO_JSON_STRING(JSON_ARRAY(`seq`, `op`, `record_key`, `destination_id`, `retained`, `record_hash`, `prior_run`, `in_doubt`, `f_0`, `f_1`, `f_2`, `f_3`, `f_4`, `f_5`, `f_6`, `f_7`, `event_name`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`event_time` AS TIMESTAMP), 'UTC'))), ',' ORDER BY `seq`) AS `page` FROM `tideline_state`.`changes__crm_contacts` WHERE `seq` > 0 AND `seq` <= 10000 AND `op` IN ('removed', 'changed', 'added');
+
+-- …its fold keeps event times and writes the high-water mark in the same atomic unit
+MERGE INTO `tideline_state`.`sync_meta` AS `t`
+USING (
+SELECT 'events_watermark:crm_contacts' AS `name`, '2026-01-02T03:04:05.678Z' AS `value`
+) AS `s`
+ON `t`.`name` = `s`.`name`
+WHEN MATCHED THEN UPDATE SET `value` = `s`.`value`
+WHEN NOT MATCHED THEN INSERT (`name`, `value`) VALUES (`s`.`name`, `s`.`value`);
+
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
+USING (
+SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`, `x`.`event_time` AS `event_time`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, `c`.`event_time` AS `event_time`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed'
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`, `event_time` = `s`.`event_time`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`, `event_time`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`, `s`.`event_time`);
+
 -- plan before any state exists (read-only preview)
 SELECT * FROM (
   SELECT p.*, ROW_NUMBER() OVER (PARTITION BY `op` ORDER BY `record_key`) AS `sample_rank`, COUNT(*) OVER (PARTITION BY `op`) AS `op_rows`
