@@ -20,7 +20,10 @@ import { DEFAULT_SHOP, generateShop } from './generate.js';
  * mapped by the sync, record by record and field by field; a second sync sends nothing; one customer's city changed
  * at the source sends one record to exactly the syncs that map the city, and their emulators hold the new value.
  */
-const ANCHOR = '2026-06-30';
+// The data ends today: event syncs read the events of the last days before now (backfill), and the destinations
+// refuse events older than their limits (Meta: 62 days in store; Google: 90 days), by the real clock.
+const ANCHOR = new Date().toISOString().slice(0, 10);
+const DAY = 86_400_000;
 /** Customers who complained in the 14 days up to the as-of date (or after it): suppressed on every marketing channel. */
 const RECENT_COMPLAINERS = `SELECT customer_id FROM analytics.ticket_facts WHERE type = 'complaint' AND CAST(created_at AS DATE) > DATE '${ANCHOR}' - INTERVAL 14 DAY`;
 
@@ -99,9 +102,11 @@ const VIEWS: Record<string, SyncView> = {
     key: ['customer_id', 'transaction_id'],
     fields: { email: 'email', phone: 'phone', conversion_date_time: 'last_order_date', conversion_value: 'predicted_clv', currency_code: undefined, ad_user_data: 'consent_ads', ad_personalization: 'consent_ads' },
     // Complainers of the last 14 days are suppressed on ads too (tideline.yml `suppressions:`), written out here.
+    // Google drops a conversion older than 90 days when it receives it: of a day's midnight, one of the last 89 days
+    // (the data ends today, the day the test syncs).
     rows: `SELECT *, strftime(last_order_date, '%Y-%m-%d') AS last_order_text FROM analytics.customer_profile
            WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL
-             AND customer_id NOT IN (${RECENT_COMPLAINERS})`,
+             AND customer_id NOT IN (${RECENT_COMPLAINERS}) AND last_order_date >= DATE '${ANCHOR}' - INTERVAL 89 DAY`,
     // A Data Manager offline conversion per customer: the predicted value (to the cent) in euros, on the day of the
     // last order, matched by the hashed e-mail and phone, with the customer's ads consent.
     expected: (rows) =>
@@ -115,6 +120,8 @@ const VIEWS: Record<string, SyncView> = {
           consent: { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' },
           currency: 'EUR',
           conversionValue: Math.round(Number(r['predicted_clv']) * 100) / 100,
+          // The sync maps no event source: Google requires one for offline conversions, the adapter sends OTHER.
+          eventSource: 'OTHER',
         }];
       })),
     held: (objects) => new Map(Object.entries(objects['conversion_actions/601'] ?? {}).map(([key, event]) => [key, { ...event }])),
@@ -242,6 +249,93 @@ function googleView(list: string, audience: string): SyncView {
   };
 }
 
+/**
+ * Per event sync of syncs/events.yml: its model rows (those meeting the sync's `where`; the complainers' are
+ * suppressed, on ads and e-mail), the event's time column and the first run's window, the oldest event its
+ * destination takes, what the destination should hold for an event, and every event it holds — one entry per copy
+ * it kept, so that an event sent twice to Meta (which keeps both) shows.
+ */
+interface EventView {
+  readonly destination: string;
+  readonly key: readonly [string, string];
+  readonly fields: Readonly<Record<string, string | undefined>>;
+  readonly event: { readonly time: string; readonly name: string; readonly backfillDays: number | 'all' };
+  readonly maxAgeDays: number;
+  readonly rows: string;
+  expected(row: Row): Record<string, unknown>;
+  held(objects: Objects): (readonly [string, Record<string, unknown>])[];
+}
+
+/** The rows of an event sync's model meeting its `where`, each saying whether its customer is a recent complainer. */
+const eventRows = (model: string, where: string) => `SELECT *, customer_id IN (${RECENT_COMPLAINERS}) AS complainer FROM analytics.${model} WHERE ${where}`;
+const ms = (v: unknown) => (v instanceof Date ? v.getTime() : Date.parse(`${String(v).replace(' ', 'T')}Z`));
+const cents = (v: unknown) => Math.round(Number(v) * 100) / 100;
+
+/** A Google Ads conversion of an event: its time, value and source; who it was (the hashed e-mail and phone). */
+function googleEventView(object: string, model: string, time: string, name: string, backfillDays: number | 'all', value: string, eventSource: string | undefined): EventView {
+  return {
+    destination: 'google_ads',
+    key: ['order_id', 'transaction_id'],
+    fields: { ...(eventSource ? { event_source: undefined } : {}), conversion_value: value, currency_code: 'currency', email: 'email', phone: 'phone', ad_user_data: 'consent_ads', ad_personalization: 'consent_ads' },
+    event: { time, name, backfillDays },
+    maxAgeDays: 90,
+    rows: eventRows(model, 'consent_ads'),
+    expected: (r) => {
+      const email = identifier(GOOGLE.email!, r['email'] as string | null);
+      const phone = identifier(GOOGLE.phone!, r['phone'] as string | null, fr);
+      return { at: ms(r[time]), value: cents(r[value]), currency: 'EUR', source: eventSource ?? 'OTHER', ids: [...(email ? [{ emailAddress: email }] : []), ...(phone ? [{ phoneNumber: phone }] : [])] };
+    },
+    held: (objects) =>
+      Object.entries(objects[object] ?? {}).map(([key, c]) => [key, { at: Date.parse(String(c['eventTimestamp'])), value: c['conversionValue'], currency: c['currency'], source: c['eventSource'], ids: (c['userData'] as { userIdentifiers: unknown[] }).userIdentifiers }] as const),
+  };
+}
+
+const EVENT_VIEWS: Record<string, EventView> = {
+  meta_store_purchases: {
+    destination: 'meta_ads',
+    key: ['order_id', 'event_id'],
+    fields: {
+      action_source: undefined, value: 'amount', currency: 'currency', order_id: 'order_id', email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name',
+      postal_code: 'postcode', city: 'city', country_code: 'country', external_id: 'customer_id',
+    },
+    event: { time: 'ordered_at', name: 'Purchase', backfillDays: 60 },
+    maxAgeDays: 62,
+    rows: eventRows('store_purchases', 'consent_ads'),
+    // A Conversions API server event: in seconds, in store, with its value; the e-mail hashed after Meta's
+    // normalisation (trimmed, lower-cased), the customer id in clear.
+    expected: (r) => ({
+      name: 'Purchase',
+      at: Math.floor(ms(r['ordered_at']) / 1000),
+      source: 'physical_store',
+      custom: { value: cents(r['amount']), currency: 'EUR', order_id: r['order_id'] },
+      em: r['email'] === null ? undefined : [sha256(lower(r['email'])!)],
+      external_id: [r['customer_id']],
+    }),
+    held: (objects) =>
+      Object.values(objects['dataset:1234567890123456'] ?? {}).map((e) => {
+        const user = e['user_data'] as Record<string, unknown>;
+        return [String(e['event_id']), { name: e['event_name'], at: e['event_time'], source: e['action_source'], custom: e['custom_data'], em: user['em'], external_id: user['external_id'] }] as const;
+      }),
+  },
+  google_store_purchases: googleEventView('conversion_actions/603', 'store_purchases', 'ordered_at', 'store_purchase', 60, 'amount', 'IN_STORE'),
+  google_first_purchase_value: googleEventView('conversion_actions/602', 'first_purchases', 'ordered_at', 'first_purchase_predicted_value', 'all', 'predicted_value', undefined),
+  klaviyo_cart_abandoned: {
+    destination: 'klaviyo',
+    key: ['cart_id', 'unique_id'],
+    fields: { email: 'email', external_id: 'customer_id', 'profile.first_name': 'first_name', value: 'cart_value', value_currency: 'currency', cart_id: 'cart_id' },
+    event: { time: 'abandoned_at', name: 'Cart abandoned', backfillDays: 7 },
+    maxAgeDays: Number.POSITIVE_INFINITY,
+    rows: eventRows('abandoned_carts', 'consent_email AND email IS NOT NULL'),
+    // A "Cart abandoned" event of the customer's profile (by external id), at the end of the cart's 24 hours.
+    expected: (r) => ({ metric: 'Cart abandoned', at: ms(r['abandoned_at']), value: cents(r['cart_value']), currency: 'EUR', customer: r['customer_id'], properties: { cart_id: r['cart_id'] } }),
+    held: (objects) =>
+      Object.values(objects['events'] ?? {}).map((e) => [
+        String(e['unique_id']),
+        { metric: e['metric'], at: Date.parse(String(e['time'])), value: e['value'], currency: e['value_currency'], customer: objects['profiles']?.[String(e['profile'])]?.['external_id'], properties: e['properties'] },
+      ] as const),
+  },
+};
+
 interface SyncLine {
   readonly sync: string;
   readonly status: string;
@@ -310,6 +404,53 @@ describe('the example shop, end to end on a small generated shop', () => {
     }
   }
 
+  /** When the first sync started and ended: each event sync planned its window at some moment between them. */
+  let firstSync = { before: 0, after: 0 };
+  let first: Map<string, SyncLine>;
+
+  /**
+   * Each event sync's destination holds, once each, the events of its first run's window as the model says them, and
+   * nothing else: the window is the `backfill` before the run (every event for `all`) less the events older than the
+   * destination takes, which the run counted `too_old` instead. The run planned at a moment between `before` and
+   * `after`: the rare events whose time falls within that gap of either limit are left out of the comparison.
+   */
+  async function expectEventsOnce(results: Map<string, SyncLine>): Promise<void> {
+    const { before, after } = firstSync;
+    const rows = await withWarehouse(async (connection) => {
+      const out = new Map<string, Row[]>();
+      for (const [name, view] of Object.entries(EVENT_VIEWS)) out.set(name, await connection.query(Sql.trusted(view.rows)));
+      return out;
+    });
+    for (const [name, view] of Object.entries(EVENT_VIEWS)) {
+      const spans = [view.event.backfillDays, view.maxAgeDays].filter((days): days is number => typeof days === 'number' && Number.isFinite(days)).map((days) => days * DAY);
+      const sure = (t: number) => spans.every((span) => t <= before - span || t > after - span);
+      const inWindow = (t: number) => view.event.backfillDays === 'all' || t > before - view.event.backfillDays * DAY;
+      const fresh = (t: number) => t > before - view.maxAgeDays * DAY;
+      const all = rows.get(name)!.map((r) => ({ id: String(r[view.key[0]]), t: ms(r[view.event.time]), complainer: r['complainer'] === true, row: r }));
+      const unsure = new Set(all.filter((e) => !sure(e.t)).map((e) => e.id));
+      const window = all.filter((e) => sure(e.t) && inWindow(e.t));
+      const events = window.filter((e) => !e.complainer);
+      const expected = new Map(events.filter((e) => fresh(e.t)).map((e) => [e.id, view.expected(e.row)]));
+      const held = view.held(await savedObjects(view.destination)).filter(([id]) => !unsure.has(id));
+      expect(expected.size, name).toBeGreaterThan(0);
+      // Once each: no event held twice (Meta keeps every copy it receives), each as the model says it.
+      expect(held.length, name).toBe(new Set(held.map(([id]) => id)).size);
+      expect(new Map(held), name).toEqual(new Map(held.map(([id]) => [id, expected.get(id)])));
+      // Every event of the window is accounted for: held, counted too old, or suppressed — a complainer's, or (the
+      // cart reminders, which are messages) one its customer's e-mail cap left no room for this week.
+      const r = results.get(name)!;
+      const capped = expected.size - held.length;
+      expect(capped, name).toBeGreaterThanOrEqual(0);
+      if (!name.startsWith('klaviyo_')) expect(capped, name).toBe(0);
+      expect(Math.abs((r.counts['suppressed'] ?? 0) - window.filter((e) => e.complainer).length - capped), name).toBeLessThanOrEqual(unsure.size);
+      expect(Math.abs(r.accepted - held.length), name).toBeLessThanOrEqual(unsure.size);
+      const tooOld = events.filter((e) => !fresh(e.t)).length;
+      expect(Math.abs((r.counts['too_old'] ?? 0) - tooOld), name).toBeLessThanOrEqual(unsure.size);
+      // Every first purchase is read (`backfill: all`): those older than Google's 90 days are counted, not sent.
+      if (view.event.backfillDays === 'all') expect(tooOld, name).toBeGreaterThan(0);
+    }
+  }
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'tideline-example-'));
     for (const part of ['tideline.yml', 'models', 'syncs']) cpSync(join(import.meta.dirname, part), join(root, part), { recursive: true });
@@ -327,10 +468,13 @@ describe('the example shop, end to end on a small generated shop', () => {
     const run = await runCli(['run', '--log-format', 'json'], { cwd: root, env });
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
 
+    const before = Date.now();
     const sync = await runCli(['sync', '--sandbox', '--log-format', 'json'], { cwd: root, env });
+    firstSync = { before, after: Date.now() };
     expect(sync.code, sync.stderr.slice(-3000)).toBe(0);
-    const first = byName();
-    expect([...first.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
+    first = byName();
+    const names = [...Object.keys(VIEWS), ...Object.keys(EVENT_VIEWS)].sort();
+    expect([...first.keys()].sort()).toEqual(names);
     for (const r of first.values()) {
       expect(r.status, r.sync).not.toBe('failed');
       // The smallest audiences (a few per 10,000 customers) may be empty in this small shop; the others are not.
@@ -357,17 +501,32 @@ describe('the example shop, end to end on a small generated shop', () => {
     for (const list of ['winback_calls', 'reactivation_calls']) expect(sync.stderr).toMatch(new RegExp(`sandbox call_centre now holds .*\\b${list}: ${first.get(list)!.accepted}\\b`));
     await expectFullCallLists();
 
-    // The mappings below are the syncs' own.
-    expect([...project.syncs.keys()].sort()).toEqual(Object.keys(VIEWS).sort());
+    // The mappings below are the syncs' own (and, for an event sync, its event's time, name and first window).
+    expect([...project.syncs.keys()].sort()).toEqual(names);
     for (const [name, s] of project.syncs) {
-      const view = VIEWS[name]!;
+      const view = VIEWS[name] ?? EVENT_VIEWS[name]!;
       expect({ destination: s.destination.name, key: [s.key.column, s.key.name], fields: Object.fromEntries(s.fields.map((f) => [f.name, f.column])) }, name).toEqual({ destination: view.destination, key: view.key, fields: view.fields });
+      const event = EVENT_VIEWS[name]?.event;
+      const eventName = s.event && 'constant' in s.event.name ? s.event.name.constant : undefined;
+      expect(s.event && { time: s.event.time, name: eventName, backfill: s.event.backfillMs }, name).toEqual(event && { time: event.time, name: event.name, backfill: event.backfillDays === 'all' ? 'all' : event.backfillDays * DAY });
     }
     // Each destination holds exactly what it accepted: the model mapped by its sync, key by key, field by field.
     for (const [name, { held, expected }] of await heldAndExpected()) {
-      expect(held.size, name).toBe(first.get(name)!.accepted);
+      // Google accepts every conversion, and drops those older than 90 days later, in processing.
+      if (name !== 'google_predicted_value') expect(held.size, name).toBe(first.get(name)!.accepted);
       expect(held, name).toEqual(expected);
     }
+    // Each event sync's events, once each: in-store purchases at Meta and Google, first purchases valued at the
+    // predicted LTV at Google, abandoned carts at Klaviyo.
+    await expectEventsOnce(first);
+    // Each abandoned-cart event starts a reminder e-mail: marketing pressure counts it (the sandbox state's
+    // sync_messages), by its customer; the ads platforms' conversions message nobody.
+    const messages = await withWarehouse((connection) =>
+      connection.query(sql`SELECT sync_name, channel, message_type, COUNT(*) AS n, COUNT(DISTINCT record_key) AS events FROM tideline_state_sandbox.sync_messages
+        WHERE sync_name IN ('klaviyo_cart_abandoned', 'meta_store_purchases', 'google_store_purchases', 'google_first_purchase_value') GROUP BY 1, 2, 3`),
+    );
+    const carts = first.get('klaviyo_cart_abandoned')!.accepted;
+    expect(messages.map((m) => ({ ...m, n: Number(m['n']), events: Number(m['events']) }))).toEqual([{ sync_name: 'klaviyo_cart_abandoned', channel: 'email', message_type: 'reminder', n: carts, events: carts }]);
     // Complainers are suppressed everywhere but the exclusion lists: no marketing audience counts one as a member (so,
     // by the comparisons above, no destination of an audience holds one), while the exclusion lists keep them.
     const complainers = await withWarehouse((connection) =>
@@ -386,6 +545,18 @@ describe('the example shop, end to end on a small generated shop', () => {
     for (const r of results()) expect({ sync: r.sync, sent: r.sent, requests: r.requests }).toEqual({ sync: r.sync, sent: 0, requests: 0 });
     // Nothing changed, yet the call centre gets the day's whole list again, and only that one.
     await expectFullCallLists();
+    // The events are still there once each: none was sent again.
+    await expectEventsOnce(first);
+
+    // `tideline report --sandbox` counts what each event sync delivered over both runs: the first run's figures.
+    const report = await runCli(['report', '--sandbox'], { cwd: root, env });
+    expect(report.code, report.stderr.slice(-3000)).toBe(0);
+    const lines = report.stdout.slice(report.stdout.indexOf('Deliveries per sync')).split('\n');
+    for (const name of Object.keys(EVENT_VIEWS)) {
+      const r = first.get(name)!;
+      const cells = lines.find((l) => l.trim().startsWith(`${name} `))?.trim().split(/ {2,}/);
+      expect(cells?.slice(0, 7), name).toEqual([name, 'events', '2', r.sent.toLocaleString('en'), r.accepted.toLocaleString('en'), '0', (r.counts['too_old'] ?? 0).toLocaleString('en')]);
+    }
   });
 
   it("one customer's city changed at the source: one record to each sync mapping the city, nothing to the others", async () => {

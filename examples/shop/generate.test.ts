@@ -22,7 +22,7 @@ describe('the example shop generator', () => {
     for (const seed of [7, 7, 8]) {
       const connection = await duckdb!.open();
       await generateShop(connection, { ...OPTIONS, seed });
-      runs.push(await Promise.all((['eshop_accounts', 'loyalty_cards', 'orders', 'order_lines', 'email_events', 'consent_events', 'tickets'] as const).map((t) => fingerprint(connection, t))));
+      runs.push(await Promise.all((['eshop_accounts', 'loyalty_cards', 'orders', 'order_lines', 'email_events', 'consent_events', 'tickets', 'carts'] as const).map((t) => fingerprint(connection, t))));
       await connection.close();
     }
     expect(runs[1]).toEqual(runs[0]);
@@ -110,6 +110,32 @@ describe('the example shop generator', () => {
     const sent = await q(sql`SELECT COUNT(*) AS n FROM raw.email_events WHERE event_type = 'sent'`);
     expect(Number(messages['n'])).toBe(Number(sent['n']));
     expect({ mixed: Number(messages['mixed']), orphans: Number(messages['orphan_opens']) }).toEqual({ mixed: 0, orphans: 0 });
+    await connection.close();
+  });
+
+  it('writes a cart per add-to-cart before the anchor: its value, and the order it became when it was checked out', async () => {
+    const connection = await duckdb!.open();
+    await generateShop(connection, { ...OPTIONS, customers: 2000 });
+    const q = async (text: ReturnType<typeof sql>) => (await connection.query(text))[0]!;
+    const carts = await q(sql`SELECT COUNT(*) AS n, COUNT(DISTINCT cart_id) AS ids,
+        COUNT(*) FILTER (WHERE converted) AS converted,
+        COUNT(*) FILTER (WHERE converted <> (order_id IS NOT NULL)) AS inconsistent,
+        COUNT(*) FILTER (WHERE value <= 0 OR currency <> 'EUR') AS bad_values,
+        COUNT(*) FILTER (WHERE created_at >= TIMESTAMP '2026-06-30 00:00:00' OR created_at < TIMESTAMP '2026-06-16 00:00:00') AS outside
+      FROM raw.carts`);
+    expect(Number(carts['n'])).toBeGreaterThan(50);
+    expect({ ids: Number(carts['ids']), inconsistent: Number(carts['inconsistent']), bad: Number(carts['bad_values']), outside: Number(carts['outside']) }).toEqual({ ids: Number(carts['n']), inconsistent: 0, bad: 0, outside: 0 });
+    // Some carts were checked out, most were not.
+    expect(Number(carts['converted'])).toBeGreaterThan(0);
+    expect(Number(carts['converted'])).toBeLessThan(Number(carts['n']) / 2);
+    // A converted cart's order is a web order of the same account, placed after the cart, worth the cart's value.
+    const orders = await q(sql`SELECT COUNT(*) AS n FROM raw.carts AS c JOIN raw.orders AS o ON o.order_id = c.order_id
+      WHERE o.channel = 'web' AND o.account_id = c.account_id AND o.ordered_at > c.created_at AND (o.total_amount = c.value OR o.total_amount <= 0)`);
+    expect(Number(orders['n'])).toBe(Number(carts['converted']));
+    // Every cart is an add_to_cart event of the same account at the same time.
+    const events = await q(sql`SELECT COUNT(*) AS n FROM raw.carts AS c
+      WHERE NOT EXISTS (SELECT 1 FROM raw.web_events AS w WHERE w.account_id = c.account_id AND w.event_type = 'add_to_cart' AND w.occurred_at = c.created_at)`);
+    expect(Number(events['n'])).toBe(0);
     await connection.close();
   });
 });

@@ -48,7 +48,8 @@ export type ShopTable =
   | 'push_events'
   | 'mail_events'
   | 'phone_calls'
-  | 'tickets';
+  | 'tickets'
+  | 'carts';
 
 const c = (name: string, type: LogicalType): ColumnSpec => ({ name, type });
 
@@ -149,10 +150,21 @@ export const SHOP_TABLES: Readonly<Record<ShopTable, readonly ColumnSpec[]>> = {
   phone_calls: [c('call_id', 'string'), c('campaign_id', 'string'), c('phone', 'string'), c('called_at', 'timestamp'), c('outcome', 'string'), c('duration_seconds', 'integer')],
   // For the seed use cases (see UseCaseExtras below): customer-service tickets, by the e-mail or phone the customer gave.
   tickets: [c('ticket_id', 'string'), c('email', 'string'), c('phone', 'string'), c('created_at', 'timestamp'), c('type', 'string'), c('channel', 'string')],
+  // The e-shop's carts, one row per cart (its add_to_cart event in web_events): the basket's value and whether it
+  // became an order, with that order's id. For the abandoned-cart event (models/events.yml).
+  carts: [
+    c('cart_id', 'string'),
+    c('account_id', 'string'),
+    c('created_at', 'timestamp'),
+    c('value', 'decimal'),
+    c('currency', 'string'),
+    c('converted', 'boolean'),
+    c('order_id', 'string'),
+  ],
 };
 
 /** Bumped whenever the generator's output changes for the same options, so stale example data is regenerated. */
-export const GENERATOR_VERSION = 4;
+export const GENERATOR_VERSION = 5;
 
 /** Categories with their typical price and what a line costs the shop, as a share of its price (margins differ). */
 const CATEGORIES = [
@@ -409,7 +421,8 @@ class ShopGenerator {
     }
   }
 
-  private async order(p: Person, accountId: string | undefined, cardNumber: string | undefined, at: number): Promise<void> {
+  /** Writes one order placed on the day of `at`; answers its id and total. */
+  private async order(p: Person, accountId: string | undefined, cardNumber: string | undefined, at: number): Promise<{ id: string; total: number }> {
     const id = this.next('O');
     const web = accountId !== undefined && (cardNumber === undefined || this.chance(0.6));
     const store = web ? undefined : this.stores[this.chance(0.85) ? p.homeStore : this.int(0, this.stores.length - 1)]!;
@@ -444,18 +457,28 @@ class ShopGenerator {
       cancelled ? 'cancelled' : 'completed',
       round2(total),
     ]);
+    return { id, total: round2(total) };
   }
 
   private async cart(p: Person, accountId: string): Promise<void> {
     const at = this.at(-this.int(0, 13)) + this.int(8, 22) * 3_600_000;
-    const sku = `${this.faker.helpers.arrayElement(CATEGORIES).name.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`;
+    const category = this.faker.helpers.arrayElement(CATEGORIES);
+    const sku = `${category.name.slice(0, 3).toUpperCase()}-${this.int(100, 999)}`;
     await this.out.add('web_events', [this.next('W'), accountId, 'add_to_cart', sku, new Date(at)]);
+    // The cart's id comes from a counter and its value from the person's spend level, not from the faker: the carts
+    // table changes no other row. A converted cart is worth what its order came to.
+    const cart = this.next('CT');
+    let order: { id: string; total: number } | undefined;
     if (this.chance(0.4)) {
       const checkout = at + this.int(1, 40) * 3_600_000;
       if (checkout < this.anchor) {
         await this.out.add('web_events', [this.next('W'), accountId, 'checkout', sku, new Date(checkout)]);
-        await this.order(p, accountId, undefined, checkout);
+        order = await this.order(p, accountId, undefined, checkout);
       }
+    }
+    // Carts of the anchor day itself are still open: the e-shop's table holds what happened before its "today".
+    if (at < this.anchor) {
+      await this.out.add('carts', [cart, accountId, new Date(at), order && order.total > 0 ? order.total : round2(category.price * p.spend), 'EUR', order !== undefined, order?.id ?? null]);
     }
   }
 

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deliverySyncs, readDeliveries } from '../../models/report/deliveries.js';
 import { formatPoints, formatValue, readReport, reportTables } from '../../models/report/read.js';
 import { sql } from '../../src/dialects/sql.js';
 import { loadProject } from '../../src/project/loader.js';
+import { sandboxStateSchema } from '../../src/sync/sandbox.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { DEFAULT_SHOP, generateShop, GENERATOR_VERSION } from './generate.js';
@@ -141,6 +143,7 @@ async function summary(): Promise<void> {
   });
 
   await predictedValueCheck();
+  await eventDeliveries();
 
   const resultsFile = join(ROOT, 'target', 'sync_results.json');
   if (!existsSync(resultsFile)) return;
@@ -174,8 +177,11 @@ async function predictedValueCheck(): Promise<void> {
     const d = connection.dialect;
     const [row] = await connection.query(
       // The complainers of the last 14 days are suppressed on ads too (tideline.yml `suppressions:`), written out here.
+      // Google drops conversions older than 90 days when it receives them (so does its emulator): those of the last 89
+      // days before today are kept.
       sql`SELECT COUNT(*) AS n, SUM(ROUND(predicted_clv, 2)) AS total FROM ${d.table({ schema, name: 'customer_profile' })}
           WHERE consent_ads AND predicted_clv IS NOT NULL AND last_order_date IS NOT NULL AND email IS NOT NULL
+            AND last_order_date >= ${d.dateAdd(d.cast(d.literal(new Date().toISOString().slice(0, 10)), 'date'), d.literal(-89), 'day', 'date')}
             AND customer_id NOT IN (SELECT customer_id FROM ${d.table({ schema, name: 'ticket_facts' })}
                                     WHERE type = 'complaint' AND CAST(created_at AS DATE) > ${d.dateAdd(d.cast(d.literal(asOf), 'date'), d.literal(-14), 'day', 'date')})`,
     );
@@ -184,13 +190,34 @@ async function predictedValueCheck(): Promise<void> {
   const total = held.reduce((sum, c) => sum + (c.conversionValue ?? 0), 0);
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(46, '.')} ${value.padStart(12)}`);
   console.log('\n━━ Predicted value sent to Google Ads as conversion value (Data Manager API, in the sandbox)');
-  line('ads consent, predicted value, not suppressed', expected.n.toLocaleString('en'));
+  line('ads consent, not suppressed, last 90 days', expected.n.toLocaleString('en'));
   line('conversions the Google emulator holds', held.length.toLocaleString('en'));
   line('their value', `€${total.toLocaleString('en', { maximumFractionDigits: 0 })}`);
   const same = held.length === expected.n && Math.abs(total - expected.total) < 0.01 * Math.max(1, held.length) && held.every((c) => c.currency === 'EUR');
   if (!same) {
     console.log('  MISMATCH: the emulator does not hold one conversion per eligible customer with its predicted value');
     process.exitCode = 1;
+  }
+}
+
+/**
+ * What the event syncs (syncs/events.yml) delivered over every sandbox run, as `tideline report --sandbox` counts it
+ * from the sandbox state's sync_runs: a second run adds runs, not events.
+ */
+async function eventDeliveries(): Promise<void> {
+  const project = await loadProject({ projectDir: ROOT, env: { ...process.env, SHOP_AS_OF: asOf } });
+  const syncs = deliverySyncs({ modes: ['events'] }, [...project.syncs.values()].map((s) => ({ name: s.name, mode: s.mode })));
+  if (syncs.length === 0) return;
+  const connection = await openTarget(project.target.config, { root: ROOT });
+  try {
+    const rows = await readDeliveries(connection, project.target.dialect, sandboxStateSchema(project), syncs);
+    console.log('\n━━ Events delivered per event sync, over every sandbox run (`tideline report --sandbox`)');
+    for (const r of rows) {
+      const tooOld = r.tooOld ? `, ${r.tooOld.toLocaleString('en')} too old` : '';
+      console.log(`  ${`${r.sync} (${r.runs} run${r.runs === 1 ? '' : 's'})`.padEnd(46, '.')} ${`${r.accepted.toLocaleString('en')} accepted`.padStart(14)}${r.rejected ? `, ${r.rejected.toLocaleString('en')} refused` : ''}${tooOld}`);
+    }
+  } finally {
+    await connection.close();
   }
 }
 

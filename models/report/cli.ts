@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import type { GlobalOptions } from '../../src/cli/context.js';
 import { ConfigError } from '../../src/project/problems.js';
 import { selectModels } from '../../src/project/select.js';
+import { sandboxStateSchema } from '../../src/sync/sandbox.js';
 import type { KindCommandEngine, KindCommands } from '../model-kind.js';
+import { deliverySyncs, readDeliveries } from './deliveries.js';
 import { chartJsSource, renderHtml } from './html.js';
 import { readReport, reportTables, type ReportData } from './read.js';
 import type { ReportSpec } from './schema.js';
@@ -20,7 +22,8 @@ function register(program: Command, engine: KindCommandEngine<ReportSpec>): void
     .description('print what the report models measured (KPIs, programs, uplift, cohorts, segments) as last built by `tideline run`')
     .option('-s, --select <selectors...>', 'report models to show: names, tag:NAME… (default: every report model)')
     .option('--html <file>', 'also write one self-contained HTML page with charts (no network needed to view it)')
-    .action(async (options: { select?: string[]; html?: string }, command: Command) => {
+    .option('--sandbox', "the syncs' deliveries (`deliveries:`) from the sandbox state instead of production")
+    .action(async (options: { select?: string[]; html?: string; sandbox?: boolean }, command: Command) => {
       process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await load(context);
         const reports = selectModels(project, options.select).filter((name) => engine.model(project.models.get(name)!) !== undefined);
@@ -41,7 +44,17 @@ function register(program: Command, engine: KindCommandEngine<ReportSpec>): void
               context.logger.error({ model: name }, `report ${name} has not been built in target ${project.target.name}: run \`tideline run --select +${name}\` first`);
               return EXIT.failed;
             }
-            data.push(await readReport(connection!, project.target.dialect, name, tables));
+            const read = await readReport(connection!, project.target.dialect, name, tables);
+            // Deliveries are read from the state now, not from the tables `run` built: syncs run after models.
+            const spec = engine.model(project.models.get(name)!)!.spec.deliveries;
+            if (spec === undefined) {
+              data.push(read);
+              continue;
+            }
+            for (const missing of (spec.syncs ?? []).filter((s) => !project.syncs.has(s))) context.logger.warn({ model: name, sync: missing }, `report ${name} counts the deliveries of ${missing}, which is no sync of the project`);
+            const stateSchema = options.sandbox ? sandboxStateSchema(project) : project.target.stateSchema;
+            const syncs = deliverySyncs(spec, [...project.syncs.values()].map((s) => ({ name: s.name, mode: s.mode })));
+            data.push({ ...read, deliveries: { stateSchema, rows: await readDeliveries(connection!, project.target.dialect, stateSchema, syncs) } });
           }
           process.stdout.write(data.map(renderTerminal).join('\n'));
           if (options.html) {

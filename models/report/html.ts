@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { DELIVERY_HEADER, DELIVERY_NUMERIC, deliveryCells } from './deliveries.js';
 import { formatPoints, formatSigned, formatValue, type ReportData } from './read.js';
 import { rangeText } from './terminal.js';
 
@@ -163,6 +164,20 @@ function body(data: ReportData, model: ChartModel): string {
         ]),
         [2, 3, 4],
       ),
+      '</section>',
+    );
+  }
+
+  if (data.deliveries) {
+    parts.push(
+      `<section><h2>Deliveries per sync</h2><p class="note">All finished runs, from the state schema ${e(data.deliveries.stateSchema)}.</p>`,
+      data.deliveries.rows.length === 0
+        ? '<p class="empty">No sync of the project matches <code>deliveries</code>.</p>'
+        : htmlTable(
+            DELIVERY_HEADER,
+            data.deliveries.rows.map((r) => deliveryCells(r).map((cell, i) => (i === DELIVERY_HEADER.length - 1 ? badge(cell || null) : e(cell)))),
+            DELIVERY_NUMERIC,
+          ),
       '</section>',
     );
   }

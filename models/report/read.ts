@@ -1,6 +1,7 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { sql, type Sql } from '../../src/dialects/sql.js';
 import type { HostIO, ModelSummary } from '../model-kind.js';
+import type { DeliveryRow } from './deliveries.js';
 import { CHANNELS, KPIS, kpiDef, type Unit } from './kpis.js';
 
 /**
@@ -126,6 +127,8 @@ export interface ReportData {
   readonly cohorts: readonly CohortRow[];
   readonly segments: readonly SegmentRow[];
   readonly migration: readonly MigrationRow[];
+  /** The syncs' deliveries when the report counts them (`deliveries:`), read from the state schema named. */
+  readonly deliveries?: { readonly stateSchema: string; readonly rows: readonly DeliveryRow[] };
 }
 
 export interface ReportTables {

@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { joinSql, sql } from '../../src/dialects/sql.js';
+import { RUNS_COLUMNS } from '../../src/state/tables.js';
+import { openTarget } from '../../src/warehouses/registry.js';
 import { runCli, tempProject } from '../../test/support/cli.js';
 
 /** `tideline report` end to end on embedded DuckDB, with CSV sources; and located errors for broken report YAML. */
@@ -66,6 +69,58 @@ describe('tideline report', () => {
     expect(html).toContain('<canvas id="trend-0"');
     expect(html).toContain('Content-Security-Policy');
     expect(html).not.toMatch(/cust-|hash-/);
+  });
+
+  it("counts each sync's deliveries from the state's finished runs when it prints: production, or the sandbox's", async () => {
+    const root = csvProject(`${SOURCES}models:
+  - name: customer_list
+    kind: sql
+    sql: SELECT customer_id, email_hash FROM {{ ref('customers_raw') }}
+  - name: weekly
+    kind: report
+    orders: { from: orders_raw, customer: customer_id, time: ordered_at, revenue: amount }
+    deliveries: { modes: [insert] }
+`);
+    mkdirSync(join(root, 'syncs'));
+    writeFileSync(
+      join(root, 'syncs', 'files.yml'),
+      `destinations:
+  - { name: files, type: file, path: out/files, format: csv }
+syncs:
+  - { name: customer_file, model: customer_list, destination: files, object: customers, mode: insert, key: customer_id, fields: { email_hash: email_hash } }
+  - { name: later_file, model: customer_list, destination: files, object: later, mode: insert, key: customer_id, enabled: false }
+  - { name: mirror_file, model: customer_list, destination: files, object: mirror, mode: mirror, key: customer_id }
+`,
+    );
+    expect((await runCli(['run'], { cwd: root })).code).toBe(0);
+    const deliveries = (stdout: string) => stdout.slice(stdout.indexOf('Deliveries per sync')).split('\n').filter((l) => /_file/.test(l)).map((l) => l.trim().split(/ {2,}/));
+    const never = ['later_file', 'insert', '0', '0', '0', '0', '—', 'never'];
+
+    // Before any sync: both insert syncs, never run (the mirror sync is not in the modes counted).
+    const before = await runCli(['report'], { cwd: root });
+    expect(before.code, before.stderr).toBe(0);
+    expect(deliveries(before.stdout)).toEqual([['customer_file', 'insert', '0', '0', '0', '0', '—', 'never'], never]);
+
+    // A run recorded before sync_runs had too_old (a state schema of an earlier version): the next sync adds the
+    // column, and the old run still counts.
+    const connection = await openTarget({ type: 'duckdb', path: '.tideline/warehouse.duckdb' }, { root });
+    await connection.execute(sql`CREATE SCHEMA tideline_state`);
+    const old = RUNS_COLUMNS.filter((c) => c.name !== 'too_old');
+    await connection.execute(sql`CREATE TABLE tideline_state.sync_runs (${joinSql(old.map((c) => sql`${connection.dialect.id(c.name)} ${connection.dialect.type(c.type)}`))})`);
+    await connection.execute(sql`INSERT INTO tideline_state.sync_runs VALUES ('r0', 'customer_file', 'insert', TIMESTAMP '2026-01-01 10:00:00', TIMESTAMP '2026-01-01 10:01:00', 'failed', 0, 0, 0, 0, 0, 5, 0, 5, 1, 'refused')`);
+    await connection.close();
+
+    // Two runs: the first sends the 20 customers, the second nothing; the sandbox's state is another.
+    for (let i = 0; i < 2; i++) expect((await runCli(['sync', '--select', 'customer_file'], { cwd: root })).code).toBe(0);
+    const after = await runCli(['report'], { cwd: root });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('state tideline_state)');
+    const [file, later] = deliveries(after.stdout);
+    expect([file!.slice(0, 7), file![8], later]).toEqual([['customer_file', 'insert', '3 (1 failed)', '25', '20', '5', '—'], 'success', never]);
+    expect(file![7]).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    const sandbox = await runCli(['report', '--sandbox'], { cwd: root });
+    expect(sandbox.stdout).toContain('state tideline_state_sandbox)');
+    expect(deliveries(sandbox.stdout)).toEqual([['customer_file', 'insert', '0', '0', '0', '0', '—', 'never'], never]);
   });
 
   it('exits 2 with every located problem of a broken report file', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SYNC_MODES } from '../../destinations/destination.js';
 import { columnConditionSchema } from '../../src/expressions/conditions.js';
 import { durationSchema } from '../../src/expressions/durations.js';
 import { objectName } from '../../src/project/names.js';
@@ -201,6 +202,13 @@ export const qualitySchema = z.strictObject({
 });
 export type QualitySpec = z.infer<typeof qualitySchema>;
 
+/** Which syncs' deliveries `tideline report` counts (from the state's sync_runs, when it prints: see deliveries.ts). */
+export const deliveriesSchema = z.strictObject({
+  modes: z.array(z.enum(SYNC_MODES)).min(1).default(['events']).describe('Every sync of the project in one of these modes (default: `events`, the event syncs).'),
+  syncs: z.array(objectName).min(1).optional().describe('These syncs only, by name, instead of `modes`.'),
+});
+export type DeliveriesSpec = z.infer<typeof deliveriesSchema>;
+
 export const PERIOD_UNITS = ['week', 'month', 'quarter'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
@@ -216,5 +224,8 @@ export const reportSchema = z.strictObject({
   cohorts: cohortsSchema.prefault({}),
   segments: segmentsSchema.optional(),
   quality: qualitySchema.optional().describe('Data-quality KPIs: completion of fields and opt-in shares over a population, in `<name>_kpis` (channel `quality`).'),
+  deliveries: deliveriesSchema
+    .optional()
+    .describe("What the syncs delivered, per sync: runs, records sent, accepted, refused and (event syncs) skipped as too old, summed over the state's finished runs when `tideline report` prints (`--sandbox`: the sandbox's state)."),
 });
 export type ReportSpec = z.infer<typeof reportSchema>;

@@ -1,3 +1,4 @@
+import { DELIVERY_HEADER, DELIVERY_NUMERIC, deliveryCells } from './deliveries.js';
 import type { Unit } from './kpis.js';
 import { formatPoints, formatSigned, formatValue, type KpiRow, type ReportData } from './read.js';
 
@@ -8,7 +9,7 @@ import { formatPoints, formatSigned, formatValue, type KpiRow, type ReportData }
 export function renderTerminal(data: ReportData): string {
   const out: string[] = [];
   out.push(`Report ${data.name}${data.asOf ? ` — as of ${data.asOf}` : ''}`, '');
-  out.push(...kpiSection(data), ...campaignAlerts(data), ...programSection(data), ...upliftSection(data), ...cohortSection(data), ...segmentSection(data));
+  out.push(...kpiSection(data), ...campaignAlerts(data), ...programSection(data), ...upliftSection(data), ...cohortSection(data), ...segmentSection(data), ...deliverySection(data));
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 
@@ -176,4 +177,20 @@ function segmentSection(data: ReportData): string[] {
     );
   }
   return out;
+}
+
+/** What each sync delivered (`deliveries:`), from the state's finished runs. */
+function deliverySection(data: ReportData): string[] {
+  const deliveries = data.deliveries;
+  if (!deliveries) return [];
+  if (deliveries.rows.length === 0) return ['Deliveries: no sync of the project matches `deliveries`', ''];
+  return [
+    `Deliveries per sync (all finished runs, state ${deliveries.stateSchema})`,
+    ...table(
+      DELIVERY_HEADER,
+      deliveries.rows.map((r) => deliveryCells(r).map((cell, i) => (i === DELIVERY_HEADER.length - 1 && cell === 'failed' ? '! failed' : cell))),
+      DELIVERY_NUMERIC,
+    ),
+    '',
+  ];
 }

@@ -45,6 +45,8 @@ export interface RunCounts {
   readonly changed: number;
   readonly removed: number;
   readonly heldBack: number;
+  /** Events older than the destination accepts, skipped (events syncs). */
+  readonly tooOld: number;
   readonly invalid: number;
   readonly sent: number;
   readonly accepted: number;
@@ -136,6 +138,26 @@ export class StateStore {
 
   async setup(): Promise<void> {
     for (const statement of this.setupStatements()) await this.createIfMissing(statement);
+    await this.addMissingColumns(this.table('runs'), RUNS_COLUMNS);
+  }
+
+  /**
+   * Columns added to a shared table after a state schema was created (`too_old` of sync_runs): `CREATE TABLE IF NOT
+   * EXISTS` leaves an existing table as it is, so each missing column is added, empty for the rows already there.
+   * `ALTER TABLE … ADD COLUMN` is written alike on every warehouse Tideline supports.
+   */
+  private async addMissingColumns(table: TableRef, columns: readonly ColumnDef[]): Promise<void> {
+    const d = this.dialect;
+    const held = new Set((await this.connection.columns(table))?.map((c) => d.identifierKey(c.name)) ?? []);
+    if (held.size === 0) return;
+    for (const column of columns.filter((c) => !held.has(d.identifierKey(c.name)))) {
+      try {
+        await this.connection.execute(sql`ALTER TABLE ${d.table(table)} ADD COLUMN ${d.id(column.name)} ${d.type(column.type)}`);
+      } catch (error) {
+        // Another runner added it at the same moment: the column is there, which is all this asked.
+        if (!/already exists|duplicate column/i.test(error instanceof Error ? error.message : String(error))) throw error;
+      }
+    }
   }
 
   async setupSync(sync: string, events = false): Promise<void> {
@@ -445,6 +467,7 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
       int(run.rejected),
       int(run.requests),
       run.error === null ? d.cast(d.literal(null), 'string') : d.string(run.error),
+      int(run.tooOld),
     ];
   }
 }

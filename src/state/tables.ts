@@ -46,6 +46,8 @@ export const RUNS_COLUMNS: readonly ColumnDef[] = [
   { name: 'rejected', type: 'integer' },
   { name: 'requests', type: 'integer' },
   { name: 'error', type: 'string' },
+  /** Events older than the destination accepts, skipped (events syncs; 0 otherwise). Added after the others: see StateStore.setup. */
+  { name: 'too_old', type: 'integer' },
 ];
 
 export const REJECTED_COLUMNS: readonly ColumnDef[] = [

@@ -25,12 +25,12 @@ describe('max_rejected', () => {
 
 describe('the run record', () => {
   const sync: Pick<SyncDef, 'name' | 'mode'> = { name: 'crm', mode: 'mirror' };
-  const counts = { removed: 1, changed: 2, added: 3, held_back: 4, too_old: 0, suppressed: 8, duplicate_key: 5, null_key: 6 };
+  const counts = { removed: 1, changed: 2, added: 3, held_back: 4, too_old: 9, suppressed: 8, duplicate_key: 5, null_key: 6 };
 
   it('counts what was planned and settled; only a running run has no end', () => {
     const startedAt = new Date('2024-05-01T10:00:00Z');
     const running = runRecord({ runId: 'r1', sync, startedAt }, { counts, stats: stats(0, 0), error: undefined }, 'running');
-    expect(running).toEqual({ runId: 'r1', sync: 'crm', mode: 'mirror', startedAt, finishedAt: null, status: 'running', added: 3, changed: 2, removed: 1, heldBack: 4, invalid: 11, sent: 0, accepted: 0, rejected: 0, requests: 7, error: null });
+    expect(running).toEqual({ runId: 'r1', sync: 'crm', mode: 'mirror', startedAt, finishedAt: null, status: 'running', added: 3, changed: 2, removed: 1, heldBack: 4, tooOld: 9, invalid: 11, sent: 0, accepted: 0, rejected: 0, requests: 7, error: null });
     const ended = runRecord({ runId: 'r1', sync, startedAt }, { counts, stats: stats(4, 2), error: 'boom' }, 'failed');
     expect(ended).toMatchObject({ status: 'failed', sent: 6, accepted: 4, rejected: 2, error: 'boom' });
     expect(ended.finishedAt).toBeInstanceOf(Date);

@@ -31,6 +31,7 @@ export function runRecord(run: { readonly runId: string; readonly sync: Pick<Syn
     changed: counts.changed,
     removed: counts.removed,
     heldBack: counts.held_back,
+    tooOld: counts.too_old,
     invalid: counts.duplicate_key + counts.null_key,
     sent: stats.accepted + stats.rejected,
     accepted: stats.accepted,

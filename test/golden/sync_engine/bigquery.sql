@@ -1,7 +1,7 @@
 -- state schema
 CREATE SCHEMA IF NOT EXISTS `tideline_state`;
 
-CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_runs` (`run_id` STRING, `sync_name` STRING, `mode` STRING, `started_at` TIMESTAMP, `finished_at` TIMESTAMP, `status` STRING, `added` INT64, `changed` INT64, `removed` INT64, `held_back` INT64, `invalid` INT64, `sent` INT64, `accepted` INT64, `rejected` INT64, `requests` INT64, `error` STRING);
+CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_runs` (`run_id` STRING, `sync_name` STRING, `mode` STRING, `started_at` TIMESTAMP, `finished_at` TIMESTAMP, `status` STRING, `added` INT64, `changed` INT64, `removed` INT64, `held_back` INT64, `invalid` INT64, `sent` INT64, `accepted` INT64, `rejected` INT64, `requests` INT64, `error` STRING, `too_old` INT64);
 
 CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_rejected` (`sync_name` STRING, `record_key` STRING, `record_hash` STRING, `operation` STRING, `run_id` STRING, `error_code` STRING, `error_message` STRING, `retryable` BOOL, `attempts` INT64, `first_rejected_at` TIMESTAMP, `last_rejected_at` TIMESTAMP);
 
