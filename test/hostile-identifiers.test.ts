@@ -143,7 +143,7 @@ syncs:
       'error: models/people.yml:7:7  sources[1].types.  "" cannot be a key here: Too small: expected string to have >=1 characters',
       `error: models/people.yml:16:7  models[1].columns."; DROP TABLE sentinel; --  "\\"; DROP TABLE sentinel; --" cannot be a key here: ${COLUMN}`,
       `error: models/people.yml:17:7  models[1].columns.new\\nline  "new\\nline" cannot be a key here: ${COLUMN}`,
-      'error: syncs/s.yml:16:7  syncs[0].fields.a"b; DROP TABLE x  "a"b; DROP TABLE x" cannot be a column name (letters, digits, underscores; not _synced_at)',
+      'error: syncs/s.yml:16:7  syncs[0].fields.a"b; DROP TABLE x  "a"b; DROP TABLE x" cannot be a column name (letters, digits, underscores; not _synced_at, _event or _event_time)',
       'error: syncs/s.yml:24:7  syncs[1].fields.first name  "first name" cannot be a Brevo attribute name (letters, digits, underscores)',
     ]);
     // Nothing ran: no warehouse was created.
@@ -175,7 +175,7 @@ syncs:
     expect(fixed.code, fixed.stderr).toBe(2);
     expect(fixed.stderr.split('\n').filter((l) => l.startsWith('error: ') && !l.includes('types.'))).toEqual([
       'error: syncs/s.yml:9:13  syncs[0].object  a table name of letters, digits and underscores, starting with a letter or underscore',
-      'error: syncs/s.yml:11:32  syncs[0].key  "e\"mail" cannot be a column name (letters, digits, underscores; not _synced_at)',
+      'error: syncs/s.yml:11:32  syncs[0].key  "e\"mail" cannot be a column name (letters, digits, underscores; not _synced_at, _event or _event_time)',
     ]);
   });
 });
