@@ -11,7 +11,7 @@ import { loadProject } from '../src/project/loader.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { runCli } from './support/cli.js';
-import { runAndKill, type KillPoint } from './support/crash.js';
+import { CRASH_HOOK, runAndKill, type KillPoint } from './support/crash.js';
 import { PlainReceiver, type Arrival } from './support/plain-receiver.js';
 import { contractSync, people, SyncHarness, type Person } from './support/sync-harness.js';
 
@@ -73,16 +73,7 @@ beforeAll(async () => {
   const harness = await SyncHarness.start({
     rows: ROWS,
     destinations: [
-      {
-        name: 'hook',
-        type: 'webhook',
-        url: '${env:HOOK_URL}',
-        batch_size: 20,
-        concurrency: 4,
-        requests_per_second: 150,
-        timeout_seconds: 0.3,
-        retries: { attempts: 12, base_ms: 10, max_ms: 200 },
-      },
+      CRASH_HOOK,
       { name: 'files', type: 'file', path: 'out', format: 'csv', batch_size: 10, requests_per_second: 100 },
       { name: 'full_files', type: 'file', path: 'out_full', format: 'csv', batch_size: 10, requests_per_second: 100, full_list: true },
     ],

@@ -11,7 +11,7 @@ import { loadProject } from '../src/project/loader.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { runCli } from './support/cli.js';
-import { runAndKill, type KillPoint } from './support/crash.js';
+import { CRASH_HOOK, runAndKill, type KillPoint } from './support/crash.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { SyncHarness } from './support/sync-harness.js';
 
@@ -42,16 +42,7 @@ beforeAll(async () => {
     rows: FIRST,
     columns: EVENT_COLUMNS,
     destinations: [
-      {
-        name: 'hook',
-        type: 'webhook',
-        url: '${env:HOOK_URL}',
-        batch_size: 20,
-        concurrency: 4,
-        requests_per_second: 150,
-        timeout_seconds: 0.3,
-        retries: { attempts: 12, base_ms: 10, max_ms: 200 },
-      },
+      CRASH_HOOK,
     ],
     syncs: [
       {

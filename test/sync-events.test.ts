@@ -4,7 +4,7 @@ import type { Sql } from '../src/dialects/sql.js';
 import { watermarkName } from '../src/state/store.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { engines } from './support/engines.js';
-import { PlainReceiver } from './support/plain-receiver.js';
+import { PlainReceiver, type PlainReceiverOptions } from './support/plain-receiver.js';
 import { SyncHarness } from './support/sync-harness.js';
 import { parseSpan } from '../src/sync/schema.js';
 
@@ -55,13 +55,14 @@ for (const engine of engines()) {
       }
     });
 
-    async function setup(events: readonly ContractEvent[], dedupe: boolean) {
-      const receiver = await PlainReceiver.start({ dedupe });
+    /** A project syncing `events` to a plain receiver; `hook` adds to the destination entry, `event` to the sync's `event:`. */
+    async function setup(events: readonly ContractEvent[], options: { script?: PlainReceiverOptions['script']; hook?: object; event?: object } = {}) {
+      const receiver = await PlainReceiver.start(options.script ? { script: options.script } : {});
       const slot: (typeof open)[number] = { receiver };
       open.push(slot);
       const harness = await SyncHarness.start({
         engine,
-        destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/hook`, batch_size: 7 }],
+        destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/hook`, batch_size: 7, ...options.hook }],
         syncs: [
           {
             name: 's',
@@ -70,7 +71,7 @@ for (const engine of engines()) {
             object: 'purchases',
             mode: 'events',
             key: { from: 'event_id', field: 'event_id' },
-            event: { time: 'event_time', name: { from: 'event_name' }, lookback: '6 hours', backfill: '2 days' },
+            event: { time: 'event_time', name: { from: 'event_name' }, lookback: '6 hours', backfill: '2 days', ...options.event },
             fields: { value: 'value', currency: 'currency' },
           },
         ],
@@ -93,7 +94,7 @@ for (const engine of engines()) {
       // 40 events of the last 40 hours, and 5 of three days ago: before the first run's backfill of 2 days.
       const recent = contractEvents(40, { now, endMinutesAgo: 30, minutesApart: 60 });
       const old = contractEvents(5, { start: 100, now, endMinutesAgo: 3 * 24 * 60, minutesApart: 10 });
-      const { receiver, harness } = await setup([...old, ...recent], false);
+      const { receiver, harness } = await setup([...old, ...recent]);
       const first = await harness.sync('s');
       expect(first).toMatchObject({ status: 'success', accepted: 40, rejected: 0 });
       expect([...copies(receiver).entries()].sort()).toEqual(recent.map((e) => [e.event_id, 1]).sort());
@@ -123,7 +124,7 @@ for (const engine of engines()) {
     it('sends late rows inside the look-back once, never reads earlier ones, and sends new events once', async () => {
       const now = new Date();
       const first = contractEvents(10, { now, endMinutesAgo: 20 });
-      const { receiver, harness } = await setup(first, false);
+      const { receiver, harness } = await setup(first);
       expect((await harness.sync('s')).accepted).toBe(10);
       // Late rows: one whose event happened 2 hours before that run (inside the 6-hour look-back), one 9 hours before
       // (outside: never read); and a new event.
@@ -143,28 +144,12 @@ for (const engine of engines()) {
     it('holds the mark back to an event refused retryably, so the next run sends it however far the window moved', async () => {
       const now = new Date();
       const events = contractEvents(6, { now, endMinutesAgo: 10 });
-      // The receiver fails the first request with a 503 until the sync gives up on it (one attempt per batch).
-      const receiver = await PlainReceiver.start({ script: (n) => (n === 1 ? '503' : undefined) });
-      const slot: (typeof open)[number] = { receiver };
-      open.push(slot);
-      const harness = (slot.harness = await SyncHarness.start({
-        engine,
-        destinations: [{ name: 'hook', type: 'webhook', url: `${receiver.url}/hook`, batch_size: 3, concurrency: 1, retries: { attempts: 1, base_ms: 1, max_ms: 1 } }],
-        syncs: [
-          {
-            name: 's',
-            model: 'people',
-            destination: 'hook',
-            object: 'purchases',
-            mode: 'events',
-            key: 'event_id',
-            event: { time: 'event_time', name: 'Purchase', lookback: '1 minute', backfill: '1 day' },
-            fields: { value: 'value' },
-          },
-        ],
-        rows: events,
-        columns: EVENT_COLUMNS,
-      }));
+      // The receiver fails the first request with a 503, and the sync gives up on it (one attempt per batch).
+      const { receiver, harness } = await setup(events, {
+        script: (n) => (n === 1 ? '503' : undefined),
+        hook: { batch_size: 3, concurrency: 1, retries: { attempts: 1, base_ms: 1, max_ms: 1 } },
+        event: { lookback: '1 minute', backfill: '1 day' },
+      });
       const first = await harness.sync('s');
       expect(first.status).toBe('failed');
       // The mark stays before the oldest event not delivered (the look-back of a minute alone would skip it).
@@ -180,7 +165,7 @@ for (const engine of engines()) {
     it('an event whose time is corrected after it was sent is not sent again', async () => {
       const now = new Date();
       const events = contractEvents(4, { now, endMinutesAgo: 60 * 20 });
-      const { receiver, harness } = await setup(events, false);
+      const { receiver, harness } = await setup(events);
       expect((await harness.sync('s')).accepted).toBe(4);
       // ev-1's time is corrected to a minute ago: inside any window from now on, but the same event.
       await harness.setRows(events.map((e) => (e.event_id === 'ev-1' ? { ...e, event_time: new Date(Date.now() - 60_000).toISOString() } : e)));
@@ -219,7 +204,7 @@ for (const engine of engines()) {
 
     it('a sync that becomes an events sync starts over as one', async () => {
       const events = contractEvents(3, { endMinutesAgo: 5 });
-      const { receiver, harness } = await setup(events, false);
+      const { receiver, harness } = await setup(events);
       const sync = { name: 's', model: 'people', destination: 'hook', object: 'purchases', key: 'event_id', fields: { value: 'value' } };
       const hook = { name: 'hook', type: 'webhook', url: `${receiver.url}/hook` };
       await harness.writeProject([hook], [{ ...sync, mode: 'insert' }]);

@@ -12,6 +12,20 @@ import { contractEvents, EVENT_COLUMNS } from '../destinations/emulator-kit/cont
  * (audience mode, `added`) or insert, for syncs with a channel and a contact column — once, even when a record's
  * first delivery was in doubt, and never for removals or for syncs that message nobody (upsert, mirror).
  */
+/** An events sync of the events model on e-mail, to the webhook object of its name. */
+const eventSync = (name: string, extra: Record<string, unknown>) => ({
+  name,
+  model: 'people',
+  destination: 'hook',
+  object: name,
+  mode: 'events',
+  channel: 'email',
+  key: 'event_id',
+  event: { time: 'event_time', name: { from: 'event_name' } },
+  fields: { value: 'value' },
+  ...extra,
+});
+
 for (const engine of engines()) {
   describe(`sent messages recorded on ${engine.name}`, () => {
     const cleanup: (() => Promise<void>)[] = [];
@@ -101,25 +115,13 @@ for (const engine of engines()) {
       const emulator = await startWebhookEmulator({});
       cleanup.push(() => emulator.close());
       const events = contractEvents(4, { endMinutesAgo: 5 });
-      const sync = (name: string, extra: Record<string, unknown>) => ({
-        name,
-        model: 'people',
-        destination: 'hook',
-        object: name,
-        mode: 'events',
-        channel: 'email',
-        key: 'event_id',
-        event: { time: 'event_time', name: { from: 'event_name' } },
-        fields: { value: 'value' },
-        ...extra,
-      });
       const harness = await SyncHarness.start({
         engine,
         rows: events,
         columns: EVENT_COLUMNS,
         destinations: [{ name: 'hook', type: 'webhook', url: `${emulator.endpoint}/hook`, secret: emulator.secret }],
         // The abandoned-cart flow's e-mail is a message; a purchase fed to the same tool's segments is not.
-        syncs: [sync('carts', { message_type: 'reminder' }), sync('purchases', {})],
+        syncs: [eventSync('carts', { message_type: 'reminder' }), eventSync('purchases', {})],
       });
       cleanup.push(() => harness.close());
       for (const name of ['carts', 'purchases']) expect((await harness.sync(name)).accepted).toBe(4);
@@ -130,18 +132,6 @@ for (const engine of engines()) {
     it("an events sync starting messages leaves out the contacts its message would take past a pressure cap; other events sync on", async () => {
       const emulator = await startWebhookEmulator({});
       cleanup.push(() => emulator.close());
-      const sync = (name: string, extra: Record<string, unknown>) => ({
-        name,
-        model: 'people',
-        destination: 'hook',
-        object: name,
-        mode: 'events',
-        channel: 'email',
-        key: 'event_id',
-        event: { time: 'event_time', name: { from: 'event_name' } },
-        fields: { value: 'value' },
-        ...extra,
-      });
       // One reminder e-mail per contact a week.
       const first = contractEvents(2, { endMinutesAgo: 30 });
       const harness = await SyncHarness.start({
@@ -150,7 +140,7 @@ for (const engine of engines()) {
         columns: EVENT_COLUMNS,
         config: { pressure: { caps: [{ channels: ['email'], max: 1, per: '7 days' }], weights: { reminder: 1, receipt: 0 } } },
         destinations: [{ name: 'hook', type: 'webhook', url: `${emulator.endpoint}/hook`, secret: emulator.secret }],
-        syncs: [sync('carts', { message_type: 'reminder' }), sync('receipts', { message_type: 'receipt' })],
+        syncs: [eventSync('carts', { message_type: 'reminder' }), eventSync('receipts', { message_type: 'receipt' })],
       });
       cleanup.push(() => harness.close());
       expect((await harness.sync('carts')).accepted).toBe(2);

@@ -1,6 +1,21 @@
 import { spawn } from 'node:child_process';
 import { BIN } from './cli.js';
 
+/**
+ * The webhook destination of the crash suites: to the receiver at HOOK_URL, 20 records a batch, 4 at once, a
+ * timeout short enough that the receiver's hangs become lost answers, and retries quick enough for a trial's time.
+ */
+export const CRASH_HOOK = {
+  name: 'hook',
+  type: 'webhook',
+  url: '${env:HOOK_URL}',
+  batch_size: 20,
+  concurrency: 4,
+  requests_per_second: 150,
+  timeout_seconds: 0.3,
+  retries: { attempts: 12, base_ms: 10, max_ms: 200 },
+} as const;
+
 /** A log entry of the CLI's JSON logs. */
 export type LogEntry = Readonly<Record<string, unknown>>;
 
