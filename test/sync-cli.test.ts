@@ -73,7 +73,7 @@ describe('sync files: configuration errors are located and exit 2', () => {
     const found = lines(result.stderr).join('\n');
     expect(found).toMatch(/syncs\/crm\.yml:12:11 {2}syncs\[0\]\.mode {2}an events sync says what makes each row an event/);
     expect(found).toMatch(/syncs\/crm\.yml:\d+:\d+ {2}syncs\[1\]\.event {2}`event` describes the rows of an events sync; this sync's mode is upsert/);
-    expect(found).toMatch(/syncs\[2\]\.event\.lookback {2}a span such as "30 minutes"/);
+    expect(found).toMatch(/syncs\[2\]\.event\.lookback {2}a span of at least 1 minute, such as "30 minutes"/);
     // Columns are checked once the rest loads: the time column that is not there, the one holding text, the name's.
     const fixed = await runCli(['validate', '--log-format', 'pretty'], {
       cwd: tempProject({ 'syncs/crm.yml': readFileSync(join(root, 'syncs/crm.yml'), 'utf8').replace('2 fortnights', '2 days').replace(/  - name: no_event[\s\S]*?(?=  - name: unknown_time)/, '') }, root),

@@ -14,6 +14,7 @@ import { runCli } from './support/cli.js';
 import { CRASH_HOOK, runAndKill, type KillPoint } from './support/crash.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { SyncHarness } from './support/sync-harness.js';
+import { engines, type Engine } from './support/engines.js';
 
 /**
  * Events syncs killed with SIGKILL, judged by an independent receiver (test/support/plain-receiver.ts), as the
@@ -33,17 +34,16 @@ const FIRST = contractEvents(600, { now: NOW, endMinutesAgo: 60, minutesApart: 2
 // Between the crashes: 100 newer events, and 20 rows landing late, their events 90 minutes before the first run.
 const MORE: readonly ContractEvent[] = [...FIRST, ...contractEvents(100, { start: 1001, now: NOW, endMinutesAgo: 1, minutesApart: 0.1 }), ...contractEvents(20, { start: 2001, now: NOW, endMinutesAgo: 90, minutesApart: 0.5 })];
 
-let template: string;
 const report: string[] = [];
 const twice: number[] = [];
 
-beforeAll(async () => {
+/** A built project syncing the first events, on `engine` (DuckDB in a file of the project by default). */
+async function builtProject(engine?: Engine): Promise<SyncHarness> {
   const harness = await SyncHarness.start({
+    ...(engine ? { engine } : {}),
     rows: FIRST,
     columns: EVENT_COLUMNS,
-    destinations: [
-      CRASH_HOOK,
-    ],
+    destinations: [CRASH_HOOK],
     syncs: [
       {
         name: 'events',
@@ -58,8 +58,13 @@ beforeAll(async () => {
     ],
     env: { HOOK_URL: 'http://127.0.0.1:1/hook' },
   });
-  template = harness.root;
   await harness.connection.close();
+  return harness;
+}
+
+let template: string;
+beforeAll(async () => {
+  template = (await builtProject()).root;
 }, 120_000);
 
 afterAll(() => {
@@ -98,41 +103,67 @@ function killPoints(seed: number): [KillPoint, KillPoint] {
   return [{ afterPlanMs: 100 + Math.floor(next() * 700) }, { afterPlanMs: 50 + Math.floor(next() * 400) }];
 }
 
-describe.concurrent('events: crash and faults against an independent receiver', () => {
+/**
+ * One trial in the project at `root`: a kill while sending, new and late events, a kill, a run to the end; then what
+ * the receiver holds, and what the state says.
+ */
+async function trial(label: string, root: string, seed: number, dedupe: boolean): Promise<void> {
+  const receiver = await PlainReceiver.start({ faultRate: 0.2, seed: seed * 17, hangMs: 800, dedupe });
+  try {
+    const env = { HOOK_URL: receiver.url };
+    const args = ['sync', '--select', 'events'];
+    const [first, second] = killPoints(seed);
+    const crash1 = await runAndKill(args, root, env, first);
+    await addEvents(root);
+    const crash2 = await runAndKill(args, root, env, second);
+    const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
+    expect(final.code, final.stderr.slice(-2000)).toBe(0);
+
+    const applied = new Map<string, number>();
+    for (const a of receiver.arrivals) if (a.outcome === 'applied') applied.set(a.key, (applied.get(a.key) ?? 0) + 1);
+    // 0 lost, nothing extra.
+    expect([...applied.keys()].sort()).toEqual(MORE.map((e) => e.event_id).sort());
+    const repeated = [...applied.values()].filter((n) => n > 1).length;
+    if (dedupe) expect(repeated).toBe(0);
+    else {
+      twice.push(repeated);
+      // The bound: a crash re-sends at most what was in flight and not journaled (README, "The guarantee").
+      expect(repeated).toBeLessThanOrEqual(2 * (20 * 4 * 4 + 20_000));
+    }
+    const after = await planAfter(root, env);
+    expect(after.counts.added).toBe(0);
+    expect(after.pendingJournal).toBe(0);
+    report.push(`${label} (${dedupe ? 'dedupe' : 'plain'}): [${crash1.phase}] [${crash2.phase}]; ${receiver.requests} requests; ${applied.size} events held, ${repeated} applied twice`);
+  } finally {
+    await receiver.close();
+  }
+}
+
+describe.concurrent('events: crash and faults against an independent receiver (DuckDB)', () => {
   for (const seed of SEEDS) {
     const dedupe = seed % 2 === 0;
     it(`seed ${seed}, ${dedupe ? 'de-duplicating' : 'plain'} receiver: every event arrives, ${dedupe ? 'once' : 'at most the in-flight ones twice'}`, async () => {
-      const receiver = await PlainReceiver.start({ faultRate: 0.2, seed: seed * 17, hangMs: 800, dedupe });
-      try {
-        const root = mkdtempSync(join(tmpdir(), `tideline-events-crash-${seed}-`));
-        cpSync(template, root, { recursive: true });
-        const env = { HOOK_URL: receiver.url };
-        const args = ['sync', '--select', 'events'];
-        const [first, second] = killPoints(seed);
-        const crash1 = await runAndKill(args, root, env, first);
-        await addEvents(root);
-        const crash2 = await runAndKill(args, root, env, second);
-        const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
-        expect(final.code, final.stderr.slice(-2000)).toBe(0);
-
-        const applied = new Map<string, number>();
-        for (const a of receiver.arrivals) if (a.outcome === 'applied') applied.set(a.key, (applied.get(a.key) ?? 0) + 1);
-        // 0 lost, nothing extra.
-        expect([...applied.keys()].sort()).toEqual(MORE.map((e) => e.event_id).sort());
-        const repeated = [...applied.values()].filter((n) => n > 1).length;
-        if (dedupe) expect(repeated).toBe(0);
-        else {
-          twice.push(repeated);
-          // The bound: a crash re-sends at most what was in flight and not journaled (README, "The guarantee").
-          expect(repeated).toBeLessThanOrEqual(2 * (20 * 4 * 4 + 20_000));
-        }
-        const after = await planAfter(root, env);
-        expect(after.counts.added).toBe(0);
-        expect(after.pendingJournal).toBe(0);
-        report.push(`seed ${seed} (${dedupe ? 'dedupe' : 'plain'}): [${crash1.phase}] [${crash2.phase}]; ${receiver.requests} requests; ${applied.size} events held, ${repeated} applied twice`);
-      } finally {
-        await receiver.close();
-      }
+      const root = mkdtempSync(join(tmpdir(), `tideline-events-crash-${seed}-`));
+      cpSync(template, root, { recursive: true });
+      await trial(`duckdb seed ${seed}`, root, seed, dedupe);
     }, 90_000);
   }
 });
+
+// PostgreSQL: each trial builds its own project in its own schemas (the warehouse is not a file to copy).
+for (const engine of engines().filter((e) => e.name === 'postgres')) {
+  describe.concurrent('events: crash and faults against an independent receiver (PostgreSQL)', () => {
+    for (const seed of [7, 8]) {
+      const dedupe = seed % 2 === 0;
+      it(`seed ${seed}, ${dedupe ? 'de-duplicating' : 'plain'} receiver: every event arrives, ${dedupe ? 'once' : 'at most the in-flight ones twice'}`, async () => {
+        const harness = await builtProject(engine);
+        try {
+          await trial(`postgres seed ${seed}`, harness.root, seed, dedupe);
+        } finally {
+          await harness.reopen();
+          await harness.close();
+        }
+      }, 120_000);
+    }
+  });
+}
