@@ -18,8 +18,8 @@ import { engines, type Engine } from './support/engines.js';
 
 /**
  * Events syncs killed with SIGKILL, judged by an independent receiver (test/support/plain-receiver.ts), as the
- * crash suite judges the other modes (test/sync-crash.test.ts). Each trial runs the real CLI three times over one
- * project: a run killed while sending, then — after new events and late rows inside the look-back landed — a run
+ * crash suite judges the other modes (test/sync-crash.test.ts), on DuckDB (six trials) and PostgreSQL (two). Each
+ * trial runs the real CLI three times over one project: a run killed while sending, then — after new events and late rows inside the look-back landed — a run
  * killed at a random moment, then a run left to finish. The receiver fails a fifth of its requests (429, 5xx, hangs
  * and resets, some after the request took effect). Half the receivers de-duplicate by the records' idempotency keys
  * (as a vendor de-duplicating by event id does), half apply whatever comes.
