@@ -5,6 +5,9 @@ import { loadProject } from '../src/project/loader.js';
 import { StateStore } from '../src/state/store.js';
 import { countsStatement, diffSelect, materialiseStatement, pageStatement, previewStatement } from '../src/sync/planner.js';
 import type { SyncDef } from '../src/sync/load.js';
+import { eventPressure } from '../models/audiences/pressure.js';
+import { pressurePolicy } from '../src/project/pressure.js';
+import { NO_GATES } from '../src/expressions/policies.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { expectGolden, GOLDEN_DIALECTS } from './support/golden.js';
 
@@ -47,6 +50,12 @@ describe('golden SQL of the sync engine', () => {
       const eventsOf = (time: string): SyncDef => ({ ...sync, mode: 'events', event: { time, name: { constant: 'Purchase' }, lookbackMs: 86_400_000, backfillMs: 7 * 86_400_000 } });
       const window = { from: new Date('2026-01-01T03:04:05.678Z'), to: at, oldest: new Date('2025-12-26T03:04:05.678Z') };
       const events = diffSelect({ dialect: d, sync: eventsOf('last_order_at'), model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window });
+      // An events sync starting messages (e-mail reminders by contact) under a cap of 2 e-mails a week.
+      const policy = pressurePolicy({ caps: [{ channels: ['email'], max: 2, per: { amount: 7, unit: 'day' } }], weights: { reminder: 0.5 }, delivered: [] });
+      const relations = { sent: d.table(store.table('messages')), runs: d.table(store.table('runs')), relation: (name: string) => d.table({ schema: 'raw', name }), columnsOf: () => undefined };
+      const pressure = eventPressure(d, d.dateLiteral('2026-01-02'), policy, relations, 'email', 'reminder')!;
+      const reminders: SyncDef = { ...messaging, messageType: 'reminder', mode: 'events', event: eventsOf('last_order_at').event };
+      const capped = diffSelect({ dialect: d, sync: reminders, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window, gates: { contact: 'email', gates: NO_GATES, pressure } });
       const dated = diffSelect({ dialect: d, sync: eventsOf('created_at'), model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window: { ...window, oldest: undefined } });
       const sections: [string, readonly { text: string }[]][] = [
         ['state schema', store.setupStatements()],
@@ -62,6 +71,7 @@ describe('golden SQL of the sync engine', () => {
         ['an events sync: its snapshot keeps event times', store.syncSetupStatements(sync.name, true).slice(0, 1)],
         ['…its window of event times, on the model and the snapshot; events older than the destination accepts are too_old', [materialiseStatement(d, store.changes(sync.name), events.select)]],
         ['…a date column as its event time, no age limit', [materialiseStatement(d, store.changes(sync.name), dated.select)]],
+        ['…starting messages under pressure caps: a contact\'s events of the run admitted in time order while they fit', [materialiseStatement(d, store.changes(sync.name), capped.select)]],
         ['…a page carries each event\'s name and time', [pageStatement(d, store.changes(sync.name), 0, 10_000, events.mapping, true)]],
         ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 2)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],

@@ -286,23 +286,34 @@ export function pressureSql(d: Dialect, asOf: Sql, policy: PressurePolicy | unde
 }
 
 /**
- * The contacts whose next message on `channel` of type `type` would go past a cap, as a set of keys `k` (text): the
- * messages counted as for audiences (what Tideline sent, the delivered events), within each cap covering the
- * channel, plus the message's own weight. Events syncs that start messages leave these contacts out (see
- * src/sync/suppressions.ts): an event is a trigger sent as it comes, so there is no priority to weigh it by, only
- * the room left. Undefined when no cap covers the channel or the type weighs nothing.
+ * What an events sync whose events start messages needs to respect the caps on its channel (src/sync/suppressions.ts,
+ * the planner): per contact `k` (text), the weight already used under each cap covering the channel — the messages
+ * counted as for audiences (what Tideline sent, the delivered events) within the cap's window — as columns `used_<i>`;
+ * each cap's ceiling and the weight of one of the sync's messages, in thousandths. The planner admits a contact's
+ * events of a run in time order while they fit: an event is a trigger sent as it comes, so there is no priority to
+ * weigh it by, only the room left. Undefined when no cap covers the channel or the type weighs nothing.
  */
-export function atCapKeys(d: Dialect, asOf: Sql, policy: PressurePolicy, relations: Pick<PressureRelations, 'sent' | 'runs' | 'relation' | 'columnsOf'>, channel: Channel, type: string): Sql | undefined {
+export interface EventPressure {
+  readonly used: Sql;
+  readonly caps: readonly { readonly column: string; readonly max: number }[];
+  readonly weight: number;
+}
+
+export function eventPressure(d: Dialect, asOf: Sql, policy: PressurePolicy, relations: Pick<PressureRelations, 'sent' | 'runs' | 'relation' | 'columnsOf'>, channel: Channel, type: string): EventPressure | undefined {
   const caps = policy.caps.filter((cap) => cap.channels.includes(channel));
-  const w = thousandths(weightOf(policy, type));
-  if (!caps.length || w === 0) return undefined;
+  const weight = thousandths(weightOf(policy, type));
+  if (!caps.length || weight === 0) return undefined;
   const c: Compiled = { d, asOf };
-  const over = caps.map(
-    (cap) => sql`SUM(CASE WHEN ${covers(d, cap, sql`m.channel`)} AND m.day > ${ago(c, cap.per)} THEN ${weightCase(d, policy, sql`m.message_type`)} ELSE 0 END) + ${d.literal(w)} > ${d.literal(thousandths(cap.max))}`,
+  const used = caps.map(
+    (cap) => sql`SUM(CASE WHEN ${covers(d, cap, sql`m.channel`)} AND m.day > ${ago(c, cap.per)} THEN ${weightCase(d, policy, sql`m.message_type`)} ELSE 0 END) AS ${d.id(`used_${cap.index}`)}`,
   );
-  return sql`SELECT m.k FROM (
+  return {
+    used: sql`SELECT m.k, ${joinSql(used)} FROM (
 ${messagesSelect(d, asOf, policy, relations, undefined)}
-) AS m GROUP BY m.k HAVING ${joinSql(over, sql` OR `)}`;
+) AS m GROUP BY m.k`,
+    caps: caps.map((cap) => ({ column: `used_${cap.index}`, max: thousandths(cap.max) })),
+    weight,
+  };
 }
 
 /** Whether the project's policy may cap any audience of this model (then the build reads its current members). */

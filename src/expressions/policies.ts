@@ -48,11 +48,6 @@ export function blockedByJoins(d: Dialect, sets: readonly KeySet[]): Sql {
   return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` OR `)})`;
 }
 
-/** Gates of key sets: a contact is left out by a set of `absent` keys holding it, or a set of `present` keys lacking it. */
-export function keyGates(d: Dialect, sets: readonly KeySet[]): Gates {
-  return gates(d, sets);
-}
-
 function gates(d: Dialect, sets: readonly KeySet[], shared: readonly { name: string; body: Sql }[] = []): Gates {
   if (!sets.length) return NO_GATES;
   return {

@@ -1,6 +1,7 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { compileComparison } from '../expressions/conditions.js';
 import type { Gates } from '../expressions/policies.js';
+import type { EventPressure } from '../../models/audiences/pressure.js';
 import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
 import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
@@ -49,8 +50,11 @@ export interface PlanInput {
   readonly snapshot: TableRef | undefined;
   /** The shared rejected table, or undefined before the first run. */
   readonly rejected: TableRef | undefined;
-  /** Contacts the project's policies leave out (src/sync/suppressions.ts): the model column holding the customer key, and the gates. */
-  readonly gates?: { readonly contact: string; readonly gates: Gates } | undefined;
+  /**
+   * Contacts the project's policies leave out (src/sync/suppressions.ts): the model column holding the customer key,
+   * the gates, and for an events sync whose events start messages, the room its contacts have under the caps.
+   */
+  readonly gates?: { readonly contact: string; readonly gates: Gates; readonly pressure?: EventPressure | undefined } | undefined;
   /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
   readonly window?: EventWindow | undefined;
 }
@@ -100,6 +104,9 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
   FROM mapped AS ${m}`;
   const gateCtes = gated ? gated.gates.ctes.map((c) => sql`${id(c.name)} AS (\n  ${c.body}\n),\n`) : [];
+  // An events sync's messages already counted under each cap, per contact (see eventPressure).
+  const pressure = input.gates?.pressure;
+  if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
 ),${suppressedRows ? sql`\nsuppressed_rows AS (\n  ${suppressedRows}\n),` : Sql.empty}
@@ -145,6 +152,21 @@ function eventColumns(input: PlanInput): Sql {
   return sql`, ${name} AS ${d.id(EVENT_NAME_COLUMN)}, ${eventTime(input)} AS ${d.id(EVENT_TIME_COLUMN)}`;
 }
 
+/** The CTE of an events sync's messages already counted per contact and cap. */
+const PRESSURE_ROOM = 'tl_room';
+
+/**
+ * For an events sync whose events start messages: the condition of a sendable event that would take its contact past
+ * a cap — its contact's sendable events of this run are admitted in time order while the weight already used plus
+ * theirs fits every cap (`rank` numbers them). A contact's events held back or too old take no room.
+ */
+function pressureCapped(d: Dialect, pressure: EventPressure, used: Sql, rank: Sql): Sql {
+  return sql`(${joinSql(
+    pressure.caps.map((cap) => sql`COALESCE(${used}.${d.id(cap.column)}, 0) + ${d.literal(pressure.weight)} * ${rank} > ${d.literal(cap.max)}`),
+    sql` OR `,
+  )})`;
+}
+
 function isSharedKey(d: Dialect): Sql {
   return sql`EXISTS (SELECT 1 FROM shared AS ${d.id('k')} WHERE ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')})`;
 }
@@ -185,11 +207,21 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   const tooOld = events && input.window?.oldest ? sql` WHEN ${col(m, EVENT_TIME_COLUMN)} <= ${d.timestampLiteral(input.window.oldest)} THEN ${d.string('too_old')}` : Sql.empty;
   // An event is new or in doubt: never `changed` (an event's content is not compared), so always `added`.
   const sendOp = events ? sql` ELSE ${d.string('added')}` : sql` WHEN ${neverConfirmed} THEN ${d.string('added')} ELSE ${d.string('changed')}`;
-  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld}${sendOp} END AS ${id('op')},
+  // An events sync starting messages: events past the room its contact has under the caps are left out, as suppressed.
+  const pressure = events && contact ? input.gates?.pressure : undefined;
+  const room = id('pr');
+  const capped = (() => {
+    if (!pressure) return Sql.empty;
+    const counted = sql`CASE WHEN ${col(r, 'record_key')} IS NULL${input.window?.oldest ? sql` AND ${col(m, EVENT_TIME_COLUMN)} > ${d.timestampLiteral(input.window.oldest)}` : Sql.empty} THEN 1 ELSE 0 END`;
+    const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${col(m, CONTACT_KEY_COLUMN)}, ${counted} ORDER BY ${col(m, EVENT_TIME_COLUMN)}, ${col(m, 'record_key')})`;
+    return sql` WHEN ${col(m, CONTACT_KEY_COLUMN)} IS NOT NULL AND ${pressureCapped(d, pressure, room, rank)} THEN ${d.string('suppressed')}`;
+  })();
+  const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld}${capped}${sendOp} END AS ${id('op')},
     ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
-  LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}
+  LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}${pressure ? sql`
+  LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}

@@ -3,8 +3,8 @@ import type { OutputColumn } from '../../models/model-kind.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { sql } from '../dialects/sql.js';
 import { asOfSql } from '../expressions/as-of.js';
-import { bothGates, keyGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
-import { atCapKeys } from '../../models/audiences/pressure.js';
+import { bothGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { eventPressure, type EventPressure } from '../../models/audiences/pressure.js';
 import type { MessageSource } from '../state/messages.js';
 import { MESSAGES_COLUMNS, noRows, RUNS_COLUMNS, SHARED_TABLES, stateTable, type ColumnDef } from '../state/tables.js';
 import { messageSource } from './messages.js';
@@ -96,11 +96,11 @@ export async function policyScope(connection: Connection, project: Project): Pro
 
 /**
  * The gates of a sync and its contact column, or undefined when no policy reaches it: the suppressions and
- * preferences (policiesReach), and, for an events sync whose events start messages, the pressure caps — a contact
- * with no room left on the sync's channel is left out, as suppressed. Messages are read from `stateSchema`'s
- * sync_messages (the sandbox's own state in a sandbox run).
+ * preferences (policiesReach), and, for an events sync whose events start messages, the pressure caps on its
+ * channel (`pressure`, which the planner applies event by event: see eventPressure). Messages are read from
+ * `stateSchema`'s sync_messages (the sandbox's own state in a sandbox run).
  */
-export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes, stateSchema = project.target.stateSchema): Promise<{ contact: string; gates: Gates } | undefined> {
+export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes, stateSchema = project.target.stateSchema): Promise<SyncPolicies | undefined> {
   const { policies } = project;
   const reach = policiesReach(policies, sync);
   const source = sync.mode === 'events' && project.pressure ? messageSource(sync, types) : undefined;
@@ -108,12 +108,20 @@ export async function syncGates(connection: Connection, project: Project, sync: 
   const contact = contactColumn(sync, types);
   if (!contact) throw new SyncFailure(missingContact(sync as SyncDef & { readonly channel: Channel }, policies));
   const scope = await policyScope(connection, project);
-  const suppressions = reach ? gatesOf(scope, policies, sync) : NO_GATES;
-  return { contact, gates: source ? bothGates(suppressions, await pressureGates(connection, project, scope, source, stateSchema)) : suppressions };
+  const gates = reach ? gatesOf(scope, policies, sync) : NO_GATES;
+  const pressure = source ? await pressureOf(connection, project, scope, source, stateSchema) : undefined;
+  return { contact, gates, ...(pressure ? { pressure } : {}) };
 }
 
-/** The contacts an events sync's next message would take past a cap on its channel (see atCapKeys), as gates. */
-async function pressureGates(connection: Connection, project: Project, scope: PolicyScope, source: MessageSource, stateSchema: string): Promise<Gates> {
+/** What the planner applies to a sync's rows: the model column of the contact key, the gates, and an events sync's caps. */
+export interface SyncPolicies {
+  readonly contact: string;
+  readonly gates: Gates;
+  readonly pressure?: EventPressure;
+}
+
+/** The room an events sync's messages have under the caps on its channel (see eventPressure). */
+async function pressureOf(connection: Connection, project: Project, scope: PolicyScope, source: MessageSource, stateSchema: string): Promise<EventPressure | undefined> {
   const d = connection.dialect;
   const policy = project.pressure!;
   const state = async (name: string, columns: readonly ColumnDef[]) => {
@@ -126,8 +134,7 @@ async function pressureGates(connection: Connection, project: Project, scope: Po
     delivered.set(from, found?.table ? await connection.columns(found.table) : await connection.columns({ schema: project.target.schema, name: from }));
   }
   const relations = { sent: await state(SHARED_TABLES.messages, MESSAGES_COLUMNS), runs: await state(SHARED_TABLES.runs, RUNS_COLUMNS), relation: scope.relation, columnsOf: (name: string) => delivered.get(name) };
-  const body = atCapKeys(d, scope.asOf, policy, relations, source.channel as Channel, source.type);
-  return body ? keyGates(d, [{ name: 'tl_cap', body, pass: 'absent' }]) : NO_GATES;
+  return eventPressure(d, scope.asOf, policy, relations, source.channel as Channel, source.type);
 }
 
 /** The CTEs and test of a sync the policies reach (see policiesReach): suppressions on its channel, then preferences. */

@@ -261,6 +261,47 @@ SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' E
 ) AS d
 ) AS numbered;
 
+-- …starting messages under pressure caps: a contact's events of the run admitted in time order while they fit
+CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+WITH `tl_room` AS (
+  SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATE_ADD(DATE '2026-01-02', INTERVAL -7 DAY) THEN CASE m.message_type WHEN 'reminder' THEN 500 ELSE 1000 END ELSE 0 END) AS `used_0` FROM (
+SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
+  SELECT DISTINCT s.`contact_key` AS k, s.`channel` AS channel, s.`message_type` AS message_type, CAST(s.`sent_at` AS DATE) AS day,
+    COALESCE(s.`audience`, s.`sync_name`) AS source, s.`model` AS model, CASE WHEN s.`audience` IS NULL THEN s.`record_key` END AS item
+  FROM `tideline_state`.`sync_messages` AS s
+  WHERE CAST(s.`sent_at` AS DATE) > DATE_ADD(DATE '2026-01-02', INTERVAL -7 DAY)
+) AS sent
+) AS m GROUP BY m.k
+),
+mapped AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' WHEN `m`.`contact_key` IS NOT NULL AND (COALESCE(`pr`.`used_0`, 0) + 500 * ROW_NUMBER() OVER (PARTITION BY `m`.`contact_key`, CASE WHEN `r`.`record_key` IS NULL AND `m`.`event_time` > CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 1 ELSE 0 END ORDER BY `m`.`event_time`, `m`.`record_key`) > 2000) THEN 'suppressed' ELSE 'added' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  LEFT JOIN `tl_room` AS `pr` ON `pr`.`k` = `m`.`contact_key`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+) AS d
+) AS numbered;
+
 -- …a page carries each event's name and time
 SELECT STRING_AGG(TO_JSON_STRING(JSON_ARRAY(`seq`, `op`, `record_key`, `destination_id`, `retained`, `record_hash`, `prior_run`, `in_doubt`, `f_0`, `f_1`, `f_2`, `f_3`, `f_4`, `f_5`, `f_6`, `f_7`, `event_name`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`event_time` AS TIMESTAMP), 'UTC'))), ',' ORDER BY `seq`) AS `page` FROM `tideline_state`.`changes__crm_contacts` WHERE `seq` > 0 AND `seq` <= 10000 AND `op` IN ('removed', 'changed', 'added');
 
