@@ -15,14 +15,15 @@ import { SENDABLE, type EventWindow } from './planner.js';
  *    their event's time are still read); before the first run, `to` minus `event.backfill` (or every event: `all`).
  * The high-water mark is the `to` of the last run whose outcomes were folded, held back to just before the oldest
  * event that run planned but did not settle (not sent, sent without an answer, refused retryably): such an event
- * is read again by the next run and sent then — for a week at most (HOLD_BACK_MS). It is written in the same atomic unit as the outcomes
- * (StateStore.applyJournalStatements), so a run that dies leaves the previous mark and its window is read again.
+ * is read again by the next run and sent then — for a week at most (HOLD_BACK_MS). It is written in the same atomic
+ * unit as the outcomes (StateStore.applyJournalStatements), so a run that dies leaves the previous mark and its
+ * window is read again.
  *
  * The snapshot keeps each event's id and time; a run joins only the snapshot rows of the ids its window read, so an
  * event whose time was corrected after it was sent is still known. A date column is compared as a date (`>=` the
- * day of `from`, `<=` the day of `to`): its events are read, and de-duplicated, all day. Events of the window the snapshot holds were sent (or are in doubt: sent again, see the
- * planner); the others are new. An event older than the destination accepts (DestinationType.events.maxAgeDays) is
- * counted `too_old` and never sent.
+ * day of `from`, `<=` the day of `to`): its events are read, and de-duplicated, all day. Events of the window the
+ * snapshot holds were sent (or are in doubt: sent again, see the planner); the others are new. An event older than
+ * the destination accepts (DestinationType.events.maxAgeDays) is counted `too_old` and never sent.
  */
 
 const DAY_MS = 86_400_000;
