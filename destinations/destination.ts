@@ -112,6 +112,12 @@ export type RecordOutcome =
 export interface DestinationLimits {
   /** Most records in one request. */
   readonly maxBatchRecords: number;
+  /**
+   * Most events in one request, for an events sync, when the API's ceiling for events is lower than for the other
+   * records (Meta: 1,000 events, 10,000 audience rows). A session sends one request per batch: a batch split into
+   * several requests inside `apply` could not be retried without sending its accepted part again.
+   */
+  readonly maxEventsPerBatch?: number;
   /** Most bytes of payload in one request (as estimated by `recordBytes`). */
   readonly maxBatchBytes: number;
   /** Request ceiling of the API, or null when it has none. */

@@ -189,14 +189,18 @@ describe('braze events and purchases (/users/track events, purchases)', () => {
   it('a purchase or event Braze refuses is a non-fatal error for that object alone; the others are kept', async () => {
     emulator = await startBrazeEmulator({ rejectEvent: (object) => ((object['properties'] as Record<string, unknown> | undefined)?.['event_id'] === 'o-2' ? "Invalid 'properties' for this event" : undefined) });
     const session = await open('purchases');
-    const fields = (id: string): Record<string, FieldValue> => ({ external_id: id, currency: id === 'o-3' ? 'eur' : 'EUR', price: 10 });
+    // o-3's currency is no ISO 4217 code; o-4's is one in lower case, which the adapter writes as Braze wants it.
+    const fields = (id: string): Record<string, FieldValue> => ({ external_id: id, currency: id === 'o-3' ? 'EURO' : id === 'o-4' ? ' eur' : 'EUR', price: 10 });
     expect(await session.apply(track('purchases', ['o-1', 'o-2', 'o-3', 'o-4'], fields, 'Completed Order'))).toEqual([
       { ok: true },
       { ok: false, code: 'invalid_property', message: "Invalid 'properties' for this event", retryable: false },
       { ok: false, code: 'invalid_purchase', message: "'currency' must be an ISO 4217 alphabetic currency code", retryable: false },
       { ok: true },
     ]);
-    expect(emulator.events('purchases').map((p) => p['external_id'])).toEqual(['o-1', 'o-4']);
+    expect(emulator.events('purchases').map((p) => [p['external_id'], p['currency']])).toEqual([
+      ['o-1', 'EUR'],
+      ['o-4', 'EUR'],
+    ]);
     // An event without its time, a property name with a leading $: refused by the emulator as Braze documents.
     const response = await fetch(`${emulator.endpoint}/users/track`, {
       method: 'POST',

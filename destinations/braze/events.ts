@@ -47,6 +47,8 @@ export function eventObject(record: OutboundRecord, object: BrazeEventObject, ke
     if (value === null || value === undefined) continue;
     // Identifiers are strings to Braze; a warehouse may hold a customer id as a number.
     if (TOP_LEVEL.has(field)) out[field] = String(value);
+    // ISO 4217 codes are upper case to Braze; a warehouse may hold `eur`.
+    else if (object === 'purchases' && field === 'currency' && typeof value === 'string') out[field] = value.trim().toUpperCase();
     else if (object === 'purchases' && (PURCHASE_FIELDS as readonly string[]).includes(field)) out[field] = value;
     else properties[field.startsWith('properties.') ? field.slice(11) : field] = value;
   }

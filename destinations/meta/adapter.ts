@@ -6,7 +6,7 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DATASET_OBJECT, DEFAULT_API_VERSION, EVENT_SYNC_FIELDS, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_ROWS, maxEventAgeDays, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DATASET_OBJECT, DEFAULT_API_VERSION, EVENT_SYNC_FIELDS, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_EVENTS, MAX_ROWS, maxEventAgeDays, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
 import { MetaEvents } from './events.js';
 
 export const metaConfigSchema = z.strictObject({
@@ -47,7 +47,8 @@ export const meta = defineDestination<MetaConfig>({
   modes: ['audience', 'events'],
   events: {
     // Only a constant action_source is known before the run: a column may hold website events, so 7 days then.
-    maxAgeDays: (_config, sync) => maxEventAgeDays(typeof sync.constants['action_source'] === 'string' ? sync.constants['action_source'] : undefined),
+    // The adapter sends action_source lower-cased: compare it so (`PHYSICAL_STORE` is physical_store).
+    maxAgeDays: (_config, sync) => maxEventAgeDays(typeof sync.constants['action_source'] === 'string' ? sync.constants['action_source'].toLowerCase() : undefined),
     // Meta drops a server event only against a browser or app twin: two server events are both kept (protocol.ts).
     deduplication: undefined,
   },
@@ -55,6 +56,8 @@ export const meta = defineDestination<MetaConfig>({
   secrets: (config) => [config.access_token],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
+    // The Conversions API takes 1,000 events a request: an events batch is one request (events.ts).
+    maxEventsPerBatch: MAX_EVENTS,
     maxBatchBytes: 50_000_000,
     requestsPerSecond: Math.round((CALLS_PER_HOUR[config.access_tier] / 3600) * 100) / 100,
     concurrency: 4,

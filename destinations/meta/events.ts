@@ -2,7 +2,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { identifier, META } from '../ads-identifiers.js';
 import { ApiClient, BatchRejectedError, Outcomes, rejected, StopSyncError, type Batch, type DestinationContext, type DestinationSession, type FieldValue, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import type { MetaConfig } from './adapter.js';
-import { ACTION_SOURCES, CUSTOM_DATA_FIELDS, DATASET_OBJECT, HASHED_USER_DATA, MAX_EVENTS, maxEventAgeDays, NUMERIC_CUSTOM_DATA, PLAIN_USER_DATA, type EventsResponse } from './protocol.js';
+import { ACTION_SOURCES, CUSTOM_DATA_FIELDS, DATASET_OBJECT, HASHED_USER_DATA, maxEventAgeDays, NUMERIC_CUSTOM_DATA, PLAIN_USER_DATA, type EventsResponse } from './protocol.js';
 
 /** A server event as the Conversions API takes it (protocol.ts, Conversions API). */
 export interface ServerEvent {
@@ -29,9 +29,8 @@ const DAY_MS = 86_400_000;
  *
  * Meta refuses a whole request for one invalid event, and keeps both copies of a server event sent twice. So a
  * record that cannot be valid (no identifier, an unknown action_source, past its age window by the time it is sent)
- * is settled here and never sent; a batch of one request lets a refusal reach the engine (BatchRejectedError), which
- * halves it down to the bad event; a batch of several requests (more than 1,000 events) halves a refused request
- * itself, because its earlier requests were accepted and sending them again would count them twice.
+ * is settled here and never sent; a batch is one request of at most 1,000 events (`maxEventsPerBatch`), so a
+ * refusal reaches the engine (BatchRejectedError), which halves it down to the bad event.
  */
 export class MetaEvents implements DestinationSession {
   readonly #dataset: string;
@@ -63,22 +62,11 @@ export class MetaEvents implements DestinationSession {
       if ('refused' in built) outcomes.settle(index, built.refused);
       else pending.push({ index, event: built.event });
     });
-    const size = Math.min(MAX_EVENTS, this.config.batch_size);
-    if (pending.length <= size) {
-      if (pending.length) await this.post(pending, batch.signal);
-      settleSent(outcomes, pending);
-      return outcomes.done();
-    }
-    for (let start = 0; start < pending.length; start += size) {
-      try {
-        await this.postHalving(pending.slice(start, start + size), outcomes, batch.signal);
-      } catch (error) {
-        // Earlier requests were accepted: answer for them and leave the rest without an outcome (retried), rather
-        // than failing the batch and having its accepted events sent again.
-        if (start === 0) throw error;
-        break;
-      }
-    }
+    // One request per batch (the engine keeps events batches to MAX_EVENTS, adapter.ts): a refusal of the request
+    // (BatchRejectedError) reaches the engine, which halves the batch down to the bad event, each half its own batch,
+    // so no accepted event is ever in a batch sent again.
+    if (pending.length) await this.post(pending, batch.signal);
+    settleSent(outcomes, pending);
     return outcomes.done();
   }
 
@@ -88,23 +76,6 @@ export class MetaEvents implements DestinationSession {
   }
 
   async close(): Promise<void> {}
-
-  /** One request's events; a refusal of several is halved here until the bad event is alone, then it is rejected. */
-  private async postHalving(events: readonly Pending[], outcomes: Outcomes, signal: AbortSignal): Promise<void> {
-    try {
-      await this.post(events, signal);
-      settleSent(outcomes, events);
-    } catch (error) {
-      if (!(error instanceof BatchRejectedError)) throw error;
-      if (events.length === 1) {
-        outcomes.settle(events[0]!.index, rejected(error.code, error.message));
-        return;
-      }
-      const half = Math.ceil(events.length / 2);
-      await this.postHalving(events.slice(0, half), outcomes, signal);
-      await this.postHalving(events.slice(half), outcomes, signal);
-    }
-  }
 
   /** `POST /{dataset_id}/events` with `data` (and `test_event_code`), the token in the query string. */
   private async post(events: readonly Pending[], signal: AbortSignal): Promise<void> {

@@ -330,8 +330,9 @@ function makeSync(
   }
 
   const limits = type.limits(destination.config);
-  if (parsed.options.batch_size !== undefined && parsed.options.batch_size > limits.maxBatchRecords) {
-    error('bad-option', `destination "${destination.name}" takes at most ${limits.maxBatchRecords} records per request`, 'options', 'batch_size');
+  const ceiling = parsed.mode === 'events' && limits.maxEventsPerBatch !== undefined ? Math.min(limits.maxBatchRecords, limits.maxEventsPerBatch) : limits.maxBatchRecords;
+  if (parsed.options.batch_size !== undefined && parsed.options.batch_size > ceiling) {
+    error('bad-option', `destination "${destination.name}" takes at most ${ceiling} ${parsed.mode === 'events' ? 'events' : 'records'} per request`, 'options', 'batch_size');
     ok = false;
   }
   const options = removalOptions(item, parsed.options, parsed.mode, file, at, problems);

@@ -57,8 +57,10 @@ export function effectiveLimits(sync: SyncDef, config: unknown): DestinationLimi
   const destination = sync.destination;
   const base = destination.type.limits(config);
   const concurrencyCap = destination.concurrency ?? base.concurrency;
+  // An events sync's batches keep to the API's ceiling for events where it has its own.
+  const ceiling = sync.mode === 'events' && base.maxEventsPerBatch !== undefined ? Math.min(base.maxBatchRecords, base.maxEventsPerBatch) : base.maxBatchRecords;
   return {
-    maxBatchRecords: Math.min(base.maxBatchRecords, sync.options.batch_size ?? base.maxBatchRecords),
+    maxBatchRecords: Math.min(ceiling, sync.options.batch_size ?? ceiling),
     maxBatchBytes: base.maxBatchBytes,
     requestsPerSecond: destination.requestsPerSecond ?? base.requestsPerSecond,
     concurrency: Math.min(concurrencyCap, sync.options.concurrency ?? concurrencyCap),
