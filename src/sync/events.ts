@@ -1,5 +1,6 @@
 import type { EventSyncShape, FieldValue } from '../../destinations/destination.js';
 import { joinSql, sql } from '../dialects/sql.js';
+import { parseUtc } from '../expressions/conditions.js';
 import type { Logger } from '../log/logger.js';
 import { watermarkName, type StateStore } from '../state/store.js';
 import type { SyncDef } from './load.js';
@@ -67,7 +68,7 @@ export async function nextWatermark(store: StateStore, sync: SyncDef, window: Ev
     sql`SELECT MIN(c.${id('event_time')}) AS ${id('oldest')} FROM ${d.table(store.changes(sync.name))} AS c WHERE c.${id('op')} IN (${joinSql(SENDABLE.map((op) => d.string(op)))}) AND NOT EXISTS (${settled})`,
   );
   const oldest = rows[0]?.['oldest'];
-  const time = oldest instanceof Date ? oldest : typeof oldest === 'string' ? new Date(`${oldest.replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(oldest) ? '' : 'Z'}`) : undefined;
+  const time = oldest instanceof Date ? oldest : typeof oldest === 'string' ? parseUtc(oldest) : undefined;
   if (!time || time.getTime() > window.to.getTime()) return window.to;
   const floor = window.to.getTime() - Math.max(HOLD_BACK_MS, sync.event!.lookbackMs);
   if (time.getTime() - 1 < floor) {

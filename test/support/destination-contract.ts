@@ -17,6 +17,7 @@ import {
 } from '../../destinations/emulator-kit/contract.js';
 import type { Registries } from '../../src/project/loader.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './sync-harness.js';
+import { eventShape } from '../../src/sync/events.js';
 
 type Row = Person | Contact;
 
@@ -338,8 +339,7 @@ function describeEventCases(kit: ContractKit, shape: EventShape, check: Check, o
     const old = contractEvents(3, { start: 5, now, endMinutesAgo: 400 * 24 * 60, minutesApart: 60 });
     const { env, harness } = await setup([...old, ...recent], {}, { backfill: 'all' });
     const sync = harness.project.syncs.get('s')!;
-    const constants = Object.fromEntries(Object.entries(shape.fields).flatMap(([name, spec]) => (typeof spec === 'object' && spec.constant !== undefined ? [[name, spec.constant]] : [])));
-    const maxAge = sync.destination.type.events?.maxAgeDays(sync.destination.config, { object: shape.object, constants });
+    const maxAge = sync.destination.type.events?.maxAgeDays(sync.destination.config, eventShape(sync));
     const result = await harness.sync('s');
     expect(result.status).toBe('success');
     if (maxAge !== undefined && maxAge < 400) {

@@ -39,7 +39,7 @@ export async function recover(input: RecoverInput): Promise<number> {
   // over as an events sync (its first run reads the backfill window), as after --full-resync.
   if (input.events && !input.fullResync) {
     const columns = await store.connection.columns(store.snapshot(sync));
-    if (columns && !columns.some((c) => store.dialect.identifierKey(c.name) === store.dialect.identifierKey(EVENT_TIME_SNAPSHOT_COLUMN.name))) {
+    if (columns && !hasColumn(store, columns, EVENT_TIME_SNAPSHOT_COLUMN.name)) {
       log.warn(`${sync} is now an events sync: its state of records is replaced by one of events, and its first run reads the backfill window`);
       await store.reset(sync);
     }
@@ -50,7 +50,7 @@ export async function recover(input: RecoverInput): Promise<number> {
   const changes = await store.connection.columns(store.changes(sync));
   if (changes) {
     // The dead run's change set holds contact keys only if its plan recorded messages: then so does its fold.
-    const keyed = changes.some((c) => store.dialect.identifierKey(c.name) === store.dialect.identifierKey(CONTACT_KEY_COLUMN));
+    const keyed = hasColumn(store, changes, CONTACT_KEY_COLUMN);
     await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined, events: input.events });
     if (leftover) log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
     return leftover;
@@ -58,4 +58,10 @@ export async function recover(input: RecoverInput): Promise<number> {
   await store.discardJournal(sync);
   log.warn({ discarded: leftover }, `an interrupted run left ${leftover} outcomes without their change set: those records are sent again`);
   return 0;
+}
+
+/** Whether a state table's columns include `name` (compared as the warehouse compares names). */
+function hasColumn(store: StateStore, columns: readonly { readonly name: string }[], name: string): boolean {
+  const key = store.dialect.identifierKey(name);
+  return columns.some((c) => store.dialect.identifierKey(c.name) === key);
 }

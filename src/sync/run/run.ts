@@ -132,7 +132,7 @@ class SyncRun {
     await store.insertRun(this.#record('running'));
     this.#runRecorded = true;
     // Nothing to send: every event of the window is settled, so the next run reads from this one's end.
-    if (window && total === 0) await store.connection.runAtomically([store.setMetaStatement(watermarkName(sync.name), window.to.toISOString())]);
+    if (window && total === 0) await store.setMeta(watermarkName(sync.name), window.to.toISOString());
     if (total === 0 && !type.recoverInterrupted && !type.currentList) return;
 
     // Send.
