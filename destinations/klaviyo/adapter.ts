@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ApiClient, noOutcome, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
 import { checkEventSync, EVENT_KEY_FIELD, eventBytes, eventEntry, eventJob, KLAVIYO_EVENTS_OBJECT, type EventEntry } from './events.js';
-import { AUTH_SCHEME, CONTENT_TYPE, EVENT_DEDUPLICATION, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
+import { AUTH_SCHEME, CONTENT_TYPE, EVENT_DEDUPLICATION, EVENT_JOB, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 export const klaviyoConfigSchema = z.strictObject({
   /**
@@ -58,8 +58,8 @@ const MAX_POLL_WAIT_MS = 10_000;
  * - audience: the object is a list id. `add` is the same import job with the list as relationship (profiles are
  *   created or updated, then added); `remove` looks the profiles up by the key identifier (`any(…)`, 100 at a time)
  *   and `DELETE /api/lists/{id}/relationships/profiles` (≤ 1,000 ids); a profile not found is not a member.
- * - events: one `POST /api/event-bulk-create-jobs` per batch (≤ 1,000 events, ≤ 5 MB: `recordBytes` keeps a batch
- *   to 1,000), one entry per event with its profile (events.ts). Klaviyo answers 202 or refuses the whole request:
+ * - events: one `POST /api/event-bulk-create-jobs` per batch (≤ 1,000 events: `maxEventsPerBatch`; ≤ 5 MB), one
+ *   entry per event with its profile (events.ts). Klaviyo answers 202 or refuses the whole request:
  *   the engine halves a refused batch down to the event. The key is the event's unique_id, on which Klaviyo keeps one
  *   event per profile and metric, so an event sent again after a lost answer or a crash is recorded once.
  * - mirror: not supported. Klaviyo's API has no profile delete: its only deletion is the irreversible, asynchronous
@@ -79,6 +79,8 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
   secrets: (config) => [config.api_key],
   limits: (config) => ({
     maxBatchRecords: config.batch_size,
+    // Bulk Create Events takes 1,000 events a request, the import job 10,000 profiles: an events batch is one job.
+    maxEventsPerBatch: EVENT_JOB.maxEvents,
     maxBatchBytes: MAX_BATCH_BYTES,
     // Klaviyo counts each endpoint in fixed windows: 10 a second (burst) and 150 a minute (steady) for bulk import
     // jobs, list relationships and Bulk Create Events. One batch is one import job (its polls and error pages go to other endpoints,
@@ -93,7 +95,7 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
   checkSync: (_config, sync) => (sync.mode === 'events' ? checkEventSync(sync, Object.keys(CONSENT_FIELDS)) : checkKlaviyoSync(sync)),
   // Klaviyo documents no maximum age (any time after 1990, EVENT_JOB); it keeps one event per unique_id.
   events: { maxAgeDays: () => undefined, deduplication: EVENT_DEDUPLICATION },
-  recordBytes: (record) => (record.event ? eventBytes(record, MAX_BATCH_BYTES) : Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + 32),
+  recordBytes: (record) => (record.event ? eventBytes(record) : Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + 32),
   apiVersion: (config) => klaviyoRevision(config.revision),
   lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? KLAVIYO_BASE_URL).host}#${object}`,
   open: async (config, context) => new KlaviyoSession(config, context),

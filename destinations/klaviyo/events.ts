@@ -94,14 +94,9 @@ export function eventJob(entries: readonly EventEntry[]): unknown {
   return { data: { type: 'event-bulk-create-job', attributes: { 'events-bulk-create': { data: entries } } } };
 }
 
-/**
- * Bytes a `track` record counts towards a request: at least a thousandth of the request's budget, so that the
- * engine's byte limit also keeps a batch to Bulk Create Events' 1,000 events (the record limit, `batch_size`, is the
- * import job's 10,000 and is the same for every mode); else its fields with the room its job entry takes.
- */
-export function eventBytes(record: OutboundRecord, maxBatchBytes: number): number {
-  const own = Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + Buffer.byteLength(record.event?.name ?? '') + ENTRY_BYTES;
-  return Math.max(Math.floor(maxBatchBytes / EVENT_JOB.maxEvents), own);
+/** Bytes a `track` record counts towards a request: its fields with the room its job entry takes. */
+export function eventBytes(record: OutboundRecord): number {
+  return Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + Buffer.byteLength(record.event?.name ?? '') + ENTRY_BYTES;
 }
 
 /** The JSON:API envelope of one entry (types, profile, metric, time, unique_id keys), rounded up. */
