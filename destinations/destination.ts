@@ -30,8 +30,12 @@ export type SyncMode = (typeof SYNC_MODES)[number];
  * upsert → `upsert`; update → `update` (never creates); insert → `insert` (new keys only); mirror → `upsert` and
  * `delete` for records that left the model; audience → `add` and `remove` of members; events → `track`: each record
  * is one event (`OutboundRecord.event`), sent once, its key the event's id.
+ * `forget` is no mode's: `tideline forget` sends it to erase a person's records with the vendor's own erasure (a GDPR
+ * delete, a permanent deletion), where DestinationType.erasure says so. Its records carry what a `delete` carries (the
+ * key, the destination's id, the retained fields); a record the vendor no longer holds is accepted (erasure is
+ * idempotent: a re-run after a crash asks again).
  */
-export const OPERATIONS = ['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track'] as const;
+export const OPERATIONS = ['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track', 'forget'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** A mapped value as the destination receives it. Dates arrive as `YYYY-MM-DD`, timestamps as ISO-8601 UTC text. */
@@ -290,6 +294,15 @@ export interface DestinationType<Config> {
      */
     readonly deduplication: string | undefined;
   };
+  /**
+   * How a person's records sent by a sync are erased at the vendor (`tideline forget`, README "Privacy"), by the
+   * sync's object and mode: sent again with `operation` — `forget` for the vendor's own erasure (HubSpot's GDPR delete,
+   * Mailchimp's permanent delete), or the `delete` / `remove` the mode already sends where that is the vendor's way
+   * (an ads audience's member removal) — with `method` citing the vendor's call; or `manual` where the API offers no
+   * way (events ingested by an ads platform), saying what the data-protection officer must do instead. The erasure
+   * report and the audit trail quote both.
+   */
+  erasure?(config: Config, sync: { readonly object: string; readonly mode: SyncMode }): ErasurePlan;
   /** Values of the config that must never be printed (tokens, secrets). */
   secrets(config: Config): string[];
   limits(config: Config): DestinationLimits;
@@ -343,6 +356,11 @@ export interface DestinationType<Config> {
     sandboxConfig(config: Config, emulator: Emulator): Config;
   };
 }
+
+/** How a sync's records of a person are erased at the vendor: see DestinationType.erasure. */
+export type ErasurePlan =
+  | { readonly operation: 'forget' | 'delete' | 'remove'; readonly method: string }
+  | { readonly manual: string };
 
 /**
  * The version of a vendor API a destination speaks, with the vendor's published end of support. Declared in the

@@ -25,6 +25,8 @@ export const CONTRACT_CASES = [
   'events-partial-failure',
   'events-too-old',
   'events-resend',
+  'forget',
+  'forget-events',
 ] as const;
 export type ContractCase = (typeof CONTRACT_CASES)[number];
 

@@ -251,6 +251,8 @@ class HubSpotSession implements DestinationSession {
         throw stopSync('HubSpot syncs do not take mode insert: use upsert (batch/create cannot be retried safely)');
       case 'track':
         return this.track(batch);
+      case 'forget':
+        throw stopSync('HubSpot erasure is not built yet');
     }
   }
 

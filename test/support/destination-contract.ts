@@ -18,6 +18,8 @@ import {
 import type { Registries } from '../../src/project/loader.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './sync-harness.js';
 import { eventShape } from '../../src/sync/events.js';
+import { DESTINATIONS } from '../../destinations/index.js';
+import type { SyncMode } from '../../destinations/destination.js';
 
 type Row = Person | Contact;
 
@@ -227,6 +229,36 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
 
     if (kit.events) describeEventCases(kit, kit.events, check, open);
 
+    // Erasure (`tideline forget`): in each mode the destination writes people in, two of ten records are erased with
+    // the vendor's own erasure (or the mode's removal, as the destination declares); the others stay as they were,
+    // and asking again (a re-run after a crash) is accepted. A mode the vendor cannot erase through its API says what
+    // the data-protection officer must do instead.
+    check('forget', async () => {
+      const registered = (registries?.destinations ?? DESTINATIONS).find((t) => t.type === type);
+      const modes = [...new Set([writes, 'audience', 'mirror'])].filter((m) => registered?.modes.includes(m as SyncMode));
+      expect(modes.length).toBeGreaterThan(0);
+      for (const mode of modes) {
+        const rows = rowsOf(10);
+        const { env, harness, object } = await setup(rows, mode);
+        expect((await harness.sync('s')).status).toBe('success');
+        const first = await harness.erase('s', ['3', '7']);
+        if ('manual' in first.plan) {
+          expect(first.plan.manual.length, `${mode}: what to do instead`).toBeGreaterThan(20);
+          continue;
+        }
+        expect(first.plan.method.length, `${mode}: the vendor call, cited`).toBeGreaterThan(10);
+        expect(first.failure).toBeUndefined();
+        expect(first.outcomes.map((o) => [o.key, o.ok])).toEqual([['3', true], ['7', true]]);
+        const kept = rows.filter((r) => r.id !== 3 && r.id !== 7);
+        if (shape || mode !== 'audience') expect(await env.records(object), mode).toEqual(want(kept));
+        else expect([...(await env.records(object)).keys()].sort()).toEqual(kept.map((p) => String(p.id)).sort());
+        const again = await harness.erase('s', ['3', '7']);
+        expect(again.outcomes.every((o) => o.ok), `${mode}: erasing again is accepted`).toBe(true);
+        if (shape || mode !== 'audience') expect(await env.records(object)).toEqual(want(kept));
+        else expect([...(await env.records(object)).keys()].sort()).toEqual(kept.map((p) => String(p.id)).sort());
+      }
+    });
+
     check('thousand-records', async () => {
       const rows = rowsOf(1000);
       const { env, harness, object } = await setup(rows, writes, {}, { batchSize: 100 });
@@ -351,6 +383,22 @@ function describeEventCases(kit: ContractKit, shape: EventShape, check: Check, o
       expect(result.counts.too_old).toBe(0);
       await holdsOnce(env, [...old, ...recent]);
     }
+  });
+
+  check('forget-events', async () => {
+    const events = contractEvents(10, { endMinutesAgo: 5 });
+    const { env, harness } = await setup(events);
+    expect((await harness.sync('s')).accepted).toBe(10);
+    const erased = await harness.erase('s', ['ev-3', 'ev-7']);
+    if ('manual' in erased.plan) {
+      // The vendor keeps events it ingested: nothing is sent, and the report says what to do instead.
+      expect(erased.plan.manual.length).toBeGreaterThan(20);
+      expect(erased.requests).toBe(0);
+      return;
+    }
+    expect(erased.failure).toBeUndefined();
+    expect(erased.outcomes.every((o) => o.ok)).toBe(true);
+    await holdsOnce(env, events.filter((e) => e.event_id !== 'ev-3' && e.event_id !== 'ev-7'));
   });
 
   check('events-resend', async () => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONTRACT_MAPPING } from '../../destinations/emulator-kit/contract.js';
 import { runModels } from '../../src/pipeline/runner.js';
-import { sql } from '../../src/dialects/sql.js';
+import { joinSql, sql } from '../../src/dialects/sql.js';
+import { eraseAtDestination, type ErasureResult } from '../../src/privacy/erase.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject, type Project, type Registries } from '../../src/project/loader.js';
@@ -138,6 +139,22 @@ export class SyncHarness {
     const sync = this.project.syncs.get(name);
     if (!sync) throw new Error(`no sync ${name}`);
     return this.engine(engine).run(sync, options);
+  }
+
+  /**
+   * Erases records of a sync at its destination as `tideline forget` does (src/privacy/erase.ts), reading what the
+   * snapshot holds of each key (the destination's id, the retained fields).
+   */
+  async erase(name: string, keys: readonly string[]): Promise<ErasureResult> {
+    const sync = this.project.syncs.get(name);
+    if (!sync) throw new Error(`no sync ${name}`);
+    const store = this.engine().store;
+    const d = store.dialect;
+    const rows = await this.connection.query(
+      sql`SELECT ${d.id('record_key')}, ${d.id('destination_id')}, ${d.id('retained')} FROM ${d.table(store.snapshot(name))} WHERE ${d.id('record_key')} IN (${joinSql(keys.map((k) => d.string(k)))}) ORDER BY ${d.id('record_key')}`,
+    );
+    const records = rows.map((r) => ({ key: String(r['record_key']), destinationId: (r['destination_id'] as string | null) ?? null, retained: (r['retained'] as string | null) ?? null }));
+    return eraseAtDestination({ project: this.project, connection: this.connection, sync, config: sync.destination.config, records, runId: `forget-${Date.now()}`, log: this.logger });
   }
 
   async close(): Promise<void> {
