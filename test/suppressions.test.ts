@@ -3,15 +3,15 @@ import { joinSql, sql } from '../src/dialects/sql.js';
 import { preferenceGates } from '../src/expressions/policies.js';
 import { createLogger } from '../src/log/logger.js';
 import { runModels } from '../src/pipeline/runner.js';
-import { analyseProject, analyseWithSources } from '../src/project/analyse.js';
+import { analyseProject } from '../src/project/analyse.js';
 import { loadProject, type Project } from '../src/project/loader.js';
-import { ConfigError, formatProblem } from '../src/project/problems.js';
 import { SyncEngine } from '../src/sync/engine.js';
 import type { ColumnSpec, Connection, Value } from '../src/warehouses/connection.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { tempProject } from './support/cli.js';
 import { engines, uniqueSchema } from './support/engines.js';
 import { PlainReceiver } from './support/plain-receiver.js';
+import { problemsOf } from './support/problems.js';
 
 /**
  * Project-wide suppressions and preferences (tideline.yml), on DuckDB and PostgreSQL, judged by what a plain HTTP
@@ -304,19 +304,6 @@ describe.each(engines())('suppressions and preferences on $name', (engine) => {
     expect(keys(receiver.records('ads_promo'))).toEqual(['c03', 'c04', 'c05', 'c07', 'c08']);
   });
 });
-
-/** Problems of a project loaded and analysed offline with the given source columns; each as `file:line:col field message`. */
-async function problemsOf(files: Record<string, string>, columns: Record<string, readonly string[]> = {}): Promise<string[]> {
-  const root = tempProject(files);
-  try {
-    const project = await loadProject({ projectDir: root, env: { HOOK_URL: 'http://127.0.0.1:9/hook' } });
-    analyseWithSources(project, new Map(Object.entries(columns).map(([name, cols]) => [name, cols.map((c) => ({ name: c, type: c.endsWith('_at') ? ('timestamp' as const) : ('string' as const) }))])), false);
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems.map((p) => formatProblem(p, root));
-  }
-}
 
 describe('suppressions: located errors', () => {
   const base = (extra: string) => `name: bad\n${extra}`;

@@ -47,6 +47,7 @@ const LABELS: Record<(typeof OPS)[number], string> = {
   held_back: 'held back (rejected before, unchanged)',
   too_old: 'too old (events older than the destination accepts: not sent)',
   suppressed: 'suppressed (suppressions, preferences)',
+  no_consent: 'no consent (purposes not granted)',
   duplicate_key: 'invalid: duplicate key',
   null_key: 'invalid: null key',
 };

@@ -1,7 +1,7 @@
 import type { Channel } from '../project/channels.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
-import { suppressionsOn, type Policies, type Preferences, type Suppression } from '../project/policies.js';
+import { suppressionsOn, type Consent, type Policies, type Preferences, type Suppression } from '../project/policies.js';
 import { compileComparison } from './conditions.js';
 
 /**
@@ -132,6 +132,40 @@ HAVING MAX(CASE WHEN tp = ${tp} AND g THEN 1 ELSE 0 END) = 1 OR (MAX(CASE WHEN t
     );
   }
   return gates(d, sets, [{ name: latestName, body }]);
+}
+
+/**
+ * Consent by purpose for the `purposes` a sync needs (none: no gate):
+ *  - the latest row per customer and purpose wins (a withdrawal wins a tie at the same instant: when two systems
+ *    disagree about the same instant, the person's refusal is the one we can defend);
+ *  - a customer passes only with every purpose granted; a purpose with no row for them is refused unless the
+ *    project's `default` is `granted`.
+ * One key set (`<prefix>consent_in` or `_out`), at most one row per key, over the latest rows (`<prefix>consent_latest`).
+ */
+export function consentGates(scope: PolicyScope, consent: Consent | undefined, purposes: readonly string[], prefix: string): Gates {
+  if (!consent || !purposes.length) return NO_GATES;
+  const { d } = scope;
+  const latestName = `${prefix}consent_latest`;
+  const latest = d.id(latestName);
+  const c = (name: string) => sql`p.${d.id(name)}`;
+  const given = sql`CASE WHEN ${c(consent.granted)} THEN 1 ELSE 0 END`;
+  const body = sql`SELECT k, pu, g FROM (
+  SELECT ${d.cast(c(consent.customer), 'string')} AS k, ${d.cast(c(consent.purpose), 'string')} AS pu, ${c(consent.granted)} AS g,
+    ROW_NUMBER() OVER (PARTITION BY ${c(consent.customer)}, ${c(consent.purpose)} ORDER BY ${c(consent.at)} DESC, ${given} ASC) AS rn
+  FROM ${scope.relation(consent.from)} AS p
+  WHERE ${c(consent.customer)} IS NOT NULL AND ${c(consent.purpose)} IS NOT NULL AND ${c(consent.granted)} IS NOT NULL AND ${c(consent.at)} IS NOT NULL
+) AS x WHERE rn = 1`;
+  const needed = [...new Set(purposes)];
+  const names = joinSql(needed.map((p) => d.string(p)));
+  // Latest rows are one per key and purpose, so a customer holding a grant for each needed purpose has exactly as
+  // many granted rows among them as there are purposes.
+  const set: KeySet =
+    consent.default === 'granted'
+      ? { name: `${prefix}consent_out`, body: sql`SELECT DISTINCT k FROM ${latest} WHERE pu IN (${names}) AND NOT g`, pass: 'absent' }
+      : { name: `${prefix}consent_in`, body: sql`SELECT k FROM ${latest} WHERE pu IN (${names}) AND g
+GROUP BY k
+HAVING COUNT(*) = ${d.literal(needed.length)}`, pass: 'present' };
+  return gates(d, [set], [{ name: latestName, body }]);
 }
 
 /** Both gates at once, for a sync: CTEs of each, blocked when either blocks. */

@@ -231,7 +231,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   for (const target of Object.values(config.targets ?? {})) for (const secret of warehouseOf(target, registries.warehouses).secrets(target)) redactor.add(secret);
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
-  const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, file: configFile };
+  const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, consent: config.consent, file: configFile };
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
   if (loaded) applyPolicyInputs(loaded, policies, problems);
   if (loaded && config.pressure) readDelivered(loaded, config.pressure);

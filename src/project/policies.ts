@@ -13,9 +13,12 @@ import type { YamlFile } from './yaml-file.js';
  * Project-wide contact policies, written once in tideline.yml and applied everywhere a customer is messaged:
  *  - `suppressions:` who must not be contacted on some channels right now (complained in the last 14 days, hard
  *    bounced, unsubscribed, legally opted out), each a filter over a source or model holding customer keys;
- *  - `preferences:` the preference centre, consent per channel and per topic.
- * Audiences (status `suppressed`, or `no_consent` for a preference) and syncs (before the diff) apply both; see
- * src/expressions/policies.ts for the SQL and README "Suppressions" and "Preferences" for the rules.
+ *  - `preferences:` the preference centre, consent per channel and per topic;
+ *  - `consent:` consent by purpose (GDPR: marketing e-mail, SMS, ads personalisation, measurement), each sync needing
+ *    the purposes of its channel or its own `purposes:`.
+ * Audiences (status `suppressed`, or `no_consent` for a preference) and syncs (before the diff) apply the first two;
+ * syncs apply consent too (op `no_consent`). See src/expressions/policies.ts for the SQL and README "Suppressions",
+ * "Preferences" and "Consent by purpose" for the rules.
  */
 
 export const suppressionSchema = z.strictObject({
@@ -56,20 +59,45 @@ export const preferencesSchema = z.strictObject({
 });
 export type Preferences = z.infer<typeof preferencesSchema>;
 
+export const consentSchema = z.strictObject({
+  from: z.string().min(1).describe('A source or model of consent changes: one row per customer, purpose and change (a consent given or withdrawn).'),
+  customer: z.string().min(1).describe('Its column holding the customer key.'),
+  purpose: z.string().min(1).describe('Its column holding the purpose, one of `purposes` as written there (e.g. ads_personalisation).'),
+  granted: z.string().min(1).describe('Its boolean column: TRUE consent given, FALSE withdrawn (or refused).'),
+  at: z.string().min(1).describe('Its date or timestamp column: the latest row per customer and purpose wins (a withdrawal wins a tie).'),
+  purposes: z
+    .array(objectName)
+    .min(1)
+    .describe('The purposes consent is recorded for, which `channels` and a sync\'s `purposes:` may name (e.g. marketing_email, sms, ads_personalisation, measurement).'),
+  default: z
+    .enum(['granted', 'denied'])
+    .default('denied')
+    .describe('A purpose for a customer with no row for it: `denied` (default: no recorded consent, no processing) or `granted` (only where another legal basis than consent covers the purpose).'),
+  channels: z
+    .partialRecord(z.enum(CHANNELS), z.array(objectName))
+    .default({})
+    .describe(
+      'The purposes a sync on each channel needs unless it names its own `purposes:`, e.g. `{ email: [marketing_email], sms: [sms], ads: [ads_personalisation] }`. A channel left out needs none.',
+    ),
+});
+export type Consent = z.infer<typeof consentSchema>;
+
 /** The policies of a project, with where they are written (tideline.yml) for problems found later. */
 export interface Policies {
   readonly suppressions: readonly Suppression[];
   readonly preferences: Preferences | undefined;
+  readonly consent?: Consent | undefined;
   readonly file: YamlFile | undefined;
 }
 
-export const NO_POLICIES: Policies = { suppressions: [], preferences: undefined, file: undefined };
+export const NO_POLICIES: Policies = { suppressions: [], preferences: undefined, consent: undefined, file: undefined };
 
 /** The relations the policies read, with where each is named (for ordering builds after them and for problems). */
 export function policyRelations(policies: Policies): { relation: string; at: FieldPath }[] {
   return [
     ...policies.suppressions.map((s, i) => ({ relation: s.from, at: ['suppressions', i, 'from'] })),
     ...(policies.preferences ? [{ relation: policies.preferences.from, at: ['preferences', 'from'] }] : []),
+    ...(policies.consent ? [{ relation: policies.consent.from, at: ['consent', 'from'] }] : []),
   ];
 }
 
@@ -86,6 +114,12 @@ export function checkPolicyReferences(policies: Policies, known: ReadonlySet<str
   for (const [i, rule] of policies.suppressions.entries()) {
     if (seen.has(rule.name.toLowerCase())) problems.error('duplicate-name', `suppression "${rule.name}" is already defined above`, file.locate(['suppressions', i, 'name']), ['suppressions', i, 'name']);
     seen.add(rule.name.toLowerCase());
+  }
+  for (const [channel, purposes] of Object.entries(policies.consent?.channels ?? {})) {
+    for (const [i, purpose] of purposes.entries()) {
+      const unknown = purposeProblem(policies, purpose);
+      if (unknown) problems.error('unknown-purpose', unknown, file.locate(['consent', 'channels', channel, i]), ['consent', 'channels', channel, i]);
+    }
   }
   for (const { relation, at } of policyRelations(policies)) {
     if (known.has(relation) || invalid.has(relation)) continue;
@@ -125,6 +159,13 @@ export function analysePolicies(policies: Policies, columnsOf: (relation: string
     if (granted?.type !== undefined && granted.type !== 'boolean') report(['preferences', 'granted'], `"${p.granted}" must be a boolean column (TRUE opted in); it is ${granted.type}`, 'wrong-type');
     dated(p.from, p.at, ['preferences', 'at']);
   }
+  const c = policies.consent;
+  if (c) {
+    for (const field of ['customer', 'purpose'] as const) columnOf(c.from, c[field], ['consent', field]);
+    const granted = columnOf(c.from, c.granted, ['consent', 'granted']);
+    if (granted?.type !== undefined && granted.type !== 'boolean') report(['consent', 'granted'], `"${c.granted}" must be a boolean column (TRUE consent given); it is ${granted.type}`, 'wrong-type');
+    dated(c.from, c.at, ['consent', 'at']);
+  }
 }
 
 /** Checks a `topic:` (of an audience or a sync) against the declared topics; returns the problem, if any. */
@@ -133,4 +174,21 @@ export function topicProblem(policies: Policies, topic: string): string | undefi
   if (!topics) return `\`topic: ${topic}\` needs a \`preferences:\` section in tideline.yml declaring its topics`;
   if (!topics.includes(topic)) return `unknown topic "${topic}"${didYouMean(topic, topics)}; topics: ${topics.join(', ')}`;
   return undefined;
+}
+
+/** Checks a purpose (of a sync, or of `consent.channels`) against the declared purposes; returns the problem, if any. */
+export function purposeProblem(policies: Pick<Policies, 'consent'>, purpose: string): string | undefined {
+  const purposes = policies.consent?.purposes;
+  if (!purposes) return `purpose "${purpose}" needs a \`consent:\` section in tideline.yml declaring its purposes`;
+  if (!purposes.includes(purpose)) return `unknown purpose "${purpose}"${didYouMean(purpose, purposes)}; purposes: ${purposes.join(', ')}`;
+  return undefined;
+}
+
+/**
+ * The purposes a sync needs consent for: its own `purposes:` when written (`[]`: none, a deliberate decision), else
+ * those `consent.channels` maps its channel to; none without a `consent:` section.
+ */
+export function purposesOf(policies: Pick<Policies, 'consent'>, written: readonly string[] | undefined, channel: Channel | undefined): readonly string[] {
+  if (!policies.consent) return [];
+  return written ?? (channel ? (policies.consent.channels[channel] ?? []) : []);
 }

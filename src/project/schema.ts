@@ -3,7 +3,7 @@ import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { ageBefore, ageSchema } from '../expressions/age.js';
 import { percentSchema } from '../expressions/durations.js';
 import { objectName } from './names.js';
-import { preferencesSchema, suppressionSchema } from './policies.js';
+import { consentSchema, preferencesSchema, suppressionSchema } from './policies.js';
 import { pressurePolicySchema } from './pressure.js';
 
 const pathList = z.union([z.string().min(1).transform((p) => [p]), z.array(z.string().min(1))]);
@@ -33,6 +33,9 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       .default([])
       .describe('Contacts no sync or audience may reach on some channels (complaints, hard bounces, unsubscribes, legal opt-outs): see README "Suppressions".'),
     preferences: preferencesSchema.optional().describe('The preference centre: consent per channel and per topic, respected by audiences and syncs (README "Preferences").'),
+    consent: consentSchema
+      .optional()
+      .describe('Consent by purpose (marketing e-mail, SMS, ads personalisation, measurement…), mapped to channels and syncs: a sync sends only the contacts who consented to every purpose it needs (README "Consent by purpose").'),
     pressure: pressurePolicySchema
       .optional()
       .describe(

@@ -20,7 +20,7 @@ import { executeRun } from './run/run.js';
 import { RateGates } from './run/send.js';
 import type { Threshold } from './schema.js';
 import { serialConnection } from './serial.js';
-import { policiesReach } from './suppressions.js';
+import { policiesApply } from './suppressions.js';
 
 export type { LockWaitOptions } from './run/lock.js';
 
@@ -162,9 +162,9 @@ export class SyncEngine {
     if (!sync.enabled) return { ...base, ...empty, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error: 'disabled (enabled: false)' };
     // Before anything is planned: a stale source upstream, or a model out of its bounds, stops this sync (a dry run
     // too, which is meant to show what would go wrong). `--force` does not pass these: it answers for removals only.
-    // The suppressions and preferences reaching the sync are inputs too: a stale complaints table must not let a
-    // complainer through.
-    const policyInputs = policiesReach(this.options.project.policies, sync) ? policyRelations(this.options.project.policies).map((r) => r.relation) : [];
+    // The suppressions, preferences and consent reaching the sync are inputs too: a stale complaints table must not
+    // let a complainer through, nor a stale consent table someone who withdrew.
+    const policyInputs = policiesApply(this.options.project.policies, sync) ? policyRelations(this.options.project.policies).map((r) => r.relation) : [];
     const blocked = await this.#inputs.blocking(sync.model, policyInputs);
     if (blocked) return { ...base, ...empty, runId: null, status: 'failed', counts: emptyCounts(), seconds: seconds(), error: `${blocked}; nothing was sent` };
     if (runOptions.dryRun) {

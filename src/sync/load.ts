@@ -6,6 +6,7 @@ import type { RegisteredDestination, SyncMode } from '../../destinations/destina
 import type { SyncParts } from '../../models/model-kind.js';
 import type { ColumnCondition } from '../expressions/conditions.js';
 import type { Channel } from '../project/channels.js';
+import { purposesOf } from '../project/policies.js';
 import { transformProblem, type TransformName } from '../expressions/transforms.js';
 import type { Sql } from '../dialects/sql.js';
 import { parseDateFormat } from '../dialects/dialect.js';
@@ -19,7 +20,7 @@ import { didYouMean } from '../project/suggest.js';
 import { validateAt } from '../project/validate.js';
 import { YamlFile } from '../project/yaml-file.js';
 import { destinationCommonShape, parseSpan, syncFileSchema, syncSchema, type SyncOptions } from './schema.js';
-import { topicProblems } from './suppressions.js';
+import { purposeProblems, topicProblems } from './suppressions.js';
 
 /** Where an item was written: its file and its path inside (the loader's Origin, repeated to keep imports one-way). */
 export interface SyncOrigin {
@@ -77,6 +78,12 @@ export interface SyncDef {
    */
   readonly suppress: boolean;
   readonly preferences: boolean;
+  /**
+   * The consent purposes a contact must have granted for the sync to send them (tideline.yml `consent:`): its own
+   * `purposes:`, else its channel's; none without a consent section. Unlike the above, neither `suppress: false` nor
+   * an exclusion audience exempts a sync: only `purposes: []` does (see src/sync/suppressions.ts).
+   */
+  readonly purposes: readonly string[];
   /** Whether its entries or inserts may be messages (false for an exclusion audience's sync); see src/sync/messages.ts. */
   readonly messages: boolean;
   /** The communication type of its messages (`message_type`, else its audience's `type`), for marketing pressure. */
@@ -339,7 +346,8 @@ function makeSync(
   if (!options) ok = false;
   const channel = parsed.channel ?? (audience ? parts?.channelOf(audience.name) : undefined) ?? type.channel;
   const partPolicy = audience ? parts?.policyOf(audience.name) : undefined;
-  for (const wrong of topicProblems(parsed, channel, { suppressions: context.config.suppressions, preferences: context.config.preferences, file: context.configFile })) {
+  const policies = { suppressions: context.config.suppressions, preferences: context.config.preferences, consent: context.config.consent, file: context.configFile };
+  for (const wrong of [...topicProblems(parsed, channel, policies), ...purposeProblems(parsed, policies)]) {
     error(wrong.code, wrong.message, ...wrong.at);
     ok = false;
   }
@@ -390,6 +398,7 @@ function makeSync(
     topic: parsed.topic ?? partPolicy?.topic,
     suppress: parsed.suppress && (partPolicy?.suppressions ?? true),
     preferences: parsed.suppress && (partPolicy?.preferences ?? true),
+    purposes: purposesOf(policies, parsed.purposes, channel),
     messages: partPolicy?.messages ?? true,
     messageType: parsed.message_type ?? (audience ? parts?.typeOf(audience.name) : undefined),
     audience,

@@ -22,7 +22,9 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *  - `null_key`, `duplicate_key`: invalid, never sent. A key held by several rows is not `removed` either;
  *  - `suppressed`: a model row left out by the project's suppressions or preferences (`PlanInput.gates`), before
  *    anything else: never sent, and for mirror and audience syncs a suppressed contact the destination holds is
- *    `removed`, exactly as if it had left the model.
+ *    `removed`, exactly as if it had left the model;
+ *  - `no_consent`: the same for a row whose contact has not granted every consent purpose the sync needs (`gates.
+ *    consent`); a row both suppressed and without consent is `suppressed`.
  * Retryable rejections need no special case: they never advanced the snapshot, so they come back as added/changed.
  * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages;
  * the rows that are not sent (held back, invalid) come last and are never read by a page (`pageStatement`).
@@ -36,7 +38,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
  *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
-export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'suppressed', 'duplicate_key', 'null_key'] as const;
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'suppressed', 'no_consent', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
 /** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
@@ -52,9 +54,10 @@ export interface PlanInput {
   readonly rejected: TableRef | undefined;
   /**
    * Contacts the project's policies leave out (src/sync/suppressions.ts): the model column holding the customer key,
-   * the gates, and for an events sync whose events start messages, the room its contacts have under the caps.
+   * the gates of suppressions and preferences, those of consent by purpose, and for an events sync whose events
+   * start messages, the room its contacts have under the caps.
    */
-  readonly gates?: { readonly contact: string; readonly gates: Gates; readonly pressure?: EventPressure | undefined } | undefined;
+  readonly gates?: { readonly contact: string; readonly gates: Gates; readonly consent?: Gates | undefined; readonly pressure?: EventPressure | undefined } | undefined;
   /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
   readonly window?: EventWindow | undefined;
 }
@@ -83,40 +86,57 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
  * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
  * by several rows) and `keyed`, which the diff and the current list both read.
  */
-function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gated: boolean } {
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; leftOut: readonly LeftOut[] } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
   const m = id('m');
   const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column))), ...windowConditions(input)];
   const whereOf = (conditions: readonly Sql[]) => (conditions.length ? sql`\n  WHERE ${joinSql(conditions, sql` AND `)}` : Sql.empty);
-  const gated = input.gates?.gates.ctes.length ? input.gates : undefined;
+  const policy = input.gates?.gates.ctes.length ? input.gates.gates : undefined;
+  const consent = input.gates?.consent?.ctes.length ? input.gates.consent : undefined;
+  const gated = policy || consent ? input.gates : undefined;
   // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
   const from = gated ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
-  const blocked = gated ? gated.gates.blocked(sql`${id('src')}.${id(gated.contact)}`) : undefined;
+  const contactOfRow = gated ? sql`${id('src')}.${id(gated.contact)}` : undefined;
+  const suppressedTest = policy && contactOfRow ? policy.blocked(contactOfRow) : undefined;
+  const consentTest = consent && contactOfRow ? consent.blocked(contactOfRow) : undefined;
+  const blocked = suppressedTest && consentTest ? sql`(${suppressedTest} OR ${consentTest})` : (suppressedTest ?? consentTest);
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
   FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
-  const suppressedRows = blocked ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, blocked])}` : undefined;
+  // The rows left out, each by the first gate that stops it: suppressions and preferences, then consent.
+  const leftOutRows = (conditions: readonly Sql[]) => sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, ...conditions])}`;
+  const leftOut: LeftOut[] = [
+    ...(suppressedTest ? [{ op: 'suppressed' as const, cte: sql`suppressed_rows`, rows: leftOutRows([suppressedTest]) }] : []),
+    ...(consentTest ? [{ op: 'no_consent' as const, cte: sql`no_consent_rows`, rows: leftOutRows(suppressedTest ? [sql`NOT ${suppressedTest}`, consentTest] : [consentTest]) }] : []),
+  ];
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
   FROM mapped AS ${m}`;
-  const gateCtes = gated ? gated.gates.ctes.map((c) => sql`${id(c.name)} AS (\n  ${c.body}\n),\n`) : [];
+  const gateCtes = [...(policy?.ctes ?? []), ...(consent?.ctes ?? [])].map((c) => sql`${id(c.name)} AS (\n  ${c.body}\n),\n`);
   // An events sync's messages already counted under each cap, per contact (see eventPressure).
   const pressure = input.gates?.pressure;
   if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
-),${suppressedRows ? sql`\nsuppressed_rows AS (\n  ${suppressedRows}\n),` : Sql.empty}
+),${joinSql(leftOut.map((l) => sql`\n${l.cte} AS (\n  ${l.rows}\n),`), sql``)}
 shared AS (
   ${shared}
 ),
 keyed AS (
   ${keyed}
 )`;
-  return { ctes, mapping, gated: suppressedRows !== undefined };
+  return { ctes, mapping, leftOut };
+}
+
+/** A CTE of model rows the policies leave out, and the op they are counted under. */
+interface LeftOut {
+  readonly op: 'suppressed' | 'no_consent';
+  readonly cte: Sql;
+  readonly rows: Sql;
 }
 
 /** An events sync's event time as a timestamp (a date column is read as its midnight). */
@@ -174,7 +194,7 @@ function isSharedKey(d: Dialect): Sql {
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
-  const { ctes, mapping, gated } = keyedRows(input);
+  const { ctes, mapping, leftOut } = keyedRows(input);
   const id = (name: string) => d.id(name);
   // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
   const [m, s, r] = [id('m'), id('s'), id('r')];
@@ -231,9 +251,12 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
 
-  const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
-  FROM suppressed_rows${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${snapshot} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`;
-  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
+  // An events sync counts only the events left out that it never sent: one sent before it was left out is not news.
+  const left = leftOut.map(
+    (l) => sql`SELECT ${d.string(l.op)}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
+  FROM ${l.cte}${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${snapshot} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`,
+  );
+  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...left];
   const select = sql`${ctes}
 ${unionAll(branches)}`;
   return { select, mapping };
@@ -279,7 +302,7 @@ ${diff}
 export type OpCounts = Readonly<Record<DiffOp, number>>;
 
 export function emptyCounts(): Record<DiffOp, number> {
-  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
+  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, suppressed: 0, no_consent: 0, duplicate_key: 0, null_key: 0 };
 }
 
 export function countsStatement(d: Dialect, changes: TableRef): Sql {

@@ -139,6 +139,12 @@ export const syncSchema = z.strictObject({
   topic: objectName
     .optional()
     .describe("A topic of the preference centre (tideline.yml `preferences.topics`): only contacts consenting to it on the sync's channel are sent, and a contact who withdraws is treated as having left the model."),
+  purposes: z
+    .array(objectName)
+    .optional()
+    .describe(
+      "The consent purposes (tideline.yml `consent.purposes`) a contact must have granted, every one, for this sync to send them; replaces those `consent.channels` gives its channel. `[]` needs none: a deliberate decision that another legal basis covers these records. A contact who withdraws is treated as having left the model.",
+    ),
   suppress: z
     .boolean()
     .default(true)

@@ -3,14 +3,14 @@ import type { OutputColumn } from '../../models/model-kind.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
 import { sql } from '../dialects/sql.js';
 import { asOfSql } from '../expressions/as-of.js';
-import { bothGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
+import { bothGates, consentGates, NO_GATES, preferenceGates, suppressionGates, type Gates, type PolicyScope } from '../expressions/policies.js';
 import { eventPressure, type EventPressure } from '../../models/audiences/pressure.js';
 import type { MessageSource } from '../state/messages.js';
 import { MESSAGES_COLUMNS, noRows, RUNS_COLUMNS, SHARED_TABLES, stateTable, type ColumnDef } from '../state/tables.js';
 import { messageSource } from './messages.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
-import { policyRelations, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
+import { policyRelations, purposeProblem, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
 import type { FieldPath, Problems } from '../project/problems.js';
 import { contactColumn } from './contact.js';
 import type { SyncDef } from './load.js';
@@ -20,16 +20,38 @@ import type { Connection } from '../warehouses/connection.js';
 import { SyncFailure } from './run/failure.js';
 
 /**
- * The project's suppressions and preferences applied to one sync, before the diff (see PlanInput.gates): a sync on
- * a channel leaves out the contacts suppressed on it and those whose preferences refuse it (the whole channel, or
- * the sync's `topic:`). Which syncs are concerned is known at load (`policiesReach`); the sets of keys are read
- * from the warehouse when the sync plans, so a complaint filed since the last model build already counts.
+ * The project's suppressions, preferences and consent applied to one sync, before the diff (see PlanInput.gates): a
+ * sync on a channel leaves out the contacts suppressed on it and those whose preferences refuse it (the whole
+ * channel, or the sync's `topic:`); a sync needing consent purposes (its channel's or its own `purposes:`, with or
+ * without a channel) leaves out the contacts who have not granted every one. Which syncs are concerned is known at
+ * load (`policiesReach`, `consentReach`); the sets of keys are read from the warehouse when the sync plans, so a
+ * complaint filed or a consent withdrawn since the last model build already counts.
  */
 
 /** Whether the project's policies reach a sync at all: it has a channel, is not exempt, and some rule or the preferences apply there. */
 export function policiesReach(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'preferences'>): sync is typeof sync & { readonly channel: Channel } {
   if (sync.channel === undefined) return false;
   return (sync.suppress && suppressionsOn(policies, sync.channel).length > 0) || (sync.preferences && policies.preferences !== undefined);
+}
+
+/** Whether a sync needs consent purposes (SyncDef.purposes: none without a `consent:` section). */
+export function consentReach(sync: Pick<SyncDef, 'purposes'>): boolean {
+  return sync.purposes.length > 0;
+}
+
+/** Whether any of the project's policies applies to a sync: it then needs its contact column, and their relations. */
+export function policiesApply(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'preferences' | 'purposes'>): boolean {
+  return policiesReach(policies, sync) || consentReach(sync);
+}
+
+/** Problems of a sync's `purposes:` found at load: no consent section, or a purpose it does not declare. */
+export function purposeProblems(entry: Pick<SyncEntry, 'purposes'>, policies: Pick<Policies, 'consent'>): { code: string; message: string; at: FieldPath }[] {
+  if (entry.purposes === undefined) return [];
+  if (!policies.consent) return [{ code: 'unknown-purpose', message: '`purposes:` names consent purposes, which need a `consent:` section in tideline.yml declaring them', at: ['purposes'] }];
+  return entry.purposes.flatMap((purpose, i) => {
+    const unknown = purposeProblem(policies, purpose);
+    return unknown ? [{ code: 'unknown-purpose', message: unknown, at: ['purposes', i] }] : [];
+  });
 }
 
 /** Problems of a sync's `topic:` found at load: unknown topic, no channel to ask consent for, or an exempt sync. */
@@ -48,11 +70,12 @@ export function topicProblems(entry: Pick<SyncEntry, 'topic' | 'suppress'>, chan
  */
 export function checkSyncContacts(syncs: Iterable<SyncDef>, policies: Policies, columnsOf: (model: string) => readonly OutputColumn[] | undefined, d: Dialect, problems: Problems): void {
   for (const sync of syncs) {
-    if (!policiesReach(policies, sync)) continue;
+    if (!policiesApply(policies, sync)) continue;
     const columns = columnsOf(sync.model);
     if (!columns) continue;
     if (contactColumn(sync, new Map(columns.map((c) => [d.identifierKey(c.name), c.type])))) continue;
-    const at = [...sync.origin.path, written(sync, 'channel') ? 'channel' : 'model'];
+    const field = written(sync, 'purposes') && consentReach(sync) ? 'purposes' : written(sync, 'channel') ? 'channel' : 'model';
+    const at = [...sync.origin.path, field];
     problems.error('missing-contact', missingContact(sync, policies), sync.origin.file.locate(at), at);
   }
 }
@@ -64,10 +87,15 @@ function written(sync: SyncDef, field: string): boolean {
   return node !== null && typeof node === 'object' && Object.hasOwn(node, field);
 }
 
-function missingContact(sync: SyncDef & { readonly channel: Channel }, policies: Policies): string {
-  const rules = sync.suppress ? suppressionsOn(policies, sync.channel).map((s) => s.name) : [];
-  const what = [rules.length ? `suppressions ${rules.join(', ')}` : '', sync.preferences && policies.preferences ? 'the preferences' : ''].filter(Boolean).join(' and ');
-  return `sync "${sync.name}" is on channel ${sync.channel}, where ${what} apply, but model "${sync.model}" has no customer_id column: name the column holding the customer key with \`contact:\`, or set \`suppress: false\` if these records must reach everyone`;
+function missingContact(sync: SyncDef, policies: Policies): string {
+  const channel = sync.channel;
+  if (channel === undefined || !policiesReach(policies, sync)) {
+    // Consent alone: `suppress: false` would not exempt the sync, `purposes: []` would.
+    return `sync "${sync.name}" needs consent to ${sync.purposes.join(', ')}, but model "${sync.model}" has no customer_id column: name the column holding the customer key with \`contact:\`, or write \`purposes: []\` if another legal basis than consent covers these records`;
+  }
+  const rules = sync.suppress ? suppressionsOn(policies, channel).map((s) => s.name) : [];
+  const what = [rules.length ? `suppressions ${rules.join(', ')}` : '', sync.preferences && policies.preferences ? 'the preferences' : '', consentReach(sync) ? `consent to ${sync.purposes.join(', ')}` : ''].filter(Boolean).join(' and ');
+  return `sync "${sync.name}" is on channel ${channel}, where ${what} apply, but model "${sync.model}" has no customer_id column: name the column holding the customer key with \`contact:\`, or set \`suppress: false\` if these records must reach everyone${consentReach(sync) ? ' (and `purposes: []` if another legal basis than consent covers them)' : ''}`;
 }
 
 /** The policies' relations as the sync sees them: sources in place, models in the target's schema, with their column types. */
@@ -86,7 +114,7 @@ export async function policyScope(connection: Connection, project: Project): Pro
       : source
         ? await connection.columnsOfQuery(sql`SELECT * FROM ${relation(name)}`)
         : await connection.columns({ schema: project.target.schema, name });
-    if (!columns) throw new SyncFailure(`the suppressions or preferences of tideline.yml read "${name}", which has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${name}\``);
+    if (!columns) throw new SyncFailure(`the suppressions, preferences or consent of tideline.yml read "${name}", which has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${name}\``);
     types.set(name, columns);
   }
   const typeOf = (name: string, column: string): LogicalType | undefined => types.get(name)?.find((c) => d.identifierKey(c.name) === d.identifierKey(column))?.type;
@@ -103,20 +131,25 @@ export async function policyScope(connection: Connection, project: Project): Pro
 export async function syncGates(connection: Connection, project: Project, sync: SyncDef, types: ColumnTypes, stateSchema = project.target.stateSchema): Promise<SyncPolicies | undefined> {
   const { policies } = project;
   const reach = policiesReach(policies, sync);
+  const consent = consentReach(sync);
   const source = sync.mode === 'events' && project.pressure ? messageSource(sync, types) : undefined;
-  if (!reach && !source) return undefined;
+  if (!reach && !consent && !source) return undefined;
   const contact = contactColumn(sync, types);
-  if (!contact) throw new SyncFailure(missingContact(sync as SyncDef & { readonly channel: Channel }, policies));
+  if (!contact) throw new SyncFailure(missingContact(sync, policies));
   const scope = await policyScope(connection, project);
   const gates = reach ? gatesOf(scope, policies, sync) : NO_GATES;
   const pressure = source ? await pressureOf(connection, project, scope, source, stateSchema) : undefined;
-  return { contact, gates, ...(pressure ? { pressure } : {}) };
+  return { contact, gates, ...(consent ? { consent: consentGates(scope, policies.consent, sync.purposes, 'tl_') } : {}), ...(pressure ? { pressure } : {}) };
 }
 
-/** What the planner applies to a sync's rows: the model column of the contact key, the gates, and an events sync's caps. */
+/**
+ * What the planner applies to a sync's rows: the model column of the contact key, the gates of suppressions and
+ * preferences (op `suppressed`), those of consent (op `no_consent`), and an events sync's caps.
+ */
 export interface SyncPolicies {
   readonly contact: string;
   readonly gates: Gates;
+  readonly consent?: Gates;
   readonly pressure?: EventPressure;
 }
 
