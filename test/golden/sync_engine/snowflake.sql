@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS "TIDELINE_STATE"."JOURNAL__CRM_CONTACTS" ("SEQ" NUMBE
 -- materialise the change set
 CREATE TABLE "TIDELINE_STATE"."CHANGES__CRM_CONTACTS" AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, "RECORD_KEY") AS "SEQ", d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'no_consent' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, "RECORD_KEY") AS "SEQ", d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM("EMAIL")) AS "RECORD_KEY", "FIRST_NAME" AS "F_0", TO_CHAR(CAST("CREATED_AT" AS TIMESTAMP_NTZ), 'DD"/"MM"/"YYYY') AS "F_1", TO_CHAR(CAST("LAST_ORDER_AT" AS TIMESTAMP_NTZ), 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS.FF3"Z"') AS "F_2", SHA2(LOWER(TRIM("EMAIL")), 256) AS "F_3", "LTV" AS "F_4", "P_CHURN" AS "F_5", "IS_VIP" AS "F_6", 'tideline' AS "F_7"
   FROM "ANALYTICS"."CUSTOMERS"
@@ -161,7 +161,7 @@ DELETE FROM "TIDELINE_STATE"."JOURNAL__CRM_CONTACTS" WHERE 1 = 1;
 -- a sync whose records are messages: the change set keeps each contact key
 CREATE TABLE "TIDELINE_STATE"."CHANGES__CRM_CONTACTS" AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, "RECORD_KEY") AS "SEQ", d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'no_consent' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, "RECORD_KEY") AS "SEQ", d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM("EMAIL")) AS "RECORD_KEY", CAST("EMAIL" AS VARCHAR) AS "CONTACT_KEY", "FIRST_NAME" AS "F_0", TO_CHAR(CAST("CREATED_AT" AS TIMESTAMP_NTZ), 'DD"/"MM"/"YYYY') AS "F_1", TO_CHAR(CAST("LAST_ORDER_AT" AS TIMESTAMP_NTZ), 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS.FF3"Z"') AS "F_2", SHA2(LOWER(TRIM("EMAIL")), 256) AS "F_3", "LTV" AS "F_4", "P_CHURN" AS "F_5", "IS_VIP" AS "F_6", 'tideline' AS "F_7"
   FROM "ANALYTICS"."CUSTOMERS"
@@ -204,7 +204,7 @@ CREATE TABLE IF NOT EXISTS "TIDELINE_STATE"."SNAPSHOT__CRM_CONTACTS" ("RECORD_KE
 -- …its window of event times, on the model and the snapshot; events older than the destination accepts are too_old
 CREATE TABLE "TIDELINE_STATE"."CHANGES__CRM_CONTACTS" AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, "RECORD_KEY") AS "SEQ", d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'no_consent' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, "RECORD_KEY") AS "SEQ", d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM("EMAIL")) AS "RECORD_KEY", "FIRST_NAME" AS "F_0", TO_CHAR(CAST("CREATED_AT" AS TIMESTAMP_NTZ), 'DD"/"MM"/"YYYY') AS "F_1", TO_CHAR(CAST("LAST_ORDER_AT" AS TIMESTAMP_NTZ), 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS.FF3"Z"') AS "F_2", SHA2(LOWER(TRIM("EMAIL")), 256) AS "F_3", "LTV" AS "F_4", "P_CHURN" AS "F_5", "IS_VIP" AS "F_6", 'tideline' AS "F_7", 'Purchase' AS "EVENT_NAME", "LAST_ORDER_AT" AS "EVENT_TIME"
   FROM "ANALYTICS"."CUSTOMERS"
@@ -234,7 +234,7 @@ SELECT CASE WHEN "M"."RECORD_KEY" IS NULL THEN 'null_key' ELSE 'duplicate_key' E
 -- …a date column as its event time, no age limit
 CREATE TABLE "TIDELINE_STATE"."CHANGES__CRM_CONTACTS" AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, "RECORD_KEY") AS "SEQ", d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'no_consent' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, "RECORD_KEY") AS "SEQ", d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM("EMAIL")) AS "RECORD_KEY", "FIRST_NAME" AS "F_0", TO_CHAR(CAST("CREATED_AT" AS TIMESTAMP_NTZ), 'DD"/"MM"/"YYYY') AS "F_1", TO_CHAR(CAST("LAST_ORDER_AT" AS TIMESTAMP_NTZ), 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS.FF3"Z"') AS "F_2", SHA2(LOWER(TRIM("EMAIL")), 256) AS "F_3", "LTV" AS "F_4", "P_CHURN" AS "F_5", "IS_VIP" AS "F_6", 'tideline' AS "F_7", 'Purchase' AS "EVENT_NAME", CAST("CREATED_AT" AS TIMESTAMP_NTZ) AS "EVENT_TIME"
   FROM "ANALYTICS"."CUSTOMERS"
@@ -264,7 +264,7 @@ SELECT CASE WHEN "M"."RECORD_KEY" IS NULL THEN 'null_key' ELSE 'duplicate_key' E
 -- …starting messages under pressure caps: a contact's events of the run admitted in time order while they fit
 CREATE TABLE "TIDELINE_STATE"."CHANGES__CRM_CONTACTS" AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, "RECORD_KEY") AS "SEQ", d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE "OP" WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'no_consent' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, "RECORD_KEY") AS "SEQ", d.* FROM (
 WITH "TL_ROOM" AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATEADD(DAY, -7, DATE '2026-01-02') THEN CASE m.message_type WHEN 'reminder' THEN 500 ELSE 1000 END ELSE 0 END) AS "USED_0" FROM (
 SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
