@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import { asOfSql } from '../../src/expressions/as-of.js';
-import type { PolicyScope } from '../../src/expressions/policies.js';
+import { consentGates, type PolicyScope } from '../../src/expressions/policies.js';
 import { modelScript } from '../../src/pipeline/script.js';
 import { analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
@@ -28,6 +28,12 @@ const COLUMNS: Record<string, [string, LogicalType][]> = {
     ['customer_id', 'string'],
     ['kind', 'string'],
   ],
+  consent_facts: [
+    ['customer_id', 'string'],
+    ['purpose', 'string'],
+    ['granted', 'boolean'],
+    ['recorded_at', 'timestamp'],
+  ],
   preference_facts: [
     ['customer_id', 'string'],
     ['channel', 'string'],
@@ -38,11 +44,12 @@ const COLUMNS: Record<string, [string, LogicalType][]> = {
 };
 
 /**
- * Golden SQL of the project's suppressions and preferences for the dialects no test executes: the audiences'
+ * Golden SQL of the project's suppressions, preferences and consent for the dialects no test executes: the audiences'
  * membership (suppressed and refused members, an exempt exclusion audience) and the diff of a sync they reach (a
- * topic sync, and an audience sync). test/suppressions.test.ts runs the same on DuckDB and PostgreSQL.
+ * topic sync, an audience sync, and an ads audience sync needing consent to ads_personalisation).
+ * test/suppressions.test.ts and test/consent.test.ts run the same on DuckDB and PostgreSQL.
  */
-describe('golden SQL of suppressions and preferences', () => {
+describe('golden SQL of suppressions, preferences and consent', () => {
   for (const dialect of GOLDEN_DIALECTS) {
     it(dialect, async () => {
       const project = await loadProject({ projectDir: FIXTURE, target: dialect, env: {} });
@@ -57,12 +64,12 @@ describe('golden SQL of suppressions and preferences', () => {
         typeOf: (relation, column) => COLUMNS[relation]?.find(([n]) => n === column)?.[1],
         asOf: asOfSql(d, { var: 'as_of' }, project.vars),
       };
-      const diffs = ['promo', 'loyal_list'].map((name) => {
+      const diffs = ['promo', 'loyal_list', 'ads_list'].map((name) => {
         const sync = project.syncs.get(name)!;
         if (!policiesReach(project.policies, sync)) throw new Error(`the policies should reach ${name}`);
         const types = new Map((analysis.columns.get(sync.model) ?? []).map((c) => [d.identifierKey(c.name), c.type]));
         const model = { schema: project.target.schema, name: sync.model };
-        const { select } = diffSelect({ dialect: d, sync, model, types, snapshot: undefined, rejected: undefined, gates: { contact: 'customer_id', gates: gatesOf(scope, project.policies, sync) } });
+        const { select } = diffSelect({ dialect: d, sync, model, types, snapshot: undefined, rejected: undefined, gates: { contact: 'customer_id', gates: gatesOf(scope, project.policies, sync), consent: consentGates(scope, project.policies.consent, sync.purposes, 'tl_') } });
         return `-- diff of sync ${name}\n${select.text};`;
       });
       expectGolden(join(import.meta.dirname, 'suppressions', `${dialect}.sql`), `-- memberships of segments\n${memberships.sql.text};\n\n${diffs.join('\n\n')}\n`);

@@ -206,3 +206,64 @@ SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, 
 UNION ALL
 SELECT 'suppressed', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, CAST(NULL AS STRING)
   FROM suppressed_rows;
+
+-- diff of sync ads_list
+WITH `tl_sup_0` AS (
+  SELECT DISTINCT CAST(s.`customer_id` AS STRING) AS k FROM `raw`.`tickets` AS s WHERE s.`customer_id` IS NOT NULL AND s.`type` = 'complaint' AND CAST(s.`created_at` AS DATE) > DATE_ADD(DATE '2026-06-30', INTERVAL -14 DAY)
+),
+`tl_consent_latest` AS (
+  SELECT k, pu, g FROM (
+  SELECT CAST(p.`customer_id` AS STRING) AS k, CAST(p.`purpose` AS STRING) AS pu, p.`granted` AS g,
+    ROW_NUMBER() OVER (PARTITION BY p.`customer_id`, p.`purpose` ORDER BY p.`recorded_at` DESC, CASE WHEN p.`granted` THEN 1 ELSE 0 END ASC) AS rn
+  FROM `raw`.`consents` AS p
+  WHERE p.`customer_id` IS NOT NULL AND p.`purpose` IS NOT NULL AND p.`granted` IS NOT NULL AND p.`recorded_at` IS NOT NULL
+) AS x WHERE rn = 1
+),
+`tl_consent_in` AS (
+  SELECT k FROM `tl_consent_latest` WHERE pu IN ('ads_personalisation') AND g
+GROUP BY k
+HAVING COUNT(*) = 1
+),
+mapped AS (
+  SELECT `customer_id` AS `record_key`
+  FROM `analytics`.`segments` AS `src`
+  WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT (EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
+),
+suppressed_rows AS (
+  SELECT `customer_id` AS `record_key`
+  FROM `analytics`.`segments` AS `src`
+  WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))
+),
+no_consent_rows AS (
+  SELECT `customer_id` AS `record_key`
+  FROM `analytics`.`segments` AS `src`
+  WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) AND NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('3:ads11:customer_id')) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`
+  FROM keyed AS `m`
+  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`record_hash` IS NULL OR `s`.`record_hash` <> `m`.`record_hash`)
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+UNION ALL
+SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE
+  FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+UNION ALL
+SELECT 'suppressed', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
+  FROM suppressed_rows
+UNION ALL
+SELECT 'no_consent', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
+  FROM no_consent_rows;
