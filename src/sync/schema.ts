@@ -131,11 +131,11 @@ export const syncSchema = z.strictObject({
     .enum(CHANNELS)
     .optional()
     .describe(
-      "The channel this sync reaches customers on, for suppressions and marketing pressure. Default: the audience's channel for an audience sync, else the destination type's (e-mail tools `email`, CRMs `crm`, ads platforms `ads`); files and webhooks have none unless given here.",
+      "The channel this sync reaches customers on, for suppressions, consent purposes and marketing pressure. Default: the audience's channel for an audience sync, else the destination type's (e-mail tools `email`, CRMs `crm`, ads platforms `ads`); files and webhooks have none unless given here.",
     ),
   contact: columnName
     .optional()
-    .describe("The model column holding the customer key that suppressions and marketing pressure count by. Default: the audiences model's key for an audience sync, else `customer_id` when the model has that column."),
+    .describe("The model column holding the customer key that suppressions, consent and marketing pressure count by. Default: the audiences model's key for an audience sync, else `customer_id` when the model has that column."),
   topic: objectName
     .optional()
     .describe("A topic of the preference centre (tideline.yml `preferences.topics`): only contacts consenting to it on the sync's channel are sent, and a contact who withdraws is treated as having left the model."),
@@ -148,7 +148,7 @@ export const syncSchema = z.strictObject({
   suppress: z
     .boolean()
     .default(true)
-    .describe("`false` exempts this sync from the project's suppressions and preferences (a service message that must reach everyone). Syncs of exclusion audiences are always exempt."),
+    .describe("`false` exempts this sync from the project's suppressions and preferences (a service message that must reach everyone). Syncs of exclusion audiences are always exempt. Neither exempts it from consent by purpose: `purposes: []` does."),
   message_type: objectName
     .optional()
     .describe(
