@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMetaEmulator, type MetaEmulator } from '../destinations/meta/emulator.js';
 import { joinSql, sql } from '../src/dialects/sql.js';
 import { consentGates } from '../src/expressions/policies.js';
 import { createLogger } from '../src/log/logger.js';
@@ -26,6 +27,7 @@ import { problemsOf } from './support/problems.js';
  *
  * By hand:
  *  - ads_audience (audience, channel ads): c01 c05; c02 suppressed (the suppression wins), c03 c04 c06 no_consent.
+ *    meta_audience, the same to the Meta emulator (channel ads by the destination type), holds the same.
  *  - ads_all (upsert, channel ads, `purposes: []`): everyone but the suppressed c02.
  *  - purchases_measured (events, channel ads, `purposes: [measurement]`): the purchases of c01 and c04; c02's is
  *    suppressed, c03's c05's c06's no_consent.
@@ -36,8 +38,10 @@ import { problemsOf } from './support/problems.js';
 const CUSTOMER_COLUMNS: ColumnSpec[] = [
   { name: 'customer_id', type: 'string' },
   { name: 'orders', type: 'integer' },
+  { name: 'email', type: 'string' },
 ];
-const CUSTOMERS: Value[][] = ['c01', 'c02', 'c03', 'c04', 'c05', 'c06'].map((id, i) => [id, i + 1]);
+const CUSTOMERS: Value[][] = ['c01', 'c02', 'c03', 'c04', 'c05', 'c06'].map((id, i) => [id, i + 1, `${id}@example.com`]);
+const META_AUDIENCE = '23850000000000001';
 const CONSENT_COLUMNS: ColumnSpec[] = [
   { name: 'customer_id', type: 'string' },
   { name: 'purpose', type: 'string' },
@@ -98,7 +102,9 @@ models:
 
 const SYNCS = `destinations:
   - { name: hook, type: webhook, url: '\${env:HOOK_URL}' }
+  - { name: fb, type: meta, endpoint: '\${env:META_URL}', access_token: '\${env:META_TOKEN}' }
 syncs:
+  - { name: meta_audience, model: customers, destination: fb, object: '${META_AUDIENCE}', mode: audience, key: { from: customer_id, field: external_id }, fields: { email: email }, options: { max_removals: '100%' } }
   - { name: ads_audience, model: customers, channel: ads, destination: hook, object: ads, mode: audience, key: customer_id, options: { max_removals: '100%' } }
   - { name: ads_all, model: customers, channel: ads, purposes: [], destination: hook, object: ads_all, mode: upsert, key: customer_id }
   - { name: purchases_measured, model: purchases, channel: ads, purposes: [measurement], destination: hook, object: purchases, mode: events, key: purchase_id, event: { time: bought_at, name: Purchase }, fields: { customer_id: customer_id } }
@@ -110,6 +116,8 @@ const keys = (map: ReadonlyMap<string, unknown>) => [...map.keys()].sort();
 
 describe.each(engines())('consent by purpose on $name', (engine) => {
   let receiver: PlainReceiver;
+  let meta: MetaEmulator;
+  let env: Record<string, string>;
   let connection: Connection;
   let project: Project;
   let root: string;
@@ -119,9 +127,11 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
 
   beforeAll(async () => {
     receiver = await PlainReceiver.start();
+    meta = await startMetaEmulator();
+    env = { HOOK_URL: receiver.url, META_URL: meta.endpoint, META_TOKEN: meta.accessToken };
     const target = engine.name === 'duckdb' ? `{ type: duckdb, path: warehouse.duckdb }` : JSON.stringify(engine.target);
     root = tempProject({ 'tideline.yml': PROJECT(schema, state, target), 'models/m.yml': MODELS(raw), 'syncs/s.yml': SYNCS });
-    project = await loadProject({ projectDir: root, env: { HOOK_URL: receiver.url } });
+    project = await loadProject({ projectDir: root, env });
     connection = await openTarget(project.target.config, { root });
     const d = connection.dialect;
     await connection.execute(d.createSchema(raw));
@@ -142,6 +152,7 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
     if (engine.name === 'postgres') for (const s of [raw, schema, state]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(s)} CASCADE`);
     await connection.close();
     await receiver.close();
+    await meta.close();
   });
 
   async function sync(name: string) {
@@ -153,6 +164,7 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
   it('resolves each sync\'s purposes: its channel\'s, or its own (`[]`: none)', () => {
     const purposes = (name: string) => project.syncs.get(name)!.purposes;
     expect(purposes('ads_audience')).toEqual(['ads_personalisation']);
+    expect(purposes('meta_audience')).toEqual(['ads_personalisation']);
     expect(purposes('ads_all')).toEqual([]);
     expect(purposes('purchases_measured')).toEqual(['measurement']);
     expect(purposes('email_mirror')).toEqual(['marketing_email']);
@@ -164,6 +176,9 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
     expect(plan.samples['no_consent']).toHaveLength(3);
     expect((await sync('ads_audience')).counts).toMatchObject({ added: 2, suppressed: 1, no_consent: 3 });
     expect(keys(receiver.records('ads'))).toEqual(['c01', 'c05']);
+    expect((await sync('meta_audience')).counts).toMatchObject({ added: 2, suppressed: 1, no_consent: 3 });
+    expect(keys(meta.records(META_AUDIENCE))).toEqual(['c01', 'c05']);
+    expect(meta.stats.contractViolations).toBe(0);
     // `purposes: []`: no consent needed, the suppression still applies.
     expect((await sync('ads_all')).counts).toMatchObject({ added: 5, suppressed: 1, no_consent: 0 });
     expect(keys(receiver.records('ads_all'))).toEqual(['c01', 'c03', 'c04', 'c05', 'c06']);
@@ -188,6 +203,8 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
     const audience = await sync('ads_audience');
     expect(audience.counts).toMatchObject({ removed: 1, added: 0, no_consent: 4 });
     expect(keys(receiver.records('ads'))).toEqual(['c01']);
+    expect((await sync('meta_audience')).counts).toMatchObject({ removed: 1, added: 0, no_consent: 4 });
+    expect(keys(meta.records(META_AUDIENCE))).toEqual(['c01']);
     expect((await sync('email_mirror')).counts).toMatchObject({ removed: 1 });
     expect(keys(receiver.records('mirror'))).toEqual(['c01']);
     // New purchases: c01's is no longer measured, c04's is.
@@ -209,7 +226,6 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
     // The CLI opens the warehouse itself: DuckDB's file takes one writer at a time.
     await connection.close();
     try {
-      const env = { HOOK_URL: receiver.url };
       const plan = await runCli(['plan', '--select', 'ads_audience'], { cwd: root, env });
       expect(plan.code, plan.stderr).toBe(0);
       expect(plan.stdout).toMatch(/suppressed \(suppressions, preferences\)\s+1/);
