@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetaEmulator, type MetaEmulator } from '../destinations/meta/emulator.js';
-import { joinSql, sql } from '../src/dialects/sql.js';
 import { consentGates } from '../src/expressions/policies.js';
-import { createLogger } from '../src/log/logger.js';
-import { runModels } from '../src/pipeline/runner.js';
-import { analyseProject } from '../src/project/analyse.js';
-import { loadProject, type Project } from '../src/project/loader.js';
-import { SyncEngine } from '../src/sync/engine.js';
-import type { ColumnSpec, Connection, Value } from '../src/warehouses/connection.js';
-import { openTarget } from '../src/warehouses/registry.js';
-import { runCli, tempProject } from './support/cli.js';
-import { engines, uniqueSchema } from './support/engines.js';
+import type { ColumnSpec, Value } from '../src/warehouses/connection.js';
+import { runCli } from './support/cli.js';
+import { engines } from './support/engines.js';
+import { withPolicyTable } from './support/gates.js';
+import { PolicyProject } from './support/policy-project.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { problemsOf } from './support/problems.js';
 
@@ -64,6 +59,7 @@ const CONSENTS: Value[][] = [
   ['c03', 'marketing_email', true, at('2026-01-01T00:00:00')],
 ];
 const OPT_OUT_COLUMNS: ColumnSpec[] = [{ name: 'customer_id', type: 'string' }];
+const OPT_OUTS: Value[][] = [['c02']];
 const PURCHASE_COLUMNS: ColumnSpec[] = [
   { name: 'purchase_id', type: 'string' },
   { name: 'customer_id', type: 'string' },
@@ -111,58 +107,40 @@ syncs:
   - { name: email_mirror, model: customers, channel: email, destination: hook, object: mirror, mode: mirror, key: customer_id, fields: { orders: orders }, options: { max_removals: '100%' } }
 `;
 
-const logger = createLogger({ level: 'silent' });
 const keys = (map: ReadonlyMap<string, unknown>) => [...map.keys()].sort();
 
 describe.each(engines())('consent by purpose on $name', (engine) => {
   let receiver: PlainReceiver;
   let meta: MetaEmulator;
   let env: Record<string, string>;
-  let connection: Connection;
-  let project: Project;
-  let root: string;
-  const raw = uniqueSchema('raw');
-  const schema = uniqueSchema('mdl');
-  const state = uniqueSchema('st');
+  let policy: PolicyProject;
+  let raw: string;
 
   beforeAll(async () => {
     receiver = await PlainReceiver.start();
     meta = await startMetaEmulator();
     env = { HOOK_URL: receiver.url, META_URL: meta.endpoint, META_TOKEN: meta.accessToken };
-    const target = engine.name === 'duckdb' ? `{ type: duckdb, path: warehouse.duckdb }` : JSON.stringify(engine.target);
-    root = tempProject({ 'tideline.yml': PROJECT(schema, state, target), 'models/m.yml': MODELS(raw), 'syncs/s.yml': SYNCS });
-    project = await loadProject({ projectDir: root, env });
-    connection = await openTarget(project.target.config, { root });
-    const d = connection.dialect;
-    await connection.execute(d.createSchema(raw));
-    for (const [name, columns, rows] of [
+    const tables = [
       ['customers', CUSTOMER_COLUMNS, CUSTOMERS],
       ['consents', CONSENT_COLUMNS, CONSENTS],
-      ['opt_outs', OPT_OUT_COLUMNS, [['c02']]],
+      ['opt_outs', OPT_OUT_COLUMNS, OPT_OUTS],
       ['purchases', PURCHASE_COLUMNS, PURCHASES],
-    ] as const) {
-      await connection.execute(d.createTable({ schema: raw, name }, columns));
-      await connection.insertRows({ schema: raw, name }, columns, [rows]);
-    }
-    const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger });
-    expect(results.map((r) => [r.model, r.status, r.error])).toEqual(results.map((r) => [r.model, 'success', null]));
+    ] as const;
+    policy = await PolicyProject.start(engine, (s) => ({ 'tideline.yml': PROJECT(s.schema, s.state, s.target), 'models/m.yml': MODELS(s.raw), 'syncs/s.yml': SYNCS }), tables, env);
+    raw = policy.schemas.raw;
+    await policy.build();
   });
 
   afterAll(async () => {
-    if (engine.name === 'postgres') for (const s of [raw, schema, state]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(s)} CASCADE`);
-    await connection.close();
+    await policy.close();
     await receiver.close();
     await meta.close();
   });
 
-  async function sync(name: string) {
-    const result = await new SyncEngine({ project, connection, logger, journal: { flushMs: 20 } }).run(project.syncs.get(name)!);
-    expect(result.error, result.error ?? '').toBeNull();
-    return result;
-  }
+  const sync = (name: string) => policy.sync(name);
 
   it('resolves each sync\'s purposes: its channel\'s, or its own (`[]`: none)', () => {
-    const purposes = (name: string) => project.syncs.get(name)!.purposes;
+    const purposes = (name: string) => policy.project.syncs.get(name)!.purposes;
     expect(purposes('ads_audience')).toEqual(['ads_personalisation']);
     expect(purposes('meta_audience')).toEqual(['ads_personalisation']);
     expect(purposes('ads_all')).toEqual([]);
@@ -171,7 +149,7 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
   });
 
   it('an ads audience holds only people who granted ads_personalisation; the plan counts what consent filtered', async () => {
-    const plan = await new SyncEngine({ project, connection, logger }).plan(project.syncs.get('ads_audience')!, 5);
+    const plan = await policy.plan('ads_audience');
     expect(plan.counts).toMatchObject({ added: 2, suppressed: 1, no_consent: 3 });
     expect(plan.samples['no_consent']).toHaveLength(3);
     expect((await sync('ads_audience')).counts).toMatchObject({ added: 2, suppressed: 1, no_consent: 3 });
@@ -192,7 +170,7 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
   });
 
   it('withdrawing consent removes a member from an audience and a mirror on the next run, and stops new events', async () => {
-    await connection.insertRows({ schema: raw, name: 'consents' }, CONSENT_COLUMNS, [
+    await policy.connection.insertRows({ schema: raw, name: 'consents' }, CONSENT_COLUMNS, [
       [
         ['c05', 'ads_personalisation', false, at('2026-06-01T00:00:00')],
         ['c03', 'marketing_email', false, at('2026-06-01T00:00:00')],
@@ -208,14 +186,13 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
     expect((await sync('email_mirror')).counts).toMatchObject({ removed: 1 });
     expect(keys(receiver.records('mirror'))).toEqual(['c01']);
     // New purchases: c01's is no longer measured, c04's is.
-    await connection.insertRows({ schema: raw, name: 'purchases' }, PURCHASE_COLUMNS, [
+    await policy.connection.insertRows({ schema: raw, name: 'purchases' }, PURCHASE_COLUMNS, [
       [
         ['p2-c01', 'c01', hoursAgo(1)],
         ['p2-c04', 'c04', hoursAgo(1)],
       ],
     ]);
-    const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger });
-    expect(results.every((r) => r.status === 'success')).toBe(true);
+    await policy.build();
     const before = receiver.arrivals.length;
     const events = await sync('purchases_measured');
     expect(events.counts.added).toBe(1);
@@ -224,61 +201,43 @@ describe.each(engines())('consent by purpose on $name', (engine) => {
 
   it('`tideline plan` shows the rows consent left out, and the sync summary counts them', async () => {
     // The CLI opens the warehouse itself: DuckDB's file takes one writer at a time.
-    await connection.close();
+    await policy.connection.close();
     try {
-      const plan = await runCli(['plan', '--select', 'ads_audience'], { cwd: root, env });
+      const plan = await runCli(['plan', '--select', 'ads_audience'], { cwd: policy.root, env });
       expect(plan.code, plan.stderr).toBe(0);
       expect(plan.stdout).toMatch(/suppressed \(suppressions, preferences\)\s+1/);
       expect(plan.stdout).toMatch(/no consent \(purposes not granted\)\s+4/);
-      const json = await runCli(['sync', '--select', 'ads_audience', '--log-format', 'json'], { cwd: root, env });
+      const json = await runCli(['sync', '--select', 'ads_audience', '--log-format', 'json'], { cwd: policy.root, env });
       expect(json.code, json.stderr).toBe(0);
       expect(json.stderr).toMatch(/4 without consent \(not sent: purposes not granted\)/);
     } finally {
-      connection = await openTarget(project.target.config, { root });
+      await policy.reopen();
     }
   }, 120_000);
 });
 
 describe.each(engines())('consent precedence on $name', (engine) => {
   it('every needed purpose must be granted; `default: granted` passes a purpose without any row, not a withdrawn one', async () => {
-    const connection = await engine.open();
-    const d = connection.dialect;
-    const schema = uniqueSchema('cons');
-    try {
-      await connection.execute(d.createSchema(schema));
-      const table = { schema, name: 'consents' };
-      await connection.execute(d.createTable(table, CONSENT_COLUMNS));
-      // p1 nothing; p2 ads only; p3 ads and measurement; p4 ads, measurement withdrawn; p5 measurement given and
-      // withdrawn at the same instant.
-      await connection.insertRows(table, CONSENT_COLUMNS, [
-        [
-          ['p2', 'ads', true, at('2026-01-01T00:00:00')],
-          ['p3', 'ads', true, at('2026-01-01T00:00:00')],
-          ['p3', 'measurement', true, at('2026-01-01T00:00:00')],
-          ['p4', 'ads', true, at('2026-01-01T00:00:00')],
-          ['p4', 'measurement', true, at('2026-01-01T00:00:00')],
-          ['p4', 'measurement', false, at('2026-02-01T00:00:00')],
-          ['p5', 'measurement', true, at('2026-01-01T00:00:00')],
-          ['p5', 'measurement', false, at('2026-01-01T00:00:00')],
-        ],
-      ]);
+    // p1 nothing; p2 ads only; p3 ads and measurement; p4 ads, measurement withdrawn; p5 measurement given and
+    // withdrawn at the same instant.
+    const rows: Value[][] = [
+      ['p2', 'ads', true, at('2026-01-01T00:00:00')],
+      ['p3', 'ads', true, at('2026-01-01T00:00:00')],
+      ['p3', 'measurement', true, at('2026-01-01T00:00:00')],
+      ['p4', 'ads', true, at('2026-01-01T00:00:00')],
+      ['p4', 'measurement', true, at('2026-01-01T00:00:00')],
+      ['p4', 'measurement', false, at('2026-02-01T00:00:00')],
+      ['p5', 'measurement', true, at('2026-01-01T00:00:00')],
+      ['p5', 'measurement', false, at('2026-01-01T00:00:00')],
+    ];
+    await withPolicyTable(engine, { columns: CONSENT_COLUMNS, rows }, ['p1', 'p2', 'p3', 'p4', 'p5'], async (scope, passing) => {
       const base = { from: 'consents', customer: 'customer_id', purpose: 'purpose', granted: 'granted', at: 'recorded_at', purposes: ['ads', 'measurement'], channels: {} };
-      const scope = { d, relation: () => d.table(table), typeOf: () => undefined, asOf: d.dateLiteral('2026-06-30') };
-      const people = joinSql(['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => sql`SELECT ${d.string(p)} AS ${d.id('id')}`), sql` UNION ALL `);
-      const passing = async (fallback: 'granted' | 'denied', purposes: string[]) => {
-        const gates = consentGates(scope, { ...base, default: fallback }, purposes, 'tl_');
-        const ctes = joinSql(gates.ctes.map((c) => sql`${d.id(c.name)} AS (${c.body})`), sql`, `);
-        const rows = await connection.query(sql`WITH ${ctes}, ${d.id('people')} AS (${people}) SELECT ${d.id('id')} FROM ${d.id('people')} AS src WHERE NOT ${gates.blocked(sql`src.${d.id('id')}`)} ORDER BY ${d.id('id')}`);
-        return rows.map((r) => r['id']);
-      };
-      expect(await passing('denied', ['ads', 'measurement'])).toEqual(['p3']);
-      expect(await passing('denied', ['ads'])).toEqual(['p2', 'p3', 'p4']);
-      expect(await passing('granted', ['ads', 'measurement'])).toEqual(['p1', 'p2', 'p3']);
-      expect(consentGates(scope, { ...base, default: 'denied' }, [], 'tl_').ctes).toEqual([]);
-    } finally {
-      if (engine.name === 'postgres') await connection.execute(sql`DROP SCHEMA IF EXISTS ${d.id(schema)} CASCADE`);
-      await connection.close();
-    }
+      const gates = (fallback: 'granted' | 'denied', purposes: string[]) => consentGates(scope, { ...base, default: fallback }, purposes, 'tl_');
+      expect(await passing(gates('denied', ['ads', 'measurement']))).toEqual(['p3']);
+      expect(await passing(gates('denied', ['ads']))).toEqual(['p2', 'p3', 'p4']);
+      expect(await passing(gates('granted', ['ads', 'measurement']))).toEqual(['p1', 'p2', 'p3']);
+      expect(gates('denied', []).ctes).toEqual([]);
+    });
   });
 });
 

@@ -1,16 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinSql, sql } from '../src/dialects/sql.js';
+import { sql } from '../src/dialects/sql.js';
 import { preferenceGates } from '../src/expressions/policies.js';
-import { createLogger } from '../src/log/logger.js';
-import { runModels } from '../src/pipeline/runner.js';
-import { analyseProject } from '../src/project/analyse.js';
-import { loadProject, type Project } from '../src/project/loader.js';
-import { SyncEngine } from '../src/sync/engine.js';
 import type { ColumnSpec, Connection, Value } from '../src/warehouses/connection.js';
-import { openTarget } from '../src/warehouses/registry.js';
-import { tempProject } from './support/cli.js';
-import { engines, uniqueSchema } from './support/engines.js';
+import { engines } from './support/engines.js';
 import { PlainReceiver } from './support/plain-receiver.js';
+import { withPolicyTable } from './support/gates.js';
+import { PolicyProject } from './support/policy-project.js';
 import { problemsOf } from './support/problems.js';
 
 /**
@@ -163,54 +158,35 @@ syncs:
   - { name: cart_events, model: carts, channel: email, destination: hook, object: carts, mode: events, key: cart_id, event: { time: abandoned_at, name: Cart abandoned }, fields: { customer_id: customer_id } }
 `;
 
-const logger = createLogger({ level: 'silent' });
 const keys = (map: ReadonlyMap<string, unknown>) => [...map.keys()].sort();
 
 describe.each(engines())('suppressions and preferences on $name', (engine) => {
   let receiver: PlainReceiver;
+  let policy: PolicyProject;
   let connection: Connection;
-  let project: Project;
-  let root: string;
-  const raw = uniqueSchema('raw');
-  const schema = uniqueSchema('mdl');
-  const state = uniqueSchema('st');
+  let raw: string;
+  let schema: string;
 
   beforeAll(async () => {
     receiver = await PlainReceiver.start();
-    const target = engine.name === 'duckdb' ? `{ type: duckdb, path: warehouse.duckdb }` : JSON.stringify(engine.target);
-    root = tempProject({ 'tideline.yml': PROJECT(schema, state, target), 'models/m.yml': MODELS(raw), 'syncs/s.yml': SYNCS });
-    project = await loadProject({ projectDir: root, env: { HOOK_URL: receiver.url } });
-    connection = await openTarget(project.target.config, { root });
-    const d = connection.dialect;
-    await connection.execute(d.createSchema(raw));
-    for (const [name, columns, rows] of [
+    const tables = [
       ['customers', CUSTOMER_COLUMNS, CUSTOMERS],
       ['tickets', TICKET_COLUMNS, TICKETS],
       ['preferences', PREF_COLUMNS, PREFS],
       ['carts', CART_COLUMNS, CARTS],
-    ] as const) {
-      await connection.execute(d.createTable({ schema: raw, name }, columns));
-      await connection.insertRows({ schema: raw, name }, columns, [rows]);
-    }
+    ] as const;
+    policy = await PolicyProject.start(engine, (s) => ({ 'tideline.yml': PROJECT(s.schema, s.state, s.target), 'models/m.yml': MODELS(s.raw), 'syncs/s.yml': SYNCS }), tables, { HOOK_URL: receiver.url });
+    ({ connection } = policy);
+    ({ raw, schema } = policy.schemas);
   });
 
   afterAll(async () => {
-    if (engine.name === 'postgres') for (const s of [raw, schema, state]) await connection.execute(sql`DROP SCHEMA IF EXISTS ${connection.dialect.id(s)} CASCADE`);
-    await connection.close();
+    await policy.close();
     await receiver.close();
   });
 
-  async function build(): Promise<void> {
-    const results = await runModels(project, connection, await analyseProject(project, connection), project.order, { logger });
-    expect(results.map((r) => [r.model, r.status, r.error])).toEqual(results.map((r) => [r.model, 'success', null]));
-  }
-
-  async function sync(name: string) {
-    const engineRun = new SyncEngine({ project, connection, logger, journal: { flushMs: 20 } });
-    const result = await engineRun.run(project.syncs.get(name)!);
-    expect(result.error, result.error ?? "").toBeNull();
-    return result;
-  }
+  const build = () => policy.build();
+  const sync = (name: string) => policy.sync(name);
 
   async function statuses(audience: string): Promise<Record<string, string>> {
     const d = connection.dialect;
@@ -238,7 +214,7 @@ describe.each(engines())('suppressions and preferences on $name', (engine) => {
   });
 
   it('syncs of every kind leave suppressed and refused contacts out; an exclusion list keeps the complainer', async () => {
-    const plan = await new SyncEngine({ project, connection, logger }).plan(project.syncs.get('contacts')!, 5);
+    const plan = await policy.plan('contacts');
     expect(plan.counts).toMatchObject({ added: 6, suppressed: 2 });
     expect((await sync('contacts')).counts).toMatchObject({ added: 6, suppressed: 2 });
     expect(keys(receiver.records('contacts'))).toEqual(['c01', 'c03', 'c04', 'c05', 'c06', 'c08']);
@@ -393,35 +369,19 @@ models:
 
 describe.each(engines())('preference precedence with `default: granted` on $name', (engine) => {
   it('a topic is granted without any row, refused by its own opt-out or a channel-wide one', async () => {
-    const connection = await engine.open();
-    const d = connection.dialect;
-    const schema = uniqueSchema('pref');
-    try {
-      await connection.execute(d.createSchema(schema));
-      const table = { schema, name: 'prefs' };
-      await connection.execute(d.createTable(table, PREF_COLUMNS));
-      // p1 nothing (granted by default); p2 opted out of promotions; p3 opted out of all e-mail, later in to
-      // promotions (refused); p4 opted out of promotions, then in again (granted); p5 out of promotions by sms only.
-      await connection.insertRows(table, PREF_COLUMNS, [
-        [
-          ['p2', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
-          ['p3', 'email', null, false, at('2026-01-01T00:00:00')],
-          ['p3', 'email', 'promotions', true, at('2026-02-01T00:00:00')],
-          ['p4', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
-          ['p4', 'email', 'promotions', true, at('2026-03-01T00:00:00')],
-          ['p5', 'sms', 'promotions', false, at('2026-01-01T00:00:00')],
-        ],
-      ]);
+    // p1 nothing (granted by default); p2 opted out of promotions; p3 opted out of all e-mail, later in to
+    // promotions (refused); p4 opted out of promotions, then in again (granted); p5 out of promotions by sms only.
+    const rows: Value[][] = [
+      ['p2', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
+      ['p3', 'email', null, false, at('2026-01-01T00:00:00')],
+      ['p3', 'email', 'promotions', true, at('2026-02-01T00:00:00')],
+      ['p4', 'email', 'promotions', false, at('2026-01-01T00:00:00')],
+      ['p4', 'email', 'promotions', true, at('2026-03-01T00:00:00')],
+      ['p5', 'sms', 'promotions', false, at('2026-01-01T00:00:00')],
+    ];
+    await withPolicyTable(engine, { columns: PREF_COLUMNS, rows }, ['p1', 'p2', 'p3', 'p4', 'p5'], async (scope, passing) => {
       const prefs = { from: 'prefs', customer: 'customer_id', channel: 'channel', topic: 'topic', granted: 'opted_in', at: 'updated_at', topics: ['promotions'], default: 'granted' as const };
-      const scope = { d, relation: () => d.table(table), typeOf: () => undefined, asOf: d.dateLiteral('2026-06-30') };
-      const gates = preferenceGates(scope, prefs, 'email', 'promotions', 'tl_');
-      const people = joinSql(['p1', 'p2', 'p3', 'p4', 'p5'].map((p) => sql`SELECT ${d.string(p)} AS ${d.id('id')}`), sql` UNION ALL `);
-      const ctes = joinSql(gates.ctes.map((c) => sql`${d.id(c.name)} AS (${c.body})`), sql`, `);
-      const rows = await connection.query(sql`WITH ${ctes}, ${d.id('people')} AS (${people}) SELECT ${d.id('id')} FROM ${d.id('people')} AS src WHERE NOT ${gates.blocked(sql`src.${d.id('id')}`)} ORDER BY ${d.id('id')}`);
-      expect(rows.map((r) => r['id'])).toEqual(['p1', 'p4', 'p5']);
-    } finally {
-      if (engine.name === 'postgres') await connection.execute(sql`DROP SCHEMA IF EXISTS ${d.id(schema)} CASCADE`);
-      await connection.close();
-    }
+      expect(await passing(preferenceGates(scope, prefs, 'email', 'promotions', 'tl_'))).toEqual(['p1', 'p4', 'p5']);
+    });
   });
 });
