@@ -63,7 +63,7 @@ export const braze = defineDestination<BrazeConfig>({
     operation: 'forget',
     method: `Braze delete users: POST /users/delete ${sync.mode === 'events' ? "of the event's user, with their events and purchases" : 'by external_id'} (${BRAZE_DELETE_DOCS})`,
   }),
-  // The user an event named, so that \`tideline forget\` can delete them (users syncs key by external_id already).
+  // The user an event named, so that `tideline forget` can delete them (users syncs key by external_id already).
   retainFields: () => USER_IDS,
   open: async (config, context) => new BrazeSession(config, context.mode === 'audience'),
   emulator: {
