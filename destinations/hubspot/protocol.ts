@@ -264,8 +264,8 @@ export function crmPaths(version: CrmApiVersion) {
  *    the future" (same reference): an unknown e-mail is answered like a deletion (204). HubSpot does not document its
  *    answer for an unknown record id; the emulator answers the 404 OBJECT_NOT_FOUND of HubSpot's other single-object
  *    calls (developers.hubspot.com/docs/api-reference/error-handling), which the adapter takes as "already gone".
- *  - scope `crm.objects.contacts.write`; the call counts against the app's usual rolling limit (no limit of its own is
- *    documented, developers.hubspot.com/docs/guides/apps/api-usage/usage-details).
+ *  - scope `crm.objects.contacts.write` (same reference). The reference names no rate limit of its own: each call
+ *    counts against the app's rolling limit like any other (RATE_POLICY), one call per contact erased.
  *  - what it removes: the contact record, its associations, email tracking, form submissions, engagements and
  *    analytics that identify it, within 30 days (knowledge.hubspot.com/privacy-and-consent/how-do-i-perform-a-gdpr-delete-in-hubspot);
  *    a deleted contact leaves every list with it.

@@ -353,7 +353,7 @@ class SalesforceSession implements DestinationSession {
     if (created.status === 400) {
       const reason = errorsOf(created.text).map((e) => e.errorCode).filter(Boolean).join(', ') || 'HTTP 400';
       throw new StopSyncError(
-        `Salesforce refused a hardDelete job on ${object} (${reason}): the integration user needs the "${HARD_DELETE_PERMISSION}" system permission (off by default; a system administrator grants it in a permission set), or set \`erasure: recycle_bin\` on the destination to delete to the Recycle Bin instead (purged after ${RECYCLE_BIN_DAYS} days)`,
+        `Salesforce refused a hardDelete job on ${object} (${reason}), as it does when the integration user lacks the "${HARD_DELETE_PERMISSION}" system permission (off by default; a system administrator grants it in a permission set): grant it, or set \`erasure: recycle_bin\` on the destination to delete to the Recycle Bin instead (purged after ${RECYCLE_BIN_DAYS} days)`,
       );
     }
     const job = parseJson<JobInfo>(created.text);

@@ -287,7 +287,7 @@ describe('salesforce erasure (tideline forget)', () => {
     const written = await session.apply(batch(['1'], 'upsert'));
     const error = await session.apply(forget('Contact', ['1'], [(written[0] as { destinationId: string }).destinationId])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StopSyncError);
-    expect((error as Error).message).toMatch(/"Bulk API Hard Delete" system permission.*erasure: recycle_bin/);
+    expect((error as Error).message).toMatch(/lacks the "Bulk API Hard Delete" system permission.*erasure: recycle_bin/);
     expect(emulator.records('Contact').size).toBe(1);
     expect(salesforce.erasure!(config(), { object: 'Contact', mode: 'upsert' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('hardDelete') });
     expect(salesforce.erasure!(config({ erasure: 'recycle_bin' }), { object: 'Contact', mode: 'upsert' })).toMatchObject({ operation: 'delete', method: expect.stringContaining('Recycle Bin') });
