@@ -92,7 +92,8 @@ export const PATHS = {
  *   id-only request sends it empty). "Request a deletion for the profiles corresponding to one of the following
  *   identifiers: email, phone_number, or id. If multiple identifiers are provided, we will return an error. All
  *   profiles that match the provided identifier will be deleted." There is no external_id: a profile known by its
- *   external_id is first looked up (Get Profiles, `any(external_id,[…])`) and deleted by its id.
+ *   external_id is first looked up (Get Profiles, `any(external_id,[…])`) and deleted by its id. The emulator refuses
+ *   two identifiers, none, or an attribute the schema does not declare (400, as for any resource: ACCEPTED_ATTRIBUTES).
  * - "The deletion occurs asynchronously"; the answer is 202 without a body, or a 4XX ClientError document. Klaviyo does
  *   not document its answer for an identifier no profile has. The emulator answers 202 (the request is accepted and
  *   finds nothing to delete: the document names no refusal of it); the adapter also takes a 404 as "nothing to
