@@ -136,6 +136,7 @@ function summarise(context: CommandContext, r: SyncResult, sandbox: boolean): vo
   const extra = [
     r.counts.held_back ? `${r.counts.held_back} held back` : '',
     r.counts.too_old ? `${r.counts.too_old} too old for the destination (not sent)` : '',
+    r.counts.forgotten ? `${r.counts.forgotten} forgotten (erased by tideline forget: not sent)` : '',
     r.counts.suppressed ? `${r.counts.suppressed} suppressed (not sent: suppressions or preferences)` : '',
     r.counts.no_consent ? `${r.counts.no_consent} without consent (not sent: purposes not granted)` : '',
     r.counts.duplicate_key + r.counts.null_key ? `${r.counts.duplicate_key + r.counts.null_key} invalid (null or duplicate key)` : '',
@@ -159,7 +160,7 @@ function toJson(r: SyncResult) {
     mode: r.mode,
     run_id: r.runId,
     status: r.status,
-    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, ...(r.mode === 'events' ? { too_old: r.counts.too_old } : {}), suppressed: r.counts.suppressed, no_consent: r.counts.no_consent, invalid: r.counts.duplicate_key + r.counts.null_key },
+    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, ...(r.mode === 'events' ? { too_old: r.counts.too_old } : {}), suppressed: r.counts.suppressed, forgotten: r.counts.forgotten, no_consent: r.counts.no_consent, invalid: r.counts.duplicate_key + r.counts.null_key },
     sent: r.settled,
     accepted: r.accepted,
     rejected: r.rejected,

@@ -24,7 +24,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    anything else: never sent, and for mirror and audience syncs a suppressed contact the destination holds is
  *    `removed`, exactly as if it had left the model;
  *  - `no_consent`: the same for a row whose contact has not granted every consent purpose the sync needs (`gates.
- *    consent`); a row both suppressed and without consent is `suppressed`.
+ *    consent`); a row both suppressed and without consent is `suppressed` (and a forgotten one `forgotten`).
  * Retryable rejections need no special case: they never advanced the snapshot, so they come back as added/changed.
  * The change set is ordered removed → changed → added, then by key, and numbered (`seq`) so it can be read in pages;
  * the rows that are not sent (held back, invalid) come last and are never read by a page (`pageStatement`).
@@ -38,7 +38,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
  *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
-export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'suppressed', 'no_consent', 'duplicate_key', 'null_key'] as const;
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'forgotten', 'suppressed', 'no_consent', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
 /** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
@@ -60,6 +60,19 @@ export interface PlanInput {
   readonly gates?: { readonly contact: string; readonly gates: Gates; readonly consent?: Gates | undefined; readonly pressure?: EventPressure | undefined } | undefined;
   /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
   readonly window?: EventWindow | undefined;
+  /**
+   * The people erased by `tideline forget` (src/privacy/filter.ts): a row whose key (not an events sync's: an event
+   * id names no one) or contact hashes into the list is left out, as op `forgotten`, before anything else.
+   */
+  readonly forgotten?: ForgottenFilter | undefined;
+}
+
+/** What the planner needs of the forgotten list: the table of keyed hashes, the salt, and the sync's contact column. */
+export interface ForgottenFilter {
+  readonly table: TableRef;
+  /** The keyed hash of a value in SQL (src/privacy/state.ts tokenHashSql). */
+  hash(value: Sql): Sql;
+  readonly contact: string | undefined;
 }
 
 /**
@@ -86,7 +99,7 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
  * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
  * by several rows) and `keyed`, which the diff and the current list both read.
  */
-function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; leftOut: readonly LeftOut[] } {
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; leftOut: readonly LeftOut[]; forgotten: boolean } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
@@ -96,12 +109,15 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
   const policy = input.gates?.gates.ctes.length ? input.gates.gates : undefined;
   const consent = input.gates?.consent?.ctes.length ? input.gates.consent : undefined;
   const gated = policy || consent ? input.gates : undefined;
-  // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
-  const from = gated ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
+  // With gates or the forgotten list the model is aliased, so that their subqueries name its columns unambiguously.
+  const aliased = gated !== undefined || input.forgotten !== undefined;
+  const from = aliased ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
   const contactOfRow = gated ? sql`${id('src')}.${id(gated.contact)}` : undefined;
   const suppressedTest = policy && contactOfRow ? policy.blocked(contactOfRow) : undefined;
   const consentTest = consent && contactOfRow ? consent.blocked(contactOfRow) : undefined;
   const blocked = suppressedTest && consentTest ? sql`(${suppressedTest} OR ${consentTest})` : (suppressedTest ?? consentTest);
+  const forgot = forgottenCondition(input, mapping.key);
+  if (forgot) filters.push(sql`NOT ${forgot}`);
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
@@ -112,6 +128,8 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
     ...(suppressedTest ? [{ op: 'suppressed' as const, cte: sql`suppressed_rows`, rows: leftOutRows([suppressedTest]) }] : []),
     ...(consentTest ? [{ op: 'no_consent' as const, cte: sql`no_consent_rows`, rows: leftOutRows(suppressedTest ? [sql`NOT ${suppressedTest}`, consentTest] : [consentTest]) }] : []),
   ];
+  // The forgotten rows, counted and never sent (the filters without the forgotten test, and it).
+  const forgottenRows = forgot ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters.slice(0, -1), forgot])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
@@ -122,14 +140,14 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
   if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
-),${joinSql(leftOut.map((l) => sql`\n${l.cte} AS (\n  ${l.rows}\n),`), sql``)}
+),${joinSql(leftOut.map((l) => sql`\n${l.cte} AS (\n  ${l.rows}\n),`), sql``)}${forgottenRows ? sql`\nforgotten_rows AS (\n  ${forgottenRows}\n),` : Sql.empty}
 shared AS (
   ${shared}
 ),
 keyed AS (
   ${keyed}
 )`;
-  return { ctes, mapping, leftOut };
+  return { ctes, mapping, leftOut, forgotten: forgottenRows !== undefined };
 }
 
 /** A CTE of model rows the policies leave out, and the op they are counted under. */
@@ -137,6 +155,20 @@ interface LeftOut {
   readonly op: 'suppressed' | 'no_consent';
   readonly cte: Sql;
   readonly rows: Sql;
+}
+
+/**
+ * The test of a model row against the forgotten list: its key (not an events sync's: an event id names no one) or its
+ * contact, hashed as the list holds values (lower-cased, trimmed, keyed), is there.
+ */
+function forgottenCondition(input: PlanInput, key: Sql): Sql | undefined {
+  const f = input.forgotten;
+  if (!f) return undefined;
+  const d = input.dialect;
+  const listed = (value: Sql) => sql`${f.hash(value)} IN (SELECT ${d.id('token_hash')} FROM ${d.table(f.table)})`;
+  const tests = [...(input.sync.event ? [] : [listed(key)]), ...(f.contact ? [listed(sql`${d.id('src')}.${d.id(f.contact)}`)] : [])];
+  if (!tests.length) return undefined;
+  return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` OR `)})`;
 }
 
 /** An events sync's event time as a timestamp (a date column is read as its midnight). */
@@ -194,7 +226,7 @@ function isSharedKey(d: Dialect): Sql {
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
-  const { ctes, mapping, leftOut } = keyedRows(input);
+  const { ctes, mapping, leftOut, forgotten } = keyedRows(input);
   const id = (name: string) => d.id(name);
   // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
   const [m, s, r] = [id('m'), id('s'), id('r')];
@@ -256,7 +288,9 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
     (l) => sql`SELECT ${d.string(l.op)}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${l.cte}${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${snapshot} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`,
   );
-  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...left];
+  const forgottenBranch = sql`SELECT ${d.string('forgotten')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
+  FROM forgotten_rows`;
+  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...left, ...(forgotten ? [forgottenBranch] : [])];
   const select = sql`${ctes}
 ${unionAll(branches)}`;
   return { select, mapping };
@@ -302,7 +336,7 @@ ${diff}
 export type OpCounts = Readonly<Record<DiffOp, number>>;
 
 export function emptyCounts(): Record<DiffOp, number> {
-  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, suppressed: 0, no_consent: 0, duplicate_key: 0, null_key: 0 };
+  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, forgotten: 0, suppressed: 0, no_consent: 0, duplicate_key: 0, null_key: 0 };
 }
 
 export function countsStatement(d: Dialect, changes: TableRef): Sql {
