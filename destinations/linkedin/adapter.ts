@@ -94,6 +94,10 @@ export const linkedin = defineDestination<LinkedInConfig>({
     return problems;
   },
   lockScope: (config, object) => `linkedin:${config.ad_account_id ?? 'segment'}#${object}`,
+  // USERS (protocol.ts): removing the member from the segment is LinkedIn's documented way to take a person out of a
+  // Matched Audience; it is what the mode's `remove` sends (a REMOVE element of the SHA-256 the snapshot kept), and
+  // LinkedIn answers 201 for an ID already removed, so a second erasure is accepted.
+  erasure: () => ({ operation: 'remove', method: 'LinkedIn DMP Segment Users: POST /rest/dmpSegments/{id}/users (BATCH_CREATE) with a REMOVE element of the SHA256_EMAIL (learn.microsoft.com/linkedin/marketing/matched-audiences/create-and-manage-segment-users)' }),
   retainFields: () => FIELDS,
   retainValue: (_config, field, value) => (field === 'email' ? identifier(LINKEDIN_EMAIL, value) : value),
   apiVersion: (config) => apiVersionOf(config.api_version),

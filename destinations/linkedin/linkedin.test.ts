@@ -35,6 +35,30 @@ describe('linkedin through the sync engine', () => {
     await expectNoPersonalData(harness, capture, emulator, next, { email: sha('person1@example.com') });
   });
 
+  it('erasure removes each member by the SHA-256 the snapshot kept (never the address); asking again is answered 201 and accepted', async () => {
+    const { emulator, harness } = await setup(people(5));
+    expect((await harness.sync('s')).accepted).toBe(5);
+    const first = await harness.erase('s', ['2', '4']);
+    expect(first.plan).toMatchObject({ operation: 'remove' });
+    expect(first.outcomes).toEqual([{ key: '2', ok: true }, { key: '4', ok: true }]);
+    const request = emulator.bodies.at(-1)!.split('\n');
+    expect(request[0]).toBe(`POST /rest/dmpSegments/${SEGMENT}/users`);
+    expect(request[1]).toMatch(/"x-restli-method":"BATCH_CREATE"/);
+    expect(JSON.parse(request[2]!)).toEqual({
+      elements: [
+        { action: 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue: sha('person2@example.com') }] },
+        { action: 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue: sha('person4@example.com') }] },
+      ],
+    });
+    expect(held(emulator)).toEqual(expected(people(5).filter((p) => p.id !== 2 && p.id !== 4)));
+    // USERS: "a 201 Created HTTP status code is returned if you … remove an already deleted ID".
+    const exchanges = emulator.server.recordExchanges();
+    const again = await harness.erase('s', ['2', '4']);
+    expect(again.outcomes.every((o) => o.ok)).toBe(true);
+    expect(exchanges().at(-1)?.response).toEqual({ elements: [{ status: 201 }, { status: 201 }] });
+    expect(held(emulator).size).toBe(3);
+  });
+
   it('a version LinkedIn no longer serves stops the sync after one request, naming the cause and the fix', async () => {
     const { emulator, harness } = await setup(people(5), {}, { api_version: '202511' });
     const result = await harness.sync('s');

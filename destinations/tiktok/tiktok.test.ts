@@ -36,6 +36,27 @@ describe('tiktok through the sync engine', () => {
     await expectNoPersonalData(harness, capture, { bodies, accessToken: emulator.accessToken, stats: emulator.stats }, next, { email: sha('person1@example.com') });
   });
 
+  it('erasure maps each member out by the hashes the snapshot kept (a delete mapping, no address); asking again is accepted', async () => {
+    const { emulator, harness } = await setup(people(5));
+    expect((await harness.sync('s')).accepted).toBe(5);
+    const first = await harness.erase('s', ['2', '4']);
+    expect(first.plan).toMatchObject({ operation: 'remove' });
+    expect(first.outcomes).toEqual([{ key: '2', ok: true }, { key: '4', ok: true }]);
+    const [line, , body] = emulator.bodies.at(-1)!.split('\n');
+    expect(line).toMatch(/^POST \/open_api\/v1\.3\/segment\/mapping\/\??$/);
+    // The erasure's session maps no fields: the request names the id types the kept hashes are of.
+    expect(JSON.parse(body!)).toEqual({
+      advertiser_ids: [emulator.advertiserId],
+      action: 'delete',
+      id_schema: ['EMAIL_SHA256'],
+      batch_data: [[{ id: sha('person2@example.com'), audience_ids: [AUDIENCE] }], [{ id: sha('person4@example.com'), audience_ids: [AUDIENCE] }]],
+    });
+    expect(held(emulator)).toEqual(expected(people(5).filter((p) => p.id !== 2 && p.id !== 4)));
+    const again = await harness.erase('s', ['2', '4']);
+    expect(again.outcomes.every((o) => o.ok)).toBe(true);
+    expect(held(emulator).size).toBe(3);
+  });
+
   it('a version TikTok no longer serves stops the sync after one request, naming the cause and the fix', async () => {
     const { emulator, harness } = await setup(people(5), {}, { api_version: 'v1.2' });
     const result = await harness.sync('s');
