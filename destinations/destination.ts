@@ -162,6 +162,12 @@ export interface DestinationContext {
    * cuts what such a run left to exactly those records: the others are sent again by this run. Absent means none.
    */
   readonly interruptedRuns?: readonly { readonly runId: string; readonly delivered: number }[];
+  /**
+   * True when the session serves `tideline forget` (its batches are `forget`, `delete` or `remove` of the people being
+   * erased): a destination may then skip checks only a sync needs (the audience still exists) and word its messages
+   * for an erasure. Absent means false.
+   */
+  readonly erasure?: boolean;
   /** Project root: relative paths in a destination's config are resolved from it. */
   readonly root: string;
   readonly logger: Logger;

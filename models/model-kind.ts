@@ -66,6 +66,12 @@ export interface ModelKind<Spec> {
    */
   summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
   /**
+   * Optional: how `tideline forget` finds people in this model's tables (identity): the customers an e-mail, a phone,
+   * a customer id or a `source:id` designates, and every value identifying them, as SQL rows (`kind`, `v`) hashed in
+   * the warehouse — the values never leave it. Reads only.
+   */
+  people?(spec: Spec, context: PeopleContext): PeopleLookup;
+  /**
    * Optional: the kind's own `tideline` commands, in models/<kind>/cli.ts (`tideline identity explain`). Imported when
    * the CLI builds its program, not with the kind: commands use the engine (loading, planning), which reads the kind
    * registry, so importing cli.ts from kind.ts statically would make a cycle.
@@ -272,6 +278,7 @@ export interface RegisteredKind extends Omit<ModelKind<unknown>, 'schema' | 'cli
    */
   parse(fields: unknown, validate: Validate): object | undefined;
   cli?(): Promise<RegisteredCommands>;
+  people?(spec: unknown, context: PeopleContext): PeopleLookup;
 }
 
 /** Validates `data` against `schema`, reporting located problems; undefined when invalid. */
@@ -295,6 +302,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
   const companions = kind.companions?.bind(kind);
   const syncParts = kind.syncParts?.bind(kind);
   const summarise = kind.summarise?.bind(kind);
+  const people = kind.people?.bind(kind);
   const cli = kind.cli?.bind(kind);
   // Every member of the contract is listed (`satisfies`), so that a member added to ModelKind is not dropped here.
   return {
@@ -314,6 +322,7 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
     appliesPolicies: kind.appliesPolicies,
     appliesPressure: kind.appliesPressure,
     summarise: summarise && ((spec, context) => summarise(own(spec), context)),
+    people: people && ((spec: unknown, context: PeopleContext) => people(own(spec), context)),
     cli:
       cli &&
       (async () => {
@@ -321,6 +330,23 @@ export function defineModelKind<Spec extends object>(kind: ModelKind<Spec>): Reg
         return { after: commands.after, register: (program, engine) => commands.register(program, { ...engine, models, model }) };
       }),
   } satisfies RegisteredKind & Record<keyof ModelKind<Spec>, unknown>;
+}
+
+/** What a kind's `people` reads: its model's visible table, the sources and models, and a way to query. */
+export interface PeopleContext {
+  readonly dialect: Dialect;
+  readonly io: Pick<HostIO, 'query'>;
+  /** The model's visible table (its companions are `<name>_<suffix>` beside it). */
+  readonly table: TableRef;
+  relation(name: string): Sql;
+}
+
+/** A model's answer to `tideline forget` (see ModelKind.people). */
+export interface PeopleLookup {
+  /** Customer ids a value designates; `kind` says what the value is. */
+  find(kind: 'email' | 'phone' | 'customer' | 'record' | 'key', value: string): Promise<string[]>;
+  /** Every value identifying these customers, as rows (`kind`: email, phone, customer, record, key; `v`: text). */
+  values(customerIds: readonly string[]): Sql;
 }
 
 /** A kind's commands (models/<kind>/cli.ts), registered by `ModelKind.cli`. */

@@ -2,12 +2,12 @@ import { z } from 'zod';
 import { ApiClient, bearer, defineDestination, Outcomes, parseJson, rejected, stopSync, type Batch, type Indexed, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import { BrazeEmulator, startBrazeEmulator } from './emulator.js';
 import { checkEventSync, eventObject } from './events.js';
-import { BRAZE_USERS_OBJECT, DELETE_IDS_PER_REQUEST, isBrazeEventObject, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
+import { BRAZE_DELETE_DOCS, BRAZE_USERS_OBJECT, DELETE_IDENTIFIERS, DELETE_IDS_PER_REQUEST, isBrazeEventObject, type DeleteIdentifier, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, UPDATE_EXISTING_ONLY, type TrackResponse } from './protocol.js';
 
 export { BRAZE_USERS_OBJECT } from './protocol.js';
 
 export const brazeConfigSchema = z.strictObject({
-  /** REST API key with the `users.track` permission (events and purchases too; `users.delete` for mirror syncs). */
+  /** REST API key with the `users.track` permission (events and purchases too; `users.delete` for mirror syncs and `tideline forget`). */
   api_key: z.string().min(1),
   /** The workspace's REST endpoint, e.g. https://rest.iad-01.braze.com (Settings → APIs and identifiers). */
   rest_endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://rest.iad-01.braze.com' }),
@@ -33,6 +33,10 @@ export type BrazeConfig = z.infer<typeof brazeConfigSchema>;
  *   the event name (the product_id of a purchase), its time, the user's identifiers, properties with the event id
  *   under the key's field name. Braze keeps every copy it receives (no de-duplication): a run that dies may leave
  *   duplicates of the events in flight.
+ * - forget (`tideline forget`, every mode): `POST /users/delete` of the person's user — by the key (external_id) of
+ *   users and audience syncs; by the external_id (else braze_id) an events sync retained of the event's user, since
+ *   Braze erases events only with the profile that holds them. An event that named its user by e-mail or phone only
+ *   is rejected with what to do instead.
  * Non-fatal errors (`errors[]` with an `index`) reject the record they name; the rest were processed.
  * Rate: 3,000 /users/track requests per 3 s, with X-RateLimit-Reset (epoch seconds) honoured on 429.
  */
@@ -53,6 +57,14 @@ export const braze = defineDestination<BrazeConfig>({
   }),
   checkSync: (config, sync) => (sync.mode === 'events' ? checkEventSync(sync) : checkBrazeSync(config, sync)),
   lockScope: (config, object) => `braze:${new URL(endpointOf(config)).host}#${object}`,
+  // Whatever the sync wrote — attributes, an audience value, events — Braze erases it by deleting the user, and only
+  // so (protocol.ts, BRAZE_DELETE_DOCS); removing the audience value would keep the profile.
+  erasure: (_config, sync) => ({
+    operation: 'forget',
+    method: `Braze delete users: POST /users/delete ${sync.mode === 'events' ? "of the event's user, with their events and purchases" : 'by external_id'} (${BRAZE_DELETE_DOCS})`,
+  }),
+  // The user an event named, so that `tideline forget` can delete them (users syncs key by external_id already).
+  retainFields: () => USER_IDS,
   open: async (config, context) => new BrazeSession(config, context.mode === 'audience'),
   emulator: {
     start: (context) => startBrazeEmulator({ saved: context.saved }),
@@ -79,6 +91,10 @@ function endpointOf(config: BrazeConfig): string {
 }
 
 type Attributes = Record<string, FieldValue | { add?: string[]; remove?: string[] }>;
+
+/** The user identifiers an events sync's snapshot keeps, in the order erasure prefers them. */
+const USER_IDS = ['external_id', 'braze_id'] as const;
+const DELETE_LIST: Readonly<Record<(typeof USER_IDS)[number], DeleteIdentifier>> = { external_id: 'external_ids', braze_id: 'braze_ids' };
 
 class BrazeSession implements DestinationSession {
   readonly #client: ApiClient;
@@ -107,7 +123,7 @@ class BrazeSession implements DestinationSession {
   async check(): Promise<void> {}
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    if (batch.operation === 'delete') return this.delete(batch);
+    if (batch.operation === 'delete' || batch.operation === 'forget') return this.delete(batch);
     if (batch.operation === 'track') return this.track(batch);
     const objects = batch.records.map((record) => this.attributes(batch, record));
     const body = await this.#client.json<TrackResponse>('POST', '/users/track', { body: { attributes: objects }, signal: batch.signal });
@@ -146,12 +162,30 @@ class BrazeSession implements DestinationSession {
     return object;
   }
 
+  /**
+   * Deletes users through /users/delete, at most 50 ids of one kind a request (an id Braze no longer holds is counted,
+   * not refused: protocol.ts). A users or audience record is the user of its key; an event record (forget in an
+   * events sync) the user it named, as the snapshot retained them.
+   */
   private async delete(batch: Batch): Promise<readonly RecordOutcome[]> {
-    const ids = batch.records.map((r) => r.key);
-    for (let start = 0; start < ids.length; start += DELETE_IDS_PER_REQUEST) {
-      await this.#client.request('POST', '/users/delete', { body: { external_ids: ids.slice(start, start + DELETE_IDS_PER_REQUEST) }, signal: batch.signal });
+    const events = isBrazeEventObject(batch.object);
+    const outcomes = new Outcomes(batch, 'braze');
+    const ids: Record<DeleteIdentifier, Set<string>> = { external_ids: new Set(), braze_ids: new Set() };
+    batch.records.forEach((record, index) => {
+      // As events.ts sent it: the identifier's text.
+      const named = events ? USER_IDS.find((field) => record.fields[field] !== undefined && record.fields[field] !== null && record.fields[field] !== '') : undefined;
+      if (!events) ids.external_ids.add(record.key);
+      else if (named) ids[DELETE_LIST[named]].add(String(record.fields[named]));
+      else outcomes.settle(index, rejected('no_user_id', "the event named its user by e-mail or phone only: Braze erases events with the user's profile; find the user in Braze's dashboard (Audience > Search Users) and delete them there"));
+    });
+    for (const list of DELETE_IDENTIFIERS) {
+      const all = [...ids[list]];
+      for (let start = 0; start < all.length; start += DELETE_IDS_PER_REQUEST) {
+        await this.#client.request('POST', '/users/delete', { body: { [list]: all.slice(start, start + DELETE_IDS_PER_REQUEST) }, signal: batch.signal });
+      }
     }
-    return batch.records.map(() => ({ ok: true }));
+    batch.records.forEach((_, index) => outcomes.get(index) ?? outcomes.settle(index, { ok: true }));
+    return outcomes.done();
   }
 }
 

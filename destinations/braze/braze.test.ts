@@ -54,6 +54,22 @@ describe('braze adapter against its emulator', () => {
     expect([...emulator.users().keys()].sort()).toEqual(keys.slice(110).sort());
   });
 
+  it('forget deletes users and audience members by external_id (the key), whatever they hold, and the snapshot retains the ids an event names', async () => {
+    emulator = await startBrazeEmulator();
+    await (await open()).apply(batch(['1', '2', '3']));
+    await (await open('audience', 'vip')).apply(batch(['2', '3'], 'add', 'vip'));
+    const config = braze.configSchema.parse({ rest_endpoint: emulator.endpoint, api_key: emulator.apiKey });
+    for (const mode of ['upsert', 'mirror', 'audience'] as const) expect(braze.erasure!(config, { object: mode === 'audience' ? 'vip' : 'users', mode })).toMatchObject({ operation: 'forget', method: expect.stringContaining('by external_id') });
+    expect(braze.retainFields!(config)).toEqual(['external_id', 'braze_id']);
+    const exchanges = emulator.server.recordExchanges();
+    // The audience's person is deleted, not only taken out of the audience: the profile would keep their data.
+    expect(await (await open('audience', 'vip')).apply(batch(['2'], 'forget', 'vip', () => ({})))).toEqual([{ ok: true }]);
+    // A key twice is one id in the request, and both records are erased.
+    expect(await (await open()).apply(batch(['1', '1'], 'forget', 'users', () => ({})))).toEqual([{ ok: true }, { ok: true }]);
+    expect(exchanges().map((e) => e.request)).toEqual([{ external_ids: ['2'] }, { external_ids: ['1'] }]);
+    expect([...emulator.users().keys()]).toEqual(['3']);
+  });
+
   it('the emulator enforces the API: 401, 75 objects, 50 ids, 429 with X-RateLimit-Reset', async () => {
     emulator = await startBrazeEmulator({ rateLimit: { requests: 2, perMs: 60_000 } });
     await expect((await open('upsert', 'users', { api_key: 'wrong' })).apply(batch(['1']))).rejects.toBeInstanceOf(AuthError);
@@ -229,6 +245,40 @@ describe('braze events and purchases (/users/track events, purchases)', () => {
     } finally {
       await harness.close();
     }
+  });
+
+  it("forget deletes the user an event named (retained external_id, else braze_id), with the user's events and purchases; again is accepted; an event named by e-mail only is rejected with what to do", async () => {
+    emulator = await startBrazeEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    await (await open('events')).apply(track('events', ['e1', 'e2', 'e3', 'e4'], (id): Record<string, FieldValue> => (id === 'e4' ? { braze_id: 'b-4' } : { external_id: id === 'e3' ? 2 : Number(id.slice(1)) })));
+    await (await open('purchases')).apply(track('purchases', ['o1', 'o2'], (id) => ({ external_id: Number(id.slice(1)), currency: 'EUR', price: 10 }), 'Completed Order'));
+    expect(braze.erasure!(braze.configSchema.parse({ rest_endpoint: emulator.endpoint, api_key: emulator.apiKey }), { object: 'events', mode: 'events' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('POST /users/delete') });
+    // As the snapshot holds them: the retained external_id (a number in the model) or braze_id; e5 named its user by e-mail.
+    const records: Batch['records'] = [
+      { key: 'e1', fields: { external_id: 1 }, destinationId: null, idempotencyKey: 'f1' },
+      { key: 'e4', fields: { braze_id: 'b-4' }, destinationId: null, idempotencyKey: 'f4' },
+      { key: 'e5', fields: {}, destinationId: null, idempotencyKey: 'f5' },
+    ];
+    const forget: Batch = { object: 'events', operation: 'forget', keyField: 'event_id', records, signal: AbortSignal.timeout(5000), idempotencyKey: 'k' };
+    const before = exchanges().length;
+    const outcomes = await (await open('events')).apply(forget);
+    expect(outcomes.slice(0, 2)).toEqual([{ ok: true }, { ok: true }]);
+    expect(outcomes[2]).toMatchObject({ ok: false, code: 'no_user_id', retryable: false, message: expect.stringContaining('Search Users') });
+    expect(exchanges().slice(before).map((e) => [e.path, e.request, e.response])).toEqual([
+      ['/users/delete', { external_ids: ['1'] }, { deleted: 1, message: 'success' }],
+      ['/users/delete', { braze_ids: ['b-4'] }, { deleted: 1, message: 'success' }],
+    ]);
+    // User 1 is gone with their event and their purchase; user 2's stay.
+    expect([...emulator.users().keys()]).toEqual(['2']);
+    expect(emulator.events().map((e) => (e['properties'] as Record<string, unknown>)['event_id'])).toEqual(['e2', 'e3']);
+    expect(emulator.events('purchases').map((e) => e['external_id'])).toEqual(['2']);
+    // Again: Braze counts the ids it parsed, held or not, and refuses none.
+    expect((await (await open('events')).apply(forget)).map((o) => o.ok)).toEqual([true, true, false]);
+    expect(exchanges().at(-2)?.response).toEqual({ deleted: 1, message: 'success' });
+    // A later event takes a new arrival number, not one of those still held.
+    await (await open('events')).apply(track('events', ['e6'], () => ({ external_id: 6 })));
+    expect(emulator.events().map((e) => (e['properties'] as Record<string, unknown>)['event_id'])).toEqual(['e2', 'e3', 'e6']);
+    for (const exchange of exchanges()) expect(await brazeSchema.check(exchange)).toEqual([]);
   });
 
   it('at most 75 objects a request; checks events syncs; no maximum age', async () => {

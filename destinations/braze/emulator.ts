@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { BRAZE_EVENT_OBJECTS, DELETE_IDS_PER_REQUEST, MAX_PROPERTY_CHARS, MAX_PURCHASE_QUANTITY, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, type BrazeEventObject } from './protocol.js';
+import { BRAZE_EVENT_OBJECTS, DELETE_IDENTIFIERS, DELETE_IDS_PER_REQUEST, type DeleteIdentifier, MAX_PROPERTY_CHARS, MAX_PURCHASE_QUANTITY, RATE_HEADERS, TRACK_OBJECTS_PER_REQUEST, TRACK_RATE_LIMIT, type BrazeEventObject } from './protocol.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 
 /** The object under which the emulator keeps users, by external_id (what `state()` shows). */
@@ -41,6 +41,9 @@ export interface BrazeStats {
  * event for an external_id Braze does not know creates that user (protocol.ts); an invalid one is a non-fatal error. Users are kept by external_id with their attributes; array
  * attributes take `{"add": […]}` / `{"remove": […]}`; `null` removes an attribute; `_update_existing_only` never
  * creates a user. Braze does not refuse an external_id repeated in one request: objects are applied in order.
+ * `/users/delete` by `external_ids` deletes the user with their events and purchases; by `braze_ids`, the events and
+ * purchases that named their user by that id (the emulator keeps users by external_id only); `deleted` counts the ids
+ * parsed, held or not (protocol.ts, DELETE_IDS_PER_REQUEST).
  */
 export class BrazeEmulator extends ServerEmulator {
   constructor(
@@ -73,6 +76,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
     [RATE_HEADERS.reset]: String(Math.ceil((Date.now() + resetMs) / 1000)),
   });
 
+  const arrivals = new Arrivals();
   const api: ApiContract = {
     authenticate: (request) => (request.headers['authorization'] === `Bearer ${apiKey}` ? undefined : { status: 401, body: { message: 'Invalid API key' } }),
     tooManyRequests: (state) => ({
@@ -87,7 +91,7 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
       if (request.method !== 'POST') return { status: 405, body: { message: 'Method not allowed', errors: [] } };
       const body = requestObject(request);
       if (body === undefined) return fatal('Invalid JSON in request body');
-      if (request.path === '/users/track') return track(body, store, stats, maxObjects, options);
+      if (request.path === '/users/track') return track(body, store, stats, maxObjects, options, arrivals);
       if (request.path === '/users/delete') return remove(body, store, maxDeleteIds);
       return { status: 404, body: { message: 'Not found', errors: [] } };
     },
@@ -97,7 +101,20 @@ export async function startBrazeEmulator(options: BrazeEmulatorOptions = {}): Pr
   return new BrazeEmulator(server, apiKey, stats);
 }
 
-function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeStats, maxObjects: number, options: BrazeEmulatorOptions): EmulatorReply {
+/**
+ * Numbers events and purchases in arrival order. Not the count held: a deletion takes events out, and a later event
+ * must not take the number of one still held.
+ */
+class Arrivals {
+  readonly #last = new Map<string, number>();
+  next(store: RecordStore, array: BrazeEventObject): string {
+    const last = this.#last.get(array) ?? [...store.object(array).keys()].reduce((max, key) => Math.max(max, Number(key) || 0), 0);
+    this.#last.set(array, last + 1);
+    return String(last + 1);
+  }
+}
+
+function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeStats, maxObjects: number, options: BrazeEmulatorOptions, arrivals: Arrivals): EmulatorReply {
   const reject = options.reject;
   const arrays = ['attributes', 'events', 'purchases'] as const;
   for (const name of arrays) if (body[name] !== undefined && !Array.isArray(body[name])) return fatal(`'${name}' must be an array`);
@@ -145,10 +162,9 @@ function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeSt
         store.created(BRAZE_USERS, externalId);
         users.set(externalId, {});
       }
-      const held = store.object(array);
-      const key = String(held.size + 1);
+      const key = arrivals.next(store, array);
       store.created(array, key);
-      held.set(key, { ...object });
+      store.object(array).set(key, { ...object });
       kept++;
     });
     reply[`${array}_processed`] = kept;
@@ -158,14 +174,23 @@ function track(body: Record<string, unknown>, store: RecordStore, stats: BrazeSt
 }
 
 function remove(body: Record<string, unknown>, store: RecordStore, maxIds: number): EmulatorReply {
-  const ids = body['external_ids'];
-  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) return fatal("'external_ids' must be an array of strings");
-  if (body['braze_ids'] !== undefined || body['user_aliases'] !== undefined) return fatal('Only one type of identifier may be given per request');
-  if (ids.length > maxIds) return fatal(`Too many external_ids: at most ${maxIds} per request`);
-  const users = store.object(BRAZE_USERS);
-  let deleted = 0;
-  for (const id of ids as string[]) if (users.delete(id)) deleted++;
-  return { status: 201, body: { deleted, message: 'success' } };
+  const lists = Object.keys(body);
+  if (lists.length !== 1) return fatal('Exactly one of external_ids, user_aliases, braze_ids, email_addresses or phone_numbers must be given per request');
+  const list = lists[0]!;
+  // An emulator's limit, not Braze's: it holds users by external_id, and Tideline deletes by external_id or braze_id.
+  if (!(DELETE_IDENTIFIERS as readonly string[]).includes(list)) return fatal(`The emulator deletes by ${DELETE_IDENTIFIERS.join(' or ')}, not ${list}`);
+  const ids = body[list];
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) return fatal(`'${list}' must be an array of strings`);
+  if (ids.length > maxIds) return fatal(`Too many ${list}: at most ${maxIds} per request`);
+  const field = (list as DeleteIdentifier) === 'external_ids' ? 'external_id' : 'braze_id';
+  const gone = new Set(ids as string[]);
+  if (field === 'external_id') for (const id of gone) store.object(BRAZE_USERS).delete(id);
+  // The user's custom events and purchases go with the profile (protocol.ts, BRAZE_DELETE_DOCS).
+  for (const array of BRAZE_EVENT_OBJECTS) {
+    const held = store.object(array);
+    for (const [key, event] of held) if (gone.has(event[field] as string)) held.delete(key);
+  }
+  return { status: 201, body: { deleted: ids.length, message: 'success' } };
 }
 
 /** Why Braze refuses one attributes object (a non-fatal error), or undefined. */

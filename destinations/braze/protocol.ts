@@ -16,8 +16,32 @@ export const BRAZE_USERS_OBJECT = 'users';
  */
 export const TRACK_OBJECTS_PER_REQUEST = 75;
 
-/** `POST /users/delete`: "up to 50 external_ids … per request". https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/ */
+/**
+ * `POST /users/delete` (https://www.braze.com/docs/api/endpoints/user_data/post_user_delete/, read 2026-12-07): "Up to
+ * 50 external_ids, user_aliases, braze_ids, email_addresses, or phone_numbers can be included in a single request. Only
+ * one of [them] can be included in a single request." "Deleting user profiles cannot be undone." The answer is a 201
+ * (https://github.com/braze-inc/braze-docs/issues/2442, 2021: the page shows no status) of `{"deleted": n}`, "number of
+ * user ids queued for deletion" — in the docs' earlier wording "number of user ids successfully parsed and queued for
+ * deletion; if the IDs map to users in Braze's systems, those users will be deleted"
+ * (https://github.com/braze-inc/braze-docs/issues/15, 2019): an id Braze does not hold (never created, or already
+ * deleted) is counted and is no error, so a second erasure of a person is answered as the first. Deletion is queued:
+ * the profile goes shortly after the answer.
+ */
 export const DELETE_IDS_PER_REQUEST = 50;
+/** The identifier lists of a /users/delete request Tideline sends (one per request). */
+export const DELETE_IDENTIFIERS = ['external_ids', 'braze_ids'] as const;
+export type DeleteIdentifier = (typeof DELETE_IDENTIFIERS)[number];
+
+/**
+ * What deleting a user erases (`tideline forget`). The profile is deleted (nulled): its attributes, e-mail address,
+ * phone number, external id… (https://www.braze.com/docs/help/help_articles/api/delete_user/, read 2026-12-07).
+ * "Behavioral events cannot be deleted from a User Profile (custom events, sessions, campaigns, purchases). To remove
+ * those events, you must delete the entire User Profile." (https://www.braze.com/docs/api/data_retention/, revised
+ * 2024-04-01, read 2026-12-07.) Deleting the user is therefore the erasure of a user, of an audience member (the
+ * audience is an attribute of the user) and of their events and purchases alike; aggregate counts (custom event
+ * counts, conversion percentages) keep the deleted user's contribution, without any personal data.
+ */
+export const BRAZE_DELETE_DOCS = 'braze.com/docs/api/endpoints/user_data/post_user_delete/';
 
 /**
  * `/users/track` is limited to 3,000 requests per 3 seconds per workspace (Braze "API rate limits"); every answer

@@ -7,7 +7,7 @@ import { redactor } from '../../src/log/redact.js';
 import { GOOGLE, identifier, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, StopSyncError, TransientError, type AccessTokenSource, type ApiVersion, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { GoogleAdsEmulator, startGoogleAdsEmulator } from './emulator.js';
-import { CONVERSION_DEDUPLICATION, DATA_MANAGER_VERSIONS, DEFAULT_VERSION, DUPLICATE_TRANSACTION_ID, durationMs, ENCODING, ENDPOINT, EVENT_SOURCES, LIMITS, MAX_CONVERSION_AGE_DAYS, LOGIN_ACCOUNT_HEADER, loginAccountName, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type EventSource, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
+import { CONVERSION_DEDUPLICATION, CONVERSION_ERASURE, DATA_MANAGER_VERSIONS, DEFAULT_VERSION, DUPLICATE_TRANSACTION_ID, durationMs, ENCODING, ENDPOINT, EVENT_SOURCES, LIMITS, MAX_CONVERSION_AGE_DAYS, LOGIN_ACCOUNT_HEADER, loginAccountName, MEMBER_ERASURE, PATHS, reasonOf, recordIndex, RETRY_INFO, SCOPE, STOP_REASONS, TRANSIENT_REASONS, violationsOf, type AudienceMember, type Consent, type ConsentStatus, type ConversionEvent, type Destination, type ErrorBody, type EventSource, type FieldViolation, type GoogleStatus, type IngestResponse, type RequestStatus, type RetrieveRequestStatusResponse, type UserIdentifier, type UserList } from './protocol.js';
 import { googleTokenSource, type GoogleCredential } from './token-source.js';
 
 const customerId = z
@@ -150,6 +150,9 @@ export const googleAds = defineDestination<GoogleAdsConfig>({
     timeoutMs: 120_000,
   }),
   checkSync: (config, sync) => checkSync(config, sync),
+  // A list member is erased by the removal the audience mode sends, with the hashed identifiers the snapshot kept;
+  // Google offers no way to take back a conversion (protocol.ts).
+  erasure: (_config, sync) => (targetOf(sync.object)?.kind === 'user_list' ? { operation: 'remove', method: MEMBER_ERASURE } : { manual: CONVERSION_ERASURE }),
   lockScope: (config, object) => `google_ads:${config.customer_id}#${object}`,
   retainFields: () => IDENTIFIERS,
   retainValue: (config, field, value) => {
@@ -302,9 +305,15 @@ class GoogleAdsSession implements DestinationSession {
     if (body.membershipStatus === 'CLOSED') this.context.logger.warn({ list: this.target.id }, `user list ${this.target.id} is closed: Google keeps it but adds no new members until it is opened in Google Ads`);
   }
 
-  apply(batch: Batch): Promise<readonly RecordOutcome[]> {
-    if (this.target.kind === 'conversion_action') return this.applyEvents(batch);
-    return this.applyMembers(batch, removesMembers(batch) ? 'remove' : 'add');
+  async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const erases = removesMembers(batch) || batch.operation === 'forget';
+    if (this.target.kind === 'conversion_action') {
+      // Sent as conversions, an erasure would upload the person again: Google has no deletion of conversions.
+      if (erases) throw new StopSyncError(`conversion action ${this.target.id}: ${CONVERSION_ERASURE}`);
+      return this.applyEvents(batch);
+    }
+    // `forget` is no operation of this destination (erasure names the removal), but if sent, it means the removal.
+    return this.applyMembers(batch, erases ? 'remove' : 'add');
   }
 
   async finish(outcome: { readonly complete: boolean }): Promise<Readonly<Record<string, unknown>>> {

@@ -440,6 +440,7 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
         for (const member of list) {
           const ids = member.userData.userIdentifiers;
           if (kind === 'remove') {
+            // Someone the list does not hold leaves nothing to remove and no error (protocol.ts, MEMBER_ERASURE).
             for (let key = findMember(held, ids); key !== undefined; key = findMember(held, ids)) held.delete(key);
             continue;
           }

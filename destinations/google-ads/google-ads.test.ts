@@ -96,6 +96,52 @@ describe('google_ads (Data Manager API) through the sync engine', () => {
     for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
   });
 
+  it('erases a person (tideline forget) with audienceMembers:remove of the hashes the snapshot kept, never the key; again, Google processes it as any removal', async () => {
+    const { emulator, harness } = await setup(people(4));
+    expect((await harness.sync('s')).accepted).toBe(4);
+    const exchanges = emulator.server.recordExchanges();
+    const erased = await harness.erase('s', ['2']);
+    expect(erased.plan).toEqual({ operation: 'remove', method: expect.stringContaining('POST /v1/audienceMembers:remove') });
+    expect(erased.outcomes).toEqual([{ key: '2', ok: true }]);
+    const removals = exchanges().filter((x) => x.method === 'POST' && x.path === '/v1/audienceMembers:remove');
+    expect(removals).toHaveLength(1);
+    // The erasure session knows no mapping: the identifiers are those the snapshot kept, already hashed, and the
+    // customer id (the sync key) is not sent.
+    const person = people(4)[1]!;
+    const retained = await snapshotRetained(harness, 's');
+    expect(retained.get('2')).toEqual({ email: sha(person.email!) });
+    expect(removals[0]!.request).toEqual({
+      destinations: [expect.objectContaining({ productDestinationId: '100' })],
+      audienceMembers: [{ userData: { userIdentifiers: [{ emailAddress: sha(person.email!) }] } }],
+      encoding: 'HEX',
+    });
+    expect(members(emulator)).toEqual(hashedEmails(people(4).filter((p) => p.id !== 2)));
+    // Someone the list no longer holds: accepted and processed (SUCCESS) like any removal, so the erasure completes.
+    const again = await harness.erase('s', ['2']);
+    expect(again.outcomes).toEqual([{ key: '2', ok: true }]);
+    const statuses = exchanges().filter((x) => x.path === '/v1/requestStatus:retrieve').map((x) => JSON.stringify(x.response));
+    expect(statuses.at(-1)).toContain('"requestStatus":"SUCCESS"');
+    expect(exchanges().filter((x) => x.path === '/v1/audienceMembers:remove')).toHaveLength(2);
+    expect(members(emulator)).toHaveLength(3);
+  });
+
+  it('conversions have no erasure through the API: the plan says what to do and cites the pages, and a removal or forget batch is refused before any request', async () => {
+    const config = googleAds.configSchema.parse({ customer_id: '1234567890' });
+    expect(googleAds.erasure!(config, { object: 'conversion_actions/200', mode: 'events' })).toEqual({ manual: expect.stringMatching(/cannot delete or retract .*conversion-adjustments.*support\.google\.com/) });
+    expect(googleAds.erasure!(config, { object: 'conversion_actions/200', mode: 'insert' })).toHaveProperty('manual');
+    const emulator = await startGoogleAdsEmulator({ recordBodies: true });
+    open.push({ emulator });
+    const { clientId, clientSecret, refreshToken, customerId } = emulator.oauth;
+    const parsed = googleAds.configSchema.parse({ customer_id: customerId, endpoint: emulator.endpoint, token_url: emulator.tokenUrl, credentials: { refresh_token: refreshToken, client_id: clientId, client_secret: clientSecret } });
+    const session = await googleAds.open(parsed, sessionContext({ object: 'conversion_actions/200', mode: 'events', keyField: 'transaction_id' }));
+    const record: OutboundRecord = { key: 'order-1', fields: { email: sha('a@example.com') }, destinationId: null, idempotencyKey: 'ik' };
+    for (const operation of ['remove', 'forget'] as const) {
+      await expect(session.apply({ object: 'conversion_actions/200', operation, keyField: 'transaction_id', records: [record], signal: AbortSignal.timeout(10_000), idempotencyKey: 'b' })).rejects.toThrow(StopSyncError);
+    }
+    expect(emulator.stats.apiRequests).toBe(0);
+    expect(emulator.bodies).toHaveLength(0);
+  });
+
   it('fast-fail: the members Google refuses are rejected with its reason, the others sent again and accepted', async () => {
     const bad = new Set([sha('person7@example.com'), sha('person23@example.com')]);
     const { emulator, harness } = await setup(people(30), { reject: (r) => ('userData' in r && r.userData?.userIdentifiers.some((i) => 'emailAddress' in i && bad.has(i.emailAddress)) ? 'INVALID_AUDIENCE_MEMBER' : undefined) });

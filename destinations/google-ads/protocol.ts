@@ -342,3 +342,31 @@ export function durationMs(text: string | undefined): number | undefined {
   const match = text === undefined ? null : /^(\d+(?:\.\d+)?)s$/.exec(text.trim());
   return match ? Math.round(Number(match[1]) * 1000) : undefined;
 }
+
+// ---- erasure (`tideline forget`), read 2026-12-07 ----
+
+/**
+ * A Customer Match member is erased by removing them from the list: `audienceMembers:remove` with the hashed
+ * identifiers they were added with (RemoveAudienceMembersRequest: destinations, audienceMembers, encoding;
+ * https://developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/remove). Google keeps nothing else
+ * of the upload: "We don't retain data files advertisers upload for any longer than necessary to create Customer
+ * Match audiences … Once those processes are complete, we'll promptly delete the data files uploaded in Google Ads or
+ * API" (Data deletion and retention controls, https://support.google.com/google-ads/answer/10769131). Google
+ * documents no error for removing someone the list does not hold: the request is accepted and processed like any
+ * removal (`requestStatus:retrieve` SUCCESS, `audienceMembersRemovalStatus` counting the records sent), which is how a
+ * second erasure is answered.
+ */
+export const MEMBER_ERASURE = 'Data Manager API audienceMembers:remove with the hashed identifiers Tideline kept: POST /v1/audienceMembers:remove (developers.google.com/data-manager/api/reference/rest/v1/audienceMembers/remove)';
+
+/**
+ * Conversions cannot be erased through the API. The IngestionService has four methods — IngestAudienceMembers,
+ * RemoveAudienceMembers, IngestEvents, RetrieveRequestStatus (ingestion_service.proto, @google-ads/datamanager
+ * 0.3.0) — none of which deletes an event; an IngestEvents with the transaction id of an earlier conversion is an
+ * adjustment, which "can restate a conversion value or supplement user data"
+ * (https://developers.google.com/data-manager/api/devguides/events/google-ads/conversion-adjustments), not remove it
+ * or the identifiers it carried. Google uses the hashed identifiers of a conversion to match it and report it
+ * (How Google uses enhanced conversion data, https://support.google.com/adspolicy/answer/9755941) and says it may be
+ * unable to tie a deletion request to pseudonymous ad data (support.google.com/google-ads/answer/10769131).
+ */
+export const CONVERSION_ERASURE =
+  "Google's Data Manager API cannot delete or retract an uploaded conversion (an upload with the same transaction id only restates its value or adds user data: developers.google.com/data-manager/api/devguides/events/google-ads/conversion-adjustments). For the conversions already uploaded, Google uses the hashed identifiers only to match and report them (support.google.com/adspolicy/answer/9755941); to ask Google to delete them, contact Google Ads support under the Google Ads Data Processing Terms (business.safety.google/adsprocessorterms), and see what Google can act on in \"Data deletion and retention controls\" (support.google.com/google-ads/answer/10769131).";

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { LogicalType } from '../../src/dialects/dialect.js';
 import { ApiClient, AuthError, BatchRejectedError, credentialName, defineDestination, parseJson, rejected, renewingToken, requestToken, requireListId, scrubbed, staticToken, stopSync, Outcomes, type AccessTokenSource, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, type SyncShape } from '../kit/index.js';
 import { HubSpotEmulator, startHubSpotEmulator } from './emulator.js';
-import { API_VERSIONS, CRM_API_VERSIONS, crmPaths, DEFAULT_API_VERSION, EVENT_DEDUPLICATION, EVENT_MAX_PROPERTIES, EVENT_PROPERTY_NAME, eventPaths, HUBSPOT_MAX_BATCH, qualifiedEventName, INVALID_EMAIL, PROPERTY_DOESNT_EXIST, RATE_HEADERS, RATE_POLICY, RATE_WINDOW_MS, READ_ONLY_VALUE, REFRESH_TOKEN_GRANT, TOKEN_PATH, TRACE_ID, type BatchResponse, type ErrorBody } from './protocol.js';
+import { API_VERSIONS, CRM_API_VERSIONS, crmPaths, DEFAULT_API_VERSION, EVENT_DEDUPLICATION, EVENTS_ERASURE, GDPR_DELETE_DOC, EVENT_MAX_PROPERTIES, EVENT_PROPERTY_NAME, eventPaths, HUBSPOT_MAX_BATCH, qualifiedEventName, INVALID_EMAIL, PROPERTY_DOESNT_EXIST, RATE_HEADERS, RATE_POLICY, RATE_WINDOW_MS, READ_ONLY_VALUE, REFRESH_TOKEN_GRANT, TOKEN_PATH, TRACE_ID, type BatchResponse, type ErrorBody } from './protocol.js';
 
 const OAUTH_FIELDS = ['client_id', 'client_secret', 'refresh_token'] as const;
 
@@ -80,6 +80,11 @@ export const hubspot = defineDestination<HubSpotConfig>({
     concurrency: 4,
     timeoutMs: 60_000,
   }),
+  // Erasing a person is HubSpot's GDPR delete of their contact (protocol.ts: GDPR_DELETE_DOC). A list member is a
+  // contact Tideline upserted with its fields, so leaving the list would keep the person in HubSpot: it is deleted
+  // too (and so leaves every list). Event occurrences cannot be deleted through the API (EVENTS_ERASURE).
+  erasure: (config, sync) =>
+    sync.mode === 'events' ? { manual: EVENTS_ERASURE } : { operation: 'forget', method: `HubSpot GDPR delete, one contact per call: POST ${crmPaths(config.api_version).gdprDelete} (${GDPR_DELETE_DOC})` },
   // HubSpot documents no oldest `occurredAt` it takes: no event is too old for it.
   events: { maxAgeDays: () => undefined, deduplication: EVENT_DEDUPLICATION },
   checkSync: (_config, sync) => {
@@ -252,8 +257,34 @@ class HubSpotSession implements DestinationSession {
       case 'track':
         return this.track(batch);
       case 'forget':
-        throw stopSync('HubSpot erasure is not built yet');
+        return this.forget(batch);
     }
+  }
+
+  /** Keys this session has erased: a batch sent again after a 429 or a timeout skips them. */
+  private readonly erased = new Set<string>();
+
+  /**
+   * Erasure: HubSpot's GDPR delete, one contact per call (protocol.ts: GDPR_DELETE_DOC). The contact is named by the
+   * record id Tideline was given when it wrote it, so that an e-mail changed in HubSpot since still finds it; when the
+   * id is unknown or no longer there (a merge, or erased already), by the sync key as `idProperty` — an e-mail HubSpot
+   * does not hold is then put on its blocklist, and a 404 means nothing of the person is left. A 429 or a failure
+   * part-way throws for the whole batch, as for any request; what was erased is not asked again by this session.
+   */
+  private async forget(batch: Batch): Promise<RecordOutcome[]> {
+    for (const record of batch.records) {
+      if (this.erased.has(record.key)) continue;
+      const byId = record.destinationId ? await this.gdprDelete({ objectId: record.destinationId }, batch.signal) : false;
+      if (!byId) await this.gdprDelete({ objectId: normaliseId(batch.keyField, record.key), idProperty: batch.keyField }, batch.signal);
+      this.erased.add(record.key);
+    }
+    return batch.records.map(() => ({ ok: true }));
+  }
+
+  /** One GDPR delete: true when HubSpot deleted (or blocklisted) it, false when it holds no such contact (404). */
+  private async gdprDelete(body: { objectId: string; idProperty?: string }, signal: AbortSignal): Promise<boolean> {
+    const response = await this.client.request('POST', this.paths.gdprDelete, { body, accept: [404], signal });
+    return response.status !== 404;
   }
 
   /**

@@ -33,7 +33,7 @@ function batchContract(request: string, results: string, status = 200): Operatio
 
 /**
  * Each operation Tideline's adapter and emulator know, in both path families (protocol.ts: `operationOf`), with its
- * request and answer models from @hubspot/api-client (BasicApi, BatchApi, CoreApi, MembershipsApi, TokensApi, and the
+ * request and answer models from @hubspot/api-client (BasicApi, BatchApi, GDPRApi, CoreApi, MembershipsApi, TokensApi, and the
  * events send API's BasicApi and BatchApi).
  */
 const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
@@ -46,6 +46,8 @@ const CONTRACTS: Readonly<Record<Operation['name'], OperationContract>> = {
   'properties-read': { module: 'properties', responses: { 200: 'properties:CollectionResponsePropertyNoPaging' } },
   'properties-create': { module: 'properties', request: 'properties:PropertyCreate', responses: { 201: 'properties:Property' } },
   'list-memberships': { module: 'lists', request: 'lists:MembershipChangeRequest', responses: { 200: 'lists:MembershipsUpdateResponse' } },
+  // The contacts GDPRApi's `purge`: 204 with no body, an `Error` otherwise (protocol.ts: GDPR_DELETE_DOC).
+  'gdpr-delete': { module: 'contacts', request: 'contacts:PublicGdprDeleteInput', responses: { 204: null } },
   token: { module: 'oauth', responses: { 200: 'oauth:TokenResponseIF' } },
   // The events send API (BasicApi, BatchApi): 204 with no body, an `Error` otherwise.
   'event-send': { module: 'events', request: 'events:BehavioralEventHttpCompletionRequest', responses: { 204: null } },

@@ -43,6 +43,9 @@ import {
  *    validation (protocol.ts: RFC 2822, unquoted local part, a TLD), else the batch is a 400 VALIDATION_ERROR naming
  *    the value with INVALID_EMAIL;
  *  - property values held as strings, as HubSpot returns them; an empty string clears a property;
+ *  - the GDPR delete of one contact (`…/contacts/gdpr-delete`, protocol.ts: GDPR_DELETE_DOC), answered 204: the contact
+ *    leaves the account and its lists, its e-mail the blocklist; an unknown e-mail is blocklisted (204), an unknown
+ *    record id a 404;
  *  - custom event occurrences (`/events/{2026-03,v3}/send` and `…/send/batch`, protocol.ts: eventPaths), answered 204
  *    with no body. Any bad occurrence refuses the whole request, 400 VALIDATION_ERROR, and nothing of it is kept:
  *    at most 500 per batch (HUBSPOT_MAX_EVENT_BATCH), a fully qualified `eventName` of a defined event
@@ -164,6 +167,8 @@ export class HubSpotEmulator extends ServerEmulator {
     private readonly accessTokens: Map<string, number>,
     private readonly refreshTokens: Set<string>,
     private readonly sandbox: HubSpotOAuthOptions | undefined,
+    /** E-mail addresses on the account's blocklist after a GDPR delete. */
+    readonly blocklist: ReadonlySet<string>,
   ) {
     super(server);
   }
@@ -226,6 +231,8 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   /** Issued access tokens and when each expires (ms since the epoch). */
   const accessTokens = new Map<string, number>();
   const listIds = new Set<string>();
+  /** E-mail addresses GDPR-deleted (HubSpot's blocklist). */
+  const blocklist = new Set<string>();
   let nextId = 1001;
   let today = 0;
   const dailyHeaders = (): Record<string, string> =>
@@ -306,6 +313,8 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
         return createProperty(requestJson(request));
       case 'list-memberships':
         return memberships(store, operation.listId, requestJson(request));
+      case 'gdpr-delete':
+        return gdprDelete(store, requestJson(request));
       case 'batch-upsert':
       case 'batch-update':
       case 'batch-read':
@@ -461,6 +470,29 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
     for (const list of listIds) store.object(`list:${list}`).delete(recordId);
   }
 
+  /**
+   * The GDPR delete (protocol.ts: GDPR_DELETE_DOC): one contact by `objectId`, its record id or, with `idProperty`,
+   * the value of a unique property. The contact leaves the account and every list, and its e-mail address goes on the
+   * blocklist; an e-mail address the account does not hold is blocklisted and answered 204 as HubSpot documents. A
+   * record id (or other unique value) it does not hold is a 404 OBJECT_NOT_FOUND (a second erasure).
+   */
+  function gdprDelete(store: RecordStore, json: unknown): EmulatorReply {
+    const { objectId, idProperty } = (json ?? {}) as { objectId?: unknown; idProperty?: unknown };
+    if (typeof objectId !== 'string' || objectId === '') return error(400, 'VALIDATION_ERROR', 'objectId: This property is required');
+    if (idProperty !== undefined && (typeof idProperty !== 'string' || !properties.get(idProperty)?.unique)) return error(400, 'VALIDATION_ERROR', `idProperty ${String(idProperty)} is not a unique property of contacts`);
+    const by = idProperty ?? 'hs_object_id';
+    const recordId = findBy(store, by, objectId);
+    if (recordId === undefined) {
+      if (by !== 'email') return error(404, 'OBJECT_NOT_FOUND', `Could not find a CONTACT with ${by} ${by === 'hs_object_id' ? objectId : '(value not shown)'}`);
+      blocklist.add(normaliseId('email', objectId));
+      return { status: 204 };
+    }
+    const email = store.object('contacts').get(recordId)?.['email'];
+    if (typeof email === 'string') blocklist.add(email);
+    archive(store, recordId);
+    return { status: 204 };
+  }
+
   function memberships(store: RecordStore, listId: string, body: unknown): EmulatorReply {
     const { recordIdsToAdd = [], recordIdsToRemove = [] } = (body ?? {}) as { recordIdsToAdd?: unknown[]; recordIdsToRemove?: unknown[] };
     if (!Array.isArray(recordIdsToAdd) || !Array.isArray(recordIdsToRemove)) return error(400, 'VALIDATION_ERROR', 'recordIdsToAdd and recordIdsToRemove must be lists');
@@ -548,7 +580,7 @@ export async function startHubSpotEmulator(options: HubSpotEmulatorOptions = {})
   server.restore(options.saved);
   // Record ids go on from the restored ones.
   for (const key of server.store.object('contacts').keys()) if (/^\d+$/.test(key)) nextId = Math.max(nextId, Number(key) + 1);
-  return new HubSpotEmulator(server, token, properties, stats, accessTokens, refreshTokens, sandbox);
+  return new HubSpotEmulator(server, token, properties, stats, accessTokens, refreshTokens, sandbox, blocklist);
 }
 
 /** A property as HubSpot describes it (the SDK's `Property`: `description` and `options` are always there). */

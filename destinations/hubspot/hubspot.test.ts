@@ -276,6 +276,69 @@ describe('hubspot API versions', () => {
   });
 });
 
+describe('hubspot erasure (tideline forget)', () => {
+  let emulator: HubSpotEmulator;
+  afterEach(async () => emulator.close());
+
+  it('GDPR-deletes one contact per call: by the record id Tideline holds, else by the key as idProperty; a second erasure is accepted', async () => {
+    emulator = await startHubSpotEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const config = hubspot.configSchema.parse({ base_url: emulator.endpoint, token: emulator.token });
+    const session = await hubspot.open(config, context);
+    const written = await session.apply(batch(['a@x.com', 'b@x.com', 'c@x.com']));
+    const idOf = (i: number) => (written[i] as { destinationId: string }).destinationId;
+    const audience = await hubspot.open(config, { ...context, mode: 'audience', object: 'list:7' });
+    await audience.apply(batch(['a@x.com'], 'add', {}, 'list:7'));
+    // a@x.com was renamed in HubSpot since: its record id still finds it. b@x.com has no id in the snapshot.
+    await session.apply({ ...batch([idOf(0)], 'update', { email: 'renamed@x.com' }), keyField: 'hs_object_id' });
+    const forget = (keys: string[], ids: (string | null)[]): Batch => ({ ...batch(keys, 'forget'), records: keys.map((key, i) => ({ key, fields: {}, destinationId: ids[i] ?? null, idempotencyKey: `f-${key}` })) });
+    const before = exchanges().length;
+    expect(await (await hubspot.open(config, context)).apply(forget(['a@x.com', 'b@x.com', 'gone@x.com'], [idOf(0), null, null]))).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    const calls = exchanges().slice(before);
+    expect(calls.map((e) => [e.method, e.path, e.request, e.status])).toEqual([
+      ['POST', '/crm/objects/2026-03/contacts/gdpr-delete', { objectId: idOf(0) }, 204],
+      ['POST', '/crm/objects/2026-03/contacts/gdpr-delete', { objectId: 'b@x.com', idProperty: 'email' }, 204],
+      // An address HubSpot does not hold is blocklisted, as it documents: answered 204.
+      ['POST', '/crm/objects/2026-03/contacts/gdpr-delete', { objectId: 'gone@x.com', idProperty: 'email' }, 204],
+    ]);
+    for (const exchange of calls) expect(await hubspotSchema().check(exchange)).toEqual([]);
+    expect([...emulator.contacts().values()].map((c) => c['email'])).toEqual(['c@x.com']);
+    expect(emulator.listMembers('7')).toEqual([]);
+    expect([...emulator.blocklist].sort()).toEqual(['b@x.com', 'gone@x.com', 'renamed@x.com']);
+    // Asked again (a re-run after a crash): the id is gone (404), the address then blocklisted again (204): accepted.
+    const again = exchanges().length;
+    expect(await (await hubspot.open(config, context)).apply(forget(['a@x.com'], [idOf(0)]))).toEqual([{ ok: true }]);
+    expect(exchanges().slice(again).map((e) => [e.request, e.status])).toEqual([
+      [{ objectId: idOf(0) }, 404],
+      [{ objectId: 'a@x.com', idProperty: 'email' }, 204],
+    ]);
+    expect(emulator.contacts().size).toBe(1);
+  });
+
+  it('plans the GDPR delete for contacts and lists on either path family, and a manual step for events', () => {
+    const config = (api_version: string) => hubspot.configSchema.parse({ token: 't', api_version });
+    expect(hubspot.erasure!(config('2026-03'), { object: 'list:7', mode: 'audience' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('POST /crm/objects/2026-03/contacts/gdpr-delete') });
+    expect(hubspot.erasure!(config('v3'), { object: 'contacts', mode: 'mirror' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('POST /crm/v3/objects/contacts/gdpr-delete') });
+    expect(hubspot.erasure!(config('v3'), { object: 'events', mode: 'events' })).toEqual({ manual: expect.stringMatching(/cannot delete custom event occurrences/) });
+  });
+
+  it('a 429 part-way throws for the batch; sent again, the session does not ask twice for what it erased', async () => {
+    emulator = await startHubSpotEmulator({ rateLimit: { requests: 2, perMs: 1000 } });
+    const exchanges = emulator.server.recordExchanges();
+    const config = hubspot.configSchema.parse({ base_url: emulator.endpoint, token: emulator.token });
+    const session = await hubspot.open(config, context);
+    await session.apply(batch(['a@x.com', 'b@x.com']));
+    const forget = batch(['a@x.com', 'b@x.com'], 'forget');
+    await expect(session.apply(forget)).rejects.toBeInstanceOf(RateLimitedError);
+    expect([...emulator.contacts().values()].map((c) => c['email'])).toEqual(['b@x.com']);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const before = exchanges().length;
+    expect(await session.apply(forget)).toEqual([{ ok: true }, { ok: true }]);
+    expect(exchanges().slice(before).map((e) => [e.request, e.status])).toEqual([[{ objectId: 'b@x.com', idProperty: 'email' }, 204]]);
+    expect(emulator.contacts().size).toBe(0);
+  });
+});
+
 describe("hubspot's published schema", () => {
   it('reports a misspelt field inside a real request, an unknown operation, and a status the operation does not answer', async () => {
     const emulator = await startHubSpotEmulator({ reject: (id) => (id === 'b@x.com' ? { message: 'refused' } : undefined) });

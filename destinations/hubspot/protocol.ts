@@ -246,8 +246,41 @@ export function crmPaths(version: CrmApiVersion) {
     batch: (operation: BatchOperation) => `${contacts}/batch/${operation}`,
     properties: v3 ? '/crm/v3/properties/contacts' : `/crm/properties/${version}/contacts`,
     memberships: (listId: string) => (v3 ? `/crm/v3/lists/${listId}/memberships/add-and-remove` : `/crm/lists/${version}/${listId}/memberships/add-and-remove`),
+    gdprDelete: `${contacts}/gdpr-delete`,
   };
 }
+
+/**
+ * Erasure of a contact, HubSpot's GDPR delete (read 2026-12-07):
+ *  - `POST /crm/objects/2026-03/contacts/gdpr-delete` (HubSpot's own 2026-03 SDKs, github.com/HubSpot/hubspot-sdk-typescript
+ *    src/resources/crm/objects/contacts/contacts.ts `gdprDelete`) and `POST /crm/v3/objects/contacts/gdpr-delete`
+ *    (developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact; the SDK 13.5.0's
+ *    contacts GDPRApi `purge`): "Permanently delete a contact and all associated content to follow GDPR".
+ *  - body `PublicGdprDeleteInput`: `objectId` (required, "The ID of the contact to permanently delete") and
+ *    `idProperty` ("The name of a property whose values are unique for this object. An alternative to identifying a
+ *    contact by ID"): ONE contact per call, no batch form.
+ *  - answer: 204 with no body ("This response has no body data"; the SDK knows 204, and an `Error` otherwise).
+ *  - "If email address is not found, the email address will be added to a blocklist and prevent it from being used in
+ *    the future" (same reference): an unknown e-mail is answered like a deletion (204). HubSpot does not document its
+ *    answer for an unknown record id; the emulator answers the 404 OBJECT_NOT_FOUND of HubSpot's other single-object
+ *    calls (developers.hubspot.com/docs/api-reference/error-handling), which the adapter takes as "already gone".
+ *  - scope `crm.objects.contacts.write` (same reference). The reference names no rate limit of its own: each call
+ *    counts against the app's rolling limit like any other (RATE_POLICY), one call per contact erased.
+ *  - what it removes: the contact record, its associations, email tracking, form submissions, engagements and
+ *    analytics that identify it, within 30 days (knowledge.hubspot.com/privacy-and-consent/how-do-i-perform-a-gdpr-delete-in-hubspot);
+ *    a deleted contact leaves every list with it.
+ */
+export const GDPR_DELETE_DOC = 'developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/gdpr/gdpr-delete-contact';
+
+/**
+ * Events: the send API's calls only send occurrences (send, batch send: see `eventPaths`), and the definitions API
+ * deletes a whole event type, every person's occurrences with it (`DELETE /events/custom/2026-03/event-definitions/
+ * {eventName}`, developers.hubspot.com/docs/api-reference/latest/events/define-events/delete-event-definition): no call
+ * erases one person's occurrences (read 2026-12-07). A contact's permanent deletion removes the analytics and
+ * activity that identify it (knowledge.hubspot.com/privacy-and-consent/understand-restorable-and-permanent-contact-deletions).
+ */
+export const EVENTS_ERASURE =
+  "HubSpot's API cannot delete custom event occurrences: permanently delete the person's contact instead (a contacts or list sync's `tideline forget` does it with the GDPR delete; otherwise in HubSpot, the contact's Actions > Delete > permanently delete), which removes the activity that identifies them (knowledge.hubspot.com/privacy-and-consent/understand-restorable-and-permanent-contact-deletions)";
 
 /** An operation of the API, as the emulator routes it and the contract schema checks it. */
 export type Operation =
@@ -255,6 +288,7 @@ export type Operation =
   | { readonly name: `batch-${BatchOperation}`; readonly version: CrmApiVersion }
   | { readonly name: 'properties-read' | 'properties-create'; readonly version: CrmApiVersion }
   | { readonly name: 'list-memberships'; readonly version: CrmApiVersion; readonly listId: string }
+  | { readonly name: 'gdpr-delete'; readonly version: CrmApiVersion }
   | { readonly name: 'event-send' | 'event-batch'; readonly version: CrmApiVersion }
   | { readonly name: 'token' };
 
@@ -266,6 +300,7 @@ export function operationOf(method: string, path: string): Operation | undefined
     if (path === events.send || path === events.batch) return method === 'POST' ? { name: path === events.send ? 'event-send' : 'event-batch', version } : undefined;
     const paths = crmPaths(version);
     if (path === paths.contacts) return method === 'GET' ? { name: 'contacts-list', version } : undefined;
+    if (path === paths.gdprDelete) return method === 'POST' ? { name: 'gdpr-delete', version } : undefined;
     if (path === paths.properties) return method === 'GET' ? { name: 'properties-read', version } : method === 'POST' ? { name: 'properties-create', version } : undefined;
     const batch = path.startsWith(`${paths.contacts}/batch/`) ? path.slice(paths.contacts.length + 7) : undefined;
     if (batch && method === 'POST' && (['upsert', 'create', 'update', 'read', 'archive'] as const).some((o) => o === batch)) return { name: `batch-${batch as BatchOperation}`, version };

@@ -18,7 +18,7 @@ import {
   type SyncShape,
 } from '../kit/index.js';
 import { MailchimpEmulator, startMailchimpEmulator } from './emulator.js';
-import { basicAuth, CONTACT_EXISTS, dataCenterOf, DEFAULT_MERGE_TAGS, MAILCHIMP_API_VERSION, MAX_CONNECTIONS, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, MERGE_TAG_MAX_LENGTH, subscriberHash, type ProblemDocument } from './protocol.js';
+import { basicAuth, CONTACT_EXISTS, dataCenterOf, DELETE_PERMANENT_ACTION, DEFAULT_MERGE_TAGS, MAILCHIMP_API_VERSION, MAX_CONNECTIONS, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, MERGE_TAG_MAX_LENGTH, subscriberHash, type ProblemDocument } from './protocol.js';
 
 export const mailchimpConfigSchema = z.strictObject({
   /** Marketing API key; its suffix names the data center (`…-us21` → https://us21.api.mailchimp.com/3.0). */
@@ -63,6 +63,10 @@ const EMAIL_FIELDS = ['email_address', 'email'] as const;
  *   fine) or unsubscribe (batch subscribe with status unsubscribed).
  * - audience: the object is a static segment id; `add` subscribes/updates the member, then adds it to the segment;
  *   `remove` takes it out of the segment (the member stays in the audience).
+ * - forget (`tideline forget`, every mode): the member's permanent delete, `POST /lists/{id}/members/{hash}/actions/
+ *   delete-permanent`, one per member, by the id Mailchimp answered or the retained address; a member already gone
+ *   (404) is erased. An audience sync's person is a member of the list too: leaving the segment would keep all their
+ *   data in the audience, so erasure deletes the member.
  * Mailchimp allows 10 connections per account and has no rate headers: concurrency is capped at 10.
  */
 export const mailchimp = defineDestination<MailchimpConfig>({
@@ -81,6 +85,13 @@ export const mailchimp = defineDestination<MailchimpConfig>({
     timeoutMs: 300_000,
   }),
   checkSync: (config, sync) => checkMailchimpSync(config, sync),
+  // Every mode writes list members, and the static segment of an audience sync is a set of list members: the
+  // person's erasure is the member's permanent delete, which removes all of their personal data from the audience
+  // (protocol.ts, DELETE_PERMANENT_ACTION). Leaving the segment, or archiving, would keep it.
+  erasure: () => ({
+    operation: 'forget',
+    method: 'Mailchimp delete list member (permanent): POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent (mailchimp.com/developer/marketing/api/list-members/)',
+  }),
   apiVersion: () => MAILCHIMP_API_VERSION,
   lockScope: (config, object) => `mailchimp:${dataCenterOf(config.api_key)}:${config.list_id}#${object}`,
   retainFields: () => EMAIL_FIELDS,
@@ -207,7 +218,10 @@ class MailchimpSession implements DestinationSession {
         break;
       case 'delete':
         if (this.config.delete_action === 'unsubscribe') await this.subscribe(members, outcomes, { update_existing: true, status: 'unsubscribed', fields: false }, signal);
-        else await this.archive(batch, members, outcomes, signal);
+        else await this.oneByOne(batch, members, outcomes, 'DELETE', '', signal);
+        break;
+      case 'forget':
+        await this.oneByOne(batch, members, outcomes, 'POST', `/${DELETE_PERMANENT_ACTION}`, signal);
         break;
     }
     return outcomes.done();
@@ -224,7 +238,7 @@ class MailchimpSession implements DestinationSession {
     };
     batch.records.forEach((record, index) => {
       // An archive may name the member by the id Mailchimp answered, without an address; everything else needs one.
-      const byId = batch.operation === 'delete' && this.config.delete_action === 'archive' && record.destinationId;
+      const byId = ((batch.operation === 'delete' && this.config.delete_action === 'archive') || batch.operation === 'forget') && record.destinationId;
       if (emailOf(record.fields, record.key) === undefined && !byId) outcomes.settle(index, rejected('missing_email', 'the record has no e-mail address'));
     });
     return outcomes.distinct((record) => memberIdentity(emailOf(record.fields, record.key) ?? `id:${record.destinationId}`)).map((item) => {
@@ -286,11 +300,15 @@ class MailchimpSession implements DestinationSession {
     }
   }
 
-  /** Archives members one by one (Mailchimp has no batch archive); a member already archived or absent is fine. */
-  private async archive(batch: Batch, members: readonly Member[], outcomes: Outcomes, signal: AbortSignal): Promise<void> {
+  /**
+   * Archives (`DELETE /members/{hash}`) or permanently deletes (`POST …/actions/delete-permanent`) members one by one:
+   * Mailchimp has neither in batch. A member the list no longer holds (404) is done: `check` has found the list, so
+   * the 404 is the member's. By the id Mailchimp answered, else the hash of the address.
+   */
+  private async oneByOne(batch: Batch, members: readonly Member[], outcomes: Outcomes, method: 'DELETE' | 'POST', suffix: string, signal: AbortSignal): Promise<void> {
     for (const m of members) {
       const hash = batch.records[m.index]!.destinationId ?? subscriberHash(m.email);
-      await this.#client.request('DELETE', `${this.#list}/members/${hash}`, { accept: [404], signal });
+      await this.#client.request(method, `${this.#list}/members/${hash}${suffix}`, { accept: [404], signal });
       outcomes.settle(m.index, { ok: true });
     }
   }

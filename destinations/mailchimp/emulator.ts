@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
-import { CONTACT_EXISTS, MAX_CONNECTIONS, MEMBER_STATUSES, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, SKIP_DUPLICATE_CHECK, subscriberHash } from './protocol.js';
+import { CONTACT_EXISTS, DELETE_PERMANENT_ACTION, forgottenEmailDetail, MAX_CONNECTIONS, MEMBER_STATUSES, MEMBERS_PER_REQUEST, memberIdentity, MERGE_TAG, SKIP_DUPLICATE_CHECK, subscriberHash } from './protocol.js';
 
 /** A merge field of an audience, as `GET /lists/{id}/merge-fields` describes it. */
 export interface MergeFieldSpec {
@@ -61,12 +61,16 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 export const listObject = (listId: string) => `list:${listId}`;
 export const segmentObject = (listId: string, segmentId: string) => `segment:${listId}:${segmentId}`;
+/** The subscriber hashes of a list's permanently deleted members, which Mailchimp keeps from being imported again. */
+export const forgottenObject = (listId: string) => `forgotten:${listId}`;
 
 /**
  * Mailchimp Marketing API 3.0 as Tideline uses it, under `/3.0`: `GET /ping`, `GET /lists/{id}`, batch subscribe
  * `POST /lists/{id}` (≤ 500 members, 200 with `errors[]` for the refused ones, `update_existing`), archive
  * `DELETE /lists/{id}/members/{hash}`, `GET /lists/{id}/merge-fields`, static segments
- * `GET|POST /lists/{id}/segments/{sid}` (`members_to_add` / `members_to_remove`, ≤ 500 each, list members only).
+ * `GET|POST /lists/{id}/segments/{sid}` (`members_to_add` / `members_to_remove`, ≤ 500 each, list members only),
+ * permanent delete `POST /lists/{id}/members/{hash}/actions/delete-permanent` (the member and its segment memberships
+ * are gone, 204; a member not held is 404; the address is refused by later batch subscribes).
  * Errors are `application/problem+json`; more than `maxConnections` requests at once get 429 (no rate headers).
  * The same e-mail twice in one batch subscribe refuses the batch (400). A batch member has `status` (required for a
  * new member; an existing one keeps its own when none is given); an existing member is refused ERROR_CONTACT_EXISTS
@@ -134,7 +138,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
   function route(request: EmulatorRequest, store: RecordStore): EmulatorReply {
     const parts = request.path.replace(/\/+$/, '').split('/').slice(1);
     if (parts[0] !== '3.0') return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
-    const [, resource, listId, sub, id] = parts;
+    const [, resource, listId, sub, id, ...action] = parts;
     if (resource === 'ping' && request.method === 'GET') return { status: 200, body: { health_status: "Everything's Chimpy!" } };
     if (resource !== 'lists' || !listId) return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
     const list = listOf(listId);
@@ -147,6 +151,16 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
       const fields = list.mergeFields.map((f, i) => ({ merge_id: i + 1, tag: f.tag, name: f.name ?? f.tag, type: f.type ?? 'text', required: false, list_id: listId }));
       return { status: 200, body: { merge_fields: fields, list_id: listId, total_items: fields.length } };
     }
+    if (sub === 'members' && id && action.join('/') === DELETE_PERMANENT_ACTION && request.method === 'POST') {
+      // Every status, archived included; the member's hash is kept so that the address cannot be imported again.
+      const entry = [...members.entries()].find(([, m]) => m.id === id);
+      if (!entry) return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
+      members.delete(entry[0]);
+      for (const segment of list.segments) store.object(segmentObject(listId, segment)).delete(entry[0]);
+      store.object(forgottenObject(listId)).set(id, {});
+      return { status: 204 };
+    }
+    if (action.length) return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
     if (sub === 'members' && id && request.method === 'DELETE') {
       const entry = [...members.entries()].find(([, m]) => m.id === id && m.status !== 'archived');
       if (!entry) return problem(404, 'Resource Not Found', 'The requested resource could not be found.');
@@ -198,6 +212,7 @@ export async function startMailchimpEmulator(options: MailchimpEmulatorOptions =
       }
       const numeric = mergeFields.find((f) => f.type === 'number' && merge[f.tag] !== undefined && merge[f.tag] !== '' && !Number.isFinite(Number(merge[f.tag])));
       if (numeric) return refuse(email, 'Your merge fields were invalid.', 'ERROR_GENERIC', numeric.tag, 'Please enter a number');
+      if (store.object(forgottenObject(listId)).has(subscriberHash(key))) return refuse(email, forgottenEmailDetail(email), 'ERROR_GENERIC', 'email_address', forgottenEmailDetail(email));
       const refused = options.reject?.({ email_address: email, merge_fields: merge });
       if (refused) return refuse(email, refused, 'ERROR_GENERIC', 'email_address', refused);
       const status = (m['status'] ?? undefined) as string | undefined;

@@ -123,6 +123,41 @@ describe('mailchimp adapter against its emulator', () => {
     await expect(mailchimp.open(config(), context('audience', '999', 'external_id')).then((s) => s.check())).rejects.toBeInstanceOf(StopSyncError);
   });
 
+  it('forget permanently deletes the member by the id Mailchimp answered (else the retained address), archived or in a segment; a second erasure (404) is accepted; the address cannot be imported again', async () => {
+    emulator = await startMailchimpEmulator({ lists });
+    const exchanges = emulator.server.recordExchanges();
+    await (await open()).apply(batch(['ann@example.com', 'bob@example.com', 'cat@example.com']));
+    await (await open('mirror')).apply(batch(['bob@example.com'], 'delete', () => ({})));
+    expect(emulator.members(LIST).get('bob@example.com')?.status).toBe('archived');
+    await (await open('audience', {}, '7')).apply(batch(['cat@example.com'], 'add', () => ({}), '7'));
+    expect(mailchimp.erasure!(config(), { object: '7', mode: 'audience' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('/actions/delete-permanent') });
+    // Keyed by a customer id: Ann by the id answered earlier (no address), Bob and Cat by the retained address.
+    const forget = (records: Batch['records']): Batch => ({ ...batch([], 'forget'), keyField: 'external_id', records });
+    const records: Batch['records'] = [
+      { key: '1', fields: {}, destinationId: subscriberHash('ann@example.com'), idempotencyKey: 'f1' },
+      { key: '2', fields: { email: 'Bob@Example.com' }, destinationId: null, idempotencyKey: 'f2' },
+      { key: '3', fields: { email: 'cat@example.com' }, destinationId: null, idempotencyKey: 'f3' },
+    ];
+    const before = exchanges().length;
+    expect(await (await open('mirror')).apply(forget(records))).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    const sent = exchanges().slice(before);
+    expect(sent.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual(['ann', 'bob', 'cat'].map((n) => `POST /3.0/lists/${LIST}/members/${subscriberHash(`${n}@example.com`)}/actions/delete-permanent 204`));
+    expect(sent.every((e) => e.request === undefined || e.request === null || e.request === '')).toBe(true);
+    expect(emulator.members(LIST).size).toBe(0);
+    expect(emulator.segment(LIST, '7')).toEqual([]);
+    // Again (a re-run after a crash): Mailchimp no longer holds them, 404, accepted.
+    expect(await (await open('mirror')).apply(forget(records))).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(exchanges().slice(-3).map((e) => e.status)).toEqual([404, 404, 404]);
+    // No id and no address: nothing to name the member by.
+    expect(await (await open('mirror')).apply(forget([{ key: '4', fields: {}, destinationId: null, idempotencyKey: 'f4' }]))).toMatchObject([{ ok: false, code: 'missing_email' }]);
+    // Mailchimp refuses to import a permanently deleted address again; the message keeps the address out.
+    const [again] = await (await open()).apply(batch(['ann@example.com']));
+    expect(again).toMatchObject({ ok: false, retryable: false });
+    expect((again as { message: string }).message).toContain('permanently deleted and cannot be re-imported');
+    expect((again as { message: string }).message).not.toContain('ann@example.com');
+    for (const exchange of exchanges().slice(before)) if (mailchimpSchema.unavailable?.() === undefined) expect(await mailchimpSchema.check(exchange)).toEqual([]);
+  });
+
   it('an address repeated in a batch is rejected duplicate_key before sending (Mailchimp would refuse the batch); more than 500 members refuse the batch (400); bad keys are 401', async () => {
     emulator = await startMailchimpEmulator({ lists });
     const session = await open();

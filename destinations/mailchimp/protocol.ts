@@ -92,3 +92,30 @@ export interface ProblemDocument {
 
 /** Mailchimp allows 10 simultaneous connections per account; more are answered 429. https://mailchimp.com/developer/marketing/docs/fundamentals/ (Throttling). */
 export const MAX_CONNECTIONS = 10;
+
+/**
+ * Erasure (`tideline forget`): "Delete list member" — `POST /lists/{list_id}/members/{subscriber_hash}/actions/
+ * delete-permanent`, no body, 204 — "Delete all personally identifiable information related to a list member, and
+ * remove them from a list. This will make it impossible to re-import the list member." (the OpenAPI document,
+ * operation `postListsIdMembersHashActionsDeletePermanent`; https://mailchimp.com/developer/marketing/api/list-members/,
+ * read 2026-12-07). It works on a member of any status, archived included (an archive, `DELETE
+ * /lists/{id}/members/{hash}`, only archives: "To permanently delete, use the delete-permanent action", the document's
+ * `deleteListsIdMembersId`). A member the list does not hold — never added, or already permanently deleted — is a 404
+ * `Resource Not Found` problem document: after a permanent delete Mailchimp answers the member as not found
+ * (https://github.com/nztim/mailchimp/issues/31, 2021), and Mailchimp's errors page lists 404 ResourceNotFound for a
+ * resource that does not exist (https://mailchimp.com/developer/marketing/docs/errors/). The erasure is of one audience:
+ * Mailchimp asks a GDPR deletion to be made "from every audience in your account"
+ * (https://mailchimp.com/help/delete-contacts/, read 2026-12-07).
+ */
+export const DELETE_PERMANENT_ACTION = 'actions/delete-permanent';
+
+/**
+ * A permanently deleted address cannot be added again through the API: "You won't be able to add them back to your
+ * audience, but they can still join your audience through a Mailchimp signup form"
+ * (https://mailchimp.com/help/delete-contacts/, read 2026-12-07). Mailchimp refuses it with the title "Forgotten Email
+ * Not Subscribed" and this detail (400 to `POST /lists/{id}/members`, as integrations log it:
+ * https://github.com/ibericode/mailchimp-for-wordpress/issues/771, 2023; https://github.com/tbar0970/jethro-pmm/issues/982,
+ * 2023). In a batch subscribe the refusal is a member's entry of `errors[]`; Mailchimp documents no `error_code` for it.
+ * Tideline's suppression list keeps an erased person out of later syncs, so an adapter never meets it in normal use.
+ */
+export const forgottenEmailDetail = (email: string) => `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`;

@@ -6,7 +6,7 @@ import { didYouMean } from '../../src/project/suggest.js';
 import { identified, identifier, IDENTIFIER_FIELDS, META, removesMembers } from '../ads-identifiers.js';
 import { ApiClient, AuthError, BatchRejectedError, defineDestination, describeRequest, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, StopSyncError, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type SyncShape } from '../kit/index.js';
 import { MetaEmulator, startMetaEmulator } from './emulator.js';
-import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DATASET_OBJECT, DEFAULT_API_VERSION, EVENT_SYNC_FIELDS, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_EVENTS, MAX_ROWS, maxEventAgeDays, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
+import { API_VERSION_PATTERN, BUSINESS_USAGE_HEADER, CALLS_PER_HOUR, CHECK_FIELDS, DATASET_OBJECT, DEFAULT_API_VERSION, EVENT_SYNC_FIELDS, EVENTS_ERASURE, MEMBER_ERASURE, FIELD_OF, FLAGGED_OPERATION_STATUS, marketingApiVersion, MAX_DELETE_URL_CHARS, MAX_EVENTS, MAX_ROWS, maxEventAgeDays, regainAccessMs, SCHEMA_KEYS, stopAnswer, THROTTLE_CODES, TRANSIENT_CODES, type ErrorBody, type Payload, type ReplaceSession, type SchemaKey, type UsersResponse } from './protocol.js';
 import { MetaEvents } from './events.js';
 
 export const metaConfigSchema = z.strictObject({
@@ -64,6 +64,9 @@ export const meta = defineDestination<MetaConfig>({
     timeoutMs: 120_000,
   }),
   checkSync: (_config, sync) => checkSync(sync),
+  // An audience member is erased by the removal the audience mode sends, with the hashed keys the snapshot kept; Meta
+  // offers no way to take back a server event (protocol.ts).
+  erasure: (_config, sync) => (sync.mode === 'events' || DATASET_OBJECT.test(sync.object) ? { manual: EVENTS_ERASURE } : { operation: 'remove', method: MEMBER_ERASURE }),
   apiVersion: (config) => marketingApiVersion(config.api_version),
   lockScope: (config, object) => `meta:${config.ad_account_id ?? 'audience'}#${object}`,
   retainFields: () => IDENTIFIER_FIELDS,
@@ -163,10 +166,13 @@ class MetaSession implements DestinationSession {
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     const outcomes = new Outcomes(batch, 'Meta');
-    const members = identified(outcomes, (record) => this.row(record), 'identifier');
+    // `forget` is no operation of this destination (erasure names the removal), but if sent, it means the removal.
+    const removes = removesMembers(batch) || batch.operation === 'forget';
+    const schema = removes ? this.removalSchema(batch) : this.#schema;
+    const members = identified(outcomes, (record) => this.row(record, schema), 'identifier');
     if (!members.length) return outcomes.done();
     const rows = members.map((m) => m.ids);
-    if (removesMembers(batch)) await this.remove(rows, batch.signal);
+    if (removes) await this.remove(schema, rows, batch.signal);
     else if (this.#replace) await this.replaceBatch(rows, batch.signal);
     else await this.users('POST', 'users', { schema: this.#schema, data: rows }, undefined, batch.signal);
     // Meta counts invalid rows without naming them (num_invalid_entries, in the run facts): every row sent is answered.
@@ -194,10 +200,20 @@ class MetaSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
+  /**
+   * The keys a removal names people by: the sync's, and any other the records carry. A removal's fields are those the
+   * snapshot kept (retainFields); `tideline forget` opens its session without the sync's fields, so there they are
+   * the only way to know which keys to send.
+   */
+  private removalSchema(batch: Batch): readonly SchemaKey[] {
+    const carried = new Set(batch.records.flatMap((r) => Object.keys(r.fields)));
+    return SCHEMA_KEYS.filter((key) => this.#schema.includes(key) || carried.has(FIELD_OF[key]));
+  }
+
   /** One person's row in schema order: normalised and hashed before anything is built; undefined when empty. */
-  private row(record: OutboundRecord): string[] | undefined {
+  private row(record: OutboundRecord, schema: readonly SchemaKey[]): string[] | undefined {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
-    const row = this.#schema.map((key) => {
+    const row = schema.map((key) => {
       const field = FIELD_OF[key];
       const value = field === this.context.keyField ? record.key : record.fields[field];
       return identifier(META[field], value, options) ?? '';
@@ -235,22 +251,22 @@ class MetaSession implements DestinationSession {
    * split so that no URL exceeds MAX_DELETE_URL_CHARS; a removal is idempotent, so a batch the engine retries after a
    * failure part-way sends its first requests again harmlessly.
    */
-  private async remove(rows: string[][], signal: AbortSignal): Promise<void> {
-    const empty = this.#client.url(`/${this.context.object}/users`, this.query({ payload: JSON.stringify({ schema: this.#schema, data: [] }) })).length;
+  private async remove(schema: readonly SchemaKey[], rows: string[][], signal: AbortSignal): Promise<void> {
+    const empty = this.#client.url(`/${this.context.object}/users`, this.query({ payload: JSON.stringify({ schema, data: [] }) })).length;
     let chunk: string[][] = [];
     let length = empty;
     for (const row of rows) {
       // The row's JSON as the query string encodes it, and the comma before it (`%2C`).
       const cost = new URLSearchParams({ v: JSON.stringify(row) }).toString().length - 2 + 3;
       if (chunk.length && length + cost > MAX_DELETE_URL_CHARS) {
-        await this.users('DELETE', 'users', { schema: this.#schema, data: chunk }, undefined, signal);
+        await this.users('DELETE', 'users', { schema, data: chunk }, undefined, signal);
         chunk = [];
         length = empty;
       }
       chunk.push(row);
       length += cost;
     }
-    if (chunk.length) await this.users('DELETE', 'users', { schema: this.#schema, data: chunk }, undefined, signal);
+    if (chunk.length) await this.users('DELETE', 'users', { schema, data: chunk }, undefined, signal);
   }
 
   /**

@@ -312,6 +312,7 @@ export async function startMetaEmulator(options: MetaEmulatorOptions = {}): Prom
       });
       const existing = find(members, member);
       if (kind === 'remove') {
+        // Someone the audience does not hold leaves nothing to remove; the answer is the usual one (protocol.ts, MEMBER_ERASURE).
         for (let key = existing; key !== undefined; key = find(members, member)) members.delete(key);
         return;
       }

@@ -2,7 +2,7 @@ import type { CountryCode } from 'libphonenumber-js';
 import { identifier, META } from '../ads-identifiers.js';
 import { ApiClient, BatchRejectedError, Outcomes, rejected, StopSyncError, type Batch, type DestinationContext, type DestinationSession, type FieldValue, type OutboundRecord, type RecordOutcome } from '../kit/index.js';
 import type { MetaConfig } from './adapter.js';
-import { ACTION_SOURCES, CUSTOM_DATA_FIELDS, DATASET_OBJECT, HASHED_USER_DATA, maxEventAgeDays, NUMERIC_CUSTOM_DATA, PLAIN_USER_DATA, type EventsResponse } from './protocol.js';
+import { ACTION_SOURCES, CUSTOM_DATA_FIELDS, DATASET_OBJECT, EVENTS_ERASURE, HASHED_USER_DATA, maxEventAgeDays, NUMERIC_CUSTOM_DATA, PLAIN_USER_DATA, type EventsResponse } from './protocol.js';
 
 /** A server event as the Conversions API takes it (protocol.ts, Conversions API). */
 export interface ServerEvent {
@@ -54,6 +54,8 @@ export class MetaEvents implements DestinationSession {
   async check(): Promise<void> {}
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    // Sent as events, an erasure would send the person's events again: Meta has no deletion of server events.
+    if (batch.operation !== 'track') throw new StopSyncError(`dataset ${this.#dataset} takes events only (operation ${batch.operation}): ${EVENTS_ERASURE}`);
     const outcomes = new Outcomes(batch, 'Meta');
     const now = Date.now();
     const pending: Pending[] = [];

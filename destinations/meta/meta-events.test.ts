@@ -35,6 +35,17 @@ function record(id: string, fields: Record<string, FieldValue>, time = ago(1), n
 const track = (records: readonly OutboundRecord[]): Batch => ({ object: `dataset:${DATASET}`, operation: 'track', keyField: 'event_id', records, signal: AbortSignal.timeout(10_000), idempotencyKey: 'b' });
 
 describe('meta events (Conversions API)', () => {
+  it('has no erasure through the API: the plan says what to do and cites the page, and a removal or forget batch is refused before any request', async () => {
+    const config = metaConfigSchema.parse({ access_token: 'x' });
+    expect(meta.erasure!(config, { object: `dataset:${DATASET}`, mode: 'events' })).toEqual({ manual: expect.stringMatching(/cannot delete events .*conversions-api\/using-the-api/) });
+    const { emulator, session } = await open();
+    for (const operation of ['remove', 'forget'] as const) {
+      await expect(session.apply({ ...track([record('order-1', { email: 'a@example.com' })]), operation })).rejects.toThrow(StopSyncError);
+    }
+    expect(emulator.events(DATASET)).toHaveLength(0);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
   it("normalises and hashes user_data as Meta's documented examples, and sends value, currency and event_id", async () => {
     const { emulator, session } = await open();
     const time = ago(2);

@@ -71,6 +71,26 @@ describe('meta through the sync engine', () => {
     expect(deletes.reduce((n, d) => n + (JSON.parse(d.query['payload']!) as { data: unknown[] }).data.length, 0)).toBe(400);
   });
 
+  it('erases a person (tideline forget) with DELETE /{audience}/users naming them by EXTERN_ID and the hashes the snapshot kept; again, Meta answers as for any removal', async () => {
+    const { emulator, harness } = await setup(people(4));
+    expect((await harness.sync('s')).accepted).toBe(4);
+    const erased = await harness.erase('s', ['2']);
+    expect(erased.plan).toEqual({ operation: 'remove', method: expect.stringContaining('DELETE /{audience_id}/users') });
+    expect(erased.outcomes).toEqual([{ key: '2', ok: true }]);
+    const deletes = emulator.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]!.path).toBe(`/${DEFAULT_API_VERSION}/${AUDIENCE}/users`);
+    // The session of an erasure knows no mapping: the keys come from what the snapshot kept, already hashed.
+    const person = people(4)[1]!;
+    expect(JSON.parse(deletes[0]!.query['payload']!)).toEqual({ schema: ['EMAIL', 'FN', 'EXTERN_ID'], data: [[sha(person.email!), fn(person), '2']] });
+    expect(held(emulator)).toEqual(expected(people(4).filter((p) => p.id !== 2)));
+    // Someone the audience no longer holds: Meta's usual answer, counted as received; the erasure completes.
+    const again = await harness.erase('s', ['2']);
+    expect(again.outcomes).toEqual([{ key: '2', ok: true }]);
+    expect(emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(2);
+    expect(held(emulator).size).toBe(3);
+  });
+
   it('sends every match key Meta documents, normalised and hashed as Meta says (MADID and EXTERN_ID as they are)', async () => {
     const columns = [
       { name: 'id', type: 'string' },

@@ -387,3 +387,27 @@ export interface EventsResponse {
   readonly messages: readonly string[];
   readonly fbtrace_id: string;
 }
+
+// ---- erasure (`tideline forget`), read 2026-12-07 ----
+
+/**
+ * A custom audience member is erased by removing them: `DELETE /{audience_id}/users` with the rows they were added
+ * with (Custom Audience Users reference, above). Meta keeps nothing else of the upload: "After your Custom Audience
+ * is created, the matched and unmatched hashed information is deleted" (About hashing customer information,
+ * https://www.facebook.com/business/help/112061095610075). Meta documents no error for removing someone the audience
+ * does not hold: the answer is the same `{audience_id, session_id, num_received, num_invalid_entries,
+ * invalid_entry_samples}`, which is how a second erasure is answered.
+ */
+export const MEMBER_ERASURE = 'Marketing API custom audience member removal with the hashed keys Tideline kept: DELETE /{audience_id}/users (developers.facebook.com/documentation/ads-commerce/marketing-api/reference/custom-audience/users)';
+
+/**
+ * Server events cannot be erased through the API. The dataset (AdsPixel) of the official Business SDK
+ * (facebook-nodejs-business-sdk 24.0.1, src/objects/ads-pixel.js) has `createEvent` on its events edge and no
+ * deletion of events; the Conversions API pages describe sending events only
+ * (https://developers.facebook.com/documentation/ads-commerce/conversions-api/using-the-api). The "data deletion
+ * request callback" of Meta's platform is Meta telling an app that one of its users asked for deletion, not a way to
+ * delete events sent to a dataset. What Meta may do with Event Data is set by the Meta Business Tools Terms
+ * (https://www.facebook.com/legal/technology_terms), under which Contact Information is hashed and used for matching.
+ */
+export const EVENTS_ERASURE =
+  "Meta's Conversions API cannot delete events already sent to a dataset (the dataset's events edge only takes new events: developers.facebook.com/documentation/ads-commerce/conversions-api/using-the-api). For the events already sent, Meta used the hashed contact information for matching under the Meta Business Tools Terms (facebook.com/legal/technology_terms); to ask Meta to delete them, contact Meta through Meta Business Help Centre support (facebook.com/business/help) naming the dataset and the ids of the person's events.";

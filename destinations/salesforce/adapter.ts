@@ -6,7 +6,7 @@ import type { Logger } from '../../src/log/logger.js';
 import { ApiClient, BatchRejectedError, defineDestination, noOutcome, Outcomes, parseJson, rejected, scrubEmails, StopSyncError, stopSync, TransientError, type Batch, type CallOptions, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpRequest, type HttpResponse, type OutboundRecord, type RecordOutcome, type RemoteField, type SyncMode } from '../kit/index.js';
 import { credentialKind, credentialProblems, salesforceAuth, type SalesforceAuth } from './auth.js';
 import { SalesforceEmulator, startSalesforceEmulator } from './emulator.js';
-import { apiUsage, bulkErrorCode, CSV_CONTENT_TYPE, dataPath, DEFAULT_API_VERSION, GONE_CODES, DEFAULT_LOGIN_URL, LIMIT_INFO_HEADER, LINE_ENDINGS, PATHS, REQUEST_LIMIT_EXCEEDED, RETRYABLE_CODES, SALESFORCE_COLLECTION_LIMIT, salesforceApiVersion, TERMINAL_JOB_STATES, type ApiError, type BulkResultKind, type JobInfo, type QueryResult, type SaveResult } from './protocol.js';
+import { apiUsage, bulkErrorCode, CSV_CONTENT_TYPE, dataPath, DEFAULT_API_VERSION, GONE_CODES, DEFAULT_LOGIN_URL, HARD_DELETE_DOC, HARD_DELETE_OPERATION, HARD_DELETE_PERMISSION, RECYCLE_BIN_DAYS, RECYCLE_BIN_DOC, LIMIT_INFO_HEADER, LINE_ENDINGS, PATHS, REQUEST_LIMIT_EXCEEDED, RETRYABLE_CODES, SALESFORCE_COLLECTION_LIMIT, salesforceApiVersion, TERMINAL_JOB_STATES, type ApiError, type BulkResultKind, type JobInfo, type QueryResult, type SaveResult } from './protocol.js';
 
 const url = (what: string) => z.url({ protocol: /^https?$/, error: `an http(s) URL (${what})` });
 
@@ -57,6 +57,12 @@ export const salesforceConfigSchema = z
     bulk_batch_size: z.number().int().min(1).max(150_000).default(10_000).describe('Rows per Bulk API 2.0 job; also the most records handed to the adapter at once (split into `batch_size` requests).'),
     bulk_poll_seconds: z.number().positive().max(300).default(5).describe("Between two polls of a Bulk job's state."),
     bulk_timeout_seconds: z.number().int().min(10).max(86_400).default(1800).describe('Most time one Bulk job may take before the run gives up on it (its records are sent again next run).'),
+    erasure: z
+      .enum(['hard_delete', 'recycle_bin'])
+      .default('hard_delete')
+      .describe(
+        `How \`tideline forget\` erases a person's records: \`hard_delete\` (Bulk API 2.0 hardDelete: gone at once, never in the Recycle Bin; the user needs the "${HARD_DELETE_PERMISSION}" system permission, off by default) or \`recycle_bin\` (an ordinary delete: restorable from the Recycle Bin until Salesforce purges it after ${RECYCLE_BIN_DAYS} days).`,
+      ),
     campaign_member_status: z
       .string()
       .min(1)
@@ -98,6 +104,16 @@ export const salesforce = defineDestination<SalesforceConfig>({
     concurrency: 4,
     timeoutMs: config.bulk_timeout_seconds * 1000,
   }),
+  // Erasure deletes what Tideline wrote: the sObject's record, or for a campaign the CampaignMember (the Contact it
+  // names is the Contact sync's, or the org's own, to erase). Permanently by default (protocol.ts: HARD_DELETE_*).
+  erasure: (config, sync) => {
+    const member = CAMPAIGN.test(sync.object);
+    const what = member ? 'the CampaignMember' : `the ${sync.object} record`;
+    if (config.erasure === 'recycle_bin') {
+      return { operation: member ? 'remove' : 'delete', method: `Salesforce sObject Collections DELETE of ${what} by Id, to the Recycle Bin (restorable until purged after ${RECYCLE_BIN_DAYS} days) (${RECYCLE_BIN_DOC})` };
+    }
+    return { operation: 'forget', method: `Salesforce Bulk API 2.0 hardDelete job of ${what} by Id, bypassing the Recycle Bin; needs the "${HARD_DELETE_PERMISSION}" permission (${HARD_DELETE_DOC})` };
+  },
   checkSync: (_config, sync) => {
     const problems: ConfigProblem[] = [];
     if (sync.mode === 'audience') {
@@ -256,6 +272,8 @@ class SalesforceSession implements DestinationSession {
         return this.inChunks(batch, (records) => this.addMembers(batch, records));
       case 'remove':
         return this.inChunks(batch, (records) => this.removeMembers(batch, records));
+      case 'forget':
+        return this.forget(batch);
       default:
         throw new StopSyncError(`Salesforce syncs take modes upsert, mirror and audience, not the operation ${batch.operation}`);
     }
@@ -298,15 +316,58 @@ class SalesforceSession implements DestinationSession {
     return records.map((_, i) => outcomeOf(results[i]));
   }
 
-  /** Deletes by Salesforce Id: kept in the snapshot, else looked up by external id. A record already gone is fine. */
+  /** Deletes by Salesforce Id (recordIds). A record already gone is fine. */
   private async collectionDelete(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    return this.deleteIds(await this.recordIds(batch, records), batch.signal);
+  }
+
+  /** Salesforce Ids of records: kept in the snapshot, else looked up by external id (none found: undefined). */
+  private async recordIds(batch: Batch, records: readonly OutboundRecord[]): Promise<(string | undefined)[]> {
     const ids = records.map((r) => r.destinationId ?? undefined);
     const unknown = records.filter((_, i) => ids[i] === undefined).map((r) => r.key);
     if (unknown.length) {
       const found = new Map((await this.client.find(batch.object, batch.keyField, unknown, batch.signal)).map(([id, value]) => [value.toLowerCase(), id]));
       records.forEach((r, i) => (ids[i] ??= found.get(r.key.toLowerCase())));
     }
-    return this.deleteIds(ids, batch.signal);
+    return ids;
+  }
+
+  /**
+   * Erasure: one Bulk API 2.0 hardDelete job of the batch's records by Id (protocol.ts: HARD_DELETE_*) — the sObject's
+   * records, or a campaign's CampaignMembers — so nothing is left in the Recycle Bin. A record with no Id, or one
+   * Salesforce reports deleted already (a second erasure), is done. Without the "Bulk API Hard Delete" permission
+   * Salesforce refuses the job: the erasure stops, saying what to grant (or to choose `erasure: recycle_bin`).
+   */
+  private async forget(batch: Batch): Promise<RecordOutcome[]> {
+    const member = CAMPAIGN.test(batch.object);
+    // Ids are looked up `batch_size` keys at a time, as a query's IN list must stay short.
+    const ids: (string | undefined)[] = [];
+    for (let i = 0; i < batch.records.length; i += this.config.batch_size) {
+      const chunk = batch.records.slice(i, i + this.config.batch_size);
+      ids.push(...(member ? await this.memberIdsOf(batch, chunk) : await this.recordIds(batch, chunk)));
+    }
+    const known = [...new Set(ids.filter((id): id is string => id !== undefined))];
+    if (!known.length) return ids.map(() => ({ ok: true }));
+    const object = member ? 'CampaignMember' : batch.object;
+    const created = await this.client.call('POST', PATHS.ingestJobs, { body: { object, operation: HARD_DELETE_OPERATION, contentType: 'CSV', lineEnding: 'LF' }, accept: [400], signal: batch.signal });
+    if (created.status === 400) {
+      const reason = errorsOf(created.text).map((e) => e.errorCode).filter(Boolean).join(', ') || 'HTTP 400';
+      throw new StopSyncError(
+        `Salesforce refused a hardDelete job on ${object} (${reason}), as it does when the integration user lacks the "${HARD_DELETE_PERMISSION}" system permission (off by default; a system administrator grants it in a permission set): grant it, or set \`erasure: recycle_bin\` on the destination to delete to the Recycle Bin instead (purged after ${RECYCLE_BIN_DAYS} days)`,
+      );
+    }
+    const job = parseJson<JobInfo>(created.text);
+    if (!job?.id) throw new TransientError('Salesforce answered the creation of a Bulk job with no job id');
+    const info = await this.runJob(job.id, stringifyCsv([['Id'], ...known.map((id) => [id])], { record_delimiter: LINE_ENDINGS.LF }), batch.signal);
+    const outcome = new Map<string, RecordOutcome>();
+    for (const row of await this.results(job.id, 'successfulResults', batch.signal)) outcome.set((row['Id'] ?? row['sf__Id'] ?? '').slice(0, 15), { ok: true });
+    for (const row of await this.results(job.id, 'failedResults', batch.signal)) {
+      const failed = bulkFailure(row['sf__Error'] ?? '');
+      const gone = !failed.ok && GONE_CODES.has(failed.code.toUpperCase());
+      outcome.set((row['Id'] ?? '').slice(0, 15), gone ? { ok: true } : failed);
+    }
+    const unanswered: RecordOutcome = { ok: false, code: `job_${info.state.toLowerCase()}`, message: `not processed by Bulk job ${job.id} (${info.state})`, retryable: true };
+    return ids.map((id) => (id === undefined ? { ok: true } : (outcome.get(id.slice(0, 15)) ?? unanswered)));
   }
 
   /** `DELETE /composite/sobjects?ids=…`: one outcome per id; no id, or a record already gone, is done. */
@@ -387,8 +448,13 @@ class SalesforceSession implements DestinationSession {
     return outcomes;
   }
 
-  /** Audience remove: deletes the CampaignMember (kept as the destination id, else found by Contact). Gone is done. */
+  /** Audience remove: deletes the CampaignMember (memberIdsOf). Gone is done. */
   private async removeMembers(batch: Batch, records: readonly OutboundRecord[]): Promise<RecordOutcome[]> {
+    return this.deleteIds(await this.memberIdsOf(batch, records), batch.signal);
+  }
+
+  /** CampaignMember Ids of records: kept as the destination id, else found by Contact (none: undefined). */
+  private async memberIdsOf(batch: Batch, records: readonly OutboundRecord[]): Promise<(string | undefined)[]> {
     const ids = records.map((r) => r.destinationId ?? undefined);
     const unknown = records.filter((_, i) => ids[i] === undefined).map((r) => r.key);
     if (unknown.length) {
@@ -397,7 +463,7 @@ class SalesforceSession implements DestinationSession {
       const members = contactIds.length ? await this.memberIds(campaignOf(batch.object), contactIds, batch.signal) : new Map<string, string>();
       records.forEach((r, i) => (ids[i] ??= (contacts.get(r.key.toLowerCase()) ?? []).map((c) => members.get(c.slice(0, 15))).find((m) => m !== undefined)));
     }
-    return this.deleteIds(ids, batch.signal);
+    return ids;
   }
 
   /** Contact Ids by key (lower-cased: External IDs and e-mails match ignoring case), through the key's Contact field. */
@@ -433,19 +499,7 @@ class SalesforceSession implements DestinationSession {
       body: { object: batch.object, operation: 'upsert', externalIdFieldName: batch.keyField, contentType: 'CSV', lineEnding },
       signal: batch.signal,
     });
-    this.#jobs++;
-    const csv = stringifyCsv([columns, ...rows], { record_delimiter: LINE_ENDINGS[lineEnding] });
-    await this.client.call('PUT', PATHS.ingestBatches(job.id), { raw: csv, headers: { 'content-type': CSV_CONTENT_TYPE }, signal: batch.signal });
-    let info = await this.client.json<JobInfo>('PATCH', PATHS.ingestJob(job.id), { body: { state: 'UploadComplete' }, signal: batch.signal });
-    while (!TERMINAL_JOB_STATES.has(info.state)) {
-      await pause(this.config.bulk_poll_seconds * 1000, batch.signal);
-      if (batch.signal.aborted) throw new TransientError(`Bulk job ${job.id} did not finish within bulk_timeout_seconds (${this.config.bulk_timeout_seconds} s)`);
-      info = await this.client.json<JobInfo>('GET', PATHS.ingestJob(job.id), { signal: batch.signal });
-    }
-    this.#logger.debug({ job: job.id, state: info.state }, `salesforce bulk job ${job.id}: ${info.state}`);
-    if (info.state === 'Failed' && /field name not found|InvalidBatch/i.test(info.errorMessage ?? '')) {
-      throw new StopSyncError(`Salesforce Bulk job ${job.id} failed: ${redactor.scrub(scrubEmails(info.errorMessage ?? ''))}; fix the mapping, or check it with \`tideline validate --remote\``);
-    }
+    const info = await this.runJob(job.id, stringifyCsv([columns, ...rows], { record_delimiter: LINE_ENDINGS[lineEnding] }), batch.signal);
     const byKey = new Map(sent.map(({ index, record }) => [record.key.toLowerCase(), index]));
     const index = (row: Record<string, string>) => byKey.get((Object.entries(row).find(([k]) => k.toLowerCase() === batch.keyField.toLowerCase())?.[1] ?? '').toLowerCase());
     for (const row of await this.results(job.id, 'successfulResults', batch.signal)) {
@@ -458,6 +512,26 @@ class SalesforceSession implements DestinationSession {
     }
     if (info.state !== 'JobComplete') outcomes.settleAll(outcomes.pending(), () => ({ ok: false, code: `job_${info.state.toLowerCase()}`, message: `not processed by Bulk job ${job.id} (${info.state})`, retryable: true }));
     return outcomes.done();
+  }
+
+  /**
+   * A created job to its end: upload the CSV, close the job, poll until it ends (a job that fails on its columns
+   * stops the sync). Answers the job's last info.
+   */
+  private async runJob(jobId: string, csv: string, signal: AbortSignal): Promise<JobInfo> {
+    this.#jobs++;
+    await this.client.call('PUT', PATHS.ingestBatches(jobId), { raw: csv, headers: { 'content-type': CSV_CONTENT_TYPE }, signal });
+    let info = await this.client.json<JobInfo>('PATCH', PATHS.ingestJob(jobId), { body: { state: 'UploadComplete' }, signal });
+    while (!TERMINAL_JOB_STATES.has(info.state)) {
+      await pause(this.config.bulk_poll_seconds * 1000, signal);
+      if (signal.aborted) throw new TransientError(`Bulk job ${jobId} did not finish within bulk_timeout_seconds (${this.config.bulk_timeout_seconds} s)`);
+      info = await this.client.json<JobInfo>('GET', PATHS.ingestJob(jobId), { signal });
+    }
+    this.#logger.debug({ job: jobId, state: info.state }, `salesforce bulk job ${jobId}: ${info.state}`);
+    if (info.state === 'Failed' && /field name not found|InvalidBatch/i.test(info.errorMessage ?? '')) {
+      throw new StopSyncError(`Salesforce Bulk job ${jobId} failed: ${redactor.scrub(scrubEmails(info.errorMessage ?? ''))}; fix the mapping, or check it with \`tideline validate --remote\``);
+    }
+    return info;
   }
 
   /** A result CSV of a job, asked as CSV (`Accept: text/csv`), one object per row by its header. */

@@ -42,6 +42,8 @@ export const kit: ContractKit = {
         instance_url: emulator.endpoint,
         access_token: o.badCredentials ? 'not-the-token' : emulator.token,
         ...(o.batchSize ? { batch_size: o.batchSize, bulk_batch_size: o.batchSize } : {}),
+        // Erasure runs Bulk API 2.0 hardDelete jobs: the emulator's jobs end within two polls, so poll quickly.
+        bulk_poll_seconds: 0.05,
         retries: { attempts: 5, base_ms: 20, max_ms: 200 },
       }),
       object: (mode) => {

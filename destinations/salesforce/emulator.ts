@@ -9,6 +9,8 @@ import {
   DEFAULT_LOGIN_URL,
   BULK_UPLOAD_MAX_BYTES,
   CSV_CONTENT_TYPE,
+  HARD_DELETE_OPERATION,
+  HARD_DELETE_REFUSAL,
   INVALID_SESSION,
   isRetired,
   JWT_ALGORITHM,
@@ -42,6 +44,10 @@ import {
  *    record in request order (`success:false` with `errors[{statusCode,message,fields}]` for a refused one: a
  *    required field missing, a read-only field, the same external id twice in the request); an unknown field is a
  *    400 `INVALID_FIELD` for the whole request; delete by ids;
+ *  - an ordinary delete (Collections DELETE) moves the record to a Recycle Bin (`recycleBin()`), out of the object;
+ *    a Bulk API 2.0 `hardDelete` job (CSV of Ids only) deletes for good, and is refused 400 when the user lacks the
+ *    "Bulk API Hard Delete" permission (`hardDelete: false`); an Id already deleted fails its row ENTITY_IS_DELETED
+ *    (protocol.ts: HARD_DELETE_*);
  *  - Bulk API 2.0 ingest jobs (create, upload CSV, UploadComplete, then InProgress and JobComplete on later polls),
  *    with successfulResults / failedResults / unprocessedrecords CSVs as Salesforce writes them (the `sf__` columns,
  *    then the uploaded ones; the `sf__` names and every value quoted; lines ending as the job's lineEnding;
@@ -110,6 +116,8 @@ export interface SalesforceEmulatorOptions {
   readonly faults?: FaultPlan;
   /** `tideline sandbox`: a connected app of its own (key pair, user, secret, refresh token) for `sandboxCredentials`. */
   readonly sandbox?: boolean;
+  /** Whether the API user has the "Bulk API Hard Delete" permission (default true); without it hardDelete jobs are refused. */
+  readonly hardDelete?: boolean;
 }
 
 
@@ -158,8 +166,9 @@ const CAMPAIGN_ID = /^701[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?$/;
 interface IngestJob {
   readonly id: string;
   readonly object: string;
-  readonly operation: string;
-  readonly externalIdFieldName: string;
+  readonly operation: 'upsert' | 'hardDelete';
+  /** The upsert's External ID field (a hardDelete job names records by Id). */
+  readonly externalIdFieldName: string | undefined;
   readonly lineEnding: LineEnding;
   readonly apiVersion: number;
   readonly createdDate: string;
@@ -209,6 +218,7 @@ export class SalesforceEmulator extends ServerEmulator {
     private readonly sessions: Map<string, number>,
     private readonly refreshTokens: Set<string>,
     private readonly sandbox: { readonly clientId: string; readonly clientSecret: string; readonly username: string; readonly privateKey: string; readonly refreshToken: string } | undefined,
+    private readonly bin: ReadonlyMap<string, { readonly object: string; readonly record: Readonly<Record<string, unknown>> }>,
   ) {
     super(server);
   }
@@ -244,6 +254,11 @@ export class SalesforceEmulator extends ServerEmulator {
     return this.server.store.object(object);
   }
 
+  /** Records deleted to the Recycle Bin (restorable there), by Id: a hard delete leaves none. */
+  recycleBin(): ReadonlyMap<string, { readonly object: string; readonly record: Readonly<Record<string, unknown>> }> {
+    return this.bin;
+  }
+
   /** CampaignMember records of a campaign (by its 15- or 18-character Id), by member Id. */
   members(campaignId: string): Map<string, Readonly<Record<string, unknown>>> {
     return new Map([...this.records('CampaignMember')].filter(([, m]) => sameId(String(m['CampaignId']), campaignId)));
@@ -274,6 +289,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const sessions = new Map<string, number>();
   const orgId = `00D${randomBytes(6).toString('hex').slice(0, 12)}`;
   const jobs = new Map<string, IngestJob>();
+  /** Records an ordinary delete moved to the Recycle Bin (protocol.ts: RECYCLE_BIN_DOC), by Id. */
+  const recycleBin = new Map<string, { object: string; record: Readonly<Record<string, unknown>> }>();
   let used = 0;
   let nextId = 1;
   const limitInfo = () => ({ [LIMIT_INFO_HEADER]: `api-usage=${Math.min(used, dailyLimit)}/${dailyLimit}` });
@@ -483,16 +500,26 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     if (!ids.length) return { status: 400, body: [{ message: 'ids: at least one id is required', errorCode: 'MALFORMED_QUERY' }] };
     if (ids.length > maxBatch) return { status: 400, body: [{ message: `The number of ids exceeds the limit of ${maxBatch}`, errorCode: 'EXCEEDED_ID_LIMIT' }] };
     stats.collectionRequests++;
-    const results = ids.map((id) => {
-      for (const object of objects.keys()) {
-        if (!store.object(object).delete(id)) continue;
-        // A deleted Contact or Lead leaves its campaigns, as in Salesforce.
-        for (const [memberId, m] of store.object('CampaignMember')) if (m['ContactId'] === id || m['LeadId'] === id) store.object('CampaignMember').delete(memberId);
-        return { id, success: true, errors: [] };
-      }
-      return { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
-    });
+    const results = ids.map((id) => (removeRecord(store, id, true) ? { id, success: true, errors: [] } : { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] }));
     return { status: 200, body: results };
+  }
+
+  /**
+   * Deletes a record by Id, whatever its object: to the Recycle Bin (an ordinary delete) or for good (hardDelete).
+   * A deleted Contact or Lead leaves its campaigns, as in Salesforce. False when no record has that Id (deleted
+   * already, or in the Recycle Bin).
+   */
+  function removeRecord(store: RecordStore, id: string, toRecycleBin: boolean): boolean {
+    for (const object of objects.keys()) {
+      const found = findId(store, object, id);
+      const record = found === undefined ? undefined : store.object(object).get(found);
+      if (found === undefined || record === undefined) continue;
+      store.object(object).delete(found);
+      if (toRecycleBin) recycleBin.set(found, { object, record });
+      for (const [memberId, m] of store.object('CampaignMember')) if (m['ContactId'] === found || m['LeadId'] === found) removeRecord(store, memberId, toRecycleBin);
+      return true;
+    }
+    return false;
   }
 
   function query(store: RecordStore, soql: string): EmulatorReply {
@@ -614,15 +641,24 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
 
   function createJob(body: unknown, apiVersion: number): EmulatorReply {
     const b = (body ?? {}) as Record<string, unknown>;
-    if (b['operation'] !== 'upsert' || typeof b['object'] !== 'string' || typeof b['externalIdFieldName'] !== 'string' || (b['contentType'] ?? 'CSV') !== 'CSV') {
-      return { status: 400, body: [{ message: 'the emulator takes upsert jobs with object, externalIdFieldName and contentType CSV', errorCode: 'INVALIDJOB' }] };
+    const operation = b['operation'];
+    const upsert = operation === 'upsert' && typeof b['externalIdFieldName'] === 'string';
+    if ((!upsert && operation !== HARD_DELETE_OPERATION) || typeof b['object'] !== 'string' || (b['contentType'] ?? 'CSV') !== 'CSV') {
+      return { status: 400, body: [{ message: 'the emulator takes upsert jobs (with externalIdFieldName) and hardDelete jobs, with object and contentType CSV', errorCode: 'INVALIDJOB' }] };
     }
     const lineEnding = b['lineEnding'] ?? 'LF';
     if (lineEnding !== 'LF' && lineEnding !== 'CRLF') return { status: 400, body: [{ message: `Invalid lineEnding: ${String(lineEnding)} (LF or CRLF)`, errorCode: 'INVALIDJOB' }] };
-    const ext = externalIdField(b['object'], b['externalIdFieldName']);
-    if ('status' in ext) return ext;
+    let externalIdFieldName: string | undefined;
+    if (upsert) {
+      const ext = externalIdField(b['object'], String(b['externalIdFieldName']));
+      if ('status' in ext) return ext;
+      externalIdFieldName = ext.name;
+    } else {
+      if (!fieldsOf(b['object'])) return { status: 400, body: [{ message: `sObject type '${b['object']}' is not supported.`, errorCode: 'INVALIDJOB' }] };
+      if (options.hardDelete === false) return { status: HARD_DELETE_REFUSAL.status, body: [{ message: HARD_DELETE_REFUSAL.message, errorCode: HARD_DELETE_REFUSAL.errorCode }] };
+    }
     const id = `750${String(jobs.size + 1).padStart(12, '0')}`;
-    const job: IngestJob = { id, object: b['object'], operation: 'upsert', externalIdFieldName: ext.name, lineEnding, apiVersion, createdDate: new Date().toISOString(), state: 'Open', csv: '', polls: 0, successful: '', failed: '', unprocessed: '', processed: 0, failures: 0 };
+    const job: IngestJob = { id, object: canonicalObject(b['object']), operation: upsert ? 'upsert' : HARD_DELETE_OPERATION, externalIdFieldName, lineEnding, apiVersion, createdDate: new Date().toISOString(), state: 'Open', csv: '', polls: 0, successful: '', failed: '', unprocessed: '', processed: 0, failures: 0 };
     jobs.set(id, job);
     stats.bulkJobs++;
     return { status: 200, body: jobInfo(job) };
@@ -668,7 +704,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, rows);
       return;
     }
-    const ext = field(job.object, job.externalIdFieldName)!;
+    if (job.operation === HARD_DELETE_OPERATION) return runHardDelete(store, job, columns, rows);
+    const ext = field(job.object, job.externalIdFieldName ?? '')!;
     const successful: Record<string, string>[] = [];
     const failed: Record<string, string>[] = [];
     const seen = new Map<string, number>();
@@ -692,6 +729,32 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, []);
   }
 
+  /**
+   * A hardDelete job (protocol.ts: HARD_DELETE_*): its CSV names records by `Id` alone (any other column fails the
+   * job); each record of the job's object is deleted for good, never to the Recycle Bin. An Id no record of the
+   * object has (deleted already, or in the Recycle Bin) fails that row ENTITY_IS_DELETED.
+   */
+  function runHardDelete(store: RecordStore, job: IngestJob, columns: readonly string[], rows: readonly Record<string, string>[]): void {
+    if (columns.length !== 1 || columns[0]!.toLowerCase() !== 'id') {
+      job.errorMessage = `InvalidBatch : a ${HARD_DELETE_OPERATION} job takes only an Id column, got ${columns.join(',')}`;
+      job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, rows);
+      return;
+    }
+    const successful: Record<string, string>[] = [];
+    const failed: Record<string, string>[] = [];
+    for (const row of rows) {
+      const id = String(valueOf(row, 'Id') ?? '');
+      const found = findId(store, job.object, id);
+      if (found !== undefined && removeRecord(store, found, false)) successful.push({ sf__Id: found, sf__Created: 'false', ...row });
+      else failed.push({ sf__Id: id, sf__Error: 'ENTITY_IS_DELETED:entity is deleted:--', ...row });
+    }
+    job.processed = rows.length;
+    job.failures = failed.length;
+    job.successful = resultCsv(job, 'successfulResults', columns, successful);
+    job.failed = resultCsv(job, 'failedResults', columns, failed);
+    job.unprocessed = resultCsv(job, 'unprocessedrecords', columns, []);
+  }
+
   const server = await EmulatorServer.start(api, { faults: options.faults });
   server.restore(options.saved);
   // Record ids go on from the restored ones.
@@ -704,7 +767,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       if (findId(server.store, 'Campaign', c) === undefined) server.store.object('Campaign').set(c, { Id: c, Name: c, IsActive: true });
     } else if (![...server.store.object('Campaign').values()].some((r) => r['Name'] === c)) createRecord(server.store, 'Campaign', { Name: c, IsActive: true });
   }
-  return new SalesforceEmulator(server, token, stats, objects, (object, values) => createRecord(server.store, object, values), sessions, refreshTokens, sandbox?.credentials);
+  return new SalesforceEmulator(server, token, stats, objects, (object, values) => createRecord(server.store, object, values), sessions, refreshTokens, sandbox?.credentials, recycleBin);
 }
 
 /** The sandbox's own connected app: a key pair, a user who approved it, a secret and a refresh token. */
@@ -743,7 +806,7 @@ function jobInfo(job: IngestJob) {
     createdDate: job.createdDate,
     systemModstamp: job.createdDate,
     state: job.state,
-    externalIdFieldName: job.externalIdFieldName,
+    ...(job.externalIdFieldName === undefined ? {} : { externalIdFieldName: job.externalIdFieldName }),
     concurrencyMode: 'Parallel',
     contentType: 'CSV',
     apiVersion: job.apiVersion,

@@ -299,3 +299,36 @@ export function bulkErrorCode(sfError: string): string | undefined {
   const match = /^([A-Z][A-Z0-9_]*):/.exec(sfError);
   return match?.[1];
 }
+
+// ---- erasure (tideline forget) ----
+
+/**
+ * How Salesforce deletes, as an erasure must know it (read 2026-12-07):
+ *  - a delete through the REST API (sObject Collections DELETE, the mirror's delete) moves the record to the Recycle
+ *    Bin: "The Recycle Bin lets you view and restore recently deleted records for 15 days before they're permanently
+ *    deleted", and emptying it ahead is a SOAP call (`emptyRecycleBin()`, at most 200 Ids), not a REST resource
+ *    (SOAP API Developer Guide, developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm).
+ *    Salesforce's own guidance on erasure warns that "Deleting a record may only move it to the Recycle Bin, and
+ *    therefore personal data can still be accessed and restored" (help.salesforce.com/s/articleView?id=sfdo.data_deletion.htm).
+ *  - Bulk API 2.0's `hardDelete` operation deletes without the Recycle Bin: "To permanently remove deleted records
+ *    without waiting 15 days or manually emptying the Recycle Bin, you can use the Bulk API's hardDelete operation"
+ *    (help.salesforce.com/s/articleView?id=000382207, 2026-05-01). It needs the user's "Bulk API Hard Delete" system
+ *    permission: "The permission is disabled by default and can be enabled only by a system administrator" (Salesforce
+ *    CLI reference, `data delete bulk --hard-delete`, developer.salesforce.com/docs/platform/salesforce-cli-reference/guide/cli_reference_data_delete_bulk.html).
+ *    A job is created with `operation: hardDelete` (create_job.htm lists insert, delete, hardDelete, update, upsert)
+ *    and its CSV "must have only one column ("Id")" (same CLI reference); results come as for any ingest job.
+ *  - without the permission, creating the job is refused 400. Salesforce documents no body for it: the emulator
+ *    answers the REST error array with Bulk API 1.0's refusal as its users report it (`FeatureNotEnabled`, "hardDelete
+ *    operation requires special user profile permission, please contact your system administrator";
+ *    help.sql-sales.com/en/articles/8892592-bulkapiv1harddelete), and the adapter reads only the status.
+ *  - Salesforce's Privacy Center "Right to Be Forgotten" policies, which cascade to child objects, need a Privacy
+ *    Center license (help.salesforce.com/s/articleView?id=sf.about_rtbf_policies.htm): Tideline erases the records it
+ *    wrote and leaves what the org derived from them to the org.
+ */
+export const HARD_DELETE_OPERATION = 'hardDelete';
+export const HARD_DELETE_PERMISSION = 'Bulk API Hard Delete';
+export const HARD_DELETE_REFUSAL = { status: 400, errorCode: 'FEATURENOTENABLED', message: 'hardDelete operation requires special user profile permission, please contact your system administrator' } as const;
+export const HARD_DELETE_DOC = 'developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/create_job.htm; help.salesforce.com/s/articleView?id=000382207';
+export const RECYCLE_BIN_DOC = 'developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_delete.htm; help.salesforce.com/s/articleView?id=sfdo.data_deletion.htm';
+/** Days a deleted record stays restorable in the Recycle Bin (emptyRecycleBin() reference above). */
+export const RECYCLE_BIN_DAYS = 15;

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { contractSync, expected, people, SyncHarness } from '../../test/support/sync-harness.js';
 import { StopSyncError, type Batch, type DestinationContext } from '../destination.js';
 import { salesforce } from './adapter.js';
+import { salesforceDocumentedShapes } from './documented-shapes.js';
 import { startSalesforceEmulator, type SalesforceEmulator, type SalesforceFieldDef } from './emulator.js';
 import { sessionContext } from '../emulator-kit/session-context.js';
 
@@ -242,5 +243,71 @@ describe('salesforce campaign membership (audience mode)', () => {
     }
     const state = await emulator.state();
     expect(Object.values(state.objects['CampaignMember'] ?? {})).toMatchObject([{ CampaignId: CAMPAIGN, ContactId: a, Status: 'Sent' }]);
+  });
+});
+
+describe('salesforce erasure (tideline forget)', () => {
+  const CAMPAIGN = '701000000000009';
+  let emulator: SalesforceEmulator;
+  afterEach(async () => emulator.close());
+  const config = (extra: Record<string, unknown> = {}) => salesforce.configSchema.parse({ instance_url: emulator.endpoint, access_token: emulator.token, bulk_poll_seconds: 0.01, ...extra });
+  const forget = (object: string, keys: string[], ids: (string | null)[]): Batch => ({
+    object,
+    operation: 'forget',
+    keyField: 'External_Id__c',
+    records: keys.map((key, i) => ({ key, fields: {}, destinationId: ids[i] ?? null, idempotencyKey: `f-${key}` })),
+    signal: AbortSignal.timeout(10_000),
+    idempotencyKey: 'k',
+  });
+
+  it('hard-deletes by Id in one Bulk API 2.0 hardDelete job (nothing left in the Recycle Bin); a second erasure is accepted', async () => {
+    emulator = await startSalesforceEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const session = await salesforce.open(config(), context);
+    const written = await session.apply(batch(['1', '2', '3'], 'upsert'));
+    const id = (i: number) => (written[i] as { destinationId: string }).destinationId;
+    const before = exchanges().length;
+    // Key 2 has no Id in the snapshot: it is found by its External ID; "nobody" is not in Salesforce: nothing to erase.
+    expect(await session.apply(forget('Contact', ['1', '2', 'nobody'], [id(0), null, null]))).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    const calls = exchanges().slice(before);
+    const created = calls.find((e) => e.method === 'POST' && e.path.endsWith('/jobs/ingest'))!;
+    expect(created.request).toEqual({ object: 'Contact', operation: 'hardDelete', contentType: 'CSV', lineEnding: 'LF' });
+    expect(calls.find((e) => e.method === 'PUT')!.request).toBe(`Id\n${id(0)}\n${id(1)}\n`);
+    expect([...emulator.records('Contact').values()].map((c) => c['External_Id__c'])).toEqual(['3']);
+    expect(emulator.recycleBin().size).toBe(0);
+    // Asked again (a re-run after a crash): Salesforce fails the rows ENTITY_IS_DELETED, which is done.
+    expect(await session.apply(forget('Contact', ['1'], [id(0)]))).toEqual([{ ok: true }]);
+    const schema = salesforceDocumentedShapes();
+    for (const exchange of exchanges()) expect(await schema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+  });
+
+  it('without the "Bulk API Hard Delete" permission the erasure stops saying so; erasure: recycle_bin plans an ordinary delete', async () => {
+    emulator = await startSalesforceEmulator({ hardDelete: false });
+    const session = await salesforce.open(config(), context);
+    const written = await session.apply(batch(['1'], 'upsert'));
+    const error = await session.apply(forget('Contact', ['1'], [(written[0] as { destinationId: string }).destinationId])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StopSyncError);
+    expect((error as Error).message).toMatch(/lacks the "Bulk API Hard Delete" system permission.*erasure: recycle_bin/);
+    expect(emulator.records('Contact').size).toBe(1);
+    expect(salesforce.erasure!(config(), { object: 'Contact', mode: 'upsert' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('hardDelete') });
+    expect(salesforce.erasure!(config({ erasure: 'recycle_bin' }), { object: 'Contact', mode: 'upsert' })).toMatchObject({ operation: 'delete', method: expect.stringContaining('Recycle Bin') });
+    expect(salesforce.erasure!(config({ erasure: 'recycle_bin' }), { object: `campaign:${CAMPAIGN}`, mode: 'audience' })).toMatchObject({ operation: 'remove' });
+    // The ordinary delete the recycle_bin plan sends leaves the record restorable in the Recycle Bin.
+    await session.apply({ ...forget('Contact', ['1'], [(written[0] as { destinationId: string }).destinationId]), operation: 'delete' });
+    expect(emulator.records('Contact').size).toBe(0);
+    expect([...emulator.recycleBin().values()].map((r) => r.object)).toEqual(['Contact']);
+  });
+
+  it('a campaign erasure hard-deletes the CampaignMember (by its Id, else found through the Contact); the Contact stays', async () => {
+    emulator = await startSalesforceEmulator({ campaigns: [CAMPAIGN] });
+    const contacts = ['a', 'b', 'c'].map((k) => emulator.insert('Contact', { LastName: `L${k}`, External_Id__c: k }));
+    const audience: DestinationContext = { ...context, object: `campaign:${CAMPAIGN}`, mode: 'audience', fields: [] };
+    const session = await salesforce.open(config(), audience);
+    const added = await session.apply({ ...forget(`campaign:${CAMPAIGN}`, ['a', 'b', 'c'], []), operation: 'add' });
+    const memberId = (added[0] as { destinationId: string }).destinationId;
+    expect(await session.apply(forget(`campaign:${CAMPAIGN}`, ['a', 'b'], [memberId, null]))).toEqual([{ ok: true }, { ok: true }]);
+    expect([...emulator.members(CAMPAIGN).values()].map((m) => m['ContactId'])).toEqual([contacts[2]]);
+    expect(emulator.records('Contact').size).toBe(3);
+    expect(emulator.recycleBin().size).toBe(0);
   });
 });

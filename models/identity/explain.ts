@@ -212,3 +212,71 @@ export function renderExplanation(e: Explanation, model: string): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/** The identifier types whose values designate one person (`tideline forget` looks customers up by them). */
+const PERSONAL_TYPES = ['email', 'phone', 'code'] as const;
+type PersonalType = (typeof PERSONAL_TYPES)[number];
+
+/** Each source's inputs of the identifiers of `types`, with how a value of theirs is normalised and read. */
+function personalInputs(context: ExplainContext, types: readonly PersonalType[]) {
+  const d = context.dialect;
+  const plan = resolvePlan(context.spec);
+  const found: { source: (typeof plan.sources)[number]; type: PersonalType; raw: Sql; options: ReturnType<typeof inputOptions> }[] = [];
+  for (const source of plan.sources) {
+    for (const input of source.inputs) {
+      const identifier = input.role === 'identifier' ? plan.identifiers.get(input.field) : undefined;
+      const type = identifier && (types as readonly string[]).includes(identifier.type) ? (identifier.type as PersonalType) : undefined;
+      if (!identifier || !type) continue;
+      found.push({ source, type, raw: input.sql !== undefined ? Sql.userExpression(input.sql) : col(d, 'src', input.column!), options: inputOptions(plan, identifier, input) });
+    }
+  }
+  return found;
+}
+
+/**
+ * The customer ids holding a phone number or a code (a loyalty card), normalised as the build normalises each source's
+ * input (its country for phones): `tideline forget --phone`. E-mails, customer ids and `source:id` go through
+ * findCustomers.
+ */
+export async function findCustomersBy(context: ExplainContext, type: 'phone' | 'code', value: string): Promise<string[]> {
+  const d = context.dialect;
+  const branches = personalInputs(context, [type]).map(
+    (i) => sql`SELECT ${text(d, i.source.label)} AS ${d.id('source')}, ${d.cast(col(d, 'src', i.source.id), 'string')} AS ${d.id('source_id')}
+FROM ${context.relation(i.source.relation)} AS src
+WHERE ${normaliseInline(d, type, i.options, i.raw)} = ${normaliseInline(d, type, i.options, d.literal(value))}`,
+  );
+  if (!branches.length) return [];
+  const m = (name: string) => col(d, 'm', name);
+  const rows = await context.io.query(sql`SELECT DISTINCT ${m('customer_id')}
+FROM ${d.table(companion(context.table, 'map'))} AS m
+JOIN (
+${unionAll(branches)}
+) AS f ON ${col(d, 'f', 'source')} = ${m('source')} AND ${col(d, 'f', 'source_id')} = ${m('source_id')}`);
+  const read = reader(d);
+  return [...new Set(rows.map((r) => String(read(r, 'customer_id'))))].sort();
+}
+
+/**
+ * Every value that identifies these customers, as rows (`kind`, `v`): their ids (and the ids they held before a
+ * merge), their records as `source:id`, and the normalised e-mails, phones and codes of every record of theirs in
+ * every source. `tideline forget` hashes them in the warehouse: the values themselves never leave it.
+ */
+export function personValues(context: ExplainContext, customerIds: readonly string[]): Sql {
+  const d = context.dialect;
+  const map = d.table(companion(context.table, 'map'));
+  const ids = joinSql(customerIds.map((id) => d.string(id)));
+  const m = (name: string) => col(d, 'm', name);
+  const row = (kind: string, value: Sql) => sql`SELECT ${text(d, kind)} AS ${d.id('kind')}, ${d.cast(value, 'string')} AS ${d.id('v')}`;
+  const branches = [
+    sql`${row('customer', m('customer_id'))} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids})`,
+    sql`${row('customer', m('previous_customer_id'))} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids}) AND ${m('previous_customer_id')} IS NOT NULL`,
+    sql`${row('record', sql`${d.cast(m('source'), 'string')} || ':' || ${d.cast(m('source_id'), 'string')}`)} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids})`,
+    ...personalInputs(context, PERSONAL_TYPES).map(
+      (i) => sql`${row(i.type === 'code' ? 'key' : i.type, normaliseInline(d, i.type, i.options, i.raw))}
+FROM ${context.relation(i.source.relation)} AS src
+JOIN ${map} AS m ON ${m('source')} = ${text(d, i.source.label)} AND ${m('source_id')} = ${d.cast(col(d, 'src', i.source.id), 'string')}
+WHERE ${m('customer_id')} IN (${ids})`,
+    ),
+  ];
+  return unionAll(branches);
+}

@@ -8,6 +8,7 @@ import { linksSelect, mapSelect } from './map.js';
 import { resolvePlan } from './plan.js';
 import { recordsSelect, rowsSelect, valuesSelects } from './records.js';
 import { reportSelect, summariseReport } from './report.js';
+import { findCustomers, findCustomersBy, personValues } from './explain.js';
 import { edgesSelect, groupsSelect, keysSelect } from './rules.js';
 import { identitySchema, type IdentitySpec } from './schema.js';
 import { customersSelect, membersSelect, previousStep } from './stable-ids.js';
@@ -82,6 +83,13 @@ export const identity = defineModelKind<IdentitySpec>({
     return { steps };
   },
 
+  people(spec, context) {
+    const explain = { ...context, spec };
+    return {
+      find: (kind, value) => (kind === 'phone' || kind === 'key' ? findCustomersBy(explain, kind === 'key' ? 'code' : 'phone', value) : findCustomers(explain, value)),
+      values: (ids) => personValues(explain, ids),
+    };
+  },
   summarise(spec, context) {
     return summariseReport(resolvePlan(spec), context);
   },

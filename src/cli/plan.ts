@@ -46,6 +46,7 @@ const LABELS: Record<(typeof OPS)[number], string> = {
   added: 'added',
   held_back: 'held back (rejected before, unchanged)',
   too_old: 'too old (events older than the destination accepts: not sent)',
+  forgotten: 'forgotten (erased by `tideline forget`: never sent again)',
   suppressed: 'suppressed (suppressions, preferences)',
   duplicate_key: 'invalid: duplicate key',
   null_key: 'invalid: null key',

@@ -3,6 +3,7 @@ import { MODEL_KINDS } from '../../models/index.js';
 import type { CommandEngine, RegisteredCommands, RegisteredKind } from '../../models/model-kind.js';
 import { registerCompile } from './compile.js';
 import { analyse, connect, EXIT, loadFor, runCommand } from './context.js';
+import { registerForget } from './forget.js';
 import { registerInit } from './init.js';
 import { registerPlan } from './plan.js';
 import { registerRejected } from './rejected.js';
@@ -23,6 +24,7 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerSync,
   registerStatus,
   registerRejected,
+  registerForget,
   registerSandbox,
 ];
 

@@ -136,6 +136,7 @@ function summarise(context: CommandContext, r: SyncResult, sandbox: boolean): vo
   const extra = [
     r.counts.held_back ? `${r.counts.held_back} held back` : '',
     r.counts.too_old ? `${r.counts.too_old} too old for the destination (not sent)` : '',
+    r.counts.forgotten ? `${r.counts.forgotten} forgotten (erased by tideline forget: not sent)` : '',
     r.counts.suppressed ? `${r.counts.suppressed} suppressed (not sent: suppressions or preferences)` : '',
     r.counts.duplicate_key + r.counts.null_key ? `${r.counts.duplicate_key + r.counts.null_key} invalid (null or duplicate key)` : '',
     r.recovered ? `${r.recovered} outcomes of an interrupted run recovered` : '',
@@ -158,7 +159,7 @@ function toJson(r: SyncResult) {
     mode: r.mode,
     run_id: r.runId,
     status: r.status,
-    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, ...(r.mode === 'events' ? { too_old: r.counts.too_old } : {}), suppressed: r.counts.suppressed, invalid: r.counts.duplicate_key + r.counts.null_key },
+    counts: { added: r.counts.added, changed: r.counts.changed, removed: r.counts.removed, held_back: r.counts.held_back, ...(r.mode === 'events' ? { too_old: r.counts.too_old } : {}), suppressed: r.counts.suppressed, forgotten: r.counts.forgotten, invalid: r.counts.duplicate_key + r.counts.null_key },
     sent: r.settled,
     accepted: r.accepted,
     rejected: r.rejected,

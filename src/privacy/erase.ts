@@ -77,8 +77,11 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
     mode: sync.mode,
     keyField: sync.key.name,
     nullPolicy: sync.options.null_policy,
-    fields: [],
+    // The sync's fields, by name (their types are the model's, not read here): some adapters name a removal's
+    // identifiers from them.
+    fields: sync.fields.map((f) => ({ name: f.name, type: undefined })),
     planned: { added: 0, changed: 0, removed: records.length },
+    erasure: true,
     root: input.project.root,
     logger: log,
     warehouse: (target) => warehouses.open(target),
@@ -90,13 +93,18 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
     const session = await sync.destination.type.open(config, context);
     try {
       await checkWithRetries(session, gate, sync.destination.retries, limits.timeoutMs, log);
-      const pending: PendingRecord[] = records.map((r, i) => ({
-        seq: i + 1,
-        operation,
-        record: { key: r.key, fields: r.retained === null ? {} : (JSON.parse(r.retained) as Record<string, FieldValue>), destinationId: r.destinationId, idempotencyKey: erasureKey(sync.name, operation, r.key) },
-        retained: null,
-        inDoubt: false,
-      }));
+      // A snapshot row whose retained fields cannot be read is refused alone, not the whole erasure.
+      const pending: PendingRecord[] = [];
+      for (const [i, r] of records.entries()) {
+        let fields: Record<string, FieldValue>;
+        try {
+          fields = r.retained === null ? {} : (JSON.parse(r.retained) as Record<string, FieldValue>);
+        } catch {
+          outcomes.set(r.key, { key: r.key, ok: false, code: 'bad_state', message: 'the fields the snapshot kept for this record cannot be read', retryable: false });
+          continue;
+        }
+        pending.push({ seq: i + 1, operation, record: { key: r.key, fields, destinationId: r.destinationId, idempotencyKey: erasureKey(input.runId, sync.name, operation, r.key) }, retained: null, inDoubt: false });
+      }
       const executor = new Executor({
         session,
         object: sync.object,
@@ -110,12 +118,15 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
         logger: log,
         ...(input.signal ? { signal: input.signal } : {}),
       });
-      await executor.run(
-        (async function* () {
-          yield pending;
-        })(),
-      );
-      requests = executor.stats.requests;
+      try {
+        await executor.run(
+          (async function* () {
+            yield pending;
+          })(),
+        );
+      } finally {
+        requests = executor.stats.requests;
+      }
       if (executor.failure) failure = redactor.scrub(executor.failure.message);
       const accepted = [...outcomes.values()].filter((o) => o.ok).length;
       await session.finish?.({ complete: failure === undefined, accepted, rejected: outcomes.size - accepted });
@@ -130,7 +141,10 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
   return { plan, outcomes: records.map((r) => outcomes.get(r.key) ?? { key: r.key, ok: false, code: 'not_sent', message: failure ?? 'not sent', retryable: true }), requests, failure };
 }
 
-/** The same for every attempt at erasing a record: a receiver that de-duplicates drops a repeated request. */
-function erasureKey(sync: string, operation: string, key: string): string {
-  return createHash('sha256').update(`forget\u0000${sync}\u0000${operation}\u0000${key}`).digest('hex').slice(0, 32);
+/**
+ * The same for every attempt of one erasure request at a record (a re-run after a crash), different for a later
+ * request about the same person (re-added since with new consent): a receiver that de-duplicates drops only repeats.
+ */
+function erasureKey(request: string, sync: string, operation: string, key: string): string {
+  return createHash('sha256').update(`forget\u0000${request}\u0000${sync}\u0000${operation}\u0000${key}`).digest('hex').slice(0, 32);
 }

@@ -3,6 +3,7 @@ import { joinSql, Sql, sql } from '../dialects/sql.js';
 import type { Connection, Row, Value } from '../warehouses/connection.js';
 import { recordMessagesStatement, type MessageSource } from './messages.js';
 import {
+  AUDIT_COLUMNS,
   changesTable,
   IN_DOUBT_STATUS,
   JOURNAL_COLUMNS,
@@ -78,6 +79,18 @@ export interface FoldOptions {
    * src/sync/events.ts): a run that dies before the fold leaves the previous one, so its window is read again.
    */
   readonly watermark?: Date | undefined;
+  /** The audit trail's facts of the run (privacy_audit): a row is written when the journal accepted records. */
+  readonly audit?: AuditFacts | undefined;
+}
+
+/** What the audit trail names of a run: where it sent, and which fields (names only). */
+export interface AuditFacts {
+  readonly destination: string;
+  readonly type: string;
+  readonly object: string;
+  readonly mode: string;
+  /** Destination field names, the key's first. */
+  readonly fields: readonly string[];
 }
 
 /** The name of an events sync's high-water mark in `sync_meta`. */
@@ -126,6 +139,7 @@ export class StateStore {
       d.createTable(this.table('locks'), LOCK_COLUMNS, { primaryKey: ['lock_key'] }),
       d.createTable(this.table('meta'), META_COLUMNS),
       d.createTable(this.table('messages'), MESSAGES_COLUMNS),
+      d.createTable(this.table('audit'), AUDIT_COLUMNS),
     ];
   }
 
@@ -355,8 +369,18 @@ WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.
     const messages = options.messages
       ? [recordMessagesStatement(d, { messages: this.table('messages'), journal: this.journal(sync), changes: this.changes(sync), runs: this.table('runs') }, sync, options.messages, runId, now)]
       : [];
+    const audit = options.audit
+      ? [
+          sql`INSERT INTO ${d.table(this.table('audit'))} (${this.names(AUDIT_COLUMNS)})
+SELECT ${d.string(runId)}, ${d.string(sync)}, ${d.string(options.audit.destination)}, ${d.string(options.audit.type)}, ${d.string(options.audit.object)}, ${d.string(options.audit.mode)}, ${d.string(options.audit.fields.join(','))}, COUNT(*), SUM(CASE WHEN c.${id('op')} = ${d.string('removed')} THEN 1 ELSE 0 END), ${at}
+FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')}
+WHERE j.${id('accepted')}
+HAVING COUNT(*) > 0`,
+        ]
+      : [];
     return [
       ...messages,
+      ...audit,
       ...(options.watermark ? [this.setMetaStatement(watermarkName(sync), options.watermark.toISOString())] : []),
       d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], columns),
       sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,

@@ -96,6 +96,27 @@ export const MESSAGES_COLUMNS: readonly ColumnDef[] = [
   { name: 'sent_at', type: 'timestamp' },
 ];
 
+/**
+ * The audit trail of what left for where (README "Privacy"): one row per run that delivered records, written in the
+ * fold's atomic unit — which destination object received which fields, for how many records. Names and counts only,
+ * never a value.
+ */
+export const AUDIT_COLUMNS: readonly ColumnDef[] = [
+  { name: 'run_id', type: 'string' },
+  { name: 'sync_name', type: 'string' },
+  { name: 'destination', type: 'string' },
+  { name: 'destination_type', type: 'string' },
+  { name: 'object', type: 'string' },
+  { name: 'mode', type: 'string' },
+  /** The destination fields the run sent, the key's first, comma-separated. */
+  { name: 'fields', type: 'string' },
+  /** Records the destination accepted (removals included). */
+  { name: 'records', type: 'integer' },
+  /** Of them, removals (deletes, audience exits). */
+  { name: 'removed', type: 'integer' },
+  { name: 'sent_at', type: 'timestamp' },
+];
+
 export const SNAPSHOT_COLUMNS: readonly ColumnDef[] = [
   { name: 'record_key', type: 'string' },
   { name: 'record_hash', type: 'string' },
@@ -147,6 +168,7 @@ export const SHARED_TABLES = {
   locks: 'sync_locks',
   meta: 'sync_meta',
   messages: 'sync_messages',
+  audit: 'privacy_audit',
 } as const;
 
 /** Columns of the shared state tables models may read (PlanContext.stateRelation), by table name. */

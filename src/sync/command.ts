@@ -85,6 +85,24 @@ export class SyncCommand {
 
   /** Runs the syncs; each one's failure is in its result. */
   async run(hooks: { readonly onProgress?: (event: ProgressEvent) => void; readonly signal?: AbortSignal } = {}): Promise<{ results: SyncResult[]; sandbox: SandboxReport | undefined }> {
+    const { syncs } = this.options;
+    const { engine, sandboxed } = await this.#prepare(hooks);
+    const { dryRun, fullResync, force, maxRejected, parallel } = this.options;
+    const results = await engine.runAll(syncs, { dryRun, fullResync, force, maxRejected, parallel, locks: this.#locks });
+    return { results, sandbox: sandboxed && (await sandboxReport(sandboxed.running, sandboxed.external)) };
+  }
+
+  /**
+   * Runs `body` with the syncs' state, their destinations' configs (the sandbox's emulators with `--sandbox`) and
+   * their locks held (unless a dry run): `tideline forget` erases under the same locks a sync takes, so that no run
+   * folds a record back into a snapshot while it is being purged.
+   */
+  async withState<T>(body: (state: { readonly store: StateStore; configOf(sync: SyncDef): unknown }) => Promise<T>): Promise<T> {
+    const { engine, sandboxed } = await this.#prepare({});
+    return body({ store: engine.store, configOf: (sync) => sandboxed?.configs.get(sync.destination.name) ?? sync.destination.config });
+  }
+
+  async #prepare(hooks: { readonly onProgress?: (event: ProgressEvent) => void; readonly signal?: AbortSignal }) {
     const { project, syncs, logger } = this.options;
     const sandboxed = this.options.sandbox ? await prepareSandbox(logger, project, this.connection, syncs) : undefined;
     this.#sandbox = sandboxed?.running;
@@ -110,9 +128,7 @@ export class SyncCommand {
         throw new SyncLockedError(lockedMessage(error.message, this.wait), error.holder?.runId);
       }
     }
-    const { dryRun, fullResync, force, maxRejected, parallel } = this.options;
-    const results = await engine.runAll(syncs, { dryRun, fullResync, force, maxRejected, parallel, locks: this.#locks });
-    return { results, sandbox: sandboxed && (await sandboxReport(sandboxed.running, sandboxed.external)) };
+    return { engine, sandboxed };
   }
 
   /** Releases the locks, the holder's note, the emulators started for the command and the connection. */

@@ -129,7 +129,7 @@ export class SyncEngine {
     const snapshot = (await this.store.exists(this.store.snapshot(sync.name))) ? this.store.snapshot(sync.name) : undefined;
     const rejected = (await this.store.exists(this.store.table('rejected'))) ? this.store.table('rejected') : undefined;
     const window = sync.event ? await eventWindow(this.store, sync, this.#configOf(sync.destination), new Date()) : undefined;
-    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected, gates: model.gates, window });
+    const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot, rejected, gates: model.gates, forgotten: model.forgotten, window });
     const rows = await this.#connection.query(previewStatement(d, select, samples));
     const counts = emptyCounts();
     const bySample: Partial<Record<DiffOp, Record<string, unknown>[]>> = {};

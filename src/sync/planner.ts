@@ -36,7 +36,7 @@ import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping 
  *    its removal if it left (mirror, audience). For an insert, an "already exists" answer then means the earlier
  *    attempt arrived, not that someone else created the key. A row never confirmed (`synced_at` NULL) is `added`.
  */
-export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'suppressed', 'duplicate_key', 'null_key'] as const;
+export const OPS = ['removed', 'changed', 'added', 'held_back', 'too_old', 'forgotten', 'suppressed', 'duplicate_key', 'null_key'] as const;
 export type DiffOp = (typeof OPS)[number];
 /** Ops that are sent to the destination: they come first in the change set (seq 1…their count). */
 export const SENDABLE: readonly DiffOp[] = ['removed', 'changed', 'added'];
@@ -57,6 +57,19 @@ export interface PlanInput {
   readonly gates?: { readonly contact: string; readonly gates: Gates; readonly pressure?: EventPressure | undefined } | undefined;
   /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
   readonly window?: EventWindow | undefined;
+  /**
+   * The people erased by `tideline forget` (src/privacy/filter.ts): a row whose key (not an events sync's: an event
+   * id names no one) or contact hashes into the list is left out, as op `forgotten`, before anything else.
+   */
+  readonly forgotten?: ForgottenFilter | undefined;
+}
+
+/** What the planner needs of the forgotten list: the table of keyed hashes, the salt, and the sync's contact column. */
+export interface ForgottenFilter {
+  readonly table: TableRef;
+  /** The keyed hash of a value in SQL (src/privacy/state.ts tokenHashSql). */
+  hash(value: Sql): Sql;
+  readonly contact: string | undefined;
 }
 
 /**
@@ -83,7 +96,7 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
  * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
  * by several rows) and `keyed`, which the diff and the current list both read.
  */
-function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gated: boolean } {
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gated: boolean; forgotten: boolean } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
@@ -91,14 +104,19 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column))), ...windowConditions(input)];
   const whereOf = (conditions: readonly Sql[]) => (conditions.length ? sql`\n  WHERE ${joinSql(conditions, sql` AND `)}` : Sql.empty);
   const gated = input.gates?.gates.ctes.length ? input.gates : undefined;
-  // With gates the model is aliased, so that the gates' subqueries name its contact column unambiguously.
-  const from = gated ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
+  // With gates or the forgotten list the model is aliased, so that their subqueries name its columns unambiguously.
+  const aliased = gated !== undefined || input.forgotten !== undefined;
+  const from = aliased ? sql`${d.table(input.model)} AS ${id('src')}` : d.table(input.model);
   const blocked = gated ? gated.gates.blocked(sql`${id('src')}.${id(gated.contact)}`) : undefined;
+  const forgot = forgottenCondition(input, mapping.key);
+  if (forgot) filters.push(sql`NOT ${forgot}`);
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
   FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
   const suppressedRows = blocked ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, blocked])}` : undefined;
+  // The forgotten rows, counted and never sent (the filters without the forgotten test, and it).
+  const forgottenRows = forgot ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters.slice(0, -1), forgot])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
@@ -109,14 +127,28 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; gat
   if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
-),${suppressedRows ? sql`\nsuppressed_rows AS (\n  ${suppressedRows}\n),` : Sql.empty}
+),${suppressedRows ? sql`\nsuppressed_rows AS (\n  ${suppressedRows}\n),` : Sql.empty}${forgottenRows ? sql`\nforgotten_rows AS (\n  ${forgottenRows}\n),` : Sql.empty}
 shared AS (
   ${shared}
 ),
 keyed AS (
   ${keyed}
 )`;
-  return { ctes, mapping, gated: suppressedRows !== undefined };
+  return { ctes, mapping, gated: suppressedRows !== undefined, forgotten: forgottenRows !== undefined };
+}
+
+/**
+ * The test of a model row against the forgotten list: its key (not an events sync's: an event id names no one) or its
+ * contact, hashed as the list holds values (lower-cased, trimmed, keyed), is there.
+ */
+function forgottenCondition(input: PlanInput, key: Sql): Sql | undefined {
+  const f = input.forgotten;
+  if (!f) return undefined;
+  const d = input.dialect;
+  const listed = (value: Sql) => sql`${f.hash(value)} IN (SELECT ${d.id('token_hash')} FROM ${d.table(f.table)})`;
+  const tests = [...(input.sync.event ? [] : [listed(key)]), ...(f.contact ? [listed(sql`${d.id('src')}.${d.id(f.contact)}`)] : [])];
+  if (!tests.length) return undefined;
+  return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` OR `)})`;
 }
 
 /** An events sync's event time as a timestamp (a date column is read as its midnight). */
@@ -174,7 +206,7 @@ function isSharedKey(d: Dialect): Sql {
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
-  const { ctes, mapping, gated } = keyedRows(input);
+  const { ctes, mapping, gated, forgotten } = keyedRows(input);
   const id = (name: string) => d.id(name);
   // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
   const [m, s, r] = [id('m'), id('s'), id('r')];
@@ -233,7 +265,9 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
 
   const suppressed = sql`SELECT ${d.string('suppressed')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM suppressed_rows${events ? sql` AS ${id('q')} WHERE NOT EXISTS (SELECT 1 FROM ${snapshot} AS ${id('h')} WHERE ${col(id('h'), 'record_key')} = ${col(id('q'), 'record_key')})` : Sql.empty}`;
-  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : [])];
+  const forgottenBranch = sql`SELECT ${d.string('forgotten')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
+  FROM forgotten_rows`;
+  const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...(gated ? [suppressed] : []), ...(forgotten ? [forgottenBranch] : [])];
   const select = sql`${ctes}
 ${unionAll(branches)}`;
   return { select, mapping };
@@ -279,7 +313,7 @@ ${diff}
 export type OpCounts = Readonly<Record<DiffOp, number>>;
 
 export function emptyCounts(): Record<DiffOp, number> {
-  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
+  return { removed: 0, changed: 0, added: 0, held_back: 0, too_old: 0, forgotten: 0, suppressed: 0, duplicate_key: 0, null_key: 0 };
 }
 
 export function countsStatement(d: Dialect, changes: TableRef): Sql {

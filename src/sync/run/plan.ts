@@ -8,6 +8,7 @@ import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
 import { countsStatement, diffSelect, materialiseStatement, readCounts, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
 import { syncGates } from '../suppressions.js';
+import { forgottenFilter } from '../../privacy/filter.js';
 import type { Threshold } from '../schema.js';
 import type { Logger } from '../../log/logger.js';
 import { SyncFailure } from './failure.js';
@@ -18,6 +19,7 @@ export interface ModelTable {
   readonly table: TableRef;
   readonly types: Map<string, LogicalType | undefined>;
   readonly gates: PlanInput['gates'];
+  readonly forgotten: PlanInput['forgotten'];
 }
 
 /** The sync's model as built in the target; a model not built yet fails the sync with the command that builds it. */
@@ -27,7 +29,7 @@ export async function modelColumns(connection: Connection, project: Project, syn
   if (!columns) throw new SyncFailure(`model "${sync.model}" has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${sync.model}\``);
   const d = connection.dialect;
   const types = new Map(columns.map((c) => [d.identifierKey(c.name), c.type]));
-  return { table, types, gates: await syncGates(connection, project, sync, types, stateSchema) };
+  return { table, types, gates: await syncGates(connection, project, sync, types, stateSchema), forgotten: await forgottenFilter(connection, stateSchema ?? project.target.stateSchema, sync, types) };
 }
 
 /** What a run is to do: the change set it materialised, how to read it, and its counts. */
@@ -50,7 +52,7 @@ export function toSend(counts: OpCounts): number {
 export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable, window?: EventWindow): Promise<Plan> {
   const d = store.dialect;
   const changes = store.changes(sync.name);
-  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, window });
+  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window });
   await store.connection.execute(d.dropTable(changes));
   await store.connection.execute(materialiseStatement(d, changes, select));
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));

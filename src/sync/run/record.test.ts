@@ -25,7 +25,7 @@ describe('max_rejected', () => {
 
 describe('the run record', () => {
   const sync: Pick<SyncDef, 'name' | 'mode'> = { name: 'crm', mode: 'mirror' };
-  const counts = { removed: 1, changed: 2, added: 3, held_back: 4, too_old: 9, suppressed: 8, duplicate_key: 5, null_key: 6 };
+  const counts = { removed: 1, changed: 2, added: 3, held_back: 4, too_old: 9, forgotten: 0, suppressed: 8, duplicate_key: 5, null_key: 6 };
 
   it('counts what was planned and settled; only a running run has no end', () => {
     const startedAt = new Date('2024-05-01T10:00:00Z');

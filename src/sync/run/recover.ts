@@ -1,7 +1,7 @@
 import type { Logger } from '../../log/logger.js';
 import type { LockHolder } from '../../state/lock.js';
 import { CONTACT_KEY_COLUMN, type MessageSource } from '../../state/messages.js';
-import type { StateStore } from '../../state/store.js';
+import type { AuditFacts, StateStore } from '../../state/store.js';
 import { EVENT_TIME_SNAPSHOT_COLUMN } from '../../state/tables.js';
 
 export interface RecoverInput {
@@ -15,6 +15,8 @@ export interface RecoverInput {
   readonly messages?: MessageSource | undefined;
   /** An events sync: its snapshot keeps event times. */
   readonly events: boolean;
+  /** What the audit trail records of what the dead run delivered. */
+  readonly audit?: AuditFacts | undefined;
   readonly log: Logger;
 }
 
@@ -51,7 +53,7 @@ export async function recover(input: RecoverInput): Promise<number> {
   if (changes) {
     // The dead run's change set holds contact keys only if its plan recorded messages: then so does its fold.
     const keyed = hasColumn(store, changes, CONTACT_KEY_COLUMN);
-    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined, events: input.events });
+    await store.applyJournal(sync, (await store.unfinishedRun(sync)) ?? runId, { deadRun: true, messages: keyed ? input.messages : undefined, events: input.events, audit: input.audit });
     if (leftover) log.info({ recovered: leftover }, `applied ${leftover} outcomes recorded by an interrupted run`);
     return leftover;
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
 import type { Project } from '../../project/loader.js';
 import type { LockSet } from '../../state/lock.js';
-import type { RunStatus, StateStore } from '../../state/store.js';
+import type { AuditFacts, RunStatus, StateStore } from '../../state/store.js';
 import { describeFailure, type Connection } from '../../warehouses/connection.js';
 import type { ProgressEvent } from '../engine.js';
 import type { ExecutorStats } from '../executor.js';
@@ -116,7 +116,7 @@ class SyncRun {
 
     // Recover what a dead run left, then plan: the diff, materialised and counted in the warehouse.
     const events = sync.event !== undefined;
-    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), events, log });
+    this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), events, audit: auditFacts(sync), log });
     // An events sync reads only the events after its high-water mark (src/sync/events.ts).
     const window = events ? await eventWindow(store, sync, config, new Date()) : undefined;
     const plan = await planChanges(store, sync, model, window);
@@ -161,7 +161,7 @@ class SyncRun {
       })) ?? null;
       if (sending.stats.sent >= LARGE_RUN) collectGarbage();
       const watermark = window ? await nextWatermark(store, sync, window, log) : undefined;
-      await store.applyJournal(sync.name, runId, { messages: plan.messages, events, watermark });
+      await store.applyJournal(sync.name, runId, { messages: plan.messages, events, watermark, audit: auditFacts(sync) });
       this.#journalApplied = true;
     }
 
@@ -196,7 +196,7 @@ class SyncRun {
     };
     if (!this.#journalApplied) {
       await quietly('recording outcomes', async () => {
-        await store.applyJournal(sync.name, this.inputs.runId, { messages: this.#messages, events: sync.event !== undefined });
+        await store.applyJournal(sync.name, this.inputs.runId, { messages: this.#messages, events: sync.event !== undefined, audit: auditFacts(sync) });
         this.#journalApplied = true;
       });
     }
@@ -231,6 +231,11 @@ class SyncRun {
   #progress(phase: ProgressEvent['phase'], total: number): void {
     this.inputs.onProgress?.({ sync: this.inputs.sync.name, phase, total, settled: this.stats.accepted + this.stats.rejected, accepted: this.stats.accepted, rejected: this.stats.rejected });
   }
+}
+
+/** What the audit trail records of a sync's runs (privacy_audit): where, and which fields — names only. */
+export function auditFacts(sync: SyncDef): AuditFacts {
+  return { destination: sync.destination.name, type: sync.destination.type.type, object: sync.object, mode: sync.mode, fields: [sync.key.name, ...sync.fields.map((f) => f.name)] };
 }
 
 /**

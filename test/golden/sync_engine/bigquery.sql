@@ -11,6 +11,8 @@ CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_meta` (`name` STRING, `value` 
 
 CREATE TABLE IF NOT EXISTS `tideline_state`.`sync_messages` (`sync_name` STRING, `model` STRING, `audience` STRING, `record_key` STRING, `contact_key` STRING, `channel` STRING, `message_type` STRING, `run_id` STRING, `sent_at` TIMESTAMP);
 
+CREATE TABLE IF NOT EXISTS `tideline_state`.`privacy_audit` (`run_id` STRING, `sync_name` STRING, `destination` STRING, `destination_type` STRING, `object` STRING, `mode` STRING, `fields` STRING, `records` INT64, `removed` INT64, `sent_at` TIMESTAMP);
+
 -- tables of the sync
 CREATE TABLE IF NOT EXISTS `tideline_state`.`snapshot__crm_contacts` (`record_key` STRING, `record_hash` STRING, `destination_id` STRING, `retained` STRING, `last_status` STRING, `last_attempt_at` TIMESTAMP, `last_run_id` STRING, `synced_at` TIMESTAMP);
 
@@ -19,7 +21,7 @@ CREATE TABLE IF NOT EXISTS `tideline_state`.`journal__crm_contacts` (`seq` INT64
 -- materialise the change set
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
@@ -161,7 +163,7 @@ DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 -- a sync whose records are messages: the change set keeps each contact key
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
@@ -204,7 +206,7 @@ CREATE TABLE IF NOT EXISTS `tideline_state`.`snapshot__crm_contacts` (`record_ke
 -- …its window of event times, on the model and the snapshot; events older than the destination accepts are too_old
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
   FROM `analytics`.`customers`
@@ -234,7 +236,7 @@ SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' E
 -- …a date column as its event time, no age limit
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, `record_key`) AS `seq`, d.* FROM (
 WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, CAST(`created_at` AS TIMESTAMP) AS `event_time`
   FROM `analytics`.`customers`
@@ -264,7 +266,7 @@ SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' E
 -- …starting messages under pressure caps: a contact's events of the run admitted in time order while they fit
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
 SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'suppressed' THEN 6 WHEN 'duplicate_key' THEN 7 WHEN 'null_key' THEN 8 END, `record_key`) AS `seq`, d.* FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'duplicate_key' THEN 8 WHEN 'null_key' THEN 9 END, `record_key`) AS `seq`, d.* FROM (
 WITH `tl_room` AS (
   SELECT m.k, SUM(CASE WHEN m.channel IN ('email') AND m.day > DATE_ADD(DATE '2026-01-02', INTERVAL -7 DAY) THEN CASE m.message_type WHEN 'reminder' THEN 500 ELSE 1000 END ELSE 0 END) AS `used_0` FROM (
 SELECT k, channel, message_type, day, source, model, 'sent' AS origin FROM (
