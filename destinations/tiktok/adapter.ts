@@ -109,7 +109,8 @@ function formerIds(destinationId: string, ids: Ids): Ids {
 
 class TikTokSession implements DestinationSession {
   readonly #schema: IdSchema[];
-  #audience: Promise<string> | undefined;
+  /** Undefined when an erasure finds no audience: nothing there holds the people being erased. */
+  #audience: Promise<string | undefined> | undefined;
   readonly #facts: RunFacts = { requests: 0, stale_ids_deleted: 0 };
   readonly #client: ApiClient;
 
@@ -118,7 +119,9 @@ class TikTokSession implements DestinationSession {
     private readonly context: DestinationContext,
   ) {
     const mapped = new Set(context.fields.map((f) => f.name));
-    this.#schema = FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
+    // An erasure removes every id the snapshot kept, of whatever type, even one the sync no longer maps: its request
+    // names the types its members hold (apply).
+    this.#schema = context.erasure ? [] : FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
     this.#client = new ApiClient({
       vendor: 'tiktok',
       baseUrl: `${config.endpoint.replace(/\/$/, '')}${API_ROOT}/${config.api_version}`,
@@ -142,12 +145,15 @@ class TikTokSession implements DestinationSession {
     const outcomes = new Outcomes(batch, 'TikTok');
     const rows = identified(outcomes, (record) => this.ids(record), 'e-mail or phone');
     if (!rows.length) return outcomes.done();
-    // An erasure's session maps no fields (its records carry the hashes the snapshot kept): the request names the id
-    // types its members hold, in the order of SCHEMA_OF.
+    // An erasure's request names the id types its members hold (the hashes the snapshot kept), in SCHEMA_OF's order.
     const schema = this.#schema.length ? this.#schema : FIELDS.map((f) => SCHEMA_OF[f]).filter((type) => rows.some((r) => r.ids[type] !== undefined));
     // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
     const stale = remove ? [] : rows.flatMap(({ record, ids }) => (record.destinationId ? [formerIds(record.destinationId, ids)] : [])).filter((gone) => Object.keys(gone).length > 0);
     const audience = await this.audience(batch.signal);
+    if (audience === undefined) {
+      for (const row of rows) outcomes.settle(row.index, { ok: true });
+      return outcomes.done();
+    }
     if (stale.length) {
       await this.mapping('delete', audience, schema, stale, batch.signal);
       this.#facts.stale_ids_deleted += stale.reduce((n, ids) => n + Object.keys(ids).length, 0);
@@ -164,7 +170,7 @@ class TikTokSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
-  /** The member's ids of the mapped types (of any type in an erasure, which maps none); undefined when it has none. */
+  /** The member's ids of the mapped types (of any type in an erasure); undefined when it has none. */
   private ids(record: OutboundRecord): Ids | undefined {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
     const ids: Ids = {};
@@ -186,17 +192,23 @@ class TikTokSession implements DestinationSession {
     return this.call('POST', PATH.segmentMapping, { body }, signal);
   }
 
-  /** The audience id, resolved once per run: given and checked, found by name, or created as an audience segment. */
-  private audience(signal: AbortSignal): Promise<string> {
+  /**
+   * The audience id, resolved once per run: given and checked, found by name, or created as an audience segment. An
+   * erasure never creates one: an audience that is not there (deleted since, never created) holds nobody, so it
+   * answers undefined and the erasure has nothing to send.
+   */
+  private audience(signal: AbortSignal): Promise<string | undefined> {
     this.#audience ??= this.resolveAudience(signal);
     return this.#audience;
   }
 
-  private async resolveAudience(signal: AbortSignal): Promise<string> {
+  private async resolveAudience(signal: AbortSignal): Promise<string | undefined> {
     const object = this.context.object;
+    const erasure = this.context.erasure === true;
     if (/^\d+$/.test(object)) {
       const answer = await this.call<{ list?: AudienceInfo[] }>('GET', PATH.audienceGet, { query: { advertiser_id: this.config.advertiser_id, custom_audience_ids: JSON.stringify([object]) } }, signal);
       if (!answer.data?.list?.some((a) => String(a.audience_id) === object)) {
+        if (erasure) return undefined;
         throw new StopSyncError(`cause: advertiser ${this.config.advertiser_id} has no audience ${object}. Fix: check the sync's object (the audience id) and the destination's advertiser_id; nothing more is sent this run`);
       }
       this.#facts.audience = { id: object, created: false };
@@ -211,6 +223,7 @@ class TikTokSession implements DestinationSession {
       }
       if (page >= (answer.data?.page_info?.total_page ?? 1)) break;
     }
+    if (erasure) return undefined;
     const body: CreateSegmentRequest = { advertiser_id: this.config.advertiser_id, action: 'create', custom_audience_name: object };
     const created = await this.call<{ audience_id?: string | number }>('POST', PATH.segmentAudience, { body }, signal);
     const id = created.data?.audience_id;
