@@ -120,6 +120,8 @@ class FileSession implements DestinationSession {
   }
 
   async check(): Promise<void> {
+    // An erasure creates nothing: a folder that is not there holds nobody (forget).
+    if (this.context.erasure) return;
     try {
       await mkdir(this.#dir, { recursive: true });
     } catch (error) {
@@ -197,7 +199,8 @@ class FileSession implements DestinationSession {
     const unfinished = new Set<string>();
     for (const name of names) {
       if (name.endsWith('.manifest.json') || name.endsWith(ERASING) || name.endsWith(MANIFEST_TEMP)) continue;
-      if (files.has(name)) await eraseRows(this.#dir, name, keys);
+      // A full list a run deleted meanwhile (it replaced it) holds nobody any more.
+      if (files.has(name)) await eraseRows(this.#dir, name, keys).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
       else if (/\.(csv|jsonl)(\.partial)?$/.test(name)) for (const key of await keysIn(join(this.#dir, name), keys)) unfinished.add(key);
     }
     return batch.records.map((r): RecordOutcome =>

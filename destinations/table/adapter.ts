@@ -97,6 +97,8 @@ class TableSession implements DestinationSession {
 
   async check(): Promise<void> {
     const d = this.connection.dialect;
+    // An erasure creates nothing: a table that is not there holds nobody (apply).
+    if (this.context.erasure) return;
     await this.guard(async () => {
       await this.connection.execute(d.createSchema(this.#table.schema!));
       await this.connection.execute(d.createTable(this.#table, this.#columns));
@@ -111,6 +113,7 @@ class TableSession implements DestinationSession {
     const keys = joinSql(batch.records.map((r) => d.string(r.key)));
     // `forget` (tideline forget) deletes the same way: a key the table no longer holds deletes nothing, which is success.
     if (batch.operation === 'delete' || batch.operation === 'remove' || batch.operation === 'forget') {
+      if (this.context.erasure && (await this.guard(() => this.connection.columns(this.#table))) === undefined) return batch.records.map(() => ({ ok: true }));
       await this.guard(() => this.connection.execute(sql`DELETE FROM ${d.table(this.#table)} WHERE ${key} IN (${keys})`));
       return batch.records.map(() => ({ ok: true }));
     }

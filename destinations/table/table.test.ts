@@ -31,7 +31,7 @@ const batch = (operation: Batch['operation'], keys: string[]): Batch => ({
 });
 
 describe('table destination', () => {
-  it("erasure deletes the erased keys' rows by the key column, in a session that maps no fields; a key no longer there is ok", async () => {
+  it("erasure deletes the erased keys' rows by the key column; a key or a table no longer there is ok", async () => {
     const database = join(mkdtempSync(join(tmpdir(), 'tideline-table-')), 'tables.duckdb');
     const config = table.configSchema.parse({ database, schema: 'crm' });
     expect(table.erasure?.(config, { object: 'contacts', mode: 'upsert' })).toMatchObject({ operation: 'forget', method: expect.stringContaining('DELETE FROM crm.contacts') });
@@ -39,12 +39,18 @@ describe('table destination', () => {
     await write.check();
     await write.apply(batch('upsert', ['1', '2', '3']));
     await write.close();
-    // As `tideline forget` opens it: the sync's key, no mapped fields.
-    const erase = await table.open(config, context('upsert', []));
+    // As `tideline forget` opens it (the sync's fields, their types not read).
+    const erase = await table.open(config, { ...context('upsert', [{ name: 'email', type: undefined }]), erasure: true });
     await erase.check();
     expect(await erase.apply(batch('forget', ['1', '3']))).toEqual([{ ok: true }, { ok: true }]);
     expect(await erase.apply(batch('forget', ['1', '3']))).toEqual([{ ok: true }, { ok: true }]);
     await erase.close();
     expect((await new TableEmulator(database).state()).objects).toEqual({ contacts: { '2': { email: '2@example.com' } } });
+    // A table that is not there (dropped since) holds nobody: accepted, and not created by the erasure.
+    const gone = await table.open(config, { ...context('upsert', []), object: 'dropped', erasure: true });
+    await gone.check();
+    expect(await gone.apply({ ...batch('forget', ['2']), object: 'dropped' })).toEqual([{ ok: true }]);
+    await gone.close();
+    expect(Object.keys((await new TableEmulator(database).state()).objects)).toEqual(['contacts']);
   });
 });
