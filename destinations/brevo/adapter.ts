@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApiClient, BatchRejectedError, defineDestination, parseJson, rejected, requireListId, scrubbed, stopSync, TransientError, Outcomes, type Batch, type ConfigProblem, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type DestinationContext, type OutboundRecord, type RecordOutcome, type RemoteContext, type RemoteField, type SyncMode, type SyncShape, pollJob } from '../kit/index.js';
 import { BrevoEmulator, startBrevoEmulator } from './emulator.js';
-import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, brevoEventName, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, EVENT_PROPERTY_KEY, EVENTS_BATCH_PATH, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BatchEventsAnswer, type BrevoError, type EventIdentifier, type ProcessAnswer } from './protocol.js';
+import { API_KEY_HEADER, attributeName, BREVO_API_VERSION, brevoEventName, CONTACT_DELETION_METHOD, CONTACT_PATH, CONTACTS_RATE_LIMIT, DEFAULT_BATCH_CONTACTS, EVENT_PROPERTY_KEY, EVENTS_BATCH_PATH, EVENTS_ERASURE, IMPORT_PATH, IMPORT_REPORTS, IMPORT_SAFE_BYTES, LIST_EMAILS_PER_REQUEST, MAX_POLL_WAIT_MS, PHONE_ATTRIBUTES, PROCESS_RUNNING, RATE_HEADERS, READ_ONLY_CATEGORIES, toE164, UNKNOWN_INDEXES, type BatchEventsAnswer, type BrevoError, type DeleteIdentifierType, type EventIdentifier, type ProcessAnswer } from './protocol.js';
 
 export const brevoConfigSchema = z.strictObject({
   /** An API key (SMTP & API → API keys); it grants the whole account. */
@@ -97,6 +97,9 @@ export const brevo = defineDestination<BrevoConfig>({
     }
     return problems;
   },
+  // Erasure deletes the contact, in a contacts sync and in a list's alike: a list member is a contact, and taking it out
+  // of the list would leave the person's attributes in Brevo. Events cannot be deleted through the API (protocol.ts).
+  erasure: (_config, sync) => (sync.mode === 'events' ? { manual: EVENTS_ERASURE } : { operation: 'forget', method: CONTACT_DELETION_METHOD }),
   apiVersion: () => BREVO_API_VERSION,
   lockScope: (config, object) => `brevo:${new URL(config.base_url).host}#${object}`,
   // Lists take e-mails: the snapshot keeps the e-mail of contacts keyed by ext_id, so that they can be removed.
@@ -221,6 +224,8 @@ class BrevoSession implements DestinationSession {
         return this.remove(batch);
       case 'track':
         return this.track(batch);
+      case 'forget':
+        return this.forget(batch);
       default:
         throw stopSync(`Brevo syncs take modes upsert, update, audience and events, not the operation ${batch.operation}`);
     }
@@ -464,6 +469,28 @@ class BrevoSession implements DestinationSession {
     const emails = batch.records.map((r) => emailOf(batch, r)).filter((e): e is string => e !== undefined);
     await this.listCall(requireListId(batch.object, 'Brevo'), 'remove', emails, batch.signal);
     return batch.records.map(() => ({ ok: true }));
+  }
+
+  /**
+   * Erasure: one `DELETE /contacts/{identifier}` per contact, named by the sync's key (its e-mail or ext_id, with that
+   * identifierType) rather than by the contact id a run kept: the key is who the person is to the sync, and an id
+   * could name a contact since deleted while another holds the e-mail. 204 deleted; 404 no such contact, which is
+   * what erasure wants (a re-run after a crash); a 400 or 405 refuses that contact alone (protocol.ts: CONTACT_PATH).
+   */
+  private async forget(batch: Batch): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'brevo');
+    const type: DeleteIdentifierType = batch.keyField === 'email' ? 'email_id' : 'ext_id';
+    for (const { index, record } of outcomes.distinct((r) => (type === 'email_id' ? normaliseEmail(r.key) : r.key))) {
+      const identifier = type === 'email_id' ? normaliseEmail(record.key) : record.key;
+      const response = await this.#client.request('DELETE', CONTACT_PATH(identifier), { query: { identifierType: type }, signal: batch.signal, accept: [400, 404, 405] }).catch((error: unknown) => {
+        // The client's messages name the path, which here holds the person's identifier: it never reaches a log.
+        if (error instanceof Error) error.message = error.message.replaceAll(CONTACT_PATH(identifier), '/contacts/<contact>');
+        throw error;
+      });
+      const error = response.status >= 400 ? errorOf(response) : undefined;
+      outcomes.settle(index, response.status < 300 || response.status === 404 ? { ok: true } : rejected(error?.code ?? `brevo_${response.status}`, scrubbed(error?.message ?? `HTTP ${response.status}`)));
+    }
+    return outcomes.done();
   }
 
   /** Adds or removes e-mails, 150 a request; answers the e-mails in `failure[]`. */

@@ -351,3 +351,68 @@ describe('brevo events (mode events)', () => {
     expect(brevo.events!.maxAgeDays(config, { object: 'events', constants: {} })).toBeUndefined();
   });
 });
+
+describe('brevo erasure plan', () => {
+  it('declares the contact deletion for contacts and lists, and a manual step for events', () => {
+    const config = brevo.configSchema.parse({ api_key: 'k' });
+    expect(brevo.erasure!(config, { object: 'contacts', mode: 'upsert' })).toEqual({ operation: 'forget', method: expect.stringMatching(/DELETE \/v3\/contacts\/\{identifier\}/) });
+    expect(brevo.erasure!(config, { object: 'list:7', mode: 'audience' })).toMatchObject({ operation: 'forget' });
+    expect(brevo.erasure!(config, { object: 'events', mode: 'events' })).toEqual({ manual: expect.stringMatching(/deletes no event.*Contacts page/) });
+  });
+});
+
+describe('brevo erasure (tideline forget)', () => {
+  let emulator: BrevoEmulator;
+  afterEach(() => emulator.close());
+  const open = (mode: DestinationContext['mode']) => brevo.open(brevo.configSchema.parse({ base_url: `${emulator.endpoint}/v3`, api_key: emulator.apiKey, poll_interval_ms: 20 }), { ...context, mode });
+  const forget = (keyField: string, keys: string[], object = 'contacts', destinationId: string | null = null): Batch => ({
+    object,
+    operation: 'forget',
+    keyField,
+    records: keys.map((key) => ({ key, fields: {}, destinationId, idempotencyKey: `forget-${key}` })),
+    signal: AbortSignal.timeout(5000),
+    idempotencyKey: 'forget',
+  });
+
+  it('deletes a list member by its e-mail, not only its membership: the contact goes with every list; asking again is accepted (404)', async () => {
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const audience = await open('audience');
+    await audience.apply({ ...batch(['a@x.com', 'b@x.com']), object: 'list:9', operation: 'add' });
+    await audience.apply({ ...batch(['a@x.com']), object: 'list:4', operation: 'add' });
+    // The contact id a run kept is not what names the person: the sync's key is.
+    expect(await audience.apply(forget('email', [' A@x.com'], 'list:9', '1'))).toEqual([{ ok: true }]);
+    const deletions = () => exchanges().filter((e) => e.method === 'DELETE').map((e) => `${e.path}?${e.query.toString()} ${e.status}`);
+    expect(deletions()).toEqual(['/v3/contacts/a%40x.com?identifierType=email_id 204']);
+    expect([...emulator.contacts().values()].map((c) => c['email'])).toEqual(['b@x.com']);
+    expect(emulator.listMembers('9')).toHaveLength(1);
+    expect(emulator.listMembers('4')).toEqual([]);
+    expect(await audience.apply(forget('email', ['a@x.com'], 'list:9'))).toEqual([{ ok: true }]);
+    expect(deletions().at(-1)).toBe('/v3/contacts/a%40x.com?identifierType=email_id 404');
+    expect(exchanges().at(-1)!.response).toEqual({ code: 'document_not_found', message: 'Contact does not exist' });
+    for (const exchange of exchanges()) expect(await brevoSchema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+  });
+
+  it('deletes a contact keyed by ext_id with identifierType=ext_id (an ext_id that looks like an id is not read as one); no identifier in an error', async () => {
+    emulator = await startBrevoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    await (await open('upsert')).apply(extBatch(['x', '1', '2']));
+    // ext_id "2" is contact 3's, and contact 2 is ext_id "1"'s: named as a contact id, "2" would erase the wrong person.
+    expect([...emulator.contacts()].map(([id, c]) => [id, c['ext_id']])).toEqual([['1', 'x'], ['2', '1'], ['3', '2']]);
+    const session = await open('upsert');
+    expect(await session.apply(forget('ext_id', ['2']))).toEqual([{ ok: true }]);
+    expect(exchanges().filter((e) => e.method === 'DELETE').map((e) => `${e.path}?${e.query.toString()}`)).toEqual(['/v3/contacts/2?identifierType=ext_id']);
+    expect([...emulator.contacts().values()].map((c) => c['ext_id'])).toEqual(['x', '1']);
+    expect(await session.apply(forget('ext_id', ['2', '9']))).toEqual([{ ok: true }, { ok: true }]);
+    // A failure of the whole request names the path without the person's identifier.
+    emulator.server.faults.queue({ kind: 'status', status: 503 });
+    const failed = await session.apply(forget('email', ['jane.doe@x.com'])).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(TransientError);
+    expect((failed as Error).message).toMatch(/\/contacts\/<contact>/);
+    expect((failed as Error).message).not.toMatch(/jane/);
+    // The emulator refuses an identifierType Brevo does not know.
+    const response = await fetch(`${emulator.endpoint}/v3/contacts/1?identifierType=customer_id`, { method: 'DELETE', headers: { 'api-key': emulator.apiKey } });
+    expect(response.status).toBe(400);
+    expect(emulator.contacts().size).toBe(2);
+  });
+});

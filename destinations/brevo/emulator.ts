@@ -6,6 +6,7 @@ import {
   BATCH_IDENTIFIERS,
   CONTACTS_RATE_LIMIT,
   DEFAULT_BATCH_CONTACTS,
+  DELETE_IDENTIFIER_TYPES,
   EVENT_IDENTIFIERS,
   EVENT_NAME,
   EVENT_PROPERTIES_MAX_BYTES,
@@ -56,6 +57,10 @@ import {
  *    others kept), or 400 when none is valid; at most `maxBatchRecords` events (Brevo documents no maximum). Every
  *    event is kept, repeats too (Brevo documents no de-duplication). An event's contact_properties are kept with it
  *    and not applied to the contact.
+ *  - `DELETE /contacts/{identifier}` (CONTACT_PATH): `identifierType` one of DELETE_IDENTIFIER_TYPES (else 400
+ *    invalid_parameter); without it the identifier is a contact id when it is a number, else an e-mail. The contact
+ *    is deleted with its list memberships (204); an unknown contact is 404 `document_not_found` "Contact does not
+ *    exist". Events are not touched: Brevo documents no link the emulator could follow from a contact to its events.
  * Contacts are kept in the object `contacts` by contact id (`{email, ext_id, <ATTRIBUTE>…}`), list members in
  * `list:<listId>` by contact id, events in `events` in arrival order.
  */
@@ -171,6 +176,8 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
     if (method === 'POST' && createAttribute) return addAttribute(createAttribute[1]!, createAttribute[2]!, requestJson(request));
     if (method === 'POST' && path === '/v3/contacts') return createContact(store, requestJson(request));
     if (method === 'POST' && path === '/v3/contacts/batch') return updateBatch(store, requestJson(request));
+    const contact = /^\/v3\/contacts\/([^/]+)$/.exec(path);
+    if (method === 'DELETE' && contact) return deleteContact(store, decodeURIComponent(contact[1]!), request.query.get('identifierType'));
     if (method === 'POST' && path === `/v3${IMPORT_PATH}`) return startImport(request);
     const process = /^\/v3\/processes\/(\d+)$/.exec(path);
     if (method === 'GET' && process) return pollProcess(store, Number(process[1]));
@@ -189,6 +196,26 @@ export async function startBrevoEmulator(options: BrevoEmulatorOptions = {}): Pr
       if (by.ext_id === undefined && by.email !== undefined && c['email'] === String(by.email).trim().toLowerCase()) return id;
     }
     return undefined;
+  }
+
+  /** The contact an identifier of `DELETE /contacts/{identifier}` names, by its identifierType (protocol.ts: CONTACT_PATH). */
+  function deleteContact(store: RecordStore, identifier: string, type: string | null): EmulatorReply {
+    if (type !== null && !(DELETE_IDENTIFIER_TYPES as readonly string[]).includes(type)) return { status: 400, body: { code: 'invalid_parameter', message: `identifierType must be one of ${DELETE_IDENTIFIER_TYPES.join(', ')}` } };
+    const by = type ?? (/^\d+$/.test(identifier) ? 'contact_id' : 'email_id');
+    const contacts = store.object('contacts');
+    const phone = by === 'phone_id' ? 'SMS' : by === 'whatsapp_id' ? 'WHATSAPP' : by === 'landline_number_id' ? 'LANDLINE_NUMBER' : undefined;
+    const id =
+      by === 'contact_id'
+        ? find(store, { id: identifier })
+        : by === 'email_id'
+          ? find(store, { email: identifier })
+          : by === 'ext_id'
+            ? find(store, { ext_id: identifier })
+            : [...contacts].find(([, c]) => phone !== undefined && phoneDigits(c[phone]) !== undefined && phoneDigits(c[phone]) === phoneDigits(identifier))?.[0];
+    if (id === undefined) return { status: 404, body: { code: 'document_not_found', message: 'Contact does not exist' } };
+    contacts.delete(id);
+    for (const name of Object.keys(store.snapshot())) if (name.startsWith('list:')) store.object(name).delete(id);
+    return { status: 204 };
   }
 
   /** The 400 for a value of a read-only attribute, or undefined. Unknown attributes are dropped silently. */

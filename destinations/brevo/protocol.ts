@@ -106,6 +106,36 @@ export const NORMAL_ATTRIBUTE_TYPES: readonly string[] = ['text', 'date', 'float
 export const LIST_EMAILS_PER_REQUEST = 150;
 
 /**
+ * Erasure (`tideline forget`): `DELETE /contacts/{identifier}?identifierType=…` deletes one contact
+ * (https://developers.brevo.com/reference/delete-contact, read 2026-12-07; ContactsClient.deleteContact and
+ * DeleteContactRequestIdentifierType of @getbrevo/brevo 6.0.3). "Option 1 only works if identifierType is email_id
+ * (for EMAIL) or contact_id (for ID of the contact)": without identifierType the identifier is an e-mail or a contact
+ * id; "Option 2 works for all identifierType": email_id, contact_id, ext_id, phone_id (SMS), whatsapp_id,
+ * landline_number_id. The adapter always names the type, so that an ext_id that looks like an e-mail or a number is
+ * never read as one. Answers: 204 "Contact deleted" without a body; errors 400, 404 and 405 (the SDK's BadRequestError,
+ * NotFoundError, MethodNotAllowedError), each an ErrorModel. An unknown contact is 404 `document_not_found` "Contact
+ * does not exist" (observed: sendinblue/APIv3-php-library#64): erasure is then already done. The endpoint is under
+ * /v3/contacts: CONTACTS_RATE_LIMIT.
+ *
+ * What a deletion erases: "Deleting a contact will remove all of their information stored on your Brevo account. This
+ * action is irreversible and all data will be permanently lost, including attributes, history, and other related
+ * information. Deleting contacts is only recommended for General Data Protection Regulation (GDPR) compliance
+ * purposes" (help.brevo.com/hc/en-us/articles/5313915904914, read 2026-12-07). A list member is a contact: removing
+ * it from the list keeps the contact and its attributes, so erasure of a list's member deletes the contact.
+ *
+ * Events: Brevo's API has no operation that deletes an event (the Event API has `POST /events` and `POST
+ * /events/batch` only, reference/create-event, reference/create-batch-events, read 2026-12-07); an event is part of
+ * its contact's history, which the contact's deletion removes (above). The events plan is therefore manual
+ * (EVENTS_ERASURE).
+ */
+export const CONTACT_PATH = (identifier: string) => `/contacts/${encodeURIComponent(identifier)}`;
+export const DELETE_IDENTIFIER_TYPES = ['email_id', 'contact_id', 'ext_id', 'phone_id', 'whatsapp_id', 'landline_number_id'] as const;
+export type DeleteIdentifierType = (typeof DELETE_IDENTIFIER_TYPES)[number];
+export const CONTACT_DELETION_METHOD = 'Brevo contact deletion: DELETE /v3/contacts/{identifier}?identifierType=email_id|ext_id (developers.brevo.com/reference/delete-contact)';
+export const EVENTS_ERASURE =
+  "Brevo's API deletes no event (developers.brevo.com/reference/create-batch-events): an event is its contact's history, which Brevo erases with the contact. Erase the person through the sync that writes their contact (tideline forget deletes it: DELETE /v3/contacts/{identifier}), or delete the contact on Brevo's Contacts page (help.brevo.com/hc/en-us/articles/5313915904914): \"all data will be permanently lost, including attributes, history\".";
+
+/**
  * Rate limit of every endpoint under /v3/contacts on the general tier: 10 requests a second and 36,000 an hour
  * (docs/api-limits). Past it Brevo answers 429 with `x-sib-ratelimit-limit`, `-remaining` and `-reset`, the reset "in
  * the granularity unit (typically seconds)"; there is no Retry-After (docs/limit-headers).
@@ -223,6 +253,8 @@ export const SCHEMA_OPERATIONS: readonly SchemaOperation[] = [
   { method: 'GET', path: /^\/v3\/contacts\/attributes$/, request: null, response: 'Brevo.GetAttributesResponse' },
   { method: 'POST', path: /^\/v3\/contacts\/attributes\/[^/]+\/[^/]+$/, request: "Omit<Brevo.CreateAttributeRequest, 'attributeCategory' | 'attributeName'>", response: null },
   { method: 'POST', path: /^\/v3\/contacts$/, request: 'Brevo.CreateContactRequest', response: 'Brevo.CreateContactResponse' },
+  // Contact deletion (CONTACT_PATH): 204 without a body; 400, 404, 405 ErrorModel.
+  { method: 'DELETE', path: /^\/v3\/contacts\/[^/]+$/, request: null, response: null },
   { method: 'POST', path: /^\/v3\/contacts\/batch$/, request: 'Brevo.UpdateBatchContactsRequest', response: null },
   { method: 'POST', path: /^\/v3\/contacts\/import$/, request: 'Brevo.ImportContactsRequest', response: 'Brevo.ImportContactsResponse' },
   { method: 'GET', path: /^\/v3\/processes\/\d+$/, request: null, response: 'Brevo.GetProcessResponse' },

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { ApiClient, noOutcome, BatchRejectedError, defineDestination, Outcomes, parseJson, RateLimitedError, rejected, scrubEmails, stopSync, StopSyncError, TransientError, type Batch, type ConfigProblem, type DestinationContext, type DestinationSession, type FieldValue, type HttpResponse, type Indexed, type OutboundRecord, type RecordOutcome, type SyncShape, pollJob } from '../kit/index.js';
 import { KlaviyoEmulator, startKlaviyoEmulator } from './emulator.js';
 import { checkEventSync, EVENT_KEY_FIELD, eventBytes, eventEntry, eventJob, KLAVIYO_EVENTS_OBJECT, type EventEntry } from './events.js';
-import { AUTH_SCHEME, CONTENT_TYPE, EVENT_DEDUPLICATION, EVENT_JOB, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
+import { AUTH_SCHEME, CONTENT_TYPE, DELETION, DELETION_METHOD, EVENT_DEDUPLICATION, EVENT_JOB, IDENTIFIERS, IMPORT_RATE_LIMIT, isIdentifier, KLAVIYO_BASE_URL, KLAVIYO_REVISION, klaviyoRevision, LIST_IDS_PER_REQUEST, LOCATION_ATTRIBUTES, LOOKUP_VALUES_PER_REQUEST, MAX_JOB_BYTES, MAX_JOB_PROFILES, MAX_PROFILE_BYTES, PATHS, PROFILE_ATTRIBUTES, SUBSCRIBE_PROFILES_PER_REQUEST, SUBSCRIBED, toE164, type Identifier, type ImportError, type ImportJob, type KlaviyoError } from './protocol.js';
 
 export const klaviyoConfigSchema = z.strictObject({
   /**
    * Private API key with the scopes profiles:read, profiles:write, lists:read, lists:write (and subscriptions:write to
-   * subscribe; events:write for events syncs).
+   * subscribe; events:write for events syncs; data-privacy:write and profiles:read for `tideline forget`).
    */
   api_key: z.string().min(1),
   /** The API revision sent in the `revision` header. */
@@ -62,6 +62,10 @@ const MAX_POLL_WAIT_MS = 10_000;
  *   entry per event with its profile (events.ts). Klaviyo answers 202 or refuses the whole request:
  *   the engine halves a refused batch down to the event. The key is the event's unique_id, on which Klaviyo keeps one
  *   event per profile and metric, so an event sent again after a lost answer or a crash is recorded once.
+ * - forget (`tideline forget`): each person's profile is deleted with Request Profile Deletion, one request a
+ *   profile, in every mode: a list member is a profile, and an event's person is its profile (whose events Klaviyo
+ *   then redacts). The profile is named by the e-mail or phone number the sync keys by (or, for events, retains), or
+ *   looked up by external_id and named by its id; one that does not exist is already erased. protocol.ts: DELETION.
  * - mirror: not supported. Klaviyo's API has no profile delete: its only deletion is the irreversible, asynchronous
  *   data-privacy job, and suppression changes consent — neither is what "left the model" means. Sync membership to a
  *   list (an audience sync) and let Klaviyo act on it.
@@ -96,6 +100,10 @@ export const klaviyo = defineDestination<KlaviyoConfig>({
   // Klaviyo documents no maximum age (any time after 1990, EVENT_JOB); it keeps one event per unique_id.
   events: { maxAgeDays: () => undefined, deduplication: EVENT_DEDUPLICATION },
   recordBytes: (record) => (record.event ? eventBytes(record) : Buffer.byteLength(JSON.stringify(record.fields)) + Buffer.byteLength(record.key) + 32),
+  // The person's profile is Klaviyo's unit of erasure, whatever the sync wrote of it (protocol.ts: DELETION).
+  erasure: () => ({ operation: 'forget', method: DELETION_METHOD }),
+  // An event names its person only through these fields: the snapshot keeps them so that `forget` can find the profile.
+  retainFields: () => IDENTIFIERS,
   apiVersion: (config) => klaviyoRevision(config.revision),
   lockScope: (config, object) => `klaviyo:${new URL(config.base_url ?? KLAVIYO_BASE_URL).host}#${object}`,
   open: async (config, context) => new KlaviyoSession(config, context),
@@ -199,6 +207,7 @@ class KlaviyoSession implements DestinationSession {
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
     if (batch.operation === 'track') return this.track(batch);
+    if (batch.operation === 'forget') return this.forget(batch);
     if (batch.operation !== 'upsert' && batch.operation !== 'add' && batch.operation !== 'remove') throw new StopSyncError(`Klaviyo does not support the ${batch.operation} operation`);
     const outcomes = new Outcomes(batch, 'klaviyo');
     const sent: Sent[] = [];
@@ -328,12 +337,7 @@ class KlaviyoSession implements DestinationSession {
       if (s.record.destinationId) ids.add(s.record.destinationId);
       else lookup.push(s);
     }
-    for (let start = 0; start < lookup.length; start += LOOKUP_VALUES_PER_REQUEST) {
-      const chunk = lookup.slice(start, start + LOOKUP_VALUES_PER_REQUEST);
-      const filter = `any(${key},${JSON.stringify(chunk.map((c) => c.identifier))})`;
-      const response = await this.read(PATHS.profiles, { filter, 'page[size]': LOOKUP_VALUES_PER_REQUEST, 'fields[profile]': key }, batch.signal);
-      for (const profile of parseJson<{ data?: { id: string }[] }>(response.text)?.data ?? []) ids.add(profile.id);
-    }
+    for (const found of (await this.profileIds(key, lookup.map((c) => c.identifier), batch.signal)).values()) for (const id of found) ids.add(id);
     const all = [...ids];
     for (let start = 0; start < all.length; start += LIST_IDS_PER_REQUEST) {
       const data = all.slice(start, start + LIST_IDS_PER_REQUEST).map((id) => ({ type: 'profile', id }));
@@ -342,11 +346,71 @@ class KlaviyoSession implements DestinationSession {
     // A record whose profile does not exist is not in the list: removed as far as the list is concerned.
   }
 
+  /** The ids of the profiles whose `field` has each of `values` (Get Profiles, `any(…)`, a page of values a request). */
+  private async profileIds(field: Identifier, values: readonly string[], signal: AbortSignal): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    for (let start = 0; start < values.length; start += LOOKUP_VALUES_PER_REQUEST) {
+      const filter = `any(${field},${JSON.stringify(values.slice(start, start + LOOKUP_VALUES_PER_REQUEST))})`;
+      const response = await this.read(PATHS.profiles, { filter, 'page[size]': LOOKUP_VALUES_PER_REQUEST, 'fields[profile]': field }, signal);
+      for (const profile of parseJson<{ data?: { id: string; attributes?: Record<string, unknown> }[] }>(response.text)?.data ?? []) {
+        const value = String(profile.attributes?.[field] ?? '');
+        found.set(value, [...(found.get(value) ?? []), profile.id]);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Erasure: a Request Profile Deletion per profile (protocol.ts: DELETION). A record names its profile by the sync's
+   * key when that is an e-mail or a phone number, else (events) by the e-mail or phone number it retained; a profile
+   * known only by its external_id is looked up and deleted by id. A record whose profile no longer exists is erased.
+   */
+  private async forget(batch: Batch): Promise<RecordOutcome[]> {
+    const outcomes = new Outcomes(batch, 'klaviyo');
+    const byExternalId: { readonly index: number; readonly externalId: string }[] = [];
+    const targets: { readonly index: number; readonly profile: { readonly id?: string; readonly attributes: Record<string, string> } }[] = [];
+    for (const { index, record } of outcomes.distinct(identityOf(batch.keyField))) {
+      const named = { ...record.fields, ...(isIdentifier(batch.keyField) ? { [batch.keyField]: record.key } : {}) };
+      const value = (field: Identifier) => (typeof named[field] === 'string' && named[field] !== '' ? String(named[field]) : undefined);
+      // The key's identifier first: it is who the person is to this sync.
+      const order: readonly Identifier[] = isIdentifier(batch.keyField) ? [batch.keyField, ...IDENTIFIERS.filter((f) => f !== batch.keyField)] : IDENTIFIERS;
+      const field = order.find((f) => value(f) !== undefined);
+      if (field === undefined) outcomes.settle(index, rejected('missing_identifier', `the record names no profile (${IDENTIFIERS.join(', ')}): erase it in Klaviyo by hand`));
+      else if (field === 'external_id') byExternalId.push({ index, externalId: value(field)! });
+      else if (field === 'email') targets.push({ index, profile: { attributes: { email: value(field)!.trim().toLowerCase() } } });
+      else {
+        const phone = toE164(value(field)!, this.config.default_country);
+        if (phone) targets.push({ index, profile: { attributes: { phone_number: phone } } });
+        else outcomes.settle(index, rejected('invalid_phone', `phone_number is not a valid phone number${this.config.default_country ? '' : ' (set default_country for national numbers)'}`));
+      }
+    }
+    const ids = await this.profileIds('external_id', byExternalId.map((r) => r.externalId), batch.signal);
+    for (const { index, externalId } of byExternalId) {
+      const found = ids.get(externalId) ?? [];
+      for (const id of found) targets.push({ index, profile: { id, attributes: {} } });
+      if (!found.length) outcomes.settle(index, { ok: true });
+    }
+    for (const { index, profile } of targets) {
+      const body = { data: { type: DELETION.type, attributes: { profile: { data: { type: 'profile', ...profile } } } } };
+      await this.waitingOut(() => this.#client.request('POST', PATHS.deletionJobs, { body, signal: batch.signal, accept: [404] }), batch.signal);
+    }
+    for (const index of new Set(targets.map((t) => t.index))) outcomes.settle(index, { ok: true });
+    return outcomes.done();
+  }
+
   /** A GET that waits out a 429 (Retry-After) instead of failing the batch: reads have no effect to repeat. */
-  private async read(path: string, query: Record<string, string | number>, signal: AbortSignal): Promise<HttpResponse> {
+  private read(path: string, query: Record<string, string | number>, signal: AbortSignal): Promise<HttpResponse> {
+    return this.waitingOut(() => this.#client.request('GET', path, { query, signal }), signal);
+  }
+
+  /**
+   * A request that waits out a 429 (Retry-After) instead of failing the batch: for reads, which have no effect to
+   * repeat, and deletion requests, which Klaviyo paces at 60 a minute and which ask again for what is asked already.
+   */
+  private async waitingOut(request: () => Promise<HttpResponse>, signal: AbortSignal): Promise<HttpResponse> {
     for (;;) {
       try {
-        return await this.#client.request('GET', path, { query, signal });
+        return await request();
       } catch (error) {
         if (!(error instanceof RateLimitedError)) throw error;
         await sleep(error.retryAfterMs ?? 1000, undefined, { signal });

@@ -1,9 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FaultPlan } from '../emulator-kit/faults.js';
-import { EmulatorServer, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
+import { EmulatorServer, RateLimiter, requestObject, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RateLimitSpec, type RecordStore } from '../emulator-kit/server.js';
 import {
   ACCEPTED_ATTRIBUTES,
   CONTENT_TYPE,
+  DELETION,
+  DELETION_IDENTIFIERS,
   E164,
   EVENT_JOB,
   IDENTIFIERS,
@@ -28,6 +30,8 @@ export const KLAVIYO_SUBSCRIPTIONS = 'subscriptions';
 export const listObject = (listId: string) => `list:${listId}`;
 /** Events, one per profile, metric and unique_id (the first recorded is kept): key `<profile id> <metric> <unique_id>`. */
 export const KLAVIYO_EVENTS = 'events';
+/** Events of deleted profiles, redacted (metric and time only), by a number of their own. */
+export const KLAVIYO_REDACTED_EVENTS = 'redacted-events';
 
 
 /**
@@ -103,7 +107,10 @@ interface StoredJob {
  * `POST|DELETE /api/lists/{id}/relationships/profiles` (≤ 1,000 ids). Profiles are matched by external_id, then
  * email, then phone_number, and updated in place (an upsert). Every request needs the `revision` header; an unknown
  * profile attribute refuses the request (400); a profile without identifier, with a bad e-mail, a phone number not in
- * E.164, or an identifier repeated within the job becomes an import error.
+ * E.164, or an identifier repeated within the job becomes an import error. `POST /api/data-privacy-deletion-jobs`
+ * (protocol.ts: DELETION) takes exactly one of id, email, phone_number (else 400), is limited on its own to 3 a second
+ * and 60 a minute, and answers 202: every matching profile is deleted at once (Klaviyo does it asynchronously) with
+ * its list memberships and consent, and its events are redacted; a request that matches no profile is accepted too.
  */
 export class KlaviyoEmulator extends ServerEmulator {
   constructor(
@@ -123,9 +130,14 @@ export class KlaviyoEmulator extends ServerEmulator {
     return (this.server.store.object(KLAVIYO_SUBSCRIPTIONS).get(profileId) ?? {}) as Record<string, string>;
   }
 
-  /** Every event recorded, in arrival order: profile (its id), metric, unique_id, time, value, value_currency, properties. */
+  /** Every event of a profile, in arrival order: profile (its id), metric, unique_id, time, value, value_currency, properties. */
   events(): readonly Readonly<Record<string, unknown>>[] {
     return [...this.server.store.object(KLAVIYO_EVENTS).values()];
+  }
+
+  /** What is left of the events of deleted profiles: their metric and time, nobody's. */
+  redactedEvents(): readonly Readonly<Record<string, unknown>>[] {
+    return [...this.server.store.object(KLAVIYO_REDACTED_EVENTS).values()];
   }
 
   /** Profile ids in a list. */
@@ -144,6 +156,15 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
   const jobs = new Map<string, StoredJob>();
   const stats: KlaviyoStats = { maxProfilesSeen: 0, maxEventsSeen: 0, jobs: 0 };
   const maxEvents = options.maxEvents ?? EVENT_JOB.maxEvents;
+
+  // Request Profile Deletion has its own, stricter tier: limited here on top of the server's limit of every endpoint.
+  const deletionLimiter = new RateLimiter(
+    [
+      { requests: DELETION.burst, perMs: 1_000, algorithm: 'fixed-window' },
+      { requests: DELETION.steadyPerMinute, perMs: 60_000, algorithm: 'fixed-window' },
+    ],
+    options.clock,
+  );
 
   const listExists = (id: string) => {
     if (!lists.has(id) && lenient) lists.add(id);
@@ -188,6 +209,10 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
       }
       if (resource === 'profiles' && !id && request.method === 'GET') return findProfiles(request, store);
       if (resource === 'event-bulk-create-jobs' && !id && request.method === 'POST') return createEvents(request, store);
+      if (resource === 'data-privacy-deletion-jobs' && !id && request.method === 'POST') {
+        const taken = deletionLimiter.take();
+        return taken.ok ? deleteProfiles(request, store) : api.tooManyRequests(taken.state, taken.windows);
+      }
       if (resource === 'profile-subscription-bulk-create-jobs' && !id && request.method === 'POST') return subscribe(request, store);
       if (resource === 'lists' && id) {
         if (!listExists(id)) return notFound();
@@ -397,6 +422,41 @@ export async function startKlaviyoEmulator(options: KlaviyoEmulatorOptions = {})
         const currency = typeof e['value_currency'] === 'string' ? { value_currency: e['value_currency'] } : {};
         store.created(KLAVIYO_EVENTS, key);
         held.set(key, { profile: profileId, metric, unique_id: uniqueId, time, ...value, ...currency, properties: (e['properties'] ?? {}) as Record<string, unknown> });
+      }
+    }
+    return { status: 202 };
+  }
+
+  /**
+   * Request Profile Deletion (protocol.ts: DELETION): one identifier — the profile's id, or one of its email and
+   * phone_number — else 400. Every profile it matches is deleted with its list memberships and subscriptions; its
+   * events are kept redacted (metric and time). 202 without a body, whether or not a profile matched.
+   */
+  function deleteProfiles(request: EmulatorRequest, store: RecordStore): EmulatorReply {
+    const data = requestObject(request)?.['data'] as Record<string, unknown> | undefined;
+    if (data?.['type'] !== DELETION.type) return invalid('/data/type', `type must be '${DELETION.type}'`);
+    const profile = (((data['attributes'] as Record<string, unknown> | undefined)?.['profile'] as Record<string, unknown> | undefined)?.['data'] ?? undefined) as Record<string, unknown> | undefined;
+    const at = '/data/attributes/profile/data';
+    if (profile?.['type'] !== 'profile') return invalid(`${at}/type`, "type must be 'profile'");
+    const attributes = profile['attributes'];
+    if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes)) return invalid(`${at}/attributes`, 'attributes is required and must be an object');
+    for (const name of Object.keys(attributes)) if (!(DELETION_IDENTIFIERS as readonly string[]).includes(name)) return invalid(`${at}/attributes/${name}`, `'${name}' is not a valid field for the resource 'profile'.`);
+    const given: [string, unknown][] = [...(profile['id'] !== undefined && profile['id'] !== null ? [['id', profile['id']] as [string, unknown]] : []), ...Object.entries(attributes).filter(([, v]) => v !== null && v !== undefined)];
+    if (given.length !== 1) return invalid(`${at}`, 'Exactly one of id, email or phone_number must be provided.');
+    const [field, value] = given[0]!;
+    if (typeof value !== 'string' || value === '') return invalid(`${at}/${field === 'id' ? 'id' : `attributes/${field}`}`, `${field} must be a non-empty string`);
+    const profiles = store.object(KLAVIYO_PROFILES);
+    const matched = field === 'id' ? (profiles.has(value) ? [value] : []) : [...profiles].filter(([, p]) => (field === 'email' ? String(p[field] ?? '').toLowerCase() === value.trim().toLowerCase() : p[field] === value)).map(([id]) => id);
+    const events = store.object(KLAVIYO_EVENTS);
+    const redacted = store.object(KLAVIYO_REDACTED_EVENTS);
+    for (const id of matched) {
+      profiles.delete(id);
+      store.object(KLAVIYO_SUBSCRIPTIONS).delete(id);
+      for (const name of Object.keys(store.snapshot())) if (name.startsWith('list:')) store.object(name).delete(id);
+      for (const [key, event] of events) {
+        if (event['profile'] !== id) continue;
+        events.delete(key);
+        redacted.set(String(redacted.size + 1), { metric: event['metric'], time: event['time'] });
       }
     }
     return { status: 202 };

@@ -511,3 +511,105 @@ describe('klaviyo events (Bulk Create Events)', () => {
     expect(klaviyo.recordBytes!({ key: '1', fields: { email: 'a@example.com' }, destinationId: null, idempotencyKey: 'i' })).toBeLessThan(100);
   });
 });
+
+describe('klaviyo erasure plan', () => {
+  it('declares the data-privacy deletion for every mode, and keeps the identifiers an event names its person by', () => {
+    const config = klaviyo.configSchema.parse({ api_key: 'pk_x' });
+    for (const mode of klaviyo.modes) expect(klaviyo.erasure!(config, { object: 'profiles', mode })).toEqual({ operation: 'forget', method: expect.stringMatching(/data-privacy-deletion-jobs/) });
+    expect(klaviyo.retainFields!(config)).toEqual(['email', 'phone_number', 'external_id']);
+  });
+});
+
+describe('klaviyo erasure (tideline forget)', () => {
+  let emulator: KlaviyoEmulator;
+  afterEach(() => emulator.close());
+  const open = (mode: DestinationContext['mode'], object: string, keyField: string) =>
+    klaviyo.open(klaviyo.configSchema.parse({ api_key: emulator.apiKey, base_url: emulator.endpoint, poll_interval_ms: 150, default_country: 'FR' }), context(mode, object, keyField));
+  const forget = (keyField: string, records: { key: string; fields?: Record<string, FieldValue> }[], object = 'profiles'): Batch => ({
+    object,
+    operation: 'forget',
+    keyField,
+    records: records.map(({ key, fields }) => ({ key, fields: fields ?? {}, destinationId: null, idempotencyKey: `forget-${key}` })),
+    signal: AbortSignal.timeout(10_000),
+    idempotencyKey: 'forget',
+  });
+  /** The bodies of the deletion requests answered, with their status. */
+  const deletions = (exchanges: () => readonly { method: string; path: string; status: number; request: unknown }[]) =>
+    exchanges()
+      .filter((e) => e.path === '/api/data-privacy-deletion-jobs')
+      .map((e) => [e.status, (e.request as { data: { attributes: { profile: { data: unknown } } } }).data.attributes.profile.data]);
+
+  it('deletes a list member by the e-mail the sync keys by: the profile, its membership and consent go, its events are redacted; asking again is accepted', async () => {
+    emulator = await startKlaviyoEmulator({ lists: ['Vip1'] });
+    const exchanges = emulator.server.recordExchanges();
+    const audience = await open('audience', 'Vip1', 'email');
+    const add = { ...forget('email', ['a', 'b'].map((k) => ({ key: `${k}@example.com`, fields: { email_consent: true } })), 'Vip1'), operation: 'add' as const };
+    expect(await audience.apply(add)).toEqual([{ ok: true }, { ok: true }]);
+    const events = await open('events', 'events', 'unique_id');
+    const track = { ...forget('unique_id', [{ key: 'ev-1', fields: { email: 'a@example.com' } }], 'events'), operation: 'track' as const };
+    await events.apply({ ...track, records: track.records.map((r) => ({ ...r, event: { name: 'Ordered', time: '2026-12-01T09:30:00.000Z' } })) });
+    const [a] = [...emulator.profiles()].find(([, p]) => p['email'] === 'a@example.com')!;
+    expect(emulator.subscriptions(a)).toEqual({ email: 'SUBSCRIBED' });
+
+    expect(await audience.apply(forget('email', [{ key: 'A@example.com ' }], 'Vip1'))).toEqual([{ ok: true }]);
+    // The e-mail (not the list relationship, nor an external_id) names the profile to delete.
+    expect(deletions(exchanges)).toEqual([[202, { type: 'profile', attributes: { email: 'a@example.com' } }]]);
+    expect([...emulator.profiles().values()].map((p) => p['email'])).toEqual(['b@example.com']);
+    expect(emulator.members('Vip1')).toHaveLength(1);
+    expect(emulator.subscriptions(a)).toEqual({});
+    expect(emulator.events()).toEqual([]);
+    expect(emulator.redactedEvents()).toEqual([{ metric: 'Ordered', time: '2026-12-01T09:30:00.000Z' }]);
+    // A re-run after a crash asks again: Klaviyo accepts the request, which finds nothing left to delete.
+    expect(await audience.apply(forget('email', [{ key: 'a@example.com' }], 'Vip1'))).toEqual([{ ok: true }]);
+    expect(deletions(exchanges).map(([status]) => status)).toEqual([202, 202]);
+    for (const exchange of exchanges()) expect(klaviyoSchema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+  });
+
+  it('looks a profile known by its external_id up and deletes it by id; an event by the e-mail or phone number it retained', async () => {
+    emulator = await startKlaviyoEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    const profiles = await open('upsert', 'profiles', 'external_id');
+    await profiles.apply(batch(['1', '2'], 'upsert', (k) => ({ email: `p${k}@example.com` })));
+    const [one] = [...emulator.profiles()].find(([, p]) => p['external_id'] === '1')!;
+    expect(await profiles.apply(forget('external_id', [{ key: '1', fields: { email: 'p1@example.com' } }, { key: 'never-synced' }]))).toEqual([{ ok: true }, { ok: true }]);
+    expect(exchanges().filter((e) => e.path === '/api/profiles').map((e) => e.query.get('filter'))).toEqual(['any(external_id,["1","never-synced"])']);
+    // Request Profile Deletion takes no external_id: the profile's id, found by it; nothing is asked for the unknown one.
+    expect(deletions(exchanges)).toEqual([[202, { type: 'profile', id: one, attributes: {} }]]);
+    expect([...emulator.profiles().values()].map((p) => p['external_id'])).toEqual(['2']);
+
+    const events = await open('events', 'events', 'unique_id');
+    const outcomes = await events.apply(forget('unique_id', [{ key: 'ev-1', fields: { email: 'P2@example.com', phone_number: '06 12 34 56 78' } }, { key: 'ev-2', fields: { phone_number: '06 12 34 56 78' } }, { key: 'ev-3', fields: {} }], 'events'));
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }, { ok: false, code: 'missing_identifier', message: expect.stringMatching(/names no profile/), retryable: false }]);
+    expect(deletions(exchanges).slice(1)).toEqual([
+      [202, { type: 'profile', attributes: { email: 'p2@example.com' } }],
+      [202, { type: 'profile', attributes: { phone_number: '+33612345678' } }],
+    ]);
+    expect(emulator.profiles().size).toBe(0);
+    for (const exchange of exchanges()) expect(klaviyoSchema.check(exchange), `${exchange.method} ${exchange.path}`).toEqual([]);
+  });
+
+  it('the emulator takes one identifier a request and 3 requests a second; the adapter waits out the 429', async () => {
+    emulator = await startKlaviyoEmulator();
+    const post = (profile: unknown) =>
+      fetch(`${emulator.endpoint}/api/data-privacy-deletion-jobs`, {
+        method: 'POST',
+        headers: { authorization: `Klaviyo-API-Key ${emulator.apiKey}`, revision: KLAVIYO_REVISION, 'content-type': 'application/vnd.api+json' },
+        body: JSON.stringify({ data: { type: 'data-privacy-deletion-job', attributes: { profile: { data: profile } } } }),
+      });
+    const two = await post({ type: 'profile', attributes: { email: 'a@example.com', phone_number: '+33612345678' } });
+    expect(two.status).toBe(400);
+    expect(await two.json()).toMatchObject({ errors: [{ code: 'invalid', detail: expect.stringMatching(/Exactly one/) }] });
+    expect((await post({ type: 'profile', attributes: { external_id: '1' } })).status).toBe(400);
+    expect((await post({ type: 'profile', attributes: { email: 'a@example.com' } })).status).toBe(202);
+    const limited = await post({ type: 'profile', attributes: { email: 'b@example.com' } });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('1');
+    // Four deletions in a row: the fourth waits for the next second instead of failing the batch.
+    const exchanges = emulator.server.recordExchanges();
+    const session = await open('upsert', 'profiles', 'email');
+    const started = performance.now();
+    expect(await session.apply(forget('email', ['c', 'd', 'e', 'f'].map((k) => ({ key: `${k}@example.com` }))))).toEqual(Array(4).fill({ ok: true }));
+    expect(exchanges().filter((e) => e.status === 429).length).toBeGreaterThan(0);
+    expect(performance.now() - started).toBeGreaterThan(500);
+  });
+});

@@ -78,7 +78,41 @@ export const PATHS = {
   subscribeJobs: '/api/profile-subscription-bulk-create-jobs',
   /** Bulk Create Events: ≤ 1,000 events, ≤ 5 MB; answers 202 without a body (EVENT_JOB). */
   eventJobs: '/api/event-bulk-create-jobs',
+  /** Request Profile Deletion: one profile (by email, phone_number or id) a request; 202 without a body (DELETION). */
+  deletionJobs: '/api/data-privacy-deletion-jobs',
 } as const;
+
+/**
+ * Erasure (`tideline forget`): Request Profile Deletion, `POST /api/data-privacy-deletion-jobs`, scope
+ * data-privacy:write, revision 2026-10-15 (https://developers.klaviyo.com/en/reference/request_profile_deletion, read
+ * 2026-12-07; the same in Klaviyo's OpenAPI document openapi/stable/apis/request_profile_deletion.json,
+ * github.com/klaviyo/openapi at 04ab68f, and in klaviyo-api 23.0.0's DataPrivacyApi.requestProfileDeletion):
+ * - the body is `{data: {type: 'data-privacy-deletion-job', attributes: {profile: {data: {type: 'profile', id?,
+ *   attributes: {email?, phone_number?}}}}}}` (DataPrivacyCreateDeletionJobQuery: `attributes` is required, an
+ *   id-only request sends it empty). "Request a deletion for the profiles corresponding to one of the following
+ *   identifiers: email, phone_number, or id. If multiple identifiers are provided, we will return an error. All
+ *   profiles that match the provided identifier will be deleted." There is no external_id: a profile known by its
+ *   external_id is first looked up (Get Profiles, `any(external_id,[…])`) and deleted by its id. The emulator refuses
+ *   two identifiers, none, or an attribute the schema does not declare (400, as for any resource: ACCEPTED_ATTRIBUTES).
+ * - "The deletion occurs asynchronously"; the answer is 202 without a body, or a 4XX ClientError document. Klaviyo does
+ *   not document its answer for an identifier no profile has. The emulator answers 202 (the request is accepted and
+ *   finds nothing to delete: the document names no refusal of it); the adapter also takes a 404 as "nothing to
+ *   delete", so that a re-run after a crash completes whichever Klaviyo answers.
+ * - rate limits: burst 3/s, steady 60/m (the page's rateLimits): stricter than the import tier, so the emulator limits
+ *   this endpoint on its own and the adapter waits out its 429s (Retry-After) rather than re-sending a batch.
+ * - what it deletes: "Once you delete a profile, the action cannot be undone, and the profile will be permanently
+ *   erased from your Klaviyo instance. When a profile is deleted via API, a GDPR deletion is performed"
+ *   (https://developers.klaviyo.com/en/reference/data_privacy_api_overview); "For a profile's event history, any
+ *   customer-specific information is replaced with the word 'redacted', and then the customer's information is
+ *   permanently deleted from Klaviyo" (https://help.klaviyo.com/hc/en-us/articles/360004217631, read 2026-12-07): the
+ *   profile goes, with its list memberships and consent; its events stay as anonymous counts of their metric. The
+ *   emulator deletes the profile, its memberships and subscriptions, and keeps each of its events as such a redacted
+ *   record (metric and time, no profile, unique_id or properties), which no longer belongs to anybody.
+ */
+export const DELETION = { type: 'data-privacy-deletion-job', burst: 3, steadyPerMinute: 60 } as const;
+export const DELETION_METHOD = 'Klaviyo Request Profile Deletion: POST /api/data-privacy-deletion-jobs (developers.klaviyo.com/en/reference/request_profile_deletion)';
+/** The identifiers Request Profile Deletion takes, besides the profile id. */
+export const DELETION_IDENTIFIERS = ['email', 'phone_number'] as const;
 
 /**
  * Bulk Import Profiles: "up to 10,000 profiles" per job and a payload of at most 5 MB, each profile at most 100 KB

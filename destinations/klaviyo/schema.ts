@@ -5,7 +5,7 @@ import { SCHEMA_PACKAGE, SCHEMA_SOURCE } from './protocol.js';
 
 /**
  * Each operation Tideline calls, with the SDK models of its request body and of its answer (from klaviyo-api's
- * api/profilesApi.js, listsApi.js and eventsApi.js: the type each method serialises and deserialises). An operation without a
+ * api/profilesApi.js, listsApi.js, eventsApi.js and dataPrivacyApi.js: the type each method serialises and deserialises). An operation without a
  * request model takes no body; one without a response model answers none (202/204). Every error answer is the SDK's
  * error document, GetAccounts4XXResponse.
  */
@@ -19,6 +19,8 @@ export const SCHEMA_OPERATIONS: readonly { readonly method: string; readonly pat
   { method: 'POST', path: /^\/api\/profile-subscription-bulk-create-jobs$/, request: 'SubscriptionCreateJobCreateQuery' },
   // Bulk Create Events (api/eventsApi.js bulkCreateEvents): 202 without a body.
   { method: 'POST', path: /^\/api\/event-bulk-create-jobs$/, request: 'EventsBulkCreateJob' },
+  // Request Profile Deletion (api/dataPrivacyApi.js requestProfileDeletion): 202 without a body.
+  { method: 'POST', path: /^\/api\/data-privacy-deletion-jobs$/, request: 'DataPrivacyCreateDeletionJobQuery' },
 ];
 export const ERROR_MODEL = 'GetAccounts4XXResponse';
 

@@ -3,6 +3,7 @@ import { MODEL_KINDS } from '../../models/index.js';
 import type { CommandEngine, RegisteredCommands, RegisteredKind } from '../../models/model-kind.js';
 import { registerCompile } from './compile.js';
 import { analyse, connect, EXIT, loadFor, runCommand } from './context.js';
+import { registerAudit } from './audit.js';
 import { registerForget } from './forget.js';
 import { registerInit } from './init.js';
 import { registerPlan } from './plan.js';
@@ -25,6 +26,7 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerStatus,
   registerRejected,
   registerForget,
+  registerAudit,
   registerSandbox,
 ];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { ageBefore, ageSchema } from '../expressions/age.js';
-import { percentSchema } from '../expressions/durations.js';
+import { durationSchema, percentSchema } from '../expressions/durations.js';
 import { objectName } from './names.js';
 import { preferencesSchema, suppressionSchema } from './policies.js';
 import { pressurePolicySchema } from './pressure.js';
@@ -38,8 +38,31 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       .describe(
         'Marketing pressure for the whole project: caps on the messages a contact receives over rolling windows, per channel or across channels, weights per communication type. Audiences models apply it to new entries, counting what the syncs really sent and the delivered events declared here. See "Marketing pressure" in README.md.',
       ),
+    privacy: privacySchema.describe('How long the state keeps what names people (README "Privacy"). Erasure itself is `tideline forget`.'),
   });
 }
+
+/** `privacy:` of tideline.yml: retention of the state's rows that name people (src/privacy/retention.ts). */
+export const privacySchema = z
+  .strictObject({
+    retention: z
+      .strictObject({
+        rejected: durationSchema
+          .prefault('90 days')
+          .describe("Rejected records (their keys and the destinations' messages, which may quote values) are deleted this long after their last refusal; a record refused for good is then tried once more. Default 90 days."),
+        messages: durationSchema
+          .prefault('400 days')
+          .describe('Messages recorded for marketing pressure (`sync_messages`: contact keys) are deleted this long after they were sent; never less than the longest pressure cap, which needs them. Default 400 days.'),
+        event_snapshots: durationSchema
+          .prefault('400 days')
+          .describe("An events sync's record of each event sent (its id and time) is deleted this long after the event happened; never less than the sync's look-back and backfill, which re-read them. Default 400 days."),
+        audit: durationSchema.optional().describe('Rows of the audit trail (`privacy_audit`: names and counts, no personal data) older than this are deleted. Default: kept.'),
+      })
+      .prefault({})
+      .describe('Retention of the state tables, applied at the start of every `tideline sync` (not `--dry-run`).'),
+  })
+  .prefault({});
+export type PrivacyConfig = z.infer<typeof privacySchema>;
 
 /** tideline.yml */
 export const projectFileSchema = projectFileSchemaWith(targetSchema);

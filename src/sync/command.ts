@@ -11,6 +11,7 @@ import type { SyncDef } from './load.js';
 import { connectWaiting, lockedMessage, noteHolder, SyncLockedError, type Wait } from './run/lock.js';
 import { destinationsOf, runningSandbox, sandboxStateSchema, startEmulators, type RunningEmulators } from './sandbox.js';
 import type { Threshold } from './schema.js';
+import { applyRetention } from '../privacy/retention.js';
 
 export { SyncLockedError } from './run/lock.js';
 
@@ -88,6 +89,8 @@ export class SyncCommand {
     const { syncs } = this.options;
     const { engine, sandboxed } = await this.#prepare(hooks);
     const { dryRun, fullResync, force, maxRejected, parallel } = this.options;
+    // The state's rows naming people are kept only as long as privacy.retention says (under the syncs' locks).
+    if (!dryRun) await applyRetention(engine.store, this.options.project, this.options.logger);
     const results = await engine.runAll(syncs, { dryRun, fullResync, force, maxRejected, parallel, locks: this.#locks });
     return { results, sandbox: sandboxed && (await sandboxReport(sandboxed.running, sandboxed.external)) };
   }

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
  * else — so a test judging the engine by what this receiver saw does not repeat the engine's own reading.
  *
  * What it does with a record, like a store with unique keys: an insert of a key it holds is refused with
- * `already_exists`, upserts and adds set the key, deletes and removes drop it. With `dedupe`, it also remembers the
+ * `already_exists`, upserts and adds set the key, deletes, removes and forgets drop it. With `dedupe`, it also remembers the
  * idempotency key of every record it applied and answers a record it has seen with success without applying it
  * again — the per-record de-duplication the protocol recommends. Without, it applies whatever comes.
  *
@@ -179,7 +179,8 @@ export class PlainReceiver {
       arrive('exists');
       return { key: record.key, ok: false, code: 'already_exists', message: 'a record with this key exists', retryable: false };
     }
-    if (operation === 'delete' || operation === 'remove') store.delete(record.key);
+    // `forget` (tideline forget's erasure, see destinations/webhook/README.md) drops the record like a delete.
+    if (operation === 'delete' || operation === 'remove' || operation === 'forget') store.delete(record.key);
     else store.set(record.key, { ...store.get(record.key), ...record.fields });
     if (record.idempotency_key !== undefined) this.#seen.add(record.idempotency_key);
     arrive('applied');
