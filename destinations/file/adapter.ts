@@ -47,6 +47,13 @@ export interface Manifest {
    */
   readonly complete: boolean;
   readonly finished_at: string;
+  /**
+   * Set when `tideline forget` rewrote the file without an erased person's rows (records, operations and sha256 then
+   * describe the file as rewritten): when, and how many rows it has taken out in all. A consumer that copied the file
+   * earlier sees the manifest change and takes the file again (see destinations/README.md, "file").
+   */
+  readonly erased_at?: string;
+  readonly erased_rows?: number;
 }
 
 /**
@@ -76,6 +83,9 @@ export const file = defineDestination<FileConfig>({
   ],
   events: { maxAgeDays: () => undefined, deduplication: undefined },
   lockScope: (config, object) => `file:${config.path}#${object}`,
+  // The files are the only copy Tideline wrote: erasing a person is rewriting every file of the sync's folder without
+  // their rows (FileSession.forget).
+  erasure: () => ({ operation: 'forget', method: "file: every data file of the sync's folder rewritten without the erased keys' rows (temporary file, fsync, rename) and its manifest updated (destinations/README.md, \"file\")" }),
   open: async (config, context) => new FileSession(config, context),
   currentList: {
     wanted: (config) => config.full_list,
@@ -110,6 +120,8 @@ class FileSession implements DestinationSession {
   }
 
   async check(): Promise<void> {
+    // An erasure creates nothing: a folder that is not there holds nobody (forget).
+    if (this.context.erasure) return;
     try {
       await mkdir(this.#dir, { recursive: true });
     } catch (error) {
@@ -118,6 +130,8 @@ class FileSession implements DestinationSession {
   }
 
   async apply(batch: Batch): Promise<readonly RecordOutcome[]> {
+    // An erasure writes no change file: it takes the keys' rows out of the files already written.
+    if (batch.operation === 'forget') return this.forget(batch);
     if (!this.#handle) {
       this.#handle = await open(join(this.#dir, `${this.#base}.partial`), 'a');
       if (this.config.format === 'csv') await this.write(stringify([this.#columns]));
@@ -164,6 +178,79 @@ class FileSession implements DestinationSession {
     this.#hash.update(text);
     await this.#handle!.write(text);
   }
+
+  /**
+   * Erases the batch's keys from every manifested file of the sync's folder (change files and the full list): each
+   * file holding one of them is rewritten without those rows, to a temporary file that is flushed and then renamed
+   * over it, so a crash leaves the old file or the new one, never a mix; then its manifest is rewritten (atomically,
+   * writeManifest) with the new records, operations and sha256. A crash between the two leaves a manifest whose
+   * sha256 is not its file's: the next erasure (a re-run) finds it so and writes the manifest again. A key is erased
+   * once no file holds it. A file a run left unfinished (`.partial`, or a data file without its manifest) is not
+   * touched: the next run cuts it to the rows its journal counts, which taking rows out would shift, so a key found
+   * there is refused, retryable, until a run of the sync has finished that file.
+   */
+  private async forget(batch: Batch): Promise<readonly RecordOutcome[]> {
+    const keys = new Set(batch.records.map((r) => r.key));
+    if (!existsSync(this.#dir)) return batch.records.map(() => ({ ok: true }));
+    const names = await readdir(this.#dir);
+    // What an erasure that died left: copies being written, which may still hold the rows being erased.
+    for (const name of names.filter((n) => n.endsWith(ERASING))) await rm(join(this.#dir, name), { force: true });
+    const files = new Set(names.filter((n) => n.endsWith('.manifest.json')).map((n) => n.slice(0, -'.manifest.json'.length)));
+    const unfinished = new Set<string>();
+    for (const name of names) {
+      if (name.endsWith('.manifest.json') || name.endsWith(ERASING) || name.endsWith(MANIFEST_TEMP)) continue;
+      // A full list a run deleted meanwhile (it replaced it) holds nobody any more.
+      if (files.has(name)) await eraseRows(this.#dir, name, keys).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+      else if (/\.(csv|jsonl)(\.partial)?$/.test(name)) for (const key of await keysIn(join(this.#dir, name), keys)) unfinished.add(key);
+    }
+    return batch.records.map((r): RecordOutcome =>
+      unfinished.has(r.key)
+        ? { ok: false, code: 'unfinished_file', message: "the sync's folder holds this record in the file of a run that did not finish: run the sync once (it finishes that file), then forget again", retryable: true }
+        : { ok: true },
+    );
+  }
+}
+
+/** The suffix of a data file being rewritten by an erasure (see eraseRows). */
+const ERASING = '.erasing';
+
+/**
+ * Rewrites one manifested data file without the rows of `keys` (the key is the column after `_op`, as the file's
+ * manifest lists them), and its manifest; leaves both as they are when the file holds none of them and the manifest
+ * describes it. Kept rows are copied byte for byte.
+ */
+async function eraseRows(dir: string, name: string, keys: ReadonlySet<string>): Promise<void> {
+  const manifest = JSON.parse(await readFile(join(dir, `${name}.manifest.json`), 'utf8')) as Manifest;
+  const path = join(dir, name);
+  const buffer = await readFile(path);
+  const { header, rows } = splitRows(buffer, manifest.format);
+  const keyColumn = manifest.columns[1] ?? header[1];
+  const kept = rows.filter((row) => keyColumn === undefined || !keys.has(String(row.values[keyColumn])));
+  const removed = rows.length - kept.length;
+  if (!removed && createHash('sha256').update(buffer).digest('hex') === manifest.sha256) return;
+  const text = Buffer.concat([buffer.subarray(0, rows[0]?.start ?? buffer.length), ...kept.map((row) => buffer.subarray(row.start, row.end))]);
+  if (removed) await replaceFile(path, ERASING, text);
+  const operations: Record<string, number> = {};
+  for (const row of kept) operations[String(row.values[OP_COLUMN])] = (operations[String(row.values[OP_COLUMN])] ?? 0) + 1;
+  await writeManifest(dir, {
+    ...manifest,
+    records: kept.length,
+    operations,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    erased_at: new Date().toISOString(),
+    erased_rows: (manifest.erased_rows ?? 0) + removed,
+  });
+}
+
+/** The keys of `keys` that an unfinished data file holds (its whole rows). */
+async function keysIn(path: string, keys: ReadonlySet<string>): Promise<string[]> {
+  const { header, rows } = splitRows(await readFile(path), /\.csv(\.partial)?$/.test(path) ? 'csv' : 'jsonl');
+  const found = new Set<string>();
+  for (const row of rows) {
+    const key = String(row.values[header[1] ?? Object.keys(row.values)[1] ?? '']);
+    if (keys.has(key)) found.add(key);
+  }
+  return [...found];
 }
 
 /** Rows as the data files hold them: CSV lines in the columns' order, or one JSON object per line. */
@@ -190,15 +277,19 @@ const MANIFEST_TEMP = '.manifest.json.tmp';
  * left an empty one, which a consumer and the next run took for complete).
  */
 async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  const path = join(dir, `${manifest.file}.manifest.json`);
-  const handle = await open(`${path}.tmp`, 'w');
+  await replaceFile(join(dir, `${manifest.file}.manifest.json`), '.tmp', JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** Writes `path` whole or not at all: to `path + suffix`, flushed to disk, then renamed over it. */
+async function replaceFile(path: string, suffix: string, content: string | Buffer): Promise<void> {
+  const handle = await open(`${path}${suffix}`, 'w');
   try {
-    await handle.writeFile(JSON.stringify(manifest, null, 2) + '\n');
+    await handle.writeFile(content);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(`${path}.tmp`, path);
+  await rename(`${path}${suffix}`, path);
 }
 
 /**
@@ -213,7 +304,9 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
     // A full list is never recovered: the next run that succeeds writes a whole one.
     if (FULL_LIST.test(name)) continue;
     // A manifest a dead run was writing: never renamed into place, so its data file has no manifest and is recovered.
-    if (name.endsWith(MANIFEST_TEMP)) {
+    // A copy an erasure that died was writing (eraseRows): the file it was replacing stands; the copy may hold rows
+    // being erased, so it goes.
+    if (name.endsWith(MANIFEST_TEMP) || name.endsWith(ERASING)) {
       await rm(join(dir, name), { force: true });
       continue;
     }
@@ -255,47 +348,50 @@ async function recoverUnfinished(dir: string, context: DestinationContext): Prom
  * included), their operations and columns. A last record cut short by the crash is never counted.
  */
 async function readRows(path: string, format: 'csv' | 'jsonl', limit: number | undefined): Promise<{ records: number; bytes: number; operations: Record<string, number>; columns: string[] }> {
-  const buffer = await readFile(path);
+  const { header, headerEnd, rows } = splitRows(await readFile(path), format);
+  const taken = limit === undefined ? rows : rows.slice(0, limit);
   const operations: Record<string, number> = {};
-  const count = (op: unknown) => (operations[String(op)] = (operations[String(op)] ?? 0) + 1);
-  const max = limit ?? Infinity;
+  for (const row of taken) operations[String(row.values[OP_COLUMN])] = (operations[String(row.values[OP_COLUMN])] ?? 0) + 1;
+  const columns = format === 'csv' ? header : [...new Set(taken.flatMap((row) => Object.keys(row.values)))];
+  return { records: taken.length, bytes: taken.at(-1)?.end ?? headerEnd, operations, columns };
+}
+
+/** A whole row of a data file: where its bytes start and end (after its newline), and its values by column. */
+interface Row {
+  readonly start: number;
+  readonly end: number;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The whole rows of a data file, each with its byte range, after the CSV header (`header`, ending at `headerEnd`; none
+ * in JSON Lines). A row is whole once its newline is written: the writer ends every row with one, so a last row cut
+ * short by a crash (or a CSV quote never closed) is left out.
+ */
+function splitRows(buffer: Buffer, format: 'csv' | 'jsonl'): { header: string[]; headerEnd: number; rows: Row[] } {
   if (format === 'jsonl') {
-    const columns = new Set<string>();
-    let bytes = 0;
-    let records = 0;
-    while (records < max) {
-      const end = buffer.indexOf(0x0a, bytes);
-      if (end < 0) break;
-      const row = JSON.parse(buffer.subarray(bytes, end).toString('utf8')) as Record<string, unknown>;
-      for (const column of Object.keys(row)) columns.add(column);
-      count(row[OP_COLUMN]);
-      bytes = end + 1;
-      records++;
+    const rows: Row[] = [];
+    for (let start = 0, end = buffer.indexOf(0x0a); end >= 0; start = end + 1, end = buffer.indexOf(0x0a, start)) {
+      rows.push({ start, end: end + 1, values: JSON.parse(buffer.subarray(start, end).toString('utf8')) as Record<string, unknown> });
     }
-    return { records, bytes, operations, columns: [...columns] };
+    return { header: [], headerEnd: 0, rows };
   }
-  const ends: number[] = [];
-  const rows: string[][] = [];
+  const records: { end: number; cells: string[] }[] = [];
   try {
     parse(buffer, {
       relax_column_count: true,
-      to: max === Infinity ? -1 : max + 1,
-      on_record: (record: string[], info: { bytes: number }) => {
-        // Only records ended by their newline are whole: the writer ends every row with one.
-        if (buffer[info.bytes - 1] === 0x0a) {
-          ends.push(info.bytes);
-          rows.push(record);
-        }
+      on_record: (cells: string[], info: { bytes: number }) => {
+        if (buffer[info.bytes - 1] === 0x0a) records.push({ end: info.bytes, cells });
         return null;
       },
     });
   } catch {
     // An unfinished last record (a quote never closed): the records before it stand.
   }
-  const [header, ...records] = rows.slice(0, max === Infinity ? undefined : max + 1);
-  const opIndex = header ? header.indexOf(OP_COLUMN) : -1;
-  for (const record of records) count(record[opIndex]);
-  return { records: records.length, bytes: ends[records.length] ?? ends.at(-1) ?? 0, operations, columns: header ?? [] };
+  const [head, ...body] = records;
+  const header = head?.cells ?? [];
+  const rows = body.map((r, i): Row => ({ start: i === 0 ? head!.end : body[i - 1]!.end, end: r.end, values: Object.fromEntries(header.map((column, j) => [column, r.cells[j]])) }));
+  return { header, headerEnd: head?.end ?? 0, rows };
 }
 
 /** Names of full lists and what their writing leaves: `<run>.full.<ext>`, `.partial`, `.manifest.json`, `.manifest.json.tmp`. */

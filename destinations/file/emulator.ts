@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ const OP = '_op';
 
 /**
  * The file destination's stand-in for an API: a folder. Its state is what a consumer holds after replaying every
- * change file that has a manifest, in run order (upserts merge fields, deletes and removals drop the key).
+ * change file that has a manifest, in run order (upserts merge fields, deletes and removals drop the key), each
+ * checked against its manifest's sha256 and record count (a file an erasure rewrote must still match).
  */
 export class FileEmulator implements Emulator {
   constructor(readonly endpoint: string) {}
@@ -44,7 +46,13 @@ export class FileEmulator implements Emulator {
         if (manifest.list === 'full' || !existsSync(join(dir, manifest.file))) continue;
         files++;
         const records = (objects[manifest.object] ??= {});
-        for (const row of await readRows(join(dir, manifest.file), manifest.format)) {
+        // A careful consumer checks a file against its manifest before taking it: the digest, and the rows counted.
+        const data = await readFile(join(dir, manifest.file));
+        const rows = parseRows(data.toString('utf8'), manifest.format);
+        if (createHash('sha256').update(data).digest('hex') !== manifest.sha256 || rows.length !== manifest.records) {
+          throw new Error(`${sync.name}/${manifest.file}: the file does not match its manifest (sha256 or records)`);
+        }
+        for (const row of rows) {
           const { [OP]: op, ...rest } = row;
           const keyField = Object.keys(rest)[0]!;
           const { [keyField]: key, ...fields } = rest;
@@ -61,8 +69,7 @@ export class FileEmulator implements Emulator {
   async close(): Promise<void> {}
 }
 
-async function readRows(path: string, format: 'csv' | 'jsonl'): Promise<Record<string, unknown>[]> {
-  const text = await readFile(path, 'utf8');
+function parseRows(text: string, format: 'csv' | 'jsonl'): Record<string, unknown>[] {
   if (format === 'jsonl') return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Record<string, unknown>);
   const rows = parse(text, { columns: true }) as Record<string, string>[];
   // An empty cell is a value that was not sent (null under null_policy: skip).

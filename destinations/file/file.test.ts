@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,5 +136,70 @@ describe('file destination', () => {
     expect(manifest).toMatchObject({ list: 'full', records: 1, operations: { upsert: 1 }, complete: true, columns: ['_op', 'id', 'email', 'orders'] });
     // A consumer replaying the change files ignores full lists.
     expect((await new FileEmulator(dir).state()).objects).toEqual({});
+  });
+
+  it("erasure rewrites every file of the sync's folder without the erased keys' rows, manifests matching; asking again changes nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    const folder = join(dir, 'export');
+    const config = file.configSchema.parse({ path: dir, format: 'csv', full_list: true });
+    const run = async (runId: string, operation: Batch['operation'], rows: [string, Record<string, string | number>][]) => {
+      const session = await file.open(config, context(runId));
+      await session.check();
+      const outcomes = await session.apply(batch(operation, rows));
+      await session.finish!({ complete: true, accepted: rows.length, rejected: 0 });
+      await session.close();
+      return outcomes;
+    };
+    await run('20260101T000000000Z-aaaaaa', 'upsert', [['1', { email: 'a@x.com', orders: 1 }], ['2', { email: 'two\nlines, "quoted"', orders: 2 }], ['3', { email: 'c@x.com', orders: 3 }]]);
+    await run('20260102T000000000Z-bbbbbb', 'upsert', [['2', { email: 'b@x.com', orders: 4 }]]);
+    await file.currentList!.write(config, context('20260102T000000000Z-bbbbbb'), { operation: 'upsert', pages: (async function* () { yield [{ key: '2', fields: { email: 'b@x.com', orders: 4 } }, { key: '3', fields: { email: 'c@x.com', orders: 3 } }]; })() });
+    const before = readdirSync(folder).sort();
+
+    // A copy an erasure that died was writing: it goes, whatever it holds.
+    writeFileSync(join(folder, '20260101T000000000Z-aaaaaa.csv.erasing'), '_op,id,email,orders\nupsert,2,b@x.com,4\n');
+    expect(await run('20260103T000000000Z-cccccc', 'forget', [['2', {}], ['9', {}]])).toEqual([{ ok: true }, { ok: true }]);
+    // No change file for the erasure; every file that held key 2 rewritten, the others' rows byte for byte.
+    expect(readdirSync(folder).sort()).toEqual(before);
+    const read = (name: string) => readFileSync(join(folder, name), 'utf8');
+    expect(read('20260101T000000000Z-aaaaaa.csv')).toBe('_op,id,email,orders\nupsert,1,a@x.com,1\nupsert,3,c@x.com,3\n');
+    expect(read('20260102T000000000Z-bbbbbb.csv')).toBe('_op,id,email,orders\n');
+    expect(read('20260102T000000000Z-bbbbbb.full.csv')).toBe('_op,id,email,orders\nupsert,3,c@x.com,3\n');
+    const manifest = (name: string) => JSON.parse(read(`${name}.manifest.json`)) as Manifest;
+    for (const [name, records] of [['20260101T000000000Z-aaaaaa.csv', 2], ['20260102T000000000Z-bbbbbb.csv', 0], ['20260102T000000000Z-bbbbbb.full.csv', 1]] as const) {
+      expect(manifest(name), name).toMatchObject({ records, operations: records ? { upsert: records } : {}, erased_rows: 1, complete: true, sha256: createHash('sha256').update(readFileSync(join(folder, name))).digest('hex') });
+      expect(manifest(name).erased_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '1': { email: 'a@x.com', orders: '1' }, '3': { email: 'c@x.com', orders: '3' } } });
+
+    // Asking again (a re-run after a crash): nothing held, nothing rewritten.
+    const manifests = before.filter((n) => n.endsWith('.manifest.json')).map(read);
+    expect(await run('20260104T000000000Z-dddddd', 'forget', [['2', {}]])).toEqual([{ ok: true }]);
+    expect(before.filter((n) => n.endsWith('.manifest.json')).map(read)).toEqual(manifests);
+  });
+
+  it('erasure repairs a manifest a crash left behind its rewritten file, and refuses (retryable) a key held by an unfinished file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tideline-file-'));
+    const folder = join(dir, 'export');
+    const config = file.configSchema.parse({ path: dir });
+    const session = await file.open(config, context('20260101T000000000Z-aaaaaa'));
+    await session.check();
+    await session.apply(batch('upsert', [['1', { email: 'a@x.com' }], ['2', { email: 'b@x.com' }]]));
+    await session.finish!({ complete: true, accepted: 2, rejected: 0 });
+    // Killed between the data file's rename and its manifest's: the file without key 2, the manifest still counting it.
+    writeFileSync(join(folder, '20260101T000000000Z-aaaaaa.jsonl'), '{"_op":"upsert","id":"1","email":"a@x.com"}\n');
+    const erase = await file.open(config, context('20260103T000000000Z-cccccc'));
+    expect(await erase.apply(batch('forget', [['2', {}]]))).toEqual([{ ok: true }]);
+    const manifest = () => JSON.parse(readFileSync(join(folder, '20260101T000000000Z-aaaaaa.jsonl.manifest.json'), 'utf8')) as Manifest;
+    expect(manifest()).toMatchObject({ records: 1, operations: { upsert: 1 }, sha256: createHash('sha256').update(readFileSync(join(folder, '20260101T000000000Z-aaaaaa.jsonl'))).digest('hex') });
+    expect((await new FileEmulator(dir).state()).objects).toEqual({ contacts: { '1': { email: 'a@x.com' } } });
+
+    // A run that died holding key 1 in its unfinished file: the next run cuts that file by its journal's count, which
+    // taking a row out would shift, so it is left whole and the key refused until a run has finished the file.
+    const partial = '{"_op":"upsert","id":"1","email":"a2@x.com"}\n';
+    writeFileSync(join(folder, '20260102T000000000Z-dead00.jsonl.partial'), partial);
+    expect(await erase.apply(batch('forget', [['1', {}], ['2', {}]]))).toEqual([{ ok: false, code: 'unfinished_file', message: expect.stringMatching(/run the sync once/), retryable: true }, { ok: true }]);
+    expect(readFileSync(join(folder, '20260102T000000000Z-dead00.jsonl.partial'), 'utf8')).toBe(partial);
+    expect(readFileSync(join(folder, '20260101T000000000Z-aaaaaa.jsonl'), 'utf8')).toBe('');
+    expect(manifest()).toMatchObject({ records: 0, operations: {}, erased_rows: 1, sha256: createHash('sha256').update('').digest('hex') });
   });
 });

@@ -94,6 +94,10 @@ export const linkedin = defineDestination<LinkedInConfig>({
     return problems;
   },
   lockScope: (config, object) => `linkedin:${config.ad_account_id ?? 'segment'}#${object}`,
+  // USERS (protocol.ts): removing the member from the segment is LinkedIn's documented way to take a person out of a
+  // Matched Audience; it is what the mode's `remove` sends (a REMOVE element of the SHA-256 the snapshot kept), and
+  // LinkedIn answers 201 for an ID already removed, so a second erasure is accepted.
+  erasure: () => ({ operation: 'remove', method: 'LinkedIn DMP Segment Users: POST /rest/dmpSegments/{id}/users (BATCH_CREATE) with a REMOVE element of the SHA256_EMAIL (learn.microsoft.com/linkedin/marketing/matched-audiences/create-and-manage-segment-users)' }),
   retainFields: () => FIELDS,
   retainValue: (_config, field, value) => (field === 'email' ? identifier(LINKEDIN_EMAIL, value) : value),
   apiVersion: (config) => apiVersionOf(config.api_version),
@@ -141,7 +145,8 @@ interface RunFacts {
 }
 
 class LinkedInSession implements DestinationSession {
-  #segment: Promise<string> | undefined;
+  /** Undefined when an erasure finds no segment: nothing there holds the people being erased. */
+  #segment: Promise<string | undefined> | undefined;
   /** When the segment was created by this run: users wait until it is ready (USERS). */
   #readyAt = 0;
   readonly #facts: RunFacts = { requests: 0, stale_removed: 0 };
@@ -159,7 +164,11 @@ class LinkedInSession implements DestinationSession {
       tokens,
       headers: { [HEADER.version]: config.api_version, [HEADER.protocol]: RESTLI_PROTOCOL_VERSION },
       // LinkedIn's statuses mean more than the common ones: 403 is a permission, 426 a retired version (linkedinError).
-      classify: (request, response) => linkedinError(request, response, { version: config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true }),
+      // An erasure reads a segment that is gone as "nothing to erase" (resolveSegment accepts that 404 itself).
+      classify: (request, response) =>
+        context.erasure && request.method === 'GET' && response.status === 404
+          ? undefined
+          : linkedinError(request, response, { version: config.api_version, segmentJustCreated: Date.now() < this.#readyAt + 60_000 && this.#facts.segment?.created === true }),
     });
   }
 
@@ -175,6 +184,10 @@ class LinkedInSession implements DestinationSession {
     // A member whose e-mail changed is known to LinkedIn by the old hash (kept as the record's destination id): remove it.
     const stale = remove ? [] : sent.flatMap(({ index, record, ids }) => (record.destinationId && record.destinationId !== ids && /^[0-9a-f]{64}$/.test(record.destinationId) ? [{ index, hash: record.destinationId }] : []));
     const segment = await this.segment(batch.signal);
+    if (segment === undefined) {
+      for (const { index } of sent) outcomes.settle(index, { ok: true });
+      return outcomes.done();
+    }
     if (stale.length) {
       const answer = await this.users(segment, stale.map((s) => element('REMOVE', s.hash)), batch.signal);
       stale.forEach((s, i) => {
@@ -200,16 +213,22 @@ class LinkedInSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
-  /** The DMP segment id, resolved once per run: given, found by name in the ad account, or created there. */
-  private segment(signal: AbortSignal): Promise<string> {
+  /**
+   * The DMP segment id, resolved once per run: given, found by name in the ad account, or created there. An erasure
+   * never creates one: a segment that is not there (deleted since, never created) holds nobody, so it answers
+   * undefined and the erasure has nothing to send.
+   */
+  private segment(signal: AbortSignal): Promise<string | undefined> {
     this.#segment ??= this.resolveSegment(signal);
     return this.#segment;
   }
 
-  private async resolveSegment(signal: AbortSignal): Promise<string> {
+  private async resolveSegment(signal: AbortSignal): Promise<string | undefined> {
     const ref = segmentRef(this.context.object);
+    const erasure = this.context.erasure === true;
     if ('id' in ref) {
-      await this.call({ method: 'GET', path: `/dmpSegments/${ref.id}` }, signal);
+      const found = await this.call({ method: 'GET', path: `/dmpSegments/${ref.id}`, ...(erasure ? { accept: [404] } : {}) }, signal);
+      if (found.status === 404) return undefined;
       this.#facts.segment = { id: ref.id, created: false };
       return ref.id;
     }
@@ -223,6 +242,7 @@ class LinkedInSession implements DestinationSession {
       }
       if (page.elements.length < FINDER_PAGE) break;
     }
+    if (erasure) return undefined;
     if (!this.config.source_platform) {
       throw new StopSyncError(`no USER segment named "${ref.name}" in ad account ${this.config.ad_account_id}: create it in Campaign Manager and give its id as the sync's object, or set the destination's source_platform (the value LinkedIn assigned your integration) so that Tideline creates it`);
     }
@@ -245,7 +265,7 @@ class LinkedInSession implements DestinationSession {
   }
 
   /** One request with LinkedIn's headers; after a 401 the token is renewed once (when it can be) and the request sent again. */
-  private call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string }, signal: AbortSignal): Promise<HttpResponse> {
+  private call(spec: { method: 'GET' | 'POST'; path: string; query?: Record<string, string>; body?: unknown; restliMethod?: string; accept?: readonly number[] }, signal: AbortSignal): Promise<HttpResponse> {
     const { method, path, restliMethod, ...call } = spec;
     return this.#client.request(method, path, { ...call, ...(restliMethod ? { headers: { [HEADER.method]: restliMethod } } : {}), signal });
   }

@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness, syncThenRemove } from '../../test/support/ads.js';
+import { createLogger } from '../../src/log/logger.js';
 import { people, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { linkedin, linkedinError } from './adapter.js';
 import { startLinkedInEmulator, type LinkedInEmulator, type LinkedInEmulatorOptions } from './emulator.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** A session as `tideline forget` opens it. */
+const erasureContext = { sync: 's', runId: 'forget-1', mode: 'audience' as const, keyField: 'customer_id', nullPolicy: 'skip' as const, fields: [{ name: 'email', type: undefined }], planned: { added: 0, changed: 0, removed: 1 }, erasure: true, root: '/', logger: createLogger({ level: 'silent' }), warehouse: () => Promise.reject(new Error('no warehouse')) };
 const SEGMENT = '700001';
 /** What the segment should hold for these people: their hashed e-mails. */
 const expected = (rows: readonly Person[]) => new Map(rows.map((p) => [sha(p.email!), { SHA256_EMAIL: sha(p.email!) }]));
@@ -33,6 +36,44 @@ describe('linkedin through the sync engine', () => {
     });
     // Privacy: the state keeps the hash; no request and no log line holds an address or the token.
     await expectNoPersonalData(harness, capture, emulator, next, { email: sha('person1@example.com') });
+  });
+
+  it('erasure removes each member by the SHA-256 the snapshot kept (never the address); asking again is answered 201 and accepted', async () => {
+    const { emulator, harness } = await setup(people(5));
+    await syncThenRemove(harness, 5, ['2', '4']);
+    const request = emulator.bodies.at(-1)!.split('\n');
+    expect(request[0]).toBe(`POST /rest/dmpSegments/${SEGMENT}/users`);
+    expect(request[1]).toMatch(/"x-restli-method":"BATCH_CREATE"/);
+    expect(JSON.parse(request[2]!)).toEqual({
+      elements: [
+        { action: 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue: sha('person2@example.com') }] },
+        { action: 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue: sha('person4@example.com') }] },
+      ],
+    });
+    expect(held(emulator)).toEqual(expected(people(5).filter((p) => p.id !== 2 && p.id !== 4)));
+    // USERS: "a 201 Created HTTP status code is returned if you … remove an already deleted ID".
+    const exchanges = emulator.server.recordExchanges();
+    const again = await harness.erase('s', ['2', '4']);
+    expect(again.outcomes.every((o) => o.ok)).toBe(true);
+    expect(exchanges().at(-1)?.response).toEqual({ elements: [{ status: 201 }, { status: 201 }] });
+    expect(held(emulator).size).toBe(3);
+  });
+
+  it('an erasure finding no segment (deleted since, or a name never created) sends nothing, creates nothing, and is accepted', async () => {
+    const emulator = await startLinkedInEmulator({ openSegments: false, adAccountId: '512' });
+    try {
+      const config = linkedin.configSchema.parse({ endpoint: emulator.endpoint, access_token: emulator.accessToken, ad_account_id: '512', source_platform: 'TIDELINE' });
+      for (const object of ['700999', 'Gone customers']) {
+        const session = await linkedin.open(config, { ...erasureContext, object });
+        await session.check();
+        const records = [{ key: '3', fields: { email: sha('person3@example.com') }, destinationId: null, idempotencyKey: 'e-3' }];
+        expect(await session.apply({ object, operation: 'remove', keyField: 'customer_id', records, signal: AbortSignal.timeout(5000), idempotencyKey: 'e' })).toEqual([{ ok: true }]);
+      }
+      expect(emulator.stats.segmentsCreated).toBe(0);
+      expect(emulator.server.count(201)).toBe(0);
+    } finally {
+      await emulator.close();
+    }
   });
 
   it('a version LinkedIn no longer serves stops the sync after one request, naming the cause and the fix', async () => {

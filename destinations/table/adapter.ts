@@ -34,7 +34,8 @@ export const EVENT_NAME = '_event';
 export const EVENT_TIME = '_event_time';
 
 /**
- * A table in any configured warehouse target: upserts by key through the Dialect's MERGE, deletes by key. The sync's
+ * A table in any configured warehouse target: upserts by key through the Dialect's MERGE, deletes by key (and erases
+ * by key: `tideline forget`). The sync's
  * `object` is the table name in `schema`; the table is created on first use with the key column, the mapped fields
  * (typed from the model) and `_synced_at`. A batch the warehouse refuses for its data (a constraint, a conversion)
  * is split by the engine until the offending row is alone; other warehouse failures are transient.
@@ -60,6 +61,8 @@ export const table = defineDestination<TableConfig>({
     return problems;
   },
   lockScope: (config, object) => `table:${config.database ?? config.target ?? '(project target)'}:${config.schema}.${object}`,
+  // The table is the user's own: erasing a person is deleting their rows by key, whatever the mode wrote them.
+  erasure: (config, sync) => ({ operation: 'forget', method: `DELETE FROM ${config.schema}.${sync.object} WHERE <key> IN (…) in the destination warehouse (the erased keys' rows)` }),
   open: async (config, context) => {
     const connection = config.database !== undefined ? await openTarget({ type: 'duckdb', path: config.database }, { root: context.root }) : await context.warehouse(config.target);
     return new TableSession(config, context, connection, config.database !== undefined);
@@ -94,6 +97,8 @@ class TableSession implements DestinationSession {
 
   async check(): Promise<void> {
     const d = this.connection.dialect;
+    // An erasure creates nothing: a table that is not there holds nobody (apply).
+    if (this.context.erasure) return;
     await this.guard(async () => {
       await this.connection.execute(d.createSchema(this.#table.schema!));
       await this.connection.execute(d.createTable(this.#table, this.#columns));
@@ -106,7 +111,9 @@ class TableSession implements DestinationSession {
     const d = this.connection.dialect;
     const key = d.id(this.context.keyField);
     const keys = joinSql(batch.records.map((r) => d.string(r.key)));
-    if (batch.operation === 'delete' || batch.operation === 'remove') {
+    // `forget` (tideline forget) deletes the same way: a key the table no longer holds deletes nothing, which is success.
+    if (batch.operation === 'delete' || batch.operation === 'remove' || batch.operation === 'forget') {
+      if (this.context.erasure && (await this.guard(() => this.connection.columns(this.#table))) === undefined) return batch.records.map(() => ({ ok: true }));
       await this.guard(() => this.connection.execute(sql`DELETE FROM ${d.table(this.#table)} WHERE ${key} IN (${keys})`));
       return batch.records.map(() => ({ ok: true }));
     }

@@ -64,6 +64,10 @@ export const tiktok = defineDestination<TikTokConfig>({
     return problems;
   },
   lockScope: (config, object) => `tiktok:${config.advertiser_id}#${object}`,
+  // GUIDE and ERASURE (protocol.ts): taking a person out of an audience is the segment API's `delete` mapping, what
+  // the mode's `remove` sends with the hashes the snapshot kept; TikTok answers it as a whole, and a second one for ids
+  // the audience no longer holds is answered code 0 as well, so it is accepted.
+  erasure: () => ({ operation: 'remove', method: 'TikTok segment mapping: POST /open_api/v1.3/segment/mapping/ with action "delete" and the EMAIL_SHA256 / PHONE_SHA256 ids (business-api.tiktok.com/portal/docs?id=1747012327159809)' }),
   retainFields: () => FIELDS,
   retainValue: (config, field, value) => {
     const rule = TIKTOK[field as keyof typeof TIKTOK];
@@ -105,7 +109,8 @@ function formerIds(destinationId: string, ids: Ids): Ids {
 
 class TikTokSession implements DestinationSession {
   readonly #schema: IdSchema[];
-  #audience: Promise<string> | undefined;
+  /** Undefined when an erasure finds no audience: nothing there holds the people being erased. */
+  #audience: Promise<string | undefined> | undefined;
   readonly #facts: RunFacts = { requests: 0, stale_ids_deleted: 0 };
   readonly #client: ApiClient;
 
@@ -114,7 +119,9 @@ class TikTokSession implements DestinationSession {
     private readonly context: DestinationContext,
   ) {
     const mapped = new Set(context.fields.map((f) => f.name));
-    this.#schema = FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
+    // An erasure removes every id the snapshot kept, of whatever type, even one the sync no longer maps: its request
+    // names the types its members hold (apply).
+    this.#schema = context.erasure ? [] : FIELDS.filter((f) => mapped.has(f)).map((f) => SCHEMA_OF[f]);
     this.#client = new ApiClient({
       vendor: 'tiktok',
       baseUrl: `${config.endpoint.replace(/\/$/, '')}${API_ROOT}/${config.api_version}`,
@@ -138,14 +145,20 @@ class TikTokSession implements DestinationSession {
     const outcomes = new Outcomes(batch, 'TikTok');
     const rows = identified(outcomes, (record) => this.ids(record), 'e-mail or phone');
     if (!rows.length) return outcomes.done();
+    // An erasure's request names the id types its members hold (the hashes the snapshot kept), in SCHEMA_OF's order.
+    const schema = this.#schema.length ? this.#schema : FIELDS.map((f) => SCHEMA_OF[f]).filter((type) => rows.some((r) => r.ids[type] !== undefined));
     // Ids a changed member no longer has (kept as its destination id): mapped out, so the audience holds only current ones.
     const stale = remove ? [] : rows.flatMap(({ record, ids }) => (record.destinationId ? [formerIds(record.destinationId, ids)] : [])).filter((gone) => Object.keys(gone).length > 0);
     const audience = await this.audience(batch.signal);
+    if (audience === undefined) {
+      for (const row of rows) outcomes.settle(row.index, { ok: true });
+      return outcomes.done();
+    }
     if (stale.length) {
-      await this.mapping('delete', audience, stale, batch.signal);
+      await this.mapping('delete', audience, schema, stale, batch.signal);
       this.#facts.stale_ids_deleted += stale.reduce((n, ids) => n + Object.keys(ids).length, 0);
     }
-    await this.mapping(remove ? 'delete' : 'add', audience, rows.map((r) => r.ids), batch.signal);
+    await this.mapping(remove ? 'delete' : 'add', audience, schema, rows.map((r) => r.ids), batch.signal);
     // TikTok answers a mapping request as a whole: a refusal throws above and the engine isolates the record.
     for (const row of rows) outcomes.settle(row.index, { ok: true, ...(remove ? {} : { destinationId: formatIds(row.ids) }) });
     return outcomes.done();
@@ -157,39 +170,45 @@ class TikTokSession implements DestinationSession {
 
   async close(): Promise<void> {}
 
-  /** The member's ids of the mapped types; undefined when it has none. */
+  /** The member's ids of the mapped types (of any type in an erasure); undefined when it has none. */
   private ids(record: OutboundRecord): Ids | undefined {
     const options = { defaultCountry: this.config.default_phone_country as CountryCode | undefined };
     const ids: Ids = {};
     for (const field of FIELDS) {
       const value = identifier(TIKTOK[field], record.fields[field] as FieldValue | undefined, options);
-      if (value && this.#schema.includes(SCHEMA_OF[field])) ids[SCHEMA_OF[field]] = value;
+      if (value && (this.#schema.length === 0 || this.#schema.includes(SCHEMA_OF[field]))) ids[SCHEMA_OF[field]] = value;
     }
     return Object.keys(ids).length ? ids : undefined;
   }
 
-  private mapping(action: 'add' | 'delete', audience: string, users: readonly Ids[], signal: AbortSignal): Promise<Envelope> {
+  private mapping(action: 'add' | 'delete', audience: string, schema: readonly IdSchema[], users: readonly Ids[], signal: AbortSignal): Promise<Envelope> {
     const body: MappingRequest = {
       advertiser_ids: [this.config.advertiser_id],
       action,
-      id_schema: this.#schema,
-      batch_data: users.map((ids) => this.#schema.map((s): MappingEntry => (ids[s] ? { id: ids[s], audience_ids: [audience] } : {}))),
+      id_schema: schema,
+      batch_data: users.map((ids) => schema.map((s): MappingEntry => (ids[s] ? { id: ids[s], audience_ids: [audience] } : {}))),
     };
     this.#facts.requests++;
     return this.call('POST', PATH.segmentMapping, { body }, signal);
   }
 
-  /** The audience id, resolved once per run: given and checked, found by name, or created as an audience segment. */
-  private audience(signal: AbortSignal): Promise<string> {
+  /**
+   * The audience id, resolved once per run: given and checked, found by name, or created as an audience segment. An
+   * erasure never creates one: an audience that is not there (deleted since, never created) holds nobody, so it
+   * answers undefined and the erasure has nothing to send.
+   */
+  private audience(signal: AbortSignal): Promise<string | undefined> {
     this.#audience ??= this.resolveAudience(signal);
     return this.#audience;
   }
 
-  private async resolveAudience(signal: AbortSignal): Promise<string> {
+  private async resolveAudience(signal: AbortSignal): Promise<string | undefined> {
     const object = this.context.object;
+    const erasure = this.context.erasure === true;
     if (/^\d+$/.test(object)) {
       const answer = await this.call<{ list?: AudienceInfo[] }>('GET', PATH.audienceGet, { query: { advertiser_id: this.config.advertiser_id, custom_audience_ids: JSON.stringify([object]) } }, signal);
       if (!answer.data?.list?.some((a) => String(a.audience_id) === object)) {
+        if (erasure) return undefined;
         throw new StopSyncError(`cause: advertiser ${this.config.advertiser_id} has no audience ${object}. Fix: check the sync's object (the audience id) and the destination's advertiser_id; nothing more is sent this run`);
       }
       this.#facts.audience = { id: object, created: false };
@@ -204,6 +223,7 @@ class TikTokSession implements DestinationSession {
       }
       if (page >= (answer.data?.page_info?.total_page ?? 1)) break;
     }
+    if (erasure) return undefined;
     const body: CreateSegmentRequest = { advertiser_id: this.config.advertiser_id, action: 'create', custom_audience_name: object };
     const created = await this.call<{ audience_id?: string | number }>('POST', PATH.segmentAudience, { body }, signal);
     const id = created.data?.audience_id;

@@ -21,6 +21,13 @@ import type { ApiVersion } from '../destination.js';
  *    "add" | "delete", id_schema: ["EMAIL_SHA256", "PHONE_SHA256", …], batch_data: [[{id, audience_ids}, …], …]}` —
  *    one inner array per user, one entry per id_schema element in its order, `{}` where the user has no such id.
  *    `/segment/audience/` takes `{advertiser_id, action: "create", custom_audience_name}`.
+ *  - ERASURE   (read 2026-12-07) taking a person out of an audience is a `delete` mapping of their hashed ids (GUIDE:
+ *    the Streaming API maps users "in and out"; MAPPING: `action: "delete"`, as Segment's and Tealium's TikTok
+ *    connectors remove users, Tealium's "Remove Visitor from Audience" on `/open_api/v1.3`). TikTok answers a mapping
+ *    request as a whole (the envelope, `data: {}`), with no per-user status, and the pages read document no error for
+ *    ids the audience does not hold: a second `delete` of a removed member is answered code 0 (an assumption, marked
+ *    as such: the partners above send removals without first reading membership, and the answer carries nothing
+ *    per user that could say otherwise).
  *  - HASHING   TikTok's own Adobe Experience Platform destination page (maintained by TikTok,
  *    AdobeDocs/experience-platform.en help/destinations/catalog/social/tiktok.md): e-mails and phone numbers hashed
  *    with SHA-256; e-mails lower-cased (`Email_LC_SHA256`); phone numbers "must be in E.164 format" (with `+`, as

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness } from '../../test/support/ads.js';
+import { audienceRoundTrip, captureLogger, expectNoPersonalData, harnessPerTest, heldRecords, startAudienceHarness, syncThenRemove } from '../../test/support/ads.js';
+import { createLogger } from '../../src/log/logger.js';
 import { people, type Person } from '../../test/support/sync-harness.js';
 import { AuthError, BatchRejectedError, RateLimitedError, StopSyncError, TransientError } from '../destination.js';
 import { tiktok, tiktokError } from './adapter.js';
@@ -34,6 +35,51 @@ describe('tiktok through the sync engine', () => {
     // The recorded requests carry the access-token header: bodies are checked without it.
     const bodies = emulator.bodies.map((b) => b.replace(emulator.accessToken, ''));
     await expectNoPersonalData(harness, capture, { bodies, accessToken: emulator.accessToken, stats: emulator.stats }, next, { email: sha('person1@example.com') });
+  });
+
+  it('erasure maps each member out by the hashes the snapshot kept (a delete mapping, no address); asking again is accepted', async () => {
+    const { emulator, harness } = await setup(people(5));
+    await syncThenRemove(harness, 5, ['2', '4']);
+    const [line, , body] = emulator.bodies.at(-1)!.split('\n');
+    expect(line).toMatch(/^POST \/open_api\/v1\.3\/segment\/mapping\/\??$/);
+    // The erasure's session maps no fields: the request names the id types the kept hashes are of.
+    expect(JSON.parse(body!)).toEqual({
+      advertiser_ids: [emulator.advertiserId],
+      action: 'delete',
+      id_schema: ['EMAIL_SHA256'],
+      batch_data: [[{ id: sha('person2@example.com'), audience_ids: [AUDIENCE] }], [{ id: sha('person4@example.com'), audience_ids: [AUDIENCE] }]],
+    });
+    expect(held(emulator)).toEqual(expected(people(5).filter((p) => p.id !== 2 && p.id !== 4)));
+    const again = await harness.erase('s', ['2', '4']);
+    expect(again.outcomes.every((o) => o.ok)).toBe(true);
+    expect(held(emulator).size).toBe(3);
+  });
+
+  it('an erasure sends every id the snapshot kept, even of a field no longer mapped; finding no audience, it sends nothing and creates nothing', async () => {
+    const emulator = await startTikTokEmulator({ openAudiences: false, recordBodies: true });
+    try {
+      const config = tiktok.configSchema.parse({ endpoint: emulator.endpoint, access_token: emulator.accessToken, advertiser_id: emulator.advertiserId });
+      const context = { sync: 's', runId: 'forget-1', mode: 'audience' as const, keyField: 'customer_id', nullPolicy: 'skip' as const, fields: [{ name: 'email', type: undefined }], planned: { added: 0, changed: 0, removed: 1 }, erasure: true, root: '/', logger: createLogger({ level: 'silent' }), warehouse: () => Promise.reject(new Error('no warehouse')) };
+      const records = [{ key: '3', fields: { email: sha('person3@example.com'), phone: sha('+33612345678') }, destinationId: null, idempotencyKey: 'e-3' }];
+      const remove = (object: string) => ({ object, operation: 'remove' as const, keyField: 'customer_id', records, signal: AbortSignal.timeout(5000), idempotencyKey: 'e' });
+      for (const object of ['1800000999', 'Gone customers']) {
+        const session = await tiktok.open(config, { ...context, object });
+        await session.check();
+        expect(await session.apply(remove(object))).toEqual([{ ok: true }]);
+      }
+      expect(emulator.stats.audiencesCreated).toBe(0);
+      expect(emulator.bodies.filter((b) => b.includes('/segment/'))).toEqual([]);
+      // An audience that exists: the kept phone hash is removed too, although the sync maps only email now.
+      const created = await tiktok.open(config, { ...context, object: 'Still here', erasure: false });
+      await created.check();
+      const audience = [...emulator.audiences.keys()][0]!;
+      const session = await tiktok.open(config, { ...context, object: audience });
+      expect(await session.apply(remove(audience))).toEqual([{ ok: true }]);
+      const mapping = JSON.parse(emulator.bodies.at(-1)!.split('\n')[2]!) as { id_schema: string[] };
+      expect(mapping.id_schema).toEqual(['EMAIL_SHA256', 'PHONE_SHA256']);
+    } finally {
+      await emulator.close();
+    }
   });
 
   it('a version TikTok no longer serves stops the sync after one request, naming the cause and the fix', async () => {

@@ -41,6 +41,8 @@ export const webhook = defineDestination<WebhookConfig>({
     const url = new URL(config.url);
     return `webhook:${url.host}${url.pathname}#${object}`;
   },
+  // The receiver is the user's own system: Tideline asks it to erase, in the body it already reads (protocol.ts, FORGET).
+  erasure: () => ({ operation: 'forget', method: 'webhook: a signed POST with "operation": "forget" to the destination\'s url, one record per key to erase (destinations/README.md, "webhook")' }),
   open: async (config, context) => new WebhookSession(config, context.sync, context.object, context.keyField),
   emulator: {
     start: (context) => startWebhookEmulator({ saved: context.saved }),

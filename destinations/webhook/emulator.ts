@@ -23,7 +23,7 @@ export interface WebhookEmulatorOptions {
   readonly saved?: unknown;
 }
 
-const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track', 'check']);
+const OPERATIONS: ReadonlySet<string> = new Set<Operation | 'check'>(['upsert', 'update', 'insert', 'delete', 'add', 'remove', 'track', 'forget', 'check']);
 
 /** What the emulated receiver saw, beyond its records. */
 export interface WebhookStats {
@@ -38,8 +38,9 @@ export interface WebhookStats {
 /**
  * A receiver that speaks the webhook protocol strictly: signature checked, batch size capped, body shape checked,
  * records kept per object by key with each operation's meaning (insert refuses an existing key, update a missing
- * one), and a record whose idempotency key it took before answered with success without applying it twice, in
- * whatever batch it comes back (the per-record de-duplication the protocol recommends).
+ * one, forget drops the key whether or not it is held), and a record whose idempotency key it took before answered
+ * with success without applying it twice, in whatever batch it comes back (the per-record de-duplication the
+ * protocol recommends).
  */
 export class WebhookEmulator extends ServerEmulator {
   constructor(
@@ -140,6 +141,8 @@ function handle(request: EmulatorRequest, store: RecordStore, stats: WebhookStat
         break;
       case 'delete':
       case 'remove':
+      // FORGET (protocol.ts): the key's record is dropped whole; a key the receiver does not hold is answered ok.
+      case 'forget':
         records.delete(record.key);
         break;
       case 'track':

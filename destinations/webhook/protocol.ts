@@ -21,6 +21,12 @@ import type { FieldValue, Operation, OutboundEvent } from '../destination.js';
  * receiver that keeps every event it is sent should drop an id it holds, as exactly-once needs. An
  * `insert` of a key the receiver holds is refused with code {@link ALREADY_EXISTS}: Tideline counts it as delivered
  * when it may have sent that record before (a lost answer, a run that died), and as a rejection otherwise.
+ *
+ * FORGET: `tideline forget` sends a batch with `operation: "forget"` for each sync that sent a person: one record per
+ * key to erase, `fields` empty (the webhook retains nothing), the object and key_field as the sync's. The receiver
+ * erases everything it holds under that key in that object (not only the fields Tideline sent) and answers as for
+ * any batch. A key it does not hold (never received, already erased) must be answered ok: erasure is idempotent, and a
+ * re-run after a crash sends the same records again, with the same idempotency keys.
  */
 export interface WebhookBody {
   readonly sync: string;

@@ -59,6 +59,31 @@ describe('webhook adapter against its emulator', () => {
     expect(await session.apply(other)).toMatchObject([{ ok: false, code: 'already_exists', retryable: false, alreadyExists: true }]);
   });
 
+  it('erasure: a signed "forget" batch naming the keys, which the receiver drops; a key it no longer holds is ok', async () => {
+    emulator = await startWebhookEmulator();
+    const exchanges = emulator.server.recordExchanges();
+    expect(webhook.erasure?.({}, { object: 'contacts', mode: 'upsert' })).toMatchObject({ operation: 'forget' });
+    const session = await open();
+    await session.apply(batch(['1', '2', '3']));
+    const forget = (keys: string[], idempotency: string): Batch => ({ ...batch(keys, 'forget', idempotency), records: keys.map((key) => ({ key, fields: {}, destinationId: null, idempotencyKey: `${idempotency}-${key}` })) });
+    expect(await session.apply(forget(['1', '3'], 'f1'))).toEqual([{ ok: true }, { ok: true }]);
+    expect([...emulator.records('contacts').keys()]).toEqual(['2']);
+    expect(exchanges().at(-1)?.request).toEqual({
+      sync: 'crm',
+      object: 'contacts',
+      operation: 'forget',
+      key_field: 'id',
+      records: [
+        { key: '1', fields: {}, idempotency_key: 'f1-1' },
+        { key: '3', fields: {}, idempotency_key: 'f1-3' },
+      ],
+    });
+    // Asked again under new idempotency keys (so the receiver applies it): nothing to erase, still ok.
+    expect(await session.apply(forget(['1', '3'], 'f2'))).toEqual([{ ok: true }, { ok: true }]);
+    expect(emulator.stats.replays).toBe(0);
+    expect([...emulator.records('contacts').keys()]).toEqual(['2']);
+  });
+
   it('maps the receiver\'s answers to typed failures', async () => {
     emulator = await startWebhookEmulator({ maxBatchRecords: 2, poison: (r) => (r.key === 'bad' ? { code: 'x', message: 'x' } : undefined) });
     await expect((await open({ secret: 'a-wrong-secret-of-24-chars' })).apply(batch(['1']))).rejects.toBeInstanceOf(AuthError);

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterEach, expect } from 'vitest';
 import { sql } from '../../src/dialects/sql.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
+import type { ErasureResult } from '../../src/privacy/erase.js';
 import { people, SyncHarness, type HarnessOptions, type Person } from './sync-harness.js';
 
 /** A debug-level JSON logger whose lines are kept, to check what a sync run logs. */
@@ -108,4 +109,16 @@ export async function expectNoPersonalData(
   for (const p of [...people(10), ...next]) expect(seen).not.toContain(p.email!);
   expect(capture.lines.join('\n')).not.toContain(platform.accessToken);
   expect(platform.stats.unhashedValues).toBe(0);
+}
+
+/**
+ * Syncs `s` (every row accepted) and erases `keys` as `tideline forget` does, expecting the audience's removal as the
+ * plan and every key erased: the start of an audience destination's erasure test, which then checks the request.
+ */
+export async function syncThenRemove(harness: SyncHarness, rows: number, keys: readonly string[]): Promise<ErasureResult> {
+  expect((await harness.sync('s')).accepted).toBe(rows);
+  const erased = await harness.erase('s', keys);
+  expect(erased.plan).toMatchObject({ operation: 'remove' });
+  expect(erased.outcomes).toEqual(keys.map((key) => ({ key, ok: true })));
+  return erased;
 }
