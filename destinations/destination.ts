@@ -308,7 +308,7 @@ export interface DestinationType<Config> {
    * way (events ingested by an ads platform), saying what the data-protection officer must do instead. The erasure
    * report and the audit trail quote both.
    */
-  erasure?(config: Config, sync: { readonly object: string; readonly mode: SyncMode }): ErasurePlan;
+  erasure(config: Config, sync: { readonly object: string; readonly mode: SyncMode }): ErasurePlan;
   /** Values of the config that must never be printed (tokens, secrets). */
   secrets(config: Config): string[];
   limits(config: Config): DestinationLimits;

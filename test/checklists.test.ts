@@ -258,6 +258,8 @@ const throwawayDestination = defineDestination<ThrowawayConfig>({
   secrets: (config) => [config.token],
   limits: (config) => ({ maxBatchRecords: config.batch_size, maxBatchBytes: 1_000_000, requestsPerSecond: null, concurrency: 2, timeoutMs: 10_000 }),
   lockScope: (config, object) => `throwaway:${new URL(config.base_url).host}#${object}`,
+  // Its vendor erases a record by deleting it (a list member by removing it): `tideline forget` sends those.
+  erasure: (_config, sync) => ({ operation: sync.mode === 'audience' ? 'remove' : 'delete', method: 'the throwaway API: POST /v1/<object>/delete (or /remove for a list)' }),
   open: async (config) => new ThrowawaySession(config),
   emulator: {
     start: () => startThrowawayEmulator({ dir: '' }),

@@ -29,6 +29,7 @@ function destinationReading<Config extends { readonly url: string }>(): Omit<Des
     secrets: () => [],
     limits: () => ({ maxBatchRecords: 1, maxBatchBytes: 1024, requestsPerSecond: null, concurrency: 1, timeoutMs: 1000 }),
     lockScope: (config, object) => `throwaway:${config.url}#${object}`,
+    erasure: () => ({ manual: 'not erased by this test: nothing is ever sent to it' }),
     open: () => Promise.reject(new Error('not opened by this test')),
     emulator: { start: () => Promise.reject(new Error('not started by this test')), sandboxConfig: (config) => config },
   };

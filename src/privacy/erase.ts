@@ -54,10 +54,9 @@ export interface EraseInput {
   readonly signal?: AbortSignal;
 }
 
-/** How a sync's records are erased at its destination: the type's own answer, or `manual` when it gives none. */
+/** How a sync's records are erased at its destination (DestinationType.erasure). */
 export function erasurePlan(sync: SyncDef, config: unknown): ErasurePlan {
-  const type = sync.destination.type;
-  return type.erasure?.(config, { object: sync.object, mode: sync.mode }) ?? { manual: `destination type ${type.type} declares no way to erase a record through its API` };
+  return sync.destination.type.erasure(config, { object: sync.object, mode: sync.mode });
 }
 
 /** Erases `records` at the sync's destination; never throws for a destination failure (see `failure`). */
