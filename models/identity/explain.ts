@@ -272,7 +272,7 @@ export function personValues(context: ExplainContext, customerIds: readonly stri
     sql`${row('customer', m('previous_customer_id'))} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids}) AND ${m('previous_customer_id')} IS NOT NULL`,
     sql`${row('record', sql`${d.cast(m('source'), 'string')} || ':' || ${d.cast(m('source_id'), 'string')}`)} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids})`,
     ...personalInputs(context, PERSONAL_TYPES).map(
-      (i) => sql`${row(i.type === 'code' ? 'key' : i.type, normaliseInline(d, i.type, i.options, i.raw))}
+      (i) => sql`${row(i.type, normaliseInline(d, i.type, i.options, i.raw))}
 FROM ${context.relation(i.source.relation)} AS src
 JOIN ${map} AS m ON ${m('source')} = ${text(d, i.source.label)} AND ${m('source_id')} = ${d.cast(col(d, 'src', i.source.id), 'string')}
 WHERE ${m('customer_id')} IN (${ids})`,

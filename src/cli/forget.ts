@@ -47,6 +47,7 @@ export function registerForget(program: Command): void {
 }
 
 async function runForget(context: CommandContext, options: ForgetOptions): Promise<number> {
+  if (options.resume && options.plan) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: 'tideline forget: --resume finishes requests for real; leave out --plan (a plan of a new request takes the values)' }]);
   const project = await loadFor(context);
   const people = options.resume ? [] : peopleOf(options, project.root);
   if (!options.resume && !people.length) {
@@ -91,6 +92,7 @@ function describe(context: CommandContext, report: ForgetReport): void {
     const where = `${s.sync} → ${s.destination} ${s.object}`;
     if (planned) context.logger.info(fields, `${where}: would erase ${s.records} record${s.records === 1 ? '' : 's'} (${s.method})`);
     else if (s.status === 'none') context.logger.info(fields, `${where}: nothing held`);
+    else if (s.status === 'unresolved') context.logger.error(fields, `${where}: its model is not built, so not every record of theirs can be found (${s.erased} erased): build it and run \`tideline forget --resume\``);
     else if (s.status === 'manual') context.logger.warn(fields, `${where}: ${s.records} record(s) cannot be erased through the API — ${s.method}; Tideline's state of them was purged`);
     else if (s.status === 'partial') context.logger.error(fields, `${where}: ${s.erased} of ${s.records} erased, ${s.refused} refused${s.failure ? ` (${s.failure})` : ''}: run \`tideline forget --resume\``);
     else context.logger.info(fields, `${where}: ${s.erased} record${s.erased === 1 ? '' : 's'} erased (${s.method}); ${s.stateRows} state rows purged`);

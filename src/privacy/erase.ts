@@ -23,6 +23,8 @@ export interface ErasureRecord {
   readonly destinationId: string | null;
   /** JSON of the fields the destination asked the snapshot to keep (ads: hashed identifiers), or null. */
   readonly retained: string | null;
+  /** The run that last delivered it: a record sent again since is erased under a new idempotency key. */
+  readonly priorRun?: string | null;
 }
 
 export interface ErasureOutcome {
@@ -102,7 +104,7 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
           outcomes.set(r.key, { key: r.key, ok: false, code: 'bad_state', message: 'the fields the snapshot kept for this record cannot be read', retryable: false });
           continue;
         }
-        pending.push({ seq: i + 1, operation, record: { key: r.key, fields, destinationId: r.destinationId, idempotencyKey: erasureKey(input.runId, sync.name, operation, r.key) }, retained: null, inDoubt: false });
+        pending.push({ seq: i + 1, operation, record: { key: r.key, fields, destinationId: r.destinationId, idempotencyKey: erasureKey(input.runId, sync.name, operation, r.key, r.priorRun ?? null) }, retained: null, inDoubt: false });
       }
       const executor = new Executor({
         session,
@@ -113,7 +115,7 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
         retries: sync.destination.retries,
         recordBytes: sync.destination.type.recordBytes ?? ((record) => 64 + JSON.stringify(record.fields).length + record.key.length),
         onSettled: (settled: Settled) =>
-          outcomes.set(settled.record.record.key, settled.ok ? { key: settled.record.record.key, ok: true } : { key: settled.record.record.key, ok: false, code: settled.code, message: redactor.scrub(settled.message).slice(0, 500), retryable: settled.retryable }),
+          outcomes.set(settled.record.record.key, settled.ok ? { key: settled.record.record.key, ok: true } : { key: settled.record.record.key, ok: false, code: settled.code, message: scrubbed(settled.message).slice(0, 500), retryable: settled.retryable }),
         logger: log,
         ...(input.signal ? { signal: input.signal } : {}),
       });
@@ -126,14 +128,14 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
       } finally {
         requests = executor.stats.requests;
       }
-      if (executor.failure) failure = redactor.scrub(executor.failure.message);
+      if (executor.failure) failure = scrubbed(executor.failure.message);
       const accepted = [...outcomes.values()].filter((o) => o.ok).length;
       await session.finish?.({ complete: failure === undefined, accepted, rejected: outcomes.size - accepted });
     } finally {
       await session.close();
     }
   } catch (error) {
-    failure = redactor.scrub(error instanceof Error ? error.message : String(error));
+    failure = scrubbed(error instanceof Error ? error.message : String(error));
   } finally {
     for (const connection of warehouses.opened) await connection.close();
   }
@@ -144,6 +146,14 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
  * The same for every attempt of one erasure request at a record (a re-run after a crash), different for a later
  * request about the same person (re-added since with new consent): a receiver that de-duplicates drops only repeats.
  */
-function erasureKey(request: string, sync: string, operation: string, key: string): string {
-  return createHash('sha256').update(`forget\u0000${request}\u0000${sync}\u0000${operation}\u0000${key}`).digest('hex').slice(0, 32);
+function erasureKey(request: string, sync: string, operation: string, key: string, priorRun: string | null): string {
+  return createHash('sha256').update(`forget\u0000${request}\u0000${sync}\u0000${operation}\u0000${key}\u0000${priorRun ?? '~'}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * A failure's text as logged and reported: the redactor's scrub, and hex digests of 32 characters or more made
+ * `<hash>` — an HTTP error quoting its path may carry a subscriber hash (Mailchimp's is the MD5 of an e-mail).
+ */
+function scrubbed(text: string): string {
+  return redactor.scrub(text).replace(/\b[0-9a-f]{32,}\b/gi, '<hash>');
 }

@@ -13,6 +13,8 @@ import { compileMapping } from '../sync/mapping.js';
 import { messageSource } from '../sync/messages.js';
 import { recover } from '../sync/run/recover.js';
 import { eraseAtDestination, erasurePlan, type ErasureRecord } from './erase.js';
+import { CONTACT_KINDS, identifierColumns, KEY_KINDS, personCondition, SYNC_KEY_KIND, syncKeyValue, type MatchScope } from './match.js';
+import { auditFacts } from '../sync/run/run.js';
 import { ERASURE_COLUMNS, FORGOTTEN_COLUMNS, privacySalt, privacyTable, REQUEST_COLUMNS, setupPrivacy, tokenHash, tokenHashSql } from './state.js';
 
 /**
@@ -70,7 +72,8 @@ export interface SyncErasure {
   readonly destination: string;
   readonly type: string;
   readonly object: string;
-  readonly status: 'erased' | 'partial' | 'manual' | 'none' | 'planned';
+  /** `unresolved`: the sync's model is not built, so not every row of theirs could be found (the request stays open). */
+  readonly status: 'erased' | 'partial' | 'manual' | 'none' | 'unresolved' | 'planned';
   /** The vendor call, or what to do by hand. */
   readonly method: string;
   readonly records: number;
@@ -96,11 +99,12 @@ interface Token {
 
 /** Forgets the people of one request (see the module's comment). */
 export async function forget(input: ForgetInput): Promise<ForgetReport> {
-  const { store, log } = input;
+  const { store } = input;
   const planOnly = input.plan === true;
   if (!planOnly) await setupPrivacy(store);
-  // A plan on a state that never forgot anyone hashes with a throwaway salt: it writes nothing.
-  const salt = (await privacySalt(store, !planOnly).catch(() => undefined)) ?? createHash('sha256').update(String(Math.random())).digest('hex');
+  // A plan on a state that never forgot anyone hashes with a throwaway salt: it writes nothing. A real run never
+  // falls back: hashes made with another salt would never match.
+  const salt = planOnly ? ((await privacySalt(store, false).catch(() => undefined)) ?? createHash('sha256').update(String(Math.random())).digest('hex')) : (await privacySalt(store, true))!;
   const given = input.people.flatMap((p) => givenTokens(salt, p));
   if (!given.length) throw new Error('nothing to forget: give at least one e-mail, phone, customer id, source:id record or key');
   const requestId = input.requestId ?? `fr-${createHash('sha256').update(salt + [...new Set(given.map((t) => t.hash))].sort().join(',')).digest('hex').slice(0, 16)}`;
@@ -108,12 +112,11 @@ export async function forget(input: ForgetInput): Promise<ForgetReport> {
   const customers = await ctx.customersOf(input.people);
   const tokens = new Map(given.map((t) => [t.hash, t]));
   for (const t of await ctx.identityTokens(customers)) if (!tokens.has(t.hash)) tokens.set(t.hash, t);
-  if (!planOnly) await ctx.recordRequest([...tokens.values()], input.people.length, customers.length, input.reference);
-  // The syncs' own rows: a key or contact found through an e-mail or phone column joins the list, so that every sync
-  // keyed by it leaves the person out from now on.
+  // The syncs' own rows found by these values add their keys (scoped to their sync) and contacts — computed before
+  // anything is written, so that the request and every hash it needs are recorded in one unit.
   for (const t of await ctx.syncTokens(tokens)) if (!tokens.has(t.hash)) tokens.set(t.hash, t);
-  if (!planOnly) await ctx.addTokens([...tokens.values()]);
-  return ctx.eraseAll(tokens, customers.length);
+  if (!planOnly) await ctx.recordRequest([...tokens.values()], input.people.length, customers.reduce((n, c) => n + c.ids.length, 0), input.reference);
+  return ctx.eraseAll(tokens, customers.reduce((n, c) => n + c.ids.length, 0));
 }
 
 /** Completes every request left unfinished (status `running` or `partial`) from the hashes it stored. */
@@ -131,18 +134,19 @@ export async function resumeRequests(input: Omit<ForgetInput, 'people' | 'reques
     const requestId = String(row['request_id']);
     const ctx = new Context({ ...input, people: [] }, salt, requestId, false);
     const tokens = new Map((await ctx.storedTokens()).map((t) => [t.hash, t]));
+    // Rows that joined a sync's model since the request was made are found again by the same values.
+    const found = (await ctx.syncTokens(tokens)).filter((t) => !tokens.has(t.hash));
+    for (const t of found) tokens.set(t.hash, t);
+    await ctx.addTokens(found);
     reports.push(await ctx.eraseAll(tokens, Number(row['customers'] ?? 0)));
   }
   return reports;
 }
 
-/** The hashes of a value as given: e-mails without spaces, lower-cased; the rest as written (trimmed, lower-cased). */
+/** The hash of a value as given (an e-mail without its spaces), of its kind (src/privacy/match.ts). */
 function givenTokens(salt: string, person: PersonRef): Token[] {
-  const value = person.value.trim();
-  if (!value) return [];
-  const kind = person.kind === 'record' ? 'record' : person.kind;
-  const values = person.kind === 'email' ? [value.replace(/\s+/g, '')] : [value];
-  return values.map((v) => ({ hash: tokenHash(salt, v), kind }));
+  const value = person.kind === 'email' ? person.value.replace(/\s+/g, '') : person.value.trim();
+  return value ? [{ hash: tokenHash(salt, value), kind: person.kind }] : [];
 }
 
 class Context {
@@ -218,12 +222,23 @@ class Context {
     return rows.map((r) => ({ hash: String(r['h']), kind: String(r['kind']) }));
   }
 
-  /** The listed hashes as a relation: the request's in the state table, or literals for a plan. */
-  tokensSql(tokens: ReadonlyMap<string, Token>): Sql {
+  /** Whether the request's hashes are in the state table yet (before: literals; a plan never writes them). */
+  persisted = false;
+
+  /** The matching scope (src/privacy/match.ts) over the request's hashes: the state table's, or literals. */
+  scope(tokens: ReadonlyMap<string, Token>): MatchScope {
     const d = this.d;
-    if (!this.planOnly) return sql`SELECT ${d.id('token_hash')} FROM ${d.table(privacyTable(this.store, 'forgotten'))} WHERE ${d.id('request_id')} = ${d.string(this.requestId)}`;
-    const hashes = [...tokens.keys()];
-    return hashes.length ? unionAll(hashes.map((h) => sql`SELECT ${d.string(h)} AS ${d.id('token_hash')}`)) : sql`SELECT ${d.string('')} AS ${d.id('token_hash')} WHERE 1 = 0`;
+    return {
+      dialect: d,
+      hash: (value) => this.hash(value),
+      tokens: (kinds) => {
+        if (this.persisted) {
+          return sql`SELECT ${d.id('token_hash')} FROM ${d.table(privacyTable(this.store, 'forgotten'))} WHERE ${d.id('request_id')} = ${d.string(this.requestId)} AND ${d.id('kind')} IN (${joinSql(kinds.map((k) => d.string(k)))})`;
+        }
+        const hashes = [...tokens.values()].filter((t) => kinds.includes(t.kind)).map((t) => t.hash);
+        return hashes.length ? unionAll(hashes.map((h) => sql`SELECT ${d.string(h)} AS ${d.id('token_hash')}`)) : sql`SELECT ${d.string('')} AS ${d.id('token_hash')} WHERE 1 = 0`;
+      },
+    };
   }
 
   /** A sync's model as built, with its column types, or undefined when it is not built. */
@@ -233,38 +248,29 @@ class Context {
     return { columns, types: new Map(columns.map((c) => [this.d.identifierKey(c.name), c.type])) };
   }
 
-  /**
-   * The model rows of a sync that are the person's: their key (not an event id) or contact hashes into the list, or —
-   * for the e-mails and phones in it — any text column does. As a condition over the model's columns.
-   */
+  /** The model rows of a sync that are the person's (src/privacy/match.ts), as a condition over the model's columns. */
   modelMatch(sync: SyncDef, model: { columns: ColumnInfo[]; types: Map<string, ColumnInfo['type']> }, tokens: ReadonlyMap<string, Token>): { condition: Sql; key: Sql; contact: string | undefined } {
     const d = this.d;
-    const listed = this.tokensSql(tokens);
     const key = compileMapping(d, sync, model.types).key;
     const contact = contactColumn(sync, model.types);
-    const personal = this.planOnly
-      ? unionAll([...tokens.values()].filter((t) => t.kind === 'email' || t.kind === 'phone').map((t) => sql`SELECT ${d.string(t.hash)} AS ${d.id('token_hash')}`).concat([sql`SELECT ${d.string('')} AS ${d.id('token_hash')} WHERE 1 = 0`]))
-      : sql`${listed} AND ${d.id('kind')} IN (${d.string('email')}, ${d.string('phone')})`;
-    const tests = [
-      ...(sync.event ? [] : [sql`${this.hash(key)} IN (${listed})`]),
-      ...(contact ? [sql`${this.hash(d.id(contact))} IN (${listed})`] : []),
-      ...model.columns.filter((c) => c.type === 'string').map((c) => sql`${this.hash(d.id(c.name))} IN (${personal})`),
-    ];
-    return { condition: tests.length ? sql`(${joinSql(tests, sql` OR `)})` : sql`1 = 0`, key, contact };
+    const identifiers = identifierColumns(
+      model.columns.map((c) => c.name),
+      this.input.project.config.privacy.identifiers,
+    ).map((c) => d.id(c));
+    const condition = personCondition(this.scope(tokens), { sync: sync.name, events: sync.event !== undefined, key, contact: contact ? d.id(contact) : undefined, identifiers });
+    return { condition, key, contact };
   }
 
-  /** Keys and contacts of every sync's rows that are the person's, hashed: so that each sync leaves them out later. */
+  /** Keys (scoped to their sync) and contacts of every sync's rows that are the person's, hashed. */
   async syncTokens(tokens: ReadonlyMap<string, Token>): Promise<Token[]> {
     const d = this.d;
     const found: Token[] = [];
-    const seen = new Set<string>();
     for (const sync of this.syncs) {
       const model = await this.modelOf(sync);
-      if (!model || seen.has(sync.model + '\u0000' + sync.key.name)) continue;
+      if (!model) continue;
       const match = this.modelMatch(sync, model, tokens);
-      const parts = [...(sync.event ? [] : [sql`SELECT ${this.hash(match.key)} AS ${d.id('h')}, ${d.string('key')} AS ${d.id('kind')} FROM ${this.modelTable(sync)} WHERE ${match.condition}`])];
+      const parts = [sql`SELECT ${this.hash(syncKeyValue(d, sync.name, match.key))} AS ${d.id('h')}, ${d.string(SYNC_KEY_KIND)} AS ${d.id('kind')} FROM ${this.modelTable(sync)} WHERE ${match.condition}`];
       if (match.contact) parts.push(sql`SELECT ${this.hash(d.id(match.contact))} AS ${d.id('h')}, ${d.string('customer')} AS ${d.id('kind')} FROM ${this.modelTable(sync)} WHERE ${match.condition}`);
-      if (!parts.length) continue;
       const rows = await this.input.connection.query(sql`SELECT DISTINCT ${d.id('h')}, ${d.id('kind')} FROM (\n${unionAll(parts)}\n) AS t WHERE ${d.id('h')} IS NOT NULL`);
       for (const r of rows) found.push({ hash: String(r['h']), kind: String(r['kind']) });
     }
@@ -288,6 +294,7 @@ class Context {
     } else statements.push(sql`UPDATE ${d.table(requests)} SET ${d.id('status')} = ${d.string('running')}, ${d.id('finished_at')} = NULL WHERE ${d.id('request_id')} = ${d.string(this.requestId)}`);
     statements.push(...this.tokenInserts(tokens, now));
     await this.store.connection.runAtomically(statements);
+    this.persisted = true;
   }
 
   async addTokens(tokens: readonly Token[]): Promise<void> {
@@ -310,6 +317,7 @@ class Context {
   }
 
   async storedTokens(): Promise<Token[]> {
+    this.persisted = true;
     const d = this.d;
     const rows = await this.store.connection.query(
       sql`SELECT ${d.id('token_hash')}, ${d.id('kind')} FROM ${d.table(privacyTable(this.store, 'forgotten'))} WHERE ${d.id('request_id')} = ${d.string(this.requestId)}`,
@@ -322,7 +330,7 @@ class Context {
     const results: SyncErasure[] = [];
     for (const sync of this.syncs) results.push(await this.eraseSync(sync, tokens));
     if (!this.planOnly) await this.purgeShared(tokens);
-    const partial = results.some((r) => r.status === 'partial');
+    const partial = results.some((r) => r.status === 'partial' || r.status === 'unresolved');
     const status = this.planOnly ? 'planned' : partial ? 'partial' : 'done';
     if (!this.planOnly) {
       const d = this.d;
@@ -334,24 +342,25 @@ class Context {
   }
 
   /**
-   * The condition on a state row's record key that it is the person's, for one sync: its key hashes into the list (not
-   * an events sync's), or it is the key of a model row that is theirs, or of a message the sync recorded to them.
+   * The condition on a state row's record key that it is the person's, for one sync: its key was found in the sync's
+   * rows (or, not an events sync's, is an e-mail, phone or key given), or it is the key of a model row that is theirs
+   * now, or of a message the sync recorded to them.
    */
   async keyMatch(sync: SyncDef, tokens: ReadonlyMap<string, Token>): Promise<(key: Sql) => Sql> {
     const d = this.d;
-    const listed = this.tokensSql(tokens);
+    const scope = this.scope(tokens);
     const model = await this.modelOf(sync);
     const match = model ? this.modelMatch(sync, model, tokens) : undefined;
     const messages = (await this.store.exists(this.store.table('messages')))
-      ? sql`SELECT ${d.id('record_key')} FROM ${d.table(this.store.table('messages'))} WHERE ${d.id('sync_name')} = ${d.string(sync.name)} AND ${this.hash(d.id('contact_key'))} IN (${listed})`
+      ? sql`SELECT ${d.id('record_key')} FROM ${d.table(this.store.table('messages'))} WHERE ${d.id('sync_name')} = ${d.string(sync.name)} AND ${this.hash(d.id('contact_key'))} IN (${scope.tokens(CONTACT_KINDS)})`
       : undefined;
     return (key) =>
       sql`(${joinSql(
         [
-          ...(sync.event ? [] : [sql`${this.hash(key)} IN (${listed})`]),
+          sql`${this.hash(syncKeyValue(d, sync.name, key))} IN (${scope.tokens([SYNC_KEY_KIND])})`,
+          ...(sync.event ? [] : [sql`${this.hash(key)} IN (${scope.tokens(KEY_KINDS)})`]),
           ...(match ? [sql`${key} IN (SELECT ${match.key} FROM ${this.modelTable(sync)} WHERE ${match.condition})`] : []),
           ...(messages ? [sql`${key} IN (${messages})`] : []),
-          sql`1 = 0`,
         ],
         sql` OR `,
       )})`;
@@ -369,19 +378,28 @@ class Context {
     // A run that died left outcomes to fold: folded first, so that what it delivered is known and erased too.
     if (!this.planOnly && (await store.exists(store.journal(sync.name))) && (await store.journalCounts(sync.name)).rows) {
       const model = await this.modelOf(sync);
-      await recover({ store, sync: sync.name, runId: this.requestId, tookOver: [], fullResync: false, messages: model ? messageSource(sync, model.types) : undefined, events: sync.event !== undefined, log });
+      await recover({ store, sync: sync.name, runId: this.requestId, tookOver: [], fullResync: false, messages: model ? messageSource(sync, model.types) : undefined, events: sync.event !== undefined, audit: auditFacts(sync), log });
     }
     const match = await this.keyMatch(sync, tokens);
     const held = await store.connection.query(
-      sql`SELECT ${d.id('record_key')}, ${d.id('destination_id')}, ${d.id('retained')} FROM ${d.table(snapshot)} WHERE ${match(d.id('record_key'))} ORDER BY ${d.id('record_key')}`,
+      sql`SELECT ${d.id('record_key')}, ${d.id('destination_id')}, ${d.id('retained')}, ${d.id('last_run_id')} FROM ${d.table(snapshot)} WHERE ${match(d.id('record_key'))} ORDER BY ${d.id('record_key')}`,
     );
-    const records: ErasureRecord[] = held.map((r) => ({ key: String(r['record_key']), destinationId: (r['destination_id'] as string | null) ?? null, retained: (r['retained'] as string | null) ?? null }));
+    const records: ErasureRecord[] = held.map((r) => ({
+      key: String(r['record_key']),
+      destinationId: (r['destination_id'] as string | null) ?? null,
+      retained: (r['retained'] as string | null) ?? null,
+      priorRun: (r['last_run_id'] as string | null) ?? null,
+    }));
+    // Without its model, the sync's rows found by e-mail or phone cannot be known: what the keys and messages name is
+    // erased, and the request stays unfinished until the model is built and the erasure resumed.
+    const unresolved = !(await this.modelOf(sync));
     if (this.planOnly) return { ...base, status: 'planned', records: records.length, erased: 0, refused: 0, stateRows: 0 };
     const result = await eraseAtDestination({ project: this.input.project, connection: this.input.connection, sync, config, records, runId: this.requestId, log, ...(this.input.openWarehouse ? { openWarehouse: this.input.openWarehouse } : {}), ...(this.input.signal ? { signal: this.input.signal } : {}) });
     const refusedKeys = result.outcomes.filter((o) => !o.ok).map((o) => o.key);
     const erased = 'manual' in plan ? 0 : result.outcomes.length - refusedKeys.length;
-    const status: SyncErasure['status'] = !records.length ? 'none' : 'manual' in plan ? 'manual' : refusedKeys.length ? 'partial' : 'erased';
+    const status: SyncErasure['status'] = refusedKeys.length ? 'partial' : unresolved ? 'unresolved' : !records.length ? 'none' : 'manual' in plan ? 'manual' : 'erased';
     if (result.failure) log.warn({ sync: sync.name }, `${sync.name}: the erasure at ${sync.destination.name} stopped: ${result.failure}; run \`tideline forget --resume\` to try again`);
+    if (unresolved) log.warn({ sync: sync.name }, `${sync.name}: model ${sync.model} is not built, so its rows of these people cannot all be found: build it (\`tideline run --select ${sync.model}\`) and run \`tideline forget --resume\``);
     const stateRows = await this.purgeSync(sync, match, refusedKeys, { ...base, status, records: records.length, erased, refused: refusedKeys.length });
     return { ...base, status, records: records.length, erased, refused: refusedKeys.length, stateRows, ...(result.failure ? { failure: result.failure } : {}) };
   }
@@ -424,16 +442,20 @@ class Context {
     return rows.length > 0;
   }
 
-  /** Messages to them recorded by syncs the project no longer declares, and rejections of keys that are theirs. */
+  /**
+   * Messages recorded to them by any sync (declared or not: the contact key is a customer's), and rejections of syncs
+   * the project no longer declares whose key is an e-mail, phone or key given.
+   */
   async purgeShared(tokens: ReadonlyMap<string, Token>): Promise<void> {
     const { store } = this.input;
     const d = this.d;
-    const listed = this.tokensSql(tokens);
+    const scope = this.scope(tokens);
     const statements: Sql[] = [];
-    if (await store.exists(store.table('messages'))) {
-      statements.push(sql`DELETE FROM ${d.table(store.table('messages'))} WHERE ${this.hash(d.id('contact_key'))} IN (${listed}) OR ${this.hash(d.id('record_key'))} IN (${listed})`);
+    if (await store.exists(store.table('messages'))) statements.push(sql`DELETE FROM ${d.table(store.table('messages'))} WHERE ${this.hash(d.id('contact_key'))} IN (${scope.tokens(CONTACT_KINDS)})`);
+    if (await store.exists(store.table('rejected'))) {
+      const declared = joinSql([...this.input.project.syncs.keys()].map((name) => d.string(name)).concat([d.string('')]));
+      statements.push(sql`DELETE FROM ${d.table(store.table('rejected'))} WHERE ${d.id('sync_name')} NOT IN (${declared}) AND ${this.hash(d.id('record_key'))} IN (${scope.tokens(KEY_KINDS)})`);
     }
-    if (await store.exists(store.table('rejected'))) statements.push(sql`DELETE FROM ${d.table(store.table('rejected'))} WHERE ${this.hash(d.id('record_key'))} IN (${listed})`);
     if (statements.length) await store.connection.runAtomically(statements);
   }
 }

@@ -2,7 +2,7 @@ import type { Duration } from '../expressions/durations.js';
 import { sql, type Sql } from '../dialects/sql.js';
 import type { Logger } from '../log/logger.js';
 import type { Project } from '../project/loader.js';
-import type { StateStore } from '../state/store.js';
+import { watermarkName, type StateStore } from '../state/store.js';
 import { HOLD_BACK_MS } from '../sync/events.js';
 
 /**
@@ -49,10 +49,14 @@ export async function applyRetention(store: StateStore, project: Project, log: L
   }
   for (const sync of project.syncs.values()) {
     if (!sync.event || !(await store.exists(store.snapshot(sync.name)))) continue;
-    // An event a later run may read again (its look-back, a mark held back, a first run's backfill) must stay known,
-    // or it is sent twice.
-    const rereads = sync.event.lookbackMs + HOLD_BACK_MS + (sync.event.backfillMs === 'all' ? 0 : sync.event.backfillMs) + DAY_MS;
-    result.eventSnapshots += await purge(d.table(store.snapshot(sync.name)), sql`${d.id('event_time')} < ${before(Math.max(ms(retention.event_snapshots), rereads))}`);
+    // The next run reads from its high-water mark minus the look-back (a mark held back up to a week); a sync without
+    // a mark reads its whole backfill, maybe all history: an event it may read again must stay known, or it is sent
+    // twice. So nothing is aged before (mark − look-back − hold-back − a day), and nothing at all without a mark.
+    const mark = await store.getMeta(watermarkName(sync.name));
+    if (!mark) continue;
+    const rereadFrom = new Date(mark).getTime() - sync.event.lookbackMs - HOLD_BACK_MS - DAY_MS;
+    const cutoff = Math.min(now.getTime() - ms(retention.event_snapshots), rereadFrom);
+    result.eventSnapshots += await purge(d.table(store.snapshot(sync.name)), sql`${d.id('event_time')} < ${d.timestampLiteral(new Date(cutoff))}`);
   }
   if (retention.audit && (await store.exists(store.table('audit')))) result.audit = await purge(d.table(store.table('audit')), sql`${d.id('sent_at')} < ${before(ms(retention.audit))}`);
   const total = result.rejected + result.messages + result.eventSnapshots + result.audit;

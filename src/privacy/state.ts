@@ -96,14 +96,18 @@ const SALT_META = 'privacy_salt';
 export async function privacySalt(store: StateStore, create: boolean): Promise<string | undefined> {
   const held = await store.getMeta(SALT_META);
   if (held || !create) return held;
+  // Made under the syncs' locks (tideline forget takes them all), so two commands never make one at once; read back
+  // all the same, so that this command hashes with what the state holds.
   await store.setMeta(SALT_META, randomBytes(32).toString('hex'));
-  // Two commands making one at once: the upsert kept one of them; both read it back.
   return store.getMeta(SALT_META);
 }
 
-/** The keyed hash of a value, computed here: equal to `tokenHashSql` of the same value in any warehouse. */
+/**
+ * The keyed hash of a value, computed here: equal to `tokenHashSql` of the same value in any warehouse — spaces (only
+ * they, as SQL's TRIM) trimmed at both ends, then lower-cased.
+ */
 export function tokenHash(salt: string, value: string): string {
-  return createHash('sha256').update(salt + value.trim().toLowerCase()).digest('hex');
+  return createHash('sha256').update(salt + value.replace(/^ +| +$/g, '').toLowerCase()).digest('hex');
 }
 
 /** The keyed hash of a value, computed in the warehouse (see tokenHash); NULL for NULL. */

@@ -48,6 +48,13 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
 /** `privacy:` of tideline.yml: retention of the state's rows that name people (src/privacy/retention.ts). */
 export const privacySchema = z
   .strictObject({
+    identifiers: z
+      .array(z.string().min(1))
+      .min(1)
+      .default(['email', 'phone'])
+      .describe(
+        "Model columns holding a person's e-mail or phone (by name, in any model a sync reads): `tideline forget` finds a person's rows by them, and every sync leaves out a row whose such column holds a forgotten value. Other text columns are never matched (a referrer's e-mail is not its row's person). Default [email, phone].",
+      ),
     retention: z
       .strictObject({
         rejected: durationSchema

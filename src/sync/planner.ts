@@ -9,6 +9,7 @@ import { CONTACT_KEY_COLUMN } from '../state/messages.js';
 import type { SyncDef } from './load.js';
 import { contactKeyColumns } from './messages.js';
 import { compileMapping, hashExpression, type ColumnTypes, type CompiledMapping } from './mapping.js';
+import { personCondition, type MatchScope } from '../privacy/match.js';
 
 /**
  * The planner: the diff between a sync's model and its snapshot, as SQL run in the warehouse.
@@ -67,12 +68,15 @@ export interface PlanInput {
   readonly forgotten?: ForgottenFilter | undefined;
 }
 
-/** What the planner needs of the forgotten list: the table of keyed hashes, the salt, and the sync's contact column. */
+/**
+ * What the planner needs of the forgotten list (src/privacy/filter.ts): how to hash and list its values, and the
+ * model's contact and identifier columns the test reads (src/privacy/match.ts).
+ */
 export interface ForgottenFilter {
-  readonly table: TableRef;
-  /** The keyed hash of a value in SQL (src/privacy/state.ts tokenHashSql). */
-  hash(value: Sql): Sql;
+  readonly scope: MatchScope;
   readonly contact: string | undefined;
+  /** The model's identifier columns (`privacy.identifiers`). */
+  readonly identifiers: readonly string[];
 }
 
 /**
@@ -157,18 +161,13 @@ interface LeftOut {
   readonly rows: Sql;
 }
 
-/**
- * The test of a model row against the forgotten list: its key (not an events sync's: an event id names no one) or its
- * contact, hashed as the list holds values (lower-cased, trimmed, keyed), is there.
- */
+/** The test of a model row against the forgotten list (src/privacy/match.ts), over the model aliased `src`. */
 function forgottenCondition(input: PlanInput, key: Sql): Sql | undefined {
   const f = input.forgotten;
   if (!f) return undefined;
   const d = input.dialect;
-  const listed = (value: Sql) => sql`${f.hash(value)} IN (SELECT ${d.id('token_hash')} FROM ${d.table(f.table)})`;
-  const tests = [...(input.sync.event ? [] : [listed(key)]), ...(f.contact ? [listed(sql`${d.id('src')}.${d.id(f.contact)}`)] : [])];
-  if (!tests.length) return undefined;
-  return tests.length === 1 ? tests[0]! : sql`(${joinSql(tests, sql` OR `)})`;
+  const column = (name: string) => sql`${d.id('src')}.${d.id(name)}`;
+  return personCondition(f.scope, { sync: input.sync.name, events: input.sync.event !== undefined, key, contact: f.contact ? column(f.contact) : undefined, identifiers: f.identifiers.map(column) });
 }
 
 /** An events sync's event time as a timestamp (a date column is read as its midnight). */
@@ -281,7 +280,10 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
   const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})`;
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})${
+    forgotten ? sql`
+    AND NOT EXISTS (SELECT 1 FROM forgotten_rows AS ${id('fr')} WHERE ${col(id('fr'), 'record_key')} = ${col(s, 'record_key')})` : Sql.empty
+  }`;
 
   // An events sync counts only the events left out that it never sent: one sent before it was left out is not news.
   const left = leftOut.map(

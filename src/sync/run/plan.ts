@@ -29,7 +29,7 @@ export async function modelColumns(connection: Connection, project: Project, syn
   if (!columns) throw new SyncFailure(`model "${sync.model}" has no table in target "${project.target.name}" yet: build it with \`tideline run --select ${sync.model}\``);
   const d = connection.dialect;
   const types = new Map(columns.map((c) => [d.identifierKey(c.name), c.type]));
-  return { table, types, gates: await syncGates(connection, project, sync, types, stateSchema), forgotten: await forgottenFilter(connection, stateSchema ?? project.target.stateSchema, sync, types) };
+  return { table, types, gates: await syncGates(connection, project, sync, types, stateSchema), forgotten: await forgottenFilter(connection, project, stateSchema ?? project.target.stateSchema, sync, types, columns.map((c) => c.name)) };
 }
 
 /** What a run is to do: the change set it materialised, how to read it, and its counts. */
