@@ -12,6 +12,7 @@ import { BIN, runCli } from './support/cli.js';
 import { CRASH_HOOK } from './support/crash.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { contractSync, people, SyncHarness } from './support/sync-harness.js';
+import { engines, type Engine } from './support/engines.js';
 
 /**
  * `tideline forget` killed with SIGKILL in the middle of erasing, judged by an independent receiver
@@ -28,13 +29,19 @@ const SEEDS = [1, 2, 3, 4];
 let template: string;
 const report: string[] = [];
 
-beforeAll(async () => {
-  const harness = await SyncHarness.start({
+/** A built project syncing ROWS to the hook, on `engine` (DuckDB in a file of the project by default). */
+function builtProject(engine?: Engine): Promise<SyncHarness> {
+  return SyncHarness.start({
     rows: ROWS,
     destinations: [CRASH_HOOK],
     syncs: SYNCS.map((mode) => contractSync(mode, 'hook', `contacts_${mode}`, mode)),
     env: { HOOK_URL: 'http://127.0.0.1:1/hook' },
+    ...(engine ? { engine } : {}),
   });
+}
+
+beforeAll(async () => {
+  const harness = await builtProject();
   template = harness.root;
   await harness.connection.close();
 }, 120_000);
@@ -72,66 +79,90 @@ async function stateOf(root: string, env: Record<string, string>) {
   }
 }
 
+/** One trial in a built project: sync, forget killed at its `seed`-th erasure request, forget again, sync. */
+async function trial(label: string, root: string, seed: number, resume: boolean): Promise<void> {
+  let kill: () => void = () => {};
+  const armed = new Promise<void>((resolve) => (kill = resolve));
+  let erasures = 0;
+  // The k-th erasure request takes effect at the receiver, then the process dies before it hears the answer.
+  const receiver = await PlainReceiver.start({
+    seed,
+    script: () => {
+      const last = receiver.arrivals.at(-1);
+      if (last?.operation === 'forget' && ++erasures >= seed) kill();
+      return undefined;
+    },
+  });
+  try {
+    const env = { HOOK_URL: receiver.url };
+    const sync = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
+    expect(sync.code, sync.stderr.slice(-2000)).toBe(0);
+    for (const mode of SYNCS) expect(receiver.records(`contacts_${mode}`).size).toBe(ROWS.length);
+    writeFileSync(join(root, 'requests.csv'), `email\n${FORGOTTEN.map((p) => p.email).join('\n')}\n`);
+
+    // The receiver's script sees each request as it arrives (before applying it): at the seed-th erasure request the
+    // CLI is killed, while that request (and whatever else is in flight) takes effect unanswered.
+    const crashed = await runUntil(['forget', '--from', 'requests.csv'], root, env, armed);
+    const before = receiver.arrivals.length;
+    const erasedAtCrash = receiver.arrivals.filter((a) => a.operation === 'forget' && a.outcome === 'applied').length;
+    expect(crashed.killed, crashed.stderr).toBe(true);
+    const midway = await stateOf(root, env);
+    // Killed midway: some of them are still named by the state, the request is unfinished.
+    expect(midway.requests).toEqual(['running']);
+    expect(midway.named['upsert']! + midway.named['audience']!).toBeGreaterThan(0);
+
+    const again = await runCli(resume ? ['forget', '--resume', '--log-format', 'json'] : ['forget', '--from', 'requests.csv', '--log-format', 'json'], { cwd: root, env });
+    expect(again.code, again.stderr.slice(-2000)).toBe(0);
+    for (const mode of SYNCS) {
+      const held = receiver.records(`contacts_${mode}`);
+      expect(FORGOTTEN.filter((p) => held.has(String(p.id))).map((p) => p.id), mode).toEqual([]);
+      expect(held.size, mode).toBe(ROWS.length - FORGOTTEN.length);
+    }
+    const after = await stateOf(root, env);
+    expect(after.named).toEqual({ upsert: 0, audience: 0 });
+    expect(after.requests).toEqual(['done']);
+
+    // The source still holds them: the next sync leaves them out and sends nothing.
+    const arrivalsBefore = receiver.arrivals.length;
+    const next = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
+    expect(next.code, next.stderr.slice(-2000)).toBe(0);
+    const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { sync: string; counts: Record<string, number>; sent: number }[] };
+    for (const r of results.results) {
+      expect(r.counts['forgotten'], r.sync).toBe(FORGOTTEN.length);
+      expect(r.sent, r.sync).toBe(0);
+    }
+    expect(receiver.arrivals.length).toBe(arrivalsBefore);
+    report.push(`${label}: killed after ${erasedAtCrash} erasures applied (${before} arrivals), ${resume ? '--resume' : 'same command'} completed: 0 left at the receiver, 0 in the state`);
+  } finally {
+    await receiver.close();
+  }
+}
+
 describe.concurrent('tideline forget killed midway (kill -9), then run again', () => {
   for (const seed of SEEDS) {
     const resume = seed % 2 === 0;
     it(`seed ${seed}: killed at erasure request ${seed}, completed by ${resume ? '--resume' : 'the same command'}`, async () => {
-      let kill: () => void = () => {};
-      const armed = new Promise<void>((resolve) => (kill = resolve));
-      let erasures = 0;
-      // The k-th erasure request takes effect at the receiver, then the process dies before it hears the answer.
-      const receiver = await PlainReceiver.start({
-        seed,
-        script: () => {
-          const last = receiver.arrivals.at(-1);
-          if (last?.operation === 'forget' && ++erasures >= seed) kill();
-          return undefined;
-        },
-      });
-      try {
-        const root = mkdtempSync(join(tmpdir(), `tideline-forget-crash-${seed}-`));
-        cpSync(template, root, { recursive: true });
-        const env = { HOOK_URL: receiver.url };
-        const sync = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
-        expect(sync.code, sync.stderr.slice(-2000)).toBe(0);
-        for (const mode of SYNCS) expect(receiver.records(`contacts_${mode}`).size).toBe(ROWS.length);
-        writeFileSync(join(root, 'requests.csv'), `email\n${FORGOTTEN.map((p) => p.email).join('\n')}\n`);
-
-        // The script runs before the receiver applies a request: count the forget requests as they are applied.
-        const crashed = await runUntil(['forget', '--from', 'requests.csv'], root, env, armed);
-        const before = receiver.arrivals.length;
-        const erasedAtCrash = receiver.arrivals.filter((a) => a.operation === 'forget' && a.outcome === 'applied').length;
-        expect(crashed.killed, crashed.stderr).toBe(true);
-        const midway = await stateOf(root, env);
-        // Killed midway: some of them are still named by the state, the request is unfinished.
-        expect(midway.requests).toEqual(['running']);
-        expect(midway.named['upsert']! + midway.named['audience']!).toBeGreaterThan(0);
-
-        const again = await runCli(resume ? ['forget', '--resume', '--log-format', 'json'] : ['forget', '--from', 'requests.csv', '--log-format', 'json'], { cwd: root, env });
-        expect(again.code, again.stderr.slice(-2000)).toBe(0);
-        for (const mode of SYNCS) {
-          const held = receiver.records(`contacts_${mode}`);
-          expect(FORGOTTEN.filter((p) => held.has(String(p.id))).map((p) => p.id), mode).toEqual([]);
-          expect(held.size, mode).toBe(ROWS.length - FORGOTTEN.length);
-        }
-        const after = await stateOf(root, env);
-        expect(after.named).toEqual({ upsert: 0, audience: 0 });
-        expect(after.requests).toEqual(['done']);
-
-        // The source still holds them: the next sync leaves them out and sends nothing.
-        const arrivalsBefore = receiver.arrivals.length;
-        const next = await runCli(['sync', '--log-format', 'json'], { cwd: root, env });
-        expect(next.code, next.stderr.slice(-2000)).toBe(0);
-        const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { sync: string; counts: Record<string, number>; sent: number }[] };
-        for (const r of results.results) {
-          expect(r.counts['forgotten'], r.sync).toBe(FORGOTTEN.length);
-          expect(r.sent, r.sync).toBe(0);
-        }
-        expect(receiver.arrivals.length).toBe(arrivalsBefore);
-        report.push(`seed ${seed}: killed after ${erasedAtCrash} erasures applied (${before} arrivals), ${resume ? '--resume' : 'same command'} completed: 0 left at the receiver, 0 in the state`);
-      } finally {
-        await receiver.close();
-      }
+      const root = mkdtempSync(join(tmpdir(), `tideline-forget-crash-${seed}-`));
+      cpSync(template, root, { recursive: true });
+      await trial(`seed ${seed}`, root, seed, resume);
     }, 120_000);
   }
 });
+
+// PostgreSQL: each trial builds its own project in its own schemas (the warehouse is not a file to copy).
+for (const engine of engines().filter((e) => e.name === 'postgres')) {
+  describe.concurrent('tideline forget killed midway (kill -9), then run again (PostgreSQL)', () => {
+    for (const seed of [2, 3]) {
+      it(`seed ${seed}: killed at erasure request ${seed}, completed by ${seed % 2 === 0 ? '--resume' : 'the same command'}`, async () => {
+        const harness = await builtProject(engine);
+        await harness.connection.close();
+        try {
+          await trial(`postgres seed ${seed}`, harness.root, seed, seed % 2 === 0);
+        } finally {
+          await harness.reopen();
+          await harness.close();
+        }
+      }, 120_000);
+    }
+  });
+}

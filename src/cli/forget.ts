@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import { ConfigError } from '../project/problems.js';
+import { joinSql, sql } from '../dialects/sql.js';
+import type { Connection } from '../warehouses/connection.js';
 import { forget, PERSON_KINDS, resumeRequests, type ForgetReport, type PersonKind, type PersonRef } from '../privacy/forget.js';
 import { SyncCommand } from '../sync/command.js';
 import { connect, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
@@ -35,7 +37,7 @@ export function registerForget(program: Command): void {
     .option('--customer <ids...>', 'customer ids of the identity models (or of your customers model)')
     .option('--record <source:id...>', 'source records, as the identity map names them (eshop:42)')
     .option('--key <values...>', 'sync keys or other ids (a loyalty card)')
-    .option('--from <file>', 'a CSV of requests, one person a row, with any of the columns email, phone, customer, record, key')
+    .option('--from <file>', 'requests, one person a row, with any of the columns email, phone, customer, record, key: a CSV file, or a warehouse table as table:<schema>.<name>')
     .option('--request-id <id>', 'the request\'s id (default: derived from the values, so the same command resumes the same request)')
     .option('--reference <text>', 'your reference for the request (a ticket number), kept in the audit trail: no personal data')
     .option('--plan', 'show what would be erased where, erase and write nothing')
@@ -49,8 +51,9 @@ export function registerForget(program: Command): void {
 async function runForget(context: CommandContext, options: ForgetOptions): Promise<number> {
   if (options.resume && options.plan) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: 'tideline forget: --resume finishes requests for real; leave out --plan (a plan of a new request takes the values)' }]);
   const project = await loadFor(context);
-  const people = options.resume ? [] : peopleOf(options, project.root);
-  if (!options.resume && !people.length) {
+  const fromTable = options.from?.startsWith('table:') ? options.from.slice('table:'.length) : undefined;
+  const people = options.resume ? [] : peopleOf({ ...options, ...(fromTable ? { from: undefined } : {}) }, project.root);
+  if (!options.resume && !people.length && !fromTable) {
     throw new ConfigError([{ code: 'bad-option', severity: 'error', message: 'tideline forget: give who to forget (--email, --phone, --customer, --record, --key or --from), or --resume' }]);
   }
   const syncs = [...project.syncs.values()];
@@ -62,6 +65,7 @@ async function runForget(context: CommandContext, options: ForgetOptions): Promi
     const reports = await command.withState(async ({ store, configOf }) => {
       const input = { project, connection: store.connection, store, configOf, log: context.logger, signal: abort.signal, plan: options.plan === true };
       if (options.resume) return resumeRequests(input);
+      if (fromTable) people.push(...(await peopleOfTable(store.connection, fromTable)));
       return [await forget({ ...input, people, ...(options.requestId ? { requestId: options.requestId } : {}), ...(options.reference ? { reference: options.reference } : {}) })];
     });
     if (!reports.length) context.logger.info('no unfinished erasure request');
@@ -98,6 +102,24 @@ function describe(context: CommandContext, report: ForgetReport): void {
     else context.logger.info(fields, `${where}: ${s.erased} record${s.erased === 1 ? '' : 's'} erased (${s.method}); ${s.stateRows} state rows purged`);
   }
   if (!planned) context.logger.info(`request ${report.requestId}: ${report.status}; \`tideline audit --erasures\` lists what was done where`);
+}
+
+/** The people of a warehouse table of requests (`--from table:<schema>.<name>`): its columns named as a CSV's. */
+async function peopleOfTable(connection: Connection, name: string): Promise<PersonRef[]> {
+  const d = connection.dialect;
+  const parts = name.split('.');
+  const table = parts.length === 2 ? { schema: parts[0]!, name: parts[1]! } : { name };
+  const columns = await connection.columns(table);
+  if (!columns) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--from table:${name}: no such table in the target` }]);
+  const known = columns.map((c) => c.name).filter((c) => (PERSON_KINDS as readonly string[]).includes(c.toLowerCase()));
+  if (!known.length) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--from table:${name}: expected a column among ${PERSON_KINDS.join(', ')}; found ${columns.map((c) => c.name).join(', ')}` }]);
+  const rows = await connection.query(sql`SELECT ${joinSql(known.map((c) => d.cast(d.id(c), 'string')).map((e, i) => sql`${e} AS ${d.id(known[i]!.toLowerCase())}`))} FROM ${d.table(table)}`);
+  const people: PersonRef[] = [];
+  for (const row of rows) for (const column of known) {
+    const value = row[column.toLowerCase()];
+    if (typeof value === 'string' && value.trim()) people.push({ kind: column.toLowerCase() as PersonKind, value });
+  }
+  return people;
 }
 
 /** The people of the options and of the `--from` file. */
