@@ -7,7 +7,7 @@ import type { Connection } from '../warehouses/connection.js';
 import { Executor, type PendingRecord, type Settled } from '../sync/executor.js';
 import type { SyncDef } from '../sync/load.js';
 import { RateGate } from '../sync/rate.js';
-import { checkWithRetries, effectiveLimits, RunWarehouses } from '../sync/run/send.js';
+import { checkWithRetries, effectiveLimits, RunWarehouses, sessionContext } from '../sync/run/send.js';
 
 /**
  * Erasure at one destination (`tideline forget`, README "Privacy"): a sync's records of the people being forgotten,
@@ -71,21 +71,12 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
   const gate = new RateGate(limits.requestsPerSecond);
   const warehouses = new RunWarehouses(input.project, input.connection, input.openWarehouse);
   const context: DestinationContext = {
-    sync: sync.name,
-    destination: sync.destination.name,
-    runId: input.runId,
-    object: sync.object,
-    mode: sync.mode,
-    keyField: sync.key.name,
-    nullPolicy: sync.options.null_policy,
+    ...sessionContext(sync, { runId: input.runId, root: input.project.root, log, warehouses }),
     // The sync's fields, by name (their types are the model's, not read here): some adapters name a removal's
     // identifiers from them.
     fields: sync.fields.map((f) => ({ name: f.name, type: undefined })),
     planned: { added: 0, changed: 0, removed: records.length },
     erasure: true,
-    root: input.project.root,
-    logger: log,
-    warehouse: (target) => warehouses.open(target),
   };
   const outcomes = new Map<string, ErasureOutcome>();
   let requests = 0;

@@ -20,6 +20,7 @@ import { option, report, round, timed } from './harness.js';
 import { eventWindow } from '../../src/sync/events.js';
 import { planChanges } from '../../src/sync/run/plan.js';
 import { watermarkName } from '../../src/state/store.js';
+import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../../src/privacy/state.js';
 
 /**
  * `npm run bench -- sync [--rows N] [--rate R] [--batch B]`
@@ -29,7 +30,7 @@ import { watermarkName } from '../../src/state/store.js';
  *    achieved throughput while sending, beside the API's ceiling R × B (goal ≥ 95 %); the whole command's throughput;
  *    and the child's peak RSS (goal ≤ 300 MB), for the CLI as `npm install` builds it, DuckDB's memory_limit at 64MB.
  * 2. 1 % of the rows change; the diff alone (change set materialised and counted in the warehouse) is timed
- *    (goal ≤ 3 s for 1M rows).
+ *    (goal ≤ 3 s for 1M rows), then again once 1,000 people were forgotten (`tideline forget`), as a ratio to it.
  * 3. Events (`--events E --new K`, default 10,000,000 and 100,000; `--events-only` runs this case alone): a table of
  *    E events in time order, its events sync's state as a run that sent all but the last K left it (snapshot and
  *    high-water mark), and the plan of the next run timed — the window read, the new events found and counted —
@@ -111,7 +112,23 @@ export async function main(args: readonly string[]): Promise<void> {
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
+
+  // 2b. The same diff once 1,000 people were forgotten (`tideline forget`): every row's key, contact and identifier
+  // columns are hashed and looked up in the forgotten list, beside the diff without it measured above.
+  await setupPrivacy(store);
+  const salt = (await privacySalt(store, true))!;
+  const forgotten = Array.from({ length: 1000 }, (_, i) => tokenHash(salt, `person${(i + 1) * 997}@example.com`));
+  await connection.insertRows(privacyTable(store, 'forgotten'), FORGOTTEN_COLUMNS, [forgotten.map((h) => [h, 'email', 'bench', new Date()])]);
+  const filtered = await modelColumns(connection, project, sync);
+  const withList = diffSelect({ dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
+  const forgetStarted = performance.now();
+  await connection.execute(materialiseStatement(d, store.changes(sync.name), withList.select));
+  const forgetCounts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
+  const forgetSeconds = (performance.now() - forgetStarted) / 1000;
+  await connection.execute(d.dropTable(store.changes(sync.name)));
   await connection.close();
+  if (forgetCounts.forgotten !== forgotten.length) throw new Error(`the diff left out ${forgetCounts.forgotten} forgotten rows, expected ${forgotten.length}`);
+  report({ bench: 'sync', metric: 'diff_seconds_with_forgotten', value: round(forgetSeconds, 2), unit: 's', baseline: round(diffSeconds, 2), ratio: round(forgetSeconds / diffSeconds, 2), rows, forgotten: forgetCounts.forgotten });
   // The project holds a DuckDB file of ~90 MB: leave nothing behind in the temporary folder.
   await rm(root, { recursive: true, force: true });
   const expectedChanged = Math.floor(rows / 100);

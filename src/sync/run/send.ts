@@ -81,6 +81,20 @@ export async function destinationContext(input: {
 }): Promise<DestinationContext> {
   const { sync, plan } = input;
   return {
+    ...sessionContext(sync, input),
+    fields: plan.mapping.fields.map((f) => ({ name: f.name, type: f.type })),
+    planned: { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed },
+    fullResync: input.fullResync,
+    interruptedRuns: await input.store.interruptedRuns(sync.name, input.runId),
+  };
+}
+
+/** What every session of a sync is told, whatever it serves (a run, an erasure): the sync, the run, where it works. */
+export function sessionContext(
+  sync: SyncDef,
+  input: { readonly runId: string; readonly root: string; readonly log: Logger; readonly warehouses: RunWarehouses },
+): Omit<DestinationContext, 'fields' | 'planned'> {
+  return {
     sync: sync.name,
     destination: sync.destination.name,
     runId: input.runId,
@@ -88,10 +102,6 @@ export async function destinationContext(input: {
     mode: sync.mode,
     keyField: sync.key.name,
     nullPolicy: sync.options.null_policy,
-    fields: plan.mapping.fields.map((f) => ({ name: f.name, type: f.type })),
-    planned: { added: plan.counts.added, changed: plan.counts.changed, removed: plan.counts.removed },
-    fullResync: input.fullResync,
-    interruptedRuns: await input.store.interruptedRuns(sync.name, input.runId),
     root: input.root,
     logger: input.log,
     warehouse: (target) => input.warehouses.open(target),
