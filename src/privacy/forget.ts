@@ -22,10 +22,10 @@ import { ERASURE_COLUMNS, FORGOTTEN_COLUMNS, privacySalt, privacyTable, REQUEST_
  *
  *  1. **Who.** The values given (e-mails, phones, customer ids, `source:id` records, keys) designate customers of the
  *     project's identity models, whose every identifying value (ids, records, e-mails, phones, codes in every source)
- *     is hashed in the warehouse with the state's salt; then every sync's model rows whose key, contact or (for
- *     e-mails and phones) any text column hashes into that set add their key and contact. The hashes — never the
- *     values — are written to `privacy_forgotten` with the request, in one unit with the request's row: from then on
- *     every sync leaves these people out (op `forgotten`), even while a source still holds them.
+ *     is hashed in the warehouse with the state's salt. The hashes — never the values — are written to
+ *     `privacy_forgotten` with the request's row, in one unit; then every sync's model rows that are theirs (by kind of
+ *     value: src/privacy/match.ts) add their key, scoped to the sync, and their contact. From then on every sync
+ *     leaves these people out (op `forgotten`), even while a source still holds them.
  *  2. **Where.** For each sync, the records its snapshot holds of them (by key, by the model's rows, by the messages
  *     it recorded) are erased at the destination as the destination declares (DestinationType.erasure): the vendor's
  *     own erasure, the mode's removal, or a manual step reported for the data-protection officer.
@@ -97,6 +97,11 @@ interface Token {
   readonly kind: string;
 }
 
+/** A value may be listed under several kinds (a key given that is also a customer id): one entry per kind. */
+function tokenKey(t: Token): string {
+  return `${t.kind}:${t.hash}`;
+}
+
 /** Forgets the people of one request (see the module's comment). */
 export async function forget(input: ForgetInput): Promise<ForgetReport> {
   const { store } = input;
@@ -110,13 +115,17 @@ export async function forget(input: ForgetInput): Promise<ForgetReport> {
   const requestId = input.requestId ?? `fr-${createHash('sha256').update(salt + [...new Set(given.map((t) => t.hash))].sort().join(',')).digest('hex').slice(0, 16)}`;
   const ctx = new Context(input, salt, requestId, planOnly);
   const customers = await ctx.customersOf(input.people);
-  const tokens = new Map(given.map((t) => [t.hash, t]));
-  for (const t of await ctx.identityTokens(customers)) if (!tokens.has(t.hash)) tokens.set(t.hash, t);
-  // The syncs' own rows found by these values add their keys (scoped to their sync) and contacts — computed before
-  // anything is written, so that the request and every hash it needs are recorded in one unit.
-  for (const t of await ctx.syncTokens(tokens)) if (!tokens.has(t.hash)) tokens.set(t.hash, t);
-  if (!planOnly) await ctx.recordRequest([...tokens.values()], input.people.length, customers.reduce((n, c) => n + c.ids.length, 0), input.reference);
-  return ctx.eraseAll(tokens, customers.reduce((n, c) => n + c.ids.length, 0));
+  const tokens = new Map(given.map((t) => [tokenKey(t), t]));
+  for (const t of await ctx.identityTokens(customers)) if (!tokens.has(tokenKey(t))) tokens.set(tokenKey(t), t);
+  const customerCount = customers.reduce((n, c) => n + c.ids.length, 0);
+  // Recorded first (hashes only), so that the syncs' rows are then matched against a table rather than literals.
+  if (!planOnly) await ctx.recordRequest([...tokens.values()], input.people.length, customerCount, input.reference);
+  // The syncs' own rows found by these values add their keys (scoped to their sync) and contacts. A crash before
+  // they are added leaves the request `running`: `--resume` finds them again (resumeRequests).
+  const found = (await ctx.syncTokens(tokens)).filter((t) => !tokens.has(tokenKey(t)));
+  for (const t of found) tokens.set(tokenKey(t), t);
+  if (!planOnly) await ctx.addTokens(found);
+  return ctx.eraseAll(tokens, customerCount);
 }
 
 /** Completes every request left unfinished (status `running` or `partial`) from the hashes it stored. */
@@ -133,10 +142,10 @@ export async function resumeRequests(input: Omit<ForgetInput, 'people' | 'reques
   for (const row of rows) {
     const requestId = String(row['request_id']);
     const ctx = new Context({ ...input, people: [] }, salt, requestId, false);
-    const tokens = new Map((await ctx.storedTokens()).map((t) => [t.hash, t]));
+    const tokens = new Map((await ctx.storedTokens()).map((t) => [tokenKey(t), t]));
     // Rows that joined a sync's model since the request was made are found again by the same values.
-    const found = (await ctx.syncTokens(tokens)).filter((t) => !tokens.has(t.hash));
-    for (const t of found) tokens.set(t.hash, t);
+    const found = (await ctx.syncTokens(tokens)).filter((t) => !tokens.has(tokenKey(t)));
+    for (const t of found) tokens.set(tokenKey(t), t);
     await ctx.addTokens(found);
     reports.push(await ctx.eraseAll(tokens, Number(row['customers'] ?? 0)));
   }
@@ -310,7 +319,7 @@ class Context {
     for (let i = 0; i < tokens.length; i += 500) {
       const rows = tokens.slice(i, i + 500).map((t) => sql`SELECT ${d.string(t.hash)} AS ${d.id('token_hash')}, ${d.string(t.kind)} AS ${d.id('kind')}, ${d.string(this.requestId)} AS ${d.id('request_id')}, ${d.timestampLiteral(now)} AS ${d.id('forgotten_at')}`);
       out.push(
-        sql`INSERT INTO ${d.table(table)} (${joinSql(FORGOTTEN_COLUMNS.map((c) => d.id(c.name)))}) SELECT * FROM (\n${unionAll(rows)}\n) AS n WHERE NOT EXISTS (SELECT 1 FROM ${d.table(table)} AS f WHERE f.${d.id('token_hash')} = n.${d.id('token_hash')} AND f.${d.id('request_id')} = n.${d.id('request_id')})`,
+        sql`INSERT INTO ${d.table(table)} (${joinSql(FORGOTTEN_COLUMNS.map((c) => d.id(c.name)))}) SELECT * FROM (\n${unionAll(rows)}\n) AS n WHERE NOT EXISTS (SELECT 1 FROM ${d.table(table)} AS f WHERE f.${d.id('token_hash')} = n.${d.id('token_hash')} AND f.${d.id('kind')} = n.${d.id('kind')} AND f.${d.id('request_id')} = n.${d.id('request_id')})`,
       );
     }
     return out;
