@@ -19,7 +19,7 @@ import { webhook } from './webhook/adapter.js';
  * (`defineDestination`, verbs on the kit), emulator.ts and contract.ts (the shared suite's `kit`); then its line here,
  * a row in the README's table and `npm run docs`. The line brings it into every suite: test/destination-registry.test.ts
  * checks the entry and fails while a folder with an adapter.ts is unregistered or a type has no row,
- * test/destination-contract.test.ts runs the shared suite against its emulator (and fails without a `kit`), and
+ * test/destination-contract*.test.ts run the shared suite against its emulator (and fail without a `kit`), and
  * docs/reference.md must have its section. test/checklists.test.ts follows these steps with a throwaway destination.
  */
 export const DESTINATIONS: readonly RegisteredDestination[] = [webhook, file, table, braze, hubspot, mailchimp, salesforce, klaviyo, brevo, googleAds, meta, linkedin, tiktok];

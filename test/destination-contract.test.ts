@@ -1,23 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { DESTINATIONS } from '../destinations/index.js';
-import { CONTRACT_CASES, type ContractKit } from '../destinations/emulator-kit/contract.js';
-import { describeDestinationContract } from './support/destination-contract.js';
+import { CONTRACT_CASES } from '../destinations/emulator-kit/contract.js';
+import { describeContractShare, registeredKits } from './support/destination-contract.js';
 
 /**
  * The shared contract suite (test/support/destination-contract.ts): every registered destination, through the real
- * sync engine, against its emulator. A destination finds its way here by its registry line and its
+ * sync engine, against its emulator — split over this file and destination-contract-{1,2,3}.test.ts, each running
+ * every fourth destination, so that the runner's workers share them. A destination finds its way here by its registry line and its
  * destinations/<type>/contract.ts; a case that cannot
  * apply is skipped with the reason its kit gives. A kit with a `shape` (ads audiences: identifiers only, hashed) runs
  * the cases with generated contacts in that shape, and is checked against what its shape says it should hold.
  */
-const kits = new Map<string, ContractKit>();
-for (const type of DESTINATIONS) {
-  // The folder is the type's name, with `-` for `_` where the type has one (google_ads → destinations/google-ads/).
-  const module = (await import(`../destinations/${type.type}/contract.ts`).catch(() => import(`../destinations/${type.type.replaceAll('_', '-')}/contract.ts`)).catch(() => undefined)) as
-    | { kit?: ContractKit }
-    | undefined;
-  if (module?.kit) kits.set(type.type, module.kit);
-}
+const kits = await registeredKits();
 
 describe('every registered destination has a contract kit', () => {
   for (const type of DESTINATIONS) {
@@ -32,4 +26,5 @@ describe('every registered destination has a contract kit', () => {
   }
 });
 
-for (const [type, kit] of kits) describeDestinationContract(type, kit);
+// Every fourth destination's suite from the first; test/destination-contract-{1,2,3}.test.ts run the others.
+await describeContractShare(0);

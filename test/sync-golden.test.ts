@@ -10,6 +10,8 @@ import { pressurePolicy } from '../src/project/pressure.js';
 import { NO_GATES } from '../src/expressions/policies.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { expectGolden, GOLDEN_DIALECTS } from './support/golden.js';
+import { joinSql, sql, type Sql } from '../src/dialects/sql.js';
+import { tokenHashSql } from '../src/privacy/state.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/sync-mini');
 
@@ -57,6 +59,11 @@ describe('golden SQL of the sync engine', () => {
       const reminders: SyncDef = { ...messaging, messageType: 'reminder', mode: 'events', event: eventsOf('last_order_at').event };
       const capped = diffSelect({ dialect: d, sync: reminders, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window, gates: { contact: 'email', gates: NO_GATES, pressure } });
       const dated = diffSelect({ dialect: d, sync: eventsOf('created_at'), model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), window: { ...window, oldest: undefined } });
+      // After `tideline forget`: the rows of the forgotten left out, by the kind of each hashed value (src/privacy/match.ts).
+      const forgottenTable = d.table({ schema: project.target.stateSchema, name: 'privacy_forgotten' });
+      const scope = { dialect: d, hash: (v: Sql) => tokenHashSql(d, 'salt', v), tokens: (kinds: readonly string[]) => sql`SELECT token_hash FROM ${forgottenTable} WHERE kind IN (${joinSql(kinds.map((k) => d.string(k)))})` };
+      const forgotten = diffSelect({ dialect: d, sync, model, types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: { scope, contact: undefined, identifiers: ['email'] } });
+      const audit = { destination: 'crm', type: 'hubspot', object: 'contacts', mode: 'upsert', fields: ['email', 'first_name'] };
       const sections: [string, readonly { text: string }[]][] = [
         ['state schema', store.setupStatements()],
         ['tables of the sync', store.syncSetupStatements(sync.name)],
@@ -74,6 +81,8 @@ describe('golden SQL of the sync engine', () => {
         ['…starting messages under pressure caps: a contact\'s events of the run admitted in time order while they fit', [materialiseStatement(d, store.changes(sync.name), capped.select)]],
         ['…a page carries each event\'s name and time', [pageStatement(d, store.changes(sync.name), 0, 10_000, events.mapping, true)]],
         ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 2)],
+        ['after tideline forget: the forgotten are left out (their key, their e-mail column), counted `forgotten`', [materialiseStatement(d, store.changes(sync.name), forgotten.select)]],
+        ['the fold writes the audit trail (names and counts) in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { audit }).slice(0, 1)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
         ['full resync', store.resetStatements(sync.name)],
       ];

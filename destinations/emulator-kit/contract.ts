@@ -1,7 +1,7 @@
 import type { Exchange } from './server.js';
 
 /**
- * What each destination gives the shared contract suite (test/destination-contract.test.ts) in
+ * What each destination gives the shared contract suite (test/destination-contract*.test.ts) in
  * destinations/<type>/contract.ts as `export const kit: ContractKit`. The suite syncs a fixed mapping — key
  * `external_id`, fields `email`, `first_name`, `orders` (see CONTRACT_MAPPING) — into a fresh environment per case,
  * and checks what the destination then holds.

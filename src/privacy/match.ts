@@ -45,7 +45,9 @@ export function syncKeyValue(d: Dialect, sync: string, key: Sql): Sql {
 /** TRUE when the row is a forgotten person's (never NULL). */
 export function personCondition(scope: MatchScope, row: RowShape): Sql {
   const d = scope.dialect;
-  const listed = (value: Sql, kinds: readonly string[]) => sql`COALESCE(${scope.hash(value)} IN (${scope.tokens(kinds)}), FALSE)`;
+  // A NULL value names no one: tested first, so that the test is FALSE rather than NULL (the listed hashes are never
+  // NULL), and a plain predicate every warehouse takes in a WHERE clause.
+  const listed = (value: Sql, kinds: readonly string[]) => sql`(${value} IS NOT NULL AND ${scope.hash(value)} IN (${scope.tokens(kinds)}))`;
   const tests = [
     listed(syncKeyValue(d, row.sync, row.key), [SYNC_KEY_KIND]),
     ...(row.events ? [] : [listed(row.key, KEY_KINDS)]),

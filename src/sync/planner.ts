@@ -62,8 +62,9 @@ export interface PlanInput {
   /** For an events sync: the span of event times this run reads (src/sync/events.ts). */
   readonly window?: EventWindow | undefined;
   /**
-   * The people erased by `tideline forget` (src/privacy/filter.ts): a row whose key (not an events sync's: an event
-   * id names no one) or contact hashes into the list is left out, as op `forgotten`, before anything else.
+   * The people erased by `tideline forget` (src/privacy/filter.ts): a row that is theirs — its key, contact or
+   * identifier columns hash into the list, each matched by the kind of value (src/privacy/match.ts) — is left out, as
+   * op `forgotten`, before anything else; its snapshot row is not `removed` either (the erasure owes it).
    */
   readonly forgotten?: ForgottenFilter | undefined;
 }

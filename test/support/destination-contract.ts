@@ -24,8 +24,38 @@ import type { SyncMode } from '../../destinations/destination.js';
 type Row = Person | Contact;
 
 /**
+ * The contract kits of the registered destinations, by type (destinations/<type>/contract.ts, `-` for `_` in the
+ * folder's name); a type without one is absent (test/destination-contract.test.ts fails for it).
+ */
+export async function registeredKits(): Promise<Map<string, ContractKit>> {
+  const kits = new Map<string, ContractKit>();
+  for (const type of DESTINATIONS) {
+    const module = (await import(`../../destinations/${type.type}/contract.ts`).catch(() => import(`../../destinations/${type.type.replaceAll('_', '-')}/contract.ts`)).catch(() => undefined)) as
+      | { kit?: ContractKit }
+      | undefined;
+    if (module?.kit) kits.set(type.type, module.kit);
+  }
+  return kits;
+}
+
+/** How many files share the registered destinations' contract suites (test/destination-contract*.test.ts). */
+export const CONTRACT_SHARES = 4;
+
+/**
+ * The contract suites of every `CONTRACT_SHARES`-th registered destination from `share`: the suite is split over
+ * that many files so that the test runner's workers share them (one file ran two minutes alone at the end of a run).
+ */
+export async function describeContractShare(share: number): Promise<void> {
+  const kits = await registeredKits();
+  DESTINATIONS.forEach((type, i) => {
+    const kit = kits.get(type.type);
+    if (kit && i % CONTRACT_SHARES === share) describeDestinationContract(type.type, kit);
+  });
+}
+
+/**
  * The shared contract suite of one destination type, through the real sync engine, against the environment its kit
- * starts (destinations/<type>/contract.ts): test/destination-contract.test.ts runs it for every registered type.
+ * starts (destinations/<type>/contract.ts): test/destination-contract*.test.ts run it for every registered type.
  * `registries` are those the suite's projects are read against: a test that adds a throwaway destination passes
  * registries holding it (test/checklists.test.ts); the registered ones by default.
  */

@@ -326,6 +326,56 @@ ON `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`, `event_time` = `s`.`event_time`
 WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`, `event_time`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`, `s`.`event_time`);
 
+-- after tideline forget: the forgotten are left out (their key, their e-mail column), counted `forgotten`
+CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
+SELECT * FROM (
+SELECT ROW_NUMBER() OVER (ORDER BY CASE `op` WHEN 'removed' THEN 1 WHEN 'changed' THEN 2 WHEN 'added' THEN 3 WHEN 'held_back' THEN 4 WHEN 'too_old' THEN 5 WHEN 'forgotten' THEN 6 WHEN 'suppressed' THEN 7 WHEN 'no_consent' THEN 8 WHEN 'duplicate_key' THEN 9 WHEN 'null_key' THEN 10 END, `record_key`) AS `seq`, d.* FROM (
+WITH mapped AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers` AS `src`
+  WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
+),
+forgotten_rows AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers` AS `src`
+  WHERE (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
+),
+shared AS (
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+),
+keyed AS (
+  SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(38,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
+  FROM mapped AS `m`
+)
+SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record_key` IS NULL OR `s`.`synced_at` IS NULL) THEN 'added' ELSE 'changed' END AS `op`,
+    `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
+  WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`record_hash` IS NULL OR `s`.`record_hash` <> `m`.`record_hash`)
+UNION ALL
+SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
+    `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
+  FROM keyed AS `m`
+  WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
+UNION ALL
+SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+    AND NOT EXISTS (SELECT 1 FROM forgotten_rows AS `fr` WHERE `fr`.`record_key` = `s`.`record_key`)
+UNION ALL
+SELECT 'forgotten', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM forgotten_rows
+) AS d
+) AS numbered;
+
+-- the fold writes the audit trail (names and counts) in the same atomic unit
+INSERT INTO `tideline_state`.`privacy_audit` (`run_id`, `sync_name`, `destination`, `destination_type`, `object`, `mode`, `fields`, `records`, `removed`, `sent_at`)
+SELECT 'run-1', 'crm_contacts', 'crm', 'hubspot', 'contacts', 'upsert', 'email,first_name', COUNT(*), SUM(CASE WHEN c.`op` = 'removed' THEN 1 ELSE 0 END), CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted`
+HAVING COUNT(*) > 0;
+
 -- plan before any state exists (read-only preview)
 SELECT * FROM (
   SELECT p.*, ROW_NUMBER() OVER (PARTITION BY `op` ORDER BY `record_key`) AS `sample_rank`, COUNT(*) OVER (PARTITION BY `op`) AS `op_rows`
