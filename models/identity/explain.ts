@@ -259,7 +259,9 @@ ${unionAll(branches)}
 /**
  * Every value that identifies these customers, as rows (`kind`, `v`): their ids (and the ids they held before a
  * merge), their records as `source:id`, and the normalised e-mails, phones and codes of every record of theirs in
- * every source. `tideline forget` hashes them in the warehouse: the values themselves never leave it.
+ * every source — except a value some other customer's record holds too (a shop's phone typed at the till, a shared
+ * family address, a junk value): it does not designate them, and forgetting it would forget the others. `tideline
+ * forget` hashes them in the warehouse: the values themselves never leave it.
  */
 export function personValues(context: ExplainContext, customerIds: readonly string[]): Sql {
   const d = context.dialect;
@@ -267,16 +269,30 @@ export function personValues(context: ExplainContext, customerIds: readonly stri
   const ids = joinSql(customerIds.map((id) => d.string(id)));
   const m = (name: string) => col(d, 'm', name);
   const row = (kind: string, value: Sql) => sql`SELECT ${text(d, kind)} AS ${d.id('kind')}, ${d.cast(value, 'string')} AS ${d.id('v')}`;
+  // The normalised identifier values of every record, with its customer.
+  const held = unionAll(
+    personalInputs(context, PERSONAL_TYPES).map(
+      (i) => sql`SELECT ${text(d, i.type)} AS ${d.id('kind')}, ${d.cast(normaliseInline(d, i.type, i.options, i.raw), 'string')} AS ${d.id('v')}, ${m('customer_id')} AS ${d.id('customer_id')}
+FROM ${context.relation(i.source.relation)} AS src
+JOIN ${map} AS m ON ${m('source')} = ${text(d, i.source.label)} AND ${m('source_id')} = ${d.cast(col(d, 'src', i.source.id), 'string')}`,
+    ),
+  );
+  const theirs = (alias: string) => sql`${col(d, alias, 'customer_id')} IN (${ids})`;
   const branches = [
     sql`${row('customer', m('customer_id'))} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids})`,
     sql`${row('customer', m('previous_customer_id'))} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids}) AND ${m('previous_customer_id')} IS NOT NULL`,
     sql`${row('record', sql`${d.cast(m('source'), 'string')} || ':' || ${d.cast(m('source_id'), 'string')}`)} FROM ${map} AS m WHERE ${m('customer_id')} IN (${ids})`,
-    ...personalInputs(context, PERSONAL_TYPES).map(
-      (i) => sql`${row(i.type, normaliseInline(d, i.type, i.options, i.raw))}
-FROM ${context.relation(i.source.relation)} AS src
-JOIN ${map} AS m ON ${m('source')} = ${text(d, i.source.label)} AND ${m('source_id')} = ${d.cast(col(d, 'src', i.source.id), 'string')}
-WHERE ${m('customer_id')} IN (${ids})`,
-    ),
+    ...(personalInputs(context, PERSONAL_TYPES).length
+      ? [
+          sql`SELECT h.${d.id('kind')}, h.${d.id('v')} FROM (
+${held}
+) AS h
+WHERE ${theirs('h')} AND h.${d.id('v')} IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM (
+${held}
+) AS o WHERE o.${d.id('kind')} = h.${d.id('kind')} AND o.${d.id('v')} = h.${d.id('v')} AND NOT ${theirs('o')})`,
+        ]
+      : []),
   ];
   return unionAll(branches);
 }

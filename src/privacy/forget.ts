@@ -92,6 +92,11 @@ export interface ForgetReport {
   readonly syncs: readonly SyncErasure[];
 }
 
+/** A request Tideline refuses before erasing anything (the message names no personal value). */
+export class ForgetRefusal extends Error {
+  override readonly name = 'ForgetRefusal';
+}
+
 interface Token {
   readonly hash: string;
   readonly kind: string;
@@ -211,9 +216,18 @@ class Context {
     const out = [];
     for (const lookup of await this.lookups()) {
       const ids = new Set<string>();
-      for (const person of people) {
+      for (const [n, person] of people.entries()) {
         const kinds: PersonRef['kind'][] = person.kind === 'key' ? ['customer', 'key'] : [person.kind];
-        for (const kind of kinds) for (const id of await lookup.find(kind, person.kind === 'email' ? person.value.replace(/\s+/g, '') : person.value.trim())) ids.add(id);
+        const found = new Set<string>();
+        for (const kind of kinds) for (const id of await lookup.find(kind, person.kind === 'email' ? person.value.replace(/\s+/g, '') : person.value.trim())) found.add(id);
+        // A value several customers hold (a family's address, a shop's phone) does not say whom to forget: erasing
+        // them all would erase someone who asked for nothing.
+        if (found.size > 1) {
+          throw new ForgetRefusal(
+            `the ${person.kind} of request line ${n + 1} designates ${found.size} customers (${[...found].sort().join(', ')}): name the one to forget with --customer; nothing was erased`,
+          );
+        }
+        for (const id of found) ids.add(id);
       }
       if (ids.size) out.push({ lookup, ids: [...ids].sort() });
     }
