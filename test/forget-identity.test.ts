@@ -21,10 +21,15 @@ import { engines, uniqueSchema, type Engine } from './support/engines.js';
  * their customer, and through it their e-shop records: the sync keyed by customer id and the one keyed by e-shop
  * account (found by its e-mail column) lose them, the other customers stay.
  */
+const SHOP_PHONE = '+33 1 44 00 00 01';
 const ESHOP = [
   { account_id: 'a1', email: 'Jane.Doe@Example.com', phone: '+33 6 12 34 56 78' },
   { account_id: 'a2', email: 'sam@example.com', phone: '+33 6 99 99 99 99' },
   { account_id: 'a3', email: 'lee@example.com', phone: null },
+  // Three people whose accounts carry the shop's phone: on more records than max_records_per_value, it links no one.
+  { account_id: 'a4', email: 'kim@example.com', phone: SHOP_PHONE },
+  { account_id: 'a5', email: 'max@example.com', phone: SHOP_PHONE },
+  { account_id: 'a6', email: 'ana@example.com', phone: SHOP_PHONE },
 ];
 const TILLS = [
   { card: 'c1', email: null, phone: '06 12 34 56 78' },
@@ -55,6 +60,7 @@ describe.each(engines())('tideline forget through identity ($name)', (engine: En
             name: 'customers',
             kind: 'identity',
             phone_country: 'FR',
+            max_records_per_value: 2,
             identifiers: { email: 'email', phone: 'phone' },
             sources: [
               { from: 'eshop', id: 'account_id', identifiers: { email: 'email', phone: 'phone' } },
@@ -101,8 +107,8 @@ describe.each(engines())('tideline forget through identity ($name)', (engine: En
     const logger = createLogger({ level: 'silent' });
     const engine = new SyncEngine({ project: p, connection, logger });
     for (const name of ['by_customer', 'by_account']) expect((await engine.run(p.syncs.get(name)!)).status).toBe('success');
-    // Three customers: Jane (a1 + c1, by phone), Sam (a2), Lee (a3 + c2, by e-mail).
-    expect(emulator.records('by_customer').size).toBe(3);
+    // Six customers: Jane (a1 + c1, by phone), Sam (a2), Lee (a3 + c2, by e-mail), Kim, Max and Ana.
+    expect(emulator.records('by_customer').size).toBe(6);
     const jane = [...emulator.records('by_customer')].find(([, f]) => String(f['email']).toLowerCase() === 'jane.doe@example.com')![0];
 
     const report = await forget({ project: p, connection, store: engine.store, people: [{ kind: 'phone', value: '06 12 34 56 78' }], configOf: (s) => s.destination.config, log: logger });
@@ -112,13 +118,27 @@ describe.each(engines())('tideline forget through identity ($name)', (engine: En
       ['by_account', 'erased', 1],
     ]);
     expect(emulator.records('by_customer').has(jane)).toBe(false);
-    expect(emulator.records('by_customer').size).toBe(2);
-    expect([...emulator.records('by_account').keys()].sort()).toEqual(['a2', 'a3']);
+    expect(emulator.records('by_customer').size).toBe(5);
+    expect([...emulator.records('by_account').keys()].sort()).toEqual(['a2', 'a3', 'a4', 'a5', 'a6']);
     // The sources still hold her: the next syncs leave her out.
     for (const name of ['by_customer', 'by_account']) {
       const again = await engine.run(p.syncs.get(name)!);
       expect(again.counts.forgotten, name).toBe(1);
       expect(again.requests, name).toBe(0);
     }
+
+    // Kim's account carries the shop's phone, which Max and Ana's carry too: forgetting Kim leaves them alone.
+    const kim = await forget({ project: p, connection, store: engine.store, people: [{ kind: 'email', value: 'KIM@example.com ' }], configOf: (s) => s.destination.config, log: logger });
+    expect(kim.syncs.map((s) => [s.sync, s.records])).toEqual([
+      ['by_customer', 1],
+      ['by_account', 1],
+    ]);
+    expect([...emulator.records('by_account').keys()].sort()).toEqual(['a2', 'a3', 'a5', 'a6']);
+    expect(emulator.records('by_customer').size).toBe(4);
+    // The shop's phone itself designates three customers: refused, naming them, before anything is erased.
+    await expect(forget({ project: p, connection, store: engine.store, people: [{ kind: 'phone', value: SHOP_PHONE }], configOf: (s) => s.destination.config, log: logger })).rejects.toThrow(
+      /designates 3 customers .*name the one to forget with --customer; nothing was erased/,
+    );
+    expect(emulator.records('by_customer').size).toBe(4);
   }, 60_000);
 });
