@@ -7,7 +7,7 @@ import type { Connection } from '../warehouses/connection.js';
 import { Executor, type PendingRecord, type Settled } from '../sync/executor.js';
 import type { SyncDef } from '../sync/load.js';
 import { RateGate } from '../sync/rate.js';
-import { checkWithRetries, effectiveLimits, RunWarehouses, sessionContext } from '../sync/run/send.js';
+import { checkWithRetries, effectiveLimits, jsonBytes, RunWarehouses, sessionContext } from '../sync/run/send.js';
 
 /**
  * Erasure at one destination (`tideline forget`, README "Privacy"): a sync's records of the people being forgotten,
@@ -104,7 +104,7 @@ export async function eraseAtDestination(input: EraseInput): Promise<ErasureResu
         limits,
         gate,
         retries: sync.destination.retries,
-        recordBytes: sync.destination.type.recordBytes ?? ((record) => 64 + JSON.stringify(record.fields).length + record.key.length),
+        recordBytes: sync.destination.type.recordBytes ?? jsonBytes,
         onSettled: (settled: Settled) =>
           outcomes.set(settled.record.record.key, settled.ok ? { key: settled.record.record.key, ok: true } : { key: settled.record.record.key, ok: false, code: settled.code, message: scrubbed(settled.message).slice(0, 500), retryable: settled.retryable }),
         logger: log,

@@ -264,12 +264,19 @@ class Context {
     };
   }
 
+  /** The models' columns, read once per command: every step of every sync asks. */
+  readonly #models = new Map<string, Promise<{ columns: ColumnInfo[]; types: Map<string, ColumnInfo['type']> } | undefined>>();
+
   /** A sync's model as built, with its column types, or undefined when it is not built. */
-  async modelOf(sync: SyncDef): Promise<{ columns: ColumnInfo[]; types: Map<string, ColumnInfo['type']> } | undefined> {
-    const columns = await this.input.connection.columns({ schema: this.input.project.target.schema, name: sync.model });
-    if (!columns) return undefined;
-    return { columns, types: new Map(columns.map((c) => [this.d.identifierKey(c.name), c.type])) };
+  modelOf(sync: SyncDef): Promise<{ columns: ColumnInfo[]; types: Map<string, ColumnInfo['type']> } | undefined> {
+    let model = this.#models.get(sync.model);
+    if (!model) {
+      model = this.input.connection.columns({ schema: this.input.project.target.schema, name: sync.model }).then((columns) => (columns ? { columns, types: new Map(columns.map((c) => [this.d.identifierKey(c.name), c.type])) } : undefined));
+      this.#models.set(sync.model, model);
+    }
+    return model;
   }
+
 
   /** The model rows of a sync that are the person's (src/privacy/match.ts), as a condition over the model's columns. */
   modelMatch(sync: SyncDef, model: { columns: ColumnInfo[]; types: Map<string, ColumnInfo['type']> }, tokens: ReadonlyMap<string, Token>): { condition: Sql; key: Sql; contact: string | undefined } {

@@ -122,19 +122,20 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
   const consentTest = consent && contactOfRow ? consent.blocked(contactOfRow) : undefined;
   const blocked = suppressedTest && consentTest ? sql`(${suppressedTest} OR ${consentTest})` : (suppressedTest ?? consentTest);
   const forgot = forgottenCondition(input, mapping.key);
-  if (forgot) filters.push(sql`NOT ${forgot}`);
+  // The rows a sync may send or gate: its filters, and not a forgotten person's (forgotten comes before every gate).
+  const kept = forgot ? [...filters, sql`NOT ${forgot}`] : filters;
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
-  FROM ${from}${whereOf(blocked ? [...filters, sql`NOT ${blocked}`] : filters)}`;
+  FROM ${from}${whereOf(blocked ? [...kept, sql`NOT ${blocked}`] : kept)}`;
   // The rows left out, each by the first gate that stops it: suppressions and preferences, then consent.
-  const leftOutRows = (conditions: readonly Sql[]) => sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, ...conditions])}`;
+  const leftOutRows = (conditions: readonly Sql[]) => sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...kept, ...conditions])}`;
   const leftOut: LeftOut[] = [
     ...(suppressedTest ? [{ op: 'suppressed' as const, cte: sql`suppressed_rows`, rows: leftOutRows([suppressedTest]) }] : []),
     ...(consentTest ? [{ op: 'no_consent' as const, cte: sql`no_consent_rows`, rows: leftOutRows(suppressedTest ? [sql`NOT ${suppressedTest}`, consentTest] : [consentTest]) }] : []),
   ];
-  // The forgotten rows, counted and never sent (the filters without the forgotten test, and it).
-  const forgottenRows = forgot ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters.slice(0, -1), forgot])}` : undefined;
+  // The forgotten rows, counted and never sent.
+  const forgottenRows = forgot ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, forgot])}` : undefined;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
   const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}

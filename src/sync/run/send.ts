@@ -323,7 +323,7 @@ export function recordFields(row: PageRow, names: readonly string[], nullPolicy:
  * and text values, 24 for any other value, and room for quotes, separators and some escaping. A slight
  * underestimate is harmless: an API refusing an oversized batch (413) makes the engine split it.
  */
-function jsonBytes(record: OutboundRecord): number {
+export function jsonBytes(record: OutboundRecord): number {
   let bytes = 32 + Buffer.byteLength(record.key);
   for (const name in record.fields) {
     const value = record.fields[name];
