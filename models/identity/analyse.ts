@@ -1,11 +1,12 @@
 import type { LogicalType } from '../../src/dialects/dialect.js';
-import { keyOf } from '../../src/project/problems.js';
+import { keyOf, type Place } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
 import type { AnalyseContext, ColumnRef, InputRef, OutputColumn } from '../model-kind.js';
 import { goldenType } from './golden.js';
 import { PHONE_COUNTRIES, phoneCountry } from './phone-countries.js';
 import { GOLDEN_COLUMNS, resolvePlan, type IdentityPlan } from './plan.js';
 import type { IdentitySpec } from './schema.js';
+import { resolveScoring } from './scoring.js';
 
 /** Every source read, with the columns named in YAML (the engine checks they exist). */
 export function identityInputs(spec: IdentitySpec): InputRef[] {
@@ -106,6 +107,8 @@ export function analyseIdentity(spec: IdentitySpec, context: AnalyseContext): re
       problem(rule.similar.at, `"${rule.similar.identifier}" is already matched exactly by this rule; a fuzzy comparison on it adds nothing`, 'invalid-rule');
   }
 
+  analyseScoring(spec, plan, provided, attributes, context);
+
   const fields = new Set([...declared, ...attributes]);
   for (const field of plan.golden) {
     if (reserved.has(field.name)) problem(keyOf(field.at), `"${field.name}" is a column of the golden record already; name the field otherwise`, 'reserved-name');
@@ -127,4 +130,52 @@ export function outputColumns(plan: IdentityPlan, context: Pick<AnalyseContext, 
     typed('first_seen', 'timestamp'),
     typed('last_seen', 'timestamp'),
   ];
+}
+
+/** The `probabilistic` block: identifiers it names, levels the warehouse can compute, thresholds in order. */
+function analyseScoring(spec: IdentitySpec, plan: IdentityPlan, provided: ReadonlySet<string>, attributes: ReadonlySet<string>, context: AnalyseContext): void {
+  const problem = context.problem;
+  const d = context.dialect;
+  const declared = [...plan.identifiers.keys()];
+  if (!spec.probabilistic) {
+    if (!plan.rules.length) problem(['rules'], 'give at least one rule under `rules`, or a `probabilistic` block (scoring trained from the data)', 'missing-rules');
+    return;
+  }
+  const scoring = resolveScoring(spec, plan)!;
+  const unknown = (name: string, at: Place, what: string) => {
+    if (!plan.identifiers.has(name)) {
+      const hint = attributes.has(name) ? ` ("${name}" is an attribute: attributes are kept, not matched)` : didYouMean(name, declared);
+      problem(at, `${what} "${name}", which is not declared under \`identifiers\`${hint}`, 'unknown-identifier');
+      return true;
+    }
+    if (!provided.has(name)) {
+      problem(at, `${what} "${name}", which no source provides: map a column to it under a source's \`identifiers\``, 'unused-identifier');
+      return true;
+    }
+    return false;
+  };
+  for (const rule of plan.rules)
+    if (rule.name === scoring.rule) problem([...rule.at, 'name'], `"${scoring.rule}" names the links of the \`probabilistic\` block; give the rule another name`, 'reserved-name');
+  for (const name of Object.keys(spec.probabilistic.comparisons ?? {})) unknown(name, keyOf(['probabilistic', 'comparisons', name]), 'a comparison names identifier');
+  if (!scoring.comparisons.length) problem(['probabilistic', 'comparisons'], 'no identifier is compared: leave at least one comparison in', 'empty');
+  for (const c of scoring.comparisons) {
+    const given = spec.probabilistic.comparisons?.[c.identifier];
+    if (given && given.term_frequency && !c.levels.some((l) => l.kind === 'exact'))
+      problem([...c.at, 'term_frequency'], 'term-frequency adjustment applies to the `exact` level, which this comparison does not have', 'invalid-option');
+    for (const level of c.levels) {
+      if (level.kind === 'jaro_winkler' && d.functions.jaroWinkler === null)
+        problem(level.at, `${d.name} has no Jaro-Winkler function; use \`edit_distance\` (maximum number of edits) on this warehouse`, 'unsupported');
+      if (level.kind === 'edit_distance' && d.functions.editDistance === null) problem(level.at, `${d.name} has no edit-distance function`, 'unsupported');
+      if ((level.kind === 'within_days' || level.kind === 'swapped_day_month') && c.type !== 'date')
+        problem(level.at, `\`${level.kind}\` compares dates; "${c.identifier}" is ${c.type}`, 'invalid-option');
+      if (level.kind === 'swapped_with') {
+        if (level.other === c.identifier) problem(level.at, `"${c.identifier}" cannot be swapped with itself`, 'invalid-option');
+        else unknown(level.other!, level.at, 'a level is swapped with identifier');
+      }
+    }
+  }
+  for (const rule of scoring.blocking) for (const part of rule.parts) unknown(part.identifier, part.at, 'a blocking rule uses identifier');
+  const review = spec.probabilistic.review;
+  if (review !== undefined && review > spec.probabilistic.threshold)
+    problem(['probabilistic', 'review'], `the review band starts at ${review}, above the threshold (${spec.probabilistic.threshold}): it must be lower`, 'bad-threshold-order');
 }

@@ -1,6 +1,6 @@
 import type { TableRef } from '../../src/dialects/dialect.js';
 import { sql, type Sql } from '../../src/dialects/sql.js';
-import { defineModelKind, type ModelPlan, type Step } from '../model-kind.js';
+import { defineModelKind, type CompanionDeclaration, type ModelPlan, type Step } from '../model-kind.js';
 import { analyseIdentity, identityInputs } from './analyse.js';
 import { fieldsSelect, goldenSelect } from './golden.js';
 import { cappedIdentifiers, componentPlan } from './guards.js';
@@ -12,7 +12,9 @@ import { findCustomers, findCustomersBy, personValues } from './explain.js';
 import { edgesSelect, groupsSelect, keysSelect } from './rules.js';
 import { identitySchema, type IdentitySpec } from './schema.js';
 import { customersSelect, membersSelect, previousStep } from './stable-ids.js';
-import { emptySelect, identityTables, statistics } from './tables.js';
+import { emptySelect, identityTables, statistics, type IdentityTables } from './tables.js';
+import { gammasSelect, pairsSelect, resolveScoring, scoresSelect, tfSelect, wideSelect, type ScoringPlan } from './scoring.js';
+import { PARAMETER_COLUMNS, scoredPairsSelect, trainingStep } from './train.js';
 
 /**
  * The identity model kind: records from several sources resolved into customers, inside the warehouse.
@@ -31,7 +33,7 @@ export const identity = defineModelKind<IdentitySpec>({
   inputs: identityInputs,
   analyse: analyseIdentity,
 
-  companions() {
+  companions(spec) {
     const s = (name: string) => ({ name, type: 'string' as const });
     return [
       {
@@ -48,13 +50,15 @@ export const identity = defineModelKind<IdentitySpec>({
         ],
       },
       { suffix: 'report', description: 'Records in, customers out, merges per rule, ignored junk values, largest clusters', columns: undefined },
+      ...(spec.probabilistic ? probabilisticCompanions(spec) : []),
     ];
   },
 
   plan(spec, context): ModelPlan {
     const d = context.dialect;
     const plan = resolvePlan(spec);
-    const t = identityTables(context, cappedIdentifiers(plan).length > 0);
+    const scoring = resolveScoring(spec, plan);
+    const t = identityTables(context, cappedIdentifiers(plan).length > 0, scoring !== undefined);
     const create = (label: string, table: TableRef, select: Sql): Step => ({ kind: 'sql', label, sql: d.createTableAs(table, select) });
     // Intermediate tables joined by later steps: created, then their statistics refreshed where the warehouse needs it.
     const stage = (label: string, table: TableRef, select: Sql): Step[] => [create(label, table, select), ...statistics(d, table)];
@@ -69,7 +73,8 @@ export const identity = defineModelKind<IdentitySpec>({
       ...statistics(d, t.values),
       ...stage('rule keys', t.keys, keysSelect(d, plan, t)),
       ...stage('records per key', t.groups, groupsSelect(d, plan, t)),
-      ...stage('links', t.edges, edgesSelect(d, plan, t)),
+      ...(scoring && t.scoring ? scoringSteps(scoring, t.scoring) : []),
+      ...stage('links', t.edges, edgesSelect(d, plan, t, scoring)),
       create('round counter', t.rounds, emptySelect(d, [['phase', 'string']])),
       ...componentPlan(d, plan, t),
       ...stage('records with their component and previous id', t.members, membersSelect(d, t)),
@@ -78,9 +83,21 @@ export const identity = defineModelKind<IdentitySpec>({
       create('links kept for explain', t.links.build, linksSelect(d, t)),
       ...stage('candidate values of golden fields', t.fields, fieldsSelect(d, plan, t)),
       create('golden record', t.golden, goldenSelect(d, plan, t, context)),
+      ...(scoring && t.scoring ? [create('scored pairs kept for review and explain', t.scoring.scored.build, scoredPairsSelect(d, scoring, t.scoring.scores, t.records))] : []),
       create('report', t.report.build, reportSelect(d, plan, t)),
     ];
     return { steps };
+
+    function scoringSteps(scoring: ScoringPlan, st: NonNullable<IdentityTables['scoring']>): Step[] {
+      return [
+        ...stage('identifiers side by side, one row per record', st.wide, wideSelect(d, scoring, t.values)),
+        ...stage('term frequencies', st.tf, tfSelect(d, scoring, st.wide)),
+        ...stage('candidate pairs (blocking rules)', st.pairs, pairsSelect(d, scoring, st.wide)),
+        ...stage('comparison levels of candidate pairs', st.gammas, gammasSelect(d, scoring, st)),
+        trainingStep(d, scoring, st),
+        ...stage('match weights and probabilities', st.scores, scoresSelect(d, scoring, st)),
+      ];
+    }
   },
 
   people(spec, context) {
@@ -94,3 +111,25 @@ export const identity = defineModelKind<IdentitySpec>({
     return summariseReport(resolvePlan(spec), context);
   },
 });
+
+/** `<name>_parameters` and `<name>_pairs`, for a model with a `probabilistic` block. */
+function probabilisticCompanions(spec: IdentitySpec): CompanionDeclaration[] {
+  const scoring = resolveScoring(spec, resolvePlan(spec))!;
+  const s = (name: string) => ({ name, type: 'string' as const });
+  const f = (name: string) => ({ name, type: 'float' as const });
+  return [
+    {
+      suffix: 'parameters',
+      description: 'The trained probabilistic model: m and u per comparison level, its weight, and the prior; re-used until the model changes',
+      columns: PARAMETER_COLUMNS.map(([name, type]) => ({ name, type })),
+    },
+    {
+      suffix: 'pairs',
+      description: 'Scored record pairs at or above the review band: probability, decision (link or review) and each comparison level and weight',
+      columns: [
+        s('source'), s('source_id'), s('linked_source'), s('linked_source_id'), f('match_weight'), f('match_probability'), s('decision'), f('prior_weight'),
+        ...scoring.comparisons.flatMap((c) => [s(`${c.identifier}_level`), f(`${c.identifier}_weight`)]),
+      ],
+    },
+  ];
+}

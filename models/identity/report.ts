@@ -31,7 +31,7 @@ export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
     plan.rules.map((rule) => sql`WHEN ${d.string(rule.name)} THEN ${keyText(d, rule, 'g')}`),
     sql` `,
   )} END`;
-  const keyOrder = joinSql(Array.from({ length: Math.max(...plan.rules.map((r) => r.parts.length)) }, (_, i) => g(keyColumn(i))));
+  const keyOrder = joinSql(Array.from({ length: Math.max(1, ...plan.rules.map((r) => r.parts.length)) }, (_, i) => g(keyColumn(i))));
   const rows = [
     row('rows_in', id('source'), none, n, sql`${d.table(t.rows)}\nGROUP BY ${id('source')}`),
     row('rows_without_id', id('source'), none, n, sql`${d.table(t.rows)}\nWHERE ${id('rec')} IS NULL\nGROUP BY ${id('source')}`),
@@ -41,7 +41,7 @@ export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
     row('links', id('rule'), none, n, sql`${d.table(t.links.build)}\nWHERE ${id('used')}\nGROUP BY ${id('rule')}`),
     row('links_set_aside', id('rule'), none, n, sql`${d.table(t.links.build)}\nWHERE NOT ${id('used')}\nGROUP BY ${id('rule')}`),
     row('customers_capped', none, none, sql`COUNT(DISTINCT ${id('customer_id')})`, sql`${d.table(t.links.build)}\nWHERE NOT ${id('used')}`),
-    row('ignored_keys', g('rule'), none, n, sql`${d.table(t.groups)} AS g\nWHERE NOT (${withinLimit(d, plan, 'g')})\nGROUP BY ${g('rule')}`),
+    ...(plan.rules.length ? [row('ignored_keys', g('rule'), none, n, sql`${d.table(t.groups)} AS g\nWHERE NOT (${withinLimit(d, plan, 'g')})\nGROUP BY ${g('rule')}`),
     row(
       'ignored_key',
       id('rule'),
@@ -54,7 +54,13 @@ export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
   WHERE NOT (${withinLimit(d, plan, 'g')})
 ) AS ranked
 WHERE ${id('pick')} <= 10`,
-    ),
+    )] : []),
+    ...(t.scoring
+      ? [
+          row('candidate_pairs', none, none, n, d.table(t.scoring.pairs)),
+          row('scored_pairs', id('decision'), none, n, sql`${d.table(t.scoring.scored.build)}\nGROUP BY ${id('decision')}`),
+        ]
+      : []),
     row('junk_value', id('field'), id('value'), sql`COUNT(DISTINCT ${id('rec')})`, sql`${d.table(t.values)}\nWHERE ${id('junk')}\nGROUP BY ${id('field')}, ${id('value')}`),
     row(
       'largest_customer',

@@ -1,7 +1,8 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { IdentityPlan, RulePlan } from './plan.js';
-import { col, text, type IdentityTables } from './tables.js';
+import type { ScoringPlan } from './scoring.js';
+import { col, emptySelect, text, type IdentityTables } from './tables.js';
 
 /**
  * Matching. Each rule turns every record into zero or more *keys* (its exact parts; a record with two e-mails has
@@ -13,7 +14,7 @@ import { col, text, type IdentityTables } from './tables.js';
 
 /** Number of key columns: the widest rule. Narrower rules fill the rest with ''. */
 export function keyWidth(plan: IdentityPlan): number {
-  return Math.max(...plan.rules.map((r) => r.parts.length));
+  return Math.max(1, ...plan.rules.map((r) => r.parts.length));
 }
 
 export const keyColumn = (i: number) => `k${i + 1}`;
@@ -36,6 +37,7 @@ export function keysSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): S
 FROM ${d.table(t.values)} AS ${d.id(alias(0))}${joinSql(joins, Sql.empty)}
 WHERE ${v(0, 'field')} = ${d.string(rule.parts[0]!.identifier)} AND NOT ${v(0, 'junk')}`;
   });
+  if (!branches.length) return emptySelect(d, [['rule', 'string'], ['rec', 'integer'], ...Array.from({ length: width }, (_, i) => [keyColumn(i), 'string'] as const)]);
   return sql`SELECT DISTINCT *
 FROM (
 ${indentSql(unionAll(branches))}
@@ -74,8 +76,11 @@ function sameKey(d: Dialect, width: number, left: string, right: string): Sql {
   );
 }
 
-/** Links: (a, b) record numbers, the rule's rank and name, and the key that linked them. */
-export function edgesSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): Sql {
+/**
+ * Links: (a, b) record numbers, the rule's rank and name, and the key that linked them. Probabilistic links (pairs
+ * scored at or above the threshold) come after every rule, keyed by their match probability.
+ */
+export function edgesSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables, scoring?: ScoringPlan): Sql {
   const width = keyWidth(plan);
   const rank = (rule: RulePlan) => d.cast(d.literal(rule.rank), 'integer');
   const branches = plan.rules.map((rule) => {
@@ -106,7 +111,16 @@ JOIN ${d.table(t.values)} AS fx ON ${col(d, 'fx', 'rec')} = ${x('rec')} AND ${va
 JOIN ${d.table(t.values)} AS fy ON ${col(d, 'fy', 'rec')} = ${y('rec')} AND ${value('fy')}
 WHERE ${x('rule')} = ${d.string(rule.name)} AND ${withinLimit(d, plan, 'g')} AND ${similar}`;
   });
+  if (scoring && t.scoring) {
+    const s = (name: string) => col(d, 's', name);
+    // A percentage with two decimals: the same text on every warehouse (its decimal type has two).
+    const shown = d.cast(d.cast(sql`${s('probability')} * 100`, 'decimal'), 'string');
+    branches.push(sql`SELECT ${s('a')}, ${s('b')}, ${d.cast(d.literal(scoring.rank), 'integer')} AS ${d.id('rank')}, ${text(d, scoring.rule)} AS ${d.id('rule')}, ${d.string('match probability ')} || ${shown} || ${d.string('%')} AS ${d.id('key')}
+FROM ${d.table(t.scoring.scores)} AS s
+WHERE ${s('probability')} >= ${d.literal(scoring.threshold)}`);
+  }
   const e = (name: string) => col(d, 'e', name);
+  if (!branches.length) return emptySelect(d, [['edge', 'integer'], ['a', 'integer'], ['b', 'integer'], ['rank', 'integer'], ['rule', 'string'], ['key', 'string']]);
   return sql`SELECT ROW_NUMBER() OVER (ORDER BY ${e('rank')}, ${e('a')}, ${e('b')}, ${e('key')}) AS ${d.id('edge')}, e.*
 FROM (
 ${indentSql(unionAll(branches))}

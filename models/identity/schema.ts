@@ -89,11 +89,44 @@ export const goldenFieldSchema = z.union([
   }),
 ]);
 
+/**
+ * One level of a probabilistic comparison, from the strongest agreement to the weakest; the first that holds for a
+ * pair is its level. Pairs where either value is missing get the null level (no evidence), and pairs matching no
+ * level the `else` level (disagreement).
+ */
+export const levelSchema = z.union([
+  z.enum(['exact', 'initial', 'swapped_day_month']),
+  z.strictObject({ edit_distance: z.int().min(1).describe('At most this many edits (Levenshtein).') }),
+  z.strictObject({ jaro_winkler: z.number().gt(0).lt(1).describe('Jaro-Winkler similarity at least this, where the warehouse has the function.') }),
+  z.strictObject({ within_days: z.int().min(1).describe('Dates: at most this many days apart.') }),
+  z.strictObject({ prefix: z.int().min(1).describe('The first N characters are equal (a postcode district).') }),
+  z.strictObject({ swapped_with: z.string().min(1).describe("This identifier's value equals the other record's value of that identifier, both ways (given name and surname swapped).") }),
+]);
+export type LevelSpec = z.infer<typeof levelSchema>;
+
+export const comparisonSchema = z.strictObject({
+  levels: z.array(levelSchema).min(1).optional().describe("Levels from the strongest agreement to the weakest; defaults from the identifier's type."),
+  term_frequency: z.boolean().optional().describe('Adjust the weight of an exact match by how common the value is (a shared rare surname counts more than a shared "smith"); defaults to true for names.'),
+});
+export type ComparisonSpec = z.infer<typeof comparisonSchema>;
+
+export const probabilisticSchema = z.strictObject({
+  comparisons: z.record(z.string().min(1), z.union([comparisonSchema, z.literal(false)])).optional().describe('Identifier → its comparison; every identifier a source provides is compared by default, from its type; `false` leaves one out.'),
+  blocking: z.array(z.array(rulePartSchema).min(1)).min(1).optional().describe('Candidate pairs: records that agree exactly on one of these combinations. Defaults from the identifier types.'),
+  threshold: z.number().gt(0).lt(1).default(0.98).describe('Pairs with a match probability at least this are linked. Links are transitive (a false link merges two whole customers), hence a high default.'),
+  review: z.number().gt(0).lt(1).optional().describe('Pairs with a match probability from this up to the threshold are kept in `<name>_review` for people to inspect; defaults to 0.5 (none when the threshold is lower).'),
+  max_block: z.int().min(2).default(200).describe('A blocking key shared by more records than this makes no candidate pairs (bounds the pairs compared, k² per key).'),
+  sample_pairs: z.int().min(1000).default(1_000_000).describe('Record pairs drawn at random (deterministically) to estimate how often non-matches agree (u).'),
+  max_iterations: z.int().min(1).default(50).describe('Expectation-maximisation iterations at most, per training block.'),
+});
+export type ProbabilisticSpec = z.infer<typeof probabilisticSchema>;
+
 export const identitySchema = z.strictObject({
   phone_country: countryCode.optional().describe('Country of phone numbers written without an international prefix (ISO code, e.g. FR).'),
   identifiers: z.record(columnName, identifierSchema),
   sources: z.array(identitySourceSchema).min(1),
-  rules: z.array(ruleSchema).min(1).describe('Ordered from the strongest evidence to the weakest: when a customer is over a cap, the last rules give way.'),
+  rules: z.array(ruleSchema).default([]).describe('Ordered from the strongest evidence to the weakest: when a customer is over a cap, the last rules give way. At least one rule, or `probabilistic`.'),
+  probabilistic: probabilisticSchema.optional().describe('Fellegi–Sunter scoring of candidate pairs, trained without labels (u by random pairs, m and the prior by EM): links above `threshold`, after the rules.'),
   max_records_per_value: z.int().min(2).default(50).describe('A rule key (a value, or a combination) shared by more records than this is ignored and reported.'),
   golden: z.record(columnName, goldenFieldSchema).optional().describe("Output field → survivorship rule; every identifier and attribute with its type's default when left out."),
 });

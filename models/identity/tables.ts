@@ -1,6 +1,7 @@
 import type { Dialect, LogicalType, TableRef } from '../../src/dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import type { CompanionTables, PlanContext, Step } from '../model-kind.js';
+import type { ScoringTables } from './scoring.js';
 
 /**
  * Every table an identity build touches. Scratch tables live only during the build; the three companions are kept
@@ -38,10 +39,14 @@ export interface IdentityTables {
   readonly map: CompanionTables;
   readonly links: CompanionTables;
   readonly report: CompanionTables;
+  /** Probabilistic scoring's tables; only when the model has a `probabilistic` block. */
+  readonly scoring: (ScoringTables & { readonly parameters: CompanionTables; readonly scored: CompanionTables }) | undefined;
 }
 
-export function identityTables(context: PlanContext, capped: boolean): IdentityTables {
+export function identityTables(context: PlanContext, capped: boolean, probabilistic = false): IdentityTables {
   const s = (suffix: string) => context.scratch(suffix);
+  const parameters = probabilistic ? context.companion('parameters') : undefined;
+  const scored = probabilistic ? context.companion('pairs') : undefined;
   return {
     prev: s('prev'),
     rows: s('rows'),
@@ -63,6 +68,10 @@ export function identityTables(context: PlanContext, capped: boolean): IdentityT
     map: context.companion('map'),
     links: context.companion('links'),
     report: context.companion('report'),
+    scoring:
+      parameters && scored
+        ? { wide: s('wide'), tf: s('tf'), pairs: s('candidates'), gammas: s('gammas'), scores: s('scores'), params: parameters.build, previousParams: parameters.current, parameters, scored }
+        : undefined,
   };
 }
 

@@ -30,7 +30,7 @@ export async function main(args: readonly string[]): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tideline-bench-identity-'));
   mkdirSync(join(root, 'models'));
   writeFileSync(join(root, 'tideline.yml'), 'name: bench\nschema: bench\n');
-  writeFileSync(join(root, 'models/identity.yml'), MODEL + (chain ? CHAIN_MODEL : ''));
+  writeFileSync(join(root, 'models/identity.yml'), MODEL + PROBABILISTIC_MODEL + (chain ? CHAIN_MODEL : ''));
   const connection = await openTarget({ type: 'duckdb', path: ':memory:' }, { root });
   try {
     const generated = await timed(() => generate(connection, records));
@@ -41,6 +41,7 @@ export async function main(args: readonly string[]): Promise<void> {
     const analysis = await analyseProject(project, connection);
     const logger = createLogger({ level: 'silent' });
     if (args.includes('--profile')) await profile(connection, modelScript(project, analysis, project.models.get('people')!).plan.steps, records);
+    if (args.includes('--profile-scored')) await profile(connection, modelScript(project, analysis, project.models.get('people_scored')!).plan.steps, records, 'people_scored');
     const [result] = await runModels(project, connection, analysis, ['people'], { logger });
     if (!result || result.status !== 'success') throw new Error(`identity build failed: ${result?.error}`);
     const rounds = (result.summary?.data['rounds'] as Record<string, number> | undefined)?.['components'] ?? 0;
@@ -60,6 +61,17 @@ FROM (
     report({ bench: 'identity', metric: 'precision', value: round(quality.precision, 4), unit: 'ratio', baseline: round(baseline.precision, 4), records });
     report({ bench: 'identity', metric: 'recall', value: round(quality.recall, 4), unit: 'ratio', baseline: round(baseline.recall, 4), records });
 
+    // The same records resolved by probabilistic scoring alone (no rule), beside the deterministic run above.
+    if (!args.includes('--deterministic-only')) {
+      const [scored] = await runModels(project, connection, analysis, ['people_scored'], { logger });
+      if (!scored || scored.status !== 'success') throw new Error(`probabilistic build failed: ${scored?.error}`);
+      const q = await pairwiseQuality(connection, { schema: 'bench', name: 'people_scored_map' }, truth);
+      const [candidates] = await connection.query(sql`SELECT value AS n FROM bench.people_scored_report WHERE metric = 'candidate_pairs'`);
+      report({ bench: 'identity', metric: 'probabilistic_seconds', value: scored.seconds, unit: 's', records, customers: scored.rows, deterministic_seconds: result.seconds, candidate_pairs: Number(candidates?.['n'] ?? 0), goal: '≤ 90 s', ok: scored.seconds <= 90 });
+      report({ bench: 'identity', metric: 'probabilistic_precision', value: round(q.precision, 4), unit: 'ratio', deterministic: round(quality.precision, 4), baseline: round(baseline.precision, 4), records, goal: '≥ 0.99', ok: q.precision >= 0.99 });
+      report({ bench: 'identity', metric: 'probabilistic_recall', value: round(q.recall, 4), unit: 'ratio', deterministic: round(quality.recall, 4), baseline: round(baseline.recall, 4), records, goal: '≥ 0.95', ok: q.recall >= 0.95 });
+    }
+
     if (chain) {
       const [linked] = await runModels(project, connection, analysis, ['chain'], { logger });
       if (!linked || linked.status !== 'success') throw new Error(`chain build failed: ${linked?.error}`);
@@ -73,12 +85,18 @@ FROM (
 }
 
 /** `--profile`: runs the build's steps one by one and prints the seconds of each (repeated steps summed). */
-async function profile(connection: Connection, steps: readonly Step[], records: number): Promise<void> {
+async function profile(connection: Connection, steps: readonly Step[], records: number, model = 'people'): Promise<void> {
   const seconds = new Map<string, number>();
   const run = async (list: readonly Step[]): Promise<void> => {
     for (const step of list) {
       // The previous ids (a carry step, as the host step before it) are the empty table made below.
-      if (step.kind === 'host' || step.kind === 'carry') continue;
+      if (step.kind === 'carry') continue;
+      if (step.kind === 'host') {
+        const io = { dialect: d, execute: (s: Sql) => connection.execute(s), query: (s: Sql) => connection.query(s), stream: (s: Sql) => connection.stream(s), columns: async () => undefined };
+        const { seconds: s } = await timed(() => step.run(io));
+        seconds.set(step.label, (seconds.get(step.label) ?? 0) + s);
+        continue;
+      }
       if (step.kind === 'timed') {
         await run(step.body(d.timestampLiteral(new Date())));
         continue;
@@ -96,7 +114,8 @@ async function profile(connection: Connection, steps: readonly Step[], records: 
     }
   };
   await connection.execute(sql`CREATE SCHEMA IF NOT EXISTS bench`);
-  await connection.execute(sql`CREATE TABLE bench.people__tl_prev AS SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_id, NULL::VARCHAR AS customer_id LIMIT 0`);
+  await connection.execute(sql`CREATE SCHEMA IF NOT EXISTS bench__tl_work`);
+  await connection.execute(sql`CREATE TABLE bench__tl_work.${d.id(`${model}__tl_prev`)} AS SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_id, NULL::VARCHAR AS customer_id LIMIT 0`);
   await run(steps);
   for (const [step, s] of seconds) report({ bench: 'identity', metric: 'step_seconds', step, value: round(s), unit: 's', records });
   for (const table of (await connection.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'bench'`)).map((r) => String(r['table_name'])))
@@ -145,6 +164,34 @@ models:
       - { name: name_birth_date, match: [last_name, first_name, birth_date] }
       - { name: name_postcode_initial, match: [last_name, postcode, { identifier: first_name, prefix: 1 }] }
       - { name: similar_first_name, match: [last_name, birth_date], similar: { identifier: first_name, edit_distance: 1 } }
+`;
+
+/** The same sources and identifiers, resolved by probabilistic scoring alone: no rule, every setting from the types. */
+const PROBABILISTIC_MODEL = `  - name: people_scored
+    kind: identity
+    phone_country: FR
+    identifiers:
+      email: { type: email, junk: [test@test.com] }
+      phone: phone
+      first_name: name
+      last_name: name
+      birth_date: date
+      postcode: postcode
+    sources:
+      - from: eshop
+        id: account_id
+        created_at: created_at
+        updated_at: updated_at
+        identifiers: { email: email, phone: phone, first_name: first_name, last_name: last_name, birth_date: birth_date, postcode: postcode }
+      - from: tills
+        id: card
+        updated_at: last_visit
+        identifiers: { phone: phone, first_name: first_name, last_name: last_name, postcode: postcode }
+      - from: crm
+        id: contact_id
+        updated_at: updated_at
+        identifiers: { email: email, phone: mobile, first_name: first_name, last_name: last_name, birth_date: { column: birth_date, date_format: dmy }, postcode: zip }
+    probabilistic: {}
 `;
 
 const CHAIN_MODEL = `  - name: chain
