@@ -23,6 +23,8 @@ interface TrueComparison {
   /** Per gamma (levels and 0), given both values: how often matches / non-matches are at that level. */
   readonly m: Readonly<Record<number, number>>;
   readonly u: Readonly<Record<number, number>>;
+  /** Among look-alike neighbours (see Population.neighbours), when they differ from strangers. */
+  readonly n?: Readonly<Record<number, number>>;
 }
 
 interface Rule {
@@ -40,6 +42,11 @@ interface Population {
   readonly matches: number;
   /** Random pairs drawn for u. */
   readonly sample: number;
+  /**
+   * Non-matching pairs that are not strangers: neighbours born in one place, sharing a postcode and often a surname
+   * (levels drawn from `n`) — dependence between comparisons among non-matches, which the model does not represent.
+   */
+  readonly neighbours?: number;
 }
 
 const rest = (levels: Record<number, number>) => ({ ...levels, 0: 1 - Object.values(levels).reduce((a, b) => a + b, 0) });
@@ -71,15 +78,21 @@ const POPULATION: Population = {
 const pairsOf = (p: Population) => (p.records * (p.records - 1)) / 2;
 const priorOf = (p: Population) => p.matches / pairsOf(p);
 
-/** Every pattern of gammas (−1 included) with its probability among matches and among non-matches. */
-function patterns(p: Population): { gammas: number[]; pm: number; pu: number }[] {
-  let all = [{ gammas: [] as number[], pm: 1, pu: 1 }];
+/** Every pattern of gammas (−1 included) with its probability among matches, strangers and neighbours. */
+function patterns(p: Population): { gammas: number[]; pm: number; pu: number; pn: number }[] {
+  let all = [{ gammas: [] as number[], pm: 1, pu: 1, pn: 1 }];
   for (const c of p.comparisons)
     all = all.flatMap((x) => [
-      { gammas: [...x.gammas, -1], pm: x.pm * (1 - c.present), pu: x.pu * (1 - c.present) },
-      ...[...c.gammas, 0].map((g) => ({ gammas: [...x.gammas, g], pm: x.pm * c.present * c.m[g]!, pu: x.pu * c.present * c.u[g]! })),
+      { gammas: [...x.gammas, -1], pm: x.pm * (1 - c.present), pu: x.pu * (1 - c.present), pn: x.pn * (1 - c.present) },
+      ...[...c.gammas, 0].map((g) => ({ gammas: [...x.gammas, g], pm: x.pm * c.present * c.m[g]!, pu: x.pu * c.present * c.u[g]!, pn: x.pn * c.present * (c.n ?? c.u)[g]! })),
     ]);
   return all;
+}
+
+/** Expected pairs of a pattern among all N·(N−1)/2. */
+function pairsWith(p: Population, x: { pm: number; pu: number; pn: number }): number {
+  const neighbours = p.neighbours ?? 0;
+  return p.matches * x.pm + neighbours * x.pn + (pairsOf(p) - p.matches - neighbours) * x.pu;
 }
 
 function flagsOf(p: Population, gammas: readonly number[]): number[] {
@@ -91,15 +104,14 @@ function flagsOf(p: Population, gammas: readonly number[]): number[] {
 
 /** The counts expected from the population: fractional, without sampling noise. */
 function expectedInput(p: Population, maxIterations = 100): TrainingInput {
-  const prior = priorOf(p);
   const all = patterns(p);
   return {
     comparisons: p.comparisons.map((c) => ({ name: c.name, gammas: c.gammas, exact: c.exact })),
     blocking: p.blocking,
     records: p.records,
-    random: all.map((x) => ({ gammas: x.gammas, pairs: p.sample * (prior * x.pm + (1 - prior) * x.pu) })),
+    random: all.map((x) => ({ gammas: x.gammas, pairs: (p.sample * pairsWith(p, x)) / pairsOf(p) })),
     patterns: all
-      .map((x) => ({ gammas: x.gammas, flags: flagsOf(p, x.gammas), pairs: p.matches * x.pm + (pairsOf(p) - p.matches) * x.pu }))
+      .map((x) => ({ gammas: x.gammas, flags: flagsOf(p, x.gammas), pairs: pairsWith(p, x) }))
       .filter((x) => x.flags.some((f) => f === 1)),
     maxIterations,
   };
@@ -173,7 +185,7 @@ describe('em.ts recovers a known Fellegi–Sunter model', () => {
     const sessions = POPULATION.blocking.map((rule, b) => {
       const flagged = all.filter((x) => flagsOf(POPULATION, x.gammas)[b] === 1);
       const matches = flagged.reduce((a, x) => a + POPULATION.matches * x.pm, 0);
-      const pairs = flagged.reduce((a, x) => a + POPULATION.matches * x.pm + (pairsOf(POPULATION) - POPULATION.matches) * x.pu, 0);
+      const pairs = flagged.reduce((a, x) => a + pairsWith(POPULATION, x), 0);
       return { rule, matches, lambda: matches / pairs };
     });
     expect(sessions.filter((s) => s.lambda < 0.5).map((s) => s.rule.name)).toEqual(['surname+postcode_3']);
@@ -229,6 +241,51 @@ describe('em.ts recovers a known Fellegi–Sunter model', () => {
     // The comparisons some session leaves out are recovered (birth date by the postcode rule, postcode by the other).
     for (const c of [EMAIL, FIRST_NAME, BIRTH_DATE, POSTCODE])
       for (const g of [...c.gammas, 0]) expect(Math.abs(level(model, c.name, g).m - c.m[g]!), `${c.name} at ${g}`).toBeLessThan(0.01 * c.m[g]!);
+  });
+
+  /**
+   * Look-alikes: a birth place shared by one pair in a thousand strangers, and by `neighbours` pairs who also share a
+   * postcode (70%) and often a surname (30%). Blocking on the birth place alone gives EM a session where such groups,
+   * not people, are the tightest class. em.ts leaves out of m the sessions where EM finds fewer than half matches.
+   */
+  const BIRTH_PLACE: TrueComparison = { name: 'birth_place', gammas: [1], exact: 1, present: 0.9, m: rest({ 1: 0.95 }), u: rest({ 1: 0.001 }), n: rest({ 1: 1 - 1e-12 }) };
+  const lookAlikes = (neighbours: number): Population => ({
+    ...POPULATION,
+    comparisons: [
+      EMAIL,
+      FIRST_NAME,
+      { ...SURNAME, n: rest({ 4: 0.3, 3: 0.02, 2: 0.02, 1: 0.01 }) },
+      BIRTH_DATE,
+      { ...POSTCODE, n: rest({ 3: 0.7, 2: 0.1, 1: 0.15 }) },
+      BIRTH_PLACE,
+    ],
+    blocking: [...POPULATION.blocking.slice(0, 3), { name: 'birth_place', exact: ['birth_place'], prefix: [] }],
+    neighbours,
+  });
+  /**
+   * m within 0.05 and the prior within 15%. The other sessions meet neighbours too (they share postcodes), a dependence
+   * the model cannot represent: a bias of up to 0.04 on m. Counting the look-alike session in m puts the e-mail's m at
+   * about 0.55 instead of 0.85, and the prior at about twice the truth.
+   */
+  const expectRecovered = (population: Population) => {
+    const model = train(expectedInput(population));
+    for (const c of population.comparisons)
+      for (const g of [...c.gammas, 0]) expect(Math.abs(level(model, c.name, g).m - c.m[g]!), `m of ${c.name} at ${g}`).toBeLessThan(0.05);
+    expect(logError(model.prior, priorOf(population)), `prior ${model.prior} for ${priorOf(population)}`).toBeLessThan(Math.log(1.15));
+    return model;
+  };
+
+  it('look-alike neighbours in a birth-place block (10 per record): that session finds under half matches and does not count for m', () => {
+    const model = expectRecovered(lookAlikes(100_000));
+    expect(model.sessions.find((s) => s.rule === 'birth_place')!.lambda).toBeLessThan(0.5);
+  });
+
+  // Known weakness, for the lead: whether a session counts is judged by its own λ, which in a look-alike session
+  // measures the look-alikes. From about 20 neighbours per record EM finds them a majority there, the session counts,
+  // and m collapses (e-mail exact 0.51 for 0.85) while the prior doubles. Sessions could instead be judged by how
+  // well their implied number of matches (λ·pairs / recall) agrees with the other sessions'.
+  it.fails('look-alike neighbours outnumbering matches in their block (30 per record): still not counted for m', () => {
+    expectRecovered(lookAlikes(300_000));
   });
 
   it('EM cut short by max_iterations is reported per session, not thrown; the parameters are still probabilities', () => {
