@@ -374,6 +374,19 @@ export interface CommandEngine {
   analyse(context: CommandContext, project: Project, offline: boolean): Promise<{ analysis: Analysis; connection: Connection | undefined }>;
   /** Opens the project's target; the caller closes it. */
   connect(context: CommandContext, project: Project): Promise<Connection>;
+  /**
+   * Builds these models as `tideline run --select` does (checked against the warehouse, in order, summaries
+   * logged), recording them in target/run_results.json under `command`; the exit code and each model's result.
+   */
+  build(context: CommandContext, project: Project, selected: readonly string[], options: { readonly fullRefresh: boolean; readonly command: string }): Promise<{ code: number; results: readonly ModelBuildResult[] }>;
+}
+
+/** What `CommandEngine.build` says of one model (the runner's ModelResult). */
+export interface ModelBuildResult {
+  readonly model: string;
+  readonly status: 'success' | 'error' | 'skipped';
+  readonly error: string | null;
+  readonly summary: ModelSummary | null;
 }
 
 /** The engine as a kind's commands see it: with the kind's own models, their specs typed. */

@@ -4,7 +4,9 @@ import type { HostIO } from '../model-kind.js';
 import { normaliseInline } from './normalise.js';
 import { resolvePlan } from './plan.js';
 import { inputOptions } from './records.js';
+import { percent, signedWeight } from './report.js';
 import type { IdentitySpec } from './schema.js';
+import type { ScoringPlan } from './scoring.js';
 import { col, text } from './tables.js';
 
 /**
@@ -295,4 +297,150 @@ ${held}
       : []),
   ];
   return unionAll(branches);
+}
+
+// ---- probabilistic links: the waterfall of a pair -----------------------------------------------------------------
+
+/** One scored pair of `<name>_pairs`: how each comparison weighed in. */
+export interface PairWaterfall {
+  /** The two records as `source:id`, in the order `<name>_pairs` holds them. */
+  readonly from: string;
+  readonly to: string;
+  readonly decision: 'link' | 'review';
+  readonly prior: number;
+  readonly comparisons: readonly { readonly identifier: string; readonly level: string; readonly weight: number }[];
+  readonly weight: number;
+  readonly probability: number;
+}
+
+/** `source:id` split at its first colon, or undefined when it is not one. */
+export function recordKey(key: string): { source: string; id: string } | undefined {
+  const colon = key.indexOf(':');
+  return colon > 0 && colon < key.length - 1 ? { source: key.slice(0, colon), id: key.slice(colon + 1) } : undefined;
+}
+
+/** At most this many pairs are looked up in one query. */
+const PAIR_BATCH = 100;
+
+/**
+ * The rows of `<name>_pairs` for these record pairs (`source:id` each), whichever order the table holds them in,
+ * keyed by `pairKey`. A pair absent from the result was not a candidate, or scored below the review band.
+ */
+export async function readPairs(context: ExplainContext, scoring: ScoringPlan, pairs: readonly (readonly [string, string])[]): Promise<Map<string, PairWaterfall>> {
+  const d = context.dialect;
+  const read = reader(d);
+  const found = new Map<string, PairWaterfall>();
+  const side = (key: string, source: string, id: string) => {
+    const k = recordKey(key);
+    return k ? sql`${d.id(source)} = ${d.string(k.source)} AND ${d.id(id)} = ${d.string(k.id)}` : sql`1 = 0`;
+  };
+  const wanted = pairs.filter(([a, b]) => recordKey(a) && recordKey(b));
+  for (let i = 0; i < wanted.length; i += PAIR_BATCH) {
+    const conditions = wanted.slice(i, i + PAIR_BATCH).flatMap(([a, b]) => [
+      sql`(${side(a, 'source', 'source_id')} AND ${side(b, 'linked_source', 'linked_source_id')})`,
+      sql`(${side(b, 'source', 'source_id')} AND ${side(a, 'linked_source', 'linked_source_id')})`,
+    ]);
+    const rows = await context.io.query(sql`SELECT * FROM ${d.table(companion(context.table, 'pairs'))}\nWHERE ${joinSql(conditions, sql`\n   OR `)}`);
+    for (const row of rows) {
+      const pair: PairWaterfall = {
+        from: `${String(read(row, 'source'))}:${String(read(row, 'source_id'))}`,
+        to: `${String(read(row, 'linked_source'))}:${String(read(row, 'linked_source_id'))}`,
+        decision: read(row, 'decision') === 'link' ? 'link' : 'review',
+        prior: Number(read(row, 'prior_weight')),
+        comparisons: scoring.comparisons.map((c) => ({
+          identifier: c.identifier,
+          level: String(read(row, `${c.identifier}_level`) ?? 'null'),
+          weight: Number(read(row, `${c.identifier}_weight`) ?? 0),
+        })),
+        weight: Number(read(row, 'match_weight')),
+        probability: Number(read(row, 'match_probability')),
+      };
+      found.set(pairKey(pair.from, pair.to), pair);
+    }
+  }
+  return found;
+}
+
+/** The same key for a pair in either order. */
+export function pairKey(a: string, b: string): string {
+  return a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+}
+
+/**
+ * A pair's waterfall as lines (indented by `indent`): the prior's weight, each comparison's level and weight, the
+ * total weight and the probability it gives. Weights are log2 odds, signed, one decimal; levels, never values.
+ */
+export function renderWaterfall(pair: PairWaterfall, indent = '    '): string[] {
+  const rows: [string, string, string][] = [
+    ['prior', '', signedWeight(pair.prior)],
+    ...pair.comparisons.map((c): [string, string, string] => [c.identifier, c.level, signedWeight(c.weight)]),
+  ];
+  const total = signedWeight(pair.weight);
+  const nameWidth = Math.max(5, ...rows.map((r) => r[0].length));
+  const levelWidth = Math.max(0, ...rows.map((r) => r[1].length));
+  const weightWidth = Math.max(total.length, ...rows.map((r) => r[2].length));
+  const line = (name: string, level: string, weight: string) => `${indent}${name.padEnd(nameWidth)}  ${level.padEnd(levelWidth)}  ${weight.padStart(weightWidth)}`;
+  return [
+    ...rows.map(([name, level, weight]) => line(name, level, weight)),
+    `${indent}${'─'.repeat(nameWidth + levelWidth + weightWidth + 4)}`,
+    `${line('total', '', total)}  → match probability ${percent(pair.probability)}`,
+  ];
+}
+
+/**
+ * The waterfall of every probabilistic link of an explained customer, read from `<name>_pairs`: printed after the
+ * explanation, which stays as it is for the rules' links.
+ */
+export async function explainProbabilisticLinks(context: ExplainContext, scoring: ScoringPlan, e: Explanation): Promise<PairWaterfall[]> {
+  const links = e.links.filter((l) => l.rule === scoring.rule);
+  if (!links.length) return [];
+  const found = await readPairs(context, scoring, links.map((l) => [l.from, l.to] as const));
+  return links.flatMap((l) => found.get(pairKey(l.from, l.to)) ?? []);
+}
+
+export function renderProbabilisticLinks(pairs: readonly PairWaterfall[], model: string): string {
+  if (!pairs.length) return '';
+  const lines = ['', `Probabilistic links (from ${model}_pairs; weights in log2 odds):`];
+  for (const pair of pairs) lines.push(`  ${pair.from} ↔ ${pair.to}`, ...renderWaterfall(pair));
+  return lines.join('\n') + '\n';
+}
+
+/** `tideline identity explain <a> --with <b>`: what became of one pair of records. */
+export function renderPair(
+  a: string,
+  b: string,
+  pair: PairWaterfall | undefined,
+  scoring: ScoringPlan,
+  model: string,
+  customers: { readonly a: string | undefined; readonly b: string | undefined },
+): string {
+  const lines: string[] = [];
+  if (!pair) {
+    lines.push(
+      `Pair ${a} ↔ ${b} (model ${model}): not in ${model}_pairs.`,
+      `  It was not a candidate pair (no blocking rule put the two records together), or it scored below the review band (match probability under ${percent(scoring.review)}).`,
+    );
+  } else if (pair.decision === 'link') {
+    lines.push(`Pair ${pair.from} ↔ ${pair.to} (model ${model}): linked — match probability ${percent(pair.probability)}, at or above the threshold ${percent(scoring.threshold)}.`);
+  } else {
+    lines.push(
+      `Pair ${pair.from} ↔ ${pair.to} (model ${model}): in the review band — match probability ${percent(pair.probability)}, from ${percent(scoring.review)} up to the threshold ${percent(scoring.threshold)}; not linked by its score.`,
+    );
+  }
+  if (customers.a && customers.b)
+    lines.push(customers.a === customers.b ? `  Both records belong to customer ${customers.a}.` : `  ${a} belongs to customer ${customers.a}, ${b} to customer ${customers.b}.`);
+  if (pair) lines.push(...renderWaterfall(pair, '  '));
+  return lines.join('\n') + '\n';
+}
+
+/** The customer a `source:id` record belongs to, or undefined when the map has no such record. */
+export async function customerOfRecord(context: ExplainContext, key: string): Promise<string | undefined> {
+  const k = recordKey(key);
+  if (!k) return undefined;
+  const d = context.dialect;
+  const rows = await context.io.query(
+    sql`SELECT ${d.id('customer_id')} FROM ${d.table(companion(context.table, 'map'))} WHERE ${d.id('source')} = ${d.string(k.source)} AND ${d.id('source_id')} = ${d.string(k.id)}`,
+  );
+  const value = rows[0] ? reader(d)(rows[0], 'customer_id') : undefined;
+  return value === undefined || value === null ? undefined : String(value);
 }

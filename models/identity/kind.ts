@@ -94,6 +94,7 @@ export const identity = defineModelKind<IdentitySpec>({
         ...stage('term frequencies', st.tf, tfSelect(d, scoring, st.wide)),
         ...stage('candidate pairs (blocking rules)', st.pairs, pairsSelect(d, scoring, st.wide)),
         ...stage('comparison levels of candidate pairs', st.gammas, gammasSelect(d, scoring, st)),
+        { kind: 'timed', label: 'when training starts', body: (runTime) => [create('the time training starts, for the report', st.started, sql`SELECT ${runTime} AS ${d.id('started_at')}`)] },
         trainingStep(d, scoring, st),
         ...stage('match weights and probabilities', st.scores, scoresSelect(d, scoring, st)),
       ];
@@ -108,7 +109,8 @@ export const identity = defineModelKind<IdentitySpec>({
     };
   },
   summarise(spec, context) {
-    return summariseReport(resolvePlan(spec), context);
+    const plan = resolvePlan(spec);
+    return summariseReport(plan, context, resolveScoring(spec, plan));
   },
 });
 

@@ -1,9 +1,10 @@
-import type { Dialect } from '../../src/dialects/dialect.js';
+import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { ModelSummary, SummaryContext } from '../model-kind.js';
 import { maskKey, maskValue } from './mask.js';
 import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
+import { PRIOR, type ScoringPlan } from './scoring.js';
 import { col, text, type IdentityTables } from './tables.js';
 
 /**
@@ -18,6 +19,9 @@ import { col, text, type IdentityTables } from './tables.js';
  *  largest_customer                         the five customers with most records
  *  rounds                                   rounds of each repeated step
  *  ids_kept / ids_new / ids_retired         customer ids carried over, created, and retired by merges
+ *  candidate_pairs                          probabilistic: pairs the blocking rules made
+ *  scored_pairs                             probabilistic: per decision (link, review), pairs at or above the review band
+ *  parameters_trained                       probabilistic: 1 when this build trained the parameters, 0 when it re-used them
  */
 export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): Sql {
   const metric = (name: string) => text(d, name);
@@ -59,6 +63,13 @@ WHERE ${id('pick')} <= 10`,
       ? [
           row('candidate_pairs', none, none, n, d.table(t.scoring.pairs)),
           row('scored_pairs', id('decision'), none, n, sql`${d.table(t.scoring.scored.build)}\nGROUP BY ${id('decision')}`),
+          row(
+            'parameters_trained',
+            none,
+            none,
+            n,
+            sql`${d.table(t.scoring.params)} AS p\nJOIN ${d.table(t.scoring.started)} AS s ON ${col(d, 'p', 'trained_at')} >= ${col(d, 's', 'started_at')}\nWHERE ${col(d, 'p', 'comparison')} = ${d.string(PRIOR)}`,
+          ),
         ]
       : []),
     row('junk_value', id('field'), id('value'), sql`COUNT(DISTINCT ${id('rec')})`, sql`${d.table(t.values)}\nWHERE ${id('junk')}\nGROUP BY ${id('field')}, ${id('value')}`),
@@ -97,7 +108,7 @@ interface ReportRow {
 }
 
 /** Reads the report and says it in sentences; values that could be personal data are masked. */
-export async function summariseReport(plan: IdentityPlan, context: SummaryContext): Promise<ModelSummary> {
+export async function summariseReport(plan: IdentityPlan, context: SummaryContext, scoring?: ScoringPlan): Promise<ModelSummary> {
   const d = context.dialect;
   const table = context.companion('report');
   const raw = await context.io.query(sql`SELECT ${d.id('metric')}, ${d.id('item')}, ${d.id('detail')}, ${d.id('value')} FROM ${d.table(table)}`);
@@ -140,6 +151,8 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
   const largest = of('largest_customer')[0];
   if (largest) lines.push(`Largest customer: ${count(largest.value)} records (${largest.item}).`);
   lines.push(`Customer ids: ${count(total('ids_kept'))} kept from the previous build, ${count(total('ids_new'))} new, ${count(total('ids_retired'))} retired by merges.`);
+  const probabilistic = scoring ? await probabilisticSummary(context, scoring, { total, perItem, count }) : undefined;
+  if (probabilistic) lines.push(...probabilistic.lines);
 
   return {
     lines,
@@ -156,6 +169,108 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
       largest_customer: largest?.value ?? 1,
       identity_rounds: perItem('rounds'),
       ids: { kept: total('ids_kept'), new: total('ids_new'), retired: total('ids_retired') },
+      ...(probabilistic ? { probabilistic: probabilistic.data } : {}),
+    },
+  };
+}
+
+/** A row of `<name>_parameters` as read back. */
+export interface ParameterReading {
+  readonly comparison: string;
+  readonly gamma: number;
+  readonly label: string;
+  readonly m: number;
+  readonly u: number;
+  readonly weight: number;
+  readonly trainedAt: string | null;
+}
+
+/** The rows of a `<name>_parameters` table: the prior first, then each comparison's levels strongest first. */
+export async function readParameters(io: Pick<SummaryContext['io'], 'query' | 'dialect'>, table: TableRef, scoring: ScoringPlan): Promise<ParameterReading[]> {
+  const d = io.dialect;
+  const raw = await io.query(sql`SELECT * FROM ${d.table(table)}`);
+  const field = (r: Readonly<Record<string, unknown>>, name: string) => r[d.storedName(name)] ?? r[name] ?? null;
+  const order = new Map([PRIOR, ...scoring.comparisons.map((c) => c.identifier)].map((name, i) => [name, i]));
+  const at = (v: unknown) => (v === null ? null : v instanceof Date ? v.toISOString() : String(v));
+  return raw
+    .map((r) => ({
+      comparison: String(field(r, 'comparison')),
+      gamma: Number(field(r, 'gamma')),
+      label: String(field(r, 'label')),
+      m: Number(field(r, 'm')),
+      u: Number(field(r, 'u')),
+      weight: Number(field(r, 'weight')),
+      trainedAt: at(field(r, 'trained_at')),
+    }))
+    .sort((a, b) => (order.get(a.comparison) ?? order.size) - (order.get(b.comparison) ?? order.size) || a.comparison.localeCompare(b.comparison) || b.gamma - a.gamma);
+}
+
+/** A log2 weight as printed: signed, one decimal (`+7.4`, `-3.1`, `0.0`). */
+export function signedWeight(w: number): string {
+  if (!Number.isFinite(w)) return w > 0 ? '+∞' : '-∞';
+  const shown = w.toFixed(1);
+  return shown === '0.0' || shown === '-0.0' ? '0.0' : w > 0 ? `+${shown}` : shown;
+}
+
+/** The prior as "1 in N pairs" (of records drawn at random). */
+export function oneIn(prior: number): string {
+  return prior > 0 ? `1 in ${Math.round(1 / prior).toLocaleString('en-US')} pairs` : 'no pairs';
+}
+
+/** A probability as a percentage with the digits that tell it from 100% (`99.87%`, `99.9991%`). */
+export function percent(p: number): string {
+  if (p >= 1) return '100%';
+  for (let digits = 2; digits <= 6; digits++) {
+    const shown = (p * 100).toFixed(digits);
+    if (Number(shown) < 100) return `${shown.replace(/\.?0+$/, '')}%`;
+  }
+  return '> 99.9999%';
+}
+
+/**
+ * The probabilistic lines of the run report: the prior, candidate pairs, links and review pairs, whether the
+ * parameters were trained by this build or re-used, and per comparison the weight of its strongest level and of
+ * `else` — read from the report's metrics and the visible `<name>_parameters`.
+ */
+async function probabilisticSummary(
+  context: SummaryContext,
+  scoring: ScoringPlan,
+  report: { total(metric: string): number; perItem(metric: string): Record<string, number>; count(value: number): string },
+): Promise<{ lines: string[]; data: Record<string, unknown> }> {
+  const { total, perItem, count } = report;
+  const parameters = await readParameters(context.io, context.companion('parameters'), scoring);
+  const prior = parameters.find((p) => p.comparison === PRIOR);
+  const decisions = perItem('scored_pairs');
+  const trained = total('parameters_trained') > 0;
+  const pairs = context.companion('pairs').name;
+  const lines = [
+    `Probabilistic: prior ${prior ? oneIn(prior.m) : 'unknown'}; ${count(total('candidate_pairs'))} candidate pairs, ${count(decisions['link'] ?? 0)} linked (probability ≥ ${percent(scoring.threshold)}), ${count(decisions['review'] ?? 0)} in the review band (≥ ${percent(scoring.review)}, in ${pairs}).`,
+    trained
+      ? `Parameters trained by this build${prior?.trainedAt ? ` at ${prior.trainedAt}` : ''}.`
+      : `Parameters re-used from ${prior?.trainedAt ? `the training of ${prior.trainedAt}` : 'a previous build'} (tideline identity train retrains them).`,
+  ];
+  const comparisons = scoring.comparisons.map((c) => {
+    const levels = parameters.filter((p) => p.comparison === c.identifier);
+    const strongest = levels.filter((p) => p.gamma > 0).sort((a, b) => b.gamma - a.gamma)[0];
+    const otherwise = levels.find((p) => p.gamma === 0);
+    return { comparison: c.identifier, strongest, otherwise };
+  });
+  if (comparisons.length)
+    lines.push(
+      `Weights (strongest level / else): ${comparisons
+        .map((c) => `${c.comparison} ${c.strongest ? `${c.strongest.label} ${signedWeight(c.strongest.weight)}` : '?'} / ${c.otherwise ? signedWeight(c.otherwise.weight) : '?'}`)
+        .join(', ')}.`,
+    );
+  return {
+    lines,
+    data: {
+      prior: prior?.m ?? null,
+      candidate_pairs: total('candidate_pairs'),
+      links: decisions['link'] ?? 0,
+      review: decisions['review'] ?? 0,
+      parameters_trained: trained,
+      trained_at: prior?.trainedAt ?? null,
+      parameters: parameters.map((p) => ({ comparison: p.comparison, gamma: p.gamma, level: p.label, m: p.m, u: p.u, weight: p.weight })),
     },
   };
 }

@@ -39,8 +39,11 @@ export interface IdentityTables {
   readonly map: CompanionTables;
   readonly links: CompanionTables;
   readonly report: CompanionTables;
-  /** Probabilistic scoring's tables; only when the model has a `probabilistic` block. */
-  readonly scoring: (ScoringTables & { readonly parameters: CompanionTables; readonly scored: CompanionTables }) | undefined;
+  /**
+   * Probabilistic scoring's tables; only when the model has a `probabilistic` block. `started` holds the time the
+   * build reached training, so the report can tell parameters trained by this build from re-used ones.
+   */
+  readonly scoring: (ScoringTables & { readonly parameters: CompanionTables; readonly scored: CompanionTables; readonly started: TableRef }) | undefined;
 }
 
 export function identityTables(context: PlanContext, capped: boolean, probabilistic = false): IdentityTables {
@@ -70,7 +73,7 @@ export function identityTables(context: PlanContext, capped: boolean, probabilis
     report: context.companion('report'),
     scoring:
       parameters && scored
-        ? { wide: s('wide'), tf: s('tf'), pairs: s('candidates'), gammas: s('gammas'), scores: s('scores'), params: parameters.build, previousParams: parameters.current, parameters, scored }
+        ? { wide: s('wide'), tf: s('tf'), pairs: s('candidates'), gammas: s('gammas'), scores: s('scores'), params: parameters.build, previousParams: parameters.current, parameters, scored, started: s('training_started') }
         : undefined,
   };
 }

@@ -8,7 +8,7 @@ import { registerForget } from './forget.js';
 import { registerInit } from './init.js';
 import { registerPlan } from './plan.js';
 import { registerRejected } from './rejected.js';
-import { registerRun } from './run.js';
+import { buildSelected, registerRun } from './run.js';
 import { registerSandbox } from './sandbox.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
@@ -45,7 +45,7 @@ export async function buildProgram(kinds: readonly RegisteredKind[] = MODEL_KIND
     .addOption(new Option('--log-level <level>', 'log verbosity').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const engine: CommandEngine = { run: runCommand, exit: EXIT, load: (context) => loadFor(context, kinds), analyse, connect };
+  const engine: CommandEngine = { run: runCommand, exit: EXIT, load: (context) => loadFor(context, kinds), analyse, connect, build: buildSelected };
   const waiting = new Set((await Promise.all(kinds.map((kind) => kind.cli?.()))).filter((commands): commands is RegisteredCommands => commands !== undefined));
   const registerKindCommands = (after?: string) => {
     for (const commands of waiting) {

@@ -4,7 +4,9 @@ import { reportRejectedLines } from '../pipeline/csv-sources.js';
 import { runModels } from '../pipeline/runner.js';
 import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
-import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type GlobalOptions } from './context.js';
+import type { Project } from '../project/loader.js';
+import type { ModelResult } from '../pipeline/runner.js';
+import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
 import { VERSION } from './version.js';
 
 export function registerRun(program: Command): void {
@@ -15,55 +17,68 @@ export function registerRun(program: Command): void {
     .option('--full-refresh', 'rebuild models that keep state across runs from scratch')
     .action(async (options: { select?: string[]; fullRefresh?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
-        const startedAt = new Date();
         const project = await loadFor(context);
-        const selected = selectModels(project, options.select);
-        const { analysis, connection } = await analyse(context, project, false);
-        const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
-        try {
-          const sources = await reportRejectedLines(project, connection!, selected, context.logger);
-          const results = await runModels(project, connection!, analysis, selected, {
-            fullRefresh: options.fullRefresh === true,
-            logger: context.logger,
-            onModel: ({ model, index, total, phase }) => {
-              if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
-            },
-          });
-          progress.stop();
-          const failed = results.filter((r) => r.status === 'error').length;
-          const skipped = results.filter((r) => r.status === 'skipped').length;
-          const status = failed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
-          await writeJson(join(targetDir(project), 'run_results.json'), {
-            tideline_version: VERSION,
-            command: 'run',
-            project: project.name,
-            target: project.target.name,
-            warehouse: project.target.dialect.name,
-            started_at: startedAt.toISOString(),
-            finished_at: new Date().toISOString(),
-            status,
-            results: results.map((r) => ({
-              model: r.model,
-              kind: r.kind,
-              status: r.status,
-              rows: r.rows,
-              seconds: r.seconds,
-              sql_hash: r.sqlHash,
-              error: r.error,
-              summary: r.summary?.data ?? null,
-            })),
-            sources,
-          });
-          const built = results.length - failed - skipped;
-          const rejected = sources.reduce((sum, s) => sum + s.rejected, 0);
-          const summary = `${built} built, ${failed} failed, ${skipped} skipped${rejected ? `; ${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : ''}`;
-          if (failed) context.logger.error({ built, failed, skipped, rejected }, summary);
-          else context.logger.info({ built, failed, skipped, rejected }, summary);
-          return failed ? EXIT.failed : EXIT.ok;
-        } finally {
-          progress.stop();
-          await connection!.close();
-        }
+        return (await buildSelected(context, project, selectModels(project, options.select), { fullRefresh: options.fullRefresh === true, command: 'run' })).code;
       });
     });
+}
+
+/**
+ * Builds `selected` as `tideline run` does — checked against the warehouse, in order, with progress — writes
+ * target/run_results.json (`command` says which command built) and logs the outcome; the exit code and the results.
+ * Kind commands that build (`tideline identity train`) call it too.
+ */
+export async function buildSelected(
+  context: CommandContext,
+  project: Project,
+  selected: readonly string[],
+  options: { readonly fullRefresh: boolean; readonly command: string },
+): Promise<{ code: number; results: ModelResult[] }> {
+  const startedAt = new Date();
+  const { analysis, connection } = await analyse(context, project, false);
+  const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
+  try {
+    const sources = await reportRejectedLines(project, connection!, selected, context.logger);
+    const results = await runModels(project, connection!, analysis, selected, {
+      fullRefresh: options.fullRefresh,
+      logger: context.logger,
+      onModel: ({ model, index, total, phase }) => {
+        if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
+      },
+    });
+    progress.stop();
+    const failed = results.filter((r) => r.status === 'error').length;
+    const skipped = results.filter((r) => r.status === 'skipped').length;
+    const status = failed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
+    await writeJson(join(targetDir(project), 'run_results.json'), {
+      tideline_version: VERSION,
+      command: options.command,
+      project: project.name,
+      target: project.target.name,
+      warehouse: project.target.dialect.name,
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      status,
+      results: results.map((r) => ({
+        model: r.model,
+        kind: r.kind,
+        status: r.status,
+        rows: r.rows,
+        seconds: r.seconds,
+        sql_hash: r.sqlHash,
+        error: r.error,
+        summary: r.summary?.data ?? null,
+      })),
+      sources,
+    });
+    const built = results.length - failed - skipped;
+    const rejected = sources.reduce((sum, s) => sum + s.rejected, 0);
+    const summary = `${built} built, ${failed} failed, ${skipped} skipped${rejected ? `; ${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : ''}`;
+    if (failed) context.logger.error({ built, failed, skipped, rejected }, summary);
+    else context.logger.info({ built, failed, skipped, rejected }, summary);
+    return { code: failed ? EXIT.failed : EXIT.ok, results };
+  } finally {
+    progress.stop();
+    await connection!.close();
+  }
 }
