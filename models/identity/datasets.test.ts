@@ -213,7 +213,7 @@ const PROBABILISTIC: readonly Dataset[] = [
     name: 'fake_1000 (probabilistic)',
     tables: DATASETS[0]!.tables,
     rules: 'probabilistic, defaults from the types',
-    min: { precision: 0.96, recall: 0.84, f1: 0.9 },
+    min: { precision: 0.96, recall: 0.82, f1: 0.9 },
     yaml: (schema) => `sources:
   - name: fake
     table: ${schema}.fake

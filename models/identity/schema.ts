@@ -114,7 +114,7 @@ export const probabilisticSchema = z.strictObject({
   comparisons: z.record(z.string().min(1), z.union([comparisonSchema, z.literal(false)])).optional().describe('Identifier → its comparison; every identifier a source provides is compared by default, from its type; `false` leaves one out.'),
   blocking: z.array(z.array(rulePartSchema).min(1)).min(1).optional().describe('Candidate pairs: records that agree exactly on one of these combinations. Defaults from the identifier types.'),
   threshold: z.number().gt(0).lt(1).default(0.98).describe('Pairs with a match probability at least this are linked. Links are transitive (a false link merges two whole customers), hence a high default.'),
-  review: z.number().gt(0).lt(1).optional().describe('Pairs with a match probability from this up to the threshold are kept in `<name>_review` for people to inspect; defaults to 0.5 (none when the threshold is lower).'),
+  review: z.number().gt(0).lt(1).optional().describe('Pairs with a match probability from this up to the threshold are kept in `<name>_pairs` (decision `review`) for people to inspect; defaults to 0.5 (none when the threshold is lower).'),
   max_block: z.int().min(2).default(200).describe('A blocking key shared by more records than this makes no candidate pairs (bounds the pairs compared, k² per key).'),
   sample_pairs: z.int().min(1000).default(1_000_000).describe('Record pairs drawn at random (deterministically) to estimate how often non-matches agree (u).'),
   max_iterations: z.int().min(1).default(50).describe('Expectation-maximisation iterations at most, per training block.'),

@@ -75,7 +75,7 @@ export interface ScoringPlan {
 
 /** Levels an identifier of this type is compared on when `comparisons` leaves it out. */
 export const DEFAULT_LEVELS: Readonly<Record<IdentifierType, readonly LevelSpec[]>> = {
-  email: ['exact', { edit_distance: 2 }],
+  email: ['exact', { edit_distance: 1 }],
   phone: ['exact', { edit_distance: 1 }],
   name: ['exact', { edit_distance: 1 }, { edit_distance: 2 }, 'initial'],
   date: ['exact', { edit_distance: 1 }, 'swapped_day_month', { within_days: 365 }],
@@ -269,16 +269,23 @@ ${indentSql(unionAll(branches))}
 }
 
 /** The level (gamma) of one comparison for records `l` and `r`. */
-export function gammaSql(d: Dialect, plan: ScoringPlan, c: ComparisonPlan, l: string, r: string): Sql {
-  const x = col(d, l, v(plan, c.identifier));
-  const y = col(d, r, v(plan, c.identifier));
+export function gammaSql(d: Dialect, plan: ScoringPlan, c: ComparisonPlan, l: string, r: string, distance?: Sql): Sql {
+  return gammaOf(d, c, (identifier) => col(d, l, v(plan, identifier)), (identifier) => col(d, r, v(plan, identifier)), distance);
+}
+
+/** Comparisons with an edit-distance level: the distance is computed once per pair (`e<i>`), not once per level. */
+const usesDistance = (c: ComparisonPlan) => c.levels.some((l) => l.kind === 'edit_distance');
+
+function gammaOf(d: Dialect, c: ComparisonPlan, left: (identifier: string) => Sql, right: (identifier: string) => Sql, distance: Sql | undefined): Sql {
+  const x = left(c.identifier);
+  const y = right(c.identifier);
   const sub = (e: Sql, start: number, length: number) => d.functions.substring(e, d.literal(start), d.literal(length));
   const condition = (level: LevelPlan): Sql => {
     switch (level.kind) {
       case 'exact':
         return sql`${x} = ${y}`;
       case 'edit_distance':
-        return sql`${d.fn('editDistance')(x, y)} <= ${d.literal(level.value!)}`;
+        return sql`${distance ?? d.fn('editDistance')(x, y)} <= ${d.literal(level.value!)}`;
       case 'jaro_winkler':
         return sql`${d.fn('jaroWinkler')(x, y)} >= ${d.literal(level.value!)}`;
       case 'prefix':
@@ -291,8 +298,8 @@ export function gammaSql(d: Dialect, plan: ScoringPlan, c: ComparisonPlan, l: st
         // Normalised dates are valid `YYYY-MM-DD` text (normalise.ts drops the others), so a plain cast is safe.
         return sql`ABS(${d.dateDiff('day', d.cast(x, 'date'), d.cast(y, 'date'))}) <= ${d.literal(level.value!)}`;
       case 'swapped_with': {
-        const ox = col(d, l, v(plan, level.other!));
-        const oy = col(d, r, v(plan, level.other!));
+        const ox = left(level.other!);
+        const oy = right(level.other!);
         return sql`${x} = ${oy} AND ${ox} = ${y}`;
       }
     }
@@ -312,16 +319,29 @@ function blockFlag(d: Dialect, plan: ScoringPlan, rule: BlockingPlan): Sql {
 
 export function gammasSelect(d: Dialect, plan: ScoringPlan, t: ScoringTables): Sql {
   const p = (name: string) => col(d, 'p', name);
-  const gammas = plan.comparisons.map((c) => sql`${gammaSql(d, plan, c, 'l', 'r')} AS ${d.id(`g${c.index}`)}`);
+  const x = (name: string) => col(d, 'x', name);
+  const side = (prefix: 'l' | 'r') => (identifier: string) => x(`${prefix}_${v(plan, identifier)}`);
+  const gammas = plan.comparisons.map((c) => sql`${gammaOf(d, c, side('l'), side('r'), usesDistance(c) ? x(`e${c.index}`) : undefined)} AS ${d.id(`g${c.index}`)}`);
   const tfs = plan.comparisons.filter((c) => c.termFrequency).map((c) => sql`${col(d, `t${c.index}`, 'tf')} AS ${d.id(`t${c.index}`)}`);
   const flags = plan.blocking.map((rule) => sql`${blockFlag(d, plan, rule)} AS ${d.id(`f${rule.index}`)}`);
   const tfJoins = plan.comparisons
     .filter((c) => c.termFrequency)
     .map((c) => sql`\nLEFT JOIN ${d.table(t.tf)} AS ${d.id(`t${c.index}`)} ON ${col(d, `t${c.index}`, 'field')} = ${d.string(c.identifier)} AND ${col(d, `t${c.index}`, 'value')} = ${col(d, 'l', v(plan, c.identifier))}`);
-  return sql`SELECT ${p('a')}, ${p('b')}, ${joinSql([...gammas, ...tfs, ...flags])}
-FROM ${d.table(t.pairs)} AS p
-JOIN ${d.table(t.wide)} AS l ON ${col(d, 'l', 'rec')} = ${p('a')}
-JOIN ${d.table(t.wide)} AS r ON ${col(d, 'r', 'rec')} = ${p('b')}${joinSql(tfJoins, Sql.empty)}`;
+  const values = plan.columns.flatMap((identifier) => [
+    sql`${col(d, 'l', v(plan, identifier))} AS ${d.id(`l_${v(plan, identifier)}`)}`,
+    sql`${col(d, 'r', v(plan, identifier))} AS ${d.id(`r_${v(plan, identifier)}`)}`,
+  ]);
+  const distances = plan.comparisons.filter(usesDistance).map((c) => {
+    const [l, r] = [col(d, 'l', v(plan, c.identifier)), col(d, 'r', v(plan, c.identifier))];
+    return sql`CASE WHEN ${l} = ${r} THEN 0 ELSE ${d.fn('editDistance')(l, r)} END AS ${d.id(`e${c.index}`)}`;
+  });
+  return sql`SELECT ${x('a')}, ${x('b')}, ${joinSql([...gammas, ...plan.comparisons.filter((c) => c.termFrequency).map((c) => x(`t${c.index}`)), ...plan.blocking.map((b) => x(`f${b.index}`))])}
+FROM (
+  SELECT ${p('a')}, ${p('b')}, ${joinSql([...values, ...distances, ...tfs, ...flags])}
+  FROM ${d.table(t.pairs)} AS p
+  JOIN ${d.table(t.wide)} AS l ON ${col(d, 'l', 'rec')} = ${p('a')}
+  JOIN ${d.table(t.wide)} AS r ON ${col(d, 'r', 'rec')} = ${p('b')}${joinSql(tfJoins, Sql.empty)}
+) AS x`;
 }
 
 /** Training query: how many candidate pairs show each pattern of levels and blocking flags. */
