@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect, DialectName } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
+import { percentText } from '../models/identity/rules.js';
 import { Sql, joinSql, sql } from '../src/dialects/sql.js';
 import type { Connection, Value } from '../src/warehouses/connection.js';
 import { engines, uniqueSchema } from './support/engines.js';
@@ -58,6 +59,15 @@ const PRIMITIVES: readonly Primitive[] = [
   { name: 'try cast failing', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('abc'), d.type('integer')) : null), expected: null },
   { name: 'try cast succeeding', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('12'), d.type('integer')) : null), expected: 12 },
   { name: 'cast to decimal rounds to cents', expr: (d) => d.cast(d.literal(12.345), 'decimal'), expected: 12.35 },
+  // Probabilistic identity (models/identity/scoring.ts): the random pairs are the records first by this hash of their
+  // number as text, so every engine draws the same sample; prefixes and initials are characters; dates within N days.
+  { name: 'hash of a record number, as the random pairs draw it', expr: (d) => d.hashToUint32(d.cast(d.cast(d.literal(1234), 'integer'), 'string')), expected: Number.parseInt(createHash('md5').update('1234').digest('hex').slice(0, 8), 16) },
+  { name: 'substring counts characters', expr: (d) => d.functions.substring(d.literal('élodie'), n(d, 1), n(d, 2)), expected: 'él' },
+  { name: 'days between dates cast from text', expr: (d) => d.dateDiff('day', d.cast(d.literal('2024-02-28'), 'date'), d.cast(d.literal('2023-12-31'), 'date')), expected: -59 },
+  // The key of a probabilistic link (models/identity/rules.ts): two decimals everywhere, BigQuery included.
+  { name: 'percentage with two decimals', expr: (d) => percentText(d, d.cast(d.literal(0.998), 'float')), expected: '99.80' },
+  { name: 'percentage of a certainty', expr: (d) => percentText(d, d.cast(d.literal(1), 'float')), expected: '100.00' },
+  { name: 'percentage below ten, rounded', expr: (d) => percentText(d, d.cast(d.literal(0.050049), 'float')), expected: '5.00' },
   { name: 'string agg in a given order', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), ', ', { orderBy: sql`${d.id('x')} DESC` })} FROM ${letters(d, ['b', 'a', null, 'c'])})`, expected: 'c, b, a' },
   { name: 'string agg of distinct values', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), '|', { distinct: true })} FROM ${letters(d, ['b', 'a', 'b', null])})`, expected: 'a|b' },
 ];

@@ -113,9 +113,7 @@ WHERE ${x('rule')} = ${d.string(rule.name)} AND ${withinLimit(d, plan, 'g')} AND
   });
   if (scoring && t.scoring) {
     const s = (name: string) => col(d, 's', name);
-    // A percentage with two decimals: the same text on every warehouse (its decimal type has two).
-    const shown = d.cast(d.cast(sql`${s('probability')} * 100`, 'decimal'), 'string');
-    branches.push(sql`SELECT ${s('a')}, ${s('b')}, ${d.cast(d.literal(scoring.rank), 'integer')} AS ${d.id('rank')}, ${text(d, scoring.rule)} AS ${d.id('rule')}, ${d.string('match probability ')} || ${shown} || ${d.string('%')} AS ${d.id('key')}
+    branches.push(sql`SELECT ${s('a')}, ${s('b')}, ${d.cast(d.literal(scoring.rank), 'integer')} AS ${d.id('rank')}, ${text(d, scoring.rule)} AS ${d.id('rule')}, ${d.string('match probability ')} || ${percentText(d, s('probability'))} || ${d.string('%')} AS ${d.id('key')}
 FROM ${d.table(t.scoring.scores)} AS s
 WHERE ${s('probability')} >= ${d.literal(scoring.threshold)}`);
   }
@@ -125,6 +123,19 @@ WHERE ${s('probability')} >= ${d.literal(scoring.threshold)}`);
 FROM (
 ${indentSql(unionAll(branches))}
 ) AS e`;
+}
+
+/**
+ * A probability in [0, 1] as a percentage with two decimals (`99.80`), the same text on every warehouse. Casting the
+ * decimal to text is not: BigQuery writes a NUMERIC without trailing zeros (`99.8`, `100`), the others keep its scale.
+ * So the hundredths of a percent, rounded by the decimal cast, are written out as digits: 9980 + 100000 → `109980`,
+ * whole part `099` → `99`, then `80`.
+ */
+export function percentText(d: Dialect, probability: Sql): Sql {
+  const hundredths = d.cast(sql`${d.cast(sql`${probability} * 100`, 'decimal')} * 100`, 'integer');
+  const digits = d.cast(sql`${hundredths} + 100000`, 'string');
+  const part = (start: number, length: number) => d.functions.substring(digits, d.literal(start), d.literal(length));
+  return sql`${d.cast(d.cast(part(2, 3), 'integer'), 'string')} || ${d.string('.')} || ${part(5, 2)}`;
 }
 
 /** Links still in use: all of them, or those the cap on distinct values has not set aside. */

@@ -122,7 +122,7 @@ for (const engine of engines()) {
   });
 }
 
-describe('changedLines: a variant as one hunk against its base', () => {
+describe('changedLines: a variant as hunks against its base', () => {
   const base = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].join('\n');
   it('keeps the common head and tail out, with two lines of context', () => {
     expect(changedLines(base, base.replace('d', 'x\ny'))).toBe(['--- base', '+++ variant', '@@ -2,5 +2,6 @@', ' b', ' c', '-d', '+x', '+y', ' e', ' f', ''].join('\n'));
@@ -130,5 +130,14 @@ describe('changedLines: a variant as one hunk against its base', () => {
   it('gives nothing for equal texts, and handles a change at the very start', () => {
     expect(changedLines(base, base)).toBe('');
     expect(changedLines(base, `z\n${base}`)).toBe(['--- base', '+++ variant', '@@ -1,2 +1,3 @@', '+z', ' a', ' b', ''].join('\n'));
+  });
+  it('keeps changes far apart in hunks of their own, and close ones in one', () => {
+    const long = Array.from({ length: 12 }, (_, i) => `l${i + 1}`).join('\n');
+    const far = long.replace('l2\n', 'l2\nnew\n').replace('l10', 'L10');
+    expect(changedLines(long, far)).toBe(
+      ['--- base', '+++ variant', '@@ -1,4 +1,5 @@', ' l1', ' l2', '+new', ' l3', ' l4', '@@ -8,5 +9,5 @@', ' l8', ' l9', '-l10', '+L10', ' l11', ' l12', ''].join('\n'),
+    );
+    const near = long.replace('l3\n', '').replace('l7', 'L7');
+    expect(changedLines(long, near)).toBe(['--- base', '+++ variant', '@@ -1,9 +1,8 @@', ' l1', ' l2', '-l3', ' l4', ' l5', ' l6', '-l7', '+L7', ' l8', ' l9', ''].join('\n'));
   });
 });

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { HostIO, Step } from '../../models/model-kind.js';
+import { PARAMETER_COLUMNS } from '../../models/identity/train.js';
 import { modelScript } from '../../src/pipeline/script.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
-import { sql } from '../../src/dialects/sql.js';
+import type { Dialect } from '../../src/dialects/dialect.js';
+import { sql, type Sql } from '../../src/dialects/sql.js';
 import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
 import { loadProject, type Project } from '../../src/project/loader.js';
 import type { Connection, Row } from '../../src/warehouses/connection.js';
@@ -24,11 +27,90 @@ function jaroWinklerFixture(): string {
   return tempProject({ 'models/people.yml': model }, FIXTURE);
 }
 
-/** The identity build's script on `dialect`, from the fixture's declared source columns. */
-async function identityScript(dialect: string, options: { fixture?: string; fullRefresh?: boolean } = {}): Promise<string> {
+/** The fixture with a `probabilistic` block added beside its rules. */
+function probabilisticFixture(block: string): string {
+  const model = readFileSync(join(FIXTURE, 'models/people.yml'), 'utf8').replace('    golden:\n', `    probabilistic:${block}\n    golden:\n`);
+  if (!model.includes('probabilistic:')) throw new Error('the fixture has no `golden:` block to put `probabilistic:` before');
+  return tempProject({ 'models/people.yml': model }, FIXTURE);
+}
+
+/**
+ * Every kind of level, written out: exact, edit distance, Jaro-Winkler (only on a warehouse that has it, like
+ * identity_people_jw), initial, prefix, day and month swapped, within N days, swapped with another identifier; term
+ * frequencies asked for on a type that has none by default and refused on one that has; a comparison left out; blocking
+ * rules with a prefix; every setting given.
+ */
+function explicitLevels(dialect: string): string {
+  const jaroWinkler = DIALECTS[dialect as keyof typeof DIALECTS].functions.jaroWinkler !== null ? '{ jaro_winkler: 0.92 }, ' : '';
+  return `
+      threshold: 0.95
+      review: 0.6
+      max_block: 50
+      sample_pairs: 20000
+      max_iterations: 20
+      comparisons:
+        email: { levels: [exact, { edit_distance: 1 }], term_frequency: true }
+        phone: false
+        first_name: { levels: [exact, ${jaroWinkler}{ edit_distance: 1 }, { swapped_with: last_name }, initial] }
+        last_name: { levels: [exact, { swapped_with: first_name }, { prefix: 4 }], term_frequency: false }
+        birth_date: { levels: [exact, swapped_day_month, { within_days: 31 }] }
+        postcode: { levels: [exact, { prefix: 2 }] }
+        loyalty_card: { levels: [exact] }
+      blocking:
+        - [email]
+        - [last_name, { identifier: first_name, prefix: 1 }]
+        - [postcode, birth_date]`;
+}
+
+/** The identity build's compiled script on `dialect`, from the fixture's declared source columns. */
+async function identityBuild(dialect: string, options: { fixture?: string; fullRefresh?: boolean } = {}) {
   const project = await loadProject({ projectDir: options.fixture ?? FIXTURE, target: dialect, env: {} });
   const analysis = analyseWithSources(project, seedSourceColumns(), true);
-  return modelScript(project, analysis, project.models.get('people')!, { fullRefresh: options.fullRefresh ?? false }).script;
+  return { ...modelScript(project, analysis, project.models.get('people')!, { fullRefresh: options.fullRefresh ?? false }), dialect: project.target.dialect };
+}
+
+async function identityScript(dialect: string, options: { fixture?: string; fullRefresh?: boolean } = {}): Promise<string> {
+  return (await identityBuild(dialect, options)).script;
+}
+
+/** Numbers EM estimates, which change with em.ts: the golden file pins the statement around them. */
+const FLOAT_LITERAL = /CAST\((-?[0-9.e+-]+) AS (FLOAT64|FLOAT|DOUBLE|DOUBLE PRECISION)\)/g;
+
+/**
+ * The statements the host step of a probabilistic build sends to the warehouse, recorded from its `run` with a stand-in
+ * connection: when the previous build left parameters of the same fingerprint (re-used), and when it did not (trained
+ * from made-up pattern counts). Float literals written by training are checked to be plain SQL numbers and masked.
+ */
+async function hostStatements(d: Dialect, step: Step & { kind: 'host' }): Promise<{ text: string; queries: string[] }> {
+  const parts: string[] = [];
+  const queries: string[] = [];
+  const columnsOf = (text: string) => (text.slice(text.lastIndexOf('GROUP BY') + 'GROUP BY'.length).match(/[\w"`]+/g) ?? []).map((name) => name.replace(/[`"]/g, ''));
+  const answer = (statement: Sql, reused: boolean): Row[] => {
+    const text = statement.text;
+    if (!text.includes('GROUP BY')) return [{ n: reused ? 12 : 40 }];
+    const row = (value: number, pairs: number): Row => Object.fromEntries([...columnsOf(text).map((name) => [name, /^[fF]/.test(name) ? Math.max(value, 0) : value]), ['pairs', pairs]]);
+    return text.includes('WITH s AS') ? [row(0, 700), row(-1, 80), row(1, 20)] : [row(1, 30), row(0, 400)];
+  };
+  for (const reused of [true, false]) {
+    parts.push(`-- ${reused ? 'parameters of the same fingerprint found: re-used' : 'none found: trained'}`);
+    const io: HostIO = {
+      dialect: d,
+      execute: async (statement) => void parts.push(`${statement.text};`),
+      query: async (statement) => {
+        parts.push(`${statement.text};`);
+        queries.push(statement.text);
+        return answer(statement, reused);
+      },
+      stream: () => {
+        throw new Error('the host step streams nothing');
+      },
+      columns: async () => (reused ? PARAMETER_COLUMNS.map(([name, type]) => ({ name, type })) : undefined),
+    };
+    await step.run(io);
+  }
+  const text = parts.join('\n\n') + '\n';
+  for (const [, literal] of text.matchAll(FLOAT_LITERAL)) expect(literal, 'a float literal every warehouse reads').toMatch(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/);
+  return { text: text.replace(FLOAT_LITERAL, 'CAST(<float> AS $2)'), queries };
 }
 
 /**
@@ -45,6 +127,36 @@ for (const dialect of GOLDEN_DIALECTS) {
     });
     it.runIf(DIALECTS[dialect].functions.jaroWinkler !== null)('identity_people_jw', async () => {
       expectGoldenVariant(variant('identity_people_jw', dialect), await identityScript(dialect), await identityScript(dialect, { fixture: jaroWinklerFixture() }));
+    });
+    it('identity_people_probabilistic: scoring with every setting from the types', async () => {
+      expectGoldenVariant(variant('identity_people_probabilistic', dialect), await identityScript(dialect), await identityScript(dialect, { fixture: probabilisticFixture(' {}') }));
+    });
+    it('identity_people_probabilistic_levels: every kind of level and setting written out', async () => {
+      expectGoldenVariant(variant('identity_people_probabilistic_levels', dialect), await identityScript(dialect), await identityScript(dialect, { fixture: probabilisticFixture(explicitLevels(dialect)) }));
+    });
+    describe('the host step of probabilistic scoring', () => {
+      beforeEach(() => {
+        vi.useFakeTimers({ toFake: ['Date'] });
+        vi.setSystemTime(new Date('2026-01-02T03:04:05Z'));
+      });
+      afterEach(() => {
+        vi.useRealTimers();
+      });
+      for (const [name, block] of [['identity_people_probabilistic_training', () => ' {}'], ['levels written out', () => explicitLevels(dialect)]] as const) {
+        it(`${name}: the statements it runs, which the script shows`, async () => {
+          const build = await identityBuild(dialect, { fixture: probabilisticFixture(block()) });
+          const step = build.plan.steps.find((s): s is Step & { kind: 'host' } => s.kind === 'host' && s.label === 'probabilistic parameters');
+          expect(step, 'a host step trains the parameters').toBeDefined();
+          const { text, queries } = await hostStatements(build.dialect, step!);
+          // One golden file: the statements of the two differ only in the columns of the queries the script shows.
+          if (name === 'identity_people_probabilistic_training') expectGolden(golden(name, dialect), text);
+          // The queries of counts it trains from are shown, comment lines under the step's label, in the compiled script.
+          const shown = build.script.split('\n').filter((line) => line.startsWith('--   ')).map((line) => line.slice(5)).join('\n');
+          const counted = queries.filter((q) => q.includes('GROUP BY'));
+          expect(counted).toHaveLength(2);
+          for (const query of counted) expect(shown).toContain(query);
+        });
+      }
     });
   });
 }

@@ -97,6 +97,24 @@ TRY_CAST('12' AS BIGINT);
 -- cast to decimal rounds to cents
 CAST(12.345 AS DECIMAL(18,2));
 
+-- hash of a record number, as the random pairs draw it
+CAST(('0x' || substr(md5(CAST(CAST(1234 AS BIGINT) AS VARCHAR)), 1, 8)) AS BIGINT);
+
+-- substring counts characters
+substr('élodie', 1, 2);
+
+-- days between dates cast from text
+date_diff('day', CAST(CAST('2024-02-28' AS DATE) AS DATE), CAST(CAST('2023-12-31' AS DATE) AS DATE));
+
+-- percentage with two decimals
+CAST(CAST(substr(CAST(CAST(CAST(CAST(0.998 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 2, 3) AS BIGINT) AS VARCHAR) || '.' || substr(CAST(CAST(CAST(CAST(0.998 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 5, 2);
+
+-- percentage of a certainty
+CAST(CAST(substr(CAST(CAST(CAST(CAST(1 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 2, 3) AS BIGINT) AS VARCHAR) || '.' || substr(CAST(CAST(CAST(CAST(1 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 5, 2);
+
+-- percentage below ten, rounded
+CAST(CAST(substr(CAST(CAST(CAST(CAST(0.050049 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 2, 3) AS BIGINT) AS VARCHAR) || '.' || substr(CAST(CAST(CAST(CAST(0.050049 AS DOUBLE) * 100 AS DECIMAL(18,2)) * 100 AS BIGINT) + 100000 AS VARCHAR), 5, 2);
+
 -- string agg in a given order
 (SELECT STRING_AGG("x", ', ' ORDER BY "x" DESC) FROM (SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST('a' AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x" UNION ALL SELECT CAST('c' AS VARCHAR) AS "x") AS t);
 
