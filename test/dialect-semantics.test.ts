@@ -55,6 +55,8 @@ const PRIMITIVES: readonly Primitive[] = [
   { name: 'length counts characters', expr: (d) => d.functions.length(d.literal('chloé')), expected: 5 },
   { name: 'fold accents', expr: (d) => (d.functions.foldAccents ? d.functions.foldAccents(d.literal('Éléonore Ça ñ')) : null), expected: 'Eleonore Ca n' },
   { name: 'edit distance', expr: (d) => (d.functions.editDistance ? d.functions.editDistance(d.literal('kitten'), d.literal('sitting')) : null), expected: 3 },
+  // PostgreSQL's levenshtein refuses arguments over 255 characters; a long address must not fail a build.
+  { name: 'edit distance of long values', expr: (d) => (d.functions.editDistance ? d.functions.editDistance(d.literal('a'.repeat(300)), d.literal(`${'a'.repeat(100)}b${'a'.repeat(199)}`)) : null), expected: 1 },
   { name: 'jaro-winkler', expr: (d) => (d.functions.jaroWinkler ? sql`ROUND(${d.functions.jaroWinkler(d.literal('martha'), d.literal('marhta'))}, 4)` : null), expected: 0.9611 },
   { name: 'try cast failing', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('abc'), d.type('integer')) : null), expected: null },
   { name: 'try cast succeeding', expr: (d) => (d.functions.tryCastFromString ? d.functions.tryCastFromString(d.literal('12'), d.type('integer')) : null), expected: 12 },

@@ -40,7 +40,9 @@ export class PostgresDialect extends Dialect {
     substring: (a, start, length) => sql`substr(${a}, ${start}, ${length})`,
     foldAccents: (a) => sql`unaccent(${a})`,
     jaroWinkler: null,
-    editDistance: (a, b) => sql`levenshtein(${a}, ${b})`,
+    // fuzzystrmatch's levenshtein fails on arguments over 255 characters (MAX_LEVENSHTEIN_STRLEN): a long address
+    // would fail the whole build. Compared on their first 255 characters instead.
+    editDistance: (a, b) => sql`levenshtein(left(${a}, 255), left(${b}, 255))`,
     tryCastFromString: null,
   };
 
