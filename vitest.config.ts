@@ -6,7 +6,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * runs — vitest starts the largest files first, and these are small files: started last, they kept one worker busy
  * for minutes after the other had finished. Started first, the two workers end together.
  */
-const LONG_SUITES = [/sync-crash\.test/, /sync-cli\.test/, /destination-contract\.test/, /destination-contract-\d\.test/, /guards\.test/, /example\.test/, /cli-e2e\.test/];
+const LONG_SUITES = [/sync-crash\.test/, /sync-cli\.test/, /destination-contract\.test/, /identity\/datasets\.test/, /destination-contract-\d\.test/, /guards\.test/, /example\.test/, /cli-e2e\.test/];
 
 class LongSuitesFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
