@@ -378,7 +378,12 @@ export interface CommandEngine {
    * Builds these models as `tideline run --select` does (checked against the warehouse, in order, summaries
    * logged), recording them in target/run_results.json under `command`; the exit code and each model's result.
    */
-  build(context: CommandContext, project: Project, selected: readonly string[], options: { readonly fullRefresh: boolean; readonly command: string }): Promise<{ code: number; results: readonly ModelBuildResult[] }>;
+  build(
+    context: CommandContext,
+    project: Project,
+    selected: readonly string[],
+    options: { readonly fullRefresh: boolean; readonly command: string; /** Carry steps to start afresh (RunOptions.fresh). */ readonly fresh?: readonly string[] },
+  ): Promise<{ code: number; results: readonly ModelBuildResult[] }>;
 }
 
 /** What `CommandEngine.build` says of one model (the runner's ModelResult). */

@@ -156,7 +156,14 @@ function analyseScoring(spec: IdentitySpec, plan: IdentityPlan, provided: Readon
   };
   for (const rule of plan.rules)
     if (rule.name === scoring.rule) problem([...rule.at, 'name'], `"${scoring.rule}" names the links of the \`probabilistic\` block; give the rule another name`, 'reserved-name');
-  for (const name of Object.keys(spec.probabilistic.comparisons ?? {})) unknown(name, keyOf(['probabilistic', 'comparisons', name]), 'a comparison names identifier');
+  for (const [name, given] of Object.entries(spec.probabilistic.comparisons ?? {}))
+    if (given !== false || !plan.identifiers.has(name)) unknown(name, keyOf(['probabilistic', 'comparisons', name]), 'a comparison names identifier');
+  // `<name>_pairs` has columns match_weight, match_probability and prior_weight beside `<identifier>_weight`.
+  for (const c of scoring.comparisons)
+    if (c.identifier === 'match' || c.identifier === 'prior')
+      problem(keyOf(plan.identifiers.get(c.identifier)!.at), `an identifier compared by \`probabilistic\` cannot be named "${c.identifier}" (its weight column would clash with ${c.identifier}_weight in <model>_pairs); rename it`, 'reserved-name');
+  if (scoring.comparisons.length && !scoring.blocking.length)
+    problem(['probabilistic'], 'no blocking rule: the compared identifiers are all free text, which is not blocked on by default; give `blocking` (e.g. `blocking: [[surname, birth_date]]`)', 'missing-blocking');
   if (!scoring.comparisons.length) problem(['probabilistic', 'comparisons'], 'no identifier is compared: leave at least one comparison in', 'empty');
   for (const c of scoring.comparisons) {
     const given = spec.probabilistic.comparisons?.[c.identifier];

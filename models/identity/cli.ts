@@ -25,6 +25,7 @@ import { resolvePlan } from './plan.js';
 import { oneIn, readParameters, signedWeight, type ParameterReading } from './report.js';
 import type { IdentitySpec } from './schema.js';
 import { PRIOR, resolveScoring, type ScoringPlan } from './scoring.js';
+import { PARAMETERS_CARRY } from './train.js';
 
 /** `tideline identity explain` and `tideline identity train`. */
 export const identityCommands: KindCommands<IdentitySpec> = { register };
@@ -94,23 +95,15 @@ function register(program: Command, engine: KindCommandEngine<IdentitySpec>): vo
           throw problem(`model ${model.name} has no \`probabilistic\` block: it has no parameters to train (add \`probabilistic: {}\` to score pairs of records)`);
         }
         const table = { schema: project.target.schema, name: `${model.name}_parameters` };
-        let connection = await connect(context, project);
-        try {
-          if (await connection.columns(table)) {
-            // Every row (BigQuery wants a WHERE on a DELETE).
-            await connection.execute(sql`DELETE FROM ${project.target.dialect.table(table)} WHERE TRUE`);
-            context.logger.info({ model: model.name }, `emptied ${table.name}: the build trains the parameters afresh`);
-          }
-        } finally {
-          await connection.close();
-        }
-        const { code, results } = await engine.build(context, project, [model.name], { fullRefresh: false, command: 'identity train' });
+        // The parameters' carry step runs fresh, so the build trains them again; they replace the old ones only when
+        // the whole build succeeds.
+        const { code, results } = await engine.build(context, project, [model.name], { fullRefresh: false, command: 'identity train', fresh: [PARAMETERS_CARRY] });
         const result = results.find((r) => r.model === model.name);
         if (code !== EXIT.ok || result?.status !== 'success') {
-          context.logger.error({ model: model.name }, `${model.name} was not built, so its parameters were not trained; ${table.name} is empty and the next build trains them`);
+          context.logger.error({ model: model.name }, `${model.name} was not built, so its parameters were not trained; ${table.name} is as it was`);
           return EXIT.failed;
         }
-        connection = await connect(context, project);
+        const connection = await connect(context, project);
         try {
           const parameters = await readParameters(connection, table, scoring);
           process.stdout.write(renderParameters(model.name, parameters));

@@ -23,8 +23,8 @@ interface Table {
 interface Dataset {
   readonly name: string;
   readonly tables: readonly Table[];
-  /** The model file (sources and the identity model) reading the tables from `schema`. */
-  readonly yaml: (schema: string) => string;
+  /** The identity model `people`, from its fields on (the sources, one per table, are declared around it). */
+  readonly model: string;
   /** Rules, as stated in README.md. */
   readonly rules: string;
   readonly min: { readonly precision: number; readonly recall: number; readonly f1?: number };
@@ -73,13 +73,7 @@ const DATASETS: readonly Dataset[] = [
     tables: [{ name: 'fake', file: 'fake_1000.csv', read: (path) => sql`SELECT *, cluster AS entity FROM read_csv(${path}, header = true, all_varchar = true)` }],
     rules: 'email; surname + birth date; first name + birth date; birth date + city; e-mail ≈ (edit ≤ 3) in birth date; surname ≈ (edit ≤ 1) in first name + city; first name ≈ (edit ≤ 2) in surname + city; e-mail user name (SQL expression) + first name',
     min: { precision: 0.98, recall: 0.76 },
-    yaml: (schema) => `sources:
-  - name: fake
-    table: ${schema}.fake
-models:
-  - name: people
-    kind: identity
-    identifiers:
+    model: `    identifiers:
       email: email
       first_name: name
       surname: name
@@ -117,28 +111,14 @@ models:
     tables: [febrl('dataset3.csv', 'febrl3')],
     rules: 'social security id; surname + given name + birth date; surname + postcode + initial; street number + street + postcode; given name ≈ (edit ≤ 2) in surname + birth date; surname ≈ (edit ≤ 2) in given name + birth date',
     min: { precision: 0.99, recall: 0.96 },
-    yaml: (schema) => `sources:
-  - name: febrl3
-    table: ${schema}.febrl3
-models:
-  - name: people
-    kind: identity
-${FEBRL_MODEL(febrlSource('febrl3'))}`,
+    model: FEBRL_MODEL(febrlSource('febrl3')),
   },
   {
     name: 'febrl4a+4b',
     tables: [febrl('dataset4a.csv', 'febrl4a'), febrl('dataset4b.csv', 'febrl4b')],
     rules: 'as febrl3, over two sources',
     min: { precision: 0.99, recall: 0.96 },
-    yaml: (schema) => `sources:
-  - name: febrl4a
-    table: ${schema}.febrl4a
-  - name: febrl4b
-    table: ${schema}.febrl4b
-models:
-  - name: people
-    kind: identity
-${FEBRL_MODEL(`${febrlSource('febrl4a')}\n${febrlSource('febrl4b')}`)}`,
+    model: FEBRL_MODEL(`${febrlSource('febrl4a')}\n${febrlSource('febrl4b')}`),
   },
   {
     name: 'historical_figures_50k',
@@ -151,13 +131,7 @@ ${FEBRL_MODEL(`${febrlSource('febrl4a')}\n${febrlSource('febrl4b')}`)}`,
     ],
     rules: 'surname + first name + birth date; surname + birth date; birth date + postcode; surname + postcode; surname + first name + birth place; surname ≈ (edit ≤ 2) in first name + birth date',
     min: { precision: 0.94, recall: 0.59 },
-    yaml: (schema) => `sources:
-  - name: figures
-    table: ${schema}.figures
-models:
-  - name: people
-    kind: identity
-    identifiers:
+    model: `    identifiers:
       first_name: name
       surname: name
       birth_date: date
@@ -214,13 +188,7 @@ const PROBABILISTIC: readonly Dataset[] = [
     tables: DATASETS[0]!.tables,
     rules: 'probabilistic, defaults from the types',
     min: { precision: 0.96, recall: 0.82, f1: 0.9 },
-    yaml: (schema) => `sources:
-  - name: fake
-    table: ${schema}.fake
-models:
-  - name: people
-    kind: identity
-    identifiers:
+    model: `    identifiers:
       email: email
       first_name: name
       surname: name
@@ -238,41 +206,21 @@ models:
     tables: DATASETS[1]!.tables,
     rules: 'probabilistic, defaults from the types',
     min: { precision: 0.99, recall: 0.99, f1: 0.95 },
-    yaml: (schema) => `sources:
-  - name: febrl3
-    table: ${schema}.febrl3
-models:
-  - name: people
-    kind: identity
-${FEBRL_PROBABILISTIC(febrlProbabilisticSource('febrl3'))}`,
+    model: FEBRL_PROBABILISTIC(febrlProbabilisticSource('febrl3')),
   },
   {
     name: 'febrl4a+4b (probabilistic)',
     tables: DATASETS[2]!.tables,
     rules: 'probabilistic, defaults from the types',
     min: { precision: 0.99, recall: 0.99, f1: 0.95 },
-    yaml: (schema) => `sources:
-  - name: febrl4a
-    table: ${schema}.febrl4a
-  - name: febrl4b
-    table: ${schema}.febrl4b
-models:
-  - name: people
-    kind: identity
-${FEBRL_PROBABILISTIC(`${febrlProbabilisticSource('febrl4a')}\n${febrlProbabilisticSource('febrl4b')}`)}`,
+    model: FEBRL_PROBABILISTIC(`${febrlProbabilisticSource('febrl4a')}\n${febrlProbabilisticSource('febrl4b')}`),
   },
   {
     name: 'historical_figures_50k (probabilistic)',
     tables: DATASETS[3]!.tables,
     rules: 'probabilistic, defaults from the types',
     min: { precision: 0.86, recall: 0.87, f1: 0.85 },
-    yaml: (schema) => `sources:
-  - name: figures
-    table: ${schema}.figures
-models:
-  - name: people
-    kind: identity
-    identifiers:
+    model: `    identifiers:
       first_name: name
       surname: name
       birth_date: date
@@ -291,6 +239,12 @@ models:
 
 const ONLY = process.env['TIDELINE_IDENTITY_ONLY'];
 const CASES = [...DATASETS, ...PROBABILISTIC].filter((ds) => !ONLY || ds.name.includes(ONLY));
+
+/** The model file: a source per table, read from `schema`, and the dataset's model. */
+function projectYaml(dataset: Dataset, schema: string): string {
+  const sources = dataset.tables.map((t) => `  - name: ${t.name}\n    table: ${schema}.${t.name}\n`).join('');
+  return `sources:\n${sources}models:\n  - name: people\n    kind: identity\n${dataset.model}`;
+}
 
 /** Reads a dataset file through DuckDB and writes it, as text columns, into a table of `connection`. */
 async function load(engine: Engine, connection: Connection, reader: Connection, schema: string, table: Table, path: string): Promise<void> {
@@ -335,7 +289,7 @@ for (const engine of engines()) {
         schemas.push(schema);
         await connection.execute(d.createSchema(schema));
         for (const table of dataset.tables) await load(engine, connection, reader, schema, table, datasetPath('identity', table.file)!);
-        const project = await identityProject(engine, schema, dataset.yaml(schema));
+        const project = await identityProject(engine, schema, projectYaml(dataset, schema));
         const result = await build(project, connection, 'people');
         const truth = unionTruth(engine, schema, dataset);
         const quality = await pairwiseQuality(connection, { schema, name: 'people_map' }, truth);

@@ -84,7 +84,9 @@ function startingM(c: TrainingComparison): Map<number, number> {
 
 export function train(input: TrainingInput): TrainedModel {
   const n = input.records;
-  const allPairs = Math.max(1, (n * (n - 1)) / 2);
+  // At least 3 pairs, so that the prior, kept within [1 / pairs, 1/2], is a probability below one even for a source
+  // of one or two records (or none): such a model trains to neutral parameters instead of failing.
+  const allPairs = Math.max(3, (n * (n - 1)) / 2);
   const uFloor = 1 / allPairs;
   const names = input.comparisons.map((c) => c.name);
   const randomPairs = input.random.reduce((a, p) => a + p.pairs, 0);
@@ -154,7 +156,8 @@ export function train(input: TrainingInput): TrainedModel {
       if (w > 0) next.set(name, new Map([...acc].map(([g, x]) => [g, Math.max(x / w, M_FLOOR)])));
     }
     m = next;
-    if (expected.length) prior = Math.min(0.5, Math.max(1 / allPairs, median(expected) / allPairs));
+    if (expected.length) prior = median(expected) / allPairs;
+    prior = Math.min(0.5, Math.max(1 / allPairs, prior));
     u = estimateU(input, m, u, prior);
   }
 
@@ -191,8 +194,12 @@ function estimateU(input: TrainingInput, m: ReadonlyMap<string, ReadonlyMap<numb
   }
   return new Map(
     input.comparisons.map((c, i) => {
-      const total = present[i]!;
-      return [c.name, new Map([...c.gammas, 0].map((g) => [g, total > 0 ? Math.max(sums[i]!.get(g) ?? 0, 0.5) / total : 1 / (c.gammas.length + 1)]))];
+      const levels = [...c.gammas, 0];
+      // Half a pair for a level no pair showed, then normalised: with few random pairs the floor alone could
+      // otherwise make the levels' u add up to more than one.
+      const counts = levels.map((g) => (present[i]! > 0 ? Math.max(sums[i]!.get(g) ?? 0, 0.5) : 1));
+      const total = counts.reduce((a, b) => a + b, 0);
+      return [c.name, new Map(levels.map((g, j) => [g, counts[j]! / total]))];
     }),
   );
 }

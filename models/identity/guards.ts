@@ -3,6 +3,7 @@ import { indentSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { Step } from '../model-kind.js';
 import { componentSteps } from './components.js';
 import type { IdentityPlan } from './plan.js';
+import { PROBABILITY_TIERS } from './scoring.js';
 import { activeEdges } from './rules.js';
 import { col, emptySelect, rebuild, type IdentityTables } from './tables.js';
 
@@ -21,7 +22,7 @@ export const MAX_COMPONENT_ROUNDS = 100;
  * evidence, so a customer who gathered four e-mails through a fuzzy name match loses that match first, and keeps
  * links from a shared e-mail or card; one whose links are all of one rule is left as it is and reported.
  */
-export function componentPlan(d: Dialect, plan: IdentityPlan, t: IdentityTables): Step[] {
+export function componentPlan(d: Dialect, plan: IdentityPlan, t: IdentityTables, scored = false): Step[] {
   const graph = { graph: t.graph, graphNext: t.graphNext, labels: t.labels, records: t.records, rounds: t.rounds };
   const capped = cappedIdentifiers(plan);
   if (!t.dropped || !t.cut || capped.length === 0) return componentSteps(d, graph, activeEdges(d, t), MAX_COMPONENT_ROUNDS);
@@ -59,7 +60,8 @@ JOIN weakest AS w ON ${col(d, 'w', 'comp')} = ${a('comp')} AND ${col(d, 'w', 'ra
     {
       kind: 'repeat',
       label: 'caps',
-      maxRounds: plan.rules.length + 1,
+      // One round per rank that can give way: each rule, and each tier of probabilistic links.
+      maxRounds: plan.rules.length + 1 + (scored ? PROBABILITY_TIERS.length + 1 : 0),
       body: [
         ...componentSteps(d, graph, activeEdges(d, t), MAX_COMPONENT_ROUNDS),
         ...rebuild(d, t.cut, cut).map((s, i) => ({ kind: 'sql' as const, label: ['drop previous cut', 'weakest links of customers over a cap'][i] ?? 'statistics', sql: s })),

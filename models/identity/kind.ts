@@ -14,7 +14,7 @@ import { identitySchema, type IdentitySpec } from './schema.js';
 import { customersSelect, membersSelect, previousStep } from './stable-ids.js';
 import { emptySelect, identityTables, statistics, type IdentityTables } from './tables.js';
 import { gammasSelect, pairsSelect, resolveScoring, scoresSelect, tfSelect, wideSelect, type ScoringPlan } from './scoring.js';
-import { PARAMETER_COLUMNS, scoredPairsSelect, trainingStep } from './train.js';
+import { PARAMETER_COLUMNS, scoredPairsSelect, trainingSteps } from './train.js';
 
 /**
  * The identity model kind: records from several sources resolved into customers, inside the warehouse.
@@ -76,7 +76,7 @@ export const identity = defineModelKind<IdentitySpec>({
       ...(scoring && t.scoring ? scoringSteps(scoring, t.scoring) : []),
       ...stage('links', t.edges, edgesSelect(d, plan, t, scoring)),
       create('round counter', t.rounds, emptySelect(d, [['phase', 'string']])),
-      ...componentPlan(d, plan, t),
+      ...componentPlan(d, plan, t, scoring !== undefined),
       ...stage('records with their component and previous id', t.members, membersSelect(d, t)),
       ...stage('customer ids', t.customers, customersSelect(d, t)),
       create('map', t.map.build, mapSelect(d, t)),
@@ -84,7 +84,7 @@ export const identity = defineModelKind<IdentitySpec>({
       ...stage('candidate values of golden fields', t.fields, fieldsSelect(d, plan, t)),
       create('golden record', t.golden, goldenSelect(d, plan, t, context)),
       ...(scoring && t.scoring ? [create('scored pairs kept for review and explain', t.scoring.scored.build, scoredPairsSelect(d, scoring, t.scoring.scores, t.records))] : []),
-      create('report', t.report.build, reportSelect(d, plan, t)),
+      create('report', t.report.build, reportSelect(d, plan, t, scoring)),
     ];
     return { steps };
 
@@ -95,7 +95,7 @@ export const identity = defineModelKind<IdentitySpec>({
         ...stage('candidate pairs (blocking rules)', st.pairs, pairsSelect(d, scoring, st.wide)),
         ...stage('comparison levels of candidate pairs', st.gammas, gammasSelect(d, scoring, st)),
         { kind: 'timed', label: 'when training starts', body: (runTime) => [create('the time training starts, for the report', st.started, sql`SELECT ${runTime} AS ${d.id('started_at')}`)] },
-        trainingStep(d, scoring, st),
+        ...trainingSteps(d, scoring, st),
         ...stage('match weights and probabilities', st.scores, scoresSelect(d, scoring, st)),
       ];
     }

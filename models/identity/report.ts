@@ -4,7 +4,7 @@ import type { ModelSummary, SummaryContext } from '../model-kind.js';
 import { maskKey, maskValue } from './mask.js';
 import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
-import { PRIOR, type ScoringPlan } from './scoring.js';
+import { PRIOR, sharedValuesSelect, type ScoringPlan } from './scoring.js';
 import { col, text, type IdentityTables } from './tables.js';
 
 /**
@@ -23,7 +23,7 @@ import { col, text, type IdentityTables } from './tables.js';
  *  scored_pairs                             probabilistic: per decision (link, review), pairs at or above the review band
  *  parameters_trained                       probabilistic: 1 when this build trained the parameters, 0 when it re-used them
  */
-export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): Sql {
+export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables, scoring?: ScoringPlan): Sql {
   const metric = (name: string) => text(d, name);
   const none = text(d, null);
   const row = (name: string, item: Sql, detail: Sql, value: Sql, from: Sql) =>
@@ -59,9 +59,10 @@ export function reportSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables):
 ) AS ranked
 WHERE ${id('pick')} <= 10`,
     )] : []),
-    ...(t.scoring
+    ...(t.scoring && scoring
       ? [
           row('candidate_pairs', none, none, n, d.table(t.scoring.pairs)),
+          row('scoring_ignored_values', id('field'), none, n, sql`(\n${indentSql(sharedValuesSelect(d, scoring, t.values), 2)}\n) AS shared\nGROUP BY ${id('field')}`),
           row('scored_pairs', id('decision'), none, n, sql`${d.table(t.scoring.scored.build)}\nGROUP BY ${id('decision')}`),
           row(
             'parameters_trained',
@@ -143,6 +144,8 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
       .map((r) => `${r.item} ${maskKey(typesOfRule.get(r.item ?? '') ?? [], r.detail ?? '')} (${count(r.value)} records)`);
     lines.push(`Ignored ${count(total('ignored_keys'))} values shared by too many records, e.g. ${examples.join(', ')}.`);
   }
+  const shared = of('scoring_ignored_values');
+  if (shared.length) lines.push(`Scoring ignored values shared by more than ${scoring?.maxRecordsPerValue ?? 'the limit of'} records: ${shared.map((r) => `${count(r.value)} of ${r.item}`).join(', ')}.`);
   const junk = of('junk_value');
   if (junk.length)
     lines.push(`Junk values dropped: ${junk.map((r) => `${r.item} ${maskValue(plan.identifiers.get(r.item ?? '')?.type, r.detail ?? '')} (${count(r.value)} records)`).join(', ')}.`);

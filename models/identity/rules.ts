@@ -1,7 +1,7 @@
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { Sql, indentSql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { IdentityPlan, RulePlan } from './plan.js';
-import type { ScoringPlan } from './scoring.js';
+import { tierSql, type ScoringPlan } from './scoring.js';
 import { col, emptySelect, text, type IdentityTables } from './tables.js';
 
 /**
@@ -113,7 +113,7 @@ WHERE ${x('rule')} = ${d.string(rule.name)} AND ${withinLimit(d, plan, 'g')} AND
   });
   if (scoring && t.scoring) {
     const s = (name: string) => col(d, 's', name);
-    branches.push(sql`SELECT ${s('a')}, ${s('b')}, ${d.cast(d.literal(scoring.rank), 'integer')} AS ${d.id('rank')}, ${text(d, scoring.rule)} AS ${d.id('rule')}, ${d.string('match probability ')} || ${percentText(d, s('probability'))} || ${d.string('%')} AS ${d.id('key')}
+    branches.push(sql`SELECT ${s('a')}, ${s('b')}, ${d.cast(sql`${d.literal(scoring.rank)} + ${tierSql(d, s('probability'))}`, 'integer')} AS ${d.id('rank')}, ${text(d, scoring.rule)} AS ${d.id('rule')}, ${d.string('match probability ')} || ${percentText(d, s('probability'))} || ${d.string('%')} AS ${d.id('key')}
 FROM ${d.table(t.scoring.scores)} AS s
 WHERE ${s('probability')} >= ${d.literal(scoring.threshold)}`);
   }

@@ -14,8 +14,8 @@ import { col, text } from './tables.js';
  * is missing. A pair's match weight is the prior log-odds plus, per comparison, log2(m/u) of its level, where m is how
  * often true matches are at that level and u how often non-matches are; the match probability is 1 / (1 + 2^−weight).
  * Candidate pairs come from blocking rules (records agreeing exactly on a combination), so that a million records are
- * not compared with each other. Training (see em.ts): u from random pairs (and, for the exact level, from every pair
- * through value counts), m and the prior by expectation-maximisation on the counts of level patterns.
+ * not compared with each other. Training (see em.ts): u from random pairs (each counted by its probability of not being
+ * a match), m and the prior by expectation-maximisation on the counts of candidate pairs' level patterns.
  *
  * Gammas are integers: −1 for null, 0 for `else`, and for the levels from the weakest (1) to the strongest
  * (levels.length), so a larger gamma always means closer agreement.
@@ -60,6 +60,8 @@ export interface ScoringPlan {
   /** Lower bound of the review band; equal to `threshold` when there is none. */
   readonly review: number;
   readonly maxBlock: number;
+  /** The model's `max_records_per_value`: a value on more records is ignored by scoring too. */
+  readonly maxRecordsPerValue: number;
   readonly samplePairs: number;
   readonly maxIterations: number;
   /** The rank of probabilistic links among the rules: after every deterministic rule. */
@@ -68,6 +70,8 @@ export interface ScoringPlan {
   readonly rule: string;
   /** Every identifier the wide table holds, in column order (`v<i>`, 1-based). */
   readonly columns: readonly string[];
+  /** Those of them whose value designates one person (e-mail, phone, code): a value on too many records is ignored. */
+  readonly designating: readonly string[];
   /** Changes whenever something that changes the trained parameters changes: trained parameters are re-used until then. */
   readonly fingerprint: string;
   readonly at: FieldPath;
@@ -89,6 +93,7 @@ export const DEFAULT_LEVELS: Readonly<Record<IdentifierType, readonly LevelSpec[
 const TERM_FREQUENCY_TYPES: ReadonlySet<IdentifierType> = new Set(['name', 'text']);
 /** Types blocked on alone (free text such as a gender or an occupation is too common to be). */
 const SINGLE_TYPES: ReadonlySet<IdentifierType> = new Set(['email', 'phone', 'code', 'name', 'date', 'postcode', 'address']);
+const DESIGNATING_TYPES: ReadonlySet<IdentifierType> = new Set(['email', 'phone', 'code']);
 const PAIRED_TYPES: ReadonlySet<IdentifierType> = new Set(['name', 'date', 'postcode', 'address']);
 
 export const PRIOR = '(prior)';
@@ -153,6 +158,7 @@ export function resolveScoring(spec: IdentitySpec, plan: IdentityPlan): ScoringP
     blocking: blocking.map((b) => b.parts.map((part) => [part.identifier, part.prefix])),
     samplePairs: p.sample_pairs,
     maxBlock: p.max_block,
+    maxRecordsPerValue: spec.max_records_per_value,
     maxIterations: p.max_iterations,
     sources: plan.sources.map((s) => [s.label, s.relation, s.inputs.filter((i) => i.role === 'identifier').map((i) => [i.field, i.column, i.sql, i.country, i.dateOrder])]),
     identifiers: [...plan.identifiers.values()].map((i) => [i.name, i.type, i.junk, i.country, i.dateOrder]),
@@ -165,11 +171,13 @@ export function resolveScoring(spec: IdentitySpec, plan: IdentityPlan): ScoringP
     threshold: p.threshold,
     review: Math.min(review, p.threshold),
     maxBlock: p.max_block,
+    maxRecordsPerValue: spec.max_records_per_value,
     samplePairs: p.sample_pairs,
     maxIterations: p.max_iterations,
     rank: plan.rules.length + 1,
     rule: 'probabilistic',
     columns,
+    designating: columns.filter((name) => DESIGNATING_TYPES.has(types.get(name)!)),
     fingerprint: createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16),
     at,
   };
@@ -210,6 +218,10 @@ export interface ScoringTables {
   readonly params: TableRef;
   /** The previous build's parameters (visible companion). */
   readonly previousParams: TableRef;
+  /** One row per record: its source and id, which draw the random sample. */
+  readonly records: TableRef;
+  /** The previous build's parameters with this fingerprint, carried over (empty on a first build or when retraining). */
+  readonly carriedParams: TableRef;
 }
 
 const v = (plan: ScoringPlan, identifier: string) => `v${plan.columns.indexOf(identifier) + 1}`;
@@ -217,10 +229,29 @@ const v = (plan: ScoringPlan, identifier: string) => `v${plan.columns.indexOf(id
 export function wideSelect(d: Dialect, plan: ScoringPlan, values: TableRef): Sql {
   const x = (name: string) => col(d, 'x', name);
   const columns = plan.columns.map((name) => sql`MIN(CASE WHEN ${x('field')} = ${d.string(name)} THEN ${x('value')} END) AS ${d.id(v(plan, name))}`);
-  return sql`SELECT ${x('rec')}, ${joinSql(columns)}
+  return sql`WITH shared AS (
+${indentSql(sharedValuesSelect(d, plan, values))}
+)
+SELECT ${x('rec')}, ${joinSql(columns)}
 FROM ${d.table(values)} AS x
-WHERE NOT ${x('junk')} AND ${x('field')} IN (${joinSql(plan.columns.map((name) => d.string(name)))})
+LEFT JOIN shared AS o ON ${col(d, 'o', 'field')} = ${x('field')} AND ${col(d, 'o', 'value')} = ${x('value')}
+WHERE NOT ${x('junk')} AND ${x('field')} IN (${joinSql(plan.columns.map((name) => d.string(name)))}) AND ${col(d, 'o', 'field')} IS NULL
 GROUP BY ${x('rec')}`;
+}
+
+/**
+ * Values of e-mails, phones and codes held by more records than `max_records_per_value` (a shop's phone or e-mail
+ * typed for every till customer): nobody's, as for the rules — scoring ignores them (they would be a strong agreement
+ * between strangers) and the report lists how many per identifier. Names, dates and places are shared by many people
+ * by nature: their commonness is weighed by term frequency, not cut.
+ */
+export function sharedValuesSelect(d: Dialect, plan: ScoringPlan, values: TableRef): Sql {
+  const designating = plan.designating.length ? joinSql(plan.designating.map((name) => d.string(name))) : d.string('');
+  return sql`SELECT ${d.id('field')}, ${d.id('value')}, COUNT(DISTINCT ${d.id('rec')}) AS ${d.id('records')}
+FROM ${d.table(values)}
+WHERE NOT ${d.id('junk')} AND ${d.id('field')} IN (${designating})
+GROUP BY ${d.id('field')}, ${d.id('value')}
+HAVING COUNT(DISTINCT ${d.id('rec')}) > ${d.literal(plan.maxRecordsPerValue)}`;
 }
 
 export function tfSelect(d: Dialect, plan: ScoringPlan, wide: TableRef): Sql {
@@ -361,9 +392,14 @@ export function sampleSize(plan: ScoringPlan): number {
 export function randomPatternsSelect(d: Dialect, plan: ScoringPlan, t: ScoringTables): Sql {
   const gammas = plan.comparisons.map((c) => sql`${gammaSql(d, plan, c, 'l', 'r')} AS ${d.id(`g${c.index}`)}`);
   const names = plan.comparisons.map((c) => d.id(`g${c.index}`));
+  // Drawn by a hash of `source:id`, not of the record number: numbering follows the database's collation, so the
+  // same records give the same sample on every engine and locale.
+  const key = sql`${col(d, 'k', 'source')} || ${d.string(':')} || ${col(d, 'k', 'source_id')}`;
   return sql`WITH s AS (
-  SELECT * FROM ${d.table(t.wide)}
-  ORDER BY ${d.hashToUint32(d.cast(d.id('rec'), 'string'))}, ${d.id('rec')}
+  SELECT ${d.id('w')}.*
+  FROM ${d.table(t.wide)} AS w
+  JOIN ${d.table(t.records)} AS k ON ${col(d, 'k', 'rec')} = ${col(d, 'w', 'rec')}
+  ORDER BY ${d.hashToUint32(key)}, ${d.functions.md5Hex(key)}
   LIMIT ${d.literal(sampleSize(plan))}
 ), g AS (
   SELECT ${joinSql(gammas)}
@@ -406,6 +442,18 @@ FROM (
   CROSS JOIN (SELECT ${d.id('weight')}, ${d.id('u')} FROM ${d.table(t.params)} WHERE ${d.id('comparison')} = ${d.string(PRIOR)}) AS pr${joinSql(joins, Sql.empty)}
 ) AS x
 WHERE ${total} >= ${d.literal(logit2(plan.review))}`;
+}
+
+/**
+ * Probabilistic links rank after every rule, in tiers by probability (0: at least 0.9999, 1: at least 0.999, 2: the
+ * rest), so that a cap on distinct values per customer (`max_per_customer`) sets the least certain links aside first,
+ * as it sets aside the last rules' links.
+ */
+export const PROBABILITY_TIERS = [0.9999, 0.999] as const;
+
+export function tierSql(d: Dialect, probability: Sql): Sql {
+  const whens = PROBABILITY_TIERS.map((p, i) => sql`WHEN ${probability} >= ${d.literal(p)} THEN ${d.literal(i)}`);
+  return sql`CASE ${joinSql(whens, sql` `)} ELSE ${d.literal(PROBABILITY_TIERS.length)} END`;
 }
 
 /** log2(p / (1 − p)): the weight at which a pair's probability is p. */

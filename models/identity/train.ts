@@ -3,7 +3,7 @@ import { joinSql, sql, unionAll, type Sql } from '../../src/dialects/sql.js';
 import type { HostIO, Step } from '../model-kind.js';
 import { train, type TrainedModel, type TrainingInput } from './em.js';
 import { PRIOR, levelLabelSql, patternsSelect, randomPatternsSelect, sampleSize, type ScoringPlan, type ScoringTables } from './scoring.js';
-import { col, text } from './tables.js';
+import { col, emptySelect, text } from './tables.js';
 
 /** Columns of `<name>_parameters`. */
 export const PARAMETER_COLUMNS = [
@@ -27,46 +27,49 @@ export interface ParameterRow {
   readonly weight: number;
 }
 
-/**
- * The host step: re-uses the parameters the previous build trained when nothing they depend on changed (the
- * fingerprint of the comparisons, blocking rules, sources and identifiers), and otherwise trains them from three
- * queries of counts (random pairs' levels, exact agreement over every pair, candidate-pair patterns) and writes them.
- */
-export function trainingStep(d: Dialect, plan: ScoringPlan, t: ScoringTables): Step {
-  return {
-    kind: 'host',
-    label: 'probabilistic parameters',
-    describe: [
-      `Re-uses the rows of ${d.table(t.previousParams).text} whose fingerprint is ${plan.fingerprint}, when there are;`,
-      `otherwise reads two tables of counts — the level patterns of the pairs of ${sampleSize(plan)} records drawn by hash, and`,
-      `those of the candidate pairs in ${d.table(t.gammas).text} — estimates m and the prior by expectation-maximisation per`,
-      `blocking rule and u from the random pairs that are not matches (models/identity/em.ts), and writes them into`,
-      `${d.table(t.params).text}. The queries:`,
-      randomPatternsSelect(d, plan, t).text,
-      patternsSelect(d, plan, t).text,
-    ].join('\n'),
-    run: async (io) => {
-      if (await reuse(io, plan, t)) return;
-      const model = train(await trainingInput(io, plan, t));
-      await io.execute(d.createTableAs(t.params, parametersSelect(d, plan, parameterRows(plan, model), new Date())));
-    },
-  };
-}
+/** The label of the carry step keeping trained parameters: `tideline identity train` runs it fresh. */
+export const PARAMETERS_CARRY = 'trained parameters';
 
-async function reuse(io: HostIO, plan: ScoringPlan, t: ScoringTables): Promise<boolean> {
-  const d = io.dialect;
-  const columns = await io.columns(t.previousParams);
-  const names = new Set(columns?.map((c) => c.name.toLowerCase()));
-  if (!columns || PARAMETER_COLUMNS.some(([name]) => !names.has(name))) return false;
-  const found = await io.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(t.previousParams)} WHERE ${d.id('fingerprint')} = ${d.string(plan.fingerprint)}`);
-  if (Number(Object.values(found[0] ?? {})[0] ?? 0) === 0) return false;
-  await io.execute(
-    d.createTableAs(
-      t.params,
-      sql`SELECT ${joinSql(PARAMETER_COLUMNS.map(([name]) => d.id(name)))} FROM ${d.table(t.previousParams)} WHERE ${d.id('fingerprint')} = ${d.string(plan.fingerprint)}`,
-    ),
-  );
-  return true;
+/**
+ * Parameters are trained once and re-used: a `carry` step copies the previous build's rows whose fingerprint (the
+ * comparisons, blocking rules, sources and identifiers: everything training depends on) is this build's — none on a
+ * first build, a `--full-refresh`, or `tideline identity train`, which runs this step fresh. The host step then trains
+ * only when nothing was carried, from two queries of counts, and writes the parameters; the new ones are swapped in
+ * with the rest of the build, or not at all.
+ */
+export function trainingSteps(d: Dialect, plan: ScoringPlan, t: ScoringTables): Step[] {
+  const columns = joinSql(PARAMETER_COLUMNS.map(([name]) => d.id(name)));
+  return [
+    {
+      kind: 'carry',
+      label: PARAMETERS_CARRY,
+      from: t.previousParams,
+      columns: PARAMETER_COLUMNS.map(([name]) => name),
+      carried: d.createTableAs(t.carriedParams, sql`SELECT ${columns} FROM ${d.table(t.previousParams)} WHERE ${d.id('fingerprint')} = ${d.string(plan.fingerprint)}`),
+      fresh: d.createTableAs(t.carriedParams, emptySelect(d, PARAMETER_COLUMNS)),
+    },
+    {
+      kind: 'host',
+      label: 'probabilistic parameters',
+      describe: [
+        `Copies ${d.table(t.carriedParams).text} into ${d.table(t.params).text} when it has rows; otherwise reads two tables of`,
+        `counts — the level patterns of the pairs of ${sampleSize(plan)} records drawn by hash, and those of the candidate pairs in`,
+        `${d.table(t.gammas).text} — estimates m and the prior by expectation-maximisation per blocking rule and u from the`,
+        `random pairs that are not matches (models/identity/em.ts), and writes them into ${d.table(t.params).text}. The queries:`,
+        randomPatternsSelect(d, plan, t).text,
+        patternsSelect(d, plan, t).text,
+      ].join('\n'),
+      run: async (io) => {
+        const [carried] = await io.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(t.carriedParams)}`);
+        if (Number(Object.values(carried ?? {})[0] ?? 0) > 0) {
+          await io.execute(d.createTableAs(t.params, sql`SELECT ${columns} FROM ${d.table(t.carriedParams)}`));
+          return;
+        }
+        const model = train(await trainingInput(io, plan, t));
+        await io.execute(d.createTableAs(t.params, parametersSelect(d, plan, parameterRows(plan, model), new Date())));
+      },
+    },
+  ];
 }
 
 const read = (d: Dialect, row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? row[name.toUpperCase()];
@@ -83,6 +86,11 @@ export async function trainingInput(io: HostIO, plan: ScoringPlan, t: ScoringTab
     flags: plan.blocking.map((b) => Number(read(d, row, `f${b.index}`))),
     pairs: Number(read(d, row, 'pairs')),
   }));
+  // In a fixed order, so that training does not depend on the order the warehouse returned the rows in.
+  const byGammas = (a: { gammas: readonly number[]; flags?: readonly number[] }, b: { gammas: readonly number[]; flags?: readonly number[] }) =>
+    [...a.gammas, ...(a.flags ?? [])].join(',').localeCompare([...b.gammas, ...(b.flags ?? [])].join(','));
+  random.sort(byGammas);
+  patterns.sort(byGammas);
   const compared = new Set(plan.comparisons.map((c) => c.identifier));
   return {
     comparisons: plan.comparisons.map((c) => ({ name: c.identifier, gammas: c.levels.map((l) => l.gamma), exact: c.levels.find((l) => l.kind === 'exact')?.gamma })),
@@ -106,6 +114,8 @@ export function parameterRows(plan: ScoringPlan, model: TrainedModel): Parameter
       rows.push({ comparison: c.identifier, gamma: level.gamma, label, m: level.m, u: level.u, weight: Math.log2(level.m / level.u) });
     }
   }
+  const bad = rows.find((r) => ![r.m, r.u, r.weight].every(Number.isFinite));
+  if (bad) throw new Error(`training gave a non-finite parameter for ${bad.comparison} (${bad.label}): m ${bad.m}, u ${bad.u}`);
   return rows;
 }
 

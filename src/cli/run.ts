@@ -32,7 +32,7 @@ export async function buildSelected(
   context: CommandContext,
   project: Project,
   selected: readonly string[],
-  options: { readonly fullRefresh: boolean; readonly command: string },
+  options: { readonly fullRefresh: boolean; readonly command: string; readonly fresh?: readonly string[] },
 ): Promise<{ code: number; results: ModelResult[] }> {
   const startedAt = new Date();
   const { analysis, connection } = await analyse(context, project, false);
@@ -41,6 +41,7 @@ export async function buildSelected(
     const sources = await reportRejectedLines(project, connection!, selected, context.logger);
     const results = await runModels(project, connection!, analysis, selected, {
       fullRefresh: options.fullRefresh,
+      fresh: options.fresh,
       logger: context.logger,
       onModel: ({ model, index, total, phase }) => {
         if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);

@@ -24,6 +24,11 @@ export interface ModelResult {
 
 export interface RunOptions {
   readonly fullRefresh?: boolean;
+  /**
+   * Labels of `carry` steps to run fresh in this build, as a full refresh would, leaving the rest carried over
+   * (`tideline identity train`: the trained parameters start afresh, the customer ids do not).
+   */
+  readonly fresh?: readonly string[];
   readonly logger: Logger;
   /** Called when a model starts and ends, for progress display. */
   readonly onModel?: (event: { model: string; index: number; total: number; phase: 'start' | 'end'; result?: ModelResult }) => void;
@@ -98,7 +103,7 @@ async function buildSelected(project: Project, connection: Connection, analysis:
         log.error({ model: name }, `not building ${name}: ${stale}; its previous table stays in place`);
         result = { model: name, kind: model.kind.kind, status: 'error', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: stale, summary: null };
       } else {
-        result = await buildModel(project, connection, compiled, log);
+        result = await buildModel(project, connection, compiled, log, options.fresh ?? []);
       }
       if (result.status === 'error') failed.add(name);
     }
@@ -121,7 +126,7 @@ export async function missingStateTables(project: Project, connection: Connectio
   return missing;
 }
 
-async function buildModel(project: Project, connection: Connection, compiled: ModelScript, log: Logger): Promise<ModelResult> {
+async function buildModel(project: Project, connection: Connection, compiled: ModelScript, log: Logger, fresh: readonly string[]): Promise<ModelResult> {
   const d = project.target.dialect;
   const { model } = compiled;
   const started = performance.now();
@@ -133,12 +138,12 @@ async function buildModel(project: Project, connection: Connection, compiled: Mo
       if (!connection.transaction) throw new Error(`the ${d.name} connection lacks transaction(), which builds on ${d.name} need`);
       rows = await connection.transaction(async (session) => {
         await dropTables(session, earlierWorkTables(project, compiled));
-        return buildAndSwap(project, session, compiled, log, rounds);
+        return buildAndSwap(project, session, compiled, log, rounds, fresh);
       });
     } else {
       try {
         await dropTables(connection, earlierWorkTables(project, compiled));
-        rows = await buildAndSwap(project, connection, compiled, log, rounds);
+        rows = await buildAndSwap(project, connection, compiled, log, rounds, fresh);
       } catch (error) {
         await dropTables(connection, workTables(compiled)).catch(() => undefined);
         throw error;
@@ -155,9 +160,9 @@ async function buildModel(project: Project, connection: Connection, compiled: Mo
 }
 
 /** Runs the plan, counts the new table's rows, swaps it in with its companions and drops the scratch tables. */
-async function buildAndSwap(project: Project, connection: Connection, compiled: ModelScript, log: Logger, rounds: Record<string, number>): Promise<number> {
+async function buildAndSwap(project: Project, connection: Connection, compiled: ModelScript, log: Logger, rounds: Record<string, number>, fresh: readonly string[]): Promise<number> {
   const d = project.target.dialect;
-  await runSteps({ io: hostIO(connection), model: compiled.model.name, log, fullRefresh: compiled.fullRefresh, rounds }, compiled.plan.steps);
+  await runSteps({ io: hostIO(connection), model: compiled.model.name, log, fullRefresh: compiled.fullRefresh, fresh: new Set(fresh), rounds }, compiled.plan.steps);
   const counted = await connection.query(countRows(project, compiled.build));
   const rows = Number(Object.values(counted[0] ?? {})[0] ?? 0);
   // The bounds are checked while the previous table is still the visible one: a build outside them fails here, and
@@ -232,6 +237,8 @@ interface StepRun {
   readonly model: string;
   readonly log: Logger;
   readonly fullRefresh: boolean;
+  /** Labels of carry steps run fresh (RunOptions.fresh). */
+  readonly fresh: ReadonlySet<string>;
   /** Rounds of each repeated step, filled in as they run. */
   readonly rounds: Record<string, number>;
 }
@@ -273,7 +280,7 @@ async function runSteps(run: StepRun, steps: readonly Step[]): Promise<void> {
 async function runCarry(run: StepRun, step: Extract<Step, { kind: 'carry' }>): Promise<void> {
   const { io, model, log } = run;
   const d = io.dialect;
-  const columns = run.fullRefresh ? undefined : await io.columns(step.from);
+  const columns = run.fullRefresh || run.fresh.has(step.label) ? undefined : await io.columns(step.from);
   if (!columns) {
     log.debug({ model, step: step.label }, step.fresh.text);
     return io.execute(step.fresh);

@@ -185,38 +185,7 @@ models:
 `;
 
 /** The deterministic model with `probabilistic: {}` added: every scoring setting from the identifier types. */
-const PROBABILISTIC_MODEL = `  - name: people_scored
-    kind: identity
-    phone_country: FR
-    identifiers:
-      email: { type: email, junk: [test@test.com] }
-      phone: phone
-      first_name: name
-      last_name: name
-      birth_date: date
-      postcode: postcode
-    sources:
-      - from: eshop
-        id: account_id
-        created_at: created_at
-        updated_at: updated_at
-        identifiers: { email: email, phone: phone, first_name: first_name, last_name: last_name, birth_date: birth_date, postcode: postcode }
-      - from: tills
-        id: card
-        updated_at: last_visit
-        identifiers: { phone: phone, first_name: first_name, last_name: last_name, postcode: postcode }
-      - from: crm
-        id: contact_id
-        updated_at: updated_at
-        identifiers: { email: email, phone: mobile, first_name: first_name, last_name: last_name, birth_date: { column: birth_date, date_format: dmy }, postcode: zip }
-    rules:
-      - { name: same_email, match: [email] }
-      - { name: same_phone, match: [phone] }
-      - { name: name_birth_date, match: [last_name, first_name, birth_date] }
-      - { name: name_postcode_initial, match: [last_name, postcode, { identifier: first_name, prefix: 1 }] }
-      - { name: similar_first_name, match: [last_name, birth_date], similar: { identifier: first_name, edit_distance: 1 } }
-    probabilistic: {}
-`;
+const PROBABILISTIC_MODEL = `${MODEL.slice(MODEL.indexOf('  - name: people\n')).replace('name: people\n', 'name: people_scored\n')}    probabilistic: {}\n`;
 
 /** Scoring alone: no rule. */
 const SCORING_ONLY_MODEL = PROBABILISTIC_MODEL.replace('name: people_scored', 'name: people_scoring_only').replace(/    rules:\n(      - .*\n)+/, '');
