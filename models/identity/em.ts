@@ -58,7 +58,7 @@ export interface TrainedModel {
   /** Probability that two records drawn at random are one person. */
   readonly prior: number;
   readonly comparisons: ReadonlyMap<string, readonly LevelParameters[]>;
-  /** Comparisons whose m no session could estimate (blocked on by every rule): left at their starting values. */
+  /** Comparisons whose m no counted session estimated (every rule blocks on them, or the blocks that compare them are mostly non-matches): left at their starting values. */
   readonly untrained: readonly string[];
   readonly sessions: readonly Session[];
   /** Smallest u allowed: less than one chance agreement among all pairs. */

@@ -285,6 +285,30 @@ for (const engine of engines()) {
         ]),
       );
 
+    it('the report says which comparisons no block could train and which blocks EM left unconverged', async () => {
+      // Every blocking rule uses the surname: no session can estimate its m.
+      const model = (name: string, iterations: string) => `  - name: ${name}
+    kind: identity
+${IDENTIFIERS}    probabilistic:${iterations}
+      blocking:
+        - [surname, birth_date]
+        - [surname, postcode]
+`;
+      const project = await identityProject(engine, schema, `${sourcesYaml(schema)}${model('untrained', '')}${model('hurried', '\n      max_iterations: 1')}`);
+      const built = await build(project, connection, 'untrained');
+      // (A block where matches are not the majority trains nothing either: here households share surname and postcode.)
+      expect((await report('untrained', 'comparison_untrained')).map(([item]) => item)).toContain('surname');
+      expect(await report('untrained', 'training_not_converged')).toEqual([]);
+      expect(built.summary?.lines.join('\n')).toMatch(/Not trained, no training block compares them with matches the majority of its pairs: .*surname/);
+      // Re-used parameters (nothing trained this build): nothing to say.
+      await build(project, connection, 'untrained');
+      expect(await report('untrained', 'comparison_untrained')).toEqual([]);
+      // One iteration: no block converges.
+      const hurried = await build(project, connection, 'hurried');
+      expect((await report('hurried', 'training_not_converged')).map(([item]) => item).sort()).toEqual(['surname+birth_date', 'surname+postcode']);
+      expect(hurried.summary?.lines.join('\n')).toContain('Training did not converge within 1 iterations');
+    });
+
     it('scoring alone builds with default comparisons; its parameters are re-used while nothing changes, retrained when a comparison does; bad YAML changes nothing', async () => {
       let project = await identityProject(engine, schema, `${sourcesYaml(schema)}${PEOPLE()}`);
       await build(project, connection, 'people');

@@ -62,6 +62,8 @@ WHERE ${id('pick')} <= 10`,
     ...(t.scoring && scoring
       ? [
           row('candidate_pairs', none, none, n, d.table(t.scoring.pairs)),
+          row('training_not_converged', id('item'), none, id('value'), sql`${d.table(t.scoring.training)}\nWHERE ${id('kind')} = ${d.string('not_converged')}`),
+          row('comparison_untrained', id('item'), none, id('value'), sql`${d.table(t.scoring.training)}\nWHERE ${id('kind')} = ${d.string('untrained')}`),
           row('scoring_ignored_values', id('field'), none, n, sql`(\n${indentSql(sharedValuesSelect(d, scoring, t.values), 2)}\n) AS shared\nGROUP BY ${id('field')}`),
           row('scored_pairs', id('decision'), none, n, sql`${d.table(t.scoring.scored.build)}\nGROUP BY ${id('decision')}`),
           row(
@@ -144,6 +146,12 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
       .map((r) => `${r.item} ${maskKey(typesOfRule.get(r.item ?? '') ?? [], r.detail ?? '')} (${count(r.value)} records)`);
     lines.push(`Ignored ${count(total('ignored_keys'))} values shared by too many records, e.g. ${examples.join(', ')}.`);
   }
+  const notConverged = of('training_not_converged');
+  if (notConverged.length)
+    lines.push(`Training did not converge within ${scoring?.maxIterations ?? ''} iterations for the pairs blocked on ${notConverged.map((r) => r.item).join(', ')}: raise probabilistic.max_iterations, or check those blocks.`);
+  const untrained = of('comparison_untrained');
+  if (untrained.length)
+    lines.push(`Not trained, no training block compares them with matches the majority of its pairs: ${untrained.map((r) => r.item).join(', ')} — their m is a starting guess; add a blocking rule without them.`);
   const shared = of('scoring_ignored_values');
   if (shared.length) lines.push(`Scoring ignored values shared by more than ${scoring?.maxRecordsPerValue ?? 'the limit of'} records: ${shared.map((r) => `${count(r.value)} of ${r.item}`).join(', ')}.`);
   const junk = of('junk_value');

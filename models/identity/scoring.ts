@@ -218,6 +218,8 @@ export interface ScoringTables {
   readonly params: TableRef;
   /** The previous build's parameters (visible companion). */
   readonly previousParams: TableRef;
+  /** What this build's training did: (kind, item, detail, value) — sessions that did not converge, comparisons not trained. */
+  readonly training: TableRef;
   /** One row per record: its source and id, which draw the random sample. */
   readonly records: TableRef;
   /** The previous build's parameters with this fingerprint, carried over (empty on a first build or when retraining). */

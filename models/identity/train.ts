@@ -63,13 +63,36 @@ export function trainingSteps(d: Dialect, plan: ScoringPlan, t: ScoringTables): 
         const [carried] = await io.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(t.carriedParams)}`);
         if (Number(Object.values(carried ?? {})[0] ?? 0) > 0) {
           await io.execute(d.createTableAs(t.params, sql`SELECT ${columns} FROM ${d.table(t.carriedParams)}`));
+          await io.execute(d.createTableAs(t.training, emptySelect(d, TRAINING_COLUMNS)));
           return;
         }
         const model = train(await trainingInput(io, plan, t));
         await io.execute(d.createTableAs(t.params, parametersSelect(d, plan, parameterRows(plan, model), new Date())));
+        await io.execute(d.createTableAs(t.training, trainingSelect(d, model)));
       },
     },
   ];
+}
+
+const TRAINING_COLUMNS = [
+  ['kind', 'string'],
+  ['item', 'string'],
+  ['value', 'integer'],
+] as const;
+
+/**
+ * What the report says about training: blocks whose EM did not converge within `max_iterations` (with the iterations
+ * run), and comparisons no block could train (every blocking rule uses them), whose m stayed at its starting guess.
+ */
+function trainingSelect(d: Dialect, model: TrainedModel): Sql {
+  const rows = [
+    ...model.sessions.filter((s) => !s.converged).map((s) => ['not_converged', s.rule, s.iterations] as const),
+    ...model.untrained.map((name) => ['untrained', name, 0] as const),
+  ];
+  if (!rows.length) return emptySelect(d, TRAINING_COLUMNS);
+  return unionAll(
+    rows.map(([kind, item, value]) => sql`SELECT ${text(d, kind)} AS ${d.id('kind')}, ${text(d, item)} AS ${d.id('item')}, ${d.cast(d.literal(value), 'integer')} AS ${d.id('value')}`),
+  );
 }
 
 const read = (d: Dialect, row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? row[name.toUpperCase()];

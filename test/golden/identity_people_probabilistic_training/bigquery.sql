@@ -5,6 +5,9 @@ SELECT COUNT(*) AS `n` FROM `idshop__tl_work`.`people__tl_carried_parameters`;
 CREATE TABLE `idshop__tl_work`.`people__tl_parameters` AS
 SELECT `comparison`, `gamma`, `label`, `m`, `u`, `weight`, `fingerprint`, `trained_at` FROM `idshop__tl_work`.`people__tl_carried_parameters`;
 
+CREATE TABLE `idshop__tl_work`.`people__tl_training` AS
+SELECT CAST(NULL AS STRING) AS `kind`, CAST(NULL AS STRING) AS `item`, CAST(NULL AS INT64) AS `value` LIMIT 0;
+
 -- none found: trained
 
 SELECT COUNT(*) AS `n` FROM `idshop__tl_work`.`people__tl_carried_parameters`;
@@ -117,3 +120,6 @@ SELECT CAST('loyalty_card' AS STRING) AS `comparison`, CAST(1 AS INT64) AS `gamm
 UNION ALL
 SELECT CAST('loyalty_card' AS STRING) AS `comparison`, CAST(0 AS INT64) AS `gamma`, CAST('else' AS STRING) AS `label`,
   CAST(<float> AS FLOAT64) AS `m`, CAST(<float> AS FLOAT64) AS `u`, CAST(<float> AS FLOAT64) AS `weight`, CAST('c6664467b0413ca4' AS STRING) AS `fingerprint`, CAST('2026-01-02 03:04:05.000' AS TIMESTAMP) AS `trained_at`;
+
+CREATE TABLE `idshop__tl_work`.`people__tl_training` AS
+SELECT CAST(NULL AS STRING) AS `kind`, CAST(NULL AS STRING) AS `item`, CAST(NULL AS INT64) AS `value` LIMIT 0;
