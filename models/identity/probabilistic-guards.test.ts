@@ -1,5 +1,7 @@
-import { relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runModels } from '../../src/pipeline/runner.js';
@@ -7,8 +9,9 @@ import { analyseProject, analyseWithSources } from '../../src/project/analyse.js
 import { loadProject, type Project } from '../../src/project/loader.js';
 import { ConfigError, formatProblem, type Problem } from '../../src/project/problems.js';
 import type { Connection } from '../../src/warehouses/connection.js';
+import { openTarget } from '../../src/warehouses/registry.js';
 import { tempProject } from '../../test/support/cli.js';
-import { engines, uniqueSchema } from '../../test/support/engines.js';
+import { engines, uniqueSchema, type Engine } from '../../test/support/engines.js';
 import { build, identityProject } from '../../test/support/identity-project.js';
 import { seededRandom } from '../ltv/simulate.js';
 import type { OutputColumn } from '../model-kind.js';
@@ -17,9 +20,10 @@ import { PARAMETERS_CARRY } from './train.js';
 /**
  * Regression tests for the defects an independent review found in probabilistic identity: a shop's e-mail on many
  * records ignored by scoring as by the rules; tiny sources training to finite parameters; parameters carried (re-used,
- * retrained by a full refresh or by running their carry step fresh, kept when a build fails); located problems for
- * identifiers named `match`, a comparison left out that no source provides, a model that cannot block; and the random
- * sample independent of how records are numbered. On DuckDB and PostgreSQL.
+ * retrained by a full refresh or by running their carry step fresh with customer ids kept, kept when a build fails,
+ * through the runner and through `tideline identity train`); located problems for identifiers named `match`, a
+ * comparison left out that no source provides, a model that cannot block; and the random sample independent of how
+ * records are numbered. On DuckDB and PostgreSQL. Every test here fails on the code before the fixes (94db161).
  */
 
 // ---- a generated population (the generator of probabilistic.test.ts) --------------------------------------------
@@ -72,11 +76,18 @@ function population(seed: number, people: number): Row[] {
 
 const ROWS = population(2021, 212);
 
-/** 60 different people typed at a shop's till: its e-mail and postcode on every one, random names, no birth date. */
+/**
+ * 60 different people typed at a shop's till: its e-mail and postcode on every one, no birth date, names of the same
+ * common lists (no two with both names alike; some share a first name or a surname, as strangers do).
+ */
 function tillCustomers(seed: number): Row[] {
   const random = seededRandom(seed);
-  const word = (length: number) => Array.from({ length }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('');
-  return Array.from({ length: 60 }, (_, i) => ({ id: `till-${i}`, email: 'orders@shop.example', first_name: word(6), surname: word(8), dob: null, postcode: '75001' }));
+  const names = new Set<string>();
+  while (names.size < 60) names.add(`${FIRST[Math.floor(random() * FIRST.length)]} ${LAST[Math.floor(random() * LAST.length)]}`);
+  return [...names].map((name, i) => {
+    const [first, surname] = name.split(' ') as [string, string];
+    return { id: `till-${i}`, email: 'orders@shop.example', first_name: first, surname, dob: null, postcode: '75001' };
+  });
 }
 const TILL = tillCustomers(75);
 
@@ -197,8 +208,8 @@ for (const engine of engines()) {
       await connection.execute(d.createSchema(schema));
       await createTable('shared', [...ROWS, ...TILL]);
       await createTable('accounts', ROWS);
-      // The same records and one with no identifier whose id sorts first: every record number moves by one.
-      // (records are numbered by source and id, and a record without identifiers is neither sampled nor compared).
+      // The same records and one with no identifier whose id sorts first: records are numbered by source and id, so
+      // every number moves by one; a record without identifiers is neither sampled nor compared.
       await createTable('shifted', [NULLS('a-first'), ...ROWS]);
       for (const [name, data] of Object.entries(TINY)) await createTable(`tiny_${name}`, data);
     });
@@ -321,6 +332,81 @@ for (const engine of engines()) {
         expect(Math.abs(shifted[i]!.m - p.m), `m ${where}`).toBeLessThan(1e-12);
         expect(Math.abs(shifted[i]!.u - p.u), `u ${where}`).toBeLessThan(1e-12);
       }
+    });
+  });
+}
+
+// ---- `tideline identity train` on a build that fails ------------------------------------------------------------
+
+/** `tideline …` in this process, stdout and stderr captured (as probabilistic-cli.test.ts does). */
+async function tideline(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = { stdout: '', stderr: '' };
+  const capture = (stream: 'stdout' | 'stderr') =>
+    vi.spyOn(process[stream], 'write').mockImplementation(((chunk: string | Uint8Array) => {
+      out[stream] += String(chunk);
+      return true;
+    }) as typeof process.stdout.write);
+  const spies = [capture('stdout'), capture('stderr')];
+  try {
+    return { code: await main(args), ...out };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+    process.exitCode = undefined;
+  }
+}
+
+/** The project's warehouse: its DuckDB file, or the test PostgreSQL database. */
+const openWarehouse = (engine: Engine, root: string) => (engine.name === 'duckdb' ? openTarget({ type: 'duckdb', path: '.tideline/warehouse.duckdb' }, { root }) : engine.open(root));
+
+for (const engine of engines()) {
+  describe(`tideline identity train on ${engine.name}`, () => {
+    const d = engine.dialect;
+    const schema = uniqueSchema('idguard');
+    const raw = `${schema}_raw`;
+    let root: string;
+    const models = (extra = '') => `sources:\n  - name: accounts\n    table: ${raw}.accounts\nmodels:\n${MODEL('people', 'accounts', '{}', extra)}`;
+    const run = (...args: string[]) => tideline(['--project', root, '--target', engine.name, '--log-format', 'json', ...args]);
+    const withWarehouse = async <T>(body: (connection: Connection) => Promise<T>): Promise<T> => {
+      const connection = await openWarehouse(engine, root);
+      try {
+        return await body(connection);
+      } finally {
+        await connection.close();
+      }
+    };
+    const parameters = () => withWarehouse((c) => c.query(sql`SELECT * FROM ${d.table({ schema, name: 'people_parameters' })} ORDER BY ${d.id('comparison')}, ${d.id('gamma')}`));
+
+    beforeAll(async () => {
+      root = tempProject({
+        'tideline.yml': `name: guards\ntarget: ${engine.name}\nschema: ${schema}\ntargets:\n  duckdb:\n    type: duckdb\n  postgres:\n    type: postgres\n    url: \${env:TIDELINE_TEST_PG_URL:-postgres://localhost/none}\n`,
+        'models/people.yml': models(),
+      });
+      if (engine.name === 'postgres') process.env['TIDELINE_TEST_PG_URL'] = (engine.target as { url: string }).url;
+      const columns = ['id', ...FIELDS].map((name) => ({ name, type: 'string' as const }));
+      await withWarehouse(async (c) => {
+        await c.execute(d.createSchema(raw));
+        await c.execute(sql`CREATE TABLE ${d.table({ schema: raw, name: 'accounts' })} (${joinSql(columns.map((col) => sql`${d.id(col.name)} ${d.type('string')}`))})`);
+        await c.insertRows({ schema: raw, name: 'accounts' }, columns, [ROWS.map((r) => [r.id, ...FIELDS.map((f) => r[f])])]);
+      });
+    });
+    afterAll(async () => {
+      if (engine.name === 'postgres')
+        await withWarehouse(async (c) => {
+          for (const s of [schema, raw]) await c.execute(sql`DROP SCHEMA IF EXISTS ${d.id(s)} CASCADE`);
+        });
+    });
+
+    it('a build that fails after training leaves the parameters as they were', async () => {
+      const first = await run('run', '--select', 'people');
+      expect(first.code, first.stderr).toBe(0);
+      const before = await parameters();
+      expect(before.length).toBeGreaterThan(0);
+      // Retraining, then failing after the training step: the customers table is over `max_rows`.
+      writeFileSync(join(root, 'models/people.yml'), models('    checks: { max_rows: 1 }\n'));
+      const failed = await run('identity', 'train', '--model', 'people');
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('max_rows');
+      expect(await parameters()).toEqual(before);
     });
   });
 }
