@@ -218,7 +218,8 @@ export interface PlanContext {
  * - `carry`: carries state over from the previous build (identity's ids, a report's snapshots, audience history).
  *   `from` is the table the previous build left visible (PlanContext.current, or a companion's `current`). The runner
  *   decides, the same way for every kind:
- *   - `from` does not exist (the first build), or the run is a `--full-refresh`: `fresh` runs, and `from` is not read;
+ *   - `from` does not exist (the first build), or the run is a `--full-refresh`, or it names this step's label in
+ *     RunOptions.fresh (`tideline identity train`: the parameters afresh, the ids carried): `fresh` runs, `from` is not read;
  *   - `from` exists and has every column in `columns`: `carried` runs;
  *   - `from` exists but lacks some of `columns` (left by an older Tideline, or by something else): the build fails
  *     with an error naming the table and the columns, and saying that `--full-refresh` starts afresh. It never carries
