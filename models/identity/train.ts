@@ -82,7 +82,8 @@ const TRAINING_COLUMNS = [
 
 /**
  * What the report says about training: blocks whose EM did not converge within `max_iterations` (with the iterations
- * run), and comparisons no block could train (every blocking rule uses them), whose m stayed at its starting guess.
+ * run), and comparisons no counted block trained (every rule blocks on them, or the blocks comparing them are mostly
+ * non-matches), whose m stayed at its starting guess.
  */
 function trainingSelect(d: Dialect, model: TrainedModel): Sql {
   const rows = [
