@@ -1,18 +1,19 @@
 import { writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/program.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runModels } from '../../src/pipeline/runner.js';
-import { analyseProject, analyseWithSources } from '../../src/project/analyse.js';
-import { loadProject, type Project } from '../../src/project/loader.js';
-import { ConfigError, formatProblem, type Problem } from '../../src/project/problems.js';
+import { analyseProject } from '../../src/project/analyse.js';
+import type { Project } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema, type Engine } from '../../test/support/engines.js';
 import { build, identityProject } from '../../test/support/identity-project.js';
+import { at, modelProblems } from '../../test/support/problems.js';
+import { FIELDS, FIRST, LAST, population, type Row } from '../../test/support/identity-population.js';
 import { seededRandom } from '../ltv/simulate.js';
 import type { OutputColumn } from '../model-kind.js';
 import { PARAMETERS_CARRY } from './train.js';
@@ -28,53 +29,7 @@ import { PARAMETERS_CARRY } from './train.js';
 
 // ---- a generated population (the generator of probabilistic.test.ts) --------------------------------------------
 
-const FIRST = ['anna', 'bruno', 'carla', 'david', 'elena', 'felix', 'greta', 'hugo', 'ines', 'jonas', 'karin', 'lucas', 'maria', 'nils', 'olga', 'paul', 'rosa', 'simon', 'tina', 'viktor'];
-const LAST = ['adler', 'berger', 'conti', 'dahl', 'eriksen', 'fischer', 'garcia', 'hansen', 'ivanov', 'jansen', 'keller', 'lang', 'moreau', 'novak', 'olsen', 'petit', 'quinn', 'rossi', 'schmidt', 'toth', 'urban', 'vogel', 'weber', 'young', 'zimmer'];
-
-interface Row {
-  readonly id: string;
-  readonly email: string | null;
-  readonly first_name: string | null;
-  readonly surname: string | null;
-  readonly dob: string | null;
-  readonly postcode: string | null;
-}
-const FIELDS = ['email', 'first_name', 'surname', 'dob', 'postcode'] as const;
-
-/** People with one to three records each, some sharing a household; ids `p<person>-<record>`. */
-function population(seed: number, people: number): Row[] {
-  const random = seededRandom(seed);
-  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-  const typo = (s: string) => {
-    const i = 1 + Math.floor(random() * (s.length - 1));
-    return s.slice(0, i) + s.slice(i + 1);
-  };
-  const rows: Row[] = [];
-  let household: { surname: string; postcode: string; firsts: Set<string> } | undefined;
-  for (let p = 0; p < people; p++) {
-    household = household && random() < 0.3 ? household : { surname: pick(LAST), postcode: String(10000 + Math.floor(random() * 90000)), firsts: new Set() };
-    const first = pick(FIRST.filter((name) => !household!.firsts.has(name)));
-    household.firsts.add(first);
-    const date = new Date(Date.UTC(1950, 0, 1) + Math.floor(random() * 50 * 365) * 86_400_000).toISOString().slice(0, 10);
-    const email = `${first}.${household.surname}.${1000 + Math.floor(random() * 9000)}@example.org`;
-    const records = 1 + (random() < 0.55 ? 1 : 0) + (random() < 0.2 ? 1 : 0);
-    for (let r = 0; r < records; r++) {
-      const later = r > 0;
-      const e = random();
-      rows.push({
-        id: `p${p}-${r}`,
-        email: !later || e < 0.5 ? email : e < 0.8 ? null : `${first}${1000 + Math.floor(random() * 9000)}@mail.example.net`,
-        first_name: later && random() < 0.15 ? typo(first) : first,
-        surname: later && random() < 0.1 ? typo(household.surname) : household.surname,
-        dob: later && random() < 0.1 ? null : date,
-        postcode: later && random() < 0.15 ? null : household.postcode,
-      });
-    }
-  }
-  return rows;
-}
-
-const ROWS = population(2021, 212);
+const ROWS = population(2021, 212, 'p');
 
 /**
  * 60 different people typed at a shop's till: its e-mail and postcode on every one, no birth date, names of the same
@@ -86,12 +41,12 @@ function tillCustomers(seed: number): Row[] {
   while (names.size < 60) names.add(`${FIRST[Math.floor(random() * FIRST.length)]} ${LAST[Math.floor(random() * LAST.length)]}`);
   return [...names].map((name, i) => {
     const [first, surname] = name.split(' ') as [string, string];
-    return { id: `till-${i}`, email: 'orders@shop.example', first_name: first, surname, dob: null, postcode: '75001' };
+    return { id: `till-${i}`, person: 1000 + i, email: 'orders@shop.example', first_name: first, surname, dob: null, postcode: '75001' };
   });
 }
 const TILL = tillCustomers(75);
 
-const NULLS = (id: string): Row => ({ id, email: null, first_name: null, surname: null, dob: null, postcode: null });
+const NULLS = (id: string): Row => ({ id, person: -1, email: null, first_name: null, surname: null, dob: null, postcode: null });
 const TINY: Record<string, Row[]> = {
   none: [],
   one: [ROWS[0]!],
@@ -122,29 +77,7 @@ const COLUMNS: Record<string, OutputColumn[]> = {
   accounts: ['id', 'email', 'first_name', 'surname', 'dob', 'postcode', 'note', 'ref'].map((name): OutputColumn => ({ name, type: 'string' })),
 };
 
-/** Problems of a project whose only model file is `yaml`, as `file:line:col  field  message` lines. */
-async function problems(yaml: string, target: 'duckdb' | 'postgres'): Promise<string[]> {
-  const root = tempProject({
-    'tideline.yml': 'name: shop\ntarget: duckdb\ntargets:\n  duckdb: { type: duckdb, path: ":memory:" }\n  postgres: { type: postgres, url: "postgres://localhost/x" }\n',
-    'models/people.yml': yaml,
-  });
-  try {
-    const project = await loadProject({ projectDir: root, target, env: {} });
-    analyseWithSources(project, new Map(Object.entries(COLUMNS)), true);
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems.map((p: Problem) => formatProblem({ ...p, at: p.at && { ...p.at, file: relative(root, p.at.file) } }));
-  }
-}
-
-/** `line:col` of the first occurrence of `text` in `yaml` (1-based), plus `offset` characters. */
-function at(yaml: string, text: string, offset = 0): string {
-  const index = yaml.indexOf(text);
-  if (index < 0) throw new Error(`"${text}" is not in the YAML`);
-  const before = yaml.slice(0, index + offset).split('\n');
-  return `${before.length}:${before.at(-1)!.length + 1}`;
-}
+const problems = (yaml: string, target: 'duckdb' | 'postgres') => modelProblems(yaml, target, COLUMNS);
 
 const PROBLEM_MODEL = (identifiers: string, mapped: string, probabilistic: string) => `sources:
   - name: accounts

@@ -1,14 +1,11 @@
-import { relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
-import { analyseWithSources } from '../../src/project/analyse.js';
-import { loadProject } from '../../src/project/loader.js';
-import { ConfigError, formatProblem, type Problem } from '../../src/project/problems.js';
+import { ConfigError } from '../../src/project/problems.js';
 import type { Connection, Value } from '../../src/warehouses/connection.js';
-import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema } from '../../test/support/engines.js';
 import { build, identityProject } from '../../test/support/identity-project.js';
-import { seededRandom } from '../ltv/simulate.js';
+import { at, modelProblems } from '../../test/support/problems.js';
+import { FIELDS, population } from '../../test/support/identity-population.js';
 import type { OutputColumn } from '../model-kind.js';
 
 /**
@@ -54,29 +51,7 @@ models:
         - [surname, birth_date]
 `;
 
-/** Problems of a project whose only model file is `yaml`, as `file:line:col  field  message` lines. */
-async function problems(yaml: string, target: 'duckdb' | 'postgres'): Promise<string[]> {
-  const root = tempProject({
-    'tideline.yml': 'name: shop\ntarget: duckdb\ntargets:\n  duckdb: { type: duckdb, path: ":memory:" }\n  postgres: { type: postgres, url: "postgres://localhost/x" }\n',
-    'models/people.yml': yaml,
-  });
-  try {
-    const project = await loadProject({ projectDir: root, target, env: {} });
-    analyseWithSources(project, new Map(Object.entries(COLUMNS)), true);
-    return [];
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems.map((p: Problem) => formatProblem({ ...p, at: p.at && { ...p.at, file: relative(root, p.at.file) } }));
-  }
-}
-
-/** `line:col` of the first occurrence of `text` in `yaml` (1-based), plus `offset` characters: where a problem points. */
-function at(yaml: string, text: string, offset = 0): string {
-  const index = yaml.indexOf(text);
-  if (index < 0) throw new Error(`"${text}" is not in the YAML`);
-  const before = yaml.slice(0, index + offset).split('\n');
-  return `${before.length}:${before.at(-1)!.length + 1}`;
-}
+const problems = (yaml: string, target: 'duckdb' | 'postgres') => modelProblems(yaml, target, COLUMNS);
 
 for (const target of ['duckdb', 'postgres'] as const) {
   describe(`identity probabilistic: bad YAML is reported where it is written (${target})`, () => {
@@ -142,59 +117,6 @@ for (const target of ['duckdb', 'postgres'] as const) {
 }
 
 // ---- a generated population -------------------------------------------------------------------------------------
-
-const FIRST = ['anna', 'bruno', 'carla', 'david', 'elena', 'felix', 'greta', 'hugo', 'ines', 'jonas', 'karin', 'lucas', 'maria', 'nils', 'olga', 'paul', 'rosa', 'simon', 'tina', 'viktor'];
-const LAST = ['adler', 'berger', 'conti', 'dahl', 'eriksen', 'fischer', 'garcia', 'hansen', 'ivanov', 'jansen', 'keller', 'lang', 'moreau', 'novak', 'olsen', 'petit', 'quinn', 'rossi', 'schmidt', 'toth', 'urban', 'vogel', 'weber', 'young', 'zimmer'];
-
-interface Row {
-  readonly id: string;
-  readonly person: number;
-  readonly email: string | null;
-  readonly first_name: string | null;
-  readonly surname: string | null;
-  readonly dob: string | null;
-  readonly postcode: string | null;
-}
-const FIELDS = ['email', 'first_name', 'surname', 'dob', 'postcode'] as const;
-
-/**
- * People (some sharing a household: surname and postcode) with one to three records each; a person's later records
- * drop or change an e-mail, mistype a name, lose a date. Everything lower-case ASCII and ISO dates, so that the
- * warehouse's normalisation leaves the values as they are and the oracle can compare them as written.
- */
-function population(seed: number, people: number): Row[] {
-  const random = seededRandom(seed);
-  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
-  const typo = (s: string) => {
-    const i = 1 + Math.floor(random() * (s.length - 1));
-    return s.slice(0, i) + s.slice(i + 1);
-  };
-  const rows: Row[] = [];
-  let household: { surname: string; postcode: string; firsts: Set<string> } | undefined;
-  for (let p = 0; p < people; p++) {
-    household = household && random() < 0.3 ? household : { surname: pick(LAST), postcode: String(10000 + Math.floor(random() * 90000)), firsts: new Set() };
-    // Two people of one household have different first names.
-    const first = pick(FIRST.filter((name) => !household!.firsts.has(name)));
-    household.firsts.add(first);
-    const date = new Date(Date.UTC(1950, 0, 1) + Math.floor(random() * 50 * 365) * 86_400_000).toISOString().slice(0, 10);
-    const email = `${first}.${household.surname}.${1000 + Math.floor(random() * 9000)}@example.org`;
-    const records = 1 + (random() < 0.55 ? 1 : 0) + (random() < 0.2 ? 1 : 0);
-    for (let r = 0; r < records; r++) {
-      const later = r > 0;
-      const e = random();
-      rows.push({
-        id: `${p}-${r}`,
-        person: p,
-        email: !later || e < 0.5 ? email : e < 0.8 ? null : `${first}${1000 + Math.floor(random() * 9000)}@mail.example.net`,
-        first_name: later && random() < 0.15 ? typo(first) : first,
-        surname: later && random() < 0.1 ? typo(household.surname) : household.surname,
-        dob: later && random() < 0.1 ? null : date,
-        postcode: later && random() < 0.15 ? null : household.postcode,
-      });
-    }
-  }
-  return rows;
-}
 
 const ROWS = population(2021, 220);
 
