@@ -218,7 +218,7 @@ export interface ScoringTables {
   readonly params: TableRef;
   /** The previous build's parameters (visible companion). */
   readonly previousParams: TableRef;
-  /** What this build's training did: (kind, item, detail, value) — sessions that did not converge, comparisons not trained. */
+  /** What this build's training did: (kind, item, value) — blocks that did not converge, comparisons not trained. */
   readonly training: TableRef;
   /** One row per record: its source and id, which draw the random sample. */
   readonly records: TableRef;
