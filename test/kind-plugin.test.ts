@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { MODEL_KINDS } from '../models/index.js';
 import { defineModelKind, type KindCommands } from '../models/model-kind.js';
 import type { GlobalOptions } from '../src/cli/context.js';
-import { buildProgram, main } from '../src/cli/program.js';
+import { buildProgram } from '../src/cli/program.js';
 import { sql } from '../src/dialects/sql.js';
 import { createLogger } from '../src/log/logger.js';
 import { runModels } from '../src/pipeline/runner.js';
@@ -14,6 +14,7 @@ import { ConfigError } from '../src/project/problems.js';
 import { selectModels } from '../src/project/select.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { tempProject } from './support/cli.js';
+import { tidelineInProcess } from './support/in-process.js';
 
 /**
  * The checklist in models/index.ts, followed for a kind that exists only here: `tally` counts the rows of a relation
@@ -95,22 +96,7 @@ models:
   });
 }
 
-/** `tideline …` in this process with the given kinds, stdout and stderr captured. */
-async function tideline(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const capture = (stream: 'stdout' | 'stderr') =>
-    vi.spyOn(process[stream], 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      out[stream] += String(chunk);
-      return true;
-    }) as typeof process.stdout.write);
-  const spies = [capture('stdout'), capture('stderr')];
-  try {
-    return { code: await main(args, KINDS), ...out };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const tideline = (args: readonly string[]) => tidelineInProcess(args, KINDS);
 
 afterEach(() => {
   process.exitCode = undefined;

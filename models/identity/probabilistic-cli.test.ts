@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { openTarget } from '../../src/warehouses/registry.js';
@@ -9,6 +8,7 @@ import type { Connection } from '../../src/warehouses/connection.js';
 import { tempProject } from '../../test/support/cli.js';
 import { engines, uniqueSchema, type Engine } from '../../test/support/engines.js';
 import { percent, signedWeight } from './report.js';
+import { tidelineInProcess } from '../../test/support/in-process.js';
 
 /**
  * The user-facing commands of probabilistic identity, on a small generated project: `tideline run` prints the
@@ -131,22 +131,7 @@ function seed(d: Dialect, raw: string): Sql[] {
   return [d.createSchema(raw), ...table('crm', 'c', crm), ...table('shop', 's', shop)];
 }
 
-/** `tideline …` in this process, stdout and stderr captured (one command at a time). */
-async function tideline(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const capture = (stream: 'stdout' | 'stderr') =>
-    vi.spyOn(process[stream], 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      out[stream] += String(chunk);
-      return true;
-    }) as typeof process.stdout.write);
-  const spies = [capture('stdout'), capture('stderr')];
-  try {
-    return { code: await main(args), ...out };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const tideline = (args: readonly string[]) => tidelineInProcess(args);
 
 type Row = Readonly<Record<string, unknown>>;
 

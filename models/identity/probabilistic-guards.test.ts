@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/program.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runModels } from '../../src/pipeline/runner.js';
@@ -17,6 +16,7 @@ import { FIELDS, FIRST, LAST, population, type Row } from '../../test/support/id
 import { seededRandom } from '../ltv/simulate.js';
 import type { OutputColumn } from '../model-kind.js';
 import { PARAMETERS_CARRY } from './train.js';
+import { tidelineInProcess } from '../../test/support/in-process.js';
 
 /**
  * Regression tests for the defects an independent review found in probabilistic identity: a shop's e-mail on many
@@ -271,22 +271,7 @@ for (const engine of engines()) {
 
 // ---- `tideline identity train` on a build that fails ------------------------------------------------------------
 
-/** `tideline …` in this process, stdout and stderr captured (as probabilistic-cli.test.ts does). */
-async function tideline(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const capture = (stream: 'stdout' | 'stderr') =>
-    vi.spyOn(process[stream], 'write').mockImplementation(((chunk: string | Uint8Array) => {
-      out[stream] += String(chunk);
-      return true;
-    }) as typeof process.stdout.write);
-  const spies = [capture('stdout'), capture('stderr')];
-  try {
-    return { code: await main(args), ...out };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const tideline = (args: readonly string[]) => tidelineInProcess(args);
 
 /** The project's warehouse: its DuckDB file, or the test PostgreSQL database. */
 const openWarehouse = (engine: Engine, root: string) => (engine.name === 'duckdb' ? openTarget({ type: 'duckdb', path: '.tideline/warehouse.duckdb' }, { root }) : engine.open(root));
