@@ -7,7 +7,7 @@ import { inputOptions } from './records.js';
 import { percent, signedWeight } from './report.js';
 import type { IdentitySpec } from './schema.js';
 import type { ScoringPlan } from './scoring.js';
-import { col, text } from './tables.js';
+import { col, reader, text } from './tables.js';
 
 /**
  * `tideline identity explain`: why records were linked into one customer. It reads the model's visible tables
@@ -50,10 +50,6 @@ export interface Explanation {
 }
 
 const companion = (table: TableRef, suffix: string): TableRef => ({ ...table, name: `${table.name}_${suffix}` });
-
-function reader(d: Dialect) {
-  return (row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? null;
-}
 
 /**
  * The customer ids `who` designates: a customer id, a `source:id` record key, or an e-mail address (any record

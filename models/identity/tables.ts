@@ -78,6 +78,11 @@ export function identityTables(context: PlanContext, capped: boolean, probabilis
   };
 }
 
+/** A reader of result rows by column name, whatever case the warehouse returned it in (Snowflake: upper-case). */
+export function reader(d: Dialect) {
+  return (row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? null;
+}
+
 /** `alias.column`, both quoted by the dialect. */
 export function col(d: Dialect, alias: string, name: string): Sql {
   return sql`${d.id(alias)}.${d.id(name)}`;

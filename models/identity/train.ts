@@ -3,7 +3,7 @@ import { joinSql, sql, unionAll, type Sql } from '../../src/dialects/sql.js';
 import type { HostIO, Step } from '../model-kind.js';
 import { train, type TrainedModel, type TrainingInput } from './em.js';
 import { PRIOR, levelLabelSql, patternsSelect, randomPatternsSelect, sampleSize, type ScoringPlan, type ScoringTables } from './scoring.js';
-import { col, emptySelect, text } from './tables.js';
+import { col, emptySelect, reader, text } from './tables.js';
 
 /** Columns of `<name>_parameters`. */
 export const PARAMETER_COLUMNS = [
@@ -96,19 +96,18 @@ function trainingSelect(d: Dialect, model: TrainedModel): Sql {
   );
 }
 
-const read = (d: Dialect, row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? row[name.toUpperCase()];
-
 export async function trainingInput(io: HostIO, plan: ScoringPlan, t: ScoringTables): Promise<TrainingInput> {
   const d = io.dialect;
+  const read = reader(d);
   const [count] = await io.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(t.wide)}`);
   const random = (await io.query(randomPatternsSelect(d, plan, t))).map((row) => ({
-    gammas: plan.comparisons.map((c) => Number(read(d, row, `g${c.index}`))),
-    pairs: Number(read(d, row, 'pairs')),
+    gammas: plan.comparisons.map((c) => Number(read(row, `g${c.index}`))),
+    pairs: Number(read(row, 'pairs')),
   }));
   const patterns = (await io.query(patternsSelect(d, plan, t))).map((row) => ({
-    gammas: plan.comparisons.map((c) => Number(read(d, row, `g${c.index}`))),
-    flags: plan.blocking.map((b) => Number(read(d, row, `f${b.index}`))),
-    pairs: Number(read(d, row, 'pairs')),
+    gammas: plan.comparisons.map((c) => Number(read(row, `g${c.index}`))),
+    flags: plan.blocking.map((b) => Number(read(row, `f${b.index}`))),
+    pairs: Number(read(row, 'pairs')),
   }));
   // In a fixed order, so that training does not depend on the order the warehouse returned the rows in.
   const byGammas = (a: { gammas: readonly number[]; flags?: readonly number[] }, b: { gammas: readonly number[]; flags?: readonly number[] }) =>
