@@ -13,7 +13,7 @@ import { edgesSelect, groupsSelect, keysSelect } from './rules.js';
 import { identitySchema, type IdentitySpec } from './schema.js';
 import { customersSelect, membersSelect, previousStep } from './stable-ids.js';
 import { emptySelect, identityTables, statistics, type IdentityTables } from './tables.js';
-import { gammasSelect, pairsSelect, resolveScoring, scoresSelect, tfSelect, wideSelect, type ScoringPlan } from './scoring.js';
+import { gammasSelect, pairsSelect, resolveScoring, scoresSelect, sharedValuesSelect, tfSelect, wideSelect, type ScoringPlan } from './scoring.js';
 import { PARAMETER_COLUMNS, scoredPairsSelect, trainingSteps } from './train.js';
 
 /**
@@ -90,7 +90,8 @@ export const identity = defineModelKind<IdentitySpec>({
 
     function scoringSteps(scoring: ScoringPlan, st: NonNullable<IdentityTables['scoring']>): Step[] {
       return [
-        ...stage('identifiers side by side, one row per record', st.wide, wideSelect(d, scoring, t.values)),
+        create('e-mails, phones and codes on too many records', st.shared, sharedValuesSelect(d, scoring, t.values)),
+        ...stage('identifiers side by side, one row per record', st.wide, wideSelect(d, scoring, t.values, st.shared)),
         ...stage('term frequencies', st.tf, tfSelect(d, scoring, st.wide)),
         ...stage('candidate pairs (blocking rules)', st.pairs, pairsSelect(d, scoring, st.wide)),
         ...stage('comparison levels of candidate pairs', st.gammas, gammasSelect(d, scoring, st)),

@@ -4,7 +4,7 @@ import type { ModelSummary, SummaryContext } from '../model-kind.js';
 import { maskKey, maskValue } from './mask.js';
 import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
-import { PRIOR, sharedValuesSelect, type ScoringPlan } from './scoring.js';
+import { PRIOR, type ScoringPlan } from './scoring.js';
 import { col, reader, text, type IdentityTables } from './tables.js';
 
 /**
@@ -64,7 +64,7 @@ WHERE ${id('pick')} <= 10`,
           row('candidate_pairs', none, none, n, d.table(t.scoring.pairs)),
           row('training_not_converged', id('item'), none, id('value'), sql`${d.table(t.scoring.training)}\nWHERE ${id('kind')} = ${d.string('not_converged')}`),
           row('comparison_untrained', id('item'), none, id('value'), sql`${d.table(t.scoring.training)}\nWHERE ${id('kind')} = ${d.string('untrained')}`),
-          row('scoring_ignored_values', id('field'), none, n, sql`(\n${indentSql(sharedValuesSelect(d, scoring, t.values), 2)}\n) AS shared\nGROUP BY ${id('field')}`),
+          row('scoring_ignored_values', id('field'), none, n, sql`${d.table(t.scoring.shared)}\nGROUP BY ${id('field')}`),
           row('scored_pairs', id('decision'), none, n, sql`${d.table(t.scoring.scored.build)}\nGROUP BY ${id('decision')}`),
           row(
             'parameters_trained',

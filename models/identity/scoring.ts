@@ -204,6 +204,8 @@ function defaultBlocking(compared: readonly string[], types: ReadonlyMap<string,
 // ---- SQL --------------------------------------------------------------------------------------------------------
 
 export interface ScoringTables {
+  /** (field, value, records): e-mails, phones and codes on more records than `max_records_per_value`, left out. */
+  readonly shared: TableRef;
   /** One row per record: `rec` and `v<i>`, the record's (smallest) normalised value of each identifier. */
   readonly wide: TableRef;
   /** (field, value, tf): how common each value of a term-frequency comparison is. */
@@ -228,15 +230,12 @@ export interface ScoringTables {
 
 const v = (plan: ScoringPlan, identifier: string) => `v${plan.columns.indexOf(identifier) + 1}`;
 
-export function wideSelect(d: Dialect, plan: ScoringPlan, values: TableRef): Sql {
+export function wideSelect(d: Dialect, plan: ScoringPlan, values: TableRef, shared: TableRef): Sql {
   const x = (name: string) => col(d, 'x', name);
   const columns = plan.columns.map((name) => sql`MIN(CASE WHEN ${x('field')} = ${d.string(name)} THEN ${x('value')} END) AS ${d.id(v(plan, name))}`);
-  return sql`WITH shared AS (
-${indentSql(sharedValuesSelect(d, plan, values))}
-)
-SELECT ${x('rec')}, ${joinSql(columns)}
+  return sql`SELECT ${x('rec')}, ${joinSql(columns)}
 FROM ${d.table(values)} AS x
-LEFT JOIN shared AS o ON ${col(d, 'o', 'field')} = ${x('field')} AND ${col(d, 'o', 'value')} = ${x('value')}
+LEFT JOIN ${d.table(shared)} AS o ON ${col(d, 'o', 'field')} = ${x('field')} AND ${col(d, 'o', 'value')} = ${x('value')}
 WHERE NOT ${x('junk')} AND ${x('field')} IN (${joinSql(plan.columns.map((name) => d.string(name)))}) AND ${col(d, 'o', 'field')} IS NULL
 GROUP BY ${x('rec')}`;
 }

@@ -73,7 +73,7 @@ export function identityTables(context: PlanContext, capped: boolean, probabilis
     report: context.companion('report'),
     scoring:
       parameters && scored
-        ? { wide: s('wide'), tf: s('tf'), pairs: s('candidates'), gammas: s('gammas'), scores: s('scores'), params: parameters.build, previousParams: parameters.current, carriedParams: s('carried_parameters'), records: s('records'), training: s('training'), parameters, scored, started: s('training_started') }
+        ? { shared: s('shared'), wide: s('wide'), tf: s('tf'), pairs: s('candidates'), gammas: s('gammas'), scores: s('scores'), params: parameters.build, previousParams: parameters.current, carriedParams: s('carried_parameters'), records: s('records'), training: s('training'), parameters, scored, started: s('training_started') }
         : undefined,
   };
 }
