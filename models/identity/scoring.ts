@@ -274,27 +274,39 @@ function keyOf(d: Dialect, plan: ScoringPlan, part: RulePartPlan, alias: string 
   return part.prefix ? d.functions.substring(value, d.literal(1), d.literal(part.prefix)) : value;
 }
 
-/** Candidate pairs: records agreeing on a blocking rule's key, in keys held by at most `max_block` records. */
+/**
+ * Candidate pairs: records agreeing on a blocking rule's key, in keys held by at most `max_block` records. Each rule's
+ * keyed records (`b<i>`) are computed once and joined with themselves.
+ */
 export function pairsSelect(d: Dialect, plan: ScoringPlan, wide: TableRef): Sql {
-  const branches = plan.blocking.map((rule) => {
+  const keyed = plan.blocking.map((rule) => {
     const keys = rule.parts.map((part, i) => sql`${keyOf(d, plan, part, undefined)} AS ${d.id(`k${i + 1}`)}`);
     const notNull = joinSql(
       rule.parts.map((part) => sql`${d.id(v(plan, part.identifier))} IS NOT NULL`),
       sql` AND `,
     );
+    return sql`${d.id(`b${rule.index}`)} AS (
+  SELECT ${d.id('rec')}, ${joinSql(rule.parts.map((_, i) => d.id(`k${i + 1}`)))}
+  FROM (
+    SELECT ${d.id('rec')}, ${joinSql(keys)}, COUNT(*) OVER (PARTITION BY ${joinSql(rule.parts.map((part) => keyOf(d, plan, part, undefined)))}) AS ${d.id('n')}
+    FROM ${d.table(wide)}
+    WHERE ${notNull}
+  ) AS k
+  WHERE ${d.id('n')} <= ${d.literal(plan.maxBlock)}
+)`;
+  });
+  const branches = plan.blocking.map((rule) => {
     const same = joinSql(
       rule.parts.map((_, i) => sql`${col(d, 'r', `k${i + 1}`)} = ${col(d, 'l', `k${i + 1}`)}`),
       sql` AND `,
     );
-    const keyed = sql`(SELECT ${d.id('rec')}, ${joinSql(keys)}, COUNT(*) OVER (PARTITION BY ${joinSql(rule.parts.map((part) => keyOf(d, plan, part, undefined)))}) AS ${d.id('n')}
-  FROM ${d.table(wide)}
-  WHERE ${notNull})`;
     return sql`SELECT ${col(d, 'l', 'rec')} AS ${d.id('a')}, ${col(d, 'r', 'rec')} AS ${d.id('b')}
-FROM ${keyed} AS l
-JOIN ${keyed} AS r ON ${same} AND ${col(d, 'r', 'rec')} > ${col(d, 'l', 'rec')}
-WHERE ${col(d, 'l', 'n')} <= ${d.literal(plan.maxBlock)}`;
+FROM ${d.id(`b${rule.index}`)} AS l
+JOIN ${d.id(`b${rule.index}`)} AS r ON ${same} AND ${col(d, 'r', 'rec')} > ${col(d, 'l', 'rec')}`;
   });
-  return sql`SELECT DISTINCT ${d.id('a')}, ${d.id('b')}
+  return sql`WITH ${joinSql(keyed, sql`,
+`)}
+SELECT DISTINCT ${d.id('a')}, ${d.id('b')}
 FROM (
 ${indentSql(unionAll(branches))}
 ) AS p`;

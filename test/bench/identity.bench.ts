@@ -108,7 +108,11 @@ async function profile(connection: Connection, steps: readonly Step[], records: 
   const run = async (list: readonly Step[]): Promise<void> => {
     for (const step of list) {
       // The previous ids (a carry step, as the host step before it) are the empty table made below.
-      if (step.kind === 'carry') continue;
+      // A first build: every carried state starts fresh (the previous ids are the empty table made below).
+      if (step.kind === 'carry') {
+        if (step.label !== 'previous ids') await connection.execute(step.fresh);
+        continue;
+      }
       if (step.kind === 'host') {
         const io = { dialect: d, execute: (s: Sql) => connection.execute(s), query: (s: Sql) => connection.query(s), stream: (s: Sql) => connection.stream(s), columns: async () => undefined };
         const { seconds: s } = await timed(() => step.run(io));
