@@ -75,7 +75,14 @@ WHERE ${id('pick')} <= 10`,
           ),
         ]
       : []),
-    row('junk_value', id('field'), id('value'), sql`COUNT(DISTINCT ${id('rec')})`, sql`${d.table(t.values)}\nWHERE ${id('junk')}\nGROUP BY ${id('field')}, ${id('value')}`),
+    // Qualified: BigQuery resolves a bare `value` in GROUP BY to the select list's `value` (the count), not the column.
+    row(
+      'junk_value',
+      col(d, 'v', 'field'),
+      col(d, 'v', 'value'),
+      sql`COUNT(DISTINCT ${col(d, 'v', 'rec')})`,
+      sql`${d.table(t.values)} AS v\nWHERE ${col(d, 'v', 'junk')}\nGROUP BY ${col(d, 'v', 'field')}, ${col(d, 'v', 'value')}`,
+    ),
     row(
       'largest_customer',
       id('customer_id'),

@@ -184,6 +184,16 @@ export abstract class Dialect {
     return this.capabilities.identifierCase === 'upper-unless-quoted' && /^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name;
   }
 
+  /**
+   * The key a returned row holds a column under: the name as Tideline writes it (in YAML and in `id()`), so that
+   * code reads `row['op']` on every warehouse. The inverse of storedName: on Snowflake a simple upper-case name, as
+   * `id('op')` stores it and as the warehouse returns it, is the lower-case name it came from; any other name is kept
+   * as returned.
+   */
+  rowKey(returned: string): string {
+    return this.capabilities.identifierCase === 'upper-unless-quoted' && /^[A-Z_][A-Z0-9_$]*$/.test(returned) ? returned.toLowerCase() : returned;
+  }
+
   /** Key under which the warehouse compares two names: YAML names are matched with introspected ones by it. */
   identifierKey(name: string): string {
     switch (this.capabilities.identifierCase) {
@@ -419,7 +429,10 @@ export abstract class Dialect {
       case 'decimal':
         return this.cast(sql`CAST(${expr} AS DECIMAL(38,9))`, 'string');
       case 'float':
-        return sql`CASE WHEN ABS(${expr}) < 1e15 THEN ${this.cast(sql`CAST(${expr} AS DECIMAL(38,6))`, 'string')} ELSE ${this.cast(expr, 'string')} END`;
+        // DECIMAL(22,6) holds every value below 1e15 to 6 decimals, and the 1e15 a float just below it may round to
+        // (PostgreSQL converts a float with 15 significant digits). 38 digits at scale 6 is more than BigQuery's
+        // NUMERIC allows (precision ≤ scale + 29); the text is the same at any precision that holds the value.
+        return sql`CASE WHEN ABS(${expr}) < 1e15 THEN ${this.cast(sql`CAST(${expr} AS DECIMAL(22,6))`, 'string')} ELSE ${this.cast(expr, 'string')} END`;
       case 'boolean':
         return sql`CASE WHEN ${expr} THEN ${this.string('true')} WHEN NOT ${expr} THEN ${this.string('false')} END`;
       case 'date':

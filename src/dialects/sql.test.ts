@@ -22,3 +22,16 @@ describe('Sql fragments', () => {
     expect(sql`SELECT ';'`.withoutTerminator().text).toBe("SELECT ';'");
   });
 });
+
+describe('Dialect.rowKey: rows are read by the names Tideline writes', () => {
+  it('on Snowflake, gives back the lower-case name id() stored upper-case, and keeps any other name', async () => {
+    const { DIALECTS } = await import('./registry.js');
+    const d = DIALECTS.snowflake;
+    for (const name of ['op', 'record_key', '_tl_x1', 'a$b']) expect(d.rowKey(d.storedName(name))).toBe(name);
+    expect(['Mixed', 'two words', 'lower', 'É'].map((n) => d.rowKey(n))).toEqual(['Mixed', 'two words', 'lower', 'É']);
+  });
+  it('elsewhere, keeps the name as returned', async () => {
+    const { DIALECTS } = await import('./registry.js');
+    for (const name of ['duckdb', 'postgres', 'bigquery'] as const) expect(DIALECTS[name].rowKey('OP')).toBe('OP');
+  });
+});

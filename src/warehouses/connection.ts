@@ -9,7 +9,8 @@ import { redactor } from '../log/redact.js';
  *
  * Values come back normalised the same way from every warehouse, so that a diff or a hash computed over them does
  * not depend on the driver: integers as numbers (as strings beyond 2^53), decimals as numbers, DATE as
- * `YYYY-MM-DD`, TIMESTAMP (UTC) as Date, NULL as null.
+ * `YYYY-MM-DD`, TIMESTAMP (UTC) as Date, NULL as null. A row holds each column under the name Tideline wrote for
+ * it (Dialect.rowKey: on Snowflake, `"OP"`, which id('op') stores, comes back as `op`).
  */
 export type Value = string | number | boolean | Date | null | readonly Value[] | { readonly [key: string]: Value };
 export type Row = Record<string, Value>;

@@ -296,12 +296,13 @@ describe('Snowflake connection at the client boundary', () => {
     const rows = await c.query(statement);
 
     expect(rows).toEqual<Row[]>([
-      { S: 'Zoë', I: 42, BIG: '12345678901234567890', F: 1.5, N: 123.45, B: true, D: '2024-01-02', TS: new Date('2024-01-02T03:04:05.123Z') },
-      { S: null, I: null, BIG: '-9007199254740993', F: -0.25, N: 0, B: false, D: null, TS: null },
+      // Keyed as Tideline names the columns: `"S"`, which id('s') stores and Snowflake returns, is `s` (Dialect.rowKey).
+      { s: 'Zoë', i: 42, big: '12345678901234567890', f: 1.5, n: 123.45, b: true, d: '2024-01-02', ts: new Date('2024-01-02T03:04:05.123Z') },
+      { s: null, i: null, big: '-9007199254740993', f: -0.25, n: 0, b: false, d: null, ts: null },
     ]);
-    expect(rows[0]!['TS']).toBeInstanceOf(Date);
-    expect(Object.getPrototypeOf(rows[0]!['TS'])).toBe(Date.prototype);
-    expect(JSON.stringify(rows[0]!['TS'])).toBe('"2024-01-02T03:04:05.123Z"');
+    expect(rows[0]!['ts']).toBeInstanceOf(Date);
+    expect(Object.getPrototypeOf(rows[0]!['ts'])).toBe(Date.prototype);
+    expect(JSON.stringify(rows[0]!['ts'])).toBe('"2024-01-02T03:04:05.123Z"');
   });
 
   it('streams bounded batches across result chunks downloaded as it goes', async () => {
@@ -313,7 +314,7 @@ describe('Snowflake connection at the client boundary', () => {
     const batches: Row[][] = [];
     for await (const batch of c.stream(statement, { batchSize: 3 })) batches.push(batch);
 
-    expect(batches.map((b) => b.map((r) => r['N']))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
+    expect(batches.map((b) => b.map((r) => r['n']))).toEqual([[1, 2, 3], [4, 5, 6], [7]]);
     expect(fake.chunkDownloads).toEqual(['/chunks/1', '/chunks/2']);
   });
 

@@ -147,9 +147,9 @@ WHERE table_schema = ${schema} AND table_name = ${d.string(d.identifierKey(table
 ORDER BY ordinal_position`);
     if (rows.length === 0) return undefined;
     return rows.map((r) => {
-      const dataType = String(r['DATA_TYPE']);
-      const nativeType = dataType === 'NUMBER' ? `NUMBER(${String(r['NUMERIC_PRECISION'])},${String(r['NUMERIC_SCALE'])})` : dataType;
-      return column(String(r['COLUMN_NAME']), nativeType);
+      const dataType = String(r['data_type']);
+      const nativeType = dataType === 'NUMBER' ? `NUMBER(${String(r['numeric_precision'])},${String(r['numeric_scale'])})` : dataType;
+      return column(String(r['column_name']), nativeType);
     });
   }
 
@@ -222,7 +222,8 @@ function nativeTypeOf(c: Column): string {
 type Converter = (value: unknown) => Value;
 
 function rowConverter(columns: readonly Column[]): (row: SdkRow) => Row {
-  const names = columns.map((c) => c.getName());
+  // Keyed as Tideline names the columns (Dialect.rowKey): Snowflake returns `"OP"` for id('op'), code reads row['op'].
+  const names = columns.map((c) => DIALECTS.snowflake.rowKey(c.getName()));
   const converters = columns.map(converterFor);
   return (row) => {
     const out: Row = {};

@@ -778,10 +778,10 @@ SELECT * FROM (
   ) AS ranked
   WHERE `pick` <= 10
   UNION ALL
-  SELECT CAST('junk_value' AS STRING) AS `metric`, `field` AS `item`, `value` AS `detail`, COUNT(DISTINCT `rec`) AS `value`
-  FROM `idshop__tl_work`.`people__tl_values`
-  WHERE `junk`
-  GROUP BY `field`, `value`
+  SELECT CAST('junk_value' AS STRING) AS `metric`, `v`.`field` AS `item`, `v`.`value` AS `detail`, COUNT(DISTINCT `v`.`rec`) AS `value`
+  FROM `idshop__tl_work`.`people__tl_values` AS v
+  WHERE `v`.`junk`
+  GROUP BY `v`.`field`, `v`.`value`
   UNION ALL
   SELECT CAST('largest_customer' AS STRING) AS `metric`, `customer_id` AS `item`, CAST(NULL AS STRING) AS `detail`, `records` AS `value`
   FROM (
