@@ -1,0 +1,257 @@
+/**
+ * Every statement Tideline sends to BigQuery or Snowflake, analysed by that warehouse's own SQL frontend (ZetaSQL,
+ * and its Snowflake build: test/support/analyzers.ts) instead of only compared with golden files.
+ *
+ * The commands run for real, in this process, with the target's connection replaced by one whose warehouse is the
+ * analyzer (test/support/analysing-connection.ts): its catalog starts empty and follows the statements, so every
+ * statement is checked against the tables and columns the statements before it created — the seeded sources, the
+ * state schema, the models' tables with the types their SELECTs resolve to. Queries return no rows.
+ *
+ * Zero analysis errors, apart from the exceptions listed with their reasons in test/analyzers/exceptions.ts.
+ * `npm ci --prefix tools/analyzers` installs the analyzers; without them the suite is skipped loudly, and fails
+ * when TIDELINE_ANALYZERS=1 (CI).
+ */
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SHOP, generateShop } from '../examples/shop/generate.js';
+import { sql, type Sql } from '../src/dialects/sql.js';
+import { DIALECTS } from '../src/dialects/registry.js';
+import { bigquery } from '../src/warehouses/bigquery/warehouse.js';
+import { snowflake } from '../src/warehouses/snowflake/warehouse.js';
+import { ANSWERS } from './analyzers/answers.js';
+import { DECLARED, EXAMPLE_SQL, REWRITES } from './analyzers/exceptions.js';
+import * as identityShop from './fixtures/identity-shop/seed.js';
+import * as metricsMini from './fixtures/metrics-mini/seed.js';
+import * as shopMini from './fixtures/shop-mini/seed.js';
+import { AnalysingConnection, type Analysed } from './support/analysing-connection.js';
+import { ANALYZERS_REQUIRED, analyzersInstalled, INSTALL_ANALYZERS, startAnalyzer, type AnalysedDialect, type Analyzer } from './support/analyzers.js';
+import { GOLDEN_TARGETS } from './support/golden.js';
+import { tidelineInProcess } from './support/in-process.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+const SHOP = join(import.meta.dirname, '../examples/shop');
+const DIALECT_NAMES: readonly AnalysedDialect[] = ['bigquery', 'snowflake'];
+const WAREHOUSE = { bigquery, snowflake } as const;
+
+const installed = analyzersInstalled();
+if (!installed) {
+  const message = `the SQL analyzers are not installed: ${INSTALL_ANALYZERS} installs them (about 220 MB)`;
+  if (ANALYZERS_REQUIRED) throw new Error(`TIDELINE_ANALYZERS=1 but ${message}`);
+  console.warn(`\n*** SKIPPED: BigQuery and Snowflake SQL analysis — ${message}. ***\n`);
+}
+
+/** A project and what its warehouse holds before the commands: seed statements, or the example's generator. */
+interface Flow {
+  readonly name: string;
+  /** The project folder (examples/shop is copied, with warehouse targets and its hand-written SQL translated). */
+  readonly project: (dialect: AnalysedDialect) => string;
+  readonly seed: (connection: AnalysingConnection) => Promise<void>;
+  readonly commands: readonly (readonly string[])[];
+}
+
+const seeded = (statements: (d: AnalysingConnection['dialect']) => Sql[]) => async (c: AnalysingConnection) => {
+  for (const statement of statements(c.dialect)) await c.execute(statement);
+};
+
+const scratch: string[] = [];
+
+/** examples/shop with the golden targets, its `sql` models in the dialect's SQL (EXAMPLE_SQL), each translation used. */
+function shopProject(dialect: AnalysedDialect): string {
+  const dir = mkdtempSync(join(tmpdir(), `tideline-analysed-shop-${dialect}-`));
+  scratch.push(dir);
+  for (const entry of ['tideline.yml', 'models', 'syncs']) cpSync(join(SHOP, entry), join(dir, entry), { recursive: true });
+  const config = readFileSync(join(dir, 'tideline.yml'), 'utf8');
+  const targets = GOLDEN_TARGETS.slice(0, GOLDEN_TARGETS.indexOf('\ntarget:') + 1);
+  writeFileSync(join(dir, 'tideline.yml'), config.replace(/^targets:\n/m, targets).replace(/^target: dev\n/m, ''));
+  const unused = new Set(EXAMPLE_SQL[dialect].map((t) => t.name));
+  for (const file of readdirSync(join(dir, 'models'))) {
+    const path = join(dir, 'models', file);
+    let text = readFileSync(path, 'utf8');
+    for (const translation of EXAMPLE_SQL[dialect]) {
+      const next = text.replace(translation.from, translation.to);
+      if (next !== text) unused.delete(translation.name);
+      text = next;
+    }
+    writeFileSync(path, text);
+  }
+  if (unused.size) throw new Error(`translations of the example's SQL that match nothing any more: ${[...unused].join(', ')}`);
+  return dir;
+}
+
+/**
+ * identity-shop with probabilistic scoring beside its rules, every kind of level and setting written out (as the
+ * golden identity_people_probabilistic_levels; Jaro-Winkler only where the warehouse has it).
+ */
+function probabilisticProject(dialect: AnalysedDialect): string {
+  const dir = mkdtempSync(join(tmpdir(), `tideline-analysed-identity-${dialect}-`));
+  scratch.push(dir);
+  cpSync(join(FIXTURES, 'identity-shop'), dir, { recursive: true });
+  const jaroWinkler = DIALECTS[dialect].functions.jaroWinkler !== null ? '{ jaro_winkler: 0.92 }, ' : '';
+  const block = `    probabilistic:
+      threshold: 0.95
+      review: 0.6
+      max_block: 50
+      comparisons:
+        email: { levels: [exact, { edit_distance: 1 }], term_frequency: true }
+        first_name: { levels: [exact, ${jaroWinkler}{ edit_distance: 1 }, { swapped_with: last_name }, initial] }
+        last_name: { levels: [exact, { swapped_with: first_name }, { prefix: 4 }], term_frequency: false }
+        birth_date: { levels: [exact, swapped_day_month, { within_days: 31 }] }
+        postcode: { levels: [exact, { prefix: 2 }] }
+      blocking:
+        - [email]
+        - [last_name, { identifier: first_name, prefix: 1 }]
+        - [postcode, birth_date]
+    golden:
+`;
+  const path = join(dir, 'models/people.yml');
+  const model = readFileSync(path, 'utf8');
+  if (!model.includes('    golden:\n')) throw new Error('identity-shop has no `golden:` block to put `probabilistic:` before');
+  writeFileSync(path, model.replace('    golden:\n', block));
+  return dir;
+}
+
+const FLOWS: readonly Flow[] = [
+  {
+    name: 'shop-mini (staging, sql)',
+    project: () => join(FIXTURES, 'shop-mini'),
+    seed: seeded(shopMini.seedStatements),
+    commands: [['run'], ['run', '--full-refresh'], ['compile']],
+  },
+  {
+    name: 'metrics-mini (customers, rfm, ltv)',
+    project: () => join(FIXTURES, 'metrics-mini'),
+    seed: seeded(metricsMini.seedStatements),
+    commands: [['run'], ['run', '--full-refresh']],
+  },
+  {
+    name: 'identity-shop (identity rounds)',
+    project: () => join(FIXTURES, 'identity-shop'),
+    seed: seeded((d) => identityShop.seedStatements(d)),
+    commands: [['run'], ['run', '--full-refresh'], ['identity', 'explain', 'eshop:1']],
+  },
+  {
+    name: 'identity-shop with probabilistic scoring (training, pairs)',
+    project: probabilisticProject,
+    seed: seeded((d) => identityShop.seedStatements(d)),
+    commands: [['run'], ['run'], ['identity', 'train'], ['identity', 'explain', 'eshop:1', '--with', 'tills:1']],
+  },
+  {
+    name: 'examples/shop (every kind, syncs, audiences, events, report, privacy)',
+    project: shopProject,
+    seed: async (c) => void (await generateShop(c, { ...DEFAULT_SHOP, customers: 40, anchor: '2026-06-30' })),
+    commands: [
+      ['run'],
+      ['plan'],
+      ['sync', '--sandbox'],
+      ['sync', '--sandbox'],
+      ['run'],
+      ['run', '--full-refresh'],
+      ['identity', 'explain', 'eshop:1'],
+      ['audience', 'preview', 'newsletter'],
+      ['audience', 'list'],
+      ['report'],
+      ['status', '--sandbox'],
+      ['rejected', 'hubspot_contacts', '--sandbox'],
+      ['audit'],
+      ['forget', '--email', 'someone@example.com', '--sandbox'],
+      ['audit', '--erasures'],
+    ],
+  },
+];
+
+describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by their SQL frontends', () => {
+  const analyzers = new Map<AnalysedDialect, Analyzer>();
+  const results = new Map<AnalysedDialect, { analysed: Analysed[]; rewrites: Set<string>; declared: Set<string> }>();
+
+  beforeAll(async () => {
+    process.env['SHOP_AS_OF'] = '2026-06-30';
+    for (const dialect of DIALECT_NAMES) analyzers.set(dialect, await startAnalyzer(dialect));
+  });
+  afterAll(() => {
+    for (const analyzer of analyzers.values()) analyzer.close();
+    for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    vi.restoreAllMocks();
+  });
+
+  /** Seeds an analysing connection, runs the flow's commands on it, and returns it with the commands that failed. */
+  async function runFlow(dialect: AnalysedDialect, flow: Flow): Promise<{ connection: AnalysingConnection; failed: string[] }> {
+    const connection = new AnalysingConnection(DIALECTS[dialect], analyzers.get(dialect)!, DECLARED[dialect], REWRITES[dialect], ANSWERS);
+    connection.during = 'seed';
+    await flow.seed(connection);
+    const open = vi.spyOn(WAREHOUSE[dialect], 'open').mockResolvedValue(connection);
+    const project = flow.project(dialect);
+    const failed: string[] = [];
+    try {
+      for (const args of flow.commands) {
+        connection.during = args.join(' ');
+        const before = connection.analysed.length;
+        const out = await tidelineInProcess([...args, '--project', project, '--target', dialect, '--log-format', 'json']);
+        if (out.code !== 0) {
+          const lines = `${out.stdout}\n${out.stderr}`.split('\n');
+          const errors = lines.filter((l) => /"level":"(error|fatal)"|^error/.test(l));
+          failed.push(`tideline ${args.join(' ')} exited ${out.code}: ${(errors.length ? errors : lines.slice(-10)).join('\n')}`);
+        }
+        // `compile` writes files and sends nothing.
+        if (connection.analysed.length === before && args[0] !== 'compile') failed.push(`tideline ${args.join(' ')} sent no statement`);
+      }
+    } finally {
+      open.mockRestore();
+    }
+    return { connection, failed };
+  }
+
+  for (const dialect of DIALECT_NAMES) {
+    describe(dialect, () => {
+      for (const flow of FLOWS) {
+        it(`${flow.name}: every statement analyses`, async () => {
+          const { connection, failed } = await runFlow(dialect, flow);
+          const entry = results.get(dialect) ?? { analysed: [], rewrites: new Set<string>(), declared: new Set<string>() };
+          entry.analysed.push(...connection.analysed);
+          for (const name of connection.rewritesUsed) entry.rewrites.add(name);
+          for (const name of connection.declaredUsed) entry.declared.add(name);
+          results.set(dialect, entry);
+          expect(report(connection.analysed.filter((a) => a.error))).toBe('');
+          expect(failed).toEqual([]);
+        });
+      }
+
+      it('every exception is still needed, and the count is printed', () => {
+        const entry = results.get(dialect)!;
+        console.log(`${dialect}: ${entry.analysed.length} statements analysed (${new Set(entry.analysed.map((a) => a.text)).size} distinct), 0 errors`);
+        expect(entry.analysed.length).toBeGreaterThan(2500);
+        expect([...entry.declared].sort()).toEqual(DECLARED[dialect].map((f) => f.name).sort());
+        expect([...entry.rewrites].sort()).toEqual(REWRITES[dialect].map((r) => r.name).sort());
+      });
+
+      it('fails when a dialect function is broken: LOWER given a second argument', async () => {
+        const functions = DIALECTS[dialect].functions;
+        const broken = vi.spyOn(functions, 'lower').mockImplementation((a) => sql`LOWER(${a}, 1)`);
+        try {
+          const { connection } = await runFlow(dialect, FLOWS[0]!);
+          const errors = connection.analysed.filter((a) => a.error);
+          expect(errors.length).toBeGreaterThan(0);
+          expect(errors[0]!.error).toMatch(/LOWER/i);
+          expect(errors.every((e) => (e.sent ?? e.text).includes(', 1)') || /not found/i.test(e.error!))).toBe(true);
+        } finally {
+          broken.mockRestore();
+        }
+      });
+    });
+  }
+});
+
+/** The errors, one block each: command, message, and the statement's lines around the reported position. */
+function report(errors: readonly Analysed[]): string {
+  return errors
+    .map((e) => {
+      const text = e.sent ?? e.text;
+      const at = /\[at (\d+):(\d+)\]/.exec(e.error ?? '');
+      const lines = text.split('\n');
+      const line = at ? Number(at[1]) : 1;
+      const excerpt = lines.slice(Math.max(0, line - 3), line + 2).join('\n');
+      return `during \`${e.during}\`: ${e.error}\n${excerpt}\n`;
+    })
+    .join('\n');
+}
