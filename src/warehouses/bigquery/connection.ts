@@ -33,7 +33,7 @@ export async function openBigQuery(target: BigQueryTarget, context: OpenContext)
     ...(target.api_endpoint ? { apiEndpoint: target.api_endpoint } : {}),
     userAgent: 'tideline',
   });
-  const connection = new BigQueryConnection(client, target, jobLabels(undefined), new UsageTally(undefined));
+  const connection = new BigQueryConnection(client, target, jobLabels(undefined), new UsageTally());
   await connection.columnsOfQuery(sql`SELECT 1`);
   return connection;
 }
@@ -66,15 +66,12 @@ export function labelValue(text: string): string {
   return `${characters.slice(0, LABEL_LENGTH - hash.length - 1).join('')}-${hash}`;
 }
 
-/** Usage of the jobs run through one connection (or view), added to its parent's as well. */
+/** Usage of the jobs run through one connection or view. */
 class UsageTally {
   #total: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
 
-  constructor(private readonly parent: UsageTally | undefined) {}
-
   add(usage: WarehouseUsage): void {
     this.#total = addUsage(this.#total, usage);
-    this.parent?.add(usage);
   }
 
   get total(): WarehouseUsage {
@@ -93,7 +90,7 @@ class BigQueryConnection implements Connection {
   ) {}
 
   withContext(context: QueryContext): Connection {
-    return new BigQueryConnection(this.client, this.target, jobLabels(context), new UsageTally(this.tally));
+    return new BigQueryConnection(this.client, this.target, jobLabels(context), new UsageTally());
   }
 
   async usage(): Promise<WarehouseUsage> {
