@@ -33,7 +33,7 @@ export async function openBigQuery(target: BigQueryTarget, context: OpenContext)
     ...(target.api_endpoint ? { apiEndpoint: target.api_endpoint } : {}),
     userAgent: 'tideline',
   });
-  const connection = new BigQueryConnection(client, target, jobLabels(undefined), new UsageTally());
+  const connection = new BigQueryConnection(client, target, jobLabels(undefined));
   await connection.columnsOfQuery(sql`SELECT 1`);
   return connection;
 }
@@ -66,35 +66,23 @@ export function labelValue(text: string): string {
   return `${characters.slice(0, LABEL_LENGTH - hash.length - 1).join('')}-${hash}`;
 }
 
-/** Usage of the jobs run through one connection or view. */
-class UsageTally {
-  #total: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
-
-  add(usage: WarehouseUsage): void {
-    this.#total = addUsage(this.#total, usage);
-  }
-
-  get total(): WarehouseUsage {
-    return this.#total;
-  }
-}
-
 class BigQueryConnection implements Connection {
   readonly dialect = DIALECTS.bigquery;
+  /** Bytes of the jobs run through this connection or view. */
+  #usage: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
 
   constructor(
     private readonly client: BigQuery,
     private readonly target: BigQueryTarget,
     private readonly labels: Readonly<Record<string, string>>,
-    private readonly tally: UsageTally,
   ) {}
 
   withContext(context: QueryContext): Connection {
-    return new BigQueryConnection(this.client, this.target, jobLabels(context), new UsageTally());
+    return new BigQueryConnection(this.client, this.target, jobLabels(context));
   }
 
   async usage(): Promise<WarehouseUsage> {
-    return this.tally.total;
+    return this.#usage;
   }
 
   async execute(statement: Sql): Promise<void> {
@@ -189,7 +177,8 @@ class BigQueryConnection implements Connection {
   private async count(job: Job, statement: Sql): Promise<void> {
     const [metadata] = await this.guard(statement, () => job.getMetadata());
     const statistics = (metadata as { statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } } }).statistics?.query;
-    this.tally.add({ bytesProcessed: Number(statistics?.totalBytesProcessed ?? 0), bytesBilled: Number(statistics?.totalBytesBilled ?? 0) });
+    const bytes = { bytesProcessed: Number(statistics?.totalBytesProcessed ?? 0), bytesBilled: Number(statistics?.totalBytesBilled ?? 0) };
+    this.#usage = addUsage(this.#usage, bytes);
   }
 
   private async startJob(statement: Sql): Promise<Job> {
