@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
+import { HOSTILE } from '../../../test/support/hostile.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { BigQueryTarget } from './config.js';
 import { openBigQuery } from './connection.js';
@@ -423,6 +424,19 @@ describe('BigQuery connection at the client boundary', () => {
     const other = c.withContext!({ command: 'run', run: 'r', model: `${hostile}z` });
     await other.execute(sql`SELECT 4`);
     expect(fake.jobInserts().at(-1)!.configuration.labels!['tideline_model']).not.toBe(modelLabels['tideline_model']);
+  });
+
+  it('turns every hostile model name into labels BigQuery accepts', async () => {
+    const c = await open();
+    for (const name of [...HOSTILE, 'x'.repeat(200), 'Ǆ Titlecase ǅ', 'İstanbul']) {
+      await c.withContext!({ command: 'run', run: '20261207T102456123Z-a1b2c3', model: name }).execute(sql`SELECT 1`);
+      const labels = fake.jobInserts().at(-1)!.configuration.labels!;
+      expect(Object.keys(labels).length).toBeLessThanOrEqual(64);
+      for (const [key, value] of Object.entries(labels)) {
+        expect(key).toMatch(/^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u);
+        expect(value, JSON.stringify(name)).toMatch(/^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u);
+      }
+    }
   });
 
   it('counts the bytes each finished job processed and billed, per view, not dry runs', async () => {

@@ -16,6 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
+import { HOSTILE } from '../../../test/support/hostile.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { SnowflakeTarget } from './config.js';
 import { openSnowflake } from './connection.js';
@@ -454,6 +455,16 @@ describe('Snowflake connection at the client boundary', () => {
     expect(JSON.parse(tags[7]!)).toEqual({ tool: 'tideline' });
     // The tag travels with each statement: the session itself is never altered for it.
     expect(fake.sent().filter((text) => /QUERY_TAG/i.test(text))).toEqual([]);
+  });
+
+  it('carries every hostile model name in its query tag as JSON that reads back to the name', async () => {
+    const c = await open();
+    for (const name of [...HOSTILE, 'x'.repeat(3000)]) {
+      await c.withContext!({ command: 'run', run: 'r', model: name }).execute(sql`SELECT 1`);
+      const tag = String(fake.statements.at(-1)?.parameters?.['QUERY_TAG']);
+      expect(tag.length).toBeLessThanOrEqual(2000);
+      expect((JSON.parse(tag) as { model: string }).model).toBe([...name].slice(0, 255).join(''));
+    }
   });
 
   it("reads a view's bytes scanned back from the session's query history, by the ids of its own queries", async () => {
