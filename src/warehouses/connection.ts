@@ -76,8 +76,8 @@ export interface Connection {
   withContext?(context: QueryContext): Connection;
   /**
    * What the statements run through this connection or view cost so far (a view's statements count in the view
-   * only), where the warehouse reports it; absent where it reports nothing. May ask the warehouse (Snowflake reads its query history), so
-   * callers read it once per unit of work (a model's build), not per statement.
+   * only), where the warehouse reports it; absent where it reports nothing. May ask the warehouse (Snowflake reads
+   * its query history), so callers read it once per unit of work (a model's build), not per statement.
    */
   usage?(): Promise<WarehouseUsage>;
   /** Runs one statement. */

@@ -100,17 +100,30 @@ async function credentials(target: SnowflakeTarget, context: OpenContext): Promi
   });
 }
 
-/** Characters of one value in a query tag: four of them stay well inside the tag's 2,000. */
+/** Characters of one value in a query tag, as JSON writes it (escapes included): four stay well inside 2,000. */
 const TAG_VALUE_LENGTH = 255;
 
 /**
  * The QUERY_TAG of every statement (https://docs.snowflake.com/en/sql-reference/parameters#query-tag: any text up to
- * 2,000 characters, shown in QUERY_HISTORY): JSON naming Tideline and the context, each value cut to 255 characters.
+ * 2,000 characters, shown in QUERY_HISTORY): JSON naming Tideline and the context, each value cut to what JSON
+ * writes in 255 characters.
  */
 export function queryTag(context: QueryContext | undefined): string {
-  const cut = (text: string | undefined) => (text === undefined ? undefined : [...text].slice(0, TAG_VALUE_LENGTH).join(''));
   if (!context) return JSON.stringify({ tool: 'tideline' });
-  return JSON.stringify({ tool: 'tideline', command: cut(context.command), run: cut(context.run), model: cut(context.model), sync: cut(context.sync) });
+  return JSON.stringify({ tool: 'tideline', command: tagValue(context.command), run: tagValue(context.run), model: tagValue(context.model), sync: tagValue(context.sync) });
+}
+
+/** The longest start of `text` that JSON writes in TAG_VALUE_LENGTH characters, whole code points only. */
+function tagValue(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let kept = '';
+  let length = 0;
+  for (const character of text) {
+    length += JSON.stringify(character).length - 2;
+    if (length > TAG_VALUE_LENGTH) break;
+    kept += character;
+  }
+  return kept;
 }
 
 /**
@@ -140,7 +153,7 @@ class SnowflakeConnection implements Connection {
   /**
    * Bytes scanned by this connection's queries, from this session's query history: BYTES_SCANNED of
    * INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION (https://docs.snowflake.com/en/sql-reference/functions/query_history),
-   * which has a query as soon as it ends. Credits are not there: a warehouse is billed by the second it runs, and the
+   * which holds a query once it ends, unlike ACCOUNT_USAGE.QUERY_HISTORY (up to 45 minutes behind). Credits are not there: a warehouse is billed by the second it runs, and the
    * per-query attribution (ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY) arrives hours later.
    */
   async usage(): Promise<WarehouseUsage> {
