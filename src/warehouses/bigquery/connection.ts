@@ -43,7 +43,7 @@ export async function openBigQuery(target: BigQueryTarget, context: OpenContext)
  * at most 63 characters of lowercase letters, international characters, digits, `_` and `-`, keys starting with a
  * letter. The keys are Tideline's own; the values are the context's, sanitised by labelValue.
  */
-export function jobLabels(context: QueryContext | undefined): Record<string, string> {
+function jobLabels(context: QueryContext | undefined): Record<string, string> {
   const labels: Record<string, string> = { tool: 'tideline' };
   if (!context) return labels;
   labels['tideline_command'] = labelValue(context.command);
@@ -59,7 +59,7 @@ const LABEL_LENGTH = 63;
  * Any text as a label value: lowercased, each character a label may not hold replaced by `_`. Text longer than a
  * label keeps its first 54 characters and a hash of the whole, so that two long names stay two values.
  */
-export function labelValue(text: string): string {
+function labelValue(text: string): string {
   const characters = [...text.toLowerCase()].map((c) => (/^[\p{Ll}\p{Lo}\p{N}_-]$/u.test(c) ? c : '_'));
   if (characters.length <= LABEL_LENGTH) return characters.join('');
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);

@@ -108,7 +108,7 @@ const TAG_VALUE_LENGTH = 255;
  * 2,000 characters, shown in QUERY_HISTORY): JSON naming Tideline and the context, each value cut to what JSON
  * writes in 255 characters.
  */
-export function queryTag(context: QueryContext | undefined): string {
+function queryTag(context: QueryContext | undefined): string {
   if (!context) return JSON.stringify({ tool: 'tideline' });
   return JSON.stringify({ tool: 'tideline', command: tagValue(context.command), run: tagValue(context.run), model: tagValue(context.model), sync: tagValue(context.sync) });
 }
