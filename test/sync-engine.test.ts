@@ -7,9 +7,25 @@ import { acquireLock } from '../src/state/lock.js';
 import { canonicalRecordText } from '../src/sync/mapping.js';
 import { diffSelect, materialiseStatement } from '../src/sync/planner.js';
 import { modelColumns } from '../src/sync/run/plan.js';
+import type { Connection, QueryContext } from '../src/warehouses/connection.js';
 import { engines } from './support/engines.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { contractSync, expected, people, SyncHarness, type Person } from './support/sync-harness.js';
+
+/** `connection`'s methods, bound to it. */
+function bound(connection: Connection): Connection {
+  return {
+    dialect: connection.dialect,
+    execute: (s) => connection.execute(s),
+    query: (s) => connection.query(s),
+    stream: (s, o) => connection.stream(s, o),
+    columns: (t) => connection.columns(t),
+    columnsOfQuery: (s) => connection.columnsOfQuery(s),
+    runAtomically: (s) => connection.runAtomically(s),
+    insertRows: (t, c, b) => connection.insertRows(t, c, b),
+    close: () => connection.close(),
+  };
+}
 
 /** The engine end to end on each warehouse, against the webhook emulator. */
 for (const engine of engines()) {
@@ -53,6 +69,27 @@ for (const engine of engines()) {
       expect(emulator.server.requests - before).toBe(2);
       expect(emulator.stats.recordsReceived - received).toBe(1);
       expect(emulator.records('contacts').get('99')).toEqual({ email: 'person99@example.com', first_name: 'Name 99', orders: 42 });
+    });
+
+    it("runs a sync's statements through a view labelled with the sync and its run id", async () => {
+      const { harness } = await setup(people(5), (d) => [contractSync('crm', d, 'contacts', 'upsert')]);
+      const base = harness.connection;
+      const contexts: QueryContext[] = [];
+      let labelled = 0;
+      const connection: Connection = {
+        ...bound(base),
+        withContext(context) {
+          contexts.push(context);
+          return { ...bound(base), execute: (s) => (labelled++, base.execute(s)), query: (s) => (labelled++, base.query(s)), close: async () => {} };
+        },
+      };
+
+      const result = await harness.sync('crm', {}, { connection });
+
+      expect(result).toMatchObject({ status: 'success', accepted: 5 });
+      expect(contexts).toEqual([{ command: 'sync', run: result.runId, sync: 'crm' }]);
+      // Planning, recording the run and folding its outcomes all went through the view.
+      expect(labelled).toBeGreaterThan(5);
     });
 
     it('computes the hash of mapped fields identically to the reference encoding', async () => {

@@ -6,6 +6,8 @@ import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
 import type { Project } from '../project/loader.js';
 import type { ModelResult } from '../pipeline/runner.js';
+import { newRunId } from '../state/run-id.js';
+import { addUsage, type WarehouseUsage } from '../warehouses/connection.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +37,7 @@ export async function buildSelected(
   options: { readonly fullRefresh: boolean; readonly command: string; readonly fresh?: readonly string[] },
 ): Promise<{ code: number; results: ModelResult[] }> {
   const startedAt = new Date();
+  const runId = newRunId();
   const { analysis, connection } = await analyse(context, project, false);
   const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
   try {
@@ -43,6 +46,7 @@ export async function buildSelected(
       fullRefresh: options.fullRefresh,
       fresh: options.fresh,
       logger: context.logger,
+      context: { command: options.command, run: runId },
       onModel: ({ model, index, total, phase }) => {
         if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
       },
@@ -54,6 +58,7 @@ export async function buildSelected(
     await writeJson(join(targetDir(project), 'run_results.json'), {
       tideline_version: VERSION,
       command: options.command,
+      run_id: runId,
       project: project.name,
       target: project.target.name,
       warehouse: project.target.dialect.name,
@@ -69,17 +74,65 @@ export async function buildSelected(
         sql_hash: r.sqlHash,
         error: r.error,
         summary: r.summary?.data ?? null,
+        ...(r.usage ? { adapter_response: adapterResponse(r.usage) } : {}),
       })),
       sources,
     });
     const built = results.length - failed - skipped;
     const rejected = sources.reduce((sum, s) => sum + s.rejected, 0);
-    const summary = `${built} built, ${failed} failed, ${skipped} skipped${rejected ? `; ${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : ''}`;
-    if (failed) context.logger.error({ built, failed, skipped, rejected }, summary);
-    else context.logger.info({ built, failed, skipped, rejected }, summary);
+    const usages = results.flatMap((r) => (r.usage ? [r.usage] : []));
+    const usage = usages.length ? usages.reduce(addUsage) : undefined;
+    const summary = [
+      `${built} built, ${failed} failed, ${skipped} skipped`,
+      rejected ? `${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : '',
+      usage ? describeUsage(usage) : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+    const fields = { built, failed, skipped, rejected, ...(usage ? adapterResponse(usage) : {}) };
+    if (failed) context.logger.error(fields, summary);
+    else context.logger.info(fields, summary);
     return { code: failed ? EXIT.failed : EXIT.ok, results };
   } finally {
     progress.stop();
     await connection!.close();
   }
+}
+
+/**
+ * A model's usage as run_results.json records it: under dbt's name for what the warehouse said of a model
+ * (`adapter_response`), with dbt-bigquery's `bytes_processed` and `bytes_billed`, and Snowflake's `bytes_scanned`.
+ * Only the figures the warehouse reports.
+ */
+function adapterResponse(usage: WarehouseUsage): Record<string, number> {
+  return Object.fromEntries(
+    [
+      ['bytes_processed', usage.bytesProcessed],
+      ['bytes_billed', usage.bytesBilled],
+      ['bytes_scanned', usage.bytesScanned],
+    ].filter((entry): entry is [string, number] => entry[1] !== undefined),
+  );
+}
+
+/** `1.2 GiB processed, 1.3 GiB billed`: the figures the warehouse reports, in binary units (BigQuery bills per TiB). */
+function describeUsage(usage: WarehouseUsage): string {
+  return [
+    usage.bytesProcessed === undefined ? '' : `${formatBytes(usage.bytesProcessed)} processed`,
+    usage.bytesBilled === undefined ? '' : `${formatBytes(usage.bytesBilled)} billed`,
+    usage.bytesScanned === undefined ? '' : `${formatBytes(usage.bytesScanned)} scanned`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
+
+function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }

@@ -3,7 +3,8 @@ import type { TableRef } from '../dialects/dialect.js';
 import type { Logger } from '../log/logger.js';
 import type { Analysis } from '../project/analyse.js';
 import { owningModel, type Project } from '../project/loader.js';
-import { describeFailure, WarehouseError, type Connection } from '../warehouses/connection.js';
+import { newRunId } from '../state/run-id.js';
+import { describeFailure, inContext, WarehouseError, type Connection, type WarehouseUsage } from '../warehouses/connection.js';
 import { boundsProblem, countTable, InputChecks } from './checks.js';
 import { READABLE_STATE_TABLES, stateTable } from '../state/tables.js';
 import { modelScript, countRows, type ModelScript } from './script.js';
@@ -20,6 +21,8 @@ export interface ModelResult {
   readonly error: string | null;
   /** What the model kind reported after building (see ModelKind.summarise), plus rounds of repeated steps. */
   readonly summary: ModelSummary | null;
+  /** What the build cost, where the warehouse reports it (Connection.usage); absent where it reports nothing. */
+  readonly usage?: WarehouseUsage;
 }
 
 export interface RunOptions {
@@ -30,6 +33,11 @@ export interface RunOptions {
    */
   readonly fresh?: readonly string[];
   readonly logger: Logger;
+  /**
+   * The command and run the builds belong to, with which each model's statements are labelled in the warehouse
+   * (Connection.withContext). Default: `run`, with a new run id.
+   */
+  readonly context?: { readonly command: string; readonly run: string };
   /** Called when a model starts and ends, for progress display. */
   readonly onModel?: (event: { model: string; index: number; total: number; phase: 'start' | 'end'; result?: ModelResult }) => void;
 }
@@ -84,6 +92,7 @@ async function buildSelected(project: Project, connection: Connection, analysis:
   const results: ModelResult[] = [];
   const inputs = new InputChecks(project, connection, log);
   const missingState = await missingStateTables(project, connection);
+  const context = options.context ?? { command: 'run', run: newRunId() };
   for (const [index, name] of selected.entries()) {
     const model = project.models.get(name)!;
     const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false, missingState });
@@ -103,7 +112,10 @@ async function buildSelected(project: Project, connection: Connection, analysis:
         log.error({ model: name }, `not building ${name}: ${stale}; its previous table stays in place`);
         result = { model: name, kind: model.kind.kind, status: 'error', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: stale, summary: null };
       } else {
-        result = await buildModel(project, connection, compiled, log, options.fresh ?? []);
+        const labelled = inContext(connection, { ...context, model: name });
+        result = await buildModel(project, labelled, compiled, log, options.fresh ?? []);
+        const usage = await usageOf(labelled, name, log);
+        if (usage) result = { ...result, usage };
       }
       if (result.status === 'error') failed.add(name);
     }
@@ -111,6 +123,17 @@ async function buildSelected(project: Project, connection: Connection, analysis:
     options.onModel?.({ model: name, index, total: selected.length, phase: 'end', result });
   }
   return results;
+}
+
+/** What a model's build cost, where the warehouse reports it; a failure to read it is logged, not fatal. */
+async function usageOf(connection: Connection, model: string, log: Logger): Promise<WarehouseUsage | undefined> {
+  if (!connection.usage) return undefined;
+  try {
+    return await connection.usage();
+  } catch (error) {
+    log.warn({ model, err: describeFailure(error) }, `could not read what building ${model} cost`);
+    return undefined;
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { FieldValue } from '../../destinations/destination.js';
 import type { Logger } from '../log/logger.js';
@@ -6,8 +5,9 @@ import { InputChecks } from '../pipeline/checks.js';
 import type { Project } from '../project/loader.js';
 import { policyRelations } from '../project/policies.js';
 import { acquireLocks, type LockSet } from '../state/lock.js';
+import { newRunId } from '../state/run-id.js';
 import { StateStore } from '../state/store.js';
-import { describeFailure, type Connection, type Value } from '../warehouses/connection.js';
+import { describeFailure, inContext, type Connection, type Value } from '../warehouses/connection.js';
 import type { JournalOptions } from './journal.js';
 import type { DestinationDef, SyncDef } from './load.js';
 import { maskRecord } from './mask.js';
@@ -182,11 +182,13 @@ export class SyncEngine {
 
     const runId = runOptions.locks?.runIdOf(sync.name) ?? newRunId();
     const { options } = this;
+    // The run's statements carry the sync and the run id where the warehouse labels its queries.
+    const store = new StateStore(inContext(this.#connection, { command: 'sync', run: runId, sync: sync.name }), this.store.schema);
     const run = await executeRun({
       sync,
       runId,
       project: options.project,
-      store: this.store,
+      store,
       config: this.#configOf(sync.destination),
       gates: this.#gates,
       locks: runOptions.locks,
@@ -276,7 +278,4 @@ function outbound(value: Value): FieldValue {
   return JSON.stringify(value);
 }
 
-export function newRunId(): string {
-  // Sortable to the millisecond: files and journal entries of successive runs order by it.
-  return `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`;
-}
+export { newRunId } from '../state/run-id.js';

@@ -13,6 +13,12 @@ export function serialConnection(connection: Connection): Connection {
     chain = result.catch(() => undefined);
     return result;
   };
+  return serialised(connection, run);
+}
+
+/** `connection` with its calls queued on `run`; its views (withContext) queue on the same `run`. */
+function serialised(connection: Connection, run: <T>(work: () => Promise<T>) => Promise<T>): Connection {
+  const { withContext, usage } = connection;
   return {
     dialect: connection.dialect,
     execute: (statement) => run(() => connection.execute(statement)),
@@ -23,5 +29,7 @@ export function serialConnection(connection: Connection): Connection {
     insertRows: (table, columns, batches) => run(() => connection.insertRows(table, columns, batches)),
     stream: (statement, options) => connection.stream(statement, options),
     close: () => run(() => connection.close()),
+    ...(withContext ? { withContext: (context) => serialised(withContext.call(connection, context), run) } : {}),
+    ...(usage ? { usage: () => run(() => usage.call(connection)) } : {}),
   };
 }

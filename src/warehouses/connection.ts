@@ -37,8 +37,50 @@ export interface StreamOptions {
   readonly batchSize?: number;
 }
 
+/**
+ * What Tideline is running statements for, as a warehouse that keeps labels on its queries records it: BigQuery job
+ * labels, Snowflake's QUERY_TAG. Users find Tideline's work (and its cost) in the warehouse's own history by it.
+ */
+export interface QueryContext {
+  /** The command: `run`, `sync`, `identity train`. */
+  readonly command: string;
+  /** The run's id: run_results.json's `run_id`, or the sync run's id in the state. */
+  readonly run: string;
+  /** The model being built. */
+  readonly model?: string | undefined;
+  /** The sync being run. */
+  readonly sync?: string | undefined;
+}
+
+/**
+ * What statements cost, as the warehouse reports it while Tideline runs: a figure the warehouse does not report is
+ * absent, never 0. Credits (Snowflake) are not among them: Snowflake bills a warehouse by the second it runs, not
+ * per query, and its per-query attribution (ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY) arrives hours later.
+ */
+export interface WarehouseUsage {
+  /** BigQuery: bytes the jobs processed (`statistics.query.totalBytesProcessed`). */
+  readonly bytesProcessed?: number;
+  /** BigQuery: bytes the jobs billed (`statistics.query.totalBytesBilled`: at least 10 MB per table read, 0 from cache). */
+  readonly bytesBilled?: number;
+  /** Snowflake: bytes the queries scanned (QUERY_HISTORY's BYTES_SCANNED). */
+  readonly bytesScanned?: number;
+}
+
 export interface Connection {
   readonly dialect: Dialect;
+  /**
+   * This connection for work done in `context`: a view on the same client and session whose statements carry the
+   * context where the warehouse keeps labels, and whose `usage` counts its own statements only. Closing the view
+   * does nothing. Optional: callers go through `inContext`, which hands back the connection itself where the
+   * warehouse keeps no labels (DuckDB; PostgreSQL names the application `tideline` for every session instead).
+   */
+  withContext?(context: QueryContext): Connection;
+  /**
+   * What the statements run through this connection or view cost so far (a view's statements count in the view
+   * only), where the warehouse reports it; absent where it reports nothing. May ask the warehouse (Snowflake reads
+   * its query history), so callers read it once per unit of work (a model's build), not per statement.
+   */
+  usage?(): Promise<WarehouseUsage>;
   /** Runs one statement. */
   execute(statement: Sql): Promise<void>;
   /** Runs a query and returns every row: for small results (counts, reports, samples). */
@@ -74,6 +116,22 @@ export interface Connection {
    */
   readonly exclusive?: boolean;
   close(): Promise<void>;
+}
+
+/** `connection` for work done in `context` (Connection.withContext), or the connection itself where it keeps no labels. */
+export function inContext(connection: Connection, context: QueryContext): Connection {
+  return connection.withContext?.(context) ?? connection;
+}
+
+/** The sum of two usages, figure by figure; a figure neither reports stays absent. */
+export function addUsage(a: WarehouseUsage, b: WarehouseUsage): WarehouseUsage {
+  const sum = (x: number | undefined, y: number | undefined) => (x === undefined ? y : y === undefined ? x : x + y);
+  const out: { -readonly [K in keyof WarehouseUsage]: number | undefined } = {
+    bytesProcessed: sum(a.bytesProcessed, b.bytesProcessed),
+    bytesBilled: sum(a.bytesBilled, b.bytesBilled),
+    bytesScanned: sum(a.bytesScanned, b.bytesScanned),
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as WarehouseUsage;
 }
 
 /**

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
+import { HOSTILE } from '../../../test/support/hostile.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { BigQueryTarget } from './config.js';
 import { openBigQuery } from './connection.js';
@@ -38,8 +39,15 @@ interface ApiFailure {
   readonly reason: string;
   readonly message: string;
 }
+/** Bytes a job reports in its statistics once done (int64 as strings, as the API sends them). */
+interface Statistics {
+  readonly totalBytesProcessed: string;
+  readonly totalBytesBilled: string;
+}
 /** What the fake answers for one query text: a result, or a failure of the job. */
-type Scripted = { readonly fields: readonly Field[]; readonly rows: readonly WireRow[] } | { readonly failure: ApiFailure };
+type Scripted =
+  | { readonly fields: readonly Field[]; readonly rows: readonly WireRow[]; readonly statistics?: Statistics }
+  | { readonly failure: ApiFailure };
 
 interface Recorded {
   readonly method: string;
@@ -51,6 +59,7 @@ interface Recorded {
 
 interface JobConfiguration {
   readonly dryRun?: boolean;
+  readonly labels?: Record<string, string>;
   readonly jobTimeoutMs?: string;
   readonly query: { readonly query: string; readonly useLegacySql?: boolean; readonly maximumBytesBilled?: string };
 }
@@ -61,7 +70,10 @@ interface JobInsert {
 
 const EMPTY: Scripted = { fields: [], rows: [] };
 
-/** The slice of the BigQuery REST API v2 that the connection uses. */
+/**
+ * The slice of the BigQuery REST API v2 that the connection uses: jobs.insert, jobs.getQueryResults, jobs.get (the
+ * job resource, whose statistics carry the bytes) and tables.get.
+ */
 class FakeBigQuery {
   readonly requests: Recorded[] = [];
   readonly scripted = new Map<string, Scripted>();
@@ -119,6 +131,20 @@ class FakeBigQuery {
       }
       this.jobs.set(reference.jobId, { query, polls: 0 });
       return send(200, { jobReference: reference, configuration: insert.configuration, status: { state: 'RUNNING' } });
+    }
+
+    match = /^\/bigquery\/v2\/projects\/([^/]+)\/jobs\/([^/]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && match) {
+      const jobId = decodeURIComponent(match[2]!);
+      const job = this.jobs.get(jobId);
+      if (!job) return fail({ status: 404, reason: 'notFound', message: `Not found: Job ${jobId}` });
+      const scripted = this.scripted.get(job.query) ?? EMPTY;
+      const statistics = ('statistics' in scripted && scripted.statistics) || { totalBytesProcessed: '0', totalBytesBilled: '0' };
+      return send(200, {
+        jobReference: { projectId: match[1], jobId, location: url.searchParams.get('location') ?? 'US' },
+        status: { state: 'DONE' },
+        statistics: { totalBytesProcessed: statistics.totalBytesProcessed, query: { ...statistics, cacheHit: false } },
+      });
     }
 
     match = /^\/bigquery\/v2\/projects\/([^/]+)\/queries\/([^/]+)$/.exec(url.pathname);
@@ -236,6 +262,10 @@ describe('BigQuery connection at the client boundary', () => {
     const [insert] = fake.jobInserts();
     expect(insert?.configuration.dryRun).toBe(true);
     expect(insert?.configuration.query.query).toBe('SELECT 1');
+    // The guard and the timeout hold for dry runs too (a dry run bills nothing, but its job says what a run would).
+    expect(insert?.configuration.query.maximumBytesBilled).toBe('1000000');
+    expect(insert?.configuration.jobTimeoutMs).toBe('30000');
+    expect(insert?.configuration.labels).toEqual({ tool: 'tideline' });
     expect(insert?.jobReference).toMatchObject({ projectId: 'test-project', location: 'EU' });
     const claims = verifiedClaims(fake.requests[0]?.authorization, publicKey);
     expect(claims['iss']).toBe(SERVICE_ACCOUNT);
@@ -295,6 +325,7 @@ describe('BigQuery connection at the client boundary', () => {
     expect(insert?.configuration).toEqual({
       query: { query: statement.text, useLegacySql: false, maximumBytesBilled: '1000000' },
       jobTimeoutMs: '30000',
+      labels: { tool: 'tideline' },
     });
     expect(insert?.jobReference.location).toBe('EU');
     const [firstPoll] = fake.resultCalls();
@@ -355,6 +386,79 @@ describe('BigQuery connection at the client boundary', () => {
     expect(insert?.configuration.dryRun).toBe(true);
     expect(insert?.configuration.query.query).toBe(select.text);
     expect(fake.resultCalls()).toHaveLength(0);
+  });
+
+  it('labels every job of a view with its context, sanitised to the label rules, with the bytes guard on each', async () => {
+    const c = await open();
+    const hostile = 'Évènements "quoted"; DROP TABLE x -- ' + 'ÿ'.repeat(80);
+    const model = c.withContext!({ command: 'identity train', run: '20261207T102456123Z-A1b2C3', model: hostile });
+    const sync = c.withContext!({ command: 'sync', run: 'r1', sync: 'Orders→HubSpot' });
+    const before = fake.jobInserts().length;
+
+    await model.execute(sql`CREATE TABLE a AS SELECT 1 AS x`);
+    await model.query(sql`SELECT x FROM a`);
+    for await (const _ of model.stream(sql`SELECT x FROM a`)) void _;
+    await model.runAtomically([sql`DELETE FROM a WHERE TRUE`]);
+    await model.columnsOfQuery(sql`SELECT x FROM a`);
+    await sync.execute(sql`SELECT 2`);
+    await c.execute(sql`SELECT 3`);
+
+    const inserts = fake.jobInserts().slice(before);
+    expect(inserts).toHaveLength(7);
+    const modelLabels = inserts[0]!.configuration.labels!;
+    expect(Object.keys(modelLabels).sort()).toEqual(['tideline_command', 'tideline_model', 'tideline_run', 'tool']);
+    expect(modelLabels['tool']).toBe('tideline');
+    expect(modelLabels['tideline_command']).toBe('identity_train');
+    expect(modelLabels['tideline_run']).toBe('20261207t102456123z-a1b2c3');
+    expect(modelLabels['tideline_model']).toMatch(/^évènements__quoted___drop_table_x_--_ÿ+-[0-9a-f]{8}$/);
+    for (const value of Object.values(modelLabels)) {
+      expect([...value].length).toBeLessThanOrEqual(63);
+      expect(value).toMatch(/^[\p{Ll}\p{Lo}\p{N}_-]*$/u);
+    }
+    for (const key of Object.keys(modelLabels)) expect(key).toMatch(/^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u);
+    for (const insert of inserts.slice(0, 5)) expect(insert.configuration.labels).toEqual(modelLabels);
+    expect(inserts[5]!.configuration.labels).toEqual({ tool: 'tideline', tideline_command: 'sync', tideline_run: 'r1', tideline_sync: 'orders_hubspot' });
+    expect(inserts[6]!.configuration.labels).toEqual({ tool: 'tideline' });
+    for (const insert of inserts) expect(insert.configuration.query.maximumBytesBilled).toBe('1000000');
+    // Two long names differing only past the cut stay two labels.
+    const other = c.withContext!({ command: 'run', run: 'r', model: `${hostile}z` });
+    await other.execute(sql`SELECT 4`);
+    expect(fake.jobInserts().at(-1)!.configuration.labels!['tideline_model']).not.toBe(modelLabels['tideline_model']);
+  });
+
+  it('turns every hostile model name into labels BigQuery accepts', async () => {
+    const c = await open();
+    for (const name of [...HOSTILE, 'x'.repeat(200), 'Ǆ Titlecase ǅ', 'İstanbul']) {
+      await c.withContext!({ command: 'run', run: '20261207T102456123Z-a1b2c3', model: name }).execute(sql`SELECT 1`);
+      const labels = fake.jobInserts().at(-1)!.configuration.labels!;
+      expect(Object.keys(labels).length).toBeLessThanOrEqual(64);
+      for (const [key, value] of Object.entries(labels)) {
+        expect(key).toMatch(/^\p{Ll}[\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u);
+        expect(value, JSON.stringify(name)).toMatch(/^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u);
+      }
+    }
+  });
+
+  it('counts the bytes each finished job processed and billed, per view, not dry runs', async () => {
+    const c = await open();
+    const first = c.withContext!({ command: 'run', run: 'r1', model: 'customers' });
+    const second = c.withContext!({ command: 'run', run: 'r1', model: 'orders' });
+    fake.scripted.set('CREATE TABLE c AS SELECT 1', { fields: [], rows: [], statistics: { totalBytesProcessed: '1200000000', totalBytesBilled: '1200029696' } });
+    fake.scripted.set('SELECT n FROM c', { fields: [{ name: 'n', type: 'INTEGER' }], rows: [row('1')], statistics: { totalBytesProcessed: '9007199254', totalBytesBilled: '9007267840' } });
+    fake.scripted.set('SELECT n FROM o', { fields: [{ name: 'n', type: 'INTEGER' }], rows: [row('1'), row('2')], statistics: { totalBytesProcessed: '0', totalBytesBilled: '0' } });
+
+    expect(await first.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    await first.execute(sql`CREATE TABLE c AS SELECT 1`);
+    expect(await first.query(sql`SELECT n FROM c`)).toEqual([{ n: 1 }]);
+    await first.columnsOfQuery(sql`SELECT n FROM c`);
+    for await (const _ of second.stream(sql`SELECT n FROM o`, { batchSize: 1 })) void _;
+
+    expect(await first.usage!()).toEqual({ bytesProcessed: 10_207_199_254, bytesBilled: 10_207_297_536 });
+    expect(await second.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    // The connection itself counts what ran through it directly: here only dry runs.
+    expect(await c.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    // One jobs.get per job run, none for the dry runs.
+    expect(fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/[^/]+$/.test(r.path))).toHaveLength(3);
   });
 
   it('runs statements atomically as one transaction script in a single job', async () => {

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { BigQuery, Job, Query, QueryResultsOptions, TableField } from '@google-cloud/bigquery';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, joinSql, sql } from '../../dialects/sql.js';
-import { normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
+import { addUsage, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type QueryContext, type Row, type StreamOptions, type Value, type WarehouseUsage, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { OpenContext } from '../warehouse.js';
 import type { BigQueryTarget } from './config.js';
 
@@ -32,22 +33,62 @@ export async function openBigQuery(target: BigQueryTarget, context: OpenContext)
     ...(target.api_endpoint ? { apiEndpoint: target.api_endpoint } : {}),
     userAgent: 'tideline',
   });
-  const connection = new BigQueryConnection(client, target);
+  const connection = new BigQueryConnection(client, target, jobLabels(undefined));
   await connection.columnsOfQuery(sql`SELECT 1`);
   return connection;
 }
 
+/**
+ * Job labels (https://cloud.google.com/bigquery/docs/labels-intro#requirements): at most 64 per job; keys and values
+ * at most 63 characters of lowercase letters, international characters, digits, `_` and `-`, keys starting with a
+ * letter. The keys are Tideline's own; the values are the context's, sanitised by labelValue.
+ */
+function jobLabels(context: QueryContext | undefined): Record<string, string> {
+  const labels: Record<string, string> = { tool: 'tideline' };
+  if (!context) return labels;
+  labels['tideline_command'] = labelValue(context.command);
+  labels['tideline_run'] = labelValue(context.run);
+  if (context.model !== undefined) labels['tideline_model'] = labelValue(context.model);
+  if (context.sync !== undefined) labels['tideline_sync'] = labelValue(context.sync);
+  return labels;
+}
+
+const LABEL_LENGTH = 63;
+
+/**
+ * Any text as a label value: lowercased, each character a label may not hold replaced by `_`. Text longer than a
+ * label keeps its first 54 characters and a hash of the whole, so that two long names stay two values.
+ */
+function labelValue(text: string): string {
+  const characters = [...text.toLowerCase()].map((c) => (/^[\p{Ll}\p{Lo}\p{N}_-]$/u.test(c) ? c : '_'));
+  if (characters.length <= LABEL_LENGTH) return characters.join('');
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
+  return `${characters.slice(0, LABEL_LENGTH - hash.length - 1).join('')}-${hash}`;
+}
+
 class BigQueryConnection implements Connection {
   readonly dialect = DIALECTS.bigquery;
+  /** Bytes of the jobs run through this connection or view. */
+  #usage: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
 
   constructor(
     private readonly client: BigQuery,
     private readonly target: BigQueryTarget,
+    private readonly labels: Readonly<Record<string, string>>,
   ) {}
+
+  withContext(context: QueryContext): Connection {
+    return new BigQueryConnection(this.client, this.target, jobLabels(context));
+  }
+
+  async usage(): Promise<WarehouseUsage> {
+    return this.#usage;
+  }
 
   async execute(statement: Sql): Promise<void> {
     const job = await this.startJob(statement);
     await this.page(job, statement, { maxResults: 0 });
+    await this.count(job, statement);
   }
 
   async query(statement: Sql): Promise<Row[]> {
@@ -107,8 +148,13 @@ class BigQueryConnection implements Connection {
   private async *pages(statement: Sql, pageSize: number): AsyncGenerator<Row[]> {
     const job = await this.startJob(statement);
     let pageToken: string | undefined;
+    let counted = false;
     do {
       const page = await this.page(job, statement, { maxResults: pageSize, ...(pageToken ? { pageToken } : {}) });
+      if (!counted) {
+        await this.count(job, statement);
+        counted = true;
+      }
       if (page.rows.length) yield page.rows.map((row) => convertRow(row, page.fields));
       pageToken = page.pageToken;
     } while (pageToken);
@@ -123,6 +169,18 @@ class BigQueryConnection implements Connection {
     }
   }
 
+  /**
+   * Adds a finished job's bytes to the usage. jobs.getQueryResults reports bytes processed but not billed: the job
+   * resource (jobs.get) has both, as JobStatistics2 `totalBytesProcessed` and `totalBytesBilled` (int64 as strings,
+   * https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2); a script's job sums its children's.
+   */
+  private async count(job: Job, statement: Sql): Promise<void> {
+    const [metadata] = await this.guard(statement, () => job.getMetadata());
+    const statistics = (metadata as { statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } } }).statistics?.query;
+    const bytes = { bytesProcessed: Number(statistics?.totalBytesProcessed ?? 0), bytesBilled: Number(statistics?.totalBytesBilled ?? 0) };
+    this.#usage = addUsage(this.#usage, bytes);
+  }
+
   private async startJob(statement: Sql): Promise<Job> {
     const [job] = await this.guard(statement, () => this.client.createQueryJob(this.jobOptions(statement)));
     return job;
@@ -132,6 +190,7 @@ class BigQueryConnection implements Connection {
     return {
       query: statement.text,
       useLegacySql: false,
+      labels: { ...this.labels },
       ...(this.target.maximum_bytes_billed !== undefined ? { maximumBytesBilled: String(this.target.maximum_bytes_billed) } : {}),
       ...(this.target.job_timeout_seconds !== undefined ? { jobTimeoutMs: this.target.job_timeout_seconds * 1000 } : {}),
       ...extra,

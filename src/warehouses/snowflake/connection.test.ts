@@ -16,6 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../../dialects/sql.js';
 import { redactor } from '../../log/redact.js';
+import { HOSTILE } from '../../../test/support/hostile.js';
 import { WarehouseError, type Connection, type Row } from '../connection.js';
 import type { SnowflakeTarget } from './config.js';
 import { openSnowflake } from './connection.js';
@@ -46,7 +47,11 @@ interface Login {
 interface Statement {
   readonly sqlText: string;
   readonly describeOnly?: boolean;
+  /** The statement's own session parameters, sent with it (QUERY_TAG). */
+  readonly parameters?: Record<string, unknown>;
   readonly authorization: string | undefined;
+  /** The id the fake gave it. */
+  readonly queryId: string;
 }
 
 const SESSION_TOKEN = 'fake-session-token';
@@ -61,6 +66,8 @@ class FakeSnowflake {
   /** Answers by statement text; a function sees every statement the map does not know. */
   readonly scripted = new Map<string, Scripted>();
   fallback: (sqlText: string) => Scripted = () => STATUS;
+  /** Bytes each statement scans, by text, as QUERY_HISTORY_BY_SESSION reports them by query id (0 otherwise). */
+  readonly bytesScanned = new Map<string, number>();
   password = '';
   publicKey: KeyObject | undefined;
   private chunks = new Map<string, string>();
@@ -85,6 +92,7 @@ class FakeSnowflake {
     this.sessionsDeleted = 0;
     this.scripted.clear();
     this.fallback = () => STATUS;
+    this.bytesScanned.clear();
     this.chunks.clear();
   }
 
@@ -112,12 +120,13 @@ class FakeSnowflake {
       return json({ success: true, data: { token: SESSION_TOKEN, masterToken: 'fake-master-token', sessionId: 1, parameters: [], sessionInfo: {} } });
     }
     if (url.pathname === '/queries/v1/query-request') {
-      const body = JSON.parse(text) as { sqlText: string; describeOnly?: boolean };
-      this.statements.push({ sqlText: body.sqlText, describeOnly: body.describeOnly, authorization: req.headers.authorization });
-      const scripted = this.scripted.get(body.sqlText) ?? this.fallback(body.sqlText);
+      const body = JSON.parse(text) as { sqlText: string; describeOnly?: boolean; parameters?: Record<string, unknown> };
+      const queryId = `query-${this.statements.length + 1}`;
+      this.statements.push({ sqlText: body.sqlText, describeOnly: body.describeOnly, parameters: body.parameters, authorization: req.headers.authorization, queryId });
+      const scripted = this.scripted.get(body.sqlText) ?? this.history(body.sqlText) ?? this.fallback(body.sqlText);
       if ('failure' in scripted) {
         const { code, message } = scripted.failure;
-        return json({ success: false, code, message, data: { errorCode: code, sqlState: '42000', queryId: 'query-failed' } });
+        return json({ success: false, code, message, data: { errorCode: code, sqlState: '42000', queryId } });
       }
       return json({ success: true, data: this.resultData(scripted) });
     }
@@ -134,6 +143,14 @@ class FakeSnowflake {
     }
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ success: false, code: '000404', message: `the fake has no route for ${url.pathname}` }));
+  }
+
+  /** This session's query history, for the statements naming query ids: their bytes scanned, summed. */
+  private history(sqlText: string): Result | undefined {
+    if (!sqlText.includes('INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION(')) return undefined;
+    const ids = new Set([...sqlText.matchAll(/'(query-\d+)'/g)].map((m) => m[1]));
+    const bytes = this.statements.filter((s) => ids.has(s.queryId)).reduce((sum, s) => sum + (this.bytesScanned.get(s.sqlText) ?? 0), 0);
+    return { rowtype: [{ name: 'BYTES_SCANNED', type: 'fixed', precision: 38, scale: 0 }], rows: [[String(bytes)]] };
   }
 
   private checkCredentials(data: Record<string, unknown>): string | undefined {
@@ -162,7 +179,7 @@ class FakeSnowflake {
       rowset: result.rows,
       total,
       returned: total,
-      queryId: `query-${this.statements.length}`,
+      queryId: this.statements.at(-1)?.queryId,
       queryResultFormat: 'json',
       ...(chunks.length
         ? { chunks: chunks.map((c) => ({ url: `${this.base}${c.path}`, rowCount: c.rows.length, uncompressedSize: 100, compressedSize: 100 })) }
@@ -413,6 +430,82 @@ describe('Snowflake connection at the client boundary', () => {
     expect(e.message).toContain('***');
     expect(e.statement).toBe("SELECT * FROM missing_table WHERE note = '***'");
     expect(e.hint).toMatch(/does not exist or the role cannot see it/);
+  });
+
+  it('tags every statement with Tideline, and those of a view with its context, in the parameters sent with each', async () => {
+    const c = await open();
+    expect(fake.statements[0]?.parameters).toEqual({ QUERY_TAG: '{"tool":"tideline"}' });
+    const hostile = `Zoë's "model"\n\\ ${'x'.repeat(400)}`;
+    const model = c.withContext!({ command: 'run', run: '20261207T102456123Z-a1b2c3', model: hostile });
+    const sync = c.withContext!({ command: 'sync', run: 'r2', sync: 'orders' });
+
+    await model.execute(sql`CREATE TABLE a AS SELECT 1 AS x`);
+    await model.query(sql`SELECT x FROM a`);
+    await model.columnsOfQuery(sql`SELECT x FROM a`);
+    await model.runAtomically([sql`DELETE FROM a`]);
+    await sync.execute(sql`SELECT 2`);
+    await c.execute(sql`SELECT 3`);
+
+    const tags = fake.statements.slice(1).map((s) => String(s.parameters?.['QUERY_TAG']));
+    expect(tags).toHaveLength(8);
+    for (const tag of tags) expect(tag.length).toBeLessThanOrEqual(2000);
+    const modelTag = JSON.parse(tags[0]!) as Record<string, string>;
+    // Cut where JSON has written 255 characters: the two quotes, the newline and the backslash take two each.
+    expect(modelTag).toEqual({ tool: 'tideline', command: 'run', run: '20261207T102456123Z-a1b2c3', model: hostile.slice(0, 251) });
+    expect(new Set(tags.slice(0, 6))).toEqual(new Set([tags[0]]));
+    expect(JSON.parse(tags[6]!)).toEqual({ tool: 'tideline', command: 'sync', run: 'r2', sync: 'orders' });
+    expect(JSON.parse(tags[7]!)).toEqual({ tool: 'tideline' });
+    // The tag travels with each statement: the session itself is never altered for it.
+    expect(fake.sent().filter((text) => /QUERY_TAG/i.test(text))).toEqual([]);
+  });
+
+  it('carries every hostile model name in its query tag as JSON that reads back to the name', async () => {
+    const c = await open();
+    const long = ['x'.repeat(3000), '😀'.repeat(300), '\u0007"'.repeat(300)];
+    for (const name of [...HOSTILE, ...long]) {
+      await c.withContext!({ command: name, run: name, model: name, sync: name }).execute(sql`SELECT 1`);
+      const tag = String(fake.statements.at(-1)?.parameters?.['QUERY_TAG']);
+      expect(tag.length).toBeLessThanOrEqual(2000);
+      const { model } = JSON.parse(tag) as { model: string };
+      if (long.includes(name)) expect(name.startsWith(model) && model.length > 30).toBe(true);
+      else expect(model).toBe(name);
+    }
+  });
+
+  it("reads a view's bytes scanned back from the session's query history, by the ids of its own queries", async () => {
+    const c = await open();
+    const customers = c.withContext!({ command: 'run', run: 'r1', model: 'customers' });
+    const orders = c.withContext!({ command: 'run', run: 'r1', model: 'orders' });
+    fake.bytesScanned.set('CREATE TABLE c AS SELECT * FROM raw_c', 1_500_000_000);
+    fake.bytesScanned.set('SELECT COUNT(*) FROM c', 2_048);
+    fake.bytesScanned.set('CREATE TABLE o AS SELECT * FROM raw_o', 7_000);
+    const failing = sql`CREATE TABLE c2 AS SELECT * FROM raw_c WHERE 1/0 = 1`;
+    fake.bytesScanned.set(failing.text, 300);
+    fake.scripted.set(failing.text, { failure: { code: '100051', message: 'Division by zero' } });
+
+    expect(await customers.usage!()).toEqual({ bytesScanned: 0 });
+    expect(fake.statements).toHaveLength(1);
+    await customers.execute(sql`CREATE TABLE c AS SELECT * FROM raw_c`);
+    await customers.query(sql`SELECT COUNT(*) FROM c`);
+    await customers.execute(failing).catch(() => undefined);
+    await orders.execute(sql`CREATE TABLE o AS SELECT * FROM raw_o`);
+
+    // A failed query scanned bytes too, and counts.
+    expect(await customers.usage!()).toEqual({ bytesScanned: 1_500_002_348 });
+    expect(await orders.usage!()).toEqual({ bytesScanned: 7_000 });
+    const lookup = fake.statements.find((s) => s.sqlText.includes('QUERY_HISTORY_BY_SESSION'));
+    expect(lookup?.sqlText).toContain('RESULT_LIMIT => 10000');
+    expect(lookup?.sqlText).toContain("WHERE query_id IN ('query-2', 'query-3', 'query-4')");
+    // Reading the usage is not usage.
+    expect(await customers.usage!()).toEqual({ bytesScanned: 1_500_002_348 });
+  });
+
+  it('keeps the session open when a view is closed', async () => {
+    const c = await open();
+    await c.withContext!({ command: 'run', run: 'r', model: 'm' }).close();
+    expect(fake.sessionsDeleted).toBe(0);
+    await c.execute(sql`SELECT 1`);
+    expect(fake.sent()).toEqual(['SELECT 1']);
   });
 
   it('ends the server session on close', async () => {

@@ -3,8 +3,8 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Column, Connection as SdkConnection, ConnectionOptions, RowStatement, SnowflakeLogger, StatementOption } from 'snowflake-sdk';
 import type { TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
-import { sql, type Sql } from '../../dialects/sql.js';
-import { isoDate, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type Row, type StreamOptions, type Value, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
+import { joinSql, sql, type Sql } from '../../dialects/sql.js';
+import { isoDate, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, type Connection, type QueryContext, type Row, type StreamOptions, type Value, type WarehouseUsage, insertWithStatements, type ColumnSpec, type RowBatches } from '../connection.js';
 import type { OpenContext } from '../warehouse.js';
 import type { SnowflakeTarget } from './config.js';
 
@@ -66,7 +66,7 @@ export async function openSnowflake(target: SnowflakeTarget, context: OpenContex
   // connect(), not connectAsync(): the latter resolves even when the login is refused, handing the error only to
   // its callback.
   await new Promise<void>((done, fail) => sdk.connect((error) => (error ? fail(wrap(error, undefined)) : done())));
-  const connection = new SnowflakeConnection(sdk, target);
+  const connection = new SnowflakeConnection(sdk, target, queryTag(undefined));
   try {
     await connection.execute(SESSION_SETUP);
   } catch (error) {
@@ -100,13 +100,76 @@ async function credentials(target: SnowflakeTarget, context: OpenContext): Promi
   });
 }
 
+/** Characters of one value in a query tag, as JSON writes it (escapes included): four stay well inside 2,000. */
+const TAG_VALUE_LENGTH = 255;
+
+/**
+ * The QUERY_TAG of every statement (https://docs.snowflake.com/en/sql-reference/parameters#query-tag: any text up to
+ * 2,000 characters, shown in QUERY_HISTORY): JSON naming Tideline and the context, each value cut to what JSON
+ * writes in 255 characters.
+ */
+function queryTag(context: QueryContext | undefined): string {
+  if (!context) return JSON.stringify({ tool: 'tideline' });
+  return JSON.stringify({ tool: 'tideline', command: tagValue(context.command), run: tagValue(context.run), model: tagValue(context.model), sync: tagValue(context.sync) });
+}
+
+/** The longest start of `text` that JSON writes in TAG_VALUE_LENGTH characters, whole code points only. */
+function tagValue(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let kept = '';
+  let length = 0;
+  for (const character of text) {
+    length += JSON.stringify(character).length - 2;
+    if (length > TAG_VALUE_LENGTH) break;
+    kept += character;
+  }
+  return kept;
+}
+
+/**
+ * Rows QUERY_HISTORY_BY_SESSION returns at most (its RESULT_LIMIT's maximum; the latest first): a view's usage sees
+ * its last 10,000 statements.
+ */
+const HISTORY_LIMIT = 10_000;
+
 class SnowflakeConnection implements Connection {
   readonly dialect = DIALECTS.snowflake;
+  /** Ids of the queries run through this connection or view, whose bytes `usage` reads back. */
+  readonly #queryIds: string[] = [];
 
   constructor(
     private readonly sdk: SdkConnection,
     private readonly target: SnowflakeTarget,
+    private readonly tag: string,
+    /** False for a view, whose `close` leaves the session to the connection it came from. */
+    private readonly ownsSession = true,
   ) {}
+
+  /** A view whose statements carry the context in their QUERY_TAG, sent with each statement (no session change). */
+  withContext(context: QueryContext): Connection {
+    return new SnowflakeConnection(this.sdk, this.target, queryTag(context), false);
+  }
+
+  /**
+   * Bytes scanned by this connection's queries, from this session's query history: BYTES_SCANNED of
+   * INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION (https://docs.snowflake.com/en/sql-reference/functions/query_history),
+   * which holds a query once it ends, unlike ACCOUNT_USAGE.QUERY_HISTORY (up to 45 minutes behind). Credits are not there: a warehouse is billed by the second it runs, and the
+   * per-query attribution (ACCOUNT_USAGE.QUERY_ATTRIBUTION_HISTORY) arrives hours later.
+   */
+  async usage(): Promise<WarehouseUsage> {
+    if (this.#queryIds.length === 0) return { bytesScanned: 0 };
+    const d = this.dialect;
+    const ids = [...new Set(this.#queryIds)].map((id) => d.string(id));
+    const { result, rows } = await this.run(
+      sql`SELECT COALESCE(SUM(bytes_scanned), 0) AS bytes_scanned
+FROM TABLE(INFORMATION_SCHEMA.QUERY_HISTORY_BY_SESSION(RESULT_LIMIT => ${d.literal(HISTORY_LIMIT)}))
+WHERE query_id IN (${joinSql(ids)})`,
+      {},
+      false,
+    );
+    const [row] = (rows ?? []).map(rowConverter(result.getColumns() ?? []));
+    return { bytesScanned: Number(Object.values(row ?? {})[0] ?? 0) };
+  }
 
   async execute(statement: Sql): Promise<void> {
     await this.run(statement);
@@ -179,22 +242,40 @@ ORDER BY ordinal_position`);
   }
 
   async close(): Promise<void> {
+    if (!this.ownsSession) return;
     await new Promise<void>((done, fail) => this.sdk.destroy((error) => (error ? fail(wrap(error, undefined)) : done())));
   }
 
-  private run(statement: Sql, options: Partial<StatementOption> = {}): Promise<{ result: RowStatement; rows: SdkRow[] | undefined }> {
+  /** Runs one statement with its QUERY_TAG, noting its query id for `usage` unless `counted` is false. */
+  private run(statement: Sql, options: Partial<StatementOption> = {}, counted = true): Promise<{ result: RowStatement; rows: SdkRow[] | undefined }> {
     return new Promise((done, fail) => {
       try {
         this.sdk.execute({
           ...STATEMENT_DEFAULTS,
           ...options,
           sqlText: statement.text,
-          complete: (error, result, rows) => (error ? fail(wrap(error, statement)) : done({ result, rows: rows as SdkRow[] | undefined })),
+          // A statement's own parameters, sent with it in the query request: the tag holds for it alone.
+          parameters: { QUERY_TAG: this.tag },
+          complete: (error, result, rows) => {
+            const id = counted ? queryIdOf(result) : undefined;
+            if (id) this.#queryIds.push(id);
+            if (error) fail(wrap(error, statement));
+            else done({ result, rows: rows as SdkRow[] | undefined });
+          },
         });
       } catch (error) {
         fail(wrap(error, statement));
       }
     });
+  }
+}
+
+/** The query id Snowflake gave a statement, when it got that far. */
+function queryIdOf(result: RowStatement | undefined): string | undefined {
+  try {
+    return result?.getQueryId() ?? undefined;
+  } catch {
+    return undefined;
   }
 }
 
