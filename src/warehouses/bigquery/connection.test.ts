@@ -78,6 +78,8 @@ class FakeBigQuery {
   readonly requests: Recorded[] = [];
   readonly scripted = new Map<string, Scripted>();
   readonly tables = new Map<string, readonly Field[]>();
+  /** When set, jobs.get fails so (a role without bigquery.jobs.get on others' jobs, say). */
+  jobsGetFailure: ApiFailure | undefined;
   private readonly jobs = new Map<string, { query: string; polls: number }>();
   private server: Server | undefined;
 
@@ -95,6 +97,7 @@ class FakeBigQuery {
     this.requests.length = 0;
     this.scripted.clear();
     this.tables.clear();
+    this.jobsGetFailure = undefined;
   }
 
   jobInserts(): JobInsert[] {
@@ -138,6 +141,7 @@ class FakeBigQuery {
       const jobId = decodeURIComponent(match[2]!);
       const job = this.jobs.get(jobId);
       if (!job) return fail({ status: 404, reason: 'notFound', message: `Not found: Job ${jobId}` });
+      if (this.jobsGetFailure) return fail(this.jobsGetFailure);
       const scripted = this.scripted.get(job.query) ?? EMPTY;
       const statistics = ('statistics' in scripted && scripted.statistics) || { totalBytesProcessed: '0', totalBytesBilled: '0' };
       return send(200, {
@@ -455,10 +459,22 @@ describe('BigQuery connection at the client boundary', () => {
 
     expect(await first.usage!()).toEqual({ bytesProcessed: 10_207_199_254, bytesBilled: 10_207_297_536 });
     expect(await second.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
-    // The connection itself counts what ran through it directly: here only dry runs.
+    // The connection itself keeps no list: only views report usage.
     expect(await c.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
-    // One jobs.get per job run, none for the dry runs.
+    // jobs.get only when usage is asked for, once per job run then, none for the dry runs.
     expect(fake.requests.filter((r) => r.method === 'GET' && /\/jobs\/[^/]+$/.test(r.path))).toHaveLength(3);
+  });
+
+  it('never fails a statement for its bytes: a job resource it cannot read is left out of the usage', async () => {
+    const c = await open();
+    const view = c.withContext!({ command: 'run', run: 'r1', model: 'customers' });
+    fake.scripted.set('INSERT INTO t VALUES (1)', { fields: [], rows: [], statistics: { totalBytesProcessed: '10', totalBytesBilled: '20' } });
+    fake.jobsGetFailure = { status: 403, reason: 'accessDenied', message: 'Access Denied: jobs.get' };
+    await view.execute(sql`INSERT INTO t VALUES (1)`);
+    expect(fake.jobInserts().filter((j) => j.configuration.query.query === 'INSERT INTO t VALUES (1)')).toHaveLength(1);
+    expect(await view.usage!()).toEqual({ bytesProcessed: 0, bytesBilled: 0 });
+    fake.jobsGetFailure = undefined;
+    expect(await view.usage!()).toEqual({ bytesProcessed: 10, bytesBilled: 20 });
   });
 
   it('runs statements atomically as one transaction script in a single job', async () => {

@@ -9,6 +9,9 @@ import { addUsage, normaliseBigInt, rebatch, WarehouseError, type ColumnInfo, ty
 import type { OpenContext } from '../warehouse.js';
 import type { BigQueryTarget } from './config.js';
 
+/** Job resources usage() reads at once. */
+const USAGE_READS_AT_ONCE = 8;
+
 /** Rows per results page for `query()`, which keeps every row anyway. */
 const QUERY_PAGE_SIZE = 10_000;
 
@@ -68,27 +71,44 @@ function labelValue(text: string): string {
 
 class BigQueryConnection implements Connection {
   readonly dialect = DIALECTS.bigquery;
-  /** Bytes of the jobs run through this connection or view. */
-  #usage: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
+  /** The jobs run through this connection or view, whose bytes usage() reads once they are done. */
+  #jobs: Job[] = [];
 
   constructor(
     private readonly client: BigQuery,
     private readonly target: BigQueryTarget,
     private readonly labels: Readonly<Record<string, string>>,
+    private readonly counts = false,
   ) {}
 
   withContext(context: QueryContext): Connection {
-    return new BigQueryConnection(this.client, this.target, jobLabels(context));
+    return new BigQueryConnection(this.client, this.target, jobLabels(context), true);
   }
 
+  /**
+   * The bytes of the jobs run so far, read from each job resource (jobs.get) after the fact, so that a statement's
+   * outcome never depends on it: jobs.getQueryResults reports bytes processed but not billed; the job resource has
+   * both, as JobStatistics2 `totalBytesProcessed` and `totalBytesBilled` (int64 as strings,
+   * https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2); a script's job sums its children's.
+   * A job whose resource cannot be read is left out of the sum.
+   */
   async usage(): Promise<WarehouseUsage> {
-    return this.#usage;
+    let total: WarehouseUsage = { bytesProcessed: 0, bytesBilled: 0 };
+    const jobs = this.#jobs;
+    for (let i = 0; i < jobs.length; i += USAGE_READS_AT_ONCE) {
+      const read = await Promise.allSettled(jobs.slice(i, i + USAGE_READS_AT_ONCE).map((job) => job.getMetadata()));
+      for (const result of read) {
+        if (result.status !== 'fulfilled') continue;
+        const statistics = (result.value[0] as { statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } } }).statistics?.query;
+        total = addUsage(total, { bytesProcessed: Number(statistics?.totalBytesProcessed ?? 0), bytesBilled: Number(statistics?.totalBytesBilled ?? 0) });
+      }
+    }
+    return total;
   }
 
   async execute(statement: Sql): Promise<void> {
     const job = await this.startJob(statement);
     await this.page(job, statement, { maxResults: 0 });
-    await this.count(job, statement);
   }
 
   async query(statement: Sql): Promise<Row[]> {
@@ -148,13 +168,8 @@ class BigQueryConnection implements Connection {
   private async *pages(statement: Sql, pageSize: number): AsyncGenerator<Row[]> {
     const job = await this.startJob(statement);
     let pageToken: string | undefined;
-    let counted = false;
     do {
       const page = await this.page(job, statement, { maxResults: pageSize, ...(pageToken ? { pageToken } : {}) });
-      if (!counted) {
-        await this.count(job, statement);
-        counted = true;
-      }
       if (page.rows.length) yield page.rows.map((row) => convertRow(row, page.fields));
       pageToken = page.pageToken;
     } while (pageToken);
@@ -169,20 +184,10 @@ class BigQueryConnection implements Connection {
     }
   }
 
-  /**
-   * Adds a finished job's bytes to the usage. jobs.getQueryResults reports bytes processed but not billed: the job
-   * resource (jobs.get) has both, as JobStatistics2 `totalBytesProcessed` and `totalBytesBilled` (int64 as strings,
-   * https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobStatistics2); a script's job sums its children's.
-   */
-  private async count(job: Job, statement: Sql): Promise<void> {
-    const [metadata] = await this.guard(statement, () => job.getMetadata());
-    const statistics = (metadata as { statistics?: { query?: { totalBytesProcessed?: string; totalBytesBilled?: string } } }).statistics?.query;
-    const bytes = { bytesProcessed: Number(statistics?.totalBytesProcessed ?? 0), bytesBilled: Number(statistics?.totalBytesBilled ?? 0) };
-    this.#usage = addUsage(this.#usage, bytes);
-  }
-
   private async startJob(statement: Sql): Promise<Job> {
     const [job] = await this.guard(statement, () => this.client.createQueryJob(this.jobOptions(statement)));
+    // Only a view (withContext: a model's build, a sync run) reports its usage; the base connection keeps no list.
+    if (this.counts) this.#jobs.push(job);
     return job;
   }
 
