@@ -77,7 +77,7 @@ export async function explainPressure(io: PreviewIO, d: Dialect, input: ExplainI
   const { spec, policy } = input;
   const audience = spec.audiences.find((a) => a.name === input.audience);
   if (!audience) throw new Error(`audience ${input.audience} is not in the model`);
-  const field = (row: Readonly<Record<string, unknown>>, name: string) => row[d.storedName(name)] ?? row[name];
+  const field = (row: Readonly<Record<string, unknown>>, name: string) => row[name];
   const customer = d.string(input.customer);
   const keyText = (alias: Sql) => d.cast(sql`${alias}.${d.id(spec.key)}`, 'string');
 

@@ -98,5 +98,5 @@ async function hadEarlierBuild(io: ListingIO, d: Dialect, tables: { readonly rep
   const rows = await io.query(
     sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(tables.history)} AS h WHERE h.${d.id('entered_at')} < (SELECT MAX(r.${d.id('built_at')}) FROM ${d.table(tables.report)} AS r)`,
   );
-  return Number(rows[0]?.[d.storedName('n')] ?? rows[0]?.['n'] ?? 0) > 0;
+  return Number(rows[0]?.['n'] ?? 0) > 0;
 }

@@ -60,7 +60,7 @@ export async function previewAudience(
   const spec = own.spec.audiences.find((a) => a.name === audience);
   if (!spec) throw new Error(`audience ${audience} is not in model ${own.model}`);
   // Snowflake returns the stored (upper-case) names of the quoted lower-case aliases.
-  const field = (row: Readonly<Record<string, unknown>>, name: string) => row[d.storedName(name)] ?? row[name];
+  const field = (row: Readonly<Record<string, unknown>>, name: string) => row[name];
   const rows = (await io.query(countsSql(d, own, audience))).map((r) => ({
     audience: String(field(r, 'audience')),
     status: String(field(r, 'audience_status')),
@@ -89,7 +89,7 @@ export async function previewAudience(
 
   // Sample rows keep the group (as `audience_group`) and the customer's columns; the other membership columns are
   // the same on every row.
-  const membership = new Set<string>(MEMBERSHIP_COLUMNS.map((c) => d.storedName(c)));
+  const membership = new Set<string>(MEMBERSHIP_COLUMNS);
   const sampled = samples > 0 ? await io.query(samplesSql(d, own, audience, samples)) : [];
   return {
     model: own.model,

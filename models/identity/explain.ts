@@ -7,7 +7,7 @@ import { inputOptions } from './records.js';
 import { percent, signedWeight } from './report.js';
 import type { IdentitySpec } from './schema.js';
 import type { ScoringPlan } from './scoring.js';
-import { col, reader, text } from './tables.js';
+import { col, read, text } from './tables.js';
 
 /**
  * `tideline identity explain`: why records were linked into one customer. It reads the model's visible tables
@@ -59,7 +59,6 @@ export async function findCustomers(context: ExplainContext, who: string): Promi
   const d = context.dialect;
   const map = companion(context.table, 'map');
   const m = (name: string) => col(d, 'm', name);
-  const read = reader(d);
   const ids = (rows: readonly Readonly<Record<string, unknown>>[]) => [...new Set(rows.map((r) => String(read(r, 'customer_id'))))].sort();
 
   const direct = await context.io.query(sql`SELECT DISTINCT ${m('customer_id')} FROM ${d.table(map)} AS m WHERE ${m('customer_id')} = ${d.string(who)}`);
@@ -97,7 +96,6 @@ ${unionAll(branches)}
 
 export async function explainCustomer(context: ExplainContext, customerId: string): Promise<Explanation | undefined> {
   const d = context.dialect;
-  const read = reader(d);
   const id = d.string(customerId);
   const golden = await context.io.query(sql`SELECT * FROM ${d.table(context.table)} WHERE ${d.id('customer_id')} = ${id}`);
   if (!golden.length) return undefined;
@@ -250,7 +248,6 @@ FROM ${d.table(companion(context.table, 'map'))} AS m
 JOIN (
 ${unionAll(branches)}
 ) AS f ON ${col(d, 'f', 'source')} = ${m('source')} AND ${col(d, 'f', 'source_id')} = ${m('source_id')}`);
-  const read = reader(d);
   return [...new Set(rows.map((r) => String(read(r, 'customer_id'))))].sort();
 }
 
@@ -324,7 +321,6 @@ const PAIR_BATCH = 100;
  */
 export async function readPairs(context: ExplainContext, scoring: ScoringPlan, pairs: readonly (readonly [string, string])[]): Promise<Map<string, PairWaterfall>> {
   const d = context.dialect;
-  const read = reader(d);
   const found = new Map<string, PairWaterfall>();
   const side = (key: string, source: string, id: string) => {
     const k = recordKey(key);
@@ -437,6 +433,6 @@ export async function customerOfRecord(context: ExplainContext, key: string): Pr
   const rows = await context.io.query(
     sql`SELECT ${d.id('customer_id')} FROM ${d.table(companion(context.table, 'map'))} WHERE ${d.id('source')} = ${d.string(k.source)} AND ${d.id('source_id')} = ${d.string(k.id)}`,
   );
-  const value = rows[0] ? reader(d)(rows[0], 'customer_id') : undefined;
+  const value = rows[0] ? read(rows[0], 'customer_id') : undefined;
   return value === undefined || value === null ? undefined : String(value);
 }

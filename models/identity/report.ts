@@ -5,7 +5,7 @@ import { maskKey, maskValue } from './mask.js';
 import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
 import { PRIOR, type ScoringPlan } from './scoring.js';
-import { col, reader, text, type IdentityTables } from './tables.js';
+import { col, read, text, type IdentityTables } from './tables.js';
 
 /**
  * `<name>_report`: (metric, item, detail, value) rows, what `tideline run` prints after the build.
@@ -122,7 +122,7 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
   const d = context.dialect;
   const table = context.companion('report');
   const raw = await context.io.query(sql`SELECT ${d.id('metric')}, ${d.id('item')}, ${d.id('detail')}, ${d.id('value')} FROM ${d.table(table)}`);
-  const field = reader(d);
+  const field = read;
   const rows: ReportRow[] = raw.map((r) => ({
     metric: String(field(r, 'metric')),
     item: field(r, 'item') === null ? null : String(field(r, 'item')),
@@ -207,7 +207,7 @@ export interface ParameterReading {
 export async function readParameters(io: Pick<SummaryContext['io'], 'query' | 'dialect'>, table: TableRef, scoring: ScoringPlan): Promise<ParameterReading[]> {
   const d = io.dialect;
   const raw = await io.query(sql`SELECT * FROM ${d.table(table)}`);
-  const field = reader(d);
+  const field = read;
   const order = new Map([PRIOR, ...scoring.comparisons.map((c) => c.identifier)].map((name, i) => [name, i]));
   const at = (v: unknown) => (v === null ? null : v instanceof Date ? v.toISOString() : String(v));
   return raw

@@ -78,9 +78,9 @@ export function identityTables(context: PlanContext, capped: boolean, probabilis
   };
 }
 
-/** A reader of result rows by column name, whatever case the warehouse returned it in (Snowflake: upper-case). */
-export function reader(d: Dialect) {
-  return (row: Readonly<Record<string, unknown>>, name: string): unknown => row[d.storedName(name)] ?? row[name] ?? null;
+/** A column of a result row by the name Tideline wrote for it (connections key rows so: Dialect.rowKey), or null. */
+export function read(row: Readonly<Record<string, unknown>>, name: string): unknown {
+  return row[name] ?? null;
 }
 
 /** `alias.column`, both quoted by the dialect. */

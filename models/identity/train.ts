@@ -3,7 +3,7 @@ import { joinSql, sql, unionAll, type Sql } from '../../src/dialects/sql.js';
 import type { HostIO, Step } from '../model-kind.js';
 import { train, type TrainedModel, type TrainingInput } from './em.js';
 import { PRIOR, levelLabelSql, patternsSelect, randomPatternsSelect, sampleSize, type ScoringPlan, type ScoringTables } from './scoring.js';
-import { col, emptySelect, reader, text } from './tables.js';
+import { col, emptySelect, read, text } from './tables.js';
 
 /** Columns of `<name>_parameters`. */
 export const PARAMETER_COLUMNS = [
@@ -98,7 +98,6 @@ function trainingSelect(d: Dialect, model: TrainedModel): Sql {
 
 export async function trainingInput(io: HostIO, plan: ScoringPlan, t: ScoringTables): Promise<TrainingInput> {
   const d = io.dialect;
-  const read = reader(d);
   const [count] = await io.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(t.wide)}`);
   const random = (await io.query(randomPatternsSelect(d, plan, t))).map((row) => ({
     gammas: plan.comparisons.map((c) => Number(read(row, `g${c.index}`))),
