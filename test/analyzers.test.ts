@@ -16,17 +16,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SHOP, generateShop } from '../examples/shop/generate.js';
-import { sql, type Sql } from '../src/dialects/sql.js';
+import { Sql, sql } from '../src/dialects/sql.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { bigquery } from '../src/warehouses/bigquery/warehouse.js';
 import { snowflake } from '../src/warehouses/snowflake/warehouse.js';
 import { ANSWERS } from './analyzers/answers.js';
 import { DECLARED, EXAMPLE_SQL, REWRITES } from './analyzers/exceptions.js';
+import { LINTS } from './analyzers/lints.js';
 import * as identityShop from './fixtures/identity-shop/seed.js';
 import * as metricsMini from './fixtures/metrics-mini/seed.js';
 import * as shopMini from './fixtures/shop-mini/seed.js';
 import { AnalysingConnection, type Analysed } from './support/analysing-connection.js';
-import { ANALYZERS_REQUIRED, analyzersInstalled, INSTALL_ANALYZERS, startAnalyzer, type AnalysedDialect, type Analyzer } from './support/analyzers.js';
+import { analysisError, ANALYZERS_REQUIRED, analyzersInstalled, functionProtos, INSTALL_ANALYZERS, startAnalyzer, T, type AnalysedDialect, type Analyzer } from './support/analyzers.js';
 import { GOLDEN_TARGETS } from './support/golden.js';
 import { tidelineInProcess } from './support/in-process.js';
 
@@ -163,7 +164,7 @@ const FLOWS: readonly Flow[] = [
 
 describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by their SQL frontends', () => {
   const analyzers = new Map<AnalysedDialect, Analyzer>();
-  const results = new Map<AnalysedDialect, { analysed: Analysed[]; rewrites: Set<string>; declared: Set<string> }>();
+  const results = new Map<AnalysedDialect, { analysed: Analysed[]; rewrites: Set<string>; declared: Set<string>; functions: Set<string> }>();
 
   beforeAll(async () => {
     process.env['SHOP_AS_OF'] = '2026-06-30';
@@ -176,10 +177,12 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
   });
 
   /** Seeds an analysing connection, runs the flow's commands on it, and returns it with the commands that failed. */
-  async function runFlow(dialect: AnalysedDialect, flow: Flow): Promise<{ connection: AnalysingConnection; failed: string[] }> {
-    const connection = new AnalysingConnection(DIALECTS[dialect], analyzers.get(dialect)!, DECLARED[dialect], REWRITES[dialect], ANSWERS);
+  async function runFlow(dialect: AnalysedDialect, flow: Flow, mutate?: () => { mockRestore(): void }): Promise<{ connection: AnalysingConnection; failed: string[] }> {
+    const connection = new AnalysingConnection(DIALECTS[dialect], analyzers.get(dialect)!, DECLARED[dialect], REWRITES[dialect], ANSWERS, LINTS);
     connection.during = 'seed';
     await flow.seed(connection);
+    // A mutation of the dialect applies to the commands, not to the seed (the warehouse as it was).
+    const mutation = mutate?.();
     const open = vi.spyOn(WAREHOUSE[dialect], 'open').mockResolvedValue(connection);
     const project = flow.project(dialect);
     const failed: string[] = [];
@@ -198,6 +201,7 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
       }
     } finally {
       open.mockRestore();
+      mutation?.mockRestore();
     }
     return { connection, failed };
   }
@@ -207,10 +211,11 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
       for (const flow of FLOWS) {
         it(`${flow.name}: every statement analyses`, async () => {
           const { connection, failed } = await runFlow(dialect, flow);
-          const entry = results.get(dialect) ?? { analysed: [], rewrites: new Set<string>(), declared: new Set<string>() };
+          const entry = results.get(dialect) ?? { analysed: [], rewrites: new Set<string>(), declared: new Set<string>(), functions: new Set<string>() };
           entry.analysed.push(...connection.analysed);
           for (const name of connection.rewritesUsed) entry.rewrites.add(name);
           for (const name of connection.declaredUsed) entry.declared.add(name);
+          for (const name of connection.functionsUsed) entry.functions.add(name);
           results.set(dialect, entry);
           expect(report(connection.analysed.filter((a) => a.error))).toBe('');
           expect(failed).toEqual([]);
@@ -219,25 +224,57 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
 
       it('every exception is still needed, and the count is printed', () => {
         const entry = results.get(dialect)!;
-        console.log(`${dialect}: ${entry.analysed.length} statements analysed (${new Set(entry.analysed.map((a) => a.text)).size} distinct), 0 errors`);
+        console.log(`${dialect}: ${entry.analysed.length} statements analysed (${new Set(entry.analysed.map((a) => a.text)).size} distinct), 0 errors; functions: ${[...entry.functions].sort().join(' ')}`);
         expect(entry.analysed.length).toBeGreaterThan(2500);
         expect([...entry.declared].sort()).toEqual(DECLARED[dialect].map((f) => f.name).sort());
         expect([...entry.rewrites].sort()).toEqual(REWRITES[dialect].map((r) => r.name).sort());
       });
 
-      it('fails when a dialect function is broken: LOWER given a second argument', async () => {
-        const functions = DIALECTS[dialect].functions;
-        const broken = vi.spyOn(functions, 'lower').mockImplementation((a) => sql`LOWER(${a}, 1)`);
-        try {
-          const { connection } = await runFlow(dialect, FLOWS[0]!);
-          const errors = connection.analysed.filter((a) => a.error);
-          expect(errors.length).toBeGreaterThan(0);
-          expect(errors[0]!.error).toMatch(/LOWER/i);
-          expect(errors.every((e) => (e.sent ?? e.text).includes(', 1)') || /not found/i.test(e.error!))).toBe(true);
-        } finally {
-          broken.mockRestore();
+      it('every exception is still an exception: the analyzer still lacks each declared function and rejects each rewritten form', async () => {
+        const analyzer = analyzers.get(dialect)!;
+        const table = { name: 'A', table: [{ name: 'C', column: [{ name: 'X', type: T.string }] }] };
+        const catalog = (declared: boolean) => () => ({ name: 'exceptions', catalog: [table], ...(declared ? { customFunction: functionProtos(DECLARED[dialect]) } : {}) });
+        const verdict = async (text: string, declared: boolean) => {
+          try {
+            await analyzer.analyze(text, catalog(declared), `exceptions.${declared}`);
+            return 'accepted';
+          } catch (error) {
+            return analysisError(error);
+          }
+        };
+        for (const f of DECLARED[dialect]) {
+          const call = `SELECT ${f.name}(${f.signatures[0]!.args.map((t) => (t === T.string ? "'a'" : '1')).join(', ')})`;
+          expect(await verdict(call, false), call).toMatch(/not found/i);
+          expect(await verdict(call, true), call).toBe('accepted');
+        }
+        for (const rewrite of REWRITES[dialect]) {
+          expect(await verdict(rewrite.sample, true), rewrite.sample).not.toBe('accepted');
+          expect(await verdict(rewrite.apply(rewrite.sample), true), rewrite.apply(rewrite.sample)).toBe('accepted');
         }
       });
+
+      // Mistakes in a dialect the suite must catch: a wrong signature (the analyzer), and on Snowflake a BigQuery
+      // function, a quoted name in the wrong case (the lints); on BigQuery a dataset in the wrong case.
+      const d = DIALECTS[dialect];
+      const mutations: readonly { name: string; apply: () => { mockRestore(): void }; error: RegExp; flow?: number }[] = [
+        { name: 'LOWER given a second argument', apply: () => vi.spyOn(d.functions, 'lower').mockImplementation((a) => sql`LOWER(${a}, 1)`), error: /LOWER/i },
+        ...(dialect === 'snowflake'
+          ? [
+              // The identity flow matches patterns (junk values, phone numbers).
+              { name: "BigQuery's REGEXP_CONTAINS", apply: () => vi.spyOn(d.functions, 'regexpContains').mockImplementation((a, p) => sql`REGEXP_CONTAINS(${a}, ${p})`), error: /not a Snowflake function.*regexp_contains/, flow: 2 },
+              { name: "BigQuery's TO_HEX(SHA256(…))", apply: () => vi.spyOn(d.functions, 'sha256Hex').mockImplementation((a) => sql`TO_HEX(SHA256(${a}))`), error: /not a Snowflake function/ },
+              { name: 'a column quoted in lower case', apply: () => vi.spyOn(d, 'id').mockImplementation((name) => Sql.trusted(`"${name === 'email' ? name : d.storedName(name)}"`)), error: /"email" is quoted in lower case/ },
+            ]
+          : [{ name: 'a dataset in upper case', apply: () => vi.spyOn(d, 'table').mockImplementation((t) => Sql.trusted(`\`${(t.schema ?? '').toUpperCase()}\`.\`${t.name}\``)), error: /matches .* only in another case/ }]),
+      ];
+      for (const mutation of mutations) {
+        it(`fails on a broken dialect: ${mutation.name}`, async () => {
+          const { connection } = await runFlow(dialect, FLOWS[mutation.flow ?? 0]!, mutation.apply);
+          const errors = connection.analysed.filter((a) => a.error);
+          expect(errors.length).toBeGreaterThan(0);
+          expect(errors.map((e) => e.error).join('\n')).toMatch(mutation.error);
+        });
+      }
     });
   }
 });

@@ -14,7 +14,8 @@ export const DECLARED: Readonly<Record<AnalysedDialect, readonly DeclaredFunctio
   bigquery: [
     {
       name: 'EDIT_DISTANCE',
-      signatures: [{ args: [T.string, T.string], optional: [T.int64], returns: T.int64 }],
+      // max_distance is a named argument on BigQuery (`max_distance => n`): left out, as Tideline never passes it.
+      signatures: [{ args: [T.string, T.string], returns: T.int64 }],
       reason:
         'BigQuery documents EDIT_DISTANCE(value1, value2 [, max_distance => INT64]) → INT64 (cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#edit_distance); the ZetaSQL build of the npm package predates it',
     },
@@ -82,6 +83,16 @@ function segments(text: string): Segment[] {
 }
 
 /**
+ * A statement's code without its string literals and comments (each left as `''` or a space), and without its quoted
+ * identifiers unless `keepIdentifiers` (then left as `""`): what a pattern over SQL keywords should look at.
+ */
+export function codeOf(text: string, options: { readonly keepIdentifiers?: boolean } = {}): string {
+  return segments(text)
+    .map((s) => (s.kind === 'code' || (s.kind === 'identifier' && options.keepIdentifiers) ? s.text : s.kind === 'string' ? "''" : s.kind === 'identifier' ? '""' : ' '))
+    .join('');
+}
+
+/**
  * Applies `transform` to the code of a statement only: literals, quoted identifiers and comments are held out as
  * numbered placeholders (which a transform sees as opaque words), then put back.
  */
@@ -124,29 +135,34 @@ export const REWRITES: Readonly<Record<AnalysedDialect, readonly Rewrite[]>> = {
   snowflake: [
     {
       name: 'NUMBER(38,0) as INTEGER',
+      sample: 'SELECT CAST(1 AS NUMBER(38,0))',
       reason:
         'Snowflake documents INTEGER as a synonym of NUMBER(38,0) (docs.snowflake.com/en/sql-reference/data-types-numeric); the Snowflake build maps NUMBER onto BigQuery NUMERIC, whose precision stops at 29',
       apply: rewriteCode((code) => code.replace(/\bNUMBER\(\s*38\s*,\s*0\s*\)/gi, 'INTEGER')),
     },
     {
       name: "'' as \\' in string literals",
+      sample: "SELECT 'it''s'",
       reason:
         "Snowflake documents both a doubled quote and a backslash as escapes of a quote in a string literal (docs.snowflake.com/en/sql-reference/data-types-text#escape-sequences-in-single-quoted-string-constants); the Snowflake build's lexer only knows the backslash",
       apply: (text) => segments(text).map((s) => (s.kind === 'string' ? `'${s.text.slice(1, -1).replace(/''/g, "\\'")}'` : s.text)).join(''),
     },
     {
       name: 'CLONE as COPY',
+      sample: 'CREATE OR REPLACE TABLE "A"."B" CLONE "A"."C"',
       reason:
         'CREATE OR REPLACE TABLE t CLONE s (docs.snowflake.com/en/sql-reference/sql/create-clone) makes t a copy of s, columns and rows; the Snowflake build rejects CLONE ("not supported") but analyses the same statement spelled with COPY',
       apply: rewriteCode((code) => code.replace(/\bCLONE\b/g, 'COPY')),
     },
     {
       name: 'MD5 as MD5_HEX',
+      sample: "SELECT MD5('a') = 'x'",
       reason: 'the Snowflake build types MD5 as BYTES, where Snowflake returns its hex VARCHAR; MD5_HEX, its documented synonym, is declared above with that type',
       apply: rewriteCode((code) => code.replace(/\bMD5\s*\(/g, 'MD5_HEX(')),
     },
     {
       name: 'LISTAGG … WITHIN GROUP as STRING_AGG',
+      sample: 'SELECT LISTAGG("X", \', \') WITHIN GROUP (ORDER BY "X") FROM "A"."C"',
       reason:
         "LISTAGG([DISTINCT] x, sep) WITHIN GROUP (ORDER BY y) (docs.snowflake.com/en/sql-reference/functions/listagg) is the ordered string aggregate the Snowflake build knows as STRING_AGG([DISTINCT] x, sep ORDER BY y); its parser has no WITHIN GROUP",
       apply: rewriteCode(listagg),

@@ -17,6 +17,8 @@ import { analysisError, functionProtos, type Analyzer, type DeclaredFunction, ty
 export interface Rewrite {
   readonly name: string;
   readonly reason: string;
+  /** A statement the analyzer rejects as it is and accepts rewritten (over a table "A"."C" with a column "X"). */
+  readonly sample: string;
   readonly apply: (text: string) => string;
 }
 
@@ -32,6 +34,23 @@ export type Answer = (query: {
   readonly history: readonly Analysed[];
 }) => readonly (readonly Value[])[] | undefined;
 
+/**
+ * A check of an analysed statement beyond what the analyzer does (its builds resolve names whatever their case, and
+ * the Snowflake build also knows BigQuery's functions): a message when the statement fails it.
+ */
+export type Lint = (statement: {
+  /** What Tideline sent. */
+  readonly original: string;
+  /** What the analyzer was sent (after the rewrites). */
+  readonly sent: string;
+  /** The functions it resolved, lower-case, without ZetaSQL's group prefix or operators (`$add`…). */
+  readonly functions: readonly string[];
+  /** Every schema and table name of the catalog, and every column name, as the statements created them. */
+  readonly relations: ReadonlySet<string>;
+  readonly columns: ReadonlySet<string>;
+  readonly dialect: string;
+}) => string | undefined;
+
 export interface Analysed {
   readonly text: string;
   /** What was sent to the analyzer, when a rewrite changed it. */
@@ -46,6 +65,8 @@ interface Table {
   readonly name: string;
   readonly columns: { readonly name: string; readonly type: TypeProto }[];
 }
+
+let connections = 0;
 
 /** ZetaSQL type kinds → the dialect's own type names, for columns(). */
 const NATIVE: Readonly<Record<'bigquery' | 'snowflake', Readonly<Record<number, string>>>> = {
@@ -65,6 +86,8 @@ export class AnalysingConnection implements Connection {
   private readonly tables = new Map<string, Table>();
   /** Bumped whenever the tables change: the analyzer registers the catalog once per version. */
   private version = 0;
+  /** Tells this connection's catalog versions from another's on the same analyzer. */
+  private readonly id = ++connections;
 
   constructor(
     readonly dialect: Dialect,
@@ -72,7 +95,11 @@ export class AnalysingConnection implements Connection {
     private readonly declared: readonly DeclaredFunction[] = [],
     private readonly rewrites: readonly Rewrite[] = [],
     private readonly answers: readonly Answer[] = [],
+    private readonly lints: readonly Lint[] = [],
   ) {}
+
+  /** Functions the analysed statements called (see Lint), for the suite's summary. */
+  readonly functionsUsed = new Set<string>();
 
   async execute(statement: Sql): Promise<void> {
     await this.analyse(statement.text);
@@ -107,15 +134,18 @@ export class AnalysingConnection implements Connection {
     return output.map((c) => this.columnInfo(c.name, c.column.type));
   }
 
-  /** As the real connections run a unit: BigQuery one script in a transaction, Snowflake BEGIN … COMMIT. */
+  /**
+   * As the real connections run a unit: BigQuery one script in a transaction, Snowflake BEGIN … COMMIT. DDL on a
+   * permanent table inside is an error: BigQuery refuses it in a transaction, Snowflake commits the unit there.
+   */
   async runAtomically(statements: readonly Sql[]): Promise<void> {
     if (this.dialect.name === 'bigquery') {
       const body = joinSql(statements.map((s) => sql`${s.withoutTerminator()};`), sql`\n`);
-      await this.execute(sql`BEGIN TRANSACTION;\n${body}\nCOMMIT TRANSACTION;`);
+      await this.analyse(sql`BEGIN TRANSACTION;\n${body}\nCOMMIT TRANSACTION;`.text, true);
       return;
     }
     await this.execute(sql`BEGIN TRANSACTION`);
-    for (const statement of statements) await this.execute(statement);
+    for (const statement of statements) await this.analyse(statement.text, true);
     await this.execute(sql`COMMIT`);
   }
 
@@ -135,7 +165,7 @@ export class AnalysingConnection implements Connection {
    * A failure is recorded (not thrown: the command goes on, so that one run finds every problem) and the rest of
    * the script is not analysed.
    */
-  private async analyse(text: string): Promise<Record<string, unknown> | undefined> {
+  private async analyse(text: string, atomic = false): Promise<Record<string, unknown> | undefined> {
     let sent = text;
     for (const rewrite of this.rewrites) {
       const next = rewrite.apply(sent);
@@ -148,17 +178,43 @@ export class AnalysingConnection implements Connection {
     let last: Record<string, unknown> | undefined;
     try {
       while (!blank(bytes.subarray(position).toString('utf8'))) {
-        const response = await this.analyzer.analyze(sent, () => this.catalog(), `${this.version}`, position);
+        const response = await this.analyzer.analyze(sent, () => this.catalog(), `${this.id}.${this.version}`, position);
         last = response.resolvedStatement;
-        this.follow(last);
-        if (response.resumeBytePosition === undefined || response.resumeBytePosition <= position) break;
-        position = response.resumeBytePosition;
+        if (atomic && ddl(last)) throw new Error(`DDL on a permanent table inside a transaction (${Object.keys(last ?? {}).join()}): ${this.dialect.name === 'bigquery' ? 'BigQuery refuses it' : 'Snowflake commits the transaction there'}`);
+        // Checked against the catalog as it was before the statement, which then takes effect whatever the checks
+        // say (so that one problem does not turn every later statement into a missing table).
+        const names = this.names();
+        this.follow(last, sent);
+        const functions = functionNames(last);
+        for (const name of functions) this.functionsUsed.add(name);
+        for (const lint of this.lints) {
+          const problem = lint({ original: text, sent, functions, ...names, dialect: this.dialect.name });
+          if (problem) throw new Error(problem);
+        }
+        const next = response.resumeBytePosition;
+        if (next === undefined || next <= position) {
+          if (!blank(bytes.subarray(next ?? position).toString('utf8'))) throw new Error(`the analyzer stopped at byte ${next ?? position} of a script with statements left`);
+          break;
+        }
+        position = next;
       }
       this.analysed.push({ text, ...(sent !== text ? { sent } : {}), during: this.during });
     } catch (error) {
       this.analysed.push({ text, ...(sent !== text ? { sent } : {}), error: analysisError(error), during: this.during });
     }
     return last;
+  }
+
+  /** Every schema and table name, and every column name, exactly as created. */
+  private names(): { relations: Set<string>; columns: Set<string> } {
+    const relations = new Set<string>();
+    const columns = new Set<string>();
+    for (const t of this.tables.values()) {
+      relations.add(t.schema);
+      relations.add(t.name);
+      for (const c of t.columns) columns.add(c.name);
+    }
+    return { relations, columns };
   }
 
   /** The catalog as the analyzer takes it: one sub-catalog per schema, and the declared functions. */
@@ -176,15 +232,16 @@ export class AnalysingConnection implements Connection {
   }
 
   /** Follows DDL: the tables a statement creates or replaces, drops, or renames. */
-  private follow(resolved: Record<string, unknown> | undefined): void {
+  private follow(resolved: Record<string, unknown> | undefined, text: string): void {
     if (!resolved) return;
     const before = this.tables.size;
-    const changed = this.followDdl(resolved);
+    const changed = this.followDdl(resolved, text);
     if (changed || this.tables.size !== before) this.version++;
   }
 
   /** Applies a DDL statement to the tables; true when it created, replaced, dropped or renamed one. */
-  private followDdl(resolved: Record<string, unknown>): boolean {
+  private followDdl(resolved: Record<string, unknown>, text: string): boolean {
+    const stored = (name: string) => this.storedAs(name, text);
     const drop = find(resolved, 'resolvedDropStmtNode') as { namePath: string[]; objectType: string } | undefined;
     if (drop) {
       const [schema, name] = path(drop.namePath);
@@ -195,11 +252,11 @@ export class AnalysingConnection implements Connection {
     }
     const create = find(resolved, 'resolvedCreateTableStmtBaseNode') ?? find(resolved, 'resolvedCreateViewBaseNode');
     if (create) {
-      const namePath = find(create, 'namePath') as string[];
+      const namePath = (find(create, 'namePath') as string[]).map(stored);
       const [schema, name] = path(namePath);
       const definitions = find(create, 'columnDefinitionList') as { name: string; type: TypeProto }[] | undefined;
       const output = find(create, 'outputColumnList') as { name: string; column: { type: TypeProto } }[] | undefined;
-      let columns = definitions?.length ? definitions.map((c) => ({ name: c.name, type: c.type })) : (output ?? []).map((c) => ({ name: c.name, type: c.column.type }));
+      let columns = definitions?.length ? definitions.map((c) => ({ name: stored(c.name), type: c.type })) : (output ?? []).map((c) => ({ name: stored(c.name), type: c.column.type }));
       // CREATE TABLE … COPY/CLONE: the columns of the table copied.
       const copied = find(create, 'cloneFrom') ?? find(create, 'copyFrom');
       if (!columns.length && copied) {
@@ -226,6 +283,15 @@ export class AnalysingConnection implements Connection {
     return false;
   }
 
+  /**
+   * The name the warehouse stores for a name the analyzer resolved: Snowflake folds an unquoted name to upper case,
+   * which the analyzer does not say; a simple lower-case name the statement never quotes was unquoted.
+   */
+  private storedAs(name: string, text: string): string {
+    if (this.dialect.name !== 'snowflake' || !/^[a-z_][a-z0-9_$]*$/.test(name) || text.includes(`"${name}"`)) return name;
+    return name.toUpperCase();
+  }
+
   private columnInfo(name: string, type: TypeProto): ColumnInfo {
     const kind = typeof type.typeKind === 'number' ? type.typeKind : (KIND_NUMBER[type.typeKind] ?? 0);
     const names = NATIVE[this.dialect.name as 'bigquery' | 'snowflake'];
@@ -245,6 +311,32 @@ function key(schema: string, name: string): string {
 /** A table's path as (schema, name): the last two parts (a BigQuery path may start with the project). */
 function path(namePath: readonly string[]): readonly [string, string] {
   return [namePath.at(-2) ?? '', namePath.at(-1) ?? ''];
+}
+
+/** The functions a resolved statement calls: `ZetaSQL:lower` → `lower`; operators (`$add`) left out. */
+function functionNames(resolved: unknown): string[] {
+  const names = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'function' && v !== null && typeof v === 'object' && 'name' in v && typeof v.name === 'string') {
+        const name = v.name.slice(v.name.indexOf(':') + 1).toLowerCase();
+        if (!name.startsWith('$')) names.add(name);
+      }
+      walk(v);
+    }
+  };
+  walk(resolved);
+  return [...names];
+}
+
+/** A statement creating, altering or dropping a table, view or schema (not a temporary table). */
+function ddl(resolved: Record<string, unknown> | undefined): boolean {
+  if (!resolved) return false;
+  const kinds = ['resolvedCreateStatementNode', 'resolvedDropStmtNode', 'resolvedAlterObjectStmtNode', 'resolvedRenameStmtNode'];
+  if (!kinds.some((k) => find(resolved, k) !== undefined)) return false;
+  // ResolvedCreateStatement.create_scope: CREATE_TEMP is 3.
+  return find(resolved, 'createScope') !== 3;
 }
 
 /** Nothing left to analyse: only blanks, semicolons and comments. */

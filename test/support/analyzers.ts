@@ -1,7 +1,7 @@
 /**
  * The SQL analyzers of BigQuery and Snowflake, run here: ZetaSQL (the GoogleSQL frontend BigQuery's SQL is built on,
  * npm `@fivetrandevelopers/zetasql`) and Fivetran's Snowflake-dialect build of it (`@fivetrandevelopers/zetasql-
- * snowflake`). Each package ships the analyzer as a native gRPC server (Linux x86-64, macOS), started here on
+ * snowflake`). Each package ships the analyzer as a native gRPC server (Linux and macOS, x86-64 and arm64), started here on
  * 127.0.0.1 and spoken to with the package's own client.
  *
  * They are about 110 MB each, so they are not dependencies of Tideline: `npm ci --prefix tools/analyzers` installs
@@ -18,10 +18,13 @@ export type AnalysedDialect = 'bigquery' | 'snowflake';
 
 const TOOLS = join(import.meta.dirname, '../../tools/analyzers');
 
-const PACKAGES: Readonly<Record<AnalysedDialect, { readonly name: string; readonly server: string }>> = {
-  bigquery: { name: '@fivetrandevelopers/zetasql', server: 'lib/zetasql/remote_server.so' },
-  snowflake: { name: '@fivetrandevelopers/zetasql-snowflake', server: 'lib/snowflake/remote_server.so' },
+const PACKAGES: Readonly<Record<AnalysedDialect, { readonly name: string; readonly folder: string }>> = {
+  bigquery: { name: '@fivetrandevelopers/zetasql', folder: 'lib/zetasql' },
+  snowflake: { name: '@fivetrandevelopers/zetasql-snowflake', folder: 'lib/snowflake' },
 };
+
+/** The server binary each package ships for this platform (as its own runServer picks it). */
+const SERVER = `remote_server${process.arch === 'arm64' ? '_arm' : ''}${process.platform === 'darwin' ? '' : '.so'}`;
 
 /** ZetaSQL's TypeProto, as the client reads and writes it: a kind and, for arrays, the element's type. */
 export interface TypeProto {
@@ -72,8 +75,8 @@ export interface Analyzer {
 
 /** Whether the analyzers are installed here (and can run on this platform). */
 export function analyzersInstalled(): boolean {
-  const platform = (process.platform === 'linux' || process.platform === 'darwin') && process.arch === 'x64';
-  return platform && Object.values(PACKAGES).every((p) => existsSync(join(TOOLS, 'node_modules', p.name, 'package.json')));
+  const platform = (process.platform === 'linux' || process.platform === 'darwin') && (process.arch === 'x64' || process.arch === 'arm64');
+  return platform && Object.values(PACKAGES).every((p) => existsSync(join(TOOLS, 'node_modules', p.name, p.folder, SERVER)));
 }
 
 /** Whether a missing analyzer fails the suite (TIDELINE_ANALYZERS=1, as CI sets) instead of skipping it. */
@@ -158,7 +161,7 @@ export async function startAnalyzer(dialect: AnalysedDialect): Promise<Analyzer>
   protobuf.util.recursionLimit = 100_000;
   const port = await freePort();
   // The package's runServer() listens on "localhost"; the binary is started here on 127.0.0.1 instead.
-  const child: ChildProcess = execFile(join(root, pkg.server), ['127.0.0.1', String(port)]);
+  const child: ChildProcess = execFile(join(root, pkg.folder, SERVER), ['127.0.0.1', String(port)]);
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = `exited (${code ?? signal})`));
   module.ZetaSQLClient.init(port);
