@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BIN, peopleModels, tempProject } from './support/cli.js';
+import { tidelineInProcess } from './support/in-process.js';
 
 /**
  * The CLI on terminals that cannot take a spinner or bars: run under a pseudo-terminal by util-linux's `script`, whose
@@ -119,5 +120,16 @@ describe.skipIf(!hasScript).concurrent('the CLI under a pseudo-terminal', () => 
     // A rate once known, an ETA only then: never cli-progress's NULL or INF.
     expect(text).toMatch(/vip_list \[[█░]+\] \d+\/2 records \| (-|\d+)\/s( \| ETA \d+s)?\x1b/);
     expect(text).not.toMatch(/NULL|\bINF\b|NaN/);
+  });
+});
+
+describe('no command', () => {
+  it('with no command, prints the help on stderr and exits 2', async () => {
+    const result = await tidelineInProcess([]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^Usage: tideline \[options\] \[command\]/);
+    expect(result.stderr).toMatch(/^ {2}run \[options\]/m);
+    expect(result.stdout).toBe('');
+    expect((await tidelineInProcess(['--help'])).code).toBe(0);
   });
 });
