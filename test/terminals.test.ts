@@ -123,7 +123,29 @@ describe.skipIf(!hasScript).concurrent('the CLI under a pseudo-terminal', () => 
   });
 });
 
-describe('no command', () => {
+describe('plan --sandbox, masking, and no command', () => {
+  it('plan --sandbox reads the sandbox state; samples mask personal data only', async () => {
+    const root = project();
+    const cli = (...args: string[]) => tidelineInProcess([...args, '--project', root, '--log-format', 'json']);
+    expect((await cli('run')).code).toBe(0);
+    const before = await cli('plan', '--sandbox', '--json');
+    expect(before.code, before.stderr).toBe(0);
+    const planned = JSON.parse(before.stdout) as { counts: Record<string, number>; samples: { added: Record<string, unknown>[] } };
+    expect(planned.counts['added']).toBe(2);
+    // The key and the first name are personal; the segment and the constant are not.
+    expect(planned.samples.added).toEqual([
+      { email: 'a****@e******.com', FIRSTNAME: 'A****', SEGMENT: 'vip', SOURCE: 'newsletter' },
+      { email: 'b**@e******.org', FIRSTNAME: 'B**', SEGMENT: 'vip', SOURCE: 'newsletter' },
+    ]);
+    const sync = await cli('sync', '--sandbox');
+    expect(sync.code, sync.stderr).toBe(0);
+    const after = JSON.parse((await cli('plan', '--sandbox', '--json')).stdout) as { counts: Record<string, number> };
+    expect(after.counts).toMatchObject({ added: 0, changed: 0, removed: 0 });
+    // The real destinations' state is another: nothing was sent there.
+    const real = JSON.parse((await cli('plan', '--json')).stdout) as { counts: Record<string, number> };
+    expect(real.counts['added']).toBe(2);
+  });
+
   it('with no command, prints the help on stderr and exits 2', async () => {
     const result = await tidelineInProcess([]);
     expect(result.code).toBe(2);
