@@ -32,8 +32,10 @@ function terminalProgress(stream: NodeJS.WriteStream, unicode: boolean): SyncPro
   );
   const bars = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
   let hide: (() => void) | undefined;
+  let stopped = false;
   return {
     update(event) {
+      if (stopped) return;
       let entry = bars.get(event.sync);
       if (!entry && event.total > 0) {
         bars.set(event.sync, (entry = { bar: multi.create(event.total, 0, { sync: event.sync, rate_text: '', eta_text: '' }), started: performance.now() }));
@@ -52,9 +54,11 @@ function terminalProgress(stream: NodeJS.WriteStream, unicode: boolean): SyncPro
       // Not `rate` and `eta`: cli-progress fills its own `{eta}` (NULL or INF until it has measured a rate).
       entry.bar.update(event.settled, { sync: event.sync, rate_text: rate, eta_text: eta });
     },
+    // Called after the run and again on the way out: the bars are drawn one last time once only.
     stop() {
+      if (stopped) return;
+      stopped = true;
       hide?.();
-      hide = undefined;
       multi.stop();
     },
   };
