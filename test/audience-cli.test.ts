@@ -25,18 +25,19 @@ const COLUMNS: [string, LogicalType][] = [
   ['orders', 'integer'],
   ['consent_email', 'boolean'],
   ['consent_sms', 'boolean'],
+  ['tier', 'string'],
 ];
 const CUSTOMERS: Value[][] = [
-  ['c01', 'ann@x.org', 'Ann', 5, true, true],
-  ['c02', 'bob@x.org', 'Bob', 3, true, false],
-  ['c03', 'cat@x.org', 'Cat', 1, true, true],
-  ['c04', 'dan@x.org', 'Dan', 0, true, true],
-  ['c05', 'eve@x.org', 'Eve', 2, false, true],
-  ['c06', 'fay@x.org', 'Fay', 4, false, false],
-  ['c07', 'gus@x.org', 'Gus', 1, true, false],
-  ['c08', 'hal@x.org', 'Hal', 2, true, true],
-  ['c09', 'ida@x.org', 'Ida', 0, false, false],
-  ['c10', 'jon@x.org', 'Jon', 6, true, true],
+  ['c01', 'ann@x.org', 'Ann', 5, true, true, 'gold'],
+  ['c02', 'bob@x.org', 'Bob', 3, true, false, 'gold'],
+  ['c03', 'cat@x.org', 'Cat', 1, true, true, 'silver'],
+  ['c04', 'dan@x.org', 'Dan', 0, true, true, 'bronze'],
+  ['c05', 'eve@x.org', 'Eve', 2, false, true, 'silver'],
+  ['c06', 'fay@x.org', 'Fay', 4, false, false, 'gold'],
+  ['c07', 'gus@x.org', 'Gus', 1, true, false, 'bronze'],
+  ['c08', 'hal@x.org', 'Hal', 2, true, true, 'silver'],
+  ['c09', 'ida@x.org', 'Ida', 0, false, false, 'bronze'],
+  ['c10', 'jon@x.org', 'Jon', 6, true, true, 'gold'],
 ];
 
 /**
@@ -152,10 +153,11 @@ function expectBuyersPreview(result: CliResult): void {
     .split('\n')
     .filter((l) => l.startsWith('    {'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  expect(samples.map((s) => [s['audience_group'], s['customer_id'], s['email'], s['first_name'], s['orders']])).toEqual([
-    ['holdout', 'c**', 'c**@x.org', 'C**', 1],
-    ['subject_a', 'c**', 'g**@x.org', 'G**', 1],
-    ['holdout', 'c**', 'h**@x.org', 'H**', 2],
+  // Personal data masked (the key, the e-mail, the name); the group, the count and the tier are not personal.
+  expect(samples.map((s) => [s['audience_group'], s['customer_id'], s['email'], s['first_name'], s['orders'], s['tier']])).toEqual([
+    ['holdout', 'c**', 'c**@x.org', 'C**', 1, 'silver'],
+    ['subject_a', 'c**', 'g**@x.org', 'G**', 1, 'bronze'],
+    ['holdout', 'c**', 'h**@x.org', 'H**', 2, 'silver'],
   ]);
   for (const pii of ['cat@x.org', 'gus@x.org', 'hal@x.org', 'Cat', 'c03']) expect(result.stdout).not.toContain(pii);
 }

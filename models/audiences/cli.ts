@@ -9,7 +9,7 @@ import type { Analysis } from '../../src/project/analyse.js';
 import { owningModel, type Project } from '../../src/project/loader.js';
 import { ConfigError } from '../../src/project/problems.js';
 import { didYouMean } from '../../src/project/suggest.js';
-import { maskValue } from '../../src/sync/mask.js';
+import { maskIfPersonal, maskValue, personalName } from '../../src/sync/mask.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import type { KindCommandEngine, KindCommands, KindModel, PlanContext } from '../model-kind.js';
 import { explainPressure, renderExplanation, type PressureExplanation } from './explain.js';
@@ -64,7 +64,7 @@ function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): v
           const samples = Number.isFinite(options.samples) && options.samples >= 0 ? options.samples : 10;
           const own = await audiencesQuery(project, analysis, model, connection!);
           const preview = await previewAudience(connection!, project.target.dialect, own, name, others, samples);
-          const shown: AudiencePreview = options.showPii ? preview : { ...preview, samples: preview.samples.map(maskSample) };
+          const shown: AudiencePreview = options.showPii ? preview : { ...preview, samples: preview.samples.map((row) => maskSample(row, own.spec.key)) };
           const explained = options.customer === undefined ? undefined : await explainCustomer(project, own, name, options.customer, connection!);
           if (options.json) process.stdout.write(JSON.stringify({ ...shown, overlap_skipped: skipped, pii_masked: !options.showPii, ...(explained === undefined ? {} : { pressure: explained }) }) + '\n');
           else {
@@ -175,9 +175,12 @@ export async function explainCustomer(project: Project, own: Awaited<ReturnType<
   });
 }
 
-/** Customers' columns masked; the group is Tideline's, not personal. */
-function maskSample(row: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column, column === 'audience_group' ? value : maskValue(value)]));
+/**
+ * A member's personal data masked (src/sync/mask.ts): the customer key, and the columns personal by name or value;
+ * the group, segments, channels, scores and counts shown.
+ */
+function maskSample(row: Readonly<Record<string, unknown>>, key: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([column, value]) => [column, column === key ? maskValue(value) : column === 'audience_group' ? value : maskIfPersonal(value, personalName(column))]));
 }
 
 const count = (n: number) => n.toLocaleString('en');

@@ -3,23 +3,26 @@ import type { PlanPreview } from '../sync/engine.js';
 import { SyncEngine } from '../sync/engine.js';
 import type { SyncDef } from '../sync/load.js';
 import { OPS } from '../sync/planner.js';
+import { sandboxStateSchema } from '../sync/sandbox.js';
 import { selectSyncs } from '../sync/select.js';
 import { analyse, EXIT, loadFor, runCommand, type GlobalOptions } from './context.js';
 
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description('show what each sync would send (counts per operation, masked sample rows); writes nothing')
+    .description('show what each sync would send (counts per operation, sample rows with personal data masked); writes nothing')
     .option('-s, --select <selectors...>', 'syncs: names, tag:NAME, model:NAME, destination:NAME')
     .option('--samples <n>', 'sample rows per operation', (v) => Number.parseInt(v, 10), 3)
     .option('--json', 'print one JSON object per sync instead of text')
-    .action(async (options: { select?: string[]; samples: number; json?: boolean }, command: Command) => {
+    .option('--sandbox', "plan against the sandbox's state (what `tideline sync --sandbox` sent), not the destinations'")
+    .action(async (options: { select?: string[]; samples: number; json?: boolean; sandbox?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
         const selected = selectSyncs(project, options.select);
         const { connection } = await analyse(context, project, false);
         try {
-          const engine = new SyncEngine({ project, connection: connection!, logger: context.logger });
+          const sandbox = options.sandbox === true;
+          const engine = new SyncEngine({ project, connection: connection!, logger: context.logger, sandbox, stateSchema: sandbox ? sandboxStateSchema(project) : undefined });
           let failed = 0;
           for (const sync of selected) {
             let preview: PlanPreview;

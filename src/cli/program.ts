@@ -63,14 +63,16 @@ export async function buildProgram(kinds: readonly RegisteredKind[] = MODEL_KIND
   return program;
 }
 
-/** Runs the CLI; usage errors exit 2, like configuration errors. */
+/** Runs the CLI; usage errors (no command given too) exit 2, like configuration errors. */
 export async function main(argv: readonly string[], kinds?: readonly RegisteredKind[]): Promise<number> {
   try {
     await (await buildProgram(kinds)).parseAsync([...argv], { from: 'user' });
     return Number(process.exitCode ?? EXIT.ok);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      // `--help`, `help` and `--version` exit 0; help shown for want of a command (`tideline`, `tideline audience`)
+      // is a usage error, which commander reports with a non-zero exit code.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || (error.code === 'commander.help' && error.exitCode === 0)) return EXIT.ok;
       return EXIT.config;
     }
     throw error;

@@ -39,7 +39,7 @@ export async function buildSelected(
   const startedAt = new Date();
   const runId = newRunId();
   const { analysis, connection } = await analyse(context, project, false);
-  const progress = createProgress(context.format === 'pretty' && process.stderr.isTTY === true);
+  const progress = createProgress(context.format === 'pretty');
   try {
     const sources = await reportRejectedLines(project, connection!, selected, context.logger);
     const results = await runModels(project, connection!, analysis, selected, {

@@ -78,7 +78,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = createSyncProgress({ tty: context.format === 'pretty' && process.stderr.isTTY === true, logger: context.logger });
+  const progress = createSyncProgress({ pretty: context.format === 'pretty', logger: context.logger });
   try {
     const { results, sandbox } = await command.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
     progress.stop();

@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { redactor } from './redact.js';
+import { aroundLive, asciiGlyphs, terminalOf } from './terminal.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -25,16 +26,20 @@ export function defaultLogFormat(stream: { isTTY?: boolean } = process.stderr): 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const format = options.format ?? defaultLogFormat();
   const destination = options.destination ?? process.stderr;
+  const terminal = terminalOf(destination as { isTTY?: boolean; columns?: number });
+  // Pretty lines are written above a spinner or progress bars drawing on the same terminal, never glued to them.
   const stream =
     format === 'pretty'
-      ? pretty({ destination, colorize: (destination as { isTTY?: boolean }).isTTY === true, sync: true, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
+      ? pretty({ destination: aroundLive(destination), colorize: terminal.color, sync: true, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
       : destination;
   return pino(
     {
       level: options.level ?? 'info',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      hooks: { streamWrite: (line: string) => redactor.scrub(line) },
+      // Pretty lines are for a person at a terminal: where its locale is not UTF-8, Tideline's arrows and dashes are
+      // written in ASCII rather than as bytes it shows as garbage.
+      hooks: { streamWrite: format === 'pretty' && !terminal.unicode ? (line: string) => asciiGlyphs(redactor.scrub(line)) : (line: string) => redactor.scrub(line) },
       // JSON lines say `"level":"error"`, which is what a CI log reader greps for; pretty output keeps pino's numbers.
       ...(format === 'json' ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
     },

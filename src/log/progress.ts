@@ -1,4 +1,5 @@
 import ora, { type Ora } from 'ora';
+import { showLive, terminalOf } from './terminal.js';
 
 export interface Progress {
   /** Shows `text`; on a terminal a spinner appears if the work lasts more than a second. */
@@ -6,13 +7,40 @@ export interface Progress {
   stop(): void;
 }
 
-/** A spinner on a terminal (stderr) in pretty mode; nothing otherwise, where logs already say what happens. */
-export function createProgress(enabled: boolean, delayMs = 1000): Progress {
-  if (!enabled) return { update: () => undefined, stop: () => undefined };
+export interface ProgressOptions {
+  /** Where the spinner draws (stderr). */
+  readonly stream?: NodeJS.WriteStream;
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long work goes on before the spinner appears; `TIDELINE_PROGRESS_DELAY_MS` overrides the default second. */
+  readonly delayMs?: number;
+}
+
+/**
+ * A spinner on an interactive terminal (see `terminalOf`: not on 0 columns nor `TERM=dumb`) in pretty mode, ASCII
+ * frames unless the locale is UTF-8; nothing otherwise, where logs already say what happens. Log lines written while
+ * it spins go above it.
+ */
+export function createProgress(pretty: boolean, options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? process.stderr;
+  const env = options.env ?? process.env;
+  const terminal = terminalOf(stream, env);
+  if (!pretty || !terminal.interactive) return { update: () => undefined, stop: () => undefined };
+  const delayMs = options.delayMs ?? (env['TIDELINE_PROGRESS_DELAY_MS'] ? Number(env['TIDELINE_PROGRESS_DELAY_MS']) : 1000);
   let spinner: Ora | undefined;
+  let hide: (() => void) | undefined;
   let text = '';
   const timer = setTimeout(() => {
-    spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+    const started = ora({ text, stream, discardStdin: false, spinner: terminal.unicode ? 'dots' : 'line' }).start();
+    spinner = started;
+    hide = showLive({
+      stream,
+      write(line) {
+        started.clear();
+        stream.write(line);
+        // ora draws nothing where it judges the terminal not interactive (CI set): then neither do we.
+        if (started.isSpinning) started.render();
+      },
+    });
   }, delayMs);
   return {
     update(next) {
@@ -21,6 +49,7 @@ export function createProgress(enabled: boolean, delayMs = 1000): Progress {
     },
     stop() {
       clearTimeout(timer);
+      hide?.();
       spinner?.stop();
     },
   };

@@ -9,8 +9,8 @@ import { newRunId } from '../state/run-id.js';
 import { StateStore } from '../state/store.js';
 import { describeFailure, inContext, type Connection, type Value } from '../warehouses/connection.js';
 import type { JournalOptions } from './journal.js';
-import type { DestinationDef, SyncDef } from './load.js';
-import { maskRecord } from './mask.js';
+import type { DestinationDef, MappedField, SyncDef } from './load.js';
+import { maskIfPersonal, maskValue, personalName } from './mask.js';
 import { eventWindow } from './events.js';
 import { diffSelect, emptyCounts, previewStatement, type DiffOp, type OpCounts } from './planner.js';
 import { DEFAULT_LEASE_MS, type LockWaitOptions } from './run/lock.js';
@@ -57,7 +57,7 @@ export interface SyncResult {
 export interface PlanPreview {
   readonly sync: string;
   readonly counts: OpCounts;
-  /** Masked sample rows per op: `key` and destination fields. */
+  /** Sample rows per op: `key` and destination fields, personal data masked. */
   readonly samples: Readonly<Partial<Record<DiffOp, readonly Record<string, unknown>[]>>>;
   /** Outcomes of an interrupted run not yet applied (counts may be high by as many). */
   readonly pendingJournal: number;
@@ -122,7 +122,7 @@ export class SyncEngine {
     this.#inputs = new InputChecks(options.project, this.#connection, options.logger);
   }
 
-  /** What a sync would do, read-only: counts per op and masked samples. */
+  /** What a sync would do, read-only: counts per op and samples, personal data masked (src/sync/mask.ts). */
   async plan(sync: SyncDef, samples = 3): Promise<PlanPreview> {
     const d = this.store.dialect;
     const model = await modelColumns(this.#connection, this.options.project, sync, this.store.schema);
@@ -136,9 +136,9 @@ export class SyncEngine {
     for (const row of rows) {
       const op = row['op'] as DiffOp;
       counts[op] = Number(row['op_rows']);
-      const fields: Record<string, unknown> = { [sync.key.name]: row['record_key'] };
-      mapping.fields.forEach((f, i) => (fields[f.name] = outbound(row[mapping.columns[i]!] ?? null)));
-      (bySample[op] ??= []).push(maskRecord(fields));
+      const fields: Record<string, unknown> = { [sync.key.name]: maskValue(row['record_key'] ?? null) };
+      mapping.fields.forEach((f, i) => (fields[f.name] = showField(sync.fields[i]!, outbound(row[mapping.columns[i]!] ?? null))));
+      (bySample[op] ??= []).push(fields);
     }
     const journal = this.store.journal(sync.name);
     const pendingJournal = (await this.store.exists(journal)) ? await this.store.journalSize(sync.name) : 0;
@@ -279,3 +279,10 @@ function outbound(value: Value): FieldValue {
 }
 
 export { newRunId } from '../state/run-id.js';
+
+/** A sample's field as `plan` shows it: a constant as written; personal data masked (src/sync/mask.ts). */
+function showField(field: MappedField, value: unknown): unknown {
+  if (field.column === undefined) return value;
+  const hashed = field.transforms.some((t) => t === 'sha256' || t === 'md5');
+  return maskIfPersonal(value, hashed || personalName(field.name) || personalName(field.column));
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskRecord, maskValue } from './mask.js';
+import { maskIfPersonal, maskRecord, maskValue, personalName } from './mask.js';
 
 describe('masking sample values', () => {
   it('hides personal text but keeps its shape', () => {
@@ -24,5 +24,30 @@ describe('masking sample values', () => {
       if (value.length > 1) expect(masked).not.toBe(value);
       expect(masked.length).toBeLessThanOrEqual(value.length);
     }
+  });
+
+  it('knows personal columns by name', () => {
+    for (const name of ['email', 'EMAIL', 'email_sha256', 'phone', 'SMS', 'mobile_number', 'FIRSTNAME', 'first_name', 'lastName', 'name', 'street', 'postcode', 'birthdate', 'ip_address', 'customer_id', 'contactKey', 'external_id', 'id', 'em', 'ph']) {
+      expect(personalName(name), name).toBe(true);
+    }
+    for (const name of ['segment', 'SEGMENT', 'segment_name', 'audience_group', 'channel', 'list_name', 'campaign_name', 'orders', 'tier', 'status', 'source', 'last_order_date', 'order_id', 'event_name']) {
+      expect(personalName(name), name).toBe(false);
+    }
+  });
+
+  it('masks personal data only: by column, or by a value that looks like an e-mail, a phone or a digest', () => {
+    expect(maskRecord({ customer_id: 'c03', first_name: 'Cat', segment: 'Champions', channel: 'email', orders: 4, last_order: '2026-11-30' })).toEqual({
+      customer_id: 'c**',
+      first_name: 'C**',
+      segment: 'Champions',
+      channel: 'email',
+      orders: 4,
+      last_order: '2026-11-30',
+    });
+    expect(maskIfPersonal('cat@x.org', false)).toBe('c**@x.org');
+    expect(maskIfPersonal('+33 6 12 34 56 78', false)).toBe('+********');
+    expect(maskIfPersonal('ff8d9819fc0e12bf0d24892e45987e249a28dce836a85cad60e28eaaa8c6d976', false)).toBe('ff8d9819…');
+    expect(maskIfPersonal('Newsletter subscribers', true)).toBe('N********');
+    expect(maskIfPersonal('Newsletter subscribers', false)).toBe('Newsletter subscribers');
   });
 });

@@ -1,13 +1,23 @@
 /**
- * Masks values for display (`tideline plan` samples): model rows are customers' personal data, and plan output
- * ends up in CI logs. Text keeps its first character and its shape — an e-mail its `@` and the end of its domain —
- * so a reader can tell a value from a blank; hex digests (already hashed identifiers) keep 8 characters; numbers
- * and booleans, which are not personal on their own in a customer model, are shown.
+ * Masking for display (`tideline plan` samples, `tideline audience preview` members, `tideline rejected` keys):
+ * output that ends up in CI logs shows no personal data, and shows everything else as it is.
+ *
+ * Personal, masked:
+ *  - a sync's key (it identifies a person: an e-mail, a phone number, a customer id);
+ *  - a column or field whose name says it holds a person's e-mail, phone, name, address, birth date, IP or device
+ *    identifier, or the id of a customer, user, contact or member (`personalName`);
+ *  - a value hashed by the mapping (`sha256`, `md5`): hashed identifiers are still personal data;
+ *  - any text that looks like an e-mail address, a phone number or a hex digest, whatever its column.
+ * Not personal, shown: constants of the mapping, numbers and booleans, and other text — segment and audience names,
+ * channels, statuses, tiers, dates.
+ *
+ * Masked text keeps its first character and its shape — an e-mail its `@` and the end of its domain — so a reader
+ * can tell a value from a blank; hex digests keep 8 characters.
  */
 export function maskValue(value: unknown): unknown {
   if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return value ?? null;
   const text = value instanceof Date ? value.toISOString() : String(value);
-  if (/^[0-9a-f]{32,}$/.test(text)) return `${text.slice(0, 8)}…`;
+  if (HEX_DIGEST.test(text)) return `${text.slice(0, 8)}…`;
   const at = text.indexOf('@');
   if (at > 0) {
     const domain = text.slice(at + 1);
@@ -17,12 +27,55 @@ export function maskValue(value: unknown): unknown {
   return maskText(text);
 }
 
+/** `value` masked if it is personal: its column is (`personal`), or it looks like an e-mail, a phone or a digest. */
+export function maskIfPersonal(value: unknown, personal: boolean): unknown {
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return value ?? null;
+  return personal || looksPersonal(value instanceof Date ? value.toISOString() : String(value)) ? maskValue(value) : value;
+}
+
+/** Each value of `record` masked if it is personal; `personal(column)` says which columns are. */
+export function maskRecord(record: Readonly<Record<string, unknown>>, personal: (column: string) => boolean = personalName): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, maskIfPersonal(v, personal(k))]));
+}
+
+const HEX_DIGEST = /^[0-9a-f]{32,}$/i;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+?[0-9][0-9 ().-]{5,}[0-9]$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
+
+function looksPersonal(text: string): boolean {
+  return EMAIL.test(text) || HEX_DIGEST.test(text) || (PHONE.test(text) && !ISO_DATE.test(text) && text.replace(/\D/g, '').length >= 7);
+}
+
+/** Words (or two adjacent words run together: `first_name` → `firstname`) that make a name personal. */
+const PERSONAL_WORDS = new Set([
+  ...['email', 'mail', 'emailaddress', 'emailhash', 'phone', 'phonenumber', 'mobile', 'cell', 'sms', 'tel', 'telephone', 'fax', 'whatsapp'],
+  ...['firstname', 'lastname', 'fullname', 'surname', 'givenname', 'familyname', 'middlename', 'nickname', 'username', 'displayname', 'fname', 'lname'],
+  ...['address', 'street', 'city', 'zip', 'zipcode', 'postcode', 'postal', 'postalcode'],
+  ...['birthday', 'birthdate', 'dob', 'ip', 'ipaddress', 'ssn', 'passport', 'iban', 'idfa', 'gaid', 'madid', 'maid', 'deviceid', 'gclid', 'fbclid', 'externalid'],
+]);
+/** Whose identifier (`customer_id`, `contact_key`) is personal. */
+const PERSON_WORDS = new Set(['customer', 'user', 'person', 'people', 'contact', 'member', 'client', 'lead', 'subscriber', 'profile', 'visitor', 'recipient']);
+const ID_WORDS = new Set(['id', 'key', 'ref', 'uuid', 'guid', 'number', 'no']);
+/** Whole names that are personal: a bare `id` or `name`, and Meta's short keys for hashed identifiers. */
+const PERSONAL_NAMES = new Set(['id', 'name', 'em', 'ph', 'fn', 'ln', 'ct', 'st', 'zp', 'db', 'doby', 'dobm', 'dobd', 'fi', 'ge']);
+
+/** Whether a column or field name says it holds personal data (see the module's comment). */
+export function personalName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  if (PERSONAL_NAMES.has(words.join(''))) return true;
+  for (let i = 0; i < words.length; i++) {
+    if (PERSONAL_WORDS.has(words[i]!) || (i + 1 < words.length && PERSONAL_WORDS.has(words[i]! + words[i + 1]!))) return true;
+  }
+  return words.some((w) => PERSON_WORDS.has(w)) && words.some((w) => ID_WORDS.has(w));
+}
+
 function maskText(text: string): string {
   if (text.length === 0) return text;
   const chars = [...text];
   return chars[0] + '*'.repeat(Math.min(chars.length - 1, 8));
-}
-
-export function maskRecord(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, maskValue(v)]));
 }
