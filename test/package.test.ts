@@ -31,7 +31,7 @@ function lockFor(tarball: string): unknown {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
   const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
   const packages: Record<string, unknown> = {
-    '': { name: 'shop-app', dependencies: { tideline: `file:${tarball}` } },
+    '': { name: 'shop', dependencies: { tideline: `file:${tarball}` } },
     'node_modules/tideline': {
       version: manifest['version'],
       resolved: `file:${tarball}`,
@@ -41,7 +41,7 @@ function lockFor(tarball: string): unknown {
     },
   };
   for (const [path, entry] of Object.entries(lock.packages)) if (path.startsWith('node_modules/') && !entry.dev && !entry.link) packages[path] = entry;
-  return { name: 'shop-app', lockfileVersion: 3, requires: true, packages };
+  return { name: 'shop', lockfileVersion: 3, requires: true, packages };
 }
 
 const SYNCS = `destinations:
@@ -85,8 +85,8 @@ syncs:
 
 describe('the npm package (npm pack, installed in an empty folder)', () => {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tideline-package-')));
-  const app = join(dir, 'app');
-  const bin = join(app, 'node_modules', '.bin', 'tideline');
+  const project = join(dir, 'shop');
+  const bin = join(project, 'node_modules', '.bin', 'tideline');
   let files: string[] = [];
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -100,11 +100,11 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     const packed = await run('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: ROOT, env: userEnv(), maxBuffer: 16 << 20 });
     const [pack] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     files = pack!.files.map((f) => f.path);
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'shop-app', private: true }, null, 2)}\n`);
-    writeFileSync(join(app, 'package-lock.json'), JSON.stringify(lockFor(`../${pack!.filename}`), null, 2));
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'shop', private: true }, null, 2)}\n`);
+    writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lockFor(`../${pack!.filename}`), null, 2));
     try {
-      await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${pack!.filename}`], { cwd: app, env: userEnv(), maxBuffer: 16 << 20 });
+      await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${pack!.filename}`], { cwd: project, env: userEnv(), maxBuffer: 16 << 20 });
     } catch (error) {
       const { stderr } = error as { stderr?: string };
       throw new Error(`npm install of the tarball failed (ENOTCACHED: npm's cache lacks a runtime dependency; run npm ci first):\n${stderr ?? String(error)}`);
@@ -118,19 +118,20 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     expect(files.filter((path) => /\.ts$|(^|\/)test\/|\.test\./.test(path))).toEqual([]);
     expect(files.length).toBeLessThan(40);
     for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest', '@faker-js/faker', '@hubspot/api-client', 'protobufjs']) {
-      expect(existsSync(join(app, 'node_modules', dev)), `${dev} installed`).toBe(false);
+      expect(existsSync(join(project, 'node_modules', dev)), `${dev} installed`).toBe(false);
     }
-    const installed = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const installed = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(installed.dependencies['tideline']).toMatch(/^file:\.\.\/tideline-[\d.]+\.tgz$/);
   });
 
-  it('its tideline bin runs init, run and sync --sandbox in a new project', async () => {
+  it('its tideline bin runs init, run and sync --sandbox in the folder that installed it', async () => {
     const version = await run(bin, ['--version'], { cwd: dir, env: userEnv() });
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 
-    const init = await run(bin, ['init', 'shop', '--log-format', 'json'], { cwd: dir, env: userEnv() });
+    // As the README has it: the project is the folder that installed tideline, and `npx --no` runs that tideline.
+    const init = await run('npx', ['--no', 'tideline', 'init', '.', '--log-format', 'json'], { cwd: project, env: userEnv() });
     expect(init.stderr).toContain('created a Tideline project');
-    const project = join(dir, 'shop');
+    expect(readFileSync(join(project, '.gitignore'), 'utf8')).toContain('node_modules/');
     writeFileSync(join(project, 'syncs', 'crm.yml'), SYNCS);
 
     const built = await run(bin, ['run', '--log-format', 'json'], { cwd: project, env: userEnv() });
