@@ -117,7 +117,7 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     }
     expect(files.filter((path) => /\.ts$|(^|\/)test\/|\.test\./.test(path))).toEqual([]);
     expect(files.length).toBeLessThan(40);
-    for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest', '@faker-js/faker', '@hubspot/api-client', 'protobufjs']) {
+    for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest', '@faker-js/faker', '@hubspot/api-client', 'protobufjs', 'snowflake-sdk']) {
       expect(existsSync(join(project, 'node_modules', dev)), `${dev} installed`).toBe(false);
     }
     const installed = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -149,4 +149,28 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
       { sync: 'hook_contacts', status: 'success', accepted: 3 },
     ]);
   }, 120_000);
+
+  it('leaves out the Snowflake driver, an optional peer dependency, and says how to add it when a target needs it', async () => {
+    expect(existsSync(join(project, 'node_modules', 'snowflake-sdk'))).toBe(false);
+    const file = join(project, 'tideline.yml');
+    writeFileSync(
+      file,
+      `${readFileSync(file, 'utf8')}
+targets:
+  dev: { type: duckdb }
+  sf: { type: snowflake, account: myorg-myaccount, user: TIDELINE, password: not-a-password, warehouse: WH, database: DB }
+target: dev
+`,
+    );
+    // Snowflake reads no local files: the source is a table there.
+    writeFileSync(join(project, 'models', 'sources.yml'), 'sources:\n  - name: raw_customers\n    table: raw.customers\n');
+    const failed = await run(bin, ['run', '--target', 'sf', '--log-format', 'json'], { cwd: project, env: userEnv() }).then(
+      () => expect.fail('run on Snowflake without snowflake-sdk succeeded'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain('the snowflake target needs the snowflake-sdk package, which is not installed');
+    expect(failed.stderr).toContain('npm install --save-dev snowflake-sdk');
+    expect(failed.stderr).not.toContain('not-a-password');
+  });
 });
