@@ -88,6 +88,7 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
   const project = join(dir, 'shop');
   const bin = join(project, 'node_modules', '.bin', 'tideline');
   let files: string[] = [];
+  let withSkippedScripts: string[] = [];
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   beforeAll(async () => {
@@ -104,7 +105,9 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'shop', private: true }, null, 2)}\n`);
     writeFileSync(join(project, 'package-lock.json'), JSON.stringify(lockFor(`../${pack!.filename}`), null, 2));
     try {
-      await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${pack!.filename}`], { cwd: project, env: userEnv(), maxBuffer: 16 << 20 });
+      const installed = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', `../${pack!.filename}`], { cwd: project, env: userEnv(), maxBuffer: 16 << 20 });
+      // npm lists the packages whose install scripts it skipped (all of them, until the user approves each).
+      withSkippedScripts = [...installed.stderr.matchAll(/install-scripts\s+(@?[^@\s]+)@\S+ \((\w+):/g)].map(([, name, script]) => `${name} ${script}`);
     } catch (error) {
       const { stderr } = error as { stderr?: string };
       throw new Error(`npm install of the tarball failed (ENOTCACHED: npm's cache lacks a runtime dependency; run npm ci first):\n${stderr ?? String(error)}`);
@@ -117,6 +120,9 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     }
     expect(files.filter((path) => /\.ts$|(^|\/)test\/|\.test\./.test(path))).toEqual([]);
     expect(files.length).toBeLessThan(40);
+    // No runtime dependency needs an install script (npm would skip it); tideline's own `prepare`, which builds the
+    // bundle in a git checkout, does nothing in an installed package: build-cli.mjs finds no sources there.
+    expect(withSkippedScripts.filter((entry) => entry !== 'tideline prepare')).toEqual([]);
     for (const dev of ['tsx', 'esbuild', 'typescript', 'vitest', '@faker-js/faker', '@hubspot/api-client', 'protobufjs', 'snowflake-sdk']) {
       expect(existsSync(join(project, 'node_modules', dev)), `${dev} installed`).toBe(false);
     }
