@@ -48,8 +48,8 @@ export function builtCliIsFresh(built = BUILT_CLI) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  // An installed package has the bundle and no sources (npm runs `prepare` of a tarball or git dependency when the
-  // user allows it): nothing to build, and its bundle is kept.
+  // An installed package has the bundle and no sources (npm runs a tarball dependency's `prepare` once the user
+  // approves it): nothing to build, and its bundle is kept. A git dependency is prepared in npm's own clone.
   if (!existsSync(MAIN)) process.exit(0);
   if (await buildCli()) console.error(`built ${BUILT_CLI}`);
   else if (process.argv.includes('--for-package')) {

@@ -47,7 +47,7 @@ let driver: ReturnType<typeof importDriver> | undefined;
  * Snowflake installs it beside tideline. Its absence, and only that, is a WarehouseError saying so.
  */
 function missingDriver(error: unknown): WarehouseError | undefined {
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code !== 'ERR_MODULE_NOT_FOUND' || typeof message !== 'string' || !message.includes("'snowflake-sdk'")) return undefined;
   return new WarehouseError('the snowflake target needs the snowflake-sdk package, which is not installed', {
     cause: error,
