@@ -3,12 +3,14 @@
 // src/cli/.tideline.mjs, which bin/tideline loads while it is newer than every source file. Against running the
 // sources through tsx, a command starts in half the time and the process holds about 40 MB less. Dependencies stay in
 // node_modules. The file sits in src/cli/ so that paths relative to its modules (templates, package.json) still hold.
-// Without esbuild (an install without dev dependencies), nothing is built and bin/tideline runs the sources.
+// Without esbuild (an install without dev dependencies), nothing is built and bin/tideline runs the sources; `prepack`
+// (--for-package) fails instead, since a package carries the bundle and no sources.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BUILT_CLI = fileURLToPath(new URL('../src/cli/.tideline.mjs', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const SOURCES = ['src', 'models', 'destinations'];
 
 /** Bundles src/cli/main.ts into `outfile`; false when esbuild is not installed. */
@@ -20,7 +22,7 @@ export async function buildCli(outfile = BUILT_CLI) {
     return false;
   }
   await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))],
+    entryPoints: [MAIN],
     outfile,
     bundle: true,
     platform: 'node',
@@ -46,6 +48,13 @@ export function builtCliIsFresh(built = BUILT_CLI) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // An installed package has the bundle and no sources (npm runs a tarball dependency's `prepare` once the user
+  // approves it): nothing to build, and its bundle is kept. A git dependency is prepared in npm's own clone.
+  if (!existsSync(MAIN)) process.exit(0);
   if (await buildCli()) console.error(`built ${BUILT_CLI}`);
-  else console.error('esbuild is not installed: bin/tideline will run the TypeScript sources through tsx');
+  else if (process.argv.includes('--for-package')) {
+    // `prepack`: a package holds no sources, so without the bundle its bin could not run at all.
+    console.error('esbuild is not installed (a dev dependency): run `npm install` before `npm pack`');
+    process.exit(1);
+  } else console.error('esbuild is not installed: bin/tideline will run the TypeScript sources through tsx');
 }

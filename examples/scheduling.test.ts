@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,18 +37,23 @@ class BashOperator:
         return other
 `,
     );
-    const out = execFileSync(
-      'python3',
-      [
-        '-c',
-        `import json, runpy, airflow
+    type Dag = { dag: string; schedule: string; tasks: { id: string; command: string; retries: number; downstream: string[] }[] };
+    const dagWith = (env: Record<string, string>): Dag => {
+      const { TIDELINE_BIN: _bin, ...inherited } = process.env;
+      const out = execFileSync(
+        'python3',
+        [
+          '-c',
+          `import json, runpy, airflow
 runpy.run_path(${JSON.stringify(join(HERE, 'airflow/tideline_dag.py'))})
 print(json.dumps({"dag": airflow.DAG.current.dag_id, "schedule": airflow.DAG.current.kwargs.get("schedule"),
   "tasks": [{"id": t.task_id, "command": t.bash_command, "retries": t.retries, "downstream": t.downstream} for t in airflow.TASKS]}))`,
-      ],
-      { env: { ...process.env, PYTHONPATH: stubs, TIDELINE_PROJECT: '/srv/shop', TIDELINE_BIN: 'tideline' }, encoding: 'utf8' },
-    );
-    const dag = JSON.parse(out) as { dag: string; schedule: string; tasks: { id: string; command: string; retries: number; downstream: string[] }[] };
+        ],
+        { env: { ...inherited, PYTHONPATH: stubs, TIDELINE_PROJECT: '/srv/shop', ...env }, encoding: 'utf8' },
+      );
+      return JSON.parse(out) as Dag;
+    };
+    const dag = dagWith({ TIDELINE_BIN: 'tideline' });
     expect(dag.dag).toBe('tideline_nightly');
     expect(dag.schedule).toBe('0 3 * * *');
     expect(dag.tasks).toEqual([
@@ -56,6 +61,10 @@ print(json.dumps({"dag": airflow.DAG.current.dag_id, "schedule": airflow.DAG.cur
       { id: 'run', command: 'tideline --project /srv/shop --log-format json run', retries: 2, downstream: ['sync'] },
       { id: 'sync', command: 'tideline --project /srv/shop --log-format json sync', retries: 2, downstream: [] },
     ]);
+    // By default, the tideline installed in the project folder (`npm ci` there), never one npx would fetch.
+    expect(dagWith({}).tasks.map((t) => t.command)).toEqual(
+      ['validate', 'run', 'sync'].map((command) => `/srv/shop/node_modules/.bin/tideline --project /srv/shop --log-format json ${command}`),
+    );
   });
 });
 
@@ -71,9 +80,10 @@ describe('GitHub Actions workflow', () => {
     expect(workflow.on.schedule[0]!.cron).toMatch(/^\S+ \S+ \S+ \S+ \S+$/);
     const runs = (job: string) => workflow.jobs[job]!.steps.map((s) => s.run).filter(Boolean);
     expect(workflow.jobs['validate']!.if).toContain("== 'pull_request'");
-    expect(runs('validate')).toEqual(['npm ci', 'npx tideline validate --log-format json']);
+    // `npm ci` installs the tideline the repository's package.json pins; `npx --no` runs it and never fetches one.
+    expect(runs('validate')).toEqual(['npm ci', 'npx --no tideline validate --log-format json']);
     expect(workflow.jobs['sync']!.if).toContain("!= 'pull_request'");
-    expect(runs('sync')).toEqual(['npm ci', 'npx tideline run --log-format json', 'npx tideline sync --log-format json']);
+    expect(runs('sync')).toEqual(['npm ci', 'npx --no tideline run --log-format json', 'npx --no tideline sync --log-format json']);
     for (const value of Object.values(workflow.env)) expect(value).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
   });
 });
@@ -104,6 +114,19 @@ code_var="FAKE_EXIT_$command"; exit "\${!code_var:-0}"
     mkdirSync(project);
     return { dir, project, env: { ...process.env, TIDELINE_PROJECT: project, TIDELINE_BIN: fakeTideline(dir) } };
   }
+
+  it("runs the tideline installed in the project folder when TIDELINE_BIN is not set", () => {
+    const { dir, project, env } = setUp();
+    mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+    renameSync(env.TIDELINE_BIN, join(project, 'node_modules', '.bin', 'tideline'));
+    const { TIDELINE_BIN: _bin, ...withoutBin } = env;
+    const result = spawnSync('bash', [script], { env: withoutBin, encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n')).toEqual([
+      `--project ${project} --log-format json run`,
+      `--project ${project} --log-format json sync`,
+    ]);
+  });
 
   it('runs then syncs, logging both into one file per day, and removes logs older than the retention', () => {
     const { dir, project, env } = setUp();

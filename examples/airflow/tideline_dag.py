@@ -6,7 +6,9 @@ Configuration errors are therefore caught by a `validate` task that has no retri
 
 Set TIDELINE_PROJECT to the project folder on the workers, and give the warehouse and destination credentials as
 environment variables (Airflow connections or a secrets backend exported to the environment); tideline.yml and the
-sync files reference them as ${env:NAME}.
+sync files reference them as ${env:NAME}. The project's package.json lists tideline (see the README's "Install"):
+deploy the project with `npm ci` in its folder, and the tasks run the tideline it installed there
+(TIDELINE_BIN to run another).
 """
 
 from datetime import datetime, timedelta
@@ -16,7 +18,7 @@ from airflow import DAG
 from airflow.operators.bash import BashOperator
 
 PROJECT = os.environ.get("TIDELINE_PROJECT", "/opt/tideline/shop")
-TIDELINE = os.environ.get("TIDELINE_BIN", "npx --no-install tideline")
+TIDELINE = os.environ.get("TIDELINE_BIN", f"{PROJECT}/node_modules/.bin/tideline")
 COMMON = f"{TIDELINE} --project {PROJECT} --log-format json"
 
 with DAG(

@@ -2,7 +2,7 @@
 # Nightly Tideline run for cron: one run at a time (flock), a log file per day, old logs removed.
 #
 #   TIDELINE_PROJECT   the project folder (required)
-#   TIDELINE_BIN       how to call tideline (default: tideline on PATH)
+#   TIDELINE_BIN       how to call tideline (default: the project's node_modules/.bin/tideline, else tideline on PATH)
 #   TIDELINE_LOG_DIR   where logs go (default: $TIDELINE_PROJECT/logs)
 #   TIDELINE_KEEP_DAYS days of logs to keep (default: 14)
 #   TIDELINE_LOCK      the lock file (default: $TIDELINE_PROJECT/.tideline/cron.lock)
@@ -11,7 +11,11 @@
 set -uo pipefail
 
 project="${TIDELINE_PROJECT:?set TIDELINE_PROJECT to the project folder}"
-tideline="${TIDELINE_BIN:-tideline}"
+tideline="${TIDELINE_BIN:-}"
+if [ -z "$tideline" ]; then
+  tideline=tideline
+  [ -x "$project/node_modules/.bin/tideline" ] && tideline="$project/node_modules/.bin/tideline"
+fi
 log_dir="${TIDELINE_LOG_DIR:-$project/logs}"
 keep_days="${TIDELINE_KEEP_DAYS:-14}"
 lock="${TIDELINE_LOCK:-$project/.tideline/cron.lock}"

@@ -34,11 +34,26 @@ const SILENT: SnowflakeLogger = { error() {}, warn() {}, info() {}, debug() {}, 
  */
 async function importDriver() {
   process.env['SNOWFLAKE_DISABLE_PLATFORM_DETECTION'] ??= 'true';
-  const { default: snowflake } = await import('snowflake-sdk');
+  const { default: snowflake } = await import('snowflake-sdk').catch((error: unknown) => {
+    throw missingDriver(error) ?? error;
+  });
   snowflake.configure({ logLevel: 'ERROR', customLogger: SILENT });
   return snowflake;
 }
 let driver: ReturnType<typeof importDriver> | undefined;
+
+/**
+ * snowflake-sdk is an optional peer dependency (it brings about 160 packages, a third of an install): a project on
+ * Snowflake installs it beside tideline. Its absence, and only that, is a WarehouseError saying so.
+ */
+function missingDriver(error: unknown): WarehouseError | undefined {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' || typeof message !== 'string' || !message.includes("'snowflake-sdk'")) return undefined;
+  return new WarehouseError('the snowflake target needs the snowflake-sdk package, which is not installed', {
+    cause: error,
+    hint: 'install it beside tideline, in the project: npm install --save-dev snowflake-sdk',
+  });
+}
 
 /**
  * Logs in with key-pair authentication (`private_key_path`, read from disk relative to the project root) when
