@@ -102,6 +102,8 @@ describe('selection of models (run, compile)', () => {
       '--exclude: no model matches "model:refund" (did you mean "refunds"?)',
     ]);
     expect(problems(() => models(['path:models/x']))).toEqual(['--select: "path:models/x": unknown selector method "path:" (model:, sync:, source:, tag:, kind:, destination:)']);
+    expect(problems(() => models(['@people+']))).toEqual(['--select: "@people+": @ already adds the descendants; it does not combine with +']);
+    expect(problems(() => models(['+']))).toEqual(['--select: "+": nothing to select']);
     expect(problems(() => models(['buyers_ads']))).toEqual(['--select: "buyers_ads" selects no model (it names a sync: `+buyers_ads` selects the models it reads)']);
   });
 });

@@ -99,6 +99,7 @@ function parseAtom(raw: string): Atom {
     body = body.slice(lead[0].length);
   }
   const trail = /\+(\d*)$/.exec(body);
+  if (trail && trail.index > 0 && at) throw new ConfigError([problem(`"${raw}": @ already adds the descendants; it does not combine with +`)]);
   if (trail && trail.index > 0) {
     down = trail[1] ? Number(trail[1]) : Infinity;
     body = body.slice(0, trail.index);
