@@ -161,7 +161,7 @@ describe('configuration errors are located and exit 2', () => {
     expect((await runCli(['frobnicate'], { cwd: root })).code).toBe(2);
     const selected = await runCli(['run', '--select', 'custmers', '--log-format', 'pretty'], { cwd: root });
     expect(selected.code).toBe(2);
-    expect(selected.stderr).toContain('--select: nothing matches "custmers" (did you mean "customers"?)');
+    expect(selected.stderr).toContain('--select: no model or sync matches "custmers" (did you mean "customers"?)');
   });
 
   it('outside a project, says how to make one', async () => {

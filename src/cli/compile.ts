@@ -9,13 +9,14 @@ export function registerCompile(program: Command): void {
   program
     .command('compile')
     .description('write the SQL of each model to target/compiled/<target>/<model>.sql without running it')
-    .option('-s, --select <selectors...>', 'models to compile: names, tag:NAME, kind:KIND, +name (with upstream), name+ (with downstream)')
+    .option('-s, --select <selectors...>', 'models to compile: names, tag:NAME, kind:KIND, source:NAME, +name (with upstream), name+ (with downstream), @name, a,b (both); see README')
+    .option('--exclude <selectors...>', 'models to leave out, in the same grammar')
     .option('--print', 'also print the SQL on stdout')
     .option('--offline', 'do not connect to the warehouse (source column types unknown)')
-    .action(async (options: { select?: string[]; print?: boolean; offline?: boolean }, command: Command) => {
+    .action(async (options: { select?: string[]; exclude?: string[]; print?: boolean; offline?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
-        const selected = selectModels(project, options.select);
+        const selected = selectModels(project, { select: options.select, exclude: options.exclude });
         const { analysis, connection } = await analyse(context, project, options.offline === true);
         await connection?.close();
         const dir = join(targetDir(project), 'compiled', project.target.name);

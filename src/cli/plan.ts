@@ -11,14 +11,15 @@ export function registerPlan(program: Command): void {
   program
     .command('plan')
     .description('show what each sync would send (counts per operation, sample rows with personal data masked); writes nothing')
-    .option('-s, --select <selectors...>', 'syncs: names, tag:NAME, model:NAME, destination:NAME')
+    .option('-s, --select <selectors...>', 'syncs: names, model:NAME, destination:NAME, tag:NAME, name+ (syncs of a model and of its descendants), a,b (both); see README')
+    .option('--exclude <selectors...>', 'syncs to leave out, in the same grammar')
     .option('--samples <n>', 'sample rows per operation', (v) => Number.parseInt(v, 10), 3)
     .option('--json', 'print one JSON object per sync instead of text')
     .option('--sandbox', "plan against the sandbox's state (what `tideline sync --sandbox` sent), not the destinations'")
-    .action(async (options: { select?: string[]; samples: number; json?: boolean; sandbox?: boolean }, command: Command) => {
+    .action(async (options: { select?: string[]; exclude?: string[]; samples: number; json?: boolean; sandbox?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
-        const selected = selectSyncs(project, options.select);
+        const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
         const { connection } = await analyse(context, project, false);
         try {
           const sandbox = options.sandbox === true;

@@ -10,6 +10,7 @@ import { registerPlan } from './plan.js';
 import { registerRejected } from './rejected.js';
 import { buildSelected, registerRun } from './run.js';
 import { registerSandbox } from './sandbox.js';
+import { registerShow } from './show.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
 import { registerValidate } from './validate.js';
@@ -21,6 +22,7 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerValidate,
   registerCompile,
   registerRun,
+  registerShow,
   registerPlan,
   registerSync,
   registerStatus,

@@ -15,12 +15,13 @@ export function registerRun(program: Command): void {
   program
     .command('run')
     .description('build the selected models in dependency order, each swapped in atomically; writes target/run_results.json')
-    .option('-s, --select <selectors...>', 'models to build: names, tag:NAME, kind:KIND, +name (with upstream), name+ (with downstream)')
+    .option('-s, --select <selectors...>', 'models to build: names, tag:NAME, kind:KIND, source:NAME, +name (with upstream), name+ (with downstream), @name, a,b (both); see README')
+    .option('--exclude <selectors...>', 'models to leave out, in the same grammar')
     .option('--full-refresh', 'rebuild models that keep state across runs from scratch')
-    .action(async (options: { select?: string[]; fullRefresh?: boolean }, command: Command) => {
+    .action(async (options: { select?: string[]; exclude?: string[]; fullRefresh?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
-        return (await buildSelected(context, project, selectModels(project, options.select), { fullRefresh: options.fullRefresh === true, command: 'run' })).code;
+        return (await buildSelected(context, project, selectModels(project, { select: options.select, exclude: options.exclude }), { fullRefresh: options.fullRefresh === true, command: 'run' })).code;
       });
     });
 }

@@ -12,6 +12,7 @@ import { VERSION } from './version.js';
 
 interface SyncOptions {
   select?: string[];
+  exclude?: string[];
   dryRun?: boolean;
   fullResync?: boolean;
   force?: boolean;
@@ -29,7 +30,8 @@ export function registerSync(program: Command): void {
   program
     .command('sync')
     .description('send what changed in each model to its destinations; writes target/sync_results.json')
-    .option('-s, --select <selectors...>', 'syncs: names, tag:NAME, model:NAME, destination:NAME')
+    .option('-s, --select <selectors...>', 'syncs: names, model:NAME, destination:NAME, tag:NAME, name+ (syncs of a model and of its descendants), a,b (both); see README')
+    .option('--exclude <selectors...>', 'syncs to leave out, in the same grammar')
     .option('--dry-run', 'plan and count, check nothing is wrong, send nothing, write no state')
     .option('--full-resync', 'forget what was sent (snapshot and rejections) and send every record again')
     .option('--force', 'let syncs remove more records than their max_removals allows, this once (stale sources and models out of bounds still stop them)')
@@ -47,7 +49,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   const maxRejected = parseThreshold(options.maxRejected);
   const waitMs = options.wait === undefined ? undefined : parseWait(options.wait) * 1000;
   const project = await loadFor(context);
-  const selected = selectSyncs(project, options.select);
+  const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
   let command: SyncCommand;
   try {
     command = await SyncCommand.open({
