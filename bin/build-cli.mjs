@@ -5,7 +5,7 @@
 // node_modules. The file sits in src/cli/ so that paths relative to its modules (templates, package.json) still hold.
 // Without esbuild (an install without dev dependencies), nothing is built and bin/tideline runs the sources; `prepack`
 // (--for-package) fails instead, since a package carries the bundle and no sources.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,9 +21,12 @@ export async function buildCli(outfile = BUILT_CLI) {
   } catch {
     return false;
   }
+  // Written beside, then renamed over the bundle: a command starting meanwhile loads the old bundle or the new one,
+  // never half of one (a test packs the package while other suites run the CLI).
+  const partial = `${outfile}.${process.pid}.partial`;
   await esbuild.build({
     entryPoints: [MAIN],
-    outfile,
+    outfile: partial,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -31,6 +34,7 @@ export async function buildCli(outfile = BUILT_CLI) {
     packages: 'external',
     logLevel: 'warning',
   });
+  renameSync(partial, outfile);
   return true;
 }
 

@@ -85,6 +85,12 @@ describe('selection of models (run, compile)', () => {
     expect(new Set(models(['people refunds']))).toEqual(new Set(['people', 'refunds']));
   });
 
+  it('a comma-joined selector that selects nothing says a comma now means both, and gives the spaced form', () => {
+    expect(problems(() => models(['people,refunds']))).toEqual([
+      '--select: "people,refunds" selects no model (a comma selects what matches every part, as in dbt: separate selectors with a space to select what matches any: people refunds)',
+    ]);
+  });
+
   it('--exclude removes its selection, alone or after --select', () => {
     expect(new Set(models({ exclude: ['people+'] }))).toEqual(new Set(['orders', 'refunds']));
     expect(new Set(models({ select: ['+buyer_orders'], exclude: ['orders', 'tag:nightly'] }))).toEqual(new Set(['buyer_orders']));

@@ -229,7 +229,9 @@ function resolve(graph: Graph, selectors: readonly string[], want: NodeType, fla
     if (unmatched || set === undefined) continue;
     const wanted = [...set].filter((n) => graph.nodes.get(n)!.type === want);
     if (wanted.length === 0 && flag === '--select') {
-      problems.push(problem(`${flag}: "${term}" selects no ${want}${atoms.length === 1 ? hint(graph, atoms[0]!, want) : ''}`));
+      // Until 0.1 a comma meant either; it means both now, as in dbt.
+      const comma = atoms.length > 1 ? ` (a comma selects what matches every part, as in dbt: separate selectors with a space to select what matches any: ${atoms.map((a) => a.raw).join(' ')})` : '';
+      problems.push(problem(`${flag}: "${term}" selects no ${want}${atoms.length === 1 ? hint(graph, atoms[0]!, want) : comma}`));
     }
     for (const n of wanted) union.add(n);
   }

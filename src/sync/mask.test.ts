@@ -30,9 +30,23 @@ describe('masking sample values', () => {
     for (const name of ['email', 'EMAIL', 'email_sha256', 'phone', 'SMS', 'mobile_number', 'FIRSTNAME', 'first_name', 'lastName', 'name', 'street', 'postcode', 'birthdate', 'ip_address', 'customer_id', 'contactKey', 'external_id', 'id', 'em', 'ph']) {
       expect(personalName(name), name).toBe(true);
     }
-    for (const name of ['segment', 'SEGMENT', 'segment_name', 'audience_group', 'channel', 'list_name', 'campaign_name', 'orders', 'tier', 'status', 'source', 'last_order_date', 'order_id', 'event_name']) {
+    for (const name of ['segment', 'SEGMENT', 'segment_name', 'audience_group', 'channel', 'list_name', 'campaign_name', 'orders', 'tier', 'status', 'source', 'last_order_date', 'order_id', 'event_name', 'rfm_segment', 'lifecycle_stage']) {
       expect(personalName(name), name).toBe(false);
     }
+  });
+
+  it('fails safe: a name that does not say what it holds is masked, as are names, plurals and lists of personal data', () => {
+    for (const name of ['contact', 'recipient', 'handle', 'login', 'customer_name', 'contact_name', 'userid', 'CUSTOMERID', 'customer_ids', 'member_ids', 'emails', 'phones', 'addresses', 'identifiers', 'date_of_birth', 'addr1', 'msisdn', 'nom', 'prenom', 'instagram', 'notes', 'profile']) {
+      expect(personalName(name), name).toBe(true);
+    }
+    expect(maskRecord({ contact: 'Alice Martin', notes: 'call Alice on 06 12 34 56 78', emails: ['alice@x.org', 'al@y.org'], profile: { email: 'alice@x.org', tier: 'gold' } })).toEqual({
+      contact: 'A********',
+      notes: 'c********',
+      emails: ['a****@x.org', 'a*@y.org'],
+      profile: { email: 'a****@x.org', tier: 'g***' },
+    });
+    // Within a non-personal column, an object's keys decide.
+    expect(maskIfPersonal({ email: 'alice@x.org', tier: 'gold' }, false)).toEqual({ email: 'a****@x.org', tier: 'gold' });
   });
 
   it('masks personal data only: by column, or by a value that looks like an e-mail, a phone or a digest', () => {
