@@ -90,7 +90,8 @@ async function hostStatements(d: Dialect, step: Step & { kind: 'host' }): Promis
     // The rows carried over from the previous build (the carry step before it): some when re-used, none to train.
     if (text.toLowerCase().includes('carried_parameters')) return [{ n: reused ? 12 : 0 }];
     if (!text.includes('GROUP BY')) return [{ n: 40 }];
-    const row = (value: number, pairs: number): Row => Object.fromEntries([...columnsOf(text).map((name) => [name, /^[fF]/.test(name) ? Math.max(value, 0) : value]), ['pairs', pairs]]);
+    // Keyed as a connection keys rows (Dialect.rowKey: Snowflake's "F0" is read as f0).
+    const row = (value: number, pairs: number): Row => Object.fromEntries([...columnsOf(text).map((name) => [d.rowKey(name), /^[fF]/.test(name) ? Math.max(value, 0) : value]), ['pairs', pairs]]);
     return text.includes('WITH s AS') ? [row(0, 700), row(-1, 80), row(1, 20)] : [row(1, 30), row(0, 400)];
   };
   for (const reused of [true, false]) {
