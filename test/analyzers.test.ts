@@ -209,7 +209,8 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
   for (const dialect of DIALECT_NAMES) {
     describe(dialect, () => {
       for (const flow of FLOWS) {
-        it(`${flow.name}: every statement analyses`, async () => {
+        // A flow runs every command of a project: minutes on a loaded machine, seconds on an idle one.
+        it(`${flow.name}: every statement analyses`, { timeout: 300_000 }, async () => {
           const { connection, failed } = await runFlow(dialect, flow);
           const entry = results.get(dialect) ?? { analysed: [], rewrites: new Set<string>(), declared: new Set<string>(), functions: new Set<string>() };
           entry.analysed.push(...connection.analysed);
