@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import type { CommandContext, EXIT, GlobalOptions } from '../src/cli/context.js';
+import type { Access, CommandContext, EXIT, GlobalOptions } from '../src/cli/context.js';
 import type { Dialect, LogicalType, TableRef } from '../src/dialects/dialect.js';
 import type { Sql } from '../src/dialects/sql.js';
 import type { Analysis } from '../src/project/analyse.js';
@@ -371,10 +371,14 @@ export interface CommandEngine {
   readonly exit: typeof EXIT;
   /** Loads the project (with the CLI's kinds), printing its warnings. */
   load(context: CommandContext): Promise<Project>;
-  /** Connects unless offline, and checks the project against the warehouse; the caller closes the connection. */
-  analyse(context: CommandContext, project: Project, offline: boolean): Promise<{ analysis: Analysis; connection: Connection | undefined }>;
-  /** Opens the project's target; the caller closes it. */
-  connect(context: CommandContext, project: Project): Promise<Connection>;
+  /**
+   * Connects unless offline, and checks the project against the warehouse; the caller closes the connection. A
+   * command that only reads passes `{ readOnly: true }` (several can then read an embedded warehouse at once). Both
+   * wait for an embedded warehouse another process holds as long as `--wait` says.
+   */
+  analyse(context: CommandContext, project: Project, offline: boolean, access?: Access): Promise<{ analysis: Analysis; connection: Connection | undefined }>;
+  /** Opens the project's target (read-only with `{ readOnly: true }`); the caller closes it. */
+  connect(context: CommandContext, project: Project, access?: Access): Promise<Connection>;
   /**
    * Builds these models as `tideline run --select` does (checked against the warehouse, in order, summaries
    * logged), recording them in target/run_results.json under `command`; the exit code and each model's result.

@@ -42,7 +42,7 @@ function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): v
       process.exitCode = await run(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await load(context);
         const model = audiencesModelOf(engine, project, name, options.model);
-        const { analysis, connection } = await analyse(context, project, false);
+        const { analysis, connection } = await analyse(context, project, false, { readOnly: true });
         try {
           const missing = await unbuiltInputs(project, connection!, model);
           if (missing.length) {
@@ -90,7 +90,7 @@ function register(program: Command, engine: KindCommandEngine<AudiencesSpec>): v
           process.stdout.write('this project has no audiences model (kind: audiences)\n');
           return EXIT.ok;
         }
-        const connection = await connect(context, project);
+        const connection = await connect(context, project, { readOnly: true });
         try {
           const d = project.target.dialect;
           const schema = project.target.schema;

@@ -52,7 +52,7 @@ function register(program: Command, engine: KindCommandEngine<IdentitySpec>): vo
         const model = identityModel(engine.models(project), options.model);
         const scoring = resolveScoring(model.spec, resolvePlan(model.spec));
         if (options.with !== undefined) pairProblems(model, scoring, who, options.with);
-        const connection = await connect(context, project);
+        const connection = await connect(context, project, { readOnly: true });
         try {
           const explain = explainContext(project, model, connection);
           if (options.with !== undefined) return await explainPair(context, explain, model, scoring!, who, options.with, connection, EXIT);
@@ -103,7 +103,7 @@ function register(program: Command, engine: KindCommandEngine<IdentitySpec>): vo
           context.logger.error({ model: model.name }, `${model.name} was not built, so its parameters were not trained; ${table.name} is as it was`);
           return EXIT.failed;
         }
-        const connection = await connect(context, project);
+        const connection = await connect(context, project, { readOnly: true });
         try {
           const parameters = await readParameters(connection, table, scoring);
           process.stdout.write(renderParameters(model.name, parameters));

@@ -35,7 +35,7 @@ function register(program: Command, engine: KindCommandEngine<ReportSpec>): void
         if (options.html && reports.length > 1) {
           throw new ConfigError([{ code: 'usage', severity: 'error', message: `--html writes one report: choose it with --select (selected: ${reports.join(', ')})` }]);
         }
-        const { connection } = await analyse(context, project, false);
+        const { connection } = await analyse(context, project, false, { readOnly: true });
         try {
           const data: ReportData[] = [];
           for (const name of reports) {

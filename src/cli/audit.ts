@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
 import { ConfigError } from '../project/problems.js';
-import { privacyTable, setupPrivacy } from '../privacy/state.js';
+import { privacyTable } from '../privacy/state.js';
 import { StateStore } from '../state/store.js';
 import { sandboxStateSchema } from '../sync/sandbox.js';
 import type { Row } from '../warehouses/connection.js';
@@ -42,11 +42,14 @@ export function registerAudit(program: Command): void {
         if (!['text', 'csv', 'json'].includes(options.format)) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--format: expected text, csv or json, got "${options.format}"` }]);
         if (options.since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.since)) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--since: expected a day as YYYY-MM-DD, got "${options.since}"` }]);
         const project = await loadFor(context);
-        const connection = await connect(context, project);
+        const connection = await connect(context, project, { readOnly: true });
         try {
           const store = new StateStore(connection, options.sandbox ? sandboxStateSchema(project) : project.target.stateSchema);
-          await setupPrivacy(store);
-          const rows = options.erasures ? await erasureRows(store, options) : await runRows(store, options);
+          // Read-only: a trail no sync or erasure has started yet is empty, not created.
+          const tables = options.erasures ? [privacyTable(store, 'requests'), privacyTable(store, 'erasures')] : [store.table('audit')];
+          let recorded = true;
+          for (const table of tables) recorded &&= await store.exists(table);
+          const rows = !recorded ? [] : options.erasures ? await erasureRows(store, options) : await runRows(store, options);
           const columns = options.erasures ? ERASURE_COLUMNS : RUN_COLUMNS;
           const text = render(rows, columns, options.format);
           if (options.output) {

@@ -17,7 +17,7 @@ export function registerCompile(program: Command): void {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
         const selected = selectModels(project, { select: options.select, exclude: options.exclude });
-        const { analysis, connection } = await analyse(context, project, options.offline === true);
+        const { analysis, connection } = await analyse(context, project, options.offline === true, { readOnly: true });
         await connection?.close();
         const dir = join(targetDir(project), 'compiled', project.target.name);
         await mkdir(dir, { recursive: true });

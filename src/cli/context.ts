@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
 import type { RegisteredKind } from '../../models/model-kind.js';
 import { createLogger, defaultLogFormat, type LogFormat, type Logger, type LogLevel } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
@@ -6,6 +7,7 @@ import { analyseProject, type Analysis } from '../project/analyse.js';
 import { loadProject, type Project } from '../project/loader.js';
 import { ConfigError, formatProblem, type Problem } from '../project/problems.js';
 import { writeFileAtomically } from '../state/files.js';
+import { openWaiting, waitFor } from '../state/warehouse-wait.js';
 import { WarehouseError, type Connection } from '../warehouses/connection.js';
 
 /** Exit codes, as dbt users expect them. */
@@ -17,6 +19,34 @@ export interface GlobalOptions {
   readonly target?: string;
   readonly logFormat?: LogFormat;
   readonly logLevel?: LogLevel;
+  /** `--wait` alone: true (DEFAULT_WAIT_SECONDS); `--wait 30`: 30. */
+  readonly wait?: true | number;
+}
+
+/** `--wait` without a number: ten minutes. */
+export const DEFAULT_WAIT_SECONDS = 600;
+
+/**
+ * `--wait [seconds]`, a global option: a command that opens a warehouse another process holds (embedded DuckDB) waits
+ * for it up to this long; `sync` and `forget` wait as long for the destination locks another run holds.
+ */
+export function waitOption(): Option {
+  return new Option('--wait [seconds]', `when another process holds the embedded warehouse (or a sync's destination lock), wait for it up to this long (default ${DEFAULT_WAIT_SECONDS}) instead of exiting with code 1`).argParser(
+    (value: string) => {
+      if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`a number of seconds (\`tideline run --wait 30\`)`);
+      return Number(value);
+    },
+  );
+}
+
+/** The seconds `--wait` asks for; undefined without it (give up at once). */
+export function waitSeconds(options: GlobalOptions): number | undefined {
+  return options.wait === true ? DEFAULT_WAIT_SECONDS : options.wait;
+}
+
+/** How a command uses the warehouse: commands that only read open it read-only, so that several run at once. */
+export interface Access {
+  readonly readOnly?: boolean;
 }
 
 export interface CommandContext {
@@ -37,16 +67,24 @@ export async function loadFor(context: CommandContext, kinds?: readonly Register
   return project;
 }
 
-/** Opens the project's target; the caller closes it. */
-export async function connect(context: CommandContext, project: Project): Promise<Connection> {
+/**
+ * Opens the project's target; the caller closes it. An embedded warehouse another process holds is waited for as
+ * long as `--wait` says (openWaiting); without it, the error names the holder and `--wait`.
+ */
+export async function connect(context: CommandContext, project: Project, access: Access = {}): Promise<Connection> {
+  return openWaiting(() => connectOnce(context, project, access), targetDir(project), waitFor(waitSeconds(context.options)), context.logger);
+}
+
+/** Opens the project's target, failing at once if another process holds it (WarehouseBusyError). */
+export async function connectOnce(context: CommandContext, project: Project, access: Access = {}): Promise<Connection> {
   const { target } = project;
-  context.logger.debug({ target: target.name, warehouse: target.dialect.name }, `connecting to ${target.name}`);
-  return target.warehouse.open(target.config, { root: project.root });
+  context.logger.debug({ target: target.name, warehouse: target.dialect.name, readOnly: access.readOnly === true }, `connecting to ${target.name}`);
+  return target.warehouse.open(target.config, { root: project.root, readOnly: access.readOnly, notice: (message) => context.logger.info({ target: target.name }, message) });
 }
 
 /** Loads the project, connects unless offline, and checks it against the warehouse. */
-export async function analyse(context: CommandContext, project: Project, offline: boolean): Promise<{ analysis: Analysis; connection: Connection | undefined }> {
-  const connection = offline ? undefined : await connect(context, project);
+export async function analyse(context: CommandContext, project: Project, offline: boolean, access: Access = {}): Promise<{ analysis: Analysis; connection: Connection | undefined }> {
+  const connection = offline ? undefined : await connect(context, project, access);
   try {
     return { analysis: await analyseProject(project, connection), connection };
   } catch (error) {

@@ -7,7 +7,7 @@ import { joinSql, sql } from '../dialects/sql.js';
 import type { Connection } from '../warehouses/connection.js';
 import { forget, PERSON_KINDS, resumeRequests, type ForgetReport, type PersonKind, type PersonRef } from '../privacy/forget.js';
 import { SyncCommand } from '../sync/command.js';
-import { connect, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
+import { connectOnce, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions, waitSeconds } from './context.js';
 import { VERSION } from './version.js';
 
 interface ForgetOptions {
@@ -57,7 +57,9 @@ async function runForget(context: CommandContext, options: ForgetOptions): Promi
     throw new ConfigError([{ code: 'bad-option', severity: 'error', message: 'tideline forget: give who to forget (--email, --phone, --customer, --record, --key or --from), or --resume' }]);
   }
   const syncs = [...project.syncs.values()];
-  const command = await SyncCommand.open({ project, syncs, logger: context.logger, connect: () => connect(context, project), sandbox: options.sandbox, dryRun: options.plan });
+  // `--wait` (global): for the embedded warehouse and for the locks of syncs running now, as `tideline sync --wait`.
+  const wait = waitSeconds(context.options);
+  const command = await SyncCommand.open({ project, syncs, logger: context.logger, connect: () => connectOnce(context, project), sandbox: options.sandbox, dryRun: options.plan, waitMs: wait === undefined ? undefined : wait * 1000 });
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.on('SIGINT', onSignal);

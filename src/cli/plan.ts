@@ -20,7 +20,7 @@ export function registerPlan(program: Command): void {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
         const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
-        const { connection } = await analyse(context, project, false);
+        const { connection } = await analyse(context, project, false, { readOnly: true });
         try {
           const sandbox = options.sandbox === true;
           const engine = new SyncEngine({ project, connection: connection!, logger: context.logger, sandbox, stateSchema: sandbox ? sandboxStateSchema(project) : undefined });

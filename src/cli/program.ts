@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { MODEL_KINDS } from '../../models/index.js';
 import type { CommandEngine, RegisteredCommands, RegisteredKind } from '../../models/model-kind.js';
 import { registerCompile } from './compile.js';
-import { analyse, connect, EXIT, loadFor, runCommand } from './context.js';
+import { analyse, connect, EXIT, loadFor, runCommand, waitOption } from './context.js';
 import { registerAudit } from './audit.js';
 import { registerForget } from './forget.js';
 import { registerInit } from './init.js';
@@ -45,6 +45,7 @@ export async function buildProgram(kinds: readonly RegisteredKind[] = MODEL_KIND
     .option('--target <name>', 'warehouse target from tideline.yml (default: its `target`)')
     .addOption(new Option('--log-format <format>', 'pretty on a terminal, json otherwise').choices(['pretty', 'json']))
     .addOption(new Option('--log-level <level>', 'log verbosity').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .addOption(waitOption())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const engine: CommandEngine = { run: runCommand, exit: EXIT, load: (context) => loadFor(context, kinds), analyse, connect, build: buildSelected };

@@ -21,7 +21,7 @@ export function registerRejected(program: Command): void {
         if (!project.syncs.has(name)) {
           throw new ConfigError([{ code: 'unknown-sync', severity: 'error', message: `unknown sync "${name}"${didYouMean(name, project.syncs.keys())}; syncs: ${[...project.syncs.keys()].join(', ') || 'none'}` }]);
         }
-        const { connection } = await analyse(context, project, false);
+        const { connection } = await analyse(context, project, false, { readOnly: true });
         try {
           const store = new StateStore(connection!, options.sandbox ? sandboxStateSchema(project) : project.target.stateSchema);
           const rows = (await store.exists(store.table('rejected'))) ? await store.rejectedRows(name, Number.isFinite(options.limit) ? options.limit : 50) : [];

@@ -30,7 +30,7 @@ export function registerShow(program: Command): void {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
         const relation = relationOf(project, name);
-        const connection = await connect(context, project);
+        const connection = await connect(context, project, { readOnly: true });
         try {
           if (relation.table && !(await connection.columns(relation.table))) {
             context.logger.error({ model: relation.model }, `${name} is not built in target ${project.target.name}: run \`tideline run --select +${relation.model}\` first`);

@@ -13,7 +13,7 @@ export function registerStatus(program: Command): void {
     .action(async (options: { sandbox?: boolean; json?: boolean }, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), async (context) => {
         const project = await loadFor(context);
-        const { connection } = await analyse(context, project, false);
+        const { connection } = await analyse(context, project, false, { readOnly: true });
         try {
           const store = new StateStore(connection!, options.sandbox ? sandboxStateSchema(project) : project.target.stateSchema);
           const known = await store.exists(store.table('runs'));

@@ -7,7 +7,7 @@ import type { SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
-import { connect, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
+import { connectOnce, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions, waitSeconds } from './context.js';
 import { VERSION } from './version.js';
 
 interface SyncOptions {
@@ -19,12 +19,7 @@ interface SyncOptions {
   sandbox?: boolean;
   maxRejected?: string;
   parallel: number;
-  /** `--wait` alone: true; `--wait 30`: "30". */
-  wait?: true | string;
 }
-
-/** `--wait` without a number: ten minutes. */
-const DEFAULT_WAIT_SECONDS = 600;
 
 export function registerSync(program: Command): void {
   program
@@ -38,7 +33,6 @@ export function registerSync(program: Command): void {
     .option('--sandbox', 'send to local emulators of the destinations (see `tideline sandbox`), with sandbox state')
     .option('--max-rejected <threshold>', 'fail a sync whose rejected records exceed a count (10) or share (1%) of those sent')
     .option('--parallel <n>', 'syncs running at once (syncs writing the same destination object run one after the other)', (v) => Number.parseInt(v, 10), 4)
-    .option('--wait [seconds]', `when another run holds a destination object (or the embedded warehouse), wait for it up to this long (default ${DEFAULT_WAIT_SECONDS}) instead of exiting with code 1`)
     .action(async (options: SyncOptions, command: Command) => {
       process.exitCode = await runCommand(command.optsWithGlobals<GlobalOptions>(), (context) => runSyncs(context, options));
     });
@@ -47,7 +41,9 @@ export function registerSync(program: Command): void {
 async function runSyncs(context: CommandContext, options: SyncOptions): Promise<number> {
   const startedAt = new Date();
   const maxRejected = parseThreshold(options.maxRejected);
-  const waitMs = options.wait === undefined ? undefined : parseWait(options.wait) * 1000;
+  // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
+  const wait = waitSeconds(context.options);
+  const waitMs = wait === undefined ? undefined : wait * 1000;
   const project = await loadFor(context);
   const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
   let command: SyncCommand;
@@ -56,7 +52,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       project,
       syncs: selected,
       logger: context.logger,
-      connect: () => connect(context, project),
+      connect: () => connectOnce(context, project),
       dryRun: options.dryRun,
       fullResync: options.fullResync,
       force: options.force,
@@ -180,13 +176,6 @@ function toJson(r: SyncResult) {
 
 function count(results: readonly SyncResult[], status: SyncResult['status']): number {
   return results.filter((r) => r.status === status).length;
-}
-
-function parseWait(wait: true | string | undefined): number {
-  if (wait === undefined) return 0;
-  if (wait === true) return DEFAULT_WAIT_SECONDS;
-  if (/^\d+(\.\d+)?$/.test(wait)) return Number(wait);
-  throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--wait: expected a number of seconds, got "${wait}"` }]);
 }
 
 function parseThreshold(text: string | undefined): Threshold | undefined {

@@ -25,7 +25,7 @@ export function registerValidate(program: Command): void {
         checkApiVersions(project.destinations.values(), options.today ?? utcToday(), versions);
         if (versions.hasErrors) throw new ConfigError(versions.sorted());
         reportProblems(context, versions.all, project.root);
-        const { analysis, connection } = await analyse(context, project, options.offline === true);
+        const { analysis, connection } = await analyse(context, project, options.offline === true, { readOnly: true });
         await connection?.close();
         // Compiling every model catches what only the compiler sees, before anything runs.
         for (const name of project.order) modelScript(project, analysis, project.models.get(name)!);

@@ -111,8 +111,9 @@ export interface Connection {
    */
   insertRows(table: TableRef, columns: readonly ColumnSpec[], batches: RowBatches): Promise<number>;
   /**
-   * True when this connection keeps the warehouse to its process until closed (embedded DuckDB on a file): another
-   * process cannot open it meanwhile (WarehouseBusyError), so it cannot read this process's locks either.
+   * True when this connection keeps the warehouse to its process until closed (embedded DuckDB on a file, opened to
+   * write): another process cannot open it meanwhile (WarehouseBusyError), so it cannot read this process's locks
+   * either.
    */
   readonly exclusive?: boolean;
   close(): Promise<void>;

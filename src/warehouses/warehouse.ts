@@ -5,6 +5,14 @@ import type { Connection } from './connection.js';
 export interface OpenContext {
   /** Project root: relative paths in a target (DuckDB file, key files) are resolved from it. */
   readonly root: string;
+  /**
+   * Open for reading only. Embedded DuckDB then takes a shared hold on its file: several readers at once, but no
+   * writer beside them (nor a reader beside a writer); a file not created yet reads as an empty database, said
+   * through `notice`, and is not created. Warehouses on a server ignore it.
+   */
+  readonly readOnly?: boolean;
+  /** Something the user should know about how the warehouse was opened (the CLI logs it). */
+  readonly notice?: (message: string) => void;
 }
 
 /** What every entry under `targets:` has: the `type` naming its warehouse. */

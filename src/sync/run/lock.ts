@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log/logger.js';
 import { acquireLocks, LockHeldError, type Lease, type LockHolder, type LockRequest, type LockSet } from '../../state/lock.js';
-import { readLockNote, writeLockNote } from '../../state/lock-note.js';
+import { writeLockNote } from '../../state/lock-note.js';
+import { openWaiting, WarehouseHeldError, type Wait } from '../../state/warehouse-wait.js';
 import type { StateStore } from '../../state/store.js';
-import { WarehouseBusyError, type Connection } from '../../warehouses/connection.js';
+import type { Connection } from '../../warehouses/connection.js';
 import type { SyncDef } from '../load.js';
 import { SyncFailure } from './failure.js';
+
+export type { Wait } from '../../state/warehouse-wait.js';
 
 /**
  * Locks, taken one way. Every sync lock comes from `acquireLocks` (src/state/lock.ts), a set that takes its keys in
@@ -28,14 +30,6 @@ export interface LockWaitOptions {
   readonly onWait?: (holder: LockHolder) => void;
   /** Run ids chosen beforehand by the caller (who may have announced them), by sync name. */
   readonly runIds?: ReadonlyMap<string, string>;
-}
-
-/** How long a command waits for what another runner holds. */
-export interface Wait {
-  /** When to give up, in milliseconds since the epoch. */
-  readonly until: number;
-  /** Whether the user asked to wait (`--wait`): the message on giving up says so, or says how to. */
-  readonly asked: boolean;
 }
 
 /** Another runner holds the embedded warehouse or a destination object's lock: the command sent nothing. */
@@ -83,25 +77,14 @@ export async function takeRunLock(store: StateStore, request: LockRequest, comma
 
 /**
  * Connects to the project's target. An embedded warehouse held by another process (WarehouseBusyError) is waited
- * for until `wait.until`; past it, SyncLockedError says which run holds it, when the holder's note says so.
+ * for until `wait.until` (openWaiting); past it, SyncLockedError says which run holds it, when the holder's note says so.
  */
 export async function connectWaiting(connect: () => Promise<Connection>, targetDir: string, wait: Wait, logger: Logger): Promise<Connection> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await connect();
-    } catch (error) {
-      if (!(error instanceof WarehouseBusyError)) throw error;
-      // The holder writes its note just after opening: a command started at the same instant looks twice.
-      const note = (await readLockNote(targetDir)) ?? (await sleep(200).then(() => readLockNote(targetDir)));
-      const holder =
-        note && note.pid === error.holderPid
-          ? `the warehouse is locked by run ${note.runId} since ${note.since} (syncs ${note.syncs.join(', ')}, ${note.host} pid ${note.pid})`
-          : `the warehouse is in use by another process${error.holderPid === undefined ? '' : ` (pid ${error.holderPid})`}: ${error.hint ?? error.message}`;
-      const pause = Math.min(5000, 250 * 1.6 ** attempt);
-      if (Date.now() + pause > wait.until) throw new SyncLockedError(lockedMessage(holder, wait));
-      if (attempt === 0) logger.info({ pid: error.holderPid }, `waiting: ${holder}`);
-      await sleep(pause);
-    }
+  try {
+    return await openWaiting(connect, targetDir, wait, logger);
+  } catch (error) {
+    if (error instanceof WarehouseHeldError) throw new SyncLockedError(lockedMessage(error.holder, wait));
+    throw error;
   }
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
@@ -22,19 +23,30 @@ import type { OpenContext } from '../warehouse.js';
 import type { DuckDbTarget } from './config.js';
 import { hideDuckDbRowValues } from './row-values.js';
 
-/** Opens (creating if needed) the DuckDB database file of a target. */
+/**
+ * Opens the DuckDB database file of a target: creating it if needed, or with `context.readOnly` in DuckDB's
+ * READ_ONLY access mode, which other readers can share (a file not created yet is then read as an empty database
+ * held in memory, and stays uncreated). Another process writing the file, or reading it while this one would
+ * write, makes this fail with WarehouseBusyError naming it.
+ */
 export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Promise<Connection> {
-  const path = target.path === ':memory:' ? ':memory:' : isAbsolute(target.path) ? target.path : resolve(context.root, target.path);
-  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+  const file = target.path === ':memory:' ? undefined : isAbsolute(target.path) ? target.path : resolve(context.root, target.path);
+  const readOnly = file !== undefined && context.readOnly === true;
+  let path = file ?? ':memory:';
+  if (readOnly && !existsSync(path)) {
+    context.notice?.(`${target.path} does not exist yet (nothing was built in this target): reading an empty warehouse; \`tideline run\` creates it`);
+    path = ':memory:';
+  } else if (file !== undefined && !readOnly) await mkdir(dirname(file), { recursive: true });
   const options: Record<string, string> = {};
   if (target.threads) options['threads'] = String(target.threads);
   if (target.memory_limit) options['memory_limit'] = target.memory_limit;
+  if (readOnly && path !== ':memory:') options['access_mode'] = 'READ_ONLY';
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(path, options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const hint = 'another process (a tideline command or a DuckDB shell) has this file open; DuckDB allows one writer at a time';
+    const hint = 'a tideline command or a DuckDB shell has the file open; DuckDB lets one process write a database file, or several read it';
     // DuckDB: `Could not set lock on file "…": Conflicting lock is held in /usr/bin/node (PID 1234)`.
     if (/conflicting lock/i.test(message)) {
       const pid = /\(PID (\d+)\)/i.exec(message)?.[1];
@@ -42,7 +54,8 @@ export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Pr
     }
     throw new WarehouseError(`cannot open the DuckDB database ${path}: ${message}`, { cause: error, hint: /lock/i.test(message) ? hint : undefined });
   }
-  const connection = new DuckDbConnection(instance, await instance.connect(), path !== ':memory:');
+  // A read-only connection lets other readers in: only a writer keeps the file to its process.
+  const connection = new DuckDbConnection(instance, await instance.connect(), path !== ':memory:' && !readOnly);
   // Files named by sources are relative to the project root, wherever the command was started from.
   await connection.execute(sql`SET file_search_path = ${DIALECTS.duckdb.string(context.root)}`);
   return connection;
