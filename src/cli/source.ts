@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ageBefore, describeElapsed, type Age } from '../expressions/age.js';
+import { failedSummary, notify, outcomeOf } from '../notify/notify.js';
 import { checkFreshness, formatInstant, type FreshnessVerdict } from '../pipeline/checks.js';
 import type { Project, SourceDef } from '../project/loader.js';
 import { selectSources } from '../project/select.js';
@@ -56,7 +57,7 @@ async function sourceFreshness(context: CommandContext, options: FreshnessOption
   const startedAt = new Date();
   const project = await loadFor(context);
   let checked: SourceFreshness[];
-  {
+  try {
     const selected = selectSources(project, { select: options.select, exclude: options.exclude }).map((name) => project.sources.get(name)!);
     const declared = selected.filter((s) => s.freshness);
     if (!declared.length) {
@@ -70,6 +71,9 @@ async function sourceFreshness(context: CommandContext, options: FreshnessOption
     } finally {
       await connection.close();
     }
+  } catch (error) {
+    await notify(project, failedSummary(project, 'source freshness', 'source freshness', startedAt, error), context.logger);
+    throw error;
   }
   if (options.json) {
     for (const c of checked) process.stdout.write(JSON.stringify(jsonLine(c, startedAt)) + '\n');
@@ -101,6 +105,22 @@ async function sourceFreshness(context: CommandContext, options: FreshnessOption
   const line = `${checked.length} source${checked.length === 1 ? '' : 's'}: ${pass} pass, ${warn} warn, ${error} error`;
   if (error) context.logger.error({ pass, warn, error }, line);
   else context.logger.info({ pass, warn, error }, line);
+  await notify(
+    project,
+    {
+      command: 'source freshness',
+      family: 'source freshness',
+      outcome: outcomeOf(pass + warn, error),
+      project: project.name,
+      target: project.target.name,
+      startedAt,
+      finishedAt: new Date(),
+      counts: { pass, warn, error },
+      failures: checked.filter((c) => c.status === 'error' || c.status === 'runtime error').map((c) => ({ type: 'source', name: c.source.name, message: c.message })),
+      warnings: checked.filter((c) => c.status === 'warn').map((c) => ({ type: 'source', name: c.source.name, message: c.message })),
+    },
+    context.logger,
+  );
   return error ? EXIT.failed : EXIT.ok;
 }
 
