@@ -158,6 +158,30 @@ describe('notify: alerts on failure and partial success', () => {
     expect(receiver.messages(from)).toEqual([]);
   });
 
+  it('a sync reading a stale source through two models sends nothing; its alert says why; warn_after alone only warns', async () => {
+    const stale = (freshness: string) =>
+      peopleModels(['phone: phone']).replace('    file: data/people.csv\n', `    file: data/people.csv\n    freshness: ${freshness}\n`) +
+      '  - { name: contacts, kind: staging, from: people, columns: { customer_id: { from: customer_id, type: string }, email: email, phone: phone } }\n';
+    const root = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n', {
+      'models/people.yml': peopleModels(['phone: phone']) + '  - { name: contacts, kind: staging, from: people, columns: { customer_id: { from: customer_id, type: string }, email: email, phone: phone } }\n',
+      'syncs/crm.yml': SYNCS.replace('model: people', 'model: contacts'),
+    });
+    expect((await cli(root, 'run')).code).toBe(0);
+    writeFileSync(join(root, 'models/people.yml'), stale('{ loaded_at: loaded_at, error_after: 30 days }'));
+    const from = receiver.received.length;
+    const sync = await cli(root, 'sync');
+    expect(sync.code).toBe(1);
+    expect(receiver.received.slice(from).map((r) => r.path)).toEqual([SLACK_PATH]);
+    const [message] = receiver.messages(from);
+    expect(message!.blocks[2]!.text!.text).toMatch(/^\*Failed\*\n• sync `crm_contacts`: source raw_people \(data\/people.csv\) is stale: loaded_at max 2020-01-01 00:00 UTC, \d+ days ago, error_after 30 days; nothing was sent$/);
+
+    writeFileSync(join(root, 'models/people.yml'), stale('{ loaded_at: loaded_at, warn_after: 30 days }'));
+    const warned = await cli(root, 'sync');
+    // Past warn_after the sync goes on (to the destination, which refuses it here) after a warning.
+    expect(logged(warned.stderr).some((l) => l.level === 'warn' && /^source raw_people \(data\/people.csv\) is getting stale/.test(l.msg))).toBe(true);
+    expect(receiver.received.slice(from).map((r) => r.path)).toContain('/crm');
+  });
+
   it('filters by outcome and command; a receiver that refuses or never answers is a warning, the exit code unchanged', async () => {
     const root = project(
       [
