@@ -53,13 +53,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   // Try-outs alert nobody: a sandbox run or a dry run is someone at a terminal.
   const alert = options.sandbox || options.dryRun ? async () => {} : (summary: RunSummary) => notify(project, summary, context.logger);
   const failure = (error: unknown) => alert(failedSummary(project, 'sync', 'sync', startedAt, error));
-  let selected: ReturnType<typeof selectSyncs>;
-  try {
-    selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
-  } catch (error) {
-    await failure(error);
-    throw error;
-  }
+  const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
   let command: SyncCommand;
   try {
     command = await SyncCommand.open({
