@@ -216,7 +216,7 @@ describe('notify: alerts on failure and partial success', () => {
     expect(receiver.received.slice(next).map((r) => r.path)).toEqual([SLACK_PATH]);
   });
 
-  it('a command that cannot reach its warehouse posts a failure', async () => {
+  it('a command that cannot reach its warehouse, or finds a source column gone, posts a failure', async () => {
     const root = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n');
     writeFileSync(join(root, 'tideline.yml'), `name: shop\ntargets:\n  dev: { type: duckdb, path: data }\nnotify:\n  - webhook: \${env:SLACK_WEBHOOK_URL}\n`);
     const from = receiver.received.length;
@@ -225,6 +225,14 @@ describe('notify: alerts on failure and partial success', () => {
     const [message] = receiver.messages(from);
     expect(message!.text).toBe('tideline run failed (project shop, target dev)');
     expect(message!.blocks[2]!.text!.text).toMatch(/^\*Failed\*\n• command `run`: /);
+
+    // A column the source no longer has: found against the warehouse, listed by file, line and field.
+    const drifted = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n', { 'data/people.csv': 'id,email\n1,a@example.org\n' });
+    const next = receiver.received.length;
+    expect((await cli(drifted, 'run')).code).toBe(2);
+    const [problem] = receiver.messages(next);
+    expect(problem!.text).toBe('tideline run failed (project shop, target dev)');
+    expect(problem!.blocks[2]!.text!.text).toMatch(/^\*Failed\*\n• problem `unknown-column`: models\/people\.yml:\d+:\d+ {2}models\[0\]\.columns\.phone {2}unknown column "phone"/);
   });
 
   it('notify entries are validated with located errors', async () => {

@@ -2,6 +2,7 @@ import { scrubEmails } from '../../destinations/http.js';
 import type { Logger } from '../log/logger.js';
 import { redactor } from '../log/redact.js';
 import type { Project } from '../project/loader.js';
+import { ConfigError, formatProblem } from '../project/problems.js';
 import { describeFailure } from '../warehouses/connection.js';
 import type { NotifyCommand, NotifyEntry, NotifyEvent } from './schema.js';
 
@@ -113,8 +114,8 @@ export async function notify(project: Project, summary: RunSummary, log: Logger)
 }
 
 /**
- * The summary of a command that stopped on an error after the project loaded (warehouse unreachable, lock held):
- * a failure, with the error as its one item.
+ * The summary of a command that stopped on an error after the project loaded (warehouse unreachable, lock held,
+ * a source column gone): a failure, with the error as its one item, or each problem found against the warehouse.
  */
 export function failedSummary(project: Project, command: string, family: NotifyCommand, startedAt: Date, error: unknown): RunSummary {
   return {
@@ -126,7 +127,10 @@ export function failedSummary(project: Project, command: string, family: NotifyC
     startedAt,
     finishedAt: new Date(),
     counts: {},
-    failures: [{ type: 'command', name: command, message: describeFailure(error) }],
+    failures:
+      error instanceof ConfigError
+        ? error.problems.filter((p) => p.severity === 'error').map((p) => ({ type: 'problem', name: p.code, message: formatProblem(p, project.root) }))
+        : [{ type: 'command', name: command, message: describeFailure(error) }],
   };
 }
 
