@@ -11,6 +11,7 @@ import { registerRejected } from './rejected.js';
 import { buildSelected, registerRun } from './run.js';
 import { registerSandbox } from './sandbox.js';
 import { registerShow } from './show.js';
+import { registerSource } from './source.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
 import { registerValidate } from './validate.js';
@@ -23,6 +24,7 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerCompile,
   registerRun,
   registerShow,
+  registerSource,
   registerPlan,
   registerSync,
   registerStatus,

@@ -6,6 +6,7 @@ import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
 import type { Project } from '../project/loader.js';
 import type { ModelResult } from '../pipeline/runner.js';
+import { failedSummary, notify, outcomeOf } from '../notify/notify.js';
 import { newRunId } from '../state/run-id.js';
 import { addUsage, type WarehouseUsage } from '../warehouses/connection.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
@@ -39,7 +40,14 @@ export async function buildSelected(
 ): Promise<{ code: number; results: ModelResult[] }> {
   const startedAt = new Date();
   const runId = newRunId();
-  const { analysis, connection } = await analyse(context, project, false);
+  let analysed: Awaited<ReturnType<typeof analyse>>;
+  try {
+    analysed = await analyse(context, project, false);
+  } catch (error) {
+    await notify(project, failedSummary(project, options.command, 'run', startedAt, error), context.logger);
+    throw error;
+  }
+  const { analysis, connection } = analysed;
   const progress = createProgress(context.format === 'pretty');
   try {
     const sources = await reportRejectedLines(project, connection!, selected, context.logger);
@@ -93,7 +101,26 @@ export async function buildSelected(
     const fields = { built, failed, skipped, rejected, ...(usage ? adapterResponse(usage) : {}) };
     if (failed) context.logger.error(fields, summary);
     else context.logger.info(fields, summary);
+    await notify(
+      project,
+      {
+        command: options.command,
+        family: 'run',
+        outcome: outcomeOf(built, failed),
+        project: project.name,
+        target: project.target.name,
+        runId,
+        startedAt,
+        finishedAt: new Date(),
+        counts: { built, failed, skipped },
+        failures: results.filter((r) => r.status === 'error').map((r) => ({ type: 'model', name: r.model, message: r.error ?? 'failed' })),
+      },
+      context.logger,
+    );
     return { code: failed ? EXIT.failed : EXIT.ok, results };
+  } catch (error) {
+    await notify(project, failedSummary(project, options.command, 'run', startedAt, error), context.logger);
+    throw error;
   } finally {
     progress.stop();
     await connection!.close();

@@ -7,6 +7,7 @@ import type { SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
+import { failedSummary, notify, type RunSummary } from '../notify/notify.js';
 import { connectOnce, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions, waitSeconds } from './context.js';
 import { VERSION } from './version.js';
 
@@ -45,6 +46,9 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   const wait = waitSeconds(context.options);
   const waitMs = wait === undefined ? undefined : wait * 1000;
   const project = await loadFor(context);
+  // Try-outs alert nobody: a sandbox run or a dry run is someone at a terminal.
+  const alert = options.sandbox || options.dryRun ? async () => {} : (summary: RunSummary) => notify(project, summary, context.logger);
+  const failure = (error: unknown) => alert(failedSummary(project, 'sync', 'sync', startedAt, error));
   const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
   let command: SyncCommand;
   try {
@@ -62,6 +66,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
       waitMs,
     });
   } catch (error) {
+    await failure(error);
     return locked(context, error);
   }
   const abort = new AbortController();
@@ -100,8 +105,22 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     const line = `${results.length} sync${results.length === 1 ? '' : 's'}: ${count(results, 'success')} succeeded, ${count(results, 'partial')} with rejections, ${failed} failed, ${count(results, 'skipped')} skipped${options.dryRun ? `, ${count(results, 'dry_run')} planned (dry run)` : ''}`;
     if (failed) context.logger.error(line);
     else context.logger.info(line);
+    const rejected = results.filter((r) => r.status === 'partial');
+    await alert({
+      command: 'sync',
+      family: 'sync',
+      outcome: failed ? (failed === results.length ? 'failure' : 'partial') : rejected.length ? 'partial' : 'success',
+      project: project.name,
+      target: project.target.name,
+      startedAt,
+      finishedAt: new Date(),
+      counts: { succeeded: count(results, 'success'), 'with rejections': rejected.length, failed, skipped: count(results, 'skipped') },
+      failures: results.filter((r) => r.status === 'failed').map((r) => ({ type: 'sync', name: r.sync, message: r.error ?? 'failed' })),
+      warnings: rejected.map((r) => ({ type: 'sync', name: r.sync, message: `${r.rejected} of ${r.settled} records rejected by ${r.destination} (\`tideline rejected ${r.sync}\`)` })),
+    });
     return failed ? EXIT.failed : EXIT.ok;
   } catch (error) {
+    await failure(error);
     return locked(context, error);
   } finally {
     progress.stop();

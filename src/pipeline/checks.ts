@@ -12,6 +12,10 @@ export interface FreshnessVerdict {
   readonly level: 'fresh' | 'warn' | 'error';
   /** What was found, naming the source and its table: `source orders (shop.orders) is stale: …`. */
   readonly message: string;
+  /** The latest `loaded_at`; undefined when the source has no row, or the column holds no instant (`unreadable`). */
+  readonly latest?: Date;
+  /** `loaded_at` holds values that are not instants: its age cannot be told at all (dbt's "runtime error"). */
+  readonly unreadable?: boolean;
 }
 
 /**
@@ -27,19 +31,19 @@ export async function checkFreshness(project: Project, connection: Connection, s
   const latest = instant(raw);
   const name = sourceName(source);
   if (raw === null) return { source: source.name, level: freshness.error_after ? 'error' : 'warn', message: `source ${name} is stale: ${freshness.loaded_at} has no value (no rows)` };
-  if (latest === undefined) return { source: source.name, level: 'error', message: `source ${name}: ${freshness.loaded_at} is not a timestamp or a date, so its freshness cannot be told` };
+  if (latest === undefined) return { source: source.name, level: 'error', unreadable: true, message: `source ${name}: ${freshness.loaded_at} is not a timestamp or a date, so its freshness cannot be told` };
   const age = `${freshness.loaded_at} max ${formatInstant(latest)}, ${describeElapsed(now.getTime() - latest.getTime())} ago`;
   if (freshness.error_after && latest < ageBefore(now, freshness.error_after)) {
-    return { source: source.name, level: 'error', message: `source ${name} is stale: ${age}, error_after ${freshness.error_after.text}` };
+    return { source: source.name, level: 'error', latest, message: `source ${name} is stale: ${age}, error_after ${freshness.error_after.text}` };
   }
   if (freshness.warn_after && latest < ageBefore(now, freshness.warn_after)) {
-    return { source: source.name, level: 'warn', message: `source ${name} is getting stale: ${age}, warn_after ${freshness.warn_after.text}` };
+    return { source: source.name, level: 'warn', latest, message: `source ${name} is getting stale: ${age}, warn_after ${freshness.warn_after.text}` };
   }
-  return { source: source.name, level: 'fresh', message: `source ${name} is fresh: ${age}` };
+  return { source: source.name, level: 'fresh', latest, message: `source ${name} is fresh: ${age}` };
 }
 
 /** `orders (shop.orders)`, or `orders (data/orders.csv)`: the source and where it is read. */
-function sourceName(source: SourceDef): string {
+export function sourceName(source: SourceDef): string {
   const where = source.table ? [source.table.catalog, source.table.schema, source.table.name].filter(Boolean).join('.') : source.file!.path;
   return where === source.name ? source.name : `${source.name} (${where})`;
 }
@@ -51,7 +55,7 @@ function instant(value: Value): Date | undefined {
 }
 
 /** `2026-12-01 10:00 UTC` */
-function formatInstant(at: Date): string {
+export function formatInstant(at: Date): string {
   return `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 

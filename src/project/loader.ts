@@ -229,6 +229,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const config = validateAt(fileSchema, configFile.value() ?? {}, configFile, [], problems) ?? lenientConfig(configFile.value(), fileSchema, targets);
 
   for (const target of Object.values(config.targets ?? {})) for (const secret of warehouseOf(target, registries.warehouses).secrets(target)) redactor.add(secret);
+  for (const entry of config.notify) registerWebhookSecret(entry.webhook);
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
   const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, consent: config.consent, file: configFile };
@@ -277,6 +278,14 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
     pressure,
     warnings: problems.all.filter((p) => p.severity === 'warning'),
   };
+}
+
+/** A notification webhook is a secret, whole and by its path (Slack's token is the path: `/services/T…/B…/…`). */
+function registerWebhookSecret(webhook: string): void {
+  if (!webhook) return;
+  redactor.add(webhook);
+  const path = URL.canParse(webhook) ? new URL(webhook).pathname : '';
+  if (path.length > 1) redactor.add(path);
 }
 
 /** The valid parts of a project file that failed validation; the invalid ones fall back to defaults. */

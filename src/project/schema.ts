@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { ageBefore, ageSchema } from '../expressions/age.js';
 import { durationSchema, percentSchema } from '../expressions/durations.js';
+import { notifySchema } from '../notify/schema.js';
 import { objectName } from './names.js';
 import { consentSchema, preferencesSchema, suppressionSchema } from './policies.js';
 import { pressurePolicySchema } from './pressure.js';
@@ -42,6 +43,7 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
         'Marketing pressure for the whole project: caps on the messages a contact receives over rolling windows, per channel or across channels, weights per communication type. Audiences models apply it to new entries, counting what the syncs really sent and the delivered events declared here. See "Marketing pressure" in README.md.',
       ),
     privacy: privacySchema.describe('How long the state keeps what names people (README "Privacy"). Erasure itself is `tideline forget`.'),
+    notify: notifySchema,
   });
 }
 

@@ -124,13 +124,13 @@ function pattern(value: string): (name: string) => boolean {
   return (name) => re.test(name);
 }
 
-/** The nodes an atom's method and value name, before graph operators. */
-function matchAtom(graph: Graph, atom: Atom): Node[] {
+/** The nodes an atom's method and value name, before graph operators; a bare name names sources too when sources are wanted. */
+function matchAtom(graph: Graph, atom: Atom, want?: NodeType): Node[] {
   const is = pattern(atom.value);
   return [...graph.nodes.values()].filter((n) => {
     switch (atom.method) {
       case '':
-        return (n.type === 'model' || n.type === 'sync') && is(n.name);
+        return (n.type === 'model' || n.type === 'sync' || (want === 'source' && n.type === 'source')) && is(n.name);
       case 'model':
         return (n.type === 'model' && is(n.name)) || (n.type === 'sync' && is(n.model!));
       case 'sync':
@@ -162,8 +162,8 @@ function walk(start: readonly string[], edges: ReadonlyMap<string, readonly stri
   }
 }
 
-function expandAtom(graph: Graph, atom: Atom): Set<string> {
-  const base = matchAtom(graph, atom).map((n) => n.id);
+function expandAtom(graph: Graph, atom: Atom, want: NodeType): Set<string> {
+  const base = matchAtom(graph, atom, want).map((n) => n.id);
   const out = new Set(base);
   if (atom.at) {
     walk(base, graph.children, Infinity, out);
@@ -177,11 +177,11 @@ function expandAtom(graph: Graph, atom: Atom): Set<string> {
 }
 
 /** What a named value is closest to, for an atom that matched nothing. */
-function known(graph: Graph, method: Method | ''): string[] {
+function known(graph: Graph, method: Method | '', want: NodeType): string[] {
   const nodes = [...graph.nodes.values()];
   switch (method) {
     case '':
-      return nodes.filter((n) => n.type !== 'source').map((n) => n.name);
+      return nodes.filter((n) => n.type !== 'source' || want === 'source').map((n) => n.name);
     case 'model':
     case 'sync':
     case 'source':
@@ -200,6 +200,7 @@ function hint(graph: Graph, atom: Atom, want: NodeType): string {
   const named = matchAtom(graph, atom);
   if (want === 'sync' && named.some((n) => n.type === 'model')) return ` (it names a model: \`model:${atom.value}\` selects the syncs that read it, \`${atom.value}+\` those of its descendants too)`;
   if (want === 'model' && named.some((n) => n.type === 'sync')) return ` (it names a sync: \`+${atom.raw}\` selects the models it reads)`;
+  if (want === 'source' && named.some((n) => n.type !== 'source')) return ` (\`+${atom.raw}\` selects the sources it reads)`;
   return '';
 }
 
@@ -217,13 +218,13 @@ function resolve(graph: Graph, selectors: readonly string[], want: NodeType, fla
     let set: Set<string> | undefined;
     let unmatched = false;
     for (const atom of atoms) {
-      if (matchAtom(graph, atom).length === 0) {
+      if (matchAtom(graph, atom, want).length === 0) {
         unmatched = true;
-        const what = atom.method === '' ? 'model or sync' : atom.method === 'kind' || atom.method === 'destination' || atom.method === 'tag' ? `node with ${atom.method}` : atom.method;
-        problems.push(problem(`${flag}: no ${what} matches "${atom.raw}"${atom.value.includes('*') ? '' : didYouMean(atom.value, known(graph, atom.method))}`));
+        const what = atom.method === '' ? (want === 'source' ? 'source, model or sync' : 'model or sync') : atom.method === 'kind' || atom.method === 'destination' || atom.method === 'tag' ? `node with ${atom.method}` : atom.method;
+        problems.push(problem(`${flag}: no ${what} matches "${atom.raw}"${atom.value.includes('*') ? '' : didYouMean(atom.value, known(graph, atom.method, want))}`));
         continue;
       }
-      const expanded = expandAtom(graph, atom);
+      const expanded = expandAtom(graph, atom, want);
       set = set === undefined ? expanded : new Set([...set].filter((n) => expanded.has(n)));
     }
     if (unmatched || set === undefined) continue;
@@ -253,6 +254,15 @@ function selectNames(project: Project, selection: Selection, want: NodeType, all
 /** The models of a selection (see Selection), in build order. A bare array is `--select` alone. */
 export function selectModels(project: Project, selection: Selection | readonly string[] | undefined): string[] {
   return selectNames(project, asSelection(selection), 'model', project.order);
+}
+
+/**
+ * The sources of a selection (see Selection), in the order the model files declare them: `tideline source freshness`.
+ * A bare name names a source too here (`raw_orders` as well as `source:raw_orders`); `+customers` selects the sources
+ * a model reads.
+ */
+export function selectSources(project: Project, selection: Selection | readonly string[] | undefined): string[] {
+  return selectNames(project, asSelection(selection), 'source', [...project.sources.keys()]);
 }
 
 /** The syncs of a selection (see Selection), in the order the sync files declare them. */
