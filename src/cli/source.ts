@@ -64,7 +64,7 @@ async function sourceFreshness(context: CommandContext, options: FreshnessOption
       context.logger.warn(`no ${options.select?.length || options.exclude?.length ? 'selected ' : ''}source declares \`freshness\`: nothing to check`);
       return EXIT.ok;
     }
-    const connection = await connect(context, project);
+    const connection = await connect(context, project, { readOnly: true });
     try {
       checked = [];
       for (const source of declared) checked.push(await checkSource(project, connection, source, startedAt));
