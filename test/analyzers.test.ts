@@ -66,6 +66,11 @@ function shopProject(dialect: AnalysedDialect): string {
   const config = readFileSync(join(dir, 'tideline.yml'), 'utf8');
   const targets = GOLDEN_TARGETS.slice(0, GOLDEN_TARGETS.indexOf('\ntarget:') + 1);
   writeFileSync(join(dir, 'tideline.yml'), config.replace(/^targets:\n/m, targets).replace(/^target: dev\n/m, ''));
+  // A source with freshness, so that its checks (run, sync, source freshness) are analysed too.
+  const sources = join(dir, 'models/sources.yml');
+  const declared = readFileSync(sources, 'utf8').replace('    table: raw.orders\n', '    table: raw.orders\n    freshness: { loaded_at: ordered_at, warn_after: 1 day, error_after: 30 days }\n');
+  if (!declared.includes('freshness:')) throw new Error("examples/shop's orders source moved: the suite adds freshness to it");
+  writeFileSync(sources, declared);
   const unused = new Set(EXAMPLE_SQL[dialect].map((t) => t.name));
   for (const file of readdirSync(join(dir, 'models'))) {
     const path = join(dir, 'models', file);
@@ -155,9 +160,10 @@ const FLOWS: readonly Flow[] = [
       ['report'],
       ['status', '--sandbox'],
       ['rejected', 'hubspot_contacts', '--sandbox'],
-      ['audit'],
+      ['audit', '--sandbox'],
       ['forget', '--email', 'someone@example.com', '--sandbox'],
-      ['audit', '--erasures'],
+      ['audit', '--erasures', '--sandbox'],
+      ['source', 'freshness'],
     ],
   },
 ];

@@ -51,6 +51,9 @@ const meta: Answer = ({ text, columns, history }) => {
   return last ? [[literals(last.text)[1] ?? null]] : [];
 };
 
+/** A source's latest load (src/pipeline/checks.ts): now, so that freshness passes and the commands go on. */
+const freshness: Answer = ({ columns }) => (columns.length === 1 && columns[0]!.name === 'latest' ? [[new Date()]] : undefined);
+
 /** A made-up value of a column's type. */
 function sample(type: string | undefined, index: number): Value {
   switch (type) {
@@ -76,4 +79,4 @@ function sample(type: string | undefined, index: number): Value {
  */
 const explain: Answer = ({ during, columns }) => (during.startsWith('identity explain') ? [columns.map((c, i) => sample(c.type, i))] : undefined);
 
-export const ANSWERS: readonly Answer[] = [ltvFit, locks, meta, explain];
+export const ANSWERS: readonly Answer[] = [ltvFit, locks, meta, freshness, explain];
