@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SHOP, generateShop } from '../examples/shop/generate.js';
 import { Sql, sql } from '../src/dialects/sql.js';
 import { DIALECTS } from '../src/dialects/registry.js';
+import { StateStore } from '../src/state/store.js';
 import { bigquery } from '../src/warehouses/bigquery/warehouse.js';
 import { snowflake } from '../src/warehouses/snowflake/warehouse.js';
 import { ANSWERS } from './analyzers/answers.js';
@@ -50,6 +51,8 @@ interface Flow {
   readonly project: (dialect: AnalysedDialect) => string;
   readonly seed: (connection: AnalysingConnection) => Promise<void>;
   readonly commands: readonly (readonly string[])[];
+  /** Statements sent after the commands, straight through Tideline's own code (what the commands only send with rows). */
+  readonly after?: (connection: AnalysingConnection) => Promise<void>;
 }
 
 const seeded = (statements: (d: AnalysingConnection['dialect']) => Sql[]) => async (c: AnalysingConnection) => {
@@ -165,6 +168,18 @@ const FLOWS: readonly Flow[] = [
       ['audit', '--erasures', '--sandbox'],
       ['source', 'freshness'],
     ],
+    // What a sync writes only when it sends records (queries return no rows here): the journal's dispatch marks and
+    // outcomes, accepted, rejected with a message, and in doubt, through the state store the engine writes with.
+    after: async (c) => {
+      const store = new StateStore(c, 'tideline_state_sandbox');
+      c.during = 'journal of a sync that sent records';
+      await store.markDispatched('hubspot_contacts', [{ seq: 1, retained: null }, { seq: 2, retained: 'kept' }]);
+      await store.appendJournal('hubspot_contacts', [
+        { seq: 1, accepted: true, destinationId: '1001', retained: null, code: null, message: null, retryable: null },
+        { seq: 2, accepted: false, destinationId: null, retained: 'kept', code: 'INVALID_EMAIL', message: "l'adresse n'est pas valide", retryable: false },
+        { seq: 3, accepted: null, destinationId: null, retained: null, code: 'in_doubt', message: null, retryable: true },
+      ]);
+    },
   },
 ];
 
@@ -205,6 +220,7 @@ describe.skipIf(!installed)('BigQuery and Snowflake statements, analysed by thei
         // `compile` writes files and sends nothing.
         if (connection.analysed.length === before && args[0] !== 'compile') failed.push(`tideline ${args.join(' ')} sent no statement`);
       }
+      await flow.after?.(connection);
     } finally {
       open.mockRestore();
       mutation?.mockRestore();
