@@ -5,8 +5,10 @@
  * with the columns the analyzer resolved (so a model's table has the types its SELECT gives), a DROP removes it, a
  * DROP SCHEMA … CASCADE removes its tables; `columns()` and `columnsOfQuery()` answer from it.
  *
- * Queries return no rows: what is checked is that BigQuery or Snowflake would accept each statement, not what it
- * returns. Each statement and the analyzer's verdict are kept in `analysed`.
+ * What is checked is that BigQuery or Snowflake would accept each statement, not what it returns: queries return no
+ * rows, apart from the answers a test gives to steer a command (Answer). Beyond the analyzer, lints (Lint) check what
+ * its builds are lenient about, and DDL on a permanent table inside runAtomically is an error. Each statement and its
+ * verdict are kept in `analysed`; a failure is recorded, not thrown, so one run finds every problem.
  */
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../../src/dialects/sql.js';
