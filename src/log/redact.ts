@@ -54,3 +54,21 @@ export interface RowValueShape {
 export function hideRowValues(text: string, shapes: readonly RowValueShape[]): string {
   return shapes.reduce((out, shape) => out.replace(shape.pattern, shape.replacement), text);
 }
+
+/**
+ * `text` without what looks like personal data, whatever quoted it (a warehouse's message in a shape no list knows,
+ * a model's own error()): e-mail addresses read `<email>`, phone numbers (a leading `+` or `0`, or digits in groups:
+ * seven digits or more) `<phone>`, 32+ hex digits (hashed identifiers) `<hash>`. Dates, times and plain counts
+ * (`1200000 rows`) stay.
+ */
+export function scrubPersonalData(text: string): string {
+  return text
+    .replace(/[^\s"'<>,;:()[\]{}\\]*@[^\s"'<>,;:()[\]{}\\]*\.[^\s"'<>,;:()[\]{}\\]+/g, '<email>')
+    .replace(/\b[0-9a-f]{32,}\b/gi, '<hash>')
+    .replace(/(?<![\w.:-])(\+?\(?\d[\d ().-]{5,}\d)(?![\w:])/g, (match: string) => {
+      const digits = match.replace(/\D/g, '');
+      if (digits.length < 7 || /^\d{4}-\d\d-\d\d/.test(match) || /^\d{2}:\d{2}/.test(match)) return match;
+      const grouped = /[ ().-]/.test(match) || match.startsWith('+') || match.startsWith('0');
+      return grouped ? '<phone>' : match;
+    });
+}

@@ -1,6 +1,6 @@
 import { scrubEmails } from '../../destinations/http.js';
 import type { Logger } from '../log/logger.js';
-import { redactor } from '../log/redact.js';
+import { redactor, scrubPersonalData } from '../log/redact.js';
 import type { Project } from '../project/loader.js';
 import { ConfigError, formatProblem } from '../project/problems.js';
 import { describeFailure } from '../warehouses/connection.js';
@@ -54,14 +54,7 @@ export function outcomeOf(succeeded: number, failed: number): NotifyEvent {
  * `<hash>`. Dates and times are left alone, as are plain counts (`1200000 rows`).
  */
 export function scrubPersonal(text: string): string {
-  return scrubEmails(redactor.scrub(text))
-    .replace(/\b[0-9a-f]{32,}\b/gi, '<hash>')
-    .replace(/(?<![\w.:-])(\+?\(?\d[\d ().-]{5,}\d)(?![\w:])/g, (match: string) => {
-      const digits = match.replace(/\D/g, '');
-      if (digits.length < 7 || /^\d{4}-\d\d-\d\d/.test(match) || /^\d{2}:\d{2}/.test(match)) return match;
-      const grouped = /[ ().-]/.test(match) || match.startsWith('+') || match.startsWith('0');
-      return grouped ? '<phone>' : match;
-    });
+  return scrubPersonalData(scrubEmails(redactor.scrub(text)));
 }
 
 /** The message of a summary: Slack's incoming-webhook JSON, `text` for notifications and clients without blocks. */

@@ -1,6 +1,6 @@
 import type { Dialect, LogicalType, TableRef } from '../dialects/dialect.js';
 import { joinSql, sql, type Sql } from '../dialects/sql.js';
-import { redactor } from '../log/redact.js';
+import { redactor, scrubPersonalData } from '../log/redact.js';
 
 /**
  * The Connection contract: how Tideline talks to a warehouse. One implementation per folder under
@@ -176,7 +176,7 @@ export class WarehouseError extends Error {
   readonly hint: string | undefined;
 
   constructor(message: string, options: { statement?: Sql | string | undefined; hint?: string | undefined; cause?: unknown } = {}) {
-    super(redactor.scrub(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(scrubPersonalData(redactor.scrub(message)), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'WarehouseError';
     const text = options.statement === undefined ? undefined : String(options.statement);
     this.statement = text === undefined ? undefined : redactor.scrub(shorten(text, 2000));
@@ -187,7 +187,7 @@ export class WarehouseError extends Error {
 /** An error as a run result or a log line reports it: its message, with the warehouse's hint, scrubbed of secrets. */
 export function describeFailure(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return redactor.scrub(error instanceof WarehouseError && error.hint ? `${text} (hint: ${error.hint})` : text);
+  return scrubPersonalData(redactor.scrub(error instanceof WarehouseError && error.hint ? `${text} (hint: ${error.hint})` : text));
 }
 
 /**
