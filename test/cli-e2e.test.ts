@@ -17,7 +17,7 @@ interface RunResults {
 delete process.env['TIDELINE_CLI_BUNDLE'];
 process.env['TIDELINE_CLI'] = 'tsx';
 
-const results = (root: string): RunResults => JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults;
+const results = (root: string): RunResults => JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as RunResults;
 
 async function queryDuckDb(root: string, text: string) {
   const connection = await openTarget({ type: 'duckdb', path: '.tideline/warehouse.duckdb' }, { root });

@@ -27,14 +27,14 @@ describe('companion tables as relations', () => {
     const root = tempProject(FILES);
     const run = await runCli(['run'], { cwd: root });
     expect(run.code, run.stderr).toBe(0);
-    const results = JSON.parse(readFileSync(join(root, 'target/run_results.json'), 'utf8')) as { results: { model: string; rows: number }[] };
+    const results = JSON.parse(readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8')) as { results: { model: string; rows: number }[] };
     expect(results.results.map((r) => [r.model, r.rows])).toEqual([
       ['segments', 2],
       ['sizes', 1],
     ]);
     const selected = await runCli(['run', '--select', '+sizes'], { cwd: root });
     expect(selected.code).toBe(0);
-    expect((JSON.parse(readFileSync(join(root, 'target/run_results.json'), 'utf8')) as { results: { model: string }[] }).results.map((r) => r.model)).toEqual(['segments', 'sizes']);
+    expect((JSON.parse(readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8')) as { results: { model: string }[] }).results.map((r) => r.model)).toEqual(['segments', 'sizes']);
   });
 
   it('reports a misspelt companion with a suggestion', async () => {

@@ -51,7 +51,7 @@ describe('CSV sources with broken lines', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stderr).toContain('data/people.csv:3: too many columns: 7 where the header has 6');
       expect(run.stderr).toMatch(/1 built, 0 failed, 0 skipped; 1 CSV line rejected/);
-      const results = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults;
+      const results = JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as RunResults;
       expect(results.results).toMatchObject([{ model: 'people', status: 'success', rows: 2 }]);
       expect(results.sources).toEqual([
         { source: 'people_raw', file: 'data/people.csv', rejected: 1, lines: [{ line: 3, reason: 'too many columns: 7 where the header has 6' }] },
@@ -76,7 +76,7 @@ describe('CSV sources with broken lines', () => {
     });
     const run = await runCli(['run'], { cwd: root });
     expect(run.code, run.stderr).toBe(0);
-    const results = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults;
+    const results = JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as RunResults;
     expect(results.sources[0]!.lines).toEqual([{ line: 3, reason: 'column "phone" is not a valid BIGINT' }]);
     expect(run.stderr + JSON.stringify(results)).not.toMatch(/jane|not-a-number/);
   });
@@ -86,7 +86,7 @@ describe('CSV sources with broken lines', () => {
     const run = await runCli(['run'], { cwd: root });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toMatch(/line skipped|CSV line|"level":"warn"/);
-    expect((JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as RunResults).sources).toEqual([]);
+    expect((JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as RunResults).sources).toEqual([]);
   });
 
   it('strict: true makes the first broken line a located error, and nothing runs', async () => {

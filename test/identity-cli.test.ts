@@ -58,9 +58,10 @@ describe('tideline with an identity model', () => {
     expect(run.stderr).toContain('people: 6 records (crm 3, eshop 3) became 4 customers; 2 records were merged into another.');
     expect(run.stderr).toContain('Linked by rule: same_email 2 records, same_phone 1 records.');
     expect(run.stderr).toContain('Junk values dropped: email t***@test.com (2 records).');
-    const results = readFileSync(join(root, 'target/run_results.json'), 'utf8');
+    const results = readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8');
     expect(JSON.parse(results).results[0].summary).toMatchObject({ customers: 4, records_linked: { same_email: 2, same_phone: 1 }, rounds: { components: 1 } });
-    for (const output of [run.stderr, run.stdout, results]) for (const pii of ['test@test.com', 'alice@example.com', '+33612345678']) expect(output).not.toContain(pii);
+    const dbtResults = readFileSync(join(root, 'target/run_results.json'), 'utf8');
+    for (const output of [run.stderr, run.stdout, results, dbtResults]) for (const pii of ['test@test.com', 'alice@example.com', '+33612345678']) expect(output).not.toContain(pii);
 
     const explain = await runCli(['identity', 'explain', 'Alice@Example.com'], { cwd: root });
     expect(explain.code, explain.stderr).toBe(0);

@@ -142,7 +142,7 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
 
     const built = await run(bin, ['run', '--log-format', 'json'], { cwd: project, env: userEnv() });
     expect(built.stderr).toContain('"msg":"1 built, 0 failed, 0 skipped"');
-    const runResults = JSON.parse(readFileSync(join(project, 'target', 'run_results.json'), 'utf8')) as { results: { model: string; status: string; rows: number }[] };
+    const runResults = JSON.parse(readFileSync(join(project, 'target', 'tideline_run_results.json'), 'utf8')) as { results: { model: string; status: string; rows: number }[] };
     expect(runResults.results).toMatchObject([{ model: 'customers', status: 'success', rows: 3 }]);
 
     const synced = await run(bin, ['sync', '--sandbox', '--log-format', 'json'], { cwd: project, env: userEnv() });

@@ -152,7 +152,7 @@ describe('--select and --exclude on the command line', () => {
     const root = tempProject(FILES);
     const run = await tidelineInProcess(['--project', root, '--log-format', 'json', 'run', '--select', 'source:raw_orders+', '--exclude', 'kind:sql']);
     expect(run.code).toBe(0);
-    const results = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as { results: { model: string }[] };
+    const results = JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as { results: { model: string }[] };
     expect(results.results.map((r) => r.model).sort()).toEqual(['orders', 'refunds']);
 
     expect((await tidelineInProcess(['--project', root, '--log-format', 'json', 'run'])).code).toBe(0);

@@ -58,8 +58,9 @@ models:
         for (const format of ['pretty', 'json']) {
           const run = await runCli(['run', '--log-format', format], { cwd: root, env: c.env });
           expect(run.code, run.stderr).toBe(1);
-          const results = readFileSync(join(root, 'target', 'run_results.json'), 'utf8');
-          for (const text of [run.stdout, run.stderr, results]) {
+          const results = readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8');
+          const dbtResults = readFileSync(join(root, 'target', 'run_results.json'), 'utf8');
+          for (const text of [run.stdout, run.stderr, results, dbtResults]) {
             expect(text).not.toContain(EMAIL);
             expect(text).not.toContain('jane.doe');
           }

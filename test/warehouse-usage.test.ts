@@ -93,7 +93,7 @@ describe('usage per model in run_results.json', () => {
     const run = await tidelineInProcess(['run', '--log-format', 'json', '--project', root]);
 
     expect(run.code, run.stderr).toBe(1);
-    const results = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as Results;
+    const results = JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as Results;
     expect(results.run_id).toMatch(/^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
     expect(contexts).toEqual([
       { command: 'run', run: results.run_id, model: 'people' },
@@ -110,6 +110,13 @@ describe('usage per model in run_results.json', () => {
       ['top_people', 'skipped', undefined],
       ['independent', 'success', { bytes_processed: independent * MB, bytes_billed: independent * 10 * MB }],
     ]);
+    // dbt's run_results.json has them in the same place, beside the rows a model wrote.
+    const dbt = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as { results: { unique_id: string; adapter_response: Record<string, number> }[] };
+    expect(dbt.results.map((r) => [r.unique_id, r.adapter_response])).toEqual([
+      ['model.shop.people', { bytes_processed: people * MB, bytes_billed: people * 10 * MB }],
+      ['model.shop.top_people', {}],
+      ['model.shop.independent', { rows_affected: expect.any(Number), bytes_processed: independent * MB, bytes_billed: independent * 10 * MB }],
+    ]);
     const total = people + independent;
     const summary = run.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).at(-1)!;
     expect(summary).toMatchObject({ bytes_processed: total * MB, bytes_billed: total * 10 * MB });
@@ -120,7 +127,7 @@ describe('usage per model in run_results.json', () => {
     const root = tempProject(PROJECT);
     const run = await tidelineInProcess(['run', '--log-format', 'json', '--project', root]);
     expect(run.code, run.stderr).toBe(1);
-    const results = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as Results;
+    const results = JSON.parse(readFileSync(join(root, 'target', 'tideline_run_results.json'), 'utf8')) as Results;
     for (const result of results.results) expect(result).not.toHaveProperty('adapter_response');
     expect(run.stderr).not.toMatch(/processed|billed|scanned/);
   });

@@ -194,7 +194,7 @@ for (const engine of engines()) {
       expect(first.stderr).toContain(
         `surname exact ${signedWeight(Number(weightOf('surname', 4)['weight']))} / ${signedWeight(Number(weightOf('surname', 0)['weight']))}`,
       );
-      const results = JSON.parse(readFileSync(join(root, 'target/run_results.json'), 'utf8'));
+      const results = JSON.parse(readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8'));
       const summary = results.results[0].summary.probabilistic;
       expect(summary).toMatchObject({ links: decided('link'), review: decided('review'), parameters_trained: true, prior: Number(prior['m']) });
       expect(summary.parameters).toHaveLength(checks.params.length);
@@ -205,7 +205,7 @@ for (const engine of engines()) {
       const again = await run('run', '--select', 'people');
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain(`Parameters re-used from the training of `);
-      expect(JSON.parse(readFileSync(join(root, 'target/run_results.json'), 'utf8')).results[0].summary.probabilistic.parameters_trained).toBe(false);
+      expect(JSON.parse(readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8')).results[0].summary.probabilistic.parameters_trained).toBe(false);
 
       // ---- explain a customer: its probabilistic links' waterfalls, each line from <name>_pairs ----
       // A link only the score made (no e-mail to share), so that the path drawn goes through it.
@@ -278,7 +278,7 @@ for (const engine of engines()) {
       expect(trained.stdout).toMatch(/^ {2}comparison +level +m +u +weight$/m);
       for (const r of after.filter((p) => p['comparison'] !== '(prior)'))
         expect(trained.stdout).toMatch(new RegExp(`^ {2}${r['comparison']} +${escape(String(r['label']))} +\\S+ +\\S+ +${escape(signedWeight(Number(r['weight'])))}$`, 'm'));
-      expect(JSON.parse(readFileSync(join(root, 'target/run_results.json'), 'utf8')).command).toBe('identity train');
+      expect(JSON.parse(readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8')).command).toBe('identity train');
 
       const rulesOnly = await run('identity', 'train', '--model', 'by_email');
       expect(rulesOnly.code).toBe(2);

@@ -1,14 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { modelScript } from '../pipeline/script.js';
 import { selectModels } from '../project/select.js';
+import { writeManifest } from './artifacts.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, type GlobalOptions } from './context.js';
 
 export function registerCompile(program: Command): void {
   program
     .command('compile')
-    .description('write the SQL of each model to target/compiled/<target>/<model>.sql without running it')
+    .description('write the SQL of each model to target/compiled/<target>/<model>.sql, and target/manifest.json (dbt\'s shape), without running it')
     .option('-s, --select <selectors...>', 'models to compile: names, tag:NAME, kind:KIND, source:NAME, +name (with upstream), name+ (with downstream), @name, a,b (both); see README')
     .option('--exclude <selectors...>', 'models to leave out, in the same grammar')
     .option('--print', 'also print the SQL on stdout')
@@ -28,6 +30,8 @@ export function registerCompile(program: Command): void {
           if (options.print) process.stdout.write(compiled.script + '\n');
           context.logger.info({ model: name, file, sqlHash: compiled.sqlHash }, `compiled ${name} → ${file}`);
         }
+        const manifest = await writeManifest(project, analysis, randomUUID());
+        context.logger.info({ file: manifest }, `wrote ${manifest}`);
         return EXIT.ok;
       });
     });

@@ -11,11 +11,12 @@ import { newRunId } from '../state/run-id.js';
 import { addUsage, type WarehouseUsage } from '../warehouses/connection.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
 import { VERSION } from './version.js';
+import { runResultsArtifact, writeManifest } from './artifacts.js';
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('build the selected models in dependency order, each swapped in atomically; writes target/run_results.json')
+    .description('build the selected models in dependency order, each swapped in atomically; writes target/run_results.json and target/manifest.json (dbt\'s shapes) and target/tideline_run_results.json')
     .option('-s, --select <selectors...>', 'models to build: names, tag:NAME, kind:KIND, source:NAME, +name (with upstream), name+ (with downstream), @name, a,b (both); see README')
     .option('--exclude <selectors...>', 'models to leave out, in the same grammar')
     .option('--full-refresh', 'rebuild models that keep state across runs from scratch')
@@ -29,7 +30,8 @@ export function registerRun(program: Command): void {
 
 /**
  * Builds `selected` as `tideline run` does — checked against the warehouse, in order, with progress — writes
- * target/run_results.json (`command` says which command built) and logs the outcome; the exit code and the results.
+ * target/manifest.json, target/run_results.json (dbt's shape) and target/tideline_run_results.json (Tideline's own
+ * record; `command` says which command built), and logs the outcome; the exit code and the results.
  * Kind commands that build (`tideline identity train`) call it too.
  */
 export async function buildSelected(
@@ -50,6 +52,7 @@ export async function buildSelected(
   const { analysis, connection } = analysed;
   const progress = createProgress(context.format === 'pretty');
   try {
+    await writeManifest(project, analysis, runId);
     const sources = await reportRejectedLines(project, connection!, selected, context.logger);
     const results = await runModels(project, connection!, analysis, selected, {
       fullRefresh: options.fullRefresh,
@@ -64,7 +67,19 @@ export async function buildSelected(
     const failed = results.filter((r) => r.status === 'error').length;
     const skipped = results.filter((r) => r.status === 'skipped').length;
     const status = failed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
-    await writeJson(join(targetDir(project), 'run_results.json'), {
+    await writeJson(
+      join(targetDir(project), 'run_results.json'),
+      runResultsArtifact(project, results, {
+        invocationId: runId,
+        startedAt,
+        command: options.command,
+        fullRefresh: options.fullRefresh,
+        selected,
+        adapterResponse: (r) => (r.usage ? adapterResponse(r.usage) : {}),
+      }),
+    );
+    // Tideline's own record, with what dbt's schema has no room for (kinds, summaries, rejected CSV lines).
+    await writeJson(join(targetDir(project), 'tideline_run_results.json'), {
       tideline_version: VERSION,
       command: options.command,
       run_id: runId,

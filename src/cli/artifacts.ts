@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import { join, relative, sep } from 'node:path';
+import type { ModelResult } from '../pipeline/runner.js';
+import { modelScript } from '../pipeline/script.js';
+import type { Analysis } from '../project/analyse.js';
+import type { ModelDef, Project, SourceDef } from '../project/loader.js';
+import type { SyncDef } from '../sync/load.js';
+import { sourceUniqueId } from './source.js';
+import { targetDir, writeJson } from './context.js';
+import { VERSION } from './version.js';
+
+/**
+ * The dbt artifact schemas target/run_results.json and target/manifest.json follow, so that tools reading dbt's
+ * artifacts (dbt-artifacts-parser, Elementary, data catalogues) read Tideline's. Both schemas admit no field of
+ * their own at the top, in `metadata` or in a result; Tideline's own run record is target/tideline_run_results.json,
+ * and its own facts on a model or sync sit under `meta.tideline`, which the manifest schema leaves open.
+ */
+export const RUN_RESULTS_SCHEMA_VERSION = 'https://schemas.getdbt.com/dbt/run-results/v6.json';
+export const MANIFEST_SCHEMA_VERSION = 'https://schemas.getdbt.com/dbt/manifest/v12.json';
+
+/** `model.<project>.<model>`: dbt's `model.<package>.<name>`, the project standing for the package. */
+export function modelUniqueId(project: Pick<Project, 'name'>, model: string): string {
+  return `model.${project.name}.${model}`;
+}
+
+/** `exposure.<project>.<sync>`: a sync is what dbt calls an exposure, something downstream that uses a model. */
+export function exposureUniqueId(project: Pick<Project, 'name'>, sync: string): string {
+  return `exposure.${project.name}.${sync}`;
+}
+
+/** dbt's `relation_name`: the model's table, as the target's dialect writes it. */
+function relationName(project: Project, model: string): string {
+  return project.target.dialect.table({ schema: project.target.schema, name: model }).text;
+}
+
+/** The ids of what a model reads: sources, and models (a companion table stands for the model that builds it). */
+function parentsOf(project: Project, model: ModelDef): string[] {
+  const ids = new Set<string>();
+  for (const input of model.inputs) {
+    const source = project.sources.get(input.relation);
+    if (source) ids.add(sourceUniqueId(project, source));
+    else if (project.models.has(input.relation)) ids.add(modelUniqueId(project, input.relation));
+    else {
+      const companion = project.companions.get(input.relation);
+      if (companion) ids.add(modelUniqueId(project, companion.model));
+    }
+  }
+  return [...ids].sort();
+}
+
+function projectPath(project: Project, absolute: string): string {
+  return relative(project.root, absolute).split(sep).join('/');
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Each model's compiled script, where it compiles without the warehouse's help (null where it does not). */
+export function compiledScripts(project: Project, analysis: Analysis): Map<string, string | null> {
+  const scripts = new Map<string, string | null>();
+  for (const model of project.models.values()) {
+    try {
+      scripts.set(model.name, model.enabled ? modelScript(project, analysis, model).script : null);
+    } catch {
+      scripts.set(model.name, null);
+    }
+  }
+  return scripts;
+}
+
+function modelNode(project: Project, analysis: Analysis, model: ModelDef, compiled: string | null) {
+  const file = projectPath(project, model.origin.file.path);
+  const columns = analysis.columns.get(model.name) ?? [];
+  return {
+    database: null,
+    schema: project.target.schema,
+    name: model.name,
+    resource_type: 'model' as const,
+    package_name: project.name,
+    path: file,
+    original_file_path: file,
+    unique_id: modelUniqueId(project, model.name),
+    fqn: [project.name, model.name],
+    alias: model.name,
+    // The model's YAML item, as loaded: changes when its definition does.
+    checksum: { name: 'sha256', checksum: sha256(JSON.stringify(model.spec) ?? '') },
+    config: { enabled: model.enabled, materialized: 'table', tags: [...model.tags], meta: {} },
+    tags: [...model.tags],
+    description: model.description ?? '',
+    columns: Object.fromEntries(columns.map((c) => [c.name, { name: c.name, description: '', data_type: c.type ?? null, meta: {}, tags: [] }])),
+    meta: { tideline: { kind: model.kind.kind } },
+    relation_name: relationName(project, model.name),
+    raw_code: '',
+    language: 'sql',
+    refs: model.inputs.filter((i) => project.models.has(i.relation)).map((i) => ({ name: i.relation, package: null, version: null })),
+    sources: model.inputs.filter((i) => project.sources.has(i.relation)).map((i) => [project.name, i.relation]),
+    depends_on: { macros: [], nodes: parentsOf(project, model) },
+    compiled: compiled !== null,
+    compiled_code: compiled,
+  };
+}
+
+function sourceNode(project: Project, source: SourceDef) {
+  const file = projectPath(project, source.origin.file.path);
+  const identifier = source.table?.name ?? source.file!.path;
+  return {
+    database: source.table?.catalog ?? null,
+    schema: source.table?.schema ?? project.target.schema,
+    name: source.name,
+    resource_type: 'source' as const,
+    package_name: project.name,
+    path: file,
+    original_file_path: file,
+    unique_id: sourceUniqueId(project, source),
+    fqn: [project.name, project.name, source.name],
+    source_name: project.name,
+    source_description: '',
+    loader: source.file ? source.file.format : '',
+    identifier,
+    loaded_at_field: source.freshness?.loaded_at ?? null,
+    description: source.description ?? '',
+    tags: [...source.tags],
+    meta: {},
+    config: { enabled: true },
+    relation_name: source.table ? project.target.dialect.table(source.table).text : null,
+    ...(source.file ? { external: { location: source.file.path, file_format: source.file.format } } : {}),
+  };
+}
+
+function exposureNode(project: Project, sync: SyncDef) {
+  const file = projectPath(project, sync.origin.file.path);
+  return {
+    name: sync.name,
+    resource_type: 'exposure' as const,
+    package_name: project.name,
+    path: file,
+    original_file_path: file,
+    unique_id: exposureUniqueId(project, sync.name),
+    fqn: [project.name, sync.name],
+    type: 'application' as const,
+    owner: { name: null, email: null },
+    description: sync.description ?? '',
+    label: null,
+    tags: [...sync.tags],
+    meta: { tideline: { destination: sync.destination.name, destination_type: sync.destination.type.type, object: sync.object, mode: sync.mode } },
+    config: { enabled: sync.enabled, tags: [...sync.tags], meta: {} },
+    refs: [{ name: sync.model, package: null, version: null }],
+    depends_on: { macros: [], nodes: [modelUniqueId(project, sync.model)] },
+  };
+}
+
+/** target/manifest.json in dbt's manifest v12 shape (MANIFEST_SCHEMA_VERSION): every model, source and sync. */
+export function manifestArtifact(project: Project, analysis: Analysis, invocationId: string, scripts: ReadonlyMap<string, string | null> = compiledScripts(project, analysis)) {
+  const nodes = Object.fromEntries(
+    [...project.models.values()].map((m) => [modelUniqueId(project, m.name), modelNode(project, analysis, m, scripts.get(m.name) ?? null)]),
+  );
+  const sources = Object.fromEntries([...project.sources.values()].map((s) => [sourceUniqueId(project, s), sourceNode(project, s)]));
+  const exposures = Object.fromEntries([...project.syncs.values()].map((s) => [exposureUniqueId(project, s.name), exposureNode(project, s)]));
+  const parent_map: Record<string, string[]> = {};
+  const child_map: Record<string, string[]> = {};
+  for (const id of [...Object.keys(nodes), ...Object.keys(sources), ...Object.keys(exposures)]) child_map[id] = [];
+  for (const [id, node] of [...Object.entries(nodes), ...Object.entries(exposures)]) {
+    parent_map[id] = [...node.depends_on.nodes];
+    for (const parent of node.depends_on.nodes) child_map[parent]?.push(id);
+  }
+  for (const id of Object.keys(sources)) parent_map[id] = [];
+  for (const children of Object.values(child_map)) children.sort();
+  return {
+    metadata: {
+      dbt_schema_version: MANIFEST_SCHEMA_VERSION,
+      dbt_version: `tideline ${VERSION}`,
+      generated_at: new Date().toISOString(),
+      invocation_id: invocationId,
+      env: {},
+      project_name: project.name,
+      adapter_type: project.target.dialect.name,
+    },
+    nodes,
+    sources,
+    macros: {},
+    docs: {},
+    exposures,
+    metrics: {},
+    groups: {},
+    selectors: {},
+    disabled: {},
+    parent_map,
+    child_map,
+    group_map: {},
+    saved_queries: {},
+    semantic_models: {},
+    unit_tests: {},
+  };
+}
+
+/** Writes target/manifest.json; its path. */
+export async function writeManifest(project: Project, analysis: Analysis, invocationId: string, scripts?: ReadonlyMap<string, string | null>): Promise<string> {
+  const file = join(targetDir(project), 'manifest.json');
+  await writeJson(file, manifestArtifact(project, analysis, invocationId, scripts));
+  return file;
+}
+
+/**
+ * target/run_results.json in dbt's run-results v6 shape (RUN_RESULTS_SCHEMA_VERSION). The rows a model wrote are
+ * dbt's `adapter_response.rows_affected`, beside the bytes the warehouse reports. `compiled_code` is null: the SQL
+ * is in target/manifest.json, and a run's record holds no literal of the project's YAML (which may name people,
+ * e.g. identity's junk values). `args.select` is the models selected, not the selectors as written.
+ */
+export function runResultsArtifact(
+  project: Project,
+  results: readonly ModelResult[],
+  options: {
+    readonly invocationId: string;
+    readonly startedAt: Date;
+    readonly command: string;
+    readonly fullRefresh: boolean;
+    readonly selected: readonly string[];
+    readonly adapterResponse: (result: ModelResult) => Record<string, number>;
+  },
+) {
+  return {
+    metadata: {
+      dbt_schema_version: RUN_RESULTS_SCHEMA_VERSION,
+      dbt_version: `tideline ${VERSION}`,
+      generated_at: new Date().toISOString(),
+      invocation_id: options.invocationId,
+      env: {},
+    },
+    results: results.map((r) => ({
+      status: r.status,
+      timing: [],
+      thread_id: 'Thread-1',
+      execution_time: r.seconds,
+      adapter_response: { ...(r.rows === null ? {} : { rows_affected: r.rows }), ...options.adapterResponse(r) },
+      message: r.status === 'error' ? r.error : r.status === 'skipped' ? (r.error ?? 'skipped') : r.rows === null ? 'OK' : `OK ${r.rows}`,
+      failures: null,
+      unique_id: modelUniqueId(project, r.model),
+      compiled: r.status !== 'skipped',
+      compiled_code: null,
+      relation_name: relationName(project, r.model),
+    })),
+    elapsed_time: (Date.now() - options.startedAt.getTime()) / 1000,
+    args: { which: options.command, target: project.target.name, full_refresh: options.fullRefresh, select: [...options.selected] },
+  };
+}
