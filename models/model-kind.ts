@@ -62,7 +62,7 @@ export interface ModelKind<Spec> {
   readonly appliesPressure?: boolean;
   /**
    * Optional: after a successful build (the model's table swapped in), what `tideline run` should print and record
-   * in run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
+   * in tideline_run_results.json — e.g. identity's merge report, LTV's fitted parameters. Reads only; must not fail the build.
    */
   summarise?(spec: Spec, context: SummaryContext): Promise<ModelSummary>;
   /**
@@ -131,7 +131,7 @@ export interface SummaryContext {
 export interface ModelSummary {
   /** Lines for the terminal, each a sentence a marketer can read. */
   readonly lines: readonly string[];
-  /** Structured figures for run_results.json. */
+  /** Structured figures for tideline_run_results.json. */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
@@ -381,7 +381,7 @@ export interface CommandEngine {
   connect(context: CommandContext, project: Project, access?: Access): Promise<Connection>;
   /**
    * Builds these models as `tideline run --select` does (checked against the warehouse, in order, summaries
-   * logged), recording them in target/run_results.json under `command`; the exit code and each model's result.
+   * logged), recording them in target/tideline_run_results.json under `command`; the exit code and each model's result.
    */
   build(
     context: CommandContext,

@@ -120,7 +120,7 @@ export const sourceSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe(
-      'CSV only. When false, a broken line (too many or too few columns, a value not of its column\'s type) is skipped, and `tideline run` reports it as `file:line` and reason, counts it in its summary and in run_results.json; when true, a file with a broken line is a configuration error naming the first one, and nothing runs.',
+      'CSV only. When false, a broken line (too many or too few columns, a value not of its column\'s type) is skipped, and `tideline run` reports it as `file:line` and reason, counts it in its summary and in tideline_run_results.json; when true, a file with a broken line is a configuration error naming the first one, and nothing runs.',
     ),
   freshness: freshnessSchema
     .optional()

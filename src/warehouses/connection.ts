@@ -44,7 +44,7 @@ export interface StreamOptions {
 export interface QueryContext {
   /** The command: `run`, `sync`, `identity train`. */
   readonly command: string;
-  /** The run's id: run_results.json's `run_id`, or the sync run's id in the state. */
+  /** The run's id: tideline_run_results.json's `run_id`, or the sync run's id in the state. */
   readonly run: string;
   /** The model being built. */
   readonly model?: string | undefined;
