@@ -27,7 +27,8 @@ models:
     const out = await tidelineInProcess(['run', '--project', root, '--log-format', 'json']);
     expect(out.code).toBe(1);
     const results = readFileSync(join(root, 'target/run_results.json'), 'utf8');
-    for (const text of [out.stdout + out.stderr, results]) {
+    const own = readFileSync(join(root, 'target/tideline_run_results.json'), 'utf8');
+    for (const text of [out.stdout + out.stderr, results, own]) {
       expect(text).toContain('bad row <email>, call <phone>, key <hash>');
       expect(text).not.toMatch(/jane\.doe|12 34 56 78/);
     }
