@@ -6,6 +6,7 @@ import type { IdentityPlan } from './plan.js';
 import { keyColumn, keyText, withinLimit } from './rules.js';
 import { PRIOR, type ScoringPlan } from './scoring.js';
 import { col, read, text, type IdentityTables } from './tables.js';
+import type { ParameterRow } from './train.js';
 
 /**
  * `<name>_report`: (metric, item, detail, value) rows, what `tideline run` prints after the build.
@@ -192,14 +193,8 @@ export async function summariseReport(plan: IdentityPlan, context: SummaryContex
   };
 }
 
-/** A row of `<name>_parameters` as read back. */
-export interface ParameterReading {
-  readonly comparison: string;
-  readonly gamma: number;
-  readonly label: string;
-  readonly m: number;
-  readonly u: number;
-  readonly weight: number;
+/** A row of `<name>_parameters` as read back: what training wrote, and when. */
+export interface ParameterReading extends ParameterRow {
   readonly trainedAt: string | null;
 }
 
