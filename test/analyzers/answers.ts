@@ -4,6 +4,7 @@
  * They steer control flow only; no result here is checked.
  */
 import type { Answer } from '../support/analysing-connection.js';
+import { stringLiterals } from './exceptions.js';
 import type { Value } from '../../src/warehouses/connection.js';
 
 const named = (columns: readonly { name: string }[], values: Readonly<Record<string, Value>>): Value[] => columns.map((c) => values[c.name] ?? null);
@@ -21,21 +22,16 @@ const ltvFit: Answer = ({ text, columns }) => {
   return undefined;
 };
 
-/** The string literals of a statement, in order (quotes doubled or backslash-escaped). */
-function literals(text: string): string[] {
-  return [...text.matchAll(/'((?:[^'\\]|\\.|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'").replace(/\\(.)/g, '$1'));
-}
-
 /**
  * The sync lock (src/state/lock.ts) reads its table back after inserting its row: the row of the last INSERT for the
  * key, unless a DELETE for it came after — one table's worth of state, so that a sync takes its lock and runs.
  */
 const locks: Answer = ({ text, columns, history }) => {
   if (!/locks[`"]?\s+WHERE/i.test(text) || !/^\s*SELECT \*/i.test(text)) return undefined;
-  const key = literals(text)[0];
-  const last = history.findLast((a) => /locks/i.test(a.text) && /^\s*(INSERT|DELETE)/i.test(a.text) && literals(a.text)[0] === key);
+  const key = stringLiterals(text)[0];
+  const last = history.findLast((a) => /locks/i.test(a.text) && /^\s*(INSERT|DELETE)/i.test(a.text) && stringLiterals(a.text)[0] === key);
   if (!last || /^\s*DELETE/i.test(last.text)) return [];
-  const [lockKey, sync, runId, host] = literals(last.text);
+  const [lockKey, sync, runId, host] = stringLiterals(last.text);
   const now = Date.now();
   return [named(columns, { lock_key: lockKey!, sync_name: sync!, run_id: runId!, host: host!, pid: process.pid, acquired_at: new Date(now), expires_at: new Date(now + 3_600_000) })];
 };
@@ -46,9 +42,9 @@ const locks: Answer = ({ text, columns, history }) => {
  */
 const meta: Answer = ({ text, columns, history }) => {
   if (!/meta[`"]?\s+WHERE/i.test(text) || columns.length !== 1 || columns[0]!.name !== 'value') return undefined;
-  const name = literals(text)[0];
-  const last = history.findLast((a) => /meta/i.test(a.text) && /^\s*MERGE/i.test(a.text) && literals(a.text)[0] === name);
-  return last ? [[literals(last.text)[1] ?? null]] : [];
+  const name = stringLiterals(text)[0];
+  const last = history.findLast((a) => /meta/i.test(a.text) && /^\s*MERGE/i.test(a.text) && stringLiterals(a.text)[0] === name);
+  return last ? [[stringLiterals(last.text)[1] ?? null]] : [];
 };
 
 /** A source's latest load (src/pipeline/checks.ts): now, so that freshness passes and the commands go on. */

@@ -82,6 +82,13 @@ function segments(text: string): Segment[] {
   return out;
 }
 
+/** The values of a statement's string literals, in order (a doubled quote or a backslash escaping the next character). */
+export function stringLiterals(text: string): string[] {
+  return segments(text)
+    .filter((s) => s.kind === 'string')
+    .map((s) => s.text.slice(1, -1).replace(/''/g, "'").replace(/\\(.)/g, '$1'));
+}
+
 /**
  * A statement's code without its string literals and comments (each left as `''` or a space), and without its quoted
  * identifiers unless `keepIdentifiers` (then left as `""`): what a pattern over SQL keywords should look at.
