@@ -30,14 +30,15 @@ export function createProgress(pretty: boolean, options: ProgressOptions = {}): 
   let hide: (() => void) | undefined;
   let text = '';
   const timer = setTimeout(() => {
-    const started = ora({ text, stream, discardStdin: false, spinner: terminal.unicode ? 'dots' : 'line' }).start();
+    // terminalOf decided, from the options' environment: ora must not judge again from process.env (it would print a
+    // static "- text" line where CI is set in the process but not in `env`).
+    const started = ora({ text, stream, discardStdin: false, isEnabled: true, spinner: terminal.unicode ? 'dots' : 'line' }).start();
     spinner = started;
     hide = showLive({
       stream,
       write(line) {
         started.clear();
         stream.write(line);
-        // ora draws nothing where it judges the terminal not interactive (CI set): then neither do we.
         if (started.isSpinning) started.render();
       },
     });

@@ -16,6 +16,7 @@ describe('terminalOf', () => {
     expect(terminalOf({ isTTY: true, columns: 80 }, { ...UTF8, TERM: 'dumb' })).toMatchObject({ interactive: false, color: false });
     expect(terminalOf({ isTTY: false, columns: 80 }, UTF8)).toMatchObject({ interactive: false, color: false });
     expect(terminalOf({ isTTY: true, columns: 80 }, { ...UTF8, NO_COLOR: '1' }).color).toBe(false);
+    expect(terminalOf({ isTTY: true, columns: 80 }, { ...UTF8, CI: 'true' })).toMatchObject({ interactive: false, color: true });
   });
 
   it('reads the character set from LC_ALL, then LC_CTYPE, then LANG', () => {

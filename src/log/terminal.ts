@@ -4,8 +4,9 @@
  */
 export interface Terminal {
   /**
-   * Redrawing a line in place (spinners, bars): a TTY that is not `TERM=dumb` and reports a width. A terminal that
-   * reports 0 columns (`script`, some CI wrappers) is not: line counts divided by its width never end.
+   * Redrawing a line in place (spinners, bars): a TTY that is not `TERM=dumb`, reports a width, and is not a CI job
+   * (`CI` set, as CI services and the is-interactive convention have it: nobody watches it live, logs say it all). A
+   * terminal that reports 0 columns (`script`, some CI wrappers) is not: line counts divided by its width never end.
    */
   readonly interactive: boolean;
   /** Colours: a TTY that is not `TERM=dumb`, and `NO_COLOR` unset. */
@@ -22,7 +23,7 @@ interface TerminalStream {
 export function terminalOf(stream: TerminalStream = process.stderr, env: NodeJS.ProcessEnv = process.env): Terminal {
   const tty = stream.isTTY === true && env['TERM'] !== 'dumb';
   return {
-    interactive: tty && typeof stream.columns === 'number' && stream.columns > 0,
+    interactive: tty && typeof stream.columns === 'number' && stream.columns > 0 && !env['CI'],
     color: tty && !env['NO_COLOR'],
     unicode: localeIsUtf8(env),
   };
