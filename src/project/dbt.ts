@@ -142,18 +142,31 @@ function indexManifest(path: string, raw: unknown): DbtManifest | string {
   for (const node of Object.values(json.nodes) as DbtNode[]) {
     if (!node || !REF_TYPES.has(node.resource_type) || typeof node.name !== 'string') continue;
     const list = relations.get(node.name);
-    if (list) list.push(node);
-    else relations.set(node.name, [node]);
+    if (list) list.push(slim(node));
+    else relations.set(node.name, [slim(node)]);
   }
-  for (const node of Object.values(json.sources) as DbtNode[]) if (node?.source_name !== undefined) sources.set(`${node.source_name}.${node.name}`, node);
+  for (const node of Object.values(json.sources) as DbtNode[]) if (node?.source_name !== undefined) sources.set(`${node.source_name}.${node.name}`, slim(node));
   for (const nodes of Object.values(isRecord(json.disabled) ? json.disabled : {})) {
     for (const node of (Array.isArray(nodes) ? nodes : []) as DbtNode[]) {
-      if (node?.resource_type === 'source') disabled.set(`source:${node.source_name}.${node.name}`, node);
-      else if (node && REF_TYPES.has(node.resource_type)) disabled.set(node.name, node);
+      if (node?.resource_type === 'source') disabled.set(`source:${node.source_name}.${node.name}`, slim(node));
+      else if (node && REF_TYPES.has(node.resource_type)) disabled.set(node.name, slim(node));
     }
   }
   const projectName = typeof json.metadata?.['project_name'] === 'string' ? json.metadata['project_name'] : undefined;
   return { path, version, dbtVersion, projectName, relations, sources, disabled };
+}
+
+/**
+ * The fields Tideline reads of a node, so that the cache keeps them and not the rest of the manifest (its SQL, macros,
+ * tests: most of a large manifest's bytes).
+ */
+function slim(node: DbtNode): DbtNode {
+  const { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version } = node;
+  const config = node.config ? { enabled: node.config.enabled, materialized: node.config.materialized } : undefined;
+  const columns = node.columns
+    ? Object.fromEntries(Object.entries(node.columns).map(([key, c]) => [key, { name: c.name, description: c.description, data_type: c.data_type }]))
+    : undefined;
+  return { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, config, columns };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
