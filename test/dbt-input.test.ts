@@ -93,7 +93,12 @@ describe('a source naming a dbt model', () => {
   - { name: f, dbt: { model: customers, project: analytic } }
   - { name: g, dbt: customers, table: main.customers }
   - { name: h, dbt: { source: shop } }
-`),
+  - { name: i, dbt: raw_payments }
+`,
+        // raw_payments: a table of the dbt source "shop" only.
+        TIDELINE_YML,
+        MANIFEST.replace('"source.jaffle.shop.raw_orders": {', '"source.jaffle.shop.raw_payments": { "source_name": "shop", "name": "raw_payments", "resource_type": "source", "unique_id": "source.jaffle.shop.raw_payments" },\n    "source.jaffle.shop.raw_orders": {'),
+      ),
     ).toEqual([
       'models/m.yml:3:10  sources[0].dbt  no dbt model, seed or snapshot "customrs" in analytics/target/manifest.json (did you mean "customers"?)',
       'models/m.yml:4:21  sources[1].dbt  dbt model "customer_ids" (model.jaffle.customer_ids) is ephemeral: dbt inlines it into the models that ref it and builds no table; read a model materialized as a table, view or incremental',
@@ -103,6 +108,7 @@ describe('a source naming a dbt model', () => {
       'models/m.yml:8:50  sources[5].dbt.project  unknown dbt project "analytic"; dbt projects: jaffle',
       'models/m.yml:9:5  sources[6]  a source names either a warehouse `table`, a dbt model (`dbt`) or a local `file`, exactly one of them',
       'models/m.yml:10:31  sources[7].dbt.source  a dbt source table: SOURCE.TABLE',
+      'models/m.yml:11:21  sources[8].dbt  no dbt model, seed or snapshot "raw_payments" in analytics/target/manifest.json (a dbt source has a table "raw_payments": write `dbt: source:shop.raw_payments`)',
     ]);
   });
 
@@ -197,6 +203,25 @@ async function compare(connection: Connection, d: Dialect, tideline: string, dbt
     ['4', 'dan@example.org', 0],
   ]);
 }
+
+describe('tideline validate on a dbt project', () => {
+  it('names the dbt node and the source\'s `dbt:` when dbt has not built its table in the target', async () => {
+    const root = tempProject({
+      'tideline.yml': `${TIDELINE_YML}targets:\n  dev: { type: duckdb, path: analytics/jaffle.duckdb }\n`,
+      'analytics/target/manifest.json': MANIFEST,
+      'models/m.yml': 'sources:\n  - name: dbt_customers\n    dbt: customers\n',
+    });
+    const result = await tidelineInProcess(['--project', root, 'validate']);
+    expect(result.code).toBe(2);
+    const problem = result.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Json)
+      .find((p) => p['code'] === 'missing-table');
+    expect(problem).toMatchObject({ field: 'sources[0].dbt', line: 3, col: 10 });
+    expect(problem!['msg']).toMatch(/table jaffle\.main\.customers \(dbt model model\.jaffle\.customers: has dbt built it for this target\?\) does not exist in target "dev" \(duckdb\)$/);
+  });
+});
 
 describe('tideline run on top of a dbt project', () => {
   it('DuckDB: builds from the dbt models in dbt-duckdb\'s database file, and links them in target/manifest.json', async () => {

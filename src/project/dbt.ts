@@ -250,7 +250,7 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
     }
   }
   const readable = candidates.filter((p): p is DbtProject & { manifest: DbtManifest } => p.manifest !== undefined);
-  if (readable.length < candidates.length && readable.length === 0) return undefined; // the manifest's problem is reported
+  if (!readable.length) return undefined; // each manifest's problem is reported at tideline.yml
   const key = wanted.source !== undefined ? `source:${wanted.source}` : wanted.model!;
   const field: FieldPath = typeof ref === 'string' ? [] : [wanted.source !== undefined ? 'source' : 'model'];
   const found = readable.map((p) => ({ project: p, nodes: lookUp(p.manifest, wanted) })).filter((f) => f.nodes.length);
@@ -266,7 +266,10 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
       const known = readable.flatMap((p) => (wanted.source !== undefined ? [...p.manifest.sources.keys()] : [...p.manifest.relations.keys()]));
       const kind = wanted.source !== undefined ? 'source table' : 'model, seed or snapshot';
       const where = readable.map((p) => relative(root, p.manifest.path)).join(', ');
-      report(`no dbt ${kind} "${key.replace(/^source:/, '')}" in ${where}${didYouMean(key.replace(/^source:/, ''), known)}`, field);
+      // A dbt source's table named as a model: say how to name it.
+      const asSource = wanted.model === undefined ? undefined : readable.flatMap((p) => [...p.manifest.sources.keys()]).find((k) => k.endsWith(`.${wanted.model}`));
+      const hint = asSource ? ` (a dbt source has a table "${wanted.model}": write \`dbt: source:${asSource}\`)` : didYouMean(key.replace(/^source:/, ''), known);
+      report(`no dbt ${kind} "${key.replace(/^source:/, '')}" in ${where}${hint}`, field);
     }
     return undefined;
   }
