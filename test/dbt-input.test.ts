@@ -68,6 +68,14 @@ describe('a source naming a dbt model', () => {
       'name: crm\ndbt:\n  analytics:\n    manifest: analytics/target/manifest.json\n    database: null\n    schemas: { main: dbt_prod }\n  other:\n    manifest: analytics/target/manifest.json\n',
     );
     expect(project.sources.get('c')!.table).toEqual({ catalog: undefined, schema: 'dbt_prod', name: 'customers' });
+    // Two projects with the name: `project:` is needed, by the name in tideline.yml or the manifest's own.
+    const two = 'name: crm\ndbt:\n  analytics: { manifest: analytics/target/manifest.json }\n  copy: { manifest: analytics/target/manifest.json }\n';
+    expect(await problems('sources:\n  - { name: c, dbt: customers }\n', two)).toEqual([
+      'models/m.yml:2:21  sources[0].dbt  "customers" is in several dbt projects (analytics, copy): add `project:`',
+    ]);
+    expect(await problems('sources:\n  - { name: c, dbt: { model: customers, project: jaffle } }\n', two)).toEqual([
+      'models/m.yml:2:30  sources[0].dbt.model  "customers" is in several dbt projects (analytics, copy): "jaffle" names each of them: give `project:` their name in tideline.yml\'s `dbt:`',
+    ]);
   });
 
   it('parses a manifest once for every source naming it, and again only when the file changes', async () => {
@@ -119,6 +127,12 @@ describe('a source naming a dbt model', () => {
     expect(missing[0]).toMatch(/^tideline\.yml:2:18  dbt\.manifest  dbt manifest \.\.\/nowhere\/manifest\.json does not exist \(resolved to \/.+\/nowhere\/manifest\.json; `dbt parse` writes it\)$/);
     expect(await problems(source, TIDELINE_YML, '{"metadata": ')).toEqual([
       expect.stringMatching(/^tideline\.yml:3:13  dbt\.manifest  dbt manifest analytics\/target\/manifest\.json cannot be read: .*JSON/),
+    ]);
+    expect(await problems(source, 'name: crm\ndbt: { manifest: analytics/target }\n')).toEqual([
+      'tideline.yml:2:18  dbt.manifest  dbt manifest analytics/target is a folder: name the manifest.json file in it (dbt writes target/manifest.json)',
+    ]);
+    expect(await problems(source, TIDELINE_YML, '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "results": []}')).toEqual([
+      'tideline.yml:3:13  dbt.manifest  dbt manifest analytics/target/manifest.json is not a dbt manifest (no metadata.dbt_schema_version naming a manifest schema, or no nodes and sources)',
     ]);
     const old = MANIFEST.replace('manifest/v12.json', 'manifest/v7.json').replace('"dbt_version": "1.9.4"', '"dbt_version": "1.3.2"');
     expect(await problems(source, TIDELINE_YML, old)).toEqual([

@@ -107,6 +107,7 @@ export function readManifest(path: string): DbtManifest | string {
   } catch {
     return 'does not exist';
   }
+  if (stat.isDirectory()) return 'is a folder: name the manifest.json file in it (dbt writes target/manifest.json)';
   const cached = cache.get(path);
   if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.manifest;
   let raw: unknown;
@@ -242,7 +243,7 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
   const project = 'project' in wanted ? wanted.project : undefined;
   let candidates = projects;
   if (project !== undefined) {
-    candidates = projects.filter((p) => p.name === project);
+    candidates = projects.filter((p) => p.name === project || p.manifest?.projectName === project);
     if (!candidates.length) {
       const names = projects.map((p) => p.name).filter((n): n is string => n !== undefined);
       report(`unknown dbt project "${project}"${didYouMean(project, names)}; dbt projects: ${names.join(', ') || 'none named'}`, typeof ref === 'string' ? [] : ['project']);
@@ -255,7 +256,9 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
   const field: FieldPath = typeof ref === 'string' ? [] : [wanted.source !== undefined ? 'source' : 'model'];
   const found = readable.map((p) => ({ project: p, nodes: lookUp(p.manifest, wanted) })).filter((f) => f.nodes.length);
   if (found.length > 1) {
-    report(`"${key}" is in several dbt projects (${found.map((f) => f.project.name).join(', ')}): add \`project:\``, field);
+    const names = found.map((f) => f.project.name).join(', ');
+    const advice = project === undefined ? 'add `project:`' : `"${project}" names each of them: give \`project:\` their name in tideline.yml's \`dbt:\``;
+    report(`"${key}" is in several dbt projects (${names}): ${advice}`, field);
     return undefined;
   }
   if (!found.length) {
