@@ -78,6 +78,23 @@ describe('a source naming a dbt model', () => {
     ]);
   });
 
+  it('on Snowflake, reads a name dbt-snowflake writes unquoted as Snowflake resolves it: upper-cased, unless quoted', async () => {
+    const snowflake = MANIFEST.replace('"adapter_type": "duckdb"', '"adapter_type": "snowflake"').replace('"alias": "customers"', '"alias": "Customers"');
+    const quotedAlias = snowflake.replace(
+      /("unique_id": "model\.jaffle\.customers",[\s\S]*?"quoting": )\{\}/,
+      (_, before: string) => `${before}{ "identifier": true }`,
+    );
+    const root = (manifest: string) =>
+      tempProject({
+        'tideline.yml': `${TIDELINE_YML}targets:\n  sf: { type: snowflake, account: a, user: u, password: p, warehouse: w, database: d }\n`,
+        'analytics/target/manifest.json': manifest,
+        'models/m.yml': 'sources:\n  - { name: c, dbt: customers }\n',
+      });
+    const table = async (manifest: string) => (await loadProject({ projectDir: root(manifest), env: {} })).sources.get('c')!.table;
+    expect(await table(snowflake)).toEqual({ catalog: 'JAFFLE', schema: 'MAIN', name: 'CUSTOMERS' });
+    expect(await table(quotedAlias)).toEqual({ catalog: 'JAFFLE', schema: 'MAIN', name: 'Customers' });
+  });
+
   it('parses a manifest once for every source naming it, and again only when the file changes', async () => {
     const root = tempProject({ 'tideline.yml': TIDELINE_YML, 'analytics/target/manifest.json': MANIFEST, 'models/m.yml': 'sources:\n  - { name: a, dbt: customers }\n  - { name: b, dbt: orders }\n' });
     const before = manifestParses;

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { z } from 'zod';
-import type { TableRef } from '../dialects/dialect.js';
+import type { DialectCapabilities, TableRef } from '../dialects/dialect.js';
 import { objectName } from './names.js';
 import type { FieldPath, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
@@ -12,6 +12,8 @@ import type { YamlFile } from './yaml-file.js';
  * names a model (or seed, snapshot, dbt source) of one of them with `dbt:` instead of `table:`. The manifest tells
  * the relation dbt built (database, schema, alias), its description and its columns' descriptions.
  */
+
+type IdentifierCase = DialectCapabilities['identifierCase'];
 
 /** Manifest schema versions read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 and later, dbt Fusion). */
 export const DBT_MANIFEST_VERSIONS = [10, 11, 12] as const;
@@ -71,9 +73,18 @@ export interface DbtNode {
   readonly relation_name?: string | null;
   readonly description?: string;
   readonly columns?: Readonly<Record<string, { readonly name?: string; readonly description?: string; readonly data_type?: string | null }>>;
-  readonly config?: { readonly enabled?: boolean; readonly materialized?: string };
+  readonly config?: { readonly enabled?: boolean; readonly materialized?: string; readonly quoting?: Quoting };
+  /** A dbt source's quoting (models have theirs in `config`). */
+  readonly quoting?: Quoting;
   readonly version?: string | number | null;
   readonly latest_version?: string | number | null;
+}
+
+/** Whether dbt quotes each part of a relation's name (dbt's `quoting` config); unset: the adapter's default. */
+export interface Quoting {
+  readonly database?: boolean | null;
+  readonly schema?: boolean | null;
+  readonly identifier?: boolean | null;
 }
 
 /** A manifest, indexed by what sources look up. */
@@ -83,6 +94,10 @@ export interface DbtManifest {
   readonly version: number;
   readonly dbtVersion: string;
   readonly projectName: string | undefined;
+  /** dbt's adapter (`duckdb`, `snowflake`…): its default quoting. */
+  readonly adapterType: string | undefined;
+  /** The project's quoting (manifest v12 of dbt 1.10 and later), under each node's own. */
+  readonly quoting: Quoting;
   /** Models, seeds and snapshots (what `ref()` reaches), by name: several for versions or packages. */
   readonly relations: ReadonlyMap<string, readonly DbtNode[]>;
   /** dbt sources' tables by `SOURCE.TABLE`. */
@@ -154,7 +169,9 @@ function indexManifest(path: string, raw: unknown): DbtManifest | string {
     }
   }
   const projectName = typeof json.metadata?.['project_name'] === 'string' ? json.metadata['project_name'] : undefined;
-  return { path, version, dbtVersion, projectName, relations, sources, disabled };
+  const adapterType = typeof json.metadata?.['adapter_type'] === 'string' ? json.metadata['adapter_type'] : undefined;
+  const quoting = isRecord(json.metadata?.['quoting']) ? (json.metadata['quoting'] as Quoting) : {};
+  return { path, version, dbtVersion, projectName, adapterType, quoting, relations, sources, disabled };
 }
 
 /**
@@ -162,12 +179,12 @@ function indexManifest(path: string, raw: unknown): DbtManifest | string {
  * tests: most of a large manifest's bytes).
  */
 function slim(node: DbtNode): DbtNode {
-  const { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version } = node;
-  const config = node.config ? { enabled: node.config.enabled, materialized: node.config.materialized } : undefined;
+  const { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, quoting } = node;
+  const config = node.config ? { enabled: node.config.enabled, materialized: node.config.materialized, quoting: node.config.quoting } : undefined;
   const columns = node.columns
     ? Object.fromEntries(Object.entries(node.columns).map(([key, c]) => [key, { name: c.name, description: c.description, data_type: c.data_type }]))
     : undefined;
-  return { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, config, columns };
+  return { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, quoting, config, columns };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -225,7 +242,15 @@ export interface ResolvedDbt {
  * The table a source's `dbt:` names; undefined after reporting why not (unknown name, disabled, ephemeral,
  * ambiguous, no project declared), located at `at` (the source's `dbt` field).
  */
-export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly DbtProject[], file: YamlFile, at: FieldPath, problems: Problems): ResolvedDbt | undefined {
+export function resolveDbtRef(
+  root: string,
+  ref: DbtRefEntry,
+  projects: readonly DbtProject[],
+  identifierCase: IdentifierCase,
+  file: YamlFile,
+  at: FieldPath,
+  problems: Problems,
+): ResolvedDbt | undefined {
   const report = (message: string, field: FieldPath = []) => problems.error('bad-dbt-reference', message, file.locate([...at, ...field]), [...at, ...field]);
   const wanted = typeof ref === 'string' ? (ref.startsWith('source:') ? { source: ref.slice('source:'.length) } : { model: ref }) : ref;
   if ((wanted.model === undefined) === (wanted.source === undefined)) {
@@ -285,9 +310,10 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
     return undefined;
   }
   const { entry } = chosen;
-  const name = node.alias ?? node.identifier ?? node.name;
-  const schema = node.schema ? (entry.schemas[node.schema] ?? node.schema) : undefined;
-  const catalog = entry.database !== undefined ? (entry.database ?? undefined) : (node.database ?? undefined);
+  const as = (part: keyof Quoting, text: string) => (quoted(chosen.manifest, node, part) ? text : folded(text, identifierCase));
+  const name = as('identifier', node.alias ?? node.identifier ?? node.name);
+  const schema = node.schema ? (entry.schemas[node.schema] ?? as('schema', node.schema)) : undefined;
+  const catalog = entry.database !== undefined ? (entry.database ?? undefined) : node.database ? as('database', node.database) : undefined;
   return {
     table: { catalog, schema, name },
     link: {
@@ -301,6 +327,22 @@ export function resolveDbtRef(root: string, ref: DbtRefEntry, projects: readonly
       columns: Object.entries(node.columns ?? {}).map(([column, info]) => ({ name: info.name ?? column, description: info.description ?? '', dataType: info.data_type ?? null })),
     },
   };
+}
+
+/** Adapters whose relation names dbt writes unquoted unless told otherwise (dbt-snowflake's `quoting` defaults). */
+const UNQUOTED_BY_DEFAULT = new Set(['snowflake']);
+
+/** Whether dbt quotes this part of the node's relation name: the node's config, the project's, the adapter's default. */
+function quoted(manifest: DbtManifest, node: DbtNode, part: keyof Quoting): boolean {
+  return node.config?.quoting?.[part] ?? node.quoting?.[part] ?? manifest.quoting[part] ?? !UNQUOTED_BY_DEFAULT.has(manifest.adapterType ?? '');
+}
+
+/**
+ * A name dbt writes unquoted, as the warehouse resolves it: upper-cased on Snowflake, lower-cased on PostgreSQL, as
+ * is where case does not matter. Tideline's dialect then quotes the result, finding what dbt's unquoted name finds.
+ */
+function folded(name: string, identifierCase: IdentifierCase): string {
+  return identifierCase === 'upper-unless-quoted' ? name.toUpperCase() : identifierCase === 'exact' ? name.toLowerCase() : name;
 }
 
 function lookUp(manifest: DbtManifest, wanted: { model?: string | undefined; source?: string | undefined }): readonly DbtNode[] {

@@ -469,7 +469,7 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
   } else if (source.strict) {
     problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
   }
-  const dbt = source.dbt === undefined ? undefined : resolveDbtRef(root, source.dbt, dbtProjects, origin.file, at('dbt'), problems);
+  const dbt = source.dbt === undefined ? undefined : resolveDbtRef(root, source.dbt, dbtProjects, target.dialect.capabilities.identifierCase, origin.file, at('dbt'), problems);
   if (source.dbt !== undefined && !dbt) return undefined;
   const table: TableRef | undefined =
     dbt?.table ??
