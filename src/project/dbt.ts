@@ -182,7 +182,7 @@ function slim(node: DbtNode): DbtNode {
   const { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, quoting } = node;
   const config = node.config ? { enabled: node.config.enabled, materialized: node.config.materialized, quoting: node.config.quoting } : undefined;
   const columns = node.columns
-    ? Object.fromEntries(Object.entries(node.columns).map(([key, c]) => [key, { name: c.name, description: c.description, data_type: c.data_type }]))
+    ? Object.fromEntries(Object.entries(node.columns).map(([key, c]) => [key, { name: c?.name, description: c?.description, data_type: c?.data_type }]))
     : undefined;
   return { unique_id, name, resource_type, package_name, database, schema, alias, identifier, source_name, relation_name, description, version, latest_version, quoting, config, columns };
 }
