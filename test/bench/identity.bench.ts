@@ -13,7 +13,7 @@ import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { pairwiseQuality } from '../support/identity-metrics.js';
-import { option, report, round, timed } from './harness.js';
+import { option, report, round, timed, type CurveSpec } from './harness.js';
 
 /**
  * `npm run bench -- identity [--records N] [--chain N]`: an identity model over N generated records (default
@@ -21,8 +21,16 @@ import { option, report, round, timed } from './harness.js';
  * on DuckDB. Prints build seconds (goal ≤ 60 s on a 2-core machine), component rounds, and pairwise precision and
  * recall beside a baseline measured in the same run: exact de-duplication on the trimmed, lower-cased e-mail, what a
  * hand-written query would do. `--chain N` also times a shuffled chain of N records (rounds ≤ 2·log2 N).
+ * `--sizes 1e6,3e6,1e7` runs the deterministic model (`--deterministic-only`) once per number of records and prints
+ * the curve: seconds, seconds per million records, peak RSS of the process (DuckDB runs in it).
  */
 const d = DIALECTS.duckdb;
+
+export const curve: CurveSpec = {
+  option: 'records',
+  childArgs: ['--deterministic-only'],
+  seconds: (results) => results.find((r) => r.metric === 'seconds')?.value ?? NaN,
+};
 
 export async function main(args: readonly string[]): Promise<void> {
   const records = option(args, 'records', 1_000_000);

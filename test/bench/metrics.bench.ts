@@ -9,14 +9,21 @@ import { loadProject } from '../../src/project/loader.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { tempProject } from '../support/cli.js';
-import { option, report, round, timed } from './harness.js';
+import { option, report, round, timed, type CurveSpec } from './harness.js';
 
 /**
  * `npm run bench -- metrics [--orders N] [--customers M] [--repeat R]`: N orders of M customers generated in DuckDB
- * (default 10,000,000 of 1,000,000); Tideline's compiled customers model with its RFM block, timed against one
+ * (default 10,000,000 of N / 10); Tideline's compiled customers model with its RFM block, timed against one
  * hand-written SQL statement computing the same columns, alternately in the same run (best of R). Both results are
  * compared row for row, so the baseline cannot win by computing less. Goal: ratio ≤ 1.2.
+ * `--sizes 1e6,1e7,5e7` runs it once per number of orders (customers N / 10) and prints the curve.
  */
+export const curve: CurveSpec = {
+  option: 'orders',
+  seconds: (results) => results.find((r) => r.metric === 'customers_rfm_build_seconds')?.value ?? NaN,
+  baselineSeconds: (results) => results.find((r) => r.metric === 'customers_rfm_build_seconds')?.baseline,
+};
+
 const ORDERS_COLUMNS = `orders:
       from: orders
       customer_id: customer_id
@@ -95,7 +102,7 @@ FROM s`;
 
 export async function main(args: readonly string[]): Promise<void> {
   const orders = option(args, 'orders', 10_000_000);
-  const customers = option(args, 'customers', 1_000_000);
+  const customers = option(args, 'customers', Math.max(1, Math.round(orders / 10)));
   const repeat = option(args, 'repeat', 3);
   const scratch = mkdtempSync(join(tmpdir(), 'tideline-bench-'));
   const connection = await openTarget({ type: 'duckdb', path: join(scratch, 'warehouse.duckdb') }, { root: scratch });
