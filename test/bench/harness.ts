@@ -135,8 +135,9 @@ export function curveTable(unit: string, points: readonly CurvePoint[]): string 
 const BENCH_BIN = fileURLToPath(new URL('../../bin/bench', import.meta.url));
 
 /** Runs one size of a bench in a child process; its JSON lines are passed on to this process's stdout. */
-async function runChild(name: string, args: readonly string[]): Promise<BenchResult[]> {
-  const child = spawn(process.execPath, [BENCH_BIN, name, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function runChild(command: readonly string[], args: readonly string[]): Promise<BenchResult[]> {
+  const [file, ...rest] = command;
+  const child = spawn(file!, [...rest, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const results: BenchResult[] = [];
   let pending = '';
   child.stdout.setEncoding('utf8');
@@ -158,7 +159,7 @@ async function runChild(name: string, args: readonly string[]): Promise<BenchRes
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (code !== 0) throw new Error(`bench ${name} ${args.join(' ')} exited ${code}`);
+  if (code !== 0) throw new Error(`${command.slice(1).join(' ')} ${args.join(' ')} exited ${code}`);
   return results;
 }
 
@@ -172,9 +173,9 @@ export interface BenchModule {
  * `npm run bench -- <name> [options]`: runs the bench once, then prints its process's peak RSS (getrusage's
  * ru_maxrss, the kernel's high-water mark of the whole process: the JavaScript heap, Node, and the memory DuckDB
  * allocates natively). With `--sizes a,b,c`, runs it once per size, each in a fresh child process (so each peak is
- * that size's alone), and ends with the curve: a JSON line `{"curve": …}` on stdout and a table on stderr.
+ * that size's alone; `childCommand` runs one, bin/bench by default), and ends with the curve: a JSON line `{"curve": …}` on stdout and a table on stderr.
  */
-export async function runBench(name: string, bench: BenchModule, args: readonly string[]): Promise<void> {
+export async function runBench(name: string, bench: BenchModule, args: readonly string[], childCommand: readonly string[] = [process.execPath, BENCH_BIN, name]): Promise<void> {
   const sizes = parseSizes(args);
   if (!sizes) {
     await bench.main(args);
@@ -183,7 +184,7 @@ export async function runBench(name: string, bench: BenchModule, args: readonly 
   }
   if (!bench.curve) throw new Error(`bench ${name} has no --sizes curve`);
   const points: CurvePoint[] = [];
-  for (const size of sizes) points.push(curvePoint(size, await runChild(name, childArgs(args, bench.curve, size)), bench.curve));
+  for (const size of sizes) points.push(curvePoint(size, await runChild(childCommand, childArgs(args, bench.curve, size)), bench.curve));
   process.stdout.write(JSON.stringify({ curve: { bench: name, size: bench.curve.option, points } }) + '\n');
   process.stderr.write(`\n${name}: seconds and peak RSS per size\n${curveTable(bench.curve.option, points)}\n`);
 }

@@ -11,7 +11,10 @@ import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
-import { SyncEngine } from '../../src/sync/engine.js';
+import { SyncEngine, type ProgressEvent } from '../../src/sync/engine.js';
+import type { Project } from '../../src/project/loader.js';
+import type { Logger } from '../../src/log/logger.js';
+import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
 import { countsStatement, diffSelect, materialiseStatement, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
@@ -25,7 +28,7 @@ import { watermarkName } from '../../src/state/store.js';
 import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../../src/privacy/state.js';
 
 /**
- * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--no-events]`
+ * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--no-events] [--cpu-prof DIR]`
  *
  * 1. A model of N people (default 1,000,000) on DuckDB is synced by `tideline sync`, in a child process, into the
  *    webhook emulator (run here) limited to R requests a second of B records (default 50 × 1,000). Results: the
@@ -39,7 +42,9 @@ import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash }
  *    beside the same selection written by hand in SQL (goal ≤ 10 s to plan). On DuckDB only; `--no-events` skips it.
  * `--warehouse postgres` runs 1. and 2. on a throwaway database of the local PostgreSQL (as the tests find it), the
  * model and Tideline's state in it. `--sizes 1e6,1e7` runs 1. and 2. once per number of rows and prints the curve of
- * the whole command's seconds and the CLI's peak RSS.
+ * the whole command's seconds and the CLI's peak RSS. `--phases` runs 1. in this process with every warehouse
+ * statement timed instead (see phases). `--cpu-prof DIR` writes the `tideline sync` child's CPU profile
+ * (node --cpu-prof) into DIR, for Chrome DevTools or `node --cpu-prof` readers.
  */
 export const curve: CurveSpec = {
   option: 'rows',
@@ -90,11 +95,23 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   await build();
   await connection.close();
 
+  if (args.includes('--phases')) {
+    await phases(project, root, rows, logger);
+    await emulator.close();
+    await rm(root, { recursive: true, force: true });
+    return;
+  }
+
   // 1. The sync, in a child process whose memory is measured.
   const started = performance.now();
-  const { code, peakRssBytes, stderr } = await runMeasured(['sync', '--log-format', 'json'], root, env);
+  const startedAt = Date.now();
+  const profileDir = args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined;
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const { code, peakRssBytes, stderr } = await runMeasured(['sync', '--log-format', 'json'], root, env, nodeArgs);
   const wall = (performance.now() - started) / 1000;
+  const endedAt = Date.now();
   if (code !== 0) throw new Error(`tideline sync exited ${code}:\n${stderr.slice(-4000)}`);
+  if (profileDir) await writeFile(join(profileDir, 'sync.log'), stderr);
   const results = JSON.parse(readFileSync(join(root, 'target', 'sync_results.json'), 'utf8')) as { results: { accepted: number; seconds: number; requests: number }[] };
   const result = results.results[0]!;
   const held = emulator.records('contacts').size;
@@ -116,7 +133,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     requests: result.requests,
     rate_limited: emulator.server.count(429),
   });
-  report({ bench: 'sync', warehouse, metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, goal: '≥ 90 % of the API ceiling (plan + send + record)', ok: rows / wall >= 0.9 * ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds });
+  report({ bench: 'sync', warehouse, metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, goal: '≥ 90 % of the API ceiling (plan + send + record)', ok: rows / wall >= 0.9 * ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds, ...commandSpans(stderr, startedAt, endedAt, result.seconds) });
   report({ bench: 'sync', warehouse, metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows, ...(warehouse === 'duckdb' ? { duckdb_memory_limit: MEMORY_LIMIT } : {}), cli });
   await emulator.close();
 
@@ -204,6 +221,59 @@ SELECT 'removed', s.k, NULL, NULL, NULL, NULL, NULL FROM ${snapshot} AS s WHERE 
 }
 
 const MEMORY_LIMIT = '64MB';
+
+/**
+ * Where the whole command's time went besides the sync's own run (sync_results' seconds), from its JSON log's times:
+ * up to the first line (the start — Node, the CLI's modules, the project, the warehouse — and the plan, after which the
+ * run writes its first line), after the last line (closing the warehouse, the artifacts), and all outside the run.
+ */
+function commandSpans(stderr: string, startedAt: number, endedAt: number, syncSeconds: number): Record<string, number> {
+  const times = stderr
+    .split('\n')
+    .map((line) => {
+      try {
+        return Date.parse(String((JSON.parse(line) as { time?: unknown }).time));
+      } catch {
+        return NaN;
+      }
+    })
+    .filter((t) => Number.isFinite(t));
+  if (times.length === 0) return {};
+  const last = Math.max(...times);
+  return {
+    to_first_log_line_seconds: round((Math.min(...times) - startedAt) / 1000, 2),
+    after_last_log_line_seconds: round((endedAt - last) / 1000, 2),
+    outside_sync_seconds: round((endedAt - startedAt) / 1000 - syncSeconds, 2),
+  };
+}
+
+/**
+ * `--phases`: the sync of step 1 run in this process instead, every warehouse statement timed (statement-timer.ts),
+ * one JSON line per kind of statement (the 15 costliest) and one for the rest of the run (JavaScript: paging,
+ * sending, the journal's appends are timed as insertRows).
+ */
+async function phases(project: Project, root: string, rows: number, logger: Logger): Promise<void> {
+  const opened = await openTarget(project.target.config, { root });
+  const { connection, times } = timedConnection(opened, { splitAtomic: opened.dialect.name === 'duckdb' });
+  // The critical path from the progress events: planned (the diff and its counts), every record settled, finished.
+  const started = performance.now();
+  const at: { planned?: number; settled?: number } = {};
+  const onProgress = (event: ProgressEvent) => {
+    if (event.phase === 'planned') at.planned ??= performance.now();
+    if (event.phase === 'sending' && event.settled >= event.total) at.settled ??= performance.now();
+  };
+  const engine = new SyncEngine({ project, connection, logger, onProgress });
+  const run = await timed(() => engine.run(project.syncs.get('bench')!));
+  const ended = performance.now();
+  await opened.close();
+  if (run.value.error) throw new Error(`the sync failed: ${run.value.error}`);
+  const sorted = [...times.values()].sort((a, b) => b.seconds - a.seconds);
+  const inWarehouse = sorted.reduce((sum, t) => sum + t.seconds, 0);
+  for (const t of sorted.slice(0, 15)) report({ bench: 'sync', metric: 'statement_seconds', value: round(t.seconds, 3), unit: 's', statement: t.statement, calls: t.calls, rows });
+  const span = (from: number | undefined, to: number | undefined) => (from !== undefined && to !== undefined ? round((to - from) / 1000, 2) : null);
+  report({ bench: 'sync', metric: 'critical_path_seconds', value: round(run.seconds, 2), unit: 's', to_planned: span(started, at.planned), sending: span(at.planned, at.settled), after_last_outcome: span(at.settled, ended), rows });
+  report({ bench: 'sync', metric: 'run_seconds', value: round(run.seconds, 2), unit: 's', in_warehouse: round(inWarehouse, 2), rest: round(run.seconds - inWarehouse, 2), rows, statements: sorted.reduce((n, t) => n + t.calls, 0) });
+}
 
 /** 3. The plan of an events sync's incremental run over a large table of events (see main). */
 async function eventsCase(total: number, fresh: number): Promise<void> {
@@ -308,9 +378,9 @@ async function writeProject(root: string, rate: number, batch: number, warehouse
 }
 
 /** Runs the CLI in a child process, sampling its resident memory; VmHWM is the kernel's own peak. */
-function runMeasured(args: readonly string[], cwd: string, env: Record<string, string>): Promise<{ code: number | null; peakRssBytes: number; stderr: string }> {
+function runMeasured(args: readonly string[], cwd: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<{ code: number | null; peakRssBytes: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let peak = 0;
     child.stderr.on('data', (chunk: Buffer) => {
