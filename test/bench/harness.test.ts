@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { childArgs, curvePoint, curveTable, parseSizes, PROCESS_PEAK_RSS, type BenchResult, type CurvePoint, type CurveSpec } from './harness.js';
+import { childArgs, curvePoint, curveTable, parseSizes, perMillionSpread, PROCESS_PEAK_RSS, type BenchResult, type CurvePoint, type CurveSpec } from './harness.js';
 import { statementHead } from './statement-timer.js';
 
 const spec: CurveSpec = { option: 'rows', childArgs: ['--no-events'], seconds: (results) => results.find((r) => r.metric === 'seconds')?.value ?? NaN };
@@ -34,6 +34,7 @@ describe('bench harness: --sizes', () => {
       { size: 1_000_000, seconds: 2, seconds_per_million: 2, peak_rss_mb: 100 },
       { size: 3_000_000, seconds: 7.5, seconds_per_million: 2.5, baseline_seconds: 6, peak_rss_mb: 120 },
     ];
+    expect(perMillionSpread(points)).toBe(1.25);
     expect(curveTable('rows', points)).toBe(
       ['| rows | seconds | s per million rows | baseline s | peak RSS MB |', '| --- | --- | --- | --- | --- |', '| 1,000,000 | 2 | 2 |  | 100 |', '| 3,000,000 | 7.5 | 2.5 | 6 | 120 |'].join('\n'),
     );
@@ -47,6 +48,7 @@ describe('bench harness: --sizes', () => {
     expect(lines.filter((l) => l['metric'] === PROCESS_PEAK_RSS)).toHaveLength(2);
     const { curve } = lines.at(-1) as { curve: { size: string; points: CurvePoint[] } };
     expect(curve.size).toBe('megabytes');
+    expect(lines.at(-1)).toMatchObject({ curve: { per_million_spread: 1 } });
     const [small, large] = curve.points as [CurvePoint, CurvePoint];
     expect([small.seconds, large.seconds, large.seconds_per_million]).toEqual([0.1, 2.1, 10_000]);
     // 200 MB more held by the second child: its peak is at least that much higher (a shared peak would not be).

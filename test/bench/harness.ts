@@ -124,6 +124,12 @@ export function curvePoint(size: number, results: readonly BenchResult[], spec: 
   };
 }
 
+/** How far from linear the curve is: the largest seconds per million over the smallest (1 = exactly linear). */
+export function perMillionSpread(points: readonly CurvePoint[]): number {
+  const rates = points.map((p) => p.seconds_per_million);
+  return round(Math.max(...rates) / Math.min(...rates), 2);
+}
+
 /** The curve as a small Markdown table, as the README shows it. */
 export function curveTable(unit: string, points: readonly CurvePoint[]): string {
   const baseline = points.some((p) => p.baseline_seconds !== undefined);
@@ -185,6 +191,7 @@ export async function runBench(name: string, bench: BenchModule, args: readonly 
   if (!bench.curve) throw new Error(`bench ${name} has no --sizes curve`);
   const points: CurvePoint[] = [];
   for (const size of sizes) points.push(curvePoint(size, await runChild(childCommand, childArgs(args, bench.curve, size)), bench.curve));
-  process.stdout.write(JSON.stringify({ curve: { bench: name, size: bench.curve.option, points } }) + '\n');
-  process.stderr.write(`\n${name}: seconds and peak RSS per size\n${curveTable(bench.curve.option, points)}\n`);
+  const spread = perMillionSpread(points);
+  process.stdout.write(JSON.stringify({ curve: { bench: name, size: bench.curve.option, points, per_million_spread: spread } }) + '\n');
+  process.stderr.write(`\n${name}: seconds and peak RSS per size (seconds per million: largest / smallest = ${spread})\n${curveTable(bench.curve.option, points)}\n`);
 }
