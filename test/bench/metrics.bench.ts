@@ -51,9 +51,8 @@ const MODELS = `models:
       period: { months: 12 }
 `;
 
-/** What an analyst fluent in DuckDB would write for the same columns: one statement, QUALIFY, FILTER. */
-const DUCKDB_BASELINE = `CREATE OR REPLACE TABLE metrics_bench.baseline AS
-WITH o AS (
+/** The kept orders and the per-customer totals both baselines start with; `tie` is each warehouse's md5 tie-break. */
+const ordersAndTotals = (tie: string) => `WITH o AS (
   SELECT customer_id, order_id, order_date, amount, channel, store_id
   FROM bench_raw.orders
   WHERE customer_id IS NOT NULL AND order_date <= DATE '2024-12-31' AND coalesce(status <> 'cancelled', TRUE)
@@ -64,9 +63,26 @@ c AS (
     max(order_date) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_last,
     count(order_id) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_frequency,
     sum(amount) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_monetary,
-    CAST(('0x' || substr(md5(CAST(customer_id AS VARCHAR)), 1, 8)) AS BIGINT) AS tie
+    ${tie} AS tie
   FROM o GROUP BY customer_id
-),
+),`;
+
+/** The columns both baselines end with: RFM values, scores and segment (the same SQL on DuckDB and PostgreSQL). */
+const SCORES_AND_SEGMENT = `  CASE WHEN rfm_frequency > 0 THEN rfm_recency END AS rfm_recency_days,
+  CASE WHEN rfm_frequency > 0 THEN rfm_frequency END AS rfm_frequency,
+  CASE WHEN rfm_frequency > 0 THEN rfm_monetary END AS rfm_monetary,
+  r AS r_score, f AS f_score, m AS m_score, r * 100 + f * 10 + m AS rfm_cell,
+  CASE WHEN r = 5 AND f >= 4 THEN 'Champions' WHEN r IN (3, 4) AND f >= 4 THEN 'Loyal Customers'
+       WHEN r >= 4 AND f IN (2, 3) THEN 'Potential Loyalists' WHEN r = 5 AND f = 1 THEN 'New Customers'
+       WHEN r = 4 AND f = 1 THEN 'Promising' WHEN r = 3 AND f = 3 THEN 'Need Attention'
+       WHEN r = 3 AND f <= 2 THEN 'About to Sleep' WHEN r <= 2 AND f IN (3, 4) THEN 'At Risk'
+       WHEN r <= 2 AND f = 5 THEN 'Can''t Lose Them' WHEN r = 2 AND f <= 2 THEN 'Hibernating'
+       WHEN r = 1 AND f <= 2 THEN 'Lost' END AS rfm_segment
+FROM s`;
+
+/** What an analyst fluent in DuckDB would write for the same columns: one statement, QUALIFY, FILTER. */
+const DUCKDB_BASELINE = `CREATE OR REPLACE TABLE metrics_bench.baseline AS
+${ordersAndTotals("CAST(('0x' || substr(md5(CAST(customer_id AS VARCHAR)), 1, 8)) AS BIGINT)")}
 ch AS (
   SELECT customer_id, channel FROM o WHERE channel IS NOT NULL GROUP BY customer_id, channel
   QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY count(order_id) DESC, sum(amount) DESC, channel) = 1
@@ -90,37 +106,14 @@ SELECT customer_id, first_order_date, last_order_date, order_count, revenue,
   channel AS favourite_channel, store_id AS favourite_store,
   CASE WHEN date_diff('day', first_order_date, DATE '2024-12-31') <= 30 THEN 'new' WHEN since_last <= 90 THEN 'active'
        WHEN since_last <= 365 THEN 'at_risk' ELSE 'inactive' END AS lifecycle_stage,
-  CASE WHEN rfm_frequency > 0 THEN rfm_recency END AS rfm_recency_days,
-  CASE WHEN rfm_frequency > 0 THEN rfm_frequency END AS rfm_frequency,
-  CASE WHEN rfm_frequency > 0 THEN rfm_monetary END AS rfm_monetary,
-  r AS r_score, f AS f_score, m AS m_score, r * 100 + f * 10 + m AS rfm_cell,
-  CASE WHEN r = 5 AND f >= 4 THEN 'Champions' WHEN r IN (3, 4) AND f >= 4 THEN 'Loyal Customers'
-       WHEN r >= 4 AND f IN (2, 3) THEN 'Potential Loyalists' WHEN r = 5 AND f = 1 THEN 'New Customers'
-       WHEN r = 4 AND f = 1 THEN 'Promising' WHEN r = 3 AND f = 3 THEN 'Need Attention'
-       WHEN r = 3 AND f <= 2 THEN 'About to Sleep' WHEN r <= 2 AND f IN (3, 4) THEN 'At Risk'
-       WHEN r <= 2 AND f = 5 THEN 'Can''t Lose Them' WHEN r = 2 AND f <= 2 THEN 'Hibernating'
-       WHEN r = 1 AND f <= 2 THEN 'Lost' END AS rfm_segment
-FROM s`;
+${SCORES_AND_SEGMENT}`;
 
 /**
  * The same in PostgreSQL: DISTINCT ON for the favourites (no QUALIFY), date subtraction for day counts, and the tie
  * hash PostgreSQL can compute (md5's first 32 bits, as Tideline's dialect does).
  */
 const POSTGRES_BASELINE = `CREATE TABLE metrics_bench.baseline AS
-WITH o AS (
-  SELECT customer_id, order_id, order_date, amount, channel, store_id
-  FROM bench_raw.orders
-  WHERE customer_id IS NOT NULL AND order_date <= DATE '2024-12-31' AND coalesce(status <> 'cancelled', TRUE)
-),
-c AS (
-  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date, count(order_id) AS order_count,
-    sum(amount) AS revenue,
-    max(order_date) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_last,
-    count(order_id) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_frequency,
-    sum(amount) FILTER (WHERE order_date > DATE '2023-12-31') AS rfm_monetary,
-    CAST(CAST(('x' || substr(md5(CAST(customer_id AS VARCHAR)), 1, 8)) AS BIT(32)) AS BIGINT) AS tie
-  FROM o GROUP BY customer_id
-),
+${ordersAndTotals("CAST(CAST(('x' || substr(md5(CAST(customer_id AS VARCHAR)), 1, 8)) AS BIT(32)) AS BIGINT)")}
 ch AS (
   SELECT DISTINCT ON (customer_id) customer_id, channel FROM o WHERE channel IS NOT NULL GROUP BY customer_id, channel
   ORDER BY customer_id, count(order_id) DESC, sum(amount) DESC, channel
@@ -144,17 +137,7 @@ SELECT customer_id, first_order_date, last_order_date, order_count, revenue,
   channel AS favourite_channel, store_id AS favourite_store,
   CASE WHEN DATE '2024-12-31' - first_order_date <= 30 THEN 'new' WHEN since_last <= 90 THEN 'active'
        WHEN since_last <= 365 THEN 'at_risk' ELSE 'inactive' END AS lifecycle_stage,
-  CASE WHEN rfm_frequency > 0 THEN rfm_recency END AS rfm_recency_days,
-  CASE WHEN rfm_frequency > 0 THEN rfm_frequency END AS rfm_frequency,
-  CASE WHEN rfm_frequency > 0 THEN rfm_monetary END AS rfm_monetary,
-  r AS r_score, f AS f_score, m AS m_score, r * 100 + f * 10 + m AS rfm_cell,
-  CASE WHEN r = 5 AND f >= 4 THEN 'Champions' WHEN r IN (3, 4) AND f >= 4 THEN 'Loyal Customers'
-       WHEN r >= 4 AND f IN (2, 3) THEN 'Potential Loyalists' WHEN r = 5 AND f = 1 THEN 'New Customers'
-       WHEN r = 4 AND f = 1 THEN 'Promising' WHEN r = 3 AND f = 3 THEN 'Need Attention'
-       WHEN r = 3 AND f <= 2 THEN 'About to Sleep' WHEN r <= 2 AND f IN (3, 4) THEN 'At Risk'
-       WHEN r <= 2 AND f = 5 THEN 'Can''t Lose Them' WHEN r = 2 AND f <= 2 THEN 'Hibernating'
-       WHEN r = 1 AND f <= 2 THEN 'Lost' END AS rfm_segment
-FROM s`;
+${SCORES_AND_SEGMENT}`;
 
 export async function main(args: readonly string[]): Promise<void> {
   const orders = option(args, 'orders', 10_000_000);
