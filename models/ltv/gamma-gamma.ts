@@ -27,18 +27,37 @@ export function gammaGammaCustomerLogLikelihood({ p, q, v }: GammaGammaParams, x
 }
 
 /** Total log-likelihood of grouped customers; the log-gamma terms are computed once per distinct x. */
-export function gammaGammaLogLikelihood({ p, q, v }: GammaGammaParams, groups: readonly SpendGroup[]): number {
+export function gammaGammaLogLikelihood(params: GammaGammaParams, groups: readonly SpendGroup[]): number {
+  return preparedLogLikelihood(params, prepare(groups));
+}
+
+/**
+ * Groups laid out for repeated likelihood evaluations: log m depends on the group only, so it is computed once per
+ * fit rather than once per evaluation (the same value, so the same sums: a fit of 10^5 groups takes ~2,000 evaluations).
+ */
+interface PreparedGroups {
+  readonly groups: readonly SpendGroup[];
+  readonly logM: Float64Array;
+}
+
+function prepare(groups: readonly SpendGroup[]): PreparedGroups {
+  return { groups, logM: Float64Array.from(groups, (g) => Math.log(g.m)) };
+}
+
+function preparedLogLikelihood({ p, q, v }: GammaGammaParams, prepared: PreparedGroups): number {
   const perX = new Map<number, number>();
   const shared = q * Math.log(v) - gammaln(q);
+  const { groups, logM } = prepared;
   let total = 0;
-  for (const g of groups) {
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
     const px = p * g.x;
     let gammaTerms = perX.get(g.x);
     if (gammaTerms === undefined) {
       gammaTerms = shared + gammaln(px + q) - gammaln(px) + px * Math.log(g.x);
       perX.set(g.x, gammaTerms);
     }
-    total += g.n * (gammaTerms + (px - 1) * Math.log(g.m) - (px + q) * Math.log(g.x * g.m + v));
+    total += g.n * (gammaTerms + (px - 1) * logM[i]! - (px + q) * Math.log(g.x * g.m + v));
   }
   return total;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { datasetPath, warnDatasetsMissing } from '../../test/support/datasets.js';
 import { bgnbdCustomerLogLikelihood, bgnbdLogLikelihood, conditionalExpectedPurchases, discountedExpectedPurchases, expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams, type RfmGroup } from './bgnbd.js';
-import { expectedAverageValue, fitGammaGamma, gammaGammaLogLikelihood, type SpendGroup } from './gamma-gamma.js';
+import { expectedAverageValue, fitGammaGamma, gammaGammaCustomerLogLikelihood, gammaGammaLogLikelihood, type SpendGroup } from './gamma-gamma.js';
 import { hyp2f1 } from './hyp2f1.js';
 import { minimise } from './optimise.js';
 import { gammaSample, seededRandom, simulateBgNbd, simulateGammaGamma } from './simulate.js';
@@ -205,6 +205,11 @@ describe('parameter recovery on simulated data (seeded)', () => {
     expect(relative(fit.params.p, truth.p)).toBeLessThan(0.15);
     expect(relative(fit.params.v, truth.v)).toBeLessThan(0.2);
     expect(fit.logLikelihood).toBeGreaterThanOrEqual(gammaGammaLogLikelihood(truth, groups));
+    // The grouped likelihood the fit maximises (log m computed once per fit) is the sum of the customers' own, and
+    // the fit reports it at its parameters.
+    const byCustomer = (params: typeof truth) => groups.reduce((sum, g) => sum + g.n * gammaGammaCustomerLogLikelihood(params, g.x, g.m), 0);
+    expect(relative(gammaGammaLogLikelihood(truth, groups), byCustomer(truth))).toBeLessThan(1e-12);
+    expect(relative(fit.logLikelihood, byCustomer(fit.params))).toBeLessThan(1e-12);
   });
 });
 

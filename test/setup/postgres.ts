@@ -96,25 +96,24 @@ ALTER ROLE ${ROLE} WITH LOGIN CREATEDB PASSWORD '${password}';`;
   return url;
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  let adminUrl: string | undefined = process.env['TIDELINE_TEST_PG_URL'];
-  let failure = '';
-  if (!adminUrl) {
-    try {
-      adminUrl = await adminUrlFromLocalCluster();
-    } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
-    }
+/**
+ * The admin URL of a PostgreSQL server to use: TIDELINE_TEST_PG_URL, or the local cluster (installed, started and given
+ * the test role as described above); undefined, with the reason, when there is none. Benchmarks use it too.
+ */
+export async function adminPgUrl(): Promise<{ url?: string; failure: string }> {
+  const fromEnv = process.env['TIDELINE_TEST_PG_URL'];
+  if (fromEnv) return { url: fromEnv, failure: '' };
+  try {
+    const url = await adminUrlFromLocalCluster();
+    return url ? { url, failure: '' } : { failure: '' };
+  } catch (error) {
+    return { failure: error instanceof Error ? error.message : String(error) };
   }
-  if (!adminUrl) {
-    const message = `no PostgreSQL server available for tests${failure ? `: ${failure}` : ''}. Install PostgreSQL (apt-get install postgresql) or set TIDELINE_TEST_PG_URL.`;
-    if (process.env['TIDELINE_REQUIRE_PG'] === '1') throw new Error(message);
-    console.warn(`\n[tideline tests] WARNING: ${message} PostgreSQL tests are SKIPPED.\n`);
-    project.provide('pgUrl', null);
-    return async () => undefined;
-  }
+}
 
-  const database = `tideline_test_${randomBytes(4).toString('hex')}`;
+/** A throwaway database named `<prefix>_<random>` with the contrib extensions Tideline uses; `drop` removes it. */
+export async function scratchDatabase(adminUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const database = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
@@ -127,10 +126,25 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await owner.query(`CREATE EXTENSION IF NOT EXISTS ${extension}`).catch((error: Error) => console.warn(`[tideline tests] cannot create extension ${extension}: ${error.message}`));
   }
   await owner.end();
-  project.provide('pgUrl', url.toString());
-
-  return async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await admin.end();
+    },
   };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { url: adminUrl, failure } = await adminPgUrl();
+  if (!adminUrl) {
+    const message = `no PostgreSQL server available for tests${failure ? `: ${failure}` : ''}. Install PostgreSQL (apt-get install postgresql) or set TIDELINE_TEST_PG_URL.`;
+    if (process.env['TIDELINE_REQUIRE_PG'] === '1') throw new Error(message);
+    console.warn(`\n[tideline tests] WARNING: ${message} PostgreSQL tests are SKIPPED.\n`);
+    project.provide('pgUrl', null);
+    return async () => undefined;
+  }
+  const database = await scratchDatabase(adminUrl, 'tideline_test');
+  project.provide('pgUrl', database.url);
+  return database.drop;
 }
