@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { escapeHtml as e, scriptJson } from './html.js';
+import { escapeHtml as e, pageHead, scriptJson } from './html.js';
 import { LABEL_CHARS, layoutLineage, lineageOf, type Layout, type Lineage } from './lineage.js';
 import { manifestNodes, tidelineMeta, type Manifest, type ManifestNode, type RunResult, type RunResults, type SyncResults } from './manifest.js';
 
@@ -86,15 +86,7 @@ export function renderSite(input: SiteInput): string {
     children: Object.fromEntries(lineage.nodes.map((n) => [n.id, lineage.edges.filter((x) => x.from === n.id).map((x) => x.to)])),
   };
   const hash = createHash('sha256').update(SCRIPT).digest('base64');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
-<title>${e(project)} · Tideline docs</title>
-<style>${STYLE}</style>
-</head>
+  return `${pageHead({ title: `${project} · Tideline docs`, style: STYLE, scriptSrc: `'sha256-${hash}'` })}
 <body>
 <header>
 <h1><a href="#overview">${e(project)}</a> <small>Tideline docs</small></h1>
