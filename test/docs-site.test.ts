@@ -221,6 +221,9 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     await page.locator('#search').fill('email');
     expect((await page.locator('#nav li:not([hidden]) a').allTextContents()).map((t) => t.trim()).sort()).toEqual(['buyers', 'people', 'raw_people']);
     expect(await page.locator('#matches').textContent()).toBe('3 matches');
+    // The graph's matches are the list's (a column name matches its node), and a group with no match is hidden.
+    expect(await graphNodesWith(page, 'miss')).toEqual(['destination.exports.buyers', 'exposure.docs.buyers_file']);
+    expect(await page.locator('#nav .group:not([hidden]) h3').allTextContents()).toEqual(['Sources 1', 'Models 2']);
 
     expect(problems).toEqual([]);
     await page.screenshot({ path: join(out, 'small.png'), fullPage: true });

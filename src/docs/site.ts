@@ -96,7 +96,7 @@ export function renderSite(input: SiteInput): string {
 <div class="layout">
 <nav id="nav">${navigation(context)}</nav>
 <main>
-<div id="graph" class="graph fit"><button id="zoom" type="button">actual size</button>${svg(context.layout)}</div>
+<div class="graph-wrap"><button id="zoom" type="button">actual size</button><div id="graph" class="graph fit">${svg(context)}</div></div>
 ${overview(context, project)}
 ${[...pageIds(context)].map((id) => page(context, id)).join('\n')}
 </main>
@@ -145,7 +145,7 @@ function navigation(context: Context): string {
         .sort((a, b) => nameOf(context, a).localeCompare(nameOf(context, b)) || a.localeCompare(b));
       if (!members.length) return '';
       const items = members.map((id) => `<li data-search="${e(searchText(context, id))}"><a href="${e(href(id))}" data-id="${e(id)}">${e(nameOf(context, id))}${statusDot(context, id)}</a></li>`);
-      return `<h3>${e(group.title)} <span class="count">${members.length}</span></h3><ul>${items.join('')}</ul>`;
+      return `<div class="group"><h3>${e(group.title)} <span class="count">${members.length}</span></h3><ul>${items.join('')}</ul></div>`;
     })
     .join('');
 }
@@ -175,14 +175,15 @@ function truncate(text: string, chars: number): string {
 }
 
 /** The lineage as SVG: one link per node (to its page), one path per edge; data-* attributes name both ends. */
-function svg(layout: Layout): string {
+function svg(context: Context): string {
+  const { layout } = context;
   const edges = layout.edges.map((edge) => {
     const d = edge.points.map((p, i) => `${i ? 'L' : 'M'}${p.x} ${p.y}`).join(' ');
     return `<path class="edge" data-from="${e(edge.from)}" data-to="${e(edge.to)}" d="${d}" marker-end="url(#arrow)"/>`;
   });
   const nodes = layout.nodes.map((node) => {
     const label = truncate(node.name, LABEL_CHARS);
-    return `<a href="${e(href(node.id))}" class="node-link"><g class="node ${e(node.type)}" data-id="${e(node.id)}" data-search="${e(`${node.id} ${node.name} ${node.detail}`.toLowerCase())}" transform="translate(${node.x} ${node.y})">`
+    return `<a href="${e(href(node.id))}" class="node-link"><g class="node ${e(node.type)}" data-id="${e(node.id)}" data-search="${e(searchText(context, node.id))}" transform="translate(${node.x} ${node.y})">`
       + `<title>${e(`${node.name} (${node.detail})`)}</title>`
       + `<rect width="${node.width}" height="${node.height}" rx="6"/>`
       + `<text x="10" y="16" class="name">${e(label)}</text><text x="10" y="31" class="detail">${e(truncate(node.detail, LABEL_CHARS + 6))}</text></g></a>`;
@@ -408,8 +409,9 @@ nav li a.current { background: #dbeafe; font-weight: 600; }
 main { padding: 16px 24px; min-width: 0; }
 .graph { height: 34vh; overflow: auto; border: 1px solid var(--line); border-radius: 8px; background: #fff; position: relative; }
 .graph.fit { height: auto; max-height: 72vh; }
-.graph.fit svg { width: 100%; height: auto; }
-#zoom { position: sticky; float: right; top: 6px; right: 6px; margin: 6px; font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
+.graph.fit svg { max-width: 100%; height: auto; }
+.graph-wrap { position: relative; }
+#zoom { position: absolute; top: 8px; right: 8px; z-index: 1; font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
 #lineage .edge { fill: none; stroke: #94a3b8; stroke-width: 1.2; }
 #lineage marker path { fill: #94a3b8; }
 #lineage .node rect { fill: #fff; stroke-width: 1.5; }
@@ -466,6 +468,7 @@ const SCRIPT = String.raw`
   var navItems = Array.prototype.slice.call(document.querySelectorAll('#nav li[data-search]'));
   var graphNodes = Array.prototype.slice.call(document.querySelectorAll('#lineage g.node'));
   var graphEdges = Array.prototype.slice.call(document.querySelectorAll('#lineage path.edge'));
+  var groups = Array.prototype.slice.call(document.querySelectorAll('#nav .group'));
   var graphBox = document.getElementById('graph');
   var search = document.getElementById('search');
   var matches = document.getElementById('matches');
@@ -529,6 +532,7 @@ const SCRIPT = String.raw`
       if (hit) shown++;
     });
     graphNodes.forEach(function (g) { g.classList.toggle('miss', !!query && g.getAttribute('data-search').indexOf(query) < 0); });
+    groups.forEach(function (group) { group.hidden = !group.querySelector('li:not([hidden])'); });
     matches.textContent = query ? shown + (shown === 1 ? ' match' : ' matches') : '';
   }
   search.addEventListener('input', filter);
