@@ -103,6 +103,12 @@ async function definitions(page: Page, list: string): Promise<Record<string, str
   return (await page.evaluate(`Object.fromEntries([...document.querySelectorAll(${selector})].map((dt) => [dt.textContent, dt.nextElementSibling.textContent.trim()]))`)) as Record<string, string>;
 }
 
+/** Clicks what `selector` names and waits until the page of `id` is the one shown. */
+async function click(page: Page, selector: string, id: string): Promise<void> {
+  await page.locator(selector).first().click();
+  await page.locator(`section.page[data-id="${id}"]:not([hidden])`).waitFor();
+}
+
 /** The text of the page shown (one section is visible at a time). */
 const visiblePage = (page: Page) => page.locator('section.page:not([hidden])');
 
@@ -149,7 +155,7 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     expect(expected.nodes.filter((n) => n.startsWith('exposure.'))).toHaveLength(project.syncs.size);
     expect(await drawnGraph(page)).toEqual(expected);
     // Each node is a link to its page, and the page lists what the node reads.
-    await page.locator('#lineage g.node[data-id="model.shop.customers"]').click();
+    await click(page, '#lineage g.node[data-id="model.shop.customers"]', 'model.shop.customers');
     await expect.poll(() => page.evaluate('decodeURIComponent(location.hash)')).toBe('#model.shop.customers');
     const reads = await visiblePage(page).locator('ul.reads a').allTextContents();
     expect(reads.sort()).toEqual(project.models.get('customers')!.inputs.map((i) => owningModel(project, i.relation) ?? i.relation).filter((v, i, a) => a.indexOf(v) === i).sort());
@@ -198,7 +204,7 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     expect(rows.map((r) => [r[0], r[2], r[3]])).toEqual([['buyers', 'success', String(counts.buyers)], ['people', 'success', String(counts.people)]]);
 
     // Clicking a model in the graph shows its page: the description as text, its columns, its last run.
-    await page.locator('#lineage g.node[data-id="model.docs.people"]').click();
+    await click(page, '#lineage g.node[data-id="model.docs.people"]', 'model.docs.people');
     const shown = visiblePage(page);
     expect(await shown.locator('h2').textContent()).toContain('people');
     expect(await shown.locator('.description').textContent()).toBe(HOSTILE);
@@ -208,7 +214,7 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     expect(await definitions(page, 'last-run')).toMatchObject({ status: 'success', rows: String(counts.people) });
 
     // The sync's page: what it sent, and the destination object it writes to.
-    await page.locator('#lineage g.node[data-id="exposure.docs.buyers_file"]').click();
+    await click(page, '#lineage g.node[data-id="exposure.docs.buyers_file"]', 'exposure.docs.buyers_file');
     expect(await definitions(page, 'last-run')).toMatchObject({ status: 'success', changes: `added ${counts.buyers}`, records: `${counts.buyers} sent, ${counts.buyers} accepted, 0 rejected` });
     expect(await visiblePage(page).locator('ul.read-by a').allTextContents()).toEqual(['exports']);
 
@@ -246,25 +252,27 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
       config: { enabled: true, severity: 'ERROR' },
       tags: [],
     };
-    manifest.sources['source.docs.docs.raw_people']!['meta'] = { dbt: { model: 'stg_orders', manifest: '../dbt/target/manifest.json' } };
+    manifest.sources['source.docs.docs.raw_people']!['meta'] = { owner: 'data team', tideline: { dbt: { model: 'stg_orders', manifest: '../dbt/target/manifest.json' } } };
     const runResults: RunResults = { metadata: { generated_at: '2026-12-07T10:00:00Z' }, results: [{ unique_id: testId, status: 'fail', failures: 2, execution_time: 0.1, message: 'Got 2 results, configured to fail if != 0' }] };
     const file = join(out, 'fixture.html');
     writeFileSync(file, renderSite({ manifest: manifest as unknown as Manifest, runResults }));
 
     const page = await open(file, `#${encodeURIComponent('model.docs.people')}`);
-    const shown = visiblePage(page);
     const tests = await cells(page, 'tests');
     expect(tests).toEqual([['not_null_people_email', 'email', 'not_null', 'fail', '2']]);
     expect((await cells(page, 'columns')).find((row) => row[0] === 'email')?.[3]).toBe('not_null');
     // Tests hang off their node's page, not in the lineage graph.
     expect(await page.locator(`#lineage g.node[data-id="${testId}"]`).count()).toBe(0);
-    await shown.locator('a:text("not_null_people_email")').first().click();
+    await click(page, 'section.page:not([hidden]) a:text("not_null_people_email")', testId);
     expect(await definitions(page, 'details')).toMatchObject({ 'tested node': 'people', column: 'email', test: 'not_null', arguments: '{"column_name":"email"}' });
     expect(await definitions(page, 'last-run')).toMatchObject({ status: 'fail', failures: '2', message: 'Got 2 results, configured to fail if != 0' });
 
-    await page.locator('#nav a:text("raw_people")').click();
+    await click(page, '#nav a[data-id="source.docs.docs.raw_people"]', 'source.docs.docs.raw_people');
     const meta = JSON.parse((await visiblePage(page).locator('pre.meta').textContent())!) as unknown;
-    expect(meta).toEqual({ dbt: { model: 'stg_orders', manifest: '../dbt/target/manifest.json' } });
+    expect(meta).toEqual({ owner: 'data team', tideline: { dbt: { model: 'stg_orders', manifest: '../dbt/target/manifest.json' } } });
+    // What the details show already is not repeated: a model's kind.
+    await click(page, '#nav a[data-id="model.docs.people"]', 'model.docs.people');
+    expect(await visiblePage(page).locator('pre.meta').count()).toBe(0);
     expect(problems).toEqual([]);
   });
 });

@@ -315,8 +315,8 @@ function page(context: Context, id: string): string {
         ),
       );
     }
-    const other = Object.entries(node.meta ?? {}).filter(([k]) => k !== 'tideline');
-    if (other.length) parts.push('<h3>Meta</h3>', `<pre class="meta">${e(JSON.stringify(Object.fromEntries(other), null, 2))}</pre>`);
+    const rest = unshownMeta(node);
+    if (Object.keys(rest).length) parts.push('<h3>Meta</h3>', `<pre class="meta">${e(JSON.stringify(rest, null, 2))}</pre>`);
   } else {
     const lineageNode = context.lineage.nodes.find((n) => n.id === id);
     parts.push(`<p>${e(lineageNode?.detail ?? '')}: the destination object these syncs write to.</p>`);
@@ -329,6 +329,17 @@ function page(context: Context, id: string): string {
   parts.push(`<div><h3>Read by</h3>${listOf(context, down, 'Nothing downstream.', false)}</div>`);
   parts.push('</div></section>');
   return parts.join('\n');
+}
+
+/** Tideline's facts the page shows in its details (a model's kind; a sync's destination, object and mode). */
+const SHOWN_META = new Set(['kind', 'destination', 'destination_type', 'object', 'mode']);
+
+/** A node's meta but what the details show already: the user's own meta, and any other fact of Tideline's (a source's dbt model). */
+function unshownMeta(node: ManifestNode): Record<string, unknown> {
+  const rest: Record<string, unknown> = Object.fromEntries(Object.entries(node.meta ?? {}).filter(([k]) => k !== 'tideline'));
+  const own = Object.fromEntries(Object.entries(tidelineMeta(node)).filter(([k]) => !SHOWN_META.has(k)));
+  if (Object.keys(own).length) rest['tideline'] = own;
+  return rest;
 }
 
 /** dbt's test arguments name the model tested (`model: "{{ get_where_subquery(ref('x')) }}"`), which the page shows already. */
