@@ -20,7 +20,7 @@ interface DocsOptions {
  * self-contained page, target/docs/index.html, opened from disk: there is no `docs serve`, a file needs no server.
  */
 export function registerDocs(program: Command): void {
-  const docs = program.command('docs').description('a static documentation site of the project: `tideline docs generate`');
+  const docs = program.command('docs').description('write the project\'s documentation site, one static page: target/docs/index.html (`tideline docs` is `tideline docs generate`)');
   docs
     .command('generate', { isDefault: true })
     .description('write target/docs/index.html: every source, model, sync and destination with descriptions, columns, tests, the lineage graph and the last run\'s figures (one self-contained file, no network)')
