@@ -275,4 +275,26 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     expect(await visiblePage(page).locator('pre.meta').count()).toBe(0);
     expect(problems).toEqual([]);
   });
+
+  it('shows a source read from a dbt model with the model\'s description, column descriptions and dbt node', async () => {
+    problems = [];
+    const root = tempProject({
+      'tideline.yml': 'name: crm\ndbt:\n  manifest: analytics/target/manifest.json\n',
+      'analytics/target/manifest.json': readFileSync(join(ROOT, 'test/fixtures/dbt-project/target/manifest.json'), 'utf8'),
+      'models/m.yml': 'sources:\n  - { name: dbt_customers, dbt: customers }\nmodels:\n  - { name: contacts, kind: staging, from: dbt_customers }\n',
+    });
+    const generated = await tidelineInProcess(['--project', root, '--log-format', 'json', 'docs', '--offline']);
+    expect(generated.code, generated.stderr).toBe(0);
+    const page = await open(join(root, 'target/docs/index.html'), `#${encodeURIComponent('source.crm.crm.dbt_customers')}`);
+    expect(await visiblePage(page).locator('.description').textContent()).toBe('One row per customer, with their completed orders counted.');
+    expect((await cells(page, 'columns')).map((row) => [row[0], row[2]])).toEqual([
+      ['customer_id', "The shop's customer id."],
+      ['email', 'E-mail address, lower-cased.'],
+      ['order_count', 'Completed orders.'],
+    ]);
+    const meta = JSON.parse((await visiblePage(page).locator('pre.meta').textContent())!) as { tideline: { dbt: Record<string, unknown> } };
+    expect(meta.tideline.dbt).toMatchObject({ unique_id: 'model.jaffle.customers', manifest: 'analytics/target/manifest.json' });
+    expect(await drawnGraph(page)).toEqual({ nodes: ['model.crm.contacts', 'source.crm.crm.dbt_customers'], edges: ['source.crm.crm.dbt_customers -> model.crm.contacts'] });
+    expect(problems).toEqual([]);
+  });
 });
