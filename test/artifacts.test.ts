@@ -72,7 +72,7 @@ describe('dbt artifacts', () => {
     expect(manifest['nodes']['model.shop.big_people'].depends_on.nodes).toEqual(['model.shop.people']);
     // The same ids as target/sources.json.
     expect(Object.keys(manifest['sources']).sort()).toEqual(['source.shop.shop.orders_raw', 'source.shop.shop.people_raw']);
-    expect(manifest['sources']['source.shop.shop.orders_raw']).toMatchObject({ loaded_at_field: 'loaded_at', identifier: 'data/orders.csv', external: { file_format: 'csv' } });
+    expect(manifest['sources']['source.shop.shop.orders_raw']).toMatchObject({ loaded_at_field: 'loaded_at', identifier: 'data/orders.csv', external: { file_format: 'csv' }, columns: {} });
     expect(manifest['exposures']).toEqual({
       'exposure.shop.crm_contacts': expect.objectContaining({
         type: 'application',
@@ -107,6 +107,11 @@ describe('dbt artifacts', () => {
     expect(byId.get('model.shop.people')!['compiled_code']).toBeNull();
     expect(manifest['nodes']['model.shop.people'].compiled_code).toContain('people.csv');
     expect(manifest['metadata']['invocation_id']).toBe(own['run_id']);
+    // Read against the warehouse, a source's columns are known (offline, above, they are not).
+    expect(manifest['sources']['source.shop.shop.people_raw'].columns).toEqual({
+      id: { name: 'id', description: '', data_type: 'integer', meta: {}, tags: [] },
+      email: { name: 'email', description: '', data_type: 'string', meta: {}, tags: [] },
+    });
     // Tideline's own record keeps its shape.
     expect(own).toMatchObject({ command: 'run', project: 'shop', status: 'success' });
     expect((own['results'] as Json[]).map((r) => [r['model'], r['kind'], r['rows']])).toEqual([

@@ -130,7 +130,7 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
     expect(installed.dependencies['tideline']).toMatch(/^file:\.\.\/tideline-[\d.]+\.tgz$/);
   });
 
-  it('its tideline bin runs init, run and sync --sandbox in the folder that installed it', async () => {
+  it('its tideline bin runs init, run, sync --sandbox and docs in the folder that installed it', async () => {
     const version = await run(bin, ['--version'], { cwd: dir, env: userEnv() });
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 
@@ -154,6 +154,12 @@ describe('the npm package (npm pack, installed in an empty folder)', () => {
       { sync: 'klaviyo_profiles', status: 'success', accepted: 3 },
       { sync: 'hook_contacts', status: 'success', accepted: 3 },
     ]);
+
+    // The docs site's layout library (a runtime dependency) resolves from the installed package.
+    const docs = await run(bin, ['docs', '--log-format', 'json'], { cwd: project, env: userEnv() });
+    expect(docs.stderr).toContain('target/docs/index.html');
+    const site = readFileSync(join(project, 'target', 'docs', 'index.html'), 'utf8');
+    for (const id of ['model.shop.customers', 'exposure.shop.hook_contacts', 'destination.crm_hook.contacts']) expect(site).toContain(`data-id="${id}"`);
   }, 120_000);
 
   it('leaves out the Snowflake driver, an optional peer dependency, and says how to add it when a target needs it', async () => {

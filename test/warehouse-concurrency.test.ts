@@ -95,7 +95,7 @@ describe('another process writing the embedded warehouse', () => {
 describe('another process reading the embedded warehouse', () => {
   it('reading commands run beside it; a writer waits for it', async () => {
     const reader = await hold('READ_ONLY');
-    for (const args of [['status'], ['show', 'people', '--json'], ['plan'], ['validate'], ['audit']]) {
+    for (const args of [['status'], ['show', 'people', '--json'], ['plan'], ['validate'], ['audit'], ['docs']]) {
       const result = await tideline(...args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { escapeHtml, pageHead, scriptJson } from '../../src/docs/html.js';
 import { DELIVERY_HEADER, DELIVERY_NUMERIC, deliveryCells } from './deliveries.js';
 import { formatPoints, formatSigned, formatValue, type ReportData } from './read.js';
 import { rangeText } from './terminal.js';
@@ -84,17 +85,6 @@ function chartModel(data: ReportData): ChartModel {
       revenueShare: data.segments.map((s) => percent(s.revenueShare)),
     },
   };
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
-
-/** JSON that can sit inside a <script> element: nothing in it can close the element or start a comment. */
-function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function htmlTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly number[] = []): string {
@@ -447,15 +437,7 @@ export function renderHtml(data: ReportData, options: { readonly chartJs: string
   const model = chartModel(data);
   const title = `Tideline report — ${data.name}`;
   const generated = (options.generatedAt ?? new Date()).toISOString().replace('T', ' ').slice(0, 16);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
+  return `${pageHead({ title, style: STYLE, scriptSrc: "'unsafe-inline'" })}
 <body>
 <header><h1>${escapeHtml(title)}</h1><p>As of ${escapeHtml(data.asOf ?? 'today')} · generated ${escapeHtml(generated)} UTC</p></header>
 <main>

@@ -68,9 +68,14 @@ export function compiledScripts(project: Project, analysis: Analysis): Map<strin
   return scripts;
 }
 
+/** dbt's `columns` of a node: a source's or model's columns as the analysis knows them (none it does not know). */
+function manifestColumns(analysis: Analysis, relation: string) {
+  const columns = analysis.columns.get(relation) ?? [];
+  return Object.fromEntries(columns.map((c) => [c.name, { name: c.name, description: '', data_type: c.type ?? null, meta: {}, tags: [] }]));
+}
+
 function modelNode(project: Project, analysis: Analysis, model: ModelDef, compiled: string | null) {
   const file = projectPath(project, model.origin.file.path);
-  const columns = analysis.columns.get(model.name) ?? [];
   return {
     database: null,
     schema: project.target.schema,
@@ -87,7 +92,7 @@ function modelNode(project: Project, analysis: Analysis, model: ModelDef, compil
     config: { enabled: model.enabled, materialized: 'table', tags: [...model.tags], meta: {} },
     tags: [...model.tags],
     description: model.description ?? '',
-    columns: Object.fromEntries(columns.map((c) => [c.name, { name: c.name, description: '', data_type: c.type ?? null, meta: {}, tags: [] }])),
+    columns: manifestColumns(analysis, model.name),
     meta: { tideline: { kind: model.kind.kind } },
     relation_name: relationName(project, model.name),
     raw_code: '',
@@ -100,7 +105,7 @@ function modelNode(project: Project, analysis: Analysis, model: ModelDef, compil
   };
 }
 
-function sourceNode(project: Project, source: SourceDef) {
+function sourceNode(project: Project, analysis: Analysis, source: SourceDef) {
   const file = projectPath(project, source.origin.file.path);
   const identifier = source.table?.name ?? source.file!.path;
   return {
@@ -120,8 +125,11 @@ function sourceNode(project: Project, source: SourceDef) {
     loaded_at_field: source.freshness?.loaded_at ?? null,
     description: source.description ?? '',
     // A source read from a dbt project's model: the model's columns and descriptions, and under meta the dbt node it
-    // is, so that lineage tools and `tideline docs` link the two projects.
-    ...(source.dbt ? { columns: Object.fromEntries(source.dbt.columns.map((c) => [c.name, { name: c.name, description: c.description, data_type: c.dataType, meta: {}, tags: [] }])) } : {}),
+    // is, so that lineage tools and `tideline docs` link the two projects. Any other source: its columns as the
+    // analysis read them from the warehouse (none offline).
+    ...(source.dbt
+      ? { columns: Object.fromEntries(source.dbt.columns.map((c) => [c.name, { name: c.name, description: c.description, data_type: c.dataType, meta: {}, tags: [] }])) }
+      : { columns: manifestColumns(analysis, source.name) }),
     tags: [...source.tags],
     meta: source.dbt ? { tideline: { dbt: dbtMeta(source.dbt) } } : {},
     config: { enabled: true },
@@ -162,7 +170,7 @@ export function manifestArtifact(project: Project, analysis: Analysis, invocatio
   const nodes = Object.fromEntries(
     [...project.models.values()].map((m) => [modelUniqueId(project, m.name), modelNode(project, analysis, m, scripts.get(m.name) ?? null)]),
   );
-  const sources = Object.fromEntries([...project.sources.values()].map((s) => [sourceUniqueId(project, s), sourceNode(project, s)]));
+  const sources = Object.fromEntries([...project.sources.values()].map((s) => [sourceUniqueId(project, s), sourceNode(project, analysis, s)]));
   const exposures = Object.fromEntries([...project.syncs.values()].map((s) => [exposureUniqueId(project, s.name), exposureNode(project, s)]));
   const parent_map: Record<string, string[]> = {};
   const child_map: Record<string, string[]> = {};

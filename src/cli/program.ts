@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { MODEL_KINDS } from '../../models/index.js';
 import type { CommandEngine, RegisteredCommands, RegisteredKind } from '../../models/model-kind.js';
 import { registerCompile } from './compile.js';
+import { registerDocs } from './docs.js';
 import { analyse, connect, EXIT, loadFor, runCommand, waitOption } from './context.js';
 import { registerAudit } from './audit.js';
 import { registerForget } from './forget.js';
@@ -22,6 +23,7 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerInit,
   registerValidate,
   registerCompile,
+  registerDocs,
   registerRun,
   registerShow,
   registerSource,
