@@ -236,7 +236,7 @@ describe('notify: alerts on failure and partial success', () => {
   });
 
   it('notify entries are validated with located errors', async () => {
-    const root = project('  - webhook: hooks.slack.com/x\n    on: [failed]\n    commands: [build]\n    timeout_seconds: 0\n    channel: "#data"\n');
+    const root = project('  - webhook: hooks.slack.com/x\n    on: [failed]\n    commands: [deploy]\n    timeout_seconds: 0\n    channel: "#data"\n');
     const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'validate', '--offline']);
     expect(result.code).toBe(2);
     const problems = result.stderr.split('\n').filter((l) => l.startsWith('error: '));
