@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogicalType, TableRef } from '../src/dialects/dialect.js';
-import { openTarget, type TargetConfig } from '../src/warehouses/registry.js';
+import { openTarget } from '../src/warehouses/registry.js';
 import { tempProject } from './support/cli.js';
-import { pgUrl, uniqueSchema } from './support/engines.js';
+import { projectSetups, uniqueSchema } from './support/engines.js';
 import { tidelineInProcess } from './support/in-process.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 import { MANIFEST_V12_SUBSET, RUN_RESULTS_V6_SUBSET } from './fixtures/dbt-artifact-schemas.js';
@@ -106,15 +106,7 @@ syncs:
   - { name: region_list, model: regions, destination: hook, object: regions, mode: upsert, key: region }
 `;
 
-interface Setup {
-  readonly name: string;
-  readonly target: TargetConfig;
-  readonly tideline: string;
-}
-const setups: Setup[] = [{ name: 'duckdb', target: { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, tideline: 'schema: analytics\n' }];
-const url = pgUrl();
-if (url) setups.push({ name: 'postgres', target: { type: 'postgres', url }, tideline: `targets:\n  pg: { type: postgres, url: "${url}" }\nschema: ${uniqueSchema('mdl')}\nstate_schema: ${uniqueSchema('state')}\n` });
-else console.warn('[tideline tests] WARNING: PostgreSQL unavailable — the postgres half of the data tests suite is SKIPPED');
+const setups = projectSetups('data tests');
 
 describe.each(setups)('data tests ($name)', (setup) => {
   let root: string;
