@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogicalType, TableRef } from '../src/dialects/dialect.js';
+import { Sql } from '../src/dialects/sql.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { tempProject } from './support/cli.js';
 import { projectSetups, uniqueSchema } from './support/engines.js';
@@ -214,8 +215,14 @@ describe.each(setups)('data tests ($name)', (setup) => {
     expect(manifest['nodes']['test.shop.status_known']).toMatchObject({ config: { severity: 'WARN' }, test_metadata: { name: 'accepted_values', kwargs: { values: ['active', 'churned'] } } });
     expect(manifest['nodes']['test.shop.not_null_raw_customers_email']).toMatchObject({ attached_node: 'source.shop.shop.raw_customers', sources: [['shop', 'raw_customers']] });
     expect(manifest['child_map']['model.shop.customers']).toContain('test.shop.relationships_orders_customer_id__customers');
-    // The compiled query, run by hand, finds the failures counted.
-    expect(relationships.compiled_code).toMatch(/NOT EXISTS/);
+    // The compiled query, run as it stands, returns the failing rows the oracle counts.
+    const connection = await openTarget(setup.target, { root });
+    try {
+      const rows = await connection.query(Sql.trusted(relationships.compiled_code as string));
+      expect(rows.map((r) => Number(r['id'])).sort()).toEqual(ORDERS.filter((o) => o[1] !== null && !CUSTOMERS.some((c) => c[0] === o[1])).map((o) => o[0]));
+    } finally {
+      await connection.close();
+    }
   }, 60_000);
 });
 
@@ -256,6 +263,17 @@ ${tests}`,
     expect(columns.text).toMatch(/models\/m\.yml:5:22 +sources\[0\]\.tests\[0\]\.unique\[1\] +unknown column "mail" in source "raw_people" \(did you mean "email"\?\)/);
     expect(columns.text).toMatch(/models\/m\.yml:11:19 +models\[0\]\.tests\[0\]\.not_null +unknown column "emial" in model "people" \(did you mean "email"\?\)/);
     expect(columns.text).toMatch(/models\/m\.yml:12:61 +models\[0\]\.tests\[1\]\.relationships\.field +unknown column "idd" in source "raw_people" \(did you mean "id"\?\)/);
+  }, 60_000);
+
+  it('a test of a model not built yet is an error naming the command that builds it; names made up twice are numbered', async () => {
+    const root = project('      - not_null: id\n      - not_null: id\n');
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'test', '--json']);
+    expect(result.code).toBe(1);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines.map((l) => [l['test'], l['status'], l['message']])).toEqual([
+      ['not_null_people_id', 'error', 'people is not built in target dev: run `tideline run --select +people` first'],
+      ['not_null_people_id_2', 'error', 'people is not built in target dev: run `tideline run --select +people` first'],
+    ]);
   }, 60_000);
 
   it('two tests given one name is an error', async () => {
