@@ -102,7 +102,8 @@ export function dataTests(entries: readonly z.infer<typeof dataTestSchema>[], on
       type,
       severity: options.severity ?? 'error',
       named: options.name !== undefined,
-      name: options.name ?? [type, on, ...fields.columns].join('_') + suffix,
+      // Column names read from the warehouse may hold any character; a made-up name keeps to the portable ones.
+      name: options.name ?? ([type, on, ...fields.columns].join('_') + suffix).replace(/[^A-Za-z0-9_]/g, '_'),
     });
     if (entry.not_null !== undefined) {
       const t = typeof entry.not_null === 'string' ? { column: entry.not_null, name: undefined } : entry.not_null;
