@@ -57,6 +57,10 @@ const EXPECTED: Record<string, { status: string; failures: number }> = {
   expression_orders_2: { status: 'fail', failures: ORDERS.filter((o) => !((o[2] as number) >= 0)).length },
   unique_orders_id_customer_id: { status: 'pass', failures: 0 },
   too_many_orders: { status: 'fail', failures: ORDERS.length > 3 ? 1 : 0 },
+  accepted_values_customers_status: { status: 'pass', failures: 0 },
+  relationships_customers_customer_id__raw_customers: { status: 'pass', failures: 0 },
+  not_null_orders_id: { status: 'pass', failures: 0 },
+  expression_orders_6: { status: 'pass', failures: 0 },
 };
 
 const models = (raw: string) => `sources:
@@ -81,6 +85,8 @@ models:
     tests:
       - unique: email
       - accepted_values: { column: status, values: [active, churned], severity: warn, name: status_known }
+      - accepted_values: { column: status, values: [active, churned, zombie] }
+      - relationships: { column: customer_id, to: raw_customers, field: id }
   - name: orders
     kind: staging
     from: raw_orders
@@ -89,6 +95,8 @@ models:
       - expression: "amount >= 0"
       - unique: [id, customer_id]
       - row_count: { max: 3, name: too_many_orders }
+      - not_null: id
+      - expression: "id > 0"
   - name: vip
     kind: staging
     from: customers
@@ -179,11 +187,11 @@ describe.each(setups)('data tests ($name)', (setup) => {
     expect(result.stdout).toContain('relationships_orders_customer_id__customers (FAIL): 2 rows of orders whose customer_id is not found in customers.customer_id');
     expect(result.stdout).toContain('too_many_orders (FAIL): orders has 5 rows, more than row_count.max (3)');
     const messages = result.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(messages.at(-1)).toBe('9 tests: 3 pass, 2 warn, 4 fail, 0 error, 0 skipped');
+    expect(messages.at(-1)).toBe('13 tests: 7 pass, 2 warn, 4 fail, 0 error, 0 skipped');
 
     const shown = await tideline('test', '--select', 'customers', '--show-pii', '--json');
     const shownLines = shown.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
-    expect(shownLines.map((l) => l['test'])).toEqual(['unique_customers_email', 'status_known']);
+    expect(shownLines.map((l) => l['test'])).toEqual(['unique_customers_email', 'status_known', 'accepted_values_customers_status', 'relationships_customers_customer_id__raw_customers']);
     expect(shownLines[0]!['sample']).toEqual([{ email: 'ann@example.org', n_records: 2 }]);
     expect(shown.code).toBe(1);
   }, 60_000);
