@@ -3,6 +3,7 @@ import { blocks } from '../pipeline/data-tests.js';
 import { upstreamOf } from '../pipeline/checks.js';
 import { owningModel } from '../project/loader.js';
 import { selectAll } from '../project/select.js';
+import type { SyncDef } from '../sync/load.js';
 import { EXIT, loadFor, runCommand, type CommandContext, type GlobalOptions } from './context.js';
 import { buildSelected } from './run.js';
 import { syncSelected } from './sync.js';
@@ -38,7 +39,7 @@ async function build(context: CommandContext, options: BuildOptions): Promise<nu
   const { models, syncs } = selectAll(project, selection);
   const tests = selectedTests(project, selection);
   const built = await buildSelected(context, project, models, { fullRefresh: options.fullRefresh === true, command: 'build', tests });
-  if (tests.length && context.format === 'pretty') process.stderr.write(printResults(built.tests, false));
+  if (tests.length) process.stdout.write(printResults(built.tests, false));
   if (!syncs.length) return built.code;
 
   // What holds a sync back: a model of this build that failed or was skipped, or a source or model whose tests failed.
@@ -51,7 +52,7 @@ async function build(context: CommandContext, options: BuildOptions): Promise<nu
     const owner = owningModel(project, r.test.on) ?? r.test.on;
     held.set(owner, held.has(owner) ? `${held.get(owner)}, ${r.test.name}` : `${project.sources.has(owner) ? 'source' : 'model'} ${owner} failed test ${r.test.name}`);
   }
-  const ready = [];
+  const ready: SyncDef[] = [];
   for (const sync of syncs) {
     const upstream = upstreamOf(project, sync.model);
     const reasons = [...upstream.sources, ...upstream.models].filter((n) => held.has(n)).map((n) => held.get(n)!);

@@ -213,7 +213,10 @@ export class BuildTests {
     });
     this.results.push(...results);
     const failed = new Map<string, string[]>();
-    for (const r of results.filter(blocks)) failed.set(owningModel(this.project, r.test.on) ?? r.test.on, [...(failed.get(owningModel(this.project, r.test.on) ?? r.test.on) ?? []), r.test.name]);
+    for (const r of results.filter(blocks)) {
+      const relation = owningModel(this.project, r.test.on) ?? r.test.on;
+      failed.set(relation, [...(failed.get(relation) ?? []), r.test.name]);
+    }
     return new Map([...failed].map(([name, tests]) => [name, `${tests.length === 1 ? 'test' : 'tests'} failed: ${tests.join(', ')}`]));
   }
 }
