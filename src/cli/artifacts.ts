@@ -5,6 +5,7 @@ import { testQuery, type TestResult } from '../pipeline/data-tests.js';
 import type { DataTest } from '../project/data-tests.js';
 import { modelScript } from '../pipeline/script.js';
 import type { Analysis } from '../project/analyse.js';
+import type { DbtLink } from '../project/dbt.js';
 import type { ModelDef, Origin, Project, SourceDef } from '../project/loader.js';
 import type { SyncDef } from '../sync/load.js';
 import { sourceUniqueId } from './source.js';
@@ -203,12 +204,20 @@ function sourceNode(project: Project, source: SourceDef) {
     identifier,
     loaded_at_field: source.freshness?.loaded_at ?? null,
     description: source.description ?? '',
+    // A source read from a dbt project's model: the model's columns and descriptions, and under meta the dbt node it
+    // is, so that lineage tools and `tideline docs` link the two projects.
+    ...(source.dbt ? { columns: Object.fromEntries(source.dbt.columns.map((c) => [c.name, { name: c.name, description: c.description, data_type: c.dataType, meta: {}, tags: [] }])) } : {}),
     tags: [...source.tags],
-    meta: {},
+    meta: source.dbt ? { tideline: { dbt: dbtMeta(source.dbt) } } : {},
     config: { enabled: true },
     relation_name: source.table ? project.target.dialect.table(source.table).text : null,
     ...(source.file ? { external: { location: source.file.path, file_format: source.file.format } } : {}),
   };
+}
+
+/** The dbt node a source reads, under `meta.tideline.dbt` of its source node. */
+function dbtMeta(link: DbtLink) {
+  return { unique_id: link.uniqueId, name: link.name, resource_type: link.resourceType, project_name: link.project ?? null, manifest: link.manifest, relation_name: link.relationName };
 }
 
 function exposureNode(project: Project, sync: SyncDef) {

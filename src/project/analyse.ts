@@ -155,6 +155,11 @@ function checkDeliveredColumns(project: Project, columns: ReadonlyMap<string, re
   });
 }
 
+/** The field of a source's YAML item naming what it reads. */
+function sourceField(source: SourceDef): 'table' | 'file' | 'dbt' {
+  return source.dbt ? 'dbt' : source.table ? 'table' : 'file';
+}
+
 async function introspect(project: Project, source: SourceDef, connection: Connection, problems: Problems): Promise<OutputColumn[] | undefined> {
   const d = project.target.dialect;
   try {
@@ -162,7 +167,9 @@ async function introspect(project: Project, source: SourceDef, connection: Conne
       const found = await connection.columns(source.table);
       if (!found) {
         const name = [source.table.catalog, source.table.schema, source.table.name].filter(Boolean).join('.');
-        problems.error('missing-table', `table ${name} does not exist in target "${project.target.name}" (${d.name})`, locate(source.origin, ['table']), [...source.origin.path, 'table']);
+        const dbt = source.dbt ? ` (dbt ${source.dbt.resourceType} ${source.dbt.uniqueId}: has dbt built it for this target?)` : '';
+        const field = sourceField(source);
+        problems.error('missing-table', `table ${name}${dbt} does not exist in target "${project.target.name}" (${d.name})`, locate(source.origin, [field]), [...source.origin.path, field]);
         return undefined;
       }
       return found.map((c) => ({ name: c.name, type: c.type }));
@@ -180,7 +187,7 @@ async function introspect(project: Project, source: SourceDef, connection: Conne
     return found.map((c) => ({ name: c.name, type: c.type }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const field = source.table ? 'table' : 'file';
+    const field = sourceField(source);
     problems.error('unreadable-source', `cannot read source "${source.name}": ${message}`, locate(source.origin, [field]), [...source.origin.path, field]);
     return undefined;
   }

@@ -11,6 +11,7 @@ import { redactor } from '../log/redact.js';
 import { loadSyncFiles, type DestinationDef, type SyncDef } from '../sync/load.js';
 import { sendsMessages } from '../sync/messages.js';
 import { targetSchema, targetSchemaOf, warehouseOf, WAREHOUSES, type AnyWarehouse, type TargetConfig } from '../warehouses/registry.js';
+import { loadDbtProjects, resolveDbtRef, type DbtLink, type DbtProject } from './dbt.js';
 import { projectEnv, type EnvLookup } from './env.js';
 import { ConfigError, Problems, type FieldPath, type Location, type Problem } from './problems.js';
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
@@ -40,6 +41,8 @@ export interface SourceDef {
   readonly table: TableRef | undefined;
   /** A file read in place: the path as written (relative to the root), its format, and how to read a CSV file. */
   readonly file: FileSource | undefined;
+  /** The dbt model (seed, snapshot, dbt source) it names with `dbt:`: its `table` is the relation dbt built. */
+  readonly dbt?: DbtLink | undefined;
   /** How recent its rows must be (see `freshness` in YAML). */
   readonly freshness: Freshness | undefined;
   /** Its data tests (see `tests` in YAML). */
@@ -238,7 +241,9 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
   const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, consent: config.consent, file: configFile };
-  const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, problems) : undefined;
+  // Every manifest is read once here, before the sources that name its models.
+  const dbt = loadDbtProjects(root, config.dbt, configFile, problems);
+  const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, dbt, problems) : undefined;
   if (loaded) applyPolicyInputs(loaded, policies, problems);
   if (loaded && config.pressure) readDelivered(loaded, config.pressure);
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
@@ -368,6 +373,7 @@ async function loadModelFiles(
   target: Target,
   env: EnvLookup,
   kinds: readonly RegisteredKind[],
+  dbt: readonly DbtProject[],
   problems: Problems,
 ): Promise<Loaded> {
   const sources = new Map<string, SourceDef>();
@@ -407,7 +413,7 @@ async function loadModelFiles(
     for (const [i, item] of (parsed.sources ?? []).entries()) {
       const origin: Origin = { file, path: ['sources', i] };
       const source = validateAt(sourceSchema, item, file, origin.path, problems);
-      const def = source && makeSource(root, source, origin, target, problems);
+      const def = source && makeSource(root, source, origin, target, dbt, problems);
       if (def && claim(def.name, origin)) sources.set(def.name, def);
       else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
     }
@@ -430,10 +436,10 @@ async function loadModelFiles(
   return { sources, models, invalid, companions };
 }
 
-function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: Origin, target: Target, problems: Problems): SourceDef | undefined {
+function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: Origin, target: Target, dbtProjects: readonly DbtProject[], problems: Problems): SourceDef | undefined {
   const at = (field: string) => [...origin.path, field];
-  if ((source.table === undefined) === (source.file === undefined)) {
-    problems.error('bad-source', 'a source names either a warehouse `table` or a local `file`, exactly one of them', locate(origin), origin.path);
+  if ([source.table, source.file, source.dbt].filter((x) => x !== undefined).length !== 1) {
+    problems.error('bad-source', 'a source names either a warehouse `table`, a dbt model (`dbt`) or a local `file`, exactly one of them', locate(origin), origin.path);
     return undefined;
   }
   let file: SourceDef['file'];
@@ -469,13 +475,17 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
   } else if (source.strict) {
     problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
   }
+  const dbt = source.dbt === undefined ? undefined : resolveDbtRef(root, source.dbt, dbtProjects, target.dialect.capabilities.identifierCase, origin.file, at('dbt'), problems);
+  if (source.dbt !== undefined && !dbt) return undefined;
   const table: TableRef | undefined =
-    source.table === undefined
+    dbt?.table ??
+    (source.table === undefined
       ? undefined
       : typeof source.table === 'string'
         ? parseTableName(source.table)
-        : source.table;
-  return { name: source.name, description: source.description, tags: source.tags, table, file, freshness: source.freshness, tests: dataTests(source.tests, source.name, 'source'), origin };
+        : source.table);
+  const description = source.description ?? (dbt?.link.description || undefined);
+  return { name: source.name, description, tags: source.tags, table, file, dbt: dbt?.link, freshness: source.freshness, tests: dataTests(source.tests, source.name, 'source'), origin };
 }
 
 export function parseTableName(text: string): TableRef {

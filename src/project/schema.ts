@@ -4,6 +4,7 @@ import { ageBefore, ageSchema } from '../expressions/age.js';
 import { durationSchema, percentSchema } from '../expressions/durations.js';
 import { notifySchema } from '../notify/schema.js';
 import { dataTestsSchema } from './data-tests.js';
+import { dbtProjectsSchema, dbtRefSchema } from './dbt.js';
 import { objectName } from './names.js';
 import { consentSchema, preferencesSchema, suppressionSchema } from './policies.js';
 import { pressurePolicySchema } from './pressure.js';
@@ -45,6 +46,7 @@ export function projectFileSchemaWith(targets: z.ZodType<TargetConfig>) {
       ),
     privacy: privacySchema.describe('How long the state keeps what names people (README "Privacy"). Erasure itself is `tideline forget`.'),
     notify: notifySchema,
+    dbt: dbtProjectsSchema.optional(),
   });
 }
 
@@ -106,13 +108,14 @@ export const freshnessSchema = z
   });
 export type Freshness = z.infer<typeof freshnessSchema>;
 
-/** A source: a table that already exists in the warehouse, or (DuckDB) a local CSV/Parquet file read in place. */
+/** A source: a table that already exists in the warehouse, a dbt project's model, or (DuckDB) a local CSV/Parquet file read in place. */
 export const sourceSchema = z.strictObject({
   name: objectName,
   description: z.string().optional(),
   tags: z.array(z.string().min(1)).default([]),
   table: tableRefSchema.optional().describe('`schema.table` in the warehouse (or `{schema, name}` for names containing dots).'),
   file: z.string().min(1).optional().describe('A CSV or Parquet file, relative to the project root (DuckDB targets only).'),
+  dbt: dbtRefSchema.optional(),
   format: z.enum(['csv', 'parquet']).optional().describe('File format; inferred from the extension when left out.'),
   types: z.record(z.string().min(1), fileTypeSchema).optional().describe('Column types for a CSV file where automatic detection would be wrong (e.g. phone numbers with a leading 0).'),
   // Lenient by default so that one bad line of an export does not stop every model reading the file; the lines
