@@ -25,11 +25,6 @@ export interface TestResult {
   readonly seconds: number;
 }
 
-/** Every data test of the project, sources' first, each relation's in the order written. */
-export function projectTests(project: Pick<Project, 'sources' | 'models'>): DataTest[] {
-  return [...[...project.sources.values()].flatMap((s) => s.tests), ...[...project.models.values()].flatMap((m) => m.tests)];
-}
-
 /** A source or model as a test reads it: a source where models read it, a model (or companion) in the target schema. */
 function relation(project: Project, name: string): Sql {
   const source = project.sources.get(name);
