@@ -69,11 +69,19 @@ function shopProject(dialect: AnalysedDialect): string {
   const config = readFileSync(join(dir, 'tideline.yml'), 'utf8');
   const targets = GOLDEN_TARGETS.slice(0, GOLDEN_TARGETS.indexOf('\ntarget:') + 1);
   writeFileSync(join(dir, 'tideline.yml'), config.replace(/^targets:\n/m, targets).replace(/^target: dev\n/m, ''));
-  // A source with freshness, so that its checks (run, sync, source freshness) are analysed too.
+  // A source with freshness and data tests, so that its checks (run, sync, source freshness, test) are analysed too.
   const sources = join(dir, 'models/sources.yml');
   const declared = readFileSync(sources, 'utf8').replace('    table: raw.orders\n', '    table: raw.orders\n    freshness: { loaded_at: ordered_at, warn_after: 1 day, error_after: 30 days }\n');
   if (!declared.includes('freshness:')) throw new Error("examples/shop's orders source moved: the suite adds freshness to it");
-  writeFileSync(sources, declared);
+  writeFileSync(sources, declared.replace('    freshness: { loaded_at: ordered_at', '    tests: [{ not_null: order_id }, { unique: order_id }, { row_count: { min: 1 } }, { expression: "order_id IS NOT NULL" }]\n    freshness: { loaded_at: ordered_at'));
+  // Data tests of every kind, so that `tideline test` and `build` are analysed too.
+  const staging = join(dir, 'models/staging.yml');
+  const tested = readFileSync(staging, 'utf8').replace(
+    '    from: eshop_accounts\n',
+    '    from: eshop_accounts\n    tests:\n      - unique: [account_id, email]\n      - accepted_values: { column: country, values: [FR, BE], severity: warn }\n      - relationships: { column: account_id, to: eshop_accounts }\n',
+  );
+  if (!tested.includes('relationships:')) throw new Error("examples/shop's eshop_customers moved: the suite adds data tests to it");
+  writeFileSync(staging, tested);
   const unused = new Set(EXAMPLE_SQL[dialect].map((t) => t.name));
   for (const file of readdirSync(join(dir, 'models'))) {
     const path = join(dir, 'models', file);
@@ -167,6 +175,8 @@ const FLOWS: readonly Flow[] = [
       ['forget', '--email', 'someone@example.com', '--sandbox'],
       ['audit', '--erasures', '--sandbox'],
       ['source', 'freshness'],
+      ['test'],
+      ['build', '--sandbox'],
     ],
     // What a sync writes only when it sends records (queries return no rows here): the journal's dispatch marks and
     // outcomes, accepted, rejected with a message, and in doubt, through the state store the engine writes with.

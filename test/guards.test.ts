@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogicalType, TableRef } from '../src/dialects/dialect.js';
 import { sql } from '../src/dialects/sql.js';
-import { openTarget, type TargetConfig } from '../src/warehouses/registry.js';
+import { openTarget } from '../src/warehouses/registry.js';
 import { runCli, tempProject } from './support/cli.js';
-import { pgUrl, uniqueSchema } from './support/engines.js';
+import { projectSetups, uniqueSchema } from './support/engines.js';
 import { PlainReceiver } from './support/plain-receiver.js';
 
 /**
@@ -27,20 +27,7 @@ const LOYAL = customers(30, new Date())
   .filter((c) => (c[1] as number) >= 3)
   .map((c) => String(c[0]));
 
-interface Setup {
-  readonly name: string;
-  readonly target: TargetConfig;
-  /** tideline.yml lines after `name:`. */
-  readonly tideline: string;
-}
-
-const setups: Setup[] = [{ name: 'duckdb', target: { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, tideline: 'schema: analytics\n' }];
-const url = pgUrl();
-if (url) {
-  setups.push({ name: 'postgres', target: { type: 'postgres', url }, tideline: `targets:\n  pg: { type: postgres, url: "${url}" }\nschema: ${uniqueSchema('mdl')}\nstate_schema: ${uniqueSchema('state')}\n` });
-} else {
-  console.warn('[tideline tests] WARNING: PostgreSQL unavailable — the postgres half of the guards suite is SKIPPED');
-}
+const setups = projectSetups('guards');
 
 const models = (source: string, options: { where?: string; customerChecks?: string } = {}) => `sources:
   - name: raw_customers

@@ -115,7 +115,7 @@ describe('a model kind added by the checklist in models/index.ts', () => {
 
   it('the registry places every kind command where `tideline --help` always listed it', async () => {
     const names = (await buildProgram()).commands.map((c) => c.name());
-    expect(names).toEqual(['init', 'validate', 'compile', 'docs', 'run', 'report', 'show', 'source', 'plan', 'sync', 'status', 'rejected', 'forget', 'audit', 'sandbox', 'identity', 'audience']);
+    expect(names).toEqual(['init', 'validate', 'compile', 'docs', 'run', 'report', 'test', 'build', 'show', 'source', 'plan', 'sync', 'status', 'rejected', 'forget', 'audit', 'sandbox', 'identity', 'audience']);
   });
 
   it('builds its models as `tideline run` does, and its command reads them with their spec typed', async () => {

@@ -235,8 +235,23 @@ describe('notify: alerts on failure and partial success', () => {
     expect(problem!.blocks[2]!.text!.text).toMatch(/^\*Failed\*\n• problem `unknown-column`: models\/people\.yml:\d+:\d+ {2}models\[0\]\.columns\.phone {2}unknown column "phone"/);
   });
 
+  it('test posts its failed data tests, naming each test and no value of the rows', async () => {
+    const root = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n    commands: [test]\n', {
+      'models/people.yml': 'sources:\n  - name: raw_people\n    file: data/people.csv\n    tests:\n      - unique: id\n      - accepted_values: { column: email, values: [nobody@example.com] }\n',
+      'syncs/crm.yml': '{}\n',
+    });
+    const from = receiver.received.length;
+    const result = await cli(root, 'test');
+    expect(result.code, result.stderr).toBe(1);
+    const [message, ...more] = receiver.messages(from);
+    expect(more).toEqual([]);
+    expect(message!.text).toBe('tideline test partly failed (project shop, target dev): 1 pass, 0 warn, 1 fail, 0 error');
+    expect(message!.blocks[2]!.text!.text).toBe('*Failed*\n• test `accepted_values_raw_people_email`: 2 rows of raw_people where email is not one of the 1 accepted values');
+    expectNothingPersonal(receiver.received.slice(from).map((r) => r.body).join('\n'));
+  });
+
   it('notify entries are validated with located errors', async () => {
-    const root = project('  - webhook: hooks.slack.com/x\n    on: [failed]\n    commands: [build]\n    timeout_seconds: 0\n    channel: "#data"\n');
+    const root = project('  - webhook: hooks.slack.com/x\n    on: [failed]\n    commands: [deploy]\n    timeout_seconds: 0\n    channel: "#data"\n');
     const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'validate', '--offline']);
     expect(result.code).toBe(2);
     const problems = result.stderr.split('\n').filter((l) => l.startsWith('error: '));

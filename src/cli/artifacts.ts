@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
 import type { ModelResult } from '../pipeline/runner.js';
+import { testQuery, type TestResult } from '../pipeline/data-tests.js';
+import type { DataTest } from '../project/data-tests.js';
 import { modelScript } from '../pipeline/script.js';
 import type { Analysis } from '../project/analyse.js';
 import type { DbtLink } from '../project/dbt.js';
-import type { ModelDef, Project, SourceDef } from '../project/loader.js';
+import type { ModelDef, Origin, Project, SourceDef } from '../project/loader.js';
 import type { SyncDef } from '../sync/load.js';
 import { sourceUniqueId } from './source.js';
 import { targetDir, writeJson } from './context.js';
@@ -27,6 +29,11 @@ export function modelUniqueId(project: Pick<Project, 'name'>, model: string): st
 /** `exposure.<project>.<sync>`: a sync is what dbt calls an exposure, something downstream that uses a model. */
 export function exposureUniqueId(project: Pick<Project, 'name'>, sync: string): string {
   return `exposure.${project.name}.${sync}`;
+}
+
+/** `test.<project>.<test>`: dbt's `test.<package>.<name>` (dbt appends a hash; a Tideline test's name is unique already). */
+export function testUniqueId(project: Pick<Project, 'name'>, test: Pick<DataTest, 'name'>): string {
+  return `test.${project.name}.${test.name}`;
 }
 
 /** dbt's `relation_name`: the model's table, as the target's dialect writes it. */
@@ -105,6 +112,84 @@ function modelNode(project: Project, analysis: Analysis, model: ModelDef, compil
   };
 }
 
+/** The unique id of the source or model (a companion table: its model) a test reads. */
+function relationId(project: Project, name: string): string | undefined {
+  const source = project.sources.get(name);
+  if (source) return sourceUniqueId(project, source);
+  const model = project.models.has(name) ? name : project.companions.get(name)?.model;
+  return model === undefined ? undefined : modelUniqueId(project, model);
+}
+
+/**
+ * dbt's spelling of a test's arguments (`test_metadata`): its generic tests (not_null, unique, accepted_values,
+ * relationships) by their own names; a unique combination, an expression and row-count bounds by the names of the
+ * dbt_utils and dbt_expectations tests that do the same. `model` and `to` as dbt renders them.
+ */
+function testMetadata(project: Project, test: DataTest): { name: string; kwargs: Record<string, unknown>; namespace: string | null } {
+  const ref = (name: string) => (project.sources.has(name) ? `source('${project.name}', '${name}')` : `ref('${name}')`);
+  const model = `{{ get_where_subquery(${ref(test.on)}) }}`;
+  switch (test.type) {
+    case 'not_null':
+      return { name: 'not_null', kwargs: { column_name: test.columns[0], model }, namespace: null };
+    case 'unique':
+      return test.columns.length === 1
+        ? { name: 'unique', kwargs: { column_name: test.columns[0], model }, namespace: null }
+        : { name: 'unique_combination_of_columns', kwargs: { combination_of_columns: [...test.columns], model }, namespace: 'dbt_utils' };
+    case 'accepted_values':
+      return { name: 'accepted_values', kwargs: { values: [...test.values!], column_name: test.columns[0], model }, namespace: null };
+    case 'relationships':
+      return { name: 'relationships', kwargs: { to: ref(test.to!), field: test.field, column_name: test.columns[0], model }, namespace: null };
+    case 'expression':
+      return { name: 'expression_is_true', kwargs: { expression: test.sql, model }, namespace: 'dbt_utils' };
+    case 'row_count':
+      return { name: 'expect_table_row_count_to_be_between', kwargs: { min_value: test.min ?? null, max_value: test.max ?? null, model }, namespace: 'dbt_expectations' };
+  }
+}
+
+/** A data test as dbt's generic test node (manifest v12 `GenericTest`), attached to the source or model it tests. */
+function testNode(project: Project, test: DataTest, origin: Origin) {
+  const file = projectPath(project, origin.file.path);
+  const attached = relationId(project, test.on)!;
+  const parents = [attached, ...(test.to !== undefined && relationId(project, test.to) !== undefined ? [relationId(project, test.to)!] : [])];
+  const named = [test.on, ...(test.to !== undefined ? [test.to] : [])];
+  let compiled: string | null;
+  try {
+    compiled = testQuery(project, test).text;
+  } catch {
+    compiled = null;
+  }
+  return {
+    database: null,
+    schema: project.target.schema,
+    name: test.name,
+    resource_type: 'test' as const,
+    package_name: project.name,
+    path: file,
+    original_file_path: file,
+    unique_id: testUniqueId(project, test),
+    fqn: [project.name, test.name],
+    alias: test.name,
+    checksum: { name: 'none', checksum: '' },
+    config: { enabled: true, materialized: 'test', severity: test.severity === 'warn' ? 'WARN' : 'ERROR', tags: [], meta: {}, fail_calc: 'count(*)', warn_if: '!= 0', error_if: '!= 0' },
+    tags: [],
+    description: '',
+    columns: {},
+    meta: { tideline: { test: test.type } },
+    relation_name: null,
+    raw_code: '',
+    language: 'sql',
+    refs: named.filter((n) => !project.sources.has(n)).map((name) => ({ name, package: null, version: null })),
+    sources: named.filter((n) => project.sources.has(n)).map((n) => [project.name, n]),
+    depends_on: { macros: [], nodes: [...new Set(parents)] },
+    compiled: compiled !== null,
+    compiled_code: compiled,
+    column_name: test.columns.length === 1 ? test.columns[0]! : null,
+    file_key_name: project.sources.has(test.on) ? `sources.${project.name}` : `models.${test.on}`,
+    attached_node: attached,
+    test_metadata: testMetadata(project, test),
+  };
+}
+
 function sourceNode(project: Project, analysis: Analysis, source: SourceDef) {
   const file = projectPath(project, source.origin.file.path);
   const identifier = source.table?.name ?? source.file!.path;
@@ -167,9 +252,11 @@ function exposureNode(project: Project, sync: SyncDef) {
 
 /** target/manifest.json in dbt's manifest v12 shape (MANIFEST_SCHEMA_VERSION): every model, source and sync. */
 export function manifestArtifact(project: Project, analysis: Analysis, invocationId: string, scripts: ReadonlyMap<string, string | null> = compiledScripts(project, analysis)) {
-  const nodes = Object.fromEntries(
-    [...project.models.values()].map((m) => [modelUniqueId(project, m.name), modelNode(project, analysis, m, scripts.get(m.name) ?? null)]),
-  );
+  const tests = [...project.sources.values(), ...project.models.values()].flatMap((def) => def.tests.map((t) => [testUniqueId(project, t), testNode(project, t, def.origin)] as const));
+  const nodes: Record<string, ReturnType<typeof modelNode> | ReturnType<typeof testNode>> = Object.fromEntries([
+    ...[...project.models.values()].map((m) => [modelUniqueId(project, m.name), modelNode(project, analysis, m, scripts.get(m.name) ?? null)] as const),
+    ...tests,
+  ]);
   const sources = Object.fromEntries([...project.sources.values()].map((s) => [sourceUniqueId(project, s), sourceNode(project, analysis, s)]));
   const exposures = Object.fromEntries([...project.syncs.values()].map((s) => [exposureUniqueId(project, s.name), exposureNode(project, s)]));
   const parent_map: Record<string, string[]> = {};
@@ -232,6 +319,8 @@ export function runResultsArtifact(
     readonly fullRefresh: boolean;
     readonly selected: readonly string[];
     readonly adapterResponse: (result: ModelResult) => Record<string, number>;
+    /** Data tests run (`tideline test`, `tideline build`), after the models: their failures counted. */
+    readonly tests?: readonly TestResult[];
   },
 ) {
   return {
@@ -242,20 +331,40 @@ export function runResultsArtifact(
       invocation_id: options.invocationId,
       env: {},
     },
-    results: results.map((r) => ({
-      status: r.status,
-      timing: [],
-      thread_id: 'Thread-1',
-      execution_time: r.seconds,
-      adapter_response: { ...(r.rows === null ? {} : { rows_affected: r.rows }), ...options.adapterResponse(r) },
-      message: r.status === 'error' ? r.error : r.status === 'skipped' ? (r.error ?? 'skipped') : r.rows === null ? 'OK' : `OK ${r.rows}`,
-      failures: null,
-      unique_id: modelUniqueId(project, r.model),
-      compiled: r.status !== 'skipped',
-      compiled_code: null,
-      relation_name: relationName(project, r.model),
-    })),
+    results: [
+      ...results.map((r) => ({
+        status: r.status,
+        timing: [],
+        thread_id: 'Thread-1',
+        execution_time: r.seconds,
+        adapter_response: { ...(r.rows === null ? {} : { rows_affected: r.rows }), ...options.adapterResponse(r) },
+        message: r.status === 'error' ? r.error : r.status === 'skipped' ? (r.error ?? 'skipped') : r.rows === null ? 'OK' : `OK ${r.rows}`,
+        failures: null,
+        unique_id: modelUniqueId(project, r.model),
+        compiled: r.status !== 'skipped',
+        compiled_code: null,
+        relation_name: relationName(project, r.model),
+      })),
+      ...(options.tests ?? []).map((r) => testResultEntry(project, r)),
+    ],
     elapsed_time: (Date.now() - options.startedAt.getTime()) / 1000,
     args: { which: options.command, target: project.target.name, full_refresh: options.fullRefresh, select: [...options.selected] },
+  };
+}
+
+/** A data test's result as dbt's run-results entry: pass, fail, warn, error or skipped, with its failures counted. */
+function testResultEntry(project: Project, r: TestResult) {
+  return {
+    status: r.status,
+    timing: [],
+    thread_id: 'Thread-1',
+    execution_time: r.seconds,
+    adapter_response: {},
+    message: r.status === 'pass' ? null : r.message,
+    failures: r.failures,
+    unique_id: testUniqueId(project, r.test),
+    compiled: r.status !== 'skipped',
+    compiled_code: null,
+    relation_name: null,
   };
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MODEL_KINDS } from '../../models/index.js';
 import type { CommandEngine, RegisteredCommands, RegisteredKind } from '../../models/model-kind.js';
+import { registerBuild } from './build.js';
 import { registerCompile } from './compile.js';
 import { registerDocs } from './docs.js';
 import { analyse, connect, EXIT, loadFor, runCommand, waitOption } from './context.js';
@@ -15,6 +16,7 @@ import { registerShow } from './show.js';
 import { registerSource } from './source.js';
 import { registerStatus } from './status.js';
 import { registerSync } from './sync.js';
+import { registerTest } from './test.js';
 import { registerValidate } from './validate.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +27,8 @@ const ENGINE_COMMANDS: readonly ((program: Command) => void)[] = [
   registerCompile,
   registerDocs,
   registerRun,
+  registerTest,
+  registerBuild,
   registerShow,
   registerSource,
   registerPlan,

@@ -1,12 +1,15 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { reportRejectedLines } from '../pipeline/csv-sources.js';
+import { blocks, BuildTests, testJson, testTally, type TestResult } from '../pipeline/data-tests.js';
+import type { DataTest } from '../project/data-tests.js';
 import { runModels } from '../pipeline/runner.js';
 import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
 import type { Project } from '../project/loader.js';
 import type { ModelResult } from '../pipeline/runner.js';
 import { failedSummary, notify, outcomeOf } from '../notify/notify.js';
+import type { NotifyCommand } from '../notify/schema.js';
 import { newRunId } from '../state/run-id.js';
 import { addUsage, type WarehouseUsage } from '../warehouses/connection.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, writeJson, type CommandContext, type GlobalOptions } from './context.js';
@@ -38,15 +41,22 @@ export async function buildSelected(
   context: CommandContext,
   project: Project,
   selected: readonly string[],
-  options: { readonly fullRefresh: boolean; readonly command: string; readonly fresh?: readonly string[] },
-): Promise<{ code: number; results: ModelResult[] }> {
+  options: {
+    readonly fullRefresh: boolean;
+    readonly command: string;
+    readonly fresh?: readonly string[];
+    /** `tideline build`: the data tests to run as what they read is built, an error-severity failure holding back what depends on it. */
+    readonly tests?: readonly DataTest[];
+  },
+): Promise<{ code: number; results: ModelResult[]; tests: TestResult[] }> {
   const startedAt = new Date();
   const runId = newRunId();
+  const family: NotifyCommand = options.command === 'build' ? 'build' : 'run';
   let analysed: Awaited<ReturnType<typeof analyse>>;
   try {
     analysed = await analyse(context, project, false);
   } catch (error) {
-    await notify(project, failedSummary(project, options.command, 'run', startedAt, error), context.logger);
+    await notify(project, failedSummary(project, options.command, family, startedAt, error), context.logger);
     throw error;
   }
   const { analysis, connection } = analysed;
@@ -54,19 +64,27 @@ export async function buildSelected(
   try {
     await writeManifest(project, analysis, runId);
     const sources = await reportRejectedLines(project, connection!, selected, context.logger);
+    const testing = options.tests
+      ? new BuildTests(project, connection!, options.tests, selected, { log: context.logger, onTest: (test, i) => progress.update(`testing ${test.name} (${i + 1}/${options.tests!.length})`) })
+      : undefined;
+    const blockedSources = await testing?.start();
     const results = await runModels(project, connection!, analysis, selected, {
       fullRefresh: options.fullRefresh,
       fresh: options.fresh,
       logger: context.logger,
       context: { command: options.command, run: runId },
+      ...(testing ? { blockedSources, afterBuild: (model: string) => testing.built(model) } : {}),
       onModel: ({ model, index, total, phase }) => {
         if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
       },
     });
+    testing?.finish();
+    const tests = testing?.results ?? [];
     progress.stop();
     const failed = results.filter((r) => r.status === 'error').length;
+    const testsFailed = tests.filter(blocks).length;
     const skipped = results.filter((r) => r.status === 'skipped').length;
-    const status = failed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
+    const status = failed || testsFailed ? (results.some((r) => r.status === 'success') ? 'partial' : 'error') : 'success';
     await writeJson(
       join(targetDir(project), 'run_results.json'),
       runResultsArtifact(project, results, {
@@ -76,6 +94,7 @@ export async function buildSelected(
         fullRefresh: options.fullRefresh,
         selected,
         adapterResponse: (r) => (r.usage ? adapterResponse(r.usage) : {}),
+        tests,
       }),
     );
     // Tideline's own record, with what dbt's schema has no room for (kinds, summaries, rejected CSV lines).
@@ -101,6 +120,7 @@ export async function buildSelected(
         ...(r.usage ? { adapter_response: adapterResponse(r.usage) } : {}),
       })),
       sources,
+      ...(options.tests ? { tests: tests.map(testJson) } : {}),
     });
     const built = results.length - failed - skipped;
     const rejected = sources.reduce((sum, s) => sum + s.rejected, 0);
@@ -108,33 +128,38 @@ export async function buildSelected(
     const usage = usages.length ? usages.reduce(addUsage) : undefined;
     const summary = [
       `${built} built, ${failed} failed, ${skipped} skipped`,
+      options.tests ? testTally(tests) : '',
       rejected ? `${rejected} CSV line${rejected === 1 ? '' : 's'} rejected` : '',
       usage ? describeUsage(usage) : '',
     ]
       .filter(Boolean)
       .join('; ');
     const fields = { built, failed, skipped, rejected, ...(usage ? adapterResponse(usage) : {}) };
-    if (failed) context.logger.error(fields, summary);
+    if (failed || testsFailed) context.logger.error(fields, summary);
     else context.logger.info(fields, summary);
     await notify(
       project,
       {
         command: options.command,
-        family: 'run',
-        outcome: outcomeOf(built, failed),
+        family,
+        outcome: outcomeOf(built, failed + testsFailed),
         project: project.name,
         target: project.target.name,
         runId,
         startedAt,
         finishedAt: new Date(),
-        counts: { built, failed, skipped },
-        failures: results.filter((r) => r.status === 'error').map((r) => ({ type: 'model', name: r.model, message: r.error ?? 'failed' })),
+        counts: { built, failed, skipped, ...(options.tests ? { 'tests failed': testsFailed } : {}) },
+        failures: [
+          ...results.filter((r) => r.status === 'error').map((r) => ({ type: 'model', name: r.model, message: r.error ?? 'failed' })),
+          ...tests.filter(blocks).map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
+        ],
+        warnings: tests.filter((r) => r.status === 'warn').map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
       },
       context.logger,
     );
-    return { code: failed ? EXIT.failed : EXIT.ok, results };
+    return { code: failed || testsFailed ? EXIT.failed : EXIT.ok, results, tests };
   } catch (error) {
-    await notify(project, failedSummary(project, options.command, 'run', startedAt, error), context.logger);
+    await notify(project, failedSummary(project, options.command, family, startedAt, error), context.logger);
     throw error;
   } finally {
     progress.stop();

@@ -1,7 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { Project } from '../project/loader.js';
 import { ConfigError } from '../project/problems.js';
+import type { SyncDef } from '../sync/load.js';
 import { SyncCommand, SyncLockedError, type SandboxReport } from '../sync/command.js';
 import type { SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
@@ -40,21 +42,36 @@ export function registerSync(program: Command): void {
 }
 
 async function runSyncs(context: CommandContext, options: SyncOptions): Promise<number> {
+  const project = await loadFor(context);
+  const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
+  return syncSelected(context, project, selected, options);
+}
+
+/**
+ * Runs `selected` as `tideline sync` does — locks, progress, interruption, target/sync_results.json, the summary
+ * line and the alert — and returns the exit code. `tideline build` calls it for the syncs whose inputs passed, as
+ * `command` (its notifications answer to that command's `commands:` filter).
+ */
+export async function syncSelected(
+  context: CommandContext,
+  project: Project,
+  selected: readonly SyncDef[],
+  options: Omit<SyncOptions, 'select' | 'exclude'>,
+  command: 'sync' | 'build' = 'sync',
+): Promise<number> {
   const startedAt = new Date();
   const maxRejected = parseThreshold(options.maxRejected);
   // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
   const wait = waitSeconds(context.options);
   const waitMs = wait === undefined ? undefined : wait * 1000;
-  const project = await loadFor(context);
   // Try-outs alert nobody: a sandbox run or a dry run is someone at a terminal.
   const alert = options.sandbox || options.dryRun ? async () => {} : (summary: RunSummary) => notify(project, summary, context.logger);
-  const failure = (error: unknown) => alert(failedSummary(project, 'sync', 'sync', startedAt, error));
-  const selected = selectSyncs(project, { select: options.select, exclude: options.exclude });
-  let command: SyncCommand;
+  const failure = (error: unknown) => alert(failedSummary(project, command, command, startedAt, error));
+  let syncs: SyncCommand;
   try {
-    command = await SyncCommand.open({
+    syncs = await SyncCommand.open({
       project,
-      syncs: selected,
+      syncs: [...selected],
       logger: context.logger,
       connect: () => connectOnce(context, project),
       dryRun: options.dryRun,
@@ -83,14 +100,14 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   process.on('SIGTERM', onSignal);
   const progress = createSyncProgress({ pretty: context.format === 'pretty', logger: context.logger });
   try {
-    const { results, sandbox } = await command.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
+    const { results, sandbox } = await syncs.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
     progress.stop();
     for (const result of results) summarise(context, result, options.sandbox === true);
     if (sandbox) describeSandbox(context, sandbox);
     const failed = results.filter((r) => r.status === 'failed').length;
     await writeJson(join(targetDir(project), 'sync_results.json'), {
       tideline_version: VERSION,
-      command: 'sync',
+      command,
       project: project.name,
       target: project.target.name,
       sandbox: options.sandbox === true,
@@ -107,8 +124,8 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     else context.logger.info(line);
     const rejected = results.filter((r) => r.status === 'partial');
     await alert({
-      command: 'sync',
-      family: 'sync',
+      command,
+      family: command,
       outcome: failed ? (failed === results.length ? 'failure' : 'partial') : rejected.length ? 'partial' : 'success',
       project: project.name,
       target: project.target.name,
@@ -126,7 +143,7 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await command.close();
+    await syncs.close();
   }
 }
 

@@ -8,7 +8,7 @@ export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
  * The commands that notify. `run` covers every command that builds models as `run` does (a kind's own, such as
  * `identity train`); each records its own name in the message.
  */
-export const NOTIFY_COMMANDS = ['run', 'sync', 'source freshness'] as const;
+export const NOTIFY_COMMANDS = ['run', 'sync', 'source freshness', 'test', 'build'] as const;
 export type NotifyCommand = (typeof NOTIFY_COMMANDS)[number];
 
 /** One entry of `notify:` in tideline.yml: where to post, and on which outcomes of which commands. */
@@ -39,7 +39,7 @@ export const notifySchema = z
   .array(notifyEntrySchema)
   .default([])
   .describe(
-    'Messages sent when `tideline run`, `sync` or `source freshness` end in failure or partial success: the command, target, counts and the failed models, syncs or sources with their errors, without personal data or secrets. `tideline sync --sandbox` and `--dry-run` send none. See README "Alerts".',
+    'Messages sent when `tideline run`, `sync`, `source freshness`, `test` or `build` end in failure or partial success: the command, target, counts and the failed models, syncs, sources or tests with their errors, without personal data or secrets. `tideline sync --sandbox` and `--dry-run` send none. See README "Alerts".',
   );
 
 function isHttpUrl(text: string): boolean {

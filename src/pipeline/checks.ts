@@ -74,8 +74,8 @@ export async function countTable(connection: Connection, table: TableRef): Promi
 export function boundsProblem(model: Pick<ModelDef, 'name' | 'checks'>, rows: number, previous?: number): string | undefined {
   const checks = model.checks;
   if (!checks) return undefined;
-  if (checks.min_rows !== undefined && rows < checks.min_rows) return `model ${model.name} has ${rows} rows, fewer than checks.min_rows (${checks.min_rows})`;
-  if (checks.max_rows !== undefined && rows > checks.max_rows) return `model ${model.name} has ${rows} rows, more than checks.max_rows (${checks.max_rows})`;
+  const outside = rowCountProblem(`model ${model.name}`, rows, { min: checks.min_rows, max: checks.max_rows }, { min: 'checks.min_rows', max: 'checks.max_rows' });
+  if (outside) return outside;
   if (checks.max_change !== undefined && previous !== undefined && previous > 0) {
     const change = (Math.abs(rows - previous) / previous) * 100;
     if (change > checks.max_change) {
@@ -83,6 +83,16 @@ export function boundsProblem(model: Pick<ModelDef, 'name' | 'checks'>, rows: nu
       return `model ${model.name} went from ${previous} to ${rows} rows (${sign}${round(change)}%), more than checks.max_change (${checks.max_change}%)`;
     }
   }
+  return undefined;
+}
+
+/**
+ * Why `rows` are outside `bounds`, or undefined: one judgement for a model's `checks:` (at build) and a data test's
+ * `row_count` (the table as it stands). `fields` names the bounds as the YAML writes them.
+ */
+export function rowCountProblem(subject: string, rows: number, bounds: { readonly min?: number | undefined; readonly max?: number | undefined }, fields: { readonly min: string; readonly max: string }): string | undefined {
+  if (bounds.min !== undefined && rows < bounds.min) return `${subject} has ${rows} rows, fewer than ${fields.min} (${bounds.min})`;
+  if (bounds.max !== undefined && rows > bounds.max) return `${subject} has ${rows} rows, more than ${fields.max} (${bounds.max})`;
   return undefined;
 }
 

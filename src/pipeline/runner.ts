@@ -38,6 +38,13 @@ export interface RunOptions {
    * (Connection.withContext). Default: `run`, with a new run id.
    */
   readonly context?: { readonly command: string; readonly run: string };
+  /**
+   * Called after a model built successfully (`tideline build`: the data tests it completes): the models to hold back,
+   * each with why — usually the model itself; the models reading them are then skipped as if they had failed.
+   */
+  readonly afterBuild?: (model: string) => Promise<ReadonlyMap<string, string>>;
+  /** Sources held back (`tideline build`: their data tests failed), with why: the models reading them are skipped. */
+  readonly blockedSources?: ReadonlyMap<string, string>;
   /** Called when a model starts and ends, for progress display. */
   readonly onModel?: (event: { model: string; index: number; total: number; phase: 'start' | 'end'; result?: ModelResult }) => void;
 }
@@ -89,6 +96,8 @@ async function closeWorkSchema(project: Project, connection: Connection, log: Lo
 async function buildSelected(project: Project, connection: Connection, analysis: Analysis, selected: readonly string[], options: RunOptions): Promise<ModelResult[]> {
   const log = options.logger;
   const failed = new Set<string>();
+  /** Models built but held back by `afterBuild`, with why. */
+  const held = new Map<string, string>();
   const results: ModelResult[] = [];
   const inputs = new InputChecks(project, connection, log);
   const missingState = await missingStateTables(project, connection);
@@ -97,13 +106,19 @@ async function buildSelected(project: Project, connection: Connection, analysis:
     const model = project.models.get(name)!;
     const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false, missingState });
     options.onModel?.({ model: name, index, total: selected.length, phase: 'start' });
-    const blocking = [...new Set(model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)))];
+    const blocking = [
+      ...new Set([
+        ...model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)),
+        ...model.inputs.map((i) => i.relation).filter((r) => options.blockedSources?.has(r)),
+      ]),
+    ];
     let result: ModelResult;
     if (!model.enabled) {
       result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: 'disabled (enabled: false)', summary: null };
     } else if (blocking.length) {
       failed.add(name);
-      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${blocking.join(', ')}`, summary: null };
+      const reasons = blocking.map((b) => (held.has(b) ? `${b} (${held.get(b)})` : options.blockedSources?.has(b) ? `${b} (${options.blockedSources.get(b)})` : b));
+      result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${reasons.join(', ')}`, summary: null };
       log.warn({ model: name, inputs: blocking }, `skipped ${name}: its input failed`);
     } else {
       // A source past its error_after keeps the models reading it from building, and their dependents through them.
@@ -116,6 +131,11 @@ async function buildSelected(project: Project, connection: Connection, analysis:
         result = await buildModel(project, labelled, compiled, log, options.fresh ?? []);
         const usage = await usageOf(labelled, name, log);
         if (usage) result = { ...result, usage };
+        const holds = result.status === 'success' ? await options.afterBuild?.(name) : undefined;
+        for (const [model, why] of holds ?? []) {
+          failed.add(model);
+          held.set(model, why);
+        }
       }
       if (result.status === 'error') failed.add(name);
     }

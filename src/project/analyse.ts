@@ -83,6 +83,7 @@ export function analyseWithSources(
     for (const companion of model.kind.companions?.(model.spec) ?? []) columns.set(`${name}_${companion.suffix}`, companion.columns);
   }
   checkDeliveredColumns(project, columns, problems);
+  checkDataTestColumns(project, columns, problems);
   checkSyncColumns(project.syncs.values(), (model) => columns.get(model), d, problems);
   analysePolicies(project.policies, (relation) => columns.get(relation), d, problems);
   checkSyncContacts(project.syncs.values(), project.policies, (model) => columns.get(model), d, problems);
@@ -103,6 +104,27 @@ function checkFreshnessColumn(source: SourceDef, available: readonly OutputColum
     problems.error('unknown-column', `unknown column "${column}" in source "${source.name}"${didYouMean(column, available.map((c) => c.name))}`, locate(source.origin, ['freshness', 'loaded_at']), at);
   } else if (found.type !== undefined && found.type !== 'timestamp' && found.type !== 'date' && found.type !== 'string') {
     problems.error('bad-type', `column "${column}" of source "${source.name}" is ${found.type}: freshness needs a timestamp or a date`, locate(source.origin, ['freshness', 'loaded_at']), at);
+  }
+}
+
+/**
+ * The columns data tests name, in the relation they test and, for `relationships`, in the one they point `to` (where
+ * the columns are known: sources introspected, models whose kind says what it outputs).
+ */
+function checkDataTestColumns(project: Project, columns: ReadonlyMap<string, readonly OutputColumn[] | undefined>, problems: Problems): void {
+  const d = project.target.dialect;
+  const kindOf = (relation: string) => (project.sources.has(relation) ? 'source' : project.companions.has(relation) ? 'table' : 'model');
+  const check = (origin: SourceDef['origin'], relation: string, column: string, at: readonly (string | number)[]) => {
+    const available = columns.get(relation);
+    if (!available || available.some((c) => d.identifierKey(c.name) === d.identifierKey(column))) return;
+    const path = [...origin.path, ...at];
+    problems.error('unknown-column', `unknown column "${column}" in ${kindOf(relation)} "${relation}"${didYouMean(column, available.map((c) => c.name))}`, origin.file.locate(path), path);
+  };
+  for (const def of [...project.sources.values(), ...project.models.values()]) {
+    for (const test of def.tests) {
+      test.columns.forEach((column, n) => check(def.origin, def.name, column, test.columnsAt[n]!));
+      if (test.type === 'relationships') check(def.origin, test.to!, test.field!, [...test.at, 'relationships', test.field === test.columns[0] ? 'column' : 'field']);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { ConfigError, Problems, type FieldPath, type Location, type Problem } fr
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
 import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
+import { dataTests, type DataTest } from './data-tests.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
 import { YamlFile } from './yaml-file.js';
@@ -44,6 +45,8 @@ export interface SourceDef {
   readonly dbt?: DbtLink | undefined;
   /** How recent its rows must be (see `freshness` in YAML). */
   readonly freshness: Freshness | undefined;
+  /** Its data tests (see `tests` in YAML). */
+  readonly tests: readonly DataTest[];
   readonly origin: Origin;
 }
 
@@ -66,6 +69,8 @@ export interface ModelDef {
   readonly inputs: readonly InputRef[];
   /** Row-count bounds (see `checks` in YAML). */
   readonly checks: ModelChecks | undefined;
+  /** Its data tests (see `tests` in YAML). */
+  readonly tests: readonly DataTest[];
   readonly origin: Origin;
 }
 
@@ -243,6 +248,7 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   if (loaded && config.pressure) readDelivered(loaded, config.pressure);
   // References are checked even when some items were invalid, so one run reports both kinds of problem.
   const order = loaded ? resolveReferences(loaded, problems) : [];
+  if (loaded) checkDataTests(root, loaded, problems);
   const synced =
     target && loaded
       ? await loadSyncFiles(
@@ -479,7 +485,7 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
         ? parseTableName(source.table)
         : source.table);
   const description = source.description ?? (dbt?.link.description || undefined);
-  return { name: source.name, description, tags: source.tags, table, file, dbt: dbt?.link, freshness: source.freshness, origin };
+  return { name: source.name, description, tags: source.tags, table, file, dbt: dbt?.link, freshness: source.freshness, tests: dataTests(source.tests, source.name, 'source'), origin };
 }
 
 export function parseTableName(text: string): TableRef {
@@ -508,12 +514,12 @@ function makeModel(item: unknown, origin: Origin, kinds: readonly RegisteredKind
   if (!valid) return undefined;
   // Then each part by its own schema, typed: the common fields here, the kind's own into its spec, which only the kind
   // can read.
-  const { name, description, tags, enabled, checks } = modelCommonSchema.parse(valid);
+  const { name, description, tags, enabled, checks, tests } = modelCommonSchema.parse(valid);
   const written: object = item !== null && typeof item === 'object' ? item : {};
   const fields = Object.fromEntries(Object.entries(written).filter(([key]) => !Object.hasOwn(modelCommonShape, key)));
   const spec = kind.parse(fields, (schema, data) => validateAt(schema, data, file, path, problems));
   if (!spec) return undefined;
-  return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), checks, origin };
+  return { name, kind, spec, description, tags, enabled, inputs: kind.inputs(spec), checks, tests: dataTests(tests, name, 'model'), origin };
 }
 
 /** The common fields of a model item, the kind's own left out. */
@@ -583,4 +589,35 @@ function resolveReferences({ sources, models, invalid, companions }: Loaded, pro
   };
   for (const name of models.keys()) visit(name, []);
   return order;
+}
+
+/**
+ * Data tests: a `relationships` test names a source, model or companion table; names are unique in the project. A
+ * name made up from a test's contents that two tests share (two expressions, say) is numbered; a name written twice
+ * is an error.
+ */
+function checkDataTests(root: string, { sources, models, companions, invalid }: Loaded, problems: Problems): void {
+  const known = [...sources.keys(), ...models.keys(), ...companions.keys()];
+  const seen = new Map<string, Origin>();
+  const renumber = <T extends { tests: readonly DataTest[]; origin: Origin }>(def: T): T => {
+    const tests = def.tests.map((test) => {
+      if (test.type === 'relationships' && !known.includes(test.to!) && !invalid.has(test.to!)) {
+        const at = [...def.origin.path, ...test.at, 'relationships', 'to'];
+        problems.error('unknown-reference', `unknown source or model "${test.to}"${didYouMean(test.to!, known)}`, def.origin.file.locate(at), at);
+      }
+      let name = test.name;
+      const previous = seen.get(name.toLowerCase());
+      if (previous && test.named) {
+        const p = previous.file.locate(previous.path);
+        const at = [...def.origin.path, ...test.at];
+        problems.error('duplicate-name', `test "${name}" is already defined at ${relative(root, p.file)}:${p.line}:${p.col}`, def.origin.file.locate([...at, test.type, 'name']), [...at, test.type, 'name']);
+      }
+      for (let n = 2; seen.has(name.toLowerCase()); n++) name = `${test.name}_${n}`;
+      seen.set(name.toLowerCase(), { file: def.origin.file, path: [...def.origin.path, ...test.at] });
+      return name === test.name ? test : { ...test, name };
+    });
+    return { ...def, tests };
+  };
+  for (const [name, source] of sources) sources.set(name, renumber(source));
+  for (const [name, model] of models) models.set(name, renumber(model));
 }

@@ -3,6 +3,7 @@ import { targetSchema, type TargetConfig } from '../warehouses/registry.js';
 import { ageBefore, ageSchema } from '../expressions/age.js';
 import { durationSchema, percentSchema } from '../expressions/durations.js';
 import { notifySchema } from '../notify/schema.js';
+import { dataTestsSchema } from './data-tests.js';
 import { dbtProjectsSchema, dbtRefSchema } from './dbt.js';
 import { objectName } from './names.js';
 import { consentSchema, preferencesSchema, suppressionSchema } from './policies.js';
@@ -128,6 +129,7 @@ export const sourceSchema = z.strictObject({
   freshness: freshnessSchema
     .optional()
     .describe('How recent the rows must be: checked before building the models that read the source and before syncing anything downstream of it.'),
+  tests: dataTestsSchema,
 });
 export type SourceFileEntry = z.infer<typeof sourceSchema>;
 
@@ -153,6 +155,7 @@ export const modelCommonShape = {
   checks: modelChecksSchema
     .optional()
     .describe('Row-count bounds: a build outside them fails and leaves the previous table in place (`tideline run`, exit 1); a sync of this model, or of any model built from it, sends nothing while its table is outside `min_rows`/`max_rows`.'),
+  tests: dataTestsSchema,
 };
 
 /** A file under paths.models: sources and models, each a list. */

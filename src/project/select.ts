@@ -26,6 +26,8 @@ export interface Selection {
 }
 
 type NodeType = 'source' | 'model' | 'sync';
+/** What a selection keeps: nodes of one type, or of every type (`tideline test`, `tideline build`). */
+type Want = NodeType | 'any';
 
 interface Node {
   readonly id: string;
@@ -125,12 +127,12 @@ function pattern(value: string): (name: string) => boolean {
 }
 
 /** The nodes an atom's method and value name, before graph operators; a bare name names sources too when sources are wanted. */
-function matchAtom(graph: Graph, atom: Atom, want?: NodeType): Node[] {
+function matchAtom(graph: Graph, atom: Atom, want?: Want): Node[] {
   const is = pattern(atom.value);
   return [...graph.nodes.values()].filter((n) => {
     switch (atom.method) {
       case '':
-        return (n.type === 'model' || n.type === 'sync' || (want === 'source' && n.type === 'source')) && is(n.name);
+        return (n.type === 'model' || n.type === 'sync' || ((want === 'source' || want === 'any') && n.type === 'source')) && is(n.name);
       case 'model':
         return (n.type === 'model' && is(n.name)) || (n.type === 'sync' && is(n.model!));
       case 'sync':
@@ -162,7 +164,7 @@ function walk(start: readonly string[], edges: ReadonlyMap<string, readonly stri
   }
 }
 
-function expandAtom(graph: Graph, atom: Atom, want: NodeType): Set<string> {
+function expandAtom(graph: Graph, atom: Atom, want: Want): Set<string> {
   const base = matchAtom(graph, atom, want).map((n) => n.id);
   const out = new Set(base);
   if (atom.at) {
@@ -177,11 +179,11 @@ function expandAtom(graph: Graph, atom: Atom, want: NodeType): Set<string> {
 }
 
 /** What a named value is closest to, for an atom that matched nothing. */
-function known(graph: Graph, method: Method | '', want: NodeType): string[] {
+function known(graph: Graph, method: Method | '', want: Want): string[] {
   const nodes = [...graph.nodes.values()];
   switch (method) {
     case '':
-      return nodes.filter((n) => n.type !== 'source' || want === 'source').map((n) => n.name);
+      return nodes.filter((n) => n.type !== 'source' || want === 'source' || want === 'any').map((n) => n.name);
     case 'model':
     case 'sync':
     case 'source':
@@ -196,7 +198,7 @@ function known(graph: Graph, method: Method | '', want: NodeType): string[] {
 }
 
 /** How to select `want` from a node of another type that was named: the hint for a selector that selects none. */
-function hint(graph: Graph, atom: Atom, want: NodeType): string {
+function hint(graph: Graph, atom: Atom, want: Want): string {
   const named = matchAtom(graph, atom);
   if (want === 'sync' && named.some((n) => n.type === 'model')) return ` (it names a model: \`model:${atom.value}\` selects the syncs that read it, \`${atom.value}+\` those of its descendants too)`;
   if (want === 'model' && named.some((n) => n.type === 'sync')) return ` (it names a sync: \`+${atom.raw}\` selects the models it reads)`;
@@ -204,7 +206,7 @@ function hint(graph: Graph, atom: Atom, want: NodeType): string {
   return '';
 }
 
-function resolve(graph: Graph, selectors: readonly string[], want: NodeType, flag: '--select' | '--exclude', problems: Problem[]): Set<string> {
+function resolve(graph: Graph, selectors: readonly string[], want: Want, flag: '--select' | '--exclude', problems: Problem[]): Set<string> {
   const union = new Set<string>();
   for (const term of selectors.flatMap((s) => s.split(/\s+/)).filter(Boolean)) {
     let atoms: Atom[];
@@ -220,7 +222,7 @@ function resolve(graph: Graph, selectors: readonly string[], want: NodeType, fla
     for (const atom of atoms) {
       if (matchAtom(graph, atom, want).length === 0) {
         unmatched = true;
-        const what = atom.method === '' ? (want === 'source' ? 'source, model or sync' : 'model or sync') : atom.method === 'kind' || atom.method === 'destination' || atom.method === 'tag' ? `node with ${atom.method}` : atom.method;
+        const what = atom.method === '' ? (want === 'source' || want === 'any' ? 'source, model or sync' : 'model or sync') : atom.method === 'kind' || atom.method === 'destination' || atom.method === 'tag' ? `node with ${atom.method}` : atom.method;
         problems.push(problem(`${flag}: no ${what} matches "${atom.raw}"${atom.value.includes('*') ? '' : didYouMean(atom.value, known(graph, atom.method, want))}`));
         continue;
       }
@@ -228,11 +230,11 @@ function resolve(graph: Graph, selectors: readonly string[], want: NodeType, fla
       set = set === undefined ? expanded : new Set([...set].filter((n) => expanded.has(n)));
     }
     if (unmatched || set === undefined) continue;
-    const wanted = [...set].filter((n) => graph.nodes.get(n)!.type === want);
+    const wanted = [...set].filter((n) => want === 'any' || graph.nodes.get(n)!.type === want);
     if (wanted.length === 0 && flag === '--select') {
       // Until 0.1 a comma meant either; it means both now, as in dbt.
       const comma = atoms.length > 1 ? ` (a comma selects what matches every part, as in dbt: separate selectors with a space to select what matches any: ${atoms.map((a) => a.raw).join(' ')})` : '';
-      problems.push(problem(`${flag}: "${term}" selects no ${want}${atoms.length === 1 ? hint(graph, atoms[0]!, want) : comma}`));
+      problems.push(problem(`${flag}: "${term}" selects no ${want === 'any' ? 'node' : want}${atoms.length === 1 ? hint(graph, atoms[0]!, want) : comma}`));
     }
     for (const n of wanted) union.add(n);
   }
@@ -240,15 +242,36 @@ function resolve(graph: Graph, selectors: readonly string[], want: NodeType, fla
 }
 
 function selectNames(project: Project, selection: Selection, want: NodeType, all: readonly string[]): string[] {
+  const kept = selectIds(project, selection, want);
+  return kept ? all.filter((name) => kept.has(id(want, name))) : [...all];
+}
+
+/** The ids of the nodes a selection keeps, or undefined for all (no --select, no --exclude). */
+function selectIds(project: Project, selection: Selection, want: Want): Set<string> | undefined {
   const select = selection.select?.length ? selection.select : undefined;
   const exclude = selection.exclude?.length ? selection.exclude : undefined;
-  if (!select && !exclude) return [...all];
+  if (!select && !exclude) return undefined;
   const graph = projectGraph(project);
   const problems: Problem[] = [];
-  const chosen = select ? resolve(graph, select, want, '--select', problems) : new Set(all.map((n) => id(want, n)));
+  const all = [...graph.nodes.values()].filter((n) => want === 'any' || n.type === want).map((n) => n.id);
+  const chosen = select ? resolve(graph, select, want, '--select', problems) : new Set(all);
   const removed = exclude ? resolve(graph, exclude, want, '--exclude', problems) : new Set<string>();
   if (problems.length) throw new ConfigError(problems);
-  return all.filter((name) => chosen.has(id(want, name)) && !removed.has(id(want, name)));
+  return new Set(all.filter((n) => chosen.has(n) && !removed.has(n)));
+}
+
+/**
+ * Every node of a selection, whatever its type (`tideline test`, `tideline build`): its sources in declaration order,
+ * its models in build order, its syncs in declaration order. A bare name names a source too.
+ */
+export function selectAll(project: Project, selection: Selection): { sources: string[]; models: string[]; syncs: SyncDef[] } {
+  const kept = selectIds(project, selection, 'any');
+  const keep = (type: NodeType) => (name: string) => !kept || kept.has(id(type, name));
+  return {
+    sources: [...project.sources.keys()].filter(keep('source')),
+    models: project.order.filter(keep('model')),
+    syncs: [...project.syncs.values()].filter((s) => keep('sync')(s.name)),
+  };
 }
 
 /** The models of a selection (see Selection), in build order. A bare array is `--select` alone. */

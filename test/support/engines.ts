@@ -56,3 +56,27 @@ export function engines(): Engine[] {
 export function uniqueSchema(prefix = 't'): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
+
+/** A warehouse a CLI test writes into its project's tideline.yml. */
+export interface ProjectSetup {
+  readonly name: (typeof ENGINE_NAMES)[number];
+  /** The same warehouse, for the test to open directly (seeding tables, reading models). */
+  readonly target: TargetConfig;
+  /** tideline.yml lines after `name:`. */
+  readonly tideline: string;
+}
+
+/**
+ * The warehouses CLI tests run on: the embedded DuckDB (models in schema `analytics`) and, when available,
+ * PostgreSQL with model and state schemas of the test's own. Warns when PostgreSQL is missing, naming `suite`.
+ */
+export function projectSetups(suite: string): ProjectSetup[] {
+  const setups: ProjectSetup[] = [{ name: 'duckdb', target: { type: 'duckdb', path: '.tideline/warehouse.duckdb' }, tideline: 'schema: analytics\n' }];
+  const url = pgUrl();
+  if (url) {
+    setups.push({ name: 'postgres', target: { type: 'postgres', url }, tideline: `targets:\n  pg: { type: postgres, url: "${url}" }\nschema: ${uniqueSchema('mdl')}\nstate_schema: ${uniqueSchema('state')}\n` });
+  } else {
+    console.warn(`[tideline tests] WARNING: PostgreSQL unavailable — the postgres half of the ${suite} suite is SKIPPED`);
+  }
+  return setups;
+}
