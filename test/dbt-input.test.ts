@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { Sql, sql } from '../src/dialects/sql.js';
-import { manifestParses } from '../src/project/dbt.js';
+import { parse as parseYaml } from 'yaml';
+import { dbtProjectsSchema, dbtRefSchema, manifestParses } from '../src/project/dbt.js';
 import { loadProject } from '../src/project/loader.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { openTarget } from '../src/warehouses/registry.js';
@@ -229,6 +230,25 @@ describe('a source naming a dbt model', () => {
       expect(result.stderr).not.toContain('manifest');
     }
     expect(manifestParses).toBe(before);
+  });
+});
+
+describe('README "Using dbt models as sources"', () => {
+  it('has YAML examples that parse and that the schemas accept', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Using dbt models as sources'), readme.indexOf('\n### ', readme.indexOf('### Using dbt models as sources') + 1));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    let refs = 0;
+    for (const block of blocks) {
+      const doc = parseYaml(block) as { dbt?: unknown; sources?: { dbt?: unknown }[] };
+      if (doc.dbt !== undefined) expect(dbtProjectsSchema.safeParse(doc.dbt).success, block).toBe(true);
+      for (const source of doc.sources ?? []) {
+        expect(dbtRefSchema.safeParse(source.dbt).success, JSON.stringify(source)).toBe(true);
+        refs++;
+      }
+    }
+    expect(refs).toBeGreaterThan(0);
   });
 });
 
