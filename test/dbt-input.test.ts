@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Dialect } from '../src/dialects/dialect.js';
 import { DIALECTS } from '../src/dialects/registry.js';
 import { Sql, sql } from '../src/dialects/sql.js';
-import { manifestParses } from '../src/project/dbt.js';
+import { parse as parseYaml } from 'yaml';
+import { dbtProjectsSchema, dbtRefSchema, manifestParses } from '../src/project/dbt.js';
 import { loadProject } from '../src/project/loader.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { openTarget } from '../src/warehouses/registry.js';
@@ -31,9 +32,23 @@ const TIDELINE_YML = 'name: crm\ndbt:\n  manifest: analytics/target/manifest.jso
 const problems = (yaml: string, config = TIDELINE_YML, manifest = MANIFEST) =>
   problemsOf({ 'tideline.yml': config, 'analytics/target/manifest.json': manifest, 'models/m.yml': yaml });
 
-async function load(yaml: string, config = TIDELINE_YML) {
-  const root = tempProject({ 'tideline.yml': config, 'analytics/target/manifest.json': MANIFEST, 'models/m.yml': yaml });
+async function load(yaml: string, config = TIDELINE_YML, manifest = MANIFEST) {
+  const root = tempProject({ 'tideline.yml': config, 'analytics/target/manifest.json': manifest, 'models/m.yml': yaml });
   return loadProject({ projectDir: root, env: {} });
+}
+
+/** The fixture's manifest, edited. */
+function manifestWith(edit: (manifest: Json) => void): string {
+  const manifest = JSON.parse(MANIFEST) as Json;
+  edit(manifest);
+  return JSON.stringify(manifest, null, 2);
+}
+
+/** A copy of the fixture's `customers` model as `NAME` of dbt package `pkg` (an installed package's model). */
+function packageModel(manifest: Json, pkg: string, name: string): void {
+  const node = structuredClone(manifest['nodes']['model.jaffle.customers']) as Json;
+  Object.assign(node, { unique_id: `model.${pkg}.${name}`, package_name: pkg, name, alias: name, schema: pkg, relation_name: `"jaffle"."${pkg}"."${name}"` });
+  manifest['nodes'][node['unique_id']] = node;
 }
 
 describe('a source naming a dbt model', () => {
@@ -46,7 +61,7 @@ describe('a source naming a dbt model', () => {
   - { name: shop_orders, dbt: 'source:shop.raw_orders' }
 `);
     const customers = project.sources.get('dbt_customers')!;
-    expect(customers.table).toEqual({ catalog: 'jaffle', schema: 'main', name: 'customers' });
+    expect(customers.table).toEqual({ catalog: 'jaffle', schema: 'main', name: 'customers', exact: true });
     expect(customers.description).toBe('One row per customer, with their completed orders counted.');
     expect(customers.dbt).toMatchObject({ uniqueId: 'model.jaffle.customers', project: 'jaffle', manifest: 'analytics/target/manifest.json', relationName: '"jaffle"."main"."customers"' });
     expect(customers.dbt!.columns.map((c) => [c.name, c.description])).toEqual([
@@ -67,7 +82,7 @@ describe('a source naming a dbt model', () => {
       `sources:\n  - { name: c, dbt: { model: customers, project: analytics } }\n`,
       'name: crm\ndbt:\n  analytics:\n    manifest: analytics/target/manifest.json\n    database: null\n    schemas: { main: dbt_prod }\n  other:\n    manifest: analytics/target/manifest.json\n',
     );
-    expect(project.sources.get('c')!.table).toEqual({ catalog: undefined, schema: 'dbt_prod', name: 'customers' });
+    expect(project.sources.get('c')!.table).toEqual({ catalog: undefined, schema: 'dbt_prod', name: 'customers', exact: true });
     // Two projects with the name: `project:` is needed, by the name in tideline.yml or the manifest's own.
     const two = 'name: crm\ndbt:\n  analytics: { manifest: analytics/target/manifest.json }\n  copy: { manifest: analytics/target/manifest.json }\n';
     expect(await problems('sources:\n  - { name: c, dbt: customers }\n', two)).toEqual([
@@ -78,21 +93,51 @@ describe('a source naming a dbt model', () => {
     ]);
   });
 
-  it('on Snowflake, reads a name dbt-snowflake writes unquoted as Snowflake resolves it: upper-cased, unless quoted', async () => {
-    const snowflake = MANIFEST.replace('"adapter_type": "duckdb"', '"adapter_type": "snowflake"').replace('"alias": "customers"', '"alias": "Customers"');
-    const quotedAlias = snowflake.replace(
-      /("unique_id": "model\.jaffle\.customers",[\s\S]*?"quoting": )\{\}/,
-      (_, before: string) => `${before}{ "identifier": true }`,
-    );
-    const root = (manifest: string) =>
-      tempProject({
-        'tideline.yml': `${TIDELINE_YML}targets:\n  sf: { type: snowflake, account: a, user: u, password: p, warehouse: w, database: d }\n`,
-        'analytics/target/manifest.json': manifest,
-        'models/m.yml': 'sources:\n  - { name: c, dbt: customers }\n',
+  it('on Snowflake, reads a name as dbt-snowflake wrote it in relation_name: unquoted upper-cased, quoted exact (lower-case too)', async () => {
+    /** The customers model on Snowflake, dbt having written its relation as `relation` (`node` edits the node more). */
+    const snowflake = (relation: string, node: (n: Json) => void = () => {}) =>
+      manifestWith((m) => {
+        m['metadata']['adapter_type'] = 'snowflake';
+        m['nodes']['model.jaffle.customers']['relation_name'] = relation;
+        node(m['nodes']['model.jaffle.customers']);
       });
-    const table = async (manifest: string) => (await loadProject({ projectDir: root(manifest), env: {} })).sources.get('c')!.table;
-    expect(await table(snowflake)).toEqual({ catalog: 'JAFFLE', schema: 'MAIN', name: 'CUSTOMERS' });
-    expect(await table(quotedAlias)).toEqual({ catalog: 'JAFFLE', schema: 'MAIN', name: 'Customers' });
+    const sf = `${TIDELINE_YML}targets:\n  sf: { type: snowflake, account: a, user: u, password: p, warehouse: w, database: d }\n`;
+    const read = async (manifest: string) => {
+      const project = await load('sources:\n  - { name: c, dbt: customers }\n', sf, manifest);
+      const table = project.sources.get('c')!.table!;
+      return { table, sql: project.target.dialect.table(table).text };
+    };
+    // dbt-snowflake's default: nothing quoted, so Snowflake upper-cases every part.
+    expect(await read(snowflake('jaffle.main.customers'))).toEqual({ table: { catalog: 'JAFFLE', schema: 'MAIN', name: 'CUSTOMERS', exact: true }, sql: '"JAFFLE"."MAIN"."CUSTOMERS"' });
+    // `quoting: {identifier: true}` on the model, alias in lower case: dbt built "customers", which is what is read
+    // (Snowflake's id() would upper-case a simple lower-case name from YAML).
+    const lower = snowflake('jaffle.main."customers"', (n) => (n['config']['quoting'] = { identifier: true }));
+    expect((await read(lower)).sql).toBe('"JAFFLE"."MAIN"."customers"');
+    const mixed = snowflake('jaffle.main."Customers"', (n) => Object.assign(n, { alias: 'Customers', config: { ...n['config'], quoting: { identifier: true } } }));
+    expect((await read(mixed)).sql).toBe('"JAFFLE"."MAIN"."Customers"');
+    // dbt 1.6 to 1.9 write no project-level quoting in the manifest (metadata.quoting is dbt 1.10's): the node's config
+    // says nothing, yet relation_name shows what dbt emitted for dbt_project.yml's `quoting: {identifier: true}`.
+    expect((await read(snowflake('jaffle.main."customers"'))).sql).toBe('"JAFFLE"."MAIN"."customers"');
+    // A schema mapped in tideline.yml is a YAML name like any other.
+    const mapped = await load('sources:\n  - { name: c, dbt: customers }\n', sf.replace('manifest: analytics/target/manifest.json', 'manifest: analytics/target/manifest.json\n  schemas: { main: analytics }'), snowflake('jaffle.main.customers'));
+    expect(mapped.target.dialect.table(mapped.sources.get('c')!.table!).text).toBe('"JAFFLE"."ANALYTICS"."CUSTOMERS"');
+  });
+
+  it('tells a model of one name in two dbt packages apart by `package:`, as dbt\'s two-argument ref', async () => {
+    const manifest = manifestWith((m) => {
+      packageModel(m, 'dates_a', 'dim_dates');
+      packageModel(m, 'dates_b', 'dim_dates');
+      packageModel(m, 'dates_b', 'customers');
+    });
+    const project = await load('sources:\n  - { name: b, dbt: { model: dim_dates, package: dates_b } }\n  - { name: c, dbt: customers }\n  - { name: d, dbt: { model: customers, package: dates_b } }\n', TIDELINE_YML, manifest);
+    expect(project.sources.get('b')!.table).toMatchObject({ schema: 'dates_b', name: 'dim_dates' });
+    // The root project's model before a package's, as ref('customers') picks; ref('dates_b', 'customers') the package's.
+    expect(project.sources.get('c')!.dbt!.uniqueId).toBe('model.jaffle.customers');
+    expect(project.sources.get('d')!.dbt!.uniqueId).toBe('model.dates_b.customers');
+    expect(await problems('sources:\n  - { name: a, dbt: dim_dates }\n  - { name: b, dbt: { model: dim_dates, package: dates_c } }\n', TIDELINE_YML, manifest)).toEqual([
+      "models/m.yml:2:21  sources[0].dbt  \"dim_dates\" names several dbt nodes (model.dates_a.dim_dates, model.dates_b.dim_dates): give `package:`, one of dates_a, dates_b (as dbt's `ref('package', 'model')`)",
+      'models/m.yml:3:50  sources[1].dbt.package  no dbt package "dates_c" has a model, seed or snapshot "dim_dates" (did you mean "dates_a"?); packages that do: dates_a, dates_b',
+    ]);
   });
 
   it('parses a manifest once for every source naming it, and again only when the file changes', async () => {
@@ -137,27 +182,73 @@ describe('a source naming a dbt model', () => {
     ]);
   });
 
-  it('reports a missing, unreadable or unsupported manifest at tideline.yml, and a dbt source without any declared', async () => {
+  it('reports a missing, unreadable or unsupported manifest at the source naming it, with where tideline.yml declares it', async () => {
     const source = 'sources:\n  - { name: a, dbt: customers }\n';
     const missing = await problems(source, 'name: crm\ndbt: { manifest: "${env:DBT_DIR:-../nowhere}/manifest.json" }\n');
     expect(missing).toHaveLength(1);
-    expect(missing[0]).toMatch(/^tideline\.yml:2:18  dbt\.manifest  dbt manifest \.\.\/nowhere\/manifest\.json does not exist \(resolved to \/.+\/nowhere\/manifest\.json; `dbt parse` writes it\)$/);
+    expect(missing[0]).toMatch(/^models\/m\.yml:2:21  sources\[0\]\.dbt  dbt manifest \.\.\/nowhere\/manifest\.json \(tideline\.yml:2:18\) does not exist \(resolved to \/.+\/nowhere\/manifest\.json; `dbt parse` writes it\)$/);
+    // Not valid JSON: where, never the manifest's text (V8's messages quote it).
     expect(await problems(source, TIDELINE_YML, '{"metadata": ')).toEqual([
-      expect.stringMatching(/^tideline\.yml:3:13  dbt\.manifest  dbt manifest analytics\/target\/manifest\.json cannot be read: .*JSON/),
+      'models/m.yml:2:21  sources[0].dbt  dbt manifest analytics/target/manifest.json (tideline.yml:3:13) is not valid JSON (it ends early: was it written completely?)',
     ]);
+    expect(await problems(source, TIDELINE_YML, '{\n  "metadata": {"token": "hunter2" "x": 1}}')).toEqual([
+      'models/m.yml:2:21  sources[0].dbt  dbt manifest analytics/target/manifest.json (tideline.yml:3:13) is not valid JSON (line 2, column 35)',
+    ]);
+    expect((await problems(source, TIDELINE_YML, '{"metadata": {"token": "hunter2", }}'))[0]).not.toContain('hunter2');
     expect(await problems(source, 'name: crm\ndbt: { manifest: analytics/target }\n')).toEqual([
-      'tideline.yml:2:18  dbt.manifest  dbt manifest analytics/target is a folder: name the manifest.json file in it (dbt writes target/manifest.json)',
+      'models/m.yml:2:21  sources[0].dbt  dbt manifest analytics/target (tideline.yml:2:18) is a folder: name the manifest.json file in it (dbt writes target/manifest.json)',
     ]);
     expect(await problems(source, TIDELINE_YML, '{"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json"}, "results": []}')).toEqual([
-      'tideline.yml:3:13  dbt.manifest  dbt manifest analytics/target/manifest.json is not a dbt manifest (no metadata.dbt_schema_version naming a manifest schema, or no nodes and sources)',
+      'models/m.yml:2:21  sources[0].dbt  dbt manifest analytics/target/manifest.json (tideline.yml:3:13) is not a dbt manifest (no metadata.dbt_schema_version naming a manifest schema, or no nodes and sources)',
     ]);
     const old = MANIFEST.replace('manifest/v12.json', 'manifest/v7.json').replace('"dbt_version": "1.9.4"', '"dbt_version": "1.3.2"');
     expect(await problems(source, TIDELINE_YML, old)).toEqual([
-      'tideline.yml:3:13  dbt.manifest  dbt manifest analytics/target/manifest.json is a manifest v7 (dbt 1.3.2); Tideline reads manifest v10 to v12 (dbt 1.6 and later): run `dbt parse` with dbt 1.6 or later',
+      'models/m.yml:2:21  sources[0].dbt  dbt manifest analytics/target/manifest.json (tideline.yml:3:13) is a manifest v7 (dbt 1.3.2); Tideline reads manifest v10 to v12 (dbt 1.6 and later): run `dbt parse` with dbt 1.6 or later',
     ]);
     expect(await problems(source, 'name: crm\n')).toEqual([
       'models/m.yml:2:21  sources[0].dbt  no dbt project is declared: add `dbt: { manifest: path/to/target/manifest.json }` to tideline.yml',
     ]);
+    // `version` and `package` are a model's: with `source` they are refused where they stand.
+    expect(await problems("sources:\n  - { name: a, dbt: { source: shop.raw_orders, version: 7 } }\n")).toEqual([
+      'models/m.yml:2:57  sources[0].dbt.version  `version` applies to a dbt model (`model:`), not to a dbt `source`',
+    ]);
+  });
+
+  it('reads no manifest that no source names: validate --offline, status and forget run without it', async () => {
+    const root = tempProject({
+      'tideline.yml': `name: crm\ndbt: { manifest: analytics/target/manifest.json }\ntargets:\n  dev: { type: duckdb, path: dev.duckdb }\n`,
+      'models/m.yml': 'sources:\n  - { name: orders, file: orders.csv }\n',
+      'orders.csv': 'id,email\n1,ann@example.org\n',
+    });
+    const before = manifestParses;
+    const project = await loadProject({ projectDir: root, env: {} });
+    expect([...project.sources.keys()]).toEqual(['orders']);
+    expect(project.warnings).toEqual([]);
+    for (const args of [['validate', '--offline'], ['status'], ['forget', '--email', 'ann@example.org', '--plan']]) {
+      const result = await tidelineInProcess(['--project', root, ...args]);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stderr).not.toContain('manifest');
+    }
+    expect(manifestParses).toBe(before);
+  });
+});
+
+describe('README "Using dbt models as sources"', () => {
+  it('has YAML examples that parse and that the schemas accept', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### Using dbt models as sources'), readme.indexOf('\n### ', readme.indexOf('### Using dbt models as sources') + 1));
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    let refs = 0;
+    for (const block of blocks) {
+      const doc = parseYaml(block) as { dbt?: unknown; sources?: { dbt?: unknown }[] };
+      if (doc.dbt !== undefined) expect(dbtProjectsSchema.safeParse(doc.dbt).success, block).toBe(true);
+      for (const source of doc.sources ?? []) {
+        expect(dbtRefSchema.safeParse(source.dbt).success, JSON.stringify(source)).toBe(true);
+        refs++;
+      }
+    }
+    expect(refs).toBeGreaterThan(0);
   });
 });
 

@@ -210,8 +210,8 @@ function sourceNode(project: Project, analysis: Analysis, source: SourceDef) {
     loaded_at_field: source.freshness?.loaded_at ?? null,
     description: source.description ?? '',
     // A source read from a dbt project's model: the model's columns and descriptions, and under meta the dbt node it
-    // is, so that lineage tools and `tideline docs` link the two projects. Any other source: its columns as the
-    // analysis read them from the warehouse (none offline).
+    // is (`tideline docs` shows it on the source's page; a tool reading both manifests can join them on its
+    // unique_id). Any other source: its columns as the analysis read them from the warehouse (none offline).
     ...(source.dbt
       ? { columns: Object.fromEntries(source.dbt.columns.map((c) => [c.name, { name: c.name, description: c.description, data_type: c.dataType, meta: {}, tags: [] }])) }
       : { columns: manifestColumns(analysis, source.name) }),

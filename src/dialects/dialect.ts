@@ -31,6 +31,11 @@ export interface TableRef {
   readonly catalog?: string | undefined;
   readonly schema?: string | undefined;
   readonly name: string;
+  /**
+   * The parts are the names as the warehouse stores them (a dbt model's relation, resolved as dbt wrote it): quoted
+   * exactly as written, never folded as a name from YAML is (`id(name, true)`).
+   */
+  readonly exact?: boolean | undefined;
 }
 
 /** How `readFile` reads a CSV file. */
@@ -136,8 +141,12 @@ export abstract class Dialect {
 
   // ---- quoting: the only way names and values enter generated SQL ----
 
-  /** Quotes one identifier so that any characters in it stay inert. Throws on names the warehouse cannot hold. */
-  abstract id(name: string): Sql;
+  /**
+   * Quotes one identifier so that any characters in it stay inert. Throws on names the warehouse cannot hold. `exact`:
+   * the name is the one the warehouse stores, quoted as written (on Snowflake, not upper-cased as storedName does a
+   * simple lower-case name from YAML); every other dialect quotes every name as written anyway.
+   */
+  abstract id(name: string, exact?: boolean): Sql;
 
   /** Quotes a string literal so that any characters in it stay inert. */
   abstract string(value: string): Sql;
@@ -146,7 +155,7 @@ export abstract class Dialect {
   table(ref: TableRef): Sql {
     const parts = [ref.catalog, ref.schema, ref.name].filter((p): p is string => p !== undefined && p !== '');
     return joinSql(
-      parts.map((p) => this.id(p)),
+      parts.map((p) => this.id(p, ref.exact)),
       sql`.`,
     );
   }

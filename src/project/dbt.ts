@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { z } from 'zod';
-import type { DialectCapabilities, TableRef } from '../dialects/dialect.js';
+import type { Dialect, TableRef } from '../dialects/dialect.js';
 import { objectName } from './names.js';
 import type { FieldPath, Problems } from './problems.js';
 import { didYouMean } from './suggest.js';
@@ -13,7 +13,7 @@ import type { YamlFile } from './yaml-file.js';
  * the relation dbt built (database, schema, alias), its description and its columns' descriptions.
  */
 
-type IdentifierCase = DialectCapabilities['identifierCase'];
+type IdentifierCase = Dialect['capabilities']['identifierCase'];
 
 /** Manifest schema versions read: v10 (dbt 1.6), v11 (dbt 1.7), v12 (dbt 1.8 and later, dbt Fusion). */
 export const DBT_MANIFEST_VERSIONS = [10, 11, 12] as const;
@@ -47,15 +47,26 @@ export const dbtProjectsSchema = z
 export const dbtRefSchema = z
   .union([
     z.string().min(1),
-    z.strictObject({
-      model: z.string().min(1).optional().describe("A model, seed or snapshot, by name (what dbt's `ref()` takes)."),
-      source: z.string().regex(/^[^.]+\.[^.]+$/, 'a dbt source table: SOURCE.TABLE').optional().describe("A dbt source's table, `SOURCE.TABLE` (what dbt's `source()` takes)."),
-      version: z.union([z.string().min(1), z.number()]).optional().describe("A versioned model's version; by default its `latest_version`, as `ref()` does."),
-      project: z.string().min(1).optional().describe("The dbt project, by its name in tideline.yml's `dbt:` (or the manifest's project name); needed only when several have the name."),
-    }),
+    z
+      .strictObject({
+        model: z.string().min(1).optional().describe("A model, seed or snapshot, by name (what dbt's `ref()` takes)."),
+        source: z.string().regex(/^[^.]+\.[^.]+$/, 'a dbt source table: SOURCE.TABLE').optional().describe("A dbt source's table, `SOURCE.TABLE` (what dbt's `source()` takes)."),
+        version: z.union([z.string().min(1), z.number()]).optional().describe("A versioned model's version; by default its `latest_version`, as `ref()` does."),
+        package: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("The dbt package holding the model (its `package_name`, as dbt's two-argument `ref('package', 'model')` takes); needed only when several packages of one manifest have a model of the name and the root project has none."),
+        project: z.string().min(1).optional().describe("The dbt project (which manifest), by its name in tideline.yml's `dbt:` (or the manifest's project name); needed only when several have the name."),
+      })
+      .superRefine((ref, context) => {
+        for (const key of ['version', 'package'] as const) {
+          if (ref.source !== undefined && ref[key] !== undefined) context.addIssue({ code: 'custom', path: [key], message: `\`${key}\` applies to a dbt model (\`model:\`), not to a dbt \`source\`` });
+        }
+      }),
   ])
   .describe(
-    'A model, seed or snapshot of a dbt project declared in tideline.yml (`dbt: orders`), or a dbt source (`dbt: source:shop.orders`), instead of `table`: its table, description and column descriptions are read from the manifest. `{model, version, project}` or `{source, project}` for more.',
+    'A model, seed or snapshot of a dbt project declared in tideline.yml (`dbt: orders`), or a dbt source (`dbt: source:shop.orders`), instead of `table`: its table, description and column descriptions are read from the manifest. `{model, version, package, project}` or `{source, project}` for more.',
   );
 export type DbtRefEntry = z.infer<typeof dbtRefSchema>;
 
@@ -126,15 +137,35 @@ export function readManifest(path: string): DbtManifest | string {
   const cached = cache.get(path);
   if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.manifest;
   let raw: unknown;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
   try {
     manifestParses++;
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (error) {
-    return `cannot be read: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    return `is not valid JSON${jsonErrorPlace(text, error)}`;
   }
   const manifest = indexManifest(path, raw);
   if (typeof manifest !== 'string') cache.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, manifest });
   return manifest;
+}
+
+/**
+ * Where JSON.parse failed, as ` (line L, column C)`: where, never what, as V8's messages may quote the text around the
+ * fault (`Unexpected token '}', "{"a": }" is not valid JSON`), and a manifest holds anything its SQL and docs hold.
+ */
+function jsonErrorPlace(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/end of JSON input/.test(message)) return ' (it ends early: was it written completely?)';
+  const position = /at position (\d+)/.exec(message);
+  if (!position) return '';
+  const before = text.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
 function indexManifest(path: string, raw: unknown): DbtManifest | string {
@@ -191,31 +222,44 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-/** A dbt project declared in tideline.yml, its manifest read (undefined when it could not be: already reported). */
+/**
+ * A dbt project declared in tideline.yml. Its manifest is read when a source first names it, so that a manifest not
+ * yet written (`dbt parse` not run) stops only what reads its models: never `status`, `forget` or a project with no
+ * source naming it.
+ */
 export interface DbtProject {
-  /** Its name in tideline.yml, or the manifest's project name for the single-project form. */
+  /** Its name in tideline.yml (undefined for the single-project form, named by its manifest's project name). */
   readonly name: string | undefined;
   readonly entry: DbtProjectEntry;
-  readonly manifest: DbtManifest | undefined;
+  /** Where tideline.yml declares the manifest (`tideline.yml:3:13`), for errors reading it. */
+  readonly declaredAt: string;
+  /** The manifest, read on first call; a string saying why it cannot be. */
+  manifest(): DbtManifest | string;
 }
 
-/** Reads the manifests tideline.yml declares; a problem located at `manifest` for each that cannot be read. */
-export function loadDbtProjects(root: string, declared: z.infer<typeof dbtProjectsSchema> | undefined, file: YamlFile, problems: Problems): DbtProject[] {
+/** The dbt projects tideline.yml declares; their manifests are not read yet. */
+export function loadDbtProjects(root: string, declared: z.infer<typeof dbtProjectsSchema> | undefined, file: YamlFile): DbtProject[] {
   if (declared === undefined) return [];
   const entries: [string | undefined, DbtProjectEntry, FieldPath][] =
     typeof declared.manifest === 'string'
       ? [[undefined, declared as DbtProjectEntry, ['dbt']]]
       : Object.entries(declared as Record<string, DbtProjectEntry>).map(([name, entry]) => [name, entry, ['dbt', name]]);
   return entries.map(([name, entry, path]) => {
-    const absolute = resolve(root, entry.manifest);
-    const manifest = readManifest(absolute);
-    if (typeof manifest === 'string') {
-      const at = [...path, 'manifest'];
-      problems.error('bad-dbt-manifest', `dbt manifest ${entry.manifest} ${manifest}${manifest === 'does not exist' ? ` (resolved to ${absolute}; \`dbt parse\` writes it)` : ''}`, file.locate(at), at);
-      return { name, entry, manifest: undefined };
-    }
-    return { name: name ?? manifest.projectName, entry, manifest };
+    const where = file.locate([...path, 'manifest']);
+    let read: DbtManifest | string | undefined;
+    return {
+      name,
+      entry,
+      declaredAt: `${relative(root, where.file).split('\\').join('/')}:${where.line}:${where.col}`,
+      manifest: () => (read ??= readManifest(resolve(root, entry.manifest))),
+    };
   });
+}
+
+/** A project's name for messages: its name in tideline.yml, or its manifest's project name. */
+function projectName(project: DbtProject): string | undefined {
+  const manifest = project.manifest();
+  return project.name ?? (typeof manifest === 'string' ? undefined : manifest.projectName);
 }
 
 /** The dbt node a source reads, as its SourceDef carries it (artifacts and docs show the link). */
@@ -246,7 +290,7 @@ export function resolveDbtRef(
   root: string,
   ref: DbtRefEntry,
   projects: readonly DbtProject[],
-  identifierCase: IdentifierCase,
+  dialect: Pick<Dialect, 'capabilities' | 'storedName'>,
   file: YamlFile,
   at: FieldPath,
   problems: Problems,
@@ -266,17 +310,35 @@ export function resolveDbtRef(
     return undefined;
   }
   const project = 'project' in wanted ? wanted.project : undefined;
+  // The manifests this source reads: a manifest that cannot be read is this source's problem, located at its `dbt:`.
+  const unreadable = (candidates: readonly DbtProject[]) => {
+    for (const p of candidates) {
+      const why = p.manifest();
+      if (typeof why !== 'string') continue;
+      const absolute = resolve(root, p.entry.manifest);
+      problems.error(
+        'bad-dbt-manifest',
+        `dbt manifest ${p.entry.manifest} (${p.declaredAt}) ${why}${why === 'does not exist' ? ` (resolved to ${absolute}; \`dbt parse\` writes it)` : ''}`,
+        file.locate(at),
+        at,
+      );
+    }
+    return candidates.some((p) => typeof p.manifest() === 'string');
+  };
   let candidates = projects;
   if (project !== undefined) {
-    candidates = projects.filter((p) => p.name === project || p.manifest?.projectName === project);
+    candidates = projects.filter((p) => p.name === project);
+    // Not a name in tideline.yml: a manifest's project name, which reading them tells.
+    if (!candidates.length && unreadable(projects)) return undefined;
+    if (!candidates.length) candidates = projects.filter((p) => (p.manifest() as DbtManifest).projectName === project);
     if (!candidates.length) {
-      const names = projects.map((p) => p.name).filter((n): n is string => n !== undefined);
+      const names = projects.map(projectName).filter((n): n is string => n !== undefined);
       report(`unknown dbt project "${project}"${didYouMean(project, names)}; dbt projects: ${names.join(', ') || 'none named'}`, typeof ref === 'string' ? [] : ['project']);
       return undefined;
     }
   }
-  const readable = candidates.filter((p): p is DbtProject & { manifest: DbtManifest } => p.manifest !== undefined);
-  if (!readable.length) return undefined; // each manifest's problem is reported at tideline.yml
+  if (unreadable(candidates)) return undefined;
+  const readable = candidates.map((p) => ({ ...p, name: projectName(p), manifest: p.manifest() as DbtManifest }));
   const key = wanted.source !== undefined ? `source:${wanted.source}` : wanted.model!;
   const field: FieldPath = typeof ref === 'string' ? [] : [wanted.source !== undefined ? 'source' : 'model'];
   const found = readable.map((p) => ({ project: p, nodes: lookUp(p.manifest, wanted) })).filter((f) => f.nodes.length);
@@ -290,7 +352,7 @@ export function resolveDbtRef(
     const disabled = readable.map((p) => p.manifest.disabled.get(key)).find((n) => n !== undefined);
     if (disabled) {
       report(`dbt ${disabled.resource_type} "${key.replace(/^source:/, '')}" (${disabled.unique_id}) is disabled in its dbt project: dbt builds no table for it; enable it there, or read another`, field);
-    } else if (readable.length === candidates.length) {
+    } else {
       const known = readable.flatMap((p) => (wanted.source !== undefined ? [...p.manifest.sources.keys()] : [...p.manifest.relations.keys()]));
       const kind = wanted.source !== undefined ? 'source table' : 'model, seed or snapshot';
       const where = readable.map((p) => relative(root, p.manifest.path)).join(', ');
@@ -302,7 +364,8 @@ export function resolveDbtRef(
     return undefined;
   }
   const [{ project: chosen, nodes }] = found as [(typeof found)[number]];
-  const node = pickVersion(nodes, chosen.manifest.projectName, 'version' in wanted ? wanted.version : undefined, (message) => report(message, 'version' in wanted && wanted.version !== undefined ? ['version'] : field));
+  const asked = typeof ref === 'string' ? {} : ref;
+  const node = pickNode(nodes, chosen.manifest.projectName, asked, (message, key) => report(message, key && asked[key] !== undefined ? [key] : field));
   if (!node) return undefined;
   if (node.config?.materialized === 'ephemeral' || !node.relation_name) {
     const why = node.config?.materialized === 'ephemeral' ? 'is ephemeral: dbt inlines it into the models that ref it and builds no table' : 'has no relation in the manifest (no table or view)';
@@ -310,12 +373,15 @@ export function resolveDbtRef(
     return undefined;
   }
   const { entry } = chosen;
-  const as = (part: keyof Quoting, text: string) => (quoted(chosen.manifest, node, part) ? text : folded(text, identifierCase));
+  // The names the warehouse stores: dbt's, folded where dbt wrote them unquoted; tideline.yml's, as any YAML name.
+  const as = (part: keyof Quoting, text: string) => (quoted(chosen.manifest, node, part) ? text : folded(text, dialect.capabilities.identifierCase));
+  const mapped = (text: string) => dialect.storedName(text);
   const name = as('identifier', node.alias ?? node.identifier ?? node.name);
-  const schema = node.schema ? (entry.schemas[node.schema] ?? as('schema', node.schema)) : undefined;
-  const catalog = entry.database !== undefined ? (entry.database ?? undefined) : node.database ? as('database', node.database) : undefined;
+  const mappedSchema = node.schema ? entry.schemas[node.schema] : undefined;
+  const schema = node.schema ? (mappedSchema !== undefined ? mapped(mappedSchema) : as('schema', node.schema)) : undefined;
+  const catalog = entry.database !== undefined ? (entry.database === null ? undefined : mapped(entry.database)) : node.database ? as('database', node.database) : undefined;
   return {
-    table: { catalog, schema, name },
+    table: { catalog, schema, name, exact: true },
     link: {
       uniqueId: node.unique_id,
       name: node.name,
@@ -332,9 +398,35 @@ export function resolveDbtRef(
 /** Adapters whose relation names dbt writes unquoted unless told otherwise (dbt-snowflake's `quoting` defaults). */
 const UNQUOTED_BY_DEFAULT = new Set(['snowflake']);
 
-/** Whether dbt quotes this part of the node's relation name: the node's config, the project's, the adapter's default. */
+/**
+ * Whether dbt quoted this part of the node's relation name. Its `relation_name` says what dbt emitted (a part in
+ * quotes is exact); without one: the node's config, the project's (in the manifest since dbt 1.10 only), the
+ * adapter's default.
+ */
 function quoted(manifest: DbtManifest, node: DbtNode, part: keyof Quoting): boolean {
-  return node.config?.quoting?.[part] ?? node.quoting?.[part] ?? manifest.quoting[part] ?? !UNQUOTED_BY_DEFAULT.has(manifest.adapterType ?? '');
+  const emitted = node.relation_name ? relationQuoting(node.relation_name) : undefined;
+  const index = part === 'identifier' ? 0 : part === 'schema' ? 1 : 2;
+  return emitted?.[index] ?? node.config?.quoting?.[part] ?? node.quoting?.[part] ?? manifest.quoting[part] ?? !UNQUOTED_BY_DEFAULT.has(manifest.adapterType ?? '');
+}
+
+/**
+ * Whether each part of a relation name dbt wrote is quoted ("…" or `…`), right to left: identifier, schema, database.
+ * Undefined when the text is not such a name.
+ */
+export function relationQuoting(relationName: string): boolean[] | undefined {
+  const part = /"(?:[^"]|"")*"|`(?:[^`\\]|\\.)*`|[^."`]+/y;
+  const quoted: boolean[] = [];
+  let i = 0;
+  for (;;) {
+    part.lastIndex = i;
+    const match = part.exec(relationName);
+    if (!match) return undefined;
+    quoted.unshift(match[0].startsWith('"') || match[0].startsWith('`'));
+    i = part.lastIndex;
+    if (i === relationName.length) return quoted;
+    if (relationName[i] !== '.') return undefined;
+    i++;
+  }
 }
 
 /**
@@ -354,21 +446,33 @@ function lookUp(manifest: DbtManifest, wanted: { model?: string | undefined; sou
 }
 
 /**
- * The node `ref()` would pick among those of one name: the root project's before a package's, then the version
- * asked for, or the latest version.
+ * The node `ref()` would pick among those of one name: the package asked for (two-argument `ref`), else the root
+ * project's before a package's; then the version asked for, or the latest version.
  */
-function pickVersion(nodes: readonly DbtNode[], rootProject: string | undefined, version: string | number | undefined, report: (message: string) => void): DbtNode | undefined {
-  const own = nodes.filter((n) => n.package_name === rootProject);
+function pickNode(
+  nodes: readonly DbtNode[],
+  rootProject: string | undefined,
+  { version, package: pkg }: { readonly version?: string | number | undefined; readonly package?: string | undefined },
+  report: (message: string, key?: 'version' | 'package') => void,
+): DbtNode | undefined {
+  const packages = [...new Set(nodes.map((n) => n.package_name ?? ''))].sort();
+  if (pkg !== undefined && !packages.includes(pkg)) {
+    report(`no dbt package "${pkg}" has a model, seed or snapshot "${nodes[0]!.name}"${didYouMean(pkg, packages)}; packages that do: ${packages.join(', ')}`, 'package');
+    return undefined;
+  }
+  const own = nodes.filter((n) => n.package_name === (pkg ?? rootProject));
   const pool = own.length ? own : nodes;
   const versioned = pool.filter((n) => n.version !== null && n.version !== undefined);
   if (version !== undefined) {
     const node = pool.find((n) => n.version !== null && n.version !== undefined && String(n.version) === String(version));
-    if (!node) report(`dbt model "${pool[0]!.name}" has no version ${version}; versions: ${versioned.map((n) => String(n.version)).join(', ') || 'none (it is not versioned)'}`);
+    if (!node) report(`dbt model "${pool[0]!.name}" has no version ${version}; versions: ${versioned.map((n) => String(n.version)).join(', ') || 'none (it is not versioned)'}`, 'version');
     return node;
   }
   if (pool.length === 1) return pool[0];
   const latest = pool.find((n) => n.latest_version !== null && n.latest_version !== undefined && String(n.version) === String(n.latest_version));
   if (latest) return latest;
-  report(`"${pool[0]!.name}" names several dbt nodes (${pool.map((n) => n.unique_id).join(', ')}): give \`project:\` or \`version:\``);
+  const inPool = [...new Set(pool.map((n) => n.package_name ?? ''))].sort();
+  const advice = inPool.length > 1 ? `give \`package:\`, one of ${inPool.join(', ')} (as dbt's \`ref('package', 'model')\`)` : 'give `version:`';
+  report(`"${pool[0]!.name}" names several dbt nodes (${pool.map((n) => n.unique_id).join(', ')}): ${advice}`);
   return undefined;
 }

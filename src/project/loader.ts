@@ -241,8 +241,8 @@ export async function loadProject(options: LoadOptions = {}): Promise<Project> {
   const target = chooseTarget(config, configFile, options.target, registries.warehouses, problems);
   if (target) checkWorkSchema(target, configFile, problems);
   const policies: Policies = { suppressions: config.suppressions, preferences: config.preferences, consent: config.consent, file: configFile };
-  // Every manifest is read once here, before the sources that name its models.
-  const dbt = loadDbtProjects(root, config.dbt, configFile, problems);
+  // A manifest is read when a source first names one of its models, not before.
+  const dbt = loadDbtProjects(root, config.dbt, configFile);
   const loaded = target ? await loadModelFiles(root, config, configFile, target, env, registries.kinds, dbt, problems) : undefined;
   if (loaded) applyPolicyInputs(loaded, policies, problems);
   if (loaded && config.pressure) readDelivered(loaded, config.pressure);
@@ -475,7 +475,7 @@ function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: 
   } else if (source.strict) {
     problems.error('bad-source', '`strict` applies to CSV files only', locate(origin, ['strict']), at('strict'));
   }
-  const dbt = source.dbt === undefined ? undefined : resolveDbtRef(root, source.dbt, dbtProjects, target.dialect.capabilities.identifierCase, origin.file, at('dbt'), problems);
+  const dbt = source.dbt === undefined ? undefined : resolveDbtRef(root, source.dbt, dbtProjects, target.dialect, origin.file, at('dbt'), problems);
   if (source.dbt !== undefined && !dbt) return undefined;
   const table: TableRef | undefined =
     dbt?.table ??

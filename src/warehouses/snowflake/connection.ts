@@ -216,12 +216,13 @@ WHERE query_id IN (${joinSql(ids)})`,
 
   async columns(table: TableRef): Promise<ColumnInfo[] | undefined> {
     const d = this.dialect;
-    const database = d.id(table.catalog ?? this.target.database);
-    const schemaName = table.schema ?? this.target.schema;
-    const schema = schemaName === undefined ? sql`CURRENT_SCHEMA()` : d.string(d.identifierKey(schemaName));
+    // An exact ref's parts are stored names already; the target's own are YAML names.
+    const key = (name: string, exact: boolean | undefined) => (exact ? name : d.identifierKey(name));
+    const database = table.catalog !== undefined ? d.id(table.catalog, table.exact) : d.id(this.target.database);
+    const schema = table.schema !== undefined ? d.string(key(table.schema, table.exact)) : this.target.schema === undefined ? sql`CURRENT_SCHEMA()` : d.string(key(this.target.schema, false));
     const rows = await this.query(sql`SELECT column_name, data_type, numeric_precision, numeric_scale
 FROM ${database}.INFORMATION_SCHEMA.COLUMNS
-WHERE table_schema = ${schema} AND table_name = ${d.string(d.identifierKey(table.name))}
+WHERE table_schema = ${schema} AND table_name = ${d.string(key(table.name, table.exact))}
 ORDER BY ordinal_position`);
     if (rows.length === 0) return undefined;
     return rows.map((r) => {

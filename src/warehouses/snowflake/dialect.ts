@@ -44,9 +44,9 @@ export class SnowflakeDialect extends Dialect {
     tryCastFromString: (a, type) => sql`TRY_CAST(${a} AS ${type})`,
   };
 
-  id(name: string): Sql {
+  id(name: string, exact = false): Sql {
     this.assertIdentifier(name);
-    return Sql.trusted(doubleQuoteIdentifier(this.storedName(name)));
+    return Sql.trusted(doubleQuoteIdentifier(exact ? name : this.storedName(name)));
   }
 
   string(value: string): Sql {
