@@ -252,8 +252,8 @@ function exposureNode(project: Project, sync: SyncDef) {
     tags: [...sync.tags],
     meta: { tideline: { destination: sync.destination.name, destination_type: sync.destination.type.type, object: sync.object, mode: sync.mode, ...(sync.audience ? { audience: sync.audience.name } : {}) } },
     config: { enabled: sync.enabled, tags: [...sync.tags], meta: {} },
-    refs: read.filter((name) => !project.sources.has(name)).map((name) => ({ name, package: null, version: null })),
-    sources: read.filter((name) => project.sources.has(name)).map((name) => [project.name, name]),
+    // dbt's refs name models (a companion table: its model); sources are in depends_on only, as v12 exposures have no `sources`.
+    refs: [...new Set(read.filter((name) => !project.sources.has(name)).map((name) => project.companions.get(name)?.model ?? name))].map((name) => ({ name, package: null, version: null })),
     depends_on: { macros: [], nodes: [...new Set(read.map((name) => relationId(project, name)!))] },
   };
 }
