@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -8,6 +8,7 @@ import { destinationId } from '../src/docs/lineage.js';
 import type { Manifest, RunResults } from '../src/docs/manifest.js';
 import { renderSite } from '../src/docs/site.js';
 import { loadProject, owningModel, type Project } from '../src/project/loader.js';
+import type { SyncDef } from '../src/sync/load.js';
 import { openTarget } from '../src/warehouses/registry.js';
 import { tempProject } from './support/cli.js';
 import { tidelineInProcess } from './support/in-process.js';
@@ -59,7 +60,29 @@ syncs:
     fields: { email: email }
 `;
 
-/** The project's graph from its definitions: each model's inputs (a companion table standing for its model), each sync's model and destination object. */
+/**
+ * What a sync reads beyond its model, from the project's policies as the sync engine applies them (computed here
+ * from the definitions, not by Tideline's own helper): the suppression rules on its channel (every channel but crm
+ * when a rule names none) unless `suppress: false`, the preferences when they apply to it, the consent when it needs
+ * purposes, and the delivered messages of the pressure policy for an events sync whose events are messages.
+ */
+function policyInputs(project: Project, sync: SyncDef): string[] {
+  const { policies, pressure } = project;
+  const inputs: string[] = [];
+  if (sync.channel !== undefined && sync.suppress) {
+    for (const rule of policies.suppressions) if (rule.channels === undefined ? sync.channel !== 'crm' : rule.channels.includes(sync.channel)) inputs.push(rule.from);
+  }
+  if (sync.channel !== undefined && sync.preferences && policies.preferences) inputs.push(policies.preferences.from);
+  if (sync.purposes.length && policies.consent) inputs.push(policies.consent.from);
+  const messaging = sync.messages && sync.messageType !== undefined && ['email', 'sms', 'phone', 'push', 'mail'].includes(sync.channel ?? '');
+  if (sync.mode === 'events' && pressure && messaging) inputs.push(...pressure.delivered.map((d) => d.from));
+  return inputs;
+}
+
+/**
+ * The project's graph from its definitions: each model's inputs (a companion table standing for its model), each
+ * sync's model, the relations its contact policies read, and its destination object.
+ */
 function projectEdges(project: Project): { nodes: string[]; edges: string[] } {
   const p = project.name;
   const source = (name: string) => `source.${p}.${p}.${name}`;
@@ -75,6 +98,7 @@ function projectEdges(project: Project): { nodes: string[]; edges: string[] } {
     const object = destinationId(s.destination.name, s.object);
     nodes.add(sync(s.name)).add(object);
     edges.add(`${model(s.model)} -> ${sync(s.name)}`).add(`${sync(s.name)} -> ${object}`);
+    for (const input of policyInputs(project, s)) edges.add(`${project.sources.has(input) ? source(input) : model(owningModel(project, input)!)} -> ${sync(s.name)}`);
   }
   return { nodes: [...nodes].sort(), edges: [...edges].sort() };
 }
@@ -164,6 +188,34 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     expect(lit).toContain('model.shop.customer_profile');
     expect(lit).toContain('source.shop.shop.orders');
     expect(lit).not.toContain('source.shop.shop.web_events');
+    // An audience sync: its page and its node's second line name the audience it sends.
+    const audienceSync = [...project.syncs.values()].find((s) => s.audience !== undefined)!;
+    const syncId = `exposure.shop.${audienceSync.name}`;
+    await click(page, `#nav a[data-id="${syncId}"]`, syncId);
+    expect(await definitions(page, 'details')).toMatchObject({ mode: 'audience', audience: audienceSync.audience!.name });
+    expect(await page.locator(`#lineage g.node[data-id="${syncId}"] text.detail`).textContent()).toBe(`sync · audience · ${audienceSync.audience!.name}`);
+    // A destination object is named by its destination and object.
+    const objectId = destinationId(audienceSync.destination.name, audienceSync.object);
+    expect(await page.locator(`#nav a[data-id="${objectId}"]`).textContent()).toBe(`${audienceSync.destination.name} · ${audienceSync.object}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('draws the structure before the first load: `docs` without --offline warns once of the missing tables and exits 0', async () => {
+    problems = [];
+    // The example shop's definitions, without any warehouse or target a local `npm run example` left there.
+    const root = tempProject({});
+    cpSync(join(ROOT, 'examples/shop'), root, { recursive: true, filter: (path) => !/[/\\](\.tideline|target)$/.test(path) });
+    const generated = await tidelineInProcess(['--project', root, '--log-format', 'json', 'docs']);
+    expect(generated.code, generated.stderr).toBe(0);
+    const lines = generated.stderr.trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string; missing?: string[] });
+    const warnings = lines.filter((l) => l.level === 'warn' || l.level === 'error');
+    expect(warnings).toHaveLength(1);
+    const project = await loadProject({ projectDir: root });
+    const tables = [...project.sources.values()].filter((s) => s.table).map((s) => [s.table!.catalog, s.table!.schema, s.table!.name].filter(Boolean).join('.'));
+    expect(warnings[0]!.missing!.sort()).toEqual(tables.sort());
+    expect(warnings[0]!.msg).toContain('--offline');
+    const page = await open(join(root, 'target/docs/index.html'));
+    expect(await drawnGraph(page)).toEqual(projectEdges(project));
     expect(problems).toEqual([]);
   });
 
@@ -216,12 +268,12 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     // The sync's page: what it sent, and the destination object it writes to.
     await click(page, '#lineage g.node[data-id="exposure.docs.buyers_file"]', 'exposure.docs.buyers_file');
     expect(await definitions(page, 'last-run')).toMatchObject({ status: 'success', changes: `added ${counts.buyers}`, records: `${counts.buyers} sent, ${counts.buyers} accepted, 0 rejected` });
-    expect(await visiblePage(page).locator('ul.read-by a').allTextContents()).toEqual(['exports']);
+    expect(await visiblePage(page).locator('ul.read-by a').allTextContents()).toEqual(['exports · buyers']);
 
     // Search filters the list and fades the graph's other nodes.
     await page.locator('#search').fill('buyers');
     const listed = await page.locator('#nav li:not([hidden]) a').allTextContents();
-    expect(listed.map((t) => t.trim()).sort()).toEqual(['buyers', 'buyers_file', 'exports']);
+    expect(listed.map((t) => t.trim()).sort()).toEqual(['buyers', 'buyers_file', 'exports · buyers']);
     const missed = await graphNodesWith(page, 'miss');
     expect(missed).toEqual(['model.docs.people', 'source.docs.docs.raw_people']);
     await page.locator('#search').fill('email');
@@ -273,6 +325,71 @@ describe.runIf(available || required)('tideline docs in headless Chromium', () =
     // What the details show already is not repeated: a model's kind.
     await click(page, '#nav a[data-id="model.docs.people"]', 'model.docs.people');
     expect(await visiblePage(page).locator('pre.meta').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('escapes every field of the artifacts: names, ids, tags, columns, meta, tests, run and sync messages, destinations', async () => {
+    problems = [];
+    // Each field a payload that would open elements, close the ones around it or start a comment, with its own marker.
+    const markers: string[] = [];
+    const H = (field: string) => {
+      markers.push(`F${field}F`);
+      return `F${field}F"'><script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"></title></svg></textarea></code><!--`;
+    };
+    const source = H('sourceid');
+    const model = H('modelid');
+    const exposure = H('exposureid');
+    const test = H('testid');
+    const syncName = H('syncname');
+    const manifest = {
+      metadata: { project_name: H('project'), generated_at: H('generated'), adapter_type: H('adapter') },
+      sources: {
+        [source]: { unique_id: source, resource_type: 'source', name: H('sourcename'), description: H('sourcedesc'), tags: [H('sourcetag')], identifier: H('identifier'), loaded_at_field: H('loadedat'), columns: { [H('columnkey')]: { data_type: H('columntype'), description: H('columndesc') }, named: { name: H('columnname') } }, meta: { [H('metakey')]: H('metavalue'), tideline: { [H('tlkey')]: H('tlvalue') } } },
+      },
+      nodes: {
+        [model]: { unique_id: model, resource_type: 'model', name: H('modelname'), description: H('modeldesc'), tags: [H('modeltag')], depends_on: { nodes: [source] }, relation_name: H('relation'), original_file_path: H('file'), meta: { tideline: { kind: H('kind') } }, columns: { c: { name: H('modelcolumn'), data_type: H('modeltype') } } },
+        [test]: { unique_id: test, resource_type: 'test', name: H('testname'), attached_node: model, column_name: H('modelcolumn'), depends_on: { nodes: [model] }, config: { severity: H('severity') }, test_metadata: { name: H('testtype'), kwargs: { expression: H('expression'), values: [H('value')], to: H('to'), field: H('field'), model: 'm' } } },
+        [H('otherid')]: { resource_type: H('othertype'), name: H('othername'), depends_on: { nodes: [model] } },
+      },
+      exposures: {
+        [exposure]: { unique_id: exposure, resource_type: 'exposure', name: syncName, description: H('syncdesc'), tags: [H('synctag')], depends_on: { nodes: [model] }, meta: { tideline: { destination: H('destination'), destination_type: H('desttype'), object: H('object'), mode: H('mode'), audience: H('audience') } } },
+      },
+    } as unknown as Manifest;
+    const runResults = {
+      metadata: { generated_at: H('rungenerated') },
+      args: { which: H('which'), target: H('runtarget') },
+      results: [
+        { unique_id: model, status: H('modelstatus'), message: H('modelmessage'), execution_time: 1, adapter_response: { rows_affected: 3 } },
+        { unique_id: test, status: H('teststatus'), message: H('testmessage'), failures: 1 },
+      ],
+    } as unknown as RunResults;
+    const syncResults = { finished_at: H('finished'), target: H('synctarget'), results: [{ sync: syncName, status: H('syncstatus'), error: H('syncerror'), counts: { [H('op')]: 1 } }] };
+    const file = join(out, 'hostile.html');
+    const html = renderSite({ manifest, runResults, syncResults });
+    writeFileSync(file, html);
+    const page = await open(file);
+    const pages = await page.evaluate('[...document.querySelectorAll("section.page")].map((s) => s.getAttribute("data-id"))') as string[];
+    const seen: string[] = [];
+    for (const id of pages) {
+      await page.evaluate(`location.hash = ${JSON.stringify(`#${encodeURIComponent(id)}`)}`);
+      await page.locator(`section.page:not([hidden])`).first().waitFor();
+      expect(await page.evaluate('document.querySelector("section.page:not([hidden])").getAttribute("data-id")')).toBe(id);
+      seen.push(id);
+    }
+    expect(seen).toContain(exposure);
+    // Nothing ran or appeared but the page's own: its two scripts, no image, no handler, no comment.
+    expect(await page.evaluate('typeof window.__pwned')).toBe('undefined');
+    expect(await page.evaluate('document.querySelectorAll("script").length')).toBe(2);
+    expect(await page.evaluate('document.querySelectorAll("img, textarea, [onerror]").length')).toBe(0);
+    expect(await page.evaluate('(() => { const w = document.createTreeWalker(document, NodeFilter.SHOW_COMMENT); return w.nextNode() === null; })()')).toBe(true);
+    // Every field is shown, as text (a field in the page's text or, for ids, in its attributes).
+    const text = (await page.evaluate('(() => { const b = document.body.cloneNode(true); b.querySelectorAll("script").forEach((s) => s.remove()); return document.title + b.textContent; })()')) as string;
+    const attributes = (await page.evaluate('[...document.querySelectorAll("[data-id]")].map((e) => e.getAttribute("data-id")).join(" ")')) as string;
+    const missing = [...new Set(markers)].filter((m) => !text.includes(m) && !attributes.includes(m));
+    expect(missing).toEqual([]);
+    // A description is the payload, whole, as text.
+    await page.evaluate(`location.hash = ${JSON.stringify(`#${encodeURIComponent(model)}`)}`);
+    expect(await visiblePage(page).locator('.description').textContent()).toBe(H('modeldesc'));
     expect(problems).toEqual([]);
   });
 

@@ -8,6 +8,7 @@ import type { Analysis } from '../project/analyse.js';
 import type { DbtLink } from '../project/dbt.js';
 import type { ModelDef, Origin, Project, SourceDef } from '../project/loader.js';
 import type { SyncDef } from '../sync/load.js';
+import { syncPolicyInputs } from '../sync/suppressions.js';
 import { sourceUniqueId } from './source.js';
 import { targetDir, writeJson } from './context.js';
 import { VERSION } from './version.js';
@@ -228,8 +229,14 @@ function dbtMeta(link: DbtLink) {
   return { unique_id: link.uniqueId, name: link.name, resource_type: link.resourceType, project_name: link.project ?? null, manifest: link.manifest, relation_name: link.relationName };
 }
 
+/**
+ * A sync's exposure depends on its model and on what the contact policies reaching it read (suppressions,
+ * preferences, consent, delivered messages: syncPolicyInputs), so that lineage shows every relation it reads.
+ */
 function exposureNode(project: Project, sync: SyncDef) {
   const file = projectPath(project, sync.origin.file.path);
+  const policies = syncPolicyInputs(project, sync).filter((name) => relationId(project, name) !== undefined);
+  const read = [sync.model, ...policies.filter((name) => name !== sync.model)];
   return {
     name: sync.name,
     resource_type: 'exposure' as const,
@@ -243,10 +250,11 @@ function exposureNode(project: Project, sync: SyncDef) {
     description: sync.description ?? '',
     label: null,
     tags: [...sync.tags],
-    meta: { tideline: { destination: sync.destination.name, destination_type: sync.destination.type.type, object: sync.object, mode: sync.mode } },
+    meta: { tideline: { destination: sync.destination.name, destination_type: sync.destination.type.type, object: sync.object, mode: sync.mode, ...(sync.audience ? { audience: sync.audience.name } : {}) } },
     config: { enabled: sync.enabled, tags: [...sync.tags], meta: {} },
-    refs: [{ name: sync.model, package: null, version: null }],
-    depends_on: { macros: [], nodes: [modelUniqueId(project, sync.model)] },
+    // dbt's refs name models (a companion table: its model); sources are in depends_on only, as v12 exposures have no `sources`.
+    refs: [...new Set(read.filter((name) => !project.sources.has(name)).map((name) => project.companions.get(name)?.model ?? name))].map((name) => ({ name, package: null, version: null })),
+    depends_on: { macros: [], nodes: [...new Set(read.map((name) => relationId(project, name)!))] },
   };
 }
 

@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import type { Manifest, RunResults, SyncResults } from '../docs/manifest.js';
 import { renderSite } from '../docs/site.js';
 import { writeManifest } from './artifacts.js';
+import { ConfigError } from '../project/problems.js';
+import type { Project } from '../project/loader.js';
 import { analyse, EXIT, loadFor, runCommand, targetDir, type CommandContext, type GlobalOptions } from './context.js';
 
 interface DocsOptions {
@@ -33,7 +35,7 @@ export function registerDocs(program: Command): void {
 
 async function generateDocs(context: CommandContext, options: DocsOptions): Promise<number> {
   const project = await loadFor(context);
-  const { analysis, connection } = await analyse(context, project, options.offline === true, { readOnly: true });
+  const { analysis, connection } = await analyseOrStructure(context, project, options.offline === true);
   await connection?.close();
   const target = targetDir(project);
   // The site reads the manifest as written, as any reader of dbt's artifacts would.
@@ -47,6 +49,27 @@ async function generateDocs(context: CommandContext, options: DocsOptions): Prom
   await writeFile(file, renderSite({ manifest, runResults, syncResults }));
   context.logger.info({ file, runResults: runResults !== undefined, syncResults: syncResults !== undefined }, `wrote ${file}: open ${pathToFileURL(file).href} in a browser`);
   return EXIT.ok;
+}
+
+/**
+ * The project analysed against the warehouse; before the first load or run, when the only problems are tables the
+ * sources name that do not exist yet, the project analysed offline instead — its structure, without those columns —
+ * with one warning naming the tables and `--offline`. Any other problem stops the command as elsewhere.
+ */
+async function analyseOrStructure(context: CommandContext, project: Project, offline: boolean): ReturnType<typeof analyse> {
+  try {
+    return await analyse(context, project, offline, { readOnly: true });
+  } catch (error) {
+    const errors = error instanceof ConfigError ? error.problems.filter((p) => p.severity === 'error') : [];
+    if (offline || !errors.length || errors.some((p) => p.code !== 'missing-table')) throw error;
+    const tables = errors.map((p) => /^table (\S+)/.exec(p.message)?.[1] ?? p.field);
+    const named = tables.length > 5 ? `${tables.slice(0, 5).join(', ')} and ${tables.length - 5} more` : tables.join(', ');
+    context.logger.warn(
+      { missing: tables },
+      `${tables.length} table${tables.length === 1 ? '' : 's'} the sources name ${tables.length === 1 ? 'does' : 'do'} not exist in target "${project.target.name}" yet (${named}): the docs show the project's structure without the warehouse's columns; load them and run \`tideline docs\` again, or pass --offline to skip the warehouse`,
+    );
+    return analyse(context, project, true, { readOnly: true });
+  }
 }
 
 /** A JSON artifact under target/, or undefined when absent or unreadable (a warning: the site is made without it). */

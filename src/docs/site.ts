@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml as e, pageHead, scriptJson } from './html.js';
-import { LABEL_CHARS, layoutLineage, lineageOf, type Layout, type Lineage } from './lineage.js';
+import { LABEL_CHARS, layoutLineage, lineageOf, type Layout, type Lineage, type LineageNode } from './lineage.js';
 import { manifestNodes, tidelineMeta, type Manifest, type ManifestNode, type RunResult, type RunResults, type SyncResults } from './manifest.js';
 
 /**
@@ -13,8 +13,10 @@ import { manifestNodes, tidelineMeta, type Manifest, type ManifestNode, type Run
  * as markup. The page's script only shows and hides what is there (the page of the node in the URL's fragment, the
  * search's matches, a node's lineage), reads no text as HTML, and is the only script a Content-Security-Policy lets
  * run (by its hash); the policy forbids every network request, so the file works the same from file://, offline.
- * Only structure and figures go in — names, types, descriptions, counts, durations — never a row of data, nor the
- * compiled SQL (whose literals come from the project's YAML and may name people).
+ * Only structure, figures and what the YAML says go in — names, types, descriptions, counts, durations, a test's
+ * arguments as written (an expression, accepted values: the analyst's, as a description is) — never a row of data,
+ * nor the SQL Tideline compiles (whose literals a kind takes from its configuration, e.g. identity's junk values,
+ * and may name people).
  */
 
 export interface SiteInput {
@@ -29,6 +31,8 @@ type SyncResult = NonNullable<SyncResults['results']>[number];
 interface Context {
   readonly nodes: ReadonlyMap<string, ManifestNode>;
   readonly lineage: Lineage;
+  /** The lineage's nodes (destination objects included) by id. */
+  readonly lineageNodes: ReadonlyMap<string, LineageNode>;
   readonly layout: Layout;
   /** Parents and children of every node, tests and destination objects included. */
   readonly parents: ReadonlyMap<string, readonly string[]>;
@@ -55,11 +59,13 @@ const isTest = (node: ManifestNode) => node.resource_type === 'test';
 export function renderSite(input: SiteInput): string {
   const nodes = manifestNodes(input.manifest);
   const lineage = lineageOf(input.manifest);
-  const parents = new Map<string, string[]>();
-  const children = new Map<string, string[]>();
+  const parents = new Map<string, Set<string>>();
+  const children = new Map<string, Set<string>>();
   const link = (from: string, to: string) => {
-    if (!(parents.get(to) ?? []).includes(from)) parents.set(to, [...(parents.get(to) ?? []), from]);
-    if (!(children.get(from) ?? []).includes(to)) children.set(from, [...(children.get(from) ?? []), to]);
+    if (!parents.has(to)) parents.set(to, new Set());
+    if (!children.has(from)) children.set(from, new Set());
+    parents.get(to)!.add(from);
+    children.get(from)!.add(to);
   };
   for (const node of nodes.values()) for (const parent of node.depends_on?.nodes ?? []) if (nodes.has(parent)) link(parent, node.unique_id);
   for (const edge of lineage.edges) link(edge.from, edge.to);
@@ -72,19 +78,24 @@ export function renderSite(input: SiteInput): string {
   const context: Context = {
     nodes,
     lineage,
+    lineageNodes: new Map(lineage.nodes.map((n) => [n.id, n])),
     layout: layoutLineage(lineage),
-    parents,
-    children,
+    parents: new Map([...parents].map(([id, set]) => [id, [...set]])),
+    children: new Map([...children].map(([id, set]) => [id, [...set]])),
     tests,
     results: new Map((input.runResults?.results ?? []).map((r) => [r.unique_id, r])),
     syncs: new Map((input.syncResults?.results ?? []).map((r) => [r.sync, r])),
     input,
   };
   const project = input.manifest.metadata?.project_name ?? 'project';
-  const data = {
-    parents: Object.fromEntries(lineage.nodes.map((n) => [n.id, lineage.edges.filter((x) => x.to === n.id).map((x) => x.from)])),
-    children: Object.fromEntries(lineage.nodes.map((n) => [n.id, lineage.edges.filter((x) => x.from === n.id).map((x) => x.to)])),
-  };
+  // The graph's own edges by node, for the script's lighting (tests are not in the graph).
+  const graphParents = new Map<string, string[]>(lineage.nodes.map((n) => [n.id, []]));
+  const graphChildren = new Map<string, string[]>(lineage.nodes.map((n) => [n.id, []]));
+  for (const edge of lineage.edges) {
+    graphParents.get(edge.to)?.push(edge.from);
+    graphChildren.get(edge.from)?.push(edge.to);
+  }
+  const data = { parents: Object.fromEntries(graphParents), children: Object.fromEntries(graphChildren) };
   const hash = createHash('sha256').update(SCRIPT).digest('base64');
   return `${pageHead({ title: `${project} · Tideline docs`, style: STYLE, scriptSrc: `'sha256-${hash}'` })}
 <body>
@@ -119,16 +130,16 @@ const href = (id: string) => `#${encodeURIComponent(id)}`;
 function typeOf(context: Context, id: string): string {
   const node = context.nodes.get(id);
   if (node) return node.resource_type;
-  return context.lineage.nodes.find((n) => n.id === id)?.type ?? 'other';
+  return context.lineageNodes.get(id)?.type ?? 'other';
 }
 
 function nameOf(context: Context, id: string): string {
-  return context.nodes.get(id)?.name ?? context.lineage.nodes.find((n) => n.id === id)?.name ?? id;
+  return context.nodes.get(id)?.name ?? context.lineageNodes.get(id)?.name ?? id;
 }
 
 function searchText(context: Context, id: string): string {
   const node = context.nodes.get(id);
-  const lineageNode = context.lineage.nodes.find((n) => n.id === id);
+  const lineageNode = context.lineageNodes.get(id);
   const parts = [id, nameOf(context, id), TYPE_LABEL[typeOf(context, id)] ?? typeOf(context, id), lineageNode?.detail ?? ''];
   if (node) parts.push(node.description ?? '', ...(node.tags ?? []), ...Object.keys(node.columns ?? {}), String(tidelineMeta(node)['kind'] ?? ''));
   return parts.join(' ').toLowerCase();
@@ -289,6 +300,7 @@ function page(context: Context, id: string): string {
         ['loaded at', code(node.loaded_at_field)],
         ['destination', node.resource_type === 'exposure' ? e(destinationText(node)) : undefined],
         ['mode', code(meta['mode'] === undefined ? undefined : String(meta['mode']))],
+        ['audience', code(meta['audience'] === undefined || meta['audience'] === null ? undefined : String(meta['audience']))],
         ['tested node', node.attached_node ? nodeLink(context, node.attached_node) : undefined],
         ['column', code(node.column_name)],
         ['test', code(node.test_metadata?.name)],
@@ -318,7 +330,7 @@ function page(context: Context, id: string): string {
     const rest = unshownMeta(node);
     if (Object.keys(rest).length) parts.push('<h3>Meta</h3>', `<pre class="meta">${e(JSON.stringify(rest, null, 2))}</pre>`);
   } else {
-    const lineageNode = context.lineage.nodes.find((n) => n.id === id);
+    const lineageNode = context.lineageNodes.get(id);
     parts.push(`<p>${e(lineageNode?.detail ?? '')}: the destination object these syncs write to.</p>`);
   }
   const neighbours = (ids: readonly string[] | undefined) => (ids ?? []).filter((n) => !isTestId(context, n));
@@ -331,8 +343,8 @@ function page(context: Context, id: string): string {
   return parts.join('\n');
 }
 
-/** Tideline's facts the page shows in its details (a model's kind; a sync's destination, object and mode). */
-const SHOWN_META = new Set(['kind', 'destination', 'destination_type', 'object', 'mode']);
+/** Tideline's facts the page shows in its details (a model's kind; a sync's destination, object, mode and audience). */
+const SHOWN_META = new Set(['kind', 'destination', 'destination_type', 'object', 'mode', 'audience']);
 
 /** A node's meta but what the details show already: the user's own meta, and any other fact of Tideline's (a source's dbt model). */
 function unshownMeta(node: ManifestNode): Record<string, unknown> {
