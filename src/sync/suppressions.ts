@@ -7,7 +7,7 @@ import { bothGates, consentGates, NO_GATES, preferenceGates, suppressionGates, t
 import { eventPressure, type EventPressure } from '../../models/audiences/pressure.js';
 import type { MessageSource } from '../state/messages.js';
 import { MESSAGES_COLUMNS, noRows, RUNS_COLUMNS, SHARED_TABLES, stateTable, type ColumnDef } from '../state/tables.js';
-import { messageSource } from './messages.js';
+import { messageSource, sendsMessages } from './messages.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
 import { policyRelations, purposeProblem, suppressionsOn, topicProblem, type Policies } from '../project/policies.js';
@@ -42,6 +42,23 @@ export function consentReach(sync: Pick<SyncDef, 'purposes'>): boolean {
 /** Whether any of the project's policies applies to a sync: it then needs its contact column, and their relations. */
 export function policiesApply(policies: Policies, sync: Pick<SyncDef, 'channel' | 'suppress' | 'preferences' | 'purposes'>): boolean {
   return policiesReach(policies, sync) || consentReach(sync);
+}
+
+/**
+ * The relations a sync reads beyond its model, by name, in the order written: the `from` of the suppression rules on
+ * its channel, of the preferences and of the consent that reach it (as syncGates applies them), and, for an events
+ * sync whose events are messages, the pressure policy's delivered events (pressureOf). Lineage's upstream of a sync.
+ */
+export function syncPolicyInputs(project: Pick<Project, 'policies' | 'pressure'>, sync: SyncDef): string[] {
+  const { policies } = project;
+  const names: string[] = [];
+  if (policiesReach(policies, sync)) {
+    if (sync.suppress) names.push(...suppressionsOn(policies, sync.channel).map((s) => s.from));
+    if (sync.preferences && policies.preferences) names.push(policies.preferences.from);
+  }
+  if (consentReach(sync) && policies.consent) names.push(policies.consent.from);
+  if (sync.mode === 'events' && project.pressure && sendsMessages(sync)) names.push(...project.pressure.delivered.map((d) => d.from));
+  return [...new Set(names)];
 }
 
 /** Problems of a sync's `purposes:` found at load: no consent section, or a purpose it does not declare. */
