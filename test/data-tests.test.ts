@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -389,6 +389,14 @@ ${tests}`,
       ['not_null_people_id_2', 'error', 'people is not built in target dev: run `tideline run --select +people` first'],
     ]);
   }, 60_000);
+
+  it('tideline build: a relationships test whose `to` reads what it tests is a located error, and nothing is built', async () => {
+    const root = project('      - relationships: { column: id, to: twin, field: id }\n  - { name: twin, kind: staging, from: people }\n');
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'build']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/models\/m\.yml:9:42 +models\[0\]\.tests\[0\]\.relationships\.to +test relationships_people_id__twin cannot run before people is read: twin reads people/);
+    expect(existsSync(join(root, 'target', 'run_results.json'))).toBe(false);
+  });
 
   it('two tests given one name is an error', async () => {
     const root = project('      - { not_null: { column: id, name: check_id } }\n      - { unique: { columns: id, name: check_id } }\n');

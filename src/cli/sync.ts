@@ -197,11 +197,14 @@ function withBuild(build: RunSummary, syncs: RunSummary): RunSummary {
     ...build,
     outcome: build.outcome === syncs.outcome ? build.outcome : 'partial',
     finishedAt: syncs.finishedAt,
-    counts: { ...build.counts, ...Object.fromEntries(Object.entries(syncs.counts).map(([k, v]) => [`syncs ${k}`, v])) },
+    counts: { ...build.counts, ...Object.fromEntries(Object.entries(syncs.counts).map(([k, v]) => [SYNC_COUNTS[k] ?? `syncs ${k}`, v])) },
     failures: [...build.failures, ...syncs.failures],
     warnings: [...(build.warnings ?? []), ...(syncs.warnings ?? [])],
   };
 }
+
+/** The sync counts of a build's alert, named apart from its models'. */
+const SYNC_COUNTS: Record<string, string> = { succeeded: 'synced', 'with rejections': 'synced with rejections', failed: 'syncs failed', skipped: 'syncs skipped' };
 
 /** A sync held back by `tideline build`, as a skipped result: nothing planned, nothing sent. */
 function heldResult({ sync, reason }: HeldSync): SyncResult {
