@@ -398,6 +398,26 @@ ${tests}`,
     expect(existsSync(join(root, 'target', 'run_results.json'))).toBe(false);
   });
 
+  it('unique on several columns counts NULLs as equal, as dbt_utils.unique_combination_of_columns does; on one column it leaves them out', async () => {
+    const rows = [['1', null], ['1', null], ['2', 'x'], ['3', 'y'], [null, 'z'], [null, 'w']];
+    const csv = `id,email\n${rows.map((r) => r.map((v) => v ?? '').join(',')).join('\n')}\n`;
+    const root = tempProject({
+      'tideline.yml': 'name: shop\n',
+      'data/people.csv': csv,
+      'models/m.yml': 'sources:\n  - name: raw_people\n    file: data/people.csv\n    tests:\n      - unique: [id, email]\n      - unique: id\n',
+    });
+    // The oracle: groups of equal rows (NULLs equal) held more than once; single values, NULLs left out.
+    const groups = new Map<string, number>();
+    for (const r of rows) groups.set(JSON.stringify(r), (groups.get(JSON.stringify(r)) ?? 0) + 1);
+    const ids = rows.map((r) => r[0]).filter((id) => id !== null);
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'json', 'test', '--json']);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines.map((l) => [l['test'], l['failures']])).toEqual([
+      ['unique_raw_people_id_email', [...groups.values()].filter((n) => n > 1).length],
+      ['unique_raw_people_id', new Set(ids.filter((id, i) => ids.indexOf(id) !== i)).size],
+    ]);
+  });
+
   it('two tests given one name is an error', async () => {
     const root = project('      - { not_null: { column: id, name: check_id } }\n      - { unique: { columns: id, name: check_id } }\n');
     const result = await errors(root, true);

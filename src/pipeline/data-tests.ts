@@ -45,9 +45,11 @@ export function testQuery(project: Project, test: DataTest): Sql {
     case 'not_null':
       return sql`SELECT * FROM ${from} WHERE ${col(test.columns[0]!)} IS NULL`;
     case 'unique': {
+      // One column: dbt's `unique`, NULLs left out. Several: dbt_utils.unique_combination_of_columns, which groups
+      // every row, NULLs as equal to one another (GROUP BY does): two rows (1, NULL) break the combination.
       const keys = joinSql(test.columns.map(col));
-      const present = joinSql(test.columns.map((c) => sql`${col(c)} IS NOT NULL`), sql` AND `);
-      return sql`SELECT ${keys}, COUNT(*) AS ${d.id('n_records')} FROM ${from} WHERE ${present} GROUP BY ${keys} HAVING COUNT(*) > 1`;
+      const present = test.columns.length === 1 ? sql` WHERE ${col(test.columns[0]!)} IS NOT NULL` : sql``;
+      return sql`SELECT ${keys}, COUNT(*) AS ${d.id('n_records')} FROM ${from}${present} GROUP BY ${keys} HAVING COUNT(*) > 1`;
     }
     case 'accepted_values': {
       const c = col(test.columns[0]!);

@@ -25,7 +25,7 @@ export const dataTestSchema = z
     unique: z
       .union([column, z.array(column).min(1), z.strictObject({ columns: z.union([column, z.array(column).min(1)]).describe('A column, or columns whose combination is unique.'), ...common })])
       .optional()
-      .describe('No two rows share the column\'s value (nulls aside), or the combination of columns\' values: `unique: customer_id`, `unique: [email, country]`. Its failures are the values held more than once.'),
+      .describe('No two rows share the column\'s value (nulls aside), or the combination of columns\' values (nulls equal to one another, as dbt_utils.unique_combination_of_columns): `unique: customer_id`, `unique: [email, country]`. Its failures are the values held more than once.'),
     accepted_values: z
       .strictObject({ column, values: z.array(scalar).min(1).describe('The values allowed; numbers for a numeric column.'), ...common })
       .optional()
