@@ -368,6 +368,14 @@ ${tests}`,
     expect(result.text).toMatch(/models\/m\.yml:10:9 +models\[0\]\.tests\[1\] +a test is one of not_null, unique, accepted_values, relationships, expression, row_count; this one gives not_null and unique/);
   });
 
+  it('an invalid test entry does not hide an unknown `to` in another: both are reported at once', async () => {
+    const result = await errors(project('      - uniqe: id\n      - relationships: { column: id, to: peple }\n'), true);
+    expect(result.code).toBe(2);
+    expect(result.text).toMatch(/models\/m\.yml:9:9 +models\[0\]\.tests\[0\]\.uniqe +unknown key "uniqe"/);
+    // (people itself is invalid here: not among the names suggested.)
+    expect(result.text).toMatch(/models\/m\.yml:10:42 +models\[0\]\.tests\[1\]\.relationships\.to +unknown source or model "peple"/);
+  });
+
   it('an unknown column or relation is a located error with a suggestion', async () => {
     const unknownTo = await errors(project('      - relationships: { column: id, to: peple }\n'), true);
     expect(unknownTo.code).toBe(2);

@@ -131,6 +131,19 @@ export function dataTests(entries: readonly z.infer<typeof dataTestSchema>[], on
 }
 
 /** Where the `n`-th column of a test is written: `not_null: email` or `{column: email}`, `unique: [a, b]`… */
+/**
+ * The valid entries of a `tests:` list whose source or model is invalid (another entry, or another field, is wrong),
+ * each at its own index: their references are still checked, so that one run reports every problem of the list.
+ */
+export function validDataTests(item: unknown, on: string, onType: 'source' | 'model'): DataTest[] {
+  const entries = item && typeof item === 'object' ? (item as { tests?: unknown }).tests : undefined;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry, i) => {
+    const parsed = dataTestSchema.safeParse(entry);
+    return parsed.success ? dataTests([parsed.data], on, onType).map((test) => ({ ...test, at: ['tests', i] })) : [];
+  });
+}
+
 function columnAt(entry: z.infer<typeof dataTestSchema>, type: DataTestType, at: FieldPath, n: number): FieldPath {
   const written = entry[type];
   if (typeof written === 'string') return [...at, type];
