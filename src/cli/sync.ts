@@ -5,8 +5,7 @@ import type { Project } from '../project/loader.js';
 import { ConfigError } from '../project/problems.js';
 import type { SyncDef } from '../sync/load.js';
 import { SyncCommand, SyncLockedError, type SandboxReport } from '../sync/command.js';
-import type { SyncResult } from '../sync/engine.js';
-import { emptyCounts } from '../sync/planner.js';
+import { skippedResult, type SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
@@ -70,7 +69,7 @@ export async function syncSelected(
   build: { readonly held: readonly HeldSync[]; readonly summary: RunSummary } | undefined = undefined,
 ): Promise<number> {
   const startedAt = new Date();
-  const held = (build?.held ?? []).map((h) => heldResult(h));
+  const held = (build?.held ?? []).map((h) => skippedResult(h.sync, `${h.reason}; nothing was sent`));
   const maxRejected = parseThreshold(options.maxRejected);
   // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
   const wait = waitSeconds(context.options);
@@ -205,33 +204,6 @@ function withBuild(build: RunSummary, syncs: RunSummary): RunSummary {
 
 /** The sync counts of a build's alert, named apart from its models'. */
 const SYNC_COUNTS: Record<string, string> = { succeeded: 'synced', 'with rejections': 'synced with rejections', failed: 'syncs failed', skipped: 'syncs skipped' };
-
-/** A sync held back by `tideline build`, as a skipped result: nothing planned, nothing sent. */
-function heldResult({ sync, reason }: HeldSync): SyncResult {
-  return {
-    sync: sync.name,
-    model: sync.model,
-    destination: sync.destination.name,
-    type: sync.destination.type.type,
-    object: sync.object,
-    mode: sync.mode,
-    runId: null,
-    status: 'skipped',
-    counts: emptyCounts(),
-    settled: 0,
-    accepted: 0,
-    rejected: 0,
-    requests: 0,
-    rateLimited: 0,
-    retries: 0,
-    splits: 0,
-    alreadyDelivered: 0,
-    recovered: 0,
-    details: null,
-    seconds: 0,
-    error: `${reason}; nothing was sent`,
-  };
-}
 
 /** Another runner holds the warehouse or a destination object: exit 1 naming it; any other error goes on up. */
 function locked(context: CommandContext, error: unknown): number {
