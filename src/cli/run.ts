@@ -75,7 +75,7 @@ export async function buildSelected(
       fresh: options.fresh,
       logger: context.logger,
       context: { command: options.command, run: runId },
-      ...(testing ? { blocked: testing.blocked, afterModel: (r: ModelResult) => testing.after(r.model, r.status === 'success') } : {}),
+      ...(testing ? { blocked: testing.blocked, afterModel: (r: ModelResult) => testing.after(r.model, r.status === 'success' || !project.models.get(r.model)!.enabled) } : {}),
       onModel: ({ model, index, total, phase }) => {
         if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
       },

@@ -200,7 +200,10 @@ export class BuildTests {
     await this.#runReady();
   }
 
-  /** After `model` was built (`built`), or failed or was skipped: runs the tests it completes, or skips those it cannot. */
+  /**
+   * After `model` was built (`built`: or disabled, its table kept as it stands), or failed or was skipped for a failed
+   * input: runs the tests it completes, or skips those it cannot.
+   */
   async after(model: string, built: boolean): Promise<void> {
     this.#waiting.delete(model);
     if (!built) this.#unbuilt.add(model);
