@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +173,112 @@ describe.each(setups)('data tests ($name)', (setup) => {
     expect(JSON.stringify(runResults)).not.toContain('@example.org');
   }, 120_000);
 
+  it('tideline build: what reads a relation waits for its relationships test; a test not run, or failing on what a sync reads when sent, holds the sync; sync_results.json lists every sync', async () => {
+    // a_orders points at z_cust, built after it in declaration order: c_orders (reading a_orders) must wait for the
+    // test, which fails (orders of c9 and c8). k_orders points at big, which fails its bounds: its test cannot run,
+    // and the sync of k_orders must not send. ticket_facts, read by the suppressions of mail_list, fails not_null.
+    // A copy of the project (DuckDB's database file with it), its YAML replaced.
+    const holds = tempProject({
+      'tideline.yml': `name: holds\n${setup.tideline}suppressions:\n  - { name: complained, from: ticket_facts, key: customer_id }\n`,
+      'models/m.yml': `sources:
+  - { name: raw_customers, table: ${raw}.customers }
+  - { name: raw_orders, table: ${raw}.orders }
+models:
+  - name: a_orders
+    kind: staging
+    from: raw_orders
+    tests:
+      - relationships: { column: customer_id, to: z_cust, field: customer_id }
+  - { name: c_orders, kind: staging, from: a_orders }
+  - name: z_cust
+    kind: staging
+    from: raw_customers
+    columns: { customer_id: { from: id, type: string }, email: { from: email, type: string } }
+  - name: big
+    kind: staging
+    from: raw_customers
+    columns: { customer_id: { from: id, type: string } }
+    checks: { min_rows: 100 }
+  - name: k_orders
+    kind: staging
+    from: raw_orders
+    tests:
+      - relationships: { column: customer_id, to: big, field: customer_id }
+  - name: ticket_facts
+    kind: staging
+    from: raw_orders
+    tests:
+      - not_null: customer_id
+`,
+      'syncs/s.yml': `destinations:
+  - { name: hook, type: webhook, url: "\${env:DATA_TESTS_HOOK_URL}" }
+syncs:
+  - { name: plain_list, model: z_cust, destination: hook, object: holds_plain, mode: upsert, key: customer_id }
+  - { name: mail_list, model: z_cust, destination: hook, object: holds_mail, mode: upsert, key: customer_id, channel: email, fields: { email: email } }
+  - { name: c_list, model: c_orders, destination: hook, object: holds_c, mode: upsert, key: id }
+  - { name: k_list, model: k_orders, destination: hook, object: holds_k, mode: upsert, key: id }
+`,
+    }, root);
+    const result = await tidelineInProcess(['--project', holds, '--log-format', 'json', 'build']);
+    expect(result.code, result.stderr).toBe(1);
+    const runResults = JSON.parse(readFileSync(join(holds, 'target', 'run_results.json'), 'utf8')) as Json;
+    const status = Object.fromEntries((runResults['results'] as Json[]).map((r) => [r['unique_id'], r['status']]));
+    expect(status).toMatchObject({
+      'model.holds.a_orders': 'success',
+      'test.holds.relationships_a_orders_customer_id__z_cust': 'fail',
+      'model.holds.c_orders': 'skipped',
+      'model.holds.big': 'error',
+      'test.holds.relationships_k_orders_customer_id__big': 'skipped',
+      'model.holds.ticket_facts': 'success',
+      'test.holds.not_null_ticket_facts_customer_id': 'fail',
+    });
+    expect(result.stderr).toContain('input failed: a_orders (test failed: relationships_a_orders_customer_id__z_cust)');
+    // Only plain_list sent: every customer, nothing else.
+    expect([...receiver.records('holds_plain').keys()].sort()).toEqual(CUSTOMERS.map((c) => c[0]).sort());
+    expect(receiver.arrivals.filter((a) => a.object.startsWith('holds_') && a.object !== 'holds_plain')).toEqual([]);
+    const syncResults = JSON.parse(readFileSync(join(holds, 'target', 'sync_results.json'), 'utf8')) as Json;
+    expect(syncResults['command']).toBe('build');
+    expect(Object.fromEntries((syncResults['results'] as Json[]).map((r) => [r['sync'], r['status']]))).toEqual({ plain_list: 'success', mail_list: 'skipped', c_list: 'skipped', k_list: 'skipped' });
+    const error = (sync: string) => (syncResults['results'] as Json[]).find((r) => r['sync'] === sync)!['error'] as string;
+    expect(error('mail_list')).toContain('model ticket_facts failed test not_null_ticket_facts_customer_id');
+    expect(error('k_list')).toContain('model k_orders failed test relationships_k_orders_customer_id__big (skipped)');
+    expect(error('c_list')).toContain('model c_orders was skipped');
+  }, 120_000);
+
+  it('tideline build: a source test waiting for a model holds the models reading the source; sync_results.json is written when every sync is held', async () => {
+    const waits = tempProject({
+      'tideline.yml': `name: waits\n${setup.tideline}`,
+      'models/m.yml': `sources:
+  - name: raw_customers
+    table: ${raw}.customers
+    tests:
+      - relationships: { column: id, to: z_ord, field: customer_id }
+  - { name: raw_orders, table: ${raw}.orders }
+models:
+  - name: m_cust
+    kind: staging
+    from: raw_customers
+    columns: { customer_id: { from: id, type: string } }
+  - { name: z_ord, kind: staging, from: raw_orders }
+`,
+      'syncs/s.yml': `destinations:
+  - { name: hook, type: webhook, url: "\${env:DATA_TESTS_HOOK_URL}" }
+syncs:
+  - { name: m_list, model: m_cust, destination: hook, object: waits_m, mode: upsert, key: customer_id }
+`,
+    }, root);
+    const result = await tidelineInProcess(['--project', waits, '--log-format', 'json', 'build']);
+    expect(result.code, result.stderr).toBe(1);
+    const runResults = JSON.parse(readFileSync(join(waits, 'target', 'run_results.json'), 'utf8')) as Json;
+    const status = Object.fromEntries((runResults['results'] as Json[]).map((r) => [r['unique_id'], r['status']]));
+    // Customers without an order: c3 to c6.
+    expect(status).toEqual({ 'model.waits.z_ord': 'success', 'test.waits.relationships_raw_customers_id__z_ord': 'fail', 'model.waits.m_cust': 'skipped' });
+    expect(receiver.arrivals.filter((a) => a.object === 'waits_m')).toEqual([]);
+    const syncResults = JSON.parse(readFileSync(join(waits, 'target', 'sync_results.json'), 'utf8')) as Json;
+    expect(syncResults['status']).toBe('error');
+    expect(syncResults['results']).toMatchObject([{ sync: 'm_list', status: 'skipped', sent: 0 }]);
+  }, 120_000);
+
   it('tideline test: failures counted as the rows say, samples masked, exit 1 on an error-severity failure', async () => {
     const result = await tideline('test');
     expect(result.code, result.stderr).toBe(1);
@@ -262,6 +368,14 @@ ${tests}`,
     expect(result.text).toMatch(/models\/m\.yml:10:9 +models\[0\]\.tests\[1\] +a test is one of not_null, unique, accepted_values, relationships, expression, row_count; this one gives not_null and unique/);
   });
 
+  it('an invalid test entry does not hide an unknown `to` in another: both are reported at once', async () => {
+    const result = await errors(project('      - uniqe: id\n      - relationships: { column: id, to: peple }\n'), true);
+    expect(result.code).toBe(2);
+    expect(result.text).toMatch(/models\/m\.yml:9:9 +models\[0\]\.tests\[0\]\.uniqe +unknown key "uniqe"/);
+    // (people itself is invalid here: not among the names suggested.)
+    expect(result.text).toMatch(/models\/m\.yml:10:42 +models\[0\]\.tests\[1\]\.relationships\.to +unknown source or model "peple"/);
+  });
+
   it('an unknown column or relation is a located error with a suggestion', async () => {
     const unknownTo = await errors(project('      - relationships: { column: id, to: peple }\n'), true);
     expect(unknownTo.code).toBe(2);
@@ -283,6 +397,34 @@ ${tests}`,
       ['not_null_people_id_2', 'error', 'people is not built in target dev: run `tideline run --select +people` first'],
     ]);
   }, 60_000);
+
+  it('tideline build: a relationships test whose `to` reads what it tests is a located error, and nothing is built', async () => {
+    const root = project('      - relationships: { column: id, to: twin, field: id }\n  - { name: twin, kind: staging, from: people }\n');
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'build']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/models\/m\.yml:9:42 +models\[0\]\.tests\[0\]\.relationships\.to +test relationships_people_id__twin cannot run before people is read: twin reads people/);
+    expect(existsSync(join(root, 'target', 'run_results.json'))).toBe(false);
+  });
+
+  it('unique on several columns counts NULLs as equal, as dbt_utils.unique_combination_of_columns does; on one column it leaves them out', async () => {
+    const rows = [['1', null], ['1', null], ['2', 'x'], ['3', 'y'], [null, 'z'], [null, 'w']];
+    const csv = `id,email\n${rows.map((r) => r.map((v) => v ?? '').join(',')).join('\n')}\n`;
+    const root = tempProject({
+      'tideline.yml': 'name: shop\n',
+      'data/people.csv': csv,
+      'models/m.yml': 'sources:\n  - name: raw_people\n    file: data/people.csv\n    tests:\n      - unique: [id, email]\n      - unique: id\n',
+    });
+    // The oracle: groups of equal rows (NULLs equal) held more than once; single values, NULLs left out.
+    const groups = new Map<string, number>();
+    for (const r of rows) groups.set(JSON.stringify(r), (groups.get(JSON.stringify(r)) ?? 0) + 1);
+    const ids = rows.map((r) => r[0]).filter((id) => id !== null);
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'json', 'test', '--json']);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Json);
+    expect(lines.map((l) => [l['test'], l['failures']])).toEqual([
+      ['unique_raw_people_id_email', [...groups.values()].filter((n) => n > 1).length],
+      ['unique_raw_people_id', new Set(ids.filter((id, i) => ids.indexOf(id) !== i)).size],
+    ]);
+  });
 
   it('two tests given one name is an error', async () => {
     const root = project('      - { not_null: { column: id, name: check_id } }\n      - { unique: { columns: id, name: check_id } }\n');

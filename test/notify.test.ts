@@ -119,6 +119,17 @@ function expectNothingPersonal(text: string): void {
 }
 
 describe('notify: alerts on failure and partial success', () => {
+  it('build posts one alert for its models, tests and syncs (the receiver refuses the CRM: 401)', async () => {
+    const root = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n');
+    const from = receiver.received.length;
+    const result = await cli(root, 'build');
+    expect(result.code).toBe(1);
+    const messages = receiver.messages(from);
+    expect(messages.map((m) => m.text)).toEqual(['tideline build partly failed (project shop, target dev): 1 built, 1 failed, 0 skipped, 0 tests failed, 0 synced, 0 synced with rejections, 1 syncs failed, 0 syncs skipped']);
+    expect(messages[0]!.blocks[2]!.text!.text).toMatch(/^\*Failed\*\n• model `flagged`: .*\n• sync `crm_contacts`: .*401/);
+    expectNothingPersonal(receiver.received.slice(from).map((r) => r.body).join('\n'));
+  });
+
   it('run posts a partial failure to the webhook: command, target, counts, the failed model with its error scrubbed', async () => {
     const root = project('  - webhook: ${env:SLACK_WEBHOOK_URL}\n');
     const from = receiver.received.length;

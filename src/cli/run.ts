@@ -8,7 +8,7 @@ import { createProgress } from '../log/progress.js';
 import { selectModels } from '../project/select.js';
 import type { Project } from '../project/loader.js';
 import type { ModelResult } from '../pipeline/runner.js';
-import { failedSummary, notify, outcomeOf } from '../notify/notify.js';
+import { failedSummary, notify, outcomeOf, type RunSummary } from '../notify/notify.js';
 import type { NotifyCommand } from '../notify/schema.js';
 import { newRunId } from '../state/run-id.js';
 import { addUsage, type WarehouseUsage } from '../warehouses/connection.js';
@@ -47,8 +47,10 @@ export async function buildSelected(
     readonly fresh?: readonly string[];
     /** `tideline build`: the data tests to run as what they read is built, an error-severity failure holding back what depends on it. */
     readonly tests?: readonly DataTest[];
+    /** `false`: the outcome is not alerted but returned (`tideline build` alerts once, with its syncs). */
+    readonly notify?: boolean;
   },
-): Promise<{ code: number; results: ModelResult[]; tests: TestResult[] }> {
+): Promise<{ code: number; results: ModelResult[]; tests: TestResult[]; summary: RunSummary }> {
   const startedAt = new Date();
   const runId = newRunId();
   const family: NotifyCommand = options.command === 'build' ? 'build' : 'run';
@@ -67,13 +69,13 @@ export async function buildSelected(
     const testing = options.tests
       ? new BuildTests(project, connection!, options.tests, selected, { log: context.logger, onTest: (test, i) => progress.update(`testing ${test.name} (${i + 1}/${options.tests!.length})`) })
       : undefined;
-    const blockedSources = await testing?.start();
+    await testing?.start();
     const results = await runModels(project, connection!, analysis, selected, {
       fullRefresh: options.fullRefresh,
       fresh: options.fresh,
       logger: context.logger,
       context: { command: options.command, run: runId },
-      ...(testing ? { blockedSources, afterBuild: (model: string) => testing.built(model) } : {}),
+      ...(testing ? { blocked: testing.blocked, afterModel: (r: ModelResult) => testing.after(r.model, r.status === 'success' || !project.models.get(r.model)!.enabled) } : {}),
       onModel: ({ model, index, total, phase }) => {
         if (phase === 'start') progress.update(`building ${model} (${index + 1}/${total})`);
       },
@@ -137,27 +139,24 @@ export async function buildSelected(
     const fields = { built, failed, skipped, rejected, ...(usage ? adapterResponse(usage) : {}) };
     if (failed || testsFailed) context.logger.error(fields, summary);
     else context.logger.info(fields, summary);
-    await notify(
-      project,
-      {
-        command: options.command,
-        family,
-        outcome: outcomeOf(built, failed + testsFailed),
-        project: project.name,
-        target: project.target.name,
-        runId,
-        startedAt,
-        finishedAt: new Date(),
-        counts: { built, failed, skipped, ...(options.tests ? { 'tests failed': testsFailed } : {}) },
-        failures: [
-          ...results.filter((r) => r.status === 'error').map((r) => ({ type: 'model', name: r.model, message: r.error ?? 'failed' })),
-          ...tests.filter(blocks).map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
-        ],
-        warnings: tests.filter((r) => r.status === 'warn').map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
-      },
-      context.logger,
-    );
-    return { code: failed || testsFailed ? EXIT.failed : EXIT.ok, results, tests };
+    const alert: RunSummary = {
+      command: options.command,
+      family,
+      outcome: outcomeOf(built, failed + testsFailed),
+      project: project.name,
+      target: project.target.name,
+      runId,
+      startedAt,
+      finishedAt: new Date(),
+      counts: { built, failed, skipped, ...(options.tests ? { 'tests failed': testsFailed } : {}) },
+      failures: [
+        ...results.filter((r) => r.status === 'error').map((r) => ({ type: 'model', name: r.model, message: r.error ?? 'failed' })),
+        ...tests.filter(blocks).map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
+      ],
+      warnings: tests.filter((r) => r.status === 'warn').map((r) => ({ type: 'test', name: r.test.name, message: r.message })),
+    };
+    if (options.notify !== false) await notify(project, alert, context.logger);
+    return { code: failed || testsFailed ? EXIT.failed : EXIT.ok, results, tests, summary: alert };
   } catch (error) {
     await notify(project, failedSummary(project, options.command, family, startedAt, error), context.logger);
     throw error;

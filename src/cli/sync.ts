@@ -5,7 +5,7 @@ import type { Project } from '../project/loader.js';
 import { ConfigError } from '../project/problems.js';
 import type { SyncDef } from '../sync/load.js';
 import { SyncCommand, SyncLockedError, type SandboxReport } from '../sync/command.js';
-import type { SyncResult } from '../sync/engine.js';
+import { skippedResult, type SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
@@ -47,10 +47,18 @@ async function runSyncs(context: CommandContext, options: SyncOptions): Promise<
   return syncSelected(context, project, selected, options);
 }
 
+/** A sync `tideline build` holds back (an input failed or was not checked), with why. */
+export interface HeldSync {
+  readonly sync: SyncDef;
+  readonly reason: string;
+}
+
 /**
  * Runs `selected` as `tideline sync` does — locks, progress, interruption, target/sync_results.json, the summary
  * line and the alert — and returns the exit code. `tideline build` calls it for the syncs whose inputs passed, as
- * `command` (its notifications answer to that command's `commands:` filter).
+ * `command` (its notifications answer to that command's `commands:` filter), with `build`: the syncs it held back
+ * (listed as skipped in sync_results.json) and the summary of its models and tests, which the one alert of the
+ * command carries with the syncs'.
  */
 export async function syncSelected(
   context: CommandContext,
@@ -58,15 +66,26 @@ export async function syncSelected(
   selected: readonly SyncDef[],
   options: Omit<SyncOptions, 'select' | 'exclude'>,
   command: 'sync' | 'build' = 'sync',
+  build: { readonly held: readonly HeldSync[]; readonly summary: RunSummary } | undefined = undefined,
 ): Promise<number> {
   const startedAt = new Date();
+  const held = (build?.held ?? []).map((h) => skippedResult(h.sync, `${h.reason}; nothing was sent`));
   const maxRejected = parseThreshold(options.maxRejected);
   // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
   const wait = waitSeconds(context.options);
   const waitMs = wait === undefined ? undefined : wait * 1000;
   // Try-outs alert nobody: a sandbox run or a dry run is someone at a terminal.
-  const alert = options.sandbox || options.dryRun ? async () => {} : (summary: RunSummary) => notify(project, summary, context.logger);
+  const alert = async (summary: RunSummary) => {
+    if (!options.sandbox && !options.dryRun) await notify(project, build ? withBuild(build.summary, summary) : summary, context.logger);
+    else if (build) await notify(project, build.summary, context.logger);
+  };
   const failure = (error: unknown) => alert(failedSummary(project, command, command, startedAt, error));
+  if (build && !selected.length) {
+    await writeResults(project, command, options, startedAt, held, held.length);
+    logLine(context, held, options.dryRun === true);
+    await alert(syncSummary(project, command, startedAt, held));
+    return EXIT.ok;
+  }
   let syncs: SyncCommand;
   try {
     syncs = await SyncCommand.open({
@@ -100,41 +119,15 @@ export async function syncSelected(
   process.on('SIGTERM', onSignal);
   const progress = createSyncProgress({ pretty: context.format === 'pretty', logger: context.logger });
   try {
-    const { results, sandbox } = await syncs.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
+    const run = await syncs.run({ onProgress: (event) => progress.update(event), signal: abort.signal });
     progress.stop();
-    for (const result of results) summarise(context, result, options.sandbox === true);
-    if (sandbox) describeSandbox(context, sandbox);
+    for (const result of run.results) summarise(context, result, options.sandbox === true);
+    if (run.sandbox) describeSandbox(context, run.sandbox);
+    const results = [...run.results, ...held];
     const failed = results.filter((r) => r.status === 'failed').length;
-    await writeJson(join(targetDir(project), 'sync_results.json'), {
-      tideline_version: VERSION,
-      command,
-      project: project.name,
-      target: project.target.name,
-      sandbox: options.sandbox === true,
-      dry_run: options.dryRun === true,
-      full_resync: options.fullResync === true,
-      force: options.force === true,
-      started_at: startedAt.toISOString(),
-      finished_at: new Date().toISOString(),
-      status: failed ? (failed === results.length ? 'error' : 'partial') : results.some((r) => r.status === 'partial') ? 'partial' : 'success',
-      results: results.map(toJson),
-    });
-    const line = `${results.length} sync${results.length === 1 ? '' : 's'}: ${count(results, 'success')} succeeded, ${count(results, 'partial')} with rejections, ${failed} failed, ${count(results, 'skipped')} skipped${options.dryRun ? `, ${count(results, 'dry_run')} planned (dry run)` : ''}`;
-    if (failed) context.logger.error(line);
-    else context.logger.info(line);
-    const rejected = results.filter((r) => r.status === 'partial');
-    await alert({
-      command,
-      family: command,
-      outcome: failed ? (failed === results.length ? 'failure' : 'partial') : rejected.length ? 'partial' : 'success',
-      project: project.name,
-      target: project.target.name,
-      startedAt,
-      finishedAt: new Date(),
-      counts: { succeeded: count(results, 'success'), 'with rejections': rejected.length, failed, skipped: count(results, 'skipped') },
-      failures: results.filter((r) => r.status === 'failed').map((r) => ({ type: 'sync', name: r.sync, message: r.error ?? 'failed' })),
-      warnings: rejected.map((r) => ({ type: 'sync', name: r.sync, message: `${r.rejected} of ${r.settled} records rejected by ${r.destination} (\`tideline rejected ${r.sync}\`)` })),
-    });
+    await writeResults(project, command, options, startedAt, results, held.length);
+    logLine(context, results, options.dryRun === true);
+    await alert(syncSummary(project, command, startedAt, results));
     return failed ? EXIT.failed : EXIT.ok;
   } catch (error) {
     await failure(error);
@@ -146,6 +139,71 @@ export async function syncSelected(
     await syncs.close();
   }
 }
+
+/**
+ * target/sync_results.json: every sync of the command, the `held` ones (held back by `tideline build`, last) as
+ * skipped; the status counts them as failed.
+ */
+async function writeResults(project: Project, command: string, options: Omit<SyncOptions, 'select' | 'exclude'>, startedAt: Date, results: readonly SyncResult[], held: number): Promise<void> {
+  const failed = count(results, 'failed') + held;
+  await writeJson(join(targetDir(project), 'sync_results.json'), {
+    tideline_version: VERSION,
+    command,
+    project: project.name,
+    target: project.target.name,
+    sandbox: options.sandbox === true,
+    dry_run: options.dryRun === true,
+    full_resync: options.fullResync === true,
+    force: options.force === true,
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    status: failed ? (failed === results.length ? 'error' : 'partial') : results.some((r) => r.status === 'partial') ? 'partial' : 'success',
+    results: results.map(toJson),
+  });
+}
+
+/** `3 syncs: 1 succeeded, 0 with rejections, 1 failed, 1 skipped`, as an error when one failed. */
+function logLine(context: CommandContext, results: readonly SyncResult[], dryRun: boolean): void {
+  const failed = count(results, 'failed');
+  const line = `${results.length} sync${results.length === 1 ? '' : 's'}: ${count(results, 'success')} succeeded, ${count(results, 'partial')} with rejections, ${failed} failed, ${count(results, 'skipped')} skipped${dryRun ? `, ${count(results, 'dry_run')} planned (dry run)` : ''}`;
+  if (failed) context.logger.error(line);
+  else context.logger.info(line);
+}
+
+function syncSummary(project: Project, command: 'sync' | 'build', startedAt: Date, results: readonly SyncResult[]): RunSummary {
+  const failed = count(results, 'failed');
+  const rejected = results.filter((r) => r.status === 'partial');
+  return {
+    command,
+    family: command,
+    outcome: failed ? (failed === results.length ? 'failure' : 'partial') : rejected.length ? 'partial' : 'success',
+    project: project.name,
+    target: project.target.name,
+    startedAt,
+    finishedAt: new Date(),
+    counts: { succeeded: count(results, 'success'), 'with rejections': rejected.length, failed, skipped: count(results, 'skipped') },
+    failures: results.filter((r) => r.status === 'failed').map((r) => ({ type: 'sync', name: r.sync, message: r.error ?? 'failed' })),
+    warnings: rejected.map((r) => ({ type: 'sync', name: r.sync, message: `${r.rejected} of ${r.settled} records rejected by ${r.destination} (\`tideline rejected ${r.sync}\`)` })),
+  };
+}
+
+/**
+ * One alert for `tideline build`: its models and tests (`build`), then its syncs, their counts named as such; held
+ * syncs are counted skipped. The outcome is the two parts' when they agree, else `partial`.
+ */
+function withBuild(build: RunSummary, syncs: RunSummary): RunSummary {
+  return {
+    ...build,
+    outcome: build.outcome === syncs.outcome ? build.outcome : 'partial',
+    finishedAt: syncs.finishedAt,
+    counts: { ...build.counts, ...Object.fromEntries(Object.entries(syncs.counts).map(([k, v]) => [SYNC_COUNTS[k] ?? `syncs ${k}`, v])) },
+    failures: [...build.failures, ...syncs.failures],
+    warnings: [...(build.warnings ?? []), ...(syncs.warnings ?? [])],
+  };
+}
+
+/** The sync counts of a build's alert, named apart from its models'. */
+const SYNC_COUNTS: Record<string, string> = { succeeded: 'synced', 'with rejections': 'synced with rejections', failed: 'syncs failed', skipped: 'syncs skipped' };
 
 /** Another runner holds the warehouse or a destination object: exit 1 naming it; any other error goes on up. */
 function locked(context: CommandContext, error: unknown): number {

@@ -2,7 +2,8 @@ import { joinSql, sql, Sql } from '../dialects/sql.js';
 import type { Logger } from '../log/logger.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { DataTest } from '../project/data-tests.js';
-import { owningModel, type Project } from '../project/loader.js';
+import { locate, owningModel, type Project } from '../project/loader.js';
+import { ConfigError, formatField, type Problem } from '../project/problems.js';
 import { maskRecord } from '../sync/mask.js';
 import { describeFailure, type Connection, type Row } from '../warehouses/connection.js';
 import { rowCountProblem } from './checks.js';
@@ -44,9 +45,11 @@ export function testQuery(project: Project, test: DataTest): Sql {
     case 'not_null':
       return sql`SELECT * FROM ${from} WHERE ${col(test.columns[0]!)} IS NULL`;
     case 'unique': {
+      // One column: dbt's `unique`, NULLs left out. Several: dbt_utils.unique_combination_of_columns, which groups
+      // every row, NULLs as equal to one another (GROUP BY does): two rows (1, NULL) break the combination.
       const keys = joinSql(test.columns.map(col));
-      const present = joinSql(test.columns.map((c) => sql`${col(c)} IS NOT NULL`), sql` AND `);
-      return sql`SELECT ${keys}, COUNT(*) AS ${d.id('n_records')} FROM ${from} WHERE ${present} GROUP BY ${keys} HAVING COUNT(*) > 1`;
+      const present = test.columns.length === 1 ? sql` WHERE ${col(test.columns[0]!)} IS NOT NULL` : sql``;
+      return sql`SELECT ${keys}, COUNT(*) AS ${d.id('n_records')} FROM ${from}${present} GROUP BY ${keys} HAVING COUNT(*) > 1`;
     }
     case 'accepted_values': {
       const c = col(test.columns[0]!);
@@ -148,19 +151,37 @@ function logResult(log: Logger, r: TestResult): void {
   else log.error(fields, `${r.test.name} ${r.status === 'fail' ? 'failed' : 'errored'}: ${r.message}`);
 }
 
-/** Whether a result stops what depends on its relation (`tideline build`) and fails the command: error severity. */
+/** Whether a result fails the command: an error-severity test that failed or could not run. */
 export function blocks(result: TestResult): boolean {
   return result.status === 'fail' || result.status === 'error';
 }
 
 /**
+ * Whether a result holds back what depends on its relation (`tideline build`): a failure, as `blocks`, or an
+ * error-severity test that could not be run at all (skipped): what it guards was not checked.
+ */
+export function holds(result: TestResult): boolean {
+  return blocks(result) || (result.status === 'skipped' && result.test.severity === 'error');
+}
+
+/** The relations a test reads: what it tests and, for `relationships`, what it points at. */
+function readsOf(test: DataTest): string[] {
+  return [test.on, ...(test.to ? [test.to] : [])];
+}
+
+/**
  * The data tests of a `tideline build`, each run as soon as what it reads is built: at the start those reading only
  * sources and models outside the selection, then each model's after its build (a `relationships` test pointing at a
- * model built later waits for it). A test whose relation was not built (failed, skipped) is reported `skipped`.
+ * model built later waits for it: see testOrder). A test whose relation was not built (failed, skipped) is reported
+ * `skipped` as soon as that is known. `blocked` holds the sources and models whose tests hold them back (see
+ * `holds`), with why: the runner consults it before each model.
  */
 export class BuildTests {
   readonly results: TestResult[] = [];
+  readonly blocked = new Map<string, string>();
   readonly #waiting: Set<string>;
+  readonly #unbuilt = new Set<string>();
+  readonly #held = new Map<string, { failed: string[]; skipped: string[] }>();
   #pending: DataTest[];
 
   constructor(
@@ -174,46 +195,102 @@ export class BuildTests {
     this.#waiting = new Set(models);
   }
 
-  /** Runs the tests that read nothing this build makes; the sources they hold back (an error-severity failure), with why. */
-  async start(): Promise<Map<string, string>> {
-    const held = await this.#runReady();
-    return new Map([...held].filter(([name]) => this.project.sources.has(name)));
+  /** Runs the tests that read nothing this build makes. */
+  async start(): Promise<void> {
+    await this.#runReady();
   }
 
-  /** After `model` built: runs the tests it completes; the models they hold back, with why. */
-  async built(model: string): Promise<Map<string, string>> {
+  /**
+   * After `model` was built (`built`: or disabled, its table kept as it stands), or failed or was skipped for a failed
+   * input: runs the tests it completes, or skips those it cannot.
+   */
+  async after(model: string, built: boolean): Promise<void> {
     this.#waiting.delete(model);
-    const held = await this.#runReady();
-    return new Map([...held].filter(([name]) => this.project.models.has(name)));
+    if (!built) this.#unbuilt.add(model);
+    await this.#runReady();
   }
 
   /** The tests left: their relation was not built in this build. */
   finish(): void {
     for (const test of this.#pending) {
-      const missing = [test.on, ...(test.to ? [test.to] : [])].map((n) => owningModel(this.project, n)).find((m) => m !== undefined && this.#waiting.has(m));
-      const result: TestResult = { test, status: 'skipped', failures: null, sample: [], message: `${missing ?? test.on} was not built`, seconds: 0 };
-      logResult(this.options.log, result);
-      this.results.push(result);
+      const missing = readsOf(test).map((n) => owningModel(this.project, n)).find((m) => m !== undefined && (this.#waiting.has(m) || this.#unbuilt.has(m)));
+      this.#skip(test, `${missing ?? test.on} was not built`);
     }
     this.#pending = [];
   }
 
-  /** Runs the pending tests whose relations are all built; the relations whose tests failed, with the tests' names. */
-  async #runReady(): Promise<Map<string, string>> {
-    const ready = this.#pending.filter((test) => [test.on, ...(test.to ? [test.to] : [])].every((n) => !this.#waiting.has(owningModel(this.project, n) ?? '')));
+  #skip(test: DataTest, message: string): void {
+    const result: TestResult = { test, status: 'skipped', failures: null, sample: [], message, seconds: 0 };
+    logResult(this.options.log, result);
+    this.results.push(result);
+    this.#hold(result);
+  }
+
+  /** Records what a result holds back: the source or model it tests. */
+  #hold(r: TestResult): void {
+    if (!holds(r)) return;
+    const relation = owningModel(this.project, r.test.on) ?? r.test.on;
+    const held = this.#held.get(relation) ?? { failed: [], skipped: [] };
+    (r.status === 'skipped' ? held.skipped : held.failed).push(r.test.name);
+    this.#held.set(relation, held);
+    const list = (names: string[], verb: string) => (names.length ? `${names.length === 1 ? 'test' : 'tests'} ${verb}: ${names.join(', ')}` : '');
+    this.blocked.set(relation, [list(held.failed, 'failed'), list(held.skipped, 'skipped')].filter(Boolean).join('; '));
+  }
+
+  /** Skips the pending tests reading a model not built; runs those whose relations are all built. */
+  async #runReady(): Promise<void> {
+    const modelOf = (n: string) => owningModel(this.project, n) ?? '';
+    for (const test of this.#pending) {
+      const missing = readsOf(test).map(modelOf).find((m) => this.#unbuilt.has(m));
+      if (missing) this.#skip(test, `${missing} was not built`);
+    }
+    this.#pending = this.#pending.filter((test) => !readsOf(test).some((n) => this.#unbuilt.has(modelOf(n))));
+    const ready = this.#pending.filter((test) => readsOf(test).every((n) => !this.#waiting.has(modelOf(n))));
     this.#pending = this.#pending.filter((test) => !ready.includes(test));
     const results = await runDataTests(this.project, this.connection, ready, {
       ...this.options,
       onTest: (test, i) => this.options.onTest?.(test, this.results.length + i),
     });
     this.results.push(...results);
-    const failed = new Map<string, string[]>();
-    for (const r of results.filter(blocks)) {
-      const relation = owningModel(this.project, r.test.on) ?? r.test.on;
-      failed.set(relation, [...(failed.get(relation) ?? []), r.test.name]);
-    }
-    return new Map([...failed].map(([name, tests]) => [name, `${tests.length === 1 ? 'test' : 'tests'} failed: ${tests.join(', ')}`]));
+    results.forEach((r) => this.#hold(r));
   }
+}
+
+/**
+ * The selected models (in build order) reordered for `tideline build`: every model reading what a `relationships`
+ * test checks comes after the model the test points at, so that the test runs, and can hold them back, before they
+ * read what it checks. Otherwise the order is kept. A test whose `to` itself reads what the test checks cannot run
+ * before that read: a located error.
+ */
+export function testOrder(project: Project, models: readonly string[], tests: readonly DataTest[]): string[] {
+  const selected = new Set(models);
+  const owner = (relation: string) => owningModel(project, relation) ?? relation;
+  const after = new Map(models.map((m) => [m, new Set(project.models.get(m)!.inputs.map((i) => owner(i.relation)).filter((r) => selected.has(r)))]));
+  const edges: { test: DataTest; reader: string; to: string }[] = [];
+  for (const test of tests) {
+    const to = test.to === undefined ? undefined : owningModel(project, test.to);
+    if (test.type !== 'relationships' || to === undefined || !selected.has(to)) continue;
+    for (const reader of models.filter((m) => project.models.get(m)!.inputs.some((i) => owner(i.relation) === owner(test.on)))) {
+      after.get(reader)!.add(to);
+      edges.push({ test, reader, to });
+    }
+  }
+  const order: string[] = [];
+  const placed = new Set<string>();
+  for (let next = models.find((m) => !placed.has(m) && [...after.get(m)!].every((d) => placed.has(d))); next !== undefined; next = models.find((m) => !placed.has(m) && [...after.get(m)!].every((d) => placed.has(d)))) {
+    order.push(next);
+    placed.add(next);
+  }
+  if (order.length === models.length) return order;
+  const problems: Problem[] = edges
+    .filter((e) => !placed.has(e.reader) && !placed.has(e.to))
+    .map(({ test, reader, to }) => {
+      const def = project.models.get(test.on) ?? project.sources.get(test.on)!;
+      const at = [...def.origin.path, ...test.at, 'relationships', 'to'];
+      const through = `${to} reads ${test.on}${reader === to ? '' : ` (through ${reader})`}`;
+      return { code: 'test-cycle', severity: 'error', message: `test ${test.name} cannot run before ${test.on} is read: ${through}, so \`tideline build\` cannot build ${to} first`, field: formatField(at), at: locate(def.origin, [...test.at, 'relationships', 'to']) };
+    });
+  throw new ConfigError(problems.filter((p, i) => problems.findIndex((q) => q.message === p.message) === i));
 }
 
 /** `5 tests: 3 pass, 1 warn, 1 fail, 0 error, 0 skipped` */

@@ -39,12 +39,15 @@ export interface RunOptions {
    */
   readonly context?: { readonly command: string; readonly run: string };
   /**
-   * Called after a model built successfully (`tideline build`: the data tests it completes): the models to hold back,
-   * each with why — usually the model itself; the models reading them are then skipped as if they had failed.
+   * Called after each model's build, built or not (`tideline build`: the data tests it completes, or those it leaves
+   * unrun), before the next model starts.
    */
-  readonly afterBuild?: (model: string) => Promise<ReadonlyMap<string, string>>;
-  /** Sources held back (`tideline build`: their data tests failed), with why: the models reading them are skipped. */
-  readonly blockedSources?: ReadonlyMap<string, string>;
+  readonly afterModel?: (result: ModelResult) => Promise<void>;
+  /**
+   * Sources and models held back (`tideline build`: their data tests failed), with why, consulted before each model
+   * (it may grow during the run, as afterModel runs tests): the models reading them are skipped as if they had failed.
+   */
+  readonly blocked?: ReadonlyMap<string, string>;
   /** Called when a model starts and ends, for progress display. */
   readonly onModel?: (event: { model: string; index: number; total: number; phase: 'start' | 'end'; result?: ModelResult }) => void;
 }
@@ -96,8 +99,6 @@ async function closeWorkSchema(project: Project, connection: Connection, log: Lo
 async function buildSelected(project: Project, connection: Connection, analysis: Analysis, selected: readonly string[], options: RunOptions): Promise<ModelResult[]> {
   const log = options.logger;
   const failed = new Set<string>();
-  /** Models built but held back by `afterBuild`, with why. */
-  const held = new Map<string, string>();
   const results: ModelResult[] = [];
   const inputs = new InputChecks(project, connection, log);
   const missingState = await missingStateTables(project, connection);
@@ -106,18 +107,22 @@ async function buildSelected(project: Project, connection: Connection, analysis:
     const model = project.models.get(name)!;
     const compiled = modelScript(project, analysis, model, { fullRefresh: options.fullRefresh ?? false, missingState });
     options.onModel?.({ model: name, index, total: selected.length, phase: 'start' });
+    const blocked = options.blocked;
     const blocking = [
-      ...new Set([
-        ...model.inputs.map((i) => owningModel(project, i.relation)).filter((r): r is string => r !== undefined && failed.has(r)),
-        ...model.inputs.map((i) => i.relation).filter((r) => options.blockedSources?.has(r)),
-      ]),
+      ...new Set(
+        model.inputs.flatMap((i) => {
+          const owner = owningModel(project, i.relation);
+          if (owner !== undefined && (failed.has(owner) || blocked?.has(owner))) return [owner];
+          return blocked?.has(i.relation) ? [i.relation] : [];
+        }),
+      ),
     ];
     let result: ModelResult;
     if (!model.enabled) {
       result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: 'disabled (enabled: false)', summary: null };
     } else if (blocking.length) {
       failed.add(name);
-      const reasons = blocking.map((b) => (held.has(b) ? `${b} (${held.get(b)})` : options.blockedSources?.has(b) ? `${b} (${options.blockedSources.get(b)})` : b));
+      const reasons = blocking.map((b) => (!failed.has(b) && blocked?.has(b) ? `${b} (${blocked.get(b)})` : b));
       result = { model: name, kind: model.kind.kind, status: 'skipped', rows: null, seconds: 0, sqlHash: compiled.sqlHash, error: `input failed: ${reasons.join(', ')}`, summary: null };
       log.warn({ model: name, inputs: blocking }, `skipped ${name}: its input failed`);
     } else {
@@ -131,14 +136,10 @@ async function buildSelected(project: Project, connection: Connection, analysis:
         result = await buildModel(project, labelled, compiled, log, options.fresh ?? []);
         const usage = await usageOf(labelled, name, log);
         if (usage) result = { ...result, usage };
-        const holds = result.status === 'success' ? await options.afterBuild?.(name) : undefined;
-        for (const [model, why] of holds ?? []) {
-          failed.add(model);
-          held.set(model, why);
-        }
       }
       if (result.status === 'error') failed.add(name);
     }
+    await options.afterModel?.(result);
     results.push(result);
     options.onModel?.({ model: name, index, total: selected.length, phase: 'end', result });
   }

@@ -25,7 +25,7 @@ export const dataTestSchema = z
     unique: z
       .union([column, z.array(column).min(1), z.strictObject({ columns: z.union([column, z.array(column).min(1)]).describe('A column, or columns whose combination is unique.'), ...common })])
       .optional()
-      .describe('No two rows share the column\'s value (nulls aside), or the combination of columns\' values: `unique: customer_id`, `unique: [email, country]`. Its failures are the values held more than once.'),
+      .describe('No two rows share the column\'s value (nulls aside), or the combination of columns\' values (nulls equal to one another, as dbt_utils.unique_combination_of_columns): `unique: customer_id`, `unique: [email, country]`. Its failures are the values held more than once.'),
     accepted_values: z
       .strictObject({ column, values: z.array(scalar).min(1).describe('The values allowed; numbers for a numeric column.'), ...common })
       .optional()
@@ -131,6 +131,19 @@ export function dataTests(entries: readonly z.infer<typeof dataTestSchema>[], on
 }
 
 /** Where the `n`-th column of a test is written: `not_null: email` or `{column: email}`, `unique: [a, b]`… */
+/**
+ * The valid entries of a `tests:` list whose source or model is invalid (another entry, or another field, is wrong),
+ * each at its own index: their references are still checked, so that one run reports every problem of the list.
+ */
+export function validDataTests(item: unknown, on: string, onType: 'source' | 'model'): DataTest[] {
+  const entries = item && typeof item === 'object' ? (item as { tests?: unknown }).tests : undefined;
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry, i) => {
+    const parsed = dataTestSchema.safeParse(entry);
+    return parsed.success ? dataTests([parsed.data], on, onType).map((test) => ({ ...test, at: ['tests', i] })) : [];
+  });
+}
+
 function columnAt(entry: z.infer<typeof dataTestSchema>, type: DataTestType, at: FieldPath, n: number): FieldPath {
   const written = entry[type];
   if (typeof written === 'string') return [...at, type];

@@ -17,7 +17,7 @@ import { ConfigError, Problems, type FieldPath, type Location, type Problem } fr
 import { checkPolicyReferences, policyRelations, type Policies } from './policies.js';
 import { pressurePolicy, type PressurePolicy, type PressurePolicyEntry } from './pressure.js';
 import { modelCommonShape, modelFileSchema, projectFileSchema, projectFileSchemaWith, sourceSchema, type Freshness, type ModelChecks, type ProjectFile } from './schema.js';
-import { dataTests, type DataTest } from './data-tests.js';
+import { dataTests, validDataTests, type DataTest } from './data-tests.js';
 import { didYouMean } from './suggest.js';
 import { validateAt } from './validate.js';
 import { YamlFile } from './yaml-file.js';
@@ -364,6 +364,8 @@ interface Loaded {
   companions: Map<string, CompanionRef>;
   /** Names of items that failed validation: known to exist, so references to them are not reported again. */
   invalid: Set<string>;
+  /** The valid data tests of items that failed validation, whose references are still checked (checkDataTests). */
+  invalidTests: { tests: readonly DataTest[]; origin: Origin }[];
 }
 
 async function loadModelFiles(
@@ -379,6 +381,7 @@ async function loadModelFiles(
   const sources = new Map<string, SourceDef>();
   const models = new Map<string, ModelDef>();
   const invalid = new Set<string>();
+  const invalidTests: Loaded['invalidTests'] = [];
   const seen = new Map<string, Origin>();
   const nameOf = (item: unknown) => (item && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : undefined);
   const files: string[] = [];
@@ -415,14 +418,20 @@ async function loadModelFiles(
       const source = validateAt(sourceSchema, item, file, origin.path, problems);
       const def = source && makeSource(root, source, origin, target, dbt, problems);
       if (def && claim(def.name, origin)) sources.set(def.name, def);
-      else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
+      else if (!def && nameOf(item)) {
+        invalid.add(nameOf(item)!);
+        invalidTests.push({ tests: validDataTests(item, nameOf(item)!, 'source'), origin });
+      }
     }
 
     for (const [i, item] of (parsed.models ?? []).entries()) {
       const origin: Origin = { file, path: ['models', i] };
       const def = makeModel(item, origin, kinds, problems);
       if (def && claim(def.name, origin)) models.set(def.name, def);
-      else if (!def && nameOf(item)) invalid.add(nameOf(item)!);
+      else if (!def && nameOf(item)) {
+        invalid.add(nameOf(item)!);
+        invalidTests.push({ tests: validDataTests(item, nameOf(item)!, 'model'), origin });
+      }
     }
   }
   // Companion tables are relations too; their names share the namespace of sources and models.
@@ -433,7 +442,7 @@ async function loadModelFiles(
       if (claim(name, model.origin)) companions.set(name, { model: model.name, suffix: declared.suffix });
     }
   }
-  return { sources, models, invalid, companions };
+  return { sources, models, invalid, invalidTests, companions };
 }
 
 function makeSource(root: string, source: z.infer<typeof sourceSchema>, origin: Origin, target: Target, dbtProjects: readonly DbtProject[], problems: Problems): SourceDef | undefined {
@@ -596,15 +605,19 @@ function resolveReferences({ sources, models, invalid, companions }: Loaded, pro
  * name made up from a test's contents that two tests share (two expressions, say) is numbered; a name written twice
  * is an error.
  */
-function checkDataTests(root: string, { sources, models, companions, invalid }: Loaded, problems: Problems): void {
+function checkDataTests(root: string, { sources, models, companions, invalid, invalidTests }: Loaded, problems: Problems): void {
   const known = [...sources.keys(), ...models.keys(), ...companions.keys()];
   const seen = new Map<string, Origin>();
+  const checkTo = (test: DataTest, origin: Origin) => {
+    if (test.type === 'relationships' && !known.includes(test.to!) && !invalid.has(test.to!)) {
+      const at = [...origin.path, ...test.at, 'relationships', 'to'];
+      problems.error('unknown-reference', `unknown source or model "${test.to}"${didYouMean(test.to!, known)}`, origin.file.locate(at), at);
+    }
+  };
+  for (const { tests, origin } of invalidTests) tests.forEach((test) => checkTo(test, origin));
   const renumber = <T extends { tests: readonly DataTest[]; origin: Origin }>(def: T): T => {
     const tests = def.tests.map((test) => {
-      if (test.type === 'relationships' && !known.includes(test.to!) && !invalid.has(test.to!)) {
-        const at = [...def.origin.path, ...test.at, 'relationships', 'to'];
-        problems.error('unknown-reference', `unknown source or model "${test.to}"${didYouMean(test.to!, known)}`, def.origin.file.locate(at), at);
-      }
+      checkTo(test, def.origin);
       let name = test.name;
       const previous = seen.get(name.toLowerCase());
       if (previous && test.named) {

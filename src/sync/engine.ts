@@ -110,6 +110,19 @@ export interface SyncRunOptions {
  * records itself, sends through the executor and folds the outcomes into its state (src/sync/run/, README). One
  * engine per command; it keeps one rate gate per destination so that syncs sharing a destination share its rate limit.
  */
+/** What names a sync in its result. */
+function resultBase(sync: SyncDef) {
+  return { sync: sync.name, model: sync.model, destination: sync.destination.name, type: sync.destination.type.type, object: sync.object, mode: sync.mode };
+}
+
+/** The figures of a sync that sent nothing. */
+const NOTHING_SENT = { settled: 0, accepted: 0, rejected: 0, requests: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0, recovered: 0, details: null };
+
+/** The result of a sync not run (disabled, or held back by `tideline build`): nothing planned, nothing sent. */
+export function skippedResult(sync: SyncDef, error: string): SyncResult {
+  return { ...resultBase(sync), ...NOTHING_SENT, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error };
+}
+
 export class SyncEngine {
   readonly store: StateStore;
   readonly #connection: Connection;
@@ -149,17 +162,10 @@ export class SyncEngine {
   async run(sync: SyncDef, runOptions: SyncRunOptions = {}): Promise<SyncResult> {
     const started = performance.now();
     const log = this.options.logger.child({ sync: sync.name });
-    const base = {
-      sync: sync.name,
-      model: sync.model,
-      destination: sync.destination.name,
-      type: sync.destination.type.type,
-      object: sync.object,
-      mode: sync.mode,
-    };
+    const base = resultBase(sync);
     const seconds = () => Math.round(performance.now() - started) / 1000;
-    const empty = { settled: 0, accepted: 0, rejected: 0, requests: 0, rateLimited: 0, retries: 0, splits: 0, alreadyDelivered: 0, recovered: 0, details: null };
-    if (!sync.enabled) return { ...base, ...empty, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error: 'disabled (enabled: false)' };
+    const empty = NOTHING_SENT;
+    if (!sync.enabled) return skippedResult(sync, 'disabled (enabled: false)');
     // Before anything is planned: a stale source upstream, or a model out of its bounds, stops this sync (a dry run
     // too, which is meant to show what would go wrong). `--force` does not pass these: it answers for removals only.
     // The suppressions, preferences and consent reaching the sync are inputs too: a stale complaints table must not
