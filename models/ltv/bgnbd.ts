@@ -252,14 +252,19 @@ export function probabilityAlive(params: BgNbdParams, x: number, tx: number, T: 
  */
 export function conditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   if (t <= 0) return 0;
+  return unconditionedPurchases(params, t, x, T) * probabilityAlive(params, x, tx, T);
+}
+
+/** conditionalExpectedPurchases without its P(alive) factor: (a+b+x−1)/(a−1) · (1 − factor). */
+function unconditionedPurchases(params: BgNbdParams, t: number, x: number, T: number): number {
+  if (t <= 0) return 0;
   const { r, alpha, a, b } = params;
   const z = t / (alpha + T + t);
   let factor = Math.pow(1 - z, a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
   // With very large a and b (a nearly deterministic dropout), the transformed parameters are too large for the
   // series; the original form, in logs, is then the well-conditioned one.
   if (!Number.isFinite(factor)) factor = Math.exp((r + x) * Math.log1p(-z) + Math.log(hyp2f1(r + x, b + x, a + b + x - 1, z)));
-  const numerator = ((a + b + x - 1) / (a - 1)) * (1 - factor);
-  return numerator * probabilityAlive(params, x, tx, T);
+  return ((a + b + x - 1) / (a - 1)) * (1 - factor);
 }
 
 /** E[X(t)] for a customer just acquired (FHL 2005, eq. 7): the conditional expectation at x = t_x = T = 0. */
@@ -273,12 +278,29 @@ export function expectedPurchases(params: BgNbdParams, t: number): number {
  * time unit.
  */
 export function discountedExpectedPurchases(params: BgNbdParams, x: number, tx: number, T: number, months: number, unitsPerMonth: number, monthlyRate: number): number {
+  return customerScores(params, x, tx, T, months, unitsPerMonth, monthlyRate).discountedPurchases;
+}
+
+export interface CustomerScores {
+  readonly pAlive: number;
+  /** Expected purchases over the whole horizon (conditionalExpectedPurchases at months × unitsPerMonth). */
+  readonly expectedPurchases: number;
+  readonly discountedPurchases: number;
+}
+
+/**
+ * P(alive), the expected purchases over the horizon and their discounted sum in one pass: the conditional expectation
+ * at the horizon is the last month's cumulative value, and P(alive) is computed once (the same products as
+ * conditionalExpectedPurchases, so the same values).
+ */
+export function customerScores(params: BgNbdParams, x: number, tx: number, T: number, months: number, unitsPerMonth: number, monthlyRate: number): CustomerScores {
+  const pAlive = probabilityAlive(params, x, tx, T);
   let total = 0;
   let previous = 0;
   for (let i = 1; i <= months; i++) {
-    const cumulative = conditionalExpectedPurchases(params, i * unitsPerMonth, x, tx, T);
+    const cumulative = unconditionedPurchases(params, i * unitsPerMonth, x, T) * pAlive;
     total += (cumulative - previous) / Math.pow(1 + monthlyRate, i);
     previous = cumulative;
   }
-  return total;
+  return { pAlive, expectedPurchases: months > 0 ? previous : 0, discountedPurchases: total };
 }
