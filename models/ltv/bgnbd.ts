@@ -294,13 +294,32 @@ export interface CustomerScores {
  * conditionalExpectedPurchases, so the same values).
  */
 export function customerScores(params: BgNbdParams, x: number, tx: number, T: number, months: number, unitsPerMonth: number, monthlyRate: number): CustomerScores {
-  const pAlive = probabilityAlive(params, x, tx, T);
-  let total = 0;
-  let previous = 0;
-  for (let i = 1; i <= months; i++) {
-    const cumulative = unconditionedPurchases(params, i * unitsPerMonth, x, T) * pAlive;
-    total += (cumulative - previous) / Math.pow(1 + monthlyRate, i);
-    previous = cumulative;
-  }
-  return { pAlive, expectedPurchases: months > 0 ? previous : 0, discountedPurchases: total };
+  return scorer(params, months, unitsPerMonth, monthlyRate)(x, tx, T);
+}
+
+/**
+ * customerScores for many customers with the same parameters and horizon. The monthly expectations before the
+ * P(alive) factor (twelve 2F1 evaluations for a year) depend on x and T only, not on t_x: they are computed once per
+ * distinct (x, T), a fifth of the (x, t_x, T) triples or fewer, and kept while the scorer lives.
+ */
+export function scorer(params: BgNbdParams, months: number, unitsPerMonth: number, monthlyRate: number): (x: number, tx: number, T: number) => CustomerScores {
+  const cache = new Map<string, Float64Array>();
+  const discount = Float64Array.from({ length: months }, (_, i) => Math.pow(1 + monthlyRate, i + 1));
+  return (x, tx, T) => {
+    const key = `${x}|${T}`;
+    let cumulative = cache.get(key);
+    if (!cumulative) {
+      cumulative = Float64Array.from({ length: months }, (_, i) => unconditionedPurchases(params, (i + 1) * unitsPerMonth, x, T));
+      cache.set(key, cumulative);
+    }
+    const pAlive = probabilityAlive(params, x, tx, T);
+    let total = 0;
+    let previous = 0;
+    for (let i = 0; i < months; i++) {
+      const current = cumulative[i]! * pAlive;
+      total += (current - previous) / discount[i]!;
+      previous = current;
+    }
+    return { pAlive, expectedPurchases: previous, discountedPurchases: total };
+  };
 }

@@ -1,7 +1,7 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { Sql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { HostIO } from '../model-kind.js';
-import { customerScores, fitBgNbd, type BgNbdParams, type FitReport, type RfmGroup } from './bgnbd.js';
+import { fitBgNbd, scorer, type BgNbdParams, type FitReport, type RfmGroup } from './bgnbd.js';
 import { fitGammaGamma, type GammaGammaParams, type SpendGroup } from './gamma-gamma.js';
 import { DAYS_PER_UNIT, type TimeUnit } from './schema.js';
 
@@ -61,9 +61,10 @@ export async function runFit(io: HostIO, plan: FitPlan): Promise<{ bgnbd: FitRep
   // Appended through the warehouse's bulk path (DuckDB's appender; multi-row INSERTs elsewhere): one row per triple,
   // a non-finite prediction (a numerical failure) stored as NULL rather than failing the build.
   const finite = (value: number) => (Number.isFinite(value) ? value : null);
+  const score = scorer(bgnbd.params, plan.horizonMonths, unitsPerMonth, plan.monthlyDiscount);
   const rows = triples.map((row, i) => {
     const g = groups[i]!;
-    const scores = customerScores(bgnbd.params, g.x, g.tx, g.T, plan.horizonMonths, unitsPerMonth, plan.monthlyDiscount);
+    const scores = score(g.x, g.tx, g.T);
     return [num(row['frequency']), num(row['recency_days']), num(row['age_days']), finite(scores.pAlive), finite(scores.expectedPurchases), finite(scores.discountedPurchases)];
   });
   await io.insertRows(

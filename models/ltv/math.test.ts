@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { datasetPath, warnDatasetsMissing } from '../../test/support/datasets.js';
-import { bgnbdCustomerLogLikelihood, bgnbdLogLikelihood, conditionalExpectedPurchases, discountedExpectedPurchases, expectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams, type RfmGroup } from './bgnbd.js';
+import { bgnbdCustomerLogLikelihood, bgnbdLogLikelihood, conditionalExpectedPurchases, discountedExpectedPurchases, expectedPurchases, fitBgNbd, probabilityAlive, scorer, type BgNbdParams, type RfmGroup } from './bgnbd.js';
 import { expectedAverageValue, fitGammaGamma, gammaGammaCustomerLogLikelihood, gammaGammaLogLikelihood, type SpendGroup } from './gamma-gamma.js';
 import { hyp2f1 } from './hyp2f1.js';
 import { minimise, minimiseSmooth } from './optimise.js';
@@ -205,6 +205,21 @@ describe('BG/NBD closed forms', () => {
     const undiscounted = discountedExpectedPurchases(PUBLISHED, 3, 20, 30, 12, 30.4375 / 7, 0);
     expect(undiscounted).toBeCloseTo(conditionalExpectedPurchases(PUBLISHED, 12 * (30.4375 / 7), 3, 20, 30), 12);
     expect(discountedExpectedPurchases(PUBLISHED, 3, 20, 30, 12, 30.4375 / 7, 0.01)).toBeLessThan(undiscounted);
+  });
+
+  it('the scorer (monthly expectations cached per (x, T)) gives the closed forms’ values', () => {
+    const score = scorer(PUBLISHED, 12, 30.4375 / 7, 0.01);
+    for (const [x, tx, T] of [[0, 0, 30], [3, 10, 30], [3, 25, 30], [3, 10, 20], [40, 38, 39], [1, 1, 3]] as const) {
+      const s = score(x, tx, T);
+      expect(s.pAlive).toBe(probabilityAlive(PUBLISHED, x, tx, T));
+      expect(s.expectedPurchases).toBe(conditionalExpectedPurchases(PUBLISHED, 12 * (30.4375 / 7), x, tx, T));
+      let discounted = 0;
+      for (let i = 1; i <= 12; i++) {
+        const month = (t: number) => conditionalExpectedPurchases(PUBLISHED, t * (30.4375 / 7), x, tx, T);
+        discounted += (month(i) - month(i - 1)) / 1.01 ** i;
+      }
+      expect(relative(s.discountedPurchases, discounted)).toBeLessThan(1e-13);
+    }
   });
 
   it('the grouped likelihood is the sum of the customers’ likelihoods', () => {
