@@ -1,7 +1,7 @@
 import digamma from '@stdlib/math-base-special-digamma';
 import gammaln from '@stdlib/math-base-special-gammaln';
 import { hyp2f1 } from './hyp2f1.js';
-import { minimiseSmooth } from './optimise.js';
+import { meanNegative, minimiseSmooth } from './optimise.js';
 
 /**
  * BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive a customer buys as a
@@ -202,11 +202,7 @@ export function fitBgNbd(groups: readonly RfmGroup[]): FitReport<BgNbdParams> {
   const meanT = groups.reduce((s, g) => s + g.n * g.T, 0) / customers || 1;
   const unpack = (z: readonly number[]): BgNbdParams => ({ r: Math.exp(z[0]!), alpha: Math.exp(z[1]!), a: Math.exp(z[2]!), b: Math.exp(z[3]!) });
   const prepared = prepare(groups);
-  const objective = (z: readonly number[], gradient: number[]) => {
-    const value = -preparedLogLikelihood(unpack(z), prepared, gradient) / customers;
-    for (let i = 0; i < gradient.length; i++) gradient[i] = -gradient[i]! / customers;
-    return value;
-  };
+  const objective = meanNegative((z, gradient) => preparedLogLikelihood(unpack(z), prepared, gradient), customers);
   const lo = Math.log(LOWER);
   const hi = Math.log(UPPER);
   const result = minimiseSmooth(objective, {

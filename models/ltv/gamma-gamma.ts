@@ -1,7 +1,7 @@
 import digamma from '@stdlib/math-base-special-digamma';
 import gammaln from '@stdlib/math-base-special-gammaln';
 import type { FitReport } from './bgnbd.js';
-import { minimiseSmooth } from './optimise.js';
+import { meanNegative, minimiseSmooth } from './optimise.js';
 
 /**
  * Gamma-Gamma spend model (Fader & Hardie 2013, "The Gamma-Gamma model of monetary value"): a customer's transaction
@@ -130,11 +130,7 @@ export function fitGammaGamma(groups: readonly SpendGroup[]): FitReport<GammaGam
   const meanM = usable.reduce((s, g) => s + g.n * g.m, 0) / customers;
   const unpack = (z: readonly number[]): GammaGammaParams => ({ p: Math.exp(z[0]!), q: Math.exp(z[1]!), v: Math.exp(z[2]!) });
   const prepared = prepare(usable);
-  const objective = (z: readonly number[], gradient: number[]) => {
-    const value = -preparedLogLikelihood(unpack(z), prepared, gradient) / customers;
-    for (let i = 0; i < gradient.length; i++) gradient[i] = -gradient[i]! / customers;
-    return value;
-  };
+  const objective = meanNegative((z, gradient) => preparedLogLikelihood(unpack(z), prepared, gradient), customers);
   const lo = Math.log(1e-5);
   const hi = Math.log(1e5);
   const result = minimiseSmooth(objective, {

@@ -175,6 +175,18 @@ function nelderMead(
 /** f(x), writing ∇f(x) into `gradient` (same length as x). */
 export type ValueAndGradient = (x: readonly number[], gradient: number[]) => number;
 
+/**
+ * The objective the fits minimise: the mean negative log-likelihood over `customers`, and its gradient, from a total
+ * log-likelihood that writes its gradient; mean, so that tolerances do not depend on the number of customers.
+ */
+export function meanNegative(logLikelihood: ValueAndGradient, customers: number): ValueAndGradient {
+  return (x, gradient) => {
+    const value = -logLikelihood(x, gradient) / customers;
+    for (let i = 0; i < gradient.length; i++) gradient[i] = -gradient[i]! / customers;
+    return value;
+  };
+}
+
 export interface SmoothMinimiseOptions extends MinimiseOptions {
   /**
    * Converged when every component of the gradient is at most this in absolute value (default 1e-9, for a mean
