@@ -9,7 +9,7 @@ import type { Channel } from '../src/project/channels.js';
 import type { ModelDef, Project } from '../src/project/loader.js';
 import type { Policies } from '../src/project/policies.js';
 import type { FieldPath, Place } from '../src/project/problems.js';
-import type { Connection } from '../src/warehouses/connection.js';
+import type { ColumnSpec, Connection, Value } from '../src/warehouses/connection.js';
 
 /**
  * The contract of a model kind (identity, customers, rfm, ltv, audiences…). A kind is one folder under models/ with
@@ -253,6 +253,11 @@ export interface HostIO {
    * silently dropped their history.
    */
   columns(table: TableRef): Promise<readonly OutputColumn[] | undefined>;
+  /**
+   * Appends rows to an existing table through the warehouse's bulk path (Connection.insertRows: DuckDB's appender,
+   * multi-row INSERTs elsewhere): how a host step writes what it computed.
+   */
+  insertRows(table: TableRef, columns: readonly ColumnSpec[], rows: readonly (readonly Value[])[]): Promise<number>;
 }
 
 /** A companion table of a model: where this build writes it, and its visible version (see PlanContext.companion). */

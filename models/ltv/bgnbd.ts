@@ -1,6 +1,7 @@
+import digamma from '@stdlib/math-base-special-digamma';
 import gammaln from '@stdlib/math-base-special-gammaln';
 import { hyp2f1 } from './hyp2f1.js';
-import { minimise } from './optimise.js';
+import { meanNegative, minimiseSmooth } from './optimise.js';
 
 /**
  * BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive a customer buys as a
@@ -66,6 +67,8 @@ interface PreparedGroups {
   readonly txIndex: Uint32Array;
   readonly bigTIndex: Uint32Array;
   readonly weights: Float64Array;
+  /** Customers per distinct x. */
+  readonly xCounts: Float64Array;
 }
 
 function prepare(groups: readonly RfmGroup[]): PreparedGroups {
@@ -86,29 +89,101 @@ function prepare(groups: readonly RfmGroup[]): PreparedGroups {
     bigTIndex[i] = index(ts, g.T);
     weights[i] = g.n;
   });
-  return { xs: Float64Array.from(xs.keys()), ts: Float64Array.from(ts.keys()), xIndex, txIndex, bigTIndex, weights };
+  const xCounts = new Float64Array(xs.size);
+  for (let i = 0; i < weights.length; i++) xCounts[xIndex[i]!]! += weights[i]!;
+  return { xs: Float64Array.from(xs.keys()), ts: Float64Array.from(ts.keys()), xIndex, txIndex, bigTIndex, weights, xCounts };
 }
 
-function preparedLogLikelihood({ r, alpha, a, b }: BgNbdParams, p: PreparedGroups): number {
+/**
+ * Total log-likelihood and, when `gradient` is given, its gradient with respect to the log-parameters
+ * (log r, log α, log a, log b) written into it. With L = log(e^A3 + e^A4) and the weights w3 = e^(A3−L),
+ * w4 = e^(A4−L) = 1 − w3, per customer (ψ the digamma function):
+ *   ∂/∂r = ψ(r+x) − ψ(r) + log α − w3·log(α+T) − w4·log(α+t_x)
+ *   ∂/∂α = r/α − (r+x)·(w3/(α+T) + w4/(α+t_x))
+ *   ∂/∂a = ψ(a+b) − ψ(a+b+x) + w4/a
+ *   ∂/∂b = ψ(a+b) + ψ(b+x) − ψ(b) − ψ(a+b+x) − w4/(b+x−1)
+ * The terms that depend on x only are weighted by the number of customers per x (counted once in `prepare`), so the
+ * loop over groups does one exp, one log1p and a few products per group.
+ */
+function preparedLogLikelihood({ r, alpha, a, b }: BgNbdParams, p: PreparedGroups, gradient?: number[]): number {
   const shared = gammaln(a + b) - gammaln(b) - gammaln(r) + r * Math.log(alpha);
   const logA = Math.log(a);
-  const gammaTerms = p.xs.map((x) => shared + gammaln(r + x) + gammaln(b + x) - gammaln(a + b + x));
-  const dropTerms = p.xs.map((x) => (x > 0 ? logA - Math.log(b + x - 1) : Number.NEGATIVE_INFINITY));
-  const logTimes = p.ts.map((t) => Math.log(alpha + t));
+  const { xs, ts, xCounts } = p;
+  if (gradient) gradient.fill(0);
+  const gammaTerms = new Float64Array(xs.length);
+  const dropTerms = new Float64Array(xs.length);
+  const inverseDrop = new Float64Array(xs.length);
+  for (let k = 0; k < xs.length; k++) {
+    const x = xs[k]!;
+    gammaTerms[k] = shared + gammaln(r + x) + gammaln(b + x) - gammaln(a + b + x);
+    dropTerms[k] = x > 0 ? logA - Math.log(b + x - 1) : Number.NEGATIVE_INFINITY;
+    inverseDrop[k] = x > 0 ? 1 / (b + x - 1) : 0;
+  }
+  const logTimes = new Float64Array(ts.length);
+  const inverseTimes = new Float64Array(ts.length);
+  for (let k = 0; k < ts.length; k++) {
+    logTimes[k] = Math.log(alpha + ts[k]!);
+    inverseTimes[k] = 1 / (alpha + ts[k]!);
+  }
+  const { xIndex, txIndex, bigTIndex, weights } = p;
   let total = 0;
-  for (let i = 0; i < p.weights.length; i++) {
-    const xi = p.xIndex[i]!;
-    const rx = r + p.xs[xi]!;
-    const a3 = -rx * logTimes[p.bigTIndex[i]!]!;
-    const a4 = dropTerms[xi]! - rx * logTimes[p.txIndex[i]!]!;
-    total += p.weights[i]! * (gammaTerms[xi]! + logAddExp(a3, a4));
+  // Σ n·(w3·log(α+T) + w4·log(α+t_x)), Σ n·(r+x)·(w3/(α+T) + w4/(α+t_x)), Σ n·w4, Σ n·w4/(b+x−1)
+  let sumLog = 0;
+  let sumInverse = 0;
+  let sumW4 = 0;
+  let sumW4Drop = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const xi = xIndex[i]!;
+    const rx = r + xs[xi]!;
+    const T = bigTIndex[i]!;
+    const tx = txIndex[i]!;
+    const a3 = -rx * logTimes[T]!;
+    const a4 = dropTerms[xi]! - rx * logTimes[tx]!;
+    const n = weights[i]!;
+    if (a4 === Number.NEGATIVE_INFINITY) {
+      total += n * a3;
+      sumLog += n * logTimes[T]!;
+      sumInverse += n * rx * inverseTimes[T]!;
+      continue;
+    }
+    // L = max + log(1 + e^(−|A3 − A4|)); the larger term's weight is 1/(1 + e^(−|·|)).
+    const e = Math.exp(-Math.abs(a3 - a4));
+    const big = 1 / (1 + e);
+    const w3 = a3 >= a4 ? big : e * big;
+    const w4 = a3 >= a4 ? e * big : big;
+    total += n * (Math.max(a3, a4) + Math.log1p(e));
+    sumLog += n * (w3 * logTimes[T]! + w4 * logTimes[tx]!);
+    sumInverse += n * rx * (w3 * inverseTimes[T]! + w4 * inverseTimes[tx]!);
+    sumW4 += n * w4;
+    sumW4Drop += n * w4 * inverseDrop[xi]!;
+  }
+  for (let k = 0; k < xs.length; k++) total += xCounts[k]! * gammaTerms[k]!;
+  if (gradient) {
+    const [psiR, psiB, psiAB] = [digamma(r), digamma(b), digamma(a + b)];
+    let dr = -sumLog;
+    let da = sumW4 / a;
+    let db = -sumW4Drop;
+    for (let k = 0; k < xs.length; k++) {
+      const x = xs[k]!;
+      const c = xCounts[k]!;
+      const psiABX = digamma(a + b + x);
+      dr += c * (digamma(r + x) - psiR + Math.log(alpha));
+      da += c * (psiAB - psiABX);
+      db += c * (psiAB + digamma(b + x) - psiB - psiABX);
+    }
+    const customers = xCounts.reduce((s, c) => s + c, 0);
+    const dalpha = (customers * r) / alpha - sumInverse;
+    gradient[0] = r * dr;
+    gradient[1] = alpha * dalpha;
+    gradient[2] = a * da;
+    gradient[3] = b * db;
   }
   return total;
 }
 
-/** Total log-likelihood of grouped customers. */
-export function bgnbdLogLikelihood(params: BgNbdParams, groups: readonly RfmGroup[]): number {
-  return preparedLogLikelihood(params, prepare(groups));
+/** Total log-likelihood of grouped customers; with `gradient`, its gradient in (log r, log α, log a, log b) too. */
+export function bgnbdLogLikelihood(params: BgNbdParams, groups: readonly RfmGroup[], gradient?: number[]): number {
+  return preparedLogLikelihood(params, prepare(groups), gradient);
 }
 
 /** Search box for every parameter (log scale inside the optimiser): wide enough for days, weeks or months. */
@@ -118,7 +193,8 @@ const UPPER = 1e5;
 /**
  * Maximum-likelihood fit on grouped customers. The optimiser works on log-parameters (positivity for free, better
  * conditioning) and minimises the mean negative log-likelihood, so tolerances do not depend on the number of
- * customers. Two starts, α scaled to the data's time unit, guard against a local optimum.
+ * customers. Two starts, α scaled to the data's time unit, guard against a local optimum. BFGS with the analytic
+ * gradient takes a few dozen evaluations where Nelder–Mead took ~2,000 (Nelder–Mead remains the fallback).
  */
 export function fitBgNbd(groups: readonly RfmGroup[]): FitReport<BgNbdParams> {
   const customers = groups.reduce((s, g) => s + g.n, 0);
@@ -126,10 +202,10 @@ export function fitBgNbd(groups: readonly RfmGroup[]): FitReport<BgNbdParams> {
   const meanT = groups.reduce((s, g) => s + g.n * g.T, 0) / customers || 1;
   const unpack = (z: readonly number[]): BgNbdParams => ({ r: Math.exp(z[0]!), alpha: Math.exp(z[1]!), a: Math.exp(z[2]!), b: Math.exp(z[3]!) });
   const prepared = prepare(groups);
-  const objective = (z: readonly number[]) => -preparedLogLikelihood(unpack(z), prepared) / customers;
+  const objective = meanNegative((z, gradient) => preparedLogLikelihood(unpack(z), prepared, gradient), customers);
   const lo = Math.log(LOWER);
   const hi = Math.log(UPPER);
-  const result = minimise(objective, {
+  const result = minimiseSmooth(objective, {
     starts: [
       [0, Math.log(meanT / 4), 0, 0],
       [Math.log(0.25), Math.log(meanT / 8), Math.log(0.8), Math.log(2.5)],
@@ -172,14 +248,19 @@ export function probabilityAlive(params: BgNbdParams, x: number, tx: number, T: 
  */
 export function conditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   if (t <= 0) return 0;
+  return unconditionedPurchases(params, t, x, T) * probabilityAlive(params, x, tx, T);
+}
+
+/** conditionalExpectedPurchases without its P(alive) factor: (a+b+x−1)/(a−1) · (1 − factor). */
+function unconditionedPurchases(params: BgNbdParams, t: number, x: number, T: number): number {
+  if (t <= 0) return 0;
   const { r, alpha, a, b } = params;
   const z = t / (alpha + T + t);
   let factor = Math.pow(1 - z, a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z);
   // With very large a and b (a nearly deterministic dropout), the transformed parameters are too large for the
   // series; the original form, in logs, is then the well-conditioned one.
   if (!Number.isFinite(factor)) factor = Math.exp((r + x) * Math.log1p(-z) + Math.log(hyp2f1(r + x, b + x, a + b + x - 1, z)));
-  const numerator = ((a + b + x - 1) / (a - 1)) * (1 - factor);
-  return numerator * probabilityAlive(params, x, tx, T);
+  return ((a + b + x - 1) / (a - 1)) * (1 - factor);
 }
 
 /** E[X(t)] for a customer just acquired (FHL 2005, eq. 7): the conditional expectation at x = t_x = T = 0. */
@@ -193,12 +274,48 @@ export function expectedPurchases(params: BgNbdParams, t: number): number {
  * time unit.
  */
 export function discountedExpectedPurchases(params: BgNbdParams, x: number, tx: number, T: number, months: number, unitsPerMonth: number, monthlyRate: number): number {
-  let total = 0;
-  let previous = 0;
-  for (let i = 1; i <= months; i++) {
-    const cumulative = conditionalExpectedPurchases(params, i * unitsPerMonth, x, tx, T);
-    total += (cumulative - previous) / Math.pow(1 + monthlyRate, i);
-    previous = cumulative;
-  }
-  return total;
+  return customerScores(params, x, tx, T, months, unitsPerMonth, monthlyRate).discountedPurchases;
+}
+
+export interface CustomerScores {
+  readonly pAlive: number;
+  /** Expected purchases over the whole horizon (conditionalExpectedPurchases at months × unitsPerMonth). */
+  readonly expectedPurchases: number;
+  readonly discountedPurchases: number;
+}
+
+/**
+ * P(alive), the expected purchases over the horizon and their discounted sum in one pass: the conditional expectation
+ * at the horizon is the last month's cumulative value, and P(alive) is computed once (the same products as
+ * conditionalExpectedPurchases, so the same values).
+ */
+export function customerScores(params: BgNbdParams, x: number, tx: number, T: number, months: number, unitsPerMonth: number, monthlyRate: number): CustomerScores {
+  return scorer(params, months, unitsPerMonth, monthlyRate)(x, tx, T);
+}
+
+/**
+ * customerScores for many customers with the same parameters and horizon. The monthly expectations before the
+ * P(alive) factor (twelve 2F1 evaluations for a year) depend on x and T only, not on t_x: they are computed once per
+ * distinct (x, T), a fifth of the (x, t_x, T) triples or fewer, and kept while the scorer lives.
+ */
+export function scorer(params: BgNbdParams, months: number, unitsPerMonth: number, monthlyRate: number): (x: number, tx: number, T: number) => CustomerScores {
+  const cache = new Map<string, Float64Array>();
+  const discount = Float64Array.from({ length: months }, (_, i) => Math.pow(1 + monthlyRate, i + 1));
+  return (x, tx, T) => {
+    const key = `${x}|${T}`;
+    let cumulative = cache.get(key);
+    if (!cumulative) {
+      cumulative = Float64Array.from({ length: months }, (_, i) => unconditionedPurchases(params, (i + 1) * unitsPerMonth, x, T));
+      cache.set(key, cumulative);
+    }
+    const pAlive = probabilityAlive(params, x, tx, T);
+    let total = 0;
+    let previous = 0;
+    for (let i = 0; i < months; i++) {
+      const current = cumulative[i]! * pAlive;
+      total += (current - previous) / discount[i]!;
+      previous = current;
+    }
+    return { pAlive, expectedPurchases: previous, discountedPurchases: total };
+  };
 }

@@ -1,7 +1,7 @@
 import type { Dialect, TableRef } from '../../src/dialects/dialect.js';
 import { Sql, joinSql, sql, unionAll } from '../../src/dialects/sql.js';
 import type { HostIO } from '../model-kind.js';
-import { discountedExpectedPurchases, conditionalExpectedPurchases, fitBgNbd, probabilityAlive, type BgNbdParams, type FitReport, type RfmGroup } from './bgnbd.js';
+import { fitBgNbd, scorer, type BgNbdParams, type FitReport, type RfmGroup } from './bgnbd.js';
 import { fitGammaGamma, type GammaGammaParams, type SpendGroup } from './gamma-gamma.js';
 import { DAYS_PER_UNIT, type TimeUnit } from './schema.js';
 
@@ -22,9 +22,6 @@ export interface FitPlan {
 
 export const PARAMS_COLUMNS = ['submodel', 'parameter', 'value', 'log_likelihood', 'converged', 'iterations', 'customers', 'groups', 'time_unit', 'calibration_end'] as const;
 export const SCORE_COLUMNS = ['frequency', 'recency_days', 'age_days', 'p_alive', 'expected_purchases', 'discounted_purchases'] as const;
-
-/** Rows per INSERT statement when writing the score lookup: well under every warehouse's statement-size limit. */
-const ROWS_PER_INSERT = 500;
 
 const num = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
 
@@ -53,8 +50,6 @@ export async function runFit(io: HostIO, plan: FitPlan): Promise<{ bgnbd: FitRep
   await writeParams(io, plan, bgnbd, gammaGamma);
 
   const unitsPerMonth = DAYS_PER_UNIT.month / days;
-  const horizon = plan.horizonMonths * unitsPerMonth;
-  const columns = joinSql(SCORE_COLUMNS.map((c) => d.id(c)));
   await io.execute(
     sql`CREATE TABLE ${d.table(plan.scores)} (${joinSql([
       sql`${f} ${d.type('integer')}`,
@@ -63,21 +58,20 @@ export async function runFit(io: HostIO, plan: FitPlan): Promise<{ bgnbd: FitRep
       ...['p_alive', 'expected_purchases', 'discounted_purchases'].map((c) => sql`${d.id(c)} ${d.type('float')}`),
     ])})`,
   );
+  // Appended through the warehouse's bulk path (DuckDB's appender; multi-row INSERTs elsewhere): one row per triple,
+  // a non-finite prediction (a numerical failure) stored as NULL rather than failing the build.
+  const finite = (value: number) => (Number.isFinite(value) ? value : null);
+  const score = scorer(bgnbd.params, plan.horizonMonths, unitsPerMonth, plan.monthlyDiscount);
   const rows = triples.map((row, i) => {
     const g = groups[i]!;
-    const values = [
-      d.literal(num(row['frequency'])),
-      d.literal(num(row['recency_days'])),
-      d.literal(num(row['age_days'])),
-      floatLiteral(d, probabilityAlive(bgnbd.params, g.x, g.tx, g.T)),
-      floatLiteral(d, conditionalExpectedPurchases(bgnbd.params, horizon, g.x, g.tx, g.T)),
-      floatLiteral(d, discountedExpectedPurchases(bgnbd.params, g.x, g.tx, g.T, plan.horizonMonths, unitsPerMonth, plan.monthlyDiscount)),
-    ];
-    return sql`(${joinSql(values)})`;
+    const scores = score(g.x, g.tx, g.T);
+    return [num(row['frequency']), num(row['recency_days']), num(row['age_days']), finite(scores.pAlive), finite(scores.expectedPurchases), finite(scores.discountedPurchases)];
   });
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    await io.execute(sql`INSERT INTO ${d.table(plan.scores)} (${columns}) VALUES\n${joinSql(rows.slice(i, i + ROWS_PER_INSERT), sql`,\n`)}`);
-  }
+  await io.insertRows(
+    plan.scores,
+    SCORE_COLUMNS.map((name, i) => ({ name, type: i < 3 ? 'integer' : 'float' })),
+    rows,
+  );
   return { bgnbd, gammaGamma };
 }
 

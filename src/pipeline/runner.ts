@@ -250,6 +250,7 @@ function hostIO(connection: Connection): HostIO {
     query: (statement) => connection.query(statement),
     stream: (statement, options) => connection.stream(statement, options),
     columns: async (table) => (await connection.columns(table))?.map((c) => ({ name: c.name, type: c.type })),
+    insertRows: (table, columns, rows) => connection.insertRows(table, columns, [rows]),
   };
 }
 

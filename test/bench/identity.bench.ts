@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faker } from '@faker-js/faker';
-import type { Step } from '../../models/model-kind.js';
+import type { HostIO, Step } from '../../models/model-kind.js';
 import { modelScript } from '../../src/pipeline/script.js';
 import { runModels } from '../../src/pipeline/runner.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
@@ -129,7 +129,7 @@ async function profile(connection: Connection, steps: readonly Step[], records: 
         continue;
       }
       if (step.kind === 'host') {
-        const io = { dialect: d, execute: (s: Sql) => connection.execute(s), query: (s: Sql) => connection.query(s), stream: (s: Sql) => connection.stream(s), columns: async () => undefined };
+        const io = { dialect: d, execute: (s: Sql) => connection.execute(s), query: (s: Sql) => connection.query(s), stream: (s: Sql) => connection.stream(s), columns: async () => undefined, insertRows: ((t, c, rows) => connection.insertRows(t, c, [rows])) satisfies HostIO['insertRows'] };
         const { seconds: s } = await timed(() => step.run(io));
         seconds.set(step.label, (seconds.get(step.label) ?? 0) + s);
         continue;

@@ -108,6 +108,9 @@ async function hostStatements(d: Dialect, step: Step & { kind: 'host' }): Promis
         throw new Error('the host step streams nothing');
       },
       columns: async () => (reused ? PARAMETER_COLUMNS.map(([name, type]) => ({ name, type })) : undefined),
+      insertRows: () => {
+        throw new Error('the host step appends nothing');
+      },
     };
     await step.run(io);
   }
