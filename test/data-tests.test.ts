@@ -398,13 +398,27 @@ ${tests}`,
     ]);
   }, 60_000);
 
-  it('tideline build: a relationships test whose `to` reads what it tests is a located error, and nothing is built', async () => {
-    const root = project('      - relationships: { column: id, to: twin, field: id }\n  - { name: twin, kind: staging, from: people }\n');
-    const result = await tidelineInProcess(['--project', root, '--log-format', 'pretty', 'build']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/models\/m\.yml:9:42 +models\[0\]\.tests\[0\]\.relationships\.to +test relationships_people_id__twin cannot run before people is read: twin reads people/);
-    expect(existsSync(join(root, 'target', 'run_results.json'))).toBe(false);
-  });
+  it('tideline build: a relationships test whose `to` is built from what it tests runs after both, as dbt orders a test after its parents; a warn test reorders nothing', async () => {
+    // people's ids tested against twin, which is built from people: twin cannot wait for the test. And a warn test
+    // against late (built last in file order) must not pull late ahead of anything.
+    const root = project(
+      '      - relationships: { column: id, to: twin, field: id }\n      - relationships: { column: id, to: late, field: id, severity: warn }\n  - { name: reader, kind: staging, from: people }\n  - { name: twin, kind: staging, from: people }\n  - { name: late, kind: staging, from: raw_people }\n',
+    );
+    const result = await tidelineInProcess(['--project', root, '--log-format', 'json', 'build']);
+    expect(result.code, result.stderr).toBe(0);
+    const runResults = JSON.parse(readFileSync(join(root, 'target', 'run_results.json'), 'utf8')) as Json;
+    const order = (runResults['results'] as Json[]).map((r) => [r['unique_id'], r['status']]);
+    // Models in build order, then the tests (run_results lists them so). reader, which twin is not built from, waits
+    // for twin (and so for the test); late stays last: the warn test pulled it ahead of nothing.
+    expect(order).toEqual([
+      ['model.shop.people', 'success'],
+      ['model.shop.twin', 'success'],
+      ['model.shop.reader', 'success'],
+      ['model.shop.late', 'success'],
+      ['test.shop.relationships_people_id__twin', 'pass'],
+      ['test.shop.relationships_people_id__late', 'pass'],
+    ]);
+  }, 60_000);
 
   it('unique on several columns counts NULLs as equal, as dbt_utils.unique_combination_of_columns does; on one column it leaves them out', async () => {
     const rows = [['1', null], ['1', null], ['2', 'x'], ['3', 'y'], [null, 'z'], [null, 'w']];

@@ -97,9 +97,10 @@ const RANK_SEP = 70;
 const COMPONENT_SEP = 24;
 
 /**
- * The most nodes a connected component may have for dagre to lay it out. dagre's crossing minimisation grows faster
- * than the graph (a 1,000-model project took over a minute); a larger component is laid out in layers of linear
- * cost instead (fastLayers): the same left-to-right ranks, fewer crossings avoided, straight edges.
+ * The most nodes dagre lays out on one page, over all its connected components (the largest first). dagre's crossing
+ * minimisation grows faster than the graph (a 1,000-model project took over a minute); the components past that are
+ * laid out in layers of linear cost instead (fastLayers): the same left-to-right ranks, fewer crossings avoided,
+ * straight edges.
  */
 export const DAGRE_LIMIT = 250;
 
@@ -122,7 +123,7 @@ const edgeKey = (from: string, to: string) => `${from}\u0000${to}`;
 
 /**
  * Positions every node and routes every edge, left to right in dependency order. Each weakly connected component is
- * laid out on its own (dagre up to DAGRE_LIMIT nodes, fastLayers beyond) and the components are stacked top to
+ * laid out on its own (dagre while the page's DAGRE_LIMIT nodes last, fastLayers beyond) and the components are stacked top to
  * bottom, the largest first, so that the cost is that of the components, not of the whole project.
  */
 export function layoutLineage(lineage: Lineage): Layout {
@@ -136,8 +137,13 @@ export function layoutLineage(lineage: Lineage): Layout {
   const routes = new Map<string, { x: number; y: number }[]>();
   let width = 0;
   let height = MARGIN;
+  // dagre's budget is for the whole page, not per component: several components just under the limit would cost as
+  // much as one large one. Once spent, the rest is laid out in fast layers.
+  let dagreBudget = DAGRE_LIMIT;
   for (const component of components([...boxes.values()], edges)) {
-    const placed = component.boxes.length > DAGRE_LIMIT ? fastLayers(component.boxes, component.edges) : dagreLayers(component.boxes, component.edges);
+    const dagre = component.boxes.length <= dagreBudget;
+    if (dagre) dagreBudget -= component.boxes.length;
+    const placed = dagre ? dagreLayers(component.boxes, component.edges) : fastLayers(component.boxes, component.edges);
     const dy = height - MARGIN;
     for (const [id, p] of placed.at) at.set(id, { x: p.x, y: p.y + dy });
     for (const [key, points] of placed.routes) routes.set(key, points.map((p) => ({ x: p.x, y: p.y + dy })));

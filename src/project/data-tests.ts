@@ -130,7 +130,6 @@ export function dataTests(entries: readonly z.infer<typeof dataTestSchema>[], on
   });
 }
 
-/** Where the `n`-th column of a test is written: `not_null: email` or `{column: email}`, `unique: [a, b]`… */
 /**
  * The valid entries of a `tests:` list whose source or model is invalid (another entry, or another field, is wrong),
  * each at its own index: their references are still checked, so that one run reports every problem of the list.
@@ -144,6 +143,7 @@ export function validDataTests(item: unknown, on: string, onType: 'source' | 'mo
   });
 }
 
+/** Where the `n`-th column of a test is written: `not_null: email` or `{column: email}`, `unique: [a, b]`… */
 function columnAt(entry: z.infer<typeof dataTestSchema>, type: DataTestType, at: FieldPath, n: number): FieldPath {
   const written = entry[type];
   if (typeof written === 'string') return [...at, type];

@@ -105,11 +105,6 @@ export interface SyncRunOptions {
   readonly locks?: LockSet;
 }
 
-/**
- * Runs syncs: each run locks its destination object, recovers what a dead run left, plans (SQL diff in the warehouse),
- * records itself, sends through the executor and folds the outcomes into its state (src/sync/run/, README). One
- * engine per command; it keeps one rate gate per destination so that syncs sharing a destination share its rate limit.
- */
 /** What names a sync in its result. */
 function resultBase(sync: SyncDef) {
   return { sync: sync.name, model: sync.model, destination: sync.destination.name, type: sync.destination.type.type, object: sync.object, mode: sync.mode };
@@ -123,6 +118,11 @@ export function skippedResult(sync: SyncDef, error: string): SyncResult {
   return { ...resultBase(sync), ...NOTHING_SENT, runId: null, status: 'skipped', counts: emptyCounts(), seconds: 0, error };
 }
 
+/**
+ * Runs syncs: each run locks its destination object, recovers what a dead run left, plans (SQL diff in the warehouse),
+ * records itself, sends through the executor and folds the outcomes into its state (src/sync/run/, README). One
+ * engine per command; it keeps one rate gate per destination so that syncs sharing a destination share its rate limit.
+ */
 export class SyncEngine {
   readonly store: StateStore;
   readonly #connection: Connection;
