@@ -31,7 +31,11 @@ import { contractSync, people, SyncHarness, type Person } from './support/sync-h
  * final run sent what it planned; the state knows everything (a further plan sends nothing). Files: every manifested
  * row appears once across all files, and replaying them gives the model.
  */
-const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+/**
+ * Seeds per mode: 6 (18 webhook trials, 6 to files), as CI runs them; TIDELINE_CRASH_TRIALS=30 runs more kill points
+ * (every seed is a different pair of them, and a different fault sequence), as before a release.
+ */
+const SEEDS = Array.from({ length: Number(process.env['TIDELINE_CRASH_TRIALS'] ?? 6) }, (_, i) => i + 1);
 const ROWS = people(800);
 const CHANGED: readonly Person[] = [
   ...ROWS.filter((p) => p.id % 7 !== 0).map((p) => (p.id % 5 === 0 ? { ...p, orders: p.orders + 100 } : p)),
