@@ -6,6 +6,9 @@ import { sql, Sql } from '../../src/dialects/sql.js';
 import { createLogger } from '../../src/log/logger.js';
 import { analyseProject } from '../../src/project/analyse.js';
 import { loadProject } from '../../src/project/loader.js';
+import type { Project } from '../../src/project/loader.js';
+import type { Analysis } from '../../src/project/analyse.js';
+import { timedConnection } from './statement-timer.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { tempProject } from '../support/cli.js';
@@ -18,7 +21,8 @@ import { BENCH_WAREHOUSES, benchPostgres, type BenchWarehouse } from './warehous
  * PostgreSQL as the tests find it); Tideline's compiled customers model with its RFM block, timed against one
  * hand-written SQL statement computing the same columns, alternately in the same run (best of R). Both results are
  * compared row for row, so the baseline cannot win by computing less. Goal: ratio ≤ 1.0.
- * `--sizes 1e6,1e7,5e7` runs it once per number of orders (customers N / 10) and prints the curve.
+ * `--sizes 1e6,1e7,5e7` runs it once per number of orders (customers N / 10) and prints the curve. `--phases` times each
+ * statement of one build instead (see phases).
  */
 export const curve: CurveSpec = {
   option: 'orders',
@@ -161,6 +165,10 @@ export async function main(args: readonly string[]): Promise<void> {
     const baselineSql = warehouse === 'postgres' ? [sql`DROP TABLE IF EXISTS metrics_bench.baseline`, Sql.trusted(POSTGRES_BASELINE)] : [Sql.trusted(DUCKDB_BASELINE)];
     const analysis = await analyseProject(project, connection);
     const logger = createLogger({ level: 'silent' });
+    if (args.includes('--phases')) {
+      await phases(project, connection, analysis, baselineSql, orders);
+      return;
+    }
     const tideline: number[] = [];
     const baseline: number[] = [];
     for (let i = 0; i < repeat; i++) {
@@ -198,6 +206,25 @@ export async function main(args: readonly string[]): Promise<void> {
     await pg?.drop();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * `--phases`: one build of the model (after a first one, so that the swap replaces a table as every later run does)
+ * with every warehouse statement timed (statement-timer.ts), one JSON line per kind of statement, beside the baseline
+ * statement timed once: where Tideline's time goes that the hand-written SQL does not spend.
+ */
+async function phases(project: Project, connection: Connection, analysis: Analysis, baselineSql: readonly Sql[], orders: number): Promise<void> {
+  const logger = createLogger({ level: 'silent' });
+  await runModels(project, connection, analysis, ['bench_customers'], { logger });
+  const { connection: timedOne, times } = timedConnection(connection, { splitAtomic: connection.dialect.name === 'duckdb' });
+  const built = await timed(() => runModels(project, timedOne, analysis, ['bench_customers'], { logger }));
+  const sorted = [...times.values()].sort((a, b) => b.seconds - a.seconds);
+  for (const t of sorted) report({ bench: 'metrics', metric: 'statement_seconds', value: round(t.seconds, 3), unit: 's', statement: t.statement, calls: t.calls, orders });
+  const inWarehouse = sorted.reduce((sum, t) => sum + t.seconds, 0);
+  const base = await timed(async () => {
+    for (const statement of baselineSql) await connection.execute(statement);
+  });
+  report({ bench: 'metrics', metric: 'build_phases_seconds', value: round(built.seconds, 3), unit: 's', in_warehouse: round(inWarehouse, 3), rest: round(built.seconds - inWarehouse, 3), baseline: round(base.seconds, 3), orders });
 }
 
 /**
