@@ -31,10 +31,11 @@ export function createProgress(pretty: boolean, options: ProgressOptions = {}): 
   let text = '';
   let stopped = false;
   // ora is loaded only where a spinner may show (an interactive terminal), while the delay runs: every other command
-  // starts without it.
-  const loading = import('ora');
-  const timer = setTimeout(() => void loading.then(({ default: ora }) => {
-    if (stopped) return;
+  // starts without it. Should it fail to load, the command goes on without a spinner.
+  const loading = import('ora').catch(() => undefined);
+  const timer = setTimeout(() => void loading.then((loaded) => {
+    if (stopped || !loaded) return;
+    const ora = loaded.default;
     // terminalOf decided, from the options' environment: ora must not judge again from process.env (it would print a
     // static "- text" line where CI is set in the process but not in `env`).
     const started = ora({ text, stream, discardStdin: false, isEnabled: true, spinner: terminal.unicode ? 'dots' : 'line' }).start();
