@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../bin/build-cli.mjs';
+import { peopleModels, runCli, tempProject } from './support/cli.js';
 
 /**
  * The CLI is one bundled ES module whose static imports of packages all load when any command starts. Packages only
@@ -15,6 +16,7 @@ import { buildCli } from '../bin/build-cli.mjs';
 const LOADED_WHEN_USED = [
   '@duckdb/node-api',
   'pg',
+  'pg-cursor',
   'snowflake-sdk',
   '@google-cloud/bigquery',
   'google-auth-library',
@@ -22,6 +24,7 @@ const LOADED_WHEN_USED = [
   'libphonenumber-js',
   'protobufjs',
   'ora',
+  'cli-progress',
   'pino-pretty',
   '@stdlib/math-base-special-digamma',
   '@stdlib/math-base-special-gammaln',
@@ -42,5 +45,16 @@ describe('what the CLI loads when it starts', () => {
     expect(LOADED_WHEN_USED.filter((name) => statics.has(name))).toEqual([]);
     // and each is still used, through a dynamic import or a lazy require, so the list does not go stale.
     for (const name of LOADED_WHEN_USED) expect(text.includes(`import("${name}")`) || text.includes(`lazyPackage("${name}")`), name).toBe(true);
+  });
+
+  it('loads none of them to print its version or compile offline (what Node reports loading, NODE_DEBUG=module,esm)', async () => {
+    const root = tempProject({ 'tideline.yml': 'name: startup\n', 'data/people.csv': 'id,email\n1,a@example.com\n', 'models/people.yml': peopleModels() });
+    for (const args of [['--version'], ['compile', '--offline']]) {
+      const result = await runCli(args, { cwd: root, env: { NODE_DEBUG: 'module,esm' } });
+      expect(result.code, result.stderr.slice(-2000)).toBe(0);
+      const loaded = new Set([...result.stderr.matchAll(/node_modules\/((?:@[\w.-]+\/)?[\w.-]+)\//g)].map((m) => m[1]!));
+      expect([...loaded], args.join(' ')).toEqual(expect.arrayContaining(['zod', 'commander']));
+      expect(LOADED_WHEN_USED.filter((name) => loaded.has(name)), args.join(' ')).toEqual([]);
+    }
   });
 });

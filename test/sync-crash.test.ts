@@ -32,10 +32,18 @@ import { contractSync, people, SyncHarness, type Person } from './support/sync-h
  * row appears once across all files, and replaying them gives the model.
  */
 /**
- * Seeds per mode: 6 (18 webhook trials, 6 to files), as CI runs them; TIDELINE_CRASH_TRIALS=30 runs more kill points
- * (every seed is a different pair of them, and a different fault sequence), as before a release.
+ * Seeds per mode: 6 by default (18 webhook trials, 6 to files), as `npm test` runs them; TIDELINE_CRASH_TRIALS=N runs
+ * N per mode (3N webhook trials, N to files), each seed a different pair of kill points and fault sequence. The
+ * README's figures come from N = 10.
  */
-const SEEDS = Array.from({ length: Number(process.env['TIDELINE_CRASH_TRIALS'] ?? 6) }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: seedsPerMode(process.env['TIDELINE_CRASH_TRIALS']) }, (_, i) => i + 1);
+
+function seedsPerMode(value: string | undefined): number {
+  if (value === undefined) return 6;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TIDELINE_CRASH_TRIALS must be a whole number of seeds per mode, at least 1 (got "${value}")`);
+  return n;
+}
 const ROWS = people(800);
 const CHANGED: readonly Person[] = [
   ...ROWS.filter((p) => p.id % 7 !== 0).map((p) => (p.id % 5 === 0 ? { ...p, orders: p.orders + 100 } : p)),

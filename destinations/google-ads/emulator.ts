@@ -304,9 +304,10 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     }
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
       if (!serviceAccount) return refuse(400, 'invalid_grant', 'Invalid JWT Signature.');
+      // jose is loaded here, on the first assertion (the emulator is part of the CLI, `tideline sandbox`), outside the
+      // try: a failure to load it is not a bad signature.
+      const { jwtVerify } = await import('jose');
       try {
-        // jose is loaded here, on the first assertion: the emulator is part of the CLI (`tideline sandbox`).
-        const { jwtVerify } = await import('jose');
         const { payload } = await jwtVerify(form.get('assertion') ?? '', serviceAccount.publicKey, { algorithms: ['RS256'], audience: GOOGLE_TOKEN_URL, issuer: serviceAccount.key.client_email, maxTokenAge: '1h' });
         const scopes = typeof payload['scope'] === 'string' ? payload['scope'].split(' ') : [];
         return issue(scopes);

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
+import { lazyPackage } from '../lazy-package.js';
 import type { Logger } from '../log/logger.js';
 import { showLive, terminalOf } from '../log/terminal.js';
 import type { ProgressEvent } from './engine.js';
@@ -20,7 +21,11 @@ export function createSyncProgress(options: { pretty: boolean; logger: Logger; i
   return options.pretty && terminal.interactive ? terminalProgress(stream, terminal.unicode) : eventProgress(options.logger, options.intervalMs ?? 1000);
 }
 
+/** The progress bars' package, loaded when bars are drawn (an interactive terminal): a scheduler's sync never needs it. */
+const progressBars = lazyPackage<typeof CliProgress>('cli-progress');
+
 function terminalProgress(stream: NodeJS.WriteStream, unicode: boolean): SyncProgress {
+  const cliProgress = progressBars();
   const multi = new cliProgress.MultiBar(
     {
       format: ' {sync} [{bar}] {value}/{total} records | {rate_text}{eta_text}',
@@ -30,15 +35,15 @@ function terminalProgress(stream: NodeJS.WriteStream, unicode: boolean): SyncPro
     },
     unicode ? cliProgress.Presets.shades_classic : cliProgress.Presets.legacy,
   );
-  const bars = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
+  const shown = new Map<string, { bar: CliProgress.SingleBar; started: number }>();
   let hide: (() => void) | undefined;
   let stopped = false;
   return {
     update(event) {
       if (stopped) return;
-      let entry = bars.get(event.sync);
+      let entry = shown.get(event.sync);
       if (!entry && event.total > 0) {
-        bars.set(event.sync, (entry = { bar: multi.create(event.total, 0, { sync: event.sync, rate_text: '', eta_text: '' }), started: performance.now() }));
+        shown.set(event.sync, (entry = { bar: multi.create(event.total, 0, { sync: event.sync, rate_text: '', eta_text: '' }), started: performance.now() }));
         // Log lines go through the bars' own log, which redraws the bars below them at once.
         hide ??= showLive({
           stream,

@@ -11,8 +11,7 @@ export class RateGate {
   #pauseUntil = 0;
 
   constructor(readonly requestsPerSecond: number | null) {
-    // A burst of a fifth of a second absorbs timer jitter without ever exceeding the ceiling over a second.
-    this.#bucket = requestsPerSecond ? new TokenBucket({ bucketSize: Math.max(1, Math.ceil(requestsPerSecond / 5)), tokensPerInterval: requestsPerSecond, interval: 1000 }) : undefined;
+    this.#bucket = requestsPerSecond ? new TokenBucket({ bucketSize: gateBurst(requestsPerSecond), tokensPerInterval: requestsPerSecond, interval: 1000 }) : undefined;
   }
 
   /** Waits until a request may go out. */
@@ -33,6 +32,15 @@ export class RateGate {
   pause(ms: number): void {
     this.#pauseUntil = Math.max(this.#pauseUntil, Date.now() + ms);
   }
+}
+
+/**
+ * The requests a gate lets out at once after a pause: a fifth of a second's worth (at least one), which absorbs timer
+ * jitter. Over any window of T seconds a gate lets out at most `gateBurst(r) + r·T` requests: a destination's pace
+ * must leave that room under each of the API's windows (tested per destination where windows are documented).
+ */
+export function gateBurst(requestsPerSecond: number): number {
+  return Math.max(1, Math.ceil(requestsPerSecond / 5));
 }
 
 /** Full-jitter exponential backoff: a random wait in [0, min(maxMs, baseMs · 2^attempt)]. */
