@@ -26,8 +26,12 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -42,12 +46,15 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers`
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 ) AS d
 ) AS numbered;
 
@@ -74,12 +81,17 @@ WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operati
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
 WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+INSERT INTO `tideline_state`.`snapshot__crm_contacts` (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`)
+SELECT `record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at` FROM (SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed' AND p.`record_key` IS NULL) AS `n`;
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
@@ -88,11 +100,11 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM `tideline_state`.`changes__crm_contacts` AS c
+FROM (SELECT DISTINCT `seq` FROM `tideline_state`.`journal__crm_contacts` WHERE `error_code` = 'in_doubt') AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = q.`seq`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
 WHERE c.`op` IN ('removed', 'changed', 'added')
-  AND EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND j.`error_code` = 'in_doubt')
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
@@ -119,12 +131,17 @@ DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-0' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
 WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+INSERT INTO `tideline_state`.`snapshot__crm_contacts` (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`)
+SELECT `record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at` FROM (SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-0' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed' AND p.`record_key` IS NULL) AS `n`;
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
@@ -133,11 +150,11 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM `tideline_state`.`changes__crm_contacts` AS c
+FROM (SELECT MAX(`seq`) AS `upto` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL) AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` <= q.`upto`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
 WHERE c.`op` IN ('removed', 'changed', 'added')
-  AND c.`seq` <= (SELECT MAX(`seq`) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL)
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
@@ -168,8 +185,12 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -184,7 +205,10 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers`
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -212,8 +236,13 @@ WITH mapped AS (
   FROM `analytics`.`customers`
   WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -222,13 +251,17 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -242,8 +275,13 @@ WITH mapped AS (
   FROM `analytics`.`customers`
   WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+  WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -252,13 +290,17 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, CAST(`created_at` AS TIMESTAMP) AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -282,8 +324,13 @@ mapped AS (
   FROM `analytics`.`customers`
   WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -292,14 +339,18 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' WHEN `m`.`contact_key` IS NOT NULL AND (COALESCE(`pr`.`used_0`, 0) + 500 * ROW_NUMBER() OVER (PARTITION BY `m`.`contact_key`, CASE WHEN `r`.`record_key` IS NULL AND `m`.`event_time` > CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 1 ELSE 0 END ORDER BY `m`.`event_time`, `m`.`record_key`) > 2000) THEN 'suppressed' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   LEFT JOIN `tl_room` AS `pr` ON `pr`.`k` = `m`.`contact_key`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
+  FROM `analytics`.`customers`
+  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -319,7 +370,7 @@ WHEN NOT MATCHED THEN INSERT (`name`, `value`) VALUES (`s`.`name`, `s`.`value`);
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`, `x`.`event_time` AS `event_time`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, `c`.`event_time` AS `event_time`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, `c`.`event_time` AS `event_time`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
@@ -335,13 +386,18 @@ WITH mapped AS (
   FROM `analytics`.`customers` AS `src`
   WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers` AS `src`
+  WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
+),
 forgotten_rows AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`
   FROM `analytics`.`customers` AS `src`
   WHERE (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
 ),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -356,12 +412,16 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers` AS `src`
+  WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
     AND NOT EXISTS (SELECT 1 FROM forgotten_rows AS `fr` WHERE `fr`.`record_key` = `s`.`record_key`)
 UNION ALL
 SELECT 'forgotten', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -384,8 +444,12 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
+mapped_keys AS (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`
+  FROM `analytics`.`customers`
+),
 shared AS (
-  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -400,12 +464,15 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM keyed AS `m`
+  FROM (
+  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
+  FROM `analytics`.`customers`
+  ) AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
   ) AS p
 ) AS x WHERE `sample_rank` <= 3;
 
