@@ -101,11 +101,10 @@ export function modeRemoves(mode: SyncDef['mode']): boolean {
 }
 
 /**
- * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `mapped_keys` (their
- * keys alone), `shared` (keys held by several rows) and `keyed`, which the diff and the current list both read; and
- * `mapped`'s SELECT, for a branch that reads those rows without their hash.
+ * The model's rows mapped (key and fields, with their clean-ups) and hashed, as the CTEs `mapped`, `shared` (keys held
+ * by several rows) and `keyed`, which the diff and the current list both read.
  */
-function keyedRows(input: PlanInput): { ctes: Sql; mapped: Sql; mapping: CompiledMapping; leftOut: readonly LeftOut[]; forgotten: boolean } {
+function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; leftOut: readonly LeftOut[]; forgotten: boolean } {
   const { dialect: d, sync } = input;
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
@@ -127,9 +126,8 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapped: Sql; mapping: Compile
   const kept = forgot ? [...filters, sql`NOT ${forgot}`] : filters;
   // Syncs whose records are messages carry each record's contact key, for the fold to record (src/sync/messages.ts).
   const contact = contactKeyColumns(d, sync, input.types);
-  const sendable = whereOf(blocked ? [...kept, sql`NOT ${blocked}`] : kept);
   const mapped = sql`SELECT ${mapping.key} AS ${id('record_key')}${contact ? sql`, ${contact.mapped}` : Sql.empty}${prefixed(mapping.fields.map((f, i) => sql`${f.expr} AS ${id(mapping.columns[i]!)}`))}${eventColumns(input)}
-  FROM ${from}${sendable}`;
+  FROM ${from}${whereOf(blocked ? [...kept, sql`NOT ${blocked}`] : kept)}`;
   // The rows left out, each by the first gate that stops it: suppressions and preferences, then consent.
   const leftOutRows = (conditions: readonly Sql[]) => sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...kept, ...conditions])}`;
   const leftOut: LeftOut[] = [
@@ -138,14 +136,8 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapped: Sql; mapping: Compile
   ];
   // The forgotten rows, counted and never sent.
   const forgottenRows = forgot ? sql`SELECT ${mapping.key} AS ${id('record_key')}\n  FROM ${from}${whereOf([...filters, forgot])}` : undefined;
-  // The same rows' keys alone, for what needs only them (keys held by several rows, rows that left the model, the
-  // snapshot rows of an events window): a CTE read more than once is materialised whole (DuckDB, PostgreSQL), so
-  // `mapped` and `keyed` are each read once and the keys are scanned apart, which costs a fraction of writing every
-  // mapped row aside and reading it back.
-  const keys = sql`SELECT ${mapping.key} AS ${id('record_key')}
-  FROM ${from}${sendable}`;
   // Keys held by several rows: a grouped count is far cheaper than a window over every row.
-  const shared = sql`SELECT ${id('record_key')} FROM mapped_keys WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
+  const shared = sql`SELECT ${id('record_key')} FROM mapped WHERE ${id('record_key')} IS NOT NULL GROUP BY ${id('record_key')} HAVING COUNT(*) > 1`;
   const keyed = sql`SELECT ${m}.*, ${hashExpression(d, sync, mapping, m)} AS ${id('record_hash')}
   FROM mapped AS ${m}`;
   const gateCtes = [...(policy?.ctes ?? []), ...(consent?.ctes ?? [])].map((c) => sql`${id(c.name)} AS (\n  ${c.body}\n),\n`);
@@ -154,9 +146,6 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapped: Sql; mapping: Compile
   if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}mapped AS (
   ${mapped}
-),
-mapped_keys AS (
-  ${keys}
 ),${joinSql(leftOut.map((l) => sql`\n${l.cte} AS (\n  ${l.rows}\n),`), sql``)}${forgottenRows ? sql`\nforgotten_rows AS (\n  ${forgottenRows}\n),` : Sql.empty}
 shared AS (
   ${shared}
@@ -164,7 +153,7 @@ shared AS (
 keyed AS (
   ${keyed}
 )`;
-  return { ctes, mapped, mapping, leftOut, forgotten: forgottenRows !== undefined };
+  return { ctes, mapping, leftOut, forgotten: forgottenRows !== undefined };
 }
 
 /** A CTE of model rows the policies leave out, and the op they are counted under. */
@@ -238,7 +227,7 @@ function isSharedKey(d: Dialect): Sql {
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
 export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMapping } {
   const { dialect: d, sync } = input;
-  const { ctes, mapped, mapping, leftOut, forgotten } = keyedRows(input);
+  const { ctes, mapping, leftOut, forgotten } = keyedRows(input);
   const id = (name: string) => d.id(name);
   // Table aliases: the model's mapped rows, the snapshot, the rejected rows.
   const [m, s, r] = [id('m'), id('s'), id('r')];
@@ -266,7 +255,7 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   // An events sync joins only the snapshot rows of the events its window read (by id, not by the time the snapshot
   // holds: an event whose time was corrected since it was sent is still known), so the join costs in proportion to
   // the window, not to every event ever sent.
-  const heldEvents = events && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id('record_key')} IN (SELECT ${id('record_key')} FROM mapped_keys))` : snapshot;
+  const heldEvents = events && input.snapshot ? sql`(SELECT * FROM ${snapshot} WHERE ${id('record_key')} IN (SELECT ${id('record_key')} FROM mapped))` : snapshot;
   // An event older than the destination accepts is counted, never sent; the others are all new (sent once).
   const tooOld = events && input.window?.oldest ? sql` WHEN ${col(m, EVENT_TIME_COLUMN)} <= ${d.timestampLiteral(input.window.oldest)} THEN ${d.string('too_old')}` : Sql.empty;
   // An event is new or in doubt: never `changed` (an event's content is not compared), so always `added`.
@@ -289,13 +278,11 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
-  FROM (
-  ${mapped}
-  ) AS ${m}
+  FROM keyed AS ${m}
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
   const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})${
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})${
     forgotten ? sql`
     AND NOT EXISTS (SELECT 1 FROM forgotten_rows AS ${id('fr')} WHERE ${col(id('fr'), 'record_key')} = ${col(s, 'record_key')})` : Sql.empty
   }`;

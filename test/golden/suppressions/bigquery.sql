@@ -126,18 +126,13 @@ mapped AS (
   FROM `analytics`.`customers` AS `src`
   WHERE NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR (EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_pref_email_promotions_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))))
 ),
-mapped_keys AS (
-  SELECT `customer_id` AS `record_key`
-  FROM `analytics`.`customers` AS `src`
-  WHERE NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR (EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_pref_email_promotions_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))))
-),
 suppressed_rows AS (
   SELECT `customer_id` AS `record_key`
   FROM `analytics`.`customers` AS `src`
   WHERE ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR (EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_pref_email_promotions_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))))
 ),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('5:promo11:customer_id' || '6:orders' || COALESCE(CAST(LENGTH(CAST(`m`.`f_0` AS STRING)) AS STRING) || ':' || CAST(`m`.`f_0` AS STRING), '~'))) AS `record_hash`
@@ -152,11 +147,7 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`
-  FROM (
-  SELECT `customer_id` AS `record_key`, `orders` AS `f_0`
-  FROM `analytics`.`customers` AS `src`
-  WHERE NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR (EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_pref_email_promotions_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))))
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'suppressed', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, NULL
@@ -185,18 +176,13 @@ mapped AS (
   FROM `analytics`.`segments` AS `src`
   WHERE `audience` = 'loyal' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
 ),
-mapped_keys AS (
-  SELECT `customer_id` AS `record_key`
-  FROM `analytics`.`segments` AS `src`
-  WHERE `audience` = 'loyal' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
-),
 suppressed_rows AS (
   SELECT `customer_id` AS `record_key`
   FROM `analytics`.`segments` AS `src`
   WHERE `audience` = 'loyal' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
 ),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('5:loyal11:customer_id')) AS `record_hash`
@@ -211,16 +197,12 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`
-  FROM (
-  SELECT `customer_id` AS `record_key`, CAST(`customer_id` AS STRING) AS `contact_key`
-  FROM `analytics`.`segments` AS `src`
-  WHERE `audience` = 'loyal' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT ((EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR EXISTS (SELECT 1 FROM `tl_sup_1` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))) OR EXISTS (SELECT 1 FROM `tl_pref_email_out` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, CAST(NULL AS STRING)
   FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 UNION ALL
 SELECT 'suppressed', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, CAST(NULL AS STRING)
   FROM suppressed_rows;
@@ -247,11 +229,6 @@ mapped AS (
   FROM `analytics`.`segments` AS `src`
   WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT (EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
 ),
-mapped_keys AS (
-  SELECT `customer_id` AS `record_key`
-  FROM `analytics`.`segments` AS `src`
-  WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT (EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
-),
 suppressed_rows AS (
   SELECT `customer_id` AS `record_key`
   FROM `analytics`.`segments` AS `src`
@@ -263,7 +240,7 @@ no_consent_rows AS (
   WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) AND NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING))
 ),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('3:ads11:customer_id')) AS `record_hash`
@@ -278,16 +255,12 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
-  FROM (
-  SELECT `customer_id` AS `record_key`
-  FROM `analytics`.`segments` AS `src`
-  WHERE `audience` = 'ads_promo' AND `audience_status` = 'member' AND `audience_group` <> 'holdout' AND NOT (EXISTS (SELECT 1 FROM `tl_sup_0` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)) OR NOT EXISTS (SELECT 1 FROM `tl_consent_in` AS g WHERE g.k = CAST(`src`.`customer_id` AS STRING)))
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE
   FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 UNION ALL
 SELECT 'suppressed', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE
   FROM suppressed_rows

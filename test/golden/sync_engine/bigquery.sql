@@ -26,12 +26,8 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -46,15 +42,12 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
-  FROM `analytics`.`customers`
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
 ) AS d
 ) AS numbered;
 
@@ -185,12 +178,8 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -205,10 +194,7 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
-  FROM `analytics`.`customers`
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -236,13 +222,8 @@ WITH mapped AS (
   FROM `analytics`.`customers`
   WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -251,17 +232,13 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
-  FROM `analytics`.`customers`
-  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -275,13 +252,8 @@ WITH mapped AS (
   FROM `analytics`.`customers`
   WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-  WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -290,17 +262,13 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, CAST(`created_at` AS TIMESTAMP) AS `event_time`
-  FROM `analytics`.`customers`
-  WHERE `created_at` >= DATE '2026-01-01' AND `created_at` <= DATE '2026-01-02'
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -324,13 +292,8 @@ mapped AS (
   FROM `analytics`.`customers`
   WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -339,18 +302,14 @@ keyed AS (
 SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN `m`.`event_time` <= CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 'too_old' WHEN `m`.`contact_key` IS NOT NULL AND (COALESCE(`pr`.`used_0`, 0) + 500 * ROW_NUMBER() OVER (PARTITION BY `m`.`contact_key`, CASE WHEN `r`.`record_key` IS NULL AND `m`.`event_time` > CAST('2025-12-26 03:04:05.678' AS TIMESTAMP) THEN 1 ELSE 0 END ORDER BY `m`.`event_time`, `m`.`record_key`) > 2000) THEN 'suppressed' ELSE 'added' END AS `op`,
     `m`.`record_key`, `m`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id` AS `prior_run`, COALESCE(`s`.`last_status` = 'in_doubt', FALSE) AS `in_doubt`, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
   FROM keyed AS `m`
-  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped_keys)) AS `s` ON `s`.`record_key` = `m`.`record_key`
+  LEFT JOIN (SELECT * FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT `record_key` FROM mapped)) AS `s` ON `s`.`record_key` = `m`.`record_key`
   LEFT JOIN (SELECT `record_key`, `record_hash` FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `retryable` = FALSE) AS `r` ON `r`.`record_key` = `m`.`record_key` AND `r`.`record_hash` = `m`.`record_hash`
   LEFT JOIN `tl_room` AS `pr` ON `pr`.`k` = `m`.`contact_key`
   WHERE `m`.`record_key` IS NOT NULL AND NOT EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`) AND (`s`.`record_key` IS NULL OR `s`.`last_status` = 'in_doubt')
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`contact_key`, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`, `m`.`event_name`, `m`.`event_time`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, CAST(`email` AS STRING) AS `contact_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`, 'Purchase' AS `event_name`, `last_order_at` AS `event_time`
-  FROM `analytics`.`customers`
-  WHERE `last_order_at` > CAST('2026-01-01 03:04:05.678' AS TIMESTAMP) AND `last_order_at` <= CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 ) AS d
 ) AS numbered;
@@ -386,18 +345,13 @@ WITH mapped AS (
   FROM `analytics`.`customers` AS `src`
   WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers` AS `src`
-  WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
-),
 forgotten_rows AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`
   FROM `analytics`.`customers` AS `src`
   WHERE (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
 ),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -412,16 +366,12 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
-  FROM `analytics`.`customers` AS `src`
-  WHERE NOT (('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST('crm_contacts:' || CAST(LOWER(TRIM(`email`)) AS STRING) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('sync_key'))) OR (LOWER(TRIM(`email`)) IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(LOWER(TRIM(`email`)) AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone', 'key'))) OR (`src`.`email` IS NOT NULL AND TO_HEX(SHA256('salt' || LOWER(TRIM(CAST(`src`.`email` AS STRING))))) IN (SELECT token_hash FROM `tideline_state`.`privacy_forgotten` WHERE kind IN ('email', 'phone'))))
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM `tideline_state`.`snapshot__crm_contacts` AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
     AND NOT EXISTS (SELECT 1 FROM forgotten_rows AS `fr` WHERE `fr`.`record_key` = `s`.`record_key`)
 UNION ALL
 SELECT 'forgotten', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
@@ -444,12 +394,8 @@ WITH mapped AS (
   SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
   FROM `analytics`.`customers`
 ),
-mapped_keys AS (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`
-  FROM `analytics`.`customers`
-),
 shared AS (
-  SELECT `record_key` FROM mapped_keys WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
+  SELECT `record_key` FROM mapped WHERE `record_key` IS NOT NULL GROUP BY `record_key` HAVING COUNT(*) > 1
 ),
 keyed AS (
   SELECT `m`.*, TO_HEX(MD5('8:contacts5:email' || '10:first_name' || COALESCE(CAST(LENGTH(`m`.`f_0`) AS STRING) || ':' || `m`.`f_0`, '~') || '10:signup_day' || COALESCE(CAST(LENGTH(`m`.`f_1`) AS STRING) || ':' || `m`.`f_1`, '~') || '10:last_order' || COALESCE(CAST(LENGTH(`m`.`f_2`) AS STRING) || ':' || `m`.`f_2`, '~') || '12:email_sha256' || COALESCE(CAST(LENGTH(`m`.`f_3`) AS STRING) || ':' || `m`.`f_3`, '~') || '14:lifetime_value' || COALESCE(CAST(LENGTH(CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING)) AS STRING) || ':' || CAST(CAST(`m`.`f_4` AS DECIMAL(38,9)) AS STRING), '~') || '10:churn_risk' || COALESCE(CAST(LENGTH(CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END) AS STRING) || ':' || CASE WHEN ABS(`m`.`f_5`) < 1e15 THEN CAST(CAST(`m`.`f_5` AS DECIMAL(22,6)) AS STRING) ELSE CAST(`m`.`f_5` AS STRING) END, '~') || '3:vip' || COALESCE(CAST(LENGTH(CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END) AS STRING) || ':' || CASE WHEN `m`.`f_6` THEN 'true' WHEN NOT `m`.`f_6` THEN 'false' END, '~') || '6:source' || COALESCE(CAST(LENGTH(`m`.`f_7`) AS STRING) || ':' || `m`.`f_7`, '~'))) AS `record_hash`
@@ -464,15 +410,12 @@ SELECT CASE WHEN `r`.`record_key` IS NOT NULL THEN 'held_back' WHEN (`s`.`record
 UNION ALL
 SELECT CASE WHEN `m`.`record_key` IS NULL THEN 'null_key' ELSE 'duplicate_key' END,
     `m`.`record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), CAST(NULL AS STRING), FALSE, `m`.`f_0`, `m`.`f_1`, `m`.`f_2`, `m`.`f_3`, `m`.`f_4`, `m`.`f_5`, `m`.`f_6`, `m`.`f_7`
-  FROM (
-  SELECT LOWER(TRIM(`email`)) AS `record_key`, `first_name` AS `f_0`, FORMAT_TIMESTAMP('%d/%m/%Y', CAST(`created_at` AS TIMESTAMP), 'UTC') AS `f_1`, FORMAT_TIMESTAMP('%Y-%m-%dT%H:%M:%E3SZ', CAST(`last_order_at` AS TIMESTAMP), 'UTC') AS `f_2`, TO_HEX(SHA256(LOWER(TRIM(`email`)))) AS `f_3`, `ltv` AS `f_4`, `p_churn` AS `f_5`, `is_vip` AS `f_6`, 'tideline' AS `f_7`
-  FROM `analytics`.`customers`
-  ) AS `m`
+  FROM keyed AS `m`
   WHERE `m`.`record_key` IS NULL OR EXISTS (SELECT 1 FROM shared AS `k` WHERE `k`.`record_key` = `m`.`record_key`)
 UNION ALL
 SELECT 'removed', `s`.`record_key`, CAST(NULL AS STRING), `s`.`destination_id`, `s`.`retained`, `s`.`last_run_id`, FALSE, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
   FROM (SELECT CAST(NULL AS STRING) AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, CAST(NULL AS STRING) AS `destination_id`, CAST(NULL AS STRING) AS `retained`, CAST(NULL AS STRING) AS `last_status`, CAST(NULL AS TIMESTAMP) AS `last_attempt_at`, CAST(NULL AS STRING) AS `last_run_id`, CAST(NULL AS TIMESTAMP) AS `synced_at` FROM (SELECT 1 AS `one`) AS e WHERE 1 = 0) AS `s`
-  WHERE NOT EXISTS (SELECT 1 FROM mapped_keys AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
+  WHERE NOT EXISTS (SELECT 1 FROM mapped AS `m` WHERE `m`.`record_key` = `s`.`record_key`)
   ) AS p
 ) AS x WHERE `sample_rank` <= 3;
 
