@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString } from './phone-numbers.js';
 import type { Batch, FieldValue, OutboundRecord } from './destination.js';
 import { rejected, type Outcomes } from './kit/records.js';
 

@@ -6,7 +6,8 @@
  * under https://developers.brevo.com/docs/.
  */
 
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString } from '../phone-numbers.js';
 import type { ApiVersion } from '../kit/index.js';
 
 /**

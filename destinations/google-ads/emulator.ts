@@ -1,5 +1,4 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { jwtVerify } from 'jose';
 import type { ApiVersion } from '../destination.js';
 import type { FaultPlan } from '../emulator-kit/faults.js';
 import { EmulatorServer, requestHeader, ServerEmulator, type ApiContract, type EmulatorReply, type EmulatorRequest, type RateLimit, type RecordStore } from '../emulator-kit/server.js';
@@ -306,6 +305,8 @@ export async function startGoogleAdsEmulator(options: GoogleAdsEmulatorOptions =
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
       if (!serviceAccount) return refuse(400, 'invalid_grant', 'Invalid JWT Signature.');
       try {
+        // jose is loaded here, on the first assertion: the emulator is part of the CLI (`tideline sandbox`).
+        const { jwtVerify } = await import('jose');
         const { payload } = await jwtVerify(form.get('assertion') ?? '', serviceAccount.publicKey, { algorithms: ['RS256'], audience: GOOGLE_TOKEN_URL, issuer: serviceAccount.key.client_email, maxTokenAge: '1h' });
         const scopes = typeof payload['scope'] === 'string' ? payload['scope'].split(' ') : [];
         return issue(scopes);

@@ -1,4 +1,4 @@
-import { GoogleAuth, type AuthClient, type GoogleAuthOptions, type JWTInput } from 'google-auth-library';
+import type { AuthClient, GoogleAuthOptions, JWTInput } from 'google-auth-library';
 import { redactor } from '../../src/log/redact.js';
 import { staticToken, type AccessTokenSource } from '../credentials.js';
 import { AuthError, TransientError } from '../destination.js';
@@ -95,6 +95,8 @@ class GoogleTokenSource implements AccessTokenSource {
     const c = this.grant;
     if (c.kind === 'refresh_token') auth.credentials = { type: 'authorized_user', client_id: c.clientId, client_secret: c.clientSecret, refresh_token: c.refreshToken };
     if (c.kind === 'service_account') auth.credentials = c.key;
+    // Loaded when a Google destination first needs a token: every other command starts without it.
+    const { GoogleAuth } = await import('google-auth-library');
     const client = await new GoogleAuth(auth).getClient();
     if (tokenUrl) {
       const target = new URL(tokenUrl);

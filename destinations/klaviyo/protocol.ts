@@ -1,4 +1,5 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString } from '../phone-numbers.js';
 import type { ApiVersion } from '../kit/index.js';
 
 /**

@@ -1,7 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SignJWT } from 'jose';
 import { redactor } from '../../src/log/redact.js';
 import { credentialName, renewingToken, requestToken, staticToken, type AccessTokenSource } from '../credentials.js';
 import { AuthError, type ConfigProblem } from '../destination.js';
@@ -73,6 +72,8 @@ export function salesforceAuth(config: SalesforceCredentialConfig, place: Salesf
     const audience = audienceFor(config.login_url);
     form = async () => {
       const now = Math.floor(Date.now() / 1000);
+      // jose is loaded when an assertion is first signed: no other command needs it.
+      const { SignJWT } = await import('jose');
       const assertion = await new SignJWT({})
         .setProtectedHeader({ alg: JWT_ALGORITHM })
         .setIssuer(config.client_id!)

@@ -1,5 +1,4 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { compactVerify, decodeJwt, decodeProtectedHeader } from 'jose';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
 import type { FaultPlan } from '../emulator-kit/faults.js';
@@ -328,6 +327,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const form = new URLSearchParams(request.body.toString('utf8'));
     const grant = form.get('grant_type');
     if (grant === JWT_BEARER_GRANT) {
+      // jose is loaded on the first assertion: the emulator is part of the CLI (`tideline sandbox`).
+      const { compactVerify, decodeJwt, decodeProtectedHeader } = await import('jose');
       const assertion = form.get('assertion') ?? '';
       let claims: Record<string, unknown>;
       try {

@@ -1,5 +1,4 @@
-import digamma from '@stdlib/math-base-special-digamma';
-import gammaln from '@stdlib/math-base-special-gammaln';
+import { digamma, gammaln } from './special.js';
 import { hyp2f1 } from './hyp2f1.js';
 import { meanNegative, minimiseSmooth } from './optimise.js';
 

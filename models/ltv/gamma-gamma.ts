@@ -1,5 +1,4 @@
-import digamma from '@stdlib/math-base-special-digamma';
-import gammaln from '@stdlib/math-base-special-gammaln';
+import { digamma, gammaln } from './special.js';
 import type { FitReport } from './bgnbd.js';
 import { meanNegative, minimiseSmooth } from './optimise.js';
 

@@ -1,4 +1,4 @@
-import stdlibHyp2f1 from '@stdlib/math-base-special-hyp2f1';
+import { stdlibHyp2f1 } from './special.js';
 
 /**
  * The Gauss hypergeometric function 2F1(a, b; c; z) for real arguments and z < 1, as BG/NBD's conditional

@@ -1,11 +1,15 @@
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+import { lazyPackage } from '../lazy-package.js';
 import { redactor } from './redact.js';
 import { aroundLive, asciiGlyphs, terminalOf } from './terminal.js';
 
 export type LogFormat = 'pretty' | 'json';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type { Logger };
+
+/** The pretty format's formatter, loaded when a pretty logger is made (JSON logs, as CI and schedulers get, never need it). */
+const pretty = lazyPackage<typeof PinoPretty>('pino-pretty');
 
 export interface LoggerOptions {
   format?: LogFormat | undefined;
@@ -30,7 +34,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   // Pretty lines are written above a spinner or progress bars drawing on the same terminal, never glued to them.
   const stream =
     format === 'pretty'
-      ? pretty({ destination: aroundLive(destination), colorize: terminal.color, sync: true, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
+      ? pretty()({ destination: aroundLive(destination), colorize: terminal.color, sync: true, hideObject: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
       : destination;
   return pino(
     {

@@ -1,4 +1,4 @@
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { showLive, terminalOf } from './terminal.js';
 
 export interface Progress {
@@ -29,7 +29,12 @@ export function createProgress(pretty: boolean, options: ProgressOptions = {}): 
   let spinner: Ora | undefined;
   let hide: (() => void) | undefined;
   let text = '';
-  const timer = setTimeout(() => {
+  let stopped = false;
+  // ora is loaded only where a spinner may show (an interactive terminal), while the delay runs: every other command
+  // starts without it.
+  const loading = import('ora');
+  const timer = setTimeout(() => void loading.then(({ default: ora }) => {
+    if (stopped) return;
     // terminalOf decided, from the options' environment: ora must not judge again from process.env (it would print a
     // static "- text" line where CI is set in the process but not in `env`).
     const started = ora({ text, stream, discardStdin: false, isEnabled: true, spinner: terminal.unicode ? 'dots' : 'line' }).start();
@@ -42,13 +47,14 @@ export function createProgress(pretty: boolean, options: ProgressOptions = {}): 
         if (started.isSpinning) started.render();
       },
     });
-  }, delayMs);
+  }), delayMs);
   return {
     update(next) {
       text = next;
       if (spinner) spinner.text = next;
     },
     stop() {
+      stopped = true;
       clearTimeout(timer);
       hide?.();
       spinner?.stop();

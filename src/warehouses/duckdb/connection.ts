@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DuckDBDateValue, DuckDBInstance, DuckDBTimestampValue, DuckDBTypeId, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBType } from '@duckdb/node-api';
 import type { LogicalType, TableRef } from '../../dialects/dialect.js';
 import { DIALECTS } from '../../dialects/registry.js';
 import { Sql, sql } from '../../dialects/sql.js';
@@ -24,12 +24,25 @@ import type { DuckDbTarget } from './config.js';
 import { hideDuckDbRowValues } from './row-values.js';
 
 /**
+ * DuckDB's API, imported when the first connection opens: the CLI is one bundle whose static imports of packages all
+ * load at start-up, and DuckDB's is the heaviest (a native module); commands that never open it (validate, compile,
+ * init, a bad project's error) start without it.
+ */
+let duckdb: typeof import('@duckdb/node-api') | undefined;
+
+function api(): typeof import('@duckdb/node-api') {
+  if (!duckdb) throw new Error('DuckDB is used before a connection was opened');
+  return duckdb;
+}
+
+/**
  * Opens the DuckDB database file of a target: creating it if needed, or with `context.readOnly` in DuckDB's
  * READ_ONLY access mode, which other readers can share (a file not created yet is then read as an empty database
  * held in memory, and stays uncreated). Another process writing the file, or reading it while this one would
  * write, makes this fail with WarehouseBusyError naming it.
  */
 export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Promise<Connection> {
+  duckdb ??= await import('@duckdb/node-api');
   const file = target.path === ':memory:' ? undefined : isAbsolute(target.path) ? target.path : resolve(context.root, target.path);
   const readOnly = file !== undefined && context.readOnly === true;
   let path = file ?? ':memory:';
@@ -43,7 +56,7 @@ export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Pr
   if (readOnly && path !== ':memory:') options['access_mode'] = 'READ_ONLY';
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(path, options);
+    instance = await duckdb.DuckDBInstance.create(path, options);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const hint = 'a tideline command or a DuckDB shell has the file open; DuckDB lets one process write a database file, or several read it';
@@ -173,10 +186,10 @@ function appenderFor(type: LogicalType): Append {
     case 'date':
       return (a, v) => {
         const [year, month, day] = (v instanceof Date ? isoDate(v) : String(v)).split('-').map(Number) as [number, number, number];
-        a.appendDate(DuckDBDateValue.fromParts({ year, month, day }));
+        a.appendDate(api().DuckDBDateValue.fromParts({ year, month, day }));
       };
     case 'timestamp':
-      return (a, v) => a.appendTimestamp(new DuckDBTimestampValue(BigInt((v instanceof Date ? v : new Date(String(v))).getTime()) * 1000n));
+      return (a, v) => a.appendTimestamp(new (api().DuckDBTimestampValue)(BigInt((v instanceof Date ? v : new Date(String(v))).getTime()) * 1000n));
   }
 }
 
@@ -187,7 +200,7 @@ function column(name: string, nativeType: string): ColumnInfo {
 type Converter = (value: unknown) => Value;
 
 function converters(types: readonly DuckDBType[]): Converter[] {
-  return types.map((type) => (type.typeId === DuckDBTypeId.DATE ? convertDate : convertValue));
+  return types.map((type) => (type.typeId === api().DuckDBTypeId.DATE ? convertDate : convertValue));
 }
 
 function convertDate(value: unknown): Value {
