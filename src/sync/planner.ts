@@ -220,19 +220,8 @@ function pressureCapped(d: Dialect, pressure: EventPressure, used: Sql, rank: Sq
   )})`;
 }
 
-/**
- * The keys several rows hold, joined to the mapped rows `m` as `k` (`k.record_key` is NULL for a key held once): a
- * plain left join, where an EXISTS made DuckDB gather every row's key apart to decorrelate it (a delim join holding
- * them in memory, beyond a 64MB memory_limit at 10M rows).
- */
-function joinShared(d: Dialect): Sql {
-  return sql`
-  LEFT JOIN shared AS ${d.id('k')} ON ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')}`;
-}
-
-/** Whether the row's key is held by several rows (`shared` joined as `k`, see joinShared): `IS NOT NULL`, or `IS NULL` for one held once. */
-function isSharedKey(d: Dialect, shared = true): Sql {
-  return sql`${d.id('k')}.${d.id('record_key')} IS ${shared ? sql`NOT NULL` : sql`NULL`}`;
+function isSharedKey(d: Dialect): Sql {
+  return sql`EXISTS (SELECT 1 FROM shared AS ${d.id('k')} WHERE ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')})`;
 }
 
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
@@ -285,11 +274,11 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   FROM keyed AS ${m}
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}${pressure ? sql`
-  LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}${joinShared(d)}
-  WHERE ${col(m, 'record_key')} IS NOT NULL AND ${isSharedKey(d, false)} AND ${sendable}`;
+  LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}
+  WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
-  FROM keyed AS ${m}${joinShared(d)}
+  FROM keyed AS ${m}
   WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
   const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
@@ -326,8 +315,8 @@ export function currentSelect(input: PlanInput & { readonly snapshot: TableRef }
   const select = sql`${ctes}
 SELECT ${d.string('added')} AS ${id('op')}, ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, FALSE AS ${id('in_doubt')}${prefixed(mapping.columns.map((c) => col(m, c)))}
 FROM keyed AS ${m}
-JOIN ${d.table(input.snapshot)} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')} AND ${col(s, 'record_hash')} = ${col(m, 'record_hash')}${joinShared(d)}
-WHERE ${col(m, 'record_key')} IS NOT NULL AND ${isSharedKey(d, false)}`;
+JOIN ${d.table(input.snapshot)} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')} AND ${col(s, 'record_hash')} = ${col(m, 'record_hash')}
+WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isSharedKey(d)}`;
   return { select, mapping };
 }
 
