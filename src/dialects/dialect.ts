@@ -306,6 +306,16 @@ export abstract class Dialect {
     return sql`CREATE TABLE ${this.table(table)} AS\n${select}`;
   }
 
+  /**
+   * The rows of `select` (a derived table `d`) with their number in `order` as the first column, `column` (the sync's
+   * change set): ROW_NUMBER over that order.
+   */
+  numberedRows(select: Sql, order: Sql, column: Sql): Sql {
+    return sql`SELECT ROW_NUMBER() OVER (ORDER BY ${order}) AS ${column}, d.* FROM (
+${select}
+) AS d`;
+  }
+
   dropTable(table: TableRef): Sql {
     return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
   }

@@ -342,25 +342,29 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
     const keysWhere = (condition: Sql) => sql`SELECT ${x('record_key')} FROM ${outcomes} AS x WHERE ${condition}`;
     const removed = sql`${x('op')} = ${d.string('removed')}`;
 
-    const snapshotSource = sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}${eventTime('x')}
-FROM ${outcomes} AS x LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = ${x('record_key')}
-WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}`;
+    // Accepted writes of keys the snapshot holds are merged into their rows; those of new keys are inserted, which costs
+    // the warehouse far less than a MERGE's insert path (a first run's keys are all new).
+    const snapshotSource = (held: boolean) => sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}${eventTime('x')}
+FROM ${outcomes} AS x ${held ? sql`JOIN` : sql`LEFT JOIN`} ${snapshot} AS p ON ${p('record_key')} = ${x('record_key')}
+WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}${held ? Sql.empty : sql` AND ${p('record_key')} IS NULL`}`;
 
     const rejectedSource = sql`SELECT ${d.string(sync)} AS ${id('sync_name')}, ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, ${x('op')} AS ${id('operation')}, ${d.string(runId)} AS ${id('run_id')}, ${x('error_code')} AS ${id('error_code')}, ${x('error_message')} AS ${id('error_message')}, ${x('retryable')} AS ${id('retryable')}, COALESCE(${p('attempts')}, 0) + 1 AS ${id('attempts')}, COALESCE(${p('first_rejected_at')}, ${at}) AS ${id('first_rejected_at')}, ${at} AS ${id('last_rejected_at')}
 FROM ${outcomes} AS x LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('record_key')} = ${x('record_key')}
 WHERE NOT ${x('accepted')}`;
 
     const marks = sql`(SELECT ${id('seq')}, MAX(${id('retained')}) AS ${id('retained')} FROM ${journal} WHERE ${id('accepted')} IS NULL GROUP BY ${id('seq')})`;
+    // The candidates come first, joined to the change set before anything else: a finished run's are the few it
+    // journaled in doubt, so the change set and the snapshot are not joined whole to find none.
+    const candidates = options.deadRun
+      ? sql`(SELECT MAX(${id('seq')}) AS ${id('upto')} FROM ${journal} WHERE ${id('accepted')} IS NULL) AS q
+JOIN ${changes} AS c ON c.${id('seq')} <= q.${id('upto')}`
+      : sql`(SELECT DISTINCT ${id('seq')} FROM ${journal} WHERE ${id('error_code')} = ${d.string(IN_DOUBT_CODE)}) AS q
+JOIN ${changes} AS c ON c.${id('seq')} = q.${id('seq')}`;
     const inDoubtSource = sql`SELECT c.${id('record_key')} AS ${id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${id('record_hash')}, ${p('destination_id')} AS ${id('destination_id')}, COALESCE(m.${id('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string(IN_DOUBT_STATUS)} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${p('last_run_id')} AS ${id('last_run_id')}, ${p('synced_at')} AS ${id('synced_at')}${eventTime('c')}
-FROM ${changes} AS c
+FROM ${candidates}
 LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = c.${id('record_key')}
 LEFT JOIN ${marks} AS m ON m.${id('seq')} = c.${id('seq')}
 WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.string(op)))})
-  AND ${
-    options.deadRun
-      ? sql`c.${id('seq')} <= (SELECT MAX(${id('seq')}) FROM ${journal} WHERE ${id('accepted')} IS NULL)`
-      : sql`EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND ${sql`j.${id('error_code')}`} = ${d.string(IN_DOUBT_CODE)})`
-  }
   AND NOT EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND (j.${id('accepted')} OR j.${id('retryable')} = FALSE))`;
     const count = (condition: Sql) => sql`(SELECT COUNT(*) FROM ${journal} WHERE ${condition})`;
     const runs = d.table(this.table('runs'));
@@ -382,7 +386,9 @@ HAVING COUNT(*) > 0`,
       ...messages,
       ...audit,
       ...(options.watermark ? [this.setMetaStatement(watermarkName(sync), options.watermark.toISOString())] : []),
-      d.upsert(this.snapshot(sync), snapshotSource, ['record_key'], columns),
+      d.upsert(this.snapshot(sync), snapshotSource(true), ['record_key'], columns),
+      sql`INSERT INTO ${snapshot} (${joinSql(columns.map((c) => id(c)))})
+SELECT ${joinSql(columns.map((c) => id(c)))} FROM (${snapshotSource(false)}) AS ${id('n')}`,
       sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
       sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
       d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], columns),

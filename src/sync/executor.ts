@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import pLimit from 'p-limit';
 import {
   BatchRejectedError,
@@ -272,9 +272,10 @@ export class Executor {
  * batch by a later run (after a crash).
  */
 function batchIdempotencyKey(records: readonly PendingRecord[]): string {
-  const hash = createHash('sha256').update(records[0]!.operation);
-  for (const r of records) hash.update('\u0000').update(r.record.idempotencyKey);
-  return `tl-${hash.digest('hex').slice(0, 32)}`;
+  // The operation and each key after a NUL, hashed in one call: the same digest as one update per piece, for less.
+  let text = records[0]!.operation;
+  for (const r of records) text += '\u0000' + r.record.idempotencyKey;
+  return `tl-${hash('sha256', text, 'hex').slice(0, 32)}`;
 }
 
 /** Typed errors pass; anything else thrown by a destination is a bug or an unclassified failure: treated as transient. */

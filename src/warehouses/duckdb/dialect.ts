@@ -82,6 +82,20 @@ export class DuckDbDialect extends Dialect {
     return sql`CAST(json_array(${joinSql(items)}) AS VARCHAR)`;
   }
 
+  /**
+   * Sorted first, then numbered as the rows come (ROW_NUMBER() OVER (), a streaming window that keeps its input's
+   * order): a window ordering the rows itself holds them all for its numbering, which at 10M change-set rows exceeds
+   * a 64MB memory_limit, where the sort spills to disk. The table keeps the rows in that order, so a page of seq values
+   * reads only its own blocks.
+   */
+  override numberedRows(select: Sql, order: Sql, column: Sql): Sql {
+    return sql`SELECT ROW_NUMBER() OVER () AS ${column}, d.* FROM (
+SELECT * FROM (
+${select}
+) AS o ORDER BY ${order}
+) AS d`;
+  }
+
   hashToUint32(text: Sql): Sql {
     return sql`CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT)`;
   }

@@ -74,12 +74,17 @@ WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operati
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
 WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+INSERT INTO `tideline_state`.`snapshot__crm_contacts` (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`)
+SELECT `record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at` FROM (SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed' AND p.`record_key` IS NULL) AS `n`;
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
@@ -88,11 +93,11 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM `tideline_state`.`changes__crm_contacts` AS c
+FROM (SELECT DISTINCT `seq` FROM `tideline_state`.`journal__crm_contacts` WHERE `error_code` = 'in_doubt') AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = q.`seq`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
 WHERE c.`op` IN ('removed', 'changed', 'added')
-  AND EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND j.`error_code` = 'in_doubt')
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
@@ -119,12 +124,17 @@ DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-0' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
 WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+INSERT INTO `tideline_state`.`snapshot__crm_contacts` (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`)
+SELECT `record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at` FROM (SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-0' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed' AND p.`record_key` IS NULL) AS `n`;
 
 DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x WHERE x.`accepted` AND x.`op` = 'removed');
 
@@ -133,11 +143,11 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM `tideline_state`.`changes__crm_contacts` AS c
+FROM (SELECT MAX(`seq`) AS `upto` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL) AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` <= q.`upto`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
 WHERE c.`op` IN ('removed', 'changed', 'added')
-  AND c.`seq` <= (SELECT MAX(`seq`) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL)
   AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
@@ -319,7 +329,7 @@ WHEN NOT MATCHED THEN INSERT (`name`, `value`) VALUES (`s`.`name`, `s`.`value`);
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`, `x`.`event_time` AS `event_time`
-FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, `c`.`event_time` AS `event_time`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, `c`.`event_time` AS `event_time`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
 WHERE x.`accepted` AND x.`op` <> 'removed'
 ) AS `s`
 ON `t`.`record_key` = `s`.`record_key`
