@@ -84,8 +84,9 @@ export class DuckDbDialect extends Dialect {
 
   /**
    * Sorted first, then numbered as the rows come (ROW_NUMBER() OVER (), a streaming window that keeps its input's
-   * order): a window ordering the rows itself holds them all for its numbering, which at 10M change-set rows exceeds
-   * a 64MB memory_limit, where the sort spills to disk. The table keeps the rows in that order, so a page of seq values
+   * order: DuckDB's "Order Preservation" page lists window functions with an empty OVER clause among the operations
+   * that guarantee it, https://duckdb.org/docs/stable/sql/dialect/order_preservation): a window ordering the rows
+   * itself holds them all for its numbering, where the sort spills to disk. The table keeps the rows in that order, so a page of seq values
    * reads only its own blocks.
    */
   override numberedRows(select: Sql, order: Sql, column: Sql): Sql {
