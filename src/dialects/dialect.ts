@@ -79,6 +79,13 @@ export interface DialectCapabilities {
   readonly maxIdentifierBytes: number;
   /** Statements a model build needs before it runs (e.g. `CREATE EXTENSION` on Postgres for accent folding). */
   readonly requiresSetup: boolean;
+  /**
+   * A nested SELECT whose expression the SELECT above references several times needs a fence (DISTINCT), or the
+   * planner merges the two and evaluates the expression again at every reference: PostgreSQL does. True also where
+   * that is not known (BigQuery, Snowflake); false on DuckDB, where each fence is a hash aggregate that costs more
+   * than it saves (identity's normalisers at 10M records).
+   */
+  readonly needsSelectFences: boolean;
 }
 
 type Fn1 = (a: Sql) => Sql;

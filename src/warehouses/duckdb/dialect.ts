@@ -13,6 +13,7 @@ export class DuckDbDialect extends Dialect {
     identifierCase: 'insensitive',
     maxIdentifierBytes: 255,
     requiresSetup: false,
+    needsSelectFences: false,
   } as const;
   readonly types = {
     string: 'VARCHAR',

@@ -18,6 +18,7 @@ export class SnowflakeDialect extends Dialect {
     identifierCase: 'upper-unless-quoted',
     maxIdentifierBytes: 255,
     requiresSetup: false,
+    needsSelectFences: true,
   } as const;
   readonly types = {
     string: 'VARCHAR',
