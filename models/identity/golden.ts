@@ -114,7 +114,7 @@ ${indentSql(joinSql(pivot, sql`,\n`), 4)}
   return sql`WITH ${withPicked}summary AS (
   SELECT ${m('comp')}, COUNT(*) AS ${d.id('records')},
     ${d.stringAgg(m('source'), ', ', { distinct: true })} AS ${d.id('sources')},
-    ${d.stringAgg(sql`${m('source')} || ${d.string(':')} || ${m('source_id')}`, ', ', { orderBy: sql`${m('source')}, ${m('source_id')}` })} AS ${d.id('source_ids')},
+    ${d.stringAgg(sql`${m('source')} || ${d.string(':')} || ${m('source_id')}`, ', ', { orderBy: [m('source'), m('source_id')] })} AS ${d.id('source_ids')},
     MIN(${r('first_seen')}) AS ${d.id('first_seen')},
     MAX(${r('updated_at')}) AS ${d.id('last_seen')}
   FROM ${d.table(t.members)} AS m
