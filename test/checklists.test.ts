@@ -46,6 +46,7 @@ class ThrowawayDialect extends Dialect {
     identifierCase: 'insensitive',
     maxIdentifierBytes: 128,
     requiresSetup: false,
+    needsSelectFences: true,
   } as const;
   readonly types = { string: 'NVARCHAR(4000)', integer: 'BIGINT', float: 'FLOAT', decimal: 'DECIMAL(18,2)', boolean: 'BIT', date: 'DATE', timestamp: 'DATETIME2' } as const;
   readonly functions: FunctionMap = {

@@ -72,6 +72,10 @@ const PRIMITIVES: readonly Primitive[] = [
   { name: 'percentage below ten, rounded', expr: (d) => percentText(d, d.cast(d.literal(0.050049), 'float')), expected: '5.00' },
   { name: 'string agg in a given order', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), ', ', { orderBy: sql`${d.id('x')} DESC` })} FROM ${letters(d, ['b', 'a', null, 'c'])})`, expected: 'c, b, a' },
   { name: 'string agg of distinct values', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), '|', { distinct: true })} FROM ${letters(d, ['b', 'a', 'b', null])})`, expected: 'a|b' },
+  // Ordered by keys (DuckDB: a sorted list, see its dialect): NULL values left out, ties on the first key by the second.
+  { name: 'string agg ordered by keys', expr: (d) => sql`(SELECT ${d.stringAgg(sql`${d.id('x')} || ${d.string('!')}`, ', ', { orderBy: [d.functions.length(d.id('x')), d.id('x')] })} FROM ${letters(d, ['bb', 'b', null, 'a', 'ab'])})`, expected: 'a!, b!, ab!, bb!' },
+  { name: 'string agg of no value', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), ', ', { orderBy: [d.id('x')] })} FROM ${letters(d, [null, null])})`, expected: null },
+  { name: 'string agg of no distinct value', expr: (d) => sql`(SELECT ${d.stringAgg(d.id('x'), ', ', { distinct: true })} FROM ${letters(d, [null])})`, expected: null },
 ];
 
 /** A derived table of one string column `x`, built with UNION ALL (the one row constructor every warehouse has). */

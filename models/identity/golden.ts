@@ -29,18 +29,18 @@ export function goldenType(plan: IdentityPlan, from: string, context: Pick<Analy
   return first !== undefined && types.every((t) => t === first) ? first : 'string';
 }
 
-/** Every value a golden field may take, with what the rules rank it by. */
+/**
+ * Every value a golden field may take, with what the rules rank it by, keyed by the customer's component number: an
+ * integer partitions and joins faster than the customer id, joined once per customer at the end (goldenSelect).
+ */
 export function fieldsSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables): Sql {
   const v = (name: string) => col(d, 'v', name);
-  const c = (name: string) => col(d, 'c', name);
   const r = (name: string) => col(d, 'r', name);
   const froms = [...new Set(plan.golden.map((g) => g.from))];
   const wanted = froms.length ? sql`${v('field')} IN (${joinSql(froms.map((f) => d.string(f)))})` : sql`1 = 0`;
-  return sql`SELECT ${c('customer_id')}, ${v('field')}, ${v('value')}, ${v('display')}, ${r('updated_at')}, ${r('priority')},
-  COUNT(*) OVER (PARTITION BY ${c('customer_id')}, ${v('field')}, ${v('value')}) AS ${d.id('frequency')}
+  return sql`SELECT ${col(d, 'm', 'comp')}, ${v('field')}, ${v('value')}, ${v('display')}, ${r('updated_at')}, ${r('priority')}
 FROM ${d.table(t.values)} AS v
 JOIN ${d.table(t.members)} AS m ON ${col(d, 'm', 'rec')} = ${v('rec')}
-JOIN ${d.table(t.customers)} AS c ON ${c('comp')} = ${col(d, 'm', 'comp')}
 JOIN ${d.table(t.records)} AS r ON ${r('rec')} = ${v('rec')}
 WHERE NOT ${v('junk')} AND ${wanted}`;
 }
@@ -65,19 +65,32 @@ function ranking(d: Dialect, rule: SurvivorshipRule): Sql {
 export function goldenSelect(d: Dialect, plan: IdentityPlan, t: IdentityTables, context: Pick<AnalyseContext, 'dialect' | 'columnsOf'>): Sql {
   const rules = [...new Set(plan.golden.map((g) => g.rule))];
   const f = (name: string) => col(d, 'f', name);
+  const x = (name: string) => col(d, 'x', name);
   const winners = rules.map((rule) => {
     const froms = [...new Set(plan.golden.filter((g) => g.rule === rule).map((g) => g.from))];
-    return sql`SELECT ${d.id('customer_id')}, ${d.id('rule')}, ${d.id('field')}, ${d.id('display')}
+    const within = sql`IN (${joinSql(froms.map((from) => d.string(from)))})`;
+    // How many of the customer's records agree on each value: counted only where a rule ranks by it.
+    const candidates =
+      rule === 'most_frequent'
+        ? sql`(
+    SELECT ${x('comp')}, ${x('field')}, ${x('value')}, ${x('display')}, ${x('updated_at')}, ${x('priority')},
+      COUNT(*) OVER (PARTITION BY ${x('comp')}, ${x('field')}, ${x('value')}) AS ${d.id('frequency')}
+    FROM ${d.table(t.fields)} AS x
+    WHERE ${x('field')} ${within}
+  ) AS f`
+        : sql`${d.table(t.fields)} AS f
+  WHERE ${f('field')} ${within}`;
+    return sql`SELECT ${d.id('comp')}, ${d.id('rule')}, ${d.id('field')}, ${d.id('display')}
 FROM (
-  SELECT ${f('customer_id')}, ${text(d, rule)} AS ${d.id('rule')}, ${f('field')}, ${f('display')},
-    ROW_NUMBER() OVER (PARTITION BY ${f('customer_id')}, ${f('field')} ORDER BY ${ranking(d, rule)}) AS ${d.id('pick')}
-  FROM ${d.table(t.fields)} AS f
-  WHERE ${f('field')} IN (${joinSql(froms.map((x) => d.string(x)))})
+  SELECT ${f('comp')}, ${text(d, rule)} AS ${d.id('rule')}, ${f('field')}, ${f('display')},
+    ROW_NUMBER() OVER (PARTITION BY ${f('comp')}, ${f('field')} ORDER BY ${ranking(d, rule)}) AS ${d.id('pick')}
+  FROM ${candidates}
 ) AS ranked
 WHERE ${d.id('pick')} = 1`;
   });
   const w = (name: string) => col(d, 'w', name);
   const s = (name: string) => col(d, 's', name);
+  const p = (name: string) => col(d, 'p', name);
   const m = (name: string) => col(d, 'm', name);
   const r = (name: string) => col(d, 'r', name);
   const pivot = plan.golden.map((g) => {
@@ -85,22 +98,31 @@ WHERE ${d.id('pick')} = 1`;
     const type = goldenType(plan, g.from, context);
     return sql`${type === 'string' ? picked : d.cast(picked, type)} AS ${d.id(g.name)}`;
   });
-  const summaryColumns = ['customer_id', 'records', 'sources', 'source_ids', 'first_seen', 'last_seen'].map((name) => s(name));
-  const withWinners = winners.length ? sql`winners AS (\n${indentSql(unionAll(winners))}\n), ` : Sql.empty;
-  const joinWinners = winners.length ? sql`\nLEFT JOIN winners AS w ON ${w('customer_id')} = ${s('customer_id')}` : Sql.empty;
-  return sql`WITH ${withWinners}summary AS (
-  SELECT ${col(d, 'c', 'customer_id')}, COUNT(*) AS ${d.id('records')},
+  const summaryColumns = ['records', 'sources', 'source_ids', 'first_seen', 'last_seen'].map((name) => s(name));
+  // Each customer's winners pivoted to one row, grouped by the component number, then joined one to one. The number
+  // is called customer_id there: a name no field can take (GOLDEN_COLUMNS), unlike `comp`.
+  const key = d.id('customer_id');
+  const withPicked = winners.length
+    ? sql`winners AS (\n${indentSql(unionAll(winners))}\n), picked AS (
+  SELECT ${w('comp')} AS ${key},
+${indentSql(joinSql(pivot, sql`,\n`), 4)}
+  FROM winners AS w
+  GROUP BY ${w('comp')}
+), `
+    : Sql.empty;
+  const joinPicked = winners.length ? sql`\nLEFT JOIN picked AS p ON ${p('customer_id')} = ${s('comp')}` : Sql.empty;
+  return sql`WITH ${withPicked}summary AS (
+  SELECT ${m('comp')}, COUNT(*) AS ${d.id('records')},
     ${d.stringAgg(m('source'), ', ', { distinct: true })} AS ${d.id('sources')},
-    ${d.stringAgg(sql`${m('source')} || ${d.string(':')} || ${m('source_id')}`, ', ', { orderBy: sql`${m('source')}, ${m('source_id')}` })} AS ${d.id('source_ids')},
+    ${d.stringAgg(sql`${m('source')} || ${d.string(':')} || ${m('source_id')}`, ', ', { orderBy: [m('source'), m('source_id')] })} AS ${d.id('source_ids')},
     MIN(${r('first_seen')}) AS ${d.id('first_seen')},
     MAX(${r('updated_at')}) AS ${d.id('last_seen')}
   FROM ${d.table(t.members)} AS m
-  JOIN ${d.table(t.customers)} AS c ON ${col(d, 'c', 'comp')} = ${m('comp')}
   JOIN ${d.table(t.records)} AS r ON ${r('rec')} = ${m('rec')}
-  GROUP BY ${col(d, 'c', 'customer_id')}
+  GROUP BY ${m('comp')}
 )
 SELECT
-${indentSql(joinSql([s('customer_id'), ...pivot, ...summaryColumns.slice(1)], sql`,\n`))}
-FROM summary AS s${joinWinners}
-GROUP BY ${joinSql(summaryColumns)}`;
+${indentSql(joinSql([col(d, 'c', 'customer_id'), ...plan.golden.map((g) => p(g.name)), ...summaryColumns], sql`,\n`))}
+FROM summary AS s
+JOIN ${d.table(t.customers)} AS c ON ${col(d, 'c', 'comp')} = ${s('comp')}${joinPicked}`;
 }

@@ -103,9 +103,13 @@ export function valuesSelects(d: Dialect, plan: IdentityPlan, t: IdentityTables)
     );
     const stages = group.identifier ? normaliser(d, group.identifier.type, group.options) : { stages: [] };
     const staged = stages.stages.reduce(
-      // DISTINCT fences each stage: without it PostgreSQL flattens the nested SELECTs and evaluates a stage's
-      // expression again at every reference the next stage makes to it (a date's regular expressions dozens of times).
-      (inner, stage, i) => sql`SELECT DISTINCT ${d.id('rec')}, ${d.id('raw')}, ${stage(d.id('v'))} AS ${d.id('v')}\nFROM (\n${indentSql(inner)}\n) AS ${d.id(`n${i + 1}`)}`,
+      // The first stage's DISTINCT keeps each (record, raw value) once; every stage after it is a function of the raw
+      // value, so a DISTINCT there removes nothing. Where the warehouse needs it, it fences each stage: without it
+      // PostgreSQL flattens the nested SELECTs and evaluates a stage's expression again at every reference the next
+      // stage makes to it (a date's regular expressions dozens of times). Elsewhere (DuckDB) it is a hash aggregate
+      // over every value for nothing.
+      (inner, stage, i) =>
+        sql`SELECT ${i === 0 || d.capabilities.needsSelectFences ? sql`DISTINCT ` : Sql.empty}${d.id('rec')}, ${d.id('raw')}, ${stage(d.id('v'))} AS ${d.id('v')}\nFROM (\n${indentSql(inner)}\n) AS ${d.id(`n${i + 1}`)}`,
       raw,
     );
     const display = 'display' in stages && stages.display ? stages.display(d.id('raw')) : d.id('v');

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faker } from '@faker-js/faker';
-import type { HostIO, Step } from '../../models/model-kind.js';
+import type { Step } from '../../models/model-kind.js';
 import { modelScript } from '../../src/pipeline/script.js';
 import { runModels } from '../../src/pipeline/runner.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
@@ -14,6 +14,7 @@ import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { pairwiseQuality } from '../support/identity-metrics.js';
 import { option, report, round, timed, type CurveSpec } from './harness.js';
+import { statementHead, timedConnection } from './statement-timer.js';
 
 /**
  * `npm run bench -- identity [--records N] [--chain N]`: an identity model over N generated records (default
@@ -22,6 +23,7 @@ import { option, report, round, timed, type CurveSpec } from './harness.js';
  * rounds, and pairwise precision and recall beside a baseline measured in the same run: exact de-duplication on the
  * trimmed, lower-cased e-mail, what a hand-written query would do. `--chain N` also times a shuffled chain of N records (rounds ≤ 2·log2 N).
  * `--memory-limit 4GB` puts the warehouse in a file with that DuckDB memory_limit (bounded memory; in memory otherwise).
+ * `--profile` times each build step by step (seconds, cores busy, disk read and written, peak RSS; see profiled).
  * `--sizes 1e6,3e6,1e7` runs the deterministic model (`--deterministic-only`) once per number of records and prints
  * the curve: seconds, seconds per million records, peak RSS of the process (DuckDB runs in it).
  */
@@ -52,9 +54,15 @@ export async function main(args: readonly string[]): Promise<void> {
     const project = await loadProject({ projectDir: root, env: {} });
     const analysis = await analyseProject(project, connection);
     const logger = createLogger({ level: 'silent' });
-    if (args.includes('--profile')) await profile(connection, modelScript(project, analysis, project.models.get('people')!).plan.steps, records);
-    if (args.includes('--profile-scored')) await profile(connection, modelScript(project, analysis, project.models.get('people_scored')!).plan.steps, records, 'people_scored');
-    const [result] = await runModels(project, connection, analysis, ['people'], { logger });
+    // `--profile`: each model's build timed step by step (see profiled).
+    const build = async (model: string) => {
+      if (!args.includes('--profile')) return runModels(project, connection, analysis, [model], { logger });
+      const timer = profiled(connection, modelScript(project, analysis, project.models.get(model)!).plan.steps);
+      const results = await runModels(project, timer.connection, analysis, [model], { logger });
+      timer.print(model, records);
+      return results;
+    };
+    const [result] = await build('people');
     if (!result || result.status !== 'success') throw new Error(`identity build failed: ${result?.error}`);
     const rounds = (result.summary?.data['rounds'] as Record<string, number> | undefined)?.['components'] ?? 0;
     // Issue 24: ≤ 30 s at 1M records, ≤ 8 minutes at 10M (in between, the line joining them).
@@ -82,7 +90,7 @@ FROM (
         ['people_scoring_only', 'scoring_only'],
         ['people_scored_low', 'threshold_0_5'],
       ] as const) {
-        const [scored] = await runModels(project, connection, analysis, [model], { logger });
+        const [scored] = await build(model);
         if (!scored || scored.status !== 'success') throw new Error(`${model} build failed: ${scored?.error}`);
         const q = await pairwiseQuality(connection, { schema: 'bench', name: `${model}_map` }, truth);
         const [candidates] = await connection.query(sql`SELECT value AS n FROM bench.${d.id(`${model}_report`)} WHERE metric = 'candidate_pairs'`);
@@ -117,46 +125,39 @@ FROM (
   }
 }
 
-/** `--profile`: runs the build's steps one by one and prints the seconds of each (repeated steps summed). */
-async function profile(connection: Connection, steps: readonly Step[], records: number, model = 'people'): Promise<void> {
-  const seconds = new Map<string, number>();
-  const run = async (list: readonly Step[]): Promise<void> => {
-    for (const step of list) {
-      // The previous ids (a carry step, as the host step before it) are the empty table made below.
-      // A first build: every carried state starts fresh (the previous ids are the empty table made below).
-      if (step.kind === 'carry') {
-        if (step.label !== 'previous ids') await connection.execute(step.fresh);
-        continue;
-      }
-      if (step.kind === 'host') {
-        const io = { dialect: d, execute: (s: Sql) => connection.execute(s), query: (s: Sql) => connection.query(s), stream: (s: Sql) => connection.stream(s), columns: async () => undefined, insertRows: ((t, c, rows) => connection.insertRows(t, c, [rows])) satisfies HostIO['insertRows'] };
-        const { seconds: s } = await timed(() => step.run(io));
-        seconds.set(step.label, (seconds.get(step.label) ?? 0) + s);
-        continue;
-      }
-      if (step.kind === 'timed') {
-        await run(step.body(d.timestampLiteral(new Date())));
-        continue;
-      }
-      if (step.kind === 'sql') {
-        const { seconds: s } = await timed(() => connection.execute(step.sql));
-        seconds.set(step.label, (seconds.get(step.label) ?? 0) + s);
-        continue;
-      }
-      for (let round = 1; round <= step.maxRounds; round++) {
-        await run(step.body);
-        const [row] = await connection.query(step.until);
-        if (Number(Object.values(row ?? {})[0] ?? 0) === 0) break;
-      }
+/** Each statement of a plan → its step's label, nested in the repeated steps holding it (`caps / components / large-star`). */
+export function stepLabels(steps: readonly Step[], labels = new Map<string, string>(), prefix = ''): Map<string, string> {
+  for (const step of steps) {
+    const label = prefix + step.label;
+    if (step.kind === 'sql') labels.set(step.sql.text, label);
+    else if (step.kind === 'carry') for (const s of [step.fresh, step.carried]) labels.set(s.text, label);
+    else if (step.kind === 'repeat') {
+      stepLabels(step.body, labels, `${label} / `);
+      labels.set(step.until.text, `${label} / until`);
     }
+    // Host steps and timed bodies (probabilistic training) are grouped by their statements' heads.
+  }
+  return labels;
+}
+
+/**
+ * `--profile`: the build itself with every statement timed by its step (the steps of repeated ones summed), and
+ * what the process spent on each: CPU seconds (÷ seconds = cores busy), disk read and written (DuckDB's spills and
+ * its file), the peak RSS once it ended. Printed costliest first.
+ */
+function profiled(connection: Connection, steps: readonly Step[]): { connection: Connection; print(model: string, records: number): void } {
+  const labels = stepLabels(steps);
+  const timer = timedConnection(connection, { headOf: (text) => labels.get(text) ?? statementHead(text), resources: true });
+  return {
+    connection: timer.connection,
+    print(model, records) {
+      for (const t of [...timer.times.values()].sort((a, b) => b.seconds - a.seconds))
+        report({
+          bench: 'identity', metric: 'step_seconds', model, step: t.statement, value: round(t.seconds), unit: 's', records, calls: t.calls,
+          cores: round((t.cpuSeconds ?? 0) / Math.max(t.seconds, 1e-3), 2), read_mb: round(t.readMb ?? 0, 0), written_mb: round(t.writtenMb ?? 0, 0), peak_rss_mb: round(t.peakRssMb ?? 0, 0),
+        });
+    },
   };
-  await connection.execute(sql`CREATE SCHEMA IF NOT EXISTS bench`);
-  await connection.execute(sql`CREATE SCHEMA IF NOT EXISTS bench__tl_work`);
-  await connection.execute(sql`CREATE TABLE bench__tl_work.${d.id(`${model}__tl_prev`)} AS SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS source_id, NULL::VARCHAR AS customer_id LIMIT 0`);
-  await run(steps);
-  for (const [step, s] of seconds) report({ bench: 'identity', metric: 'step_seconds', step, value: round(s), unit: 's', records });
-  for (const table of (await connection.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'bench'`)).map((r) => String(r['table_name'])))
-    await connection.execute(sql`DROP TABLE bench.${d.id(table)}`);
 }
 
 export const MODEL_FOR_PROBE_PLACEHOLDER = 0;

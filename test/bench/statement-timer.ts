@@ -1,11 +1,34 @@
+import { readFileSync } from 'node:fs';
 import { Sql } from '../../src/dialects/sql.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 
-/** Seconds and calls of one kind of statement. */
+/** Seconds and calls of one kind of statement; with `resources`, what the process spent on it. */
 export interface StatementTime {
   readonly statement: string;
   seconds: number;
   calls: number;
+  /** CPU seconds of the whole process (user + system, every DuckDB thread): cpu / seconds = cores kept busy. */
+  cpuSeconds?: number;
+  /** Bytes the process read from and wrote to the block device (/proc/self/io: spills to DuckDB's temp files, its database file). */
+  readMb?: number;
+  writtenMb?: number;
+  /** The process's peak RSS (the kernel's high-water mark) once the statement ended: the first statement reaching a new peak set it. */
+  peakRssMb?: number;
+}
+
+/** What the process has used so far: CPU seconds, disk bytes read and written (Linux; 0 elsewhere), peak RSS. */
+function usage(): { cpu: number; read: number; written: number; peakRssMb: number } {
+  const r = process.resourceUsage();
+  let read = 0;
+  let written = 0;
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    read = Number(/^read_bytes: (\d+)/m.exec(io)?.[1] ?? 0);
+    written = Number(/^write_bytes: (\d+)/m.exec(io)?.[1] ?? 0);
+  } catch {
+    // Not Linux: no disk figures.
+  }
+  return { cpu: (r.userCPUTime + r.systemCPUTime) / 1e6, read, written, peakRssMb: r.maxRSS / 1024 };
 }
 
 /**
@@ -25,21 +48,38 @@ export function statementHead(text: string): string {
  */
 export function timedConnection(
   connection: Connection,
-  options: { times?: Map<string, StatementTime>; /** DuckDB: time runAtomically's statements one by one, in the same transaction. */ splitAtomic?: boolean } = {},
+  options: {
+    times?: Map<string, StatementTime>;
+    /** DuckDB: time runAtomically's statements one by one, in the same transaction. */
+    splitAtomic?: boolean;
+    /** How statements are grouped (statementHead by default), e.g. by the plan step that holds them. */
+    headOf?: (text: string) => string;
+    /** Also count CPU seconds, disk bytes and the peak RSS per statement (see StatementTime). */
+    resources?: boolean;
+  } = {},
 ): { connection: Connection; times: Map<string, StatementTime> } {
   const times = options.times ?? new Map<string, StatementTime>();
-  const add = (head: string, seconds: number) => {
+  const headOf = options.headOf ?? statementHead;
+  const add = (head: string, seconds: number, before?: ReturnType<typeof usage>) => {
     const entry = times.get(head) ?? { statement: head, seconds: 0, calls: 0 };
     entry.seconds += seconds;
     entry.calls++;
+    if (before) {
+      const after = usage();
+      entry.cpuSeconds = (entry.cpuSeconds ?? 0) + after.cpu - before.cpu;
+      entry.readMb = (entry.readMb ?? 0) + (after.read - before.read) / 2 ** 20;
+      entry.writtenMb = (entry.writtenMb ?? 0) + (after.written - before.written) / 2 ** 20;
+      entry.peakRssMb = Math.max(entry.peakRssMb ?? 0, after.peakRssMb);
+    }
     times.set(head, entry);
   };
   const time = async <T>(head: string, work: () => Promise<T>): Promise<T> => {
+    const before = options.resources ? usage() : undefined;
     const started = performance.now();
     try {
       return await work();
     } finally {
-      add(head, (performance.now() - started) / 1000);
+      add(head, (performance.now() - started) / 1000, before);
     }
   };
   const wrap = (inner: Connection): Connection =>
@@ -50,15 +90,15 @@ export function timedConnection(
         switch (property) {
           case 'execute':
           case 'query':
-            return (statement: Sql) => time(statementHead(statement.text), () => (value as (s: Sql) => Promise<unknown>).call(target, statement));
+            return (statement: Sql) => time(headOf(statement.text), () => (value as (s: Sql) => Promise<unknown>).call(target, statement));
           case 'runAtomically':
             if (options.splitAtomic) return (statements: readonly Sql[]) => splitAtomically(target, statements, time);
-            return (statements: readonly Sql[]) => time(`atomically: ${statementHead(statements[0]?.text ?? '')} (+${Math.max(0, statements.length - 1)})`, () => target.runAtomically(statements));
+            return (statements: readonly Sql[]) => time(`atomically: ${headOf(statements[0]?.text ?? '')} (+${Math.max(0, statements.length - 1)})`, () => target.runAtomically(statements));
           case 'insertRows':
             return (table: { schema?: string; name: string }, ...rest: unknown[]) =>
               time(`insertRows ${table.schema ?? ''}.${table.name}`, () => (value as (...a: unknown[]) => Promise<unknown>).call(target, table, ...rest));
           case 'stream':
-            return (statement: Sql, options?: unknown) => timedStream(statementHead(statement.text), target.stream(statement, options as never), add);
+            return (statement: Sql, options?: unknown) => timedStream(headOf(statement.text), target.stream(statement, options as never), add);
           case 'transaction':
             return <T>(work: (session: Connection) => Promise<T>) => target.transaction!((session) => work(wrap(session)));
           case 'withContext':

@@ -18,6 +18,7 @@ export class BigQueryDialect extends Dialect {
     identifierCase: 'insensitive',
     maxIdentifierBytes: 300,
     requiresSetup: false,
+    needsSelectFences: true,
   } as const;
   readonly types = {
     string: 'STRING',

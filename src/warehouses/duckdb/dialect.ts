@@ -13,6 +13,7 @@ export class DuckDbDialect extends Dialect {
     identifierCase: 'insensitive',
     maxIdentifierBytes: 255,
     requiresSetup: false,
+    needsSelectFences: false,
   } as const;
   readonly types = {
     string: 'VARCHAR',
@@ -105,6 +106,25 @@ ${select}
     if (sameSchema(staging, target)) return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
     // DuckDB cannot move a table to another schema (no ALTER TABLE … SET SCHEMA): a build in the work schema is copied.
     return [this.dropTable(target), sql`CREATE TABLE ${this.table(target)} AS SELECT * FROM ${this.table(staging)}`, this.dropTable(staging)];
+  }
+
+  /**
+   * DuckDB sorts the values of each group for STRING_AGG(… ORDER BY …) one group at a time, which costs ~3× a
+   * list of the group's values sorted by list_sort (a million records in 460,000 customers: 4.5 against 1.6 CPU
+   * seconds). So: the non-null values (with their keys, when ordered by keys) listed, sorted, joined. Sorted as
+   * ORDER BY sorts them: ascending, NULL keys last, strings by their bytes; an empty list is NULL, as STRING_AGG's.
+   * An ORDER BY list given as one piece of SQL (it may say DESC) keeps STRING_AGG.
+   */
+  override stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql | readonly Sql[] } | { readonly distinct: true }): Sql {
+    const sep = this.string(separator);
+    const present = sql`FILTER (WHERE ${expr} IS NOT NULL)`;
+    if ('distinct' in order) return sql`array_to_string(list_sort(list(DISTINCT ${expr}) ${present}), ${sep})`;
+    if (order.orderBy instanceof Sql) return super.stringAgg(expr, separator, order);
+    const keys = order.orderBy.map((key, i) => sql`${this.id(`k${i + 1}`)} := ${key}`);
+    const item = this.id('v');
+    // The lambda's parameter is named so that no column of the query shadows it.
+    const each = this.id('tl_sorted_item');
+    return sql`array_to_string(list_transform(list_sort(list(struct_pack(${joinSql([...keys, sql`${item} := ${expr}`])})) ${present}), lambda ${each}: ${each}.${item}), ${sep})`;
   }
 
   override readFile(path: string, format: 'csv' | 'parquet', csv: CsvReading = {}): Sql {

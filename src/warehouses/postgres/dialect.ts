@@ -18,6 +18,7 @@ export class PostgresDialect extends Dialect {
     identifierCase: 'exact',
     maxIdentifierBytes: 63,
     requiresSetup: true,
+    needsSelectFences: true,
   } as const;
   readonly types = {
     string: 'TEXT',

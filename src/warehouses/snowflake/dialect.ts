@@ -1,4 +1,4 @@
-import { Dialect, doubleQuoteIdentifier, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
+import { Dialect, doubleQuoteIdentifier, orderList, type DateFormatToken, type DateUnit, type FunctionMap, type TableRef } from '../../dialects/dialect.js';
 import { Sql, joinSql, sql } from '../../dialects/sql.js';
 
 /**
@@ -18,6 +18,7 @@ export class SnowflakeDialect extends Dialect {
     identifierCase: 'upper-unless-quoted',
     maxIdentifierBytes: 255,
     requiresSetup: false,
+    needsSelectFences: true,
   } as const;
   readonly types = {
     string: 'VARCHAR',
@@ -104,10 +105,10 @@ export class SnowflakeDialect extends Dialect {
     return sql`TO_NUMBER(SUBSTR(MD5(${text}), 1, 8), 'XXXXXXXX')`;
   }
 
-  override stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql } | { readonly distinct: true }): Sql {
+  override stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql | readonly Sql[] } | { readonly distinct: true }): Sql {
     return 'distinct' in order
       ? sql`LISTAGG(DISTINCT ${expr}, ${this.string(separator)}) WITHIN GROUP (ORDER BY ${expr})`
-      : sql`LISTAGG(${expr}, ${this.string(separator)}) WITHIN GROUP (ORDER BY ${order.orderBy})`;
+      : sql`LISTAGG(${expr}, ${this.string(separator)}) WITHIN GROUP (ORDER BY ${orderList(order.orderBy)})`;
   }
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {

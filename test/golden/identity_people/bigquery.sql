@@ -651,80 +651,92 @@ LEFT JOIN `idshop__tl_work`.`people__tl_dropped` AS x ON `x`.`edge` = `e`.`edge`
 
 -- candidate values of golden fields
 CREATE TABLE `idshop__tl_work`.`people__tl_fields` AS
-SELECT `c`.`customer_id`, `v`.`field`, `v`.`value`, `v`.`display`, `r`.`updated_at`, `r`.`priority`,
-  COUNT(*) OVER (PARTITION BY `c`.`customer_id`, `v`.`field`, `v`.`value`) AS `frequency`
+SELECT `m`.`comp`, `v`.`field`, `v`.`value`, `v`.`display`, `r`.`updated_at`, `r`.`priority`
 FROM `idshop__tl_work`.`people__tl_values` AS v
 JOIN `idshop__tl_work`.`people__tl_members` AS m ON `m`.`rec` = `v`.`rec`
-JOIN `idshop__tl_work`.`people__tl_customers` AS c ON `c`.`comp` = `m`.`comp`
 JOIN `idshop__tl_work`.`people__tl_records` AS r ON `r`.`rec` = `v`.`rec`
 WHERE NOT `v`.`junk` AND `v`.`field` IN ('email', 'phone', 'first_name', 'last_name', 'birth_date', 'postcode', 'city');
 
 -- golden record
 CREATE TABLE `idshop__tl_work`.`people__tl_build` AS
 WITH winners AS (
-  SELECT `customer_id`, `rule`, `field`, `display`
+  SELECT `comp`, `rule`, `field`, `display`
   FROM (
-    SELECT `f`.`customer_id`, CAST('most_recent' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
-      ROW_NUMBER() OVER (PARTITION BY `f`.`customer_id`, `f`.`field` ORDER BY `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
+    SELECT `f`.`comp`, CAST('most_recent' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
+      ROW_NUMBER() OVER (PARTITION BY `f`.`comp`, `f`.`field` ORDER BY `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
     FROM `idshop__tl_work`.`people__tl_fields` AS f
     WHERE `f`.`field` IN ('email')
   ) AS ranked
   WHERE `pick` = 1
   UNION ALL
-  SELECT `customer_id`, `rule`, `field`, `display`
+  SELECT `comp`, `rule`, `field`, `display`
   FROM (
-    SELECT `f`.`customer_id`, CAST('most_frequent' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
-      ROW_NUMBER() OVER (PARTITION BY `f`.`customer_id`, `f`.`field` ORDER BY `f`.`frequency` DESC, `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
-    FROM `idshop__tl_work`.`people__tl_fields` AS f
-    WHERE `f`.`field` IN ('phone', 'birth_date')
+    SELECT `f`.`comp`, CAST('most_frequent' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
+      ROW_NUMBER() OVER (PARTITION BY `f`.`comp`, `f`.`field` ORDER BY `f`.`frequency` DESC, `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
+    FROM (
+      SELECT `x`.`comp`, `x`.`field`, `x`.`value`, `x`.`display`, `x`.`updated_at`, `x`.`priority`,
+        COUNT(*) OVER (PARTITION BY `x`.`comp`, `x`.`field`, `x`.`value`) AS `frequency`
+      FROM `idshop__tl_work`.`people__tl_fields` AS x
+      WHERE `x`.`field` IN ('phone', 'birth_date')
+    ) AS f
   ) AS ranked
   WHERE `pick` = 1
   UNION ALL
-  SELECT `customer_id`, `rule`, `field`, `display`
+  SELECT `comp`, `rule`, `field`, `display`
   FROM (
-    SELECT `f`.`customer_id`, CAST('source_priority' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
-      ROW_NUMBER() OVER (PARTITION BY `f`.`customer_id`, `f`.`field` ORDER BY `f`.`priority` ASC, `f`.`updated_at` DESC NULLS LAST, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
+    SELECT `f`.`comp`, CAST('source_priority' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
+      ROW_NUMBER() OVER (PARTITION BY `f`.`comp`, `f`.`field` ORDER BY `f`.`priority` ASC, `f`.`updated_at` DESC NULLS LAST, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
     FROM `idshop__tl_work`.`people__tl_fields` AS f
     WHERE `f`.`field` IN ('first_name', 'last_name', 'postcode')
   ) AS ranked
   WHERE `pick` = 1
   UNION ALL
-  SELECT `customer_id`, `rule`, `field`, `display`
+  SELECT `comp`, `rule`, `field`, `display`
   FROM (
-    SELECT `f`.`customer_id`, CAST('longest' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
-      ROW_NUMBER() OVER (PARTITION BY `f`.`customer_id`, `f`.`field` ORDER BY LENGTH(`f`.`display`) DESC, `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
+    SELECT `f`.`comp`, CAST('longest' AS STRING) AS `rule`, `f`.`field`, `f`.`display`,
+      ROW_NUMBER() OVER (PARTITION BY `f`.`comp`, `f`.`field` ORDER BY LENGTH(`f`.`display`) DESC, `f`.`updated_at` DESC NULLS LAST, `f`.`priority` ASC, `f`.`value` ASC, `f`.`display` ASC) AS `pick`
     FROM `idshop__tl_work`.`people__tl_fields` AS f
     WHERE `f`.`field` IN ('city')
   ) AS ranked
   WHERE `pick` = 1
+), picked AS (
+  SELECT `w`.`comp` AS `customer_id`,
+    MAX(CASE WHEN `w`.`rule` = 'most_recent' AND `w`.`field` = 'email' THEN `w`.`display` END) AS `email`,
+    MAX(CASE WHEN `w`.`rule` = 'most_frequent' AND `w`.`field` = 'phone' THEN `w`.`display` END) AS `phone`,
+    MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'first_name' THEN `w`.`display` END) AS `first_name`,
+    MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'last_name' THEN `w`.`display` END) AS `last_name`,
+    CAST(MAX(CASE WHEN `w`.`rule` = 'most_frequent' AND `w`.`field` = 'birth_date' THEN `w`.`display` END) AS DATE) AS `birth_date`,
+    MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'postcode' THEN `w`.`display` END) AS `postcode`,
+    MAX(CASE WHEN `w`.`rule` = 'longest' AND `w`.`field` = 'city' THEN `w`.`display` END) AS `city`
+  FROM winners AS w
+  GROUP BY `w`.`comp`
 ), summary AS (
-  SELECT `c`.`customer_id`, COUNT(*) AS `records`,
+  SELECT `m`.`comp`, COUNT(*) AS `records`,
     STRING_AGG(DISTINCT `m`.`source`, ', ' ORDER BY `m`.`source`) AS `sources`,
     STRING_AGG(`m`.`source` || ':' || `m`.`source_id`, ', ' ORDER BY `m`.`source`, `m`.`source_id`) AS `source_ids`,
     MIN(`r`.`first_seen`) AS `first_seen`,
     MAX(`r`.`updated_at`) AS `last_seen`
   FROM `idshop__tl_work`.`people__tl_members` AS m
-  JOIN `idshop__tl_work`.`people__tl_customers` AS c ON `c`.`comp` = `m`.`comp`
   JOIN `idshop__tl_work`.`people__tl_records` AS r ON `r`.`rec` = `m`.`rec`
-  GROUP BY `c`.`customer_id`
+  GROUP BY `m`.`comp`
 )
 SELECT
-  `s`.`customer_id`,
-  MAX(CASE WHEN `w`.`rule` = 'most_recent' AND `w`.`field` = 'email' THEN `w`.`display` END) AS `email`,
-  MAX(CASE WHEN `w`.`rule` = 'most_frequent' AND `w`.`field` = 'phone' THEN `w`.`display` END) AS `phone`,
-  MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'first_name' THEN `w`.`display` END) AS `first_name`,
-  MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'last_name' THEN `w`.`display` END) AS `last_name`,
-  CAST(MAX(CASE WHEN `w`.`rule` = 'most_frequent' AND `w`.`field` = 'birth_date' THEN `w`.`display` END) AS DATE) AS `birth_date`,
-  MAX(CASE WHEN `w`.`rule` = 'source_priority' AND `w`.`field` = 'postcode' THEN `w`.`display` END) AS `postcode`,
-  MAX(CASE WHEN `w`.`rule` = 'longest' AND `w`.`field` = 'city' THEN `w`.`display` END) AS `city`,
+  `c`.`customer_id`,
+  `p`.`email`,
+  `p`.`phone`,
+  `p`.`first_name`,
+  `p`.`last_name`,
+  `p`.`birth_date`,
+  `p`.`postcode`,
+  `p`.`city`,
   `s`.`records`,
   `s`.`sources`,
   `s`.`source_ids`,
   `s`.`first_seen`,
   `s`.`last_seen`
 FROM summary AS s
-LEFT JOIN winners AS w ON `w`.`customer_id` = `s`.`customer_id`
-GROUP BY `s`.`customer_id`, `s`.`records`, `s`.`sources`, `s`.`source_ids`, `s`.`first_seen`, `s`.`last_seen`;
+JOIN `idshop__tl_work`.`people__tl_customers` AS c ON `c`.`comp` = `s`.`comp`
+LEFT JOIN picked AS p ON `p`.`customer_id` = `s`.`comp`;
 
 -- report
 CREATE TABLE `idshop__tl_work`.`people__tl_report` AS

@@ -122,7 +122,16 @@ CAST(CAST(substr(CAST(CAST(CAST(CAST(0.050049 AS DOUBLE) * 100 AS DECIMAL(18,2))
 (SELECT STRING_AGG("x", ', ' ORDER BY "x" DESC) FROM (SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST('a' AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x" UNION ALL SELECT CAST('c' AS VARCHAR) AS "x") AS t);
 
 -- string agg of distinct values
-(SELECT STRING_AGG(DISTINCT "x", '|' ORDER BY "x") FROM (SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST('a' AS VARCHAR) AS "x" UNION ALL SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x") AS t);
+(SELECT array_to_string(list_sort(list(DISTINCT "x") FILTER (WHERE "x" IS NOT NULL)), '|') FROM (SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST('a' AS VARCHAR) AS "x" UNION ALL SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x") AS t);
+
+-- string agg ordered by keys
+(SELECT array_to_string(list_transform(list_sort(list(struct_pack("k1" := length("x"), "k2" := "x", "v" := "x" || '!')) FILTER (WHERE "x" || '!' IS NOT NULL)), lambda "tl_sorted_item": "tl_sorted_item"."v"), ', ') FROM (SELECT CAST('bb' AS VARCHAR) AS "x" UNION ALL SELECT CAST('b' AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x" UNION ALL SELECT CAST('a' AS VARCHAR) AS "x" UNION ALL SELECT CAST('ab' AS VARCHAR) AS "x") AS t);
+
+-- string agg of no value
+(SELECT array_to_string(list_transform(list_sort(list(struct_pack("k1" := "x", "v" := "x")) FILTER (WHERE "x" IS NOT NULL)), lambda "tl_sorted_item": "tl_sorted_item"."v"), ', ') FROM (SELECT CAST(NULL AS VARCHAR) AS "x" UNION ALL SELECT CAST(NULL AS VARCHAR) AS "x") AS t);
+
+-- string agg of no distinct value
+(SELECT array_to_string(list_sort(list(DISTINCT "x") FILTER (WHERE "x" IS NOT NULL)), ', ') FROM (SELECT CAST(NULL AS VARCHAR) AS "x") AS t);
 
 CREATE SCHEMA IF NOT EXISTS "analytics";
 

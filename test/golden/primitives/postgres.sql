@@ -124,6 +124,15 @@ CAST(CAST(substr(CAST(CAST(CAST(CAST(0.050049 AS DOUBLE PRECISION) * 100 AS NUME
 -- string agg of distinct values
 (SELECT STRING_AGG(DISTINCT "x", '|' ORDER BY "x") FROM (SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST('a' AS TEXT) AS "x" UNION ALL SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST(NULL AS TEXT) AS "x") AS t);
 
+-- string agg ordered by keys
+(SELECT STRING_AGG("x" || '!', ', ' ORDER BY length("x"), "x") FROM (SELECT CAST('bb' AS TEXT) AS "x" UNION ALL SELECT CAST('b' AS TEXT) AS "x" UNION ALL SELECT CAST(NULL AS TEXT) AS "x" UNION ALL SELECT CAST('a' AS TEXT) AS "x" UNION ALL SELECT CAST('ab' AS TEXT) AS "x") AS t);
+
+-- string agg of no value
+(SELECT STRING_AGG("x", ', ' ORDER BY "x") FROM (SELECT CAST(NULL AS TEXT) AS "x" UNION ALL SELECT CAST(NULL AS TEXT) AS "x") AS t);
+
+-- string agg of no distinct value
+(SELECT STRING_AGG(DISTINCT "x", ', ' ORDER BY "x") FROM (SELECT CAST(NULL AS TEXT) AS "x") AS t);
+
 CREATE SCHEMA IF NOT EXISTS "analytics";
 
 CREATE TABLE "analytics"."members" AS
