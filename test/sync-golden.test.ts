@@ -80,7 +80,7 @@ describe('golden SQL of the sync engine', () => {
         ['…a date column as its event time, no age limit', [materialiseStatement(d, store.changes(sync.name), dated.select)]],
         ['…starting messages under pressure caps: a contact\'s events of the run admitted in time order while they fit', [materialiseStatement(d, store.changes(sync.name), capped.select)]],
         ['…a page carries each event\'s name and time', [pageStatement(d, store.changes(sync.name), 0, 10_000, events.mapping, true)]],
-        ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 2)],
+        ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 3)],
         ['after tideline forget: the forgotten are left out (their key, their e-mail column), counted `forgotten`', [materialiseStatement(d, store.changes(sync.name), forgotten.select)]],
         ['the fold writes the audit trail (names and counts) in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { audit }).slice(0, 1)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],

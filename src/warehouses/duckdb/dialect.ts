@@ -84,11 +84,13 @@ export class DuckDbDialect extends Dialect {
   }
 
   /**
-   * Sorted first, then numbered as the rows come (ROW_NUMBER() OVER (), a streaming window that keeps its input's
-   * order: DuckDB's "Order Preservation" page lists window functions with an empty OVER clause among the operations
-   * that guarantee it, https://duckdb.org/docs/stable/sql/dialect/order_preservation): a window ordering the rows
-   * itself holds them all for its numbering, where the sort spills to disk. The table keeps the rows in that order, so a page of seq values
-   * reads only its own blocks.
+   * Sorted first, then numbered as the rows come (ROW_NUMBER() OVER (), a streaming window), instead of a window that
+   * orders the rows itself: the same numbers (sendable keys never tie) for a third less CPU (1M rows: 8.1 against
+   * 12.7 CPU s; 3M: 4.1 against 5.3 s). Neither form fits a 10M-row change set in a 64MB memory_limit. DuckDB's
+   * "Order Preservation" page (https://duckdb.org/docs/stable/sql/dialect/order_preservation) lists windows with an
+   * empty OVER among the operations that keep their input's order; it does not name an ORDER BY subquery as that
+   * input, so numbered-rows.test.ts checks the numbers against the ordering window's on every DuckDB upgrade. The
+   * table keeps the rows in that order, so a page of seq values reads only its own blocks.
    */
   override numberedRows(select: Sql, order: Sql, column: Sql): Sql {
     return sql`SELECT ROW_NUMBER() OVER () AS ${column}, d.* FROM (
