@@ -204,7 +204,7 @@ const HOLDERS = ['newsletter:1', 'eshop:2', 'eshop:3', 'newsletter:3', 'crm:C5',
 const ALICE: Row = {
   customer_id: id('newsletter:1'),
   email: 'alice.martin@example.com',
-  // most_frequent: three records agree on it
+  // most_frequent: four records agree on it, against her newest record's 07 00 00 00 01
   phone: '+33612345678',
   // source_priority: the e-shop (priority 1) wins over the CRM and the tills, and keeps its accents and case
   first_name: 'Alice',
