@@ -25,6 +25,9 @@ export interface IdentityTables {
   /** Links set aside by the cap on distinct values per customer; only when a cap is configured. */
   readonly dropped: TableRef | undefined;
   readonly cut: TableRef | undefined;
+  /** The records of the customers a cap round cut, and their components over the links left; with a cap. */
+  readonly affected: TableRef | undefined;
+  readonly labelsPart: TableRef | undefined;
   /** Connected-components working graph, ping-ponged between the two each round. */
   readonly graph: TableRef;
   readonly graphNext: TableRef;
@@ -60,6 +63,8 @@ export function identityTables(context: PlanContext, capped: boolean, probabilis
     edges: s('edges'),
     dropped: capped ? s('dropped') : undefined,
     cut: capped ? s('cut') : undefined,
+    affected: capped ? s('capped_records') : undefined,
+    labelsPart: capped ? s('capped_labels') : undefined,
     graph: s('graph'),
     graphNext: s('graph_next'),
     labels: s('labels'),

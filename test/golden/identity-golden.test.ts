@@ -174,7 +174,7 @@ for (const dialect of GOLDEN_DIALECTS) {
 describe('identity on PostgreSQL: statistics of the tables later steps read', () => {
   it('analyses each table after it is built, inside the rounds of the graph too', async () => {
     const analysed = [...(await identityScript('postgres')).matchAll(/^ *ANALYZE "idshop__tl_work"\."people__tl_(\w+)";$/gm)].map((m) => m[1]);
-    expect(analysed).toEqual(['prev', 'records', 'values', 'keys', 'groups', 'edges', 'graph', 'graph_next', 'graph', 'labels', 'cut', 'members', 'customers', 'fields']);
+    expect(analysed).toEqual(['prev', 'records', 'values', 'keys', 'groups', 'edges', 'graph', 'graph_next', 'graph', 'labels', 'cut', 'capped_records', 'graph', 'graph_next', 'graph', 'capped_labels', 'labels', 'members', 'customers', 'fields']);
   });
 });
 

@@ -14,6 +14,8 @@ DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_groups`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_edges`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_dropped`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_cut`;
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_records`;
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_labels`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph_next`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_labels`;
@@ -474,8 +476,100 @@ SELECT CAST(NULL AS STRING) AS `phase` LIMIT 0;
 CREATE TABLE `idshop__tl_work`.`people__tl_dropped` AS
 SELECT CAST(NULL AS INT64) AS `edge` LIMIT 0;
 
+-- drop graph
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph`;
+
+-- graph
+CREATE TABLE `idshop__tl_work`.`people__tl_graph` AS
+SELECT DISTINCT GREATEST(`e`.`a`, `e`.`b`) AS `u`, LEAST(`e`.`a`, `e`.`b`) AS `v`
+FROM (SELECT * FROM `idshop__tl_work`.`people__tl_edges` AS x WHERE NOT EXISTS (SELECT 1 FROM `idshop__tl_work`.`people__tl_dropped` AS y WHERE `y`.`edge` = `x`.`edge`)) AS e
+WHERE `e`.`a` <> `e`.`b`;
+
+-- repeat "components" (at most 100 rounds) until this returns 0:
+--   SELECT
+--     (SELECT COUNT(*) FROM `idshop__tl_work`.`people__tl_graph` AS e WHERE `e`.`v` IN (SELECT `u` FROM `idshop__tl_work`.`people__tl_graph`))
+--     + (SELECT COUNT(*) FROM `idshop__tl_work`.`people__tl_graph`)
+--     - (SELECT COUNT(DISTINCT `u`) FROM `idshop__tl_work`.`people__tl_graph`) AS `unsettled`
+
+  -- large-star
+  CREATE TABLE `idshop__tl_work`.`people__tl_graph_next` AS
+  SELECT DISTINCT `e`.`u`, COALESCE(`m`.`m`, `e`.`v`) AS `v`
+  FROM `idshop__tl_work`.`people__tl_graph` AS e
+  LEFT JOIN (SELECT `u`, MIN(`v`) AS `m` FROM `idshop__tl_work`.`people__tl_graph` GROUP BY `u`) AS m ON `m`.`u` = `e`.`v`;
+
+  -- drop previous graph
+  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph`;
+
+  -- small-star
+  CREATE TABLE `idshop__tl_work`.`people__tl_graph` AS
+  SELECT DISTINCT `s`.`u`, `s`.`v`
+  FROM (
+    SELECT `e`.`v` AS `u`, `m`.`m` AS `v`
+    FROM `idshop__tl_work`.`people__tl_graph_next` AS e
+    JOIN (SELECT `u`, MIN(`v`) AS `m` FROM `idshop__tl_work`.`people__tl_graph_next` GROUP BY `u`) AS m ON `m`.`u` = `e`.`u`
+    WHERE `e`.`v` <> `m`.`m`
+    UNION ALL
+    SELECT `u`, MIN(`v`) AS `m` FROM `idshop__tl_work`.`people__tl_graph_next` GROUP BY `u`
+  ) AS s;
+
+  -- drop half-round graph
+  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph_next`;
+
+  -- count the round
+  INSERT INTO `idshop__tl_work`.`people__tl_rounds` (`phase`) VALUES ('components');
+
+-- end repeat "components"
+
+-- drop labels
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_labels`;
+
+-- labels
+CREATE TABLE `idshop__tl_work`.`people__tl_labels` AS
+SELECT `r`.`rec`, COALESCE(`g`.`v`, `r`.`rec`) AS `comp`
+FROM `idshop__tl_work`.`people__tl_records` AS r
+LEFT JOIN `idshop__tl_work`.`people__tl_graph` AS g ON `g`.`u` = `r`.`rec`;
+
 -- repeat "caps" (at most 7 rounds) until this returns 0:
 --   SELECT COUNT(*) AS `set_aside` FROM `idshop__tl_work`.`people__tl_cut`
+
+  -- drop previous cut
+  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_cut`;
+
+  -- weakest links of customers over a cap
+  CREATE TABLE `idshop__tl_work`.`people__tl_cut` AS
+  WITH capped AS (
+    SELECT `l`.`comp`
+    FROM `idshop__tl_work`.`people__tl_labels` AS l
+    JOIN `idshop__tl_work`.`people__tl_values` AS v ON `v`.`rec` = `l`.`rec`
+    WHERE `v`.`field` = 'email' AND NOT `v`.`junk`
+    GROUP BY `l`.`comp`
+    HAVING COUNT(DISTINCT `v`.`value`) > 2
+  ), linked AS (
+    SELECT `e`.`edge`, `e`.`rank`, `l`.`comp`
+    FROM (SELECT * FROM `idshop__tl_work`.`people__tl_edges` AS x WHERE NOT EXISTS (SELECT 1 FROM `idshop__tl_work`.`people__tl_dropped` AS y WHERE `y`.`edge` = `x`.`edge`)) AS e
+    JOIN `idshop__tl_work`.`people__tl_labels` AS l ON `l`.`rec` = `e`.`a`
+  ), weakest AS (
+    SELECT `a`.`comp`, MAX(`a`.`rank`) AS `rank`
+    FROM linked AS a
+    WHERE `a`.`comp` IN (SELECT `comp` FROM capped)
+    GROUP BY `a`.`comp`
+    HAVING MAX(`a`.`rank`) > MIN(`a`.`rank`)
+  )
+  SELECT `a`.`edge`, `a`.`comp`
+  FROM linked AS a
+  JOIN weakest AS w ON `w`.`comp` = `a`.`comp` AND `w`.`rank` = `a`.`rank`;
+
+  -- set them aside
+  INSERT INTO `idshop__tl_work`.`people__tl_dropped` (`edge`) SELECT `edge` FROM `idshop__tl_work`.`people__tl_cut`;
+
+  -- drop previous records of capped customers
+  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_records`;
+
+  -- records of the customers cut
+  CREATE TABLE `idshop__tl_work`.`people__tl_capped_records` AS
+  SELECT `l`.`rec`
+  FROM `idshop__tl_work`.`people__tl_labels` AS l
+  WHERE `l`.`comp` IN (SELECT `comp` FROM `idshop__tl_work`.`people__tl_cut`);
 
   -- drop graph
   DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph`;
@@ -483,7 +577,9 @@ SELECT CAST(NULL AS INT64) AS `edge` LIMIT 0;
   -- graph
   CREATE TABLE `idshop__tl_work`.`people__tl_graph` AS
   SELECT DISTINCT GREATEST(`e`.`a`, `e`.`b`) AS `u`, LEAST(`e`.`a`, `e`.`b`) AS `v`
-  FROM (SELECT * FROM `idshop__tl_work`.`people__tl_edges` AS x WHERE NOT EXISTS (SELECT 1 FROM `idshop__tl_work`.`people__tl_dropped` AS y WHERE `y`.`edge` = `x`.`edge`)) AS e
+  FROM (SELECT `x`.`a`, `x`.`b`
+  FROM (SELECT * FROM `idshop__tl_work`.`people__tl_edges` AS x WHERE NOT EXISTS (SELECT 1 FROM `idshop__tl_work`.`people__tl_dropped` AS y WHERE `y`.`edge` = `x`.`edge`)) AS x
+  WHERE `x`.`a` IN (SELECT `rec` FROM `idshop__tl_work`.`people__tl_capped_records`)) AS e
   WHERE `e`.`a` <> `e`.`b`;
 
   -- repeat "components" (at most 100 rounds) until this returns 0:
@@ -522,43 +618,19 @@ SELECT CAST(NULL AS INT64) AS `edge` LIMIT 0;
   -- end repeat "components"
 
   -- drop labels
-  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_labels`;
+  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_labels`;
 
   -- labels
-  CREATE TABLE `idshop__tl_work`.`people__tl_labels` AS
+  CREATE TABLE `idshop__tl_work`.`people__tl_capped_labels` AS
   SELECT `r`.`rec`, COALESCE(`g`.`v`, `r`.`rec`) AS `comp`
-  FROM `idshop__tl_work`.`people__tl_records` AS r
+  FROM `idshop__tl_work`.`people__tl_capped_records` AS r
   LEFT JOIN `idshop__tl_work`.`people__tl_graph` AS g ON `g`.`u` = `r`.`rec`;
 
-  -- drop previous cut
-  DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_cut`;
+  -- their components replace theirs
+  DELETE FROM `idshop__tl_work`.`people__tl_labels` WHERE `rec` IN (SELECT `rec` FROM `idshop__tl_work`.`people__tl_capped_records`);
 
-  -- weakest links of customers over a cap
-  CREATE TABLE `idshop__tl_work`.`people__tl_cut` AS
-  WITH capped AS (
-    SELECT `l`.`comp`
-    FROM `idshop__tl_work`.`people__tl_labels` AS l
-    JOIN `idshop__tl_work`.`people__tl_values` AS v ON `v`.`rec` = `l`.`rec`
-    WHERE `v`.`field` = 'email' AND NOT `v`.`junk`
-    GROUP BY `l`.`comp`
-    HAVING COUNT(DISTINCT `v`.`value`) > 2
-  ), linked AS (
-    SELECT `e`.`edge`, `e`.`rank`, `l`.`comp`
-    FROM (SELECT * FROM `idshop__tl_work`.`people__tl_edges` AS x WHERE NOT EXISTS (SELECT 1 FROM `idshop__tl_work`.`people__tl_dropped` AS y WHERE `y`.`edge` = `x`.`edge`)) AS e
-    JOIN `idshop__tl_work`.`people__tl_labels` AS l ON `l`.`rec` = `e`.`a`
-  ), weakest AS (
-    SELECT `a`.`comp`, MAX(`a`.`rank`) AS `rank`
-    FROM linked AS a
-    WHERE `a`.`comp` IN (SELECT `comp` FROM capped)
-    GROUP BY `a`.`comp`
-    HAVING MAX(`a`.`rank`) > MIN(`a`.`rank`)
-  )
-  SELECT `a`.`edge`, `a`.`comp`
-  FROM linked AS a
-  JOIN weakest AS w ON `w`.`comp` = `a`.`comp` AND `w`.`rank` = `a`.`rank`;
-
-  -- set them aside
-  INSERT INTO `idshop__tl_work`.`people__tl_dropped` (`edge`) SELECT `edge` FROM `idshop__tl_work`.`people__tl_cut`;
+  -- their components
+  INSERT INTO `idshop__tl_work`.`people__tl_labels` (`rec`, `comp`) SELECT `rec`, `comp` FROM `idshop__tl_work`.`people__tl_capped_labels`;
 
   -- count the round
   INSERT INTO `idshop__tl_work`.`people__tl_rounds` (`phase`) VALUES ('caps');
@@ -839,6 +911,8 @@ DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_groups`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_edges`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_dropped`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_cut`;
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_records`;
+DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_capped_labels`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_graph_next`;
 DROP TABLE IF EXISTS `idshop__tl_work`.`people__tl_labels`;
