@@ -40,6 +40,7 @@ class ThrowawayDialect extends Dialect {
   readonly capabilities = {
     transactionalDdl: true,
     buildsInTransaction: false,
+    buildsBesideModel: false,
     supportsQualify: false,
     supportsMerge: true,
     readsLocalFiles: false,

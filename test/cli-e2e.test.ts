@@ -46,7 +46,7 @@ describe('tideline CLI, end to end on embedded DuckDB', () => {
 
     const compile = await runCli(['compile', '--print'], { cwd: root });
     expect(compile.code).toBe(0);
-    expect(compile.stdout).toContain('CREATE TABLE "tideline__tl_work"."customers__tl_build" AS');
+    expect(compile.stdout).toContain('CREATE TABLE "tideline"."customers__tl_build" AS');
     expect(readFileSync(join(root, 'target/compiled/dev/customers.sql'), 'utf8')).toBe(compile.stdout.trimEnd() + '\n');
 
     const run = await runCli(['run'], { cwd: root });

@@ -108,7 +108,7 @@ models:
       let builtBeforeFailing: unknown[] = [];
       const result = await attempt(
         failing(async (statement, through) => {
-          if (!statement.text.startsWith(`CREATE TABLE ${d.table({ schema: work, name: 'people__tl_build' }).text}`)) return false;
+          if (!statement.text.startsWith(`CREATE TABLE ${d.table({ schema: d.capabilities.buildsBesideModel ? schema : work, name: 'people__tl_build' }).text}`)) return false;
           builtBeforeFailing = await workTables(through);
           return true;
         }),
@@ -118,6 +118,41 @@ models:
       expect(await snapshot()).toEqual(before);
       expect(await workTables()).toEqual([]);
       await connection.execute(sql`DELETE FROM ${d.table({ schema, name: 'contacts' })} WHERE id = 6`);
+    });
+
+    it.runIf(engine.name === 'duckdb')('a swap failing at the model, once its companions were renamed over theirs, rolls them back with it', async () => {
+      await build(project, connection, 'people');
+      const before = await snapshot();
+      await connection.execute(sql`INSERT INTO ${d.table({ schema, name: 'contacts' })} VALUES (7, 'g@example.com', '2')`);
+      const rename = `ALTER TABLE ${d.table({ schema, name: 'people__tl_build' }).text} RENAME`;
+      let renamedBeforeFailing: unknown[] = [];
+      // The swap's statements run one by one until the model's own rename, which fails as if DuckDB had refused it.
+      const failingRename = (on: Connection): Connection =>
+        new Proxy(on, {
+          get(target, property) {
+            if (property === 'runAtomically')
+              return async (statements: readonly Sql[]) => {
+                for (const statement of statements) {
+                  if (statement.text.startsWith(rename)) {
+                    renamedBeforeFailing = (await target.query(sql`SELECT table_name FROM information_schema.tables WHERE table_schema = ${d.string(schema)} ORDER BY 1`)).map((r) => r['table_name']);
+                    throw new WarehouseError('injected failure', { statement });
+                  }
+                  await target.runAtomically([statement]);
+                }
+              };
+            if (property === 'transaction') return <T>(work: (session: Connection) => Promise<T>) => target.transaction!((session) => work(failingRename(session)));
+            const value: unknown = Reflect.get(target, property);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      const failed = await attempt(failingRename(connection));
+      expect(failed.status).toBe('error');
+      // The companions' new tables had replaced theirs inside the transaction; the rollback undid it.
+      expect(renamedBeforeFailing).toEqual(expect.arrayContaining(['people_map', 'people_links', 'people__tl_build']));
+      expect(renamedBeforeFailing).not.toContain('people__tl_map');
+      expect(await snapshot()).toEqual(before);
+      expect(await workTables()).toEqual([]);
+      await connection.execute(sql`DELETE FROM ${d.table({ schema, name: 'contacts' })} WHERE id = 7`);
     });
 
     it.runIf(engine.name === 'postgres')('a swap failing on one companion rolls back the others and the model', async () => {

@@ -59,7 +59,8 @@ export interface RunOptions {
  *
  * Work tables hold personal data (identity's copies of raw e-mails, say) and are never left in the model schema:
  * they are built in the target's work schema, which the run empties when it starts and when it ends — or, where the
- * dialect `buildsInTransaction`, inside the build's transaction, which a killed run never commits.
+ * dialect `buildsInTransaction`, inside the build's transaction, which a killed run never commits (the model's new
+ * tables may then be built beside it: capabilities.buildsBesideModel).
  */
 export async function runModels(project: Project, connection: Connection, analysis: Analysis, selected: readonly string[], options: RunOptions): Promise<ModelResult[]> {
   const d = project.target.dialect;
@@ -68,29 +69,36 @@ export async function runModels(project: Project, connection: Connection, analys
     await connection.execute(statement).catch((error: unknown) => log.warn({ err: message(error) }, `setup statement failed: ${statement.text}`));
   }
   await connection.execute(d.createSchema(project.target.schema));
-  await openWorkSchema(project, connection);
+  const empties = emptiesWorkSchema(project, connection);
+  await openWorkSchema(project, connection, empties);
   try {
     return await buildSelected(project, connection, analysis, selected, options);
   } finally {
-    await closeWorkSchema(project, connection, log);
+    if (empties) await closeWorkSchema(project, connection, log);
   }
 }
 
 /**
- * Where builds commit as they go, a killed run may have left work tables in the work schema: it is emptied, whatever
- * models this run builds. Where each build is one transaction nothing can be left there, and emptying it would
- * break the builds of a run going on at the same time: it is only created.
+ * Whether this run empties the work schema when it starts and ends. Where builds commit as they go, a killed run may
+ * have left work tables there: yes, whatever models this run builds. Where each build is one transaction nothing can
+ * be left there, and emptying it would break the builds of a run going on at the same time: no — unless the
+ * connection keeps the warehouse to this process (embedded DuckDB on a file: one writing process), so no other run
+ * can be going on. DuckDB's work schema is still emptied so: a run killed before DuckDB built inside transactions may
+ * have left tables there.
  */
-async function openWorkSchema(project: Project, connection: Connection): Promise<void> {
+function emptiesWorkSchema(project: Project, connection: Connection): boolean {
+  return !project.target.dialect.capabilities.buildsInTransaction || connection.exclusive === true;
+}
+
+async function openWorkSchema(project: Project, connection: Connection, empty: boolean): Promise<void> {
   const d = project.target.dialect;
-  if (!d.capabilities.buildsInTransaction) await connection.execute(d.dropSchema(project.target.workSchema));
+  if (empty) await connection.execute(d.dropSchema(project.target.workSchema));
   await connection.execute(d.createSchema(project.target.workSchema));
 }
 
-/** Drops the work schema where builds commit as they go; if that fails, the next run's start drops it. */
+/** Drops the work schema (see emptiesWorkSchema); if that fails, the next run's start drops it. */
 async function closeWorkSchema(project: Project, connection: Connection, log: Logger): Promise<void> {
   const d = project.target.dialect;
-  if (d.capabilities.buildsInTransaction) return;
   await connection
     .execute(d.dropSchema(project.target.workSchema))
     .catch((error: unknown) => log.warn({ err: message(error) }, `could not drop the work schema ${project.target.workSchema}; the next run will`));
@@ -218,8 +226,9 @@ async function buildAndSwap(project: Project, connection: Connection, compiled: 
     if (problem) throw new Error(`${problem}; ${previous === undefined ? 'no table was created' : 'the previous table stays in place'}`);
   }
   // The swap holds the companions' replacements first and the model's own last: one transaction where DDL is
-  // transactional (a savepoint inside a build's transaction); otherwise each replace is atomic and a failure part-way
-  // leaves the model's table as it was.
+  // transactional (inside a build's transaction, a savepoint on PostgreSQL; on DuckDB, which has none, a failure
+  // rolls the whole build back); otherwise each replace is atomic and a failure part-way leaves the model's table as
+  // it was.
   if (d.capabilities.transactionalDdl) await connection.runAtomically(compiled.swap);
   else for (const statement of compiled.swap) await connection.execute(statement);
   await dropTables(connection, compiled.scratch);

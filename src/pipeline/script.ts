@@ -8,9 +8,10 @@ import { sourceRelation } from '../project/analyse.js';
 import type { ModelDef, Project } from '../project/loader.js';
 
 /**
- * Names of the tables a build works in, all in the target's work schema (never the model schema, where a killed
- * build would leave them readable): `<model>__tl_build` for the model's new table, `<model>__tl_<suffix>` for its
- * companions' and its scratch tables.
+ * Names of the tables a build works in: `<model>__tl_build` for the model's new table, `<model>__tl_<suffix>` for its
+ * companions' and its scratch tables. They are in the target's work schema, never the model schema, where a killed
+ * build would leave them readable; except the new tables of a build inside a transaction, which no reader sees, built
+ * beside the model where the warehouse cannot move them (capabilities.buildsBesideModel).
  */
 export const BUILD_SUFFIX = '__tl_build';
 export const SCRATCH_PREFIX = '__tl_';
@@ -21,7 +22,7 @@ export interface ModelScript {
   readonly plan: ModelPlan;
   /** The model's visible table. */
   readonly table: TableRef;
-  /** Where the build writes before the swap, in the work schema. */
+  /** Where the build writes before the swap: in the work schema, or beside `table` (capabilities.buildsBesideModel). */
   readonly build: TableRef;
   /** Intermediate tables the plan uses, in the work schema. */
   readonly scratch: readonly TableRef[];
@@ -41,7 +42,7 @@ export interface ScriptCompanion {
   readonly suffix: string;
   /** The visible table, `<model>_<suffix>`. */
   readonly table: TableRef;
-  /** Where the build writes it, `<model>__tl_<suffix>` in the work schema: the same name budget as a scratch table. */
+  /** Where the build writes it, `<model>__tl_<suffix>` beside `build`: the same name budget as a scratch table. */
   readonly build: TableRef;
 }
 
@@ -71,7 +72,9 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
   const d = project.target.dialect;
   const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
-  const build: TableRef = { schema: workSchema, name: `${model.name}${BUILD_SUFFIX}` };
+  // The new tables are swapped in by renaming them where they were built: a move between schemas is a copy on DuckDB.
+  const buildSchema = d.capabilities.buildsBesideModel ? schema : workSchema;
+  const build: TableRef = { schema: buildSchema, name: `${model.name}${BUILD_SUFFIX}` };
   const scratch = new Map<string, TableRef>();
   const companions = new Map<string, ScriptCompanion>();
   const context: PlanContext = {
@@ -100,7 +103,7 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
     companion: (suffix) => {
       if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`companion table suffix must be lower-case snake_case: ${suffix}`);
       if (scratch.has(suffix)) throw new Error(`"${suffix}" names a scratch table of ${model.name}; a companion table needs another suffix`);
-      const companion = companions.get(suffix) ?? { suffix, table: { schema, name: `${model.name}_${suffix}` }, build: { schema: workSchema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` } };
+      const companion = companions.get(suffix) ?? { suffix, table: { schema, name: `${model.name}_${suffix}` }, build: { schema: buildSchema, name: `${model.name}${SCRATCH_PREFIX}${suffix}` } };
       companions.set(suffix, companion);
       return { build: companion.build, current: companion.table };
     },

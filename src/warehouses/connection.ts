@@ -99,10 +99,12 @@ export interface Connection {
   /**
    * Runs `work` inside one transaction on one session of the warehouse, handing it a connection bound to that
    * session: what `work` creates is seen by its own statements and by no other session until `work` returns and the
-   * transaction commits. If `work` throws, or the process dies (the server then ends the session), the transaction
-   * is rolled back and nothing of it remains. Inside it, `runAtomically` is a savepoint, a stream must be read to
-   * its end before the next statement, and `close` does nothing. Required where the dialect's
-   * `capabilities.buildsInTransaction` is true (a model build runs in it); optional elsewhere.
+   * transaction commits. If `work` throws, or the process dies (a server then ends the session; embedded DuckDB
+   * never wrote the transaction), the transaction is rolled back and nothing of it remains. Inside it,
+   * `runAtomically` is a savepoint where the warehouse has them (PostgreSQL); where it has none (DuckDB) its
+   * statements run as they come, and one failing leaves the transaction fit only to be rolled back: `work` lets the
+   * failure through. A stream must be read to its end before the next statement, and `close` does nothing. Required
+   * where the dialect's `capabilities.buildsInTransaction` is true (a model build runs in it); optional elsewhere.
    */
   transaction?<T>(work: (session: Connection) => Promise<T>): Promise<T>;
   /**

@@ -44,7 +44,8 @@ export function statementHead(text: string): string {
 /**
  * `connection` with every statement timed by its head (see statementHead): execute, query, runAtomically (its
  * statements together, by the first one's head), insertRows (by table), stream (the time spent inside the warehouse's
- * iterator, not the consumer's between pages). Sessions it hands out (transaction, withContext) are timed too.
+ * iterator, not the consumer's between pages). Sessions it hands out (transaction, withContext) are timed too, and a
+ * transaction's BEGIN and COMMIT together.
  */
 export function timedConnection(
   connection: Connection,
@@ -82,7 +83,8 @@ export function timedConnection(
       add(head, (performance.now() - started) / 1000, before);
     }
   };
-  const wrap = (inner: Connection): Connection =>
+  /** `session`: the session of a transaction, where DuckDB runs runAtomically's statements as they come. */
+  const wrap = (inner: Connection, session = false): Connection =>
     new Proxy(inner, {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
@@ -92,6 +94,10 @@ export function timedConnection(
           case 'query':
             return (statement: Sql) => time(headOf(statement.text), () => (value as (s: Sql) => Promise<unknown>).call(target, statement));
           case 'runAtomically':
+            if (options.splitAtomic && session)
+              return async (statements: readonly Sql[]) => {
+                for (const statement of statements) await time(`atomic: ${statementHead(statement.text)}`, () => target.runAtomically([statement]));
+              };
             if (options.splitAtomic) return (statements: readonly Sql[]) => splitAtomically(target, statements, time);
             return (statements: readonly Sql[]) => time(`atomically: ${headOf(statements[0]?.text ?? '')} (+${Math.max(0, statements.length - 1)})`, () => target.runAtomically(statements));
           case 'insertRows':
@@ -100,7 +106,21 @@ export function timedConnection(
           case 'stream':
             return (statement: Sql, options?: unknown) => timedStream(headOf(statement.text), target.stream(statement, options as never), add);
           case 'transaction':
-            return <T>(work: (session: Connection) => Promise<T>) => target.transaction!((session) => work(wrap(session)));
+            // Its BEGIN and COMMIT timed together: what the transaction costs beside the statements inside it.
+            return async <T>(work: (session: Connection) => Promise<T>) => {
+              const started = performance.now();
+              let inside = 0;
+              const result = await target.transaction!(async (session) => {
+                const entered = performance.now();
+                try {
+                  return await work(wrap(session, true));
+                } finally {
+                  inside = performance.now() - entered;
+                }
+              });
+              add('transaction: BEGIN and COMMIT', (performance.now() - started - inside) / 1000);
+              return result;
+            };
           case 'withContext':
             return (context: never) => wrap(target.withContext!(context));
           default:

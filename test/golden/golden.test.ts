@@ -99,7 +99,7 @@ for (const engine of engines()) {
       const header = modelScript(project, analyseWithSources(project, seedSourceColumns(), true), project.models.get('web_orders')!).script.split('\n')[1];
       expect(header).toBe(
         {
-          duckdb: '-- Built into "analytics__tl_work"."web_orders__tl_build", then swapped in inside one transaction.',
+          duckdb: '-- Built inside one transaction, into "analytics"."web_orders__tl_build", then swapped in before it commits.',
           postgres: '-- Built inside one transaction, into "analytics__tl_work"."web_orders__tl_build", then swapped in before it commits.',
         }[engine.name],
       );

@@ -6,7 +6,8 @@ export class DuckDbDialect extends Dialect {
   readonly name = 'duckdb' as const;
   readonly capabilities = {
     transactionalDdl: true,
-    buildsInTransaction: false,
+    buildsInTransaction: true,
+    buildsBesideModel: true,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: true,
@@ -106,7 +107,8 @@ ${select}
 
   replaceTable(staging: TableRef, target: TableRef): Sql[] {
     if (sameSchema(staging, target)) return [this.dropTable(target), sql`ALTER TABLE ${this.table(staging)} RENAME TO ${this.id(target.name)}`];
-    // DuckDB cannot move a table to another schema (no ALTER TABLE … SET SCHEMA): a build in the work schema is copied.
+    // DuckDB cannot move a table to another schema (no ALTER TABLE … SET SCHEMA): a table from another schema is
+    // copied. Model builds do not come here: their new tables are built beside the model (buildsBesideModel).
     return [this.dropTable(target), sql`CREATE TABLE ${this.table(target)} AS SELECT * FROM ${this.table(staging)}`, this.dropTable(staging)];
   }
 

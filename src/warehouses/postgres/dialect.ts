@@ -12,6 +12,7 @@ export class PostgresDialect extends Dialect {
   readonly capabilities = {
     transactionalDdl: true,
     buildsInTransaction: true,
+    buildsBesideModel: false,
     supportsQualify: false,
     supportsMerge: true,
     readsLocalFiles: false,

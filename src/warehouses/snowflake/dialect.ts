@@ -12,6 +12,7 @@ export class SnowflakeDialect extends Dialect {
   readonly capabilities = {
     transactionalDdl: false,
     buildsInTransaction: false,
+    buildsBesideModel: false,
     supportsQualify: true,
     supportsMerge: true,
     readsLocalFiles: false,
