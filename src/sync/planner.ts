@@ -221,7 +221,7 @@ function pressureCapped(d: Dialect, pressure: EventPressure, used: Sql, rank: Sq
 }
 
 function isSharedKey(d: Dialect): Sql {
-  return sql`EXISTS (SELECT 1 FROM shared AS ${d.id('k')} WHERE ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')})`;
+  return d.inRelation(sql`${d.id('m')}.${d.id('record_key')}`, sql`shared`, 'record_key');
 }
 
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
@@ -320,19 +320,85 @@ WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isSharedKey(d)}`;
   return { select, mapping };
 }
 
-/** The statement that materialises the change set, numbered in send order. */
-export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): Sql {
-  const rank = sql`CASE ${d.id('op')} ${joinSql(
+/** The rank of a change set row's op in send order (1 for the first of OPS). */
+function opRank(d: Dialect): Sql {
+  return sql`CASE ${d.id('op')} ${joinSql(
     OPS.map((op, i) => sql`WHEN ${d.string(op)} THEN ${d.literal(i + 1)}`),
     sql` `,
   )} END`;
+}
+
+/** The statement that materialises the change set, numbered in send order. */
+export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): Sql {
   // No ORDER BY around the numbering: sorting the numbered rows again held the whole change set in memory at once
   // (DuckDB failed under a memory_limit of 80MB for 1M rows; without it, 64MB is enough). DuckDB stores the rows in
   // the order it numbered them (see its numberedRows), so a page of seq values still touches only its own blocks;
   // elsewhere pages are read by seq all the same, only less cheaply.
   return d.createTableAs(changes, sql`SELECT * FROM (
-${d.numberedRows(diff, sql`${rank}, ${d.id('record_key')}`, d.id('seq'))}
+${d.numberedRows(diff, sql`${opRank(d)}, ${d.id('record_key')}`, d.id('seq'))}
 ) AS numbered`);
+}
+
+/**
+ * Materialises the change set numbered in send order, as materialiseStatement, within the warehouse's memory: where
+ * the dialect numbers at most `sortChunkRows` rows in one statement and the tables the diff reads (`sources`) hold
+ * more rows than that together (a bound of the change set's), the diff is materialised unnumbered first, then
+ * appended op by op in send order, an op of more rows than a chunk in ranges of its keys (bounds from a sample of
+ * them), each range sorted by key and numbered after the rows before it. The same rows, numbers and storage order.
+ */
+export async function materialiseChanges(connection: Connection, changes: TableRef, diff: Sql, sources: readonly TableRef[], chunkRows = connection.dialect.sortChunkRows): Promise<void> {
+  const d = connection.dialect;
+  const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
+  let bound = 0;
+  for (const source of sources) bound += chunkRows === undefined ? 0 : await count(d.table(source));
+  if (chunkRows === undefined || bound <= chunkRows) {
+    await connection.execute(materialiseStatement(d, changes, diff));
+    return;
+  }
+  const staged: TableRef = { ...changes, name: `${changes.name}__unnumbered` };
+  const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
+  await connection.execute(d.dropTable(staged));
+  await connection.execute(d.createTableAs(staged, sql`SELECT ${opRank(d)} AS ${rank}, o.* FROM (\n${diff}\n) AS o`));
+  try {
+    // The diff's columns after seq, as materialiseStatement lays them out.
+    const columns = (await connection.columns(staged))!.filter((c) => d.identifierKey(c.name) !== d.identifierKey('tl_rank')).map((c) => d.id(c.name, true));
+    await connection.execute(d.createTableAs(changes, sql`SELECT CAST(NULL AS ${d.type('integer')}) AS ${seq}, ${joinSql(columns)} FROM ${d.table(staged)} WHERE 1 = 0`));
+    const ranks = await connection.query(sql`SELECT ${rank} AS ${d.id('r')}, COUNT(*) AS ${d.id('n')} FROM ${d.table(staged)} GROUP BY ${rank} ORDER BY ${rank}`);
+    for (const row of ranks) {
+      const ofRank = sql`${rank} = ${d.literal(Number(row['r']))}`;
+      for (const range of await keyRanges(connection, staged, ofRank, Number(row['n']), chunkRows)) {
+        await connection.execute(sql`INSERT INTO ${d.table(changes)}
+SELECT (SELECT COALESCE(MAX(${seq}), 0) FROM ${d.table(changes)}) + n.${seq}, ${joinSql(columns.map((c) => sql`n.${c}`))} FROM (
+${d.numberedRows(sql`SELECT ${joinSql(columns)} FROM ${d.table(staged)} WHERE ${ofRank} AND ${range}`, key, seq)}
+) AS n`);
+      }
+    }
+  } finally {
+    await connection.execute(d.dropTable(staged));
+  }
+}
+
+/**
+ * Conditions splitting the `rows` rows of `staged` that `where` selects into ranges of their keys of about
+ * `chunkRows` rows each, in key order (NULL keys, sorted last, in the last range); bounds are quantiles of a sample.
+ */
+async function keyRanges(connection: Connection, staged: TableRef, where: Sql, rows: number, chunkRows: number): Promise<Sql[]> {
+  const d = connection.dialect;
+  const key = d.id('record_key');
+  const parts = Math.ceil(rows / chunkRows);
+  if (parts <= 1) return [sql`TRUE`];
+  const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+  const from = sql`(SELECT ${key} FROM ${d.table(staged)} WHERE ${where} AND ${key} IS NOT NULL) AS k`;
+  const row = (await connection.query(d.quantiles(from, key, fractions, 10_000 * parts)))[0] ?? {};
+  const sample = fractions.map((_, i) => ({ b: row[`q${i + 1}`] }));
+  // Quantiles come in key order; a key repeated (many rows share it) bounds one range only.
+  const bounds = sample.map((r) => String(r['b'])).filter((b, i, all) => i === 0 || b !== all[i - 1]);
+  return [...bounds, undefined].map((upper, i) => {
+    const lower = i === 0 ? undefined : bounds[i - 1]!;
+    const from = lower === undefined ? sql`TRUE` : sql`${key} >= ${d.string(lower)}`;
+    if (upper === undefined) return lower === undefined ? sql`TRUE` : sql`(${from} OR ${key} IS NULL)`;
+    return sql`${from} AND ${key} < ${d.string(upper)}`;
+  });
 }
 
 export type OpCounts = Readonly<Record<DiffOp, number>>;

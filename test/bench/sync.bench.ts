@@ -16,7 +16,7 @@ import type { Project } from '../../src/project/loader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts } from '../../src/sync/planner.js';
+import { countsStatement, diffSelect, materialiseChanges, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
@@ -157,7 +157,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   const diffStarted = performance.now();
   await connection.execute(d.dropTable(store.changes(sync.name)));
-  await connection.execute(materialiseStatement(d, store.changes(sync.name), select));
+  await materialiseChanges(connection, store.changes(sync.name), select, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -174,7 +174,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const filtered = await modelColumns(connection, project, sync);
   const withList = diffSelect({ dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
   const forgetStarted = performance.now();
-  await connection.execute(materialiseStatement(d, store.changes(sync.name), withList.select));
+  await materialiseChanges(connection, store.changes(sync.name), withList.select, [filtered.table, store.snapshot(sync.name)]);
   const forgetCounts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const forgetSeconds = (performance.now() - forgetStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));

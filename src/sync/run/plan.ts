@@ -6,7 +6,7 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
+import { countsStatement, diffSelect, materialiseChanges, readCounts, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
 import { syncGates } from '../suppressions.js';
 import { forgottenFilter } from '../../privacy/filter.js';
 import type { Threshold } from '../schema.js';
@@ -54,7 +54,7 @@ export async function planChanges(store: StateStore, sync: SyncDef, model: Model
   const changes = store.changes(sync.name);
   const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window });
   await store.connection.execute(d.dropTable(changes));
-  await store.connection.execute(materialiseStatement(d, changes, select));
+  await materialiseChanges(store.connection, changes, select, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));
   return { changes, mapping, counts, total: toSend(counts), messages: messageSource(sync, model.types) };
 }

@@ -86,7 +86,7 @@ export class DuckDbDialect extends Dialect {
   /**
    * Sorted first, then numbered as the rows come (ROW_NUMBER() OVER (), a streaming window), instead of a window that
    * orders the rows itself: the same numbers (sendable keys never tie) for a third less CPU (1M rows: 8.1 against
-   * 12.7 CPU s; 3M: 4.1 against 5.3 s). Neither form fits a 10M-row change set in a 64MB memory_limit. DuckDB's
+   * 12.7 CPU s; 3M: 4.1 against 5.3 s). Neither form fits a 10M-row change set in a 64MB memory_limit (see sortChunkRows). DuckDB's
    * "Order Preservation" page (https://duckdb.org/docs/stable/sql/dialect/order_preservation) lists windows with an
    * empty OVER among the operations that keep their input's order; it does not name an ORDER BY subquery as that
    * input, so numbered-rows.test.ts checks the numbers against the ordering window's on every DuckDB upgrade. The
@@ -98,6 +98,26 @@ SELECT * FROM (
 ${select}
 ) AS o ORDER BY ${order}
 ) AS d`;
+  }
+
+  /**
+   * A change set of 10M wide rows (a first sync's) does not sort under a 64MB memory_limit, whatever the form (DuckDB
+   * 1.5: "failed to pin block of size 256 KiB"); a million does, and so do 10M narrow rows.
+   */
+  override readonly sortChunkRows = 1_000_000;
+
+  /**
+   * An uncorrelated IN: DuckDB decorrelates EXISTS by first gathering every distinct outer value (a sync's 10M keys
+   * ran out of a 64MB memory_limit), while IN builds its hash table from the relation alone (a sync's shared keys,
+   * mostly none).
+   */
+  /** Over a reservoir sample of the rows: a quantile sorts the rows it reads, all of them in memory. */
+  override quantiles(from: Sql, column: Sql, fractions: readonly number[], sample: number): Sql {
+    return sql`${super.quantiles(from, column, fractions, sample)} USING SAMPLE reservoir(${this.literal(Math.max(1, Math.round(sample)))} ROWS)`;
+  }
+
+  override inRelation(expr: Sql, relation: Sql, column: string): Sql {
+    return sql`${expr} IN (SELECT ${this.id(column)} FROM ${relation})`;
   }
 
   hashToUint32(text: Sql): Sql {
