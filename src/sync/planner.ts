@@ -349,15 +349,14 @@ ${d.numberedRows(diff, sql`${opRank(d)}, ${d.id('record_key')}`, d.id('seq'))}
 export async function materialiseChanges(connection: Connection, changes: TableRef, diff: Sql, sources: readonly TableRef[], chunkRows = connection.dialect.sortChunkRows): Promise<void> {
   const d = connection.dialect;
   const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
-  let bound = 0;
-  for (const source of sources) bound += chunkRows === undefined ? 0 : await count(d.table(source));
-  if (chunkRows === undefined || bound <= chunkRows) {
-    await connection.execute(materialiseStatement(d, changes, diff));
-    return;
-  }
+  if (chunkRows === undefined) return connection.execute(materialiseStatement(d, changes, diff));
+  // The unnumbered rows a run that died while numbering left.
   const staged: TableRef = { ...changes, name: `${changes.name}__unnumbered` };
-  const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
   await connection.execute(d.dropTable(staged));
+  let bound = 0;
+  for (const source of sources) bound += await count(d.table(source));
+  if (bound <= chunkRows) return connection.execute(materialiseStatement(d, changes, diff));
+  const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
   await connection.execute(d.createTableAs(staged, sql`SELECT ${opRank(d)} AS ${rank}, o.* FROM (\n${diff}\n) AS o`));
   try {
     // The diff's columns after seq, as materialiseStatement lays them out.
