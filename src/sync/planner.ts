@@ -67,6 +67,11 @@ export interface PlanInput {
    * op `forgotten`, before anything else; its snapshot row is not `removed` either (the erasure owes it).
    */
   readonly forgotten?: ForgottenFilter | undefined;
+  /**
+   * The model's rows share no key (the caller checked, `sharedKeysStatement`): the diff leaves the per-row test out.
+   * DuckDB decorrelates that test by gathering every row's key in memory (10M keys ran out of a 64MB memory_limit).
+   */
+  readonly noSharedKeys?: boolean | undefined;
 }
 
 /**
@@ -275,11 +280,11 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}${pressure ? sql`
   LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}
-  WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
+  WHERE ${col(m, 'record_key')} IS NOT NULL${input.noSharedKeys ? Sql.empty : sql` AND NOT ${isShared}`} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
-  WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
+  WHERE ${col(m, 'record_key')} IS NULL${input.noSharedKeys ? Sql.empty : sql` OR ${isShared}`}`;
   const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})${
@@ -300,6 +305,13 @@ ${unionAll(branches)}`;
   return { select, mapping };
 }
 
+
+/** Whether the model's rows (as the diff maps and filters them) share a key: one row, `shared` 1 or 0. */
+export function sharedKeysStatement(input: PlanInput): Sql {
+  const { ctes } = keyedRows(input);
+  return sql`${ctes}
+SELECT CASE WHEN EXISTS (SELECT 1 FROM shared) THEN 1 ELSE 0 END AS ${input.dialect.id('shared')}`;
+}
 
 /**
  * The records the destination holds after a run, with their values: the model's rows whose key and hash the snapshot

@@ -16,14 +16,14 @@ import type { Project } from '../../src/project/loader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
-import { countsStatement, diffSelect, materialiseChanges, readCounts } from '../../src/sync/planner.js';
+import { countsStatement, materialiseChanges, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
 import { choice, option, report, round, timed, type CurveSpec } from './harness.js';
 import { BENCH_WAREHOUSES, benchPostgres, type BenchWarehouse } from './warehouse.js';
 import { eventWindow } from '../../src/sync/events.js';
-import { planChanges } from '../../src/sync/run/plan.js';
+import { checkedDiff, planChanges } from '../../src/sync/run/plan.js';
 import { watermarkName } from '../../src/state/store.js';
 import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../../src/privacy/state.js';
 
@@ -156,8 +156,8 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     return connection.query(hand.count);
   });
   const handChanged = Number(handTimed.value[0]?.['n'] ?? 0);
-  const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   const diffStarted = performance.now();
+  const { select } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   await connection.execute(d.dropTable(store.changes(sync.name)));
   await materialiseChanges(connection, store.changes(sync.name), select, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
@@ -174,8 +174,8 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const forgotten = Array.from({ length: people }, (_, i) => tokenHash(salt, `person${(i + 1) * spacing}@example.com`));
   await connection.insertRows(privacyTable(store, 'forgotten'), FORGOTTEN_COLUMNS, [forgotten.map((h) => [h, 'email', 'bench', new Date()])]);
   const filtered = await modelColumns(connection, project, sync);
-  const withList = diffSelect({ dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
   const forgetStarted = performance.now();
+  const withList = await checkedDiff(connection, { dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
   await materialiseChanges(connection, store.changes(sync.name), withList.select, [filtered.table, store.snapshot(sync.name)]);
   const forgetCounts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const forgetSeconds = (performance.now() - forgetStarted) / 1000;

@@ -106,20 +106,6 @@ ${select}
    */
   override readonly sortChunkRows = 1_000_000;
 
-  /**
-   * An uncorrelated IN: DuckDB decorrelates EXISTS by first gathering every distinct outer value (a sync's 10M keys
-   * ran out of a 64MB memory_limit), while IN builds its hash table from the relation alone (a sync's shared keys,
-   * mostly none).
-   */
-  /** Over a reservoir sample of the rows: a quantile sorts the rows it reads, all of them in memory. */
-  override quantiles(from: Sql, column: Sql, fractions: readonly number[], sample: number): Sql {
-    return sql`${super.quantiles(from, column, fractions, sample)} USING SAMPLE reservoir(${this.literal(Math.max(1, Math.round(sample)))} ROWS)`;
-  }
-
-  override inRelation(expr: Sql, relation: Sql, column: string): Sql {
-    return sql`${expr} IN (SELECT ${this.id(column)} FROM ${relation})`;
-  }
-
   hashToUint32(text: Sql): Sql {
     return sql`CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT)`;
   }
