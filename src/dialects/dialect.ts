@@ -340,14 +340,6 @@ ${select}
     return sql`SELECT ${joinSql(fractions.map((f, i) => sql`PERCENTILE_DISC(${this.literal(f)}) WITHIN GROUP (ORDER BY ${column}) AS ${this.id(`q${i + 1}`)}`))} FROM ${from}`;
   }
 
-  /**
-   * Whether `expr` is one of the values of `column` in `relation` (a table or CTE without NULLs in that column): a
-   * correlated EXISTS, which the warehouses run as a semi-join.
-   */
-  inRelation(expr: Sql, relation: Sql, column: string): Sql {
-    return sql`EXISTS (SELECT 1 FROM ${relation} AS ${this.id('k')} WHERE ${this.id('k')}.${this.id(column)} = ${expr})`;
-  }
-
   dropTable(table: TableRef): Sql {
     return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
   }

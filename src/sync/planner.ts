@@ -226,7 +226,7 @@ function pressureCapped(d: Dialect, pressure: EventPressure, used: Sql, rank: Sq
 }
 
 function isSharedKey(d: Dialect): Sql {
-  return d.inRelation(sql`${d.id('m')}.${d.id('record_key')}`, sql`shared`, 'record_key');
+  return sql`EXISTS (SELECT 1 FROM shared AS ${d.id('k')} WHERE ${d.id('k')}.${d.id('record_key')} = ${d.id('m')}.${d.id('record_key')})`;
 }
 
 /** The diff as a SELECT with columns op, record_key, record_hash, destination_id, retained, prior_run, in_doubt, f_0…f_n. */
