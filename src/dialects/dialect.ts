@@ -335,6 +335,21 @@ ${select}
 ) AS d`;
   }
 
+  /**
+   * The most rows one statement numbers in order (numberedRows) within the warehouse's memory, or undefined: no
+   * limit (the warehouse sorts in bounded memory). A sync's larger change set is then numbered in chunks of keys
+   * (src/sync/planner.ts, materialiseChanges).
+   */
+  readonly sortChunkRows: number | undefined = undefined;
+
+  /**
+   * One row: the values of `column` in `from` (a derived table) at each of the `fractions` of their order, as
+   * columns q1…qn (PERCENTILE_DISC); `sample`: a dialect may read only about that many rows for them.
+   */
+  quantiles(from: Sql, column: Sql, fractions: readonly number[], _sample: number): Sql {
+    return sql`SELECT ${joinSql(fractions.map((f, i) => sql`PERCENTILE_DISC(${this.literal(f)}) WITHIN GROUP (ORDER BY ${column}) AS ${this.id(`q${i + 1}`)}`))} FROM ${from}`;
+  }
+
   dropTable(table: TableRef): Sql {
     return sql`DROP TABLE IF EXISTS ${this.table(table)}`;
   }

@@ -67,6 +67,11 @@ export interface PlanInput {
    * op `forgotten`, before anything else; its snapshot row is not `removed` either (the erasure owes it).
    */
   readonly forgotten?: ForgottenFilter | undefined;
+  /**
+   * The model's rows share no key (the caller checked, `sharedKeysStatement`): the diff leaves the per-row test out.
+   * DuckDB decorrelates that test by gathering every row's key in memory (10M keys ran out of a 64MB memory_limit).
+   */
+  readonly noSharedKeys?: boolean | undefined;
 }
 
 /**
@@ -275,11 +280,11 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}${pressure ? sql`
   LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}
-  WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isShared} AND ${sendable}`;
+  WHERE ${col(m, 'record_key')} IS NOT NULL${input.noSharedKeys ? Sql.empty : sql` AND NOT ${isShared}`} AND ${sendable}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
-  WHERE ${col(m, 'record_key')} IS NULL OR ${isShared}`;
+  WHERE ${col(m, 'record_key')} IS NULL${input.noSharedKeys ? Sql.empty : sql` OR ${isShared}`}`;
   const removed = sql`SELECT ${d.string('removed')}, ${col(s, 'record_key')}, ${nullText}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM ${snapshot} AS ${s}
   WHERE NOT EXISTS (SELECT 1 FROM mapped AS ${m} WHERE ${col(m, 'record_key')} = ${col(s, 'record_key')})${
@@ -301,6 +306,13 @@ ${unionAll(branches)}`;
 }
 
 
+/** Whether the model's rows (as the diff maps and filters them) share a key: one row, `shared` 1 or 0. */
+export function sharedKeysStatement(input: PlanInput): Sql {
+  const { ctes } = keyedRows(input);
+  return sql`${ctes}
+SELECT CASE WHEN EXISTS (SELECT 1 FROM shared) THEN 1 ELSE 0 END AS ${input.dialect.id('shared')}`;
+}
+
 /**
  * The records the destination holds after a run, with their values: the model's rows whose key and hash the snapshot
  * holds (delivered as they are now), with the diff's columns and op `added`, so that the change set's paging reads
@@ -320,19 +332,84 @@ WHERE ${col(m, 'record_key')} IS NOT NULL AND NOT ${isSharedKey(d)}`;
   return { select, mapping };
 }
 
-/** The statement that materialises the change set, numbered in send order. */
-export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): Sql {
-  const rank = sql`CASE ${d.id('op')} ${joinSql(
+/** The rank of a change set row's op in send order (1 for the first of OPS). */
+function opRank(d: Dialect): Sql {
+  return sql`CASE ${d.id('op')} ${joinSql(
     OPS.map((op, i) => sql`WHEN ${d.string(op)} THEN ${d.literal(i + 1)}`),
     sql` `,
   )} END`;
+}
+
+/** The statement that materialises the change set, numbered in send order. */
+export function materialiseStatement(d: Dialect, changes: TableRef, diff: Sql): Sql {
   // No ORDER BY around the numbering: sorting the numbered rows again held the whole change set in memory at once
   // (DuckDB failed under a memory_limit of 80MB for 1M rows; without it, 64MB is enough). DuckDB stores the rows in
   // the order it numbered them (see its numberedRows), so a page of seq values still touches only its own blocks;
   // elsewhere pages are read by seq all the same, only less cheaply.
   return d.createTableAs(changes, sql`SELECT * FROM (
-${d.numberedRows(diff, sql`${rank}, ${d.id('record_key')}`, d.id('seq'))}
+${d.numberedRows(diff, sql`${opRank(d)}, ${d.id('record_key')}`, d.id('seq'))}
 ) AS numbered`);
+}
+
+/**
+ * Materialises the change set numbered in send order, as materialiseStatement, within the warehouse's memory: where
+ * the dialect numbers at most `sortChunkRows` rows in one statement and the tables the diff reads (`sources`) hold
+ * more rows than that together (a bound of the change set's), the diff is materialised unnumbered first, then
+ * appended op by op in send order, an op of more rows than a chunk in ranges of its keys (bounds from a sample of
+ * them), each range sorted by key and numbered after the rows before it. The same rows, numbers and storage order.
+ */
+export async function materialiseChanges(connection: Connection, changes: TableRef, diff: Sql, sources: readonly TableRef[], chunkRows = connection.dialect.sortChunkRows): Promise<void> {
+  const d = connection.dialect;
+  const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
+  if (chunkRows === undefined) return connection.execute(materialiseStatement(d, changes, diff));
+  // The unnumbered rows a run that died while numbering left.
+  const staged: TableRef = { ...changes, name: `${changes.name}__unnumbered` };
+  await connection.execute(d.dropTable(staged));
+  let bound = 0;
+  for (const source of sources) bound += await count(d.table(source));
+  if (bound <= chunkRows) return connection.execute(materialiseStatement(d, changes, diff));
+  const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
+  await connection.execute(d.createTableAs(staged, sql`SELECT ${opRank(d)} AS ${rank}, o.* FROM (\n${diff}\n) AS o`));
+  try {
+    // The diff's columns after seq, as materialiseStatement lays them out.
+    const columns = (await connection.columns(staged))!.filter((c) => d.identifierKey(c.name) !== d.identifierKey('tl_rank')).map((c) => d.id(c.name, true));
+    await connection.execute(d.createTableAs(changes, sql`SELECT CAST(NULL AS ${d.type('integer')}) AS ${seq}, ${joinSql(columns)} FROM ${d.table(staged)} WHERE 1 = 0`));
+    const ranks = await connection.query(sql`SELECT ${rank} AS ${d.id('r')}, COUNT(*) AS ${d.id('n')} FROM ${d.table(staged)} GROUP BY ${rank} ORDER BY ${rank}`);
+    for (const row of ranks) {
+      const ofRank = sql`${rank} = ${d.literal(Number(row['r']))}`;
+      for (const range of await keyRanges(connection, staged, ofRank, Number(row['n']), chunkRows)) {
+        await connection.execute(sql`INSERT INTO ${d.table(changes)}
+SELECT (SELECT COALESCE(MAX(${seq}), 0) FROM ${d.table(changes)}) + n.${seq}, ${joinSql(columns.map((c) => sql`n.${c}`))} FROM (
+${d.numberedRows(sql`SELECT ${joinSql(columns)} FROM ${d.table(staged)} WHERE ${ofRank} AND ${range}`, key, seq)}
+) AS n`);
+      }
+    }
+  } finally {
+    await connection.execute(d.dropTable(staged));
+  }
+}
+
+/**
+ * Conditions splitting the `rows` rows of `staged` that `where` selects into ranges of their keys of about
+ * `chunkRows` rows each, in key order (NULL keys, sorted last, in the last range); bounds are quantiles of a sample.
+ */
+async function keyRanges(connection: Connection, staged: TableRef, where: Sql, rows: number, chunkRows: number): Promise<Sql[]> {
+  const d = connection.dialect;
+  const key = d.id('record_key');
+  const parts = Math.ceil(rows / chunkRows);
+  if (parts <= 1) return [sql`TRUE`];
+  const fractions = Array.from({ length: parts - 1 }, (_, i) => (i + 1) / parts);
+  const from = sql`(SELECT ${key} FROM ${d.table(staged)} WHERE ${where} AND ${key} IS NOT NULL) AS k`;
+  const row = (await connection.query(d.quantiles(from, key, fractions, 10_000 * parts)))[0] ?? {};
+  const sample = fractions.map((_, i) => ({ b: row[`q${i + 1}`] }));
+  // Quantiles come in key order; a key repeated (many rows share it) bounds one range only.
+  const bounds = sample.map((r) => String(r['b'])).filter((b, i, all) => i === 0 || b !== all[i - 1]);
+  return [...bounds, undefined].map((upper, i) => {
+    const lower = i === 0 ? undefined : bounds[i - 1]!;
+    const from = lower === undefined ? sql`TRUE` : sql`${key} >= ${d.string(lower)}`;
+    if (upper === undefined) return lower === undefined ? sql`TRUE` : sql`(${from} OR ${key} IS NULL)`;
+    return sql`${from} AND ${key} < ${d.string(upper)}`;
+  });
 }
 
 export type OpCounts = Readonly<Record<DiffOp, number>>;

@@ -16,24 +16,25 @@ import type { Project } from '../../src/project/loader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts } from '../../src/sync/planner.js';
+import { countsStatement, materialiseChanges, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
 import { choice, option, report, round, timed, type CurveSpec } from './harness.js';
 import { BENCH_WAREHOUSES, benchPostgres, type BenchWarehouse } from './warehouse.js';
 import { eventWindow } from '../../src/sync/events.js';
-import { planChanges } from '../../src/sync/run/plan.js';
+import { checkedDiff, planChanges } from '../../src/sync/run/plan.js';
 import { watermarkName } from '../../src/state/store.js';
 import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../../src/privacy/state.js';
 
 /**
- * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--no-events] [--cpu-prof DIR]`
+ * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--memory-limit 64MB] [--no-events] [--cpu-prof DIR]`
  *
  * 1. A model of N people (default 1,000,000) on DuckDB is synced by `tideline sync`, in a child process, into the
  *    webhook emulator (run here) limited to R requests a second of B records (default 50 × 1,000). Results: the
  *    achieved throughput while sending, beside the API's ceiling R × B (goal ≥ 95 %); the whole command's throughput;
- *    and the child's peak RSS (goal ≤ 300 MB), for the CLI as `npm install` builds it, DuckDB's memory_limit at 64MB.
+ *    and the child's peak RSS (goal ≤ 300 MB), for the CLI as `npm install` builds it, DuckDB's memory_limit at 64MB
+ *    (`--memory-limit` sets another).
  * 2. 1 % of the rows change; the diff alone (change set materialised and counted in the warehouse) is timed
  *    (goal ≤ 3 s for 1M rows), then again once 1,000 people were forgotten (`tideline forget`), as a ratio to it.
  * 3. Events (`--events E --new K`, default 10,000,000 and 100,000; `--events-only` runs this case alone): a table of
@@ -70,6 +71,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const rate = option(args, 'rate', 50);
   const batch = option(args, 'batch', 1000);
   const ceiling = rate * batch;
+  const memoryLimit = args.includes('--memory-limit') ? args[args.indexOf('--memory-limit') + 1]! : MEMORY_LIMIT;
   // What `npm install` leaves: the built CLI (bin/tideline would otherwise run the sources through tsx, ~40 MB more).
   if (!process.env['TIDELINE_CLI_BUNDLE'] && !builtCliIsFresh()) await buildCli();
   const cli = process.env['TIDELINE_CLI_BUNDLE'] ? 'TIDELINE_CLI_BUNDLE' : process.env['TIDELINE_CLI'] !== 'tsx' && builtCliIsFresh() ? 'built' : 'tsx';
@@ -78,7 +80,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
 
   const emulator = await startWebhookEmulator({ maxBatchRecords: batch, rateLimit: { requests: rate, perMs: 1000 } });
   const env = { BENCH_HOOK_URL: `${emulator.endpoint}/hook`, BENCH_HOOK_SECRET: emulator.secret, ...(pgUrl ? { BENCH_PG_URL: pgUrl } : {}) };
-  await writeProject(root, rate, batch, warehouse);
+  await writeProject(root, rate, batch, warehouse, memoryLimit);
 
   // The model, built in-process once.
   const project = await loadProject({ projectDir: root, env });
@@ -134,7 +136,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     rate_limited: emulator.server.count(429),
   });
   report({ bench: 'sync', warehouse, metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, goal: '≥ 90 % of the API ceiling (plan + send + record)', ok: rows / wall >= 0.9 * ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds, ...commandSpans(stderr, startedAt, endedAt, result.seconds) });
-  report({ bench: 'sync', warehouse, metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows, ...(warehouse === 'duckdb' ? { duckdb_memory_limit: MEMORY_LIMIT } : {}), cli });
+  report({ bench: 'sync', warehouse, metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows, ...(warehouse === 'duckdb' ? { duckdb_memory_limit: memoryLimit } : {}), cli });
   await emulator.close();
 
   // 2. The diff alone, after 1 % of the rows changed, beside the same diff written by hand: a snapshot of each key's
@@ -154,10 +156,10 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     return connection.query(hand.count);
   });
   const handChanged = Number(handTimed.value[0]?.['n'] ?? 0);
-  const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   const diffStarted = performance.now();
+  const { select } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   await connection.execute(d.dropTable(store.changes(sync.name)));
-  await connection.execute(materialiseStatement(d, store.changes(sync.name), select));
+  await materialiseChanges(connection, store.changes(sync.name), select, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -172,9 +174,9 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const forgotten = Array.from({ length: people }, (_, i) => tokenHash(salt, `person${(i + 1) * spacing}@example.com`));
   await connection.insertRows(privacyTable(store, 'forgotten'), FORGOTTEN_COLUMNS, [forgotten.map((h) => [h, 'email', 'bench', new Date()])]);
   const filtered = await modelColumns(connection, project, sync);
-  const withList = diffSelect({ dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
   const forgetStarted = performance.now();
-  await connection.execute(materialiseStatement(d, store.changes(sync.name), withList.select));
+  const withList = await checkedDiff(connection, { dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
+  await materialiseChanges(connection, store.changes(sync.name), withList.select, [filtered.table, store.snapshot(sync.name)]);
   const forgetCounts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const forgetSeconds = (performance.now() - forgetStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -356,11 +358,11 @@ async function eventsCase(total: number, fresh: number): Promise<void> {
   });
 }
 
-async function writeProject(root: string, rate: number, batch: number, warehouse: BenchWarehouse): Promise<void> {
+async function writeProject(root: string, rate: number, batch: number, warehouse: BenchWarehouse, memoryLimit: string): Promise<void> {
   // DuckDB's buffer pool fills up to its memory_limit and keeps what it read: the process's peak is about 220 MB
   // (Node, the CLI, the heap of records in flight) plus that limit. 64MB is enough for the diff and the fold of 1M rows.
   // PostgreSQL's memory is the server's, not the CLI's; its URL (with a password) stays in the environment.
-  const target = warehouse === 'postgres' ? { type: 'postgres', url: '${env:BENCH_PG_URL}' } : { type: 'duckdb', path: 'warehouse.duckdb', threads: 2, memory_limit: MEMORY_LIMIT };
+  const target = warehouse === 'postgres' ? { type: 'postgres', url: '${env:BENCH_PG_URL}' } : { type: 'duckdb', path: 'warehouse.duckdb', threads: 2, memory_limit: memoryLimit };
   const files: Record<string, unknown> = {
     'tideline.yml': { name: 'bench', targets: { dev: target }, target: 'dev' },
     'models/people.yml': { sources: [{ name: 'raw_people', table: 'raw.people' }], models: [{ name: 'people', kind: 'staging', from: 'raw_people' }] },

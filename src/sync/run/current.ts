@@ -2,7 +2,7 @@ import type { CurrentList, DestinationContext } from '../../../destinations/dest
 import type { Logger } from '../../log/logger.js';
 import type { StateStore } from '../../state/store.js';
 import type { SyncDef } from '../load.js';
-import { countsStatement, currentSelect, decodePage, materialiseStatement, pageStatement, readCounts } from '../planner.js';
+import { countsStatement, currentSelect, decodePage, materialiseChanges, pageStatement, readCounts } from '../planner.js';
 import { SyncFailure } from './failure.js';
 import type { ModelTable } from './plan.js';
 import { operations, recordFields } from './send.js';
@@ -34,7 +34,7 @@ export async function deliverCurrentList(input: {
   const table = store.changes(sync.name);
   const { select, mapping } = currentSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: undefined, gates: model.gates });
   await store.connection.execute(d.dropTable(table));
-  await store.connection.execute(materialiseStatement(d, table, select));
+  await materialiseChanges(store.connection, table, select, [model.table]);
   const total = readCounts(await store.connection.query(countsStatement(d, table))).added;
   log.info({ records: total }, `${sync.name}: writing the full list (${total} records)`);
   const names = mapping.fields.map((f) => f.name);

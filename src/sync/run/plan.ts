@@ -6,7 +6,7 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
-import { countsStatement, diffSelect, materialiseStatement, readCounts, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
+import { countsStatement, diffSelect, materialiseChanges, readCounts, sharedKeysStatement, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
 import { syncGates } from '../suppressions.js';
 import { forgottenFilter } from '../../privacy/filter.js';
 import type { Threshold } from '../schema.js';
@@ -52,11 +52,21 @@ export function toSend(counts: OpCounts): number {
 export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable, window?: EventWindow): Promise<Plan> {
   const d = store.dialect;
   const changes = store.changes(sync.name);
-  const { select, mapping } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window });
+  const input: PlanInput = { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window };
+  const { select, mapping } = await checkedDiff(store.connection, input);
   await store.connection.execute(d.dropTable(changes));
-  await store.connection.execute(materialiseStatement(d, changes, select));
+  await materialiseChanges(store.connection, changes, select, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));
   return { changes, mapping, counts, total: toSend(counts), messages: messageSource(sync, model.types) };
+}
+
+/**
+ * The diff (diffSelect). Where the warehouse sorts in bounded chunks (DuckDB), it also decorrelates the diff's per-row
+ * test of shared keys in memory: the keys are checked first, and the test left out when none is shared (nearly always).
+ */
+export async function checkedDiff(connection: Connection, input: PlanInput): Promise<ReturnType<typeof diffSelect>> {
+  const noSharedKeys = input.dialect.sortChunkRows !== undefined && Number((await connection.query(sharedKeysStatement(input)))[0]?.['shared'] ?? 1) === 0;
+  return diffSelect({ ...input, noSharedKeys });
 }
 
 /** Records the plan's duplicate keys as rejections of this run (`tideline rejected` lists them). */
