@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
 import { AuthError, BatchRejectedError, StopSyncError, type Batch } from '../destination.js';
 import { webhook } from './adapter.js';
-import { startWebhookEmulator, type WebhookEmulator } from './emulator.js';
+import { startWebhookEmulator, TakenKeys, type WebhookEmulator } from './emulator.js';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, sign, verifySignature } from './protocol.js';
 
 const context = {
@@ -22,6 +22,17 @@ const context = {
 function batch(keys: string[], operation: Batch['operation'] = 'upsert', idempotencyKey = `k-${keys.join(',')}`): Batch {
   return { object: 'contacts', operation, keyField: 'id', records: keys.map((key) => ({ key, fields: { email: `${key}@example.com` }, destinationId: null, idempotencyKey: `ik-${key}` })), signal: AbortSignal.timeout(5000), idempotencyKey };
 }
+
+describe("the emulator's idempotency memory", () => {
+  it('remembers the most recent keys, and forgets the oldest first', () => {
+    const taken = new TakenKeys(3);
+    for (const key of ['a', 'b', 'c', 'b', 'd', 'e']) taken.add(key);
+    expect(['a', 'b', 'c', 'd', 'e'].map((k) => taken.has(k))).toEqual([false, false, true, true, true]);
+    expect(taken.size).toBe(3);
+    for (let i = 0; i < 10; i++) taken.add(`k${i}`);
+    expect([taken.has('e'), taken.has('k6'), taken.has('k7'), taken.has('k9'), taken.size]).toEqual([false, false, true, true, 3]);
+  });
+});
 
 describe('webhook signature', () => {
   it('verifies what it signed, and refuses a changed body, another secret or an old signature', () => {
