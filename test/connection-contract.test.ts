@@ -156,6 +156,19 @@ for (const engine of engines()) {
       }
     });
 
+    it.runIf(d.capabilities.buildsInTransaction)('a statement that fails inside a transaction, its error caught by the work, leaves nothing committed and says so', async () => {
+      for (const failing of [sql`SELECT CAST('not a number' AS ${d.type('integer')}) AS n`, sql`SELECT * FROM ${table('no_such_table')}`]) {
+        const attempt = connection.transaction!(async (session) => {
+          await session.execute(sql`CREATE TABLE ${table('swallowed')} AS SELECT 1 AS n`);
+          // A run-time error (the cast) aborts the transaction; a binder error (the table) does not, on DuckDB.
+          await session.query(failing).catch(() => undefined);
+          return 'carried on';
+        });
+        await expect(attempt).rejects.toBeInstanceOf(WarehouseError);
+        expect(await connection.columns({ schema, name: 'swallowed' })).toBeUndefined();
+      }
+    });
+
     it('inserts typed rows in streamed batches, NULLs and awkward strings included', async () => {
       await connection.execute(
         sql`CREATE TABLE ${table('typed')} (s ${d.type('string')}, i ${d.type('integer')}, f ${d.type('float')}, m ${d.type('decimal')}, b ${d.type('boolean')}, dt ${d.type('date')}, ts ${d.type('timestamp')})`,

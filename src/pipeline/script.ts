@@ -73,6 +73,8 @@ export function modelPlanContext(project: Project, analysis: Analysis, model: Mo
   const { schema, workSchema } = project.target;
   const table: TableRef = { schema, name: model.name };
   // The new tables are swapped in by renaming them where they were built: a move between schemas is a copy on DuckDB.
+  // Beside the model only inside the build's transaction, which no reader sees and a killed run never commits.
+  if (d.capabilities.buildsBesideModel && !d.capabilities.buildsInTransaction) throw new Error(`the ${d.name} dialect builds beside the model without building in a transaction: work tables would be left readable`);
   const buildSchema = d.capabilities.buildsBesideModel ? schema : workSchema;
   const build: TableRef = { schema: buildSchema, name: `${model.name}${BUILD_SUFFIX}` };
   const scratch = new Map<string, TableRef>();

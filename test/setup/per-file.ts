@@ -6,14 +6,17 @@ import { afterAll, vi } from 'vitest';
  * it ends, so the next file in that worker starts as if alone: this runs before each file, in the worker.
  * - the environment: files set variables at module level (test/cli-e2e.test.ts runs the CLI through tsx) or in
  *   hooks, and vi.stubEnv's;
- * - spies left in place (vi.spyOn without a restore).
+ * - spies left in place (vi.spyOn without a restore), fake timers, stubbed globals.
+ * Listeners a file adds to `process` and properties it sets on globalThis are not undone: none does today.
  */
 const saved = { ...process.env };
 const cwd = process.cwd();
 
 afterAll(() => {
   vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
   vi.restoreAllMocks();
+  vi.useRealTimers();
   for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
   for (const [name, value] of Object.entries(saved)) if (process.env[name] !== value) process.env[name] = value;
   if (process.cwd() !== cwd) process.chdir(cwd);

@@ -27,7 +27,7 @@ export function pgUrl(): string | null {
 
 let warned = false;
 
-/** The engines available in this run; warns loudly (once per file) when PostgreSQL is missing. */
+/** The engines available in this run; warns loudly (once per worker process: files share their modules) when PostgreSQL is missing. */
 export function engines(): Engine[] {
   const list: Engine[] = [
     {

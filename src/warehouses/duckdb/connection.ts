@@ -86,6 +86,8 @@ class DuckDbConnection implements Connection {
   readonly dialect = DIALECTS.duckdb;
   /** The transaction open on this connection: meanwhile only its session may run statements. */
   #open: OpenTransaction | undefined;
+  /** A transaction's ROLLBACK failed: it may still be open, so nothing more runs here. */
+  #broken: unknown;
 
   /** `session` is set on the session of a transaction, which runs on the same DuckDB connection. */
   constructor(
@@ -148,7 +150,8 @@ ORDER BY ordinal_position`);
       for (const statement of statements) await this.execute(statement);
       await this.connection.run('COMMIT');
     } catch (error) {
-      await this.connection.run('ROLLBACK').catch(() => undefined);
+      // A ROLLBACK that fails leaves the transaction open: no statement may then run on this connection.
+      await this.connection.run('ROLLBACK').catch((rollback: unknown) => (this.#broken = rollback));
       throw error;
     }
   }
@@ -170,12 +173,16 @@ ORDER BY ordinal_position`);
     this.#open = open;
     try {
       const result = await work(new DuckDbConnection(this.instance, this.connection, this.exclusive, open));
-      // A unit that failed part-way, even if `work` went on, must not be committed half done.
+      // A statement that failed, even if `work` went on, must not be committed half done. A failure no statement
+      // reported (a stream or an appender's) aborted the transaction: DuckDB then refuses any statement, where its
+      // COMMIT would answer OK and roll back.
       if (open.failed !== undefined) throw open.failed;
+      await this.guard(sql`SELECT 1`, () => this.connection.run('SELECT 1'), false);
       await this.guard(sql`COMMIT`, () => this.connection.run('COMMIT'), false);
       return result;
     } catch (error) {
-      await this.connection.run('ROLLBACK').catch(() => undefined);
+      // A ROLLBACK that fails leaves the transaction open: no statement may then run on this connection.
+      await this.connection.run('ROLLBACK').catch((rollback: unknown) => (this.#broken = rollback));
       throw error;
     } finally {
       open.ended = true;
@@ -203,7 +210,12 @@ ORDER BY ordinal_position`);
       }
       appender.flushSync();
     } catch (error) {
-      throw new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${hideDuckDbRowValues(error instanceof Error ? error.message : String(error))}`, { statement: target, cause: error });
+      const failure = new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${hideDuckDbRowValues(error instanceof Error ? error.message : String(error))}`, {
+        statement: target,
+        cause: error,
+      });
+      if (this.session) this.session.failed ??= failure;
+      throw failure;
     } finally {
       appender.closeSync();
     }
@@ -219,6 +231,7 @@ ORDER BY ordinal_position`);
 
   /** Throws where this connection must not run statements: a transaction is open on it, or this session's ended. */
   private usable(): void {
+    if (this.#broken !== undefined) throw new Error(`this DuckDB connection could not roll a transaction back (${hideDuckDbRowValues(this.#broken instanceof Error ? this.#broken.message : String(this.#broken))}): reopen it`);
     if (this.#open) throw new Error('this DuckDB connection has a transaction open: its statements go through the transaction\'s session');
     if (this.session?.ended) throw new Error('this session ended with its transaction');
     if (this.session && this.session.failed !== undefined) throw new Error('a unit of statements failed part-way in this transaction, which can only be rolled back');
@@ -230,7 +243,12 @@ ORDER BY ordinal_position`);
     try {
       return await run();
     } catch (error) {
-      throw new WarehouseError(hideDuckDbRowValues(error instanceof Error ? error.message : String(error)), { statement, cause: error });
+      const failure = new WarehouseError(hideDuckDbRowValues(error instanceof Error ? error.message : String(error)), { statement, cause: error });
+      // As on PostgreSQL, a statement failing inside a transaction leaves it fit only to be rolled back, even if the
+      // caller goes on: DuckDB aborts it on a runtime error (and then answers COMMIT with a silent rollback), and
+      // carries on after a binder error, which would commit the work without that statement.
+      if (this.session) this.session.failed ??= failure;
+      throw failure;
     }
   }
 }

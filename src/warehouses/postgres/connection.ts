@@ -188,7 +188,10 @@ ORDER BY ordinal_position`);
     try {
       await this.guard(sql`BEGIN`, () => client.query('BEGIN'));
       const result = await work(new PostgresConnection(clients, this.Cursor, this.types, undefined));
-      await this.guard(sql`COMMIT`, () => client.query('COMMIT'));
+      const commit = await this.guard(sql`COMMIT`, () => client.query('COMMIT'));
+      // A statement that failed inside the transaction aborted it, even if `work` caught the error and went on: the
+      // server then answers COMMIT by rolling back, without an error.
+      if (commit.command === 'ROLLBACK') throw new WarehouseError('a statement failed inside the transaction, which was rolled back: nothing of it was committed', { statement: sql`COMMIT` });
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {
