@@ -107,6 +107,11 @@ ${select}
    */
   override readonly sortChunkRows = 1_000_000;
 
+  /** Over a reservoir sample of the rows: a quantile sorts the rows it reads, all of them in memory. */
+  override quantiles(from: Sql, column: Sql, fractions: readonly number[], sample: number): Sql {
+    return sql`${super.quantiles(from, column, fractions, sample)} USING SAMPLE reservoir(${this.literal(Math.max(1, Math.round(sample)))} ROWS)`;
+  }
+
   hashToUint32(text: Sql): Sql {
     return sql`CAST(('0x' || substr(md5(${text}), 1, 8)) AS BIGINT)`;
   }
