@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import { sourceRelation } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
 import type { StateStore } from '../state/store.js';
+import { unnumberedTable } from '../state/tables.js';
 import type { Connection, ColumnInfo, Value } from '../warehouses/connection.js';
 import { contactColumn } from '../sync/contact.js';
 import type { SyncDef } from '../sync/load.js';
@@ -457,6 +458,9 @@ class Context {
     // would commit the unit there), a re-run dropping it again if the process dies in between.
     const dropChanges = journalEmpty ? d.dropTable(store.changes(sync.name)) : undefined;
     if (dropChanges && d.capabilities.transactionalDdl) statements.push(dropChanges);
+    // A change set a killed plan left unnumbered is never read again: dropped whatever the journal holds.
+    const dropUnnumbered = d.dropTable(unnumberedTable(store.changes(sync.name)));
+    if (d.capabilities.transactionalDdl) statements.push(dropUnnumbered);
     const erasures = privacyTable(store, 'erasures');
     const values: Value[] = [this.requestId, sync.name, erasure.destination, erasure.type, erasure.object, erasure.status, erasure.method, erasure.records, erasure.erased, erasure.refused, rows, new Date()];
     // A re-run that finds nothing left keeps the row of the run that erased.
@@ -466,6 +470,7 @@ class Context {
     }
     await store.connection.runAtomically(statements);
     if (dropChanges && !d.capabilities.transactionalDdl) await store.connection.execute(dropChanges);
+    if (!d.capabilities.transactionalDdl) await store.connection.execute(dropUnnumbered);
     return rows;
   }
 

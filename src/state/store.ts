@@ -18,6 +18,7 @@ import {
   snapshotColumns,
   snapshotTable,
   stateTable,
+  unnumberedTable,
   type ColumnDef,
 } from './tables.js';
 
@@ -444,6 +445,7 @@ SELECT ${joinSql(columns.map((c) => id(c)))} FROM (${snapshotSource(false)}) AS 
       d.dropTable(this.snapshot(sync)),
       d.dropTable(this.journal(sync)),
       d.dropTable(this.changes(sync)),
+      d.dropTable(unnumberedTable(this.changes(sync))),
       sql`DELETE FROM ${d.table(this.table('rejected'))} WHERE ${d.id('sync_name')} = ${d.string(sync)}`,
       sql`DELETE FROM ${d.table(this.table('meta'))} WHERE ${d.id('name')} = ${d.string(watermarkName(sync))}`,
     ];

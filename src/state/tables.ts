@@ -18,7 +18,7 @@ import { joinSql, sql, type Sql } from '../dialects/sql.js';
  *  - `snapshot__<name>`: what the destination holds, as far as Tideline knows — key, hash of the mapped fields when
  *    it was accepted, the destination's id, retained identifiers, last status and attempt;
  *  - `changes__<name>`: the current run's change set, materialised by the planner, numbered (`seq`) and read in
- *    pages; it is kept until the run's journal is folded in;
+ *    pages; it is kept until the run's journal is folded in (`unnumbered__<name>`: a large one before it is numbered);
  *  - `journal__<name>`: per-record outcomes of the current run by change-set `seq` (a row a record, mostly a number
  *    and a flag, so that journaling a million outcomes costs little), appended in chunks as they arrive and folded
  *    into the snapshot and rejected tables in one atomic step at the end of the run — or at the start of the next
@@ -184,6 +184,17 @@ export function journalTable(schema: string, sync: string): TableRef {
 
 export function changesTable(schema: string, sync: string): TableRef {
   return { schema, name: `changes__${sync}` };
+}
+
+/**
+ * Where a change set too large to number in one statement is first written unnumbered (src/sync/planner.ts,
+ * materialiseChanges): `unnumbered__<name>` beside `changes__<name>`, a prefix no other state table's name has. It
+ * holds the change set's values while the plan runs; a run killed meanwhile leaves it until the sync's next plan, a
+ * `tideline forget` or a full resync drops it.
+ */
+export function unnumberedTable(changes: TableRef): TableRef {
+  const prefix = 'changes__';
+  return { ...changes, name: changes.name.startsWith(prefix) ? `unnumbered__${changes.name.slice(prefix.length)}` : `${changes.name}__unnumbered` };
 }
 
 /** A relation with these columns and no rows: stands for a state table the warehouse does not hold yet. */

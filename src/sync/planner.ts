@@ -3,7 +3,7 @@ import { compileComparison } from '../expressions/conditions.js';
 import type { Gates } from '../expressions/policies.js';
 import type { EventPressure } from '../../models/audiences/pressure.js';
 import { joinSql, Sql, sql, unionAll } from '../dialects/sql.js';
-import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS } from '../state/tables.js';
+import { IN_DOUBT_STATUS, REJECTED_COLUMNS, SNAPSHOT_COLUMNS, unnumberedTable } from '../state/tables.js';
 import type { Connection, Row } from '../warehouses/connection.js';
 import { CONTACT_KEY_COLUMN } from '../state/messages.js';
 import type { SyncDef } from './load.js';
@@ -363,7 +363,7 @@ export async function materialiseChanges(connection: Connection, changes: TableR
   const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
   if (chunkRows === undefined) return connection.execute(materialiseStatement(d, changes, diff));
   // The unnumbered rows a run that died while numbering left.
-  const staged: TableRef = { ...changes, name: `${changes.name}__unnumbered` };
+  const staged = unnumberedTable(changes);
   await connection.execute(d.dropTable(staged));
   let bound = 0;
   for (const source of sources) bound += await count(d.table(source));

@@ -7,6 +7,7 @@ import { Sql, sql } from '../../dialects/sql.js';
 import type { Connection } from '../connection.js';
 import { openTarget } from '../registry.js';
 import { materialiseChanges } from '../../sync/planner.js';
+import { unnumberedTable } from '../../state/tables.js';
 
 /**
  * DuckDB numbers a change set's rows after sorting them (a streaming ROW_NUMBER() OVER ()) instead of with a window
@@ -51,5 +52,6 @@ describe("DuckDB's numbered rows", () => {
     const [columns] = await connection.query(sql`SELECT string_agg(column_name, ',' ORDER BY column_index) AS names FROM duckdb_columns() WHERE table_name = 'chunked'`);
     expect(columns).toEqual({ names: 'seq,op,record_key,value' });
     expect(await connection.columns({ name: 'chunked__unnumbered' })).toBeUndefined();
+    expect(unnumberedTable({ schema: 's', name: 'changes__a__unnumbered' })).toEqual({ schema: 's', name: 'unnumbered__a__unnumbered' });
   });
 });

@@ -431,6 +431,8 @@ DROP TABLE IF EXISTS `tideline_state`.`journal__crm_contacts`;
 
 DROP TABLE IF EXISTS `tideline_state`.`changes__crm_contacts`;
 
+DROP TABLE IF EXISTS `tideline_state`.`unnumbered__crm_contacts`;
+
 DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts';
 
 DELETE FROM `tideline_state`.`sync_meta` WHERE `name` = 'events_watermark:crm_contacts';
