@@ -73,6 +73,21 @@ function metered(base: Connection, contexts: QueryContext[], statements: Map<str
         query: (s: Sql) => count(() => base.query(s)),
         runAtomically: (s: readonly Sql[]) => count(() => base.runAtomically(s)),
         close: async () => {},
+        // A build's transaction (DuckDB and PostgreSQL build in one): its session's statements are counted too.
+        transaction: <T>(work: (session: Connection) => Promise<T>) =>
+          base.transaction!((session) =>
+            work({
+              ...bound,
+              execute: (s: Sql) => count(() => session.execute(s)),
+              query: (s: Sql) => count(() => session.query(s)),
+              stream: (s, o) => session.stream(s, o),
+              columns: (t) => session.columns(t),
+              columnsOfQuery: (s) => session.columnsOfQuery(s),
+              runAtomically: (s: readonly Sql[]) => count(() => session.runAtomically(s)),
+              insertRows: (t, c, b) => session.insertRows(t, c, b),
+              close: async () => {},
+            }),
+          ),
         usage: async () => ({ bytesProcessed: (statements.get(key) ?? 0) * MB, bytesBilled: (statements.get(key) ?? 0) * 10 * MB }),
       };
     },
