@@ -453,14 +453,12 @@ class Context {
     // Messages are matched through themselves: deleted last, after the tables their keys designate.
     const statements = [...counted.map((c) => sql`DELETE FROM ${c.table} WHERE ${c.where}`)];
     const journalEmpty = !(await store.exists(store.journal(sync.name))) || (await store.journalCounts(sync.name)).rows === 0;
-    // The change set of a sync with nothing to fold may hold the person's values: dropped in the same unit where DDL
-    // is transactional; elsewhere after it (BigQuery refuses DDL on permanent tables inside a transaction, Snowflake
-    // would commit the unit there), a re-run dropping it again if the process dies in between.
-    const dropChanges = journalEmpty ? d.dropTable(store.changes(sync.name)) : undefined;
-    if (dropChanges && d.capabilities.transactionalDdl) statements.push(dropChanges);
-    // A change set a killed plan left unnumbered is never read again: dropped whatever the journal holds.
-    const dropUnnumbered = d.dropTable(unnumberedTable(store.changes(sync.name)));
-    if (d.capabilities.transactionalDdl) statements.push(dropUnnumbered);
+    // The change set of a sync with nothing to fold may hold the person's values, and so may one a killed plan left
+    // unnumbered (never read again, so dropped whatever the journal holds): dropped in the same unit where DDL is
+    // transactional; elsewhere after it (BigQuery refuses DDL on permanent tables inside a transaction, Snowflake
+    // would commit the unit there), a re-run dropping them again if the process dies in between.
+    const drops = [...(journalEmpty ? [d.dropTable(store.changes(sync.name))] : []), d.dropTable(unnumberedTable(store.changes(sync.name)))];
+    if (d.capabilities.transactionalDdl) statements.push(...drops);
     const erasures = privacyTable(store, 'erasures');
     const values: Value[] = [this.requestId, sync.name, erasure.destination, erasure.type, erasure.object, erasure.status, erasure.method, erasure.records, erasure.erased, erasure.refused, rows, new Date()];
     // A re-run that finds nothing left keeps the row of the run that erased.
@@ -469,8 +467,7 @@ class Context {
       statements.push(insertValues(d, erasures, ERASURE_COLUMNS.map((c) => c.name), values));
     }
     await store.connection.runAtomically(statements);
-    if (dropChanges && !d.capabilities.transactionalDdl) await store.connection.execute(dropChanges);
-    if (!d.capabilities.transactionalDdl) await store.connection.execute(dropUnnumbered);
+    if (!d.capabilities.transactionalDdl) for (const drop of drops) await store.connection.execute(drop);
     return rows;
   }
 

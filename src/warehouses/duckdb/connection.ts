@@ -78,7 +78,7 @@ export async function openDuckDb(target: DuckDbTarget, context: OpenContext): Pr
 interface OpenTransaction {
   /** The transaction committed or rolled back: its session refuses statements. */
   ended: boolean;
-  /** A unit of statements (runAtomically) failed part-way: the transaction can only roll back. */
+  /** A statement (or an append) failed in it: the transaction can only roll back (see guard). */
   failed: unknown;
 }
 
@@ -133,15 +133,10 @@ ORDER BY ordinal_position`);
   }
 
   async runAtomically(statements: readonly Sql[]): Promise<void> {
+    // DuckDB has no savepoints: inside a transaction the statements run as they come, and one failing marks the
+    // transaction fit only to be rolled back (guard), which the transaction then sees to.
     if (this.session) {
-      // DuckDB has no savepoints: inside a transaction the statements run as they come, and a failure part-way
-      // leaves the transaction fit only to be rolled back, which the session then sees to (see guard, transaction).
-      try {
-        for (const statement of statements) await this.execute(statement);
-      } catch (error) {
-        this.session.failed ??= error;
-        throw error;
-      }
+      for (const statement of statements) await this.execute(statement);
       return;
     }
     this.usable();
@@ -150,8 +145,7 @@ ORDER BY ordinal_position`);
       for (const statement of statements) await this.execute(statement);
       await this.connection.run('COMMIT');
     } catch (error) {
-      // A ROLLBACK that fails leaves the transaction open: no statement may then run on this connection.
-      await this.connection.run('ROLLBACK').catch((rollback: unknown) => (this.#broken = rollback));
+      await this.rollback();
       throw error;
     }
   }
@@ -181,8 +175,7 @@ ORDER BY ordinal_position`);
       await this.guard(sql`COMMIT`, () => this.connection.run('COMMIT'), false);
       return result;
     } catch (error) {
-      // A ROLLBACK that fails leaves the transaction open: no statement may then run on this connection.
-      await this.connection.run('ROLLBACK').catch((rollback: unknown) => (this.#broken = rollback));
+      await this.rollback();
       throw error;
     } finally {
       open.ended = true;
@@ -210,10 +203,7 @@ ORDER BY ordinal_position`);
       }
       appender.flushSync();
     } catch (error) {
-      const failure = new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${hideDuckDbRowValues(error instanceof Error ? error.message : String(error))}`, {
-        statement: target,
-        cause: error,
-      });
+      const failure = new WarehouseError(`cannot append to ${this.dialect.table(table).text}: ${duckDbMessage(error)}`, { statement: target, cause: error });
       if (this.session) this.session.failed ??= failure;
       throw failure;
     } finally {
@@ -229,12 +219,17 @@ ORDER BY ordinal_position`);
     this.instance.closeSync();
   }
 
+  /** Rolls the open transaction back; a ROLLBACK that fails leaves it open, so no statement may run here after. */
+  private async rollback(): Promise<void> {
+    await this.connection.run('ROLLBACK').catch((rollback: unknown) => (this.#broken = rollback));
+  }
+
   /** Throws where this connection must not run statements: a transaction is open on it, or this session's ended. */
   private usable(): void {
-    if (this.#broken !== undefined) throw new Error(`this DuckDB connection could not roll a transaction back (${hideDuckDbRowValues(this.#broken instanceof Error ? this.#broken.message : String(this.#broken))}): reopen it`);
+    if (this.#broken !== undefined) throw new Error(`this DuckDB connection could not roll a transaction back (${duckDbMessage(this.#broken)}): reopen it`);
     if (this.#open) throw new Error('this DuckDB connection has a transaction open: its statements go through the transaction\'s session');
     if (this.session?.ended) throw new Error('this session ended with its transaction');
-    if (this.session && this.session.failed !== undefined) throw new Error('a unit of statements failed part-way in this transaction, which can only be rolled back');
+    if (this.session && this.session.failed !== undefined) throw new Error('a statement failed in this transaction, which can only be rolled back');
   }
 
   /** Runs a statement, its failure as a WarehouseError; `check`: refused where this connection must not run any. */
@@ -243,7 +238,7 @@ ORDER BY ordinal_position`);
     try {
       return await run();
     } catch (error) {
-      const failure = new WarehouseError(hideDuckDbRowValues(error instanceof Error ? error.message : String(error)), { statement, cause: error });
+      const failure = new WarehouseError(duckDbMessage(error), { statement, cause: error });
       // As on PostgreSQL, a statement failing inside a transaction leaves it fit only to be rolled back, even if the
       // caller goes on: DuckDB aborts it on a runtime error (and then answers COMMIT with a silent rollback), and
       // carries on after a binder error, which would commit the work without that statement.
@@ -251,6 +246,11 @@ ORDER BY ordinal_position`);
       throw failure;
     }
   }
+}
+
+/** A DuckDB error's message, with the row values DuckDB quotes in it hidden. */
+function duckDbMessage(error: unknown): string {
+  return hideDuckDbRowValues(error instanceof Error ? error.message : String(error));
 }
 
 type Append = (appender: DuckDBAppender, value: Value) => void;
