@@ -191,6 +191,15 @@ const FLOWS: readonly Flow[] = [
         { seq: 2, accepted: false, destinationId: null, retained: 'kept', code: 'INVALID_EMAIL', message: "l'adresse n'est pas valide", retryable: false },
         { seq: 3, accepted: null, destinationId: null, retained: null, code: 'in_doubt', message: null, retryable: true },
       ]);
+      // A part of a run's journal folded while it sends (its keys' range asked of the change set), then the rest.
+      c.during = 'journal folded in parts';
+      const audit = { destination: 'hubspot', type: 'hubspot', object: 'contacts', mode: 'upsert', fields: ['email'] };
+      // The change set the folds read (a run drops its own when it ends): the columns they read.
+      const text = (name: string) => ({ name, type: 'string' as const });
+      await c.execute(c.dialect.createTable(store.changes('hubspot_contacts'), [{ name: 'seq', type: 'integer' }, text('op'), text('record_key'), text('record_hash')]));
+      const range = await store.foldKeys('hubspot_contacts', { after: 0, upTo: 2 });
+      await store.applyJournal('hubspot_contacts', 'run-1', { through: { ...range, keys: { low: 'a@example.com', high: 'z@example.com' } }, audit });
+      await store.applyJournal('hubspot_contacts', 'run-1', { deadRun: true, audit });
     },
   },
 ];

@@ -73,6 +73,7 @@ describe('golden SQL of the sync engine', () => {
         ['record invalid keys, forget stale rejections', store.invalidKeyStatements(sync.name, 'run-1', at)],
         ['fold the journal into the snapshot (one atomic unit; records sent without an answer are kept in doubt)', store.applyJournalStatements(sync.name, 'run-1', at)],
         ["fold the journal of a run that died (what it dispatched without an outcome is in doubt)", store.applyJournalStatements(sync.name, 'run-0', at, { deadRun: true })],
+        ['fold part of the journal while the run sends (records 20,001 to 40,000; its own atomic unit)', store.applyJournalStatements(sync.name, 'run-1', at, { through: { after: 20_000, upTo: 40_000 }, messages, audit })],
         ['a sync whose records are messages: the change set keeps each contact key', [materialiseStatement(d, store.changes(sync.name), sent.select)]],
         ['…and the fold records its accepted entries in sync_messages, first in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { messages }).slice(0, 1)],
         ['an events sync: its snapshot keeps event times', store.syncSetupStatements(sync.name, true).slice(0, 1)],
@@ -82,7 +83,7 @@ describe('golden SQL of the sync engine', () => {
         ['…a page carries each event\'s name and time', [pageStatement(d, store.changes(sync.name), 0, 10_000, events.mapping, true)]],
         ['…its fold keeps event times and writes the high-water mark in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { events: true, watermark: at }).slice(0, 3)],
         ['after tideline forget: the forgotten are left out (their key, their e-mail column), counted `forgotten`', [materialiseStatement(d, store.changes(sync.name), forgotten.select)]],
-        ['the fold writes the audit trail (names and counts) in the same atomic unit', store.applyJournalStatements(sync.name, 'run-1', at, { audit }).slice(0, 1)],
+        ['the fold writes the audit trail (names and counts) in the same atomic unit, adding to the row a part wrote', store.applyJournalStatements(sync.name, 'run-1', at, { audit }).slice(0, 2)],
         ['plan before any state exists (read-only preview)', [previewStatement(d, first.select, 3)]],
         ['full resync', store.resetStatements(sync.name)],
       ];

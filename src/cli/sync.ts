@@ -7,6 +7,7 @@ import type { SyncDef } from '../sync/load.js';
 import { SyncCommand, SyncLockedError, type SandboxReport } from '../sync/command.js';
 import { skippedResult, type SyncResult } from '../sync/engine.js';
 import { createSyncProgress } from '../sync/progress.js';
+import type { JournalOptions } from '../sync/journal.js';
 import type { Threshold } from '../sync/schema.js';
 import { selectSyncs } from '../sync/select.js';
 import { failedSummary, notify, type RunSummary } from '../notify/notify.js';
@@ -71,6 +72,7 @@ export async function syncSelected(
   const startedAt = new Date();
   const held = (build?.held ?? []).map((h) => skippedResult(h.sync, `${h.reason}; nothing was sent`));
   const maxRejected = parseThreshold(options.maxRejected);
+  const journal = journalOptions(process.env);
   // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
   const wait = waitSeconds(context.options);
   const waitMs = wait === undefined ? undefined : wait * 1000;
@@ -100,6 +102,7 @@ export async function syncSelected(
       sandbox: options.sandbox,
       parallel: options.parallel,
       waitMs,
+      journal,
     });
   } catch (error) {
     await failure(error);
@@ -277,4 +280,16 @@ function parseThreshold(text: string | undefined): Threshold | undefined {
   if (/^\d+$/.test(text)) return Number(text);
   if (/^\d+(\.\d+)?%$/.test(text)) return text;
   throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `--max-rejected: expected a count (10) or a percentage (1%), got "${text}"` }]);
+}
+
+/**
+ * `TIDELINE_FOLD_ROWS`: settled records a run folds at a time while it sends (JournalOptions.foldRows), a tuning
+ * knob; unset, the run chooses from its size. The crash suites set it low so that their small runs fold in parts.
+ */
+function journalOptions(env: NodeJS.ProcessEnv): JournalOptions | undefined {
+  const value = env['TIDELINE_FOLD_ROWS'];
+  if (value === undefined || value === '') return undefined;
+  const rows = Number(value);
+  if (!/^\d+$/.test(value) || rows < 1) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `TIDELINE_FOLD_ROWS: expected a whole number of records, at least 1, got "${value}"` }]);
+  return { foldRows: rows };
 }

@@ -410,12 +410,25 @@ ${select}
    * non-key columns updated, others are inserted. Uses MERGE where `supportsMerge`. Columns in `keepWhenNull` keep
    * the target's value when the source's is NULL (a sync's `null_policy: skip`).
    */
-  upsert(target: TableRef, source: Sql, keys: readonly string[], columns: readonly string[], options: { readonly keepWhenNull?: readonly string[] } = {}): Sql {
+  upsert(
+    target: TableRef,
+    source: Sql,
+    keys: readonly string[],
+    columns: readonly string[],
+    options: {
+      readonly keepWhenNull?: readonly string[];
+      /**
+       * A condition on the target's rows (alias `t`) that every row a source row matches meets: added to the join so
+       * that the warehouse reads only those rows of the target (a range of keys).
+       */
+      readonly within?: Sql;
+    } = {},
+  ): Sql {
     if (!this.capabilities.supportsMerge) throw new Error(`the ${this.name} dialect needs an upsert implementation`);
     const t = this.id('t');
     const s = this.id('s');
     const on = joinSql(
-      keys.map((k) => sql`${t}.${this.id(k)} = ${s}.${this.id(k)}`),
+      [...keys.map((k) => sql`${t}.${this.id(k)} = ${s}.${this.id(k)}`), ...(options.within ? [options.within] : [])],
       sql` AND `,
     );
     const updates = columns.filter((c) => !keys.includes(c));

@@ -1,5 +1,5 @@
 import type { Dialect, TableRef } from '../dialects/dialect.js';
-import { sql, type Sql } from '../dialects/sql.js';
+import { Sql, sql } from '../dialects/sql.js';
 import { MESSAGES_COLUMNS } from './tables.js';
 
 /**
@@ -33,12 +33,14 @@ export function recordMessagesStatement(
   source: MessageSource,
   runId: string,
   now: Date,
+  /** Conditions on the journal `j` and change set `c` of a fold of part of the journal (StateStore.applyJournalStatements). */
+  range: Sql = Sql.empty,
 ): Sql {
   const id = (name: string) => d.id(name);
   const text = (value: string | undefined) => (value === undefined ? d.cast(d.literal(null), 'string') : d.string(value));
   const started = sql`(SELECT MAX(${id('started_at')}) FROM ${d.table(tables.runs)} WHERE ${id('run_id')} = ${d.string(runId)})`;
   const select = sql`SELECT DISTINCT ${d.string(sync)} AS ${id('sync_name')}, ${d.string(source.model)} AS ${id('model')}, ${text(source.audience)} AS ${id('audience')}, c.${id('record_key')} AS ${id('record_key')}, c.${id(CONTACT_KEY_COLUMN)} AS ${id('contact_key')}, ${d.string(source.channel)} AS ${id('channel')}, ${d.string(source.type)} AS ${id('message_type')}, ${d.string(runId)} AS ${id('run_id')}, COALESCE(${started}, ${d.timestampLiteral(now)}) AS ${id('sent_at')}
 FROM ${d.table(tables.journal)} AS j JOIN ${d.table(tables.changes)} AS c ON c.${id('seq')} = j.${id('seq')}
-WHERE j.${id('accepted')} AND c.${id('op')} = ${d.string('added')} AND c.${id(CONTACT_KEY_COLUMN)} IS NOT NULL`;
+WHERE j.${id('accepted')} AND c.${id('op')} = ${d.string('added')} AND c.${id(CONTACT_KEY_COLUMN)} IS NOT NULL${range}`;
   return d.upsert(tables.messages, select, ['sync_name', 'record_key', 'run_id'], MESSAGES_COLUMNS.map((c) => c.name));
 }

@@ -39,6 +39,11 @@ export interface JournalEntry {
 
 /** The `error_code` of a dispatch mark in the journal. */
 const DISPATCHED = 'dispatched';
+/**
+ * The `error_code` of the journal row a fold of part of a running run's journal leaves (`FoldOptions.through`): its
+ * `seq` is the last record folded, every record up to it settled; a dead run's records up to it are not in doubt.
+ */
+const FOLDED = 'folded';
 /** The `error_code` of a record a live run sent without learning its outcome (JournalEntry with `accepted` NULL). */
 export const IN_DOUBT_CODE = 'in_doubt';
 
@@ -82,6 +87,24 @@ export interface FoldOptions {
   readonly watermark?: Date | undefined;
   /** The audit trail's facts of the run (privacy_audit): a row is written when the journal accepted records. */
   readonly audit?: AuditFacts | undefined;
+  /**
+   * Fold only the outcomes of the records up to this change-set row, while the run goes on sending: every record up to
+   * it is settled and its outcome written (see Sending). Their journal rows give way to one `folded` row, so that a
+   * later fold of the same run — its end, or a dead run's recovery — takes only the records after it. Not with
+   * `deadRun` or `watermark` (those concern the whole run).
+   */
+  readonly through?: FoldRange | undefined;
+}
+
+/**
+ * The change-set rows a partial fold takes: after the previous one's last (`after`), up to `upTo`; and the lowest and
+ * highest key among them, if known (foldKeys), so that the fold reads only that range of the snapshot: the change set
+ * is ordered by op, then key, so a part's keys span a narrow range (all of a first run's are added).
+ */
+export interface FoldRange {
+  readonly after: number;
+  readonly upTo: number;
+  readonly keys?: { readonly low: string; readonly high: string } | undefined;
 }
 
 /** What the audit trail names of a run: where it sent, and which fields (names only). */
@@ -321,7 +344,12 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
    * "already exists" then counts as delivered. Which records: for a run that finished (`deadRun` false), those it
    * journaled as in doubt (sent in an attempt whose answer was lost, and never accepted nor refused for good since);
    * for a run that died, every record it had dispatched (up to its latest dispatch mark) that it did not journal as
-   * accepted or refused for good — a retryable refusal after a lost answer may hide a delivery.
+   * accepted or refused for good — a retryable refusal after a lost answer may hide a delivery — and did not fold
+   * while it was sending.
+   *
+   * A run folds its journal in parts while it sends (`through`: the records up to one, each part its own atomic unit),
+   * so that the fold of a large run neither holds every outcome in one transaction nor waits for the last record: its
+   * end folds what came after the last part. A part adds to the run's tally and audit row as the end does.
    *
    * With `messages` (a sync whose records are messages to contacts, its change set holding their contact key), the
    * accepted entries are also recorded in `sync_messages`, in the same unit (see recordMessagesStatement).
@@ -339,15 +367,27 @@ LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('rec
     // An events sync's snapshot rows keep their event's time, taken from the change set.
     const eventTime = options.events ? (alias: string) => sql`, ${sql`${id(alias)}.${id('event_time')}`} AS ${id('event_time')}` : () => Sql.empty;
     const columns = snapshotColumns(options.events ?? false).map((c) => c.name);
-    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}${eventTime('c')}, j.* FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')} WHERE j.${id('accepted')} IS NOT NULL)`;
+    const through = options.through;
+    if (through && (options.deadRun || options.watermark)) throw new Error('a partial fold takes a running run\'s outcomes, without its watermark');
+    // A partial fold's journal rows: those of the records up to its last; the change set's are bounded on both sides,
+    // so that the warehouse reads only their blocks (the change set is stored in seq order).
+    const journalRange = (alias: string) => (through ? sql` AND ${id(alias)}.${id('seq')} <= ${d.literal(through.upTo)}` : Sql.empty);
+    const changesRange = (alias: string) => (through ? sql` AND ${id(alias)}.${id('seq')} > ${d.literal(through.after)} AND ${id(alias)}.${id('seq')} <= ${d.literal(through.upTo)}` : Sql.empty);
+    // A part's keys lie in a range: its statements read only the snapshot rows in it.
+    const keys = through?.keys;
+    const keyRange = (column: Sql) => (keys ? sql`${column} >= ${d.string(keys.low)} AND ${column} <= ${d.string(keys.high)}` : Sql.empty);
+    const held = keys ? sql`(SELECT * FROM ${snapshot} WHERE ${keyRange(id('record_key'))})` : snapshot;
+    const inRange = keys ? sql`${keyRange(id('record_key'))} AND ` : Sql.empty;
+    const within = keys ? keyRange(sql`${id('t')}.${id('record_key')}`) : undefined;
+    const outcomes = sql`(SELECT c.${id('record_key')}, c.${id('record_hash')}, c.${id('op')}${eventTime('c')}, j.* FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')} WHERE j.${id('accepted')} IS NOT NULL${journalRange('j')}${changesRange('c')})`;
     const keysWhere = (condition: Sql) => sql`SELECT ${x('record_key')} FROM ${outcomes} AS x WHERE ${condition}`;
     const removed = sql`${x('op')} = ${d.string('removed')}`;
 
     // Accepted writes of keys the snapshot holds are merged into their rows; those of new keys are inserted, which costs
     // the warehouse far less than a MERGE's insert path (a first run's keys are all new).
-    const snapshotSource = (held: boolean) => sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}${eventTime('x')}
-FROM ${outcomes} AS x ${held ? sql`JOIN` : sql`LEFT JOIN`} ${snapshot} AS p ON ${p('record_key')} = ${x('record_key')}
-WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}${held ? Sql.empty : sql` AND ${p('record_key')} IS NULL`}`;
+    const snapshotSource = (known: boolean) => sql`SELECT ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, COALESCE(${x('destination_id')}, ${p('destination_id')}) AS ${id('destination_id')}, COALESCE(${x('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string('synced')} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${d.string(runId)} AS ${id('last_run_id')}, ${at} AS ${id('synced_at')}${eventTime('x')}
+FROM ${outcomes} AS x ${known ? sql`JOIN` : sql`LEFT JOIN`} ${held} AS p ON ${p('record_key')} = ${x('record_key')}
+WHERE ${x('accepted')} AND ${x('op')} <> ${d.string('removed')}${known ? Sql.empty : sql` AND ${p('record_key')} IS NULL`}`;
 
     const rejectedSource = sql`SELECT ${d.string(sync)} AS ${id('sync_name')}, ${x('record_key')} AS ${id('record_key')}, ${x('record_hash')} AS ${id('record_hash')}, ${x('op')} AS ${id('operation')}, ${d.string(runId)} AS ${id('run_id')}, ${x('error_code')} AS ${id('error_code')}, ${x('error_message')} AS ${id('error_message')}, ${x('retryable')} AS ${id('retryable')}, COALESCE(${p('attempts')}, 0) + 1 AS ${id('attempts')}, COALESCE(${p('first_rejected_at')}, ${at}) AS ${id('first_rejected_at')}, ${at} AS ${id('last_rejected_at')}
 FROM ${outcomes} AS x LEFT JOIN ${rejected} AS p ON ${p('sync_name')} = ${d.string(sync)} AND ${p('record_key')} = ${x('record_key')}
@@ -356,43 +396,38 @@ WHERE NOT ${x('accepted')}`;
     const marks = sql`(SELECT ${id('seq')}, MAX(${id('retained')}) AS ${id('retained')} FROM ${journal} WHERE ${id('accepted')} IS NULL GROUP BY ${id('seq')})`;
     // The candidates come first, joined to the change set before anything else: a finished run's are the few it
     // journaled in doubt, so the change set and the snapshot are not joined whole to find none.
+    // A dead run's: its records dispatched up to its latest mark, after the last it folded while sending, if it did.
+    const folded = sql`${id('error_code')} = ${d.string(FOLDED)}`;
     const candidates = options.deadRun
-      ? sql`(SELECT MAX(${id('seq')}) AS ${id('upto')} FROM ${journal} WHERE ${id('accepted')} IS NULL) AS q
-JOIN ${changes} AS c ON c.${id('seq')} <= q.${id('upto')}`
-      : sql`(SELECT DISTINCT ${id('seq')} FROM ${journal} WHERE ${id('error_code')} = ${d.string(IN_DOUBT_CODE)}) AS q
-JOIN ${changes} AS c ON c.${id('seq')} = q.${id('seq')}`;
+      ? sql`(SELECT MAX(CASE WHEN ${folded} THEN NULL ELSE ${id('seq')} END) AS ${id('upto')}, COALESCE(MAX(CASE WHEN ${folded} THEN ${id('seq')} END), 0) AS ${id('after')} FROM ${journal} WHERE ${id('accepted')} IS NULL) AS q
+JOIN ${changes} AS c ON c.${id('seq')} <= q.${id('upto')} AND c.${id('seq')} > q.${id('after')}`
+      : sql`(SELECT DISTINCT ${id('seq')} FROM ${journal} AS j WHERE ${id('error_code')} = ${d.string(IN_DOUBT_CODE)}${journalRange('j')}) AS q
+JOIN ${changes} AS c ON c.${id('seq')} = q.${id('seq')}${changesRange('c')}`;
     const inDoubtSource = sql`SELECT c.${id('record_key')} AS ${id('record_key')}, ${d.cast(d.literal(null), 'string')} AS ${id('record_hash')}, ${p('destination_id')} AS ${id('destination_id')}, COALESCE(m.${id('retained')}, ${p('retained')}) AS ${id('retained')}, ${d.string(IN_DOUBT_STATUS)} AS ${id('last_status')}, ${at} AS ${id('last_attempt_at')}, ${p('last_run_id')} AS ${id('last_run_id')}, ${p('synced_at')} AS ${id('synced_at')}${eventTime('c')}
 FROM ${candidates}
-LEFT JOIN ${snapshot} AS p ON ${p('record_key')} = c.${id('record_key')}
+LEFT JOIN ${held} AS p ON ${p('record_key')} = c.${id('record_key')}
 LEFT JOIN ${marks} AS m ON m.${id('seq')} = c.${id('seq')}
 WHERE c.${id('op')} IN (${joinSql(['removed', 'changed', 'added'].map((op) => d.string(op)))})
   AND NOT EXISTS (SELECT 1 FROM ${journal} AS j WHERE j.${id('seq')} = c.${id('seq')} AND (j.${id('accepted')} OR j.${id('retryable')} = FALSE))`;
-    const count = (condition: Sql) => sql`(SELECT COUNT(*) FROM ${journal} WHERE ${condition})`;
+    const count = (condition: Sql) => sql`(SELECT COUNT(*) FROM ${journal} AS j WHERE ${condition}${journalRange('j')})`;
     const runs = d.table(this.table('runs'));
     const tally = (column: string, condition: Sql) => sql`${id(column)} = COALESCE(${id(column)}, 0) + ${count(condition)}`;
 
     const messages = options.messages
-      ? [recordMessagesStatement(d, { messages: this.table('messages'), journal: this.journal(sync), changes: this.changes(sync), runs: this.table('runs') }, sync, options.messages, runId, now)]
+      ? [recordMessagesStatement(d, { messages: this.table('messages'), journal: this.journal(sync), changes: this.changes(sync), runs: this.table('runs') }, sync, options.messages, runId, now, sql`${journalRange('j')}${changesRange('c')}`)]
       : [];
-    const audit = options.audit
-      ? [
-          sql`INSERT INTO ${d.table(this.table('audit'))} (${this.names(AUDIT_COLUMNS)})
-SELECT ${d.string(runId)}, ${d.string(sync)}, ${d.string(options.audit.destination)}, ${d.string(options.audit.type)}, ${d.string(options.audit.object)}, ${d.string(options.audit.mode)}, ${d.string(options.audit.fields.join(','))}, COUNT(*), SUM(CASE WHEN c.${id('op')} = ${d.string('removed')} THEN 1 ELSE 0 END), ${at}
-FROM ${journal} AS j JOIN ${changes} AS c ON c.${id('seq')} = j.${id('seq')}
-WHERE j.${id('accepted')}
-HAVING COUNT(*) > 0`,
-        ]
-      : [];
+    // The run's audit row counts what it delivered: a fold of part of its journal adds to the row an earlier one wrote.
+    const audit = options.audit ? this.auditStatements(sync, runId, at, options.audit, sql`${journalRange('j')}${changesRange('c')}`) : [];
     return [
       ...messages,
       ...audit,
       ...(options.watermark ? [this.setMetaStatement(watermarkName(sync), options.watermark.toISOString())] : []),
-      d.upsert(this.snapshot(sync), snapshotSource(true), ['record_key'], columns),
+      d.upsert(this.snapshot(sync), snapshotSource(true), ['record_key'], columns, { within }),
       sql`INSERT INTO ${snapshot} (${joinSql(columns.map((c) => id(c)))})
 SELECT ${joinSql(columns.map((c) => id(c)))} FROM (${snapshotSource(false)}) AS ${id('n')}`,
-      sql`DELETE FROM ${snapshot} WHERE ${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
-      sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
-      d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], columns),
+      sql`DELETE FROM ${snapshot} WHERE ${inRange}${id('record_key')} IN (${keysWhere(sql`${x('accepted')} AND ${removed}`)})`,
+      sql`UPDATE ${snapshot} SET ${id('last_status')} = ${d.string('rejected')}, ${id('last_attempt_at')} = ${at} WHERE ${inRange}${id('record_key')} IN (${keysWhere(sql`NOT ${x('accepted')}`)})`,
+      d.upsert(this.snapshot(sync), inDoubtSource, ['record_key'], columns, { within }),
       sql`DELETE FROM ${rejected} WHERE ${id('sync_name')} = ${d.string(sync)} AND ${id('record_key')} IN (${keysWhere(x('accepted'))})`,
       d.upsert(this.table('rejected'), rejectedSource, ['sync_name', 'record_key'], REJECTED_COLUMNS.map((c) => c.name)),
       sql`UPDATE ${runs} SET ${joinSql([
@@ -400,8 +435,43 @@ SELECT ${joinSql(columns.map((c) => id(c)))} FROM (${snapshotSource(false)}) AS 
         tally('accepted', sql`${id('accepted')}`),
         tally('rejected', sql`NOT ${id('accepted')}`),
       ])} WHERE ${id('run_id')} = ${d.string(runId)}`,
-      sql`DELETE FROM ${journal} WHERE 1 = 1`,
+      ...(through
+        ? [
+            sql`DELETE FROM ${journal} WHERE ${id('seq')} <= ${d.literal(through.upTo)}`,
+            sql`INSERT INTO ${journal} (${this.names(JOURNAL_COLUMNS)}) VALUES (${d.literal(through.upTo)}, NULL, NULL, NULL, ${d.string(FOLDED)}, NULL, NULL)`,
+          ]
+        : [sql`DELETE FROM ${journal} WHERE 1 = 1`]),
     ];
+  }
+
+  /** The audit row of a run's delivered records (`range`: a partial fold's), added to the row the run has, if any. */
+  private auditStatements(sync: string, runId: string, at: Sql, facts: AuditFacts, range: Sql): Sql[] {
+    const d = this.dialect;
+    const id = (name: string) => d.id(name);
+    const audit = d.table(this.table('audit'));
+    const delivered = sql`FROM ${d.table(this.journal(sync))} AS j JOIN ${d.table(this.changes(sync))} AS c ON c.${id('seq')} = j.${id('seq')}
+WHERE j.${id('accepted')}${range}`;
+    const removals = sql`SUM(CASE WHEN c.${id('op')} = ${d.string('removed')} THEN 1 ELSE 0 END)`;
+    const theRun = sql`${id('run_id')} = ${d.string(runId)} AND ${id('sync_name')} = ${d.string(sync)}`;
+    return [
+      sql`UPDATE ${audit} SET ${id('records')} = ${id('records')} + (SELECT COUNT(*) ${delivered}), ${id('removed')} = ${id('removed')} + (SELECT COALESCE(${removals}, 0) ${delivered}) WHERE ${theRun}`,
+      sql`INSERT INTO ${audit} (${this.names(AUDIT_COLUMNS)})
+SELECT ${d.string(runId)}, ${d.string(sync)}, ${d.string(facts.destination)}, ${d.string(facts.type)}, ${d.string(facts.object)}, ${d.string(facts.mode)}, ${d.string(facts.fields.join(','))}, COUNT(*), ${removals}, ${at}
+${delivered}
+  AND NOT EXISTS (SELECT 1 FROM ${audit} WHERE ${theRun})
+HAVING COUNT(*) > 0`,
+    ];
+  }
+
+  /** A part's range with the lowest and highest key of its change-set rows (see FoldRange). */
+  async foldKeys(sync: string, range: FoldRange): Promise<FoldRange> {
+    const d = this.dialect;
+    const key = d.id('record_key');
+    const rows = await this.connection.query(
+      sql`SELECT MIN(${key}) AS ${d.id('low')}, MAX(${key}) AS ${d.id('high')} FROM ${d.table(this.changes(sync))} WHERE ${d.id('seq')} > ${d.literal(range.after)} AND ${d.id('seq')} <= ${d.literal(range.upTo)}`,
+    );
+    const [low, high] = [rows[0]?.['low'], rows[0]?.['high']];
+    return typeof low === 'string' && typeof high === 'string' ? { ...range, keys: { low, high } } : range;
   }
 
   async applyJournal(sync: string, runId: string, options: FoldOptions & { now?: Date } = {}): Promise<void> {

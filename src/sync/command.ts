@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { JournalOptions } from './journal.js';
 import type { Logger } from '../log/logger.js';
 import { analyseProject } from '../project/analyse.js';
 import type { Project } from '../project/loader.js';
@@ -37,6 +38,8 @@ export interface SyncCommandOptions {
    * destination objects' locks. Unset: fail at once (SyncLockedError naming the holder and `--wait`).
    */
   readonly waitMs?: number;
+  /** How the runs journal their outcomes and fold them while sending (see JournalOptions). */
+  readonly journal?: JournalOptions;
 }
 
 /** What a command's emulators hold after its syncs ran (`--sandbox`). */
@@ -118,6 +121,7 @@ export class SyncCommand {
       sandbox: sandboxed !== undefined,
       onProgress: hooks.onProgress,
       signal: hooks.signal,
+      journal: this.options.journal,
     });
     if (!this.options.dryRun) {
       try {

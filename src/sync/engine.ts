@@ -204,6 +204,7 @@ export class SyncEngine {
       maxRejected: runOptions.maxRejected,
       sandbox: options.sandbox === true,
       journal: options.journal,
+      sibling: this.#connection.sibling ? () => this.#connection.sibling!() : undefined,
       pageSize: options.pageSize ?? 10_000,
       signal: options.signal,
       openWarehouse: options.openWarehouse,

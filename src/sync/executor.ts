@@ -32,7 +32,15 @@ export interface PendingRecord {
 /** The final outcome of one record in this run. */
 export type Settled =
   | { readonly record: PendingRecord; readonly ok: true; readonly destinationId: string | null }
-  | { readonly record: PendingRecord; readonly ok: false; readonly code: string; readonly message: string; readonly retryable: boolean };
+  | {
+      readonly record: PendingRecord;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly retryable: boolean;
+      /** Refused as retryable after an attempt whose answer was lost: the destination may hold it (see inDoubt). */
+      readonly maybeDelivered?: boolean;
+    };
 
 export interface ExecutorOptions {
   readonly session: DestinationSession;
@@ -259,7 +267,7 @@ export class Executor {
     if (settled.ok || !settled.retryable) this.#maybeDelivered.delete(settled.record);
     if (settled.ok) this.stats.accepted++;
     else this.stats.rejected++;
-    this.options.onSettled(settled);
+    this.options.onSettled(!settled.ok && settled.retryable && this.#maybeDelivered.has(settled.record) ? { ...settled, maybeDelivered: true } : settled);
   }
 
   private fail(error: Error): void {

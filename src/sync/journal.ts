@@ -5,7 +5,20 @@ export interface JournalOptions {
   readonly flushRows?: number;
   /** Longest time an outcome waits in memory (default 0.25 s). */
   readonly flushMs?: number;
+  /**
+   * Settled records folded into the snapshot at a time while the run sends (StateStore.applyJournalStatements,
+   * `through`); default FOLD_ROWS. `TIDELINE_FOLD_ROWS` sets it for `tideline sync`.
+   */
+  readonly foldRows?: number;
 }
+
+/**
+ * Records a run folds at a time while it sends (a part): few enough parts that each one's statements and commit cost
+ * little beside the sending (DuckDB writes the rows of a large transaction straight to its file, those of a small one
+ * through its log); small enough that a part fits a warehouse's memory beside the page reads and the journal's writes
+ * (DuckDB at a memory_limit of 64MB: parts of 500,000 records ran out of it, 250,000 fit; npm run bench -- sync).
+ */
+export const FOLD_ROWS = 250_000;
 
 /**
  * Writes per-record outcomes to the sync's journal table in chunks as they arrive, so that a crash loses at most the

@@ -31,5 +31,7 @@ function serialised(connection: Connection, run: <T>(work: () => Promise<T>) => 
     close: () => run(() => connection.close()),
     ...(withContext ? { withContext: (context) => serialised(withContext.call(connection, context), run) } : {}),
     ...(usage ? { usage: () => run(() => usage.call(connection)) } : {}),
+    // A sibling runs beside this connection: its calls are not queued here (its user serialises them).
+    ...(connection.sibling ? { sibling: () => connection.sibling!() } : {}),
   };
 }

@@ -76,6 +76,13 @@ export interface Connection {
    */
   withContext?(context: QueryContext): Connection;
   /**
+   * Another connection to the same warehouse, whose statements run beside this one's: the sync folds its journal
+   * through one while it reads pages and journals outcomes through this one. DuckDB: a second connection to the same
+   * database (its transactions see what this one committed); PostgreSQL: the same pool of sessions. Closing it leaves
+   * this one open. Optional: without it, that work queues on this connection.
+   */
+  sibling?(): Promise<Connection>;
+  /**
    * What the statements run through this connection or view cost so far (a view's statements count in the view
    * only), where the warehouse reports it; absent where it reports nothing. May ask the warehouse (Snowflake reads
    * its query history), so callers read it once per unit of work (a model's build), not per statement.

@@ -123,6 +123,9 @@ export function timedConnection(
             };
           case 'withContext':
             return (context: never) => wrap(target.withContext!(context));
+          case 'sibling':
+            // Its statements run beside this connection's: timed apart, as `beside: <head>`.
+            return async () => timedConnection(await target.sibling!(), { ...options, times, headOf: (text) => `beside: ${headOf(text)}` }).connection;
           default:
             return (value as (...a: unknown[]) => unknown).bind(target);
         }

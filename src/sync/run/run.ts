@@ -4,11 +4,11 @@ import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
 import type { Project } from '../../project/loader.js';
 import type { LockSet } from '../../state/lock.js';
-import type { AuditFacts, RunStatus, StateStore } from '../../state/store.js';
-import { describeFailure, type Connection } from '../../warehouses/connection.js';
+import { StateStore, type AuditFacts, type FoldRange, type RunStatus } from '../../state/store.js';
+import { describeFailure, inContext, type Connection } from '../../warehouses/connection.js';
 import type { ProgressEvent } from '../engine.js';
 import type { ExecutorStats } from '../executor.js';
-import type { JournalOptions } from '../journal.js';
+import { FOLD_ROWS, type JournalOptions } from '../journal.js';
 import type { SyncDef } from '../load.js';
 import { collectGarbage } from '../memory.js';
 import { eventWindow, nextWatermark } from '../events.js';
@@ -20,7 +20,7 @@ import type { Threshold } from '../schema.js';
 import { SyncFailure } from './failure.js';
 import { takeRunLock, type RunLock } from './lock.js';
 import { deliverCurrentList } from './current.js';
-import { guardRemovals, modelColumns, planChanges, rejectInvalidKeys, toSend, type ModelTable } from './plan.js';
+import { guardRemovals, modelColumns, planChanges, rejectInvalidKeys, toSend, type ModelTable, type Plan } from './plan.js';
 import { endStatus, runRecord, tooManyRejections, type RunTally } from './record.js';
 import { recover } from './recover.js';
 import { checkWithRetries, destinationContext, effectiveLimits, RunWarehouses, Sending, type RateGates } from './send.js';
@@ -49,6 +49,8 @@ export interface RunInputs {
   /** The run sends to the sandbox's emulators: hints name `--sandbox`. */
   readonly sandbox: boolean;
   readonly journal: JournalOptions | undefined;
+  /** Opens a connection beside the store's, through which the run folds its journal while sending (Connection.sibling). */
+  readonly sibling: (() => Promise<Connection>) | undefined;
   readonly pageSize: number;
   /** Aborted on Ctrl-C: no new request starts; what is in flight finishes and is recorded. */
   readonly signal: AbortSignal | undefined;
@@ -145,7 +147,10 @@ class SyncRun {
     const gate = this.inputs.gates.for(sync.destination, limits);
     await checkWithRetries(session, gate, sync.destination.retries, limits.timeoutMs, log);
     const signal = this.inputs.signal ? AbortSignal.any([this.inputs.signal, this.#stop.signal]) : this.#stop.signal;
-    const sending = new Sending({ sync, config, limits, session, gate, store, plan, journal: this.inputs.journal, pageSize: this.inputs.pageSize, signal, log, onProgress: () => this.#progress('sending', total) });
+    // The outcomes are folded in parts while the run sends, each its own atomic unit; an events sync's end folds them
+    // all, in the unit that also moves its high-water mark (which reads every outcome of the run: nextWatermark).
+    const fold = events ? undefined : { rows: this.inputs.journal?.foldRows ?? FOLD_ROWS, through: await this.#foldThrough(plan) };
+    const sending = new Sending({ sync, config, limits, session, gate, store, plan, journal: this.inputs.journal, pageSize: this.inputs.pageSize, signal, log, onProgress: () => this.#progress('sending', total), fold });
     this.#journalApplied = false;
     this.stats = sending.stats;
     await sending.send();
@@ -171,6 +176,18 @@ class SyncRun {
     const rejections = tooManyRejections(this.inputs.maxRejected ?? sync.options.max_rejected, sending.stats, { sync: sync.name, sandbox: this.inputs.sandbox });
     if (rejections) throw new SyncFailure(rejections);
     await this.#deliverCurrentList(context, model);
+  }
+
+  /**
+   * How the run folds part of its journal while sending: through a connection beside the store's where the warehouse
+   * has one, so that the page reads and the journal's writes do not wait for it; else through the store's.
+   */
+  async #foldThrough(plan: Plan): Promise<(through: FoldRange) => Promise<void>> {
+    const { sync, store, runId, sibling } = this.inputs;
+    const opened = sibling ? await sibling() : undefined;
+    if (opened) this.#warehouses.keep(opened);
+    const folds = opened ? new StateStore(inContext(opened, { command: 'sync', run: runId, sync: sync.name }), store.schema) : store;
+    return async (range) => folds.applyJournal(sync.name, runId, { through: await folds.foldKeys(sync.name, range), messages: plan.messages, audit: auditFacts(sync) });
   }
 
   /** Destinations that want the whole list each run get it once the run succeeded (see deliverCurrentList). */

@@ -3,14 +3,15 @@ import { RateLimitedError, TransientError, type DestinationContext, type Destina
 import type { Logger } from '../../log/logger.js';
 import { redactor } from '../../log/redact.js';
 import type { Project } from '../../project/loader.js';
-import { IN_DOUBT_CODE, type StateStore } from '../../state/store.js';
-import type { Connection, Row } from '../../warehouses/connection.js';
+import { IN_DOUBT_CODE, type FoldRange, type JournalEntry, type StateStore } from '../../state/store.js';
+import { describeFailure, type Connection, type Row } from '../../warehouses/connection.js';
 import { openTarget } from '../../warehouses/registry.js';
 import { Executor, type ExecutorStats, type PendingRecord, type Settled } from '../executor.js';
 import { JournalWriter, type JournalOptions } from '../journal.js';
 import type { DestinationDef, SyncDef } from '../load.js';
 import { decodePage, pageStatement, type DiffOp, type PageRow } from '../planner.js';
 import { backoffMs, RateGate, sleep, withTimeout } from '../rate.js';
+import { collectGarbage } from '../memory.js';
 import { SyncFailure } from './failure.js';
 import type { Plan } from './plan.js';
 
@@ -39,6 +40,11 @@ export class RunWarehouses {
 
   get opened(): readonly Connection[] {
     return this.#opened;
+  }
+
+  /** A connection the run opened some other way, closed with the others when it ends. */
+  keep(connection: Connection): void {
+    this.#opened.push(connection);
   }
 
   async open(target: string | undefined): Promise<Connection> {
@@ -147,12 +153,21 @@ export interface SendInput {
   readonly log: Logger;
   /** Called every few hundred settled records and at the last one. */
   readonly onProgress: () => void;
+  /**
+   * Folds the journal's outcomes of the records in `range` (all settled) into the state while the run goes on
+   * sending, every `rows` settled records; undefined: the run's end folds them all.
+   */
+  readonly fold?: { readonly rows: number; readonly through: (range: FoldRange) => Promise<void> } | undefined;
 }
+
+/** Pages of the change set read ahead of the one being sent. */
+const READ_AHEAD = 1;
 
 /**
  * Send: reads the change set page by page, one page ahead, and hands the records to the executor; journals each
- * record's outcome as it settles, and, before a batch goes out, what it may send (dispatch marks). Folding the journal
- * into the snapshot is the run's next step, once the journal is closed.
+ * record's outcome as it settles, and, before a batch goes out, what it may send (dispatch marks). Once enough records
+ * up to one have settled, their outcomes are folded into the state as a part (`fold`), beside the sending; the rest
+ * is folded by the run's next step, once the journal is closed.
  */
 export class Sending {
   readonly #journal: JournalWriter;
@@ -162,6 +177,14 @@ export class Sending {
   readonly #retainValue: ((field: string, value: FieldValue) => FieldValue) | undefined;
   /** Records read from the change set so far. */
   #yielded = 0;
+  /** Every record up to this one is settled (records are numbered 1…total); those settled beyond it. */
+  #settledThrough = 0;
+  readonly #settledAhead = new Set<number>();
+  /** The last record folded while sending, and the part being folded (it never rejects). */
+  #foldedThrough = 0;
+  #folding: Promise<boolean> | undefined;
+  /** No part is folded any more: sending ended, or a part failed (the run's end folds the rest). */
+  #foldsStopped = false;
 
   constructor(private readonly input: SendInput) {
     const { sync, config, limits, store, plan } = input;
@@ -180,6 +203,10 @@ export class Sending {
         message: settled.ok ? null : redactor.scrub(settled.message).slice(0, 2000),
         retryable: settled.ok ? null : settled.retryable,
       });
+      // A record the destination may hold is journaled in doubt as it settles, not when the run ends: a part of the
+      // journal folded meanwhile then keeps it in doubt, should the run die before its end.
+      if (!settled.ok && settled.maybeDelivered) journal.add(inDoubtEntry(record));
+      this.#settled(record.seq);
       // Progress every few hundred records: per record, the events would cost more than the work they report.
       if (++settledCount % 250 === 0 || settledCount === total) input.onProgress();
     };
@@ -224,10 +251,55 @@ export class Sending {
 
   /** Sends every planned record, then journals those whose answer was lost and never settled for sure: in doubt. */
   async send(): Promise<void> {
-    await this.#executor.run(this.#pages());
-    // Records sent whose answer was lost and never settled for sure: the destination may hold them.
-    for (const record of this.#executor.inDoubt()) {
-      this.#journal.add({ seq: record.seq, accepted: null, destinationId: null, retained: record.retained, code: IN_DOUBT_CODE, message: null, retryable: null });
+    try {
+      await this.#executor.run(this.#pages());
+    } finally {
+      this.#foldsStopped = true;
+      await this.#folding;
+      // Parts a failed part or a slow warehouse left behind are folded now, the sending no longer competing for memory.
+      const fold = this.input.fold;
+      while (fold && this.#settledThrough - this.#foldedThrough >= fold.rows && (await this.#foldPart(fold.through)));
+    }
+    // Records sent whose answer was lost and never settled (the sending stopped): the destination may hold them. Those
+    // refused as retryable since were journaled in doubt as they settled.
+    for (const record of this.#executor.inDoubt()) if (!this.#isSettled(record.seq)) this.#journal.add(inDoubtEntry(record));
+  }
+
+  #isSettled(seq: number): boolean {
+    return seq <= this.#settledThrough || this.#settledAhead.has(seq);
+  }
+
+  /** A record settled: once the records up to one are settled and enough of them not folded yet, a part is folded. */
+  #settled(seq: number): void {
+    if (seq === this.#settledThrough + 1) {
+      this.#settledThrough = seq;
+      while (this.#settledAhead.delete(this.#settledThrough + 1)) this.#settledThrough++;
+    } else this.#settledAhead.add(seq);
+    const fold = this.input.fold;
+    if (fold && !this.#folding && !this.#foldsStopped && this.#settledThrough - this.#foldedThrough >= fold.rows) this.#folding = this.#foldPart(fold.through);
+  }
+
+  /**
+   * Folds the outcomes of the records settled so far and not folded yet, once the journal holds them, in one atomic
+   * unit of its own; whether it did. A part that fails stops folding while sending: once the sending ended, the parts
+   * left are folded, and the run's end folds what is left after them, as it would have.
+   */
+  async #foldPart(through: (range: FoldRange) => Promise<void>): Promise<boolean> {
+    const range = { after: this.#foldedThrough, upTo: this.#settledThrough };
+    try {
+      await this.#journal.flush();
+      if (this.#journal.failed) return false;
+      // The dead records of the part's sending are collected first: the warehouse allocates its most while folding.
+      collectGarbage();
+      await through(range);
+      this.#foldedThrough = range.upTo;
+      return true;
+    } catch (error) {
+      this.#foldsStopped = true;
+      this.input.log.warn({ err: describeFailure(error) }, `${this.input.sync.name}: folding outcomes while sending failed; the run folds them when it ends`);
+      return false;
+    } finally {
+      this.#folding = undefined;
     }
   }
 
@@ -236,7 +308,7 @@ export class Sending {
     return this.#journal.close();
   }
 
-  // One page is read ahead while the executor sends the current one, so the warehouse and the API work at once.
+  // Pages are read ahead while the executor sends the current one, so the warehouse and the API work at once.
   // Sendable rows are numbered 1…total; pages never read the others (held back, invalid).
   async *#pages(): AsyncGenerator<PendingRecord[]> {
     const { sync, store, plan, pageSize } = this.input;
@@ -248,15 +320,31 @@ export class Sending {
     const operationFor = operations(sync.mode);
     const names = mapping.fields.map((f) => f.name);
     const identify = recordIdentity(sync);
-    let next: Promise<Row[]> | undefined = total > 0 ? read(0) : undefined;
-    for (let after = 0; next; after += pageSize) {
+    // Pages requested and not yet handed over: READ_AHEAD of them while the executor sends one.
+    const reads: Promise<Row[]>[] = [];
+    let requested = 0;
+    const readAhead = () => {
+      for (; reads.length < READ_AHEAD && requested < total; requested += pageSize) {
+        const page = read(requested);
+        // Awaited in turn below; a read failing while the executor stops early must not go unhandled meanwhile.
+        page.catch(() => undefined);
+        reads.push(page);
+      }
+    };
+    readAhead();
+    for (let next = reads.shift(); next; next = reads.shift()) {
       const rows = decodePage(await next, mapping, events);
-      next = after + pageSize < total ? read(after + pageSize) : undefined;
+      readAhead();
       this.#yielded += rows.length;
       yield rows.map((row) => pending(row, operationFor, names, this.#retain, sync.options.null_policy, identify, this.#retainValue));
     }
     if (this.#yielded !== total) throw new SyncFailure(`internal error: the change set held ${this.#yielded} records to send where the plan counted ${total}; nothing more is sent`);
   }
+}
+
+/** The journal's row of a record the destination may hold though the run does not know it (StateStore.applyJournalStatements). */
+function inDoubtEntry(record: PendingRecord): JournalEntry {
+  return { seq: record.seq, accepted: null, destinationId: null, retained: record.retained, code: IN_DOUBT_CODE, message: null, retryable: null };
 }
 
 /** The destination operation for each diff op, by mode (see SYNC_MODES). */

@@ -95,7 +95,15 @@ class DuckDbConnection implements Connection {
     private readonly connection: DuckDBConnection,
     readonly exclusive: boolean,
     private readonly session?: OpenTransaction,
+    /** A sibling's: closing it closes its connection, not the database, which the connection it came from holds. */
+    private readonly sharesInstance = false,
   ) {}
+
+  async sibling(): Promise<Connection> {
+    if (this.session) throw new Error('a DuckDB transaction\'s session has no sibling: its statements run in the transaction');
+    this.usable();
+    return new DuckDbConnection(this.instance, await this.instance.connect(), this.exclusive, undefined, true);
+  }
 
   async execute(statement: Sql): Promise<void> {
     await this.guard(statement, () => this.connection.run(statement.text));
@@ -216,7 +224,7 @@ ORDER BY ordinal_position`);
     // A session's connection is its transaction's: closed by whoever opened it.
     if (this.session) return;
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (!this.sharesInstance) this.instance.closeSync();
   }
 
   /** Rolls the open transaction back; a ROLLBACK that fails leaves it open, so no statement may run here after. */

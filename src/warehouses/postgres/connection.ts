@@ -112,7 +112,14 @@ class PostgresConnection implements Connection {
     private readonly Cursor: typeof CursorClass,
     private readonly types: pg.CustomTypesConfig,
     private readonly pool: pg.Pool | undefined,
+    /** A sibling's: it shares the pool, which the connection it came from closes. */
+    private readonly sharesPool = false,
   ) {}
+
+  async sibling(): Promise<Connection> {
+    if (!this.pool) throw new Error('a PostgreSQL transaction\'s session has no sibling: its statements run in the transaction');
+    return new PostgresConnection(this.clients, this.Cursor, this.types, this.pool, true);
+  }
 
   async execute(statement: Sql): Promise<void> {
     await this.guard(statement, () => this.clients.query(statement.text));
@@ -210,7 +217,7 @@ ORDER BY ordinal_position`);
   }
 
   async close(): Promise<void> {
-    await this.pool?.end();
+    if (!this.sharesPool) await this.pool?.end();
   }
 
   private async guard<T>(statement: Sql, run: () => Promise<T>): Promise<T> {

@@ -93,7 +93,7 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM (SELECT DISTINCT `seq` FROM `tideline_state`.`journal__crm_contacts` WHERE `error_code` = 'in_doubt') AS q
+FROM (SELECT DISTINCT `seq` FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `error_code` = 'in_doubt') AS q
 JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = q.`seq`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
@@ -116,7 +116,7 @@ ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
 WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
 
-UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE NOT `accepted`) WHERE `run_id` = 'run-1';
+UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE NOT `accepted`) WHERE `run_id` = 'run-1';
 
 DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
 
@@ -143,8 +143,8 @@ UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected',
 MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
 USING (
 SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
-FROM (SELECT MAX(`seq`) AS `upto` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL) AS q
-JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` <= q.`upto`
+FROM (SELECT MAX(CASE WHEN `error_code` = 'folded' THEN NULL ELSE `seq` END) AS `upto`, COALESCE(MAX(CASE WHEN `error_code` = 'folded' THEN `seq` END), 0) AS `after` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL) AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` <= q.`upto` AND c.`seq` > q.`after`
 LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
 LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
 WHERE c.`op` IN ('removed', 'changed', 'added')
@@ -166,9 +166,82 @@ ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
 WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
 WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
 
-UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` WHERE NOT `accepted`) WHERE `run_id` = 'run-0';
+UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted` IS NOT NULL), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted`), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE NOT `accepted`) WHERE `run_id` = 'run-0';
 
 DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE 1 = 1;
+
+-- fold part of the journal while the run sends (records 20,001 to 40,000; its own atomic unit)
+MERGE INTO `tideline_state`.`sync_messages` AS `t`
+USING (
+SELECT DISTINCT 'crm_contacts' AS `sync_name`, 'customers' AS `model`, CAST(NULL AS STRING) AS `audience`, c.`record_key` AS `record_key`, c.`contact_key` AS `contact_key`, 'email' AS `channel`, 'transactional' AS `message_type`, 'run-1' AS `run_id`, COALESCE((SELECT MAX(`started_at`) FROM `tideline_state`.`sync_runs` WHERE `run_id` = 'run-1'), CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `sent_at`
+FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted` AND c.`op` = 'added' AND c.`contact_key` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key` AND `t`.`run_id` = `s`.`run_id`
+WHEN MATCHED THEN UPDATE SET `model` = `s`.`model`, `audience` = `s`.`audience`, `contact_key` = `s`.`contact_key`, `channel` = `s`.`channel`, `message_type` = `s`.`message_type`, `sent_at` = `s`.`sent_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `model`, `audience`, `record_key`, `contact_key`, `channel`, `message_type`, `run_id`, `sent_at`) VALUES (`s`.`sync_name`, `s`.`model`, `s`.`audience`, `s`.`record_key`, `s`.`contact_key`, `s`.`channel`, `s`.`message_type`, `s`.`run_id`, `s`.`sent_at`);
+
+UPDATE `tideline_state`.`privacy_audit` SET `records` = `records` + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted` AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000), `removed` = `removed` + (SELECT COALESCE(SUM(CASE WHEN c.`op` = 'removed' THEN 1 ELSE 0 END), 0) FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted` AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) WHERE `run_id` = 'run-1' AND `sync_name` = 'crm_contacts';
+
+INSERT INTO `tideline_state`.`privacy_audit` (`run_id`, `sync_name`, `destination`, `destination_type`, `object`, `mode`, `fields`, `records`, `removed`, `sent_at`)
+SELECT 'run-1', 'crm_contacts', 'crm', 'hubspot', 'contacts', 'upsert', 'email,first_name', COUNT(*), SUM(CASE WHEN c.`op` = 'removed' THEN 1 ELSE 0 END), CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
+FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted` AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000
+  AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`privacy_audit` WHERE `run_id` = 'run-1' AND `sync_name` = 'crm_contacts')
+HAVING COUNT(*) > 0;
+
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
+USING (
+SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed'
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+INSERT INTO `tideline_state`.`snapshot__crm_contacts` (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`)
+SELECT `record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at` FROM (SELECT x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, COALESCE(x.`destination_id`, p.`destination_id`) AS `destination_id`, COALESCE(x.`retained`, p.`retained`) AS `retained`, 'synced' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, 'run-1' AS `last_run_id`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `synced_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = x.`record_key`
+WHERE x.`accepted` AND x.`op` <> 'removed' AND p.`record_key` IS NULL) AS `n`;
+
+DELETE FROM `tideline_state`.`snapshot__crm_contacts` WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x WHERE x.`accepted` AND x.`op` = 'removed');
+
+UPDATE `tideline_state`.`snapshot__crm_contacts` SET `last_status` = 'rejected', `last_attempt_at` = CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) WHERE `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x WHERE NOT x.`accepted`);
+
+MERGE INTO `tideline_state`.`snapshot__crm_contacts` AS `t`
+USING (
+SELECT c.`record_key` AS `record_key`, CAST(NULL AS STRING) AS `record_hash`, p.`destination_id` AS `destination_id`, COALESCE(m.`retained`, p.`retained`) AS `retained`, 'in_doubt' AS `last_status`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_attempt_at`, p.`last_run_id` AS `last_run_id`, p.`synced_at` AS `synced_at`
+FROM (SELECT DISTINCT `seq` FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `error_code` = 'in_doubt' AND `j`.`seq` <= 40000) AS q
+JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = q.`seq` AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000
+LEFT JOIN `tideline_state`.`snapshot__crm_contacts` AS p ON p.`record_key` = c.`record_key`
+LEFT JOIN (SELECT `seq`, MAX(`retained`) AS `retained` FROM `tideline_state`.`journal__crm_contacts` WHERE `accepted` IS NULL GROUP BY `seq`) AS m ON m.`seq` = c.`seq`
+WHERE c.`op` IN ('removed', 'changed', 'added')
+  AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`journal__crm_contacts` AS j WHERE j.`seq` = c.`seq` AND (j.`accepted` OR j.`retryable` = FALSE))
+) AS `s`
+ON `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `destination_id` = `s`.`destination_id`, `retained` = `s`.`retained`, `last_status` = `s`.`last_status`, `last_attempt_at` = `s`.`last_attempt_at`, `last_run_id` = `s`.`last_run_id`, `synced_at` = `s`.`synced_at`
+WHEN NOT MATCHED THEN INSERT (`record_key`, `record_hash`, `destination_id`, `retained`, `last_status`, `last_attempt_at`, `last_run_id`, `synced_at`) VALUES (`s`.`record_key`, `s`.`record_hash`, `s`.`destination_id`, `s`.`retained`, `s`.`last_status`, `s`.`last_attempt_at`, `s`.`last_run_id`, `s`.`synced_at`);
+
+DELETE FROM `tideline_state`.`sync_rejected` WHERE `sync_name` = 'crm_contacts' AND `record_key` IN (SELECT x.`record_key` FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x WHERE x.`accepted`);
+
+MERGE INTO `tideline_state`.`sync_rejected` AS `t`
+USING (
+SELECT 'crm_contacts' AS `sync_name`, x.`record_key` AS `record_key`, x.`record_hash` AS `record_hash`, x.`op` AS `operation`, 'run-1' AS `run_id`, x.`error_code` AS `error_code`, x.`error_message` AS `error_message`, x.`retryable` AS `retryable`, COALESCE(p.`attempts`, 0) + 1 AS `attempts`, COALESCE(p.`first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)) AS `first_rejected_at`, CAST('2026-01-02 03:04:05.678' AS TIMESTAMP) AS `last_rejected_at`
+FROM (SELECT c.`record_key`, c.`record_hash`, c.`op`, j.* FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq` WHERE j.`accepted` IS NOT NULL AND `j`.`seq` <= 40000 AND `c`.`seq` > 20000 AND `c`.`seq` <= 40000) AS x LEFT JOIN `tideline_state`.`sync_rejected` AS p ON p.`sync_name` = 'crm_contacts' AND p.`record_key` = x.`record_key`
+WHERE NOT x.`accepted`
+) AS `s`
+ON `t`.`sync_name` = `s`.`sync_name` AND `t`.`record_key` = `s`.`record_key`
+WHEN MATCHED THEN UPDATE SET `record_hash` = `s`.`record_hash`, `operation` = `s`.`operation`, `run_id` = `s`.`run_id`, `error_code` = `s`.`error_code`, `error_message` = `s`.`error_message`, `retryable` = `s`.`retryable`, `attempts` = `s`.`attempts`, `first_rejected_at` = `s`.`first_rejected_at`, `last_rejected_at` = `s`.`last_rejected_at`
+WHEN NOT MATCHED THEN INSERT (`sync_name`, `record_key`, `record_hash`, `operation`, `run_id`, `error_code`, `error_message`, `retryable`, `attempts`, `first_rejected_at`, `last_rejected_at`) VALUES (`s`.`sync_name`, `s`.`record_key`, `s`.`record_hash`, `s`.`operation`, `s`.`run_id`, `s`.`error_code`, `s`.`error_message`, `s`.`retryable`, `s`.`attempts`, `s`.`first_rejected_at`, `s`.`last_rejected_at`);
+
+UPDATE `tideline_state`.`sync_runs` SET `sent` = COALESCE(`sent`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted` IS NOT NULL AND `j`.`seq` <= 40000), `accepted` = COALESCE(`accepted`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE `accepted` AND `j`.`seq` <= 40000), `rejected` = COALESCE(`rejected`, 0) + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j WHERE NOT `accepted` AND `j`.`seq` <= 40000) WHERE `run_id` = 'run-1';
+
+DELETE FROM `tideline_state`.`journal__crm_contacts` WHERE `seq` <= 40000;
+
+INSERT INTO `tideline_state`.`journal__crm_contacts` (`seq`, `accepted`, `destination_id`, `retained`, `error_code`, `error_message`, `retryable`) VALUES (40000, NULL, NULL, NULL, 'folded', NULL, NULL);
 
 -- a sync whose records are messages: the change set keeps each contact key
 CREATE TABLE `tideline_state`.`changes__crm_contacts` AS
@@ -384,11 +457,16 @@ SELECT 'forgotten', `record_key`, CAST(NULL AS STRING), CAST(NULL AS STRING), CA
 ) AS d
 ) AS numbered;
 
--- the fold writes the audit trail (names and counts) in the same atomic unit
+-- the fold writes the audit trail (names and counts) in the same atomic unit, adding to the row a part wrote
+UPDATE `tideline_state`.`privacy_audit` SET `records` = `records` + (SELECT COUNT(*) FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted`), `removed` = `removed` + (SELECT COALESCE(SUM(CASE WHEN c.`op` = 'removed' THEN 1 ELSE 0 END), 0) FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
+WHERE j.`accepted`) WHERE `run_id` = 'run-1' AND `sync_name` = 'crm_contacts';
+
 INSERT INTO `tideline_state`.`privacy_audit` (`run_id`, `sync_name`, `destination`, `destination_type`, `object`, `mode`, `fields`, `records`, `removed`, `sent_at`)
 SELECT 'run-1', 'crm_contacts', 'crm', 'hubspot', 'contacts', 'upsert', 'email,first_name', COUNT(*), SUM(CASE WHEN c.`op` = 'removed' THEN 1 ELSE 0 END), CAST('2026-01-02 03:04:05.678' AS TIMESTAMP)
 FROM `tideline_state`.`journal__crm_contacts` AS j JOIN `tideline_state`.`changes__crm_contacts` AS c ON c.`seq` = j.`seq`
 WHERE j.`accepted`
+  AND NOT EXISTS (SELECT 1 FROM `tideline_state`.`privacy_audit` WHERE `run_id` = 'run-1' AND `sync_name` = 'crm_contacts')
 HAVING COUNT(*) > 0;
 
 -- plan before any state exists (read-only preview)
