@@ -103,8 +103,10 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
+  // Each trial folding in parts was killed at least once after a part committed: its recovery met a `folded` row.
+  expect(killedAfterAPart).toBeGreaterThanOrEqual(trialsInParts);
   const max = Math.max(0, ...resends);
-  console.info(`[crash and faults]\n${report.join('\n')}\nre-sends per crash to receivers that do not de-duplicate: max ${max}, mean ${Math.round(resends.reduce((a, b) => a + b, 0) / Math.max(1, resends.length))} over ${resends.length} crashes`);
+  console.info(`[crash and faults]\n${report.join('\n')}\nkills after a part was folded: ${killedAfterAPart}\nre-sends per crash to receivers that do not de-duplicate: max ${max}, mean ${Math.round(resends.reduce((a, b) => a + b, 0) / Math.max(1, resends.length))} over ${resends.length} crashes`);
 });
 
 /** A copy of the built project for one trial. */
@@ -150,11 +152,30 @@ function lastResult(root: string): { status: string; counts: Record<string, numb
 }
 
 /**
- * Seeds after the second fold their journal in parts while they send (`TIDELINE_FOLD_ROWS`, every 60 settled records
+ * Seeds after the second fold their journal in parts while they send (`TIDELINE_FOLD_ROWS`, every 20 settled records
  * here), as runs of 250,000 records or more do by default: a crash then leaves a journal that a part already folded.
  */
 function foldEnv(seed: number): Record<string, string> {
-  return seed > 2 ? { TIDELINE_FOLD_ROWS: '60' } : {};
+  return seed > 2 ? { TIDELINE_FOLD_ROWS: '20' } : {};
+}
+
+/** Kills of runs folding in parts that left a part folded (a `folded` row in the journal), over the trials that fold in parts. */
+let killedAfterAPart = 0;
+let trialsInParts = 0;
+
+/** Whether the run killed in `root` had folded a part of its journal: its `folded` row waits for the next run. */
+async function partFolded(root: string, sync: string): Promise<boolean> {
+  const project = await loadProject({ projectDir: root, env: { HOOK_URL: 'http://127.0.0.1:1/hook' } });
+  const connection = await openTarget(project.target.config, { root });
+  try {
+    const store = new SyncEngine({ project, connection, logger: createLogger({ level: 'silent' }) }).store;
+    if (!(await connection.columns(store.journal(sync)))) return false;
+    const d = connection.dialect;
+    const rows = await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(store.journal(sync))} WHERE ${d.id('error_code')} = ${d.string('folded')}`);
+    return Number(rows[0]?.['n'] ?? 0) > 0;
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Deterministic kill points per seed, after the plan: while sending, journaling or folding outcomes. */
@@ -198,12 +219,18 @@ describe.concurrent('crash and faults against an independent receiver (webhook)'
           const root = copyProject(`${mode}-${seed}`);
           const env = { HOOK_URL: receiver.url, ...foldEnv(seed) };
           const args = ['sync', '--select', mode];
-          const [first, second] = killPoints(seed * 7 + MODES.indexOf(mode));
-          const crash1 = await runAndKill(args, root, env, first);
+          const [random, second] = killPoints(seed * 7 + MODES.indexOf(mode));
+          // A run folding in parts dies first just after a part committed (its debug line), then at a random moment.
+          const first: KillPoint = seed > 2 ? { onLog: (entry) => entry['event'] === 'journal_folded' } : random;
+          const crash1 = await runAndKill(seed > 2 ? [...args, '--log-level', 'debug'] : args, root, env, first);
           const afterFirst = receiver.arrivals.length;
+          const parts = [crash1.killed && (await partFolded(root, mode))];
           await changeModel(root);
           const crash2 = await runAndKill(args, root, env, second);
           const afterSecond = receiver.arrivals.length;
+          parts.push(crash2.killed && (await partFolded(root, mode)));
+          killedAfterAPart += parts.filter(Boolean).length;
+          if (seed > 2) trialsInParts++;
           const final = await runCli([...args, '--log-format', 'json'], { cwd: root, env });
           expect(final.code, final.stderr.slice(-2000)).toBe(0);
 
@@ -226,7 +253,7 @@ describe.concurrent('crash and faults against an independent receiver (webhook)'
           if (!dedupe) resends.push(...perCrash);
           const faults = [...receiver.faults.values()].reduce((a, b) => a + b, 0);
           report.push(
-            `${mode} seed ${seed} (${dedupe ? 'dedupe' : 'plain'}${seed > 2 ? ', folded in parts' : ''}): [${crash1.phase}] [${crash2.phase}]; ${receiver.requests} requests, ${faults} faults; ` +
+            `${mode} seed ${seed} (${dedupe ? 'dedupe' : 'plain'}${seed > 2 ? `, folded in parts; a part folded at the kills: ${parts.join(' and ')}` : ''}): [${crash1.phase}] [${crash2.phase}]; ${receiver.requests} requests, ${faults} faults; ` +
               `re-sent after each crash ${perCrash.join(' and ')}; applied twice ${twice}; replays absorbed ${receiver.arrivals.filter((a) => a.outcome === 'replay').length}; ` +
               `final run: ${result.sent} sent, ${result.already_delivered} already delivered`,
           );

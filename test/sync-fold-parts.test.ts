@@ -8,8 +8,8 @@ import { contractSync, people, SyncHarness } from './support/sync-harness.js';
 
 /**
  * A run folds its journal in parts while it sends, through a second connection (Connection.sibling), judged by a plain
- * receiver and by the state left: every record delivered once and known to the snapshot, the run's tally and its one
- * audit row counting them all, the journal empty. A part that fails (planted: the second one) stops the folding while
+ * receiver and by the state left: every record delivered once and known to the snapshot, the run's one audit row
+ * counting them all, the journal empty. A part that fails (planted: the second one) stops the folding while
  * sending; once the sending ended, the parts left are folded, and the run succeeds.
  */
 /** A connection's member, its methods bound to it (DuckDB's connection keeps private fields a proxy cannot reach). */
@@ -70,8 +70,7 @@ describe.each(engines())('the journal folded in parts while sending ($name)', (e
     const d = base.dialect;
     expect(await store.snapshotSize('ups')).toBe(300);
     expect((await store.journalCounts('ups')).rows).toBe(0);
-    const runs = await base.query(sql`SELECT ${d.id('sent')}, ${d.id('accepted')} FROM ${d.table(store.table('runs'))} WHERE ${d.id('sync_name')} = 'ups'`);
-    expect(runs.map((r) => [Number(r['sent']), Number(r['accepted'])])).toEqual([[300, 300]]);
+    // (The run's tally the parts add up is overwritten by its record at the end: src/state/fold-parts.test.ts checks it.)
     const audit = await base.query(sql`SELECT ${d.id('records')} FROM ${d.table(store.table('audit'))} WHERE ${d.id('sync_name')} = 'ups'`);
     expect(audit.map((r) => Number(r['records']))).toEqual([300]);
     // A further run sends nothing.

@@ -298,6 +298,15 @@ export abstract class Dialect {
   abstract hashToUint32(text: Sql): Sql;
 
   /**
+   * Text compared as a column declared without a collation compares (the warehouse's default order), whatever the
+   * collation `expr` carries from a model's column; undefined where the dialect does not say how, and callers then do
+   * without an order of text (the sync's fold reads its whole snapshot instead of a range of keys).
+   */
+  defaultCollation(_expr: Sql): Sql | undefined {
+    return undefined;
+  }
+
+  /**
    * Aggregate: the non-null values of `expr` in a group joined by `separator` (NULL when there are none), in the
    * order of `orderBy` — an ORDER BY list, or its keys, ascending, as a list (which DuckDB sorts faster, see its
    * dialect); with `distinct`, each value once, in the order of the values themselves (the only order every warehouse

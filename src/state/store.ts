@@ -463,10 +463,15 @@ HAVING COUNT(*) > 0`,
     ];
   }
 
-  /** A part's range with the lowest and highest key of its change-set rows (see FoldRange). */
+  /**
+   * A part's range with the lowest and highest key of its change-set rows (see FoldRange), in the order the snapshot's
+   * keys compare in (a model's key column may carry its own collation into the change set); the range alone where the
+   * dialect cannot say that order.
+   */
   async foldKeys(sync: string, range: FoldRange): Promise<FoldRange> {
     const d = this.dialect;
-    const key = d.id('record_key');
+    const key = d.defaultCollation(d.id('record_key'));
+    if (!key) return range;
     const rows = await this.connection.query(
       sql`SELECT MIN(${key}) AS ${d.id('low')}, MAX(${key}) AS ${d.id('high')} FROM ${d.table(this.changes(sync))} WHERE ${d.id('seq')} > ${d.literal(range.after)} AND ${d.id('seq')} <= ${d.literal(range.upTo)}`,
     );

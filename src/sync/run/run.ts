@@ -183,8 +183,13 @@ class SyncRun {
    * has one, so that the page reads and the journal's writes do not wait for it; else through the store's.
    */
   async #foldThrough(plan: Plan): Promise<(through: FoldRange) => Promise<void>> {
-    const { sync, store, runId, sibling } = this.inputs;
-    const opened = sibling ? await sibling() : undefined;
+    const { sync, store, runId, sibling, log } = this.inputs;
+    const opened = sibling
+      ? await sibling().catch((error: unknown) => {
+          log.warn({ err: describeFailure(error) }, `${sync.name}: no second warehouse connection; the outcomes are folded through the run's own`);
+          return undefined;
+        })
+      : undefined;
     if (opened) this.#warehouses.keep(opened);
     const folds = opened ? new StateStore(inContext(opened, { command: 'sync', run: runId, sync: sync.name }), store.schema) : store;
     return async (range) => folds.applyJournal(sync.name, runId, { through: await folds.foldKeys(sync.name, range), messages: plan.messages, audit: auditFacts(sync) });

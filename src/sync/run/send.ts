@@ -293,6 +293,7 @@ export class Sending {
       collectGarbage();
       await through(range);
       this.#foldedThrough = range.upTo;
+      this.input.log.debug({ event: 'journal_folded', through: range.upTo }, `${this.input.sync.name}: the outcomes of the records up to ${range.upTo} are folded`);
       return true;
     } catch (error) {
       this.#foldsStopped = true;

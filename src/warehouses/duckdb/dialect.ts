@@ -132,6 +132,11 @@ ${select}
    * STRING_AGG's ORDER BY follows, so such a column's values may come in another order (Tideline declares none).
    * An ORDER BY list given as one piece of SQL (it may say DESC) keeps STRING_AGG.
    */
+  /** DuckDB's default collation is binary (its `default_collation` setting, unset). */
+  override defaultCollation(expr: Sql): Sql {
+    return sql`(${expr} COLLATE "binary")`;
+  }
+
   override stringAgg(expr: Sql, separator: string, order: { readonly orderBy: Sql | readonly Sql[] } | { readonly distinct: true }): Sql {
     const sep = this.string(separator);
     const present = sql`FILTER (WHERE ${expr} IS NOT NULL)`;
