@@ -488,6 +488,16 @@ ${select}
   abstract jsonArray(items: readonly Sql[]): Sql;
 
   /**
+   * The canonical text of a record that the sync hashes (src/sync/mapping.ts, hashExpression): `header`, then for each
+   * field its `label` and its value's canonicalText as `length:value`, or `~` for NULL. Written with `||` here; a
+   * dialect may build the same text another way (DuckDB: one `concat`).
+   */
+  recordText(header: string, fields: readonly { readonly label: string; readonly value: Sql }[]): Sql {
+    const parts = fields.map(({ label, value }) => sql`${this.string(label)} || COALESCE(${this.cast(this.functions.length(value), 'string')} || ${this.string(':')} || ${value}, ${this.string('~')})`);
+    return parts.length ? sql`${this.string(header)} || ${joinSql(parts, sql` || `)}` : this.string(header);
+  }
+
+  /**
    * The text of a value for change detection (the sync's hash of mapped fields). Contract: for the same logical
    * value, DuckDB and PostgreSQL give the same text, so a hash does not depend on the engine; NULL stays NULL.
    * Decimals are written with 9 decimals, floats with 6 (below 1e15; changes under 1e-6 are not seen), booleans as

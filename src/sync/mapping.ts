@@ -1,6 +1,6 @@
 import { applyTransforms } from '../expressions/transforms.js';
 import type { Dialect, LogicalType } from '../dialects/dialect.js';
-import { joinSql, sql, type Sql } from '../dialects/sql.js';
+import { sql, type Sql } from '../dialects/sql.js';
 import type { MappedField, SyncDef } from './load.js';
 
 /** A mapped value compiled to SQL over the model's columns, with the logical type of its result. */
@@ -55,13 +55,8 @@ export function compileMapping(d: Dialect, sync: SyncDef, types: ColumnTypes): C
  */
 export function hashExpression(d: Dialect, sync: SyncDef, mapping: CompiledMapping, qualifier: Sql): Sql {
   const piece = (text: string) => `${[...text].length}:${text}`;
-  const header = d.string(`${piece(sync.object)}${piece(sync.key.name)}`);
-  const parts = mapping.fields.map((field, i) => {
-    const value = d.canonicalText(sql`${qualifier}.${d.id(mapping.columns[i]!)}`, field.type);
-    const encoded = sql`COALESCE(${d.cast(d.functions.length(value), 'string')} || ${d.string(':')} || ${value}, ${d.string('~')})`;
-    return sql`${d.string(piece(field.name))} || ${encoded}`;
-  });
-  return d.functions.md5Hex(parts.length ? sql`${header} || ${joinSql(parts, sql` || `)}` : header);
+  const fields = mapping.fields.map((field, i) => ({ label: piece(field.name), value: d.canonicalText(sql`${qualifier}.${d.id(mapping.columns[i]!)}`, field.type) }));
+  return d.functions.md5Hex(d.recordText(`${piece(sync.object)}${piece(sync.key.name)}`, fields));
 }
 
 /**

