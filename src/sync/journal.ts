@@ -7,7 +7,8 @@ export interface JournalOptions {
   readonly flushMs?: number;
   /**
    * Settled records folded into the snapshot at a time while the run sends (StateStore.applyJournalStatements,
-   * `through`); default FOLD_ROWS. `TIDELINE_FOLD_ROWS` sets it for `tideline sync`.
+   * `through`); default FOLD_ROWS for a run of more than WHOLE_FOLD_MAX records, else none (the run's end folds
+   * them all). `TIDELINE_FOLD_ROWS` sets it for `tideline sync`, whatever the run's size.
    */
   readonly foldRows?: number;
 }
@@ -19,6 +20,13 @@ export interface JournalOptions {
  * (DuckDB at a memory_limit of 64MB: parts of 500,000 records ran out of it, 250,000 fit; npm run bench -- sync).
  */
 export const FOLD_ROWS = 250_000;
+
+/**
+ * Records up to which a run folds its journal at its end only, in one unit (about 3 s after the last record at 1M on
+ * DuckDB, within a 64MB memory_limit); beyond, in parts while it sends. At 1M the parts cost the sending as much as
+ * they save after it on two cores, and the process's peak memory rose past 300 MB (the fold's beside the sending's).
+ */
+export const WHOLE_FOLD_MAX = 1_000_000;
 
 /**
  * Writes per-record outcomes to the sync's journal table in chunks as they arrive, so that a crash loses at most the

@@ -274,13 +274,18 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
     const rank = sql`ROW_NUMBER() OVER (PARTITION BY ${col(m, CONTACT_KEY_COLUMN)}, ${counted} ORDER BY ${col(m, EVENT_TIME_COLUMN)}, ${col(m, 'record_key')})`;
     return sql` WHEN ${col(m, CONTACT_KEY_COLUMN)} IS NOT NULL AND ${pressureCapped(d, pressure, room, rank)} THEN ${d.string('suppressed')}`;
   })();
+  // The rows to send are found against the snapshot's keys, hashes and statuses only; the snapshot's other columns
+  // are joined to those rows alone (1 % of 10M rows changed: the whole snapshot's columns cost DuckDB 4 s more).
+  const sendableRows = sql`SELECT ${m}.*
+  FROM keyed AS ${m}
+  LEFT JOIN (SELECT ${id('record_key')}, ${id('record_hash')}, ${id('last_status')} FROM ${heldEvents} AS ${id('h')}) AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
+  WHERE ${col(m, 'record_key')} IS NOT NULL${input.noSharedKeys ? Sql.empty : sql` AND NOT ${isShared}`} AND ${sendable}`;
   const present = sql`SELECT CASE WHEN ${col(r, 'record_key')} IS NOT NULL THEN ${d.string('held_back')}${tooOld}${capped}${sendOp} END AS ${id('op')},
     ${col(m, 'record_key')}, ${col(m, 'record_hash')}, ${col(s, 'destination_id')}, ${col(s, 'retained')}, ${col(s, 'last_run_id')} AS ${id('prior_run')}, COALESCE(${inDoubt}, FALSE) AS ${id('in_doubt')}${contactOf(m)}${prefixed(fieldsOf(m))}
-  FROM keyed AS ${m}
+  FROM sendable_rows AS ${m}
   LEFT JOIN ${heldEvents} AS ${s} ON ${col(s, 'record_key')} = ${col(m, 'record_key')}
   LEFT JOIN ${rejected} AS ${r} ON ${col(r, 'record_key')} = ${col(m, 'record_key')} AND ${col(r, 'record_hash')} = ${col(m, 'record_hash')}${pressure ? sql`
-  LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}
-  WHERE ${col(m, 'record_key')} IS NOT NULL${input.noSharedKeys ? Sql.empty : sql` AND NOT ${isShared}`} AND ${sendable}`;
+  LEFT JOIN ${id(PRESSURE_ROOM)} AS ${room} ON ${col(room, 'k')} = ${col(m, CONTACT_KEY_COLUMN)}` : Sql.empty}`;
   const invalid = sql`SELECT CASE WHEN ${col(m, 'record_key')} IS NULL THEN ${d.string('null_key')} ELSE ${d.string('duplicate_key')} END,
     ${col(m, 'record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contactOf(m)}${prefixed(fieldsOf(m))}
   FROM keyed AS ${m}
@@ -300,7 +305,10 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   const forgottenBranch = sql`SELECT ${d.string('forgotten')}, ${id('record_key')}, ${nullText}, ${nullText}, ${nullText}, ${nullText}, FALSE${contact ? sql`, ${contact.none}` : Sql.empty}${prefixed(noFields)}
   FROM forgotten_rows`;
   const branches = [present, invalid, ...(modeRemoves(sync.mode) ? [removed] : []), ...left, ...(forgotten ? [forgottenBranch] : [])];
-  const select = sql`${ctes}
+  const select = sql`${ctes},
+sendable_rows AS (
+  ${sendableRows}
+)
 ${unionAll(branches)}`;
   return { select, mapping };
 }

@@ -8,7 +8,7 @@ import { StateStore, type AuditFacts, type FoldRange, type RunStatus } from '../
 import { describeFailure, inContext, type Connection } from '../../warehouses/connection.js';
 import type { ProgressEvent } from '../engine.js';
 import type { ExecutorStats } from '../executor.js';
-import { FOLD_ROWS, type JournalOptions } from '../journal.js';
+import { FOLD_ROWS, WHOLE_FOLD_MAX, type JournalOptions } from '../journal.js';
 import type { SyncDef } from '../load.js';
 import { collectGarbage } from '../memory.js';
 import { eventWindow, nextWatermark } from '../events.js';
@@ -147,9 +147,11 @@ class SyncRun {
     const gate = this.inputs.gates.for(sync.destination, limits);
     await checkWithRetries(session, gate, sync.destination.retries, limits.timeoutMs, log);
     const signal = this.inputs.signal ? AbortSignal.any([this.inputs.signal, this.#stop.signal]) : this.#stop.signal;
-    // The outcomes are folded in parts while the run sends, each its own atomic unit; an events sync's end folds them
-    // all, in the unit that also moves its high-water mark (which reads every outcome of the run: nextWatermark).
-    const fold = events ? undefined : { rows: this.inputs.journal?.foldRows ?? FOLD_ROWS, through: await this.#foldThrough(plan) };
+    // The outcomes of a large run are folded in parts while it sends, each its own atomic unit; an events sync's end
+    // folds them all, in the unit that also moves its high-water mark (which reads every outcome of the run:
+    // nextWatermark).
+    const foldEvery = this.inputs.journal?.foldRows ?? (total > WHOLE_FOLD_MAX ? FOLD_ROWS : undefined);
+    const fold = events || foldEvery === undefined ? undefined : { rows: foldEvery, through: await this.#foldThrough(plan) };
     const sending = new Sending({ sync, config, limits, session, gate, store, plan, journal: this.inputs.journal, pageSize: this.inputs.pageSize, signal, log, onProgress: () => this.#progress('sending', total), fold });
     this.#journalApplied = false;
     this.stats = sending.stats;
