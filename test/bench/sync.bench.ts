@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,8 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   if (!process.env['TIDELINE_CLI_BUNDLE'] && !builtCliIsFresh()) await buildCli();
   const cli = process.env['TIDELINE_CLI_BUNDLE'] ? 'TIDELINE_CLI_BUNDLE' : process.env['TIDELINE_CLI'] !== 'tsx' && builtCliIsFresh() ? 'built' : 'tsx';
   const root = await mkdtemp(join(tmpdir(), 'tideline-bench-sync-'));
+  // Its DuckDB file holds ~1 GB at 10M rows: removed however the bench ends (a step out of memory throws).
+  process.once('exit', () => rmSync(root, { recursive: true, force: true }));
   const logger = createLogger({ level: 'silent' });
 
   const emulator = await startWebhookEmulator({ maxBatchRecords: batch, rateLimit: { requests: rate, perMs: 1000 } });
