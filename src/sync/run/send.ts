@@ -160,9 +160,6 @@ export interface SendInput {
   readonly fold?: { readonly rows: number; readonly through: (range: FoldRange) => Promise<void> } | undefined;
 }
 
-/** Pages of the change set read ahead of the one being sent. */
-const READ_AHEAD = 1;
-
 /**
  * Send: reads the change set page by page, one page ahead, and hands the records to the executor; journals each
  * record's outcome as it settles, and, before a batch goes out, what it may send (dispatch marks). Once enough records
@@ -309,7 +306,7 @@ export class Sending {
     return this.#journal.close();
   }
 
-  // Pages are read ahead while the executor sends the current one, so the warehouse and the API work at once.
+  // One page is read ahead while the executor sends the current one, so the warehouse and the API work at once.
   // Sendable rows are numbered 1…total; pages never read the others (held back, invalid).
   async *#pages(): AsyncGenerator<PendingRecord[]> {
     const { sync, store, plan, pageSize } = this.input;
@@ -317,25 +314,19 @@ export class Sending {
     const d = store.dialect;
     const connection = store.connection;
     const events = sync.event !== undefined;
-    const read = (after: number) => connection.query(pageStatement(d, plan.changes, after, pageSize, mapping, events));
+    const read = (after: number) => {
+      const page = connection.query(pageStatement(d, plan.changes, after, pageSize, mapping, events));
+      // Awaited in turn below; a read failing while the executor stops early must not go unhandled meanwhile.
+      page.catch(() => undefined);
+      return page;
+    };
     const operationFor = operations(sync.mode);
     const names = mapping.fields.map((f) => f.name);
     const identify = recordIdentity(sync);
-    // Pages requested and not yet handed over: READ_AHEAD of them while the executor sends one.
-    const reads: Promise<Row[]>[] = [];
-    let requested = 0;
-    const readAhead = () => {
-      for (; reads.length < READ_AHEAD && requested < total; requested += pageSize) {
-        const page = read(requested);
-        // Awaited in turn below; a read failing while the executor stops early must not go unhandled meanwhile.
-        page.catch(() => undefined);
-        reads.push(page);
-      }
-    };
-    readAhead();
-    for (let next = reads.shift(); next; next = reads.shift()) {
+    let next: Promise<Row[]> | undefined = total > 0 ? read(0) : undefined;
+    for (let after = 0; next; after += pageSize) {
       const rows = decodePage(await next, mapping, events);
-      readAhead();
+      next = after + pageSize < total ? read(after + pageSize) : undefined;
       this.#yielded += rows.length;
       yield rows.map((row) => pending(row, operationFor, names, this.#retain, sync.options.null_policy, identify, this.#retainValue));
     }

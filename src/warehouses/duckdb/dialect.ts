@@ -134,7 +134,8 @@ ${select}
    */
   /**
    * The same text built by one `concat` (each field's `length:value` by another, `~` for NULL): DuckDB copies each
-   * piece once instead of once per `||` (a sixth less time to hash 1M rows of four fields; npm run bench -- sync).
+   * piece once instead of once per `||` (hashing 10M rows of four fields: 9.8 → 8.7 s at a memory_limit of 1GB,
+   * measured by a one-off script on DuckDB 1.5, 2026-12-07; 1M hashes compared equal to the `||` form's).
    */
   override recordText(header: string, fields: readonly { readonly label: string; readonly value: Sql }[]): Sql {
     const encoded = fields.map(({ label, value }) => sql`${this.string(label)}, CASE WHEN ${value} IS NULL THEN ${this.string('~')} ELSE concat(${this.functions.length(value)}, ${this.string(':')}, ${value}) END`);
