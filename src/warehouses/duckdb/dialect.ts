@@ -107,6 +107,11 @@ ${select}
    */
   override readonly sortChunkRows = 1_000_000;
 
+  /** `NOT MATERIALIZED` (see Dialect.inlineCte). */
+  override inlineCte(name: Sql, body: Sql): Sql {
+    return sql`${name} AS NOT MATERIALIZED (\n  ${body}\n)`;
+  }
+
   /** Over a reservoir sample of the rows: a quantile sorts the rows it reads, all of them in memory. */
   override quantiles(from: Sql, column: Sql, fractions: readonly number[], sample: number): Sql {
     return sql`${super.quantiles(from, column, fractions, sample)} USING SAMPLE reservoir(${this.literal(Math.max(1, Math.round(sample)))} ROWS)`;
