@@ -92,10 +92,11 @@ for (const engine of engines()) {
       expect(labelled).toBeGreaterThan(5);
     });
 
-    it('plans the diff without storing a copy of the model rows it reads twice', async () => {
-      // The diff reads the hashed model rows for the rows to send and again for the invalid keys. Stored once for both
-      // (a materialised CTE, which DuckDB and PostgreSQL make of a CTE read twice), 10M of them cost DuckDB a third of
-      // the diff's CPU and spilled under a small memory_limit; read twice, the second reading is a filtered scan.
+    // The diff reads the hashed model rows for the rows to send and again for the invalid keys. Stored once for both (a
+    // materialised CTE, which DuckDB makes of a CTE read twice), 10M of them cost DuckDB a third of the diff's CPU and
+    // spilled under a small memory_limit; read twice, the second reading is a filtered scan. PostgreSQL keeps storing
+    // them: read twice, its diff of 1M rows was slower (four runs each, 6.7–12.3 s against 7.5–9.6 s).
+    it.runIf(engine.name === 'duckdb')('plans the diff without storing a copy of the model rows it reads twice', async () => {
       const { harness } = await setup(people(5), (d) => [contractSync('crm', d, 'contacts', 'mirror')]);
       expect((await harness.sync('crm')).status).toBe('success');
       const sync = harness.project.syncs.get('crm')!;
@@ -104,7 +105,7 @@ for (const engine of engines()) {
       const model = await modelColumns(harness.connection, harness.project, sync);
       const { select } = diffSelect({ dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot('crm'), rejected: store.table('rejected') });
       const plan = (await harness.connection.query(sql`EXPLAIN (FORMAT JSON) ${select}`)).map((row) => Object.values(row).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')).join('\n');
-      // Both name a stored CTE in their JSON plans as "CTE Name".
+      // DuckDB's JSON plan names a stored CTE as "CTE Name".
       expect(plan).toMatch(/Scan|SCAN/);
       expect(plan).not.toMatch(/"CTE Name":\s*"(keyed|mapped)"/);
     });

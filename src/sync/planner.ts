@@ -149,7 +149,7 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
   // An events sync's messages already counted under each cap, per contact (see eventPressure).
   const pressure = input.gates?.pressure;
   if (pressure) gateCtes.push(sql`${id(PRESSURE_ROOM)} AS (\n  ${pressure.used}\n),\n`);
-  // The model's rows are read where each part of the diff needs them, never stored (see Dialect.inlineCte).
+  // The model's rows are read where each part of the diff needs them, not stored, where that is cheaper (Dialect.inlineCte).
   const ctes = sql`WITH ${joinSql(gateCtes, sql``)}${d.inlineCte(sql`mapped`, mapped)},${joinSql(leftOut.map((l) => sql`\n${l.cte} AS (\n  ${l.rows}\n),`), sql``)}${forgottenRows ? sql`\nforgotten_rows AS (\n  ${forgottenRows}\n),` : Sql.empty}
 shared AS (
   ${shared}

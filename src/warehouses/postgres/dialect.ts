@@ -123,11 +123,6 @@ export class PostgresDialect extends Dialect {
     return [...renamed, sql`ALTER TABLE ${this.table({ ...staging, name: target.name })} SET SCHEMA ${this.id(target.schema)}`];
   }
 
-  /** `NOT MATERIALIZED` (see Dialect.inlineCte). */
-  override inlineCte(name: Sql, body: Sql): Sql {
-    return sql`${name} AS NOT MATERIALIZED (\n  ${body}\n)`;
-  }
-
   /** `"default"`: the database's collation, which columns declared without one use. */
   override defaultCollation(expr: Sql): Sql {
     return sql`(${expr} COLLATE "default")`;
