@@ -73,6 +73,7 @@ export async function syncSelected(
   const held = (build?.held ?? []).map((h) => skippedResult(h.sync, `${h.reason}; nothing was sent`));
   const maxRejected = parseThreshold(options.maxRejected);
   const journal = journalOptions(process.env);
+  const diffPartRows = wholeNumberEnv(process.env, 'TIDELINE_DIFF_PART_ROWS', 'snapshot rows');
   // `--wait` is a global option (src/cli/context.ts): here it covers the warehouse and the destination locks.
   const wait = waitSeconds(context.options);
   const waitMs = wait === undefined ? undefined : wait * 1000;
@@ -103,6 +104,7 @@ export async function syncSelected(
       parallel: options.parallel,
       waitMs,
       journal,
+      diffPartRows,
     });
   } catch (error) {
     await failure(error);
@@ -287,9 +289,18 @@ function parseThreshold(text: string | undefined): Threshold | undefined {
  * knob; unset, the run chooses from its size. The crash suites set it low so that their small runs fold in parts.
  */
 function journalOptions(env: NodeJS.ProcessEnv): JournalOptions | undefined {
-  const value = env['TIDELINE_FOLD_ROWS'];
+  const rows = wholeNumberEnv(env, 'TIDELINE_FOLD_ROWS', 'records');
+  return rows === undefined ? undefined : { foldRows: rows };
+}
+
+/**
+ * `TIDELINE_DIFF_PART_ROWS` (EngineOptions.diffPartRows) and the like: a tuning knob's whole number (of `what`), at
+ * least 1, or undefined when unset.
+ */
+function wholeNumberEnv(env: NodeJS.ProcessEnv, name: string, what: string): number | undefined {
+  const value = env[name];
   if (value === undefined || value === '') return undefined;
-  const rows = Number(value);
-  if (!/^\d+$/.test(value) || rows < 1) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `TIDELINE_FOLD_ROWS: expected a whole number of records, at least 1, got "${value}"` }]);
-  return { foldRows: rows };
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new ConfigError([{ code: 'bad-option', severity: 'error', message: `${name}: expected a whole number of ${what}, at least 1, got "${value}"` }]);
+  return n;
 }

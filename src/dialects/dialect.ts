@@ -346,6 +346,20 @@ ${select}
   }
 
   /**
+   * The part (0…parts-1) of a sync's diff a key is in (src/sync/planner.ts, PlanInput.part). Keys that the warehouse's
+   * `=` finds equal must be in the same part.
+   */
+  keyPart(key: Sql, parts: number): Sql {
+    return this.hashBucket(key, parts);
+  }
+
+  /**
+   * Where a statement runs within a memory limit it does not always spill under (DuckDB's memory_limit): a statement
+   * returning the limit as `limit`, how to read it in bytes, and whether an error is the limit's. Undefined elsewhere.
+   */
+  readonly memoryLimit: { readonly statement: Sql; readonly bytes: (text: string) => number | undefined; readonly exhausted: (error: unknown) => boolean } | undefined = undefined;
+
+  /**
    * A common table expression computed where each reference reads it, not stored once for all of them, where that is
    * cheaper: `name AS NOT MATERIALIZED (body)` on DuckDB, else `name AS (body)`. DuckDB stores a CTE that a query
    * reads twice; a sync's diff reads its hashed model rows twice (the rows to send, the invalid keys), and storing 10M

@@ -40,6 +40,8 @@ export interface SyncCommandOptions {
   readonly waitMs?: number;
   /** How the runs journal their outcomes and fold them while sending (see JournalOptions). */
   readonly journal?: JournalOptions;
+  /** Snapshot rows a part of a run's diff joins at most (EngineOptions.diffPartRows). */
+  readonly diffPartRows?: number;
 }
 
 /** What a command's emulators hold after its syncs ran (`--sandbox`). */
@@ -122,6 +124,7 @@ export class SyncCommand {
       onProgress: hooks.onProgress,
       signal: hooks.signal,
       journal: this.options.journal,
+      diffPartRows: this.options.diffPartRows,
     });
     if (!this.options.dryRun) {
       try {

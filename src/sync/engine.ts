@@ -92,6 +92,11 @@ export interface EngineOptions {
   readonly journal?: JournalOptions;
   /** Rows per page read from the change set (default 10,000). */
   readonly pageSize?: number;
+  /**
+   * Snapshot rows a part of the diff joins at most (materialiseChanges); by default what the warehouse's memory limit
+   * holds, and the diff is whole where it has none. `TIDELINE_DIFF_PART_ROWS` sets it for `tideline sync`.
+   */
+  readonly diffPartRows?: number;
 }
 
 export interface SyncRunOptions {
@@ -206,6 +211,7 @@ export class SyncEngine {
       journal: options.journal,
       sibling: this.#connection.sibling ? () => this.#connection.sibling!() : undefined,
       pageSize: options.pageSize ?? 10_000,
+      diffPartRows: options.diffPartRows,
       signal: options.signal,
       openWarehouse: options.openWarehouse,
       onProgress: options.onProgress,

@@ -72,6 +72,28 @@ export interface PlanInput {
    * DuckDB decorrelates that test by gathering every row's key in memory (10M keys ran out of a 64MB memory_limit).
    */
   readonly noSharedKeys?: boolean | undefined;
+  /**
+   * Only the keys of one part (Dialect.keyPart: rows without a key are in part 0): the diff of a model and a snapshot
+   * too large to join within the warehouse's memory is made a part at a time (materialiseChanges). Every row of a key,
+   * in the model and in the snapshot, is in the same part, so the parts' rows together are the whole diff's.
+   */
+  readonly part?: KeyPart | undefined;
+}
+
+/** One of `of` parts of a diff's keys (PlanInput.part). */
+export interface KeyPart {
+  readonly index: number;
+  readonly of: number;
+}
+
+/** The condition that a key (`key`, NULL or not) is in the input's part, or undefined when the diff is whole. */
+function inPart(input: PlanInput, key: Sql): Sql | undefined {
+  const part = input.part;
+  if (!part || part.of <= 1) return undefined;
+  const d = input.dialect;
+  const bucket = sql`${d.keyPart(key, part.of)} = ${d.literal(part.index)}`;
+  // A NULL key is in part 0 only (a warehouse may hash NULL to a part: DuckDB's hash does).
+  return part.index === 0 ? sql`(${key} IS NULL OR ${bucket})` : sql`(${key} IS NOT NULL AND ${bucket})`;
 }
 
 /**
@@ -114,7 +136,8 @@ function keyedRows(input: PlanInput): { ctes: Sql; mapping: CompiledMapping; lef
   const mapping = compileMapping(d, sync, input.types);
   const id = (name: string) => d.id(name);
   const m = id('m');
-  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column))), ...windowConditions(input)];
+  const part = inPart(input, mapping.key);
+  const filters = [...(sync.audience ? [sync.audience.filter] : []), ...sync.where.map((c) => compileComparison(d, d.id(c.column), c, input.types.get(c.column))), ...windowConditions(input), ...(part ? [part] : [])];
   const whereOf = (conditions: readonly Sql[]) => (conditions.length ? sql`\n  WHERE ${joinSql(conditions, sql` AND `)}` : Sql.empty);
   const policy = input.gates?.gates.ctes.length ? input.gates.gates : undefined;
   const consent = input.gates?.consent?.ctes.length ? input.gates.consent : undefined;
@@ -239,7 +262,12 @@ export function diffSelect(input: PlanInput): { select: Sql; mapping: CompiledMa
   const col = (alias: Sql, name: string) => sql`${alias}.${id(name)}`;
   const text = d.type('string');
   const nullText = sql`CAST(NULL AS ${text})`;
-  const snapshot = input.snapshot ? d.table(input.snapshot) : emptyRelation(d, SNAPSHOT_COLUMNS.map((c) => c.name));
+  const snapshotPart = inPart(input, id('record_key'));
+  const snapshot = input.snapshot
+    ? snapshotPart
+      ? sql`(SELECT * FROM ${d.table(input.snapshot)} WHERE ${snapshotPart})`
+      : d.table(input.snapshot)
+    : emptyRelation(d, SNAPSHOT_COLUMNS.map((c) => c.name));
   const rejected = input.rejected
     ? sql`(SELECT ${id('record_key')}, ${id('record_hash')} FROM ${d.table(input.rejected)} WHERE ${id('sync_name')} = ${d.string(sync.name)} AND ${id('retryable')} = FALSE)`
     : emptyRelation(d, ['record_key', 'record_hash']);
@@ -359,26 +387,52 @@ ${d.numberedRows(diff, sql`${opRank(d)}, ${d.id('record_key')}`, d.id('seq'))}
 ) AS numbered`);
 }
 
+/** A diff that can also be made one part of its keys at a time (PlanInput.part), and the snapshot it joins. */
+export interface PartedDiff {
+  readonly select: (part: KeyPart | undefined) => Sql;
+  readonly snapshot: TableRef;
+}
+
+/**
+ * Bytes of the warehouse's memory a diff's join takes per snapshot row (DuckDB 1.5, a 10M-row snapshot with short keys
+ * and 1 % changed under a memory_limit of 64MB: parts of 3.3M rows fitted, 5M did not; about twice that margin).
+ */
+const DIFF_ROW_BYTES = 32;
+
+/** The most parts a diff is split into when a part still runs out of memory (see stageDiff). */
+const MAX_DIFF_PARTS = 256;
+
 /**
  * Materialises the change set numbered in send order, as materialiseStatement, within the warehouse's memory: where
  * the dialect numbers at most `sortChunkRows` rows in one statement and the tables the diff reads (`sources`) hold
  * more rows than that together (a bound of the change set's), the diff is materialised unnumbered first, then
  * appended op by op in send order, an op of more rows than a chunk in ranges of its keys (bounds from a sample of
  * them), each range sorted by key and numbered after the rows before it. The same rows, numbers and storage order.
+ * A PartedDiff whose snapshot is too large to join within the warehouse's memory limit (Dialect.memoryLimit) is
+ * materialised a part of its keys at a time (`partRows` snapshot rows a part; by default what the limit holds).
  */
-export async function materialiseChanges(connection: Connection, changes: TableRef, diff: Sql, sources: readonly TableRef[], chunkRows = connection.dialect.sortChunkRows): Promise<void> {
+export async function materialiseChanges(
+  connection: Connection,
+  changes: TableRef,
+  diff: Sql | PartedDiff,
+  sources: readonly TableRef[],
+  chunkRows = connection.dialect.sortChunkRows,
+  partRows?: number,
+): Promise<void> {
   const d = connection.dialect;
   const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
-  if (chunkRows === undefined) return connection.execute(materialiseStatement(d, changes, diff));
+  const whole = diff instanceof Sql ? diff : diff.select(undefined);
+  if (chunkRows === undefined) return connection.execute(materialiseStatement(d, changes, whole));
   // The unnumbered rows a run that died while numbering left.
   const staged = unnumberedTable(changes);
   await connection.execute(d.dropTable(staged));
   let bound = 0;
   for (const source of sources) bound += await count(d.table(source));
-  if (bound <= chunkRows) return connection.execute(materialiseStatement(d, changes, diff));
+  const parts = diff instanceof Sql ? 1 : await diffParts(connection, diff.snapshot, partRows);
+  if (bound <= chunkRows && parts === 1) return connection.execute(materialiseStatement(d, changes, whole));
   const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
-  await connection.execute(d.createTableAs(staged, sql`SELECT ${opRank(d)} AS ${rank}, o.* FROM (\n${diff}\n) AS o`));
   try {
+    await stageDiff(connection, staged, diff, parts);
     // The diff's columns after seq, as materialiseStatement lays them out.
     const columns = (await connection.columns(staged))!.filter((c) => d.identifierKey(c.name) !== d.identifierKey('tl_rank')).map((c) => d.id(c.name, true));
     await connection.execute(d.createTableAs(changes, sql`SELECT CAST(NULL AS ${d.type('integer')}) AS ${seq}, ${joinSql(columns)} FROM ${d.table(staged)} WHERE 1 = 0`));
@@ -394,6 +448,45 @@ ${d.numberedRows(sql`SELECT ${joinSql(columns)} FROM ${d.table(staged)} WHERE ${
     }
   } finally {
     await connection.execute(d.dropTable(staged));
+  }
+}
+
+/** How many parts of its keys a diff joining `snapshot` is made in: one where the warehouse has no memory limit. */
+async function diffParts(connection: Connection, snapshot: TableRef, partRows: number | undefined): Promise<number> {
+  const d = connection.dialect;
+  let perPart = partRows;
+  if (perPart === undefined && d.memoryLimit) {
+    const bytes = d.memoryLimit.bytes(String((await connection.query(d.memoryLimit.statement))[0]?.['limit'] ?? ''));
+    if (bytes !== undefined) perPart = Math.max(1, Math.floor(bytes / DIFF_ROW_BYTES));
+  }
+  if (perPart === undefined || !(await connection.columns(snapshot))) return 1;
+  const rows = Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${d.table(snapshot)}`))[0]?.['n'] ?? 0);
+  return Math.min(MAX_DIFF_PARTS, Math.max(1, Math.ceil(rows / perPart)));
+}
+
+/**
+ * The diff's rows, unnumbered, with their op's rank, into `staged`: a part at a time when `parts` > 1. A part that
+ * still runs out of the warehouse's memory (rows wider than DIFF_ROW_BYTES allows for) starts the staging over in twice
+ * as many parts, up to MAX_DIFF_PARTS.
+ */
+async function stageDiff(connection: Connection, staged: TableRef, diff: Sql | PartedDiff, parts: number): Promise<void> {
+  const d = connection.dialect;
+  const ranked = (select: Sql) => sql`SELECT ${opRank(d)} AS ${d.id('tl_rank')}, o.* FROM (\n${select}\n) AS o`;
+  if (diff instanceof Sql || parts <= 1) {
+    await connection.execute(d.createTableAs(staged, ranked(diff instanceof Sql ? diff : diff.select(undefined))));
+    return;
+  }
+  for (let of = parts; ; of *= 2) {
+    try {
+      for (let index = 0; index < of; index++) {
+        const rows = ranked(diff.select({ index, of }));
+        await connection.execute(index === 0 ? d.createTableAs(staged, rows) : sql`INSERT INTO ${d.table(staged)}\n${rows}`);
+      }
+      return;
+    } catch (error) {
+      if (of * 2 > MAX_DIFF_PARTS || !d.memoryLimit?.exhausted(error)) throw error;
+      await connection.execute(d.dropTable(staged));
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import type { Project } from '../../src/project/loader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
-import { countsStatement, materialiseChanges, readCounts } from '../../src/sync/planner.js';
+import { countsStatement, materialiseChanges, readCounts, type KeyPart, type PartedDiff } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
@@ -165,9 +165,9 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   });
   const handChanged = Number(handTimed.value[0]?.['n'] ?? 0);
   const diffStarted = performance.now();
-  const { select } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+  const { select, ofPart } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   await connection.execute(d.dropTable(store.changes(sync.name)));
-  await materialiseChanges(connection, store.changes(sync.name), select, [model.table, store.snapshot(sync.name)]);
+  await materialiseChanges(connection, store.changes(sync.name), parted(select, ofPart, store.snapshot(sync.name)), [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -184,7 +184,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const filtered = await modelColumns(connection, project, sync);
   const forgetStarted = performance.now();
   const withList = await checkedDiff(connection, { dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
-  await materialiseChanges(connection, store.changes(sync.name), withList.select, [filtered.table, store.snapshot(sync.name)]);
+  await materialiseChanges(connection, store.changes(sync.name), parted(withList.select, withList.ofPart, store.snapshot(sync.name)), [filtered.table, store.snapshot(sync.name)]);
   const forgetCounts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const forgetSeconds = (performance.now() - forgetStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -207,6 +207,11 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     rows,
     changed: counts.changed,
   });
+}
+
+/** The diff as planChanges hands it over: made in parts of its keys where the snapshot is too large to join at once. */
+function parted(select: Sql, ofPart: (part: KeyPart) => Sql, snapshot: TableRef): PartedDiff {
+  return { select: (part) => (part ? ofPart(part) : select), snapshot };
 }
 
 /**

@@ -6,7 +6,8 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
-import { countsStatement, diffSelect, materialiseChanges, readCounts, sharedKeysStatement, type EventWindow, type OpCounts, type PlanInput } from '../planner.js';
+import { countsStatement, diffSelect, materialiseChanges, readCounts, sharedKeysStatement, type EventWindow, type KeyPart, type OpCounts, type PlanInput } from '../planner.js';
+import type { Sql } from '../../dialects/sql.js';
 import { syncGates } from '../suppressions.js';
 import { forgottenFilter } from '../../privacy/filter.js';
 import type { Threshold } from '../schema.js';
@@ -49,13 +50,15 @@ export function toSend(counts: OpCounts): number {
 }
 
 /** Plan: the diff of the model against the snapshot, materialised as the change set and counted, in the warehouse. */
-export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable, window?: EventWindow): Promise<Plan> {
+export async function planChanges(store: StateStore, sync: SyncDef, model: ModelTable, window?: EventWindow, partRows?: number): Promise<Plan> {
   const d = store.dialect;
   const changes = store.changes(sync.name);
   const input: PlanInput = { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window };
-  const { select, mapping } = await checkedDiff(store.connection, input);
+  const { select, mapping, ofPart } = await checkedDiff(store.connection, input);
   await store.connection.execute(d.dropTable(changes));
-  await materialiseChanges(store.connection, changes, select, [model.table, store.snapshot(sync.name)]);
+  // An events sync's diff is never split: its messages are capped per contact across all its events.
+  const diff = sync.event ? select : { select: (part: KeyPart | undefined) => (part ? ofPart(part) : select), snapshot: store.snapshot(sync.name) };
+  await materialiseChanges(store.connection, changes, diff, [model.table, store.snapshot(sync.name)], undefined, partRows);
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));
   return { changes, mapping, counts, total: toSend(counts), messages: messageSource(sync, model.types) };
 }
@@ -64,9 +67,9 @@ export async function planChanges(store: StateStore, sync: SyncDef, model: Model
  * The diff (diffSelect). Where the warehouse sorts in bounded chunks (DuckDB), it also decorrelates the diff's per-row
  * test of shared keys in memory: the keys are checked first, and the test left out when none is shared (nearly always).
  */
-export async function checkedDiff(connection: Connection, input: PlanInput): Promise<ReturnType<typeof diffSelect>> {
+export async function checkedDiff(connection: Connection, input: PlanInput): Promise<ReturnType<typeof diffSelect> & { readonly ofPart: (part: KeyPart) => Sql }> {
   const noSharedKeys = input.dialect.sortChunkRows !== undefined && Number((await connection.query(sharedKeysStatement(input)))[0]?.['shared'] ?? 1) === 0;
-  return diffSelect({ ...input, noSharedKeys });
+  return { ...diffSelect({ ...input, noSharedKeys }), ofPart: (part) => diffSelect({ ...input, noSharedKeys, part }).select };
 }
 
 /** Records the plan's duplicate keys as rejections of this run (`tideline rejected` lists them). */

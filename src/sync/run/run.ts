@@ -52,6 +52,8 @@ export interface RunInputs {
   /** Opens a connection beside the store's, through which the run folds its journal while sending (Connection.sibling). */
   readonly sibling: (() => Promise<Connection>) | undefined;
   readonly pageSize: number;
+  /** Snapshot rows a part of the diff joins at most (EngineOptions.diffPartRows). */
+  readonly diffPartRows: number | undefined;
   /** Aborted on Ctrl-C: no new request starts; what is in flight finishes and is recorded. */
   readonly signal: AbortSignal | undefined;
   readonly openWarehouse: ((target: string) => Promise<Connection>) | undefined;
@@ -121,7 +123,7 @@ class SyncRun {
     this.recovered = await recover({ store, sync: sync.name, runId, tookOver: this.#lock.lease.tookOver, fullResync: this.inputs.fullResync, messages: messageSource(sync, model.types), events, audit: auditFacts(sync), log });
     // An events sync reads only the events after its high-water mark (src/sync/events.ts).
     const window = events ? await eventWindow(store, sync, config, new Date()) : undefined;
-    const plan = await planChanges(store, sync, model, window);
+    const plan = await planChanges(store, sync, model, window, this.inputs.diffPartRows);
     this.#messages = plan.messages;
     this.counts = plan.counts;
     await rejectInvalidKeys(store, sync.name, runId);

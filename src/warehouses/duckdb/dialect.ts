@@ -107,6 +107,26 @@ ${select}
    */
   override readonly sortChunkRows = 1_000_000;
 
+  /**
+   * DuckDB's own hash, of the key with its case and accents folded: a key column collated NOCASE or NOACCENT finds
+   * 'ABC' equal to 'abc', so both must be in the same part (DuckDB's built-in collations fold no more than that).
+   */
+  override keyPart(key: Sql, parts: number): Sql {
+    return sql`(hash(lower(strip_accents(${key}))) % ${this.literal(parts)})`;
+  }
+
+  override readonly memoryLimit = {
+    statement: sql`SELECT current_setting('memory_limit') AS "limit"`,
+    /** As DuckDB prints it: `61.0 MiB`, `18.4 GiB`. */
+    bytes: (text: string): number | undefined => {
+      const match = /^\s*(\d+(?:\.\d+)?)\s*(bytes|KiB|MiB|GiB|TiB|KB|MB|GB|TB)\s*$/i.exec(text);
+      if (!match) return undefined;
+      const units: Record<string, number> = { bytes: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12 };
+      return Number(match[1]) * units[match[2]!.toLowerCase()]!;
+    },
+    exhausted: (error: unknown): boolean => /Out of Memory Error/i.test(error instanceof Error ? error.message : String(error)),
+  };
+
   /** `NOT MATERIALIZED` (see Dialect.inlineCte). */
   override inlineCte(name: Sql, body: Sql): Sql {
     return sql`${name} AS NOT MATERIALIZED (\n  ${body}\n)`;
