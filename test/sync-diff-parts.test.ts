@@ -6,6 +6,7 @@ import { unnumberedTable } from '../src/state/tables.js';
 import { materialiseChanges, materialiseStatement, type KeyPart, type PartedDiff } from '../src/sync/planner.js';
 import { checkedDiff, modelColumns } from '../src/sync/run/plan.js';
 import type { Connection } from '../src/warehouses/connection.js';
+import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../src/privacy/state.js';
 import { SyncHarness } from './support/sync-harness.js';
 
 /**
@@ -53,7 +54,16 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
     const sync = harness.project.syncs.get('m')!;
     const store = harness.engine().store;
     const model = await modelColumns(harness.connection, harness.project, sync);
-    const { select, ofPart } = await checkedDiff(harness.connection, { dialect: harness.connection.dialect, sync, model: model.table, types: model.types, snapshot: store.snapshot('m'), rejected: store.table('rejected') });
+    const { select, ofPart } = await checkedDiff(harness.connection, {
+      dialect: harness.connection.dialect,
+      sync,
+      model: model.table,
+      types: model.types,
+      snapshot: store.snapshot('m'),
+      rejected: store.table('rejected'),
+      gates: model.gates,
+      forgotten: model.forgotten,
+    });
     return { whole: select, parted: { select: (part: KeyPart | undefined) => (part ? ofPart(part) : select), snapshot: store.snapshot('m') }, sources: [model.table, store.snapshot('m')] };
   }
 
@@ -131,6 +141,19 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
     expect(statements).toBe(3 + 6);
     expect(await rowsOf(table('retried'))).toEqual(await rowsOf(table('whole2')));
 
+    // Estimated to fit whole, then out of memory: made in two parts instead.
+    const wholeName = harness.connection.dialect.table(table('fallback')).text;
+    let wholeTries = 0;
+    let fallbackParts = 0;
+    const isFallbackStaging = staging(table('fallback'));
+    const wholeOutOfMemory = watched(harness.connection, (text) => {
+      if (isFallbackStaging(text)) fallbackParts++;
+      if (text.startsWith(`CREATE TABLE ${wholeName} `) && ++wholeTries === 1) throw new Error('Out of Memory Error: failed to pin block');
+    });
+    await materialiseChanges(wholeOutOfMemory, table('fallback'), parted, sources, 1_000_000, 1_000_000);
+    expect([wholeTries, fallbackParts]).toEqual([2, 2]);
+    expect(await rowsOf(table('fallback'))).toEqual(await rowsOf(table('whole2')));
+
     const isFailing = staging(table('failed'));
     let calls = 0;
     const failing = watched(harness.connection, (text) => {
@@ -158,5 +181,23 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
     expect(held.has('Key350')).toBe(true);
     // A key now in capitals is still the record the destination holds under its first spelling.
     expect(held.has('Key71')).toBe(true);
+  });
+  it('holds the whole diff in parts where no key is shared and a person was forgotten', async () => {
+    // The first run of the test before sent the current rows: now the shared key is gone (the diff leaves its per-row
+    // test out) and the person of Key100 was forgotten (`tideline forget`): the row is left out, its record not removed.
+    const store = harness.engine().store;
+    await setupPrivacy(store);
+    const salt = (await privacySalt(store, true))!;
+    await harness.connection.insertRows(privacyTable(store, 'forgotten'), FORGOTTEN_COLUMNS, [[[tokenHash(salt, 'Key100@example.com'), 'email', 'test', new Date()]]]);
+    const current = [...first.filter((r, i) => i >= 40 && r.code !== 'Dup'), ...Array.from({ length: 50 }, (_, i) => row(`Key${301 + i}`, 3))];
+    await harness.setRows(current);
+    const { whole, parted, sources } = await diffOf();
+    await harness.connection.execute(materialiseStatement(harness.connection.dialect, table('whole3'), whole));
+    const ops = await harness.connection.query(sql`SELECT op, COUNT(*) AS n FROM ${harness.connection.dialect.table(table('whole3'))} GROUP BY op ORDER BY op`);
+    // The 30 rows changed back, the 50 new ones changed, Key100 forgotten; the null key stays; Dup left the model and
+    // was never held, so nothing is removed.
+    expect(Object.fromEntries(ops.map((r) => [r['op'], Number(r['n'])]))).toEqual({ changed: 80, forgotten: 1, null_key: 1 });
+    await materialiseChanges(harness.connection, table('parted3'), parted, sources, 1_000_000, 30);
+    expect(await rowsOf(table('parted3'))).toEqual(await rowsOf(table('whole3')));
   });
 });

@@ -347,7 +347,8 @@ ${select}
 
   /**
    * The part (0…parts-1) of a sync's diff a key is in (src/sync/planner.ts, PlanInput.part). Keys that the warehouse's
-   * `=` finds equal must be in the same part.
+   * `=` finds equal must be in the same part. Only a dialect with a memoryLimit has its diffs split (DuckDB, which
+   * folds collations); this default ignores them.
    */
   keyPart(key: Sql, parts: number): Sql {
     return this.hashBucket(key, parts);

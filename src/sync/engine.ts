@@ -93,8 +93,8 @@ export interface EngineOptions {
   /** Rows per page read from the change set (default 10,000). */
   readonly pageSize?: number;
   /**
-   * Snapshot rows a part of the diff joins at most (materialiseChanges); by default what the warehouse's memory limit
-   * holds, and the diff is whole where it has none. `TIDELINE_DIFF_PART_ROWS` sets it for `tideline sync`.
+   * On DuckDB, snapshot rows a part of the diff joins at most (materialiseChanges); by default what its memory_limit
+   * holds. Other warehouses diff whole. `TIDELINE_DIFF_PART_ROWS` sets it for `tideline sync`.
    */
   readonly diffPartRows?: number;
 }

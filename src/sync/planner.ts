@@ -399,7 +399,7 @@ export interface PartedDiff {
  */
 const DIFF_ROW_BYTES = 32;
 
-/** The most parts a diff is split into when a part still runs out of memory (see stageDiff). */
+/** Parts past which a diff is not split further when a part still runs out of memory (see stageDiff). */
 const MAX_DIFF_PARTS = 256;
 
 /**
@@ -428,8 +428,19 @@ export async function materialiseChanges(
   await connection.execute(d.dropTable(staged));
   let bound = 0;
   for (const source of sources) bound += await count(d.table(source));
-  const parts = diff instanceof Sql ? 1 : await diffParts(connection, diff.snapshot, partRows);
-  if (bound <= chunkRows && parts === 1) return connection.execute(materialiseStatement(d, changes, whole));
+  let parts = diff instanceof Sql ? 1 : await diffParts(connection, diff.snapshot, partRows);
+  if (bound <= chunkRows && parts === 1) {
+    try {
+      return await connection.execute(materialiseStatement(d, changes, whole));
+    } catch (error) {
+      // Wider rows than the estimate allows for: the diff is made in two parts, then numbered in chunks.
+      if (diff instanceof Sql || !d.memoryLimit?.exhausted(error)) throw error;
+      await connection.execute(d.dropTable(changes)).catch(() => {
+        throw error;
+      });
+      parts = 2;
+    }
+  }
   const [rank, key, seq] = [d.id('tl_rank'), d.id('record_key'), d.id('seq')];
   try {
     await stageDiff(connection, staged, diff, parts);
@@ -465,27 +476,29 @@ async function diffParts(connection: Connection, snapshot: TableRef, partRows: n
 }
 
 /**
- * The diff's rows, unnumbered, with their op's rank, into `staged`: a part at a time when `parts` > 1. A part that
- * still runs out of the warehouse's memory (rows wider than DIFF_ROW_BYTES allows for) starts the staging over in twice
- * as many parts, up to MAX_DIFF_PARTS.
+ * The diff's rows, unnumbered, with their op's rank, into `staged`: a part at a time when `parts` > 1. A PartedDiff's
+ * staging that runs out of the warehouse's memory (rows wider than DIFF_ROW_BYTES allows for) starts over in twice as
+ * many parts, until a doubling would pass MAX_DIFF_PARTS; then the error is the run's.
  */
 async function stageDiff(connection: Connection, staged: TableRef, diff: Sql | PartedDiff, parts: number): Promise<void> {
   const d = connection.dialect;
   const ranked = (select: Sql) => sql`SELECT ${opRank(d)} AS ${d.id('tl_rank')}, o.* FROM (\n${select}\n) AS o`;
-  if (diff instanceof Sql || parts <= 1) {
-    await connection.execute(d.createTableAs(staged, ranked(diff instanceof Sql ? diff : diff.select(undefined))));
+  if (diff instanceof Sql) {
+    await connection.execute(d.createTableAs(staged, ranked(diff)));
     return;
   }
   for (let of = parts; ; of *= 2) {
     try {
       for (let index = 0; index < of; index++) {
-        const rows = ranked(diff.select({ index, of }));
+        const rows = ranked(diff.select(of > 1 ? { index, of } : undefined));
         await connection.execute(index === 0 ? d.createTableAs(staged, rows) : sql`INSERT INTO ${d.table(staged)}\n${rows}`);
       }
       return;
     } catch (error) {
       if (of * 2 > MAX_DIFF_PARTS || !d.memoryLimit?.exhausted(error)) throw error;
-      await connection.execute(d.dropTable(staged));
+      await connection.execute(d.dropTable(staged)).catch(() => {
+        throw error;
+      });
     }
   }
 }

@@ -159,9 +159,24 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   await connection.execute(hand.snapshot);
   await connection.execute(sql`UPDATE raw.people SET orders = orders + 100 WHERE id % 100 = 0`);
   await build();
-  const handTimed = await timed(async () => {
-    await connection.execute(hand.diff);
-    return connection.query(hand.count);
+  const handDiffTimed = () =>
+    timed(async () => {
+      await connection.execute(hand.diff);
+      return connection.query(hand.count);
+    });
+  // Written by hand, the diff is one statement: 10M rows do not fit DuckDB's 64MB, so it is then timed under 1GB (said in
+  // the result line), beside Tideline's diff under the project's limit.
+  let baselineMemoryLimit = warehouse === 'duckdb' ? memoryLimit : undefined;
+  const handTimed = await handDiffTimed().catch(async (error: unknown) => {
+    if (!d.memoryLimit?.exhausted(error)) throw error;
+    baselineMemoryLimit = '1GB';
+    await connection.execute(sql`DROP TABLE IF EXISTS bench_hand_changes`);
+    await connection.execute(sql`SET memory_limit = '1GB'`);
+    try {
+      return await handDiffTimed();
+    } finally {
+      await connection.execute(sql`SET memory_limit = ${d.string(memoryLimit)}`);
+    }
   });
   const handChanged = Number(handTimed.value[0]?.['n'] ?? 0);
   const diffStarted = performance.now();
@@ -206,6 +221,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     ok: diffSeconds <= Math.max(3, (1.5 * rows) / 1_000_000),
     rows,
     changed: counts.changed,
+    ...(baselineMemoryLimit ? { memory_limit: memoryLimit, baseline_memory_limit: baselineMemoryLimit } : {}),
   });
 }
 

@@ -109,7 +109,9 @@ ${select}
 
   /**
    * DuckDB's own hash, of the key with its case and accents folded: a key column collated NOCASE or NOACCENT finds
-   * 'ABC' equal to 'abc', so both must be in the same part (DuckDB's built-in collations fold no more than that).
+   * 'ABC' equal to 'abc', so both must be in the same part. DuckDB's built-in collations (NOCASE, NOACCENT, NFC) fold
+   * no more than that; an ICU collation (`COLLATE de`) also finds equal texts that differ by an ignorable character
+   * (a soft hyphen), which may fall in different parts: such keys are diffed as different keys when the diff is split.
    */
   override keyPart(key: Sql, parts: number): Sql {
     return sql`(hash(lower(strip_accents(${key}))) % ${this.literal(parts)})`;
