@@ -214,7 +214,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   await connection.insertRows(privacyTable(store, 'forgotten'), FORGOTTEN_COLUMNS, [forgotten.map((h) => [h, 'email', 'bench', new Date()])]);
   const filtered = await modelColumns(connection, project, sync);
   const forgetStarted = performance.now();
-  // Out of memory (at 10M rows under DuckDB's 64MB) it is reported, not thrown: the figures above stand.
+  // Should it run out of the warehouse's memory, that is reported, not thrown: the figures above stand.
   const withList = await checkedDiff(connection, { dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
   const made = await materialiseChanges(connection, store.changes(sync.name), parted(withList.select, withList.ofPart, store.snapshot(sync.name)), [filtered.table, store.snapshot(sync.name)]).then(
     () => undefined,
