@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookEmulator, type WebhookEmulator } from '../destinations/webhook/emulator.js';
-import { sql, type Sql } from '../src/dialects/sql.js';
+import { Sql, sql } from '../src/dialects/sql.js';
 import type { TableRef } from '../src/dialects/dialect.js';
 import { unnumberedTable } from '../src/state/tables.js';
-import { materialiseChanges, materialiseStatement, type KeyPart, type PartedDiff } from '../src/sync/planner.js';
+import { materialiseChanges, materialiseStatement, type PartedDiff } from '../src/sync/planner.js';
 import { checkedDiff, modelColumns } from '../src/sync/run/plan.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../src/privacy/state.js';
 import { SyncHarness } from './support/sync-harness.js';
+import { watchedConnection } from './support/watched-connection.js';
 
 /**
  * A diff too large to join within DuckDB's memory_limit is made a part of its keys at a time (materialiseChanges,
@@ -50,11 +51,11 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
   });
 
   /** The diff of sync `m` as the plan makes it, whole and by part. */
-  async function diffOf(): Promise<{ whole: Sql; parted: PartedDiff; sources: TableRef[] }> {
+  async function diffOf(connection: Connection = harness.connection): Promise<{ whole: Sql; parted: PartedDiff; sources: TableRef[] }> {
     const sync = harness.project.syncs.get('m')!;
     const store = harness.engine().store;
     const model = await modelColumns(harness.connection, harness.project, sync);
-    const { select, ofPart } = await checkedDiff(harness.connection, {
+    const { select, diff } = await checkedDiff(connection, {
       dialect: harness.connection.dialect,
       sync,
       model: model.table,
@@ -64,19 +65,12 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
       gates: model.gates,
       forgotten: model.forgotten,
     });
-    return { whole: select, parted: { select: (part: KeyPart | undefined) => (part ? ofPart(part) : select), snapshot: store.snapshot('m') }, sources: [model.table, store.snapshot('m')] };
+    if (diff instanceof Sql) throw new Error('expected a diff that can be made in parts');
+    return { whole: select, parted: diff, sources: [model.table, store.snapshot('m')] };
   }
 
-  /** `connection` with each statement passed to `seen` first, which may throw in its place. */
-  function watched(connection: Connection, seen: (text: string) => void): Connection {
-    return new Proxy(connection, {
-      get(target, property, receiver) {
-        if (property === 'execute') return (statement: Sql) => (seen(statement.text), target.execute(statement));
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-  }
+  /** `connection` with each statement it executes passed to `seen` first, which may throw in its place. */
+  const watched = (connection: Connection, seen: (text: string) => void) => watchedConnection(connection, (text, method) => method === 'execute' && seen(text));
 
   const table = (name: string): TableRef => ({ schema: harness.schemas.state, name });
   /**
@@ -201,24 +195,13 @@ describe('a sync diff made in parts of its keys (DuckDB)', () => {
     expect(await rowsOf(table('parted3'))).toEqual(await rowsOf(table('whole3')));
     // The check for shared keys out of memory: the diff keeps its per-row test, and its parts the same rows.
     let checks = 0;
-    const checkOutOfMemory = new Proxy(harness.connection, {
-      get(target, property, receiver) {
-        if (property === 'query')
-          return (statement: Sql) => {
-            if (/AS "shared"$/.test(statement.text.trim()) && ++checks) throw new Error('Out of Memory Error: could not allocate block');
-            return target.query(statement);
-          };
-        const value = Reflect.get(target, property, receiver) as unknown;
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+    const checkOutOfMemory = watchedConnection(harness.connection, (text, method) => {
+      if (method === 'query' && /AS "shared"$/.test(text.trim()) && ++checks) throw new Error('Out of Memory Error: could not allocate block');
     });
-    const sync = harness.project.syncs.get('m')!;
-    const model = await modelColumns(harness.connection, harness.project, sync);
-    const input = { dialect: harness.connection.dialect, sync, model: model.table, types: model.types, snapshot: store.snapshot('m'), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten };
-    const unchecked = await checkedDiff(checkOutOfMemory, input);
+    const unchecked = await diffOf(checkOutOfMemory);
     expect(checks).toBe(1);
-    expect(unchecked.select.text).not.toEqual(parted.select(undefined).text);
-    await materialiseChanges(harness.connection, table('parted4'), { select: (part) => (part ? unchecked.ofPart(part) : unchecked.select), snapshot: store.snapshot('m') }, sources, 1_000_000, 30);
+    expect(unchecked.whole.text).not.toEqual(parted.select(undefined).text);
+    await materialiseChanges(harness.connection, table('parted4'), unchecked.parted, sources, 1_000_000, 30);
     expect(await rowsOf(table('parted4'))).toEqual(await rowsOf(table('whole3')));
   });
 });

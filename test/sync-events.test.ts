@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { contractEvents, EVENT_COLUMNS, type ContractEvent } from '../destinations/emulator-kit/contract.js';
-import type { Sql } from '../src/dialects/sql.js';
 import { watermarkName } from '../src/state/store.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { engines } from './support/engines.js';
 import { PlainReceiver, type PlainReceiverOptions } from './support/plain-receiver.js';
 import { SyncHarness } from './support/sync-harness.js';
+import { watchedConnection } from './support/watched-connection.js';
 import { parseSpan } from '../src/sync/schema.js';
 
 /**
@@ -18,19 +18,7 @@ import { parseSpan } from '../src/sync/schema.js';
 /** A connection that records the text of every statement it runs, for the SQL a run sends the warehouse. */
 function recording(connection: Connection): { connection: Connection; statements: string[] } {
   const statements: string[] = [];
-  const wrapped = new Proxy(connection, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if ((property === 'execute' || property === 'query') && typeof value === 'function') {
-        return (statement: Sql) => {
-          statements.push(statement.text);
-          return (value as (s: Sql) => Promise<unknown>).call(target, statement);
-        };
-      }
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-  return { connection: wrapped, statements };
+  return { connection: watchedConnection(connection, (text) => void statements.push(text)), statements };
 }
 
 /** The change set's statement: the one that reads the model. */

@@ -16,7 +16,7 @@ import type { Project } from '../../src/project/loader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { timedConnection } from './statement-timer.js';
 import { modelColumns } from '../../src/sync/run/plan.js';
-import { countsStatement, materialiseChanges, readCounts, type KeyPart, type PartedDiff } from '../../src/sync/planner.js';
+import { countsStatement, materialiseChanges, readCounts } from '../../src/sync/planner.js';
 import { openTarget } from '../../src/warehouses/registry.js';
 import { buildCli, builtCliIsFresh } from '../../bin/build-cli.mjs';
 import { BIN } from '../support/cli.js';
@@ -180,9 +180,9 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   });
   const handChanged = Number(handTimed.value[0]?.['n'] ?? 0);
   const diffStarted = performance.now();
-  const { select, ofPart } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
+  const { diff } = await checkedDiff(connection, { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected') });
   await connection.execute(d.dropTable(store.changes(sync.name)));
-  await materialiseChanges(connection, store.changes(sync.name), parted(select, ofPart, store.snapshot(sync.name)), [model.table, store.snapshot(sync.name)]);
+  await materialiseChanges(connection, store.changes(sync.name), diff, [model.table, store.snapshot(sync.name)]);
   const counts = readCounts(await connection.query(countsStatement(d, store.changes(sync.name))));
   const diffSeconds = (performance.now() - diffStarted) / 1000;
   await connection.execute(d.dropTable(store.changes(sync.name)));
@@ -216,7 +216,7 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   const forgetStarted = performance.now();
   // Should it run out of the warehouse's memory, that is reported, not thrown: the figures above stand.
   const withList = await checkedDiff(connection, { dialect: d, sync, model: filtered.table, types: filtered.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), forgotten: filtered.forgotten });
-  const made = await materialiseChanges(connection, store.changes(sync.name), parted(withList.select, withList.ofPart, store.snapshot(sync.name)), [filtered.table, store.snapshot(sync.name)]).then(
+  const made = await materialiseChanges(connection, store.changes(sync.name), withList.diff, [filtered.table, store.snapshot(sync.name)]).then(
     () => undefined,
     (error: unknown) => {
       if (!d.memoryLimit?.exhausted(error)) throw error;
@@ -237,11 +237,6 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
   report({ bench: 'sync', warehouse, metric: 'diff_seconds_with_forgotten', value: round(forgetSeconds, 2), unit: 's', baseline: round(diffSeconds, 2), ratio: round(forgetSeconds / diffSeconds, 2), rows, forgotten: forgetCounts.forgotten });
   // The project holds a DuckDB file of ~90 MB: leave nothing behind in the temporary folder.
   await rm(root, { recursive: true, force: true });
-}
-
-/** The diff as planChanges hands it over: made in parts of its keys where the snapshot is too large to join at once. */
-function parted(select: Sql, ofPart: (part: KeyPart) => Sql, snapshot: TableRef): PartedDiff {
-  return { select: (part) => (part ? ofPart(part) : select), snapshot };
 }
 
 /**

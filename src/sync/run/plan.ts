@@ -6,7 +6,7 @@ import type { SyncDef } from '../load.js';
 import type { CompiledMapping } from '../mapping.js';
 import type { MessageSource } from '../../state/messages.js';
 import { messageSource } from '../messages.js';
-import { countsStatement, diffSelect, materialiseChanges, readCounts, sharedKeysStatement, type EventWindow, type KeyPart, type OpCounts, type PlanInput } from '../planner.js';
+import { countsStatement, diffSelect, materialiseChanges, readCounts, sharedKeysStatement, type EventWindow, type OpCounts, type PartedDiff, type PlanInput } from '../planner.js';
 import type { Sql } from '../../dialects/sql.js';
 import { syncGates } from '../suppressions.js';
 import { forgottenFilter } from '../../privacy/filter.js';
@@ -54,10 +54,8 @@ export async function planChanges(store: StateStore, sync: SyncDef, model: Model
   const d = store.dialect;
   const changes = store.changes(sync.name);
   const input: PlanInput = { dialect: d, sync, model: model.table, types: model.types, snapshot: store.snapshot(sync.name), rejected: store.table('rejected'), gates: model.gates, forgotten: model.forgotten, window };
-  const { select, mapping, ofPart } = await checkedDiff(store.connection, input);
+  const { mapping, diff } = await checkedDiff(store.connection, input);
   await store.connection.execute(d.dropTable(changes));
-  // An events sync's diff is never split: its messages are capped per contact across all its events.
-  const diff = sync.event ? select : { select: (part: KeyPart | undefined) => (part ? ofPart(part) : select), snapshot: store.snapshot(sync.name) };
   await materialiseChanges(store.connection, changes, diff, [model.table, store.snapshot(sync.name)], undefined, partRows);
   const counts = readCounts(await store.connection.query(countsStatement(d, changes)));
   return { changes, mapping, counts, total: toSend(counts), messages: messageSource(sync, model.types) };
@@ -66,8 +64,9 @@ export async function planChanges(store: StateStore, sync: SyncDef, model: Model
 /**
  * The diff (diffSelect). Where the warehouse sorts in bounded chunks (DuckDB), it also decorrelates the diff's per-row
  * test of shared keys in memory: the keys are checked first, and the test left out when none is shared (nearly always).
+ * `diff` is what materialiseChanges makes of it: the diff whole, or by parts of its keys where the warehouse needs.
  */
-export async function checkedDiff(connection: Connection, input: PlanInput): Promise<ReturnType<typeof diffSelect> & { readonly ofPart: (part: KeyPart) => Sql }> {
+export async function checkedDiff(connection: Connection, input: PlanInput): Promise<ReturnType<typeof diffSelect> & { readonly diff: Sql | PartedDiff }> {
   // A check that runs out of the warehouse's memory (10M keys under DuckDB's 64MB, the forgotten list's test beside
   // them) answers "maybe": the diff keeps its per-row test, which a diff in parts makes a part's keys at a time.
   const sharedKeys = async () => {
@@ -80,7 +79,11 @@ export async function checkedDiff(connection: Connection, input: PlanInput): Pro
     }
   };
   const noSharedKeys = (await sharedKeys()) === 0;
-  return { ...diffSelect({ ...input, noSharedKeys }), ofPart: (part) => diffSelect({ ...input, noSharedKeys, part }).select };
+  const whole = diffSelect({ ...input, noSharedKeys });
+  // An events sync's diff is never split: its messages are capped per contact across all its events.
+  const snapshot = input.snapshot;
+  if (input.sync.event || !snapshot) return { ...whole, diff: whole.select };
+  return { ...whole, diff: { select: (part) => (part ? diffSelect({ ...input, noSharedKeys, part }).select : whole.select), snapshot } };
 }
 
 /** Records the plan's duplicate keys as rejections of this run (`tideline rejected` lists them). */
