@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startWebhookEmulator } from '../../destinations/webhook/emulator.js';
@@ -28,7 +28,7 @@ import { watermarkName } from '../../src/state/store.js';
 import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash } from '../../src/privacy/state.js';
 
 /**
- * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--memory-limit 64MB] [--no-events] [--diff-only] [--cpu-prof DIR]`
+ * `npm run bench -- sync [--rows N] [--rate R] [--batch B] [--warehouse duckdb|postgres] [--memory-limit 64MB] [--no-events] [--diff-only] [--cpu-prof DIR] [--trace-gc]`
  *
  * 1. A model of N people (default 1,000,000) on DuckDB is synced by `tideline sync`, in a child process, into the
  *    webhook emulator (run here) limited to R requests a second of B records (default 50 × 1,000). Results: the
@@ -47,6 +47,12 @@ import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash }
  * the whole command's seconds and the CLI's peak RSS. `--phases` runs 1. in this process with every warehouse
  * statement timed instead (see phases). `--cpu-prof DIR` writes the `tideline sync` child's CPU profile
  * (node --cpu-prof) into DIR, for Chrome DevTools or `node --cpu-prof` readers.
+ *
+ * What bounds the whole command, printed with it: the CPU seconds the CLI (all its threads, from /proc) and the receiver
+ * (this process, the emulator) used before the first answer, while answers came and after the last, and the floor
+ * they set on this machine (their sum over its cores: no schedule of that work finishes sooner). The peak-RSS line
+ * says what the child's largest sampled resident set was made of (anonymous pages: V8's heap, DuckDB's, malloc's;
+ * file pages: the code of Node, the CLI and DuckDB), and with `--trace-gc` the largest heap V8 committed.
  */
 export const curve: CurveSpec = {
   option: 'rows',
@@ -115,8 +121,9 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
     const started = performance.now();
     const startedAt = Date.now();
     const profileDir = args.includes('--cpu-prof') ? args[args.indexOf('--cpu-prof') + 1] : undefined;
-    const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const { code, peakRssBytes, stderr } = await runMeasured(['sync', '--log-format', 'json'], root, env, nodeArgs);
+    const traceGc = args.includes('--trace-gc');
+    const nodeArgs = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(traceGc ? ['--trace-gc'] : [])];
+    const { code, peakRssBytes, stderr, cpu, rssParts, v8HeapPeakMb } = await runMeasured(['sync', '--log-format', 'json'], root, env, nodeArgs);
     const wall = (performance.now() - started) / 1000;
     const endedAt = Date.now();
     if (code !== 0) throw new Error(`tideline sync exited ${code}:\n${stderr.slice(-4000)}`);
@@ -142,8 +149,8 @@ async function syncCase(args: readonly string[], warehouse: BenchWarehouse, pgUr
       requests: result.requests,
       rate_limited: emulator.server.count(429),
     });
-    report({ bench: 'sync', warehouse, metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, goal: '≥ 90 % of the API ceiling (plan + send + record)', ok: rows / wall >= 0.9 * ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds, ...commandSpans(stderr, startedAt, endedAt, result.seconds) });
-    report({ bench: 'sync', warehouse, metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows, ...(warehouse === 'duckdb' ? { duckdb_memory_limit: memoryLimit } : {}), cli });
+    report({ bench: 'sync', warehouse, metric: 'throughput_whole_command', value: round(rows / wall, 0), unit: 'records/s', baseline: ceiling, goal: '≥ 90 % of the API ceiling (plan + send + record)', ok: rows / wall >= 0.9 * ceiling, rows, seconds: round(wall, 1), sync_seconds: result.seconds, ...commandSpans(stderr, startedAt, endedAt, result.seconds), ...cpuSpans(cpu, window, started, started + wall * 1000) });
+    report({ bench: 'sync', warehouse, metric: 'peak_rss', value: round(peakRssBytes / 1024 / 1024, 1), unit: 'MB', goal: '≤ 300 MB', ok: peakRssBytes <= 300 * 1024 * 1024, rows, ...rssParts, ...(v8HeapPeakMb !== undefined ? { v8_heap_committed_peak_mb: v8HeapPeakMb } : {}), ...(warehouse === 'duckdb' ? { duckdb_memory_limit: memoryLimit } : {}), cli });
     await emulator.close();
   }
 
@@ -445,11 +452,43 @@ async function writeProject(root: string, rate: number, batch: number, warehouse
 }
 
 /** Runs the CLI in a child process, sampling its resident memory; VmHWM is the kernel's own peak. */
-function runMeasured(args: readonly string[], cwd: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<{ code: number | null; peakRssBytes: number; stderr: string }> {
+/** CPU seconds used up to `at` (performance.now()): by the `tideline sync` child (all its threads) and by this process, the emulator. */
+interface CpuSample {
+  readonly at: number;
+  readonly cli: number;
+  readonly receiver: number;
+}
+
+/** What the child's resident memory was made of when it was largest (of the 100 ms samples), in MB: its anonymous pages (heaps: V8's, DuckDB's, malloc's) and its files' (the code of Node, the CLI and DuckDB's library). */
+interface RssParts {
+  rss_sampled_mb: number;
+  rss_anon_mb: number;
+  rss_file_mb: number;
+}
+
+function runMeasured(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<{ code: number | null; peakRssBytes: number; stderr: string; cpu: CpuSample[]; rssParts: RssParts | undefined; v8HeapPeakMb: number | undefined }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `--trace-gc` (node's): a line per collection, "… 120.3 (150.2) -> 80.1 (155.2) MB …", the heap's size used (committed) before and after.
+    let v8HeapPeakMb: number | undefined;
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        for (const m of line.matchAll(/\(([\d.]+)\) (?:->|MB)/g)) v8HeapPeakMb = Math.max(v8HeapPeakMb ?? 0, Number(m[1]));
+      }
+    });
     let stderr = '';
     let peak = 0;
+    const cpu: CpuSample[] = [];
+    let rssParts: RssParts | undefined;
+    const ownStart = process.cpuUsage();
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-20_000);
     });
@@ -458,6 +497,12 @@ function runMeasured(args: readonly string[], cwd: string, env: Record<string, s
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
         if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
+        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+        if (!rssParts || kb('VmRSS') > rssParts.rss_sampled_mb) rssParts = { rss_sampled_mb: round(kb('VmRSS'), 1), rss_anon_mb: round(kb('RssAnon'), 1), rss_file_mb: round(kb('RssFile'), 1) };
+        // utime and stime, the 14th and 15th fields, in clock ticks (USER_HZ, 100 on Linux), after the command's name.
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        const own = process.cpuUsage(ownStart);
+        cpu.push({ at: performance.now(), cli: (Number(fields[11]) + Number(fields[12])) / 100, receiver: (own.user + own.system) / 1e6 });
       } catch {
         // The process has exited between two samples.
       }
@@ -466,7 +511,32 @@ function runMeasured(args: readonly string[], cwd: string, env: Record<string, s
     child.on('error', reject);
     child.on('exit', (code) => {
       clearInterval(timer);
-      resolve({ code, peakRssBytes: peak, stderr });
+      resolve({ code, peakRssBytes: peak, stderr, cpu, rssParts, v8HeapPeakMb });
     });
   });
+}
+
+/**
+ * The CPU the whole command took, the CLI's and the receiver's (the emulator, in this process), before the first
+ * answer, while answers came, and after the last; and the floor it sets on this machine: the seconds all of it takes
+ * on its cores, were every second of the command to keep every core busy.
+ */
+function cpuSpans(cpu: readonly CpuSample[], window: { first: number; last: number } | undefined, started: number, ended: number): Record<string, number> {
+  const last = cpu[cpu.length - 1];
+  if (!last || !window) return {};
+  const at = (time: number) => cpu.findLast((s) => s.at <= time) ?? { at: time, cli: 0, receiver: 0 };
+  const [first, end] = [at(window.first), at(window.last)];
+  const cores = availableParallelism();
+  const total = last.cli + last.receiver;
+  return {
+    first_answer_seconds: round((window.first - started) / 1000, 1),
+    after_last_answer_seconds: round((ended - window.last) / 1000, 1),
+    cli_cpu_seconds: round(last.cli, 1),
+    receiver_cpu_seconds: round(last.receiver, 1),
+    cpu_before_first_answer: round(first.cli + first.receiver, 1),
+    cpu_while_answering: round(end.cli + end.receiver - first.cli - first.receiver, 1),
+    cpu_after_last_answer: round(total - end.cli - end.receiver, 1),
+    cores,
+    cpu_floor_seconds: round(total / cores, 1),
+  };
 }
