@@ -372,6 +372,14 @@ ${select}
   }
 
   /**
+   * How the warehouse writes a work table that lives for one run (a sync's change set) without compressing its text,
+   * where compressing it costs far more CPU than it saves (DuckDB): the statement returning the setting in force as
+   * `value`, the statement setting it, and the value that leaves text uncompressed given the one in force. Undefined
+   * where there is nothing to switch off.
+   */
+  readonly textCompression: { readonly statement: Sql; readonly set: (value: string) => Sql; readonly without: (current: string) => string } | undefined = undefined;
+
+  /**
    * The most rows one statement numbers in order (numberedRows) within the warehouse's memory, or undefined: no
    * limit (the warehouse sorts in bounded memory). A sync's larger change set is then numbered in chunks of keys
    * (src/sync/planner.ts, materialiseChanges).

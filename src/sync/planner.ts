@@ -422,6 +422,32 @@ export async function materialiseChanges(
   chunkRows = connection.dialect.sortChunkRows,
   partRows?: number,
 ): Promise<void> {
+  // The change set and its unnumbered rows are written once, read once and dropped: their text is not compressed.
+  await withoutTextCompression(connection, () => writeChanges(connection, changes, diff, sources, chunkRows, partRows));
+}
+
+/**
+ * Runs `work` with the warehouse writing text uncompressed (Dialect.textCompression), then restores the setting that
+ * was in force, however `work` ends.
+ */
+export async function withoutTextCompression<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
+  const setting = connection.dialect.textCompression;
+  if (!setting) return work();
+  const current = String((await connection.query(setting.statement))[0]?.['value'] ?? '');
+  await connection.execute(setting.set(setting.without(current)));
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    // The work's failure is the one to report, not a restore failing after it.
+    await connection.execute(setting.set(current)).catch(() => undefined);
+    throw error;
+  }
+  await connection.execute(setting.set(current));
+  return result;
+}
+
+async function writeChanges(connection: Connection, changes: TableRef, diff: Sql | PartedDiff, sources: readonly TableRef[], chunkRows: number | undefined, partRows: number | undefined): Promise<void> {
   const d = connection.dialect;
   const count = async (from: Sql) => Number((await connection.query(sql`SELECT COUNT(*) AS ${d.id('n')} FROM ${from}`))[0]?.['n'] ?? 0);
   const whole = diff instanceof Sql ? diff : diff.select(undefined);

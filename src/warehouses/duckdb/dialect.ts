@@ -117,6 +117,24 @@ ${select}
     return sql`(hash(lower(strip_accents(${key}))) % ${this.literal(parts)})`;
   }
 
+  /**
+   * DuckDB compresses the text of every block it writes (dictionary, FSST), analysing each column first; a change set
+   * is written once, read once by the sending and dropped. Staging a first sync's 10M rows took 23.7 s and 46.4 CPU s
+   * compressed, 9.6 s and 9.0 CPU s without (a million keys of them sorted and numbered after: 3.0 against 1.9 CPU s),
+   * for 1,115 MB on disk instead of about 900 with FSST alone switched off (DuckDB 1.5, memory_limit 64MB). The
+   * setting is the database's, not the connection's: writes elsewhere in the database meanwhile are not compressed
+   * either, which costs them room, never a result.
+   */
+  override readonly textCompression = {
+    statement: sql`SELECT current_setting('disabled_compression_methods') AS "value"`,
+    set: (value: string): Sql => sql`SET disabled_compression_methods = ${this.string(value)}`,
+    without: (current: string): string => {
+      const methods = current.split(',').map((m) => m.trim()).filter((m) => m !== '');
+      const off = new Set(methods.map((m) => m.toLowerCase()));
+      return [...methods, ...TEXT_COMPRESSION.filter((m) => !off.has(m))].join(',');
+    },
+  };
+
   override readonly memoryLimit = {
     statement: sql`SELECT current_setting('memory_limit') AS "limit"`,
     /** As DuckDB prints it: `61.0 MiB`, `18.4 GiB`. */
@@ -222,3 +240,6 @@ ${select}
     return sql`read_csv(${this.string(path)}, header = true, auto_detect = true${typed}${reading})`;
   }
 }
+
+/** DuckDB's compression methods for text (`disabled_compression_methods` names them in any case). */
+const TEXT_COMPRESSION = ['dictionary', 'fsst', 'dict_fsst'];
