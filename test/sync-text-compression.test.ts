@@ -7,6 +7,7 @@ import type { TableRef } from '../src/dialects/dialect.js';
 import { materialiseChanges } from '../src/sync/planner.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { openTarget } from '../src/warehouses/registry.js';
+import { watchedConnection } from './support/watched-connection.js';
 
 /**
  * A sync's change set is written with DuckDB's text compression switched off (Dialect.textCompression): it is read
@@ -65,13 +66,28 @@ describe('the change set written without text compression (DuckDB)', () => {
     expect(await setting()).toBe('');
   });
 
-  it("restores the database's own setting after the plan, and after a plan that failed", async () => {
+  it("restores the database's own setting after the plan, after plans that overlapped, and after a plan that failed", async () => {
     await connection.execute(sql`SET disabled_compression_methods = 'rle'`);
     const own = await setting();
     expect(own).toMatch(/^rle$/i);
     await planned();
     expect(await setting()).toBe(own);
     expect(await uncompressed('changes')).toBe(1);
+
+    // The plans of syncs run at once overlap: the second starts once the first switched compression off (and reads the
+    // setting then in force); it stays off until the last ends, then is the database's again.
+    const other: TableRef = { schema: 'main', name: 'changes_other' };
+    await connection.execute(connection.dialect.dropTable(changes));
+    let switched: () => void = () => undefined;
+    const off = new Promise<void>((resolve) => (switched = resolve));
+    const watched = watchedConnection(connection, (text) => {
+      if (/^SET disabled_compression_methods/i.test(text)) queueMicrotask(switched);
+    });
+    const first = materialiseChanges(watched, changes, diff, [source]);
+    await off;
+    await Promise.all([first, materialiseChanges(watched, other, diff, [source])]);
+    expect(await setting()).toBe(own);
+    expect([await uncompressed('changes'), await uncompressed('changes_other')]).toEqual([1, 1]);
 
     const failing: Sql = sql`SELECT 'added' AS op, record_key FROM main.no_such_table`;
     await expect(materialiseChanges(connection, { schema: 'main', name: 'changes_failed' }, failing, [source])).rejects.toThrow(/no_such_table/);

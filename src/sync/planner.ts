@@ -427,24 +427,42 @@ export async function materialiseChanges(
 }
 
 /**
+ * The databases whose text compression plans switched off, by dialect (one per warehouse type): the setting is the
+ * database's, and plans of the syncs a command runs at once overlap, so they share one switch, which the last of them
+ * to end turns back. Two databases of one type planned at once share it too: the second plan then writes compressed.
+ */
+const textCompressionOff = new WeakMap<Dialect, { users: number; ready: Promise<void>; undo?: () => Promise<void> }>();
+
+/**
  * Runs `work` with the warehouse writing text uncompressed (Dialect.textCompression), then restores the setting that
- * was in force, however `work` ends.
+ * was in force, however `work` ends, once no other plan needs it off.
  */
 export async function withoutTextCompression<T>(connection: Connection, work: () => Promise<T>): Promise<T> {
-  const setting = connection.dialect.textCompression;
+  const d = connection.dialect;
+  const setting = d.textCompression;
   if (!setting) return work();
-  const current = String((await connection.query(setting.statement))[0]?.['value'] ?? '');
-  await connection.execute(setting.set(setting.without(current)));
-  let result: T;
-  try {
-    result = await work();
-  } catch (error) {
-    // The work's failure is the one to report, not a restore failing after it.
-    await connection.execute(setting.set(current)).catch(() => undefined);
-    throw error;
+  let off = textCompressionOff.get(d);
+  if (!off) {
+    const state: { users: number; ready: Promise<void>; undo?: () => Promise<void> } = { users: 0, ready: Promise.resolve() };
+    state.ready = (async () => {
+      const current = String((await connection.query(setting.statement))[0]?.['value'] ?? '');
+      await connection.execute(setting.set(setting.without(current)));
+      state.undo = () => connection.execute(setting.set(current));
+    })();
+    textCompressionOff.set(d, (off = state));
   }
-  await connection.execute(setting.set(current));
-  return result;
+  off.users++;
+  try {
+    await off.ready;
+    return await work();
+  } finally {
+    // Turned back in the same turn as the last user leaves, so that a plan starting next reads the setting restored
+    // (the connection runs its calls in order); a restore that fails leaves writes uncompressed, never a wrong result.
+    if (--off.users === 0) {
+      textCompressionOff.delete(d);
+      await off.undo?.().catch(() => undefined);
+    }
+  }
 }
 
 async function writeChanges(connection: Connection, changes: TableRef, diff: Sql | PartedDiff, sources: readonly TableRef[], chunkRows: number | undefined, partRows: number | undefined): Promise<void> {
