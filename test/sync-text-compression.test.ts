@@ -7,6 +7,7 @@ import type { TableRef } from '../src/dialects/dialect.js';
 import { materialiseChanges } from '../src/sync/planner.js';
 import type { Connection } from '../src/warehouses/connection.js';
 import { openTarget } from '../src/warehouses/registry.js';
+import { serialConnection } from '../src/sync/serial.js';
 import { watchedConnection } from './support/watched-connection.js';
 
 /**
@@ -74,24 +75,46 @@ describe('the change set written without text compression (DuckDB)', () => {
     expect(await setting()).toBe(own);
     expect(await uncompressed('changes')).toBe(1);
 
-    // The plans of syncs run at once overlap: the second starts once the first switched compression off (and reads the
-    // setting then in force); it stays off until the last ends, then is the database's again.
+    // The plans of syncs run at once overlap, through the engine's connection (its calls in order): the second starts
+    // once the first switched compression off (and would read the setting then in force); it stays off until the last
+    // ends, then is the database's again.
     const other: TableRef = { schema: 'main', name: 'changes_other' };
     await connection.execute(connection.dialect.dropTable(changes));
     let switched: () => void = () => undefined;
     const off = new Promise<void>((resolve) => (switched = resolve));
-    const watched = watchedConnection(connection, (text) => {
-      if (/^SET disabled_compression_methods/i.test(text)) queueMicrotask(switched);
+    const sets: string[] = [];
+    const watched = watchedConnection(serialConnection(connection), (text) => {
+      if (/^SET disabled_compression_methods/i.test(text)) {
+        sets.push(text);
+        queueMicrotask(switched);
+      }
     });
     const first = materialiseChanges(watched, changes, diff, [source]);
     await off;
     await Promise.all([first, materialiseChanges(watched, other, diff, [source])]);
     expect(await setting()).toBe(own);
     expect([await uncompressed('changes'), await uncompressed('changes_other')]).toEqual([1, 1]);
+    // One switch off and one back, for both plans.
+    expect(sets).toHaveLength(2);
 
+    // A plan that fails had compression off while it ran, and the setting is the database's after it.
+    sets.length = 0;
     const failing: Sql = sql`SELECT 'added' AS op, record_key FROM main.no_such_table`;
-    await expect(materialiseChanges(connection, { schema: 'main', name: 'changes_failed' }, failing, [source])).rejects.toThrow(/no_such_table/);
+    await expect(materialiseChanges(watched, { schema: 'main', name: 'changes_failed' }, failing, [source])).rejects.toThrow(/no_such_table/);
+    expect(sets[0]).toMatch(/dictionary/i);
+    expect(sets).toHaveLength(2);
     expect(await setting()).toBe(own);
+  });
+
+  it('writes the change set compressed where the warehouse refuses the setting', async () => {
     await connection.execute(sql`RESET disabled_compression_methods`);
+    const refusing = watchedConnection(connection, (text) => {
+      if (/disabled_compression_methods/i.test(text)) throw new Error('unrecognized configuration parameter "disabled_compression_methods"');
+    });
+    await connection.execute(connection.dialect.dropTable(changes));
+    await materialiseChanges(refusing, changes, diff, [source]);
+    expect(await connection.query(sql`SELECT COUNT(*) AS n FROM main.changes`)).toEqual([{ n: rows }]);
+    expect(await uncompressed('changes')).toBe(0);
+    expect(await setting()).toBe('');
   });
 });

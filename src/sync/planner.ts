@@ -429,7 +429,9 @@ export async function materialiseChanges(
 /**
  * The databases whose text compression plans switched off, by dialect (one per warehouse type): the setting is the
  * database's, and plans of the syncs a command runs at once overlap, so they share one switch, which the last of them
- * to end turns back. Two databases of one type planned at once share it too: the second plan then writes compressed.
+ * to end turns back. This holds while every plan of a database goes through one connection that runs its calls in
+ * order (the engine's, src/sync/serial.ts). Two databases of one type planned at once share the switch too: the
+ * second plan then writes compressed, and the first database stays uncompressed until the second plan ends.
  */
 const textCompressionOff = new WeakMap<Dialect, { users: number; ready: Promise<void>; undo?: () => Promise<void> }>();
 
@@ -444,11 +446,12 @@ export async function withoutTextCompression<T>(connection: Connection, work: ()
   let off = textCompressionOff.get(d);
   if (!off) {
     const state: { users: number; ready: Promise<void>; undo?: () => Promise<void> } = { users: 0, ready: Promise.resolve() };
+    // A warehouse that refuses the setting (an older DuckDB) has its change set written compressed, as before.
     state.ready = (async () => {
       const current = String((await connection.query(setting.statement))[0]?.['value'] ?? '');
       await connection.execute(setting.set(setting.without(current)));
       state.undo = () => connection.execute(setting.set(current));
-    })();
+    })().catch(() => undefined);
     textCompressionOff.set(d, (off = state));
   }
   off.users++;
