@@ -119,9 +119,10 @@ ${select}
 
   /**
    * DuckDB compresses the text of every block it writes (dictionary, FSST), analysing each column first; a change set
-   * is written once, read once by the sending and dropped. Staging a first sync's 10M rows took 23.7 s and 46.4 CPU s
-   * compressed, 9.6 s and 9.0 CPU s without (a million keys of them sorted and numbered after: 3.0 against 1.9 CPU s),
-   * for 1,115 MB on disk instead of 334 MB (DuckDB 1.5, memory_limit 64MB). The setting is the database's, not the
+   * is written once, read once by the sending and dropped. Staging a first sync's 10M rows took 23.7 and 26.2 s
+   * compressed (46.4 and 21.3 CPU s, two runs), 9.6 s and 9.0 CPU s without (a million keys of them sorted and
+   * numbered after: 3.0 against 1.9 CPU s), for 1,115 MB on disk instead of 334 MB (DuckDB 1.5, memory_limit 64MB).
+   * The setting is the database's, not the
    * connection's: whatever else is written meanwhile (another sync's snapshot folded while this one plans, the log a
    * checkpoint flushes) is stored uncompressed too, until rewritten, which costs room, never a result.
    */
