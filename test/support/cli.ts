@@ -1,6 +1,6 @@
+import { tempDir } from './temp-dir.js';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '../../bin/tideline');
@@ -28,7 +28,7 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: Re
 
 /** A throwaway project folder holding `files` (path → content). */
 export function tempProject(files: Record<string, string>, copyFrom?: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'tideline-project-'));
+  const root = tempDir('tideline-project-');
   if (copyFrom) cpSync(copyFrom, root, { recursive: true });
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });

@@ -1,6 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   contacts,
@@ -82,7 +80,7 @@ export function describeDestinationContract(type: string, kit: ContractKit, regi
 
     /** A fresh environment and project syncing `rows` with one sync named `s`. */
     async function setup(rows: readonly Row[], mode: string, options: Omit<ContractOptions, 'dir'> = {}, destination: Parameters<ContractEnvironment['destination']>[0] = {}, syncOptions: Record<string, unknown> = {}) {
-      const env = await kit.start({ dir: mkdtempSync(join(tmpdir(), `tideline-contract-${type}-`)), ...options });
+      const env = await kit.start({ dir: tempDir(`tideline-contract-${type}-`), ...options });
       const slot: { env?: ContractEnvironment; harness?: SyncHarness } = { env };
       open.push(slot);
       const harness = await SyncHarness.start({
@@ -310,7 +308,7 @@ type Open = { env?: ContractEnvironment; harness?: SyncHarness }[];
  */
 function describeEventCases(kit: ContractKit, shape: EventShape, check: Check, open: Open): void {
   async function setup(events: readonly ContractEvent[], options: Omit<ContractOptions, 'dir'> = {}, event: Record<string, unknown> = {}) {
-    const env = await kit.start({ dir: mkdtempSync(join(tmpdir(), 'tideline-contract-events-')), ...options });
+    const env = await kit.start({ dir: tempDir('tideline-contract-events-'), ...options });
     const slot: { env?: ContractEnvironment; harness?: SyncHarness } = { env };
     open.push(slot);
     const harness = await SyncHarness.start({

@@ -1,7 +1,6 @@
+import { tempDir } from './temp-dir.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inject } from 'vitest';
 import type { Dialect } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
@@ -34,7 +33,7 @@ export function engines(): Engine[] {
       name: 'duckdb',
       dialect: DIALECTS.duckdb,
       target: { type: 'duckdb', path: ':memory:' },
-      open: (root = mkdtempSync(join(tmpdir(), 'tideline-'))) => openTarget({ type: 'duckdb', path: ':memory:' }, { root }),
+      open: (root = tempDir('tideline-')) => openTarget({ type: 'duckdb', path: ':memory:' }, { root }),
     },
   ];
   const url = pgUrl();

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from './temp-dir.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CONTRACT_MAPPING } from '../../destinations/emulator-kit/contract.js';
@@ -72,7 +72,7 @@ export class SyncHarness {
   project!: Project;
   connection!: Connection;
   readonly logger = createLogger({ level: process.env['TIDELINE_TEST_LOG'] === '1' ? 'debug' : 'silent' });
-  readonly root = mkdtempSync(join(tmpdir(), 'tideline-sync-'));
+  readonly root = tempDir('tideline-sync-');
   readonly schemas = { source: uniqueSchema('src'), model: uniqueSchema('mdl'), state: uniqueSchema('state') };
 
   private constructor(private readonly options: HarnessOptions) {}
