@@ -1,7 +1,7 @@
-import { tempDir } from './temp-dir.js';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export const BIN = join(import.meta.dirname, '../../bin/tideline');
 

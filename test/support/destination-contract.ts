@@ -1,4 +1,3 @@
-import { tempDir } from './temp-dir.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   contacts,
@@ -18,6 +17,7 @@ import { contractSync, expected, people, SyncHarness, type Person } from './sync
 import { eventShape } from '../../src/sync/events.js';
 import { DESTINATIONS } from '../../destinations/index.js';
 import type { SyncMode } from '../../destinations/destination.js';
+import { tempDir } from './temp-dir.js';
 
 type Row = Person | Contact;
 

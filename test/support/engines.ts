@@ -1,4 +1,3 @@
-import { tempDir } from './temp-dir.js';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { inject } from 'vitest';
@@ -6,6 +5,7 @@ import type { Dialect } from '../../src/dialects/dialect.js';
 import { DIALECTS } from '../../src/dialects/registry.js';
 import type { Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
+import { tempDir } from './temp-dir.js';
 
 /** The warehouses tests run for real: DuckDB always; PostgreSQL when the global set-up provided a server. */
 export const ENGINE_NAMES = ['duckdb', 'postgres'] as const;

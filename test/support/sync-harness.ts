@@ -1,4 +1,3 @@
-import { tempDir } from './temp-dir.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -13,6 +12,7 @@ import { SyncEngine, type EngineOptions, type SyncResult, type SyncRunOptions } 
 import type { ColumnSpec, Connection } from '../../src/warehouses/connection.js';
 import { openTarget, type TargetConfig } from '../../src/warehouses/registry.js';
 import { uniqueSchema, type Engine } from './engines.js';
+import { tempDir } from './temp-dir.js';
 
 /** A person of the test model. */
 export interface Person {
