@@ -51,9 +51,10 @@ import { FORGOTTEN_COLUMNS, privacySalt, privacyTable, setupPrivacy, tokenHash }
  * What bounds the whole command, printed with it on DuckDB: the CPU seconds the CLI (all its threads, DuckDB's among
  * them, from /proc) and the receiver (this process: the emulator, and the bench's sampling) used before the first
  * answer, while answers came and after the last, and the floor they set on this machine (their sum over its cores: no
- * schedule of that work finishes sooner). Samples every 100 ms: the last one before the CLI exits may miss its close. The peak-RSS line
- * says what the child's largest sampled resident set was made of (anonymous pages: V8's heap, DuckDB's, malloc's;
- * file pages: the code of Node, the CLI and DuckDB), and with `--trace-gc` the largest heap V8 committed.
+ * schedule of that work finishes sooner). Samples every 100 ms: the last one before the CLI exits may miss its
+ * close. The peak-RSS line says what the child's largest sampled resident set was made of (anonymous pages: V8's heap,
+ * DuckDB's, malloc's; file pages: the code of Node, the CLI and DuckDB), and with `--trace-gc` the largest heap V8
+ * committed.
  */
 export const curve: CurveSpec = {
   option: 'rows',
@@ -467,7 +468,6 @@ async function writeProject(root: string, rate: number, batch: number, warehouse
   }
 }
 
-/** Runs the CLI in a child process, sampling its resident memory; VmHWM is the kernel's own peak. */
 /** CPU seconds used up to `at` (performance.now()): by the `tideline sync` child (all its threads) and by this process, the emulator. */
 interface CpuSample {
   readonly at: number;
@@ -482,6 +482,7 @@ interface RssParts {
   rss_file_mb: number;
 }
 
+/** Runs the CLI in a child process, sampling its resident memory (VmHWM is the kernel's own peak) and its CPU. */
 function runMeasured(
   args: readonly string[],
   cwd: string,
@@ -489,11 +490,13 @@ function runMeasured(
   nodeArgs: readonly string[] = [],
 ): Promise<{ code: number | null; peakRssBytes: number; stderr: string; cpu: CpuSample[]; rssParts: RssParts | undefined; v8HeapPeakMb: number | undefined }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    // `--trace-gc` (node's): a line per collection, "… 120.3 (150.2) -> 80.1 (155.2) MB …", the heap's size used (committed) before and after.
+    // `--trace-gc` (node's) writes a line per collection to stdout, "… 120.3 (150.2) -> 80.1 (155.2) MB …": the heap's
+    // size used (committed) before and after. Otherwise stdout is not read, so it is not piped (a full pipe would stop the CLI).
+    const traceGc = nodeArgs.includes('--trace-gc');
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', traceGc ? 'pipe' : 'ignore', 'pipe'] });
     let v8HeapPeakMb: number | undefined;
     let pending = '';
-    if (nodeArgs.includes('--trace-gc')) child.stdout.on('data', (chunk: Buffer) => {
+    if (traceGc) child.stdout!.on('data', (chunk: Buffer) => {
       const lines = (pending + chunk.toString()).split('\n');
       pending = lines.pop()!;
       for (const line of lines) {
@@ -505,16 +508,16 @@ function runMeasured(
     const cpu: CpuSample[] = [];
     let rssParts: RssParts | undefined;
     const ownStart = process.cpuUsage();
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-20_000);
     });
     const sample = () => {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-        if (hwm) peak = Math.max(peak, Number(hwm[1]) * 1024);
-        const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-        if (!rssParts || kb('VmRSS') > rssParts.rss_sampled_mb) rssParts = { rss_sampled_mb: round(kb('VmRSS'), 1), rss_anon_mb: round(kb('RssAnon'), 1), rss_file_mb: round(kb('RssFile'), 1) };
+        const mb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+        peak = Math.max(peak, mb('VmHWM') * 1024 * 1024);
+        const rss = mb('VmRSS');
+        if (!rssParts || rss > rssParts.rss_sampled_mb) rssParts = { rss_sampled_mb: round(rss, 1), rss_anon_mb: round(mb('RssAnon'), 1), rss_file_mb: round(mb('RssFile'), 1) };
         // utime and stime, the 14th and 15th fields, in clock ticks (USER_HZ, 100 on Linux), after the command's name.
         const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
