@@ -433,7 +433,14 @@ export async function materialiseChanges(
  * order (the engine's, src/sync/serial.ts). Two databases of one type planned at once share the switch too: the
  * second plan then writes compressed, and the first database stays uncompressed until the second plan ends.
  */
-const textCompressionOff = new WeakMap<Dialect, { users: number; ready: Promise<void>; undo?: () => Promise<void> }>();
+const textCompressionOff = new WeakMap<Dialect, CompressionSwitch>();
+
+/** One switch: the plans using it, the switching off (never rejects), and how to turn it back, once off. */
+interface CompressionSwitch {
+  users: number;
+  ready: Promise<void>;
+  undo?: () => Promise<void>;
+}
 
 /**
  * Runs `work` with the warehouse writing text uncompressed (Dialect.textCompression), then restores the setting that
@@ -445,7 +452,7 @@ export async function withoutTextCompression<T>(connection: Connection, work: ()
   if (!setting) return work();
   let off = textCompressionOff.get(d);
   if (!off) {
-    const state: { users: number; ready: Promise<void>; undo?: () => Promise<void> } = { users: 0, ready: Promise.resolve() };
+    const state: CompressionSwitch = { users: 0, ready: Promise.resolve() };
     // A warehouse that refuses the setting (an older DuckDB) has its change set written compressed, as before.
     state.ready = (async () => {
       const current = String((await connection.query(setting.statement))[0]?.['value'] ?? '');
